@@ -1,0 +1,218 @@
+"""Bodies of the ``customer_intent`` DAG's tasks.
+
+The DAG file stays declarative; each task imports this module lazily and
+calls one function here. Every function takes the data interval explicitly,
+so the same code runs from Airflow, the benchmark and the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from intent_pipeline.settings import DBT_PROJECT_DIR, Settings
+
+log = logging.getLogger(__name__)
+
+HUBSPOT_CONN_ID = "hubspot_default"
+DINGTALK_CONN_ID = "dingtalk_default"
+
+
+def interval_from_context() -> dict:
+    """The running task's data interval and run id, from the Airflow context."""
+    from airflow.sdk import get_current_context
+
+    context = get_current_context()
+    return {
+        "interval_start": context["data_interval_start"],
+        "interval_end": context["data_interval_end"],
+        "run_id": context["run_id"],
+    }
+
+
+def _fail(message: str) -> None:
+    """Fail the task without retries: a retry cannot fix bad data or a bad mapping."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    raise AirflowFailException(message)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def _write_json(path: Path, payload: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def extract_task(source: str, interval_start: datetime, interval_end: datetime, run_id: str) -> dict:
+    """Extract one source's drop of the interval into the raw lake; returns the manifest's totals."""
+    from intent_pipeline.sources import extract_source
+
+    settings = Settings.from_env()
+    manifest = extract_source(
+        source,
+        settings,
+        interval_start.date(),
+        batch_id=f"{run_id}/{source}",
+        loaded_at=datetime.now(UTC).replace(tzinfo=None),
+    )
+    for table, counts in manifest["tables"].items():
+        log.info(
+            "%s: read %s, loaded %s, quarantined %s", table, counts["read"], counts["loaded"], counts["quarantined"]
+        )
+    if manifest.get("file_errors") and settings.on_bad_file == "fail":
+        errors = "\n".join(f"- {error}" for error in manifest["file_errors"])
+        _fail(
+            f"{source}: {len(manifest['file_errors'])} file(s) rejected; their rows are in quarantine.\n{errors}\n"
+            "Fix the export or the header mapping and re-run this interval "
+            "(or set INTENT_ON_BAD_FILE=quarantine to go on without them)."
+        )
+    return {"source": source, "tables": manifest["tables"], "file_errors": manifest.get("file_errors", [])}
+
+
+def validate_task(layer: str, interval_start: datetime, interval_end: datetime, run_id: str) -> dict:
+    """Run the GX suites of one layer (``raw`` or ``marts``) and enforce the gate."""
+    from intent_pipeline.quality import QualityGateError, enforce_gate, validate_marts, validate_raw
+
+    settings = Settings.from_env()
+    validate = validate_raw if layer == "raw" else validate_marts
+    report = validate(settings, interval_start.date())
+    try:
+        enforce_gate(report)
+    except QualityGateError as error:
+        _fail(f"quality gate '{layer}' failed:\n{error}")
+    failed_warnings = sum(
+        1 for table in report["tables"].values() for result in table["results"] if not result["success"]
+    )
+    return {"layer": layer, "success": report["success"], "warnings": failed_warnings}
+
+
+def dbt_command(settings: Settings, interval_start: datetime, interval_end: datetime, *args: str) -> list[str]:
+    """The dbt command line for this installation, with the interval as vars."""
+    dbt_bin = Path(sys.executable).with_name("dbt")
+    state = settings.state_dir / "dbt"
+    variables = {
+        "interval_start": _naive_utc(interval_start).isoformat(sep=" "),
+        "interval_end": _naive_utc(interval_end).isoformat(sep=" "),
+    }
+    return [
+        str(dbt_bin) if dbt_bin.exists() else "dbt",
+        *args,
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(state / "target"),
+        "--log-path", str(state / "logs"),
+        "--vars", json.dumps(variables),
+    ]  # fmt: skip
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    """Environment for dbt: where the lake and the warehouse are, no telemetry."""
+    env = dict(os.environ)
+    env.update(
+        INTENT_LAKE_DIR=str(settings.lake_dir),
+        INTENT_WAREHOUSE=str(settings.warehouse),
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+    )
+    return env
+
+
+def _dbt_failures(target_path: Path) -> list[str]:
+    results_file = target_path / "run_results.json"
+    if not results_file.exists():
+        return []
+    results = json.loads(results_file.read_text())["results"]
+    return [
+        f"{r['unique_id']}: {r['status']} — {(r.get('message') or '').strip()[:300]}"
+        for r in results
+        if r["status"] in ("fail", "error")
+    ]
+
+
+def dbt_build_task(interval_start: datetime, interval_end: datetime, run_id: str) -> dict:
+    """One ``dbt build`` (seeds, models, data tests, unit tests): the warehouse's only writer."""
+    settings = Settings.from_env()
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    command = dbt_command(settings, interval_start, interval_end, "build")
+    started = time.monotonic()
+    completed = subprocess.run(command, env=dbt_env(settings), capture_output=True, text=True)
+    log.info("dbt build output:\n%s", completed.stdout[-20000:])
+    target = settings.state_dir / "dbt" / "target"
+    failures = _dbt_failures(target)
+    if completed.returncode != 0:
+        if failures:
+            _fail("dbt build failed:\n" + "\n".join(f"- {f}" for f in failures))
+        raise RuntimeError(f"dbt build exited with {completed.returncode}:\n{completed.stderr[-4000:]}")
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    counts: dict[str, int] = {}
+    for result in results:
+        kind = result["unique_id"].split(".")[0]
+        counts[kind] = counts.get(kind, 0) + 1
+    return {"nodes": counts, "seconds": round(time.monotonic() - started, 1)}
+
+
+def _connection(conn_id: str):
+    """An Airflow connection, or None when it is not configured (activation then writes the outbox)."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        return None
+
+
+def activate_task(interval_start: datetime, interval_end: datetime, run_id: str) -> dict:
+    """Push the segment to the CRM and newly hot leads to chat; write the activation report."""
+    from intent_pipeline.activation import DingTalkConfig, HubSpotConfig, activate
+
+    settings = Settings.from_env()
+    hubspot_conn = _connection(HUBSPOT_CONN_ID)
+    dingtalk_conn = _connection(DINGTALK_CONN_ID)
+    report = activate(
+        settings,
+        interval_start.date(),
+        _naive_utc(interval_end),
+        run_id,
+        hubspot=HubSpotConfig.from_airflow_connection(hubspot_conn) if hubspot_conn else None,
+        dingtalk=DingTalkConfig.from_airflow_connection(dingtalk_conn) if dingtalk_conn else None,
+    )
+    for destination, counts in report.items():
+        if isinstance(counts, dict) and counts.get("mode") == "outbox":
+            log.warning("%s: no connection configured, wrote the outbox instead of sending", destination)
+    path = settings.reports_dir / "activation" / f"dt={interval_start.date().isoformat()}.json"
+    _write_json(path, {"run_id": run_id, "interval_start": interval_start.date().isoformat(), "destinations": report})
+    return report
+
+
+def summary_task(interval_start: datetime, interval_end: datetime, run_id: str) -> dict:
+    """Collect the run's figures into one JSON file and log them as a table."""
+    from intent_pipeline.report import build_summary, format_summary
+
+    settings = Settings.from_env()
+    summary = build_summary(settings, interval_start.date())
+    summary["run_id"] = run_id
+    _write_json(settings.reports_dir / "runs" / f"dt={interval_start.date().isoformat()}.json", summary)
+    log.info("\n%s", format_summary(summary))
+    return {"summary_file": str(settings.reports_dir / "runs" / f"dt={interval_start.date().isoformat()}.json")}
+
+
+def interval_dates(interval_start: date) -> tuple[datetime, datetime]:
+    """The daily interval that starts on ``interval_start`` (UTC, aware)."""
+    from datetime import timedelta
+
+    start = datetime(interval_start.year, interval_start.month, interval_start.day, tzinfo=UTC)
+    return start, start + timedelta(days=1)

@@ -1,0 +1,89 @@
+"""The short summary of one run: what came in, what came out, where it is."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+from intent_pipeline.settings import SOURCES, Settings
+
+
+def _read_json(path: Path) -> dict | None:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def _warehouse_figures(warehouse: Path) -> dict:
+    import duckdb
+
+    if not warehouse.exists():
+        return {"error": f"no warehouse at {warehouse}"}
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        people = con.execute("select count(*) from marts.people").fetchone()[0]
+        grades = dict(con.execute("select grade, count(*) from marts.lead_scores group by grade order by 1").fetchall())
+        segment, newly_hot = con.execute(
+            "select count(*), count(*) filter (where became_hot_in_interval) from marts.segment_high_intent"
+        ).fetchone()
+    finally:
+        con.close()
+    return {"people": people, "leads_by_grade": grades, "segment_high_intent": segment, "newly_hot": newly_hot}
+
+
+def build_summary(settings: Settings, interval_start: date) -> dict:
+    """Figures of the run for ``interval_start``, read from manifests, reports and the warehouse."""
+    ds = interval_start.isoformat()
+    sources = {}
+    for source in SOURCES:
+        manifest = _read_json(settings.lake_dir / "manifests" / source / f"dt={ds}.json")
+        sources[source] = manifest["tables"] if manifest else None
+    quality = {}
+    for layer in ("raw", "marts"):
+        report = _read_json(settings.reports_dir / "quality" / f"dt={ds}" / f"{layer}.json")
+        quality[layer] = None if report is None else report["success"]
+    activation = _read_json(settings.reports_dir / "activation" / f"dt={ds}.json")
+    return {
+        "interval_start": ds,
+        "sources": sources,
+        "quality": quality,
+        "warehouse": _warehouse_figures(settings.warehouse),
+        "activation": activation["destinations"] if activation else None,
+        "paths": {
+            "warehouse": str(settings.warehouse),
+            "raw_lake": str(settings.lake_dir / "raw"),
+            "quarantine": str(settings.lake_dir / "quarantine"),
+            "quality_reports": str(settings.reports_dir / "quality" / f"dt={ds}"),
+            "outbox": str(settings.outbox_dir),
+            "ledger": str(settings.ledger_path),
+        },
+    }
+
+
+def format_summary(summary: dict) -> str:
+    """The summary as a few aligned lines for a terminal or a task log."""
+    lines = [f"customer_intent — interval starting {summary['interval_start']}", ""]
+    lines.append(f"{'table':<22}{'read':>10}{'loaded':>10}{'quarantined':>13}")
+    for source, tables in summary["sources"].items():
+        if not tables:
+            lines.append(f"{source:<22}{'(not extracted)':>33}")
+            continue
+        for table, c in tables.items():
+            lines.append(f"{table:<22}{c['read']:>10}{c['loaded']:>10}{c['quarantined']:>13}")
+    quality = summary["quality"]
+    lines += ["", f"quality gates: raw={quality['raw']}, marts={quality['marts']}"]
+    wh = summary["warehouse"]
+    if "error" in wh:
+        lines.append(wh["error"])
+    else:
+        grades = ", ".join(f"{grade} {n}" for grade, n in wh["leads_by_grade"].items())
+        lines.append(f"people resolved: {wh['people']}   leads per grade: {grades}")
+        lines.append(f"high-intent segment: {wh['segment_high_intent']} (newly hot this interval: {wh['newly_hot']})")
+    for destination, counts in (summary["activation"] or {}).items():
+        if not isinstance(counts, dict):
+            continue
+        keys = ("planned", "sent_ok", "unchanged", "rejected", "deferred", "invalid", "requests")
+        figures = ", ".join(f"{k} {counts.get(k, 0)}" for k in keys)
+        lines.append(f"activation {destination} [{counts.get('mode')}]: {figures}")
+    lines.append("")
+    lines += [f"{name:<16}{path}" for name, path in summary["paths"].items()]
+    return "\n".join(lines)
