@@ -1,0 +1,75 @@
+"""The DAG folder imports cleanly, cheaply, and the DAG is shaped as documented."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DAGS = ROOT / "dags"
+
+
+@pytest.fixture(scope="module")
+def dagbag(tmp_path_factory):
+    import os
+
+    os.environ.setdefault("AIRFLOW_HOME", str(tmp_path_factory.mktemp("airflow_home")))
+    from airflow.dag_processing.dagbag import DagBag
+
+    started = time.perf_counter()
+    bag = DagBag(dag_folder=str(DAGS))
+    bag.parse_seconds = time.perf_counter() - started
+    return bag
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}, dagbag.import_errors
+    assert "customer_intent" in dagbag.dags
+
+
+def test_dag_shape(dagbag, record_property):
+    dag = dagbag.dags["customer_intent"]
+    record_property("dagbag_parse_seconds", round(dagbag.parse_seconds, 3))
+    assert set(dag.tags) >= {"intent", "warehouse", "reverse-etl"}
+    assert dag.doc_md and "customer_intent" in dag.doc_md
+    assert dag.max_active_runs == 1, "DuckDB has one writer: runs must not overlap"
+    assert dag.catchup is False
+    for t in dag.tasks:
+        assert t.retries >= 2, f"{t.task_id} has no retries"
+    ids = {t.task_id for t in dag.tasks}
+    assert ids == {
+        "extract_forms", "extract_email", "extract_web", "extract_crm",
+        "validate_raw", "dbt_build", "validate_marts", "activate", "summarize",
+    }  # fmt: skip
+    extracts = {"extract_forms", "extract_email", "extract_web", "extract_crm"}
+    assert dag.get_task("validate_raw").upstream_task_ids == extracts
+    assert dag.get_task("activate").upstream_task_ids == {"validate_marts"}
+    assert dag.get_task("validate_marts").upstream_task_ids == {"dbt_build"}
+
+
+def test_data_interval_is_a_real_day(dagbag):
+    """Each run owns the partition of one whole day: start < end, one day apart."""
+    from datetime import UTC, datetime
+
+    dag = dagbag.dags["customer_intent"]
+    interval = dag.timetable.infer_manual_data_interval(run_after=datetime(2026, 11, 22, tzinfo=UTC))
+    assert (interval.end - interval.start).total_seconds() == 86400
+    assert interval.start.date().isoformat() == "2026-11-21"
+
+
+def test_dag_file_imports_no_heavy_modules():
+    """Parsing the DAG must not import pandas, duckdb, pyarrow, dbt or great_expectations."""
+    code = (
+        "import sys, runpy; runpy.run_path(sys.argv[1]); "
+        "heavy = [m for m in ('pandas', 'duckdb', 'pyarrow', 'great_expectations', 'dbt') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(DAGS / "customer_intent.py")],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )  # fmt: skip
+    assert out.stdout.strip().splitlines()[-1:] in ([], [""]), f"heavy imports at parse time: {out.stdout}"
