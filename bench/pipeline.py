@@ -1,0 +1,137 @@
+"""Benchmark: the whole customer_intent DAG through Airflow on a generated workload.
+
+    python bench/pipeline.py [--people N] [--seed S] [--keep DIR]
+
+Generates a workload of N people (default 2000: about a minute on 2 cores), runs the DAG
+once with `airflow dags test` (SQLite metadata, DuckDB warehouse, outbox activation), and
+reads each task's wall time from Airflow's metadata DB. As a baseline in the same run it
+measures `scan_floor_seconds`: the time DuckDB needs just to read the same landing files
+once (CSV and JSON natively; the GBK CSV read as latin-1 bytes and the XLSX with openpyxl,
+since DuckDB's encodings and excel extensions cannot be downloaded offline). The last line
+of output is one JSON object with the figures, including the ratio of each to the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+INTERVAL = "2026-11-21"
+LOGICAL_DATE = "2026-11-22"
+
+
+def _env(base: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INTENT_", "AIRFLOW_CONN_"))}
+    env.update(
+        AIRFLOW_HOME=str(base / "airflow"),
+        AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
+        AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        PYTHONPATH=str(ROOT / "plugins"),
+        PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+        INTENT_HOME=str(base / "home"),
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+    )
+    return env
+
+
+def _run(args: list[str], env: dict, log: Path) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(args, env=env, capture_output=True, text=True, cwd=ROOT)
+    log.write_text(done.stdout + done.stderr)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(args[:4])} failed, see {log}:\n{(done.stdout + done.stderr)[-3000:]}")
+    return time.perf_counter() - started
+
+
+def scan_floor(landing: Path) -> float:
+    """Seconds for DuckDB to read every landing file of the interval once."""
+    import duckdb
+    import openpyxl
+
+    started = time.perf_counter()
+    con = duckdb.connect()
+    for path in sorted(landing.rglob(f"dt={INTERVAL}/*")):
+        p = str(path).replace("'", "''")
+        if path.suffix == ".jsonl":
+            con.execute(f"select count(*) from read_json('{p}', format='newline_delimited')").fetchone()
+        elif path.suffix == ".json":
+            con.execute(f"select count(*) from read_json('{p}', format='array')").fetchone()
+        elif path.suffix == ".csv":
+            try:
+                con.execute(f"select count(*) from read_csv('{p}', all_varchar=true)").fetchone()
+            except duckdb.Error:  # GBK: same bytes, read without the encodings extension
+                con.execute(f"select count(*) from read_csv('{p}', all_varchar=true, encoding='latin-1')").fetchone()
+        elif path.suffix == ".xlsx":
+            book = openpyxl.load_workbook(path, read_only=True)
+            sum(1 for _ in book.worksheets[0].iter_rows(values_only=True))
+            book.close()
+    con.close()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--people", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
+    args = parser.parse_args()
+
+    base = args.keep or Path(tempfile.mkdtemp(prefix="intent-bench-"))
+    base.mkdir(parents=True, exist_ok=True)
+    env = _env(base)
+    data = base / "home" / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    py = sys.executable
+
+    generate = _run([py, "-m", "intent_pipeline", "synth", "--people", str(args.people), "--seed", str(args.seed),
+                     "--date", INTERVAL, "--landing", str(data / "landing"), "--truth", str(data / "ground_truth")],
+                    env, base / "synth.log")  # fmt: skip
+    _run(["airflow", "db", "migrate"], env, base / "migrate.log")
+    total = _run(["airflow", "dags", "test", "customer_intent", LOGICAL_DATE], env, base / "dag.log")
+
+    db = sqlite3.connect(base / "airflow" / "airflow.db")
+    stages = {
+        task_id: round(duration, 2)
+        for task_id, duration in db.execute(
+            "select task_id, duration from task_instance where dag_id = 'customer_intent' order by start_date"
+        )
+    }
+    db.close()
+    rows = {}
+    for manifest in sorted((data / "lake" / "manifests").glob(f"*/dt={INTERVAL}.json")):
+        for table, counts in json.loads(manifest.read_text())["tables"].items():
+            rows[table] = counts
+    floor = scan_floor(data / "landing")
+    landing_bytes = sum(p.stat().st_size for p in (data / "landing").rglob("*") if p.is_file())
+    extract = sum(v for k, v in stages.items() if k.startswith("extract_"))
+    result = {
+        "benchmark": "pipeline",
+        "people": args.people,
+        "seed": args.seed,
+        "landing_mb": round(landing_bytes / 1e6, 1),
+        "rows_read": sum(c["read"] for c in rows.values()),
+        "rows": rows,
+        "generate_seconds": round(generate, 2),
+        "stage_seconds": stages,
+        "extract_seconds_sum": round(extract, 2),
+        "total_seconds": round(total, 2),
+        "scan_floor_seconds": round(floor, 3),
+        "ratio_extract_to_floor": round(extract / floor, 1),
+        "ratio_total_to_floor": round(total / floor, 1),
+        "work_dir": str(base),
+    }
+    print(f"landing {result['landing_mb']} MB, {result['rows_read']} rows; DAG {total:.1f} s; floor {floor:.2f} s")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
