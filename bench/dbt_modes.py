@@ -1,0 +1,109 @@
+"""Benchmark: one `dbt build` against one dbt invocation per node (what Cosmos' task-per-model renders).
+
+    python bench/dbt_modes.py [--people N] [--seed S]
+
+Generates a workload, extracts it into a raw lake (the same code the DAG runs), then builds
+the warehouse twice on the same lake:
+  * `single_build_seconds`: one `dbt build` — the DAG's dbt_build task;
+  * `per_node_seconds`: `dbt build --select <node>` for every seed and model in DAG order, one
+    process each, run one after another — how Cosmos' LOCAL execution mode runs a project as
+    one Airflow task per node. On DuckDB those tasks must run one at a time anyway (one writer
+    per file), so their sum is the wall time they would take.
+The last line is one JSON object with both and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "plugins"))
+
+from intent_pipeline import pipeline  # noqa: E402
+from intent_pipeline.settings import SOURCES, Settings  # noqa: E402
+
+INTERVAL = "2026-11-21"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--people", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+
+    base = Path(tempfile.mkdtemp(prefix="intent-dbt-modes-"))
+    os.environ["INTENT_HOME"] = str(base)
+    for name in [k for k in os.environ if k.startswith("INTENT_") and k != "INTENT_HOME"]:
+        del os.environ[name]
+    settings = Settings.from_env()
+    subprocess.run([sys.executable, "-m", "intent_pipeline.synth", "--people", str(args.people), "--seed",
+                    str(args.seed), "--date", INTERVAL, "--landing", settings.landing_url,
+                    "--truth", str(base / "data" / "ground_truth")], check=True, capture_output=True)  # fmt: skip
+    start, end = pipeline.interval_dates(datetime.fromisoformat(INTERVAL).date())
+    from intent_pipeline.sources import extract_source
+
+    for source in SOURCES:
+        extract_source(source, settings, start.date(), batch_id=f"bench/{source}", loaded_at=datetime.now(UTC))
+
+    env = pipeline.dbt_env(settings)
+
+    def dbt(*dbt_args: str) -> float:
+        started = time.perf_counter()
+        done = subprocess.run(pipeline.dbt_command(settings, start, end, *dbt_args), env=env,
+                              capture_output=True, text=True)  # fmt: skip
+        if done.returncode != 0:
+            sys.exit(f"dbt {' '.join(dbt_args)} failed:\n{done.stdout[-3000:]}")
+        return time.perf_counter() - started
+
+    single = dbt("build")
+    settings.warehouse.unlink()
+    listing = subprocess.run(pipeline.dbt_command(settings, start, end, "ls", "--resource-type", "seed",
+                                                  "--resource-type", "model", "--output", "name"),
+                             env=env, capture_output=True, text=True, check=True)  # fmt: skip
+    nodes = [line.strip() for line in listing.stdout.splitlines() if line.strip() and " " not in line.strip()]
+    manifest = json.loads((settings.state_dir / "dbt" / "target" / "manifest.json").read_text())
+    order = _topological(manifest, set(nodes))
+    per_node = sum(dbt("build", "--select", name) for name in order)
+    result = {
+        "benchmark": "dbt_modes",
+        "people": args.people,
+        "nodes": len(order),
+        "single_build_seconds": round(single, 2),
+        "per_node_seconds": round(per_node, 2),
+        "ratio_per_node_to_single": round(per_node / single, 1),
+    }
+    shutil.rmtree(base, ignore_errors=True)
+    print(json.dumps(result))
+
+
+def _topological(manifest: dict, names: set[str]) -> list[str]:
+    """Seeds and models in an order where every node comes after its parents."""
+    nodes = {uid: n for uid, n in manifest["nodes"].items() if n["resource_type"] in ("seed", "model")}
+    done: list[str] = []
+    seen: set[str] = set()
+
+    def visit(uid: str) -> None:
+        if uid in seen or uid not in nodes:
+            return
+        seen.add(uid)
+        for parent in nodes[uid]["depends_on"]["nodes"]:
+            visit(parent)
+        if nodes[uid]["name"] in names:
+            done.append(nodes[uid]["name"])
+
+    for uid in sorted(nodes):
+        visit(uid)
+    return done
+
+
+if __name__ == "__main__":
+    main()
