@@ -1,0 +1,225 @@
+{#- One behaviour event stream over all sources, each event attributed to a person.
+    event_type: form_submitted, page_view, email_open, email_click, email_bounce (hard bounces only),
+    email_unsubscribe, email_resubscribe, email_spamreport, opportunity_created, opportunity_won,
+    order_placed. Email events to blocklisted (shared) addresses belong to nobody and are left out. -#}
+with
+
+forms as (
+    select * from {{ ref('stg_forms__submissions') }}
+),
+
+web_events as (
+    select * from {{ ref('stg_web__events') }}
+),
+
+email_events as (
+    select * from {{ ref('stg_email__events') }}
+),
+
+opportunities as (
+    select * from {{ ref('stg_crm__opportunities') }}
+),
+
+orders as (
+    select * from {{ ref('stg_crm__orders') }}
+),
+
+people_nodes as (
+    select * from {{ ref('int_people_resolved') }}
+),
+
+form_events as (
+    select
+        'forms:' || forms.submission_key as event_id,
+        -- any identifier of the submission finds its person; all of them lead to the same one
+        coalesce(
+            by_email.person_id, by_phone.person_id, by_client.person_id, by_record.person_id
+        ) as person_id,
+        forms.submitted_at as event_at,
+        'forms' as source,
+        'form_submitted' as event_type,
+        forms.form_type,
+        cast(null as varchar) as page_path,
+        cast(null as double precision) as engagement_seconds,
+        cast(null as varchar) as session_key,
+        cast(null as varchar) as utm_source,
+        cast(null as varchar) as utm_medium,
+        cast(null as varchar) as utm_campaign,
+        cast(null as varchar) as gclid,
+        cast(null as varchar) as referrer_host,
+        forms.lead_source,
+        cast(null as double precision) as amount,
+        cast(null as varchar) as currency
+    from forms
+    left join people_nodes as by_email
+        on by_email.node_key = {{ node_key('email', 'forms.email') }}
+    left join people_nodes as by_phone
+        on by_phone.node_key = {{ node_key('phone', 'forms.phone') }}
+    left join people_nodes as by_client
+        on by_client.node_key = {{ node_key('web', 'forms.client_id') }}
+    left join people_nodes as by_record
+        on by_record.node_key = {{ node_key('form', 'forms.submission_key') }}
+),
+
+page_engagement as (
+    -- GA4 reports a page's engaged time on its user_engagement events (page_view only carries the
+    -- time spent before it); page_view values are the fallback for exports without them
+    select
+        user_pseudo_id,
+        coalesce(ga_session_id, -1) as session_key,
+        page_path,
+        coalesce(
+            sum(case when event_name = 'user_engagement' then engagement_seconds end),
+            sum(case when event_name = 'page_view' then engagement_seconds end)
+        ) as engagement_seconds
+    from web_events
+    where event_name in ('page_view', 'user_engagement')
+    group by user_pseudo_id, coalesce(ga_session_id, -1), page_path
+),
+
+page_views as (
+    select
+        'web:' || web_events.event_id as event_id,
+        people_nodes.person_id,
+        web_events.event_at,
+        'web' as source,
+        'page_view' as event_type,
+        cast(null as varchar) as form_type,
+        web_events.page_path,
+        page_engagement.engagement_seconds,
+        web_events.user_pseudo_id || ':' || coalesce(cast(web_events.ga_session_id as varchar), '') as session_key,
+        web_events.source as utm_source,
+        web_events.medium as utm_medium,
+        web_events.campaign as utm_campaign,
+        web_events.gclid,
+        web_events.referrer_host,
+        cast(null as varchar) as lead_source,
+        cast(null as double precision) as amount,
+        cast(null as varchar) as currency
+    from web_events
+    inner join people_nodes
+        on people_nodes.node_key = {{ node_key('web', 'web_events.user_pseudo_id') }}
+    left join page_engagement
+        on page_engagement.user_pseudo_id = web_events.user_pseudo_id
+        and page_engagement.session_key = coalesce(web_events.ga_session_id, -1)
+        and page_engagement.page_path = web_events.page_path
+    where web_events.event_name = 'page_view'
+),
+
+mail_events as (
+    select
+        'email:' || email_events.sg_event_id as event_id,
+        people_nodes.person_id,
+        email_events.event_at,
+        'email' as source,
+        email_events.event_type,
+        cast(null as varchar) as form_type,
+        case when email_events.url is not null then {{ url_path('email_events.url') }} end as page_path,
+        cast(null as double precision) as engagement_seconds,
+        cast(null as varchar) as session_key,
+        cast(null as varchar) as utm_source,
+        cast(null as varchar) as utm_medium,
+        cast(null as varchar) as utm_campaign,
+        cast(null as varchar) as gclid,
+        cast(null as varchar) as referrer_host,
+        cast(null as varchar) as lead_source,
+        cast(null as double precision) as amount,
+        cast(null as varchar) as currency
+    from email_events
+    inner join people_nodes
+        on people_nodes.node_key = {{ node_key('email', 'email_events.email') }}
+    where email_events.event_type is not null
+        and (email_events.event_type <> 'email_bounce' or email_events.is_hard_bounce)
+),
+
+opportunity_events as (
+    select
+        'crm:' || opportunities.opportunity_id || ':created' as event_id,
+        people_nodes.person_id,
+        opportunities.created_at as event_at,
+        'crm' as source,
+        'opportunity_created' as event_type,
+        opportunities.amount,
+        opportunities.currency
+    from opportunities
+    inner join people_nodes
+        on people_nodes.node_key = {{ node_key('crm_lead', 'opportunities.lead_id') }}
+
+    union all
+
+    select
+        'crm:' || opportunities.opportunity_id || ':won',
+        people_nodes.person_id,
+        coalesce(opportunities.closed_at, opportunities.created_at),
+        'crm',
+        'opportunity_won',
+        opportunities.amount,
+        opportunities.currency
+    from opportunities
+    inner join people_nodes
+        on people_nodes.node_key = {{ node_key('crm_lead', 'opportunities.lead_id') }}
+    where opportunities.is_won
+),
+
+order_events as (
+    select
+        'crm:' || orders.order_id || ':order' as event_id,
+        coalesce(by_lead.person_id, by_email.person_id) as person_id,
+        orders.ordered_at as event_at,
+        'crm' as source,
+        'order_placed' as event_type,
+        orders.amount,
+        orders.currency
+    from orders
+    left join people_nodes as by_lead
+        on by_lead.node_key = {{ node_key('crm_lead', 'orders.lead_id') }}
+    left join people_nodes as by_email
+        on by_email.node_key = {{ node_key('email', 'orders.email') }}
+),
+
+crm_events as (
+    select
+        event_id,
+        person_id,
+        event_at,
+        source,
+        event_type,
+        cast(null as varchar) as form_type,
+        cast(null as varchar) as page_path,
+        cast(null as double precision) as engagement_seconds,
+        cast(null as varchar) as session_key,
+        cast(null as varchar) as utm_source,
+        cast(null as varchar) as utm_medium,
+        cast(null as varchar) as utm_campaign,
+        cast(null as varchar) as gclid,
+        cast(null as varchar) as referrer_host,
+        cast(null as varchar) as lead_source,
+        amount,
+        currency
+    from (
+        select * from opportunity_events
+        union all
+        select * from order_events
+    ) as deals
+),
+
+unioned as (
+    select * from form_events
+    union all
+    select * from page_views
+    union all
+    select * from mail_events
+    union all
+    select * from crm_events
+),
+
+final as (
+    select
+        unioned.*,
+        -- what the person did themselves: the silence rule and last_activity_at look at these
+        event_type in ('form_submitted', 'page_view', 'email_open', 'email_click') as is_interaction
+    from unioned
+    where person_id is not null
+)
+
+select * from final

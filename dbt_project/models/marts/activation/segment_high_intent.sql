@@ -1,0 +1,50 @@
+{#- The people activation pushes to the CRM: high intent, reachable by email, not yet a customer,
+    and not opted out or bounced. -#}
+with
+
+people as (
+    select * from {{ ref('people') }}
+),
+
+lead_scores as (
+    select * from {{ ref('lead_scores') }}
+),
+
+eligible as (
+    select
+        people.*,
+        lead_scores.grade,
+        lead_scores.score_reasons,
+        lead_scores.lead_score,
+        lead_scores.became_hot_in_interval,
+        lead_scores.scored_at
+    from lead_scores
+    inner join people
+        on people.person_id = lead_scores.person_id
+    where lead_scores.grade = 'high_intent'
+        and people.email is not null
+        and not people.is_customer
+        and not people.is_unsubscribed
+        and not people.is_bounced
+),
+
+final as (
+    select
+        cast(person_id as varchar) as person_id,
+        cast(email as varchar) as email,
+        cast(phone as varchar) as phone,
+        cast(full_name as varchar) as full_name,
+        cast(company as varchar) as company,
+        cast(job_title as varchar) as job_title,
+        cast(industry as varchar) as industry,
+        cast(owner as varchar) as owner,
+        cast(crm_lead_id as varchar) as crm_lead_id,
+        cast(grade as varchar) as grade,
+        cast(score_reasons as varchar) as score_reasons,
+        cast(lead_score as integer) as lead_score,
+        became_hot_in_interval,
+        cast(scored_at as timestamp) as scored_at
+    from eligible
+)
+
+select * from final

@@ -1,0 +1,126 @@
+{#- One row per resolved person. Each attribute comes from the best record that has it: the CRM
+    (curated by sales) before forms, then the most recent. Email, phone and CRM lead id fall back to
+    the person's identifiers. Customer and email-status flags come from the whole event history. -#}
+{%- set profile_attributes = [
+    'email', 'phone', 'full_name', 'company', 'job_title', 'industry',
+    'company_size', 'region', 'owner', 'crm_lead_id',
+] -%}
+with
+
+people_nodes as (
+    select * from {{ ref('int_people_resolved') }}
+),
+
+profiles as (
+    select * from {{ ref('int_profiles_observed') }}
+),
+
+events as (
+    select * from {{ ref('int_events_unified') }}
+),
+
+attribute_values as (
+    {%- for attribute in profile_attributes %}
+    select
+        person_id,
+        '{{ attribute }}' as attribute,
+        {{ attribute }} as attribute_value,
+        source_priority,
+        recency_at
+    from profiles
+    where {{ attribute }} is not null
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+ranked_values as (
+    select
+        attribute_values.*,
+        row_number() over (
+            partition by person_id, attribute
+            order by source_priority, recency_at desc, attribute_value
+        ) as value_rank
+    from attribute_values
+),
+
+chosen_attributes as (
+    select
+        person_id,
+        {%- for attribute in profile_attributes %}
+        max(case when attribute = '{{ attribute }}' then attribute_value end) as {{ attribute }}
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    from ranked_values
+    where value_rank = 1
+    group by person_id
+),
+
+identifiers as (
+    select
+        person_id,
+        count(*) as identifier_count,
+        min(case when identifier_type = 'email' then identifier_value end) as any_email,
+        min(case when identifier_type = 'phone' then identifier_value end) as any_phone,
+        min(case when identifier_type = 'crm_lead' then identifier_value end) as any_crm_lead_id,
+        min(first_seen_at) as first_seen_at,
+        max(last_seen_at) as last_seen_at
+    from people_nodes
+    group by person_id
+),
+
+subscription_changes as (
+    select
+        person_id,
+        event_type,
+        row_number() over (
+            partition by person_id
+            -- on a tie the unsubscribe wins: better not mail than mail against someone's wish
+            order by event_at desc, case when event_type = 'email_unsubscribe' then 0 else 1 end
+        ) as change_rank
+    from events
+    where event_type in ('email_unsubscribe', 'email_resubscribe')
+),
+
+behaviour as (
+    select
+        person_id,
+        max(case when event_type in ('order_placed', 'opportunity_won') then 1 else 0 end) = 1 as is_customer,
+        max(case when event_type = 'email_spamreport' then 1 else 0 end) = 1 as has_spamreport,
+        max(case when event_type = 'email_bounce' then 1 else 0 end) = 1 as is_bounced
+    from events
+    group by person_id
+),
+
+final as (
+    select
+        cast(identifiers.person_id as varchar) as person_id,
+        cast(coalesce(chosen_attributes.email, identifiers.any_email) as varchar) as email,
+        cast(coalesce(chosen_attributes.phone, identifiers.any_phone) as varchar) as phone,
+        cast(chosen_attributes.full_name as varchar) as full_name,
+        cast(chosen_attributes.company as varchar) as company,
+        cast(chosen_attributes.job_title as varchar) as job_title,
+        cast(chosen_attributes.industry as varchar) as industry,
+        cast(chosen_attributes.company_size as varchar) as company_size,
+        cast(chosen_attributes.region as varchar) as region,
+        cast(chosen_attributes.owner as varchar) as owner,
+        cast(coalesce(chosen_attributes.crm_lead_id, identifiers.any_crm_lead_id) as varchar) as crm_lead_id,
+        cast(identifiers.identifier_count as integer) as identifier_count,
+        coalesce(behaviour.is_customer, false) as is_customer,
+        (
+            coalesce(behaviour.has_spamreport, false)
+            or coalesce(last_subscription_change.event_type = 'email_unsubscribe', false)
+        ) as is_unsubscribed,
+        coalesce(behaviour.is_bounced, false) as is_bounced,
+        cast(identifiers.first_seen_at as timestamp) as first_seen_at,
+        cast(identifiers.last_seen_at as timestamp) as last_seen_at
+    from identifiers
+    left join chosen_attributes
+        on chosen_attributes.person_id = identifiers.person_id
+    left join behaviour
+        on behaviour.person_id = identifiers.person_id
+    left join subscription_changes as last_subscription_change
+        on last_subscription_change.person_id = identifiers.person_id
+        and last_subscription_change.change_rank = 1
+)
+
+select * from final

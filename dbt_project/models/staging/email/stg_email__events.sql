@@ -1,0 +1,63 @@
+with
+
+source as (
+    select * from {{ source('email', 'email_events') }}
+),
+
+deduplicated as (
+    -- SendGrid retries webhook posts: the same sg_event_id can arrive twice, keep the first loaded
+    select
+        source.*,
+        row_number() over (
+            partition by sg_event_id
+            order by _loaded_at, _source_file, _row_number
+        ) as copy_number
+    from source
+),
+
+renamed as (
+    select
+        -- ids
+        sg_event_id,
+        sg_message_id,
+        nullif(trim(marketing_campaign_id), '') as marketing_campaign_id,
+
+        -- event
+        event as sendgrid_event,
+        case event
+            when 'open' then 'email_open'
+            when 'click' then 'email_click'
+            when 'bounce' then 'email_bounce'
+            when 'unsubscribe' then 'email_unsubscribe'
+            when 'group_unsubscribe' then 'email_unsubscribe'
+            when 'group_resubscribe' then 'email_resubscribe'
+            when 'spamreport' then 'email_spamreport'
+            -- processed, deferred, delivered, dropped: delivery plumbing, not behaviour
+        end as event_type,
+        -- a "blocked" bounce is the receiving server refusing this message, the mailbox exists
+        (event = 'bounce' and coalesce(bounce_type, 'bounce') <> 'blocked') as is_hard_bounce,
+        bounce_type,
+        reason,
+        status,
+        nullif(trim(url), '') as url,
+        categories,
+
+        -- person
+        email,
+        useragent,
+        ip,
+
+        -- timestamps
+        event_at,
+
+        -- lineage
+        _source_file,
+        _row_number,
+        _loaded_at,
+        _batch_id,
+        _interval_start
+    from deduplicated
+    where copy_number = 1
+)
+
+select * from renamed

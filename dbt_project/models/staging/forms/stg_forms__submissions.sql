@@ -1,0 +1,84 @@
+with
+
+source as (
+    select * from {{ source('forms', 'forms_submissions') }}
+),
+
+form_types as (
+    select * from {{ ref('form_types') }}
+),
+
+keyed as (
+    select
+        source.*,
+        -- jinshuju exports carry no submission id: the file and row identify the submission then
+        form_tool || ':' || coalesce(
+            nullif(trim(submission_id), ''),
+            _source_file || '#' || cast(_row_number as varchar)
+        ) as submission_key
+    from source
+),
+
+deduplicated as (
+    -- the same submission exported in two drops counts once: keep the first loaded copy
+    select
+        keyed.*,
+        row_number() over (
+            partition by submission_key
+            order by _loaded_at, _source_file, _row_number
+        ) as copy_number
+    from keyed
+),
+
+categorised as (
+    -- form names are free text: the seed maps them to a form type, lowest priority number wins
+    select
+        deduplicated.*,
+        form_types.form_type,
+        row_number() over (
+            partition by deduplicated.submission_key
+            order by form_types.priority
+        ) as match_rank
+    from deduplicated
+    left join form_types
+        on lower(deduplicated.form_name) like form_types.pattern
+    where deduplicated.copy_number = 1
+),
+
+renamed as (
+    select
+        -- ids
+        submission_key,
+        nullif(trim(submission_id), '') as submission_id,
+        form_tool,
+        nullif(trim(client_id), '') as client_id,
+
+        -- form
+        form_name,
+        coalesce(form_type, 'other') as form_type,
+        nullif(trim(lead_source), '') as lead_source,
+
+        -- person (emails and phones are normalised by the extract; empty means unknown)
+        nullif(trim(email), '') as email,
+        nullif(trim(phone), '') as phone,
+        phone_raw,
+        nullif(trim(full_name), '') as full_name,
+        nullif(trim(company), '') as company,
+        nullif(trim(job_title), '') as job_title,
+        nullif(trim(industry), '') as industry,
+        nullif(trim(company_size), '') as company_size,
+
+        -- timestamps
+        submitted_at,
+
+        -- lineage
+        _source_file,
+        _row_number,
+        _loaded_at,
+        _batch_id,
+        _interval_start
+    from categorised
+    where match_rank = 1
+)
+
+select * from renamed

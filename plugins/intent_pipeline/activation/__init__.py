@@ -1,0 +1,159 @@
+"""Activation (reverse ETL): push the high-intent segment to HubSpot and alert DingTalk.
+
+``activate()`` reads ``marts.segment_high_intent`` once (read-only), then for
+each destination: plans every row against the ledger (invalid, unchanged,
+to send), sends the rest over HTTP — or, without a connection, writes the
+exact request bodies to the outbox — and records every outcome in the ledger.
+
+Cheap to import: the HTTP client, Jinja2 and DuckDB are imported when used.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import date, datetime
+
+from intent_pipeline.activation.config import (
+    ActivationConfigError,
+    DestinationRefused,
+    DingTalkConfig,
+    HubSpotConfig,
+)
+
+__all__ = [
+    "ActivationConfigError",
+    "DestinationRefused",
+    "DingTalkConfig",
+    "HubSpotConfig",
+    "activate",
+    "run_destination",
+]
+
+log = logging.getLogger(__name__)
+
+OUTBOX_SUFFIX = ":outbox"
+
+
+def _counts(mode: str) -> dict:
+    return {"mode": mode, "planned": 0, "unchanged": 0, "sent_ok": 0, "rejected": 0, "invalid": 0,
+            "deferred": 0, "requests": 0, "outbox_files": []}  # fmt: skip
+
+
+def run_destination(destination, rows: list[dict], ledger, run_id: str, interval_start: date, outbox_dir) -> dict:
+    """Plan, send (or write to the outbox) and record one destination; returns its report.
+
+    ``destination`` is a ``HubSpotDestination`` or ``DingTalkDestination``; its
+    ``config`` being None selects outbox mode, recorded in the ledger under
+    ``<name>:outbox`` so that a real connection configured later still sends everything.
+    The report's accounting always holds: planned = sent_ok + rejected + deferred + unchanged + invalid.
+    """
+    from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
+    from intent_pipeline.activation.outbox import Outbox
+    from intent_pipeline.activation.segments import plan_rows
+
+    outbox_mode = destination.config is None
+    ledger_name = destination.name + (OUTBOX_SUFFIX if outbox_mode else "")
+    counts = _counts("outbox" if outbox_mode else "http")
+    ledger.start_run(run_id, ledger_name, interval_start)
+    try:
+        entries = ledger.entries(ledger_name)
+        plan = plan_rows(
+            destination.candidates(rows, entries),
+            destination.key_of,
+            destination.validate,
+            destination.map_fields,
+            entries,
+            destination.is_unchanged,
+        )
+        counts["planned"] = plan.planned
+        counts["unchanged"] = len(plan.unchanged)
+        counts["invalid"] = len(plan.invalid)
+        ledger.log_rows(run_id, ledger_name, [(key, "invalid", reason) for key, reason in plan.invalid])
+        outbox = Outbox(outbox_dir, destination.name, interval_start) if outbox_mode else None
+        for body, items in destination.bodies(plan.to_send):
+            if outbox is not None:
+                outbox.write(body)
+                outcomes = [(it.key, ACKNOWLEDGED, None) for it in items]
+            else:
+                outcomes = destination.send(body, items)
+            hashes = {it.key: it.hash for it in items}
+            # Committed batch by batch: a failure later in the run keeps what was already answered.
+            ledger.record(ledger_name, run_id, [(key, hashes[key], status, reason) for key, status, reason in outcomes])
+            failures = [(key, status, reason) for key, status, reason in outcomes if status != ACKNOWLEDGED]
+            ledger.log_rows(run_id, ledger_name, failures)
+            for _, status, _ in outcomes:
+                field = {ACKNOWLEDGED: "sent_ok", REJECTED: "rejected", DEFERRED: "deferred"}[status]
+                counts[field] += 1
+        counts["outbox_files"] = outbox.written if outbox is not None else []
+    except BaseException as error:
+        counts["error"] = f"{type(error).__name__}: {error}"
+        raise
+    finally:
+        counts["requests"] = destination.requests
+        ledger.finish_run(run_id, ledger_name, counts)
+        destination.close()
+    total = sum(counts[k] for k in ("sent_ok", "rejected", "deferred", "unchanged", "invalid"))
+    if total != counts["planned"]:  # a bug here would silently lose rows: refuse to report success
+        raise RuntimeError(f"{destination.name}: accounting does not add up: {counts}")
+    log.info("%s [%s]: %s", destination.name, counts["mode"], {k: v for k, v in counts.items() if k != "outbox_files"})
+    return counts
+
+
+def activate(
+    settings,
+    interval_start: date,
+    interval_end: datetime,
+    run_id: str,
+    hubspot: HubSpotConfig | None,
+    dingtalk: DingTalkConfig | None,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict:
+    """Push ``marts.segment_high_intent`` to HubSpot and alert DingTalk about newly hot leads.
+
+    A destination whose config is None writes its outbox instead
+    (``<settings.outbox_dir>/<destination>/dt=<interval_start>/batch-NNNN.json``).
+    ``sleep`` and ``clock`` drive retries and rate limiting (injectable for tests).
+
+    Returns ``{"hubspot": {...}, "dingtalk": {...}}``, each with ``mode`` (``http``/``outbox``),
+    ``planned, unchanged, sent_ok, rejected, invalid, deferred, requests`` (HTTP requests made,
+    retries included; 0 in outbox mode) and ``outbox_files``. Rejected, deferred and invalid
+    rows are in the ledger's ``activation_row_log`` with their reason.
+
+    Raises ``DestinationRefused`` (``HubSpotAuthError``, ``DingTalkConfigError``) when a
+    destination refuses the credentials or URL — after the other destination has run,
+    so one broken connection does not hold back the other; batches answered before the
+    refusal stay recorded.
+    """
+    from intent_pipeline.activation.dingtalk import DingTalkDestination
+    from intent_pipeline.activation.hubspot import HubSpotDestination
+    from intent_pipeline.activation.ledger import Ledger
+    from intent_pipeline.activation.segments import read_segment
+
+    if isinstance(interval_start, datetime):
+        interval_start = interval_start.date()
+    rows = read_segment(settings.warehouse, interval_end)
+    log.info("segment_high_intent: %d rows", len(rows))
+    report = {}
+    refused: list[DestinationRefused] = []
+    with Ledger(settings.ledger_path) as ledger:
+        destinations = (
+            HubSpotDestination(hubspot, sleep=sleep),
+            DingTalkDestination(dingtalk, sleep=sleep, clock=clock),
+        )
+        for destination in destinations:
+            try:
+                report[destination.name] = run_destination(
+                    destination, rows, ledger, run_id, interval_start, settings.outbox_dir
+                )
+            except DestinationRefused as error:
+                log.error("%s: %s", destination.name, error)
+                refused.append(error)
+    if len(refused) == 1:
+        raise refused[0]
+    if refused:
+        raise DestinationRefused("\n".join(str(error) for error in refused))
+    return report

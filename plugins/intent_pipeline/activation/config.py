@@ -1,0 +1,144 @@
+"""Destination settings, built from an Airflow connection or by hand.
+
+Cheap to import: the DAG processor loads this module at parse time, so no
+HTTP client or Airflow import here. ``from_airflow_connection`` accepts any
+object with the attributes of an Airflow ``Connection`` (``host``, ``schema``,
+``port``, ``password``, ``extra_dejson``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+HUBSPOT_DEFAULT_URL = "https://api.hubapi.com"
+HUBSPOT_MAX_BATCH = 100  # HubSpot's limit for batch endpoints
+DINGTALK_DEFAULT_PATH = "/robot/send"
+DINGTALK_DEFAULT_URL = "https://oapi.dingtalk.com/robot/send"
+
+
+class ActivationConfigError(ValueError):
+    """A destination is configured in a way that cannot work (missing token, bad URL, bad option)."""
+
+
+class DestinationRefused(RuntimeError):
+    """A destination refused our credentials or URL: nothing can succeed until the connection is fixed."""
+
+
+def _extra(conn) -> dict:
+    extra = getattr(conn, "extra_dejson", None) or {}
+    return extra if isinstance(extra, dict) else {}
+
+
+def _base_url(conn, default_path: str = "") -> str:
+    """``scheme://host[:port][/path]`` from a connection.
+
+    The host may be a full URL (``{"host": "https://api.hubapi.com"}`` in JSON
+    connections) or a bare host name; for a bare host, ``schema`` is used as
+    the scheme when it is ``http``/``https`` (HttpHook's convention), as the
+    path otherwise (what URI-style connections put there).
+    """
+    host = (getattr(conn, "host", None) or "").strip()
+    schema = (getattr(conn, "schema", None) or "").strip()
+    port = getattr(conn, "port", None)
+    if not host:
+        return ""
+    if "://" not in host:
+        scheme = schema if schema in ("http", "https") else "https"
+        path = "" if schema in ("", "http", "https") else "/" + schema.strip("/")
+        host = f"{scheme}://{host}{path}"
+    parts = urlsplit(host)
+    netloc = parts.netloc
+    if port and ":" not in netloc.rsplit("@", 1)[-1]:
+        netloc = f"{netloc}:{port}"
+    path = parts.path.rstrip("/") or default_path
+    return urlunsplit((parts.scheme, netloc, path, parts.query, ""))
+
+
+@dataclass(frozen=True)
+class HubSpotConfig:
+    """Where and how to upsert contacts in HubSpot (CRM v3 batch upsert).
+
+    ``token`` is a private-app access token with ``crm.objects.contacts.write``.
+    ``id_property`` is the unique contact property the upsert matches on.
+    """
+
+    base_url: str
+    token: str
+    batch_size: int = 100
+    id_property: str = "email"
+    max_retries: int = 5
+    timeout: float = 30
+
+    def __post_init__(self) -> None:
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ActivationConfigError(f"HubSpot base_url must be an http(s) URL, got {self.base_url!r}")
+        if not self.token:
+            raise ActivationConfigError("HubSpot token is empty: set the connection's password (private-app token)")
+        if not 1 <= self.batch_size <= HUBSPOT_MAX_BATCH:
+            raise ActivationConfigError(f"HubSpot batch_size must be 1..{HUBSPOT_MAX_BATCH}, got {self.batch_size}")
+        if self.max_retries < 0:
+            raise ActivationConfigError(f"max_retries must be >= 0, got {self.max_retries}")
+
+    @classmethod
+    def from_airflow_connection(cls, conn) -> HubSpotConfig:
+        """Build from a connection: host = API base URL, password = token, extra = optional overrides.
+
+        Extra keys understood: ``batch_size``, ``id_property``, ``max_retries``, ``timeout``
+        (and ``token`` when the password is empty).
+        """
+        extra = _extra(conn)
+        options = {k: extra[k] for k in ("batch_size", "max_retries") if k in extra}
+        options = {k: int(v) for k, v in options.items()}
+        if "timeout" in extra:
+            options["timeout"] = float(extra["timeout"])
+        if "id_property" in extra:
+            options["id_property"] = str(extra["id_property"])
+        return cls(
+            base_url=_base_url(conn) or HUBSPOT_DEFAULT_URL,
+            token=getattr(conn, "password", None) or extra.get("token") or "",
+            **options,
+        )
+
+
+@dataclass(frozen=True)
+class DingTalkConfig:
+    """A DingTalk custom robot: its send URL, access token and optional signing secret (``SEC…``).
+
+    ``max_per_minute`` is DingTalk's documented limit per robot (20 messages a minute).
+    """
+
+    webhook_url: str
+    access_token: str
+    secret: str | None = None
+    max_per_minute: int = 20
+    max_retries: int = 3
+    timeout: float = 10
+
+    def __post_init__(self) -> None:
+        if not self.webhook_url.startswith(("http://", "https://")):
+            raise ActivationConfigError(f"DingTalk webhook_url must be an http(s) URL, got {self.webhook_url!r}")
+        if not self.access_token:
+            raise ActivationConfigError("DingTalk access token is empty: set the connection's password")
+        if self.max_per_minute < 1:
+            raise ActivationConfigError(f"max_per_minute must be >= 1, got {self.max_per_minute}")
+
+    @classmethod
+    def from_airflow_connection(cls, conn) -> DingTalkConfig:
+        """Build from a connection: host = robot send URL, password = access token, extra ``{"secret": "SEC…"}``.
+
+        A host pasted with ``?access_token=…`` also works when the password is empty.
+        Extra keys understood: ``secret``, ``max_per_minute``, ``max_retries``, ``timeout``.
+        """
+        extra = _extra(conn)
+        url = _base_url(conn, DINGTALK_DEFAULT_PATH) or DINGTALK_DEFAULT_URL
+        parts = urlsplit(url)
+        token = getattr(conn, "password", None) or extra.get("access_token") or ""
+        if parts.query:
+            query = parse_qs(parts.query)
+            token = token or (query.get("access_token") or [""])[0]
+            url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        options = {k: int(extra[k]) for k in ("max_per_minute", "max_retries") if k in extra}
+        if "timeout" in extra:
+            options["timeout"] = float(extra["timeout"])
+        return cls(webhook_url=url, access_token=token, secret=extra.get("secret") or None, **options)

@@ -1,0 +1,273 @@
+"""HubSpot CRM v3: upsert the segment's contacts in batches.
+
+``POST {base_url}/crm/v3/objects/contacts/batch/upsert`` with a private-app
+token, at most 100 inputs per request.
+
+Property mapping (segment column → HubSpot contact property, all values sent as strings):
+
+=====================  ==========================================================
+``email``              ``email`` (also the upsert key: ``idProperty`` = ``email``)
+``full_name``          ``firstname`` + ``lastname`` (see :func:`split_name`)
+``company``            ``company``
+``job_title``          ``jobtitle``
+``phone``              ``phone`` (E.164)
+``lead_score``         ``intent_score`` (custom, number)
+``grade``              ``intent_grade`` (custom, text)
+``score_reasons``      ``intent_reasons`` (custom, text)
+``person_id``          ``intent_person_id`` (custom, text)
+``owner``              ``hubspot_owner_id`` when it is a HubSpot owner id (digits),
+                       else ``intent_owner`` (custom, text); omitted when empty
+=====================  ==========================================================
+
+Empty warehouse values are left out rather than sent blank, so an upsert never
+erases what a salesperson typed into HubSpot. ``scored_at`` is not sent: it
+changes every run and would make every row look changed. The custom
+``intent_*`` properties must exist in the HubSpot portal (Settings → Properties).
+
+Responses handled as HubSpot documents them: 200 (all upserted), 207 multi-status
+(records named in ``errors[].context.ids`` rejected, the others upserted),
+429 (wait ``Retry-After`` seconds, capped, and retry), 5xx and timeouts
+(exponential backoff with jitter, bounded; then the batch is deferred to the
+next run), 400 (bisect the batch to isolate the bad records; a bad single
+record is rejected with HubSpot's message), 401/403 (fail: configuration).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+
+from intent_pipeline.activation.config import DestinationRefused, HubSpotConfig
+from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, LedgerEntry
+from intent_pipeline.activation.retry import backoff_delay, retry_after_seconds
+from intent_pipeline.activation.segments import EMAIL_RE, Planned
+
+log = logging.getLogger(__name__)
+
+NAME = "hubspot"
+UPSERT_PATH = "/crm/v3/objects/contacts/batch/upsert"
+
+# Chinese two-character surnames; every other Chinese name takes its first character as the surname.
+COMPOUND_SURNAMES = (
+    "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒", "夏侯",
+    "轩辕", "令狐", "端木", "南宫", "西门", "独孤", "百里",
+)  # fmt: skip
+
+
+class HubSpotAuthError(DestinationRefused):
+    """HubSpot refused the token (401/403) or the URL (404): a configuration problem, not a data problem."""
+
+
+def _is_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def split_name(full_name: str | None) -> tuple[str | None, str | None]:
+    """``(firstname, lastname)`` from a full name.
+
+    Chinese names (no space) are surname first: ``张伟`` → (``伟``, ``张``),
+    ``欧阳娜娜`` → (``娜娜``, ``欧阳``). Names with spaces are given name first:
+    ``Ada M. Lovelace`` → (``Ada M.``, ``Lovelace``). One word → firstname only.
+    """
+    name = " ".join((full_name or "").split())
+    if not name:
+        return None, None
+    if " " not in name:
+        if _is_cjk(name) and len(name) >= 2:
+            surname_len = 2 if name[:2] in COMPOUND_SURNAMES and len(name) > 2 else 1
+            return name[surname_len:], name[:surname_len]
+        return name, None
+    first, _, last = name.rpartition(" ")
+    return first, last
+
+
+def contact_properties(row: dict) -> dict[str, str]:
+    """The HubSpot contact properties of one segment row (see the module docstring for the mapping)."""
+    first, last = split_name(row.get("full_name"))
+    owner = (row.get("owner") or "").strip()
+    props = {
+        "email": (row.get("email") or "").strip().lower() or None,
+        "firstname": first,
+        "lastname": last,
+        "company": row.get("company"),
+        "jobtitle": row.get("job_title"),
+        "phone": row.get("phone"),
+        "intent_score": None if row.get("lead_score") is None else str(int(row["lead_score"])),
+        "intent_grade": row.get("grade"),
+        "intent_reasons": row.get("score_reasons"),
+        "intent_person_id": row.get("person_id"),
+    }
+    if owner:
+        props["hubspot_owner_id" if owner.isdigit() else "intent_owner"] = owner
+    return {k: str(v).strip() for k, v in props.items() if v is not None and str(v).strip() != ""}
+
+
+class HubSpotDestination:
+    """Plans, batches and sends contacts to HubSpot; with ``config=None`` it only builds the bodies (outbox)."""
+
+    name = NAME
+
+    def __init__(
+        self,
+        config: HubSpotConfig | None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        batch_size: int = 100,
+        id_property: str = "email",
+    ):
+        self.config = config
+        self.batch_size = config.batch_size if config else batch_size
+        self.id_property = config.id_property if config else id_property
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.requests = 0
+        self.sleeps: list[float] = []
+        self._session = None
+
+    # --- planning -------------------------------------------------------------------------------
+
+    def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[dict]:
+        """The whole segment is kept in sync."""
+        return rows
+
+    def key_of(self, row: dict) -> str | None:
+        return contact_properties(row).get(self.id_property)
+
+    def validate(self, row: dict) -> str | None:
+        email = (row.get("email") or "").strip()
+        if not email:
+            return "email is empty"
+        if not EMAIL_RE.match(email):
+            return f"email {email!r} is not an address"
+        if not self.key_of(row):
+            return f"{self.id_property} is empty (the upsert key)"
+        return None
+
+    def map_fields(self, row: dict) -> dict:
+        return contact_properties(row)
+
+    def is_unchanged(self, item: Planned, entry: LedgerEntry) -> bool:
+        return entry.acknowledged and entry.payload_hash == item.hash
+
+    def bodies(self, items: list[Planned]) -> list[tuple[dict, list[Planned]]]:
+        """Request bodies of at most ``batch_size`` inputs each, with the rows each one carries."""
+        out = []
+        for i in range(0, len(items), self.batch_size):
+            chunk = items[i : i + self.batch_size]
+            out.append((self._body(chunk), chunk))
+        return out
+
+    def _body(self, items: list[Planned]) -> dict:
+        return {"inputs": [{"idProperty": self.id_property, "id": it.key, "properties": it.fields} for it in items]}
+
+    # --- sending --------------------------------------------------------------------------------
+
+    def send(self, body: dict, items: list[Planned]) -> list[tuple[str, str, str | None]]:
+        """Upsert one batch; ``(record_key, status, reason)`` per row, status in acknowledged/rejected/deferred."""
+        outcomes = self._upsert(items)
+        return [(it.key, *outcomes[it.key]) for it in items]
+
+    def _sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.sleep(seconds)
+
+    def _post(self, items: list[Planned]):
+        """POST with retries on 429, 5xx and timeouts; the final response, or ``None`` + reason when given up."""
+        import requests
+
+        if self._session is None:
+            self._session = requests.Session()
+            self._session.headers.update(
+                {"Authorization": f"Bearer {self.config.token}", "Content-Type": "application/json"}
+            )
+        url = self.config.base_url.rstrip("/") + UPSERT_PATH
+        body = self._body(items)
+        attempts = self.config.max_retries + 1
+        reason = ""
+        for attempt in range(attempts):
+            self.requests += 1
+            try:
+                response = self._session.post(url, json=body, timeout=self.config.timeout)
+            except (requests.Timeout, requests.ConnectionError) as error:
+                reason = f"{type(error).__name__}: {error}"
+                wait = backoff_delay(attempt, self.rng)
+            else:
+                status = response.status_code
+                if status == 429:
+                    reason = f"HTTP 429 {_message(response)}"
+                    wait = retry_after_seconds(response.headers.get("Retry-After"))
+                elif status >= 500:
+                    reason = f"HTTP {status} {_message(response)}"
+                    wait = backoff_delay(attempt, self.rng)
+                else:
+                    return response, ""
+            if attempt + 1 < attempts:
+                log.info("hubspot: %s; retry %d/%d in %.1f s", reason, attempt + 1, attempts - 1, wait)
+                self._sleep(wait)
+        return None, f"gave up after {attempts} attempts, last: {reason}"
+
+    def _upsert(self, items: list[Planned]) -> dict[str, tuple[str, str | None]]:
+        response, reason = self._post(items)
+        if response is None:
+            return {it.key: (DEFERRED, reason) for it in items}
+        status = response.status_code
+        if status in (401, 403):
+            raise HubSpotAuthError(
+                f"HubSpot answered {status} ({_message(response)}): check the 'hubspot_default' connection — "
+                "password must be a private-app token with the crm.objects.contacts.write scope."
+            )
+        if status in (404, 405):
+            raise HubSpotAuthError(
+                f"HubSpot answered {status} for {response.request.url}: check the 'hubspot_default' connection's "
+                "host (API base URL, e.g. https://api.hubapi.com)."
+            )
+        if status in (200, 201):
+            return {it.key: (ACKNOWLEDGED, None) for it in items}
+        if status == 207:
+            return self._multi_status(response, items)
+        if status in (400, 409, 413, 422):
+            if len(items) == 1:
+                return {items[0].key: (REJECTED, f"HTTP {status} {_message(response)}")}
+            # Bisect: one bad record fails the whole batch; halves isolate it in log2(n) rounds.
+            middle = len(items) // 2
+            return {**self._upsert(items[:middle]), **self._upsert(items[middle:])}
+        return {it.key: (DEFERRED, f"unexpected HTTP {status} {_message(response)}") for it in items}
+
+    def _multi_status(self, response, items: list[Planned]) -> dict[str, tuple[str, str | None]]:
+        try:
+            data = response.json()
+        except ValueError:
+            data = {}
+        by_lower = {it.key.lower(): it.key for it in items}
+        rejected: dict[str, str] = {}
+        for error in data.get("errors") or []:
+            message = f"{error.get('category', 'ERROR')}: {error.get('message', '')}".strip()
+            for values in (error.get("context") or {}).values():
+                for value in values if isinstance(values, list) else [values]:
+                    key = by_lower.get(str(value).strip().lower())
+                    if key is not None:
+                        rejected[key] = message
+        if not rejected and (data.get("numErrors") or data.get("errors")):
+            # Errors we cannot attribute: resend the whole batch next run (an upsert is idempotent).
+            reason = f"HTTP 207 with errors naming no record of the batch: {str(data.get('errors'))[:500]}"
+            return {it.key: (DEFERRED, reason) for it in items}
+        return {it.key: (REJECTED, rejected[it.key]) if it.key in rejected else (ACKNOWLEDGED, None) for it in items}
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+
+def _message(response) -> str:
+    """HubSpot's error message from a response body, or the start of the body."""
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text[:300]
+    if isinstance(data, dict):
+        parts = [str(data[k]) for k in ("category", "message") if data.get(k)]
+        if parts:
+            return ": ".join(parts)
+    return str(data)[:300]

@@ -1,0 +1,189 @@
+"""What each destination has acknowledged, in its own SQLite file.
+
+The ledger never lives in the warehouse: dbt is the warehouse's only writer.
+
+Tables:
+
+* ``activation_ledger`` — one row per (destination, record_key). ``payload_hash``
+  is the hash of the last payload the destination **acknowledged**; ``status``
+  is the outcome of the last attempt (``acknowledged``, ``rejected``,
+  ``deferred``), so a failed row is retried even when its payload did not change.
+* ``activation_runs`` — one row per (run_id, destination) with the run's counts
+  (a task retry of the same run replaces it).
+* ``activation_row_log`` — every rejected, deferred or invalid row of a run, with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+ACKNOWLEDGED = "acknowledged"
+REJECTED = "rejected"
+DEFERRED = "deferred"
+
+SCHEMA = """
+create table if not exists activation_ledger (
+    destination text not null,
+    record_key text not null,
+    payload_hash text,
+    status text not null,
+    attempts integer not null default 0,
+    last_error text,
+    first_sent_at text,
+    acknowledged_at text,
+    last_run_id text,
+    primary key (destination, record_key)
+);
+create table if not exists activation_runs (
+    run_id text not null,
+    destination text not null,
+    interval_start text not null,
+    started_at text not null,
+    finished_at text,
+    counts text,
+    primary key (run_id, destination)
+);
+create table if not exists activation_row_log (
+    run_id text not null,
+    destination text not null,
+    record_key text,
+    outcome text not null,
+    reason text
+);
+create index if not exists activation_row_log_run on activation_row_log (run_id, destination);
+"""
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """The ledger's memory of one record at one destination."""
+
+    payload_hash: str | None
+    status: str
+    attempts: int
+    last_error: str | None
+    acknowledged_at: str | None
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.status == ACKNOWLEDGED
+
+
+def _now() -> str:
+    # Audit timestamps only (when did we send); never used to decide what to send.
+    return datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
+
+
+class Ledger:
+    """The activation ledger in ``path`` (created with its tables if missing). Use as a context manager."""
+
+    def __init__(self, path: Path | str):
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, timeout=30)
+        self.db.executescript(SCHEMA)
+        self.db.commit()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def entries(self, destination: str) -> dict[str, LedgerEntry]:
+        """Every record the destination has seen, by record key."""
+        rows = self.db.execute(
+            "select record_key, payload_hash, status, attempts, last_error, acknowledged_at"
+            " from activation_ledger where destination = ?",
+            (destination,),
+        )
+        return {key: LedgerEntry(*rest) for key, *rest in rows}
+
+    def record(self, destination: str, run_id: str, outcomes: Iterable[tuple[str, str, str, str | None]]) -> None:
+        """Store the outcome of send attempts: ``(record_key, payload_hash, status, error)`` each.
+
+        One transaction per call, so a crash mid-run keeps every batch already answered.
+        Only an acknowledged outcome moves ``payload_hash``; a failure keeps the last
+        acknowledged hash and sets ``status`` so the row is retried next run.
+        """
+        now = _now()
+        with self.db:
+            for key, payload_hash, status, error in outcomes:
+                acked = status == ACKNOWLEDGED
+                self.db.execute(
+                    """
+                    insert into activation_ledger (destination, record_key, payload_hash, status, attempts,
+                        last_error, first_sent_at, acknowledged_at, last_run_id)
+                    values (?, ?, ?, ?, 1, ?, ?, ?, ?)
+                    on conflict (destination, record_key) do update set
+                        payload_hash = case when excluded.status = 'acknowledged'
+                            then excluded.payload_hash else activation_ledger.payload_hash end,
+                        status = excluded.status,
+                        attempts = activation_ledger.attempts + 1,
+                        last_error = excluded.last_error,
+                        first_sent_at = coalesce(activation_ledger.first_sent_at, excluded.first_sent_at),
+                        acknowledged_at = coalesce(excluded.acknowledged_at, activation_ledger.acknowledged_at),
+                        last_run_id = excluded.last_run_id
+                    """,
+                    (
+                        destination,
+                        key,
+                        payload_hash if acked else None,
+                        status,
+                        error,
+                        now,
+                        now if acked else None,
+                        run_id,
+                    ),
+                )
+
+    def log_rows(self, run_id: str, destination: str, rows: Iterable[tuple[str | None, str, str | None]]) -> None:
+        """Append ``(record_key, outcome, reason)`` rows to the run's row log."""
+        with self.db:
+            self.db.executemany(
+                "insert into activation_row_log (run_id, destination, record_key, outcome, reason)"
+                " values (?, ?, ?, ?, ?)",
+                [(run_id, destination, key, outcome, reason) for key, outcome, reason in rows],
+            )
+
+    def start_run(self, run_id: str, destination: str, interval_start: date) -> None:
+        """Open the run's record; a retry of the same run replaces the earlier record and its row log."""
+        with self.db:
+            self.db.execute(
+                "delete from activation_row_log where run_id = ? and destination = ?", (run_id, destination)
+            )
+            self.db.execute(
+                "insert or replace into activation_runs (run_id, destination, interval_start, started_at)"
+                " values (?, ?, ?, ?)",
+                (run_id, destination, interval_start.isoformat(), _now()),
+            )
+
+    def finish_run(self, run_id: str, destination: str, counts: dict) -> None:
+        """Close the run's record with its counts (also called when the run failed, with an ``error`` key)."""
+        with self.db:
+            self.db.execute(
+                "update activation_runs set finished_at = ?, counts = ? where run_id = ? and destination = ?",
+                (_now(), json.dumps(counts, ensure_ascii=False, default=str), run_id, destination),
+            )
+
+    def row_log(self, run_id: str | None = None, destination: str | None = None) -> list[dict]:
+        """Row-log entries, optionally for one run and/or destination (for reports and tests)."""
+        sql = "select run_id, destination, record_key, outcome, reason from activation_row_log where 1 = 1"
+        params: list = []
+        if run_id is not None:
+            sql += " and run_id = ?"
+            params.append(run_id)
+        if destination is not None:
+            sql += " and destination = ?"
+            params.append(destination)
+        cols = ("run_id", "destination", "record_key", "outcome", "reason")
+        return [dict(zip(cols, row, strict=True)) for row in self.db.execute(sql + " order by rowid", params)]

@@ -1,0 +1,125 @@
+"""Reading the segment from the warehouse and deciding, row by row, what to send.
+
+The warehouse is opened read-only and closed right after reading: dbt is the
+only writer of that file and must never wait on activation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from intent_pipeline.activation.ledger import LedgerEntry
+
+log = logging.getLogger(__name__)
+
+SEGMENT_TABLE = "marts.segment_high_intent"
+SEGMENT_COLUMNS = (
+    "person_id", "email", "phone", "full_name", "company", "job_title", "industry", "owner", "crm_lead_id",
+    "grade", "score_reasons", "lead_score", "became_hot_in_interval", "scored_at",
+)  # fmt: skip
+
+# Deliberately loose: the warehouse already normalised emails; this only stops values
+# the CRM would reject for certain (no "@", spaces) before they cost a request.
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class SegmentError(RuntimeError):
+    """The segment cannot be read (missing warehouse, table or columns)."""
+
+
+def read_segment(warehouse: Path | str, interval_end: datetime | None = None) -> list[dict]:
+    """Rows of ``marts.segment_high_intent`` as dicts, ordered by ``person_id``."""
+    import duckdb
+
+    warehouse = Path(warehouse)
+    if not warehouse.exists():
+        raise SegmentError(f"warehouse {warehouse} does not exist: run dbt build before activation")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        found = con.execute(
+            "select column_name from information_schema.columns where table_schema = 'marts'"
+            " and table_name = 'segment_high_intent'"
+        ).fetchall()
+        missing = [c for c in SEGMENT_COLUMNS if c not in {name for (name,) in found}]
+        if not found:
+            raise SegmentError(f"{SEGMENT_TABLE} does not exist in {warehouse}: run dbt build before activation")
+        if missing:
+            raise SegmentError(f"{SEGMENT_TABLE} in {warehouse} lacks columns {missing} (see docs/contracts.md)")
+        cursor = con.execute(f"select {', '.join(SEGMENT_COLUMNS)} from {SEGMENT_TABLE} order by person_id, email")
+        rows = [dict(zip(SEGMENT_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        con.close()
+    if interval_end is not None and rows:
+        scored = {row["scored_at"] for row in rows}
+        if scored != {interval_end}:
+            # Not fatal: a manual re-run may activate an older build on purpose. Worth a line in the log.
+            log.warning("segment scored at %s, activation interval ends %s", sorted(map(str, scored)), interval_end)
+    return rows
+
+
+def payload_hash(fields: dict) -> str:
+    """sha256 of the mapped fields as sorted, compact JSON: equal payloads, equal hashes."""
+    text = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Planned:
+    """One segment row mapped for a destination."""
+
+    key: str
+    fields: dict
+    hash: str
+    row: dict
+
+
+@dataclass
+class Plan:
+    """What a destination run will do: send ``to_send``; the rest is already decided."""
+
+    planned: int = 0
+    to_send: list[Planned] = field(default_factory=list)
+    unchanged: list[Planned] = field(default_factory=list)
+    invalid: list[tuple[str | None, str]] = field(default_factory=list)  # (key, reason)
+
+
+def plan_rows(
+    rows: Iterable[dict],
+    key_of: Callable[[dict], str | None],
+    validate: Callable[[dict], str | None],
+    map_fields: Callable[[dict], dict],
+    entries: dict[str, LedgerEntry],
+    is_unchanged: Callable[[Planned, LedgerEntry], bool],
+) -> Plan:
+    """Split rows into invalid, unchanged and to-send, against the ledger.
+
+    A key that occurs more than once in the run makes every one of its rows
+    invalid: guessing which one is right could overwrite good CRM data.
+    """
+    rows = list(rows)
+    plan = Plan(planned=len(rows))
+    counts = Counter(key_of(row) for row in rows)
+    for row in rows:
+        key = key_of(row)
+        reason = validate(row)
+        if reason is None and counts[key] > 1:
+            reason = f"duplicate key {key!r} ({counts[key]} rows in the segment)"
+        if reason is not None:
+            plan.invalid.append((key or f"person_id:{row.get('person_id')}", reason))
+            continue
+        fields = map_fields(row)
+        item = Planned(key=key, fields=fields, hash=payload_hash(fields), row=row)
+        entry = entries.get(key)
+        if entry is not None and is_unchanged(item, entry):
+            plan.unchanged.append(item)
+        else:
+            plan.to_send.append(item)
+    return plan

@@ -1,0 +1,85 @@
+"""Read the data the gates validate into pandas DataFrames.
+
+GX's SQL datasource over duckdb-engine returns empty metrics (every expectation fails), so
+both layers are handed to GX as DataFrames: raw partitions straight from Parquet, marts
+through a read-only DuckDB connection that is closed before returning, so dbt (the
+warehouse's only writer) is never blocked by a gate that finished.
+
+This module deliberately does not import ``intent_pipeline.lake``: the path layout is the
+contract's (``<lake>/raw/<table>/dt=YYYY-MM-DD/*.parquet``), read with pyarrow directly.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+
+class MissingTable(LookupError):
+    """A table the gate expects is not there; its message is what the report says."""
+
+
+def raw_partition_dir(lake_dir: Path | str, table: str, interval_start: date) -> Path:
+    """``<lake>/raw/<table>/dt=YYYY-MM-DD``."""
+    return Path(lake_dir) / "raw" / table / f"dt={interval_start.isoformat()}"
+
+
+def read_raw_partition(lake_dir: Path | str, table: str, interval_start: date):
+    """One interval's raw partition of ``table`` as a pandas DataFrame (all its Parquet files).
+
+    Raises :class:`MissingTable` when the partition has no Parquet file: the extract writes an
+    empty file with the full schema even for an empty interval, so none at all means the
+    interval was not extracted (or the lake is elsewhere).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = raw_partition_dir(lake_dir, table, interval_start)
+    files = sorted(folder.glob("*.parquet"))
+    if not files:
+        raise MissingTable(
+            f"raw partition of {table} for {interval_start.isoformat()} not found: no {folder}/*.parquet "
+            "(was the interval extracted? is INTENT_LAKE_DIR right?)"
+        )
+    # ParquetFile, not pq.read_table: the latter would treat the dt= folder as a hive partition key.
+    tables = [pq.ParquetFile(str(path)).read() for path in files]
+    data = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")
+    return data.to_pandas()
+
+
+def read_marts(warehouse: Path | str, tables: tuple[str, ...], schema: str = "marts") -> dict:
+    """``{table: DataFrame or MissingTable}`` for each mart, read through one read-only connection.
+
+    The connection is closed before returning. A warehouse file that does not exist is not
+    created: every table is then reported missing. A warehouse locked by a writer raises
+    (a retry of the task can fix that, unlike bad data).
+    """
+    import duckdb
+
+    path = Path(warehouse)
+    if not path.exists():
+        error = MissingTable(f"warehouse {path} does not exist (has dbt built it? is INTENT_WAREHOUSE right?)")
+        return dict.fromkeys(tables, error)
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise RuntimeError(f"cannot open the warehouse {path} read-only: {exc}") from exc
+    try:
+        present = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = ?", [schema]
+            ).fetchall()
+        }
+        frames: dict = {}
+        for table in tables:
+            if table not in present:
+                frames[table] = MissingTable(
+                    f"table {schema}.{table} not found in {path} "
+                    f"(present in {schema}: {', '.join(sorted(present)) or 'none'})"
+                )
+                continue
+            frames[table] = con.sql(f'select * from "{schema}"."{table}"').to_arrow_table().to_pandas()
+        return frames
+    finally:
+        con.close()

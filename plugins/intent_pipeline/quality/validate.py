@@ -1,0 +1,174 @@
+"""``validate_raw`` and ``validate_marts``: run a layer's suites, write its report, return it.
+
+Neither raises on bad data: the report says what failed and :func:`enforce_gate` decides.
+They raise only on deployment errors (a suite file missing or rejected by GX, a warehouse
+locked by a writer), which a person has to fix or a retry can.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from intent_pipeline.quality.gate import write_report
+from intent_pipeline.quality.readers import MissingTable, read_marts, read_raw_partition
+from intent_pipeline.quality.suites import MART_TABLES, RAW_TABLES, load_suite_spec
+
+if TYPE_CHECKING:
+    from intent_pipeline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Timestamps older than this before the interval are suspicious (warning only: a first drop is a
+# full-history export, a CRM can hold years of leads).
+HISTORY_WINDOW = timedelta(days=730)
+# Interval end plus a day of slack for clock skew between systems (daily intervals).
+FUTURE_SLACK = timedelta(days=2)
+# Expected close dates of open deals lie ahead.
+EXPECTED_CLOSE_HORIZON = timedelta(days=400)
+
+
+def _as_date(value: date | datetime | str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def run_parameters(interval_start: date, people_person_ids: list | None = None) -> dict:
+    """The suite parameters (``{"$PARAMETER": name}`` in the suite files) of one interval."""
+    start_at = datetime(interval_start.year, interval_start.month, interval_start.day)
+    return {
+        "interval_start": interval_start,
+        "interval_start_at": start_at,
+        "window_start": start_at - HISTORY_WINDOW,
+        "window_end": start_at + FUTURE_SLACK,
+        "future_end": start_at + EXPECTED_CLOSE_HORIZON,
+        "people_person_ids": list(people_person_ids or []),
+    }
+
+
+def _missing_table_report(error: MissingTable) -> dict:
+    return {
+        "rows": None,
+        "success": False,
+        "error": str(error),
+        "results": [
+            {
+                "expectation": "table_exists",
+                "column": None,
+                "condition": None,
+                "severity": "critical",
+                "success": False,
+                "rows_checked": None,
+                "unexpected_count": None,
+                "unexpected_percent": None,
+                "examples": [],
+                "why": "a gate cannot pass a table it cannot see",
+                "error": str(error),
+            }
+        ],
+    }
+
+
+class _Runner:
+    """One GX context and data source for one gate call; one validation per table."""
+
+    def __init__(self, layer: str, interval_start: date, expectations_dir: Path | str | None, tables: tuple):
+        from intent_pipeline.quality.checks import configure_context, configure_data_source
+
+        self.layer = layer
+        # Every suite is read and checked before any data is touched: a broken suite file fails fast.
+        self.specs = {table: load_suite_spec(layer, table, expectations_dir) for table in tables}
+        self.context = configure_context()
+        self.data_source = configure_data_source(self.context, layer)
+
+    def table_report(self, table: str, df, parameters: dict) -> dict:
+        from intent_pipeline.quality.checks import configure_validation, run_validation
+        from intent_pipeline.quality.suites import configure_suite
+
+        spec = self.specs[table]
+        validation = configure_validation(self.context, self.data_source, table, configure_suite(spec))
+        results = run_validation(validation, df, parameters, spec["meta"]["key_columns"])
+        success = not any(not r["success"] and r["severity"] == "critical" for r in results)
+        return {"rows": len(df), "success": success, "error": None, "results": results}
+
+
+def _finish(settings: Settings, layer: str, interval_start: date, tables: dict) -> dict:
+    results = [r for t in tables.values() for r in t["results"] if not r["success"]]
+    critical = sum(1 for r in results if r["severity"] == "critical")
+    report = {
+        "layer": layer,
+        "interval_start": interval_start.isoformat(),
+        "success": critical == 0,
+        "critical_failures": critical,
+        "warning_failures": len(results) - critical,
+        "tables": tables,
+    }
+    path = write_report(settings.reports_dir, report)
+    log.info(
+        "quality %s %s: %s (%d critical, %d warnings); report %s",
+        layer, report["interval_start"], "passed" if report["success"] else "FAILED",
+        critical, len(results) - critical, path,
+    )  # fmt: skip
+    return report
+
+
+def _log_table(layer: str, table: str, table_report: dict) -> None:
+    failed = [r for r in table_report["results"] if not r["success"]]
+    log.info(
+        "%s.%s: %s rows, %d expectations, %d failed (%d critical)",
+        layer, table, table_report["rows"], len(table_report["results"]), len(failed),
+        sum(1 for r in failed if r["severity"] == "critical"),
+    )  # fmt: skip
+
+
+def validate_raw(settings: Settings, interval_start: date, *, expectations_dir: Path | str | None = None) -> dict:
+    """Validate the interval's raw partition of each raw table; write and return the report.
+
+    Reads ``<lake>/raw/<table>/dt=YYYY-MM-DD/*.parquet``; a table without a partition is a
+    critical failure of that table. The report goes to
+    ``<reports>/quality/dt=YYYY-MM-DD/raw.json`` (and ``raw.md``).
+    """
+    interval_start = _as_date(interval_start)
+    runner = _Runner("raw", interval_start, expectations_dir, RAW_TABLES)
+    parameters = run_parameters(interval_start)
+    tables = {}
+    for table in RAW_TABLES:
+        try:
+            df = read_raw_partition(settings.lake_dir, table, interval_start)
+        except MissingTable as error:
+            tables[table] = _missing_table_report(error)
+        else:
+            tables[table] = runner.table_report(table, df, parameters)
+            del df  # one partition in memory at a time
+        _log_table("raw", table, tables[table])
+    return _finish(settings, "raw", interval_start, tables)
+
+
+def validate_marts(settings: Settings, interval_start: date, *, expectations_dir: Path | str | None = None) -> dict:
+    """Validate the marts in schema ``marts`` of ``settings.warehouse``; write and return the report.
+
+    The warehouse is read through a read-only DuckDB connection, closed before validation
+    starts, so it never blocks the next writer. A missing mart is a critical failure of that
+    table. The report goes to ``<reports>/quality/dt=YYYY-MM-DD/marts.json`` (and ``marts.md``).
+    """
+    interval_start = _as_date(interval_start)
+    runner = _Runner("marts", interval_start, expectations_dir, MART_TABLES)
+    frames = read_marts(settings.warehouse, MART_TABLES)
+    people = frames.get("people")
+    # Referential integrity (lead_scores, segment -> people) is a suite parameter: the people's ids.
+    person_ids = [] if isinstance(people, MissingTable) or "person_id" not in people else people["person_id"].dropna()
+    parameters = run_parameters(interval_start, list(dict.fromkeys(person_ids)))
+    tables = {}
+    for table in MART_TABLES:
+        frame = frames.pop(table)
+        if isinstance(frame, MissingTable):
+            tables[table] = _missing_table_report(frame)
+        else:
+            tables[table] = runner.table_report(table, frame, parameters)
+        _log_table("marts", table, tables[table])
+    return _finish(settings, "marts", interval_start, tables)

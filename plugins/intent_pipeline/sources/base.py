@@ -1,0 +1,142 @@
+"""What every source extractor shares: the landing file handle, the run context and the row collector.
+
+An extractor's ``parse_file(file, ctx, builders)`` appends each input row either to
+the raw rows (``builder.add``) or to quarantine (``builder.reject``) of one table, and
+returns a :class:`FileOutcome`. Row accounting (read == loaded + quarantined) follows
+from that: a row read is handed to exactly one of the two.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+from intent_pipeline.sources.normalize import PhoneNormalizer
+
+# Rows buffered per table before they are written as a Parquet row group (bounds memory on big drops).
+FLUSH_ROWS = 25_000
+
+
+@dataclass
+class LandingFile:
+    """One file of a drop folder, read through fsspec."""
+
+    fs: Any
+    path: str  # path inside ``fs``
+    rel: str  # relative to the landing root: <source>/dt=YYYY-MM-DD/<name>; goes into _source_file
+
+    @property
+    def name(self) -> str:
+        return self.rel.rsplit("/", 1)[-1]
+
+    def read_bytes(self) -> bytes:
+        with self.fs.open(self.path, "rb") as handle:
+            return handle.read()
+
+    def open(self):
+        """A binary file object (for streaming JSONL line by line)."""
+        return self.fs.open(self.path, "rb")
+
+
+@dataclass
+class ExtractContext:
+    """The run-wide values an extractor needs: source timezone, interval and the shared phone cache."""
+
+    source_tz: tzinfo
+    interval_start: date
+    loaded_at: datetime
+    batch_id: str
+    phones: PhoneNormalizer = field(default_factory=PhoneNormalizer)
+
+
+@dataclass
+class FileOutcome:
+    """What happened to one file: the table its rows went to and a file-level error, if any."""
+
+    table: str
+    read: int  # rows read, counted independently of where they went (checked against loaded + quarantined)
+    error: str | None = None
+
+
+def raw_json(value: Any) -> str:
+    """The original row as JSON text for quarantine ``raw_content``."""
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+class TableBuilder:
+    """Collects the raw and quarantined rows of one table and streams them into the partition writers."""
+
+    def __init__(self, table: str, ctx: ExtractContext, raw_writer, quarantine_writer, flush_rows: int = FLUSH_ROWS):
+        from intent_pipeline import lake
+
+        self.table = table
+        self.ctx = ctx
+        self.raw_writer = raw_writer
+        self.quarantine_writer = quarantine_writer
+        self.flush_rows = flush_rows
+        self.columns = [name for name, _ in lake.TABLE_COLUMNS[table]] + ["extra"]
+        self._rows: list[dict] = []
+        self._files: list[str] = []
+        self._numbers: list[int] = []
+        self._rejected: list[tuple[str, int, str, str]] = []
+        self.loaded = 0
+        self.quarantined = 0
+
+    def add(self, source_file: str, row_number: int, row: dict) -> None:
+        """One row that passed every check; missing columns are null."""
+        self._rows.append(row)
+        self._files.append(source_file)
+        self._numbers.append(row_number)
+        self.loaded += 1
+        if len(self._rows) >= self.flush_rows:
+            self._flush_raw()
+
+    def reject(self, source_file: str, row_number: int, reason: str, raw_content: str) -> None:
+        """One row for quarantine, with the reason and the original row as text."""
+        self._rejected.append((source_file, row_number, reason, raw_content))
+        self.quarantined += 1
+        if len(self._rejected) >= self.flush_rows:
+            self._flush_quarantine()
+
+    def _meta(self, n: int, files: list[str], numbers: list[int]) -> dict:
+        return {
+            "_source_file": files,
+            "_row_number": numbers,
+            "_loaded_at": [self.ctx.loaded_at] * n,
+            "_batch_id": [self.ctx.batch_id] * n,
+            "_interval_start": [self.ctx.interval_start] * n,
+        }
+
+    def _flush_raw(self) -> None:
+        import pyarrow as pa
+
+        from intent_pipeline import lake
+
+        rows, n = self._rows, len(self._rows)
+        if not n:
+            return
+        data = {name: [row.get(name) for row in rows] for name in self.columns}
+        data.update(self._meta(n, self._files, self._numbers))
+        self.raw_writer.write(pa.Table.from_pydict(data, schema=lake.SCHEMAS[self.table]))
+        self._rows, self._files, self._numbers = [], [], []
+
+    def _flush_quarantine(self) -> None:
+        import pyarrow as pa
+
+        from intent_pipeline import lake
+
+        rejected, n = self._rejected, len(self._rejected)
+        if not n:
+            return
+        files, numbers, reasons, contents = (list(column) for column in zip(*rejected, strict=True))
+        data = self._meta(n, files, numbers)
+        data.update(reason=reasons, raw_content=contents)
+        self.quarantine_writer.write(pa.Table.from_pydict(data, schema=lake.QUARANTINE_SCHEMA))
+        self._rejected = []
+
+    def flush(self) -> None:
+        """Write whatever is buffered."""
+        self._flush_raw()
+        self._flush_quarantine()

@@ -1,0 +1,61 @@
+"""Header mapping of the CRM export's three reports, as data.
+
+A file's report is chosen by its name (``leads*.csv``, ``opportunities*.csv``,
+``orders*.csv``); a file with another name is recognised by its header row.
+"""
+
+from __future__ import annotations
+
+CRM_FORMATS: dict[str, dict] = {
+    "crm_leads": {
+        "prefix": "leads",
+        "columns": {
+            "Lead ID": "lead_id",
+            "Email": "email",
+            "Phone": "phone",
+            "Name": "full_name",
+            "Company": "company",
+            "Title": "job_title",
+            "Industry": "industry",
+            "Employees": "company_size",
+            "Region": "region",
+            "Owner": "owner",
+            "Status": "status",
+            "Lead Source": "lead_source",
+            "Created Date": "created_at",
+            "Last Modified Date": "updated_at",
+        },
+        # The record id and its date (contract); a file without either column is rejected whole.
+        "required": ("lead_id", "created_at"),
+    },
+    "crm_opportunities": {
+        "prefix": "opportunities",
+        "columns": {
+            "Opportunity ID": "opportunity_id",
+            "Lead ID": "lead_id",
+            "Opportunity Name": "opportunity_name",
+            "Stage": "stage",
+            "Amount": "amount",
+            "Currency": "currency",
+            "Created Date": "created_at",
+            "Close Date": "closed_at",
+        },
+        "required": ("opportunity_id", "created_at"),
+    },
+    "crm_orders": {
+        "prefix": "orders",
+        "columns": {
+            "Order ID": "order_id",
+            "Lead ID": "lead_id",
+            "Email": "email",
+            "Amount": "amount",
+            "Currency": "currency",
+            "Order Date": "ordered_at",
+        },
+        "required": ("order_id", "ordered_at"),
+    },
+}
+
+# Opportunity stages that end a deal; is_won only for the first.
+WON_STAGES = frozenset({"closed won"})
+LOST_STAGES = frozenset({"closed lost"})

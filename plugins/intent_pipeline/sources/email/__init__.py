@@ -1,0 +1,1 @@
+"""SendGrid Event Webhook POST bodies into ``email_events``."""

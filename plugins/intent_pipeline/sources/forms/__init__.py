@@ -1,0 +1,1 @@
+"""Form exports (jinshuju CSV, Typeform CSV, HubSpot XLSX) into ``forms_submissions``."""

@@ -1,0 +1,117 @@
+"""Parse one form export into ``forms_submissions`` rows; the tool is recognised by the header row."""
+
+from __future__ import annotations
+
+import re
+
+from intent_pipeline.sources.base import ExtractContext, FileOutcome, LandingFile, TableBuilder, raw_json
+from intent_pipeline.sources.forms.formats import FORM_FORMATS, MIN_HEADER_MATCH, REQUIRED_FIELDS, aliases, header_key
+from intent_pipeline.sources.normalize import BadValue, email, excel_serial, text, timestamp
+from intent_pipeline.sources.tabular import ColumnMap, Sheet, read_sheet, reject_sheet, row_as_dict
+
+TABLE = "forms_submissions"
+TABLES = (TABLE,)
+FILE_TYPES = (".csv", ".xlsx")
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def recognise(headers: list[str]) -> str | None:
+    """The form tool whose headers this header row carries best (at least MIN_HEADER_MATCH of them), or None."""
+    present = {header_key(h) for h in headers}
+    best, best_share = None, 0.0
+    for tool, spec in FORM_FORMATS.items():
+        expected = {header_key(h) for h in spec["columns"]}
+        share = len(present & expected) / len(expected)
+        if share > best_share:
+            best, best_share = tool, share
+    return best if best_share >= MIN_HEADER_MATCH else None
+
+
+def _full_name(values: dict) -> str | None:
+    if "first_name" not in values and "last_name" not in values:
+        return text(values.get("full_name"))
+    first, last = text(values.get("first_name")), text(values.get("last_name"))
+    if first and last:
+        # Chinese names are family name first, without a space.
+        return f"{last}{first}" if _CJK.search(first + last) else f"{first} {last}"
+    return first or last or text(values.get("full_name"))
+
+
+def _submitted_at(value, ctx: ExtractContext):
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timestamp(excel_serial(value), ctx.source_tz)  # an XLSX date cell without a date format
+    return timestamp(value, ctx.source_tz)
+
+
+def file_error(file: LandingFile, sheet: Sheet) -> tuple[str | None, str | None]:
+    """(tool, error): the recognised tool, or why the whole file is rejected."""
+    if sheet.error:
+        return None, sheet.error
+    if not sheet.headers:
+        return None, None
+    tool = recognise(sheet.headers)
+    if tool is None:
+        known = ", ".join(FORM_FORMATS)
+        return None, f"unrecognised header set in {file.rel}: {sheet.headers} (known form tools: {known})"
+    present = {header_key(h) for h in sheet.headers}
+    columns = FORM_FORMATS[tool]["columns"]
+    for field in REQUIRED_FIELDS:
+        headers = [h for h, target in columns.items() if target == field]
+        if headers and not any(header_key(h) in present for h in headers):
+            return tool, f"missing required column '{field}' ({'/'.join(aliases(field))}) in {file.rel}"
+    return tool, None
+
+
+def parse_file(file: LandingFile, ctx: ExtractContext, builders: dict[str, TableBuilder]) -> FileOutcome:
+    """Append the file's submissions to ``forms_submissions`` (raw or quarantine)."""
+    builder = builders[TABLE]
+    sheet = read_sheet(file)
+    tool, error = file_error(file, sheet)
+    if error:
+        return FileOutcome(TABLE, reject_sheet(builder, file, sheet, error), error)
+    columns = ColumnMap.build(sheet.headers, FORM_FORMATS[tool]["columns"])
+    header_of = columns.header_of
+    phones = ctx.phones
+    for number, cells in sheet.rows:
+        values, extra = columns.split(cells)
+        try:
+            submitted_raw = values.get("submitted_at")
+            if text(submitted_raw) is None:
+                raise BadValue(f"empty required field 'submitted_at' ({header_of['submitted_at']})")
+            try:
+                submitted_at = _submitted_at(submitted_raw, ctx)
+            except BadValue as exc:
+                raise BadValue(f"invalid '{header_of['submitted_at']}': {exc}") from None
+            try:
+                address = email(values.get("email"))
+            except BadValue as exc:
+                raise BadValue(f"invalid '{header_of['email']}': {exc}") from None
+            phone_raw = text(values.get("phone"))
+            if address is None and phone_raw is None:
+                raise BadValue(f"no email or phone (both '{header_of['email']}' and '{header_of['phone']}' empty)")
+        except BadValue as exc:
+            builder.reject(file.rel, number, str(exc), raw_json(row_as_dict(sheet.headers, cells)))
+            continue
+        builder.add(
+            file.rel,
+            number,
+            {
+                "submission_id": text(values.get("submission_id")),
+                "form_tool": tool,
+                "form_name": text(values.get("form_name")),
+                "full_name": _full_name(values),
+                "email": address,
+                "phone": phones(phone_raw),
+                "phone_raw": phone_raw,
+                "company": text(values.get("company")),
+                "job_title": text(values.get("job_title")),
+                "industry": text(values.get("industry")),
+                "company_size": text(values.get("company_size")),
+                "lead_source": text(values.get("lead_source")),
+                "client_id": text(values.get("client_id")),
+                "submitted_at": submitted_at,
+                "extra": extra,
+            },
+        )
+    return FileOutcome(TABLE, len(sheet.rows))

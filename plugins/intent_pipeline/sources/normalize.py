@@ -1,0 +1,270 @@
+"""Value normalisation shared by the extractors: text, emails, phones, timestamps, numbers, JSON.
+
+Every parser here returns a value or raises :class:`BadValue` with a message that
+goes into the quarantine ``reason``; none of them touches pandas, so the
+extractors stay fast on row-by-row input.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
+
+EPOCH = datetime(1970, 1, 1)
+# Plausible event times. Outside this range a number is almost always in the wrong unit
+# (ms or ns instead of s or µs), which is a parse failure, not a real time.
+MIN_AT = datetime(1990, 1, 1)
+MAX_AT = datetime(2100, 1, 1)
+_MIN_US = int((MIN_AT - EPOCH).total_seconds()) * 1_000_000
+_MAX_US = int((MAX_AT - EPOCH).total_seconds()) * 1_000_000
+
+
+class BadValue(ValueError):
+    """A value that cannot be parsed; the message is the quarantine reason."""
+
+
+def text(value: Any) -> str | None:
+    """A cell as trimmed text; empty cells become None. Integral floats lose their ``.0`` (Excel numbers)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return None
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dict | list):
+        return dumps(value)
+    return str(value)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text, non-ASCII kept readable (Chinese headers and names)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def canonical_json(value: Any) -> str:
+    """Canonical JSON (sorted keys, compact) so the same record always hashes to the same id."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str)
+
+
+def decode_bytes(data: bytes) -> str:
+    """Decode a landing file: UTF-8 (with or without BOM), else GB18030 (a superset of GBK, what Excel in China writes).
+
+    Raises BadValue when neither works.
+    """
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as utf8_error:
+        try:
+            return data.decode("gb18030")
+        except UnicodeDecodeError as gb_error:
+            raise BadValue(
+                f"cannot decode as UTF-8 ({utf8_error.reason} at byte {utf8_error.start}) "
+                f"or GB18030 ({gb_error.reason} at byte {gb_error.start})"
+            ) from None
+
+
+# Syntactic check only: one @, something on both sides, no whitespace or separators. Dotless
+# domains pass (RFC 5321 allows them and SendGrid reports such recipients, e.g. "invalid@invalid").
+_EMAIL = re.compile(r"^[^@\s,;:<>()\[\]\"']+@[^@\s,;:<>()\[\]\"'.][^@\s,;:<>()\[\]\"']*$")
+
+
+def email(value: Any) -> str | None:
+    """Lower-cased, trimmed address, otherwise kept as written; None when empty; BadValue when not an address."""
+    raw = text(value)
+    if raw is None:
+        return None
+    address = raw.lower()
+    if not _EMAIL.match(address) or address.endswith(".") or ".." in address.split("@", 1)[1]:
+        raise BadValue(f"not an email address: {raw!r}")
+    return address
+
+
+class PhoneNormalizer:
+    """Phones to E.164 with ``phonenumbers`` (default region CN), cached per distinct raw string.
+
+    A phone that cannot be parsed or has an impossible length for its country gives None; that
+    is never a reason to quarantine on its own (contract).
+    """
+
+    def __init__(self, region: str = "CN"):
+        self.region = region
+        self._cache: dict[str, str | None] = {}
+
+    def __call__(self, raw: str | None) -> str | None:
+        if raw is None:
+            return None
+        try:
+            return self._cache[raw]
+        except KeyError:
+            pass
+        import phonenumbers
+
+        try:
+            number = phonenumbers.parse(raw, self.region)
+            # "Possible" (right length for the country), not "valid": the metadata lags behind newly
+            # assigned ranges (e.g. CN 19x mobiles), and an identity key must not drop a real number.
+            possible = phonenumbers.is_possible_number_with_reason(number) == phonenumbers.ValidationResult.IS_POSSIBLE
+            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) if possible else None
+        except phonenumbers.NumberParseException:
+            e164 = None
+        self._cache[raw] = e164
+        return e164
+
+
+_LOOSE_DATETIME = re.compile(
+    r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"
+    r"(?:[ T](\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d{1,6}))?)?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def _check_range(moment: datetime, raw: Any) -> datetime:
+    if not MIN_AT <= moment < MAX_AT:
+        raise BadValue(f"timestamp out of range: {raw!r}")
+    return moment
+
+
+def to_naive_utc(moment: datetime, source_tz: tzinfo) -> datetime:
+    """Naive UTC from an aware datetime, or from a naive one read as wall-clock time in ``source_tz``."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=source_tz)
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def timestamp(value: Any, source_tz: tzinfo) -> datetime | None:
+    """Parse a timestamp cell to naive UTC.
+
+    Accepts datetimes (openpyxl), dates, ISO-8601 with or without offset/``Z``, ``YYYY-MM-DD HH:MM[:SS]``
+    and the ``YYYY/M/D H:MM`` Excel writes when it re-saves a CSV. Naive values are in ``source_tz``.
+    None when empty; BadValue when unparseable.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return _check_range(to_naive_utc(value, source_tz), value)
+    if isinstance(value, date):
+        return _check_range(to_naive_utc(datetime(value.year, value.month, value.day), source_tz), value)
+    raw = text(value)
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        match = _LOOSE_DATETIME.match(raw)
+        if not match:
+            raise BadValue(f"not a timestamp: {raw!r}") from None
+        year, month, day, hour, minute, second, fraction, offset = match.groups()
+        try:
+            moment = datetime(
+                int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
+                int((fraction or "0").ljust(6, "0")),
+            )  # fmt: skip
+            if offset and offset != "Z":
+                sign = 1 if offset[0] == "+" else -1
+                digits = offset[1:].replace(":", "")
+                delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+                moment = moment.replace(tzinfo=_fixed(sign * delta))
+            elif offset == "Z":
+                moment = moment.replace(tzinfo=UTC)
+        except ValueError:
+            raise BadValue(f"not a timestamp: {raw!r}") from None
+    return _check_range(to_naive_utc(moment, source_tz), raw)
+
+
+def _fixed(delta: timedelta) -> tzinfo:
+    from datetime import timezone
+
+    return timezone(delta)
+
+
+def excel_serial(value: float) -> datetime:
+    """An Excel serial day number (a date cell without a date format) as a naive datetime."""
+    from openpyxl.utils.datetime import from_excel
+
+    return from_excel(value)
+
+
+def epoch_seconds_us(value: Any) -> int:
+    """Epoch seconds (int, float or numeric string, as SendGrid sends) as µs since the epoch."""
+    if isinstance(value, bool) or value is None:
+        raise BadValue(f"not an epoch timestamp: {value!r}")
+    try:
+        micros = round(float(value) * 1_000_000)
+    except (TypeError, ValueError, OverflowError):
+        raise BadValue(f"not an epoch timestamp: {value!r}") from None
+    if not _MIN_US <= micros < _MAX_US:
+        raise BadValue(f"timestamp out of range: {value!r}")
+    return micros
+
+
+def epoch_micros(value: Any) -> int:
+    """Epoch microseconds (int or digit string, as GA4 exports them), range-checked."""
+    if isinstance(value, bool) or value is None:
+        raise BadValue(f"not a microsecond timestamp: {value!r}")
+    try:
+        micros = int(value)
+    except (TypeError, ValueError):
+        raise BadValue(f"not a microsecond timestamp: {value!r}") from None
+    if not _MIN_US <= micros < _MAX_US:
+        raise BadValue(f"timestamp out of range (expected µs since the epoch): {value!r}")
+    return micros
+
+
+def micros_to_datetime(micros: int) -> datetime:
+    """Naive UTC datetime from µs since the epoch."""
+    return EPOCH + timedelta(microseconds=micros)
+
+
+_AMOUNT_NOISE = str.maketrans("", "", ", \u00a0\u00a5\uffe5$\u20ac\u00a3")  # separators, spaces, ¥ ￥ $ € £
+
+
+def amount(value: Any) -> float | None:
+    """A money amount as float; thousands separators and currency symbols ignored. None when empty."""
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    else:
+        raw = text(value)
+        if raw is None:
+            return None
+        try:
+            number = float(raw.translate(_AMOUNT_NOISE))
+        except ValueError:
+            raise BadValue(f"not a number: {raw!r}") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise BadValue(f"not a number: {value!r}")
+    return number
+
+
+def integer(value: Any) -> int | None:
+    """An integer from an int, an integral float or a digit string (BigQuery exports INT64 as strings)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise BadValue(f"not an integer: {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        raise BadValue(f"not an integer: {value!r}")
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            raise BadValue(f"not an integer: {value!r}") from None
+        if number.is_integer():
+            return int(number)
+        raise BadValue(f"not an integer: {value!r}") from None

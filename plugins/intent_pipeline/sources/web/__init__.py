@@ -1,0 +1,1 @@
+"""GA4 BigQuery export (NDJSON, one event per line) into ``web_events``."""

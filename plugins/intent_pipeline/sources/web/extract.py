@@ -1,0 +1,153 @@
+"""Parse one GA4 BigQuery-export NDJSON file into ``web_events`` rows, streaming line by line."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+
+from intent_pipeline.sources.base import ExtractContext, FileOutcome, LandingFile, TableBuilder
+from intent_pipeline.sources.normalize import BadValue, canonical_json, dumps, epoch_micros, integer, text
+
+TABLE = "web_events"
+TABLES = (TABLE,)
+FILE_TYPES = (".jsonl", ".ndjson")
+
+REQUIRED = ("event_timestamp", "event_name", "user_pseudo_id")
+# Top-level keys with columns of their own; the others (items, user_properties, platform, ...) go to ``extra``.
+KNOWN_KEYS = frozenset({
+    "event_date", "event_timestamp", "event_name", "user_pseudo_id", "user_id", "event_params",
+    "traffic_source", "collected_traffic_source", "device", "geo",
+})  # fmt: skip
+TEXT_PARAMS = ("page_location", "page_title", "page_referrer")
+INT_PARAMS = ("ga_session_id", "engagement_time_msec")
+_VALUE_KEYS = ("string_value", "int_value", "double_value", "float_value")
+
+
+def _params(event_params) -> dict:
+    """``event_params`` (repeated {key, value: {string_value, int_value, ...}}) as key -> first non-null value."""
+    if event_params is None:
+        return {}
+    if not isinstance(event_params, list):
+        raise BadValue("'event_params' is not an array")
+    params = {}
+    for param in event_params:
+        if not isinstance(param, dict) or not isinstance(param.get("value"), dict):
+            raise BadValue(f"malformed event_params entry: {dumps(param)[:200]}")
+        value = param["value"]
+        for key in _VALUE_KEYS:
+            if value.get(key) is not None:
+                params[param.get("key")] = value[key]
+                break
+    return params
+
+
+def _record(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+class _EventDates:
+    """``event_date`` (YYYYMMDD) to date, cached: a drop has only a few distinct days."""
+
+    def __init__(self):
+        self.cache: dict[str, date] = {}
+
+    def __call__(self, value) -> date | None:
+        raw = text(value)
+        if raw is None:
+            return None
+        try:
+            return self.cache[raw]
+        except KeyError:
+            pass
+        try:
+            if len(raw) != 8 or not raw.isdigit():
+                raise ValueError
+            parsed = date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
+        except ValueError:
+            raise BadValue(f"invalid 'event_date': {raw!r} (expected YYYYMMDD)") from None
+        self.cache[raw] = parsed
+        return parsed
+
+
+def parse_event(event, event_dates: _EventDates) -> dict:
+    """One GA4 event as a ``web_events`` row; BadValue says why it goes to quarantine."""
+    if not isinstance(event, dict):
+        raise BadValue(f"line is not a JSON object: {type(event).__name__}")
+    for key in REQUIRED:
+        if text(event.get(key)) is None:
+            raise BadValue(f"empty required field '{key}'")
+    try:
+        event_at = epoch_micros(event["event_timestamp"])
+    except BadValue as exc:
+        raise BadValue(f"invalid 'event_timestamp': {exc}") from None
+    params = _params(event.get("event_params"))
+    numbers = {}
+    for key in INT_PARAMS:
+        try:
+            numbers[key] = integer(params.get(key))
+        except BadValue as exc:
+            raise BadValue(f"invalid event_params '{key}': {exc}") from None
+    first_user = _record(event.get("traffic_source"))
+    collected = _record(event.get("collected_traffic_source"))
+    geo = _record(event.get("geo"))
+    extra = {key: value for key, value in event.items() if key not in KNOWN_KEYS}
+    return {
+        # The same event exported twice (re-sent shard) gets the same id, whatever its key order or spacing.
+        "event_id": hashlib.sha1(canonical_json(event).encode("utf-8")).hexdigest(),
+        "event_name": text(event["event_name"]),
+        "user_pseudo_id": text(event["user_pseudo_id"]),
+        "user_id": text(event.get("user_id")),
+        "page_location": text(params.get("page_location")),
+        "page_title": text(params.get("page_title")),
+        "page_referrer": text(params.get("page_referrer")),
+        "first_user_source": text(first_user.get("source")),
+        "first_user_medium": text(first_user.get("medium")),
+        "first_user_campaign": text(first_user.get("name")),
+        "source": text(collected.get("manual_source")),
+        "medium": text(collected.get("manual_medium")),
+        "campaign": text(collected.get("manual_campaign_name")),
+        "gclid": text(collected.get("gclid")),
+        "device_category": text(_record(event.get("device")).get("category")),
+        "country": text(geo.get("country")),
+        "city": text(geo.get("city")),
+        "event_params": dumps(event["event_params"]) if event.get("event_params") is not None else None,
+        "ga_session_id": numbers["ga_session_id"],
+        "engagement_time_msec": numbers["engagement_time_msec"],
+        "event_date": event_dates(event.get("event_date")),
+        "event_at": event_at,
+        "extra": dumps(extra) if extra else None,
+    }
+
+
+def parse_file(file: LandingFile, ctx: ExtractContext, builders: dict[str, TableBuilder]) -> FileOutcome:
+    """Append the file's events to ``web_events``; ``_row_number`` is the 1-based line number."""
+    builder = builders[TABLE]
+    event_dates = _EventDates()
+    rel = file.rel
+    read = 0
+    with file.open() as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                # Only the line end goes: raw_content keeps the line exactly as it was written.
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                read += 1
+                builder.reject(rel, number, f"undecodable line (not UTF-8): {exc.reason} at byte {exc.start}",
+                               raw.decode("utf-8", errors="replace").rstrip("\r\n"))  # fmt: skip
+                continue
+            if not line.strip():
+                continue  # blank lines (a trailing newline) are not events
+            read += 1
+            try:
+                event = json.loads(line)
+            except ValueError as exc:
+                builder.reject(rel, number, f"malformed JSON line: {exc}", line)
+                continue
+            try:
+                row = parse_event(event, event_dates)
+            except BadValue as exc:
+                builder.reject(rel, number, str(exc), line)
+                continue
+            builder.add(rel, number, row)
+    return FileOutcome(TABLE, read)

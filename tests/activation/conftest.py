@@ -1,0 +1,97 @@
+"""Fixtures for activation: a real DuckDB warehouse holding ``marts.segment_high_intent`` per contract."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from intent_pipeline.settings import Settings
+
+INTERVAL_START = date(2026, 11, 21)
+INTERVAL_END = datetime(2026, 11, 22)
+SEGMENT_DDL = """
+create schema if not exists marts;
+create or replace table marts.segment_high_intent (
+    person_id varchar, email varchar, phone varchar, full_name varchar, company varchar, job_title varchar,
+    industry varchar, owner varchar, crm_lead_id varchar, grade varchar, score_reasons varchar,
+    lead_score integer, became_hot_in_interval boolean, scored_at timestamp
+);
+"""
+COLUMNS = ("person_id", "email", "phone", "full_name", "company", "job_title", "industry", "owner", "crm_lead_id",
+           "grade", "score_reasons", "lead_score", "became_hot_in_interval", "scored_at")  # fmt: skip
+
+CHINESE_NAMES = ["张伟", "王芳", "李娜", "刘洋", "陈静", "欧阳娜娜"]
+COMPANIES = ["上海云智科技有限公司", "Acme Retail", "北京数联信息技术有限公司", None]
+
+
+def make_rows(n: int, hot_every: int = 50) -> list[dict]:
+    """``n`` segment rows; every ``hot_every``-th one became hot in the interval."""
+    rows = []
+    for i in range(n):
+        chinese = i % 2 == 0
+        rows.append(
+            {
+                "person_id": f"p{i:05d}",
+                "email": f"lead{i:05d}@example.com",
+                "phone": f"+86138{i:08d}" if i % 3 else None,
+                "full_name": CHINESE_NAMES[i % len(CHINESE_NAMES)] if chinese else f"Alex Morgan{i}",
+                "company": COMPANIES[i % len(COMPANIES)],
+                "job_title": "销售总监" if chinese else "Director of IT",
+                "industry": "零售",
+                "owner": "王经理" if i % 5 == 0 else (str(70000 + i) if i % 5 == 1 else None),
+                "crm_lead_id": f"L{i}",
+                "grade": "high_intent",
+                "score_reasons": "trial_request +30; pricing_page +15; director_or_above +20",
+                "lead_score": 60 + i % 40,
+                "became_hot_in_interval": i % hot_every == 0,
+                "scored_at": INTERVAL_END,
+            }
+        )
+    return rows
+
+
+def write_segment(warehouse, rows: list[dict]) -> None:
+    """Replace the segment table in the warehouse file (what dbt does on each build)."""
+    import duckdb
+
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute(SEGMENT_DDL)
+        if rows:
+            placeholders = ", ".join("?" for _ in COLUMNS)
+            con.executemany(
+                f"insert into marts.segment_high_intent values ({placeholders})",
+                [[row[c] for c in COLUMNS] for row in rows],
+            )
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings.from_env({"INTENT_HOME": str(tmp_path)})
+
+
+class Segment:
+    """The warehouse's segment, editable between activation runs."""
+
+    def __init__(self, settings: Settings, rows: list[dict]):
+        self.settings = settings
+        self.rows = rows
+        self.save()
+
+    def save(self) -> None:
+        write_segment(self.settings.warehouse, self.rows)
+
+
+@pytest.fixture
+def segment(settings) -> Segment:
+    return Segment(settings, make_rows(250))
+
+
+def assert_accounting(report: dict) -> None:
+    """planned = sent_ok + rejected + deferred + unchanged + invalid, for every destination."""
+    for name, c in report.items():
+        parts = c["sent_ok"] + c["rejected"] + c["deferred"] + c["unchanged"] + c["invalid"]
+        assert c["planned"] == parts, (name, c)

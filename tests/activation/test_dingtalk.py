@@ -1,0 +1,140 @@
+"""DingTalk robot alerts over real HTTP to a local server that verifies DingTalk's signature."""
+
+from __future__ import annotations
+
+import pytest
+from intent_pipeline.activation import DingTalkConfig, activate
+from intent_pipeline.activation.dingtalk import DingTalkConfigError, sign, signed_url
+from intent_pipeline.activation.ledger import Ledger
+
+from tests.activation.conftest import INTERVAL_END, INTERVAL_START, assert_accounting
+from tests.fakes.dingtalk import FakeDingTalk, expected_sign
+
+
+class FakeTime:
+    """A clock that only moves when something sleeps: a minute of rate limiting in no time."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def run(settings, server, run_id, fake_time=None, secret="__server__", **config):
+    fake_time = fake_time or FakeTime()
+    config = DingTalkConfig(
+        webhook_url=server.webhook_url,
+        access_token=server.access_token,
+        secret=server.secret if secret == "__server__" else secret,
+        **config,
+    )
+    report = activate(settings, INTERVAL_START, INTERVAL_END, run_id, hubspot=None, dingtalk=config,
+                      sleep=fake_time.sleep, clock=fake_time.clock)  # fmt: skip
+    assert_accounting(report)
+    return report["dingtalk"]
+
+
+def test_sign_matches_dingtalk_documentation():
+    # Independent computation in the fake server; and the URL carries it URL-encoded.
+    assert sign("SECabc", 1700000000000) == expected_sign("SECabc", "1700000000000")
+    config = DingTalkConfig(webhook_url="https://oapi.dingtalk.com/robot/send", access_token="tok", secret="SECabc")
+    url = signed_url(config, 1700000000000)
+    signature = sign("SECabc", 1700000000000)
+    assert url.startswith("https://oapi.dingtalk.com/robot/send?access_token=tok&timestamp=1700000000000&sign=")
+    assert url.endswith(signature.replace("+", "%2B").replace("/", "%2F").replace("=", "%3D"))
+    unsigned = DingTalkConfig(webhook_url="https://oapi.dingtalk.com/robot/send", access_token="tok")
+    assert signed_url(unsigned) == "https://oapi.dingtalk.com/robot/send?access_token=tok"
+
+
+def test_newly_hot_leads_are_alerted_once_with_a_verified_signature(settings, segment):
+    hot = [row for row in segment.rows if row["became_hot_in_interval"]]
+    assert len(hot) == 5
+    segment.rows[50]["company"] = None
+    segment.save()
+    with FakeDingTalk() as server:
+        report = run(settings, server, "run-1")
+        assert report["mode"] == "http"
+        assert report["planned"] == report["sent_ok"] == 5 and report["requests"] == 5
+        assert all("sign" in r["query"] and "timestamp" in r["query"] for r in server.requests)
+        assert len(server.messages) == 5
+        first = server.messages[0]
+        assert first["msgtype"] == "markdown"
+        assert first["markdown"]["title"] == "新的高意向线索"
+        assert "您有一条新的高意向线索【上海云智科技有限公司】，意向分60，请立即跟进！" in first["markdown"]["text"]
+        assert "trial_request +30、pricing_page +15、director_or_above +20" in first["markdown"]["text"]
+        assert "负责人：王经理" in first["markdown"]["text"]
+        # No company: the name is the headline.
+        assert "您有一条新的高意向线索【李娜】，意向分70" in server.messages[1]["markdown"]["text"]
+
+        again = run(settings, server, "run-2")
+        assert len(server.requests) == 5, "an acknowledged alert was sent again"
+    assert again["unchanged"] == 5 and again["sent_ok"] == 0 and again["requests"] == 0
+
+
+def test_alerted_lead_is_not_alerted_again_even_if_its_score_changes(settings, segment):
+    with FakeDingTalk() as server:
+        run(settings, server, "run-1")
+        segment.rows[0]["lead_score"] = 95
+        segment.rows[1]["became_hot_in_interval"] = True  # another lead became hot
+        segment.save()
+        report = run(settings, server, "run-2")
+        assert len(server.messages) == 6
+        assert "Alex Morgan1" in server.messages[-1]["markdown"]["text"]
+    assert report["sent_ok"] == 1 and report["unchanged"] == 5
+
+
+def test_wrong_secret_fails_with_a_clear_error(settings, segment):
+    with FakeDingTalk(secret="SECright") as server:
+        with pytest.raises(DingTalkConfigError, match="310000.*sign not match.*dingtalk_default"):
+            run(settings, server, "run-1", secret="SECwrong")
+        assert server.messages == []
+    with Ledger(settings.ledger_path) as ledger:
+        assert ledger.entries("dingtalk") == {}
+
+
+def test_send_too_fast_waits_and_retries(settings, segment):
+    fake_time = FakeTime()
+    with FakeDingTalk() as server:
+        server.enqueue(130101)
+        report = run(settings, server, "run-1", fake_time=fake_time)
+        assert len(server.messages) == 5
+    assert report["sent_ok"] == 5 and report["requests"] == 6
+    assert 60.0 in fake_time.sleeps
+
+
+def test_other_errcodes_reject_with_the_message_and_retry_next_run(settings, segment):
+    with FakeDingTalk() as server:
+        server.enqueue(400013, "群已被解散")
+        report = run(settings, server, "run-1")
+        assert report["rejected"] == 1 and report["sent_ok"] == 4
+        with Ledger(settings.ledger_path) as ledger:
+            (entry,) = ledger.row_log("run-1", "dingtalk")
+        assert entry["outcome"] == "rejected" and "群已被解散" in entry["reason"]
+        # Next interval: nobody is newly hot, but the failed alert is still owed.
+        for row in segment.rows:
+            row["became_hot_in_interval"] = False
+        segment.save()
+        retry = run(settings, server, "run-2")
+        assert len(server.messages) == 5
+    assert retry["planned"] == 1 and retry["sent_ok"] == 1
+
+
+def test_rate_limit_is_20_messages_a_minute(settings, segment):
+    fake_time = FakeTime()
+    for row in segment.rows[:30]:
+        row["became_hot_in_interval"] = True
+    segment.save()
+    with FakeDingTalk() as server:
+        report = run(settings, server, "run-1", fake_time=fake_time)
+        assert len(server.messages) == report["sent_ok"]
+    hot = sum(row["became_hot_in_interval"] for row in segment.rows)
+    assert report["sent_ok"] == hot == 34
+    # A burst of 20, then one message every 3 s: 14 waits of 3 s on the bucket's clock.
+    assert fake_time.sleeps == pytest.approx([3.0] * 14)
+    assert fake_time.now - 1000.0 == pytest.approx(42.0)

@@ -1,0 +1,154 @@
+"""The small parts: connection parsing, name splitting, Retry-After, the token bucket, the ledger."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from intent_pipeline.activation import ActivationConfigError, DingTalkConfig, HubSpotConfig
+from intent_pipeline.activation.hubspot import split_name
+from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, Ledger
+from intent_pipeline.activation.retry import TokenBucket, backoff_delay, retry_after_seconds
+from intent_pipeline.activation.segments import SegmentError, read_segment
+
+PLUGINS = str(Path(__file__).resolve().parents[2] / "plugins")
+ENV = {**os.environ, "PYTHONPATH": PLUGINS}
+
+
+def conn(host=None, schema=None, port=None, password=None, extra=None):
+    return SimpleNamespace(host=host, schema=schema, port=port, password=password, extra_dejson=extra or {})
+
+
+def test_hubspot_config_from_connection():
+    config = HubSpotConfig.from_airflow_connection(conn("https://api.hubapi.com", password="pat-1"))
+    assert config == HubSpotConfig(base_url="https://api.hubapi.com", token="pat-1")
+    local = HubSpotConfig.from_airflow_connection(
+        conn("127.0.0.1", schema="http", port=8080, password="pat-2", extra={"batch_size": "50", "timeout": 5})
+    )
+    assert (local.base_url, local.batch_size, local.timeout) == ("http://127.0.0.1:8080", 50, 5.0)
+    assert HubSpotConfig.from_airflow_connection(conn(password="pat")).base_url == "https://api.hubapi.com"
+    with pytest.raises(ActivationConfigError, match="token is empty"):
+        HubSpotConfig.from_airflow_connection(conn("https://api.hubapi.com"))
+    with pytest.raises(ActivationConfigError, match="batch_size"):
+        HubSpotConfig(base_url="https://api.hubapi.com", token="t", batch_size=101)
+
+
+def test_dingtalk_config_from_connection():
+    config = DingTalkConfig.from_airflow_connection(
+        conn("https://oapi.dingtalk.com/robot/send", password="tok", extra={"secret": "SECx"})
+    )
+    assert config == DingTalkConfig("https://oapi.dingtalk.com/robot/send", "tok", "SECx")
+    # URI-style connections put the path in ``schema``; a pasted URL may carry the token.
+    uri_style = DingTalkConfig.from_airflow_connection(conn("oapi.dingtalk.com", schema="robot/send", password="t"))
+    assert uri_style.webhook_url == "https://oapi.dingtalk.com/robot/send" and uri_style.secret is None
+    pasted = DingTalkConfig.from_airflow_connection(conn("https://oapi.dingtalk.com/robot/send?access_token=abc"))
+    assert (pasted.webhook_url, pasted.access_token) == ("https://oapi.dingtalk.com/robot/send", "abc")
+
+
+def test_config_from_a_real_airflow_connection():
+    # A subprocess: importing Airflow takes seconds and must not leak into the other tests.
+    code = """
+import json
+from airflow.sdk import Connection
+from intent_pipeline.activation import DingTalkConfig, HubSpotConfig
+h = Connection.from_json(json.dumps({"conn_type": "http", "host": "http://127.0.0.1:5000", "password": "pat-e2e"}),
+                         conn_id="hubspot_default")
+d = Connection.from_json(json.dumps({"conn_type": "http", "host": "https://oapi.dingtalk.com/robot/send",
+                                     "password": "tok", "extra": {"secret": "SECx"}}), conn_id="dingtalk_default")
+configs = [HubSpotConfig.from_airflow_connection(h), DingTalkConfig.from_airflow_connection(d)]
+print(json.dumps([c.__dict__ for c in configs]))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=ENV)
+    hubspot, dingtalk = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (hubspot["base_url"], hubspot["token"]) == ("http://127.0.0.1:5000", "pat-e2e")
+    assert (dingtalk["webhook_url"], dingtalk["access_token"], dingtalk["secret"]) == (
+        "https://oapi.dingtalk.com/robot/send", "tok", "SECx")  # fmt: skip
+
+
+def test_package_import_is_cheap():
+    code = "import sys, intent_pipeline.activation; print(sorted({'duckdb', 'requests', 'jinja2'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=ENV)
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("full_name", "expected"),
+    [
+        ("张伟", ("伟", "张")),
+        ("欧阳娜娜", ("娜娜", "欧阳")),
+        ("Ada M. Lovelace", ("Ada M.", "Lovelace")),
+        ("  Cher ", ("Cher", None)),
+        (None, (None, None)),
+    ],
+)
+def test_split_name(full_name, expected):
+    assert split_name(full_name) == expected
+
+
+def test_retry_after_and_backoff():
+    assert retry_after_seconds("1") == 1.0
+    assert retry_after_seconds("120") == 60.0
+    assert retry_after_seconds(None) == 1.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date in the past: go now
+    delays = [backoff_delay(n) for n in range(10)]
+    assert all(0.25 * 2**n <= d <= min(30, 0.5 * 2**n) for n, d in enumerate(delays[:6]))
+    assert max(delays) <= 30
+
+
+def test_token_bucket_allows_a_burst_then_the_rate():
+    now = [0.0]
+    waits = []
+
+    def sleep(seconds):
+        waits.append(seconds)
+        now[0] += seconds
+
+    bucket = TokenBucket(20, 60.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(25):
+        bucket.take()
+    assert waits == pytest.approx([3.0] * 5)
+    now[0] += 60  # a quiet minute refills the bucket, up to its capacity only
+    waits.clear()
+    for _ in range(21):
+        bucket.take()
+    assert waits == pytest.approx([3.0])
+
+
+def test_ledger_keeps_the_last_acknowledged_hash_and_retries_failures(tmp_path):
+    with Ledger(tmp_path / "state" / "ledger.sqlite") as ledger:
+        ledger.record("hubspot", "r1", [("a@x.com", "h1", ACKNOWLEDGED, None), ("b@x.com", "h1", REJECTED, "bad")])
+        ledger.record("hubspot", "r2", [("a@x.com", "h2", DEFERRED, "HTTP 503")])
+        entries = ledger.entries("hubspot")
+    a, b = entries["a@x.com"], entries["b@x.com"]
+    assert (a.payload_hash, a.status, a.attempts, a.last_error) == ("h1", DEFERRED, 2, "HTTP 503")
+    assert not a.acknowledged and a.acknowledged_at is not None
+    assert (b.payload_hash, b.status, b.attempts) == (None, REJECTED, 1)
+
+
+def test_runs_and_row_log_are_replaced_on_a_retry_of_the_same_run(tmp_path):
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        for _ in range(2):
+            ledger.start_run("run-1", "hubspot", date(2026, 11, 21))
+            ledger.log_rows("run-1", "hubspot", [("a@x.com", "rejected", "bad")])
+            ledger.finish_run("run-1", "hubspot", {"planned": 1})
+        assert len(ledger.row_log("run-1")) == 1
+        runs = ledger.db.execute("select run_id, interval_start, counts from activation_runs").fetchall()
+    assert runs == [("run-1", "2026-11-21", '{"planned": 1}')]
+
+
+def test_missing_segment_is_a_clear_error(tmp_path):
+    with pytest.raises(SegmentError, match="does not exist"):
+        read_segment(tmp_path / "nope.duckdb")
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    con.execute("create schema marts; create table marts.segment_high_intent (person_id varchar, email varchar)")
+    con.close()
+    with pytest.raises(SegmentError, match="lacks columns.*'phone'"):
+        read_segment(tmp_path / "wh.duckdb")

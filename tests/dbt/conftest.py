@@ -1,0 +1,392 @@
+"""A small hand-written raw lake and one real ``dbt seed`` + ``dbt build`` over it.
+
+The lake follows docs/contracts.md ("Raw lake") column for column, written with pyarrow here on
+purpose (not through ``intent_pipeline.lake``), so these tests pin the contract itself. The people
+in it are few and their scores can be worked out by hand from the default scoring rules:
+
+* ``alice``: CRM lead (市场总监, Manufacturing) created before the interval, then a 免费试用 form in
+  the interval with the same phone typed differently and another email -> one person,
+  30 + 20 + 10 = 60, previous score 30 (fit only) -> became hot in the interval, in the segment.
+* ``bob``: only visits the careers page -> -10, nurture.
+* ``carol``: trial + VP + Retail = 60 before the interval, but a won opportunity and an order ->
+  customer, not in the segment; her CRM lead is exported twice (title changed in between).
+* ``dave``: trial + director + Financial Services = 60, unsubscribed -> not in the segment.
+* ``erin``: trial 30 + pricing page 61 s 15 + whitepaper 10 + three opens 3 = 58 -> potential.
+* ``henry``: a contact form 140 days ago and nothing since -> silent -20, nurture.
+* two strangers share ``info@acme-retail.com``, two others the placeholder phone 138 0000 0000:
+  the blocklist keeps each of them a person of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT = ROOT / "dbt_project"
+DBT = Path(sys.executable).with_name("dbt")
+
+INTERVAL_START = datetime(2026, 11, 21)
+INTERVAL_END = datetime(2026, 11, 22)
+DAYS = (date(2026, 11, 20), date(2026, 11, 21))
+
+META = [("_source_file", "string"), ("_row_number", "int64"), ("_loaded_at", "timestamp"),
+        ("_batch_id", "string"), ("_interval_start", "date")]  # fmt: skip
+
+
+def _strings(names: str) -> list[tuple[str, str]]:
+    return [(name, "string") for name in names.split()]
+
+
+# docs/contracts.md, "Raw lake": business columns per table (then `extra` and the META columns).
+COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "forms_submissions": [
+        *_strings(
+            "submission_id form_tool form_name full_name email phone phone_raw company job_title industry"
+            " company_size lead_source client_id"
+        ),  # fmt: skip
+        ("submitted_at", "timestamp"),
+    ],
+    "email_events": [
+        *_strings(
+            "sg_event_id sg_message_id event email url useragent ip reason status bounce_type categories"
+            " marketing_campaign_id"
+        ),  # fmt: skip
+        ("event_at", "timestamp"),
+    ],
+    "web_events": [
+        *_strings(
+            "event_id event_name user_pseudo_id user_id page_location page_title page_referrer"
+            " first_user_source first_user_medium first_user_campaign source medium campaign gclid"
+            " device_category country city event_params"
+        ),  # fmt: skip
+        ("ga_session_id", "int64"),
+        ("engagement_time_msec", "int64"),
+        ("event_date", "date"),
+        ("event_at", "timestamp"),
+    ],
+    "crm_leads": [
+        *_strings(
+            "lead_id email phone phone_raw full_name company job_title industry company_size region owner"
+            " status lead_source"
+        ),  # fmt: skip
+        ("created_at", "timestamp"),
+        ("updated_at", "timestamp"),
+    ],
+    "crm_opportunities": [
+        *_strings("opportunity_id lead_id opportunity_name stage currency"),
+        ("amount", "double"),
+        ("is_closed", "bool"),
+        ("is_won", "bool"),
+        ("created_at", "timestamp"),
+        ("closed_at", "timestamp"),
+    ],
+    "crm_orders": [
+        *_strings("order_id lead_id email currency"),
+        ("amount", "double"),
+        ("ordered_at", "timestamp"),
+    ],
+}
+SOURCE_OF = {"forms_submissions": "forms", "email_events": "email", "web_events": "web",
+             "crm_leads": "crm", "crm_opportunities": "crm", "crm_orders": "crm"}  # fmt: skip
+SITE = "https://www.example-saas.com"
+
+
+def ts(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def write_partition(lake: Path, table: str, day: date, rows: list[dict]) -> Path:
+    """Write one raw partition per the contract: business columns, ``extra``, the five metadata columns."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    types = {"string": pa.string(), "int64": pa.int64(), "timestamp": pa.timestamp("us"), "date": pa.date32(),
+             "double": pa.float64(), "bool": pa.bool_()}  # fmt: skip
+    spec = [*COLUMNS[table], ("extra", "string"), *META]
+    unknown = {k for row in rows for k in row} - {name for name, _ in spec}
+    assert not unknown, f"{table}: columns not in the contract: {unknown}"
+    source_file = f"{SOURCE_OF[table]}/dt={day}/export.csv"
+    full_rows = []
+    for number, row in enumerate(rows, start=1):
+        full_rows.append({
+            "extra": None, "_source_file": source_file, "_row_number": number,
+            "_loaded_at": datetime.combine(day, datetime.min.time()) + timedelta(days=1, hours=1),
+            "_batch_id": f"test/{SOURCE_OF[table]}/{day}", "_interval_start": day, **row,
+        })  # fmt: skip
+    schema = pa.schema([(name, types[kind]) for name, kind in spec])
+    folder = lake / "raw" / table / f"dt={day}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "part-0.parquet"
+    pq.write_table(pa.Table.from_pylist(full_rows, schema=schema), path)
+    return path
+
+
+def page_view(event_id: str, pseudo: str, at: str, path: str, session: int, msec: int | None = None,
+              name: str = "page_view", **extra) -> dict:  # fmt: skip
+    """One GA4 event row as the extract writes it."""
+    moment = ts(at)
+    return {"event_id": event_id, "event_name": name, "user_pseudo_id": pseudo, "page_location": SITE + path,
+            "page_title": path, "ga_session_id": session, "engagement_time_msec": msec,
+            "event_date": moment.date(), "event_at": moment, "device_category": "desktop", **extra}  # fmt: skip
+
+
+def form(key: str, at: str, form_name: str, email: str | None, phone: str | None, **extra) -> dict:
+    return {"submission_id": key, "form_tool": extra.pop("form_tool", "typeform"), "form_name": form_name,
+            "email": email, "phone": phone, "phone_raw": phone, "submitted_at": ts(at), **extra}  # fmt: skip
+
+
+def mail(event_id: str, at: str, event: str, email: str, **extra) -> dict:
+    return {"sg_event_id": event_id, "sg_message_id": f"msg-{event_id}", "event": event, "email": email,
+            "event_at": ts(at), "categories": '["newsletter"]', **extra}  # fmt: skip
+
+
+def build_lake(lake: Path) -> None:
+    """The people of the module docstring, spread over two daily partitions."""
+    day1, day2 = DAYS
+    forms_day1 = [
+        form(
+            "f-carol-trial",
+            "2026-11-01 02:00:00",
+            "Free Trial",
+            "carol@shopmart.com",
+            "+8615011112222",
+            full_name="Carol Lin",
+            company="Shopmart",
+            job_title="VP Sales",
+            industry="Retail",
+            lead_source="google",
+            client_id="carol.device",
+        ),
+        form(
+            "f-dave-trial",
+            "2026-11-05 03:00:00",
+            "Free Trial",
+            "dave@bank.com",
+            None,
+            form_tool="hubspot_forms",
+            full_name="Dave Wu",
+            company="Harbor Bank",
+            job_title="Director of IT",
+            industry="Financial Services",
+            lead_source="Paid Search",
+        ),
+        form(
+            "f-erin-trial",
+            "2026-11-10 03:00:00",
+            "Free Trial",
+            "erin@school.edu",
+            None,
+            full_name="Erin Xu",
+            company="Bright School",
+            job_title="Engineer",
+            industry="Education",
+            client_id="erin.device",
+        ),
+        form(
+            "f-erin-paper",
+            "2026-11-12 03:00:00",
+            "Whitepaper: Retail AI",
+            "erin@school.edu",
+            None,
+            full_name="Erin Xu",
+            job_title="Engineer",
+            industry="Education",
+        ),
+        form(
+            "f-henry",
+            "2026-07-04 03:00:00",
+            "联系我们",
+            "henry@old.cn",
+            None,
+            form_tool="jinshuju",
+            full_name="何亨利",
+            job_title="工程师",
+            industry="教育",
+        ),
+        form(
+            "f-frank", "2026-11-15 03:00:00", "Contact Us", "info@acme-retail.com", "+8613755512345", full_name="Frank"
+        ),
+        form(
+            "f-grace", "2026-11-16 03:00:00", "Contact Us", "info@acme-retail.com", "+8618655523456", full_name="Grace"
+        ),
+        form("f-ivan", "2026-11-17 03:00:00", "Product Brochure", "ivan@one.com", "+8613800000000"),
+        form("f-judy", "2026-11-18 03:00:00", "Product Brochure", "judy@two.com", "+8613800000000"),
+    ]
+    forms_day2 = [
+        # Alice types her phone with dashes on the form, the CRM has it with spaces: both are the same E.164.
+        {
+            **form(
+                "",
+                "2026-11-21 03:00:00",
+                "免费试用申请",
+                "alice.wang@huarui.cn",
+                "+8613912345678",
+                form_tool="jinshuju",
+                full_name="王爱丽",
+                company="华瑞精密制造有限公司",
+                job_title="市场总监",
+                industry="制造业",
+                lead_source="百度",
+            ),
+            "submission_id": None,
+            "phone_raw": "139-1234-5678",
+        },
+    ]
+    write_partition(lake, "forms_submissions", day1, forms_day1)
+    write_partition(lake, "forms_submissions", day2, forms_day2)
+
+    leads_v1 = [
+        {
+            "lead_id": "00Qcarol",
+            "email": "carol@shopmart.com",
+            "full_name": "Carol Lin",
+            "job_title": "Engineer",
+            "industry": "Retail",
+            "owner": "Emily Chen",
+            "status": "Working",
+            "lead_source": "Web",
+            "created_at": ts("2026-11-01 06:00:00"),
+            "updated_at": ts("2026-11-02 06:00:00"),
+        },
+        {
+            "lead_id": "00Qalice",
+            "email": "alice@gmail.com",
+            "phone": "+8613912345678",
+            "phone_raw": "+86 139 1234 5678",
+            "full_name": "王爱丽",
+            "company": "华瑞精密制造有限公司",
+            "job_title": "市场总监",
+            "industry": "Manufacturing",
+            "region": "East China",
+            "owner": "李娜",
+            "status": "New",
+            "lead_source": "Trade Show",
+            "created_at": ts("2026-11-10 02:00:00"),
+            "updated_at": ts("2026-11-10 02:00:00"),
+        },
+    ]
+    leads_v2 = [
+        # the CRM re-exports Carol's lead with a newer title: the latest version wins
+        {**leads_v1[0], "job_title": "VP Sales", "status": "Converted", "updated_at": ts("2026-11-20 06:00:00")},
+    ]
+    write_partition(lake, "crm_leads", day1, leads_v1)
+    write_partition(lake, "crm_leads", day2, leads_v2)
+    opportunity = {"opportunity_id": "006carol", "lead_id": "00Qcarol", "opportunity_name": "Shopmart - CDP",
+                   "currency": "CNY", "amount": 150000.0, "created_at": ts("2026-11-05 06:00:00")}  # fmt: skip
+    write_partition(lake, "crm_opportunities", day1, [
+        {**opportunity, "stage": "Proposal", "is_closed": False, "is_won": False}])  # fmt: skip
+    write_partition(lake, "crm_opportunities", day2, [
+        {**opportunity, "stage": "Closed Won", "is_closed": True, "is_won": True,
+         "closed_at": ts("2026-11-20 00:00:00")}])  # fmt: skip
+    write_partition(lake, "crm_orders", day1, [])  # an empty interval still has its file
+    write_partition(lake, "crm_orders", day2, [
+        {"order_id": "801carol", "lead_id": "00Qcarol", "email": "carol@shopmart.com", "currency": "CNY",
+         "amount": 150000.0, "ordered_at": ts("2026-11-21 02:00:00")}])  # fmt: skip
+
+    write_partition(lake, "email_events", day1, [
+        mail("e-erin-1", "2026-11-11 02:00:00", "open", "erin@school.edu"),
+        mail("e-erin-2", "2026-11-12 02:00:00", "open", "erin@school.edu"),
+        mail("e-erin-3", "2026-11-13 02:00:00", "open", "erin@school.edu"),
+        mail("e-dave-unsub", "2026-11-06 02:00:00", "unsubscribe", "dave@bank.com"),
+        mail("e-carol-click", "2026-11-18 02:00:00", "click", "carol@shopmart.com", url=SITE + "/pricing?utm=x"),
+        mail("e-info", "2026-11-18 02:00:00", "open", "info@acme-retail.com"),
+    ])  # fmt: skip
+    write_partition(lake, "email_events", day2, [
+        # SendGrid posted Erin's third open again: raw keeps both, staging counts it once
+        mail("e-erin-3", "2026-11-13 02:00:00", "open", "erin@school.edu"),
+        mail("e-alice-delivered", "2026-11-21 01:00:00", "delivered", "alice.wang@huarui.cn"),
+    ])  # fmt: skip
+
+    write_partition(lake, "web_events", day1, [
+        page_view("w-bob-1", "bob.device", "2026-11-20 10:00:00", "/careers/data-engineer", 1, 40_000),
+        page_view("w-erin-pricing", "erin.device", "2026-11-12 02:00:00", "/pricing", 7, 300),
+        page_view("w-erin-pricing-eng", "erin.device", "2026-11-12 02:01:01", "/pricing", 7, 61_000,
+                  name="user_engagement"),
+        page_view("w-carol-ad", "carol.device", "2026-11-12 02:00:00", "/product?gclid=abc", 3, 5_000,
+                  source="google", medium="cpc", gclid="abc", user_id="acct_carol"),
+        page_view("w-carol-login", "carol.laptop", "2026-11-13 02:00:00", "/login", 4, 5_000, user_id="acct_carol",
+                  page_referrer="https://www.baidu.com/"),
+    ])  # fmt: skip
+    write_partition(
+        lake,
+        "web_events",
+        day2,
+        [
+            page_view("w-bob-1", "bob.device", "2026-11-20 10:00:00", "/careers/data-engineer", 1, 40_000),
+        ],
+    )
+
+
+@dataclass
+class Build:
+    """Result of one dbt run over a lake: paths, exit codes and a read-only query helper."""
+
+    base: Path
+    warehouse: Path
+    lake: Path
+    seed: subprocess.CompletedProcess
+    build: subprocess.CompletedProcess
+
+    @property
+    def output(self) -> str:
+        return "\n".join(p.stdout[-12000:] + p.stderr[-4000:] for p in (self.seed, self.build))
+
+    def results(self) -> list[dict]:
+        return json.loads((self.base / "target" / "run_results.json").read_text())["results"]
+
+    def query(self, sql: str, *params):
+        import duckdb
+
+        con = duckdb.connect(str(self.warehouse), read_only=True)
+        try:
+            return con.execute(sql, list(params)).fetchall()
+        finally:
+            con.close()
+
+    def one(self, sql: str, *params):
+        rows = self.query(sql, *params)
+        assert len(rows) == 1, rows
+        return rows[0]
+
+
+def run_dbt(base: Path, lake: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run the real dbt CLI on the project with this lake and a warehouse under ``base``."""
+    env = {
+        **os.environ,
+        "INTENT_LAKE_DIR": str(lake),
+        "INTENT_WAREHOUSE": str(base / "warehouse.duckdb"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DO_NOT_TRACK": "1",
+    }
+    env.pop("DBT_TARGET", None)
+    variables = {"interval_start": INTERVAL_START.isoformat(sep=" "), "interval_end": INTERVAL_END.isoformat(sep=" ")}
+    command = [
+        str(DBT) if DBT.exists() else "dbt", *args,
+        "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
+        "--target-path", str(base / "target"), "--log-path", str(base / "logs"),
+        "--vars", json.dumps(variables),
+    ]  # fmt: skip
+    return subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
+
+
+def build_warehouse(base: Path, lake: Path, *build_args: str) -> Build:
+    seed = run_dbt(base, lake, "seed")
+    build = run_dbt(base, lake, "build", *build_args)
+    return Build(base=base, warehouse=base / "warehouse.duckdb", lake=lake, seed=seed, build=build)
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory) -> Build:
+    """The hand-written lake built once with ``dbt seed`` + ``dbt build`` (dbt is slow: once per session)."""
+    base = tmp_path_factory.mktemp("dbt")
+    lake = base / "lake"
+    build_lake(lake)
+    return build_warehouse(base, lake)

@@ -1,0 +1,227 @@
+"""The dbt project built for real (dbt seed + dbt build on DuckDB) over the hand-written lake of conftest.
+
+Expected values are worked out by hand from the default seeds (see the conftest docstring).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from tests.dbt.conftest import INTERVAL_END, build_lake, build_warehouse, write_partition
+
+pytestmark = pytest.mark.slow
+
+PEOPLE_CONTRACT = [
+    ("person_id", "VARCHAR"), ("email", "VARCHAR"), ("phone", "VARCHAR"), ("full_name", "VARCHAR"),
+    ("company", "VARCHAR"), ("job_title", "VARCHAR"), ("industry", "VARCHAR"), ("company_size", "VARCHAR"),
+    ("region", "VARCHAR"), ("owner", "VARCHAR"), ("crm_lead_id", "VARCHAR"), ("identifier_count", "INTEGER"),
+    ("is_customer", "BOOLEAN"), ("is_unsubscribed", "BOOLEAN"), ("is_bounced", "BOOLEAN"),
+    ("first_seen_at", "TIMESTAMP"), ("last_seen_at", "TIMESTAMP"),
+]  # fmt: skip
+LEAD_SCORES_CONTRACT = [
+    ("person_id", "VARCHAR"), ("grade", "VARCHAR"), ("score_reasons", "VARCHAR"), ("lead_score", "INTEGER"),
+    ("fit_score", "INTEGER"), ("engagement_score", "INTEGER"), ("previous_score", "INTEGER"),
+    ("became_hot_in_interval", "BOOLEAN"), ("last_activity_at", "TIMESTAMP"), ("scored_at", "TIMESTAMP"),
+]  # fmt: skip
+SEGMENT_CONTRACT = [
+    ("person_id", "VARCHAR"), ("email", "VARCHAR"), ("phone", "VARCHAR"), ("full_name", "VARCHAR"),
+    ("company", "VARCHAR"), ("job_title", "VARCHAR"), ("industry", "VARCHAR"), ("owner", "VARCHAR"),
+    ("crm_lead_id", "VARCHAR"), ("grade", "VARCHAR"), ("score_reasons", "VARCHAR"), ("lead_score", "INTEGER"),
+    ("became_hot_in_interval", "BOOLEAN"), ("scored_at", "TIMESTAMP"),
+]  # fmt: skip
+
+
+def person_of(warehouse, node_key: str) -> str:
+    """The person_id of one identifier node."""
+    return warehouse.one("select person_id from intermediate.int_people_resolved where node_key = ?", node_key)[0]
+
+
+def score_of(warehouse, node_key: str) -> dict:
+    row = warehouse.one(
+        "select lead_score, grade, score_reasons, fit_score, engagement_score, previous_score,"
+        " became_hot_in_interval, scored_at from marts.lead_scores where person_id = ?",
+        person_of(warehouse, node_key),
+    )
+    keys = ("lead_score", "grade", "score_reasons", "fit_score", "engagement_score", "previous_score",
+            "became_hot_in_interval", "scored_at")  # fmt: skip
+    return dict(zip(keys, row, strict=True))
+
+
+def test_build_succeeds_with_unit_tests_and_data_tests(warehouse):
+    assert warehouse.seed.returncode == 0, warehouse.output
+    assert warehouse.build.returncode == 0, warehouse.output
+    results = warehouse.results()
+    by_kind: dict[str, list[str]] = {}
+    for result in results:
+        by_kind.setdefault(result["unique_id"].split(".")[0], []).append(result["status"])
+    assert len(by_kind["unit_test"]) >= 7, by_kind.keys()
+    assert len(by_kind["test"]) >= 50
+    assert len(by_kind["model"]) == 18
+    assert set(by_kind["unit_test"]) == {"pass"}
+    assert set(by_kind["test"]) == {"pass"}
+    assert set(by_kind["model"]) == {"success"}
+
+
+def test_same_phone_typed_differently_resolves_to_one_person(warehouse):
+    raw_phones = warehouse.query(
+        "select phone_raw, phone from read_parquet(?) union all select phone_raw, phone from read_parquet(?)",
+        str(warehouse.lake / "raw" / "forms_submissions" / "dt=*" / "*.parquet"),
+        str(warehouse.lake / "raw" / "crm_leads" / "dt=*" / "*.parquet"),
+    )
+    alice_raw = {raw for raw, e164 in raw_phones if e164 == "+8613912345678"}
+    assert alice_raw == {"139-1234-5678", "+86 139 1234 5678"}  # two spellings in the lake ...
+    alice = person_of(warehouse, "phone:+8613912345678")
+    for node in ("email:alice.wang@huarui.cn", "email:alice@gmail.com", "crm_lead:00Qalice"):
+        assert person_of(warehouse, node) == alice, node  # ... one person
+    people = warehouse.one("select identifier_count, email, crm_lead_id from marts.people where person_id = ?", alice)
+    assert people == (4, "alice@gmail.com", "00Qalice")  # the CRM's email wins over the form's
+
+
+def test_trial_director_and_target_industry_score_exactly_60(warehouse):
+    alice = score_of(warehouse, "crm_lead:00Qalice")
+    assert alice["lead_score"] == 60
+    assert alice["grade"] == "high_intent"
+    assert alice["score_reasons"] == "trial request +30; title director or above +20; target industry +10"
+    assert (alice["fit_score"], alice["engagement_score"]) == (30, 30)
+    assert alice["scored_at"] == INTERVAL_END
+
+
+def test_became_hot_only_for_who_crossed_during_the_interval(warehouse):
+    alice = score_of(warehouse, "crm_lead:00Qalice")
+    # As of interval_start only her CRM lead (director, manufacturing) was known: 30.
+    assert alice["previous_score"] == 30
+    assert alice["became_hot_in_interval"] is True
+    hot = warehouse.query("select person_id from marts.lead_scores where became_hot_in_interval")
+    assert hot == [(person_of(warehouse, "crm_lead:00Qalice"),)]
+    carol = score_of(warehouse, "crm_lead:00Qcarol")  # hot before the interval already
+    assert (carol["previous_score"], carol["lead_score"], carol["became_hot_in_interval"]) == (60, 60, False)
+
+
+def test_careers_only_visitor_is_negative_nurture(warehouse):
+    bob = score_of(warehouse, "web:bob.device")
+    assert (bob["lead_score"], bob["grade"], bob["score_reasons"]) == (-10, "nurture", "careers page visited -10")
+
+
+def test_silence_and_partial_engagement_grades(warehouse):
+    henry = score_of(warehouse, "email:henry@old.cn")
+    assert (henry["lead_score"], henry["grade"]) == (-20, "nurture")
+    assert henry["score_reasons"] == "no interaction for more than 90 days -20"
+    erin = score_of(warehouse, "email:erin@school.edu")
+    # 61 s on /pricing counts; her third open arrived twice but counts once (3 opens, not 4, both give +3,
+    # the dedup itself is checked in test_staging_deduplicates_and_keeps_the_latest_crm_version).
+    assert (erin["lead_score"], erin["grade"]) == (58, "potential")
+    assert erin["score_reasons"] == (
+        "trial request +30; pricing page > 60 s +15; whitepaper download +10; three email opens +3"
+    )
+
+
+def test_segment_holds_high_intent_people_who_are_not_customers_or_opted_out(warehouse):
+    high_intent = {r[0] for r in warehouse.query("select person_id from marts.lead_scores where grade = 'high_intent'")}
+    alice, carol, dave = (person_of(warehouse, n) for n in ("crm_lead:00Qalice", "crm_lead:00Qcarol",
+                                                             "email:dave@bank.com"))  # fmt: skip
+    assert high_intent == {alice, carol, dave}
+    flags = dict(
+        (r[0], r[1:])
+        for r in warehouse.query("select person_id, is_customer, is_unsubscribed, is_bounced from marts.people")
+    )
+    assert flags[carol] == (True, False, False)  # won opportunity and an order
+    assert flags[dave] == (False, True, False)  # unsubscribed
+    segment = warehouse.query("select person_id, email, lead_score, grade, became_hot_in_interval, crm_lead_id"
+                              " from marts.segment_high_intent")  # fmt: skip
+    assert segment == [(alice, "alice@gmail.com", 60, "high_intent", True, "00Qalice")]
+
+
+@pytest.mark.parametrize(
+    ("table", "contract"),
+    [("people", PEOPLE_CONTRACT), ("lead_scores", LEAD_SCORES_CONTRACT), ("segment_high_intent", SEGMENT_CONTRACT)],
+)
+def test_mart_columns_and_types_follow_the_contract(warehouse, table, contract):
+    columns = warehouse.query(
+        "select column_name, data_type from information_schema.columns"
+        " where table_schema = 'marts' and table_name = ? order by ordinal_position",
+        table,
+    )
+    assert columns == contract
+
+
+def test_blocklisted_identifiers_do_not_glue_strangers(warehouse):
+    frank = person_of(warehouse, "phone:+8613755512345")
+    grace = person_of(warehouse, "phone:+8618655523456")
+    assert frank != grace  # both typed info@acme-retail.com
+    assert warehouse.query("select count(*) from intermediate.int_people_resolved where node_key like '%info@%'") == [
+        (0,)
+    ]
+    emails = dict(warehouse.query("select person_id, email from marts.people where person_id in (?, ?)", frank, grace))
+    assert emails == {frank: None, grace: None}  # a shared mailbox is nobody's address
+    assert person_of(warehouse, "email:ivan@one.com") != person_of(warehouse, "email:judy@two.com")  # 138 0000 0000
+    people = warehouse.one("select count(*), count(distinct person_id) from marts.people")
+    assert people == (10, 10)
+
+
+def test_staging_deduplicates_and_keeps_the_latest_crm_version(warehouse):
+    raw = warehouse.one(
+        "select count(*) filter (where sg_event_id = 'e-erin-3') from read_parquet(?)",
+        str(warehouse.lake / "raw" / "email_events" / "dt=*" / "*.parquet"),
+    )
+    assert raw == (2,)
+    assert warehouse.one("select count(*) from staging.stg_email__events where sg_event_id = 'e-erin-3'") == (1,)
+    assert warehouse.one("select count(*) from staging.stg_web__events where event_id = 'w-bob-1'") == (1,)
+    assert warehouse.one("select job_title, status from staging.stg_crm__leads where lead_id = '00Qcarol'") == (
+        "VP Sales",
+        "Converted",
+    )
+    carol = person_of(warehouse, "crm_lead:00Qcarol")
+    assert warehouse.one("select job_title, owner from marts.people where person_id = ?", carol) == (
+        "VP Sales",
+        "Emily Chen",
+    )
+    opportunity = warehouse.one("select stage, is_won from staging.stg_crm__opportunities")
+    assert opportunity == ("Closed Won", True)
+
+
+def test_forms_are_typed_by_the_seed_patterns(warehouse):
+    types = dict(warehouse.query("select form_name, form_type from staging.stg_forms__submissions"))
+    assert types["免费试用申请"] == "trial_request"
+    assert types["Free Trial"] == "trial_request"
+    assert types["Whitepaper: Retail AI"] == "whitepaper_download"
+    assert types["Product Brochure"] == "brochure_download"
+    assert types["联系我们"] == "contact_us"
+
+
+def test_funnel_counts_and_attribution(warehouse):
+    funnel = warehouse.query("select stage, people from marts.funnel_conversion order by stage_order")
+    # everyone submitted a form or engaged > 30 s (Bob: 40 s on careers); mql: Alice, Carol, Dave; Carol won
+    assert funnel == [("awareness", 10), ("engaged", 10), ("mql", 3), ("sql", 1), ("won", 1)]
+    attribution = warehouse.query(
+        "select attribution_model, channel, conversions, credit, revenue from marts.channel_attribution order by 1"
+    )
+    # Carol's touches in the 30 days before her win: form via google (11-01), ad click with gclid (11-12),
+    # baidu visit (11-13), newsletter click (11-18).
+    assert attribution == [
+        ("first_touch", "Organic Search", 1, 1.0, 150000.0),
+        ("last_touch", "Email", 1, 1.0, 150000.0),
+    ]
+
+
+@pytest.fixture(scope="module")
+def broken_build(tmp_path_factory):
+    """The same lake plus one GA4 row without event_id: a data test must stop the build."""
+    base = tmp_path_factory.mktemp("dbt_broken")
+    lake = base / "lake"
+    build_lake(lake)
+    planted = {"event_id": None, "event_name": "page_view", "user_pseudo_id": "planted",
+               "event_at": datetime(2026, 11, 19, 1)}  # fmt: skip
+    write_partition(lake, "web_events", date(2026, 11, 19), [planted])
+    return build_warehouse(base, lake)
+
+
+def test_planted_violation_fails_the_build(broken_build):
+    assert broken_build.seed.returncode == 0, broken_build.output
+    assert broken_build.build.returncode != 0, broken_build.output
+    status = {r["unique_id"]: r["status"] for r in broken_build.results()}
+    failed = [node for node, s in status.items() if s in ("fail", "error")]
+    assert len(failed) == 1, failed
+    assert failed[0].startswith("test.intent_warehouse.not_null_stg_web__events_event_id."), failed
+    assert status["model.intent_warehouse.people"] == "skipped"  # nothing downstream is built on bad data

@@ -1,0 +1,155 @@
+"""A local HubSpot CRM v3 contacts batch-upsert endpoint that speaks HubSpot's documented contract.
+
+``POST /crm/v3/objects/contacts/batch/upsert`` with ``Authorization: Bearer <token>`` and
+``{"inputs": [{"idProperty": "email", "id": "<email>", "properties": {...}}]}`` (≤ 100 inputs).
+
+Answers:
+
+* 200 ``{"status": "COMPLETE", "results": [...], "startedAt", "completedAt"}`` — all upserted;
+* 207 multi-status ``{"status": "COMPLETE", "results": [...], "numErrors": n, "errors": [{"status": "error",
+  "category": "VALIDATION_ERROR", "message": ..., "context": {"ids": [...]}}]}`` when some inputs are
+  rejected (see :meth:`FakeHubSpot.reject`);
+* 400 for a malformed request, or for a batch holding an email rejected with ``mode="400"``;
+* 401 without the right bearer token;
+* anything queued with :meth:`FakeHubSpot.enqueue` (429 with ``Retry-After``, 503, …), first.
+
+``contacts`` holds the upserted state by email; ``requests`` everything received.
+
+    with FakeHubSpot(token="pat-test") as hubspot:
+        hubspot.enqueue(429, headers={"Retry-After": "1"})
+        ... HubSpotConfig(base_url=hubspot.url, token="pat-test") ...
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import uuid
+from collections import deque
+from datetime import UTC, datetime
+
+from tests.fakes._server import FakeServer
+
+UPSERT_PATH = "/crm/v3/objects/contacts/batch/upsert"
+MAX_INPUTS = 100
+
+
+def _error(message: str, category: str = "VALIDATION_ERROR", **extra) -> dict:
+    return {"status": "error", "message": message, "correlationId": str(uuid.uuid4()), "category": category, **extra}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class FakeHubSpot(FakeServer):
+    """HubSpot batch upsert on 127.0.0.1 with scripted faults."""
+
+    def __init__(self, token: str = "pat-test", id_property: str = "email", max_inputs: int = MAX_INPUTS):
+        super().__init__()
+        self.token = token
+        self.id_property = id_property
+        self.max_inputs = max_inputs
+        self.contacts: dict[str, dict] = {}
+        self._ids: dict[str, str] = {}
+        self._next_id = itertools.count(1001)
+        self._scripted: deque[tuple[int, dict, object, float]] = deque()
+        self._rejections: dict[str, tuple[str, str]] = {}  # email -> (message, mode)
+        self._outage: int | None = None
+        self._state = threading.Lock()
+
+    # --- scripting ------------------------------------------------------------------------------
+
+    def enqueue(self, status: int, body: object = None, headers: dict | None = None, times: int = 1,
+                delay: float = 0.0) -> None:  # fmt: skip
+        """Answer the next ``times`` requests with ``status`` (after ``delay`` seconds), whatever they hold."""
+        if body is None:
+            body = _error(f"scripted {status}", "RATE_LIMITS" if status == 429 else "INTERNAL_ERROR")
+        with self._state:
+            self._scripted.extend([(status, headers or {}, body, delay)] * times)
+
+    def outage(self, status: int | None = 503) -> None:
+        """Answer every request with ``status`` until called with None."""
+        with self._state:
+            self._outage = status
+
+    def reject(self, email: str, message: str | None = None, mode: str = "207") -> None:
+        """Make HubSpot refuse this email: per record in a 207 multi-status, or the whole batch with a 400."""
+        assert mode in ("207", "400")
+        message = message or f'Property values were not valid: [{{"isValid":false,"message":"{email} is invalid"}}]'
+        with self._state:
+            self._rejections[email.lower()] = (message, mode)
+
+    def accept(self, email: str) -> None:
+        """Stop rejecting this email."""
+        with self._state:
+            self._rejections.pop(email.lower(), None)
+
+    # --- contract -------------------------------------------------------------------------------
+
+    def handle(self, request: dict) -> tuple[int, dict, object]:
+        with self._state:
+            scripted = self._scripted.popleft() if self._scripted else None
+            outage = self._outage
+        if scripted is not None:
+            status, headers, body, delay = scripted
+            if delay:
+                time.sleep(delay)
+            return status, headers, body
+        if request["headers"].get("authorization") != f"Bearer {self.token}":
+            return (
+                401,
+                {},
+                _error(
+                    "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find "
+                    "more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+                    "INVALID_AUTHENTICATION",
+                ),
+            )
+        if outage is not None:
+            return outage, {}, _error("Service unavailable", "INTERNAL_ERROR")
+        if request["method"] != "POST" or request["path"] != UPSERT_PATH:
+            return 404, {}, _error(f"No route for {request['method']} {request['path']}", "OBJECT_NOT_FOUND")
+        body = request["body"]
+        inputs = body.get("inputs") if isinstance(body, dict) else None
+        if not isinstance(inputs, list) or not inputs:
+            return 400, {}, _error("Invalid input JSON: 'inputs' must be a non-empty array")
+        if len(inputs) > self.max_inputs:
+            return 400, {}, _error(f"Batch size must be at most {self.max_inputs}, got {len(inputs)}")
+        for i, item in enumerate(inputs):
+            if not isinstance(item, dict) or item.get("idProperty") != self.id_property or not item.get("id"):
+                return 400, {}, _error(f"inputs[{i}]: idProperty must be '{self.id_property}' and id set")
+            props = item.get("properties")
+            if not isinstance(props, dict) or not all(isinstance(v, str) for v in props.values()):
+                return 400, {}, _error(f"inputs[{i}]: properties must be an object of strings")
+        ids = [str(item["id"]).lower() for item in inputs]
+        if len(set(ids)) != len(ids):
+            return 400, {}, _error("Duplicate IDs found in batch input", "VALIDATION_ERROR")
+        with self._state:
+            rejections = {i: self._rejections[i] for i in ids if i in self._rejections}
+        whole_batch = [(i, msg) for i, (msg, mode) in rejections.items() if mode == "400"]
+        if whole_batch:
+            return 400, {}, _error(whole_batch[0][1], context={"ids": [i for i, _ in whole_batch]})
+        results = []
+        started = _now()
+        with self._state:
+            for item, key in zip(inputs, ids, strict=True):
+                if key in rejections:
+                    continue
+                new = key not in self.contacts
+                self.contacts[key] = {**self.contacts.get(key, {}), **item["properties"]}
+                object_id = self._ids.setdefault(key, str(next(self._next_id)))
+                results.append({"id": object_id, "properties": self.contacts[key], "new": new,
+                                "createdAt": started, "updatedAt": started, "archived": False})  # fmt: skip
+        if rejections:
+            errors = [{"status": "error", "category": "VALIDATION_ERROR", "message": msg, "context": {"ids": [i]}}
+                      for i, (msg, _) in rejections.items()]  # fmt: skip
+            return 207, {}, {"status": "COMPLETE", "results": results, "numErrors": len(errors), "errors": errors,
+                             "startedAt": started, "completedAt": _now()}  # fmt: skip
+        return 200, {}, {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": _now()}
+
+    @property
+    def upserted_ids(self) -> list[str]:
+        """Ids of every input in every request answered 200/207, in order (with repeats)."""
+        return [i["id"] for r in self.requests if r["status"] in (200, 207) for i in r["body"]["inputs"]]

@@ -1,0 +1,116 @@
+"""The marts gate on a real DuckDB file read through a read-only connection."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+from intent_pipeline.quality import MART_TABLES, QualityGateError, enforce_gate, validate_marts
+
+from tests.quality.helpers import INTERVAL, build_warehouse
+
+
+def _failed(report: dict, table: str) -> list[dict]:
+    return [r for r in report["tables"][table]["results"] if not r["success"]]
+
+
+def test_clean_marts_pass_and_the_read_only_connection_does_not_block_a_writer(settings):
+    build_warehouse(settings.warehouse)
+    report = validate_marts(settings, INTERVAL)
+
+    assert report["layer"] == "marts" and report["success"] is True
+    assert report["warning_failures"] == 0, [r for t in MART_TABLES for r in _failed(report, t)]
+    assert {t: report["tables"][t]["rows"] for t in MART_TABLES} == {
+        "people": 3, "lead_scores": 3, "segment_high_intent": 1, "funnel_conversion": 5, "channel_attribution": 3,
+    }  # fmt: skip
+    for table in MART_TABLES:
+        counted = [r for r in report["tables"][table]["results"] if r["unexpected_count"] is not None]
+        assert counted and all(r["unexpected_count"] == 0 for r in counted), table
+    enforce_gate(report)
+
+    # dbt's next run must be able to write: in one process DuckDB refuses a second, differently
+    # configured connection to a file, so this fails if the gate left its read-only one open.
+    writer = duckdb.connect(str(settings.warehouse))
+    try:
+        writer.execute("insert into marts.funnel_conversion values ('test', 9, 0, 0, 0)")
+        assert writer.execute("select count(*) from marts.funnel_conversion").fetchone()[0] == 6
+    finally:
+        writer.close()
+
+    folder = settings.reports_dir / "quality" / "dt=2026-11-21"
+    assert json.loads((folder / "marts.json").read_text(encoding="utf-8"))["success"] is True
+    assert "| segment_high_intent | 1 |" in (folder / "marts.md").read_text(encoding="utf-8")
+
+
+def test_duplicate_person_and_low_score_in_segment_fail_the_gate(settings):
+    build_warehouse(
+        settings.warehouse,
+        extra_sql=[
+            "insert into marts.people select * from marts.people where person_id = 'p_002'",
+            """insert into marts.segment_high_intent (person_id, email, grade, score_reasons, lead_score,
+               became_hot_in_interval, scored_at)
+               values ('p_002', 'li@example.com', 'high_intent', 'whitepaper +10', 10, false,
+                       timestamp '2026-11-22 00:00:00')""",
+        ],
+    )
+    report = validate_marts(settings, INTERVAL)
+    assert report["success"] is False
+    assert report["tables"]["lead_scores"]["success"] is True
+
+    unique = next(r for r in _failed(report, "people") if r["expectation"] == "expect_column_values_to_be_unique")
+    assert unique["column"] == "person_id" and unique["unexpected_count"] == 2  # both copies are flagged
+    assert unique["examples"][0] == {"value": "p_002", "person_id": "p_002"}
+    low = [r for r in _failed(report, "segment_high_intent") if r["column"] == "lead_score"]
+    assert [(r["expectation"], r["severity"], r["unexpected_count"]) for r in low] == [
+        ("expect_column_values_to_be_between", "critical", 1)
+    ]
+
+    with pytest.raises(QualityGateError) as caught:
+        enforce_gate(report)
+    message = str(caught.value)
+    assert "people: expect_column_values_to_be_unique on person_id — 2 of 4 rows unexpected" in message
+    assert "segment_high_intent: expect_column_values_to_be_between on lead_score — 1 of 2 rows unexpected" in message
+    assert "10 (person_id=p_002)" in message
+
+
+def test_grade_inconsistent_with_score_and_orphan_segment_rows_fail(settings):
+    build_warehouse(
+        settings.warehouse,
+        extra_sql=[
+            "update marts.lead_scores set lead_score = 20 where person_id = 'p_001'",  # high_intent with 20
+            "update marts.segment_high_intent set person_id = 'p_999'",  # not in people
+            "update marts.channel_attribution set credit = 1.5 where channel = 'paid_search'",
+        ],
+    )
+    report = validate_marts(settings, INTERVAL)
+    critical = {(t, r["expectation"], r["column"], r["condition"]) for t in MART_TABLES for r in _failed(report, t)
+                if r["severity"] == "critical"}  # fmt: skip
+    assert critical == {
+        ("lead_scores", "expect_column_values_to_be_between", "lead_score", 'grade == "high_intent"'),
+        ("lead_scores", "expect_column_values_to_be_between", "lead_score", "became_hot_in_interval == true"),
+        ("segment_high_intent", "expect_column_values_to_be_in_set", "person_id", None),
+        ("channel_attribution", "expect_column_values_to_be_between", "credit", None),
+    }
+    with pytest.raises(QualityGateError, match=r'lead_score where grade == "high_intent" — 1 of 1 rows'):
+        enforce_gate(report)
+
+
+def test_missing_mart_fails_clearly(settings):
+    build_warehouse(settings.warehouse, skip=("channel_attribution",))
+    report = validate_marts(settings, INTERVAL)
+    assert report["tables"]["channel_attribution"]["success"] is False
+    assert report["tables"]["people"]["success"] is True
+    with pytest.raises(QualityGateError) as caught:
+        enforce_gate(report)
+    assert "channel_attribution: table_exists — table marts.channel_attribution not found in" in str(caught.value)
+
+
+def test_missing_warehouse_fails_every_mart_and_is_not_created(settings):
+    report = validate_marts(settings, INTERVAL)
+    assert report["success"] is False
+    assert all(report["tables"][t]["error"].startswith(f"warehouse {settings.warehouse} does not exist")
+               for t in MART_TABLES)  # fmt: skip
+    assert not settings.warehouse.exists()
+    with pytest.raises(QualityGateError, match="5 critical expectation"):
+        enforce_gate(report)

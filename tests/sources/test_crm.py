@@ -1,0 +1,115 @@
+"""CRM history export (leads, opportunities, orders CSVs) into the three crm_* tables."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from tests.sources.helpers import (
+    DS,
+    assert_accounting,
+    by_row,
+    csv_bytes,
+    drop_dir,
+    extract,
+    quarantine_rows,
+    raw_rows,
+)
+
+LEADS = ["Lead ID", "Email", "Phone", "Name", "Company", "Title", "Industry", "Employees", "Region", "Owner", "Status",
+         "Lead Source", "Created Date", "Last Modified Date"]  # fmt: skip
+OPPORTUNITIES = ["Opportunity ID", "Lead ID", "Opportunity Name", "Stage", "Amount", "Currency", "Created Date",
+                 "Close Date"]  # fmt: skip
+ORDERS = ["Order ID", "Lead ID", "Email", "Amount", "Currency", "Order Date"]
+
+
+def write_crm_drop(settings) -> None:
+    folder = drop_dir(settings, "crm")
+    leads = [
+        ["00Q001", " Zhang.Wei@Example.COM", "138-0013-8000", "张伟", "上海示例科技", "技术总监", "零售", "100-499",
+         "华东", "Amy Wu", "Working", "Web", "2026-11-21 08:00:00", "2026-11-21 09:15:00"],
+        ["00Q002", "li.na@example.cn", "", "李娜", "杭州示例", "市场经理", "制造业", "50-99", "华东", "Amy Wu", "New",
+         "Trade Show", "2026-11-20", ""],
+        ["00Q003", "no.date@example.com", "", "No Date", "", "", "", "", "", "", "New", "", "", ""],
+    ]  # fmt: skip
+    opportunities = [
+        ["006A", "00Q001", "示例科技 - 年度订阅", "Closed Won", "12,500.00", "CNY", "2026-11-01 10:00:00",
+         "2026-11-21 10:00:00"],
+        ["006B", "00Q002", "杭州示例 - 试点", "Closed Lost", "3000", "CNY", "2026-10-01", "2026-11-20"],
+        ["006C", "00Q002", "杭州示例 - 扩展", "Proposal", "", "CNY", "2026-11-10", ""],
+        ["006D", "00Q001", "Bad amount", "Negotiation", "abc", "CNY", "2026-11-10", ""],
+    ]  # fmt: skip
+    orders = [
+        ["801", "00Q001", "zhang.wei@example.com", "12500", "CNY", "2026-11-21 10:30:00", "PO-7788"],
+        ["802", "", "walk.in@example.com", "99.9", "CNY", "2026-11-21", ""],
+        ["", "00Q002", "li.na@example.cn", "10", "CNY", "2026-11-21", ""],
+    ]
+    (folder / f"leads_{DS}.csv").write_bytes(csv_bytes(LEADS, leads))
+    (folder / f"opportunities_{DS}.csv").write_bytes(csv_bytes(OPPORTUNITIES, opportunities))
+    (folder / f"orders_{DS}.csv").write_bytes(csv_bytes([*ORDERS, "PO Number"], orders))
+
+
+def test_leads_opportunities_orders(settings):
+    write_crm_drop(settings)
+
+    manifest = extract("crm", settings)
+
+    assert_accounting(manifest)
+    assert manifest["tables"] == {
+        "crm_leads": {"read": 3, "loaded": 2, "quarantined": 1},
+        "crm_opportunities": {"read": 4, "loaded": 3, "quarantined": 1},
+        "crm_orders": {"read": 3, "loaded": 2, "quarantined": 1},
+    }
+    assert manifest["file_errors"] == []
+
+    leads = by_row(raw_rows(settings, "crm_leads"), f"leads_{DS}.csv")
+    assert leads[1]["lead_id"] == "00Q001" and leads[1]["email"] == "zhang.wei@example.com"
+    assert leads[1]["phone"] == "+8613800138000" and leads[1]["phone_raw"] == "138-0013-8000"
+    assert (leads[1]["full_name"], leads[1]["job_title"], leads[1]["company_size"]) == ("张伟", "技术总监", "100-499")
+    assert (leads[1]["region"], leads[1]["owner"], leads[1]["status"]) == ("华东", "Amy Wu", "Working")
+    assert leads[1]["created_at"] == datetime(2026, 11, 21, 0, 0) and leads[1]["updated_at"] == datetime(
+        2026, 11, 21, 1, 15
+    )
+    assert leads[2]["created_at"] == datetime(2026, 11, 19, 16, 0)  # a bare date is midnight in Asia/Shanghai
+    assert leads[2]["updated_at"] is None and leads[2]["phone"] is None
+    lead_q = by_row(quarantine_rows(settings, "crm_leads"), f"leads_{DS}.csv")
+    assert list(lead_q) == [3] and "Created Date" in lead_q[3]["reason"]
+
+    opportunities = by_row(raw_rows(settings, "crm_opportunities"), f"opportunities_{DS}.csv")
+    flags = {
+        o["opportunity_id"]: (o["stage"], o["is_closed"], o["is_won"], o["amount"]) for o in opportunities.values()
+    }
+    assert flags == {
+        "006A": ("Closed Won", True, True, 12500.0),
+        "006B": ("Closed Lost", True, False, 3000.0),
+        "006C": ("Proposal", False, False, None),
+    }
+    assert opportunities[1]["closed_at"] == datetime(2026, 11, 21, 2, 0)
+    assert opportunities[1]["opportunity_name"] == "示例科技 - 年度订阅"
+    opp_q = by_row(quarantine_rows(settings, "crm_opportunities"), f"opportunities_{DS}.csv")
+    assert list(opp_q) == [4]
+    assert "Amount" in opp_q[4]["reason"] and "abc" in opp_q[4]["reason"]
+    assert json.loads(opp_q[4]["raw_content"])["Opportunity ID"] == "006D"
+
+    orders = by_row(raw_rows(settings, "crm_orders"), f"orders_{DS}.csv")
+    assert orders[1]["amount"] == 12500.0 and orders[1]["ordered_at"] == datetime(2026, 11, 21, 2, 30)
+    assert json.loads(orders[1]["extra"]) == {"PO Number": "PO-7788"}
+    assert orders[2]["lead_id"] is None and orders[2]["amount"] == 99.9
+    order_q = by_row(quarantine_rows(settings, "crm_orders"), f"orders_{DS}.csv")
+    assert list(order_q) == [3] and "Order ID" in order_q[3]["reason"]
+
+
+def test_report_recognised_by_header_and_missing_column(settings):
+    folder = drop_dir(settings, "crm")
+    deals = [["006X", "00Q001", "Deal", "Closed Won", "10", "CNY", "2026-11-21", "2026-11-21"]]
+    (folder / "deals_export.csv").write_bytes(csv_bytes(OPPORTUNITIES, deals))
+    no_date = [h for h in ORDERS if h != "Order Date"]
+    (folder / "orders_partial.csv").write_bytes(csv_bytes(no_date, [["801", "00Q001", "a@example.com", "1", "CNY"]]))
+
+    manifest = extract("crm", settings)
+
+    assert_accounting(manifest)
+    assert [o["opportunity_id"] for o in raw_rows(settings, "crm_opportunities")] == ["006X"]
+    expected = f"missing required column 'ordered_at' (Order Date) in crm/dt={DS}/orders_partial.csv"
+    assert manifest["file_errors"] == [expected]
+    assert [q["reason"] for q in quarantine_rows(settings, "crm_orders")] == [expected]
