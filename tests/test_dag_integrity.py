@@ -73,3 +73,17 @@ def test_dag_file_imports_no_heavy_modules():
         capture_output=True, text=True, check=True, cwd=ROOT,
     )  # fmt: skip
     assert out.stdout.strip().splitlines()[-1:] in ([], [""]), f"heavy imports at parse time: {out.stdout}"
+
+
+def test_plugin_loader_does_not_execute_the_package():
+    """Airflow imports every .py under plugins/ as a module named after the file, so without
+    plugins/.airflowignore it would run intent_pipeline/__main__.py as ``__main__`` (and import
+    pandas and GX into every Airflow process). The package must be reachable only by import."""
+    from airflow._shared.plugins_manager.plugins_manager import _load_plugins_from_plugin_directory
+
+    before = set(sys.modules)
+    plugins, errors = _load_plugins_from_plugin_directory(str(ROOT / "plugins"))
+    loaded = set(sys.modules) - before
+    assert errors == {}
+    assert not {m for m in loaded if m in {"__main__", "pipeline", "settings", "generator", "lake"}}, loaded
+    assert plugins == []

@@ -85,7 +85,7 @@ class Pipeline:
         counts = {}
         for table_dir in sorted((self.data / "lake" / "raw").iterdir()):
             files = str(table_dir / "dt=*" / "*.parquet")
-            counts[table_dir.name] = duckdb.sql(f"select count(*) from read_parquet('{files}')").fetchone()[0]
+            counts[table_dir.name] = duckdb.sql(f"select count(*) from read_parquet('{files}')").fetchall()[0][0]
         return counts
 
     def activation_report(self) -> dict:
