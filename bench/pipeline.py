@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 INTERVAL = "2026-11-21"
 LOGICAL_DATE = "2026-11-22"
+SKIP_BAD = "ignore_errors=true"
 
 
 def _env(base: Path) -> dict:
@@ -63,14 +65,15 @@ def scan_floor(landing: Path) -> float:
     for path in sorted(landing.rglob(f"dt={INTERVAL}/*")):
         p = str(path).replace("'", "''")
         if path.suffix == ".jsonl":
-            con.execute(f"select count(*) from read_json('{p}', format='newline_delimited', ignore_errors=true)").fetchone()
+            con.execute(f"select count(*) from read_json('{p}', format='newline_delimited', {SKIP_BAD})").fetchall()
         elif path.suffix == ".json":
-            con.execute(f"select count(*) from read_json('{p}', format='array', ignore_errors=true)").fetchone()
+            con.execute(f"select count(*) from read_json('{p}', format='array', {SKIP_BAD})").fetchall()
         elif path.suffix == ".csv":
             try:
-                con.execute(f"select count(*) from read_csv('{p}', all_varchar=true, ignore_errors=true)").fetchone()
+                con.execute(f"select count(*) from read_csv('{p}', all_varchar=true, {SKIP_BAD})").fetchall()
             except duckdb.Error:  # GBK: same bytes, read without the encodings extension
-                con.execute(f"select count(*) from read_csv('{p}', all_varchar=true, ignore_errors=true, encoding='latin-1')").fetchone()
+                latin1 = f"read_csv('{p}', all_varchar=true, {SKIP_BAD}, encoding='latin-1')"
+                con.execute(f"select count(*) from {latin1}").fetchall()
         elif path.suffix == ".xlsx":
             book = openpyxl.load_workbook(path, read_only=True)
             sum(1 for _ in book.worksheets[0].iter_rows(values_only=True))
@@ -128,9 +131,11 @@ def main() -> None:
         "scan_floor_seconds": round(floor, 3),
         "ratio_extract_to_floor": round(extract / floor, 1),
         "ratio_total_to_floor": round(total / floor, 1),
-        "work_dir": str(base),
+        "work_dir": str(base) if args.keep else None,
     }
     print(f"landing {result['landing_mb']} MB, {result['rows_read']} rows; DAG {total:.1f} s; floor {floor:.2f} s")
+    if not args.keep:
+        shutil.rmtree(base, ignore_errors=True)
     print(json.dumps(result))
 
 
