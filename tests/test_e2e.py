@@ -6,7 +6,8 @@ One generated workload, several runs of the same interval:
 2. a re-run of the same interval changes nothing and sends nothing;
 3. with a HubSpot connection pointing at a local server that speaks HubSpot's contract,
    the segment is upserted in batches of at most 100, and a second run sends zero requests;
-4. a planted mart violation stops the run at validate_marts: activation does not run.
+4. a planted mart violation stops the run at validate_marts: activation does not run;
+5. a planted raw violation stops the run at validate_raw: dbt does not run.
 """
 
 from __future__ import annotations
@@ -221,3 +222,25 @@ def test_planted_mart_violation_blocks_activation(pipeline, first_run):
     assert "segment_high_intent" in log
     assert report_file.stat().st_mtime == report_before, "activation ran despite the failed gate"
     assert pipeline.outbox_files() == outbox_before
+
+
+def test_planted_raw_violation_stops_the_run_before_dbt(pipeline, first_run):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    partition = pipeline.data / "lake" / "raw" / "email_events" / f"dt={INTERVAL}"
+    part = sorted(partition.glob("*.parquet"))[0]
+    table = pq.read_table(part)
+    ids = table.column("sg_event_id").to_pylist()
+    ids[0] = None
+    column = table.schema.get_field_index("sg_event_id")
+    pq.write_table(table.set_column(column, "sg_event_id", pa.array(ids, type=table.schema.field(column).type)), part)
+    warehouse = pipeline.data / "warehouse.duckdb"
+    warehouse_before = warehouse.stat().st_mtime_ns
+    # Skip re-extracting (it would replace the planted partition): validate the planted raw lake.
+    done = pipeline.run_dag("--mark-success-pattern", "^extract_.*$", check=False)
+    assert done.returncode != 0
+    log = done.stdout + done.stderr
+    assert "quality gate 'raw' failed" in log
+    assert "expect_column_values_to_not_be_null on sg_event_id" in log
+    assert warehouse.stat().st_mtime_ns == warehouse_before, "dbt ran despite the failed raw gate"
