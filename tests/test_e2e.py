@@ -244,3 +244,20 @@ def test_planted_raw_violation_stops_the_run_before_dbt(pipeline, first_run):
     assert "quality gate 'raw' failed" in log
     assert "expect_column_values_to_not_be_null on sg_event_id" in log
     assert warehouse.stat().st_mtime_ns == warehouse_before, "dbt ran despite the failed raw gate"
+
+
+def test_refused_hubspot_token_fails_activation_without_retrying(pipeline, first_run):
+    from tests.fakes.hubspot import FakeHubSpot
+
+    with FakeHubSpot(token="pat-right") as server:
+        conn = json.dumps({"conn_type": "http", "host": server.url, "password": "pat-wrong"})
+        # Skip extract/validate/build (unchanged since the first run): activation is under test.
+        done = pipeline.run_dag("--mark-success-pattern", "^(extract_.*|validate_raw|dbt_build|validate_marts)$",
+                                extra_env={"AIRFLOW_CONN_HUBSPOT_DEFAULT": conn}, check=False)  # fmt: skip
+        refused_requests = len(server.requests)
+    assert done.returncode != 0
+    log = done.stdout + done.stderr
+    assert "activation refused" in log and "401" in log
+    # One attempt: a retried task would have called the server again after its retry delay.
+    assert refused_requests == 1
+    assert log.count("activation refused") <= 2  # logged once by the task (and echoed once by the CLI at most)

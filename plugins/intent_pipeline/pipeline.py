@@ -177,19 +177,23 @@ def _connection(conn_id: str):
 
 def activate_task(interval_start: datetime, interval_end: datetime, run_id: str) -> dict:
     """Push the segment to the CRM and newly hot leads to chat; write the activation report."""
-    from intent_pipeline.activation import DingTalkConfig, HubSpotConfig, activate
+    from intent_pipeline.activation import DestinationRefused, DingTalkConfig, HubSpotConfig, activate
 
     settings = Settings.from_env()
     hubspot_conn = _connection(HUBSPOT_CONN_ID)
     dingtalk_conn = _connection(DINGTALK_CONN_ID)
-    report = activate(
-        settings,
-        interval_start.date(),
-        _naive_utc(interval_end),
-        run_id,
-        hubspot=HubSpotConfig.from_airflow_connection(hubspot_conn) if hubspot_conn else None,
-        dingtalk=DingTalkConfig.from_airflow_connection(dingtalk_conn) if dingtalk_conn else None,
-    )
+    try:
+        report = activate(
+            settings,
+            interval_start.date(),
+            _naive_utc(interval_end),
+            run_id,
+            hubspot=HubSpotConfig.from_airflow_connection(hubspot_conn) if hubspot_conn else None,
+            dingtalk=DingTalkConfig.from_airflow_connection(dingtalk_conn) if dingtalk_conn else None,
+        )
+    except DestinationRefused as error:
+        # A refused token or robot URL does not heal by retrying: fail now, name the connection.
+        _fail(f"activation refused: {error} — fix the Airflow connection and clear the task")
     for destination, counts in report.items():
         if isinstance(counts, dict) and counts.get("mode") == "outbox":
             log.warning("%s: no connection configured, wrote the outbox instead of sending", destination)
