@@ -88,24 +88,7 @@ class Person:
     def __init__(self, key: str):
         self.key = key
         self.user_id = ""
-        self.stats = dict.fromkeys(
-            (
-                "form_submissions",
-                "trial_requests",
-                "demo_requests",
-                "pricing_inquiries",
-                "pricing_views_over_60s",
-                "whitepaper_downloads",
-                "webinar_registrations",
-                "brochure_downloads",
-                "contact_requests",
-                "email_opens",
-                "email_clicks",
-                "careers_views",
-                "web_sessions",
-            ),
-            0,
-        )
+        self.stats = dict.fromkeys(TRUTH_COUNTS, 0)
         self.stats.update(last_day_trial=False, last_activity_ts=0, first_activity_ts=0)
 
 
