@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from intent_pipeline.activation import DingTalkConfig, activate
+from intent_pipeline.activation import DingTalkConfig, activate, ledger_name
 from intent_pipeline.activation.dingtalk import DingTalkConfigError, sign, signed_url
 from intent_pipeline.activation.ledger import Ledger
 
@@ -94,8 +94,11 @@ def test_wrong_secret_fails_with_a_clear_error(settings, segment):
         with pytest.raises(DingTalkConfigError, match="310000.*sign not match.*dingtalk_default"):
             run(settings, server, "run-1", secret="SECwrong")
         assert server.messages == []
+        robot = ledger_name(
+            "dingtalk", DingTalkConfig(webhook_url=server.webhook_url, access_token=server.access_token)
+        )
     with Ledger(settings.ledger_path) as ledger:
-        assert ledger.entries("dingtalk") == {}
+        assert ledger.entries(robot) == {}
 
 
 def test_send_too_fast_waits_and_retries(settings, segment):
@@ -113,8 +116,11 @@ def test_other_errcodes_reject_with_the_message_and_retry_next_run(settings, seg
         server.enqueue(400013, "群已被解散")
         report = run(settings, server, "run-1")
         assert report["rejected"] == 1 and report["sent_ok"] == 4
+        robot = ledger_name(
+            "dingtalk", DingTalkConfig(webhook_url=server.webhook_url, access_token=server.access_token)
+        )
         with Ledger(settings.ledger_path) as ledger:
-            (entry,) = ledger.row_log("run-1", "dingtalk")
+            (entry,) = ledger.row_log("run-1", robot)
         assert entry["outcome"] == "rejected" and "群已被解散" in entry["reason"]
         # Next interval: nobody is newly hot, but the failed alert is still owed.
         for row in segment.rows:

@@ -7,7 +7,7 @@ import time
 
 import duckdb
 import pytest
-from intent_pipeline.activation import HubSpotConfig, activate
+from intent_pipeline.activation import HubSpotConfig, activate, ledger_name
 from intent_pipeline.activation.hubspot import HubSpotAuthError
 from intent_pipeline.activation.ledger import Ledger
 
@@ -28,6 +28,11 @@ class Sleeps:
         self.calls.append(seconds)
         if self.real:
             time.sleep(seconds)
+
+
+def portal(server) -> str:
+    """The ledger's name for the fake portal, as activation records it."""
+    return ledger_name("hubspot", HubSpotConfig(base_url=server.url, token=TOKEN))
 
 
 def run(settings, server, run_id, sleep=None, **config):
@@ -132,7 +137,7 @@ def test_207_rejects_exactly_the_named_records_and_retries_them_next_run(setting
         assert report["rejected"] == 2 and report["sent_ok"] == 248
         assert set(server.contacts) == {row["email"] for row in segment.rows} - set(bad)
         with Ledger(settings.ledger_path) as ledger:
-            log = ledger.row_log("run-1", "hubspot")
+            log = ledger.row_log("run-1", portal(server))
         assert sorted((e["record_key"], e["outcome"]) for e in log) == [(b, "rejected") for b in bad]
         assert all("phone is invalid" in e["reason"] for e in log)
 
@@ -154,7 +159,7 @@ def test_400_bisects_to_the_bad_record(settings, segment):
     # 1 failed batch of 100, bisected: one 400 per level down to the singleton (7 levels), halves that pass.
     assert 3 < report["requests"] <= 3 + 2 * 7
     with Ledger(settings.ledger_path) as ledger:
-        (entry,) = ledger.row_log("run-1", "hubspot")
+        (entry,) = ledger.row_log("run-1", portal(server))
     assert entry["record_key"] == "lead00042@example.com"
     assert "email domain blocked" in entry["reason"]
 
@@ -170,7 +175,7 @@ def test_persistent_503_defers_the_batch_and_next_run_sends_it(settings, segment
         for i, wait in enumerate(sleep.calls[:3]):
             assert 0.25 * 2**i <= wait <= 0.5 * 2**i
         with Ledger(settings.ledger_path) as ledger:
-            log = ledger.row_log("run-1", "hubspot")
+            log = ledger.row_log("run-1", portal(server))
         assert len(log) == 250 and {e["outcome"] for e in log} == {"deferred"}
         assert "503" in log[0]["reason"]
 
@@ -200,7 +205,7 @@ def test_null_and_duplicate_emails_are_invalid_and_not_sent(settings, segment):
     assert report["invalid"] == 4 and report["sent_ok"] == 246
     assert segment.rows[9]["email"] not in sent and "not-an-email" not in sent
     with Ledger(settings.ledger_path) as ledger:
-        reasons = {e["record_key"]: e["reason"] for e in ledger.row_log("run-1", "hubspot")}
+        reasons = {e["record_key"]: e["reason"] for e in ledger.row_log("run-1", portal(server))}
     assert reasons["person_id:p00003"] == "email is empty"
     assert "not an address" in reasons["not-an-email"]
     assert "duplicate key" in reasons["lead00009@example.com"]
@@ -212,8 +217,9 @@ def test_401_fails_with_a_clear_error(settings, segment):
             run(settings, server, "run-1")
         assert len(server.requests) == 1
     with Ledger(settings.ledger_path) as ledger:
-        assert ledger.entries("hubspot") == {}
-        counts = ledger.db.execute("select counts from activation_runs where destination = 'hubspot'").fetchone()[0]
+        assert ledger.entries(portal(server)) == {}
+        query = "select counts from activation_runs where destination = ?"
+        counts = ledger.db.execute(query, (portal(server),)).fetchone()[0]
     assert "HubSpotAuthError" in counts
     # The other destination still ran: one broken connection does not hold back the other.
     assert len(list((settings.outbox_dir / "dingtalk").rglob("batch-*.json"))) == 5

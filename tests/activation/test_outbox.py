@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from intent_pipeline.activation import HubSpotConfig, activate
 from intent_pipeline.activation.ledger import Ledger
@@ -55,7 +56,9 @@ def test_outbox_is_written_once_and_a_rerun_writes_nothing(settings, segment):
 
     with Ledger(settings.ledger_path) as ledger:
         assert len(ledger.entries("hubspot:outbox")) == 250
-        assert ledger.entries("hubspot") == {}
+    with sqlite3.connect(settings.ledger_path) as db:
+        names = {name for (name,) in db.execute("select distinct destination from activation_ledger")}
+    assert names == {"hubspot:outbox", "dingtalk:outbox"}
 
 
 def test_connection_configured_later_still_sends_everything(settings, segment):
@@ -65,3 +68,19 @@ def test_connection_configured_later_still_sends_everything(settings, segment):
         assert len(server.contacts) == 250
     assert report["hubspot"]["mode"] == "http" and report["hubspot"]["sent_ok"] == 250
     assert report["dingtalk"]["mode"] == "outbox" and report["dingtalk"]["unchanged"] == 5
+
+
+def test_another_portal_gets_everything_and_portal_id_survives_a_new_token(settings, segment):
+    with FakeHubSpot(token="pat-sandbox") as sandbox:
+        first = run(settings, "run-1", hubspot=HubSpotConfig(base_url=sandbox.url, token="pat-sandbox"))
+        again = run(settings, "run-2", hubspot=HubSpotConfig(base_url=sandbox.url, token="pat-sandbox"))
+        assert len(sandbox.contacts) == 250 and len(sandbox.requests) == 3
+    assert first["hubspot"]["sent_ok"] == 250 and again["hubspot"]["unchanged"] == 250
+    # Production is another account: what the sandbox acknowledged is still owed to it.
+    with FakeHubSpot(token="pat-prod") as prod:
+        config = HubSpotConfig(base_url=prod.url, token="pat-prod", portal_id="4711")
+        assert run(settings, "run-3", hubspot=config)["hubspot"]["sent_ok"] == 250
+        prod.token = "pat-rotated"
+        rotated = HubSpotConfig(base_url=prod.url, token="pat-rotated", portal_id="4711")
+        assert run(settings, "run-4", hubspot=rotated)["hubspot"]["unchanged"] == 250
+        assert len(prod.contacts) == 250 and len(prod.requests) == 3

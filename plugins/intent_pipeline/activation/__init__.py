@@ -28,12 +28,19 @@ __all__ = [
     "DingTalkConfig",
     "HubSpotConfig",
     "activate",
+    "ledger_name",
     "run_destination",
 ]
 
 log = logging.getLogger(__name__)
 
 OUTBOX_SUFFIX = ":outbox"
+
+
+def ledger_name(name: str, config) -> str:
+    """The ledger's name for a destination: ``<name>@<account>`` when sending (acknowledgements
+    belong to the account that gave them), ``<name>:outbox`` without a connection."""
+    return name + OUTBOX_SUFFIX if config is None else f"{name}@{config.ledger_scope}"
 
 
 def _counts(mode: str) -> dict:
@@ -46,7 +53,9 @@ def run_destination(destination, rows: list[dict], ledger, run_id: str, interval
 
     ``destination`` is a ``HubSpotDestination`` or ``DingTalkDestination``; its
     ``config`` being None selects outbox mode, recorded in the ledger under
-    ``<name>:outbox`` so that a real connection configured later still sends everything.
+    ``<name>:outbox`` so that a real connection configured later still sends everything; a
+    connection is recorded under ``<name>@<account>`` (see ``ledger_name``), so pointing it
+    at another portal or robot sends everything there too.
     The report's accounting always holds: planned = sent_ok + rejected + deferred + unchanged + invalid.
     """
     from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
@@ -54,11 +63,11 @@ def run_destination(destination, rows: list[dict], ledger, run_id: str, interval
     from intent_pipeline.activation.segments import plan_rows
 
     outbox_mode = destination.config is None
-    ledger_name = destination.name + (OUTBOX_SUFFIX if outbox_mode else "")
+    ledger_key = ledger_name(destination.name, destination.config)
     counts = _counts("outbox" if outbox_mode else "http")
-    ledger.start_run(run_id, ledger_name, interval_start)
+    ledger.start_run(run_id, ledger_key, interval_start)
     try:
-        entries = ledger.entries(ledger_name)
+        entries = ledger.entries(ledger_key)
         plan = plan_rows(
             destination.candidates(rows, entries),
             destination.key_of,
@@ -70,7 +79,7 @@ def run_destination(destination, rows: list[dict], ledger, run_id: str, interval
         counts["planned"] = plan.planned
         counts["unchanged"] = len(plan.unchanged)
         counts["invalid"] = len(plan.invalid)
-        ledger.log_rows(run_id, ledger_name, [(key, "invalid", reason) for key, reason in plan.invalid])
+        ledger.log_rows(run_id, ledger_key, [(key, "invalid", reason) for key, reason in plan.invalid])
         outbox = Outbox(outbox_dir, destination.name, interval_start) if outbox_mode else None
         for body, items in destination.bodies(plan.to_send):
             if outbox is not None:
@@ -80,9 +89,9 @@ def run_destination(destination, rows: list[dict], ledger, run_id: str, interval
                 outcomes = destination.send(body, items)
             hashes = {it.key: it.hash for it in items}
             # Committed batch by batch: a failure later in the run keeps what was already answered.
-            ledger.record(ledger_name, run_id, [(key, hashes[key], status, reason) for key, status, reason in outcomes])
+            ledger.record(ledger_key, run_id, [(key, hashes[key], status, reason) for key, status, reason in outcomes])
             failures = [(key, status, reason) for key, status, reason in outcomes if status != ACKNOWLEDGED]
-            ledger.log_rows(run_id, ledger_name, failures)
+            ledger.log_rows(run_id, ledger_key, failures)
             for _, status, _ in outcomes:
                 field = {ACKNOWLEDGED: "sent_ok", REJECTED: "rejected", DEFERRED: "deferred"}[status]
                 counts[field] += 1
@@ -92,7 +101,7 @@ def run_destination(destination, rows: list[dict], ledger, run_id: str, interval
         raise
     finally:
         counts["requests"] = destination.requests
-        ledger.finish_run(run_id, ledger_name, counts)
+        ledger.finish_run(run_id, ledger_key, counts)
         destination.close()
     total = sum(counts[k] for k in ("sent_ok", "rejected", "deferred", "unchanged", "invalid"))
     if total != counts["planned"]:  # a bug here would silently lose rows: refuse to report success

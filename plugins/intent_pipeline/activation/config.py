@@ -8,6 +8,7 @@ object with the attributes of an Airflow ``Connection`` (``host``, ``schema``,
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -23,6 +24,11 @@ class ActivationConfigError(ValueError):
 
 class DestinationRefused(RuntimeError):
     """A destination refused our credentials or URL: nothing can succeed until the connection is fixed."""
+
+
+def _fingerprint(*parts: str) -> str:
+    """A short, stable name for an account that does not reveal its credentials."""
+    return "key-" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
 
 def _extra(conn) -> dict:
@@ -61,6 +67,8 @@ class HubSpotConfig:
 
     ``token`` is a private-app access token with ``crm.objects.contacts.write``.
     ``id_property`` is the unique contact property the upsert matches on.
+    ``portal_id`` (the HubSpot account id) names the account in the activation ledger; without
+    it the account is named by a fingerprint of URL and token.
     """
 
     base_url: str
@@ -69,6 +77,14 @@ class HubSpotConfig:
     id_property: str = "email"
     max_retries: int = 5
     timeout: float = 30
+    portal_id: str | None = None
+
+    @property
+    def ledger_scope(self) -> str:
+        """Which account acknowledgements belong to: a row sent to a sandbox portal is still owed to
+        production. Without ``portal_id``, a new token re-sends the segment once (upserts are
+        idempotent); with it, rotating the token does not."""
+        return f"portal-{self.portal_id}" if self.portal_id else _fingerprint(self.base_url, self.token)
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
@@ -84,16 +100,17 @@ class HubSpotConfig:
     def from_airflow_connection(cls, conn) -> HubSpotConfig:
         """Build from a connection: host = API base URL, password = token, extra = optional overrides.
 
-        Extra keys understood: ``batch_size``, ``id_property``, ``max_retries``, ``timeout``
-        (and ``token`` when the password is empty).
+        Extra keys understood: ``batch_size``, ``id_property``, ``max_retries``, ``timeout``,
+        ``portal_id`` (and ``token`` when the password is empty).
         """
         extra = _extra(conn)
         options = {k: extra[k] for k in ("batch_size", "max_retries") if k in extra}
         options = {k: int(v) for k, v in options.items()}
         if "timeout" in extra:
             options["timeout"] = float(extra["timeout"])
-        if "id_property" in extra:
-            options["id_property"] = str(extra["id_property"])
+        for key in ("id_property", "portal_id"):
+            if extra.get(key):
+                options[key] = str(extra[key])
         return cls(
             base_url=_base_url(conn) or HUBSPOT_DEFAULT_URL,
             token=getattr(conn, "password", None) or extra.get("token") or "",
@@ -122,6 +139,11 @@ class DingTalkConfig:
             raise ActivationConfigError("DingTalk access token is empty: set the connection's password")
         if self.max_per_minute < 1:
             raise ActivationConfigError(f"max_per_minute must be >= 1, got {self.max_per_minute}")
+
+    @property
+    def ledger_scope(self) -> str:
+        """The robot (one group chat) alerts were delivered to: its access token identifies it."""
+        return _fingerprint(self.access_token)
 
     @classmethod
     def from_airflow_connection(cls, conn) -> DingTalkConfig:
