@@ -1,16 +1,60 @@
-{#- One node of the identity graph, e.g. `email:li.na@example.com`. The prefix keeps identifiers of
-    different kinds apart (a phone never equals a client id) and makes the node readable. -#}
+{#- One node of the identity graph, e.g. `email:lina@gmail.com`. The prefix keeps identifiers of
+    different kinds apart (a phone never equals a client id) and makes the node readable. Emails
+    are keyed by their canonical mailbox (see canonical_email), so every spelling that reaches the
+    same inbox is one node. -#}
 {% macro node_key(identifier_type, value) -%}
-    ('{{ identifier_type }}:' || {{ value }})
+    {%- if identifier_type == 'email' -%}
+        ('email:' || {{ canonical_email(value) }})
+    {%- else -%}
+        ('{{ identifier_type }}:' || {{ value }})
+    {%- endif -%}
 {%- endmacro %}
 
-{#- True when an identifier is a shared placeholder listed in the seed `identity_blocklist`
-    (role mailboxes such as info@, placeholder phones): such values must not glue strangers. -#}
-{% macro is_blocked_identifier(identifier_type, value) -%}
-    exists (
-        select 1
+{#- The mailbox an address delivers to. The extract already lower-cases and trims; here the
+    provider rules: Gmail ignores dots in the local part, and Gmail, Outlook/Hotmail/Live, iCloud,
+    Proton and Fastmail ignore a `+tag`. Other providers (QQ, 163, company domains) may treat dots
+    and plus signs as part of the name, so their addresses are left as typed. -#}
+{% macro canonical_email(value) -%}
+    case
+        when {{ dbt.split_part(value, "'@'", 2) }} in ('gmail.com', 'googlemail.com')
+            then replace({{ dbt.split_part(dbt.split_part(value, "'@'", 1), "'+'", 1) }}, '.', '') || '@gmail.com'
+        when {{ dbt.split_part(value, "'@'", 2) }} in (
+            'outlook.com', 'hotmail.com', 'live.com', 'icloud.com', 'me.com', 'proton.me',
+            'protonmail.com', 'fastmail.com'
+        )
+            then {{ dbt.split_part(dbt.split_part(value, "'@'", 1), "'+'", 1) }} || '@' || {{ dbt.split_part(value, "'@'", 2) }}
+        else {{ value }}
+    end
+{%- endmacro %}
+
+{#- True when `value` matches the regular expression `pattern` (searched, not anchored). -#}
+{% macro regex_search(value, pattern) -%}
+    {{ return(adapter.dispatch('regex_search')(value, pattern)) }}
+{%- endmacro %}
+
+{% macro default__regex_search(value, pattern) -%}
+    ({{ value }} ~ {{ pattern }})
+{%- endmacro %}
+
+{% macro duckdb__regex_search(value, pattern) -%}
+    regexp_matches({{ value }}, {{ pattern }})
+{%- endmacro %}
+
+{#- The seed identity_blocklist's rule that `value` (an identifier of `identifier_type`, the type
+    a literal, the value an expression) matches, as a correlated subquery: its reason, or null. -#}
+{% macro blocklist_reason(identifier_type, value) -%}
+    (
+        select min(blocklist.reason)
         from {{ ref('identity_blocklist') }} as blocklist
-        where blocklist.identifier_type = '{{ identifier_type }}'
-            and {{ value }} like blocklist.pattern
+        where blocklist.identifier_type in ('{{ identifier_type }}', '*')
+            and case
+                when blocklist.match = 'regex' then {{ regex_search(value, 'blocklist.pattern') }}
+                else {{ value }} like blocklist.pattern
+            end
     )
+{%- endmacro %}
+
+{#- True when an identifier is a placeholder or a shared value listed in the seed identity_blocklist. -#}
+{% macro is_blocked_identifier(identifier_type, value) -%}
+    ({{ blocklist_reason(identifier_type, value) }} is not null)
 {%- endmacro %}
