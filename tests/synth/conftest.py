@@ -21,3 +21,20 @@ class Workload:
 def workload(tmp_path_factory) -> Workload:
     """One default-shaped workload (single full-history drop) shared by the read-only tests."""
     return Workload(tmp_path_factory.mktemp("synth"), people=PEOPLE, seed=7, interval_start=INTERVAL)
+
+
+POLLUTED_PEOPLE = 600
+
+
+@pytest.fixture(scope="session")
+def polluted(tmp_path_factory) -> Workload:
+    """A polluted workload: hub identifiers near 1.5% of the links, 3.5% of people with a typo'd new-device form."""
+    base = tmp_path_factory.mktemp("polluted")
+    return Workload(base, people=POLLUTED_PEOPLE, seed=7, interval_start=INTERVAL, pollution="polluted")
+
+
+@pytest.fixture(scope="session")
+def clean(tmp_path_factory) -> Workload:
+    """The same people (same seed) without any pollution."""
+    base = tmp_path_factory.mktemp("clean")
+    return Workload(base, people=POLLUTED_PEOPLE, seed=7, interval_start=INTERVAL, pollution="clean")

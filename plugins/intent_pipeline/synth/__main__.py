@@ -8,7 +8,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from intent_pipeline.synth.generator import generate
+from intent_pipeline.synth.generator import POLLUTION_LEVELS, generate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,6 +30,14 @@ def main(argv: list[str] | None = None) -> int:
         help="0: one full-history drop dt=<date>; k: one drop per each of the last k days, "
         "older history in the earliest of them (default 0)",
     )
+    parser.add_argument(
+        "--pollution",
+        choices=POLLUTION_LEVELS,
+        default="default",
+        help="identifiers that mislead identity resolution: clean (none, no email typos), default (a few "
+        "shared devices, mailboxes and phones, as in real data) or polluted (about 1.5%% of identifier links "
+        "shared by several people) (default: default)",
+    )
     parser.add_argument("--landing", type=Path, required=True, help="landing directory to write into")
     parser.add_argument("--truth", type=Path, required=True, help="ground-truth directory (never read by the pipeline)")
     args = parser.parse_args(argv)
@@ -42,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             interval_start=args.date,
             history_days=args.history_days,
             daily_drops=args.daily_drops,
+            pollution=args.pollution,
         )
     except ValueError as exc:
         parser.error(str(exc))

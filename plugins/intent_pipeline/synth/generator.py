@@ -12,6 +12,13 @@ reporting timezone is UTC), forms and CRM write Asia/Shanghai wall-clock time as
 Drops: with ``daily_drops = 0`` everything lands in ``dt=<interval_start>``; with ``k > 0`` an event
 lands in the drop of its UTC day if that day is one of the last ``k`` days, older history lands in
 the earliest of those ``k`` drops. A CRM row arrives in the drop of its last change.
+
+Pollution (``clean`` / ``default`` / ``polluted``): identifiers that glue strangers together in an
+identity graph are planned before the first person is simulated: shared kiosk devices at trade
+shows, team mailboxes and office phones of one company, mobile numbers reassigned from one person
+to another; plus forms typed with a mistyped email on a device never seen otherwise. Each person
+draws from a random stream of their own (``<seed>/<index>``), so a person the pollution does not
+touch behaves the same at every level: the levels differ by the pollution, not by the population.
 """
 
 from __future__ import annotations
@@ -23,6 +30,9 @@ import json
 import random
 from datetime import date, datetime, timedelta
 from pathlib import Path
+
+from intent_pipeline.sources.normalize import PhoneNormalizer
+from intent_pipeline.sources.normalize import email as normalized_email
 
 from . import vocab as V
 from .writers import EPOCH, DropWriter, FormRow, Planted, local_time
@@ -46,16 +56,117 @@ def _base62(n: int, width: int) -> str:
     return "".join(reversed(out))
 
 
-def _mailbox(email: str) -> str:
-    """The inbox an address delivers to: Gmail ignores dots and everything after a '+'."""
-    local, _, domain = email.strip().lower().partition("@")
-    if domain == "gmail.com":
+def canonical_email(email: str) -> str:
+    """The mailbox an address delivers to, as an identity key: the pipeline's normalisation
+    (trimmed, lower-cased) plus Gmail's rules (googlemail.com is gmail.com; dots and a ``+tag`` in
+    the local part are ignored)."""
+    local, _, domain = normalized_email(email).partition("@")
+    if domain in ("gmail.com", "googlemail.com"):
+        domain = "gmail.com"
         local = local.split("+", 1)[0].replace(".", "")
     return f"{local}@{domain}"
 
 
+# -- pollution ---------------------------------------------------------------------------------------
+
+POLLUTION_LEVELS = ("clean", "default", "polluted")
+HUB_KINDS = ("recycled_phone", "shared_mailbox", "shared_phone", "kiosk_device")  # planning order
+# People sharing one hub identifier (a recycled number has exactly two owners, one after the other).
+HUB_IDENTIFIER_TYPE = {
+    "kiosk_device": "web",
+    "shared_mailbox": "email",
+    "shared_phone": "phone",
+    "recycled_phone": "phone",
+}
+HUB_SIZES = {"kiosk_device": (5, 40), "shared_mailbox": (3, 15), "shared_phone": (3, 15), "recycled_phone": (2, 2)}
+# Hub memberships per 1,000 people. "polluted" follows issue 3's measurement at 200k people (hub
+# identifiers made 1.7% of the identifier links and wrongly merged 3.9% of all people): about 40
+# memberships per 1,000 people make 1.5% of the (identifier, person) links here and touch 4% of people.
+HUB_PEOPLE_PER_1000 = {
+    "clean": {},
+    "default": {"kiosk_device": 6, "shared_mailbox": 5, "shared_phone": 3, "recycled_phone": 1.4},
+    "polluted": {"kiosk_device": 22, "shared_mailbox": 10, "shared_phone": 6, "recycled_phone": 3},
+}
+# Chance that a typed email carries a typo (on the person's own devices, next to their phone).
+TYPO_CHANCE = {"clean": 0.0, "default": 0.03, "polluted": 0.03}
+# Share of people who also fill one form with a mistyped email, no phone, on a device seen nowhere else.
+TYPO_NEW_DEVICE = {"clean": 0.0, "default": 0.01, "polluted": 0.035}
+MIN_PEOPLE_FOR_HUBS = 100  # below this a kiosk of five would be a large part of the population
+# Team mailboxes a blocklist of role addresses (info@, sales@, admin@, hr@, support@, ...) misses.
+TEAM_MAILBOXES = ["marketing", "purchasing", "it-team", "bd", "procurement", "caigou", "market", "office", "team"]
+AREA_CODES = {
+    "Shanghai": "21",
+    "Beijing": "10",
+    "Tianjin": "22",
+    "Chongqing": "23",
+    "Guangzhou": "20",
+    "Shenzhen": "755",
+    "Hangzhou": "571",
+    "Suzhou": "512",
+    "Nanjing": "25",
+    "Chengdu": "28",
+    "Wuhan": "27",
+    "Xi'an": "29",
+}
+TRADE_SHOW_CITIES = ["Shanghai", "Beijing", "Shenzhen", "Guangzhou", "Hangzhou"]
+KIOSK_FORMS = ["brochure", "brochure", "whitepaper", "webinar", "contact", "demo"]
+HUB_FORMS = {
+    "shared_mailbox": ["whitepaper", "webinar", "brochure", "contact", "pricing", "demo"],
+    "shared_phone": ["contact", "demo", "pricing", "webinar"],
+    "recycled_phone": ["contact", "whitepaper", "webinar", "brochure"],
+}
+TYPO_FORMS = ["whitepaper", "webinar", "brochure", "contact"]
+DIRECT = ("(direct)", "(none)", None, False, False)
+KIOSK_FIRST_TRAFFIC = {"name": "(direct)", "medium": "(none)", "source": "(direct)"}
+
+
+class Hub:
+    """One identifier used by several people: its canonical value and how it is written."""
+
+    __slots__ = ("kind", "value", "written", "company", "lo", "hi", "device", "geo", "members", "first_owner")
+
+    def __init__(self, kind: str, value: str, written: str = "", company: dict | None = None):
+        self.kind, self.value, self.written, self.company = kind, value, written, company
+        self.lo = self.hi = 0  # kiosk: the trade show; recycled phone: lo is when the number changed hands
+        self.device: dict = {}
+        self.geo: dict = {}
+        self.members: list[int] = []
+        self.first_owner: tuple = ()  # recycled phone: (full name, company name) of the first owner
+
+
+class Role:
+    """A person's part in a hub: a kiosk visit (time, GA4 session number) or before/after a number change."""
+
+    __slots__ = ("hub", "visit", "number", "before")
+
+    def __init__(self, hub: Hub, visit: int = 0, number: int = 0, before: bool = False):
+        self.hub, self.visit, self.number, self.before = hub, visit, number, before
+
+
 def _cum(weights) -> list[float]:
     return list(itertools.accumulate(weights))
+
+
+def _iso(ts: int) -> str:
+    return (EPOCH + timedelta(seconds=ts)).isoformat() if ts else ""
+
+
+class Seen:
+    """The identifiers one person's records show, each with its first and last time (epoch seconds)."""
+
+    __slots__ = ("spans",)
+
+    def __init__(self):
+        self.spans: dict[tuple[str, str], list[int]] = {}
+
+    def add(self, kind: str, value: str, lo: int, hi: int) -> tuple[str, str]:
+        key = (kind, value)
+        span = self.spans.get(key)
+        if span is None:
+            self.spans[key] = [lo, hi]
+        else:
+            span[0], span[1] = min(span[0], lo), max(span[1], hi)
+        return key
 
 
 class Person:
@@ -83,11 +194,15 @@ class Person:
         "useragent",
         "user_id",
         "stats",
+        "roles",
+        "phone_until",
     )
 
     def __init__(self, key: str):
         self.key = key
         self.user_id = ""
+        self.roles: list[Role] = []
+        self.phone_until = 0  # first owner of a recycled number: no record shows it from then on
         self.stats = dict.fromkeys(TRUTH_COUNTS, 0)
         self.stats.update(last_day_trial=False, last_activity_ts=0, first_activity_ts=0)
 
@@ -95,7 +210,19 @@ class Person:
 class Session:
     """One web visit; events are expanded when the device's user_pseudo_id is known."""
 
-    __slots__ = ("ts", "device", "traffic", "pages", "form", "form_ts", "download", "logged_in", "first_of_device")
+    __slots__ = (
+        "ts",
+        "device",
+        "traffic",
+        "pages",
+        "form",
+        "form_ts",
+        "download",
+        "logged_in",
+        "first_of_device",
+        "role",
+        "typo_new_device",
+    )
 
     def __init__(
         self,
@@ -111,6 +238,8 @@ class Session:
         self.device = 0
         self.logged_in = False
         self.first_of_device = False
+        self.role: Role | None = None  # the form of a hub's use
+        self.typo_new_device = False
 
 
 class _Generator:
@@ -123,10 +252,17 @@ class _Generator:
         interval_start: date,
         history_days: int,
         daily_drops: int,
+        pollution: str = "default",
     ):
         self.landing, self.truth, self.n_people, self.seed = landing, truth, people, seed
         self.interval_start, self.history_days = interval_start, history_days
-        self.rng = random.Random(seed)
+        self.pollution = pollution
+        self.typo_chance = TYPO_CHANCE[pollution]
+        self.typo_new_device = TYPO_NEW_DEVICE[pollution]
+        # The world (campaigns, companies, planted rows) draws from the seed; each person from a stream
+        # of their own (see _simulate), the pollution plan from a third one.
+        self.world_rng = random.Random(seed)
+        self.rng = self.world_rng
         self.t0 = _epoch(interval_start - timedelta(days=history_days))
         self.last_day = _epoch(interval_start)
         self.end = self.last_day + DAY
@@ -134,7 +270,7 @@ class _Generator:
         self.drop_days = days
         self.drops = {d: DropWriter(landing, d, random.Random(f"{seed}/{d}")) for d in days}
         self.first_drop = self.drops[days[0]]
-        self.used_emails: set[str] = set()
+        self.used_emails: set[str] = set()  # canonical mailboxes of every address and typo written so far
         self.used_phones: set[str] = set()
         self.used_pseudo: set[str] = set()
         self.counters = {"lead": 0, "opportunity": 0, "order": 0}
@@ -145,6 +281,22 @@ class _Generator:
         self.campaigns = self._campaigns()
         self.companies = self._companies(max(5, people // 5))
         self.candidates: dict[str, tuple] = {}
+        self.e164 = PhoneNormalizer()
+        self.hubs: list[Hub] = []
+        self.hub_kind_of: dict[tuple[str, str], str] = {}  # (identifier_type, value) -> hub kind
+        self.roles: dict[int, list[Role]] = {}
+        self.hubs_seen: set[tuple[str, str]] = set()
+        self.pollution_counts = {
+            "links": 0,
+            "hub_links": dict.fromkeys(HUB_KINDS, 0),
+            "hub_people": dict.fromkeys(HUB_KINDS, 0),
+            "hub_records": dict.fromkeys(HUB_KINDS, 0),
+            "hub_identifiers": dict.fromkeys(HUB_KINDS, 0),
+            "typo_links": 0,
+            "typo_new_device_records": 0,
+            "typo_new_device_people": 0,
+        }
+        self._plan_pollution(random.Random(f"{seed}/pollution"))
         self.truth_counts = {
             "bots": 0,
             "job_seekers": 0,
@@ -165,9 +317,9 @@ class _Generator:
         raw = self.rng.getrandbits(nbytes * 8).to_bytes(nbytes, "big")
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
-    def time_in(self, lo: int, hi: int) -> int:
+    def time_in(self, lo: int, hi: int, rng: random.Random | None = None) -> int:
         """A time in [lo, hi) at an hour people in China are awake."""
-        rng = self.rng
+        rng = rng or self.rng
         if hi - lo < 2 * DAY:
             return rng.randrange(lo, hi) if hi > lo else lo
         day = rng.randrange(lo // DAY, (hi - 1) // DAY + 1)
@@ -258,37 +410,48 @@ class _Generator:
         return out
 
     def _unique_email(self, local: str, domain: str) -> str:
+        # Unique as a mailbox: john.smith12@gmail.com and johnsmith12@gmail.com are one inbox.
         email, k = f"{local}@{domain}", 1
-        while email in self.used_emails:
+        while (mailbox := canonical_email(email)) in self.used_emails:
             k += 1
             email = f"{local}{k}@{domain}"
-        self.used_emails.add(email)
+        self.used_emails.add(mailbox)
         return email
 
     def _person(self, i: int) -> tuple[Person, dict]:
         rng = self.rng
         p = Person(f"P{i:07d}")
+        p.roles = roles = self.roles.get(i, [])
         company = rng.choice(self.companies)
+        for role in roles:
+            company = role.hub.company or company  # a colleague of the team sharing the mailbox or phone
+        # The second owner of a recycled number is a stranger to the first: another company, another name.
+        first_owner = next((r.hub.first_owner for r in roles if r.hub.kind == "recycled_phone" and not r.before), ())
+        if first_owner and company["name"] == first_owner[1]:
+            company = self.companies[(self.companies.index(company) + 1) % len(self.companies)]
         p.company = company
         p.city = company["city"]
         p.lang = "zh" if rng.random() < (0.85 if company["chinese"] else 0.35) else "en"
-        if p.lang == "zh":
-            (s_cn, s_py), (g_cn, g_py) = rng.choice(V.CN_SURNAMES), rng.choice(V.CN_GIVEN)
-            p.full_name, p.first_name, p.last_name = s_cn + g_cn, g_cn, s_cn
-            locals_work = [f"{g_py}.{s_py}", f"{s_py}{g_py}", f"{g_py[0]}{s_py}", f"{s_py}.{g_py}"]
-            locals_personal = [
-                f"{s_py}{g_py}{rng.randint(1, 999)}",
-                f"{g_py}.{s_py}{rng.randint(80, 99)}",
-                str(rng.randint(10**6, 10**10)),
-            ]
-            personal_domains = V.PERSONAL_DOMAINS_CN
-        else:
-            first, last = rng.choice(V.EN_FIRST), rng.choice(V.EN_LAST)
-            p.full_name, p.first_name, p.last_name = f"{first} {last}", first, last
-            f_, l_ = first.lower(), last.lower()
-            locals_work = [f"{f_}.{l_}", f"{f_[0]}{l_}", f_]
-            locals_personal = [f"{f_}.{l_}{rng.randint(1, 99)}", f"{f_}{l_}{rng.randint(1, 999)}"]
-            personal_domains = V.PERSONAL_DOMAINS_EN
+        while True:
+            if p.lang == "zh":
+                (s_cn, s_py), (g_cn, g_py) = rng.choice(V.CN_SURNAMES), rng.choice(V.CN_GIVEN)
+                p.full_name, p.first_name, p.last_name = s_cn + g_cn, g_cn, s_cn
+                locals_work = [f"{g_py}.{s_py}", f"{s_py}{g_py}", f"{g_py[0]}{s_py}", f"{s_py}.{g_py}"]
+                locals_personal = [
+                    f"{s_py}{g_py}{rng.randint(1, 999)}",
+                    f"{g_py}.{s_py}{rng.randint(80, 99)}",
+                    str(rng.randint(10**6, 10**10)),
+                ]
+                personal_domains = V.PERSONAL_DOMAINS_CN
+            else:
+                first, last = rng.choice(V.EN_FIRST), rng.choice(V.EN_LAST)
+                p.full_name, p.first_name, p.last_name = f"{first} {last}", first, last
+                f_, l_ = first.lower(), last.lower()
+                locals_work = [f"{f_}.{l_}", f"{f_[0]}{l_}", f_]
+                locals_personal = [f"{f_}.{l_}{rng.randint(1, 99)}", f"{f_}{l_}{rng.randint(1, 999)}"]
+                personal_domains = V.PERSONAL_DOMAINS_EN
+            if not first_owner or p.full_name != first_owner[0]:
+                break
         p.title, p.seniority, _ = rng.choices(V.JOB_TITLES, cum_weights=self.title_cum)[0]
         emails = []
         if rng.random() < 0.9:
@@ -309,8 +472,14 @@ class _Generator:
                     break
             self.used_phones.add(phone)
             p.phone = phone
+        for role in roles:
+            if role.hub.kind == "recycled_phone":
+                p.phone = role.hub.written
+                if role.before:
+                    p.phone_until = role.hub.lo
+                    role.hub.first_owner = (p.full_name, company["name"])
         roll = rng.random()
-        p.is_bot = roll < 0.02
+        p.is_bot = roll < 0.02 and not roles  # the people of a hub fill in forms
         p.is_job_seeker = 0.02 <= roll < 0.06
         prop = rng.betavariate(0.7, 2.6)
         p.propensity = 0.0 if p.is_bot else round(prop * (0.25 if p.is_job_seeker else 1.0), 4)
@@ -326,6 +495,8 @@ class _Generator:
         if not p.is_bot and rng.random() < 0.12 and p.active_from + 2 * DAY < silent_until:
             p.is_silent = True
             p.active_until = rng.randrange(p.active_from + DAY, silent_until)
+        for role in roles:
+            self._fit_activity(p, role)
         devices = []
         for chance in (1.0, 0.35, 0.1):
             if rng.random() < chance:
@@ -334,6 +505,147 @@ class _Generator:
                     cat, os_, browser = "desktop", "Linux", rng.choice(V.BOT_BROWSERS)
                 devices.append({"category": cat, "os": os_, "browser": browser, "sessions": []})
         return p, {"devices": devices}
+
+    # -- pollution plan ----------------------------------------------------------------------------
+
+    def _plan_pollution(self, rng: random.Random) -> None:
+        """Create the hub identifiers of the pollution level and say which people use them, and when."""
+        n = self.n_people
+        rates = HUB_PEOPLE_PER_1000[self.pollution]
+        if n < MIN_PEOPLE_FOR_HUBS or not rates:
+            return
+        bound: set[int] = set()  # people of a company hub or a recycled number: one such role each
+        recycled: set[int] = set()
+        span = self.end - self.t0
+        for kind in HUB_KINDS:
+            if kind in ("kiosk_device", "recycled_phone") and span < 15 * DAY:
+                continue  # a trade show or a number changing hands needs some history around it
+            lo, hi = HUB_SIZES[kind]
+            hi = max(lo, min(hi, n // 20))
+            slots = max(lo, round(rates[kind] * n / 1000))
+            while slots >= lo:
+                size = min(rng.randint(lo, hi), slots)
+                slots -= size
+                members = self._pick_people(rng, size, recycled if kind == "kiosk_device" else bound)
+                if len(members) < lo:
+                    break
+                if kind == "recycled_phone":
+                    phone = self._new_mobile(rng)
+                    hub = Hub(kind, self.e164(f"+86{phone}"), phone)
+                    hub.lo = self.t0 + int(span * rng.uniform(0.3, 0.7))
+                    members.sort()  # the first owner is simulated first, so the second can differ from them
+                    roles = [Role(hub, before=True), Role(hub)]
+                    recycled.update(members)
+                elif kind == "kiosk_device":
+                    hub = self._kiosk(rng, span)
+                    visits = sorted(self.time_in(hub.lo, hub.hi, rng) for _ in members)
+                    # Session 1 was staff opening the site when the booth was set up.
+                    roles = [Role(hub, visit=t, number=k + 2) for k, t in enumerate(visits)]
+                else:
+                    hub = self._company_hub(rng, kind)
+                    roles = [Role(hub) for _ in members]
+                if kind != "kiosk_device":
+                    bound.update(members)
+                hub.members = members
+                self.hubs.append(hub)
+                self.hub_kind_of[(HUB_IDENTIFIER_TYPE[kind], hub.value)] = kind
+                for i, role in zip(members, roles, strict=True):
+                    self.roles.setdefault(i, []).append(role)
+
+    def _pick_people(self, rng: random.Random, size: int, taken: set[int]) -> list[int]:
+        chosen: list[int] = []
+        for _ in range(size * 20):
+            i = rng.randint(1, self.n_people)
+            if i not in taken and i not in chosen:
+                chosen.append(i)
+                if len(chosen) == size:
+                    break
+        return chosen
+
+    def _new_mobile(self, rng: random.Random) -> str:
+        while True:
+            phone = rng.choice(["13", "15", "18", "17", "19"]) + str(rng.randint(0, 9)) + f"{rng.randrange(10**8):08d}"
+            if phone not in self.used_phones:
+                self.used_phones.add(phone)
+                return phone
+
+    def _kiosk(self, rng: random.Random, span: int) -> Hub:
+        """A booth iPad: a trade show of a few days or a showroom over weeks, one GA4 cookie for all visitors."""
+        days = rng.randint(2, 4) if rng.random() < 0.6 else rng.randint(20, 60)
+        length = min(days * DAY, max(DAY, span - 3 * DAY))
+        lo = self.t0 + DAY + rng.randrange(max(1, span - length - 2 * DAY))
+        while True:
+            pseudo = f"{rng.randint(100_000_000, 2_147_483_647)}.{lo}"
+            if pseudo not in self.used_pseudo:
+                break
+        self.used_pseudo.add(pseudo)
+        hub = Hub("kiosk_device", pseudo)
+        hub.lo, hub.hi = lo, lo + length
+        hub.device = {
+            "category": "tablet",
+            "operating_system": "iOS",
+            "web_info": {"browser": "Safari", "hostname": "www.example-saas.com"},
+        }
+        city = rng.choice(TRADE_SHOW_CITIES)
+        hub.geo = {"country": "China", "region": city, "city": city}
+        return hub
+
+    def _company_hub(self, rng: random.Random, kind: str) -> Hub:
+        """A team mailbox or the switchboard of one company."""
+        while True:
+            company = rng.choice(self.companies)
+            if kind == "shared_mailbox":
+                address = f"{rng.choice(TEAM_MAILBOXES)}@{company['domain']}"
+                if canonical_email(address) not in self.used_emails:
+                    self.used_emails.add(canonical_email(address))
+                    return Hub(kind, canonical_email(address), address, company)
+                continue
+            area = AREA_CODES.get(company["city"][1])
+            if area and rng.random() < 0.75:
+                phone = area + str(rng.randint(5, 8)) + f"{rng.randrange(10**7):07d}"  # a landline, e.g. 021-6xxx xxxx
+                if phone in self.used_phones:
+                    continue
+                self.used_phones.add(phone)
+            else:
+                phone = self._new_mobile(rng)  # the office's shared mobile
+            return Hub(kind, self.e164(f"+86{phone}"), phone, company)
+
+    def _written_hub_phone(self, phone: str) -> str:
+        """A landline as people type it (area code with its trunk 0, or +86 without it); mobiles as usual."""
+        if len(phone) == 11 and phone[0] == "1":
+            return self._written_phone(phone)
+        area = phone[:-8]
+        local = phone[-8:]
+        return self.rng.choice(
+            [
+                f"0{area}-{local}",
+                f"0{area} {local[:4]} {local[4:]}",
+                f"+86 {area} {local[:4]} {local[4:]}",
+                f"(0{area}) {local}",
+                f"0{area}{local}",
+            ]
+        )
+
+    def _fit_activity(self, p: Person, role: Role) -> None:
+        """Stretch or cut a person's active window around their use of a hub."""
+        silent_until = self.end - 91 * DAY
+        if role.hub.kind == "kiosk_device":
+            p.active_from = min(p.active_from, role.visit)
+            if role.visit >= p.active_until:
+                p.is_silent, p.active_until = False, self.end - 3 * HOUR
+        elif role.hub.kind == "recycled_phone":
+            switch = role.hub.lo
+            if role.before:
+                # The first owner gave the number up (and went quiet) before it was handed to someone else.
+                margin = min(20 * DAY, (switch - self.t0) // 2)
+                if p.active_from > switch - margin:
+                    p.active_from = self.t0 + self.rng.randrange(max(1, switch - margin - self.t0))
+                p.active_until = min(p.active_until, switch - DAY)
+                p.is_silent = p.active_until < silent_until
+            else:
+                p.active_from = max(p.active_from, switch)
+                if p.active_until < switch + 2 * DAY:
+                    p.is_silent, p.active_until = False, self.end - 3 * HOUR
 
     # -- behaviour ---------------------------------------------------------------------------------
 
@@ -384,7 +696,7 @@ class _Generator:
             return []
         lo, hi = p.active_from + HOUR, p.active_until  # room for the pages read before the form
         plan = []
-        warm = prop >= 0.4 and not p.is_silent and not p.is_job_seeker
+        warm = prop >= 0.4 and not p.is_silent and not p.is_job_seeker and p.active_until > self.last_day
         last_day_trial = warm and rng.random() < 0.12
         chances = {
             "whitepaper": 0.04 + 0.45 * prop,
@@ -432,7 +744,7 @@ class _Generator:
         rng, prop = self.rng, p.propensity
         canonical = address.strip().lower()
         # A typo'd address captured on a form bounces; Gmail dot and +tag variants still deliver.
-        undeliverable = _mailbox(canonical) not in {_mailbox(e) for e in p.emails}
+        undeliverable = canonical_email(canonical) not in {canonical_email(e) for e in p.emails}
         out: list[tuple[int, dict]] = []
         bounced = 0
         written = address.strip() if rng.random() < 0.05 else canonical
@@ -526,7 +838,7 @@ class _Generator:
 
     # -- writing one person ------------------------------------------------------------------------
 
-    def _written_email(self, email: str, typo_chance: float = 0.03) -> str:
+    def _written_email(self, email: str, typo_chance: float = 0.0) -> str:
         """The address as a person types it: case, spaces, Gmail dots and +tags, sometimes a typo."""
         rng = self.rng
         local, domain = email.split("@")
@@ -536,10 +848,16 @@ class _Generator:
                 local += rng.choice(["+news", "+work", "+saas"])
         if rng.random() < typo_chance:
             if domain in V.DOMAIN_TYPOS and rng.random() < 0.6:
-                domain = V.DOMAIN_TYPOS[domain]
+                typo = (local, V.DOMAIN_TYPOS[domain])
             elif len(local) > 3:
                 k = rng.randrange(len(local) - 1)
-                local = local[:k] + local[k + 1] + local[k] + local[k + 2 :]
+                typo = (local[:k] + local[k + 1] + local[k] + local[k + 2 :], domain)
+            else:
+                typo = (local, domain)
+            mailbox = canonical_email("@".join(typo))
+            if mailbox not in self.used_emails:  # never someone else's real address (nor the same one again)
+                self.used_emails.add(mailbox)
+                local, domain = typo
         r = rng.random()
         if r < 0.15:
             local = local.capitalize() if "." not in local else ".".join(s.capitalize() for s in local.split("."))
@@ -549,6 +867,31 @@ class _Generator:
         if rng.random() < 0.08:
             text = rng.choice([f" {text}", f"{text} ", f"  {text} "])
         return text
+
+    def _typo_email(self, p: Person) -> str:
+        """One of the person's addresses with a slip of the finger: a domain typo (qq.com -> qq.con),
+        two letters swapped, one dropped or doubled. Empty when every attempt gives a known mailbox."""
+        rng = self.rng
+        work = [e for e in p.emails if e.endswith("@" + p.company["domain"])]
+        local, domain = (work[0] if work and rng.random() < 0.7 else rng.choice(p.emails)).split("@")
+        for _ in range(8):
+            how = rng.random()
+            if how < 0.3 and domain in V.DOMAIN_TYPOS:
+                typo = f"{local}@{V.DOMAIN_TYPOS[domain]}"
+            else:
+                k = rng.randrange(len(local) - 1) if len(local) > 1 else 0
+                if how < 0.65:
+                    typo_local = local[:k] + local[k + 1 : k + 2] + local[k] + local[k + 2 :]
+                elif how < 0.85 and len(local) > 3:
+                    typo_local = local[:k] + local[k + 1 :]
+                else:
+                    typo_local = local[: k + 1] + local[k] + local[k + 1 :]
+                typo = f"{typo_local.strip('.')}@{domain}"
+            mailbox = canonical_email(typo)
+            if mailbox not in self.used_emails:
+                self.used_emails.add(mailbox)
+                return typo
+        return ""
 
     def _written_phone(self, phone: str) -> str:
         if not phone:
@@ -562,18 +905,41 @@ class _Generator:
             return f"{phone[:3]}-{phone[3:7]}-{phone[7:]}"
         return f"+86{phone}"
 
-    def _form_row(self, p: Person, t: int, form: str, lang: str, traffic: tuple) -> FormRow:
-        """One submission in the format of the tool serving that form; ``client_id`` is filled in later."""
+    def _form_row(
+        self,
+        p: Person,
+        t: int,
+        form: str,
+        lang: str,
+        traffic: tuple,
+        role: Role | None = None,
+        typo_email: str = "",
+    ) -> FormRow:
+        """One submission in the format of the tool serving that form; ``client_id`` is filled in later.
+
+        ``role``: the form is the person's use of a hub (the team mailbox or office phone is typed in,
+        a recycled number is given). ``typo_email``: typed instead of the person's address, without a phone.
+        """
         rng = self.rng
         work = [e for e in p.emails if e.endswith("@" + p.company["domain"])]
         pick = work[0] if work and rng.random() < 0.65 else rng.choice(p.emails)
-        email = self._written_email(pick)
-        phone = self._written_phone(p.phone)
+        email = self._written_email(pick, self.typo_chance)
+        kind = role.hub.kind if role else ""
+        phone_digits = p.phone
+        if kind == "shared_mailbox":
+            email = self._written_email(role.hub.written)
+        elif kind == "shared_phone":
+            phone_digits = role.hub.written
+        elif typo_email:
+            email, phone_digits = typo_email, ""
+        keep_email = kind == "shared_mailbox" or bool(typo_email)
+        keep_phone = kind in ("shared_phone", "recycled_phone")
+        phone = self._written_hub_phone(phone_digits) if phone_digits else ""
         company, industry = p.company, p.company["industry"]
         size_bucket, head_count = V.COMPANY_SIZES[company["size"]]
         source, medium = traffic[0], traffic[1]
         if lang == "zh":
-            if phone and rng.random() < 0.15:
+            if phone and rng.random() < 0.15 and not keep_email:
                 email = ""  # Chinese forms often make only the phone mandatory
             values = [
                 V.FORMS[form][0],
@@ -590,10 +956,10 @@ class _Generator:
             ]
             # Sales forms export with a BOM; content forms were re-saved from Excel, hence GBK.
             tool = "jinshuju" if form in V.SALES_FORMS else "jinshuju_gbk"
-            return FormRow(t, tool, "", p.key, values, email=email)
-        if rng.random() < 0.4:
+            return FormRow(t, tool, "", p.key, values, email=email, phone=phone and phone_digits)
+        if rng.random() < 0.4 and not keep_phone:
             phone = ""
-        elif phone and rng.random() < 0.05:
+        elif phone and rng.random() < 0.05 and not keep_email:
             email = ""
         name = V.FORMS[form][1]
         if rng.random() < 0.5:
@@ -615,7 +981,9 @@ class _Generator:
                 utm,
                 "",
             ]
-            return FormRow(t, "typeform", f"{rng.getrandbits(128):032x}", p.key, values, email=email)
+            return FormRow(
+                t, "typeform", f"{rng.getrandbits(128):032x}", p.key, values, email=email, phone=phone and phone_digits
+            )
         when = local_time(t)
         # HubSpot exports an Excel datetime, except when someone re-typed the sheet as text.
         conversion = when.replace(second=0) if rng.random() < 0.75 else when.strftime("%Y-%m-%d %H:%M")
@@ -635,7 +1003,7 @@ class _Generator:
             V.HUBSPOT_SOURCE.get(medium, "Offline Sources"),
             "",
         ]
-        return FormRow(t, "hubspot_forms", key, p.key, values, email=email)
+        return FormRow(t, "hubspot_forms", key, p.key, values, email=email, phone=phone and phone_digits)
 
     def _uuid(self) -> str:
         rng = self.rng
@@ -751,12 +1119,15 @@ class _Generator:
             t += (dwell + rng.randint(1, 4)) * 1_000_000
         return [line for line in lines if self.t0 * 1_000_000 <= line[0] < self.end * 1_000_000]
 
-    def _simulate(self, i: int, people_w, records_w) -> None:
-        rng = self.rng
+    def _simulate(self, i: int, people_w, records_w, identifiers_w) -> None:
+        # A stream per person: pollution that touches one person leaves everybody else's draws alone.
+        rng = self.rng = random.Random(f"{self.seed}/{i}")
         p, extra = self._person(i)
         devices = extra["devices"]
         stats = p.stats
+        seen = Seen()
         lang = p.lang if rng.random() < 0.85 else ("en" if p.lang == "zh" else "zh")
+        typo_new_device = rng.random() < self.typo_new_device and not p.is_bot
         # ---- web sessions and forms
         sessions: list[Session] = []
         if p.is_bot:
@@ -785,10 +1156,23 @@ class _Generator:
                         (f"/careers/jobs/{rng.choice(V.CAREER_SLUGS)}", rng.randint(40, 240)),
                     ]
                     sessions.append(Session(self.time_in(p.active_from, p.active_until), self._traffic(), pages))
-        plan = self._form_plan(p)
-        form_sessions = [self._form_session(p, t, form, lang) for t, form in plan]
+        plan: list[tuple[int, str, Role | None]] = [(t, form, None) for t, form in self._form_plan(p)]
+        for role in p.roles:  # each person of a hub uses it at least once, on a form
+            if role.hub.kind == "kiosk_device":
+                plan.append((role.visit, rng.choice(KIOSK_FORMS), role))
+            else:
+                t = self.time_in(p.active_from + HOUR, p.active_until)
+                plan.append((t, rng.choice(HUB_FORMS[role.hub.kind]), role))
+        plan.sort(key=lambda x: (x[0], x[1]))
+        form_sessions = []
+        for t, form, role in plan:
+            s = self._form_session(p, t, form, lang)
+            s.role = role
+            if role and role.hub.kind == "kiosk_device":
+                s.traffic = DIRECT
+            form_sessions.append(s)
         sessions.extend(form_sessions)
-        trial_ts = min((t for t, f in plan if f == "trial"), default=None)
+        trial_ts = min((t for t, f, _ in plan if f == "trial"), default=None)
         if trial_ts is not None:
             p.user_id = f"acct_{rng.getrandbits(40):010x}"  # the trial account's id, sent to GA4 after login
         mobile = next((k for k, d in enumerate(devices) if d["category"] == "mobile"), 0)
@@ -797,13 +1181,30 @@ class _Generator:
             s.device = prefer if len(devices) == 1 or rng.random() < 0.6 else rng.randrange(len(devices))
             devices[s.device]["sessions"].append(s)
 
+        kiosk_sessions = []
         for s in sessions:
-            assign(s)
-        built_rows = [(s, self._form_row(p, s.form_ts, s.form, lang, s.traffic)) for s in form_sessions]
-        # ---- email list membership: the first form's address (typos included: they bounce), or an import
+            if s.role and s.role.hub.kind == "kiosk_device":
+                kiosk_sessions.append(s)
+            else:
+                assign(s)
+        built_rows = [(s, self._form_row(p, s.form_ts, s.form, lang, s.traffic, s.role)) for s in form_sessions]
+        # A form typed with a mistyped address and no phone, on a device used for nothing else: only the
+        # name, the company and the look of the address tie it to the person.
+        stray: tuple[Session, FormRow] | None = None
+        if typo_new_device and (typo := self._typo_email(p)):
+            s = self._form_session(p, self.time_in(p.active_from + HOUR, p.active_until), rng.choice(TYPO_FORMS), lang)
+            s.typo_new_device = True
+            row = self._form_row(p, s.form_ts, s.form, lang, s.traffic, typo_email=typo)
+            row.typo_new_device = True
+            stray = (s, row)
+        # ---- email list membership: the first form's address (typos included: they bounce), or an import;
+        # a team mailbox is subscribed by nobody in particular, so it is left out
         list_address, subscribed = "", 0
         if built_rows:
-            list_address = next((r.email for _, r in built_rows if r.email), "")
+            list_address = next(
+                (r.email for s, r in built_rows if r.email and not (s.role and s.role.hub.kind == "shared_mailbox")),
+                "",
+            )
             list_address = list_address or (p.emails[0] if rng.random() < 0.5 else "")
             subscribed = plan[0][0]
         elif not p.is_bot and rng.random() < 0.5:
@@ -816,6 +1217,9 @@ class _Generator:
             for s in click_sessions:
                 assign(s, mobile)
             sessions.extend(click_sessions)
+        if stray:
+            cat, os_, browser, _ = rng.choices(V.DEVICES, cum_weights=self.device_cum)[0]
+            devices.append({"category": cat, "os": os_, "browser": browser, "sessions": [stray[0]]})
         # ---- expand devices
         for dev in devices:
             dev["sessions"].sort(key=lambda s: s.ts)
@@ -844,22 +1248,59 @@ class _Generator:
                 city = p.city[1]
                 country = {"Hong Kong": "Hong Kong", "Singapore": "Singapore"}.get(city, "China")
             dev["geo"] = {"country": country, "region": city, "city": city}
-            records_w.writerow(["web", pseudo, p.key])
+            records_w.writerow(["web", pseudo, p.key, "", 0])
+        for s in kiosk_sessions:
+            hub = s.role.hub
+            devices.append(
+                {
+                    "pseudo": hub.value,
+                    "first_ts": hub.lo,
+                    "first_traffic": KIOSK_FIRST_TRAFFIC,
+                    "device": hub.device,
+                    "geo": hub.geo,
+                    "sessions": [s],
+                    "kiosk": s.role.number,
+                }
+            )
         activity = []
+        logged_in = False
         for dev in devices:
             for number, s in enumerate(dev["sessions"], 1):
-                s.logged_in = bool(p.user_id) and s.ts > trial_ts and rng.random() < 0.85
-                for t_us, line in self._ga4_lines(p, dev, s, number):
+                s.logged_in = (
+                    not s.typo_new_device
+                    and "kiosk" not in dev
+                    and bool(p.user_id)
+                    and s.ts > trial_ts
+                    and rng.random() < 0.85
+                )
+                lines = self._ga4_lines(p, dev, s, dev.get("kiosk", number))
+                for t_us, line in lines:
                     self.drop(t_us // 1_000_000).web.add(line)
+                if lines:
+                    lo, hi = min(lines)[0] // 1_000_000, max(lines)[0] // 1_000_000
+                    seen.add("web", dev["pseudo"], lo, hi)
+                    if s.logged_in:
+                        seen.add("ga4_user", p.user_id, lo, hi)
+                        logged_in = True
                 activity.append(s.ts)
                 stats["web_sessions"] += 1
-        if any(s.logged_in for dev in devices for s in dev["sessions"]):
-            records_w.writerow(["web", p.user_id, p.key])
+        if logged_in:
+            records_w.writerow(["web", p.user_id, p.key, "", 0])
         # ---- form rows (now the client_id of each form's device is known)
         device_of = {id(s): d["pseudo"] for d in devices for s in d["sessions"]}
-        for s, row in built_rows:
-            if rng.random() < 0.85:  # consent banners and ad blockers lose the cookie of some submissions
+        rows = [*built_rows, stray] if stray else built_rows
+        for s, row in rows:
+            # Consent banners and ad blockers lose the cookie of some submissions (the booth iPad accepted them).
+            if (s.role and s.role.hub.kind == "kiosk_device") or rng.random() < 0.85:
                 row.values[-1] = device_of.get(id(s), "")
+            keys = []
+            if row.email:
+                keys.append(seen.add("email", canonical_email(row.email), s.form_ts, s.form_ts))
+            if row.phone:
+                keys.append(seen.add("phone", self.e164(f"+86{row.phone}"), s.form_ts, s.form_ts))
+            if row.values[-1]:
+                keys.append(seen.add("web", row.values[-1], s.form_ts, s.form_ts))
+            row.hub_kind = self._hub_of(keys)
             self.drop(s.form_ts).forms.append(row)
             stats["form_submissions"] += 1
             key = {
@@ -872,19 +1313,26 @@ class _Generator:
                 "contact": "contact_requests",
             }[s.form]
             stats[key] += 1
+        if stray:
+            self.pollution_counts["typo_new_device_records"] += 1
+            self.pollution_counts["typo_new_device_people"] += 1
+            activity.append(stray[0].form_ts)
         # ---- email events
         seen_ids = set()
         for ts, ev in sorted(email_events, key=lambda e: e[0]):
             self.drop(ts).email.add(ev, duplicate=rng.random() < 0.02)
             if ev["sg_event_id"] not in seen_ids:
                 seen_ids.add(ev["sg_event_id"])
-                records_w.writerow(["email", ev["sg_event_id"], p.key])
+                records_w.writerow(["email", ev["sg_event_id"], p.key, "", 0])
             if ev["event"] in ("open", "click"):
                 activity.append(ts)
+        if email_events:
+            times = [e[0] for e in email_events]
+            seen.add("email", canonical_email(list_address), min(times), max(times))
         # ---- CRM
-        crm = self._crm(p, built_rows, plan, records_w)
+        crm = self._crm(p, built_rows, plan, records_w, seen)
         # ---- truth
-        activity.extend(t for t, _ in plan)
+        activity.extend(t for t, *_ in plan)
         stats["first_activity_ts"] = min(activity, default=0)
         stats["last_activity_ts"] = max(activity, default=0)
         if list_address:
@@ -903,7 +1351,7 @@ class _Generator:
         tc["converted"] += crm["converted"]
         tc["last_day_trials"] += stats["last_day_trial"]
         tc["crm_leads"] += bool(crm["lead_id"])
-        iso = lambda ts: (EPOCH + timedelta(seconds=ts)).isoformat() if ts else ""  # noqa: E731
+        hub_kinds = self._write_identifiers(p, seen, identifiers_w)
         people_w.writerow(
             [
                 p.key,
@@ -921,25 +1369,55 @@ class _Generator:
                 p.city[1],
                 "|".join(p.emails),
                 f"+86{p.phone}" if p.phone else "",
-                "|".join(d["pseudo"] for d in devices),
+                "|".join(d["pseudo"] for d in devices if "kiosk" not in d),
                 p.user_id,
                 f"{p.propensity:.4f}",
                 int(p.is_bot),
                 int(p.is_job_seeker),
                 int(p.is_silent),
                 list_address.strip().lower(),
-                iso(stats["first_activity_ts"]),
-                iso(stats["last_activity_ts"]),
+                _iso(stats["first_activity_ts"]),
+                _iso(stats["last_activity_ts"]),
                 *(stats[k] for k in TRUTH_COUNTS),
                 int(stats["last_day_trial"]),
                 crm["lead_id"],
                 int(crm["has_opportunity"]),
                 int(crm["converted"]),
                 crm["revenue"],
+                "|".join(hub_kinds),
+                int(stray is not None),
             ]
         )
 
-    def _crm(self, p: Person, built_rows: list, plan: list, records_w) -> dict:
+    def _hub_of(self, keys) -> str:
+        """The hub kind of a record holding these (identifier_type, value) keys, counted once per record."""
+        for key in keys:
+            kind = self.hub_kind_of.get(key)
+            if kind:
+                self.pollution_counts["hub_records"][kind] += 1
+                return kind
+        return ""
+
+    def _write_identifiers(self, p: Person, seen: Seen, identifiers_w) -> list[str]:
+        """One truth row per identifier the person's records show; returns the hub kinds among them."""
+        counts = self.pollution_counts
+        own = {canonical_email(e) for e in p.emails}
+        kinds = []
+        for (kind, value), (lo, hi) in seen.spans.items():
+            hub = self.hub_kind_of.get((kind, value), "")
+            typo = kind == "email" and not hub and value not in own
+            identifiers_w.writerow([kind, value, p.key, hub, _iso(lo), _iso(hi), int(typo)])
+            counts["links"] += 1
+            counts["typo_links"] += typo
+            if hub:
+                counts["hub_links"][hub] += 1
+                if hub not in kinds:
+                    kinds.append(hub)
+                    counts["hub_people"][hub] += 1
+                self.hubs_seen.add((kind, value))
+        return sorted(kinds)
+
+    def _crm(self, p: Person, built_rows: list, plan: list, records_w, seen: Seen) -> dict:
         rng, prop = self.rng, p.propensity
         result = {"lead_id": "", "has_opportunity": False, "converted": False, "revenue": 0}
         if p.is_bot:
@@ -964,11 +1442,10 @@ class _Generator:
             email = p.emails[0].title() if rng.random() < 0.5 else p.emails[0]
         lead_id = self.sf_id("00Q", "lead")
         result["lead_id"] = lead_id
-        records_w.writerow(["crm", lead_id, p.key])
         company = p.company
         last_change = created + rng.randint(60, 5 * DAY)
         # ---- opportunity
-        strong = any(f in ("trial", "demo", "pricing") for _, f in plan)
+        strong = any(f in ("trial", "demo", "pricing") for _, f, _ in plan)
         chance = 0 if p.is_job_seeker else max(0.0, min(0.9, (prop - 0.25) * 1.8)) * (1.0 if strong else 0.5)
         status = "Working"
         if rng.random() < chance:
@@ -993,7 +1470,8 @@ class _Generator:
                     close = ""
                     close_ts = opp_created
                 opp_id = self.sf_id("006", "opportunity")
-                records_w.writerow(["crm", opp_id, p.key])
+                records_w.writerow(["crm", opp_id, p.key, "", 0])
+                seen.add("crm_lead", lead_id, opp_created, close_ts)
                 product = rng.choice(["CDP 年度订阅", "CDP Annual Subscription", "营销自动化套件", "Enterprise Plan"])
                 row = [
                     opp_id,
@@ -1018,11 +1496,16 @@ class _Generator:
                         if ts >= self.end:
                             continue
                         order_id = self.sf_id("801", "order")
-                        records_w.writerow(["crm", order_id, p.key])
+                        order_email = email or p.emails[0]
+                        keys = [
+                            seen.add("crm_lead", lead_id, ts, ts),
+                            seen.add("email", canonical_email(order_email), ts, ts),
+                        ]
+                        records_w.writerow(["crm", order_id, p.key, self._hub_of(keys), 0])
                         row = [
                             order_id,
                             lead_id,
-                            email or p.emails[0],
+                            order_email,
                             f"{value:.2f}",
                             currency,
                             local_time(ts).strftime("%Y-%m-%d %H:%M:%S"),
@@ -1038,10 +1521,22 @@ class _Generator:
         last_change = min(last_change, self.end - 1)
         owner = rng.choice(V.SALES_OWNERS)
         size_bucket, head_count = V.COMPANY_SIZES[company["size"]]
+        # The phone on the lead is the one of the form that created it (an office switchboard, say).
+        first_role = plan[0][2] if plan else None
+        phone_digits = first_role.hub.written if first_role and first_role.hub.kind == "shared_phone" else p.phone
+        phone = self._written_hub_phone(phone_digits) if rng.random() < 0.8 and phone_digits else ""
+        if p.phone_until and last_change >= p.phone_until:
+            phone = ""  # the number was given up before the lead's last change: sales removed it
+        keys = [seen.add("crm_lead", lead_id, created, last_change)]
+        if email:
+            keys.append(seen.add("email", canonical_email(email), created, last_change))
+        if phone:
+            keys.append(seen.add("phone", self.e164(f"+86{phone_digits}"), created, last_change))
+        records_w.writerow(["crm", lead_id, p.key, self._hub_of(keys), 0])
         row = [
             lead_id,
             email,
-            self._written_phone(p.phone) if rng.random() < 0.8 else "",
+            phone,
             p.full_name,
             company["name"],
             p.title,
@@ -1175,7 +1670,7 @@ class _Generator:
             "category": ["newsletter"],
         }
         where = drop.email.add(ev)
-        records_w.writerow(["email", event_id, pe.key])
+        records_w.writerow(["email", event_id, pe.key, "", 0])
         drop.planted.append(
             Planted(
                 "email", "email_events", drop.rel("email", where[0]), where[1], event_id, pe.key, "unknown event type"
@@ -1198,7 +1693,7 @@ class _Generator:
         if not lead_id:
             lead_id = self.sf_id("00Q", "lead")
         opp_id = self.sf_id("006", "opportunity")
-        records_w.writerow(["crm", opp_id, pc.key])
+        records_w.writerow(["crm", opp_id, pc.key, "", 0])
         drop.opportunities.append(
             (
                 t,
@@ -1224,12 +1719,20 @@ class _Generator:
         with (
             (self.truth / "people.csv").open("w", encoding="utf-8", newline="") as pf,
             (self.truth / "records.csv").open("w", encoding="utf-8", newline="") as rf,
+            (self.truth / "identifiers.csv").open("w", encoding="utf-8", newline="") as idf,
         ):
-            people_w, records_w = csv.writer(pf), csv.writer(rf)
+            people_w, records_w, identifiers_w = csv.writer(pf), csv.writer(rf), csv.writer(idf)
             people_w.writerow(PEOPLE_HEADER)
-            records_w.writerow(["source", "record_key", "person_key"])
+            records_w.writerow(RECORDS_HEADER)
+            identifiers_w.writerow(IDENTIFIERS_HEADER)
             for i in range(1, self.n_people + 1):
-                self._simulate(i, people_w, records_w)
+                self._simulate(i, people_w, records_w, identifiers_w)
+            # A kiosk's GA4 cookie is a record of nobody in particular.
+            for hub in self.hubs:
+                if hub.kind == "kiosk_device" and ("web", hub.value) in self.hubs_seen:
+                    records_w.writerow(["web", hub.value, "", hub.kind, 0])
+                    self.pollution_counts["hub_records"][hub.kind] += 1
+            self.rng = self.world_rng
             self._plant(records_w)
             counter = [0]
             for day in self.drop_days:
@@ -1268,11 +1771,35 @@ class _Generator:
             "bad_rows": {s: sum(1 for x in planted if x.source == s) for s in ("forms", "email", "web", "crm")},
             "email_duplicates": sum(d.email.duplicates for d in drops),
             "truth": dict(self.truth_counts),
+            **self._pollution_summary(),
             "landing": str(self.landing),
             "truth_dir": str(self.truth),
         }
         (self.truth / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
         return summary
+
+    def _pollution_summary(self) -> dict:
+        c = self.pollution_counts
+        hub_links = sum(c["hub_links"].values())
+        return {
+            "pollution": self.pollution,
+            "hubs": {
+                kind: {
+                    "identifiers": sum(1 for t, v in self.hubs_seen if self.hub_kind_of[(t, v)] == kind),
+                    "people": c["hub_people"][kind],
+                    "links": c["hub_links"][kind],
+                    "records": c["hub_records"][kind],
+                }
+                for kind in HUB_KINDS
+            },
+            "identifier_links": {
+                "total": c["links"],
+                "hub": hub_links,
+                "hub_share": round(hub_links / c["links"], 4) if c["links"] else 0.0,
+                "typo": c["typo_links"],
+            },
+            "typo_new_device_records": c["typo_new_device_records"],
+        }
 
 
 TRUTH_COUNTS = (
@@ -1290,6 +1817,16 @@ TRUTH_COUNTS = (
     "careers_views",
     "web_sessions",
 )
+RECORDS_HEADER = ["source", "record_key", "person_key", "hub_kind", "typo_new_device"]
+IDENTIFIERS_HEADER = [
+    "identifier_type",
+    "identifier_value",
+    "person_key",
+    "hub_kind",
+    "first_seen_at",
+    "last_seen_at",
+    "is_typo",
+]
 PEOPLE_HEADER = [
     "person_key",
     "full_name",
@@ -1321,6 +1858,8 @@ PEOPLE_HEADER = [
     "has_opportunity",
     "converted",
     "revenue",
+    "hub_kinds",
+    "typo_new_device_forms",
 ]
 
 
@@ -1332,6 +1871,7 @@ def generate(
     interval_start: date = date(2026, 11, 21),
     history_days: int = 180,
     daily_drops: int = 0,
+    pollution: str = "default",
 ) -> dict:
     """Write a seeded sample workload into ``landing_dir`` and its ground truth into ``truth_dir``.
 
@@ -1342,8 +1882,16 @@ def generate(
     Planted bad rows (see ``<truth>/bad_rows.csv``) always land in the ``dt=<interval_start>`` drop.
     Existing files in the drop folders written are replaced. The same arguments give the same bytes.
 
+    ``pollution`` sets the identifiers that mislead identity resolution: ``clean`` has no shared
+    identifiers and no typos in emails; ``default`` (realistic) has a few hubs (a kiosk device, team
+    mailboxes, office phones, reassigned mobile numbers), typos in about 3% of typed emails and 1%
+    of people filling a form with a mistyped email on a new device; ``polluted`` has hubs making
+    about 1.5% of the (identifier, person) links and 3.5% of people with such a form. The truth
+    (``people.csv``, ``records.csv``, ``identifiers.csv``) says who really is who; see docs/contracts.md.
+
     Returns a summary: people, files/rows per source, rows per raw table, planted bad rows per
-    source, duplicate email deliveries and ground-truth counts.
+    source, duplicate email deliveries, ground-truth counts and the pollution (hubs per kind,
+    identifier links, typo'd new-device records).
     """
     if people < 1:
         raise ValueError(f"people must be at least 1, got {people}")
@@ -1351,7 +1899,11 @@ def generate(
         raise ValueError(f"history_days must be >= 0, got {history_days}")
     if daily_drops < 0 or daily_drops > history_days + 1:
         raise ValueError(f"daily_drops must be between 0 and history_days + 1 ({history_days + 1}), got {daily_drops}")
+    if pollution not in POLLUTION_LEVELS:
+        raise ValueError(f"pollution must be one of {', '.join(POLLUTION_LEVELS)}, got {pollution!r}")
     if isinstance(interval_start, datetime):
         interval_start = interval_start.date()
     landing = Path(str(landing_dir).removeprefix("file://"))
-    return _Generator(landing, Path(truth_dir), people, seed, interval_start, history_days, daily_drops).run()
+    return _Generator(
+        landing, Path(truth_dir), people, seed, interval_start, history_days, daily_drops, pollution
+    ).run()

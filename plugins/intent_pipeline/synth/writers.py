@@ -120,6 +120,9 @@ class FormRow:
     values: list
     planted_reason: str = ""
     email: str = ""  # the address as written, for the list membership of the person
+    phone: str = ""  # the national number behind the phone as written (for the truth's E.164)
+    hub_kind: str = ""  # the row carries an identifier shared with other people (ground truth)
+    typo_new_device: bool = False  # a mistyped email on a device seen nowhere else (ground truth)
 
 
 class SendGridBatches:
@@ -246,7 +249,8 @@ class DropWriter:
     # -- forms -------------------------------------------------------------------------------------
 
     def close(self, jinshuju_counter: list[int], records) -> None:
-        """Write buffered forms and CRM files, finish the streams; ``records`` is the truth csv.writer."""
+        """Write buffered forms and CRM files, finish the streams; ``records`` is the truth csv.writer
+        (``source, record_key, person_key, hub_kind, typo_new_device``)."""
         self.email.close()
         self.web.close()
         self._write_forms(jinshuju_counter, records)
@@ -275,7 +279,7 @@ class DropWriter:
 
     def _form_written(self, name: str, row_number: int, row: FormRow, key: str, records) -> None:
         self.rows["forms"] += 1
-        records.writerow(["forms", key, row.person_key])
+        records.writerow(["forms", key, row.person_key, row.hub_kind, int(row.typo_new_device)])
         if row.planted_reason:
             self.planted.append(
                 Planted(

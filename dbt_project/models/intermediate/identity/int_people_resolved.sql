@@ -1,22 +1,20 @@
-{#- People = connected components of the identity graph, one row per identifier node.
-    Portable min-label propagation with a recursive CTE (DuckDB and Postgres): every node starts
-    labelled with itself and passes its labels to its neighbours; a node only accepts labels
-    smaller than its own key, which prunes everything but the way to the component's minimum.
-    person_id = md5 of the component's smallest node key, so an unchanged component keeps its id
-    from run to run. -#}
-with recursive
+{#- One row per identifier node with the person it belongs to: the node's connected component
+    (int_identity_components) under its stable person id (int_identity_person_ids). -#}
+with
+
+components as (
+    select * from {{ ref('int_identity_components') }}
+),
+
+person_ids as (
+    select * from {{ ref('int_identity_person_ids') }}
+),
 
 links as (
     select * from {{ ref('int_identifiers_linked') }}
 ),
 
-edges as (
-    select node_a, node_b from links
-    union
-    select node_b, node_a from links
-),
-
-nodes as (
+sightings as (
     select
         node_key,
         min(first_seen_at) as first_seen_at,
@@ -29,40 +27,20 @@ nodes as (
     group by node_key
 ),
 
-labels (node_key, label) as (
-    select node_key, node_key from nodes
-
-    union
-
-    select
-        edges.node_b,
-        labels.label
-    from labels
-    inner join edges
-        on edges.node_a = labels.node_key
-    where labels.label < edges.node_b
-),
-
-components as (
-    select
-        node_key,
-        min(label) as component_key
-    from labels
-    group by node_key
-),
-
 final as (
     select
-        nodes.node_key,
-        {{ dbt.hash('components.component_key') }} as person_id,
+        components.node_key,
+        person_ids.person_id,
         components.component_key,
-        {{ dbt.split_part('nodes.node_key', "':'", 1) }} as identifier_type,
-        substring(nodes.node_key from position(':' in nodes.node_key) + 1) as identifier_value,
-        nodes.first_seen_at,
-        nodes.last_seen_at
-    from nodes
-    inner join components
-        on nodes.node_key = components.node_key
+        {{ dbt.split_part('components.node_key', "':'", 1) }} as identifier_type,
+        substring(components.node_key from position(':' in components.node_key) + 1) as identifier_value,
+        sightings.first_seen_at,
+        sightings.last_seen_at
+    from components
+    inner join person_ids
+        on person_ids.node_key = components.node_key
+    inner join sightings
+        on sightings.node_key = components.node_key
 )
 
 select * from final

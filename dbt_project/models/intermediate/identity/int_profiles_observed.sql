@@ -1,7 +1,7 @@
 {#- What each record says about its person (name, company, title, ...), one row per CRM lead and
     per form submission. people picks one value per attribute from these; scoring's fit rules read
-    them as of a point in time (observed_at). Blocklisted emails and phones are blanked: a shared
-    mailbox is not this person's address. -#}
+    them as of a point in time (observed_at). Blocklisted and hub emails and phones are blanked: a
+    shared mailbox is not this person's address. -#}
 with
 
 forms as (
@@ -18,6 +18,10 @@ events as (
 
 people_nodes as (
     select * from {{ ref('int_people_resolved') }}
+),
+
+hubs as (
+    select distinct node_key from {{ ref('int_identity_hubs') }}
 ),
 
 form_profiles as (
@@ -81,8 +85,16 @@ final as (
         source_priority,
         observed_at,
         recency_at,
-        case when not {{ is_blocked_identifier('email', 'email') }} then email end as email,
-        case when not {{ is_blocked_identifier('phone', 'phone') }} then phone end as phone,
+        case
+            when not {{ is_blocked_identifier('email', 'email') }}
+                and {{ node_key('email', 'email') }} not in (select node_key from hubs)
+                then email
+        end as email,
+        case
+            when not {{ is_blocked_identifier('phone', 'phone') }}
+                and {{ node_key('phone', 'phone') }} not in (select node_key from hubs)
+                then phone
+        end as phone,
         full_name,
         company,
         job_title,

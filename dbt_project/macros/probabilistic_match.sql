@@ -1,0 +1,479 @@
+{#- Fellegi-Sunter probabilistic record linkage, for records that share no exact key (a form typed
+    with a misspelt email from a new device). Splink (Fellegi-Sunter on DuckDB) is the model; this is
+    our own SQL so that it runs on Postgres too.
+
+    1. Standardise each record (names split and lower-cased, email split into mailbox and domain,
+       phone reduced to its last 8 digits, legal suffixes stripped from the company).
+    2. Block: only records that share a blocking key are compared (near-linear instead of n²). A
+       pair found by several rules is compared once; matched_by names the first rule that found it.
+    3. Compare: each comparison puts the pair on a level (gamma; -1 when either side is null).
+       Fellegi-Sunter assumes comparisons independent; mailboxes are made of names, so a near-miss
+       email counts only when the names do not differ, and only at one company domain (colleagues
+       wu.gang@ / xu.gang@, namesakes tianjie@ at two companies, sophieclark482@ at a webmail).
+    4. Weigh: match_weight = log2(prior odds) + sum of log2(m/u) of the levels, with m = P(level |
+       same person) and u = P(level | different people) from the seed identity_match_comparisons;
+       match_probability = 2^w / (1 + 2^w). A null comparison weighs 0 (no evidence either way).
+       The prior is the seed identity_match_settings' matches_per_record spread over the other
+       records: P(two random records match) = matches_per_record / (records - 1), so it stays right
+       as the warehouse grows. bench/identity_matching.py estimates m, u and the prior (EM).
+
+    Portability: the similarity functions are isolated in the small dispatched macros below.
+    DuckDB has jaro_winkler_similarity, levenshtein and damerau_levenshtein. On Postgres, install
+    fuzzystrmatch for levenshtein (inputs up to 255 characters); it has neither Damerau-Levenshtein
+    (default__ uses levenshtein, so a transposition costs 2) nor Jaro-Winkler (that would need a UDF:
+    default__ uses 1 - levenshtein / longer length, which scores typos lower, so re-estimate the
+    seed there). DuckDB's levenshtein and jaro-winkler count UTF-8 bytes: a Chinese character is
+    3 edits, which is why names and companies are compared with the similarity, not edit counts.
+    Regular expressions stay in the subset RE2 and Postgres share (no \b, no lookaround; the
+    Chinese range [一-龥] needs a UTF8 database). Only DuckDB is exercised by the tests. -#}
+
+{#- Jaro-Winkler similarity in [0, 1]; 1 = equal. -#}
+{% macro string_similarity(a, b) -%}
+    {{ return(adapter.dispatch('string_similarity')(a, b)) }}
+{%- endmacro %}
+
+{% macro default__string_similarity(a, b) -%}
+    (1.0 - cast(levenshtein({{ a }}, {{ b }}) as double precision) / nullif(greatest(length({{ a }}), length({{ b }})), 0))
+{%- endmacro %}
+
+{% macro duckdb__string_similarity(a, b) -%}
+    jaro_winkler_similarity({{ a }}, {{ b }})
+{%- endmacro %}
+
+{#- Levenshtein distance: insertions, deletions, substitutions. -#}
+{% macro edit_distance(a, b) -%}
+    {{ return(adapter.dispatch('edit_distance')(a, b)) }}
+{%- endmacro %}
+
+{% macro default__edit_distance(a, b) -%}
+    levenshtein({{ a }}, {{ b }})
+{%- endmacro %}
+
+{% macro duckdb__edit_distance(a, b) -%}
+    levenshtein({{ a }}, {{ b }})
+{%- endmacro %}
+
+{#- Damerau-Levenshtein distance: a swap of two neighbouring characters is one edit. -#}
+{% macro edit_distance_with_swaps(a, b) -%}
+    {{ return(adapter.dispatch('edit_distance_with_swaps')(a, b)) }}
+{%- endmacro %}
+
+{% macro default__edit_distance_with_swaps(a, b) -%}
+    levenshtein({{ a }}, {{ b }})
+{%- endmacro %}
+
+{% macro duckdb__edit_distance_with_swaps(a, b) -%}
+    damerau_levenshtein({{ a }}, {{ b }})
+{%- endmacro %}
+
+{#- Days between two ISO dates held as text; null when either is not a date. -#}
+{% macro days_apart(a, b) -%}
+    {{ return(adapter.dispatch('days_apart')(a, b)) }}
+{%- endmacro %}
+
+{% macro default__days_apart(a, b) -%}
+    abs(
+        cast(case when {{ a }} similar to '[0-9]{4}-[0-9]{2}-[0-9]{2}' then {{ a }} end as date)
+        - cast(case when {{ b }} similar to '[0-9]{4}-[0-9]{2}-[0-9]{2}' then {{ b }} end as date)
+    )
+{%- endmacro %}
+
+{% macro duckdb__days_apart(a, b) -%}
+    abs(date_diff('day', try_cast({{ a }} as date), try_cast({{ b }} as date)))
+{%- endmacro %}
+
+{#- Level of a name comparison (first or last name): 3 equal, 2 Jaro-Winkler >= 0.92 (a typo),
+    1 Jaro-Winkler >= 0.8 or an initial, 0 different, -1 unknown. -#}
+{% macro name_match_level(a, b) -%}
+    case
+        when {{ a }} is null or {{ b }} is null then -1
+        when {{ a }} = {{ b }} then 3
+        when {{ string_similarity(a, b) }} >= 0.92 then 2
+        when {{ string_similarity(a, b) }} >= 0.8 then 1
+        when (length({{ a }}) = 1 or length({{ b }}) = 1) and left({{ a }}, 1) = left({{ b }}, 1) then 1
+        else 0
+    end
+{%- endmacro %}
+
+{#- The comparisons, in the order of the gamma_ columns; the seed identity_match_comparisons has
+    one row per (comparison, level >= 0). -#}
+{% macro probabilistic_match_comparisons() -%}
+    {{ return(['first_name', 'last_name', 'dob', 'email', 'phone', 'company', 'city']) }}
+{%- endmacro %}
+
+{#- The blocking rules, most specific first: (name, key expressions). A record gets one key per
+    expression (names are keyed both ways round, as people swap first and last name); a key that is
+    null is no key. -#}
+{% macro probabilistic_match_blocking_rules() -%}
+    {{ return([
+        ('email_local', ['email_local']),
+        ('phone_suffix', ['phone_suffix']),
+        ('surname_initial', [
+            "last_name || '|' || left(first_name, 1)",
+            "first_name || '|' || left(last_name, 1)",
+        ]),
+        ('name_company', [
+            "company_key || '|' || last_name",
+            "company_key || '|' || first_name",
+            "company_domain || '|' || last_name",
+            "company_domain || '|' || first_name",
+        ]),
+        ('name_city', [
+            "left(first_name, 3) || '|' || city",
+            "left(last_name, 3) || '|' || city",
+        ]),
+        ('dob_initial', [
+            "dob || '|' || left(first_name, 1)",
+            "dob || '|' || left(last_name, 1)",
+        ]),
+        ('dob_city', ["dob || '|' || city"]),
+    ]) }}
+{%- endmacro %}
+
+{#- Candidate pairs of `records` (a relation or CTE name with record_id, first_name, last_name,
+    full_name, email, phone, company, city, dob, all text, any null), scored. Returns a select of
+    record_id_l < record_id_r, match_weight, match_probability, matched_by and one gamma_ column
+    per comparison. It is not filtered: callers keep match_probability >= their threshold.
+
+    max_block_size: a blocking key shared by more records than this finds no pairs (a common
+    surname initial in a big city); the pairs it would find usually share a sharper key too.
+    sample_records: instead of blocking, compare every pair among that many random records, which
+    is how u is estimated (matched_by 'random_sample'). -#}
+{% macro probabilistic_match_pairs(records, max_block_size=50, sample_records=none) %}
+    {%- set rules = probabilistic_match_blocking_rules() -%}
+    {%- set comparisons = probabilistic_match_comparisons() -%}
+with
+
+fs_input as (
+    select
+        cast(record_id as varchar) as record_id,
+        nullif(trim(regexp_replace(lower(first_name), '[\s.,]+', ' ', 'g')), '') as first_name,
+        nullif(trim(regexp_replace(lower(last_name), '[\s.,]+', ' ', 'g')), '') as last_name,
+        nullif(trim(regexp_replace(lower(full_name), '[\s.,]+', ' ', 'g')), '') as full_name,
+        nullif(replace(lower(email), ' ', ''), '') as email,
+        nullif(trim(phone), '') as phone,
+        nullif(trim(lower(company)), '') as company,
+        nullif(trim(regexp_replace(lower(city), '市$', '')), '') as city,
+        nullif(trim(dob), '') as dob
+    from {{ records }}
+),
+
+fs_free_email_domains as (
+    select * from {{ ref('identity_match_free_email_domains') }}
+),
+
+fs_standardised as (
+    select
+        record_id,
+        -- names: the given fields, else the full name split: a Chinese name written as one word is
+        -- surname = first character, given name = the rest; otherwise "first ... last"
+        case
+            when first_name is not null or last_name is not null then first_name
+            when regexp_replace(full_name, '[一-龥]', '', 'g') = '' and length(full_name) >= 2
+                then substr(full_name, 2)
+            else regexp_replace(full_name, ' .*$', '')
+        end as first_name,
+        case
+            when first_name is not null or last_name is not null then last_name
+            when regexp_replace(full_name, '[一-龥]', '', 'g') = '' and length(full_name) >= 2
+                then left(full_name, 1)
+            when position(' ' in full_name) > 0 then regexp_replace(full_name, '^.* ', '')
+        end as last_name,
+        -- email: the canonical mailbox (Gmail dots, +tags); shared and placeholder addresses are no evidence
+        case
+            when not {{ is_blocked_identifier('email', 'email') }} then {{ canonical_email('email') }}
+        end as email,
+        -- phone: the last 8 digits survive country codes, spaces and dashes
+        case
+            when not {{ is_blocked_identifier('phone', 'phone') }}
+                and length(regexp_replace(phone, '[^0-9]', '', 'g')) >= 8
+                then right(regexp_replace(phone, '[^0-9]', '', 'g'), 8)
+        end as phone_suffix,
+        -- company: punctuation to spaces, legal and generic suffixes stripped, then spaces dropped
+        nullif(
+            replace(
+                regexp_replace(
+                    regexp_replace(
+                        trim(regexp_replace(company, '[^a-z0-9一-龥]+', ' ', 'g')),
+                        '( (co|company|corp|corporation|inc|incorporated|ltd|limited|llc|llp|plc|gmbh|ag|sa|bv|pte|pty|group|holdings|technology|technologies|tech))+$',
+                        ''
+                    ),
+                    '(股份有限公司|有限责任公司|有限公司|集团|公司|科技)+$',
+                    ''
+                ),
+                ' ',
+                ''
+            ),
+            ''
+        ) as company_key,
+        city,
+        dob
+    from fs_input
+),
+
+fs_records as (
+    select
+        fs_standardised.*,
+        case when email like '%@%' then regexp_replace(email, '@.*$', '') end as email_local,
+        case when email like '%@%' then regexp_replace(email, '^[^@]*@', '') end as email_domain,
+        case
+            when email like '%@%' and fs_free_email_domains.domain is null
+                then regexp_replace(email, '^[^@]*@', '')
+        end as company_domain
+    from fs_standardised
+    left join fs_free_email_domains
+        on fs_free_email_domains.domain = regexp_replace(fs_standardised.email, '^[^@]*@', '')
+),
+
+{% if sample_records is none %}
+fs_keys as (
+    select distinct
+        record_id,
+        rule_rank,
+        block_key
+    from (
+        {%- for rule_name, keys in rules %}
+        {%- set rule_rank = loop.index %}
+        {%- for key in keys %}
+        select record_id, {{ rule_rank }} as rule_rank, {{ key }} as block_key from fs_records
+        {%- if not loop.last %}
+        union all
+        {%- endif %}
+        {%- endfor %}
+        {%- if not loop.last %}
+        union all
+        {%- endif %}
+        {%- endfor %}
+    ) as keys
+    where block_key is not null
+),
+
+fs_blocks as (
+    select
+        fs_keys.*,
+        count(*) over (partition by rule_rank, block_key) as block_size
+    from fs_keys
+),
+
+fs_candidates as (
+    -- a pair found by several rules is compared once, credited to the first rule
+    select
+        l.record_id as record_id_l,
+        r.record_id as record_id_r,
+        min(l.rule_rank) as rule_rank
+    from fs_blocks as l
+    inner join fs_blocks as r
+        on l.rule_rank = r.rule_rank
+        and l.block_key = r.block_key
+        and l.record_id < r.record_id
+    where l.block_size <= {{ max_block_size }}
+    group by l.record_id, r.record_id
+),
+{% else %}
+fs_sample as (
+    select record_id from fs_records
+    order by random()
+    limit {{ sample_records }}
+),
+
+fs_candidates as (
+    select
+        l.record_id as record_id_l,
+        r.record_id as record_id_r,
+        0 as rule_rank
+    from fs_sample as l
+    inner join fs_sample as r
+        on l.record_id < r.record_id
+),
+{% endif %}
+
+fs_joined as (
+    select
+        fs_candidates.record_id_l,
+        fs_candidates.record_id_r,
+        fs_candidates.rule_rank,
+        l.first_name as first_name_l,
+        l.last_name as last_name_l,
+        r.first_name as first_name_r,
+        r.last_name as last_name_r,
+        l.dob as dob_l,
+        r.dob as dob_r,
+        l.email as email_l,
+        r.email as email_r,
+        l.email_local as email_local_l,
+        r.email_local as email_local_r,
+        l.email_domain as email_domain_l,
+        r.email_domain as email_domain_r,
+        l.company_domain as company_domain_l,
+        r.company_domain as company_domain_r,
+        l.phone_suffix as phone_l,
+        r.phone_suffix as phone_r,
+        l.company_key as company_l,
+        r.company_key as company_r,
+        l.city as city_l,
+        r.city as city_r
+    from fs_candidates
+    inner join fs_records as l
+        on l.record_id = fs_candidates.record_id_l
+    inner join fs_records as r
+        on r.record_id = fs_candidates.record_id_r
+),
+
+fs_aligned as (
+    -- "Wang Li" and "Li Wang": names written the other way round are compared the way they fit
+    select
+        fs_joined.*,
+        coalesce({{ string_similarity('first_name_l', 'last_name_r') }}, 0)
+        + coalesce({{ string_similarity('last_name_l', 'first_name_r') }}, 0)
+        > coalesce({{ string_similarity('first_name_l', 'first_name_r') }}, 0)
+        + coalesce({{ string_similarity('last_name_l', 'last_name_r') }}, 0) as names_swapped
+    from fs_joined
+),
+
+fs_name_levels as (
+    select
+        fs_aligned.*,
+        {{ name_match_level('first_name_l', 'case when names_swapped then last_name_r else first_name_r end') }}
+            as gamma_first_name,
+        {{ name_match_level('last_name_l', 'case when names_swapped then first_name_r else last_name_r end') }}
+            as gamma_last_name
+    from fs_aligned
+),
+
+fs_gammas as (
+    select
+        record_id_l,
+        record_id_r,
+        rule_rank,
+        gamma_first_name,
+        gamma_last_name,
+        case
+            when dob_l is null or dob_r is null then -1
+            when dob_l = dob_r then 3
+            when {{ edit_distance_with_swaps('dob_l', 'dob_r') }} <= 1 then 2
+            when {{ days_apart('dob_l', 'dob_r') }} <= 31 then 2
+            when {{ days_apart('dob_l', 'dob_r') }} <= 365 then 1
+            else 0
+        end as gamma_dob,
+        case
+            when email_l is null or email_r is null then -1
+            when email_l = email_r then 3
+            -- a near miss is a typo only if the names agree: colleagues Wu Gang and Xu Gang have
+            -- wu.gang@ and xu.gang@, Leo Chen and Leo Miller leo@ and leo2@
+            when gamma_first_name = 0 or gamma_last_name = 0 then 0
+            when least(length(coalesce(email_local_l, email_l)), length(coalesce(email_local_r, email_r))) < 4
+                then 0
+            when {{ edit_distance_with_swaps('email_l', 'email_r') }} <= 1 then 2
+            -- a similar mailbox at the same company domain (give or take a typo). Mailbox names are
+            -- made of people's names (tianjie@, sophieclark482@): at two companies or at a webmail
+            -- they are namesakes as often as one person, and the names already count. No @ to
+            -- split: the whole address.
+            when email_domain_l is null or email_domain_r is null
+                then case when {{ string_similarity('email_l', 'email_r') }} >= 0.88 then 1 else 0 end
+            when {{ edit_distance_with_swaps('company_domain_l', 'company_domain_r') }} <= 1
+                and {{ string_similarity('email_local_l', 'email_local_r') }} >= 0.88 then 1
+            else 0
+        end as gamma_email,
+        case
+            when phone_l is null or phone_r is null then -1
+            when phone_l = phone_r then 2
+            when {{ edit_distance_with_swaps('phone_l', 'phone_r') }} <= 1 then 1
+            else 0
+        end as gamma_phone,
+        case
+            when company_l is null or company_r is null then -1
+            when company_l = company_r then 2
+            when {{ string_similarity('company_l', 'company_r') }} >= 0.88 then 1
+            when length(company_l) >= 2 and length(company_r) >= 2
+                and (strpos(company_l, company_r) > 0 or strpos(company_r, company_l) > 0) then 1
+            else 0
+        end as gamma_company,
+        case
+            when city_l is null or city_r is null then -1
+            when city_l = city_r then 2
+            when {{ string_similarity('city_l', 'city_r') }} >= 0.88 then 1
+            else 0
+        end as gamma_city
+    from fs_name_levels
+),
+
+fs_bayes_factors as (
+    -- log2(m/u) per level: the evidence an agreement (or disagreement) carries
+    select
+        comparison,
+        level,
+        ln(m_probability / u_probability) / ln(2) as level_weight
+    from {{ ref('identity_match_comparisons') }}
+),
+
+fs_prior as (
+    -- P(two random records are the same person) = matches per record / (records - 1)
+    select
+        ln(prior / (1 - prior)) / ln(2) as prior_weight
+    from (
+        select
+            least(
+                cast(settings.value as double precision) / greatest(record_count.n - 1, 1),
+                0.5
+            ) as prior
+        from {{ ref('identity_match_settings') }} as settings
+        cross join (select count(*) as n from fs_records) as record_count
+        where settings.setting = 'matches_per_record'
+    ) as prior_probability
+),
+
+fs_weighed as (
+    select
+        fs_gammas.*,
+        fs_prior.prior_weight
+        {%- for comparison in comparisons %}
+        + coalesce(w_{{ comparison }}.level_weight, 0)
+        {%- endfor %} as match_weight
+    from fs_gammas
+    cross join fs_prior
+    {%- for comparison in comparisons %}
+    left join fs_bayes_factors as w_{{ comparison }}
+        on w_{{ comparison }}.comparison = '{{ comparison }}'
+        and w_{{ comparison }}.level = fs_gammas.gamma_{{ comparison }}
+    {%- endfor %}
+),
+
+fs_final as (
+    select
+        record_id_l,
+        record_id_r,
+        cast(match_weight as double precision) as match_weight,
+        cast(1.0 / (1.0 + power(2.0, -match_weight)) as double precision) as match_probability,
+        case rule_rank
+            when 0 then 'random_sample'
+            {%- for rule_name, keys in rules %}
+            when {{ loop.index }} then '{{ rule_name }}'
+            {%- endfor %}
+        end as matched_by,
+        {%- for comparison in comparisons %}
+        cast(gamma_{{ comparison }} as integer) as gamma_{{ comparison }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from fs_weighed
+)
+
+select * from fs_final
+{% endmacro %}
+
+{#- `dbt run-operation identity_match_table --args '{source: main.people_records, target: main.pairs}'`:
+    (re)creates `target` as every compared pair of the records in `source` (same SQL as the
+    pipeline's int_identity_match_pairs, before its threshold). For evaluation and estimation on
+    any table with the interface columns; sample_records compares random pairs instead (u). -#}
+{% macro identity_match_table(source, target, max_block_size=50, sample_records=none) %}
+    {%- call statement('identity_match_drop') -%}
+        drop table if exists {{ target }}
+    {%- endcall -%}
+    {%- call statement('identity_match_create') -%}
+        create table {{ target }} as
+        select * from (
+            {{ probabilistic_match_pairs(source, max_block_size=max_block_size, sample_records=sample_records) }}
+        ) as pairs
+    {%- endcall -%}
+    {%- do adapter.commit() -%}
+    {%- set counted = run_query('select count(*) from ' ~ target) -%}
+    {%- do log('identity_match_table: ' ~ counted.columns[0].values()[0] ~ ' pairs in ' ~ target, info=true) -%}
+{% endmacro %}

@@ -1,0 +1,40 @@
+{#- The audit of every link the guards cut: each (record, identifier) that did not become part of
+    the identity graph, with the rule and its reason. Nothing is dropped silently: a salesperson
+    asking "why are these two not one person?" finds the answer here. -#}
+with
+
+record_identifiers as (
+    select * from {{ ref('int_identity_record_identifiers') }}
+),
+
+hubs as (
+    select * from {{ ref('int_identity_hubs') }}
+),
+
+hub_reasons as (
+    -- one reason per hub, even when it breaks more than one limit
+    select
+        node_key,
+        min(reason) as reason
+    from hubs
+    group by node_key
+),
+
+final as (
+    select
+        record_identifiers.record_source,
+        record_identifiers.record_key,
+        record_identifiers.identifier_type,
+        record_identifiers.node_key,
+        case when record_identifiers.blocked_reason is not null then 'blocklist' else 'hub_limit' end as cut_rule,
+        coalesce(record_identifiers.blocked_reason, hub_reasons.reason) as reason,
+        record_identifiers.first_seen_at,
+        record_identifiers.last_seen_at
+    from record_identifiers
+    left join hub_reasons
+        on hub_reasons.node_key = record_identifiers.node_key
+    where record_identifiers.blocked_reason is not null
+        or hub_reasons.node_key is not null
+)
+
+select * from final
