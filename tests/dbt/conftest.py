@@ -357,8 +357,11 @@ class Build:
         return rows[0]
 
 
-def run_dbt(base: Path, lake: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run the real dbt CLI on the project with this lake and a warehouse under ``base``."""
+def run_dbt(
+    base: Path, lake: Path, *args: str, interval: tuple[datetime, datetime] | None = None
+) -> subprocess.CompletedProcess:
+    """Run the real dbt CLI on the project with this lake and a warehouse under ``base``, for
+    ``interval`` (default: INTERVAL_START, INTERVAL_END)."""
     env = {
         **os.environ,
         "INTENT_LAKE_DIR": str(lake),
@@ -367,7 +370,8 @@ def run_dbt(base: Path, lake: Path, *args: str) -> subprocess.CompletedProcess:
         "DO_NOT_TRACK": "1",
     }
     env.pop("DBT_TARGET", None)
-    variables = {"interval_start": INTERVAL_START.isoformat(sep=" "), "interval_end": INTERVAL_END.isoformat(sep=" ")}
+    start, end = interval or (INTERVAL_START, INTERVAL_END)
+    variables = {"interval_start": start.isoformat(sep=" "), "interval_end": end.isoformat(sep=" ")}
     command = [
         str(DBT) if DBT.exists() else "dbt", *args,
         "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
@@ -377,9 +381,11 @@ def run_dbt(base: Path, lake: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
 
 
-def build_warehouse(base: Path, lake: Path, *build_args: str) -> Build:
-    seed = run_dbt(base, lake, "seed")
-    build = run_dbt(base, lake, "build", *build_args)
+def build_warehouse(
+    base: Path, lake: Path, *build_args: str, interval: tuple[datetime, datetime] | None = None
+) -> Build:
+    seed = run_dbt(base, lake, "seed", interval=interval)
+    build = run_dbt(base, lake, "build", *build_args, interval=interval)
     return Build(base=base, warehouse=base / "warehouse.duckdb", lake=lake, seed=seed, build=build)
 
 

@@ -17,7 +17,8 @@ PEOPLE_CONTRACT = [
     ("person_id", "VARCHAR"), ("email", "VARCHAR"), ("phone", "VARCHAR"), ("full_name", "VARCHAR"),
     ("company", "VARCHAR"), ("job_title", "VARCHAR"), ("industry", "VARCHAR"), ("company_size", "VARCHAR"),
     ("region", "VARCHAR"), ("owner", "VARCHAR"), ("crm_lead_id", "VARCHAR"), ("identifier_count", "INTEGER"),
-    ("is_customer", "BOOLEAN"), ("is_unsubscribed", "BOOLEAN"), ("is_bounced", "BOOLEAN"),
+    ("identifiers", "VARCHAR"), ("identity_confidence", "DOUBLE"), ("has_probabilistic_link", "BOOLEAN"),
+    ("person_since", "DATE"), ("is_customer", "BOOLEAN"), ("is_unsubscribed", "BOOLEAN"), ("is_bounced", "BOOLEAN"),
     ("first_seen_at", "TIMESTAMP"), ("last_seen_at", "TIMESTAMP"),
 ]  # fmt: skip
 LEAD_SCORES_CONTRACT = [

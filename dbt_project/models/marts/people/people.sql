@@ -1,6 +1,9 @@
-{#- One row per resolved person. Each attribute comes from the best record that has it: the CRM
-    (curated by sales) before forms, then the most recent. Email, phone and CRM lead id fall back to
-    the person's identifiers. Customer and email-status flags come from the whole event history. -#}
+{#- One row per resolved person: the golden record. Each attribute comes from the best record that
+    has it: the CRM (curated by sales) before forms, then the most recent non-null. Email, phone and
+    CRM lead id fall back to the person's identifiers. With it: every identifier of the person, the
+    confidence of the weakest link that holds them together (1 when all links are exact keys, the
+    match probability of a probabilistic link otherwise) and since when their person id exists.
+    Customer and email-status flags come from the whole event history. -#}
 {%- set profile_attributes = [
     'email', 'phone', 'full_name', 'company', 'job_title', 'industry',
     'company_size', 'region', 'owner', 'crm_lead_id',
@@ -17,6 +20,34 @@ profiles as (
 
 events as (
     select * from {{ ref('int_events_unified') }}
+),
+
+links as (
+    select * from {{ ref('int_identifiers_linked') }}
+),
+
+person_ids as (
+    select * from {{ ref('int_identity_person_ids') }}
+),
+
+link_confidence as (
+    -- a person is as certain as the weakest link that holds them together
+    select
+        people_nodes.person_id,
+        min(links.confidence) as identity_confidence,
+        max(case when links.link_rule = 'probabilistic' then 1 else 0 end) = 1 as has_probabilistic_link
+    from links
+    inner join people_nodes
+        on people_nodes.node_key = links.node_a
+    group by people_nodes.person_id
+),
+
+person_ages as (
+    select
+        person_id,
+        min(person_since) as person_since
+    from person_ids
+    group by person_id
 ),
 
 attribute_values as (
@@ -59,6 +90,7 @@ identifiers as (
     select
         person_id,
         count(*) as identifier_count,
+        {{ dbt.listagg('node_key', "' '", "order by node_key") }} as identifiers,
         min(case when identifier_type = 'email' then identifier_value end) as any_email,
         min(case when identifier_type = 'phone' then identifier_value end) as any_phone,
         min(case when identifier_type = 'crm_lead' then identifier_value end) as any_crm_lead_id,
@@ -105,6 +137,10 @@ final as (
         cast(chosen_attributes.owner as varchar) as owner,
         cast(coalesce(chosen_attributes.crm_lead_id, identifiers.any_crm_lead_id) as varchar) as crm_lead_id,
         cast(identifiers.identifier_count as integer) as identifier_count,
+        cast(identifiers.identifiers as varchar) as identifiers,
+        cast(link_confidence.identity_confidence as double) as identity_confidence,
+        coalesce(link_confidence.has_probabilistic_link, false) as has_probabilistic_link,
+        cast(person_ages.person_since as date) as person_since,
         coalesce(behaviour.is_customer, false) as is_customer,
         (
             coalesce(behaviour.has_spamreport, false)
@@ -116,6 +152,10 @@ final as (
     from identifiers
     left join chosen_attributes
         on chosen_attributes.person_id = identifiers.person_id
+    left join link_confidence
+        on link_confidence.person_id = identifiers.person_id
+    left join person_ages
+        on person_ages.person_id = identifiers.person_id
     left join behaviour
         on behaviour.person_id = identifiers.person_id
     left join subscription_changes as last_subscription_change

@@ -1,0 +1,89 @@
+"""Stable person ids across two real dbt builds on one warehouse.
+
+Day 1 is the hand-written lake of conftest.py. Day 2 adds: a form that links alice's CRM email with
+frank's phone (a merge of two known people), and two strangers who fill forms on erin's browser
+(erin.device then holds three addresses: a kiosk, cut by the hub limit). Everyone else is untouched
+and must keep their id; re-running day 2 must change nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from tests.dbt.conftest import build_lake, build_warehouse, form, run_dbt, write_partition
+
+pytestmark = pytest.mark.slow
+
+DAY2 = (datetime(2026, 11, 22), datetime(2026, 11, 23))
+
+
+def ids(build) -> dict[str, str]:
+    return dict(build.query("select node_key, person_id from intermediate.int_people_resolved"))
+
+
+@pytest.fixture(scope="module")
+def two_days(tmp_path_factory):
+    base = tmp_path_factory.mktemp("stable")
+    lake = base / "lake"
+    build_lake(lake)
+    first = build_warehouse(base, lake)
+    assert first.build.returncode == 0, first.output
+    day1 = ids(first)
+    changes_before = first.query("select count(*) from intermediate.int_identity_id_changes")[0][0]
+    write_partition(lake, "forms_submissions", date(2026, 11, 22), [
+        form("f-merge", "2026-11-22 03:00:00", "Contact Us", "alice@gmail.com", "+8613755512345"),
+        form("f-kiosk-1", "2026-11-22 04:00:00", "Brochure", "xia@visitor.cn", None, client_id="erin.device"),
+        form("f-kiosk-2", "2026-11-22 04:10:00", "Brochure", "yang@visitor.cn", None, client_id="erin.device"),
+    ])  # fmt: skip
+    second = run_dbt(base, lake, "build", interval=DAY2)
+    assert second.returncode == 0, second.stdout[-4000:]
+    day2 = ids(first)
+    rerun = run_dbt(base, lake, "build", interval=DAY2)
+    assert rerun.returncode == 0, rerun.stdout[-4000:]
+    return {"build": first, "day1": day1, "day2": day2, "day2_again": ids(first), "changes_before": changes_before}
+
+
+def test_first_build_records_no_changes(two_days):
+    assert two_days["changes_before"] == 0
+
+
+def test_merge_keeps_one_of_the_old_ids_and_logs_the_retired_one(two_days):
+    day1, day2, build = two_days["day1"], two_days["day2"], two_days["build"]
+    alice, frank = day1["email:alice@gmail.com"], day1["phone:+8613755512345"]
+    assert alice != frank
+    merged = day2["email:alice@gmail.com"]
+    assert merged == day2["phone:+8613755512345"]
+    assert merged in (alice, frank)  # an existing id survives, no new one is minted
+    retired = ({alice, frank} - {merged}).pop()
+    assert retired not in set(day2.values())
+    log = build.query("select from_person_id, to_person_id, reason from intermediate.int_identity_id_changes")
+    assert (retired, merged, "merged") in log
+
+
+def test_kiosk_is_cut_and_does_not_glue_the_strangers_to_erin(two_days):
+    day1, day2, build = two_days["day1"], two_days["day2"], two_days["build"]
+    assert "web:erin.device" in day1 and "web:erin.device" not in day2
+    erin = day1["email:erin@school.edu"]
+    assert day2["email:erin@school.edu"] == erin  # the larger part keeps the id
+    assert len({erin, day2["email:xia@visitor.cn"], day2["email:yang@visitor.cn"]}) == 3
+    cut = build.query(
+        "select distinct cut_rule, reason from intermediate.int_identity_links_cut where node_key = 'web:erin.device'"
+    )
+    assert cut == [("hub_limit", "hub: seen with 3 distinct email identifiers (limit 2)")]
+
+
+def test_everyone_else_keeps_their_id(two_days):
+    day1, day2 = two_days["day1"], two_days["day2"]
+    touched = {day1["email:alice@gmail.com"], day1["phone:+8613755512345"], day1["email:erin@school.edu"]}
+    unchanged = {node: person for node, person in day1.items() if person not in touched}
+    assert unchanged, "the fixture should hold untouched people"
+    churned = {node for node, person in unchanged.items() if day2.get(node) != person}
+    assert churned == set()
+
+
+def test_rerunning_the_interval_changes_nothing(two_days):
+    assert two_days["day2_again"] == two_days["day2"]
+    log = two_days["build"].query("select count(*) from intermediate.int_identity_id_changes")[0][0]
+    assert log >= 1
