@@ -58,3 +58,24 @@
 {% macro is_blocked_identifier(identifier_type, value) -%}
     ({{ blocklist_reason(identifier_type, value) }} is not null)
 {%- endmacro %}
+
+{#- A person's name reduced for comparison: lower-case, words sorted and joined without spaces, so
+    "Li Na", "na li" and "李 娜" compare equal to "Li Na", "Na Li" and "李娜". -#}
+{% macro name_key(value) -%}
+    {{ return(adapter.dispatch('name_key')(value)) }}
+{%- endmacro %}
+
+{% macro default__name_key(value) -%}
+    array_to_string(array(
+        select word from unnest(regexp_split_to_array(lower(trim({{ value }})), '\s+')) as word order by word
+    ), '')
+{%- endmacro %}
+
+{% macro duckdb__name_key(value) -%}
+    array_to_string(list_sort(string_split_regex(lower(trim({{ value }})), '\s+')), '')
+{%- endmacro %}
+
+{#- True when a name is written in Chinese characters (compared only with names in the same script). -#}
+{% macro is_cjk_name(value) -%}
+    {{ regex_search(value, "'[一-龥]'") }}
+{%- endmacro %}

@@ -17,6 +17,14 @@
        records: P(two random records match) = matches_per_record / (records - 1), so it stays right
        as the warehouse grows. bench/identity_matching.py estimates m, u and the prior (EM).
 
+    5. Corroborate: names and company are shared by colleagues and namesakes, and independence lets
+       their agreement outvote a different mailbox or mobile (田静 and 田静 at one firm, Kevin Liu
+       and Kevin Lim). A pair is a match only when an email, phone or date of birth agrees at least
+       partly (a date of birth within a year), or when nothing contradicts and both names are
+       written the same; otherwise it is_uncorroborated and weighs -30. Measured with
+       bench/identity.py (2,000 people, polluted): over-merged people 0.2 % -> 0 %; on
+       splink_fake_1000 clustered F1 0.985 -> 0.985 (bench/identity_matching.py).
+
     Portability: the similarity functions are isolated in the small dispatched macros below.
     DuckDB has jaro_winkler_similarity, levenshtein and damerau_levenshtein. On Postgres, install
     fuzzystrmatch for levenshtein (inputs up to 255 characters); it has neither Damerau-Levenshtein
@@ -425,10 +433,20 @@ fs_prior as (
 fs_weighed as (
     select
         fs_gammas.*,
+        -- Corroboration. Names and company alone are shared by colleagues and namesakes (田静 and
+        -- 田静 at one firm, Kevin Liu and Kevin Lim), and Fellegi-Sunter's independence lets their
+        -- agreement outvote a different mailbox or mobile. A pair is only a match when a contact
+        -- or the date of birth agrees at least roughly (a typo'd email still does), or when nothing
+        -- contradicts and both names are written the same.
+        case
+            when fs_gammas.gamma_email >= 1 or fs_gammas.gamma_phone >= 1 or fs_gammas.gamma_dob >= 1 then false
+            when fs_gammas.gamma_email = 0 or fs_gammas.gamma_phone = 0 or fs_gammas.gamma_dob = 0 then true
+            else not (fs_gammas.gamma_first_name = 3 and fs_gammas.gamma_last_name = 3)
+        end as is_uncorroborated,
         fs_prior.prior_weight
         {%- for comparison in comparisons %}
         + coalesce(w_{{ comparison }}.level_weight, 0)
-        {%- endfor %} as match_weight
+        {%- endfor %} as evidence_weight
     from fs_gammas
     cross join fs_prior
     {%- for comparison in comparisons %}
@@ -442,8 +460,13 @@ fs_final as (
     select
         record_id_l,
         record_id_r,
-        cast(match_weight as double precision) as match_weight,
-        cast(1.0 / (1.0 + power(2.0, -match_weight)) as double precision) as match_probability,
+        -- an uncorroborated pair is no match, whatever its names and company say
+        cast(case when is_uncorroborated then -30.0 else evidence_weight end as double precision) as match_weight,
+        cast(
+            1.0 / (1.0 + power(2.0, -(case when is_uncorroborated then -30.0 else evidence_weight end)))
+            as double precision
+        ) as match_probability,
+        is_uncorroborated,
         case rule_rank
             when 0 then 'random_sample'
             {%- for rule_name, keys in rules %}

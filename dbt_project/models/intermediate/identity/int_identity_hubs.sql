@@ -3,7 +3,12 @@
     a hub when the records holding it hold more than max_distinct distinct identifiers of the
     counted type (seed identity_limits). Co-occurrence is counted per record, so it does not depend
     on how the graph happens to be connected, and a hub is always the less trusted side of the
-    links it would make: a device shared by 12 emails is cut, the 12 emails stay. -#}
+    links it would make: a device shared by 12 emails is cut, the 12 emails stay.
+    Small hubs hide under any count (a phone recycled from one owner to the next, a laptop shared by
+    a couple): an identifier is also a hub when its records carry more than max_name_conflicts
+    names that conflict with its most frequent name: in the same script, a Jaro-Winkler similarity
+    below 0.8 on macro name_key; in two scripts (田艳, Mark Zhang), only when the companies differ
+    too (李娜 and Li Na at one company are one person's names). -#}
 with
 
 record_identifiers as (
@@ -14,6 +19,80 @@ record_identifiers as (
 limits as (
     select * from {{ ref('identity_limits') }}
     where counted_type is not null
+),
+
+name_limits as (
+    select * from {{ ref('identity_limits') }}
+    where max_name_conflicts is not null
+),
+
+record_names as (
+    select 'forms' as record_source, submission_key as record_key, full_name, lower(trim(company)) as company
+    from {{ ref('stg_forms__submissions') }}
+    where full_name is not null
+    union all
+    select 'crm_leads', lead_id, full_name, lower(trim(company))
+    from {{ ref('stg_crm__leads') }}
+    where full_name is not null
+),
+
+names_used as (
+    select
+        held.node_key,
+        held.identifier_type,
+        {{ name_key('record_names.full_name') }} as name_key,
+        {{ is_cjk_name('record_names.full_name') }} as is_cjk,
+        min(record_names.full_name) as full_name,
+        min(record_names.company) as company,
+        count(*) as records
+    from record_identifiers as held
+    inner join name_limits
+        on name_limits.identifier_type = held.identifier_type
+    inner join record_names
+        on record_names.record_source = held.record_source
+        and record_names.record_key = held.record_key
+    group by 1, 2, 3, 4
+),
+
+main_names as (
+    select
+        names_used.*,
+        row_number() over (partition by node_key order by records desc, name_key) as name_rank
+    from names_used
+),
+
+name_conflicts as (
+    select
+        main.node_key,
+        main.identifier_type,
+        'name' as counted_type,
+        count(*) as distinct_count,
+        min(main.full_name) as main_name,
+        min(other.full_name) as other_name
+    from main_names as main
+    inner join main_names as other
+        on other.node_key = main.node_key
+        and other.name_rank > 1
+        and (
+            -- same script: the names themselves disagree
+            (other.is_cjk = main.is_cjk and {{ string_similarity('main.name_key', 'other.name_key') }} < 0.8)
+            -- 田艳 and Mark Zhang cannot be compared; at two different companies they are two people
+            or (
+                other.is_cjk <> main.is_cjk
+                and {{ string_similarity('main.company', 'other.company') }} < 0.8
+            )
+        )
+    where main.name_rank = 1
+    group by main.node_key, main.identifier_type
+),
+
+name_hub_nodes as (
+    -- a team mailbox does not make the browsers it was typed on kiosks: it is not counted below
+    select name_conflicts.node_key
+    from name_conflicts
+    inner join name_limits
+        on name_limits.identifier_type = name_conflicts.identifier_type
+    where name_conflicts.distinct_count > name_limits.max_name_conflicts
 ),
 
 cooccurrence as (
@@ -30,10 +109,11 @@ cooccurrence as (
         and other.record_key = held.record_key
         and other.identifier_type = limits.counted_type
         and other.node_key <> held.node_key
+    where other.node_key not in (select node_key from name_hub_nodes)
     group by held.node_key, held.identifier_type, other.identifier_type
 ),
 
-final as (
+count_hubs as (
     select
         cooccurrence.node_key,
         cooccurrence.identifier_type,
@@ -47,6 +127,28 @@ final as (
         on limits.identifier_type = cooccurrence.identifier_type
         and limits.counted_type = cooccurrence.counted_type
     where cooccurrence.distinct_count > limits.max_distinct
+),
+
+name_hubs as (
+    select
+        name_conflicts.node_key,
+        name_conflicts.identifier_type,
+        name_conflicts.counted_type,
+        cast(name_conflicts.distinct_count as integer) as distinct_count,
+        name_limits.max_name_conflicts as max_distinct,
+        'conflict: records name ' || name_conflicts.main_name || ' and ' || cast(name_conflicts.distinct_count as varchar)
+        || ' other name(s) such as ' || name_conflicts.other_name
+        || ' (limit ' || cast(name_limits.max_name_conflicts as varchar) || ')' as reason
+    from name_conflicts
+    inner join name_limits
+        on name_limits.identifier_type = name_conflicts.identifier_type
+    where name_conflicts.distinct_count > name_limits.max_name_conflicts
+),
+
+final as (
+    select * from count_hubs
+    union all
+    select * from name_hubs
 )
 
 select * from final
