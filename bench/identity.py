@@ -1044,13 +1044,36 @@ def cluster_speed(base: Path, people: int, seed: int) -> dict:
     else:
         networkx = {"seconds": None, "note": f"skipped: {m} edges > {NETWORKX_MAX_EDGES}"}
 
-    # (d) Splink
+    # (d) Splink: its connected components on the same string-keyed edges (as our macro gets them)
     try:
-        import splink  # noqa: F401
-
-        splink_result = {"seconds": None, "note": "splink importable but not benchmarked here"}
+        from splink import DuckDBAPI
+        from splink.clustering import cluster_pairwise_predictions_at_threshold
     except ImportError as error:
-        splink_result = {"seconds": None, "note": f"not installed ({error}); the venv is fixed, nothing was installed"}
+        splink_result = {"seconds": None, "note": f"not installed ({error}); see --splink-path"}
+    else:
+        import splink
+
+        nodes_frame = pd.DataFrame({"unique_id": np.asarray(uniques, dtype=object)})
+        edges_frame = pd.DataFrame({"unique_id_l": a, "unique_id_r": b})
+        splink_con = duckdb.connect()
+        t = time.perf_counter()
+        clusters = cluster_pairwise_predictions_at_threshold(
+            nodes_frame, edges_frame, db_api=DuckDBAPI(connection=splink_con), node_id_column_name="unique_id"
+        ).as_pandas_dataframe()
+        splink_seconds = time.perf_counter() - t
+        splink_con.close()
+        splink_labels = np.full(n, -1, dtype=np.int64)
+        splink_labels[index.get_indexer(clusters["unique_id"].astype(object))] = pd.factorize(clusters["cluster_id"])[0]
+        splink_partition = partition_hash(splink_labels)
+        splink_result = {
+            "seconds": round(splink_seconds, 2),
+            "version": splink.__version__,
+            "components": splink_partition[0],
+            "partition_hash": splink_partition[1],
+            "same_partition": splink_partition == reference,
+            "note": "cluster_pairwise_predictions_at_threshold on in-memory DuckDB, string node ids, all edges matches",
+        }
+        progress(f"cluster: splink {splink_seconds:.1f} s")
 
     component_sizes = np.bincount(scipy_labels)
     return {
@@ -1087,7 +1110,11 @@ def main() -> None:
     parser.add_argument("--skip-accuracy", action="store_true", help="skip accuracy, baseline and churn")
     parser.add_argument("--skip-cluster", action="store_true", help="skip the clustering speed part")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
+    parser.add_argument("--splink-path", type=Path, help="a folder where splink is installed (pip install --target), "
+                        "appended to sys.path for the clustering comparison; splink is not a requirement")  # fmt: skip
     args = parser.parse_args()
+    if args.splink_path:
+        sys.path.append(str(args.splink_path))
 
     for name in [k for k in os.environ if k.startswith("INTENT_")]:
         del os.environ[name]
@@ -1138,6 +1165,12 @@ def main() -> None:
                     "baseline_cluster_seconds": speed["scipy"]["seconds_with_factorize"],
                     "cluster_rounds": speed["sql"]["rounds"],
                     "cluster_same_partition": speed["sql"]["same_partition"],
+                    "splink_cluster_seconds": speed["splink"]["seconds"],
+                    "cluster_ratio_vs_splink": (
+                        round(speed["sql"]["seconds"] / speed["splink"]["seconds"], 2)
+                        if speed["splink"]["seconds"]
+                        else None
+                    ),
                 }
             )
         if not args.skip_accuracy:
