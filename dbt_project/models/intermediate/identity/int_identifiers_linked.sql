@@ -2,7 +2,8 @@
     same_record: one record (a form submission, a CRM lead, an order, a web device/login pair, a
     mailed address) holds both identifiers, after the guards (int_identity_record_nodes); linked as
     a star around the record's anchor (same connectivity as all pairs, fewer edges), the anchor's
-    self edge keeping single-identifier records in the graph; confidence 1.
+    self edge keeping single-identifier records in the graph; confidence 1. sources lists the
+    record sources (forms, web, email, crm_leads, …) that made the link.
     probabilistic: two records that share no exact key matched by Fellegi-Sunter evidence above
     var identity_match_threshold (int_identity_match_pairs); confidence = match probability. -#}
 with
@@ -29,7 +30,8 @@ same_record as (
         cast(1.0 as double) as confidence,
         min(first_seen_at) as first_seen_at,
         max(last_seen_at) as last_seen_at,
-        count(*) as record_count
+        count(*) as record_count,
+        {{ dbt.listagg('distinct record_source', "','", "order by record_source") }} as sources
     from record_nodes
     group by anchor_key, node_key
 ),
@@ -43,7 +45,8 @@ probabilistic as (
         cast(max(match_pairs.match_probability) as double) as confidence,
         min(least(left_record.observed_at, right_record.observed_at)) as first_seen_at,
         max(greatest(left_record.observed_at, right_record.observed_at)) as last_seen_at,
-        count(*) as record_count
+        count(*) as record_count,
+        {{ dbt.listagg('distinct left_record.record_source', "','", "order by left_record.record_source") }} as sources
     from match_pairs
     inner join records as left_record
         on left_record.record_id = match_pairs.record_id_l
