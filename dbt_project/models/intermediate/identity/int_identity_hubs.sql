@@ -86,9 +86,16 @@ name_conflicts as (
     group by main.node_key, main.identifier_type
 ),
 
-name_hub_nodes as (
-    -- a team mailbox does not make the browsers it was typed on kiosks: it is not counted below
-    select name_conflicts.node_key
+name_hubs as (
+    select
+        name_conflicts.node_key,
+        name_conflicts.identifier_type,
+        name_conflicts.counted_type,
+        cast(name_conflicts.distinct_count as integer) as distinct_count,
+        name_limits.max_name_conflicts as max_distinct,
+        'conflict: records name ' || name_conflicts.main_name || ' and ' || cast(name_conflicts.distinct_count as varchar)
+        || ' other name(s) such as ' || name_conflicts.other_name
+        || ' (limit ' || cast(name_limits.max_name_conflicts as varchar) || ')' as reason
     from name_conflicts
     inner join name_limits
         on name_limits.identifier_type = name_conflicts.identifier_type
@@ -109,7 +116,8 @@ cooccurrence as (
         and other.record_key = held.record_key
         and other.identifier_type = limits.counted_type
         and other.node_key <> held.node_key
-    where other.node_key not in (select node_key from name_hub_nodes)
+    -- a team mailbox does not make the browsers it was typed on kiosks: it is not counted
+    where other.node_key not in (select node_key from name_hubs)
     group by held.node_key, held.identifier_type, other.identifier_type
 ),
 
@@ -127,22 +135,6 @@ count_hubs as (
         on limits.identifier_type = cooccurrence.identifier_type
         and limits.counted_type = cooccurrence.counted_type
     where cooccurrence.distinct_count > limits.max_distinct
-),
-
-name_hubs as (
-    select
-        name_conflicts.node_key,
-        name_conflicts.identifier_type,
-        name_conflicts.counted_type,
-        cast(name_conflicts.distinct_count as integer) as distinct_count,
-        name_limits.max_name_conflicts as max_distinct,
-        'conflict: records name ' || name_conflicts.main_name || ' and ' || cast(name_conflicts.distinct_count as varchar)
-        || ' other name(s) such as ' || name_conflicts.other_name
-        || ' (limit ' || cast(name_limits.max_name_conflicts as varchar) || ')' as reason
-    from name_conflicts
-    inner join name_limits
-        on name_limits.identifier_type = name_conflicts.identifier_type
-    where name_conflicts.distinct_count > name_limits.max_name_conflicts
 ),
 
 final as (
