@@ -96,9 +96,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from identity_matching import clustered_scores  # noqa: E402
+from identity_matching import clustered_scores, run_dbt, run_results  # noqa: E402
 from intent_pipeline import pipeline  # noqa: E402
-from intent_pipeline.settings import DBT_PROJECT_DIR, SOURCES, Settings  # noqa: E402
+from intent_pipeline.settings import SOURCES, Settings  # noqa: E402
 
 INTERVAL = "2026-11-21"
 CHURN_DAYS = ("2026-11-20", "2026-11-21")
@@ -954,35 +954,16 @@ def cluster_speed(base: Path, people: int, seed: int) -> dict:
     graph["generate_seconds"] = round(time.perf_counter() - started, 1)
     progress(f"cluster: {graph['identifiers']} identifiers, {graph['edges']} edges in {graph['generate_seconds']} s")
 
-    # (a) the macro, through dbt
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INTENT_")}
-    (work / "lake").mkdir(exist_ok=True)
-    env.update(
-        INTENT_WAREHOUSE=str(warehouse), INTENT_LAKE_DIR=str(work / "lake"), DBT_SEND_ANONYMOUS_USAGE_STATS="false"
-    )
-    dbt_bin = Path(sys.executable).with_name("dbt")
-    command = [
-        str(dbt_bin) if dbt_bin.exists() else "dbt",
+    # (a) the macro, through dbt (the pipeline's command line and environment)
+    done, dbt_wall = run_dbt(
+        work,
         "run-operation",
         "connected_components_table",
         "--args",
         json.dumps({"edges": "bench.edges", "target_table": "bench.components"}),
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-        "--target-path",
-        str(work / "target"),
-        "--log-path",
-        str(work / "logs"),
-    ]
-    wall_started = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
-    dbt_wall = time.perf_counter() - wall_started
-    if done.returncode != 0:
-        sys.exit(f"dbt run-operation failed:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}")
-    run_results = json.loads((work / "target" / "run_results.json").read_text())["results"]
-    sql_seconds = sum(r["execution_time"] for r in run_results)
+        warehouse=warehouse,
+    )
+    sql_seconds = sum(r["execution_time"] for r in run_results(work))
     rounds = re.findall(r"converged in (\d+) rounds", done.stdout)
     progress(
         f"cluster: SQL macro {sql_seconds:.1f} s ({rounds[-1] if rounds else '?'} rounds), dbt process {dbt_wall:.1f} s"

@@ -76,10 +76,13 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "plugins"))
 DBT_PROJECT = ROOT / "dbt_project"
+INTERVAL = "2026-11-21"
 SPLINK_CSV = ROOT.parent / "shared" / "testdata" / "splink_fake_1000.csv"
 COMPARISONS = ["first_name", "last_name", "dob", "email", "phone", "company", "city"]
 INTERFACE = ["record_id", "first_name", "last_name", "full_name", "email", "phone", "company", "city", "dob"]
@@ -131,36 +134,38 @@ def load_records(warehouse: Path, csv_path: Path) -> dict[str, str]:
         con.close()
 
 
-def run_dbt(base: Path, *args: str) -> float:
-    """Run the dbt CLI on the project against the DuckDB file under ``base``; return its wall seconds."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INTENT_")}
-    lake = base / "lake"
-    lake.mkdir(exist_ok=True)
-    env.update(
-        INTENT_WAREHOUSE=str(base / "warehouse.duckdb"),
-        INTENT_LAKE_DIR=str(lake),
-        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-        DO_NOT_TRACK="1",
-    )
-    env.pop("DBT_TARGET", None)
-    dbt = Path(sys.executable).with_name("dbt")
-    command = [
-        str(dbt) if dbt.exists() else "dbt",
-        *args,
-        "--project-dir",
-        str(DBT_PROJECT),
-        "--profiles-dir",
-        str(DBT_PROJECT),
-        "--target-path",
-        str(base / "target"),
-        "--log-path",
-        str(base / "logs"),
-    ]
+def bench_settings(base: Path, warehouse: Path | None = None):
+    """Pipeline settings for a benchmark folder: the warehouse (``base/warehouse.duckdb`` unless
+    given), an empty lake and dbt's target and logs all under ``base``."""
+    from intent_pipeline.settings import Settings
+
+    (base / "lake").mkdir(parents=True, exist_ok=True)
+    return Settings.from_env({
+        "INTENT_HOME": str(base),
+        "INTENT_WAREHOUSE": str(warehouse or base / "warehouse.duckdb"),
+        "INTENT_LAKE_DIR": str(base / "lake"),
+        "INTENT_STATE_DIR": str(base),
+    })  # fmt: skip
+
+
+def run_dbt(base: Path, *args: str, warehouse: Path | None = None) -> tuple[subprocess.CompletedProcess, float]:
+    """Run the dbt CLI (the pipeline's command line and environment) on the warehouse under ``base``;
+    return the finished process and its wall seconds. Its run_results.json: ``run_results(base)``."""
+    from intent_pipeline import pipeline
+
+    settings = bench_settings(base, warehouse)
+    # seeds and operations ignore the interval vars; the command line always carries them
+    start, end = pipeline.interval_dates(datetime.fromisoformat(INTERVAL).date())
     started = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(pipeline.dbt_command(settings, start, end, *args), env=pipeline.dbt_env(settings),
+                          capture_output=True, text=True, cwd=ROOT)  # fmt: skip
     if done.returncode != 0:
         raise RuntimeError(f"dbt {' '.join(args)} failed:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}")
-    return time.perf_counter() - started
+    return done, time.perf_counter() - started
+
+
+def run_results(base: Path) -> list[dict]:
+    return json.loads((base / "dbt" / "target" / "run_results.json").read_text())["results"]
 
 
 def match_table(base: Path, target: str, sample_records: int | None = None) -> tuple[float, float]:
@@ -169,9 +174,8 @@ def match_table(base: Path, target: str, sample_records: int | None = None) -> t
     arguments = {"source": RECORDS_TABLE, "target": target}
     if sample_records:
         arguments["sample_records"] = sample_records
-    wall = run_dbt(base, "run-operation", "identity_match_table", "--args", json.dumps(arguments))
-    results = json.loads((base / "target" / "run_results.json").read_text())["results"]
-    return wall, sum(result["execution_time"] for result in results)
+    _, wall = run_dbt(base, "run-operation", "identity_match_table", "--args", json.dumps(arguments))
+    return wall, sum(result["execution_time"] for result in run_results(base))
 
 
 def prepare(csv_path: Path, base: Path) -> dict[str, str]:
@@ -493,9 +497,6 @@ def seed_csv(estimated: dict, only_m: list[str] | None = None, only_u: list[str]
 def synth_records(base: Path, people: int, seed: int = 42) -> Path:
     """The project's own records: a synth workload of ``people``, extracted into a raw lake, built with
     `dbt build --select +int_identity_records`; its records written to a CSV under ``base`` (no labels)."""
-    from datetime import UTC, datetime
-
-    sys.path.insert(0, str(ROOT / "plugins"))
     os.environ["INTENT_HOME"] = str(base)
     for name in [k for k in os.environ if k.startswith("INTENT_") and k != "INTENT_HOME"]:
         del os.environ[name]
@@ -504,7 +505,7 @@ def synth_records(base: Path, people: int, seed: int = 42) -> Path:
     from intent_pipeline.sources import extract_source
 
     settings = Settings.from_env()
-    interval = "2026-11-21"
+    interval = INTERVAL
     subprocess.run(
         [
             sys.executable,

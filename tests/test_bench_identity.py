@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.benches import load_bench
 
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_identity", ROOT / "bench" / "identity.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _bench()
+bench = load_bench("identity")
 
 
 def test_canonical_email_follows_the_graph_rules():

@@ -8,24 +8,14 @@ Thresholds below are what was measured minus a little slack (see the bench's doc
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+
+from tests.benches import load_bench
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("identity_matching", ROOT / "bench" / "identity_matching.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _bench()
+bench = load_bench("identity_matching")
 
 
 @pytest.fixture(scope="module", autouse=True)
