@@ -1,7 +1,8 @@
 {#- What each record says about its person (name, company, title, ...), one row per CRM lead and
     per form submission. people picks one value per attribute from these; scoring's fit rules read
-    them as of a point in time (observed_at). Blocklisted and hub emails and phones are blanked: a
-    shared mailbox is not this person's address. -#}
+    them as of a point in time (observed_at). Emails and phones come from int_identity_records, where
+    the ones the guards cut (blocklist, hubs) are blanked: a shared mailbox is not this person's
+    address. -#}
 with
 
 forms as (
@@ -20,8 +21,9 @@ people_nodes as (
     select * from {{ ref('int_people_resolved') }}
 ),
 
-hubs as (
-    select distinct node_key from {{ ref('int_identity_hubs') }}
+identity_records as (
+    -- the same records with the emails and phones the identity guards cut already blanked
+    select * from {{ ref('int_identity_records') }}
 ),
 
 form_profiles as (
@@ -33,8 +35,6 @@ form_profiles as (
         2 as source_priority,
         forms.submitted_at as observed_at,
         forms.submitted_at as recency_at,
-        forms.email,
-        forms.phone,
         forms.full_name,
         forms.company,
         forms.job_title,
@@ -56,8 +56,6 @@ lead_profiles as (
         1 as source_priority,
         leads.created_at as observed_at,
         leads.updated_at as recency_at,
-        leads.email,
-        leads.phone,
         leads.full_name,
         leads.company,
         leads.job_title,
@@ -79,31 +77,26 @@ unioned as (
 
 final as (
     select
-        person_id,
-        source,
-        record_key,
-        source_priority,
-        observed_at,
-        recency_at,
-        case
-            when not {{ is_blocked_identifier('email', 'email') }}
-                and {{ node_key('email', 'email') }} not in (select node_key from hubs)
-                then email
-        end as email,
-        case
-            when not {{ is_blocked_identifier('phone', 'phone') }}
-                and {{ node_key('phone', 'phone') }} not in (select node_key from hubs)
-                then phone
-        end as phone,
-        full_name,
-        company,
-        job_title,
-        industry,
-        company_size,
-        region,
-        owner,
-        crm_lead_id
+        unioned.person_id,
+        unioned.source,
+        unioned.record_key,
+        unioned.source_priority,
+        unioned.observed_at,
+        unioned.recency_at,
+        identity_records.email,
+        identity_records.phone,
+        unioned.full_name,
+        unioned.company,
+        unioned.job_title,
+        unioned.industry,
+        unioned.company_size,
+        unioned.region,
+        unioned.owner,
+        unioned.crm_lead_id
     from unioned
+    left join identity_records
+        on identity_records.record_source = unioned.source
+        and identity_records.record_key = unioned.record_key
 )
 
 select * from final
