@@ -1,10 +1,16 @@
-{#- One row per person: the score as of interval_end, why, its grade, and whether the person crossed
-    the high-intent threshold during the interval (previous_score = the score as of interval_start).
-    The computation itself lives in int_lead_scores_computed. -#}
+{#- One row per person: the score as of interval_end, why (English and Chinese), its grade, the
+    fit-by-engagement cell, whether the person crossed the high-intent threshold during the interval
+    (previous_score = the score as of interval_start), and the conversion model's calibrated
+    probability when an approved model is configured. The computation lives in
+    int_lead_score_rules / int_lead_scores_computed / int_lead_conversion_scores. -#}
 with
 
 scores as (
     select * from {{ ref('int_lead_scores_computed') }}
+),
+
+conversion_scores as (
+    select * from {{ ref('int_lead_conversion_scores') }}
 ),
 
 current_scores as (
@@ -20,12 +26,19 @@ previous_scores as (
 graded as (
     select
         current_scores.person_id,
+        {{ grade_of('current_scores.lead_score') }} as grade,
         case
-            when current_scores.lead_score >= {{ var('high_intent_threshold') }} then 'high_intent'
-            when current_scores.lead_score >= {{ var('potential_threshold') }} then 'potential'
-            else 'nurture'
-        end as grade,
+            when current_scores.fit_score >= {{ var('fit_grade_a_min') }} then 'A'
+            when current_scores.fit_score >= {{ var('fit_grade_b_min') }} then 'B'
+            else 'C'
+        end as fit_grade,
+        case
+            when current_scores.engagement_score >= {{ var('engagement_level_1_min') }} then '1'
+            when current_scores.engagement_score >= {{ var('engagement_level_2_min') }} then '2'
+            else '3'
+        end as engagement_level,
         current_scores.score_reasons,
+        current_scores.score_reasons_zh,
         current_scores.lead_score,
         current_scores.fit_score,
         current_scores.engagement_score,
@@ -39,20 +52,29 @@ graded as (
 
 final as (
     select
-        cast(person_id as varchar) as person_id,
-        cast(grade as varchar) as grade,
-        cast(score_reasons as varchar) as score_reasons,
-        cast(lead_score as integer) as lead_score,
-        cast(fit_score as integer) as fit_score,
-        cast(engagement_score as integer) as engagement_score,
-        cast(previous_score as integer) as previous_score,
+        cast(graded.person_id as varchar) as person_id,
+        cast(graded.grade as varchar) as grade,
+        cast(graded.score_reasons as varchar) as score_reasons,
+        cast(graded.lead_score as integer) as lead_score,
+        cast(graded.fit_score as integer) as fit_score,
+        cast(graded.engagement_score as integer) as engagement_score,
+        cast(graded.previous_score as integer) as previous_score,
         (
-            previous_score < {{ var('high_intent_threshold') }}
-            and lead_score >= {{ var('high_intent_threshold') }}
+            graded.previous_score < {{ var('high_intent_threshold') }}
+            and graded.lead_score >= {{ var('high_intent_threshold') }}
         ) as became_hot_in_interval,
-        cast(last_activity_at as timestamp) as last_activity_at,
-        cast(scored_at as timestamp) as scored_at
+        cast(graded.last_activity_at as timestamp) as last_activity_at,
+        cast(graded.scored_at as timestamp) as scored_at,
+        cast(graded.score_reasons_zh as varchar) as score_reasons_zh,
+        cast(graded.fit_grade as varchar) as fit_grade,
+        cast(graded.engagement_level as varchar) as engagement_level,
+        cast(graded.fit_grade || graded.engagement_level as varchar) as intent_matrix_cell,
+        cast(conversion_scores.conversion_probability as double precision) as conversion_probability,
+        cast(conversion_scores.conversion_top_factors as varchar) as conversion_top_factors,
+        cast(conversion_scores.conversion_model_version as varchar) as conversion_model_version
     from graded
+    left join conversion_scores
+        on conversion_scores.person_id = graded.person_id
 )
 
 select * from final

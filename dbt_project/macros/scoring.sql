@@ -1,0 +1,52 @@
+{#- Arithmetic of the scoring rules, shared by the scoring models. -#}
+
+{#- `value` limited by `cap` towards zero: at most cap for positive points, at least cap (a floor)
+    for negative ones; a null cap is no cap. -#}
+{% macro capped_points(value, points, cap) -%}
+    case
+        when {{ cap }} is null then {{ value }}
+        when {{ points }} < 0 then greatest({{ value }}, {{ cap }})
+        else least({{ value }}, {{ cap }})
+    end
+{%- endmacro %}
+
+{#- The share of a rule's points left `age_days` after the hit: 1 within decay_grace_days, then
+    half_life (halves every decay_days) or linear (reaches 0 decay_days after the grace period);
+    decay none (or null) keeps full points. -#}
+{% macro decay_factor(decay, decay_days, grace_days, age_days) -%}
+    case
+        when {{ decay }} = 'half_life' and {{ age_days }} > coalesce({{ grace_days }}, 0)
+            then power(0.5, ({{ age_days }} - coalesce({{ grace_days }}, 0)) / {{ decay_days }})
+        when {{ decay }} = 'linear' and {{ age_days }} > coalesce({{ grace_days }}, 0)
+            then greatest(0.0, 1.0 - ({{ age_days }} - coalesce({{ grace_days }}, 0)) / {{ decay_days }})
+        else 1.0
+    end
+{%- endmacro %}
+
+{#- The first run of digits in a text as an integer ("50-199人" -> 50, "1200" -> 1200), null if none. -#}
+{% macro first_integer(text) -%}
+    {{ return(adapter.dispatch('first_integer')(text)) }}
+{%- endmacro %}
+
+{% macro default__first_integer(text) -%}
+    cast(substring({{ text }} from '[0-9]+') as integer)
+{%- endmacro %}
+
+{% macro duckdb__first_integer(text) -%}
+    cast(nullif(regexp_extract({{ text }}, '[0-9]+'), '') as integer)
+{%- endmacro %}
+
+{#- Days (fractional) from `earlier` to `later`, two timestamps. -#}
+{% macro days_between(earlier, later) -%}
+    ({{ dbt.datediff(earlier, later, 'second') }} / 86400.0)
+{%- endmacro %}
+
+{#- The grade of a lead score: high_intent, potential or nurture (vars high_intent_threshold and
+    potential_threshold). -#}
+{% macro grade_of(score) -%}
+    case
+        when {{ score }} >= {{ var('high_intent_threshold') }} then 'high_intent'
+        when {{ score }} >= {{ var('potential_threshold') }} then 'potential'
+        else 'nurture'
+    end
+{%- endmacro %}

@@ -1,0 +1,103 @@
+{#- The conversion model applied in SQL: the calibrated probability that a person becomes an
+    opportunity within var conversion_window_days, and the features that raise it most, for every
+    person at the `current` point. The model is the dbt var scoring_model, the latest approved one
+    the DAG found (intent_pipeline.scoring_model.to_dbt_var): a logistic regression whose
+    standardisation is folded into raw weights, z = intercept + sum(weight * value), and Platt
+    calibration, p = 1 / (1 + exp(-(calibration_a * z + calibration_c))). A top factor is a feature
+    whose contribution weight * (value - training mean) is positive, largest first.
+    Without the var every probability is null: the rule score stands alone. -#}
+{%- set model = var('scoring_model', none) %}
+with
+
+score_points as (
+    select * from {{ ref('int_score_points') }}
+    where score_point = 'current'
+),
+
+{%- if model %}
+
+features as (
+    select * from {{ ref('int_scoring_features') }}
+    where score_point = 'current'
+),
+
+weights as (
+    select * from (
+        values
+        {%- for f in model['features'] %}
+        ('{{ f["feature"] | replace("'", "''") }}', {{ f['weight'] }}, {{ f['mean'] }}){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as weights (feature, weight, training_mean)
+),
+
+contributions as (
+    select
+        features.person_id,
+        features.feature,
+        weights.weight * features.value as term,
+        weights.weight * (features.value - weights.training_mean) as contribution
+    from features
+    inner join weights
+        on weights.feature = features.feature
+),
+
+linear as (
+    select
+        score_points.person_id,
+        {{ model['intercept'] }} + coalesce(sum(contributions.term), 0) as z
+    from score_points
+    left join contributions
+        on contributions.person_id = score_points.person_id
+    group by 1
+),
+
+ranked as (
+    select
+        contributions.*,
+        row_number() over (
+            partition by contributions.person_id order by contributions.contribution desc, contributions.feature
+        ) as factor_rank
+    from contributions
+    where contributions.contribution > 0
+),
+
+factors as (
+    select
+        person_id,
+        {{ dbt.listagg(
+            "feature || ' +' || cast(round(cast(contribution as numeric), 2) as varchar)", "', '",
+            'order by factor_rank'
+        ) }} as top_factors
+    from ranked
+    where factor_rank <= 3
+    group by 1
+),
+
+final as (
+    select
+        linear.person_id,
+        cast(
+            1.0 / (1.0 + exp(-({{ model['calibration_a'] }} * linear.z + {{ model['calibration_c'] }})))
+            as double precision
+        ) as conversion_probability,
+        cast(factors.top_factors as varchar) as conversion_top_factors,
+        cast('{{ model["version"] }}' as varchar) as conversion_model_version
+    from linear
+    left join factors
+        on factors.person_id = linear.person_id
+)
+
+{%- else %}
+
+final as (
+    select
+        person_id,
+        cast(null as double precision) as conversion_probability,
+        cast(null as varchar) as conversion_top_factors,
+        cast(null as varchar) as conversion_model_version
+    from score_points
+)
+
+{%- endif %}
+
+select * from final

@@ -1,0 +1,263 @@
+{#- Every scoring rule that applies to a person at a point in time (int_score_points), with its points
+    after per-day caps, decay, the rule's total cap and its group's cap. Rules are the rows of the
+    seed scoring_rules; nothing here names a rule.
+
+    Signals and their conditions (columns of the seed):
+      event         events of event_type, optionally of form_type, on a page_pattern (SQL LIKE on
+                    the path), engaged strictly longer than min_engagement_seconds, within the last
+                    window_days days; at most max_points_per_day per calendar day
+      title         a job title holding a keyword of keyword_group (seed title_keywords; Latin
+                    keywords match whole words, Chinese ones anywhere)
+      industry      an industry holding a name of the seed icp_industries
+      company_size  the company size's first number (a head count or a band's lower bound) at
+                    least min_company_size
+      silence       no interaction for more than window_days days
+    min_count = 1: every qualifying event is a hit; its day's points (points x hits, at most
+    max_points_per_day) decay from the day's last hit. min_count > 1 (a count in a window): the rule
+    fires floor(count / min_count) times, decaying from the last qualifying event.
+    Decay (decay, decay_days, decay_grace_days): none, half_life or linear, full points within the
+    grace days (macro decay_factor). The decayed sum is capped at max_points (a floor for negative
+    points), then the rules of one cap_group together at the group's max_points (seed
+    scoring_cap_groups), each rule scaled down by the same factor.
+    Rules with is_enabled false are computed (the conversion model learns from them, the learned
+    points suggest a value) but award no points. -#}
+with
+
+score_points as (
+    select * from {{ ref('int_score_points') }}
+),
+
+events as (
+    select * from {{ ref('int_events_unified') }}
+),
+
+profiles as (
+    select * from {{ ref('int_profiles_observed') }}
+),
+
+rules as (
+    select * from {{ ref('scoring_rules') }}
+),
+
+cap_groups as (
+    select * from {{ ref('scoring_cap_groups') }}
+),
+
+title_keywords as (
+    select * from {{ ref('title_keywords') }}
+),
+
+icp_industries as (
+    select * from {{ ref('icp_industries') }}
+),
+
+event_hits as (
+    select
+        score_points.person_id,
+        score_points.score_point,
+        score_points.as_of_at,
+        rules.rule_id,
+        case
+            when coalesce(rules.min_count, 1) > 1 then 'window'
+            else cast(cast(events.event_at as date) as varchar)
+        end as hit_bucket,
+        count(*) as qualifying_count,
+        max(events.event_at) as last_hit_at
+    from score_points
+    inner join events
+        on events.person_id = score_points.person_id
+        and events.event_at <= score_points.as_of_at
+    inner join rules
+        on rules.signal = 'event'
+        and events.event_type = rules.event_type
+        and (rules.form_type is null or events.form_type = rules.form_type)
+        and (rules.page_pattern is null or events.page_path like rules.page_pattern)
+        and (
+            rules.min_engagement_seconds is null
+            or events.engagement_seconds > rules.min_engagement_seconds
+        )
+        and (
+            rules.window_days is null
+            or events.event_at > {{ dbt.dateadd('day', '-rules.window_days', 'score_points.as_of_at') }}
+        )
+    group by 1, 2, 3, 4, 5
+),
+
+event_buckets as (
+    select
+        event_hits.person_id,
+        event_hits.score_point,
+        event_hits.as_of_at,
+        event_hits.rule_id,
+        cast(floor(event_hits.qualifying_count * 1.0 / coalesce(rules.min_count, 1)) as integer) as hits,
+        event_hits.last_hit_at
+    from event_hits
+    inner join rules
+        on rules.rule_id = event_hits.rule_id
+    where event_hits.qualifying_count >= coalesce(rules.min_count, 1)
+),
+
+known_profiles as (
+    select
+        score_points.person_id,
+        score_points.score_point,
+        score_points.as_of_at,
+        lower(profiles.job_title) as job_title,
+        -- latin keywords match whole words ("cto" must not match "doctor")
+        ' ' || trim(regexp_replace(lower(profiles.job_title), '[^a-z0-9]+', ' ', 'g')) || ' ' as title_words,
+        lower(profiles.industry) as industry,
+        {{ first_integer('profiles.company_size') }} as company_size_min
+    from score_points
+    inner join profiles
+        on profiles.person_id = score_points.person_id
+        and profiles.observed_at <= score_points.as_of_at
+),
+
+profile_hits as (
+    select distinct
+        known_profiles.person_id,
+        known_profiles.score_point,
+        known_profiles.as_of_at,
+        rules.rule_id
+    from known_profiles
+    inner join rules
+        on rules.signal in ('title', 'industry', 'company_size')
+    left join title_keywords
+        on rules.signal = 'title'
+        and title_keywords.keyword_group = rules.keyword_group
+        and (
+            (title_keywords.language = 'zh' and known_profiles.job_title like '%' || title_keywords.keyword || '%')
+            or (
+                title_keywords.language <> 'zh'
+                and known_profiles.title_words like '% ' || lower(title_keywords.keyword) || ' %'
+            )
+        )
+    left join icp_industries
+        on rules.signal = 'industry'
+        and known_profiles.industry like '%' || lower(icp_industries.industry) || '%'
+    where (rules.signal = 'title' and title_keywords.keyword is not null)
+        or (rules.signal = 'industry' and icp_industries.industry is not null)
+        or (rules.signal = 'company_size' and known_profiles.company_size_min >= rules.min_company_size)
+),
+
+last_interactions as (
+    select
+        score_points.person_id,
+        score_points.score_point,
+        score_points.as_of_at,
+        max(events.event_at) as last_activity_at
+    from score_points
+    left join events
+        on events.person_id = score_points.person_id
+        and events.event_at <= score_points.as_of_at
+        and events.is_interaction
+    group by 1, 2, 3
+),
+
+silence_hits as (
+    select
+        last_interactions.person_id,
+        last_interactions.score_point,
+        last_interactions.as_of_at,
+        rules.rule_id
+    from last_interactions
+    inner join rules
+        on rules.signal = 'silence'
+    where last_interactions.last_activity_at
+        < {{ dbt.dateadd('day', '-rules.window_days', 'last_interactions.as_of_at') }}
+),
+
+buckets as (
+    select person_id, score_point, as_of_at, rule_id, hits, last_hit_at from event_buckets
+    union all
+    select person_id, score_point, as_of_at, rule_id, 1, cast(null as timestamp) from profile_hits
+    union all
+    select person_id, score_point, as_of_at, rule_id, 1, cast(null as timestamp) from silence_hits
+),
+
+bucket_points as (
+    select
+        buckets.person_id,
+        buckets.score_point,
+        buckets.as_of_at,
+        buckets.rule_id,
+        buckets.hits,
+        buckets.last_hit_at,
+        {{ capped_points('rules.points * buckets.hits', 'rules.points', 'rules.max_points_per_day') }}
+        * case
+            when buckets.last_hit_at is null then 1.0
+            else {{ decay_factor(
+                'rules.decay', 'rules.decay_days', 'rules.decay_grace_days',
+                days_between('buckets.last_hit_at', 'buckets.as_of_at')
+            ) }}
+        end as decayed_points
+    from buckets
+    inner join rules
+        on rules.rule_id = buckets.rule_id
+),
+
+rule_points as (
+    select
+        bucket_points.person_id,
+        bucket_points.score_point,
+        bucket_points.as_of_at,
+        bucket_points.rule_id,
+        sum(bucket_points.hits) as hits,
+        max(bucket_points.last_hit_at) as last_hit_at,
+        {{ capped_points('sum(bucket_points.decayed_points)', 'max(rules.points)', 'max(rules.max_points)') }}
+            as rule_points
+    from bucket_points
+    inner join rules
+        on rules.rule_id = bucket_points.rule_id
+    group by 1, 2, 3, 4
+),
+
+group_totals as (
+    select
+        rule_points.person_id,
+        rule_points.score_point,
+        rules.cap_group,
+        sum(rule_points.rule_points) as group_points
+    from rule_points
+    inner join rules
+        on rules.rule_id = rule_points.rule_id
+    where rules.is_enabled
+        and rules.cap_group is not null
+    group by 1, 2, 3
+),
+
+final as (
+    select
+        rule_points.person_id,
+        rule_points.score_point,
+        rule_points.as_of_at,
+        rule_points.rule_id,
+        rules.rule_group,
+        rules.is_enabled,
+        rules.description,
+        rules.description_zh,
+        rules.signal,
+        cast(rule_points.hits as integer) as hits,
+        rule_points.last_hit_at,
+        cast(rule_points.rule_points as double precision) as rule_points,
+        cast(
+            case
+                when not rules.is_enabled then 0.0
+                when cap_groups.max_points is null or group_totals.group_points = 0 then rule_points.rule_points
+                else rule_points.rule_points
+                    * {{ capped_points('group_totals.group_points', 'group_totals.group_points', 'cap_groups.max_points') }}
+                    / group_totals.group_points
+            end as double precision
+        ) as points_awarded
+    from rule_points
+    inner join rules
+        on rules.rule_id = rule_points.rule_id
+    left join group_totals
+        on group_totals.person_id = rule_points.person_id
+        and group_totals.score_point = rule_points.score_point
+        and group_totals.cap_group = rules.cap_group
+    left join cap_groups
+        on cap_groups.cap_group = rules.cap_group
+)
+
+select * from final

@@ -1,0 +1,109 @@
+{#- The conversion model's inputs, long format (one row per person, point in time and non-zero
+    feature), at the `current` point (scoring) and at every `lead:<id>` point (training: what was
+    known when the CRM lead was created). The values are final numbers: training only standardises
+    them, and int_lead_conversion_scores applies the weights to exactly these values.
+      rule:<rule_id>        the rule's points before the group cap divided by its points per hit:
+                            decayed hits, for every rule of the seed, enabled or not
+      log_*_<n>d            ln(1 + count) of activity in the var feature_window_days days before
+      log_days_since_last_interaction   ln(1 + days), 365 when there was none -#}
+with
+
+score_points as (
+    select * from {{ ref('int_score_points') }}
+    where score_point <> 'previous'
+),
+
+rule_points as (
+    select * from {{ ref('int_lead_score_rules') }}
+),
+
+rules as (
+    select * from {{ ref('scoring_rules') }}
+),
+
+events as (
+    select * from {{ ref('int_events_unified') }}
+),
+
+rule_features as (
+    select
+        rule_points.person_id,
+        rule_points.score_point,
+        'rule:' || rule_points.rule_id as feature,
+        rule_points.rule_points / rules.points as value
+    from rule_points
+    inner join rules
+        on rules.rule_id = rule_points.rule_id
+    where rule_points.score_point <> 'previous'
+        and rule_points.rule_points <> 0
+),
+
+recent_activity as (
+    select
+        score_points.person_id,
+        score_points.score_point,
+        sum(case when events.event_type = 'page_view' then 1 else 0 end) as page_views,
+        sum(
+            case when events.event_type = 'page_view' and events.page_path like '/pricing%'
+                then coalesce(events.engagement_seconds, 0) else 0 end
+        ) as pricing_seconds,
+        sum(case when events.event_type = 'email_open' then 1 else 0 end) as email_opens,
+        sum(case when events.event_type = 'email_click' then 1 else 0 end) as email_clicks,
+        sum(case when events.event_type = 'form_submitted' then 1 else 0 end) as forms,
+        count(distinct events.session_key) as sessions
+    from score_points
+    inner join events
+        on events.person_id = score_points.person_id
+        and events.event_at <= score_points.as_of_at
+        and events.event_at > {{ dbt.dateadd('day', -var('feature_window_days'), 'score_points.as_of_at') }}
+    group by 1, 2
+),
+
+activity_features as (
+    {%- set counts = ['page_views', 'pricing_seconds', 'email_opens', 'email_clicks', 'forms', 'sessions'] %}
+    {%- for column in counts %}
+    select
+        person_id,
+        score_point,
+        'log_{{ column }}_{{ var("feature_window_days") }}d' as feature,
+        ln(1 + {{ column }}) as value
+    from recent_activity
+    where {{ column }} > 0
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+last_interactions as (
+    select
+        score_points.person_id,
+        score_points.score_point,
+        score_points.as_of_at,
+        max(events.event_at) as last_activity_at
+    from score_points
+    left join events
+        on events.person_id = score_points.person_id
+        and events.event_at <= score_points.as_of_at
+        and events.is_interaction
+    group by 1, 2, 3
+),
+
+silence_features as (
+    select
+        person_id,
+        score_point,
+        'log_days_since_last_interaction' as feature,
+        ln(1 + coalesce(least({{ days_between('last_activity_at', 'as_of_at') }}, 365.0), 365.0)) as value
+    from last_interactions
+),
+
+final as (
+    select person_id, score_point, feature, cast(value as double precision) as value from rule_features
+    union all
+    select person_id, score_point, feature, cast(value as double precision) from activity_features
+    union all
+    select person_id, score_point, feature, cast(value as double precision) from silence_features
+)
+
+select * from final

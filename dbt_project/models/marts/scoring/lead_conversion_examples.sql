@@ -1,0 +1,63 @@
+{#- One row per CRM lead: its person's rule score and grade when the lead was created, and whether
+    it converted (an opportunity on the lead created within var conversion_window_days). The
+    closed-loop report and the conversion model's training read it; label_complete is false while
+    the window is still open at interval_end (those leads are left out of both). -#}
+with
+
+score_points as (
+    select * from {{ ref('int_score_points') }}
+    where score_point like 'lead:%'
+),
+
+scores as (
+    select * from {{ ref('int_lead_scores_computed') }}
+    where score_point like 'lead:%'
+),
+
+opportunities as (
+    select * from {{ ref('stg_crm__opportunities') }}
+),
+
+events as (
+    select * from {{ ref('int_events_unified') }}
+),
+
+conversions as (
+    select
+        score_points.score_point,
+        min(opportunities.created_at) as converted_at
+    from score_points
+    inner join opportunities
+        on 'lead:' || opportunities.lead_id = score_points.score_point
+        and opportunities.created_at >= score_points.as_of_at
+        and opportunities.created_at
+            <= {{ dbt.dateadd('day', var('conversion_window_days'), 'score_points.as_of_at') }}
+    group by 1
+),
+
+final as (
+    select
+        cast(score_points.score_point as varchar) as example_id,
+        cast(substring(score_points.score_point, 6) as varchar) as lead_id,
+        cast(score_points.person_id as varchar) as person_id,
+        cast(score_points.as_of_at as timestamp) as lead_created_at,
+        cast({{ dbt.date_trunc('month', 'score_points.as_of_at') }} as date) as lead_month,
+        cast(scores.lead_score as integer) as lead_score_at_creation,
+        cast({{ grade_of('scores.lead_score') }} as varchar) as grade_at_creation,
+        cast(least(greatest(floor(scores.lead_score / 10.0) * 10, -20), 100) as integer) as score_band,
+        conversions.converted_at is not null as converted,
+        cast(conversions.converted_at as timestamp) as converted_at,
+        (
+            {{ dbt.dateadd('day', var('conversion_window_days'), 'score_points.as_of_at') }}
+            <= {{ interval_end_at('events') }}
+            or conversions.converted_at is not null
+        ) as label_complete
+    from score_points
+    inner join scores
+        on scores.person_id = score_points.person_id
+        and scores.score_point = score_points.score_point
+    left join conversions
+        on conversions.score_point = score_points.score_point
+)
+
+select * from final
