@@ -17,6 +17,12 @@ Daily run of the customer-intent warehouse for the data interval
 5. **activate**: push the high-intent segment to the CRM and alert chat on
    newly hot leads (or write the outbox when no connection is configured).
 6. **summarize**: one JSON summary of the run under the reports folder.
+7. **train_conversion_model** (beside validate_marts, after dbt_build): weekly
+   (when the newest model is `INTENT_MODEL_RETRAIN_DAYS`, default 7, days
+   older than this interval), train the lead-conversion model on the CRM
+   outcomes, save the version with its metrics, approve it when it passes;
+   the next dbt_build scores with the latest approved version. It reads the
+   warehouse read-only after dbt finished, so it never competes for the lock.
 
 Paths come from `INTENT_*` environment variables (see README). Connections:
 `hubspot_default`, `dingtalk_default`.
@@ -78,13 +84,21 @@ def customer_intent():
         return pipeline.activate_task(**pipeline.interval_from_context())
 
     @task(multiple_outputs=False)
+    def train_conversion_model(dbt_result: dict) -> dict:
+        from intent_pipeline import pipeline
+
+        return pipeline.train_model_task(**pipeline.interval_from_context())
+
+    @task(multiple_outputs=False)
     def summarize(activation_report: dict) -> dict:
         from intent_pipeline import pipeline
 
         return pipeline.summary_task(**pipeline.interval_from_context())
 
     manifests = [extract.override(task_id=f"extract_{source}")(source) for source in SOURCES]
-    summarize(activate(validate_marts(dbt_build(validate_raw(manifests)))))
+    built = dbt_build(validate_raw(manifests))
+    summarize(activate(validate_marts(built)))
+    train_conversion_model(built)
 
 
 customer_intent()

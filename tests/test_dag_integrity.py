@@ -43,12 +43,15 @@ def test_dag_shape(dagbag, record_property):
     ids = {t.task_id for t in dag.tasks}
     assert ids == {
         "extract_forms", "extract_email", "extract_web", "extract_crm",
-        "validate_raw", "dbt_build", "validate_marts", "activate", "summarize",
+        "validate_raw", "dbt_build", "validate_marts", "activate", "summarize", "train_conversion_model",
     }  # fmt: skip
     extracts = {"extract_forms", "extract_email", "extract_web", "extract_crm"}
     assert dag.get_task("validate_raw").upstream_task_ids == extracts
     assert dag.get_task("activate").upstream_task_ids == {"validate_marts"}
     assert dag.get_task("validate_marts").upstream_task_ids == {"dbt_build"}
+    # the model reads the warehouse after dbt finished, and a failed training never blocks activation
+    assert dag.get_task("train_conversion_model").upstream_task_ids == {"dbt_build"}
+    assert not dag.get_task("train_conversion_model").downstream_task_ids
 
 
 def test_data_interval_is_a_real_day(dagbag):

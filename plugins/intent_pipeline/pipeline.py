@@ -107,6 +107,7 @@ def dbt_command(settings: Settings, interval_start: datetime, interval_end: date
     variables = {
         "interval_start": _naive_utc(interval_start).isoformat(sep=" "),
         "interval_end": _naive_utc(interval_end).isoformat(sep=" "),
+        **model_vars(settings),
     }
     return [
         str(dbt_bin) if dbt_bin.exists() else "dbt",
@@ -117,6 +118,14 @@ def dbt_command(settings: Settings, interval_start: datetime, interval_end: date
         "--log-path", str(state / "logs"),
         "--vars", json.dumps(variables),
     ]  # fmt: skip
+
+
+def model_vars(settings: Settings) -> dict:
+    """``scoring_model``: the latest approved conversion model as a dbt var, or nothing (rule score alone)."""
+    from intent_pipeline import scoring_model
+
+    model = scoring_model.latest_approved(settings.models_dir)
+    return {"scoring_model": scoring_model.to_dbt_var(model)} if model else {}
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
@@ -162,6 +171,59 @@ def dbt_build_task(interval_start: datetime, interval_end: datetime, run_id: str
         kind = result["unique_id"].split(".")[0]
         counts[kind] = counts.get(kind, 0) + 1
     return {"nodes": counts, "seconds": round(time.monotonic() - started, 1)}
+
+
+TRAINING_LABELS_SQL = """
+    select example_id, person_id, lead_created_at as as_of_at, cast(converted as integer) as label
+    from marts.lead_conversion_examples
+    where label_complete
+"""
+TRAINING_FEATURES_SQL = """
+    select features.score_point as example_id, features.feature, features.value
+    from intermediate.int_scoring_features as features
+    inner join marts.lead_conversion_examples as examples
+        on examples.example_id = features.score_point and examples.person_id = features.person_id
+    where examples.label_complete
+"""
+
+
+def load_training_data(warehouse: Path):
+    """(labels, features) of the conversion model from the warehouse, read-only (after dbt finished)."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(TRAINING_LABELS_SQL).df(), con.execute(TRAINING_FEATURES_SQL).df()
+
+
+def train_model(settings: Settings, trained_at: datetime, *, retrain_days: int | None = None) -> dict:
+    """Train, save and (when it passes) approve a conversion model version; with ``retrain_days``,
+    only when the newest saved version was trained more than that many days before ``trained_at``."""
+    from intent_pipeline import scoring_model
+
+    trained_at = _naive_utc(trained_at)
+    previous = scoring_model.history(settings.models_dir)
+    if retrain_days is not None and previous:
+        last = datetime.fromisoformat(previous[0]["trained_at"]).replace(tzinfo=None)
+        if (trained_at - last).days < retrain_days:
+            return {"status": "not_due", "latest_version": previous[0]["version"], "latest_trained_at": str(last)}
+    labels, features = load_training_data(settings.warehouse)
+    model = scoring_model.train(labels, features, trained_at=trained_at)
+    path = scoring_model.save(model, settings.models_dir)
+    log.info("conversion model %s: %s %s", model["version"], model["status"], model.get("reason") or "")
+    return {
+        "status": model["status"],
+        "version": model["version"],
+        "reason": model.get("reason"),
+        "metrics": model.get("metrics"),
+        "path": str(path),
+    }
+
+
+def train_model_task(interval_start: datetime, interval_end: datetime, run_id: str) -> dict:
+    """The weekly conversion model: retrain when the newest version is INTENT_MODEL_RETRAIN_DAYS (7)
+    days older than this interval's end; the next dbt build scores with the latest approved one."""
+    settings = Settings.from_env()
+    return train_model(settings, interval_end, retrain_days=int(os.environ.get("INTENT_MODEL_RETRAIN_DAYS", "7")))
 
 
 def _connection(conn_id: str):

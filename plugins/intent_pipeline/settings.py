@@ -53,6 +53,11 @@ class Settings:
         )
 
     @property
+    def models_dir(self) -> Path:
+        """Where the conversion model versions are kept (``<version>/model.json``)."""
+        return self.state_dir / "models" / "lead_conversion"
+
+    @property
     def ledger_path(self) -> Path:
         return self.state_dir / "activation_ledger.sqlite"
 

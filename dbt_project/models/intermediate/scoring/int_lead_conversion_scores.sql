@@ -6,6 +6,7 @@
     calibration, p = 1 / (1 + exp(-(calibration_a * z + calibration_c))). A top factor is a feature
     whose contribution weight * (value - training mean) is positive, largest first.
     Without the var every probability is null: the rule score stands alone. -#}
+-- depends_on: {{ ref('int_scoring_features') }}
 {%- set model = var('scoring_model', none) %}
 with
 

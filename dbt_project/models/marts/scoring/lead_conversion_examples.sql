@@ -1,7 +1,7 @@
 {#- One row per CRM lead: its person's rule score and grade when the lead was created, and whether
     it converted (an opportunity on the lead created within var conversion_window_days). The
     closed-loop report and the conversion model's training read it; label_complete is false while
-    the window is still open at interval_end (those leads are left out of both). -#}
+    the window is still open at interval_end, converted or not (those leads are left out of both). -#}
 with
 
 score_points as (
@@ -47,10 +47,11 @@ final as (
         cast(least(greatest(floor(scores.lead_score / 10.0) * 10, -20), 100) as integer) as score_band,
         conversions.converted_at is not null as converted,
         cast(conversions.converted_at as timestamp) as converted_at,
+        -- only a closed window is a label: counting the early converters of an open window would
+        -- make the newest leads look better than they are
         (
             {{ dbt.dateadd('day', var('conversion_window_days'), 'score_points.as_of_at') }}
             <= {{ interval_end_at('events') }}
-            or conversions.converted_at is not null
         ) as label_complete
     from score_points
     inner join scores

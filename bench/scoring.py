@@ -1,0 +1,265 @@
+"""Benchmark: does the intent score predict conversion, is the model calibrated, how fast is scoring.
+
+    python bench/scoring.py [--people N] [--seed S] [--scale-people N [N ...]] [--keep DIR]
+
+1. Accuracy. A synth workload of --people (default 6000, pollution default) is extracted with the
+   DAG's code and built with one `dbt build` (everything, tests included). The conversion model is
+   trained on marts.lead_conversion_examples / intermediate.int_scoring_features exactly as the
+   DAG's train_conversion_model task does (pipeline.load_training_data + scoring_model.train, a
+   time-based split: oldest 60 % train, next 20 % calibration, newest 20 % test). On the test
+   slice (the newest leads, sorted like scoring_model's split):
+     auc_rule       ROC-AUC of the rule score the lead had when it was created
+     auc_model      ROC-AUC of the calibrated model probability (pr_auc_model, ece next to it)
+     auc_ceiling    ROC-AUC of the person's hidden propensity from the synth truth
+   and top_vs_bottom_grade_conversion_ratio = conversion rate of high_intent leads / nurture leads
+   over all labelled leads (marts.lead_conversion_report, period all).
+   The approved model is then applied in SQL by a second `dbt build` of the scoring models with the
+   var scoring_model, and its probabilities are compared with scoring_model.score() in Python on
+   the same features (max_abs_difference_sql_vs_python).
+2. Scoring time. scoring_seconds = the execution time of the scoring models (int_score_points,
+   int_lead_score_rules, int_lead_scores_computed, int_scoring_features,
+   int_lead_conversion_scores, lead_scores) in that build, from run_results.json. With
+   --scale-people N the built warehouse is copied and its scoring inputs (people, profiles,
+   unified events, CRM leads and opportunities) replicated with suffixed ids until they hold about
+   N people; the scoring models are run on the copy, next to the baseline in the same run: one
+   DuckDB aggregate over the same events per person (count, max timestamp: the scan floor any
+   scoring needs). The ratio is reported, never asserted.
+
+Last line: one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "plugins"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from identity import INTERVAL, extract, generate, progress, settings_for  # noqa: E402
+from intent_pipeline import pipeline, scoring_model  # noqa: E402
+
+SCORING_MODELS = (
+    "int_score_points",
+    "int_lead_score_rules",
+    "int_lead_scores_computed",
+    "int_scoring_features",
+    "int_lead_conversion_scores",
+    "lead_scores",
+)
+# what --scale-people replicates (schema.table, the id columns that get a copy suffix)
+REPLICATED = {
+    "intermediate.int_people_resolved": ("node_key", "person_id"),
+    "intermediate.int_profiles_observed": ("person_id", "record_key", "crm_lead_id"),
+    "intermediate.int_events_unified": ("event_id", "person_id", "session_key"),
+    "staging.stg_crm__leads": ("lead_id",),
+    "staging.stg_crm__opportunities": ("opportunity_id", "lead_id"),
+}
+
+
+def dbt(home: Path, *args: str) -> tuple[list[dict], float]:
+    """Run dbt with the pipeline's command line on ``home``; return run_results and wall seconds."""
+    import subprocess
+
+    settings = settings_for(home)
+    start, end = pipeline.interval_dates(date.fromisoformat(INTERVAL))
+    started = time.perf_counter()
+    command = pipeline.dbt_command(settings, start, end, *args)
+    done = subprocess.run(command, env=pipeline.dbt_env(settings), capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    results_file = settings.state_dir / "dbt" / "target" / "run_results.json"
+    results = json.loads(results_file.read_text())["results"] if results_file.exists() else []
+    if done.returncode != 0:
+        broken = [f"{r['unique_id']}: {r.get('message')}" for r in results if r["status"] in ("error", "fail")]
+        sys.exit(f"dbt {' '.join(args)} failed: {broken}\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
+    return results, seconds
+
+
+def model_seconds(results: list[dict]) -> dict[str, float]:
+    return {
+        r["unique_id"].split(".")[-1]: round(r["execution_time"], 3)
+        for r in results
+        if r["unique_id"].startswith("model.") and r["unique_id"].split(".")[-1] in SCORING_MODELS
+    }
+
+
+def query(warehouse: Path, sql: str):
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql).df()
+
+
+def test_slice(labels, test_share: float = 0.2):
+    """The newest ``test_share`` of the examples, ordered like scoring_model's split."""
+    ordered = labels.sort_values(["as_of_at", "example_id"], kind="mergesort").reset_index(drop=True)
+    return ordered.iloc[len(ordered) - int(round(len(ordered) * test_share)) :]
+
+
+def accuracy(home: Path, people: int, seed: int) -> dict:
+    import pandas as pd
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    progress(f"generating {people} people")
+    generate(home, people, seed, "default")
+    extract(home, INTERVAL)
+    settings = settings_for(home)
+    progress("dbt build (everything)")
+    results, build_seconds = dbt(home, "build")
+    labels, features = pipeline.load_training_data(settings.warehouse)
+    start, end = pipeline.interval_dates(date.fromisoformat(INTERVAL))
+    progress(f"training on {len(labels)} labelled leads ({int(labels['label'].sum())} conversions)")
+    trained = time.perf_counter()
+    model = scoring_model.train(labels, features, trained_at=end)
+    train_seconds = time.perf_counter() - trained
+    scoring_model.save(model, settings.models_dir)
+
+    examples = query(settings.warehouse, "select * from marts.lead_conversion_examples where label_complete")
+    truth = pd.read_csv(home / "data" / "ground_truth" / "people.csv", dtype={"crm_lead_id": str})
+    propensity = dict(zip(truth["crm_lead_id"], truth["propensity"], strict=True))
+    examples["propensity"] = examples["lead_id"].map(propensity)
+    test = examples[examples["example_id"].isin(set(test_slice(labels)["example_id"]))]
+    y = test["converted"].astype(int)
+    report = query(settings.warehouse, "select * from marts.lead_conversion_report where period = 'all'")
+    rates = report[report["dimension"] == "grade"].set_index("bucket")["conversion_rate"]
+    metrics = model.get("metrics") or {}
+    figures = {
+        "labelled_leads": len(examples),
+        "conversions": int(examples["converted"].sum()),
+        "test_leads": len(test),
+        "test_conversions": int(y.sum()),
+        "propensity_missing": int(examples["propensity"].isna().sum()),
+        "model_status": model["status"],
+        "model_reason": model.get("reason"),
+        "model_version": model["version"],
+        "auc_rule": round(roc_auc_score(y, test["lead_score_at_creation"]), 4),
+        "pr_auc_rule": round(average_precision_score(y, test["lead_score_at_creation"]), 4),
+        "auc_ceiling": round(roc_auc_score(y, test["propensity"].fillna(0)), 4),
+        "auc_rule_all_leads": round(
+            roc_auc_score(examples["converted"].astype(int), examples["lead_score_at_creation"]), 4
+        ),
+        "auc_model": metrics.get("roc_auc"),
+        "pr_auc_model": metrics.get("pr_auc"),
+        "ece": metrics.get("ece"),
+        "brier": metrics.get("brier"),
+        "hgb_auc": metrics.get("hgb_roc_auc"),
+        "conversion_rate_by_grade": {k: round(v, 4) for k, v in rates.items()},
+        "top_vs_bottom_grade_conversion_ratio": (
+            round(rates["high_intent"] / rates["nurture"], 2) if rates.get("nurture") else None
+        ),
+        "learned_points": [
+            {k: p[k] for k in ("rule_id", "suggested_points", "odds_ratio")} for p in model.get("learned_points", [])
+        ],
+        "build_seconds": round(build_seconds, 1),
+        "train_seconds": round(train_seconds, 2),
+        "scoring_model_seconds": model_seconds(results),
+    }
+    if figures["auc_model"] and figures["auc_ceiling"]:
+        figures["auc_model_vs_ceiling"] = round(figures["auc_model"] / figures["auc_ceiling"], 4)
+    if model["status"] == "approved":
+        progress("applying the approved model in SQL")
+        results, _ = dbt(home, "build", "--select", *SCORING_MODELS)
+        figures["scoring_model_seconds"] = model_seconds(results)
+        sql = query(
+            settings.warehouse,
+            "select person_id, conversion_probability, conversion_model_version from marts.lead_scores",
+        )
+        current = query(
+            settings.warehouse,
+            "select person_id, feature, value from intermediate.int_scoring_features where score_point = 'current'",
+        )
+        wide = current.pivot_table(index="person_id", columns="feature", values="value", fill_value=0.0)
+        python = pd.Series(scoring_model.score(model, wide), index=wide.index)
+        # every person has at least log_days_since_last_interaction, so every person is in `wide`
+        merged = sql.set_index("person_id")["conversion_probability"].to_frame("sql").join(python.rename("python"))
+        figures["max_abs_difference_sql_vs_python"] = float((merged["sql"] - merged["python"]).abs().max())
+        figures["sql_model_version"] = sql["conversion_model_version"].dropna().unique().tolist()
+    figures["scoring_seconds"] = round(sum(figures["scoring_model_seconds"].values()), 3)
+    return figures
+
+
+def scaled(home: Path, people: int) -> dict:
+    """Replicate the scoring inputs of ``home``'s warehouse to about ``people`` people and time the
+    scoring models against a scan floor on the same events."""
+    import duckdb
+
+    base_people = query(
+        settings_for(home).warehouse, "select count(distinct person_id) as n from intermediate.int_people_resolved"
+    )["n"][0]
+    copies = max(1, round(people / base_people))
+    work = home.parent / f"scaled-{people}"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(home / "data", work / "data")
+    warehouse = settings_for(work).warehouse
+    progress(f"replicating the scoring inputs {copies}x (about {people} people)")
+    with duckdb.connect(str(warehouse)) as con:
+        for table, ids in REPLICATED.items():
+            columns = [r[0] for r in con.execute(f"describe {table}").fetchall()]
+            select = ", ".join(f"{c} || '~' || cast(k as varchar) as {c}" if c in ids else c for c in columns)
+            con.execute(f"create table {table}__copy as select {select} from {table}, range({copies}) as r(k)")
+            kind = con.execute(
+                "select table_type from information_schema.tables where table_schema || '.' || table_name = ?", [table]
+            ).fetchone()[0]
+            con.execute(f"drop {'view' if kind == 'VIEW' else 'table'} {table}")
+            con.execute(f"alter table {table}__copy rename to {table.split('.')[1]}")
+        n_people = con.execute("select count(distinct person_id) from intermediate.int_people_resolved").fetchone()[0]
+        n_events = con.execute("select count(*) from intermediate.int_events_unified").fetchone()[0]
+        started = time.perf_counter()
+        con.execute(
+            "create or replace table main.scan_floor as select person_id, count(*) as events, max(event_at) as last_at "
+            "from intermediate.int_events_unified group by person_id"
+        )
+        floor_seconds = time.perf_counter() - started
+    progress(f"scoring {n_people} people, {n_events} events")
+    results, wall = dbt(work, "run", "--select", *SCORING_MODELS)
+    seconds = model_seconds(results)
+    total = sum(seconds.values())
+    shutil.rmtree(work, ignore_errors=True)
+    return {
+        "people": n_people,
+        "events": n_events,
+        "scoring_seconds": round(total, 2),
+        "dbt_process_seconds": round(wall, 1),
+        "scan_floor_seconds": round(floor_seconds, 2),
+        "scoring_vs_scan_floor": round(total / floor_seconds, 1) if floor_seconds else None,
+        "model_seconds": seconds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--people", type=int, default=6000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--scale-people", type=int, nargs="*", default=[], help="e.g. 100000 1000000")
+    parser.add_argument("--keep", type=Path, help="keep the workload in this folder")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    base = args.keep or Path(tempfile.mkdtemp(prefix="bench-scoring-"))
+    base.mkdir(parents=True, exist_ok=True)
+    home = base / "home"
+    try:
+        result = {"benchmark": "scoring", "people": args.people, "seed": args.seed}
+        result.update(accuracy(home, args.people, args.seed))
+        result["scaled"] = [scaled(home, n) for n in args.scale_people]
+        result["goals"] = {
+            "auc_model_ge_95pct_of_ceiling": bool(result.get("auc_model_vs_ceiling", 0) >= 0.95),
+            "ece_le_0.05": bool(result["ece"] is not None and result["ece"] <= 0.05),
+            "top_vs_bottom_ge_3": bool((result["top_vs_bottom_grade_conversion_ratio"] or 0) >= 3),
+        }
+        result["total_seconds"] = round(time.perf_counter() - started, 1)
+        result["work_dir"] = str(base) if args.keep else None
+    finally:
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    print(json.dumps(result, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,385 @@
+"""The predictive lead-conversion model: train, judge, store and reload it.
+
+Pure Python (pandas, numpy, scikit-learn); no Airflow or dbt imports. dbt builds the
+training examples and their features; this module only consumes them as DataFrames:
+
+* ``labels``: one row per example: ``example_id``, ``person_id``, ``as_of_at`` (the
+  moment the person became a CRM lead; features are as of then) and ``label``
+  (1 = an opportunity was created within N days, else 0).
+* ``features``: long format ``example_id``, ``feature``, ``value``. A feature absent
+  for an example has the value 0.
+
+The model is a logistic regression on standardised features whose standardisation is
+then folded into weights over the raw values, so that SQL can compute the linear
+predictor ``z = intercept + sum(weight * value)`` over the rows that exist, followed by
+Platt calibration ``p = 1 / (1 + exp(-(a * z + c)))``. :func:`score` is the Python
+reference of that SQL.
+
+Examples are split by time (oldest = train, next = calibration, newest = test), so the
+test metrics say how the model does on leads that came after the ones it learned from.
+Too little data is not an error: :func:`train` returns a record with status
+``refused`` and a reason. Every record, refused and rejected ones included, can be
+saved with :func:`save` so that :func:`history` shows why a run did not ship a model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+LABEL_COLUMNS = ("example_id", "person_id", "as_of_at", "label")
+FEATURE_COLUMNS = ("example_id", "feature", "value")
+RULE_PREFIX = "rule:"
+SLICES = ("train", "calibration", "test")
+MODEL_FILE = "model.json"
+POINTS_FILE = "learned_points.csv"
+POINTS_COLUMNS = (
+    "rule_id",
+    "coefficient",
+    "odds_ratio",
+    "suggested_points",
+    "examples_with_rule",
+    "conversion_rate_with_rule",
+)
+
+
+# --- input -------------------------------------------------------------------------
+
+
+def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} is missing column(s) {', '.join(missing)}; expected {', '.join(columns)}")
+
+
+def validate(labels: pd.DataFrame, features: pd.DataFrame) -> None:
+    """Raise ``ValueError`` if the inputs are malformed (never for merely too little data)."""
+    _require_columns(labels, LABEL_COLUMNS, "labels")
+    _require_columns(features, FEATURE_COLUMNS, "features")
+    bad_labels = labels.loc[~labels["label"].isin([0, 1]), "label"]
+    if len(bad_labels):
+        raise ValueError(f"labels must be 0 or 1; found {sorted(map(str, bad_labels.unique()))[:5]}")
+    duplicated = labels.loc[labels["example_id"].duplicated(), "example_id"]
+    if len(duplicated):
+        raise ValueError(f"duplicate example_id in labels: {list(duplicated.unique()[:5])}")
+    if labels["example_id"].isna().any():
+        raise ValueError("labels has a missing example_id")
+    if not pd.api.types.is_datetime64_any_dtype(labels["as_of_at"]) or labels["as_of_at"].isna().any():
+        raise ValueError("labels.as_of_at must be a datetime64 column without missing values")
+    if features.duplicated(["example_id", "feature"]).any():
+        raise ValueError("features has more than one value for the same (example_id, feature)")
+    values = pd.to_numeric(features["value"], errors="coerce")
+    if not np.isfinite(values.to_numpy(dtype=float)).all():
+        raise ValueError("features.value must be finite numbers")
+
+
+def wide_features(labels: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
+    """One row per example of ``labels`` (same order), one column per feature (sorted), absent = 0.
+
+    Feature rows of examples that are not in ``labels`` are ignored.
+    """
+    long = features.loc[features["example_id"].isin(labels["example_id"])]
+    wide = long.pivot(index="example_id", columns="feature", values="value").astype(float)
+    wide = wide.reindex(index=labels["example_id"], columns=sorted(wide.columns)).fillna(0.0)
+    wide.columns.name = None
+    return wide
+
+
+def data_fingerprint(labels: pd.DataFrame, features: pd.DataFrame) -> str:
+    """SHA-1 of the training data (labels and features sorted), as hex."""
+    lab = labels.loc[:, list(LABEL_COLUMNS)].sort_values("example_id").astype({"as_of_at": str, "label": int})
+    feat = features.loc[:, list(FEATURE_COLUMNS)].sort_values(["example_id", "feature"]).astype({"value": float})
+    digest = hashlib.sha1()
+    digest.update(lab.to_csv(index=False).encode())
+    digest.update(feat.to_csv(index=False).encode())
+    return digest.hexdigest()
+
+
+# --- time split ----------------------------------------------------------------------
+
+
+def split_by_time(labels: pd.DataFrame, calibration_share: float, test_share: float) -> dict[str, pd.DataFrame]:
+    """The labels in three slices by ``as_of_at`` (tie-break ``example_id``): train, calibration, test."""
+    ordered = labels.sort_values(["as_of_at", "example_id"], kind="mergesort")
+    n = len(ordered)
+    n_test = round(n * test_share)
+    n_calibration = round(n * calibration_share)
+    n_train = n - n_calibration - n_test
+    return {
+        "train": ordered.iloc[:n_train],
+        "calibration": ordered.iloc[n_train : n_train + n_calibration],
+        "test": ordered.iloc[n_train + n_calibration :],
+    }
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).isoformat()
+
+
+def _describe_split(slices: dict[str, pd.DataFrame]) -> dict[str, dict]:
+    return {
+        name: {
+            "from": _iso(part["as_of_at"].min()) if len(part) else None,
+            "to": _iso(part["as_of_at"].max()) if len(part) else None,
+            "n": len(part),
+            "conversions": int(part["label"].sum()),
+        }
+        for name, part in slices.items()
+    }
+
+
+def _refusal_reason(n: int, conversions: int, split: dict[str, dict], min_conversions: int) -> str | None:
+    if conversions < min_conversions:
+        return f"only {conversions:,} conversions among {n:,} leads; at least {min_conversions:,} are needed to train"
+    for name, part in split.items():
+        if part["conversions"] == 0:
+            return f"the {name} slice has no conversions among its {part['n']:,} leads; more history is needed"
+        if part["conversions"] == part["n"]:
+            return f"the {name} slice has no non-converted leads among its {part['n']:,} leads; more history is needed"
+    return None
+
+
+# --- fitting -------------------------------------------------------------------------
+
+
+def _logistic(c: float = 1.0):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=c, solver="lbfgs", max_iter=1000)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _fit_linear(x_train: pd.DataFrame, y_train: np.ndarray) -> dict:
+    """Logistic regression on standardised features, folded into weights over the raw values."""
+    mean = x_train.mean().to_numpy()
+    std = x_train.std(ddof=0).to_numpy()
+    std = np.where(std > 0, std, 1.0)
+    fitted = _logistic().fit((x_train.to_numpy() - mean) / std, y_train)
+    coef = fitted.coef_[0]
+    weight = coef / std
+    b = float(fitted.intercept_[0])
+    return {
+        "intercept": b - float(np.sum(weight * mean)),
+        "intercept_standardised": b,
+        "features": [
+            {"feature": f, "weight": float(w), "mean": float(m), "std": float(s), "coef_standardised": float(c)}
+            for f, w, m, s, c in zip(x_train.columns, weight, mean, std, coef, strict=True)
+        ],
+    }
+
+
+def _fit_platt(z: np.ndarray, y: np.ndarray) -> dict:
+    """Platt scaling: an unpenalised logistic regression of the label on the linear predictor."""
+    fitted = _logistic(c=np.inf).fit(z.reshape(-1, 1), y)
+    return {"a": float(fitted.coef_[0, 0]), "c": float(fitted.intercept_[0])}
+
+
+def expected_calibration_error(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
+    """Weighted mean |mean predicted - observed rate| over equal-width probability bins."""
+    index = np.minimum((p * bins).astype(int), bins - 1)
+    error = 0.0
+    for b in np.unique(index):
+        in_bin = index == b
+        error += in_bin.mean() * abs(p[in_bin].mean() - y[in_bin].mean())
+    return float(error)
+
+
+def _metrics(p_test: np.ndarray, y_test: np.ndarray, p_train: np.ndarray, y_train: np.ndarray) -> dict:
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+    return {
+        "roc_auc": float(roc_auc_score(y_test, p_test)),
+        "pr_auc": float(average_precision_score(y_test, p_test)),
+        "ece": expected_calibration_error(p_test, y_test),
+        "brier": float(brier_score_loss(y_test, p_test)),
+        "base_rate": float(y_test.mean()),
+        "train_roc_auc": float(roc_auc_score(y_train, p_train)),
+    }
+
+
+def _hgb_roc_auc(x_train: pd.DataFrame, y_train: np.ndarray, x_test: pd.DataFrame, y_test: np.ndarray) -> float:
+    """Test ROC AUC of gradient boosting on the same slices, reported for comparison only."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+
+    fitted = HistGradientBoostingClassifier(random_state=0).fit(x_train.to_numpy(), y_train)
+    return float(roc_auc_score(y_test, fitted.predict_proba(x_test.to_numpy())[:, 1]))
+
+
+def learn_points(x: pd.DataFrame, y: np.ndarray, points_per_doubling: float) -> list[dict]:
+    """Points per rule from a logistic regression on the raw ``rule:*`` features.
+
+    Scorecard convention: ``points_per_doubling`` points double the odds, so
+    points = coefficient * points_per_doubling / ln 2. Sorted by points, highest first.
+    """
+    rules = [f for f in x.columns if f.startswith(RULE_PREFIX)]
+    if not rules:
+        return []
+    coef = _logistic().fit(x[rules].to_numpy(), y).coef_[0]
+    points = []
+    for rule, c in zip(rules, coef, strict=True):
+        with_rule = x[rule].to_numpy() > 0
+        points.append(
+            {
+                "rule_id": rule.removeprefix(RULE_PREFIX),
+                "coefficient": float(c),
+                "odds_ratio": float(math.exp(c)),
+                "suggested_points": int(round(c * points_per_doubling / math.log(2))),
+                "examples_with_rule": int(with_rule.sum()),
+                "conversion_rate_with_rule": float(y[with_rule].mean()) if with_rule.any() else None,
+            }
+        )
+    return sorted(points, key=lambda row: (-row["suggested_points"], row["rule_id"]))
+
+
+def _utc_seconds(moment: datetime) -> datetime:
+    """``moment`` in UTC to the second; a naive datetime is taken to be UTC already."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def _verdict(roc_auc: float, min_auc: float) -> tuple[str, str]:
+    if roc_auc >= min_auc:
+        return "approved", f"test ROC AUC {roc_auc:.3f} meets the minimum of {min_auc:.2f}"
+    return "rejected", f"test ROC AUC {roc_auc:.3f} is below the minimum of {min_auc:.2f}"
+
+
+# --- public API -----------------------------------------------------------------------
+
+
+def linear_predictor(model: dict, features_wide: pd.DataFrame) -> np.ndarray:
+    """``intercept + sum(weight * value)`` over raw values; missing columns and NaN count as 0."""
+    names = [f["feature"] for f in model["features"]]
+    weights = np.array([f["weight"] for f in model["features"]], dtype=float)
+    x = features_wide.reindex(columns=names).fillna(0.0).to_numpy(dtype=float)
+    return model["intercept"] + x @ weights
+
+
+def score(model: dict, features_wide: pd.DataFrame) -> np.ndarray:
+    """Calibrated conversion probability per row: the Python reference of the SQL scoring.
+
+    ``model`` is a record from :func:`train` or its :func:`to_dbt_var` form.
+    """
+    if "calibration" in model:
+        a, c = model["calibration"]["a"], model["calibration"]["c"]
+    else:
+        a, c = model["calibration_a"], model["calibration_c"]
+    return _sigmoid(a * linear_predictor(model, features_wide) + c)
+
+
+def train(
+    labels: pd.DataFrame,
+    features: pd.DataFrame,
+    *,
+    min_conversions: int = 100,
+    calibration_share: float = 0.2,
+    test_share: float = 0.2,
+    points_per_doubling: float = 20,
+    min_auc: float = 0.6,
+    trained_at: datetime | None = None,
+) -> dict:
+    """Train, calibrate and judge the model; return its JSON-serialisable record.
+
+    ``status`` is ``approved`` (test ROC AUC >= ``min_auc``), ``rejected`` (below it) or
+    ``refused`` (too few conversions, or a slice without both outcomes; no weights then).
+    """
+    validate(labels, features)
+    if not (0 < calibration_share and 0 < test_share and calibration_share + test_share < 1):
+        raise ValueError("calibration_share and test_share must be positive and sum to less than 1")
+    trained_at = _utc_seconds(trained_at or datetime.now(UTC))
+    slices = split_by_time(labels, calibration_share, test_share)
+    record: dict[str, Any] = {
+        "version": f"lcm-{trained_at:%Y%m%dT%H%M%S}-{data_fingerprint(labels, features)[:8]}",
+        "status": None,
+        "reason": None,
+        "trained_at": trained_at.isoformat(),
+        "n_examples": len(labels),
+        "n_conversions": int(labels["label"].sum()),
+        "min_conversions": min_conversions,
+        "min_auc": min_auc,
+        "calibration_share": calibration_share,
+        "test_share": test_share,
+        "points_per_doubling": points_per_doubling,
+        "split": _describe_split(slices),
+    }
+    refusal = _refusal_reason(record["n_examples"], record["n_conversions"], record["split"], min_conversions)
+    if refusal:
+        return record | {"status": "refused", "reason": refusal}
+
+    wide = wide_features(labels, features)
+    if wide.columns.empty:
+        raise ValueError("features has no rows for the training examples")
+    x = {name: wide.loc[part["example_id"]] for name, part in slices.items()}
+    y = {name: part["label"].to_numpy(dtype=int) for name, part in slices.items()}
+    record |= _fit_linear(x["train"], y["train"])
+    record["calibration"] = _fit_platt(linear_predictor(record, x["calibration"]), y["calibration"])
+    record["metrics"] = _metrics(score(record, x["test"]), y["test"], score(record, x["train"]), y["train"])
+    record["metrics"]["hgb_roc_auc"] = _hgb_roc_auc(x["train"], y["train"], x["test"], y["test"])
+    record["status"], record["reason"] = _verdict(record["metrics"]["roc_auc"], min_auc)
+    train_and_calibration = pd.concat([x["train"], x["calibration"]])
+    record["learned_points"] = learn_points(
+        train_and_calibration, np.concatenate([y["train"], y["calibration"]]), points_per_doubling
+    )
+    return record
+
+
+def to_dbt_var(model: dict) -> dict:
+    """The compact form of an approved model that dbt receives as a var."""
+    if model.get("status") != "approved":
+        raise ValueError(f"model {model.get('version')} is {model.get('status')}, not approved: {model.get('reason')}")
+    return {
+        "version": model["version"],
+        "intercept": model["intercept"],
+        "calibration_a": model["calibration"]["a"],
+        "calibration_c": model["calibration"]["c"],
+        "features": [{"feature": f["feature"], "weight": f["weight"], "mean": f["mean"]} for f in model["features"]],
+    }
+
+
+def save(model: dict, models_dir: Path) -> Path:
+    """Write ``<models_dir>/<version>/model.json`` and ``learned_points.csv``; return that folder."""
+    folder = Path(models_dir) / model["version"]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MODEL_FILE).write_text(json.dumps(model, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    points = pd.DataFrame(model.get("learned_points", []), columns=list(POINTS_COLUMNS))
+    points.to_csv(folder / POINTS_FILE, index=False)
+    return folder
+
+
+def _load_all(models_dir: Path) -> list[dict]:
+    """Every saved record, newest ``trained_at`` first."""
+    models_dir = Path(models_dir)
+    if not models_dir.is_dir():
+        return []
+    records = [json.loads(p.read_text(encoding="utf-8")) for p in models_dir.glob(f"*/{MODEL_FILE}")]
+    return sorted(records, key=lambda r: datetime.fromisoformat(r["trained_at"]), reverse=True)
+
+
+def latest_approved(models_dir: Path) -> dict | None:
+    """The newest approved record in ``models_dir``, or None if there is none."""
+    return next((r for r in _load_all(models_dir) if r["status"] == "approved"), None)
+
+
+def history(models_dir: Path) -> list[dict]:
+    """All saved runs, newest first: version, trained_at, status, reason, metrics."""
+    return [
+        {
+            "version": r["version"],
+            "trained_at": r["trained_at"],
+            "status": r["status"],
+            "reason": r["reason"],
+            "metrics": r.get("metrics"),
+        }
+        for r in _load_all(models_dir)
+    ]
