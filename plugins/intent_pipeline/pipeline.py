@@ -174,7 +174,7 @@ def dbt_build_task(interval_start: datetime, interval_end: datetime, run_id: str
 
 
 TRAINING_LABELS_SQL = """
-    select example_id, person_id, lead_created_at as as_of_at, cast(converted as integer) as label
+    select example_id, person_id, scored_at as as_of_at, cast(converted as integer) as label
     from marts.lead_conversion_examples
     where label_complete
 """

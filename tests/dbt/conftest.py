@@ -8,7 +8,8 @@ in it are few and their scores can be worked out by hand from the default scorin
   the interval with the same phone typed differently and another email -> one person,
   30 + 20 + 10 = 60, previous score 30 (fit only) -> became hot in the interval, in the segment.
 * ``bob``: only visits the careers page -> -10, nurture.
-* ``carol``: trial + VP + Retail = 60 before the interval, but a won opportunity and an order ->
+* ``carol``: trial + VP + Retail + a product page = 65 before the interval (her trial is 21 days
+  old, inside the 30 days before decay starts), but a won opportunity and an order ->
   customer, not in the segment; her CRM lead is exported twice (title changed in between).
 * ``dave``: trial + director + Financial Services = 60, unsubscribed -> not in the segment.
 * ``erin``: trial 30 + pricing page 61 s 15 + whitepaper 10 + three opens 3 = 58 -> potential.

@@ -37,11 +37,11 @@ lead_points as (
     select
         people_nodes.person_id,
         'lead:' || leads.lead_id as score_point,
-        leads.created_at as as_of_at
+        {{ dbt.dateadd('day', var('lead_observation_days'), 'leads.created_at') }} as as_of_at
     from leads
     inner join people_nodes
         on people_nodes.node_key = {{ node_key('crm_lead', 'leads.lead_id') }}
-    where leads.created_at <= {{ interval_end_at('events') }}
+    where {{ dbt.dateadd('day', var('lead_observation_days'), 'leads.created_at') }} <= {{ interval_end_at('events') }}
 ),
 
 final as (

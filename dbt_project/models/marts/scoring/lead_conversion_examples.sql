@@ -1,5 +1,7 @@
-{#- One row per CRM lead: its person's rule score and grade when the lead was created, and whether
-    it converted (an opportunity on the lead created within var conversion_window_days). The
+{#- One row per CRM lead: its person's rule score and grade var lead_observation_days (default 0)
+    after the lead was created (scored_at), and whether it converted (an opportunity on the lead
+    created within var conversion_window_days after scored_at). A lead that converted before
+    scored_at is no example (converted_before_scoring, left out of the report and training). The
     closed-loop report and the conversion model's training read it; label_complete is false while
     the window is still open at interval_end, converted or not (those leads are left out of both). -#}
 with
@@ -22,6 +24,14 @@ events as (
     select * from {{ ref('int_events_unified') }}
 ),
 
+earlier_conversions as (
+    select distinct score_points.score_point
+    from score_points
+    inner join opportunities
+        on 'lead:' || opportunities.lead_id = score_points.score_point
+        and opportunities.created_at < score_points.as_of_at
+),
+
 conversions as (
     select
         score_points.score_point,
@@ -40,7 +50,10 @@ final as (
         cast(score_points.score_point as varchar) as example_id,
         cast(substring(score_points.score_point, 6) as varchar) as lead_id,
         cast(score_points.person_id as varchar) as person_id,
-        cast(score_points.as_of_at as timestamp) as lead_created_at,
+        cast(
+            {{ dbt.dateadd('day', -var('lead_observation_days'), 'score_points.as_of_at') }} as timestamp
+        ) as lead_created_at,
+        cast(score_points.as_of_at as timestamp) as scored_at,
         cast({{ dbt.date_trunc('month', 'score_points.as_of_at') }} as date) as lead_month,
         cast(scores.lead_score as integer) as lead_score_at_creation,
         cast({{ grade_of('scores.lead_score') }} as varchar) as grade_at_creation,
@@ -52,13 +65,17 @@ final as (
         (
             {{ dbt.dateadd('day', var('conversion_window_days'), 'score_points.as_of_at') }}
             <= {{ interval_end_at('events') }}
-        ) as label_complete
+            and earlier_conversions.score_point is null
+        ) as label_complete,
+        earlier_conversions.score_point is not null as converted_before_scoring
     from score_points
     inner join scores
         on scores.person_id = score_points.person_id
         and scores.score_point = score_points.score_point
     left join conversions
         on conversions.score_point = score_points.score_point
+    left join earlier_conversions
+        on earlier_conversions.score_point = score_points.score_point
 )
 
 select * from final
