@@ -19,6 +19,9 @@ pytestmark = pytest.mark.slow
 DAY2 = (datetime(2026, 11, 22), datetime(2026, 11, 23))
 
 
+HISTORY = "select snapshot_date, person_id, lead_score, grade from marts.lead_score_history order by 1, 2"
+
+
 def ids(build) -> dict[str, str]:
     return dict(build.query("select node_key, person_id from intermediate.int_people_resolved"))
 
@@ -40,9 +43,16 @@ def two_days(tmp_path_factory):
     second = run_dbt(base, lake, "build", interval=DAY2)
     assert second.returncode == 0, second.stdout[-4000:]
     day2 = ids(first)
+    history = first.query(HISTORY)
     rerun = run_dbt(base, lake, "build", interval=DAY2)
     assert rerun.returncode == 0, rerun.stdout[-4000:]
-    return {"build": first, "day1": day1, "day2": day2, "day2_again": ids(first), "changes_before": changes_before}
+    history_rerun = first.query(HISTORY)
+    refreshed = run_dbt(base, lake, "build", "--full-refresh", interval=DAY2)
+    assert refreshed.returncode == 0, refreshed.stdout[-4000:]
+    return {
+        "build": first, "day1": day1, "day2": day2, "day2_again": ids(first), "changes_before": changes_before,
+        "history": history, "history_rerun": history_rerun, "history_full_refresh": first.query(HISTORY),
+    }  # fmt: skip
 
 
 def test_first_build_records_no_changes(two_days):
@@ -87,3 +97,26 @@ def test_rerunning_the_interval_changes_nothing(two_days):
     assert two_days["day2_again"] == two_days["day2"]
     log = two_days["build"].query("select count(*) from intermediate.int_identity_id_changes")[0][0]
     assert log >= 1
+
+
+def test_score_history_keeps_one_snapshot_per_day_and_person(two_days):
+    history = two_days["history"]
+    assert sorted({row[0] for row in history}) == [date(2026, 11, 21), date(2026, 11, 22)]
+    assert len({(row[0], row[1]) for row in history}) == len(history)
+    # a re-run of day 2 replaces its rows, a --full-refresh build does not wipe day 1 (full_refresh: false)
+    assert two_days["history_rerun"] == history
+    assert two_days["history_full_refresh"] == history
+
+
+def test_first_crossed_the_threshold_is_a_query_that_follows_merges(two_days):
+    """alice crossed 60 on day 1; on day 2 she merged with frank and her id may have changed:
+    lead_score_trends maps her day-1 snapshot to today's id."""
+    build = two_days["build"]
+    alice = build.query(
+        "select person_id from intermediate.int_people_resolved where node_key = ?", "crm_lead:00Qalice"
+    )
+    first_hot = build.query(
+        "select min(snapshot_date) from marts.lead_score_trends where grade = 'high_intent' and person_id = ?",
+        alice[0][0],
+    )
+    assert first_hot[0][0] == date(2026, 11, 21)
