@@ -141,17 +141,7 @@ profile_hits as (
 ),
 
 last_interactions as (
-    select
-        score_points.person_id,
-        score_points.score_point,
-        score_points.as_of_at,
-        max(events.event_at) as last_activity_at
-    from score_points
-    left join events
-        on events.person_id = score_points.person_id
-        and events.event_at <= score_points.as_of_at
-        and events.is_interaction
-    group by 1, 2, 3
+    select * from {{ ref('int_score_point_activity') }}
 ),
 
 silence_hits as (

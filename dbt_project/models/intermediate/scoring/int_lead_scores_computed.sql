@@ -15,8 +15,8 @@ rule_points as (
     where is_enabled
 ),
 
-events as (
-    select * from {{ ref('int_events_unified') }}
+activity as (
+    select * from {{ ref('int_score_point_activity') }}
 ),
 
 explained as (
@@ -39,19 +39,6 @@ reasons as (
         explained.description_zh || hits_shown || ' '
         || case when shown_points >= 0 then '+' else '' end || cast(shown_points as varchar) as reason_zh
     from explained
-),
-
-last_interactions as (
-    select
-        score_points.person_id,
-        score_points.score_point,
-        max(events.event_at) as last_activity_at
-    from score_points
-    inner join events
-        on events.person_id = score_points.person_id
-        and events.event_at <= score_points.as_of_at
-        and events.is_interaction
-    group by 1, 2
 ),
 
 summed as (
@@ -93,11 +80,11 @@ final as (
         cast(round(summed.engagement_points) as integer) as engagement_score,
         summed.score_reasons,
         summed.score_reasons_zh,
-        last_interactions.last_activity_at
+        activity.last_activity_at
     from summed
-    left join last_interactions
-        on last_interactions.person_id = summed.person_id
-        and last_interactions.score_point = summed.score_point
+    left join activity
+        on activity.person_id = summed.person_id
+        and activity.score_point = summed.score_point
 )
 
 select * from final

@@ -21,8 +21,9 @@ rules as (
     select * from {{ ref('scoring_rules') }}
 ),
 
-events as (
-    select * from {{ ref('int_events_unified') }}
+activity as (
+    select * from {{ ref('int_score_point_activity') }}
+    where score_point <> 'previous'
 ),
 
 rule_features as (
@@ -38,27 +39,6 @@ rule_features as (
         and rule_points.rule_points <> 0
 ),
 
-recent_activity as (
-    select
-        score_points.person_id,
-        score_points.score_point,
-        sum(case when events.event_type = 'page_view' then 1 else 0 end) as page_views,
-        sum(
-            case when events.event_type = 'page_view' and events.page_path like '/pricing%'
-                then coalesce(events.engagement_seconds, 0) else 0 end
-        ) as pricing_seconds,
-        sum(case when events.event_type = 'email_open' then 1 else 0 end) as email_opens,
-        sum(case when events.event_type = 'email_click' then 1 else 0 end) as email_clicks,
-        sum(case when events.event_type = 'form_submitted' then 1 else 0 end) as forms,
-        count(distinct events.session_key) as sessions
-    from score_points
-    inner join events
-        on events.person_id = score_points.person_id
-        and events.event_at <= score_points.as_of_at
-        and events.event_at > {{ dbt.dateadd('day', -var('feature_window_days'), 'score_points.as_of_at') }}
-    group by 1, 2
-),
-
 activity_features as (
     {%- set counts = ['page_views', 'pricing_seconds', 'email_opens', 'email_clicks', 'forms', 'sessions'] %}
     {%- for column in counts %}
@@ -67,26 +47,12 @@ activity_features as (
         score_point,
         'log_{{ column }}_{{ var("feature_window_days") }}d' as feature,
         ln(1 + {{ column }}) as value
-    from recent_activity
+    from activity
     where {{ column }} > 0
     {%- if not loop.last %}
     union all
     {%- endif %}
     {%- endfor %}
-),
-
-last_interactions as (
-    select
-        score_points.person_id,
-        score_points.score_point,
-        score_points.as_of_at,
-        max(events.event_at) as last_activity_at
-    from score_points
-    left join events
-        on events.person_id = score_points.person_id
-        and events.event_at <= score_points.as_of_at
-        and events.is_interaction
-    group by 1, 2, 3
 ),
 
 silence_features as (
@@ -95,7 +61,7 @@ silence_features as (
         score_point,
         'log_days_since_last_interaction' as feature,
         ln(1 + coalesce(least({{ days_between('last_activity_at', 'as_of_at') }}, 365.0), 365.0)) as value
-    from last_interactions
+    from activity
 ),
 
 final as (
