@@ -344,6 +344,12 @@ def to_dbt_var(model: dict) -> dict:
         "calibration_a": model["calibration"]["a"],
         "calibration_c": model["calibration"]["c"],
         "features": [{"feature": f["feature"], "weight": f["weight"], "mean": f["mean"]} for f in model["features"]],
+        # for marts.scoring_rule_suggestions: the rule table next to what the model suggests
+        "learned_points": [
+            {k: p[k] for k in ("rule_id", "suggested_points", "odds_ratio", "examples_with_rule")}
+            | {"conversion_rate_with_rule": p["conversion_rate_with_rule"] or 0.0}
+            for p in model.get("learned_points", [])
+        ],
     }
 
 

@@ -173,7 +173,8 @@ def test_folded_weights_reproduce_sklearn_on_standardised_features(data, model):
     expected_z = reference.decision_function((wide[names].to_numpy() - mean) / std)
 
     dbt_var = sm.to_dbt_var(model)
-    assert set(dbt_var) == {"version", "intercept", "calibration_a", "calibration_c", "features"}
+    assert set(dbt_var) == {"version", "intercept", "calibration_a", "calibration_c", "features", "learned_points"}
+    assert [p["rule_id"] for p in dbt_var["learned_points"]] == [p["rule_id"] for p in model["learned_points"]]
     assert np.allclose(sm.linear_predictor(dbt_var, wide), expected_z)
     # as SQL does it: a sum over the feature rows that exist, absent features contribute nothing
     weights = {f["feature"]: f["weight"] for f in dbt_var["features"]}
