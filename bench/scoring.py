@@ -17,7 +17,7 @@
    var scoring_model, and its probabilities are compared with scoring_model.score() in Python on
    the same features (max_abs_difference_sql_vs_python).
 2. Scoring time. scoring_seconds = the execution time of the scoring models (int_score_points,
-   int_lead_score_rules, int_lead_scores_computed, int_scoring_features,
+   int_score_point_activity, int_lead_score_rules, int_lead_scores_computed, int_scoring_features,
    int_lead_conversion_scores, lead_scores) in that build, from run_results.json. With
    --scale-people N the built warehouse is copied and its scoring inputs (people, profiles,
    unified events, CRM leads and opportunities) replicated with suffixed ids until they hold about
@@ -48,6 +48,7 @@ from intent_pipeline import pipeline, scoring_model  # noqa: E402
 
 SCORING_MODELS = (
     "int_score_points",
+    "int_score_point_activity",
     "int_lead_score_rules",
     "int_lead_scores_computed",
     "int_scoring_features",
@@ -97,12 +98,6 @@ def query(warehouse: Path, sql: str):
         return con.execute(sql).df()
 
 
-def test_slice(labels, test_share: float = 0.2):
-    """The newest ``test_share`` of the examples, ordered like scoring_model's split."""
-    ordered = labels.sort_values(["as_of_at", "example_id"], kind="mergesort").reset_index(drop=True)
-    return ordered.iloc[len(ordered) - int(round(len(ordered) * test_share)) :]
-
-
 def accuracy(home: Path, people: int, seed: int) -> dict:
     import pandas as pd
     from sklearn.metrics import average_precision_score, roc_auc_score
@@ -125,7 +120,8 @@ def accuracy(home: Path, people: int, seed: int) -> dict:
     truth = pd.read_csv(home / "data" / "ground_truth" / "people.csv", dtype={"crm_lead_id": str})
     propensity = dict(zip(truth["crm_lead_id"], truth["propensity"], strict=True))
     examples["propensity"] = examples["lead_id"].map(propensity)
-    test = examples[examples["example_id"].isin(set(test_slice(labels)["example_id"]))]
+    test_ids = scoring_model.split_by_time(labels, calibration_share=0.2, test_share=0.2)["test"]["example_id"]
+    test = examples[examples["example_id"].isin(set(test_ids))]
     y = test["converted"].astype(int)
     report = query(settings.warehouse, "select * from marts.lead_conversion_report where period = 'all'")
     rates = report[report["dimension"] == "grade"].set_index("bucket")["conversion_rate"]

@@ -42,12 +42,20 @@ def build_summary(settings: Settings, interval_start: date) -> dict:
         report = _read_json(settings.reports_dir / "quality" / f"dt={ds}" / f"{layer}.json")
         quality[layer] = None if report is None else report["success"]
     activation = _read_json(settings.reports_dir / "activation" / f"dt={ds}.json")
+    from intent_pipeline.scoring_model import history, latest_approved
+
+    versions = history(settings.models_dir)
+    approved = latest_approved(settings.models_dir)
     return {
         "interval_start": ds,
         "sources": sources,
         "quality": quality,
         "warehouse": _warehouse_figures(settings.warehouse),
         "activation": activation["destinations"] if activation else None,
+        "conversion_model": {
+            "latest": versions[0] if versions else None,
+            "scoring_with": approved["version"] if approved else None,
+        },
         "paths": {
             "warehouse": str(settings.warehouse),
             "raw_lake": str(settings.lake_dir / "raw"),
@@ -55,6 +63,7 @@ def build_summary(settings: Settings, interval_start: date) -> dict:
             "quality_reports": str(settings.reports_dir / "quality" / f"dt={ds}"),
             "outbox": str(settings.outbox_dir),
             "ledger": str(settings.ledger_path),
+            "models": str(settings.models_dir),
         },
     }
 
@@ -84,6 +93,16 @@ def format_summary(summary: dict) -> str:
         keys = ("planned", "sent_ok", "unchanged", "rejected", "deferred", "invalid", "requests")
         figures = ", ".join(f"{k} {counts.get(k, 0)}" for k in keys)
         lines.append(f"activation {destination} [{counts.get('mode')}]: {figures}")
+    model = summary.get("conversion_model") or {}
+    latest = model.get("latest")
+    if latest:
+        metrics = latest.get("metrics") or {}
+        lines.append(
+            f"conversion model: latest {latest['version']} {latest['status']} (auc {metrics.get('roc_auc')}, "
+            f"ece {metrics.get('ece')}); scoring with {model.get('scoring_with') or 'none (rule score only)'}"
+        )
+        if latest["status"] != "approved":
+            lines.append(f"  {latest.get('reason')}")
     lines.append("")
     lines += [f"{name:<16}{path}" for name, path in summary["paths"].items()]
     return "\n".join(lines)
