@@ -1,7 +1,9 @@
 {#- What a person did before each point in time of int_score_points, computed once for the rule
     engine (silence), the scores (last_activity_at) and the conversion model's features: the last
-    interaction (form, page view, email open or click) at or before the point, and counts in the var
-    feature_window_days days before it. Every point has a row (null / 0 when nothing happened). -#}
+    interaction (form, page view, email open or click) at or before the point, counts in the var
+    feature_window_days days before it, and the same counts over all time before it (with the
+    first interaction: how long the person has been around). Every point has a row (null / 0
+    when nothing happened). -#}
 with
 
 score_points as (
@@ -18,6 +20,15 @@ activity as (
         score_points.person_id,
         score_points.score_point,
         max(events.event_at) as last_activity_at,
+        min(events.event_at) as first_activity_at,
+        sum(case when events.event_type = 'page_view' then 1 else 0 end) as page_views_all,
+        sum(case when events.event_type = 'page_view' then coalesce(events.engagement_seconds, 0) else 0 end)
+            as engagement_seconds_all,
+        count(distinct case when events.event_type = 'page_view' then events.page_path end) as distinct_pages_all,
+        sum(case when events.event_type = 'email_open' then 1 else 0 end) as email_opens_all,
+        sum(case when events.event_type = 'email_click' then 1 else 0 end) as email_clicks_all,
+        sum(case when events.event_type = 'form_submitted' then 1 else 0 end) as forms_all,
+        count(distinct events.session_key) as sessions_all,
         {%- set recent = "events.event_at > " ~ dbt.dateadd('day', -var('feature_window_days'), 'score_points.as_of_at') %}
         sum(case when {{ recent }} and events.event_type = 'page_view' then 1 else 0 end) as page_views,
         sum(
@@ -41,12 +52,20 @@ final as (
         score_points.score_point,
         score_points.as_of_at,
         activity.last_activity_at,
+        activity.first_activity_at,
         coalesce(activity.page_views, 0) as page_views,
         coalesce(activity.pricing_seconds, 0) as pricing_seconds,
         coalesce(activity.email_opens, 0) as email_opens,
         coalesce(activity.email_clicks, 0) as email_clicks,
         coalesce(activity.forms, 0) as forms,
-        coalesce(activity.sessions, 0) as sessions
+        coalesce(activity.sessions, 0) as sessions,
+        coalesce(activity.page_views_all, 0) as page_views_all,
+        coalesce(activity.engagement_seconds_all, 0) as engagement_seconds_all,
+        coalesce(activity.distinct_pages_all, 0) as distinct_pages_all,
+        coalesce(activity.email_opens_all, 0) as email_opens_all,
+        coalesce(activity.email_clicks_all, 0) as email_clicks_all,
+        coalesce(activity.forms_all, 0) as forms_all,
+        coalesce(activity.sessions_all, 0) as sessions_all
     from score_points
     left join activity
         on activity.person_id = score_points.person_id

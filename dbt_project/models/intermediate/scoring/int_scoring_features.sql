@@ -5,6 +5,9 @@
       rule:<rule_id>        the rule's points before the group cap divided by its points per hit:
                             decayed hits, for every rule of the seed, enabled or not
       log_*_<n>d            ln(1 + count) of activity in the var feature_window_days days before
+      log_*_all             ln(1 + count) of activity any time before (page views, seconds engaged,
+                            distinct pages, opens, clicks, forms, sessions)
+      log_days_known        ln(1 + days since the first interaction)
       log_days_since_last_interaction   ln(1 + days), 365 when there was none -#}
 with
 
@@ -40,19 +43,39 @@ rule_features as (
 ),
 
 activity_features as (
-    {%- set counts = ['page_views', 'pricing_seconds', 'email_opens', 'email_clicks', 'forms', 'sessions'] %}
-    {%- for column in counts %}
+    {%- set window = var('feature_window_days') %}
+    {%- set counts = {
+        'page_views': 'log_page_views_' ~ window ~ 'd',
+        'pricing_seconds': 'log_pricing_seconds_' ~ window ~ 'd',
+        'email_opens': 'log_email_opens_' ~ window ~ 'd',
+        'email_clicks': 'log_email_clicks_' ~ window ~ 'd',
+        'forms': 'log_forms_' ~ window ~ 'd',
+        'sessions': 'log_sessions_' ~ window ~ 'd',
+        'page_views_all': 'log_page_views_all',
+        'engagement_seconds_all': 'log_engagement_seconds_all',
+        'distinct_pages_all': 'log_distinct_pages_all',
+        'email_opens_all': 'log_email_opens_all',
+        'email_clicks_all': 'log_email_clicks_all',
+        'forms_all': 'log_forms_all',
+        'sessions_all': 'log_sessions_all',
+    } %}
+    {%- for column, feature in counts.items() %}
     select
         person_id,
         score_point,
-        'log_{{ column }}_{{ var("feature_window_days") }}d' as feature,
+        '{{ feature }}' as feature,
         ln(1 + {{ column }}) as value
     from activity
     where {{ column }} > 0
-    {%- if not loop.last %}
     union all
-    {%- endif %}
     {%- endfor %}
+    select
+        person_id,
+        score_point,
+        'log_days_known' as feature,
+        ln(1 + {{ days_between('first_activity_at', 'as_of_at') }}) as value
+    from activity
+    where first_activity_at is not null
 ),
 
 silence_features as (
