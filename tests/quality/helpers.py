@@ -178,8 +178,9 @@ CLEAN_MARTS_SQL = [
          40, true, timestamp '2026-11-21 09:30:00', {SCORED_AT}, '申请试用 +30，总监及以上 +20，价格页 2× +15',
          'B', '1', 'B1', 0.41, 'rule:trial_request +0.92', 'lcm-20261122T000000-0123abcd'),
         ('p_002', 'potential', 'webinar +8, target industry +10, brochure +5, whitepaper +10', 33, 10, 23, 33,
-         false, timestamp '2026-11-20 10:00:00', {SCORED_AT}, '研讨会报名 +8，目标行业 +10，产品手册 +5，行业白皮书 +10',
-         'B', '2', 'B2', 0.12, null, 'lcm-20261122T000000-0123abcd'),
+         false, timestamp '2026-11-20 10:00:00', {SCORED_AT},
+         '研讨会报名 +8，目标行业 +10，产品手册 +5，行业白皮书 +10', 'B', '2', 'B2', 0.12, null,
+         'lcm-20261122T000000-0123abcd'),
         ('p_003', 'nurture', 'careers page -10', -10, 0, -10, null, false,
          timestamp '2026-10-01 10:00:00', {SCORED_AT}, '访问招聘页 -10', 'C', '3', 'C3', null, null, null)""",
     f"""insert into marts.segment_high_intent values
