@@ -238,10 +238,21 @@ def _connection(conn_id: str):
 
 
 def activate_task(interval_start: datetime, interval_end: datetime, run_id: str) -> dict:
-    """Push the segment to the CRM and newly hot leads to chat; write the activation report."""
-    from intent_pipeline.activation import DestinationRefused, DingTalkConfig, HubSpotConfig, activate
+    """Push the segment to the CRM and newly hot leads to chat; write the activation report.
+
+    ``INTENT_ACTIVATION_DRY_RUN=1`` plans without sending (report ``dt=<day>.dry-run.json``);
+    the safety guard and dead-lettering read their settings from ``INTENT_ACTIVATION_*``."""
+    from intent_pipeline.activation import (
+        ActivationGuardError,
+        DestinationRefused,
+        DingTalkConfig,
+        HubSpotConfig,
+        Safety,
+        activate,
+    )
 
     settings = Settings.from_env()
+    safety = Safety.from_env()
     hubspot_conn = _connection(HUBSPOT_CONN_ID)
     dingtalk_conn = _connection(DINGTALK_CONN_ID)
     try:
@@ -252,14 +263,18 @@ def activate_task(interval_start: datetime, interval_end: datetime, run_id: str)
             run_id,
             hubspot=HubSpotConfig.from_airflow_connection(hubspot_conn) if hubspot_conn else None,
             dingtalk=DingTalkConfig.from_airflow_connection(dingtalk_conn) if dingtalk_conn else None,
+            safety=safety,
         )
     except DestinationRefused as error:
         # A refused token or robot URL does not heal by retrying: fail now, name the connection.
         _fail(f"activation refused: {error} — fix the Airflow connection and clear the task")
+    except ActivationGuardError as error:
+        _fail(f"activation stopped by the safety guard: {error}")
     for destination, counts in report.items():
         if isinstance(counts, dict) and counts.get("mode") == "outbox":
             log.warning("%s: no connection configured, wrote the outbox instead of sending", destination)
-    path = settings.reports_dir / "activation" / f"dt={interval_start.date().isoformat()}.json"
+    suffix = ".dry-run" if safety.dry_run else ""
+    path = settings.reports_dir / "activation" / f"dt={interval_start.date().isoformat()}{suffix}.json"
     _write_json(path, {"run_id": run_id, "interval_start": interval_start.date().isoformat(), "destinations": report})
     return report
 

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 
 class RequestLog:
-    """Thread-safe list of received requests (dicts: method, path, query, headers, body, status)."""
+    """Thread-safe list of received requests (dicts: method, path, query, headers, body, status, response)."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -76,6 +76,7 @@ class FakeServer:
                 }
                 status, headers, payload = server.handle(request)
                 request["status"] = status
+                request["response"] = payload
                 server._log.append(request)
                 data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
                 try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from intent_pipeline.activation.config import (
@@ -24,6 +25,8 @@ from intent_pipeline.activation.config import (
 
 __all__ = [
     "ActivationConfigError",
+    "ActivationGuardError",
+    "Safety",
     "DestinationRefused",
     "DingTalkConfig",
     "HubSpotConfig",
@@ -37,6 +40,42 @@ log = logging.getLogger(__name__)
 OUTBOX_SUFFIX = ":outbox"
 
 
+class ActivationGuardError(RuntimeError):
+    """A run would change more of the CRM at once than the safety guard allows (a broken upstream?)."""
+
+
+@dataclass(frozen=True)
+class Safety:
+    """How activation protects the destinations.
+
+    ``dead_letter_after``: a row rejected this many times in a row with the same payload is
+    dead-lettered and not sent again until its payload changes. ``max_change_share``: a CRM run
+    that would update more than this share of the records the CRM already acknowledged stops
+    before sending (only once the CRM holds at least ``guard_min_rows`` of them); None turns the
+    guard off. ``dry_run``: plan only — nothing is sent, nothing is written to the ledger.
+    """
+
+    dead_letter_after: int = 5
+    max_change_share: float | None = 0.5
+    guard_min_rows: int = 100
+    dry_run: bool = False
+
+    @classmethod
+    def from_env(cls, env=None) -> Safety:
+        """``INTENT_ACTIVATION_DEAD_LETTER_AFTER``, ``…_MAX_CHANGE_SHARE`` (``none`` = off),
+        ``…_GUARD_MIN_ROWS``, ``INTENT_ACTIVATION_DRY_RUN`` (1/true)."""
+        import os
+
+        env = os.environ if env is None else env
+        share = env.get("INTENT_ACTIVATION_MAX_CHANGE_SHARE", "0.5").strip().lower()
+        return cls(
+            dead_letter_after=int(env.get("INTENT_ACTIVATION_DEAD_LETTER_AFTER", "5")),
+            max_change_share=None if share in ("", "none", "off") else float(share),
+            guard_min_rows=int(env.get("INTENT_ACTIVATION_GUARD_MIN_ROWS", "100")),
+            dry_run=env.get("INTENT_ACTIVATION_DRY_RUN", "").strip().lower() in ("1", "true", "yes"),
+        )
+
+
 def ledger_name(name: str, config) -> str:
     """The ledger's name for a destination: ``<name>@<account>`` when sending (acknowledgements
     belong to the account that gave them), ``<name>:outbox`` without a connection."""
@@ -45,10 +84,45 @@ def ledger_name(name: str, config) -> str:
 
 def _counts(mode: str) -> dict:
     return {"mode": mode, "planned": 0, "unchanged": 0, "sent_ok": 0, "rejected": 0, "invalid": 0,
-            "deferred": 0, "requests": 0, "outbox_files": []}  # fmt: skip
+            "deferred": 0, "dead_lettered": 0, "requests": 0, "outbox_files": []}  # fmt: skip
 
 
-def run_destination(destination, rows: list[dict], ledger, run_id: str, interval_start: date, outbox_dir) -> dict:
+def _guard(destination, plan, entries: dict, safety: Safety) -> str | None:
+    """Why the run must not change the CRM (too many updates of acknowledged records at once), or None."""
+    if not getattr(destination, "guards_changes", False) or safety.max_change_share is None:
+        return None
+    acknowledged = sum(1 for entry in entries.values() if entry.acknowledged)
+    updates = sum(1 for item in plan.to_send if (entry := entries.get(item.key)) is not None and entry.acknowledged)
+    if acknowledged >= safety.guard_min_rows and updates > safety.max_change_share * acknowledged:
+        return (
+            f"{destination.name}: this run would update {updates} of the {acknowledged} records the CRM holds "
+            f"({updates / acknowledged:.0%} > INTENT_ACTIVATION_MAX_CHANGE_SHARE {safety.max_change_share:.0%}); "
+            "stopped before sending. Check the marts (a broken upstream?); if the change is intended, run "
+            "once with a higher share."
+        )
+    return None
+
+
+def _decisions(plan, entries: dict) -> list[dict]:
+    """The dry run's plan, row by row: create / update / unchanged / invalid / dead_letter, and why."""
+    out = []
+    for item in plan.to_send:
+        entry = entries.get(item.key)
+        if entry is None or entry.payload_hash is None:
+            out.append({"key": item.key, "action": "create", "reason": "never acknowledged by the destination"})
+        elif not entry.acknowledged:
+            out.append({"key": item.key, "action": "update", "reason": f"retry after {entry.status}"})
+        else:
+            out.append({"key": item.key, "action": "update", "reason": "mapped fields changed"})
+    out += [{"key": it.key, "action": "unchanged", "reason": "same payload acknowledged"} for it in plan.unchanged]
+    out += [{"key": key, "action": "invalid", "reason": reason} for key, reason in plan.invalid]
+    out += [{"key": it.key, "action": "dead_letter", "reason": reason} for it, reason in plan.dead_lettered]
+    return out
+
+
+def run_destination(
+    destination, rows: list[dict], ledger, run_id: str, interval_start: date, outbox_dir, safety: Safety | None = None
+) -> dict:
     """Plan, send (or write to the outbox) and record one destination; returns its report.
 
     ``destination`` is a ``HubSpotDestination`` or ``DingTalkDestination``; its
@@ -56,14 +130,22 @@ def run_destination(destination, rows: list[dict], ledger, run_id: str, interval
     ``<name>:outbox`` so that a real connection configured later still sends everything; a
     connection is recorded under ``<name>@<account>`` (see ``ledger_name``), so pointing it
     at another portal or robot sends everything there too.
-    The report's accounting always holds: planned = sent_ok + rejected + deferred + unchanged + invalid.
+    The report's accounting always holds:
+    planned = sent_ok + rejected + deferred + unchanged + invalid + dead_lettered.
+    With ``safety.dry_run`` nothing is sent or written to the ledger; the report (mode
+    ``dry_run``) has the same planned / unchanged / invalid / dead_lettered counts a real run
+    would have, ``would_send`` = what the real run's sent_ok + rejected + deferred add up to,
+    split into ``would_create`` / ``would_update``, and ``decisions`` row by row.
     """
+    safety = safety or Safety()
     from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
     from intent_pipeline.activation.outbox import Outbox
     from intent_pipeline.activation.segments import plan_rows
 
     outbox_mode = destination.config is None
     ledger_key = ledger_name(destination.name, destination.config)
+    if safety.dry_run:
+        return _dry_run(destination, rows, ledger.entries(ledger_key), safety)
     counts = _counts("outbox" if outbox_mode else "http")
     ledger.start_run(run_id, ledger_key, interval_start)
     try:
@@ -76,10 +158,15 @@ def run_destination(destination, rows: list[dict], ledger, run_id: str, interval
             entries,
             destination.is_unchanged,
         )
+        stop = _guard(destination, plan, entries, safety)
+        if stop:
+            raise ActivationGuardError(stop)
         counts["planned"] = plan.planned
         counts["unchanged"] = len(plan.unchanged)
         counts["invalid"] = len(plan.invalid)
+        counts["dead_lettered"] = len(plan.dead_lettered)
         ledger.log_rows(run_id, ledger_key, [(key, "invalid", reason) for key, reason in plan.invalid])
+        ledger.log_rows(run_id, ledger_key, [(it.key, "dead_letter", reason) for it, reason in plan.dead_lettered])
         outbox = Outbox(outbox_dir, destination.name, interval_start) if outbox_mode else None
         for body, items in destination.bodies(plan.to_send):
             if outbox is not None:
@@ -89,7 +176,12 @@ def run_destination(destination, rows: list[dict], ledger, run_id: str, interval
                 outcomes = destination.send(body, items)
             hashes = {it.key: it.hash for it in items}
             # Committed batch by batch: a failure later in the run keeps what was already answered.
-            ledger.record(ledger_key, run_id, [(key, hashes[key], status, reason) for key, status, reason in outcomes])
+            ledger.record(
+                ledger_key,
+                run_id,
+                [(key, hashes[key], status, reason) for key, status, reason in outcomes],
+                dead_letter_after=None if outbox_mode else safety.dead_letter_after,
+            )
             failures = [(key, status, reason) for key, status, reason in outcomes if status != ACKNOWLEDGED]
             ledger.log_rows(run_id, ledger_key, failures)
             for _, status, _ in outcomes:
@@ -103,10 +195,43 @@ def run_destination(destination, rows: list[dict], ledger, run_id: str, interval
         counts["requests"] = destination.requests
         ledger.finish_run(run_id, ledger_key, counts)
         destination.close()
-    total = sum(counts[k] for k in ("sent_ok", "rejected", "deferred", "unchanged", "invalid"))
+    total = sum(counts[k] for k in ("sent_ok", "rejected", "deferred", "unchanged", "invalid", "dead_lettered"))
     if total != counts["planned"]:  # a bug here would silently lose rows: refuse to report success
         raise RuntimeError(f"{destination.name}: accounting does not add up: {counts}")
     log.info("%s [%s]: %s", destination.name, counts["mode"], {k: v for k, v in counts.items() if k != "outbox_files"})
+    return counts
+
+
+def _dry_run(destination, rows: list[dict], entries: dict, safety: Safety) -> dict:
+    from intent_pipeline.activation.segments import plan_rows
+
+    try:
+        plan = plan_rows(
+            destination.candidates(rows, entries),
+            destination.key_of,
+            destination.validate,
+            destination.map_fields,
+            entries,
+            destination.is_unchanged,
+        )
+    finally:
+        destination.close()
+    decisions = _decisions(plan, entries)
+    actions = [d["action"] for d in decisions]
+    counts = {
+        "mode": "dry_run",
+        "planned": plan.planned,
+        "unchanged": len(plan.unchanged),
+        "invalid": len(plan.invalid),
+        "dead_lettered": len(plan.dead_lettered),
+        "would_send": len(plan.to_send),
+        "would_create": actions.count("create"),
+        "would_update": actions.count("update"),
+        "requests": 0,
+        "guard": _guard(destination, plan, entries, safety),
+        "decisions": decisions,
+    }
+    log.info("%s [dry run]: %s", destination.name, {k: v for k, v in counts.items() if k != "decisions"})
     return counts
 
 
@@ -120,6 +245,7 @@ def activate(
     *,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    safety: Safety | None = None,
 ) -> dict:
     """Push ``marts.segment_high_intent`` to HubSpot and alert DingTalk about newly hot leads.
 
@@ -156,7 +282,7 @@ def activate(
         for destination in destinations:
             try:
                 report[destination.name] = run_destination(
-                    destination, rows, ledger, run_id, interval_start, settings.outbox_dir
+                    destination, rows, ledger, run_id, interval_start, settings.outbox_dir, safety
                 )
             except DestinationRefused as error:
                 log.error("%s: %s", destination.name, error)

@@ -108,6 +108,7 @@ class HubSpotDestination:
     """Plans, batches and sends contacts to HubSpot; with ``config=None`` it only builds the bodies (outbox)."""
 
     name = NAME
+    guards_changes = True  # a CRM: the safety guard refuses runs that would rewrite too much of it at once
 
     def __init__(
         self,

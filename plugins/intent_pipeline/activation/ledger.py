@@ -10,7 +10,9 @@ Tables:
   ``deferred``), so a failed row is retried even when its payload did not change.
 * ``activation_runs`` — one row per (run_id, destination) with the run's counts
   (a task retry of the same run replaces it).
-* ``activation_row_log`` — every rejected, deferred or invalid row of a run, with the reason.
+* ``activation_row_log`` — every rejected, deferred, invalid or dead-lettered row of a run, with the reason.
+* ``activation_dead_letter`` (a view) — rows a destination rejected ``dead_letter_after`` times
+  in a row with the same payload: they are not sent again until their payload changes.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 ACKNOWLEDGED = "acknowledged"
 REJECTED = "rejected"
 DEFERRED = "deferred"
+DEAD_LETTER = "dead_letter"
 
 SCHEMA = """
 create table if not exists activation_ledger (
@@ -57,6 +60,13 @@ create table if not exists activation_row_log (
 );
 create index if not exists activation_row_log_run on activation_row_log (run_id, destination);
 """
+# Columns added after the first release, for ledgers created before them.
+MIGRATIONS = {"last_attempt_hash": "alter table activation_ledger add column last_attempt_hash text"}
+DEAD_LETTER_VIEW = """
+create view if not exists activation_dead_letter as
+select destination, record_key, attempts, last_error, last_attempt_hash as payload_hash, last_run_id
+from activation_ledger where status = 'dead_letter'
+"""
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,7 @@ class LedgerEntry:
     attempts: int
     last_error: str | None
     acknowledged_at: str | None
+    last_attempt_hash: str | None = None
 
     @property
     def acknowledged(self) -> bool:
@@ -88,6 +99,11 @@ class Ledger:
         self.path = path
         self.db = sqlite3.connect(path, timeout=30)
         self.db.executescript(SCHEMA)
+        columns = {row[1] for row in self.db.execute("pragma table_info(activation_ledger)")}
+        for column, ddl in MIGRATIONS.items():
+            if column not in columns:
+                self.db.execute(ddl)
+        self.db.executescript(DEAD_LETTER_VIEW)
         self.db.commit()
 
     def __enter__(self) -> Ledger:
@@ -102,47 +118,66 @@ class Ledger:
     def entries(self, destination: str) -> dict[str, LedgerEntry]:
         """Every record the destination has seen, by record key."""
         rows = self.db.execute(
-            "select record_key, payload_hash, status, attempts, last_error, acknowledged_at"
+            "select record_key, payload_hash, status, attempts, last_error, acknowledged_at, last_attempt_hash"
             " from activation_ledger where destination = ?",
             (destination,),
         )
         return {key: LedgerEntry(*rest) for key, *rest in rows}
 
-    def record(self, destination: str, run_id: str, outcomes: Iterable[tuple[str, str, str, str | None]]) -> None:
+    def record(
+        self,
+        destination: str,
+        run_id: str,
+        outcomes: Iterable[tuple[str, str, str, str | None]],
+        dead_letter_after: int | None = None,
+    ) -> None:
         """Store the outcome of send attempts: ``(record_key, payload_hash, status, error)`` each.
 
         One transaction per call, so a crash mid-run keeps every batch already answered.
         Only an acknowledged outcome moves ``payload_hash``; a failure keeps the last
-        acknowledged hash and sets ``status`` so the row is retried next run.
+        acknowledged hash and sets ``status`` so the row is retried next run. ``attempts``
+        counts the attempts with the same payload (a new payload starts again at 1); a
+        rejection that brings them to ``dead_letter_after`` makes the row ``dead_letter``.
         """
         now = _now()
+        limit = dead_letter_after or 0
         with self.db:
             for key, payload_hash, status, error in outcomes:
                 acked = status == ACKNOWLEDGED
                 self.db.execute(
                     """
                     insert into activation_ledger (destination, record_key, payload_hash, status, attempts,
-                        last_error, first_sent_at, acknowledged_at, last_run_id)
-                    values (?, ?, ?, ?, 1, ?, ?, ?, ?)
+                        last_error, first_sent_at, acknowledged_at, last_run_id, last_attempt_hash)
+                    values (?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
                     on conflict (destination, record_key) do update set
                         payload_hash = case when excluded.status = 'acknowledged'
                             then excluded.payload_hash else activation_ledger.payload_hash end,
-                        status = excluded.status,
-                        attempts = activation_ledger.attempts + 1,
+                        attempts = case when activation_ledger.last_attempt_hash is excluded.last_attempt_hash
+                            then activation_ledger.attempts + 1 else 1 end,
+                        status = case
+                            when excluded.status in ('rejected', 'dead_letter') and ? > 0
+                                and (case when activation_ledger.last_attempt_hash is excluded.last_attempt_hash
+                                    then activation_ledger.attempts + 1 else 1 end) >= ?
+                                then 'dead_letter'
+                            else excluded.status end,
                         last_error = excluded.last_error,
                         first_sent_at = coalesce(activation_ledger.first_sent_at, excluded.first_sent_at),
                         acknowledged_at = coalesce(excluded.acknowledged_at, activation_ledger.acknowledged_at),
-                        last_run_id = excluded.last_run_id
+                        last_run_id = excluded.last_run_id,
+                        last_attempt_hash = excluded.last_attempt_hash
                     """,
                     (
                         destination,
                         key,
                         payload_hash if acked else None,
-                        status,
+                        DEAD_LETTER if status == REJECTED and limit == 1 else status,
                         error,
                         now,
                         now if acked else None,
                         run_id,
+                        payload_hash,
+                        limit,
+                        limit,
                     ),
                 )
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from intent_pipeline.activation.ledger import LedgerEntry
+from intent_pipeline.activation.ledger import DEAD_LETTER, LedgerEntry
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,7 @@ class Plan:
     to_send: list[Planned] = field(default_factory=list)
     unchanged: list[Planned] = field(default_factory=list)
     invalid: list[tuple[str | None, str]] = field(default_factory=list)  # (key, reason)
+    dead_lettered: list[tuple[Planned, str]] = field(default_factory=list)  # (item, the destination's last error)
 
 
 def plan_rows(
@@ -99,10 +100,12 @@ def plan_rows(
     entries: dict[str, LedgerEntry],
     is_unchanged: Callable[[Planned, LedgerEntry], bool],
 ) -> Plan:
-    """Split rows into invalid, unchanged and to-send, against the ledger.
+    """Split rows into invalid, dead-lettered, unchanged and to-send, against the ledger.
 
     A key that occurs more than once in the run makes every one of its rows
-    invalid: guessing which one is right could overwrite good CRM data.
+    invalid: guessing which one is right could overwrite good CRM data. A row the
+    destination rejected until it was dead-lettered is not sent again with the same
+    payload (it would be rejected again); a changed payload gets a fresh chance.
     """
     rows = list(rows)
     plan = Plan(planned=len(rows))
@@ -118,7 +121,9 @@ def plan_rows(
         fields = map_fields(row)
         item = Planned(key=key, fields=fields, hash=payload_hash(fields), row=row)
         entry = entries.get(key)
-        if entry is not None and is_unchanged(item, entry):
+        if entry is not None and entry.status == DEAD_LETTER and entry.last_attempt_hash == item.hash:
+            plan.dead_lettered.append((item, entry.last_error or "rejected"))
+        elif entry is not None and is_unchanged(item, entry):
             plan.unchanged.append(item)
         else:
             plan.to_send.append(item)
