@@ -153,3 +153,27 @@ def test_missing_segment_is_a_clear_error(tmp_path):
     con.close()
     with pytest.raises(SegmentError, match="lacks columns.*'phone'"):
         read_segment(tmp_path / "wh.duckdb")
+
+
+def test_sliding_window_never_lets_more_than_the_limit_into_any_window():
+    from intent_pipeline.activation.retry import SlidingWindow
+
+    now = [0.0]
+    waits = []
+
+    def sleep(seconds):
+        waits.append(seconds)
+        now[0] += seconds
+
+    window = SlidingWindow(5, 10.0, clock=lambda: now[0], sleep=sleep)
+    times = []
+    for _ in range(12):
+        window.take()
+        times.append(now[0])
+        now[0] += 0.5  # the requests themselves take half a second
+    assert all(sum(1 for t in times if start <= t < start + 10.0) <= 5 for start in times)
+    # the 6th request waits for the 1st to be 10 s old (a token bucket would have let it through)
+    assert times[5] == pytest.approx(10.0) and waits[0] == pytest.approx(7.5)
+    # booked without re-reading the clock: a sleep that does not wait still ends
+    idle = SlidingWindow(2, 10.0, clock=lambda: 0.0, sleep=lambda s: None)
+    assert [idle.take() for _ in range(4)] == [0.0, 0.0, 10.0, 0.0]

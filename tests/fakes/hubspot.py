@@ -11,7 +11,10 @@ Answers:
   rejected (see :meth:`FakeHubSpot.reject`);
 * 400 for a malformed request, or for a batch holding an email rejected with ``mode="400"``;
 * 401 without the right bearer token;
-* anything queued with :meth:`FakeHubSpot.enqueue` (429 with ``Retry-After``, 503, …), first.
+* anything queued with :meth:`FakeHubSpot.enqueue` (429 with ``Retry-After``, 503, …), first;
+* with ``rate_limit=(n, seconds)``: 429 ``{"errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING"}``
+  with ``Retry-After`` for a request that finds ``n`` requests already answered in the last
+  ``seconds`` (HubSpot's private-app burst limit, e.g. 190 per 10 s).
 
 ``contacts`` holds the upserted state by email; ``requests`` everything received.
 
@@ -46,8 +49,17 @@ def _now() -> str:
 class FakeHubSpot(FakeServer):
     """HubSpot batch upsert on 127.0.0.1 with scripted faults."""
 
-    def __init__(self, token: str = "pat-test", id_property: str = "email", max_inputs: int = MAX_INPUTS):
+    def __init__(
+        self,
+        token: str = "pat-test",
+        id_property: str = "email",
+        max_inputs: int = MAX_INPUTS,
+        rate_limit: tuple[int, float] | None = None,
+    ):
         super().__init__()
+        self.rate_limit = rate_limit
+        self._recent: deque[float] = deque()  # monotonic times of requests counted against the limit
+        self.throttled = 0
         self.token = token
         self.id_property = id_property
         self.max_inputs = max_inputs
@@ -109,6 +121,20 @@ class FakeHubSpot(FakeServer):
             )
         if outage is not None:
             return outage, {}, _error("Service unavailable", "INTERNAL_ERROR")
+        if self.rate_limit is not None:
+            limit, window = self.rate_limit
+            now = time.monotonic()
+            with self._state:
+                while self._recent and now - self._recent[0] >= window:
+                    self._recent.popleft()
+                if len(self._recent) >= limit:
+                    self.throttled += 1
+                    retry_after = max(1, int(self._recent[0] + window - now + 0.999))
+                    return 429, {"Retry-After": str(retry_after)}, {
+                        "status": "error", "message": "You have reached your ten_secondly_rolling limit.",
+                        "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING",
+                        "correlationId": str(uuid.uuid4())}  # fmt: skip
+                self._recent.append(now)
         if request["method"] != "POST" or request["path"] != UPSERT_PATH:
             return 404, {}, _error(f"No route for {request['method']} {request['path']}", "OBJECT_NOT_FOUND")
         body = request["body"]

@@ -276,7 +276,7 @@ def activate(
     refused: list[DestinationRefused] = []
     with Ledger(settings.ledger_path) as ledger:
         destinations = (
-            HubSpotDestination(hubspot, sleep=sleep),
+            HubSpotDestination(hubspot, sleep=sleep, clock=clock),
             DingTalkDestination(dingtalk, sleep=sleep, clock=clock),
         )
         for destination in destinations:

@@ -78,6 +78,9 @@ class HubSpotConfig:
     max_retries: int = 5
     timeout: float = 30
     portal_id: str | None = None
+    # the private app's burst limit: 100 requests per 10 s (190 on Professional/Enterprise or
+    # with the API limit increase); kept below it with a sliding window of 10 s (+ a margin)
+    requests_per_10s: int = 100
 
     @property
     def ledger_scope(self) -> str:
@@ -95,16 +98,18 @@ class HubSpotConfig:
             raise ActivationConfigError(f"HubSpot batch_size must be 1..{HUBSPOT_MAX_BATCH}, got {self.batch_size}")
         if self.max_retries < 0:
             raise ActivationConfigError(f"max_retries must be >= 0, got {self.max_retries}")
+        if self.requests_per_10s < 1:
+            raise ActivationConfigError(f"requests_per_10s must be >= 1, got {self.requests_per_10s}")
 
     @classmethod
     def from_airflow_connection(cls, conn) -> HubSpotConfig:
         """Build from a connection: host = API base URL, password = token, extra = optional overrides.
 
         Extra keys understood: ``batch_size``, ``id_property``, ``max_retries``, ``timeout``,
-        ``portal_id`` (and ``token`` when the password is empty).
+        ``portal_id``, ``requests_per_10s`` (and ``token`` when the password is empty).
         """
         extra = _extra(conn)
-        options = {k: extra[k] for k in ("batch_size", "max_retries") if k in extra}
+        options = {k: extra[k] for k in ("batch_size", "max_retries", "requests_per_10s") if k in extra}
         options = {k: int(v) for k, v in options.items()}
         if "timeout" in extra:
             options["timeout"] = float(extra["timeout"])

@@ -41,7 +41,7 @@ from collections.abc import Callable
 
 from intent_pipeline.activation.config import DestinationRefused, HubSpotConfig
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, LedgerEntry
-from intent_pipeline.activation.retry import backoff_delay, retry_after_seconds
+from intent_pipeline.activation.retry import SlidingWindow, backoff_delay, retry_after_seconds
 from intent_pipeline.activation.segments import EMAIL_RE, Planned
 
 log = logging.getLogger(__name__)
@@ -117,8 +117,11 @@ class HubSpotDestination:
         rng: random.Random | None = None,
         batch_size: int = 100,
         id_property: str = "email",
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.config = config
+        # the burst limit, with a 2 % margin for the requests' time on the wire
+        self.window = SlidingWindow(config.requests_per_10s if config else 100, 10.2, clock=clock, sleep=self._sleep)
         self.batch_size = config.batch_size if config else batch_size
         self.id_property = config.id_property if config else id_property
         self.sleep = sleep
@@ -188,6 +191,7 @@ class HubSpotDestination:
         attempts = self.config.max_retries + 1
         reason = ""
         for attempt in range(attempts):
+            self.window.take()
             self.requests += 1
             try:
                 response = self._session.post(url, json=body, timeout=self.config.timeout)

@@ -1,4 +1,4 @@
-"""Waiting politely: exponential backoff with jitter, ``Retry-After``, and a token bucket.
+"""Waiting politely: exponential backoff with jitter, ``Retry-After``, a token bucket and a sliding window.
 
 Clocks and sleeps are injectable so tests can run a minute of rate limiting
 in no time, while production uses ``time.monotonic`` and ``time.sleep``.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -93,3 +94,42 @@ class TokenBucket:
                 wait = (1 - self.tokens) / self.fill_rate
                 self.sleep(wait)
                 waited += wait
+
+
+class SlidingWindow:
+    """At most ``limit`` requests in any ``window`` seconds, the way HubSpot counts its burst limit
+    (e.g. 190 requests per 10 s): unlike a token bucket, a full burst followed by the refill can
+    never put more than ``limit`` requests into one window.
+
+    ``take()`` waits (through the injected ``sleep``) until the oldest of the last ``limit``
+    requests is ``window`` seconds old; the wait is booked without reading the clock again, so an
+    injected sleep that does not really wait still yields the schedule a real one would.
+    """
+
+    def __init__(self, limit: int, window: float, clock: Clock = time.monotonic, sleep: Sleep = time.sleep):
+        if limit <= 0 or window <= 0:
+            raise ValueError("limit and window must be positive")
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self.sleep = sleep
+        self.sent: deque[float] = deque()
+        self.waited = 0.0
+        self._lock = threading.Lock()
+
+    def take(self) -> float:
+        """Book one request; returns the seconds waited for it."""
+        with self._lock:
+            now = max(self.clock(), self.sent[-1] if self.sent else 0.0)
+            while self.sent and now - self.sent[0] >= self.window:
+                self.sent.popleft()
+            wait = 0.0
+            if len(self.sent) >= self.limit:
+                wait = self.sent[0] + self.window - now
+                self.sleep(wait)
+                self.waited += wait
+                now += wait
+                while self.sent and now - self.sent[0] >= self.window:
+                    self.sent.popleft()
+            self.sent.append(now)
+            return wait
