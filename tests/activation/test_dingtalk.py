@@ -136,11 +136,13 @@ def test_rate_limit_is_20_messages_a_minute(settings, segment):
     for row in segment.rows[:30]:
         row["became_hot_in_interval"] = True
     segment.save()
-    with FakeDingTalk() as server:
+    with FakeDingTalk(max_per_minute=20, clock=fake_time.clock) as server:
         report = run(settings, server, "run-1", fake_time=fake_time)
         assert len(server.messages) == report["sent_ok"]
     hot = sum(row["became_hot_in_interval"] for row in segment.rows)
     assert report["sent_ok"] == hot == 34
-    # A burst of 20, then one message every 3 s: 14 waits of 3 s on the bucket's clock.
-    assert fake_time.sleeps == pytest.approx([3.0] * 14)
-    assert fake_time.now - 1000.0 == pytest.approx(42.0)
+    # 20 at once, then the 21st waits until the first is a minute old; never 21 in one minute
+    # (a token bucket would have sent 20 + 20 in the first minute and met errcode 130101)
+    assert fake_time.sleeps == pytest.approx([60.0])
+    assert fake_time.now - 1000.0 == pytest.approx(60.0)
+    assert server.throttled == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -77,6 +78,7 @@ class FakeServer:
                 status, headers, payload = server.handle(request)
                 request["status"] = status
                 request["response"] = payload
+                request["received_at"] = time.monotonic()
                 server._log.append(request)
                 data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
                 try:

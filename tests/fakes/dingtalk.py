@@ -36,10 +36,22 @@ def expected_sign(secret: str, timestamp: str) -> str:
 class FakeDingTalk(FakeServer):
     """DingTalk robot on 127.0.0.1; ``webhook_url`` is the robot's send URL."""
 
-    def __init__(self, access_token: str = "robot-token", secret: str | None = "SECtest-secret"):
+    def __init__(
+        self,
+        access_token: str = "robot-token",
+        secret: str | None = "SECtest-secret",
+        max_per_minute: int | None = None,
+        clock=time.monotonic,
+    ):
+        """``max_per_minute``: answer errcode 130101 to a message that finds that many accepted in
+        the last 60 s of ``clock`` (DingTalk's 20 a minute; inject the client's clock in tests)."""
         super().__init__()
         self.access_token = access_token
         self.secret = secret
+        self.max_per_minute = max_per_minute
+        self.clock = clock
+        self.throttled = 0
+        self._accepted: deque[float] = deque()
         self.messages: list[dict] = []
         self._scripted: deque[tuple[int, str]] = deque()
         self._state = threading.Lock()
@@ -78,5 +90,13 @@ class FakeDingTalk(FakeServer):
             if not markdown.get("title") or not markdown.get("text"):
                 return 200, {}, {"errcode": 40035, "errmsg": "缺少参数 markdown.title/markdown.text"}
         with self._state:
+            if self.max_per_minute is not None:
+                now = self.clock()
+                while self._accepted and now - self._accepted[0] >= 60.0:
+                    self._accepted.popleft()
+                if len(self._accepted) >= self.max_per_minute:
+                    self.throttled += 1
+                    return 200, {}, {"errcode": 130101, "errmsg": ERRMSG[130101]}
+                self._accepted.append(now)
             self.messages.append(body)
         return 200, {}, {"errcode": 0, "errmsg": "ok"}

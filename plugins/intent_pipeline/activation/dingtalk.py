@@ -6,7 +6,7 @@ comes from the Jinja2 templates in ``templates/``. DingTalk answers HTTP 200
 with ``{"errcode": 0, "errmsg": "ok"}`` on success; ``130101`` (sending too fast)
 is waited out and retried; signature/token errors fail the task (configuration);
 any other errcode rejects the message with DingTalk's text. A robot takes at most
-20 messages a minute, enforced here with a token bucket.
+20 messages a minute, enforced here with a sliding 60-second window.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from urllib.parse import quote_plus
 
 from intent_pipeline.activation.config import DestinationRefused, DingTalkConfig
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, LedgerEntry
-from intent_pipeline.activation.retry import TokenBucket, backoff_delay
+from intent_pipeline.activation.retry import SlidingWindow, backoff_delay
 from intent_pipeline.activation.segments import Planned
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,8 @@ class DingTalkDestination:
         self.config = config
         self.sleep = sleep
         self.rng = rng or random.Random()
-        self.bucket = TokenBucket(config.max_per_minute if config else 20, 60.0, clock=clock, sleep=self._sleep)
+        # at most 20 in ANY minute: a token bucket would allow its burst plus a minute's refill
+        self.bucket = SlidingWindow(config.max_per_minute if config else 20, 60.0, clock=clock, sleep=self._sleep)
         self.requests = 0
         self.sleeps: list[float] = []
         self._session = None
