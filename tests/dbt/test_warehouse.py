@@ -33,7 +33,8 @@ SEGMENT_CONTRACT = [
     ("person_id", "VARCHAR"), ("email", "VARCHAR"), ("phone", "VARCHAR"), ("full_name", "VARCHAR"),
     ("company", "VARCHAR"), ("job_title", "VARCHAR"), ("industry", "VARCHAR"), ("owner", "VARCHAR"),
     ("crm_lead_id", "VARCHAR"), ("grade", "VARCHAR"), ("score_reasons", "VARCHAR"), ("lead_score", "INTEGER"),
-    ("became_hot_in_interval", "BOOLEAN"), ("scored_at", "TIMESTAMP"),
+    ("became_hot_in_interval", "BOOLEAN"), ("scored_at", "TIMESTAMP"), ("crm_owner_id", "VARCHAR"),
+    ("owner_team", "VARCHAR"), ("owner_source", "VARCHAR"), ("score_reasons_zh", "VARCHAR"),
 ]  # fmt: skip
 
 
@@ -117,9 +118,7 @@ def test_silence_and_partial_engagement_grades(warehouse):
     # 61 s on /pricing counts; her third open arrived twice but counts once (3 opens, not 4, both give +3,
     # the dedup itself is checked in test_staging_deduplicates_and_keeps_the_latest_crm_version).
     assert (erin["lead_score"], erin["grade"]) == (58, "potential")
-    assert erin["score_reasons"] == (
-        "trial request +30, pricing page +15, whitepaper +10, 3 email opens +3"
-    )
+    assert erin["score_reasons"] == ("trial request +30, pricing page +15, whitepaper +10, 3 email opens +3")
 
 
 def test_segment_holds_high_intent_people_who_are_not_customers_or_opted_out(warehouse):

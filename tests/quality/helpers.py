@@ -155,7 +155,8 @@ MARTS_DDL = {
     "segment_high_intent": """create table marts.segment_high_intent (
         person_id varchar, email varchar, phone varchar, full_name varchar, company varchar, job_title varchar,
         industry varchar, owner varchar, crm_lead_id varchar, grade varchar, score_reasons varchar,
-        lead_score integer, became_hot_in_interval boolean, scored_at timestamp)""",
+        lead_score integer, became_hot_in_interval boolean, scored_at timestamp, crm_owner_id varchar,
+        owner_team varchar, owner_source varchar, score_reasons_zh varchar)""",
     "funnel_conversion": """create table marts.funnel_conversion (
         stage varchar, stage_order integer, people integer, conversion_from_previous double,
         conversion_from_first double)""",
@@ -186,7 +187,7 @@ CLEAN_MARTS_SQL = [
     f"""insert into marts.segment_high_intent values
         ('p_001', 'wang.fang@example.cn', '+8613800138000', '王芳', '星辰零售', '市场总监', '零售', 'Alice',
          '00Q5g0000AAAAAA', 'high_intent', 'trial request +30; director or above +20; pricing page >60 s +15',
-         65, true, {SCORED_AT})""",
+         65, true, {SCORED_AT}, null, null, 'crm_owner', '申请试用 +30，总监及以上 +20，价格页 +15')""",
     """insert into marts.funnel_conversion values
         ('awareness', 1, 3, null, 1.0), ('engaged', 2, 2, 0.6667, 0.6667), ('mql', 3, 1, 0.5, 0.3333),
         ('sql', 4, 1, 1.0, 0.3333), ('won', 5, 1, 1.0, 0.3333)""",

@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import quote_plus
 
 from intent_pipeline.activation.config import DestinationRefused, DingTalkConfig
+from intent_pipeline.activation.http import new_session
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, LedgerEntry
 from intent_pipeline.activation.retry import SlidingWindow, backoff_delay
 from intent_pipeline.activation.segments import Planned
@@ -186,7 +187,7 @@ class DingTalkDestination:
         import requests
 
         if self._session is None:
-            self._session = requests.Session()
+            self._session = new_session()
         attempts = self.config.max_retries + 1
         reason = ""
         for attempt in range(attempts):

@@ -15,8 +15,9 @@ Property mapping (segment column → HubSpot contact property, all values sent a
 ``grade``              ``intent_grade`` (custom, text)
 ``score_reasons``      ``intent_reasons`` (custom, text)
 ``person_id``          ``intent_person_id`` (custom, text)
-``owner``              ``hubspot_owner_id`` when it is a HubSpot owner id (digits),
-                       else ``intent_owner`` (custom, text); omitted when empty
+``crm_owner_id``       ``hubspot_owner_id`` (the owner lead routing chose), with ``owner`` in ``intent_owner``
+``owner``              without crm_owner_id: ``hubspot_owner_id`` when it is a HubSpot owner id
+                       (digits), else ``intent_owner`` (custom, text); omitted when empty
 =====================  ==========================================================
 
 Empty warehouse values are left out rather than sent blank, so an upsert never
@@ -40,6 +41,7 @@ import time
 from collections.abc import Callable
 
 from intent_pipeline.activation.config import DestinationRefused, HubSpotConfig
+from intent_pipeline.activation.http import new_session
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, LedgerEntry
 from intent_pipeline.activation.retry import SlidingWindow, backoff_delay, retry_after_seconds
 from intent_pipeline.activation.segments import EMAIL_RE, Planned
@@ -99,7 +101,12 @@ def contact_properties(row: dict) -> dict[str, str]:
         "intent_reasons": row.get("score_reasons"),
         "intent_person_id": row.get("person_id"),
     }
-    if owner:
+    owner_id = (row.get("crm_owner_id") or "").strip()
+    if owner_id:  # routed by lead_assignments: the owner's HubSpot id, and the name for people
+        props["hubspot_owner_id"] = owner_id
+        if owner:
+            props["intent_owner"] = owner
+    elif owner:
         props["hubspot_owner_id" if owner.isdigit() else "intent_owner"] = owner
     return {k: str(v).strip() for k, v in props.items() if v is not None and str(v).strip() != ""}
 
@@ -182,7 +189,7 @@ class HubSpotDestination:
         import requests
 
         if self._session is None:
-            self._session = requests.Session()
+            self._session = new_session()
             self._session.headers.update(
                 {"Authorization": f"Bearer {self.config.token}", "Content-Type": "application/json"}
             )

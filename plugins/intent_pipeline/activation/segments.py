@@ -25,6 +25,8 @@ SEGMENT_COLUMNS = (
     "person_id", "email", "phone", "full_name", "company", "job_title", "industry", "owner", "crm_lead_id",
     "grade", "score_reasons", "lead_score", "became_hot_in_interval", "scored_at",
 )  # fmt: skip
+# read when present (a warehouse built before lead routing lacks them)
+OPTIONAL_COLUMNS = ("crm_owner_id", "owner_team", "score_reasons_zh")
 
 # Deliberately loose: the warehouse already normalised emails; this only stops values
 # the CRM would reject for certain (no "@", spaces) before they cost a request.
@@ -53,8 +55,9 @@ def read_segment(warehouse: Path | str, interval_end: datetime | None = None) ->
             raise SegmentError(f"{SEGMENT_TABLE} does not exist in {warehouse}: run dbt build before activation")
         if missing:
             raise SegmentError(f"{SEGMENT_TABLE} in {warehouse} lacks columns {missing} (see docs/contracts.md)")
-        cursor = con.execute(f"select {', '.join(SEGMENT_COLUMNS)} from {SEGMENT_TABLE} order by person_id, email")
-        rows = [dict(zip(SEGMENT_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+        columns = [*SEGMENT_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in {name for (name,) in found})]
+        cursor = con.execute(f"select {', '.join(columns)} from {SEGMENT_TABLE} order by person_id, email")
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     finally:
         con.close()
     if interval_end is not None and rows:

@@ -1,0 +1,172 @@
+{#- Who owns each high-intent lead. A lead the CRM already has an owner for keeps that owner
+    (routing never takes a lead away from a salesperson). Any other lead is routed once, when it
+    first reaches high intent: the first rule of the seed lead_routing_rules by priority whose
+    region and industry patterns match gives the team, and the owner when the rule names one;
+    otherwise the team's active members (seed sales_teams, ordered by owner) take turns. The
+    rotation continues from run to run: this model is incremental and never rebuilt
+    (full_refresh false), so a lead keeps its owner, and the n-th lead ever routed to a team of k
+    members goes to member (n - 1) mod k. -#}
+{{ config(
+    materialized='incremental',
+    unique_key='person_id',
+    incremental_strategy='delete+insert',
+    full_refresh=false,
+) }}
+with
+
+lead_scores as (
+    select * from {{ ref('lead_scores') }}
+    where grade = 'high_intent'
+),
+
+people as (
+    select * from {{ ref('people') }}
+),
+
+rules as (
+    -- an empty cell is "any" (and no named owner), whether the CSV gives null or ''
+    select
+        priority,
+        lower(nullif(trim(region_pattern), '')) as region_pattern,
+        lower(nullif(trim(industry_pattern), '')) as industry_pattern,
+        team,
+        nullif(trim(owner), '') as owner
+    from {{ ref('lead_routing_rules') }}
+),
+
+members as (
+    select
+        team,
+        owner,
+        crm_owner_id,
+        row_number() over (partition by team order by owner) - 1 as member_index,
+        count(*) over (partition by team) as team_size
+    from {{ ref('sales_teams') }}
+    where is_active
+),
+
+new_leads as (
+    select
+        lead_scores.person_id,
+        lead_scores.scored_at,
+        people.owner as crm_owner,
+        lower(coalesce(people.region, '')) as region,
+        lower(coalesce(people.industry, '')) as industry
+    from lead_scores
+    inner join people
+        on people.person_id = lead_scores.person_id
+    {%- if is_incremental() %}
+    where lead_scores.person_id not in (select person_id from {{ this }})
+    {%- endif %}
+),
+
+matched as (
+    select
+        new_leads.*,
+        rules.team,
+        rules.owner as rule_owner,
+        rules.priority,
+        row_number() over (partition by new_leads.person_id order by rules.priority) as rule_rank
+    from new_leads
+    inner join rules
+        on (rules.region_pattern is null or new_leads.region like rules.region_pattern)
+        and (rules.industry_pattern is null or new_leads.industry like rules.industry_pattern)
+),
+
+routed as (
+    select *
+    from matched
+    where rule_rank = 1
+        and crm_owner is null
+        and rule_owner is null
+),
+
+turns_taken as (
+    {%- if is_incremental() %}
+    select team, count(*) as routed_before
+    from {{ this }}
+    where assignment_source = 'round_robin'
+    group by team
+    {%- else %}
+    select cast(null as varchar) as team, 0 as routed_before
+    where 1 = 0
+    {%- endif %}
+),
+
+rotated as (
+    select
+        routed.person_id,
+        routed.team,
+        routed.priority,
+        (
+            coalesce(turns_taken.routed_before, 0)
+            + row_number() over (partition by routed.team order by routed.scored_at, routed.person_id)
+            - 1
+        ) as turn
+    from routed
+    left join turns_taken
+        on turns_taken.team = routed.team
+),
+
+round_robin as (
+    select
+        rotated.person_id,
+        rotated.team,
+        members.owner,
+        members.crm_owner_id,
+        rotated.priority,
+        'round_robin' as assignment_source
+    from rotated
+    inner join members
+        on members.team = rotated.team
+        and members.member_index = mod(rotated.turn, members.team_size)
+),
+
+named as (
+    select
+        matched.person_id,
+        matched.team,
+        matched.rule_owner as owner,
+        members.crm_owner_id,
+        matched.priority,
+        'rule_owner' as assignment_source
+    from matched
+    left join members
+        on members.team = matched.team
+        and members.owner = matched.rule_owner
+    where matched.rule_rank = 1
+        and matched.crm_owner is null
+        and matched.rule_owner is not null
+),
+
+kept as (
+    select distinct
+        person_id,
+        cast(null as varchar) as team,
+        crm_owner as owner,
+        cast(null as varchar) as crm_owner_id,
+        cast(null as integer) as priority,
+        'crm_owner' as assignment_source
+    from new_leads
+    where crm_owner is not null
+),
+
+final as (
+    select
+        cast(person_id as varchar) as person_id,
+        cast(team as varchar) as team,
+        cast(owner as varchar) as owner,
+        cast(crm_owner_id as varchar) as crm_owner_id,
+        cast(priority as integer) as routing_rule_priority,
+        cast(assignment_source as varchar) as assignment_source,
+        cast({{ interval_end_at(ref('int_events_unified')) }} as timestamp) as assigned_at
+    from (
+        select * from round_robin
+        union all
+        select * from named
+        union all
+        select * from kept
+    ) as assignments
+)
+
+select * from final

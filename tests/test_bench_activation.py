@@ -1,0 +1,21 @@
+"""bench/activation.py: its crash and chat parts at a small size (the rate part needs real minutes)."""
+
+from __future__ import annotations
+
+from tests.benches import load_bench
+
+bench = load_bench("activation")
+
+
+def test_a_killed_run_rerun_creates_every_contact_once_and_loses_none(tmp_path):
+    figures = bench.crash(tmp_path, 450)
+    assert figures["contacts_before_rerun"] == 300  # three batches reached the CRM, two were recorded
+    assert figures["rerun_sent_ok"] == 250
+    assert (figures["duplicates_after_crash"], figures["lost_after_crash"]) == (0, 0)
+
+
+def test_newly_hot_leads_reach_dingtalk_without_a_throttle_error(tmp_path):
+    figures = bench.chat(tmp_path, 45)
+    assert figures["chat_acknowledged"] == 45
+    assert figures["chat_throttle_errors"] == 0
+    assert figures["chat_virtual_minutes"] >= 2.0  # 45 messages at 20 a minute
