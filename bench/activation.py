@@ -3,7 +3,7 @@
     python bench/activation.py [--leads N] [--limit-per-10s N] [--hot N] [--keep DIR]
 
 Real activation code (intent_pipeline.activation.activate) over real HTTP, on a segment of --leads
-rows (default 60,000: 600 batch requests, about 30 s at 190 per 10 s) in a DuckDB warehouse:
+rows (default 40,000: 400 batch requests, at best 20 s at 190 per 10 s) in a DuckDB warehouse:
 
 1. rate: every lead is new, sent to a HubSpot fake that answers 429 (Retry-After) past
    --limit-per-10s requests (default 190) in any rolling 10 s. rate_limit_use = the fastest time
@@ -177,7 +177,7 @@ def chat(base: Path, hot: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--leads", type=int, default=60_000)
+    parser.add_argument("--leads", type=int, default=40_000)
     parser.add_argument("--limit-per-10s", type=int, default=190)
     parser.add_argument("--hot", type=int, default=1_000)
     parser.add_argument("--keep", type=Path)
