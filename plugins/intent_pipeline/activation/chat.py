@@ -1,0 +1,467 @@
+"""Chat destinations that alert a group about newly hot leads: WeCom, Feishu/Lark and Slack.
+
+Shared here: the connection settings of each robot, and ``ChatDestination``, the part
+every chat destination has in common with DingTalk (``dingtalk.py``):
+
+* a lead is alerted once, ever: when it became hot in the interval, or later while still
+  hot if its alert failed (the ledger remembers every acknowledgement);
+* the digest rule: up to ``digest_over`` leads (default 20, or the robot's per-minute limit
+  if lower) get one message each; more than that get ONE digest message listing them all,
+  hottest first, cut at the vendor's size limit with "… and N more". The digest
+  acknowledges every lead it counts, so 1,000 newly hot leads cost one request, not a flood
+  that the robot's rate limit would stretch over an hour.
+
+The vendors differ in URL, signature, body, size limit, rate limit and error codes;
+``wecom.py``, ``feishu.py`` and ``slack.py`` implement ``message_body``, ``digest_body`` and
+``_send``. Texts come from Jinja2 templates in ``templates/`` (Chinese by default, English with
+``language="en"``), rendered with DingTalk's environment (``StrictUndefined``).
+
+Cheap to import: no HTTP client and no Jinja2 import at module level.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+from intent_pipeline.activation.config import ActivationConfigError, _base_url, _extra, _fingerprint
+from intent_pipeline.activation.dingtalk import _jinja, _reasons, alert_fields
+from intent_pipeline.activation.http import new_session
+from intent_pipeline.activation.ledger import DEFERRED, LedgerEntry
+from intent_pipeline.activation.retry import SlidingWindow, backoff_delay
+from intent_pipeline.activation.segments import Planned
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = ("zh", "en")
+DIGEST_OVER = 20  # more newly hot leads than this in one run: one digest message instead
+DIGEST_TOP_REASONS = 3  # a digest line shows the lead's first reasons only
+ELLIPSIS = "…"
+RETRY = "retry"  # an attempt's outcome that is worth another attempt (rate limit, 5xx, timeout)
+
+WECOM_DEFAULT_URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
+FEISHU_DEFAULT_URL = "https://open.feishu.cn/open-apis/bot/v2/hook"
+SLACK_DEFAULT_URL = "https://hooks.slack.com/services"
+
+
+# --- settings -----------------------------------------------------------------------------------
+
+
+def _check_common(vendor: str, config) -> None:
+    if not config.webhook_url.startswith(("http://", "https://")):
+        raise ActivationConfigError(f"{vendor} webhook_url must be an http(s) URL, got {config.webhook_url!r}")
+    if config.max_per_minute < 1:
+        raise ActivationConfigError(f"max_per_minute must be >= 1, got {config.max_per_minute}")
+    if config.max_retries < 0:
+        raise ActivationConfigError(f"max_retries must be >= 0, got {config.max_retries}")
+    if config.digest_over is not None and config.digest_over < 1:
+        raise ActivationConfigError(f"digest_over must be >= 1, got {config.digest_over}")
+    if config.language not in LANGUAGES:
+        raise ActivationConfigError(f"language must be one of {LANGUAGES}, got {config.language!r}")
+
+
+def _options(extra: dict, ints: Sequence[str] = ("max_per_minute", "max_retries", "digest_over")) -> dict:
+    """The optional settings a connection's extra may override."""
+    options = {k: int(extra[k]) for k in ints if extra.get(k) not in (None, "")}
+    if extra.get("timeout") not in (None, ""):
+        options["timeout"] = float(extra["timeout"])
+    if extra.get("language"):
+        options["language"] = str(extra["language"]).lower()
+    return options
+
+
+@dataclass(frozen=True)
+class WeComConfig:
+    """A WeCom (企业微信) group robot: its send URL and ``key``.
+
+    ``max_per_minute`` is WeCom's documented limit per robot (20 messages a minute).
+    ``digest_over`` defaults to 20 (see ``ChatDestination``); ``language`` is ``zh`` or ``en``.
+    """
+
+    webhook_url: str
+    key: str
+    max_per_minute: int = 20
+    max_retries: int = 3
+    timeout: float = 10
+    digest_over: int | None = None
+    language: str = "zh"
+
+    def __post_init__(self) -> None:
+        _check_common("WeCom", self)
+        if not self.key:
+            raise ActivationConfigError("WeCom robot key is empty: set the connection's password")
+
+    @property
+    def ledger_scope(self) -> str:
+        """The robot (one group chat) alerts were delivered to: its key identifies it."""
+        return _fingerprint(self.key)
+
+    @classmethod
+    def from_airflow_connection(cls, conn) -> WeComConfig:
+        """Build from a connection: host = robot send URL, password = the robot's key.
+
+        A host pasted with ``?key=…`` (the URL WeCom shows) also works when the password is empty.
+        Extra keys understood: ``max_per_minute``, ``max_retries``, ``timeout``, ``digest_over``,
+        ``language``.
+        """
+        extra = _extra(conn)
+        url = _base_url(conn) or WECOM_DEFAULT_URL
+        parts = urlsplit(url)
+        key = getattr(conn, "password", None) or extra.get("key") or ""
+        if parts.query:
+            key = key or (parse_qs(parts.query).get("key") or [""])[0]
+            url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        return cls(webhook_url=url, key=key, **_options(extra))
+
+
+@dataclass(frozen=True)
+class FeishuConfig:
+    """A Feishu/Lark custom bot: its hook URL (``…/open-apis/bot/v2/hook/<token>``) and
+    optional signing ``secret`` (set when the bot's "signature verification" is on).
+
+    Feishu allows a custom bot 100 requests a minute and 5 a second.
+    """
+
+    webhook_url: str
+    secret: str | None = None
+    max_per_minute: int = 100
+    max_per_second: int = 5
+    max_retries: int = 3
+    timeout: float = 10
+    digest_over: int | None = None
+    language: str = "zh"
+
+    def __post_init__(self) -> None:
+        _check_common("Feishu", self)
+        if self.max_per_second < 1:
+            raise ActivationConfigError(f"max_per_second must be >= 1, got {self.max_per_second}")
+        if "/hook/" not in self.webhook_url or not self.token:
+            raise ActivationConfigError(
+                f"Feishu webhook_url must end with /hook/<token>, got {self.webhook_url!r}: "
+                "paste the whole URL the bot shows, or put the token in the connection's password"
+            )
+
+    @property
+    def token(self) -> str:
+        """The bot's token: the last segment of the hook URL."""
+        return self.webhook_url.rstrip("/").rsplit("/hook/", 1)[-1]
+
+    @property
+    def ledger_scope(self) -> str:
+        """The bot (one group chat): its hook token identifies it; the signing secret does not."""
+        return _fingerprint(self.token)
+
+    @classmethod
+    def from_airflow_connection(cls, conn) -> FeishuConfig:
+        """Build from a connection: host = the bot's hook URL, extra ``{"secret": "…"}``.
+
+        The token may instead be the password, with host = ``…/open-apis/bot/v2/hook`` (the default).
+        Extra keys understood: ``secret``, ``max_per_minute``, ``max_per_second``, ``max_retries``,
+        ``timeout``, ``digest_over``, ``language``.
+        """
+        extra = _extra(conn)
+        url = _base_url(conn) or FEISHU_DEFAULT_URL
+        token = getattr(conn, "password", None) or extra.get("token") or ""
+        if token and not url.rstrip("/").endswith("/" + token):
+            url = f"{url.rstrip('/')}/{token}"
+        options = _options(extra, ("max_per_minute", "max_per_second", "max_retries", "digest_over"))
+        return cls(webhook_url=url, secret=extra.get("secret") or None, **options)
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    """A Slack incoming webhook (``https://hooks.slack.com/services/T…/B…/…``).
+
+    Slack posts about one message per second per webhook (short bursts tolerated):
+    ``max_per_minute=60``, paced one a second.
+    """
+
+    webhook_url: str
+    max_per_minute: int = 60
+    max_retries: int = 3
+    timeout: float = 10
+    digest_over: int | None = None
+    language: str = "zh"
+
+    def __post_init__(self) -> None:
+        _check_common("Slack", self)
+
+    @property
+    def ledger_scope(self) -> str:
+        """The webhook (one channel): the whole URL is its credential, so only a fingerprint is kept."""
+        return _fingerprint(self.webhook_url)
+
+    @classmethod
+    def from_airflow_connection(cls, conn) -> SlackConfig:
+        """Build from a connection: password = the webhook URL (it is the credential), or host = the URL.
+
+        A password that is only the path (``T…/B…/…``) is appended to the host
+        (default ``https://hooks.slack.com/services``).
+        Extra keys understood: ``max_per_minute``, ``max_retries``, ``timeout``, ``digest_over``, ``language``.
+        """
+        extra = _extra(conn)
+        secret = getattr(conn, "password", None) or extra.get("webhook_url") or ""
+        if secret.startswith(("http://", "https://")):
+            url = secret
+        else:
+            url = _base_url(conn) or SLACK_DEFAULT_URL
+            if secret:
+                url = f"{url.rstrip('/')}/{secret.strip('/')}"
+        return cls(webhook_url=url, **_options(extra))
+
+
+ChatConfig = WeComConfig | FeishuConfig | SlackConfig
+
+
+# --- texts --------------------------------------------------------------------------------------
+
+
+# Full-width separators a Chinese reasons text may use, as the ASCII ones ``_reasons`` splits on.
+FULL_WIDTH_SEPARATORS = str.maketrans({"；": ";", "｜": "|", "，": ","})
+
+
+def chat_fields(row: dict) -> dict:
+    """What a chat alert shows (hashed into the ledger): DingTalk's fields, plus the Chinese
+    reasons (``score_reasons_zh``) and the profile link (``profile_url``) when the row has them."""
+    fields = alert_fields(row)
+    fields["reasons_zh"] = _reasons((row.get("score_reasons_zh") or "").translate(FULL_WIDTH_SEPARATORS))
+    fields["profile_url"] = row.get("profile_url") or None
+    return fields
+
+
+def lead_view(fields: dict, lang: str) -> dict:
+    """The values a template sees: in Chinese the Chinese reasons when there are any."""
+    reasons = fields.get("reasons") or []
+    if lang == "zh" and fields.get("reasons_zh"):
+        reasons = fields["reasons_zh"]
+    return {**fields, "reasons": list(reasons)}
+
+
+def template(name: str):
+    """A template's module (its macros), from ``templates/``."""
+    return _jinja().get_template(name).module
+
+
+def rendered(macro, *args) -> str:
+    """A template macro's text, without the blank lines around it."""
+    return str(macro(*args)).strip()
+
+
+def digest_lines(macros, leads: list[dict], lang: str, view: Callable[[dict, str], dict] = lead_view) -> list[str]:
+    """The digest's ``line`` macro for each lead, hottest first, each with its first few reasons."""
+    views = [view(fields, lang) for fields in by_heat(leads)]
+    return [rendered(macros.line, {**v, "reasons": v["reasons"][:DIGEST_TOP_REASONS]}) for v in views]
+
+
+def by_heat(leads: list[dict]) -> list[dict]:
+    """Hottest first (a cut digest shows the leads that matter most), then by person_id."""
+    return sorted(leads, key=lambda f: (-(f.get("lead_score") or 0), str(f.get("person_id") or "")))
+
+
+def utf8_len(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def truncate_utf8(text: str, max_bytes: int, suffix: str = ELLIPSIS) -> str:
+    """``text`` cut to at most ``max_bytes`` UTF-8 bytes on a character boundary, ending in ``suffix`` if cut."""
+    data = text.encode("utf-8")
+    if len(data) <= max_bytes:
+        return text
+    room = max(0, max_bytes - utf8_len(suffix))
+    # "ignore" drops only a multi-byte character the cut went through, never a whole one.
+    return data[:room].decode("utf-8", "ignore") + suffix
+
+
+def truncate_chars(text: str, max_chars: int, suffix: str = ELLIPSIS) -> str:
+    """``text`` cut to at most ``max_chars`` characters, ending in ``suffix`` if cut."""
+    return text if len(text) <= max_chars else text[: max(0, max_chars - len(suffix))] + suffix
+
+
+def fit_lines(header: str, lines: list[str], more: Callable[[int], str], fits: Callable[[str], bool]) -> str:
+    """``header``, then as many of ``lines`` as fit, then ``more(n)`` for the ``n`` left out.
+
+    Lines are kept in order and the first one that does not fit ends the list (a shorter one
+    after it would make "and N more" lie about which leads are missing).
+    """
+    kept = header
+    for index, line in enumerate(lines):
+        candidate = f"{kept}\n{line}"
+        left = len(lines) - index - 1
+        if fits(f"{candidate}\n{more(left)}" if left else candidate):
+            kept = candidate
+            continue
+        return f"{kept}\n{more(len(lines) - index)}"
+    return kept
+
+
+def post_json(session, url: str, body: dict, timeout: float, headers: dict | None = None):
+    """POST ``body`` as compact UTF-8 JSON (not ``\\uXXXX``): byte limits are counted on what is sent."""
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return session.post(
+        url, data=data, timeout=timeout, headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+    )
+
+
+def body_size(body: dict) -> int:
+    """Bytes of ``body`` as ``post_json`` sends it."""
+    return len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+# --- rate limits --------------------------------------------------------------------------------
+
+
+# --- the destination ----------------------------------------------------------------------------
+
+
+class ChatDestination:
+    """A chat robot alerting newly hot leads; with ``config=None`` it only builds the bodies (outbox).
+
+    The duck-typed destination interface of ``run_destination`` (see ``DingTalkDestination``).
+    Subclasses set ``name``, ``size_limit`` and ``limits()``, and implement ``message_body``,
+    ``digest_body`` and ``_send``.
+    """
+
+    name = "chat"
+
+    def __init__(
+        self,
+        config: ChatConfig | None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ):
+        self.config = config
+        self.sleep = sleep
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.windows = self.limits()
+        self.requests = 0
+        self.sleeps: list[float] = []
+        self._session = None
+
+    def limits(self) -> list[SlidingWindow]:
+        """The vendor's rate limits for this robot (default: ``max_per_minute`` a minute)."""
+        per_minute = self.config.max_per_minute if self.config else 20
+        return [SlidingWindow(per_minute, 60.0, self.clock, self._sleep)]
+
+    @property
+    def language(self) -> str:
+        return self.config.language if self.config else "zh"
+
+    @property
+    def digest_over(self) -> int:
+        """One message per lead up to this many leads, a digest above: 20 unless set, and never
+        more than the robot takes in a minute, so a run never sits out a rate limit."""
+        if self.config is None:
+            return DIGEST_OVER
+        if self.config.digest_over is not None:
+            return self.config.digest_over
+        return min(DIGEST_OVER, self.config.max_per_minute)
+
+    # --- planning (the same rule as DingTalk) ---------------------------------------------------
+
+    def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[dict]:
+        """Leads that became hot in the interval, plus earlier alerts that failed and are still hot."""
+        return [
+            row
+            for row in rows
+            if row.get("became_hot_in_interval")
+            or ((entry := entries.get(row.get("person_id"))) is not None and not entry.acknowledged)
+        ]
+
+    def key_of(self, row: dict) -> str | None:
+        return row.get("person_id")
+
+    def validate(self, row: dict) -> str | None:
+        if not row.get("person_id"):
+            return "person_id is empty"
+        if row.get("lead_score") is None:
+            return "lead_score is empty"
+        return None
+
+    def map_fields(self, row: dict) -> dict:
+        return chat_fields(row)
+
+    def is_unchanged(self, item: Planned, entry: LedgerEntry) -> bool:
+        # A lead is alerted once, ever: an acknowledged alert is never resent, whatever changed since.
+        return entry.acknowledged
+
+    def bodies(self, items: list[Planned]) -> list[tuple[dict, list[Planned]]]:
+        """One message per lead, or a single digest covering every lead when there are more than ``digest_over``."""
+        if len(items) <= self.digest_over:
+            return [(self.message_body(it.fields, self.language), [it]) for it in items]
+        log.info("%s: %d newly hot leads > %d: one digest message", self.name, len(items), self.digest_over)
+        return [(self.digest_body([it.fields for it in items], self.language), list(items))]
+
+    # --- vendor parts ---------------------------------------------------------------------------
+
+    def message_body(self, fields: dict, lang: str) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def digest_body(self, leads: list[dict], lang: str) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _send(self, body: dict) -> tuple[str, str | None]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # --- sending --------------------------------------------------------------------------------
+
+    def _sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.sleep(seconds)
+
+    def send(self, body: dict, items: list[Planned]) -> list[tuple[str, str, str | None]]:
+        """Send one message (a lead's, or the digest of all of them); ``[(person_id, status, reason)]``."""
+        status, reason = self._send(body)
+        return [(it.key, status, reason) for it in items]
+
+    def session(self):
+        """The HTTP session (``requests`` imported on first use)."""
+
+        if self._session is None:
+            self._session = new_session()
+        return self._session
+
+    def _with_retries(self, attempt: Callable[[], tuple[str, str | None, float | None]]) -> tuple[str, str | None]:
+        """Run ``attempt`` (one HTTP request and its reading) until it is not worth retrying.
+
+        ``attempt`` returns ``(status, reason, wait)``: status is ACKNOWLEDGED, REJECTED,
+        DEFERRED or ``RETRY``; ``wait`` is the vendor's wait before a retry (None: exponential backoff).
+        Each attempt first waits for the robot's rate limits. Timeouts and connection errors are retried.
+        """
+        import requests
+
+        attempts = self.config.max_retries + 1
+        reason: str | None = None
+        for number in range(attempts):
+            for window in self.windows:
+                window.take()
+            self.requests += 1
+            try:
+                status, reason, wait = attempt()
+            except (requests.Timeout, requests.ConnectionError) as error:
+                status, reason, wait = RETRY, f"{type(error).__name__}: {error}", None
+            if status != RETRY:
+                return status, reason
+            if number + 1 < attempts:
+                wait = backoff_delay(number, self.rng) if wait is None else wait
+                log.info("%s: %s; retry %d/%d in %.1f s", self.name, reason, number + 1, attempts - 1, wait)
+                self._sleep(wait)
+        return DEFERRED, f"gave up after {attempts} attempts, last: {reason}"
+
+    @staticmethod
+    def http_failure(response) -> tuple[str, str, float | None]:
+        """An HTTP status the vendor's contract does not explain: 429 and 5xx are retried, the rest deferred."""
+        reason = f"HTTP {response.status_code} {response.text[:300]}"
+        if response.status_code == 429 or response.status_code >= 500:
+            return RETRY, reason, None
+        return DEFERRED, reason, None
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()

@@ -1,0 +1,107 @@
+"""Slack incoming webhook: a Block Kit message per newly hot lead, or one digest.
+
+``POST {webhook_url}`` with ``{"text": <notification fallback>, "blocks": [mrkdwn sections]}``.
+A section's text is at most 3000 characters. Slack answers HTTP 200 with the body ``ok``;
+429 is waited out for its ``Retry-After`` and retried; 5xx are retried with backoff; 400
+(``invalid_payload``, ``no_text``, ``invalid_blocks``, …) rejects the message with Slack's text
+(retried next run while the lead is hot); 403 ``action_prohibited``, 404 ``no_service`` /
+``channel_not_found`` and 410 ``channel_is_archived`` fail the task (the webhook cannot work
+until someone fixes it). Slack posts about one message a second per webhook, paced here.
+
+Sources: Slack's changelog "Improving error conditions for Incoming Webhooks" (2016-05-17:
+400 invalid_payload/user_not_found, 403 action_prohibited, 404 channel_not_found, 410
+channel_is_archived, 500 rollup_error); Slack's rate-limits guide (incoming webhooks: 1 message
+a second, short bursts allowed; 429 with Retry-After); Block Kit's 3000-character section text.
+"""
+
+from __future__ import annotations
+
+from intent_pipeline.activation.chat import (
+    RETRY,
+    ChatDestination,
+    SlackConfig,
+    digest_lines,
+    fit_lines,
+    lead_view,
+    post_json,
+    rendered,
+    template,
+    truncate_chars,
+)
+from intent_pipeline.activation.config import DestinationRefused
+from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
+from intent_pipeline.activation.retry import SlidingWindow, retry_after_seconds
+
+NAME = "slack"
+MAX_SECTION_CHARS = 3000  # Block Kit: a section's text
+REFUSED_STATUSES = {403, 404, 410}  # action_prohibited, no_service/channel_not_found, channel_is_archived
+
+
+class SlackConfigError(DestinationRefused):
+    """Slack refused the webhook (revoked, prohibited, channel gone or archived): a configuration problem."""
+
+
+def escape(value):
+    """Slack's mrkdwn escaping of ``&``, ``<`` and ``>`` (in strings, and strings in lists)."""
+    if isinstance(value, str):
+        return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if isinstance(value, list):
+        return [escape(v) for v in value]
+    return value
+
+
+def slack_view(fields: dict, lang: str) -> dict:
+    return {k: escape(v) for k, v in lead_view(fields, lang).items()}
+
+
+def section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate_chars(text, MAX_SECTION_CHARS)}}
+
+
+class SlackDestination(ChatDestination):
+    """Alerts newly hot leads in a Slack channel; with ``config=None`` it only builds the bodies (outbox)."""
+
+    name = NAME
+    config: SlackConfig | None
+
+    def limits(self) -> list[SlidingWindow]:
+        # One message every 60/max_per_minute seconds, no burst: Slack's "about one a second".
+        per_minute = self.config.max_per_minute if self.config else 60
+        return [SlidingWindow(1, 60.0 / per_minute, self.clock, self._sleep)]
+
+    def message_body(self, fields: dict, lang: str) -> dict:
+        macros = template(f"slack_hot_lead.{lang}.j2")
+        view = slack_view(fields, lang)
+        fallback = truncate_chars(rendered(macros.fallback, view), MAX_SECTION_CHARS)
+        return {"text": fallback, "blocks": [section(rendered(macros.text, view))]}
+
+    def digest_body(self, leads: list[dict], lang: str) -> dict:
+        """One message naming the count and listing the leads, hottest first, in one 3000-character section."""
+        macros = template(f"slack_digest.{lang}.j2")
+        header = rendered(macros.header, len(leads))
+        lines = digest_lines(macros, leads, lang, slack_view)
+        text = fit_lines(header, lines, lambda n: rendered(macros.more, n), lambda t: len(t) <= MAX_SECTION_CHARS)
+        return {"text": header, "blocks": [section(text)]}
+
+    def _send(self, body: dict) -> tuple[str, str | None]:
+        def attempt():
+            response = post_json(self.session(), self.config.webhook_url, body, self.config.timeout)
+            answer = response.text.strip()[:300]
+            reason = f"HTTP {response.status_code} {answer}"
+            if response.status_code == 200:
+                return (ACKNOWLEDGED, None, None) if answer == "ok" else (DEFERRED, reason, None)
+            if response.status_code == 429:
+                return RETRY, reason, retry_after_seconds(response.headers.get("Retry-After"), default=1.0)
+            if response.status_code in REFUSED_STATUSES:
+                raise SlackConfigError(
+                    f"Slack refused the webhook ({reason}): check the '{NAME}_default' connection — "
+                    "password = the incoming webhook URL; the webhook may have been revoked, or its channel "
+                    "archived or deleted."
+                )
+            if response.status_code == 400:
+                return REJECTED, reason, None
+            if response.status_code >= 500:
+                return RETRY, reason, None
+            return DEFERRED, reason, None
+
+        return self._with_retries(attempt)

@@ -1,0 +1,523 @@
+"""WeCom, Feishu and Slack alerts over real HTTP to local servers that enforce each vendor's contract."""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import pytest
+from intent_pipeline.activation import DestinationRefused, ledger_name, run_destination
+from intent_pipeline.activation import dingtalk as dingtalk_module
+from intent_pipeline.activation.chat import (
+    FeishuConfig,
+    SlackConfig,
+    WeComConfig,
+    chat_fields,
+    fit_lines,
+    lead_view,
+    template,
+    truncate_utf8,
+)
+from intent_pipeline.activation.feishu import FeishuConfigError, FeishuDestination, sign
+from intent_pipeline.activation.ledger import Ledger
+from intent_pipeline.activation.retry import SlidingWindow
+from intent_pipeline.activation.segments import read_segment
+from intent_pipeline.activation.slack import SlackConfigError, SlackDestination
+from intent_pipeline.activation.wecom import WeComConfigError, WeComDestination
+
+from tests.activation.conftest import INTERVAL_START, Segment, assert_accounting, make_rows
+from tests.fakes.feishu import FakeFeishu, expected_sign
+from tests.fakes.slack import FakeSlack
+from tests.fakes.wecom import FakeWeCom
+
+SENTENCE = "您有一条新的高意向线索【上海云智科技有限公司】，意向分60，请立即跟进！"
+REASONS_ZH_TEXT = "试用申请 +30；价格页 +15；总监及以上 +20"
+PROFILE_URL = "https://crm.example.com/people/p00000?tab=intent&src=alert"
+
+
+class FakeTime:
+    """A clock that only moves when something sleeps: minutes of rate limiting in no time."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def wecom_text(message: dict) -> str:
+    return message["markdown"]["content"]
+
+
+def feishu_text(message: dict) -> str:
+    card = message["card"]
+    return "\n".join([card["header"]["title"]["content"], *(e["text"]["content"] for e in card["elements"])])
+
+
+def slack_text(message: dict) -> str:
+    return "\n".join([message["text"], *(b["text"]["text"] for b in message["blocks"])])
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """How a test drives one vendor: its fake, its config, its destination, and its scripted failures."""
+
+    name: str
+    server: Callable  # (fake_time, **options) -> fake server
+    config: Callable  # (server, **overrides) -> config
+    destination: type
+    text: Callable[[dict], str]  # a received message's visible text
+    rate_limit: Callable  # (server) -> the wait the vendor asks for; scripts one rate-limit answer
+    reject: Callable  # (server, text) -> scripts one rejection of the message
+
+
+def _wecom_rate_limit(server) -> float:
+    server.enqueue(45009)
+    return 60.0
+
+
+def _feishu_rate_limit(server) -> float:
+    server.enqueue(11232)
+    return 60.0
+
+
+def _slack_rate_limit(server) -> float:
+    server.rate_limit(retry_after=7)
+    return 7.0
+
+
+VENDORS = {
+    "wecom": Vendor(
+        "wecom",
+        lambda t, **kw: FakeWeCom(clock=t.clock, **kw),
+        lambda s, **kw: WeComConfig(**{"webhook_url": s.webhook_url, "key": s.key, **kw}),
+        WeComDestination,
+        wecom_text,
+        _wecom_rate_limit,
+        lambda s, text: s.enqueue(40035, text),
+    ),
+    "feishu": Vendor(
+        "feishu",
+        lambda t, **kw: FakeFeishu(clock=t.clock, **kw),
+        lambda s, **kw: FeishuConfig(**{"webhook_url": s.webhook_url, "secret": s.secret, **kw}),
+        FeishuDestination,
+        feishu_text,
+        _feishu_rate_limit,
+        lambda s, text: s.enqueue(11310, text),
+    ),
+    "slack": Vendor(
+        "slack",
+        lambda t, **kw: FakeSlack(**kw),
+        lambda s, **kw: SlackConfig(**{"webhook_url": s.webhook_url, **kw}),
+        SlackDestination,
+        slack_text,
+        _slack_rate_limit,
+        lambda s, text: s.enqueue(400, text),
+    ),
+}
+
+
+@pytest.fixture(params=list(VENDORS))
+def vendor(request) -> Vendor:
+    return VENDORS[request.param]
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    return FakeTime()
+
+
+def make_destination(vendor: Vendor, config, fake_time: FakeTime, **kwargs):
+    return vendor.destination(config, sleep=fake_time.sleep, clock=fake_time.clock, rng=random.Random(7), **kwargs)
+
+
+def run(settings, destination, run_id: str, rows: list[dict] | None = None) -> dict:
+    """One activation run of one destination, the way ``activate`` runs each destination."""
+    rows = read_segment(settings.warehouse) if rows is None else rows
+    with Ledger(settings.ledger_path) as ledger:
+        report = run_destination(destination, rows, ledger, run_id, INTERVAL_START, settings.outbox_dir)
+    assert_accounting({destination.name: report})
+    return report
+
+
+def only_hot(segment: Segment, count: int) -> list[str]:
+    """Make exactly the first ``count`` rows newly hot; their person_ids."""
+    for index, row in enumerate(segment.rows):
+        row["became_hot_in_interval"] = index < count
+    segment.save()
+    return [row["person_id"] for row in segment.rows[:count]]
+
+
+def ledger_entries(settings, vendor: Vendor, config) -> dict:
+    with Ledger(settings.ledger_path) as ledger:
+        return ledger.entries(ledger_name(vendor.name, config))
+
+
+# --- one message per newly hot lead ---------------------------------------------------------------
+
+
+def test_newly_hot_leads_get_one_chinese_message_each_and_only_once(settings, segment, vendor, fake_time):
+    segment.rows[50]["company"] = None  # no company: the lead's name is the headline
+    segment.save()
+    with vendor.server(fake_time) as server:
+        config = vendor.config(server)
+        report = run(settings, make_destination(vendor, config, fake_time), "run-1")
+        assert report["mode"] == "http"
+        assert report["planned"] == report["sent_ok"] == 5 and report["requests"] == 5
+        assert len(server.messages) == 5
+        first = vendor.text(server.messages[0])
+        assert SENTENCE in first
+        assert "trial_request +30、pricing_page +15、director_or_above +20" in first
+        assert "负责人：王经理" in first or "**负责人**：王经理" in first
+        assert "您有一条新的高意向线索【李娜】，意向分70，请立即跟进！" in vendor.text(server.messages[1])
+
+        again = run(settings, make_destination(vendor, config, fake_time), "run-2")
+        assert len(server.messages) == 5 and len(server.requests) == 5, "an acknowledged alert was sent again"
+    assert again["unchanged"] == 5 and again["sent_ok"] == 0 and again["requests"] == 0
+    assert all(entry.acknowledged for entry in ledger_entries(settings, vendor, config).values())
+
+
+def test_chinese_reasons_and_profile_link_are_shown_when_the_row_has_them(settings, segment, vendor, fake_time):
+    rows = read_segment(settings.warehouse)
+    for row in rows:
+        row["score_reasons_zh"] = REASONS_ZH_TEXT
+        row["profile_url"] = PROFILE_URL
+    with vendor.server(fake_time) as server:
+        run(settings, make_destination(vendor, vendor.config(server), fake_time), "run-1", rows)
+        text = vendor.text(server.messages[0])
+    assert "试用申请 +30、价格页 +15、总监及以上 +20" in text
+    assert "trial_request" not in text, "Chinese reasons are preferred in Chinese"
+    assert "查看客户画像" in text
+    link = "https://crm.example.com/people/p00000?tab=intent&amp;src=alert" if vendor.name == "slack" else PROFILE_URL
+    assert link in text
+
+
+def test_english_templates_when_language_is_en(settings, segment, vendor, fake_time):
+    rows = read_segment(settings.warehouse)
+    for row in rows:
+        row["score_reasons_zh"] = REASONS_ZH_TEXT  # not used in English
+    with vendor.server(fake_time) as server:
+        run(settings, make_destination(vendor, vendor.config(server, language="en"), fake_time), "run-1", rows)
+        text = vendor.text(server.messages[0])
+    assert "You have a new high-intent lead" in text and "intent score 60. Please follow up now!" in text
+    assert "trial_request +30, pricing_page +15, director_or_above +20" in text
+    assert "请立即跟进" not in text and "试用申请" not in text
+
+
+# --- rate limits --------------------------------------------------------------------------------
+
+
+def test_rate_limit_answer_is_waited_out_and_retried(settings, segment, vendor, fake_time):
+    with vendor.server(fake_time) as server:
+        wait = vendor.rate_limit(server)
+        report = run(settings, make_destination(vendor, vendor.config(server), fake_time), "run-1")
+        assert len(server.messages) == 5
+    assert report["sent_ok"] == 5 and report["requests"] == 6
+    assert wait in fake_time.sleeps
+
+
+def test_wecom_sends_at_most_20_messages_in_any_minute(settings, segment, fake_time):
+    only_hot(segment, 25)
+    with FakeWeCom(clock=fake_time.clock) as server:
+        config = WeComConfig(server.webhook_url, server.key, digest_over=30)
+        report = run(settings, make_destination(VENDORS["wecom"], config, fake_time), "run-1")
+        assert server.rate_limited == 0, "the robot's limit was hit"
+        assert len(server.messages) == 25
+    assert report["sent_ok"] == 25 and report["requests"] == 25
+    # A burst of 20, then the 21st waits until the first is a minute old; 22-25 follow at once.
+    assert fake_time.sleeps == pytest.approx([60.0])
+
+
+def test_wecom_robot_limit_errcode_is_waited_out_when_the_configured_limit_is_too_high(settings, segment, fake_time):
+    only_hot(segment, 25)
+    with FakeWeCom(clock=fake_time.clock) as server:
+        config = WeComConfig(server.webhook_url, server.key, max_per_minute=40, digest_over=30)
+        report = run(settings, make_destination(VENDORS["wecom"], config, fake_time), "run-1")
+        assert server.rate_limited == 1  # the fake refused the 21st message within 60 s
+        assert len(server.messages) == 25
+    assert report["sent_ok"] == 25 and report["requests"] == 26
+    assert fake_time.sleeps == [60.0]
+
+
+def test_feishu_stays_within_5_a_second(settings, segment, fake_time):
+    only_hot(segment, 12)
+    with FakeFeishu(clock=fake_time.clock) as server:
+        config = FeishuConfig(server.webhook_url, secret=server.secret, digest_over=20)
+        report = run(settings, make_destination(VENDORS["feishu"], config, fake_time), "run-1")
+        assert server.rate_limited == 0 and len(server.messages) == 12
+    assert report["requests"] == 12
+    assert fake_time.now - 1000.0 == pytest.approx(2.0)  # 5 at once, 5 a second later, 2 a second after
+
+
+def test_feishu_http_429_waits_for_the_reset_header(settings, segment, fake_time):
+    with FakeFeishu(clock=fake_time.clock) as server:
+        server.enqueue(99991400, "request trigger frequency limit", status=429, headers={"x-ogw-ratelimit-reset": 12})
+        report = run(settings, make_destination(VENDORS["feishu"], VENDORS["feishu"].config(server), fake_time), "r1")
+        assert len(server.messages) == 5
+    assert report["sent_ok"] == 5 and report["requests"] == 6
+    assert 12.0 in fake_time.sleeps
+
+
+def test_slack_posts_one_message_a_second(settings, segment, fake_time):
+    with FakeSlack() as server:
+        report = run(settings, make_destination(VENDORS["slack"], VENDORS["slack"].config(server), fake_time), "r1")
+        assert len(server.messages) == 5
+    assert report["sent_ok"] == 5
+    assert fake_time.sleeps == pytest.approx([1.0] * 4)
+
+
+def test_slack_server_error_is_retried_with_backoff(settings, segment, fake_time):
+    with FakeSlack() as server:
+        server.enqueue(500, "rollup_error")
+        report = run(settings, make_destination(VENDORS["slack"], VENDORS["slack"].config(server), fake_time), "r1")
+        assert len(server.messages) == 5
+    assert report["sent_ok"] == 5 and report["requests"] == 6
+    assert 0.25 <= fake_time.sleeps[0] <= 0.5  # the first backoff: 0.5 s with equal jitter, before any pacing
+
+
+def test_rejected_alert_is_recorded_with_the_reason_and_retried_next_run(settings, segment, vendor, fake_time):
+    with vendor.server(fake_time) as server:
+        config = vendor.config(server)
+        vendor.reject(server, "scripted rejection 不合法")
+        report = run(settings, make_destination(vendor, config, fake_time), "run-1")
+        assert report["rejected"] == 1 and report["sent_ok"] == 4
+        with Ledger(settings.ledger_path) as ledger:
+            (entry,) = ledger.row_log("run-1", ledger_name(vendor.name, config))
+        assert entry["outcome"] == "rejected" and "scripted rejection 不合法" in entry["reason"]
+        # Next interval: nobody is newly hot, but the failed alert is still owed.
+        only_hot(segment, 0)
+        retry = run(settings, make_destination(vendor, config, fake_time), "run-2")
+        assert len(server.messages) == 5
+    assert retry["planned"] == 1 and retry["sent_ok"] == 1
+
+
+# --- configuration errors -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "server_options", "config_overrides", "error", "match"),
+    [
+        ("wecom", {}, {"key": "wrong-key"}, WeComConfigError, r"93000: invalid webhook url.*wecom_default"),
+        ("feishu", {}, {"secret": "wrong-secret"}, FeishuConfigError, r"19021: sign match fail.*wrong secret"),
+        ("feishu", {"keywords": ("告警",)}, {}, FeishuConfigError, r"19024: Key Words Not Found"),
+        ("slack", {"archived": True}, {}, SlackConfigError, r"410 channel_is_archived"),
+        ("slack", {"prohibited": True}, {}, SlackConfigError, r"403 action_prohibited"),
+    ],
+)
+def test_configuration_errors_fail_the_run(settings, segment, fake_time, name, server_options, config_overrides,
+                                           error, match):  # fmt: skip
+    vendor = VENDORS[name]
+    with vendor.server(fake_time, **server_options) as server:
+        config = vendor.config(server, **config_overrides)
+        with pytest.raises(error, match=match) as raised:
+            run(settings, make_destination(vendor, config, fake_time), "run-1")
+        assert isinstance(raised.value, DestinationRefused)
+        assert server.messages == []
+        assert len(server.requests) == 1, "a refused configuration is not retried"
+    assert ledger_entries(settings, vendor, config) == {}
+
+
+def test_wrong_webhook_urls_fail_the_run(settings, segment, fake_time):
+    with FakeSlack() as server:
+        config = SlackConfig(server.url + "/services/T0001/B0001/revoked")
+        with pytest.raises(SlackConfigError, match="404 no_service"):
+            run(settings, make_destination(VENDORS["slack"], config, fake_time), "run-1")
+    with FakeFeishu(secret=None) as server:
+        config = FeishuConfig(server.url + "/open-apis/bot/v2/hook/not-the-token")
+        with pytest.raises(FeishuConfigError, match="19001"):
+            run(settings, make_destination(VENDORS["feishu"], config, fake_time), "run-1")
+
+
+# --- Feishu's signature -------------------------------------------------------------------------
+
+
+def test_feishu_sign_is_the_published_algorithm_not_dingtalks():
+    assert sign("feishu-secret", 1700000000) == expected_sign("feishu-secret", "1700000000")
+    # DingTalk keys the HMAC with the secret and signs the string: the same inputs must differ.
+    assert sign("feishu-secret", 1700000000) != dingtalk_module.sign("feishu-secret", 1700000000)
+
+
+def test_feishu_body_is_signed_and_verified_by_the_fake(settings, segment, fake_time):
+    with FakeFeishu(clock=fake_time.clock) as server:
+        before = int(time.time())
+        run(settings, make_destination(VENDORS["feishu"], VENDORS["feishu"].config(server), fake_time), "run-1")
+        assert len(server.messages) == 5
+        for message in server.messages:
+            assert before - 5 <= int(message["timestamp"]) <= time.time() + 5
+            assert message["sign"] == expected_sign(server.secret, message["timestamp"])
+
+
+def test_feishu_stale_timestamp_is_refused(settings, segment, fake_time):
+    with FakeFeishu(clock=fake_time.clock) as server:
+        config = VENDORS["feishu"].config(server)
+        slow_clock = make_destination(VENDORS["feishu"], config, fake_time, wall_clock=lambda: time.time() - 7200)
+        with pytest.raises(FeishuConfigError, match="19021.*clock"):
+            run(settings, slow_clock, "run-1")
+        assert server.messages == []
+
+
+def test_feishu_bot_without_secret_and_the_legacy_answer(settings, segment, fake_time):
+    with FakeFeishu(secret=None, legacy=True, clock=fake_time.clock) as server:
+        report = run(settings, make_destination(VENDORS["feishu"], FeishuConfig(server.webhook_url), fake_time), "r1")
+        assert report["sent_ok"] == 5
+        assert all("sign" not in m and "timestamp" not in m for m in server.messages)
+
+
+# --- size limits --------------------------------------------------------------------------------
+
+
+def test_wecom_content_over_4096_bytes_is_cut_on_a_character_boundary(settings, segment, fake_time):
+    rows = read_segment(settings.warehouse)
+    rows[0]["score_reasons"] = ";".join(f"访问定价页第{i}次 +1" for i in range(400))
+    uncut = str(template("wecom_hot_lead.zh.md.j2").text(lead_view(chat_fields(rows[0]), "zh")))
+    assert len(uncut.encode()) > 4096  # the fake would answer 40058 to this
+    with FakeWeCom(clock=fake_time.clock) as server:
+        report = run(settings, make_destination(VENDORS["wecom"], VENDORS["wecom"].config(server), fake_time), "r1",
+                     rows)  # fmt: skip
+        content = wecom_text(server.messages[0])
+    assert report["sent_ok"] == 5 and report["rejected"] == 0
+    assert 4000 < len(content.encode()) <= 4096
+    assert content.endswith("…") and "\ufffd" not in content
+    assert SENTENCE in content
+
+
+def test_truncate_utf8_never_splits_a_character():
+    for text in ("意" * 2000, "a" + "意" * 2000, "ab" + "意" * 2000):
+        cut = truncate_utf8(text, 4096)
+        assert len(cut.encode()) <= 4096 and cut.endswith("…")
+        assert set(cut[:-1]) <= set(text)
+    assert truncate_utf8("short", 4096) == "short"
+
+
+# --- the digest rule ----------------------------------------------------------------------------
+
+
+def test_50_newly_hot_leads_make_one_digest_that_acknowledges_them_all(settings, segment, vendor, fake_time):
+    hot = only_hot(segment, 50)
+    with vendor.server(fake_time) as server:
+        config = vendor.config(server)
+        report = run(settings, make_destination(vendor, config, fake_time), "run-1")
+        assert report["requests"] == 1 and len(server.messages) == 1
+        text = vendor.text(server.messages[0])
+        assert "您有50条新的高意向线索" in text
+        listed = len(re.findall(r"意向分\d+", text))
+        more = re.search(r"还有(\d+)条未列出", text)
+        assert listed + (int(more.group(1)) if more else 0) == 50, "the digest must account for every lead"
+        assert listed >= 10
+        top = max(row["lead_score"] for row in segment.rows[:50])
+        assert re.search(r"意向分(\d+)", text).group(1) == str(top), "hottest lead first"
+
+        again = run(settings, make_destination(vendor, config, fake_time), "run-2")
+        assert len(server.requests) == 1
+    assert report["sent_ok"] == 50 and again["unchanged"] == 50
+    entries = ledger_entries(settings, vendor, config)
+    assert sorted(entries) == sorted(hot) and all(entry.acknowledged for entry in entries.values())
+
+
+def test_english_digest(settings, segment, vendor, fake_time):
+    only_hot(segment, 50)
+    with vendor.server(fake_time) as server:
+        run(settings, make_destination(vendor, vendor.config(server, language="en"), fake_time), "run-1")
+        text = vendor.text(server.messages[0])
+    assert "You have 50 new high-intent leads" in text
+    listed = len(re.findall(r"\| score \d+ \|", text))
+    more = re.search(r"… and (\d+) more", text)
+    assert listed + (int(more.group(1)) if more else 0) == 50
+    assert "意向分" not in text
+
+
+def test_1000_newly_hot_leads_cost_one_request(settings, vendor, fake_time):
+    Segment(settings, make_rows(1000, hot_every=1))
+    with vendor.server(fake_time) as server:
+        report = run(settings, make_destination(vendor, vendor.config(server), fake_time), "run-1")
+        assert len(server.requests) == 1 and len(server.messages) == 1
+        assert "您有1000条新的高意向线索" in vendor.text(server.messages[0])
+    assert report["sent_ok"] == 1000 and report["requests"] == 1
+
+
+def test_digest_threshold_follows_digest_over(settings, segment, vendor, fake_time):
+    only_hot(segment, 8)
+    with vendor.server(fake_time) as server:
+        run(settings, make_destination(vendor, vendor.config(server, digest_over=7), fake_time), "run-1")
+        assert len(server.messages) == 1
+    only_hot(segment, 0)
+    for row in segment.rows[8:15]:
+        row["became_hot_in_interval"] = True
+    segment.save()
+    with vendor.server(fake_time) as server:
+        run(settings, make_destination(vendor, vendor.config(server, digest_over=7), fake_time), "run-2")
+        assert len(server.messages) == 7, "7 leads, digest_over=7: one message each"
+
+
+def test_fit_lines_keeps_order_and_counts_the_rest():
+    lines = [f"line {i}" for i in range(10)]
+    text = fit_lines("head", lines, lambda n: f"+{n}", lambda t: len(t) <= 30)
+    assert text == "head\nline 0\nline 1\nline 2\n+7"
+    assert fit_lines("head", lines[:2], lambda n: f"+{n}", lambda t: True) == "head\nline 0\nline 1"
+
+
+# --- outbox mode, settings, slack escaping ------------------------------------------------------
+
+
+def test_without_a_connection_the_bodies_go_to_the_outbox(settings, segment, vendor, fake_time):
+    report = run(settings, make_destination(vendor, None, fake_time), "run-1")
+    assert report["mode"] == "outbox" and report["requests"] == 0 and report["sent_ok"] == 5
+    assert report["outbox_files"]
+    with Ledger(settings.ledger_path) as ledger:
+        assert len(ledger.entries(f"{vendor.name}:outbox")) == 5
+
+
+def test_slack_escapes_mrkdwn_control_characters(settings, segment, fake_time):
+    rows = read_segment(settings.warehouse)
+    rows[0]["company"] = "A&B <Retail>"
+    with FakeSlack() as server:
+        run(settings, make_destination(VENDORS["slack"], VENDORS["slack"].config(server), fake_time), "run-1", rows)
+        text = slack_text(server.messages[0])
+    assert "【A&amp;B &lt;Retail&gt;】" in text and "<Retail>" not in text
+
+
+def test_sliding_window_allows_a_burst_then_waits_for_the_oldest():
+    fake = FakeTime()
+    window = SlidingWindow(3, 60.0, fake.clock, fake.sleep)
+    for _ in range(3):
+        assert window.take() == 0.0
+    fake.now += 10
+    assert window.take() == pytest.approx(50.0)
+    assert fake.now == pytest.approx(1060.0)
+
+
+def conn(host, password=None, schema=None, extra=None):
+    return SimpleNamespace(host=host, schema=schema, port=None, password=password, extra_dejson=extra or {})
+
+
+def test_configs_from_airflow_connections():
+    pasted = WeComConfig.from_airflow_connection(conn("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k1"))
+    assert (pasted.webhook_url, pasted.key) == ("https://qyapi.weixin.qq.com/cgi-bin/webhook/send", "k1")
+    wecom = WeComConfig.from_airflow_connection(conn("", password="k2", extra={"language": "EN", "digest_over": "5"}))
+    assert (wecom.webhook_url, wecom.key, wecom.language, wecom.digest_over) == (
+        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send", "k2", "en", 5)  # fmt: skip
+    assert wecom.ledger_scope.startswith("key-") and "k2" not in wecom.ledger_scope
+
+    hook = "https://open.feishu.cn/open-apis/bot/v2/hook/tok-1"
+    feishu = FeishuConfig.from_airflow_connection(conn(hook, extra={"secret": "s"}))
+    assert (feishu.webhook_url, feishu.token, feishu.secret) == (hook, "tok-1", "s")
+    assert FeishuConfig.from_airflow_connection(conn("", password="tok-1")).webhook_url == hook
+    assert feishu.ledger_scope == FeishuConfig(hook, secret="rotated").ledger_scope  # the secret is not the bot
+    with pytest.raises(ValueError, match="/hook/<token>"):
+        FeishuConfig("https://open.feishu.cn/open-apis/bot/v2/hook")
+
+    url = "https://hooks.slack.com/services/T1/B1/x"
+    assert SlackConfig.from_airflow_connection(conn("", password=url)).webhook_url == url
+    assert SlackConfig.from_airflow_connection(conn("", password="T1/B1/x")).webhook_url == url
+    assert SlackConfig(url).ledger_scope.startswith("key-") and "slack" not in SlackConfig(url).ledger_scope
+    with pytest.raises(ValueError, match="language"):
+        SlackConfig(url, language="fr")
