@@ -22,6 +22,13 @@ log = logging.getLogger(__name__)
 
 HUBSPOT_CONN_ID = "hubspot_default"
 DINGTALK_CONN_ID = "dingtalk_default"
+# connection id -> (module, destination class, config class) of the destinations that run only
+# when their connection exists
+MORE_DESTINATIONS = {
+    "wecom_default": ("intent_pipeline.activation.wecom", "WeComDestination", "WeComConfig"),
+    "feishu_default": ("intent_pipeline.activation.feishu", "FeishuDestination", "FeishuConfig"),
+    "slack_default": ("intent_pipeline.activation.slack", "SlackDestination", "SlackConfig"),
+}
 
 
 def interval_from_context() -> dict:
@@ -237,6 +244,20 @@ def _connection(conn_id: str):
         return None
 
 
+def _more_destinations() -> tuple:
+    """(destination class, config) of every optional destination whose Airflow connection exists."""
+    import importlib
+
+    found = []
+    for conn_id, (module, destination, config) in MORE_DESTINATIONS.items():
+        conn = _connection(conn_id)
+        if conn is None:
+            continue
+        loaded = importlib.import_module(module)
+        found.append((getattr(loaded, destination), getattr(loaded, config).from_airflow_connection(conn)))
+    return tuple(found)
+
+
 def activate_task(interval_start: datetime, interval_end: datetime, run_id: str) -> dict:
     """Push the segment to the CRM and newly hot leads to chat; write the activation report.
 
@@ -253,6 +274,7 @@ def activate_task(interval_start: datetime, interval_end: datetime, run_id: str)
 
     settings = Settings.from_env()
     safety = Safety.from_env()
+    more = _more_destinations()
     hubspot_conn = _connection(HUBSPOT_CONN_ID)
     dingtalk_conn = _connection(DINGTALK_CONN_ID)
     try:
@@ -264,6 +286,7 @@ def activate_task(interval_start: datetime, interval_end: datetime, run_id: str)
             hubspot=HubSpotConfig.from_airflow_connection(hubspot_conn) if hubspot_conn else None,
             dingtalk=DingTalkConfig.from_airflow_connection(dingtalk_conn) if dingtalk_conn else None,
             safety=safety,
+            more=more,
         )
     except DestinationRefused as error:
         # A refused token or robot URL does not heal by retrying: fail now, name the connection.

@@ -246,6 +246,7 @@ def activate(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     safety: Safety | None = None,
+    more: tuple = (),
 ) -> dict:
     """Push ``marts.segment_high_intent`` to HubSpot and alert DingTalk about newly hot leads.
 
@@ -278,6 +279,8 @@ def activate(
         destinations = (
             HubSpotDestination(hubspot, sleep=sleep, clock=clock),
             DingTalkDestination(dingtalk, sleep=sleep, clock=clock),
+            # further destinations run only when their connection is configured (no outbox)
+            *(cls(config, sleep=sleep, clock=clock) for cls, config in more),
         )
         for destination in destinations:
             try:
