@@ -28,6 +28,8 @@ MORE_DESTINATIONS = {
     "wecom_default": ("intent_pipeline.activation.wecom", "WeComDestination", "WeComConfig"),
     "feishu_default": ("intent_pipeline.activation.feishu", "FeishuDestination", "FeishuConfig"),
     "slack_default": ("intent_pipeline.activation.slack", "SlackDestination", "SlackConfig"),
+    "salesforce_default": ("intent_pipeline.activation.salesforce", "SalesforceDestination", "SalesforceConfig"),
+    "crm_webhook_default": ("intent_pipeline.activation.webhook", "WebhookDestination", "WebhookConfig"),
 }
 
 

@@ -31,3 +31,19 @@ def test_optional_destinations_come_from_airflow_connections(monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_WECOM_DEFAULT", json.dumps(conn))
     ((cls, config),) = pipeline._more_destinations()
     assert cls is WeComDestination and config.key == "robot-key"
+
+
+def test_every_optional_destination_builds_from_its_connection(monkeypatch):
+    """Each optional connection id names a destination and config that activate() can construct."""
+    connections = {
+        "WECOM_DEFAULT": {"host": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send", "password": "k"},
+        "FEISHU_DEFAULT": {"host": "https://open.feishu.cn/open-apis/bot/v2/hook/tok", "extra": {"secret": "s"}},
+        "SLACK_DEFAULT": {"host": "https://hooks.slack.com/services/T/B/X"},
+        "SALESFORCE_DEFAULT": {"host": "https://acme.my.salesforce.com", "password": "00Dtoken"},
+        "CRM_WEBHOOK_DEFAULT": {"host": "https://crm.example.cn/hooks/intent", "password": "whsec"},
+    }
+    for conn_id, conn in connections.items():
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id}", json.dumps({"conn_type": "http", **conn}))
+    found = pipeline._more_destinations()
+    names = [cls(config, sleep=lambda s: None, clock=lambda: 0.0).name for cls, config in found]
+    assert names == ["wecom", "feishu", "slack", "salesforce", "crm_webhook"]

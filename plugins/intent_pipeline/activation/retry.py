@@ -87,7 +87,9 @@ class TokenBucket:
         with self._lock:
             while True:
                 self._refill()
-                if self.tokens >= 1:
+                # within rounding of a whole token: a clock that only moves when something sleeps
+                # could otherwise be asked to wait 1e-14 s forever
+                if self.tokens >= 1 - 1e-9:
                     self.tokens -= 1
                     self.waited += waited
                     return waited
