@@ -99,7 +99,8 @@ def format_summary(summary: dict) -> str:
         metrics = latest.get("metrics") or {}
         lines.append(
             f"conversion model: latest {latest['version']} {latest['status']} (auc {metrics.get('roc_auc')}, "
-            f"ece {metrics.get('ece')}); the next dbt build scores with {model.get('scoring_with') or 'none (rule score only)'}"
+            f"ece {metrics.get('ece')}); the next dbt build scores with "
+            f"{model.get('scoring_with') or 'none (rule score only)'}"
         )
         if latest["status"] != "approved":
             lines.append(f"  {latest.get('reason')}")
