@@ -4,9 +4,11 @@
     the DAG found (intent_pipeline.scoring_model.to_dbt_var): a logistic regression whose
     standardisation is folded into raw weights, z = intercept + sum(weight * value), and Platt
     calibration, p = 1 / (1 + exp(-(calibration_a * z + calibration_c))). A top factor is a feature
-    whose contribution weight * (value - training mean) is positive, largest first.
+    whose contribution weight * (value - training mean) is positive, largest first, named by its
+    rule's description ("pricing page +1.18") or its activity ("email clicks 90d +0.64").
     Without the var every probability is null: the rule score stands alone. -#}
 -- depends_on: {{ ref('int_scoring_features') }}
+-- depends_on: {{ ref('scoring_rules') }}
 {%- set model = var('scoring_model', none) %}
 with
 
@@ -62,14 +64,31 @@ ranked as (
     where contributions.contribution > 0
 ),
 
+rules as (
+    select * from {{ ref('scoring_rules') }}
+),
+
+labelled as (
+    -- a rule feature reads as the rule's description ("pricing page"), an activity feature as its name
+    select
+        ranked.*,
+        coalesce(
+            rules.description,
+            replace(replace(replace(ranked.feature, 'log_', ''), '_all', ' (all time)'), '_', ' ')
+        ) as label
+    from ranked
+    left join rules
+        on 'rule:' || rules.rule_id = ranked.feature
+),
+
 factors as (
     select
         person_id,
         {{ dbt.listagg(
-            "feature || ' +' || cast(round(cast(contribution as numeric), 2) as varchar)", "', '",
+            "label || ' +' || cast(round(cast(contribution as numeric), 2) as varchar)", "', '",
             'order by factor_rank'
         ) }} as top_factors
-    from ranked
+    from labelled
     where factor_rank <= 3
     group by 1
 ),

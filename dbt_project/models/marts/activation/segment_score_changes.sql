@@ -1,0 +1,52 @@
+{#- Leads whose score or grade changed during the interval (lead_score against previous_score, the
+    score as of interval_start), among the people activation may contact: reachable by email, not a
+    customer, not opted out or bounced. For CRM field updates and "cooling down" alerts; nothing is
+    pushed from it yet. -#}
+with
+
+lead_scores as (
+    select * from {{ ref('lead_scores') }}
+),
+
+people as (
+    select * from {{ ref('people') }}
+),
+
+changed as (
+    select
+        lead_scores.person_id,
+        people.email,
+        people.full_name,
+        people.company,
+        lead_scores.previous_score,
+        lead_scores.lead_score,
+        {{ grade_of('lead_scores.previous_score') }} as previous_grade,
+        lead_scores.grade,
+        lead_scores.scored_at
+    from lead_scores
+    inner join people
+        on people.person_id = lead_scores.person_id
+    where lead_scores.lead_score <> lead_scores.previous_score
+        and people.email is not null
+        and not people.is_customer
+        and not people.is_unsubscribed
+        and not people.is_bounced
+),
+
+final as (
+    select
+        cast(person_id as varchar) as person_id,
+        cast(email as varchar) as email,
+        cast(full_name as varchar) as full_name,
+        cast(company as varchar) as company,
+        cast(previous_score as integer) as previous_score,
+        cast(lead_score as integer) as lead_score,
+        cast(lead_score - previous_score as integer) as score_change,
+        cast(previous_grade as varchar) as previous_grade,
+        cast(grade as varchar) as grade,
+        previous_grade <> grade as grade_changed,
+        cast(scored_at as timestamp) as scored_at
+    from changed
+)
+
+select * from final
