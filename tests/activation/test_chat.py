@@ -30,6 +30,7 @@ from intent_pipeline.activation.slack import SlackConfigError, SlackDestination
 from intent_pipeline.activation.wecom import WeComConfigError, WeComDestination
 
 from tests.activation.conftest import INTERVAL_START, Segment, assert_accounting, make_rows
+from tests.activation.test_dingtalk import FakeTime
 from tests.fakes.feishu import FakeFeishu, expected_sign
 from tests.fakes.slack import FakeSlack
 from tests.fakes.wecom import FakeWeCom
@@ -37,21 +38,6 @@ from tests.fakes.wecom import FakeWeCom
 SENTENCE = "您有一条新的高意向线索【上海云智科技有限公司】，意向分60，请立即跟进！"
 REASONS_ZH_TEXT = "试用申请 +30；价格页 +15；总监及以上 +20"
 PROFILE_URL = "https://crm.example.com/people/p00000?tab=intent&src=alert"
-
-
-class FakeTime:
-    """A clock that only moves when something sleeps: minutes of rate limiting in no time."""
-
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def wecom_text(message: dict) -> str:

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from intent_pipeline.activation.config import ActivationConfigError, _base_url, _extra, _fingerprint
-from intent_pipeline.activation.dingtalk import _jinja, _reasons, alert_fields
+from intent_pipeline.activation.dingtalk import AlertOnce, _jinja, _reasons, alert_fields
 from intent_pipeline.activation.http import new_session
-from intent_pipeline.activation.ledger import DEFERRED, LedgerEntry
+from intent_pipeline.activation.ledger import DEFERRED
 from intent_pipeline.activation.retry import SlidingWindow, backoff_delay
 from intent_pipeline.activation.segments import Planned
 
@@ -318,7 +318,7 @@ def body_size(body: dict) -> int:
 # --- the destination ----------------------------------------------------------------------------
 
 
-class ChatDestination:
+class ChatDestination(AlertOnce):
     """A chat robot alerting newly hot leads; with ``config=None`` it only builds the bodies (outbox).
 
     The duck-typed destination interface of ``run_destination`` (see ``DingTalkDestination``).
@@ -363,33 +363,10 @@ class ChatDestination:
             return self.config.digest_over
         return min(DIGEST_OVER, self.config.max_per_minute)
 
-    # --- planning (the same rule as DingTalk) ---------------------------------------------------
-
-    def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[dict]:
-        """Leads that became hot in the interval, plus earlier alerts that failed and are still hot."""
-        return [
-            row
-            for row in rows
-            if row.get("became_hot_in_interval")
-            or ((entry := entries.get(row.get("person_id"))) is not None and not entry.acknowledged)
-        ]
-
-    def key_of(self, row: dict) -> str | None:
-        return row.get("person_id")
-
-    def validate(self, row: dict) -> str | None:
-        if not row.get("person_id"):
-            return "person_id is empty"
-        if row.get("lead_score") is None:
-            return "lead_score is empty"
-        return None
+    # --- planning (AlertOnce, the same rule as DingTalk) and bodies -----------------------------
 
     def map_fields(self, row: dict) -> dict:
         return chat_fields(row)
-
-    def is_unchanged(self, item: Planned, entry: LedgerEntry) -> bool:
-        # A lead is alerted once, ever: an acknowledged alert is never resent, whatever changed since.
-        return entry.acknowledged
 
     def bodies(self, items: list[Planned]) -> list[tuple[dict, list[Planned]]]:
         """One message per lead, or a single digest covering every lead when there are more than ``digest_over``."""

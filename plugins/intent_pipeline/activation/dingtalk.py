@@ -119,28 +119,13 @@ def message_body(fields: dict) -> dict:
     return {"msgtype": "markdown", "markdown": {"title": title, "text": text}, "at": {"isAtAll": False}}
 
 
-class DingTalkDestination:
-    """Alerts newly hot leads in a DingTalk group; with ``config=None`` it only builds the bodies (outbox)."""
+class AlertOnce:
+    """The planning rule of every chat destination: alert a lead once, ever, when it becomes hot.
 
-    name = NAME
-
-    def __init__(
-        self,
-        config: DingTalkConfig | None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        rng: random.Random | None = None,
-    ):
-        self.config = config
-        self.sleep = sleep
-        self.rng = rng or random.Random()
-        # at most 20 in ANY minute: a token bucket would allow its burst plus a minute's refill
-        self.bucket = SlidingWindow(config.max_per_minute if config else 20, 60.0, clock=clock, sleep=self._sleep)
-        self.requests = 0
-        self.sleeps: list[float] = []
-        self._session = None
-
-    # --- planning -------------------------------------------------------------------------------
+    Candidates are the leads that became hot in the interval plus earlier alerts that failed and
+    are still hot; the key is the person; an acknowledged alert is never resent, whatever changed
+    since. Subclasses add ``map_fields``, ``bodies`` and the sending.
+    """
 
     def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[dict]:
         """Leads that became hot in the interval, plus earlier alerts that failed and are still hot."""
@@ -161,12 +146,35 @@ class DingTalkDestination:
             return "lead_score is empty"
         return None
 
+    def is_unchanged(self, item: Planned, entry: LedgerEntry) -> bool:
+        return entry.acknowledged
+
+
+class DingTalkDestination(AlertOnce):
+    """Alerts newly hot leads in a DingTalk group; with ``config=None`` it only builds the bodies (outbox)."""
+
+    name = NAME
+
+    def __init__(
+        self,
+        config: DingTalkConfig | None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ):
+        self.config = config
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        # at most 20 in ANY minute: a token bucket would allow its burst plus a minute's refill
+        self.bucket = SlidingWindow(config.max_per_minute if config else 20, 60.0, clock=clock, sleep=self._sleep)
+        self.requests = 0
+        self.sleeps: list[float] = []
+        self._session = None
+
+    # --- planning (AlertOnce) and bodies -------------------------------------------------------
+
     def map_fields(self, row: dict) -> dict:
         return alert_fields(row)
-
-    def is_unchanged(self, item: Planned, entry: LedgerEntry) -> bool:
-        # A lead is alerted once, ever: an acknowledged alert is never resent, whatever changed since.
-        return entry.acknowledged
 
     def bodies(self, items: list[Planned]) -> list[tuple[dict, list[Planned]]]:
         """One message per lead."""
