@@ -42,9 +42,9 @@ from collections.abc import Callable
 
 from intent_pipeline.activation.config import DestinationRefused, HubSpotConfig
 from intent_pipeline.activation.http import new_session
-from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, LedgerEntry
+from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
 from intent_pipeline.activation.retry import SlidingWindow, backoff_delay, retry_after_seconds
-from intent_pipeline.activation.segments import EMAIL_RE, Planned
+from intent_pipeline.activation.segments import EMAIL_RE, KeptInSync, Planned
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def contact_properties(row: dict) -> dict[str, str]:
     return {k: str(v).strip() for k, v in props.items() if v is not None and str(v).strip() != ""}
 
 
-class HubSpotDestination:
+class HubSpotDestination(KeptInSync):
     """Plans, batches and sends contacts to HubSpot; with ``config=None`` it only builds the bodies (outbox)."""
 
     name = NAME
@@ -139,10 +139,6 @@ class HubSpotDestination:
 
     # --- planning -------------------------------------------------------------------------------
 
-    def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[dict]:
-        """The whole segment is kept in sync."""
-        return rows
-
     def key_of(self, row: dict) -> str | None:
         return contact_properties(row).get(self.id_property)
 
@@ -158,17 +154,6 @@ class HubSpotDestination:
 
     def map_fields(self, row: dict) -> dict:
         return contact_properties(row)
-
-    def is_unchanged(self, item: Planned, entry: LedgerEntry) -> bool:
-        return entry.acknowledged and entry.payload_hash == item.hash
-
-    def bodies(self, items: list[Planned]) -> list[tuple[dict, list[Planned]]]:
-        """Request bodies of at most ``batch_size`` inputs each, with the rows each one carries."""
-        out = []
-        for i in range(0, len(items), self.batch_size):
-            chunk = items[i : i + self.batch_size]
-            out.append((self._body(chunk), chunk))
-        return out
 
     def _body(self, items: list[Planned]) -> dict:
         return {"inputs": [{"idProperty": self.id_property, "id": it.key, "properties": it.fields} for it in items]}

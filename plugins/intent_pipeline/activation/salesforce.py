@@ -65,9 +65,9 @@ from intent_pipeline.activation.config import (
 )
 from intent_pipeline.activation.http import new_session
 from intent_pipeline.activation.hubspot import split_name
-from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, LedgerEntry
+from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
 from intent_pipeline.activation.retry import backoff_delay, retry_after_seconds
-from intent_pipeline.activation.segments import EMAIL_RE, Planned
+from intent_pipeline.activation.segments import KeptInSync, Planned, person_key, validate_person
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ def lead_fields(row: dict) -> dict:
     return out
 
 
-class SalesforceDestination:
+class SalesforceDestination(KeptInSync):
     """Plans, batches and upserts Leads; with ``config=None`` it only builds the bodies (outbox)."""
 
     name = NAME
@@ -224,34 +224,15 @@ class SalesforceDestination:
 
     # --- planning -------------------------------------------------------------------------------
 
-    def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[dict]:
-        """The whole segment is kept in sync."""
-        return rows
-
     def key_of(self, row: dict) -> str | None:
-        return (str(row.get("person_id") or "").strip()) or None
+        return person_key(row)
 
     def validate(self, row: dict) -> str | None:
-        if not self.key_of(row):
-            return f"person_id is empty (the upsert key, {self.external_id_field})"
-        email = (row.get("email") or "").strip()
-        if email and not EMAIL_RE.match(email):
-            # Salesforce would reject the whole record with INVALID_EMAIL_ADDRESS.
-            return f"email {email!r} is not an address"
-        return None
+        # an invalid email would make Salesforce reject the whole record (INVALID_EMAIL_ADDRESS)
+        return validate_person(row, f"the upsert key, {self.external_id_field}")
 
     def map_fields(self, row: dict) -> dict:
         return lead_fields(row)
-
-    def is_unchanged(self, item: Planned, entry: LedgerEntry) -> bool:
-        return entry.acknowledged and entry.payload_hash == item.hash
-
-    def bodies(self, items: list[Planned]) -> list[tuple[dict, list[Planned]]]:
-        """Request bodies of at most ``batch_size`` records each, with the rows each one carries."""
-        return [
-            (self._body(items[i : i + self.batch_size]), items[i : i + self.batch_size])
-            for i in range(0, len(items), self.batch_size)
-        ]
 
     def _body(self, items: list[Planned]) -> dict:
         records = [{"attributes": {"type": self.sobject}, self.external_id_field: it.key, **it.fields} for it in items]

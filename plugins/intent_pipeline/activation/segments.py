@@ -131,3 +131,44 @@ def plan_rows(
         else:
             plan.to_send.append(item)
     return plan
+
+
+class KeptInSync:
+    """The planning rule of every CRM destination: the whole segment is kept in sync, a row is sent
+    again only when its mapped fields changed (or its last attempt failed), in batches of at most
+    ``batch_size`` rows built by the destination's ``_body``. CRMs keyed on the person add
+    ``person_key`` / ``validate_person``; HubSpot keys on a contact property instead."""
+
+    batch_size: int
+
+    def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[dict]:
+        """The whole segment is kept in sync."""
+        return rows
+
+    def is_unchanged(self, item: Planned, entry: LedgerEntry) -> bool:
+        return entry.acknowledged and entry.payload_hash == item.hash
+
+    def bodies(self, items: list[Planned]) -> list[tuple[dict, list[Planned]]]:
+        """Request bodies of at most ``batch_size`` rows each, with the rows each one carries."""
+        return [
+            (self._body(items[i : i + self.batch_size]), items[i : i + self.batch_size])
+            for i in range(0, len(items), self.batch_size)
+        ]
+
+    def _body(self, items: list[Planned]) -> dict:
+        raise NotImplementedError
+
+
+def person_key(row: dict) -> str | None:
+    """The person id of a segment row, trimmed; None when empty."""
+    return (str(row.get("person_id") or "").strip()) or None
+
+
+def validate_person(row: dict, key_name: str) -> str | None:
+    """Why a row keyed on its person cannot be sent: no person id, or an email that is no address."""
+    if not person_key(row):
+        return f"person_id is empty ({key_name})"
+    email = (row.get("email") or "").strip()
+    if email and not EMAIL_RE.match(email):
+        return f"email {email!r} is not an address"
+    return None

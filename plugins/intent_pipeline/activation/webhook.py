@@ -71,9 +71,9 @@ from intent_pipeline.activation.config import (
     _fingerprint,
 )
 from intent_pipeline.activation.http import new_session
-from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, LedgerEntry
+from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
 from intent_pipeline.activation.retry import TokenBucket, backoff_delay, retry_after_seconds
-from intent_pipeline.activation.segments import EMAIL_RE, Planned
+from intent_pipeline.activation.segments import KeptInSync, Planned, person_key, validate_person
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ def webhook_record(row: dict) -> dict:
     return record
 
 
-class WebhookDestination:
+class WebhookDestination(KeptInSync):
     """Plans, batches, signs and posts records; with ``config=None`` it only builds the bodies (outbox)."""
 
     name = NAME
@@ -210,33 +210,14 @@ class WebhookDestination:
 
     # --- planning -------------------------------------------------------------------------------
 
-    def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[dict]:
-        """The whole segment is kept in sync."""
-        return rows
-
     def key_of(self, row: dict) -> str | None:
-        return (str(row.get("person_id") or "").strip()) or None
+        return person_key(row)
 
     def validate(self, row: dict) -> str | None:
-        if not self.key_of(row):
-            return "person_id is empty (the record key)"
-        email = (row.get("email") or "").strip()
-        if email and not EMAIL_RE.match(email):
-            return f"email {email!r} is not an address"
-        return None
+        return validate_person(row, "the record key")
 
     def map_fields(self, row: dict) -> dict:
         return webhook_record(row)
-
-    def is_unchanged(self, item: Planned, entry: LedgerEntry) -> bool:
-        return entry.acknowledged and entry.payload_hash == item.hash
-
-    def bodies(self, items: list[Planned]) -> list[tuple[dict, list[Planned]]]:
-        """Request bodies of at most ``batch_size`` records each, with the rows each one carries."""
-        return [
-            (self._body(items[i : i + self.batch_size]), items[i : i + self.batch_size])
-            for i in range(0, len(items), self.batch_size)
-        ]
 
     def _body(self, items: list[Planned]) -> dict:
         records = [{"key": it.key, **it.fields} for it in items]
