@@ -42,10 +42,10 @@ def build_summary(settings: Settings, interval_start: date) -> dict:
         report = _read_json(settings.reports_dir / "quality" / f"dt={ds}" / f"{layer}.json")
         quality[layer] = None if report is None else report["success"]
     activation = _read_json(settings.reports_dir / "activation" / f"dt={ds}.json")
-    from intent_pipeline.scoring_model import history, latest_approved
+    from intent_pipeline.scoring_model import history
 
-    versions = history(settings.models_dir)
-    approved = latest_approved(settings.models_dir)
+    versions = history(settings.models_dir)  # newest first
+    approved = next((v for v in versions if v["status"] == "approved"), None)
     return {
         "interval_start": ds,
         "sources": sources,

@@ -113,7 +113,7 @@ def test_guard_stops_a_run_that_would_rewrite_most_of_the_crm(settings, segment)
         with pytest.raises(ActivationGuardError, match="250 of the 250"):
             run(settings, server, "run-2", max_change_share=0.5, guard_min_rows=100)
         assert server.requests == []
-        # a small change passes the same guard; switched off, the big one goes through
+        # switched off (an intended mass change), the same run goes through
         report = run(settings, server, "run-3", max_change_share=None)
     assert report["sent_ok"] == 250
 

@@ -87,6 +87,20 @@ def _counts(mode: str) -> dict:
             "deferred": 0, "dead_lettered": 0, "requests": 0, "outbox_files": []}  # fmt: skip
 
 
+def _plan(destination, rows: list[dict], entries: dict):
+    """The destination's plan for these rows against its ledger entries (the same in a dry run)."""
+    from intent_pipeline.activation.segments import plan_rows
+
+    return plan_rows(
+        destination.candidates(rows, entries),
+        destination.key_of,
+        destination.validate,
+        destination.map_fields,
+        entries,
+        destination.is_unchanged,
+    )
+
+
 def _guard(destination, plan, entries: dict, safety: Safety) -> str | None:
     """Why the run must not change the CRM (too many updates of acknowledged records at once), or None."""
     if not getattr(destination, "guards_changes", False) or safety.max_change_share is None:
@@ -140,7 +154,6 @@ def run_destination(
     safety = safety or Safety()
     from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
     from intent_pipeline.activation.outbox import Outbox
-    from intent_pipeline.activation.segments import plan_rows
 
     outbox_mode = destination.config is None
     ledger_key = ledger_name(destination.name, destination.config)
@@ -150,14 +163,7 @@ def run_destination(
     ledger.start_run(run_id, ledger_key, interval_start)
     try:
         entries = ledger.entries(ledger_key)
-        plan = plan_rows(
-            destination.candidates(rows, entries),
-            destination.key_of,
-            destination.validate,
-            destination.map_fields,
-            entries,
-            destination.is_unchanged,
-        )
+        plan = _plan(destination, rows, entries)
         stop = _guard(destination, plan, entries, safety)
         if stop:
             raise ActivationGuardError(stop)
@@ -203,17 +209,8 @@ def run_destination(
 
 
 def _dry_run(destination, rows: list[dict], entries: dict, safety: Safety) -> dict:
-    from intent_pipeline.activation.segments import plan_rows
-
     try:
-        plan = plan_rows(
-            destination.candidates(rows, entries),
-            destination.key_of,
-            destination.validate,
-            destination.map_fields,
-            entries,
-            destination.is_unchanged,
-        )
+        plan = _plan(destination, rows, entries)
     finally:
         destination.close()
     decisions = _decisions(plan, entries)

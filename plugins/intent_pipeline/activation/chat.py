@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from intent_pipeline.activation.config import ActivationConfigError, _base_url, _extra, _fingerprint
 from intent_pipeline.activation.dingtalk import AlertOnce, _jinja, _reasons, alert_fields
-from intent_pipeline.activation.http import new_session
+from intent_pipeline.activation.http import HttpSender
 from intent_pipeline.activation.ledger import DEFERRED
 from intent_pipeline.activation.retry import SlidingWindow, backoff_delay
 from intent_pipeline.activation.segments import Planned
@@ -318,7 +318,7 @@ def body_size(body: dict) -> int:
 # --- the destination ----------------------------------------------------------------------------
 
 
-class ChatDestination(AlertOnce):
+class ChatDestination(AlertOnce, HttpSender):
     """A chat robot alerting newly hot leads; with ``config=None`` it only builds the bodies (outbox).
 
     The duck-typed destination interface of ``run_destination`` (see ``DingTalkDestination``).
@@ -336,13 +336,10 @@ class ChatDestination(AlertOnce):
         rng: random.Random | None = None,
     ):
         self.config = config
-        self.sleep = sleep
+        self._start_http(sleep)
         self.clock = clock
         self.rng = rng or random.Random()
         self.windows = self.limits()
-        self.requests = 0
-        self.sleeps: list[float] = []
-        self._session = None
 
     def limits(self) -> list[SlidingWindow]:
         """The vendor's rate limits for this robot (default: ``max_per_minute`` a minute)."""
@@ -388,21 +385,10 @@ class ChatDestination(AlertOnce):
 
     # --- sending --------------------------------------------------------------------------------
 
-    def _sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.sleep(seconds)
-
     def send(self, body: dict, items: list[Planned]) -> list[tuple[str, str, str | None]]:
         """Send one message (a lead's, or the digest of all of them); ``[(person_id, status, reason)]``."""
         status, reason = self._send(body)
         return [(it.key, status, reason) for it in items]
-
-    def session(self):
-        """The HTTP session (``requests`` imported on first use)."""
-
-        if self._session is None:
-            self._session = new_session()
-        return self._session
 
     def _with_retries(self, attempt: Callable[[], tuple[str, str | None, float | None]]) -> tuple[str, str | None]:
         """Run ``attempt`` (one HTTP request and its reading) until it is not worth retrying.
@@ -438,7 +424,3 @@ class ChatDestination(AlertOnce):
         if response.status_code == 429 or response.status_code >= 500:
             return RETRY, reason, None
         return DEFERRED, reason, None
-
-    def close(self) -> None:
-        if self._session is not None:
-            self._session.close()

@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import quote_plus
 
 from intent_pipeline.activation.config import DestinationRefused, DingTalkConfig
-from intent_pipeline.activation.http import new_session
+from intent_pipeline.activation.http import HttpSender
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, LedgerEntry
 from intent_pipeline.activation.retry import SlidingWindow, backoff_delay
 from intent_pipeline.activation.segments import Planned
@@ -150,7 +150,7 @@ class AlertOnce:
         return entry.acknowledged
 
 
-class DingTalkDestination(AlertOnce):
+class DingTalkDestination(AlertOnce, HttpSender):
     """Alerts newly hot leads in a DingTalk group; with ``config=None`` it only builds the bodies (outbox)."""
 
     name = NAME
@@ -163,13 +163,10 @@ class DingTalkDestination(AlertOnce):
         rng: random.Random | None = None,
     ):
         self.config = config
-        self.sleep = sleep
+        self._start_http(sleep)
         self.rng = rng or random.Random()
         # at most 20 in ANY minute: a token bucket would allow its burst plus a minute's refill
         self.bucket = SlidingWindow(config.max_per_minute if config else 20, 60.0, clock=clock, sleep=self._sleep)
-        self.requests = 0
-        self.sleeps: list[float] = []
-        self._session = None
 
     # --- planning (AlertOnce) and bodies -------------------------------------------------------
 
@@ -182,10 +179,6 @@ class DingTalkDestination(AlertOnce):
 
     # --- sending --------------------------------------------------------------------------------
 
-    def _sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.sleep(seconds)
-
     def send(self, body: dict, items: list[Planned]) -> list[tuple[str, str, str | None]]:
         """Send one message; ``[(person_id, status, reason)]``."""
         status, reason = self._send(body)
@@ -194,8 +187,6 @@ class DingTalkDestination(AlertOnce):
     def _send(self, body: dict) -> tuple[str, str | None]:
         import requests
 
-        if self._session is None:
-            self._session = new_session()
         attempts = self.config.max_retries + 1
         reason = ""
         for attempt in range(attempts):
@@ -204,7 +195,7 @@ class DingTalkDestination(AlertOnce):
             wait = backoff_delay(attempt, self.rng)
             try:
                 # Signed afresh on each attempt: DingTalk rejects timestamps older than an hour.
-                response = self._session.post(signed_url(self.config), json=body, timeout=self.config.timeout)
+                response = self._http().post(signed_url(self.config), json=body, timeout=self.config.timeout)
             except (requests.Timeout, requests.ConnectionError) as error:
                 reason = f"{type(error).__name__}: {error}"
             else:
@@ -235,7 +226,3 @@ class DingTalkDestination(AlertOnce):
                 log.info("dingtalk: %s; retry %d/%d in %.1f s", reason, attempt + 1, attempts - 1, wait)
                 self._sleep(wait)
         return DEFERRED, f"gave up after {attempts} attempts, last: {reason}"
-
-    def close(self) -> None:
-        if self._session is not None:
-            self._session.close()

@@ -155,7 +155,7 @@ class FeishuDestination(ChatDestination):
         def attempt():
             # Signed afresh on each attempt: Feishu rejects timestamps more than an hour old.
             payload = signed_body(self.config, body, int(self.wall_clock()))
-            response = post_json(self.session(), self.config.webhook_url, payload, self.config.timeout)
+            response = post_json(self._http(), self.config.webhook_url, payload, self.config.timeout)
             try:
                 data = response.json()
             except ValueError:

@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable
 
 from intent_pipeline.activation.config import DestinationRefused, HubSpotConfig
-from intent_pipeline.activation.http import new_session
+from intent_pipeline.activation.http import HttpSender
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
 from intent_pipeline.activation.retry import SlidingWindow, backoff_delay, retry_after_seconds
 from intent_pipeline.activation.segments import EMAIL_RE, KeptInSync, Planned
@@ -111,7 +111,7 @@ def contact_properties(row: dict) -> dict[str, str]:
     return {k: str(v).strip() for k, v in props.items() if v is not None and str(v).strip() != ""}
 
 
-class HubSpotDestination(KeptInSync):
+class HubSpotDestination(KeptInSync, HttpSender):
     """Plans, batches and sends contacts to HubSpot; with ``config=None`` it only builds the bodies (outbox)."""
 
     name = NAME
@@ -131,11 +131,8 @@ class HubSpotDestination(KeptInSync):
         self.window = SlidingWindow(config.requests_per_10s if config else 100, 10.2, clock=clock, sleep=self._sleep)
         self.batch_size = config.batch_size if config else batch_size
         self.id_property = config.id_property if config else id_property
-        self.sleep = sleep
+        self._start_http(sleep)
         self.rng = rng or random.Random()
-        self.requests = 0
-        self.sleeps: list[float] = []
-        self._session = None
 
     # --- planning -------------------------------------------------------------------------------
 
@@ -165,19 +162,13 @@ class HubSpotDestination(KeptInSync):
         outcomes = self._upsert(items)
         return [(it.key, *outcomes[it.key]) for it in items]
 
-    def _sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.sleep(seconds)
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.config.token}", "Content-Type": "application/json"}
 
     def _post(self, items: list[Planned]):
         """POST with retries on 429, 5xx and timeouts; the final response, or ``None`` + reason when given up."""
         import requests
 
-        if self._session is None:
-            self._session = new_session()
-            self._session.headers.update(
-                {"Authorization": f"Bearer {self.config.token}", "Content-Type": "application/json"}
-            )
         url = self.config.base_url.rstrip("/") + UPSERT_PATH
         body = self._body(items)
         attempts = self.config.max_retries + 1
@@ -186,7 +177,7 @@ class HubSpotDestination(KeptInSync):
             self.window.take()
             self.requests += 1
             try:
-                response = self._session.post(url, json=body, timeout=self.config.timeout)
+                response = self._http().post(url, json=body, timeout=self.config.timeout)
             except (requests.Timeout, requests.ConnectionError) as error:
                 reason = f"{type(error).__name__}: {error}"
                 wait = backoff_delay(attempt, self.rng)
@@ -251,10 +242,6 @@ class HubSpotDestination(KeptInSync):
             reason = f"HTTP 207 with errors naming no record of the batch: {str(data.get('errors'))[:500]}"
             return {it.key: (DEFERRED, reason) for it in items}
         return {it.key: (REJECTED, rejected[it.key]) if it.key in rejected else (ACKNOWLEDGED, None) for it in items}
-
-    def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
 
 
 def _message(response) -> str:

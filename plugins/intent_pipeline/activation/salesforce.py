@@ -63,7 +63,7 @@ from intent_pipeline.activation.config import (
     _extra,
     _fingerprint,
 )
-from intent_pipeline.activation.http import new_session
+from intent_pipeline.activation.http import HttpSender
 from intent_pipeline.activation.hubspot import split_name
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
 from intent_pipeline.activation.retry import backoff_delay, retry_after_seconds
@@ -193,7 +193,7 @@ def lead_fields(row: dict) -> dict:
     return out
 
 
-class SalesforceDestination(KeptInSync):
+class SalesforceDestination(KeptInSync, HttpSender):
     """Plans, batches and upserts Leads; with ``config=None`` it only builds the bodies (outbox)."""
 
     name = NAME
@@ -213,14 +213,11 @@ class SalesforceDestination(KeptInSync):
         self.sobject = config.sobject if config else sobject
         self.external_id_field = config.external_id_field if config else external_id_field
         self.batch_size = config.batch_size if config else batch_size
-        self.sleep = sleep
+        self._start_http(sleep)
         self.rng = rng or random.Random()
-        self.requests = 0
-        self.sleeps: list[float] = []
         self.created = 0
         self.updated = 0
         self._quota_exhausted: str | None = None
-        self._session = None
 
     # --- planning -------------------------------------------------------------------------------
 
@@ -240,16 +237,19 @@ class SalesforceDestination(KeptInSync):
 
     # --- sending --------------------------------------------------------------------------------
 
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {self.config.access_token}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+
     def send(self, body: dict, items: list[Planned]) -> list[tuple[str, str, str | None]]:
         """Upsert one batch; ``(person_id, status, reason)`` per row, in the batch's order."""
         if self._quota_exhausted is not None:
             return [(it.key, DEFERRED, self._quota_exhausted) for it in items]
         outcomes = self._upsert(items)
         return [(it.key, *outcomes[it.key]) for it in items]
-
-    def _sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.sleep(seconds)
 
     def _patch(self, items: list[Planned]):
         """PATCH with retries on 5xx, the concurrent-request limit and timeouts.
@@ -258,15 +258,6 @@ class SalesforceDestination(KeptInSync):
         """
         import requests
 
-        if self._session is None:
-            self._session = new_session()
-            self._session.headers.update(
-                {
-                    "Authorization": f"Bearer {self.config.access_token}",
-                    "Content-Type": "application/json",
-                    "Accept": "application/json",
-                }
-            )
         body = self._body(items)
         attempts = self.config.max_retries + 1
         reason = ""
@@ -274,7 +265,7 @@ class SalesforceDestination(KeptInSync):
             self.requests += 1
             wait = backoff_delay(attempt, self.rng)
             try:
-                response = self._session.patch(self.config.upsert_url, json=body, timeout=self.config.timeout)
+                response = self._http().patch(self.config.upsert_url, json=body, timeout=self.config.timeout)
             except (requests.Timeout, requests.ConnectionError) as error:
                 reason = f"{type(error).__name__}: {error}"
             else:
@@ -358,8 +349,7 @@ class SalesforceDestination(KeptInSync):
     def close(self) -> None:
         if self.created or self.updated:
             log.info("salesforce: %d %s records created, %d updated", self.created, self.sobject, self.updated)
-        if self._session is not None:
-            self._session.close()
+        super().close()
 
 
 def _describe(error: dict) -> str:

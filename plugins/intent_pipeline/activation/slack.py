@@ -85,7 +85,7 @@ class SlackDestination(ChatDestination):
 
     def _send(self, body: dict) -> tuple[str, str | None]:
         def attempt():
-            response = post_json(self.session(), self.config.webhook_url, body, self.config.timeout)
+            response = post_json(self._http(), self.config.webhook_url, body, self.config.timeout)
             answer = response.text.strip()[:300]
             reason = f"HTTP {response.status_code} {answer}"
             if response.status_code == 200:

@@ -70,7 +70,7 @@ from intent_pipeline.activation.config import (
     _extra,
     _fingerprint,
 )
-from intent_pipeline.activation.http import new_session
+from intent_pipeline.activation.http import HttpSender
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
 from intent_pipeline.activation.retry import TokenBucket, backoff_delay, retry_after_seconds
 from intent_pipeline.activation.segments import KeptInSync, Planned, person_key, validate_person
@@ -182,7 +182,7 @@ def webhook_record(row: dict) -> dict:
     return record
 
 
-class WebhookDestination(KeptInSync):
+class WebhookDestination(KeptInSync, HttpSender):
     """Plans, batches, signs and posts records; with ``config=None`` it only builds the bodies (outbox)."""
 
     name = NAME
@@ -199,14 +199,11 @@ class WebhookDestination(KeptInSync):
     ):
         self.config = config
         self.batch_size = config.batch_size if config else batch_size
-        self.sleep = sleep
+        self._start_http(sleep)
         self.now = now  # wall clock: signature timestamps and sent_at, never the plan
         self.rng = rng or random.Random()
         rate = config.max_per_second if config else 5.0
         self.bucket = TokenBucket(rate, 1.0, capacity=max(1.0, rate), clock=clock, sleep=self._sleep)
-        self.requests = 0
-        self.sleeps: list[float] = []
-        self._session = None
 
     # --- planning -------------------------------------------------------------------------------
 
@@ -232,10 +229,6 @@ class WebhookDestination(KeptInSync):
         outcomes = self._deliver(body, items)
         return [(it.key, *outcomes[it.key]) for it in items]
 
-    def _sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.sleep(seconds)
-
     def _post(self, body: dict):
         """POST with retries on 408/409/429, 5xx and timeouts, signed afresh on each attempt.
 
@@ -243,8 +236,6 @@ class WebhookDestination(KeptInSync):
         """
         import requests
 
-        if self._session is None:
-            self._session = new_session()
         raw = raw_json(body)
         attempts = self.config.max_retries + 1
         reason = ""
@@ -260,7 +251,7 @@ class WebhookDestination(KeptInSync):
                 IDEMPOTENCY_HEADER: body["batch_id"],
             }
             try:
-                response = self._session.post(self.config.url, data=raw, headers=headers, timeout=self.config.timeout)
+                response = self._http().post(self.config.url, data=raw, headers=headers, timeout=self.config.timeout)
             except (requests.Timeout, requests.ConnectionError) as error:
                 reason = f"{type(error).__name__}: {error}"
             else:
@@ -328,10 +319,6 @@ class WebhookDestination(KeptInSync):
             else:
                 outcomes[key] = (DEFERRED, f"result without a boolean 'ok': {str(result)[:300]}")
         return outcomes
-
-    def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
 
 
 def _message(response) -> str:

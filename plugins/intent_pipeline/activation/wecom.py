@@ -79,7 +79,7 @@ class WeComDestination(ChatDestination):
         url = webhook_url(self.config)
 
         def attempt():
-            response = post_json(self.session(), url, body, self.config.timeout)
+            response = post_json(self._http(), url, body, self.config.timeout)
             if response.status_code != 200:
                 return self.http_failure(response)
             try:

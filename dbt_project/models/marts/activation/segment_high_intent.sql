@@ -42,10 +42,7 @@ eligible as (
     left join assignments
         on assignments.person_id = lead_scores.person_id
     where lead_scores.grade = 'high_intent'
-        and people.email is not null
-        and not people.is_customer
-        and not people.is_unsubscribed
-        and not people.is_bounced
+        and {{ is_contactable('people') }}
 ),
 
 final as (

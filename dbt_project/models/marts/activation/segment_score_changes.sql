@@ -27,10 +27,7 @@ changed as (
     inner join people
         on people.person_id = lead_scores.person_id
     where lead_scores.lead_score <> lead_scores.previous_score
-        and people.email is not null
-        and not people.is_customer
-        and not people.is_unsubscribed
-        and not people.is_bounced
+        and {{ is_contactable('people') }}
 ),
 
 final as (
