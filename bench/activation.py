@@ -17,8 +17,10 @@ rows (default 40,000: 400 batch requests, at best 20 s at 190 per 10 s) in a Duc
    = contacts the CRM created more than once; lost_after_crash = segment rows not acknowledged in
    the ledger or missing from the CRM afterwards.
 5. chat: --hot newly hot leads (default 1,000) to a DingTalk fake that answers errcode 130101 past
-   20 messages in any minute (its clock is the run's injected clock, so 50 minutes of sending take
-   seconds); chat_throttle_errors = those answers; chat_requests = messages sent.
+   20 messages in any minute, twice: by default (more than 20 leads: one digest message;
+   chat_requests, chat_acknowledged) and with one message per lead (chat_per_lead: paced at 20 a
+   minute; the fake's clock is the run's injected clock, so 50 minutes of sending take seconds).
+   chat_throttle_errors = the 130101 answers of both.
 
 Last line: one JSON object.
 """
@@ -154,24 +156,34 @@ def crash(base: Path, leads: int) -> dict:
 
 
 def chat(base: Path, hot: int) -> dict:
-    settings = Settings.from_env({"INTENT_HOME": str(base / "chat")})
-    write_segment(settings.warehouse, make_rows(hot, hot_every=1))
-    now = [0.0]
+    """--hot newly hot leads to DingTalk twice: as configured by default (more than 20: one digest)
+    and with one message per lead (digest_over above --hot), paced by the robot's 20 a minute."""
+    figures = {}
+    for mode, digest_over in (("digest", None), ("per_lead", hot + 1)):
+        settings = Settings.from_env({"INTENT_HOME": str(base / f"chat-{mode}")})
+        write_segment(settings.warehouse, make_rows(hot, hot_every=1))
+        now = [0.0]
 
-    def sleep(seconds: float) -> None:
-        now[0] += seconds
+        def sleep(seconds: float, now: list[float] = now) -> None:
+            now[0] += seconds
 
-    with FakeDingTalk(max_per_minute=20, clock=lambda: now[0]) as server:
-        config = DingTalkConfig(webhook_url=server.webhook_url, access_token=server.access_token, secret=server.secret)
-        progress(f"chat: {hot} newly hot leads to DingTalk")
-        report = activate(settings, INTERVAL_START, INTERVAL_END, "chat-1", hubspot=None, dingtalk=config,
-                          sleep=sleep, clock=lambda: now[0])["dingtalk"]  # fmt: skip
-        throttled = server.throttled
+        with FakeDingTalk(max_per_minute=20, clock=lambda now=now: now[0]) as server:
+            config = DingTalkConfig(webhook_url=server.webhook_url, access_token=server.access_token,
+                                    secret=server.secret, digest_over=digest_over)  # fmt: skip
+            progress(f"chat: {hot} newly hot leads to DingTalk ({mode})")
+            report = activate(settings, INTERVAL_START, INTERVAL_END, f"chat-{mode}", hubspot=None, dingtalk=config,
+                              sleep=sleep, clock=lambda now=now: now[0])["dingtalk"]  # fmt: skip
+            figures[mode] = {
+                "requests": report["requests"],
+                "acknowledged": report["sent_ok"],
+                "throttle_errors": server.throttled,
+                "virtual_minutes": round(now[0] / 60, 1),
+            }
     return {
-        "chat_requests": report["requests"],
-        "chat_acknowledged": report["sent_ok"],
-        "chat_throttle_errors": throttled,
-        "chat_virtual_minutes": round(now[0] / 60, 1),
+        "chat_requests": figures["digest"]["requests"],
+        "chat_acknowledged": figures["digest"]["acknowledged"],
+        "chat_throttle_errors": figures["digest"]["throttle_errors"] + figures["per_lead"]["throttle_errors"],
+        "chat_per_lead": figures["per_lead"],
     }
 
 

@@ -16,6 +16,8 @@ def test_a_killed_run_rerun_creates_every_contact_once_and_loses_none(tmp_path):
 
 def test_newly_hot_leads_reach_dingtalk_without_a_throttle_error(tmp_path):
     figures = bench.chat(tmp_path, 45)
-    assert figures["chat_acknowledged"] == 45
+    assert figures["chat_acknowledged"] == 45 and figures["chat_requests"] == 1  # one digest
     assert figures["chat_throttle_errors"] == 0
-    assert figures["chat_virtual_minutes"] >= 2.0  # 45 messages at 20 a minute
+    per_lead = figures["chat_per_lead"]
+    assert per_lead["acknowledged"] == per_lead["requests"] == 45
+    assert per_lead["virtual_minutes"] >= 2.0  # 45 messages at 20 a minute

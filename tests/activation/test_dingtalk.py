@@ -137,7 +137,8 @@ def test_rate_limit_is_20_messages_a_minute(settings, segment):
         row["became_hot_in_interval"] = True
     segment.save()
     with FakeDingTalk(max_per_minute=20, clock=fake_time.clock) as server:
-        report = run(settings, server, "run-1", fake_time=fake_time)
+        # digest_over above the count: one message per lead, paced by the robot's limit
+        report = run(settings, server, "run-1", fake_time=fake_time, digest_over=100)
         assert len(server.messages) == report["sent_ok"]
     hot = sum(row["became_hot_in_interval"] for row in segment.rows)
     assert report["sent_ok"] == hot == 34
@@ -146,3 +147,49 @@ def test_rate_limit_is_20_messages_a_minute(settings, segment):
     assert fake_time.sleeps == pytest.approx([60.0])
     assert fake_time.now - 1000.0 == pytest.approx(60.0)
     assert server.throttled == 0
+
+
+def test_more_hot_leads_than_digest_over_get_one_digest_hottest_first(settings, segment):
+    for index, row in enumerate(segment.rows[:30]):
+        row["became_hot_in_interval"] = True
+        row["lead_score"] = 60 + index
+    segment.save()
+    hot = sum(row["became_hot_in_interval"] for row in segment.rows)
+    hottest = max(row["lead_score"] for row in segment.rows if row["became_hot_in_interval"])
+    with FakeDingTalk(max_per_minute=20) as server:
+        report = run(settings, server, "run-1")
+        assert report["requests"] == 1 and len(server.messages) == 1
+        assert report["sent_ok"] == hot == 34
+        body = server.messages[0]["markdown"]
+        assert body["title"] == "34条新的高意向线索"
+        text = body["text"]
+        assert text.startswith("### 新的高意向线索汇总\n您有34条新的高意向线索")
+        assert len(text.encode("utf-8")) <= 4096
+        scores = [int(line.split("意向分")[1].split("｜")[0]) for line in text.splitlines() if line.startswith("- ")]
+        assert scores == sorted(scores, reverse=True) and scores[0] == hottest
+        listed = len(scores)
+        assert listed < 34 and text.endswith(f"… 还有{34 - listed}条未列出")
+        # every lead the digest counts is acknowledged: the next run sends nothing
+        again = run(settings, server, "run-2")
+        assert again["requests"] == 0 and len(server.messages) == 1
+
+
+def test_english_digest_and_single_message(settings, segment):
+    for row in segment.rows[:30]:
+        row["became_hot_in_interval"] = True
+    segment.save()
+    with FakeDingTalk() as server:
+        run(settings, server, "run-1", language="en", digest_over=40)
+        first = server.messages[0]["markdown"]
+        assert first["title"] == "New high-intent lead"
+        assert "You have a new high-intent lead **" in first["text"] and "Reasons: " in first["text"]
+    other = segment.rows[30:]
+    for row in segment.rows:
+        row["became_hot_in_interval"] = row in other
+    segment.save()
+    with FakeDingTalk() as server:
+        report = run(settings, server, "run-2", language="en", digest_over=1)
+        alerted = report["sent_ok"]
+        assert report["requests"] == 1 and alerted > 100
+        assert server.messages[0]["markdown"]["title"] == f"{alerted} new high-intent leads"
+        assert f"You have {alerted} new high-intent leads." in server.messages[0]["markdown"]["text"]

@@ -1,7 +1,7 @@
-"""Chat destinations that alert a group about newly hot leads: WeCom, Feishu/Lark and Slack.
+"""Chat destinations that alert a group about newly hot leads: DingTalk, WeCom, Feishu/Lark and Slack.
 
-Shared here: the connection settings of each robot, and ``ChatDestination``, the part
-every chat destination has in common with DingTalk (``dingtalk.py``):
+Shared here: the connection settings of each robot (DingTalk's are in ``config.py``), and
+``ChatDestination``, what every chat destination has in common:
 
 * a lead is alerted once, ever: when it became hot in the interval, or later while still
   hot if its alert failed (the ledger remembers every acknowledgement);
@@ -12,9 +12,9 @@ every chat destination has in common with DingTalk (``dingtalk.py``):
   that the robot's rate limit would stretch over an hour.
 
 The vendors differ in URL, signature, body, size limit, rate limit and error codes;
-``wecom.py``, ``feishu.py`` and ``slack.py`` implement ``message_body``, ``digest_body`` and
-``_send``. Texts come from Jinja2 templates in ``templates/`` (Chinese by default, English with
-``language="en"``), rendered with DingTalk's environment (``StrictUndefined``).
+``dingtalk.py``, ``wecom.py``, ``feishu.py`` and ``slack.py`` implement ``message_body``,
+``digest_body`` and ``_send``. Texts come from Jinja2 templates in ``templates/`` (Chinese by
+default, English with ``language="en"``), rendered with ``StrictUndefined``.
 
 Cheap to import: no HTTP client and no Jinja2 import at module level.
 """
@@ -27,17 +27,24 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from intent_pipeline.activation.config import ActivationConfigError, _base_url, _extra, _fingerprint
-from intent_pipeline.activation.dingtalk import AlertOnce, _jinja, _reasons, alert_fields
+from intent_pipeline.activation.config import (
+    ActivationConfigError,
+    DingTalkConfig,
+    _base_url,
+    _extra,
+    _fingerprint,
+)
 from intent_pipeline.activation.http import HttpSender
-from intent_pipeline.activation.ledger import DEFERRED
+from intent_pipeline.activation.ledger import DEFERRED, LedgerEntry
 from intent_pipeline.activation.retry import SlidingWindow, backoff_delay
 from intent_pipeline.activation.segments import Planned
 
 log = logging.getLogger(__name__)
 
+TEMPLATES = Path(__file__).with_name("templates")
 LANGUAGES = ("zh", "en")
 DIGEST_OVER = 20  # more newly hot leads than this in one run: one digest message instead
 DIGEST_TOP_REASONS = 3  # a digest line shows the lead's first reasons only
@@ -215,7 +222,7 @@ class SlackConfig:
         return cls(webhook_url=url, **_options(extra))
 
 
-ChatConfig = WeComConfig | FeishuConfig | SlackConfig
+ChatConfig = DingTalkConfig | WeComConfig | FeishuConfig | SlackConfig
 
 
 # --- texts --------------------------------------------------------------------------------------
@@ -225,13 +232,57 @@ ChatConfig = WeComConfig | FeishuConfig | SlackConfig
 FULL_WIDTH_SEPARATORS = str.maketrans({"；": ";", "｜": "|", "，": ","})
 
 
+def _reasons(value: str | None) -> list[str]:
+    """``score_reasons`` as a list: a JSON array, or text separated by ``;``, ``,`` or ``|``."""
+    if not value:
+        return []
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            items = json.loads(text)
+            return [str(i).strip() for i in items if str(i).strip()]
+        except ValueError:
+            pass
+    for separator in (";", "|", ","):
+        if separator in text:
+            return [part.strip() for part in text.split(separator) if part.strip()]
+    return [text]
+
+
+_env = None
+
+
+def _jinja():
+    global _env
+    if _env is None:
+        import jinja2
+
+        # Markdown, not HTML: no autoescape; StrictUndefined so a template typo fails loudly.
+        _env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+            autoescape=False,
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=False,
+        )
+    return _env
+
+
 def chat_fields(row: dict) -> dict:
-    """What a chat alert shows (hashed into the ledger): DingTalk's fields, plus the Chinese
-    reasons (``score_reasons_zh``) and the profile link (``profile_url``) when the row has them."""
-    fields = alert_fields(row)
-    fields["reasons_zh"] = _reasons((row.get("score_reasons_zh") or "").translate(FULL_WIDTH_SEPARATORS))
-    fields["profile_url"] = row.get("profile_url") or None
-    return fields
+    """What a chat alert shows (hashed into the ledger): the lead, its reasons in English and in
+    Chinese (``score_reasons_zh``), its owner and the profile link (``profile_url``) when the row has them."""
+    return {
+        "person_id": row.get("person_id"),
+        "full_name": row.get("full_name"),
+        "company": row.get("company"),
+        "job_title": row.get("job_title"),
+        "email": row.get("email"),
+        "phone": row.get("phone"),
+        "lead_score": None if row.get("lead_score") is None else int(row["lead_score"]),
+        "reasons": _reasons(row.get("score_reasons")),
+        "reasons_zh": _reasons((row.get("score_reasons_zh") or "").translate(FULL_WIDTH_SEPARATORS)),
+        "owner": row.get("owner"),
+        "profile_url": row.get("profile_url") or None,
+    }
 
 
 def lead_view(fields: dict, lang: str) -> dict:
@@ -312,7 +363,38 @@ def body_size(body: dict) -> int:
     return len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
-# --- rate limits --------------------------------------------------------------------------------
+# --- planning -----------------------------------------------------------------------------------
+
+
+class AlertOnce:
+    """The planning rule of every chat destination: alert a lead once, ever, when it becomes hot.
+
+    Candidates are the leads that became hot in the interval plus earlier alerts that failed and
+    are still hot; the key is the person; an acknowledged alert is never resent, whatever changed
+    since. Subclasses add ``map_fields``, ``bodies`` and the sending.
+    """
+
+    def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[dict]:
+        """Leads that became hot in the interval, plus earlier alerts that failed and are still hot."""
+        return [
+            row
+            for row in rows
+            if row.get("became_hot_in_interval")
+            or ((entry := entries.get(row.get("person_id"))) is not None and not entry.acknowledged)
+        ]
+
+    def key_of(self, row: dict) -> str | None:
+        return row.get("person_id")
+
+    def validate(self, row: dict) -> str | None:
+        if not row.get("person_id"):
+            return "person_id is empty"
+        if row.get("lead_score") is None:
+            return "lead_score is empty"
+        return None
+
+    def is_unchanged(self, item: Planned, entry: LedgerEntry) -> bool:
+        return entry.acknowledged
 
 
 # --- the destination ----------------------------------------------------------------------------

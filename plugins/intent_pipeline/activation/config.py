@@ -128,6 +128,8 @@ class DingTalkConfig:
     """A DingTalk custom robot: its send URL, access token and optional signing secret (``SEC…``).
 
     ``max_per_minute`` is DingTalk's documented limit per robot (20 messages a minute).
+    ``digest_over`` (default 20, see ``chat.ChatDestination``): more newly hot leads than this in
+    one run get one digest message; ``language`` is ``zh`` (default) or ``en``.
     """
 
     webhook_url: str
@@ -136,6 +138,8 @@ class DingTalkConfig:
     max_per_minute: int = 20
     max_retries: int = 3
     timeout: float = 10
+    digest_over: int | None = None
+    language: str = "zh"
 
     def __post_init__(self) -> None:
         if not self.webhook_url.startswith(("http://", "https://")):
@@ -144,6 +148,10 @@ class DingTalkConfig:
             raise ActivationConfigError("DingTalk access token is empty: set the connection's password")
         if self.max_per_minute < 1:
             raise ActivationConfigError(f"max_per_minute must be >= 1, got {self.max_per_minute}")
+        if self.digest_over is not None and self.digest_over < 1:
+            raise ActivationConfigError(f"digest_over must be >= 1, got {self.digest_over}")
+        if self.language not in ("zh", "en"):
+            raise ActivationConfigError(f"language must be 'zh' or 'en', got {self.language!r}")
 
     @property
     def ledger_scope(self) -> str:
@@ -155,7 +163,8 @@ class DingTalkConfig:
         """Build from a connection: host = robot send URL, password = access token, extra ``{"secret": "SEC…"}``.
 
         A host pasted with ``?access_token=…`` also works when the password is empty.
-        Extra keys understood: ``secret``, ``max_per_minute``, ``max_retries``, ``timeout``.
+        Extra keys understood: ``secret``, ``max_per_minute``, ``max_retries``, ``timeout``,
+        ``digest_over``, ``language``.
         """
         extra = _extra(conn)
         url = _base_url(conn, DINGTALK_DEFAULT_PATH) or DINGTALK_DEFAULT_URL
@@ -165,7 +174,11 @@ class DingTalkConfig:
             query = parse_qs(parts.query)
             token = token or (query.get("access_token") or [""])[0]
             url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-        options = {k: int(extra[k]) for k in ("max_per_minute", "max_retries") if k in extra}
-        if "timeout" in extra:
+        options: dict = {
+            k: int(extra[k]) for k in ("max_per_minute", "max_retries", "digest_over") if extra.get(k) not in (None, "")
+        }
+        if extra.get("timeout") not in (None, ""):
             options["timeout"] = float(extra["timeout"])
+        if extra.get("language"):
+            options["language"] = str(extra["language"]).lower()
         return cls(webhook_url=url, access_token=token, secret=extra.get("secret") or None, **options)

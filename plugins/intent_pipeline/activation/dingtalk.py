@@ -1,12 +1,18 @@
-"""DingTalk custom robot: one markdown message per newly hot lead, at most once per lead, ever.
+"""DingTalk custom robot: a markdown message per newly hot lead, or one digest, at most once per lead.
 
 ``POST {webhook_url}?access_token=…[&timestamp=<ms>&sign=<sign>]`` with
-``{"msgtype": "markdown", "markdown": {"title": …, "text": …}}``. The message
-comes from the Jinja2 templates in ``templates/``. DingTalk answers HTTP 200
-with ``{"errcode": 0, "errmsg": "ok"}`` on success; ``130101`` (sending too fast)
-is waited out and retried; signature/token errors fail the task (configuration);
-any other errcode rejects the message with DingTalk's text. A robot takes at most
-20 messages a minute, enforced here with a sliding 60-second window.
+``{"msgtype": "markdown", "markdown": {"title": …, "text": …}}``. Texts come from the Jinja2
+templates ``templates/dingtalk_*.{zh,en}.md.j2``. DingTalk answers HTTP 200 with
+``{"errcode": 0, "errmsg": "ok"}`` on success; ``130101`` (sending too fast) is waited out and
+retried; signature/token errors fail the task (configuration); any other errcode rejects the
+message with DingTalk's text (retried next run while the lead is hot).
+
+A robot takes at most 20 messages a minute (enforced here for any 60 s: DingTalk throttles a
+robot for 10 minutes past that), and DingTalk's own guidance for many alerts is to merge them
+into one markdown summary: more than ``digest_over`` (default 20) newly hot leads in a run get
+one digest message (``chat.ChatDestination``). DingTalk documents no size limit for a robot's
+markdown; the digest is cut at :data:`MAX_TEXT_BYTES` with "… and N more", which keeps it
+readable on a phone.
 """
 
 from __future__ import annotations
@@ -14,27 +20,24 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
-import logging
-import random
 import time
-from collections.abc import Callable
-from pathlib import Path
 from urllib.parse import quote_plus
 
+from intent_pipeline.activation.chat import (
+    RETRY,
+    ChatDestination,
+    digest_lines,
+    fit_lines,
+    lead_view,
+    rendered,
+    template,
+    utf8_len,
+)
 from intent_pipeline.activation.config import DestinationRefused, DingTalkConfig
-from intent_pipeline.activation.http import HttpSender
-from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, LedgerEntry
-from intent_pipeline.activation.retry import SlidingWindow, backoff_delay
-from intent_pipeline.activation.segments import Planned
-
-log = logging.getLogger(__name__)
+from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
 
 NAME = "dingtalk"
-TEMPLATES = Path(__file__).with_name("templates")
-TITLE_TEMPLATE = "dingtalk_hot_lead_title.j2"
-TEXT_TEMPLATE = "dingtalk_hot_lead.md.j2"
-
+MAX_TEXT_BYTES = 4096  # the digest's cut (an assumption: DingTalk documents none for markdown)
 TOO_FAST = 130101  # "send too fast, exceed 20 times per minute"
 TOO_FAST_WAIT = 60.0  # DingTalk counts per minute: wait a whole one before retrying
 # Token missing/invalid, signature or keyword/IP security check failed: every message would fail the same way.
@@ -61,168 +64,53 @@ def signed_url(config: DingTalkConfig, timestamp_ms: int | None = None) -> str:
     return url
 
 
-def _reasons(value: str | None) -> list[str]:
-    """``score_reasons`` as a list: a JSON array, or text separated by ``;``, ``,`` or ``|``."""
-    if not value:
-        return []
-    text = value.strip()
-    if text.startswith("["):
-        try:
-            items = json.loads(text)
-            return [str(i).strip() for i in items if str(i).strip()]
-        except ValueError:
-            pass
-    for separator in (";", "|", ","):
-        if separator in text:
-            return [part.strip() for part in text.split(separator) if part.strip()]
-    return [text]
-
-
-def alert_fields(row: dict) -> dict:
-    """The values the alert shows (hashed into the ledger)."""
-    return {
-        "person_id": row.get("person_id"),
-        "full_name": row.get("full_name"),
-        "company": row.get("company"),
-        "job_title": row.get("job_title"),
-        "email": row.get("email"),
-        "phone": row.get("phone"),
-        "lead_score": None if row.get("lead_score") is None else int(row["lead_score"]),
-        "reasons": _reasons(row.get("score_reasons")),
-        "owner": row.get("owner"),
-    }
-
-
-_env = None
-
-
-def _jinja():
-    global _env
-    if _env is None:
-        import jinja2
-
-        # Markdown, not HTML: no autoescape; StrictUndefined so a template typo fails loudly.
-        _env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-            autoescape=False,
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=False,
-        )
-    return _env
-
-
-def message_body(fields: dict) -> dict:
-    """The robot's markdown message for one newly hot lead."""
-    env = _jinja()
-    title = env.get_template(TITLE_TEMPLATE).render(**fields).strip()
-    text = env.get_template(TEXT_TEMPLATE).render(**fields).strip()
+def markdown(title: str, text: str) -> dict:
     return {"msgtype": "markdown", "markdown": {"title": title, "text": text}, "at": {"isAtAll": False}}
 
 
-class AlertOnce:
-    """The planning rule of every chat destination: alert a lead once, ever, when it becomes hot.
-
-    Candidates are the leads that became hot in the interval plus earlier alerts that failed and
-    are still hot; the key is the person; an acknowledged alert is never resent, whatever changed
-    since. Subclasses add ``map_fields``, ``bodies`` and the sending.
-    """
-
-    def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[dict]:
-        """Leads that became hot in the interval, plus earlier alerts that failed and are still hot."""
-        return [
-            row
-            for row in rows
-            if row.get("became_hot_in_interval")
-            or ((entry := entries.get(row.get("person_id"))) is not None and not entry.acknowledged)
-        ]
-
-    def key_of(self, row: dict) -> str | None:
-        return row.get("person_id")
-
-    def validate(self, row: dict) -> str | None:
-        if not row.get("person_id"):
-            return "person_id is empty"
-        if row.get("lead_score") is None:
-            return "lead_score is empty"
-        return None
-
-    def is_unchanged(self, item: Planned, entry: LedgerEntry) -> bool:
-        return entry.acknowledged
-
-
-class DingTalkDestination(AlertOnce, HttpSender):
+class DingTalkDestination(ChatDestination):
     """Alerts newly hot leads in a DingTalk group; with ``config=None`` it only builds the bodies (outbox)."""
 
     name = NAME
+    config: DingTalkConfig | None
 
-    def __init__(
-        self,
-        config: DingTalkConfig | None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        rng: random.Random | None = None,
-    ):
-        self.config = config
-        self._start_http(sleep)
-        self.rng = rng or random.Random()
-        # at most 20 in ANY minute: a token bucket would allow its burst plus a minute's refill
-        self.bucket = SlidingWindow(config.max_per_minute if config else 20, 60.0, clock=clock, sleep=self._sleep)
+    def message_body(self, fields: dict, lang: str) -> dict:
+        macros = template(f"dingtalk_hot_lead.{lang}.md.j2")
+        view = lead_view(fields, lang)
+        return markdown(rendered(macros.title, view), rendered(macros.text, view))
 
-    # --- planning (AlertOnce) and bodies -------------------------------------------------------
-
-    def map_fields(self, row: dict) -> dict:
-        return alert_fields(row)
-
-    def bodies(self, items: list[Planned]) -> list[tuple[dict, list[Planned]]]:
-        """One message per lead."""
-        return [(message_body(it.fields), [it]) for it in items]
-
-    # --- sending --------------------------------------------------------------------------------
-
-    def send(self, body: dict, items: list[Planned]) -> list[tuple[str, str, str | None]]:
-        """Send one message; ``[(person_id, status, reason)]``."""
-        status, reason = self._send(body)
-        return [(it.key, status, reason) for it in items]
+    def digest_body(self, leads: list[dict], lang: str) -> dict:
+        """One markdown message naming the count and listing the leads, hottest first, within the cut."""
+        macros = template(f"dingtalk_digest.{lang}.md.j2")
+        text = fit_lines(
+            rendered(macros.header, len(leads)),
+            digest_lines(macros, leads, lang),
+            lambda n: rendered(macros.more, n),
+            lambda candidate: utf8_len(candidate) <= MAX_TEXT_BYTES,
+        )
+        return markdown(rendered(macros.title, len(leads)), text)
 
     def _send(self, body: dict) -> tuple[str, str | None]:
-        import requests
-
-        attempts = self.config.max_retries + 1
-        reason = ""
-        for attempt in range(attempts):
-            self.bucket.take()
-            self.requests += 1
-            wait = backoff_delay(attempt, self.rng)
+        def attempt():
+            # Signed afresh on each attempt: DingTalk rejects timestamps older than an hour.
+            response = self._http().post(signed_url(self.config), json=body, timeout=self.config.timeout)
+            if response.status_code != 200:
+                return self.http_failure(response)
             try:
-                # Signed afresh on each attempt: DingTalk rejects timestamps older than an hour.
-                response = self._http().post(signed_url(self.config), json=body, timeout=self.config.timeout)
-            except (requests.Timeout, requests.ConnectionError) as error:
-                reason = f"{type(error).__name__}: {error}"
-            else:
-                if response.status_code != 200:
-                    reason = f"HTTP {response.status_code} {response.text[:300]}"
-                    if response.status_code < 500 and response.status_code != 429:
-                        return DEFERRED, reason
-                else:
-                    try:
-                        data = response.json()
-                    except ValueError:
-                        return DEFERRED, f"not JSON: {response.text[:300]}"
-                    errcode = data.get("errcode")
-                    errmsg = data.get("errmsg", "")
-                    if errcode == 0:
-                        return ACKNOWLEDGED, None
-                    if errcode in CONFIG_ERRCODES:
-                        raise DingTalkConfigError(
-                            f"DingTalk refused the robot (errcode {errcode}: {errmsg}): check the 'dingtalk_default' "
-                            "connection — password = access token, extra.secret = the robot's SEC… signing secret "
-                            "(or the robot's keyword/IP security settings)."
-                        )
-                    if errcode != TOO_FAST:
-                        return REJECTED, f"errcode {errcode}: {errmsg}"
-                    reason = f"errcode {errcode}: {errmsg}"
-                    wait = TOO_FAST_WAIT
-            if attempt + 1 < attempts:
-                log.info("dingtalk: %s; retry %d/%d in %.1f s", reason, attempt + 1, attempts - 1, wait)
-                self._sleep(wait)
-        return DEFERRED, f"gave up after {attempts} attempts, last: {reason}"
+                data = response.json()
+            except ValueError:
+                return DEFERRED, f"not JSON: {response.text[:300]}", None
+            errcode, errmsg = data.get("errcode"), data.get("errmsg", "")
+            if errcode == 0:
+                return ACKNOWLEDGED, None, None
+            if errcode in CONFIG_ERRCODES:
+                raise DingTalkConfigError(
+                    f"DingTalk refused the robot (errcode {errcode}: {errmsg}): check the '{NAME}_default' "
+                    "connection — password = access token, extra.secret = the robot's SEC… signing secret "
+                    "(or the robot's keyword/IP security settings)."
+                )
+            if errcode == TOO_FAST:
+                return RETRY, f"errcode {errcode}: {errmsg}", TOO_FAST_WAIT
+            return REJECTED, f"errcode {errcode}: {errmsg}", None
+
+        return self._with_retries(attempt)
