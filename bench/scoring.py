@@ -11,6 +11,9 @@
      auc_rule       ROC-AUC of the rule score the lead had when it was created
      auc_model      ROC-AUC of the calibrated model probability (pr_auc_model, ece next to it)
      auc_ceiling    ROC-AUC of the person's hidden propensity from the synth truth
+     auc_hindsight  ROC-AUC of the same model trained and tested on each lead's features at the
+                    END of the data (before and after the lead was created): a deliberate leak
+                    that bounds what the observed behaviour can tell about a lead at all
    and top_vs_bottom_grade_conversion_ratio = conversion rate of high_intent leads / nurture leads
    over all labelled leads (marts.lead_conversion_report, period all).
    The approved model is then applied in SQL by a second `dbt build` of the scoring models with the
@@ -159,6 +162,9 @@ def accuracy(home: Path, people: int, seed: int) -> dict:
     }
     if figures["auc_model"] and figures["auc_ceiling"]:
         figures["auc_model_vs_ceiling"] = round(figures["auc_model"] / figures["auc_ceiling"], 4)
+    figures.update(hindsight(settings.warehouse, labels, end))
+    if figures["auc_hindsight"] and figures["auc_ceiling"]:
+        figures["auc_hindsight_vs_ceiling"] = round(figures["auc_hindsight"] / figures["auc_ceiling"], 4)
     if model["status"] == "approved":
         progress("applying the approved model in SQL")
         results, _ = dbt(home, "build", "--select", *SCORING_MODELS)
@@ -179,6 +185,28 @@ def accuracy(home: Path, people: int, seed: int) -> dict:
         figures["sql_model_version"] = sql["conversion_model_version"].dropna().unique().tolist()
     figures["scoring_seconds"] = round(sum(figures["scoring_model_seconds"].values()), 3)
     return figures
+
+
+HINDSIGHT_FEATURES_SQL = """
+    select examples.example_id, features.feature, features.value
+    from intermediate.int_scoring_features as features
+    inner join marts.lead_conversion_examples as examples
+        on examples.person_id = features.person_id
+    where examples.label_complete and features.score_point = 'current'
+"""
+
+
+def hindsight(warehouse: Path, labels, trained_at) -> dict:
+    """How much the event data can tell at all: the same model and split, but each lead described
+    by its person's features at the end of the data (score point 'current': everything the person
+    did before and after the lead was created, the conversion window included). No score made when
+    a lead is created can know this much, so auc_hindsight bounds what any model on these features
+    reaches; it is a leak on purpose, never used for scoring."""
+    from intent_pipeline import scoring_model
+
+    model = scoring_model.train(labels, query(warehouse, HINDSIGHT_FEATURES_SQL), trained_at=trained_at)
+    auc = (model.get("metrics") or {}).get("roc_auc")
+    return {"auc_hindsight": auc, "hgb_auc_hindsight": (model.get("metrics") or {}).get("hgb_roc_auc")}
 
 
 def scaled(home: Path, people: int) -> dict:
