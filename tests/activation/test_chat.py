@@ -22,6 +22,8 @@ from intent_pipeline.activation.chat import (
     template,
     truncate_utf8,
 )
+from intent_pipeline.activation.config import DingTalkConfig
+from intent_pipeline.activation.dingtalk import DingTalkDestination
 from intent_pipeline.activation.feishu import FeishuConfigError, FeishuDestination, sign
 from intent_pipeline.activation.ledger import Ledger
 from intent_pipeline.activation.retry import SlidingWindow
@@ -31,6 +33,7 @@ from intent_pipeline.activation.wecom import WeComConfigError, WeComDestination
 
 from tests.activation.conftest import INTERVAL_START, Segment, assert_accounting, make_rows
 from tests.activation.test_dingtalk import FakeTime
+from tests.fakes.dingtalk import FakeDingTalk
 from tests.fakes.feishu import FakeFeishu, expected_sign
 from tests.fakes.slack import FakeSlack
 from tests.fakes.wecom import FakeWeCom
@@ -42,6 +45,10 @@ PROFILE_URL = "https://crm.example.com/people/p00000?tab=intent&src=alert"
 
 def wecom_text(message: dict) -> str:
     return message["markdown"]["content"]
+
+
+def dingtalk_text(message: dict) -> str:
+    return "\n".join([message["markdown"]["title"], message["markdown"]["text"]])
 
 
 def feishu_text(message: dict) -> str:
@@ -71,6 +78,11 @@ def _wecom_rate_limit(server) -> float:
     return 60.0
 
 
+def _dingtalk_rate_limit(server) -> float:
+    server.enqueue(130101)
+    return 60.0
+
+
 def _feishu_rate_limit(server) -> float:
     server.enqueue(11232)
     return 60.0
@@ -82,6 +94,17 @@ def _slack_rate_limit(server) -> float:
 
 
 VENDORS = {
+    "dingtalk": Vendor(
+        "dingtalk",
+        lambda t, **kw: FakeDingTalk(clock=t.clock, max_per_minute=20, **kw),
+        lambda s, **kw: DingTalkConfig(
+            **{"webhook_url": s.webhook_url, "access_token": s.access_token, "secret": s.secret, **kw}
+        ),
+        DingTalkDestination,
+        dingtalk_text,
+        _dingtalk_rate_limit,
+        lambda s, text: s.enqueue(40035, text),
+    ),
     "wecom": Vendor(
         "wecom",
         lambda t, **kw: FakeWeCom(clock=t.clock, **kw),
@@ -507,3 +530,30 @@ def test_configs_from_airflow_connections():
     assert SlackConfig(url).ledger_scope.startswith("key-") and "slack" not in SlackConfig(url).ledger_scope
     with pytest.raises(ValueError, match="language"):
         SlackConfig(url, language="fr")
+
+
+# --- a recycled lead is alerted once more ---------------------------------------------------------
+
+
+def test_a_recycled_lead_is_alerted_once_more_naming_both_owners(settings, segment, vendor, fake_time):
+    rows = read_segment(settings.warehouse)
+    for row in rows:
+        row.update(alert_round=0, recycled_in_interval=False, recycled_from_owner=None)
+    with vendor.server(fake_time) as server:
+        config = vendor.config(server)
+        first = run(settings, make_destination(vendor, config, fake_time), "run-1", rows)
+        assert first["sent_ok"] == 5
+        # Next interval: nobody is newly hot; lead 0 was recycled (no follow-up within the SLA).
+        for row in rows:
+            row["became_hot_in_interval"] = False
+        rows[0].update(owner="李娜", alert_round=1, recycled_in_interval=True, recycled_from_owner="王经理")
+        second = run(settings, make_destination(vendor, config, fake_time), "run-2", rows)
+        assert second["sent_ok"] == 1 and len(server.messages) == 6
+        text = vendor.text(server.messages[-1])
+        assert "负责人：李娜（超时未跟进，由王经理重新分配）" in text.replace("**", "")
+        # once only: the recycled alert is acknowledged, the next run (still alert_round 1) sends nothing
+        rows[0]["recycled_in_interval"] = False
+        third = run(settings, make_destination(vendor, config, fake_time), "run-3", rows)
+        assert third["sent_ok"] == 0 and len(server.messages) == 6
+    keys = set(ledger_entries(settings, vendor, config))
+    assert {rows[0]["person_id"], f"{rows[0]['person_id']}#1"} <= keys

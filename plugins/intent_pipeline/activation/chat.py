@@ -281,6 +281,7 @@ def chat_fields(row: dict) -> dict:
         "reasons": _reasons(row.get("score_reasons")),
         "reasons_zh": _reasons((row.get("score_reasons_zh") or "").translate(FULL_WIDTH_SEPARATORS)),
         "owner": row.get("owner"),
+        "recycled_from_owner": row.get("recycled_from_owner") or None,
         "profile_url": row.get("profile_url") or None,
     }
 
@@ -367,24 +368,29 @@ def body_size(body: dict) -> int:
 
 
 class AlertOnce:
-    """The planning rule of every chat destination: alert a lead once, ever, when it becomes hot.
+    """The planning rule of every chat destination: alert a lead once, ever, when it becomes hot,
+    and once more if lead routing recycled it (no CRM follow-up within the SLA: a new owner).
 
-    Candidates are the leads that became hot in the interval plus earlier alerts that failed and
-    are still hot; the key is the person; an acknowledged alert is never resent, whatever changed
-    since. Subclasses add ``map_fields``, ``bodies`` and the sending.
+    Candidates are the leads that became hot or were recycled in the interval, plus earlier
+    alerts that failed and are still hot; the key is the person (``person_id#<alert_round>`` for
+    the recycling's alert, so the first alert's acknowledgement does not hide it); an
+    acknowledged alert is never resent, whatever changed since. Subclasses add ``map_fields``,
+    ``bodies`` and the sending.
     """
 
     def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[dict]:
-        """Leads that became hot in the interval, plus earlier alerts that failed and are still hot."""
+        """Leads that became hot or were recycled in the interval, plus earlier alerts that failed and are still hot."""
         return [
             row
             for row in rows
             if row.get("became_hot_in_interval")
-            or ((entry := entries.get(row.get("person_id"))) is not None and not entry.acknowledged)
+            or row.get("recycled_in_interval")
+            or ((entry := entries.get(self.key_of(row))) is not None and not entry.acknowledged)
         ]
 
     def key_of(self, row: dict) -> str | None:
-        return row.get("person_id")
+        person_id, alert_round = row.get("person_id"), row.get("alert_round") or 0
+        return f"{person_id}#{alert_round}" if person_id and alert_round else person_id
 
     def validate(self, row: dict) -> str | None:
         if not row.get("person_id"):

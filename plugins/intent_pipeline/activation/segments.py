@@ -26,7 +26,9 @@ SEGMENT_COLUMNS = (
     "grade", "score_reasons", "lead_score", "became_hot_in_interval", "scored_at",
 )  # fmt: skip
 # read when present (a warehouse built before lead routing lacks them)
-OPTIONAL_COLUMNS = ("crm_owner_id", "owner_team", "score_reasons_zh")
+OPTIONAL_COLUMNS = (
+    "crm_owner_id", "owner_team", "score_reasons_zh", "recycled_from_owner", "alert_round", "recycled_in_interval",
+)  # fmt: skip
 
 # Deliberately loose: the warehouse already normalised emails; this only stops values
 # the CRM would reject for certain (no "@", spaces) before they cost a request.
