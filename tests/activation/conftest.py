@@ -50,21 +50,22 @@ def make_rows(n: int, hot_every: int = 50) -> list[dict]:
     return rows
 
 
-def write_segment(warehouse, rows: list[dict]) -> None:
-    """Replace the segment table in the warehouse file (what dbt does on each build)."""
+def write_segment(warehouse, rows: list[dict], table: str = "segment_high_intent") -> None:
+    """Replace the segment table (or, with ``table="segment_crm_updates"``, the table of people
+    who left it: same columns) in the warehouse file, as dbt does on each build."""
     import duckdb
 
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(warehouse))
     try:
-        con.execute(SEGMENT_DDL)
+        con.execute(SEGMENT_DDL.replace("segment_high_intent", table))
         if rows:
             import pyarrow as pa
 
             # one Arrow table, not executemany: 60,000 rows in a second instead of a minute
-            table = pa.Table.from_pylist([{c: row[c] for c in COLUMNS} for row in rows])
-            con.register("segment_rows", table)
-            con.execute(f"insert into marts.segment_high_intent select {', '.join(COLUMNS)} from segment_rows")
+            arrow = pa.Table.from_pylist([{c: row[c] for c in COLUMNS} for row in rows])
+            con.register("segment_rows", arrow)
+            con.execute(f"insert into marts.{table} select {', '.join(COLUMNS)} from segment_rows")
             con.unregister("segment_rows")
     finally:
         con.close()

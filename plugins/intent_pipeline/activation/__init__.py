@@ -1,7 +1,7 @@
 """Activation (reverse ETL): push the high-intent segment to HubSpot and alert DingTalk.
 
-``activate()`` reads ``marts.segment_high_intent`` once (read-only), then for
-each destination: plans every row against the ledger (invalid, unchanged,
+``activate()`` reads ``marts.segment_high_intent`` (and ``marts.segment_crm_updates``, the
+people who left it, for CRMs that hold them) once (read-only), then for each destination: plans every row against the ledger (invalid, unchanged,
 to send), sends the rest over HTTP — or, without a connection, writes the
 exact request bodies to the outbox — and records every outcome in the ledger.
 
@@ -269,7 +269,11 @@ def activate(
     if isinstance(interval_start, datetime):
         interval_start = interval_start.date()
     rows = read_segment(settings.warehouse, interval_end)
-    log.info("segment_high_intent: %d rows", len(rows))
+    log.info(
+        "segment_high_intent: %d rows; segment_crm_updates: %d rows",
+        sum(1 for row in rows if row["in_segment"]),
+        sum(1 for row in rows if not row["in_segment"]),
+    )
     report = {}
     refused: list[DestinationRefused] = []
     with Ledger(settings.ledger_path) as ledger:

@@ -379,13 +379,17 @@ class AlertOnce:
     """
 
     def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[dict]:
-        """Leads that became hot or were recycled in the interval, plus earlier alerts that failed and are still hot."""
+        """Leads that became hot or were recycled in the interval, plus earlier alerts that failed and
+        are still hot (in the segment: a lead that left it is never alerted)."""
         return [
             row
             for row in rows
-            if row.get("became_hot_in_interval")
-            or row.get("recycled_in_interval")
-            or ((entry := entries.get(self.key_of(row))) is not None and not entry.acknowledged)
+            if row.get("in_segment", True)
+            and (
+                row.get("became_hot_in_interval")
+                or row.get("recycled_in_interval")
+                or ((entry := entries.get(self.key_of(row))) is not None and not entry.acknowledged)
+            )
         ]
 
     def key_of(self, row: dict) -> str | None:

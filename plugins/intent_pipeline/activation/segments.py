@@ -21,6 +21,7 @@ from intent_pipeline.activation.ledger import DEAD_LETTER, LedgerEntry
 log = logging.getLogger(__name__)
 
 SEGMENT_TABLE = "marts.segment_high_intent"
+UPDATES_TABLE = "marts.segment_crm_updates"  # people who left the segment, for CRMs that hold them
 SEGMENT_COLUMNS = (
     "person_id", "email", "phone", "full_name", "company", "job_title", "industry", "owner", "crm_lead_id",
     "grade", "score_reasons", "lead_score", "became_hot_in_interval", "scored_at",
@@ -40,7 +41,10 @@ class SegmentError(RuntimeError):
 
 
 def read_segment(warehouse: Path | str, interval_end: datetime | None = None) -> list[dict]:
-    """Rows of ``marts.segment_high_intent`` as dicts, ordered by ``person_id``."""
+    """Rows of ``marts.segment_high_intent`` as dicts, ordered by ``person_id``, each with
+    ``in_segment`` True; then the rows of ``marts.segment_crm_updates`` (people who left the
+    segment: CRMs that hold them get their new grade) with ``in_segment`` False, when the
+    warehouse has that table."""
     import duckdb
 
     warehouse = Path(warehouse)
@@ -48,18 +52,12 @@ def read_segment(warehouse: Path | str, interval_end: datetime | None = None) ->
         raise SegmentError(f"warehouse {warehouse} does not exist: run dbt build before activation")
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        found = con.execute(
-            "select column_name from information_schema.columns where table_schema = 'marts'"
-            " and table_name = 'segment_high_intent'"
-        ).fetchall()
-        missing = [c for c in SEGMENT_COLUMNS if c not in {name for (name,) in found}]
-        if not found:
-            raise SegmentError(f"{SEGMENT_TABLE} does not exist in {warehouse}: run dbt build before activation")
-        if missing:
-            raise SegmentError(f"{SEGMENT_TABLE} in {warehouse} lacks columns {missing} (see docs/contracts.md)")
-        columns = [*SEGMENT_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in {name for (name,) in found})]
-        cursor = con.execute(f"select {', '.join(columns)} from {SEGMENT_TABLE} order by person_id, email")
-        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        rows = _read_table(con, SEGMENT_TABLE, warehouse, required=True)
+        for row in rows:
+            row["in_segment"] = True
+        for row in _read_table(con, UPDATES_TABLE, warehouse, required=False):
+            row["in_segment"] = False
+            rows.append(row)
     finally:
         con.close()
     if interval_end is not None and rows:
@@ -68,6 +66,29 @@ def read_segment(warehouse: Path | str, interval_end: datetime | None = None) ->
             # Not fatal: a manual re-run may activate an older build on purpose. Worth a line in the log.
             log.warning("segment scored at %s, activation interval ends %s", sorted(map(str, scored)), interval_end)
     return rows
+
+
+def _read_table(con, table: str, warehouse: Path, required: bool) -> list[dict]:
+    """A segment table's rows (the contract's columns, the optional ones it has); [] when an
+    optional table is missing."""
+    schema, name = table.split(".")
+    found = {
+        column
+        for (column,) in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchall()
+    }
+    if not found:
+        if not required:
+            return []
+        raise SegmentError(f"{table} does not exist in {warehouse}: run dbt build before activation")
+    missing = [c for c in SEGMENT_COLUMNS if c not in found]
+    if missing:
+        raise SegmentError(f"{table} in {warehouse} lacks columns {missing} (see docs/contracts.md)")
+    columns = [*SEGMENT_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in found)]
+    cursor = con.execute(f"select {', '.join(columns)} from {table} order by person_id, email")
+    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
 def payload_hash(fields: dict) -> str:
@@ -136,7 +157,8 @@ def plan_rows(
 
 
 class KeptInSync:
-    """The planning rule of every CRM destination: the whole segment is kept in sync, a row is sent
+    """The planning rule of every CRM destination: the whole segment is kept in sync (and the people
+    who left it, where the CRM holds them: ``segment_crm_updates``), a row is sent
     again only when its mapped fields changed (or its last attempt failed), in batches of at most
     ``batch_size`` rows built by the destination's ``_body``. CRMs keyed on the person add
     ``person_key`` / ``validate_person``; HubSpot keys on a contact property instead."""
@@ -144,8 +166,9 @@ class KeptInSync:
     batch_size: int
 
     def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[dict]:
-        """The whole segment is kept in sync."""
-        return rows
+        """The whole segment is kept in sync, and so is everyone who left it that this CRM was
+        sent before (their grade and score there must not stay "high intent")."""
+        return [row for row in rows if row.get("in_segment", True) or self.key_of(row) in entries]
 
     def is_unchanged(self, item: Planned, entry: LedgerEntry) -> bool:
         return entry.acknowledged and entry.payload_hash == item.hash
