@@ -9,7 +9,9 @@ bench = load_bench("activation")
 
 def test_a_killed_run_rerun_creates_every_contact_once_and_loses_none(tmp_path):
     figures = bench.crash(tmp_path, 450)
-    assert figures["contacts_before_rerun"] == 300  # three batches reached the CRM, two were recorded
+    # killed recording the third answer: two batches were recorded; the third and the fourth (in
+    # flight: HubSpot sends two batches at once) reached the CRM unrecorded, the fifth never left
+    assert figures["contacts_before_rerun"] == 400
     assert figures["rerun_sent_ok"] == 250
     assert (figures["duplicates_after_crash"], figures["lost_after_crash"]) == (0, 0)
 

@@ -168,7 +168,8 @@ def test_persistent_503_defers_the_batch_and_next_run_sends_it(settings, segment
     sleep = Sleeps()
     with FakeHubSpot(token=TOKEN) as server:
         server.outage(503)
-        report = run(settings, server, "run-1", sleep=sleep, max_retries=3)
+        # one batch in flight, so that the waits are one batch's sequence
+        report = run(settings, server, "run-1", sleep=sleep, max_retries=3, concurrency=1)
         assert report["deferred"] == 250 and report["sent_ok"] == 0
         assert report["requests"] == 3 * 4  # every batch tried 1 + max_retries times
         # Exponential backoff with jitter: each wait within [d/2, d] of 0.5, 1, 2 s.
@@ -215,7 +216,8 @@ def test_401_fails_with_a_clear_error(settings, segment):
     with FakeHubSpot(token="the-right-token") as server:
         with pytest.raises(HubSpotAuthError, match="401.*hubspot_default.*private-app token"):
             run(settings, server, "run-1")
-        assert len(server.requests) == 1
+        # the batches in flight when the first 401 came back (concurrency 2), and nothing after
+        assert len(server.requests) == 2
     with Ledger(settings.ledger_path) as ledger:
         assert ledger.entries(portal(server)) == {}
         query = "select counts from activation_runs where destination = ?"

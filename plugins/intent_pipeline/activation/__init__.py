@@ -1,9 +1,10 @@
 """Activation (reverse ETL): push the high-intent segment to HubSpot and alert DingTalk.
 
 ``activate()`` reads ``marts.segment_high_intent`` (and ``marts.segment_crm_updates``, the
-people who left it, for CRMs that hold them) once (read-only), then for each destination: plans every row against the ledger (invalid, unchanged,
-to send), sends the rest over HTTP — or, without a connection, writes the
-exact request bodies to the outbox — and records every outcome in the ledger.
+people who left it, for CRMs that hold them) once (read-only), then for each destination:
+plans every row against the ledger (invalid, unchanged, to send), sends the rest over HTTP —
+or, without a connection, writes the exact request bodies to the outbox — and records every
+outcome in the ledger.
 
 Cheap to import: the HTTP client, Jinja2 and DuckDB are imported when used.
 """
@@ -174,12 +175,7 @@ def run_destination(
         ledger.log_rows(run_id, ledger_key, [(key, "invalid", reason) for key, reason in plan.invalid])
         ledger.log_rows(run_id, ledger_key, [(it.key, "dead_letter", reason) for it, reason in plan.dead_lettered])
         outbox = Outbox(outbox_dir, destination.name, interval_start) if outbox_mode else None
-        for body, items in destination.bodies(plan.to_send):
-            if outbox is not None:
-                outbox.write(body)
-                outcomes = [(it.key, ACKNOWLEDGED, None) for it in items]
-            else:
-                outcomes = destination.send(body, items)
+        for items, outcomes in _answers(destination, destination.bodies(plan.to_send), outbox):
             hashes = {it.key: it.hash for it in items}
             # Committed batch by batch: a failure later in the run keeps what was already answered.
             ledger.record(
@@ -206,6 +202,43 @@ def run_destination(
         raise RuntimeError(f"{destination.name}: accounting does not add up: {counts}")
     log.info("%s [%s]: %s", destination.name, counts["mode"], {k: v for k, v in counts.items() if k != "outbox_files"})
     return counts
+
+
+def _answers(destination, bodies, outbox):
+    """``(items, outcomes)`` of each batch, in the order of ``bodies``: written to the outbox, or
+    sent with up to ``destination.concurrency`` batches in flight (1 unless the destination says
+    otherwise). Each answer is yielded, and so recorded, as soon as it and every earlier one are in:
+    a crash loses at most the answers in flight, which the re-run sends again (upserts are idempotent)."""
+    from collections import deque
+
+    from intent_pipeline.activation.ledger import ACKNOWLEDGED
+
+    if outbox is not None:
+        for body, items in bodies:
+            outbox.write(body)
+            yield items, [(it.key, ACKNOWLEDGED, None) for it in items]
+        return
+    workers = getattr(destination, "concurrency", 1)
+    if workers <= 1:
+        for body, items in bodies:
+            yield items, destination.send(body, items)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{destination.name}-send") as pool:
+        in_flight: deque = deque()
+        try:
+            for body, items in bodies:
+                in_flight.append((items, pool.submit(destination.send, body, items)))
+                if len(in_flight) >= workers:
+                    items, future = in_flight.popleft()
+                    yield items, future.result()
+            while in_flight:
+                items, future = in_flight.popleft()
+                yield items, future.result()
+        finally:
+            for _, future in in_flight:  # an error stops the run: send nothing more
+                future.cancel()
 
 
 def _dry_run(destination, rows: list[dict], entries: dict, safety: Safety) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 
 def _as_is(request):
     """An auth hook that changes nothing: destinations authenticate with their own headers or URLs."""
@@ -24,29 +26,42 @@ def new_session():
 
 class HttpSender:
     """Mixed into every destination that sends over HTTP: ``requests`` counts the requests made
-    (retries included), ``sleeps`` the waits asked for (through the injected ``sleep``), and the
-    session is opened on first use with the destination's ``_headers()`` and closed by ``close()``."""
+    (retries included), ``sleeps`` the waits asked for (through the injected ``sleep``), and a
+    session is opened on first use in each sending thread (``requests.Session`` is not meant to be
+    shared between threads) with the destination's ``_headers()``; ``close()`` closes them all."""
 
     def _start_http(self, sleep) -> None:
         self.sleep = sleep
         self.requests = 0
         self.sleeps: list[float] = []
-        self._session = None
+        self._local = threading.local()
+        self._sessions: list = []
+        self._lock = threading.Lock()
 
     def _headers(self) -> dict[str, str]:
         return {}
 
     def _http(self):
-        if self._session is None:
-            self._session = new_session()
-            self._session.headers.update(self._headers())
-        return self._session
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = new_session()
+            session.headers.update(self._headers())
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def _count_request(self) -> None:
+        with self._lock:
+            self.requests += 1
 
     def _sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.sleep(seconds)
 
     def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+        self._local = threading.local()

@@ -131,6 +131,7 @@ class HubSpotDestination(KeptInSync, HttpSender):
         self.window = SlidingWindow(config.requests_per_10s if config else 100, 10.2, clock=clock, sleep=self._sleep)
         self.batch_size = config.batch_size if config else batch_size
         self.id_property = config.id_property if config else id_property
+        self.concurrency = config.concurrency if config else 1  # batches in flight (run_destination)
         self._start_http(sleep)
         self.rng = rng or random.Random()
 
@@ -175,7 +176,7 @@ class HubSpotDestination(KeptInSync, HttpSender):
         reason = ""
         for attempt in range(attempts):
             self.window.take()
-            self.requests += 1
+            self._count_request()
             try:
                 response = self._http().post(url, json=body, timeout=self.config.timeout)
             except (requests.Timeout, requests.ConnectionError) as error:
