@@ -44,6 +44,10 @@ def test_schemas_carry_metadata_extra_and_contract_types():
     assert lake.SCHEMAS["web_events"].field("ga_session_id").type == pa.int64()
     assert lake.SCHEMAS["crm_opportunities"].field("is_won").type == pa.bool_()
     assert lake.SCHEMAS["crm_orders"].field("amount").type == pa.float64()
+    assert lake.SOURCE_TABLES["crm"] == ("crm_leads", "crm_opportunities", "crm_orders", "crm_activities")
+    assert lake.SCHEMAS["crm_activities"].names[:6] == [
+        "activity_id", "lead_id", "activity_type", "subject", "owner", "activity_at"
+    ]  # fmt: skip
     assert lake.QUARANTINE_SCHEMA.names == [*META, "reason", "raw_content"]
 
 
@@ -96,6 +100,32 @@ def test_write_read_replace_and_empty(tmp_path):
     types = {r[0]: r[1] for r in duckdb.sql(f"describe select * from read_parquet('{glob}')").fetchall()}
     assert types["ordered_at"] == "TIMESTAMP" and types["_interval_start"] == "DATE" and types["amount"] == "DOUBLE"
     assert sorted(p.name for p in (tmp_path / "raw" / "crm_orders").iterdir()) == ["dt=2026-11-21", "dt=2026-11-22"]
+
+
+def test_activities_partition_round_trip_and_empty_interval(tmp_path):
+    import duckdb
+
+    row = {
+        "activity_id": "00T001",
+        "lead_id": "00Q001",
+        "activity_type": "Call",
+        "subject": "首次电话沟通",
+        "owner": "李娜",
+        "activity_at": datetime(2026, 11, 21, 2, 0),
+        "_source_file": "crm/dt=2026-11-21/activities.csv",
+        "_row_number": 1,
+        "_loaded_at": datetime(2026, 11, 22),
+        "_batch_id": "b1",
+        "_interval_start": DAY,
+    }
+    lake.write_partition(tmp_path, "raw", "crm_activities", DAY, [row])
+    assert lake.read_partition(tmp_path, "raw", "crm_activities", DAY).to_pylist() == [{**row, "extra": None}]
+    # An export without the activity report still gives the interval a file with the full schema.
+    lake.write_partition(tmp_path, "raw", "crm_activities", date(2026, 11, 22), [])
+    glob = lake.raw_glob(tmp_path, "crm_activities")
+    assert duckdb.sql(f"select count(*) from read_parquet('{glob}')").fetchall() == [(1,)]
+    types = {r[0]: r[1] for r in duckdb.sql(f"describe select * from read_parquet('{glob}')").fetchall()}
+    assert types["activity_at"] == "TIMESTAMP" and types["activity_type"] == "VARCHAR"
 
 
 def test_pandas_frames_and_unknown_columns(tmp_path):

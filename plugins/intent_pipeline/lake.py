@@ -133,6 +133,14 @@ TABLE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("amount", "double"),
         ("ordered_at", "timestamp"),
     ),
+    "crm_activities": (
+        ("activity_id", "string"),
+        ("lead_id", "string"),
+        ("activity_type", "string"),
+        ("subject", "string"),
+        ("owner", "string"),
+        ("activity_at", "timestamp"),
+    ),
 }
 
 QUARANTINE_COLUMNS: tuple[tuple[str, str], ...] = (*META_COLUMNS, ("reason", "string"), ("raw_content", "string"))
@@ -142,7 +150,7 @@ SOURCE_TABLES: dict[str, tuple[str, ...]] = {
     "forms": ("forms_submissions",),
     "email": ("email_events",),
     "web": ("web_events",),
-    "crm": ("crm_leads", "crm_opportunities", "crm_orders"),
+    "crm": ("crm_leads", "crm_opportunities", "crm_orders", "crm_activities"),
 }
 
 

@@ -94,9 +94,14 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("amount", "double"),
         ("ordered_at", "timestamp"),
     ],
+    "crm_activities": [
+        *_strings("activity_id lead_id activity_type subject owner"),
+        ("activity_at", "timestamp"),
+    ],
 }
 SOURCE_OF = {"forms_submissions": "forms", "email_events": "email", "web_events": "web",
-             "crm_leads": "crm", "crm_opportunities": "crm", "crm_orders": "crm"}  # fmt: skip
+             "crm_leads": "crm", "crm_opportunities": "crm", "crm_orders": "crm",
+             "crm_activities": "crm"}  # fmt: skip
 SITE = "https://www.example-saas.com"
 
 
@@ -291,6 +296,14 @@ def build_lake(lake: Path) -> None:
     write_partition(lake, "crm_orders", day2, [
         {"order_id": "801carol", "lead_id": "00Qcarol", "email": "carol@shopmart.com", "currency": "CNY",
          "amount": 150000.0, "ordered_at": ts("2026-11-21 02:00:00")}])  # fmt: skip
+    # Emily Chen follows Carol's lead up; the second export repeats the call (its subject edited since).
+    call = {"activity_id": "00Tcarol1", "lead_id": "00Qcarol", "activity_type": "Call", "subject": "Intro call",
+            "owner": "Emily Chen", "activity_at": ts("2026-11-01 10:00:00")}  # fmt: skip
+    write_partition(lake, "crm_activities", day1, [call])
+    write_partition(lake, "crm_activities", day2, [
+        {**call, "subject": "Intro call: wants a CDP demo"},
+        {"activity_id": "00Tcarol2", "lead_id": " 00Qcarol ", "activity_type": "Meeting", "subject": "产品演示会议",
+         "owner": "Emily Chen", "activity_at": ts("2026-11-06 06:00:00")}])  # fmt: skip
 
     write_partition(lake, "email_events", day1, [
         mail("e-erin-1", "2026-11-11 02:00:00", "open", "erin@school.edu"),

@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 import pytest
 
-from tests.dbt.conftest import DBT_PROJECT, INTERVAL_END, build_lake, build_warehouse, write_partition
+from tests.dbt.conftest import DAYS, DBT_PROJECT, INTERVAL_END, build_lake, build_warehouse, write_partition
 
 pytestmark = pytest.mark.slow
 
@@ -35,6 +35,7 @@ SEGMENT_CONTRACT = [
     ("crm_lead_id", "VARCHAR"), ("grade", "VARCHAR"), ("score_reasons", "VARCHAR"), ("lead_score", "INTEGER"),
     ("became_hot_in_interval", "BOOLEAN"), ("scored_at", "TIMESTAMP"), ("crm_owner_id", "VARCHAR"),
     ("owner_team", "VARCHAR"), ("owner_source", "VARCHAR"), ("score_reasons_zh", "VARCHAR"),
+    ("recycled_from_owner", "VARCHAR"), ("alert_round", "INTEGER"), ("recycled_in_interval", "BOOLEAN"),
 ]  # fmt: skip
 
 
@@ -135,6 +136,10 @@ def test_segment_holds_high_intent_people_who_are_not_customers_or_opted_out(war
     segment = warehouse.query("select person_id, email, lead_score, grade, became_hot_in_interval, crm_lead_id"
                               " from marts.segment_high_intent")  # fmt: skip
     assert segment == [(alice, "alice@gmail.com", 60, "high_intent", True, "00Qalice")]
+    # the customer and the unsubscriber were high intent (lead routing assigned them), left the
+    # segment, and are CRM updates: a CRM that holds them learns why they are gone
+    updates = warehouse.query("select person_id from marts.segment_crm_updates order by person_id")
+    assert {r[0] for r in updates} == {carol, dave}
 
 
 @pytest.mark.parametrize(
@@ -183,6 +188,15 @@ def test_staging_deduplicates_and_keeps_the_latest_crm_version(warehouse):
     )
     opportunity = warehouse.one("select stage, is_won from staging.stg_crm__opportunities")
     assert opportunity == ("Closed Won", True)
+    activities = warehouse.query(
+        "select activity_id, lead_id, activity_type, subject, owner, activity_at, _interval_start"
+        " from staging.stg_crm__activities order by activity_id"
+    )
+    assert activities == [
+        ("00Tcarol1", "00Qcarol", "call", "Intro call: wants a CDP demo", "Emily Chen", datetime(2026, 11, 1, 10),
+         DAYS[1]),
+        ("00Tcarol2", "00Qcarol", "meeting", "产品演示会议", "Emily Chen", datetime(2026, 11, 6, 6), DAYS[1]),
+    ]  # fmt: skip
 
 
 def test_forms_are_typed_by_the_seed_patterns(warehouse):

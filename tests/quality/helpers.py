@@ -42,6 +42,8 @@ RAW_SCHEMAS: dict[str, list[tuple[str, str]]] = {
         ("amount", F), ("is_closed", B), ("is_won", B), ("created_at", T), ("closed_at", T),
     ],
     "crm_orders": [*[(c, S) for c in "order_id lead_id email currency".split()], ("amount", F), ("ordered_at", T)],
+    "crm_activities": [*[(c, S) for c in "activity_id lead_id activity_type subject owner".split()],
+                       ("activity_at", T)],
 }  # fmt: skip
 
 SOURCE_OF = {
@@ -51,6 +53,7 @@ SOURCE_OF = {
     "crm_leads": "crm/dt=2026-11-21/leads.csv",
     "crm_opportunities": "crm/dt=2026-11-21/opportunities.csv",
     "crm_orders": "crm/dt=2026-11-21/orders.csv",
+    "crm_activities": "crm/dt=2026-11-21/activities.csv",
 }
 
 
@@ -99,6 +102,12 @@ def clean_raw_rows() -> dict[str, list[dict]]:
         "crm_orders": [
             {"order_id": "8015g0000AAAAAA", "lead_id": "00Q5g0000AAAAAA", "email": "wang.fang@example.cn",
              "currency": "CNY", "amount": 120000.0, "ordered_at": t},
+        ],
+        "crm_activities": [
+            {"activity_id": "00T5g0000AAAAAA", "lead_id": "00Q5g0000AAAAAA", "activity_type": "Call",
+             "subject": "首次电话沟通", "owner": "Alice", "activity_at": datetime(2026, 11, 20, 11, 0)},
+            {"activity_id": "00T5g0000AAAAAB", "lead_id": "00Q5g0000AAAAAB", "activity_type": "Email",
+             "subject": None, "owner": "Alice", "activity_at": datetime(2026, 5, 26, 1, 0)},
         ],
     }  # fmt: skip
 

@@ -76,17 +76,23 @@ def test_warning_only_violation_is_reported_and_logged_but_does_not_raise(settin
     rows = clean_raw_rows()
     rows["web_events"][0]["device_category"] = "fridge"  # unknown GA4 device category: a warning
     rows["crm_orders"][0]["ordered_at"] = datetime(2022, 1, 1)  # very old, but a plausible time: a warning
+    rows["crm_activities"][1]["activity_type"] = "Visit"  # not a contract type: loads, staging warns too
     write_clean_lake(settings.lake_dir, rows)
 
     report = validate_raw(settings, INTERVAL)
     assert report["success"] is True
-    assert report["warning_failures"] == 2
-    failed = _failed(report, "web_events") + _failed(report, "crm_orders")
-    assert {(r["column"], r["severity"]) for r in failed} == {("device_category", "warning"), ("ordered_at", "warning")}
+    assert report["warning_failures"] == 3
+    failed = _failed(report, "web_events") + _failed(report, "crm_orders") + _failed(report, "crm_activities")
+    assert {(r["column"], r["severity"]) for r in failed} == {
+        ("device_category", "warning"),
+        ("ordered_at", "warning"),
+        ("activity_type", "warning"),
+    }
     with caplog.at_level(logging.WARNING, logger="intent_pipeline.quality"):
         enforce_gate(report)
     assert "web_events: expect_column_values_to_be_in_set on device_category — 1 of 2 rows" in caplog.text
     assert "crm_orders: expect_column_values_to_be_between on ordered_at" in caplog.text
+    assert "crm_activities: expect_column_values_to_be_in_set on activity_type — 1 of 2 rows" in caplog.text
 
 
 def test_impossible_times_and_broken_invariants_are_critical(settings):
@@ -95,6 +101,7 @@ def test_impossible_times_and_broken_invariants_are_critical(settings):
     rows["web_events"][1]["engagement_time_msec"] = -5
     rows["crm_opportunities"][1]["is_won"] = True  # won but not closed
     rows["crm_orders"][0]["amount"] = -1.0
+    rows["crm_activities"][0]["activity_at"] = datetime(1970, 1, 1, 0, 28)  # an epoch-zero default
     write_clean_lake(settings.lake_dir, rows)
 
     report = validate_raw(settings, INTERVAL)
@@ -105,6 +112,7 @@ def test_impossible_times_and_broken_invariants_are_critical(settings):
         ("web_events", "engagement_time_msec", None),
         ("crm_opportunities", "is_closed", "is_won == true"),
         ("crm_orders", "amount", None),
+        ("crm_activities", "activity_at", None),
     }
     with pytest.raises(QualityGateError, match=r"is_closed where is_won == true — 1 of 2 rows"):
         enforce_gate(report)
@@ -143,7 +151,32 @@ def test_missing_partition_and_missing_column_are_clear_critical_failures(settin
 
 def test_empty_partition_passes(settings):
     # An interval without rows still has a Parquet file with the full schema (contract); that is not a failure.
-    write_clean_lake(settings.lake_dir, {"crm_orders": [], "crm_opportunities": []})
+    # crm_activities: a CRM export without the activity report.
+    write_clean_lake(settings.lake_dir, {"crm_orders": [], "crm_opportunities": [], "crm_activities": []})
     report = validate_raw(settings, INTERVAL)
     assert report["success"] is True
     assert report["tables"]["crm_orders"]["rows"] == 0
+    assert report["tables"]["crm_activities"]["rows"] == 0 and report["tables"]["crm_activities"]["success"] is True
+
+
+def test_activity_without_id_is_critical_and_duplicate_or_leadless_activities_warn(settings):
+    rows = clean_raw_rows()
+    activities = rows["crm_activities"]
+    activities.append({**activities[0], "lead_id": None})  # the same activity id twice, and no lead
+    activities.append({**activities[1], "activity_id": None})
+    write_clean_lake(settings.lake_dir, rows)
+
+    report = validate_raw(settings, INTERVAL)
+    failed = {(r["expectation"], r["column"], r["severity"], r["unexpected_count"])
+              for r in _failed(report, "crm_activities")}  # fmt: skip
+    assert failed == {
+        ("expect_column_values_to_not_be_null", "activity_id", "critical", 1),
+        ("expect_column_values_to_not_be_null", "lead_id", "warning", 1),
+        ("expect_column_values_to_be_unique", "activity_id", "warning", 2),
+    }
+    assert report["tables"]["crm_leads"]["success"] is True
+    with pytest.raises(QualityGateError) as caught:
+        enforce_gate(report)
+    message = str(caught.value)
+    assert "crm_activities: expect_column_values_to_not_be_null on activity_id — 1 of 4 rows unexpected" in message
+    assert f"(_source_file={SOURCE_OF['crm_activities']}, _row_number=4)" in message

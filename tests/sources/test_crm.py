@@ -1,4 +1,4 @@
-"""CRM history export (leads, opportunities, orders CSVs) into the three crm_* tables."""
+"""CRM history export (leads, opportunities, orders, activities CSVs) into the four crm_* tables."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 
 from tests.sources.helpers import (
+    DAY,
     DS,
     assert_accounting,
     by_row,
@@ -21,9 +22,10 @@ LEADS = ["Lead ID", "Email", "Phone", "Name", "Company", "Title", "Industry", "E
 OPPORTUNITIES = ["Opportunity ID", "Lead ID", "Opportunity Name", "Stage", "Amount", "Currency", "Created Date",
                  "Close Date"]  # fmt: skip
 ORDERS = ["Order ID", "Lead ID", "Email", "Amount", "Currency", "Order Date"]
+ACTIVITIES = ["Activity ID", "Lead ID", "Type", "Subject", "Owner", "Activity Date"]
 
 
-def write_crm_drop(settings) -> None:
+def write_crm_drop(settings, with_activities: bool = True) -> None:
     folder = drop_dir(settings, "crm")
     leads = [
         ["00Q001", " Zhang.Wei@Example.COM", "138-0013-8000", "张伟", "上海示例科技", "技术总监", "零售", "100-499",
@@ -47,6 +49,16 @@ def write_crm_drop(settings) -> None:
     (folder / f"leads_{DS}.csv").write_bytes(csv_bytes(LEADS, leads))
     (folder / f"opportunities_{DS}.csv").write_bytes(csv_bytes(OPPORTUNITIES, opportunities))
     (folder / f"orders_{DS}.csv").write_bytes(csv_bytes([*ORDERS, "PO Number"], orders))
+    activities = [
+        ["00T001", "00Q001", "Call", "首次电话沟通", "Amy Wu", "2026-11-21 10:00:00"],
+        ["00T002", " 00Q002 ", "email", "Follow-up email", "Amy Wu", "2026-11-20"],
+        ["00T003", "", "Meeting", "Walk-in demo", "", "2026-11-21 15:30:00"],
+        ["", "00Q001", "Task", "No id", "Amy Wu", "2026-11-21 11:00:00"],
+        ["00T005", "00Q002", "Call", "No date", "Amy Wu", ""],
+        ["00T006", "00Q002", "Call", "Bad date", "Amy Wu", "2026-13-45 25:61:00"],
+    ]  # fmt: skip
+    if with_activities:
+        (folder / f"activities_{DS}.csv").write_bytes(csv_bytes(ACTIVITIES, activities))
 
 
 def test_leads_opportunities_orders(settings):
@@ -59,8 +71,11 @@ def test_leads_opportunities_orders(settings):
         "crm_leads": {"read": 3, "loaded": 2, "quarantined": 1},
         "crm_opportunities": {"read": 4, "loaded": 3, "quarantined": 1},
         "crm_orders": {"read": 3, "loaded": 2, "quarantined": 1},
+        "crm_activities": {"read": 6, "loaded": 3, "quarantined": 3},
     }
     assert manifest["file_errors"] == []
+    activity_file = next(f for f in manifest["files"] if f["path"].endswith(f"activities_{DS}.csv"))
+    assert (activity_file["table"], activity_file["read"]) == ("crm_activities", 6)
 
     leads = by_row(raw_rows(settings, "crm_leads"), f"leads_{DS}.csv")
     assert leads[1]["lead_id"] == "00Q001" and leads[1]["email"] == "zhang.wei@example.com"
@@ -98,6 +113,41 @@ def test_leads_opportunities_orders(settings):
     order_q = by_row(quarantine_rows(settings, "crm_orders"), f"orders_{DS}.csv")
     assert list(order_q) == [3] and "Order ID" in order_q[3]["reason"]
 
+    activities = by_row(raw_rows(settings, "crm_activities"), f"activities_{DS}.csv")
+    assert list(activities) == [1, 2, 3]
+    first = activities[1]
+    assert (first["activity_id"], first["lead_id"], first["activity_type"]) == ("00T001", "00Q001", "Call")
+    assert (first["subject"], first["owner"]) == ("首次电话沟通", "Amy Wu")
+    assert first["activity_at"] == datetime(2026, 11, 21, 2, 0)  # Asia/Shanghai wall clock to UTC
+    assert first["extra"] is None and first["_source_file"] == f"crm/dt={DS}/activities_{DS}.csv"
+    assert activities[2]["lead_id"] == "00Q002" and activities[2]["activity_type"] == "email"  # staging lower-cases
+    assert activities[2]["activity_at"] == datetime(2026, 11, 19, 16, 0)
+    assert activities[3]["lead_id"] is None and activities[3]["owner"] is None  # optional fields stay null
+    activity_q = by_row(quarantine_rows(settings, "crm_activities"), f"activities_{DS}.csv")
+    assert list(activity_q) == [4, 5, 6]
+    assert "empty required field 'activity_id' (Activity ID)" in activity_q[4]["reason"]
+    assert "empty required field 'activity_at' (Activity Date)" in activity_q[5]["reason"]
+    assert "Activity Date" in activity_q[6]["reason"] and "2026-13-45" in activity_q[6]["reason"]
+    assert json.loads(activity_q[6]["raw_content"])["Activity ID"] == "00T006"
+
+
+def test_export_without_activities_report_gives_an_empty_activities_partition(settings):
+    # A CRM whose export lacks the activity report: the other reports load, crm_activities is empty (not missing).
+    import pyarrow.parquet as pq
+    from intent_pipeline import lake
+
+    write_crm_drop(settings, with_activities=False)
+
+    manifest = extract("crm", settings)
+
+    assert_accounting(manifest)
+    assert manifest["file_errors"] == []
+    assert manifest["tables"]["crm_activities"] == {"read": 0, "loaded": 0, "quarantined": 0}
+    assert manifest["tables"]["crm_leads"] == {"read": 3, "loaded": 2, "quarantined": 1}
+    raw_file = lake.partition_path(settings.lake_dir, "raw", "crm_activities", DAY)
+    assert pq.read_metadata(raw_file).num_rows == 0 and pq.read_schema(raw_file) == lake.SCHEMAS["crm_activities"]
+    assert quarantine_rows(settings, "crm_activities") == []
+
 
 def test_report_recognised_by_header_and_missing_column(settings):
     folder = drop_dir(settings, "crm")
@@ -105,11 +155,20 @@ def test_report_recognised_by_header_and_missing_column(settings):
     (folder / "deals_export.csv").write_bytes(csv_bytes(OPPORTUNITIES, deals))
     no_date = [h for h in ORDERS if h != "Order Date"]
     (folder / "orders_partial.csv").write_bytes(csv_bytes(no_date, [["801", "00Q001", "a@example.com", "1", "CNY"]]))
+    # the activity report under a name of its own, columns reordered and one extra column
+    sales_log = [["Call", "00T009", "00Q001", "Amy Wu", "2026-11-21 09:00:00", "Intro call", "inbound"]]
+    header = ["Type", "Activity ID", "Lead ID", "Owner", "Activity Date", "Subject", "Direction"]
+    (folder / "sales_log.csv").write_bytes(csv_bytes(header, sales_log))
 
     manifest = extract("crm", settings)
 
     assert_accounting(manifest)
     assert [o["opportunity_id"] for o in raw_rows(settings, "crm_opportunities")] == ["006X"]
+    assert manifest["tables"]["crm_activities"] == {"read": 1, "loaded": 1, "quarantined": 0}
+    [activity] = raw_rows(settings, "crm_activities")
+    assert (activity["activity_id"], activity["activity_type"], activity["subject"]) == ("00T009", "Call", "Intro call")
+    assert activity["activity_at"] == datetime(2026, 11, 21, 1, 0)
+    assert json.loads(activity["extra"]) == {"Direction": "inbound"}
     expected = f"missing required column 'ordered_at' (Order Date) in crm/dt={DS}/orders_partial.csv"
     assert manifest["file_errors"] == [expected]
     assert [q["reason"] for q in quarantine_rows(settings, "crm_orders")] == [expected]

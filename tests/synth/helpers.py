@@ -79,6 +79,8 @@ OPPORTUNITIES = [
     "Close Date",
 ]
 ORDERS = ["Order ID", "Lead ID", "Email", "Amount", "Currency", "Order Date"]
+ACTIVITIES = ["Activity ID", "Lead ID", "Type", "Subject", "Owner", "Activity Date"]
+ACTIVITY_TYPES = {"Call", "Email", "Meeting", "Task"}
 SENDGRID_EVENTS = {
     "processed",
     "deferred",
@@ -171,6 +173,11 @@ def _parse(text: str, fmt: str) -> datetime | None:
         return datetime.strptime(text, fmt) - SHANGHAI
     except ValueError:
         return None
+
+
+def crm_time(text: str) -> datetime | None:
+    """A CRM export date (``YYYY-MM-DD HH:MM:SS``, Asia/Shanghai) as naive UTC, None when unparseable."""
+    return _parse(text, "%Y-%m-%d %H:%M:%S")
 
 
 def _parse_iso(text: str) -> datetime | None:

@@ -20,7 +20,7 @@ def test_one_full_history_drop_per_source_in_the_contract_layout(workload):
         assert [p.name for p in h.drop_dirs(workload.landing, source)] == [DT], source
         assert list((workload.landing / source / DT).glob(pattern)), source
     names = {p.name for p in (workload.landing / "crm" / DT).iterdir()}
-    assert {n.split("_")[0] for n in names} == {"leads", "opportunities", "orders"}
+    assert {n.split("_")[0] for n in names} == {"leads", "opportunities", "orders", "activities"}
     forms = {p.suffix for p in (workload.landing / "forms" / DT).iterdir()}
     assert forms == {".csv", ".xlsx"}
 
@@ -49,7 +49,12 @@ def test_typeform_and_crm_headers_are_exact(workload):
     header, rows = h.read_csv(next((workload.landing / "forms" / DT).glob("typeform*.csv")), "utf-8")
     assert header == h.TYPEFORM and rows
     assert all(r[9].endswith(("Z", "+08:00")) for r in rows)
-    for stem, expected in (("leads", h.LEADS), ("opportunities", h.OPPORTUNITIES), ("orders", h.ORDERS)):
+    for stem, expected in (
+        ("leads", h.LEADS),
+        ("opportunities", h.OPPORTUNITIES),
+        ("orders", h.ORDERS),
+        ("activities", h.ACTIVITIES),
+    ):
         header, rows = h.read_csv(next((workload.landing / "crm" / DT).glob(f"{stem}*.csv")), "utf-8")
         assert header == expected and rows, stem
 

@@ -22,9 +22,11 @@ def _find_bad_rows(landing) -> set[tuple[str, str, int]]:
     for f, i, e, _ in h.web_lines(landing):
         if e is None or not e.get("user_pseudo_id") or not e.get("event_name") or not e.get("event_timestamp"):
             bad.add(("web", f, i))
-    for stem in ("leads", "opportunities", "orders"):
+    for stem in ("leads", "opportunities", "orders", "activities"):
         for f, i, r in h.crm_rows(landing, stem):
             email = r.get("Email", "").strip()
+            if "Activity Date" in r and (not r["Activity ID"] or h.crm_time(r["Activity Date"]) is None):
+                bad.add(("crm", f, i))
             try:
                 float(r.get("Amount", "0"))
             except ValueError:
@@ -59,8 +61,9 @@ def test_summary_counts_match_the_files(workload):
     assert s["rows"]["forms"] == len(h.form_rows(workload.landing))
     assert s["rows"]["email"] == len(h.email_events(workload.landing))
     assert s["rows"]["web"] == len(h.web_lines(workload.landing))
-    crm = {stem: len(h.crm_rows(workload.landing, stem)) for stem in ("leads", "opportunities", "orders")}
+    crm = {stem: len(h.crm_rows(workload.landing, stem)) for stem in ("leads", "opportunities", "orders", "activities")}
     assert s["tables"]["crm_leads"] == crm["leads"] and s["rows"]["crm"] == sum(crm.values())
+    assert s["tables"]["crm_activities"] == crm["activities"] > 0
     duplicates = Counter(e["sg_event_id"] for _, _, e in h.email_events(workload.landing) if "sg_event_id" in e)
     assert s["email_duplicates"] == sum(n - 1 for n in duplicates.values())
 
@@ -146,3 +149,36 @@ def test_warm_people_request_a_trial_on_the_last_day(workload):
     flagged = {k for k, p in people.items() if p["last_day_trial"] == "1"}
     assert flagged and flagged <= last_day_trials
     assert all(float(people[k]["propensity"]) >= 0.4 for k in flagged)
+
+
+def test_owners_follow_up_their_leads_mostly_within_hours(workload):
+    leads = {r["Lead ID"]: r for _, _, r in h.crm_rows(workload.landing, "leads")}
+    activities = [r for _, _, r in h.crm_rows(workload.landing, "activities")]
+    end = datetime(INTERVAL.year, INTERVAL.month, INTERVAL.day) + timedelta(days=1)
+    assert len({r["Activity ID"] for r in activities}) == len(activities)
+    by_lead: dict[str, list[datetime]] = defaultdict(list)
+    for r in activities:
+        lead = leads[r["Lead ID"]]  # an activity is on a lead of the export, by the lead's owner
+        assert r["Owner"] == lead["Owner"] and r["Type"] in h.ACTIVITY_TYPES and r["Subject"]
+        at = h.crm_time(r["Activity Date"])
+        assert h.crm_time(lead["Created Date"]) < at < end
+        by_lead[r["Lead ID"]].append(at)
+    # the first follow-up: ~75% of leads within 1-20 hours, ~15% after 1-5 days, ~10% never (or not yet)
+    delays = {
+        lead: (min(times) - h.crm_time(leads[lead]["Created Date"])) / timedelta(hours=1)
+        for lead, times in by_lead.items()
+    }
+    assert all(1 <= d <= 5 * 24 for d in delays.values())
+    within_20h = sum(d <= 20 for d in delays.values()) / len(leads)
+    never = 1 - len(delays) / len(leads)
+    assert 0.65 < within_20h < 0.85 and 0.05 < never < 0.2, (within_20h, never)
+    # hot people's leads get more activities than the others'
+    people = h.read_truth(workload.truth, "people.csv")
+    hot = [len(by_lead.get(p["crm_lead_id"], [])) for p in people if p["crm_lead_id"] and float(p["propensity"]) >= 0.5]
+    cold = [len(by_lead.get(p["crm_lead_id"], [])) for p in people if p["crm_lead_id"] and float(p["propensity"]) < 0.3]
+    assert hot and cold and sum(hot) / len(hot) > 1.5 * sum(cold) / len(cold)
+    # the truth's first follow-up time is the first activity of the person's lead (naive UTC)
+    truth = {p["crm_lead_id"]: p["crm_first_follow_up_at"] for p in people if p["crm_lead_id"]}
+    assert {lead: at for lead, at in truth.items() if at} == {lead: min(t).isoformat() for lead, t in by_lead.items()}
+    assert all(p["crm_first_follow_up_at"] == "" for p in people if not p["crm_lead_id"])
+    assert workload.summary["truth"]["crm_leads_followed_up"] == len(by_lead)

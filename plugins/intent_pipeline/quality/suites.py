@@ -20,7 +20,15 @@ from pathlib import Path
 from intent_pipeline.settings import EXPECTATIONS_DIR
 
 # The raw lake's tables (docs/contracts.md, "Raw lake") and the marts the gate checks ("Warehouse").
-RAW_TABLES = ("forms_submissions", "email_events", "web_events", "crm_leads", "crm_opportunities", "crm_orders")
+RAW_TABLES = (
+    "forms_submissions",
+    "email_events",
+    "web_events",
+    "crm_leads",
+    "crm_opportunities",
+    "crm_orders",
+    "crm_activities",
+)
 MART_TABLES = ("people", "lead_scores", "segment_high_intent", "funnel_conversion", "channel_attribution")
 LAYERS = {"raw": RAW_TABLES, "marts": MART_TABLES}
 SEVERITIES = ("critical", "warning")

@@ -11,7 +11,8 @@ Web and email events carry UTC epochs (GA4 ``event_date`` is the UTC date: the p
 reporting timezone is UTC), forms and CRM write Asia/Shanghai wall-clock time as the contract says.
 Drops: with ``daily_drops = 0`` everything lands in ``dt=<interval_start>``; with ``k > 0`` an event
 lands in the drop of its UTC day if that day is one of the last ``k`` days, older history lands in
-the earliest of those ``k`` drops. A CRM row arrives in the drop of its last change.
+the earliest of those ``k`` drops. A CRM row arrives in the drop of its last change (an activity in
+the drop of its day).
 
 Pollution (``clean`` / ``default`` / ``polluted``): identifiers that glue strangers together in an
 identity graph are planned before the first person is simulated: shared kiosk devices at trade
@@ -273,7 +274,9 @@ class _Generator:
         self.used_emails: set[str] = set()  # canonical mailboxes of every address and typo written so far
         self.used_phones: set[str] = set()
         self.used_pseudo: set[str] = set()
-        self.counters = {"lead": 0, "opportunity": 0, "order": 0}
+        self.counters = {"lead": 0, "opportunity": 0, "order": 0, "activity": 0}
+        self.activity_first_cum = _cum(t[1] for t in V.ACTIVITY_TYPES)
+        self.activity_later_cum = _cum(t[2] for t in V.ACTIVITY_TYPES)
         self.hour_cum = _cum(V.HOUR_WEIGHTS)
         self.traffic_cum = _cum(t[-1] for t in V.TRAFFIC)
         self.device_cum = _cum(d[-1] for d in V.DEVICES)
@@ -305,6 +308,7 @@ class _Generator:
             "last_day_trials": 0,
             "on_email_list": 0,
             "crm_leads": 0,
+            "crm_leads_followed_up": 0,
         }
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -1351,6 +1355,7 @@ class _Generator:
         tc["converted"] += crm["converted"]
         tc["last_day_trials"] += stats["last_day_trial"]
         tc["crm_leads"] += bool(crm["lead_id"])
+        tc["crm_leads_followed_up"] += bool(crm["first_follow_up"])
         hub_kinds = self._write_identifiers(p, seen, identifiers_w)
         people_w.writerow(
             [
@@ -1386,6 +1391,7 @@ class _Generator:
                 crm["revenue"],
                 "|".join(hub_kinds),
                 int(stray is not None),
+                _iso(crm["first_follow_up"]),
             ]
         )
 
@@ -1419,7 +1425,7 @@ class _Generator:
 
     def _crm(self, p: Person, built_rows: list, plan: list, records_w, seen: Seen) -> dict:
         rng, prop = self.rng, p.propensity
-        result = {"lead_id": "", "has_opportunity": False, "converted": False, "revenue": 0}
+        result = {"lead_id": "", "has_opportunity": False, "converted": False, "revenue": 0, "first_follow_up": 0}
         if p.is_bot:
             return result
         if plan:
@@ -1550,7 +1556,48 @@ class _Generator:
             local_time(last_change).strftime("%Y-%m-%d %H:%M:%S"),
         ]
         self.drop(last_change).leads.append((last_change, p.key, row, ""))
+        # Drawn last, so the lead, its opportunity and orders are the same with or without activities.
+        if owner:
+            hot = prop >= 0.5 or result["has_opportunity"]
+            result["first_follow_up"] = self._follow_up(p.key, lead_id, owner, created, hot, company["chinese"])
         return result
+
+    def _follow_up(self, person_key: str, lead_id: str, owner: str, created: int, hot: bool, chinese: bool) -> int:
+        """The owner's activities on a new lead (before the export's end); returns the first one's time, 0 if none.
+
+        Most leads (75%) are followed up within 1-20 hours, some (15%) after 1-5 days, the rest never;
+        a hot lead gets 1-4 more activities, a few days apart, any other lead one more in four cases.
+        """
+        rng = self.rng
+        draw = rng.random()
+        if draw < 0.75:
+            t = created + rng.randint(HOUR, 20 * HOUR)
+        elif draw < 0.9:
+            t = created + rng.randint(DAY, 5 * DAY)
+        else:
+            return 0
+        if t >= self.end:
+            return 0
+        first = t
+        more = rng.randint(1, 4) if hot else int(rng.random() < 0.25)
+        cum = self.activity_first_cum
+        for k in range(more + 1):
+            if k:
+                t += rng.randint(DAY, 10 * DAY)
+                if t >= self.end:
+                    break
+                cum = self.activity_later_cum
+            kind, _, _, zh, en = rng.choices(V.ACTIVITY_TYPES, cum_weights=cum)[0]
+            row = [
+                self.sf_id("00T", "activity"),
+                lead_id,
+                kind,
+                rng.choice(zh if chinese else en),
+                owner,
+                local_time(t).strftime("%Y-%m-%d %H:%M:%S"),
+            ]
+            self.drop(t).activities.append((t, person_key, row, ""))
+        return first
 
     # -- planted bad rows --------------------------------------------------------------------------
 
@@ -1766,7 +1813,7 @@ class _Generator:
                 "forms_submissions": sum(d.rows["forms"] for d in drops),
                 "email_events": sum(d.email.events for d in drops),
                 "web_events": sum(d.web.lines for d in drops),
-                **{t: sum(d.table_rows[t] for d in drops) for t in ("crm_leads", "crm_opportunities", "crm_orders")},
+                **{t: sum(d.table_rows[t] for d in drops) for t in CRM_TABLES},
             },
             "bad_rows": {s: sum(1 for x in planted if x.source == s) for s in ("forms", "email", "web", "crm")},
             "email_duplicates": sum(d.email.duplicates for d in drops),
@@ -1817,6 +1864,7 @@ TRUTH_COUNTS = (
     "careers_views",
     "web_sessions",
 )
+CRM_TABLES = ("crm_leads", "crm_opportunities", "crm_orders", "crm_activities")
 RECORDS_HEADER = ["source", "record_key", "person_key", "hub_kind", "typo_new_device"]
 IDENTIFIERS_HEADER = [
     "identifier_type",
@@ -1860,6 +1908,7 @@ PEOPLE_HEADER = [
     "revenue",
     "hub_kinds",
     "typo_new_device_forms",
+    "crm_first_follow_up_at",
 ]
 
 

@@ -337,6 +337,15 @@ COMPANY_SIZE_WEIGHTS = [20, 25, 20, 14, 13, 8]
 
 SALES_OWNERS = ["李娜", "王磊", "陈静", "刘洋", "Emily Chen", "David Wu", "Kevin Zhang", "Grace Lin"]
 
+# CRM activities (sales follow-up on a lead): (type, weight of a first follow-up, weight later, subjects
+# in Chinese, subjects in English). A first touch is mostly a call or an email, meetings come later.
+ACTIVITY_TYPES = [
+    ("Call", 50, 30, ["首次电话沟通", "电话跟进", "需求确认电话"], ["Intro call", "Follow-up call", "Discovery call"]),
+    ("Email", 35, 30, ["发送产品资料", "邮件跟进", "发送报价单"], ["Deck sent", "Follow-up email", "Quote sent"]),
+    ("Task", 12, 15, ["安排试用账号", "整理客户需求", "准备方案"], ["Set up trial", "Qualify lead", "Draft proposal"]),
+    ("Meeting", 3, 25, ["产品演示会议", "上门拜访", "方案讲解"], ["Product demo", "On-site visit", "Proposal review"]),
+]
+
 # Forms: (form type, Chinese name used on jinshuju, English name used on typeform / HubSpot, landing path)
 FORMS = {
     "trial": ("免费试用申请", "Free Trial", "/trial"),

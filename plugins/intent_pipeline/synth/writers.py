@@ -84,6 +84,7 @@ OPPORTUNITIES_HEADER = [
     "Close Date",
 ]
 ORDERS_HEADER = ["Order ID", "Lead ID", "Email", "Amount", "Currency", "Order Date"]
+ACTIVITIES_HEADER = ["Activity ID", "Lead ID", "Type", "Subject", "Owner", "Activity Date"]
 
 SOURCE_UTC_OFFSET = timedelta(hours=8)  # Asia/Shanghai has had no daylight saving time since 1991
 EPOCH = datetime(1970, 1, 1)
@@ -224,6 +225,7 @@ class DropWriter:
     leads: list[tuple] = field(default_factory=list)  # (ts, person_key, row, planted_reason)
     opportunities: list[tuple] = field(default_factory=list)
     orders: list[tuple] = field(default_factory=list)
+    activities: list[tuple] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.dirs = {}
@@ -241,7 +243,7 @@ class DropWriter:
         self.planted: list[Planted] = []
         self.files = {"forms": 0, "crm": 0}
         self.rows = {"forms": 0, "crm": 0}
-        self.table_rows = {"crm_leads": 0, "crm_opportunities": 0, "crm_orders": 0}
+        self.table_rows = {"crm_leads": 0, "crm_opportunities": 0, "crm_orders": 0, "crm_activities": 0}
 
     def rel(self, source: str, name: str) -> str:
         return f"{source}/dt={self.day.isoformat()}/{name}"
@@ -333,6 +335,7 @@ class DropWriter:
             ("crm_leads", LEADS_HEADER, self.leads, "leads"),
             ("crm_opportunities", OPPORTUNITIES_HEADER, self.opportunities, "opportunities"),
             ("crm_orders", ORDERS_HEADER, self.orders, "orders"),
+            ("crm_activities", ACTIVITIES_HEADER, self.activities, "activities"),
         ):
             rows.sort(key=lambda r: (bool(r[3]), r[0], r[2][0]))
             name = f"{stem}_{self.stamp}.csv"

@@ -5,13 +5,25 @@
     otherwise the team's active members (seed sales_teams, ordered by owner) take turns. The
     rotation continues from run to run: this model is incremental and never rebuilt
     (full_refresh false), so a lead keeps its owner, and the n-th lead ever routed to a team of k
-    members goes to member (n - 1) mod k. -#}
+    members goes to member (n - 1) mod k.
+
+    Recycling: a lead routing assigned (round_robin or rule_owner) that nobody followed up — no CRM
+    activity (stg_crm__activities) on any of the person's CRM leads since assigned_at — once
+    var lead_follow_up_sla_hours (24) have passed by interval_end, and that is still high intent,
+    goes to the next active member of its team (by owner order, after the current one; the same
+    owner when the team has one member) with recycled_from_owner, recycled_at = interval_end and
+    recycle_count 1. Once only: a recycled lead is never recycled again, and a lead the CRM owns
+    is never taken away. Recycling does not count as a round-robin turn. -#}
 {{ config(
     materialized='incremental',
     unique_key='person_id',
     incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
     full_refresh=false,
 ) }}
+-- refs used only in an incremental run, declared so dbt orders the build:
+-- depends_on: {{ ref('stg_crm__activities') }}
+-- depends_on: {{ ref('int_people_resolved') }}
 with
 
 lead_scores as (
@@ -139,6 +151,58 @@ named as (
         and matched.rule_owner is not null
 ),
 
+{%- if is_incremental() %}
+
+activities as (
+    select
+        people_nodes.person_id,
+        activities.activity_at
+    from {{ ref('stg_crm__activities') }} as activities
+    inner join {{ ref('int_people_resolved') }} as people_nodes
+        on people_nodes.node_key = {{ node_key('crm_lead', 'activities.lead_id') }}
+),
+
+overdue as (
+    select assigned.*
+    from {{ this }} as assigned
+    inner join lead_scores
+        on lead_scores.person_id = assigned.person_id
+    where assigned.assignment_source in ('round_robin', 'rule_owner')
+        and coalesce(assigned.recycle_count, 0) = 0
+        and assigned.team is not null
+        and {{ dbt.dateadd('hour', var('lead_follow_up_sla_hours'), 'assigned.assigned_at') }}
+            <= {{ interval_end_at(ref('int_events_unified')) }}
+        and not exists (
+            select 1
+            from activities
+            where activities.person_id = assigned.person_id
+                and activities.activity_at >= assigned.assigned_at
+        )
+),
+
+recycled as (
+    select
+        overdue.person_id,
+        overdue.team,
+        next_member.owner,
+        next_member.crm_owner_id,
+        overdue.routing_rule_priority as priority,
+        overdue.assignment_source,
+        overdue.owner as recycled_from_owner,
+        1 as recycle_count,
+        {{ interval_end_at(ref('int_events_unified')) }} as recycled_at,
+        overdue.assigned_at
+    from overdue
+    left join members as current_member
+        on current_member.team = overdue.team
+        and current_member.owner = overdue.owner
+    inner join members as next_member
+        on next_member.team = overdue.team
+        and next_member.member_index
+            = mod(coalesce(current_member.member_index + 1, 0), next_member.team_size)
+),
+{%- endif %}
+
 kept as (
     select distinct
         person_id,
@@ -151,6 +215,22 @@ kept as (
     where crm_owner is not null
 ),
 
+routed_now as (
+    select
+        *,
+        cast(null as varchar) as recycled_from_owner,
+        0 as recycle_count,
+        cast(null as timestamp) as recycled_at,
+        {{ interval_end_at(ref('int_events_unified')) }} as assigned_at
+    from (
+        select * from round_robin
+        union all
+        select * from named
+        union all
+        select * from kept
+    ) as assignments
+),
+
 final as (
     select
         cast(person_id as varchar) as person_id,
@@ -159,13 +239,17 @@ final as (
         cast(crm_owner_id as varchar) as crm_owner_id,
         cast(priority as integer) as routing_rule_priority,
         cast(assignment_source as varchar) as assignment_source,
-        cast({{ interval_end_at(ref('int_events_unified')) }} as timestamp) as assigned_at
+        -- when the lead was first assigned (kept when it is recycled: the SLA is counted from here)
+        cast(assigned_at as timestamp) as assigned_at,
+        cast(recycled_from_owner as varchar) as recycled_from_owner,
+        cast(recycle_count as integer) as recycle_count,
+        cast(recycled_at as timestamp) as recycled_at
     from (
-        select * from round_robin
+        select * from routed_now
+        {%- if is_incremental() %}
         union all
-        select * from named
-        union all
-        select * from kept
+        select * from recycled
+        {%- endif %}
     ) as assignments
 )
 

@@ -1,4 +1,4 @@
-"""Parse one CRM report CSV into ``crm_leads``, ``crm_opportunities`` or ``crm_orders`` rows."""
+"""Parse one CRM report CSV into ``crm_leads``, ``crm_opportunities``, ``crm_orders`` or ``crm_activities`` rows."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from intent_pipeline.sources.tabular import ColumnMap, read_csv, reject_sheet, r
 
 TABLES = tuple(CRM_FORMATS)
 FILE_TYPES = (".csv",)
-# Where rows of a file that is none of the three reports are quarantined.
+# Where rows of a file that is none of the four reports are quarantined.
 FALLBACK_TABLE = "crm_leads"
 
 
@@ -70,7 +70,7 @@ def parse_file(file: LandingFile, ctx: ExtractContext, builders: dict[str, Table
     error = sheet.error
     if error is None and table is None and sheet.headers:
         error = (
-            f"unrecognised CRM report {file.rel}: name is not leads*/opportunities*/orders* and header "
+            f"unrecognised CRM report {file.rel}: name is not leads*/opportunities*/orders*/activities* and header "
             f"{sheet.headers} matches none of them"
         )
     table = table or FALLBACK_TABLE

@@ -1,7 +1,7 @@
-"""Header mapping of the CRM export's three reports, as data.
+"""Header mapping of the CRM export's four reports, as data.
 
 A file's report is chosen by its name (``leads*.csv``, ``opportunities*.csv``,
-``orders*.csv``); a file with another name is recognised by its header row.
+``orders*.csv``, ``activities*.csv``); a file with another name is recognised by its header row.
 """
 
 from __future__ import annotations
@@ -53,6 +53,19 @@ CRM_FORMATS: dict[str, dict] = {
             "Order Date": "ordered_at",
         },
         "required": ("order_id", "ordered_at"),
+    },
+    # Sales follow-up on a lead by its owner; Type is Call, Email, Meeting or Task (staging lower-cases it).
+    "crm_activities": {
+        "prefix": "activities",
+        "columns": {
+            "Activity ID": "activity_id",
+            "Lead ID": "lead_id",
+            "Type": "activity_type",
+            "Subject": "subject",
+            "Owner": "owner",
+            "Activity Date": "activity_at",
+        },
+        "required": ("activity_id", "activity_at"),
     },
 }
 

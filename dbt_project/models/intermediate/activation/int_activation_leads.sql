@@ -1,0 +1,93 @@
+{#- Everyone activation may send to a CRM, one row per person, with the segment's columns:
+    in_segment = high intent, reachable by email, not a customer, not opted out or bounced (the
+    rows of segment_high_intent); the others are people lead routing assigned once (they were
+    high intent) and who left the segment since: segment_crm_updates, so that a CRM that holds
+    their earlier "high intent" learns the grade and score they have now.
+    The owner: the CRM's owner wins, except when it is still the owner a recycling took the lead
+    from (the CRM shows what we pushed before); the CRM owner id is sent only with the owner
+    routing chose, never over a salesperson's change. recycled_in_interval marks a lead recycled
+    in this interval (alerted again, alert_round 1). -#}
+with
+
+people as (
+    select * from {{ ref('people') }}
+),
+
+lead_scores as (
+    select * from {{ ref('lead_scores') }}
+),
+
+assignments as (
+    select * from {{ ref('lead_assignments') }}
+),
+
+candidates as (
+    select
+        people.person_id,
+        people.email,
+        people.phone,
+        people.full_name,
+        people.company,
+        people.job_title,
+        people.industry,
+        people.crm_lead_id,
+        case
+            when people.owner is null or people.owner = assignments.recycled_from_owner
+                then coalesce(assignments.owner, people.owner)
+            else people.owner
+        end as owner,
+        case
+            when people.owner is null or people.owner = assignments.recycled_from_owner
+                or people.owner = assignments.owner
+                then assignments.crm_owner_id
+        end as crm_owner_id,
+        assignments.recycled_from_owner,
+        coalesce(assignments.recycle_count, 0) as alert_round,
+        coalesce(assignments.recycled_at = lead_scores.scored_at, false) as recycled_in_interval,
+        assignments.team as owner_team,
+        coalesce(assignments.assignment_source, case when people.owner is not null then 'crm_owner' end)
+            as owner_source,
+        lead_scores.score_reasons_zh,
+        lead_scores.grade,
+        lead_scores.score_reasons,
+        lead_scores.lead_score,
+        lead_scores.became_hot_in_interval,
+        lead_scores.scored_at,
+        coalesce(lead_scores.grade = 'high_intent' and {{ is_contactable('people') }}, false) as in_segment
+    from lead_scores
+    inner join people
+        on people.person_id = lead_scores.person_id
+    left join assignments
+        on assignments.person_id = lead_scores.person_id
+    where (lead_scores.grade = 'high_intent' and {{ is_contactable('people') }})
+        or assignments.person_id is not null
+),
+
+final as (
+    select
+        cast(person_id as varchar) as person_id,
+        cast(email as varchar) as email,
+        cast(phone as varchar) as phone,
+        cast(full_name as varchar) as full_name,
+        cast(company as varchar) as company,
+        cast(job_title as varchar) as job_title,
+        cast(industry as varchar) as industry,
+        cast(owner as varchar) as owner,
+        cast(crm_lead_id as varchar) as crm_lead_id,
+        cast(grade as varchar) as grade,
+        cast(score_reasons as varchar) as score_reasons,
+        cast(lead_score as integer) as lead_score,
+        became_hot_in_interval,
+        cast(scored_at as timestamp) as scored_at,
+        cast(crm_owner_id as varchar) as crm_owner_id,
+        cast(owner_team as varchar) as owner_team,
+        cast(owner_source as varchar) as owner_source,
+        cast(score_reasons_zh as varchar) as score_reasons_zh,
+        cast(recycled_from_owner as varchar) as recycled_from_owner,
+        cast(alert_round as integer) as alert_round,
+        recycled_in_interval,
+        in_segment
+    from candidates
+)
+
+select * from final
