@@ -225,3 +225,28 @@ def test_401_fails_with_a_clear_error(settings, segment):
     assert "HubSpotAuthError" in counts
     # The other destination still ran: one broken connection does not hold back the other.
     assert len(list((settings.outbox_dir / "dingtalk").rglob("batch-*.json"))) == 5
+
+
+def test_the_daily_limit_defers_the_rest_of_the_run_without_hammering(settings, segment):
+    with FakeHubSpot(token=TOKEN, daily_limit=1, daily_headers=False) as server:
+        report = run(settings, server, "run-1", concurrency=1)
+        # the allocation's last request, then the one DAILY 429: no retry, no further batch
+        assert len(server.requests) == 2 and server.throttled == 1
+        assert report["sent_ok"] == 100 and report["deferred"] == 150 and report["requests"] == 2
+        with Ledger(settings.ledger_path) as ledger:
+            reasons = {e["reason"] for e in ledger.row_log("run-1", portal(server))}
+        assert len(reasons) == 1 and "daily" in reasons.pop().lower()
+        server.daily_limit = 10  # the next day
+        server.daily_used = 0
+        server.clear_requests()
+        again = run(settings, server, "run-2")
+        assert again["sent_ok"] == 150 and again["unchanged"] == 100 and len(server.requests) == 2
+    assert len(server.contacts) == 250
+
+
+def test_remaining_zero_stops_before_the_429(settings, segment):
+    with FakeHubSpot(token=TOKEN, daily_limit=2) as server:
+        report = run(settings, server, "run-1", concurrency=1)
+        # the second answer says 0 remaining: the third batch is not even tried
+        assert len(server.requests) == 2 and server.throttled == 0
+        assert report["sent_ok"] == 200 and report["deferred"] == 50

@@ -14,7 +14,10 @@ Answers:
 * anything queued with :meth:`FakeHubSpot.enqueue` (429 with ``Retry-After``, 503, …), first;
 * with ``rate_limit=(n, seconds)``: 429 ``{"errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING"}``
   with ``Retry-After`` for a request that finds ``n`` requests already answered in the last
-  ``seconds`` (HubSpot's private-app burst limit, e.g. 190 per 10 s).
+  ``seconds`` (HubSpot's private-app burst limit, e.g. 190 per 10 s);
+* with ``daily_limit=n``: every answer carries ``X-HubSpot-RateLimit-Daily`` and
+  ``X-HubSpot-RateLimit-Daily-Remaining`` (unless ``daily_headers=False``); once ``n`` requests were answered, 429
+  ``{"errorType": "RATE_LIMIT", "policyName": "DAILY"}`` (no ``Retry-After``: the day resets at midnight).
 
 ``contacts`` holds the upserted state by email; ``requests`` everything received.
 
@@ -55,9 +58,14 @@ class FakeHubSpot(FakeServer):
         id_property: str = "email",
         max_inputs: int = MAX_INPUTS,
         rate_limit: tuple[int, float] | None = None,
+        daily_limit: int | None = None,
+        daily_headers: bool = True,
     ):
         super().__init__()
         self.rate_limit = rate_limit
+        self.daily_limit = daily_limit
+        self.daily_used = 0
+        self.daily_headers = daily_headers  # HubSpot does not send them to every kind of app
         self._recent: deque[float] = deque()  # monotonic times of requests counted against the limit
         self.throttled = 0
         self.token = token
@@ -121,6 +129,22 @@ class FakeHubSpot(FakeServer):
             )
         if outage is not None:
             return outage, {}, _error("Service unavailable", "INTERNAL_ERROR")
+        daily: dict = {}
+        if self.daily_limit is not None:
+            with self._state:
+                if self.daily_used >= self.daily_limit:
+                    self.throttled += 1
+                    headers = {"X-HubSpot-RateLimit-Daily": str(self.daily_limit),
+                               "X-HubSpot-RateLimit-Daily-Remaining": "0"}  # fmt: skip
+                    return 429, headers, {
+                        "status": "error", "message": "You have reached your daily limit.",
+                        "errorType": "RATE_LIMIT", "policyName": "DAILY",
+                        "correlationId": str(uuid.uuid4())}  # fmt: skip
+                self.daily_used += 1
+                if self.daily_headers:
+                    remaining = self.daily_limit - self.daily_used
+                    daily = {"X-HubSpot-RateLimit-Daily": str(self.daily_limit),
+                             "X-HubSpot-RateLimit-Daily-Remaining": str(remaining)}  # fmt: skip
         if self.rate_limit is not None:
             limit, window = self.rate_limit
             now = time.monotonic()
@@ -171,9 +195,9 @@ class FakeHubSpot(FakeServer):
         if rejections:
             errors = [{"status": "error", "category": "VALIDATION_ERROR", "message": msg, "context": {"ids": [i]}}
                       for i, (msg, _) in rejections.items()]  # fmt: skip
-            return 207, {}, {"status": "COMPLETE", "results": results, "numErrors": len(errors), "errors": errors,
-                             "startedAt": started, "completedAt": _now()}  # fmt: skip
-        return 200, {}, {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": _now()}
+            return 207, daily, {"status": "COMPLETE", "results": results, "numErrors": len(errors), "errors": errors,
+                                "startedAt": started, "completedAt": _now()}  # fmt: skip
+        return 200, daily, {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": _now()}
 
     @property
     def upserted_ids(self) -> list[str]:

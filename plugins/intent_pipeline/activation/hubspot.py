@@ -27,7 +27,9 @@ changes every run and would make every row look changed. The custom
 
 Responses handled as HubSpot documents them: 200 (all upserted), 207 multi-status
 (records named in ``errors[].context.ids`` rejected, the others upserted),
-429 (wait ``Retry-After`` seconds, capped, and retry), 5xx and timeouts
+429 (wait ``Retry-After`` seconds, capped, and retry; but a 429 with ``policyName: DAILY``, or an
+answer with ``X-HubSpot-RateLimit-Daily-Remaining: 0``, means the portal's daily allocation is used
+up: that batch and every later one of the run are deferred without another call), 5xx and timeouts
 (exponential backoff with jitter, bounded; then the batch is deferred to the
 next run), 400 (bisect the batch to isolate the bad records; a bad single
 record is rejected with HubSpot's message), 401/403 (fail: configuration).
@@ -50,6 +52,8 @@ log = logging.getLogger(__name__)
 
 NAME = "hubspot"
 UPSERT_PATH = "/crm/v3/objects/contacts/batch/upsert"
+DAILY_POLICY = "DAILY"  # policyName of the 429 HubSpot answers once the portal's daily allocation is used up
+DAILY_REMAINING = "X-HubSpot-RateLimit-Daily-Remaining"
 
 # Chinese two-character surnames; every other Chinese name takes its first character as the surname.
 COMPOUND_SURNAMES = (
@@ -132,6 +136,7 @@ class HubSpotDestination(KeptInSync, HttpSender):
         self.batch_size = config.batch_size if config else batch_size
         self.id_property = config.id_property if config else id_property
         self.concurrency = config.concurrency if config else 1  # batches in flight (run_destination)
+        self._daily_exhausted: str | None = None  # set when the portal's daily allocation is used up
         self._start_http(sleep)
         self.rng = rng or random.Random()
 
@@ -160,6 +165,8 @@ class HubSpotDestination(KeptInSync, HttpSender):
 
     def send(self, body: dict, items: list[Planned]) -> list[tuple[str, str, str | None]]:
         """Upsert one batch; ``(record_key, status, reason)`` per row, status in acknowledged/rejected/deferred."""
+        if self._daily_exhausted is not None:
+            return [(it.key, DEFERRED, self._daily_exhausted) for it in items]
         outcomes = self._upsert(items)
         return [(it.key, *outcomes[it.key]) for it in items]
 
@@ -184,6 +191,11 @@ class HubSpotDestination(KeptInSync, HttpSender):
                 wait = backoff_delay(attempt, self.rng)
             else:
                 status = response.status_code
+                if status == 429 and _policy(response) == DAILY_POLICY:
+                    # The portal's daily allocation: nothing succeeds before midnight (the portal's time
+                    # zone), so this batch and every later one wait for the next run without a call.
+                    self._daily_exhausted = f"HubSpot daily API limit reached: HTTP 429 {_message(response)}"
+                    return None, self._daily_exhausted
                 if status == 429:
                     reason = f"HTTP 429 {_message(response)}"
                     wait = retry_after_seconds(response.headers.get("Retry-After"))
@@ -191,6 +203,8 @@ class HubSpotDestination(KeptInSync, HttpSender):
                     reason = f"HTTP {status} {_message(response)}"
                     wait = backoff_delay(attempt, self.rng)
                 else:
+                    if response.headers.get(DAILY_REMAINING) == "0":
+                        self._daily_exhausted = f"HubSpot daily API limit reached ({DAILY_REMAINING}: 0)"
                     return response, ""
             if attempt + 1 < attempts:
                 log.info("hubspot: %s; retry %d/%d in %.1f s", reason, attempt + 1, attempts - 1, wait)
@@ -243,6 +257,15 @@ class HubSpotDestination(KeptInSync, HttpSender):
             reason = f"HTTP 207 with errors naming no record of the batch: {str(data.get('errors'))[:500]}"
             return {it.key: (DEFERRED, reason) for it in items}
         return {it.key: (REJECTED, rejected[it.key]) if it.key in rejected else (ACKNOWLEDGED, None) for it in items}
+
+
+def _policy(response) -> str | None:
+    """``policyName`` of a HubSpot 429 (``TEN_SECONDLY_ROLLING``, ``DAILY``, …), if the body has one."""
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    return data.get("policyName") if isinstance(data, dict) else None
 
 
 def _message(response) -> str:
