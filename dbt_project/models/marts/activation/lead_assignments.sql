@@ -1,7 +1,8 @@
 {#- Who owns each high-intent lead. A lead the CRM already has an owner for keeps that owner
     (routing never takes a lead away from a salesperson). Any other lead is routed once, when it
     first reaches high intent: the first rule of the seed lead_routing_rules by priority whose
-    region and industry patterns match gives the team, and the owner when the rule names one;
+    region, industry and product line patterns match (the product line: int_person_product_lines,
+    the line whose pages the person read most) gives the team, and the owner when the rule names one;
     otherwise the team's active members (seed sales_teams, ordered by owner) take turns. The
     rotation continues from run to run: this model is incremental and never rebuilt
     (full_refresh false), so a lead keeps its owner, and the n-th lead ever routed to a team of k
@@ -41,6 +42,7 @@ rules as (
         priority,
         lower(nullif(trim(region_pattern), '')) as region_pattern,
         lower(nullif(trim(industry_pattern), '')) as industry_pattern,
+        lower(nullif(trim(product_line_pattern), '')) as product_line_pattern,
         team,
         nullif(trim(owner), '') as owner
     from {{ ref('lead_routing_rules') }}
@@ -63,10 +65,13 @@ new_leads as (
         lead_scores.scored_at,
         people.owner as crm_owner,
         lower(coalesce(people.region, '')) as region,
-        lower(coalesce(people.industry, '')) as industry
+        lower(coalesce(people.industry, '')) as industry,
+        products.product_line
     from lead_scores
     inner join people
         on people.person_id = lead_scores.person_id
+    left join {{ ref('int_person_product_lines') }} as products
+        on products.person_id = lead_scores.person_id
     {%- if is_incremental() %}
     where lead_scores.person_id not in (select person_id from {{ this }})
     {%- endif %}
@@ -83,6 +88,10 @@ matched as (
     inner join rules
         on (rules.region_pattern is null or new_leads.region like rules.region_pattern)
         and (rules.industry_pattern is null or new_leads.industry like rules.industry_pattern)
+        and (
+            rules.product_line_pattern is null
+            or lower(coalesce(new_leads.product_line, '')) like rules.product_line_pattern
+        )
 ),
 
 routed as (
