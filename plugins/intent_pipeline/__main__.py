@@ -3,6 +3,7 @@
 * ``synth ...``: generate a sample landing workload (see ``python -m intent_pipeline.synth --help``).
 * ``summary --date YYYY-MM-DD``: print the summary of the run for that interval start.
 * ``train-model``: train a conversion model version on the warehouse now (``--list``: the versions).
+* ``attribute PATH_FILE``: every attribution model's credit per channel for a path file, as CSV.
 """
 
 from __future__ import annotations
@@ -28,10 +29,23 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("synth", help="generate a sample workload (options: see intent_pipeline.synth --help)")
     train = commands.add_parser("train-model", help="train, save and approve a conversion model version")
     train.add_argument("--list", action="store_true", help="list the saved versions instead, newest first")
+    attribute = commands.add_parser(
+        "attribute",
+        help="attribute a path file (path,total_conversions,total_conversion_value,total_null) with every model",
+    )
+    attribute.add_argument("path_file", help="CSV file, or - for stdin; paths look like 'alpha > beta > gamma'")
+    attribute.add_argument("--transform", default="unique", help="unique (default), exposure, first or frequency")
+    attribute.add_argument("--markov-order", type=int, default=1, help="order of the Markov chain (default 1)")
+    attribute.add_argument(
+        "--half-life", type=float, default=1.0, help="time decay half-life in touches (a path file has no times)"
+    )
+    attribute.add_argument("--value", action="store_true", help="credit conversion value instead of conversions")
     args = parser.parse_args(argv)
 
     if args.command == "train-model":
         return _train_model(args.list)
+    if args.command == "attribute":
+        return _attribute(args)
 
     from intent_pipeline.report import build_summary, format_summary
     from intent_pipeline.settings import Settings
@@ -60,6 +74,22 @@ def _train_model(list_only: bool) -> int:
     result = train_model(settings, datetime.now(UTC))
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0 if result["status"] == "approved" else 1
+
+
+def _attribute(args) -> int:
+    from pathlib import Path
+
+    from intent_pipeline import attribution
+
+    text = sys.stdin.read() if args.path_file == "-" else Path(args.path_file).read_text(encoding="utf-8-sig")
+    try:
+        rows = attribution.read_path_file(text)
+        result = attribution.attribute(rows, args.transform, half_life=args.half_life, markov_order=args.markov_order)
+    except attribution.AttributionError as error:
+        print(f"attribute: {error}", file=sys.stderr)
+        return 2
+    sys.stdout.write(attribution.to_csv(result, "value" if args.value else "conversions"))
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,423 @@
+"""Multi-touch attribution: path transforms, heuristic models, an exact Markov chain and Shapley values.
+
+One implementation for the dbt marts (a dbt Python model calls :func:`attribute_journeys`) and for
+analysts outside the pipeline (``python -m intent_pipeline attribute PATH_FILE``). Pure Python and
+numpy; deterministic: the same input gives bit-identical credits on every run (channels are always
+processed in sorted order, no randomness, no simulation).
+
+**Paths.** A path is the ordered channels a person touched before a conversion (or before giving up:
+a *null* path). Path files aggregate them: one row per distinct path with its conversions, their
+total value and its null count (the format of ChannelAttribution and most attribution tools).
+
+**Transforms** (as dbt-snowplow-attribution and Fractribution name them), applied before every model:
+
+* ``unique`` — every touch counts (a > a > b stays a > a > b; the default);
+* ``exposure`` — consecutive repeats collapse (a > a > b > a → a > b > a);
+* ``first`` — each channel once, at its first occurrence (a > b > a → a > b);
+* ``frequency`` — like ``exposure`` (the counts are not used by the models).
+
+**Models.** Each gives every conversion credits over the channels of its path that sum to 1 (and,
+multiplied by the conversion's value, to its value):
+
+* ``first_touch``, ``last_touch``;
+* ``last_non_direct`` — the last touch that is not ``Direct`` (all Direct: the last touch);
+* ``linear`` — 1/n per touch;
+* ``position_based`` — 40 % first, 40 % last, 20 % shared by the middle touches; one touch gets all,
+  two touches half each;
+* ``time_decay`` — weight 2^(−age / half_life) per touch, normalised; ``age`` is the days before the
+  conversion when touch times are known, otherwise the number of touches between it and the
+  conversion (the last touch has age 0) with ``half_life`` in touches;
+* ``markov`` — the order-1 (or order-k) Markov chain over channels with start, conversion and null
+  states, **solved exactly** as an absorbing chain: P(conversion) is the solution of (I − Q) x = r;
+  the removal effect of a channel is 1 − P(conversion without it) / P(conversion) (removing a
+  channel sends every transition into it to null). A conversion's credit goes to the channels of its
+  path in proportion to their removal effects, so credits per conversion sum to 1;
+* ``shapley`` — Shapley values of the channels in the cooperative game whose worth v(S) is the
+  conversion rate of the paths whose set of channels is exactly S (0 where no path has that set),
+  computed exactly over every coalition; a conversion's credit goes to its path's channels in
+  proportion to their (non-negative) Shapley values, like the Markov credits. Exact, so the number
+  of channels is limited (:data:`MAX_SHAPLEY_CHANNELS`).
+
+A path whose channels all have zero Markov (or Shapley) weight falls back to linear credit over its
+distinct channels, so no conversion loses its credit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+DIRECT = "Direct"
+MODELS = (
+    "first_touch",
+    "last_touch",
+    "last_non_direct",
+    "linear",
+    "position_based",
+    "time_decay",
+    "markov",
+    "shapley",
+)
+TRANSFORMS = ("unique", "exposure", "first", "frequency")
+PATH_SEPARATOR = ">"
+MAX_SHAPLEY_CHANNELS = 20  # 2^20 coalitions: about a second; beyond, group channels first
+START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
+
+
+class AttributionError(ValueError):
+    """The input cannot be attributed (an empty path with conversions, a bad path file, too many channels)."""
+
+
+# --- paths ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PathRow:
+    """One distinct path: its channels, conversions, their total value, and the journeys that did not convert."""
+
+    path: tuple[str, ...]
+    conversions: float = 0.0
+    value: float = 0.0
+    nulls: float = 0.0
+    ages: tuple[float, ...] | None = None  # days before the conversion of each touch, when known
+
+
+def split_path(text: str, separator: str = PATH_SEPARATOR) -> tuple[str, ...]:
+    """``"alpha > beta"`` → ``("alpha", "beta")``; empty channels are dropped."""
+    return tuple(part.strip() for part in text.split(separator) if part.strip())
+
+
+def transform(path: Sequence[str], how: str = "unique") -> tuple[str, ...]:
+    """The path after a transform (see the module docstring)."""
+    if how == "unique":
+        return tuple(path)
+    if how in ("exposure", "frequency"):
+        out: list[str] = []
+        for channel in path:
+            if not out or out[-1] != channel:
+                out.append(channel)
+        return tuple(out)
+    if how == "first":
+        seen: dict[str, None] = {}
+        for channel in path:
+            seen.setdefault(channel, None)
+        return tuple(seen)
+    raise AttributionError(f"unknown path transform {how!r}; expected one of {TRANSFORMS}")
+
+
+def _transform_ages(path: Sequence[str], ages: Sequence[float], how: str) -> tuple[float, ...]:
+    """The ages of the touches a transform keeps (the latest touch of a collapsed run, the first occurrence)."""
+    if how == "unique":
+        return tuple(ages)
+    if how in ("exposure", "frequency"):
+        kept: list[float] = []
+        for index, channel in enumerate(path):
+            if index + 1 < len(path) and path[index + 1] == channel:
+                continue  # the run's last touch stands for it
+            kept.append(ages[index])
+        return tuple(kept)
+    seen: dict[str, float] = {}
+    for channel, age in zip(path, ages, strict=True):
+        seen.setdefault(channel, age)
+    return tuple(seen.values())
+
+
+def read_path_file(text: str) -> list[PathRow]:
+    """Rows of a path file: CSV with a header naming ``path`` and the columns for conversions, value
+    and nulls (``total_conversions``/``conversions``, ``total_conversion_value``/``value``,
+    ``total_null``/``nulls``). Paths are ``a > b > c``."""
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        raise AttributionError("the path file is empty")
+    names = {name.strip().lower(): name for name in reader.fieldnames}
+
+    def column(*candidates: str, required: bool = True) -> str | None:
+        for candidate in candidates:
+            if candidate in names:
+                return names[candidate]
+        if required:
+            wanted = " / ".join(candidates)
+            raise AttributionError(f"the path file has no column {wanted} (header: {reader.fieldnames})")
+        return None
+
+    path_col = column("path")
+    conv_col = column("total_conversions", "conversions")
+    value_col = column("total_conversion_value", "conversion_value", "value", required=False)
+    null_col = column("total_null", "total_nulls", "nulls", "null", required=False)
+    rows = []
+    for number, record in enumerate(reader, start=2):
+        try:
+            path = split_path(record[path_col] or "")
+            conversions = float(record[conv_col] or 0)
+            value = float(record[value_col] or 0) if value_col else 0.0
+            nulls = float(record[null_col] or 0) if null_col else 0.0
+        except ValueError as error:
+            raise AttributionError(f"line {number}: {error}") from None
+        if min(conversions, value, nulls) < 0 or not all(map(math.isfinite, (conversions, value, nulls))):
+            raise AttributionError(f"line {number}: counts and values must be finite and >= 0")
+        if not path and (conversions or nulls):
+            raise AttributionError(f"line {number}: an empty path with conversions or nulls")
+        if path:
+            rows.append(PathRow(path, conversions, value, nulls))
+    return rows
+
+
+# --- heuristic models ----------------------------------------------------------------------------
+
+
+def heuristic_weights(path: Sequence[str], model: str, ages: Sequence[float] | None = None,
+                      half_life: float = 7.0, direct: str = DIRECT) -> list[float]:  # fmt: skip
+    """Credit of each touch of ``path`` under a heuristic model; the weights sum to 1."""
+    n = len(path)
+    if n == 0:
+        raise AttributionError("an empty path cannot be attributed")
+    if model == "first_touch":
+        return [1.0] + [0.0] * (n - 1)
+    if model == "last_touch":
+        return [0.0] * (n - 1) + [1.0]
+    if model == "last_non_direct":
+        weights = [0.0] * n
+        index = next((i for i in range(n - 1, -1, -1) if path[i] != direct), n - 1)
+        weights[index] = 1.0
+        return weights
+    if model == "linear":
+        return [1.0 / n] * n
+    if model == "position_based":
+        if n == 1:
+            return [1.0]
+        if n == 2:
+            return [0.5, 0.5]
+        middle = 0.2 / (n - 2)
+        return [0.4] + [middle] * (n - 2) + [0.4]
+    if model == "time_decay":
+        if half_life <= 0:
+            raise AttributionError(f"half_life must be > 0, got {half_life}")
+        ages = list(ages) if ages is not None else [float(n - 1 - i) for i in range(n)]
+        raw = [2.0 ** (-max(age, 0.0) / half_life) for age in ages]
+        total = math.fsum(raw)
+        return [w / total for w in raw]
+    raise AttributionError(f"{model!r} is not a heuristic model")
+
+
+# --- Markov chain --------------------------------------------------------------------------------
+
+
+@dataclass
+class MarkovResult:
+    """The solved chain: P(conversion) with every channel, without each one, and the removal effects."""
+
+    channels: list[str]
+    conversion_probability: float
+    without: dict[str, float] = field(default_factory=dict)
+    removal_effects: dict[str, float] = field(default_factory=dict)
+    order: int = 1
+    states: int = 0
+
+
+def _state_path(path: Sequence[str], order: int) -> list[tuple[str, ...]]:
+    """The chain's states along a path: the last ``order`` channels at each touch."""
+    return [tuple(path[max(0, i + 1 - order) : i + 1]) for i in range(len(path))]
+
+
+def markov(rows: Iterable[PathRow], order: int = 1) -> MarkovResult:
+    """Solve the absorbing Markov chain of the paths exactly (see the module docstring)."""
+    import numpy as np
+
+    if order < 1:
+        raise AttributionError(f"Markov order must be >= 1, got {order}")
+    counts: dict[tuple, dict[tuple, float]] = defaultdict(lambda: defaultdict(float))
+    start = (START,)
+    conversion, null = (CONVERSION,), (NULL,)
+    channels: set[str] = set()
+    for row in rows:
+        weight = row.conversions + row.nulls
+        if weight <= 0 or not row.path:
+            continue
+        channels.update(row.path)
+        states = _state_path(row.path, order)
+        previous = start
+        for state in states:
+            counts[previous][state] += weight
+            previous = state
+        if row.conversions:
+            counts[previous][conversion] += row.conversions
+        if row.nulls:
+            counts[previous][null] += row.nulls
+    ordered = sorted(channels)
+    transient = [start, *sorted(s for s in counts if s != start)]
+    index = {state: i for i, state in enumerate(transient)}
+    result = MarkovResult(channels=ordered, conversion_probability=0.0, order=order, states=len(transient))
+    if not counts:
+        return result
+    size = len(transient)
+    q = np.zeros((size, size))
+    r = np.zeros(size)
+    for source in transient:
+        targets = counts[source]
+        total = math.fsum(targets.values())
+        i = index[source]
+        for target in sorted(targets):
+            p = targets[target] / total
+            if target == conversion:
+                r[i] += p
+            elif target != null:
+                q[i, index[target]] += p
+
+    def solve(removed: str | None) -> float:
+        qq, rr = q, r
+        if removed is not None:
+            # every transition into a state holding the removed channel goes to null instead
+            keep = np.array([removed not in state for state in transient])
+            qq = q * keep[np.newaxis, :]
+            rr = np.where(keep, r, 0.0)
+        x = np.linalg.solve(np.eye(size) - qq, rr)
+        return float(x[0])
+
+    base = solve(None)
+    result.conversion_probability = base
+    for channel in ordered:
+        without = solve(channel)
+        result.without[channel] = without
+        result.removal_effects[channel] = (1.0 - without / base) if base > 0 else 0.0
+    return result
+
+
+# --- Shapley values ------------------------------------------------------------------------------
+
+
+def shapley(rows: Iterable[PathRow]) -> dict[str, float]:
+    """Exact Shapley values of the channels for v(S) = conversion rate of the paths whose channel set is S."""
+    import numpy as np
+
+    conversions: dict[frozenset, float] = defaultdict(float)
+    journeys: dict[frozenset, float] = defaultdict(float)
+    channels: set[str] = set()
+    for row in rows:
+        if not row.path or row.conversions + row.nulls <= 0:
+            continue
+        coalition = frozenset(row.path)
+        channels.update(coalition)
+        conversions[coalition] += row.conversions
+        journeys[coalition] += row.conversions + row.nulls
+    ordered = sorted(channels)
+    n = len(ordered)
+    if n > MAX_SHAPLEY_CHANNELS:
+        raise AttributionError(
+            f"{n} channels: exact Shapley values need 2^{n} coalitions; group channels (at most {MAX_SHAPLEY_CHANNELS})"
+        )
+    if n == 0:
+        return {}
+    bit = {channel: 1 << i for i, channel in enumerate(ordered)}
+    worth = np.zeros(1 << n)
+    for coalition, total in journeys.items():
+        mask = sum(bit[c] for c in coalition)
+        worth[mask] = conversions[coalition] / total
+    masks = np.arange(1 << n)
+    sizes = np.array([int(m).bit_count() for m in masks])
+    # |S|! (n - |S| - 1)! / n! for a coalition S without the player
+    weight_of_size = np.array([math.factorial(s) * math.factorial(n - s - 1) / math.factorial(n) for s in range(n)])
+    values = {}
+    for channel in ordered:
+        b = bit[channel]
+        without = masks[(masks & b) == 0]
+        marginal = worth[without | b] - worth[without]
+        values[channel] = float(math.fsum(weight_of_size[sizes[without]] * marginal))
+    return values
+
+
+# --- credits -------------------------------------------------------------------------------------
+
+
+def _proportional(path: Sequence[str], weight_of: dict[str, float]) -> dict[str, float]:
+    """A conversion's credit over its path's distinct channels in proportion to ``weight_of`` (negative
+    weights count as 0); linear over the distinct channels when they all weigh 0."""
+    distinct = sorted(set(path))
+    weights = [max(weight_of.get(c, 0.0), 0.0) for c in distinct]
+    total = math.fsum(weights)
+    if total <= 0:
+        return {c: 1.0 / len(distinct) for c in distinct}
+    return {c: w / total for c, w in zip(distinct, weights, strict=True)}
+
+
+def path_credits(path: Sequence[str], model: str, ages: Sequence[float] | None = None, *,
+                 half_life: float = 7.0, markov_effects: dict[str, float] | None = None,
+                 shapley_values: dict[str, float] | None = None, direct: str = DIRECT) -> dict[str, float]:  # fmt: skip
+    """One conversion's credit per channel under ``model`` (sums to 1)."""
+    if model == "markov":
+        return _proportional(path, markov_effects or {})
+    if model == "shapley":
+        return _proportional(path, shapley_values or {})
+    credits: dict[str, float] = defaultdict(float)
+    for channel, weight in zip(path, heuristic_weights(path, model, ages, half_life, direct), strict=True):
+        if weight:
+            credits[channel] += weight
+    return dict(credits)
+
+
+@dataclass
+class Attribution:
+    """Every model's credits: per path (for one conversion) and per channel (conversions and value)."""
+
+    channels: list[str]
+    conversions: dict[str, dict[str, float]]  # model -> channel -> credited conversions
+    value: dict[str, dict[str, float]]  # model -> channel -> credited value
+    markov: MarkovResult
+    shapley: dict[str, float]
+    total_conversions: float
+    total_value: float
+
+
+def attribute(rows: Sequence[PathRow], how: str = "unique", *, half_life: float = 7.0,
+              markov_order: int = 1, models: Sequence[str] = MODELS, direct: str = DIRECT) -> Attribution:  # fmt: skip
+    """Attribute aggregated paths with every model (credits per channel, summed over conversions)."""
+    transformed = []
+    for row in rows:
+        path = transform(row.path, how)
+        ages = _transform_ages(row.path, row.ages, how) if row.ages is not None else None
+        transformed.append(PathRow(path, row.conversions, row.value, row.nulls, ages))
+    chain = markov(transformed, markov_order) if "markov" in models else MarkovResult([], 0.0)
+    values = shapley(transformed) if "shapley" in models else {}
+    channels = sorted({c for row in transformed for c in row.path})
+    conversions = {m: {c: 0.0 for c in channels} for m in models}
+    value = {m: {c: 0.0 for c in channels} for m in models}
+    parts: dict[str, dict[str, list[float]]] = {m: defaultdict(list) for m in models}
+    value_parts: dict[str, dict[str, list[float]]] = {m: defaultdict(list) for m in models}
+    for row in transformed:
+        if row.conversions <= 0 or not row.path:
+            continue
+        for model in models:
+            credits = path_credits(row.path, model, row.ages, half_life=half_life, direct=direct,
+                                   markov_effects=chain.removal_effects, shapley_values=values)  # fmt: skip
+            for channel, credit in credits.items():
+                parts[model][channel].append(credit * row.conversions)
+                value_parts[model][channel].append(credit * row.value)
+    for model in models:
+        for channel in channels:
+            # fsum: exact sums, independent of the order of the paths
+            conversions[model][channel] = math.fsum(parts[model][channel])
+            value[model][channel] = math.fsum(value_parts[model][channel])
+    return Attribution(
+        channels=channels,
+        conversions=conversions,
+        value=value,
+        markov=chain,
+        shapley=values,
+        total_conversions=math.fsum(r.conversions for r in transformed),
+        total_value=math.fsum(r.value for r in transformed),
+    )
+
+
+def to_csv(result: Attribution, what: str = "conversions") -> str:
+    """One row per channel, one column per model (credited conversions, or value with ``what="value"``)."""
+    table = result.conversions if what == "conversions" else result.value
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    models = list(table)
+    writer.writerow(["channel", *models])
+    for channel in result.channels:
+        writer.writerow([channel, *(repr(round(table[m][channel], 10)) for m in models)])
+    return out.getvalue()

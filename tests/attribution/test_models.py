@@ -1,0 +1,142 @@
+"""Attribution models: hand-solved chains, heuristics against an independent computation, determinism."""
+
+from __future__ import annotations
+
+import math
+from itertools import permutations
+
+import pytest
+from intent_pipeline import attribution as A
+from intent_pipeline.attribution import PathRow
+
+from tests.benches import load_bench
+
+# the heuristics written out plainly, with exact fractions, independently of intent_pipeline
+reference_credits = load_bench("attribution").reference_credits
+
+
+def rows(*items: tuple[str, float, float]) -> list[PathRow]:
+    return [PathRow(A.split_path(p), conversions=c, value=10 * c, nulls=n) for p, c, n in items]
+
+
+# --- the Markov chain, solved by hand ------------------------------------------------------------
+
+# paths: a > b (1 conversion), a (1 null), b (1 conversion, 1 null)
+# transitions: start→a 2, start→b 2; a→b 1, a→null 1; b→conv 2, b→null 1
+# P(conv) = 1/2·1/2·2/3 + 1/2·2/3 = 1/2
+# without a: 1/2·2/3 = 1/3 → removal effect 1 − (1/3)/(1/2) = 1/3; without b: 0 → removal effect 1
+# credits: a > b splits 1/3 : 1 → a 1/4, b 3/4; b → b 1. Totals: a 1/4, b 7/4.
+HAND = rows(("a > b", 1, 0), ("a", 0, 1), ("b", 1, 1))
+
+
+def test_markov_chain_solved_by_hand():
+    chain = A.markov(HAND)
+    assert chain.conversion_probability == pytest.approx(0.5, abs=1e-15)
+    assert chain.without == pytest.approx({"a": 1 / 3, "b": 0.0}, abs=1e-15)
+    assert chain.removal_effects == pytest.approx({"a": 1 / 3, "b": 1.0}, abs=1e-15)
+    result = A.attribute(HAND)
+    assert result.conversions["markov"] == pytest.approx({"a": 0.25, "b": 1.75}, abs=1e-15)
+    assert result.value["markov"] == pytest.approx({"a": 2.5, "b": 17.5}, abs=1e-14)
+
+
+def test_markov_loop_solved_by_hand():
+    # a > b > a > b converts, b > a is null: a loop between a and b.
+    # transitions (weight 1 per path): start→a 1, start→b 1; a→b 2, b→a 2, b→conv 1, a→null 1
+    # from a: P(a→b) = 2/3, P(a→null) = 1/3; from b: P(b→a) = 2/3, P(b→conv) = 1/3
+    # x_b = 1/3 + 2/3 x_a, x_a = 2/3 x_b → x_b = 1/3 + 4/9 x_b → x_b = 3/5, x_a = 2/5
+    # P(conv) = (x_a + x_b)/2 = 1/2. Without a: only start→b→conv, 1/2·1/3 = 1/6, effect 1 − (1/6)/(1/2)
+    # = 2/3; without b: no way to convert, effect 1
+    chain = A.markov(rows(("a > b > a > b", 1, 0), ("b > a", 0, 1)))
+    assert chain.conversion_probability == pytest.approx(0.5, abs=1e-15)
+    assert chain.removal_effects == pytest.approx({"a": 2 / 3, "b": 1.0}, abs=1e-15)
+
+
+def test_markov_second_order_uses_pairs_of_channels():
+    # order 2: a > b and c > b are different states, so b's success depends on what came before
+    data = rows(("a > b", 1, 0), ("c > b", 0, 1))
+    first, second = A.markov(data, order=1), A.markov(data, order=2)
+    assert first.conversion_probability == pytest.approx(0.5)
+    assert second.conversion_probability == pytest.approx(0.5)
+    assert second.removal_effects["c"] == pytest.approx(0.0, abs=1e-15)  # c's journeys never convert
+    assert second.removal_effects["a"] == pytest.approx(1.0)
+    assert second.states > first.states
+
+
+def test_runs_are_bit_identical_and_independent_of_row_order():
+    data = rows(("a > b > c", 3, 2), ("b > c", 1, 5), ("c > a", 2, 1), ("a", 0, 4), ("b > b > a", 1, 0))
+    first = A.to_csv(A.attribute(data))
+    for order in list(permutations(data))[:24]:
+        assert A.to_csv(A.attribute(list(order))) == first
+
+
+# --- Shapley values, by hand ---------------------------------------------------------------------
+
+
+def test_shapley_values_by_hand():
+    # v({a}) = 1/2 (1 of 2 journeys converted), v({b}) = 0, v({a,b}) = 1 (1 of 1)
+    # φ_a = 1/2 (v(a) − 0) + 1/2 (v(ab) − v(b)) = 1/4 + 1/2 = 3/4; φ_b = 1/2 (0) + 1/2 (1 − 1/2) = 1/4
+    data = rows(("a", 1, 1), ("b", 0, 1), ("a > b", 1, 0))
+    assert A.shapley(data) == pytest.approx({"a": 0.75, "b": 0.25}, abs=1e-15)
+    credits = A.attribute(data).conversions["shapley"]
+    # "a" converts once (all to a); "a > b" splits 3/4 : 1/4
+    assert credits == pytest.approx({"a": 1.75, "b": 0.25}, abs=1e-15)
+
+
+# --- heuristics, against a plain computation written independently ------------------------------
+
+
+PATHS = [
+    ["Email"],
+    ["Direct"],
+    ["Organic Search", "Direct"],
+    ["Direct", "Direct", "Direct"],
+    ["Paid Search", "Email", "Direct", "Referral"],
+    ["Paid Social", "Paid Social", "Organic Search", "Email", "Email", "Direct"],
+]
+
+
+@pytest.mark.parametrize("model", ["first_touch", "last_touch", "last_non_direct", "linear", "position_based",
+                                   "time_decay"])  # fmt: skip
+@pytest.mark.parametrize("path", PATHS, ids=[" > ".join(p) for p in PATHS])
+def test_heuristics_match_an_independent_computation(path, model):
+    ours = A.path_credits(path, model, half_life=2.0)
+    theirs = reference_credits(path, model, half_life=2.0)
+    assert set(ours) == set(theirs)
+    for channel, credit in theirs.items():
+        assert ours[channel] == pytest.approx(float(credit), abs=1e-15)
+    assert math.fsum(ours.values()) == pytest.approx(1.0, abs=1e-15)
+
+
+def test_time_decay_with_touch_ages_in_days():
+    # touches 14, 7 and 0 days before the conversion, half-life 7 days: weights 1/4, 1/2, 1
+    credits = A.path_credits(["a", "b", "c"], "time_decay", ages=[14, 7, 0], half_life=7)
+    assert credits == pytest.approx({"a": 1 / 7, "b": 2 / 7, "c": 4 / 7}, abs=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("how", "expected"),
+    [("unique", ("a", "a", "b", "a")), ("exposure", ("a", "b", "a")), ("first", ("a", "b")),
+     ("frequency", ("a", "b", "a"))],
+)  # fmt: skip
+def test_path_transforms(how, expected):
+    assert A.transform(("a", "a", "b", "a"), how) == expected
+
+
+def test_every_conversion_credits_sum_to_one_and_to_its_value():
+    data = rows(("a > b > c", 3, 2), ("b > c", 1, 5), ("c > a", 2, 1), ("a", 0, 4), ("Direct > b", 1, 0))
+    result = A.attribute(data)
+    for model in A.MODELS:
+        assert math.fsum(result.conversions[model].values()) == pytest.approx(7, abs=1e-12), model
+        assert math.fsum(result.value[model].values()) == pytest.approx(70, abs=1e-11), model
+
+
+def test_path_file_parsing_and_errors():
+    text = "path,total_conversions,total_conversion_value,total_null\nalpha > beta,2,30.5,4\ngamma,0,0,7\n"
+    parsed = A.read_path_file(text)
+    assert parsed == [PathRow(("alpha", "beta"), 2, 30.5, 4), PathRow(("gamma",), 0, 0, 7)]
+    with pytest.raises(A.AttributionError, match="no column total_conversions"):
+        A.read_path_file("path,x\na,1\n")
+    with pytest.raises(A.AttributionError, match="line 2"):
+        A.read_path_file("path,total_conversions\na,many\n")
+    with pytest.raises(A.AttributionError, match="line 2: counts"):
+        A.read_path_file("path,total_conversions\na,-1\n")
