@@ -91,39 +91,25 @@ def split_path(text: str, separator: str = PATH_SEPARATOR) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(separator) if part.strip())
 
 
-def transform(path: Sequence[str], how: str = "unique") -> tuple[str, ...]:
-    """The path after a transform (see the module docstring)."""
+def kept_touches(path: Sequence[str], how: str = "unique") -> list[int]:
+    """The positions of the touches a transform keeps (see the module docstring): every one; the
+    last of each run of repeats (``exposure``, ``frequency``: the touch closest to the conversion
+    stands for the run); the first occurrence of each channel (``first``)."""
     if how == "unique":
-        return tuple(path)
+        return list(range(len(path)))
     if how in ("exposure", "frequency"):
-        out: list[str] = []
-        for channel in path:
-            if not out or out[-1] != channel:
-                out.append(channel)
-        return tuple(out)
+        return [i for i in range(len(path)) if i + 1 == len(path) or path[i + 1] != path[i]]
     if how == "first":
-        seen: dict[str, None] = {}
-        for channel in path:
-            seen.setdefault(channel, None)
-        return tuple(seen)
+        first: dict[str, int] = {}
+        for index, channel in enumerate(path):
+            first.setdefault(channel, index)
+        return sorted(first.values())
     raise AttributionError(f"unknown path transform {how!r}; expected one of {TRANSFORMS}")
 
 
-def _transform_ages(path: Sequence[str], ages: Sequence[float], how: str) -> tuple[float, ...]:
-    """The ages of the touches a transform keeps (the latest touch of a collapsed run, the first occurrence)."""
-    if how == "unique":
-        return tuple(ages)
-    if how in ("exposure", "frequency"):
-        kept: list[float] = []
-        for index, channel in enumerate(path):
-            if index + 1 < len(path) and path[index + 1] == channel:
-                continue  # the run's last touch stands for it
-            kept.append(ages[index])
-        return tuple(kept)
-    seen: dict[str, float] = {}
-    for channel, age in zip(path, ages, strict=True):
-        seen.setdefault(channel, age)
-    return tuple(seen.values())
+def transform(path: Sequence[str], how: str = "unique") -> tuple[str, ...]:
+    """The path after a transform (see the module docstring)."""
+    return tuple(path[i] for i in kept_touches(path, how))
 
 
 def read_path_file(text: str) -> list[PathRow]:
@@ -377,7 +363,8 @@ def attribute(rows: Sequence[PathRow], how: str = "unique", *, half_life: float 
     transformed = []
     for row in rows:
         path = transform(row.path, how)
-        ages = _transform_ages(row.path, row.ages, how) if row.ages is not None else None
+        kept = kept_touches(row.path, how)
+        ages = tuple(row.ages[i] for i in kept) if row.ages is not None else None
         transformed.append(PathRow(path, row.conversions, row.value, row.nulls, ages))
     chain = markov(transformed, markov_order) if "markov" in models else MarkovResult([], 0.0)
     values = shapley(transformed) if "shapley" in models else {}
@@ -421,3 +408,73 @@ def to_csv(result: Attribution, what: str = "conversions") -> str:
     for channel in result.channels:
         writer.writerow([channel, *(repr(round(table[m][channel], 10)) for m in models)])
     return out.getvalue()
+
+
+# --- journeys (the warehouse's input: one path per conversion or non-converting person) ----------
+
+
+@dataclass(frozen=True)
+class Journey:
+    """The touches before one conversion (``converted``), or of a person who did not convert."""
+
+    journey_id: str
+    path: tuple[str, ...]
+    touch_ids: tuple[str, ...]
+    ages: tuple[float, ...] | None = None  # days before the conversion (or the journey's end)
+    converted: bool = False
+    value: float = 0.0
+
+
+def touch_credits(path: Sequence[str], model: str, ages: Sequence[float] | None = None, *,
+                  half_life: float = 7.0, markov_effects: dict[str, float] | None = None,
+                  shapley_values: dict[str, float] | None = None, direct: str = DIRECT) -> list[float]:  # fmt: skip
+    """One conversion's credit per touch of ``path`` (sums to 1): the heuristics weigh touches; Markov
+    and Shapley credit channels, shared evenly by each channel's touches."""
+    if model not in ("markov", "shapley"):
+        return heuristic_weights(path, model, ages, half_life, direct)
+    by_channel = path_credits(path, model, markov_effects=markov_effects, shapley_values=shapley_values)
+    touches = defaultdict(int)
+    for channel in path:
+        touches[channel] += 1
+    return [by_channel.get(channel, 0.0) / touches[channel] for channel in path]
+
+
+TouchCredit = tuple[str, str, str, float, float]  # journey_id, touch_id, model, credit, credited value
+
+
+def attribute_journeys(journeys: Sequence[Journey], how: str = "unique", *, half_life: float = 7.0,
+                       markov_order: int = 1, models: Sequence[str] = MODELS,
+                       direct: str = DIRECT) -> tuple[list[TouchCredit], MarkovResult, dict]:  # fmt: skip
+    """Credits per converting journey, model and kept touch: ``(journey_id, touch_id, model, credit,
+    credited value)``; the chain and Shapley values are fitted on every journey (converting and not)
+    aggregated to distinct paths. Touches a transform drops get no row."""
+    kept = {j.journey_id: kept_touches(j.path, how) for j in journeys}
+    aggregated: dict[tuple[str, ...], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    for journey in journeys:
+        if not journey.path:
+            continue
+        path = tuple(journey.path[i] for i in kept[journey.journey_id])
+        totals = aggregated[path]
+        if journey.converted:
+            totals[0] += 1
+            totals[1] += journey.value
+        else:
+            totals[2] += 1
+    rows = [PathRow(path, c, v, n) for path, (c, v, n) in sorted(aggregated.items())]
+    chain = markov(rows, markov_order) if "markov" in models else MarkovResult([], 0.0)
+    values = shapley(rows) if "shapley" in models else {}
+    out = []
+    for journey in sorted(journeys, key=lambda j: j.journey_id):
+        if not journey.converted or not journey.path:
+            continue
+        indices = kept[journey.journey_id]
+        path = [journey.path[i] for i in indices]
+        ages = [journey.ages[i] for i in indices] if journey.ages is not None else None
+        touch_ids = [journey.touch_ids[i] for i in indices]
+        for model in models:
+            credits = touch_credits(path, model, ages, half_life=half_life, direct=direct,
+                                    markov_effects=chain.removal_effects, shapley_values=values)  # fmt: skip
+            for touch_id, credit in zip(touch_ids, credits, strict=True):
+                if credit:
+                    out.append((journey.journey_id, touch_id, model, credit, credit * journey.value))
+    return out, chain, values

@@ -138,14 +138,22 @@ def model_vars(settings: Settings) -> dict:
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
-    """Environment for dbt: where the lake and the warehouse are, no telemetry."""
+    """Environment for dbt: where the lake and the warehouse are, no telemetry, this package importable."""
     env = dict(os.environ)
     env.update(
         INTENT_LAKE_DIR=str(settings.lake_dir),
         INTENT_WAREHOUSE=str(settings.warehouse),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        PYTHONPATH=with_plugins_on_path(env.get("PYTHONPATH")),
     )
     return env
+
+
+def with_plugins_on_path(pythonpath: str | None) -> str:
+    """``PYTHONPATH`` with this package's folder first: dbt's Python models (attribution) import it."""
+    plugins = str(Path(__file__).resolve().parents[1])
+    parts = [p for p in (pythonpath or "").split(os.pathsep) if p and p != plugins]
+    return os.pathsep.join([plugins, *parts])
 
 
 def _dbt_failures(target_path: Path) -> list[str]:

@@ -29,6 +29,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from intent_pipeline.pipeline import with_plugins_on_path
 
 ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT = ROOT / "dbt_project"
@@ -382,6 +383,7 @@ def run_dbt(
         "INTENT_WAREHOUSE": str(base / "warehouse.duckdb"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
+        "PYTHONPATH": with_plugins_on_path(os.environ.get("PYTHONPATH")),
     }
     env.pop("DBT_TARGET", None)
     start, end = interval or (INTERVAL_START, INTERVAL_END)
