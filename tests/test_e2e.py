@@ -156,7 +156,9 @@ def test_marts_hold_people_scores_and_segment(pipeline, first_run):
     assert grades.get("high_intent", 0) > 0 and grades.get("nurture", 0) > 0
     segment = pipeline.query("select count(*), min(lead_score) from marts.segment_high_intent")[0]
     assert segment[0] > 0 and segment[1] >= 60
-    funnel = pipeline.query("select stage, people from marts.funnel_conversion order by stage_order")
+    funnel = pipeline.query(
+        "select stage, people from marts.funnel_conversion where breakdown = 'overall' order by stage_order"
+    )
     assert funnel[0][1] >= funnel[-1][1]
     summary = json.loads((pipeline.data / "reports" / "runs" / f"dt={INTERVAL}.json").read_text())
     assert summary["warehouse"]["people"] == people[0]

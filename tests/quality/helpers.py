@@ -167,8 +167,9 @@ MARTS_DDL = {
         lead_score integer, became_hot_in_interval boolean, scored_at timestamp, crm_owner_id varchar,
         owner_team varchar, owner_source varchar, score_reasons_zh varchar)""",
     "funnel_conversion": """create table marts.funnel_conversion (
-        stage varchar, stage_order integer, people integer, conversion_from_previous double,
-        conversion_from_first double)""",
+        breakdown varchar, cohort_week date, channel varchar, industry varchar, grade varchar, stage varchar,
+        stage_order integer, entered integer, people integer, conversion_from_previous double,
+        conversion_from_first double, median_hours_from_previous double, median_hours_from_first double)""",
     "channel_attribution": """create table marts.channel_attribution (
         attribution_model varchar, channel varchar, conversions double, credit double, revenue double)""",
 }
@@ -198,8 +199,16 @@ CLEAN_MARTS_SQL = [
          '00Q5g0000AAAAAA', 'high_intent', 'trial request +30; director or above +20; pricing page >60 s +15',
          65, true, {SCORED_AT}, null, null, 'crm_owner', '申请试用 +30，总监及以上 +20，价格页 +15')""",
     """insert into marts.funnel_conversion values
-        ('awareness', 1, 3, null, 1.0), ('engaged', 2, 2, 0.6667, 0.6667), ('mql', 3, 1, 0.5, 0.3333),
-        ('sql', 4, 1, 1.0, 0.3333), ('won', 5, 1, 1.0, 0.3333)""",
+        ('overall', null, null, null, null, 'awareness', 1, 3, 3, 1.0, 1.0, null, 0.0),
+        ('overall', null, null, null, null, 'engaged', 2, 3, 2, 0.6667, 0.6667, 2.5, 2.5),
+        ('overall', null, null, null, null, 'mql', 3, 3, 1, 0.5, 0.3333, 30.0, 32.5),
+        ('overall', null, null, null, null, 'sql', 4, 3, 1, 1.0, 0.3333, 48.0, 80.5),
+        ('overall', null, null, null, null, 'won', 5, 3, 1, 1.0, 0.3333, 240.0, 320.5),
+        ('cohort_week', date '2026-11-16', null, null, null, 'awareness', 1, 3, 3, 1.0, 1.0, null, 0.0),
+        ('cohort_week', date '2026-11-16', null, null, null, 'engaged', 2, 3, 2, 0.6667, 0.6667, 2.5, 2.5),
+        ('cohort_week', date '2026-11-16', null, null, null, 'mql', 3, 3, 1, 0.5, 0.3333, 30.0, 32.5),
+        ('cohort_week', date '2026-11-16', null, null, null, 'sql', 4, 3, 1, 1.0, 0.3333, 48.0, 80.5),
+        ('cohort_week', date '2026-11-16', null, null, null, 'won', 5, 3, 1, 1.0, 0.3333, 240.0, 320.5)""",
     """insert into marts.channel_attribution values
         ('first_touch', 'paid_search', 1, 1.0, 120000), ('last_touch', 'email', 0.5, 0.5, 60000),
         ('last_touch', 'direct', 0.5, 0.5, 60000)""",

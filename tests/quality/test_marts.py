@@ -22,7 +22,7 @@ def test_clean_marts_pass_and_the_read_only_connection_does_not_block_a_writer(s
     assert report["layer"] == "marts" and report["success"] is True
     assert report["warning_failures"] == 0, [r for t in MART_TABLES for r in _failed(report, t)]
     assert {t: report["tables"][t]["rows"] for t in MART_TABLES} == {
-        "people": 3, "lead_scores": 3, "segment_high_intent": 1, "funnel_conversion": 5, "channel_attribution": 3,
+        "people": 3, "lead_scores": 3, "segment_high_intent": 1, "funnel_conversion": 10, "channel_attribution": 3,
     }  # fmt: skip
     for table in MART_TABLES:
         counted = [r for r in report["tables"][table]["results"] if r["unexpected_count"] is not None]
@@ -33,8 +33,11 @@ def test_clean_marts_pass_and_the_read_only_connection_does_not_block_a_writer(s
     # configured connection to a file, so this fails if the gate left its read-only one open.
     writer = duckdb.connect(str(settings.warehouse))
     try:
-        writer.execute("insert into marts.funnel_conversion values ('test', 9, 0, 0, 0)")
-        assert writer.execute("select count(*) from marts.funnel_conversion").fetchone()[0] == 6
+        writer.execute(
+            "insert into marts.funnel_conversion (breakdown, stage, stage_order, people)"
+            " values ('overall', 'test', 9, 0)"
+        )
+        assert writer.execute("select count(*) from marts.funnel_conversion").fetchone()[0] == 11
     finally:
         writer.close()
 
@@ -93,6 +96,27 @@ def test_grade_inconsistent_with_score_and_orphan_segment_rows_fail(settings):
         ("channel_attribution", "expect_column_values_to_be_between", "credit", None),
     }
     with pytest.raises(QualityGateError, match=r'lead_score where grade == "high_intent" — 1 of 1 rows'):
+        enforce_gate(report)
+
+
+def test_funnel_grouping_twice_or_more_reached_than_entered_fails(settings):
+    build_warehouse(
+        settings.warehouse,
+        extra_sql=[
+            # the overall awareness row twice (the null dimensions are part of the key), and a
+            # cohort-week row where more attempts reached engaged than entered
+            "insert into marts.funnel_conversion select * from marts.funnel_conversion"
+            " where breakdown = 'overall' and stage = 'awareness'",
+            "update marts.funnel_conversion set people = 4 where breakdown = 'cohort_week' and stage = 'engaged'",
+        ],
+    )
+    report = validate_marts(settings, INTERVAL)
+    failed = {(r["expectation"], r["unexpected_count"]) for r in _failed(report, "funnel_conversion")}
+    assert failed == {
+        ("expect_compound_columns_to_be_unique", 2),
+        ("expect_column_pair_values_a_to_be_greater_than_b", 1),
+    }
+    with pytest.raises(QualityGateError, match="funnel_conversion"):
         enforce_gate(report)
 
 

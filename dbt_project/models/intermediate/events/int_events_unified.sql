@@ -9,7 +9,8 @@ forms as (
 ),
 
 web_events as (
-    select * from {{ ref('stg_web__events') }}
+    -- GA4 events with their session (int_web_session_events defines sessions for every model)
+    select * from {{ ref('int_web_session_events') }}
 ),
 
 email_events as (
@@ -65,8 +66,7 @@ page_engagement as (
     -- GA4 reports a page's engaged time on its user_engagement events (page_view only carries the
     -- time spent before it); page_view values are the fallback for exports without them
     select
-        user_pseudo_id,
-        coalesce(ga_session_id, -1) as session_key,
+        session_key,
         page_path,
         coalesce(
             sum(case when event_name = 'user_engagement' then engagement_seconds end),
@@ -74,7 +74,7 @@ page_engagement as (
         ) as engagement_seconds
     from web_events
     where event_name in ('page_view', 'user_engagement')
-    group by user_pseudo_id, coalesce(ga_session_id, -1), page_path
+    group by session_key, page_path
 ),
 
 page_views as (
@@ -87,7 +87,7 @@ page_views as (
         cast(null as varchar) as form_type,
         web_events.page_path,
         page_engagement.engagement_seconds,
-        web_events.user_pseudo_id || ':' || coalesce(cast(web_events.ga_session_id as varchar), '') as session_key,
+        web_events.session_key,
         web_events.source as utm_source,
         web_events.medium as utm_medium,
         web_events.campaign as utm_campaign,
@@ -100,8 +100,7 @@ page_views as (
     inner join people_nodes
         on people_nodes.node_key = {{ node_key('web', 'web_events.user_pseudo_id') }}
     left join page_engagement
-        on page_engagement.user_pseudo_id = web_events.user_pseudo_id
-        and page_engagement.session_key = coalesce(web_events.ga_session_id, -1)
+        on page_engagement.session_key = web_events.session_key
         and page_engagement.page_path = web_events.page_path
     where web_events.event_name = 'page_view'
 ),

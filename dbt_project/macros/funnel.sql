@@ -1,0 +1,210 @@
+{#- The funnel's building blocks (docs/funnel.md). A row of the seed funnel_steps (or
+    funnel_stall_rules) says how a step is reached by its `kind`; each kind is one macro below that
+    returns the moments a person matched a rule: person_id, occurred_at, role, step. -#}
+
+{#- An event of `events` matches a rule's conditions: event_type, optionally form_type, page_pattern
+    (SQL LIKE on the path) and min_engagement_seconds (strictly exceeded); a null condition always
+    holds. The same conditions as the scoring rules' `event` signal. -#}
+{% macro funnel_event_condition(events, event_type, form_type, page_pattern, min_engagement_seconds) -%}
+    {{ events }}.event_type = {{ event_type }}
+        and ({{ form_type }} is null or {{ events }}.form_type = {{ form_type }})
+        and ({{ page_pattern }} is null or {{ events }}.page_path like {{ page_pattern }})
+        and (
+            {{ min_engagement_seconds }} is null
+            or {{ events }}.engagement_seconds > {{ min_engagement_seconds }}
+        )
+{%- endmacro %}
+
+{#- kind event: every event of int_events_unified that meets the rule's conditions. -#}
+{% macro funnel_matches_event(rules, events) -%}
+    select
+        {{ events }}.person_id,
+        {{ events }}.event_at as occurred_at,
+        {{ rules }}.role,
+        {{ rules }}.step
+    from {{ events }}
+    inner join {{ rules }}
+        on {{ rules }}.kind = 'event'
+        and {{ funnel_event_condition(events, rules ~ '.event_type', rules ~ '.form_type', rules ~ '.page_pattern',
+                                      rules ~ '.min_engagement_seconds') }}
+    where {{ events }}.person_id is not null
+        and {{ events }}.event_at is not null
+{%- endmacro %}
+
+{#- kind engaged_page_view: a page view engaged strictly longer than var
+    engaged_min_engagement_seconds (optionally on the rule's page_pattern). -#}
+{% macro funnel_matches_engaged_page_view(rules, events) -%}
+    select
+        {{ events }}.person_id,
+        {{ events }}.event_at as occurred_at,
+        {{ rules }}.role,
+        {{ rules }}.step
+    from {{ events }}
+    inner join {{ rules }}
+        on {{ rules }}.kind = 'engaged_page_view'
+        and {{ events }}.event_type = 'page_view'
+        and {{ events }}.engagement_seconds > {{ var('engaged_min_engagement_seconds') }}
+        and ({{ rules }}.page_pattern is null or {{ events }}.page_path like {{ rules }}.page_pattern)
+    where {{ events }}.person_id is not null
+        and {{ events }}.event_at is not null
+{%- endmacro %}
+
+{#- kind touch: every marketing touch of int_touchpoints (web session, email click, form, CRM lead). -#}
+{% macro funnel_matches_touch(rules, touches) -%}
+    select
+        {{ touches }}.person_id,
+        {{ touches }}.touched_at as occurred_at,
+        {{ rules }}.role,
+        {{ rules }}.step
+    from {{ touches }}
+    inner join {{ rules }}
+        on {{ rules }}.kind = 'touch'
+    where {{ touches }}.person_id is not null
+        and {{ touches }}.touched_at is not null
+{%- endmacro %}
+
+{#- kind grade: the moments a person's grade BECAME the rule's grade in the daily history
+    (lead_score_trends, person ids as of today): a snapshot day in that grade after a day in
+    another grade, or the person's first snapshot day. The moment is the snapshot's scored_at (the
+    end of the day it describes). Two people merged later may both have a row for one day: the
+    person was in the grade that day if either row was. Staying in the grade is no new moment;
+    dropping out and coming back is. -#}
+{% macro funnel_matches_grade(rules, grade_history) -%}
+    select
+        grade_days.person_id,
+        grade_days.occurred_at,
+        {{ rules }}.role,
+        {{ rules }}.step
+    from (
+        select
+            grade_flags.*,
+            lag(grade_flags.is_in_grade) over (
+                partition by grade_flags.person_id, grade_flags.grade
+                order by grade_flags.snapshot_date
+            ) as was_in_grade
+        from (
+            select
+                {{ grade_history }}.person_id,
+                grade_rules.grade,
+                {{ grade_history }}.snapshot_date,
+                max(case when {{ grade_history }}.grade = grade_rules.grade then 1 else 0 end) as is_in_grade,
+                min({{ grade_history }}.scored_at) as occurred_at
+            from {{ grade_history }}
+            cross join (select distinct grade from {{ rules }} where kind = 'grade') as grade_rules
+            where {{ grade_history }}.person_id is not null
+                and {{ grade_history }}.snapshot_date is not null
+            group by {{ grade_history }}.person_id, grade_rules.grade, {{ grade_history }}.snapshot_date
+        ) as grade_flags
+    ) as grade_days
+    inner join {{ rules }}
+        on {{ rules }}.kind = 'grade'
+        and {{ rules }}.grade = grade_days.grade
+    where grade_days.is_in_grade = 1
+        and coalesce(grade_days.was_in_grade, 0) = 0
+        and grade_days.occurred_at is not null
+{%- endmacro %}
+
+{#- The enabled steps of the seed funnel_steps in step order, read when the model is compiled
+    (marts.funnel_stages has one column per step). Before the seed exists, while parsing and in a
+    unit test (its fixture is no table): the default steps. -#}
+{% macro funnel_step_names() -%}
+    {%- set default_steps = ['awareness', 'engaged', 'mql', 'sql', 'won'] -%}
+    {%- set seed = ref('funnel_steps') -%}  {#- before the execute check: parsing records the dependency -#}
+    {%- if not execute or model.resource_type == 'unit_test' -%}
+        {{ return(default_steps) }}
+    {%- endif -%}
+    {%- set relation = load_relation(seed) -%}
+    {%- if relation is none -%}
+        {{ return(default_steps) }}
+    {%- endif -%}
+    {%- set query -%}
+        select step, min(step_order) as step_order
+        from {{ relation }}
+        where is_enabled and role = 'step'
+        group by step
+        order by min(step_order), step
+    {%- endset -%}
+    {%- set steps = run_query(query).columns[0].values() | list -%}
+    {%- for step in steps -%}
+        {%- if not modules.re.match('^[a-z][a-z0-9_]*$', step) -%}
+            {{ exceptions.raise_compiler_error(
+                "funnel_steps: step " ~ step ~ " is not a lower-case identifier (it names columns of funnel_stages)") }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(steps if steps else default_steps) }}
+{%- endmacro %}
+
+{#- A funnel var, checked against its allowed values (a typo must not silently become another mode). -#}
+{% macro funnel_var(name, allowed) -%}
+    {%- set value = var(name) -%}
+    {%- if value not in allowed -%}
+        {{ exceptions.raise_compiler_error(
+            "var " ~ name ~ " must be one of " ~ (allowed | join(', ')) ~ "; got " ~ value) }}
+    {%- endif -%}
+    {{ return(value) }}
+{%- endmacro %}
+
+{#- Hours (fractional) from `earlier` to `later`, two timestamps. -#}
+{% macro hours_between(earlier, later) -%}
+    ({{ dbt.datediff(earlier, later, 'second') }} / 3600.0)
+{%- endmacro %}
+
+{#- The median of `expression` in a group (continuous: the mean of the middle two when even). -#}
+{% macro median_of(expression) -%}
+    {{ return(adapter.dispatch('median_of')(expression)) }}
+{%- endmacro %}
+
+{% macro default__median_of(expression) -%}
+    percentile_cont(0.5) within group (order by {{ expression }})
+{%- endmacro %}
+
+{% macro duckdb__median_of(expression) -%}
+    median({{ expression }})
+{%- endmacro %}
+
+{#- The seed funnel_steps describes one funnel: every step row has a step_order, a step has one
+    step_order and shares it with no other step, and an exclusion names two steps of the funnel. -#}
+{% test funnel_steps_are_consistent(model) %}
+    with
+
+    step_rows as (
+        select * from {{ model }}
+        where role = 'step'
+    ),
+
+    exclusion_rows as (
+        select * from {{ model }}
+        where role = 'exclusion'
+    ),
+
+    problems as (
+        select step, 'step row without step_order' as problem
+        from step_rows
+        where step_order is null
+
+        union all
+
+        select step, 'step with several step_orders'
+        from step_rows
+        group by step
+        having count(distinct step_order) > 1
+
+        union all
+
+        select cast(step_order as varchar), 'step_order shared by several steps'
+        from step_rows
+        group by step_order
+        having count(distinct step) > 1
+
+        union all
+
+        select exclusion_rows.step, 'exclusion whose from_step or to_step is not a step'
+        from exclusion_rows
+        where exclusion_rows.from_step is null
+            or exclusion_rows.to_step is null
+            or exclusion_rows.from_step not in (select step from step_rows)
+            or exclusion_rows.to_step not in (select step from step_rows)
+    )
+
+    select * from problems
+{% endtest %}

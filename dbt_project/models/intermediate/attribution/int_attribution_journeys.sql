@@ -1,0 +1,136 @@
+{#- The journeys attribution credits, one row per touch of each journey:
+      a conversion's journey: the person's touches (int_touchpoints) within
+        var attribution_lookback_days before the conversion, the conversion's instant included;
+        a conversion is an event of type var attribution_conversion_event (default opportunity_won),
+        its value the event's amount in the reporting currency (seed currency_rates; null when the
+        currency has no rate, 0 when there is no amount). A conversion with no touch in the window
+        gets one pseudo-touch 'Unattributed', so every conversion hands out its whole credit;
+      a non-converting journey ('null:<person_id>'): a person with touches and no conversion, their
+        touches within the lookback window before their last touch (the Markov chain's and
+        Shapley's null paths).
+    age_days: days between the touch and the conversion (or the journey's last touch). -#}
+with
+
+events as (
+    select * from {{ ref('int_events_unified') }}
+),
+
+touches as (
+    select * from {{ ref('int_touchpoints') }}
+),
+
+rates as (
+    select upper(trim(currency)) as currency, rate_to_reporting from {{ ref('currency_rates') }}
+),
+
+conversions as (
+    select
+        events.event_id as conversion_id,
+        events.person_id,
+        events.event_at as converted_at,
+        case
+            when events.amount is null then 0.0
+            else events.amount * rates.rate_to_reporting
+        end as conversion_value
+    from events
+    left join rates
+        on rates.currency = upper(trim(coalesce(events.currency, 'CNY')))
+    where events.event_type = '{{ var("attribution_conversion_event") }}'
+        and events.person_id is not null
+),
+
+converting_touches as (
+    select
+        conversions.conversion_id as journey_id,
+        conversions.person_id,
+        true as is_conversion,
+        conversions.converted_at,
+        conversions.conversion_value,
+        touches.touch_id,
+        touches.touched_at,
+        touches.channel,
+        touches.campaign,
+        conversions.converted_at as journey_end_at
+    from conversions
+    inner join touches
+        on touches.person_id = conversions.person_id
+        and touches.touched_at <= conversions.converted_at
+        and touches.touched_at
+            >= {{ dbt.dateadd('day', -var('attribution_lookback_days'), 'conversions.converted_at') }}
+),
+
+unattributed as (
+    select
+        conversions.conversion_id as journey_id,
+        conversions.person_id,
+        true as is_conversion,
+        conversions.converted_at,
+        conversions.conversion_value,
+        'unattributed:' || conversions.conversion_id as touch_id,
+        conversions.converted_at as touched_at,
+        'Unattributed' as channel,
+        cast(null as varchar) as campaign,
+        conversions.converted_at as journey_end_at
+    from conversions
+    where not exists (
+        select 1 from converting_touches where converting_touches.journey_id = conversions.conversion_id
+    )
+),
+
+non_converters as (
+    select
+        touches.person_id,
+        max(touches.touched_at) as last_touched_at
+    from touches
+    where touches.person_id not in (select person_id from conversions)
+    group by touches.person_id
+),
+
+null_touches as (
+    select
+        'null:' || touches.person_id as journey_id,
+        touches.person_id,
+        false as is_conversion,
+        cast(null as timestamp) as converted_at,
+        cast(null as double) as conversion_value,
+        touches.touch_id,
+        touches.touched_at,
+        touches.channel,
+        touches.campaign,
+        non_converters.last_touched_at as journey_end_at
+    from touches
+    inner join non_converters
+        on non_converters.person_id = touches.person_id
+    where touches.touched_at
+        >= {{ dbt.dateadd('day', -var('attribution_lookback_days'), 'non_converters.last_touched_at') }}
+),
+
+journeys as (
+    select * from converting_touches
+    union all
+    select * from unattributed
+    union all
+    select * from null_touches
+),
+
+final as (
+    select
+        cast(journey_id as varchar) as journey_id,
+        cast(person_id as varchar) as person_id,
+        is_conversion,
+        cast(converted_at as timestamp) as converted_at,
+        cast(conversion_value as double) as conversion_value,
+        cast(
+            row_number() over (partition by journey_id order by touched_at, touch_id) as integer
+        ) as touch_number,
+        cast(touch_id as varchar) as touch_id,
+        cast(touched_at as timestamp) as touched_at,
+        cast(channel as varchar) as channel,
+        cast(campaign as varchar) as campaign,
+        cast(
+            {{ dbt.datediff('touched_at', 'journey_end_at', 'second') }} / 86400.0 as double
+        ) as age_days
+    from journeys
+)
+
+select * from final

@@ -1,0 +1,83 @@
+{#- Every GA4 event with the session it belongs to: the one place a web session is defined, read by
+    int_web_sessions (one row per session) and int_events_unified (the session_key of page views).
+    A session is (user_pseudo_id, ga_session_id): session_key `<user_pseudo_id>:<ga_session_id>`.
+    Events exported without ga_session_id are sessionised per user_pseudo_id among themselves: a
+    new session starts when more than var session_timeout_minutes (30) passed since that browser's
+    previous such event; its key is `<user_pseudo_id>:t<epoch seconds of its first event>` (the
+    `t` keeps it apart from GA4's own ids, which are epoch seconds too). -#}
+with
+
+web_events as (
+    select * from {{ ref('stg_web__events') }}
+),
+
+without_session_id as (
+    select
+        event_id,
+        user_pseudo_id,
+        event_at,
+        lag(event_at) over (partition by user_pseudo_id order by event_at, event_id) as previous_event_at
+    from web_events
+    where ga_session_id is null
+),
+
+session_starts as (
+    select
+        event_id,
+        user_pseudo_id,
+        event_at,
+        case
+            when previous_event_at is null
+                or event_at > {{ dbt.dateadd('minute', var('session_timeout_minutes'), 'previous_event_at') }}
+                then 1
+            else 0
+        end as starts_session
+    from without_session_id
+),
+
+numbered as (
+    select
+        event_id,
+        user_pseudo_id,
+        event_at,
+        sum(starts_session) over (
+            partition by user_pseudo_id
+            order by event_at, event_id
+            rows between unbounded preceding and current row
+        ) as session_number
+    from session_starts
+),
+
+inferred_sessions as (
+    select
+        event_id,
+        user_pseudo_id,
+        min(event_at) over (partition by user_pseudo_id, session_number) as session_start_at
+    from numbered
+),
+
+final as (
+    select
+        web_events.event_id,
+        coalesce(
+            web_events.user_pseudo_id || ':' || cast(web_events.ga_session_id as varchar),
+            inferred_sessions.user_pseudo_id || ':t'
+            || cast(cast(floor(extract(epoch from inferred_sessions.session_start_at)) as bigint) as varchar)
+        ) as session_key,
+        web_events.user_pseudo_id,
+        web_events.ga_session_id,
+        web_events.event_name,
+        web_events.event_at,
+        web_events.page_path,
+        web_events.engagement_seconds,
+        web_events.source,
+        web_events.medium,
+        web_events.campaign,
+        web_events.gclid,
+        web_events.referrer_host
+    from web_events
+    left join inferred_sessions
+        on inferred_sessions.event_id = web_events.event_id
+)
+
+select * from final

@@ -1,0 +1,25 @@
+{#- Credit per conversion, model, channel and campaign: the touches' credits summed
+    (attribution_touch_credits). Per conversion and model, credit sums to 1 and credited_value to
+    the conversion's value. -#}
+with
+
+touch_credits as (
+    select * from {{ ref('attribution_touch_credits') }}
+),
+
+final as (
+    select
+        cast(attribution_model as varchar) as attribution_model,
+        cast(conversion_id as varchar) as conversion_id,
+        cast(person_id as varchar) as person_id,
+        cast(converted_at as timestamp) as converted_at,
+        cast(channel as varchar) as channel,
+        cast(campaign as varchar) as campaign,
+        cast(count(*) as integer) as touches,
+        cast(sum(credit) as double) as credit,
+        cast(sum(credited_value) as double) as credited_value
+    from touch_credits
+    group by attribution_model, conversion_id, person_id, converted_at, channel, campaign
+)
+
+select * from final

@@ -1,0 +1,69 @@
+{#- Per attribution model, channel and month of conversion: credited conversions and value (reporting
+    currency), and where the seed channel_spend has the month's spend for the channel: spend
+    (converted with currency_rates), cost per conversion and ROAS (credited value ÷ spend). A month
+    with spend and no credited conversion is still a row (cost per conversion null). -#}
+with
+
+touch_credits as (
+    select * from {{ ref('attribution_touch_credits') }}
+),
+
+rates as (
+    select upper(trim(currency)) as currency, rate_to_reporting from {{ ref('currency_rates') }}
+),
+
+spend as (
+    select
+        cast({{ dbt.date_trunc('month', 'cast(channel_spend.month as timestamp)') }} as date) as month,
+        channel_spend.channel,
+        sum(channel_spend.spend * rates.rate_to_reporting) as spend
+    from {{ ref('channel_spend') }} as channel_spend
+    left join rates
+        on rates.currency = upper(trim(channel_spend.currency))
+    group by 1, 2
+),
+
+credited as (
+    select
+        attribution_model,
+        channel,
+        cast({{ dbt.date_trunc('month', 'converted_at') }} as date) as month,
+        sum(credit) as conversions,
+        sum(credited_value) as credited_value
+    from touch_credits
+    group by 1, 2, 3
+),
+
+models as (
+    select distinct attribution_model from touch_credits
+),
+
+grid as (
+    select attribution_model, channel, month from credited
+    union
+    select models.attribution_model, spend.channel, spend.month
+    from spend
+    cross join models
+),
+
+final as (
+    select
+        cast(grid.attribution_model as varchar) as attribution_model,
+        cast(grid.channel as varchar) as channel,
+        cast(grid.month as date) as month,
+        cast(coalesce(credited.conversions, 0) as double precision) as conversions,
+        cast(coalesce(credited.credited_value, 0) as double precision) as credited_value,
+        cast(spend.spend as double precision) as spend,
+        cast(spend.spend / nullif(credited.conversions, 0) as double precision) as cost_per_conversion,
+        cast(coalesce(credited.credited_value, 0) / nullif(spend.spend, 0) as double precision) as roas
+    from grid
+    left join credited
+        on credited.attribution_model = grid.attribution_model
+        and credited.channel = grid.channel
+        and credited.month = grid.month
+    left join spend
+        on spend.channel = grid.channel
+        and spend.month = grid.month
+)
+
+select * from final

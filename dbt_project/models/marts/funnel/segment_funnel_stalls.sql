@@ -1,0 +1,229 @@
+{#- People who sit in a funnel stage longer than a rule of the seed funnel_stall_rules allows, as of
+    var interval_end (without it: the latest event, macros/scoring_interval.sql), with their
+    contact fields, for the activation stage to alert on (it does not read this segment yet).
+      opportunity_stage  an open opportunity whose CRM stage matches the rule's pattern, in that
+                         stage since the start of the export interval in which the CRM first showed
+                         it (the export has no stage-change time; its creation if later)
+      repeated_without   min_count events of the rule's trigger after the person's last event of
+                         its resolve conditions (e.g. 3 brochure downloads, no pricing inquiry since),
+                         since the min_count-th of them
+    A stall is strictly more than max_hours since then; stalled_at is when it became one and
+    became_stalled_in_interval whether that was in [interval_start, interval_end), so an alert can
+    fire once. -#}
+with
+
+stall_rules as (
+    select * from {{ ref('funnel_stall_rules') }}
+),
+
+opportunity_versions as (
+    select * from {{ ref('stg_crm__opportunity_versions') }}
+),
+
+people_nodes as (
+    select * from {{ ref('int_people_resolved') }}
+),
+
+events as (
+    select * from {{ ref('int_events_unified') }}
+),
+
+people as (
+    select * from {{ ref('people') }}
+),
+
+as_of as (
+    select
+        {{ interval_end_at('events') }} as as_of_at,
+        {{ interval_start_at('events') }} as interval_start_at
+),
+
+rules as (
+    select * from stall_rules
+    where is_enabled
+),
+
+rule_settings as (
+    -- the rows of one rule share these
+    select
+        rule_id,
+        min(stage) as stage,
+        min(max_hours) as max_hours,
+        min(min_count) as min_count,
+        min(description) as description
+    from rules
+    group by rule_id
+),
+
+known_versions as (
+    -- the exports known as of as_of_at, each with the stage the export before it showed
+    select
+        opportunity_versions.*,
+        lag(opportunity_versions.stage) over (
+            partition by opportunity_versions.opportunity_id
+            order by opportunity_versions._interval_start
+        ) as previous_stage,
+        row_number() over (
+            partition by opportunity_versions.opportunity_id
+            order by opportunity_versions._interval_start desc
+        ) as recency_rank
+    from opportunity_versions
+    cross join as_of
+    where cast(opportunity_versions._interval_start as timestamp) < as_of.as_of_at
+),
+
+current_stages as (
+    -- each opportunity's latest export and the first export of its current run in that stage
+    select
+        latest.opportunity_id,
+        latest.lead_id,
+        latest.stage,
+        latest.is_closed,
+        latest.created_at,
+        max(stage_changes._interval_start) as stage_shown_from
+    from known_versions as latest
+    inner join known_versions as stage_changes
+        on stage_changes.opportunity_id = latest.opportunity_id
+        and (stage_changes.previous_stage is null or stage_changes.previous_stage <> stage_changes.stage)
+    where latest.recency_rank = 1
+    group by latest.opportunity_id, latest.lead_id, latest.stage, latest.is_closed, latest.created_at
+),
+
+opportunity_stalls as (
+    select distinct
+        rules.rule_id,
+        people_nodes.person_id,
+        current_stages.opportunity_id,
+        current_stages.stage as opportunity_stage,
+        case
+            when current_stages.created_at > cast(current_stages.stage_shown_from as timestamp)
+                then current_stages.created_at
+            else cast(current_stages.stage_shown_from as timestamp)
+        end as in_stage_since
+    from current_stages
+    inner join rules
+        on rules.kind = 'opportunity_stage'
+        and lower(current_stages.stage) like lower(rules.opportunity_stage_pattern)
+    inner join people_nodes
+        on people_nodes.node_key = {{ node_key('crm_lead', 'current_stages.lead_id') }}
+    where not current_stages.is_closed
+),
+
+known_events as (
+    select events.*
+    from events
+    cross join as_of
+    where events.event_at <= as_of.as_of_at
+        and events.person_id is not null
+),
+
+resolutions as (
+    select
+        known_events.person_id,
+        rules.rule_id,
+        max(known_events.event_at) as last_resolved_at
+    from known_events
+    inner join rules
+        on rules.kind = 'repeated_without'
+        and {{ funnel_event_condition('known_events', 'rules.resolve_event_type', 'rules.resolve_form_type',
+                                      'rules.resolve_page_pattern', 'null') }}
+    group by known_events.person_id, rules.rule_id
+),
+
+trigger_events as (
+    -- the trigger events after the person's last resolution (several rows of a rule: once each)
+    select distinct
+        known_events.person_id,
+        rules.rule_id,
+        known_events.event_id,
+        known_events.event_at
+    from known_events
+    inner join rules
+        on rules.kind = 'repeated_without'
+        and {{ funnel_event_condition('known_events', 'rules.event_type', 'rules.form_type', 'rules.page_pattern',
+                                      'null') }}
+    left join resolutions
+        on resolutions.person_id = known_events.person_id
+        and resolutions.rule_id = rules.rule_id
+    where resolutions.last_resolved_at is null
+        or known_events.event_at > resolutions.last_resolved_at
+),
+
+numbered_triggers as (
+    select
+        trigger_events.*,
+        row_number() over (
+            partition by trigger_events.person_id, trigger_events.rule_id
+            order by trigger_events.event_at, trigger_events.event_id
+        ) as trigger_number
+    from trigger_events
+),
+
+behaviour_stalls as (
+    select
+        numbered_triggers.rule_id,
+        numbered_triggers.person_id,
+        cast(null as varchar) as opportunity_id,
+        cast(null as varchar) as opportunity_stage,
+        numbered_triggers.event_at as in_stage_since
+    from numbered_triggers
+    inner join rule_settings
+        on rule_settings.rule_id = numbered_triggers.rule_id
+    where numbered_triggers.trigger_number = coalesce(rule_settings.min_count, 1)
+),
+
+candidates as (
+    select * from opportunity_stalls
+    union all
+    select * from behaviour_stalls
+),
+
+stalls as (
+    select
+        candidates.*,
+        rule_settings.stage,
+        rule_settings.max_hours,
+        rule_settings.description,
+        {{ dbt.dateadd('second', 'cast(round(rule_settings.max_hours * 3600) as bigint)', 'candidates.in_stage_since') }}
+            as stalled_at,
+        {{ hours_between('candidates.in_stage_since', 'as_of.as_of_at') }} as hours_in_stage,
+        as_of.as_of_at,
+        as_of.interval_start_at
+    from candidates
+    inner join rule_settings
+        on rule_settings.rule_id = candidates.rule_id
+    cross join as_of
+),
+
+final as (
+    select
+        cast(stalls.rule_id || ':' || stalls.person_id || coalesce(':' || stalls.opportunity_id, '') as varchar)
+            as stall_id,
+        cast(stalls.person_id as varchar) as person_id,
+        cast(stalls.rule_id as varchar) as rule_id,
+        cast(stalls.stage as varchar) as stage,
+        cast(stalls.description as varchar) as stall_reason,
+        cast(stalls.opportunity_id as varchar) as opportunity_id,
+        cast(stalls.opportunity_stage as varchar) as opportunity_stage,
+        cast(stalls.in_stage_since as timestamp) as in_stage_since,
+        cast(stalls.stalled_at as timestamp) as stalled_at,
+        cast(stalls.hours_in_stage as double precision) as hours_in_stage,
+        cast(stalls.max_hours as double precision) as max_hours,
+        stalls.stalled_at >= stalls.interval_start_at as became_stalled_in_interval,
+        cast(stalls.as_of_at as timestamp) as as_of_at,
+        people.email,
+        people.phone,
+        people.full_name,
+        people.company,
+        people.job_title,
+        people.owner,
+        people.crm_lead_id,
+        people.is_customer,
+        people.is_unsubscribed
+    from stalls
+    inner join people
+        on people.person_id = stalls.person_id
+    where stalls.hours_in_stage > stalls.max_hours
+)
+
+select * from final
