@@ -49,7 +49,9 @@ def test_one_row_per_person_with_the_step_timestamps(warehouse):
     carol = stages_of(warehouse, "crm_lead:00Qcarol")
     assert (carol["awareness_at"], carol["engaged_at"]) == (datetime(2026, 11, 1, 2), datetime(2026, 11, 1, 2))
     assert (carol["mql_at"], carol["sql_at"], carol["won_at"]) == (
-        datetime(2026, 11, 1, 6), datetime(2026, 11, 5, 6), datetime(2026, 11, 20)
+        datetime(2026, 11, 1, 6),
+        datetime(2026, 11, 5, 6),
+        datetime(2026, 11, 20),
     )
     # Bob only read the careers page for 40 s: engaged (the careers exclusion is off by default)
     bob = stages_of(warehouse, "web:bob.device")
