@@ -38,7 +38,7 @@ from intent_pipeline.activation.config import (
     _fingerprint,
 )
 from intent_pipeline.activation.http import HttpSender
-from intent_pipeline.activation.ledger import DEFERRED, LedgerEntry
+from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, LedgerEntry
 from intent_pipeline.activation.retry import SlidingWindow, backoff_delay
 from intent_pipeline.activation.segments import Planned
 
@@ -508,6 +508,26 @@ class ChatDestination(AlertOnce, HttpSender):
                 log.info("%s: %s; retry %d/%d in %.1f s", self.name, reason, number + 1, attempts - 1, wait)
                 self._sleep(wait)
         return DEFERRED, f"gave up after {attempts} attempts, last: {reason}"
+
+    def errcode_outcome(self, response, *, too_fast: int, too_fast_wait: float, config_codes, refused):
+        """An attempt's outcome at a robot that answers HTTP 200 with ``{"errcode", "errmsg"}``
+        (DingTalk, WeCom): 0 acknowledged; ``too_fast`` retried after ``too_fast_wait``; one of
+        ``config_codes`` raises ``refused(errcode, errmsg)`` (every message would fail the same way);
+        any other errcode rejects the message with the robot's text."""
+        if response.status_code != 200:
+            return self.http_failure(response)
+        try:
+            data = response.json()
+        except ValueError:
+            return DEFERRED, f"not JSON: {response.text[:300]}", None
+        errcode, errmsg = data.get("errcode"), data.get("errmsg", "")
+        if errcode == 0:
+            return ACKNOWLEDGED, None, None
+        if errcode in config_codes:
+            raise refused(errcode, errmsg)
+        if errcode == too_fast:
+            return RETRY, f"errcode {errcode}: {errmsg}", too_fast_wait
+        return REJECTED, f"errcode {errcode}: {errmsg}", None
 
     @staticmethod
     def http_failure(response) -> tuple[str, str, float | None]:

@@ -24,7 +24,6 @@ import time
 from urllib.parse import quote_plus
 
 from intent_pipeline.activation.chat import (
-    RETRY,
     ChatDestination,
     digest_lines,
     fit_lines,
@@ -34,7 +33,6 @@ from intent_pipeline.activation.chat import (
     utf8_len,
 )
 from intent_pipeline.activation.config import DestinationRefused, DingTalkConfig
-from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
 
 NAME = "dingtalk"
 MAX_TEXT_BYTES = 4096  # the digest's cut (an assumption: DingTalk documents none for markdown)
@@ -91,26 +89,18 @@ class DingTalkDestination(ChatDestination):
         return markdown(rendered(macros.title, len(leads)), text)
 
     def _send(self, body: dict) -> tuple[str, str | None]:
+        def refused(errcode, errmsg):
+            return DingTalkConfigError(
+                f"DingTalk refused the robot (errcode {errcode}: {errmsg}): check the '{NAME}_default' "
+                "connection — password = access token, extra.secret = the robot's SEC… signing secret "
+                "(or the robot's keyword/IP security settings)."
+            )
+
         def attempt():
             # Signed afresh on each attempt: DingTalk rejects timestamps older than an hour.
             response = self._http().post(signed_url(self.config), json=body, timeout=self.config.timeout)
-            if response.status_code != 200:
-                return self.http_failure(response)
-            try:
-                data = response.json()
-            except ValueError:
-                return DEFERRED, f"not JSON: {response.text[:300]}", None
-            errcode, errmsg = data.get("errcode"), data.get("errmsg", "")
-            if errcode == 0:
-                return ACKNOWLEDGED, None, None
-            if errcode in CONFIG_ERRCODES:
-                raise DingTalkConfigError(
-                    f"DingTalk refused the robot (errcode {errcode}: {errmsg}): check the '{NAME}_default' "
-                    "connection — password = access token, extra.secret = the robot's SEC… signing secret "
-                    "(or the robot's keyword/IP security settings)."
-                )
-            if errcode == TOO_FAST:
-                return RETRY, f"errcode {errcode}: {errmsg}", TOO_FAST_WAIT
-            return REJECTED, f"errcode {errcode}: {errmsg}", None
+            return self.errcode_outcome(
+                response, too_fast=TOO_FAST, too_fast_wait=TOO_FAST_WAIT, config_codes=CONFIG_ERRCODES, refused=refused
+            )
 
         return self._with_retries(attempt)

@@ -19,7 +19,6 @@ from __future__ import annotations
 from urllib.parse import quote_plus
 
 from intent_pipeline.activation.chat import (
-    RETRY,
     ChatDestination,
     WeComConfig,
     digest_lines,
@@ -32,7 +31,6 @@ from intent_pipeline.activation.chat import (
     utf8_len,
 )
 from intent_pipeline.activation.config import DestinationRefused
-from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
 
 NAME = "wecom"
 MAX_CONTENT_BYTES = 4096
@@ -78,24 +76,16 @@ class WeComDestination(ChatDestination):
     def _send(self, body: dict) -> tuple[str, str | None]:
         url = webhook_url(self.config)
 
+        def refused(errcode, errmsg):
+            return WeComConfigError(
+                f"WeCom refused the robot (errcode {errcode}: {errmsg}): check the '{NAME}_default' "
+                "connection — password = the robot's key (the key=… part of its webhook URL)."
+            )
+
         def attempt():
             response = post_json(self._http(), url, body, self.config.timeout)
-            if response.status_code != 200:
-                return self.http_failure(response)
-            try:
-                data = response.json()
-            except ValueError:
-                return DEFERRED, f"not JSON: {response.text[:300]}", None
-            errcode, errmsg = data.get("errcode"), data.get("errmsg", "")
-            if errcode == 0:
-                return ACKNOWLEDGED, None, None
-            if errcode in CONFIG_ERRCODES:
-                raise WeComConfigError(
-                    f"WeCom refused the robot (errcode {errcode}: {errmsg}): check the '{NAME}_default' "
-                    "connection — password = the robot's key (the key=… part of its webhook URL)."
-                )
-            if errcode == TOO_FAST:
-                return RETRY, f"errcode {errcode}: {errmsg}", TOO_FAST_WAIT
-            return REJECTED, f"errcode {errcode}: {errmsg}", None
+            return self.errcode_outcome(
+                response, too_fast=TOO_FAST, too_fast_wait=TOO_FAST_WAIT, config_codes=CONFIG_ERRCODES, refused=refused
+            )
 
         return self._with_retries(attempt)
