@@ -80,3 +80,23 @@ def test_spend_gives_cost_per_conversion_and_roas(warehouse):
     (channel, _, conversions, spend, cost, roas) = rows[0]
     assert (channel, conversions, spend) == ("Paid Search", pytest.approx(0.25), 90_000)
     assert cost == pytest.approx(360_000) and roas == pytest.approx(37_500 / 90_000)
+
+
+def test_a_warehouse_from_before_recycling_upgrades_in_place(warehouse, tmp_path):
+    """lead_assignments is incremental and never rebuilt: a table without the recycling columns
+    must build (append_new_columns adds them) instead of failing on the missing recycle_count."""
+    import shutil
+
+    import duckdb
+
+    from tests.dbt.conftest import run_dbt
+
+    shutil.copy(warehouse.warehouse, tmp_path / "warehouse.duckdb")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        for column in ("recycled_from_owner", "recycle_count", "recycled_at"):
+            con.execute(f"alter table marts.lead_assignments drop column {column}")
+    done = run_dbt(tmp_path, warehouse.lake, "build", "--select", "lead_assignments")
+    assert done.returncode == 0, done.stdout[-3000:]
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        columns = {r[0] for r in con.execute("describe marts.lead_assignments").fetchall()}
+    assert {"recycled_from_owner", "recycle_count", "recycled_at"} <= columns
