@@ -10,7 +10,10 @@
    simulation_credit_spread_pct = the largest spread (max − min, % of the mean) of a channel's
    simulated credit over 5 seeds, where the exact credits never move.
 2. markov_seconds_1m_people: --people (default 1,000,000) random journeys aggregated to distinct
-   paths (what the dbt mart does in SQL) and attributed; the seconds of both steps.
+   paths and attributed; the seconds of both steps. dbt_model_seconds_1m_people: the same number
+   of journeys as a table of one row per touch, through attribute_journey_table, the code of the
+   dbt model attribution_touch_credits (grouping, fitting the chain and Shapley, every model's
+   credit per touch of every converting journey).
 3. bit_identical_runs: three runs on the 10k paths (the third on the rows in reverse order) give the
    same CSV, byte for byte.
 4. hand_solved_chain_exact: the chain of tests/attribution solved by hand (P(conversion) 1/2,
@@ -211,6 +214,27 @@ def people_journeys(people: int, seed: int) -> tuple[list[A.PathRow], float]:
     return rows, time.perf_counter() - started
 
 
+def journey_table(people: int, seed: int):
+    """``people`` random journeys as the dbt model reads them: one row per touch (int_attribution_journeys)."""
+    import pandas as pd
+
+    rng = random.Random(seed + 3)
+    columns: dict[str, list] = {c: [] for c in A.JOURNEY_COLUMNS}
+    for person in range(people):
+        path = random_path(rng)
+        converted = rng.random() < 0.04 + 0.05 * ("Email" in path)
+        journey = f"conv:{person}" if converted else f"null:{person}"
+        for number, channel in enumerate(path, start=1):
+            columns["journey_id"].append(journey)
+            columns["is_conversion"].append(converted)
+            columns["conversion_value"].append(1000.0 if converted else None)
+            columns["touch_number"].append(number)
+            columns["touch_id"].append(f"{journey}:{number}")
+            columns["channel"].append(channel)
+            columns["age_days"].append(float(len(path) - number))
+    return pd.DataFrame(columns)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--paths", type=int, default=10_000)
@@ -273,6 +297,15 @@ def main() -> None:
     result["journey_distinct_paths_1m_people"] = len(people_rows)
     result["aggregate_seconds_1m_people"] = round(aggregate_seconds, 3)
     result["markov_seconds_1m_people"] = round(time.perf_counter() - t, 3)
+
+    progress(f"{args.people} journeys as the dbt model reads them (one row per touch)")
+    table = journey_table(args.people, args.seed)
+    t = time.perf_counter()
+    credits = A.attribute_journey_table(table)
+    result["journey_table_rows_1m_people"] = len(table)
+    result["dbt_model_seconds_1m_people"] = round(time.perf_counter() - t, 3)
+    result["dbt_model_credit_rows_1m_people"] = len(credits)
+    del table, credits
 
     result["hand_solved_chain_exact"] = hand_solved_chain_exact()
     matched, worst = heuristics_match(args.seed)

@@ -478,3 +478,54 @@ def attribute_journeys(journeys: Sequence[Journey], how: str = "unique", *, half
                 if credit:
                     out.append((journey.journey_id, touch_id, model, credit, credit * journey.value))
     return out, chain, values
+
+
+JOURNEY_COLUMNS = ("journey_id", "is_conversion", "conversion_value", "touch_number", "touch_id", "channel", "age_days")
+
+
+def journeys_from_table(table) -> list[Journey]:
+    """Journeys from a table with one row per touch (int_attribution_journeys: ``JOURNEY_COLUMNS``),
+    a pandas DataFrame; touches in ``touch_number`` order. Vectorised grouping: 1M journeys in seconds."""
+    import numpy as np
+
+    missing = [c for c in JOURNEY_COLUMNS if c not in table.columns]
+    if missing:
+        raise AttributionError(f"journey table lacks columns {missing}")
+    table = table.sort_values(["journey_id", "touch_number"], kind="stable")
+    ids = table["journey_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.array([], dtype=int)
+    ends = np.r_[starts[1:], len(ids)]
+    channels = table["channel"].tolist()
+    touch_ids = table["touch_id"].tolist()
+    ages = table["age_days"].astype(float).tolist()
+    converted = table["is_conversion"].astype(bool).to_numpy()
+    values = table["conversion_value"].astype(float).fillna(0.0).to_numpy()
+    return [
+        Journey(
+            journey_id=ids[s],
+            path=tuple(channels[s:e]),
+            touch_ids=tuple(touch_ids[s:e]),
+            ages=tuple(ages[s:e]),
+            converted=bool(converted[s]),
+            value=float(values[s]),
+        )
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True)
+    ]
+
+
+def attribute_journey_table(table, how: str = "unique", *, half_life: float = 7.0, markov_order: int = 1):
+    """The dbt model ``attribution_touch_credits``: every model's credit per touch of each converting
+    journey of a journey table (see :func:`journeys_from_table`), with the touch's channel's removal
+    effect and Shapley value; a pandas DataFrame."""
+    import pandas as pd
+
+    credits, chain, values = attribute_journeys(
+        journeys_from_table(table), how, half_life=half_life, markov_order=markov_order
+    )
+    out = pd.DataFrame(credits, columns=["conversion_id", "touch_id", "attribution_model", "credit", "credited_value"])
+    extra = [c for c in ("person_id", "converted_at", "touched_at", "campaign") if c in table.columns]
+    touches = table[["journey_id", "touch_id", "channel", *extra]].rename(columns={"journey_id": "conversion_id"})
+    out = out.merge(touches, on=["conversion_id", "touch_id"], how="left")
+    out["removal_effect"] = out["channel"].map(chain.removal_effects)
+    out["shapley_value"] = out["channel"].map(values)
+    return out

@@ -1,10 +1,11 @@
 """Every model's credit for each touch of each converting journey (int_attribution_journeys).
 
 The models are intent_pipeline.attribution's — the code `python -m intent_pipeline attribute`
-runs on a path file: the Markov chain (solved exactly) and the Shapley values are fitted on every
-journey, converting or not; each conversion hands out exactly 1 credit (and its value) per model.
-Settings come from the dbt vars attribution_path_transform, attribution_half_life_days (time decay
-by the touches' age in days) and attribution_markov_order, passed through the model config.
+runs on a path file, here through attribute_journey_table: the Markov chain (solved exactly) and
+the Shapley values are fitted on every journey, converting or not; each conversion hands out
+exactly 1 credit (and its value) per model. Settings come from the dbt vars
+attribution_path_transform, attribution_half_life_days (time decay by the touches' age in days)
+and attribution_markov_order, passed through the model config.
 """
 
 
@@ -17,36 +18,13 @@ def model(dbt, session):
             "attribution_touch_credits needs the intent_pipeline package: run dbt after `source scripts/env.sh` "
             "(it puts plugins/ on PYTHONPATH), as the DAG and `make` do"
         ) from error
-    import pandas as pd
 
-    rows = dbt.ref("int_attribution_journeys").df()
-    rows = rows.sort_values(["journey_id", "touch_number"], kind="stable")
-    journeys = []
-    for journey_id, touches in rows.groupby("journey_id", sort=True):
-        first = touches.iloc[0]
-        journeys.append(
-            attribution.Journey(
-                journey_id=journey_id,
-                path=tuple(touches["channel"]),
-                touch_ids=tuple(touches["touch_id"]),
-                ages=tuple(float(a) for a in touches["age_days"]),
-                converted=bool(first["is_conversion"]),
-                value=float(first["conversion_value"]) if pd.notna(first["conversion_value"]) else 0.0,
-            )
-        )
-    credits, chain, shapley_values = attribution.attribute_journeys(
-        journeys,
+    out = attribution.attribute_journey_table(
+        dbt.ref("int_attribution_journeys").df(),
         dbt.config.get("path_transform") or "unique",
         half_life=float(dbt.config.get("half_life_days") or 7),
         markov_order=int(dbt.config.get("markov_order") or 1),
     )
-    out = pd.DataFrame(credits, columns=["conversion_id", "touch_id", "attribution_model", "credit", "credited_value"])
-    touches = rows[["journey_id", "touch_id", "person_id", "converted_at", "touched_at", "channel", "campaign"]]
-    out = out.merge(
-        touches.rename(columns={"journey_id": "conversion_id"}), on=["conversion_id", "touch_id"], how="left"
-    )
-    out["removal_effect"] = out["channel"].map(chain.removal_effects)
-    out["shapley_value"] = out["channel"].map(shapley_values)
     columns = [
         "conversion_id", "person_id", "converted_at", "attribution_model", "touch_id", "touched_at", "channel",
         "campaign", "credit", "credited_value", "removal_effect", "shapley_value",
