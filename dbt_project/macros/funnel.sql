@@ -15,8 +15,8 @@
         )
 {%- endmacro %}
 
-{#- kind event: every event of int_events_unified that meets the rule's conditions. -#}
-{% macro funnel_matches_event(rules, events) -%}
+{#- The events that reach a rule of `kind`: `condition` is the SQL that joins a rule to an event. -#}
+{% macro funnel_matches_events(rules, events, kind, condition) -%}
     select
         {{ events }}.person_id,
         {{ events }}.event_at as occurred_at,
@@ -24,29 +24,28 @@
         {{ rules }}.step
     from {{ events }}
     inner join {{ rules }}
-        on {{ rules }}.kind = 'event'
-        and {{ funnel_event_condition(events, rules ~ '.event_type', rules ~ '.form_type', rules ~ '.page_pattern',
-                                      rules ~ '.min_engagement_seconds') }}
+        on {{ rules }}.kind = '{{ kind }}'
+        and {{ condition }}
     where {{ events }}.person_id is not null
         and {{ events }}.event_at is not null
+{%- endmacro %}
+
+{#- kind event: every event of int_events_unified that meets the rule's conditions. -#}
+{% macro funnel_matches_event(rules, events) -%}
+    {{ funnel_matches_events(rules, events, 'event', funnel_event_condition(
+        events, rules ~ '.event_type', rules ~ '.form_type', rules ~ '.page_pattern', rules ~ '.min_engagement_seconds'
+    )) }}
 {%- endmacro %}
 
 {#- kind engaged_page_view: a page view engaged strictly longer than var
     engaged_min_engagement_seconds (optionally on the rule's page_pattern). -#}
 {% macro funnel_matches_engaged_page_view(rules, events) -%}
-    select
-        {{ events }}.person_id,
-        {{ events }}.event_at as occurred_at,
-        {{ rules }}.role,
-        {{ rules }}.step
-    from {{ events }}
-    inner join {{ rules }}
-        on {{ rules }}.kind = 'engaged_page_view'
-        and {{ events }}.event_type = 'page_view'
+    {%- set condition -%}
+        {{ events }}.event_type = 'page_view'
         and {{ events }}.engagement_seconds > {{ var('engaged_min_engagement_seconds') }}
         and ({{ rules }}.page_pattern is null or {{ events }}.page_path like {{ rules }}.page_pattern)
-    where {{ events }}.person_id is not null
-        and {{ events }}.event_at is not null
+    {%- endset -%}
+    {{ funnel_matches_events(rules, events, 'engaged_page_view', condition) }}
 {%- endmacro %}
 
 {#- kind touch: every marketing touch of int_touchpoints (web session, email click, form, CRM lead). -#}

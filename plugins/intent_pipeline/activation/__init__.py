@@ -208,10 +208,18 @@ def _answers(destination, bodies, outbox):
     """``(items, outcomes)`` of each batch, in the order of ``bodies``: written to the outbox, or
     sent with up to ``destination.concurrency`` batches in flight (1 unless the destination says
     otherwise). Each answer is yielded, and so recorded, as soon as it and every earlier one are in:
-    a crash loses at most the answers in flight, which the re-run sends again (upserts are idempotent)."""
+    a crash loses at most the answers in flight, which the re-run sends again (upserts are idempotent).
+    Once the destination says its API allocation is used up (``exhausted``, the reason), every later
+    batch is deferred without a call: it would fail too, and burn time."""
     from collections import deque
 
-    from intent_pipeline.activation.ledger import ACKNOWLEDGED
+    from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED
+
+    def send(body, items):
+        reason = getattr(destination, "exhausted", None)
+        if reason is not None:
+            return [(it.key, DEFERRED, reason) for it in items]
+        return destination.send(body, items)
 
     if outbox is not None:
         for body, items in bodies:
@@ -221,7 +229,7 @@ def _answers(destination, bodies, outbox):
     workers = getattr(destination, "concurrency", 1)
     if workers <= 1:
         for body, items in bodies:
-            yield items, destination.send(body, items)
+            yield items, send(body, items)
         return
     from concurrent.futures import ThreadPoolExecutor
 
@@ -229,7 +237,7 @@ def _answers(destination, bodies, outbox):
         in_flight: deque = deque()
         try:
             for body, items in bodies:
-                in_flight.append((items, pool.submit(destination.send, body, items)))
+                in_flight.append((items, pool.submit(send, body, items)))
                 if len(in_flight) >= workers:
                     items, future = in_flight.popleft()
                     yield items, future.result()

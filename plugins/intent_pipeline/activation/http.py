@@ -26,7 +26,9 @@ def new_session():
 
 class HttpSender:
     """Mixed into every destination that sends over HTTP: ``requests`` counts the requests made
-    (retries included), ``sleeps`` the waits asked for (through the injected ``sleep``), and a
+    (retries included), ``sleeps`` the waits asked for (through the injected ``sleep``),
+    ``exhausted`` why the API allocation is used up (run_destination then defers every later batch
+    without a call; None while it is not), and a
     session is opened on first use in each sending thread (``requests.Session`` is not meant to be
     shared between threads) with the destination's ``_headers()``; ``close()`` closes them all."""
 
@@ -34,6 +36,7 @@ class HttpSender:
         self.sleep = sleep
         self.requests = 0
         self.sleeps: list[float] = []
+        self.exhausted: str | None = None
         self._local = threading.local()
         self._sessions: list = []
         self._lock = threading.Lock()

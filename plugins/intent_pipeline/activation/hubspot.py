@@ -136,7 +136,6 @@ class HubSpotDestination(KeptInSync, HttpSender):
         self.batch_size = config.batch_size if config else batch_size
         self.id_property = config.id_property if config else id_property
         self.concurrency = config.concurrency if config else 1  # batches in flight (run_destination)
-        self._daily_exhausted: str | None = None  # set when the portal's daily allocation is used up
         self._start_http(sleep)
         self.rng = rng or random.Random()
 
@@ -165,8 +164,6 @@ class HubSpotDestination(KeptInSync, HttpSender):
 
     def send(self, body: dict, items: list[Planned]) -> list[tuple[str, str, str | None]]:
         """Upsert one batch; ``(record_key, status, reason)`` per row, status in acknowledged/rejected/deferred."""
-        if self._daily_exhausted is not None:
-            return [(it.key, DEFERRED, self._daily_exhausted) for it in items]
         outcomes = self._upsert(items)
         return [(it.key, *outcomes[it.key]) for it in items]
 
@@ -194,8 +191,8 @@ class HubSpotDestination(KeptInSync, HttpSender):
                 if status == 429 and _policy(response) == DAILY_POLICY:
                     # The portal's daily allocation: nothing succeeds before midnight (the portal's time
                     # zone), so this batch and every later one wait for the next run without a call.
-                    self._daily_exhausted = f"HubSpot daily API limit reached: HTTP 429 {_message(response)}"
-                    return None, self._daily_exhausted
+                    self.exhausted = f"HubSpot daily API limit reached: HTTP 429 {_message(response)}"
+                    return None, self.exhausted
                 if status == 429:
                     reason = f"HTTP 429 {_message(response)}"
                     wait = retry_after_seconds(response.headers.get("Retry-After"))
@@ -204,7 +201,7 @@ class HubSpotDestination(KeptInSync, HttpSender):
                     wait = backoff_delay(attempt, self.rng)
                 else:
                     if response.headers.get(DAILY_REMAINING) == "0":
-                        self._daily_exhausted = f"HubSpot daily API limit reached ({DAILY_REMAINING}: 0)"
+                        self.exhausted = f"HubSpot daily API limit reached ({DAILY_REMAINING}: 0)"
                     return response, ""
             if attempt + 1 < attempts:
                 log.info("hubspot: %s; retry %d/%d in %.1f s", reason, attempt + 1, attempts - 1, wait)

@@ -332,7 +332,6 @@ class SalesforceDestination(KeptInSync, HttpSender):
         self.updated = 0
         self.bulk_jobs = 0  # Bulk API 2.0 jobs created
         self.token_refreshes = 0  # access tokens obtained with the refresh token
-        self._quota_exhausted: str | None = None
         self._access_token = config.access_token if config else ""
         self._refresh_token = config.refresh_token if config else ""
         self._instance_url = config.instance_url.rstrip("/") if config else ""
@@ -397,8 +396,6 @@ class SalesforceDestination(KeptInSync, HttpSender):
 
     def send(self, body: dict, items: list[Planned]) -> list[tuple[str, str, str | None]]:
         """Upsert one batch (or run one bulk job); ``(person_id, status, reason)`` per row, in the batch's order."""
-        if self._quota_exhausted is not None:
-            return [(it.key, DEFERRED, self._quota_exhausted) for it in items]
         try:
             outcomes = self._run_job(body, items) if "job" in body else self._upsert(items)
         except _TokenUnavailable as error:
@@ -456,7 +453,7 @@ class SalesforceDestination(KeptInSync, HttpSender):
                     reason = f"HTTP 403 {code}: {message}"
                     if "TotalRequests" in message:
                         # The org's 24-hour allocation: no retry within this run can succeed.
-                        self._quota_exhausted = f"Salesforce API allocation used up, not called: {reason}"
+                        self.exhausted = f"Salesforce API allocation used up, not called: {reason}"
                         return None, reason
                 elif status >= 500:
                     reason = f"HTTP {status} {code}: {message}".strip()
