@@ -216,8 +216,9 @@ def test_401_fails_with_a_clear_error(settings, segment):
     with FakeHubSpot(token="the-right-token") as server:
         with pytest.raises(HubSpotAuthError, match="401.*hubspot_default.*private-app token"):
             run(settings, server, "run-1")
-        # the batches in flight when the first 401 came back (concurrency 2), and nothing after
-        assert len(server.requests) == 2
+        # the batches in flight when the first 401 came back (concurrency 2: the second one unless
+        # it had not started yet), and nothing after
+        assert len(server.requests) in (1, 2)
     with Ledger(settings.ledger_path) as ledger:
         assert ledger.entries(portal(server)) == {}
         query = "select counts from activation_runs where destination = ?"
