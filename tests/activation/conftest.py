@@ -98,3 +98,67 @@ def assert_accounting(report: dict) -> None:
     for name, c in report.items():
         parts = c["sent_ok"] + c["rejected"] + c["deferred"] + c["unchanged"] + c["invalid"] + c["dead_lettered"]
         assert c["planned"] == parts, (name, c)
+
+
+STALL_DDL = """
+create schema if not exists marts;
+create or replace table marts.segment_funnel_stalls (
+    stall_id varchar, person_id varchar, rule_id varchar, stage varchar, stall_reason varchar,
+    stall_reason_zh varchar, opportunity_id varchar, opportunity_stage varchar, in_stage_since timestamp,
+    stalled_at timestamp, hours_in_stage double, max_hours double, became_stalled_in_interval boolean,
+    as_of_at timestamp, email varchar, phone varchar, full_name varchar, company varchar, job_title varchar,
+    owner varchar, crm_lead_id varchar, is_customer boolean, is_unsubscribed boolean, lead_score integer,
+    grade varchar, score_reasons varchar, score_reasons_zh varchar
+);
+"""
+STALL_REASONS = {
+    "opportunity_in_proposal": (
+        "open opportunity in a proposal or quotation stage for more than 72 hours",
+        "商机在方案/报价阶段超过72小时未推进",
+        72.0,
+    ),
+    "brochures_without_pricing": (
+        "3 brochure downloads and no pricing inquiry within 24 hours of the third",
+        "下载3次产品手册后24小时内未询价",
+        24.0,
+    ),
+}
+
+
+def make_stall(person_id: str, rule_id: str = "opportunity_in_proposal", *, opportunity_id: str | None = "O1",
+               stalled_at: datetime = datetime(2026, 11, 21), hours: float = 96.0, in_interval: bool = True,
+               **fields) -> dict:  # fmt: skip
+    """One row of ``marts.segment_funnel_stalls`` as dbt builds it (see the model's contract)."""
+    reason, reason_zh, max_hours = STALL_REASONS[rule_id]
+    opportunity_id = opportunity_id if rule_id == "opportunity_in_proposal" else None
+    row = {
+        "stall_id": f"{rule_id}:{person_id}" + (f":{opportunity_id}" if opportunity_id else ""),
+        "person_id": person_id, "rule_id": rule_id, "stage": "sql" if opportunity_id else "engaged",
+        "stall_reason": reason, "stall_reason_zh": reason_zh, "opportunity_id": opportunity_id,
+        "opportunity_stage": "Proposal" if opportunity_id else None, "in_stage_since": stalled_at,
+        "stalled_at": stalled_at, "hours_in_stage": hours, "max_hours": max_hours,
+        "became_stalled_in_interval": in_interval, "as_of_at": INTERVAL_END, "email": f"{person_id}@example.com",
+        "phone": None, "full_name": "赵强", "company": "深圳智造有限公司", "job_title": "采购经理", "owner": "李娜",
+        "crm_lead_id": None, "is_customer": False, "is_unsubscribed": False, "lead_score": 72, "grade": "high_intent",
+        "score_reasons": "demo_request +30; pricing_page +15", "score_reasons_zh": "演示申请 +30；价格页 +15",
+    }  # fmt: skip
+    row.update(fields)
+    return row
+
+
+def write_stalls(warehouse, rows: list[dict]) -> None:
+    """Replace ``marts.segment_funnel_stalls`` in the warehouse file, as dbt does on each build."""
+    import duckdb
+    import pyarrow as pa
+
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute(STALL_DDL)
+        if rows:
+            columns = list(rows[0])
+            con.register("stall_rows", pa.Table.from_pylist(rows))
+            con.execute(f"insert into marts.segment_funnel_stalls ({', '.join(columns)}) "
+                        f"select {', '.join(columns)} from stall_rows")  # fmt: skip
+            con.unregister("stall_rows")
+    finally:
+        con.close()

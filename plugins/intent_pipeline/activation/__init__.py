@@ -305,15 +305,17 @@ def activate(
     from intent_pipeline.activation.dingtalk import DingTalkDestination
     from intent_pipeline.activation.hubspot import HubSpotDestination
     from intent_pipeline.activation.ledger import Ledger
-    from intent_pipeline.activation.segments import read_segment
+    from intent_pipeline.activation.segments import is_stall, read_segment
 
     if isinstance(interval_start, datetime):
         interval_start = interval_start.date()
     rows = read_segment(settings.warehouse, interval_end)
+    stalls = sum(1 for row in rows if is_stall(row))
     log.info(
-        "segment_high_intent: %d rows; segment_crm_updates: %d rows",
+        "segment_high_intent: %d rows; segment_crm_updates: %d rows; segment_funnel_stalls: %d rows",
         sum(1 for row in rows if row["in_segment"]),
-        sum(1 for row in rows if not row["in_segment"]),
+        sum(1 for row in rows if not row["in_segment"]) - stalls,
+        stalls,
     )
     report = {}
     refused: list[DestinationRefused] = []

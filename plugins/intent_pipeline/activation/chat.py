@@ -5,16 +5,19 @@ Shared here: the connection settings of each robot (DingTalk's are in ``config.p
 
 * a lead is alerted once, ever: when it became hot in the interval, or later while still
   hot if its alert failed (the ledger remembers every acknowledgement);
-* the digest rule: up to ``digest_over`` leads (default 20, or the robot's per-minute limit
-  if lower) get one message each; more than that get ONE digest message listing them all,
-  hottest first, cut at the vendor's size limit with "… and N more". The digest
-  acknowledges every lead it counts, so 1,000 newly hot leads cost one request, not a flood
-  that the robot's rate limit would stretch over an hour.
+* a stall (``marts.segment_funnel_stalls``: a person stuck in a funnel stage, e.g. an
+  opportunity in Proposal for more than 72 hours) is alerted once, when it became one;
+* the digest rule: up to ``digest_over`` alerts (default 20, or the robot's per-minute limit
+  if lower) get one message each; more than that get ONE digest message listing the newly hot
+  leads (and one listing the stalls, if any), hottest first, cut at the vendor's size limit with
+  "… and N more". The digest acknowledges every lead it counts, so 1,000 newly hot leads cost
+  one request, not a flood that the robot's rate limit would stretch over an hour.
 
 The vendors differ in URL, signature, body, size limit, rate limit and error codes;
 ``dingtalk.py``, ``wecom.py``, ``feishu.py`` and ``slack.py`` implement ``message_body``,
-``digest_body`` and ``_send``. Texts come from Jinja2 templates in ``templates/`` (Chinese by
-default, English with ``language="en"``), rendered with ``StrictUndefined``.
+``digest_body`` and ``_send``. Texts come from Jinja2 templates in ``templates/``, one per robot
+and kind (``<robot>_{hot_lead,digest,stall,stall_digest}.<lang>``; Chinese by default, English
+with ``language="en"``), rendered with ``StrictUndefined``.
 
 Cheap to import: no HTTP client and no Jinja2 import at module level.
 """
@@ -40,7 +43,7 @@ from intent_pipeline.activation.config import (
 from intent_pipeline.activation.http import HttpSender
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, LedgerEntry
 from intent_pipeline.activation.retry import SlidingWindow, backoff_delay
-from intent_pipeline.activation.segments import Planned
+from intent_pipeline.activation.segments import Planned, is_stall
 
 log = logging.getLogger(__name__)
 
@@ -269,8 +272,10 @@ def _jinja():
 
 def chat_fields(row: dict) -> dict:
     """What a chat alert shows (hashed into the ledger): the lead, its reasons in English and in
-    Chinese (``score_reasons_zh``), its owner and the profile link (``profile_url``) when the row has them."""
-    return {
+    Chinese (``score_reasons_zh``), its owner and the profile link (``profile_url``) when the row has
+    them; for a stall (``segment_funnel_stalls``) also ``stall``: the rule's reason in both
+    languages, the opportunity's CRM stage, the hours in the stage and the rule's limit."""
+    fields = {
         "person_id": row.get("person_id"),
         "full_name": row.get("full_name"),
         "company": row.get("company"),
@@ -284,14 +289,29 @@ def chat_fields(row: dict) -> dict:
         "recycled_from_owner": row.get("recycled_from_owner") or None,
         "profile_url": row.get("profile_url") or None,
     }
+    if is_stall(row):
+        fields["stall"] = {
+            "rule_id": row.get("rule_id"),
+            "reason": row.get("stall_reason"),
+            "reason_zh": row.get("stall_reason_zh") or row.get("stall_reason"),
+            "opportunity_stage": row.get("opportunity_stage"),
+            "hours": None if row.get("hours_in_stage") is None else int(row["hours_in_stage"]),
+            "max_hours": None if row.get("max_hours") is None else int(row["max_hours"]),
+        }
+    return fields
 
 
 def lead_view(fields: dict, lang: str) -> dict:
-    """The values a template sees: in Chinese the Chinese reasons when there are any."""
+    """The values a template sees: in Chinese the Chinese reasons (and a stall's Chinese reason)
+    when there are any."""
     reasons = fields.get("reasons") or []
     if lang == "zh" and fields.get("reasons_zh"):
         reasons = fields["reasons_zh"]
-    return {**fields, "reasons": list(reasons)}
+    view = {**fields, "reasons": list(reasons)}
+    if fields.get("stall"):
+        stall = fields["stall"]
+        view["stall"] = {**stall, "reason": stall["reason_zh"] if lang == "zh" else stall["reason"]}
+    return view
 
 
 def template(name: str):
@@ -369,36 +389,55 @@ def body_size(body: dict) -> int:
 
 class AlertOnce:
     """The planning rule of every chat destination: alert a lead once, ever, when it becomes hot,
-    and once more if lead routing recycled it (no CRM follow-up within the SLA: a new owner).
+    and once more if lead routing recycled it (no CRM follow-up within the SLA: a new owner);
+    alert a stall (``segment_funnel_stalls``: a person stuck in a funnel stage) once, when it
+    became one.
 
-    Candidates are the leads that became hot or were recycled in the interval, plus earlier
-    alerts that failed and are still hot; the key is the person (``person_id#<alert_round>`` for
-    the recycling's alert, so the first alert's acknowledgement does not hide it); an
-    acknowledged alert is never resent, whatever changed since. Subclasses add ``map_fields``,
-    ``bodies`` and the sending.
+    Candidates are the leads that became hot or were recycled in the interval and the stalls that
+    began in it, plus earlier alerts that failed and are still due; the key is the person
+    (``person_id#<alert_round>`` for the recycling's alert, so the first alert's acknowledgement
+    does not hide it; ``stall:<stall_id>@<stalled_at>`` for a stall, so a person who stalls again
+    later is alerted again); an acknowledged alert is never resent, whatever changed since.
+    Subclasses add ``map_fields``, ``bodies`` and the sending.
     """
 
     def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[dict]:
-        """Leads that became hot or were recycled in the interval, plus earlier alerts that failed and
-        are still hot (in the segment: a lead that left it is never alerted)."""
-        return [
-            row
-            for row in rows
-            if row.get("in_segment", True)
-            and (
-                row.get("became_hot_in_interval")
-                or row.get("recycled_in_interval")
-                or ((entry := entries.get(self.key_of(row))) is not None and not entry.acknowledged)
-            )
-        ]
+        """Leads that became hot or were recycled in the interval, stalls that began in it, plus
+        earlier alerts that failed and are still due (a lead that left the segment is never alerted
+        as hot; a stall that ended is not in the table any more). Consent: a behaviour stall of a
+        person who unsubscribed is not alerted (it would prompt a call they opted out of); an open
+        opportunity's stall is (the sales conversation is under way)."""
+
+        def failed_before(row: dict) -> bool:
+            entry = entries.get(self.key_of(row))
+            return entry is not None and not entry.acknowledged
+
+        out = []
+        for row in rows:
+            if is_stall(row):
+                if row.get("is_unsubscribed") and not row.get("opportunity_id"):
+                    continue
+                if row.get("became_stalled_in_interval") or failed_before(row):
+                    out.append(row)
+            elif row.get("in_segment", True) and (
+                row.get("became_hot_in_interval") or row.get("recycled_in_interval") or failed_before(row)
+            ):
+                out.append(row)
+        return out
 
     def key_of(self, row: dict) -> str | None:
+        if is_stall(row):
+            stalled_at = row.get("stalled_at")
+            stalled_at = stalled_at.isoformat(timespec="seconds") if hasattr(stalled_at, "isoformat") else stalled_at
+            return f"stall:{row.get('stall_id')}@{stalled_at}" if row.get("stall_id") else None
         person_id, alert_round = row.get("person_id"), row.get("alert_round") or 0
         return f"{person_id}#{alert_round}" if person_id and alert_round else person_id
 
     def validate(self, row: dict) -> str | None:
         if not row.get("person_id"):
             return "person_id is empty"
+        if is_stall(row):  # a stall is worth an alert whether or not the person has a score yet
+            return None if row.get("stall_id") else "stall_id is empty"
         if row.get("lead_score") is None:
             return "lead_score is empty"
         return None
@@ -457,12 +496,33 @@ class ChatDestination(AlertOnce, HttpSender):
     def map_fields(self, row: dict) -> dict:
         return chat_fields(row)
 
+    template_suffix = ".md.j2"  # templates/<name>_<kind>.<lang><suffix>
+
+    def macros(self, kind: str, lang: str):
+        """The macros of this robot's template of one kind: ``hot_lead``, ``digest``, ``stall`` or
+        ``stall_digest``."""
+        return template(f"{self.name}_{kind}.{lang}{self.template_suffix}")
+
+    def message_macros(self, fields: dict, lang: str):
+        """The template of one alert: a newly hot lead's or a stall's."""
+        return self.macros("stall" if fields.get("stall") else "hot_lead", lang)
+
+    def digest_macros(self, alerts: list[dict], lang: str):
+        """The template of a digest (its alerts are all newly hot leads or all stalls)."""
+        return self.macros("stall_digest" if alerts and alerts[0].get("stall") else "digest", lang)
+
     def bodies(self, items: list[Planned]) -> list[tuple[dict, list[Planned]]]:
-        """One message per lead, or a single digest covering every lead when there are more than ``digest_over``."""
+        """One message per alert, or, when there are more than ``digest_over`` in the run, one digest
+        for the newly hot leads and one for the stalls (each only if it has any)."""
         if len(items) <= self.digest_over:
             return [(self.message_body(it.fields, self.language), [it]) for it in items]
-        log.info("%s: %d newly hot leads > %d: one digest message", self.name, len(items), self.digest_over)
-        return [(self.digest_body([it.fields for it in items], self.language), list(items))]
+        log.info("%s: %d alerts > %d: digest messages", self.name, len(items), self.digest_over)
+        out = []
+        for stalls in (False, True):
+            group = [it for it in items if bool(it.fields.get("stall")) == stalls]
+            if group:
+                out.append((self.digest_body([it.fields for it in group], self.language), group))
+        return out
 
     # --- vendor parts ---------------------------------------------------------------------------
 

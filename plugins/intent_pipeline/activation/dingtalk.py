@@ -29,7 +29,6 @@ from intent_pipeline.activation.chat import (
     fit_lines,
     lead_view,
     rendered,
-    template,
     utf8_len,
 )
 from intent_pipeline.activation.config import DestinationRefused, DingTalkConfig
@@ -73,13 +72,13 @@ class DingTalkDestination(ChatDestination):
     config: DingTalkConfig | None
 
     def message_body(self, fields: dict, lang: str) -> dict:
-        macros = template(f"dingtalk_hot_lead.{lang}.md.j2")
+        macros = self.message_macros(fields, lang)
         view = lead_view(fields, lang)
         return markdown(rendered(macros.title, view), rendered(macros.text, view))
 
     def digest_body(self, leads: list[dict], lang: str) -> dict:
         """One markdown message naming the count and listing the leads, hottest first, within the cut."""
-        macros = template(f"dingtalk_digest.{lang}.md.j2")
+        macros = self.digest_macros(leads, lang)
         text = fit_lines(
             rendered(macros.header, len(leads)),
             digest_lines(macros, leads, lang),

@@ -41,7 +41,6 @@ from intent_pipeline.activation.chat import (
     lead_view,
     post_json,
     rendered,
-    template,
     truncate_utf8,
     utf8_len,
 )
@@ -133,13 +132,13 @@ class FeishuDestination(ChatDestination):
         ]
 
     def message_body(self, fields: dict, lang: str) -> dict:
-        macros = template(f"feishu_hot_lead.{lang}.md.j2")
+        macros = self.message_macros(fields, lang)
         view = lead_view(fields, lang)
         return fitted_card(rendered(macros.title, view), rendered(macros.text, view))
 
     def digest_body(self, leads: list[dict], lang: str) -> dict:
         """One card naming the count and listing the leads, hottest first, within 20 KB."""
-        macros = template(f"feishu_digest.{lang}.md.j2")
+        macros = self.digest_macros(leads, lang)
         title = rendered(macros.title, len(leads))
         room = MAX_BODY_BYTES - body_size({**card(title, ""), **SIGNATURE_PLACEHOLDER})
         lines = digest_lines(macros, leads, lang)

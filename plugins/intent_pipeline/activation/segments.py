@@ -31,6 +31,16 @@ OPTIONAL_COLUMNS = (
     "crm_owner_id", "owner_team", "score_reasons_zh", "recycled_from_owner", "alert_round", "recycled_in_interval",
 )  # fmt: skip
 
+# Stalls (people stuck in a funnel stage): chat destinations alert them, CRMs never see them.
+STALLS_TABLE = "marts.segment_funnel_stalls"
+STALL = "stall"  # the ``alert_kind`` of a stall row
+STALL_COLUMNS = (
+    "stall_id", "person_id", "rule_id", "stage", "stall_reason", "opportunity_id", "opportunity_stage",
+    "in_stage_since", "stalled_at", "hours_in_stage", "max_hours", "became_stalled_in_interval",
+    "email", "phone", "full_name", "company", "job_title", "owner", "crm_lead_id", "is_unsubscribed",
+)  # fmt: skip
+STALL_OPTIONAL_COLUMNS = ("stall_reason_zh", "lead_score", "grade", "score_reasons", "score_reasons_zh")
+
 # Deliberately loose: the warehouse already normalised emails; this only stops values
 # the CRM would reject for certain (no "@", spaces) before they cost a request.
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -44,7 +54,8 @@ def read_segment(warehouse: Path | str, interval_end: datetime | None = None) ->
     """Rows of ``marts.segment_high_intent`` as dicts, ordered by ``person_id``, each with
     ``in_segment`` True; then the rows of ``marts.segment_crm_updates`` (people who left the
     segment: CRMs that hold them get their new grade) with ``in_segment`` False, when the
-    warehouse has that table."""
+    warehouse has that table; then the stalls of ``marts.segment_funnel_stalls`` (chat alerts
+    only) with ``in_segment`` False and ``alert_kind`` ``"stall"``, when it has that one."""
     import duckdb
 
     warehouse = Path(warehouse)
@@ -58,17 +69,26 @@ def read_segment(warehouse: Path | str, interval_end: datetime | None = None) ->
         for row in _read_table(con, UPDATES_TABLE, warehouse, required=False):
             row["in_segment"] = False
             rows.append(row)
+        for row in _read_table(con, STALLS_TABLE, warehouse, required=False, order="stall_id"):
+            row["in_segment"] = False
+            row["alert_kind"] = STALL
+            rows.append(row)
     finally:
         con.close()
     if interval_end is not None and rows:
-        scored = {row["scored_at"] for row in rows}
+        scored = {row["scored_at"] for row in rows if not is_stall(row)}
         if scored != {interval_end}:
             # Not fatal: a manual re-run may activate an older build on purpose. Worth a line in the log.
             log.warning("segment scored at %s, activation interval ends %s", sorted(map(str, scored)), interval_end)
     return rows
 
 
-def _read_table(con, table: str, warehouse: Path, required: bool) -> list[dict]:
+def is_stall(row: dict) -> bool:
+    """A row of ``marts.segment_funnel_stalls``: an alert for chat, never a CRM record."""
+    return row.get("alert_kind") == STALL
+
+
+def _read_table(con, table: str, warehouse: Path, required: bool, order: str = "person_id, email") -> list[dict]:
     """A segment table's rows (the contract's columns, the optional ones it has); [] when an
     optional table is missing."""
     schema, name = table.split(".")
@@ -83,11 +103,13 @@ def _read_table(con, table: str, warehouse: Path, required: bool) -> list[dict]:
         if not required:
             return []
         raise SegmentError(f"{table} does not exist in {warehouse}: run dbt build before activation")
-    missing = [c for c in SEGMENT_COLUMNS if c not in found]
+    required_columns, optional = (STALL_COLUMNS, STALL_OPTIONAL_COLUMNS) if table == STALLS_TABLE else (
+        SEGMENT_COLUMNS, OPTIONAL_COLUMNS)  # fmt: skip
+    missing = [c for c in required_columns if c not in found]
     if missing:
         raise SegmentError(f"{table} in {warehouse} lacks columns {missing} (see docs/contracts.md)")
-    columns = [*SEGMENT_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in found)]
-    cursor = con.execute(f"select {', '.join(columns)} from {table} order by person_id, email")
+    columns = [*required_columns, *(c for c in optional if c in found)]
+    cursor = con.execute(f"select {', '.join(columns)} from {table} order by {order}")
     return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
@@ -167,8 +189,10 @@ class KeptInSync:
 
     def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[dict]:
         """The whole segment is kept in sync, and so is everyone who left it that this CRM was
-        sent before (their grade and score there must not stay "high intent")."""
-        return [row for row in rows if row.get("in_segment", True) or self.key_of(row) in entries]
+        sent before (their grade and score there must not stay "high intent"); stalls are chat alerts."""
+        return [
+            row for row in rows if not is_stall(row) and (row.get("in_segment", True) or self.key_of(row) in entries)
+        ]
 
     def is_unchanged(self, item: Planned, entry: LedgerEntry) -> bool:
         return entry.acknowledged and entry.payload_hash == item.hash

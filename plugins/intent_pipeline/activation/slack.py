@@ -25,7 +25,6 @@ from intent_pipeline.activation.chat import (
     lead_view,
     post_json,
     rendered,
-    template,
     truncate_chars,
 )
 from intent_pipeline.activation.config import DestinationRefused
@@ -51,7 +50,11 @@ def escape(value):
 
 
 def slack_view(fields: dict, lang: str) -> dict:
-    return {k: escape(v) for k, v in lead_view(fields, lang).items()}
+    """The template's values with Slack's control characters escaped (a stall's values too)."""
+    return {
+        k: {sk: escape(sv) for sk, sv in v.items()} if isinstance(v, dict) else escape(v)
+        for k, v in lead_view(fields, lang).items()
+    }
 
 
 def section(text: str) -> dict:
@@ -63,6 +66,7 @@ class SlackDestination(ChatDestination):
 
     name = NAME
     config: SlackConfig | None
+    template_suffix = ".j2"  # mrkdwn, not markdown
 
     def limits(self) -> list[SlidingWindow]:
         # One message every 60/max_per_minute seconds, no burst: Slack's "about one a second".
@@ -70,14 +74,14 @@ class SlackDestination(ChatDestination):
         return [SlidingWindow(1, 60.0 / per_minute, self.clock, self._sleep)]
 
     def message_body(self, fields: dict, lang: str) -> dict:
-        macros = template(f"slack_hot_lead.{lang}.j2")
+        macros = self.message_macros(fields, lang)
         view = slack_view(fields, lang)
         fallback = truncate_chars(rendered(macros.fallback, view), MAX_SECTION_CHARS)
         return {"text": fallback, "blocks": [section(rendered(macros.text, view))]}
 
     def digest_body(self, leads: list[dict], lang: str) -> dict:
         """One message naming the count and listing the leads, hottest first, in one 3000-character section."""
-        macros = template(f"slack_digest.{lang}.j2")
+        macros = self.digest_macros(leads, lang)
         header = rendered(macros.header, len(leads))
         lines = digest_lines(macros, leads, lang, slack_view)
         text = fit_lines(header, lines, lambda n: rendered(macros.more, n), lambda t: len(t) <= MAX_SECTION_CHARS)

@@ -26,7 +26,6 @@ from intent_pipeline.activation.chat import (
     lead_view,
     post_json,
     rendered,
-    template,
     truncate_utf8,
     utf8_len,
 )
@@ -59,11 +58,11 @@ class WeComDestination(ChatDestination):
 
     def message_body(self, fields: dict, lang: str) -> dict:
         """The robot's markdown for one lead, cut to 4096 bytes if its reasons are very long."""
-        return markdown(rendered(template(f"wecom_hot_lead.{lang}.md.j2").text, lead_view(fields, lang)))
+        return markdown(rendered(self.message_macros(fields, lang).text, lead_view(fields, lang)))
 
     def digest_body(self, leads: list[dict], lang: str) -> dict:
         """One markdown message naming the count and listing the leads, hottest first, within 4096 bytes."""
-        macros = template(f"wecom_digest.{lang}.md.j2")
+        macros = self.digest_macros(leads, lang)
         lines = digest_lines(macros, leads, lang)
         content = fit_lines(
             rendered(macros.header, len(leads)),

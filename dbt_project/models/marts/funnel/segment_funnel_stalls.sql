@@ -1,6 +1,7 @@
 {#- People who sit in a funnel stage longer than a rule of the seed funnel_stall_rules allows, as of
     var interval_end (without it: the latest event, macros/scoring_interval.sql), with their
-    contact fields, for the activation stage to alert on (it does not read this segment yet).
+    contact fields, score and owner, for the activation stage to alert on (every chat destination
+    alerts a stall once, when it became one: plugins/intent_pipeline/activation/chat.py).
       opportunity_stage  an open opportunity whose CRM stage matches the rule's pattern, in that
                          stage since the start of the export interval in which the CRM first showed
                          it (the export has no stage-change time; its creation if later)
@@ -9,7 +10,8 @@
                          since the min_count-th of them
     A stall is strictly more than max_hours since then; stalled_at is when it became one and
     became_stalled_in_interval whether that was in [interval_start, interval_end), so an alert can
-    fire once. -#}
+    fire once. The owner is the one activation shows for the person (int_activation_leads: the CRM's,
+    or the one lead routing chose), else the CRM's; the score is the latest lead_scores row. -#}
 with
 
 stall_rules as (
@@ -32,6 +34,14 @@ people as (
     select * from {{ ref('people') }}
 ),
 
+lead_scores as (
+    select * from {{ ref('lead_scores') }}
+),
+
+activation_leads as (
+    select * from {{ ref('int_activation_leads') }}
+),
+
 as_of as (
     select
         {{ interval_end_at('events') }} as as_of_at,
@@ -50,7 +60,8 @@ rule_settings as (
         min(stage) as stage,
         min(max_hours) as max_hours,
         min(min_count) as min_count,
-        min(description) as description
+        min(description) as description,
+        min(coalesce(nullif(trim(description_zh), ''), description)) as description_zh
     from rules
     group by rule_id
 ),
@@ -184,6 +195,7 @@ stalls as (
         rule_settings.stage,
         rule_settings.max_hours,
         rule_settings.description,
+        rule_settings.description_zh,
         {{ dbt.dateadd('second', 'cast(round(rule_settings.max_hours * 3600) as bigint)', 'candidates.in_stage_since') }}
             as stalled_at,
         {{ hours_between('candidates.in_stage_since', 'as_of.as_of_at') }} as hours_in_stage,
@@ -203,6 +215,7 @@ final as (
         cast(stalls.rule_id as varchar) as rule_id,
         cast(stalls.stage as varchar) as stage,
         cast(stalls.description as varchar) as stall_reason,
+        cast(stalls.description_zh as varchar) as stall_reason_zh,
         cast(stalls.opportunity_id as varchar) as opportunity_id,
         cast(stalls.opportunity_stage as varchar) as opportunity_stage,
         cast(stalls.in_stage_since as timestamp) as in_stage_since,
@@ -216,13 +229,21 @@ final as (
         people.full_name,
         people.company,
         people.job_title,
-        people.owner,
+        cast(coalesce(activation_leads.owner, people.owner) as varchar) as owner,
         people.crm_lead_id,
         people.is_customer,
-        people.is_unsubscribed
+        people.is_unsubscribed,
+        cast(lead_scores.lead_score as integer) as lead_score,
+        cast(lead_scores.grade as varchar) as grade,
+        cast(lead_scores.score_reasons as varchar) as score_reasons,
+        cast(lead_scores.score_reasons_zh as varchar) as score_reasons_zh
     from stalls
     inner join people
         on people.person_id = stalls.person_id
+    left join activation_leads
+        on activation_leads.person_id = stalls.person_id
+    left join lead_scores
+        on lead_scores.person_id = stalls.person_id
     where stalls.hours_in_stage > stalls.max_hours
 )
 
