@@ -71,6 +71,21 @@ def write_segment(warehouse, rows: list[dict], table: str = "segment_high_intent
         con.close()
 
 
+@pytest.fixture(params=["dingtalk", "wecom", "feishu", "slack"])
+def vendor(request):
+    """Runs a chat test once per vendor (``tests/activation/chat_vendors.py``)."""
+    from tests.activation.chat_vendors import VENDORS
+
+    return VENDORS[request.param]
+
+
+@pytest.fixture
+def fake_time():
+    from tests.activation.chat_vendors import FakeTime
+
+    return FakeTime()
+
+
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     return Settings.from_env({"INTENT_HOME": str(tmp_path)})

@@ -5,8 +5,6 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pytest
@@ -22,18 +20,15 @@ from intent_pipeline.activation.chat import (
     template,
     truncate_utf8,
 )
-from intent_pipeline.activation.config import DingTalkConfig
-from intent_pipeline.activation.dingtalk import DingTalkDestination
-from intent_pipeline.activation.feishu import FeishuConfigError, FeishuDestination, sign
+from intent_pipeline.activation.feishu import FeishuConfigError, sign
 from intent_pipeline.activation.ledger import Ledger
 from intent_pipeline.activation.retry import SlidingWindow
 from intent_pipeline.activation.segments import read_segment
-from intent_pipeline.activation.slack import SlackConfigError, SlackDestination
-from intent_pipeline.activation.wecom import WeComConfigError, WeComDestination
+from intent_pipeline.activation.slack import SlackConfigError
+from intent_pipeline.activation.wecom import WeComConfigError
 
+from tests.activation.chat_vendors import VENDORS, FakeTime, Vendor, slack_text, wecom_text
 from tests.activation.conftest import INTERVAL_START, Segment, assert_accounting, make_rows
-from tests.activation.test_dingtalk import FakeTime
-from tests.fakes.dingtalk import FakeDingTalk
 from tests.fakes.feishu import FakeFeishu, expected_sign
 from tests.fakes.slack import FakeSlack
 from tests.fakes.wecom import FakeWeCom
@@ -41,108 +36,6 @@ from tests.fakes.wecom import FakeWeCom
 SENTENCE = "您有一条新的高意向线索【上海云智科技有限公司】，意向分60，请立即跟进！"
 REASONS_ZH_TEXT = "试用申请 +30；价格页 +15；总监及以上 +20"
 PROFILE_URL = "https://crm.example.com/people/p00000?tab=intent&src=alert"
-
-
-def wecom_text(message: dict) -> str:
-    return message["markdown"]["content"]
-
-
-def dingtalk_text(message: dict) -> str:
-    return "\n".join([message["markdown"]["title"], message["markdown"]["text"]])
-
-
-def feishu_text(message: dict) -> str:
-    card = message["card"]
-    return "\n".join([card["header"]["title"]["content"], *(e["text"]["content"] for e in card["elements"])])
-
-
-def slack_text(message: dict) -> str:
-    return "\n".join([message["text"], *(b["text"]["text"] for b in message["blocks"])])
-
-
-@dataclass(frozen=True)
-class Vendor:
-    """How a test drives one vendor: its fake, its config, its destination, and its scripted failures."""
-
-    name: str
-    server: Callable  # (fake_time, **options) -> fake server
-    config: Callable  # (server, **overrides) -> config
-    destination: type
-    text: Callable[[dict], str]  # a received message's visible text
-    rate_limit: Callable  # (server) -> the wait the vendor asks for; scripts one rate-limit answer
-    reject: Callable  # (server, text) -> scripts one rejection of the message
-
-
-def _wecom_rate_limit(server) -> float:
-    server.enqueue(45009)
-    return 60.0
-
-
-def _dingtalk_rate_limit(server) -> float:
-    server.enqueue(130101)
-    return 60.0
-
-
-def _feishu_rate_limit(server) -> float:
-    server.enqueue(11232)
-    return 60.0
-
-
-def _slack_rate_limit(server) -> float:
-    server.rate_limit(retry_after=7)
-    return 7.0
-
-
-VENDORS = {
-    "dingtalk": Vendor(
-        "dingtalk",
-        lambda t, **kw: FakeDingTalk(clock=t.clock, max_per_minute=20, **kw),
-        lambda s, **kw: DingTalkConfig(
-            **{"webhook_url": s.webhook_url, "access_token": s.access_token, "secret": s.secret, **kw}
-        ),
-        DingTalkDestination,
-        dingtalk_text,
-        _dingtalk_rate_limit,
-        lambda s, text: s.enqueue(40035, text),
-    ),
-    "wecom": Vendor(
-        "wecom",
-        lambda t, **kw: FakeWeCom(clock=t.clock, **kw),
-        lambda s, **kw: WeComConfig(**{"webhook_url": s.webhook_url, "key": s.key, **kw}),
-        WeComDestination,
-        wecom_text,
-        _wecom_rate_limit,
-        lambda s, text: s.enqueue(40035, text),
-    ),
-    "feishu": Vendor(
-        "feishu",
-        lambda t, **kw: FakeFeishu(clock=t.clock, **kw),
-        lambda s, **kw: FeishuConfig(**{"webhook_url": s.webhook_url, "secret": s.secret, **kw}),
-        FeishuDestination,
-        feishu_text,
-        _feishu_rate_limit,
-        lambda s, text: s.enqueue(11310, text),
-    ),
-    "slack": Vendor(
-        "slack",
-        lambda t, **kw: FakeSlack(**kw),
-        lambda s, **kw: SlackConfig(**{"webhook_url": s.webhook_url, **kw}),
-        SlackDestination,
-        slack_text,
-        _slack_rate_limit,
-        lambda s, text: s.enqueue(400, text),
-    ),
-}
-
-
-@pytest.fixture(params=list(VENDORS))
-def vendor(request) -> Vendor:
-    return VENDORS[request.param]
-
-
-@pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
 
 
 def make_destination(vendor: Vendor, config, fake_time: FakeTime, **kwargs):

@@ -7,23 +7,9 @@ from intent_pipeline.activation import DingTalkConfig, activate, ledger_name
 from intent_pipeline.activation.dingtalk import DingTalkConfigError, sign, signed_url
 from intent_pipeline.activation.ledger import Ledger
 
+from tests.activation.chat_vendors import FakeTime
 from tests.activation.conftest import INTERVAL_END, INTERVAL_START, assert_accounting
 from tests.fakes.dingtalk import FakeDingTalk, expected_sign
-
-
-class FakeTime:
-    """A clock that only moves when something sleeps: a minute of rate limiting in no time."""
-
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def run(settings, server, run_id, fake_time=None, secret="__server__", **config):

@@ -13,8 +13,7 @@ from intent_pipeline.activation import HubSpotConfig, activate
 from intent_pipeline.activation.segments import STALL_COLUMNS, STALL_OPTIONAL_COLUMNS, read_segment
 
 from tests.activation.conftest import INTERVAL_END, INTERVAL_START, assert_accounting, make_stall, write_stalls
-from tests.activation.test_chat import VENDORS, Vendor, ledger_entries, make_destination, only_hot, run
-from tests.activation.test_dingtalk import FakeTime
+from tests.activation.test_chat import ledger_entries, make_destination, only_hot, run
 from tests.activation.test_hubspot import TOKEN, Sleeps
 from tests.fakes.hubspot import FakeHubSpot
 
@@ -22,16 +21,6 @@ ROOT = Path(__file__).resolve().parents[2]
 OPPORTUNITY_HEADLINE = (
     "您的线索【深圳智造有限公司】已停滞：商机在方案/报价阶段超过72小时未推进（已96小时），请尽快跟进！"
 )
-
-
-@pytest.fixture(params=list(VENDORS))
-def vendor(request) -> Vendor:
-    return VENDORS[request.param]
-
-
-@pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
 
 
 def plain(text: str) -> str:
