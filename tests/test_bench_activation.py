@@ -9,9 +9,10 @@ bench = load_bench("activation")
 
 def test_a_killed_run_rerun_creates_every_contact_once_and_loses_none(tmp_path):
     figures = bench.crash(tmp_path, 450)
-    # killed recording the third answer: two batches were recorded; the third and the fourth (in
-    # flight: HubSpot sends two batches at once) reached the CRM unrecorded, the fifth never left
-    assert figures["contacts_before_rerun"] == 400
+    # killed recording the third answer: two batches were recorded; the third reached the CRM
+    # unrecorded, and the fourth did too when its request (HubSpot sends two batches at once) left
+    # before the process died: the threads decide, so both are right; the fifth never left
+    assert figures["contacts_before_rerun"] in (300, 400)
     assert figures["rerun_sent_ok"] == 250
     assert (figures["duplicates_after_crash"], figures["lost_after_crash"]) == (0, 0)
 
