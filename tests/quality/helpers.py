@@ -172,6 +172,28 @@ MARTS_DDL = {
         conversion_from_first double, median_hours_from_previous double, median_hours_from_first double)""",
     "channel_attribution": """create table marts.channel_attribution (
         attribution_model varchar, channel varchar, conversions double, credit double, revenue double)""",
+    "segment_crm_updates": """create table marts.segment_crm_updates (
+        person_id varchar, email varchar, phone varchar, full_name varchar, company varchar, job_title varchar,
+        industry varchar, owner varchar, crm_lead_id varchar, grade varchar, score_reasons varchar,
+        lead_score integer, became_hot_in_interval boolean, scored_at timestamp, crm_owner_id varchar,
+        owner_team varchar, owner_source varchar, score_reasons_zh varchar, recycled_from_owner varchar,
+        alert_round integer, recycled_in_interval boolean)""",
+    "segment_funnel_stalls": """create table marts.segment_funnel_stalls (
+        stall_id varchar, person_id varchar, rule_id varchar, stage varchar, stall_reason varchar,
+        stall_reason_zh varchar, opportunity_id varchar, opportunity_stage varchar, in_stage_since timestamp,
+        stalled_at timestamp, hours_in_stage double, max_hours double, became_stalled_in_interval boolean,
+        as_of_at timestamp, email varchar, phone varchar, full_name varchar, company varchar, job_title varchar,
+        owner varchar, crm_lead_id varchar, is_customer boolean, is_unsubscribed boolean, lead_score integer,
+        grade varchar, score_reasons varchar, score_reasons_zh varchar)""",
+    "funnel_stages": """create table marts.funnel_stages (
+        person_id varchar, attempt_number integer, entered_at timestamp, window_end_at timestamp,
+        awareness_at timestamp, engaged_at timestamp, mql_at timestamp, sql_at timestamp, won_at timestamp,
+        hours_to_engaged double, hours_to_mql double, hours_to_sql double, hours_to_won double,
+        furthest_step varchar, furthest_step_order integer, is_excluded boolean, excluded_by varchar,
+        excluded_at timestamp)""",
+    "attribution_conversion_credits": """create table marts.attribution_conversion_credits (
+        attribution_model varchar, conversion_id varchar, person_id varchar, converted_at timestamp,
+        channel varchar, campaign varchar, touches integer, credit double, credited_value double)""",
 }
 
 SCORED_AT = "timestamp '2026-11-22 00:00:00'"
@@ -212,6 +234,47 @@ CLEAN_MARTS_SQL = [
     """insert into marts.channel_attribution values
         ('first_touch', 'paid_search', 1, 1.0, 120000), ('last_touch', 'email', 0.5, 0.5, 60000),
         ('last_touch', 'direct', 0.5, 0.5, 60000)""",
+    # p_002 cooled to potential; p_003 became a customer and cooled below 0 (a score can be negative)
+    f"""insert into marts.segment_crm_updates values
+        ('p_002', 'li@example.com', null, 'Li Lei', null, null, null, '李娜', null, 'potential',
+         'webinar +8, target industry +10, brochure +5, whitepaper +10', 33, false, {SCORED_AT}, '70003', 'east',
+         'round_robin', '研讨会报名 +8，目标行业 +10，产品手册 +5，行业白皮书 +10', null, 0, false),
+        ('p_003', null, '+8613900139000', null, null, null, null, 'Emily Chen', '00Q5g0000AAAAAB', 'nurture',
+         'careers page -10', -10, false, {SCORED_AT}, '70004', 'east', 'round_robin', '访问招聘页 -10',
+         '王磊', 1, false)""",
+    # an opportunity 96 h in Proposal (max 72) and 3 brochures without a pricing inquiry for 38 h (max 24)
+    """insert into marts.segment_funnel_stalls values
+        ('opportunity_in_proposal:p_001:0065g0000AAAAAB', 'p_001', 'opportunity_in_proposal', 'sql',
+         'open opportunity in a proposal or quotation stage for more than 72 hours',
+         '商机在方案/报价阶段超过72小时未推进',
+         '0065g0000AAAAAB', 'Proposal', timestamp '2026-11-18 00:00:00', timestamp '2026-11-21 00:00:00', 96.0, 72.0,
+         true, timestamp '2026-11-22 00:00:00', 'wang.fang@example.cn', '+8613800138000', '王芳', '星辰零售',
+         '市场总监', 'Alice', '00Q5g0000AAAAAA', false, false, 65, 'high_intent',
+         'trial request +30, director or above +20, pricing page 2× +15',
+         '申请试用 +30，总监及以上 +20，价格页 2× +15'),
+        ('brochures_without_pricing:p_002', 'p_002', 'brochures_without_pricing', 'engaged',
+         '3 brochure downloads and no pricing inquiry within 24 hours of the third',
+         '下载3次产品手册后24小时内未询价',
+         null, null, timestamp '2026-11-20 10:00:00', timestamp '2026-11-21 10:00:00', 38.0, 24.0, true,
+         timestamp '2026-11-22 00:00:00', 'li@example.com', null, 'Li Lei', null, null, null, null, false, false,
+         33, 'potential', 'webinar +8, target industry +10, brochure +5, whitepaper +10', null)""",
+    # p_001 won within the window; p_002's attempt was excluded; p_003 never entered (attempt_number null)
+    """insert into marts.funnel_stages values
+        ('p_001', 1, timestamp '2026-11-16 09:00:00', timestamp '2027-02-14 09:00:00',
+         timestamp '2026-11-16 09:00:00', timestamp '2026-11-16 11:30:00', timestamp '2026-11-17 18:00:00',
+         timestamp '2026-11-19 18:00:00', timestamp '2026-11-21 08:00:00', 2.5, 30.5, 48.0, 38.0,
+         'won', 5, false, null, null),
+        ('p_002', 1, timestamp '2026-11-17 10:00:00', timestamp '2027-02-15 10:00:00',
+         timestamp '2026-11-17 10:00:00', timestamp '2026-11-17 12:30:00', null, null, null, 2.5, null, null, null,
+         'engaged', 2, true, 'careers_visitor', timestamp '2026-11-18 09:00:00'),
+        ('p_003', null, null, null, null, null, null, null, null, null, null, null, null, null, null, false, null,
+         null)""",
+    # order o_1 of p_001: first touch all to Paid Search; linear over four touches (two Paid Search, two Email)
+    """insert into marts.attribution_conversion_credits values
+        ('first_touch', 'o_1', 'p_001', timestamp '2026-11-21 08:00:00', 'Paid Search', 'brand_cn', 1, 1.0, 120000),
+        ('linear', 'o_1', 'p_001', timestamp '2026-11-21 08:00:00', 'Paid Search', 'brand_cn', 2, 0.5, 60000),
+        ('linear', 'o_1', 'p_001', timestamp '2026-11-21 08:00:00', 'Email', null, 1, 0.25, 30000),
+        ('linear', 'o_1', 'p_001', timestamp '2026-11-21 08:00:00', 'Email', 'newsletter_nov', 1, 0.25, 30000)""",
 ]
 
 

@@ -22,7 +22,8 @@ def test_clean_marts_pass_and_the_read_only_connection_does_not_block_a_writer(s
     assert report["layer"] == "marts" and report["success"] is True
     assert report["warning_failures"] == 0, [r for t in MART_TABLES for r in _failed(report, t)]
     assert {t: report["tables"][t]["rows"] for t in MART_TABLES} == {
-        "people": 3, "lead_scores": 3, "segment_high_intent": 1, "funnel_conversion": 10, "channel_attribution": 3,
+        "people": 3, "lead_scores": 3, "segment_high_intent": 1, "segment_crm_updates": 2, "segment_funnel_stalls": 2,
+        "funnel_stages": 3, "funnel_conversion": 10, "channel_attribution": 3, "attribution_conversion_credits": 4,
     }  # fmt: skip
     for table in MART_TABLES:
         counted = [r for r in report["tables"][table]["results"] if r["unexpected_count"] is not None]
@@ -120,6 +121,119 @@ def test_funnel_grouping_twice_or_more_reached_than_entered_fails(settings):
         enforce_gate(report)
 
 
+def test_duplicate_stall_and_a_stall_of_exactly_max_hours_fail(settings):
+    build_warehouse(
+        settings.warehouse,
+        extra_sql=[
+            "insert into marts.segment_funnel_stalls select * from marts.segment_funnel_stalls"
+            " where stall_id = 'brochures_without_pricing:p_002'",
+            # exactly max_hours is not a stall yet; one second more is (72 h + 1 s, next row)
+            "update marts.segment_funnel_stalls set hours_in_stage = max_hours"
+            " where stall_id = 'opportunity_in_proposal:p_001:0065g0000AAAAAB'",
+            "insert into marts.segment_funnel_stalls (stall_id, person_id, rule_id, in_stage_since, stalled_at,"
+            " hours_in_stage, max_hours, became_stalled_in_interval, as_of_at)"
+            " values ('opportunity_in_proposal:p_003:O3', 'p_003', 'opportunity_in_proposal',"
+            " timestamp '2026-11-18 23:59:59', timestamp '2026-11-21 23:59:59', 72.00027777777778, 72.0, true,"
+            " timestamp '2026-11-22 00:00:00')",
+        ],
+    )
+    report = validate_marts(settings, INTERVAL)
+    failed = {(r["expectation"], r["column"], r["severity"], r["unexpected_count"])
+              for r in _failed(report, "segment_funnel_stalls")}  # fmt: skip
+    assert failed == {
+        ("expect_column_values_to_be_unique", "stall_id", "critical", 2),
+        ("expect_column_pair_values_a_to_be_greater_than_b", "hours_in_stage, max_hours", "critical", 1),
+    }
+    assert report["tables"]["segment_funnel_stalls"]["rows"] == 4
+    with pytest.raises(QualityGateError) as caught:
+        enforce_gate(report)
+    message = str(caught.value)
+    assert "segment_funnel_stalls: expect_column_values_to_be_unique on stall_id — 2 of 4 rows unexpected" in message
+    assert "stall_id=opportunity_in_proposal:p_001:0065g0000AAAAAB" in message
+
+
+def test_crm_update_of_an_unknown_person_a_duplicate_and_an_unknown_grade_fail(settings):
+    build_warehouse(
+        settings.warehouse,
+        extra_sql=[
+            "insert into marts.segment_crm_updates (person_id, grade, score_reasons, lead_score, scored_at)"
+            " values ('p_999', 'nurture', 'careers page -10', 5, timestamp '2026-11-22 00:00:00')",
+            "insert into marts.segment_crm_updates select * replace (301 as lead_score)"
+            " from marts.segment_crm_updates where person_id = 'p_003'",
+            "update marts.segment_crm_updates set grade = 'cold' where person_id = 'p_002'",
+        ],
+    )
+    report = validate_marts(settings, INTERVAL)
+    failed = {(r["expectation"], r["column"], r["severity"], r["unexpected_count"])
+              for r in _failed(report, "segment_crm_updates")}  # fmt: skip
+    assert failed == {
+        ("expect_column_values_to_be_in_set", "person_id", "critical", 1),
+        ("expect_column_values_to_be_unique", "person_id", "critical", 2),
+        ("expect_column_values_to_be_in_set", "grade", "critical", 1),
+        ("expect_column_values_to_be_between", "lead_score", "critical", 1),
+        # p_999 was never assigned by lead routing
+        ("expect_column_values_to_not_be_null", "owner_source", "warning", 1),
+        ("expect_column_values_to_not_be_null", "became_hot_in_interval", "warning", 1),
+    }
+    assert all(report["tables"][t]["success"] for t in MART_TABLES if t != "segment_crm_updates")
+    with pytest.raises(QualityGateError, match=r"segment_crm_updates: expect_column_values_to_be_in_set on person_id"):
+        enforce_gate(report)
+
+
+def test_funnel_stages_duplicate_attempt_and_steps_outside_the_window_fail(settings):
+    build_warehouse(
+        settings.warehouse,
+        extra_sql=[
+            # p_003 never entered: a second row with attempt_number null duplicates the key
+            "insert into marts.funnel_stages select * from marts.funnel_stages where person_id = 'p_003'",
+            # won one second after the window closed
+            "update marts.funnel_stages set won_at = window_end_at + interval 1 second where person_id = 'p_001'",
+            # engaged an hour before the entry
+            "update marts.funnel_stages set engaged_at = entered_at - interval 1 hour where person_id = 'p_002'",
+            # an attempt without an entry
+            "insert into marts.funnel_stages (person_id, attempt_number, is_excluded) values ('p_002', 2, false)",
+        ],
+    )
+    report = validate_marts(settings, INTERVAL)
+    failed = {(r["expectation"], r["column"], r["condition"], r["severity"], r["unexpected_count"])
+              for r in _failed(report, "funnel_stages")}  # fmt: skip
+    assert failed == {
+        ("expect_compound_columns_to_be_unique", "person_id, attempt_number", None, "critical", 2),
+        ("expect_column_pair_values_a_to_be_greater_than_b", "window_end_at, won_at", None, "critical", 1),
+        ("expect_column_pair_values_a_to_be_greater_than_b", "engaged_at, entered_at", None, "critical", 1),
+        ("expect_column_values_to_not_be_null", "entered_at", "attempt_number is not null", "critical", 1),
+        # out of step order is only a warning: funnel_order any allows it
+        ("expect_column_pair_values_a_to_be_greater_than_b", "engaged_at, awareness_at", None, "warning", 1),
+    }
+    with pytest.raises(QualityGateError, match="funnel_stages: expect_compound_columns_to_be_unique"):
+        enforce_gate(report)
+
+
+def test_attribution_credits_duplicate_key_credit_above_one_and_unknown_model_fail(settings):
+    build_warehouse(
+        settings.warehouse,
+        extra_sql=[
+            # the null campaign is part of the key
+            "insert into marts.attribution_conversion_credits select * from marts.attribution_conversion_credits"
+            " where attribution_model = 'linear' and campaign is null",
+            "update marts.attribution_conversion_credits set credit = 1.2 where attribution_model = 'first_touch'",
+            "update marts.attribution_conversion_credits set attribution_model = 'u_shaped'"
+            " where attribution_model = 'linear' and channel = 'Paid Search'",
+        ],
+    )
+    report = validate_marts(settings, INTERVAL)
+    failed = {(r["expectation"], r["column"], r["unexpected_count"])
+              for r in _failed(report, "attribution_conversion_credits")}  # fmt: skip
+    assert failed == {
+        ("expect_compound_columns_to_be_unique", "attribution_model, conversion_id, channel, campaign", 2),
+        ("expect_column_values_to_be_between", "credit", 1),
+        ("expect_column_values_to_be_in_set", "attribution_model", 1),
+    }
+    assert report["success"] is False and report["warning_failures"] == 0
+    with pytest.raises(QualityGateError, match="attribution_conversion_credits"):
+        enforce_gate(report)
+
+
 def test_missing_mart_fails_clearly(settings):
     build_warehouse(settings.warehouse, skip=("channel_attribution",))
     report = validate_marts(settings, INTERVAL)
@@ -136,5 +250,5 @@ def test_missing_warehouse_fails_every_mart_and_is_not_created(settings):
     assert all(report["tables"][t]["error"].startswith(f"warehouse {settings.warehouse} does not exist")
                for t in MART_TABLES)  # fmt: skip
     assert not settings.warehouse.exists()
-    with pytest.raises(QualityGateError, match="5 critical expectation"):
+    with pytest.raises(QualityGateError, match=f"{len(MART_TABLES)} critical expectation"):
         enforce_gate(report)

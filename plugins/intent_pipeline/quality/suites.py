@@ -29,7 +29,17 @@ RAW_TABLES = (
     "crm_orders",
     "crm_activities",
 )
-MART_TABLES = ("people", "lead_scores", "segment_high_intent", "funnel_conversion", "channel_attribution")
+MART_TABLES = (
+    "people",
+    "lead_scores",
+    "segment_high_intent",
+    "segment_crm_updates",
+    "segment_funnel_stalls",
+    "funnel_stages",
+    "funnel_conversion",
+    "channel_attribution",
+    "attribution_conversion_credits",
+)
 LAYERS = {"raw": RAW_TABLES, "marts": MART_TABLES}
 SEVERITIES = ("critical", "warning")
 

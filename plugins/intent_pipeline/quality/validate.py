@@ -160,7 +160,8 @@ def validate_marts(settings: Settings, interval_start: date, *, expectations_dir
     runner = _Runner("marts", interval_start, expectations_dir, MART_TABLES)
     frames = read_marts(settings.warehouse, MART_TABLES)
     people = frames.get("people")
-    # Referential integrity (lead_scores, segment -> people) is a suite parameter: the people's ids.
+    # Referential integrity (scores, segments, stalls, funnel, credits -> people) is a suite parameter:
+    # the people's ids.
     person_ids = [] if isinstance(people, MissingTable) or "person_id" not in people else people["person_id"].dropna()
     parameters = run_parameters(interval_start, list(dict.fromkeys(person_ids)))
     tables = {}
