@@ -165,7 +165,8 @@ MARTS_DDL = {
         person_id varchar, email varchar, phone varchar, full_name varchar, company varchar, job_title varchar,
         industry varchar, owner varchar, crm_lead_id varchar, grade varchar, score_reasons varchar,
         lead_score integer, became_hot_in_interval boolean, scored_at timestamp, crm_owner_id varchar,
-        owner_team varchar, owner_source varchar, score_reasons_zh varchar)""",
+        owner_team varchar, owner_source varchar, score_reasons_zh varchar, recycled_from_owner varchar,
+        alert_round integer, recycled_in_interval boolean)""",
     "funnel_conversion": """create table marts.funnel_conversion (
         breakdown varchar, cohort_week date, channel varchar, industry varchar, grade varchar, stage varchar,
         stage_order integer, entered integer, people integer, conversion_from_previous double,
@@ -219,7 +220,8 @@ CLEAN_MARTS_SQL = [
     f"""insert into marts.segment_high_intent values
         ('p_001', 'wang.fang@example.cn', '+8613800138000', '王芳', '星辰零售', '市场总监', '零售', 'Alice',
          '00Q5g0000AAAAAA', 'high_intent', 'trial request +30; director or above +20; pricing page >60 s +15',
-         65, true, {SCORED_AT}, null, null, 'crm_owner', '申请试用 +30，总监及以上 +20，价格页 +15')""",
+         65, true, {SCORED_AT}, null, null, 'crm_owner', '申请试用 +30，总监及以上 +20，价格页 +15', null, 0,
+         false)""",
     """insert into marts.funnel_conversion values
         ('overall', null, null, null, null, 'awareness', 1, 3, 3, 1.0, 1.0, null, 0.0),
         ('overall', null, null, null, null, 'engaged', 2, 3, 2, 0.6667, 0.6667, 2.5, 2.5),

@@ -100,6 +100,50 @@ def test_grade_inconsistent_with_score_and_orphan_segment_rows_fail(settings):
         enforce_gate(report)
 
 
+def test_grade_checks_follow_the_thresholds_of_dbt_project_yml(settings, tmp_path, monkeypatch):
+    import intent_pipeline.settings as settings_module
+    from intent_pipeline.quality.validate import grade_thresholds
+
+    assert grade_thresholds() == {"high_intent_threshold": 60, "potential_threshold": 30}  # the shipped vars
+    # a score of exactly 60 graded potential breaks the shipped thresholds (potential is below 60)
+    build_warehouse(settings.warehouse, extra_sql=[
+        "update marts.lead_scores set lead_score = 60 where person_id = 'p_002'"])  # fmt: skip
+    failed = {(r["column"], r["condition"]) for r in _failed(validate_marts(settings, INTERVAL), "lead_scores")}
+    assert failed == {("lead_score", 'grade == "potential"')}
+
+    # a marketing lead raises the thresholds to 70/40: the same clean marts now disagree with them
+    project = tmp_path / "dbt_project"
+    project.mkdir()
+    (project / "dbt_project.yml").write_text(
+        "name: x\nvars:\n  high_intent_threshold: 70\n  potential_threshold: 40\n", encoding="utf-8"
+    )
+    monkeypatch.setattr(settings_module, "DBT_PROJECT_DIR", project)
+    settings.warehouse.unlink()
+    build_warehouse(settings.warehouse)
+    report = validate_marts(settings, INTERVAL)
+    failed = {(t, r["column"], r["condition"]) for t in ("lead_scores", "segment_high_intent")
+              for r in _failed(report, t)}  # fmt: skip
+    assert failed == {
+        ("lead_scores", "lead_score", 'grade == "high_intent"'),  # 65 < 70
+        ("lead_scores", "lead_score", 'grade == "potential"'),  # 33 < 40
+        ("lead_scores", "lead_score", "became_hot_in_interval == true"),
+        ("segment_high_intent", "lead_score", None),
+    }
+
+
+def test_a_second_recycling_or_a_recycled_lead_in_round_zero_fails(settings):
+    build_warehouse(settings.warehouse, extra_sql=[
+        "update marts.segment_high_intent set alert_round = 2"])  # fmt: skip
+    failed = [(r["column"], r["condition"]) for r in _failed(validate_marts(settings, INTERVAL), "segment_high_intent")]
+    assert failed == [("alert_round", None)]
+
+    settings.warehouse.unlink()
+    build_warehouse(settings.warehouse, extra_sql=[
+        "update marts.segment_high_intent set recycled_in_interval = true, recycled_from_owner = 'Bob'"])  # fmt: skip
+    failed = [(r["column"], r["condition"]) for r in _failed(validate_marts(settings, INTERVAL), "segment_high_intent")]
+    assert failed == [("alert_round", "recycled_in_interval == true")]
+
+
 def test_funnel_grouping_twice_or_more_reached_than_entered_fails(settings):
     build_warehouse(
         settings.warehouse,

@@ -9,7 +9,8 @@ A suite file is GX 1.x's own serialisation (``name``, ``meta``, ``expectations``
 
 Values that depend on the run are GX suite parameters (``{"$PARAMETER": name}``), filled in by
 :func:`intent_pipeline.quality.validate.run_parameters`: ``interval_start``, ``interval_start_at``,
-``window_start``, ``window_end``, ``future_end`` and ``people_person_ids``.
+``window_start``, ``window_end``, ``future_end``, ``people_person_ids`` and the grade thresholds
+``high_intent_threshold`` and ``potential_threshold`` (the vars of ``dbt_project.yml``).
 """
 
 from __future__ import annotations

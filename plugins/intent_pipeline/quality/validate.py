@@ -38,10 +38,23 @@ def _as_date(value: date | datetime | str) -> date:
     return date.fromisoformat(str(value))
 
 
+def grade_thresholds(project_dir: Path | None = None) -> dict:
+    """The grade thresholds the marts are built with: the vars ``high_intent_threshold`` and
+    ``potential_threshold`` of ``dbt_project.yml``, so the grade checks follow a changed threshold."""
+    import yaml
+
+    from intent_pipeline.settings import DBT_PROJECT_DIR
+
+    path = Path(project_dir or DBT_PROJECT_DIR) / "dbt_project.yml"
+    variables = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("vars") or {}
+    return {name: int(variables[name]) for name in ("high_intent_threshold", "potential_threshold")}
+
+
 def run_parameters(interval_start: date, people_person_ids: list | None = None) -> dict:
     """The suite parameters (``{"$PARAMETER": name}`` in the suite files) of one interval."""
     start_at = datetime(interval_start.year, interval_start.month, interval_start.day)
     return {
+        **grade_thresholds(),
         "interval_start": interval_start,
         "interval_start_at": start_at,
         "window_start": start_at - HISTORY_WINDOW,
