@@ -124,6 +124,7 @@ TABLE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("is_won", "bool"),
         ("created_at", "timestamp"),
         ("closed_at", "timestamp"),
+        ("stage_changed_at", "timestamp"),
     ),
     "crm_orders": (
         ("order_id", "string"),

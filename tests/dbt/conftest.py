@@ -89,6 +89,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("is_won", "bool"),
         ("created_at", "timestamp"),
         ("closed_at", "timestamp"),
+        ("stage_changed_at", "timestamp"),
     ],
     "crm_orders": [
         *_strings("order_id lead_id email currency"),

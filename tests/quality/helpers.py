@@ -40,6 +40,7 @@ RAW_SCHEMAS: dict[str, list[tuple[str, str]]] = {
     "crm_opportunities": [
         *[(c, S) for c in "opportunity_id lead_id opportunity_name stage currency".split()],
         ("amount", F), ("is_closed", B), ("is_won", B), ("created_at", T), ("closed_at", T),
+        ("stage_changed_at", T),
     ],
     "crm_orders": [*[(c, S) for c in "order_id lead_id email currency".split()], ("amount", F), ("ordered_at", T)],
     "crm_activities": [*[(c, S) for c in "activity_id lead_id activity_type subject owner".split()],
@@ -94,7 +95,7 @@ def clean_raw_rows() -> dict[str, list[dict]]:
         "crm_opportunities": [
             {"opportunity_id": "0065g0000AAAAAA", "lead_id": "00Q5g0000AAAAAA", "stage": "Closed Won",
              "currency": "CNY", "amount": 120000.0, "is_closed": True, "is_won": True, "created_at": t,
-             "closed_at": datetime(2026, 11, 21, 8)},
+             "closed_at": datetime(2026, 11, 21, 8), "stage_changed_at": datetime(2026, 11, 21, 8)},
             {"opportunity_id": "0065g0000AAAAAB", "lead_id": "00Q5g0000AAAAAA", "stage": "Prospecting",
              "currency": "USD", "amount": None, "is_closed": False, "is_won": False, "created_at": t,
              "closed_at": datetime(2027, 3, 31)},  # an open deal's expected close date lies ahead

@@ -61,6 +61,27 @@ def write_crm_drop(settings, with_activities: bool = True) -> None:
         (folder / f"activities_{DS}.csv").write_bytes(csv_bytes(ACTIVITIES, activities))
 
 
+def test_last_stage_change_date_is_read_and_a_bad_one_quarantined(settings):
+    folder = drop_dir(settings, "crm")
+    rows = [
+        ["006E", "00Q001", "示例 - 报价", "Proposal", "5000", "CNY", "2026-11-01", "", "2026-11-18 14:00:00"],
+        ["006F", "00Q001", "Bad change date", "Proposal", "5000", "CNY", "2026-11-01", "", "next week"],
+        ["006G", "00Q001", "No change date", "Qualification", "5000", "CNY", "2026-11-01", "", ""],
+    ]  # fmt: skip
+    (folder / f"opportunities_{DS}.csv").write_bytes(csv_bytes([*OPPORTUNITIES, "Last Stage Change Date"], rows))
+
+    manifest = extract("crm", settings)
+
+    assert_accounting(manifest)
+    assert manifest["tables"]["crm_opportunities"] == {"read": 3, "loaded": 2, "quarantined": 1}
+    loaded = by_row(raw_rows(settings, "crm_opportunities"), f"opportunities_{DS}.csv")
+    assert loaded[1]["stage_changed_at"] == datetime(2026, 11, 18, 6, 0)  # Asia/Shanghai wall clock to UTC
+    assert loaded[1]["extra"] is None  # a mapped column, not an extra one
+    assert loaded[3]["stage_changed_at"] is None
+    rejected = by_row(quarantine_rows(settings, "crm_opportunities"), f"opportunities_{DS}.csv")
+    assert list(rejected) == [2] and "Last Stage Change Date" in rejected[2]["reason"]
+
+
 def test_leads_opportunities_orders(settings):
     write_crm_drop(settings)
 
@@ -100,6 +121,7 @@ def test_leads_opportunities_orders(settings):
         "006C": ("Proposal", False, False, None),
     }
     assert opportunities[1]["closed_at"] == datetime(2026, 11, 21, 2, 0)
+    assert opportunities[1]["stage_changed_at"] is None  # Last Stage Change Date is optional
     assert opportunities[1]["opportunity_name"] == "示例科技 - 年度订阅"
     opp_q = by_row(quarantine_rows(settings, "crm_opportunities"), f"opportunities_{DS}.csv")
     assert list(opp_q) == [4]

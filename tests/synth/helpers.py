@@ -77,6 +77,7 @@ OPPORTUNITIES = [
     "Currency",
     "Created Date",
     "Close Date",
+    "Last Stage Change Date",
 ]
 ORDERS = ["Order ID", "Lead ID", "Email", "Amount", "Currency", "Order Date"]
 ACTIVITIES = ["Activity ID", "Lead ID", "Type", "Subject", "Owner", "Activity Date"]

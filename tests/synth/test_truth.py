@@ -95,6 +95,15 @@ def test_ground_truth_maps_every_record_key_to_a_person(workload):
     opportunities = h.crm_rows(workload.landing, "opportunities")
     assert all(r["Lead ID"] in leads for _, _, r in opportunities)
     assert all(r["Stage"] in h.STAGES for _, _, r in opportunities)
+    # Last Stage Change Date: a closed deal changed stage when it closed, an open one on or after its
+    # creation, later in a later stage
+    changed = [(r, r["Last Stage Change Date"]) for _, _, r in opportunities if r["Amount"] != "TBD"]
+    closed = [(r, c) for r, c in changed if r["Stage"].startswith("Closed")]
+    assert closed and all(c[:10] == r["Close Date"] for r, c in closed)
+    assert all(r["Created Date"] <= c for r, c in changed)
+    prospecting = [(r, c) for r, c in changed if r["Stage"] == "Prospecting"]
+    assert prospecting and all(c == r["Created Date"] for r, c in prospecting)
+    assert any(c > r["Created Date"] for r, c in changed if r["Stage"] in ("Proposal", "Negotiation"))
 
 
 def test_behaviour_follows_propensity(workload):

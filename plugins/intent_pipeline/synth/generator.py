@@ -1469,12 +1469,16 @@ class _Generator:
                     won = rng.random() < 0.35 + 0.5 * prop
                     stage = "Closed Won" if won else "Closed Lost"
                     close = local_time(close_ts).strftime("%Y-%m-%d")
+                    stage_changed = close_ts
                 else:
                     won = False
                     elapsed = (self.end - opp_created) / cycle
-                    stage = STAGES_OPEN[min(3, int(elapsed * 4))]
+                    step = min(3, int(elapsed * 4))
+                    stage = STAGES_OPEN[step]
                     close = ""
                     close_ts = opp_created
+                    # the open stages split the cycle in quarters (no draw: the sample stays the same)
+                    stage_changed = opp_created + cycle * step // 4
                 opp_id = self.sf_id("006", "opportunity")
                 records_w.writerow(["crm", opp_id, p.key, "", 0])
                 seen.add("crm_lead", lead_id, opp_created, close_ts)
@@ -1488,6 +1492,7 @@ class _Generator:
                     currency,
                     local_time(opp_created).strftime("%Y-%m-%d %H:%M:%S"),
                     close,
+                    local_time(stage_changed).strftime("%Y-%m-%d %H:%M:%S"),
                 ]
                 self.drop(close_ts).opportunities.append((close_ts, p.key, row, ""))
                 last_change = max(last_change, close_ts)
@@ -1754,6 +1759,7 @@ class _Generator:
                     "CNY",
                     when.strftime("%Y-%m-%d %H:%M:%S"),
                     "",
+                    when.strftime("%Y-%m-%d %H:%M:%S"),
                 ],
                 "non-numeric amount",
             )

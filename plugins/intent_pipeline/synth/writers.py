@@ -82,6 +82,7 @@ OPPORTUNITIES_HEADER = [
     "Currency",
     "Created Date",
     "Close Date",
+    "Last Stage Change Date",
 ]
 ORDERS_HEADER = ["Order ID", "Lead ID", "Email", "Amount", "Currency", "Order Date"]
 ACTIVITIES_HEADER = ["Activity ID", "Lead ID", "Type", "Subject", "Owner", "Activity Date"]

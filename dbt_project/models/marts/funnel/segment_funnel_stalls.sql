@@ -3,8 +3,9 @@
     contact fields, score and owner, for the activation stage to alert on (every chat destination
     alerts a stall once, when it became one: plugins/intent_pipeline/activation/chat.py).
       opportunity_stage  an open opportunity whose CRM stage matches the rule's pattern, in that
-                         stage since the start of the export interval in which the CRM first showed
-                         it (the export has no stage-change time; its creation if later)
+                         stage since the latest export's stage_changed_at (Salesforce's Last Stage
+                         Change Date) or, where the export has none, since the start of the export
+                         interval in which the CRM first showed that stage; its creation if later
       repeated_without   min_count events of the rule's trigger after the person's last event of
                          its resolve conditions (e.g. 3 brochure downloads, no pricing inquiry since),
                          since the min_count-th of them
@@ -91,13 +92,16 @@ current_stages as (
         latest.stage,
         latest.is_closed,
         latest.created_at,
+        latest.stage_changed_at,
         max(stage_changes._interval_start) as stage_shown_from
     from known_versions as latest
     inner join known_versions as stage_changes
         on stage_changes.opportunity_id = latest.opportunity_id
         and (stage_changes.previous_stage is null or stage_changes.previous_stage <> stage_changes.stage)
     where latest.recency_rank = 1
-    group by latest.opportunity_id, latest.lead_id, latest.stage, latest.is_closed, latest.created_at
+    group by
+        latest.opportunity_id, latest.lead_id, latest.stage, latest.is_closed, latest.created_at,
+        latest.stage_changed_at
 ),
 
 opportunity_stalls as (
@@ -107,9 +111,10 @@ opportunity_stalls as (
         current_stages.opportunity_id,
         current_stages.stage as opportunity_stage,
         case
-            when current_stages.created_at > cast(current_stages.stage_shown_from as timestamp)
+            when current_stages.created_at
+                > coalesce(current_stages.stage_changed_at, cast(current_stages.stage_shown_from as timestamp))
                 then current_stages.created_at
-            else cast(current_stages.stage_shown_from as timestamp)
+            else coalesce(current_stages.stage_changed_at, cast(current_stages.stage_shown_from as timestamp))
         end as in_stage_since
     from current_stages
     inner join rules

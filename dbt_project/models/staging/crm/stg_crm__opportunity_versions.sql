@@ -1,7 +1,7 @@
 {#- Every CRM opportunity as each export showed it: one row per opportunity and export interval
-    (the last row of that interval's export). The export has no stage-change timestamp, so the
-    history of exports is what tells since when an opportunity is in its stage
-    (marts.segment_funnel_stalls). -#}
+    (the last row of that interval's export). Since when an opportunity is in its stage
+    (marts.segment_funnel_stalls) is the export's stage_changed_at (Salesforce's Last Stage Change
+    Date) where it has one, else what the history of exports tells. -#}
 with
 
 source as (
@@ -34,6 +34,7 @@ renamed as (
         -- timestamps
         created_at,
         closed_at,
+        stage_changed_at,
 
         -- lineage
         _interval_start,

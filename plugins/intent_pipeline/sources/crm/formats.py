@@ -39,6 +39,9 @@ CRM_FORMATS: dict[str, dict] = {
             "Currency": "currency",
             "Created Date": "created_at",
             "Close Date": "closed_at",
+            # Salesforce's LastStageChangeDate (HubSpot: the deal's hs_date_entered_<stage>); optional:
+            # without it the funnel's stall rules date a stage from the exports that showed it
+            "Last Stage Change Date": "stage_changed_at",
         },
         "required": ("opportunity_id", "created_at"),
     },
