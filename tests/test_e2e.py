@@ -177,6 +177,15 @@ def test_first_run_writes_the_outbox(pipeline, first_run):
     assert sum(len(b["inputs"]) for b in batches) == hubspot["sent_ok"]
     assert all(len(b["inputs"]) <= 100 for b in batches)
     assert len(batches) == math.ceil(hubspot["sent_ok"] / 100)
+    # chat: each newly hot lead and each new stall (not a behaviour stall of an unsubscribed person)
+    newly_hot, new_stalls = pipeline.query(
+        "select (select count(*) from marts.segment_high_intent where became_hot_in_interval),"
+        " (select count(*) from marts.segment_funnel_stalls where became_stalled_in_interval"
+        "  and (opportunity_id is not null or not coalesce(is_unsubscribed, false)))"
+    )[0]
+    assert report["dingtalk"]["planned"] == report["dingtalk"]["sent_ok"] == newly_hot + new_stalls > 0
+    summary = json.loads((pipeline.data / "reports" / "runs" / f"dt={INTERVAL}.json").read_text())
+    assert summary["warehouse"]["newly_stalled"] >= new_stalls
 
 
 def test_rerun_of_the_same_interval_changes_nothing_and_sends_nothing(pipeline, first_run):

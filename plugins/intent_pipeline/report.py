@@ -25,9 +25,19 @@ def _warehouse_figures(warehouse: Path) -> dict:
         segment, newly_hot = con.execute(
             "select count(*), count(*) filter (where became_hot_in_interval) from marts.segment_high_intent"
         ).fetchone()
+        stalls, newly_stalled = con.execute(
+            "select count(*), count(*) filter (where became_stalled_in_interval) from marts.segment_funnel_stalls"
+        ).fetchone()
     finally:
         con.close()
-    return {"people": people, "leads_by_grade": grades, "segment_high_intent": segment, "newly_hot": newly_hot}
+    return {
+        "people": people,
+        "leads_by_grade": grades,
+        "segment_high_intent": segment,
+        "newly_hot": newly_hot,
+        "funnel_stalls": stalls,
+        "newly_stalled": newly_stalled,
+    }
 
 
 def build_summary(settings: Settings, interval_start: date) -> dict:
@@ -87,6 +97,7 @@ def format_summary(summary: dict) -> str:
         grades = ", ".join(f"{grade} {n}" for grade, n in wh["leads_by_grade"].items())
         lines.append(f"people resolved: {wh['people']}   leads per grade: {grades}")
         lines.append(f"high-intent segment: {wh['segment_high_intent']} (newly hot this interval: {wh['newly_hot']})")
+        lines.append(f"funnel stalls: {wh['funnel_stalls']} (became stalls this interval: {wh['newly_stalled']})")
     for destination, counts in (summary["activation"] or {}).items():
         if not isinstance(counts, dict):
             continue
