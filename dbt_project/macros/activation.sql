@@ -32,5 +32,6 @@
     score_reasons_zh,
     recycled_from_owner,
     alert_round,
-    recycled_in_interval
+    recycled_in_interval,
+    merged_person_ids
 {%- endmacro %}

@@ -70,6 +70,12 @@ def test_merge_keeps_one_of_the_old_ids_and_logs_the_retired_one(two_days):
     assert retired not in set(day2.values())
     log = build.query("select from_person_id, to_person_id, reason from intermediate.int_identity_id_changes")
     assert (retired, merged, "merged") in log
+    # activation follows the merge: the survivor carries the retired id
+    merged_ids = build.query("select person_id, merged_person_id from intermediate.int_identity_merged_ids")
+    assert (merged, retired) in merged_ids
+    assert build.query("select merged_person_ids from marts.segment_high_intent where person_id = ?", merged) == [
+        (retired,)
+    ]
 
 
 def test_kiosk_is_cut_and_does_not_glue_the_strangers_to_erin(two_days):

@@ -398,6 +398,9 @@ class AlertOnce:
     (``person_id#<alert_round>`` for the recycling's alert, so the first alert's acknowledgement
     does not hide it; ``stall:<stall_id>@<stalled_at>`` for a stall, so a person who stalls again
     later is alerted again); an acknowledged alert is never resent, whatever changed since.
+    Alerts follow identity merges (``merged_person_ids``): an alert that failed for an id merged
+    away is due under the person it became, and a person announced under a merged-away id is not
+    announced again (the same round's key of any of its ids was acknowledged).
     Subclasses add ``map_fields``, ``bodies`` and the sending.
     """
 
@@ -419,8 +422,21 @@ class AlertOnce:
                     continue
                 if row.get("became_stalled_in_interval") or failed_before(row):
                     out.append(row)
-            elif row.get("in_segment", True) and (
-                row.get("became_hot_in_interval") or row.get("recycled_in_interval") or failed_before(row)
+                continue
+            if not row.get("in_segment", True):
+                continue
+            # an id merged into this person, alerted in the same round: once is enough if that
+            # alert went out; if it failed and this person has no alert of its own, it is due here
+            merged = [entries.get(self.key_of({**row, "person_id": old})) for old in merged_ids(row)]
+            merged = [entry for entry in merged if entry is not None]
+            first_of_its_own = self.key_of(row) not in entries
+            if first_of_its_own and any(entry.acknowledged for entry in merged):
+                continue
+            if (
+                row.get("became_hot_in_interval")
+                or row.get("recycled_in_interval")
+                or failed_before(row)
+                or (first_of_its_own and merged)
             ):
                 out.append(row)
         return out
@@ -444,6 +460,11 @@ class AlertOnce:
 
     def is_unchanged(self, item: Planned, entry: LedgerEntry) -> bool:
         return entry.acknowledged
+
+
+def merged_ids(row: dict) -> list[str]:
+    """The person ids merged into the row's person (``merged_person_ids``, comma-separated)."""
+    return [part for part in (row.get("merged_person_ids") or "").split(",") if part]
 
 
 # --- the destination ----------------------------------------------------------------------------

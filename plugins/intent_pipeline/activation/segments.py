@@ -29,6 +29,7 @@ SEGMENT_COLUMNS = (
 # read when present (a warehouse built before lead routing lacks them)
 OPTIONAL_COLUMNS = (
     "crm_owner_id", "owner_team", "score_reasons_zh", "recycled_from_owner", "alert_round", "recycled_in_interval",
+    "merged_person_ids",
 )  # fmt: skip
 
 # Stalls (people stuck in a funnel stage): chat destinations alert them, CRMs never see them.

@@ -6,7 +6,8 @@
     The owner: the CRM's owner wins, except when it is still the owner a recycling took the lead
     from (the CRM shows what we pushed before); the CRM owner id is sent only with the owner
     routing chose, never over a salesperson's change. recycled_in_interval marks a lead recycled
-    in this interval (alerted again, alert_round 1). -#}
+    in this interval (alerted again, alert_round 1). merged_person_ids: the ids merged into the
+    person (int_identity_merged_ids, comma-separated), so chat alerts follow a merge. -#}
 with
 
 people as (
@@ -19,6 +20,14 @@ lead_scores as (
 
 assignments as (
     select * from {{ ref('lead_assignments') }}
+),
+
+merged_ids as (
+    select
+        person_id,
+        {{ dbt.listagg('merged_person_id', "','", "order by merged_person_id") }} as merged_person_ids
+    from {{ ref('int_identity_merged_ids') }}
+    group by person_id
 ),
 
 candidates as (
@@ -53,12 +62,15 @@ candidates as (
         lead_scores.lead_score,
         lead_scores.became_hot_in_interval,
         lead_scores.scored_at,
+        merged_ids.merged_person_ids,
         coalesce(lead_scores.grade = 'high_intent' and {{ is_contactable('people') }}, false) as in_segment
     from lead_scores
     inner join people
         on people.person_id = lead_scores.person_id
     left join assignments
         on assignments.person_id = lead_scores.person_id
+    left join merged_ids
+        on merged_ids.person_id = lead_scores.person_id
     where (lead_scores.grade = 'high_intent' and {{ is_contactable('people') }})
         or assignments.person_id is not null
 ),
@@ -86,6 +98,7 @@ final as (
         cast(recycled_from_owner as varchar) as recycled_from_owner,
         cast(alert_round as integer) as alert_round,
         recycled_in_interval,
+        cast(merged_person_ids as varchar) as merged_person_ids,
         in_segment
     from candidates
 )

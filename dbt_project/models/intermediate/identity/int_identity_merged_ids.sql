@@ -1,0 +1,36 @@
+{#- Every person id merged into a current person, directly or through a chain of merges (a into b,
+    later b into c: c has a and b), one row per pair. Activation reads them so that an alert that
+    failed for an id merged away is retried under the person it became, and a person already
+    announced under a merged-away id is not announced again. -#}
+with recursive
+
+id_changes as (
+    select * from {{ ref('int_identity_id_changes') }}
+),
+
+merges as (
+    select from_person_id, to_person_id
+    from id_changes
+    where reason = 'merged'
+        and from_person_id <> to_person_id
+),
+
+merged_into (person_id, merged_person_id) as (
+    select to_person_id, from_person_id
+    from merges
+    union
+    select merged_into.person_id, merges.from_person_id
+    from merged_into
+    inner join merges
+        on merges.to_person_id = merged_into.merged_person_id
+),
+
+final as (
+    select
+        cast(person_id as varchar) as person_id,
+        cast(merged_person_id as varchar) as merged_person_id
+    from merged_into
+    where person_id <> merged_person_id
+)
+
+select * from final
