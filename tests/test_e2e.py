@@ -162,6 +162,10 @@ def test_marts_hold_people_scores_and_segment(pipeline, first_run):
     assert funnel[0][1] >= funnel[-1][1]
     summary = json.loads((pipeline.data / "reports" / "runs" / f"dt={INTERVAL}.json").read_text())
     assert summary["warehouse"]["people"] == people[0]
+    # the scheduled build runs the data tests, not dbt's unit tests (tests/dbt runs those)
+    results = json.loads((pipeline.data / "state" / "dbt" / "target" / "run_results.json").read_text())["results"]
+    kinds = {r["unique_id"].split(".")[0] for r in results}
+    assert "test" in kinds and "model" in kinds and "unit_test" not in kinds
     assert summary["quality"] == {"raw": True, "marts": True}
 
 
