@@ -398,6 +398,11 @@ def run_dbt(
     return subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
 
 
+# dbt's unit tests check the SQL, which is the same in every build: the session's ``warehouse``
+# build runs them, the other builds of a lake skip them (about 50 s each on this machine).
+WITHOUT_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
+
+
 def build_warehouse(
     base: Path, lake: Path, *build_args: str, interval: tuple[datetime, datetime] | None = None
 ) -> Build:

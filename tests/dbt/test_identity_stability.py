@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 import pytest
 
-from tests.dbt.conftest import build_lake, build_warehouse, form, run_dbt, write_partition
+from tests.dbt.conftest import WITHOUT_UNIT_TESTS, build_lake, build_warehouse, form, run_dbt, write_partition
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +31,7 @@ def two_days(tmp_path_factory):
     base = tmp_path_factory.mktemp("stable")
     lake = base / "lake"
     build_lake(lake)
-    first = build_warehouse(base, lake)
+    first = build_warehouse(base, lake, *WITHOUT_UNIT_TESTS)
     assert first.build.returncode == 0, first.output
     day1 = ids(first)
     changes_before = first.query("select count(*) from intermediate.int_identity_id_changes")[0][0]
@@ -40,14 +40,14 @@ def two_days(tmp_path_factory):
         form("f-kiosk-1", "2026-11-22 04:00:00", "Brochure", "xia@visitor.cn", None, client_id="erin.device"),
         form("f-kiosk-2", "2026-11-22 04:10:00", "Brochure", "yang@visitor.cn", None, client_id="erin.device"),
     ])  # fmt: skip
-    second = run_dbt(base, lake, "build", interval=DAY2)
+    second = run_dbt(base, lake, "build", *WITHOUT_UNIT_TESTS, interval=DAY2)
     assert second.returncode == 0, second.stdout[-4000:]
     day2 = ids(first)
     history = first.query(HISTORY)
-    rerun = run_dbt(base, lake, "build", interval=DAY2)
+    rerun = run_dbt(base, lake, "build", *WITHOUT_UNIT_TESTS, interval=DAY2)
     assert rerun.returncode == 0, rerun.stdout[-4000:]
     history_rerun = first.query(HISTORY)
-    refreshed = run_dbt(base, lake, "build", "--full-refresh", interval=DAY2)
+    refreshed = run_dbt(base, lake, "build", "--full-refresh", *WITHOUT_UNIT_TESTS, interval=DAY2)
     assert refreshed.returncode == 0, refreshed.stdout[-4000:]
     return {
         "build": first, "day1": day1, "day2": day2, "day2_again": ids(first), "changes_before": changes_before,

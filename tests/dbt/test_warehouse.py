@@ -9,7 +9,15 @@ from datetime import date, datetime
 
 import pytest
 
-from tests.dbt.conftest import DAYS, DBT_PROJECT, INTERVAL_END, build_lake, build_warehouse, write_partition
+from tests.dbt.conftest import (
+    DAYS,
+    DBT_PROJECT,
+    INTERVAL_END,
+    WITHOUT_UNIT_TESTS,
+    build_lake,
+    build_warehouse,
+    write_partition,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -238,7 +246,7 @@ def broken_build(tmp_path_factory):
     planted = {"event_id": None, "event_name": "page_view", "user_pseudo_id": "planted",
                "event_at": datetime(2026, 11, 19, 1)}  # fmt: skip
     write_partition(lake, "web_events", date(2026, 11, 19), [planted])
-    return build_warehouse(base, lake)
+    return build_warehouse(base, lake, *WITHOUT_UNIT_TESTS)
 
 
 def test_planted_violation_fails_the_build(broken_build):
