@@ -44,6 +44,7 @@ SEGMENT_CONTRACT = [
     ("became_hot_in_interval", "BOOLEAN"), ("scored_at", "TIMESTAMP"), ("crm_owner_id", "VARCHAR"),
     ("owner_team", "VARCHAR"), ("owner_source", "VARCHAR"), ("score_reasons_zh", "VARCHAR"),
     ("recycled_from_owner", "VARCHAR"), ("alert_round", "INTEGER"), ("recycled_in_interval", "BOOLEAN"),
+    ("merged_person_ids", "VARCHAR"),
 ]  # fmt: skip
 
 
