@@ -174,12 +174,6 @@ MARTS_DDL = {
         conversion_from_first double, median_hours_from_previous double, median_hours_from_first double)""",
     "channel_attribution": """create table marts.channel_attribution (
         attribution_model varchar, channel varchar, conversions double, credit double, revenue double)""",
-    "segment_crm_updates": """create table marts.segment_crm_updates (
-        person_id varchar, email varchar, phone varchar, full_name varchar, company varchar, job_title varchar,
-        industry varchar, owner varchar, crm_lead_id varchar, grade varchar, score_reasons varchar,
-        lead_score integer, became_hot_in_interval boolean, scored_at timestamp, crm_owner_id varchar,
-        owner_team varchar, owner_source varchar, score_reasons_zh varchar, recycled_from_owner varchar,
-        alert_round integer, recycled_in_interval boolean)""",
     "segment_funnel_stalls": """create table marts.segment_funnel_stalls (
         stall_id varchar, person_id varchar, rule_id varchar, stage varchar, stall_reason varchar,
         stall_reason_zh varchar, opportunity_id varchar, opportunity_stage varchar, in_stage_since timestamp,
@@ -197,6 +191,10 @@ MARTS_DDL = {
         attribution_model varchar, conversion_id varchar, person_id varchar, converted_at timestamp,
         channel varchar, campaign varchar, touches integer, credit double, credited_value double)""",
 }
+# the people who left the segment: the same columns (int_activation_leads)
+MARTS_DDL["segment_crm_updates"] = MARTS_DDL["segment_high_intent"].replace(
+    "segment_high_intent", "segment_crm_updates"
+)
 
 SCORED_AT = "timestamp '2026-11-22 00:00:00'"
 CLEAN_MARTS_SQL = [
