@@ -57,11 +57,11 @@ def main() -> None:
     for source in SOURCES:
         extract_source(source, settings, start.date(), batch_id=f"bench/{source}", loaded_at=datetime.now(UTC))
 
-    env = pipeline.dbt_env(settings)
+    env = pipeline.dbt_env(settings, start, end)
 
     def dbt(*dbt_args: str) -> float:
         started = time.perf_counter()
-        done = subprocess.run(pipeline.dbt_command(settings, start, end, *dbt_args), env=env,
+        done = subprocess.run(pipeline.dbt_command(settings, *dbt_args), env=env,
                               capture_output=True, text=True)  # fmt: skip
         if done.returncode != 0:
             sys.exit(f"dbt {' '.join(dbt_args)} failed:\n{done.stdout[-3000:]}")
@@ -69,7 +69,7 @@ def main() -> None:
 
     single = dbt("build")
     settings.warehouse.unlink()
-    listing = subprocess.run(pipeline.dbt_command(settings, start, end, "ls", "--resource-type", "seed",
+    listing = subprocess.run(pipeline.dbt_command(settings, "ls", "--resource-type", "seed",
                                                   "--resource-type", "model", "--output", "name"),
                              env=env, capture_output=True, text=True, check=True)  # fmt: skip
     nodes = [line.strip() for line in listing.stdout.splitlines() if line.strip() and " " not in line.strip()]

@@ -181,11 +181,9 @@ def build(home: Path, day: str) -> dict:
     failing data tests are reported (the figures are still worth having)."""
     settings = settings_for(home)
     start, end = pipeline.interval_dates(date.fromisoformat(day))
-    command = pipeline.dbt_command(
-        settings, start, end, "build", "--select", *SELECT, "--indirect-selection", "buildable"
-    )
+    command = pipeline.dbt_command(settings, "build", "--select", *SELECT, "--indirect-selection", "buildable")
     started = time.perf_counter()
-    done = subprocess.run(command, env=pipeline.dbt_env(settings), capture_output=True, text=True)
+    done = subprocess.run(command, env=pipeline.dbt_env(settings, start, end), capture_output=True, text=True)
     seconds = time.perf_counter() - started
     results_file = settings.state_dir / "dbt" / "target" / "run_results.json"
     results = json.loads(results_file.read_text())["results"] if results_file.exists() else []

@@ -154,10 +154,10 @@ def run_dbt(base: Path, *args: str, warehouse: Path | None = None) -> tuple[subp
     from intent_pipeline import pipeline
 
     settings = bench_settings(base, warehouse)
-    # seeds and operations ignore the interval vars; the command line always carries them
+    # seeds and operations ignore the interval; the environment always carries it
     start, end = pipeline.interval_dates(datetime.fromisoformat(INTERVAL).date())
     started = time.perf_counter()
-    done = subprocess.run(pipeline.dbt_command(settings, start, end, *args), env=pipeline.dbt_env(settings),
+    done = subprocess.run(pipeline.dbt_command(settings, *args), env=pipeline.dbt_env(settings, start, end),
                           capture_output=True, text=True, cwd=ROOT)  # fmt: skip
     if done.returncode != 0:
         raise RuntimeError(f"dbt {' '.join(args)} failed:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}")
@@ -529,8 +529,8 @@ def synth_records(base: Path, people: int, seed: int = 42) -> Path:
     start, end = pipeline.interval_dates(datetime.fromisoformat(interval).date())
     for source in SOURCES:
         extract_source(source, settings, start.date(), batch_id=f"bench/{source}", loaded_at=datetime.now(UTC))
-    command = pipeline.dbt_command(settings, start, end, "build", "--select", "+int_identity_records")
-    done = subprocess.run(command, env=pipeline.dbt_env(settings), capture_output=True, text=True)
+    command = pipeline.dbt_command(settings, "build", "--select", "+int_identity_records")
+    done = subprocess.run(command, env=pipeline.dbt_env(settings, start, end), capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"dbt build failed:\n{done.stdout[-4000:]}")
     # labels: the generator never changes a person's name or company and (name, company) is unique

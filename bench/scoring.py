@@ -75,8 +75,8 @@ def dbt(home: Path, *args: str) -> tuple[list[dict], float]:
     settings = settings_for(home)
     start, end = pipeline.interval_dates(date.fromisoformat(INTERVAL))
     started = time.perf_counter()
-    command = pipeline.dbt_command(settings, start, end, *args)
-    done = subprocess.run(command, env=pipeline.dbt_env(settings), capture_output=True, text=True)
+    command = pipeline.dbt_command(settings, *args)
+    done = subprocess.run(command, env=pipeline.dbt_env(settings, start, end), capture_output=True, text=True)
     seconds = time.perf_counter() - started
     results_file = settings.state_dir / "dbt" / "target" / "run_results.json"
     results = json.loads(results_file.read_text())["results"] if results_file.exists() else []

@@ -6,4 +6,6 @@ scripts/setup.sh
 source scripts/env.sh
 ruff check .
 ruff check --select AIR3 dags/
-python -m pytest "$@"
+# every core (PYTEST_WORKERS=0 runs in this process), one test file per worker at a time: a file's
+# module fixtures are built once, and the session's dbt warehouse is built once for all workers
+python -m pytest -n "${PYTEST_WORKERS:-auto}" --dist loadfile "$@"

@@ -5,7 +5,8 @@ One generated workload, several runs of the same interval:
    writes the outbox (no connection configured);
 2. a re-run of the same interval changes nothing and sends nothing;
 3. with a HubSpot connection pointing at a local server that speaks HubSpot's contract,
-   the segment is upserted in batches of at most 100, and a second run sends zero requests;
+   the segment is upserted in batches of at most 100, and a second run sends zero requests
+   (activation only: the tasks before it are marked done, the marts are the first run's);
 4. a planted mart violation stops the run at validate_marts: activation does not run;
 5. a planted raw violation stops the run at validate_raw: dbt does not run.
 """
@@ -25,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 INTERVAL = "2026-11-21"
 LOGICAL_DATE = "2026-11-22"  # a manual run with logical date D covers [D - 1 day, D)
 PEOPLE = 400
+# Runs that test activation on the marts the first run built: everything before it is marked done.
+ACTIVATION_ONLY = ("--mark-success-pattern", "^(extract_.*|validate_raw|dbt_build|validate_marts)$")
 
 pytestmark = pytest.mark.slow
 
@@ -207,7 +210,8 @@ def test_hubspot_over_http_then_nothing_on_rerun(pipeline, first_run):
     with FakeHubSpot(token="pat-e2e") as server:
         conn = json.dumps({"conn_type": "http", "host": server.url, "password": "pat-e2e"})
         env = {"AIRFLOW_CONN_HUBSPOT_DEFAULT": conn}
-        pipeline.run_dag(extra_env=env)
+        # The marts are the first run's (the re-run above proved extract and dbt change nothing).
+        pipeline.run_dag(*ACTIVATION_ONLY, extra_env=env)
         report = pipeline.activation_report()["hubspot"]
         assert report["mode"] == "http"
         segment_size = pipeline.query("select count(*) from marts.segment_high_intent")[0][0]
@@ -215,7 +219,7 @@ def test_hubspot_over_http_then_nothing_on_rerun(pipeline, first_run):
         assert report["sent_ok"] == len(upserted) == segment_size - report["invalid"]
         assert len(server.requests) == math.ceil(report["sent_ok"] / 100)
         sent = len(server.requests)
-        pipeline.run_dag(extra_env=env)
+        pipeline.run_dag(*ACTIVATION_ONLY, extra_env=env)
         assert len(server.requests) == sent, "the second run sent requests for unchanged rows"
         assert pipeline.activation_report()["hubspot"]["unchanged"] == report["sent_ok"]
 
@@ -267,8 +271,7 @@ def test_refused_hubspot_token_fails_activation_without_retrying(pipeline, first
     with FakeHubSpot(token="pat-right") as server:
         conn = json.dumps({"conn_type": "http", "host": server.url, "password": "pat-wrong"})
         # Skip extract/validate/build (unchanged since the first run): activation is under test.
-        done = pipeline.run_dag("--mark-success-pattern", "^(extract_.*|validate_raw|dbt_build|validate_marts)$",
-                                extra_env={"AIRFLOW_CONN_HUBSPOT_DEFAULT": conn}, check=False)  # fmt: skip
+        done = pipeline.run_dag(*ACTIVATION_ONLY, extra_env={"AIRFLOW_CONN_HUBSPOT_DEFAULT": conn}, check=False)
         refused_requests = len(server.requests)
     assert done.returncode != 0
     log = done.stdout + done.stderr

@@ -1,10 +1,18 @@
+{#- The data interval of the run: `interval_start` / `interval_end`, naive UTC ISO timestamps
+    ("2026-11-22 00:00:00"), or none when not given. A dbt var wins (unit tests and hand runs pass
+    `--vars`); otherwise the environment variables INTENT_INTERVAL_START / INTENT_INTERVAL_END, which
+    is how the DAG passes them: a var that changes every day would make dbt re-parse the whole
+    project on every run, while an env var re-parses only the files that read it. -#}
+{% macro interval_bound(name) -%}
+    {{- return(var(name, none) or env_var('INTENT_' ~ name | upper, '') or none) -}}
+{%- endmacro %}
+
 {#- The two points in time a score is computed for: `interval_end` (the current score) and
-    `interval_start` (previous_score). Both come from dbt vars (naive UTC ISO timestamps).
-    When a var is not passed, the current score is computed as of the latest event timestamp in
-    `events_relation` and the previous one a day earlier; never the wall clock, so a rebuild of
-    the same data gives the same scores. -#}
+    `interval_start` (previous_score). When the bound is not given, the current score is computed
+    as of the latest event timestamp in `events_relation` and the previous one a day earlier; never
+    the wall clock, so a rebuild of the same data gives the same scores. -#}
 {% macro interval_end_at(events_relation) -%}
-    {%- set interval_end = var('interval_end', none) -%}
+    {%- set interval_end = interval_bound('interval_end') -%}
     {%- if interval_end -%}
         cast('{{ interval_end }}' as timestamp)
     {%- else -%}
@@ -13,7 +21,7 @@
 {%- endmacro %}
 
 {% macro interval_start_at(events_relation) -%}
-    {%- set interval_start = var('interval_start', none) -%}
+    {%- set interval_start = interval_bound('interval_start') -%}
     {%- if interval_start -%}
         cast('{{ interval_start }}' as timestamp)
     {%- else -%}

@@ -1,4 +1,4 @@
-"""A small hand-written raw lake and one real ``dbt seed`` + ``dbt build`` over it.
+"""A small hand-written raw lake and one real ``dbt build`` over it.
 
 The lake follows docs/contracts.md ("Raw lake") column for column, written with pyarrow here on
 purpose (not through ``intent_pipeline.lake``), so these tests pin the contract itself. The people
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -341,19 +342,24 @@ def build_lake(lake: Path) -> None:
     )
 
 
+def seeds_loaded(results: list[dict]) -> bool:
+    """Every seed of the project was loaded by the build (``dbt build`` loads them first)."""
+    seeds = [r["status"] for r in results if r["unique_id"].startswith("seed.")]
+    return len(seeds) == len(list((DBT_PROJECT / "seeds").glob("*.csv"))) and set(seeds) == {"success"}
+
+
 @dataclass
 class Build:
-    """Result of one dbt run over a lake: paths, exit codes and a read-only query helper."""
+    """Result of one ``dbt build`` over a lake: paths, the exit code and a read-only query helper."""
 
     base: Path
     warehouse: Path
     lake: Path
-    seed: subprocess.CompletedProcess
     build: subprocess.CompletedProcess
 
     @property
     def output(self) -> str:
-        return "\n".join(p.stdout[-12000:] + p.stderr[-4000:] for p in (self.seed, self.build))
+        return self.build.stdout[-12000:] + self.build.stderr[-4000:]
 
     def results(self) -> list[dict]:
         return json.loads((self.base / "target" / "run_results.json").read_text())["results"]
@@ -373,29 +379,73 @@ class Build:
         return rows[0]
 
 
-def run_dbt(
-    base: Path, lake: Path, *args: str, interval: tuple[datetime, datetime] | None = None
-) -> subprocess.CompletedProcess:
-    """Run the real dbt CLI on the project with this lake and a warehouse under ``base``, for
-    ``interval`` (default: INTERVAL_START, INTERVAL_END)."""
+# dbt re-parses the whole project (about 5 s of CPU) whenever the profile (the warehouse path), the
+# command-line --vars or the project change. Every build here therefore runs in its own folder with
+# the same relative warehouse path and the interval in the environment (as the DAG passes it), and
+# starts from one parse of the project made once per test run: dbt then re-parses only the files
+# that read a changed env var (the lake's sources, the interval's macros).
+WAREHOUSE_FILE = "warehouse.duckdb"
+_parse_cache: dict[str, Path] = {}
+
+
+def _dbt_env(lake: Path, interval: tuple[datetime, datetime] | None) -> dict[str, str]:
+    start, end = interval or (INTERVAL_START, INTERVAL_END)
     env = {
         **os.environ,
         "INTENT_LAKE_DIR": str(lake),
-        "INTENT_WAREHOUSE": str(base / "warehouse.duckdb"),
+        "INTENT_WAREHOUSE": WAREHOUSE_FILE,
+        "INTENT_INTERVAL_START": start.isoformat(sep=" "),
+        "INTENT_INTERVAL_END": end.isoformat(sep=" "),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
         "PYTHONPATH": with_plugins_on_path(os.environ.get("PYTHONPATH")),
     }
     env.pop("DBT_TARGET", None)
-    start, end = interval or (INTERVAL_START, INTERVAL_END)
-    variables = {"interval_start": start.isoformat(sep=" "), "interval_end": end.isoformat(sep=" ")}
-    command = [
+    return env
+
+
+def _dbt_command(base: Path, *args: str) -> list[str]:
+    return [
         str(DBT) if DBT.exists() else "dbt", *args,
         "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
         "--target-path", str(base / "target"), "--log-path", str(base / "logs"),
-        "--vars", json.dumps(variables),
     ]  # fmt: skip
-    return subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
+
+
+def use_parse_cache(folder: Path) -> None:
+    """Where the project's parse is kept for this test run (set once by the session fixture)."""
+    _parse_cache["folder"] = folder
+
+
+def _seed_partial_parse(base: Path) -> None:
+    """Copy the test run's parse of the project into ``base/target`` (made on first use, once for all
+    xdist workers: the first one parses under a file lock, the others wait and copy)."""
+    from filelock import FileLock
+
+    folder = _parse_cache.get("folder")
+    target = base / "target" / "partial_parse.msgpack"
+    if folder is None or target.exists():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    cached = folder / "target" / "partial_parse.msgpack"
+    with FileLock(str(folder / "parse.lock")):
+        if not cached.exists():
+            done = subprocess.run(_dbt_command(folder, "parse"), env=_dbt_env(folder / "lake", None),
+                                  capture_output=True, text=True, cwd=folder)  # fmt: skip
+            assert done.returncode == 0, done.stdout[-4000:]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(cached, target)
+
+
+def run_dbt(
+    base: Path, lake: Path, *args: str, interval: tuple[datetime, datetime] | None = None
+) -> subprocess.CompletedProcess:
+    """Run the real dbt CLI on the project with this lake and the warehouse ``base/warehouse.duckdb``,
+    for ``interval`` (default: INTERVAL_START, INTERVAL_END)."""
+    base.mkdir(parents=True, exist_ok=True)
+    _seed_partial_parse(base)
+    return subprocess.run(_dbt_command(base, *args), env=_dbt_env(lake, interval), capture_output=True, text=True,
+                          cwd=base)  # fmt: skip
 
 
 # dbt's unit tests check the SQL, which is the same in every build: the session's ``warehouse``
@@ -406,15 +456,48 @@ WITHOUT_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
 def build_warehouse(
     base: Path, lake: Path, *build_args: str, interval: tuple[datetime, datetime] | None = None
 ) -> Build:
-    seed = run_dbt(base, lake, "seed", interval=interval)
+    """One ``dbt build`` (seeds, models, tests) of ``lake`` into ``base/warehouse.duckdb``."""
     build = run_dbt(base, lake, "build", *build_args, interval=interval)
-    return Build(base=base, warehouse=base / "warehouse.duckdb", lake=lake, seed=seed, build=build)
+    return Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=lake, build=build)
+
+
+def shared_folder(tmp_path_factory) -> Path:
+    """A folder shared by every xdist worker of this test run (the run's own folder without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dbt_parse_cache(tmp_path_factory) -> Path:
+    folder = shared_folder(tmp_path_factory) / "dbt-parse"
+    use_parse_cache(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")
-def warehouse(tmp_path_factory) -> Build:
-    """The hand-written lake built once with ``dbt seed`` + ``dbt build`` (dbt is slow: once per session)."""
-    base = tmp_path_factory.mktemp("dbt")
+def warehouse(tmp_path_factory, dbt_parse_cache) -> Build:
+    """The hand-written lake built once per test run with ``dbt build`` (dbt is slow): the first
+    xdist worker that needs it builds it under a file lock, the others wait and read the same file
+    (read-only connections of several processes do not block each other)."""
+    from filelock import FileLock
+
+    base = shared_folder(tmp_path_factory) / "dbt-warehouse"
+    base.mkdir(parents=True, exist_ok=True)
     lake = base / "lake"
-    build_lake(lake)
-    return build_warehouse(base, lake)
+    record = base / "build.json"
+    with FileLock(str(base / "build.lock")):
+        if not record.exists():
+            build_lake(lake)
+            done = build_warehouse(base, lake).build
+            record.write_text(json.dumps({"args": done.args, "returncode": done.returncode, "stdout": done.stdout,
+                                          "stderr": done.stderr}))  # fmt: skip
+    saved = json.loads(record.read_text())
+    done = subprocess.CompletedProcess(saved["args"], saved["returncode"], saved["stdout"], saved["stderr"])
+    return Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=lake, build=done)
+
+
+def copy_of(build: Build, base: Path) -> Build:
+    """A private copy of a built warehouse and its lake (to build further days on)."""
+    shutil.copytree(build.lake, base / "lake")
+    shutil.copyfile(build.warehouse, base / WAREHOUSE_FILE)
+    return Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=base / "lake", build=build.build)

@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 import pytest
 
-from tests.dbt.conftest import WITHOUT_UNIT_TESTS, build_lake, build_warehouse, form, run_dbt, write_partition
+from tests.dbt.conftest import WITHOUT_UNIT_TESTS, copy_of, form, run_dbt, write_partition
 
 pytestmark = pytest.mark.slow
 
@@ -27,12 +27,11 @@ def ids(build) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def two_days(tmp_path_factory):
-    base = tmp_path_factory.mktemp("stable")
-    lake = base / "lake"
-    build_lake(lake)
-    first = build_warehouse(base, lake, *WITHOUT_UNIT_TESTS)
-    assert first.build.returncode == 0, first.output
+def two_days(tmp_path_factory, warehouse):
+    # Day 1 is the session's build of the same lake: a copy of it, not a build of its own.
+    assert warehouse.build.returncode == 0, warehouse.output
+    first = copy_of(warehouse, tmp_path_factory.mktemp("stable"))
+    base, lake = first.base, first.lake
     day1 = ids(first)
     changes_before = first.query("select count(*) from intermediate.int_identity_id_changes")[0][0]
     write_partition(lake, "forms_submissions", date(2026, 11, 22), [

@@ -102,7 +102,11 @@ class FakeServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name=type(self).__name__, daemon=True)
+        # serve_forever polls for shutdown every 0.5 s by default: every server a test starts would
+        # cost half a second at its exit (178 servers: about 75 s of the suite doing nothing).
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, name=type(self).__name__, daemon=True
+        )
         self._thread.start()
         return self
 

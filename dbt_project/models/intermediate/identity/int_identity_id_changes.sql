@@ -38,7 +38,7 @@ moves as (
         and previous_person_id <> person_id
         {% if is_incremental() -%}
         -- earlier changes are history: their rows stay as they were written
-        and changed_on = cast(cast('{{ var('interval_start', none) or '1970-01-01' }}' as timestamp) as date)
+        and changed_on = cast(cast('{{ interval_bound('interval_start') or '1970-01-01' }}' as timestamp) as date)
         {%- endif %}
     group by changed_on, previous_person_id, person_id
 ),

@@ -22,7 +22,7 @@ components as (
     select * from {{ ref('int_identity_components') }}
 ),
 
-{%- set interval_date = "cast(cast('" ~ (var('interval_start', none) or '1970-01-01') ~ "' as timestamp) as date)" %}
+{%- set interval_date = "cast(cast('" ~ (interval_bound('interval_start') or '1970-01-01') ~ "' as timestamp) as date)" %}
 
 {% if is_incremental() %}
 previous as (
@@ -91,7 +91,7 @@ assigned as (
         coalesce(
             survivors.person_id,
             {%- if is_incremental() %}
-            {{ dbt.hash("components.component_key || '@' || '" ~ var('interval_start', 'unversioned') ~ "'") }}
+            {{ dbt.hash("components.component_key || '@' || '" ~ (interval_bound('interval_start') or 'unversioned') ~ "'") }}
             {%- else %}
             {{ dbt.hash('components.component_key') }}
             {%- endif %}
