@@ -32,6 +32,7 @@ import random
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from intent_pipeline.identity import canonical_email
 from intent_pipeline.sources.normalize import PhoneNormalizer
 from intent_pipeline.sources.normalize import email as normalized_email
 
@@ -57,15 +58,13 @@ def _base62(n: int, width: int) -> str:
     return "".join(reversed(out))
 
 
-def canonical_email(email: str) -> str:
-    """The mailbox an address delivers to, as an identity key: the pipeline's normalisation
-    (trimmed, lower-cased) plus Gmail's rules (googlemail.com is gmail.com; dots and a ``+tag`` in
-    the local part are ignored)."""
-    local, _, domain = normalized_email(email).partition("@")
-    if domain in ("gmail.com", "googlemail.com"):
-        domain = "gmail.com"
-        local = local.split("+", 1)[0].replace(".", "")
-    return f"{local}@{domain}"
+def email_key(email: str) -> str:
+    """The mailbox an address delivers to, as the identity graph keys it: the extract's normalisation
+    (trimmed, lower-cased), then ``intent_pipeline.identity.canonical_email`` (the SQL macro's rules)."""
+    normal = normalized_email(email)
+    if normal is None:
+        raise ValueError(f"not an email address: {email!r}")
+    return canonical_email(normal)
 
 
 # -- pollution ---------------------------------------------------------------------------------------
@@ -416,7 +415,7 @@ class _Generator:
     def _unique_email(self, local: str, domain: str) -> str:
         # Unique as a mailbox: john.smith12@gmail.com and johnsmith12@gmail.com are one inbox.
         email, k = f"{local}@{domain}", 1
-        while (mailbox := canonical_email(email)) in self.used_emails:
+        while (mailbox := email_key(email)) in self.used_emails:
             k += 1
             email = f"{local}{k}@{domain}"
         self.used_emails.add(mailbox)
@@ -600,9 +599,9 @@ class _Generator:
             company = rng.choice(self.companies)
             if kind == "shared_mailbox":
                 address = f"{rng.choice(TEAM_MAILBOXES)}@{company['domain']}"
-                if canonical_email(address) not in self.used_emails:
-                    self.used_emails.add(canonical_email(address))
-                    return Hub(kind, canonical_email(address), address, company)
+                if email_key(address) not in self.used_emails:
+                    self.used_emails.add(email_key(address))
+                    return Hub(kind, email_key(address), address, company)
                 continue
             area = AREA_CODES.get(company["city"][1])
             if area and rng.random() < 0.75:
@@ -748,7 +747,7 @@ class _Generator:
         rng, prop = self.rng, p.propensity
         canonical = address.strip().lower()
         # A typo'd address captured on a form bounces; Gmail dot and +tag variants still deliver.
-        undeliverable = canonical_email(canonical) not in {canonical_email(e) for e in p.emails}
+        undeliverable = email_key(canonical) not in {email_key(e) for e in p.emails}
         out: list[tuple[int, dict]] = []
         bounced = 0
         written = address.strip() if rng.random() < 0.05 else canonical
@@ -858,7 +857,7 @@ class _Generator:
                 typo = (local[:k] + local[k + 1] + local[k] + local[k + 2 :], domain)
             else:
                 typo = (local, domain)
-            mailbox = canonical_email("@".join(typo))
+            mailbox = email_key("@".join(typo))
             if mailbox not in self.used_emails:  # never someone else's real address (nor the same one again)
                 self.used_emails.add(mailbox)
                 local, domain = typo
@@ -891,7 +890,7 @@ class _Generator:
                 else:
                     typo_local = local[: k + 1] + local[k] + local[k + 1 :]
                 typo = f"{typo_local.strip('.')}@{domain}"
-            mailbox = canonical_email(typo)
+            mailbox = email_key(typo)
             if mailbox not in self.used_emails:
                 self.used_emails.add(mailbox)
                 return typo
@@ -1299,7 +1298,7 @@ class _Generator:
                 row.values[-1] = device_of.get(id(s), "")
             keys = []
             if row.email:
-                keys.append(seen.add("email", canonical_email(row.email), s.form_ts, s.form_ts))
+                keys.append(seen.add("email", email_key(row.email), s.form_ts, s.form_ts))
             if row.phone:
                 keys.append(seen.add("phone", self.e164(f"+86{row.phone}"), s.form_ts, s.form_ts))
             if row.values[-1]:
@@ -1332,7 +1331,7 @@ class _Generator:
                 activity.append(ts)
         if email_events:
             times = [e[0] for e in email_events]
-            seen.add("email", canonical_email(list_address), min(times), max(times))
+            seen.add("email", email_key(list_address), min(times), max(times))
         # ---- CRM
         crm = self._crm(p, built_rows, plan, records_w, seen)
         # ---- truth
@@ -1407,7 +1406,7 @@ class _Generator:
     def _write_identifiers(self, p: Person, seen: Seen, identifiers_w) -> list[str]:
         """One truth row per identifier the person's records show; returns the hub kinds among them."""
         counts = self.pollution_counts
-        own = {canonical_email(e) for e in p.emails}
+        own = {email_key(e) for e in p.emails}
         kinds = []
         for (kind, value), (lo, hi) in seen.spans.items():
             hub = self.hub_kind_of.get((kind, value), "")
@@ -1510,7 +1509,7 @@ class _Generator:
                         order_email = email or p.emails[0]
                         keys = [
                             seen.add("crm_lead", lead_id, ts, ts),
-                            seen.add("email", canonical_email(order_email), ts, ts),
+                            seen.add("email", email_key(order_email), ts, ts),
                         ]
                         records_w.writerow(["crm", order_id, p.key, self._hub_of(keys), 0])
                         row = [
@@ -1540,7 +1539,7 @@ class _Generator:
             phone = ""  # the number was given up before the lead's last change: sales removed it
         keys = [seen.add("crm_lead", lead_id, created, last_change)]
         if email:
-            keys.append(seen.add("email", canonical_email(email), created, last_change))
+            keys.append(seen.add("email", email_key(email), created, last_change))
         if phone:
             keys.append(seen.add("phone", self.e164(f"+86{phone_digits}"), created, last_change))
         records_w.writerow(["crm", lead_id, p.key, self._hub_of(keys), 0])
