@@ -10,8 +10,8 @@ Four measurements, each on its own workload in a temporary folder (removed unles
    `dbt build --select +int_people_resolved +int_identity_id_changes` (indirect selection
    `buildable`). intermediate.int_people_resolved (node_key -> person_id) is read and scored against
    truth/identifiers.csv (values already normalised like the graph's nodes; emails are mapped through
-   the same canonical_email rules as macro canonical_email). An identifier with exactly one owner
-   is labelled with that person; identifiers with several owners (hubs) are left out of the
+   intent_pipeline.identity.canonical_email, the twin of macro canonical_email). An identifier with
+   exactly one owner is labelled with that person; identifiers with several owners (hubs) are left out of the
    pairwise figures and counted. Pairwise precision / recall / F1 over the labelled nodes present
    in the graph come from contingency counts (bench/identity_matching.py's clustered_scores);
    overmerged_share is the share of true people (with a labelled node in the graph) whose predicted
@@ -95,23 +95,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from identity_matching import clustered_scores, run_dbt, run_results  # noqa: E402
 from intent_pipeline import pipeline  # noqa: E402
+from intent_pipeline.identity import canonical_email  # noqa: E402
 from intent_pipeline.settings import SOURCES, Settings  # noqa: E402
 
 INTERVAL = "2026-11-21"
 CHURN_DAYS = ("2026-11-20", "2026-11-21")
 SELECT = ("+int_people_resolved", "+int_identity_id_changes")
 NETWORKX_MAX_EDGES = 2_000_000
-GMAIL = ("gmail.com", "googlemail.com")
-PLUS_TAG_DOMAINS = (
-    "outlook.com",
-    "hotmail.com",
-    "live.com",
-    "icloud.com",
-    "me.com",
-    "proton.me",
-    "protonmail.com",
-    "fastmail.com",
-)
 EXAMPLES = 5
 RECORD_IDENTIFIERS = (
     "select record_source || '|' || record_key as record, node_key from intermediate.int_identity_record_identifiers"
@@ -212,17 +202,6 @@ def warehouse_query(home: Path, sql: str):
 
 
 # -- truth -----------------------------------------------------------------------------------------------
-
-
-def canonical_email(value: str) -> str:
-    """Python twin of macro canonical_email (dbt_project/macros/identity.sql)."""
-    parts = value.split("@")
-    local, domain = parts[0], parts[1] if len(parts) > 1 else ""
-    if domain in GMAIL:
-        return local.split("+")[0].replace(".", "") + "@gmail.com"
-    if domain in PLUS_TAG_DOMAINS:
-        return local.split("+")[0] + "@" + domain
-    return value
 
 
 def read_truth(truth_dir: Path):

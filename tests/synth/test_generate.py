@@ -39,6 +39,28 @@ def test_same_seed_gives_the_same_bytes_and_another_seed_does_not(tmp_path):
     assert tc["people.csv"] != ta["people.csv"]
 
 
+def test_same_seed_gives_the_same_bytes_across_processes_with_hubs_and_daily_drops(tmp_path):
+    """Hubs, typos and several drops, each run in its own interpreter with another string hash seed:
+    nothing written may depend on the iteration order of a set or on anything but the arguments."""
+    args = ["--people", "150", "--history-days", "40", "--daily-drops", "2", "--pollution", "polluted"]
+    base = [sys.executable, "-m", "intent_pipeline.synth", *args]
+    summaries = {}
+    for name, seed, hash_seed in (("a", 21, "1"), ("b", 21, "2"), ("c", 22, "1")):
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "plugins"), "PYTHONHASHSEED": hash_seed}
+        out = tmp_path / name
+        run = [*base, "--seed", str(seed), "--landing", str(out / "landing"), "--truth", str(out / "truth")]
+        done = subprocess.run(run, env=env, capture_output=True, text=True, cwd=ROOT, check=True)
+        summaries[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert sum(h["identifiers"] for h in summaries["a"]["hubs"].values()) > 0, "the run must plan hubs"
+    assert _without_paths(summaries["a"]) == _without_paths(summaries["b"])
+    landing, truth = _files(tmp_path / "a" / "landing"), _files(tmp_path / "a" / "truth")
+    assert landing == _files(tmp_path / "b" / "landing")
+    del truth["summary.json"]  # it names its folders
+    assert truth == {k: v for k, v in _files(tmp_path / "b" / "truth").items() if k != "summary.json"}
+    other = _files(tmp_path / "c" / "truth")
+    assert other["people.csv"] != truth["people.csv"] and other["identifiers.csv"] != truth["identifiers.csv"]
+
+
 def test_rerun_into_the_same_folder_replaces_the_drop(tmp_path):
     generate(tmp_path / "landing", tmp_path / "truth", people=120, seed=3)
     first = _files(tmp_path / "landing")

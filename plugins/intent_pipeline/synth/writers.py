@@ -10,9 +10,11 @@ from __future__ import annotations
 import csv
 import json
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any, Protocol, TextIO
 
 JINSHUJU_HEADER = [
     "序号",
@@ -93,6 +95,16 @@ EMAIL_BATCH_SIZE = 1000
 WEB_LINES_PER_FILE = 250_000
 
 
+class RowWriter(Protocol):
+    """A ``csv.writer``."""
+
+    def writerow(self, row: Iterable[Any], /) -> Any: ...
+
+
+# A buffered CRM row: (time, person_key, the row's values, planted_reason)
+CrmRow = tuple[int, str, list[str], str]
+
+
 def local_time(ts: int) -> datetime:
     """Naive Asia/Shanghai wall-clock time of an epoch second, as form tools and the CRM write it."""
     return EPOCH + timedelta(seconds=ts) + SOURCE_UTC_OFFSET
@@ -119,7 +131,7 @@ class FormRow:
     tool: str  # jinshuju | jinshuju_gbk | typeform | hubspot_forms
     record_key: str  # empty for jinshuju: the 序号 is numbered when the file is written
     person_key: str
-    values: list
+    values: list[str | int | datetime]
     planted_reason: str = ""
     email: str = ""  # the address as written, for the list membership of the person
     phone: str = ""  # the national number behind the phone as written (for the truth's E.164)
@@ -145,7 +157,7 @@ class SendGridBatches:
     def _name(self) -> str:
         return f"{self.stem}_{self.files + 1:05d}.json"
 
-    def add(self, event: dict, duplicate: bool = False) -> tuple[str, int]:
+    def add(self, event: dict[str, object], duplicate: bool = False) -> tuple[str, int]:
         """Queue one event; return (file name, 1-based array index) where it will be written."""
         while self.pending and self.pending[0][0] <= self.events:
             self._append(self.pending.pop(0)[1])
@@ -185,16 +197,17 @@ class Ga4Shards:
 
     def __init__(self, folder: Path, stem: str):
         self.folder, self.stem = folder, stem
-        self.handle = None
+        self.handle: TextIO | None = None
         self.lines_in_file = 0
         self.files = 0
         self.lines = 0
 
     def add(self, line: str) -> tuple[str, int]:
         """Write one line (without newline); return (file name, 1-based line number)."""
-        if self.handle is None or self.lines_in_file >= WEB_LINES_PER_FILE:
-            self._rotate()
-        self.handle.write(line + "\n")
+        handle = self.handle
+        if handle is None or self.lines_in_file >= WEB_LINES_PER_FILE:
+            handle = self._rotate()
+        handle.write(line + "\n")
         self.lines_in_file += 1
         self.lines += 1
         return self._name(self.files), self.lines_in_file
@@ -202,12 +215,13 @@ class Ga4Shards:
     def _name(self, n: int) -> str:
         return f"{self.stem}_{n:03d}.jsonl"
 
-    def _rotate(self) -> None:
+    def _rotate(self) -> TextIO:
         if self.handle is not None:
             self.handle.close()
         self.files += 1
         self.lines_in_file = 0
         self.handle = (self.folder / self._name(self.files)).open("w", encoding="utf-8", newline="\n")
+        return self.handle
 
     def close(self) -> None:
         if self.handle is not None:
@@ -223,13 +237,13 @@ class DropWriter:
     day: date
     rng: random.Random
     forms: list[FormRow] = field(default_factory=list)
-    leads: list[tuple] = field(default_factory=list)  # (ts, person_key, row, planted_reason)
-    opportunities: list[tuple] = field(default_factory=list)
-    orders: list[tuple] = field(default_factory=list)
-    activities: list[tuple] = field(default_factory=list)
+    leads: list[CrmRow] = field(default_factory=list)
+    opportunities: list[CrmRow] = field(default_factory=list)
+    orders: list[CrmRow] = field(default_factory=list)
+    activities: list[CrmRow] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.dirs = {}
+        self.dirs: dict[str, Path] = {}
         for source in ("forms", "email", "web", "crm"):
             folder = self.landing / source / f"dt={self.day.isoformat()}"
             folder.mkdir(parents=True, exist_ok=True)
@@ -251,7 +265,7 @@ class DropWriter:
 
     # -- forms -------------------------------------------------------------------------------------
 
-    def close(self, jinshuju_counter: list[int], records) -> None:
+    def close(self, jinshuju_counter: list[int], records: RowWriter) -> None:
         """Write buffered forms and CRM files, finish the streams; ``records`` is the truth csv.writer
         (``source, record_key, person_key, hub_kind, typo_new_device``)."""
         self.email.close()
@@ -259,7 +273,7 @@ class DropWriter:
         self._write_forms(jinshuju_counter, records)
         self._write_crm()
 
-    def _write_forms(self, jinshuju_counter: list[int], records) -> None:
+    def _write_forms(self, jinshuju_counter: list[int], records: RowWriter) -> None:
         by_tool: dict[str, list[FormRow]] = {"jinshuju": [], "jinshuju_gbk": [], "typeform": [], "hubspot_forms": []}
         for row in self.forms:
             by_tool[row.tool].append(row)
@@ -280,7 +294,7 @@ class DropWriter:
         self._write_hubspot(f"hubspot_form_submissions_{self.stamp}.xlsx", by_tool["hubspot_forms"], records)
         self.files["forms"] += 4
 
-    def _form_written(self, name: str, row_number: int, row: FormRow, key: str, records) -> None:
+    def _form_written(self, name: str, row_number: int, row: FormRow, key: str, records: RowWriter) -> None:
         self.rows["forms"] += 1
         records.writerow(["forms", key, row.person_key, row.hub_kind, int(row.typo_new_device)])
         if row.planted_reason:
@@ -296,7 +310,9 @@ class DropWriter:
                 )
             )
 
-    def _write_jinshuju(self, name: str, encoding: str, rows: list[FormRow], counter: list[int], records) -> None:
+    def _write_jinshuju(
+        self, name: str, encoding: str, rows: list[FormRow], counter: list[int], records: RowWriter
+    ) -> None:
         # newline="" and the csv module's \r\n: what Excel and jinshuju's exporter produce.
         with (self.dirs["forms"] / name).open("w", encoding=encoding, newline="") as f:
             w = csv.writer(f)
@@ -307,7 +323,7 @@ class DropWriter:
                 w.writerow([key, *row.values])
                 self._form_written(name, i, row, key, records)
 
-    def _write_hubspot(self, name: str, rows: list[FormRow], records) -> None:
+    def _write_hubspot(self, name: str, rows: list[FormRow], records: RowWriter) -> None:
         import xlsxwriter
 
         workbook = xlsxwriter.Workbook(str(self.dirs["forms"] / name), {"constant_memory": True})

@@ -1,0 +1,256 @@
+"""A person's CRM history: the lead their first form (or a trade show, a referral...) created, an
+opportunity and won orders driven by their intent, and the owner's follow-up activities.
+
+CRM rows carry Asia/Shanghai wall-clock time; a row arrives in the drop of its last change.
+"""
+
+from __future__ import annotations
+
+import random
+
+from . import vocab as V
+from .clock import DAY, HOUR, cum, time_in
+from .model import CrmOutcome, Person, PlannedForm, Seen, email_key
+from .pollution import written_hub_phone
+from .truth import Truth
+from .world import World
+from .writers import FormRow, local_time
+
+STAGES_OPEN = ["Prospecting", "Qualification", "Proposal", "Negotiation"]
+DEAL_SIZE_CNY = [30_000, 80_000, 150_000, 300_000, 600_000, 1_200_000]
+ACTIVITY_FIRST_CUM = cum(t[1] for t in V.ACTIVITY_TYPES)
+ACTIVITY_LATER_CUM = cum(t[2] for t in V.ACTIVITY_TYPES)
+
+
+def crm_history(
+    world: World,
+    truth: Truth,
+    rng: random.Random,
+    p: Person,
+    plan: list[PlannedForm],
+    first_row: FormRow | None,
+    seen: Seen,
+) -> CrmOutcome:
+    """The person's lead (from their first form, ``first_row`` of ``plan``, or 4% of the others from
+    offline sources), its opportunity, orders and follow-up; written to the drops and the truth."""
+    prop, end = p.propensity, world.window.end
+    outcome = CrmOutcome()
+    if p.is_bot:
+        return outcome
+    if plan and first_row:
+        created = plan[0][0] + rng.randint(300, 2 * DAY)  # the CRM sync picks web leads up within hours
+        form = plan[0][1]
+        lead_source = {"whitepaper": "Content Download", "brochure": "Content Download", "webinar": "Webinar"}.get(
+            form, "Web"
+        )
+        email = first_row.email.strip()
+    elif rng.random() < 0.04:
+        created = time_in(rng, p.active_from, p.active_until)
+        lead_source = rng.choice(["Trade Show", "Referral", "Partner", "Cold Call"])
+        email = rng.choice(p.emails)
+    else:
+        return outcome
+    if created >= end:
+        return outcome
+    if email and rng.random() < 0.2:
+        email = p.emails[0].title() if rng.random() < 0.5 else p.emails[0]
+    lead_id = world.sf_id("00Q", "lead")
+    outcome.lead_id = lead_id
+    company = p.company
+    last_change = created + rng.randint(60, 5 * DAY)
+    strong = any(f in ("trial", "demo", "pricing") for _, f, _ in plan)
+    chance = 0 if p.is_job_seeker else max(0.0, min(0.9, (prop - 0.25) * 1.8)) * (1.0 if strong else 0.5)
+    status = "Working"
+    if rng.random() < chance:
+        opp_created = created + rng.randint(2 * DAY, 25 * DAY)
+        if opp_created < end:
+            status = "Converted"
+            outcome.has_opportunity = True
+            close_ts = _opportunity(world, truth, rng, p, seen, lead_id, opp_created, email, outcome)
+            last_change = max(last_change, close_ts)
+    if status != "Converted":
+        if p.is_job_seeker or (prop < 0.1 and rng.random() < 0.5):
+            status = "Unqualified"
+        elif end - created < 7 * DAY:
+            status = "New"
+        elif prop > 0.5:
+            status = "Qualified"
+    last_change = min(last_change, end - 1)
+    owner = rng.choice(V.SALES_OWNERS)
+    size_bucket, head_count = V.COMPANY_SIZES[company["size"]]
+    # The phone on the lead is the one of the form that created it (an office switchboard, say).
+    first_role = plan[0][2] if plan else None
+    phone_digits = first_role.hub.written if first_role and first_role.hub.kind == "shared_phone" else p.phone
+    phone = written_hub_phone(rng, phone_digits) if rng.random() < 0.8 and phone_digits else ""
+    if p.phone_until and last_change >= p.phone_until:
+        phone = ""  # the number was given up before the lead's last change: sales removed it
+    keys = [seen.add("crm_lead", lead_id, created, last_change)]
+    if email:
+        keys.append(seen.add("email", email_key(email), created, last_change))
+    if phone:
+        keys.append(seen.add("phone", world.e164(phone_digits), created, last_change))
+    truth.record("crm", lead_id, p.key, truth.hub_of(keys))
+    row = [
+        lead_id,
+        email,
+        phone,
+        p.full_name,
+        company["name"],
+        p.title,
+        company["industry"][0],
+        str(head_count),
+        p.city[2],
+        owner,
+        status,
+        lead_source,
+        local_time(created).strftime("%Y-%m-%d %H:%M:%S"),
+        local_time(last_change).strftime("%Y-%m-%d %H:%M:%S"),
+    ]
+    world.drops.at(last_change).leads.append((last_change, p.key, row, ""))
+    # Drawn last, so the lead, its opportunity and orders are the same with or without activities.
+    if owner:
+        hot = prop >= 0.5 or outcome.has_opportunity
+        outcome.first_follow_up = _follow_up(world, rng, p.key, lead_id, owner, created, hot, company["chinese"])
+    return outcome
+
+
+def _opportunity(
+    world: World,
+    truth: Truth,
+    rng: random.Random,
+    p: Person,
+    seen: Seen,
+    lead_id: str,
+    opp_created: int,
+    email: str,
+    outcome: CrmOutcome,
+) -> int:
+    """The lead's opportunity: closed won or lost within its sales cycle, or still at an open stage at
+    the end of the history; a won one gets its orders. Returns its close time (its creation if open)."""
+    end, prop, company = world.window.end, p.propensity, p.company
+    cycle = rng.randint(15, 75) * DAY
+    amount = round(DEAL_SIZE_CNY[company["size"]] * rng.lognormvariate(0, 0.4), -3)
+    currency = "CNY" if company["chinese"] else rng.choice(["CNY", "USD"])
+    if currency == "USD":
+        amount = round(amount / 7.1, -2)
+    close_ts = opp_created + cycle
+    if close_ts < end:
+        won = rng.random() < 0.35 + 0.5 * prop
+        stage = "Closed Won" if won else "Closed Lost"
+        close = local_time(close_ts).strftime("%Y-%m-%d")
+        stage_changed = close_ts
+    else:
+        won = False
+        elapsed = (end - opp_created) / cycle
+        step = min(3, int(elapsed * 4))
+        stage = STAGES_OPEN[step]
+        close = ""
+        close_ts = opp_created
+        # the open stages split the cycle in quarters (no draw: the sample stays the same)
+        stage_changed = opp_created + cycle * step // 4
+    opp_id = world.sf_id("006", "opportunity")
+    truth.record("crm", opp_id, p.key)
+    seen.add("crm_lead", lead_id, opp_created, close_ts)
+    product = rng.choice(["CDP 年度订阅", "CDP Annual Subscription", "营销自动化套件", "Enterprise Plan"])
+    row = [
+        opp_id,
+        lead_id,
+        f"{company['name']} - {product}",
+        stage,
+        f"{amount:.2f}",
+        currency,
+        local_time(opp_created).strftime("%Y-%m-%d %H:%M:%S"),
+        close,
+        local_time(stage_changed).strftime("%Y-%m-%d %H:%M:%S"),
+    ]
+    world.drops.at(close_ts).opportunities.append((close_ts, p.key, row, ""))
+    if won:
+        outcome.converted = True
+        outcome.revenue = amount
+        _orders(world, truth, rng, p, seen, lead_id, close_ts, amount, currency, email)
+    return close_ts
+
+
+def _orders(
+    world: World,
+    truth: Truth,
+    rng: random.Random,
+    p: Person,
+    seen: Seen,
+    lead_id: str,
+    close_ts: int,
+    amount: float,
+    currency: str,
+    email: str,
+) -> None:
+    """The order of a won deal, a few days after the close, and in a quarter of cases an upsell later."""
+    order_ts = close_ts + rng.randint(DAY, 10 * DAY)
+    orders = [(order_ts, amount)]
+    if rng.random() < 0.25:
+        orders.append((order_ts + rng.randint(30, 90) * DAY, round(amount * rng.uniform(0.2, 0.5), -2)))
+    for ts, value in orders:
+        if ts >= world.window.end:
+            continue
+        order_id = world.sf_id("801", "order")
+        order_email = email or p.emails[0]
+        keys = [
+            seen.add("crm_lead", lead_id, ts, ts),
+            seen.add("email", email_key(order_email), ts, ts),
+        ]
+        truth.record("crm", order_id, p.key, truth.hub_of(keys))
+        row = [
+            order_id,
+            lead_id,
+            order_email,
+            f"{value:.2f}",
+            currency,
+            local_time(ts).strftime("%Y-%m-%d %H:%M:%S"),
+        ]
+        world.drops.at(ts).orders.append((ts, p.key, row, ""))
+
+
+def _follow_up(
+    world: World,
+    rng: random.Random,
+    person_key: str,
+    lead_id: str,
+    owner: str,
+    created: int,
+    hot: bool,
+    chinese: bool,
+) -> int:
+    """The owner's activities on a new lead (before the export's end); returns the first one's time, 0 if none.
+
+    Most leads (75%) are followed up within 1-20 hours, some (15%) after 1-5 days, the rest never;
+    a hot lead gets 1-4 more activities, a few days apart, any other lead one more in four cases.
+    """
+    end = world.window.end
+    draw = rng.random()
+    if draw < 0.75:
+        t = created + rng.randint(HOUR, 20 * HOUR)
+    elif draw < 0.9:
+        t = created + rng.randint(DAY, 5 * DAY)
+    else:
+        return 0
+    if t >= end:
+        return 0
+    first = t
+    more = rng.randint(1, 4) if hot else int(rng.random() < 0.25)
+    weights = ACTIVITY_FIRST_CUM
+    for k in range(more + 1):
+        if k:
+            t += rng.randint(DAY, 10 * DAY)
+            if t >= end:
+                break
+            weights = ACTIVITY_LATER_CUM
+        kind, _, _, zh, en = rng.choices(V.ACTIVITY_TYPES, cum_weights=weights)[0]
+        row = [
+            world.sf_id("00T", "activity"),
+            lead_id,
+            kind,
+            rng.choice(zh if chinese else en),
+            owner,
+            local_time(t).strftime("%Y-%m-%d %H:%M:%S"),
+        ]
+        world.drops.at(t).activities.append((t, person_key, row, ""))
+    return first
