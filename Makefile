@@ -1,17 +1,22 @@
 # The two commands a data engineer needs first: `make run` and `make test`.
-.PHONY: setup run test lint bench airflow-ui clean
+# bash: the recipes source scripts/env.sh, which uses ${BASH_SOURCE[0]} (dash: "Bad substitution").
+SHELL := /bin/bash
+.PHONY: setup setup-dev run test lint bench airflow-ui clean
 
-setup:           ## create .venv with the pinned requirements (skipped when up to date)
+setup:           ## create .venv with the pinned runtime requirements (skipped when up to date; setup-dev adds the dev tools)
 	scripts/setup.sh
+
+setup-dev:       ## .venv with requirements-dev.txt: runtime + pytest, ruff, mypy
+	scripts/setup.sh dev
 
 run:             ## sample workload + one customer_intent run through Airflow + summary (DATE=, PEOPLE=)
 	scripts/run.sh
 
-test:            ## lint and the whole test suite
+test:            ## lint, mypy and the whole test suite
 	scripts/test.sh
 
-lint:
-	scripts/setup.sh && . scripts/env.sh && ruff check . && ruff check --select AIR3 dags/
+lint:            ## ruff (with Airflow 3's AIR3 rules on dags/) and mypy
+	scripts/setup.sh dev && . scripts/env.sh && ruff check . && ruff check --select AIR3 dags/ && mypy
 
 bench:           ## python bench/pipeline.py (PEOPLE=)
 	scripts/setup.sh && . scripts/env.sh && python bench/pipeline.py $(if $(PEOPLE),--people $(PEOPLE))

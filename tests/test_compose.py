@@ -51,4 +51,15 @@ def test_image_installs_project_requirements():
     assert "requirements.txt" in dockerfile
     requirements = (ROOT / "requirements.txt").read_text()
     assert "apache-airflow==3.3.2" in requirements
-    assert "dbt-duckdb==" in requirements and "great_expectations==" in requirements
+    assert "dbt-duckdb==" in requirements and "great-expectations==" in requirements
+
+
+def test_image_has_no_test_or_lint_tools():
+    # The image installs the runtime set only; pytest, ruff and mypy are in requirements-dev.txt.
+    instructions = [line for line in (ROOT / "Dockerfile").read_text().splitlines() if not line.startswith("#")]
+    assert not any("requirements-dev" in line for line in instructions)
+    runtime = (ROOT / "requirements.txt").read_text()
+    dev = (ROOT / "requirements-dev.txt").read_text()
+    for tool in ("pytest==", "ruff==", "mypy=="):
+        assert tool not in runtime and tool in dev, tool
+    assert dev.startswith("-r requirements.txt")

@@ -216,7 +216,7 @@ def markov(rows: Iterable[PathRow], order: int = 1) -> MarkovResult:
     if order < 1:
         raise AttributionError(f"Markov order must be >= 1, got {order}")
     counts: dict[tuple, dict[tuple, float]] = defaultdict(lambda: defaultdict(float))
-    start = (START,)
+    start: tuple[str, ...] = (START,)
     conversion, null = (CONVERSION,), (NULL,)
     channels: set[str] = set()
     for row in rows:
@@ -433,7 +433,7 @@ def touch_credits(path: Sequence[str], model: str, ages: Sequence[float] | None 
     if model not in ("markov", "shapley"):
         return heuristic_weights(path, model, ages, half_life, direct)
     by_channel = path_credits(path, model, markov_effects=markov_effects, shapley_values=shapley_values)
-    touches = defaultdict(int)
+    touches: defaultdict[str, int] = defaultdict(int)
     for channel in path:
         touches[channel] += 1
     return [by_channel.get(channel, 0.0) / touches[channel] for channel in path]
@@ -468,11 +468,11 @@ def attribute_journeys(journeys: Sequence[Journey], how: str = "unique", *, half
         if not journey.converted or not journey.path:
             continue
         indices = kept[journey.journey_id]
-        path = [journey.path[i] for i in indices]
+        kept_path = [journey.path[i] for i in indices]
         ages = [journey.ages[i] for i in indices] if journey.ages is not None else None
         touch_ids = [journey.touch_ids[i] for i in indices]
         for model in models:
-            credits = touch_credits(path, model, ages, half_life=half_life, direct=direct,
+            credits = touch_credits(kept_path, model, ages, half_life=half_life, direct=direct,
                                     markov_effects=chain.removal_effects, shapley_values=values)  # fmt: skip
             for touch_id, credit in zip(touch_ids, credits, strict=True):
                 if credit:

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -169,12 +170,11 @@ def _dbt_failures(target_path: Path) -> list[str]:
     ]
 
 
-def dbt_build_args(env: dict | None = None) -> tuple[str, ...]:
+def dbt_build_args(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """The scheduled build's arguments: without dbt's unit tests, which check the SQL, not the
     data, and so belong in development and CI (``make test`` runs them), as dbt recommends; they
     were half of the sample's build time. ``INTENT_DBT_UNIT_TESTS=1`` runs them in the DAG too."""
-    env = os.environ if env is None else env
-    if env.get("INTENT_DBT_UNIT_TESTS", "").strip().lower() in ("1", "true", "yes"):
+    if Settings.from_env(env).dbt_unit_tests:
         return ("build",)
     return ("build", "--exclude-resource-type", "unit_test")
 
@@ -252,7 +252,7 @@ def train_model_task(interval_start: datetime, interval_end: datetime, run_id: s
     """The weekly conversion model: retrain when the newest version is INTENT_MODEL_RETRAIN_DAYS (7)
     days older than this interval's end; the next dbt build scores with the latest approved one."""
     settings = Settings.from_env()
-    return train_model(settings, interval_end, retrain_days=int(os.environ.get("INTENT_MODEL_RETRAIN_DAYS", "7")))
+    return train_model(settings, interval_end, retrain_days=settings.model_retrain_days)
 
 
 def _connection(conn_id: str):

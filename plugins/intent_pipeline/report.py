@@ -19,15 +19,22 @@ def _warehouse_figures(warehouse: Path) -> dict:
     if not warehouse.exists():
         return {"error": f"no warehouse at {warehouse}"}
     con = duckdb.connect(str(warehouse), read_only=True)
+
+    def one_row(sql: str) -> tuple:
+        row = con.execute(sql).fetchone()
+        if row is None:  # an aggregate without group by always returns one row
+            raise RuntimeError(f"no row from {sql}")
+        return row
+
     try:
-        people = con.execute("select count(*) from marts.people").fetchone()[0]
+        (people,) = one_row("select count(*) from marts.people")
         grades = dict(con.execute("select grade, count(*) from marts.lead_scores group by grade order by 1").fetchall())
-        segment, newly_hot = con.execute(
+        segment, newly_hot = one_row(
             "select count(*), count(*) filter (where became_hot_in_interval) from marts.segment_high_intent"
-        ).fetchone()
-        stalls, newly_stalled = con.execute(
+        )
+        stalls, newly_stalled = one_row(
             "select count(*), count(*) filter (where became_stalled_in_interval) from marts.segment_funnel_stalls"
-        ).fetchone()
+        )
     finally:
         con.close()
     return {

@@ -193,3 +193,18 @@ def test_unrecognised_header_and_undecodable_file(settings):
     ]  # fmt: skip
     assert raw_rows(settings, "forms_submissions") == []
     assert_accounting(manifest)
+
+
+def test_empty_file_loads_nothing_and_rows_without_a_header_are_quarantined(settings):
+    # Both used to fail the extract with KeyError: None (no form tool for an empty header row).
+    folder = drop_dir(settings, "forms")
+    (folder / "empty.csv").write_bytes(b"")
+    (folder / "headless.csv").write_bytes(b",,\r\nq1,a1,today\r\n")
+
+    manifest = extract("forms", settings)
+
+    assert manifest["file_errors"] == [f"no header row in forms/dt={DS}/headless.csv"]
+    quarantined = quarantine_rows(settings, "forms_submissions")
+    assert [(q["_source_file"].rsplit("/", 1)[1], q["_row_number"]) for q in quarantined] == [("headless.csv", 1)]
+    assert raw_rows(settings, "forms_submissions") == []
+    assert_accounting(manifest)

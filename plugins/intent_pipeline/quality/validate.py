@@ -172,7 +172,7 @@ def validate_marts(settings: Settings, interval_start: date, *, expectations_dir
     interval_start = _as_date(interval_start)
     runner = _Runner("marts", interval_start, expectations_dir, MART_TABLES)
     frames = read_marts(settings.warehouse, MART_TABLES)
-    people = frames.get("people")
+    people = frames["people"]  # read_marts returns every table of MART_TABLES, people among them
     # Referential integrity (scores, segments, stalls, funnel, credits -> people) is a suite parameter:
     # the people's ids.
     person_ids = [] if isinstance(people, MissingTable) or "person_id" not in people else people["person_id"].dropna()

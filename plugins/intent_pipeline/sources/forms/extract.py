@@ -49,7 +49,8 @@ def file_error(file: LandingFile, sheet: Sheet) -> tuple[str | None, str | None]
     if sheet.error:
         return None, sheet.error
     if not sheet.headers:
-        return None, None
+        # An empty file has nothing to load; rows under a blank header row cannot be read.
+        return None, f"no header row in {file.rel}" if sheet.rows else None
     tool = recognise(sheet.headers)
     if tool is None:
         known = ", ".join(FORM_FORMATS)
@@ -70,6 +71,8 @@ def parse_file(file: LandingFile, ctx: ExtractContext, builders: dict[str, Table
     tool, error = file_error(file, sheet)
     if error:
         return FileOutcome(TABLE, reject_sheet(builder, file, sheet, error), error)
+    if tool is None:  # an empty file
+        return FileOutcome(TABLE, 0)
     columns = ColumnMap.build(sheet.headers, FORM_FORMATS[tool]["columns"])
     header_of = columns.header_of
     phones = ctx.phones

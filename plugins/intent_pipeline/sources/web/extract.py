@@ -49,7 +49,7 @@ def _record(value) -> dict:
 class _EventDates:
     """``event_date`` (YYYYMMDD) to date, cached: a drop has only a few distinct days."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.cache: dict[str, date] = {}
 
     def __call__(self, value) -> date | None:
