@@ -17,12 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from intent_pipeline.activation.config import (
-    ActivationConfigError,
-    DestinationRefused,
-    DingTalkConfig,
-    HubSpotConfig,
-)
+from intent_pipeline.activation.config import ActivationConfigError, DestinationRefused, env_flag
+from intent_pipeline.activation.dingtalk import DingTalkConfig
+from intent_pipeline.activation.hubspot import HubSpotConfig
 
 __all__ = [
     "ActivationConfigError",
@@ -73,7 +70,7 @@ class Safety:
             dead_letter_after=int(env.get("INTENT_ACTIVATION_DEAD_LETTER_AFTER", "5")),
             max_change_share=None if share in ("", "none", "off") else float(share),
             guard_min_rows=int(env.get("INTENT_ACTIVATION_GUARD_MIN_ROWS", "100")),
-            dry_run=env.get("INTENT_ACTIVATION_DRY_RUN", "").strip().lower() in ("1", "true", "yes"),
+            dry_run=env_flag(env.get("INTENT_ACTIVATION_DRY_RUN")),
         )
 
 
