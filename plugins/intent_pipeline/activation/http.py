@@ -81,10 +81,11 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     A secret is replaced where it is not part of a longer word (letters and digits on both sides), so
     a short test token such as ``tok`` leaves ``token`` alone.
     """
+    text = _QUERY_RE.sub(_redact_query, text)
     forms = {form for secret in secrets if secret for form in (secret, quote(secret, safe=""), quote_plus(secret))}
     for form in sorted(forms, key=len, reverse=True):
         text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])", REDACTED, text)
-    return _QUERY_RE.sub(_redact_query, text)
+    return text
 
 
 def _redact_query(match: re.Match[str]) -> str:
