@@ -29,6 +29,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -288,8 +289,12 @@ class AlertOnce:
         person who unsubscribed is not alerted (it would prompt a call they opted out of); an open
         opportunity's stall is (the sales conversation is under way)."""
 
+        def entry_of(row: dict) -> LedgerEntry | None:
+            key = self.key_of(row)
+            return entries.get(key) if key is not None else None
+
         def failed_before(row: dict) -> bool:
-            entry = entries.get(self.key_of(row))
+            entry = entry_of(row)
             return entry is not None and not entry.acknowledged
 
         out = []
@@ -304,9 +309,8 @@ class AlertOnce:
                 continue
             # an id merged into this person, alerted in the same round: once is enough if that
             # alert went out; if it failed and this person has no alert of its own, it is due here
-            merged = [entries.get(self.key_of({**row, "person_id": old})) for old in merged_ids(row)]
-            merged = [entry for entry in merged if entry is not None]
-            first_of_its_own = self.key_of(row) not in entries
+            merged = [entry for old in merged_ids(row) if (entry := entry_of({**row, "person_id": old})) is not None]
+            first_of_its_own = entry_of(row) is None
             if first_of_its_own and any(entry.acknowledged for entry in merged):
                 continue
             if (
@@ -321,8 +325,8 @@ class AlertOnce:
     def key_of(self, row: dict) -> str | None:
         if is_stall(row):
             stalled_at = row.get("stalled_at")
-            stalled_at = stalled_at.isoformat(timespec="seconds") if hasattr(stalled_at, "isoformat") else stalled_at
-            return f"stall:{row.get('stall_id')}@{stalled_at}" if row.get("stall_id") else None
+            when = stalled_at.isoformat(timespec="seconds") if isinstance(stalled_at, datetime) else stalled_at
+            return f"stall:{row.get('stall_id')}@{when}" if row.get("stall_id") else None
         person_id, alert_round = row.get("person_id"), row.get("alert_round") or 0
         return f"{person_id}#{alert_round}" if person_id and alert_round else person_id
 

@@ -184,9 +184,10 @@ def raw_json(body: dict) -> bytes:
 
 def webhook_record(row: dict) -> dict:
     """The record of one segment row, without ``key`` (see the module docstring)."""
-    record = {c: str(row[c]).strip() for c in RECORD_COLUMNS if row.get(c) is not None and str(row[c]).strip()}
-    if "email" in record:
-        record["email"] = record["email"].lower()
+    texts = {c: str(row[c]).strip() for c in RECORD_COLUMNS if row.get(c) is not None and str(row[c]).strip()}
+    if "email" in texts:
+        texts["email"] = texts["email"].lower()
+    record: dict[str, str | int] = dict(texts)
     if row.get("lead_score") is not None:
         record["lead_score"] = int(row["lead_score"])
     return record
