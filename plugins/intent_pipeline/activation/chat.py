@@ -14,8 +14,9 @@ module), and ``ChatDestination``, what every chat destination has in common:
   one request, not a flood that the robot's rate limit would stretch over an hour.
 
 The vendors differ in URL, signature, body, size limit, rate limit and error codes;
-``dingtalk.py``, ``wecom.py``, ``feishu.py`` and ``slack.py`` implement ``message_body``,
-``digest_body`` and ``_send``. Texts come from Jinja2 templates in ``templates/``, one per robot
+``dingtalk.py``, ``wecom.py``, ``feishu.py`` and ``slack.py`` each hold the robot's config and
+implement ``message_body``, ``digest_body``, ``post`` (one request) and ``classify`` (its answer;
+the retries are ``http.with_retries``'). Texts come from Jinja2 templates in ``templates/``, one per robot
 and kind (``<robot>_{hot_lead,digest,stall,stall_digest}.<lang>``; Chinese by default, English
 with ``language="en"``), rendered with ``StrictUndefined``.
 
