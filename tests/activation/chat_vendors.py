@@ -7,12 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from intent_pipeline.activation.chat import FeishuConfig, SlackConfig, WeComConfig
-from intent_pipeline.activation.config import DingTalkConfig
-from intent_pipeline.activation.dingtalk import DingTalkDestination
-from intent_pipeline.activation.feishu import FeishuDestination
-from intent_pipeline.activation.slack import SlackDestination
-from intent_pipeline.activation.wecom import WeComDestination
+from intent_pipeline.activation.dingtalk import DingTalkConfig, DingTalkDestination
+from intent_pipeline.activation.feishu import FeishuConfig, FeishuDestination
+from intent_pipeline.activation.slack import SlackConfig, SlackDestination
+from intent_pipeline.activation.wecom import WeComConfig, WeComDestination
 
 from tests.fakes.dingtalk import FakeDingTalk
 from tests.fakes.feishu import FakeFeishu

@@ -10,22 +10,13 @@ from types import SimpleNamespace
 import pytest
 from intent_pipeline.activation import DestinationRefused, ledger_name, run_destination
 from intent_pipeline.activation import dingtalk as dingtalk_module
-from intent_pipeline.activation.chat import (
-    FeishuConfig,
-    SlackConfig,
-    WeComConfig,
-    chat_fields,
-    fit_lines,
-    lead_view,
-    template,
-    truncate_utf8,
-)
-from intent_pipeline.activation.feishu import FeishuConfigError, sign
+from intent_pipeline.activation.chat import chat_fields, fit_lines, lead_view, template, truncate_utf8
+from intent_pipeline.activation.feishu import FeishuConfig, FeishuConfigError, sign
 from intent_pipeline.activation.ledger import Ledger
 from intent_pipeline.activation.retry import SlidingWindow
 from intent_pipeline.activation.segments import read_segment
-from intent_pipeline.activation.slack import SlackConfigError
-from intent_pipeline.activation.wecom import WeComConfigError
+from intent_pipeline.activation.slack import SlackConfig, SlackConfigError
+from intent_pipeline.activation.wecom import WeComConfig, WeComConfigError
 
 from tests.activation.chat_vendors import VENDORS, FakeTime, Vendor, slack_text, wecom_text
 from tests.activation.conftest import INTERVAL_START, Segment, assert_accounting, make_rows

@@ -177,3 +177,18 @@ def test_sliding_window_never_lets_more_than_the_limit_into_any_window():
     # booked without re-reading the clock: a sleep that does not wait still ends
     idle = SlidingWindow(2, 10.0, clock=lambda: 0.0, sleep=lambda s: None)
     assert [idle.take() for _ in range(4)] == [0.0, 0.0, 10.0, 0.0]
+
+
+def test_every_destination_reads_its_extra_by_one_rule():
+    from intent_pipeline.activation.config import options_from_extra
+    from intent_pipeline.activation.webhook import WebhookConfig
+
+    extra = {"batch_size": " 50 ", "max_per_second": "2.5", "max_retries": "", "timeout": None, "other": "x"}
+    options = options_from_extra(WebhookConfig, extra, WebhookConfig.EXTRA_KEYS)
+    assert options == {"batch_size": 50, "max_per_second": 2.5}  # "" and null keep the default
+    with pytest.raises(ActivationConfigError, match="extra 'batch_size' must be int, got 'fifty'"):
+        options_from_extra(WebhookConfig, {"batch_size": "fifty"}, WebhookConfig.EXTRA_KEYS)
+    hubspot = HubSpotConfig.from_airflow_connection(
+        conn("https://api.hubapi.com", password="pat", extra={"batch_size": ""})
+    )
+    assert hubspot.batch_size == 100

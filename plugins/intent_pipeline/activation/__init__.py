@@ -13,16 +13,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
-from intent_pipeline.activation.config import (
-    ActivationConfigError,
-    DestinationRefused,
-    DingTalkConfig,
-    HubSpotConfig,
-)
+from intent_pipeline.activation.config import ActivationConfigError, DestinationRefused, env_flag
+from intent_pipeline.activation.dingtalk import DingTalkConfig
+from intent_pipeline.activation.hubspot import HubSpotConfig
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from intent_pipeline.activation.http import Outcome
+    from intent_pipeline.activation.outbox import Outbox
+    from intent_pipeline.activation.segments import Planned
 
 __all__ = [
     "ActivationConfigError",
@@ -73,7 +78,7 @@ class Safety:
             dead_letter_after=int(env.get("INTENT_ACTIVATION_DEAD_LETTER_AFTER", "5")),
             max_change_share=None if share in ("", "none", "off") else float(share),
             guard_min_rows=int(env.get("INTENT_ACTIVATION_GUARD_MIN_ROWS", "100")),
-            dry_run=env.get("INTENT_ACTIVATION_DRY_RUN", "").strip().lower() in ("1", "true", "yes"),
+            dry_run=env_flag(env.get("INTENT_ACTIVATION_DRY_RUN")),
         )
 
 
@@ -204,7 +209,9 @@ def run_destination(
     return counts
 
 
-def _answers(destination, bodies, outbox):
+def _answers(
+    destination: Any, bodies: Iterable[tuple[dict, list[Planned]]], outbox: Outbox | None
+) -> Iterator[tuple[list[Planned], list[Outcome]]]:
     """``(items, outcomes)`` of each batch, in the order of ``bodies``: written to the outbox, or
     sent with up to ``destination.concurrency`` batches in flight (1 unless the destination says
     otherwise). Each answer is yielded, and so recorded, as soon as it and every earlier one are in:
@@ -215,7 +222,7 @@ def _answers(destination, bodies, outbox):
 
     from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED
 
-    def send(body, items):
+    def send(body: dict, items: list[Planned]) -> list[Outcome]:
         reason = getattr(destination, "exhausted", None)
         if reason is not None:
             return [(it.key, DEFERRED, reason) for it in items]
@@ -234,7 +241,7 @@ def _answers(destination, bodies, outbox):
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{destination.name}-send") as pool:
-        in_flight: deque = deque()
+        in_flight: deque[tuple[list[Planned], Future[list[Outcome]]]] = deque()
         try:
             for body, items in bodies:
                 in_flight.append((items, pool.submit(send, body, items)))

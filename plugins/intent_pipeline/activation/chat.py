@@ -1,7 +1,7 @@
 """Chat destinations that alert a group about newly hot leads: DingTalk, WeCom, Feishu/Lark and Slack.
 
-Shared here: the connection settings of each robot (DingTalk's are in ``config.py``), and
-``ChatDestination``, what every chat destination has in common:
+Shared here: what every robot's settings have (``ChatSettings``; each vendor's config is in its
+module), and ``ChatDestination``, what every chat destination has in common:
 
 * a lead is alerted once, ever: when it became hot in the interval, or later while still
   hot if its alert failed (the ledger remembers every acknowledgement);
@@ -14,8 +14,9 @@ Shared here: the connection settings of each robot (DingTalk's are in ``config.p
   one request, not a flood that the robot's rate limit would stretch over an hour.
 
 The vendors differ in URL, signature, body, size limit, rate limit and error codes;
-``dingtalk.py``, ``wecom.py``, ``feishu.py`` and ``slack.py`` implement ``message_body``,
-``digest_body`` and ``_send``. Texts come from Jinja2 templates in ``templates/``, one per robot
+``dingtalk.py``, ``wecom.py``, ``feishu.py`` and ``slack.py`` each hold the robot's config and
+implement ``message_body``, ``digest_body``, ``post`` (one request) and ``classify`` (its answer;
+the retries are ``http.with_retries``'). Texts come from Jinja2 templates in ``templates/``, one per robot
 and kind (``<robot>_{hot_lead,digest,stall,stall_digest}.<lang>``; Chinese by default, English
 with ``language="en"``), rendered with ``StrictUndefined``.
 
@@ -28,22 +29,19 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from intent_pipeline.activation.config import (
-    ActivationConfigError,
-    DingTalkConfig,
-    _base_url,
-    _extra,
-    _fingerprint,
-)
-from intent_pipeline.activation.http import HttpSender
+from intent_pipeline.activation.config import ActivationConfigError, DestinationRefused, options_from_extra
+from intent_pipeline.activation.http import GaveUp, HttpSender, Outcome, Retry, status_outcome
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, LedgerEntry
-from intent_pipeline.activation.retry import SlidingWindow, backoff_delay
+from intent_pipeline.activation.retry import SlidingWindow
 from intent_pipeline.activation.segments import Planned, is_stall
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -52,17 +50,43 @@ LANGUAGES = ("zh", "en")
 DIGEST_OVER = 20  # more newly hot leads than this in one run: one digest message instead
 DIGEST_TOP_REASONS = 3  # a digest line shows the lead's first reasons only
 ELLIPSIS = "…"
-RETRY = "retry"  # an attempt's outcome that is worth another attempt (rate limit, 5xx, timeout)
-
-WECOM_DEFAULT_URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
-FEISHU_DEFAULT_URL = "https://open.feishu.cn/open-apis/bot/v2/hook"
-SLACK_DEFAULT_URL = "https://hooks.slack.com/services"
+# an alert's outcome: (status, reason), status ACKNOWLEDGED, REJECTED or DEFERRED
+Answer = tuple[str, str | None]
 
 
 # --- settings -----------------------------------------------------------------------------------
 
 
-def _check_common(vendor: str, config) -> None:
+class ChatSettings(Protocol):
+    """What every chat robot's settings have (``DingTalkConfig``, ``WeComConfig``, ``FeishuConfig``,
+    ``SlackConfig``, each in its vendor's module)."""
+
+    @property
+    def webhook_url(self) -> str: ...
+    @property
+    def max_per_minute(self) -> int: ...
+    @property
+    def max_retries(self) -> int: ...
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def digest_over(self) -> int | None: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def ledger_scope(self) -> str: ...
+    @property
+    def secrets(self) -> tuple[str, ...]: ...
+
+
+CC = TypeVar("CC", bound=ChatSettings)
+
+# the settings every robot's connection extra may give
+CHAT_EXTRA_KEYS = ("max_per_minute", "max_retries", "timeout", "digest_over", "language")
+
+
+def check_chat_config(vendor: str, config: ChatSettings) -> None:
+    """The checks every robot's settings pass (``__post_init__``)."""
     if not config.webhook_url.startswith(("http://", "https://")):
         raise ActivationConfigError(f"{vendor} webhook_url must be an http(s) URL, got {config.webhook_url!r}")
     if config.max_per_minute < 1:
@@ -75,157 +99,12 @@ def _check_common(vendor: str, config) -> None:
         raise ActivationConfigError(f"language must be one of {LANGUAGES}, got {config.language!r}")
 
 
-def _options(extra: dict, ints: Sequence[str] = ("max_per_minute", "max_retries", "digest_over")) -> dict:
-    """The optional settings a connection's extra may override."""
-    options = {k: int(extra[k]) for k in ints if extra.get(k) not in (None, "")}
-    if extra.get("timeout") not in (None, ""):
-        options["timeout"] = float(extra["timeout"])
-    if extra.get("language"):
-        options["language"] = str(extra["language"]).lower()
+def chat_options(config: type, extra: Mapping[str, Any], keys: Sequence[str] = CHAT_EXTRA_KEYS) -> dict[str, Any]:
+    """A robot's settings from its connection's extra (``options_from_extra``; ``language`` lower-cased)."""
+    options = options_from_extra(config, extra, keys)
+    if "language" in options:
+        options["language"] = options["language"].lower()
     return options
-
-
-@dataclass(frozen=True)
-class WeComConfig:
-    """A WeCom (企业微信) group robot: its send URL and ``key``.
-
-    ``max_per_minute`` is WeCom's documented limit per robot (20 messages a minute).
-    ``digest_over`` defaults to 20 (see ``ChatDestination``); ``language`` is ``zh`` or ``en``.
-    """
-
-    webhook_url: str
-    key: str
-    max_per_minute: int = 20
-    max_retries: int = 3
-    timeout: float = 10
-    digest_over: int | None = None
-    language: str = "zh"
-
-    def __post_init__(self) -> None:
-        _check_common("WeCom", self)
-        if not self.key:
-            raise ActivationConfigError("WeCom robot key is empty: set the connection's password")
-
-    @property
-    def ledger_scope(self) -> str:
-        """The robot (one group chat) alerts were delivered to: its key identifies it."""
-        return _fingerprint(self.key)
-
-    @classmethod
-    def from_airflow_connection(cls, conn) -> WeComConfig:
-        """Build from a connection: host = robot send URL, password = the robot's key.
-
-        A host pasted with ``?key=…`` (the URL WeCom shows) also works when the password is empty.
-        Extra keys understood: ``max_per_minute``, ``max_retries``, ``timeout``, ``digest_over``,
-        ``language``.
-        """
-        extra = _extra(conn)
-        url = _base_url(conn) or WECOM_DEFAULT_URL
-        parts = urlsplit(url)
-        key = getattr(conn, "password", None) or extra.get("key") or ""
-        if parts.query:
-            key = key or (parse_qs(parts.query).get("key") or [""])[0]
-            url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-        return cls(webhook_url=url, key=key, **_options(extra))
-
-
-@dataclass(frozen=True)
-class FeishuConfig:
-    """A Feishu/Lark custom bot: its hook URL (``…/open-apis/bot/v2/hook/<token>``) and
-    optional signing ``secret`` (set when the bot's "signature verification" is on).
-
-    Feishu allows a custom bot 100 requests a minute and 5 a second.
-    """
-
-    webhook_url: str
-    secret: str | None = None
-    max_per_minute: int = 100
-    max_per_second: int = 5
-    max_retries: int = 3
-    timeout: float = 10
-    digest_over: int | None = None
-    language: str = "zh"
-
-    def __post_init__(self) -> None:
-        _check_common("Feishu", self)
-        if self.max_per_second < 1:
-            raise ActivationConfigError(f"max_per_second must be >= 1, got {self.max_per_second}")
-        if "/hook/" not in self.webhook_url or not self.token:
-            raise ActivationConfigError(
-                f"Feishu webhook_url must end with /hook/<token>, got {self.webhook_url!r}: "
-                "paste the whole URL the bot shows, or put the token in the connection's password"
-            )
-
-    @property
-    def token(self) -> str:
-        """The bot's token: the last segment of the hook URL."""
-        return self.webhook_url.rstrip("/").rsplit("/hook/", 1)[-1]
-
-    @property
-    def ledger_scope(self) -> str:
-        """The bot (one group chat): its hook token identifies it; the signing secret does not."""
-        return _fingerprint(self.token)
-
-    @classmethod
-    def from_airflow_connection(cls, conn) -> FeishuConfig:
-        """Build from a connection: host = the bot's hook URL, extra ``{"secret": "…"}``.
-
-        The token may instead be the password, with host = ``…/open-apis/bot/v2/hook`` (the default).
-        Extra keys understood: ``secret``, ``max_per_minute``, ``max_per_second``, ``max_retries``,
-        ``timeout``, ``digest_over``, ``language``.
-        """
-        extra = _extra(conn)
-        url = _base_url(conn) or FEISHU_DEFAULT_URL
-        token = getattr(conn, "password", None) or extra.get("token") or ""
-        if token and not url.rstrip("/").endswith("/" + token):
-            url = f"{url.rstrip('/')}/{token}"
-        options = _options(extra, ("max_per_minute", "max_per_second", "max_retries", "digest_over"))
-        return cls(webhook_url=url, secret=extra.get("secret") or None, **options)
-
-
-@dataclass(frozen=True)
-class SlackConfig:
-    """A Slack incoming webhook (``https://hooks.slack.com/services/T…/B…/…``).
-
-    Slack posts about one message per second per webhook (short bursts tolerated):
-    ``max_per_minute=60``, paced one a second.
-    """
-
-    webhook_url: str
-    max_per_minute: int = 60
-    max_retries: int = 3
-    timeout: float = 10
-    digest_over: int | None = None
-    language: str = "zh"
-
-    def __post_init__(self) -> None:
-        _check_common("Slack", self)
-
-    @property
-    def ledger_scope(self) -> str:
-        """The webhook (one channel): the whole URL is its credential, so only a fingerprint is kept."""
-        return _fingerprint(self.webhook_url)
-
-    @classmethod
-    def from_airflow_connection(cls, conn) -> SlackConfig:
-        """Build from a connection: password = the webhook URL (it is the credential), or host = the URL.
-
-        A password that is only the path (``T…/B…/…``) is appended to the host
-        (default ``https://hooks.slack.com/services``).
-        Extra keys understood: ``max_per_minute``, ``max_retries``, ``timeout``, ``digest_over``, ``language``.
-        """
-        extra = _extra(conn)
-        secret = getattr(conn, "password", None) or extra.get("webhook_url") or ""
-        if secret.startswith(("http://", "https://")):
-            url = secret
-        else:
-            url = _base_url(conn) or SLACK_DEFAULT_URL
-            if secret:
-                url = f"{url.rstrip('/')}/{secret.strip('/')}"
-        return cls(webhook_url=url, **_options(extra))
-
-
-ChatConfig = DingTalkConfig | WeComConfig | FeishuConfig | SlackConfig
 
 
 # --- texts --------------------------------------------------------------------------------------
@@ -411,8 +290,12 @@ class AlertOnce:
         person who unsubscribed is not alerted (it would prompt a call they opted out of); an open
         opportunity's stall is (the sales conversation is under way)."""
 
+        def entry_of(row: dict) -> LedgerEntry | None:
+            key = self.key_of(row)
+            return entries.get(key) if key is not None else None
+
         def failed_before(row: dict) -> bool:
-            entry = entries.get(self.key_of(row))
+            entry = entry_of(row)
             return entry is not None and not entry.acknowledged
 
         out = []
@@ -427,9 +310,8 @@ class AlertOnce:
                 continue
             # an id merged into this person, alerted in the same round: once is enough if that
             # alert went out; if it failed and this person has no alert of its own, it is due here
-            merged = [entries.get(self.key_of({**row, "person_id": old})) for old in merged_ids(row)]
-            merged = [entry for entry in merged if entry is not None]
-            first_of_its_own = self.key_of(row) not in entries
+            merged = [entry for old in merged_ids(row) if (entry := entry_of({**row, "person_id": old})) is not None]
+            first_of_its_own = entry_of(row) is None
             if first_of_its_own and any(entry.acknowledged for entry in merged):
                 continue
             if (
@@ -444,8 +326,8 @@ class AlertOnce:
     def key_of(self, row: dict) -> str | None:
         if is_stall(row):
             stalled_at = row.get("stalled_at")
-            stalled_at = stalled_at.isoformat(timespec="seconds") if hasattr(stalled_at, "isoformat") else stalled_at
-            return f"stall:{row.get('stall_id')}@{stalled_at}" if row.get("stall_id") else None
+            when = stalled_at.isoformat(timespec="seconds") if isinstance(stalled_at, datetime) else stalled_at
+            return f"stall:{row.get('stall_id')}@{when}" if row.get("stall_id") else None
         person_id, alert_round = row.get("person_id"), row.get("alert_round") or 0
         return f"{person_id}#{alert_round}" if person_id and alert_round else person_id
 
@@ -470,27 +352,26 @@ def merged_ids(row: dict) -> list[str]:
 # --- the destination ----------------------------------------------------------------------------
 
 
-class ChatDestination(AlertOnce, HttpSender):
+class ChatDestination(AlertOnce, HttpSender[CC]):
     """A chat robot alerting newly hot leads; with ``config=None`` it only builds the bodies (outbox).
 
     The duck-typed destination interface of ``run_destination`` (see ``DingTalkDestination``).
-    Subclasses set ``name``, ``size_limit`` and ``limits()``, and implement ``message_body``,
-    ``digest_body`` and ``_send``.
+    Subclasses set ``name`` and ``limits()``, and implement ``message_body``, ``digest_body``,
+    ``post`` (one request) and ``classify`` (its answer); the retries are ``http.with_retries``'.
     """
 
     name = "chat"
 
     def __init__(
         self,
-        config: ChatConfig | None,
+        config: CC | None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ):
         self.config = config
-        self._start_http(sleep)
+        self._start_http(sleep, rng, config.secrets if config else ())
         self.clock = clock
-        self.rng = rng or random.Random()
         self.windows = self.limits()
 
     def limits(self) -> list[SlidingWindow]:
@@ -553,44 +434,38 @@ class ChatDestination(AlertOnce, HttpSender):
     def digest_body(self, leads: list[dict], lang: str) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _send(self, body: dict) -> tuple[str, str | None]:  # pragma: no cover - abstract
+    def post(self, body: dict) -> requests.Response:  # pragma: no cover - abstract
+        """One request sending ``body`` (signed afresh when the vendor signs)."""
+        raise NotImplementedError
+
+    def classify(self, response: requests.Response) -> Answer | Retry:  # pragma: no cover - abstract
+        """The alert's outcome from one answer, or ``Retry``; raises ``DestinationRefused`` when the
+        robot refuses its configuration (every message would fail the same way)."""
         raise NotImplementedError
 
     # --- sending --------------------------------------------------------------------------------
 
-    def send(self, body: dict, items: list[Planned]) -> list[tuple[str, str, str | None]]:
-        """Send one message (a lead's, or the digest of all of them); ``[(person_id, status, reason)]``."""
-        status, reason = self._send(body)
-        return [(it.key, status, reason) for it in items]
+    def send(self, body: dict, items: list[Planned]) -> list[Outcome]:
+        """Send one message (a lead's, or the digest of all of them); ``[(person_id, status, reason)]``.
 
-    def _with_retries(self, attempt: Callable[[], tuple[str, str | None, float | None]]) -> tuple[str, str | None]:
-        """Run ``attempt`` (one HTTP request and its reading) until it is not worth retrying.
+        Each attempt first waits for the robot's rate limits; 429s, 5xx, the vendor's "too fast",
+        timeouts and connection errors are retried (``http.with_retries``); given up, the alert is
+        deferred to the next run."""
+        answer = self._with_retries(
+            lambda: self.classify(self.post(body)), attempts=self.sending.max_retries + 1, limits=self.windows
+        )
+        status, reason = (DEFERRED, answer.reason) if isinstance(answer, GaveUp) else answer
+        return self._outcomes(items, {it.key: (status, reason) for it in items})
 
-        ``attempt`` returns ``(status, reason, wait)``: status is ACKNOWLEDGED, REJECTED,
-        DEFERRED or ``RETRY``; ``wait`` is the vendor's wait before a retry (None: exponential backoff).
-        Each attempt first waits for the robot's rate limits. Timeouts and connection errors are retried.
-        """
-        import requests
-
-        attempts = self.config.max_retries + 1
-        reason: str | None = None
-        for number in range(attempts):
-            for window in self.windows:
-                window.take()
-            self.requests += 1
-            try:
-                status, reason, wait = attempt()
-            except (requests.Timeout, requests.ConnectionError) as error:
-                status, reason, wait = RETRY, f"{type(error).__name__}: {error}", None
-            if status != RETRY:
-                return status, reason
-            if number + 1 < attempts:
-                wait = backoff_delay(number, self.rng) if wait is None else wait
-                log.info("%s: %s; retry %d/%d in %.1f s", self.name, reason, number + 1, attempts - 1, wait)
-                self._sleep(wait)
-        return DEFERRED, f"gave up after {attempts} attempts, last: {reason}"
-
-    def errcode_outcome(self, response, *, too_fast: int, too_fast_wait: float, config_codes, refused):
+    def errcode_outcome(
+        self,
+        response: requests.Response,
+        *,
+        too_fast: int,
+        too_fast_wait: float,
+        config_codes: set[int],
+        refused: Callable[[object, str], DestinationRefused],
+    ) -> Answer | Retry:
         """An attempt's outcome at a robot that answers HTTP 200 with ``{"errcode", "errmsg"}``
         (DingTalk, WeCom): 0 acknowledged; ``too_fast`` retried after ``too_fast_wait``; one of
         ``config_codes`` raises ``refused(errcode, errmsg)`` (every message would fail the same way);
@@ -600,20 +475,24 @@ class ChatDestination(AlertOnce, HttpSender):
         try:
             data = response.json()
         except ValueError:
-            return DEFERRED, f"not JSON: {response.text[:300]}", None
-        errcode, errmsg = data.get("errcode"), data.get("errmsg", "")
+            return DEFERRED, f"not JSON: {response.text[:300]}"
+        data = data if isinstance(data, dict) else {}
+        errcode, errmsg = data.get("errcode"), str(data.get("errmsg", ""))
         if errcode == 0:
-            return ACKNOWLEDGED, None, None
+            return ACKNOWLEDGED, None
         if errcode in config_codes:
             raise refused(errcode, errmsg)
         if errcode == too_fast:
-            return RETRY, f"errcode {errcode}: {errmsg}", too_fast_wait
-        return REJECTED, f"errcode {errcode}: {errmsg}", None
+            return Retry(f"errcode {errcode}: {errmsg}", too_fast_wait)
+        return REJECTED, f"errcode {errcode}: {errmsg}"
 
     @staticmethod
-    def http_failure(response) -> tuple[str, str, float | None]:
+    def http_failure(response: requests.Response) -> Answer | Retry:
         """An HTTP status the vendor's contract does not explain: 429 and 5xx are retried, the rest deferred."""
         reason = f"HTTP {response.status_code} {response.text[:300]}"
-        if response.status_code == 429 or response.status_code >= 500:
-            return RETRY, reason, None
-        return DEFERRED, reason, None
+        return status_outcome(response, reason) or (DEFERRED, reason)
+
+
+def request_url(response: requests.Response) -> str:
+    """The URL a response answered (secrets included: errors naming it go through ``http.redact``)."""
+    return str(response.request.url or "")

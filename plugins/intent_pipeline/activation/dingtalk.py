@@ -21,19 +21,38 @@ import base64
 import hashlib
 import hmac
 import time
-from urllib.parse import quote_plus
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, quote_plus, urlsplit, urlunsplit
 
 from intent_pipeline.activation.chat import (
+    Answer,
     ChatDestination,
+    chat_options,
+    check_chat_config,
     digest_lines,
     fit_lines,
     lead_view,
     rendered,
+    request_url,
     utf8_len,
 )
-from intent_pipeline.activation.config import DestinationRefused, DingTalkConfig
+from intent_pipeline.activation.config import (
+    ActivationConfigError,
+    DestinationRefused,
+    _base_url,
+    _extra,
+    _fingerprint,
+    _password,
+)
+from intent_pipeline.activation.http import Retry
+
+if TYPE_CHECKING:
+    import requests
 
 NAME = "dingtalk"
+DEFAULT_PATH = "/robot/send"
+DEFAULT_URL = "https://oapi.dingtalk.com/robot/send"
 MAX_TEXT_BYTES = 4096  # the digest's cut (an assumption: DingTalk documents none for markdown)
 TOO_FAST = 130101  # "send too fast, exceed 20 times per minute"
 TOO_FAST_WAIT = 60.0  # DingTalk counts per minute: wait a whole one before retrying
@@ -43,6 +62,56 @@ CONFIG_ERRCODES = {300001, 300005, 310000, 400101, 400102}
 
 class DingTalkConfigError(DestinationRefused):
     """DingTalk refused the robot's token or signature: a configuration problem, not a data problem."""
+
+
+@dataclass(frozen=True)
+class DingTalkConfig:
+    """A DingTalk custom robot: its send URL, access token and optional signing secret (``SEC…``).
+
+    ``max_per_minute`` is DingTalk's documented limit per robot (20 messages a minute).
+    ``digest_over`` (default 20, see ``chat.ChatDestination``): more newly hot leads than this in
+    one run get one digest message; ``language`` is ``zh`` (default) or ``en``.
+    """
+
+    webhook_url: str
+    access_token: str = field(repr=False)
+    secret: str | None = field(default=None, repr=False)
+    max_per_minute: int = 20
+    max_retries: int = 3
+    timeout: float = 10
+    digest_over: int | None = None
+    language: str = "zh"
+
+    def __post_init__(self) -> None:
+        check_chat_config("DingTalk", self)
+        if not self.access_token:
+            raise ActivationConfigError("DingTalk access token is empty: set the connection's password")
+
+    @property
+    def ledger_scope(self) -> str:
+        """The robot (one group chat) alerts were delivered to: its access token identifies it."""
+        return _fingerprint(self.access_token)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self.access_token, self.secret or "")
+
+    @classmethod
+    def from_airflow_connection(cls, conn: object) -> DingTalkConfig:
+        """Build from a connection: host = robot send URL, password = access token, extra ``{"secret": "SEC…"}``.
+
+        A host pasted with ``?access_token=…`` also works when the password is empty.
+        Extra keys understood: ``secret``, ``access_token`` (when the password is empty), and
+        ``chat.CHAT_EXTRA_KEYS``.
+        """
+        extra = _extra(conn)
+        url = _base_url(conn, DEFAULT_PATH) or DEFAULT_URL
+        parts = urlsplit(url)
+        token = _password(conn) or extra.get("access_token") or ""
+        if parts.query:
+            token = token or (parse_qs(parts.query).get("access_token") or [""])[0]
+            url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        return cls(webhook_url=url, access_token=token, secret=extra.get("secret") or None, **chat_options(cls, extra))
 
 
 def sign(secret: str, timestamp_ms: int | str) -> str:
@@ -65,11 +134,10 @@ def markdown(title: str, text: str) -> dict:
     return {"msgtype": "markdown", "markdown": {"title": title, "text": text}, "at": {"isAtAll": False}}
 
 
-class DingTalkDestination(ChatDestination):
+class DingTalkDestination(ChatDestination[DingTalkConfig]):
     """Alerts newly hot leads in a DingTalk group; with ``config=None`` it only builds the bodies (outbox)."""
 
     name = NAME
-    config: DingTalkConfig | None
 
     def message_body(self, fields: dict, lang: str) -> dict:
         macros = self.message_macros(fields, lang)
@@ -87,19 +155,19 @@ class DingTalkDestination(ChatDestination):
         )
         return markdown(rendered(macros.title, len(leads)), text)
 
-    def _send(self, body: dict) -> tuple[str, str | None]:
-        def refused(errcode, errmsg):
+    def post(self, body: dict) -> requests.Response:
+        # Signed afresh on each attempt: DingTalk rejects timestamps older than an hour.
+        config = self.sending
+        return self._http().post(signed_url(config), json=body, timeout=config.timeout)
+
+    def classify(self, response: requests.Response) -> Answer | Retry:
+        def refused(errcode: object, errmsg: str) -> DingTalkConfigError:
             return DingTalkConfigError(
-                f"DingTalk refused the robot (errcode {errcode}: {errmsg}): check the '{NAME}_default' "
-                "connection — password = access token, extra.secret = the robot's SEC… signing secret "
-                "(or the robot's keyword/IP security settings)."
+                f"DingTalk refused the robot at {request_url(response)} (errcode {errcode}: {errmsg}): check the "
+                f"'{NAME}_default' connection — password = access token, extra.secret = the robot's SEC… signing "
+                "secret (or the robot's keyword/IP security settings)."
             )
 
-        def attempt():
-            # Signed afresh on each attempt: DingTalk rejects timestamps older than an hour.
-            response = self._http().post(signed_url(self.config), json=body, timeout=self.config.timeout)
-            return self.errcode_outcome(
-                response, too_fast=TOO_FAST, too_fast_wait=TOO_FAST_WAIT, config_codes=CONFIG_ERRCODES, refused=refused
-            )
-
-        return self._with_retries(attempt)
+        return self.errcode_outcome(
+            response, too_fast=TOO_FAST, too_fast_wait=TOO_FAST_WAIT, config_codes=CONFIG_ERRCODES, refused=refused
+        )

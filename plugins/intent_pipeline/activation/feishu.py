@@ -30,25 +30,42 @@ import json
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from intent_pipeline.activation.chat import (
-    RETRY,
+    CHAT_EXTRA_KEYS,
+    Answer,
     ChatDestination,
-    FeishuConfig,
     body_size,
+    chat_options,
+    check_chat_config,
     digest_lines,
     fit_lines,
     lead_view,
     post_json,
     rendered,
+    request_url,
     truncate_utf8,
     utf8_len,
 )
-from intent_pipeline.activation.config import DestinationRefused
+from intent_pipeline.activation.config import (
+    ActivationConfigError,
+    DestinationRefused,
+    _base_url,
+    _extra,
+    _fingerprint,
+    _password,
+)
+from intent_pipeline.activation.http import Retry
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
 from intent_pipeline.activation.retry import SlidingWindow, retry_after_seconds
 
+if TYPE_CHECKING:
+    import requests
+
 NAME = "feishu"
+DEFAULT_URL = "https://open.feishu.cn/open-apis/bot/v2/hook"
 MAX_BODY_BYTES = 20_000  # Feishu: "the request body may not exceed 20 KB"; a little room kept
 FREQUENCY_LIMITED = {11232, 99991400}  # custom bot frequency limit; the platform's generic one
 BAD_REQUEST = 9499  # "Bad Request" (malformed or too large) — but also seen as "too many request"
@@ -65,6 +82,64 @@ SIGNATURE_PLACEHOLDER = {"timestamp": "0" * 10, "sign": "0" * 44}
 
 class FeishuConfigError(DestinationRefused):
     """Feishu refused the bot's token, signature, IP or keyword: a configuration problem, not a data problem."""
+
+
+@dataclass(frozen=True)
+class FeishuConfig:
+    """A Feishu/Lark custom bot: its hook URL (``…/open-apis/bot/v2/hook/<token>``) and
+    optional signing ``secret`` (set when the bot's "signature verification" is on).
+
+    Feishu allows a custom bot 100 requests a minute and 5 a second.
+    """
+
+    webhook_url: str = field(repr=False)  # it holds the bot's token
+    secret: str | None = field(default=None, repr=False)
+    max_per_minute: int = 100
+    max_per_second: int = 5
+    max_retries: int = 3
+    timeout: float = 10
+    digest_over: int | None = None
+    language: str = "zh"
+
+    def __post_init__(self) -> None:
+        check_chat_config("Feishu", self)
+        if self.max_per_second < 1:
+            raise ActivationConfigError(f"max_per_second must be >= 1, got {self.max_per_second}")
+        if "/hook/" not in self.webhook_url or not self.token:
+            raise ActivationConfigError(
+                f"Feishu webhook_url must end with /hook/<token>, got {self.webhook_url!r}: "
+                "paste the whole URL the bot shows, or put the token in the connection's password"
+            )
+
+    @property
+    def token(self) -> str:
+        """The bot's token: the last segment of the hook URL."""
+        return self.webhook_url.rstrip("/").rsplit("/hook/", 1)[-1]
+
+    @property
+    def ledger_scope(self) -> str:
+        """The bot (one group chat): its hook token identifies it; the signing secret does not."""
+        return _fingerprint(self.token)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self.token, self.secret or "")
+
+    @classmethod
+    def from_airflow_connection(cls, conn: object) -> FeishuConfig:
+        """Build from a connection: host = the bot's hook URL, extra ``{"secret": "…"}``.
+
+        The token may instead be the password, with host = ``…/open-apis/bot/v2/hook`` (the default).
+        Extra keys understood: ``secret``, ``token`` (when the password is empty), ``max_per_second``
+        and ``chat.CHAT_EXTRA_KEYS``.
+        """
+        extra = _extra(conn)
+        url = _base_url(conn) or DEFAULT_URL
+        token = _password(conn) or extra.get("token") or ""
+        if token and not url.rstrip("/").endswith("/" + token):
+            url = f"{url.rstrip('/')}/{token}"
+        options = chat_options(cls, extra, (*CHAT_EXTRA_KEYS, "max_per_second"))
+        return cls(webhook_url=url, secret=extra.get("secret") or None, **options)
 
 
 def sign(secret: str, timestamp: int | str) -> str:
@@ -106,12 +181,11 @@ def fitted_card(title: str, text: str) -> dict:
     return card(title, text)
 
 
-class FeishuDestination(ChatDestination):
+class FeishuDestination(ChatDestination[FeishuConfig]):
     """Alerts newly hot leads in a Feishu/Lark group; with ``config=None`` it only builds the
     (unsigned) bodies for the outbox. ``wall_clock`` gives the signature's timestamp."""
 
     name = NAME
-    config: FeishuConfig | None
 
     def __init__(
         self,
@@ -150,35 +224,35 @@ class FeishuDestination(ChatDestination):
         )
         return fitted_card(title, text)
 
-    def _send(self, body: dict) -> tuple[str, str | None]:
-        def attempt():
-            # Signed afresh on each attempt: Feishu rejects timestamps more than an hour old.
-            payload = signed_body(self.config, body, int(self.wall_clock()))
-            response = post_json(self._http(), self.config.webhook_url, payload, self.config.timeout)
-            try:
-                data = response.json()
-            except ValueError:
-                data = None
-            if not isinstance(data, dict) or ("code" not in data and "StatusCode" not in data):
-                return self.http_failure(response)
-            code = data.get("code", data.get("StatusCode"))
-            msg = data.get("msg") or data.get("StatusMessage") or ""
-            reason = f"code {code}: {msg}"
-            if code == 0 and response.status_code == 200:
-                return ACKNOWLEDGED, None, None
-            if code in CONFIG_CODES:
-                raise FeishuConfigError(
-                    f"Feishu refused the bot ({reason}): {CONFIG_CODES[code]}. Check the '{NAME}_default' "
-                    "connection — host = the bot's webhook URL, extra.secret = its signing secret."
-                )
-            too_many = code == BAD_REQUEST and "bad request" not in msg.lower()
-            if response.status_code == 429 or code in FREQUENCY_LIMITED or too_many:
-                reset = response.headers.get("x-ogw-ratelimit-reset")
-                return RETRY, reason, retry_after_seconds(reset, default=FREQUENCY_WAIT)
-            if response.status_code >= 500:
-                return RETRY, f"HTTP {response.status_code} {reason}", None
-            if code == 0:  # success code with an unexpected HTTP status: unclear whether it was posted
-                return DEFERRED, f"HTTP {response.status_code} {reason}", None
-            return REJECTED, reason, None
+    def post(self, body: dict) -> requests.Response:
+        # Signed afresh on each attempt: Feishu rejects timestamps more than an hour old.
+        config = self.sending
+        payload = signed_body(config, body, int(self.wall_clock()))
+        return post_json(self._http(), config.webhook_url, payload, config.timeout)
 
-        return self._with_retries(attempt)
+    def classify(self, response: requests.Response) -> Answer | Retry:
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or ("code" not in data and "StatusCode" not in data):
+            return self.http_failure(response)
+        code = data.get("code", data.get("StatusCode"))
+        msg = str(data.get("msg") or data.get("StatusMessage") or "")
+        reason = f"code {code}: {msg}"
+        if code == 0 and response.status_code == 200:
+            return ACKNOWLEDGED, None
+        if code in CONFIG_CODES:
+            raise FeishuConfigError(
+                f"Feishu refused the bot at {request_url(response)} ({reason}): {CONFIG_CODES[code]}. Check the "
+                f"'{NAME}_default' connection — host = the bot's webhook URL, extra.secret = its signing secret."
+            )
+        too_many = code == BAD_REQUEST and "bad request" not in msg.lower()
+        if response.status_code == 429 or code in FREQUENCY_LIMITED or too_many:
+            reset = response.headers.get("x-ogw-ratelimit-reset")
+            return Retry(reason, retry_after_seconds(reset, default=FREQUENCY_WAIT))
+        if response.status_code >= 500:
+            return Retry(f"HTTP {response.status_code} {reason}")
+        if code == 0:  # success code with an unexpected HTTP status: unclear whether it was posted
+            return DEFERRED, f"HTTP {response.status_code} {reason}"
+        return REJECTED, reason

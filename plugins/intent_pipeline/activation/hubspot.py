@@ -41,12 +41,25 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from intent_pipeline.activation.config import DestinationRefused, HubSpotConfig
-from intent_pipeline.activation.http import HttpSender
+from intent_pipeline.activation.config import (
+    ActivationConfigError,
+    DestinationRefused,
+    _base_url,
+    _extra,
+    _fingerprint,
+    _password,
+    options_from_extra,
+)
+from intent_pipeline.activation.http import GaveUp, HttpSender, Outcome, Retry, body_message, status_outcome
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
-from intent_pipeline.activation.retry import SlidingWindow, backoff_delay, retry_after_seconds
+from intent_pipeline.activation.retry import SlidingWindow
 from intent_pipeline.activation.segments import EMAIL_RE, KeptInSync, Planned
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +67,8 @@ NAME = "hubspot"
 UPSERT_PATH = "/crm/v3/objects/contacts/batch/upsert"
 DAILY_POLICY = "DAILY"  # policyName of the 429 HubSpot answers once the portal's daily allocation is used up
 DAILY_REMAINING = "X-HubSpot-RateLimit-Daily-Remaining"
+DEFAULT_URL = "https://api.hubapi.com"
+MAX_BATCH = 100  # HubSpot's limit for batch endpoints
 
 # Chinese two-character surnames; every other Chinese name takes its first character as the surname.
 COMPOUND_SURNAMES = (
@@ -64,6 +79,70 @@ COMPOUND_SURNAMES = (
 
 class HubSpotAuthError(DestinationRefused):
     """HubSpot refused the token (401/403) or the URL (404): a configuration problem, not a data problem."""
+
+
+@dataclass(frozen=True)
+class HubSpotConfig:
+    """Where and how to upsert contacts in HubSpot (CRM v3 batch upsert).
+
+    ``token`` is a private-app access token with ``crm.objects.contacts.write``.
+    ``id_property`` is the unique contact property the upsert matches on.
+    ``portal_id`` (the HubSpot account id) names the account in the activation ledger; without
+    it the account is named by a fingerprint of URL and token.
+    """
+
+    base_url: str
+    token: str = field(repr=False)
+    batch_size: int = 100
+    id_property: str = "email"
+    max_retries: int = 5
+    timeout: float = 30
+    portal_id: str | None = None
+    # the private app's burst limit: 100 requests per 10 s (190 on Professional/Enterprise or
+    # with the API limit increase); kept below it with a sliding window of 10 s (+ a margin)
+    requests_per_10s: int = 100
+    # batches in flight at once: one request at a time cannot use the burst limit when a batch of
+    # 100 contacts takes longer than 10 s / requests_per_10s to answer (52 ms at 190)
+    concurrency: int = 2
+
+    # the settings a connection's extra may give (besides ``token`` when the password is empty)
+    EXTRA_KEYS = ("batch_size", "id_property", "max_retries", "timeout", "portal_id", "requests_per_10s", "concurrency")
+
+    @property
+    def ledger_scope(self) -> str:
+        """Which account acknowledgements belong to: a row sent to a sandbox portal is still owed to
+        production. Without ``portal_id``, a new token re-sends the segment once (upserts are
+        idempotent); with it, rotating the token does not."""
+        return f"portal-{self.portal_id}" if self.portal_id else _fingerprint(self.base_url, self.token)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self.token,)
+
+    def __post_init__(self) -> None:
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ActivationConfigError(f"HubSpot base_url must be an http(s) URL, got {self.base_url!r}")
+        if not self.token:
+            raise ActivationConfigError("HubSpot token is empty: set the connection's password (private-app token)")
+        if not 1 <= self.batch_size <= MAX_BATCH:
+            raise ActivationConfigError(f"HubSpot batch_size must be 1..{MAX_BATCH}, got {self.batch_size}")
+        if self.max_retries < 0:
+            raise ActivationConfigError(f"max_retries must be >= 0, got {self.max_retries}")
+        if self.requests_per_10s < 1:
+            raise ActivationConfigError(f"requests_per_10s must be >= 1, got {self.requests_per_10s}")
+        if not 1 <= self.concurrency <= 8:
+            raise ActivationConfigError(f"HubSpot concurrency must be 1..8, got {self.concurrency}")
+
+    @classmethod
+    def from_airflow_connection(cls, conn: object) -> HubSpotConfig:
+        """Build from a connection: host = API base URL, password = token, extra = the
+        ``EXTRA_KEYS`` (and ``token`` when the password is empty)."""
+        extra = _extra(conn)
+        return cls(
+            base_url=_base_url(conn) or DEFAULT_URL,
+            token=_password(conn) or extra.get("token") or "",
+            **options_from_extra(cls, extra, cls.EXTRA_KEYS),
+        )
 
 
 def _is_cjk(text: str) -> bool:
@@ -115,7 +194,7 @@ def contact_properties(row: dict) -> dict[str, str]:
     return {k: str(v).strip() for k, v in props.items() if v is not None and str(v).strip() != ""}
 
 
-class HubSpotDestination(KeptInSync, HttpSender):
+class HubSpotDestination(KeptInSync, HttpSender[HubSpotConfig]):
     """Plans, batches and sends contacts to HubSpot; with ``config=None`` it only builds the bodies (outbox)."""
 
     name = NAME
@@ -136,8 +215,7 @@ class HubSpotDestination(KeptInSync, HttpSender):
         self.batch_size = config.batch_size if config else batch_size
         self.id_property = config.id_property if config else id_property
         self.concurrency = config.concurrency if config else 1  # batches in flight (run_destination)
-        self._start_http(sleep)
-        self.rng = rng or random.Random()
+        self._start_http(sleep, rng, config.secrets if config else ())
 
     # --- planning -------------------------------------------------------------------------------
 
@@ -162,56 +240,43 @@ class HubSpotDestination(KeptInSync, HttpSender):
 
     # --- sending --------------------------------------------------------------------------------
 
-    def send(self, body: dict, items: list[Planned]) -> list[tuple[str, str, str | None]]:
+    def send(self, body: dict, items: list[Planned]) -> list[Outcome]:
         """Upsert one batch; ``(record_key, status, reason)`` per row, status in acknowledged/rejected/deferred."""
-        outcomes = self._upsert(items)
-        return [(it.key, *outcomes[it.key]) for it in items]
+        return self._outcomes(items, self._upsert(items))
 
     def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.config.token}", "Content-Type": "application/json"}
+        return {"Authorization": f"Bearer {self.sending.token}", "Content-Type": "application/json"}
 
-    def _post(self, items: list[Planned]):
-        """POST with retries on 429, 5xx and timeouts; the final response, or ``None`` + reason when given up."""
-        import requests
-
-        url = self.config.base_url.rstrip("/") + UPSERT_PATH
+    def _post(self, items: list[Planned]) -> requests.Response | GaveUp:
+        """POST with retries on 429, 5xx and timeouts (:meth:`_classify`); the final response, or why not."""
+        config = self.sending
+        url = config.base_url.rstrip("/") + UPSERT_PATH
         body = self._body(items)
-        attempts = self.config.max_retries + 1
-        reason = ""
-        for attempt in range(attempts):
-            self.window.take()
-            self._count_request()
-            try:
-                response = self._http().post(url, json=body, timeout=self.config.timeout)
-            except (requests.Timeout, requests.ConnectionError) as error:
-                reason = f"{type(error).__name__}: {error}"
-                wait = backoff_delay(attempt, self.rng)
-            else:
-                status = response.status_code
-                if status == 429 and _policy(response) == DAILY_POLICY:
-                    # The portal's daily allocation: nothing succeeds before midnight (the portal's time
-                    # zone), so this batch and every later one wait for the next run without a call.
-                    self.exhausted = f"HubSpot daily API limit reached: HTTP 429 {_message(response)}"
-                    return None, self.exhausted
-                if status == 429:
-                    reason = f"HTTP 429 {_message(response)}"
-                    wait = retry_after_seconds(response.headers.get("Retry-After"))
-                elif status >= 500:
-                    reason = f"HTTP {status} {_message(response)}"
-                    wait = backoff_delay(attempt, self.rng)
-                else:
-                    if response.headers.get(DAILY_REMAINING) == "0":
-                        self.exhausted = f"HubSpot daily API limit reached ({DAILY_REMAINING}: 0)"
-                    return response, ""
-            if attempt + 1 < attempts:
-                log.info("hubspot: %s; retry %d/%d in %.1f s", reason, attempt + 1, attempts - 1, wait)
-                self._sleep(wait)
-        return None, f"gave up after {attempts} attempts, last: {reason}"
+
+        def attempt() -> requests.Response | Retry | GaveUp:
+            return self._classify(self._http().post(url, json=body, timeout=config.timeout))
+
+        return self._with_retries(attempt, attempts=config.max_retries + 1, limits=(self.window,))
+
+    def _classify(self, response: requests.Response) -> requests.Response | Retry | GaveUp:
+        """429 waits its Retry-After, 5xx backs off; the daily allocation's 429 stops the run's sending."""
+        status = response.status_code
+        if status == 429 and _policy(response) == DAILY_POLICY:
+            # The portal's daily allocation: nothing succeeds before midnight (the portal's time
+            # zone), so this batch and every later one wait for the next run without a call.
+            self.exhausted = f"HubSpot daily API limit reached: HTTP 429 {_message(response)}"
+            return GaveUp(self.exhausted)
+        retry = status_outcome(response, f"HTTP {status} {_message(response)}")
+        if retry is not None:
+            return retry
+        if response.headers.get(DAILY_REMAINING) == "0":
+            self.exhausted = f"HubSpot daily API limit reached ({DAILY_REMAINING}: 0)"
+        return response
 
     def _upsert(self, items: list[Planned]) -> dict[str, tuple[str, str | None]]:
-        response, reason = self._post(items)
-        if response is None:
-            return {it.key: (DEFERRED, reason) for it in items}
+        response = self._post(items)
+        if isinstance(response, GaveUp):
+            return {it.key: (DEFERRED, response.reason) for it in items}
         status = response.status_code
         if status in (401, 403):
             raise HubSpotAuthError(
@@ -235,7 +300,7 @@ class HubSpotDestination(KeptInSync, HttpSender):
             return {**self._upsert(items[:middle]), **self._upsert(items[middle:])}
         return {it.key: (DEFERRED, f"unexpected HTTP {status} {_message(response)}") for it in items}
 
-    def _multi_status(self, response, items: list[Planned]) -> dict[str, tuple[str, str | None]]:
+    def _multi_status(self, response: requests.Response, items: list[Planned]) -> dict[str, tuple[str, str | None]]:
         try:
             data = response.json()
         except ValueError:
@@ -256,7 +321,7 @@ class HubSpotDestination(KeptInSync, HttpSender):
         return {it.key: (REJECTED, rejected[it.key]) if it.key in rejected else (ACKNOWLEDGED, None) for it in items}
 
 
-def _policy(response) -> str | None:
+def _policy(response: requests.Response) -> str | None:
     """``policyName`` of a HubSpot 429 (``TEN_SECONDLY_ROLLING``, ``DAILY``, …), if the body has one."""
     try:
         data = response.json()
@@ -265,14 +330,6 @@ def _policy(response) -> str | None:
     return data.get("policyName") if isinstance(data, dict) else None
 
 
-def _message(response) -> str:
-    """HubSpot's error message from a response body, or the start of the body."""
-    try:
-        data = response.json()
-    except ValueError:
-        return response.text[:300]
-    if isinstance(data, dict):
-        parts = [str(data[k]) for k in ("category", "message") if data.get(k)]
-        if parts:
-            return ": ".join(parts)
-    return str(data)[:300]
+def _message(response: requests.Response) -> str:
+    """HubSpot's ``category: message`` from a response body, or the start of the body."""
+    return body_message(response, ("category", "message"))

@@ -28,9 +28,9 @@ def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
     Exponential (0.5 s, 1 s, 2 s, … capped at 30 s) with "equal jitter": half
     the delay is fixed, half random, so parallel clients do not retry in step.
     """
-    rng = rng or random
+    uniform = rng.uniform if rng is not None else random.uniform
     delay = min(BACKOFF_CAP, BACKOFF_BASE * (2**attempt))
-    return delay / 2 + rng.uniform(0, delay / 2)
+    return delay / 2 + uniform(0, delay / 2)
 
 
 def retry_after_seconds(value: str | None, default: float = 1.0, cap: float = MAX_RETRY_AFTER) -> float:

@@ -162,10 +162,12 @@ def plan_rows(
     for row in rows:
         key = key_of(row)
         reason = validate(row)
+        if reason is None and not key:  # each destination's validate already says why; never send without a key
+            reason = "the record key is empty"
         if reason is None and counts[key] > 1:
             reason = f"duplicate key {key!r} ({counts[key]} rows in the segment)"
-        if reason is not None:
-            plan.invalid.append((key or f"person_id:{row.get('person_id')}", reason))
+        if reason is not None or not key:
+            plan.invalid.append((key or f"person_id:{row.get('person_id')}", reason or "the record key is empty"))
             continue
         fields = map_fields(row)
         item = Planned(key=key, fields=fields, hash=payload_hash(fields), row=row)
@@ -187,6 +189,10 @@ class KeptInSync:
     ``person_key`` / ``validate_person``; HubSpot keys on a contact property instead."""
 
     batch_size: int
+
+    def key_of(self, row: dict) -> str | None:  # pragma: no cover - abstract
+        """The row's record key at the destination (None: the row cannot be sent)."""
+        raise NotImplementedError
 
     def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[dict]:
         """The whole segment is kept in sync, and so is everyone who left it that this CRM was

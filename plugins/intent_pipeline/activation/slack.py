@@ -16,28 +16,87 @@ a second, short bursts allowed; 429 with Retry-After); Block Kit's 3000-characte
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
 from intent_pipeline.activation.chat import (
-    RETRY,
+    Answer,
     ChatDestination,
-    SlackConfig,
+    chat_options,
+    check_chat_config,
     digest_lines,
     fit_lines,
     lead_view,
     post_json,
     rendered,
+    request_url,
     truncate_chars,
 )
-from intent_pipeline.activation.config import DestinationRefused
+from intent_pipeline.activation.config import DestinationRefused, _base_url, _extra, _fingerprint, _password
+from intent_pipeline.activation.http import Retry, status_outcome
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
-from intent_pipeline.activation.retry import SlidingWindow, retry_after_seconds
+from intent_pipeline.activation.retry import SlidingWindow
+
+if TYPE_CHECKING:
+    import requests
 
 NAME = "slack"
+DEFAULT_URL = "https://hooks.slack.com/services"
 MAX_SECTION_CHARS = 3000  # Block Kit: a section's text
 REFUSED_STATUSES = {403, 404, 410}  # action_prohibited, no_service/channel_not_found, channel_is_archived
 
 
 class SlackConfigError(DestinationRefused):
     """Slack refused the webhook (revoked, prohibited, channel gone or archived): a configuration problem."""
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    """A Slack incoming webhook (``https://hooks.slack.com/services/T…/B…/…``).
+
+    Slack posts about one message per second per webhook (short bursts tolerated):
+    ``max_per_minute=60``, paced one a second.
+    """
+
+    webhook_url: str = field(repr=False)  # the whole URL is the credential
+    max_per_minute: int = 60
+    max_retries: int = 3
+    timeout: float = 10
+    digest_over: int | None = None
+    language: str = "zh"
+
+    def __post_init__(self) -> None:
+        check_chat_config("Slack", self)
+
+    @property
+    def ledger_scope(self) -> str:
+        """The webhook (one channel): the whole URL is its credential, so only a fingerprint is kept."""
+        return _fingerprint(self.webhook_url)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The webhook's path (``T…/B…/<token>``, after ``/services/`` when it has that): the credential."""
+        path = urlsplit(self.webhook_url).path.strip("/")
+        return (path.split("services/", 1)[-1],) if path else ()
+
+    @classmethod
+    def from_airflow_connection(cls, conn: object) -> SlackConfig:
+        """Build from a connection: password = the webhook URL (it is the credential), or host = the URL.
+
+        A password that is only the path (``T…/B…/…``) is appended to the host
+        (default ``https://hooks.slack.com/services``).
+        Extra keys understood: ``webhook_url`` (when the password is empty) and ``chat.CHAT_EXTRA_KEYS``.
+        """
+        extra = _extra(conn)
+        secret = _password(conn) or extra.get("webhook_url") or ""
+        if secret.startswith(("http://", "https://")):
+            url = secret
+        else:
+            url = _base_url(conn) or DEFAULT_URL
+            if secret:
+                url = f"{url.rstrip('/')}/{secret.strip('/')}"
+        return cls(webhook_url=url, **chat_options(cls, extra))
 
 
 def escape(value):
@@ -61,11 +120,10 @@ def section(text: str) -> dict:
     return {"type": "section", "text": {"type": "mrkdwn", "text": truncate_chars(text, MAX_SECTION_CHARS)}}
 
 
-class SlackDestination(ChatDestination):
+class SlackDestination(ChatDestination[SlackConfig]):
     """Alerts newly hot leads in a Slack channel; with ``config=None`` it only builds the bodies (outbox)."""
 
     name = NAME
-    config: SlackConfig | None
     template_suffix = ".j2"  # mrkdwn, not markdown
 
     def limits(self) -> list[SlidingWindow]:
@@ -87,25 +145,21 @@ class SlackDestination(ChatDestination):
         text = fit_lines(header, lines, lambda n: rendered(macros.more, n), lambda t: len(t) <= MAX_SECTION_CHARS)
         return {"text": header, "blocks": [section(text)]}
 
-    def _send(self, body: dict) -> tuple[str, str | None]:
-        def attempt():
-            response = post_json(self._http(), self.config.webhook_url, body, self.config.timeout)
-            answer = response.text.strip()[:300]
-            reason = f"HTTP {response.status_code} {answer}"
-            if response.status_code == 200:
-                return (ACKNOWLEDGED, None, None) if answer == "ok" else (DEFERRED, reason, None)
-            if response.status_code == 429:
-                return RETRY, reason, retry_after_seconds(response.headers.get("Retry-After"), default=1.0)
-            if response.status_code in REFUSED_STATUSES:
-                raise SlackConfigError(
-                    f"Slack refused the webhook ({reason}): check the '{NAME}_default' connection — "
-                    "password = the incoming webhook URL; the webhook may have been revoked, or its channel "
-                    "archived or deleted."
-                )
-            if response.status_code == 400:
-                return REJECTED, reason, None
-            if response.status_code >= 500:
-                return RETRY, reason, None
-            return DEFERRED, reason, None
+    def post(self, body: dict) -> requests.Response:
+        config = self.sending
+        return post_json(self._http(), config.webhook_url, body, config.timeout)
 
-        return self._with_retries(attempt)
+    def classify(self, response: requests.Response) -> Answer | Retry:
+        answer = response.text.strip()[:300]
+        reason = f"HTTP {response.status_code} {answer}"
+        if response.status_code == 200:
+            return (ACKNOWLEDGED, None) if answer == "ok" else (DEFERRED, reason)
+        if response.status_code in REFUSED_STATUSES:
+            raise SlackConfigError(
+                f"Slack refused the webhook {request_url(response)} ({reason}): check the '{NAME}_default' "
+                "connection — password = the incoming webhook URL; the webhook may have been revoked, or its "
+                "channel archived or deleted."
+            )
+        if response.status_code == 400:
+            return REJECTED, reason
+        return status_outcome(response, reason) or (DEFERRED, reason)

@@ -60,8 +60,9 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from intent_pipeline.activation.config import (
     ActivationConfigError,
@@ -69,11 +70,16 @@ from intent_pipeline.activation.config import (
     _base_url,
     _extra,
     _fingerprint,
+    _password,
+    options_from_extra,
 )
-from intent_pipeline.activation.http import HttpSender
+from intent_pipeline.activation.http import GaveUp, HttpSender, Outcome, Retry, body_message
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
-from intent_pipeline.activation.retry import TokenBucket, backoff_delay, retry_after_seconds
+from intent_pipeline.activation.retry import TokenBucket, retry_after_seconds
 from intent_pipeline.activation.segments import KeptInSync, Planned, person_key, validate_person
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +111,14 @@ class WebhookConfig:
     """
 
     url: str
-    secret: str
+    secret: str = field(repr=False)
     batch_size: int = 100
     max_per_second: float = 5.0
     max_retries: int = 5
     timeout: float = 30
+
+    # the settings a connection's extra may give (besides ``secret`` when the password is empty)
+    EXTRA_KEYS = ("batch_size", "max_per_second", "max_retries", "timeout")
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("http://", "https://")):
@@ -128,19 +137,20 @@ class WebhookConfig:
         """The receiving CRM: a fingerprint of its URL (not of the secret, so rotating it resends nothing)."""
         return _fingerprint(self.url)
 
-    @classmethod
-    def from_airflow_connection(cls, conn) -> WebhookConfig:
-        """Build from a connection: host = the full webhook URL, password = the signing secret.
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self.secret,)
 
-        Extra keys understood: ``batch_size``, ``max_per_second``, ``max_retries``, ``timeout``
-        (and ``secret`` when the password is empty).
-        """
+    @classmethod
+    def from_airflow_connection(cls, conn: object) -> WebhookConfig:
+        """Build from a connection: host = the full webhook URL, password = the signing secret, extra =
+        the ``EXTRA_KEYS`` (and ``secret`` when the password is empty)."""
         extra = _extra(conn)
-        options: dict = {k: int(extra[k]) for k in ("batch_size", "max_retries") if extra.get(k) not in (None, "")}
-        for key in ("max_per_second", "timeout"):
-            if extra.get(key) not in (None, ""):
-                options[key] = float(extra[key])
-        return cls(url=_base_url(conn), secret=getattr(conn, "password", None) or extra.get("secret") or "", **options)
+        return cls(
+            url=_base_url(conn),
+            secret=_password(conn) or extra.get("secret") or "",
+            **options_from_extra(cls, extra, cls.EXTRA_KEYS),
+        )
 
 
 def sign(secret: str, timestamp: int, raw_body: bytes) -> str:
@@ -174,15 +184,16 @@ def raw_json(body: dict) -> bytes:
 
 def webhook_record(row: dict) -> dict:
     """The record of one segment row, without ``key`` (see the module docstring)."""
-    record = {c: str(row[c]).strip() for c in RECORD_COLUMNS if row.get(c) is not None and str(row[c]).strip()}
-    if "email" in record:
-        record["email"] = record["email"].lower()
+    texts = {c: str(row[c]).strip() for c in RECORD_COLUMNS if row.get(c) is not None and str(row[c]).strip()}
+    if "email" in texts:
+        texts["email"] = texts["email"].lower()
+    record: dict[str, str | int] = dict(texts)
     if row.get("lead_score") is not None:
         record["lead_score"] = int(row["lead_score"])
     return record
 
 
-class WebhookDestination(KeptInSync, HttpSender):
+class WebhookDestination(KeptInSync, HttpSender[WebhookConfig]):
     """Plans, batches, signs and posts records; with ``config=None`` it only builds the bodies (outbox)."""
 
     name = NAME
@@ -199,9 +210,8 @@ class WebhookDestination(KeptInSync, HttpSender):
     ):
         self.config = config
         self.batch_size = config.batch_size if config else batch_size
-        self._start_http(sleep)
+        self._start_http(sleep, rng, config.secrets if config else ())
         self.now = now  # wall clock: signature timestamps and sent_at, never the plan
-        self.rng = rng or random.Random()
         rate = config.max_per_second if config else 5.0
         self.bucket = TokenBucket(rate, 1.0, capacity=max(1.0, rate), clock=clock, sleep=self._sleep)
 
@@ -224,52 +234,33 @@ class WebhookDestination(KeptInSync, HttpSender):
 
     # --- sending --------------------------------------------------------------------------------
 
-    def send(self, body: dict, items: list[Planned]) -> list[tuple[str, str, str | None]]:
+    def send(self, body: dict, items: list[Planned]) -> list[Outcome]:
         """Post one batch; ``(person_id, status, reason)`` per row, in the batch's order."""
-        outcomes = self._deliver(body, items)
-        return [(it.key, *outcomes[it.key]) for it in items]
+        return self._outcomes(items, self._deliver(body, items))
 
-    def _post(self, body: dict):
-        """POST with retries on 408/409/429, 5xx and timeouts, signed afresh on each attempt.
-
-        Returns ``(response, "")``, or ``(None, reason)`` when given up.
-        """
-        import requests
-
+    def _post(self, body: dict) -> requests.Response | GaveUp:
+        """POST with retries on 408/409/429, 5xx and timeouts (:meth:`_classify`), signed afresh on each
+        attempt; the final response, or why not."""
+        config = self.sending
         raw = raw_json(body)
-        attempts = self.config.max_retries + 1
-        reason = ""
-        for attempt in range(attempts):
-            self.bucket.take()
-            self.requests += 1
-            wait = backoff_delay(attempt, self.rng)
+
+        def attempt() -> requests.Response | Retry:
             timestamp = int(self.now())
             headers = {
                 "Content-Type": "application/json; charset=utf-8",
                 TIMESTAMP_HEADER: str(timestamp),
-                SIGNATURE_HEADER: sign(self.config.secret, timestamp, raw),
+                SIGNATURE_HEADER: sign(config.secret, timestamp, raw),
                 IDEMPOTENCY_HEADER: body["batch_id"],
             }
-            try:
-                response = self._http().post(self.config.url, data=raw, headers=headers, timeout=self.config.timeout)
-            except (requests.Timeout, requests.ConnectionError) as error:
-                reason = f"{type(error).__name__}: {error}"
-            else:
-                status = response.status_code
-                if status not in RETRY_STATUSES and status < 500:
-                    return response, ""
-                reason = f"HTTP {status} {_message(response)}"
-                if status == 429 or response.headers.get("Retry-After"):
-                    wait = retry_after_seconds(response.headers.get("Retry-After"))
-            if attempt + 1 < attempts:
-                log.info("crm_webhook: %s; retry %d/%d in %.1f s", reason, attempt + 1, attempts - 1, wait)
-                self._sleep(wait)
-        return None, f"gave up after {attempts} attempts, last: {reason}"
+            response = self._http().post(config.url, data=raw, headers=headers, timeout=config.timeout)
+            return _classify(response)
+
+        return self._with_retries(attempt, attempts=config.max_retries + 1, limits=(self.bucket,))
 
     def _deliver(self, body: dict, items: list[Planned]) -> dict[str, tuple[str, str | None]]:
-        response, reason = self._post(body)
-        if response is None:
-            return {it.key: (DEFERRED, reason) for it in items}
+        response = self._post(body)
+        if isinstance(response, GaveUp):
+            return {it.key: (DEFERRED, response.reason) for it in items}
         status = response.status_code
         if status in REFUSED_STATUSES:
             what = (
@@ -291,7 +282,7 @@ class WebhookDestination(KeptInSync, HttpSender):
             return {k: v for half in halves for k, v in self._deliver(self._body(half), half).items()}
         return {it.key: (DEFERRED, f"unexpected HTTP {status} {_message(response)}") for it in items}
 
-    def _results(self, response, items: list[Planned]) -> dict[str, tuple[str, str | None]]:
+    def _results(self, response: requests.Response, items: list[Planned]) -> dict[str, tuple[str, str | None]]:
         status = response.status_code
         try:
             data = response.json() if response.content else {}
@@ -304,7 +295,7 @@ class WebhookDestination(KeptInSync, HttpSender):
             # Failures we cannot attribute: resend the whole batch next run (the receiver upserts on key).
             reason = f"HTTP {status} without a results list: {response.text[:300]}"
             return {it.key: (DEFERRED, reason) for it in items}
-        outcomes = {it.key: (ACKNOWLEDGED, None) for it in items}
+        outcomes: dict[str, tuple[str, str | None]] = {it.key: (ACKNOWLEDGED, None) for it in items}
         for result in results:
             key = result.get("key") if isinstance(result, dict) else None
             if key not in outcomes:
@@ -321,14 +312,19 @@ class WebhookDestination(KeptInSync, HttpSender):
         return outcomes
 
 
-def _message(response) -> str:
+def _classify(response: requests.Response) -> requests.Response | Retry:
+    """The contract's retries: 408, 409 (the same Idempotency-Key in progress), 429 and 5xx, after the
+    answer's ``Retry-After`` when it has one (429 without one: 1 s), else with backoff. The 408 and 409
+    are the only 4xx besides 429 retried: the receiver's contract (module docstring) says so."""
+    status = response.status_code
+    if status not in RETRY_STATUSES and status < 500:
+        return response
+    reason = f"HTTP {status} {_message(response)}"
+    if status == 429 or response.headers.get("Retry-After"):
+        return Retry(reason, retry_after_seconds(response.headers.get("Retry-After")))
+    return Retry(reason)
+
+
+def _message(response: requests.Response) -> str:
     """The receiver's ``error``/``message`` from a response body, or the start of the body."""
-    try:
-        data = response.json()
-    except ValueError:
-        return response.text[:300]
-    if isinstance(data, dict):
-        for key in ("error", "message"):
-            if data.get(key):
-                return str(data[key])[:300]
-    return str(data)[:300]
+    return body_message(response, ("error", "message"), first=True)

@@ -16,22 +16,39 @@ Assumption: the robot reports its rate limit with the global errcode 45009 "api 
 
 from __future__ import annotations
 
-from urllib.parse import quote_plus
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, quote_plus, urlsplit, urlunsplit
 
 from intent_pipeline.activation.chat import (
+    Answer,
     ChatDestination,
-    WeComConfig,
+    chat_options,
+    check_chat_config,
     digest_lines,
     fit_lines,
     lead_view,
     post_json,
     rendered,
+    request_url,
     truncate_utf8,
     utf8_len,
 )
-from intent_pipeline.activation.config import DestinationRefused
+from intent_pipeline.activation.config import (
+    ActivationConfigError,
+    DestinationRefused,
+    _base_url,
+    _extra,
+    _fingerprint,
+    _password,
+)
+from intent_pipeline.activation.http import Retry
+
+if TYPE_CHECKING:
+    import requests
 
 NAME = "wecom"
+DEFAULT_URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
 MAX_CONTENT_BYTES = 4096
 TOO_FAST = 45009  # api freq out of limit
 TOO_FAST_WAIT = 60.0  # WeCom counts per minute: wait a whole one before retrying
@@ -42,6 +59,53 @@ class WeComConfigError(DestinationRefused):
     """WeCom refused the robot's key: a configuration problem, not a data problem."""
 
 
+@dataclass(frozen=True)
+class WeComConfig:
+    """A WeCom (企业微信) group robot: its send URL and ``key``.
+
+    ``max_per_minute`` is WeCom's documented limit per robot (20 messages a minute).
+    ``digest_over`` defaults to 20 (see ``ChatDestination``); ``language`` is ``zh`` or ``en``.
+    """
+
+    webhook_url: str
+    key: str = field(repr=False)
+    max_per_minute: int = 20
+    max_retries: int = 3
+    timeout: float = 10
+    digest_over: int | None = None
+    language: str = "zh"
+
+    def __post_init__(self) -> None:
+        check_chat_config("WeCom", self)
+        if not self.key:
+            raise ActivationConfigError("WeCom robot key is empty: set the connection's password")
+
+    @property
+    def ledger_scope(self) -> str:
+        """The robot (one group chat) alerts were delivered to: its key identifies it."""
+        return _fingerprint(self.key)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self.key,)
+
+    @classmethod
+    def from_airflow_connection(cls, conn: object) -> WeComConfig:
+        """Build from a connection: host = robot send URL, password = the robot's key.
+
+        A host pasted with ``?key=…`` (the URL WeCom shows) also works when the password is empty.
+        Extra keys understood: ``key`` (when the password is empty) and ``chat.CHAT_EXTRA_KEYS``.
+        """
+        extra = _extra(conn)
+        url = _base_url(conn) or DEFAULT_URL
+        parts = urlsplit(url)
+        key = _password(conn) or extra.get("key") or ""
+        if parts.query:
+            key = key or (parse_qs(parts.query).get("key") or [""])[0]
+            url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        return cls(webhook_url=url, key=key, **chat_options(cls, extra))
+
+
 def webhook_url(config: WeComConfig) -> str:
     return f"{config.webhook_url}?key={quote_plus(config.key)}"
 
@@ -50,11 +114,10 @@ def markdown(content: str) -> dict:
     return {"msgtype": "markdown", "markdown": {"content": truncate_utf8(content, MAX_CONTENT_BYTES)}}
 
 
-class WeComDestination(ChatDestination):
+class WeComDestination(ChatDestination[WeComConfig]):
     """Alerts newly hot leads in a WeCom group; with ``config=None`` it only builds the bodies (outbox)."""
 
     name = NAME
-    config: WeComConfig | None
 
     def message_body(self, fields: dict, lang: str) -> dict:
         """The robot's markdown for one lead, cut to 4096 bytes if its reasons are very long."""
@@ -72,19 +135,17 @@ class WeComDestination(ChatDestination):
         )
         return markdown(content)
 
-    def _send(self, body: dict) -> tuple[str, str | None]:
-        url = webhook_url(self.config)
+    def post(self, body: dict) -> requests.Response:
+        config = self.sending
+        return post_json(self._http(), webhook_url(config), body, config.timeout)
 
-        def refused(errcode, errmsg):
+    def classify(self, response: requests.Response) -> Answer | Retry:
+        def refused(errcode: object, errmsg: str) -> WeComConfigError:
             return WeComConfigError(
-                f"WeCom refused the robot (errcode {errcode}: {errmsg}): check the '{NAME}_default' "
-                "connection — password = the robot's key (the key=… part of its webhook URL)."
+                f"WeCom refused the robot at {request_url(response)} (errcode {errcode}: {errmsg}): check the "
+                f"'{NAME}_default' connection — password = the robot's key (the key=… part of its webhook URL)."
             )
 
-        def attempt():
-            response = post_json(self._http(), url, body, self.config.timeout)
-            return self.errcode_outcome(
-                response, too_fast=TOO_FAST, too_fast_wait=TOO_FAST_WAIT, config_codes=CONFIG_ERRCODES, refused=refused
-            )
-
-        return self._with_retries(attempt)
+        return self.errcode_outcome(
+            response, too_fast=TOO_FAST, too_fast_wait=TOO_FAST_WAIT, config_codes=CONFIG_ERRCODES, refused=refused
+        )
