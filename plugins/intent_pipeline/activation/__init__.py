@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from intent_pipeline.activation.config import ActivationConfigError, DestinationRefused, env_flag
+from intent_pipeline.activation.config import ActivationConfigError, DestinationRefused
 from intent_pipeline.activation.dingtalk import DingTalkConfig
 from intent_pipeline.activation.hubspot import HubSpotConfig
+from intent_pipeline.settings import env_flag
 
 if TYPE_CHECKING:
     from concurrent.futures import Future

@@ -23,8 +23,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-TRUE_WORDS = ("1", "true", "yes")  # what an environment variable says to turn a flag on
-
 
 class ActivationConfigError(ValueError):
     """A destination is configured in a way that cannot work (missing token, bad URL, bad option)."""
@@ -37,11 +35,6 @@ class DestinationRefused(RuntimeError):
 def _fingerprint(*parts: str) -> str:
     """A short, stable name for an account that does not reveal its credentials."""
     return "key-" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
-
-
-def env_flag(value: str | None) -> bool:
-    """An environment variable's flag: ``1``, ``true`` or ``yes`` (any case, spaces ignored) is on."""
-    return (value or "").strip().lower() in TRUE_WORDS
 
 
 def _extra(conn: object) -> dict[str, Any]:
