@@ -32,3 +32,22 @@
     ) as versions
     where version_rank = 1
 {%- endmacro %}
+
+{#- first_copy(relation, partition_by): a select of the first loaded copy of each event of
+    `relation` (a CTE name), with the column copy_number (always 1). The counterpart of
+    latest_version for sources whose rows never change (GA4 events, SendGrid webhook posts, form
+    submissions): a repeat is a copy (a re-export, a webhook retry), so the first loaded one is
+    kept, by _loaded_at, then _source_file, then _row_number (unique per raw row). -#}
+{% macro first_copy(relation, partition_by) -%}
+    select *
+    from (
+        select
+            {{ relation }}.*,
+            row_number() over (
+                partition by {{ partition_by | join(', ') }}
+                order by _loaded_at, _source_file, _row_number
+            ) as copy_number
+        from {{ relation }}
+    ) as copies
+    where copy_number = 1
+{%- endmacro %}
