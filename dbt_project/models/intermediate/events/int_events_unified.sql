@@ -5,6 +5,8 @@
     CRM events carry their amount in the reporting currency (amount_reporting, macros/currency.sql):
     currency is the ISO code, var default_currency when the CRM exported none; is_rate_missing
     flags a code the seed currency_rates has no rate for (amount_reporting null then). -#}
+{#- Each event kind lists every column of the union, null where it has none: repetitive on purpose
+    (the union's columns stay visible per kind; the project has no dbt packages for union_relations). -#}
 with
 
 forms as (
