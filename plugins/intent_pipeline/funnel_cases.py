@@ -2,7 +2,7 @@
 
 The table is the dbt unit tests tagged ``funnel_edge_case`` (one person per case, one unit test
 per case) on ``int_funnel_steps_reached``, written in
-``dbt_project/models/intermediate/funnel/_funnel__models.yml``: that yml is the source of truth,
+``dbt_project/models/intermediate/funnel/_funnel__edge_cases.yml``: that yml is the source of truth,
 nothing here restates a case. Semantics: docs/funnel.md.
 
     from intent_pipeline.funnel_cases import funnel_edge_cases

@@ -15,7 +15,7 @@ from intent_pipeline.funnel_cases import MODEL, TAG, edge_case_names, funnel_edg
 
 from tests.dbt.conftest import DBT_PROJECT
 
-CASES_YML = DBT_PROJECT / "models" / "intermediate" / "funnel" / "_funnel__models.yml"
+CASES_YML = DBT_PROJECT / "models" / "intermediate" / "funnel" / "_funnel__edge_cases.yml"
 
 
 def _cases() -> list[dict]:

@@ -2,8 +2,8 @@
       a conversion's journey: the person's touches (int_touchpoints) within
         var attribution_lookback_days before the conversion, the conversion's instant included;
         a conversion is an event of type var attribution_conversion_event (default opportunity_won),
-        its value the event's amount in the reporting currency (seed currency_rates; null when the
-        currency has no rate, 0 when there is no amount). A conversion with no touch in the window
+        its value the event's amount in the reporting currency (int_events_unified.amount_reporting,
+        macros/currency.sql: null when the currency has no rate, 0 when there is no amount). A conversion with no touch in the window
         gets one pseudo-touch 'Unattributed', so every conversion hands out its whole credit;
       a non-converting journey ('null:<person_id>'): a person with touches and no conversion, their
         touches within the lookback window before their last touch (the Markov chain's and
@@ -19,10 +19,6 @@ touches as (
     select * from {{ ref('int_touchpoints') }}
 ),
 
-rates as (
-    select upper(trim(currency)) as currency, rate_to_reporting from {{ ref('currency_rates') }}
-),
-
 conversions as (
     select
         events.event_id as conversion_id,
@@ -30,11 +26,9 @@ conversions as (
         events.event_at as converted_at,
         case
             when events.amount is null then 0.0
-            else events.amount * rates.rate_to_reporting
+            else events.amount_reporting
         end as conversion_value
     from events
-    left join rates
-        on rates.currency = upper(trim(coalesce(events.currency, 'CNY')))
     where events.event_type = '{{ var("attribution_conversion_event") }}'
         and events.person_id is not null
 ),

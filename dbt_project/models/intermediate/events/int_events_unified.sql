@@ -1,7 +1,12 @@
 {#- One behaviour event stream over all sources, each event attributed to a person.
     event_type: form_submitted, page_view, email_open, email_click, email_bounce (hard bounces only),
     email_unsubscribe, email_resubscribe, email_spamreport, opportunity_created, opportunity_won,
-    order_placed. Email events to blocklisted (shared) addresses belong to nobody and are left out. -#}
+    order_placed. Email events to blocklisted (shared) addresses belong to nobody and are left out.
+    CRM events carry their amount in the reporting currency (amount_reporting, macros/currency.sql):
+    currency is the ISO code, var default_currency when the CRM exported none; is_rate_missing
+    flags a code the seed currency_rates has no rate for (amount_reporting null then). -#}
+{#- Each event kind lists every column of the union, null where it has none: repetitive on purpose
+    (the union's columns stay visible per kind; the project has no dbt packages for union_relations). -#}
 with
 
 forms as (
@@ -50,7 +55,9 @@ form_events as (
         cast(null as varchar) as referrer_host,
         forms.lead_source,
         cast(null as double precision) as amount,
-        cast(null as varchar) as currency
+        cast(null as varchar) as currency,
+        cast(null as decimal(38, 8)) as amount_reporting,
+        cast(null as boolean) as is_rate_missing
     from forms
     left join people_nodes as by_email
         on by_email.node_key = {{ node_key('email', 'forms.email') }}
@@ -95,7 +102,9 @@ page_views as (
         web_events.referrer_host,
         cast(null as varchar) as lead_source,
         cast(null as double precision) as amount,
-        cast(null as varchar) as currency
+        cast(null as varchar) as currency,
+        cast(null as decimal(38, 8)) as amount_reporting,
+        cast(null as boolean) as is_rate_missing
     from web_events
     inner join people_nodes
         on people_nodes.node_key = {{ node_key('web', 'web_events.user_pseudo_id') }}
@@ -123,7 +132,9 @@ mail_events as (
         cast(null as varchar) as referrer_host,
         cast(null as varchar) as lead_source,
         cast(null as double precision) as amount,
-        cast(null as varchar) as currency
+        cast(null as varchar) as currency,
+        cast(null as decimal(38, 8)) as amount_reporting,
+        cast(null as boolean) as is_rate_missing
     from email_events
     inner join people_nodes
         on people_nodes.node_key = {{ node_key('email', 'email_events.email') }}
@@ -176,6 +187,18 @@ order_events as (
         on by_email.node_key = {{ node_key('email', 'orders.email') }}
 ),
 
+deals as (
+    select * from opportunity_events
+    union all
+    select * from order_events
+),
+
+deals_converted as (
+    -- the one currency rule (macros/currency.sql): a missing currency is var default_currency, a
+    -- code without a rate stays unconverted and flagged
+    {{ with_reporting_currency('deals') }}
+),
+
 crm_events as (
     select
         event_id,
@@ -194,12 +217,10 @@ crm_events as (
         cast(null as varchar) as referrer_host,
         cast(null as varchar) as lead_source,
         amount,
-        currency
-    from (
-        select * from opportunity_events
-        union all
-        select * from order_events
-    ) as deals
+        currency_code as currency,
+        amount_reporting,
+        is_rate_missing
+    from deals_converted
 ),
 
 unioned as (

@@ -1,7 +1,7 @@
 {#- Every attribution model's credit per channel (first touch, last touch, last non-direct, linear,
     position-based, time decay, Markov, Shapley: see attribution_touch_credits). conversions: the
     conversions credited to the channel (fractional); credit: its share of the model's conversions;
-    revenue: the credited conversion value in the reporting currency (seed currency_rates). -#}
+    revenue: the credited conversion value in the reporting currency (macros/currency.sql). -#}
 with
 
 touch_credits as (

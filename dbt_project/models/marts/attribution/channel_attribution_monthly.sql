@@ -1,6 +1,6 @@
 {#- Per attribution model, channel and month of conversion: credited conversions and value (reporting
     currency), and where the seed channel_spend has the month's spend for the channel: spend
-    (converted with currency_rates), cost per conversion and ROAS (credited value ÷ spend). A month
+    (in the reporting currency: macros/currency.sql, the same rule as the CRM amounts), cost per conversion and ROAS (credited value ÷ spend). A month
     with spend and no credited conversion is still a row (cost per conversion null). -#}
 with
 
@@ -8,18 +8,25 @@ touch_credits as (
     select * from {{ ref('attribution_touch_credits') }}
 ),
 
-rates as (
-    select upper(trim(currency)) as currency, rate_to_reporting from {{ ref('currency_rates') }}
+channel_spend as (
+    select * from {{ ref('channel_spend') }}
+),
+
+spend_converted as (
+    {{ with_reporting_currency('channel_spend', amount='spend') }}
 ),
 
 spend as (
+    -- a month whose spend is (partly) in a currency without a rate has a null spend, not a
+    -- partial one
     select
-        cast({{ dbt.date_trunc('month', 'cast(channel_spend.month as timestamp)') }} as date) as month,
-        channel_spend.channel,
-        sum(channel_spend.spend * rates.rate_to_reporting) as spend
-    from {{ ref('channel_spend') }} as channel_spend
-    left join rates
-        on rates.currency = upper(trim(channel_spend.currency))
+        cast({{ dbt.date_trunc('month', 'cast(month as timestamp)') }} as date) as month,
+        channel,
+        case
+            when max(case when is_rate_missing then 1 else 0 end) = 1 then null
+            else sum(amount_reporting)
+        end as spend
+    from spend_converted
     group by 1, 2
 ),
 

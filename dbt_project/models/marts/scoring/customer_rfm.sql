@@ -2,8 +2,10 @@
     event in the data: macros/scoring_interval.sql): recency, frequency and monetary value, their
     1-5 scores, the cell ('545') and a named segment from the seed rfm_segments.
 
-    Monetary is the sum of the orders in the reporting currency CNY (seed currency_rates). An order
-    whose currency has no rate counts in frequency, not in monetary, and in orders_without_rate.
+    Monetary is the sum of the orders in the reporting currency (int_events_unified.amount_reporting,
+    the one currency rule of macros/currency.sql: an order without a currency is in var
+    default_currency). An order whose currency has no rate counts in frequency, not in monetary,
+    and in orders_without_rate.
 
     Tie rule (a score depends only on the value, so equal values always share a score; no ntile(),
     which splits a tie of many one-time buyers over several buckets). n = customers, and rank()
@@ -21,10 +23,6 @@ events as (
     select * from {{ ref('int_events_unified') }}
 ),
 
-currency_rates as (
-    select * from {{ ref('currency_rates') }}
-),
-
 rfm_segments as (
     select * from {{ ref('rfm_segments') }}
 ),
@@ -37,13 +35,11 @@ orders as (
     select
         events.person_id,
         events.event_at,
-        events.amount,
-        currency_rates.rate_to_reporting,
+        events.amount_reporting,
+        events.is_rate_missing,
         as_of.as_of_at
     from events
     cross join as_of
-    left join currency_rates
-        on currency_rates.currency = upper(trim(events.currency))
     where events.event_type = 'order_placed'
         and events.event_at <= as_of.as_of_at
 ),
@@ -54,10 +50,10 @@ customers as (
         min(event_at) as first_order_at,
         max(event_at) as last_order_at,
         count(*) as frequency,
-        -- exact decimal arithmetic (amounts are money: cents are exact as decimal(18, 2)), so the
-        -- same cents on DuckDB and Postgres
-        coalesce(sum(cast(amount as decimal(18, 2)) * rate_to_reporting), 0) as monetary_reporting,
-        sum(case when rate_to_reporting is null then 1 else 0 end) as orders_without_rate,
+        -- exact decimal arithmetic (amount_reporting is a decimal), so the same cents on DuckDB
+        -- and Postgres
+        coalesce(sum(amount_reporting), 0) as monetary_reporting,
+        sum(case when is_rate_missing then 1 else 0 end) as orders_without_rate,
         max(as_of_at) as as_of_at
     from orders
     group by person_id

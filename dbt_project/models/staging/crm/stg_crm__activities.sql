@@ -4,15 +4,9 @@ source as (
     select * from {{ source('crm', 'crm_activities') }}
 ),
 
-versions as (
-    -- every CRM export repeats the history: the latest export of an activity wins
-    select
-        source.*,
-        row_number() over (
-            partition by activity_id
-            order by _interval_start desc, _loaded_at desc, _row_number desc
-        ) as version_rank
-    from source
+latest as (
+    -- every CRM export repeats the history: the latest export of an activity wins (macros/versions.sql)
+    {{ latest_version('source', ['activity_id']) }}
 ),
 
 renamed as (
@@ -35,8 +29,7 @@ renamed as (
         _loaded_at,
         _batch_id,
         _interval_start
-    from versions
-    where version_rank = 1
+    from latest
 )
 
 select * from renamed

@@ -4,15 +4,10 @@ source as (
     select * from {{ source('crm', 'crm_leads') }}
 ),
 
-versions as (
-    -- every CRM export repeats the history: the latest version of a lead is the one to keep
-    select
-        source.*,
-        row_number() over (
-            partition by lead_id
-            order by updated_at desc nulls last, _interval_start desc, _loaded_at desc, _row_number desc
-        ) as version_rank
-    from source
+latest as (
+    -- every CRM export repeats the history: the latest Last Modified Date, then the latest
+    -- export (macros/versions.sql)
+    {{ latest_version('source', ['lead_id'], newest_first=['updated_at']) }}
 ),
 
 renamed as (
@@ -46,8 +41,7 @@ renamed as (
         _loaded_at,
         _batch_id,
         _interval_start
-    from versions
-    where version_rank = 1
+    from latest
 )
 
 select * from renamed

@@ -1,37 +1,34 @@
+{#- The latest version of each CRM opportunity: the latest of its versions per export
+    (stg_crm__opportunity_versions, same source, already renamed and cast) by the one tie-break
+    rule of macros/versions.sql. -#}
 with
 
-source as (
-    select * from {{ source('crm', 'crm_opportunities') }}
-),
-
 versions as (
-    -- every CRM export repeats the history: the latest export of an opportunity wins
-    select
-        source.*,
-        row_number() over (
-            partition by opportunity_id
-            order by _interval_start desc, _loaded_at desc, closed_at desc nulls last, _row_number desc
-        ) as version_rank
-    from source
+    select * from {{ ref('stg_crm__opportunity_versions') }}
 ),
 
-renamed as (
+latest as (
+    {{ latest_version('versions', ['opportunity_id']) }}
+),
+
+final as (
     select
         -- ids
         opportunity_id,
-        nullif(trim(lead_id), '') as lead_id,
+        lead_id,
 
         -- deal
         opportunity_name,
         stage,
-        coalesce(is_closed, false) as is_closed,
-        coalesce(is_won, false) as is_won,
+        is_closed,
+        is_won,
         amount,
         currency,
 
         -- timestamps
         created_at,
         closed_at,
+        stage_changed_at,
 
         -- lineage
         _source_file,
@@ -39,8 +36,7 @@ renamed as (
         _loaded_at,
         _batch_id,
         _interval_start
-    from versions
-    where version_rank = 1
+    from latest
 )
 
-select * from renamed
+select * from final

@@ -1,22 +1,16 @@
 {#- Every CRM opportunity as each export showed it: one row per opportunity and export interval
-    (the last row of that interval's export). Since when an opportunity is in its stage
-    (marts.segment_funnel_stalls) is the export's stage_changed_at (Salesforce's Last Stage Change
-    Date) where it has one, else what the history of exports tells. -#}
+    (the latest version within that interval: macros/versions.sql). The base of
+    stg_crm__opportunities (its latest version) and the history segment_funnel_stalls reads: since
+    when an opportunity is in its stage is the export's stage_changed_at (Salesforce's Last Stage
+    Change Date) where it has one, else what the history of exports tells. -#}
 with
 
 source as (
     select * from {{ source('crm', 'crm_opportunities') }}
 ),
 
-versions as (
-    select
-        source.*,
-        row_number() over (
-            partition by opportunity_id, _interval_start
-            order by _loaded_at desc, _row_number desc
-        ) as version_rank
-    from source
-    where opportunity_id is not null
+latest_per_export as (
+    {{ latest_version('source', ['opportunity_id', '_interval_start']) }}
 ),
 
 renamed as (
@@ -30,6 +24,8 @@ renamed as (
         stage,
         coalesce(is_closed, false) as is_closed,
         coalesce(is_won, false) as is_won,
+        amount,
+        currency,
 
         -- timestamps
         created_at,
@@ -37,10 +33,12 @@ renamed as (
         stage_changed_at,
 
         -- lineage
-        _interval_start,
-        _loaded_at
-    from versions
-    where version_rank = 1
+        _source_file,
+        _row_number,
+        _loaded_at,
+        _batch_id,
+        _interval_start
+    from latest_per_export
 )
 
 select * from renamed

@@ -4,15 +4,9 @@ source as (
     select * from {{ source('crm', 'crm_orders') }}
 ),
 
-versions as (
-    -- every CRM export repeats the history: the latest export of an order wins
-    select
-        source.*,
-        row_number() over (
-            partition by order_id
-            order by _interval_start desc, _loaded_at desc, _row_number desc
-        ) as version_rank
-    from source
+latest as (
+    -- every CRM export repeats the history: the latest export of an order wins (macros/versions.sql)
+    {{ latest_version('source', ['order_id']) }}
 ),
 
 renamed as (
@@ -37,8 +31,7 @@ renamed as (
         _loaded_at,
         _batch_id,
         _interval_start
-    from versions
-    where version_rank = 1
+    from latest
 )
 
 select * from renamed

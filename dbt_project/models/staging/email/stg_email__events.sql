@@ -6,13 +6,7 @@ source as (
 
 deduplicated as (
     -- SendGrid retries webhook posts: the same sg_event_id can arrive twice, keep the first loaded
-    select
-        source.*,
-        row_number() over (
-            partition by sg_event_id
-            order by _loaded_at, _source_file, _row_number
-        ) as copy_number
-    from source
+    {{ first_copy('source', ['sg_event_id']) }}
 ),
 
 renamed as (
@@ -57,7 +51,6 @@ renamed as (
         _batch_id,
         _interval_start
     from deduplicated
-    where copy_number = 1
 )
 
 select * from renamed

@@ -21,13 +21,7 @@ keyed as (
 
 deduplicated as (
     -- the same submission exported in two drops counts once: keep the first loaded copy
-    select
-        keyed.*,
-        row_number() over (
-            partition by submission_key
-            order by _loaded_at, _source_file, _row_number
-        ) as copy_number
-    from keyed
+    {{ first_copy('keyed', ['submission_key']) }}
 ),
 
 categorised as (
@@ -42,7 +36,6 @@ categorised as (
     from deduplicated
     left join form_types
         on lower(deduplicated.form_name) like form_types.pattern
-    where deduplicated.copy_number = 1
 ),
 
 renamed as (

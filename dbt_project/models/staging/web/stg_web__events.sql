@@ -6,13 +6,7 @@ source as (
 
 deduplicated as (
     -- event_id is the hash of the exported line: the same line exported twice is one event
-    select
-        source.*,
-        row_number() over (
-            partition by event_id
-            order by _loaded_at, _source_file, _row_number
-        ) as copy_number
-    from source
+    {{ first_copy('source', ['event_id']) }}
 ),
 
 parsed as (
@@ -22,7 +16,6 @@ parsed as (
         {{ url_host('page_location') }} as page_host,
         {{ url_host('page_referrer') }} as referrer_host_any
     from deduplicated
-    where copy_number = 1
 ),
 
 renamed as (

@@ -1,0 +1,53 @@
+{#- latest_version(relation, partition_by, newest_first=[]): a select of the rows of `relation` (a
+    CTE name) that are the latest version of their record, with the column version_rank (always 1).
+    Every CRM export repeats the history of its report, so each current-state CRM staging model
+    keeps one row per record with this macro, and the opportunity versions one per record and
+    export interval.
+
+    The one tie-break rule, newest first:
+      1. `newest_first`: the record's own change time where the export has one (leads: Last
+         Modified Date, updated_at), nulls last;
+      2. the export: _interval_start (the export interval), then _loaded_at (a re-run of the same
+         interval), then _source_file, then _row_number (the last row of the file wins).
+    The lake's metadata columns make step 2 unique per raw row, so the choice never depends on the
+    engine's sort. A business column such as closed_at is not a tie-break: a later export is a
+    later state, whatever it says. -#}
+{% macro latest_version(relation, partition_by, newest_first=[]) -%}
+    select *
+    from (
+        select
+            {{ relation }}.*,
+            row_number() over (
+                partition by {{ partition_by | join(', ') }}
+                order by
+                    {%- for column in newest_first %}
+                    {{ column }} desc nulls last,
+                    {%- endfor %}
+                    _interval_start desc,
+                    _loaded_at desc,
+                    _source_file desc,
+                    _row_number desc
+            ) as version_rank
+        from {{ relation }}
+    ) as versions
+    where version_rank = 1
+{%- endmacro %}
+
+{#- first_copy(relation, partition_by): a select of the first loaded copy of each event of
+    `relation` (a CTE name), with the column copy_number (always 1). The counterpart of
+    latest_version for sources whose rows never change (GA4 events, SendGrid webhook posts, form
+    submissions): a repeat is a copy (a re-export, a webhook retry), so the first loaded one is
+    kept, by _loaded_at, then _source_file, then _row_number (unique per raw row). -#}
+{% macro first_copy(relation, partition_by) -%}
+    select *
+    from (
+        select
+            {{ relation }}.*,
+            row_number() over (
+                partition by {{ partition_by | join(', ') }}
+                order by _loaded_at, _source_file, _row_number
+            ) as copy_number
+        from {{ relation }}
+    ) as copies
+    where copy_number = 1
+{%- endmacro %}
