@@ -26,6 +26,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from intent_pipeline.intervals import interval_day
+
 ZONES = ("raw", "quarantine")
 PART_FILE = "part-0.parquet"
 
@@ -212,18 +214,10 @@ def _check(zone: str, table: str) -> None:
         raise ValueError(f"unknown raw table {table!r}; known: {', '.join(TABLE_COLUMNS)}")
 
 
-def _as_date(interval_start: date | datetime | str) -> date:
-    if isinstance(interval_start, datetime):
-        return interval_start.date()
-    if isinstance(interval_start, date):
-        return interval_start
-    return date.fromisoformat(str(interval_start))
-
-
 def partition_dir(lake_dir: Path | str, zone: str, table: str, interval_start: date | datetime | str) -> Path:
     """Folder of one interval's partition: ``<lake>/<zone>/<table>/dt=YYYY-MM-DD``."""
     _check(zone, table)
-    return Path(lake_dir) / zone / table / f"dt={_as_date(interval_start).isoformat()}"
+    return Path(lake_dir) / zone / table / f"dt={interval_day(interval_start).isoformat()}"
 
 
 def partition_path(lake_dir: Path | str, zone: str, table: str, interval_start: date | datetime | str) -> Path:
@@ -245,7 +239,7 @@ def quarantine_glob(lake_dir: Path | str, table: str) -> str:
 
 def manifest_path(lake_dir: Path | str, source: str, interval_start: date | datetime | str) -> Path:
     """``<lake>/manifests/<source>/dt=YYYY-MM-DD.json``."""
-    return Path(lake_dir) / "manifests" / source / f"dt={_as_date(interval_start).isoformat()}.json"
+    return Path(lake_dir) / "manifests" / source / f"dt={interval_day(interval_start).isoformat()}.json"
 
 
 class PartitionWriter:

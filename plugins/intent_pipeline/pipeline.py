@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from intent_pipeline.intervals import naive_utc
 from intent_pipeline.settings import DBT_PROJECT_DIR, Settings
 
 log = logging.getLogger(__name__)
@@ -51,12 +52,6 @@ def _fail(message: str) -> None:
     from airflow.sdk.exceptions import AirflowFailException
 
     raise AirflowFailException(message)
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
 
 
 def _write_json(path: Path, payload: dict) -> Path:
@@ -141,8 +136,8 @@ def dbt_env(settings: Settings, interval_start: datetime, interval_end: datetime
     the warehouse are, no telemetry, this package importable."""
     env = dict(os.environ)
     env.update(
-        INTENT_INTERVAL_START=_naive_utc(interval_start).isoformat(sep=" "),
-        INTENT_INTERVAL_END=_naive_utc(interval_end).isoformat(sep=" "),
+        INTENT_INTERVAL_START=naive_utc(interval_start).isoformat(sep=" "),
+        INTENT_INTERVAL_END=naive_utc(interval_end).isoformat(sep=" "),
         INTENT_LAKE_DIR=str(settings.lake_dir),
         INTENT_WAREHOUSE=str(settings.warehouse),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
@@ -229,7 +224,7 @@ def train_model(settings: Settings, trained_at: datetime, *, retrain_days: int |
     only when the newest saved version was trained more than that many days before ``trained_at``."""
     from intent_pipeline import scoring_model
 
-    trained_at = _naive_utc(trained_at)
+    trained_at = naive_utc(trained_at)
     previous = scoring_model.history(settings.models_dir)
     if retrain_days is not None and previous:
         last = datetime.fromisoformat(previous[0]["trained_at"]).replace(tzinfo=None)
@@ -303,7 +298,7 @@ def activate_task(interval_start: datetime, interval_end: datetime, run_id: str)
         report = activate(
             settings,
             interval_start.date(),
-            _naive_utc(interval_end),
+            naive_utc(interval_end),
             run_id,
             hubspot=HubSpotConfig.from_airflow_connection(hubspot_conn) if hubspot_conn else None,
             dingtalk=DingTalkConfig.from_airflow_connection(dingtalk_conn) if dingtalk_conn else None,

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from intent_pipeline.intervals import interval_day
 from intent_pipeline.quality.gate import write_report
 from intent_pipeline.quality.readers import MissingTable, read_marts, read_raw_partition
 from intent_pipeline.quality.suites import MART_TABLES, RAW_TABLES, load_suite_spec
@@ -28,14 +29,6 @@ HISTORY_WINDOW = timedelta(days=730)
 FUTURE_SLACK = timedelta(days=2)
 # Expected close dates of open deals lie ahead.
 EXPECTED_CLOSE_HORIZON = timedelta(days=400)
-
-
-def _as_date(value: date | datetime | str) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
 
 
 def grade_thresholds(project_dir: Path | None = None) -> dict:
@@ -146,7 +139,7 @@ def validate_raw(settings: Settings, interval_start: date, *, expectations_dir: 
     critical failure of that table. The report goes to
     ``<reports>/quality/dt=YYYY-MM-DD/raw.json`` (and ``raw.md``).
     """
-    interval_start = _as_date(interval_start)
+    interval_start = interval_day(interval_start)
     runner = _Runner("raw", interval_start, expectations_dir, RAW_TABLES)
     parameters = run_parameters(interval_start)
     tables = {}
@@ -169,7 +162,7 @@ def validate_marts(settings: Settings, interval_start: date, *, expectations_dir
     starts, so it never blocks the next writer. A missing mart is a critical failure of that
     table. The report goes to ``<reports>/quality/dt=YYYY-MM-DD/marts.json`` (and ``marts.md``).
     """
-    interval_start = _as_date(interval_start)
+    interval_start = interval_day(interval_start)
     runner = _Runner("marts", interval_start, expectations_dir, MART_TABLES)
     frames = read_marts(settings.warehouse, MART_TABLES)
     people = frames["people"]  # read_marts returns every table of MART_TABLES, people among them

@@ -16,6 +16,8 @@ import posixpath
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
+from intent_pipeline.intervals import interval_day, naive_utc
+
 if TYPE_CHECKING:
     from intent_pipeline.settings import Settings
 
@@ -28,21 +30,9 @@ class AccountingError(RuntimeError):
     """Rows read and rows written disagree: a bug in an extractor, never bad input."""
 
 
-def _as_date(value: date | datetime | str) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
-
-
 def _naive_utc(moment: datetime | None) -> datetime:
-    if moment is None:
-        # Only when a caller passes nothing; the DAG always passes the run's timestamp.
-        return datetime.now(UTC).replace(tzinfo=None)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
+    # now only when a caller passes nothing; the DAG always passes the run's timestamp
+    return naive_utc(moment if moment is not None else datetime.now(UTC))
 
 
 def list_drop(url: str, source: str, ds: str) -> list:
@@ -99,7 +89,7 @@ def extract_source(
 
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
-    day = _as_date(interval_start)
+    day = interval_day(interval_start)
     ds = day.isoformat()
     loaded = _naive_utc(loaded_at)
     extractor = importlib.import_module(f"intent_pipeline.sources.{source}.extract")
