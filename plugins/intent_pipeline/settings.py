@@ -1,7 +1,7 @@
 """Paths and options of one installation, read from the environment.
 
 Every path has a default relative to the project root so that a fresh clone
-works without configuration; see docs/contracts.md for the table.
+works without configuration; see docs/configuration.md for the table.
 """
 
 from __future__ import annotations
