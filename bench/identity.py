@@ -63,7 +63,7 @@ phone held by form/CRM records with two or more different full names cut like a 
 `what_if_email_click_links` (an email click joined to the one device that landed on the clicked
 utm-tagged URL within 10 s). The last line of output is one JSON object.
 
-Measured (2 shared cores, seed 42; README "Measured figures" has the full table):
+Measured (2 shared cores, seed 42; docs/benchmarks.md has the full table):
   default (2,000 people) --skip-cluster, 68 s: polluted P 1.000 R 0.656 F1 0.792 (linkable F1 1.000),
   overmerged 0 %, plain CC P 0.317 overmerged 3.95 %; exact keys with perfect guards (the oracle)
   reach F1 0.763 against the whole truth, so 0.792 is above what exact keys can give; clean recall
