@@ -10,22 +10,25 @@ Daily run of the customer-intent warehouse for the data interval
    rejected row with its reason.
 2. **validate_raw**: Great Expectations suites on the raw partitions; a
    critical failure stops the run before dbt.
-3. **dbt_build**: one `dbt build` (models, seeds, data and unit tests), the
-   only writer of the DuckDB warehouse; scores are computed as of
-   `data_interval_end`.
+3. **dbt_build**: one `dbt build` (seeds, models, data tests; dbt's unit
+   tests only with `INTENT_DBT_UNIT_TESTS=1`), the only writer of the DuckDB
+   warehouse; the interval reaches dbt as `INTENT_INTERVAL_START` /
+   `INTENT_INTERVAL_END` and scores are computed as of its end.
 4. **validate_marts**: GX suites on the marts; a failure blocks activation.
-5. **activate**: push the high-intent segment to the CRM and alert chat on
-   newly hot leads (or write the outbox when no connection is configured).
+5. **activate**: push the high-intent segment to the CRMs and alert chat on
+   newly hot leads and funnel stalls (or write the outbox when HubSpot or
+   DingTalk has no connection).
 6. **summarize**: one JSON summary of the run under the reports folder.
-7. **train_conversion_model** (beside validate_marts, after dbt_build): weekly
-   (when the newest model is `INTENT_MODEL_RETRAIN_DAYS`, default 7, days
-   older than this interval), train the lead-conversion model on the CRM
-   outcomes, save the version with its metrics, approve it when it passes;
-   the next dbt_build scores with the latest approved version. It reads the
-   warehouse read-only after dbt finished, so it never competes for the lock.
+7. **train_conversion_model** (beside validate_marts, after dbt_build): when
+   the newest model is `INTENT_MODEL_RETRAIN_DAYS` (7) days older than this
+   interval, train the lead-conversion model on the CRM outcomes and approve
+   it when it passes; the next dbt_build scores with it. It reads the
+   warehouse read-only, so it never competes for the lock.
 
-Paths come from `INTENT_*` environment variables (see README). Connections:
-`hubspot_default`, `dingtalk_default`.
+Settings: `INTENT_*` environment variables (docs/configuration.md).
+Connections: `hubspot_default`, `dingtalk_default`; optional `wecom_default`,
+`feishu_default`, `slack_default`, `salesforce_default`,
+`crm_webhook_default` (docs/activation.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Activation (reverse ETL): push the high-intent segment to HubSpot and alert DingTalk.
+"""Activation (reverse ETL): push the high-intent segment to the CRMs and alert chat.
 
 ``activate()`` reads ``marts.segment_high_intent`` (and ``marts.segment_crm_updates``, the
 people who left it, for CRMs that hold them) once (read-only), then for each destination:
@@ -146,11 +146,12 @@ def run_destination(
 ) -> dict:
     """Plan, send (or write to the outbox) and record one destination; returns its report.
 
-    ``destination`` is a ``HubSpotDestination`` or ``DingTalkDestination``; its
-    ``config`` being None selects outbox mode, recorded in the ledger under
-    ``<name>:outbox`` so that a real connection configured later still sends everything; a
-    connection is recorded under ``<name>@<account>`` (see ``ledger_name``), so pointing it
-    at another portal or robot sends everything there too.
+    ``destination`` is any destination (HubSpot, DingTalk, WeCom, Feishu, Slack, Salesforce, the
+    CRM webhook); its ``config`` being None selects outbox mode (only HubSpot and DingTalk are ever
+    built without one), recorded in the ledger under ``<name>:outbox`` so that a real connection
+    configured later still sends everything; a connection is recorded under ``<name>@<account>``
+    (see ``ledger_name``), so pointing it at another account or robot sends everything there too.
+    A destination with ``guards_changes`` (the CRMs) is stopped by the safety guard before sending.
     The report's accounting always holds:
     planned = sent_ok + rejected + deferred + unchanged + invalid + dead_lettered.
     With ``safety.dry_run`` nothing is sent or written to the ledger; the report (mode
@@ -294,20 +295,23 @@ def activate(
     safety: Safety | None = None,
     more: tuple = (),
 ) -> dict:
-    """Push ``marts.segment_high_intent`` to HubSpot and alert DingTalk about newly hot leads.
+    """Push ``marts.segment_high_intent`` to HubSpot and alert DingTalk about newly hot leads and
+    stalls; then the same for each ``(destination class, config)`` of ``more`` (WeCom, Feishu, Slack,
+    Salesforce, the CRM webhook: ``pipeline.MORE_DESTINATIONS``, only those with a connection).
 
-    A destination whose config is None writes its outbox instead
+    HubSpot or DingTalk with a config of None writes its outbox instead
     (``<settings.outbox_dir>/<destination>/dt=<interval_start>/batch-NNNN.json``).
     ``sleep`` and ``clock`` drive retries and rate limiting (injectable for tests).
 
-    Returns ``{"hubspot": {...}, "dingtalk": {...}}``, each with ``mode`` (``http``/``outbox``),
-    ``planned, unchanged, sent_ok, rejected, invalid, deferred, requests`` (HTTP requests made,
-    retries included; 0 in outbox mode) and ``outbox_files``. Rejected, deferred and invalid
+    Returns ``{"hubspot": {...}, "dingtalk": {...}, ...}``, one report per destination that ran
+    (``run_destination``): ``mode`` (``http``/``outbox``, or ``dry_run``), ``planned, unchanged,
+    sent_ok, rejected, invalid, deferred, dead_lettered, requests`` (HTTP requests made, retries
+    included; 0 in outbox mode) and ``outbox_files``. Rejected, deferred, invalid and dead-lettered
     rows are in the ledger's ``activation_row_log`` with their reason.
 
-    Raises ``DestinationRefused`` (``HubSpotAuthError``, ``DingTalkConfigError``) when a
-    destination refuses the credentials or URL — after the other destination has run,
-    so one broken connection does not hold back the other; batches answered before the
+    Raises ``DestinationRefused`` (``HubSpotAuthError``, ``DingTalkConfigError``, ...) when a
+    destination refuses the credentials or URL — after the other destinations have run,
+    so one broken connection does not hold back the others; batches answered before the
     refusal stay recorded.
     """
     from intent_pipeline.activation.dingtalk import DingTalkDestination
