@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from intent_pipeline.activation import DestinationRefused, ledger_name, run_destination
 from intent_pipeline.activation import dingtalk as dingtalk_module
-from intent_pipeline.activation.chat import chat_fields, fit_lines, lead_view, template, truncate_utf8
+from intent_pipeline.activation.chat import chat_fields, fit_lines, lead_view, messages, truncate_utf8
 from intent_pipeline.activation.feishu import FeishuConfig, FeishuConfigError, sign
 from intent_pipeline.activation.ledger import Ledger
 from intent_pipeline.activation.retry import SlidingWindow
@@ -271,7 +271,7 @@ def test_feishu_bot_without_secret_and_the_legacy_answer(settings, segment, fake
 def test_wecom_content_over_4096_bytes_is_cut_on_a_character_boundary(settings, segment, fake_time):
     rows = read_segment(settings.warehouse)
     rows[0]["score_reasons"] = ";".join(f"访问定价页第{i}次 +1" for i in range(400))
-    uncut = str(template("wecom_hot_lead.zh.md.j2").text(lead_view(chat_fields(rows[0]), "zh")))
+    uncut = str(messages("wecom", "hot_lead", "zh").text(lead_view(chat_fields(rows[0]), "zh")))
     assert len(uncut.encode()) > 4096  # the fake would answer 40058 to this
     with FakeWeCom(clock=fake_time.clock) as server:
         report = run(settings, make_destination(VENDORS["wecom"], VENDORS["wecom"].config(server), fake_time), "r1",

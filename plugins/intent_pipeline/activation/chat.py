@@ -16,15 +16,23 @@ module), and ``ChatDestination``, what every chat destination has in common:
 The vendors differ in URL, signature, body, size limit, rate limit and error codes;
 ``dingtalk.py``, ``wecom.py``, ``feishu.py`` and ``slack.py`` each hold the robot's config and
 implement ``message_body``, ``digest_body``, ``post`` (one request) and ``classify`` (its answer;
-the retries are ``http.with_retries``'). Texts come from Jinja2 templates in ``templates/``, one per robot
-and kind (``<robot>_{hot_lead,digest,stall,stall_digest}.<lang>``; Chinese by default, English
-with ``language="en"``), rendered with ``StrictUndefined``.
+the retries are ``http.with_retries``'). Texts come from Jinja2 templates in ``templates/``
+(``messages``), rendered with ``StrictUndefined``: one per kind of message
+(``{hot_lead,stall,digest,stall_digest}.j2``) saying what it says, once for every robot
+(``lead.j2``: the field lines, the owner, the profile link, the digest's columns), and one markup
+file per robot (``markup/<robot>.j2``) saying how a heading, a bold text, a field line, a list item
+and a link are written. The words are English msgids (``jinja2.ext.i18n``); Chinese, the default,
+comes from the catalogue ``locale/zh_CN/LC_MESSAGES/messages.po``, read with Babel when first
+needed (no ``.mo`` to build); English with ``language="en"``. A new or changed msgid needs its
+translation in the catalogue (``tests/activation/test_messages.py`` names the missing ones).
 
-Cheap to import: no HTTP client and no Jinja2 import at module level.
+Cheap to import: no HTTP client and no Jinja2 or Babel import at module level.
 """
 
 from __future__ import annotations
 
+import functools
+import io
 import json
 import logging
 import random
@@ -46,7 +54,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).with_name("templates")
-LANGUAGES = ("zh", "en")
+LOCALE = Path(__file__).with_name("locale")
+SOURCE_LANGUAGE = "en"  # the msgids: English needs no catalogue
+CATALOGUES = {"zh": "zh_CN"}  # language -> its catalogue, locale/<locale>/LC_MESSAGES/messages.po
+LANGUAGES = ("zh", SOURCE_LANGUAGE)
+KINDS = ("hot_lead", "stall", "digest", "stall_digest")  # templates/<kind>.j2
 DIGEST_OVER = 20  # more newly hot leads than this in one run: one digest message instead
 DIGEST_TOP_REASONS = 3  # a digest line shows the lead's first reasons only
 ELLIPSIS = "…"
@@ -131,22 +143,65 @@ def _reasons(value: str | None) -> list[str]:
     return [text]
 
 
-_env = None
+def catalogue_path(lang: str) -> Path:
+    """The catalogue (``.po``) of a language other than English."""
+    return LOCALE / CATALOGUES[lang] / "LC_MESSAGES" / "messages.po"
 
 
-def _jinja():
-    global _env
-    if _env is None:
-        import jinja2
+def _unknown_language(lang: str) -> ActivationConfigError:
+    return ActivationConfigError(f"no chat message catalogue for language {lang!r}: one of {LANGUAGES}")
 
-        # Markdown, not HTML: no autoescape; StrictUndefined so a template typo fails loudly.
-        _env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-            autoescape=False,
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=False,
-        )
-    return _env
+
+@functools.cache
+def translations(lang: str) -> Any:
+    """The translations of ``lang`` (``babel.support.Translations``): English is the msgids
+    themselves; another language's ``.po`` is compiled in memory on first use (a fuzzy entry
+    counts as untranslated, as ``msgfmt`` has it)."""
+    from babel.support import NullTranslations, Translations
+
+    if lang == SOURCE_LANGUAGE:
+        return NullTranslations()
+    if lang not in CATALOGUES:
+        raise _unknown_language(lang)
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with catalogue_path(lang).open("rb") as po:
+        catalogue = read_po(po, locale=CATALOGUES[lang])
+    mo = io.BytesIO()
+    write_mo(mo, catalogue)
+    mo.seek(0)
+    return Translations(mo)
+
+
+@functools.cache
+def _jinja(lang: str) -> Any:
+    """The template environment of one language: ``_``/``gettext``/``pgettext`` are its catalogue's."""
+    if lang not in LANGUAGES:
+        raise _unknown_language(lang)
+    import jinja2
+
+    # Markdown, not HTML: no autoescape (Slack escapes its values itself, slack.slack_view);
+    # StrictUndefined so a template typo fails loudly.
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=False,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+@functools.cache
+def messages(markup: str, kind: str, lang: str) -> Any:
+    """The macros of one kind of message (``KINDS``) in ``lang``, written in a robot's markup
+    (``templates/markup/<markup>.j2``): ``title``, ``fallback`` and ``text`` for a lead's or a stall's
+    alert; ``title``, ``fallback``, ``header``, ``line`` and ``more`` for a digest."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind of chat message {kind!r}: one of {KINDS}")
+    return _jinja(lang).get_template(f"{kind}.j2").make_module({"markup": markup})
 
 
 def chat_fields(row: dict) -> dict:
@@ -191,11 +246,6 @@ def lead_view(fields: dict, lang: str) -> dict:
         stall = fields["stall"]
         view["stall"] = {**stall, "reason": stall["reason_zh"] if lang == "zh" else stall["reason"]}
     return view
-
-
-def template(name: str):
-    """A template's module (its macros), from ``templates/``."""
-    return _jinja().get_template(name).module
 
 
 def rendered(macro, *args) -> str:
@@ -398,12 +448,10 @@ class ChatDestination(AlertOnce, HttpSender[CC]):
     def map_fields(self, row: dict) -> dict:
         return chat_fields(row)
 
-    template_suffix = ".md.j2"  # templates/<name>_<kind>.<lang><suffix>
-
     def macros(self, kind: str, lang: str):
-        """The macros of this robot's template of one kind: ``hot_lead``, ``digest``, ``stall`` or
-        ``stall_digest``."""
-        return template(f"{self.name}_{kind}.{lang}{self.template_suffix}")
+        """The macros of one kind of message (``hot_lead``, ``stall``, ``digest`` or ``stall_digest``)
+        in this robot's markup (``templates/markup/<name>.j2``)."""
+        return messages(self.name, kind, lang)
 
     def message_macros(self, fields: dict, lang: str):
         """The template of one alert: a newly hot lead's or a stall's."""

@@ -2,7 +2,8 @@
 
 ``POST {webhook_url}?access_token=…[&timestamp=<ms>&sign=<sign>]`` with
 ``{"msgtype": "markdown", "markdown": {"title": …, "text": …}}``. Texts come from the Jinja2
-templates ``templates/dingtalk_*.{zh,en}.md.j2``. DingTalk answers HTTP 200 with
+templates ``templates/<kind>.j2`` in DingTalk's markup ``templates/markup/dingtalk.j2``, in the
+connection's language (``chat.messages``). DingTalk answers HTTP 200 with
 ``{"errcode": 0, "errmsg": "ok"}`` on success; ``130101`` (sending too fast) is waited out and
 retried; signature/token errors fail the task (configuration); any other errcode rejects the
 message with DingTalk's text (retried next run while the lead is hot).

@@ -124,7 +124,6 @@ class SlackDestination(ChatDestination[SlackConfig]):
     """Alerts newly hot leads in a Slack channel; with ``config=None`` it only builds the bodies (outbox)."""
 
     name = NAME
-    template_suffix = ".j2"  # mrkdwn, not markdown
 
     def limits(self) -> list[SlidingWindow]:
         # One message every 60/max_per_minute seconds, no burst: Slack's "about one a second".
@@ -143,7 +142,7 @@ class SlackDestination(ChatDestination[SlackConfig]):
         header = rendered(macros.header, len(leads))
         lines = digest_lines(macros, leads, lang, slack_view)
         text = fit_lines(header, lines, lambda n: rendered(macros.more, n), lambda t: len(t) <= MAX_SECTION_CHARS)
-        return {"text": header, "blocks": [section(text)]}
+        return {"text": rendered(macros.fallback, len(leads)), "blocks": [section(text)]}
 
     def post(self, body: dict) -> requests.Response:
         config = self.sending
