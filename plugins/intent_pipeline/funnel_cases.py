@@ -10,12 +10,13 @@ nothing here restates a case. Semantics: docs/funnel.md.
     cases, passed = funnel_edge_cases()                  # runs them on a scratch warehouse, ~25 s
     cases, passed = funnel_edge_cases(run_results_path)  # counts a dbt build/test that ran them
 
-With a ``run_results.json`` (e.g. ``<state>/dbt/target/run_results.json`` after the DAG's
-``dbt build``, which runs every unit test), nothing runs: a case counts as passed when its unit
-test's status there is ``pass``; a case the file does not mention did not pass. Without one, dbt
-runs the cases on a scratch warehouse: an empty raw lake with the contract's schemas, ``dbt build
---empty`` of the model's parent seeds and models (unit tests read their column types from the
-relations) and ``dbt test --select tag:funnel_edge_case``: about 25 s on two cores.
+With a ``run_results.json`` (e.g. ``<state>/dbt/target/run_results.json`` after a ``dbt build``
+that ran the unit tests: the DAG's only with ``INTENT_DBT_UNIT_TESTS=1``), nothing runs: a case
+counts as passed when its unit test's status there is ``pass``; a case the file does not mention
+did not pass. Without one, dbt runs the cases on a scratch warehouse: an empty raw lake with the
+contract's schemas, ``dbt build --empty`` of the model's parent seeds and models (unit tests read
+their column types from the relations) and ``dbt test --select tag:funnel_edge_case``: about 25 s
+on two cores.
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ def _dbt(base: Path, *args: str) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "INTENT_LAKE_DIR": str(base / "lake"),
-        "INTENT_WAREHOUSE": str(base / "warehouse.duckdb"),
+        # relative to ``base`` (the working directory): the same profile wherever the scratch folder
+        # is, so a parse of the project left in ``base/target`` is reused (dbt's partial parsing)
+        "INTENT_WAREHOUSE": "warehouse.duckdb",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
         "PYTHONPATH": with_plugins_on_path(os.environ.get("PYTHONPATH")),
@@ -85,7 +88,7 @@ def _dbt(base: Path, *args: str) -> subprocess.CompletedProcess:
         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(base / "target"), "--log-path", str(base / "logs"),
     ]  # fmt: skip
-    return subprocess.run(command, env=env, capture_output=True, text=True)
+    return subprocess.run(command, env=env, capture_output=True, text=True, cwd=base)
 
 
 def run_edge_cases(workdir: Path | str) -> Path:
@@ -94,7 +97,7 @@ def run_edge_cases(workdir: Path | str) -> Path:
     Raises RuntimeError when the scratch warehouse cannot be built (a case that fails is no error:
     it is counted as not passed).
     """
-    base = Path(workdir)
+    base = Path(workdir).resolve()
     _write_empty_lake(base / "lake")
     parents = ("build", "--empty", "--select", f"+{MODEL}", "--resource-type", "seed", "--resource-type", "model")
     done = _dbt(base, *parents)

@@ -385,6 +385,7 @@ class Build:
 # starts from one parse of the project made once per test run: dbt then re-parses only the files
 # that read a changed env var (the lake's sources, the interval's macros).
 WAREHOUSE_FILE = "warehouse.duckdb"
+FUNNEL_CASES_TAG = "funnel_edge_case"
 _parse_cache: dict[str, Path] = {}
 
 
@@ -488,12 +489,30 @@ def warehouse(tmp_path_factory, dbt_parse_cache) -> Build:
     with FileLock(str(base / "build.lock")):
         if not record.exists():
             build_lake(lake)
-            done = build_warehouse(base, lake).build
+            # every unit test but the funnel's edge cases, which run once, in ``funnel_case_run``
+            done = build_warehouse(base, lake, "--exclude", f"tag:{FUNNEL_CASES_TAG}").build
             record.write_text(json.dumps({"args": done.args, "returncode": done.returncode, "stdout": done.stdout,
                                           "stderr": done.stderr}))  # fmt: skip
     saved = json.loads(record.read_text())
     done = subprocess.CompletedProcess(saved["args"], saved["returncode"], saved["stdout"], saved["stderr"])
     return Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=lake, build=done)
+
+
+@pytest.fixture(scope="session")
+def funnel_case_run(tmp_path_factory, dbt_parse_cache) -> Path:
+    """The run_results.json of the funnel's edge cases, run once per test run on a scratch warehouse
+    the way ``bench/attribution.py`` runs them (``intent_pipeline.funnel_cases.run_edge_cases``)."""
+    from filelock import FileLock
+    from intent_pipeline.funnel_cases import run_edge_cases
+
+    base = shared_folder(tmp_path_factory) / "funnel-cases"
+    base.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(base / "run.lock")):
+        results = base / "target" / "run_results.json"
+        if not results.exists():
+            _seed_partial_parse(base)
+            run_edge_cases(base)
+    return results
 
 
 def copy_of(build: Build, base: Path) -> Build:

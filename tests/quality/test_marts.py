@@ -10,6 +10,8 @@ from intent_pipeline.quality import MART_TABLES, QualityGateError, enforce_gate,
 
 from tests.quality.helpers import INTERVAL, build_warehouse
 
+SEGMENT = "segment_high_intent"
+
 
 def _failed(report: dict, table: str) -> list[dict]:
     return [r for r in report["tables"][table]["results"] if not r["success"]]
@@ -108,7 +110,10 @@ def test_grade_checks_follow_the_thresholds_of_dbt_project_yml(settings, tmp_pat
     # a score of exactly 60 graded potential breaks the shipped thresholds (potential is below 60)
     build_warehouse(settings.warehouse, extra_sql=[
         "update marts.lead_scores set lead_score = 60 where person_id = 'p_002'"])  # fmt: skip
-    failed = {(r["column"], r["condition"]) for r in _failed(validate_marts(settings, INTERVAL), "lead_scores")}
+    failed = {
+        (r["column"], r["condition"])
+        for r in _failed(validate_marts(settings, INTERVAL, tables=["lead_scores"]), "lead_scores")
+    }
     assert failed == {("lead_score", 'grade == "potential"')}
 
     # a marketing lead raises the thresholds to 70/40: the same clean marts now disagree with them
@@ -134,13 +139,17 @@ def test_grade_checks_follow_the_thresholds_of_dbt_project_yml(settings, tmp_pat
 def test_a_second_recycling_or_a_recycled_lead_in_round_zero_fails(settings):
     build_warehouse(settings.warehouse, extra_sql=[
         "update marts.segment_high_intent set alert_round = 2"])  # fmt: skip
-    failed = [(r["column"], r["condition"]) for r in _failed(validate_marts(settings, INTERVAL), "segment_high_intent")]
+    failed = [
+        (r["column"], r["condition"]) for r in _failed(validate_marts(settings, INTERVAL, tables=[SEGMENT]), SEGMENT)
+    ]
     assert failed == [("alert_round", None)]
 
     settings.warehouse.unlink()
     build_warehouse(settings.warehouse, extra_sql=[
         "update marts.segment_high_intent set recycled_in_interval = true, recycled_from_owner = 'Bob'"])  # fmt: skip
-    failed = [(r["column"], r["condition"]) for r in _failed(validate_marts(settings, INTERVAL), "segment_high_intent")]
+    failed = [
+        (r["column"], r["condition"]) for r in _failed(validate_marts(settings, INTERVAL, tables=[SEGMENT]), SEGMENT)
+    ]
     assert failed == [("alert_round", "recycled_in_interval == true")]
 
 
@@ -155,7 +164,7 @@ def test_funnel_grouping_twice_or_more_reached_than_entered_fails(settings):
             "update marts.funnel_conversion set people = 4 where breakdown = 'cohort_week' and stage = 'engaged'",
         ],
     )
-    report = validate_marts(settings, INTERVAL)
+    report = validate_marts(settings, INTERVAL, tables=["funnel_conversion"])
     failed = {(r["expectation"], r["unexpected_count"]) for r in _failed(report, "funnel_conversion")}
     assert failed == {
         ("expect_compound_columns_to_be_unique", 2),
@@ -296,3 +305,13 @@ def test_missing_warehouse_fails_every_mart_and_is_not_created(settings):
     assert not settings.warehouse.exists()
     with pytest.raises(QualityGateError, match=f"{len(MART_TABLES)} critical expectation"):
         enforce_gate(report)
+
+
+def test_a_selection_of_marts_validates_those_and_refuses_an_unknown_one(settings):
+    build_warehouse(settings.warehouse, extra_sql=["insert into marts.people select * from marts.people"])
+    report = validate_marts(settings, INTERVAL, tables=["lead_scores"])
+    # people is read for the referential checks, but only the selected mart is validated and reported
+    assert list(report["tables"]) == ["lead_scores"] and report["success"] is True
+    assert validate_marts(settings, INTERVAL, tables=["people"])["success"] is False
+    with pytest.raises(ValueError, match="no suite for mart"):
+        validate_marts(settings, INTERVAL, tables=["leads"])

@@ -8,6 +8,7 @@ locked by a writer), which a person has to fix or a retry can.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -155,27 +156,39 @@ def validate_raw(settings: Settings, interval_start: date, *, expectations_dir: 
     return _finish(settings, "raw", interval_start, tables)
 
 
-def validate_marts(settings: Settings, interval_start: date, *, expectations_dir: Path | str | None = None) -> dict:
+def validate_marts(
+    settings: Settings,
+    interval_start: date,
+    *,
+    expectations_dir: Path | str | None = None,
+    tables: Sequence[str] | None = None,
+) -> dict:
     """Validate the marts in schema ``marts`` of ``settings.warehouse``; write and return the report.
 
     The warehouse is read through a read-only DuckDB connection, closed before validation
     starts, so it never blocks the next writer. A missing mart is a critical failure of that
     table. The report goes to ``<reports>/quality/dt=YYYY-MM-DD/marts.json`` (and ``marts.md``).
+    ``tables``: only these marts (default: every one, as the DAG's gate does); ``people`` is read
+    anyway, for the referential-integrity checks of the others.
     """
     interval_start = interval_day(interval_start)
-    runner = _Runner("marts", interval_start, expectations_dir, MART_TABLES)
-    frames = read_marts(settings.warehouse, MART_TABLES)
-    people = frames["people"]  # read_marts returns every table of MART_TABLES, people among them
+    selected = MART_TABLES if tables is None else tuple(tables)
+    unknown = sorted(set(selected) - set(MART_TABLES))
+    if unknown:
+        raise ValueError(f"no suite for mart(s) {', '.join(unknown)}; known: {', '.join(MART_TABLES)}")
+    runner = _Runner("marts", interval_start, expectations_dir, selected)
+    frames = read_marts(settings.warehouse, tuple(dict.fromkeys(("people", *selected))))
+    people = frames["people"]  # read_marts returns every table it was asked for, people among them
     # Referential integrity (scores, segments, stalls, funnel, credits -> people) is a suite parameter:
     # the people's ids.
     person_ids = [] if isinstance(people, MissingTable) or "person_id" not in people else people["person_id"].dropna()
     parameters = run_parameters(interval_start, list(dict.fromkeys(person_ids)))
-    tables = {}
-    for table in MART_TABLES:
+    reports = {}
+    for table in selected:
         frame = frames.pop(table)
         if isinstance(frame, MissingTable):
-            tables[table] = _missing_table_report(frame)
+            reports[table] = _missing_table_report(frame)
         else:
-            tables[table] = runner.table_report(table, frame, parameters)
-        _log_table("marts", table, tables[table])
-    return _finish(settings, "marts", interval_start, tables)
+            reports[table] = runner.table_report(table, frame, parameters)
+        _log_table("marts", table, reports[table])
+    return _finish(settings, "marts", interval_start, reports)
