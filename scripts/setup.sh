@@ -22,6 +22,9 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   echo "setting up .venv ($file, pinned with hashes, about a minute)..."
   start=$(date +%s)
   "$PYTHON" -m venv .venv
+  # The pip that comes with Python 3.11 (23.x) refuses hashed requirements that another package asks
+  # for with an extra ("mashumaro[msgpack] ... must have their versions pinned"): a newer pip first.
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "pip==26.3"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$file"
   echo "$want" > "$stamp"
   # The dev set installs the runtime set too.
