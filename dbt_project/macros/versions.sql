@@ -13,24 +13,12 @@
     engine's sort. A business column such as closed_at is not a tie-break: a later export is a
     later state, whatever it says. -#}
 {% macro latest_version(relation, partition_by, newest_first=[]) -%}
-    select *
-    from (
-        select
-            {{ relation }}.*,
-            row_number() over (
-                partition by {{ partition_by | join(', ') }}
-                order by
-                    {%- for column in newest_first %}
-                    {{ column }} desc nulls last,
-                    {%- endfor %}
-                    _interval_start desc,
-                    _loaded_at desc,
-                    _source_file desc,
-                    _row_number desc
-            ) as version_rank
-        from {{ relation }}
-    ) as versions
-    where version_rank = 1
+    {%- set order_by = [] -%}
+    {%- for column in newest_first -%}
+        {%- do order_by.append(column ~ ' desc nulls last') -%}
+    {%- endfor -%}
+    {%- do order_by.extend(['_interval_start desc', '_loaded_at desc', '_source_file desc', '_row_number desc']) -%}
+    {{ first_row(relation, partition_by, order_by, 'version_rank') }}
 {%- endmacro %}
 
 {#- first_copy(relation, partition_by): a select of the first loaded copy of each event of
@@ -39,15 +27,22 @@
     submissions): a repeat is a copy (a re-export, a webhook retry), so the first loaded one is
     kept, by _loaded_at, then _source_file, then _row_number (unique per raw row). -#}
 {% macro first_copy(relation, partition_by) -%}
+    {{ first_row(relation, partition_by, ['_loaded_at', '_source_file', '_row_number'], 'copy_number') }}
+{%- endmacro %}
+
+{#- first_row(relation, partition_by, order_by, rank_column): the rows of `relation` that come first
+    in their partition by `order_by` (a list of "column [desc] [nulls last]"), with `rank_column`
+    (always 1): what latest_version and first_copy share. -#}
+{% macro first_row(relation, partition_by, order_by, rank_column) -%}
     select *
     from (
         select
             {{ relation }}.*,
             row_number() over (
                 partition by {{ partition_by | join(', ') }}
-                order by _loaded_at, _source_file, _row_number
-            ) as copy_number
+                order by {{ order_by | join(', ') }}
+            ) as {{ rank_column }}
         from {{ relation }}
-    ) as copies
-    where copy_number = 1
+    ) as ranked
+    where {{ rank_column }} = 1
 {%- endmacro %}
