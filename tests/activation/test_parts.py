@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
@@ -49,6 +50,67 @@ def test_dingtalk_config_from_connection():
     assert uri_style.webhook_url == "https://oapi.dingtalk.com/robot/send" and uri_style.secret is None
     pasted = DingTalkConfig.from_airflow_connection(conn("https://oapi.dingtalk.com/robot/send?access_token=abc"))
     assert (pasted.webhook_url, pasted.access_token) == ("https://oapi.dingtalk.com/robot/send", "abc")
+
+
+def test_credentials_come_from_the_password_then_the_extra_then_a_pasted_url():
+    from intent_pipeline.activation.feishu import FeishuConfig
+    from intent_pipeline.activation.salesforce.config import SalesforceConfig
+    from intent_pipeline.activation.slack import SlackConfig
+    from intent_pipeline.activation.webhook import WebhookConfig
+    from intent_pipeline.activation.wecom import WeComConfig
+
+    for config, key in ((HubSpotConfig, "token"), (WebhookConfig, "secret"), (SalesforceConfig, "access_token")):
+        both = config.from_airflow_connection(conn("https://crm.example.com", password="pw", extra={key: "ex"}))
+        extra_only = config.from_airflow_connection(conn("https://crm.example.com", extra={key: "ex", "timeout": 7}))
+        assert (getattr(both, key), getattr(extra_only, key), extra_only.timeout) == ("pw", "ex", 7.0)
+    for config, key, url in (
+        (DingTalkConfig, "access_token", "https://oapi.dingtalk.com/robot/send"),
+        (WeComConfig, "key", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"),
+    ):
+        pasted = f"{url}?{key}=in-url"
+        credentials = [
+            getattr(config.from_airflow_connection(conn(pasted, password=password, extra=extra)), key)
+            for password, extra in (("pw", {key: "ex"}), (None, {key: "ex"}), (None, {}))
+        ]
+        assert credentials == ["pw", "ex", "in-url"]
+        assert config.from_airflow_connection(conn(pasted)).webhook_url == url
+    hook = "https://open.feishu.cn/open-apis/bot/v2/hook"
+    assert FeishuConfig.from_airflow_connection(conn(hook, password="pw", extra={"token": "ex"})).token == "pw"
+    assert FeishuConfig.from_airflow_connection(conn(hook, extra={"token": "ex"})).token == "ex"
+    slack = "https://hooks.slack.com/services"
+    both = SlackConfig.from_airflow_connection(conn(password="T/B/pw", extra={"webhook_url": "T/B/ex"}))
+    assert both.webhook_url == f"{slack}/T/B/pw"
+    assert SlackConfig.from_airflow_connection(conn(extra={"webhook_url": "T/B/ex"})).webhook_url == f"{slack}/T/B/ex"
+    with pytest.raises(ActivationConfigError, match="DingTalk access token is empty"):
+        DingTalkConfig.from_airflow_connection(conn("https://oapi.dingtalk.com/robot/send"))
+    with pytest.raises(ActivationConfigError, match="WeCom robot key is empty"):
+        WeComConfig.from_airflow_connection(conn("https://qyapi.weixin.qq.com/cgi-bin/webhook/send"))
+
+
+def test_every_chat_robot_keeps_its_own_limits_secrets_and_scope():
+    from intent_pipeline.activation.feishu import FeishuConfig
+    from intent_pipeline.activation.slack import SlackConfig
+    from intent_pipeline.activation.wecom import WeComConfig
+
+    hook = "https://open.feishu.cn/open-apis/bot/v2/hook/"
+    robots = [  # a config, the same robot with another signing secret, another robot; its limit and secrets
+        (DingTalkConfig("https://oapi.dingtalk.com/robot/send", "tok-d", "SEC-d"), {"secret": "SEC-2"},
+         {"access_token": "tok-2"}, 20, ("tok-d", "SEC-d")),
+        (WeComConfig("https://qyapi.weixin.qq.com/cgi-bin/webhook/send", "key-w"), {"timeout": 5}, {"key": "key-2"},
+         20, ("key-w",)),
+        (FeishuConfig(hook + "tok-f", secret="sec-f"), {"secret": "sec-2"}, {"webhook_url": hook + "tok-2"}, 100,
+         ("tok-f", "sec-f")),
+        (SlackConfig("https://hooks.slack.com/services/T1/B1/tok-s"), {"language": "en"},
+         {"webhook_url": "https://hooks.slack.com/services/T1/B1/tok-2"}, 60, ("T1/B1/tok-s",)),
+    ]  # fmt: skip
+    for config, same_robot, other_robot, per_minute, secrets in robots:
+        assert (config.max_per_minute, config.max_retries, config.timeout, config.language) == (per_minute, 3, 10, "zh")
+        assert config.secrets == secrets
+        assert not any(secret in repr(config) or secret in config.ledger_scope for secret in secrets)
+        assert config.ledger_scope == replace(config, **same_robot).ledger_scope
+        assert config.ledger_scope != replace(config, **other_robot).ledger_scope
+        with pytest.raises(ActivationConfigError, match="max_retries must be >= 0"):
+            replace(config, max_retries=-1)
 
 
 def test_config_from_a_real_airflow_connection():

@@ -38,11 +38,20 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from intent_pipeline.activation.config import ActivationConfigError, DestinationRefused, options_from_extra
+from intent_pipeline.activation.config import (
+    ActivationConfigError,
+    DestinationRefused,
+    _base_url,
+    _credential,
+    _fingerprint,
+    options_from_extra,
+)
 from intent_pipeline.activation.http import GaveUp, HttpSender, Outcome, Retry, status_outcome
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, LedgerEntry
 from intent_pipeline.activation.retry import SlidingWindow
@@ -69,26 +78,49 @@ Answer = tuple[str, str | None]
 # --- settings -----------------------------------------------------------------------------------
 
 
-class ChatSettings(Protocol):
-    """What every chat robot's settings have (``DingTalkConfig``, ``WeComConfig``, ``FeishuConfig``,
-    ``SlackConfig``, each in its vendor's module)."""
+@dataclass(frozen=True)
+class ChatSettings:
+    """What every chat robot's settings have: the base of ``DingTalkConfig``, ``WeComConfig``,
+    ``FeishuConfig`` and ``SlackConfig`` (each in its vendor's module), which add their credential
+    fields after ``webhook_url`` and name it in ``credential``.
+
+    The options after ``webhook_url`` are keyword-only; a vendor with another per-minute limit
+    declares ``max_per_minute`` again with ``field(default=…, kw_only=True)``.
+    """
+
+    VENDOR: ClassVar[str]  # the robot's name in errors: "DingTalk webhook_url must be …"
+    CREDENTIAL: ClassVar[str]  # the credential's name in errors: "DingTalk access token is empty …"
+
+    webhook_url: str
+    _: KW_ONLY
+    max_per_minute: int = 20
+    max_retries: int = 3
+    timeout: float = 10
+    digest_over: int | None = None
+    language: str = "zh"
 
     @property
-    def webhook_url(self) -> str: ...
+    def credential(self) -> str:
+        """What lets anyone post to the robot, and identifies it (and so its chat)."""
+        raise NotImplementedError
+
+    def __post_init__(self) -> None:
+        check_chat_config(self.VENDOR, self)
+        if not self.credential:
+            raise ActivationConfigError(f"{self.VENDOR} {self.CREDENTIAL} is empty: set the connection's password")
+
     @property
-    def max_per_minute(self) -> int: ...
+    def ledger_scope(self) -> str:
+        """The robot (one group chat or channel) alerts were delivered to: a fingerprint of its
+        credential, never of a signing secret (rotating that resends nothing)."""
+        return _fingerprint(self.credential)
+
     @property
-    def max_retries(self) -> int: ...
-    @property
-    def timeout(self) -> float: ...
-    @property
-    def digest_over(self) -> int | None: ...
-    @property
-    def language(self) -> str: ...
-    @property
-    def ledger_scope(self) -> str: ...
-    @property
-    def secrets(self) -> tuple[str, ...]: ...
+    def secrets(self) -> tuple[str, ...]:
+        """The credential, and the signing ``secret`` of a robot that has that field (DingTalk, Feishu)."""
+        if hasattr(self, "secret"):
+            return (self.credential, self.secret or "")
+        return (self.credential,)
 
 
 CC = TypeVar("CC", bound=ChatSettings)
@@ -109,6 +141,19 @@ def check_chat_config(vendor: str, config: ChatSettings) -> None:
         raise ActivationConfigError(f"digest_over must be >= 1, got {config.digest_over}")
     if config.language not in LANGUAGES:
         raise ActivationConfigError(f"language must be one of {LANGUAGES}, got {config.language!r}")
+
+
+def send_url_and_key(conn: object, key: str, default_url: str, default_path: str = "") -> tuple[str, str]:
+    """A robot's send URL from a connection (its host, else ``default_url``) without the query, and the
+    robot's credential: the password, else the extra's ``key``, else the URL's query parameter ``key``
+    (the send URL pasted whole, as DingTalk and WeCom show it)."""
+    url = _base_url(conn, default_path) or default_url
+    credential = _credential(conn, key)
+    parts = urlsplit(url)
+    if parts.query:
+        credential = credential or (parse_qs(parts.query).get(key) or [""])[0]
+        url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    return url, credential
 
 
 def chat_options(config: type, extra: Mapping[str, Any], keys: Sequence[str] = CHAT_EXTRA_KEYS) -> dict[str, Any]:

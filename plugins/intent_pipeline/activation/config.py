@@ -46,6 +46,18 @@ def _password(conn: object) -> str:
     return getattr(conn, "password", None) or ""
 
 
+def _credential(conn: object, key: str) -> str:
+    """A destination's credential from a connection: its password, else its extra's ``key``, else ""."""
+    return _password(conn) or _extra(conn).get(key) or ""
+
+
+def credential_and_options(config: type, conn: object, credential: str) -> dict[str, Any]:
+    """What a CRM config reads from a connection besides its URL: the field ``credential`` (the
+    password, else the extra's key of that name) and the extra's ``config.EXTRA_KEYS``."""
+    options = options_from_extra(config, _extra(conn), config.EXTRA_KEYS)  # type: ignore[attr-defined]
+    return {credential: _credential(conn, credential), **options}
+
+
 def options_from_extra(config: type, extra: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
     """The settings ``keys`` of the dataclass ``config`` that a connection's extra gives, each converted
     to its field's type (``int``, ``float``, ``str``, or one of them or None), strings stripped. A key

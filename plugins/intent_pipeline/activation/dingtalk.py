@@ -24,28 +24,22 @@ import hmac
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs, quote_plus, urlsplit, urlunsplit
+from urllib.parse import quote_plus
 
 from intent_pipeline.activation.chat import (
     Answer,
     ChatDestination,
+    ChatSettings,
     chat_options,
-    check_chat_config,
     digest_lines,
     fit_lines,
     lead_view,
     rendered,
     request_url,
+    send_url_and_key,
     utf8_len,
 )
-from intent_pipeline.activation.config import (
-    ActivationConfigError,
-    DestinationRefused,
-    _base_url,
-    _extra,
-    _fingerprint,
-    _password,
-)
+from intent_pipeline.activation.config import DestinationRefused, _extra
 from intent_pipeline.activation.http import Retry
 
 if TYPE_CHECKING:
@@ -66,7 +60,7 @@ class DingTalkConfigError(DestinationRefused):
 
 
 @dataclass(frozen=True)
-class DingTalkConfig:
+class DingTalkConfig(ChatSettings):
     """A DingTalk custom robot: its send URL, access token and optional signing secret (``SEC…``).
 
     ``max_per_minute`` is DingTalk's documented limit per robot (20 messages a minute).
@@ -74,28 +68,15 @@ class DingTalkConfig:
     one run get one digest message; ``language`` is ``zh`` (default) or ``en``.
     """
 
-    webhook_url: str
+    VENDOR = "DingTalk"
+    CREDENTIAL = "access token"
+
     access_token: str = field(repr=False)
     secret: str | None = field(default=None, repr=False)
-    max_per_minute: int = 20
-    max_retries: int = 3
-    timeout: float = 10
-    digest_over: int | None = None
-    language: str = "zh"
-
-    def __post_init__(self) -> None:
-        check_chat_config("DingTalk", self)
-        if not self.access_token:
-            raise ActivationConfigError("DingTalk access token is empty: set the connection's password")
 
     @property
-    def ledger_scope(self) -> str:
-        """The robot (one group chat) alerts were delivered to: its access token identifies it."""
-        return _fingerprint(self.access_token)
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        return (self.access_token, self.secret or "")
+    def credential(self) -> str:
+        return self.access_token
 
     @classmethod
     def from_airflow_connection(cls, conn: object) -> DingTalkConfig:
@@ -106,12 +87,7 @@ class DingTalkConfig:
         ``chat.CHAT_EXTRA_KEYS``.
         """
         extra = _extra(conn)
-        url = _base_url(conn, DEFAULT_PATH) or DEFAULT_URL
-        parts = urlsplit(url)
-        token = _password(conn) or extra.get("access_token") or ""
-        if parts.query:
-            token = token or (parse_qs(parts.query).get("access_token") or [""])[0]
-            url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        url, token = send_url_and_key(conn, "access_token", DEFAULT_URL, DEFAULT_PATH)
         return cls(webhook_url=url, access_token=token, secret=extra.get("secret") or None, **chat_options(cls, extra))
 
 

@@ -37,9 +37,9 @@ from intent_pipeline.activation.chat import (
     CHAT_EXTRA_KEYS,
     Answer,
     ChatDestination,
+    ChatSettings,
     body_size,
     chat_options,
-    check_chat_config,
     digest_lines,
     fit_lines,
     lead_view,
@@ -53,9 +53,8 @@ from intent_pipeline.activation.config import (
     ActivationConfigError,
     DestinationRefused,
     _base_url,
+    _credential,
     _extra,
-    _fingerprint,
-    _password,
 )
 from intent_pipeline.activation.http import Retry
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
@@ -85,24 +84,23 @@ class FeishuConfigError(DestinationRefused):
 
 
 @dataclass(frozen=True)
-class FeishuConfig:
+class FeishuConfig(ChatSettings):
     """A Feishu/Lark custom bot: its hook URL (``…/open-apis/bot/v2/hook/<token>``) and
     optional signing ``secret`` (set when the bot's "signature verification" is on).
 
     Feishu allows a custom bot 100 requests a minute and 5 a second.
     """
 
+    VENDOR = "Feishu"
+    CREDENTIAL = "token"
+
     webhook_url: str = field(repr=False)  # it holds the bot's token
     secret: str | None = field(default=None, repr=False)
-    max_per_minute: int = 100
-    max_per_second: int = 5
-    max_retries: int = 3
-    timeout: float = 10
-    digest_over: int | None = None
-    language: str = "zh"
+    max_per_minute: int = field(default=100, kw_only=True)
+    max_per_second: int = field(default=5, kw_only=True)
 
     def __post_init__(self) -> None:
-        check_chat_config("Feishu", self)
+        super().__post_init__()
         if self.max_per_second < 1:
             raise ActivationConfigError(f"max_per_second must be >= 1, got {self.max_per_second}")
         if "/hook/" not in self.webhook_url or not self.token:
@@ -117,13 +115,8 @@ class FeishuConfig:
         return self.webhook_url.rstrip("/").rsplit("/hook/", 1)[-1]
 
     @property
-    def ledger_scope(self) -> str:
-        """The bot (one group chat): its hook token identifies it; the signing secret does not."""
-        return _fingerprint(self.token)
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        return (self.token, self.secret or "")
+    def credential(self) -> str:
+        return self.token
 
     @classmethod
     def from_airflow_connection(cls, conn: object) -> FeishuConfig:
@@ -135,7 +128,7 @@ class FeishuConfig:
         """
         extra = _extra(conn)
         url = _base_url(conn) or DEFAULT_URL
-        token = _password(conn) or extra.get("token") or ""
+        token = _credential(conn, "token")
         if token and not url.rstrip("/").endswith("/" + token):
             url = f"{url.rstrip('/')}/{token}"
         options = chat_options(cls, extra, (*CHAT_EXTRA_KEYS, "max_per_second"))

@@ -48,10 +48,8 @@ from intent_pipeline.activation.config import (
     ActivationConfigError,
     DestinationRefused,
     _base_url,
-    _extra,
     _fingerprint,
-    _password,
-    options_from_extra,
+    credential_and_options,
 )
 from intent_pipeline.activation.http import GaveUp, HttpSender, Outcome, Retry, body_message, status_outcome
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
@@ -137,12 +135,7 @@ class HubSpotConfig:
     def from_airflow_connection(cls, conn: object) -> HubSpotConfig:
         """Build from a connection: host = API base URL, password = token, extra = the
         ``EXTRA_KEYS`` (and ``token`` when the password is empty)."""
-        extra = _extra(conn)
-        return cls(
-            base_url=_base_url(conn) or DEFAULT_URL,
-            token=_password(conn) or extra.get("token") or "",
-            **options_from_extra(cls, extra, cls.EXTRA_KEYS),
-        )
+        return cls(base_url=_base_url(conn) or DEFAULT_URL, **credential_and_options(cls, conn, "token"))
 
 
 def _is_cjk(text: str) -> bool:

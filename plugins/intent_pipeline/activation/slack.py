@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 from intent_pipeline.activation.chat import (
     Answer,
     ChatDestination,
+    ChatSettings,
     chat_options,
-    check_chat_config,
     digest_lines,
     fit_lines,
     lead_view,
@@ -33,7 +33,7 @@ from intent_pipeline.activation.chat import (
     request_url,
     truncate_chars,
 )
-from intent_pipeline.activation.config import DestinationRefused, _base_url, _extra, _fingerprint, _password
+from intent_pipeline.activation.config import DestinationRefused, _base_url, _credential, _extra
 from intent_pipeline.activation.http import Retry, status_outcome
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
 from intent_pipeline.activation.retry import SlidingWindow
@@ -52,29 +52,25 @@ class SlackConfigError(DestinationRefused):
 
 
 @dataclass(frozen=True)
-class SlackConfig:
+class SlackConfig(ChatSettings):
     """A Slack incoming webhook (``https://hooks.slack.com/services/T…/B…/…``).
 
     Slack posts about one message per second per webhook (short bursts tolerated):
     ``max_per_minute=60``, paced one a second.
     """
 
+    VENDOR = "Slack"
+    CREDENTIAL = "webhook URL"
+
     webhook_url: str = field(repr=False)  # the whole URL is the credential
-    max_per_minute: int = 60
-    max_retries: int = 3
-    timeout: float = 10
-    digest_over: int | None = None
-    language: str = "zh"
-
-    def __post_init__(self) -> None:
-        check_chat_config("Slack", self)
+    max_per_minute: int = field(default=60, kw_only=True)
 
     @property
-    def ledger_scope(self) -> str:
-        """The webhook (one channel): the whole URL is its credential, so only a fingerprint is kept."""
-        return _fingerprint(self.webhook_url)
+    def credential(self) -> str:
+        """The whole webhook URL (never empty: ``check_chat_config`` wants an http(s) URL)."""
+        return self.webhook_url
 
-    @property
+    @property  # not ChatSettings' (the whole URL): only the path is secret, the host stays readable in errors
     def secrets(self) -> tuple[str, ...]:
         """The webhook's path (``T…/B…/<token>``, after ``/services/`` when it has that): the credential."""
         path = urlsplit(self.webhook_url).path.strip("/")
@@ -89,7 +85,7 @@ class SlackConfig:
         Extra keys understood: ``webhook_url`` (when the password is empty) and ``chat.CHAT_EXTRA_KEYS``.
         """
         extra = _extra(conn)
-        secret = _password(conn) or extra.get("webhook_url") or ""
+        secret = _credential(conn, "webhook_url")
         if secret.startswith(("http://", "https://")):
             url = secret
         else:

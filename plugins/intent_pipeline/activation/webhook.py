@@ -68,10 +68,8 @@ from intent_pipeline.activation.config import (
     ActivationConfigError,
     DestinationRefused,
     _base_url,
-    _extra,
     _fingerprint,
-    _password,
-    options_from_extra,
+    credential_and_options,
 )
 from intent_pipeline.activation.http import GaveUp, HttpSender, Outcome, Retry, body_message
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
@@ -145,12 +143,7 @@ class WebhookConfig:
     def from_airflow_connection(cls, conn: object) -> WebhookConfig:
         """Build from a connection: host = the full webhook URL, password = the signing secret, extra =
         the ``EXTRA_KEYS`` (and ``secret`` when the password is empty)."""
-        extra = _extra(conn)
-        return cls(
-            url=_base_url(conn),
-            secret=_password(conn) or extra.get("secret") or "",
-            **options_from_extra(cls, extra, cls.EXTRA_KEYS),
-        )
+        return cls(url=_base_url(conn), **credential_and_options(cls, conn, "secret"))
 
 
 def sign(secret: str, timestamp: int, raw_body: bytes) -> str:

@@ -18,30 +18,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs, quote_plus, urlsplit, urlunsplit
+from urllib.parse import quote_plus
 
 from intent_pipeline.activation.chat import (
     Answer,
     ChatDestination,
+    ChatSettings,
     chat_options,
-    check_chat_config,
     digest_lines,
     fit_lines,
     lead_view,
     post_json,
     rendered,
     request_url,
+    send_url_and_key,
     truncate_utf8,
     utf8_len,
 )
-from intent_pipeline.activation.config import (
-    ActivationConfigError,
-    DestinationRefused,
-    _base_url,
-    _extra,
-    _fingerprint,
-    _password,
-)
+from intent_pipeline.activation.config import DestinationRefused, _extra
 from intent_pipeline.activation.http import Retry
 
 if TYPE_CHECKING:
@@ -60,34 +54,21 @@ class WeComConfigError(DestinationRefused):
 
 
 @dataclass(frozen=True)
-class WeComConfig:
+class WeComConfig(ChatSettings):
     """A WeCom (企业微信) group robot: its send URL and ``key``.
 
     ``max_per_minute`` is WeCom's documented limit per robot (20 messages a minute).
     ``digest_over`` defaults to 20 (see ``ChatDestination``); ``language`` is ``zh`` or ``en``.
     """
 
-    webhook_url: str
+    VENDOR = "WeCom"
+    CREDENTIAL = "robot key"
+
     key: str = field(repr=False)
-    max_per_minute: int = 20
-    max_retries: int = 3
-    timeout: float = 10
-    digest_over: int | None = None
-    language: str = "zh"
-
-    def __post_init__(self) -> None:
-        check_chat_config("WeCom", self)
-        if not self.key:
-            raise ActivationConfigError("WeCom robot key is empty: set the connection's password")
 
     @property
-    def ledger_scope(self) -> str:
-        """The robot (one group chat) alerts were delivered to: its key identifies it."""
-        return _fingerprint(self.key)
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        return (self.key,)
+    def credential(self) -> str:
+        return self.key
 
     @classmethod
     def from_airflow_connection(cls, conn: object) -> WeComConfig:
@@ -96,14 +77,8 @@ class WeComConfig:
         A host pasted with ``?key=…`` (the URL WeCom shows) also works when the password is empty.
         Extra keys understood: ``key`` (when the password is empty) and ``chat.CHAT_EXTRA_KEYS``.
         """
-        extra = _extra(conn)
-        url = _base_url(conn) or DEFAULT_URL
-        parts = urlsplit(url)
-        key = _password(conn) or extra.get("key") or ""
-        if parts.query:
-            key = key or (parse_qs(parts.query).get("key") or [""])[0]
-            url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-        return cls(webhook_url=url, key=key, **chat_options(cls, extra))
+        url, key = send_url_and_key(conn, "key", DEFAULT_URL)
+        return cls(webhook_url=url, key=key, **chat_options(cls, _extra(conn)))
 
 
 def webhook_url(config: WeComConfig) -> str:

@@ -10,10 +10,8 @@ from intent_pipeline.activation.config import (
     ActivationConfigError,
     DestinationRefused,
     _base_url,
-    _extra,
     _fingerprint,
-    _password,
-    options_from_extra,
+    credential_and_options,
 )
 
 NAME = "salesforce"
@@ -137,9 +135,4 @@ class SalesforceConfig:
     def from_airflow_connection(cls, conn: object) -> SalesforceConfig:
         """Build from a connection: host = instance URL, password = access token, extra = the
         ``EXTRA_KEYS`` (and ``access_token`` when the password is empty)."""
-        extra = _extra(conn)
-        return cls(
-            instance_url=_base_url(conn),
-            access_token=_password(conn) or extra.get("access_token") or "",
-            **options_from_extra(cls, extra, cls.EXTRA_KEYS),
-        )
+        return cls(instance_url=_base_url(conn), **credential_and_options(cls, conn, "access_token"))
