@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 from urllib.parse import quote, quote_plus
 
+from intent_pipeline.activation.ledger import REJECTED
 from intent_pipeline.activation.retry import MAX_RETRY_AFTER, Sleep, backoff_delay, retry_after_seconds
 
 if TYPE_CHECKING:
@@ -215,6 +216,18 @@ def body_message(response: requests.Response, keys: Sequence[str], *, first: boo
         if parts:
             return (parts[0] if first else ": ".join(parts))[:limit]
     return str(data)[:limit]
+
+
+def rejected_or_bisected(
+    items: Sequence[Planned], reason: str, send: Callable[[list[Planned]], dict[str, tuple[str, str | None]]]
+) -> dict[str, tuple[str, str | None]]:
+    """The outcomes of a batch the API refused as a whole (one bad record fails the whole call):
+    a single record is rejected with ``reason``; more are sent again in two halves (``send``), so a
+    bad record is isolated in log2(n) calls and the good ones go through."""
+    if len(items) == 1:
+        return {items[0].key: (REJECTED, reason)}
+    middle = len(items) // 2
+    return {**send(list(items[:middle])), **send(list(items[middle:]))}
 
 
 class HttpSender(Generic[C]):

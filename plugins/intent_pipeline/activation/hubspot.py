@@ -51,7 +51,15 @@ from intent_pipeline.activation.config import (
     _fingerprint,
     credential_and_options,
 )
-from intent_pipeline.activation.http import GaveUp, HttpSender, Outcome, Retry, body_message, status_outcome
+from intent_pipeline.activation.http import (
+    GaveUp,
+    HttpSender,
+    Outcome,
+    Retry,
+    body_message,
+    rejected_or_bisected,
+    status_outcome,
+)
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
 from intent_pipeline.activation.retry import SlidingWindow
 from intent_pipeline.activation.segments import EMAIL_RE, KeptInSync, Planned
@@ -286,11 +294,7 @@ class HubSpotDestination(KeptInSync, HttpSender[HubSpotConfig]):
         if status == 207:
             return self._multi_status(response, items)
         if status in (400, 409, 413, 422):
-            if len(items) == 1:
-                return {items[0].key: (REJECTED, f"HTTP {status} {_message(response)}")}
-            # Bisect: one bad record fails the whole batch; halves isolate it in log2(n) rounds.
-            middle = len(items) // 2
-            return {**self._upsert(items[:middle]), **self._upsert(items[middle:])}
+            return rejected_or_bisected(items, f"HTTP {status} {_message(response)}", self._upsert)
         return {it.key: (DEFERRED, f"unexpected HTTP {status} {_message(response)}") for it in items}
 
     def _multi_status(self, response: requests.Response, items: list[Planned]) -> dict[str, tuple[str, str | None]]:

@@ -71,7 +71,7 @@ from intent_pipeline.activation.config import (
     _fingerprint,
     credential_and_options,
 )
-from intent_pipeline.activation.http import GaveUp, HttpSender, Outcome, Retry, body_message
+from intent_pipeline.activation.http import GaveUp, HttpSender, Outcome, Retry, body_message, rejected_or_bisected
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
 from intent_pipeline.activation.retry import TokenBucket, retry_after_seconds
 from intent_pipeline.activation.segments import KeptInSync, Planned, person_key, validate_person
@@ -267,12 +267,9 @@ class WebhookDestination(KeptInSync, HttpSender[WebhookConfig]):
         if status in ACCEPTED_STATUSES:
             return self._results(response, items)
         if 400 <= status < 500:
-            if len(items) == 1:
-                return {items[0].key: (REJECTED, f"HTTP {status} {_message(response)}")}
-            # Bisect: one bad record fails the whole batch; halves isolate it in log2(n) rounds.
-            middle = len(items) // 2
-            halves = (items[:middle], items[middle:])
-            return {k: v for half in halves for k, v in self._deliver(self._body(half), half).items()}
+            return rejected_or_bisected(
+                items, f"HTTP {status} {_message(response)}", lambda half: self._deliver(self._body(half), half)
+            )
         return {it.key: (DEFERRED, f"unexpected HTTP {status} {_message(response)}") for it in items}
 
     def _results(self, response: requests.Response, items: list[Planned]) -> dict[str, tuple[str, str | None]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from intent_pipeline.activation.http import GaveUp
+from intent_pipeline.activation.http import GaveUp, rejected_or_bisected
 from intent_pipeline.activation.hubspot import split_name
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
 from intent_pipeline.activation.salesforce.auth import SalesforceApi, _error
@@ -65,11 +65,7 @@ class SalesforceCollections(SalesforceApi):
         if status == 200:
             return self._results(response, items)
         if status in (400, 413):
-            if len(items) == 1:
-                return {items[0].key: (REJECTED, f"HTTP {status} {code}: {message}")}
-            # Bisect: one bad record fails the whole call; halves isolate it in log2(n) rounds.
-            middle = len(items) // 2
-            return {**self._upsert(items[:middle]), **self._upsert(items[middle:])}
+            return rejected_or_bisected(items, f"HTTP {status} {code}: {message}", self._upsert)
         return {it.key: (DEFERRED, f"unexpected HTTP {status} {code}: {message}") for it in items}
 
     def _results(self, response: requests.Response, items: list[Planned]) -> dict[str, tuple[str, str | None]]:
