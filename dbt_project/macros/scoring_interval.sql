@@ -4,7 +4,14 @@
     is how the DAG passes them: a var that changes every day would make dbt re-parse the whole
     project on every run, while an env var re-parses only the files that read it. -#}
 {% macro interval_bound(name) -%}
-    {{- return(var(name, none) or env_var('INTENT_' ~ name | upper, '') or none) -}}
+    {%- set value = var(name, none) or env_var('INTENT_' ~ name | upper, '') or none -%}
+    {#- The value is written into SQL: only an ISO date or timestamp is accepted, anything else
+        (a typo, a quote) stops the build here with the name of the setting. -#}
+    {%- if value is not none
+          and not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?)?', value | string) -%}
+        {{- exceptions.raise_compiler_error(name ~ " (var or INTENT_" ~ name | upper ~ ") must be an ISO date or timestamp such as 2026-11-22 00:00:00, got '" ~ value ~ "'") -}}
+    {%- endif -%}
+    {{- return(value) -}}
 {%- endmacro %}
 
 {#- The two points in time a score is computed for: `interval_end` (the current score) and

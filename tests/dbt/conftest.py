@@ -439,14 +439,18 @@ def _seed_partial_parse(base: Path) -> None:
 
 
 def run_dbt(
-    base: Path, lake: Path, *args: str, interval: tuple[datetime, datetime] | None = None
+    base: Path,
+    lake: Path,
+    *args: str,
+    interval: tuple[datetime, datetime] | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     """Run the real dbt CLI on the project with this lake and the warehouse ``base/warehouse.duckdb``,
-    for ``interval`` (default: INTERVAL_START, INTERVAL_END)."""
+    for ``interval`` (default: INTERVAL_START, INTERVAL_END), ``extra_env`` on top."""
     base.mkdir(parents=True, exist_ok=True)
     _seed_partial_parse(base)
-    return subprocess.run(_dbt_command(base, *args), env=_dbt_env(lake, interval), capture_output=True, text=True,
-                          cwd=base)  # fmt: skip
+    env = {**_dbt_env(lake, interval), **(extra_env or {})}
+    return subprocess.run(_dbt_command(base, *args), env=env, capture_output=True, text=True, cwd=base)
 
 
 # dbt's unit tests check the SQL, which is the same in every build: the session's ``warehouse``

@@ -259,3 +259,15 @@ def test_planted_violation_fails_the_build(broken_build):
     assert len(failed) == 1, failed
     assert failed[0].startswith("test.intent_warehouse.not_null_stg_web__events_event_id."), failed
     assert status["model.intent_warehouse.people"] == "skipped"  # nothing downstream is built on bad data
+
+
+@pytest.mark.parametrize("value", ["2026-11-22' as timestamp) --", "22/11/2026"])
+def test_an_interval_that_is_not_an_iso_timestamp_stops_the_build_before_any_sql(warehouse, tmp_path, value):
+    """The interval is written into SQL: a hostile or mistyped INTENT_INTERVAL_END never reaches it."""
+    from tests.dbt.conftest import run_dbt
+
+    done = run_dbt(tmp_path, warehouse.lake, "compile", "--select", "int_score_points",
+                   extra_env={"INTENT_INTERVAL_END": value})  # fmt: skip
+    assert done.returncode != 0
+    message = "interval_end (var or INTENT_INTERVAL_END) must be an ISO date or timestamp"
+    assert message in done.stdout, done.stdout[-3000:]
