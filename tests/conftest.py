@@ -12,3 +12,39 @@ from __future__ import annotations
 def pytest_collection_modifyitems(config, items):
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: item.path not in slow_files)  # stable: each file keeps its order
+
+
+# INTENT_CPU_PROFILE=path.jsonl: one line per test file with the CPU-seconds it used, this process and
+# the subprocesses it waited for (dbt, airflow); how docs/benchmarks.md finds where the suite's CPU goes.
+_cpu_start: dict[str, float] = {}
+
+
+def _cpu_now() -> float:
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def pytest_runtest_logstart(nodeid, location):
+    import os
+
+    # under xdist the controller hears every worker's tests: only the process that runs them counts
+    controller = os.environ.get("PYTEST_XDIST_TESTRUNUID") and not os.environ.get("PYTEST_XDIST_WORKER")
+    if os.environ.get("INTENT_CPU_PROFILE") and not controller:
+        _cpu_start.setdefault(nodeid.split("::")[0], _cpu_now())
+
+
+def pytest_sessionfinish(session):
+    import json
+    import os
+
+    path = os.environ.get("INTENT_CPU_PROFILE")
+    if not path or not _cpu_start:
+        return
+    # each file's span runs from its first test to the next file's first test (or the session's end)
+    starts = sorted(_cpu_start.items(), key=lambda item: item[1])
+    ends = [start for _, start in starts[1:]] + [_cpu_now()]
+    with open(path, "a") as out:
+        for (name, start), end in zip(starts, ends, strict=True):
+            out.write(json.dumps({"file": name, "cpu_s": round(end - start, 2)}) + "\n")

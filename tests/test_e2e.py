@@ -18,6 +18,7 @@ import math
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,12 +29,15 @@ LOGICAL_DATE = "2026-11-22"  # a manual run with logical date D covers [D - 1 da
 PEOPLE = 400
 # Runs that test activation on the marts the first run built: everything before it is marked done.
 ACTIVATION_ONLY = ("--mark-success-pattern", "^(extract_.*|validate_raw|dbt_build|validate_marts)$")
+# What a test may set for one run only (the driver resets them before each run).
+DRIVER_ENV = ("AIRFLOW_CONN_HUBSPOT_DEFAULT", "AIRFLOW_CONN_DINGTALK_DEFAULT")
 
 pytestmark = pytest.mark.slow
 
 
 class Pipeline:
-    """A project installation in a temporary folder, driven through the airflow CLI."""
+    """A project installation in a temporary folder, driven through the airflow CLI (the DAG runs
+    through one long-lived CLI process, tests/airflow_driver.py: the same code path, imports paid once)."""
 
     def __init__(self, base: Path):
         self.home = base / "home"
@@ -55,6 +59,7 @@ class Pipeline:
                      "AIRFLOW_CONN_DINGTALK_DEFAULT"):  # fmt: skip
             self.env.pop(name, None)
         self.runs = 0
+        self.driver: subprocess.Popen | None = None
 
     def cli(self, *args: str, extra_env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
         env = {**self.env, **(extra_env or {})}
@@ -64,11 +69,30 @@ class Pipeline:
             raise AssertionError(f"{' '.join(args)} failed ({done.returncode}):\n{output}")
         return done
 
+    def airflow(self, *args: str, log: Path, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+        """``airflow <args>`` in the driver process; its output (and the task logs) in ``log``."""
+        if self.driver is None:
+            self.driver = subprocess.Popen([sys.executable, "-m", "tests.airflow_driver"], env=self.env, cwd=ROOT,
+                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+        assert self.driver.stdin is not None and self.driver.stdout is not None
+        request = {"args": list(args), "env": {name: None for name in DRIVER_ENV} | (extra_env or {}), "log": str(log)}
+        self.driver.stdin.write(json.dumps(request) + "\n")
+        self.driver.stdin.flush()
+        answer = self.driver.stdout.readline()
+        assert answer, f"the airflow driver died; its output is in {log}"
+        output = log.read_text()
+        return subprocess.CompletedProcess(["airflow", *args], json.loads(answer)["returncode"], output, "")
+
+    def close(self) -> None:
+        if self.driver is not None:
+            assert self.driver.stdin is not None
+            self.driver.stdin.close()
+            self.driver.wait(timeout=60)
+
     def run_dag(self, *extra: str, extra_env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
         self.runs += 1
-        done = self.cli("airflow", "dags", "test", "customer_intent", LOGICAL_DATE, *extra, extra_env=extra_env,
-                        check=False)  # fmt: skip
-        (self.data / f"dag-run-{self.runs}.log").write_text(done.stdout + done.stderr)
+        log = self.data / f"dag-run-{self.runs}.log"
+        done = self.airflow("dags", "test", "customer_intent", LOGICAL_DATE, *extra, log=log, extra_env=extra_env)
         if check and done.returncode != 0:
             raise AssertionError(f"DAG run {self.runs} failed; log: {self.data}/dag-run-{self.runs}.log\n"
                                  f"{(done.stdout + done.stderr)[-8000:]}")  # fmt: skip
@@ -103,7 +127,7 @@ class Pipeline:
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory) -> Pipeline:
+def pipeline(tmp_path_factory) -> Iterator[Pipeline]:
     p = Pipeline(tmp_path_factory.mktemp("e2e"))
     p.cli(sys.executable, "-m", "intent_pipeline", "synth", "--people", str(PEOPLE), "--date", INTERVAL,
           "--landing", str(p.data / "landing"), "--truth", str(p.data / "ground_truth"))  # fmt: skip
@@ -114,7 +138,8 @@ def pipeline(tmp_path_factory) -> Pipeline:
         f.write('{"event_name": "page_view", "event_timestamp": \n')
     p.corrupt_line = (web_file.name, lines_before + 1)
     p.cli("airflow", "db", "migrate")
-    return p
+    yield p
+    p.close()
 
 
 @pytest.fixture(scope="module")
