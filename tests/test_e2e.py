@@ -137,7 +137,8 @@ def pipeline(tmp_path_factory) -> Iterator[Pipeline]:
     with web_file.open("a", encoding="utf-8") as f:
         f.write('{"event_name": "page_view", "event_timestamp": \n')
     p.corrupt_line = (web_file.name, lines_before + 1)
-    p.cli("airflow", "db", "migrate")
+    migrated = p.airflow("db", "migrate", log=p.data / "db-migrate.log")
+    assert migrated.returncode == 0, migrated.stdout[-4000:]
     yield p
     p.close()
 
