@@ -226,7 +226,7 @@ def _jinja(lang: str) -> Any:
         raise _unknown_language(lang)
     import jinja2
 
-    # Markdown, not HTML: no autoescape (Slack escapes its values itself, slack.slack_view);
+    # Markdown, not HTML: no autoescape; values arrive escaped for the robot's markup (escaped_view);
     # StrictUndefined so a template typo fails loudly.
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -291,6 +291,20 @@ def lead_view(fields: dict, lang: str) -> dict:
         stall = fields["stall"]
         view["stall"] = {**stall, "reason": stall["reason_zh"] if lang == "zh" else stall["reason"]}
     return view
+
+
+def escaped_view(fields: dict, lang: str, escape: Callable[[str], str], escape_url: Callable[[str], str] = str) -> dict:
+    """``lead_view`` with every value as text in a robot's markup (``escape.ESCAPES[<robot>]``): a value
+    can add no mention, link, image, heading, emphasis or line break to the message; the profile link
+    only when it is a plain http(s) URL (``escape.safe_url``), written as the robot's links want it
+    (``escape_url``: Slack's ``&amp;``)."""
+    from intent_pipeline.activation.escape import escaped, safe_url
+
+    view = lead_view(fields, lang)
+    url = safe_url(view.get("profile_url"))
+    out = {key: escaped(value, escape) for key, value in view.items() if key != "profile_url"}
+    out["profile_url"] = None if url is None else escape_url(url)
+    return out
 
 
 def rendered(macro, *args) -> str:
@@ -492,6 +506,13 @@ class ChatDestination(AlertOnce, HttpSender[CC]):
 
     def map_fields(self, row: dict) -> dict:
         return chat_fields(row)
+
+    def view(self, fields: dict, lang: str) -> dict:
+        """What the templates see of an alert: its values as text in this robot's markup
+        (``escape.ESCAPES[name]``), never markup of their own."""
+        from intent_pipeline.activation.escape import ESCAPES, URL_ESCAPES
+
+        return escaped_view(fields, lang, ESCAPES[self.name], URL_ESCAPES.get(self.name, str))
 
     def macros(self, kind: str, lang: str):
         """The macros of one kind of message (``hot_lead``, ``stall``, ``digest`` or ``stall_digest``)
