@@ -160,6 +160,7 @@ def run_destination(
     split into ``would_create`` / ``would_update``, and ``decisions`` row by row.
     """
     safety = safety or Safety()
+    from intent_pipeline.activation.http import _redact_error
     from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
     from intent_pipeline.activation.outbox import Outbox
 
@@ -205,9 +206,14 @@ def run_destination(
                 counts[field] += 1
         counts["outbox_files"] = outbox.written if outbox is not None else []
     except BaseException as error:
+        # One redaction for every destination: whatever a destination raises leaves without its secrets
+        # (and without the chained errors, which may print the same URL), whoever raised it.
+        redacted = _redact_error(error, getattr(destination, "redact", str))
         counts["error"] = f"{type(error).__name__}: {error}"
         if isinstance(error, DestinationRefused):  # the robot refused the request: nothing of it was posted
             ledger.forget_in_flight(ledger_key)
+        if redacted:
+            raise error from None
         raise
     finally:
         counts["requests"] = destination.requests

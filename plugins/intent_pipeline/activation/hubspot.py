@@ -291,13 +291,17 @@ class HubSpotDestination(KeptInSync, HttpSender[HubSpotConfig]):
         status = response.status_code
         if status in (401, 403):
             raise HubSpotAuthError(
-                f"HubSpot answered {status} ({_message(response)}): check the 'hubspot_default' connection — "
-                "password must be a private-app token with the crm.objects.contacts.write scope."
+                self.redact(
+                    f"HubSpot answered {status} ({_message(response)}): check the 'hubspot_default' connection — "
+                    "password must be a private-app token with the crm.objects.contacts.write scope."
+                )
             )
         if status in (404, 405):
             raise HubSpotAuthError(
-                f"HubSpot answered {status} for {response.request.url}: check the 'hubspot_default' connection's "
-                "host (API base URL, e.g. https://api.hubapi.com)."
+                self.redact(
+                    f"HubSpot answered {status} for {response.request.url}: check the 'hubspot_default' "
+                    "connection's host (API base URL, e.g. https://api.hubapi.com)."
+                )
             )
         if status in (200, 201):
             return {it.key: (ACKNOWLEDGED, None) for it in items}
