@@ -92,7 +92,7 @@ def test_killed_while_the_robot_holds_message_3_the_rerun_posts_no_message_twice
         assert again.returncode == 0, again.stderr[-2000:]
         messages = [m["markdown"]["text"] for m in robot.messages]
 
-    leads = Counter(email for text in messages for email in _emails(text))
+    leads = Counter(email for text in messages for email in emails_in(text))
     assert len(messages) == 31 and len(leads) == 31 and set(leads.values()) == {1}  # every lead once, none twice
     with Ledger(tmp_path / "data" / "state" / "activation_ledger.sqlite") as ledger:
         entries = ledger.entries(scope)
@@ -102,7 +102,7 @@ def test_killed_while_the_robot_holds_message_3_the_rerun_posts_no_message_twice
     assert [e["outcome"] for e in log] == [IN_DOUBT] and "not posted again" in log[0]["reason"]
 
 
-def _emails(text: str) -> list[str]:
+def emails_in(text: str) -> list[str]:
     return re.findall(r"lead\d{5}@example\.com", text)
 
 
