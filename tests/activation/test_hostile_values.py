@@ -3,7 +3,13 @@ kind of message of every chat robot, and in the CSV cells a CRM export could ope
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import pytest
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from intent_pipeline.activation.escape import csv_safe, markdown_text, slack_text
 from intent_pipeline.activation.hubspot import contact_properties
 from intent_pipeline.activation.salesforce.bulk import csv_line, read_csv
@@ -115,3 +121,39 @@ def test_a_hostile_lead_reaches_each_fake_robot_as_text(settings, fake_time):
         plain = body_of(name, "hot_lead", "zh", {**rows[0], "company": "客户A"})
         assert "<at id=all>" not in vendor.text(message)
         assert signature(name, message) == signature(name, plain), name
+
+
+# Any text at all: the escaped value holds nothing a robot's renderer reads as markup.
+MARKDOWN_MARKUP = re.compile(r"[*\[\]<>|&#$~`\\\n]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])|(?<![0-9A-Za-z._%+\-])@|://")
+SLACK_MARKUP = re.compile(
+    r"[*<>~`\n]|&(?!(?:amp|lt|gt);)|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])|(?<![0-9A-Za-z._%+\-])@|://"
+)
+
+
+def _no_controls(text: str) -> bool:
+    return not any(unicodedata.category(c) in ("Cc", "Zl", "Zp", "Cs") for c in text)
+
+
+@examples(max_examples=300, deadline=None)
+@given(st.text())
+def test_any_text_escaped_for_markdown_holds_no_markup(value):
+    text = markdown_text(value)
+    assert MARKDOWN_MARKUP.search(text) is None and _no_controls(text)
+    text.encode("utf-8")  # always sendable
+
+
+@examples(max_examples=300, deadline=None)
+@given(st.text())
+def test_any_text_escaped_for_slack_holds_no_markup(value):
+    text = slack_text(value)
+    assert SLACK_MARKUP.search(text) is None and _no_controls(text)
+    text.encode("utf-8")
+
+
+@examples(max_examples=300, deadline=None)
+@given(st.text())
+def test_any_csv_cell_neither_runs_nor_nulls(value):
+    cell = csv_safe(value)
+    assert cell.strip().upper() != "#N/A"
+    assert not cell.startswith(("=", "@", "\t", "\r", "\n")) or cell == value == ""
+    assert cell in (value, "'" + value)  # nothing else changes

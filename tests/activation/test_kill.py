@@ -127,3 +127,42 @@ def test_killed_around_an_outbox_write_the_rerun_writes_no_row_twice_and_loses_n
     # and a third run of the interval writes nothing more
     assert activation(tmp_path).returncode == 0
     assert sum(len(json.loads(f.read_text())["inputs"]) for f in folder.glob("batch-*.json")) == 215
+
+
+def test_every_robot_notes_its_request_in_the_ledger_before_making_it(settings, vendor, fake_time):
+    """The rule the kill test relies on, for each robot: while the robot holds the request, the ledger
+    already says it is under way; once answered, it is acknowledged and no longer under way."""
+    import threading
+
+    from intent_pipeline.activation import ledger_name, run_destination
+    from intent_pipeline.activation.segments import read_segment
+
+    from tests.activation.conftest import INTERVAL_START
+
+    write_segment(settings.warehouse, make_rows(1, hot_every=1))
+    rows = read_segment(settings.warehouse)
+    result: dict = {}
+    with vendor.server(fake_time) as server:
+        config = vendor.config(server)
+        scope = ledger_name(vendor.name, config)
+
+        def send() -> None:
+            with Ledger(settings.ledger_path) as ledger:
+                destination = vendor.destination(config, sleep=fake_time.sleep, clock=fake_time.clock)
+                result["report"] = run_destination(destination, rows, ledger, "run-1", INTERVAL_START,
+                                                   settings.outbox_dir)  # fmt: skip
+
+        server.hold(1)
+        thread = threading.Thread(target=send)
+        thread.start()
+        try:
+            assert server.holding.wait(GUARD)
+            with Ledger(settings.ledger_path) as ledger:
+                noted = ledger.in_flight(scope)
+        finally:
+            server.release.set()
+            thread.join(GUARD)
+    assert [(key, target) for key, _, _, target in noted] == [("p00000", "http")]
+    assert result["report"]["sent_ok"] == 1
+    with Ledger(settings.ledger_path) as ledger:
+        assert ledger.in_flight(scope) == [] and ledger.entries(scope)["p00000"].acknowledged
