@@ -43,6 +43,19 @@ class FakeServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
+        # hold(n): the n-th request is handled (a robot posts the message) but not answered until
+        # ``release`` is set; ``holding`` is set meanwhile (a test kills its client then)
+        self._hold_at: int | None = None
+        self._served = 0
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    def hold(self, n: int) -> None:
+        """Handle the ``n``-th request from now as usual, then keep its answer until ``release`` is set."""
+        with self._lock:
+            self._hold_at, self._served = n, 0
+        self.holding.clear()
+        self.release.clear()
 
     @property
     def requests(self) -> list[dict]:
@@ -80,6 +93,12 @@ class FakeServer:
                 request["response"] = payload
                 request["received_at"] = time.monotonic()
                 server._log.append(request)
+                with server._lock:
+                    server._served += 1
+                    hold = server._hold_at is not None and server._served == server._hold_at
+                if hold:  # handled (the robot posted it), the answer withheld: the client waits
+                    server.holding.set()
+                    server.release.wait()
                 data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
                 try:
                     self.send_response(status)
@@ -111,6 +130,7 @@ class FakeServer:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.release.set()  # a held answer never keeps the server from closing
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()

@@ -160,6 +160,7 @@ def run_destination(
     split into ``would_create`` / ``would_update``, and ``decisions`` row by row.
     """
     safety = safety or Safety()
+    from intent_pipeline.activation.http import _redact_error
     from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
     from intent_pipeline.activation.outbox import Outbox
 
@@ -170,6 +171,7 @@ def run_destination(
     counts = _counts("outbox" if outbox_mode else "http")
     ledger.start_run(run_id, ledger_key, interval_start)
     try:
+        settle_in_flight(ledger, ledger_key, run_id)
         entries = ledger.entries(ledger_key)
         plan = _plan(destination, rows, entries)
         stop = _guard(destination, plan, entries, safety)
@@ -182,7 +184,13 @@ def run_destination(
         ledger.log_rows(run_id, ledger_key, [(key, "invalid", reason) for key, reason in plan.invalid])
         ledger.log_rows(run_id, ledger_key, [(it.key, "dead_letter", reason) for it, reason in plan.dead_lettered])
         outbox = Outbox(outbox_dir, destination.name, interval_start) if outbox_mode else None
-        for items, outcomes in _answers(destination, destination.bodies(plan.to_send), outbox):
+
+        def begin(items: list[Planned], target: str) -> None:
+            ledger.begin(ledger_key, run_id, [(it.key, it.hash) for it in items], target)
+
+        if not outbox_mode and getattr(destination, "at_most_once", False):
+            destination.before_send = lambda items: begin(items, "http")
+        for items, outcomes in _answers(destination, destination.bodies(plan.to_send), outbox, begin):
             hashes = {it.key: it.hash for it in items}
             # Committed batch by batch: a failure later in the run keeps what was already answered.
             ledger.record(
@@ -198,7 +206,14 @@ def run_destination(
                 counts[field] += 1
         counts["outbox_files"] = outbox.written if outbox is not None else []
     except BaseException as error:
+        # One redaction for every destination: whatever a destination raises leaves without its secrets
+        # (and without the chained errors, which may print the same URL), whoever raised it.
+        redacted = _redact_error(error, getattr(destination, "redact", str))
         counts["error"] = f"{type(error).__name__}: {error}"
+        if isinstance(error, DestinationRefused):  # the robot refused the request: nothing of it was posted
+            ledger.forget_in_flight(ledger_key)
+        if redacted:
+            raise error from None
         raise
     finally:
         counts["requests"] = destination.requests
@@ -211,8 +226,53 @@ def run_destination(
     return counts
 
 
+def settle_in_flight(ledger, ledger_key: str, run_id: str) -> dict[str, int]:
+    """Settle what a dead process left under way (``activation_in_flight``) before planning.
+
+    An outbox file noted and found was written whole (files are renamed into place): its rows are
+    recorded as written, so the re-run does not write them again; noted but not found, nothing was
+    written and the rows are planned as usual. A chat request noted (``target`` ``http``) may have
+    been posted: its alerts are recorded ``in_doubt`` and not posted again (a robot has no
+    idempotency key; a duplicate alert is what the ledger exists to prevent), each in the row log
+    with the reason. Returns ``{"written": n, "in_doubt": n, "not_written": n}``.
+    """
+    from pathlib import Path
+
+    from intent_pipeline.activation.ledger import ACKNOWLEDGED, IN_DOUBT
+
+    settled = {"written": 0, "in_doubt": 0, "not_written": 0}
+    left = ledger.in_flight(ledger_key)
+    if not left:
+        return settled
+    written: list[tuple[str, str | None]] = []
+    missing: list[tuple[str, str | None]] = []
+    doubtful: list[tuple[str, str | None, str]] = []
+    for key, payload_hash, dead_run, target in left:
+        if target.startswith("outbox:"):
+            (written if Path(target.removeprefix("outbox:")).is_file() else missing).append((key, payload_hash))
+        else:
+            doubtful.append((key, payload_hash, dead_run))
+    ledger.record(ledger_key, run_id, [(key, payload_hash, ACKNOWLEDGED, None) for key, payload_hash in written])
+    ledger.forget_in_flight(ledger_key, [key for key, _ in missing])
+    reasons = {
+        key: f"the process of run {dead_run} died while this alert was being posted: the robot may have posted "
+        "it, so it is not posted again (a chat alert is sent at most once)"
+        for key, _, dead_run in doubtful
+    }
+    ledger.record(
+        ledger_key, run_id, [(key, payload_hash, IN_DOUBT, reasons[key]) for key, payload_hash, _ in doubtful]
+    )
+    ledger.log_rows(run_id, ledger_key, [(key, IN_DOUBT, reason) for key, reason in reasons.items()])
+    settled.update(written=len(written), in_doubt=len(doubtful), not_written=len(missing))
+    log.warning("%s: settled what a killed run left under way: %s", ledger_key, settled)
+    return settled
+
+
 def _answers(
-    destination: Any, bodies: Iterable[tuple[dict, list[Planned]]], outbox: Outbox | None
+    destination: Any,
+    bodies: Iterable[tuple[dict, list[Planned]]],
+    outbox: Outbox | None,
+    begin: Callable[[list[Planned], str], None] | None = None,
 ) -> Iterator[tuple[list[Planned], list[Outcome]]]:
     """``(items, outcomes)`` of each batch, in the order of ``bodies``: written to the outbox, or
     sent with up to ``destination.concurrency`` batches in flight (1 unless the destination says
@@ -232,7 +292,10 @@ def _answers(
 
     if outbox is not None:
         for body, items in bodies:
-            outbox.write(body)
+            path = outbox.next_path()
+            if begin is not None:  # noted before the file exists: a kill after the write never writes it twice
+                begin(items, f"outbox:{path}")
+            outbox.write(body, path)
             yield items, [(it.key, ACKNOWLEDGED, None) for it in items]
         return
     workers = getattr(destination, "concurrency", 1)

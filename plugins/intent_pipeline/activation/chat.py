@@ -226,7 +226,7 @@ def _jinja(lang: str) -> Any:
         raise _unknown_language(lang)
     import jinja2
 
-    # Markdown, not HTML: no autoescape (Slack escapes its values itself, slack.slack_view);
+    # Markdown, not HTML: no autoescape; values arrive escaped for the robot's markup (escaped_view);
     # StrictUndefined so a template typo fails loudly.
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -291,6 +291,20 @@ def lead_view(fields: dict, lang: str) -> dict:
         stall = fields["stall"]
         view["stall"] = {**stall, "reason": stall["reason_zh"] if lang == "zh" else stall["reason"]}
     return view
+
+
+def escaped_view(fields: dict, lang: str, escape: Callable[[str], str], escape_url: Callable[[str], str] = str) -> dict:
+    """``lead_view`` with every value as text in a robot's markup (``escape.ESCAPES[<robot>]``): a value
+    can add no mention, link, image, heading, emphasis or line break to the message; the profile link
+    only when it is a plain http(s) URL (``escape.safe_url``), written as the robot's links want it
+    (``escape_url``: Slack's ``&amp;``)."""
+    from intent_pipeline.activation.escape import escaped, safe_url
+
+    view = lead_view(fields, lang)
+    url = safe_url(view.get("profile_url"))
+    out = {key: escaped(value, escape) for key, value in view.items() if key != "profile_url"}
+    out["profile_url"] = None if url is None else escape_url(url)
+    return out
 
 
 def rendered(macro, *args) -> str:
@@ -391,7 +405,7 @@ class AlertOnce:
 
         def failed_before(row: dict) -> bool:
             entry = entry_of(row)
-            return entry is not None and not entry.acknowledged
+            return entry is not None and not entry.settled
 
         out = []
         for row in rows:
@@ -407,7 +421,7 @@ class AlertOnce:
             # alert went out; if it failed and this person has no alert of its own, it is due here
             merged = [entry for old in merged_ids(row) if (entry := entry_of({**row, "person_id": old})) is not None]
             first_of_its_own = entry_of(row) is None
-            if first_of_its_own and any(entry.acknowledged for entry in merged):
+            if first_of_its_own and any(entry.settled for entry in merged):
                 continue
             if (
                 row.get("became_hot_in_interval")
@@ -436,7 +450,7 @@ class AlertOnce:
         return None
 
     def is_unchanged(self, item: Planned, entry: LedgerEntry) -> bool:
-        return entry.acknowledged
+        return entry.settled  # acknowledged, or in doubt (posted, perhaps, when its process died)
 
 
 def merged_ids(row: dict) -> list[str]:
@@ -456,6 +470,9 @@ class ChatDestination(AlertOnce, HttpSender[CC]):
     """
 
     name = "chat"
+    # A robot has no idempotency key: an alert whose request was under way when the process died is
+    # never posted again (run_destination notes each request in the ledger before it is made).
+    at_most_once = True
 
     def __init__(
         self,
@@ -468,6 +485,8 @@ class ChatDestination(AlertOnce, HttpSender[CC]):
         self._start_http(sleep, rng, config.secrets if config else ())
         self.clock = clock
         self.windows = self.limits()
+        # called with the alerts of a request just before it is made (run_destination: ledger.begin)
+        self.before_send: Callable[[list[Planned]], None] | None = None
 
     def limits(self) -> list[SlidingWindow]:
         """The vendor's rate limits for this robot (default: ``max_per_minute`` a minute)."""
@@ -492,6 +511,13 @@ class ChatDestination(AlertOnce, HttpSender[CC]):
 
     def map_fields(self, row: dict) -> dict:
         return chat_fields(row)
+
+    def view(self, fields: dict, lang: str) -> dict:
+        """What the templates see of an alert: its values as text in this robot's markup
+        (``escape.ESCAPES[name]``), never markup of their own."""
+        from intent_pipeline.activation.escape import ESCAPES, URL_ESCAPES
+
+        return escaped_view(fields, lang, ESCAPES[self.name], URL_ESCAPES.get(self.name, str))
 
     def macros(self, kind: str, lang: str):
         """The macros of one kind of message (``hot_lead``, ``stall``, ``digest`` or ``stall_digest``)
@@ -541,12 +567,17 @@ class ChatDestination(AlertOnce, HttpSender[CC]):
     def send(self, body: dict, items: list[Planned]) -> list[Outcome]:
         """Send one message (a lead's, or the digest of all of them); ``[(person_id, status, reason)]``.
 
-        Each attempt first waits for the robot's rate limits; 429s, 5xx, the vendor's "too fast",
-        timeouts and connection errors are retried (``http.with_retries``); given up, the alert is
-        deferred to the next run."""
-        answer = self._with_retries(
-            lambda: self.classify(self.post(body)), attempts=self.sending.max_retries + 1, limits=self.windows
-        )
+        Each attempt first waits for the robot's rate limits, then calls ``before_send`` (the ledger
+        notes the request as under way: a process killed before the answer never posts the alert
+        again); 429s, 5xx, the vendor's "too fast", timeouts and connection errors are retried
+        (``http.with_retries``); given up, the alert is deferred to the next run."""
+
+        def attempt() -> Answer | Retry:
+            if self.before_send is not None:  # after the rate limit's wait: the request goes out now
+                self.before_send(items)
+            return self.classify(self.post(body))
+
+        answer = self._with_retries(attempt, attempts=self.sending.max_retries + 1, limits=self.windows)
         status, reason = (DEFERRED, answer.reason) if isinstance(answer, GaveUp) else answer
         return self._outcomes(items, {it.key: (status, reason) for it in items})
 

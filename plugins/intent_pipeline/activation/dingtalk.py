@@ -33,7 +33,6 @@ from intent_pipeline.activation.chat import (
     chat_options,
     digest_lines,
     fit_lines,
-    lead_view,
     rendered,
     request_url,
     send_url_and_key,
@@ -118,7 +117,7 @@ class DingTalkDestination(ChatDestination[DingTalkConfig]):
 
     def message_body(self, fields: dict, lang: str) -> dict:
         macros = self.message_macros(fields, lang)
-        view = lead_view(fields, lang)
+        view = self.view(fields, lang)
         return markdown(rendered(macros.title, view), rendered(macros.text, view))
 
     def digest_body(self, leads: list[dict], lang: str) -> dict:
@@ -126,7 +125,7 @@ class DingTalkDestination(ChatDestination[DingTalkConfig]):
         macros = self.digest_macros(leads, lang)
         text = fit_lines(
             rendered(macros.header, len(leads)),
-            digest_lines(macros, leads, lang),
+            digest_lines(macros, leads, lang, self.view),
             lambda n: rendered(macros.more, n),
             lambda candidate: utf8_len(candidate) <= MAX_TEXT_BYTES,
         )

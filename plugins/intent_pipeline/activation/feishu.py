@@ -42,7 +42,6 @@ from intent_pipeline.activation.chat import (
     chat_options,
     digest_lines,
     fit_lines,
-    lead_view,
     post_json,
     rendered,
     request_url,
@@ -200,7 +199,7 @@ class FeishuDestination(ChatDestination[FeishuConfig]):
 
     def message_body(self, fields: dict, lang: str) -> dict:
         macros = self.message_macros(fields, lang)
-        view = lead_view(fields, lang)
+        view = self.view(fields, lang)
         return fitted_card(rendered(macros.title, view), rendered(macros.text, view))
 
     def digest_body(self, leads: list[dict], lang: str) -> dict:
@@ -208,7 +207,7 @@ class FeishuDestination(ChatDestination[FeishuConfig]):
         macros = self.digest_macros(leads, lang)
         title = rendered(macros.title, len(leads))
         room = MAX_BODY_BYTES - body_size({**card(title, ""), **SIGNATURE_PLACEHOLDER})
-        lines = digest_lines(macros, leads, lang)
+        lines = digest_lines(macros, leads, lang, self.view)
         text = fit_lines(
             rendered(macros.header, len(leads)),
             lines,

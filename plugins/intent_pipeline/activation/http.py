@@ -16,7 +16,8 @@ concurrent-request 403), in its own classification.
 
 Secrets: every reason the loop records or logs, and every error raised through it, goes through
 :func:`redact`: the destination's secrets (tokens, keys, the path token of a hook URL) and the
-values of any URL's query string are replaced by ``[redacted]``.
+values of any URL's query string are replaced by ``[redacted]``. So do the records of urllib3's
+logger, which prints every request line at DEBUG (``URL_LOGGERS``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import logging
 import random
 import re
 import threading
+import weakref
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
@@ -87,6 +89,36 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for form in sorted(forms, key=len, reverse=True):
         text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])", REDACTED, text)
     return text
+
+
+class _RedactRecords(logging.Filter):
+    """Redacts the records of a library's logger that print request URLs (urllib3 logs every request
+    line at DEBUG: ``"POST /robot/send?access_token=… HTTP/1.1" 200``) with every live sender's secrets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.senders: weakref.WeakSet[HttpSender] = weakref.WeakSet()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message, {secret for sender in list(self.senders) for secret in sender.secrets})
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+# The loggers of the HTTP stack that name request URLs; the filter is installed on first use.
+URL_LOGGERS = ("urllib3.connectionpool",)
+_LOG_FILTER = _RedactRecords()
+
+
+def _watch_logs(sender: HttpSender) -> None:
+    """Keep ``sender``'s secrets out of the HTTP stack's own log records too."""
+    _LOG_FILTER.senders.add(sender)
+    for name in URL_LOGGERS:
+        logger = logging.getLogger(name)
+        if _LOG_FILTER not in logger.filters:
+            logger.addFilter(_LOG_FILTER)
 
 
 def _redact_query(match: re.Match[str]) -> str:
@@ -249,6 +281,7 @@ class HttpSender(Generic[C]):
         self.sleeps: list[float] = []
         self.exhausted: str | None = None
         self.secrets: set[str] = {secret for secret in secrets if secret}
+        _watch_logs(self)
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()

@@ -51,6 +51,7 @@ from intent_pipeline.activation.config import (
     _fingerprint,
     credential_and_options,
 )
+from intent_pipeline.activation.escape import csv_safe
 from intent_pipeline.activation.http import (
     GaveUp,
     HttpSender,
@@ -169,6 +170,10 @@ def split_name(full_name: str | None) -> tuple[str | None, str | None]:
     return first, last
 
 
+# Properties sent as they are: keys and ids (the rest are texts a form filled in: csv_safe).
+VERBATIM_PROPERTIES = frozenset({"email", "intent_score", "intent_person_id", "hubspot_owner_id"})
+
+
 def contact_properties(row: dict) -> dict[str, str]:
     """The HubSpot contact properties of one segment row (see the module docstring for the mapping)."""
     first, last = split_name(row.get("full_name"))
@@ -192,7 +197,12 @@ def contact_properties(row: dict) -> dict[str, str]:
             props["intent_owner"] = owner
     elif owner:
         props["hubspot_owner_id" if owner.isdigit() else "intent_owner"] = owner
-    return {k: str(v).strip() for k, v in props.items() if v is not None and str(v).strip() != ""}
+    # a form's value never runs as a formula in a spreadsheet export of the CRM (escape.csv_safe)
+    return {
+        k: str(v).strip() if k in VERBATIM_PROPERTIES else csv_safe(str(v).strip())
+        for k, v in props.items()
+        if v is not None and str(v).strip() != ""
+    }
 
 
 class HubSpotDestination(KeptInSync, HttpSender[HubSpotConfig]):
@@ -281,13 +291,17 @@ class HubSpotDestination(KeptInSync, HttpSender[HubSpotConfig]):
         status = response.status_code
         if status in (401, 403):
             raise HubSpotAuthError(
-                f"HubSpot answered {status} ({_message(response)}): check the 'hubspot_default' connection — "
-                "password must be a private-app token with the crm.objects.contacts.write scope."
+                self.redact(
+                    f"HubSpot answered {status} ({_message(response)}): check the 'hubspot_default' connection — "
+                    "password must be a private-app token with the crm.objects.contacts.write scope."
+                )
             )
         if status in (404, 405):
             raise HubSpotAuthError(
-                f"HubSpot answered {status} for {response.request.url}: check the 'hubspot_default' connection's "
-                "host (API base URL, e.g. https://api.hubapi.com)."
+                self.redact(
+                    f"HubSpot answered {status} for {response.request.url}: check the 'hubspot_default' "
+                    "connection's host (API base URL, e.g. https://api.hubapi.com)."
+                )
             )
         if status in (200, 201):
             return {it.key: (ACKNOWLEDGED, None) for it in items}

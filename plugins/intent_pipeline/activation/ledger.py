@@ -11,6 +11,12 @@ Tables:
 * ``activation_runs`` — one row per (run_id, destination) with the run's counts
   (a task retry of the same run replaces it).
 * ``activation_row_log`` — every rejected, deferred, invalid or dead-lettered row of a run, with the reason.
+* ``activation_in_flight`` — what a run is writing to the outbox or posting to a chat robot right
+  now: written (and committed) before the file is written or the request made, removed in the
+  transaction that records the outcome. A row still there when a run starts was left by a process
+  that died in between (``activation.settle_in_flight``): an outbox file that exists was written
+  (recorded, not written twice); a chat alert may have been posted and is not posted again
+  (``in_doubt``: a chat alert is sent at most once).
 * ``activation_dead_letter`` (a view) — rows a destination rejected ``dead_letter_after`` times
   in a row with the same payload: they are not sent again until their payload changes.
 """
@@ -28,6 +34,9 @@ ACKNOWLEDGED = "acknowledged"
 REJECTED = "rejected"
 DEFERRED = "deferred"
 DEAD_LETTER = "dead_letter"
+# A chat alert whose request was under way when its process died: the robot may have posted it, and it
+# has no idempotency key, so it is never posted again (at most once); the row log says so.
+IN_DOUBT = "in_doubt"
 
 SCHEMA = """
 create table if not exists activation_ledger (
@@ -59,6 +68,15 @@ create table if not exists activation_row_log (
     reason text
 );
 create index if not exists activation_row_log_run on activation_row_log (run_id, destination);
+create table if not exists activation_in_flight (
+    destination text not null,
+    record_key text not null,
+    payload_hash text,
+    run_id text not null,
+    target text not null,
+    started_at text not null,
+    primary key (destination, record_key)
+);
 """
 # Columns added after the first release, for ledgers created before them.
 MIGRATIONS = {"last_attempt_hash": "alter table activation_ledger add column last_attempt_hash text"}
@@ -83,6 +101,12 @@ class LedgerEntry:
     @property
     def acknowledged(self) -> bool:
         return self.status == ACKNOWLEDGED
+
+    @property
+    def settled(self) -> bool:
+        """Never to be sent again with this payload's rule of at most once: acknowledged, or in doubt
+        (a chat alert whose process died while it was being posted)."""
+        return self.status in (ACKNOWLEDGED, IN_DOUBT)
 
 
 def _now() -> str:
@@ -143,6 +167,10 @@ class Ledger:
         limit = dead_letter_after or 0
         with self.db:
             for key, payload_hash, status, error in outcomes:
+                # the outcome is known: the record of the write or request under way goes with it
+                self.db.execute(
+                    "delete from activation_in_flight where destination = ? and record_key = ?", (destination, key)
+                )
                 acked = status == ACKNOWLEDGED
                 self.db.execute(
                     """
@@ -179,6 +207,37 @@ class Ledger:
                         limit,
                         limit,
                     ),
+                )
+
+    def begin(self, destination: str, run_id: str, records: Iterable[tuple[str, str]], target: str) -> None:
+        """Note ``(record_key, payload_hash)`` records as under way to ``target`` (``outbox:<path>`` or
+        ``http``), committed before the file is written or the request made; :meth:`record` removes them."""
+        now = _now()
+        with self.db:
+            self.db.executemany(
+                "insert or replace into activation_in_flight"
+                " (destination, record_key, payload_hash, run_id, target, started_at) values (?, ?, ?, ?, ?, ?)",
+                [(destination, key, payload_hash, run_id, target, now) for key, payload_hash in records],
+            )
+
+    def in_flight(self, destination: str) -> list[tuple[str, str | None, str, str]]:
+        """``(record_key, payload_hash, run_id, target)`` of what a run began and never recorded."""
+        rows = self.db.execute(
+            "select record_key, payload_hash, run_id, target from activation_in_flight where destination = ?"
+            " order by rowid",
+            (destination,),
+        )
+        return [(key, payload_hash, run_id, target) for key, payload_hash, run_id, target in rows]
+
+    def forget_in_flight(self, destination: str, keys: Iterable[str] | None = None) -> None:
+        """Drop in-flight records (all of the destination's, or ``keys``): nothing of them went out."""
+        with self.db:
+            if keys is None:
+                self.db.execute("delete from activation_in_flight where destination = ?", (destination,))
+            else:
+                self.db.executemany(
+                    "delete from activation_in_flight where destination = ? and record_key = ?",
+                    [(destination, key) for key in keys],
                 )
 
     def log_rows(self, run_id: str, destination: str, rows: Iterable[tuple[str | None, str, str | None]]) -> None:

@@ -26,14 +26,15 @@ from intent_pipeline.activation.chat import (
     ChatSettings,
     chat_options,
     digest_lines,
+    escaped_view,
     fit_lines,
-    lead_view,
     post_json,
     rendered,
     request_url,
     truncate_chars,
 )
 from intent_pipeline.activation.config import DestinationRefused, _base_url, _credential, _extra
+from intent_pipeline.activation.escape import URL_ESCAPES, escaped, slack_text
 from intent_pipeline.activation.http import Retry, status_outcome
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
 from intent_pipeline.activation.retry import SlidingWindow
@@ -96,24 +97,20 @@ class SlackConfig(ChatSettings):
 
 
 def escape(value):
-    """Slack's mrkdwn escaping of ``&``, ``<`` and ``>`` (in strings, and strings in lists)."""
-    if isinstance(value, str):
-        return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    if isinstance(value, list):
-        return [escape(v) for v in value]
-    return value
+    """A value as text in Slack mrkdwn (``escape.slack_text``: ``&<>`` as Slack's entities, no emphasis,
+    mention, URL or line break), in strings, and strings in lists."""
+    return escaped(value, slack_text)
 
 
 def slack_view(fields: dict, lang: str) -> dict:
-    """The template's values with Slack's control characters escaped (a stall's values too)."""
-    return {
-        k: {sk: escape(sv) for sk, sv in v.items()} if isinstance(v, dict) else escape(v)
-        for k, v in lead_view(fields, lang).items()
-    }
+    """The template's values as text in Slack mrkdwn (a stall's values too; ``chat.escaped_view``)."""
+    return escaped_view(fields, lang, slack_text, URL_ESCAPES["slack"])
 
 
 def section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate_chars(text, MAX_SECTION_CHARS)}}
+    # verbatim: Slack links no URL and parses no mention in the text itself; only our <url|text> links count
+    text_object = {"type": "mrkdwn", "text": truncate_chars(text, MAX_SECTION_CHARS), "verbatim": True}
+    return {"type": "section", "text": text_object}
 
 
 class SlackDestination(ChatDestination[SlackConfig]):
@@ -128,7 +125,7 @@ class SlackDestination(ChatDestination[SlackConfig]):
 
     def message_body(self, fields: dict, lang: str) -> dict:
         macros = self.message_macros(fields, lang)
-        view = slack_view(fields, lang)
+        view = self.view(fields, lang)
         fallback = truncate_chars(rendered(macros.fallback, view), MAX_SECTION_CHARS)
         return {"text": fallback, "blocks": [section(rendered(macros.text, view))]}
 
@@ -136,7 +133,7 @@ class SlackDestination(ChatDestination[SlackConfig]):
         """One message naming the count and listing the leads, hottest first, in one 3000-character section."""
         macros = self.digest_macros(leads, lang)
         header = rendered(macros.header, len(leads))
-        lines = digest_lines(macros, leads, lang, slack_view)
+        lines = digest_lines(macros, leads, lang, self.view)
         text = fit_lines(header, lines, lambda n: rendered(macros.more, n), lambda t: len(t) <= MAX_SECTION_CHARS)
         return {"text": rendered(macros.fallback, len(leads)), "blocks": [section(text)]}
 

@@ -27,7 +27,6 @@ from intent_pipeline.activation.chat import (
     chat_options,
     digest_lines,
     fit_lines,
-    lead_view,
     post_json,
     rendered,
     request_url,
@@ -96,12 +95,12 @@ class WeComDestination(ChatDestination[WeComConfig]):
 
     def message_body(self, fields: dict, lang: str) -> dict:
         """The robot's markdown for one lead, cut to 4096 bytes if its reasons are very long."""
-        return markdown(rendered(self.message_macros(fields, lang).text, lead_view(fields, lang)))
+        return markdown(rendered(self.message_macros(fields, lang).text, self.view(fields, lang)))
 
     def digest_body(self, leads: list[dict], lang: str) -> dict:
         """One markdown message naming the count and listing the leads, hottest first, within 4096 bytes."""
         macros = self.digest_macros(leads, lang)
-        lines = digest_lines(macros, leads, lang)
+        lines = digest_lines(macros, leads, lang, self.view)
         content = fit_lines(
             rendered(macros.header, len(leads)),
             lines,

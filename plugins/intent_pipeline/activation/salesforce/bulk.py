@@ -9,6 +9,7 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from intent_pipeline.activation.escape import csv_safe
 from intent_pipeline.activation.http import GaveUp
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
 from intent_pipeline.activation.salesforce.auth import SalesforceApi, _error, _json, _status
@@ -33,8 +34,9 @@ log = logging.getLogger("intent_pipeline.activation.salesforce")
 
 def csv_cell(value: object) -> str:
     """One CSV value as Bulk API 2.0 reads it: quoted when it holds a comma, a quote or a line break
-    (quotes doubled); None is the empty cell (the field is left as it is)."""
-    text = "" if value is None else str(value)
+    (quotes doubled); None is the empty cell (the field is left as it is). A text that a spreadsheet
+    would run as a formula, or that is ``#N/A`` (Bulk API's null), starts with ``'`` (``escape.csv_safe``)."""
+    text = "" if value is None else str(csv_safe(value))
     if any(c in text for c in ',"\r\n'):
         return '"' + text.replace('"', '""') + '"'
     return text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from intent_pipeline.activation.escape import csv_safe
 from intent_pipeline.activation.http import GaveUp, rejected_or_bisected
 from intent_pipeline.activation.hubspot import split_name
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
@@ -38,7 +39,10 @@ def lead_fields(row: dict) -> dict[str, str | int]:
         "Intent_Reasons__c": row.get("score_reasons"),
     }
     out: dict[str, str | int] = {
-        k: _cut(k, str(v).strip()) for k, v in fields.items() if v is not None and str(v).strip() != ""
+        # a form's value never runs as a formula in a spreadsheet export of the CRM (escape.csv_safe)
+        k: _cut(k, str(v).strip() if k == "Email" else csv_safe(str(v).strip()))
+        for k, v in fields.items()
+        if v is not None and str(v).strip() != ""
     }
     out.setdefault("LastName", MISSING)
     out.setdefault("Company", MISSING)
