@@ -467,7 +467,7 @@ def _describe_unguarded(db: _Warehouse, chain: list[str]) -> tuple[list[str], li
                 key,
             ):
                 mark = f"   <- cut ({cut_rule}): {reason}"
-                if key not in reported:
+                if key not in reported and cut_rule != "decision":  # a detach is reported with its decision
                     reported.add(key)
                     blocks.append(f"  {key} is cut ({cut_rule}): {reason}")
         steps.append(f"  {key}{mark}")
