@@ -176,6 +176,16 @@ def _explain(db: _Warehouse, text_a: str, text_b: str) -> Explanation:
                 node,
             ):
                 out.append(f"  cut from {records} record(s) ({cut_rule}): {reason}")
+    if "int_identity_decisions_applied" in db.tables:
+        for decision_id, kind, status, detail in db.rows(
+            f"select decision_id, decision_kind, status, status_detail from {I}.int_identity_decisions_applied"
+            " where status <> 'applied' and (node_a in (?, ?) or node_b in (?, ?)) order by decision_id",
+            node_a,
+            node_b,
+            node_a,
+            node_b,
+        ):
+            out.append(f"decision {decision_id} ({kind}) is {status}: {detail}")
     if node_a == node_b:
         out.append("the two identifiers are the same node")
         result.verdict = "one_person" if node_a in people else "unknown"

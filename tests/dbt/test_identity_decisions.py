@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 DAY2 = (datetime(2026, 11, 22), datetime(2026, 11, 23))
 DAY3 = (datetime(2026, 11, 23), datetime(2026, 11, 24))
 DAY4 = (datetime(2026, 11, 24), datetime(2026, 11, 25))
-IDENTITY = ("--select", "+int_people_resolved", "+int_identity_id_changes", "+int_identity_decision_cuts")
+IDENTITY = ("--select", "+int_people_resolved", "+int_identity_id_changes", "+int_identity_decisions_applied")
 
 HEADER = "decision_id,kind,identifier_a,identifier_b,author,reason,decided_on\n"
 YAN_1, YAN_2 = "email:yan.wu1665@huatech.com", "email:yan.wu2548@huatech.com"
@@ -38,6 +38,7 @@ DECISIONS = HEADER + (
     "DS-2,must_link,email:dave@bank.com,email:erin@school.edu,Li Na,"
     "one buyer with a work and a school address,2026-11-23\n"
     ",detach,phone:+86 150-1111-2222,,Wang Wei,the phone on Carol's trial form is her assistant's,2026-11-23\n"
+    "DS-3,must_link,email:carol@shopmart.com,crm_lead:00Qlater,Li Na,the CRM will send her second lead,2026-11-23\n"
 )
 
 
@@ -127,8 +128,25 @@ def test_decisions_are_validated_and_normalised(decided):
     assert rows == [
         ("DS-1", "cannot_link", YAN_1, YAN_2, "Li Na"),
         ("DS-2", "must_link", "email:dave@bank.com", "email:erin@school.edu", "Li Na"),
+        ("DS-3", "must_link", "email:carol@shopmart.com", "crm_lead:00Qlater", "Li Na"),
         ("line 4", "detach", CAROL_PHONE, None, "Wang Wei"),
     ]
+
+
+def test_each_decision_says_what_became_of_it(decided):
+    build, day3 = decided["build"], decided["day3"]
+    statuses = build.query(
+        "select decision_id, status, status_detail, person_id_a, person_id_b"
+        " from intermediate.int_identity_decisions_applied order by 1"
+    )
+    dave = day3["email:dave@bank.com"]
+    assert statuses == [
+        ("DS-1", "applied", "two people", day3[YAN_1], day3[YAN_2]),
+        ("DS-2", "applied", "one person", dave, dave),
+        ("DS-3", "waiting", "crm_lead:00Qlater is not in the identity graph (not seen yet, or cut by a guard)",
+         day3["email:carol@shopmart.com"], None),
+        ("line 4", "applied", f"{CAROL_PHONE} is a person of its own", day3[CAROL_PHONE], None),
+    ]  # fmt: skip
 
 
 def test_must_link_joins_two_people(decided):
@@ -277,6 +295,9 @@ def test_explain_says_when_two_identifiers_are_not_connected(decided):
     assert "not connected at all" in done.stdout
     unknown = explain(decided["build"], "nobody@nowhere.cn", "henry@old.cn")
     assert "email:nobody@nowhere.cn is not in the warehouse" in unknown.stdout
+    waiting = explain(decided["build"], "carol@shopmart.com", "crm_lead:00Qlater").stdout
+    assert "decision DS-3 (must_link) is waiting: crm_lead:00Qlater is not in the identity graph" in waiting
+    assert "crm_lead:00Qlater is not in the warehouse" in waiting
     bad = explain(decided["build"], "phone:12", "henry@old.cn")
     assert bad.returncode == 2 and "not a phone number" in bad.stderr
 
