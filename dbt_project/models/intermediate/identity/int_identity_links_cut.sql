@@ -12,6 +12,10 @@ hubs as (
     select * from {{ ref('int_identity_hubs') }}
 ),
 
+decisions as (
+    select * from {{ ref('int_identity_decisions') }}
+),
+
 -- decisions: a detached identifier is cut from every record (int_identity_decision_links keeps it
 -- in the graph as a person of its own)
 detached as (
@@ -19,7 +23,7 @@ detached as (
         node_a as node_key,
         min('detached by ' || decided_by || ' on ' || cast(decided_on as varchar) || ' (' || decision_id || '): '
             || decision_reason) as reason
-    from {{ ref('int_identity_decisions') }}
+    from decisions
     where decision_kind = 'detach'
     group by node_a
 ),
