@@ -169,10 +169,11 @@
     the two sides and cut every link between them. The split is a breadth-first search from both
     identifiers at once: each node goes with the side it is fewer links away from; a node reached
     by both sides in the same step goes with the side of the stronger link (higher confidence), then
-    with identifier_a. So however many paths join the two, all are cut, and the links cut are the
-    ones where the two sides meet (where a weak probabilistic link is on the way, it is the one
-    that is cut). One decision per component per round; a component holding several violated
-    decisions is split again in the next round. Returns the relation holding the cut links
+    with identifier_a. So however many paths join the two, all are cut; the links cut are the ones
+    where the two sides meet (the distance decides, link confidence only breaks ties: this is not a
+    minimum cut). One decision per component per round; a component holding several violated
+    decisions is split again in the next round (cuts only remove links, so when every violated
+    decision was split in a round, no clustering is needed to confirm it). Returns the relation holding the cut links
     (node_a, node_b, link_rule, confidence, decision_id, split_round); `scratch` names the scratch
     tables, as in connected_components. -#}
 {% macro identity_cannot_link_cuts(edges, decisions, scratch) %}
@@ -211,20 +212,18 @@
         {%- call statement('dc_pick') -%}
             drop table if exists {{ picked }};
             create table {{ picked }} as
-            select decision_id, side_a, side_b
-            from (
-                select
-                    cannot.*,
-                    row_number() over (partition by ca.component_key order by cannot.decision_id) as pick
-                from {{ cannot }} as cannot
-                inner join {{ components }} as ca on ca.node_key = cannot.side_a
-                inner join {{ components }} as cb on cb.node_key = cannot.side_b
-                where ca.component_key = cb.component_key
-            ) as violated
-            where pick = 1;
+            select
+                cannot.*,
+                row_number() over (partition by ca.component_key order by cannot.decision_id) as pick
+            from {{ cannot }} as cannot
+            inner join {{ components }} as ca on ca.node_key = cannot.side_a
+            inner join {{ components }} as cb on cb.node_key = cannot.side_b
+            where ca.component_key = cb.component_key;
             drop table {{ components }};
         {%- endcall -%}
-        {%- set violated = run_query('select count(*) from ' ~ picked).columns[0].values()[0] | int -%}
+        {%- set counts = run_query('select count(*), count(case when pick = 1 then 1 end) from ' ~ picked) -%}
+        {%- set violated = counts.columns[0].values()[0] | int -%}
+        {%- set splitting = counts.columns[1].values()[0] | int -%}
         {%- if violated == 0 -%}
             {%- set ns.done = true -%}
         {%- else -%}
@@ -234,9 +233,9 @@
             {%- call statement('dc_seed') -%}
                 drop table if exists {{ labels }};
                 create table {{ labels }} as
-                select side_a as node_key, decision_id, 0 as side, 0 as step from {{ picked }}
+                select side_a as node_key, decision_id, 0 as side, 0 as step from {{ picked }} where pick = 1
                 union all
-                select side_b, decision_id, 1, 0 from {{ picked }};
+                select side_b, decision_id, 1, 0 from {{ picked }} where pick = 1;
             {%- endcall -%}
             {%- set search = namespace(done=false) -%}
             {%- for step in range(max_steps) if not search.done -%}
@@ -291,6 +290,10 @@
                 alter table {{ kept }} rename to {{ work.identifier }};
                 drop table {{ labels }};
             {%- endcall -%}
+            {#- cuts only remove links: when every violated decision was split this round, none is left -#}
+            {%- if splitting == violated -%}
+                {%- set ns.done = true -%}
+            {%- endif -%}
         {%- endif -%}
     {%- endfor -%}
     {{ log("identity_cannot_link_cuts: " ~ decision_count ~ " cannot_link decision(s) applied", info=true) }}
@@ -300,4 +303,19 @@
         drop table {{ cannot }};
     {%- endcall -%}
     {{ return(cuts) }}
+{% endmacro %}
+
+{#- `dbt run-operation identity_cannot_link_cuts_table --args '{edges: bench.links, decisions: bench.decisions, target_table: bench.decision_cuts}'`:
+    the cannot_link split on any edge table (node_a, node_b, link_rule, confidence) and decision table
+    (decision_id, decision_kind, node_a, node_b); bench/identity_decisions.py times it. -#}
+{% macro identity_cannot_link_cuts_table(edges, decisions, target_table) %}
+    {%- set schema_name, identifier = target_table.split('.') -%}
+    {%- set target_relation = api.Relation.create(database=target.database, schema=schema_name, identifier=identifier, type='table') -%}
+    {%- set result = identity_cannot_link_cuts(edges, decisions, target_relation) -%}
+    {%- call statement('dc_publish') -%}
+        drop table if exists {{ target_relation }};
+        alter table {{ result }} rename to {{ identifier }};
+    {%- endcall -%}
+    {%- do adapter.commit() -%}
+    {{ log("identity_cannot_link_cuts_table: wrote " ~ target_table, info=true) }}
 {% endmacro %}

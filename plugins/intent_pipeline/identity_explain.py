@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import re
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,12 +41,12 @@ class ExplainError(ValueError):
     """The input cannot be explained (not an identifier, not in the warehouse, no identity models)."""
 
 
-def normalise_identifier(text: str, known: Iterable[str] = ()) -> list[str]:
+def normalise_identifier(text: str) -> list[str]:
     """The graph node(s) ``text`` may stand for, keyed the way the warehouse keys them.
 
-    ``type:value`` with a known type, an email address, or a phone number (any format the extract
-    accepts; China is the default region) give one node; a bare value (a browser, login, CRM or
-    form id) gives the nodes of ``known`` it may be, or every candidate when none is known.
+    ``type:value`` with a known type and an email address give one node; anything else is a bare
+    value: the phone it is when it parses as one (any format the extract accepts; China is the
+    default region) and the browser, login, CRM and form ids it may be, in that order.
     """
     from intent_pipeline.identity import canonical_email
     from intent_pipeline.sources.normalize import BadValue, PhoneNormalizer, email
@@ -57,9 +56,9 @@ def normalise_identifier(text: str, known: Iterable[str] = ()) -> list[str]:
         raise ExplainError("an identifier is empty")
     prefix, sep, rest = raw.partition(":")
     kind = prefix.strip().lower() if sep else ""
-    value = rest.strip() if kind in NODE_TYPES else raw
     if kind not in NODE_TYPES:
-        kind = "email" if "@" in raw else "phone" if re.fullmatch(r"\+?[\d\s().-]{6,}", raw) else ""
+        kind, rest = ("email", raw) if "@" in raw else ("", raw)
+    value = rest.strip()
     if kind == "email":
         try:
             address = email(value)
@@ -77,9 +76,12 @@ def normalise_identifier(text: str, known: Iterable[str] = ()) -> list[str]:
         if not value:
             raise ExplainError(f"{text!r}: no value after {kind}:")
         return [f"{kind}:{value}"]
-    candidates = [f"{bare}:{raw}" for bare in BARE_TYPES]
-    present = [node for node in candidates if node in set(known)]
-    return present or candidates
+    candidates = []
+    if re.fullmatch(r"\+?[\d\s().-]{6,}", raw):
+        e164 = PhoneNormalizer()(raw)
+        if e164 is not None:
+            candidates.append(f"phone:{e164}")
+    return candidates + [f"{bare}:{raw}" for bare in BARE_TYPES]
 
 
 @dataclass
@@ -137,26 +139,26 @@ def explain(warehouse: Path, text_a: str, text_b: str) -> Explanation:
 
 
 def _pick(db: _Warehouse, text: str) -> str:
-    raw = text.strip()
-    known: list[str] = []
-    if ":" not in raw and "@" not in raw:
-        candidates = [f"{bare}:{raw}" for bare in BARE_TYPES]
-        known = [
-            row[0]
-            for row in db.rows(
-                f"select distinct node_key from {I}.int_people_resolved where list_contains(?, node_key)"
-                " union"
-                f" select distinct node_key from {I}.int_identity_record_identifiers where list_contains(?, node_key)",
-                candidates,
-                candidates,
-            )
-        ]
-    nodes = normalise_identifier(text, known)
-    if len(nodes) > 1 and not known:
-        raise ExplainError(f"{text!r} is in the warehouse as none of {', '.join(nodes)}; give it as <type>:<value>")
-    if len(nodes) > 1:
-        raise ExplainError(f"{text!r} is ambiguous: {', '.join(nodes)}; give it as <type>:<value>")
-    return nodes[0]
+    """The one node ``text`` stands for; a bare value is looked up among its candidates."""
+    candidates = normalise_identifier(text)
+    if len(candidates) == 1:
+        return candidates[0]
+    present = [
+        row[0]
+        for row in db.rows(
+            f"select node_key from {I}.int_people_resolved where list_contains(?, node_key)"
+            " union"
+            f" select node_key from {I}.int_identity_record_identifiers where list_contains(?, node_key)",
+            candidates,
+            candidates,
+        )
+    ]
+    found = [node for node in candidates if node in present]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise ExplainError(f"{text!r} is ambiguous: {', '.join(found)}; give it as <type>:<value>")
+    raise ExplainError(f"{text!r} is in the warehouse as none of {', '.join(candidates)}; give it as <type>:<value>")
 
 
 def _explain(db: _Warehouse, text_a: str, text_b: str) -> Explanation:

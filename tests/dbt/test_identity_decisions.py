@@ -300,6 +300,11 @@ def test_explain_says_when_two_identifiers_are_not_connected(decided):
     assert "crm_lead:00Qlater is not in the warehouse" in waiting
     bad = explain(decided["build"], "phone:12", "henry@old.cn")
     assert bad.returncode == 2 and "not a phone number" in bad.stderr
+    nowhere = explain(decided["build"], "1234.5678", "henry@old.cn")
+    assert nowhere.returncode == 2
+    assert "'1234.5678' is in the warehouse as none of phone:+8612345678, web:1234.5678, ga4_user:1234.5678" in (
+        nowhere.stderr
+    )
 
 
 def test_a_bad_decision_stops_the_build_naming_its_line(tmp_path, warehouse):
