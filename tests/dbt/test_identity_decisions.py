@@ -336,3 +336,35 @@ def test_the_shipped_seed_is_empty_and_valid(warehouse):
     assert statuses.get("seed.intent_warehouse.identity_decisions") == "success", statuses
     assert any(uid.startswith("test.intent_warehouse.valid_identity_decisions") and s == "pass"
                for uid, s in statuses.items()), statuses  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("typed", "nodes"),
+    [
+        ("email:Li.Na+saas@Gmail.com", ["email:lina@gmail.com"]),  # the canonical mailbox, like macro canonical_email
+        (" Li.Na@HuaRui.cn ", ["email:li.na@huarui.cn"]),  # company domains keep their dots
+        ("phone:+86 139-1234-5678", ["phone:+8613912345678"]),
+        ("PHONE:139 1234 5678", ["phone:+8613912345678"]),  # China is the default region, as in the extract
+        ("crm_lead: 00Qcarol", ["crm_lead:00Qcarol"]),
+        ("web:1234.5678", ["web:1234.5678"]),
+        ("acct_carol", ["web:acct_carol", "ga4_user:acct_carol", "crm_lead:acct_carol", "form:acct_carol"]),
+        ("139 1234 5678", ["phone:+8613912345678", "web:139 1234 5678", "ga4_user:139 1234 5678",
+                           "crm_lead:139 1234 5678", "form:139 1234 5678"]),
+    ],
+)  # fmt: skip
+def test_explain_normalises_what_a_person_types(typed, nodes):
+    from intent_pipeline.identity_explain import normalise_identifier
+
+    assert normalise_identifier(typed) == nodes
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [("email:li.na@", "not an email address"), ("phone:12", "not a phone"), ("crm_lead:", "no value after crm_lead:"),
+     ("  ", "empty")],
+)  # fmt: skip
+def test_explain_rejects_what_is_not_an_identifier(typed, message):
+    from intent_pipeline.identity_explain import ExplainError, normalise_identifier
+
+    with pytest.raises(ExplainError, match=message):
+        normalise_identifier(typed)
