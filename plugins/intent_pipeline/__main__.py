@@ -4,6 +4,7 @@
 * ``summary --date YYYY-MM-DD``: print the summary of the run for that interval start.
 * ``train-model``: train a conversion model version on the warehouse now (``--list``: the versions).
 * ``attribute PATH_FILE``: every attribution model's credit per channel for a path file, as CSV.
+* ``explain-identity A B``: why two identifiers are (not) one person (docs/identity-decisions.md).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import runpy
 import sys
 from datetime import date
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,8 +42,16 @@ def main(argv: list[str] | None = None) -> int:
         "--half-life", type=float, default=1.0, help="time decay half-life in touches (a path file has no times)"
     )
     attribute.add_argument("--value", action="store_true", help="credit conversion value instead of conversions")
+    explain = commands.add_parser(
+        "explain-identity", help="why two identifiers are one person (the chain of links) or not (the cut or decision)"
+    )
+    explain.add_argument("identifier_a", help="e.g. email:li.na@huarui.cn, li.na@huarui.cn, phone:+8613912345678")
+    explain.add_argument("identifier_b", help="the other identifier, in the same forms")
+    explain.add_argument("--warehouse", type=Path, help="the DuckDB warehouse (default: INTENT_WAREHOUSE)")
     args = parser.parse_args(argv)
 
+    if args.command == "explain-identity":
+        return _explain_identity(args)
     if args.command == "train-model":
         return _train_model(args.list)
     if args.command == "attribute":
@@ -89,6 +99,20 @@ def _attribute(args) -> int:
         print(f"attribute: {error}", file=sys.stderr)
         return 2
     sys.stdout.write(attribution.to_csv(result, "value" if args.value else "conversions"))
+    return 0
+
+
+def _explain_identity(args) -> int:
+    from intent_pipeline.identity_explain import ExplainError, explain
+    from intent_pipeline.settings import Settings
+
+    warehouse = args.warehouse or Settings.from_env().warehouse
+    try:
+        result = explain(warehouse, args.identifier_a, args.identifier_b)
+    except ExplainError as error:
+        print(f"explain-identity: {error}", file=sys.stderr)
+        return 2
+    print(result.text)
     return 0
 
 

@@ -5,7 +5,8 @@
     self edge keeping single-identifier records in the graph; confidence 1. sources lists the
     record sources (forms, web, email, crm_leads, …) that made the link.
     probabilistic: two records that share no exact key matched by Fellegi-Sunter evidence above
-    var identity_match_threshold (int_identity_match_pairs); confidence = match probability. -#}
+    var identity_match_threshold (int_identity_match_pairs); confidence = match probability.
+    must_link, detached: a data steward's decision (int_identity_decision_links). -#}
 with
 
 record_nodes as (
@@ -63,6 +64,9 @@ final as (
     union all
     select * from probabilistic
     {% endif %}
+    -- decisions of the seed identity_decisions: must_link edges, detached identifiers on their own
+    union all
+    select * from {{ ref('int_identity_decision_links') }}
 )
 
 select * from final

@@ -2,9 +2,14 @@
     of from_person_id moved to to_person_id. reason merged: from_person_id is retired, its person
     now lives on as to_person_id (the oldest id of the merged people); split: a guard or new data
     cut the person in two, from_person_id stayed with the larger part and the smaller part became
-    to_person_id. CRM pushes key on person ids: this table is how they follow a merge. -#}
+    to_person_id. CRM pushes key on person ids: this table is how they follow a merge.
+    decision_id, decided_by, decision_reason: the data steward's decision (seed identity_decisions)
+    that made the change, when one did (a must_link whose two identifiers had two ids before and
+    share this one now; a cannot_link whose two identifiers had this one id and now have two; a
+    detach that moved its identifier away from the rest of its person); null otherwise. -#}
 {{ config(
     materialized='incremental',
+    on_schema_change='append_new_columns',
     unique_key=['changed_on', 'from_person_id', 'to_person_id'],
     incremental_strategy='delete+insert',
     full_refresh=false,
@@ -43,7 +48,63 @@ moves as (
     group by changed_on, previous_person_id, person_id
 ),
 
-final as (
+-- decisions: which change each steward's decision made (ids before and after this interval)
+decisions as (
+    select * from {{ ref('int_identity_decisions') }}
+),
+
+node_ids as (
+    select
+        node_key,
+        person_id as new_id,
+        case
+            when changed_on = cast(cast('{{ interval_bound('interval_start') or '1970-01-01' }}' as timestamp) as date)
+                and previous_person_id is not null
+                then previous_person_id
+            else person_id
+        end as old_id
+    from person_ids
+),
+
+decision_moves as (
+    -- must_link: the two sides had two ids and now share one
+    select decisions.decision_id, decisions.decided_by, decisions.decision_reason, side.old_id as from_id, side.new_id as to_id
+    from decisions
+    inner join node_ids as id_a on id_a.node_key = decisions.node_a
+    inner join node_ids as id_b on id_b.node_key = decisions.node_b
+    cross join (select 'a' as side_name union all select 'b') as sides
+    inner join node_ids as side
+        on side.node_key = case when sides.side_name = 'a' then decisions.node_a else decisions.node_b end
+    where decisions.decision_kind = 'must_link'
+        and id_a.old_id <> id_b.old_id
+        and id_a.new_id = id_b.new_id
+
+    union all
+
+    -- cannot_link: the two sides had one id and now have two
+    select decisions.decision_id, decisions.decided_by, decisions.decision_reason, side.old_id, side.new_id
+    from decisions
+    inner join node_ids as id_a on id_a.node_key = decisions.node_a
+    inner join node_ids as id_b on id_b.node_key = decisions.node_b
+    cross join (select 'a' as side_name union all select 'b') as sides
+    inner join node_ids as side
+        on side.node_key = case when sides.side_name = 'a' then decisions.node_a else decisions.node_b end
+    where decisions.decision_kind = 'cannot_link'
+        and id_a.old_id = id_b.old_id
+        and id_a.new_id <> id_b.new_id
+
+    union all
+
+    -- detach: the identifier left its person (to_id null: it kept the id and the rest moved)
+    select
+        decisions.decision_id, decisions.decided_by, decisions.decision_reason, detached.old_id,
+        case when detached.new_id <> detached.old_id then detached.new_id end
+    from decisions
+    inner join node_ids as detached on detached.node_key = decisions.node_a
+    where decisions.decision_kind = 'detach'
+),
+
+changes as (
     select
         moves.changed_on,
         moves.from_person_id,
@@ -53,6 +114,38 @@ final as (
     from moves
     left join current_ids
         on current_ids.person_id = moves.from_person_id
+),
+
+decided_changes as (
+    select
+        changes.changed_on,
+        changes.from_person_id,
+        changes.to_person_id,
+        decision_moves.decision_id,
+        decision_moves.decided_by,
+        decision_moves.decision_reason,
+        row_number() over (
+            partition by changes.changed_on, changes.from_person_id, changes.to_person_id
+            order by decision_moves.decision_id
+        ) as decision_rank
+    from changes
+    inner join decision_moves
+        on decision_moves.from_id = changes.from_person_id
+        and (decision_moves.to_id = changes.to_person_id or decision_moves.to_id is null)
+),
+
+final as (
+    select
+        changes.*,
+        cast(decided_changes.decision_id as varchar) as decision_id,
+        cast(decided_changes.decided_by as varchar) as decided_by,
+        cast(decided_changes.decision_reason as varchar) as decision_reason
+    from changes
+    left join decided_changes
+        on decided_changes.changed_on = changes.changed_on
+        and decided_changes.from_person_id = changes.from_person_id
+        and decided_changes.to_person_id = changes.to_person_id
+        and decided_changes.decision_rank = 1
 )
 
 select * from final
