@@ -71,16 +71,18 @@ def parse_file(file: LandingFile, ctx: ExtractContext, builders: dict[str, Table
     if error is None and table is None and sheet.headers:
         error = (
             f"unrecognised CRM report {file.rel}: name is not leads*/opportunities*/orders*/activities* and header "
-            f"{sheet.headers} matches none of them"
+            f"{sheet.headers[:30]} matches none of them"
         )
     table = table or FALLBACK_TABLE
     builder = builders[table]
     spec = CRM_FORMATS[table]
-    if error is None:
-        present = {h.casefold() for h in sheet.headers}
+    if error is None and not sheet.headers and sheet.rows:
+        error = f"no header row in {file.rel}"
+    if error is None and sheet.headers:
+        columns = ColumnMap.build(sheet.headers, spec["columns"])
         for field in spec["required"]:
-            header = next(h for h, target in spec["columns"].items() if target == field)
-            if sheet.headers and header.casefold() not in present:
+            if field not in columns.header_of:
+                header = next(h for h, target in spec["columns"].items() if target == field)
                 error = f"missing required column '{field}' ({header}) in {file.rel}"
                 break
     if error:
@@ -95,4 +97,5 @@ def parse_file(file: LandingFile, ctx: ExtractContext, builders: dict[str, Table
             continue
         row["extra"] = extra
         builder.add(file.rel, number, row)
-    return FileOutcome(table, len(sheet.rows))
+    warnings = columns.warnings(file.rel, spec["columns"]) if sheet.headers else []  # an empty file: nothing to say
+    return FileOutcome(table, len(sheet.rows), warnings=warnings)
