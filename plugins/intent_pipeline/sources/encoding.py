@@ -86,6 +86,9 @@ def decode_text(data: bytes, legacy: tuple[str, ...] = DEFAULT_LEGACY) -> Decode
                     f"invalid {encoding.upper()} after its byte-order mark: {exc.reason} at byte {exc.start}",
                     data.decode(encoding, errors="replace"),
                 ) from None
+    utf16 = _bomless_utf16(data)  # first: ASCII in UTF-16 is valid UTF-8 too, with a NUL after every letter
+    if utf16 is not None:
+        return utf16
     try:
         return Decoded(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError as exc:
@@ -100,9 +103,6 @@ def decode_text(data: bytes, legacy: tuple[str, ...] = DEFAULT_LEGACY) -> Decode
             "(re-export the file as UTF-8)",
             lossy,
         )
-    utf16 = _bomless_utf16(data)
-    if utf16 is not None:
-        return utf16
     reasons = [f"not UTF-8 ({_describe(data, utf8_error.start)})"]
     for encoding in legacy:
         try:
