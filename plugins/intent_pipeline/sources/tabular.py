@@ -12,6 +12,10 @@ from intent_pipeline.sources.encoding import DoubtfulEncoding, decode_text
 from intent_pipeline.sources.normalize import text
 
 
+# Longest CSV field read (the csv module's default is 128 KiB).
+MAX_FIELD = 64 * 1024 * 1024
+
+
 @dataclass
 class Sheet:
     """A tabular file: cleaned header names, data rows with their 1-based numbers, and a read error if any.
@@ -88,12 +92,29 @@ def read_csv(file: LandingFile, data: bytes | None = None) -> Sheet:
         # The csv module refuses NUL; a NUL in text is damage (or a binary file), never data.
         error = error or f"undecodable file {file.rel}: NUL character at offset {content.index(chr(0))}"
         content = content.replace("\x00", "\ufffd")
+    csv.field_size_limit(MAX_FIELD)  # the default 128 KiB would reject a whole file for one long note
+    delimiter = _delimiter(content)
     try:
-        sheet = _numbered(csv.reader(io.StringIO(content, newline=""), delimiter=_delimiter(content)))
-    except csv.Error as exc:  # e.g. a field over the csv module's size limit: rows cannot be told apart
-        return Sheet([], [], f"malformed CSV file {file.rel}: {exc}")
+        # strict first: it is the mode that notices a quote left open at the end (a truncated file), which
+        # the lenient mode reads as one field swallowing every row after it
+        sheet = _numbered(csv.reader(io.StringIO(content, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error as strict_error:
+        if "unexpected end of data" in str(strict_error):
+            return _lines(content, f"malformed CSV file {file.rel}: a quoted field is never closed ({strict_error})")
+        try:  # a stray quote inside a field (``5" screen``): Excel reads such files, so do we
+            sheet = _numbered(csv.reader(io.StringIO(content, newline=""), delimiter=delimiter))
+        except csv.Error as exc:
+            return _lines(content, f"malformed CSV file {file.rel}: {exc}")
     sheet.error = error
     return sheet
+
+
+def _lines(content: str, error: str) -> Sheet:
+    """A CSV whose rows cannot be told apart: every non-blank physical line after the first is a row
+    (for quarantine, with ``error``), so nothing in it goes uncounted."""
+    lines = content.splitlines()
+    rows = [(number, [line]) for number, line in enumerate(lines[1:], 1) if line.strip()]
+    return Sheet([], rows, error, size=max(len(lines) - 1, 0))
 
 
 def read_xlsx(file: LandingFile, data: bytes | None = None) -> list[Sheet]:
