@@ -11,7 +11,6 @@ from intent_pipeline.sources.base import LandingFile, TableBuilder, raw_json
 from intent_pipeline.sources.encoding import DoubtfulEncoding, decode_text
 from intent_pipeline.sources.normalize import text
 
-
 # Longest CSV field read (the csv module's default is 128 KiB).
 MAX_FIELD = 64 * 1024 * 1024
 
