@@ -13,6 +13,7 @@ from intent_pipeline.sources.forms.formats import (
     aliases,
     header_key,
 )
+from intent_pipeline.sources.locale import FileLocale, SourceLocale, moment
 from intent_pipeline.sources.normalize import BadValue, email, excel_serial, text, timestamp
 from intent_pipeline.sources.tabular import ColumnMap, Sheet, read_sheets, reject_sheet, row_as_dict
 
@@ -45,10 +46,10 @@ def _full_name(values: dict) -> str | None:
     return first or last or text(values.get("full_name"))
 
 
-def _submitted_at(value, ctx: ExtractContext):
+def _submitted_at(value, ctx: ExtractContext, locale: FileLocale | None = None):
     if isinstance(value, int | float) and not isinstance(value, bool):
         return timestamp(excel_serial(value), ctx.source_tz)  # an XLSX date cell without a date format
-    return timestamp(value, ctx.source_tz)
+    return moment(value, ctx.source_tz, locale)  # ISO, YYYY/M/D, or 11/21/2026 in the file's day/month order
 
 
 def file_error(where: str, sheet: Sheet) -> tuple[str | None, str | None]:
@@ -113,15 +114,15 @@ def _parse_rows(
 ) -> int:  # fmt: skip
     header_of = columns.header_of
     phones = ctx.phones
-    for number, cells in sheet.rows:
-        number += offset
-        values, extra = columns.split(cells)
+    split = [(number + offset, cells, *columns.split(cells)) for number, cells in sheet.rows]
+    locale = SourceLocale.from_env("forms").for_file((), (values.get("submitted_at") for _, _, values, _ in split))
+    for number, cells, values, extra in split:
         try:
             submitted_raw = values.get("submitted_at")
             if text(submitted_raw) is None:
                 raise BadValue(f"empty required field 'submitted_at' ({header_of['submitted_at']})")
             try:
-                submitted_at = _submitted_at(submitted_raw, ctx)
+                submitted_at = _submitted_at(submitted_raw, ctx, locale)
             except BadValue as exc:
                 raise BadValue(f"invalid '{header_of['submitted_at']}': {exc}") from None
             try:
