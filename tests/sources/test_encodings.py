@@ -84,3 +84,14 @@ def test_json_bodies_are_unicode_only():
     assert decode_json_bytes(b'\xef\xbb\xbf[{"a": 1}]') == '[{"a": 1}]'
     with pytest.raises(DoubtfulEncoding, match="JSON must be Unicode"):
         decode_json_bytes('[{"a": "张伟"}]'.encode("gbk"))
+
+
+def test_text_garbled_before_it_reached_us_is_quarantined_not_loaded(settings):
+    # A file that itself holds U+FFFD (an earlier tool lost the character): that row, not the file.
+    rows = jinshuju_rows(3)
+    rows[1][2] = "李\ufffd"
+    manifest = _forms(settings, "jinshuju.csv", csv_bytes(JINSHUJU, rows))
+
+    assert manifest["tables"]["forms_submissions"] == {"read": 3, "loaded": 2, "quarantined": 1}
+    [row] = quarantine_rows(settings, "forms_submissions")
+    assert row["_row_number"] == 2 and row["reason"].startswith("garbled text in 'full_name': U+FFFD")

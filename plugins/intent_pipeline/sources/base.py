@@ -96,14 +96,17 @@ def clip(content: str) -> str:
 
 
 def unstorable(row: dict) -> str | None:
-    """Why ``row`` cannot be written to Parquet as it is, or None: a lone surrogate in a text value
-    (JSON's ``\\ud83d`` escape without its pair) or an integer outside int64."""
+    """Why ``row`` cannot be loaded as it is, or None: a lone surrogate in a text value (JSON's
+    ``\\ud83d`` escape without its pair), text holding U+FFFD (garbled before it reached us) or an
+    integer outside int64."""
     for name, value in row.items():
         if isinstance(value, str):
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError as exc:
                 return f"invalid text in '{name}': lone surrogate {value[exc.start]!r} at character {exc.start}"
+            if "\ufffd" in value:  # the file itself holds the replacement mark: the text was garbled upstream
+                return f"garbled text in '{name}': U+FFFD (a character an earlier decoding lost) in {value[:80]!r}"
         elif isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
             return f"'{name}' out of range for a 64-bit integer: {value}"
     return None
