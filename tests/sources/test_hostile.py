@@ -178,3 +178,35 @@ def test_empty_xlsx_sheet_and_data_continued_on_a_second_sheet():
 
     entry = next(e for e in manifest["files"] if e["path"].endswith("/two_sheets.xlsx"))
     assert (entry["read"], entry["loaded"], entry["error"]) == (4, 4, None)
+
+
+def test_a_parser_that_raises_costs_its_own_file_only(settings, monkeypatch):
+    # The net under the extractors: an unforeseen exception (simulated here in the GA4 parser, after
+    # one event went through) is reported with the file and the cause; the other file loads in full.
+    from intent_pipeline.sources.web import extract as web
+
+    real = web.parse_event
+    calls = {"n": 0}
+
+    def parse_event(event, event_dates):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise ZeroDivisionError("simulated parser bug")
+        return real(event, event_dates)
+
+    monkeypatch.setattr(web, "parse_event", parse_event)
+    folder = drop_dir(settings, "web")
+    (folder / "a_first.jsonl").write_bytes(seeds("web")["ga4.jsonl"])  # 3 events; the 2nd raises
+    good_name, good_data, good_rows = good_file("web")
+    (folder / good_name).write_bytes(good_data)
+
+    manifest = extract("web", settings)
+
+    assert_accounting(manifest)
+    entries = {e["path"].rsplit("/", 1)[-1]: e for e in manifest["files"]}
+    assert (entries["a_first.jsonl"]["loaded"], entries["a_first.jsonl"]["quarantined"]) == (1, 1)
+    assert manifest["file_errors"] == [
+        f"cannot parse web/dt={DS}/a_first.jsonl: ZeroDivisionError: simulated parser bug "
+        "(after 1 rows; the rest of the file is not loaded)"
+    ]
+    assert entries[good_name]["loaded"] == good_rows
