@@ -210,3 +210,25 @@ def test_a_parser_that_raises_costs_its_own_file_only(settings, monkeypatch):
         "(after 1 rows; the rest of the file is not loaded)"
     ]
     assert entries[good_name]["loaded"] == good_rows
+
+
+def test_a_formula_saved_without_its_value_quarantines_its_row_instead_of_loading_null(settings):
+    # openpyxl, like some report generators, writes formulas without computing them
+    import io
+
+    import openpyxl
+
+    from tests.sources.hostile import hubspot_xlsx
+
+    workbook = openpyxl.load_workbook(io.BytesIO(hubspot_xlsx(n=3)))
+    workbook.active["G3"] = '=UPPER("acme")'  # Company name of the second data row
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    (drop_dir(settings, "forms") / "hubspot.xlsx").write_bytes(buffer.getvalue())
+
+    manifest = extract("forms", settings)
+
+    assert manifest["tables"]["forms_submissions"] == {"read": 3, "loaded": 2, "quarantined": 1}
+    [row] = lake.read_partition(settings.lake_dir, "quarantine", "forms_submissions", DS).to_pylist()
+    assert row["_row_number"] == 2
+    assert row["reason"].startswith("""formula without a saved value in 'Company name' (=UPPER("acme"))""")

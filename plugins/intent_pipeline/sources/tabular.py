@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -116,30 +117,75 @@ def _lines(content: str, error: str) -> Sheet:
     return Sheet([], rows, error, size=max(len(lines) - 1, 0))
 
 
+@dataclass(frozen=True)
+class UncachedFormula:
+    """A formula cell saved without its computed value (some generators do that): openpyxl reads it as
+    empty, which would load a null where the sheet shows a value. Its row is quarantined instead."""
+
+    formula: str
+
+    def __str__(self) -> str:
+        return self.formula
+
+
+_FORMULA = re.compile(rb"<(?:\w+:)?f[ >/]")
+
+
+def _has_formulas(data: bytes) -> bool:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return any(
+                name.startswith("xl/worksheets/") and _FORMULA.search(archive.read(name)) for name in archive.namelist()
+            )
+    except Exception:  # a damaged archive: openpyxl says what is wrong with it
+        return False
+
+
+def _with_formulas(values, formulas):
+    """Rows of cached values, with an :class:`UncachedFormula` where a formula cell has no cached value."""
+    for row, formula_row in zip(values, formulas, strict=False):
+        cells = list(row)
+        for index, (cell, formula) in enumerate(zip(cells, formula_row, strict=False)):
+            if cell is None and isinstance(formula, str) and formula.startswith("="):
+                cells[index] = UncachedFormula(formula)
+        yield cells
+
+
 def read_xlsx(file: LandingFile, data: bytes | None = None) -> list[Sheet]:
     """Every non-empty worksheet of an XLSX workbook, in order (openpyxl, read-only; cells keep their types).
 
-    A workbook that cannot be opened or read is one Sheet with the error.
+    A workbook that cannot be opened or read is one Sheet with the error. A formula cell without a
+    cached value is an :class:`UncachedFormula`, not an empty cell.
     """
     import openpyxl
 
     data = file.read_bytes() if data is None else data
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        formulas = (
+            openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False) if _has_formulas(data) else None
+        )
     except Exception as exc:  # openpyxl raises zipfile, KeyError and XML errors for damaged files
         return [Sheet([], [], f"cannot open XLSX file {file.rel}: {type(exc).__name__}: {exc}")]
     sheets = []
     try:
-        for worksheet in workbook.worksheets:
+        for index, worksheet in enumerate(workbook.worksheets):
             if not hasattr(worksheet, "iter_rows"):  # a chartsheet holds no cells
                 continue
-            sheet = _numbered((list(r) for r in worksheet.iter_rows(values_only=True)), name=worksheet.title)
+            records = (list(r) for r in worksheet.iter_rows(values_only=True))
+            if formulas is not None:
+                records = _with_formulas(records, formulas.worksheets[index].iter_rows(values_only=True))
+            sheet = _numbered(records, name=worksheet.title)
             if sheet.headers or sheet.rows:
                 sheets.append(sheet)
     except Exception as exc:  # damaged sheet XML surfaces while iterating
         return [Sheet([], [], f"cannot read XLSX file {file.rel}: {type(exc).__name__}: {exc}")]
     finally:
         workbook.close()
+        if formulas is not None:
+            formulas.close()
     return sheets or [Sheet([], [])]
 
 

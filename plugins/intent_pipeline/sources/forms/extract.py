@@ -15,7 +15,14 @@ from intent_pipeline.sources.forms.formats import (
 )
 from intent_pipeline.sources.locale import FileLocale, SourceLocale, moment
 from intent_pipeline.sources.normalize import BadValue, email, excel_serial, text, timestamp
-from intent_pipeline.sources.tabular import ColumnMap, Sheet, read_sheets, reject_sheet, row_as_dict
+from intent_pipeline.sources.tabular import (
+    ColumnMap,
+    Sheet,
+    UncachedFormula,
+    read_sheets,
+    reject_sheet,
+    row_as_dict,
+)
 
 TABLE = "forms_submissions"
 TABLES = (TABLE,)
@@ -118,6 +125,14 @@ def _parse_rows(
     locale = SourceLocale.from_env("forms").for_file((), (values.get("submitted_at") for _, _, values, _ in split))
     for number, cells, values, extra in split:
         try:
+            uncached = [
+                f"'{h}' ({c})" for h, c in zip(sheet.headers, cells, strict=False) if isinstance(c, UncachedFormula)
+            ]
+            if uncached:
+                raise BadValue(
+                    f"formula without a saved value in {', '.join(uncached)}: the file was written without "
+                    "computing it (open and save it in Excel, or export values)"
+                )
             submitted_raw = values.get("submitted_at")
             if text(submitted_raw) is None:
                 raise BadValue(f"empty required field 'submitted_at' ({header_of['submitted_at']})")
