@@ -43,8 +43,8 @@ def test_a_garbling_decoder_is_counted(monkeypatch):
             return Decoded(data.decode("gb18030", errors="replace"), "gb18030")
 
     monkeypatch.setattr(tabular, "decode_text", utf8_else_gb18030)
-    [case] = _cases({"crm/leads_latin1_byte.csv"})
-    found = bench.run_case(case["source"], "leads_latin1_byte.csv", case["data"], case["rows"])
+    [case] = _cases({"crm/leads_export__latin1_byte_0.csv"})
+    found = bench.run_case(case["source"], "leads_export__latin1_byte_0.csv", case["data"], case["rows"])
     assert found["garbled"] and "寮犱紵" in found["garbled"][0]
 
 

@@ -232,3 +232,32 @@ def test_a_formula_saved_without_its_value_quarantines_its_row_instead_of_loadin
     [row] = lake.read_partition(settings.lake_dir, "quarantine", "forms_submissions", DS).to_pylist()
     assert row["_row_number"] == 2
     assert row["reason"].startswith("""formula without a saved value in 'Company name' (=UPPER("acme"))""")
+
+
+def test_a_merged_header_cell_names_the_column_that_holds_its_values(settings):
+    # "Email" merged over two columns, the addresses under the second: they used to land in extra as column_n
+    import io
+
+    import openpyxl
+
+    from tests.sources.hostile import HUBSPOT
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    header = [*HUBSPOT[:5], None, *HUBSPOT[5:]]
+    sheet.append(header)
+    sheet.merge_cells("E1:F1")
+    for i in range(2):
+        sheet.append([f"hs-{i}", "Contact us", "Wei", "Zhang", None, f"m{i}@example.com", "13800138000", "Acme",
+                      "CTO", "SaaS", "50", "2026-11-21 08:00", "Organic search", ""])  # fmt: skip
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    (drop_dir(settings, "forms") / "merged.xlsx").write_bytes(buffer.getvalue())
+
+    manifest = extract("forms", settings)
+
+    assert manifest["tables"]["forms_submissions"] == {"read": 2, "loaded": 2, "quarantined": 0}
+    rows = lake.read_partition(settings.lake_dir, "raw", "forms_submissions", DS).to_pylist()
+    assert sorted(row["email"] for row in rows) == ["m0@example.com", "m1@example.com"]
+    assert all(row["extra"] is None for row in rows)
+    assert any("'Email' is merged over columns 5-6; read from column 6" in w for w in manifest["warnings"])

@@ -30,6 +30,7 @@ class Sheet:
     name: str | None = None  # the worksheet's name (XLSX)
     size: int = 0  # data rows counted, blank ones included (the next sheet's numbers continue after them)
     header_cells: list = field(default_factory=list)  # the header row as read, for a sheet whose header is data
+    notes: list[str] = field(default_factory=list)  # what is read differently from the file's face (merged headers)
 
 
 def _short(header: str) -> str:
@@ -131,16 +132,59 @@ class UncachedFormula:
 _FORMULA = re.compile(rb"<(?:\w+:)?f[ >/]")
 
 
-def _has_formulas(data: bytes) -> bool:
+_MERGE = re.compile(rb"<(?:\w+:)?mergeCell ")
+
+
+def _has_xml(data: bytes, pattern: re.Pattern) -> bool:
     import zipfile
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return any(
-                name.startswith("xl/worksheets/") and _FORMULA.search(archive.read(name)) for name in archive.namelist()
+                name.startswith("xl/worksheets/") and pattern.search(archive.read(name)) for name in archive.namelist()
             )
     except Exception:  # a damaged archive: openpyxl says what is wrong with it
         return False
+
+
+def _header_merges(data: bytes) -> dict[int, list[tuple[int, int]]]:
+    """Per worksheet index, the (first, last) 0-based columns of every merged range in the header row."""
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(io.BytesIO(data))  # read-only sheets do not expose merged ranges
+    try:
+        return {
+            index: [(r.min_col - 1, r.max_col - 1) for r in worksheet.merged_cells.ranges if r.min_row == 1]
+            for index, worksheet in enumerate(workbook.worksheets)
+            if hasattr(worksheet, "merged_cells")
+        }
+    finally:
+        workbook.close()
+
+
+def _unmerge_header(sheet: Sheet, first: int, last: int) -> None:
+    """A header cell merged over columns first..last names the one column of the span that holds values
+    (Excel shows the name over all of them; the file stores it in the first), so that column's values
+    are the field's instead of landing in ``extra`` as ``column_<n>``."""
+    cells = sheet.header_cells
+    if last <= first or first >= len(cells) or cells[first] is None:
+        return
+    span = range(first, min(last, len(cells) - 1) + 1)
+    counts = {c: sum(1 for _, row in sheet.rows if c < len(row) and text(row[c]) is not None) for c in span}
+    filled = [c for c in span if counts[c]]
+    if len(filled) != 1 or filled[0] == first:
+        return  # values under the first column, under none, or under several: kept as written
+    target = filled[0]
+    name = clean_header(cells[first])
+    cells[target], cells[first] = cells[first], None
+    headers = [clean_header(h) for h in cells]
+    while headers and headers[-1] == "":
+        headers.pop()
+    sheet.headers = headers
+    sheet.notes.append(
+        f"header {name!r} is merged over columns {first + 1}-{last + 1}; read from column {target + 1}, "
+        "the one holding its values"
+    )
 
 
 def _with_formulas(values, formulas):
@@ -165,8 +209,11 @@ def read_xlsx(file: LandingFile, data: bytes | None = None) -> list[Sheet]:
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         formulas = (
-            openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False) if _has_formulas(data) else None
+            openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+            if _has_xml(data, _FORMULA)
+            else None
         )
+        merges = _header_merges(data) if _has_xml(data, _MERGE) else {}
     except Exception as exc:  # openpyxl raises zipfile, KeyError and XML errors for damaged files
         return [Sheet([], [], f"cannot open XLSX file {file.rel}: {type(exc).__name__}: {exc}")]
     sheets = []
@@ -178,6 +225,8 @@ def read_xlsx(file: LandingFile, data: bytes | None = None) -> list[Sheet]:
             if formulas is not None:
                 records = _with_formulas(records, formulas.worksheets[index].iter_rows(values_only=True))
             sheet = _numbered(records, name=worksheet.title)
+            for first, last in merges.get(index, ()):
+                _unmerge_header(sheet, first, last)
             if sheet.headers or sheet.rows:
                 sheets.append(sheet)
     except Exception as exc:  # damaged sheet XML surfaces while iterating

@@ -109,6 +109,7 @@ def parse_file(file: LandingFile, ctx: ExtractContext, builders: dict[str, Table
             continue
         first_tool = first_tool or tool
         columns = ColumnMap.build(sheet.headers, FORM_FORMATS[tool]["columns"], ALIASES)
+        notes += [f"{where}: {note}" for note in sheet.notes]
         notes += columns.warnings(where, FORM_FORMATS[tool]["columns"])
         read += _parse_rows(file, sheet, tool, columns, offset, ctx, builder)
         offset += sheet.size
