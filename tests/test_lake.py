@@ -163,3 +163,13 @@ def test_quarantine_partition_and_manifest_round_trip(tmp_path):
     manifest = {"source": "web", "tables": {"web_events": {"read": 1, "loaded": 0, "quarantined": 1}}}
     lake.write_manifest(tmp_path, "web", DAY, manifest)
     assert lake.read_manifest(tmp_path, "web", DAY) == manifest
+
+
+def test_a_damaged_partition_names_its_file_and_table(tmp_path):
+    from intent_pipeline.lake import CorruptPartition
+
+    path = lake.write_partition(tmp_path, "raw", "crm_orders", date(2026, 11, 21), [])
+    path.write_bytes(path.read_bytes()[:30])  # half-copied
+
+    with pytest.raises(CorruptPartition, match=r"raw partition of crm_orders at .*part-0\.parquet cannot be read"):
+        lake.read_partition(tmp_path, "raw", "crm_orders", date(2026, 11, 21))

@@ -242,6 +242,10 @@ def manifest_path(lake_dir: Path | str, source: str, interval_start: date | date
     return Path(lake_dir) / "manifests" / source / f"dt={interval_day(interval_start).isoformat()}.json"
 
 
+class CorruptPartition(ValueError):
+    """A partition file exists but cannot be read (truncated, half-copied, not Parquet)."""
+
+
 class PartitionWriter:
     """Writes one partition in row groups into a temp folder; :meth:`commit` swaps it into place.
 
@@ -357,14 +361,22 @@ def write_partition(
 def read_partition(lake_dir: Path | str, zone: str, table: str, interval_start: date | datetime | str):
     """One interval's partition as a **pyarrow Table** (``.to_pandas()`` if you need a DataFrame).
 
-    Raises FileNotFoundError when the interval was never extracted.
+    Raises FileNotFoundError when the interval was never extracted, :class:`CorruptPartition` (naming the
+    file and the table) when its file cannot be read.
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     path = partition_path(lake_dir, zone, table, interval_start)
     if not path.exists():
         raise FileNotFoundError(f"no {zone} partition for {table} at {path} (interval not extracted?)")
-    return pq.read_table(str(path), schema=schema_for(zone, table))
+    try:
+        return pq.read_table(str(path), schema=schema_for(zone, table))
+    except pa.ArrowException as exc:  # a damaged file: say which one, of which table
+        raise CorruptPartition(
+            f"{zone} partition of {table} at {path} cannot be read: {type(exc).__name__}: {exc} "
+            "(re-run the extract of this interval to rewrite it)"
+        ) from exc
 
 
 def write_manifest(lake_dir: Path | str, source: str, interval_start: date | datetime | str, manifest: dict) -> Path:

@@ -153,18 +153,6 @@ def with_plugins_on_path(pythonpath: str | None) -> str:
     return os.pathsep.join([plugins, *parts])
 
 
-def _dbt_failures(target_path: Path) -> list[str]:
-    results_file = target_path / "run_results.json"
-    if not results_file.exists():
-        return []
-    results = json.loads(results_file.read_text())["results"]
-    return [
-        f"{r['unique_id']}: {r['status']} — {(r.get('message') or '').strip()[:300]}"
-        for r in results
-        if r["status"] in ("fail", "error")
-    ]
-
-
 def dbt_build_args(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """The scheduled build's arguments: without dbt's unit tests, which check the SQL, not the
     data, and so belong in development and CI (``make test`` runs them), as dbt recommends; they
@@ -179,16 +167,16 @@ def dbt_build_task(interval_start: datetime, interval_end: datetime, run_id: str
     settings = Settings.from_env()
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     command = dbt_command(settings, *dbt_build_args())
-    started = time.monotonic()
+    started, since = time.monotonic(), time.time()
     env = dbt_env(settings, interval_start, interval_end)
     completed = subprocess.run(command, env=env, capture_output=True, text=True)
     log.info("dbt build output:\n%s", completed.stdout[-20000:])
     target = settings.state_dir / "dbt" / "target"
-    failures = _dbt_failures(target)
     if completed.returncode != 0:
-        if failures:
-            _fail("dbt build failed:\n" + "\n".join(f"- {f}" for f in failures))
-        raise RuntimeError(f"dbt build exited with {completed.returncode}:\n{completed.stderr[-4000:]}")
+        from intent_pipeline.dbt_errors import raise_for_dbt_failure
+
+        # dbt's own error (the lock, the failing test) in the exception; data errors are not retried
+        raise_for_dbt_failure(completed, target, since)
     results = json.loads((target / "run_results.json").read_text())["results"]
     counts: dict[str, int] = {}
     for result in results:

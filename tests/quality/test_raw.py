@@ -100,7 +100,7 @@ def test_impossible_times_and_broken_invariants_are_critical(settings):
     rows["web_events"][0]["event_at"] = datetime(1970, 1, 1, 0, 29)  # a µs timestamp read as ms
     rows["web_events"][1]["engagement_time_msec"] = -5
     rows["crm_opportunities"][1]["is_won"] = True  # won but not closed
-    rows["crm_orders"][0]["amount"] = -1.0
+    rows["crm_orders"][0]["amount"] = -1.0  # a refund: flagged as a warning, not run-stopping (issue 14)
     rows["crm_activities"][0]["activity_at"] = datetime(1970, 1, 1, 0, 28)  # an epoch-zero default
     write_clean_lake(settings.lake_dir, rows)
 
@@ -111,9 +111,10 @@ def test_impossible_times_and_broken_invariants_are_critical(settings):
         ("web_events", "event_at", None),
         ("web_events", "engagement_time_msec", None),
         ("crm_opportunities", "is_closed", "is_won == true"),
-        ("crm_orders", "amount", None),
         ("crm_activities", "activity_at", None),
     }
+    refund = next(r for r in _failed(report, "crm_orders") if r["column"] == "amount")
+    assert refund["severity"] == "warning" and refund["examples"][0]["value"] == -1.0
     with pytest.raises(QualityGateError, match=r"is_closed where is_won == true — 1 of 2 rows"):
         enforce_gate(report)
 
@@ -180,3 +181,70 @@ def test_activity_without_id_is_critical_and_duplicate_or_leadless_activities_wa
     message = str(caught.value)
     assert "crm_activities: expect_column_values_to_not_be_null on activity_id — 1 of 4 rows unexpected" in message
     assert f"(_source_file={SOURCE_OF['crm_activities']}, _row_number=4)" in message
+
+
+def _crm_drop(settings, leads_rows: list[list], leads_header: list[str] | None = None) -> None:
+    from tests.sources.helpers import csv_bytes, drop_dir
+    from tests.sources.hostile import LEADS
+
+    (drop_dir(settings, "crm") / "leads_export.csv").write_bytes(csv_bytes(leads_header or LEADS, leads_rows))
+
+
+def _leads(n: int, created: str) -> list[list]:
+    from tests.sources.hostile import leads_rows
+
+    return [row[:12] + [created, ""] for row in (leads_rows(n))]
+
+
+def test_a_table_mostly_in_quarantine_fails_the_gate_and_renamed_columns_are_named(settings):
+    # An export whose dates no rule reads: every row quarantined used to pass the gate with 0 warnings.
+    from tests.sources.helpers import extract
+    from tests.sources.hostile import LEADS
+
+    header = [("Job Title" if h == "Title" else h) for h in LEADS]  # an unknown column name, kept in extra
+    _crm_drop(settings, _leads(25, "last Friday"), header)  # a date format no rule reads
+    extract("crm", settings)
+
+    report = validate_raw(settings, INTERVAL)
+
+    share = next(r for r in report["tables"]["crm_leads"]["results"] if r["expectation"] == "quarantine_share_at_most")
+    assert (share["success"], share["severity"], share["unexpected_count"], share["rows_checked"]) == (
+        False, "critical", 25, 25)  # fmt: skip
+    assert "crm/dt=2026-11-21/leads_export.csv: 25 of 25 rows quarantined" in share["examples"][0]
+    columns = next(
+        r for r in report["tables"]["crm_leads"]["results"] if r["expectation"] == "extract_columns_as_expected"
+    )
+    assert columns["success"] is False and columns["severity"] == "warning"
+    assert any("'Job Title'" in example for example in columns["examples"]), columns["examples"]
+    with pytest.raises(QualityGateError, match="crm_leads: quarantine_share_at_most — 25 of 25 rows unexpected"):
+        enforce_gate(report)
+    assert "Job Title" in (settings.reports_dir / "quality" / "dt=2026-11-21" / "raw.md").read_text(encoding="utf-8")
+
+
+def test_quarantine_share_within_the_limit_passes_and_the_limit_is_configurable(settings):
+    from tests.sources.helpers import extract
+
+    rows = _leads(25, "2026-11-21 08:00:00")
+    rows[0][12] = "not a date"  # 1 of 25 = 4 %
+    _crm_drop(settings, rows)
+    extract("crm", settings)
+
+    def share_check(report: dict) -> dict:
+        results = report["tables"]["crm_leads"]["results"]
+        return next(r for r in results if r["expectation"] == "quarantine_share_at_most")
+
+    assert share_check(validate_raw(settings, INTERVAL))["success"] is True
+    assert share_check(validate_raw(settings, INTERVAL, max_share=0.01))["success"] is False
+
+
+def test_a_corrupted_partition_names_the_file_and_the_table(settings):
+    write_clean_lake(settings.lake_dir)
+    part = settings.lake_dir / "raw" / "crm_orders" / "dt=2026-11-21" / "part-0.parquet"
+    part.write_bytes(part.read_bytes()[:40])  # a half-copied file
+
+    report = validate_raw(settings, INTERVAL)
+
+    table = report["tables"]["crm_orders"]
+    assert table["success"] is False
+    assert str(part) in table["error"] and "crm_orders" in table["error"]
+    assert report["tables"]["crm_leads"]["success"] is True

@@ -42,9 +42,30 @@ def read_raw_partition(lake_dir: Path | str, table: str, interval_start: date):
             "(was the interval extracted? is INTENT_LAKE_DIR right?)"
         )
     # ParquetFile, not pq.read_table: the latter would treat the dt= folder as a hive partition key.
-    tables = [pq.ParquetFile(str(path)).read() for path in files]
+    tables = []
+    for path in files:
+        try:
+            tables.append(pq.ParquetFile(str(path)).read())
+        except (pa.ArrowException, OSError) as exc:  # a damaged or half-copied file: name it, and the table
+            raise MissingTable(
+                f"raw partition of {table} for {interval_start.isoformat()} cannot be read: {path}: "
+                f"{type(exc).__name__}: {exc} (re-run the extract of this interval to rewrite it)"
+            ) from None
     data = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")
     return data.to_pandas()
+
+
+def read_manifest(lake_dir: Path | str, source: str, interval_start: date) -> dict | None:
+    """The extract manifest of one source and interval (``<lake>/manifests/<source>/dt=….json``), or None."""
+    import json
+
+    path = Path(lake_dir) / "manifests" / source / f"dt={interval_start.isoformat()}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except ValueError as exc:
+        raise MissingTable(f"extract manifest {path} is not valid JSON: {exc}") from None
 
 
 def read_marts(warehouse: Path | str, tables: tuple[str, ...], schema: str = "marts") -> dict:

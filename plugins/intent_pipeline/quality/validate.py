@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from intent_pipeline.intervals import interval_day
 from intent_pipeline.quality.gate import write_report
-from intent_pipeline.quality.readers import MissingTable, read_marts, read_raw_partition
+from intent_pipeline.quality.readers import MissingTable, read_manifest, read_marts, read_raw_partition
 from intent_pipeline.quality.suites import MART_TABLES, RAW_TABLES, load_suite_spec
 
 if TYPE_CHECKING:
@@ -30,6 +30,90 @@ HISTORY_WINDOW = timedelta(days=730)
 FUTURE_SLACK = timedelta(days=2)
 # Expected close dates of open deals lie ahead.
 EXPECTED_CLOSE_HORIZON = timedelta(days=400)
+# A raw table with more than this share of its rows read in quarantine fails the gate: a wrong export (US
+# dates, another tool's columns, a wrong encoding) must stop the run, not load nothing quietly.
+# INTENT_MAX_QUARANTINE_SHARE overrides it.
+MAX_QUARANTINE_SHARE = 0.2
+# Below this many rows read the share is a warning only: one bad event of three is no broken export.
+MIN_ROWS_FOR_SHARE = 20
+# Which extract manifest (source) holds each raw table's counts.
+SOURCE_OF_TABLE = {
+    "forms_submissions": "forms",
+    "email_events": "email",
+    "web_events": "web",
+    "crm_leads": "crm",
+    "crm_opportunities": "crm",
+    "crm_orders": "crm",
+    "crm_activities": "crm",
+}
+
+
+def max_quarantine_share(env: dict | None = None) -> float:
+    """``INTENT_MAX_QUARANTINE_SHARE`` (a share between 0 and 1), else :data:`MAX_QUARANTINE_SHARE`."""
+    import os
+
+    value = (env if env is not None else os.environ).get("INTENT_MAX_QUARANTINE_SHARE", "").strip()
+    if not value:
+        return MAX_QUARANTINE_SHARE
+    try:
+        share = float(value)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise ValueError(f"INTENT_MAX_QUARANTINE_SHARE must be a share between 0 and 1, got {value!r}")
+    return share
+
+
+def _result(expectation: str, severity: str, success: bool, why: str, **figures) -> dict:
+    row: dict = {
+        "expectation": expectation, "column": None, "condition": None, "severity": severity, "success": success,
+        "rows_checked": None, "unexpected_count": None, "unexpected_percent": None, "examples": [], "why": why,
+        "error": None,
+    }  # fmt: skip
+    row.update(figures)
+    return row
+
+
+def extract_results(manifest: dict | None, table: str, limit: float) -> list[dict]:
+    """The raw gate's checks on the extract itself: the table's quarantine share (critical above ``limit``
+    once MIN_ROWS_FOR_SHARE rows were read) and the files' column warnings (renamed, unknown, missing
+    optional columns, by name). Nothing when the interval has no manifest (a lake written by hand)."""
+    counts = (manifest or {}).get("tables", {}).get(table)
+    if manifest is None or counts is None:
+        return []
+    files = [entry for entry in manifest.get("files", []) if entry.get("table") == table]
+    read, quarantined = counts["read"], counts["quarantined"]
+    share = quarantined / read if read else 0.0
+    worst = sorted((e for e in files if e["quarantined"]), key=lambda e: -e["quarantined"])[:5]
+    examples = [
+        f"{e['path']}: {e['quarantined']} of {e['read']} rows quarantined" + (f" ({e['error']})" if e["error"] else "")
+        for e in worst
+    ]
+    results = [
+        _result(
+            "quarantine_share_at_most",
+            "critical" if read >= MIN_ROWS_FOR_SHARE else "warning",
+            share <= limit,
+            f"at most {limit:.0%} of the rows read may be quarantined (INTENT_MAX_QUARANTINE_SHARE); more "
+            "means a wrong export, which must be fixed, not loaded half",
+            rows_checked=read,
+            unexpected_count=quarantined,
+            unexpected_percent=round(share * 100, 4),
+            examples=[] if share <= limit else [example[:500] for example in examples],
+        )
+    ]
+    paths = tuple(f"{entry['path']}" for entry in files)
+    warnings = [w for w in manifest.get("warnings", []) if paths and w.startswith(paths)]
+    results.append(
+        _result(
+            "extract_columns_as_expected",
+            "warning",
+            not warnings,
+            "a renamed or unknown column loads its values into extra (or a renamed alias), a missing one as null",
+            examples=[warning[:500] for warning in warnings[:20]],
+        )
+    )
+    return results
 
 
 def grade_thresholds(project_dir: Path | None = None) -> dict:
@@ -133,8 +217,18 @@ def _log_table(layer: str, table: str, table_report: dict) -> None:
     )  # fmt: skip
 
 
-def validate_raw(settings: Settings, interval_start: date, *, expectations_dir: Path | str | None = None) -> dict:
+def validate_raw(
+    settings: Settings,
+    interval_start: date,
+    *,
+    expectations_dir: Path | str | None = None,
+    max_share: float | None = None,
+) -> dict:
     """Validate the interval's raw partition of each raw table; write and return the report.
+
+    Besides the suites, each table is checked against its extract manifest: more than ``max_share``
+    (default :func:`max_quarantine_share`) of its rows in quarantine is a critical failure, and the
+    files' column warnings (renamed, unknown, missing optional columns) are reported by name.
 
     Reads ``<lake>/raw/<table>/dt=YYYY-MM-DD/*.parquet``; a table without a partition is a
     critical failure of that table. The report goes to
@@ -143,6 +237,8 @@ def validate_raw(settings: Settings, interval_start: date, *, expectations_dir: 
     interval_start = interval_day(interval_start)
     runner = _Runner("raw", interval_start, expectations_dir, RAW_TABLES)
     parameters = run_parameters(interval_start)
+    limit = max_quarantine_share() if max_share is None else max_share
+    manifests: dict[str, dict | None] = {}
     tables = {}
     for table in RAW_TABLES:
         try:
@@ -152,6 +248,17 @@ def validate_raw(settings: Settings, interval_start: date, *, expectations_dir: 
         else:
             tables[table] = runner.table_report(table, df, parameters)
             del df  # one partition in memory at a time
+        try:
+            manifest = manifests.setdefault(
+                SOURCE_OF_TABLE[table], read_manifest(settings.lake_dir, SOURCE_OF_TABLE[table], interval_start)
+            )
+            extra = extract_results(manifest, table, limit)
+        except MissingTable as error:
+            extra = _missing_table_report(error)["results"]
+        tables[table]["results"] += extra
+        tables[table]["success"] = tables[table]["success"] and not any(
+            not r["success"] and r["severity"] == "critical" for r in extra
+        )
         _log_table("raw", table, tables[table])
     return _finish(settings, "raw", interval_start, tables)
 

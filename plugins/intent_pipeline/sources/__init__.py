@@ -39,7 +39,7 @@ def list_drop(url: str, source: str, ds: str) -> list:
     """The files of one drop folder (sorted by name; hidden ``.``/``_`` files skipped). Missing folder: none."""
     import fsspec
 
-    from intent_pipeline.sources.base import LandingFile
+    from intent_pipeline.sources.base import LandingFile, storable_text
 
     fs, root = fsspec.core.url_to_fs(url)
     try:
@@ -56,8 +56,29 @@ def list_drop(url: str, source: str, ds: str) -> list:
             continue
         if name.startswith((".", "_")):  # .DS_Store, _SUCCESS markers, partial uploads
             continue
-        files.append(LandingFile(fs=fs, path=path, rel=f"{source}/dt={ds}/{name}"))
+        # An undecodable file name (bytes that are not UTF-8) keeps its escapes in _source_file.
+        files.append(LandingFile(fs=fs, path=path, rel=storable_text(f"{source}/dt={ds}/{name}")))
     return sorted(files, key=lambda f: f.name)
+
+
+def _file_failed(file, exc: Exception, tables: tuple, builders: dict, before: dict):
+    """The outcome of a file whose parser raised: rows it already handed over stay where they went, and
+    the rest of the file is one quarantine row (number 0) whose reason names the file and the cause.
+
+    The extractors turn every known kind of bad input into a reason themselves; this is the net under
+    them, so one unforeseen file never costs the other files of the drop their load.
+    """
+    from intent_pipeline.sources.base import FileOutcome, raw_json
+
+    log.exception("%s: parsing failed", file.rel)
+    done = {t: (b.loaded - before[t][0]) + (b.quarantined - before[t][1]) for t, b in builders.items()}
+    table = next((t for t in tables if done[t]), tables[0])
+    cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    error = f"cannot parse {file.rel}: {cause}"
+    if done[table]:
+        error += f" (after {done[table]} rows; the rest of the file is not loaded)"
+    builders[table].reject(file.rel, 0, error, raw_json({"file": file.rel, "rows_before_error": done[table]}))
+    return FileOutcome(table, done[table] + 1, error)
 
 
 def extract_source(
@@ -74,9 +95,10 @@ def extract_source(
     interval's previous partitions atomically, then ``manifests/<source>/dt=….json``.
 
     File-level problems (undecodable file, unrecognised header, missing required column, unsupported
-    file type) quarantine the file's rows and are listed in ``manifest["file_errors"]``; this function
-    does not raise for them (the caller applies ``settings.on_bad_file``). A missing drop folder gives
-    empty partitions and a manifest with zero counts.
+    file type, a file its parser could not finish) quarantine the file's rows and are listed in
+    ``manifest["file_errors"]``; this function does not raise for them (the caller applies
+    ``settings.on_bad_file``). ``manifest["warnings"]`` names renamed, unknown and missing optional
+    columns. A missing drop folder gives empty partitions and a manifest with zero counts.
 
     ``loaded_at`` is the run's timestamp (naive UTC, or aware and converted); ``now()`` only when None.
     """
@@ -100,6 +122,7 @@ def extract_source(
 
     file_entries: list[dict] = []
     file_errors: list[str] = []
+    warnings: list[str] = []
     with ExitStack() as stack:
         builders: dict[str, TableBuilder] = {}
         writers = []
@@ -116,7 +139,12 @@ def extract_source(
                                      "error": error})  # fmt: skip
                 continue
             before = {table: (b.loaded, b.quarantined) for table, b in builders.items()}
-            outcome = extractor.parse_file(file, ctx, builders)
+            try:
+                outcome = extractor.parse_file(file, ctx, builders)
+            except OSError:
+                raise  # the landing store failed (network, permissions): a retry can fix that, not the data
+            except Exception as exc:  # any bytes must not stop the drop: the file is reported, the others load
+                outcome = _file_failed(file, exc, extractor.TABLES, builders, before)
             counts = {"read": outcome.read, "loaded": 0, "quarantined": 0}
             for table, builder in builders.items():
                 counts["loaded"] += builder.loaded - before[table][0]
@@ -125,6 +153,9 @@ def extract_source(
                 raise AccountingError(f"{file.rel}: read {counts['read']} rows but wrote {counts}")
             if outcome.error:
                 file_errors.append(outcome.error)
+            for warning in outcome.warnings:
+                log.warning("%s: %s", source, warning)
+            warnings += outcome.warnings
             file_entries.append({"path": file.rel, "table": outcome.table, **counts, "error": outcome.error})
             log.info("%s: %s -> %s (%s)", source, file.rel, outcome.table, counts)
         for builder in builders.values():
@@ -147,6 +178,7 @@ def extract_source(
         "files": file_entries,
         "tables": tables,
         "file_errors": file_errors,
+        "warnings": warnings,
     }
     lake.write_manifest(settings.lake_dir, source, day, manifest)
     return manifest

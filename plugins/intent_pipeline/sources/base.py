@@ -58,11 +58,58 @@ class FileOutcome:
     table: str
     read: int  # rows read, counted independently of where they went (checked against loaded + quarantined)
     error: str | None = None
+    # What a person should know although nothing was rejected: renamed, unknown or missing optional columns.
+    warnings: list[str] = field(default_factory=list)
+
+
+# Longest raw_content kept for one quarantined row: a 100 MB field must not make a 100 MB quarantine cell.
+MAX_RAW_CONTENT = 100_000
+# int64, the lake's integer type
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def storable_text(value: str) -> str:
+    """``value`` as text Parquet can hold: lone surrogates (``\\ud83d`` from JSON, undecodable file names)
+    become their ``\\udxxx`` escape instead of failing the whole write."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
 
 
 def raw_json(value: Any) -> str:
-    """The original row as JSON text for quarantine ``raw_content``."""
-    return json.dumps(value, ensure_ascii=False, default=str)
+    """The original row as JSON text for quarantine ``raw_content`` (never raises; cut at MAX_RAW_CONTENT)."""
+    try:
+        content = json.dumps(value, ensure_ascii=False, default=str)
+    except (RecursionError, ValueError, TypeError):  # nested too deeply, or a circular value
+        content = repr(value)[:MAX_RAW_CONTENT]
+    return clip(content)
+
+
+def clip(content: str) -> str:
+    """Quarantine text: storable, and cut at MAX_RAW_CONTENT characters with a marker saying so."""
+    content = storable_text(content)
+    if len(content) > MAX_RAW_CONTENT:
+        return content[:MAX_RAW_CONTENT] + f"... [cut: {len(content)} characters in all]"
+    return content
+
+
+def unstorable(row: dict) -> str | None:
+    """Why ``row`` cannot be loaded as it is, or None: a lone surrogate in a text value (JSON's
+    ``\\ud83d`` escape without its pair), text holding U+FFFD (garbled before it reached us) or an
+    integer outside int64."""
+    for name, value in row.items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return f"invalid text in '{name}': lone surrogate {value[exc.start]!r} at character {exc.start}"
+            if "\ufffd" in value:  # the file itself holds the replacement mark: the text was garbled upstream
+                return f"garbled text in '{name}': U+FFFD (a character an earlier decoding lost) in {value[:80]!r}"
+        elif isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
+            return f"'{name}' out of range for a 64-bit integer: {value}"
+    return None
 
 
 class TableBuilder:
@@ -85,7 +132,15 @@ class TableBuilder:
         self.quarantined = 0
 
     def add(self, source_file: str, row_number: int, row: dict) -> None:
-        """One row that passed every check; missing columns are null."""
+        """One row that passed every check; missing columns are null.
+
+        A row Parquet cannot hold (see :func:`unstorable`) goes to quarantine with the reason instead:
+        one bad value must not fail the write of a whole table.
+        """
+        problem = unstorable(row)
+        if problem is not None:
+            self.reject(source_file, row_number, problem, raw_json(row))
+            return
         self._rows.append(row)
         self._files.append(source_file)
         self._numbers.append(row_number)
@@ -94,8 +149,8 @@ class TableBuilder:
             self._flush_raw()
 
     def reject(self, source_file: str, row_number: int, reason: str, raw_content: str) -> None:
-        """One row for quarantine, with the reason and the original row as text."""
-        self._rejected.append((source_file, row_number, reason, raw_content))
+        """One row for quarantine, with the reason and the original row as text (made storable, clipped)."""
+        self._rejected.append((storable_text(source_file), row_number, clip(reason), clip(raw_content)))
         self.quarantined += 1
         if len(self._rejected) >= self.flush_rows:
             self._flush_quarantine()

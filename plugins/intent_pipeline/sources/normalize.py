@@ -56,20 +56,11 @@ def canonical_json(value: Any) -> str:
 
 
 def decode_bytes(data: bytes) -> str:
-    """Decode a landing file: UTF-8 (with or without BOM), else GB18030 (a superset of GBK, what Excel in China writes).
+    """Decode a landing file: a BOM (UTF-8/16/32), strict UTF-8, else validated GB18030 (what Excel in
+    China writes); raises BadValue when the decoding is doubtful (``sources/encoding.py``)."""
+    from intent_pipeline.sources.encoding import decode_text
 
-    Raises BadValue when neither works.
-    """
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as utf8_error:
-        try:
-            return data.decode("gb18030")
-        except UnicodeDecodeError as gb_error:
-            raise BadValue(
-                f"cannot decode as UTF-8 ({utf8_error.reason} at byte {utf8_error.start}) "
-                f"or GB18030 ({gb_error.reason} at byte {gb_error.start})"
-            ) from None
+    return decode_text(data).text
 
 
 # Syntactic check only: one @, something on both sides, no whitespace or separators. Dotless
@@ -133,6 +124,14 @@ def _check_range(moment: datetime, raw: Any) -> datetime:
     return moment
 
 
+def _utc_in_range(moment: datetime, source_tz: tzinfo, raw: Any) -> datetime:
+    try:
+        converted = to_naive_utc(moment, source_tz)
+    except (OverflowError, ValueError):  # year 1 or 9999 shifted past the calendar's ends by the offset
+        raise BadValue(f"timestamp out of range: {raw!r}") from None
+    return _check_range(converted, raw)
+
+
 def to_naive_utc(moment: datetime, source_tz: tzinfo) -> datetime:
     """Naive UTC from an aware datetime, or from a naive one read as wall-clock time in ``source_tz``."""
     if moment.tzinfo is None:
@@ -150,9 +149,9 @@ def timestamp(value: Any, source_tz: tzinfo) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return _check_range(to_naive_utc(value, source_tz), value)
+        return _utc_in_range(value, source_tz, value)
     if isinstance(value, date):
-        return _check_range(to_naive_utc(datetime(value.year, value.month, value.day), source_tz), value)
+        return _utc_in_range(datetime(value.year, value.month, value.day), source_tz, value)
     raw = text(value)
     if raw is None:
         return None
@@ -177,7 +176,7 @@ def timestamp(value: Any, source_tz: tzinfo) -> datetime | None:
                 moment = moment.replace(tzinfo=UTC)
         except ValueError:
             raise BadValue(f"not a timestamp: {raw!r}") from None
-    return _check_range(to_naive_utc(moment, source_tz), raw)
+    return _utc_in_range(moment, source_tz, raw)
 
 
 def _fixed(delta: timedelta) -> tzinfo:
@@ -190,7 +189,10 @@ def excel_serial(value: float) -> datetime:
     """An Excel serial day number (a date cell without a date format) as a naive datetime."""
     from openpyxl.utils.datetime import from_excel
 
-    return from_excel(value)
+    try:
+        return from_excel(value)
+    except (OverflowError, ValueError, TypeError):
+        raise BadValue(f"not an Excel date: {value!r}") from None
 
 
 def epoch_seconds_us(value: Any) -> int:
@@ -212,8 +214,8 @@ def epoch_micros(value: Any) -> int:
         raise BadValue(f"not a microsecond timestamp: {value!r}")
     try:
         micros = int(value)
-    except (TypeError, ValueError):
-        raise BadValue(f"not a microsecond timestamp: {value!r}") from None
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
+        raise BadValue(f"not a microsecond timestamp: {str(value)[:100]!r}") from None
     if not _MIN_US <= micros < _MAX_US:
         raise BadValue(f"timestamp out of range (expected µs since the epoch): {value!r}")
     return micros
@@ -253,18 +255,30 @@ def integer(value: Any) -> int | None:
     if isinstance(value, bool):
         raise BadValue(f"not an integer: {value!r}")
     if isinstance(value, int):
-        return value
+        return _int64(value)
     if isinstance(value, float):
         if value.is_integer():
-            return int(value)
+            return _int64(int(value))
         raise BadValue(f"not an integer: {value!r}")
+    if not isinstance(value, str):
+        raise BadValue(f"not an integer: {type(value).__name__}")
     try:
-        return int(str(value).strip())
+        return _int64(int(value.strip()))
+    except BadValue:
+        raise
     except ValueError:
-        try:
-            number = float(str(value).strip())
-        except ValueError:
-            raise BadValue(f"not an integer: {value!r}") from None
-        if number.is_integer():
-            return int(number)
-        raise BadValue(f"not an integer: {value!r}") from None
+        pass
+    try:
+        number = float(value.strip())
+    except ValueError:
+        raise BadValue(f"not an integer: {value[:100]!r}") from None
+    if number.is_integer():
+        return _int64(int(number))
+    raise BadValue(f"not an integer: {value[:100]!r}")
+
+
+def _int64(number: int) -> int:
+    # The lake's integers are int64: 2**70 is an error in the export, not a value to overflow on.
+    if not -(2**63) <= number < 2**63:
+        raise BadValue(f"integer out of range (64-bit): {number}")
+    return number

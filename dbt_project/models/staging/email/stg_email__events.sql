@@ -5,14 +5,27 @@ source as (
 ),
 
 deduplicated as (
-    -- SendGrid retries webhook posts: the same sg_event_id can arrive twice, keep the first loaded
-    {{ first_copy('source', ['sg_event_id']) }}
+    -- SendGrid retries webhook posts: the same event can arrive twice, keep the first loaded copy.
+    -- The key is the id and the event type, so that a consent event (unsubscribe, spam report,
+    -- bounce) arriving under an id another event already has is never lost to the dedup
+    {{ first_copy('source', ['sg_event_id', 'event']) }}
+),
+
+numbered as (
+    select
+        deduplicated.*,
+        row_number() over (
+            partition by sg_event_id
+            order by _loaded_at, _source_file, _row_number
+        ) as id_use
+    from deduplicated
 ),
 
 renamed as (
     select
-        -- ids
-        sg_event_id,
+        -- ids: the first event loaded under an id keeps it; another event type under the same id
+        -- gets `<id>:<event>`, so the id stays unique and the first event's id never changes
+        case when id_use = 1 then sg_event_id else sg_event_id || ':' || event end as sg_event_id,
         sg_message_id,
         nullif(trim(marketing_campaign_id), '') as marketing_campaign_id,
 
@@ -50,7 +63,7 @@ renamed as (
         _loaded_at,
         _batch_id,
         _interval_start
-    from deduplicated
+    from numbered
 )
 
 select * from renamed

@@ -11,9 +11,12 @@ form_types as (
 keyed as (
     select
         source.*,
-        -- jinshuju exports carry no submission id: the file and row identify the submission then
+        -- jinshuju numbers entries per form (序号 starts at 1 in every form), so its id identifies a
+        -- submission only together with the form; the other tools' ids are global. An export without
+        -- ids: the file and row identify the submission.
         form_tool || ':' || coalesce(
-            nullif(trim(submission_id), ''),
+            case when form_tool = 'jinshuju' then coalesce(trim(form_name), '') || ':' else '' end
+            || nullif(trim(submission_id), ''),
             _source_file || '#' || cast(_row_number as varchar)
         ) as submission_key
     from source

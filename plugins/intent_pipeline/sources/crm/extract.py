@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from intent_pipeline.sources.base import ExtractContext, FileOutcome, LandingFile, TableBuilder, raw_json
 from intent_pipeline.sources.crm.formats import CRM_FORMATS, LOST_STAGES, WON_STAGES
-from intent_pipeline.sources.normalize import BadValue, amount, email, text, timestamp
+from intent_pipeline.sources.locale import FileLocale, SourceLocale, amount, moment
+from intent_pipeline.sources.normalize import BadValue, email, text
 from intent_pipeline.sources.tabular import ColumnMap, read_csv, reject_sheet, row_as_dict
 
 TABLES = tuple(CRM_FORMATS)
@@ -37,8 +38,11 @@ def _stage_flags(stage: str | None) -> tuple[bool | None, bool | None]:
     return is_won or key in LOST_STAGES or key.startswith("closed"), is_won
 
 
-def parse_row(table: str, values: dict, header_of: dict, ctx: ExtractContext) -> dict:
-    """One CRM report row as a raw row of ``table``; BadValue says why it goes to quarantine."""
+def parse_row(table: str, values: dict, header_of: dict, ctx: ExtractContext, locale: FileLocale | None = None) -> dict:
+    """One CRM report row as a raw row of ``table``; BadValue says why it goes to quarantine.
+
+    ``locale``: the file's decimal separator and day/month order (:mod:`intent_pipeline.sources.locale`).
+    """
     for field in CRM_FORMATS[table]["required"]:
         if text(values.get(field)) is None:
             raise BadValue(f"empty required field '{field}' ({header_of[field]})")
@@ -46,9 +50,9 @@ def parse_row(table: str, values: dict, header_of: dict, ctx: ExtractContext) ->
     for field, value in values.items():
         try:
             if field.endswith("_at"):
-                row[field] = timestamp(value, ctx.source_tz)
+                row[field] = moment(value, ctx.source_tz, locale)
             elif field == "amount":
-                row[field] = amount(value)
+                row[field] = amount(value, locale)
             elif field == "email":
                 row[field] = email(value)
             elif field == "phone":
@@ -71,28 +75,36 @@ def parse_file(file: LandingFile, ctx: ExtractContext, builders: dict[str, Table
     if error is None and table is None and sheet.headers:
         error = (
             f"unrecognised CRM report {file.rel}: name is not leads*/opportunities*/orders*/activities* and header "
-            f"{sheet.headers} matches none of them"
+            f"{sheet.headers[:30]} matches none of them"
         )
     table = table or FALLBACK_TABLE
     builder = builders[table]
     spec = CRM_FORMATS[table]
-    if error is None:
-        present = {h.casefold() for h in sheet.headers}
+    if error is None and not sheet.headers and sheet.rows:
+        error = f"no header row in {file.rel}"
+    if error is None and sheet.headers:
+        columns = ColumnMap.build(sheet.headers, spec["columns"])
         for field in spec["required"]:
-            header = next(h for h, target in spec["columns"].items() if target == field)
-            if sheet.headers and header.casefold() not in present:
+            if field not in columns.header_of:
+                header = next(h for h, target in spec["columns"].items() if target == field)
                 error = f"missing required column '{field}' ({header}) in {file.rel}"
                 break
     if error:
         return FileOutcome(table, reject_sheet(builder, file, sheet, error), error)
     columns = ColumnMap.build(sheet.headers, spec["columns"])
-    for number, cells in sheet.rows:
-        values, extra = columns.split(cells)
+    split = [(number, cells, *columns.split(cells)) for number, cells in sheet.rows]
+    # The file's own conventions, from all its values (1,5 anywhere makes 1,234 a decimal comma too).
+    locale = SourceLocale.from_env("crm").for_file(
+        (values.get("amount") for _, _, values, _ in split),
+        (value for _, _, values, _ in split for field, value in values.items() if field.endswith("_at")),
+    )
+    for number, cells, values, extra in split:
         try:
-            row = parse_row(table, values, columns.header_of, ctx)
+            row = parse_row(table, values, columns.header_of, ctx, locale)
         except BadValue as exc:
             builder.reject(file.rel, number, str(exc), raw_json(row_as_dict(sheet.headers, cells)))
             continue
         row["extra"] = extra
         builder.add(file.rel, number, row)
-    return FileOutcome(table, len(sheet.rows))
+    warnings = columns.warnings(file.rel, spec["columns"]) if sheet.headers else []  # an empty file: nothing to say
+    return FileOutcome(table, len(sheet.rows), warnings=warnings)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from intent_pipeline.sources.base import ExtractContext, FileOutcome, LandingFile, TableBuilder, raw_json
-from intent_pipeline.sources.normalize import BadValue, decode_bytes, dumps, email, epoch_seconds_us, text
+from intent_pipeline.sources.encoding import decode_json_bytes
+from intent_pipeline.sources.normalize import BadValue, dumps, email, epoch_seconds_us, text
 
 TABLE = "email_events"
 TABLES = (TABLE,)
@@ -68,28 +69,56 @@ def parse_event(event, ctx: ExtractContext) -> dict:
     }
 
 
+def _events_of(body) -> tuple[list | None, str | None]:
+    """(events, None) from a webhook body, or (None, why the body is not one).
+
+    SendGrid posts a JSON array; a single event object and an ``{"events": [...]}`` wrapper (what
+    some relays and queue consumers write) are read as the events they hold.
+    """
+    if isinstance(body, list):
+        return body, None
+    if isinstance(body, dict):
+        if "events" in body and "event" not in body:
+            events = body["events"]
+            if isinstance(events, list):
+                return events, None
+            return None, f"its 'events' is a JSON {_json_type(events)}, not an array of events"
+        if "event" in body or "sg_event_id" in body:
+            return [body], None  # a single event posted on its own
+        keys = ", ".join(list(map(str, body))[:10])
+        return None, f"it is a JSON object with neither 'event' nor 'events' (keys: {keys})"
+    return None, f"it is a JSON {_json_type(body)}, not an array of events"
+
+
+def _json_type(value) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number"
+    )
+
+
 def parse_file(file: LandingFile, ctx: ExtractContext, builders: dict[str, TableBuilder]) -> FileOutcome:
     """Append the body's events to ``email_events``; ``_row_number`` is the 1-based index in the array."""
     builder = builders[TABLE]
     data = file.read_bytes()
     try:
-        body = json.loads(decode_bytes(data))
-    except (BadValue, ValueError) as exc:
+        body = json.loads(decode_json_bytes(data))
+    except (BadValue, ValueError, RecursionError) as exc:
         # No events can be told apart in a body that is not JSON: the file is one quarantine row (number 0).
-        error = f"unreadable webhook body {file.rel}: {exc}"
+        cause = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        error = f"unreadable webhook body {file.rel}: {cause}"
         builder.reject(file.rel, 0, error, data.decode("utf-8", errors="replace"))
         return FileOutcome(TABLE, 1, error)
-    if isinstance(body, dict):
-        body = [body]  # a single event posted on its own
-    if not isinstance(body, list):
-        error = f"webhook body {file.rel} is not a JSON array of events"
+    events, why = _events_of(body)
+    if events is None:
+        error = f"webhook body {file.rel} is not a SendGrid event array: {why}"
         builder.reject(file.rel, 0, error, raw_json(body))
         return FileOutcome(TABLE, 1, error)
-    for number, event in enumerate(body, 1):
+    for number, event in enumerate(events, 1):
         try:
             row = parse_event(event, ctx)
-        except BadValue as exc:
-            builder.reject(file.rel, number, str(exc), raw_json(event))
+        except (BadValue, RecursionError) as exc:
+            reason = "event nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            builder.reject(file.rel, number, reason, raw_json(event))
             continue
         builder.add(file.rel, number, row)
-    return FileOutcome(TABLE, len(body))
+    return FileOutcome(TABLE, len(events))

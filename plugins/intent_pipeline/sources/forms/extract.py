@@ -5,9 +5,24 @@ from __future__ import annotations
 import re
 
 from intent_pipeline.sources.base import ExtractContext, FileOutcome, LandingFile, TableBuilder, raw_json
-from intent_pipeline.sources.forms.formats import FORM_FORMATS, MIN_HEADER_MATCH, REQUIRED_FIELDS, aliases, header_key
+from intent_pipeline.sources.forms.formats import (
+    ALIASES,
+    FORM_FORMATS,
+    MIN_HEADER_MATCH,
+    REQUIRED_FIELDS,
+    aliases,
+    header_key,
+)
+from intent_pipeline.sources.locale import FileLocale, SourceLocale, moment
 from intent_pipeline.sources.normalize import BadValue, email, excel_serial, text, timestamp
-from intent_pipeline.sources.tabular import ColumnMap, Sheet, read_sheet, reject_sheet, row_as_dict
+from intent_pipeline.sources.tabular import (
+    ColumnMap,
+    Sheet,
+    UncachedFormula,
+    read_sheets,
+    reject_sheet,
+    row_as_dict,
+)
 
 TABLE = "forms_submissions"
 TABLES = (TABLE,)
@@ -38,52 +53,92 @@ def _full_name(values: dict) -> str | None:
     return first or last or text(values.get("full_name"))
 
 
-def _submitted_at(value, ctx: ExtractContext):
+def _submitted_at(value, ctx: ExtractContext, locale: FileLocale | None = None):
     if isinstance(value, int | float) and not isinstance(value, bool):
         return timestamp(excel_serial(value), ctx.source_tz)  # an XLSX date cell without a date format
-    return timestamp(value, ctx.source_tz)
+    return moment(value, ctx.source_tz, locale)  # ISO, YYYY/M/D, or 11/21/2026 in the file's day/month order
 
 
-def file_error(file: LandingFile, sheet: Sheet) -> tuple[str | None, str | None]:
-    """(tool, error): the recognised tool, or why the whole file is rejected."""
+def file_error(where: str, sheet: Sheet) -> tuple[str | None, str | None]:
+    """(tool, error): the recognised tool, or why the whole file (or sheet) ``where`` is rejected."""
     if sheet.error:
         return None, sheet.error
     if not sheet.headers:
         # An empty file has nothing to load; rows under a blank header row cannot be read.
-        return None, f"no header row in {file.rel}" if sheet.rows else None
+        return None, f"no header row in {where}" if sheet.rows else None
     tool = recognise(sheet.headers)
     if tool is None:
         known = ", ".join(FORM_FORMATS)
-        return None, f"unrecognised header set in {file.rel}: {sheet.headers} (known form tools: {known})"
+        return None, f"unrecognised header set in {where}: {sheet.headers[:30]} (known form tools: {known})"
     present = {header_key(h) for h in sheet.headers}
     columns = FORM_FORMATS[tool]["columns"]
     for field in REQUIRED_FIELDS:
         headers = [h for h, target in columns.items() if target == field]
         if headers and not any(header_key(h) in present for h in headers):
-            return tool, f"missing required column '{field}' ({'/'.join(aliases(field))}) in {file.rel}"
+            return tool, f"missing required column '{field}' ({'/'.join(aliases(field))}) in {where}"
     return tool, None
 
 
 def parse_file(file: LandingFile, ctx: ExtractContext, builders: dict[str, TableBuilder]) -> FileOutcome:
-    """Append the file's submissions to ``forms_submissions`` (raw or quarantine)."""
+    """Append the file's submissions to ``forms_submissions`` (raw or quarantine).
+
+    Every non-empty sheet of a workbook is read: row numbers continue from one sheet to the next.
+    A later sheet without a recognised header is quarantined whole (its first row included, since a
+    sheet that continues the data has no header) and named in the file's error.
+    """
     builder = builders[TABLE]
-    sheet = read_sheet(file)
-    tool, error = file_error(file, sheet)
-    if error:
-        return FileOutcome(TABLE, reject_sheet(builder, file, sheet, error), error)
-    if tool is None:  # an empty file
-        return FileOutcome(TABLE, 0)
-    columns = ColumnMap.build(sheet.headers, FORM_FORMATS[tool]["columns"])
+    sheets = read_sheets(file)
+    read, offset, errors, notes = 0, 0, [], []
+    first_tool = None
+    for index, sheet in enumerate(sheets):
+        where = file.rel if len(sheets) == 1 else f"{file.rel} sheet {sheet.name!r}"
+        tool, error = file_error(where, sheet)
+        if error and index > 0 and first_tool is not None and not sheet.error and tool is None:
+            error = f"{error}; its {sheet.size + 1} rows (the first row included) are quarantined"
+            data = Sheet(sheet.headers, [(0, sheet.header_cells), *sheet.rows], name=sheet.name)
+            read += reject_sheet(builder, file, data, error, offset + 1)
+            offset += sheet.size + 1
+            errors.append(error)
+            continue
+        if error:
+            read += reject_sheet(builder, file, sheet, error, offset)
+            offset += sheet.size
+            errors.append(error)
+            continue
+        if tool is None:  # an empty file or sheet
+            continue
+        first_tool = first_tool or tool
+        columns = ColumnMap.build(sheet.headers, FORM_FORMATS[tool]["columns"], ALIASES)
+        notes += [f"{where}: {note}" for note in sheet.notes]
+        notes += columns.warnings(where, FORM_FORMATS[tool]["columns"])
+        read += _parse_rows(file, sheet, tool, columns, offset, ctx, builder)
+        offset += sheet.size
+    return FileOutcome(TABLE, read, "; ".join(errors) or None, notes)
+
+
+def _parse_rows(
+    file: LandingFile, sheet: Sheet, tool: str, columns: ColumnMap, offset: int, ctx: ExtractContext,
+    builder: TableBuilder,
+) -> int:  # fmt: skip
     header_of = columns.header_of
     phones = ctx.phones
-    for number, cells in sheet.rows:
-        values, extra = columns.split(cells)
+    split = [(number + offset, cells, *columns.split(cells)) for number, cells in sheet.rows]
+    locale = SourceLocale.from_env("forms").for_file((), (values.get("submitted_at") for _, _, values, _ in split))
+    for number, cells, values, extra in split:
         try:
+            uncached = [
+                f"'{h}' ({c})" for h, c in zip(sheet.headers, cells, strict=False) if isinstance(c, UncachedFormula)
+            ]
+            if uncached:
+                raise BadValue(
+                    f"formula without a saved value in {', '.join(uncached)}: the file was written without "
+                    "computing it (open and save it in Excel, or export values)"
+                )
             submitted_raw = values.get("submitted_at")
             if text(submitted_raw) is None:
                 raise BadValue(f"empty required field 'submitted_at' ({header_of['submitted_at']})")
             try:
-                submitted_at = _submitted_at(submitted_raw, ctx)
+                submitted_at = _submitted_at(submitted_raw, ctx, locale)
             except BadValue as exc:
                 raise BadValue(f"invalid '{header_of['submitted_at']}': {exc}") from None
             try:
@@ -92,7 +147,9 @@ def parse_file(file: LandingFile, ctx: ExtractContext, builders: dict[str, Table
                 raise BadValue(f"invalid '{header_of['email']}': {exc}") from None
             phone_raw = text(values.get("phone"))
             if address is None and phone_raw is None:
-                raise BadValue(f"no email or phone (both '{header_of['email']}' and '{header_of['phone']}' empty)")
+                raise BadValue(
+                    f"no email or phone (both '{header_of.get('email')}' and '{header_of.get('phone')}' empty)"
+                )
         except BadValue as exc:
             builder.reject(file.rel, number, str(exc), raw_json(row_as_dict(sheet.headers, cells)))
             continue
@@ -117,4 +174,4 @@ def parse_file(file: LandingFile, ctx: ExtractContext, builders: dict[str, Table
                 "extra": extra,
             },
         )
-    return FileOutcome(TABLE, len(sheet.rows))
+    return len(sheet.rows)

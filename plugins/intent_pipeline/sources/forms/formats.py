@@ -83,3 +83,12 @@ def header_key(header: object) -> str:
 def aliases(field: str) -> list[str]:
     """Every tool's header for ``field``, e.g. email -> ['邮箱', 'Email Address', 'Email']."""
     return [header for spec in FORM_FORMATS.values() for header, target in spec["columns"].items() if target == field]
+
+
+# Every tool's header for every field (folded as ColumnMap compares them): a file recognised as one tool
+# that names a column the way another tool does (``Company`` in a HubSpot export) still fills the field.
+ALIASES: dict[str, str] = {
+    " ".join(header.replace("_", " ").split()).casefold(): field
+    for spec in FORM_FORMATS.values()
+    for header, field in spec["columns"].items()
+}

@@ -32,7 +32,11 @@ def _params(event_params) -> dict:
         raise BadValue("'event_params' is not an array")
     params = {}
     for param in event_params:
-        if not isinstance(param, dict) or not isinstance(param.get("value"), dict):
+        if (
+            not isinstance(param, dict)
+            or not isinstance(param.get("value"), dict)
+            or not isinstance(param.get("key"), str | None)
+        ):
             raise BadValue(f"malformed event_params entry: {dumps(param)[:200]}")
         value = param["value"]
         for key in _VALUE_KEYS:
@@ -94,7 +98,8 @@ def parse_event(event, event_dates: _EventDates) -> dict:
     extra = {key: value for key, value in event.items() if key not in KNOWN_KEYS}
     return {
         # The same event exported twice (re-sent shard) gets the same id, whatever its key order or spacing.
-        "event_id": hashlib.sha1(canonical_json(event).encode("utf-8")).hexdigest(),
+        # (surrogatepass: a lone surrogate still hashes; the row is then quarantined for it by the builder)
+        "event_id": hashlib.sha1(canonical_json(event).encode("utf-8", "surrogatepass")).hexdigest(),
         "event_name": text(event["event_name"]),
         "user_pseudo_id": text(event["user_pseudo_id"]),
         "user_id": text(event.get("user_id")),
@@ -141,11 +146,17 @@ def parse_file(file: LandingFile, ctx: ExtractContext, builders: dict[str, Table
             read += 1
             try:
                 event = json.loads(line)
+            except RecursionError:
+                builder.reject(rel, number, "malformed JSON line: nested too deeply", line)
+                continue
             except ValueError as exc:
                 builder.reject(rel, number, f"malformed JSON line: {exc}", line)
                 continue
             try:
                 row = parse_event(event, event_dates)
+            except RecursionError:
+                builder.reject(rel, number, "event nested too deeply to store", line)
+                continue
             except BadValue as exc:
                 builder.reject(rel, number, str(exc), line)
                 continue

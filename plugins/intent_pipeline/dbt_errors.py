@@ -1,0 +1,92 @@
+"""Say what went wrong in a failed ``dbt build``, in the task's own exception (issue 14, item 7).
+
+dbt writes its errors to stdout (and dbt.log), not stderr, and leaves ``run_results.json`` from an
+earlier run in place when it fails before running anything (a warehouse locked by a BI session). So
+the failure is explained from, in order: this run's ``run_results.json`` (a failing data test or
+model: the node and dbt's message), else dbt's own error block in its output (the lock message, a
+compilation error). Data and SQL errors fail the task without retries (a retry reruns the same
+data); a lock or a lost connection is left to Airflow's retries.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_TIMESTAMP = re.compile(r"^\d{2}:\d{2}:\d{2}\s+")
+# dbt's error headings (dbt_common exceptions) and the start of its closing summary
+_ERROR_START = re.compile(
+    r"(Runtime Error|Compilation Error|Database Error|Parsing Error|Encountered an error|"
+    r"Dependency Error|Env var required|IO Error|Catalog Error|Binder Error|Failure in )"
+)
+# Errors a retry can fix: the warehouse held by another process, a connection dropped.
+TRANSIENT = ("Could not set lock on file", "Conflicting lock", "database is locked", "Connection refused",
+             "could not connect", "timeout expired")  # fmt: skip
+MAX_MESSAGE = 4000
+
+
+class DbtBuildFailed(RuntimeError):
+    """dbt build failed for a reason a retry may fix (the lock): Airflow retries it."""
+
+
+def run_failures(target_path: Path, since: float) -> list[str]:
+    """``<node>: <status> — <message>`` of every failed or erroring node of the run that started at
+    ``since`` (epoch seconds); an older ``run_results.json`` (from an earlier run) says nothing about this one."""
+    results_file = target_path / "run_results.json"
+    if not results_file.exists() or results_file.stat().st_mtime < since:
+        return []
+    try:
+        results = json.loads(results_file.read_text(encoding="utf-8"))["results"]
+    except (ValueError, KeyError):
+        return []
+    return [
+        f"{r['unique_id']}: {r['status']} — {(r.get('message') or '').strip()[:300]}"
+        for r in results
+        if r.get("status") in ("fail", "error")
+    ]
+
+
+def error_lines(output: str, limit: int = 40) -> list[str]:
+    """dbt's error block(s) from its console output, without colours and timestamps."""
+    lines = [_TIMESTAMP.sub("", _ANSI.sub("", line)).rstrip() for line in output.splitlines()]
+    picked: list[str] = []
+    inside = False
+    for line in lines:
+        if _ERROR_START.search(line):
+            inside = True
+        elif inside and (not line.strip() or line.startswith("Done.")):
+            inside = False
+        if inside and line.strip():
+            picked.append(line.strip())
+    return picked[:limit]
+
+
+def explain(completed: subprocess.CompletedProcess, target_path: Path, since: float) -> tuple[str, bool]:
+    """(message, transient) for a dbt build that exited non-zero."""
+    failures = run_failures(target_path, since)
+    output = f"{completed.stdout or ''}\n{completed.stderr or ''}"
+    transient = any(marker in output for marker in TRANSIENT)
+    if failures and not transient:
+        return "dbt build failed:\n" + "\n".join(f"- {failure}" for failure in failures), False
+    lines = error_lines(output)
+    if not lines:  # nothing recognisable: the last lines, stderr first (a crash of dbt itself)
+        tail = (completed.stderr or "").strip() or (completed.stdout or "").strip()
+        lines = [_ANSI.sub("", line) for line in tail.splitlines()[-20:]]
+    message = f"dbt build exited with {completed.returncode}:\n" + "\n".join(lines)
+    if transient:
+        message += "\n(the warehouse is held by another process or unreachable: this task is retried)"
+    return message[:MAX_MESSAGE], transient
+
+
+def raise_for_dbt_failure(completed: subprocess.CompletedProcess, target_path: Path, since: float) -> None:
+    """Raise for a failed build: AirflowFailException (no retries) for data and SQL errors,
+    :class:`DbtBuildFailed` (retried) for a lock or a lost connection."""
+    message, transient = explain(completed, target_path, since)
+    if transient:
+        raise DbtBuildFailed(message)
+    from airflow.sdk.exceptions import AirflowFailException
+
+    raise AirflowFailException(message)

@@ -1,0 +1,79 @@
+"""A failed dbt build says what happened (issue 14, item 7): the lock, the failing test, never a stale result."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from datetime import UTC, datetime
+
+import duckdb
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+from intent_pipeline.dbt_errors import DbtBuildFailed, error_lines, explain, raise_for_dbt_failure
+from intent_pipeline.pipeline import dbt_build_task
+from intent_pipeline.settings import Settings
+
+
+def _stale_results(target, message: str = "stale failure from yesterday") -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    results = {"results": [{"unique_id": "test.intent.stale_test", "status": "fail", "message": message}]}
+    (target / "run_results.json").write_text(json.dumps(results), encoding="utf-8")
+    old = time.time() - 3600
+    os.utime(target / "run_results.json", (old, old))
+
+
+def test_a_warehouse_held_by_another_process_names_the_lock_and_is_retried(tmp_path, monkeypatch):
+    # A real dbt build against a warehouse file this test process holds open for writing (a BI session).
+    monkeypatch.setenv("INTENT_HOME", str(tmp_path))
+    settings = Settings.from_env()
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    _stale_results(settings.state_dir / "dbt" / "target")
+    holder = duckdb.connect(str(settings.warehouse))
+    try:
+        with pytest.raises(DbtBuildFailed) as failure:
+            dbt_build_task(datetime(2026, 11, 21, tzinfo=UTC), datetime(2026, 11, 22, tzinfo=UTC), "manual__lock")
+    finally:
+        holder.close()
+    message = str(failure.value)
+    assert "lock" in message.lower() and str(settings.warehouse.name) in message, message
+    assert "stale" not in message  # yesterday's run_results.json is not blamed
+    assert not isinstance(failure.value, AirflowFailException)  # Airflow retries a lock
+
+
+def test_a_failing_test_of_this_run_fails_without_retry_and_names_it(tmp_path):
+    target = tmp_path / "target"
+    since = time.time() - 1
+    target.mkdir()
+    results = {"results": [
+        {"unique_id": "test.intent.not_null_people_person_id", "status": "fail", "message": "Got 3 results"},
+        {"unique_id": "model.intent.people", "status": "success", "message": "OK"},
+    ]}  # fmt: skip
+    (target / "run_results.json").write_text(json.dumps(results), encoding="utf-8")
+    completed = subprocess.CompletedProcess(["dbt"], 1, stdout="Done. PASS=1 WARN=0 ERROR=1", stderr="")
+
+    with pytest.raises(AirflowFailException, match="not_null_people_person_id: fail — Got 3 results"):
+        raise_for_dbt_failure(completed, target, since)
+
+
+def test_a_compilation_error_is_quoted_from_dbt_output_and_not_retried(tmp_path):
+    _stale_results(tmp_path / "target")
+    stdout = (
+        "\x1b[0m10:00:01  Running with dbt=1.11.0\n"
+        "\x1b[0m10:00:02  Encountered an error:\n"
+        "Compilation Error in model people (models/marts/people.sql)\n"
+        "  'source_x' is undefined. This can happen when calling a macro that does not exist.\n"
+        "\n"
+    )
+    completed = subprocess.CompletedProcess(["dbt"], 2, stdout=stdout, stderr="")
+
+    message, transient = explain(completed, tmp_path / "target", time.time() - 1)
+
+    assert not transient
+    assert "Compilation Error in model people" in message and "'source_x' is undefined" in message
+    assert "stale" not in message and "\x1b" not in message
+
+
+def test_error_lines_without_any_error_block_is_empty():
+    assert error_lines("10:00:01  Running with dbt=1.11.0\n10:00:02  Done. PASS=3") == []
