@@ -74,7 +74,7 @@ WORLDS: dict[str, WorldPreset] = {
             "deal, the signal is in the path (pricing, demo, trial)",
             content_floor=0.85,
             opportunity_floor=0.6,
-            conversion={"conversion_event": "opportunity_won", "conversion_window_days": 120},
+            conversion={"conversion_event": "opportunity_won", "conversion_window_days": 90},
         ),
         WorldPreset(
             "few_opportunities",
@@ -91,7 +91,7 @@ WORLDS: dict[str, WorldPreset] = {
             sales_signal=True,
             conversion={
                 "conversion_event": "opportunity_won",
-                "conversion_window_days": 120,
+                "conversion_window_days": 90,
                 "lead_observation_days": 14,
             },
         ),
