@@ -15,9 +15,11 @@ into ``--out``:
   rule is never given learned points: one that fires for >= 95 % is disabled (``is_enabled``
   false: points for nothing; it is still computed, so the next calibration sees it again), a rare
   one (no support, <= 0.5 %) keeps its current points and state until the data says more.
-* ``scoring_rules.proposed.csv``: the seed with the proposed points (a logistic regression on the
-  rules with contrast, +``points_per_doubling`` points doubling the odds; a rule's caps scale with
-  its points) and ``scoring_rules.diff``: the unified diff against the current seed, to review.
+* ``scoring_rules.proposed.csv``: the seed with the proposed points: the current table adjusted by
+  a logistic regression with the current score as offset and penalised per-rule changes
+  (:func:`adjust_points`), or, when clearly better on held-out data, points relearned from scratch
+  (+``points_per_doubling`` points doubling the odds); a rule's caps scale with its points; and
+  ``scoring_rules.diff``: the unified diff against the current seed, to review.
   Nothing is applied: copy the proposed file over the seed after review.
 * ``backtest.json``: the current table against the proposed one on held-out time (the examples
   are split by ``scored_at``: the oldest 80 % fit the points and the grade thresholds, the newest
@@ -29,9 +31,9 @@ potential; ``rate:H,P`` takes the lowest threshold whose leads at or above it co
 potential) or more; ``points:H,P`` keeps fixed thresholds (the vars high_intent_threshold and
 potential_threshold). The proposed thresholds are printed as those vars.
 
-The backtest's proposed score is the sum of points x decayed hits, each rule capped at its scaled
-``max_points``; cap groups (scoring_cap_groups.csv) are not applied, so it is an approximation of
-what the next build computes. Last line of the command: one JSON object (the backtest).
+The backtest's proposed score is the current score plus each changed rule's change x its decayed
+hits (caps are not re-applied), an approximation of what the next build computes. Last line of
+the command: one JSON object (the backtest).
 """
 
 from __future__ import annotations
@@ -146,6 +148,60 @@ def _auc(y: np.ndarray, score: np.ndarray) -> float | None:
     return float(roc_auc_score(y, score)) if 0 < y.sum() < len(y) else None
 
 
+PENALTIES = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
+
+
+def _fit_offset(offset: np.ndarray, x: np.ndarray, y: np.ndarray, penalty: float) -> np.ndarray:
+    """Logistic regression z = a + s * offset + x @ d, with an L2 penalty on d only: (a, s, d...)."""
+    from scipy.optimize import minimize
+
+    design = np.column_stack([np.ones(len(y)), offset, x])
+    weights = np.r_[0.0, 0.0, np.full(x.shape[1], penalty)]
+
+    def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
+        z = design @ beta
+        p = 1.0 / (1.0 + np.exp(-z))
+        value = float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * np.sum(weights * beta**2))
+        return value, design.T @ (p - y) + weights * beta
+
+    return minimize(loss, np.zeros(design.shape[1]), jac=True, method="L-BFGS-B").x
+
+
+def adjust_points(current: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, float, bool]:
+    """How the current score should change, learned from outcomes: the current score is the offset
+    (its scale s learned), each rule's adjustment d is penalised toward 0, with the penalty chosen on
+    the newest quarter of the fit examples (the largest penalty whose held-out log loss is within one
+    standard error of the best: the "one standard error" rule, as the held-out quarter is small).
+    With few outcomes d stays near 0 and the table keeps its points; with many it moves where the
+    data says. The points relearned from scratch (no offset) replace the table only when their
+    held-out log loss beats the adjusted table's by more than one standard error.
+    Returns (s, d / s in score points, penalty, relearn)."""
+    scale = max(float(np.std(current)), 1.0)
+    cut = int(len(y) * 0.75)
+    best = PENALTIES[-1]
+    if 0 < y[:cut].sum() < cut and 0 < y[cut:].sum() < len(y) - cut:
+        losses = {}
+        for penalty in PENALTIES:
+            beta = _fit_offset(current[:cut] / scale, x[:cut], y[:cut], penalty)
+            z = beta[0] + beta[1] * current[cut:] / scale + x[cut:] @ beta[2:]
+            losses[penalty] = np.logaddexp(0.0, z) - y[cut:] * z
+        lowest = min(losses, key=lambda k: float(losses[k].mean()))
+        bound = losses[lowest].mean() + losses[lowest].std() / math.sqrt(len(losses[lowest]))
+        best = max(k for k, v in losses.items() if v.mean() <= bound)
+        from sklearn.linear_model import LogisticRegression
+
+        plain = LogisticRegression(max_iter=1000).fit(x[:cut], y[:cut])
+        z = plain.decision_function(x[cut:])
+        relearned = np.logaddexp(0.0, z) - y[cut:] * z
+        difference = losses[best] - relearned  # > 0: the relearned points do better
+        relearn = bool(difference.mean() > difference.std() / math.sqrt(len(difference)))
+    else:
+        relearn = False
+    beta = _fit_offset(current / scale, x, y, best)
+    s = beta[1] / scale
+    return float(s), (beta[2:] / s if s > 0 else beta[2:] * 0), best, relearn or s <= 0
+
+
 def propose(
     examples: pd.DataFrame,
     features: pd.DataFrame,
@@ -170,10 +226,21 @@ def propose(
     y_fit, y_test = fit["label"].to_numpy(dtype=int), test["label"].to_numpy(dtype=int)
 
     learned = {p["rule_id"]: p for p in sm.learn_points(x_fit, y_fit, points_per_doubling)}
+    ok = [c for c in rule_columns if learned[c.removeprefix("rule:")]["flag"] == "ok"]
+    current_fit = fit["current_score"].to_numpy(dtype=float)
+    s, change, penalty, relearn = (
+        adjust_points(current_fit, x_fit[ok].to_numpy(), y_fit) if ok else (1.0, np.zeros(0), 0.0, False)
+    )
+    # adjust the current table, or (it does not rank, or fresh points are clearly better) relearn them
+    method = "relearned" if relearn else "adjusted"
+    adjustment = dict(zip(ok, change, strict=True))
     rows, proposed = [], seed.copy()
     for i, rule in seed.iterrows():
         p = learned[rule["rule_id"]]
         new_points = p["suggested_points"]
+        if p["flag"] == "ok" and method == "adjusted":
+            awarded = rule["points"] if rule["is_enabled"] else 0
+            new_points = int(round(awarded + adjustment[f"rule:{rule['rule_id']}"]))
         if p["flag"] == "ok":
             enabled = new_points not in (None, 0)
         elif p["flag"] == "no_contrast" and p["share_with_rule"] >= sm.MAX_SHARE:
@@ -203,19 +270,19 @@ def propose(
         )
     rules = pd.DataFrame(rows)
 
-    def proposed_score(x: pd.DataFrame) -> np.ndarray:
-        total = np.zeros(len(x))
-        for _, rule in proposed[proposed["is_enabled"].astype(bool)].iterrows():
-            contribution = rule["points"] * x[f"rule:{rule['rule_id']}"].to_numpy()
-            if pd.notna(rule["max_points"]):
-                cap = float(rule["max_points"])
-                contribution = np.minimum(contribution, cap) if cap > 0 else np.maximum(contribution, cap)
-            total += contribution
-        return total
+    def effective(table: pd.DataFrame) -> pd.Series:
+        return table.set_index("rule_id")["points"].astype(float).where(table.set_index("rule_id")["is_enabled"], 0.0)
 
+    delta = effective(proposed) - effective(seed)
+
+    def proposed_score(x: pd.DataFrame, current: np.ndarray) -> np.ndarray:
+        # the score the current table gave, plus each changed rule's change x its decayed hits
+        return current + x[[f"rule:{r}" for r in delta.index]].to_numpy() @ delta.to_numpy()
+
+    current_test = test["current_score"].to_numpy(dtype=float)
     scores = {
-        "current": (fit["current_score"].to_numpy(dtype=float), test["current_score"].to_numpy(dtype=float)),
-        "proposed": (proposed_score(x_fit), proposed_score(x_test)),
+        "current": (current_fit, current_test),
+        "proposed": (proposed_score(x_fit, current_fit), proposed_score(x_test, current_test)),
     }
     backtest: dict[str, Any] = {
         "examples": len(ordered),
@@ -224,6 +291,9 @@ def propose(
         "test_from": str(test["as_of_at"].min()) if len(test) else None,
         "test_conversions": int(y_test.sum()),
         "grades": grades,
+        "method": method,
+        "current_score_scale": s,
+        "penalty": penalty,
     }
     cuts = {}
     for name, (s_fit, s_test) in scores.items():

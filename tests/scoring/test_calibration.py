@@ -138,3 +138,17 @@ def test_the_command_writes_a_reviewable_diff_and_the_backtest(tmp_path, capsys,
     assert seed_file.read_text(encoding="utf-8").count("\n") == 5  # the seed itself is never changed
     assert set(pd.read_csv(out / "rules.csv")["rule_id"]) == {"signal", "noise", "everybody", "rare"}
     assert json.loads((out / "backtest.json").read_text())["proposed_vars"]["high_intent_threshold"] > 0
+
+
+def test_a_table_that_already_ranks_well_is_kept_when_outcomes_are_few():
+    examples, features, _ = world(1200, 3)
+    hits = features.pivot_table(index="example_id", columns="feature", values="value").reindex(examples["example_id"])
+    examples["current_score"] = 30 * hits["rule:signal"].fillna(0).to_numpy()  # the right rule, the right sign
+    rules = seed({"signal": 30, "noise": 10, "everybody": 10, "rare": 25})
+    rules.loc[rules["rule_id"] == "noise", "is_enabled"] = False  # computed, awards nothing
+    result = sc.propose(examples, features, rules)
+    back, table = result["backtest"], result["rules"].set_index("rule_id")
+    assert back["method"] == "adjusted" and back["current_score_scale"] > 0
+    assert abs(table.loc["signal", "proposed_points"] - 30) <= 5
+    assert not table.loc["noise", "proposed_enabled"] or abs(table.loc["noise", "proposed_points"]) <= 3
+    assert back["proposed"]["roc_auc"] == pytest.approx(back["current"]["roc_auc"], abs=0.02)
