@@ -28,6 +28,24 @@
    DuckDB aggregate over the same events per person (count, max timestamp: the scan floor any
    scoring needs). The ratio is reported, never asserted.
 
+3. Worlds (issue 13). For each world preset of the generator (intent_pipeline.synth.worlds:
+   default, fit_matters, content_universal, few_opportunities, sales_led) a workload of
+   --world-people (default 2000) people over --world-history-days (360) is generated, extracted
+   and built (the scoring path, data tests included, no unit tests) with the dbt vars the world's
+   business would set (what converts, the window, when a lead is scored: WorldPreset.conversion).
+   On the same time split (the newest 20 % of the labelled leads are the test):
+     auc_rule             the current rule table's score at the lead's point
+     auc_rule_calibrated  the score of the table intent_pipeline.scoring_calibration proposes from
+                          the oldest 80 % (its backtest: points x decayed hits, rule caps scaled)
+     auc_model            the conversion model (scoring_model.train: fallbacks included), with
+                          model_status (approved, or the fallback's name) and ece
+     auc_reference        a plain logistic regression (standardised ln(1 + count) of each event
+                          kind) on the generator's own per-lead event log (truth lead_events.csv:
+                          what happened before the lead's point), not through the pipeline
+     grade_ratio          high_intent / nurture conversion rate of the proposed table with grades
+                          by share (top 20 % high_intent, next 30 % potential)
+   zero_contrast_points = rules with no contrast that got points, over every world (goal 0).
+
 Last line: one JSON object.
 """
 
@@ -257,12 +275,115 @@ def scaled(home: Path, people: int) -> dict:
     }
 
 
+def reference_auc(truth_dir: Path, examples, test_ids: set) -> float | None:
+    """A plain logistic regression on the generator's own per-lead event counts (lead_events.csv)
+    before each lead's point (scored_at), trained on the examples outside ``test_ids``."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    events = pd.read_csv(truth_dir / "lead_events.csv", dtype={"lead_id": str})
+    events["event_at"] = pd.to_datetime(events["event_at"], utc=True).dt.tz_convert(None)
+    points = examples[["example_id", "lead_id", "scored_at"]]
+    joined = events.merge(points, on="lead_id")
+    before = joined[joined["event_at"] <= joined["scored_at"]]
+    counts = before.pivot_table(index="example_id", columns="kind", values="event_at", aggfunc="count")
+    x = np.log1p(counts.reindex(examples["example_id"]).fillna(0.0))
+    y = examples.set_index("example_id")["converted"].astype(int)
+    test = x.index.isin(list(test_ids))
+    if y[test].nunique() < 2 or y[~test].nunique() < 2 or x.shape[1] == 0:
+        return None
+    fitted = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x[~test], y[~test])
+    return round(float(roc_auc_score(y[test], fitted.predict_proba(x[test])[:, 1])), 4)
+
+
+def world_figures(home: Path, name: str, people: int, seed: int, history_days: int) -> dict:
+    """Generate, extract and build one world preset; the model, the calibration and the reference."""
+    import pandas as pd
+    from intent_pipeline import scoring_calibration
+    from intent_pipeline.settings import DBT_PROJECT_DIR
+    from intent_pipeline.synth import generate as synth
+    from intent_pipeline.synth.worlds import WORLDS
+
+    preset = WORLDS[name]
+    settings = settings_for(home)
+    truth = home / "data" / "ground_truth"
+    progress(f"world {name}: generating {people} people over {history_days} days")
+    synth(Path(settings.landing_url), truth, people=people, seed=seed, interval_start=date.fromisoformat(INTERVAL),
+          history_days=history_days, world_name=name)  # fmt: skip
+    extract(home, INTERVAL)
+    progress(f"world {name}: dbt build with {preset.conversion}")
+    select = (
+        "--select",
+        "+lead_conversion_examples",
+        "+int_scoring_features",
+        "--exclude-resource-type",
+        "unit_test",
+        "--indirect-selection",
+        "cautious",
+    )
+    dbt(home, "build", *select, "--vars", json.dumps(preset.conversion))
+    labels, features = pipeline.load_training_data(settings.warehouse)
+    start, end = pipeline.interval_dates(date.fromisoformat(INTERVAL))
+    model = scoring_model.train(labels, features, trained_at=end)
+    examples = query(settings.warehouse, "select * from marts.lead_conversion_examples where label_complete")
+    seed_rules = scoring_calibration.read_seed(DBT_PROJECT_DIR / "seeds" / "scoring_rules.csv")
+    calibration = scoring_calibration.propose(*scoring_calibration.load(settings.warehouse), seed_rules)
+    backtest = calibration["backtest"]
+    test_ids = set(scoring_model.split_by_time(labels, 0.2, 0.2)["test"]["example_id"])
+    metrics = model.get("metrics") or {}
+    status = model["status"] if model.get("method") in (None, "logistic") else f"fallback:{model['method']}"
+    rules = calibration["rules"]
+    return {
+        "conversion": preset.conversion,
+        "labelled_leads": len(examples),
+        "conversion_rate": round(float(examples["converted"].mean()), 4) if len(examples) else None,
+        "test_leads": len(test_ids),
+        "auc_rule": _round(backtest["current"]["roc_auc"]),
+        "auc_rule_calibrated": _round(backtest["proposed"]["roc_auc"]),
+        "auc_model": _round(metrics.get("roc_auc")),
+        "auc_reference": reference_auc(truth, examples, test_ids),
+        "grade_ratio": _round(backtest["proposed"]["grade_ratio"]),
+        "grade_ratio_current": _round(backtest["current"]["grade_ratio"]),
+        # null ratio: nurture converted at 0 (the ratio is unbounded) or a grade is empty; the rates say which
+        "conversion_rate_by_grade": {
+            g: _round(backtest["proposed"]["grades"][g]["conversion_rate"])
+            for g in ("high_intent", "potential", "nurture")
+        },
+        "calibration_method": backtest["method"],
+        "model_status": status,
+        "model_reason": model.get("reason"),
+        "ece": _round(metrics.get("ece")),
+        "ece_rule_calibrated": _round(backtest["proposed"]["ece"]),
+        "flagged_rules": {r["rule_id"]: r["flag"] for _, r in rules.iterrows() if r["flag"] != "ok"},
+        "proposed_points": {
+            r["rule_id"]: int(r["proposed_points"]) for _, r in rules.iterrows() if pd.notna(r["proposed_points"])
+        },
+        "zero_contrast_points": backtest["zero_contrast_points"]
+        + sum(
+            1
+            for p in model.get("learned_points", [])
+            if p.get("flag") == "no_contrast" and p["suggested_points"] is not None
+        ),
+    }
+
+
+def _round(value, digits: int = 4):
+    return None if value is None else round(float(value), digits)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=6000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--scale-people", type=int, nargs="*", default=[], help="e.g. 100000 1000000")
     parser.add_argument("--keep", type=Path, help="keep the workload in this folder")
+    parser.add_argument("--world-people", type=int, default=2000, help="people per world preset (default 2000)")
+    parser.add_argument("--world-history-days", type=int, default=360)
+    parser.add_argument("--worlds", nargs="*", default=None, help="world presets to measure (default: all)")
     args = parser.parse_args()
     started = time.perf_counter()
     base = args.keep or Path(tempfile.mkdtemp(prefix="bench-scoring-"))
@@ -272,7 +393,34 @@ def main() -> None:
         result = {"benchmark": "scoring", "people": args.people, "seed": args.seed}
         result.update(accuracy(home, args.people, args.seed))
         result["scaled"] = [scaled(home, n) for n in args.scale_people]
+        from intent_pipeline.synth.worlds import WORLDS
+
+        names = list(WORLDS) if args.worlds is None else args.worlds
+        result["world_people"] = args.world_people
+        result["worlds"] = {
+            name: world_figures(base / f"world-{name}", name, args.world_people, args.seed, args.world_history_days)
+            for name in names
+        }
+        result["zero_contrast_points"] = sum(w.pop("zero_contrast_points") for w in result["worlds"].values())
+        worlds = result["worlds"].values()
         result["goals"] = {
+            "worlds_auc_rule_calibrated_ge_reference_minus_0.01": all(
+                (w["auc_rule_calibrated"] or 0) >= w["auc_reference"] - 0.01 for w in worlds
+            ),
+            "worlds_auc_model_ge_reference_minus_0.01": all(
+                (w["auc_model"] or 0) >= w["auc_reference"] - 0.01 for w in worlds
+            ),
+            "worlds_grade_ratio_ge_3": all(
+                (w["grade_ratio"] or 0) >= 3
+                or (
+                    w["conversion_rate_by_grade"]["nurture"] == 0
+                    and (w["conversion_rate_by_grade"]["high_intent"] or 0) > 0
+                )
+                for w in worlds
+            ),
+            "worlds_ece_le_0.05": all(w["ece"] is not None and w["ece"] <= 0.05 for w in worlds),
+            "worlds_probabilities_never_empty": all(w["model_status"] not in ("refused", "rejected") for w in worlds),
+            "zero_contrast_points_eq_0": result["zero_contrast_points"] == 0,
             "auc_model_ge_95pct_of_ceiling": bool(result.get("auc_model_vs_ceiling", 0) >= 0.95),
             "ece_le_0.05": bool(result["ece"] is not None and result["ece"] <= 0.05),
             "top_vs_bottom_ge_3": bool((result["top_vs_bottom_grade_conversion_ratio"] or 0) >= 3),

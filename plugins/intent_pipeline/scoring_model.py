@@ -17,6 +17,14 @@ reference of that SQL.
 
 Examples are split by time (oldest = train, next = calibration, newest = test), so the
 test metrics say how the model does on leads that came after the ones it learned from.
+The model does not give up when the data is weak (issue 13): it falls back in steps, and
+``method`` names the one used: ``logistic`` (all features), ``regularised`` (a strong L2
+penalty), ``fewer_features`` (the eight features that rank best on the train slice, penalised),
+then ``rule_score_calibrated`` (the rule score itself, feature ``lead_score``, Platt-calibrated to
+probabilities: the ranking of the rule table, on the scale of the outcomes). The first that
+reaches ``min_auc`` on the test slice is approved; the last step needs only
+``min_calibration_conversions`` outcomes and is approved whatever its AUC, so
+``conversion_probability`` is never empty when there is anything to calibrate.
 Too little data is not an error: :func:`train` returns a record with status
 ``refused`` and a reason. Every record, refused and rejected ones included, can be
 saved with :func:`save` so that :func:`history` shows why a run did not ship a model.
@@ -47,7 +55,20 @@ POINTS_COLUMNS = (
     "suggested_points",
     "examples_with_rule",
     "conversion_rate_with_rule",
+    "share_with_rule",
+    "lift",
+    "lift_ci_low",
+    "lift_ci_high",
+    "flag",
 )
+# the rule score of each example (int_scoring_features): the input of the last fallback only
+SCORE_FEATURES = ("lead_score",)
+METHODS = ("logistic", "regularised", "fewer_features", "rule_score_calibrated")
+# a rule that fires for at least this share of the examples, or at most MIN_SHARE, has no contrast:
+# flagged, never given points (learn_points and the calibration command)
+MAX_SHARE = 0.95
+MIN_SHARE = 0.005
+MIN_SUPPORT = 30  # examples with the rule, at least
 
 
 # --- input -------------------------------------------------------------------------
@@ -159,12 +180,12 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def _fit_linear(x_train: pd.DataFrame, y_train: np.ndarray) -> dict:
+def _fit_linear(x_train: pd.DataFrame, y_train: np.ndarray, c: float = 1.0) -> dict:
     """Logistic regression on standardised features, folded into weights over the raw values."""
     mean = x_train.mean().to_numpy()
     std = x_train.std(ddof=0).to_numpy()
     std = np.where(std > 0, std, 1.0)
-    fitted = _logistic().fit((x_train.to_numpy() - mean) / std, y_train)
+    fitted = _logistic(c).fit((x_train.to_numpy() - mean) / std, y_train)
     coef = fitted.coef_[0]
     weight = coef / std
     b = float(fitted.intercept_[0])
@@ -216,30 +237,71 @@ def _hgb_roc_auc(x_train: pd.DataFrame, y_train: np.ndarray, x_test: pd.DataFram
     return float(roc_auc_score(y_test, fitted.predict_proba(x_test.to_numpy())[:, 1]))
 
 
+def rule_contrast(with_rule: np.ndarray, y: np.ndarray) -> dict:
+    """Support, lift and its 95 % confidence interval (Katz log method) of one rule, and its flag:
+    ``no_contrast`` (fires for >= 95 % or <= 0.5 % of the examples), ``no_support`` (fewer than 30
+    examples with it), else ``ok``. Only an ``ok`` rule may be given points."""
+    n, k = len(y), int(with_rule.sum())
+    share = k / n if n else 0.0
+    converted_with, converted_without = float(y[with_rule].sum()), float(y[~with_rule].sum())
+    rate_with = converted_with / k if k else None
+    rate_without = converted_without / (n - k) if n - k else None
+    base = float(y.mean()) if n else 0.0
+    lift = rate_with / base if rate_with is not None and base > 0 else None
+    low: float | None = None
+    high: float | None = None
+    if rate_with is not None and rate_without and converted_with:
+        # relative risk with vs without the rule, 95 % interval on the log scale
+        rr = rate_with / rate_without
+        se = math.sqrt(1 / converted_with - 1 / k + 1 / converted_without - 1 / (n - k))
+        low, high = rr * math.exp(-1.96 * se), rr * math.exp(1.96 * se)
+    if share >= MAX_SHARE or share <= MIN_SHARE:
+        flag = "no_contrast"
+    elif k < MIN_SUPPORT:
+        flag = "no_support"
+    else:
+        flag = "ok"
+    return {
+        "examples_with_rule": k,
+        "share_with_rule": share,
+        "conversion_rate_with_rule": rate_with,
+        "lift": lift,
+        "lift_ci_low": low,
+        "lift_ci_high": high,
+        "flag": flag,
+    }
+
+
 def learn_points(x: pd.DataFrame, y: np.ndarray, points_per_doubling: float) -> list[dict]:
     """Points per rule from a logistic regression on the raw ``rule:*`` features.
 
     Scorecard convention: ``points_per_doubling`` points double the odds, so
-    points = coefficient * points_per_doubling / ln 2. Sorted by points, highest first.
+    points = coefficient * points_per_doubling / ln 2. A rule without contrast or support
+    (:func:`rule_contrast`) is left out of the regression and gets no points (``None``), with its
+    flag. Sorted by points, highest first, flagged rules last.
     """
     rules = [f for f in x.columns if f.startswith(RULE_PREFIX)]
     if not rules:
         return []
-    coef = _logistic().fit(x[rules].to_numpy(), y).coef_[0]
+    contrast = {rule: rule_contrast(x[rule].to_numpy() > 0, y) for rule in rules}
+    fitted = [rule for rule in rules if contrast[rule]["flag"] == "ok"]
+    coef = dict(zip(fitted, _logistic().fit(x[fitted].to_numpy(), y).coef_[0], strict=True)) if fitted else {}
     points = []
-    for rule, c in zip(rules, coef, strict=True):
-        with_rule = x[rule].to_numpy() > 0
+    for rule in rules:
+        c = coef.get(rule)
         points.append(
             {
                 "rule_id": rule.removeprefix(RULE_PREFIX),
-                "coefficient": float(c),
-                "odds_ratio": float(math.exp(c)),
-                "suggested_points": int(round(c * points_per_doubling / math.log(2))),
-                "examples_with_rule": int(with_rule.sum()),
-                "conversion_rate_with_rule": float(y[with_rule].mean()) if with_rule.any() else None,
+                "coefficient": None if c is None else float(c),
+                "odds_ratio": None if c is None else float(math.exp(c)),
+                "suggested_points": None if c is None else int(round(c * points_per_doubling / math.log(2))),
             }
+            | contrast[rule]
         )
-    return sorted(points, key=lambda row: (-row["suggested_points"], row["rule_id"]))
+    return sorted(
+        points,
+        key=lambda row: (row["suggested_points"] is None, -(row["suggested_points"] or 0), row["rule_id"]),
+    )
 
 
 def _utc_seconds(moment: datetime) -> datetime:
@@ -278,11 +340,45 @@ def score(model: dict, features_wide: pd.DataFrame) -> np.ndarray:
     return _sigmoid(a * linear_predictor(model, features_wide) + c)
 
 
+def _top_features(x: pd.DataFrame, y: np.ndarray, k: int) -> list[str]:
+    """The ``k`` features whose own ROC AUC on (x, y) is furthest from 0.5, in column order."""
+    from sklearn.metrics import roc_auc_score
+
+    strength = {f: abs(roc_auc_score(y, x[f].to_numpy()) - 0.5) for f in x.columns if x[f].nunique() > 1}
+    best = set(sorted(strength, key=lambda f: (-strength[f], f))[:k])
+    return [f for f in x.columns if f in best]
+
+
+def _attempt(x: dict, y: dict, columns: list[str], c: float, with_hgb: bool) -> dict:
+    """Fit, calibrate and measure one step on ``columns``; the record's model fields."""
+    fitted = _fit_linear(x["train"][columns], y["train"], c)
+    fitted["calibration"] = _fit_platt(linear_predictor(fitted, x["calibration"]), y["calibration"])
+    fitted["metrics"] = _metrics(score(fitted, x["test"]), y["test"], score(fitted, x["train"]), y["train"])
+    if with_hgb:
+        fitted["metrics"]["hgb_roc_auc"] = _hgb_roc_auc(x["train"], y["train"], x["test"], y["test"])
+    return fitted
+
+
+def _rule_score_model(x: dict, y: dict) -> dict:
+    """The last fallback: z = lead_score, Platt-calibrated on the calibration slice."""
+    column = x["train"][list(SCORE_FEATURES)]
+    mean, std = float(column.mean().iloc[0]), float(column.std(ddof=0).iloc[0]) or 1.0
+    fitted: dict[str, Any] = {
+        "intercept": 0.0,
+        "intercept_standardised": mean / std,
+        "features": [{"feature": SCORE_FEATURES[0], "weight": 1.0, "mean": mean, "std": std, "coef_standardised": std}],
+    }
+    fitted["calibration"] = _fit_platt(linear_predictor(fitted, x["calibration"]), y["calibration"])
+    fitted["metrics"] = _metrics(score(fitted, x["test"]), y["test"], score(fitted, x["train"]), y["train"])
+    return fitted
+
+
 def train(
     labels: pd.DataFrame,
     features: pd.DataFrame,
     *,
     min_conversions: int = 100,
+    min_calibration_conversions: int = 20,
     calibration_share: float = 0.2,
     test_share: float = 0.2,
     points_per_doubling: float = 20,
@@ -291,8 +387,10 @@ def train(
 ) -> dict:
     """Train, calibrate and judge the model; return its JSON-serialisable record.
 
-    ``status`` is ``approved`` (test ROC AUC >= ``min_auc``), ``rejected`` (below it) or
-    ``refused`` (too few conversions, or a slice without both outcomes; no weights then).
+    ``status`` is ``approved`` (a step reached ``min_auc``, or the rule-score fallback), ``rejected``
+    (every learned step below ``min_auc`` and no rule score to fall back on) or ``refused`` (too few
+    conversions, or a slice without both outcomes; no weights then). ``method`` names the step used
+    (:data:`METHODS`), ``attempts`` what each step tried measured.
     """
     validate(labels, features)
     if not (0 < calibration_share and 0 < test_share and calibration_share + test_share < 1):
@@ -303,33 +401,74 @@ def train(
         "version": f"lcm-{trained_at:%Y%m%dT%H%M%S}-{data_fingerprint(labels, features)[:8]}",
         "status": None,
         "reason": None,
+        "method": None,
         "trained_at": trained_at.isoformat(),
         "n_examples": len(labels),
         "n_conversions": int(labels["label"].sum()),
         "min_conversions": min_conversions,
+        "min_calibration_conversions": min_calibration_conversions,
         "min_auc": min_auc,
         "calibration_share": calibration_share,
         "test_share": test_share,
         "points_per_doubling": points_per_doubling,
         "split": _describe_split(slices),
     }
-    refusal = _refusal_reason(record["n_examples"], record["n_conversions"], record["split"], min_conversions)
+    wide = wide_features(labels, features) if len(features) else pd.DataFrame(index=labels["example_id"])
+    has_score = all(f in wide.columns for f in SCORE_FEATURES)
+    floor = min_calibration_conversions if has_score else min_conversions
+    refusal = _refusal_reason(record["n_examples"], record["n_conversions"], record["split"], floor)
     if refusal:
         return record | {"status": "refused", "reason": refusal}
-
-    wide = wide_features(labels, features)
-    if wide.columns.empty:
+    signals = [f for f in wide.columns if f not in SCORE_FEATURES]
+    if not signals and not has_score:
         raise ValueError("features has no rows for the training examples")
     x = {name: wide.loc[part["example_id"]] for name, part in slices.items()}
     y = {name: part["label"].to_numpy(dtype=int) for name, part in slices.items()}
-    record |= _fit_linear(x["train"], y["train"])
-    record["calibration"] = _fit_platt(linear_predictor(record, x["calibration"]), y["calibration"])
-    record["metrics"] = _metrics(score(record, x["test"]), y["test"], score(record, x["train"]), y["train"])
-    record["metrics"]["hgb_roc_auc"] = _hgb_roc_auc(x["train"], y["train"], x["test"], y["test"])
-    record["status"], record["reason"] = _verdict(record["metrics"]["roc_auc"], min_auc)
-    train_and_calibration = pd.concat([x["train"], x["calibration"]])
+
+    attempts: list[dict] = []
+    fits: dict[str, dict] = {}
+    chosen: dict | None = None
+    if record["n_conversions"] >= min_conversions and signals:
+        steps = [
+            ("logistic", signals, 1.0),
+            ("regularised", signals, 0.02),
+            ("fewer_features", _top_features(x["train"][signals], y["train"], 8), 0.1),
+        ]
+        for method, columns, c in steps:
+            fits[method] = fitted = _attempt(x, y, columns, c, with_hgb=method == "logistic") | {"method": method}
+            attempts.append(
+                {"method": method, "features": len(columns), "c": c, "roc_auc": fitted["metrics"]["roc_auc"]}
+            )
+            if fitted["metrics"]["roc_auc"] >= min_auc:
+                chosen = fitted
+                break
+    tried = "; ".join(f"{a['method']} test ROC AUC {a['roc_auc']:.3f}" for a in attempts)
+    if chosen is not None:
+        record |= chosen
+        record["status"], record["reason"] = _verdict(record["metrics"]["roc_auc"], min_auc)
+        if record["method"] != "logistic":
+            record["reason"] = f"fallback {record['method']}: {record['reason']} ({tried})"
+    elif has_score:
+        record |= _rule_score_model(x, y) | {"method": "rule_score_calibrated"}
+        why = tried or (
+            f"only {record['n_conversions']:,} conversions, fewer than the {min_conversions:,} a learned model needs"
+        )
+        record["status"] = "approved"
+        record["reason"] = (
+            f"fallback rule_score_calibrated (test ROC AUC {record['metrics']['roc_auc']:.3f}, "
+            f"ECE {record['metrics']['ece']:.3f}): {why}; below the minimum of {min_auc:.2f}"
+            if attempts
+            else f"fallback rule_score_calibrated (test ROC AUC {record['metrics']['roc_auc']:.3f}): {why}"
+        )
+    else:
+        # no rule score to fall back on: the plain model's record, rejected
+        record |= fits["logistic"]
+        record["status"], record["reason"] = _verdict(record["metrics"]["roc_auc"], min_auc)
+        record["reason"] += f" ({tried}; no rule score to fall back on)"
+    record["attempts"] = attempts
+    rules_x = pd.concat([x["train"], x["calibration"]])
     record["learned_points"] = learn_points(
-        train_and_calibration, np.concatenate([y["train"], y["calibration"]]), points_per_doubling
+        rules_x, np.concatenate([y["train"], y["calibration"]]), points_per_doubling
     )
     return record
 
@@ -345,10 +484,12 @@ def to_dbt_var(model: dict) -> dict:
         "calibration_c": model["calibration"]["c"],
         "features": [{"feature": f["feature"], "weight": f["weight"], "mean": f["mean"]} for f in model["features"]],
         # for marts.scoring_rule_suggestions: the rule table next to what the model suggests
+        # only rules with points: a flagged rule (no contrast, no support) is never suggested any
         "learned_points": [
             {k: p[k] for k in ("rule_id", "suggested_points", "odds_ratio", "examples_with_rule")}
             | {"conversion_rate_with_rule": p["conversion_rate_with_rule"] or 0.0}
             for p in model.get("learned_points", [])
+            if p.get("suggested_points") is not None
         ],
     }
 

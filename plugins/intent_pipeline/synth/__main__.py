@@ -8,7 +8,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from intent_pipeline.synth.generator import POLLUTION_LEVELS, generate
+from intent_pipeline.synth.generator import POLLUTION_LEVELS, WORLDS, generate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +38,14 @@ def main(argv: list[str] | None = None) -> int:
         "shared devices, mailboxes and phones, as in real data) or polluted (about 1.5%% of identifier links "
         "shared by several people) (default: default)",
     )
+    parser.add_argument(
+        "--world",
+        choices=list(WORLDS),
+        default="default",
+        help="signal structure: "
+        + "; ".join(f"{name}: {preset.description}" for name, preset in WORLDS.items())
+        + " (default: default)",
+    )
     parser.add_argument("--landing", type=Path, required=True, help="landing directory to write into")
     parser.add_argument("--truth", type=Path, required=True, help="ground-truth directory (never read by the pipeline)")
     args = parser.parse_args(argv)
@@ -51,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             history_days=args.history_days,
             daily_drops=args.daily_drops,
             pollution=args.pollution,
+            world_name=args.world,
         )
     except ValueError as exc:
         parser.error(str(exc))

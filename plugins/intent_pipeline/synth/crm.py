@@ -14,6 +14,7 @@ from .model import CrmOutcome, Person, PlannedForm, Seen, email_key
 from .pollution import written_hub_phone
 from .truth import Truth
 from .world import World
+from .worlds import opportunity_chance
 from .writers import FormRow, local_time
 
 STAGES_OPEN = ["Prospecting", "Qualification", "Proposal", "Negotiation"]
@@ -30,9 +31,11 @@ def crm_history(
     plan: list[PlannedForm],
     first_row: FormRow | None,
     seen: Seen,
+    events: list[tuple[int, str]] | None = None,
 ) -> CrmOutcome:
     """The person's lead (from their first form, ``first_row`` of ``plan``, or 4% of the others from
-    offline sources), its opportunity, orders and follow-up; written to the drops and the truth."""
+    offline sources), its opportunity, orders and follow-up; written to the drops and the truth.
+    The follow-up activities are appended to ``events`` (epoch second, ``activity_<type>``)."""
     prop, end = p.propensity, world.window.end
     outcome = CrmOutcome()
     if p.is_bot:
@@ -56,10 +59,13 @@ def crm_history(
         email = p.emails[0].title() if rng.random() < 0.5 else p.emails[0]
     lead_id = world.sf_id("00Q", "lead")
     outcome.lead_id = lead_id
+    outcome.lead_created = created
     company = p.company
     last_change = created + rng.randint(60, 5 * DAY)
     strong = any(f in ("trial", "demo", "pricing") for _, f, _ in plan)
     chance = 0 if p.is_job_seeker else max(0.0, min(0.9, (prop - 0.25) * 1.8)) * (1.0 if strong else 0.5)
+    if not p.is_job_seeker:
+        chance = opportunity_chance(world.preset, chance)
     status = "Working"
     if rng.random() < chance:
         opp_created = created + rng.randint(2 * DAY, 25 * DAY)
@@ -110,7 +116,15 @@ def crm_history(
     # Drawn last, so the lead, its opportunity and orders are the same with or without activities.
     if owner:
         hot = prop >= 0.5 or outcome.has_opportunity
-        outcome.first_follow_up = _follow_up(world, rng, p.key, lead_id, owner, created, hot, company["chinese"])
+        if world.preset.sales_signal:
+            # the sales-led world: the owner works a lead by its intent, whatever the web says
+            outcome.first_follow_up = _worked_by_intent(
+                world, rng, p.key, lead_id, owner, created, prop, company["chinese"], events
+            )
+        else:
+            outcome.first_follow_up = _follow_up(
+                world, rng, p.key, lead_id, owner, created, hot, company["chinese"], events
+            )
     return outcome
 
 
@@ -218,6 +232,7 @@ def _follow_up(
     created: int,
     hot: bool,
     chinese: bool,
+    events: list[tuple[int, str]] | None = None,
 ) -> int:
     """The owner's activities on a new lead (before the export's end); returns the first one's time, 0 if none.
 
@@ -253,4 +268,47 @@ def _follow_up(
             local_time(t).strftime("%Y-%m-%d %H:%M:%S"),
         ]
         world.drops.at(t).activities.append((t, person_key, row, ""))
+        if events is not None:
+            events.append((t, f"activity_{kind.lower()}"))
+    return first
+
+
+def _worked_by_intent(
+    world: World,
+    rng: random.Random,
+    person_key: str,
+    lead_id: str,
+    owner: str,
+    created: int,
+    prop: float,
+    chinese: bool,
+    events: list[tuple[int, str]] | None,
+) -> int:
+    """The sales-led world's follow-up: every lead is called within two days; then activities every
+    1-5 days while the lead engages, as many as its propensity earns (about 1 + 12 * prop), meetings
+    more often the warmer it is. Returns the first activity's time, 0 if none."""
+    end = world.window.end
+    t = created + rng.randint(HOUR, 2 * DAY)
+    if t >= end:
+        return 0
+    first = t
+    more = int(rng.expovariate(1.0) * (1 + 12 * prop))
+    for k in range(more + 1):
+        if k:
+            t += rng.randint(DAY, 5 * DAY)
+            if t >= end:
+                break
+        weights = [50 * (1 - prop) + 10, 35, 12, 3 + 80 * prop]  # Call, Email, Task, Meeting
+        kind, _, _, zh, en = rng.choices(V.ACTIVITY_TYPES, weights=weights)[0]
+        row = [
+            world.sf_id("00T", "activity"),
+            lead_id,
+            kind,
+            rng.choice(zh if chinese else en),
+            owner,
+            local_time(t).strftime("%Y-%m-%d %H:%M:%S"),
+        ]
+        world.drops.at(t).activities.append((t, person_key, row, ""))
+        if events is not None:
+            events.append((t, f"activity_{kind.lower()}"))
     return first

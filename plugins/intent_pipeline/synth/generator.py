@@ -48,8 +48,9 @@ from .population import companies
 from .timelines import Timeline
 from .truth import Truth
 from .world import Drops, SalesforceIds, World, campaigns
+from .worlds import WORLDS, world
 
-__all__ = ["POLLUTION_LEVELS", "generate"]
+__all__ = ["POLLUTION_LEVELS", "WORLDS", "generate"]
 
 
 def generate(
@@ -61,6 +62,7 @@ def generate(
     history_days: int = 180,
     daily_drops: int = 0,
     pollution: str = "default",
+    world_name: str = "default",
 ) -> dict[str, Any]:
     """Write a seeded sample workload into ``landing_dir`` and its ground truth into ``truth_dir``.
 
@@ -78,6 +80,9 @@ def generate(
     about 1.5% of the (identifier, person) links and 3.5% of people with such a form. The truth
     (``people.csv``, ``records.csv``, ``identifiers.csv``) says who really is who; see docs/contracts.md.
 
+    ``world_name`` picks the signal structure (``worlds.WORLDS``: default, fit_matters,
+    content_universal, few_opportunities, sales_led); ``default`` is the sample as it always was.
+
     Returns a summary: people, files/rows per source, rows per raw table, planted bad rows per
     source, duplicate email deliveries, ground-truth counts and the pollution (hubs per kind,
     identifier links, typo'd new-device records).
@@ -90,10 +95,13 @@ def generate(
         raise ValueError(f"daily_drops must be between 0 and history_days + 1 ({history_days + 1}), got {daily_drops}")
     if pollution not in POLLUTION_LEVELS:
         raise ValueError(f"pollution must be one of {', '.join(POLLUTION_LEVELS)}, got {pollution!r}")
+    preset = world(world_name)
     if isinstance(interval_start, datetime):
         interval_start = interval_start.date()
     landing = Path(str(landing_dir).removeprefix("file://"))
-    return _run(landing, Path(truth_dir), people, seed, interval_start, history_days, daily_drops, pollution)
+    return _run(
+        landing, Path(truth_dir), people, seed, interval_start, history_days, daily_drops, pollution, preset.name
+    )
 
 
 def _run(
@@ -105,6 +113,7 @@ def _run(
     history_days: int,
     daily_drops: int,
     pollution: str,
+    world_name: str = "default",
 ) -> dict[str, Any]:
     # The world (companies, planted rows) draws from the seed; each person from a stream of their own
     # (see timelines.Timeline), the pollution plan from a third one. The order of the draws below is
@@ -128,6 +137,7 @@ def _run(
         e164=e164,
         sf_id=SalesforceIds(),
         plan=plan_pollution(random.Random(f"{seed}/pollution"), people, pollution, window, all_companies, taken, e164),
+        preset=WORLDS[world_name],
     )
     with Truth(truth_dir, world.plan.kind_of) as truth:
         for i in range(1, people + 1):
@@ -144,6 +154,7 @@ def _run(
         "seed": seed,
         "interval_start": interval_start.isoformat(),
         "history_days": history_days,
+        "world": world_name,
         "drops": [d.isoformat() for d in drops.days],
     }
     tail: dict[str, object] = {"landing": str(landing), "truth_dir": str(truth_dir)}

@@ -321,6 +321,7 @@ class CrmOutcome:
     """What the CRM made of a person: their lead, an opportunity, a won deal, the first follow-up."""
 
     lead_id: str = ""
+    lead_created: int = 0  # epoch second the lead was created
     has_opportunity: bool = False
     converted: bool = False
     revenue: float = 0  # the int 0 when nothing was won: the truth writes "0", not "0.0"

@@ -31,6 +31,7 @@ from .pollution import HUB_FORMS, KIOSK_FORMS, TYPO_FORMS, typo_email
 from .population import make_person, new_device
 from .truth import Truth
 from .world import World
+from .worlds import propensities
 from .writers import FormRow
 
 TRAFFIC_CUM = cum(t[-1] for t in V.TRAFFIC)
@@ -65,6 +66,20 @@ class Timeline:
             rng, i, world.plan.roles.get(i, []), world.companies, world.taken, self.window
         )
         self.seen = Seen()
+        # The world preset's propensities, from a stream of the person's own that the default world
+        # never draws from: behaviour follows `behaviour`, the CRM outcome the true propensity.
+        self.true_propensity = self.p.propensity
+        preset = world.preset
+        if not preset.is_default and not (self.p.is_bot or self.p.is_job_seeker):
+            self.true_propensity, self.p.propensity = propensities(
+                preset,
+                random.Random(f"{world.seed}/{i}/world"),
+                self.p.propensity,
+                self.p.seniority,
+                self.p.company["industry"],
+            )
+        # the lead's own event log for the truth (lead_events.csv): (epoch second, kind)
+        self.events: list[tuple[int, str]] = []
         self.lang = self.p.lang if rng.random() < 0.85 else ("en" if self.p.lang == "zh" else "zh")
         self.wants_typo_form = rng.random() < world.typo_new_device and not self.p.is_bot
         self.sessions: list[Session] = []
@@ -89,6 +104,7 @@ class Timeline:
         self._write_web_events()
         self._write_form_rows()
         self._write_email_events()
+        self.p.propensity = self.true_propensity
         crm = crm_history(
             self.world,
             self.truth,
@@ -97,6 +113,7 @@ class Timeline:
             self.plan,
             self.built_rows[0][1] if self.built_rows else None,
             self.seen,
+            self.events,
         )
         self._write_truth(crm)
 
@@ -170,6 +187,10 @@ class Timeline:
             "demo": 0.45 * prop**2,
             "trial": 0.0 if last_day_trial else 0.55 * prop**2.5,
         }
+        floor = self.world.preset.content_floor
+        if floor:  # a world where nearly everybody downloads content
+            for form in ("whitepaper", "webinar", "brochure"):
+                chances[form] = max(chances[form], floor * {"whitepaper": 1.0, "webinar": 0.8, "brochure": 0.6}[form])
         for form, chance in chances.items():
             if rng.random() < chance:
                 t = time_in(rng, lo, hi)
@@ -479,6 +500,12 @@ class Timeline:
                         logged_in = True
                 self.activity.append(s.ts)
                 p.stats["web_sessions"] += 1
+                if not dev.kiosk_number:
+                    self.events.append((s.ts, "session"))
+                    for path, seconds in s.pages:
+                        self.events.append((s.ts, "page_view"))
+                        if path.startswith("/pricing"):
+                            self.events.append((s.ts, "pricing_view_60s" if seconds > 60 else "pricing_view"))
         if logged_in:
             self.truth.record("web", p.user_id, p.key)
 
@@ -503,6 +530,7 @@ class Timeline:
             self.world.drops.at(s.form_ts).forms.append(row)
             p.stats["form_submissions"] += 1
             p.stats[FORM_COUNTS[s.form or ""]] += 1
+            self.events.append((s.form_ts, f"form_{s.form}"))
         if self.stray:
             self.truth.typo_new_device_records += 1
             self.truth.typo_new_device_people += 1
@@ -520,6 +548,8 @@ class Timeline:
                 self.truth.record("email", event_id, p.key)
             if ev["event"] in ("open", "click"):
                 self.activity.append(ts)
+            if ev["event"] in ("delivered", "open", "click"):
+                self.events.append((ts, f"email_{ev['event']}"))
         if self.email_events:
             times = [e[0] for e in self.email_events]
             self.seen.add("email", email_key(self.list_address), min(times), max(times))
@@ -532,3 +562,5 @@ class Timeline:
         self.truth.person(
             p, self.devices, self.seen, self.list_address, bool(self.built_rows), crm, self.stray is not None
         )
+        if crm.lead_id:
+            self.truth.lead_events(crm.lead_id, self.events)

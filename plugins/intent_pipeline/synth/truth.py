@@ -109,9 +109,10 @@ class Truth:
         self.dir.mkdir(parents=True, exist_ok=True)
         self._files = [
             (self.dir / name).open("w", encoding="utf-8", newline="")
-            for name in ("people.csv", "records.csv", "identifiers.csv")
+            for name in ("people.csv", "records.csv", "identifiers.csv", "lead_events.csv")
         ]
-        self.people, self.records, self.identifiers = (csv.writer(f) for f in self._files)
+        self.people, self.records, self.identifiers, self.events = (csv.writer(f) for f in self._files)
+        self.events.writerow(["lead_id", "event_at", "kind"])
         self.people.writerow(PEOPLE_HEADER)
         self.records.writerow(RECORDS_HEADER)
         self.identifiers.writerow(IDENTIFIERS_HEADER)
@@ -122,6 +123,13 @@ class Truth:
             f.close()
 
     # -- records -----------------------------------------------------------------------------------
+
+    def lead_events(self, lead_id: str, events: list[tuple[int, str]]) -> None:
+        """The generator's own event log of a CRM lead's person (``lead_events.csv``: UTC time, kind:
+        session, page_view, pricing_view(_60s), form_<form>, email_<delivered|open|click>,
+        activity_<type>), before and after the lead was created: a reader counts what it may see."""
+        for ts, kind in sorted(events):
+            self.events.writerow([lead_id, iso(ts), kind])
 
     def record(self, source: str, record_key: str, person_key: str, hub_kind: str = "") -> None:
         """The person behind one landed record (forms are recorded by ``DropWriter.close``)."""

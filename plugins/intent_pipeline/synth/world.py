@@ -13,6 +13,7 @@ from . import vocab as V
 from .clock import DAY, HOUR, Window, utc_day
 from .model import E164, Campaign, Company, Taken
 from .pollution import PollutionPlan
+from .worlds import WORLDS, WorldPreset
 from .writers import DropWriter
 
 
@@ -72,6 +73,7 @@ class World:
     e164: E164
     sf_id: SalesforceIds
     plan: PollutionPlan
+    preset: WorldPreset = WORLDS["default"]  # the world's signal structure (worlds.py)
 
 
 def campaigns(window: Window) -> list[Campaign]:

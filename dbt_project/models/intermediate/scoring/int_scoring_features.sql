@@ -8,7 +8,13 @@
       log_*_all             ln(1 + count) of activity any time before (page views, seconds engaged,
                             distinct pages, opens, clicks, forms, sessions)
       log_days_known        ln(1 + days since the first interaction)
-      log_days_since_last_interaction   ln(1 + days), 365 when there was none -#}
+      log_days_since_last_interaction   ln(1 + days), 365 when there was none
+      log_sales_<type>_all  ln(1 + count) of the CRM activities (call, email, meeting, task) on the
+                            person's leads before the point; log_sales_activities_<n>d in the window;
+                            log_days_since_sales_activity (only when there was one)
+      lead_score            the rule score at the point: never a feature of the learned model, only
+                            of its last fallback (the rule score calibrated to probabilities,
+                            intent_pipeline.scoring_model) -#}
 with
 
 score_points as (
@@ -27,6 +33,76 @@ rules as (
 activity as (
     select * from {{ ref('int_score_point_activity') }}
     where score_point <> 'previous'
+),
+
+scores as (
+    select * from {{ ref('int_lead_scores_computed') }}
+    where score_point <> 'previous'
+),
+
+crm_activities as (
+    select * from {{ ref('stg_crm__activities') }}
+),
+
+people_nodes as (
+    select * from {{ ref('int_people_resolved') }}
+),
+
+sales_activity as (
+    -- what sales did with the person's CRM leads before each point (never after: no leak)
+    select
+        score_points.person_id,
+        score_points.score_point,
+        score_points.as_of_at,
+        crm_activities.activity_type,
+        crm_activities.activity_at
+    from score_points
+    inner join people_nodes
+        on people_nodes.person_id = score_points.person_id
+        and people_nodes.node_key like 'crm_lead:%'
+    inner join crm_activities
+        on {{ node_key('crm_lead', 'crm_activities.lead_id') }} = people_nodes.node_key
+        and crm_activities.activity_at <= score_points.as_of_at
+),
+
+sales_features as (
+    {%- for type in ['call', 'email', 'meeting', 'task'] %}
+    select
+        person_id,
+        score_point,
+        'log_sales_{{ type }}_all' as feature,
+        ln(1 + count(*)) as value
+    from sales_activity
+    where activity_type = '{{ type }}'
+    group by 1, 2
+    union all
+    {%- endfor %}
+    select
+        person_id,
+        score_point,
+        'log_sales_activities_{{ var("feature_window_days") }}d' as feature,
+        ln(1 + count(*)) as value
+    from sales_activity
+    where activity_at > {{ dbt.dateadd('day', -var('feature_window_days'), 'as_of_at') }}
+    group by 1, 2
+    union all
+    select
+        person_id,
+        score_point,
+        'log_days_since_sales_activity' as feature,
+        ln(1 + min({{ days_between('activity_at', 'as_of_at') }})) as value
+    from sales_activity
+    group by 1, 2
+),
+
+score_features as (
+    select
+        person_id,
+        score_point,
+        'lead_score' as feature,
+        lead_score as value
+    from scores
+    where lead_score <> 0
 ),
 
 rule_features as (
@@ -93,6 +169,10 @@ final as (
     select person_id, score_point, feature, cast(value as double precision) from activity_features
     union all
     select person_id, score_point, feature, cast(value as double precision) from silence_features
+    union all
+    select person_id, score_point, feature, cast(value as double precision) from sales_features
+    union all
+    select person_id, score_point, feature, cast(value as double precision) from score_features
 )
 
 select * from final

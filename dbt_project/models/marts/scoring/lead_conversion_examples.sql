@@ -1,6 +1,8 @@
 {#- One row per CRM lead: its person's rule score and grade var lead_observation_days (default 0)
-    after the lead was created (scored_at), and whether it converted (an opportunity on the lead
-    created within var conversion_window_days after scored_at). A lead that converted before
+    after the lead was created (scored_at), and whether it converted within var
+    conversion_window_days after scored_at. What converts is var conversion_event (an opportunity
+    created, a named stage reached, a deal won, an order placed: int_lead_conversion_events), named
+    in conversion_definition. A lead that converted before
     scored_at is no example (converted_before_scoring, left out of the report and training). The
     closed-loop report and the conversion model's training read it; label_complete is false while
     the window is still open at interval_end, converted or not (those leads are left out of both). -#}
@@ -16,8 +18,8 @@ scores as (
     where score_point like 'lead:%'
 ),
 
-opportunities as (
-    select * from {{ ref('stg_crm__opportunities') }}
+conversion_events as (
+    select * from {{ ref('int_lead_conversion_events') }}
 ),
 
 events as (
@@ -27,20 +29,20 @@ events as (
 earlier_conversions as (
     select distinct score_points.score_point
     from score_points
-    inner join opportunities
-        on 'lead:' || opportunities.lead_id = score_points.score_point
-        and opportunities.created_at < score_points.as_of_at
+    inner join conversion_events
+        on 'lead:' || conversion_events.lead_id = score_points.score_point
+        and conversion_events.converted_at < score_points.as_of_at
 ),
 
 conversions as (
     select
         score_points.score_point,
-        min(opportunities.created_at) as converted_at
+        min(conversion_events.converted_at) as converted_at
     from score_points
-    inner join opportunities
-        on 'lead:' || opportunities.lead_id = score_points.score_point
-        and opportunities.created_at >= score_points.as_of_at
-        and opportunities.created_at
+    inner join conversion_events
+        on 'lead:' || conversion_events.lead_id = score_points.score_point
+        and conversion_events.converted_at >= score_points.as_of_at
+        and conversion_events.converted_at
             <= {{ dbt.dateadd('day', var('conversion_window_days'), 'score_points.as_of_at') }}
     group by 1
 ),
@@ -67,7 +69,8 @@ final as (
             <= {{ interval_end_at('events') }}
             and earlier_conversions.score_point is null
         ) as label_complete,
-        earlier_conversions.score_point is not null as converted_before_scoring
+        earlier_conversions.score_point is not null as converted_before_scoring,
+        cast('{{ conversion_definition() }}' as varchar) as conversion_definition
     from score_points
     inner join scores
         on scores.person_id = score_points.person_id

@@ -1,0 +1,96 @@
+{#- One row per CRM lead (what sales works): its person's current score, grade and conversion
+    probability from lead_scores, next to what is known about this lead itself as of interval_end:
+    its status and owner, its age, the sales activities on it and since when it is quiet, whether it
+    has an opportunity, and how many CRM leads the person has (a person with several leads shares one
+    score: the conversion model trains on the CRM lead's outcome, lead_conversion_examples). -#}
+with
+
+leads as (
+    select * from {{ ref('stg_crm__leads') }}
+),
+
+people_nodes as (
+    select * from {{ ref('int_people_resolved') }}
+),
+
+person_scores as (
+    select * from {{ ref('lead_scores') }}
+),
+
+activities as (
+    select * from {{ ref('stg_crm__activities') }}
+),
+
+opportunities as (
+    select * from {{ ref('stg_crm__opportunities') }}
+),
+
+events as (
+    select * from {{ ref('int_events_unified') }}
+),
+
+lead_people as (
+    select
+        leads.lead_id,
+        people_nodes.person_id
+    from leads
+    inner join people_nodes
+        on people_nodes.node_key = {{ node_key('crm_lead', 'leads.lead_id') }}
+),
+
+leads_per_person as (
+    select person_id, count(*) as crm_leads_of_person
+    from lead_people
+    group by 1
+),
+
+lead_activity as (
+    select
+        lead_id,
+        count(*) as sales_activities,
+        max(activity_at) as last_sales_activity_at
+    from activities
+    where activity_at <= {{ interval_end_at('events') }}
+    group by 1
+),
+
+lead_opportunities as (
+    select
+        lead_id,
+        count(*) as opportunities,
+        min(created_at) as first_opportunity_at
+    from opportunities
+    where created_at <= {{ interval_end_at('events') }}
+    group by 1
+),
+
+final as (
+    select
+        cast(leads.lead_id as varchar) as lead_id,
+        cast(lead_people.person_id as varchar) as person_id,
+        cast(leads.status as varchar) as lead_status,
+        cast(leads.owner as varchar) as owner,
+        cast(leads.created_at as timestamp) as lead_created_at,
+        cast({{ days_between('leads.created_at', interval_end_at('events')) }} as double precision) as lead_age_days,
+        cast(person_scores.lead_score as integer) as lead_score,
+        cast(person_scores.grade as varchar) as grade,
+        cast(person_scores.conversion_probability as double precision) as conversion_probability,
+        cast(coalesce(lead_activity.sales_activities, 0) as integer) as sales_activities,
+        cast(lead_activity.last_sales_activity_at as timestamp) as last_sales_activity_at,
+        coalesce(lead_opportunities.opportunities, 0) > 0 as has_opportunity,
+        cast(lead_opportunities.first_opportunity_at as timestamp) as first_opportunity_at,
+        cast(coalesce(leads_per_person.crm_leads_of_person, 0) as integer) as crm_leads_of_person
+    from leads
+    left join lead_people
+        on lead_people.lead_id = leads.lead_id
+    left join person_scores
+        on person_scores.person_id = lead_people.person_id
+    left join leads_per_person
+        on leads_per_person.person_id = lead_people.person_id
+    left join lead_activity
+        on lead_activity.lead_id = leads.lead_id
+    left join lead_opportunities
+        on lead_opportunities.lead_id = leads.lead_id
+)
+
+select * from final

@@ -1,0 +1,411 @@
+"""Calibrate the points of the rule table to the business's own outcomes (issue 13, item 4).
+
+    python -m intent_pipeline.scoring_calibration [--warehouse data/warehouse.duckdb]
+        [--seed dbt_project/seeds/scoring_rules.csv] [--out data/reports/scoring_calibration]
+        [--grades share:0.2,0.5 | rate:0.3,0.1 | points:60,30] [--points-per-doubling 20]
+
+Reads the closed loop the last ``dbt build`` wrote (``marts.lead_conversion_examples`` with a
+closed window, labelled by the vars conversion_event / conversion_window_days, and each rule's
+decayed hits at the lead's point, ``intermediate.int_scoring_features``), read-only, and writes
+into ``--out``:
+
+* ``rules.csv``: per rule its support (examples with it, share), conversion rate, lift and its 95 %
+  interval, the flag (``no_contrast``: fires for >= 95 % or <= 0.5 % of the examples;
+  ``no_support``: fewer than 30 examples; ``ok``), the current and the proposed points. A flagged
+  rule is never given learned points: one that fires for >= 95 % is disabled (``is_enabled``
+  false: points for nothing; it is still computed, so the next calibration sees it again), a rare
+  one (no support, <= 0.5 %) keeps its current points and state until the data says more.
+* ``scoring_rules.proposed.csv``: the seed with the proposed points: the current table adjusted by
+  a logistic regression with the current score as offset and penalised per-rule changes
+  (:func:`adjust_points`), or, when clearly better on held-out data, points relearned from scratch
+  (+``points_per_doubling`` points doubling the odds); a rule's caps scale with its points; and
+  ``scoring_rules.diff``: the unified diff against the current seed, to review.
+  Nothing is applied: copy the proposed file over the seed after review.
+* ``backtest.json``: the current table against the proposed one on held-out time (the examples
+  are split by ``scored_at``: the oldest 80 % fit the points and the grade thresholds, the newest
+  20 % are the test): ROC AUC, the conversion rate per grade and high_intent / nurture, and the
+  calibration (ECE) of each score mapped to probabilities by Platt scaling on the fit part.
+
+Grades: ``share:H,P`` puts the top H of the fit examples in high_intent and the next up to P in
+potential; ``rate:H,P`` takes the lowest threshold whose leads at or above it convert at H (P for
+potential) or more; ``points:H,P`` keeps fixed thresholds (the vars high_intent_threshold and
+potential_threshold). The proposed thresholds are printed as those vars.
+
+The backtest's proposed score is the current score plus each changed rule's change x its decayed
+hits (caps are not re-applied), an approximation of what the next build computes. Last line of
+the command: one JSON object (the backtest).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from intent_pipeline import scoring_model as sm
+
+EXAMPLES_SQL = """
+    select example_id, person_id, scored_at, cast(converted as integer) as label,
+        lead_score_at_creation as current_score
+    from marts.lead_conversion_examples
+    where label_complete
+"""
+RULE_FEATURES_SQL = """
+    select features.score_point as example_id, features.feature, features.value
+    from intermediate.int_scoring_features as features
+    inner join marts.lead_conversion_examples as examples
+        on examples.example_id = features.score_point and examples.person_id = features.person_id
+    where examples.label_complete and features.feature like 'rule:%'
+"""
+TEST_SHARE = 0.2
+DEFAULT_GRADES = "share:0.2,0.5"
+
+
+def load(warehouse: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(examples, long rule features) from the warehouse, read-only."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(EXAMPLES_SQL).df(), con.execute(RULE_FEATURES_SQL).df()
+
+
+def parse_grades(text: str) -> tuple[str, float, float]:
+    """``share:0.2,0.5`` -> ("share", 0.2, 0.5); a clear ValueError otherwise."""
+    kind, _, values = text.partition(":")
+    parts = values.split(",")
+    if kind not in ("share", "rate", "points") or len(parts) != 2:
+        raise ValueError(f"--grades must be share:H,P, rate:H,P or points:H,P, got {text!r}")
+    high, potential = (float(p) for p in parts)
+    if kind == "share" and not 0 < high < potential <= 1:
+        raise ValueError(f"share grades need 0 < high < potential <= 1, got {text!r}")
+    if kind == "rate" and not 0 < potential < high <= 1:
+        raise ValueError(f"rate grades need 0 < potential < high <= 1, got {text!r}")
+    if kind == "points" and not potential < high:
+        raise ValueError(f"points grades need potential < high, got {text!r}")
+    return kind, high, potential
+
+
+def thresholds(score: np.ndarray, y: np.ndarray, grades: tuple[str, float, float]) -> tuple[float, float]:
+    """(high_intent, potential) thresholds on ``score`` by the grades option, from the fit examples."""
+    kind, high, potential = grades
+    if kind == "points":
+        return high, potential
+    if kind == "share":
+        # scores tie (many leads have 0): the cut whose share at or above is nearest the target
+        cuts = np.unique(score)
+        at_or_above = np.array([(score >= c).mean() for c in cuts])
+
+        def nearest(share: float) -> float:
+            distance = np.abs(at_or_above - share)
+            return float(cuts[np.flatnonzero(distance == distance.min())[-1]])
+
+        return nearest(high), nearest(potential)
+    cuts = np.unique(score)[::-1]  # highest first: the rate of leads at or above each cut
+
+    def lowest(rate: float) -> float:
+        found = float(cuts[0])
+        for cut in cuts:
+            above = score >= cut
+            if y[above].mean() >= rate:
+                found = float(cut)
+        return found
+
+    return lowest(high), lowest(potential)
+
+
+def grade_rates(score: np.ndarray, y: np.ndarray, cuts: tuple[float, float]) -> dict[str, Any]:
+    """Leads and conversion rate per grade, and high_intent / nurture."""
+    grade = np.where(score >= cuts[0], "high_intent", np.where(score >= cuts[1], "potential", "nurture"))
+    out: dict[str, Any] = {}
+    for name in ("high_intent", "potential", "nurture"):
+        members = grade == name
+        out[name] = {
+            "leads": int(members.sum()),
+            "conversion_rate": float(y[members].mean()) if members.any() else None,
+        }
+    high, low = out["high_intent"]["conversion_rate"], out["nurture"]["conversion_rate"]
+    out["grade_ratio"] = high / low if high is not None and low else None
+    return out
+
+
+def _platt_ece(score_fit: np.ndarray, y_fit: np.ndarray, score_test: np.ndarray, y_test: np.ndarray) -> float:
+    from sklearn.linear_model import LogisticRegression
+
+    platt = LogisticRegression(C=np.inf, max_iter=1000).fit(score_fit.reshape(-1, 1), y_fit)
+    return sm.expected_calibration_error(platt.predict_proba(score_test.reshape(-1, 1))[:, 1], y_test)
+
+
+def _auc(y: np.ndarray, score: np.ndarray) -> float | None:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, score)) if 0 < y.sum() < len(y) else None
+
+
+PENALTIES = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
+
+
+def _fit_offset(offset: np.ndarray, x: np.ndarray, y: np.ndarray, penalty: float) -> np.ndarray:
+    """Logistic regression z = a + s * offset + x @ d, with an L2 penalty on d only: (a, s, d...)."""
+    from scipy.optimize import minimize
+
+    design = np.column_stack([np.ones(len(y)), offset, x])
+    weights = np.r_[0.0, 0.0, np.full(x.shape[1], penalty)]
+
+    def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
+        z = design @ beta
+        p = 1.0 / (1.0 + np.exp(-z))
+        value = float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * np.sum(weights * beta**2))
+        return value, design.T @ (p - y) + weights * beta
+
+    return minimize(loss, np.zeros(design.shape[1]), jac=True, method="L-BFGS-B").x
+
+
+def adjust_points(current: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, float, bool]:
+    """How the current score should change, learned from outcomes: the current score is the offset
+    (its scale s learned), each rule's adjustment d is penalised toward 0, with the penalty chosen on
+    the newest quarter of the fit examples (the largest penalty whose held-out log loss is within one
+    standard error of the best: the "one standard error" rule, as the held-out quarter is small).
+    With few outcomes d stays near 0 and the table keeps its points; with many it moves where the
+    data says. The points relearned from scratch (no offset) replace the table only when their
+    held-out log loss beats the adjusted table's by more than one standard error.
+    Returns (s, d / s in score points, penalty, relearn)."""
+    scale = max(float(np.std(current)), 1.0)
+    cut = int(len(y) * 0.75)
+    best = PENALTIES[-1]
+    if 0 < y[:cut].sum() < cut and 0 < y[cut:].sum() < len(y) - cut:
+        losses = {}
+        for penalty in PENALTIES:
+            beta = _fit_offset(current[:cut] / scale, x[:cut], y[:cut], penalty)
+            z = beta[0] + beta[1] * current[cut:] / scale + x[cut:] @ beta[2:]
+            losses[penalty] = np.logaddexp(0.0, z) - y[cut:] * z
+        lowest = min(losses, key=lambda k: float(losses[k].mean()))
+        bound = losses[lowest].mean() + losses[lowest].std() / math.sqrt(len(losses[lowest]))
+        best = max(k for k, v in losses.items() if v.mean() <= bound)
+        from sklearn.linear_model import LogisticRegression
+
+        plain = LogisticRegression(max_iter=1000).fit(x[:cut], y[:cut])
+        z = plain.decision_function(x[cut:])
+        relearned = np.logaddexp(0.0, z) - y[cut:] * z
+        difference = losses[best] - relearned  # > 0: the relearned points do better
+        relearn = bool(difference.mean() > difference.std() / math.sqrt(len(difference)))
+    else:
+        relearn = False
+    beta = _fit_offset(current / scale, x, y, best)
+    s = beta[1] / scale
+    return float(s), (beta[2:] / s if s > 0 else beta[2:] * 0), best, relearn or s <= 0
+
+
+def propose(
+    examples: pd.DataFrame,
+    features: pd.DataFrame,
+    seed: pd.DataFrame,
+    *,
+    grades: str = DEFAULT_GRADES,
+    points_per_doubling: float = 20,
+) -> dict[str, Any]:
+    """The proposal: ``rules`` (DataFrame), ``seed`` (the proposed seed), ``backtest`` (dict),
+    ``thresholds`` (vars). Pure: no files."""
+    grade_option = parse_grades(grades)
+    if examples.empty:
+        raise ValueError("no labelled examples (lead_conversion_examples with a closed window): nothing to calibrate")
+    labels = examples.rename(columns={"scored_at": "as_of_at"})
+    ordered = labels.sort_values(["as_of_at", "example_id"], kind="mergesort").reset_index(drop=True)
+    n_test = round(len(ordered) * TEST_SHARE)
+    fit, test = ordered.iloc[: len(ordered) - n_test], ordered.iloc[len(ordered) - n_test :]
+    rule_columns = [f"rule:{r}" for r in seed["rule_id"]]
+    wide = features.pivot_table(index="example_id", columns="feature", values="value", aggfunc="sum")
+    wide = wide.reindex(index=ordered["example_id"], columns=rule_columns).fillna(0.0)
+    x_fit, x_test = wide.iloc[: len(fit)], wide.iloc[len(fit) :]
+    y_fit, y_test = fit["label"].to_numpy(dtype=int), test["label"].to_numpy(dtype=int)
+
+    learned = {p["rule_id"]: p for p in sm.learn_points(x_fit, y_fit, points_per_doubling)}
+    ok = [c for c in rule_columns if learned[c.removeprefix("rule:")]["flag"] == "ok"]
+    current_fit = fit["current_score"].to_numpy(dtype=float)
+    s, change, penalty, relearn = (
+        adjust_points(current_fit, x_fit[ok].to_numpy(), y_fit) if ok else (1.0, np.zeros(0), 0.0, False)
+    )
+    # adjust the current table, or (it does not rank, or fresh points are clearly better) relearn them
+    method = "relearned" if relearn else "adjusted"
+    adjustment = dict(zip(ok, change, strict=True))
+    rows, proposed = [], seed.copy()
+    for i, rule in seed.iterrows():
+        p = learned[rule["rule_id"]]
+        new_points = p["suggested_points"]
+        if p["flag"] == "ok" and method == "adjusted":
+            awarded = rule["points"] if rule["is_enabled"] else 0
+            new_points = int(round(awarded + adjustment[f"rule:{rule['rule_id']}"]))
+        if p["flag"] == "ok":
+            enabled = new_points not in (None, 0)
+        elif p["flag"] == "no_contrast" and p["share_with_rule"] >= sm.MAX_SHARE:
+            enabled = False  # fires for (nearly) everybody: points for nothing
+        else:
+            # too rare to learn from (no support, or <= 0.5 %): never given learned points, the current
+            # points stand until the data says more
+            enabled, new_points = bool(rule["is_enabled"]), None
+        points = int(new_points) if new_points not in (None, 0) and enabled else int(rule["points"])
+        scale = points / rule["points"] if rule["points"] else 1.0
+        proposed.at[i, "points"] = points
+        proposed.at[i, "is_enabled"] = bool(enabled)
+        for cap in ("max_points_per_day", "max_points"):
+            if pd.notna(rule[cap]):
+                proposed.at[i, cap] = int(round(rule[cap] * scale))
+        rows.append(
+            {
+                "rule_id": rule["rule_id"],
+                "current_points": int(rule["points"]),
+                "current_enabled": bool(rule["is_enabled"]),
+                "proposed_points": points if enabled else None,
+                "learned": new_points is not None and enabled,
+                "proposed_enabled": bool(enabled),
+            }
+            | {k: p[k] for k in ("flag", "examples_with_rule", "share_with_rule", "conversion_rate_with_rule")}
+            | {k: p[k] for k in ("lift", "lift_ci_low", "lift_ci_high", "coefficient")}
+        )
+    rules = pd.DataFrame(rows)
+
+    def effective(table: pd.DataFrame) -> pd.Series:
+        return table.set_index("rule_id")["points"].astype(float).where(table.set_index("rule_id")["is_enabled"], 0.0)
+
+    delta = effective(proposed) - effective(seed)
+
+    def proposed_score(x: pd.DataFrame, current: np.ndarray) -> np.ndarray:
+        # the score the current table gave, plus each changed rule's change x its decayed hits
+        return current + x[[f"rule:{r}" for r in delta.index]].to_numpy() @ delta.to_numpy()
+
+    current_test = test["current_score"].to_numpy(dtype=float)
+    scores = {
+        "current": (current_fit, current_test),
+        "proposed": (proposed_score(x_fit, current_fit), proposed_score(x_test, current_test)),
+    }
+    backtest: dict[str, Any] = {
+        "examples": len(ordered),
+        "fit_examples": len(fit),
+        "test_examples": len(test),
+        "test_from": str(test["as_of_at"].min()) if len(test) else None,
+        "test_conversions": int(y_test.sum()),
+        "grades": grades,
+        "method": method,
+        "current_score_scale": s,
+        "penalty": penalty,
+    }
+    cuts = {}
+    for name, (s_fit, s_test) in scores.items():
+        option = (
+            ("points", *_current_thresholds()) if name == "current" and grade_option[0] == "points" else grade_option
+        )
+        cuts[name] = thresholds(s_fit, y_fit, option)
+        rates = grade_rates(s_test, y_test, cuts[name])
+        backtest[name] = {
+            "roc_auc": _auc(y_test, s_test),
+            "grade_ratio": rates.pop("grade_ratio"),
+            "grades": rates,
+            "high_intent_threshold": cuts[name][0],
+            "potential_threshold": cuts[name][1],
+            "ece": _platt_ece(s_fit, y_fit, s_test, y_test) if 0 < y_fit.sum() < len(y_fit) and len(y_test) else None,
+        }
+    backtest["zero_contrast_points"] = int(
+        ((rules["flag"] == "no_contrast") & rules["learned"]).sum()
+        + sum(1 for p in learned.values() if p["flag"] == "no_contrast" and p["suggested_points"] is not None)
+    )
+    proposed_cuts = {
+        "high_intent_threshold": math.ceil(cuts["proposed"][0]),
+        "potential_threshold": math.ceil(cuts["proposed"][1]),
+    }
+    return {"rules": rules, "seed": proposed, "backtest": backtest, "thresholds": proposed_cuts}
+
+
+def _current_thresholds() -> tuple[float, float]:
+    """The vars high_intent_threshold and potential_threshold of dbt_project.yml."""
+    import yaml
+
+    from intent_pipeline.settings import DBT_PROJECT_DIR
+
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    return float(project["vars"]["high_intent_threshold"]), float(project["vars"]["potential_threshold"])
+
+
+def seed_csv(seed: pd.DataFrame) -> str:
+    """The seed as the repository writes it (booleans lower-case, integers without .0)."""
+    out = seed.copy()
+    for column in out.columns:
+        if out[column].dtype == bool or column == "is_enabled":
+            out[column] = out[column].map(lambda v: "true" if bool(v) else "false")
+        elif pd.api.types.is_float_dtype(out[column]):
+            out[column] = out[column].map(
+                lambda v: "" if pd.isna(v) else str(int(v)) if float(v).is_integer() else str(v)
+            )
+    return out.to_csv(index=False, lineterminator="\n")
+
+
+def read_seed(path: Path) -> pd.DataFrame:
+    seed = pd.read_csv(path, dtype={"rule_id": str}, keep_default_na=False, na_values=[""])
+    seed["is_enabled"] = seed["is_enabled"].astype(str).str.lower().eq("true")
+    return seed
+
+
+def write(result: dict[str, Any], seed_path: Path, out: Path) -> dict[str, Path]:
+    """Write rules.csv, scoring_rules.proposed.csv, scoring_rules.diff and backtest.json into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    current = seed_path.read_text(encoding="utf-8")
+    proposed = seed_csv(result["seed"])
+    files = {
+        "rules": out / "rules.csv",
+        "seed": out / "scoring_rules.proposed.csv",
+        "diff": out / "scoring_rules.diff",
+        "backtest": out / "backtest.json",
+    }
+    result["rules"].to_csv(files["rules"], index=False)
+    files["seed"].write_text(proposed, encoding="utf-8")
+    diff = difflib.unified_diff(
+        current.splitlines(keepends=True),
+        proposed.splitlines(keepends=True),
+        fromfile=str(seed_path),
+        tofile=str(files["seed"]),
+    )
+    files["diff"].write_text("".join(diff), encoding="utf-8")
+    report = result["backtest"] | {"proposed_vars": result["thresholds"]}
+    files["backtest"].write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return files
+
+
+def main(argv: list[str] | None = None) -> int:
+    from intent_pipeline.settings import DBT_PROJECT_DIR, Settings
+
+    parser = argparse.ArgumentParser(prog="python -m intent_pipeline.scoring_calibration", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--warehouse", type=Path, help="DuckDB file (default: INTENT_WAREHOUSE)")
+    parser.add_argument("--seed", type=Path, default=DBT_PROJECT_DIR / "seeds" / "scoring_rules.csv")
+    parser.add_argument("--out", type=Path, help="output folder (default: <reports>/scoring_calibration)")
+    parser.add_argument(
+        "--grades", default=DEFAULT_GRADES, help=f"share:H,P, rate:H,P or points:H,P ({DEFAULT_GRADES})"
+    )
+    parser.add_argument("--points-per-doubling", type=float, default=20)
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    warehouse = args.warehouse or settings.warehouse
+    try:
+        parse_grades(args.grades)
+        if not Path(warehouse).exists():
+            raise ValueError(f"no warehouse at {warehouse}: run the pipeline (dbt build) first")
+        examples, features = load(Path(warehouse))
+        result = propose(
+            examples, features, read_seed(args.seed), grades=args.grades, points_per_doubling=args.points_per_doubling
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    files = write(result, args.seed, args.out or settings.reports_dir / "scoring_calibration")
+    print(result["rules"].to_string(index=False), file=sys.stderr)
+    print(f"proposed seed: {files['seed']}\nreview: {files['diff']}", file=sys.stderr)
+    print(json.dumps(result["backtest"] | {"proposed_vars": result["thresholds"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

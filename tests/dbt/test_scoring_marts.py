@@ -1,0 +1,57 @@
+"""Scoring marts of issue 13 on the real build of the hand-written lake: what converts follows the
+var, and the per-CRM-lead scores."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.dbt.conftest import copy_of, run_dbt
+
+pytestmark = pytest.mark.slow
+
+
+def test_what_converts_follows_the_var_on_a_real_build(warehouse, tmp_path):
+    assert warehouse.build.returncode == 0, warehouse.output
+    build = copy_of(warehouse, tmp_path)
+    events = "select lead_id, converted_at from intermediate.int_lead_conversion_events order by 1, 2"
+    # the default: an opportunity created converts its lead, at its creation
+    assert build.query(events) == build.query("select lead_id, created_at from staging.stg_crm__opportunities")
+    assert build.query("select distinct conversion_definition from marts.lead_conversion_examples") == [
+        ("opportunity_created within 30 days",)
+    ]
+    expected = {
+        "order_placed": "select lead_id, ordered_at from staging.stg_crm__orders order by 1, 2",
+        "opportunity_won": "select lead_id, closed_at from staging.stg_crm__opportunities where is_won",
+    }
+    for event, sql in expected.items():
+        variables = json.dumps({"conversion_event": event, "conversion_window_days": 60})
+        done = run_dbt(build.base, build.lake, "run", "--select", "int_lead_conversion_events",
+                       "lead_conversion_examples", "--vars", variables)  # fmt: skip
+        assert done.returncode == 0, done.stdout[-3000:]
+        assert build.query(events) == build.query(sql) != []
+        assert build.query("select distinct conversion_definition from marts.lead_conversion_examples") == [
+            (f"{event} within 60 days",)
+        ]
+    done = run_dbt(build.base, build.lake, "run", "--select", "int_lead_conversion_events",
+                   "--vars", '{"conversion_event": "signed"}')  # fmt: skip
+    assert done.returncode != 0 and "var conversion_event must be one of" in done.stdout
+
+
+def test_every_crm_lead_has_its_person_score_and_its_own_facts(warehouse):
+    assert warehouse.build.returncode == 0, warehouse.output
+    assert warehouse.one("select count(*) from marts.crm_lead_scores") == warehouse.one(
+        "select count(*) from staging.stg_crm__leads"
+    )
+    carol = warehouse.one(
+        "select c.has_opportunity, c.sales_activities, c.lead_status, c.lead_score = s.lead_score,"
+        " c.crm_leads_of_person"
+        " from marts.crm_lead_scores as c inner join marts.lead_scores as s on s.person_id = c.person_id"
+        " where c.lead_id = '00Qcarol'"
+    )
+    assert carol == (True, 2, "Converted", True, 1)
+    alice = warehouse.one(
+        "select has_opportunity, sales_activities from marts.crm_lead_scores where lead_id = '00Qalice'"
+    )
+    assert alice == (False, 0)

@@ -1,0 +1,154 @@
+"""The calibration command (issue 13, item 4): points proposed from outcomes, flagged rules never
+given learned points, a reviewable seed diff and a backtest on held-out time."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from intent_pipeline import scoring_calibration as sc
+from intent_pipeline.settings import DBT_PROJECT_DIR
+
+SEED_COLUMNS = sc.read_seed(DBT_PROJECT_DIR / "seeds" / "scoring_rules.csv").columns
+
+
+def seed(points: dict[str, int]) -> pd.DataFrame:
+    rows = [
+        {c: None for c in SEED_COLUMNS}
+        | {
+            "rule_id": r,
+            "rule_set": "method",
+            "is_enabled": True,
+            "description": r,
+            "signal": "event",
+            "points": p,
+            "max_points_per_day": p,
+            "max_points": 2 * p,
+            "min_count": 1,
+            "decay": "none",
+        }  # fmt: skip
+        for r, p in points.items()
+    ]
+    return pd.DataFrame(rows, columns=SEED_COLUMNS)
+
+
+def world(n: int = 5000, seed_: int = 0):
+    """Examples where `signal` drives conversion, `noise` does not, `everybody` fires for 97 %,
+    `rare` for 25 leads (the oldest); the current table gives points to noise and few to signal."""
+    rng = np.random.default_rng(seed_)
+    hits = {
+        "signal": rng.binomial(1, 0.25, n),
+        "noise": rng.binomial(1, 0.4, n),
+        "everybody": (rng.random(n) < 0.97).astype(int),
+        "rare": np.r_[np.ones(25, dtype=int), np.zeros(n - 25, dtype=int)],
+    }
+    y = rng.binomial(1, np.where(hits["signal"] > 0, 0.35, 0.06))
+    current = 30 * hits["noise"] + 5 * hits["signal"] + 10 * hits["everybody"]
+    ids = [f"lead:{i:05d}" for i in range(n)]
+    examples = pd.DataFrame(
+        {
+            "example_id": ids,
+            "person_id": ids,
+            "scored_at": pd.Timestamp("2026-01-01") + pd.to_timedelta(np.sort(rng.uniform(0, 300, n)), unit="D"),
+            "label": y,
+            "current_score": current,
+        }
+    )
+    features = pd.DataFrame(
+        [(i, f"rule:{r}", 1.0) for r, h in hits.items() for i, hit in zip(ids, h, strict=True) if hit],
+        columns=["example_id", "feature", "value"],
+    )
+    return examples, features, seed({"signal": 5, "noise": 30, "everybody": 10, "rare": 25})
+
+
+def test_points_follow_the_outcomes_and_flagged_rules_get_none():
+    examples, features, rules = world()
+    result = sc.propose(examples, features, rules)
+    table = result["rules"].set_index("rule_id")
+    assert table.loc["everybody", "flag"] == "no_contrast" and not table.loc["everybody", "proposed_enabled"]
+    assert table.loc["rare", "flag"] == "no_support" and not table.loc["rare", "learned"]
+    assert table.loc["rare", "proposed_points"] == 25  # the current points stand, never learned ones
+    assert table.loc["signal", "proposed_points"] > 30 and table.loc["signal", "lift_ci_low"] > 1
+    assert abs(table.loc["noise", "proposed_points"] or 0) <= 3
+    assert result["backtest"]["zero_contrast_points"] == 0
+    proposed = result["seed"].set_index("rule_id")
+    assert proposed.loc["signal", "max_points"] == 2 * proposed.loc["signal", "points"]  # caps scale
+    back = result["backtest"]
+    assert back["test_examples"] == 1000 and back["fit_examples"] == 4000
+    assert back["proposed"]["roc_auc"] > back["current"]["roc_auc"] + 0.1
+    assert back["proposed"]["grade_ratio"] > 3
+    assert back["proposed"]["ece"] < 0.05
+
+
+def test_grades_by_share_and_by_target_rate():
+    rng = np.random.default_rng(1)
+    score = rng.integers(0, 100, 10_000).astype(float)
+    y = rng.binomial(1, score / 150)
+    high, potential = sc.thresholds(score, y, ("share", 0.2, 0.5))
+    assert (score >= high).mean() == pytest.approx(0.2, abs=0.02)
+    assert (score >= potential).mean() == pytest.approx(0.5, abs=0.02)
+    high, potential = sc.thresholds(score, y, ("rate", 0.5, 0.3))
+    assert y[score >= high].mean() >= 0.5 and y[score >= potential].mean() >= 0.3
+    assert y[score >= high - 5].mean() < 0.5  # the lowest such threshold, not any
+    # many ties at 0: the cut nearest the share, not "everybody at 0 is potential"
+    tied = np.r_[np.zeros(900), np.full(100, 50.0)]
+    assert sc.thresholds(tied, np.zeros(1000), ("share", 0.1, 0.5)) == (50.0, 50.0)
+
+
+@pytest.mark.parametrize("text", ["share:0.5,0.2", "rate:0.1,0.3", "top:1,2", "share:0.2"])
+def test_bad_grade_options_are_refused(text):
+    with pytest.raises(ValueError, match="grades"):
+        sc.parse_grades(text)
+
+
+def test_the_command_writes_a_reviewable_diff_and_the_backtest(tmp_path, capsys, monkeypatch):
+    examples, features, _ = world(3000, 2)
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema marts; create schema intermediate")
+        frame = examples.assign(
+            converted=examples["label"].astype(bool),
+            label_complete=True,
+            lead_score_at_creation=examples["current_score"],
+        )
+        con.register("frame", frame)
+        con.execute("create table marts.lead_conversion_examples as select * from frame")
+        con.register("feats", features.rename(columns={"example_id": "score_point"}).assign(
+            person_id=features["example_id"]))  # fmt: skip
+        con.execute("create table intermediate.int_scoring_features as select * from feats")
+    seed_file = tmp_path / "scoring_rules.csv"
+    seed_file.write_text(sc.seed_csv(seed({"signal": 5, "noise": 30, "everybody": 10, "rare": 25})), encoding="utf-8")
+    monkeypatch.setenv("INTENT_HOME", str(tmp_path))
+    out = tmp_path / "out"
+    assert (
+        sc.main(
+            ["--warehouse", str(warehouse), "--seed", str(seed_file), "--out", str(out), "--grades", "rate:0.3,0.1"]
+        )
+        == 0
+    )
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["grades"] == "rate:0.3,0.1" and report["zero_contrast_points"] == 0
+    assert report["proposed"]["roc_auc"] > report["current"]["roc_auc"]
+    diff = (out / "scoring_rules.diff").read_text(encoding="utf-8")
+    assert "-everybody,method,true," in diff and "+everybody,method,false," in diff
+    assert not any(line.startswith(("-rare", "+rare")) for line in diff.splitlines())
+    assert seed_file.read_text(encoding="utf-8").count("\n") == 5  # the seed itself is never changed
+    assert set(pd.read_csv(out / "rules.csv")["rule_id"]) == {"signal", "noise", "everybody", "rare"}
+    assert json.loads((out / "backtest.json").read_text())["proposed_vars"]["high_intent_threshold"] > 0
+
+
+def test_a_table_that_already_ranks_well_is_kept_when_outcomes_are_few():
+    examples, features, _ = world(1200, 3)
+    hits = features.pivot_table(index="example_id", columns="feature", values="value").reindex(examples["example_id"])
+    examples["current_score"] = 30 * hits["rule:signal"].fillna(0).to_numpy()  # the right rule, the right sign
+    rules = seed({"signal": 30, "noise": 10, "everybody": 10, "rare": 25})
+    rules.loc[rules["rule_id"] == "noise", "is_enabled"] = False  # computed, awards nothing
+    result = sc.propose(examples, features, rules)
+    back, table = result["backtest"], result["rules"].set_index("rule_id")
+    assert back["method"] == "adjusted" and back["current_score_scale"] > 0
+    assert abs(table.loc["signal", "proposed_points"] - 30) <= 5
+    assert not table.loc["noise", "proposed_enabled"] or abs(table.loc["noise", "proposed_points"]) <= 3
+    assert back["proposed"]["roc_auc"] == pytest.approx(back["current"]["roc_auc"], abs=0.02)
