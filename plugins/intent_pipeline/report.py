@@ -51,9 +51,12 @@ def build_summary(settings: Settings, interval_start: date) -> dict:
     """Figures of the run for ``interval_start``, read from manifests, reports and the warehouse."""
     ds = interval_start.isoformat()
     sources = {}
+    extract_warnings = {}
     for source in SOURCES:
         manifest = _read_json(settings.lake_dir / "manifests" / source / f"dt={ds}.json")
         sources[source] = manifest["tables"] if manifest else None
+        if manifest and manifest.get("warnings"):
+            extract_warnings[source] = manifest["warnings"]
     quality = {}
     for layer in ("raw", "marts"):
         report = _read_json(settings.reports_dir / "quality" / f"dt={ds}" / f"{layer}.json")
@@ -66,6 +69,8 @@ def build_summary(settings: Settings, interval_start: date) -> dict:
     return {
         "interval_start": ds,
         "sources": sources,
+        # renamed, unknown or missing optional columns of the landing files (docs/sources.md)
+        "extract_warnings": extract_warnings,
         "quality": quality,
         "warehouse": _warehouse_figures(settings.warehouse),
         "activation": activation["destinations"] if activation else None,
@@ -95,6 +100,8 @@ def format_summary(summary: dict) -> str:
             continue
         for table, c in tables.items():
             lines.append(f"{table:<22}{c['read']:>10}{c['loaded']:>10}{c['quarantined']:>13}")
+    for source, warnings in (summary.get("extract_warnings") or {}).items():
+        lines += [f"  {source}: {warning}" for warning in warnings]
     quality = summary["quality"]
     lines += ["", f"quality gates: raw={quality['raw']}, marts={quality['marts']}"]
     wh = summary["warehouse"]

@@ -219,6 +219,12 @@ def test_a_table_mostly_in_quarantine_fails_the_gate_and_renamed_columns_are_nam
     with pytest.raises(QualityGateError, match="crm_leads: quarantine_share_at_most — 25 of 25 rows unexpected"):
         enforce_gate(report)
     assert "Job Title" in (settings.reports_dir / "quality" / "dt=2026-11-21" / "raw.md").read_text(encoding="utf-8")
+    # and in the run summary (`python -m intent_pipeline summary`, the summarize task's log)
+    from intent_pipeline.report import build_summary, format_summary
+
+    summary = build_summary(settings, INTERVAL)
+    assert any("'Job Title'" in warning for warning in summary["extract_warnings"]["crm"])
+    assert "  crm: " in format_summary(summary) and "'Job Title'" in format_summary(summary)
 
 
 def test_quarantine_share_within_the_limit_passes_and_the_limit_is_configurable(settings):
