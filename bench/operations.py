@@ -75,6 +75,8 @@ def make_env(base: Path, port: int) -> dict:
         AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
         # two cores: a few task processes at a time are plenty
         AIRFLOW__CORE__PARALLELISM="4",
+        # the scheduler's log server: not the default 8793, which another Airflow on this host may hold
+        AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
         PYTHONPATH=str(ROOT / "plugins"),
         PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
@@ -201,6 +203,39 @@ def task_states(db: Path, run_id: str) -> dict[str, str]:
         con.close()
 
 
+def task_logs_missing(db: Path, log_dir: Path) -> list[str]:
+    """Tries that ran (start < end) without a log file where the UI reads it."""
+    con = sqlite3.connect(db)
+    try:
+        rows = con.execute(
+            "select run_id, task_id, try_number from task_instance "
+            "where dag_id = 'customer_intent' and start_date is not null and end_date > start_date"
+        ).fetchall()
+    finally:
+        con.close()
+    base = log_dir / "dag_id=customer_intent"
+    return [
+        f"{run_id}/{task_id}/{n}"
+        for run_id, task_id, n in rows
+        if not (base / f"run_id={run_id}" / f"task_id={task_id}" / f"attempt={n}.log").exists()
+    ]
+
+
+def run_seconds(db: Path) -> dict[str, float]:
+    """run_id -> end - start of each finished run, as the UI shows its duration."""
+    con = sqlite3.connect(db)
+    try:
+        rows = con.execute("select run_id, start_date, end_date from dag_run where end_date is not null").fetchall()
+    finally:
+        con.close()
+    out = {}
+    for run_id, start, end in rows:
+        started, ended = _parse_time(start), _parse_time(end)
+        if started and ended:
+            out[run_id] = round((ended - started).total_seconds(), 1)
+    return out
+
+
 def run(people: int, days: int, base: Path, port: int | None = None, timeout: float = 3600) -> dict:
     port = port or free_port()
     env = make_env(base, port)
@@ -276,6 +311,8 @@ def run(people: int, days: int, base: Path, port: int | None = None, timeout: fl
         if publish_seconds is not None and dbt_seconds
         else None,
         "snapshot_seconds": max((b.get("snapshot_seconds", 0) for b in builds), default=None),
+        "task_logs_missing": task_logs_missing(db, airflow_home / "logs"),
+        "run_durations_seconds": run_seconds(db),
         "runs_seconds": round(runs_seconds, 1),
         "wall_seconds": round(time.monotonic() - started, 1),
     }
