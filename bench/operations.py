@@ -77,6 +77,9 @@ def make_env(base: Path, port: int) -> dict:
         AIRFLOW__CORE__PARALLELISM="4",
         # the scheduler's log server: not the default 8793, which another Airflow on this host may hold
         AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
+        # SQLite metadata shared by four components: wait up to 60 s for its write lock, not 5 s
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS="intent_pipeline.airflow_sqlite.CONNECT_ARGS",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC="intent_pipeline.airflow_sqlite.CONNECT_ARGS",
         PYTHONPATH=str(ROOT / "plugins"),
         PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
@@ -289,7 +292,9 @@ def run(people: int, days: int, base: Path, port: int | None = None, timeout: fl
         "backfill_days": len(ok_days),
         "days": len(wanted),
         "run_states": states,
-        "manual_run": manual.get("dag_run_id"),
+        "manual_run": next(
+            (r[0] for r in per_day.get(LAST_DAY.isoformat(), []) if r[1] == "manual"), manual.get("dag_run_id")
+        ),
         "runs_per_interval": {day: [r[0] for r in rs] for day, rs in per_day.items()},
         "other_intervals": {day: [f"{r[0]}:{r[2]}" for r in rs] for day, rs in other_runs.items()},
         "no_data_runs_skipped_build": scheduled_skipped,

@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
@@ -29,10 +30,12 @@ DAG_ID = "customer_intent"
 FINISHED = {"success", "failed"}
 
 
-def airflow(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+def airflow(
+    *args: str, env: dict | None = None, check: bool = True, retry_locked: bool = True
+) -> subprocess.CompletedProcess:
     """An airflow CLI command; retried while SQLite's metadata DB is locked by another component
     (the scheduler and the api-server write it too; the failed transaction was rolled back)."""
-    for attempt in range(10):
+    for attempt in range(10 if retry_locked else 1):
         done = subprocess.run(["airflow", *args], env=env, capture_output=True, text=True)
         if done.returncode == 0 or "database is locked" not in done.stderr:
             break
@@ -123,21 +126,37 @@ def days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
+def _api(env: dict) -> tuple[int, Path]:
+    return int(env.get("AIRFLOW__API__PORT", "8080")), Path(env.get("AIRFLOW_HOME") or Path.home() / "airflow")
+
+
 def backfill(env: dict, first: date, last: date, timeout: float = 3600) -> None:
     """One run per day, logical date = interval start, oldest first, one at a time; completed
     runs of those days are cleared and run again. Airflow allows one running backfill per DAG:
-    while another one runs, wait for it."""
+    while another one runs, wait for it. A create that reported an error (SQLite locked by the
+    scheduler) may still have created the backfill in an earlier commit: it is looked up before
+    trying again, so a day is never backfilled twice."""
+    port, home = _api(env)
+    before = _backfills_or_none(port, home)
+    known = {b["id"] for b in before or []}
     deadline = time.monotonic() + timeout
     while True:
         done = airflow(
             "backfill", "create", "--dag-id", DAG_ID, "--from-date", first.isoformat(), "--to-date", last.isoformat(),
-            "--reprocess-behavior", "completed", "--max-active-runs", "1", env=env, check=False,
+            "--reprocess-behavior", "completed", "--max-active-runs", "1", env=env, check=False, retry_locked=False,
         )  # fmt: skip
         if done.returncode == 0:
             return
-        if "AlreadyRunningBackfill" not in done.stderr or time.monotonic() > deadline:
+        span = (first.isoformat(), last.isoformat())
+        after = _backfills_or_none(port, home) if before is not None else None
+        ours = [b for b in after or [] if b["id"] not in known and (b["from_date"][:10], b["to_date"][:10]) == span]
+        if ours:
+            return
+        retryable = "AlreadyRunningBackfill" in done.stderr or "database is locked" in done.stderr
+        if not retryable or time.monotonic() > deadline:
             raise RuntimeError(f"airflow backfill create failed ({done.returncode}):\n{done.stderr[-3000:]}")
-        print("another backfill of customer_intent is running: waiting for it", file=sys.stderr)
+        if "AlreadyRunningBackfill" in done.stderr:
+            print("another backfill of customer_intent is running: waiting for it", file=sys.stderr)
         time.sleep(10)
 
 
@@ -165,13 +184,23 @@ def trigger_manual(port: int, airflow_home: Path, day: date) -> dict:
         "data_interval_end": f"{end.isoformat()}T00:00:00Z",
         "conf": {},
     }
-    request = urllib.request.Request(
-        f"http://localhost:{port}/api/v2/dags/{DAG_ID}/dagRuns",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {api_token(port, airflow_home)}"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read())
+    for attempt in range(5):
+        request = urllib.request.Request(
+            f"http://localhost:{port}/api/v2/dags/{DAG_ID}/dagRuns",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {api_token(port, airflow_home)}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            # 500: the metadata DB was busy, nothing was created; 409 after a 500: it was created
+            if error.code == 409 and attempt > 0:
+                return {"dag_run_id": None, "conflict": error.read().decode(errors="replace")[:500]}
+            if error.code != 500 or attempt == 4:
+                raise
+        time.sleep(5 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def list_runs(env: dict) -> list[dict]:
@@ -206,14 +235,48 @@ def wait_for(env: dict, wanted: list[date], timeout: float) -> dict[str, str | N
         time.sleep(3)
 
 
+def list_backfills(port: int, airflow_home: Path) -> list[dict]:
+    """The DAG's backfills (REST API: id, from_date, to_date, completed_at, ...)."""
+    request = urllib.request.Request(
+        f"http://localhost:{port}/api/v2/backfills?dag_id={DAG_ID}&limit=100&order_by=-id",
+        headers={"Authorization": f"Bearer {api_token(port, airflow_home)}"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read()).get("backfills", [])
+
+
+def _backfills_or_none(port: int, airflow_home: Path) -> list[dict] | None:
+    """The backfills, or None when the REST API cannot be used (another api-server port, no password file)."""
+    try:
+        return list_backfills(port, airflow_home)
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def backfills_open(port: int, airflow_home: Path) -> int:
+    """How many backfills of the DAG the scheduler has not marked complete yet."""
+    return sum(1 for backfill in list_backfills(port, airflow_home) if not backfill.get("completed_at"))
+
+
 def wait_idle(env: dict, timeout: float) -> None:
     """Wait until no run of the DAG is queued or running (the scheduled run the scheduler creates
-    for the latest interval when it sees the DAG unpaused), so stopping Airflow interrupts nothing."""
+    for the latest interval when it sees the DAG unpaused), so stopping Airflow interrupts nothing,
+    and until the scheduler marked the backfill complete (it checks every 30 s): a backfill left
+    open would make the next one wait for a scheduler to close it."""
     deadline = time.monotonic() + timeout
     while any(run["state"] in ("queued", "running") for run in list_runs(env)):
         if time.monotonic() > deadline:
             raise TimeoutError(f"runs of {DAG_ID} still active after {timeout} s")
         time.sleep(3)
+    port, home = _api(env)
+    while time.monotonic() < deadline:
+        try:
+            if backfills_open(port, home) == 0:
+                return
+        except (OSError, KeyError, ValueError) as error:  # no REST access: the next backfill waits instead
+            print(f"could not read the backfills ({error}); not waiting for them", file=sys.stderr)
+            return
+        time.sleep(5)
 
 
 def run_days(env: dict, first: date, last: date, *, port: int, log_dir: Path, timeout: float = 3600) -> dict:
