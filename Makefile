@@ -1,7 +1,7 @@
 # The two commands a data engineer needs first: `make run` and `make test`.
 # bash: the recipes source scripts/env.sh, which uses ${BASH_SOURCE[0]} (dash: "Bad substitution").
 SHELL := /bin/bash
-.PHONY: setup setup-dev run test lint bench airflow-ui clean
+.PHONY: setup setup-dev run test lint bench bench-operations airflow-ui bi-shell docs clean
 
 setup:           ## create .venv with the pinned runtime requirements (skipped when up to date; setup-dev adds the dev tools)
 	scripts/setup.sh
@@ -9,7 +9,7 @@ setup:           ## create .venv with the pinned runtime requirements (skipped w
 setup-dev:       ## .venv with requirements-dev.txt: runtime + pytest, ruff, mypy
 	scripts/setup.sh dev
 
-run:             ## sample workload + one customer_intent run through Airflow + summary (DATE=, PEOPLE=)
+run:             ## sample workload + one customer_intent run through Airflow's scheduler + summary (DATE=, PEOPLE=)
 	scripts/run.sh
 
 test:            ## lint, mypy and the whole test suite
@@ -21,8 +21,17 @@ lint:            ## ruff (with Airflow 3's AIR3 rules on dags/) and mypy
 bench:           ## python bench/pipeline.py (PEOPLE=)
 	scripts/setup.sh && . scripts/env.sh && python bench/pipeline.py $(if $(PEOPLE),--people $(PEOPLE))
 
-airflow-ui:      ## the Airflow UI on the same DAG and metadata DB (http://localhost:8080)
-	scripts/setup.sh && . scripts/env.sh && airflow standalone
+bench-operations: ## python bench/operations.py: backfill + manual + scheduled runs, a BI reader, the pool (PEOPLE=)
+	scripts/setup.sh && . scripts/env.sh && python bench/operations.py $(if $(PEOPLE),--people $(PEOPLE))
+
+airflow-ui:      ## the Airflow UI and scheduler on the same DAG and metadata DB (http://localhost:8080)
+	scripts/setup.sh && scripts/airflow-init.sh && . scripts/env.sh && airflow standalone
+
+bi-shell:        ## SQL on the serving copy BI tools read (read-only; SQL="select ..." or interactive)
+	. scripts/env.sh && python -m intent_pipeline.serving $(if $(SQL),"$(SQL)")
+
+docs:            ## dbt docs generate + serve on http://localhost:8081 (DOCS_PORT=; DOCS_SERVE=0: generate only)
+	scripts/setup.sh && scripts/docs.sh
 
 clean:           ## remove generated data and the Airflow home (keeps .venv)
 	rm -rf data .airflow

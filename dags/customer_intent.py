@@ -2,33 +2,49 @@
 ### customer_intent
 
 Daily run of the customer-intent warehouse for the data interval
-`[data_interval_start, data_interval_end)`:
+`[data_interval_start, data_interval_end)`. **Logical date = interval start**
+for every kind of run: scheduled, backfill (`airflow backfill create
+--from-date D --to-date D`) and `make run DATE=D` (a one-day backfill run by
+the scheduler), so one day is one run whichever way it was started.
 
 1. **extract_{forms,email,web,crm}** (parallel): parse the landing drop
    `<landing>/<source>/dt=<interval start>/`, write the interval's Parquet
    partition of the raw lake (replacing it on a re-run) and quarantine every
    rejected row with its reason.
 2. **validate_raw**: Great Expectations suites on the raw partitions; a
-   critical failure stops the run before dbt.
-3. **dbt_build**: one `dbt build` (seeds, models, data tests; dbt's unit
-   tests only with `INTENT_DBT_UNIT_TESTS=1`), the only writer of the DuckDB
-   warehouse; the interval reaches dbt as `INTENT_INTERVAL_START` /
-   `INTENT_INTERVAL_END` and scores are computed as of its end.
-4. **validate_marts**: GX suites on the marts; a failure blocks activation.
-5. **activate**: push the high-intent segment to the CRMs and alert chat on
+   critical failure stops the run before dbt. When no source delivered a
+   single row for the interval, the rest of the run is skipped (the
+   warehouse and the serving copy stay as they were).
+3. **dbt_build** (pool `intent_warehouse`, 1 slot): one `dbt build` (seeds,
+   models, data tests; dbt's unit tests only with `INTENT_DBT_UNIT_TESTS=1`),
+   the only writer of the DuckDB build file; the interval reaches dbt as
+   `INTENT_INTERVAL_START` / `INTENT_INTERVAL_END` and scores are computed
+   as of its end. It then copies the closed file to the run's snapshot,
+   which every later task of the run reads.
+4. **validate_marts**: GX suites on the run's marts; a failure blocks
+   publishing and activation.
+5. **publish** (pool `intent_warehouse`): the validated marts to the serving
+   copy BI tools read (`data/serving/warehouse.duckdb`, swapped in by rename,
+   and Parquet per mart); BI never opens the build file.
+6. **activate**: push the high-intent segment to the CRMs and alert chat on
    newly hot leads and funnel stalls (or write the outbox when HubSpot or
    DingTalk has no connection).
-6. **summarize**: one JSON summary of the run under the reports folder.
-7. **train_conversion_model** (beside validate_marts, after dbt_build): when
+7. **summarize**: one JSON summary of the run under the reports folder
+   (`python -m intent_pipeline summary --date D` prints it).
+8. **train_conversion_model** (beside validate_marts, after dbt_build): when
    the newest model is `INTENT_MODEL_RETRAIN_DAYS` (7) days older than this
    interval, train the lead-conversion model on the CRM outcomes and approve
-   it when it passes; the next dbt_build scores with it. It reads the
-   warehouse read-only, so it never competes for the lock.
+   it when it passes; the next dbt_build scores with it. It reads the run's
+   snapshot, so it never competes for the lock.
+
+The pool `intent_warehouse` (1 slot) is created by the setup
+(`scripts/airflow-init.sh`, the compose init): scheduled, manual and backfill
+runs of any dates never write the warehouse at the same time.
 
 Settings: `INTENT_*` environment variables (docs/configuration.md).
 Connections: `hubspot_default`, `dingtalk_default`; optional `wecom_default`,
 `feishu_default`, `slack_default`, `salesforce_default`,
-`crm_webhook_default` (docs/activation.md).
+`crm_webhook_default` (docs/activation.md). Operations: docs/operations.md.
 """
 
 from __future__ import annotations
@@ -41,6 +57,10 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 SOURCES = ("forms", "email", "web", "crm")
 MARTS = Asset("intent://warehouse/marts")
+SERVING = Asset("intent://serving/marts")
+# One slot: every task that writes the warehouse or its serving copy holds it, so no two runs
+# (scheduled, manual, backfill: each kind has its own max_active_runs lane) write at once.
+WAREHOUSE_POOL = "intent_warehouse"
 
 
 @dag(
@@ -49,7 +69,7 @@ MARTS = Asset("intent://warehouse/marts")
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
-    # DuckDB allows one writer per file: runs of this DAG never overlap.
+    # Scheduled runs one at a time; backfills have their own lane, hence the pool below.
     max_active_runs=1,
     tags=["intent", "warehouse", "reverse-etl"],
     default_args={"owner": "data-engineering", "retries": 2, "retry_delay": timedelta(minutes=2)},
@@ -66,9 +86,11 @@ def customer_intent():
     def validate_raw(manifests: list[dict]) -> dict:
         from intent_pipeline import pipeline
 
-        return pipeline.validate_task("raw", **pipeline.interval_from_context())
+        interval = pipeline.interval_from_context()
+        pipeline.skip_without_landing_data(manifests, interval["interval_start"])
+        return pipeline.validate_task("raw", **interval)
 
-    @task(multiple_outputs=False, outlets=[MARTS])
+    @task(multiple_outputs=False, outlets=[MARTS], pool=WAREHOUSE_POOL)
     def dbt_build(raw_report: dict) -> dict:
         from intent_pipeline import pipeline
 
@@ -79,6 +101,12 @@ def customer_intent():
         from intent_pipeline import pipeline
 
         return pipeline.validate_task("marts", **pipeline.interval_from_context())
+
+    @task(multiple_outputs=False, outlets=[SERVING], pool=WAREHOUSE_POOL)
+    def publish(marts_report: dict) -> dict:
+        from intent_pipeline import pipeline
+
+        return pipeline.publish_task(**pipeline.interval_from_context())
 
     @task(multiple_outputs=False)
     def activate(marts_report: dict) -> dict:
@@ -93,14 +121,15 @@ def customer_intent():
         return pipeline.train_model_task(**pipeline.interval_from_context())
 
     @task(multiple_outputs=False)
-    def summarize(activation_report: dict) -> dict:
+    def summarize(activation_report: dict, serving: dict) -> dict:
         from intent_pipeline import pipeline
 
         return pipeline.summary_task(**pipeline.interval_from_context())
 
     manifests = [extract.override(task_id=f"extract_{source}")(source) for source in SOURCES]
     built = dbt_build(validate_raw(manifests))
-    summarize(activate(validate_marts(built)))
+    marts_report = validate_marts(built)
+    summarize(activate(marts_report), publish(marts_report))
     train_conversion_model(built)
 
 

@@ -63,3 +63,45 @@ def test_image_has_no_test_or_lint_tools():
     for tool in ("pytest==", "ruff==", "mypy=="):
         assert tool not in runtime and tool in dev, tool
     assert dev.startswith("-r requirements.txt")
+
+
+def test_the_init_creates_and_owns_the_bind_mounted_folders():
+    """On a Linux host the bind mounts are written as AIRFLOW_UID: the init (as root) creates every
+    mounted folder the containers write and hands it to that uid, as the official quick start does."""
+    compose = _compose()
+    services = compose["services"]
+    init = services["airflow-init"]
+    assert init["user"] == "0:0"
+    script = init["command"][-1]
+    written = {m.split(":")[1] for m in compose["x-airflow-common"]["volumes"]
+               if m.split(":")[0] in ("./data", "./logs", "./config")}  # fmt: skip
+    assert written == {"/opt/intent/data", "/opt/airflow/logs", "/opt/airflow/config"}
+    mkdir = next(line for line in script.splitlines() if line.startswith("mkdir -p"))
+    chown = next(line for line in script.splitlines() if line.startswith("chown -R"))
+    for folder in written:
+        assert folder in mkdir and folder in chown, folder
+    assert '"${AIRFLOW_UID:-50000}:0"' in chown
+    assert compose["x-airflow-common"]["user"] == "${AIRFLOW_UID:-50000}:0"
+    # the warning when .env was not written, and the documented .env step
+    assert 'if [[ -z "${AIRFLOW_UID}" ]]' in script
+    assert 'echo "AIRFLOW_UID=$(id -u)" > .env' in (ROOT / "docker-compose.yml").read_text()
+    assert services["airflow-init"]["environment"]["_AIRFLOW_DB_MIGRATE"] == "true"
+    # the warehouse pool every writing task needs exists before the scheduler starts
+    assert 'airflow pools set intent_warehouse 1 "' in script
+
+
+def test_auth_is_not_everyone_admin():
+    env = _compose()["services"]["airflow-scheduler"]["environment"]
+    assert "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS" not in env
+    users = env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"]
+    default = users.split(":-", 1)[1].rstrip("}")
+    roles = dict(pair.split(":") for pair in default.split(","))
+    assert roles["admin"] == "admin" and "viewer" in roles.values() and "op" in roles.values()
+    assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"].startswith("/opt/airflow/config/")
+
+
+def test_sample_data_service():
+    sample = _compose()["services"]["intent-sample"]
+    assert sample["profiles"] == ["sample"]
+    assert "python -m intent_pipeline synth" in sample["command"][-1]
+    assert "--landing /opt/intent/data/landing" in sample["command"][-1]

@@ -42,16 +42,61 @@ def test_dag_shape(dagbag, record_property):
         assert t.retries >= 2, f"{t.task_id} has no retries"
     ids = {t.task_id for t in dag.tasks}
     assert ids == {
-        "extract_forms", "extract_email", "extract_web", "extract_crm",
-        "validate_raw", "dbt_build", "validate_marts", "activate", "summarize", "train_conversion_model",
+        "extract_forms", "extract_email", "extract_web", "extract_crm", "validate_raw", "dbt_build",
+        "validate_marts", "publish", "activate", "summarize", "train_conversion_model",
     }  # fmt: skip
     extracts = {"extract_forms", "extract_email", "extract_web", "extract_crm"}
     assert dag.get_task("validate_raw").upstream_task_ids == extracts
     assert dag.get_task("activate").upstream_task_ids == {"validate_marts"}
     assert dag.get_task("validate_marts").upstream_task_ids == {"dbt_build"}
+    # BI gets only validated marts
+    assert dag.get_task("publish").upstream_task_ids == {"validate_marts"}
+    assert dag.get_task("summarize").upstream_task_ids == {"activate", "publish"}
     # the model reads the warehouse after dbt finished, and a failed training never blocks activation
     assert dag.get_task("train_conversion_model").upstream_task_ids == {"dbt_build"}
     assert not dag.get_task("train_conversion_model").downstream_task_ids
+
+
+def test_warehouse_writers_share_a_pool_of_one_slot(dagbag):
+    """Every task that writes the warehouse or its serving copy holds the pool the setup creates
+    with one slot; the others never wait for it."""
+    dag = dagbag.dags["customer_intent"]
+    writers = {t.task_id for t in dag.tasks if t.pool == "intent_warehouse"}
+    assert writers == {"dbt_build", "publish"}
+    assert all(t.pool_slots == 1 for t in dag.tasks)
+    init = (ROOT / "scripts" / "airflow-init.sh").read_text()
+    assert 'airflow pools set intent_warehouse 1 "' in init
+    compose = (ROOT / "docker-compose.yml").read_text()
+    assert "airflow pools set intent_warehouse 1" in compose
+    assert "`intent_warehouse`" in dag.doc_md
+
+
+def test_doc_names_every_task(dagbag):
+    dag = dagbag.dags["customer_intent"]
+    for task_id in dag.task_ids:
+        name = task_id.removeprefix("extract_")
+        assert name in dag.doc_md, f"{task_id} is not in the DAG's doc"
+
+
+def test_one_logical_date_convention(dagbag):
+    """Scheduled and backfill runs of interval [D, D+1) both have logical date D, and make run
+    runs its day as a one-day backfill: one day, one run, whichever way it was started."""
+    from datetime import UTC, datetime
+
+    from airflow.timetables.base import DataInterval, TimeRestriction
+
+    dag = dagbag.dags["customer_intent"]
+    start = datetime(2026, 11, 21, tzinfo=UTC)
+    info = dag.timetable.next_dagrun_info(
+        last_automated_data_interval=DataInterval(datetime(2026, 11, 20, tzinfo=UTC), start),
+        restriction=TimeRestriction(earliest=None, latest=None, catchup=True),
+    )
+    assert info.logical_date == start == info.data_interval.start
+    assert (info.data_interval.end - start).days == 1
+    run_sh = (ROOT / "scripts" / "run.sh").read_text()
+    assert 'airflow_run.py --from "$DATE"' in run_sh and "dags test" not in run_sh
+    runner = (ROOT / "scripts" / "airflow_run.py").read_text()
+    assert '"backfill", "create"' in runner and '"--reprocess-behavior", "completed"' in runner
 
 
 def test_data_interval_is_a_real_day(dagbag):

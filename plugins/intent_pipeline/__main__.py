@@ -1,7 +1,8 @@
 """Command line: ``python -m intent_pipeline <command>``.
 
 * ``synth ...``: generate a sample landing workload (see ``python -m intent_pipeline.synth --help``).
-* ``summary --date YYYY-MM-DD``: print the summary of the run for that interval start.
+* ``summary --date YYYY-MM-DD``: print the summary the run of that interval start saved
+  (``--live``: that day's manifests and reports with the warehouse's current figures).
 * ``train-model``: train a conversion model version on the warehouse now (``--list``: the versions).
 * ``attribute PATH_FILE``: every attribution model's credit per channel for a path file, as CSV.
 * ``explain-identity A B``: why two identifiers are (not) one person (docs/identity-decisions.md).
@@ -28,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     summary = commands.add_parser("summary", help="print the summary of one run")
     summary.add_argument("--date", required=True, type=date.fromisoformat, help="interval start, YYYY-MM-DD")
     summary.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    summary.add_argument(
+        "--live", action="store_true", help="no saved summary: read the day's reports and today's warehouse"
+    )
     commands.add_parser("synth", help="generate a sample workload (options: see intent_pipeline.synth --help)")
     train = commands.add_parser("train-model", help="train, save and approve a conversion model version")
     train.add_argument("--list", action="store_true", help="list the saved versions instead, newest first")
@@ -57,10 +61,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "attribute":
         return _attribute(args)
 
-    from intent_pipeline.report import build_summary, format_summary
+    from intent_pipeline.report import build_summary, format_summary, saved_days, saved_summary
     from intent_pipeline.settings import Settings
 
-    result = build_summary(Settings.from_env(), args.date)
+    settings = Settings.from_env()
+    result = build_summary(settings, args.date) if args.live else saved_summary(settings, args.date)
+    if result is None:
+        days = saved_days(settings)
+        print(
+            f"no saved summary for the interval starting {args.date} under {settings.reports_dir / 'runs'} "
+            f"(saved: {', '.join(days) if days else 'none'}); --live reads the warehouse as it is now",
+            file=sys.stderr,
+        )
+        return 1
     print(json.dumps(result, indent=2, ensure_ascii=False) if args.json else format_summary(result))
     return 0
 

@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -93,6 +93,11 @@ def validate_task(layer: str, interval_start: datetime, interval_end: datetime, 
     from intent_pipeline.quality import QualityGateError, enforce_gate, validate_marts, validate_raw
 
     settings = Settings.from_env()
+    if layer == "marts":
+        from intent_pipeline.serving import run_settings
+
+        # the run's own snapshot: another run's build can neither lock it nor change it
+        settings = run_settings(settings, run_id)
     validate = validate_raw if layer == "raw" else validate_marts
     report = validate(settings, interval_start.date())
     try:
@@ -182,7 +187,56 @@ def dbt_build_task(interval_start: datetime, interval_end: datetime, run_id: str
     for result in results:
         kind = result["unique_id"].split(".")[0]
         counts[kind] = counts.get(kind, 0) + 1
-    return {"nodes": counts, "seconds": round(time.monotonic() - started, 1)}
+    seconds = round(time.monotonic() - started, 1)
+    # Still in the warehouse pool's slot: the run's later tasks read this copy, not the build file.
+    from intent_pipeline.serving import snapshot_build
+
+    snapshot_started = time.monotonic()
+    snapshot = snapshot_build(settings, run_id)
+    return {
+        "nodes": counts,
+        "seconds": seconds,
+        "snapshot": str(snapshot),
+        "snapshot_seconds": round(time.monotonic() - snapshot_started, 2),
+    }
+
+
+def no_landing_data(manifests: Sequence[dict | None]) -> bool:
+    """True when no source read a single row for the interval (no landing drop at all); False
+    when a source's manifest is unknown (its extract was marked done without running)."""
+    known = [manifest for manifest in manifests if isinstance(manifest, dict)]
+    if not known or len(known) != len(manifests):
+        return False
+    return all(
+        sum(counts.get("read", 0) for counts in (manifest.get("tables") or {}).values()) == 0
+        and not manifest.get("file_errors")
+        for manifest in known
+    )
+
+
+def skip_without_landing_data(manifests: Sequence[dict | None], interval_start: datetime) -> None:
+    """Skip the rest of the run when no source delivered anything for the interval.
+
+    A day without any drop (a scheduled run created when the DAG is unpaused, an interval whose
+    exports have not arrived) must not rebuild the warehouse as of that day and push re-decayed
+    scores to the CRM: the run is skipped, the warehouse and the serving copy stay as they were."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    if no_landing_data(manifests):
+        raise AirflowSkipException(
+            f"no landing data for the interval starting {interval_start.date().isoformat()} in any source: "
+            "nothing to build; drop the exports and clear this run"
+        )
+
+
+def publish_task(interval_start: datetime, interval_end: datetime, run_id: str) -> dict:
+    """Publish the run's validated marts to the serving copy BI tools read (``serving.py``)."""
+    from intent_pipeline.serving import publish, run_settings, serving_dir
+
+    settings = Settings.from_env()
+    source = run_settings(settings, run_id).warehouse
+    manifest = publish(source, serving_dir(settings), run_id=run_id, interval_start=interval_start.date().isoformat())
+    return {key: manifest[key] for key in ("version", "database", "parquet", "marts", "publish_seconds")}
 
 
 TRAINING_LABELS_SQL = """
@@ -234,7 +288,9 @@ def train_model(settings: Settings, trained_at: datetime, *, retrain_days: int |
 def train_model_task(interval_start: datetime, interval_end: datetime, run_id: str) -> dict:
     """The weekly conversion model: retrain when the newest version is INTENT_MODEL_RETRAIN_DAYS (7)
     days older than this interval's end; the next dbt build scores with the latest approved one."""
-    settings = Settings.from_env()
+    from intent_pipeline.serving import run_settings
+
+    settings = run_settings(Settings.from_env(), run_id)
     return train_model(settings, interval_end, retrain_days=settings.model_retrain_days)
 
 
@@ -276,8 +332,9 @@ def activate_task(interval_start: datetime, interval_end: datetime, run_id: str)
         Safety,
         activate,
     )
+    from intent_pipeline.serving import run_settings
 
-    settings = Settings.from_env()
+    settings = run_settings(Settings.from_env(), run_id)
     safety = Safety.from_env()
     more = _more_destinations()
     hubspot_conn = _connection(HUBSPOT_CONN_ID)
@@ -310,10 +367,17 @@ def activate_task(interval_start: datetime, interval_end: datetime, run_id: str)
 def summary_task(interval_start: datetime, interval_end: datetime, run_id: str) -> dict:
     """Collect the run's figures into one JSON file and log them as a table."""
     from intent_pipeline.report import build_summary, format_summary
+    from intent_pipeline.serving import published, run_settings, serving_database, serving_dir
 
     settings = Settings.from_env()
-    summary = build_summary(settings, interval_start.date())
+    # the figures of this run's own marts (its snapshot), whatever ran since
+    summary = build_summary(run_settings(settings, run_id), interval_start.date())
     summary["run_id"] = run_id
+    summary["paths"]["warehouse"] = str(settings.warehouse)
+    summary["paths"]["serving"] = str(serving_database(settings))
+    serving = published(serving_dir(settings)) or {}
+    if serving.get("run_id") == run_id:
+        summary["serving"] = {key: serving.get(key) for key in ("version", "parquet", "publish_seconds")}
     _write_json(settings.reports_dir / "runs" / f"dt={interval_start.date().isoformat()}.json", summary)
     log.info("\n%s", format_summary(summary))
     return {"summary_file": str(settings.reports_dir / "runs" / f"dt={interval_start.date().isoformat()}.json")}

@@ -90,6 +90,17 @@ def build_summary(settings: Settings, interval_start: date) -> dict:
     }
 
 
+def saved_summary(settings: Settings, interval_start: date) -> dict | None:
+    """The summary the run of ``interval_start`` saved (``reports/runs/dt=<day>.json``), or None."""
+    return _read_json(settings.reports_dir / "runs" / f"dt={interval_start.isoformat()}.json")
+
+
+def saved_days(settings: Settings) -> list[str]:
+    """The interval starts that have a saved summary, oldest first."""
+    folder = settings.reports_dir / "runs"
+    return sorted(p.stem.removeprefix("dt=") for p in folder.glob("dt=*.json")) if folder.exists() else []
+
+
 def format_summary(summary: dict) -> str:
     """The summary as a few aligned lines for a terminal or a task log."""
     lines = [f"customer_intent — interval starting {summary['interval_start']}", ""]

@@ -1,0 +1,346 @@
+"""Benchmark and goal check: the customer_intent DAG operated as a deployment.
+
+    python bench/operations.py [--people N] [--days D] [--port P] [--keep DIR]
+
+In a temporary project home (SQLite metadata, LocalExecutor) it generates a sample with one
+landing drop per day for D days (default 3 days, 300 people: a few minutes on 2 cores, most of
+it Airflow's start and one dbt build per day), starts the real Airflow components
+(api-server, scheduler, dag-processor) and then, at the same time:
+
+* a manual run of the last day, triggered through the REST API with the DAG's convention
+  (logical date = interval start);
+* a backfill of all D days (`airflow backfill create`, its own lane of active runs);
+* the scheduled run the scheduler creates for the latest interval when it sees the DAG
+  unpaused (a day without landing data: skipped, not built);
+* a separate BI reader process that holds the serving copy open (read-only) and queries it in a
+  loop, reopening it every second to pick up new snapshots.
+
+From the metadata DB, the task logs and the reader it reports (last line, one JSON object):
+backfill_days (days with exactly one successful run), skipped_intervals, duplicated_intervals,
+overlapping_writers (pairs of warehouse-pool task tries whose [start, end] overlap),
+lock_errors (DuckDB lock errors in any task log or in the reader), bi_reader_errors,
+bi_reader_queries, bi_snapshots_seen / bi_snapshots_missed (published versions the reader did
+or did not see), publish_seconds (max over the runs) and dbt_build_seconds (min), their ratio,
+and wall times. stale_values_sent is not reported: "time moves forward in the CRM" (issue 15,
+item 3) is not built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LAST_DAY = date(2026, 11, 21)
+WAREHOUSE_POOL = "intent_warehouse"
+LOCK_PATTERNS = ("Could not set lock on file", "Conflicting lock")
+
+
+def _runner():
+    spec = importlib.util.spec_from_file_location("airflow_run", ROOT / "scripts" / "airflow_run.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+airflow_run = _runner()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_env(base: Path, port: int) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INTENT_", "AIRFLOW_", "AIRFLOW__"))}
+    env.update(
+        INTENT_HOME=str(base / "home"),
+        AIRFLOW_HOME=str(base / "airflow"),
+        AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
+        AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
+        # two cores: a few task processes at a time are plenty
+        AIRFLOW__CORE__PARALLELISM="4",
+        # the scheduler's log server: not the default 8793, which another Airflow on this host may hold
+        AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
+        # SQLite metadata shared by four components: wait up to 60 s for its write lock, not 5 s
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS="intent_pipeline.airflow_sqlite.CONNECT_ARGS",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC="intent_pipeline.airflow_sqlite.CONNECT_ARGS",
+        PYTHONPATH=str(ROOT / "plugins"),
+        PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+    )
+    return airflow_run.with_port(env, port)
+
+
+READER = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    import duckdb
+
+    path, stop, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+    reopen_every = float(sys.argv[4])
+    con, opened, queries, errors, versions = None, 0.0, 0, [], []
+    while not stop.exists():
+        try:
+            if con is None and path.exists():
+                con, opened = duckdb.connect(str(path), read_only=True), time.monotonic()
+            if con is not None:
+                version = con.execute("select version from serving.published").fetchall()[0][0]
+                con.execute("select count(*) from marts.people").fetchall()
+                con.execute("select count(*) from marts.lead_scores").fetchall()
+                queries += 1
+                if not versions or versions[-1] != version:
+                    versions.append(version)
+                if time.monotonic() - opened > reopen_every:
+                    con.close()
+                    con = None
+        except Exception as error:
+            errors.append(f"{type(error).__name__}: {error}")
+            con = None
+        time.sleep(0.2)
+    out.write_text(json.dumps({"queries": queries, "errors": errors, "versions": versions}))
+    """
+)
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace(" ", "T")).replace(tzinfo=None)
+
+
+def writer_tries(db: Path) -> list[tuple[str, str, int, datetime, datetime]]:
+    """(run, task, try, start, end) of every try of a task in the warehouse pool that ran."""
+    con = sqlite3.connect(db)
+    try:
+        rows = []
+        for table in ("task_instance", "task_instance_history"):
+            rows += con.execute(
+                f"select run_id, task_id, try_number, start_date, end_date from {table} "  # noqa: S608 - fixed names
+                "where pool = ? and start_date is not null and end_date is not null and start_date < end_date",
+                (WAREHOUSE_POOL,),
+            ).fetchall()
+    finally:
+        con.close()
+    unique = {(r[0], r[1], r[2]): (_parse_time(r[3]), _parse_time(r[4])) for r in rows}
+    return [(run, task, n, start, end) for (run, task, n), (start, end) in sorted(unique.items()) if start and end]
+
+
+def overlapping_pairs(tries: list) -> list[tuple]:
+    """Pairs of tries whose [start, end] intervals overlap."""
+    pairs = []
+    for i, a in enumerate(tries):
+        for b in tries[i + 1 :]:
+            if a[3] < b[4] and b[3] < a[4]:
+                pairs.append((a[:3], b[:3]))
+    return pairs
+
+
+def interval_runs(db: Path) -> dict[str, list[tuple[str, str, str]]]:
+    """interval start day -> [(run_id, run_type, state)] of every run of the DAG."""
+    con = sqlite3.connect(db)
+    try:
+        rows = con.execute(
+            "select substr(data_interval_start, 1, 10), run_id, run_type, state, substr(logical_date, 1, 10) "
+            "from dag_run where dag_id = 'customer_intent'"
+        ).fetchall()
+    finally:
+        con.close()
+    runs: dict[str, list[tuple[str, str, str]]] = {}
+    for day, run_id, run_type, state, logical_day in rows:
+        if logical_day != day:
+            raise AssertionError(f"{run_id}: logical date {logical_day} is not its interval start {day}")
+        runs.setdefault(day, []).append((run_id, run_type, state))
+    return runs
+
+
+def task_returns(db: Path, task_id: str) -> list[dict]:
+    con = sqlite3.connect(db)
+    try:
+        values = [
+            row[0]
+            for row in con.execute(
+                "select value from xcom where task_id = ? and key = 'return_value'", (task_id,)
+            ).fetchall()
+        ]
+    finally:
+        con.close()
+    out = []
+    for value in values:
+        decoded = json.loads(value) if isinstance(value, str | bytes) else value
+        if isinstance(decoded, str):
+            decoded = json.loads(decoded)
+        out.append(decoded)
+    return out
+
+
+def lock_errors_in_logs(log_dir: Path) -> list[str]:
+    found = []
+    for path in log_dir.rglob("*.log"):
+        text = path.read_text(errors="replace")
+        found += [f"{path}: {pattern}" for pattern in LOCK_PATTERNS for _ in range(text.count(pattern))]
+    return found
+
+
+def task_states(db: Path, run_id: str) -> dict[str, str]:
+    con = sqlite3.connect(db)
+    try:
+        return dict(con.execute("select task_id, state from task_instance where run_id = ?", (run_id,)).fetchall())
+    finally:
+        con.close()
+
+
+def task_logs_missing(db: Path, log_dir: Path) -> list[str]:
+    """Tries that ran (start < end) without a log file where the UI reads it."""
+    con = sqlite3.connect(db)
+    try:
+        rows = con.execute(
+            "select run_id, task_id, try_number from task_instance "
+            "where dag_id = 'customer_intent' and start_date is not null and end_date > start_date"
+        ).fetchall()
+    finally:
+        con.close()
+    base = log_dir / "dag_id=customer_intent"
+    return [
+        f"{run_id}/{task_id}/{n}"
+        for run_id, task_id, n in rows
+        if not (base / f"run_id={run_id}" / f"task_id={task_id}" / f"attempt={n}.log").exists()
+    ]
+
+
+def run_seconds(db: Path) -> dict[str, float]:
+    """run_id -> end - start of each finished run, as the UI shows its duration."""
+    con = sqlite3.connect(db)
+    try:
+        rows = con.execute("select run_id, start_date, end_date from dag_run where end_date is not null").fetchall()
+    finally:
+        con.close()
+    out = {}
+    for run_id, start, end in rows:
+        started, ended = _parse_time(start), _parse_time(end)
+        if started and ended:
+            out[run_id] = round((ended - started).total_seconds(), 1)
+    return out
+
+
+def run(people: int, days: int, base: Path, port: int | None = None, timeout: float = 3600) -> dict:
+    port = port or free_port()
+    env = make_env(base, port)
+    home, airflow_home = Path(env["INTENT_HOME"]), Path(env["AIRFLOW_HOME"])
+    data, logs = home / "data", home / "data" / "logs"
+    first = LAST_DAY - timedelta(days=days - 1)
+    wanted = airflow_run.days(first, LAST_DAY)
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-m", "intent_pipeline", "synth", "--people", str(people), "--daily-drops", str(days),
+         "--date", LAST_DAY.isoformat(), "--landing", str(data / "landing"), "--truth", str(data / "ground_truth")],
+        env=env, check=True, capture_output=True, cwd=ROOT,
+    )  # fmt: skip
+    subprocess.run(["bash", str(ROOT / "scripts" / "airflow-init.sh")], env=env, check=True, cwd=ROOT)
+    airflow_run.prepare(env)
+
+    serving_db, stop, reader_out = data / "serving" / "warehouse.duckdb", base / "reader.stop", base / "reader.json"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(serving_db), str(stop), str(reader_out), "1.0"])
+    try:
+        with airflow_run.Services(env, logs, port) as services:
+            up = time.monotonic()
+            manual = airflow_run.trigger_manual(port, airflow_home, LAST_DAY)
+            airflow_run.backfill(services.env, first, LAST_DAY, timeout)
+            states = airflow_run.wait_for(services.env, wanted, timeout)
+            airflow_run.wait_idle(services.env, timeout)
+            runs_seconds = time.monotonic() - up
+    finally:
+        stop.touch()
+        reader.wait(timeout=120)
+    result = json.loads(reader_out.read_text()) if reader_out.exists() else {"queries": 0, "errors": ["no output"]}
+
+    db = airflow_home / "airflow.db"
+    runs = interval_runs(db)
+    per_day = {day.isoformat(): runs.get(day.isoformat(), []) for day in wanted}
+    ok_days = [day for day, rs in per_day.items() if sum(1 for r in rs if r[2] == "success") == 1 and len(rs) == 1]
+    tries = writer_tries(db)
+    overlaps = overlapping_pairs(tries)
+    publishes = task_returns(db, "publish")
+    builds = task_returns(db, "dbt_build")
+    published_versions = [p["version"] for p in publishes]
+    seen = set(result.get("versions", []))
+    reader_lock_errors = [e for e in result["errors"] if any(p in e for p in LOCK_PATTERNS)]
+    other_runs = {day: rs for day, rs in runs.items() if day not in per_day}
+    scheduled_skipped = all(
+        task_states(db, run_id).get("dbt_build") == "skipped" for rs in other_runs.values() for run_id, _, _ in rs
+    )
+    publish_seconds = max((p["publish_seconds"] for p in publishes), default=None)
+    dbt_seconds = min((b["seconds"] for b in builds), default=None)
+    return {
+        "people": people,
+        "backfill_days": len(ok_days),
+        "days": len(wanted),
+        "run_states": states,
+        "manual_run": next(
+            (r[0] for r in per_day.get(LAST_DAY.isoformat(), []) if r[1] == "manual"), manual.get("dag_run_id")
+        ),
+        "runs_per_interval": {day: [r[0] for r in rs] for day, rs in per_day.items()},
+        "other_intervals": {day: [f"{r[0]}:{r[2]}" for r in rs] for day, rs in other_runs.items()},
+        "no_data_runs_skipped_build": scheduled_skipped,
+        "skipped_intervals": sum(1 for rs in per_day.values() if not any(r[2] == "success" for r in rs)),
+        "duplicated_intervals": sum(max(0, len(rs) - 1) for rs in per_day.values()),
+        "writer_tries": len(tries),
+        "overlapping_writers": len(overlaps),
+        "overlaps": [list(map(list, pair)) for pair in overlaps],
+        "lock_errors": len(lock_errors_in_logs(airflow_home / "logs")) + len(reader_lock_errors),
+        "bi_reader_queries": result["queries"],
+        "bi_reader_errors": len(result["errors"]),
+        "bi_reader_error_examples": result["errors"][:3],
+        "bi_snapshots_published": len(published_versions),
+        "bi_snapshots_seen": sum(1 for v in published_versions if v in seen),
+        "bi_snapshots_missed": sum(1 for v in published_versions if v not in seen),
+        "publish_seconds": publish_seconds,
+        "dbt_build_seconds": dbt_seconds,
+        "publish_share_of_dbt_build": round(publish_seconds / dbt_seconds, 4)
+        if publish_seconds is not None and dbt_seconds
+        else None,
+        "snapshot_seconds": max((b.get("snapshot_seconds", 0) for b in builds), default=None),
+        "task_logs_missing": task_logs_missing(db, airflow_home / "logs"),
+        "run_durations_seconds": run_seconds(db),
+        "runs_seconds": round(runs_seconds, 1),
+        "wall_seconds": round(time.monotonic() - started, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--people", type=int, default=300)
+    parser.add_argument("--days", type=int, default=3)
+    parser.add_argument("--port", type=int, default=None, help="api-server port (default: a free one)")
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    args = parser.parse_args(argv)
+    base = args.keep or Path(tempfile.mkdtemp(prefix="bench-operations-"))
+    base.mkdir(parents=True, exist_ok=True)
+    try:
+        figures = run(args.people, args.days, base, args.port)
+    finally:
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    print(json.dumps(figures))
+    ok = figures["skipped_intervals"] == 0 and figures["overlapping_writers"] == 0 and figures["lock_errors"] == 0
+    return 0 if ok and figures["bi_reader_errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,315 @@
+"""Run customer_intent intervals through the real Airflow scheduler (what `make run` does).
+
+    python scripts/airflow_run.py --from 2026-11-21 [--to 2026-11-23] [--port 8080]
+
+Needs the environment of scripts/env.sh and an initialised home (scripts/airflow-init.sh).
+Creates a backfill of the days (logical date = interval start, the DAG's one convention;
+completed runs of those days are run again), and waits for its runs. When no scheduler is
+alive in this Airflow home it starts the api-server, scheduler and dag-processor for the
+duration (their logs under data/logs/airflow-*.log) and stops them afterwards; with
+`make airflow-ui` running, that one does the work. Task logs land in the Airflow home's
+logs folder, so the UI shows them, and the runs' start and end times are real.
+The last line printed is a JSON object: {"runs": {date: state}, "seconds": ...}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import date, timedelta
+from pathlib import Path
+
+DAG_ID = "customer_intent"
+FINISHED = {"success", "failed"}
+
+
+def airflow(
+    *args: str, env: dict | None = None, check: bool = True, retry_locked: bool = True
+) -> subprocess.CompletedProcess:
+    """An airflow CLI command; retried while SQLite's metadata DB is locked by another component
+    (the scheduler and the api-server write it too; the failed transaction was rolled back)."""
+    for attempt in range(10 if retry_locked else 1):
+        done = subprocess.run(["airflow", *args], env=env, capture_output=True, text=True)
+        if done.returncode == 0 or "database is locked" not in done.stderr:
+            break
+        time.sleep(2 + attempt)
+    if check and done.returncode != 0:
+        output = f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
+        raise RuntimeError(f"airflow {' '.join(args)} failed ({done.returncode}):\n{output}")
+    return done
+
+
+def with_port(env: dict, port: int) -> dict:
+    """The environment of every component and task process for an api-server on ``port``."""
+    return {
+        # SQLite metadata and two cores: the api-server can take longer than the default 5 s to answer
+        # a task's first call while the scheduler writes; a timed-out task would wait for its retry.
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
+        **env,
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
+    }
+
+
+class Services:
+    """api-server, scheduler and dag-processor of one Airflow home, started and stopped by us."""
+
+    COMPONENTS = (("api-server",), ("scheduler",), ("dag-processor",))
+
+    def __init__(self, env: dict, log_dir: Path, port: int):
+        self.env, self.log_dir, self.port = with_port(env, port), log_dir, port
+        self.processes: list[subprocess.Popen] = []
+
+    def __enter__(self) -> Services:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for component in self.COMPONENTS:
+            log = open(self.log_dir / f"airflow-{component[0]}.log", "ab")  # noqa: SIM115 - closed with the process
+            args = ["airflow", *component]
+            if component[0] == "api-server":
+                args += ["--port", str(self.port)]
+            # own process group: stopping it stops the component's worker processes too
+            self.processes.append(
+                subprocess.Popen(args, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            )
+        self.wait_healthy()
+        return self
+
+    def wait_healthy(self, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        url = f"http://localhost:{self.port}/api/v2/monitor/health"
+        while True:
+            for process in self.processes:
+                if process.poll() is not None:
+                    raise RuntimeError(f"{process.args} exited with {process.returncode}; see {self.log_dir}")
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    health = json.loads(response.read())
+                if health.get("scheduler", {}).get("status") == "healthy":
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Airflow not healthy after {timeout} s ({url}); see {self.log_dir}")
+            time.sleep(2)
+
+    def __exit__(self, *exc) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def scheduler_alive(env: dict) -> bool:
+    return airflow("jobs", "check", "--job-type", "SchedulerJob", env=env, check=False).returncode == 0
+
+
+def prepare(env: dict) -> None:
+    """The DAG serialized in the metadata DB (backfills read it) and unpaused (nothing runs while paused)."""
+    airflow("dags", "reserialize", env=env)
+    airflow("dags", "unpause", DAG_ID, env=env)
+
+
+def days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _api(env: dict) -> tuple[int, Path]:
+    return int(env.get("AIRFLOW__API__PORT", "8080")), Path(env.get("AIRFLOW_HOME") or Path.home() / "airflow")
+
+
+def backfill(env: dict, first: date, last: date, timeout: float = 3600) -> None:
+    """One run per day, logical date = interval start, oldest first, one at a time; completed
+    runs of those days are cleared and run again. Airflow allows one running backfill per DAG:
+    while another one runs, wait for it. A create that reported an error (SQLite locked by the
+    scheduler) may still have created the backfill in an earlier commit: it is looked up before
+    trying again, so a day is never backfilled twice."""
+    port, home = _api(env)
+    before = _backfills_or_none(port, home)
+    known = {b["id"] for b in before or []}
+    deadline = time.monotonic() + timeout
+    while True:
+        done = airflow(
+            "backfill", "create", "--dag-id", DAG_ID, "--from-date", first.isoformat(), "--to-date", last.isoformat(),
+            "--reprocess-behavior", "completed", "--max-active-runs", "1", env=env, check=False, retry_locked=False,
+        )  # fmt: skip
+        if done.returncode == 0:
+            return
+        span = (first.isoformat(), last.isoformat())
+        after = _backfills_or_none(port, home) if before is not None else None
+        ours = [b for b in after or [] if b["id"] not in known and (b["from_date"][:10], b["to_date"][:10]) == span]
+        if ours:
+            return
+        retryable = "AlreadyRunningBackfill" in done.stderr or "database is locked" in done.stderr
+        if not retryable or time.monotonic() > deadline:
+            raise RuntimeError(f"airflow backfill create failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        if "AlreadyRunningBackfill" in done.stderr:
+            print("another backfill of customer_intent is running: waiting for it", file=sys.stderr)
+        time.sleep(10)
+
+
+def api_token(port: int, airflow_home: Path, username: str = "admin") -> str:
+    """A JWT of the simple auth manager for ``username`` (password from the generated file)."""
+    passwords = json.loads((airflow_home / "simple_auth_manager_passwords.json.generated").read_text())
+    request = urllib.request.Request(
+        f"http://localhost:{port}/auth/token",
+        data=json.dumps({"username": username, "password": passwords[username]}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["access_token"]
+
+
+def trigger_manual(port: int, airflow_home: Path, day: date) -> dict:
+    """A manual run of the interval starting ``day`` that keeps the DAG's convention (logical date
+    = interval start), through the REST API, which takes the data interval explicitly (the CLI's
+    and the UI's trigger infer ``[day - 1, day)`` from the logical date instead). Airflow refuses it
+    (409) when a run of that logical date exists: clear that run instead."""
+    end = day + timedelta(days=1)
+    body = {
+        "logical_date": f"{day.isoformat()}T00:00:00Z",
+        "data_interval_start": f"{day.isoformat()}T00:00:00Z",
+        "data_interval_end": f"{end.isoformat()}T00:00:00Z",
+        "conf": {},
+    }
+    for attempt in range(5):
+        request = urllib.request.Request(
+            f"http://localhost:{port}/api/v2/dags/{DAG_ID}/dagRuns",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {api_token(port, airflow_home)}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            # 500: the metadata DB was busy, nothing was created; 409 after a 500: it was created
+            if error.code == 409 and attempt > 0:
+                return {"dag_run_id": None, "conflict": error.read().decode(errors="replace")[:500]}
+            if error.code != 500 or attempt == 4:
+                raise
+        time.sleep(5 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def list_runs(env: dict) -> list[dict]:
+    done = airflow("dags", "list-runs", DAG_ID, "-o", "json", env=env)
+    # warnings (graphviz, ...) may precede the JSON on stdout
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith("["):
+            try:
+                return json.loads(line)
+            except json.JSONDecodeError:
+                continue
+    return []
+
+
+def run_states(env: dict, wanted: list[date]) -> dict[str, str | None]:
+    states: dict[str, str | None] = {day.isoformat(): None for day in wanted}
+    for run in list_runs(env):
+        day = (run.get("logical_date") or "")[:10]
+        if day in states:
+            states[day] = run["state"]
+    return states
+
+
+def wait_for(env: dict, wanted: list[date], timeout: float) -> dict[str, str | None]:
+    deadline = time.monotonic() + timeout
+    while True:
+        states = run_states(env, wanted)
+        if all(state in FINISHED for state in states.values()):
+            return states
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"runs not finished after {timeout} s: {states}")
+        time.sleep(3)
+
+
+def list_backfills(port: int, airflow_home: Path) -> list[dict]:
+    """The DAG's backfills (REST API: id, from_date, to_date, completed_at, ...)."""
+    request = urllib.request.Request(
+        f"http://localhost:{port}/api/v2/backfills?dag_id={DAG_ID}&limit=100&order_by=-id",
+        headers={"Authorization": f"Bearer {api_token(port, airflow_home)}"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read()).get("backfills", [])
+
+
+def _backfills_or_none(port: int, airflow_home: Path) -> list[dict] | None:
+    """The backfills, or None when the REST API cannot be used (another api-server port, no password file)."""
+    try:
+        return list_backfills(port, airflow_home)
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def backfills_open(port: int, airflow_home: Path) -> int:
+    """How many backfills of the DAG the scheduler has not marked complete yet."""
+    return sum(1 for backfill in list_backfills(port, airflow_home) if not backfill.get("completed_at"))
+
+
+def wait_idle(env: dict, timeout: float) -> None:
+    """Wait until no run of the DAG is queued or running (the scheduled run the scheduler creates
+    for the latest interval when it sees the DAG unpaused), so stopping Airflow interrupts nothing,
+    and until the scheduler marked the backfill complete (it checks every 30 s): a backfill left
+    open would make the next one wait for a scheduler to close it."""
+    deadline = time.monotonic() + timeout
+    while any(run["state"] in ("queued", "running") for run in list_runs(env)):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"runs of {DAG_ID} still active after {timeout} s")
+        time.sleep(3)
+    port, home = _api(env)
+    while time.monotonic() < deadline:
+        try:
+            if backfills_open(port, home) == 0:
+                return
+        except (OSError, KeyError, ValueError) as error:  # no REST access: the next backfill waits instead
+            print(f"could not read the backfills ({error}); not waiting for them", file=sys.stderr)
+            return
+        time.sleep(5)
+
+
+def run_days(env: dict, first: date, last: date, *, port: int, log_dir: Path, timeout: float = 3600) -> dict:
+    started = time.monotonic()
+    prepare(env)
+    wanted = days(first, last)
+    if scheduler_alive(env):
+        backfill(env, first, last, timeout)
+        states = wait_for(env, wanted, timeout)
+    else:
+        with Services(env, log_dir, port) as services:
+            print(f"Airflow started in {time.monotonic() - started:.0f} s (logs: {log_dir})", file=sys.stderr)
+            backfill(services.env, first, last, timeout)
+            states = wait_for(services.env, wanted, timeout)
+            wait_idle(services.env, timeout)
+    return {"runs": states, "seconds": round(time.monotonic() - started, 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--from", dest="first", required=True, type=date.fromisoformat, help="first interval start")
+    parser.add_argument("--to", dest="last", type=date.fromisoformat, help="last interval start (default: --from)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("INTENT_AIRFLOW_PORT", "8080")))
+    parser.add_argument("--timeout", type=float, default=3600)
+    args = parser.parse_args(argv)
+    home = Path(os.environ.get("INTENT_HOME") or Path(__file__).resolve().parents[1])
+    result = run_days(
+        dict(os.environ), args.first, args.last or args.first, port=args.port, log_dir=home / "data" / "logs",
+        timeout=args.timeout,
+    )  # fmt: skip
+    print(json.dumps(result))
+    return 0 if all(state == "success" for state in result["runs"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""The goals of operating the DAG, on the real Airflow scheduler (issue 15).
+
+One scenario (bench/operations.py, a small sample): in a temporary home, the api-server,
+scheduler and dag-processor run on SQLite with the LocalExecutor while, at the same time, a
+manual run of the last day (REST, logical date = interval start), a 3-day backfill, the
+scheduled run of the latest interval (a day without data) and a separate BI reader process
+that holds the serving copy open and queries it in a loop. Asserted from the metadata DB, the
+task logs and the reader: every day run exactly once and successfully (none skipped, none
+duplicated), the warehouse-writing tasks strictly one at a time (their tries' start and end),
+no DuckDB lock error anywhere, the reader never failed and saw every published snapshot, and
+the day without data built nothing.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.benches import load_bench
+
+pytestmark = pytest.mark.slow
+
+DAYS = 3
+
+
+@pytest.fixture(scope="module")
+def figures(tmp_path_factory):
+    bench = load_bench("operations")
+    return bench.run(people=150, days=DAYS, base=tmp_path_factory.mktemp("operations"), timeout=2400)
+
+
+def test_every_interval_exactly_once(figures):
+    assert figures["run_states"] == {"2026-11-19": "success", "2026-11-20": "success", "2026-11-21": "success"}
+    assert figures["backfill_days"] == DAYS
+    assert figures["skipped_intervals"] == 0
+    assert figures["duplicated_intervals"] == 0, figures["runs_per_interval"]
+    # the manual run took its day; the backfill did not create a second run of it
+    assert figures["runs_per_interval"]["2026-11-21"] == [figures["manual_run"]]
+    assert all(run.startswith("backfill__") for day in ("2026-11-19", "2026-11-20")
+               for run in figures["runs_per_interval"][day])  # fmt: skip
+
+
+def test_warehouse_writers_strictly_one_at_a_time(figures):
+    # dbt_build and publish of three runs at least (retries count as tries of their own)
+    assert figures["writer_tries"] >= 2 * DAYS
+    assert figures["overlapping_writers"] == 0, figures["overlaps"]
+    assert figures["lock_errors"] == 0
+
+
+def test_the_bi_reader_never_blocks_nor_fails(figures):
+    assert figures["bi_reader_queries"] > 0
+    assert figures["bi_reader_errors"] == 0, figures["bi_reader_error_examples"]
+    assert figures["bi_snapshots_published"] == DAYS
+    assert figures["bi_snapshots_missed"] == 0
+    assert figures["publish_seconds"] is not None and figures["publish_seconds"] < figures["dbt_build_seconds"]
+
+
+def test_the_scheduled_run_of_a_day_without_data_builds_nothing(figures):
+    assert figures["other_intervals"], "the scheduler created no run for the latest interval"
+    assert all(run.endswith(":success") for runs in figures["other_intervals"].values() for run in runs)
+    assert figures["no_data_runs_skipped_build"]
+
+
+def test_the_ui_shows_each_runs_task_logs_and_real_durations(figures):
+    """Runs started by the scheduler (what make run does) log where the UI reads, and their
+    duration is the time they took, not the distance from their logical date."""
+    assert figures["task_logs_missing"] == []
+    durations = figures["run_durations_seconds"]
+    assert len(durations) >= DAYS + 1
+    assert all(0 < seconds <= figures["wall_seconds"] for seconds in durations.values()), durations
