@@ -17,6 +17,15 @@ def pytest_collection_modifyitems(config, items):
 # INTENT_CPU_PROFILE=path.jsonl: one line per test file with the CPU-seconds it used, this process and
 # the subprocesses it waited for (dbt, airflow); how docs/benchmarks.md finds where the suite's CPU goes.
 _cpu_start: dict[str, float] = {}
+_profile: dict[str, bool] = {"on": False}
+
+
+def pytest_configure(config):
+    import os
+
+    # under xdist the controller hears every worker's tests: only the processes that run them count
+    controller = bool(config.getoption("numprocesses", None)) and not hasattr(config, "workerinput")
+    _profile["on"] = bool(os.environ.get("INTENT_CPU_PROFILE")) and not controller
 
 
 def _cpu_now() -> float:
@@ -27,11 +36,7 @@ def _cpu_now() -> float:
 
 
 def pytest_runtest_logstart(nodeid, location):
-    import os
-
-    # under xdist the controller hears every worker's tests: only the process that runs them counts
-    controller = os.environ.get("PYTEST_XDIST_TESTRUNUID") and not os.environ.get("PYTEST_XDIST_WORKER")
-    if os.environ.get("INTENT_CPU_PROFILE") and not controller:
+    if _profile["on"]:
         _cpu_start.setdefault(nodeid.split("::")[0], _cpu_now())
 
 
