@@ -8,8 +8,11 @@
        pair found by several rules is compared once; matched_by names the first rule that found it.
     3. Compare: each comparison puts the pair on a level (gamma; -1 when either side is null).
        Fellegi-Sunter assumes comparisons independent; mailboxes are made of names, so a near-miss
-       email counts only when the names do not differ, and only at one company domain (colleagues
-       wu.gang@ / xu.gang@, namesakes tianjie@ at two companies, sophieclark482@ at a webmail).
+       email (one typo on the address as typed, Gmail's dots ignored only after that comparison;
+       a number added or dropped is never a typo) counts only when the names agree (colleagues
+       wu.gang@ / xu.gang@). Names are compared in plain letters, Chinese names in pinyin (seed
+       identity_match_pinyin), so 王伟, Wang Wei and Wei Wang agree; romanised Chinese names get no
+       typo or Jaro-Winkler level (Zhang / Huang, Wang / Yang are other surnames).
     4. Weigh: match_weight = log2(prior odds) + sum of log2(m/u) of the levels, with m = P(level |
        same person) and u = P(level | different people) from the seed identity_match_comparisons;
        match_probability = 2^w / (1 + 2^w). A null comparison weighs 0 (no evidence either way).
@@ -17,13 +20,18 @@
        records: P(two random records match) = matches_per_record / (records - 1), so it stays right
        as the warehouse grows. bench/identity_matching.py estimates m, u and the prior (EM).
 
-    5. Corroborate: names and company are shared by colleagues and namesakes, and independence lets
-       their agreement outvote a different mailbox or mobile (田静 and 田静 at one firm, Kevin Liu
-       and Kevin Lim). A pair is a match only when an email, phone or date of birth agrees at least
-       partly (a date of birth within a year), or when nothing contradicts and both names are
-       written the same; otherwise it is_uncorroborated and weighs -30. Measured with
-       bench/identity.py (2,000 people, polluted): over-merged people 0.2 % -> 0 %; on
-       splink_fake_1000 clustered F1 0.985 -> 0.985 (bench/identity_matching.py).
+    5. Contradict: a valid phone that differs beyond one typo, two mailboxes at one company domain
+       (not a webmail) more than one typo apart on the address as typed, or dates of birth more than
+       a year apart are two people: is_contradicted, a veto (-30), whatever names, company and the
+       other comparisons say. Rules that are right by construction rather than a weight tuned on a
+       sample: issue 12 found same-name colleagues (yan.wu1665@, yan.wu2548@huatech.com) glued at
+       p = 0.9999993 by a look-alike mailbox worth +12.9 bits against -6.6 for the other phone.
+    6. Corroborate: names and company are shared by colleagues and namesakes, and independence lets
+       their agreement outvote everything else. A pair is a match only when an email, phone or date
+       of birth agrees at least partly (a typo'd email, a date of birth within a year); otherwise it
+       is_uncorroborated and weighs -30. Identical names at one company with nothing contradicting
+       are not enough: one colleague's record with only a mailbox and the other's with only a phone
+       look exactly like one person seen twice. Measured with bench/identity.py (docs/identity.md).
 
     Portability: the similarity functions are isolated in the small dispatched macros below.
     DuckDB has jaro_winkler_similarity, levenshtein and damerau_levenshtein. On Postgres, install
@@ -654,11 +662,11 @@ fs_weighed as (
         -- Contradiction: a different valid phone, another mailbox at the same company domain or a
         -- different date of birth (beyond a typo) is a veto, whatever names and company say.
         fs_gammas.gamma_email = 0 or fs_gammas.gamma_phone = 0 or fs_gammas.gamma_dob = 0 as is_contradicted,
-        case
-            when fs_gammas.gamma_email >= 2 or fs_gammas.gamma_phone >= 1 or fs_gammas.gamma_dob >= 1 then false
-            when fs_gammas.gamma_email >= 0 or fs_gammas.gamma_phone = 0 or fs_gammas.gamma_dob >= 0 then true
-            else not (fs_gammas.gamma_first_name = 3 and fs_gammas.gamma_last_name = 3)
-        end as is_uncorroborated,
+        -- Corroboration: an email, phone or date of birth must agree at least roughly (a typo'd email
+        -- does). Identical names at one company are not enough even when nothing contradicts: a
+        -- colleague of the same name whose one record has only a mailbox, the other's only a phone,
+        -- looks exactly like one person seen twice (issue 12).
+        not (fs_gammas.gamma_email >= 2 or fs_gammas.gamma_phone >= 1 or fs_gammas.gamma_dob >= 1) as is_uncorroborated,
         fs_prior.prior_weight
         {%- for comparison in comparisons %}
         + coalesce(w_{{ comparison }}.level_weight, 0)
