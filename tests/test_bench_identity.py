@@ -144,8 +144,7 @@ def test_clean_workload_loses_no_linkable_recall(tmp_path):
 def test_the_gate_flags_every_glued_person_and_stops_the_run(tmp_path):
     """Issue 12: same-name colleagues glued by one planted form in a real build of the polluted
     workload; marts.people counts their contradicting identifiers and the marts gate fails."""
-    polluted = bench.accuracy(tmp_path, "polluted", people=600, seed=3)
-    assert polluted["ours"]["overmerged_people"] <= 2, polluted["ours"]  # the matcher glues (almost) nobody
+    bench.accuracy(tmp_path, "polluted", people=600, seed=3)
     glued = bench.glued_people(tmp_path, pairs=4)
     assert glued["planted_pairs"] >= 2, glued
     assert glued["glued_people"] == glued["planted_pairs"], glued  # the planted form glues each pair
