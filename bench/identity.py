@@ -80,7 +80,7 @@ Measured (2 shared cores, seed 42; docs/benchmarks.md has the full table):
   --people 10000 --skip-cluster, 131 s: precision 0.998, overmerged 0.08 %, linkable F1 0.999.
   (Those two lines predate issue 12's pollution kinds.) --people 10000 --skip-cluster with them,
   404 s: precision 0.9977, overmerged 0.07 %, f1_linkable 0.9985, recall_loss_vs_plain_cc 0,
-  id_churn 0, glued_people_detected 1.0 (20 of 20; docs/identity.md, "Figures").
+  id_churn 0, glued_people_detected 1.0 (99 of 99; docs/identity.md, "Figures").
   --cluster-people 1000000 --skip-accuracy --splink-path DIR: 3.85 M identifiers, 5.29 M edges;
   SQL 15.1 s in 5 rounds, Splink 5.0 17.4 s, scipy 7.6 s with factorize.
 """
@@ -114,7 +114,7 @@ INTERVAL = "2026-11-21"
 CHURN_DAYS = ("2026-11-20", "2026-11-21")
 SELECT = ("+int_people_resolved", "+int_identity_id_changes")
 NETWORKX_MAX_EDGES = 2_000_000
-GLUED_PAIRS = 20  # same-name colleague pairs glued in the gate's test warehouse (fewer when the workload has fewer)
+GLUED_PAIRS = 100  # same-name colleague pairs glued in the gate's test warehouse (fewer when the workload has fewer)
 EXAMPLES = 5
 RECORD_IDENTIFIERS = (
     "select record_source || '|' || record_key as record, node_key from intermediate.int_identity_record_identifiers"
