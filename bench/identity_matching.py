@@ -90,6 +90,7 @@ SEEDS = [
     "identity_match_comparisons",
     "identity_match_settings",
     "identity_match_free_email_domains",
+    "identity_match_pinyin",
     "identity_blocklist",
 ]
 DEFAULT_THRESHOLD = 0.95  # var identity_match_threshold's default in int_identity_match_pairs

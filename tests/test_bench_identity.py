@@ -138,3 +138,17 @@ def test_clean_workload_loses_no_linkable_recall(tmp_path):
     ours = result["ours"]
     assert ours["precision"] == 1.0 and ours["overmerged_people"] == 0, ours
     assert ours["recall_linkable"] >= result["plain_cc"]["recall_linkable"] - 0.005, result
+
+
+@pytest.mark.slow
+def test_the_gate_flags_every_glued_person_and_stops_the_run(tmp_path):
+    """Issue 12: same-name colleagues glued by one planted form in a real build of the polluted
+    workload; marts.people counts their contradicting identifiers and the marts gate fails."""
+    bench.accuracy(tmp_path, "polluted", people=600, seed=3)
+    glued = bench.glued_people(tmp_path, pairs=20)
+    assert glued["planted_pairs"] >= 2, glued
+    assert glued["glued_people"] >= glued["planted_pairs"] - 1, glued  # the planted form glues (nearly) each pair
+    assert glued["glued_people_detected"] == 1.0, glued
+    assert glued["gate_unexpected_count"] >= glued["glued_people"], glued
+    # the gate stops the run exactly when more than the configured 0.5 % of people are flagged
+    assert glued["gate_failed"] == (glued["gate_unexpected_count"] / glued["people"] > 0.005), glued

@@ -79,3 +79,39 @@
 {% macro is_cjk_name(value) -%}
     {{ regex_search(value, "'[一-龥]'") }}
 {%- endmacro %}
+
+{#- True when two names in letters are two people's: after dropping the words both share (a
+    family's surname; "Wang Wei" and "Wei Wang" share all), each has a word left and the first left
+    words start with different letters (David Brown / Rachel Brown). Same initial is no conflict: a
+    nickname (Mike / Michael) or a typo (Jonh / John). Case and spacing ignored. -#}
+{% macro latin_names_conflict(a, b) -%}
+    {{ return(adapter.dispatch('latin_names_conflict')(a, b)) }}
+{%- endmacro %}
+
+{% macro default__latin_names_conflict(a, b) -%}
+    coalesce(
+        left((
+            select min(word) from unnest(regexp_split_to_array(lower(trim({{ a }})), '\s+')) as word
+            where word <> all(regexp_split_to_array(lower(trim({{ b }})), '\s+'))
+        ), 1)
+        <> left((
+            select min(word) from unnest(regexp_split_to_array(lower(trim({{ b }})), '\s+')) as word
+            where word <> all(regexp_split_to_array(lower(trim({{ a }})), '\s+'))
+        ), 1),
+        false
+    )
+{%- endmacro %}
+
+{% macro duckdb__latin_names_conflict(a, b) -%}
+    coalesce(
+        left(list_min(list_filter(
+            string_split_regex(lower(trim({{ a }})), '\s+'),
+            lambda word: not list_contains(string_split_regex(lower(trim({{ b }})), '\s+'), word)
+        )), 1)
+        <> left(list_min(list_filter(
+            string_split_regex(lower(trim({{ b }})), '\s+'),
+            lambda word: not list_contains(string_split_regex(lower(trim({{ a }})), '\s+'), word)
+        )), 1),
+        false
+    )
+{%- endmacro %}

@@ -8,8 +8,11 @@
        pair found by several rules is compared once; matched_by names the first rule that found it.
     3. Compare: each comparison puts the pair on a level (gamma; -1 when either side is null).
        Fellegi-Sunter assumes comparisons independent; mailboxes are made of names, so a near-miss
-       email counts only when the names do not differ, and only at one company domain (colleagues
-       wu.gang@ / xu.gang@, namesakes tianjie@ at two companies, sophieclark482@ at a webmail).
+       email (one typo on the address as typed, Gmail's dots ignored only after that comparison;
+       a number added or dropped is never a typo) counts only when the names agree (colleagues
+       wu.gang@ / xu.gang@). Names are compared in plain letters, Chinese names in pinyin (seed
+       identity_match_pinyin), so 王伟, Wang Wei and Wei Wang agree; romanised Chinese names get no
+       typo or Jaro-Winkler level (Zhang / Huang, Wang / Yang are other surnames).
     4. Weigh: match_weight = log2(prior odds) + sum of log2(m/u) of the levels, with m = P(level |
        same person) and u = P(level | different people) from the seed identity_match_comparisons;
        match_probability = 2^w / (1 + 2^w). A null comparison weighs 0 (no evidence either way).
@@ -17,13 +20,18 @@
        records: P(two random records match) = matches_per_record / (records - 1), so it stays right
        as the warehouse grows. bench/identity_matching.py estimates m, u and the prior (EM).
 
-    5. Corroborate: names and company are shared by colleagues and namesakes, and independence lets
-       their agreement outvote a different mailbox or mobile (田静 and 田静 at one firm, Kevin Liu
-       and Kevin Lim). A pair is a match only when an email, phone or date of birth agrees at least
-       partly (a date of birth within a year), or when nothing contradicts and both names are
-       written the same; otherwise it is_uncorroborated and weighs -30. Measured with
-       bench/identity.py (2,000 people, polluted): over-merged people 0.2 % -> 0 %; on
-       splink_fake_1000 clustered F1 0.985 -> 0.985 (bench/identity_matching.py).
+    5. Contradict: a valid phone that differs beyond one typo, two mailboxes at one company domain
+       (not a webmail) more than one typo apart on the address as typed, or dates of birth more than
+       a year apart are two people: is_contradicted, a veto (-30), whatever names, company and the
+       other comparisons say. Rules that are right by construction rather than a weight tuned on a
+       sample: issue 12 found same-name colleagues (yan.wu1665@, yan.wu2548@huatech.com) glued at
+       p = 0.9999993 by a look-alike mailbox worth +12.9 bits against -6.6 for the other phone.
+    6. Corroborate: names and company are shared by colleagues and namesakes, and independence lets
+       their agreement outvote everything else. A pair is a match only when an email, phone or date
+       of birth agrees at least partly (a typo'd email, a date of birth within a year); otherwise it
+       is_uncorroborated and weighs -30. Identical names at one company with nothing contradicting
+       are not enough: one colleague's record with only a mailbox and the other's with only a phone
+       look exactly like one person seen twice. Measured with bench/identity.py (docs/identity.md).
 
     Portability: the similarity functions are isolated in the small dispatched macros below.
     DuckDB has jaro_winkler_similarity, levenshtein and damerau_levenshtein. On Postgres, install
@@ -90,17 +98,44 @@
     abs(date_diff('day', try_cast({{ a }} as date), try_cast({{ b }} as date)))
 {%- endmacro %}
 
-{#- Level of a name comparison (first or last name): 3 equal, 2 Jaro-Winkler >= 0.92 (a typo),
-    1 Jaro-Winkler >= 0.8 or an initial, 0 different, -1 unknown. -#}
-{% macro name_match_level(a, b) -%}
+{#- Level of a name comparison (given name or surname), on the names in plain letters (Chinese
+    names in pinyin) and, when both are written in Chinese characters, on the characters:
+    3 equal (王伟 and 王伟, 王伟 and Wang Wei, Kevin and kevin);
+    2 a typo (Jaro-Winkler >= 0.92, or Damerau-Levenshtein <= 1 with at least 4 letters), only
+      when neither side is a Chinese name: in pinyin one letter makes another name (Zhang / Zhan,
+      Wei / Wen) and Jaro-Winkler rates Zhang / Huang, Wang / Yang, Zhao / Zhou as similar;
+    1 Jaro-Winkler >= 0.8 (not a Chinese name), an initial, or the same pinyin in other characters
+      (王伟 and 王维: a homophone the input method offered, or two people);
+    0 different (an English name and a Chinese one, Kevin and Wei, stay apart); -1 unknown. -#}
+{% macro name_match_level(a, b, a_hz, b_hz, is_chinese_name) -%}
     case
+        when {{ a }} is null and {{ a_hz }} is null or {{ b }} is null and {{ b_hz }} is null then -1
+        when {{ a_hz }} is not null and {{ b_hz }} is not null then
+            case
+                when {{ a_hz }} = {{ b_hz }} then 3
+                when {{ a }} = {{ b }} then 1
+                else 0
+            end
         when {{ a }} is null or {{ b }} is null then -1
         when {{ a }} = {{ b }} then 3
-        when {{ string_similarity(a, b) }} >= 0.92 then 2
-        when {{ string_similarity(a, b) }} >= 0.8 then 1
+        when not {{ is_chinese_name }} and {{ string_similarity(a, b) }} >= 0.92 then 2
+        when not {{ is_chinese_name }} and least(length({{ a }}), length({{ b }})) >= 4
+            and {{ edit_distance_with_swaps(a, b) }} <= 1 then 2
+        when not {{ is_chinese_name }} and {{ string_similarity(a, b) }} >= 0.8 then 1
         when (length({{ a }}) = 1 or length({{ b }}) = 1) and left({{ a }}, 1) = left({{ b }}, 1) then 1
         else 0
     end
+{%- endmacro %}
+
+{#- A name part in plain lower-case letters a-z (ü as v, as pinyin is typed): spaces, hyphens,
+    apostrophes and other scripts dropped ("Xiao-Ming" -> xiaoming). -#}
+{% macro latin_letters(value) -%}
+    regexp_replace(replace(lower({{ value }}), 'ü', 'v'), '[^a-z]', '', 'g')
+{%- endmacro %}
+
+{#- Two-character Chinese surnames (the rest have one character). -#}
+{% macro compound_chinese_surnames() -%}
+    {{ return(['欧阳', '司马', '诸葛', '上官', '东方', '皇甫', '令狐', '慕容', '尉迟', '夏侯', '长孙', '宇文', '公孙', '司徒', '端木']) }}
 {%- endmacro %}
 
 {#- The comparisons, in the order of the gamma_ columns; the seed identity_match_comparisons has
@@ -170,39 +205,181 @@ fs_free_email_domains as (
     select * from {{ ref('identity_match_free_email_domains') }}
 ),
 
-fs_standardised as (
+fs_pinyin as (
+    select * from {{ ref('identity_match_pinyin') }}
+),
+
+fs_surname_pinyin as (
+    -- the common Chinese surnames in pinyin: a romanised name starting with one is written surname first
+    select distinct surname_pinyin from fs_pinyin where surname_pinyin is not null
+),
+
+fs_name_input as (
+    -- A name in Chinese characters (no other letter in it) is split into surname and given name:
+    -- the given fields, else the full name's first character, or two for a compound surname (欧阳).
     select
         record_id,
-        -- names: the given fields, else the full name split: a Chinese name written as one word is
-        -- surname = first character, given name = the rest; otherwise "first ... last"
+        first_name,
+        last_name,
+        full_name,
         case
-            when first_name is not null or last_name is not null then first_name
-            when regexp_replace(full_name, '[一-龥]', '', 'g') = '' and length(full_name) >= 2
-                then substr(full_name, 2)
-            else regexp_replace(full_name, ' .*$', '')
-        end as first_name,
+            when first_name is null and last_name is null
+                and regexp_replace(full_name, '[一-龥 ]', '', 'g') = ''
+                then replace(full_name, ' ', '')
+        end as full_hz,
         case
-            when first_name is not null or last_name is not null then last_name
-            when regexp_replace(full_name, '[一-龥]', '', 'g') = '' and length(full_name) >= 2
-                then left(full_name, 1)
-            when position(' ' in full_name) > 0 then regexp_replace(full_name, '^.* ', '')
-        end as last_name,
-        -- email: the canonical mailbox (Gmail dots, +tags); shared and placeholder addresses are no evidence
+            when first_name is not null and last_name is not null
+                and regexp_replace(first_name || last_name, '[一-龥]', '', 'g') = ''
+                then last_name
+        end as fields_surname_hz
+    from fs_input
+),
+
+fs_name_hz as (
+    select
+        record_id,
+        first_name,
+        last_name,
+        full_name,
         case
-            when not {{ is_blocked_identifier('email', 'email') }} then {{ canonical_email('email') }}
+            when fields_surname_hz is not null then fields_surname_hz
+            when length(full_hz) between 2 and 6 then
+                case
+                    when left(full_hz, 2) in ({{ "'" ~ compound_chinese_surnames() | join("', '") ~ "'" }})
+                        and length(full_hz) > 2 then left(full_hz, 2)
+                    else left(full_hz, 1)
+                end
+        end as surname_hz,
+        case
+            when fields_surname_hz is not null then first_name
+            when length(full_hz) between 2 and 6 then
+                case
+                    when left(full_hz, 2) in ({{ "'" ~ compound_chinese_surnames() | join("', '") ~ "'" }})
+                        and length(full_hz) > 2 then substr(full_hz, 3)
+                    else substr(full_hz, 2)
+                end
+        end as given_hz
+    from fs_name_input
+),
+
+fs_name_chars as (
+    -- one row per character of a Chinese name part, with its pinyin (as a surname for the surname)
+    select
+        parts.record_id,
+        parts.part,
+        positions.pos,
+        case when parts.part = 'surname' then coalesce(fs_pinyin.surname_pinyin, fs_pinyin.pinyin) else fs_pinyin.pinyin end
+            as syllable
+    from (
+        select record_id, 'surname' as part, surname_hz as hz from fs_name_hz where surname_hz is not null
+        union all
+        select record_id, 'given' as part, given_hz as hz from fs_name_hz where given_hz is not null
+    ) as parts
+    inner join (values (1), (2), (3), (4), (5), (6)) as positions (pos)
+        on positions.pos <= length(parts.hz)
+    left join fs_pinyin
+        on fs_pinyin.character = substr(parts.hz, positions.pos, 1)
+),
+
+fs_name_syllables as (
+    -- a part with a character the seed does not know has no pinyin (it is compared in characters only)
+    select
+        record_id,
+        part,
+        case when count(syllable) = count(*) then {{ dbt.listagg('syllable', "''", 'order by pos') }} end as syllables
+    from fs_name_chars
+    group by record_id, part
+),
+
+fs_name_words as (
+    -- a romanised full name: its first and last word and the words between
+    select
+        fs_name_hz.*,
+        case
+            when surname_hz is null and first_name is null and last_name is null
+                and regexp_replace(full_name, '[一-龥 ]', '', 'g') <> ''
+                then full_name
+        end as latin_full,
+        case
+            when surname_hz is null and first_name is null and last_name is null and position(' ' in full_name) > 0
+                then regexp_replace(full_name, ' .*$', '')
+        end as first_word,
+        case
+            when surname_hz is null and first_name is null and last_name is null and position(' ' in full_name) > 0
+                then regexp_replace(full_name, '^.* ', '')
+        end as last_word
+    from fs_name_hz
+),
+
+fs_names as (
+    -- Every name as (given, surname) in plain letters a-z (ü as v), Chinese names in pinyin, so that
+    -- 王伟, Wang Wei, Wei Wang and WANG Wei compare equal. A romanised name is read surname first
+    -- when its first word is a Chinese surname in pinyin (Wang Xiao Ming), else given name first
+    -- (Kevin Wang); two-word names the other way round are aligned pair by pair.
+    select
+        fs_name_words.record_id,
+        fs_name_words.surname_hz,
+        fs_name_words.given_hz,
+        case
+            when fs_name_words.surname_hz is not null then given_syllables.syllables
+            when fs_name_words.latin_full is null then {{ latin_letters('fs_name_words.first_name') }}
+            when fs_name_words.first_word is null then {{ latin_letters('fs_name_words.latin_full') }}
+            when first_surname.surname_pinyin is not null and last_surname.surname_pinyin is null
+                then {{ latin_letters("substr(fs_name_words.latin_full, length(fs_name_words.first_word) + 2)") }}
+            else {{ latin_letters("left(fs_name_words.latin_full, length(fs_name_words.latin_full) - length(fs_name_words.last_word) - 1)") }}
+        end as given_key,
+        case
+            when fs_name_words.surname_hz is not null then surname_syllables.syllables
+            when fs_name_words.latin_full is null then {{ latin_letters('fs_name_words.last_name') }}
+            when fs_name_words.first_word is null then null
+            when first_surname.surname_pinyin is not null and last_surname.surname_pinyin is null
+                then {{ latin_letters('fs_name_words.first_word') }}
+            else {{ latin_letters('fs_name_words.last_word') }}
+        end as surname_key,
+        -- romanised Chinese: one letter apart is another name (Zhang / Zhan, Wei / Wen), not a typo
+        fs_name_words.surname_hz is not null
+        or first_surname.surname_pinyin is not null
+        or last_surname.surname_pinyin is not null
+        or latin_surname.surname_pinyin is not null as is_chinese_name
+    from fs_name_words
+    left join fs_name_syllables as given_syllables
+        on given_syllables.record_id = fs_name_words.record_id and given_syllables.part = 'given'
+    left join fs_name_syllables as surname_syllables
+        on surname_syllables.record_id = fs_name_words.record_id and surname_syllables.part = 'surname'
+    left join fs_surname_pinyin as first_surname
+        on first_surname.surname_pinyin = {{ latin_letters('fs_name_words.first_word') }}
+    left join fs_surname_pinyin as last_surname
+        on last_surname.surname_pinyin = {{ latin_letters('fs_name_words.last_word') }}
+    left join fs_surname_pinyin as latin_surname
+        on latin_surname.surname_pinyin = {{ latin_letters('fs_name_words.last_name') }}
+),
+
+fs_standardised as (
+    select
+        fs_input.record_id,
+        nullif(fs_names.given_key, '') as first_name,
+        nullif(fs_names.surname_key, '') as last_name,
+        fs_names.given_hz,
+        fs_names.surname_hz,
+        coalesce(fs_names.is_chinese_name, false) as is_chinese_name,
+        -- email: the canonical mailbox (Gmail dots, +tags); shared and placeholder addresses are no
+        -- evidence. The address as typed is kept for the typo comparison (dots matter there).
+        case
+            when not {{ is_blocked_identifier('email', 'fs_input.email') }} then {{ canonical_email('fs_input.email') }}
         end as email,
+        case when not {{ is_blocked_identifier('email', 'fs_input.email') }} then fs_input.email end as email_typed,
         -- phone: the last 8 digits survive country codes, spaces and dashes
         case
-            when not {{ is_blocked_identifier('phone', 'phone') }}
-                and length(regexp_replace(phone, '[^0-9]', '', 'g')) >= 8
-                then right(regexp_replace(phone, '[^0-9]', '', 'g'), 8)
+            when not {{ is_blocked_identifier('phone', 'fs_input.phone') }}
+                and length(regexp_replace(fs_input.phone, '[^0-9]', '', 'g')) >= 8
+                then right(regexp_replace(fs_input.phone, '[^0-9]', '', 'g'), 8)
         end as phone_suffix,
         -- company: punctuation to spaces, legal and generic suffixes stripped, then spaces dropped
         nullif(
             replace(
                 regexp_replace(
                     regexp_replace(
-                        trim(regexp_replace(company, '[^a-z0-9一-龥]+', ' ', 'g')),
+                        trim(regexp_replace(fs_input.company, '[^a-z0-9一-龥]+', ' ', 'g')),
                         '( (co|company|corp|corporation|inc|incorporated|ltd|limited|llc|llp|plc|gmbh|ag|sa|bv|pte|pty|group|holdings|technology|technologies|tech))+$',
                         ''
                     ),
@@ -214,16 +391,19 @@ fs_standardised as (
             ),
             ''
         ) as company_key,
-        city,
-        dob
+        fs_input.city,
+        fs_input.dob
     from fs_input
+    left join fs_names
+        on fs_names.record_id = fs_input.record_id
 ),
 
 fs_records as (
     select
         fs_standardised.*,
         case when email like '%@%' then regexp_replace(email, '@.*$', '') end as email_local,
-        case when email like '%@%' then regexp_replace(email, '^[^@]*@', '') end as email_domain,
+        case when email_typed like '%@%' then regexp_replace(email_typed, '@.*$', '') end as email_local_typed,
+        case when email like '%@%' then regexp_replace(email_typed, '^[^@]*@', '') end as email_domain,
         case
             when email like '%@%' and fs_free_email_domains.domain is null
                 then regexp_replace(email, '^[^@]*@', '')
@@ -304,12 +484,19 @@ fs_joined as (
         l.last_name as last_name_l,
         r.first_name as first_name_r,
         r.last_name as last_name_r,
+        l.given_hz as given_hz_l,
+        l.surname_hz as surname_hz_l,
+        r.given_hz as given_hz_r,
+        r.surname_hz as surname_hz_r,
+        l.is_chinese_name or r.is_chinese_name as is_chinese_name,
         l.dob as dob_l,
         r.dob as dob_r,
         l.email as email_l,
         r.email as email_r,
-        l.email_local as email_local_l,
-        r.email_local as email_local_r,
+        l.email_local_typed as email_local_l,
+        r.email_local_typed as email_local_r,
+        l.email_local as email_canonical_local_l,
+        r.email_local as email_canonical_local_r,
         l.email_domain as email_domain_l,
         r.email_domain as email_domain_r,
         l.company_domain as company_domain_l,
@@ -328,23 +515,27 @@ fs_joined as (
 ),
 
 fs_aligned as (
-    -- "Wang Li" and "Li Wang": names written the other way round are compared the way they fit
+    -- "Wang Li" and "Li Wang": a name written the other way round is compared the way more of its
+    -- parts agree exactly (names in characters have a known surname and are never turned round)
     select
         fs_joined.*,
-        coalesce({{ string_similarity('first_name_l', 'last_name_r') }}, 0)
-        + coalesce({{ string_similarity('last_name_l', 'first_name_r') }}, 0)
-        > coalesce({{ string_similarity('first_name_l', 'first_name_r') }}, 0)
-        + coalesce({{ string_similarity('last_name_l', 'last_name_r') }}, 0) as names_swapped
+        given_hz_l is null and given_hz_r is null
+        and (case when first_name_l = last_name_r then 1 else 0 end)
+        + (case when last_name_l = first_name_r then 1 else 0 end)
+        > (case when first_name_l = first_name_r then 1 else 0 end)
+        + (case when last_name_l = last_name_r then 1 else 0 end) as names_swapped
     from fs_joined
 ),
 
 fs_name_levels as (
     select
         fs_aligned.*,
-        {{ name_match_level('first_name_l', 'case when names_swapped then last_name_r else first_name_r end') }}
-            as gamma_first_name,
-        {{ name_match_level('last_name_l', 'case when names_swapped then first_name_r else last_name_r end') }}
-            as gamma_last_name
+        {{ name_match_level(
+            'first_name_l', 'case when names_swapped then last_name_r else first_name_r end',
+            'given_hz_l', 'given_hz_r', 'is_chinese_name') }} as gamma_first_name,
+        {{ name_match_level(
+            'last_name_l', 'case when names_swapped then first_name_r else last_name_r end',
+            'surname_hz_l', 'surname_hz_r', 'is_chinese_name') }} as gamma_last_name
     from fs_aligned
 ),
 
@@ -358,7 +549,11 @@ fs_gammas as (
         case
             when dob_l is null or dob_r is null then -1
             when dob_l = dob_r then 3
-            when {{ edit_distance_with_swaps('dob_l', 'dob_r') }} <= 1 then 2
+            -- one typo in the digits (a swap across a dash is one edit), day and month swapped
+            when {{ edit_distance_with_swaps("regexp_replace(dob_l, '[^0-9]', '', 'g')", "regexp_replace(dob_r, '[^0-9]', '', 'g')") }} <= 1
+                then 2
+            when left(dob_l, 4) = left(dob_r, 4) and substr(dob_l, 6, 2) = substr(dob_r, 9, 2)
+                and substr(dob_l, 9, 2) = substr(dob_r, 6, 2) then 2
             when {{ days_apart('dob_l', 'dob_r') }} <= 31 then 2
             when {{ days_apart('dob_l', 'dob_r') }} <= 365 then 1
             else 0
@@ -366,21 +561,47 @@ fs_gammas as (
         case
             when email_l is null or email_r is null then -1
             when email_l = email_r then 3
-            -- a near miss is a typo only if the names agree: colleagues Wu Gang and Xu Gang have
-            -- wu.gang@ and xu.gang@, Leo Chen and Leo Miller leo@ and leo2@
-            when gamma_first_name = 0 or gamma_last_name = 0 then 0
-            when least(length(coalesce(email_local_l, email_l)), length(coalesce(email_local_r, email_r))) < 4
-                then 0
-            when {{ edit_distance_with_swaps('email_l', 'email_r') }} <= 1 then 2
-            -- a similar mailbox at the same company domain (give or take a typo). Mailbox names are
-            -- made of people's names (tianjie@, sophieclark482@): at two companies or at a webmail
-            -- they are namesakes as often as one person, and the names already count. No @ to
-            -- split: the whole address.
+            -- no @ to split: the whole address
             when email_domain_l is null or email_domain_r is null
-                then case when {{ string_similarity('email_l', 'email_r') }} >= 0.88 then 1 else 0 end
-            when {{ edit_distance_with_swaps('company_domain_l', 'company_domain_r') }} <= 1
-                and {{ string_similarity('email_local_l', 'email_local_r') }} >= 0.88 then 1
-            else 0
+                then case when {{ edit_distance_with_swaps('email_l', 'email_r') }} <= 1 then 2 else 1 end
+            -- a typo: one edit in the mailbox as typed (dots included) or in the domain, or Gmail's
+            -- dots on one side and one edit in the domain (taochen587@gmail.com, tao.chen587@gmial.com);
+            -- never a number added or dropped (wangwei@, wangwei2@ are two mailboxes). It is evidence
+            -- only when the names agree (colleagues Wu Gang and Xu Gang have wu.gang@ and xu.gang@);
+            -- otherwise it is merely different (1), never a contradiction
+            when least(length(email_local_l), length(email_local_r)) >= 4
+                and (
+                    (
+                        email_domain_l = email_domain_r
+                        and {{ edit_distance_with_swaps('email_local_l', 'email_local_r') }} <= 1
+                        and not (
+                            regexp_replace(email_local_l, '[0-9]+$', '') = regexp_replace(email_local_r, '[0-9]+$', '')
+                            and length(email_local_l) <> length(email_local_r)
+                        )
+                    )
+                    or (
+                        email_local_l = email_local_r
+                        and {{ edit_distance_with_swaps('email_domain_l', 'email_domain_r') }} <= 1
+                    )
+                    or (
+                        (email_domain_l in ('gmail.com', 'googlemail.com') or email_domain_r in ('gmail.com', 'googlemail.com'))
+                        and replace(regexp_replace(email_local_l, '[+].*$', ''), '.', '')
+                            = replace(regexp_replace(email_local_r, '[+].*$', ''), '.', '')
+                        and {{ edit_distance_with_swaps('email_domain_l', 'email_domain_r') }} <= 1
+                    )
+                    or (
+                        email_domain_l = 'gmail.com' and email_domain_r = 'gmail.com'
+                        and {{ edit_distance_with_swaps('email_canonical_local_l', 'email_canonical_local_r') }} <= 1
+                        and not (
+                            regexp_replace(email_canonical_local_l, '[0-9]+$', '') = regexp_replace(email_canonical_local_r, '[0-9]+$', '')
+                            and length(email_canonical_local_l) <> length(email_canonical_local_r)
+                        )
+                    )
+                ) then case when gamma_first_name in (-1, 2, 3) and gamma_last_name in (-1, 2, 3) then 2 else 1 end
+            -- two different mailboxes at one company domain: two people (a contradiction)
+            when company_domain_l = company_domain_r then 0
+            -- different addresses elsewhere: people have a work and a private address
+            else 1
         end as gamma_email,
         case
             when phone_l is null or phone_r is null then -1
@@ -438,11 +659,14 @@ fs_weighed as (
         -- agreement outvote a different mailbox or mobile. A pair is only a match when a contact
         -- or the date of birth agrees at least roughly (a typo'd email still does), or when nothing
         -- contradicts and both names are written the same.
-        case
-            when fs_gammas.gamma_email >= 1 or fs_gammas.gamma_phone >= 1 or fs_gammas.gamma_dob >= 1 then false
-            when fs_gammas.gamma_email = 0 or fs_gammas.gamma_phone = 0 or fs_gammas.gamma_dob = 0 then true
-            else not (fs_gammas.gamma_first_name = 3 and fs_gammas.gamma_last_name = 3)
-        end as is_uncorroborated,
+        -- Contradiction: a different valid phone, another mailbox at the same company domain or a
+        -- different date of birth (beyond a typo) is a veto, whatever names and company say.
+        fs_gammas.gamma_email = 0 or fs_gammas.gamma_phone = 0 or fs_gammas.gamma_dob = 0 as is_contradicted,
+        -- Corroboration: an email, phone or date of birth must agree at least roughly (a typo'd email
+        -- does). Identical names at one company are not enough even when nothing contradicts: a
+        -- colleague of the same name whose one record has only a mailbox, the other's only a phone,
+        -- looks exactly like one person seen twice (issue 12).
+        not (fs_gammas.gamma_email >= 2 or fs_gammas.gamma_phone >= 1 or fs_gammas.gamma_dob >= 1) as is_uncorroborated,
         fs_prior.prior_weight
         {%- for comparison in comparisons %}
         + coalesce(w_{{ comparison }}.level_weight, 0)
@@ -460,12 +684,15 @@ fs_final as (
     select
         record_id_l,
         record_id_r,
-        -- an uncorroborated pair is no match, whatever its names and company say
-        cast(case when is_uncorroborated then -30.0 else evidence_weight end as double precision) as match_weight,
+        -- a contradicted or uncorroborated pair is no match, whatever its names and company say
         cast(
-            1.0 / (1.0 + power(2.0, -(case when is_uncorroborated then -30.0 else evidence_weight end)))
+            case when is_contradicted or is_uncorroborated then -30.0 else evidence_weight end as double precision
+        ) as match_weight,
+        cast(
+            1.0 / (1.0 + power(2.0, -(case when is_contradicted or is_uncorroborated then -30.0 else evidence_weight end)))
             as double precision
         ) as match_probability,
+        is_contradicted,
         is_uncorroborated,
         case rule_rank
             when 0 then 'random_sample'

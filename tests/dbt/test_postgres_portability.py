@@ -131,7 +131,10 @@ def test_identity_macros_give_the_same_answers_on_postgres(postgres):
             {{ canonical_email("'li.na+saas@gmail.com'") }} as gmail,
             {{ canonical_email("'li.na+x@qq.com'") }} as qq,
             {{ string_similarity("'zhangwei'", "'zhangwei'") }} as same,
-            {{ string_similarity("'zhangwei'", "'wangfang'") }} < 0.8 as different
+            {{ string_similarity("'zhangwei'", "'wangfang'") }} < 0.8 as different,
+            {{ latin_names_conflict("'David Brown'", "'Rachel  brown'") }} as family,
+            {{ latin_names_conflict("'Mike Smith'", "'Michael Smith'") }} as nickname,
+            {{ latin_names_conflict("'Wang Wei'", "'wei wang'") }} as swapped
     """
     done = dbt_pg(postgres, "show", "--inline", query, "--output", "json", "--log-format", "json")
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
@@ -139,7 +142,8 @@ def test_identity_macros_give_the_same_answers_on_postgres(postgres):
     (row,) = json.loads(preview) if isinstance(preview, str) else preview
     assert row == {"latin": "lina", "latin_swapped": "lina", "cjk": True, "not_cjk": False,
                    "zeros_not_blocked": False, "zeros_blocked": True, "gmail": "lina@gmail.com",
-                   "qq": "li.na+x@qq.com", "same": 1.0, "different": True}, row  # fmt: skip
+                   "qq": "li.na+x@qq.com", "same": 1.0, "different": True, "family": True, "nickname": False,
+                   "swapped": False}, row  # fmt: skip
 
 
 if __name__ == "__main__":  # pragma: no cover

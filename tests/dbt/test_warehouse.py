@@ -28,7 +28,7 @@ PEOPLE_CONTRACT = [
     ("region", "VARCHAR"), ("owner", "VARCHAR"), ("crm_lead_id", "VARCHAR"), ("identifier_count", "INTEGER"),
     ("identifiers", "VARCHAR"), ("identity_confidence", "DOUBLE"), ("has_probabilistic_link", "BOOLEAN"),
     ("person_since", "DATE"), ("is_customer", "BOOLEAN"), ("is_unsubscribed", "BOOLEAN"), ("is_bounced", "BOOLEAN"),
-    ("first_seen_at", "TIMESTAMP"), ("last_seen_at", "TIMESTAMP"),
+    ("first_seen_at", "TIMESTAMP"), ("last_seen_at", "TIMESTAMP"), ("contradicting_identifiers", "INTEGER"),
 ]  # fmt: skip
 LEAD_SCORES_CONTRACT = [
     ("person_id", "VARCHAR"), ("grade", "VARCHAR"), ("score_reasons", "VARCHAR"), ("lead_score", "INTEGER"),

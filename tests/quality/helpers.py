@@ -155,7 +155,7 @@ MARTS_DDL = {
         person_id varchar, email varchar, phone varchar, full_name varchar, company varchar, job_title varchar,
         industry varchar, company_size varchar, region varchar, owner varchar, crm_lead_id varchar,
         identifier_count integer, is_customer boolean, is_unsubscribed boolean, is_bounced boolean,
-        first_seen_at timestamp, last_seen_at timestamp)""",
+        first_seen_at timestamp, last_seen_at timestamp, contradicting_identifiers integer)""",
     "lead_scores": """create table marts.lead_scores (
         person_id varchar, grade varchar, score_reasons varchar, lead_score integer, fit_score integer,
         engagement_score integer, previous_score integer, became_hot_in_interval boolean,
@@ -201,11 +201,11 @@ CLEAN_MARTS_SQL = [
     """insert into marts.people values
         ('p_001', 'wang.fang@example.cn', '+8613800138000', '王芳', '星辰零售', '市场总监', '零售', '200-499',
          'East', 'Alice', '00Q5g0000AAAAAA', 4, false, false, false,
-         timestamp '2026-05-25 03:00:00', timestamp '2026-11-21 09:30:00'),
+         timestamp '2026-05-25 03:00:00', timestamp '2026-11-21 09:30:00', 0),
         ('p_002', 'li@example.com', null, 'Li Lei', null, null, null, null, null, null, null, 1, false, false, false,
-         timestamp '2026-06-01 02:00:00', timestamp '2026-11-20 10:00:00'),
+         timestamp '2026-06-01 02:00:00', timestamp '2026-11-20 10:00:00', 0),
         ('p_003', null, '+8613900139000', null, null, null, null, null, null, null, '00Q5g0000AAAAAB', 2,
-         true, false, false, timestamp '2026-07-01 02:00:00', timestamp '2026-10-01 10:00:00')""",
+         true, false, false, timestamp '2026-07-01 02:00:00', timestamp '2026-10-01 10:00:00', 0)""",
     f"""insert into marts.lead_scores values
         ('p_001', 'high_intent', 'trial request +30, director or above +20, pricing page 2× +15', 65, 20, 45,
          40, true, timestamp '2026-11-21 09:30:00', {SCORED_AT}, '申请试用 +30，总监及以上 +20，价格页 2× +15',

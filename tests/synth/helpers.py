@@ -139,6 +139,7 @@ def form_rows(landing: Path) -> list[dict]:
                     row = {
                         "key": r["序号"],
                         "form": r["表单名称"],
+                        "full_name": r["姓名"],
                         "email": r["邮箱"],
                         "phone": r["手机号"],
                         "client_id": r["client_id"],
@@ -148,6 +149,7 @@ def form_rows(landing: Path) -> list[dict]:
                     row = {
                         "key": r["Submission ID"],
                         "form": r["Form"],
+                        "full_name": r["Full Name"],
                         "email": r["Email Address"],
                         "phone": r["Phone Number"],
                         "client_id": r["client_id"],
@@ -159,6 +161,7 @@ def form_rows(landing: Path) -> list[dict]:
                     row = {
                         "key": r["Conversion ID"],
                         "form": r["Form name"],
+                        "full_name": _hubspot_name(r["First Name"] or "", r["Last Name"] or ""),
                         "email": r["Email"] or "",
                         "phone": r["Phone number"] or "",
                         "client_id": r["client_id"] or "",
@@ -166,6 +169,11 @@ def form_rows(landing: Path) -> list[dict]:
                     }
                 out.append({"tool": tool, "file": rel, "row": i, **row})
     return out
+
+
+def _hubspot_name(first: str, last: str) -> str:
+    """HubSpot's two name fields as one full name: 王 + 伟 -> 王伟, Kevin + Wang -> Kevin Wang."""
+    return f"{first} {last}".strip() if (first + last).isascii() else last + first
 
 
 def _parse(text: str, fmt: str) -> datetime | None:

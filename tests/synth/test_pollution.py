@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from tests.synth import helpers as h
 from tests.synth.conftest import POLLUTED_PEOPLE
 
 ROOT = Path(__file__).resolve().parents[2]
-HUB_KINDS = {"kiosk_device", "shared_mailbox", "shared_phone", "recycled_phone"}
+HUB_KINDS = {"kiosk_device", "shared_mailbox", "shared_phone", "recycled_phone", "family_device"}
 # The project's blocklist of role mailboxes (dbt_project/seeds/identity_blocklist.csv): hubs must slip past it.
 BLOCKED_LOCALS = {"info", "sales", "admin", "hr", "support", "noreply", "no-reply", "test"}
 SHANGHAI = timedelta(hours=8)
@@ -146,7 +146,13 @@ def test_polluted_hubs_make_one_to_two_percent_of_the_links(polluted):
     assert 0.01 <= share <= 0.02, share
     assert {r["hub_kind"] for r in hub_rows} == HUB_KINDS
     owners = _owners(identifiers)
-    sizes = {"kiosk_device": (5, 40), "shared_mailbox": (3, 15), "shared_phone": (3, 15), "recycled_phone": (2, 2)}
+    sizes = {
+        "kiosk_device": (5, 40),
+        "shared_mailbox": (3, 15),
+        "shared_phone": (3, 15),
+        "recycled_phone": (2, 2),
+        "family_device": (2, 3),
+    }
     for (kind, value), people in owners.items():
         hub = {r["hub_kind"] for r in identifiers if (r["identifier_type"], r["identifier_value"]) == (kind, value)}
         if hub == {""}:
@@ -194,8 +200,12 @@ def test_kiosk_devices_carry_forms_of_many_people(polluted, polluted_landing):
         assert len(people_on[kiosk]) >= 5, (kiosk, people_on[kiosk])
         assert polluted_landing.web_categories[kiosk] == {"tablet"}
         assert not polluted_landing.web_user_ids[kiosk], "nobody logs in on a booth iPad"
-    # Every other device is one person's.
-    assert all(len(p) == 1 for cid, p in people_on.items() if cid not in kiosks)
+    # Every other device is one person's, or a family's (2-3 people, issue 12).
+    identifiers = h.read_truth(polluted.truth, "identifiers.csv")
+    families = {r["identifier_value"] for r in identifiers if r["hub_kind"] == "family_device"}
+    assert families
+    assert all(len(p) == 1 for cid, p in people_on.items() if cid not in kiosks | families)
+    assert all(2 <= len(people_on[cid]) <= 3 for cid in families if people_on[cid]), families
 
 
 def test_team_mailboxes_and_office_phones_are_shared_by_colleagues(polluted, polluted_landing):
@@ -288,10 +298,12 @@ def test_default_has_a_few_hubs_of_each_kind(workload, tmp_path):
     # From 100 people on, every kind is there at least once (so small runs exercise the identity guards) ...
     s = workload.summary
     assert s["pollution"] == "default"
-    assert all(s["hubs"][kind]["identifiers"] >= 1 for kind in HUB_KINDS)
+    default_kinds = HUB_KINDS - {"family_device"}  # issue 12's shared family devices: "polluted" only
+    assert all(s["hubs"][kind]["identifiers"] >= 1 for kind in default_kinds)
+    assert s["hubs"]["family_device"]["identifiers"] == 0
     # ... and at a realistic size the dose is small: a handful of hubs, well under 1% of the links.
     s = generate(tmp_path / "landing", tmp_path / "truth", people=1500, seed=3)
-    assert all(1 <= s["hubs"][kind]["identifiers"] <= 3 for kind in HUB_KINDS), s["hubs"]
+    assert all(1 <= s["hubs"][kind]["identifiers"] <= 3 for kind in default_kinds), s["hubs"]
     assert 0.002 < s["identifier_links"]["hub_share"] < 0.01
     assert 0.005 < s["typo_new_device_records"] / 1500 < 0.02
     assert s["identifier_links"]["typo"] > s["typo_new_device_records"]
@@ -301,7 +313,12 @@ def test_untouched_people_are_the_same_at_every_level(clean, polluted):
     columns = ("full_name", "company", "propensity", "emails", "phones", "is_bot", "is_job_seeker")
     polluted_people = {p["person_key"]: p for p in h.read_truth(polluted.truth, "people.csv")}
     typo_owners = {r["person_key"] for r in h.read_truth(polluted.truth, "identifiers.csv") if r["is_typo"] == "1"}
-    untouched = [k for k, p in polluted_people.items() if not p["hub_kinds"] and k not in typo_owners]
+    # issue 12's same-name colleagues take a colleague's name, company and a numbered mailbox
+    group_size = Counter((p["full_name"], p["company"]) for p in polluted_people.values())
+    namesakes = {k for k, p in polluted_people.items() if group_size[(p["full_name"], p["company"])] > 1}
+    untouched = [
+        k for k, p in polluted_people.items() if not p["hub_kinds"] and k not in typo_owners and k not in namesakes
+    ]
     assert len(untouched) > 0.8 * POLLUTED_PEOPLE
     clean_people = {p["person_key"]: p for p in h.read_truth(clean.truth, "people.csv")}
     for k in untouched:
@@ -333,3 +350,39 @@ def test_unknown_pollution_is_refused(tmp_path):
     done = subprocess.run([*args, "--pollution", "clean"], env=env, capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1])["pollution"] == "clean"
+
+
+def test_issue_12_pollution_same_name_colleagues_families_and_name_variants(polluted, polluted_landing):
+    """Same-name colleagues at one company with numbered mailboxes there, families sharing a surname
+    on one home browser, and people writing their name in pinyin, surname first or as an English name."""
+    people = h.read_truth(polluted.truth, "people.csv")
+    by_name = defaultdict(list)
+    for p in people:
+        by_name[(p["full_name"], p["company"])].append(p)
+    namesakes = [group for group in by_name.values() if len(group) > 1]
+    assert len(namesakes) >= 5, len(namesakes)
+    numbered = 0
+    for group in namesakes:
+        domain = "@" + group[0]["company_domain"]
+        work = [e for p in group for e in p["emails"].split("|") if e.endswith(domain)]  # 90 % have one
+        assert len(set(work)) == len(work), work  # each their own mailbox ...
+        numbered += all(any(c.isdigit() for c in w.split("@")[0]) for w in work)  # ... numbered (yan.wu1665@)
+    # (a few namesakes are chance: the same drawn name at one company, wang.junjie@ and wang.junjie2@)
+    assert numbered >= 0.8 * len(namesakes), (numbered, len(namesakes))
+    identifiers = h.read_truth(polluted.truth, "identifiers.csv")
+    family_people = defaultdict(set)
+    for r in identifiers:
+        if r["hub_kind"] == "family_device":
+            family_people[r["identifier_value"]].add(r["person_key"])
+    name_of = {p["person_key"]: p["full_name"] for p in people}
+    lang_of = {p["person_key"]: p["name_language"] for p in people}
+    for members in family_people.values():
+        surnames = {name_of[k][0] if lang_of[k] == "zh" else name_of[k].split()[-1] for k in members}
+        assert len(surnames) == 1, [name_of[k] for k in members]
+    # names on forms that differ from the person's own name: pinyin, swaps, English names, nicknames
+    own = {p["person_key"]: p["full_name"] for p in people}
+    written = [(r["full_name"], own[polluted_landing.owner[("forms", r["key"])]]) for r in polluted_landing.forms
+               if r.get("full_name") and polluted_landing.owner.get(("forms", r["key"]))]  # fmt: skip
+    variants = [(w, o) for w, o in written if w != o]
+    assert len(variants) >= 0.05 * len(written), (len(variants), len(written))
+    assert any(w.isascii() and not o.isascii() for w, o in variants)  # 王伟 writes Wang Wei / Kevin Wang

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from . import vocab as V
 from .clock import Window
 from .model import Device, Person, Role, Session, Taken, Traffic
-from .pollution import written_email, written_hub_phone
+from .pollution import written_email, written_hub_phone, written_name
 from .writers import EPOCH, FormRow, local_time
 
 
@@ -64,13 +64,14 @@ def form_row(
     company, industry = p.company, p.company["industry"]
     size_bucket, head_count = V.COMPANY_SIZES[company["size"]]
     source, medium = traffic[0], traffic[1]
+    full_name, first_name, last_name = written_name(rng, p, lang)
     values: list[str | int | datetime]
     if lang == "zh":
         if phone and rng.random() < 0.15 and not keep_email:
             email = ""  # Chinese forms often make only the phone mandatory
         values = [
             V.FORMS[form][0],
-            p.full_name,
+            full_name,
             phone,
             email,
             company["name"],
@@ -97,7 +98,7 @@ def form_row(
         utm = source if traffic[3] or source == "newsletter" else ""
         values = [
             name,
-            p.full_name,
+            full_name,
             email,
             phone,
             company["name"],
@@ -118,8 +119,8 @@ def form_row(
     employees = head_count if rng.random() < 0.5 else size_bucket
     values = [
         name,
-        p.first_name,
-        p.last_name,
+        first_name,
+        last_name,
         email,
         phone,
         company["name"],

@@ -91,7 +91,7 @@ class TrafficSource(TypedDict):
 class Hub:
     """One identifier used by several people: its canonical value and how it is written."""
 
-    __slots__ = ("kind", "value", "written", "company", "lo", "hi", "device", "geo", "members", "first_owner")
+    __slots__ = ("kind", "value", "written", "company", "lo", "hi", "device", "geo", "members", "first_owner", "names")
 
     def __init__(self, kind: str, value: str, written: str = "", company: Company | None = None):
         self.kind, self.value, self.written, self.company = kind, value, written, company
@@ -100,6 +100,8 @@ class Hub:
         self.geo: Geo | None = None  # kiosk only
         self.members: list[int] = []
         self.first_owner: tuple[str, str] | None = None  # recycled phone: (full name, company name)
+        # namesake colleagues: the first member's (language, first name, last name); a family: the surname's
+        self.names: tuple[str, str, str] | None = None
 
 
 class Role:
@@ -156,6 +158,7 @@ class Person:
         "stats",
         "roles",
         "phone_until",
+        "aliases",
     )
     key: str
     lang: str  # "zh" or "en": the language of the name (and mostly of the forms)
@@ -180,12 +183,14 @@ class Person:
     stats: dict[str, int]  # TRUTH_COUNTS plus last_day_trial (0/1 as bool) and first/last activity times
     roles: list[Role]
     phone_until: int
+    aliases: list[tuple[str, str, str]]  # other ways the person writes their name: (full, first, last)
 
     def __init__(self, key: str):
         self.key = key
         self.user_id = ""
         self.roles = []
         self.phone_until = 0  # first owner of a recycled number: no record shows it from then on
+        self.aliases = []  # pollution "polluted" only: pinyin, English names, nicknames, surname first
         self.stats = dict.fromkeys(TRUTH_COUNTS, 0)
         self.stats.update(last_day_trial=False, last_activity_ts=0, first_activity_ts=0)
 

@@ -21,23 +21,42 @@ from .clock import DAY, HOUR, Window, time_in
 from .model import E164, Company, Geo, Hub, Person, Role, Taken, email_key
 
 POLLUTION_LEVELS = ("clean", "default", "polluted")
-HUB_KINDS = ("recycled_phone", "shared_mailbox", "shared_phone", "kiosk_device")  # planning order
+HUB_KINDS = ("recycled_phone", "shared_mailbox", "shared_phone", "kiosk_device", "family_device")  # planning order
+# Kinds whose identifier is a browser several people use (their sessions are placed on the hub's device).
+SHARED_DEVICE_KINDS = ("kiosk_device", "family_device")
 # People sharing one hub identifier (a recycled number has exactly two owners, one after the other).
 HUB_IDENTIFIER_TYPE = {
     "kiosk_device": "web",
     "shared_mailbox": "email",
     "shared_phone": "phone",
     "recycled_phone": "phone",
+    "family_device": "web",
 }
-HUB_SIZES = {"kiosk_device": (5, 40), "shared_mailbox": (3, 15), "shared_phone": (3, 15), "recycled_phone": (2, 2)}
+HUB_SIZES = {
+    "kiosk_device": (5, 40),
+    "shared_mailbox": (3, 15),
+    "shared_phone": (3, 15),
+    "recycled_phone": (2, 2),
+    "family_device": (2, 3),
+}
 # Hub memberships per 1,000 people. "polluted" follows issue 3's measurement at 200k people (hub
 # identifiers made 1.7% of the identifier links and wrongly merged 3.9% of all people): about 40
 # memberships per 1,000 people make 1.5% of the (identifier, person) links here and touch 4% of people.
 HUB_PEOPLE_PER_1000: dict[str, dict[str, float]] = {
     "clean": {},
     "default": {"kiosk_device": 6, "shared_mailbox": 5, "shared_phone": 3, "recycled_phone": 1.4},
-    "polluted": {"kiosk_device": 22, "shared_mailbox": 10, "shared_phone": 6, "recycled_phone": 3},
+    "polluted": {"kiosk_device": 22, "shared_mailbox": 10, "shared_phone": 6, "recycled_phone": 3, "family_device": 12},
 }
+# Issue 12's pollution kinds, "polluted" only (the default sample stays as it was):
+# * same-name colleagues: people per 1,000 who share their full name with a colleague at the same
+#   company (groups of 2 or 3), each with a numbered mailbox there (yan.wu1665@, yan.wu2548@) and
+#   a phone of their own;
+# * a family sharing one home browser (family_device above): 2 or 3 people, one surname, one city;
+# * names written in several ways (NAME_VARIANTS): hanzi and pinyin, given name or surname first,
+#   an English name (Kevin Wang for 王伟), nicknames (Mike for Michael);
+# * typo'd Gmail addresses with dots (TYPO_WITH_DOTS): tao.chen587@gmial.com for taochen587@gmail.com.
+NAMESAKE_PEOPLE_PER_1000 = {"clean": 0.0, "default": 0.0, "polluted": 40.0}
+NAME_VARIANTS = {"clean": False, "default": False, "polluted": True}
 # Chance that a typed email carries a typo (on the person's own devices, next to their phone).
 TYPO_CHANCE = {"clean": 0.0, "default": 0.03, "polluted": 0.03}
 # Share of people who also fill one form with a mistyped email, no phone, on a device seen nowhere else.
@@ -67,6 +86,7 @@ HUB_FORMS = {
     "recycled_phone": ["contact", "whitepaper", "webinar", "brochure"],
 }
 TYPO_FORMS = ["whitepaper", "webinar", "brochure", "contact"]
+HUB_FORMS["namesake_colleagues"] = ["whitepaper", "webinar", "brochure", "contact", "pricing"]
 
 
 @dataclass
@@ -76,6 +96,8 @@ class PollutionPlan:
     hubs: list[Hub] = field(default_factory=list)
     kind_of: dict[tuple[str, str], str] = field(default_factory=dict)  # (identifier_type, value) -> hub kind
     roles: dict[int, list[Role]] = field(default_factory=dict)
+    # people write their name in several ways (NAME_VARIANTS): the seed of their aliases' streams, else None
+    name_seed: int | None = None
 
 
 def plan_pollution(
@@ -89,6 +111,8 @@ def plan_pollution(
 ) -> PollutionPlan:
     """Create the hub identifiers of the pollution level and say which people use them, and when."""
     plan = PollutionPlan()
+    if NAME_VARIANTS[level]:
+        plan.name_seed = rng.getrandbits(64)
     rates = HUB_PEOPLE_PER_1000[level]
     if n_people < MIN_PEOPLE_FOR_HUBS or not rates:
         return plan
@@ -96,6 +120,8 @@ def plan_pollution(
     recycled: set[int] = set()
     span = window.end - window.t0
     for kind in HUB_KINDS:
+        if kind not in rates:
+            continue
         if kind in ("kiosk_device", "recycled_phone") and span < 15 * DAY:
             continue  # a trade show or a number changing hands needs some history around it
         lo, hi = HUB_SIZES[kind]
@@ -104,7 +130,7 @@ def plan_pollution(
         while slots >= lo:
             size = min(rng.randint(lo, hi), slots)
             slots -= size
-            members = _pick_people(rng, n_people, size, recycled if kind == "kiosk_device" else bound)
+            members = _pick_people(rng, n_people, size, recycled if kind in SHARED_DEVICE_KINDS else bound)
             if len(members) < lo:
                 break
             roles: list[Role]
@@ -115,22 +141,42 @@ def plan_pollution(
                 members.sort()  # the first owner is simulated first, so the second can differ from them
                 roles = [Role(hub, before=True), Role(hub)]
                 recycled.update(members)
-            elif kind == "kiosk_device":
-                hub = _kiosk(rng, window, taken)
+            elif kind in SHARED_DEVICE_KINDS:
+                hub = _kiosk(rng, window, taken) if kind == "kiosk_device" else _family_device(rng, window, taken)
                 visits = sorted(time_in(rng, hub.lo, hub.hi) for _ in members)
                 # Session 1 was staff opening the site when the booth was set up.
                 roles = [Role(hub, visit=t, number=k + 2) for k, t in enumerate(visits)]
             else:
                 hub = _company_hub(rng, kind, companies, taken, e164)
                 roles = [Role(hub) for _ in members]
-            if kind != "kiosk_device":
+            if kind not in SHARED_DEVICE_KINDS:
                 bound.update(members)
             hub.members = members
             plan.hubs.append(hub)
             plan.kind_of[(HUB_IDENTIFIER_TYPE[kind], hub.value)] = kind
             for i, role in zip(members, roles, strict=True):
                 plan.roles.setdefault(i, []).append(role)
+    _plan_namesakes(rng, plan, n_people, level, companies, bound)
     return plan
+
+
+def _plan_namesakes(
+    rng: random.Random, plan: PollutionPlan, n_people: int, level: str, companies: list[Company], bound: set[int]
+) -> None:
+    """Groups of 2-3 colleagues with one full name (a hub of kind namesake_colleagues, no shared identifier)."""
+    slots = round(NAMESAKE_PEOPLE_PER_1000[level] * n_people / 1000)
+    while slots >= 2:
+        size = min(rng.randint(2, 3), slots)
+        slots -= size
+        members = _pick_people(rng, n_people, size, bound)
+        if len(members) < 2:
+            break
+        members.sort()  # the first member is simulated first and names the others
+        bound.update(members)
+        hub = Hub("namesake_colleagues", "", company=rng.choice(companies))
+        hub.members = members
+        for i in members:
+            plan.roles.setdefault(i, []).append(Role(hub))
 
 
 def _pick_people(rng: random.Random, n_people: int, size: int, taken: set[int]) -> list[int]:
@@ -182,10 +228,24 @@ def _company_hub(rng: random.Random, kind: str, companies: list[Company], taken:
         return Hub(kind, e164(phone), phone, company)
 
 
+def _family_device(rng: random.Random, window: Window, taken: Taken) -> Hub:
+    """A home computer a family shares: one GA4 cookie for two or three people, over the whole history."""
+    hub = Hub("family_device", taken.new_pseudo(rng, window.t0))
+    hub.lo, hub.hi = window.t0 + DAY, window.end - 2 * DAY
+    city = rng.choice(TRADE_SHOW_CITIES)
+    hub.device = {
+        "category": "desktop",
+        "operating_system": rng.choice(["Windows", "Macintosh"]),
+        "web_info": {"browser": "Chrome", "hostname": "www.example-saas.com"},
+    }
+    hub.geo = {"country": "China", "region": city, "city": city}
+    return hub
+
+
 def fit_activity(rng: random.Random, p: Person, role: Role, window: Window) -> None:
     """Stretch or cut a person's active window around their use of a hub."""
     silent_until = window.end - 91 * DAY
-    if role.hub.kind == "kiosk_device":
+    if role.hub.kind in SHARED_DEVICE_KINDS:
         p.active_from = min(p.active_from, role.visit)
         if role.visit >= p.active_until:
             p.is_silent, p.active_until = False, window.end - 3 * HOUR
@@ -240,6 +300,10 @@ def typo_email(rng: random.Random, p: Person, taken: Taken) -> str:
     two letters swapped, one dropped or doubled. Empty when every attempt gives a known mailbox."""
     work = [e for e in p.emails if e.endswith("@" + p.company["domain"])]
     local, domain = (work[0] if work and rng.random() < 0.7 else rng.choice(p.emails)).split("@")
+    if p.aliases and domain == "gmail.com" and len(local) > 4:
+        # Gmail ignores dots, so people add or leave them out: tao.chen587@gmial.com for taochen587@gmail.com
+        k = rng.randrange(2, len(local) - 2)
+        local = local.replace(".", "") if "." in local else f"{local[:k]}.{local[k:]}"
     for _ in range(8):
         how = rng.random()
         if how < 0.3 and domain in V.DOMAIN_TYPOS:
@@ -287,3 +351,33 @@ def written_hub_phone(rng: random.Random, phone: str) -> str:
             f"0{area}{local}",
         ]
     )
+
+
+def written_name(rng: random.Random, p: Person, lang: str) -> tuple[str, str, str]:
+    """(full name, first name, last name) as the person writes them on a form in ``lang``: their name,
+    or with pollution "polluted" now and then one of their aliases (pinyin in either order, an English
+    name, a nickname, surname first). A Chinese form gets a Chinese person's name in characters.
+    Draws nothing for a person without aliases, so the other levels' bytes do not change."""
+    if not p.aliases or (lang == "zh" and p.lang == "zh") or rng.random() < 0.5:
+        return p.full_name, p.first_name, p.last_name
+    return rng.choice(p.aliases)
+
+
+def name_aliases(rng: random.Random, p: Person) -> list[tuple[str, str, str]]:
+    """The other ways ``p`` writes their name (see ``written_name``)."""
+    if p.lang == "zh":
+        surname, given = V.PINYIN_OF.get(p.last_name, ""), V.PINYIN_OF.get(p.first_name, "")
+        if not surname or not given:
+            return []
+        surname, given = surname.capitalize(), given.capitalize()
+        aliases = [(f"{given} {surname}", given, surname), (f"{surname} {given}", given, surname)]
+        if rng.random() < 0.5:
+            aliases.append((f"{surname.upper()} {given}", given, surname))
+        if rng.random() < 0.35:
+            english = rng.choice(V.EN_NAMES_OF_CHINESE)
+            aliases.append((f"{english} {surname}", english, surname))
+        return aliases
+    aliases = [(f"{p.last_name} {p.first_name}", p.first_name, p.last_name)] if rng.random() < 0.3 else []
+    for nickname in V.NICKNAMES.get(p.first_name, [])[:1]:
+        aliases.append((f"{nickname} {p.last_name}", nickname, p.last_name))
+    return aliases

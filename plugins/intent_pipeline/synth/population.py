@@ -10,8 +10,8 @@ import random
 
 from . import vocab as V
 from .clock import DAY, HOUR, Window, cum
-from .model import Company, Device, Person, Role, Taken
-from .pollution import fit_activity
+from .model import Company, Device, Hub, Person, Role, Taken
+from .pollution import fit_activity, name_aliases
 
 TITLE_CUM = cum(t[-1] for t in V.JOB_TITLES)
 DEVICE_CUM = cum(d[-1] for d in V.DEVICES)
@@ -65,8 +65,14 @@ def make_person(
     all_companies: list[Company],
     taken: Taken,
     window: Window,
+    name_seed: int | None = None,
 ) -> tuple[Person, list[Device]]:
-    """Person number ``i`` (their part in hubs given by ``roles``) and their devices, sessions still empty."""
+    """Person number ``i`` (their part in hubs given by ``roles``) and their devices, sessions still empty.
+
+    ``name_seed`` (pollution "polluted"): the person also writes their name in other ways
+    (``pollution.name_aliases``), drawn from a stream of their own so that nothing else changes.
+    A namesake colleague takes the first member's name and a numbered mailbox at the company; a
+    family member the family's surname."""
     p = Person(f"P{i:07d}")
     p.roles = roles
     company = rng.choice(all_companies)
@@ -79,7 +85,12 @@ def make_person(
     p.company = company
     p.city = company["city"]
     p.lang = "zh" if rng.random() < (0.85 if company["chinese"] else 0.35) else "en"
+    shared_name = next((r.hub for r in roles if r.hub.kind in ("namesake_colleagues", "family_device")), None)
+    if shared_name and shared_name.names:
+        p.lang = shared_name.names[0]
     locals_work, locals_personal, personal_domains = _name(rng, p, first_owner)
+    if shared_name:
+        locals_work, locals_personal = _shared_name(rng, p, shared_name, locals_work, locals_personal)
     p.title, p.seniority, _ = rng.choices(V.JOB_TITLES, cum_weights=TITLE_CUM)[0]
     emails = []
     if rng.random() < 0.9:
@@ -97,6 +108,8 @@ def make_person(
             if role.before:
                 p.phone_until = role.hub.lo
                 role.hub.first_owner = (p.full_name, company["name"])
+    if name_seed is not None:
+        p.aliases = name_aliases(random.Random(f"{name_seed}/{i}"), p)
     _intent(rng, p)
     _activity_window(rng, p, window)
     for role in roles:
@@ -127,6 +140,29 @@ def _name(rng: random.Random, p: Person, first_owner: tuple[str, str] | None) ->
             personal_domains = V.PERSONAL_DOMAINS_EN
         if not first_owner or p.full_name != first_owner[0]:
             return locals_work, locals_personal, personal_domains
+
+
+def _shared_name(
+    rng: random.Random, p: Person, hub: Hub, locals_work: list[str], locals_personal: list[str]
+) -> tuple[list[str], list[str]]:
+    """Namesake colleagues: the first member's full name for all, each with a numbered mailbox at the
+    company (yan.wu1665@); a family: the first member's surname. The first member sets the name."""
+    if hub.names is None:
+        hub.names = (p.lang, p.first_name, p.last_name)
+    lang, first, last = hub.names
+    if hub.kind == "family_device":
+        if p.last_name != last:
+            p.last_name = last
+            p.full_name = last + p.first_name if lang == "zh" else f"{p.first_name} {last}"
+        return locals_work, locals_personal
+    p.first_name, p.last_name = first, last
+    p.full_name = last + first if lang == "zh" else f"{first} {last}"
+    if lang == "zh":
+        f_, l_ = V.PINYIN_OF.get(first, "x"), V.PINYIN_OF.get(last, "x")
+    else:
+        f_, l_ = first.lower(), last.lower()
+    work = f"{f_}.{l_}" if rng.random() < 0.6 else f"{l_}{f_}"
+    return [f"{work}{rng.randint(100, 9999)}"], [f"{l_}{f_}{rng.randint(1, 999)}", f"{f_}.{l_}{rng.randint(80, 99)}"]
 
 
 def _intent(rng: random.Random, p: Person) -> None:

@@ -27,7 +27,7 @@ from .model import (
     TrafficSource,
     email_key,
 )
-from .pollution import HUB_FORMS, KIOSK_FORMS, TYPO_FORMS, typo_email
+from .pollution import HUB_FORMS, KIOSK_FORMS, SHARED_DEVICE_KINDS, TYPO_FORMS, typo_email
 from .population import make_person, new_device
 from .truth import Truth
 from .world import World
@@ -49,7 +49,7 @@ FORM_COUNTS = {
 
 
 def is_kiosk(s: Session) -> bool:
-    return bool(s.role and s.role.hub.kind == "kiosk_device")
+    return bool(s.role and s.role.hub.kind in SHARED_DEVICE_KINDS)
 
 
 class Timeline:
@@ -63,7 +63,7 @@ class Timeline:
         self.p: Person
         self.devices: list[Device]
         self.p, self.devices = make_person(
-            rng, i, world.plan.roles.get(i, []), world.companies, world.taken, self.window
+            rng, i, world.plan.roles.get(i, []), world.companies, world.taken, self.window, world.plan.name_seed
         )
         self.seen = Seen()
         # The world preset's propensities, from a stream of the person's own that the default world
@@ -151,7 +151,7 @@ class Timeline:
         rng, p = self.rng, self.p
         plan: list[PlannedForm] = [(t, form, None) for t, form in self._intent_forms()]
         for role in p.roles:  # each person of a hub uses it at least once, on a form
-            if role.hub.kind == "kiosk_device":
+            if role.hub.kind in SHARED_DEVICE_KINDS:
                 plan.append((role.visit, rng.choice(KIOSK_FORMS), role))
             else:
                 t = time_in(rng, p.active_from + HOUR, p.active_until)
@@ -161,7 +161,7 @@ class Timeline:
         for t, form, used in plan:
             s = self._form_session(t, form)
             s.role = used
-            if used and used.hub.kind == "kiosk_device":
+            if used and used.hub.kind in SHARED_DEVICE_KINDS:
                 s.traffic = DIRECT
             self.form_sessions.append(s)
         self.sessions.extend(self.form_sessions)

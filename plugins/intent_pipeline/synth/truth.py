@@ -17,7 +17,7 @@ from types import TracebackType
 from . import vocab as V
 from .clock import iso
 from .model import TRUTH_COUNTS, CrmOutcome, Device, Hub, Person, Seen, email_key
-from .pollution import HUB_KINDS
+from .pollution import HUB_KINDS, SHARED_DEVICE_KINDS
 from .writers import DropWriter, Planted
 
 CRM_TABLES = ("crm_leads", "crm_opportunities", "crm_orders", "crm_activities")
@@ -145,9 +145,9 @@ class Truth:
         return ""
 
     def kiosk_records(self, hubs: list[Hub]) -> None:
-        """A kiosk's GA4 cookie is a record of nobody in particular."""
+        """A kiosk's (or a family's shared) GA4 cookie is a record of nobody in particular."""
         for hub in hubs:
-            if hub.kind == "kiosk_device" and ("web", hub.value) in self.hubs_seen:
+            if hub.kind in SHARED_DEVICE_KINDS and ("web", hub.value) in self.hubs_seen:
                 self.record("web", hub.value, "", hub.kind)
                 self.hub_records[hub.kind] += 1
 

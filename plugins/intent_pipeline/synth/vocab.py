@@ -476,3 +476,32 @@ BOUNCE_REASONS = [
 
 # UTC hour weights of human activity: Chinese office hours are 01:00-10:00 UTC.
 HOUR_WEIGHTS = [6, 9, 10, 10, 8, 9, 10, 10, 9, 7, 5, 5, 6, 5, 3, 1, 1, 1, 1, 1, 1, 1, 2, 4]
+
+# Nicknames people write in a form instead of their given name (pollution "polluted").
+NICKNAMES = {
+    "James": ["Jim", "Jimmy"],
+    "Emily": ["Em", "Emmy"],
+    "David": ["Dave"],
+    "Michael": ["Mike"],
+    "Jessica": ["Jess"],
+    "Daniel": ["Dan", "Danny"],
+    "Kevin": ["Kev"],
+    "Jason": ["Jay"],
+    "Tony": ["Anthony"],
+    "Cindy": ["Cynthia"],
+    "Peter": ["Pete"],
+    "Steven": ["Steve"],
+    "Andrew": ["Andy", "Drew"],
+    "Olivia": ["Liv"],
+    "Sophie": ["Sophia"],
+    "Chris": ["Christopher"],
+    "Rachel": ["Rach"],
+    "Laura": ["Laurie"],
+}
+# English names Chinese professionals go by at work (Kevin Wang for 王伟), pollution "polluted".
+EN_NAMES_OF_CHINESE = [
+    "Kevin", "Jason", "Tony", "Eric", "Leo", "Jack", "Frank", "Vincent", "Allen", "Jerry",
+    "Cindy", "Grace", "Vivian", "Amy", "Iris", "Helen", "Linda", "Coco", "Sunny", "Joyce",
+]  # fmt: skip
+# Pinyin of the Chinese surnames and given names above, for their romanised spellings.
+PINYIN_OF = dict(CN_SURNAMES + CN_GIVEN)

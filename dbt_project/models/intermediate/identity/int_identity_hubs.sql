@@ -6,9 +6,10 @@
     links it would make: a device shared by 12 emails is cut, the 12 emails stay.
     Small hubs hide under any count (a phone recycled from one owner to the next, a laptop shared by
     a couple): an identifier is also a hub when its records carry more than max_name_conflicts
-    names that conflict with its most frequent name: in the same script, a Jaro-Winkler similarity
-    below 0.8 on macro name_key; in two scripts (田艳, Mark Zhang), only when the companies differ
-    too (李娜 and Li Na at one company are one person's names). -#}
+    names that conflict with its most frequent name: in characters, any other name; in letters, other
+    words beyond those both share that start with another letter (macro latin_names_conflict); in
+    two scripts (田艳, Mark Zhang), only when the companies differ too (李娜 and Li Na at one company
+    are one person's names). -#}
 with
 
 record_identifiers as (
@@ -74,8 +75,16 @@ name_conflicts as (
         on other.node_key = main.node_key
         and other.name_rank > 1
         and (
-            -- same script: the names themselves disagree
-            (other.is_cjk = main.is_cjk and {{ string_similarity('main.name_key', 'other.name_key') }} < 0.8)
+            -- same script: the names themselves disagree. In characters any other name is another
+            -- person (王伟 / 王芳: a family on one home computer; a similarity on UTF-8 bytes rates
+            -- 刘思远 / 刘洋 0.82); in letters, after the words both share (a family's surname, a name
+            -- turned round), the other words start with other letters (David / Rachel Brown; Mike /
+            -- Michael or a typo start alike)
+            (
+                other.is_cjk and main.is_cjk
+                and replace(main.full_name, ' ', '') <> replace(other.full_name, ' ', '')
+            )
+            or (not other.is_cjk and not main.is_cjk and {{ latin_names_conflict('main.full_name', 'other.full_name') }})
             -- 田艳 and Mark Zhang cannot be compared; at two different companies they are two people
             or (
                 other.is_cjk <> main.is_cjk

@@ -2,7 +2,9 @@
     has it: the CRM (curated by sales) before forms, then the most recent non-null. Email, phone and
     CRM lead id fall back to the person's identifiers. With it: every identifier of the person, the
     confidence of the weakest link that holds them together (1 when all links are exact keys, the
-    match probability of a probabilistic link otherwise) and since when their person id exists.
+    match probability of a probabilistic link otherwise), divided by 1 + contradicting_identifiers
+    (a second valid phone, a second mailbox at one company domain: the marks of strangers glued
+    together, which the marts gate counts), and since when their person id exists.
     Customer and email-status flags come from the whole event history. -#}
 {%- set profile_attributes = [
     'email', 'phone', 'full_name', 'company', 'job_title', 'industry',
@@ -29,6 +31,72 @@ links as (
 person_ids as (
     select * from {{ ref('int_identity_person_ids') }}
 ),
+
+free_email_domains as (
+    select * from {{ ref('identity_match_free_email_domains') }}
+),
+
+exclusive_identifiers as (
+    -- identifiers one person holds one of: a valid phone, a mailbox at each company domain (a
+    -- webmail address is not at a company: a work and a private address are fine)
+    select
+        people_nodes.person_id,
+        people_nodes.node_key,
+        'phone' as exclusive_within,
+        right(people_nodes.identifier_value, 8) as compared_value
+    from people_nodes
+    where people_nodes.identifier_type = 'phone'
+
+    union all
+
+    select
+        people_nodes.person_id,
+        people_nodes.node_key,
+        {{ dbt.split_part('people_nodes.identifier_value', "'@'", 2) }},
+        {{ dbt.split_part('people_nodes.identifier_value', "'@'", 1) }}
+    from people_nodes
+    left join free_email_domains
+        on free_email_domains.domain = {{ dbt.split_part('people_nodes.identifier_value', "'@'", 2) }}
+    where people_nodes.identifier_type = 'email'
+        and free_email_domains.domain is null
+        and people_nodes.identifier_value like '%@%'
+),
+
+mistyped_identifiers as (
+    -- one typo away from another of the same person's (jsaon@ next to jason@): the same one, mistyped
+    select distinct
+        typed.person_id,
+        typed.node_key
+    from exclusive_identifiers as typed
+    inner join exclusive_identifiers as other
+        on other.person_id = typed.person_id
+        and other.exclusive_within = typed.exclusive_within
+        and other.node_key < typed.node_key
+    where {{ edit_distance_with_swaps('typed.compared_value', 'other.compared_value') }} <= 1
+),
+
+contradictions as (
+    -- Identifiers one person does not hold several of (issue 12's glued person): every valid phone
+    -- beyond the first, every mailbox at a company domain beyond the first there, typos not counted.
+    -- Dates of birth would count too, but no source of ours carries one.
+    select
+        person_id,
+        sum(held - 1) as contradicting_identifiers
+    from (
+        select
+            exclusive_identifiers.person_id,
+            exclusive_identifiers.exclusive_within,
+            count(*) as held
+        from exclusive_identifiers
+        left join mistyped_identifiers
+            on mistyped_identifiers.person_id = exclusive_identifiers.person_id
+            and mistyped_identifiers.node_key = exclusive_identifiers.node_key
+        where mistyped_identifiers.node_key is null
+        group by exclusive_identifiers.person_id, exclusive_identifiers.exclusive_within
+    ) as held_per_kind
+    group by person_id
+),
+
 
 link_confidence as (
     -- a person is as certain as the weakest link that holds them together
@@ -138,7 +206,10 @@ final as (
         cast(coalesce(chosen_attributes.crm_lead_id, identifiers.any_crm_lead_id) as varchar) as crm_lead_id,
         cast(identifiers.identifier_count as integer) as identifier_count,
         cast(identifiers.identifiers as varchar) as identifiers,
-        cast(link_confidence.identity_confidence as double) as identity_confidence,
+        -- the weakest link, divided by 1 + the contradicting identifiers the person holds
+        cast(
+            link_confidence.identity_confidence / (1 + coalesce(contradictions.contradicting_identifiers, 0)) as double
+        ) as identity_confidence,
         coalesce(link_confidence.has_probabilistic_link, false) as has_probabilistic_link,
         cast(person_ages.person_since as date) as person_since,
         coalesce(behaviour.is_customer, false) as is_customer,
@@ -148,7 +219,8 @@ final as (
         ) as is_unsubscribed,
         coalesce(behaviour.is_bounced, false) as is_bounced,
         cast(identifiers.first_seen_at as timestamp) as first_seen_at,
-        cast(identifiers.last_seen_at as timestamp) as last_seen_at
+        cast(identifiers.last_seen_at as timestamp) as last_seen_at,
+        cast(coalesce(contradictions.contradicting_identifiers, 0) as integer) as contradicting_identifiers
     from identifiers
     left join chosen_attributes
         on chosen_attributes.person_id = identifiers.person_id
@@ -156,6 +228,8 @@ final as (
         on link_confidence.person_id = identifiers.person_id
     left join person_ages
         on person_ages.person_id = identifiers.person_id
+    left join contradictions
+        on contradictions.person_id = identifiers.person_id
     left join behaviour
         on behaviour.person_id = identifiers.person_id
     left join subscription_changes as last_subscription_change
