@@ -294,8 +294,9 @@ def test_planted_raw_violation_stops_the_run_before_dbt(pipeline, first_run):
 def test_refused_hubspot_token_fails_activation_without_retrying(pipeline, first_run):
     from tests.fakes.hubspot import FakeHubSpot
 
+    canary = "pat-canary-7f3a9c"  # the wrong token, searched for afterwards in every file of the installation
     with FakeHubSpot(token="pat-right") as server:
-        conn = json.dumps({"conn_type": "http", "host": server.url, "password": "pat-wrong"})
+        conn = json.dumps({"conn_type": "http", "host": server.url, "password": canary})
         # Skip extract/validate/build (unchanged since the first run): activation is under test.
         done = pipeline.run_dag(*ACTIVATION_ONLY, extra_env={"AIRFLOW_CONN_HUBSPOT_DEFAULT": conn}, check=False)
         refused_requests = len(server.requests)
@@ -305,3 +306,8 @@ def test_refused_hubspot_token_fails_activation_without_retrying(pipeline, first
     # One attempt: a retried task would have called the server again after its retry delay.
     assert refused_requests == 1
     assert log.count("activation refused") <= 2  # logged once by the task (and echoed once by the CLI at most)
+    # The secret reached no task log, run log, ledger, report or outbox file (Airflow's own logs included).
+    leaks = [str(path) for root in (pipeline.home, pipeline.env["AIRFLOW_HOME"]) for path in Path(root).rglob("*")
+             if path.is_file() and canary.encode() in path.read_bytes()]  # fmt: skip
+    assert leaks == []
+    assert canary not in log
