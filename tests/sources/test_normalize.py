@@ -6,7 +6,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from intent_pipeline.sources.normalize import BadValue, PhoneNormalizer, amount, email, integer, timestamp
+from intent_pipeline.sources.locale import amount  # one amount parser: locale-aware (tests/sources/test_locale.py)
+from intent_pipeline.sources.normalize import BadValue, PhoneNormalizer, email, integer, timestamp
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

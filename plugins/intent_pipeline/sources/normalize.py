@@ -226,28 +226,6 @@ def micros_to_datetime(micros: int) -> datetime:
     return EPOCH + timedelta(microseconds=micros)
 
 
-_AMOUNT_NOISE = str.maketrans("", "", ", \u00a0\u00a5\uffe5$\u20ac\u00a3")  # separators, spaces, ¥ ￥ $ € £
-
-
-def amount(value: Any) -> float | None:
-    """A money amount as float; thousands separators and currency symbols ignored. None when empty."""
-    if value is None:
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
-    else:
-        raw = text(value)
-        if raw is None:
-            return None
-        try:
-            number = float(raw.translate(_AMOUNT_NOISE))
-        except ValueError:
-            raise BadValue(f"not a number: {raw!r}") from None
-    if number != number or number in (float("inf"), float("-inf")):
-        raise BadValue(f"not a number: {value!r}")
-    return number
-
-
 def integer(value: Any) -> int | None:
     """An integer from an int, an integral float or a digit string (BigQuery exports INT64 as strings)."""
     if value is None or value == "":

@@ -223,6 +223,32 @@ def _orders(
         world.drops.at(ts).orders.append((ts, p.key, row, ""))
 
 
+def _add_activity(
+    world: World,
+    rng: random.Random,
+    kind: tuple,
+    t: int,
+    person_key: str,
+    lead_id: str,
+    owner: str,
+    chinese: bool,
+    events: list[tuple[int, str]] | None,
+) -> None:
+    """One CRM activity of ``kind`` (a row of V.ACTIVITY_TYPES) at ``t`` into its day's export."""
+    name, _, _, zh, en = kind
+    row = [
+        world.sf_id("00T", "activity"),
+        lead_id,
+        name,
+        rng.choice(zh if chinese else en),
+        owner,
+        local_time(t).strftime("%Y-%m-%d %H:%M:%S"),
+    ]
+    world.drops.at(t).activities.append((t, person_key, row, ""))
+    if events is not None:
+        events.append((t, f"activity_{name.lower()}"))
+
+
 def _follow_up(
     world: World,
     rng: random.Random,
@@ -258,18 +284,8 @@ def _follow_up(
             if t >= end:
                 break
             weights = ACTIVITY_LATER_CUM
-        kind, _, _, zh, en = rng.choices(V.ACTIVITY_TYPES, cum_weights=weights)[0]
-        row = [
-            world.sf_id("00T", "activity"),
-            lead_id,
-            kind,
-            rng.choice(zh if chinese else en),
-            owner,
-            local_time(t).strftime("%Y-%m-%d %H:%M:%S"),
-        ]
-        world.drops.at(t).activities.append((t, person_key, row, ""))
-        if events is not None:
-            events.append((t, f"activity_{kind.lower()}"))
+        kind = rng.choices(V.ACTIVITY_TYPES, cum_weights=weights)[0]
+        _add_activity(world, rng, kind, t, person_key, lead_id, owner, chinese, events)
     return first
 
 
@@ -299,16 +315,6 @@ def _worked_by_intent(
             if t >= end:
                 break
         weights = [50 * (1 - prop) + 10, 35, 12, 3 + 80 * prop]  # Call, Email, Task, Meeting
-        kind, _, _, zh, en = rng.choices(V.ACTIVITY_TYPES, weights=weights)[0]
-        row = [
-            world.sf_id("00T", "activity"),
-            lead_id,
-            kind,
-            rng.choice(zh if chinese else en),
-            owner,
-            local_time(t).strftime("%Y-%m-%d %H:%M:%S"),
-        ]
-        world.drops.at(t).activities.append((t, person_key, row, ""))
-        if events is not None:
-            events.append((t, f"activity_{kind.lower()}"))
+        kind = rng.choices(V.ACTIVITY_TYPES, weights=weights)[0]
+        _add_activity(world, rng, kind, t, person_key, lead_id, owner, chinese, events)
     return first
