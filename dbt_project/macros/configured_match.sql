@@ -354,9 +354,12 @@ from {{ records }}
 {% endmacro %}
 
 {#- `dbt run-operation configured_match_table --args '{source: main.records, target: main.pairs,
-    config: {...}}'`: (re)creates `target` (every compared pair, scored) and
-    `target`_standardisation (failures per comparison), and logs the failures. -#}
-{% macro configured_match_table(source, target, config, sample_records=none) %}
+    config: {...}, groups: main.people}'`: (re)creates `target` (every compared pair, scored) and
+    `target`_standardisation (failures per comparison), and logs the failures. With `groups`, also
+    the grouped output: every record (node_key = its record id) with its group (component_key, the
+    smallest record id of its group), pairs at or above `threshold` (default var
+    identity_match_threshold, 0.95) joined by the pipeline's connected_components. -#}
+{% macro configured_match_table(source, target, config, sample_records=none, groups=none, threshold=none) %}
     {%- call statement('cm_drop') -%}
         drop table if exists {{ target }}
     {%- endcall -%}
@@ -373,6 +376,20 @@ from {{ records }}
     {%- do adapter.commit() -%}
     {%- set counted = run_query('select count(*) from ' ~ target) -%}
     {%- do log('configured_match_table: ' ~ counted.columns[0].values()[0] ~ ' pairs in ' ~ target, info=true) -%}
+    {%- if groups is not none -%}
+        {%- set kept = threshold if threshold is not none else var('identity_match_threshold', 0.95) -%}
+        {%- call statement('cm_edges') -%}
+            create or replace table {{ target }}_edges as
+            select record_id_l as node_a, record_id_r as node_b from {{ target }}
+            where match_probability >= {{ kept }}
+            union all
+            -- a self edge keeps a record without matches as a group of its own
+            select cast({{ config.get('record_id', 'record_id') }} as varchar), cast({{ config.get('record_id', 'record_id') }} as varchar)
+            from {{ source }}
+        {%- endcall -%}
+        {%- do adapter.commit() -%}
+        {%- do connected_components_table(target ~ '_edges', groups) -%}
+    {%- endif -%}
     {%- set failures = run_query('select comparison, failed_values, present_values from ' ~ target
         ~ '_standardisation where failed_values > 0 order by comparison') -%}
     {%- for row in failures.rows -%}

@@ -150,3 +150,11 @@ def test_febrl3_through_the_configured_comparisons():
     # measured: precision 1.0, recall 0.9994, F1 0.9997 (goal 0.995)
     assert result["f1"] >= 0.995, result
     assert result["standardisation_failures"].get("date_of_birth", 0) > 0  # FEBRL has impossible dates
+
+
+def test_grouped_output_from_input(base):
+    febrl.match_table(base, "main.grouped_pairs", CONFIG, groups="main.grouped_people", threshold=0.95)
+    group = dict(im.query(base / "warehouse.duckdb", "select node_key, component_key from main.grouped_people"))
+    assert set(group) == {row[0] for row in ROWS}  # every record, matched or not
+    assert group["a1"] == group["b1"] and group["a2"] == group["b2"] and group["a3"] == group["b3"]
+    assert len({group["a1"], group["a2"], group["a3"]}) == 3  # the namesakes stay apart
