@@ -120,10 +120,10 @@ def load(warehouse: Path, sources: dict[str, list[dict[str, str]]]) -> dict[str,
 
 def match_table(
     base: Path, target: str, config: dict, sample_records: int | None = None, groups: str | None = None,
-    threshold: float | None = None,
+    threshold: float | None = None, source: str = RECORDS_TABLE,
 ) -> None:
-    """`dbt run-operation configured_match_table` on RECORDS_TABLE (grouped into ``groups`` when given)."""
-    arguments: dict = {"source": RECORDS_TABLE, "target": target, "config": config}
+    """`dbt run-operation configured_match_table` on ``source`` (grouped into ``groups`` when given)."""
+    arguments: dict = {"source": source, "target": target, "config": config}
     if sample_records:
         arguments["sample_records"] = sample_records
     if groups:

