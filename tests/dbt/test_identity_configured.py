@@ -200,3 +200,31 @@ def test_grouped_output_from_input(base):
     assert set(group) == {row[0] for row in ROWS}  # every record, matched or not
     assert group["a1"] == group["b1"] and group["a2"] == group["b2"] and group["a3"] == group["b3"]
     assert len({group["a1"], group["a2"], group["a3"]}) == 3  # the namesakes stay apart
+
+
+def test_date_layouts_and_the_within_days_level(base):
+    import duckdb
+
+    con = duckdb.connect(str(base / "warehouse.duckdb"))
+    try:
+        con.execute("create or replace table main.births (record_id varchar, born varchar, office varchar)")
+        con.executemany(
+            "insert into main.births values (?, ?, '1')",
+            [("d1", "2020-01-15"), ("d2", "15/01/2020"), ("d3", "2020-03-20"), ("d4", "2022-07-30")],
+        )
+    finally:
+        con.close()
+    config = {
+        "comparisons": [{"name": "born", "column": "born", "type": "date_parts", "thresholds": [90]}],
+        "blocking_rules": [{"name": "office", "keys": ["office"]}],
+    }
+    febrl.match_table(base, "main.birth_pairs", config, source="main.births")
+    level = {
+        (left, right): gamma
+        for left, right, gamma in im.query(
+            base / "warehouse.duckdb", "select record_id_l, record_id_r, gamma_born from main.birth_pairs"
+        )
+    }
+    assert level[("d1", "d2")] == 3  # one date in two layouts
+    assert level[("d1", "d3")] == 1  # month and day differ (two parts), 65 days apart (<= 90)
+    assert level[("d1", "d4")] == 0  # every part differs
