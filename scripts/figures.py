@@ -341,6 +341,11 @@ def measure(args: argparse.Namespace) -> int:
                 f"{test_run}: that run failed (exit {latest.get('exit_code')}); the suite's figures stay",
                 file=sys.stderr,
             )
+        elif latest.get("pytest_args"):
+            print(
+                f"{test_run}: a part of the suite ({latest['pytest_args']}), not the whole; the suite's figures stay",
+                file=sys.stderr,
+            )
         else:
             figures["tests"] = latest
     else:

@@ -186,7 +186,7 @@ def test_record_tests_from_a_real_pytest_run_and_bash_times(tmp_path):
     assert record["machine"]["cores"] >= 1 and record["machine"]["python"]
 
 
-def test_a_failed_test_run_does_not_replace_the_suite_figures(tmp_path, monkeypatch):
+def test_only_a_passed_run_of_the_whole_suite_replaces_the_suite_figures(tmp_path, monkeypatch):
     saved = tmp_path / "figures.json"
     figures.save({"tests": HAND_MADE["tests"]}, saved)
     failed = dict(HAND_MADE["tests"], exit_code=1, tests=3)
@@ -205,7 +205,10 @@ def test_a_failed_test_run_does_not_replace_the_suite_figures(tmp_path, monkeypa
     assert figures.main(["--skip-run", "--test-run", str(test_run)]) == 0
     assert json.loads(saved.read_text())["tests"]["tests"] == 1200
     assert "**1,200 tests in 260 s**" in readme.read_text()
-    test_run.write_text(json.dumps(dict(failed, exit_code=0)))
+    test_run.write_text(json.dumps(dict(failed, exit_code=0, pytest_args="-m not slow")))  # a part of the suite
+    assert figures.main(["--skip-run", "--test-run", str(test_run)]) == 0
+    assert "**1,200 tests in 260 s**" in readme.read_text()
+    test_run.write_text(json.dumps(dict(failed, exit_code=0, pytest_args="")))
     assert figures.main(["--skip-run", "--test-run", str(test_run)]) == 0
     assert "**3 tests in 260 s**" in readme.read_text()
 
