@@ -14,7 +14,9 @@ Needs the environment of scripts/env.sh. Measuring does:
 * ``tests``: read from the file scripts/test.sh writes at the end of every run
   (data/reports/tests/last-run.json: wall time per step, test counts, CPU-seconds of all its
   processes); the suite is not run again. Without that file the previous figures stay.
-* ``funnel_edge_cases``: the number of dbt unit tests in the funnel's edge-case table.
+* ``dbt_modes`` (with ``--dbt-modes``, several minutes): python bench/dbt_modes.py's last line.
+* ``funnel_edge_cases``, ``mart_suites``: counted in the funnel's edge-case table and in
+  expectations/marts/.
 
 Every section keeps the date and the machine (cores, memory, Python) it was measured on. The
 result goes to docs/figures.json, and the README's blocks between ``<!-- figures:NAME -->`` and
@@ -42,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIGURES = ROOT / "docs" / "figures.json"
 README = ROOT / "README.md"
 TEST_RUN = ROOT / "data" / "reports" / "tests" / "last-run.json"
+MART_SUITES = ROOT / "expectations" / "marts"
 FUNNEL_EDGE_CASES = ROOT / "dbt_project" / "models" / "intermediate" / "funnel" / "_funnel__edge_cases.yml"
 HOME_PLACEHOLDER = "/…"
 BLOCK = re.compile(r"<!-- figures:(?P<name>[a-z0-9-]+) -->\n?(?P<body>.*?)<!-- /figures:(?P=name) -->", re.DOTALL)
@@ -193,6 +196,28 @@ def record_tests(args: argparse.Namespace) -> int:
 # --- static counts -----------------------------------------------------------------------------
 
 
+def count_mart_suites(folder: Path = MART_SUITES) -> dict:
+    """The GX suites validate_marts runs: one JSON file per mart."""
+    return {"command": "python scripts/figures.py", "measured_at": _now(),
+            "suites": len(list(folder.glob("*.json"))), "folder": str(folder.relative_to(ROOT))}  # fmt: skip
+
+
+def measure_dbt_modes(people: int) -> dict:
+    """python bench/dbt_modes.py: one dbt build against one dbt process per seed and model."""
+    command = [sys.executable, str(ROOT / "bench" / "dbt_modes.py"), "--people", str(people)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"bench/dbt_modes.py failed ({done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
+        )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return {
+        "command": f"python bench/dbt_modes.py --people {people}",
+        "measured_at": _now(),
+        "machine": machine(),
+    } | result
+
+
 def count_funnel_edge_cases(path: Path = FUNNEL_EDGE_CASES) -> dict:
     import yaml
 
@@ -267,10 +292,29 @@ def render_funnel_edge_cases(section: dict) -> str:
     return str(section["unit_tests"])
 
 
+def render_mart_suites(section: dict) -> str:
+    return str(section["suites"])
+
+
+def render_dbt_modes(section: dict) -> str:
+    when = (
+        f"{_day(section['measured_at'])}, {_machine_text(section['machine'])}"
+        if section.get("measured_at")
+        else "date and machine not recorded"
+    )
+    return (
+        f"{section['single_build_seconds']:.1f} s against {section['per_node_seconds']:.1f} s per node, "
+        f"{section['ratio_per_node_to_single']:g}× ({section['people']:,} people, {section['nodes']} seeds and "
+        f"models; {when})"
+    )
+
+
 RENDERERS = {
     "make-run": ("make_run", render_make_run),
     "tests": ("tests", render_tests),
     "funnel-edge-cases": ("funnel_edge_cases", render_funnel_edge_cases),
+    "mart-suites": ("mart_suites", render_mart_suites),
+    "dbt-modes": ("dbt_modes", render_dbt_modes),
 }
 
 
@@ -350,7 +394,11 @@ def measure(args: argparse.Namespace) -> int:
             figures["tests"] = latest
     else:
         print(f"no {test_run} (scripts/test.sh writes it): the suite's figures stay as they were", file=sys.stderr)
+    if args.dbt_modes:
+        print(f"python bench/dbt_modes.py --people {args.dbt_modes_people}...", file=sys.stderr)
+        figures["dbt_modes"] = measure_dbt_modes(args.dbt_modes_people)
     figures["funnel_edge_cases"] = count_funnel_edge_cases()
+    figures["mart_suites"] = count_mart_suites()
     figures["generated_at"] = _now()
     figures["machine"] = machine()
     save(figures)
@@ -365,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--date", type=date.fromisoformat, default=date(2026, 11, 21), help="interval start")
     parser.add_argument("--skip-run", action="store_true", help="keep make run's figures, re-read the rest")
     parser.add_argument("--keep", action="store_true", help="keep the temporary INTENT_HOME (for a look)")
+    parser.add_argument("--dbt-modes", action="store_true", help="also run bench/dbt_modes.py (several minutes)")
+    parser.add_argument("--dbt-modes-people", type=int, default=1000, help="its sample size (its default)")
     parser.add_argument("--test-run", default=str(TEST_RUN), help="the file scripts/test.sh writes")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("render", help="rewrite README's marked blocks from docs/figures.json")

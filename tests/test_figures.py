@@ -70,7 +70,18 @@ HAND_MADE = {
         "skipped": 2,
     },
     "funnel_edge_cases": {"unit_tests": 41},
+    "mart_suites": {"suites": 10},
+    "dbt_modes": {
+        "measured_at": "2026-12-07T08:00:00+00:00",
+        "machine": MACHINE,
+        "people": 1000,
+        "nodes": 80,
+        "single_build_seconds": 20.04,
+        "per_node_seconds": 300.26,
+        "ratio_per_node_to_single": 15.0,
+    },
 }
+ALL_MARKERS = "".join(f"<!-- figures:{name} --><!-- /figures:{name} -->\n" for name in figures.RENDERERS)
 
 
 def test_readme_figures_are_the_rendering_of_docs_figures_json():
@@ -114,19 +125,34 @@ def test_tests_block_from_a_hand_made_json():
     )
 
 
+def test_inline_blocks_from_a_hand_made_json():
+    rendered = figures.render(HAND_MADE)
+    assert rendered["dbt-modes"] == (
+        "20.0 s against 300.3 s per node, 15× (1,000 people, 80 seeds and models; "
+        "7 December 2026, 4 cores, 15.5 GiB, Python 3.11.9, load average 0.5)"
+    )
+    assert rendered["mart-suites"] == "10"
+    assert rendered["funnel-edge-cases"] == "41"
+    undated = dict(HAND_MADE["dbt_modes"], measured_at=None)
+    assert figures.render_dbt_modes(undated).endswith("; date and machine not recorded)")
+
+
 def test_apply_rewrites_block_and_inline_markers_and_a_hand_edit_is_stale():
     doc = (
         "intro\n<!-- figures:tests -->\nTYPED BY HAND\n<!-- /figures:tests -->\n"
         "pinned by <!-- figures:funnel-edge-cases -->39<!-- /figures:funnel-edge-cases --> cases\n"
         "<!-- figures:make-run -->\nold\n<!-- /figures:make-run -->\nend\n"
+        "<!-- figures:mart-suites -->10<!-- /figures:mart-suites --> "
+        "<!-- figures:dbt-modes --><!-- /figures:dbt-modes -->"
     )
-    assert figures.stale_blocks(doc, HAND_MADE) == ["funnel-edge-cases", "make-run", "tests"]
+    # mart-suites already holds the right figure
+    assert figures.stale_blocks(doc, HAND_MADE) == ["dbt-modes", "funnel-edge-cases", "make-run", "tests"]
     new = figures.apply(doc, figures.render(HAND_MADE))
     assert figures.stale_blocks(new, HAND_MADE) == []
     assert "TYPED BY HAND" not in new and "\nold\n" not in new
     assert "pinned by <!-- figures:funnel-edge-cases -->41<!-- /figures:funnel-edge-cases --> cases\n" in new
     assert new.startswith("intro\n<!-- figures:tests -->\nMeasured by `make test`")
-    assert new.endswith("<!-- /figures:make-run -->\nend\n")
+    assert "<!-- /figures:make-run -->\nend\n<!-- figures:mart-suites -->10<!-- /figures:mart-suites -->" in new
     assert figures.apply(new, figures.render(HAND_MADE)) == new  # idempotent
     edited = new.replace("1,200 tests", "1,300 tests")
     assert figures.stale_blocks(edited, HAND_MADE) == ["tests"]
@@ -134,10 +160,16 @@ def test_apply_rewrites_block_and_inline_markers_and_a_hand_edit_is_stale():
 
 def test_apply_refuses_a_marker_without_figures_and_figures_without_a_marker():
     rendered = figures.render(HAND_MADE)
-    with pytest.raises(ValueError, match="without markers: \\['funnel-edge-cases', 'make-run'\\]"):
+    with pytest.raises(
+        ValueError, match="without markers: \\['dbt-modes', 'funnel-edge-cases', 'make-run', 'mart-suites'\\]"
+    ):
         figures.apply("<!-- figures:tests -->\nx\n<!-- /figures:tests -->\n", rendered)
     with pytest.raises(ValueError, match="markers without figures: \\['typed'\\]"):
         figures.apply("<!-- figures:typed -->1<!-- /figures:typed -->", {})
+
+
+def test_mart_suite_count_is_the_expectation_files():
+    assert figures.count_mart_suites()["suites"] == len(list((ROOT / "expectations" / "marts").glob("*.json"))) > 0
 
 
 def test_funnel_edge_case_count_is_the_yaml_table():
@@ -193,15 +225,14 @@ def test_only_a_passed_run_of_the_whole_suite_replaces_the_suite_figures(tmp_pat
     test_run = tmp_path / "last-run.json"
     test_run.write_text(json.dumps(failed))
     readme = tmp_path / "README.md"
-    readme.write_text(
-        "<!-- figures:tests -->\n<!-- /figures:tests -->\n<!-- figures:make-run -->\n<!-- /figures:make-run -->\n"
-        "<!-- figures:funnel-edge-cases --><!-- /figures:funnel-edge-cases -->\n"
-    )
+    readme.write_text(ALL_MARKERS)
     monkeypatch.setattr(figures, "FIGURES", saved)
     monkeypatch.setattr(figures, "README", readme)
-    with pytest.raises(ValueError, match="markers without figures: \\['make-run'\\]"):  # nothing to render it from
+    with pytest.raises(
+        ValueError, match="markers without figures: \\['dbt-modes', 'make-run'\\]"
+    ):  # nothing to render it from
         figures.main(["--skip-run", "--test-run", str(test_run)])
-    figures.save({"tests": HAND_MADE["tests"], "make_run": HAND_MADE["make_run"]}, saved)
+    figures.save({k: HAND_MADE[k] for k in ("tests", "make_run", "dbt_modes")}, saved)
     assert figures.main(["--skip-run", "--test-run", str(test_run)]) == 0
     assert json.loads(saved.read_text())["tests"]["tests"] == 1200
     assert "**1,200 tests in 260 s**" in readme.read_text()
