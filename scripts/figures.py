@@ -110,6 +110,7 @@ def measure_make_run(people: int, day: date, keep: bool = False) -> dict:
             )
         return done.stdout
 
+    succeeded = False
     try:
         started = time.perf_counter()
         step("bash", "scripts/airflow-init.sh")
@@ -123,6 +124,7 @@ def measure_make_run(people: int, day: date, keep: bool = False) -> dict:
             raise RuntimeError(f"the run did not succeed: {runs}; logs under {data / 'logs'}")
         saved = data / "reports" / "runs" / f"dt={day.isoformat()}.json"
         summary = json.loads(saved.read_text(encoding="utf-8"))
+        succeeded = True
         return {
             "command": f"python scripts/figures.py --people {people} --date {day.isoformat()}",
             "measured_at": _now(),
@@ -134,7 +136,7 @@ def measure_make_run(people: int, day: date, keep: bool = False) -> dict:
             "summary": _without_home(summary, str(home)),
         }
     finally:
-        if keep:
+        if keep or not succeeded:  # a failed run's logs stay for a look
             print(f"kept the temporary home {home}", file=sys.stderr)
         else:
             shutil.rmtree(home, ignore_errors=True)
@@ -267,7 +269,8 @@ def render_make_run(section: dict) -> str:
         "```\n" + "\n".join(lines) + "\n```\n\n"
         f"Measured by `make figures` ({section['people']:,} people, interval {section['interval_start']}; "
         f"`make run`'s steps in a temporary `INTENT_HOME`) on {_day(section['measured_at'])} "
-        f"({_machine_text(section['machine'])}): the DAG run took {section['run_seconds']:.0f} s.\n"
+        f"({_machine_text(section['machine'])}): the pipeline step (Airflow started, one run, stopped) took "
+        f"{section['run_seconds']:.0f} s.\n"
     )
 
 

@@ -113,7 +113,7 @@ def test_make_run_block_from_a_hand_made_summary():
     assert block.endswith(
         "Measured by `make figures` (1,500 people, interval 2026-11-21; `make run`'s steps in a temporary "
         "`INTENT_HOME`) on 5 December 2026 (4 cores, 15.5 GiB, Python 3.11.9, load average 0.5): "
-        "the DAG run took 61 s.\n"
+        "the pipeline step (Airflow started, one run, stopped) took 61 s.\n"
     )
 
 
