@@ -112,7 +112,7 @@ def measure_make_run(people: int, day: date, keep: bool = False) -> dict:
 
     succeeded = False
     try:
-        started = time.perf_counter()
+        started, load_at_start = time.perf_counter(), round(os.getloadavg()[0], 2)
         step("bash", "scripts/airflow-init.sh")
         step(sys.executable, "-m", "intent_pipeline", "synth", "--people", str(people), "--date", day.isoformat(),
              "--landing", str(data / "landing"), "--truth", str(data / "ground_truth"))  # fmt: skip
@@ -128,7 +128,7 @@ def measure_make_run(people: int, day: date, keep: bool = False) -> dict:
         return {
             "command": f"python scripts/figures.py --people {people} --date {day.isoformat()}",
             "measured_at": _now(),
-            "machine": machine(),
+            "machine": machine() | {"load_average_1m_at_start": load_at_start},
             "people": people,
             "interval_start": day.isoformat(),
             "run_seconds": round(run_seconds, 1),
@@ -207,6 +207,7 @@ def count_mart_suites(folder: Path = MART_SUITES) -> dict:
 def measure_dbt_modes(people: int) -> dict:
     """python bench/dbt_modes.py: one dbt build against one dbt process per seed and model."""
     command = [sys.executable, str(ROOT / "bench" / "dbt_modes.py"), "--people", str(people)]
+    load_at_start = round(os.getloadavg()[0], 2)
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(
@@ -216,7 +217,7 @@ def measure_dbt_modes(people: int) -> dict:
     return {
         "command": f"python bench/dbt_modes.py --people {people}",
         "measured_at": _now(),
-        "machine": machine(),
+        "machine": machine() | {"load_average_1m_at_start": load_at_start},
     } | result
 
 
@@ -242,7 +243,11 @@ def _machine_text(m: dict) -> str:
         parts.append(f"{m['memory_gib']:g} GiB")
     if m.get("python"):
         parts.append(f"Python {m['python']}")
-    if m.get("load_average_1m") is not None:
+    if m.get("load_average_1m_at_start") is not None:
+        parts.append(
+            f"load average {m['load_average_1m_at_start']:g} at the start, {m['load_average_1m']:g} at the end"
+        )
+    elif m.get("load_average_1m") is not None:
         parts.append(f"load average {m['load_average_1m']:g}")
     return ", ".join(parts)
 

@@ -133,6 +133,8 @@ def test_inline_blocks_from_a_hand_made_json():
     )
     assert rendered["mart-suites"] == "10"
     assert rendered["funnel-edge-cases"] == "41"
+    busy = dict(HAND_MADE["dbt_modes"], machine=MACHINE | {"load_average_1m_at_start": 9.5})
+    assert figures.render_dbt_modes(busy).endswith("load average 9.5 at the start, 0.5 at the end)")
     undated = dict(HAND_MADE["dbt_modes"], measured_at=None)
     assert figures.render_dbt_modes(undated).endswith("; date and machine not recorded)")
 
