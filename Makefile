@@ -1,7 +1,7 @@
 # The two commands a data engineer needs first: `make run` and `make test`.
 # bash: the recipes source scripts/env.sh, which uses ${BASH_SOURCE[0]} (dash: "Bad substitution").
 SHELL := /bin/bash
-.PHONY: setup setup-dev run test lint bench bench-operations airflow-ui bi-shell docs clean
+.PHONY: setup setup-dev run test lint bench bench-operations figures airflow-ui bi-shell docs clean
 
 setup:           ## create .venv with the pinned runtime requirements (skipped when up to date; setup-dev adds the dev tools)
 	scripts/setup.sh
@@ -23,6 +23,9 @@ bench:           ## python bench/pipeline.py (PEOPLE=)
 
 bench-operations: ## python bench/operations.py: backfill + manual + scheduled runs, a BI reader, the pool (PEOPLE=)
 	scripts/setup.sh && . scripts/env.sh && python bench/operations.py $(if $(PEOPLE),--people $(PEOPLE))
+
+figures:         ## the README's figures: make run's steps in a temporary home + make test's last figures -> docs/figures.json, README (PEOPLE=)
+	scripts/setup.sh && . scripts/env.sh && python scripts/figures.py $(if $(PEOPLE),--people $(PEOPLE))
 
 airflow-ui:      ## the Airflow UI and scheduler on the same DAG and metadata DB (http://localhost:8080)
 	scripts/setup.sh && scripts/airflow-init.sh && . scripts/env.sh && airflow standalone
