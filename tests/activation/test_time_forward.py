@@ -114,3 +114,23 @@ def test_a_dry_run_of_an_older_day_says_what_it_holds_back(settings):
         dry = run(settings, hubspot, dingtalk, OLDER, "dry", safety=Safety(dry_run=True))
         assert dry["hubspot"]["stale"] == 30 and dry["hubspot"]["would_send"] == 0
         assert {d["action"] for d in dry["hubspot"]["decisions"]} == {"stale"}
+
+
+def test_an_outbox_file_a_killed_run_wrote_keeps_that_runs_interval(tmp_path):
+    """Settled after a kill, a written outbox file's rows belong to the interval of the run that wrote
+    them, not to the run that found them (an older day's run must not lower what the CRM holds)."""
+    from intent_pipeline.activation import settle_in_flight
+
+    written = tmp_path / "batch-0001.json"
+    written.write_text("{}")
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        ledger.start_run("killed__21", "hubspot:outbox", NEWER)
+        ledger.begin("hubspot:outbox", "killed__21", [("a@example.com", "h1")], f"outbox:{written}")
+        ledger.begin("hubspot:outbox", "killed__21", [("b@example.com", "h2")], f"outbox:{tmp_path / 'never.json'}")
+        assert settle_in_flight(ledger, "hubspot:outbox", "backfill__19", OLDER) == {
+            "written": 1, "in_doubt": 0, "not_written": 1,
+        }  # fmt: skip
+        entries = ledger.entries("hubspot:outbox")
+        assert entries["a@example.com"].acknowledged_interval == "2026-11-21"
+        assert "b@example.com" not in entries
+        assert ledger.newest_interval("hubspot:outbox", "backfill__19") == "2026-11-21"

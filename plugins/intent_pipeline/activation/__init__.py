@@ -286,21 +286,26 @@ def settle_in_flight(ledger, ledger_key: str, run_id: str, interval_start: date 
     left = ledger.in_flight(ledger_key)
     if not left:
         return settled
-    written: list[tuple[str, str | None]] = []
+    written: dict[str, list[tuple[str, str | None]]] = {}  # by the dead run that wrote them
     missing: list[tuple[str, str | None]] = []
     doubtful: list[tuple[str, str | None, str]] = []
     for key, payload_hash, dead_run, target in left:
         if target.startswith("outbox:"):
-            (written if Path(target.removeprefix("outbox:")).is_file() else missing).append((key, payload_hash))
+            if Path(target.removeprefix("outbox:")).is_file():
+                written.setdefault(dead_run, []).append((key, payload_hash))
+            else:
+                missing.append((key, payload_hash))
         else:
             doubtful.append((key, payload_hash, dead_run))
-    # the dead run's interval is not known here: a written file counts as this run's interval
-    ledger.record(
-        ledger_key,
-        run_id,
-        [(key, payload_hash, ACKNOWLEDGED, None) for key, payload_hash in written],
-        interval_start=interval_start,
-    )
+    for dead_run, records in written.items():
+        # a written file holds the dead run's values: they belong to its interval (this run's if unknown)
+        held = ledger.run_interval(dead_run, ledger_key)
+        ledger.record(
+            ledger_key,
+            run_id,
+            [(key, payload_hash, ACKNOWLEDGED, None) for key, payload_hash in records],
+            interval_start=date.fromisoformat(held) if held else interval_start,
+        )
     ledger.forget_in_flight(ledger_key, [key for key, _ in missing])
     reasons = {
         key: f"the process of run {dead_run} died while this alert was being posted: the robot may have posted "
@@ -311,7 +316,7 @@ def settle_in_flight(ledger, ledger_key: str, run_id: str, interval_start: date 
         ledger_key, run_id, [(key, payload_hash, IN_DOUBT, reasons[key]) for key, payload_hash, _ in doubtful]
     )
     ledger.log_rows(run_id, ledger_key, [(key, IN_DOUBT, reason) for key, reason in reasons.items()])
-    settled.update(written=len(written), in_doubt=len(doubtful), not_written=len(missing))
+    settled.update(written=sum(map(len, written.values())), in_doubt=len(doubtful), not_written=len(missing))
     log.warning("%s: settled what a killed run left under way: %s", ledger_key, settled)
     return settled
 

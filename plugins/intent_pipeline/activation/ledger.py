@@ -247,6 +247,13 @@ class Ledger:
         ).fetchone()
         return newest
 
+    def run_interval(self, run_id: str, destination: str) -> str | None:
+        """The interval (ISO day) of a run of the destination, None if the ledger has no record of it."""
+        row = self.db.execute(
+            "select interval_start from activation_runs where run_id = ? and destination = ?", (run_id, destination)
+        ).fetchone()
+        return row[0] if row else None
+
     def begin(self, destination: str, run_id: str, records: Iterable[tuple[str, str]], target: str) -> None:
         """Note ``(record_key, payload_hash)`` records as under way to ``target`` (``outbox:<path>`` or
         ``http``), committed before the file is written or the request made; :meth:`record` removes them."""
