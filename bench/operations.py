@@ -21,8 +21,10 @@ overlapping_writers (pairs of warehouse-pool task tries whose [start, end] overl
 lock_errors (DuckDB lock errors in any task log or in the reader), bi_reader_errors,
 bi_reader_queries, bi_snapshots_seen / bi_snapshots_missed (published versions the reader did
 or did not see), publish_seconds (max over the runs) and dbt_build_seconds (min), their ratio,
-and wall times. stale_values_sent is not reported: "time moves forward in the CRM" (issue 15,
-item 3) is not built.
+and wall times; from the activation ledger, stale_values_sent (values a destination acknowledged
+from a run of an older interval than a run of that destination that had finished before it
+started: "time moves forward in the CRM", issue 15 item 3) and stale_held_back (rows the runs
+held back for that reason, the report's ``stale``).
 """
 
 from __future__ import annotations
@@ -239,6 +241,35 @@ def run_seconds(db: Path) -> dict[str, float]:
     return out
 
 
+def stale_values(ledger: Path) -> dict[str, int]:
+    """From the activation ledger's runs (their intervals and wall times, not the rule the runs
+    applied): values sent by a run of an older interval than one of the same destination that had
+    finished (without error) before it started; and what the runs held back as stale."""
+    if not ledger.exists():
+        return {"stale_values_sent": 0, "stale_held_back": 0, "activation_runs": 0}
+    con = sqlite3.connect(ledger)
+    try:
+        runs = [
+            (destination, interval, started, finished, json.loads(counts or "{}"))
+            for destination, interval, started, finished, counts in con.execute(
+                "select destination, interval_start, started_at, finished_at, counts from activation_runs"
+            )
+        ]
+    finally:
+        con.close()
+    sent = 0
+    for destination, interval, started, _, counts in runs:
+        newer_before = any(
+            other[0] == destination and other[1] > interval and other[3] is not None and other[3] <= started
+            and "error" not in other[4]
+            for other in runs
+        )  # fmt: skip
+        if newer_before:
+            sent += int(counts.get("sent_ok", 0))
+    held = sum(int(counts.get("stale", 0)) for *_, counts in runs)
+    return {"stale_values_sent": sent, "stale_held_back": held, "activation_runs": len(runs)}
+
+
 def run(people: int, days: int, base: Path, port: int | None = None, timeout: float = 3600) -> dict:
     port = port or free_port()
     env = make_env(base, port)
@@ -310,6 +341,7 @@ def run(people: int, days: int, base: Path, port: int | None = None, timeout: fl
         "bi_snapshots_published": len(published_versions),
         "bi_snapshots_seen": sum(1 for v in published_versions if v in seen),
         "bi_snapshots_missed": sum(1 for v in published_versions if v not in seen),
+        **stale_values(home / "data" / "state" / "activation_ledger.sqlite"),
         "publish_seconds": publish_seconds,
         "dbt_build_seconds": dbt_seconds,
         "publish_share_of_dbt_build": round(publish_seconds / dbt_seconds, 4)
@@ -339,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(base, ignore_errors=True)
     print(json.dumps(figures))
     ok = figures["skipped_intervals"] == 0 and figures["overlapping_writers"] == 0 and figures["lock_errors"] == 0
+    ok = ok and figures["stale_values_sent"] == 0
     return 0 if ok and figures["bi_reader_errors"] == 0 else 1
 
 

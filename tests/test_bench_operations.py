@@ -83,3 +83,43 @@ def test_lock_errors_are_counted_in_task_logs(tmp_path):
     log.parent.mkdir(parents=True)
     log.write_text('IO Error: Could not set lock on file "/w.duckdb": Conflicting lock is held\\n')
     assert len(bench.lock_errors_in_logs(tmp_path)) == 2
+
+
+def test_stale_values_sent_are_found_in_the_ledgers_runs(tmp_path):
+    """A value acknowledged by a run of an older interval than a run of the same destination that had
+    finished before it started is counted; overlapping runs, failed newer runs and other destinations
+    are not."""
+    import json
+
+    from intent_pipeline.activation.ledger import Ledger
+
+    path = tmp_path / "activation_ledger.sqlite"
+    Ledger(path).close()
+
+    def runs(*rows):
+        con = sqlite3.connect(path)
+        con.execute("delete from activation_runs")
+        con.executemany(
+            "insert into activation_runs (run_id, destination, interval_start, started_at, finished_at, counts)"
+            " values (?, ?, ?, ?, ?, ?)",
+            [(r[0], r[1], r[2], r[3], r[4], json.dumps(r[5])) for r in rows],
+        )
+        con.commit()
+        con.close()
+        return bench.stale_values(path)
+
+    newer = ("manual__21", "hubspot:outbox", "2026-11-21", "2026-12-04 23:00:00", "2026-12-04 23:01:00",
+             {"sent_ok": 50})  # fmt: skip
+    older = ("backfill__19", "hubspot:outbox", "2026-11-19", "2026-12-04 23:02:00", "2026-12-04 23:03:00",
+             {"sent_ok": 29, "stale": 0})  # fmt: skip
+    assert runs(newer, older)["stale_values_sent"] == 29
+    held = (*older[:5], {"sent_ok": 0, "stale": 31})
+    assert runs(newer, held) == {"stale_values_sent": 0, "stale_held_back": 31, "activation_runs": 2}
+    # the older run started before the newer one finished: not a value sent over a newer one
+    overlapping = (*older[:3], "2026-12-04 23:00:30", "2026-12-04 23:03:00", older[5])
+    assert runs(newer, overlapping)["stale_values_sent"] == 0
+    # a newer run that failed holds nothing; another destination's run is not this one's
+    failed = (*newer[:5], {"sent_ok": 0, "error": "ActivationGuardError: ..."})
+    assert runs(failed, older)["stale_values_sent"] == 0
+    assert runs((newer[0], "dingtalk:outbox", *newer[2:]), older)["stale_values_sent"] == 0
+    assert bench.stale_values(tmp_path / "missing.sqlite")["stale_values_sent"] == 0

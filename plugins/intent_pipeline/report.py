@@ -128,6 +128,8 @@ def format_summary(summary: dict) -> str:
             continue
         keys = ("planned", "sent_ok", "unchanged", "rejected", "deferred", "invalid", "requests")
         figures = ", ".join(f"{k} {counts.get(k, 0)}" for k in keys)
+        if counts.get("stale"):  # an older interval than the destination holds: held back (docs/activation.md)
+            figures += f", stale {counts['stale']}"
         lines.append(f"activation {destination} [{counts.get('mode')}]: {figures}")
     model = summary.get("conversion_model") or {}
     latest = model.get("latest")

@@ -109,9 +109,10 @@ def segment(settings) -> Segment:
 
 
 def assert_accounting(report: dict) -> None:
-    """planned = sent_ok + rejected + deferred + unchanged + invalid + dead_lettered, for every destination."""
+    """planned = sent_ok + rejected + deferred + unchanged + invalid + dead_lettered + stale, for every destination."""
     for name, c in report.items():
         parts = c["sent_ok"] + c["rejected"] + c["deferred"] + c["unchanged"] + c["invalid"] + c["dead_lettered"]
+        parts += c.get("stale", 0)
         assert c["planned"] == parts, (name, c)
 
 

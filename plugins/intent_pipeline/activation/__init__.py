@@ -91,7 +91,7 @@ def ledger_name(name: str, config) -> str:
 
 def _counts(mode: str) -> dict:
     return {"mode": mode, "planned": 0, "unchanged": 0, "sent_ok": 0, "rejected": 0, "invalid": 0,
-            "deferred": 0, "dead_lettered": 0, "requests": 0, "outbox_files": []}  # fmt: skip
+            "deferred": 0, "dead_lettered": 0, "stale": 0, "requests": 0, "outbox_files": []}  # fmt: skip
 
 
 def _plan(destination, rows: list[dict], entries: dict):
@@ -106,6 +106,32 @@ def _plan(destination, rows: list[dict], entries: dict):
         entries,
         destination.is_unchanged,
     )
+
+
+def _hold_back_stale(plan, entries: dict, newest: str | None, interval_start: date) -> list[tuple[Planned, str]]:
+    """Take out of ``plan.to_send`` what a run of an older interval than the destination holds would send
+    (time moves forward at a destination: never an older value over a newer one, never a chat alert
+    from an older interval than one already announced); returns ``(item, reason)`` of each."""
+    day = interval_start.isoformat()
+    if newest is None or newest <= day:
+        return []
+    stale = []
+    for item in plan.to_send:
+        entry = entries.get(item.key)
+        held = entry.acknowledged_interval if entry is not None else None
+        if held is not None and held > day:
+            reason = (
+                f"the destination holds this record's value of interval {held}, newer than this run's {day}: "
+                "an older interval's value is never sent"
+            )
+        else:
+            reason = (
+                f"the destination already holds interval {newest}, newer than this run's {day}: an older "
+                f"interval's value is never sent (a run of {newest} or later sends the current one)"
+            )
+        stale.append((item, reason))
+    plan.to_send = []
+    return stale
 
 
 def _guard(destination, plan, entries: dict, safety: Safety) -> str | None:
@@ -153,7 +179,10 @@ def run_destination(
     (see ``ledger_name``), so pointing it at another account or robot sends everything there too.
     A destination with ``guards_changes`` (the CRMs) is stopped by the safety guard before sending.
     The report's accounting always holds:
-    planned = sent_ok + rejected + deferred + unchanged + invalid + dead_lettered.
+    planned = sent_ok + rejected + deferred + unchanged + invalid + dead_lettered + stale.
+    Time moves forward at a destination: a run of an older interval than the destination already
+    holds (``Ledger.newest_interval``) sends nothing that would change it; each such row is ``stale``
+    in the report and in the row log with the reason (the warehouse's history is rebuilt all the same).
     With ``safety.dry_run`` nothing is sent or written to the ledger; the report (mode
     ``dry_run``) has the same planned / unchanged / invalid / dead_lettered counts a real run
     would have, ``would_send`` = what the real run's sent_ok + rejected + deferred add up to,
@@ -161,19 +190,27 @@ def run_destination(
     """
     safety = safety or Safety()
     from intent_pipeline.activation.http import _redact_error
-    from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
+    from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, STALE
     from intent_pipeline.activation.outbox import Outbox
 
     outbox_mode = destination.config is None
     ledger_key = ledger_name(destination.name, destination.config)
     if safety.dry_run:
-        return _dry_run(destination, rows, ledger.entries(ledger_key), safety)
+        return _dry_run(
+            destination,
+            rows,
+            ledger.entries(ledger_key),
+            safety,
+            ledger.newest_interval(ledger_key, run_id),
+            interval_start,
+        )
     counts = _counts("outbox" if outbox_mode else "http")
     ledger.start_run(run_id, ledger_key, interval_start)
     try:
-        settle_in_flight(ledger, ledger_key, run_id)
+        settle_in_flight(ledger, ledger_key, run_id, interval_start)
         entries = ledger.entries(ledger_key)
         plan = _plan(destination, rows, entries)
+        stale = _hold_back_stale(plan, entries, ledger.newest_interval(ledger_key, run_id), interval_start)
         stop = _guard(destination, plan, entries, safety)
         if stop:
             raise ActivationGuardError(stop)
@@ -181,7 +218,9 @@ def run_destination(
         counts["unchanged"] = len(plan.unchanged)
         counts["invalid"] = len(plan.invalid)
         counts["dead_lettered"] = len(plan.dead_lettered)
+        counts["stale"] = len(stale)
         ledger.log_rows(run_id, ledger_key, [(key, "invalid", reason) for key, reason in plan.invalid])
+        ledger.log_rows(run_id, ledger_key, [(it.key, STALE, reason) for it, reason in stale])
         ledger.log_rows(run_id, ledger_key, [(it.key, "dead_letter", reason) for it, reason in plan.dead_lettered])
         outbox = Outbox(outbox_dir, destination.name, interval_start) if outbox_mode else None
 
@@ -198,6 +237,7 @@ def run_destination(
                 run_id,
                 [(key, hashes[key], status, reason) for key, status, reason in outcomes],
                 dead_letter_after=None if outbox_mode else safety.dead_letter_after,
+                interval_start=interval_start,
             )
             failures = [(key, status, reason) for key, status, reason in outcomes if status != ACKNOWLEDGED]
             ledger.log_rows(run_id, ledger_key, failures)
@@ -219,14 +259,16 @@ def run_destination(
         counts["requests"] = destination.requests
         ledger.finish_run(run_id, ledger_key, counts)
         destination.close()
-    total = sum(counts[k] for k in ("sent_ok", "rejected", "deferred", "unchanged", "invalid", "dead_lettered"))
+    total = sum(
+        counts[k] for k in ("sent_ok", "rejected", "deferred", "unchanged", "invalid", "dead_lettered", "stale")
+    )
     if total != counts["planned"]:  # a bug here would silently lose rows: refuse to report success
         raise RuntimeError(f"{destination.name}: accounting does not add up: {counts}")
     log.info("%s [%s]: %s", destination.name, counts["mode"], {k: v for k, v in counts.items() if k != "outbox_files"})
     return counts
 
 
-def settle_in_flight(ledger, ledger_key: str, run_id: str) -> dict[str, int]:
+def settle_in_flight(ledger, ledger_key: str, run_id: str, interval_start: date | None = None) -> dict[str, int]:
     """Settle what a dead process left under way (``activation_in_flight``) before planning.
 
     An outbox file noted and found was written whole (files are renamed into place): its rows are
@@ -244,15 +286,26 @@ def settle_in_flight(ledger, ledger_key: str, run_id: str) -> dict[str, int]:
     left = ledger.in_flight(ledger_key)
     if not left:
         return settled
-    written: list[tuple[str, str | None]] = []
+    written: dict[str, list[tuple[str, str | None]]] = {}  # by the dead run that wrote them
     missing: list[tuple[str, str | None]] = []
     doubtful: list[tuple[str, str | None, str]] = []
     for key, payload_hash, dead_run, target in left:
         if target.startswith("outbox:"):
-            (written if Path(target.removeprefix("outbox:")).is_file() else missing).append((key, payload_hash))
+            if Path(target.removeprefix("outbox:")).is_file():
+                written.setdefault(dead_run, []).append((key, payload_hash))
+            else:
+                missing.append((key, payload_hash))
         else:
             doubtful.append((key, payload_hash, dead_run))
-    ledger.record(ledger_key, run_id, [(key, payload_hash, ACKNOWLEDGED, None) for key, payload_hash in written])
+    for dead_run, records in written.items():
+        # a written file holds the dead run's values: they belong to its interval (this run's if unknown)
+        held = ledger.run_interval(dead_run, ledger_key)
+        ledger.record(
+            ledger_key,
+            run_id,
+            [(key, payload_hash, ACKNOWLEDGED, None) for key, payload_hash in records],
+            interval_start=date.fromisoformat(held) if held else interval_start,
+        )
     ledger.forget_in_flight(ledger_key, [key for key, _ in missing])
     reasons = {
         key: f"the process of run {dead_run} died while this alert was being posted: the robot may have posted "
@@ -263,7 +316,7 @@ def settle_in_flight(ledger, ledger_key: str, run_id: str) -> dict[str, int]:
         ledger_key, run_id, [(key, payload_hash, IN_DOUBT, reasons[key]) for key, payload_hash, _ in doubtful]
     )
     ledger.log_rows(run_id, ledger_key, [(key, IN_DOUBT, reason) for key, reason in reasons.items()])
-    settled.update(written=len(written), in_doubt=len(doubtful), not_written=len(missing))
+    settled.update(written=sum(map(len, written.values())), in_doubt=len(doubtful), not_written=len(missing))
     log.warning("%s: settled what a killed run left under way: %s", ledger_key, settled)
     return settled
 
@@ -321,12 +374,15 @@ def _answers(
                 future.cancel()
 
 
-def _dry_run(destination, rows: list[dict], entries: dict, safety: Safety) -> dict:
+def _dry_run(
+    destination, rows: list[dict], entries: dict, safety: Safety, newest: str | None, interval_start: date
+) -> dict:
     try:
         plan = _plan(destination, rows, entries)
     finally:
         destination.close()
-    decisions = _decisions(plan, entries)
+    stale = _hold_back_stale(plan, entries, newest, interval_start)
+    decisions = _decisions(plan, entries) + [{"key": it.key, "action": "stale", "reason": why} for it, why in stale]
     actions = [d["action"] for d in decisions]
     counts = {
         "mode": "dry_run",
@@ -334,6 +390,7 @@ def _dry_run(destination, rows: list[dict], entries: dict, safety: Safety) -> di
         "unchanged": len(plan.unchanged),
         "invalid": len(plan.invalid),
         "dead_lettered": len(plan.dead_lettered),
+        "stale": len(stale),
         "would_send": len(plan.to_send),
         "would_create": actions.count("create"),
         "would_update": actions.count("update"),
@@ -372,14 +429,14 @@ def activate(
     included; 0 in outbox mode) and ``outbox_files``. Rejected, deferred, invalid and dead-lettered
     rows are in the ledger's ``activation_row_log`` with their reason.
 
+    Afterwards (also after a failure) the interval's runs, row log and the dead letters are written
+    as Parquet under ``<lake>/activation`` for dbt (``activation.history``); not in a dry run.
+
     Raises ``DestinationRefused`` (``HubSpotAuthError``, ``DingTalkConfigError``, ...) when a
     destination refuses the credentials or URL — after the other destinations have run,
     so one broken connection does not hold back the others; batches answered before the
     refusal stay recorded.
     """
-    from intent_pipeline.activation.dingtalk import DingTalkDestination
-    from intent_pipeline.activation.hubspot import HubSpotDestination
-    from intent_pipeline.activation.ledger import Ledger
     from intent_pipeline.activation.segments import is_stall, read_segment
 
     if isinstance(interval_start, datetime):
@@ -392,8 +449,43 @@ def activate(
         sum(1 for row in rows if not row["in_segment"]) - stalls,
         stalls,
     )
-    report = {}
+    report: dict[str, dict] = {}
     refused: list[DestinationRefused] = []
+    try:
+        _run_all(settings, rows, run_id, interval_start, hubspot, dingtalk, sleep, clock, safety, more, report, refused)
+    except BaseException:
+        # what was sent before the failure is history too: export it, and let the failure be the error
+        if not (safety and safety.dry_run):
+            try:
+                _export_history(settings, interval_start)
+            except Exception:
+                log.exception("activation history: the export after a failed run failed too")
+        raise
+    if not (safety and safety.dry_run):
+        _export_history(settings, interval_start)
+    if len(refused) == 1:
+        raise refused[0]
+    if refused:
+        raise DestinationRefused("\n".join(str(error) for error in refused))
+    return report
+
+
+def _export_history(settings, interval_start: date) -> None:
+    """The interval's runs and row log, and the dead letters, as Parquet where dbt reads them
+    (``activation.history``; the next dbt build's marts ``activation_runs`` and ``activation_rejects``)."""
+    from intent_pipeline.activation.history import export_history
+
+    written = export_history(settings.ledger_path, settings.lake_dir, [interval_start])
+    log.info("activation history written to the lake: %s", written)
+
+
+def _run_all(
+    settings, rows, run_id, interval_start, hubspot, dingtalk, sleep, clock, safety, more, report, refused
+) -> None:
+    from intent_pipeline.activation.dingtalk import DingTalkDestination
+    from intent_pipeline.activation.hubspot import HubSpotDestination
+    from intent_pipeline.activation.ledger import Ledger
+
     with Ledger(settings.ledger_path) as ledger:
         destinations = (
             HubSpotDestination(hubspot, sleep=sleep, clock=clock),
@@ -409,8 +501,3 @@ def activate(
             except DestinationRefused as error:
                 log.error("%s: %s", destination.name, error)
                 refused.append(error)
-    if len(refused) == 1:
-        raise refused[0]
-    if refused:
-        raise DestinationRefused("\n".join(str(error) for error in refused))
-    return report

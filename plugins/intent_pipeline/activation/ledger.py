@@ -17,6 +17,9 @@ Tables:
   that died in between (``activation.settle_in_flight``): an outbox file that exists was written
   (recorded, not written twice); a chat alert may have been posted and is not posted again
   (``in_doubt``: a chat alert is sent at most once).
+* ``acknowledged_interval`` (in ``activation_ledger``) — the data interval (its start day) whose value the
+  destination last acknowledged for the record: time moves forward at a destination, so a run of an
+  older interval never sends over it (``newest_interval``; the run logs such rows as ``stale``).
 * ``activation_dead_letter`` (a view) — rows a destination rejected ``dead_letter_after`` times
   in a row with the same payload: they are not sent again until their payload changes.
 """
@@ -37,6 +40,8 @@ DEAD_LETTER = "dead_letter"
 # A chat alert whose request was under way when its process died: the robot may have posted it, and it
 # has no idempotency key, so it is never posted again (at most once); the row log says so.
 IN_DOUBT = "in_doubt"
+# A row of a run whose interval is older than what the destination already holds: not sent (row log only).
+STALE = "stale"
 
 SCHEMA = """
 create table if not exists activation_ledger (
@@ -79,7 +84,10 @@ create table if not exists activation_in_flight (
 );
 """
 # Columns added after the first release, for ledgers created before them.
-MIGRATIONS = {"last_attempt_hash": "alter table activation_ledger add column last_attempt_hash text"}
+MIGRATIONS = {
+    "last_attempt_hash": "alter table activation_ledger add column last_attempt_hash text",
+    "acknowledged_interval": "alter table activation_ledger add column acknowledged_interval text",
+}
 DEAD_LETTER_VIEW = """
 create view if not exists activation_dead_letter as
 select destination, record_key, attempts, last_error, last_attempt_hash as payload_hash, last_run_id
@@ -97,6 +105,7 @@ class LedgerEntry:
     last_error: str | None
     acknowledged_at: str | None
     last_attempt_hash: str | None = None
+    acknowledged_interval: str | None = None  # ISO day: the interval whose value was last acknowledged
 
     @property
     def acknowledged(self) -> bool:
@@ -142,8 +151,8 @@ class Ledger:
     def entries(self, destination: str) -> dict[str, LedgerEntry]:
         """Every record the destination has seen, by record key."""
         rows = self.db.execute(
-            "select record_key, payload_hash, status, attempts, last_error, acknowledged_at, last_attempt_hash"
-            " from activation_ledger where destination = ?",
+            "select record_key, payload_hash, status, attempts, last_error, acknowledged_at, last_attempt_hash,"
+            " acknowledged_interval from activation_ledger where destination = ?",
             (destination,),
         )
         return {key: LedgerEntry(*rest) for key, *rest in rows}
@@ -154,8 +163,12 @@ class Ledger:
         run_id: str,
         outcomes: Iterable[tuple[str, str, str, str | None]],
         dead_letter_after: int | None = None,
+        interval_start: date | None = None,
     ) -> None:
         """Store the outcome of send attempts: ``(record_key, payload_hash, status, error)`` each.
+
+        ``interval_start``: the data interval the values belong to; an acknowledgement records it as
+        the record's ``acknowledged_interval`` (a failure keeps the last acknowledged one).
 
         One transaction per call, so a crash mid-run keeps every batch already answered.
         Only an acknowledged outcome moves ``payload_hash``; a failure keeps the last
@@ -165,6 +178,7 @@ class Ledger:
         """
         now = _now()
         limit = dead_letter_after or 0
+        interval = interval_start.isoformat() if interval_start is not None else None
         with self.db:
             for key, payload_hash, status, error in outcomes:
                 # the outcome is known: the record of the write or request under way goes with it
@@ -175,8 +189,9 @@ class Ledger:
                 self.db.execute(
                     """
                     insert into activation_ledger (destination, record_key, payload_hash, status, attempts,
-                        last_error, first_sent_at, acknowledged_at, last_run_id, last_attempt_hash)
-                    values (?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
+                        last_error, first_sent_at, acknowledged_at, last_run_id, last_attempt_hash,
+                        acknowledged_interval)
+                    values (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
                     on conflict (destination, record_key) do update set
                         payload_hash = case when excluded.status = 'acknowledged'
                             then excluded.payload_hash else activation_ledger.payload_hash end,
@@ -192,7 +207,10 @@ class Ledger:
                         first_sent_at = coalesce(activation_ledger.first_sent_at, excluded.first_sent_at),
                         acknowledged_at = coalesce(excluded.acknowledged_at, activation_ledger.acknowledged_at),
                         last_run_id = excluded.last_run_id,
-                        last_attempt_hash = excluded.last_attempt_hash
+                        last_attempt_hash = excluded.last_attempt_hash,
+                        acknowledged_interval = case when excluded.status = 'acknowledged'
+                            then coalesce(excluded.acknowledged_interval, activation_ledger.acknowledged_interval)
+                            else activation_ledger.acknowledged_interval end
                     """,
                     (
                         destination,
@@ -204,10 +222,37 @@ class Ledger:
                         now if acked else None,
                         run_id,
                         payload_hash,
+                        interval if acked else None,
                         limit,
                         limit,
                     ),
                 )
+
+    def newest_interval(self, destination: str, run_id: str | None = None) -> str | None:
+        """The newest data interval (ISO day) the destination holds: the newest ``acknowledged_interval``
+        of its records, or the newest interval of a run that finished without error (a run that had
+        nothing to send still stands for its interval: a newly hot lead it did not announce was not
+        new any more), not counting ``run_id`` (the run asking). None when it holds nothing yet."""
+        (newest,) = self.db.execute(
+            """
+            select max(interval_start) from (
+                select acknowledged_interval as interval_start from activation_ledger where destination = ?
+                union all
+                select interval_start from activation_runs
+                where destination = ? and finished_at is not null and json_extract(counts, '$.error') is null
+                    and run_id is not ?
+            )
+            """,
+            (destination, destination, run_id),
+        ).fetchone()
+        return newest
+
+    def run_interval(self, run_id: str, destination: str) -> str | None:
+        """The interval (ISO day) of a run of the destination, None if the ledger has no record of it."""
+        row = self.db.execute(
+            "select interval_start from activation_runs where run_id = ? and destination = ?", (run_id, destination)
+        ).fetchone()
+        return row[0] if row else None
 
     def begin(self, destination: str, run_id: str, records: Iterable[tuple[str, str]], target: str) -> None:
         """Note ``(record_key, payload_hash)`` records as under way to ``target`` (``outbox:<path>`` or

@@ -10,7 +10,8 @@ A suite file is GX 1.x's own serialisation (``name``, ``meta``, ``expectations``
 Values that depend on the run are GX suite parameters (``{"$PARAMETER": name}``), filled in by
 :func:`intent_pipeline.quality.validate.run_parameters`: ``interval_start``, ``interval_start_at``,
 ``window_start``, ``window_end``, ``future_end``, ``people_person_ids`` and the grade thresholds
-``high_intent_threshold`` and ``potential_threshold`` (the vars of ``dbt_project.yml``).
+``high_intent_threshold`` and ``potential_threshold`` (the vars of ``dbt_project.yml``), and
+``max_reject_share`` (``INTENT_MAX_REJECT_SHARE``, the activation_runs gate).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ MART_TABLES = (
     "funnel_conversion",
     "channel_attribution",
     "attribution_conversion_credits",
+    "activation_runs",
 )
 LAYERS = {"raw": RAW_TABLES, "marts": MART_TABLES}
 SEVERITIES = ("critical", "warning")

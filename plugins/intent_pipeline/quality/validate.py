@@ -34,6 +34,9 @@ EXPECTED_CLOSE_HORIZON = timedelta(days=400)
 # dates, another tool's columns, a wrong encoding) must stop the run, not load nothing quietly.
 # INTENT_MAX_QUARANTINE_SHARE overrides it.
 MAX_QUARANTINE_SHARE = 0.2
+# The latest activation run of a destination that refused more than this share of the rows it had to send
+# (marts.activation_runs.reject_share) fails the marts gate. INTENT_MAX_REJECT_SHARE overrides it.
+MAX_REJECT_SHARE = 0.2
 # Below this many rows read the share is a warning only: one bad event of three is no broken export.
 MIN_ROWS_FOR_SHARE = 20
 # Which extract manifest (source) holds each raw table's counts.
@@ -50,17 +53,26 @@ SOURCE_OF_TABLE = {
 
 def max_quarantine_share(env: dict | None = None) -> float:
     """``INTENT_MAX_QUARANTINE_SHARE`` (a share between 0 and 1), else :data:`MAX_QUARANTINE_SHARE`."""
+    return _share("INTENT_MAX_QUARANTINE_SHARE", MAX_QUARANTINE_SHARE, env)
+
+
+def max_reject_share(env: dict | None = None) -> float:
+    """``INTENT_MAX_REJECT_SHARE`` (a share between 0 and 1), else :data:`MAX_REJECT_SHARE`."""
+    return _share("INTENT_MAX_REJECT_SHARE", MAX_REJECT_SHARE, env)
+
+
+def _share(name: str, default: float, env: dict | None) -> float:
     import os
 
-    value = (env if env is not None else os.environ).get("INTENT_MAX_QUARANTINE_SHARE", "").strip()
+    value = (env if env is not None else os.environ).get(name, "").strip()
     if not value:
-        return MAX_QUARANTINE_SHARE
+        return default
     try:
         share = float(value)
     except ValueError:
         share = -1.0
     if not 0 <= share <= 1:
-        raise ValueError(f"INTENT_MAX_QUARANTINE_SHARE must be a share between 0 and 1, got {value!r}")
+        raise ValueError(f"{name} must be a share between 0 and 1, got {value!r}")
     return share
 
 
@@ -139,6 +151,7 @@ def run_parameters(interval_start: date, people_person_ids: list | None = None) 
         "window_end": start_at + FUTURE_SLACK,
         "future_end": start_at + EXPECTED_CLOSE_HORIZON,
         "people_person_ids": list(people_person_ids or []),
+        "max_reject_share": max_reject_share(),
     }
 
 

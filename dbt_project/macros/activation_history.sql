@@ -1,0 +1,49 @@
+{#- The activation ledger's history (source activation: Parquet that activation writes to
+    <lake>/activation, plugins/intent_pipeline/activation/history.py). Before the first activation
+    there are no files yet and read_parquet would fail on the empty glob: then the table is empty,
+    with the same columns and types. -#}
+{% macro activation_history(table) -%}
+    {%- set relation = source('activation', table) -%}
+    {{ return(adapter.dispatch('activation_history')(table, relation)) }}
+{%- endmacro %}
+
+{% macro default__activation_history(table, relation) -%}
+    {{ relation }}
+{%- endmacro %}
+
+{% macro duckdb__activation_history(table, relation) -%}
+    {%- set pattern = env_var('INTENT_LAKE_DIR') ~ '/activation/' ~ table ~ '/*/*.parquet' -%}
+    {%- set found = 0 -%}
+    {%- if execute -%}
+        {%- set found = run_query("select count(*) from glob('" ~ pattern ~ "')").columns[0].values()[0] -%}
+    {%- endif -%}
+    {%- if found > 0 -%}
+        {{ relation }}
+    {%- else -%}
+        (select
+        {%- for name, type in activation_history_columns(table).items() %}
+            cast(null as {{ type }}) as {{ name }}{{ "," if not loop.last }}
+        {%- endfor %}
+        where false)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The columns history.py writes (RUN_SCHEMA, ROW_LOG_SCHEMA, DEAD_LETTER_SCHEMA), for the empty table. -#}
+{% macro activation_history_columns(table) -%}
+    {%- set counts = {'planned': 'bigint', 'sent_ok': 'bigint', 'unchanged': 'bigint', 'rejected': 'bigint',
+        'invalid': 'bigint', 'deferred': 'bigint', 'dead_lettered': 'bigint', 'stale': 'bigint',
+        'requests': 'bigint'} -%}
+    {%- set columns = {
+        'activation_runs': {'interval_start': 'date', 'run_id': 'varchar', 'destination': 'varchar',
+            'started_at': 'timestamp', 'finished_at': 'timestamp', 'mode': 'varchar'},
+        'activation_row_log': {'interval_start': 'date', 'run_id': 'varchar', 'destination': 'varchar',
+            'record_key': 'varchar', 'outcome': 'varchar', 'reason': 'varchar'},
+        'activation_dead_letter': {'destination': 'varchar', 'record_key': 'varchar', 'attempts': 'bigint',
+            'last_error': 'varchar', 'last_run_id': 'varchar'},
+    }[table] -%}
+    {%- if table == 'activation_runs' -%}
+        {%- do columns.update(counts) -%}
+        {%- do columns.update({'error': 'varchar'}) -%}
+    {%- endif -%}
+    {{ return(columns) }}
+{%- endmacro %}

@@ -1,0 +1,41 @@
+{#- The rows activation could not deliver, by interval, destination, outcome and reason: rejected
+    by the destination, invalid (never sent), dead-lettered (not sent again). reason_kind is the
+    reason with the row's own values left out (email addresses as <email>, single-quoted values as '…'), so one kind of error groups across rows. -#}
+with
+
+row_log as (
+    select * from {{ activation_history('activation_row_log') }}
+),
+
+refused as (
+    select
+        cast(interval_start as date) as interval_start,
+        run_id,
+        destination,
+        regexp_replace(destination, '[@:].*$', '') as destination_name,
+        outcome,
+        coalesce(reason, '') as reason,
+        -- the row's own values left out: email addresses, then single-quoted values
+        regexp_replace(
+            regexp_replace(coalesce(reason, ''), '[^\s''"{}:,\[\]]+@[^\s''"{}:,\[\]]+', '<email>', 'g'),
+            '''[^'']*''', '''…''', 'g'
+        ) as reason_kind
+    from row_log
+    where outcome in ('rejected', 'invalid', 'dead_letter')
+),
+
+final as (
+    select
+        interval_start,
+        destination,
+        destination_name,
+        outcome,
+        reason_kind,
+        count(*) as rows_refused,
+        count(distinct run_id) as runs,
+        min(reason) as example_reason
+    from refused
+    group by interval_start, destination, destination_name, outcome, reason_kind
+)
+
+select * from final

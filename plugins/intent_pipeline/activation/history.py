@@ -1,0 +1,157 @@
+"""The activation ledger's history as Parquet in the lake, where dbt reads it (source ``activation``).
+
+The ledger is SQLite (activation's own store: it never competes with dbt for the warehouse lock),
+and DuckDB cannot read SQLite here (its sqlite extension is neither built in nor downloadable), so
+activation writes what happened as Parquet next to the raw lake:
+
+* ``<lake>/activation/activation_runs/dt=<interval>/part.parquet`` — every destination run of the
+  interval, its counts as columns;
+* ``<lake>/activation/activation_row_log/dt=<interval>/part.parquet`` — the row log of those runs
+  (rejected, deferred, invalid, dead-lettered, stale, in doubt rows and why);
+* ``<lake>/activation/activation_dead_letter/current/part.parquet`` — the dead letters now (a
+  state, not a history: the whole view each time).
+
+An interval's files are replaced whole, by rename: a re-run of the interval rewrites its share (its
+runs are all in the ledger), nothing is duplicated, and a reader sees the old file or the new one.
+An interval with no runs still gets its (empty) files, so dbt always finds the tables' columns.
+The marts ``activation_runs`` and ``activation_rejects`` are built from them by the next dbt build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+RUNS = "activation_runs"
+ROW_LOG = "activation_row_log"
+DEAD_LETTER = "activation_dead_letter"
+TABLES = (RUNS, ROW_LOG, DEAD_LETTER)
+# the run report's counts, one column each (a count a destination does not report is 0)
+COUNT_COLUMNS = ("planned", "sent_ok", "unchanged", "rejected", "invalid", "deferred", "dead_lettered", "stale",
+                 "requests")  # fmt: skip
+
+RUN_SCHEMA: dict[str, str] = {
+    "interval_start": "date32",
+    "run_id": "string",
+    "destination": "string",
+    "started_at": "timestamp",
+    "finished_at": "timestamp",
+    "mode": "string",
+    **{column: "int64" for column in COUNT_COLUMNS},
+    "error": "string",
+}
+ROW_LOG_SCHEMA = {
+    "interval_start": "date32",
+    "run_id": "string",
+    "destination": "string",
+    "record_key": "string",
+    "outcome": "string",
+    "reason": "string",
+}
+DEAD_LETTER_SCHEMA = {
+    "destination": "string",
+    "record_key": "string",
+    "attempts": "int64",
+    "last_error": "string",
+    "last_run_id": "string",
+}
+
+
+def history_dir(lake_dir: Path | str) -> Path:
+    """``<lake>/activation``: one folder per table."""
+    return Path(lake_dir) / "activation"
+
+
+def _arrow_schema(columns: dict[str, str]):
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "int64": pa.int64(), "date32": pa.date32(), "timestamp": pa.timestamp("s")}
+    return pa.schema([(name, types[kind]) for name, kind in columns.items()])
+
+
+def _write(path: Path, rows: list[dict], columns: dict[str, str]) -> None:
+    """``rows`` as one Parquet file at ``path``, written beside it and renamed into place."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pylist([{name: row.get(name) for name in columns} for row in rows], _arrow_schema(columns))
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    pq.write_table(table, partial)
+    os.replace(partial, path)
+
+
+def _timestamp(value: str | None):
+    from datetime import datetime
+
+    return datetime.fromisoformat(value) if value else None
+
+
+def _run_row(interval: str, run_id: str, destination: str, started: str, finished: str | None, counts: str | None):
+    report: dict[str, Any] = json.loads(counts) if counts else {}
+    return {
+        "interval_start": date.fromisoformat(interval),
+        "run_id": run_id,
+        "destination": destination,
+        "started_at": _timestamp(started),
+        "finished_at": _timestamp(finished),
+        "mode": report.get("mode"),
+        **{column: int(report.get(column) or 0) for column in COUNT_COLUMNS},
+        "error": report.get("error"),
+    }
+
+
+def export_history(ledger_path: Path | str, lake_dir: Path | str, intervals: Iterable[date] | None = None) -> dict:
+    """Write the ledger's runs and row log of ``intervals`` (default: every interval the ledger has
+    runs for) and its current dead letters as Parquet under ``<lake>/activation``; returns
+    ``{"intervals": [...], "runs": n, "row_log": n, "dead_letters": n}`` (rows written)."""
+    from intent_pipeline.activation.ledger import Ledger
+
+    out = history_dir(lake_dir)
+    done: list[str] = []
+    counted = {"runs": 0, "row_log": 0, "dead_letters": 0}
+    with Ledger(ledger_path) as ledger:
+        db: sqlite3.Connection = ledger.db
+        if intervals is None:
+            days = [day for (day,) in db.execute(f"select distinct interval_start from {RUNS} order by 1")]
+        else:
+            days = sorted({day.isoformat() for day in intervals})
+        for day in days:
+            runs = [
+                _run_row(*row)
+                for row in db.execute(
+                    f"select interval_start, run_id, destination, started_at, finished_at, counts from {RUNS}"
+                    " where interval_start = ? order by started_at, destination",
+                    (day,),
+                )
+            ]
+            log = [
+                dict(zip(("run_id", "destination", "record_key", "outcome", "reason"), row, strict=True))
+                | {"interval_start": date.fromisoformat(day)}
+                for row in db.execute(
+                    f"select l.run_id, l.destination, l.record_key, l.outcome, l.reason from {ROW_LOG} l"
+                    f" join {RUNS} r on r.run_id = l.run_id and r.destination = l.destination"
+                    " where r.interval_start = ? order by l.rowid",
+                    (day,),
+                )
+            ]
+            _write(out / RUNS / f"dt={day}" / "part.parquet", runs, RUN_SCHEMA)
+            _write(out / ROW_LOG / f"dt={day}" / "part.parquet", log, ROW_LOG_SCHEMA)
+            done.append(day)
+            counted["runs"] += len(runs)
+            counted["row_log"] += len(log)
+        dead = [
+            dict(zip(DEAD_LETTER_SCHEMA, row, strict=True))
+            for row in db.execute(
+                f"select destination, record_key, attempts, last_error, last_run_id from {DEAD_LETTER}"
+                " order by destination, record_key"
+            )
+        ]
+    _write(out / DEAD_LETTER / "current" / "part.parquet", dead, DEAD_LETTER_SCHEMA)
+    counted["dead_letters"] = len(dead)
+    return {"intervals": done, **counted}
