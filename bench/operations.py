@@ -76,7 +76,7 @@ def make_env(base: Path, port: int) -> dict:
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
         # two cores: a few task processes at a time are plenty
-        AIRFLOW__CORE__PARALLELISM="4",
+        AIRFLOW__CORE__PARALLELISM="2",  # two cores; fewer writers queue on the SQLite metadata DB
         # the scheduler's log server: not the default 8793, which another Airflow on this host may hold
         AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
         # SQLite metadata shared by four components: wait up to 60 s for its write lock, not 5 s

@@ -11,3 +11,19 @@ mkdir -p "$LOGS" "$AIRFLOW_HOME"
 airflow db migrate > "$LOGS/airflow-db-migrate.log" 2>&1 || { tail -30 "$LOGS/airflow-db-migrate.log"; exit 1; }
 airflow pools set intent_warehouse 1 "customer_intent: one writer of the DuckDB warehouse at a time" \
   > "$LOGS/airflow-pools.log" 2>&1 || { tail -30 "$LOGS/airflow-pools.log"; exit 1; }
+# SQLite metadata DB: write-ahead logging, so the api-server's, the scheduler's and the tasks'
+# readers never block a writer (in the default rollback journal a reader held a triggered run's
+# INSERT for 60 s: tests/test_scheduler.py). Persistent in the file; a no-op for Postgres.
+python - <<'PY'
+from airflow.configuration import conf
+
+url = conf.get("database", "sql_alchemy_conn")
+if url.startswith("sqlite:"):
+    import sqlite3
+
+    path = url.split("///", 1)[1].split("?", 1)[0]
+    con = sqlite3.connect(path)
+    mode = con.execute("pragma journal_mode=wal").fetchone()[0]
+    con.close()
+    assert mode == "wal", f"{path}: journal_mode {mode}"
+PY

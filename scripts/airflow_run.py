@@ -191,13 +191,19 @@ def trigger_manual(port: int, airflow_home: Path, day: date) -> dict:
             headers={"Content-Type": "application/json", "Authorization": f"Bearer {api_token(port, airflow_home)}"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:
+            # longer than the metadata DB's 60 s busy timeout (airflow_sqlite.py): the server's own
+            # answer (a 500 when SQLite stayed locked) arrives before the client gives up
+            with urllib.request.urlopen(request, timeout=180) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as error:
-            # 500: the metadata DB was busy, nothing was created; 409 after a 500: it was created
+            # 500: the metadata DB was busy (on SQLite the run's audit-log row may wait for the lock
+            # its own request holds); a 409 on the retry: the run was created
             if error.code == 409 and attempt > 0:
                 return {"dag_run_id": None, "conflict": error.read().decode(errors="replace")[:500]}
             if error.code != 500 or attempt == 4:
+                raise
+        except TimeoutError:
+            if attempt == 4:
                 raise
         time.sleep(5 * (attempt + 1))
     raise AssertionError("unreachable")
