@@ -178,3 +178,26 @@ def write_stalls(warehouse, rows: list[dict]) -> None:
             con.unregister("stall_rows")
     finally:
         con.close()
+
+
+def activate_day(settings, hubspot, dingtalk, day, run_id: str, token: str, safety=None) -> dict:
+    """activate() for the interval [day, day + 1) against a fake HubSpot (``token``) and a fake
+    DingTalk robot, no sleeping; the report's accounting checked unless it is a dry run."""
+    from datetime import datetime, timedelta
+
+    from intent_pipeline.activation import DingTalkConfig, HubSpotConfig, activate
+
+    report = activate(
+        settings,
+        day,
+        datetime(day.year, day.month, day.day) + timedelta(days=1),
+        run_id,
+        hubspot=HubSpotConfig(base_url=hubspot.url, token=token),
+        dingtalk=DingTalkConfig(webhook_url=dingtalk.webhook_url, access_token=dingtalk.access_token,
+                                secret=dingtalk.secret),
+        sleep=lambda seconds: None,
+        safety=safety,
+    )  # fmt: skip
+    if not (safety and safety.dry_run):
+        assert_accounting(report)
+    return report

@@ -4,16 +4,16 @@ the real dbt on a real DuckDB file, and the marts gate failing on a high reject 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import duckdb
 import pytest
-from intent_pipeline.activation import DingTalkConfig, HubSpotConfig, Safety, activate
+from intent_pipeline.activation import Safety
 from intent_pipeline.activation.history import history_dir
 from intent_pipeline.quality import QualityGateError, enforce_gate, validate_marts
 from intent_pipeline.settings import Settings
 
-from tests.activation.conftest import assert_accounting, make_rows, write_segment
+from tests.activation.conftest import activate_day, make_rows, write_segment
 from tests.dbt.conftest import run_dbt
 from tests.fakes.dingtalk import FakeDingTalk
 from tests.fakes.hubspot import FakeHubSpot
@@ -24,20 +24,7 @@ MODELS = ("--select", "activation_runs activation_rejects")
 
 
 def run(settings, hubspot, dingtalk, day: date, run_id: str, safety: Safety | None = None) -> dict:
-    report = activate(
-        settings,
-        day,
-        datetime(day.year, day.month, day.day + 1),
-        run_id,
-        hubspot=HubSpotConfig(base_url=hubspot.url, token=TOKEN),
-        dingtalk=DingTalkConfig(webhook_url=dingtalk.webhook_url, access_token=dingtalk.access_token,
-                                secret=dingtalk.secret),
-        sleep=lambda seconds: None,
-        safety=safety or Safety(dead_letter_after=2),
-    )  # fmt: skip
-    if not (safety and safety.dry_run):
-        assert_accounting(report)
-    return report
+    return activate_day(settings, hubspot, dingtalk, day, run_id, TOKEN, safety or Safety(dead_letter_after=2))
 
 
 def parquet(path) -> list[tuple]:

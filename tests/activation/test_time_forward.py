@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from intent_pipeline.activation import DingTalkConfig, HubSpotConfig, Safety, activate, ledger_name
+from intent_pipeline.activation import HubSpotConfig, Safety, ledger_name
 from intent_pipeline.activation.ledger import Ledger
 
-from tests.activation.conftest import assert_accounting, make_rows, write_segment
+from tests.activation.conftest import activate_day, make_rows, write_segment
 from tests.fakes.dingtalk import FakeDingTalk
 from tests.fakes.hubspot import FakeHubSpot
 
@@ -27,20 +27,7 @@ def day_rows(day: date, n: int = 30) -> list[dict]:
 
 
 def run(settings, hubspot, dingtalk, day: date, run_id: str, safety: Safety | None = None) -> dict:
-    report = activate(
-        settings,
-        day,
-        datetime(day.year, day.month, day.day + 1),
-        run_id,
-        hubspot=HubSpotConfig(base_url=hubspot.url, token=TOKEN),
-        dingtalk=DingTalkConfig(webhook_url=dingtalk.webhook_url, access_token=dingtalk.access_token,
-                                secret=dingtalk.secret),
-        sleep=lambda seconds: None,
-        safety=safety,
-    )  # fmt: skip
-    if not (safety and safety.dry_run):
-        assert_accounting(report)
-    return report
+    return activate_day(settings, hubspot, dingtalk, day, run_id, TOKEN, safety)
 
 
 def scores(hubspot) -> set:
