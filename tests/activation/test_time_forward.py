@@ -4,7 +4,7 @@ an older interval what a newer one already announced. Real HTTP against the fake
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from intent_pipeline.activation import HubSpotConfig, Safety, ledger_name
 from intent_pipeline.activation.ledger import Ledger
@@ -22,7 +22,7 @@ def day_rows(day: date, n: int = 30) -> list[dict]:
     rows = make_rows(n, hot_every=1)
     for row in rows:
         row["lead_score"] = 60 + day.day  # 81 on the 21st, 79 on the 19th
-        row["scored_at"] = datetime(day.year, day.month, day.day + 1)
+        row["scored_at"] = datetime(day.year, day.month, day.day) + timedelta(days=1)
     return rows
 
 
