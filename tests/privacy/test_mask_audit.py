@@ -48,8 +48,15 @@ def test_hashed_key_is_stable_salted_and_case_blind() -> None:
 
 
 def test_audit_records_are_appended_never_rewritten(tmp_path) -> None:
-    first = audit.record("push", lake_dir=tmp_path, destination="hubspot", purpose="crm_sync", record_count=3,
-                         run_id="r1", at=datetime(2026, 12, 1, 8, tzinfo=UTC))
+    first = audit.record(
+        "push",
+        lake_dir=tmp_path,
+        destination="hubspot",
+        purpose="crm_sync",
+        record_count=3,
+        run_id="r1",
+        at=datetime(2026, 12, 1, 8, tzinfo=UTC),
+    )
     before = first.read_bytes()
     audit.record("publish", lake_dir=tmp_path, run_id="r2", tables=12, at=datetime(2026, 12, 1, 9, tzinfo=UTC))
     assert first.read_bytes() == before
