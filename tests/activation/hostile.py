@@ -27,6 +27,8 @@ from intent_pipeline.activation.feishu import FeishuDestination
 from intent_pipeline.activation.slack import SlackDestination
 from intent_pipeline.activation.wecom import WeComDestination
 
+from tests.activation.chat_vendors import element_text
+
 CORPUS = Path(__file__).with_name("hostile_values.json")
 PLAIN = "XQX"
 DESTINATIONS = {
@@ -84,7 +86,7 @@ def texts(vendor: str, body: dict) -> list[str]:
         return [body["markdown"]["content"]]
     if vendor == "feishu":
         card = body["card"]
-        return [card["header"]["title"]["content"], *(e["text"]["content"] for e in card["elements"])]
+        return [card["header"]["title"]["content"], *map(element_text, card["elements"])]
     return [body["text"], *(block["text"]["text"] for block in body["blocks"])]
 
 

@@ -67,8 +67,9 @@ MARKDOWN_CHARS = str.maketrans(
 SLACK_CHARS = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "*": "＊", "`": "｀", "~": "～"})
 # An "_" between two letters or digits opens no emphasis (CommonMark's and Slack's rule: snake_case stays).
 _UNDERSCORE_RE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
-# An "@" that starts a word would read as a mention; inside a word (an e-mail address) it cannot.
-_MENTION_RE = re.compile(r"(?<![0-9A-Za-z._%+\-])@")
+# An "@" that starts a word would read as a mention; inside a word (an e-mail address) it cannot. A
+# masked address (privacy.mask: "z***@example.com", its "*" written "＊") is still inside a word.
+_MENTION_RE = re.compile(r"(?<![0-9A-Za-z._%+\-])(?<!＊＊＊)@")
 _SCHEME_RE = re.compile(r"://")
 _WWW_RE = re.compile(r"(?i)\bwww\.")
 _SPACES_RE = re.compile(r" {2,}")
