@@ -41,10 +41,14 @@
     when this run inserts): read it only where it is (in a unit test `this` is a fixture, not a table) -#}
 {%- set recycle_count = 'coalesce(assigned.recycle_count, 0)' -%}
 {%- set alerted = 'coalesce(assigned.alerted, false)' -%}
+{%- set recycled_from = 'assigned.recycled_from_owner' -%}
+{%- set recycled_at = 'assigned.recycled_at' -%}
 {%- if is_incremental() and this is not string -%}
     {%- set existing = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
     {%- if 'recycle_count' not in existing -%}
         {%- set recycle_count = '0' -%}
+        {%- set recycled_from = 'cast(null as varchar)' -%}
+        {%- set recycled_at = 'cast(null as timestamp)' -%}
     {%- endif -%}
     {%- if 'alerted' not in existing -%}
         {%- set alerted = 'false' -%}
@@ -221,9 +225,9 @@ crm_takeovers as (
         cast(null as varchar) as crm_owner_id,
         assigned.routing_rule_priority as priority,
         'crm_owner' as assignment_source,
-        assigned.recycled_from_owner,
+        {{ recycled_from }} as recycled_from_owner,
         {{ recycle_count }} as recycle_count,
-        assigned.recycled_at,
+        {{ recycled_at }} as recycled_at,
         assigned.assigned_at,
         {{ alerted }} as alerted
     from {{ this }} as assigned
@@ -231,7 +235,7 @@ crm_takeovers as (
         on people.person_id = assigned.person_id
     where people.owner is not null
         and people.owner <> assigned.owner
-        and (assigned.recycled_from_owner is null or people.owner <> assigned.recycled_from_owner)
+        and ({{ recycled_from }} is null or people.owner <> {{ recycled_from }})
 ),
 
 -- a merge: the survivor's own assignment and its merged-away ids', ranked by the rule above
@@ -243,9 +247,9 @@ merge_candidates as (
         assigned.crm_owner_id,
         assigned.routing_rule_priority as priority,
         assigned.assignment_source,
-        assigned.recycled_from_owner,
+        {{ recycled_from }} as recycled_from_owner,
         {{ recycle_count }} as recycle_count,
-        assigned.recycled_at,
+        {{ recycled_at }} as recycled_at,
         assigned.assigned_at,
         {{ alerted }} as alerted,
         1 as is_merged_away
@@ -262,9 +266,9 @@ merge_candidates as (
         assigned.crm_owner_id,
         assigned.routing_rule_priority as priority,
         assigned.assignment_source,
-        assigned.recycled_from_owner,
+        {{ recycled_from }} as recycled_from_owner,
         {{ recycle_count }} as recycle_count,
-        assigned.recycled_at,
+        {{ recycled_at }} as recycled_at,
         assigned.assigned_at,
         {{ alerted }} as alerted,
         0 as is_merged_away
