@@ -95,3 +95,18 @@ def _row_log(ledger) -> list[tuple[str, str, str]]:
 def test_typo_domains_from_the_seed(email, flagged):
     assert (typo_reason(email) is not None) is flagged
     assert known_typos()["gmial.com"] == "gmail.com" and len(known_typos()) >= 20
+
+
+def test_salesforce_reasons_in_the_crm_s_language():
+    from intent_pipeline.activation.salesforce import SalesforceConfig, SalesforceDestination
+
+    row = {"person_id": "p1", "email": "a@example.com", "full_name": "张伟", "company": "客户A", "lead_score": 70,
+           "grade": "high_intent", "score_reasons": "trial request +30",
+           "score_reasons_zh": "申请试用 +30"}  # fmt: skip
+    config = SalesforceConfig("https://acme.my.salesforce.com", access_token="t", reasons_language="zh")
+    assert SalesforceDestination(config).map_fields(row)["Intent_Reasons__c"] == "申请试用 +30"
+    english = SalesforceConfig("https://acme.my.salesforce.com", access_token="t")
+    assert SalesforceDestination(english).map_fields(row)["Intent_Reasons__c"] == "trial request +30"
+    assert SalesforceDestination(config).validate({**row, "email": "x@qq.con"}).startswith("email domain 'qq.con'")
+    with pytest.raises(ActivationConfigError, match="reasons_language"):
+        SalesforceConfig("https://acme.my.salesforce.com", access_token="t", reasons_language="de")

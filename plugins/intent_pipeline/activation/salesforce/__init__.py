@@ -72,7 +72,7 @@ class SalesforceDestination(SalesforceCollections, SalesforceBulk, KeptInSync):
         return validate_person(row, f"the upsert key, {self.external_id_field}") or typo_reason(row.get("email"))
 
     def map_fields(self, row: dict) -> dict:
-        return lead_fields(row)
+        return lead_fields(row, self.config.reasons_language if self.config is not None else "en")
 
     def bodies(self, items: list[Planned]) -> list[tuple[dict, list[Planned]]]:
         """sObject Collections calls of at most ``batch_size`` records; above ``bulk_threshold`` rows,
