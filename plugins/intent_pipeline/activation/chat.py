@@ -17,11 +17,14 @@ The vendors differ in URL, signature, body, size limit, rate limit and error cod
 ``dingtalk.py``, ``wecom.py``, ``feishu.py`` and ``slack.py`` each hold the robot's config and
 implement ``message_body``, ``digest_body``, ``post`` (one request) and ``classify`` (its answer;
 the retries are ``http.with_retries``'). Texts come from Jinja2 templates in ``templates/``
-(``messages``), rendered with ``StrictUndefined``: one per kind of message
-(``{hot_lead,stall,digest,stall_digest}.j2``) saying what it says, once for every robot
-(``lead.j2``: the field lines, the owner, the profile link, the digest's columns), and one markup
-file per robot (``markup/<robot>.j2``) saying how a heading, a bold text, a field line, a list item
-and a link are written. The words are English msgids (``jinja2.ext.i18n``); Chinese, the default,
+(``messages``), rendered with ``StrictUndefined``: one per kind of message (``KINDS``: a newly hot
+lead, a lead reassigned after the follow-up SLA, a stall, and a digest of each) saying what it
+says, once for every robot (``lead.j2``: the field lines, the owner and its mention, the CRM and
+profile links, the digest's columns), and one markup file per robot (``markup/<robot>.j2``) saying
+how a heading, a bold text, a field line, a list item, a link and a mention are written. What an
+alert shows of the lead's contact is the destination's ``contact_details`` (masked by default,
+``privacy.mask``); its owner is mentioned by the id ``seeds/sales_teams.csv`` has for the robot.
+The words are English msgids (``jinja2.ext.i18n``); Chinese, the default,
 comes from the catalogue ``locale/zh_CN/LC_MESSAGES/messages.po``, read with Babel when first
 needed (no ``.mo`` to build); English with ``language="en"``. A new or changed msgid needs its
 translation in the catalogue (``tests/activation/test_messages.py`` names the missing ones).
