@@ -373,25 +373,9 @@ def _dbt() -> str:
 def _rebuild_copy(warehouse: Path, rules_path: Path, work: Path, interval_end: datetime, vars_: dict | None) -> Path:
     """A copy of ``warehouse`` with ``rules_path`` as its ``staging.scoring_rules`` and the models
     between that seed and ``marts.segment_high_intent`` rebuilt by dbt (``dbt run``)."""
-    import duckdb
-
     copy = work / "warehouse.duckdb"
     shutil.copyfile(warehouse, copy)
-    con = duckdb.connect(str(copy))
-    try:
-        columns = con.execute(
-            "select column_name, data_type from information_schema.columns"
-            " where table_schema = 'staging' and table_name = 'scoring_rules' order by ordinal_position"
-        ).fetchall()
-        selected = ", ".join(f"cast(nullif(trim(\"{c}\"), '') as {t}) as \"{c}\"" for c, t in columns)
-        con.execute("delete from staging.scoring_rules")
-        con.execute(
-            f"insert into staging.scoring_rules select {selected}"
-            " from read_csv(?, header = true, all_varchar = true)",
-            [str(rules_path)],
-        )
-    finally:
-        con.close()
+    load_rules(copy, rules_path)
     interval_start = interval_end - timedelta(days=1)
     env = {
         **os.environ,
@@ -418,6 +402,28 @@ def _rebuild_copy(warehouse: Path, rules_path: Path, work: Path, interval_end: d
     if done.returncode != 0:
         raise RulesCheckError(f"dbt could not rebuild the scores with the edited rules:\n{done.stdout[-4000:]}")
     return copy
+
+
+def load_rules(warehouse: Path, rules_path: Path) -> None:
+    """Replace ``staging.scoring_rules`` in ``warehouse`` (a copy: this writes) with the table at
+    ``rules_path``, each column cast to the type the seed's build gave it (as ``dbt seed`` would)."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse))
+    try:
+        columns = con.execute(
+            "select column_name, data_type from information_schema.columns"
+            " where table_schema = 'staging' and table_name = 'scoring_rules' order by ordinal_position"
+        ).fetchall()
+        selected = ", ".join(f"cast(nullif(trim(\"{c}\"), '') as {t}) as \"{c}\"" for c, t in columns)
+        con.execute("delete from staging.scoring_rules")
+        con.execute(
+            f"insert into staging.scoring_rules select {selected}"
+            " from read_csv(?, header = true, all_varchar = true)",
+            [str(rules_path)],
+        )
+    finally:
+        con.close()
 
 
 class RulesCheckError(RuntimeError):

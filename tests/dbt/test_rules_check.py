@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from intent_pipeline import rules_check
 
-from tests.dbt.conftest import copy_of
+from tests.dbt.conftest import copy_of, run_dbt
 from tests.scoring.test_rules_check import edited
 
 pytestmark = pytest.mark.slow
@@ -55,3 +55,16 @@ def test_the_effect_of_an_edit_on_the_warehouse(warehouse, tmp_path):
 
     # the warehouse itself was only read
     assert build.query("select person_id, lead_score, grade from marts.lead_scores order by 1") == before
+
+
+def test_every_build_warns_of_a_points_only_edit_of_a_capped_rule(warehouse, tmp_path):
+    """The singular dbt test scoring_rules_take_effect (severity warn) on the edited seed table."""
+    assert warehouse.build.returncode == 0, warehouse.output
+    build = copy_of(warehouse, tmp_path / "build")
+    done = run_dbt(build.base, build.lake, "test", "--select", "scoring_rules_take_effect")
+    assert done.returncode == 0 and "PASS=1" in done.stdout, done.stdout[-3000:]
+    rules_check.load_rules(build.warehouse, edited(tmp_path, {"trial_request": {"points": "40"},
+                                                              "webinar_registration": {"form_type": "webinar"}}))
+    done = run_dbt(build.base, build.lake, "test", "--select", "scoring_rules_take_effect")
+    assert done.returncode == 0, done.stdout[-3000:]  # a warning: the build goes on
+    assert "WARN=1" in done.stdout and "Got 3 results" in done.stdout, done.stdout[-3000:]
