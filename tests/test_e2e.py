@@ -16,12 +16,15 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from intent_pipeline.activation.escape import markdown_text
 
 ROOT = Path(__file__).resolve().parents[1]
 INTERVAL = "2026-11-21"
@@ -219,6 +222,31 @@ def test_first_run_writes_the_outbox(pipeline, first_run):
     assert report["dingtalk"]["planned"] == report["dingtalk"]["sent_ok"] == newly_hot + new_stalls > 0
     summary = json.loads((pipeline.data / "reports" / "runs" / f"dt={INTERVAL}.json").read_text())
     assert summary["warehouse"]["newly_stalled"] >= new_stalls
+    # one owner truth (issue 21): chat and HubSpot name lead_assignments' owner for every alerted lead
+    alerted = pipeline.query(
+        "select s.person_id, s.email, a.owner from marts.segment_high_intent s"
+        " join marts.lead_assignments a using (person_id) where s.became_hot_in_interval"
+    )
+    assert len(alerted) == newly_hot, "every newly hot lead has an assignment"
+    assert chat_owners(pipeline) == Counter(markdown_text(owner) for _, _, owner in alerted)
+    pushed = {i["properties"]["intent_person_id"]: i["properties"] for b in batches for i in b["inputs"]}
+    checked = [(person_id, owner, pushed[person_id]) for person_id, _, owner in alerted if person_id in pushed]
+    assert len(checked) >= len(alerted) - hubspot["invalid"] > 0  # an invalid row is not pushed
+    for person_id, owner, properties in checked:
+        assert owner in (properties.get("intent_owner"), properties.get("hubspot_owner_id")), (person_id, properties)
+
+
+def chat_owners(pipeline) -> Counter:
+    """The owner DingTalk's outbox names for each newly hot lead: a message's owner line, or each
+    line of a digest (the owner's @mention left out)."""
+    found: Counter = Counter()
+    for path in sorted((pipeline.data / "outbox" / "dingtalk").rglob("*.json")):
+        text = json.loads(path.read_text(encoding="utf-8"))["markdown"]["text"]
+        if "新的高意向线索" not in text:
+            continue  # a stall's alert or digest
+        for owner in re.findall(r"负责人：([^\n｜]*)", text):
+            found[re.sub(r" @\d+$", "", owner.strip())] += 1
+    return found
 
 
 def test_rerun_of_the_same_interval_changes_nothing_and_sends_nothing(pipeline, first_run):

@@ -6,6 +6,9 @@
 * ``train-model``: train a conversion model version on the warehouse now (``--list``: the versions).
 * ``attribute PATH_FILE``: every attribution model's credit per channel for a path file, as CSV.
 * ``explain-identity A B``: why two identifiers are (not) one person (docs/identity-decisions.md).
+* ``rules check``: what an edit of ``seeds/scoring_rules.csv`` does before it is applied (caps below
+  points, rules that never fire, overlaps, and the scores, grades and segment it changes:
+  ``intent_pipeline.rules_check``, docs/scoring.md).
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.argv = ["intent_pipeline.synth", *argv[1:]]
         runpy.run_module("intent_pipeline.synth", run_name="__main__")
         return 0
+    if argv[:2] == ["rules", "check"]:
+        from intent_pipeline import rules_check
+
+        return rules_check.main(argv[2:])
     parser = argparse.ArgumentParser(prog="python -m intent_pipeline")
     commands = parser.add_subparsers(dest="command", required=True)
     summary = commands.add_parser("summary", help="print the summary of one run")
@@ -52,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     explain.add_argument("identifier_a", help="e.g. email:li.na@huarui.cn, li.na@huarui.cn, phone:+8613912345678")
     explain.add_argument("identifier_b", help="the other identifier, in the same forms")
     explain.add_argument("--warehouse", type=Path, help="the DuckDB warehouse (default: INTENT_WAREHOUSE)")
+    rules = commands.add_parser("rules", help="rules check: what an edit of the scoring rules will do")
+    rules.add_argument("action", choices=["check"], help="check (options: rules check --help)")
     args = parser.parse_args(argv)
 
     if args.command == "explain-identity":

@@ -41,9 +41,14 @@ def dingtalk_text(message: dict) -> str:
     return "\n".join([message["markdown"]["title"], message["markdown"]["text"]])
 
 
+def element_text(element: dict) -> str:
+    """A Feishu card element's text: a ``markdown`` element's content, or a ``div``'s ``lark_md`` text."""
+    return element["content"] if "content" in element else element["text"]["content"]
+
+
 def feishu_text(message: dict) -> str:
     card = message["card"]
-    return "\n".join([card["header"]["title"]["content"], *(e["text"]["content"] for e in card["elements"])])
+    return "\n".join([card["header"]["title"]["content"], *map(element_text, card["elements"])])
 
 
 def slack_text(message: dict) -> str:

@@ -27,6 +27,8 @@ from intent_pipeline.activation.feishu import FeishuDestination
 from intent_pipeline.activation.slack import SlackDestination
 from intent_pipeline.activation.wecom import WeComDestination
 
+from tests.activation.chat_vendors import element_text
+
 CORPUS = Path(__file__).with_name("hostile_values.json")
 PLAIN = "XQX"
 DESTINATIONS = {
@@ -39,11 +41,12 @@ DESTINATIONS = {
 LEAD_FIELDS = ("company", "full_name", "job_title", "email", "phone", "owner", "recycled_from_owner",
                "score_reasons", "score_reasons_zh")  # fmt: skip
 STALL_FIELDS = ("stall_reason", "stall_reason_zh", "opportunity_stage")
-KINDS = ("hot_lead", "stall", "digest", "stall_digest")
+KINDS = ("hot_lead", "reassigned", "stall", "digest", "reassigned_digest", "stall_digest")
 LANGUAGES = ("zh", "en")
 
 CONTROL_CATEGORIES = ("Cc", "Cf", "Zl", "Zp", "Cs")  # control, format (bidi), line/paragraph separators, surrogates
-_MENTION = r"(?<![0-9A-Za-z._%+\-])@"
+# an "@" starting a word; a masked address's "＊＊＊@" (privacy.mask, "*" written full-width) is none
+_MENTION = r"(?<![0-9A-Za-z._%+\-])(?<!＊＊＊)@"
 MARKDOWN_TOKENS = {
     "line break": r"\n",
     "emphasis": r"[*~`]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])",  # snake_case is no emphasis
@@ -84,7 +87,7 @@ def texts(vendor: str, body: dict) -> list[str]:
         return [body["markdown"]["content"]]
     if vendor == "feishu":
         card = body["card"]
-        return [card["header"]["title"]["content"], *(e["text"]["content"] for e in card["elements"])]
+        return [card["header"]["title"]["content"], *map(element_text, card["elements"])]
     return [body["text"], *(block["text"]["text"] for block in body["blocks"])]
 
 
@@ -131,10 +134,13 @@ def stall_row(**values) -> dict:
 def body_of(vendor: str, kind: str, lang: str, row: dict) -> dict:
     """The request body ``kind`` of message a robot (outbox mode: no connection) builds for ``row``."""
     destination = DESTINATIONS[vendor](None)
+    if "reassigned" in kind:  # a lead recycled after the follow-up SLA: alert round 1
+        row = {**row, "alert_round": 1}
     fields = chat_fields(row)
-    if kind in ("hot_lead", "stall"):
+    if kind in ("hot_lead", "reassigned", "stall"):
         return destination.message_body(fields, lang)
-    other = chat_fields((stall_row if kind == "stall_digest" else lead_row)(person_id="p00002", lead_score=61))
+    other_row = (stall_row if kind == "stall_digest" else lead_row)(person_id="p00002", lead_score=61)
+    other = chat_fields({**other_row, "alert_round": 1} if "reassigned" in kind else other_row)
     return destination.digest_body([fields, other], lang)
 
 

@@ -71,7 +71,8 @@ def test_newly_hot_leads_get_one_chinese_message_each_and_only_once(settings, se
         assert SENTENCE in first
         assert "trial_request +30、pricing_page +15、director_or_above +20" in first
         assert "负责人：王经理" in first or "**负责人**：王经理" in first
-        assert "您有一条新的高意向线索【李娜】，意向分70，请立即跟进！" in vendor.text(server.messages[1])
+        # no company: the headline names the lead by name, masked like every contact detail by default
+        assert "您有一条新的高意向线索【李＊】，意向分70，请立即跟进！" in vendor.text(server.messages[1])
 
         again = run(settings, make_destination(vendor, config, fake_time), "run-2")
         assert len(server.messages) == 5 and len(server.requests) == 5, "an acknowledged alert was sent again"
@@ -354,8 +355,9 @@ def test_digest_threshold_follows_digest_over(settings, segment, vendor, fake_ti
 def test_fit_lines_keeps_order_and_counts_the_rest():
     lines = [f"line {i}" for i in range(10)]
     text = fit_lines("head", lines, lambda n: f"+{n}", lambda t: len(t) <= 30)
-    assert text == "head\nline 0\nline 1\nline 2\n+7"
-    assert fit_lines("head", lines[:2], lambda n: f"+{n}", lambda t: True) == "head\nline 0\nline 1"
+    # the list is a block of its own: a blank line before it and before "… and N more"
+    assert text == "head\n\nline 0\nline 1\nline 2\n\n+7"
+    assert fit_lines("head", lines[:2], lambda n: f"+{n}", lambda t: True) == "head\n\nline 0\nline 1"
 
 
 # --- outbox mode, settings, slack escaping ------------------------------------------------------
@@ -433,8 +435,11 @@ def test_a_recycled_lead_is_alerted_once_more_naming_both_owners(settings, segme
         rows[0].update(owner="李娜", alert_round=1, recycled_in_interval=True, recycled_from_owner="王经理")
         second = run(settings, make_destination(vendor, config, fake_time), "run-2", rows)
         assert second["sent_ok"] == 1 and len(server.messages) == 6
-        text = vendor.text(server.messages[-1])
-        assert "负责人：李娜（超时未跟进，由王经理重新分配）" in text.replace("**", "")
+        text = vendor.text(server.messages[-1]).replace("**", "").replace("*", "")
+        # its own title and headline, not "new lead": from the first owner to the next
+        assert "新的高意向线索" not in text and "线索超时未跟进，已转交" in text
+        assert "超时未跟进，已由王经理转给李娜，请立即跟进！" in text
+        assert "负责人：李娜" in text
         # once only: the recycled alert is acknowledged, the next run (still alert_round 1) sends nothing
         rows[0]["recycled_in_interval"] = False
         third = run(settings, make_destination(vendor, config, fake_time), "run-3", rows)

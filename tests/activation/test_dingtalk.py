@@ -56,7 +56,8 @@ def test_newly_hot_leads_are_alerted_once_with_a_verified_signature(settings, se
         assert "trial_request +30、pricing_page +15、director_or_above +20" in first["markdown"]["text"]
         assert "负责人：王经理" in first["markdown"]["text"]
         # No company: the name is the headline.
-        assert "您有一条新的高意向线索【李娜】，意向分70" in server.messages[1]["markdown"]["text"]
+        # no company: the (masked) name is the headline
+        assert "您有一条新的高意向线索【李＊】，意向分70" in server.messages[1]["markdown"]["text"]
 
         again = run(settings, server, "run-2")
         assert len(server.requests) == 5, "an acknowledged alert was sent again"
@@ -71,7 +72,7 @@ def test_alerted_lead_is_not_alerted_again_even_if_its_score_changes(settings, s
         segment.save()
         report = run(settings, server, "run-2")
         assert len(server.messages) == 6
-        assert "Alex Morgan1" in server.messages[-1]["markdown"]["text"]
+        assert "A＊＊＊" in server.messages[-1]["markdown"]["text"]  # Alex Morgan1, masked
     assert report["sent_ok"] == 1 and report["unchanged"] == 5
 
 

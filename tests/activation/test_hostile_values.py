@@ -124,9 +124,9 @@ def test_a_hostile_lead_reaches_each_fake_robot_as_text(settings, fake_time):
 
 
 # Any text at all: the escaped value holds nothing a robot's renderer reads as markup.
-MARKDOWN_MARKUP = re.compile(r"[*\[\]<>|&#$~`\\\n]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])|(?<![0-9A-Za-z._%+\-])@|://")
+MARKDOWN_MARKUP = re.compile(r"[*\[\]<>|&#$~`\\\n]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])|(?<![0-9A-Za-z._%+\-])(?<!＊＊＊)@|://")
 SLACK_MARKUP = re.compile(
-    r"[*<>~`\n]|&(?!(?:amp|lt|gt);)|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])|(?<![0-9A-Za-z._%+\-])@|://"
+    r"[*<>~`\n]|&(?!(?:amp|lt|gt);)|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])|(?<![0-9A-Za-z._%+\-])(?<!＊＊＊)@|://"
 )
 
 

@@ -52,7 +52,8 @@ if kill:
 
 url = os.environ.get("ROBOT_URL")
 dingtalk = DingTalkConfig(url, access_token=os.environ["ROBOT_TOKEN"], secret=os.environ["ROBOT_SECRET"],
-                          digest_over=100, max_per_minute=100, max_retries=0) if url else None
+                          digest_over=100, max_per_minute=100, max_retries=0,
+                          contact_details="full") if url else None  # full: each lead is told by its email
 settings = Settings.from_env({"INTENT_HOME": os.environ["INTENT_HOME"]})
 report = activate(settings, date(2026, 11, 21), datetime(2026, 11, 22), "run-1", hubspot=None, dingtalk=dingtalk,
                   sleep=lambda s: None)

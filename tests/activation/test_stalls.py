@@ -46,7 +46,8 @@ def test_a_stall_is_alerted_once_with_its_reason_stage_score_and_owner(settings,
         assert OPPORTUNITY_HEADLINE in first
         assert "商机阶段：Proposal" in first and "负责人：李娜" in first
         assert "意向分：72（演示申请 +30、价格页 +15）" in first
-        assert "您的线索【Ming Li】已停滞：下载3次产品手册后24小时内未询价（已38小时）" in second
+        # no company: the masked name (contact details are masked by default)
+        assert "您的线索【M＊＊＊】已停滞：下载3次产品手册后24小时内未询价（已38小时）" in second
         assert "意向分：未评分" in second and "商机阶段：无商机" in second
 
         again = run(settings, make_destination(vendor, config, fake_time), "run-2")
@@ -112,7 +113,7 @@ def test_many_alerts_make_one_digest_of_hot_leads_and_one_of_stalls(settings, se
     assert report["sent_ok"] == 50 and report["requests"] == 2
     assert "您有25条新的高意向线索" in hot and "停滞" not in hot
     assert "有25条线索停滞，请尽快跟进！" in stalls and "高意向线索" not in stalls
-    listed = len(re.findall(r"商机在方案/报价阶段超过72小时未推进（96小时）", stalls))
+    listed = len(re.findall(r"商机在方案/报价阶段超过72小时未推进（已96小时）", stalls))
     more = re.search(r"还有(\d+)条未列出", stalls)
     assert listed + (int(more.group(1)) if more else 0) == 25 and listed >= 10
     assert re.search(r"意向分(\d+)", stalls).group(1) == "74", "hottest stall first"

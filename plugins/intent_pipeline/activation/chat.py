@@ -17,11 +17,14 @@ The vendors differ in URL, signature, body, size limit, rate limit and error cod
 ``dingtalk.py``, ``wecom.py``, ``feishu.py`` and ``slack.py`` each hold the robot's config and
 implement ``message_body``, ``digest_body``, ``post`` (one request) and ``classify`` (its answer;
 the retries are ``http.with_retries``'). Texts come from Jinja2 templates in ``templates/``
-(``messages``), rendered with ``StrictUndefined``: one per kind of message
-(``{hot_lead,stall,digest,stall_digest}.j2``) saying what it says, once for every robot
-(``lead.j2``: the field lines, the owner, the profile link, the digest's columns), and one markup
-file per robot (``markup/<robot>.j2``) saying how a heading, a bold text, a field line, a list item
-and a link are written. The words are English msgids (``jinja2.ext.i18n``); Chinese, the default,
+(``messages``), rendered with ``StrictUndefined``: one per kind of message (``KINDS``: a newly hot
+lead, a lead reassigned after the follow-up SLA, a stall, and a digest of each) saying what it
+says, once for every robot (``lead.j2``: the field lines, the owner and its mention, the CRM and
+profile links, the digest's columns), and one markup file per robot (``markup/<robot>.j2``) saying
+how a heading, a bold text, a field line, a list item, a link and a mention are written. What an
+alert shows of the lead's contact is the destination's ``contact_details`` (masked by default,
+``privacy.mask``); its owner is mentioned by the id ``seeds/sales_teams.csv`` has for the robot.
+The words are English msgids (``jinja2.ext.i18n``); Chinese, the default,
 comes from the catalogue ``locale/zh_CN/LC_MESSAGES/messages.po``, read with Babel when first
 needed (no ``.mo`` to build); English with ``language="en"``. A new or changed msgid needs its
 translation in the catalogue (``tests/activation/test_messages.py`` names the missing ones).
@@ -31,18 +34,21 @@ Cheap to import: no HTTP client and no Jinja2 or Babel import at module level.
 
 from __future__ import annotations
 
+import csv
 import functools
 import io
 import json
 import logging
+import math
 import random
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 
 from intent_pipeline.activation.config import (
     ActivationConfigError,
@@ -67,10 +73,15 @@ LOCALE = Path(__file__).with_name("locale")
 SOURCE_LANGUAGE = "en"  # the msgids: English needs no catalogue
 CATALOGUES = {"zh": "zh_CN"}  # language -> its catalogue, locale/<locale>/LC_MESSAGES/messages.po
 LANGUAGES = ("zh", SOURCE_LANGUAGE)
-KINDS = ("hot_lead", "stall", "digest", "stall_digest")  # templates/<kind>.j2
+# templates/<kind>.j2: an alert of each kind, and the digest of many alerts of one kind
+ALERT_KINDS = ("hot_lead", "reassigned", "stall")
+DIGEST_KINDS = {"hot_lead": "digest", "reassigned": "reassigned_digest", "stall": "stall_digest"}
+KINDS = (*ALERT_KINDS, *DIGEST_KINDS.values())
+CONTACT_DETAILS = ("masked", "full", "none")  # what an alert shows of the lead's name, email and phone
 DIGEST_OVER = 20  # more newly hot leads than this in one run: one digest message instead
 DIGEST_TOP_REASONS = 3  # a digest line shows the lead's first reasons only
 ELLIPSIS = "…"
+LIST_START, NEXT_ITEM, LIST_END = "\n\n", "\n", "\n\n"  # a digest's list: its own block (fit_lines)
 # an alert's outcome: (status, reason), status ACKNOWLEDGED, REJECTED or DEFERRED
 Answer = tuple[str, str | None]
 
@@ -98,6 +109,8 @@ class ChatSettings:
     timeout: float = 10
     digest_over: int | None = None
     language: str = "zh"
+    contact_details: str = "masked"
+    crm_link: str | None = None
 
     @property
     def credential(self) -> str:
@@ -126,7 +139,9 @@ class ChatSettings:
 CC = TypeVar("CC", bound=ChatSettings)
 
 # the settings every robot's connection extra may give
-CHAT_EXTRA_KEYS = ("max_per_minute", "max_retries", "timeout", "digest_over", "language")
+CHAT_EXTRA_KEYS = (
+    "max_per_minute", "max_retries", "timeout", "digest_over", "language", "contact_details", "crm_link",
+)  # fmt: skip
 
 
 def check_chat_config(vendor: str, config: ChatSettings) -> None:
@@ -141,6 +156,10 @@ def check_chat_config(vendor: str, config: ChatSettings) -> None:
         raise ActivationConfigError(f"digest_over must be >= 1, got {config.digest_over}")
     if config.language not in LANGUAGES:
         raise ActivationConfigError(f"language must be one of {LANGUAGES}, got {config.language!r}")
+    if config.contact_details not in CONTACT_DETAILS:
+        raise ActivationConfigError(f"contact_details must be one of {CONTACT_DETAILS}, got {config.contact_details!r}")
+    if config.crm_link is not None:
+        check_crm_link(config.crm_link)
 
 
 def send_url_and_key(conn: object, key: str, default_url: str, default_path: str = "") -> tuple[str, str]:
@@ -159,9 +178,84 @@ def send_url_and_key(conn: object, key: str, default_url: str, default_path: str
 def chat_options(config: type, extra: Mapping[str, Any], keys: Sequence[str] = CHAT_EXTRA_KEYS) -> dict[str, Any]:
     """A robot's settings from its connection's extra (``options_from_extra``; ``language`` lower-cased)."""
     options = options_from_extra(config, extra, keys)
-    if "language" in options:
-        options["language"] = options["language"].lower()
+    for key in ("language", "contact_details"):
+        if key in options:
+            options[key] = str(options[key]).lower()
     return options
+
+
+# --- what an alert shows of the lead and its owner -----------------------------------------------
+
+# A link to the lead's record in the CRM (connection extra ``crm_link``): a template with
+# ``{crm_lead_id}``, e.g. HubSpot ``https://app.hubspot.com/contacts/<portal id>/record/0-1/{crm_lead_id}``,
+# Salesforce ``https://<domain>.lightning.force.com/lightning/r/Lead/{crm_lead_id}/view``.
+CRM_LINK_FIELD = "crm_lead_id"
+_RECORD_ID_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+def check_crm_link(template: str) -> None:
+    """A CRM link template is an http(s) URL with ``{crm_lead_id}`` and no other placeholder."""
+    names = set(re.findall(r"{([^{}]*)}", template))
+    if not template.startswith(("http://", "https://")) or names != {CRM_LINK_FIELD}:
+        raise ActivationConfigError(
+            f"crm_link must be an http(s) URL with {{{CRM_LINK_FIELD}}} (and no other placeholder), got {template!r}"
+        )
+
+
+def crm_url(template: str | None, record_id: Any) -> str | None:
+    """The lead's CRM record link, when a template is configured and the record id is known (an id
+    that is not a plain id, e.g. holds ``/`` or spaces, gets no link rather than a broken one)."""
+    if not template or record_id is None or not _RECORD_ID_RE.match(str(record_id).strip()):
+        return None
+    return template.replace("{" + CRM_LINK_FIELD + "}", quote(str(record_id).strip(), safe=""))
+
+
+# How each robot mentions a person, and which column of seeds/sales_teams.csv holds their id there:
+# DingTalk mentions a mobile (``@<mobile>`` in the text and ``at.atMobiles``), WeCom's markdown a
+# user id (``<@userid>``; ``mentioned_mobile_list`` is for text messages only), Feishu's card an
+# open_id (``<at id=ou_…></at>``), Slack a member id (``<@U…>``).
+MENTION_COLUMNS = {"dingtalk": "mobile", "wecom": "wecom_user_id", "feishu": "feishu_open_id", "slack": "slack_user_id"}
+_MENTION_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+SALES_TEAMS = Path(__file__).resolve().parents[3] / "dbt_project" / "seeds" / "sales_teams.csv"
+
+
+@functools.cache
+def sales_team_ids(path: Path = SALES_TEAMS) -> dict[str, dict[str, str]]:
+    """Per owner name, their ids in each chat (``MENTION_COLUMNS``) from the sales teams seed; an
+    id that is not a plain id is left out (it would be markup in the message)."""
+    if not path.exists():
+        return {}
+    out: dict[str, dict[str, str]] = {}
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        for row in csv.DictReader(handle):
+            owner = (row.get("owner") or "").strip()
+            ids = {
+                column: value
+                for column in MENTION_COLUMNS.values()
+                if (value := (row.get(column) or "").strip()) and _MENTION_ID_RE.match(value)
+            }
+            if owner and ids:
+                out.setdefault(owner, {}).update(ids)
+    return out
+
+
+def shown_contact(fields: dict, contact_details: str) -> dict:
+    """The lead's name, email and phone as a destination may show them: ``masked`` (the default:
+    ``privacy.mask``'s first character of a name, ``z***@example.com``, ``***8000``), ``full`` or
+    ``none`` (no contact lines at all)."""
+    from intent_pipeline.privacy.mask import mask_email, mask_name, mask_phone
+
+    if contact_details == "full":
+        return {**fields, "contact_details": "full"}
+    if contact_details == "none":
+        return {**fields, "full_name": None, "email": None, "phone": None, "contact_details": "none"}
+    return {
+        **fields,
+        "full_name": mask_name(fields.get("full_name")),
+        "email": mask_email(fields.get("email")),
+        "phone": mask_phone(fields.get("phone")),
+        "contact_details": "masked",
+    }
 
 
 # --- texts --------------------------------------------------------------------------------------
@@ -251,11 +345,17 @@ def messages(markup: str, kind: str, lang: str) -> Any:
 
 def chat_fields(row: dict) -> dict:
     """What a chat alert shows (hashed into the ledger): the lead, its reasons in English and in
-    Chinese (``score_reasons_zh``), its owner and the profile link (``profile_url``) when the row has
-    them; for a stall (``segment_funnel_stalls``) also ``stall``: the rule's reason in both
-    languages, the opportunity's CRM stage, the hours in the stage and the rule's limit."""
+    Chinese (``score_reasons_zh``), its owner (and, for a lead recycled after the follow-up SLA,
+    the owner it was taken from), the owner's ids for a mention (``sales_team_ids``), the CRM record
+    id and the profile link (``profile_url``) when the row has them; ``kind`` is ``hot_lead``,
+    ``reassigned`` (alert round 1: recycled) or ``stall``. A stall (``segment_funnel_stalls``) also
+    has ``stall``: the rule's reason in both languages, the opportunity's CRM stage, the hours in
+    the stage (``hours_in_stage``, to one decimal, never rounded up to the limit) and the rule's limit."""
+    owner = row.get("owner")
+    recycled = bool(row.get("alert_round")) and bool(row.get("recycled_from_owner"))
     fields = {
         "person_id": row.get("person_id"),
+        "kind": "stall" if is_stall(row) else "reassigned" if recycled else "hot_lead",
         "full_name": row.get("full_name"),
         "company": row.get("company"),
         "job_title": row.get("job_title"),
@@ -264,20 +364,38 @@ def chat_fields(row: dict) -> dict:
         "lead_score": None if row.get("lead_score") is None else int(row["lead_score"]),
         "reasons": _reasons(row.get("score_reasons")),
         "reasons_zh": _reasons((row.get("score_reasons_zh") or "").translate(FULL_WIDTH_SEPARATORS)),
-        "owner": row.get("owner"),
+        "owner": owner,
+        "owner_ids": dict(sales_team_ids().get(str(owner or "").strip(), {})),
         "recycled_from_owner": row.get("recycled_from_owner") or None,
+        "crm_lead_id": row.get("crm_lead_id") or None,
         "profile_url": row.get("profile_url") or None,
     }
     if is_stall(row):
+        hours, max_hours = row.get("hours_in_stage"), row.get("max_hours")
         fields["stall"] = {
             "rule_id": row.get("rule_id"),
             "reason": row.get("stall_reason"),
             "reason_zh": row.get("stall_reason_zh") or row.get("stall_reason"),
             "opportunity_stage": row.get("opportunity_stage"),
-            "hours": None if row.get("hours_in_stage") is None else int(row["hours_in_stage"]),
-            "max_hours": None if row.get("max_hours") is None else int(row["max_hours"]),
+            "hours": hours_shown(hours),
+            "max_hours": hours_shown(max_hours),
+            # the stall began less than a tenth of an hour ago: "just over 72 h", not "72 h so far"
+            "just_over": hours is not None and max_hours is not None and tenths(hours) <= tenths(max_hours),
         }
     return fields
+
+
+def tenths(hours: float) -> float:
+    """Hours to one decimal, rounded down (a stall of 72.04 h is 72.0, never 72.1)."""
+    return math.floor(float(hours) * 10 + 1e-9) / 10
+
+
+def hours_shown(hours: Any) -> str | None:
+    """Hours as an alert shows them: ``96``, ``72.5`` (one decimal, rounded down, no ``.0``)."""
+    if hours is None:
+        return None
+    value = tenths(hours)
+    return str(int(value)) if value.is_integer() else f"{value:.1f}"
 
 
 def lead_view(fields: dict, lang: str) -> dict:
@@ -286,7 +404,8 @@ def lead_view(fields: dict, lang: str) -> dict:
     reasons = fields.get("reasons") or []
     if lang == "zh" and fields.get("reasons_zh"):
         reasons = fields["reasons_zh"]
-    view = {**fields, "reasons": list(reasons)}
+    view = {"kind": "hot_lead", "contact_details": "full", "owner_ids": {}, "owner_mention": None, "crm_url": None,
+            "crm_lead_id": None, **fields, "reasons": list(reasons)}  # fmt: skip
     if fields.get("stall"):
         stall = fields["stall"]
         view["stall"] = {**stall, "reason": stall["reason_zh"] if lang == "zh" else stall["reason"]}
@@ -301,9 +420,13 @@ def escaped_view(fields: dict, lang: str, escape: Callable[[str], str], escape_u
     from intent_pipeline.activation.escape import escaped, safe_url
 
     view = lead_view(fields, lang)
-    url = safe_url(view.get("profile_url"))
-    out = {key: escaped(value, escape) for key, value in view.items() if key != "profile_url"}
-    out["profile_url"] = None if url is None else escape_url(url)
+    links = ("profile_url", "crm_url")
+    out = {key: escaped(value, escape) for key, value in view.items() if key not in links and key != "owner_ids"}
+    for key in links:
+        url = safe_url(view.get(key))
+        out[key] = None if url is None else escape_url(url)
+    # ids from the sales teams seed, plain ids only (sales_team_ids): markup of our own, not a value
+    out["owner_ids"] = dict(view.get("owner_ids") or {})
     return out
 
 
@@ -346,16 +469,18 @@ def fit_lines(header: str, lines: list[str], more: Callable[[int], str], fits: C
     """``header``, then as many of ``lines`` as fit, then ``more(n)`` for the ``n`` left out.
 
     Lines are kept in order and the first one that does not fit ends the list (a shorter one
-    after it would make "and N more" lie about which leads are missing).
+    after it would make "and N more" lie about which leads are missing). A blank line before the
+    list and after it: Markdown.pl and Python-Markdown (DingTalk's kind) start a list only after a
+    blank line, and CommonMark would read "… and N more" right after the last item as part of it.
     """
     kept = header
     for index, line in enumerate(lines):
-        candidate = f"{kept}\n{line}"
+        candidate = f"{kept}{LIST_START if index == 0 else NEXT_ITEM}{line}"
         left = len(lines) - index - 1
-        if fits(f"{candidate}\n{more(left)}" if left else candidate):
+        if fits(f"{candidate}{LIST_END}{more(left)}" if left else candidate):
             kept = candidate
             continue
-        return f"{kept}\n{more(len(lines) - index)}"
+        return f"{kept}{LIST_END}{more(len(lines) - index)}"
     return kept
 
 
@@ -453,6 +578,13 @@ class AlertOnce:
         return entry.settled  # acknowledged, or in doubt (posted, perhaps, when its process died)
 
 
+def alert_kind(fields: dict) -> str:
+    """``hot_lead``, ``reassigned`` or ``stall`` (fields of an older version have no ``kind``)."""
+    if fields.get("stall"):
+        return "stall"
+    return fields.get("kind") or ("reassigned" if fields.get("recycled_from_owner") else "hot_lead")
+
+
 def merged_ids(row: dict) -> list[str]:
     """The person ids merged into the row's person (``merged_person_ids``, comma-separated)."""
     return [part for part in (row.get("merged_person_ids") or "").split(",") if part]
@@ -510,37 +642,48 @@ class ChatDestination(AlertOnce, HttpSender[CC]):
     # --- planning (AlertOnce, the same rule as DingTalk) and bodies -----------------------------
 
     def map_fields(self, row: dict) -> dict:
-        return chat_fields(row)
+        """The alert's fields as this destination may show them: the contact details masked, in
+        full or left out (``contact_details``), the CRM link when configured and the record id known."""
+        fields = shown_contact(chat_fields(row), self.config.contact_details if self.config else "masked")
+        fields["crm_url"] = crm_url(self.config.crm_link if self.config else None, fields.get("crm_lead_id"))
+        return fields
 
     def view(self, fields: dict, lang: str) -> dict:
         """What the templates see of an alert: its values as text in this robot's markup
-        (``escape.ESCAPES[name]``), never markup of their own."""
+        (``escape.ESCAPES[name]``), never markup of their own; ``owner_mention``: the owner's id in
+        this robot (``MENTION_COLUMNS``), when the sales teams seed has it."""
         from intent_pipeline.activation.escape import ESCAPES, URL_ESCAPES
 
-        return escaped_view(fields, lang, ESCAPES[self.name], URL_ESCAPES.get(self.name, str))
+        view = escaped_view(fields, lang, ESCAPES[self.name], URL_ESCAPES.get(self.name, str))
+        view["owner_mention"] = view["owner_ids"].get(MENTION_COLUMNS[self.name])
+        return view
+
+    def mentioned(self, alerts: list[dict]) -> list[str]:
+        """The ids this robot's message mentions (its owners', in the order of the alerts, once each)."""
+        ids = (fields.get("owner_ids", {}).get(MENTION_COLUMNS[self.name]) for fields in by_heat(alerts))
+        return list(dict.fromkeys(i for i in ids if i))
 
     def macros(self, kind: str, lang: str):
-        """The macros of one kind of message (``hot_lead``, ``stall``, ``digest`` or ``stall_digest``)
-        in this robot's markup (``templates/markup/<name>.j2``)."""
+        """The macros of one kind of message (``KINDS``) in this robot's markup (``templates/markup/<name>.j2``)."""
         return messages(self.name, kind, lang)
 
     def message_macros(self, fields: dict, lang: str):
-        """The template of one alert: a newly hot lead's or a stall's."""
-        return self.macros("stall" if fields.get("stall") else "hot_lead", lang)
+        """The template of one alert: a newly hot lead's, a reassigned lead's or a stall's."""
+        return self.macros(alert_kind(fields), lang)
 
     def digest_macros(self, alerts: list[dict], lang: str):
-        """The template of a digest (its alerts are all newly hot leads or all stalls)."""
-        return self.macros("stall_digest" if alerts and alerts[0].get("stall") else "digest", lang)
+        """The template of a digest (its alerts are all of one kind)."""
+        return self.macros(DIGEST_KINDS[alert_kind(alerts[0]) if alerts else "hot_lead"], lang)
 
     def bodies(self, items: list[Planned]) -> list[tuple[dict, list[Planned]]]:
         """One message per alert, or, when there are more than ``digest_over`` in the run, one digest
-        for the newly hot leads and one for the stalls (each only if it has any)."""
+        per kind of alert: the newly hot leads, the reassigned ones and the stalls (each only if it has any)."""
         if len(items) <= self.digest_over:
             return [(self.message_body(it.fields, self.language), [it]) for it in items]
         log.info("%s: %d alerts > %d: digest messages", self.name, len(items), self.digest_over)
         out = []
-        for stalls in (False, True):
-            group = [it for it in items if bool(it.fields.get("stall")) == stalls]
+        for kind in ALERT_KINDS:
+            group = [it for it in items if alert_kind(it.fields) == kind]
             if group:
                 out.append((self.digest_body([it.fields for it in group], self.language), group))
         return out

@@ -1,9 +1,10 @@
 """DingTalk custom robot: a markdown message per newly hot lead, or one digest, at most once per lead.
 
 ``POST {webhook_url}?access_token=…[&timestamp=<ms>&sign=<sign>]`` with
-``{"msgtype": "markdown", "markdown": {"title": …, "text": …}}``. Texts come from the Jinja2
-templates ``templates/<kind>.j2`` in DingTalk's markup ``templates/markup/dingtalk.j2``, in the
-connection's language (``chat.messages``). DingTalk answers HTTP 200 with
+``{"msgtype": "markdown", "markdown": {"title": …, "text": …}, "at": {"atMobiles": […], "isAtAll": false}}``
+(the lead's owner mentioned by the mobile in ``seeds/sales_teams.csv``, ``@<mobile>`` in the text).
+Texts come from the Jinja2 templates ``templates/<kind>.j2`` in DingTalk's markup
+``templates/markup/dingtalk.j2``, in the connection's language (``chat.messages``). DingTalk answers HTTP 200 with
 ``{"errcode": 0, "errmsg": "ok"}`` on success; ``130101`` (sending too fast) is waited out and
 retried; signature/token errors fail the task (configuration); any other errcode rejects the
 message with DingTalk's text (retried next run while the lead is hot).
@@ -106,8 +107,13 @@ def signed_url(config: DingTalkConfig, timestamp_ms: int | None = None) -> str:
     return url
 
 
-def markdown(title: str, text: str) -> dict:
-    return {"msgtype": "markdown", "markdown": {"title": title, "text": text}, "at": {"isAtAll": False}}
+def markdown(title: str, text: str, mobiles: list[str] | None = None) -> dict:
+    """A markdown message; ``mobiles``: the people it mentions (each also ``@<mobile>`` in the text,
+    DingTalk's rule for a mention to show; never everyone)."""
+    at: dict = {"isAtAll": False}
+    if mobiles:
+        at["atMobiles"] = list(mobiles)
+    return {"msgtype": "markdown", "markdown": {"title": title, "text": text}, "at": at}
 
 
 class DingTalkDestination(ChatDestination[DingTalkConfig]):
@@ -118,7 +124,7 @@ class DingTalkDestination(ChatDestination[DingTalkConfig]):
     def message_body(self, fields: dict, lang: str) -> dict:
         macros = self.message_macros(fields, lang)
         view = self.view(fields, lang)
-        return markdown(rendered(macros.title, view), rendered(macros.text, view))
+        return markdown(rendered(macros.title, view), rendered(macros.text, view), self.mentioned([fields]))
 
     def digest_body(self, leads: list[dict], lang: str) -> dict:
         """One markdown message naming the count and listing the leads, hottest first, within the cut."""
@@ -129,7 +135,9 @@ class DingTalkDestination(ChatDestination[DingTalkConfig]):
             lambda n: rendered(macros.more, n),
             lambda candidate: utf8_len(candidate) <= MAX_TEXT_BYTES,
         )
-        return markdown(rendered(macros.title, len(leads)), text)
+        shown = [fields for fields in leads if self.view(fields, lang).get("owner_mention")]
+        mobiles = [mobile for mobile in self.mentioned(shown) if f"@{mobile}" in text]
+        return markdown(rendered(macros.title, len(leads)), text, mobiles)
 
     def post(self, body: dict) -> requests.Response:
         # Signed afresh on each attempt: DingTalk rejects timestamps older than an hour.

@@ -9,11 +9,12 @@ markups (sources, all read for this module):
 
 * DingTalk robot markdown: headings ``#``, quote ``>``, ``**bold**``, ``*italic*``, links
   ``[t](url)``, images ``![t](url)``, lists; a mention is ``@<mobile>`` in the text together with
-  ``at.atMobiles`` (we send ``isAtAll: false`` and no mobiles).
+  ``at.atMobiles`` (we send ``isAtAll: false``, and only the owner's mobile from the sales teams seed).
 * WeCom robot markdown: headings, ``**bold**``, links, ``>`` quotes, inline code,
   ``<font color="info">`` and ``<@userid>`` mentions.
-* Feishu/Lark card ``lark_md``: ``**bold**``, ``*italic*``, ``~~strike~~``, links, ``<at id=all></at>``
-  and ``<at user_id="…">`` mentions, ``<font>``, HTML entities.
+* Feishu/Lark card ``markdown`` element (our cards' text; ``lark_md`` is the same without lists):
+  ``**bold**``, ``*italic*``, ``~~strike~~``, links, ``<at id=all></at>`` and ``<at id=…>`` mentions,
+  ``<font>``, HTML entities.
 * Slack mrkdwn: ``&``, ``<``, ``>`` must be sent as ``&amp;``, ``&lt;``, ``&gt;`` (Slack's own rule);
   ``*bold*``, ``_italic_``, ``~strike~``, backticks, ``>`` quotes; ``<!channel>``, ``<@U…>``, ``<url|t>``;
   with ``verbatim: false`` (the default) Slack also links URLs and parses mentions in plain text, so
@@ -67,8 +68,9 @@ MARKDOWN_CHARS = str.maketrans(
 SLACK_CHARS = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "*": "＊", "`": "｀", "~": "～"})
 # An "_" between two letters or digits opens no emphasis (CommonMark's and Slack's rule: snake_case stays).
 _UNDERSCORE_RE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
-# An "@" that starts a word would read as a mention; inside a word (an e-mail address) it cannot.
-_MENTION_RE = re.compile(r"(?<![0-9A-Za-z._%+\-])@")
+# An "@" that starts a word would read as a mention; inside a word (an e-mail address) it cannot. A
+# masked address (privacy.mask: "z***@example.com", its "*" written "＊") is still inside a word.
+_MENTION_RE = re.compile(r"(?<![0-9A-Za-z._%+\-])(?<!＊＊＊)@")
 _SCHEME_RE = re.compile(r"://")
 _WWW_RE = re.compile(r"(?i)\bwww\.")
 _SPACES_RE = re.compile(r" {2,}")

@@ -149,13 +149,14 @@ def signed_body(config: FeishuConfig, body: dict, timestamp: int | None = None) 
 
 
 def card(title: str, text: str) -> dict:
-    """An interactive card: a header and one lark_md block."""
+    """An interactive card: a header and one rich-text ``markdown`` element (Feishu renders lists
+    only there, not in a ``lark_md`` text; it takes the same emphasis, links and ``<at id=…></at>``)."""
     return {
         "msg_type": "interactive",
         "card": {
             "config": {"wide_screen_mode": True},
             "header": {"template": "orange", "title": {"tag": "plain_text", "content": title}},
-            "elements": [{"tag": "div", "text": {"tag": "lark_md", "content": text}}],
+            "elements": [{"tag": "markdown", "content": text}],
         },
     }
 

@@ -11,14 +11,20 @@ Property mapping (segment column → HubSpot contact property, all values sent a
 ``company``            ``company``
 ``job_title``          ``jobtitle``
 ``phone``              ``phone`` (E.164)
-``lead_score``         ``intent_score`` (custom, number)
+``lead_score``         ``intent_score`` (custom, number): the rule score, an open scale (the sum of the
+                       rules' points, above 100 when many rules fire: docs/scoring.md); the
+                       extra ``max_score`` caps what is sent (e.g. 100 for a 0-100 field)
 ``grade``              ``intent_grade`` (custom, text)
-``score_reasons``      ``intent_reasons`` (custom, text)
+``score_reasons``      ``intent_reasons`` (custom, text), in the connection's ``reasons_language``:
+                       ``en`` (default) or ``zh`` (``score_reasons_zh``, English when a row has none)
 ``person_id``          ``intent_person_id`` (custom, text)
 ``crm_owner_id``       ``hubspot_owner_id`` (the owner lead routing chose), with ``owner`` in ``intent_owner``
 ``owner``              without crm_owner_id: ``hubspot_owner_id`` when it is a HubSpot owner id
                        (digits), else ``intent_owner`` (custom, text); omitted when empty
 =====================  ==========================================================
+
+An address whose domain is a known typo (``163.cm``: ``activation/email_typos.py``) is not
+pushed: the row is invalid, with the reason in the row log.
 
 Empty warehouse values are left out rather than sent blank, so an upsert never
 erases what a salesperson typed into HubSpot. ``scored_at`` is not sent: it
@@ -51,6 +57,7 @@ from intent_pipeline.activation.config import (
     _fingerprint,
     credential_and_options,
 )
+from intent_pipeline.activation.email_typos import typo_reason
 from intent_pipeline.activation.escape import csv_safe
 from intent_pipeline.activation.http import (
     GaveUp,
@@ -76,6 +83,7 @@ DAILY_POLICY = "DAILY"  # policyName of the 429 HubSpot answers once the portal'
 DAILY_REMAINING = "X-HubSpot-RateLimit-Daily-Remaining"
 DEFAULT_URL = "https://api.hubapi.com"
 MAX_BATCH = 100  # HubSpot's limit for batch endpoints
+REASONS_LANGUAGES = ("en", "zh")
 
 # Chinese two-character surnames; every other Chinese name takes its first character as the surname.
 COMPOUND_SURNAMES = (
@@ -112,8 +120,14 @@ class HubSpotConfig:
     # 100 contacts takes longer than 10 s / requests_per_10s to answer (52 ms at 190)
     concurrency: int = 2
 
+    # the language of intent_reasons: "en" (score_reasons) or "zh" (score_reasons_zh)
+    reasons_language: str = "en"
+    # cap intent_score at this value (None: the open scale, as scored)
+    max_score: int | None = None
+
     # the settings a connection's extra may give (besides ``token`` when the password is empty)
-    EXTRA_KEYS = ("batch_size", "id_property", "max_retries", "timeout", "portal_id", "requests_per_10s", "concurrency")
+    EXTRA_KEYS = ("batch_size", "id_property", "max_retries", "timeout", "portal_id", "requests_per_10s", "concurrency",
+                  "reasons_language", "max_score")  # fmt: skip
 
     @property
     def ledger_scope(self) -> str:
@@ -139,6 +153,12 @@ class HubSpotConfig:
             raise ActivationConfigError(f"requests_per_10s must be >= 1, got {self.requests_per_10s}")
         if not 1 <= self.concurrency <= 8:
             raise ActivationConfigError(f"HubSpot concurrency must be 1..8, got {self.concurrency}")
+        if self.reasons_language not in REASONS_LANGUAGES:
+            raise ActivationConfigError(
+                f"HubSpot reasons_language must be one of {REASONS_LANGUAGES}, got {self.reasons_language!r}"
+            )
+        if self.max_score is not None and int(self.max_score) < 1:
+            raise ActivationConfigError(f"HubSpot max_score must be >= 1, got {self.max_score}")
 
     @classmethod
     def from_airflow_connection(cls, conn: object) -> HubSpotConfig:
@@ -174,9 +194,14 @@ def split_name(full_name: str | None) -> tuple[str | None, str | None]:
 VERBATIM_PROPERTIES = frozenset({"email", "intent_score", "intent_person_id", "hubspot_owner_id"})
 
 
-def contact_properties(row: dict) -> dict[str, str]:
-    """The HubSpot contact properties of one segment row (see the module docstring for the mapping)."""
+def contact_properties(row: dict, reasons_language: str = "en", max_score: int | None = None) -> dict[str, str]:
+    """The HubSpot contact properties of one segment row (see the module docstring for the mapping):
+    the reasons in ``reasons_language``, the score capped at ``max_score`` when given."""
     first, last = split_name(row.get("full_name"))
+    reasons = row.get("score_reasons_zh") if reasons_language == "zh" else None
+    score = None if row.get("lead_score") is None else int(row["lead_score"])
+    if score is not None and max_score is not None:
+        score = min(score, int(max_score))
     owner = (row.get("owner") or "").strip()
     props = {
         "email": (row.get("email") or "").strip().lower() or None,
@@ -185,9 +210,9 @@ def contact_properties(row: dict) -> dict[str, str]:
         "company": row.get("company"),
         "jobtitle": row.get("job_title"),
         "phone": row.get("phone"),
-        "intent_score": None if row.get("lead_score") is None else str(int(row["lead_score"])),
+        "intent_score": None if score is None else str(score),
         "intent_grade": row.get("grade"),
-        "intent_reasons": row.get("score_reasons"),
+        "intent_reasons": reasons or row.get("score_reasons"),
         "intent_person_id": row.get("person_id"),
     }
     owner_id = (row.get("crm_owner_id") or "").strip()
@@ -231,7 +256,7 @@ class HubSpotDestination(KeptInSync, HttpSender[HubSpotConfig]):
     # --- planning -------------------------------------------------------------------------------
 
     def key_of(self, row: dict) -> str | None:
-        return contact_properties(row).get(self.id_property)
+        return self.map_fields(row).get(self.id_property)
 
     def validate(self, row: dict) -> str | None:
         email = (row.get("email") or "").strip()
@@ -239,12 +264,17 @@ class HubSpotDestination(KeptInSync, HttpSender[HubSpotConfig]):
             return "email is empty"
         if not EMAIL_RE.match(email):
             return f"email {email!r} is not an address"
+        typo = typo_reason(email)
+        if typo:
+            return typo
         if not self.key_of(row):
             return f"{self.id_property} is empty (the upsert key)"
         return None
 
     def map_fields(self, row: dict) -> dict:
-        return contact_properties(row)
+        if self.config is None:
+            return contact_properties(row)
+        return contact_properties(row, self.config.reasons_language, self.config.max_score)
 
     def _body(self, items: list[Planned]) -> dict:
         return {"inputs": [{"idProperty": self.id_property, "id": it.key, "properties": it.fields} for it in items]}

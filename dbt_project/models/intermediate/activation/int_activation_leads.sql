@@ -3,9 +3,10 @@
     rows of segment_high_intent); the others are people lead routing assigned once (they were
     high intent) and who left the segment since: segment_crm_updates, so that a CRM that holds
     their earlier "high intent" learns the grade and score they have now.
-    The owner: the CRM's owner wins, except when it is still the owner a recycling took the lead
-    from (the CRM shows what we pushed before); the CRM owner id is sent only with the owner
-    routing chose, never over a salesperson's change. recycled_in_interval marks a lead recycled
+    The owner: lead_assignments' (one model decides, chat, the CRMs and the mart agree): it
+    follows the CRM when a salesperson changed the owner there, keeps a recycling's new owner
+    while the CRM still shows the old one, and sends a CRM owner id only with the owner routing
+    chose, never over a salesperson's change. recycled_in_interval marks a lead recycled
     in this interval (alerted again, alert_round 1). merged_person_ids: the ids merged into the
     person (int_identity_merged_ids, comma-separated), so chat alerts follow a merge. -#}
 with
@@ -40,16 +41,10 @@ candidates as (
         people.job_title,
         people.industry,
         people.crm_lead_id,
-        case
-            when people.owner is null or people.owner = assignments.recycled_from_owner
-                then coalesce(assignments.owner, people.owner)
-            else people.owner
-        end as owner,
-        case
-            when people.owner is null or people.owner = assignments.recycled_from_owner
-                or people.owner = assignments.owner
-                then assignments.crm_owner_id
-        end as crm_owner_id,
+        -- one owner truth: lead_assignments decides (it follows the CRM when a salesperson changed
+        -- the owner there); the CRM's owner only for a person routing never assigned
+        coalesce(assignments.owner, people.owner) as owner,
+        assignments.crm_owner_id,
         assignments.recycled_from_owner,
         coalesce(assignments.recycle_count, 0) as alert_round,
         coalesce(assignments.recycled_at = lead_scores.scored_at, false) as recycled_in_interval,

@@ -14,7 +14,22 @@
     goes to the next active member of its team (by owner order, after the current one; the same
     owner when the team has one member) with recycled_from_owner, recycled_at = interval_end and
     recycle_count 1. Once only: a recycled lead is never recycled again, and a lead the CRM owns
-    is never taken away. Recycling does not count as a round-robin turn. -#}
+    is never taken away. Recycling does not count as a round-robin turn. Only a lead whose owner
+    was told is recycled: alerted is true when the lead was routed in the interval it became hot
+    and reachable (the run that routes it announces it in chat); a lead already hot before the
+    first run (never announced) or unreachable is never recycled: nobody blames an owner who was
+    never told. Rows written before this column existed count as not alerted.
+
+    One owner truth: this model decides, int_activation_leads (and so the segments, chat and the
+    CRMs) reads it. When a salesperson gives the lead to someone else in the CRM (people.owner is
+    set and is neither this owner nor the one a recycling took it from), the row follows the CRM:
+    owner = the CRM's, assignment_source crm_owner, no CRM owner id (never pushed over theirs).
+
+    Identity merges (int_identity_merged_ids): a person whose merged-away ids were assigned takes
+    one assignment over from among its own and theirs, by this rule: a crm_owner assignment first
+    (never take a lead from the salesperson the CRM names), then the earliest assigned_at (the
+    salesperson who had the lead first), then the surviving id's own. A merged-away id's row stays
+    as it was (no lead score reads it any more). -#}
 {{ config(
     materialized='incremental',
     unique_key='person_id',
@@ -25,15 +40,24 @@
 {#- a warehouse built before recycling existed has no recycle_count yet (append_new_columns adds it
     when this run inserts): read it only where it is (in a unit test `this` is a fixture, not a table) -#}
 {%- set recycle_count = 'coalesce(assigned.recycle_count, 0)' -%}
+{%- set alerted = 'coalesce(assigned.alerted, false)' -%}
+{%- set recycled_from = 'assigned.recycled_from_owner' -%}
+{%- set recycled_at = 'assigned.recycled_at' -%}
 {%- if is_incremental() and this is not string -%}
     {%- set existing = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
     {%- if 'recycle_count' not in existing -%}
         {%- set recycle_count = '0' -%}
+        {%- set recycled_from = 'cast(null as varchar)' -%}
+        {%- set recycled_at = 'cast(null as timestamp)' -%}
+    {%- endif -%}
+    {%- if 'alerted' not in existing -%}
+        {%- set alerted = 'false' -%}
     {%- endif -%}
 {%- endif %}
 -- refs used only in an incremental run, declared so dbt orders the build:
 -- depends_on: {{ ref('stg_crm__activities') }}
 -- depends_on: {{ ref('int_people_resolved') }}
+-- depends_on: {{ ref('int_identity_merged_ids') }}
 with
 
 lead_scores as (
@@ -75,7 +99,9 @@ new_leads as (
         people.owner as crm_owner,
         lower(coalesce(people.region, '')) as region,
         lower(coalesce(people.industry, '')) as industry,
-        products.product_line
+        products.product_line,
+        -- the run that routes a lead announces it in chat when it became hot now and is reachable
+        coalesce(lead_scores.became_hot_in_interval and {{ is_contactable('people') }}, false) as alerted
     from lead_scores
     inner join people
         on people.person_id = lead_scores.person_id
@@ -83,6 +109,13 @@ new_leads as (
         on products.person_id = lead_scores.person_id
     {%- if is_incremental() %}
     where lead_scores.person_id not in (select person_id from {{ this }})
+        -- a person merged with an assigned id takes that assignment over (merge_candidates, below)
+        and lead_scores.person_id not in (
+            select merged.person_id
+            from {{ ref('int_identity_merged_ids') }} as merged
+            inner join {{ this }} as assigned
+                on assigned.person_id = merged.merged_person_id
+        )
     {%- endif %}
 ),
 
@@ -128,6 +161,7 @@ rotated as (
         routed.person_id,
         routed.team,
         routed.priority,
+        routed.alerted,
         (
             coalesce(turns_taken.routed_before, 0)
             + row_number() over (partition by routed.team order by routed.scored_at, routed.person_id)
@@ -145,7 +179,8 @@ round_robin as (
         members.owner,
         members.crm_owner_id,
         rotated.priority,
-        'round_robin' as assignment_source
+        'round_robin' as assignment_source,
+        rotated.alerted
     from rotated
     inner join members
         on members.team = rotated.team
@@ -159,7 +194,8 @@ named as (
         matched.rule_owner as owner,
         members.crm_owner_id,
         matched.priority,
-        'rule_owner' as assignment_source
+        'rule_owner' as assignment_source,
+        matched.alerted
     from matched
     left join members
         on members.team = matched.team
@@ -180,6 +216,87 @@ activities as (
         on people_nodes.node_key = {{ node_key('crm_lead', 'activities.lead_id') }}
 ),
 
+-- a salesperson gave the lead to someone else in the CRM: the CRM's owner, never pushed over
+crm_takeovers as (
+    select
+        assigned.person_id,
+        assigned.team,
+        people.owner,
+        cast(null as varchar) as crm_owner_id,
+        assigned.routing_rule_priority as priority,
+        'crm_owner' as assignment_source,
+        {{ recycled_from }} as recycled_from_owner,
+        {{ recycle_count }} as recycle_count,
+        {{ recycled_at }} as recycled_at,
+        assigned.assigned_at,
+        {{ alerted }} as alerted
+    from {{ this }} as assigned
+    inner join people
+        on people.person_id = assigned.person_id
+    where people.owner is not null
+        and people.owner <> assigned.owner
+        and ({{ recycled_from }} is null or people.owner <> {{ recycled_from }})
+),
+
+-- a merge: the survivor's own assignment and its merged-away ids', ranked by the rule above
+merge_candidates as (
+    select
+        merged.person_id,
+        assigned.team,
+        assigned.owner,
+        assigned.crm_owner_id,
+        assigned.routing_rule_priority as priority,
+        assigned.assignment_source,
+        {{ recycled_from }} as recycled_from_owner,
+        {{ recycle_count }} as recycle_count,
+        {{ recycled_at }} as recycled_at,
+        assigned.assigned_at,
+        {{ alerted }} as alerted,
+        1 as is_merged_away
+    from {{ ref('int_identity_merged_ids') }} as merged
+    inner join {{ this }} as assigned
+        on assigned.person_id = merged.merged_person_id
+    inner join lead_scores
+        on lead_scores.person_id = merged.person_id
+    union all
+    select
+        assigned.person_id,
+        assigned.team,
+        assigned.owner,
+        assigned.crm_owner_id,
+        assigned.routing_rule_priority as priority,
+        assigned.assignment_source,
+        {{ recycled_from }} as recycled_from_owner,
+        {{ recycle_count }} as recycle_count,
+        {{ recycled_at }} as recycled_at,
+        assigned.assigned_at,
+        {{ alerted }} as alerted,
+        0 as is_merged_away
+    from {{ this }} as assigned
+    where assigned.person_id in (select person_id from {{ ref('int_identity_merged_ids') }})
+),
+
+merge_ranked as (
+    select
+        *,
+        row_number() over (
+            partition by person_id
+            order by case when assignment_source = 'crm_owner' then 0 else 1 end, assigned_at, is_merged_away, owner
+        ) as merge_rank
+    from merge_candidates
+),
+
+-- only where the merge changes the survivor's row (its own row ranked first changes nothing)
+inherited as (
+    select
+        person_id, team, owner, crm_owner_id, priority, assignment_source, recycled_from_owner,
+        recycle_count, recycled_at, assigned_at, alerted
+    from merge_ranked
+    where merge_rank = 1
+        and is_merged_away = 1
+        and person_id not in (select person_id from crm_takeovers)
+),
+
 overdue as (
     select assigned.*
     from {{ this }} as assigned
@@ -187,6 +304,9 @@ overdue as (
         on lead_scores.person_id = assigned.person_id
     where assigned.assignment_source in ('round_robin', 'rule_owner')
         and {{ recycle_count }} = 0
+        and {{ alerted }}
+        and assigned.person_id not in (select person_id from crm_takeovers)
+        and assigned.person_id not in (select person_id from inherited)
         and assigned.team is not null
         and {{ dbt.dateadd('hour', var('lead_follow_up_sla_hours'), 'assigned.assigned_at') }}
             <= {{ interval_end_at(ref('int_events_unified')) }}
@@ -209,7 +329,8 @@ recycled as (
         overdue.owner as recycled_from_owner,
         1 as recycle_count,
         {{ interval_end_at(ref('int_events_unified')) }} as recycled_at,
-        overdue.assigned_at
+        overdue.assigned_at,
+        true as alerted
     from overdue
     left join members as current_member
         on current_member.team = overdue.team
@@ -228,18 +349,26 @@ kept as (
         crm_owner as owner,
         cast(null as varchar) as crm_owner_id,
         cast(null as integer) as priority,
-        'crm_owner' as assignment_source
+        'crm_owner' as assignment_source,
+        alerted
     from new_leads
     where crm_owner is not null
 ),
 
 routed_now as (
+    -- the columns in the order of recycled, crm_takeovers and inherited (unioned by position)
     select
-        *,
+        person_id,
+        team,
+        owner,
+        crm_owner_id,
+        priority,
+        assignment_source,
         cast(null as varchar) as recycled_from_owner,
         0 as recycle_count,
         cast(null as timestamp) as recycled_at,
-        {{ interval_end_at(ref('int_events_unified')) }} as assigned_at
+        {{ interval_end_at(ref('int_events_unified')) }} as assigned_at,
+        alerted
     from (
         select * from round_robin
         union all
@@ -261,12 +390,18 @@ final as (
         cast(assigned_at as timestamp) as assigned_at,
         cast(recycled_from_owner as varchar) as recycled_from_owner,
         cast(recycle_count as integer) as recycle_count,
-        cast(recycled_at as timestamp) as recycled_at
+        cast(recycled_at as timestamp) as recycled_at,
+        -- the owner was told: the lead was announced in chat when it was routed (recycling needs it)
+        cast(alerted as boolean) as alerted
     from (
         select * from routed_now
         {%- if is_incremental() %}
         union all
         select * from recycled
+        union all
+        select * from crm_takeovers
+        union all
+        select * from inherited
         {%- endif %}
     ) as assignments
 )

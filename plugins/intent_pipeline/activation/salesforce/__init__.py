@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from intent_pipeline.activation.email_typos import typo_reason
 from intent_pipeline.activation.http import Outcome
 from intent_pipeline.activation.ledger import DEFERRED
 from intent_pipeline.activation.salesforce.bulk import SalesforceBulk, csv_cell, csv_line, read_csv
@@ -66,11 +67,12 @@ class SalesforceDestination(SalesforceCollections, SalesforceBulk, KeptInSync):
         return person_key(row)
 
     def validate(self, row: dict) -> str | None:
-        # an invalid email would make Salesforce reject the whole record (INVALID_EMAIL_ADDRESS)
-        return validate_person(row, f"the upsert key, {self.external_id_field}")
+        # an invalid email would make Salesforce reject the whole record (INVALID_EMAIL_ADDRESS);
+        # a known-typo domain (163.cm) is not pushed as it is (activation/email_typos.py)
+        return validate_person(row, f"the upsert key, {self.external_id_field}") or typo_reason(row.get("email"))
 
     def map_fields(self, row: dict) -> dict:
-        return lead_fields(row)
+        return lead_fields(row, self.config.reasons_language if self.config is not None else "en")
 
     def bodies(self, items: list[Planned]) -> list[tuple[dict, list[Planned]]]:
         """sObject Collections calls of at most ``batch_size`` records; above ``bulk_threshold`` rows,

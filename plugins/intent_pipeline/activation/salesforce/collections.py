@@ -22,9 +22,11 @@ def _cut(field: str, value: str) -> str:
     return value[:limit] if limit else value
 
 
-def lead_fields(row: dict) -> dict[str, str | int]:
-    """The Lead fields of one segment row (see docs/salesforce.md), without the external id."""
+def lead_fields(row: dict, reasons_language: str = "en") -> dict[str, str | int]:
+    """The Lead fields of one segment row (see docs/salesforce.md), without the external id; the
+    reasons in ``reasons_language`` (``zh``: ``score_reasons_zh``, English when the row has none)."""
     first, last = split_name(row.get("full_name"))
+    reasons = (row.get("score_reasons_zh") if reasons_language == "zh" else None) or row.get("score_reasons")
     if last is None:  # one word: Salesforce's required field is LastName
         first, last = None, first
     fields = {
@@ -36,7 +38,7 @@ def lead_fields(row: dict) -> dict[str, str | int]:
         "Title": row.get("job_title"),
         "Industry": row.get("industry"),
         "Intent_Grade__c": row.get("grade"),
-        "Intent_Reasons__c": row.get("score_reasons"),
+        "Intent_Reasons__c": reasons,
     }
     out: dict[str, str | int] = {
         # a form's value never runs as a formula in a spreadsheet export of the CRM (escape.csv_safe)

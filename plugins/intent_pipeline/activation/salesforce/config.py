@@ -78,11 +78,13 @@ class SalesforceConfig:
     login_url: str = LOGIN_URL
     bulk_threshold: int = BULK_THRESHOLD
     bulk_max_wait: float = BULK_MAX_WAIT
+    # the language of Intent_Reasons__c: "en" (score_reasons) or "zh" (score_reasons_zh)
+    reasons_language: str = "en"
 
     # the settings a connection's extra may give
     EXTRA_KEYS = (
         "sobject", "external_id_field", "api_version", "batch_size", "max_retries", "timeout", "client_id",
-        "client_secret", "refresh_token", "login_url", "bulk_threshold", "bulk_max_wait",
+        "client_secret", "refresh_token", "login_url", "bulk_threshold", "bulk_max_wait", "reasons_language",
     )  # fmt: skip
 
     def __post_init__(self) -> None:
@@ -111,6 +113,8 @@ class SalesforceConfig:
             raise ActivationConfigError(f"Salesforce batch_size must be 1..{MAX_RECORDS}, got {self.batch_size}")
         if self.max_retries < 0:
             raise ActivationConfigError(f"max_retries must be >= 0, got {self.max_retries}")
+        if self.reasons_language not in ("en", "zh"):
+            raise ActivationConfigError(f"Salesforce reasons_language must be en or zh, got {self.reasons_language!r}")
         if self.bulk_threshold < 0 or self.bulk_max_wait < 0:
             raise ActivationConfigError("Salesforce bulk_threshold and bulk_max_wait must be >= 0 (0: no Bulk API)")
 

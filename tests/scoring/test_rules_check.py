@@ -1,0 +1,134 @@
+"""``python -m intent_pipeline rules check`` on the rules table alone (issue 21, item 1): caps lower
+than points, rules that can never fire, overlaps. Its effect on a built warehouse is tested in
+tests/dbt/test_rules_check.py."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from intent_pipeline import rules_check
+from intent_pipeline.__main__ import main
+
+SEED = rules_check.RULES_CSV
+
+
+def edited(tmp_path: Path, changes: dict[str, dict[str, str]], extra_rows: list[dict] | None = None) -> Path:
+    """The project's rules table with ``changes`` (rule id -> column -> value), written to tmp_path."""
+    with SEED.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        fields, rows = reader.fieldnames, list(reader)
+    assert fields
+    for row in rows:
+        row.update(changes.get(row["rule_id"], {}))
+    for extra in extra_rows or []:
+        rows.append({name: "" for name in fields} | extra)
+    path = tmp_path / "scoring_rules.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def findings(path: Path) -> list[rules_check.Finding]:
+    return rules_check.check(path).findings
+
+
+def test_the_shipped_table_has_no_error():
+    report = rules_check.check(SEED)
+    assert report.rules == 22 and report.errors == 0, rules_check.format_report(report)
+    # the one warning: the online meeting rule (disabled) waits for a source that emits meetings
+    assert [(f.rule_id, f.kind) for f in report.findings] == [("online_meeting_attended", "never_fires")]
+
+
+def test_an_edit_of_points_alone_on_a_capped_rule_is_reported(tmp_path, capsys):
+    path = edited(tmp_path, {"trial_request": {"points": "40"}})
+    found = [f for f in findings(path) if f.rule_id == "trial_request"]
+    assert [(f.kind, f.severity) for f in found] == [("cap_below_points", "error")]
+    assert "max_points_per_day 30 and max_points 30" in found[0].message
+    assert "a hit earns at most 30" in found[0].message
+    # the command says so and fails
+    assert main(["rules", "check", "--rules", str(path), "--no-effect"]) == 1
+    out = capsys.readouterr().out
+    assert "error   trial_request: cap_below_points: points 40 but max_points_per_day 30" in out
+    # points and caps edited together: nothing to say
+    path = edited(tmp_path, {"trial_request": {"points": "40", "max_points_per_day": "40", "max_points": "40"}})
+    assert [f for f in findings(path) if f.rule_id == "trial_request"] == []
+    assert main(["rules", "check", "--rules", str(path), "--no-effect"]) == 0
+
+
+def test_a_negative_rule_s_floor_above_its_points_is_reported(tmp_path):
+    path = edited(tmp_path, {"careers_page": {"points": "-15"}})
+    found = [f for f in findings(path) if f.rule_id == "careers_page"]
+    assert [f.kind for f in found] == ["cap_below_points"]
+    assert "a hit earns at most -10" in found[0].message
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"form_type": "free_trial"}, "form_type 'free_trial': no form is classified as that"),
+        ({"event_type": "form_submit"}, "event_type 'form_submit' is not an event the warehouse has"),
+        ({"signal": "events"}, "signal 'events' is not one of"),
+        ({"event_type": "page_view"}, "only form_submitted events have a form type"),
+        ({"min_count": "0"}, "min_count 0: must be at least 1"),
+        ({"decay": "exponential"}, "decay 'exponential' is not one of"),
+    ],
+)
+def test_a_rule_that_can_never_fire_is_an_error(tmp_path, change, expected):
+    path = edited(tmp_path, {"trial_request": change})
+    found = [f for f in findings(path) if f.rule_id == "trial_request" and f.kind == "never_fires"]
+    assert any(expected in f.message for f in found), found
+    assert all(f.severity == "error" for f in found)
+
+
+def test_impossible_page_patterns_and_conditions(tmp_path):
+    path = edited(tmp_path, {
+        "pricing_page_60s": {"page_pattern": "pricing%"},  # no path starts without a slash
+        "careers_page": {"event_type": "email_open"},  # an email has no page
+        "title_director_plus": {"keyword_group": "c_suite"},
+        "silent_90_days": {"window_days": ""},
+    })  # fmt: skip
+    messages = {(f.rule_id, f.message) for f in findings(path) if f.kind == "never_fires"}
+    assert ("pricing_page_60s", "page_pattern 'pricing%': a page path starts with '/' (e.g. /pricing%)") in messages
+    assert any(r == "careers_page" and "only page views have a page path" in m for r, m in messages)
+    assert any(r == "title_director_plus" and "keyword_group 'c_suite'" in m for r, m in messages)
+    assert ("silent_90_days", "a silence rule needs window_days (the days without interaction)") in messages
+
+
+def test_overlapping_enabled_rules_are_reported(tmp_path):
+    # enabling the candidate "pricing page visit" next to "pricing page 60 s": one visit counts for both
+    path = edited(tmp_path, {"pricing_page_visit": {"is_enabled": "true"},
+                             "decision_maker_role": {"is_enabled": "true"}})  # fmt: skip
+    overlaps = {(f.rule_id, f.other_rule_id): f.message for f in findings(path) if f.kind == "overlap"}
+    assert ("pricing_page_60s", "pricing_page_visit") in overlaps
+    assert "one page_view event /pricing% counts for both" in overlaps[("pricing_page_60s", "pricing_page_visit")]
+    # director_plus and decision_maker share keywords (director, vp, …)
+    assert ("title_director_plus", "decision_maker_role") in overlaps
+    # a page pattern that cannot meet the other's is no overlap
+    assert not any({"careers_page", "product_page_view"} == {a, b} for a, b in overlaps)
+
+
+def test_a_duplicate_rule_id_is_an_error(tmp_path):
+    path = edited(tmp_path, {}, [{"rule_id": "trial_request", "signal": "event", "event_type": "form_submitted",
+                                  "is_enabled": "true", "points": "5", "min_count": "1"}])  # fmt: skip
+    assert any(f.kind == "duplicate_rule_id" and f.severity == "error" for f in findings(path))
+
+
+def test_like_patterns_overlap_as_sql_would_match():
+    assert rules_check._like_overlap("/pricing%", "/pricing/enterprise%")
+    assert rules_check._like_overlap(None, "/careers%")
+    assert not rules_check._like_overlap("/careers%", "/product%")
+    assert rules_check.like_regex("/case-studies/%").match("/case-studies/acme")
+    assert not rules_check.like_regex("/a_c").match("/abbc")
+
+
+def test_json_output(tmp_path, capsys):
+    path = edited(tmp_path, {"trial_request": {"points": "40"}})
+    assert main(["rules", "check", "--rules", str(path), "--no-effect", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["errors"] == 1 and report["effect"] is None
+    assert report["findings"][0]["rule_id"] == "trial_request"
