@@ -40,7 +40,8 @@ INSPECT = """(() => {
   const tables = [...document.querySelectorAll("[data-table]")].map((t) => ({
     label: t.getAttribute("data-table"), rows: Number(t.getAttribute("data-rows") || 0),
     cells: [...t.querySelectorAll("tbody tr")].map((tr) => Object.fromEntries(
-      [...tr.querySelectorAll("td")].map((td) => [td.getAttribute("data-key"), td.textContent])))
+      [...tr.querySelectorAll("td")].map((td) => [td.getAttribute("data-key"),
+        {text: td.textContent, value: JSON.parse(td.getAttribute("data-value"))}])))
   }));
   const kpis = Object.fromEntries([...document.querySelectorAll("[data-kpi]")].map((k) =>
     [k.getAttribute("data-kpi"), k.querySelector(".big").getAttribute("data-value")]));

@@ -48,6 +48,7 @@ export function table(rows, columns, label) {
       const value = row[key];
       td.textContent = format ? format(value, row) : value ?? "–";
       td.setAttribute("data-key", key);
+      td.setAttribute("data-value", JSON.stringify(value ?? null));
     }
   }
   return t;
