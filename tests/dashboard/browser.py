@@ -138,7 +138,9 @@ class Chromium:
         with urllib.request.urlopen(request, timeout=30) as answer:
             return json.loads(answer.read())["webSocketDebuggerUrl"]
 
-    def render(self, url: str, screenshot: Path | None = None, wait_seconds: float = 90.0) -> PageReport:
+    def render(
+        self, url: str, screenshot: Path | None = None, wait_seconds: float = 90.0, full_page: bool = True
+    ) -> PageReport:
         """Open ``url`` in a new tab, wait until every cell ran (or ``wait_seconds``), report."""
         from websockets.sync.client import connect
 
@@ -178,7 +180,7 @@ class Chromium:
                     pass
             report.state = call("Runtime.evaluate", expression=INSPECT, returnByValue=True)["result"].get("value") or {}
             if screenshot is not None:
-                shot = call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+                shot = call("Page.captureScreenshot", format="png", captureBeyondViewport=full_page)
                 screenshot.parent.mkdir(parents=True, exist_ok=True)
                 screenshot.write_bytes(base64.b64decode(shot["data"]))
                 report.screenshot = screenshot
