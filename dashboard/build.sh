@@ -3,7 +3,8 @@
 # them with Observable Framework's preview server (make dashboard-dev: ./build.sh dev).
 #   INTENT_HOME / INTENT_SERVING_DIR   where the serving copy is (default data/serving)
 #   DASHBOARD_PORT                     the preview server's port (default 3000)
-# Output: dashboard/dist/ (open dist/index.html through any static web server).
+#   DASHBOARD_OUT                      the output folder (default dashboard/dist; relative to dashboard/)
+# Output: a static site (serve it with any web server).
 set -euo pipefail
 cd "$(dirname "$0")"
 source ../scripts/env.sh

@@ -3,7 +3,8 @@
 export default {
   title: "客户意向 Customer intent",
   root: "src",
-  output: "dist",
+  // DASHBOARD_OUT: another output folder (the test builds into a temporary one)
+  output: process.env.DASHBOARD_OUT || "dist",
   pages: [
     {name: "总览 Overview", path: "/"},
     {name: "意向 Intent", path: "/intent"},

@@ -76,11 +76,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
     serving = build_sample(home, people=600, days=2)
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTENT_")}
     env["INTENT_HOME"] = str(home)
+    env["DASHBOARD_OUT"] = str(home / "dist")  # not the developer's dashboard/dist
     done = subprocess.run([str(DASHBOARD / "build.sh")], env=env, capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, f"dashboard/build.sh failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
     parquet = (serving / "parquet" / "current").resolve()
     assert f"reading {parquet}" in done.stdout, done.stdout[-2000:]
-    return {"home": home, "parquet": parquet, "dist": DASHBOARD / "dist"}
+    assert (home / "dist" / "index.html").exists(), "the build wrote no index.html"
+    return {"home": home, "parquet": parquet, "dist": home / "dist"}
 
 
 @pytest.fixture(scope="module")
