@@ -160,6 +160,26 @@ def test_channel_page_markov_credits_equal_the_mart(built: dict, rendered: dict)
     assert shown == expected
 
 
+def test_dbt_exposures_point_at_the_pages_and_their_marts(rendered: dict) -> None:
+    """Every dashboard exposure's URL is a page of the build, and the page names each mart it depends on."""
+    import re
+    from urllib.parse import urlparse
+
+    import yaml
+
+    exposures = yaml.safe_load((ROOT / "dbt_project" / "models" / "exposures.yml").read_text(encoding="utf-8"))
+    dashboards = [e for e in exposures["exposures"] if e["type"] == "dashboard"]
+    assert len(dashboards) == len(PAGES)
+    by_file = {path: page for page, path in PAGES.items()}
+    for exposure in dashboards:
+        path = urlparse(exposure["url"]).path.lstrip("/") or "index.html"
+        assert path in by_file, f"{exposure['name']}: {exposure['url']} is no page of the dashboard"
+        text = rendered[by_file[path]].state["text"]
+        for ref in exposure["depends_on"]:
+            mart = re.fullmatch(r"ref\('(\w+)'\)", ref).group(1)
+            assert f"marts.{mart}" in text, f"{exposure['name']}: the page does not read marts.{mart}"
+
+
 def test_build_refuses_without_a_serving_copy(tmp_path: Path) -> None:
     _require_tools()
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTENT_")}
