@@ -69,6 +69,7 @@ def chromium_binary() -> str:
 class PageReport:
     url: str
     console_errors: list[str] = field(default_factory=list)
+    console_warnings: list[str] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
     screenshot: Path | None = None
 
@@ -189,9 +190,10 @@ class Chromium:
 
 def _collect(message: dict, report: PageReport) -> None:
     method, params = message.get("method"), message.get("params", {})
-    if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+    if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert", "warning"):
         texts = [str(arg.get("value", arg.get("description", ""))) for arg in params.get("args", [])]
-        report.console_errors.append("console." + params["type"] + ": " + " ".join(texts))
+        found = report.console_warnings if params["type"] == "warning" else report.console_errors
+        found.append("console." + params["type"] + ": " + " ".join(texts))
     elif method == "Runtime.exceptionThrown":
         details = params.get("exceptionDetails", {})
         report.console_errors.append(

@@ -4,7 +4,8 @@ One module fixture generates a small sample, runs two days through the DAG's tas
 (``sample.py``: the serving copy is published as the DAG publishes it), builds the dashboards
 with ``dashboard/build.sh`` (what ``make dashboard`` runs) and renders every page in Chromium
 with a fresh profile and no network beyond loopback. A page fails on any error box, any chart
-without marks, any console error (a resource it tried to load from outside included). A
+without marks, any console error (a resource it tried to load from outside included) or warning
+(Observable Plot's, when data do not fit a chart's scales). A
 screenshot of every page is kept in ``data/reports/dashboard/``.
 
 Needs ``dashboard/node_modules`` (``npm ci`` in dashboard/, which ``scripts/test.sh`` runs) and
@@ -111,6 +112,8 @@ def test_page_renders_without_errors(rendered: dict, page: str) -> None:
     assert state.get("ready"), f"{page}: the page did not finish rendering: {state.get('text', '')[:500]}"
     assert state["errors"] == [], f"{page}: error boxes: {state['errors']}"
     assert report.console_errors == [], f"{page}: console errors: {report.console_errors}"
+    # Plot warns (and draws a ⚠) when a chart's data do not fit its scales: a chart to fix
+    assert report.console_warnings == [], f"{page}: console warnings: {report.console_warnings}"
     charts = {chart["label"]: chart for chart in state["charts"]}
     assert CHARTS[page] <= set(charts), f"{page}: charts missing: {CHARTS[page] - set(charts)}"
     empty = [label for label, chart in charts.items() if chart["rows"] <= 0 or chart["marks"] <= 0]
