@@ -1,7 +1,7 @@
 # The two commands a data engineer needs first: `make run` and `make test`.
 # bash: the recipes source scripts/env.sh, which uses ${BASH_SOURCE[0]} (dash: "Bad substitution").
 SHELL := /bin/bash
-.PHONY: setup setup-dev run test lint bench bench-operations figures airflow-ui bi-shell docs clean
+.PHONY: setup setup-dev run test lint bench bench-operations figures airflow-ui bi-shell docs dashboard dashboard-dev clean
 
 setup:           ## create .venv with the pinned runtime requirements (skipped when up to date; setup-dev adds the dev tools)
 	scripts/setup.sh
@@ -35,6 +35,12 @@ bi-shell:        ## SQL on the serving copy BI tools read (read-only; SQL="selec
 
 docs:            ## dbt docs generate + serve on http://localhost:8081 (DOCS_PORT=; DOCS_SERVE=0: generate only)
 	scripts/setup.sh && scripts/docs.sh
+
+dashboard:       ## the dashboards (Observable Framework) as static files in dashboard/dist, from the current serving copy
+	dashboard/build.sh
+
+dashboard-dev:   ## the dashboards' preview server on http://127.0.0.1:3000 (DASHBOARD_PORT=), reloading on edits
+	dashboard/build.sh dev
 
 clean:           ## remove generated data and the Airflow home (keeps .venv)
 	rm -rf data .airflow
