@@ -6,6 +6,8 @@
 * ``train-model``: train a conversion model version on the warehouse now (``--list``: the versions).
 * ``attribute PATH_FILE``: every attribution model's credit per channel for a path file, as CSV.
 * ``explain-identity A B``: why two identifiers are (not) one person (docs/identity-decisions.md).
+* ``erase --email … | --phone … | --person-id … --reason …`` (or ``--file``): erase people
+  (docs/privacy.md, "Erasure"); ``retention``: purge old lake partitions (docs/privacy.md, "Retention").
 """
 
 from __future__ import annotations
@@ -52,8 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     explain.add_argument("identifier_a", help="e.g. email:li.na@huarui.cn, li.na@huarui.cn, phone:+8613912345678")
     explain.add_argument("identifier_b", help="the other identifier, in the same forms")
     explain.add_argument("--warehouse", type=Path, help="the DuckDB warehouse (default: INTENT_WAREHOUSE)")
+    from intent_pipeline.privacy import cli as privacy_cli
+
+    privacy_cli.add_commands(commands)
     args = parser.parse_args(argv)
 
+    if args.command in privacy_cli.COMMANDS:
+        return privacy_cli.run(args)
     if args.command == "explain-identity":
         return _explain_identity(args)
     if args.command == "train-model":
