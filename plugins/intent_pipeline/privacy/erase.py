@@ -112,7 +112,7 @@ class Linked:
         """Every text form to search for: values, normalised forms, node keys, person ids."""
         found: set[str] = set(self.typed_values)
         for kind, value in self.identifiers:
-            found |= suppression.forms_of(kind if kind in ("email", "phone") else None, value)
+            found |= suppression.forms_of(kind, value)
             found.add(value.strip().lower())
             if kind in ("email", "phone", "web", "ga4_user", "crm_lead"):
                 found.add(f"{kind}:{value}".lower())
@@ -223,8 +223,8 @@ def resolve(warehouse: Path, requests: Sequence[ErasureRequest]) -> Linked:
 
 
 def _matcher(linked: Linked, key_salt: str) -> suppression.Suppression:
-    pairs = [(kind if kind in ("email", "phone") else None, value) for kind, value in linked.identifiers]
-    pairs += [(None, person_id) for person_id in linked.person_ids]
+    pairs: list[tuple[str | None, str]] = list(linked.identifiers)
+    pairs += [("person_id", person_id) for person_id in linked.person_ids]
     return suppression.Suppression(frozenset(suppression.hashes_of(pairs, key_salt)), key_salt)
 
 
@@ -792,11 +792,9 @@ def erase(
         return report
 
     # 1. suppression first: an extract running from now on already drops them
-    new_hashes = suppression.hashes_of(
-        [(kind if kind in ("email", "phone") else None, value) for kind, value in linked.identifiers]
-        + [(None, v) for v in linked.typed_values | linked.person_ids],
-        key_salt,
-    )
+    new_hashes = suppression.hashes_of([*linked.identifiers, *(("person_id", v) for v in linked.person_ids)], key_salt)
+    # the values as the rows held them: their normalised forms are among the identifiers' already
+    new_hashes |= {h for v in linked.typed_values if (h := mask.hashed_key(v, key_salt=key_salt))}
     report["suppression_hashes_added"] = suppression.add(suppression.list_path(settings), new_hashes, key_salt)
     # 2. deletes at the destinations, with the keys the ledger still holds
     pending = [p for p in _read_pending(settings)]
