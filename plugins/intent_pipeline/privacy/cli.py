@@ -99,4 +99,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"erase: {error}", file=sys.stderr)
         return 2
     print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
-    return 1 if report.get("destination_deletes_pending") else 0
+    if report.get("rebuild_error"):
+        print("erase: the rebuild failed; the next run's dbt build rebuilds the marts", file=sys.stderr)
+    return 1 if report.get("destination_deletes_pending") or report.get("rebuild_error") else 0

@@ -824,9 +824,15 @@ def erase(
         snapshot.unlink()
     interval = last_interval(settings)
     if rebuild_marts and interval and settings.warehouse.exists():
-        report["rebuild_seconds"] = rebuild(settings, interval)
-        compact(settings.warehouse)
-        report["serving_version"] = republish(settings, interval, request_id)["version"]
+        try:
+            report["rebuild_seconds"] = rebuild(settings, interval)
+        except ErasureError as error:
+            # everything else is done; the next run's dbt_build rebuilds and publishes (the person's
+            # rows are already out of every table, the snapshots are gone)
+            report["rebuild_error"] = str(error)[-2000:]
+        else:
+            compact(settings.warehouse)
+            report["serving_version"] = republish(settings, interval, request_id)["version"]
     elif settings.warehouse.exists():
         compact(settings.warehouse)
     report["erase_seconds"] = round(time.monotonic() - started, 2)
@@ -841,7 +847,8 @@ def erase(
         lake_rows_removed=report["lake_rows_removed"],
         destinations_deleted=report["destinations_deleted"],
         destination_deletes_pending=report["destination_deletes_pending"],
-        rebuilt=bool(rebuild_marts and interval),
+        rebuilt="rebuild_seconds" in report,
+        rebuild_error="rebuild_error" in report,
     )
     return report
 
