@@ -28,6 +28,8 @@ from tests.fakes.webhook import FakeCrmWebhook
 DAY = date(2026, 11, 21)
 TYPEFORM = ["Submission ID", "Form", "Full Name", "Email Address", "Phone Number", "Company", "Job Title",
             "Industry", "Company Size", "Submitted At", "UTM Source", "client_id"]  # fmt: skip
+
+
 def _row(key, form, name, email, phone, company, at, client_id=""):
     return [key, form, name, email, phone, company, "CTO", "Retail", "50", at, "", client_id]
 
