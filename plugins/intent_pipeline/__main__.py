@@ -9,6 +9,8 @@
 * ``rules check``: what an edit of ``seeds/scoring_rules.csv`` does before it is applied (caps below
   points, rules that never fire, overlaps, and the scores, grades and segment it changes:
   ``intent_pipeline.rules_check``, docs/scoring.md).
+* ``erase --email … | --phone … | --person-id … --reason …`` (or ``--file``): erase people
+  (docs/privacy.md, "Erasure"); ``retention``: purge old lake partitions (docs/privacy.md, "Retention").
 """
 
 from __future__ import annotations
@@ -61,8 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     explain.add_argument("--warehouse", type=Path, help="the DuckDB warehouse (default: INTENT_WAREHOUSE)")
     rules = commands.add_parser("rules", help="rules check: what an edit of the scoring rules will do")
     rules.add_argument("action", choices=["check"], help="check (options: rules check --help)")
+    from intent_pipeline.privacy import cli as privacy_cli
+
+    privacy_cli.add_commands(commands)
     args = parser.parse_args(argv)
 
+    if args.command in privacy_cli.COMMANDS:
+        return privacy_cli.run(args)
     if args.command == "explain-identity":
         return _explain_identity(args)
     if args.command == "train-model":

@@ -16,6 +16,10 @@ never opens the build file (``INTENT_WAREHOUSE``). After ``validate_marts`` pass
 * ``published.json`` (and the table ``serving.published`` inside the copy): which run and
   interval the serving copy holds, when, and the row counts.
 
+Both show personal data masked: every column tagged ``meta: {pii: true}`` in dbt is masked or
+hashed (``privacy/serving_mask.py``; the table ``serving.masked_columns`` lists them). Activation
+reads the run's unmasked snapshot, never the serving copy.
+
 Runs are isolated from each other too: right after its build, ``dbt_build`` copies the closed
 build file to a per-run snapshot (``<state>/snapshots/<run>.duckdb``), and the run's later tasks
 (validate_marts, publish, activate, summarize, training) read that snapshot, so another run's
@@ -116,12 +120,30 @@ def _ident(name: str) -> str:
 
 
 def publish(
-    source: Path, target_dir: Path, *, run_id: str = "", interval_start: str = "", parquet: bool = True
+    source: Path,
+    target_dir: Path,
+    *,
+    run_id: str = "",
+    interval_start: str = "",
+    parquet: bool = True,
+    pii: dict[str, dict[str, str]] | None = None,
+    mask: bool | None = None,
 ) -> dict:
     """Publish the marts of ``source`` (a closed DuckDB file) to ``target_dir``; return the manifest.
 
-    The new database and the new Parquet version are complete before either is swapped in."""
+    The new database and the new Parquet version are complete before either is swapped in.
+    Columns tagged ``meta: {pii: true}`` in dbt (``pii``: ``{mart: {column: rule}}``, default read by
+    ``privacy.serving_mask.pii_columns``) are masked in both unless ``mask`` is False (default:
+    ``INTENT_SERVING_MASK``, on); docs/privacy.md, "Masked BI"."""
     import duckdb
+
+    from intent_pipeline.privacy import serving_mask
+
+    if mask is None:
+        mask = serving_mask.masking_enabled()
+    if mask and pii is None:
+        pii = serving_mask.pii_columns()
+    masked_columns: dict[str, dict[str, str]] = {}
 
     started = time.monotonic()
     if not Path(source).exists():
@@ -147,10 +169,25 @@ def publish(
             if not marts:
                 raise PublishError(f"{source} has no schema marts with tables: nothing to publish")
             con.execute("create schema marts")
+            if mask:
+                serving_mask.register(con)
             if parquet:
                 tmp_parquet.mkdir(parents=True)
             for mart in marts:
-                con.execute(f"create table marts.{_ident(mart)} as select * from build.marts.{_ident(mart)}")
+                tagged = (pii or {}).get(mart, {}) if mask else {}
+                columns = [
+                    row[0]
+                    for row in con.execute(
+                        "select column_name from duckdb_columns() where database_name = 'build' "
+                        "and schema_name = 'marts' and table_name = ? order by column_index",
+                        [mart],
+                    ).fetchall()
+                ]
+                present = {column: rule for column, rule in tagged.items() if column in columns}
+                if present:
+                    masked_columns[mart] = present
+                select = serving_mask.select_list(columns, present) if present else "*"
+                con.execute(f"create table marts.{_ident(mart)} as select {select} from build.marts.{_ident(mart)}")
                 row = con.execute(f"select count(*) from marts.{_ident(mart)}").fetchone()
                 counts[mart] = int(row[0]) if row else 0
                 if parquet:
@@ -165,6 +202,11 @@ def publish(
                 "cast(? as timestamptz) as published_at",
                 [run_id, interval_start, version, datetime.now(UTC)],
             )
+            # which columns BI sees masked, and how (docs/privacy.md, "Masked BI")
+            con.execute("create table serving.masked_columns (mart varchar, column_name varchar, rule varchar)")
+            masked_rows = [[m, column, rule] for m, found in masked_columns.items() for column, rule in found.items()]
+            if masked_rows:
+                con.executemany("insert into serving.masked_columns values (?, ?, ?)", masked_rows)
             con.execute("detach build")
         finally:
             con.close()
@@ -192,6 +234,8 @@ def publish(
         "database": str(target_dir / SERVING_DB),
         "parquet": str(versions / CURRENT) if parquet else None,
         "marts": counts,
+        "masked": bool(mask),
+        "masked_columns": masked_columns,
         "publish_seconds": round(time.monotonic() - started, 3),
     }
     manifest_tmp = target_dir / f".{MANIFEST}.{version}.tmp"

@@ -114,6 +114,7 @@ class FakeServer:
             do_POST = _serve
             do_GET = _serve
             do_PUT = _serve
+            do_DELETE = _serve  # Salesforce's delete by external id
 
             def log_message(self, format, *args):  # keep pytest output clean
                 pass

@@ -19,6 +19,12 @@ Answers:
   ``X-HubSpot-RateLimit-Daily-Remaining`` (unless ``daily_headers=False``); once ``n`` requests were answered, 429
   ``{"errorType": "RATE_LIMIT", "policyName": "DAILY"}`` (no ``Retry-After``: the day resets at midnight).
 
+GDPR delete (``POST /crm/v3/objects/contacts/gdpr-delete``, body ``{"objectId": "<id or email>",
+"idProperty": "email"}``, ``idProperty`` optional): 204 without a body; the contact is removed and, by
+email, the address is blocklisted (``gdpr_deleted``) also when no contact has it, as HubSpot documents;
+a later upsert of a blocklisted address is refused per record (207). 400 without ``objectId``, 404
+``OBJECT_NOT_FOUND`` for an unknown contact id.
+
 ``contacts`` holds the upserted state by email; ``requests`` everything received.
 
     with FakeHubSpot(token="pat-test") as hubspot:
@@ -38,6 +44,7 @@ from datetime import UTC, datetime
 from tests.fakes._server import FakeServer
 
 UPSERT_PATH = "/crm/v3/objects/contacts/batch/upsert"
+GDPR_DELETE_PATH = "/crm/v3/objects/contacts/gdpr-delete"
 MAX_INPUTS = 100
 
 
@@ -78,6 +85,7 @@ class FakeHubSpot(FakeServer):
         self._rejections: dict[str, tuple[str, str]] = {}  # email -> (message, mode)
         self._outage: int | None = None
         self._state = threading.Lock()
+        self.gdpr_deleted: set[str] = set()  # emails blocklisted by a GDPR delete
 
     # --- scripting ------------------------------------------------------------------------------
 
@@ -159,6 +167,8 @@ class FakeHubSpot(FakeServer):
                         "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING",
                         "correlationId": str(uuid.uuid4())}  # fmt: skip
                 self._recent.append(now)
+        if request["method"] == "POST" and request["path"] == GDPR_DELETE_PATH:
+            return self._gdpr_delete(request["body"])
         if request["method"] != "POST" or request["path"] != UPSERT_PATH:
             return 404, {}, _error(f"No route for {request['method']} {request['path']}", "OBJECT_NOT_FOUND")
         body = request["body"]
@@ -178,6 +188,9 @@ class FakeHubSpot(FakeServer):
             return 400, {}, _error("Duplicate IDs found in batch input", "VALIDATION_ERROR")
         with self._state:
             rejections = {i: self._rejections[i] for i in ids if i in self._rejections}
+            for i in ids:
+                if i in self.gdpr_deleted and i not in rejections:
+                    rejections[i] = (f"{i} was permanently deleted (GDPR) and cannot be used again", "207")
         whole_batch = [(i, msg) for i, (msg, mode) in rejections.items() if mode == "400"]
         if whole_batch:
             return 400, {}, _error(whole_batch[0][1], context={"ids": [i for i, _ in whole_batch]})
@@ -198,6 +211,27 @@ class FakeHubSpot(FakeServer):
             return 207, daily, {"status": "COMPLETE", "results": results, "numErrors": len(errors), "errors": errors,
                                 "startedAt": started, "completedAt": _now()}  # fmt: skip
         return 200, daily, {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": _now()}
+
+    def _gdpr_delete(self, body: object) -> tuple[int, dict, object]:
+        if not isinstance(body, dict) or not str(body.get("objectId") or "").strip():
+            return 400, {}, _error("Invalid input JSON: 'objectId' is required")
+        object_id = str(body["objectId"]).strip()
+        with self._state:
+            if body.get("idProperty") == "email":
+                email = object_id.lower()
+                self.contacts.pop(email, None)
+                self._ids.pop(email, None)
+                self.gdpr_deleted.add(email)  # blocklisted, contact or not
+                return 204, {}, b""
+            if body.get("idProperty") not in (None, ""):
+                return 400, {}, _error(f"Property {body.get('idProperty')} is not a unique property for contacts")
+            email = next((e for e, i in self._ids.items() if i == object_id), None)
+            if email is None:
+                return 404, {}, _error(f"Object {object_id} not found", "OBJECT_NOT_FOUND")
+            self.contacts.pop(email, None)
+            self._ids.pop(email, None)
+            self.gdpr_deleted.add(email)
+        return 204, {}, b""
 
     @property
     def upserted_ids(self) -> list[str]:

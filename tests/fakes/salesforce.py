@@ -47,6 +47,11 @@ JobComplete (or Failed / Aborted):
   keys out of every result (as for batches over the daily allocation). An empty cell leaves a field
   unchanged, ``#N/A`` nulls it.
 
+Delete by external id: ``DELETE /services/data/vXX.X/sobjects/{sObject}/{externalIdField}/{value}`` →
+204 without a body; 404 ``[{"errorCode": "NOT_FOUND", "message": "The requested resource does not
+exist"}]`` when no record has that value (or for another sObject or field). ``deleted`` lists the
+external ids deleted.
+
 ``records`` holds the org's state by external id; ``requests`` everything received; :meth:`calls`
 counts them per endpoint.
 """
@@ -72,6 +77,9 @@ PATH_RE = re.compile(r"^/services/data/v(?P<version>\d+\.\d)/composite/sobjects/
 JOBS_RE = re.compile(
     r"^/services/data/v(?P<version>\d+\.\d)/jobs/ingest/?"
     r"(?:(?P<id>[A-Za-z0-9]+)(?:/(?P<part>batches|successfulResults|failedResults|unprocessedrecords))?/?)?$"
+)
+DELETE_RE = re.compile(
+    r"^/services/data/v(?P<version>\d+\.\d)/sobjects/(?P<sobject>\w+)/(?P<field>\w+)/(?P<value>[^/]+)$"
 )
 TOKEN_PATH = "/services/oauth2/token"
 LEAD_FIELDS = frozenset(
@@ -160,6 +168,7 @@ class FakeSalesforce(FakeServer):
         self._dropped: set[str] = set()
         self._outage: tuple[int, object] | None = None
         self._state = threading.Lock()
+        self.deleted: list[str] = []  # external ids deleted, in order
 
     def __enter__(self):
         super().__enter__()
@@ -260,6 +269,8 @@ class FakeSalesforce(FakeServer):
         if match := JOBS_RE.match(request["path"]):
             with self._state:
                 return self._bulk(request, match["id"], match["part"], match["version"])
+        if request["method"] == "DELETE" and (match := DELETE_RE.match(request["path"])):
+            return self._delete(match)
         match = PATH_RE.match(request["path"])
         if not match or match["sobject"] != self.sobject or match["field"] != self.external_id_field:
             return 404, {}, errors("NOT_FOUND", "The requested resource does not exist")
@@ -291,6 +302,19 @@ class FakeSalesforce(FakeServer):
             if mode == "400":
                 return bad_request(code, message)
         return 200, {}, self._upsert(records, keys, rejections)
+
+    def _delete(self, match: re.Match) -> tuple[int, dict, object]:
+        """Delete by external id: 204, or 404 NOT_FOUND."""
+        from urllib.parse import unquote
+
+        key = unquote(match["value"])
+        with self._state:
+            if match["sobject"] != self.sobject or match["field"] != self.external_id_field or key not in self.records:
+                return 404, {}, errors("NOT_FOUND", "The requested resource does not exist")
+            del self.records[key]
+            self.ids.pop(key, None)
+            self.deleted.append(key)
+        return 204, {}, b""
 
     def _authorize(self, header: str | None) -> bool:
         """The bearer token is the current one, and has not expired (see :meth:`expire_session`)."""

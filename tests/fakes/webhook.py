@@ -9,6 +9,8 @@ Checks, in order, every ``POST /hooks/intent``:
   answered again with the stored answer (header ``Idempotent-Replayed: true``) and not applied twice;
 * a body ``{"batch_id", "sent_at", "records": [{"key", ...}]}`` with at most ``max_records`` records,
   unique keys, ``lead_score`` a number — else 400 / 413 / 422;
+* a body with ``"event": "forget"`` (an erasure: ``{"event": "forget", "batch_id", "sent_at", "records":
+  [{"key"}]}``) removes those records (``forgotten`` lists the keys) and answers 200 ``{"results": []}``;
 * records told to :meth:`reject` fail per record (207 with ``results``) or (``mode="422"``) fail the
   whole request; everything else is upserted into ``records`` by key.
 
@@ -52,6 +54,7 @@ class FakeCrmWebhook(FakeServer):
         self._lost = 0
         self._local = threading.local()
         self._state = threading.Lock()
+        self.forgotten: list[str] = []  # keys of forget events, in order
 
     @property
     def webhook_url(self) -> str:
@@ -136,6 +139,14 @@ class FakeCrmWebhook(FakeServer):
         keys = [r.get("key") if isinstance(r, dict) else None for r in records]
         if not all(isinstance(k, str) and k for k in keys) or len(set(keys)) != len(keys):
             return 400, {}, {"error": "every record needs a unique, non-empty key"}
+        if body.get("event") == "forget":
+            with self._state:
+                for record_key in keys:
+                    self.records.pop(record_key, None)
+                    self.forgotten.append(record_key)
+                self.applied.append(key)
+                self._answers[key] = (200, {"results": []})
+            return 200, {}, {"results": []}
         for record in records:
             if "lead_score" in record and not isinstance(record["lead_score"], int | float):
                 return 422, {}, {"error": f"record {record['key']}: lead_score must be a number"}

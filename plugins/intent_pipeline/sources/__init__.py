@@ -71,7 +71,10 @@ def _file_failed(file, exc: Exception, tables: tuple, builders: dict, before: di
     from intent_pipeline.sources.base import FileOutcome, raw_json
 
     log.exception("%s: parsing failed", file.rel)
-    done = {t: (b.loaded - before[t][0]) + (b.quarantined - before[t][1]) for t, b in builders.items()}
+    done = {
+        t: sum(now - was for now, was in zip((b.loaded, b.quarantined, b.suppressed), before[t], strict=True))
+        for t, b in builders.items()
+    }
     table = next((t for t in tables if done[t]), tables[0])
     cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     error = f"cannot parse {file.rel}: {cause}"
@@ -115,8 +118,12 @@ def extract_source(
     ds = day.isoformat()
     loaded = _naive_utc(loaded_at)
     extractor = importlib.import_module(f"intent_pipeline.sources.{source}.extract")
+    from intent_pipeline.privacy import suppression as suppression_list
+
+    # erased people (docs/privacy.md, "Erasure"): their rows are dropped here and counted as suppressed
+    suppression = suppression_list.load(settings)
     ctx = ExtractContext(source_tz=ZoneInfo(settings.source_timezone), interval_start=day, loaded_at=loaded,
-                         batch_id=batch_id)  # fmt: skip
+                         batch_id=batch_id, suppression=suppression)  # fmt: skip
     url = settings.landing_for(source, ds)
     files = list_drop(url, source, ds)
 
@@ -138,7 +145,7 @@ def extract_source(
                 file_entries.append({"path": file.rel, "table": None, "read": 0, "loaded": 0, "quarantined": 0,
                                      "error": error})  # fmt: skip
                 continue
-            before = {table: (b.loaded, b.quarantined) for table, b in builders.items()}
+            before = {table: (b.loaded, b.quarantined, b.suppressed) for table, b in builders.items()}
             try:
                 outcome = extractor.parse_file(file, ctx, builders)
             except OSError:
@@ -146,10 +153,14 @@ def extract_source(
             except Exception as exc:  # any bytes must not stop the drop: the file is reported, the others load
                 outcome = _file_failed(file, exc, extractor.TABLES, builders, before)
             counts = {"read": outcome.read, "loaded": 0, "quarantined": 0}
+            if suppression:
+                counts["suppressed"] = 0
             for table, builder in builders.items():
                 counts["loaded"] += builder.loaded - before[table][0]
                 counts["quarantined"] += builder.quarantined - before[table][1]
-            if counts["read"] != counts["loaded"] + counts["quarantined"]:
+                if suppression:
+                    counts["suppressed"] += builder.suppressed - before[table][2]
+            if counts["read"] != counts["loaded"] + counts["quarantined"] + counts.get("suppressed", 0):
                 raise AccountingError(f"{file.rel}: read {counts['read']} rows but wrote {counts}")
             if outcome.error:
                 file_errors.append(outcome.error)
@@ -167,9 +178,14 @@ def extract_source(
     tables = {}
     for table, builder in builders.items():
         read = sum(e["read"] for e in file_entries if e["table"] == table)
-        if read != builder.loaded + builder.quarantined:
-            raise AccountingError(f"{table}: read {read}, loaded {builder.loaded}, quarantined {builder.quarantined}")
+        if read != builder.loaded + builder.quarantined + builder.suppressed:
+            raise AccountingError(
+                f"{table}: read {read}, loaded {builder.loaded}, quarantined {builder.quarantined}, "
+                f"suppressed {builder.suppressed}"
+            )
         tables[table] = {"read": read, "loaded": builder.loaded, "quarantined": builder.quarantined}
+        if suppression:  # only with a suppression list in force: read = loaded + quarantined + suppressed
+            tables[table]["suppressed"] = builder.suppressed
     manifest = {
         "source": source,
         "interval_start": ds,

@@ -49,6 +49,8 @@ class ExtractContext:
     loaded_at: datetime
     batch_id: str
     phones: PhoneNormalizer = field(default_factory=PhoneNormalizer)
+    # the erased people's identifier hashes (privacy.suppression.Suppression); None or empty: none
+    suppression: Any = None
 
 
 @dataclass
@@ -130,6 +132,17 @@ class TableBuilder:
         self._rejected: list[tuple[str, int, str, str]] = []
         self.loaded = 0
         self.quarantined = 0
+        self.suppressed = 0  # rows of erased people dropped before the lake (privacy.suppression)
+
+    def _suppressed(self, row: dict | None = None, raw_content: str | None = None) -> bool:
+        """The one suppression hook: a row holding an erased person's identifier is counted, never kept."""
+        suppression = self.ctx.suppression
+        if not suppression:
+            return False
+        hit = suppression.matches_row(self.table, row) if row is not None else suppression.matches_text(raw_content)
+        if hit:
+            self.suppressed += 1
+        return hit
 
     def add(self, source_file: str, row_number: int, row: dict) -> None:
         """One row that passed every check; missing columns are null.
@@ -137,6 +150,8 @@ class TableBuilder:
         A row Parquet cannot hold (see :func:`unstorable`) goes to quarantine with the reason instead:
         one bad value must not fail the write of a whole table.
         """
+        if self._suppressed(row=row):
+            return
         problem = unstorable(row)
         if problem is not None:
             self.reject(source_file, row_number, problem, raw_json(row))
@@ -150,6 +165,8 @@ class TableBuilder:
 
     def reject(self, source_file: str, row_number: int, reason: str, raw_content: str) -> None:
         """One row for quarantine, with the reason and the original row as text (made storable, clipped)."""
+        if self._suppressed(raw_content=raw_content):
+            return
         self._rejected.append((storable_text(source_file), row_number, clip(reason), clip(raw_content)))
         self.quarantined += 1
         if len(self._rejected) >= self.flush_rows:
