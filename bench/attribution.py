@@ -29,7 +29,11 @@
 5. heuristics_match: first/last/last-non-direct/linear/position-based/time-decay credits on 2,000
    random paths equal a plain-Python computation written independently (``reference_credits``,
    exact fractions) within 1e-12.
-6. funnel_edge_cases / funnel_edge_cases_passed: the funnel's edge-case table, the dbt unit tests
+6. ga4_session_cases / ga4_session_cases_passed: the hand-solved GA4 session attribution cases of
+   tests/web/ga4_session_cases.yml (last non-direct click, lookback expiry, campaign in the URL
+   only, click ids, the export's session last click, own domains and cross-domain sessions, first
+   user) through the web extract and dbt on a scratch warehouse (intent_pipeline.ga4_session_cases).
+7. funnel_edge_cases / funnel_edge_cases_passed: the funnel's edge-case table, the dbt unit tests
    tagged funnel_edge_case on int_funnel_steps_reached (intent_pipeline.funnel_cases: run on a
    scratch warehouse, or counted in a run_results.json with --funnel-results).
 
@@ -53,6 +57,9 @@ sys.path.insert(0, str(ROOT / "plugins"))
 
 from intent_pipeline import attribution as A  # noqa: E402
 from intent_pipeline.funnel_cases import funnel_edge_cases  # noqa: E402
+from intent_pipeline.ga4_session_cases import ga4_session_cases  # noqa: E402
+
+GA4_CASES = ROOT / "tests" / "web" / "ga4_session_cases.yml"
 
 CHANNELS = [
     "Direct", "Organic Search", "Paid Search", "Organic Social", "Paid Social", "Email", "Referral",
@@ -447,6 +454,13 @@ def main() -> None:
     matched, worst = heuristics_match(args.seed)
     result["heuristics_match"] = matched
     result["heuristics_max_abs_difference"] = worst
+    progress("GA4 session cases: the web extract and dbt on a scratch warehouse (about 20 s)")
+    t = time.perf_counter()
+    cases, passed, failures = ga4_session_cases(GA4_CASES)
+    result["ga4_session_cases"], result["ga4_session_cases_passed"] = cases, passed
+    if failures:
+        result["ga4_session_case_failures"] = failures
+    result["ga4_session_cases_seconds"] = round(time.perf_counter() - t, 1)
     if args.funnel_results:
         progress(f"funnel edge cases: counting {args.funnel_results}")
     else:
