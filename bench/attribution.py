@@ -289,7 +289,7 @@ def public_paths(cache: Path = DEFAULT_CACHE) -> list[A.PathRow]:
     if not sdist.exists():
         cache.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "ChannelAttribution",
              "ChannelAttribution==2.2.5", "-d", str(cache)],
             check=True, capture_output=True,
         )  # fmt: skip
