@@ -48,6 +48,13 @@ multiplied by the conversion's value, to its value):
 A path whose channels all have zero Markov (or Shapley) weight falls back to linear credit over its
 distinct channels (``*_path``); when every channel's weight is zero (no conversion at all), the
 standard allocation does the same, so no conversion loses its credit.
+
+**Unattributed.** A conversion without any touch (the warehouse gives it one pseudo-touch
+``Unattributed``, :data:`UNATTRIBUTED`) is no evidence about channels: such paths are left out of
+the Markov chain and the Shapley game, and every model credits them wholly to ``Unattributed``.
+(Inside the chain a path that always converts would take a large share of every other
+conversion under the standard allocation, and in the Shapley game its conversion rate of 1 would
+make every other channel's value negative.)
 """
 
 from __future__ import annotations
@@ -76,6 +83,7 @@ MODELS = (
 CHANNEL_LEVEL = ("markov", "shapley")
 TRANSFORMS = ("unique", "exposure", "first", "frequency")
 PATH_SEPARATOR = ">"
+UNATTRIBUTED = "Unattributed"  # the pseudo-channel of a conversion without a touch
 MAX_SHAPLEY_CHANNELS = 20  # 2^20 coalitions: about a second; beyond, group channels first
 START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
 
@@ -386,17 +394,25 @@ class Attribution:
     total_value: float
 
 
+def _untouched(path: Sequence[str], unattributed: str | None) -> bool:
+    """A path of the pseudo-channel alone: a conversion without a touch."""
+    return unattributed is not None and bool(path) and all(channel == unattributed for channel in path)
+
+
 def attribute(rows: Sequence[PathRow], how: str = "unique", *, half_life: float = 7.0,
-              markov_order: int = 1, models: Sequence[str] = MODELS, direct: str = DIRECT) -> Attribution:  # fmt: skip
-    """Attribute aggregated paths with every model (credits per channel, summed over conversions)."""
+              markov_order: int = 1, models: Sequence[str] = MODELS, direct: str = DIRECT,
+              unattributed: str | None = UNATTRIBUTED) -> Attribution:  # fmt: skip
+    """Attribute aggregated paths with every model (credits per channel, summed over conversions).
+    Paths of ``unattributed`` alone are left out of the chain and the Shapley game and credited to it."""
     transformed = []
     for row in rows:
         path = transform(row.path, how)
         kept = kept_touches(row.path, how)
         ages = tuple(row.ages[i] for i in kept) if row.ages is not None else None
         transformed.append(PathRow(path, row.conversions, row.value, row.nulls, ages))
-    chain = markov(transformed, markov_order) if {"markov", "markov_path"} & set(models) else MarkovResult([], 0.0)
-    values = shapley(transformed) if {"shapley", "shapley_path"} & set(models) else {}
+    fitted = [row for row in transformed if not _untouched(row.path, unattributed)]
+    chain = markov(fitted, markov_order) if {"markov", "markov_path"} & set(models) else MarkovResult([], 0.0)
+    values = shapley(fitted) if {"shapley", "shapley_path"} & set(models) else {}
     channels = sorted({c for row in transformed for c in row.path})
     conversions = {m: {c: 0.0 for c in channels} for m in models}
     value = {m: {c: 0.0 for c in channels} for m in models}
@@ -405,9 +421,13 @@ def attribute(rows: Sequence[PathRow], how: str = "unique", *, half_life: float 
     for row in transformed:
         if row.conversions <= 0 or not row.path:
             continue
+        untouched = _untouched(row.path, unattributed)
         for model in models:
-            credits = path_credits(row.path, model, row.ages, half_life=half_life, direct=direct,
-                                   markov_effects=chain.removal_effects, shapley_values=values)  # fmt: skip
+            if untouched:
+                credits = {row.path[0]: 1.0}
+            else:
+                credits = path_credits(row.path, model, row.ages, half_life=half_life, direct=direct,
+                                       markov_effects=chain.removal_effects, shapley_values=values)  # fmt: skip
             for channel, credit in credits.items():
                 parts[model][channel].append(credit * row.conversions)
                 value_parts[model][channel].append(credit * row.value)
@@ -475,18 +495,20 @@ TouchCredit = tuple[str, str | None, str, float, float, str]
 
 
 def attribute_journeys(journeys: Sequence[Journey], how: str = "unique", *, half_life: float = 7.0,
-                       markov_order: int = 1, models: Sequence[str] = MODELS,
-                       direct: str = DIRECT) -> tuple[list[TouchCredit], MarkovResult, dict]:  # fmt: skip
+                       markov_order: int = 1, models: Sequence[str] = MODELS, direct: str = DIRECT,
+                       unattributed: str | None = UNATTRIBUTED,
+                       ) -> tuple[list[TouchCredit], MarkovResult, dict]:  # fmt: skip
     """Credits per converting journey, model and kept touch: ``(journey_id, touch_id, model, credit,
     credited value, channel)``; the chain and Shapley values are fitted on every journey (converting
     and not) aggregated to distinct paths. Touches a transform drops get no row. ``markov`` and
     ``shapley`` (the standard allocation) give one row per channel with a positive share and
-    ``touch_id`` None: every conversion the same shares."""
+    ``touch_id`` None: every conversion the same shares. A journey of ``unattributed`` alone (a
+    conversion without a touch) is left out of the fit and credited to it in every model."""
     kept = {j.journey_id: kept_touches(j.path, how) for j in journeys}
     aggregated: dict[tuple[str, ...], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
     for journey in journeys:
-        if not journey.path:
-            continue
+        if not journey.path or _untouched(journey.path, unattributed):
+            continue  # no touch, no evidence about channels: not in the chain or the game
         path = tuple(journey.path[i] for i in kept[journey.journey_id])
         totals = aggregated[path]
         if journey.converted:
@@ -506,7 +528,13 @@ def attribute_journeys(journeys: Sequence[Journey], how: str = "unique", *, half
         kept_path = [journey.path[i] for i in indices]
         ages = [journey.ages[i] for i in indices] if journey.ages is not None else None
         touch_ids = [journey.touch_ids[i] for i in indices]
+        untouched = _untouched(kept_path, unattributed)
         for model in models:
+            if untouched:
+                # a conversion without a touch: its pseudo-touch gets the whole credit in every model
+                for touch_id, channel in zip(touch_ids[:1], kept_path[:1], strict=True):
+                    out.append((journey.journey_id, touch_id, model, 1.0, journey.value, channel))
+                continue
             if model in CHANNEL_LEVEL and shares[model]:
                 # the standard allocation: the same shares for every conversion, one row per channel
                 for channel, share in shares[model].items():

@@ -209,3 +209,26 @@ def test_journeys_give_channel_rows_for_the_standard_models():
 def test_semicolon_path_files_are_read():
     text = "path;total_conversions;total_conversion_value;total_null\neta > iota;1;0.244;3\n"
     assert A.read_path_file(text) == [PathRow(("eta", "iota"), 1, 0.244, 3)]
+
+
+def test_conversions_without_a_touch_stay_out_of_the_chain_and_the_game():
+    # u: a conversion with only the pseudo-touch Unattributed; inside the game its conversion rate
+    # of 1 would make every real channel's Shapley value negative (and take shares in the chain)
+    journeys = [
+        A.Journey("c1", ("a", "b"), ("t1", "t2"), converted=True, value=10.0),
+        A.Journey("c2", ("b",), ("t3",), converted=True, value=30.0),
+        A.Journey("u", (A.UNATTRIBUTED,), ("unattributed:u",), converted=True, value=50.0),
+        A.Journey("n1", ("a",), ("t4",)),
+        A.Journey("n2", ("b",), ("t5",)),
+    ]
+    credits, chain, values = A.attribute_journeys(journeys)
+    assert chain.channels == ["a", "b"] and set(values) == {"a", "b"}
+    assert chain.removal_effects == pytest.approx({"a": 1 / 3, "b": 1.0})  # as without u
+    for model in A.MODELS:
+        mine = [(t, ch, c, v) for j, t, m, c, v, ch in credits if j == "u" and m == model]
+        assert mine == [("unattributed:u", A.UNATTRIBUTED, 1.0, 50.0)], model
+        others = {ch for j, t, m, c, v, ch in credits if j != "u" and m == model}
+        assert A.UNATTRIBUTED not in others, model
+    totals = A.attribute(rows(("a > b", 1, 0), ("b", 1, 1), ("a", 0, 1), (A.UNATTRIBUTED, 3, 0)))
+    assert totals.conversions["markov"] == pytest.approx({"a": 0.5, "b": 1.5, A.UNATTRIBUTED: 3.0})
+    assert totals.conversions["shapley"][A.UNATTRIBUTED] == pytest.approx(3.0)
