@@ -17,11 +17,23 @@
 3. bit_identical_runs: three runs on the 10k paths (the third on the rows in reverse order) give the
    same CSV, byte for byte.
 4. hand_solved_chain_exact: the chain of tests/attribution solved by hand (P(conversion) 1/2,
-   removal effects 1/3 and 1, credits 1/4 and 7/4) within 1e-15.
+   removal effects 1/3 and 1; markov credits 1/2 and 3/2, markov_path 1/4 and 7/4) within 1e-15.
+   markov_vs_reference_max_rel_error: the ``markov`` credits (conversions and value per channel) on
+   a public multi-path dataset, ChannelAttribution's example data (10,000 distinct paths over 12
+   channels, ``Data.csv`` of its PyPI sdist: ``pip download --no-deps ChannelAttribution==2.2.5``
+   into --cache, default ~/.cache/intent-attribution, sha256 checked; GPL-3 data, so it is
+   downloaded, never committed), against ``reference_markov``: the published method
+   (absorbing chain, removal effects, totals in proportion to them) written again here in exact
+   rational arithmetic, independently of intent_pipeline. --no-public skips it (offline):
+   the key is then measured on the 10k random paths and ``markov_reference_dataset`` says which.
 5. heuristics_match: first/last/last-non-direct/linear/position-based/time-decay credits on 2,000
    random paths equal a plain-Python computation written independently (``reference_credits``,
    exact fractions) within 1e-12.
-6. funnel_edge_cases / funnel_edge_cases_passed: the funnel's edge-case table, the dbt unit tests
+6. ga4_session_cases / ga4_session_cases_passed: the hand-solved GA4 session attribution cases of
+   tests/web/ga4_session_cases.yml (last non-direct click, lookback expiry, campaign in the URL
+   only, click ids, the export's session last click, own domains and cross-domain sessions, first
+   user) through the web extract and dbt on a scratch warehouse (intent_pipeline.ga4_session_cases).
+7. funnel_edge_cases / funnel_edge_cases_passed: the funnel's edge-case table, the dbt unit tests
    tagged funnel_edge_case on int_funnel_steps_reached (intent_pipeline.funnel_cases: run on a
    scratch warehouse, or counted in a run_results.json with --funnel-results).
 
@@ -45,6 +57,9 @@ sys.path.insert(0, str(ROOT / "plugins"))
 
 from intent_pipeline import attribution as A  # noqa: E402
 from intent_pipeline.funnel_cases import funnel_edge_cases  # noqa: E402
+from intent_pipeline.ga4_session_cases import ga4_session_cases  # noqa: E402
+
+GA4_CASES = ROOT / "tests" / "web" / "ga4_session_cases.yml"
 
 CHANNELS = [
     "Direct", "Organic Search", "Paid Search", "Organic Social", "Paid Social", "Email", "Referral",
@@ -179,6 +194,115 @@ def heuristics_match(seed: int, count: int = 2_000) -> tuple[bool, float]:
     return worst <= 1e-12, worst
 
 
+# --- an independent solution of the Markov chain (the published method, exact fractions) ----------
+
+
+def reference_markov(rows: list[A.PathRow]) -> tuple[dict[str, Fraction], dict[str, Fraction], dict[str, Fraction]]:
+    """Removal effects and the standard allocation of an order-1 chain, in exact rationals.
+
+    States: start, one per channel, conversion, null. P(conversion) from each transient state is
+    the solution of (I − Q) x = r by Gauss-Jordan elimination over Fractions; removing channel c
+    sends every transition into c to null. Conversions and value go to the channels in proportion
+    to their removal effects. Returns (removal effects, credited conversions, credited value)."""
+    transitions: dict[str, Counter] = {}
+    channels: set[str] = set()
+    total_conversions = Fraction(0)
+    total_value = Fraction(0)
+    for row in rows:
+        journeys = Fraction(row.conversions) + Fraction(row.nulls)
+        if not row.path or journeys == 0:
+            continue
+        total_conversions += Fraction(row.conversions)
+        total_value += Fraction(row.value)
+        steps = ["(start)", *row.path]
+        for here, there in zip(steps, steps[1:], strict=False):
+            transitions.setdefault(here, Counter())[there] += journeys
+            channels.add(there)
+        last = transitions.setdefault(steps[-1], Counter())
+        last["(conversion)"] += Fraction(row.conversions)
+        last["(null)"] += Fraction(row.nulls)
+
+    def p_conversion(removed: str | None) -> Fraction:
+        states = ["(start)", *sorted(c for c in channels if c != removed)]
+        at = {state: i for i, state in enumerate(states)}
+        n = len(states)
+        # augmented matrix [I − Q | r]
+        matrix = [[Fraction(int(i == j)) for j in range(n)] + [Fraction(0)] for i in range(n)]
+        for state in states:
+            out = transitions.get(state, Counter())
+            total = sum(out.values())
+            for target, count in out.items():
+                if target == "(conversion)":
+                    matrix[at[state]][n] += count / total
+                elif target in at:  # the removed channel and null are absorbing at 0
+                    matrix[at[state]][at[target]] -= count / total
+        for col in range(n):
+            pivot = next(r for r in range(col, n) if matrix[r][col] != 0)
+            matrix[col], matrix[pivot] = matrix[pivot], matrix[col]
+            head = matrix[col][col]
+            matrix[col] = [v / head for v in matrix[col]]
+            for r in range(n):
+                if r != col and matrix[r][col] != 0:
+                    factor = matrix[r][col]
+                    matrix[r] = [a - factor * b for a, b in zip(matrix[r], matrix[col], strict=True)]
+        return matrix[at["(start)"]][n]
+
+    base = p_conversion(None)
+    effects = {c: 1 - p_conversion(c) / base for c in sorted(channels)}
+    weight = sum(max(e, Fraction(0)) for e in effects.values())
+    conversions = {c: total_conversions * max(e, Fraction(0)) / weight for c, e in effects.items()}
+    value = {c: total_value * max(e, Fraction(0)) / weight for c, e in effects.items()}
+    return effects, conversions, value
+
+
+def markov_vs_reference(rows: list[A.PathRow]) -> float:
+    """The largest relative difference between ``markov`` (conversions and value per channel) and
+    :func:`reference_markov` on ``rows``."""
+    _, conversions, value = reference_markov(rows)
+    ours = A.attribute(rows, models=("markov",))
+    worst = 0.0
+    for table, reference in ((ours.conversions["markov"], conversions), (ours.value["markov"], value)):
+        if set(table) != set(reference):
+            return math.inf
+        for channel, expected in reference.items():
+            if expected:
+                worst = max(worst, abs(table[channel] - float(expected)) / float(expected))
+            elif table[channel]:
+                return math.inf
+    return worst
+
+
+PUBLIC_SDIST = "channelattribution-2.2.5.tar.gz"
+PUBLIC_SDIST_SHA256 = "01c597dabdcd436e358a6c05a191151db2eaabf7c12a6875fb3a087dcf609448"
+PUBLIC_MEMBER = "channelattribution-2.2.5/src/cypack/data/Data.csv"
+DEFAULT_CACHE = Path.home() / ".cache" / "intent-attribution"
+
+
+def public_paths(cache: Path = DEFAULT_CACHE) -> list[A.PathRow]:
+    """ChannelAttribution's example path data (its PyPI sdist, downloaded once into ``cache`` with
+    pip, sha256 checked): 10,000 distinct paths with conversions, value and nulls."""
+    import hashlib
+    import subprocess
+    import tarfile
+
+    sdist = cache / PUBLIC_SDIST
+    if not sdist.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "ChannelAttribution",
+             "ChannelAttribution==2.2.5", "-d", str(cache)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
+    if digest != PUBLIC_SDIST_SHA256:
+        raise RuntimeError(f"{sdist}: sha256 {digest}, expected {PUBLIC_SDIST_SHA256}")
+    with tarfile.open(sdist) as archive:
+        member = archive.extractfile(PUBLIC_MEMBER)
+        if member is None:
+            raise RuntimeError(f"{sdist} has no {PUBLIC_MEMBER}")
+        return A.read_path_file(member.read().decode("utf-8"))
+
+
 def hand_solved_chain_exact() -> bool:
     rows = [
         A.PathRow(("a", "b"), 1, 10, 0),
@@ -186,13 +310,16 @@ def hand_solved_chain_exact() -> bool:
         A.PathRow(("b",), 1, 10, 1),
     ]
     chain = A.markov(rows)
-    credits = A.attribute(rows).conversions["markov"]
+    result = A.attribute(rows)
+    standard, per_path = result.conversions["markov"], result.conversions["markov_path"]
     return (
         abs(chain.conversion_probability - 0.5) <= 1e-15
         and abs(chain.removal_effects["a"] - 1 / 3) <= 1e-15
         and abs(chain.removal_effects["b"] - 1.0) <= 1e-15
-        and abs(credits["a"] - 0.25) <= 1e-15
-        and abs(credits["b"] - 1.75) <= 1e-15
+        and abs(standard["a"] - 0.5) <= 1e-15
+        and abs(standard["b"] - 1.5) <= 1e-15
+        and abs(per_path["a"] - 0.25) <= 1e-15
+        and abs(per_path["b"] - 1.75) <= 1e-15
     )
 
 
@@ -244,6 +371,8 @@ def main() -> None:
     parser.add_argument(
         "--funnel-results", help="count the funnel cases in this dbt run_results.json instead of running them"
     )
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where the public path data is kept")
+    parser.add_argument("--no-public", action="store_true", help="no download: the reference check on random paths")
     args = parser.parse_args()
     started = time.perf_counter()
     result: dict = {"benchmark": "attribution", "paths": args.paths, "people": args.people, "seed": args.seed}
@@ -308,9 +437,30 @@ def main() -> None:
     del table, credits
 
     result["hand_solved_chain_exact"] = hand_solved_chain_exact()
+    if args.no_public:
+        reference_rows, result["markov_reference_dataset"] = rows, f"random paths ({args.paths})"
+    else:
+        progress(f"public paths: ChannelAttribution's Data.csv (cache {args.cache})")
+        reference_rows = public_paths(args.cache)
+        result["markov_reference_dataset"] = f"ChannelAttribution 2.2.5 Data.csv ({len(reference_rows)} paths)"
+        standard = A.attribute(reference_rows, models=("markov", "markov_path"))
+        result["public_markov_conversions"] = {c: round(v, 3) for c, v in standard.conversions["markov"].items()}
+        result["public_markov_path_conversions"] = {
+            c: round(v, 3) for c, v in standard.conversions["markov_path"].items()
+        }
+    t = time.perf_counter()
+    result["markov_vs_reference_max_rel_error"] = markov_vs_reference(reference_rows)
+    result["markov_reference_seconds"] = round(time.perf_counter() - t, 1)
     matched, worst = heuristics_match(args.seed)
     result["heuristics_match"] = matched
     result["heuristics_max_abs_difference"] = worst
+    progress("GA4 session cases: the web extract and dbt on a scratch warehouse (about 20 s)")
+    t = time.perf_counter()
+    cases, passed, failures = ga4_session_cases(GA4_CASES)
+    result["ga4_session_cases"], result["ga4_session_cases_passed"] = cases, passed
+    if failures:
+        result["ga4_session_case_failures"] = failures
+    result["ga4_session_cases_seconds"] = round(time.perf_counter() - t, 1)
     if args.funnel_results:
         progress(f"funnel edge cases: counting {args.funnel_results}")
     else:

@@ -25,3 +25,58 @@
 {% macro duckdb__url_host(url) -%}
     lower(nullif(regexp_extract({{ url }}, '^[A-Za-z][A-Za-z0-9+.-]*://([^/?#:]+)', 1), ''))
 {%- endmacro %}
+
+{#- The value of query parameter `name` (a literal) of a URL, percent-decoded ('+' is a space);
+    null when the URL has no such parameter or it is empty. The first occurrence wins. -#}
+{% macro url_query_param(url, name) -%}
+    {{ return(adapter.dispatch('url_query_param')(url, name)) }}
+{%- endmacro %}
+
+{% macro default__url_query_param(url, name) -%}
+    {#- no percent-decoding function in ANSI SQL: '+' and '%20' become spaces, the rest stays encoded -#}
+    nullif(replace(replace(substring({{ url }} from '[?&]{{ name }}=([^&#]*)'), '+', ' '), '%20', ' '), '')
+{%- endmacro %}
+
+{% macro duckdb__url_query_param(url, name) -%}
+    nullif(url_decode(replace(regexp_extract({{ url }}, '[?&]{{ name }}=([^&#]*)', 1), '+', '%20')), '')
+{%- endmacro %}
+
+{#- GA4 export JSON, kept as text by the extract. -#}
+
+{#- The string value of event parameter `key` (a literal) in `event_params` (the export's repeated
+    {key, value: {string_value, int_value, ...}} as JSON text); null when absent. -#}
+{% macro ga4_event_param(event_params, key) -%}
+    {{ return(adapter.dispatch('ga4_event_param')(event_params, key)) }}
+{%- endmacro %}
+
+{% macro default__ga4_event_param(event_params, key) -%}
+    nullif(trim((
+        select coalesce(param -> 'value' ->> 'string_value', param -> 'value' ->> 'int_value')
+        from json_array_elements(cast({{ event_params }} as json)) as param
+        where param ->> 'key' = '{{ key }}'
+        limit 1
+    )), '')
+{%- endmacro %}
+
+{% macro duckdb__ga4_event_param(event_params, key) -%}
+    nullif(trim(json_extract_string(
+        list_filter(
+            cast(json_extract({{ event_params }}, '$[*]') as json[]),
+            lambda param: json_extract_string(param, '$.key') = '{{ key }}'
+        )[1],
+        '$.value.string_value'
+    )), '')
+{%- endmacro %}
+
+{#- The text at `path` (a list of keys) in a JSON object kept as text; null when absent or empty. -#}
+{% macro json_text(json, path) -%}
+    {{ return(adapter.dispatch('json_text')(json, path)) }}
+{%- endmacro %}
+
+{% macro default__json_text(json, path) -%}
+    nullif(trim(cast({{ json }} as json) #>> '{ {{- path | join(",") -}} }'), '')
+{%- endmacro %}
+
+{% macro duckdb__json_text(json, path) -%}
+    nullif(trim(json_extract_string({{ json }}, '$.{{ path | join(".") }}')), '')
+{%- endmacro %}

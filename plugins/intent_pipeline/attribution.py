@@ -30,16 +30,31 @@ multiplied by the conversion's value, to its value):
 * ``markov`` — the order-1 (or order-k) Markov chain over channels with start, conversion and null
   states, **solved exactly** as an absorbing chain: P(conversion) is the solution of (I − Q) x = r;
   the removal effect of a channel is 1 − P(conversion without it) / P(conversion) (removing a
-  channel sends every transition into it to null). A conversion's credit goes to the channels of its
-  path in proportion to their removal effects, so credits per conversion sum to 1;
+  channel sends every transition into it to null). The standard allocation (ChannelAttribution,
+  the ``mta`` package, Anderl et al. 2016): the **total** conversions and value are divided among
+  all channels in proportion to their removal effects, so channel c gets
+  total × RE(c) / Σ RE. Every conversion is given the same shares (they sum to 1 and to its
+  value), including channels its own path never touched: the credit is a channel's, not a touch's;
+* ``markov_path`` — the same chain, allocated per path: a conversion's credit goes to the channels
+  of its own path in proportion to their removal effects (so a channel gets credit only from the
+  paths it is on; channels on long paths with strong partners get less than in ``markov``);
 * ``shapley`` — Shapley values of the channels in the cooperative game whose worth v(S) is the
   conversion rate of the paths whose set of channels is exactly S (0 where no path has that set),
-  computed exactly over every coalition; a conversion's credit goes to its path's channels in
-  proportion to their (non-negative) Shapley values, like the Markov credits. Exact, so the number
-  of channels is limited (:data:`MAX_SHAPLEY_CHANNELS`).
+  computed exactly over every coalition; the total conversions and value are divided among all
+  channels in proportion to their (non-negative) Shapley values, like ``markov``. Exact, so the
+  number of channels is limited (:data:`MAX_SHAPLEY_CHANNELS`);
+* ``shapley_path`` — the same values, allocated per path like ``markov_path``.
 
 A path whose channels all have zero Markov (or Shapley) weight falls back to linear credit over its
-distinct channels, so no conversion loses its credit.
+distinct channels (``*_path``); when every channel's weight is zero (no conversion at all), the
+standard allocation does the same, so no conversion loses its credit.
+
+**Unattributed.** A conversion without any touch (the warehouse gives it one pseudo-touch
+``Unattributed``, :data:`UNATTRIBUTED`) is no evidence about channels: such paths are left out of
+the Markov chain and the Shapley game, and every model credits them wholly to ``Unattributed``.
+(Inside the chain a path that always converts would take a large share of every other
+conversion under the standard allocation, and in the Shapley game its conversion rate of 1 would
+make every other channel's value negative.)
 """
 
 from __future__ import annotations
@@ -60,10 +75,15 @@ MODELS = (
     "position_based",
     "time_decay",
     "markov",
+    "markov_path",
     "shapley",
+    "shapley_path",
 )
+# models that divide the total in proportion to one weight per channel (not per touch)
+CHANNEL_LEVEL = ("markov", "shapley")
 TRANSFORMS = ("unique", "exposure", "first", "frequency")
 PATH_SEPARATOR = ">"
+UNATTRIBUTED = "Unattributed"  # the pseudo-channel of a conversion without a touch
 MAX_SHAPLEY_CHANNELS = 20  # 2^20 coalitions: about a second; beyond, group channels first
 START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
 
@@ -115,8 +135,12 @@ def transform(path: Sequence[str], how: str = "unique") -> tuple[str, ...]:
 def read_path_file(text: str) -> list[PathRow]:
     """Rows of a path file: CSV with a header naming ``path`` and the columns for conversions, value
     and nulls (``total_conversions``/``conversions``, ``total_conversion_value``/``value``,
-    ``total_null``/``nulls``). Paths are ``a > b > c``."""
-    reader = csv.DictReader(io.StringIO(text))
+    ``total_null``/``nulls``), separated by commas or (ChannelAttribution's example file) by
+    semicolons. Paths are ``a > b > c``."""
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    # ChannelAttribution's own example file separates with semicolons
+    delimiter = ";" if ";" in header and "," not in header else ","
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter)
     if not reader.fieldnames:
         raise AttributionError("the path file is empty")
     names = {name.strip().lower(): name for name in reader.fieldnames}
@@ -329,13 +353,26 @@ def _proportional(path: Sequence[str], weight_of: dict[str, float]) -> dict[str,
     return {c: w / total for c, w in zip(distinct, weights, strict=True)}
 
 
+def channel_shares(weight_of: dict[str, float]) -> dict[str, float]:
+    """The standard allocation's shares: every channel with a positive weight (removal effect or
+    Shapley value) gets weight ÷ the sum of the positive weights; empty when no weight is positive."""
+    positive = {c: w for c, w in sorted(weight_of.items()) if w > 0}
+    total = math.fsum(positive.values())
+    return {c: w / total for c, w in positive.items()} if total > 0 else {}
+
+
 def path_credits(path: Sequence[str], model: str, ages: Sequence[float] | None = None, *,
                  half_life: float = 7.0, markov_effects: dict[str, float] | None = None,
                  shapley_values: dict[str, float] | None = None, direct: str = DIRECT) -> dict[str, float]:  # fmt: skip
-    """One conversion's credit per channel under ``model`` (sums to 1)."""
-    if model == "markov":
+    """One conversion's credit per channel under ``model`` (sums to 1). ``markov`` and ``shapley``
+    give every conversion the same shares over all channels (the standard allocation), the
+    ``*_path`` variants share it over the path's own channels."""
+    if model in CHANNEL_LEVEL:
+        shares = channel_shares((markov_effects if model == "markov" else shapley_values) or {})
+        return shares or _proportional(path, {})
+    if model == "markov_path":
         return _proportional(path, markov_effects or {})
-    if model == "shapley":
+    if model == "shapley_path":
         return _proportional(path, shapley_values or {})
     credits: dict[str, float] = defaultdict(float)
     for channel, weight in zip(path, heuristic_weights(path, model, ages, half_life, direct), strict=True):
@@ -357,17 +394,25 @@ class Attribution:
     total_value: float
 
 
+def _untouched(path: Sequence[str], unattributed: str | None) -> bool:
+    """A path of the pseudo-channel alone: a conversion without a touch."""
+    return unattributed is not None and bool(path) and all(channel == unattributed for channel in path)
+
+
 def attribute(rows: Sequence[PathRow], how: str = "unique", *, half_life: float = 7.0,
-              markov_order: int = 1, models: Sequence[str] = MODELS, direct: str = DIRECT) -> Attribution:  # fmt: skip
-    """Attribute aggregated paths with every model (credits per channel, summed over conversions)."""
+              markov_order: int = 1, models: Sequence[str] = MODELS, direct: str = DIRECT,
+              unattributed: str | None = UNATTRIBUTED) -> Attribution:  # fmt: skip
+    """Attribute aggregated paths with every model (credits per channel, summed over conversions).
+    Paths of ``unattributed`` alone are left out of the chain and the Shapley game and credited to it."""
     transformed = []
     for row in rows:
         path = transform(row.path, how)
         kept = kept_touches(row.path, how)
         ages = tuple(row.ages[i] for i in kept) if row.ages is not None else None
         transformed.append(PathRow(path, row.conversions, row.value, row.nulls, ages))
-    chain = markov(transformed, markov_order) if "markov" in models else MarkovResult([], 0.0)
-    values = shapley(transformed) if "shapley" in models else {}
+    fitted = [row for row in transformed if not _untouched(row.path, unattributed)]
+    chain = markov(fitted, markov_order) if {"markov", "markov_path"} & set(models) else MarkovResult([], 0.0)
+    values = shapley(fitted) if {"shapley", "shapley_path"} & set(models) else {}
     channels = sorted({c for row in transformed for c in row.path})
     conversions = {m: {c: 0.0 for c in channels} for m in models}
     value = {m: {c: 0.0 for c in channels} for m in models}
@@ -376,9 +421,13 @@ def attribute(rows: Sequence[PathRow], how: str = "unique", *, half_life: float 
     for row in transformed:
         if row.conversions <= 0 or not row.path:
             continue
+        untouched = _untouched(row.path, unattributed)
         for model in models:
-            credits = path_credits(row.path, model, row.ages, half_life=half_life, direct=direct,
-                                   markov_effects=chain.removal_effects, shapley_values=values)  # fmt: skip
+            if untouched:
+                credits = {row.path[0]: 1.0}
+            else:
+                credits = path_credits(row.path, model, row.ages, half_life=half_life, direct=direct,
+                                       markov_effects=chain.removal_effects, shapley_values=values)  # fmt: skip
             for channel, credit in credits.items():
                 parts[model][channel].append(credit * row.conversions)
                 value_parts[model][channel].append(credit * row.value)
@@ -429,8 +478,10 @@ def touch_credits(path: Sequence[str], model: str, ages: Sequence[float] | None 
                   half_life: float = 7.0, markov_effects: dict[str, float] | None = None,
                   shapley_values: dict[str, float] | None = None, direct: str = DIRECT) -> list[float]:  # fmt: skip
     """One conversion's credit per touch of ``path`` (sums to 1): the heuristics weigh touches; Markov
-    and Shapley credit channels, shared evenly by each channel's touches."""
-    if model not in ("markov", "shapley"):
+    and Shapley credit channels, shared evenly by each channel's touches (for ``markov`` and
+    ``shapley`` only the path's channels' shares: the rest is credited to channels, not touches, by
+    :func:`attribute_journeys`; use the ``*_path`` models for touch-level credits)."""
+    if model not in ("markov", "shapley", "markov_path", "shapley_path"):
         return heuristic_weights(path, model, ages, half_life, direct)
     by_channel = path_credits(path, model, markov_effects=markov_effects, shapley_values=shapley_values)
     touches: defaultdict[str, int] = defaultdict(int)
@@ -439,20 +490,25 @@ def touch_credits(path: Sequence[str], model: str, ages: Sequence[float] | None 
     return [by_channel.get(channel, 0.0) / touches[channel] for channel in path]
 
 
-TouchCredit = tuple[str, str, str, float, float]  # journey_id, touch_id, model, credit, credited value
+# journey_id, touch_id (None for a channel-level credit of markov or shapley), model, credit, credited value, channel
+TouchCredit = tuple[str, str | None, str, float, float, str]
 
 
 def attribute_journeys(journeys: Sequence[Journey], how: str = "unique", *, half_life: float = 7.0,
-                       markov_order: int = 1, models: Sequence[str] = MODELS,
-                       direct: str = DIRECT) -> tuple[list[TouchCredit], MarkovResult, dict]:  # fmt: skip
+                       markov_order: int = 1, models: Sequence[str] = MODELS, direct: str = DIRECT,
+                       unattributed: str | None = UNATTRIBUTED,
+                       ) -> tuple[list[TouchCredit], MarkovResult, dict]:  # fmt: skip
     """Credits per converting journey, model and kept touch: ``(journey_id, touch_id, model, credit,
-    credited value)``; the chain and Shapley values are fitted on every journey (converting and not)
-    aggregated to distinct paths. Touches a transform drops get no row."""
+    credited value, channel)``; the chain and Shapley values are fitted on every journey (converting
+    and not) aggregated to distinct paths. Touches a transform drops get no row. ``markov`` and
+    ``shapley`` (the standard allocation) give one row per channel with a positive share and
+    ``touch_id`` None: every conversion the same shares. A journey of ``unattributed`` alone (a
+    conversion without a touch) is left out of the fit and credited to it in every model."""
     kept = {j.journey_id: kept_touches(j.path, how) for j in journeys}
     aggregated: dict[tuple[str, ...], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
     for journey in journeys:
-        if not journey.path:
-            continue
+        if not journey.path or _untouched(journey.path, unattributed):
+            continue  # no touch, no evidence about channels: not in the chain or the game
         path = tuple(journey.path[i] for i in kept[journey.journey_id])
         totals = aggregated[path]
         if journey.converted:
@@ -461,9 +517,10 @@ def attribute_journeys(journeys: Sequence[Journey], how: str = "unique", *, half
         else:
             totals[2] += 1
     rows = [PathRow(path, c, v, n) for path, (c, v, n) in sorted(aggregated.items())]
-    chain = markov(rows, markov_order) if "markov" in models else MarkovResult([], 0.0)
-    values = shapley(rows) if "shapley" in models else {}
-    out = []
+    chain = markov(rows, markov_order) if {"markov", "markov_path"} & set(models) else MarkovResult([], 0.0)
+    values = shapley(rows) if {"shapley", "shapley_path"} & set(models) else {}
+    shares = {"markov": channel_shares(chain.removal_effects), "shapley": channel_shares(values)}
+    out: list[TouchCredit] = []
     for journey in sorted(journeys, key=lambda j: j.journey_id):
         if not journey.converted or not journey.path:
             continue
@@ -471,12 +528,23 @@ def attribute_journeys(journeys: Sequence[Journey], how: str = "unique", *, half
         kept_path = [journey.path[i] for i in indices]
         ages = [journey.ages[i] for i in indices] if journey.ages is not None else None
         touch_ids = [journey.touch_ids[i] for i in indices]
+        untouched = _untouched(kept_path, unattributed)
         for model in models:
+            if untouched:
+                # a conversion without a touch: its pseudo-touch gets the whole credit in every model
+                for touch_id, channel in zip(touch_ids[:1], kept_path[:1], strict=True):
+                    out.append((journey.journey_id, touch_id, model, 1.0, journey.value, channel))
+                continue
+            if model in CHANNEL_LEVEL and shares[model]:
+                # the standard allocation: the same shares for every conversion, one row per channel
+                for channel, share in shares[model].items():
+                    out.append((journey.journey_id, None, model, share, share * journey.value, channel))
+                continue
             credits = touch_credits(kept_path, model, ages, half_life=half_life, direct=direct,
                                     markov_effects=chain.removal_effects, shapley_values=values)  # fmt: skip
-            for touch_id, credit in zip(touch_ids, credits, strict=True):
+            for touch_id, channel, credit in zip(touch_ids, kept_path, credits, strict=True):
                 if credit:
-                    out.append((journey.journey_id, touch_id, model, credit, credit * journey.value))
+                    out.append((journey.journey_id, touch_id, model, credit, credit * journey.value, channel))
     return out, chain, values
 
 
@@ -516,16 +584,24 @@ def journeys_from_table(table) -> list[Journey]:
 def attribute_journey_table(table, how: str = "unique", *, half_life: float = 7.0, markov_order: int = 1):
     """The dbt model ``attribution_touch_credits``: every model's credit per touch of each converting
     journey of a journey table (see :func:`journeys_from_table`), with the touch's channel's removal
-    effect and Shapley value; a pandas DataFrame."""
+    effect and Shapley value; a pandas DataFrame. ``markov`` and ``shapley`` rows are per channel
+    (touch_id, touched_at and campaign null: the standard allocation credits channels, not touches)."""
     import pandas as pd
 
     credits, chain, values = attribute_journeys(
         journeys_from_table(table), how, half_life=half_life, markov_order=markov_order
     )
-    out = pd.DataFrame(credits, columns=["conversion_id", "touch_id", "attribution_model", "credit", "credited_value"])
-    extra = [c for c in ("person_id", "converted_at", "touched_at", "campaign") if c in table.columns]
-    touches = table[["journey_id", "touch_id", "channel", *extra]].rename(columns={"journey_id": "conversion_id"})
+    out = pd.DataFrame(
+        credits, columns=["conversion_id", "touch_id", "attribution_model", "credit", "credited_value", "channel"]
+    )
+    per_touch = [c for c in ("touched_at", "campaign") if c in table.columns]
+    per_journey = [c for c in ("person_id", "converted_at") if c in table.columns]
+    touches = table[["journey_id", "touch_id", *per_touch]].rename(columns={"journey_id": "conversion_id"})
+    # a channel-level credit (touch_id None) has no touch: its touched_at and campaign stay null
     out = out.merge(touches, on=["conversion_id", "touch_id"], how="left")
+    if per_journey:
+        journeys = table[["journey_id", *per_journey]].drop_duplicates("journey_id")
+        out = out.merge(journeys.rename(columns={"journey_id": "conversion_id"}), on="conversion_id", how="left")
     out["removal_effect"] = out["channel"].map(chain.removal_effects)
     out["shapley_value"] = out["channel"].map(values)
     return out

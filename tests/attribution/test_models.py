@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from itertools import permutations
 
 import pytest
@@ -25,7 +26,8 @@ def rows(*items: tuple[str, float, float]) -> list[PathRow]:
 # transitions: start→a 2, start→b 2; a→b 1, a→null 1; b→conv 2, b→null 1
 # P(conv) = 1/2·1/2·2/3 + 1/2·2/3 = 1/2
 # without a: 1/2·2/3 = 1/3 → removal effect 1 − (1/3)/(1/2) = 1/3; without b: 0 → removal effect 1
-# credits: a > b splits 1/3 : 1 → a 1/4, b 3/4; b → b 1. Totals: a 1/4, b 7/4.
+# markov (standard): the 2 conversions in proportion 1/3 : 1 → a 1/2, b 3/2.
+# markov_path: a > b splits 1/3 : 1 → a 1/4, b 3/4; b → b 1. Totals: a 1/4, b 7/4.
 HAND = rows(("a > b", 1, 0), ("a", 0, 1), ("b", 1, 1))
 
 
@@ -35,8 +37,10 @@ def test_markov_chain_solved_by_hand():
     assert chain.without == pytest.approx({"a": 1 / 3, "b": 0.0}, abs=1e-15)
     assert chain.removal_effects == pytest.approx({"a": 1 / 3, "b": 1.0}, abs=1e-15)
     result = A.attribute(HAND)
-    assert result.conversions["markov"] == pytest.approx({"a": 0.25, "b": 1.75}, abs=1e-15)
-    assert result.value["markov"] == pytest.approx({"a": 2.5, "b": 17.5}, abs=1e-14)
+    assert result.conversions["markov"] == pytest.approx({"a": 0.5, "b": 1.5}, abs=1e-15)
+    assert result.value["markov"] == pytest.approx({"a": 5.0, "b": 15.0}, abs=1e-14)
+    assert result.conversions["markov_path"] == pytest.approx({"a": 0.25, "b": 1.75}, abs=1e-15)
+    assert result.value["markov_path"] == pytest.approx({"a": 2.5, "b": 17.5}, abs=1e-14)
 
 
 def test_markov_loop_solved_by_hand():
@@ -77,9 +81,11 @@ def test_shapley_values_by_hand():
     # φ_a = 1/2 (v(a) − 0) + 1/2 (v(ab) − v(b)) = 1/4 + 1/2 = 3/4; φ_b = 1/2 (0) + 1/2 (1 − 1/2) = 1/4
     data = rows(("a", 1, 1), ("b", 0, 1), ("a > b", 1, 0))
     assert A.shapley(data) == pytest.approx({"a": 0.75, "b": 0.25}, abs=1e-15)
-    credits = A.attribute(data).conversions["shapley"]
-    # "a" converts once (all to a); "a > b" splits 3/4 : 1/4
-    assert credits == pytest.approx({"a": 1.75, "b": 0.25}, abs=1e-15)
+    result = A.attribute(data)
+    # shapley (standard): the 2 conversions in proportion 3/4 : 1/4
+    assert result.conversions["shapley"] == pytest.approx({"a": 1.5, "b": 0.5}, abs=1e-15)
+    # shapley_path: "a" converts once (all to a); "a > b" splits 3/4 : 1/4
+    assert result.conversions["shapley_path"] == pytest.approx({"a": 1.75, "b": 0.25}, abs=1e-15)
 
 
 # --- heuristics, against a plain computation written independently ------------------------------
@@ -140,3 +146,89 @@ def test_path_file_parsing_and_errors():
         A.read_path_file("path,total_conversions\na,many\n")
     with pytest.raises(A.AttributionError, match="line 2: counts"):
         A.read_path_file("path,total_conversions\na,-1\n")
+
+
+# --- the standard Markov allocation against an independent exact solution ------------------------
+
+reference_markov = load_bench("attribution").reference_markov
+distinct_paths = load_bench("attribution").distinct_paths
+
+
+def test_reference_chain_reproduces_the_hand_solved_numbers():
+    # the reference (exact fractions, written independently) on the chain solved by hand above
+    effects, conversions, value = reference_markov(HAND)
+    assert effects == {"a": Fraction(1, 3), "b": Fraction(1)}
+    assert conversions == {"a": Fraction(1, 2), "b": Fraction(3, 2)}
+    assert value == {"a": Fraction(5), "b": Fraction(15)}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_markov_is_the_standard_allocation_of_an_exact_chain(seed):
+    # 400 distinct random paths over 12 channels: totals in proportion to the removal effects
+    data = distinct_paths(400, seed)
+    effects, conversions, value = reference_markov(data)
+    result = A.attribute(data)
+    assert result.markov.removal_effects == pytest.approx({c: float(e) for c, e in effects.items()}, rel=1e-12)
+    for channel, expected in conversions.items():
+        assert result.conversions["markov"][channel] == pytest.approx(float(expected), rel=1e-12), channel
+        assert result.value["markov"][channel] == pytest.approx(float(value[channel]), rel=1e-12), channel
+    # the per-path variant is a different allocation of the same total
+    assert math.fsum(result.conversions["markov_path"].values()) == pytest.approx(result.total_conversions)
+    assert result.conversions["markov_path"] != pytest.approx(result.conversions["markov"], rel=1e-3)
+
+
+def test_standard_shapley_divides_the_total_in_proportion_to_the_values():
+    data = distinct_paths(200, 5)
+    result = A.attribute(data)
+    positive = {c: v for c, v in result.shapley.items() if v > 0}
+    for channel, credited in result.conversions["shapley"].items():
+        expected = result.total_conversions * positive.get(channel, 0.0) / math.fsum(positive.values())
+        assert credited == pytest.approx(expected, rel=1e-12, abs=1e-12), channel
+
+
+def test_journeys_give_channel_rows_for_the_standard_models():
+    journeys = [
+        A.Journey("c1", ("a", "b"), ("t1", "t2"), converted=True, value=10.0),
+        A.Journey("c2", ("b",), ("t3",), converted=True, value=30.0),
+        A.Journey("n1", ("a",), ("t4",)),
+        A.Journey("n2", ("b",), ("t5",)),
+    ]
+    credits, chain, _ = A.attribute_journeys(journeys)
+    assert chain.removal_effects == pytest.approx({"a": 1 / 3, "b": 1.0})
+    markov_rows = {(j, t, ch): (c, v) for j, t, m, c, v, ch in credits if m == "markov"}
+    # every conversion the same shares 1/4 : 3/4, including c2 that never touched a; no touch id
+    expected = {("c1", None, "a"): (0.25, 2.5), ("c1", None, "b"): (0.75, 7.5),
+                ("c2", None, "a"): (0.25, 7.5), ("c2", None, "b"): (0.75, 22.5)}  # fmt: skip
+    assert set(markov_rows) == set(expected)
+    for key, pair in expected.items():
+        assert markov_rows[key] == pytest.approx(pair, rel=1e-14), key
+    path_rows = {(j, t, ch): c for j, t, m, c, _, ch in credits if m == "markov_path"}
+    assert path_rows == pytest.approx({("c1", "t1", "a"): 0.25, ("c1", "t2", "b"): 0.75, ("c2", "t3", "b"): 1.0})
+
+
+def test_semicolon_path_files_are_read():
+    text = "path;total_conversions;total_conversion_value;total_null\neta > iota;1;0.244;3\n"
+    assert A.read_path_file(text) == [PathRow(("eta", "iota"), 1, 0.244, 3)]
+
+
+def test_conversions_without_a_touch_stay_out_of_the_chain_and_the_game():
+    # u: a conversion with only the pseudo-touch Unattributed; inside the game its conversion rate
+    # of 1 would make every real channel's Shapley value negative (and take shares in the chain)
+    journeys = [
+        A.Journey("c1", ("a", "b"), ("t1", "t2"), converted=True, value=10.0),
+        A.Journey("c2", ("b",), ("t3",), converted=True, value=30.0),
+        A.Journey("u", (A.UNATTRIBUTED,), ("unattributed:u",), converted=True, value=50.0),
+        A.Journey("n1", ("a",), ("t4",)),
+        A.Journey("n2", ("b",), ("t5",)),
+    ]
+    credits, chain, values = A.attribute_journeys(journeys)
+    assert chain.channels == ["a", "b"] and set(values) == {"a", "b"}
+    assert chain.removal_effects == pytest.approx({"a": 1 / 3, "b": 1.0})  # as without u
+    for model in A.MODELS:
+        mine = [(t, ch, c, v) for j, t, m, c, v, ch in credits if j == "u" and m == model]
+        assert mine == [("unattributed:u", A.UNATTRIBUTED, 1.0, 50.0)], model
+        others = {ch for j, t, m, c, v, ch in credits if j != "u" and m == model}
+        assert A.UNATTRIBUTED not in others, model
+    totals = A.attribute(rows(("a > b", 1, 0), ("b", 1, 1), ("a", 0, 1), (A.UNATTRIBUTED, 3, 0)))
+    assert totals.conversions["markov"] == pytest.approx({"a": 0.5, "b": 1.5, A.UNATTRIBUTED: 3.0})
+    assert totals.conversions["shapley"][A.UNATTRIBUTED] == pytest.approx(3.0)

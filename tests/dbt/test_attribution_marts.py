@@ -56,13 +56,21 @@ def test_carols_win_is_credited_by_every_model_and_sums_to_one(warehouse):
 
 
 def test_the_dbt_python_model_equals_the_library_on_the_same_journeys(warehouse):
-    expected, _, _ = A.attribute_journeys(journeys(warehouse), half_life=7.0)
+    expected, chain, _ = A.attribute_journeys(journeys(warehouse), half_life=7.0)
     got = warehouse.query(
-        "select conversion_id, touch_id, attribution_model, credit, credited_value from marts.attribution_touch_credits"
+        "select conversion_id, touch_id, attribution_model, credit, credited_value, channel"
+        " from marts.attribution_touch_credits"
     )
-    got = {(c, t, m): (credit, value) for c, t, m, credit, value in got}
-    expected = {(c, t, m): (credit, value) for c, t, m, credit, value in expected}
-    assert set(got) == set(expected) and len(got) == 3 + 4 * 5  # single-touch models: 1 row; the 5 others: 4
+    got = {(c, t, m, ch): (credit, value) for c, t, m, credit, value, ch in got}
+    expected = {(c, t, m, ch): (credit, value) for c, t, m, credit, value, ch in expected}
+    assert set(got) == set(expected)
+    per_model = {m: sum(1 for _, _, model, _ in got if model == m) for m in A.MODELS}
+    # single-touch models: 1 row; the touch-level ones: Carol's 4 touches; markov: one per channel
+    # with a positive removal effect, a channel's credit with no touch
+    assert per_model == {**per_model, "first_touch": 1, "last_touch": 1, "last_non_direct": 1, "linear": 4,
+                         "position_based": 4, "time_decay": 4, "markov_path": 4, "shapley_path": 4,
+                         "markov": sum(1 for e in chain.removal_effects.values() if e > 0)}  # fmt: skip
+    assert all(t is None for _, t, m, _ in got if m in ("markov", "shapley"))
     for key, (credit, value) in expected.items():
         assert got[key] == pytest.approx((credit, value), abs=1e-9), key
     channel_totals = dict(

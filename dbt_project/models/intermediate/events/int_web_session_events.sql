@@ -4,11 +4,30 @@
     Events exported without ga_session_id are sessionised per user_pseudo_id among themselves: a
     new session starts when more than var session_timeout_minutes (30) passed since that browser's
     previous such event; its key is `<user_pseudo_id>:t<epoch seconds of its first event>` (the
-    `t` keeps it apart from GA4's own ids, which are epoch seconds too). -#}
+    `t` keeps it apart from GA4's own ids, which are epoch seconds too). A referrer on one of the
+    company's own domains (seed own_domains) is no referrer here: moving www. → shop. → a payment
+    page stays in the session without a new source. -#}
 with
 
 web_events as (
     select * from {{ ref('stg_web__events') }}
+),
+
+own_domains as (
+    select distinct
+        case when lower(trim(domain)) like 'www.%' then substr(lower(trim(domain)), 5) else lower(trim(domain)) end
+            as domain
+    from {{ ref('own_domains') }}
+),
+
+own_referrers as (
+    -- the referrer hosts that are the company's own (or a payment page it sends buyers to): never
+    -- a referral (seed own_domains)
+    select distinct web_events.event_id
+    from web_events
+    inner join own_domains
+        on web_events.referrer_host = own_domains.domain
+        or web_events.referrer_host like '%.' || own_domains.domain
 ),
 
 without_session_id as (
@@ -73,11 +92,26 @@ final as (
         web_events.source,
         web_events.medium,
         web_events.campaign,
+        web_events.tags_from,
         web_events.gclid,
-        web_events.referrer_host
+        web_events.dclid,
+        web_events.gbraid,
+        web_events.wbraid,
+        web_events.srsltid,
+        web_events.last_click_source,
+        web_events.last_click_medium,
+        web_events.last_click_campaign,
+        web_events.first_user_source,
+        web_events.first_user_medium,
+        web_events.first_user_campaign,
+        -- an external referrer that is not one of the company's own domains (seed own_domains)
+        case when own_referrers.event_id is null then web_events.referrer_host end as referrer_host,
+        own_referrers.event_id is not null as has_own_referrer
     from web_events
     left join inferred_sessions
         on inferred_sessions.event_id = web_events.event_id
+    left join own_referrers
+        on own_referrers.event_id = web_events.event_id
 )
 
 select * from final

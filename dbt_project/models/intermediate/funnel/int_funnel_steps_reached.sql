@@ -4,11 +4,14 @@
       entry        a person enters at their first moment of step 1; the window closes
                    funnel_conversion_window_days later, its end included
       ordered      step k is the first moment of step k at or after step k-1 (the same second
-                   counts as after), within the window; other events may come in between
+                   counts as after), within the window; other events may come in between;
+                   an optional step (seed is_optional) not reached is skipped: step k+1 is
+                   searched from the last step reached
       strict       as ordered, and no funnel moment strictly between the last moment of step k-1
                    and step k (a repeat of step k-1 is no interruption, the same second never is)
       any          step k is the first moment of step k within the window, counted when steps
-                   1..k all happened in it, in any order (none counts before the entry)
+                   1..k all happened in it, in any order (none counts before the entry); an
+                   optional step may be missing
       attempts     first: the first entry only; each: the first step-1 moment after a window
                    closed starts the next attempt
       exclusions   an exclusion rule's moment between its from_step and its to_step (or the
@@ -43,15 +46,22 @@ rules as (
 ),
 
 steps as (
-    -- the funnel's steps numbered 1..n in step_order
+    -- the funnel's steps numbered 1..n in step_order; an optional step (any of its rows says so)
+    -- may be skipped, except the entry{% if funnel_order == 'strict' %} (strict: no step is optional){% endif %}
     select
         step,
         step_order,
-        row_number() over (order by step_order, step) as step_position
+        row_number() over (order by step_order, step) as step_position,
+        {%- if funnel_order == 'strict' %}
+        false as is_optional
+        {%- else %}
+        is_optional and row_number() over (order by step_order, step) > 1 as is_optional
+        {%- endif %}
     from (
         select
             step,
-            min(step_order) as step_order
+            min(step_order) as step_order,
+            max(case when coalesce(is_optional, false) then 1 else 0 end) = 1 as is_optional
         from rules
         where role = 'step'
         group by step
@@ -155,6 +165,7 @@ first_moments as (
         windows.person_id,
         windows.attempt_number,
         steps.step_position,
+        steps.is_optional,
         min(occurrences.occurred_at) as first_at
     from windows
     cross join steps
@@ -163,21 +174,23 @@ first_moments as (
         and occurrences.step_position = steps.step_position
         and occurrences.occurred_at >= windows.entered_at
         and occurrences.occurred_at <= windows.window_end_at
-    group by windows.person_id, windows.attempt_number, steps.step_position
+    group by windows.person_id, windows.attempt_number, steps.step_position, steps.is_optional
 ),
 
 reached as (
-    -- step k counts when steps 1..k all happened within the window
+    -- step k counts when it and every required step of 1..k happened within the window (an
+    -- optional step may be missing)
     select
         person_id,
         attempt_number,
         step_position,
         case
-            when min(case when first_at is null then 0 else 1 end) over (
-                partition by person_id, attempt_number
-                order by step_position
-                rows between unbounded preceding and current row
-            ) = 1 then first_at
+            when first_at is not null
+                and min(case when first_at is null and not is_optional then 0 else 1 end) over (
+                    partition by person_id, attempt_number
+                    order by step_position
+                    rows between unbounded preceding and current row
+                ) = 1 then first_at
         end as reached_at
     from first_moments
 ),
@@ -221,14 +234,16 @@ candidates as (
 ),
 
 reached as (
-    -- step 1 at the entry, then step by step: the first moment of the next step at or after this
-    -- one, within the window (a null reached_at ends the recursion)
+    -- step 1 at the entry, then step by step: the first moment of the next step at or after the
+    -- last step reached (anchor_at), within the window. A null reached_at ends the recursion, unless
+    -- the step is optional: the next step is then searched from the same anchor
     select
         person_id,
         attempt_number,
         window_end_at,
         1 as step_position,
-        entered_at as reached_at
+        entered_at as reached_at,
+        entered_at as anchor_at
     from windows
 
     union all
@@ -243,14 +258,17 @@ reached as (
             from candidates
             where candidates.person_id = reached.person_id
                 and candidates.step_position = reached.step_position + 1
-                and candidates.occurred_at >= reached.reached_at
+                and candidates.occurred_at >= coalesce(reached.reached_at, reached.anchor_at)
                 and candidates.occurred_at <= reached.window_end_at
                 {%- if funnel_order == 'strict' %}
                 and candidates.strict_anchor_at >= reached.reached_at
                 {%- endif %}
-        ) as reached_at
+        ) as reached_at,
+        coalesce(reached.reached_at, reached.anchor_at) as anchor_at
     from reached
-    where reached.reached_at is not null
+    inner join steps
+        on steps.step_position = reached.step_position
+    where (reached.reached_at is not null or steps.is_optional)
         and reached.step_position < (select last_position from last_step)
 ),
 {%- endif %}
@@ -330,22 +348,27 @@ final as (
         cast(reached_steps.step_order as integer) as step_order,
         cast(reached_steps.step as varchar) as step,
         cast(reached_steps.reached_at as timestamp) as reached_at,
-        cast(previous_step.reached_at as timestamp) as previous_reached_at,
-        cast({{ hours_between('previous_step.reached_at', 'reached_steps.reached_at') }} as double precision)
+        cast(reached_steps.previous_reached_at as timestamp) as previous_reached_at,
+        cast({{ hours_between('reached_steps.previous_reached_at', 'reached_steps.reached_at') }} as double precision)
             as hours_from_previous,
         cast({{ hours_between('windows.entered_at', 'reached_steps.reached_at') }} as double precision)
             as hours_from_entry,
         first_exclusions.exclusion is not null as is_excluded,
         cast(first_exclusions.exclusion as varchar) as excluded_by,
         cast(first_exclusions.excluded_at as timestamp) as excluded_at
-    from reached_steps
+    from (
+        -- the previous step reached (a skipped optional step is not one)
+        select
+            reached_steps.*,
+            lag(reached_steps.reached_at) over (
+                partition by reached_steps.person_id, reached_steps.attempt_number
+                order by reached_steps.step_position
+            ) as previous_reached_at
+        from reached_steps
+    ) as reached_steps
     inner join windows
         on windows.person_id = reached_steps.person_id
         and windows.attempt_number = reached_steps.attempt_number
-    left join reached_steps as previous_step
-        on previous_step.person_id = reached_steps.person_id
-        and previous_step.attempt_number = reached_steps.attempt_number
-        and previous_step.step_position = reached_steps.step_position - 1
     left join first_exclusions
         on first_exclusions.person_id = reached_steps.person_id
         and first_exclusions.attempt_number = reached_steps.attempt_number

@@ -1,6 +1,7 @@
 {#- Credit per conversion, model, channel and campaign: the touches' credits summed
     (attribution_touch_credits). Per conversion and model, credit sums to 1 and credited_value to
-    the conversion's value. -#}
+    the conversion's value. markov and shapley (the standard allocation) credit channels, not
+    touches: their rows have touches 0 and a null campaign. -#}
 with
 
 touch_credits as (
@@ -15,7 +16,7 @@ final as (
         cast(converted_at as timestamp) as converted_at,
         cast(channel as varchar) as channel,
         cast(campaign as varchar) as campaign,
-        cast(count(*) as integer) as touches,
+        cast(count(touch_id) as integer) as touches,
         cast(sum(credit) as double) as credit,
         cast(sum(credited_value) as double) as credited_value
     from touch_credits

@@ -5,7 +5,11 @@
     funnel_attempts = first, one per person); entered: attempts in the group; conversion from the
     previous step and from the entry; median hours from the previous step and from the entry over
     the attempts that reached the step. Excluded attempts are not counted. Steps, order mode, window
-    and exclusions: int_funnel_steps_reached and docs/funnel.md. -#}
+    and exclusions: int_funnel_steps_reached and docs/funnel.md. definition says what people counts;
+    step_events / step_people (overall rows) are the plain counts of the step's moments at any time
+    (int_funnel_step_events), so the funnel's won and the CRM's wins meet on one row. An optional
+    step may count fewer than the step after it: conversion_from_previous is from the previous
+    required step. -#}
 {%- set dimensions = {'cohort_week': 'date', 'channel': 'varchar', 'industry': 'varchar', 'grade': 'varchar'} -%}
 {%- set breakdowns = [
     ('overall', []),
@@ -25,6 +29,14 @@ funnel_steps as (
     select * from {{ ref('funnel_steps') }}
 ),
 
+step_counts as (
+    select
+        step as counted_step,
+        step_events,
+        step_people
+    from {{ ref('int_funnel_step_events') }}
+),
+
 people as (
     select * from {{ ref('people') }}
 ),
@@ -40,11 +52,25 @@ touches as (
 steps as (
     select
         step,
-        min(step_order) as step_order
+        min(step_order) as step_order,
+        max(case when coalesce(is_optional, false) then 1 else 0 end) = 1 as is_optional
     from funnel_steps
     where is_enabled
         and role = 'step'
     group by step
+),
+
+step_positions as (
+    -- the entry is never optional, and strict order has no optional step (int_funnel_steps_reached)
+    select
+        step,
+        step_order,
+        is_optional
+        and row_number() over (order by step_order, step) > 1
+        and '{{ var("funnel_order") }}' <> 'strict' as is_optional,
+        first_value(step) over (order by step_order, step rows between unbounded preceding and unbounded following)
+            as entry_step
+    from steps
 ),
 
 first_touches as (
@@ -127,13 +153,21 @@ counts as (
 ),
 
 with_previous as (
+    -- the previous required step's count: an optional step may be skipped, so a later step can
+    -- count more than it; every attempt at step k reached every required step before k, so the
+    -- smallest count of the required steps before k is the last one's
     select
         counts.*,
-        lag(people) over (
-            partition by breakdown, cohort_week, channel, industry, grade
-            order by step_order
+        step_positions.is_optional,
+        step_positions.entry_step,
+        min(case when not step_positions.is_optional then counts.people end) over (
+            partition by counts.breakdown, counts.cohort_week, counts.channel, counts.industry, counts.grade
+            order by counts.step_order
+            rows between unbounded preceding and 1 preceding
         ) as previous_people
     from counts
+    inner join step_positions
+        on step_positions.step = counts.step
 ),
 
 final as (
@@ -155,8 +189,33 @@ final as (
         ) as conversion_from_previous,
         cast(people * 1.0 / nullif(entered, 0) as double precision) as conversion_from_first,
         cast(median_hours_from_previous as double precision) as median_hours_from_previous,
-        cast(median_hours_from_first as double precision) as median_hours_from_first
+        cast(median_hours_from_first as double precision) as median_hours_from_first,
+        cast(with_previous.is_optional as boolean) as is_optional,
+        -- what people counts, in words, beside the plain counts it can be reconciled with
+        cast(
+            case when with_previous.step = with_previous.entry_step
+                then 'attempts that entered the funnel at their first ' || with_previous.step
+                    || ' moment ({{ var("funnel_attempts") }} attempt'
+                    || '{{ "s" if var("funnel_attempts") == "each" else "" }} per person)'
+                else 'attempts that reached ' || with_previous.step
+                    || ' within {{ var("funnel_conversion_window_days") }} days of entering at '
+                    || with_previous.entry_step || ', {{ var("funnel_order") }} order, '
+                    || case when with_previous.is_optional then 'an optional step (may be skipped)'
+                        else 'after every earlier required step' end
+                    || ' ({{ var("funnel_attempts") }} attempt'
+                    || '{{ "s" if var("funnel_attempts") == "each" else "" }} per person)'
+            end
+            || '; excluded attempts not counted'
+            as varchar
+        ) as definition,
+        -- the plain counts, overall rows only: every moment of the step at any time, in any order
+        cast(case when with_previous.breakdown = 'overall' then step_counts.step_events end as integer)
+            as step_events,
+        cast(case when with_previous.breakdown = 'overall' then step_counts.step_people end as integer)
+            as step_people
     from with_previous
+    left join step_counts
+        on step_counts.counted_step = with_previous.step
 )
 
 select * from final

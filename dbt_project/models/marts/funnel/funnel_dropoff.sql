@@ -1,7 +1,7 @@
 {#- Where people leave the funnel: per step and the breakdowns of funnel_conversion (overall, cohort
-    week, channel, industry, grade, all four), the attempts that reached the previous step, those
-    that reached this one, and the ones that dropped in between (reached the previous step, not
-    this one; null at the first step) with their share of the previous step. -#}
+    week, channel, industry, grade, all four), the attempts that reached the previous (required)
+    step, those that reached this one, and the ones that dropped in between (reached the previous
+    step, not this one; null at the first step) with their share of the previous step. -#}
 with
 
 funnel_conversion as (
@@ -11,9 +11,12 @@ funnel_conversion as (
 with_previous as (
     select
         funnel_conversion.*,
-        lag(people) over (
+        -- the previous required step (an optional step may be skipped: funnel_conversion.is_optional);
+        -- its count is the smallest of the required steps before, so dropped is never negative
+        min(case when not is_optional then people end) over (
             partition by breakdown, cohort_week, channel, industry, grade
             order by stage_order
+            rows between unbounded preceding and 1 preceding
         ) as previous_people
     from funnel_conversion
 ),

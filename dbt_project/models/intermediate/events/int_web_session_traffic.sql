@@ -1,0 +1,300 @@
+{#- One row per web session (int_web_session_events): where it came from, as GA4 reports a
+    session's source, medium, campaign and default channel group (docs/channels.md has the rules and
+    the cases, tests/web/ga4_session_cases.yml).
+
+    A session's own traffic: its first event that carries any (UTM tags from collected_traffic_source,
+    else the page URL's utm_*, else the event params source / medium / campaign; a click id GA4
+    knows; an external referrer not on the company's own domains), whole. UTM tags win, filled by the
+    click id where they lack source or medium: gclid, gbraid or wbraid (Google Ads auto-tagging,
+    which also makes the channel Paid Search whatever the tags say: default_channel_group) is
+    google / cpc, dclid (Campaign Manager / Display & Video 360) dfa / cpm, srsltid (Merchant
+    Center listings) google / organic. Otherwise the referrer host without "www." / referral.
+
+    The session's traffic (source_origin):
+      ga4_last_click    the export has session_traffic_source_last_click (GA4's own answer): it;
+      session           else its own traffic, unless it is tagged (direct) / (none);
+      previous_session  else (a direct session) the own traffic of the same browser's
+                        (user_pseudo_id) last session with own traffic that started at most
+                        var ga4_lookback_days (90) before it: GA4's last non-direct click;
+      direct            else (direct) / (none).
+    attributed_session_key: the session whose traffic is credited.
+    First user: traffic_source (first_user_*) of the browser's first event that has it, else the
+    traffic of its first session; first_user_default_channel_group is its channel group. -#}
+with
+
+session_events as (
+    select * from {{ ref('int_web_session_events') }}
+),
+
+flagged as (
+    select
+        session_events.*,
+        (
+            source is not null or medium is not null or campaign is not null
+            or gclid is not null or gbraid is not null or wbraid is not null or dclid is not null
+            or srsltid is not null
+        ) as is_tagged,
+        referrer_host is not null as has_referrer,
+        (last_click_source is not null or last_click_medium is not null or last_click_campaign is not null)
+            as has_last_click,
+        first_user_source is not null or first_user_medium is not null as has_first_user
+    from session_events
+),
+
+ranked as (
+    select
+        flagged.*,
+        row_number() over (partition by session_key, is_tagged or has_referrer order by event_at, event_id)
+            as traffic_rank,
+        row_number() over (partition by session_key, has_referrer order by event_at, event_id) as referrer_rank,
+        row_number() over (partition by session_key, has_last_click order by event_at, event_id) as last_click_rank,
+        row_number() over (partition by user_pseudo_id, has_first_user order by event_at, event_id)
+            as first_user_rank
+    from flagged
+),
+
+sessions as (
+    select
+        session_key,
+        min(user_pseudo_id) as user_pseudo_id,
+        min(event_at) as session_start_at,
+        min(case when has_referrer and referrer_rank = 1 then referrer_host end) as referrer_host
+    from ranked
+    group by session_key
+),
+
+own_traffic as (
+    -- the first event with traffic information, whole: its tags are never mixed with another event's
+    select
+        session_key,
+        case
+            when is_tagged then coalesce(
+                source,
+                case
+                    when coalesce(gclid, gbraid, wbraid) is not null then 'google'
+                    when dclid is not null then 'dfa'
+                    when srsltid is not null then 'google'
+                end
+            )
+            when referrer_host like 'www.%' then substr(referrer_host, 5)
+            else referrer_host
+        end as source,
+        case
+            when is_tagged then coalesce(
+                medium,
+                case
+                    when coalesce(gclid, gbraid, wbraid) is not null then 'cpc'
+                    when dclid is not null then 'cpm'
+                    when srsltid is not null then 'organic'
+                end
+            )
+            else 'referral'
+        end as medium,
+        case when is_tagged then campaign end as campaign,
+        case when is_tagged then coalesce(gclid, gbraid, wbraid) end as ads_click_id,
+        case when is_tagged then dclid end as dclid,
+        case when is_tagged then srsltid end as srsltid
+    from ranked
+    where (is_tagged or has_referrer) and traffic_rank = 1
+),
+
+last_click as (
+    select
+        session_key,
+        last_click_source as source,
+        last_click_medium as medium,
+        last_click_campaign as campaign
+    from ranked
+    where has_last_click and last_click_rank = 1
+),
+
+with_own as (
+    select
+        sessions.*,
+        -- a click: own traffic that is not tagged (direct) / (none)
+        (
+            own_traffic.session_key is not null
+            and not (
+                coalesce(lower(trim(own_traffic.source)), '(direct)') = '(direct)'
+                and coalesce(lower(trim(own_traffic.medium)), '(none)') in ('(none)', '(not set)')
+            )
+        ) as has_own_traffic,
+        own_traffic.source as own_source,
+        own_traffic.medium as own_medium,
+        own_traffic.campaign as own_campaign,
+        own_traffic.ads_click_id as own_ads_click_id,
+        own_traffic.dclid as own_dclid,
+        own_traffic.srsltid as own_srsltid,
+        last_click.session_key is not null as has_last_click,
+        last_click.source as last_click_source,
+        last_click.medium as last_click_medium,
+        last_click.campaign as last_click_campaign
+    from sessions
+    left join own_traffic
+        on own_traffic.session_key = sessions.session_key
+    left join last_click
+        on last_click.session_key = sessions.session_key
+),
+
+previous_non_direct as (
+    -- a direct session's candidates: the same browser's earlier sessions with traffic of their own
+    -- within the lookback; the latest wins
+    select
+        direct_sessions.session_key,
+        earlier.session_key as attributed_session_key,
+        row_number() over (
+            partition by direct_sessions.session_key
+            order by earlier.session_start_at desc, earlier.session_key desc
+        ) as recency
+    from with_own as direct_sessions
+    inner join with_own as earlier
+        on earlier.user_pseudo_id = direct_sessions.user_pseudo_id
+        and earlier.has_own_traffic
+        and earlier.session_start_at < direct_sessions.session_start_at
+        and earlier.session_start_at
+            >= {{ dbt.dateadd('day', -var('ga4_lookback_days'), 'direct_sessions.session_start_at') }}
+    where not direct_sessions.has_own_traffic
+        and not direct_sessions.has_last_click
+),
+
+resolved as (
+    select
+        with_own.session_key,
+        with_own.user_pseudo_id,
+        with_own.session_start_at,
+        with_own.referrer_host,
+        with_own.own_source,
+        with_own.own_medium,
+        with_own.own_campaign,
+        case
+            when with_own.has_last_click then 'ga4_last_click'
+            when with_own.has_own_traffic then 'session'
+            when previous.attributed_session_key is not null then 'previous_session'
+            else 'direct'
+        end as source_origin,
+        case
+            when with_own.has_last_click or with_own.has_own_traffic then with_own.session_key
+            else previous.attributed_session_key
+        end as attributed_session_key,
+        case
+            when with_own.has_last_click then with_own.last_click_source
+            when with_own.has_own_traffic then with_own.own_source
+            when previous.attributed_session_key is not null then earlier.own_source
+            else with_own.own_source
+        end as source,
+        case
+            when with_own.has_last_click then with_own.last_click_medium
+            when with_own.has_own_traffic then with_own.own_medium
+            when previous.attributed_session_key is not null then earlier.own_medium
+            else with_own.own_medium
+        end as medium,
+        case
+            when with_own.has_last_click then with_own.last_click_campaign
+            when with_own.has_own_traffic then with_own.own_campaign
+            when previous.attributed_session_key is not null then earlier.own_campaign
+            else with_own.own_campaign
+        end as campaign,
+        case
+            when with_own.has_last_click then null
+            when with_own.has_own_traffic then with_own.own_ads_click_id
+            else earlier.own_ads_click_id
+        end as gclid,
+        case
+            when with_own.has_last_click then null
+            when with_own.has_own_traffic then with_own.own_dclid
+            else earlier.own_dclid
+        end as dclid,
+        case
+            when with_own.has_last_click then null
+            when with_own.has_own_traffic then with_own.own_srsltid
+            else earlier.own_srsltid
+        end as srsltid
+    from with_own
+    left join previous_non_direct as previous
+        on previous.session_key = with_own.session_key
+        and previous.recency = 1
+    left join with_own as earlier
+        on earlier.session_key = previous.attributed_session_key
+),
+
+categorised as (
+    {{ with_source_category('resolved', 'source') }}
+),
+
+first_sessions as (
+    select
+        user_pseudo_id,
+        source,
+        medium,
+        campaign,
+        gclid,
+        row_number() over (partition by user_pseudo_id order by session_start_at, session_key) as session_number
+    from resolved
+),
+
+first_users as (
+    -- GA4's user-scoped traffic_source when the export has it, else the first session's traffic
+    select
+        first_sessions.user_pseudo_id,
+        case when exported.user_pseudo_id is not null then exported.first_user_source else first_sessions.source end
+            as source,
+        case when exported.user_pseudo_id is not null then exported.first_user_medium else first_sessions.medium end
+            as medium,
+        case
+            when exported.user_pseudo_id is not null then exported.first_user_campaign
+            else first_sessions.campaign
+        end as campaign,
+        case when exported.user_pseudo_id is null then first_sessions.gclid end as gclid
+    from first_sessions
+    left join (
+        select user_pseudo_id, first_user_source, first_user_medium, first_user_campaign
+        from ranked
+        where has_first_user and first_user_rank = 1
+    ) as exported
+        on exported.user_pseudo_id = first_sessions.user_pseudo_id
+    where first_sessions.session_number = 1
+),
+
+first_users_categorised as (
+    {{ with_source_category('first_users', 'source') }}
+),
+
+final as (
+    select
+        categorised.session_key,
+        categorised.user_pseudo_id,
+        categorised.session_start_at,
+        coalesce(categorised.source, '(direct)') as source,
+        coalesce(categorised.medium, case when categorised.source is null then '(none)' else '(not set)' end)
+            as medium,
+        categorised.campaign,
+        categorised.gclid,
+        categorised.dclid,
+        categorised.srsltid,
+        categorised.referrer_host,
+        categorised.source_category,
+        {{ default_channel_group(
+            'categorised.source', 'categorised.medium', 'categorised.campaign', 'categorised.gclid',
+            'categorised.source_category'
+        ) }} as default_channel_group,
+        categorised.source_origin,
+        categorised.attributed_session_key,
+        categorised.own_source,
+        categorised.own_medium,
+        categorised.own_campaign,
+        coalesce(first_users_categorised.source, '(direct)') as first_user_source,
+        coalesce(
+            first_users_categorised.medium,
+            case when first_users_categorised.source is null then '(none)' else '(not set)' end
+        ) as first_user_medium,
+        first_users_categorised.campaign as first_user_campaign,
+        {{ default_channel_group(
+            'first_users_categorised.source', 'first_users_categorised.medium', 'first_users_categorised.campaign',
+            'first_users_categorised.gclid', 'first_users_categorised.source_category'
+        ) }} as first_user_default_channel_group
+    from categorised
+    left join first_users_categorised
+        on first_users_categorised.user_pseudo_id = categorised.user_pseudo_id
+)
+
+select * from final

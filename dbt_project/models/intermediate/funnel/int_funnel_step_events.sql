@@ -1,0 +1,64 @@
+{#- A plain count per funnel step, with no order, window or attempt: every moment a person matched
+    one of the step's rules (seed funnel_steps, the same macros as int_funnel_steps_reached), at any
+    time. step_events: distinct (person, moment); step_people: distinct people. Beside the funnel's
+    own counts in funnel_conversion, this is what reconciles "won" in the funnel with the wins in the
+    CRM: the CRM counts every won opportunity, the funnel only attempts that reached won in order
+    within the window (docs/funnel.md, "Reconciling"). -#}
+with
+
+funnel_steps as (
+    select * from {{ ref('funnel_steps') }}
+),
+
+events as (
+    select * from {{ ref('int_events_unified') }}
+),
+
+touches as (
+    select * from {{ ref('int_touchpoints') }}
+),
+
+grade_history as (
+    select * from {{ ref('int_grade_history') }}
+),
+
+rules as (
+    select * from funnel_steps
+    where is_enabled
+        and role = 'step'
+),
+
+matches as (
+    {{ funnel_matches_touch('rules', 'touches') }}
+    union all
+    {{ funnel_matches_event('rules', 'events') }}
+    union all
+    {{ funnel_matches_engaged_page_view('rules', 'events') }}
+    union all
+    {{ funnel_matches_grade('rules', 'grade_history') }}
+),
+
+moments as (
+    select distinct
+        step,
+        person_id,
+        occurred_at
+    from matches
+),
+
+steps as (
+    select distinct step from rules
+),
+
+final as (
+    select
+        cast(steps.step as varchar) as step,
+        cast(count(moments.person_id) as integer) as step_events,
+        cast(count(distinct moments.person_id) as integer) as step_people
+    from steps
+    left join moments
+        on moments.step = steps.step
+    group by steps.step
+)
+
+select * from final
