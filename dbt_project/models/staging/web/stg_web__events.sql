@@ -16,6 +16,9 @@ parsed as (
         {{ url_host('page_location') }} as page_host,
         {{ url_host('page_referrer') }} as referrer_host_any
     from deduplicated
+    -- GA4 consent mode: an event sent with analytics_storage denied (a cookieless ping) is never a
+    -- person's; it is counted only in aggregate (stg_web__consent_denied_events, marts.web_consent_daily)
+    where coalesce(analytics_storage, '') <> 'No'
 ),
 
 renamed as (
