@@ -133,10 +133,8 @@ def run(people: int, share: float, base: Path) -> dict:
                 " + (select count(*) from intermediate.int_events_unified e join pings p"
                 "    on e.event_id = 'web:' || p.event_id)"
             ).fetchone()[0]
-        rates = {
-            purpose: round(rate, 4)
-            for purpose, rate in con.execute("select purpose, consent_rate from marts.consent_rates order by 1")
-        }
+        rate_rows = con.execute("select purpose, consent_rate from marts.consent_rates order by 1").fetchall()
+        rates = {purpose: round(rate, 4) for purpose, rate in rate_rows}
         people_count = con.execute("select count(*) from marts.people").fetchone()[0]
     finally:
         con.close()
