@@ -221,3 +221,17 @@ def test_every_publish_of_the_serving_copy_is_audited(tmp_path):
 
 def test_chat_destinations_need_chat_alert():
     assert purpose_of(DingTalkDestination(None)) == "chat_alert"
+
+
+def test_stall_alerts_need_chat_consent_and_crms_never_count_stalls(settings):
+    from tests.activation.conftest import make_stall, write_stalls
+
+    write_segment(settings.warehouse, [])
+    stalls = [make_stall("s1", consent_chat_alert=True), make_stall("s2", consent_chat_alert=False)]
+    write_stalls(settings.warehouse, stalls)
+    report = activate(settings, INTERVAL_START, INTERVAL_END, "run-1", hubspot=None, dingtalk=None)
+    assert (report["dingtalk"]["sent_ok"], report["dingtalk"]["withheld_no_consent"]) == (1, 1)
+    assert (report["hubspot"]["planned"], report["hubspot"]["withheld_no_consent"]) == (0, 0)  # stalls are no CRM rows
+    with Ledger(settings.ledger_path) as ledger:
+        keys = set(ledger.entries("dingtalk:outbox"))
+    assert [k for k in keys if ":s1" in k] and not [k for k in keys if ":s2" in k]

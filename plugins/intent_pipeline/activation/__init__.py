@@ -92,21 +92,29 @@ def ledger_name(name: str, config) -> str:
 
 def _counts(mode: str) -> dict:
     return {"mode": mode, "planned": 0, "unchanged": 0, "sent_ok": 0, "rejected": 0, "invalid": 0,
-            "deferred": 0, "dead_lettered": 0, "stale": 0, "requests": 0, "outbox_files": []}  # fmt: skip
+            "deferred": 0, "dead_lettered": 0, "stale": 0, "requests": 0, "outbox_files": [],
+            "withheld_no_consent": 0}  # fmt: skip
 
 
 def _plan(destination, rows: list[dict], entries: dict):
-    """The destination's plan for these rows against its ledger entries (the same in a dry run)."""
-    from intent_pipeline.activation.segments import plan_rows
+    """The destination's plan for these rows against its ledger entries (the same in a dry run).
 
-    return plan_rows(
-        destination.candidates(rows, entries),
+    Consent: of the destination's candidates, only those whose person consented to its purpose are
+    planned (``privacy.consent``, fail closed); the others are counted in ``withheld_no_consent``."""
+    from intent_pipeline.activation.segments import plan_rows
+    from intent_pipeline.privacy.consent import consented, purpose_of
+
+    candidates, withheld = consented(destination.candidates(rows, entries), purpose_of(destination))
+    plan = plan_rows(
+        candidates,
         destination.key_of,
         destination.validate,
         destination.map_fields,
         entries,
         destination.is_unchanged,
     )
+    plan.withheld_no_consent = withheld
+    return plan
 
 
 def _hold_back_stale(plan, entries: dict, newest: str | None, interval_start: date) -> list[tuple[Planned, str]]:
@@ -207,14 +215,13 @@ def run_destination(
     from intent_pipeline.activation.http import _redact_error
     from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, STALE
     from intent_pipeline.activation.outbox import Outbox
-    from intent_pipeline.privacy.consent import consented, purpose_of
+    from intent_pipeline.privacy.consent import purpose_of
 
-    purpose = purpose_of(destination)
-    rows, withheld = consented(rows, purpose)
+    purpose = purpose_of(destination)  # a destination without a purpose is refused before anything else
     outbox_mode = destination.config is None
     ledger_key = ledger_name(destination.name, destination.config)
     if safety.dry_run:
-        dry = _dry_run(
+        return _dry_run(
             destination,
             rows,
             ledger.entries(ledger_key),
@@ -222,10 +229,7 @@ def run_destination(
             ledger.newest_interval(ledger_key, run_id),
             interval_start,
         )
-        dry["withheld_no_consent"] = withheld
-        return dry
     counts = _counts("outbox" if outbox_mode else "http")
-    counts["withheld_no_consent"] = withheld
     failed: BaseException | None = None
     ledger.start_run(run_id, ledger_key, interval_start)
     try:
@@ -237,6 +241,7 @@ def run_destination(
         if stop:
             raise ActivationGuardError(stop)
         counts["planned"] = plan.planned
+        counts["withheld_no_consent"] = plan.withheld_no_consent
         counts["unchanged"] = len(plan.unchanged)
         counts["invalid"] = len(plan.invalid)
         counts["dead_lettered"] = len(plan.dead_lettered)
@@ -452,6 +457,7 @@ def _dry_run(
         "invalid": len(plan.invalid),
         "dead_lettered": len(plan.dead_lettered),
         "stale": len(stale),
+        "withheld_no_consent": plan.withheld_no_consent,
         "would_send": len(plan.to_send),
         "would_create": actions.count("create"),
         "would_update": actions.count("update"),

@@ -142,6 +142,8 @@ class Plan:
     unchanged: list[Planned] = field(default_factory=list)
     invalid: list[tuple[str | None, str]] = field(default_factory=list)  # (key, reason)
     dead_lettered: list[tuple[Planned, str]] = field(default_factory=list)  # (item, the destination's last error)
+    # candidates held back before planning: their person did not consent to the destination's purpose
+    withheld_no_consent: int = 0
 
 
 def plan_rows(
