@@ -12,8 +12,10 @@ of every destination). Figures (last line, JSON):
 
 - ``consent_violations``: records a destination acknowledged whose person did not consent to the
   destination's purpose (``marts.person_consent``): must be 0;
-- ``withheld_no_consent``: rows activation held back per destination for lack of consent (above 0
-  when consent is mixed: the filter did something);
+- ``high_intent_without_consent``: high-intent, contactable people the segment left out for lack
+  of consent to any destination's purpose (above 0 when consent is mixed: the filter did something),
+  beside ``segment_high_intent``; ``withheld_no_consent``: rows activation itself held back per
+  destination (its second line of defence: 0 when the segments already filtered);
 - ``cookieless_pings`` kept in ``marts.web_consent_daily``, ``cookieless_in_person_tables`` (those
   pings' event ids found in ``stg_web__events`` or ``int_events_unified``: must be 0), the web
   ``consent_rate``, and the consent rate per purpose;
@@ -136,6 +138,13 @@ def run(people: int, share: float, base: Path) -> dict:
         rate_rows = con.execute("select purpose, consent_rate from marts.consent_rates order by 1").fetchall()
         rates = {purpose: round(rate, 4) for purpose, rate in rate_rows}
         people_count = con.execute("select count(*) from marts.people").fetchone()[0]
+        segment = con.execute("select count(*) from marts.segment_high_intent").fetchone()[0]
+        # high intent and contactable, but no consent to any destination's purpose: what consent kept out
+        held_out = con.execute(
+            "select count(*) from marts.lead_scores s join marts.people p using (person_id)"
+            " where s.grade = 'high_intent' and p.email is not null and not p.is_customer"
+            " and not p.is_unsubscribed and not p.is_bounced and not (p.consent_crm_sync or p.consent_chat_alert)"
+        ).fetchone()[0]
     finally:
         con.close()
     records = audit.read(settings.lake_dir)
@@ -146,6 +155,8 @@ def run(people: int, share: float, base: Path) -> dict:
         "consent_violations": checked["violations"],
         "records_checked": checked["checked"],
         "unresolved_keys": checked["unresolved"],
+        "segment_high_intent": int(segment),
+        "high_intent_without_consent": int(held_out),
         "sent": {name: c["sent_ok"] for name, c in report.items()},
         "withheld_no_consent": {name: c.get("withheld_no_consent", 0) for name, c in report.items()},
         "consent_rate_by_purpose": rates,
