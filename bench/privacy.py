@@ -22,7 +22,9 @@ those the CRMs hold and the rest (seeded) with ``intent_pipeline.privacy.erase``
 * ``erase_seconds``: the erasure's wall time (the dbt rebuild included);
 * ``unmasked_pii_columns_in_bi``: columns tagged ``meta: {pii: true}`` in the dbt manifest whose
   values in the serving copy (DuckDB and Parquet) equal the build's unmasked values;
-* ``consent_violations``: not measured here (issue 17 part A, ``bench/consent.py``): ``null``.
+* ``consent_violations``: records a destination acknowledged for a person who did not consent to its
+  purpose (``privacy.consent.sent_without_consent``, before the erasure; ``bench/consent.py`` adds
+  cookieless pings and checks them too).
 
 The last line of output is one JSON object with the figures. Defaults (300 people, 10 erased,
 2 days) take a few minutes on 2 cores; the issue's size is ``--people 10000 --erase 100``.
@@ -217,10 +219,14 @@ def untagged_pii_like_columns(settings) -> list[str]:
 def erase_and_measure(home: Path, args, destinations: dict, started: float) -> dict:
     from intent_pipeline.privacy import erase as erasure
     from intent_pipeline.privacy import residual
+    from intent_pipeline.privacy.consent import sent_without_consent
     from intent_pipeline.settings import Settings
 
     settings = Settings.from_env()
     checked, unmasked, unmasked_names = bi_unmasked_columns(settings)
+    # every record a destination acknowledged so far, against the people's consent (the sample has mixed
+    # consent); checked before the erasure, which removes the erased people from both sides
+    consent = sent_without_consent(settings.warehouse, settings.ledger_path)
     requests = pick_people(settings, args.erase, args.seed)
     # what is linked, computed before the erasure changes anything (the same graph walk the erasure does)
     linked = erasure.resolve(settings.warehouse, requests)
@@ -288,8 +294,9 @@ def erase_and_measure(home: Path, args, destinations: dict, started: float) -> d
         "unmasked_pii_columns_in_bi": max(unmasked, unmasked_after),
         "unmasked_pii_column_names": unmasked_names,
         "untagged_pii_like_columns": untagged_pii_like_columns(settings),
-        # issue 17 part A (bench/consent.py) measures consent; its figure goes here after the merge
-        "consent_violations": None,
+        "consent_violations": consent["violations"],
+        "consent_records_checked": consent["checked"],
+        "consent_unresolved": consent["unresolved"],
         "wall_seconds": round(time.monotonic() - started, 1),
     }
 

@@ -33,5 +33,7 @@
     recycled_from_owner,
     alert_round,
     recycled_in_interval,
-    merged_person_ids
+    merged_person_ids,
+    consent_crm_sync,
+    consent_chat_alert
 {%- endmacro %}

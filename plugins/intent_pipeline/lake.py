@@ -58,6 +58,7 @@ TABLE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("lead_source", "string"),
         ("client_id", "string"),
         ("submitted_at", "timestamp"),
+        ("consent", "string"),  # the form's consent checkbox as exported (staging reads it as a boolean)
     ),
     "email_events": (
         ("sg_event_id", "string"),
@@ -97,6 +98,7 @@ TABLE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("engagement_time_msec", "int64"),
         ("event_date", "date"),
         ("event_at", "timestamp"),
+        ("analytics_storage", "string"),  # GA4 privacy_info.analytics_storage: 'No' = consent denied (cookieless)
     ),
     "crm_leads": (
         ("lead_id", "string"),
@@ -114,6 +116,7 @@ TABLE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("lead_source", "string"),
         ("created_at", "timestamp"),
         ("updated_at", "timestamp"),
+        ("email_opt_out", "string"),  # Salesforce HasOptedOutOfEmail / HubSpot hs_email_optout, as exported
     ),
     "crm_opportunities": (
         ("opportunity_id", "string"),

@@ -235,7 +235,13 @@ def publish_task(interval_start: datetime, interval_end: datetime, run_id: str) 
 
     settings = Settings.from_env()
     source = run_settings(settings, run_id).warehouse
-    manifest = publish(source, serving_dir(settings), run_id=run_id, interval_start=interval_start.date().isoformat())
+    manifest = publish(
+        source,
+        serving_dir(settings),
+        run_id=run_id,
+        interval_start=interval_start.date().isoformat(),
+        lake_dir=settings.lake_dir,
+    )
     return {key: manifest[key] for key in ("version", "database", "parquet", "marts", "publish_seconds")}
 
 

@@ -128,13 +128,16 @@ def publish(
     parquet: bool = True,
     pii: dict[str, dict[str, str]] | None = None,
     mask: bool | None = None,
+    lake_dir: Path | None = None,
 ) -> dict:
     """Publish the marts of ``source`` (a closed DuckDB file) to ``target_dir``; return the manifest.
 
     The new database and the new Parquet version are complete before either is swapped in.
     Columns tagged ``meta: {pii: true}`` in dbt (``pii``: ``{mart: {column: rule}}``, default read by
     ``privacy.serving_mask.pii_columns``) are masked in both unless ``mask`` is False (default:
-    ``INTENT_SERVING_MASK``, on); docs/privacy.md, "Masked BI"."""
+    ``INTENT_SERVING_MASK``, on); docs/privacy.md, "Masked BI".
+    With ``lake_dir`` (the pipeline's publish task always gives it) the publish is recorded in the
+    audit trail (``privacy.audit``: event ``publish``, the rows published, the run, the version)."""
     import duckdb
 
     from intent_pipeline.privacy import serving_mask
@@ -241,6 +244,20 @@ def publish(
     manifest_tmp = target_dir / f".{MANIFEST}.{version}.tmp"
     manifest_tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     os.replace(manifest_tmp, target_dir / MANIFEST)
+    if lake_dir is not None:
+        from intent_pipeline.privacy import audit
+
+        audit.record(
+            "publish",
+            lake_dir=lake_dir,
+            destination="serving",
+            purpose="analytics",
+            record_count=sum(counts.values()),
+            run_id=run_id,
+            interval_start=interval_start,
+            version=version,
+            marts=len(counts),
+        )
     log.info("published %d marts (%s) to %s in %.2f s", len(counts), version, target_dir, manifest["publish_seconds"])
     return manifest
 

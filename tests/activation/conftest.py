@@ -14,11 +14,15 @@ create schema if not exists marts;
 create or replace table marts.segment_high_intent (
     person_id varchar, email varchar, phone varchar, full_name varchar, company varchar, job_title varchar,
     industry varchar, owner varchar, crm_lead_id varchar, grade varchar, score_reasons varchar,
-    lead_score integer, became_hot_in_interval boolean, scored_at timestamp
+    lead_score integer, became_hot_in_interval boolean, scored_at timestamp,
+    consent_crm_sync boolean, consent_chat_alert boolean
 );
 """
 COLUMNS = ("person_id", "email", "phone", "full_name", "company", "job_title", "industry", "owner", "crm_lead_id",
-           "grade", "score_reasons", "lead_score", "became_hot_in_interval", "scored_at")  # fmt: skip
+           "grade", "score_reasons", "lead_score", "became_hot_in_interval", "scored_at", "consent_crm_sync",
+           "consent_chat_alert")  # fmt: skip
+# Everyone in these fixtures consented to both purposes, unless a test says otherwise (privacy.consent).
+CONSENTED = {"consent_crm_sync": True, "consent_chat_alert": True}
 
 CHINESE_NAMES = ["张伟", "王芳", "李娜", "刘洋", "陈静", "欧阳娜娜"]
 COMPANIES = ["上海云智科技有限公司", "Acme Retail", "北京数联信息技术有限公司", None]
@@ -45,6 +49,7 @@ def make_rows(n: int, hot_every: int = 50) -> list[dict]:
                 "lead_score": 60 + i % 40,
                 "became_hot_in_interval": i % hot_every == 0,
                 "scored_at": INTERVAL_END,
+                **CONSENTED,
             }
         )
     return rows
@@ -63,7 +68,7 @@ def write_segment(warehouse, rows: list[dict], table: str = "segment_high_intent
             import pyarrow as pa
 
             # one Arrow table, not executemany: 60,000 rows in a second instead of a minute
-            arrow = pa.Table.from_pylist([{c: row[c] for c in COLUMNS} for row in rows])
+            arrow = pa.Table.from_pylist([{c: row.get(c, CONSENTED.get(c)) for c in COLUMNS} for row in rows])
             con.register("segment_rows", arrow)
             con.execute(f"insert into marts.{table} select {', '.join(COLUMNS)} from segment_rows")
             con.unregister("segment_rows")
@@ -124,7 +129,7 @@ create or replace table marts.segment_funnel_stalls (
     stalled_at timestamp, hours_in_stage double, max_hours double, became_stalled_in_interval boolean,
     as_of_at timestamp, email varchar, phone varchar, full_name varchar, company varchar, job_title varchar,
     owner varchar, crm_lead_id varchar, is_customer boolean, is_unsubscribed boolean, lead_score integer,
-    grade varchar, score_reasons varchar, score_reasons_zh varchar
+    grade varchar, score_reasons varchar, score_reasons_zh varchar, consent_chat_alert boolean default true
 );
 """
 STALL_REASONS = {

@@ -115,6 +115,7 @@ def lead_row(**values) -> dict:
         "email": "zhang.wei@example.com", "phone": "+86 138 0013 8000", "owner": "王经理",
         "recycled_from_owner": "李娜", "lead_score": 75, "score_reasons": "trial_request +30; pricing_page +15",
         "score_reasons_zh": "试用申请 +30；价格页 +15", "profile_url": "https://crm.example/people/p00001",
+        "consent_crm_sync": True, "consent_chat_alert": True,
     }  # fmt: skip
     row.update(values)
     return row

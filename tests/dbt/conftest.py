@@ -56,6 +56,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
             " company_size lead_source client_id"
         ),  # fmt: skip
         ("submitted_at", "timestamp"),
+        ("consent", "string"),
     ],
     "email_events": [
         *_strings(
@@ -74,6 +75,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("engagement_time_msec", "int64"),
         ("event_date", "date"),
         ("event_at", "timestamp"),
+        ("analytics_storage", "string"),
     ],
     "crm_leads": [
         *_strings(
@@ -82,6 +84,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ),  # fmt: skip
         ("created_at", "timestamp"),
         ("updated_at", "timestamp"),
+        ("email_opt_out", "string"),
     ],
     "crm_opportunities": [
         *_strings("opportunity_id lead_id opportunity_name stage currency"),
@@ -173,6 +176,7 @@ def build_lake(lake: Path) -> None:
             industry="Retail",
             lead_source="google",
             client_id="carol.device",
+            consent="1",
         ),
         form(
             "f-dave-trial",
@@ -186,6 +190,7 @@ def build_lake(lake: Path) -> None:
             job_title="Director of IT",
             industry="Financial Services",
             lead_source="Paid Search",
+            consent="1",
         ),
         form(
             "f-erin-trial",
@@ -198,6 +203,7 @@ def build_lake(lake: Path) -> None:
             job_title="Engineer",
             industry="Education",
             client_id="erin.device",
+            consent="1",
         ),
         form(
             "f-erin-paper",
@@ -226,8 +232,8 @@ def build_lake(lake: Path) -> None:
         form(
             "f-grace", "2026-11-16 03:00:00", "Contact Us", "info@acme-retail.com", "+8618655523456", full_name="Grace"
         ),
-        form("f-ivan", "2026-11-17 03:00:00", "Product Brochure", "ivan@one.com", "+8613800000000"),
-        form("f-judy", "2026-11-18 03:00:00", "Product Brochure", "judy@two.com", "+8613800000000"),
+        form("f-ivan", "2026-11-17 03:00:00", "Product Brochure", "ivan@one.com", "+8613800000000", consent="1"),
+        form("f-judy", "2026-11-18 03:00:00", "Product Brochure", "judy@two.com", "+8613800000000", consent="0"),
     ]
     forms_day2 = [
         # Alice types her phone with dashes on the form, the CRM has it with spaces: both are the same E.164.
@@ -244,6 +250,7 @@ def build_lake(lake: Path) -> None:
                 job_title="市场总监",
                 industry="制造业",
                 lead_source="百度",
+                consent="同意",
             ),
             "submission_id": None,
             "phone_raw": "139-1234-5678",
@@ -284,7 +291,8 @@ def build_lake(lake: Path) -> None:
     ]
     leads_v2 = [
         # the CRM re-exports Carol's lead with a newer title: the latest version wins
-        {**leads_v1[0], "job_title": "VP Sales", "status": "Converted", "updated_at": ts("2026-11-20 06:00:00")},
+        {**leads_v1[0], "job_title": "VP Sales", "status": "Converted", "updated_at": ts("2026-11-20 06:00:00"),
+         "email_opt_out": "1"},  # and she opted out of email in the CRM
     ]
     write_partition(lake, "crm_leads", day1, leads_v1)
     write_partition(lake, "crm_leads", day2, leads_v2)
@@ -338,6 +346,11 @@ def build_lake(lake: Path) -> None:
         day2,
         [
             page_view("w-bob-1", "bob.device", "2026-11-20 10:00:00", "/careers/data-engineer", 1, 40_000),
+            # GA4 consent mode: two cookieless pings (analytics_storage denied, no user_pseudo_id) on the
+            # pricing page, one of them carrying a pseudo id all the same: counted, never a person
+            {**page_view("w-ping-1", None, "2026-11-21 09:00:00", "/pricing", None), "analytics_storage": "No"},
+            {**page_view("w-ping-2", "ping.device", "2026-11-21 09:05:00", "/pricing", None),
+             "analytics_storage": "No"},
         ],
     )
 

@@ -29,6 +29,8 @@ PEOPLE_CONTRACT = [
     ("identifiers", "VARCHAR"), ("identity_confidence", "DOUBLE"), ("has_probabilistic_link", "BOOLEAN"),
     ("person_since", "DATE"), ("is_customer", "BOOLEAN"), ("is_unsubscribed", "BOOLEAN"), ("is_bounced", "BOOLEAN"),
     ("first_seen_at", "TIMESTAMP"), ("last_seen_at", "TIMESTAMP"), ("contradicting_identifiers", "INTEGER"),
+    ("consent_analytics", "BOOLEAN"), ("consent_scoring", "BOOLEAN"), ("consent_crm_sync", "BOOLEAN"),
+    ("consent_chat_alert", "BOOLEAN"), ("consent_email_marketing", "BOOLEAN"),
 ]  # fmt: skip
 LEAD_SCORES_CONTRACT = [
     ("person_id", "VARCHAR"), ("grade", "VARCHAR"), ("score_reasons", "VARCHAR"), ("lead_score", "INTEGER"),
@@ -45,7 +47,7 @@ SEGMENT_CONTRACT = [
     ("became_hot_in_interval", "BOOLEAN"), ("scored_at", "TIMESTAMP"), ("crm_owner_id", "VARCHAR"),
     ("owner_team", "VARCHAR"), ("owner_source", "VARCHAR"), ("score_reasons_zh", "VARCHAR"),
     ("recycled_from_owner", "VARCHAR"), ("alert_round", "INTEGER"), ("recycled_in_interval", "BOOLEAN"),
-    ("merged_person_ids", "VARCHAR"),
+    ("merged_person_ids", "VARCHAR"), ("consent_crm_sync", "BOOLEAN"), ("consent_chat_alert", "BOOLEAN"),
 ]  # fmt: skip
 
 

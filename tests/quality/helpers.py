@@ -19,7 +19,7 @@ RAW_SCHEMAS: dict[str, list[tuple[str, str]]] = {
     "forms_submissions": [
         *[(c, S) for c in "submission_id form_tool form_name full_name email phone phone_raw company job_title "
           "industry company_size lead_source client_id".split()],
-        ("submitted_at", T),
+        ("submitted_at", T), ("consent", S),
     ],
     "email_events": [
         *[(c, S) for c in "sg_event_id sg_message_id event email url useragent ip reason status bounce_type "
@@ -31,11 +31,12 @@ RAW_SCHEMAS: dict[str, list[tuple[str, str]]] = {
           "first_user_source first_user_medium first_user_campaign source medium campaign gclid device_category "
           "country city event_params".split()],
         ("ga_session_id", INT), ("engagement_time_msec", INT), ("event_date", D), ("event_at", T),
+        ("analytics_storage", S),
     ],
     "crm_leads": [
         *[(c, S) for c in "lead_id email phone phone_raw full_name company job_title industry company_size region "
           "owner status lead_source".split()],
-        ("created_at", T), ("updated_at", T),
+        ("created_at", T), ("updated_at", T), ("email_opt_out", S),
     ],
     "crm_opportunities": [
         *[(c, S) for c in "opportunity_id lead_id opportunity_name stage currency".split()],

@@ -22,6 +22,7 @@ JINSHUJU = [
     "提交时间",
     "来源",
     "client_id",
+    "个人信息授权",  # the consent box (issue 17)
 ]
 TYPEFORM = [
     "Submission ID",
@@ -36,6 +37,7 @@ TYPEFORM = [
     "Submitted At",
     "UTM Source",
     "client_id",
+    "Privacy Consent",  # the consent Legal question (issue 17)
 ]
 HUBSPOT = [
     "Conversion ID",
@@ -67,6 +69,7 @@ LEADS = [
     "Lead Source",
     "Created Date",
     "Last Modified Date",
+    "Email Opt Out",  # Salesforce HasOptedOutOfEmail (issue 17)
 ]
 OPPORTUNITIES = [
     "Opportunity ID",

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from intent_pipeline.activation.config import ActivationConfigError, DestinationRefused
@@ -91,21 +92,29 @@ def ledger_name(name: str, config) -> str:
 
 def _counts(mode: str) -> dict:
     return {"mode": mode, "planned": 0, "unchanged": 0, "sent_ok": 0, "rejected": 0, "invalid": 0,
-            "deferred": 0, "dead_lettered": 0, "stale": 0, "requests": 0, "outbox_files": []}  # fmt: skip
+            "deferred": 0, "dead_lettered": 0, "stale": 0, "requests": 0, "outbox_files": [],
+            "withheld_no_consent": 0}  # fmt: skip
 
 
 def _plan(destination, rows: list[dict], entries: dict):
-    """The destination's plan for these rows against its ledger entries (the same in a dry run)."""
-    from intent_pipeline.activation.segments import plan_rows
+    """The destination's plan for these rows against its ledger entries (the same in a dry run).
 
-    return plan_rows(
-        destination.candidates(rows, entries),
+    Consent: of the destination's candidates, only those whose person consented to its purpose are
+    planned (``privacy.consent``, fail closed); the others are counted in ``withheld_no_consent``."""
+    from intent_pipeline.activation.segments import plan_rows
+    from intent_pipeline.privacy.consent import consented, purpose_of
+
+    candidates, withheld = consented(destination.candidates(rows, entries), purpose_of(destination))
+    plan = plan_rows(
+        candidates,
         destination.key_of,
         destination.validate,
         destination.map_fields,
         entries,
         destination.is_unchanged,
     )
+    plan.withheld_no_consent = withheld
+    return plan
 
 
 def _hold_back_stale(plan, entries: dict, newest: str | None, interval_start: date) -> list[tuple[Planned, str]]:
@@ -168,7 +177,14 @@ def _decisions(plan, entries: dict) -> list[dict]:
 
 
 def run_destination(
-    destination, rows: list[dict], ledger, run_id: str, interval_start: date, outbox_dir, safety: Safety | None = None
+    destination,
+    rows: list[dict],
+    ledger,
+    run_id: str,
+    interval_start: date,
+    outbox_dir,
+    safety: Safety | None = None,
+    lake_dir: Path | None = None,
 ) -> dict:
     """Plan, send (or write to the outbox) and record one destination; returns its report.
 
@@ -187,12 +203,21 @@ def run_destination(
     ``dry_run``) has the same planned / unchanged / invalid / dead_lettered counts a real run
     would have, ``would_send`` = what the real run's sent_ok + rejected + deferred add up to,
     split into ``would_create`` / ``would_update``, and ``decisions`` row by row.
+
+    Consent: the destination declares its ``purpose`` (``crm_sync`` for the CRMs, ``chat_alert``
+    for chat); only rows whose person consented to it are planned at all (``privacy.consent``,
+    fail closed), the others are counted in ``withheld_no_consent`` and never reach the ledger,
+    the outbox or the destination. With ``lake_dir`` (``activate`` always gives it) every run but
+    a dry run appends a ``push`` record to the audit trail (``privacy.audit``): destination,
+    purpose, the records it acknowledged, the run, also when the run failed.
     """
     safety = safety or Safety()
     from intent_pipeline.activation.http import _redact_error
     from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, STALE
     from intent_pipeline.activation.outbox import Outbox
+    from intent_pipeline.privacy.consent import purpose_of
 
+    purpose = purpose_of(destination)  # a destination without a purpose is refused before anything else
     outbox_mode = destination.config is None
     ledger_key = ledger_name(destination.name, destination.config)
     if safety.dry_run:
@@ -205,6 +230,7 @@ def run_destination(
             interval_start,
         )
     counts = _counts("outbox" if outbox_mode else "http")
+    failed: BaseException | None = None
     ledger.start_run(run_id, ledger_key, interval_start)
     try:
         settle_in_flight(ledger, ledger_key, run_id, interval_start)
@@ -215,6 +241,7 @@ def run_destination(
         if stop:
             raise ActivationGuardError(stop)
         counts["planned"] = plan.planned
+        counts["withheld_no_consent"] = plan.withheld_no_consent
         counts["unchanged"] = len(plan.unchanged)
         counts["invalid"] = len(plan.invalid)
         counts["dead_lettered"] = len(plan.dead_lettered)
@@ -246,6 +273,7 @@ def run_destination(
                 counts[field] += 1
         counts["outbox_files"] = outbox.written if outbox is not None else []
     except BaseException as error:
+        failed = error
         # One redaction for every destination: whatever a destination raises leaves without its secrets
         # (and without the chained errors, which may print the same URL), whoever raised it.
         redacted = _redact_error(error, getattr(destination, "redact", str))
@@ -259,6 +287,8 @@ def run_destination(
         counts["requests"] = destination.requests
         ledger.finish_run(run_id, ledger_key, counts)
         destination.close()
+        if lake_dir is not None:
+            _audit_push(lake_dir, destination.name, ledger_key, purpose, run_id, interval_start, counts, failed)
     total = sum(
         counts[k] for k in ("sent_ok", "rejected", "deferred", "unchanged", "invalid", "dead_lettered", "stale")
     )
@@ -266,6 +296,44 @@ def run_destination(
         raise RuntimeError(f"{destination.name}: accounting does not add up: {counts}")
     log.info("%s [%s]: %s", destination.name, counts["mode"], {k: v for k, v in counts.items() if k != "outbox_files"})
     return counts
+
+
+def _audit_push(
+    lake_dir: Path,
+    name: str,
+    ledger_key: str,
+    purpose: str,
+    run_id: str,
+    interval_start: date,
+    counts: dict,
+    failed: BaseException | None,
+) -> None:
+    """One ``push`` record in the audit trail for a destination run (counts only, no personal data).
+    A failing audit write fails the run, unless the run is already failing: then it is logged, and
+    the run's own error is the one raised."""
+    from intent_pipeline.privacy import audit
+
+    try:
+        audit.record(
+            "push",
+            lake_dir=lake_dir,
+            destination=name,
+            purpose=purpose,
+            record_count=int(counts.get("sent_ok", 0)),
+            run_id=run_id,
+            account=ledger_key,
+            interval_start=interval_start.isoformat(),
+            mode=counts.get("mode"),
+            planned=counts.get("planned", 0),
+            rejected=counts.get("rejected", 0),
+            deferred=counts.get("deferred", 0),
+            withheld_no_consent=counts.get("withheld_no_consent", 0),
+            failed=type(failed).__name__ if failed is not None else None,
+        )
+    except Exception:
+        if failed is None:
+            raise
+        log.exception("%s: the audit record of this failed run could not be written", name)
 
 
 def settle_in_flight(ledger, ledger_key: str, run_id: str, interval_start: date | None = None) -> dict[str, int]:
@@ -278,8 +346,6 @@ def settle_in_flight(ledger, ledger_key: str, run_id: str, interval_start: date 
     idempotency key; a duplicate alert is what the ledger exists to prevent), each in the row log
     with the reason. Returns ``{"written": n, "in_doubt": n, "not_written": n}``.
     """
-    from pathlib import Path
-
     from intent_pipeline.activation.ledger import ACKNOWLEDGED, IN_DOUBT
 
     settled = {"written": 0, "in_doubt": 0, "not_written": 0}
@@ -391,6 +457,7 @@ def _dry_run(
         "invalid": len(plan.invalid),
         "dead_lettered": len(plan.dead_lettered),
         "stale": len(stale),
+        "withheld_no_consent": plan.withheld_no_consent,
         "would_send": len(plan.to_send),
         "would_create": actions.count("create"),
         "would_update": actions.count("update"),
@@ -496,7 +563,7 @@ def _run_all(
         for destination in destinations:
             try:
                 report[destination.name] = run_destination(
-                    destination, rows, ledger, run_id, interval_start, settings.outbox_dir, safety
+                    destination, rows, ledger, run_id, interval_start, settings.outbox_dir, safety, settings.lake_dir
                 )
             except DestinationRefused as error:
                 log.error("%s: %s", destination.name, error)

@@ -517,6 +517,9 @@ class AlertOnce:
     Subclasses add ``map_fields``, ``bodies`` and the sending.
     """
 
+    # a chat alert names the person in a group: consent to chat_alert is needed (privacy.consent)
+    purpose = "chat_alert"
+
     def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[dict]:
         """Leads that became hot or were recycled in the interval, stalls that began in it, plus
         earlier alerts that failed and are still due (a lead that left the segment is never alerted

@@ -25,6 +25,8 @@ UPDATES_TABLE = "marts.segment_crm_updates"  # people who left the segment, for 
 SEGMENT_COLUMNS = (
     "person_id", "email", "phone", "full_name", "company", "job_title", "industry", "owner", "crm_lead_id",
     "grade", "score_reasons", "lead_score", "became_hot_in_interval", "scored_at",
+    # consent per purpose (privacy.consent): required, so a segment built before consent is refused loudly
+    "consent_crm_sync", "consent_chat_alert",
 )  # fmt: skip
 # read when present (a warehouse built before lead routing lacks them)
 OPTIONAL_COLUMNS = (
@@ -39,6 +41,7 @@ STALL_COLUMNS = (
     "stall_id", "person_id", "rule_id", "stage", "stall_reason", "opportunity_id", "opportunity_stage",
     "in_stage_since", "stalled_at", "hours_in_stage", "max_hours", "became_stalled_in_interval",
     "email", "phone", "full_name", "company", "job_title", "owner", "crm_lead_id", "is_unsubscribed",
+    "consent_chat_alert",
 )  # fmt: skip
 STALL_OPTIONAL_COLUMNS = ("stall_reason_zh", "lead_score", "grade", "score_reasons", "score_reasons_zh")
 
@@ -139,6 +142,8 @@ class Plan:
     unchanged: list[Planned] = field(default_factory=list)
     invalid: list[tuple[str | None, str]] = field(default_factory=list)  # (key, reason)
     dead_lettered: list[tuple[Planned, str]] = field(default_factory=list)  # (item, the destination's last error)
+    # candidates held back before planning: their person did not consent to the destination's purpose
+    withheld_no_consent: int = 0
 
 
 def plan_rows(
@@ -189,6 +194,8 @@ class KeptInSync:
     ``person_key`` / ``validate_person``; HubSpot keys on a contact property instead."""
 
     batch_size: int
+    # every CRM receives the person's record: consent to crm_sync is needed (privacy.consent)
+    purpose = "crm_sync"
 
     def key_of(self, row: dict) -> str | None:  # pragma: no cover - abstract
         """The row's record key at the destination (None: the row cannot be sent)."""

@@ -16,6 +16,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
+from .consent import crm_email_opt_out, form_consent
+
 JINSHUJU_HEADER = [
     "序号",
     "表单名称",
@@ -29,6 +31,7 @@ JINSHUJU_HEADER = [
     "提交时间",
     "来源",
     "client_id",
+    "个人信息授权",  # the consent checkbox (synth.consent)
 ]
 TYPEFORM_HEADER = [
     "Submission ID",
@@ -43,6 +46,7 @@ TYPEFORM_HEADER = [
     "Submitted At",
     "UTM Source",
     "client_id",
+    "Privacy Consent",  # the consent Legal question (synth.consent)
 ]
 HUBSPOT_HEADER = [
     "Conversion ID",
@@ -74,6 +78,7 @@ LEADS_HEADER = [
     "Lead Source",
     "Created Date",
     "Last Modified Date",
+    "Email Opt Out",  # Salesforce's HasOptedOutOfEmail (synth.consent)
 ]
 OPPORTUNITIES_HEADER = [
     "Opportunity ID",
@@ -289,7 +294,7 @@ class DropWriter:
             w = csv.writer(f)
             w.writerow(TYPEFORM_HEADER)
             for i, row in enumerate(by_tool["typeform"], 1):
-                w.writerow([row.record_key, *row.values])
+                w.writerow([row.record_key, *row.values, form_consent(row.person_key, row.ts, "typeform")])
                 self._form_written(name, i, row, row.record_key, records)
         self._write_hubspot(f"hubspot_form_submissions_{self.stamp}.xlsx", by_tool["hubspot_forms"], records)
         self.files["forms"] += 4
@@ -320,7 +325,7 @@ class DropWriter:
             for i, row in enumerate(rows, 1):
                 counter[0] += 1
                 key = str(counter[0])
-                w.writerow([key, *row.values])
+                w.writerow([key, *row.values, form_consent(row.person_key, row.ts, "jinshuju")])
                 self._form_written(name, i, row, key, records)
 
     def _write_hubspot(self, name: str, rows: list[FormRow], records: RowWriter) -> None:
@@ -360,7 +365,7 @@ class DropWriter:
                 w = csv.writer(f)
                 w.writerow(header)
                 for i, (_ts, person_key, row, reason) in enumerate(rows, 1):
-                    w.writerow(row)
+                    w.writerow([*row, crm_email_opt_out(person_key)] if table == "crm_leads" else row)
                     if reason:
                         self.planted.append(Planted("crm", table, self.rel("crm", name), i, row[0], person_key, reason))
             self.files["crm"] += 1

@@ -58,6 +58,8 @@ candidates as (
         lead_scores.became_hot_in_interval,
         lead_scores.scored_at,
         merged_ids.merged_person_ids,
+        people.consent_crm_sync,
+        people.consent_chat_alert,
         coalesce(lead_scores.grade = 'high_intent' and {{ is_contactable('people') }}, false) as in_segment
     from lead_scores
     inner join people
@@ -66,8 +68,12 @@ candidates as (
         on assignments.person_id = lead_scores.person_id
     left join merged_ids
         on merged_ids.person_id = lead_scores.person_id
-    where (lead_scores.grade = 'high_intent' and {{ is_contactable('people') }})
+    where (
+        (lead_scores.grade = 'high_intent' and {{ is_contactable('people') }})
         or assignments.person_id is not null
+    )
+        -- consent: nobody any destination may not receive (crm_sync for the CRMs, chat_alert for chat)
+        and (people.consent_crm_sync or people.consent_chat_alert)
 ),
 
 final as (
@@ -94,6 +100,8 @@ final as (
         cast(alert_round as integer) as alert_round,
         recycled_in_interval,
         cast(merged_person_ids as varchar) as merged_person_ids,
+        coalesce(consent_crm_sync, false) as consent_crm_sync,
+        coalesce(consent_chat_alert, false) as consent_chat_alert,
         in_segment
     from candidates
 )

@@ -7,3 +7,5 @@ select
     {{ activation_segment_columns() }}
 from {{ ref('int_activation_leads') }}
 where not in_segment
+    -- only a CRM reads it: consent to crm_sync (docs/privacy.md)
+    and consent_crm_sync

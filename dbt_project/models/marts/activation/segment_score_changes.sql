@@ -28,6 +28,8 @@ changed as (
         on people.person_id = lead_scores.person_id
     where lead_scores.lead_score <> lead_scores.previous_score
         and {{ is_contactable('people') }}
+        -- for CRM field updates: consent to crm_sync (docs/privacy.md)
+        and people.consent_crm_sync
 ),
 
 final as (

@@ -241,7 +241,8 @@ final as (
         cast(lead_scores.lead_score as integer) as lead_score,
         cast(lead_scores.grade as varchar) as grade,
         cast(lead_scores.score_reasons as varchar) as score_reasons,
-        cast(lead_scores.score_reasons_zh as varchar) as score_reasons_zh
+        cast(lead_scores.score_reasons_zh as varchar) as score_reasons_zh,
+        people.consent_chat_alert
     from stalls
     inner join people
         on people.person_id = stalls.person_id
@@ -250,6 +251,8 @@ final as (
     left join lead_scores
         on lead_scores.person_id = stalls.person_id
     where stalls.hours_in_stage > stalls.max_hours
+        -- only chat alerts on stalls: consent to chat_alert (docs/privacy.md)
+        and people.consent_chat_alert
 )
 
 select * from final

@@ -36,6 +36,26 @@ free_email_domains as (
     select * from {{ ref('identity_match_free_email_domains') }}
 ),
 
+consent_decided as (
+    select * from {{ ref('int_consent_decided') }}
+),
+
+consent as (
+    -- one column per purpose: the person's latest evidence, else the purpose's default (var consent_defaults)
+    select
+        identifiers.person_id,
+        {%- for purpose in consent_purposes() %}
+        coalesce(
+            max(case when consent_decided.purpose = '{{ purpose }}' then case when consent_decided.is_granted then 1 else 0 end end) = 1,
+            {{ consent_default(purpose) }}
+        ) as consent_{{ purpose }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from (select distinct person_id from people_nodes) as identifiers
+    left join consent_decided
+        on consent_decided.person_id = identifiers.person_id
+    group by identifiers.person_id
+),
+
 exclusive_identifiers as (
     -- identifiers one person holds one of: a valid phone, a mailbox at each company domain (a
     -- webmail address is not at a company: a work and a private address are fine)
@@ -220,7 +240,11 @@ final as (
         coalesce(behaviour.is_bounced, false) as is_bounced,
         cast(identifiers.first_seen_at as timestamp) as first_seen_at,
         cast(identifiers.last_seen_at as timestamp) as last_seen_at,
-        cast(coalesce(contradictions.contradicting_identifiers, 0) as integer) as contradicting_identifiers
+        cast(coalesce(contradictions.contradicting_identifiers, 0) as integer) as contradicting_identifiers,
+        -- consent per purpose (docs/privacy.md): evidence first, else the purpose's default
+        {%- for purpose in consent_purposes() %}
+        consent.consent_{{ purpose }}{{ "," if not loop.last }}
+        {%- endfor %}
     from identifiers
     left join chosen_attributes
         on chosen_attributes.person_id = identifiers.person_id
@@ -235,6 +259,8 @@ final as (
     left join subscription_changes as last_subscription_change
         on last_subscription_change.person_id = identifiers.person_id
         and last_subscription_change.change_rank = 1
+    left join consent
+        on consent.person_id = identifiers.person_id
 )
 
 select * from final

@@ -2,7 +2,8 @@
     fit-by-engagement cell, whether the person crossed the high-intent threshold during the interval
     (previous_score = the score as of interval_start), and the conversion model's calibrated
     probability when an approved model is configured. The computation lives in
-    int_lead_score_rules / int_lead_scores_computed / int_lead_conversion_scores. -#}
+    int_lead_score_rules / int_lead_scores_computed / int_lead_conversion_scores. A person who did
+    not consent to scoring (marts.people.consent_scoring) has no row. -#}
 with
 
 scores as (
@@ -11,6 +12,12 @@ scores as (
 
 conversion_scores as (
     select * from {{ ref('int_lead_conversion_scores') }}
+),
+
+scoring_withheld as (
+    -- consent: a person who did not consent to scoring gets no score (docs/privacy.md)
+    select person_id from {{ ref('people') }}
+    where not consent_scoring
 ),
 
 current_scores as (
@@ -75,6 +82,7 @@ final as (
     from graded
     left join conversion_scores
         on conversion_scores.person_id = graded.person_id
+    where graded.person_id not in (select scoring_withheld.person_id from scoring_withheld)
 )
 
 select * from final

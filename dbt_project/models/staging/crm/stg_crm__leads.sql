@@ -31,6 +31,9 @@ renamed as (
         status,
         nullif(trim(lead_source), '') as lead_source,
 
+        -- consent: the CRM's email opt-out checkbox (null: the export has no such column)
+        {{ checkbox_value('email_opt_out') }} as has_opted_out_of_email,
+
         -- timestamps
         created_at,
         coalesce(updated_at, created_at) as updated_at,

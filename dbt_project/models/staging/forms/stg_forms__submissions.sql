@@ -64,6 +64,9 @@ renamed as (
         nullif(trim(industry), '') as industry,
         nullif(trim(company_size), '') as company_size,
 
+        -- consent: the form's consent checkbox (true: ticked, false: not ticked, null: no such field)
+        {{ checkbox_value('consent') }} as consent_given,
+
         -- timestamps
         submitted_at,
 

@@ -45,6 +45,9 @@ parsed as (
         {{ json_text('extra', ['session_traffic_source_last_click', 'google_ads_campaign', 'campaign_name']) }}
             as last_click_google_ads_campaign
     from deduplicated
+    -- GA4 consent mode: an event sent with analytics_storage denied (a cookieless ping) is never a
+    -- person's; it is counted only in aggregate (stg_web__consent_denied_events, marts.web_consent_daily)
+    where coalesce(analytics_storage, '') <> 'No'
 ),
 
 tagged as (

@@ -24,6 +24,8 @@ CRM_FORMATS: dict[str, dict] = {
             "Lead Source": "lead_source",
             "Created Date": "created_at",
             "Last Modified Date": "updated_at",
+            # Salesforce's HasOptedOutOfEmail as its reports label it (HubSpot: hs_email_optout); optional
+            "Email Opt Out": "email_opt_out",
         },
         # The record id and its date (contract); a file without either column is rejected whole.
         "required": ("lead_id", "created_at"),

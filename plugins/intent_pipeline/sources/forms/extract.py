@@ -171,6 +171,7 @@ def _parse_rows(
                 "lead_source": text(values.get("lead_source")),
                 "client_id": text(values.get("client_id")),
                 "submitted_at": submitted_at,
+                "consent": text(values.get("consent")),
                 "extra": extra,
             },
         )

@@ -27,6 +27,8 @@ FORM_FORMATS: dict[str, dict] = {
             "提交时间": "submitted_at",
             "来源": "lead_source",
             "client_id": "client_id",
+            # a checkbox field: the option's text when ticked (同意), empty when not
+            "个人信息授权": "consent",
         },
     },
     # Typeform responses CSV; Submitted At is ISO-8601 with an offset or Z.
@@ -44,6 +46,8 @@ FORM_FORMATS: dict[str, dict] = {
             "Submitted At": "submitted_at",
             "UTM Source": "lead_source",
             "client_id": "client_id",
+            # a Legal question: 1 accepted, 0 declined
+            "Privacy Consent": "consent",
         },
     },
     # HubSpot form submissions export (XLSX, first sheet); Conversion date is an Excel datetime

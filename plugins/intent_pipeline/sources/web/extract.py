@@ -17,8 +17,12 @@ REQUIRED = ("event_timestamp", "event_name", "user_pseudo_id")
 # Top-level keys with columns of their own; the others (items, user_properties, platform, ...) go to ``extra``.
 KNOWN_KEYS = frozenset({
     "event_date", "event_timestamp", "event_name", "user_pseudo_id", "user_id", "event_params",
-    "traffic_source", "collected_traffic_source", "device", "geo",
+    "traffic_source", "collected_traffic_source", "device", "geo", "privacy_info",
 })  # fmt: skip
+# GA4 consent mode: with analytics_storage denied the tag sends cookieless pings, exported with
+# privacy_info.analytics_storage = 'No' and no user_pseudo_id. They are kept (for counts per day,
+# page and channel only; staging keeps them out of every per-person model), never quarantined.
+CONSENT_DENIED = "no"
 TEXT_PARAMS = ("page_location", "page_title", "page_referrer")
 INT_PARAMS = ("ga_session_id", "engagement_time_msec")
 _VALUE_KEYS = ("string_value", "int_value", "double_value", "float_value")
@@ -78,8 +82,12 @@ def parse_event(event, event_dates: _EventDates) -> dict:
     """One GA4 event as a ``web_events`` row; BadValue says why it goes to quarantine."""
     if not isinstance(event, dict):
         raise BadValue(f"line is not a JSON object: {type(event).__name__}")
+    analytics_storage = text(_record(event.get("privacy_info")).get("analytics_storage"))
+    if analytics_storage is not None and analytics_storage.strip().lower() in ("yes", "no"):
+        analytics_storage = analytics_storage.strip().capitalize()  # GA4 exports Yes / No
+    cookieless = (analytics_storage or "").lower() == CONSENT_DENIED
     for key in REQUIRED:
-        if text(event.get(key)) is None:
+        if text(event.get(key)) is None and not (key == "user_pseudo_id" and cookieless):
             raise BadValue(f"empty required field '{key}'")
     try:
         event_at = epoch_micros(event["event_timestamp"])
@@ -101,7 +109,7 @@ def parse_event(event, event_dates: _EventDates) -> dict:
         # (surrogatepass: a lone surrogate still hashes; the row is then quarantined for it by the builder)
         "event_id": hashlib.sha1(canonical_json(event).encode("utf-8", "surrogatepass")).hexdigest(),
         "event_name": text(event["event_name"]),
-        "user_pseudo_id": text(event["user_pseudo_id"]),
+        "user_pseudo_id": text(event.get("user_pseudo_id")),
         "user_id": text(event.get("user_id")),
         "page_location": text(params.get("page_location")),
         "page_title": text(params.get("page_title")),
@@ -121,6 +129,7 @@ def parse_event(event, event_dates: _EventDates) -> dict:
         "engagement_time_msec": numbers["engagement_time_msec"],
         "event_date": event_dates(event.get("event_date")),
         "event_at": event_at,
+        "analytics_storage": analytics_storage,
         "extra": dumps(extra) if extra else None,
     }
 

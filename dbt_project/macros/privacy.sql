@@ -1,0 +1,70 @@
+{#- Privacy (docs/privacy.md): consent per person and purpose, and the audit trail's source. -#}
+
+{#- A checkbox as form tools and CRMs export it, as a boolean: ticked (1, true, yes, 是, 同意, an
+    option text that agrees, x, ✓) is true; unticked (empty, 0, false, no, 否, 不同意) is false;
+    null when the value is null (the export has no such column). -#}
+{% macro checkbox_value(column) -%}
+    case
+        when {{ column }} is null then null
+        when lower(trim({{ column }})) in ('', '0', 'false', 'no', 'n', 'off', 'unchecked', 'declined', '否', '不同意')
+            then false
+        when lower(trim({{ column }})) in ('1', 'true', 'yes', 'y', 'on', 'x', '✓', '√', 'checked', 'accepted', '是')
+            then true
+        when {{ column }} like '%不同意%' then false
+        when {{ column }} like '%同意%' then true
+        else false
+    end
+{%- endmacro %}
+
+{#- The purposes consent is recorded for, in a fixed order: the keys of var consent_defaults. -#}
+{% macro consent_purposes() -%}
+    {{ return(['analytics', 'scoring', 'crm_sync', 'chat_alert', 'email_marketing']) }}
+{%- endmacro %}
+
+{#- A purpose's default when a person left no evidence (var consent_defaults: granted or denied).
+    An unknown purpose or value is a compiler error, never a silent grant. -#}
+{% macro consent_default(purpose) -%}
+    {%- set defaults = var('consent_defaults') -%}
+    {%- if purpose not in consent_purposes() -%}
+        {{ exceptions.raise_compiler_error("unknown consent purpose '" ~ purpose ~ "'; the purposes are " ~ consent_purposes() | join(', ')) }}
+    {%- endif -%}
+    {%- set value = defaults.get(purpose, 'denied') -%}
+    {%- if value not in ('granted', 'denied') -%}
+        {{ exceptions.raise_compiler_error("var consent_defaults." ~ purpose ~ " must be granted or denied, not '" ~ value ~ "'") }}
+    {%- endif -%}
+    {{ 'true' if value == 'granted' else 'false' }}
+{%- endmacro %}
+
+{#- The audit trail (source privacy.audit: one Parquet file per record under <lake>/audit, written by
+    plugins/intent_pipeline/privacy/audit.py). Before the first record there are no files and
+    read_parquet would fail on the empty glob: then an empty table with the same columns. -#}
+{% macro privacy_audit_records() -%}
+    {%- set relation = source('privacy', 'audit') -%}
+    {{ return(adapter.dispatch('privacy_audit_records')(relation)) }}
+{%- endmacro %}
+
+{% macro default__privacy_audit_records(relation) -%}
+    {{ relation }}
+{%- endmacro %}
+
+{% macro duckdb__privacy_audit_records(relation) -%}
+    {%- set pattern = env_var('INTENT_LAKE_DIR') ~ '/audit/dt=*/*.parquet' -%}
+    {%- set found = 0 -%}
+    {%- if execute -%}
+        {%- set found = run_query("select count(*) from glob('" ~ pattern ~ "')").columns[0].values()[0] -%}
+    {%- endif -%}
+    {%- if found > 0 -%}
+        {{ relation }}
+    {%- else -%}
+        (select
+            cast(null as varchar) as audit_id,
+            cast(null as timestamp) as recorded_at,
+            cast(null as varchar) as event,
+            cast(null as varchar) as destination,
+            cast(null as varchar) as purpose,
+            cast(null as bigint) as record_count,
+            cast(null as varchar) as run_id,
+            cast(null as varchar) as details
+        where false)
+    {%- endif -%}
+{%- endmacro %}

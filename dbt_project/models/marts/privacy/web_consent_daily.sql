@@ -1,0 +1,54 @@
+{#- GA4 consent mode in aggregate, one row per day, page and channel: the events sent with
+    analytics consent (stg_web__events) and the cookieless pings sent without it
+    (stg_web__consent_denied_events: privacy_info.analytics_storage = 'No'), and the consent rate.
+    The only place consent-denied traffic is counted: it never reaches identity or a per-person mart.
+    The channel is the event's own traffic source (GA4's default channel group of its UTM tags),
+    the same rule for both, so the two counts compare. -#}
+with
+
+consented as (
+    select event_date, event_name, page_path, source, medium, campaign, gclid, false as is_denied
+    from {{ ref('stg_web__events') }}
+),
+
+denied as (
+    select event_date, event_name, page_path, source, medium, campaign, gclid, true as is_denied
+    from {{ ref('stg_web__consent_denied_events') }}
+),
+
+events as (
+    select * from consented
+    union all
+    select * from denied
+),
+
+categorised as (
+    {{ with_source_category('events', 'source') }}
+),
+
+channelled as (
+    select
+        event_date,
+        coalesce(page_path, '(not set)') as page_path,
+        {{ default_channel_group('source', 'medium', 'campaign', 'gclid', 'source_category') }} as channel,
+        event_name,
+        is_denied
+    from categorised
+),
+
+final as (
+    select
+        cast(event_date as date) as event_date,
+        cast(page_path as varchar) as page_path,
+        cast(channel as varchar) as channel,
+        cast(sum(case when not is_denied then 1 else 0 end) as bigint) as consented_events,
+        cast(sum(case when is_denied then 1 else 0 end) as bigint) as denied_events,
+        cast(sum(case when not is_denied and event_name = 'page_view' then 1 else 0 end) as bigint)
+            as consented_page_views,
+        cast(sum(case when is_denied and event_name = 'page_view' then 1 else 0 end) as bigint) as denied_page_views,
+        cast(sum(case when not is_denied then 1 else 0 end) * 1.0 / count(*) as double precision) as consent_rate
+    from channelled
+    group by event_date, page_path, channel
+)
+
+select * from final

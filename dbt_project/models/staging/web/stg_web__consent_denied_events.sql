@@ -1,0 +1,41 @@
+{#- GA4 events sent with analytics_storage denied (consent mode's cookieless pings:
+    privacy_info.analytics_storage = 'No', no user_pseudo_id), deduplicated, with only what an
+    aggregate needs: the day, the event, the page path and the traffic source. No identifier of
+    any kind leaves this model (not even a user_pseudo_id a ping might carry), so they can never
+    reach identity resolution or a per-person mart: marts.web_consent_daily counts them. -#}
+with
+
+source as (
+    select * from {{ source('web', 'web_events') }}
+    where analytics_storage = 'No'
+),
+
+deduplicated as (
+    {{ first_copy('source', ['event_id']) }}
+),
+
+renamed as (
+    select
+        -- ids
+        event_id,
+
+        -- event
+        event_name,
+        {{ url_path('page_location') }} as page_path,
+
+        -- traffic
+        nullif(trim(source), '') as source,
+        nullif(trim(medium), '') as medium,
+        nullif(trim(campaign), '') as campaign,
+        nullif(trim(gclid), '') as gclid,
+
+        -- timestamps
+        event_date,
+        event_at,
+
+        -- lineage
+        _interval_start
+    from deduplicated
+)
+
+select * from renamed
