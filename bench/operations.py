@@ -468,35 +468,54 @@ LOAD_DAGS = textwrap.dedent(
 )
 
 
-def _post(port: int, airflow_home: Path, path: str, body: dict, timeout: float = 180) -> dict:
+def _post(
+    port: int, airflow_home: Path, path: str, body: dict, timeout: float = 180, headers: dict | None = None
+) -> dict:
     import urllib.request
 
     request = urllib.request.Request(
         f"http://localhost:{port}{path}",
         data=json.dumps(body).encode(),
         headers={"Content-Type": "application/json",
-                 "Authorization": f"Bearer {airflow_run.api_token(port, airflow_home)}"},
+                 "Authorization": f"Bearer {airflow_run.api_token(port, airflow_home)}", **(headers or {})},
     )  # fmt: skip
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
 
 
-def trigger_load(base: Path, triggers: int = 12, split: bool = True, busy_runs: int = 3) -> dict:
-    """REST triggers timed while another DAG's tasks call the execution API (see the module's doc)."""
+def trigger_load(
+    base: Path, triggers: int = 12, split: bool = True, busy_runs: int = 3, ui_trigger: bool = False
+) -> dict:
+    """REST triggers timed while another DAG's tasks call the execution API (see the module's doc).
+
+    ``ui_trigger``: customer_intent is in the DAG folder too and gets, first, a trigger as the UI's
+    form sends it by default (logical date "now", no data interval, a Referer header); the result
+    has ``ui_trigger``: that run's dates, state and task states, and whether its first tasks
+    refused it with the convention's message (pipeline.convention_error)."""
     port = free_port()
     env = make_env(base, port)
     dags = base / "dags"
     dags.mkdir(parents=True, exist_ok=True)
     (dags / "load.py").write_text(LOAD_DAGS)
+    dag_ids = ["load_busy", "load_target"]
+    if ui_trigger:
+        shutil.copy(ROOT / "dags" / "customer_intent.py", dags / "customer_intent.py")
+        dag_ids.append("customer_intent")
     env.update(AIRFLOW__CORE__DAGS_FOLDER=str(dags), AIRFLOW__CORE__PARALLELISM="8")
     airflow_home = Path(env["AIRFLOW_HOME"])
     subprocess.run(["bash", str(ROOT / "scripts" / "airflow-init.sh")], env=env, check=True, cwd=ROOT)
     airflow_run.airflow("dags", "reserialize", env=env)
-    for dag_id in ("load_busy", "load_target"):
+    for dag_id in dag_ids:
         airflow_run.airflow("dags", "unpause", dag_id, env=env)
     seconds: list[float] = []
     errors: list[str] = []
+    ui_run: dict = {}
     with airflow_run.Services(env, base / "logs", port, split=split):
+        if ui_trigger:
+            now = datetime.now().astimezone().isoformat(timespec="seconds")
+            ui_run = _post(port, airflow_home, "/api/v2/dags/customer_intent/dagRuns",
+                           {"logical_date": now, "data_interval_start": None, "data_interval_end": None, "conf": {}},
+                           headers={"Referer": f"http://localhost:{port}/dags/customer_intent"})  # fmt: skip
         for _ in range(busy_runs):
             _post(port, airflow_home, "/api/v2/dags/load_busy/dagRuns", {"logical_date": None})
         started = time.monotonic()
@@ -513,7 +532,9 @@ def trigger_load(base: Path, triggers: int = 12, split: bool = True, busy_runs: 
             seconds.append(round(time.monotonic() - sent, 2))
             time.sleep(1)
         busy = _task_states(airflow_home / "airflow.db", "load_busy")
+        ui_result = _wait_run(airflow_home, ui_run["dag_run_id"]) if ui_trigger else None
     return {
+        "ui_trigger": ui_result,
         "mode": "trigger_load",
         "api_servers": 2 if split else 1,
         "triggers": triggers,
@@ -523,6 +544,34 @@ def trigger_load(base: Path, triggers: int = 12, split: bool = True, busy_runs: 
         "trigger_errors": errors[:3],
         "load_task_states": busy,
     }
+
+
+def _wait_run(airflow_home: Path, run_id: str, timeout: float = 900) -> dict:
+    """The run once finished: its dates, type, triggered_by, state, task states, and whether a task
+    log holds the convention's refusal."""
+    db = airflow_home / "airflow.db"
+    deadline = time.monotonic() + timeout
+    while True:
+        con = sqlite3.connect(db)
+        try:
+            row = con.execute(
+                "select run_type, triggered_by, state, logical_date, data_interval_start, data_interval_end "
+                "from dag_run where run_id = ?",
+                (run_id,),
+            ).fetchone()
+            tasks = dict(con.execute("select task_id, state from task_instance where run_id = ?", (run_id,)))
+        finally:
+            con.close()
+        if row and row[2] in ("success", "failed"):
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{run_id} not finished after {timeout} s")
+        time.sleep(3)
+    logs = airflow_home / "logs" / "dag_id=customer_intent" / f"run_id={run_id}"
+    refused = [path.parent.name.removeprefix("task_id=") for path in logs.rglob("*.log")
+               if "is not the start of its data interval" in path.read_text(errors="replace")]  # fmt: skip
+    keys = ("run_type", "triggered_by", "state", "logical_date", "data_interval_start", "data_interval_end")
+    return {"run_id": run_id, **dict(zip(keys, row, strict=True)), "tasks": tasks, "refused_by": sorted(refused)}
 
 
 def _task_states(db: Path, dag_id: str) -> dict[str, int]:
@@ -561,7 +610,7 @@ def main(argv: list[str] | None = None) -> int:
     base.mkdir(parents=True, exist_ok=True)
     try:
         if args.trigger_load:
-            figures = trigger_load(base, args.triggers, split=not args.single_api_server)
+            figures = trigger_load(base, args.triggers, split=not args.single_api_server, ui_trigger=True)
             print(json.dumps(figures))
             return 0 if figures["triggers_failed"] == 0 else 1
         if args.publish_only:
