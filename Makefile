@@ -28,7 +28,7 @@ figures:         ## the README's figures: make run's steps in a temporary home +
 	scripts/setup.sh && . scripts/env.sh && python scripts/figures.py $(if $(PEOPLE),--people $(PEOPLE))
 
 airflow-ui:      ## the Airflow UI and scheduler on the same DAG and metadata DB (http://localhost:8080)
-	scripts/setup.sh && scripts/airflow-init.sh && . scripts/env.sh && airflow standalone
+	scripts/setup.sh && scripts/airflow-init.sh && . scripts/env.sh && python scripts/airflow_run.py --serve
 
 bi-shell:        ## SQL on the serving copy BI tools read (read-only; SQL="select ..." or interactive)
 	. scripts/env.sh && python -m intent_pipeline.serving $(if $(SQL),"$(SQL)")

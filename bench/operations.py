@@ -1,6 +1,8 @@
 """Benchmark and goal check: the customer_intent DAG operated as a deployment.
 
     python bench/operations.py [--people N] [--days D] [--port P] [--keep DIR]
+    python bench/operations.py --publish-only [--people N] [--keep DIR]
+    python bench/operations.py --trigger-load [--triggers N] [--single-api-server] [--keep DIR]
 
 In a temporary project home (SQLite metadata, LocalExecutor) it generates a sample with one
 landing drop per day for D days (default 3 days, 300 people: a few minutes on 2 cores, most of
@@ -25,6 +27,22 @@ and wall times; from the activation ledger, stale_values_sent (values a destinat
 from a run of an older interval than a run of that destination that had finished before it
 started: "time moves forward in the CRM", issue 15 item 3) and stale_held_back (rows the runs
 held back for that reason, the report's ``stale``).
+
+``--publish-only`` measures the goal publish_seconds <= 5 % of dbt_build's at a size where the
+scheduler scenario would take too long on a small machine (``--people 100000``): it generates
+one landing drop, extracts it and runs the DAG's own task functions once, without Airflow,
+in this order: ``dbt_build_task`` (one dbt build, then the run's snapshot copy) and
+``publish_task`` twice (into an empty serving folder, then over the previous copy, as every
+run after the first does). Its JSON: dbt_build_seconds, snapshot_seconds, publish_seconds
+(first and again), their share of dbt_build, the marts' rows and the files' sizes.
+
+``--trigger-load`` times REST manual triggers (``POST /api/v2/dags/{id}/dagRuns``) while
+another DAG's tasks are running and calling the task execution API, on SQLite metadata: two small
+DAGs of its own (``LOAD_DAGS``: 60 mapped half-second tasks, and a one-task target), triggered
+``--triggers`` times (default 12) one second apart, each trigger sent once (no retry). With
+``--single-api-server`` one api-server process serves the REST and the execution API (what
+``airflow standalone`` runs), otherwise two (what scripts/airflow_run.py runs). Its JSON:
+trigger_seconds (each), triggers_failed, trigger_max_seconds.
 """
 
 from __future__ import annotations
@@ -85,8 +103,10 @@ def make_env(base: Path, port: int) -> dict:
         PYTHONPATH=str(ROOT / "plugins"),
         PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        # the task execution API's own api-server (scripts/airflow_run.py): a free port, not 8091
+        INTENT_AIRFLOW_EXECUTION_PORT=str(free_port()),
     )
-    return airflow_run.with_port(env, port)
+    return airflow_run.with_port(env, port, int(env["INTENT_AIRFLOW_EXECUTION_PORT"]))
 
 
 READER = textwrap.dedent(
@@ -326,6 +346,8 @@ def run(people: int, days: int, base: Path, port: int | None = None, timeout: fl
         "manual_run": next(
             (r[0] for r in per_day.get(LAST_DAY.isoformat(), []) if r[1] == "manual"), manual.get("dag_run_id")
         ),
+        "manual_trigger_attempts": manual.get("trigger_attempts"),
+        "manual_trigger_seconds": manual.get("trigger_seconds"),
         "runs_per_interval": {day: [r[0] for r in rs] for day, rs in per_day.items()},
         "other_intervals": {day: [f"{r[0]}:{r[2]}" for r in rs] for day, rs in other_runs.items()},
         "no_data_runs_skipped_build": scheduled_skipped,
@@ -355,16 +377,246 @@ def run(people: int, days: int, base: Path, port: int | None = None, timeout: fl
     }
 
 
+def publish_only(people: int, base: Path, seed: int = 42) -> dict:
+    """One dbt build and two publishes of its marts, with the DAG's task functions, timed."""
+    home = base / "home"
+    for name in [k for k in os.environ if k.startswith("INTENT_")]:
+        del os.environ[name]
+    os.environ["INTENT_HOME"] = str(home)
+    os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    sys.path.insert(0, str(ROOT / "plugins"))
+    from intent_pipeline import pipeline
+    from intent_pipeline.serving import serving_database, snapshot_path
+    from intent_pipeline.settings import SOURCES, Settings
+    from intent_pipeline.sources import extract_source
+
+    settings = Settings.from_env()
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-m", "intent_pipeline", "synth", "--people", str(people), "--seed", str(seed),
+         "--date", LAST_DAY.isoformat(), "--landing", settings.landing_url, "--truth", str(home / "data" / "truth")],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "plugins")}, check=True, capture_output=True, cwd=ROOT,
+    )  # fmt: skip
+    synth_seconds = time.monotonic() - started
+    start, end = pipeline.interval_dates(LAST_DAY)
+    extract_started = time.monotonic()
+    read = 0
+    for source in SOURCES:
+        manifest = extract_source(source, settings, LAST_DAY, batch_id=f"bench/{source}", loaded_at=datetime.now())
+        read += sum(counts["read"] for counts in manifest["tables"].values())
+    extract_seconds = time.monotonic() - extract_started
+    run_id = f"bench__{LAST_DAY.isoformat()}"
+    build = pipeline.dbt_build_task(start, end, run_id)
+    first = pipeline.publish_task(start, end, run_id)
+    again = pipeline.publish_task(start, end, run_id)
+    dbt_seconds = build["seconds"]
+    parquet = Path(again["parquet"]).resolve()
+    return {
+        "mode": "publish_only",
+        "people": people,
+        "landing_rows_read": read,
+        "dbt_build_seconds": dbt_seconds,
+        "dbt_nodes": build["nodes"],
+        "snapshot_seconds": build["snapshot_seconds"],
+        "publish_seconds": again["publish_seconds"],
+        "publish_first_seconds": first["publish_seconds"],
+        "publish_share_of_dbt_build": round(again["publish_seconds"] / dbt_seconds, 4),
+        "publish_first_share_of_dbt_build": round(first["publish_seconds"] / dbt_seconds, 4),
+        "marts": len(again["marts"]),
+        "mart_rows": sum(again["marts"].values()),
+        "warehouse_mb": round(settings.warehouse.stat().st_size / 1e6, 1),
+        "snapshot_mb": round(snapshot_path(settings, run_id).stat().st_size / 1e6, 1),
+        "serving_mb": round(serving_database(settings).stat().st_size / 1e6, 1),
+        "parquet_mb": round(sum(f.stat().st_size for f in parquet.glob("*.parquet")) / 1e6, 1),
+        "synth_seconds": round(synth_seconds, 1),
+        "extract_seconds": round(extract_seconds, 1),
+        "wall_seconds": round(time.monotonic() - started, 1),
+    }
+
+
+LOAD_DAGS = textwrap.dedent(
+    """
+    import pendulum
+    from airflow.sdk import dag, task
+
+
+    @dag(dag_id="load_busy", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+         catchup=False, max_active_runs=4, max_active_tasks=16)
+    def load_busy():
+        @task
+        def work(i: int) -> dict:
+            import time
+
+            time.sleep(0.5)
+            return {"i": i}
+
+        work.expand(i=list(range(60)))
+
+
+    @dag(dag_id="load_target", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False)
+    def load_target():
+        @task
+        def noop() -> None:
+            return None
+
+        noop()
+
+
+    load_busy()
+    load_target()
+    """
+)
+
+
+def _post(
+    port: int, airflow_home: Path, path: str, body: dict, timeout: float = 180, headers: dict | None = None
+) -> dict:
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"http://localhost:{port}{path}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json",
+                 "Authorization": f"Bearer {airflow_run.api_token(port, airflow_home)}", **(headers or {})},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def trigger_load(
+    base: Path, triggers: int = 12, split: bool = True, busy_runs: int = 3, ui_trigger: bool = False
+) -> dict:
+    """REST triggers timed while another DAG's tasks call the execution API (see the module's doc).
+
+    ``ui_trigger``: customer_intent is in the DAG folder too and gets, first, a trigger as the UI's
+    form sends it by default (logical date "now", no data interval, a Referer header); the result
+    has ``ui_trigger``: that run's dates, state and task states, and whether its first tasks
+    refused it with the convention's message (pipeline.convention_error)."""
+    port = free_port()
+    env = make_env(base, port)
+    dags = base / "dags"
+    dags.mkdir(parents=True, exist_ok=True)
+    (dags / "load.py").write_text(LOAD_DAGS)
+    dag_ids = ["load_busy", "load_target"]
+    if ui_trigger:
+        shutil.copy(ROOT / "dags" / "customer_intent.py", dags / "customer_intent.py")
+        dag_ids.append("customer_intent")
+    env.update(AIRFLOW__CORE__DAGS_FOLDER=str(dags), AIRFLOW__CORE__PARALLELISM="8")
+    airflow_home = Path(env["AIRFLOW_HOME"])
+    subprocess.run(["bash", str(ROOT / "scripts" / "airflow-init.sh")], env=env, check=True, cwd=ROOT)
+    airflow_run.airflow("dags", "reserialize", env=env)
+    for dag_id in dag_ids:
+        airflow_run.airflow("dags", "unpause", dag_id, env=env)
+    seconds: list[float] = []
+    errors: list[str] = []
+    ui_run: dict = {}
+    with airflow_run.Services(env, base / "logs", port, split=split):
+        if ui_trigger:
+            now = datetime.now().astimezone().isoformat(timespec="seconds")
+            ui_run = _post(port, airflow_home, "/api/v2/dags/customer_intent/dagRuns",
+                           {"logical_date": now, "data_interval_start": None, "data_interval_end": None, "conf": {}},
+                           headers={"Referer": f"http://localhost:{port}/dags/customer_intent"})  # fmt: skip
+        for _ in range(busy_runs):
+            _post(port, airflow_home, "/api/v2/dags/load_busy/dagRuns", {"logical_date": None})
+        started = time.monotonic()
+        while not _tasks_running(airflow_home / "airflow.db", "load_busy"):
+            if time.monotonic() - started > 600:
+                raise RuntimeError("the load DAG's tasks never started")
+            time.sleep(1)
+        for _ in range(triggers):
+            sent = time.monotonic()
+            try:
+                _post(port, airflow_home, "/api/v2/dags/load_target/dagRuns", {"logical_date": None})
+            except OSError as error:  # HTTPError (500), a timeout
+                errors.append(f"{type(error).__name__}: {error}")
+            seconds.append(round(time.monotonic() - sent, 2))
+            time.sleep(1)
+        busy = _task_states(airflow_home / "airflow.db", "load_busy")
+        ui_result = _wait_run(airflow_home, ui_run["dag_run_id"]) if ui_trigger else None
+    return {
+        "ui_trigger": ui_result,
+        "mode": "trigger_load",
+        "api_servers": 2 if split else 1,
+        "triggers": triggers,
+        "trigger_seconds": seconds,
+        "trigger_max_seconds": max(seconds),
+        "triggers_failed": len(errors),
+        "trigger_errors": errors[:3],
+        "load_task_states": busy,
+    }
+
+
+def _wait_run(airflow_home: Path, run_id: str, timeout: float = 900) -> dict:
+    """The run once finished: its dates, type, triggered_by, state, task states, and whether a task
+    log holds the convention's refusal."""
+    db = airflow_home / "airflow.db"
+    deadline = time.monotonic() + timeout
+    while True:
+        con = sqlite3.connect(db)
+        try:
+            row = con.execute(
+                "select run_type, triggered_by, state, logical_date, data_interval_start, data_interval_end "
+                "from dag_run where run_id = ?",
+                (run_id,),
+            ).fetchone()
+            tasks = dict(con.execute("select task_id, state from task_instance where run_id = ?", (run_id,)))
+        finally:
+            con.close()
+        if row and row[2] in ("success", "failed"):
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{run_id} not finished after {timeout} s")
+        time.sleep(3)
+    logs = airflow_home / "logs" / "dag_id=customer_intent" / f"run_id={run_id}"
+    refused = [path.parent.name.removeprefix("task_id=") for path in logs.rglob("*.log")
+               if "is not the start of its data interval" in path.read_text(errors="replace")]  # fmt: skip
+    keys = ("run_type", "triggered_by", "state", "logical_date", "data_interval_start", "data_interval_end")
+    return {"run_id": run_id, **dict(zip(keys, row, strict=True)), "tasks": tasks, "refused_by": sorted(refused)}
+
+
+def _task_states(db: Path, dag_id: str) -> dict[str, int]:
+    con = sqlite3.connect(db)
+    try:
+        rows = con.execute(
+            "select coalesce(state, 'none'), count(*) from task_instance where dag_id = ? group by 1", (dag_id,)
+        ).fetchall()
+    finally:
+        con.close()
+    return dict(rows)
+
+
+def _tasks_running(db: Path, dag_id: str) -> bool:
+    return _task_states(db, dag_id).get("running", 0) > 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=300)
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--port", type=int, default=None, help="api-server port (default: a free one)")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    parser.add_argument(
+        "--publish-only", action="store_true",
+        help="no scheduler: one dbt build and two publishes, timed (the publish_seconds goal at --people 100000)",
+    )  # fmt: skip
+    parser.add_argument("--trigger-load", action="store_true", help="time REST triggers while tasks run")
+    parser.add_argument("--triggers", type=int, default=12, help="--trigger-load: how many triggers")
+    parser.add_argument(
+        "--single-api-server", action="store_true",
+        help="--trigger-load: one api-server for the REST and the execution API (as airflow standalone)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     base = args.keep or Path(tempfile.mkdtemp(prefix="bench-operations-"))
     base.mkdir(parents=True, exist_ok=True)
     try:
+        if args.trigger_load:
+            figures = trigger_load(base, args.triggers, split=not args.single_api_server, ui_trigger=True)
+            print(json.dumps(figures))
+            return 0 if figures["triggers_failed"] == 0 else 1
+        if args.publish_only:
+            figures = publish_only(args.people, base)
+            print(json.dumps(figures))
+            return 0 if figures["publish_share_of_dbt_build"] <= 0.05 else 1
         figures = run(args.people, args.days, base, args.port)
     finally:
         if not args.keep:

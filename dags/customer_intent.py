@@ -5,7 +5,11 @@ Daily run of the customer-intent warehouse for the data interval
 `[data_interval_start, data_interval_end)`. **Logical date = interval start**
 for every kind of run: scheduled, backfill (`airflow backfill create
 --from-date D --to-date D`) and `make run DATE=D` (a one-day backfill run by
-the scheduler), so one day is one run whichever way it was started.
+the scheduler), so one day is one run whichever way it was started. The
+UI's plain Trigger (logical date "now", no interval) is refused by the first
+tasks; to run day D from the UI choose Data interval: Manual, start D 00:00,
+end D + 1 00:00, logical date D 00:00 (UTC). Run ids carry the interval's
+end (Airflow's `run_after`): `backfill__2026-11-22…` is the day 2026-11-21.
 
 1. **extract_{forms,email,web,crm}** (parallel): parse the landing drop
    `<landing>/<source>/dt=<interval start>/`, write the interval's Parquet

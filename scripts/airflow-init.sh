@@ -11,9 +11,10 @@ mkdir -p "$LOGS" "$AIRFLOW_HOME"
 airflow db migrate > "$LOGS/airflow-db-migrate.log" 2>&1 || { tail -30 "$LOGS/airflow-db-migrate.log"; exit 1; }
 airflow pools set intent_warehouse 1 "customer_intent: one writer of the DuckDB warehouse at a time" \
   > "$LOGS/airflow-pools.log" 2>&1 || { tail -30 "$LOGS/airflow-pools.log"; exit 1; }
-# SQLite metadata DB: write-ahead logging, so the api-server's, the scheduler's and the tasks'
-# readers never block a writer (in the default rollback journal a reader held a triggered run's
-# INSERT for 60 s: tests/test_scheduler.py). Persistent in the file; a no-op for Postgres.
+# SQLite metadata DB: check it is in write-ahead logging (Airflow sets it on every connection; it
+# persists in the file), so readers never block a writer. WAL allows one writer at a time still: the
+# REST trigger's 60 s stall was a deadlock inside one api-server process, avoided by running the
+# task execution API in a process of its own (scripts/airflow_run.py). A no-op for Postgres.
 python - <<'PY'
 from airflow.configuration import conf
 

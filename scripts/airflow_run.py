@@ -10,6 +10,18 @@ duration (their logs under data/logs/airflow-*.log) and stops them afterwards; w
 `make airflow-ui` running, that one does the work. Task logs land in the Airflow home's
 logs folder, so the UI shows them, and the runs' start and end times are real.
 The last line printed is a JSON object: {"runs": {date: state}, "seconds": ...}.
+
+    python scripts/airflow_run.py --serve [--port 8080]      (make airflow-ui)
+
+starts the same components and keeps them running until interrupted (the UI on --port).
+
+The api-server runs as two processes: the UI and REST API (``--apps core``, on --port) and the
+task execution API (``--apps execution``, on INTENT_AIRFLOW_EXECUTION_PORT, default 8091). With
+SQLite metadata, one process serving both deadlocks: the REST API writes its audit-log row
+(``action_logging``) with a synchronous commit on the server's event loop; when a task's
+execution-API request in the same process has begun writing, that request's commit needs the
+event loop, and the audit-log row waits for its lock until SQLite's busy timeout (60 s here),
+then the trigger answers 500 (docs/operations.md, "The REST trigger's 60 s stall").
 """
 
 from __future__ import annotations
@@ -46,8 +58,14 @@ def airflow(
     return done
 
 
-def with_port(env: dict, port: int) -> dict:
-    """The environment of every component and task process for an api-server on ``port``."""
+def execution_port(env: dict | None = None) -> int:
+    """Port of the task execution API (its own api-server process; see the module's doc)."""
+    return int((os.environ if env is None else env).get("INTENT_AIRFLOW_EXECUTION_PORT", "8091"))
+
+
+def with_port(env: dict, port: int, exec_port: int | None = None) -> dict:
+    """The environment of every component and task process for an api-server on ``port`` (UI and
+    REST API) and the task execution API on ``exec_port`` (None: the same server, ``--apps all``)."""
     return {
         # SQLite metadata and two cores: the api-server can take longer than the default 5 s to answer
         # a task's first call while the scheduler writes; a timed-out task would wait for its retry.
@@ -55,29 +73,43 @@ def with_port(env: dict, port: int) -> dict:
         **env,
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{exec_port or port}/execution/",
     }
 
 
 class Services:
-    """api-server, scheduler and dag-processor of one Airflow home, started and stopped by us."""
+    """api-server(s), scheduler and dag-processor of one Airflow home, started and stopped by us.
 
-    COMPONENTS = (("api-server",), ("scheduler",), ("dag-processor",))
+    ``exec_port``: the task execution API runs in an api-server process of its own on that port
+    (the default; see the module's doc for the deadlock it avoids); ``split=False``: one
+    api-server serves both, as ``airflow standalone`` does (for comparison: bench/operations.py
+    --trigger-load --single-api-server)."""
 
-    def __init__(self, env: dict, log_dir: Path, port: int):
-        self.env, self.log_dir, self.port = with_port(env, port), log_dir, port
+    def __init__(self, env: dict, log_dir: Path, port: int, exec_port: int | None = None, split: bool = True):
+        self.exec_port = (exec_port or execution_port(env)) if split else None
+        self.env, self.log_dir, self.port = with_port(env, port, self.exec_port), log_dir, port
         self.processes: list[subprocess.Popen] = []
+
+    def components(self) -> list[tuple[str, list[str]]]:
+        """(log name, command) of each process."""
+        if self.exec_port is None:
+            servers = [("api-server", ["api-server", "--port", str(self.port)])]
+        else:
+            servers = [
+                ("api-server", ["api-server", "--apps", "core", "--port", str(self.port)]),
+                ("api-server-execution", ["api-server", "--apps", "execution", "--port", str(self.exec_port)]),
+            ]
+        return [*servers, ("scheduler", ["scheduler"]), ("dag-processor", ["dag-processor"])]
 
     def __enter__(self) -> Services:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        for component in self.COMPONENTS:
-            log = open(self.log_dir / f"airflow-{component[0]}.log", "ab")  # noqa: SIM115 - closed with the process
-            args = ["airflow", *component]
-            if component[0] == "api-server":
-                args += ["--port", str(self.port)]
+        for name, args in self.components():
+            log = open(self.log_dir / f"airflow-{name}.log", "ab")  # noqa: SIM115 - closed with the process
             # own process group: stopping it stops the component's worker processes too
             self.processes.append(
-                subprocess.Popen(args, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                subprocess.Popen(
+                    ["airflow", *args], env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
             )
         self.wait_healthy()
         return self
@@ -85,6 +117,7 @@ class Services:
     def wait_healthy(self, timeout: float = 300) -> None:
         deadline = time.monotonic() + timeout
         url = f"http://localhost:{self.port}/api/v2/monitor/health"
+        execution = f"http://localhost:{self.exec_port or self.port}/execution/health"
         while True:
             for process in self.processes:
                 if process.poll() is not None:
@@ -93,7 +126,8 @@ class Services:
                 with urllib.request.urlopen(url, timeout=5) as response:
                     health = json.loads(response.read())
                 if health.get("scheduler", {}).get("status") == "healthy":
-                    return
+                    with urllib.request.urlopen(execution, timeout=5):
+                        return
             except OSError:
                 pass
             if time.monotonic() > deadline:
@@ -176,7 +210,9 @@ def trigger_manual(port: int, airflow_home: Path, day: date) -> dict:
     """A manual run of the interval starting ``day`` that keeps the DAG's convention (logical date
     = interval start), through the REST API, which takes the data interval explicitly (the CLI's
     and the UI's trigger infer ``[day - 1, day)`` from the logical date instead). Airflow refuses it
-    (409) when a run of that logical date exists: clear that run instead."""
+    (409) when a run of that logical date exists: clear that run instead. The answer carries
+    ``trigger_attempts`` and ``trigger_seconds`` (every attempt, in seconds): more than one attempt
+    means the server failed (500) or did not answer in time, and the trigger was sent again."""
     end = day + timedelta(days=1)
     body = {
         "logical_date": f"{day.isoformat()}T00:00:00Z",
@@ -184,7 +220,9 @@ def trigger_manual(port: int, airflow_home: Path, day: date) -> dict:
         "data_interval_end": f"{end.isoformat()}T00:00:00Z",
         "conf": {},
     }
+    seconds: list[float] = []
     for attempt in range(5):
+        sent = time.monotonic()
         request = urllib.request.Request(
             f"http://localhost:{port}/api/v2/dags/{DAG_ID}/dagRuns",
             data=json.dumps(body).encode(),
@@ -194,15 +232,21 @@ def trigger_manual(port: int, airflow_home: Path, day: date) -> dict:
             # longer than the metadata DB's 60 s busy timeout (airflow_sqlite.py): the server's own
             # answer (a 500 when SQLite stayed locked) arrives before the client gives up
             with urllib.request.urlopen(request, timeout=180) as response:
-                return json.loads(response.read())
+                answer = json.loads(response.read())
+                seconds.append(round(time.monotonic() - sent, 2))
+                return answer | {"trigger_attempts": attempt + 1, "trigger_seconds": seconds}
         except urllib.error.HTTPError as error:
-            # 500: the metadata DB was busy (on SQLite the run's audit-log row may wait for the lock
-            # its own request holds); a 409 on the retry: the run was created
+            seconds.append(round(time.monotonic() - sent, 2))
+            # 500: the metadata DB stayed locked (with one api-server process for the REST and the
+            # execution API, a deadlock: see the module's doc); a 409 on the retry: the run was created
             if error.code == 409 and attempt > 0:
-                return {"dag_run_id": None, "conflict": error.read().decode(errors="replace")[:500]}
+                conflict = error.read().decode(errors="replace")[:500]
+                return {"dag_run_id": None, "conflict": conflict, "trigger_attempts": attempt + 1,
+                        "trigger_seconds": seconds}  # fmt: skip
             if error.code != 500 or attempt == 4:
                 raise
         except TimeoutError:
+            seconds.append(round(time.monotonic() - sent, 2))
             if attempt == 4:
                 raise
         time.sleep(5 * (attempt + 1))
@@ -301,14 +345,44 @@ def run_days(env: dict, first: date, last: date, *, port: int, log_dir: Path, ti
     return {"runs": states, "seconds": round(time.monotonic() - started, 1)}
 
 
+def serve(env: dict, *, port: int, log_dir: Path) -> int:
+    """Start the components and keep them running until interrupted (make airflow-ui)."""
+    prepare(env)
+    stop: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.append(signum))
+    with Services(env, log_dir, port) as services:
+        home = Path(services.env.get("AIRFLOW_HOME") or Path.home() / "airflow")
+        print(
+            f"Airflow UI: http://localhost:{port} (users and passwords: "
+            f"{home / 'simple_auth_manager_passwords.json.generated'}); task execution API on port "
+            f"{services.exec_port}; logs: {log_dir}/airflow-*.log. Ctrl-C stops it.",
+            file=sys.stderr,
+        )
+        try:
+            while not stop:
+                for process in services.processes:
+                    if process.poll() is not None:
+                        print(f"{process.args} exited with {process.returncode}; stopping", file=sys.stderr)
+                        return 1
+                time.sleep(2)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--from", dest="first", required=True, type=date.fromisoformat, help="first interval start")
+    parser.add_argument("--from", dest="first", type=date.fromisoformat, help="first interval start")
     parser.add_argument("--to", dest="last", type=date.fromisoformat, help="last interval start (default: --from)")
+    parser.add_argument("--serve", action="store_true", help="start Airflow and keep it running (make airflow-ui)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("INTENT_AIRFLOW_PORT", "8080")))
     parser.add_argument("--timeout", type=float, default=3600)
     args = parser.parse_args(argv)
     home = Path(os.environ.get("INTENT_HOME") or Path(__file__).resolve().parents[1])
+    if args.serve:
+        return serve(dict(os.environ), port=args.port, log_dir=home / "data" / "logs")
+    if args.first is None:
+        parser.error("--from is required (or --serve)")
     result = run_days(
         dict(os.environ), args.first, args.last or args.first, port=args.port, log_dir=home / "data" / "logs",
         timeout=args.timeout,

@@ -1,5 +1,5 @@
 # Sourced by the other scripts: the project's Airflow home and paths. Also usable by hand:
-#   source scripts/env.sh && airflow standalone
+#   source scripts/env.sh && python scripts/airflow_run.py --serve   (make airflow-ui; not airflow standalone)
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export AIRFLOW_HOME="${AIRFLOW_HOME:-$ROOT/.airflow}"
 export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags"

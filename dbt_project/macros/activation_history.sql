@@ -35,9 +35,9 @@
         'requests': 'bigint'} -%}
     {%- set columns = {
         'activation_runs': {'interval_start': 'date', 'run_id': 'varchar', 'destination': 'varchar',
-            'started_at': 'timestamp', 'finished_at': 'timestamp', 'mode': 'varchar'},
+            'execution': 'bigint', 'started_at': 'timestamp', 'finished_at': 'timestamp', 'mode': 'varchar'},
         'activation_row_log': {'interval_start': 'date', 'run_id': 'varchar', 'destination': 'varchar',
-            'record_key': 'varchar', 'outcome': 'varchar', 'reason': 'varchar'},
+            'execution': 'bigint', 'record_key': 'varchar', 'outcome': 'varchar', 'reason': 'varchar'},
         'activation_dead_letter': {'destination': 'varchar', 'record_key': 'varchar', 'attempts': 'bigint',
             'last_error': 'varchar', 'last_run_id': 'varchar'},
     }[table] -%}

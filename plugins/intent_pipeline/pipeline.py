@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from intent_pipeline.intervals import naive_utc
@@ -36,15 +36,55 @@ MORE_DESTINATIONS = {
 
 
 def interval_from_context() -> dict:
-    """The running task's data interval and run id, from the Airflow context."""
+    """The running task's data interval and run id, from the Airflow context; a run that breaks the
+    DAG's one convention (logical date = interval start, :func:`convention_error`) fails here,
+    before any work, without retries."""
     from airflow.sdk import get_current_context
 
     context = get_current_context()
+    error = convention_error(
+        context.get("logical_date"), context.get("data_interval_start"), context.get("data_interval_end")
+    )
+    if error:
+        _fail(error)
     return {
         "interval_start": context["data_interval_start"],
         "interval_end": context["data_interval_end"],
         "run_id": context["run_id"],
     }
+
+
+def convention_error(
+    logical_date: datetime | None, interval_start: datetime | None, interval_end: datetime | None
+) -> str | None:
+    """Why a run is refused, or None. Every run covers one day ``[D, D + 1 day)`` with logical date D.
+
+    The UI's plain "Trigger" sends the logical date "now" (or none, when the field is cleared) and
+    no data interval; Airflow then infers the interval that ended last, ``[today - 1, today)`` (the
+    last complete day, UTC: the DAG's timetable), under a logical date that is not its start, so the
+    day's scheduled or backfill run (logical date D) would not stop it and the day would run twice.
+    Refused: a run without a logical date, and one whose logical date is not a day's start. Not
+    refused: a logical date D at 00:00 with the interval ``[D - 1, D)`` (``airflow dags test D``,
+    the end-to-end tests' runner; docs/operations.md says not to use it for a past day)."""
+    if logical_date is None or interval_start is None or interval_end is None:
+        return (
+            "this run has no logical date (a Trigger with the logical date cleared): customer_intent runs one "
+            "day per run with logical date = the day's start. Trigger again with the form's Data interval: "
+            "Manual (start D 00:00, end D + 1 day 00:00, logical date D 00:00, UTC), or run the day with "
+            "`make run DATE=D` / `python scripts/airflow_run.py --from D`. Nothing was extracted or built."
+        )
+    logical, start, end = naive_utc(logical_date), naive_utc(interval_start), naive_utc(interval_end)
+    if logical == start or logical.time() == datetime.min.time():
+        return None
+    day = start.date().isoformat()
+    return (
+        f"this run's logical date {logical.isoformat(sep=' ')} UTC is not the start of its data interval "
+        f"[{start.isoformat(sep=' ')}, {end.isoformat(sep=' ')}) UTC (the UI's plain Trigger, which infers the "
+        "interval that ended last): customer_intent runs one day per run with logical date = interval start, "
+        f"so that a day never runs twice. To run {day}: in the Trigger form choose Data interval: Manual, "
+        f"start {day} 00:00, end {(start.date() + timedelta(days=1)).isoformat()} 00:00 and logical date {day} "
+        f"00:00 (UTC); or `make run DATE={day}`; or clear the day's existing run. Nothing was extracted or built."
+    )
 
 
 def _fail(message: str) -> None:

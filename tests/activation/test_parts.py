@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from dataclasses import replace
@@ -194,15 +195,48 @@ def test_ledger_keeps_the_last_acknowledged_hash_and_retries_failures(tmp_path):
     assert (b.payload_hash, b.status, b.attempts) == (None, REJECTED, 1)
 
 
-def test_runs_and_row_log_are_replaced_on_a_retry_of_the_same_run(tmp_path):
+def test_every_execution_of_a_run_is_kept_with_its_row_log(tmp_path):
+    """A task retry or a cleared run keeps its run_id: each execution is a row of its own, numbered,
+    with its own row log; the latest one is the one finish_run closes."""
     with Ledger(tmp_path / "ledger.sqlite") as ledger:
-        for _ in range(2):
-            ledger.start_run("run-1", "hubspot", date(2026, 11, 21))
-            ledger.log_rows("run-1", "hubspot", [("a@x.com", "rejected", "bad")])
-            ledger.finish_run("run-1", "hubspot", {"planned": 1})
-        assert len(ledger.row_log("run-1")) == 1
-        runs = ledger.db.execute("select run_id, interval_start, counts from activation_runs").fetchall()
-    assert runs == [("run-1", "2026-11-21", '{"planned": 1}')]
+        for n, counts in enumerate(({"planned": 2}, {"planned": 1}), start=1):
+            assert ledger.start_run("run-1", "hubspot", date(2026, 11, 21)) == n
+            ledger.log_rows("run-1", "hubspot", [(f"{n}@x.com", "rejected", f"bad {n}")])
+            ledger.finish_run("run-1", "hubspot", counts)
+        assert ledger.start_run("run-2", "hubspot", date(2026, 11, 22)) == 1
+        assert [(row["record_key"], row["reason"]) for row in ledger.row_log("run-1")] == [
+            ("1@x.com", "bad 1"), ("2@x.com", "bad 2")]  # fmt: skip
+        log = ledger.db.execute("select record_key, execution from activation_row_log order by rowid").fetchall()
+        runs = ledger.db.execute(
+            "select run_id, execution, interval_start, counts from activation_runs order by run_id, execution"
+        ).fetchall()
+        assert ledger.run_interval("run-1", "hubspot") == "2026-11-21"
+    assert log == [("1@x.com", 1), ("2@x.com", 2)]
+    assert runs == [("run-1", 1, "2026-11-21", '{"planned": 2}'), ("run-1", 2, "2026-11-21", '{"planned": 1}'),
+                    ("run-2", 1, "2026-11-22", None)]  # fmt: skip
+
+
+def test_a_ledger_from_before_executions_keeps_its_runs_as_execution_1(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript(
+        """
+        create table activation_runs (run_id text not null, destination text not null, interval_start text not null,
+            started_at text not null, finished_at text, counts text, primary key (run_id, destination));
+        create table activation_row_log (run_id text not null, destination text not null, record_key text,
+            outcome text not null, reason text);
+        insert into activation_runs values ('run-1', 'hubspot', '2026-11-21', '2026-11-22 00:01:00',
+            '2026-11-22 00:02:00', '{"planned": 3}');
+        insert into activation_row_log values ('run-1', 'hubspot', 'a@x.com', 'rejected', 'bad');
+        """
+    )
+    con.close()
+    with Ledger(path) as ledger:
+        assert ledger.start_run("run-1", "hubspot", date(2026, 11, 21)) == 2
+        runs = ledger.db.execute("select run_id, execution, counts from activation_runs order by execution").fetchall()
+        log = ledger.db.execute("select record_key, execution from activation_row_log").fetchall()
+    assert runs == [("run-1", 1, '{"planned": 3}'), ("run-1", 2, None)]
+    assert log == [("a@x.com", 1)]
 
 
 def test_missing_segment_is_a_clear_error(tmp_path):

@@ -192,10 +192,10 @@ MARTS_DDL = {
         attribution_model varchar, conversion_id varchar, person_id varchar, converted_at timestamp,
         channel varchar, campaign varchar, touches integer, credit double, credited_value double)""",
     "activation_runs": """create table marts.activation_runs (
-        run_id varchar, destination varchar, destination_name varchar, interval_start date, started_at timestamp,
-        finished_at timestamp, mode varchar, planned bigint, sent_ok bigint, unchanged bigint, rejected bigint,
-        invalid bigint, deferred bigint, dead_lettered bigint, stale bigint, requests bigint, error varchar,
-        rows_due bigint, rows_refused bigint, destination_dead_letters_now bigint, reject_share double,
+        run_id varchar, destination varchar, execution bigint, destination_name varchar, interval_start date,
+        started_at timestamp, finished_at timestamp, mode varchar, planned bigint, sent_ok bigint, unchanged bigint,
+        rejected bigint, invalid bigint, deferred bigint, dead_lettered bigint, stale bigint, requests bigint,
+        error varchar, rows_due bigint, rows_refused bigint, destination_dead_letters_now bigint, reject_share double,
         is_latest_run boolean)""",
 }
 # the people who left the segment: the same columns (int_activation_leads)
@@ -284,7 +284,7 @@ CLEAN_MARTS_SQL = [
         ('linear', 'o_1', 'p_001', timestamp '2026-11-21 08:00:00', 'Email', null, 1, 0.25, 30000),
         ('linear', 'o_1', 'p_001', timestamp '2026-11-21 08:00:00', 'Email', 'newsletter_nov', 1, 0.25, 30000)""",
     """insert into marts.activation_runs values
-        ('scheduled__2026-11-20', 'hubspot@ab12', 'hubspot', date '2026-11-20', timestamp '2026-11-21 00:05:00',
+        ('scheduled__2026-11-20', 'hubspot@ab12', 1, 'hubspot', date '2026-11-20', timestamp '2026-11-21 00:05:00',
          timestamp '2026-11-21 00:05:09', 'http', 12, 10, 1, 1, 0, 0, 0, 0, 1, null, 11, 1, 0, 0.0909, true)""",
 ]
 

@@ -4,8 +4,9 @@ The ledger is SQLite (activation's own store: it never competes with dbt for the
 and DuckDB cannot read SQLite here (its sqlite extension is neither built in nor downloadable), so
 activation writes what happened as Parquet next to the raw lake:
 
-* ``<lake>/activation/activation_runs/dt=<interval>/part.parquet`` — every destination run of the
-  interval, its counts as columns;
+* ``<lake>/activation/activation_runs/dt=<interval>/part.parquet`` — every execution of a destination
+  run of the interval (a task retry or a cleared run adds one: ``execution`` 1, 2, …), its counts
+  as columns;
 * ``<lake>/activation/activation_row_log/dt=<interval>/part.parquet`` — the row log of those runs
   (rejected, deferred, invalid, dead-lettered, stale, in doubt rows and why);
 * ``<lake>/activation/activation_dead_letter/current/part.parquet`` — the dead letters now (a
@@ -44,6 +45,7 @@ RUN_SCHEMA: dict[str, str] = {
     "mode": "string",
     **{column: "int64" for column in COUNT_COLUMNS},
     "error": "string",
+    "execution": "int64",  # last: the columns before it kept their places
 }
 ROW_LOG_SCHEMA = {
     "interval_start": "date32",
@@ -52,6 +54,7 @@ ROW_LOG_SCHEMA = {
     "record_key": "string",
     "outcome": "string",
     "reason": "string",
+    "execution": "int64",  # last: the columns before it kept their places
 }
 DEAD_LETTER_SCHEMA = {
     "destination": "string",
@@ -92,12 +95,16 @@ def _timestamp(value: str | None):
     return datetime.fromisoformat(value) if value else None
 
 
-def _run_row(interval: str, run_id: str, destination: str, started: str, finished: str | None, counts: str | None):
+def _run_row(
+    interval: str, run_id: str, destination: str, execution: int, started: str, finished: str | None,
+    counts: str | None,
+):  # fmt: skip
     report: dict[str, Any] = json.loads(counts) if counts else {}
     return {
         "interval_start": date.fromisoformat(interval),
         "run_id": run_id,
         "destination": destination,
+        "execution": execution,
         "started_at": _timestamp(started),
         "finished_at": _timestamp(finished),
         "mode": report.get("mode"),
@@ -125,18 +132,18 @@ def export_history(ledger_path: Path | str, lake_dir: Path | str, intervals: Ite
             runs = [
                 _run_row(*row)
                 for row in db.execute(
-                    f"select interval_start, run_id, destination, started_at, finished_at, counts from {RUNS}"
-                    " where interval_start = ? order by started_at, destination",
+                    f"select interval_start, run_id, destination, execution, started_at, finished_at, counts"
+                    f" from {RUNS} where interval_start = ? order by started_at, destination, execution",
                     (day,),
                 )
             ]
             log = [
-                dict(zip(("run_id", "destination", "record_key", "outcome", "reason"), row, strict=True))
+                dict(zip(("run_id", "destination", "execution", "record_key", "outcome", "reason"), row, strict=True))
                 | {"interval_start": date.fromisoformat(day)}
                 for row in db.execute(
-                    f"select l.run_id, l.destination, l.record_key, l.outcome, l.reason from {ROW_LOG} l"
+                    f"select l.run_id, l.destination, l.execution, l.record_key, l.outcome, l.reason from {ROW_LOG} l"
                     f" join {RUNS} r on r.run_id = l.run_id and r.destination = l.destination"
-                    " where r.interval_start = ? order by l.rowid",
+                    " and r.execution = l.execution where r.interval_start = ? order by l.rowid",
                     (day,),
                 )
             ]

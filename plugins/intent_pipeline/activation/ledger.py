@@ -8,9 +8,11 @@ Tables:
   is the hash of the last payload the destination **acknowledged**; ``status``
   is the outcome of the last attempt (``acknowledged``, ``rejected``,
   ``deferred``), so a failed row is retried even when its payload did not change.
-* ``activation_runs`` — one row per (run_id, destination) with the run's counts
-  (a task retry of the same run replaces it).
-* ``activation_row_log`` — every rejected, deferred, invalid or dead-lettered row of a run, with the reason.
+* ``activation_runs`` — one row per execution of a run at a destination, (run_id, destination,
+  execution), with its counts: a task retry and a cleared run (which keeps its run_id) each add
+  an execution (1, 2, …); none replaces an earlier one.
+* ``activation_row_log`` — every rejected, deferred, invalid or dead-lettered row of an execution,
+  with the reason.
 * ``activation_in_flight`` — what a run is writing to the outbox or posting to a chat robot right
   now: written (and committed) before the file is written or the request made, removed in the
   transaction that records the outcome. A row still there when a run starts was left by a process
@@ -59,18 +61,20 @@ create table if not exists activation_ledger (
 create table if not exists activation_runs (
     run_id text not null,
     destination text not null,
+    execution integer not null default 1,
     interval_start text not null,
     started_at text not null,
     finished_at text,
     counts text,
-    primary key (run_id, destination)
+    primary key (run_id, destination, execution)
 );
 create table if not exists activation_row_log (
     run_id text not null,
     destination text not null,
     record_key text,
     outcome text not null,
-    reason text
+    reason text,
+    execution integer not null default 1
 );
 create index if not exists activation_row_log_run on activation_row_log (run_id, destination);
 create table if not exists activation_in_flight (
@@ -88,6 +92,24 @@ MIGRATIONS = {
     "last_attempt_hash": "alter table activation_ledger add column last_attempt_hash text",
     "acknowledged_interval": "alter table activation_ledger add column acknowledged_interval text",
 }
+# activation_runs keyed on (run_id, destination) before executions were kept: rebuilt with the
+# key (run_id, destination, execution), every earlier record as execution 1.
+RUNS_REKEY = """
+create table activation_runs_keyed (
+    run_id text not null,
+    destination text not null,
+    execution integer not null default 1,
+    interval_start text not null,
+    started_at text not null,
+    finished_at text,
+    counts text,
+    primary key (run_id, destination, execution)
+);
+insert into activation_runs_keyed (run_id, destination, execution, interval_start, started_at, finished_at, counts)
+    select run_id, destination, 1, interval_start, started_at, finished_at, counts from activation_runs;
+drop table activation_runs;
+alter table activation_runs_keyed rename to activation_runs;
+"""
 DEAD_LETTER_VIEW = """
 create view if not exists activation_dead_letter as
 select destination, record_key, attempts, last_error, last_attempt_hash as payload_hash, last_run_id
@@ -136,6 +158,10 @@ class Ledger:
         for column, ddl in MIGRATIONS.items():
             if column not in columns:
                 self.db.execute(ddl)
+        if "execution" not in {row[1] for row in self.db.execute("pragma table_info(activation_runs)")}:
+            self.db.executescript(f"begin; {RUNS_REKEY} commit;")
+        if "execution" not in {row[1] for row in self.db.execute("pragma table_info(activation_row_log)")}:
+            self.db.execute("alter table activation_row_log add column execution integer not null default 1")
         self.db.executescript(DEAD_LETTER_VIEW)
         self.db.commit()
 
@@ -250,9 +276,18 @@ class Ledger:
     def run_interval(self, run_id: str, destination: str) -> str | None:
         """The interval (ISO day) of a run of the destination, None if the ledger has no record of it."""
         row = self.db.execute(
-            "select interval_start from activation_runs where run_id = ? and destination = ?", (run_id, destination)
+            "select interval_start from activation_runs where run_id = ? and destination = ?"
+            " order by execution desc limit 1",
+            (run_id, destination),
         ).fetchone()
         return row[0] if row else None
+
+    def execution(self, run_id: str, destination: str) -> int:
+        """The run's latest execution at the destination (the one :meth:`start_run` opened last); 1 when none."""
+        (latest,) = self.db.execute(
+            "select max(execution) from activation_runs where run_id = ? and destination = ?", (run_id, destination)
+        ).fetchone()
+        return int(latest or 1)
 
     def begin(self, destination: str, run_id: str, records: Iterable[tuple[str, str]], target: str) -> None:
         """Note ``(record_key, payload_hash)`` records as under way to ``target`` (``outbox:<path>`` or
@@ -286,32 +321,39 @@ class Ledger:
                 )
 
     def log_rows(self, run_id: str, destination: str, rows: Iterable[tuple[str | None, str, str | None]]) -> None:
-        """Append ``(record_key, outcome, reason)`` rows to the run's row log."""
+        """Append ``(record_key, outcome, reason)`` rows to the row log of the run's latest execution."""
+        execution = self.execution(run_id, destination)
         with self.db:
             self.db.executemany(
-                "insert into activation_row_log (run_id, destination, record_key, outcome, reason)"
-                " values (?, ?, ?, ?, ?)",
-                [(run_id, destination, key, outcome, reason) for key, outcome, reason in rows],
+                "insert into activation_row_log (run_id, destination, record_key, outcome, reason, execution)"
+                " values (?, ?, ?, ?, ?, ?)",
+                [(run_id, destination, key, outcome, reason, execution) for key, outcome, reason in rows],
             )
 
-    def start_run(self, run_id: str, destination: str, interval_start: date) -> None:
-        """Open the run's record; a retry of the same run replaces the earlier record and its row log."""
+    def start_run(self, run_id: str, destination: str, interval_start: date) -> int:
+        """Open a new execution of the run at the destination and return its number (1 the first time;
+        a task retry or a cleared run, which keeps its run_id, adds the next one; earlier executions
+        and their row logs are kept)."""
         with self.db:
+            (latest,) = self.db.execute(
+                "select max(execution) from activation_runs where run_id = ? and destination = ?", (run_id, destination)
+            ).fetchone()
+            execution = int(latest or 0) + 1
             self.db.execute(
-                "delete from activation_row_log where run_id = ? and destination = ?", (run_id, destination)
+                "insert into activation_runs (run_id, destination, execution, interval_start, started_at)"
+                " values (?, ?, ?, ?, ?)",
+                (run_id, destination, execution, interval_start.isoformat(), _now()),
             )
-            self.db.execute(
-                "insert or replace into activation_runs (run_id, destination, interval_start, started_at)"
-                " values (?, ?, ?, ?)",
-                (run_id, destination, interval_start.isoformat(), _now()),
-            )
+        return execution
 
     def finish_run(self, run_id: str, destination: str, counts: dict) -> None:
-        """Close the run's record with its counts (also called when the run failed, with an ``error`` key)."""
+        """Close the run's latest execution with its counts (also called when it failed, with an ``error`` key)."""
+        execution = self.execution(run_id, destination)
         with self.db:
             self.db.execute(
-                "update activation_runs set finished_at = ?, counts = ? where run_id = ? and destination = ?",
-                (_now(), json.dumps(counts, ensure_ascii=False, default=str), run_id, destination),
+                "update activation_runs set finished_at = ?, counts = ?"
+                " where run_id = ? and destination = ? and execution = ?",
+                (_now(), json.dumps(counts, ensure_ascii=False, default=str), run_id, destination, execution),
             )
 
     def row_log(self, run_id: str | None = None, destination: str | None = None) -> list[dict]:

@@ -1,4 +1,5 @@
-{#- One row per destination run of activation (run_id, destination), from the ledger's history:
+{#- One row per execution of a destination run of activation (run_id, destination, execution; a task
+    retry or a cleared run, which keeps its run_id, adds an execution), from the ledger's history:
     what the run planned and what became of it, the share of the rows it had to send that were
     refused (reject_share), and whether it is the destination's latest run (the GX gate checks
     the latest run's reject share, expectations/marts/activation_runs.json). -#}
@@ -21,6 +22,8 @@ counted as (
         -- ids
         runs.run_id,
         runs.destination,
+        -- 1 for a run's first execution at the destination; a task retry or a cleared run adds one
+        cast(runs.execution as bigint) as execution,
         -- the destination's name without its account or outbox suffix: hubspot@… → hubspot
         regexp_replace(runs.destination, '[@:].*$', '') as destination_name,
         -- timestamps
@@ -52,7 +55,7 @@ final as (
         *,
         cast(rows_refused as double) / nullif(rows_due, 0) as reject_share,
         row_number() over (
-            partition by destination order by started_at desc, run_id desc
+            partition by destination order by started_at desc, run_id desc, execution desc
         ) = 1 as is_latest_run
     from counted
 )
