@@ -1,5 +1,5 @@
 {#- The records probabilistic matching compares, one per form submission and CRM lead, in the
-    interface of macro probabilistic_match_pairs: record_id, first_name, last_name, full_name,
+    record interface of the matcher (macro identity_match_config): record_id, first_name, last_name, full_name,
     email, phone, company, city, dob. Emails and phones the guards cut (placeholders, hubs) are
     blanked: a shared mailbox is evidence of a shared company, not of one person. node_key is the
     record's anchor in the graph, where an accepted match adds its edge. -#}
