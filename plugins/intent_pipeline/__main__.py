@@ -6,6 +6,7 @@
 * ``train-model``: train a conversion model version on the warehouse now (``--list``: the versions).
 * ``attribute PATH_FILE``: every attribution model's credit per channel for a path file, as CSV.
 * ``explain-identity A B``: why two identifiers are (not) one person (docs/identity-decisions.md).
+* ``identity-estimate``: re-estimate the matcher's m/u and prior (EM) into the seeds (docs/identity.md).
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.argv = ["intent_pipeline.synth", *argv[1:]]
         runpy.run_module("intent_pipeline.synth", run_name="__main__")
         return 0
+    if argv and argv[0] == "identity-estimate":
+        from intent_pipeline.identity_estimate import main as identity_estimate
+
+        return identity_estimate(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m intent_pipeline")
     commands = parser.add_subparsers(dest="command", required=True)
     summary = commands.add_parser("summary", help="print the summary of one run")
