@@ -85,7 +85,7 @@ DBT_PROJECT = ROOT / "dbt_project"
 INTERVAL = "2026-11-21"
 SPLINK_CSV = ROOT.parent / "shared" / "testdata" / "splink_fake_1000.csv"
 COMPARISONS = ["first_name", "last_name", "dob", "email", "phone", "company", "city"]
-INTERFACE = ["record_id", "first_name", "last_name", "full_name", "email", "phone", "company", "city", "dob"]
+INTERFACE = ["record_id", "first_name", "last_name", "full_name", "email", "phone", "company", "city", "dob", "national_id"]
 SEEDS = [
     "identity_match_comparisons",
     "identity_match_settings",
