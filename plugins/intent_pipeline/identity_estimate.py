@@ -1,6 +1,7 @@
 """Re-estimate the matcher's m/u and prior without labels, and write them into the seeds.
 
-    python -m intent_pipeline identity-estimate [--records CSV] [--only-m C,..] [--only-u C,..] [--dry-run]
+    python -m intent_pipeline identity-estimate [--records CSV [--columns record_id=unique_id,..]]
+        [--only-m C,..] [--only-u C,..] [--keep-prior] [--dry-run]
 
 The records are the warehouse's ``intermediate.int_identity_records`` (INTENT_WAREHOUSE, read only)
 or a CSV in the matcher's record columns (record_id, first_name, last_name, full_name, email,
@@ -275,8 +276,12 @@ class Scratch:
         return np.array(rows, dtype=int).reshape(-1, len(comparisons))
 
 
-def load_records(warehouse: Path, records_csv: Path | None, source_warehouse: Path | None) -> int:
-    """Copy the records (CSV, or the warehouse's int_identity_records) into ``warehouse``; return how many."""
+def load_records(
+    warehouse: Path, records_csv: Path | None, source_warehouse: Path | None, columns_from: dict[str, str] | None = None
+) -> int:
+    """Copy the records (CSV, or the warehouse's int_identity_records) into ``warehouse``, a record
+    column read from the column ``columns_from`` names (e.g. record_id from unique_id); return how many."""
+    columns_from = columns_from or {}
     import duckdb
 
     con = duckdb.connect(str(warehouse))
@@ -287,9 +292,13 @@ def load_records(warehouse: Path, records_csv: Path | None, source_warehouse: Pa
             con.execute("attach ? as source (read_only)", [str(source_warehouse)])
             con.execute("create temp table raw as select * from source.intermediate.int_identity_records")
         present = {row[0] for row in con.execute("describe raw").fetchall()}
-        columns = [
-            f"cast({c} as varchar) as {c}" if c in present else f"cast(null as varchar) as {c}" for c in RECORD_COLUMNS
-        ]
+        columns = []
+        for column in RECORD_COLUMNS:
+            found = columns_from.get(column, column)
+            found = found if found in present else column  # a file that already has the record column
+            columns.append(
+                f"cast({found} as varchar) as {column}" if found in present else f"cast(null as varchar) as {column}"
+            )
         con.execute(f"create or replace table {RECORDS_TABLE} as select {', '.join(columns)} from raw")
         return int(con.execute(f"select count(*) from {RECORDS_TABLE}").fetchone()[0])  # type: ignore[index]
     finally:
@@ -301,12 +310,13 @@ def estimate(
     source_warehouse: Path | None = None,
     sample_records: int = 1000,
     seeds_dir: Path = SEEDS_DIR,
+    columns_from: dict[str, str] | None = None,
 ) -> dict:
     """Run the matcher over the records (blocked and random pairs) and estimate m, u and the prior."""
     levels = read_levels(seeds_dir)
     scratch = Scratch(Path(tempfile.mkdtemp(prefix="intent-identity-estimate-")))
     try:
-        records = load_records(scratch.warehouse, records_csv, source_warehouse)
+        records = load_records(scratch.warehouse, records_csv, source_warehouse, columns_from)
         scratch.dbt("seed", "--select", *SEEDS)
         scratch.dbt(
             "run-operation", "identity_match_table", "--args", f"{{source: {RECORDS_TABLE}, target: {BLOCKED_TABLE}}}"
@@ -321,6 +331,10 @@ def estimate(
         blocked, randoms = scratch.gammas(BLOCKED_TABLE, comparisons), scratch.gammas(RANDOM_TABLE, comparisons)
     finally:
         shutil.rmtree(scratch.base, ignore_errors=True)
+    if not len(blocked) or not len(randoms):
+        raise RuntimeError(
+            f"no pairs to estimate from ({len(blocked)} blocked, {len(randoms)} random): are the record columns named?"
+        )
     result = estimate_parameters(blocked, randoms, levels, records)
     result["data"] = str(records_csv) if records_csv else f"{source_warehouse}: intermediate.int_identity_records"
     return result
@@ -351,6 +365,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--records", type=Path, help="a CSV in the record columns (default: the warehouse's records)")
     parser.add_argument("--warehouse", type=Path, help="the DuckDB warehouse (default: INTENT_WAREHOUSE)")
+    parser.add_argument(
+        "--columns", help="record columns under other names in --records, e.g. record_id=unique_id,last_name=surname"
+    )
     parser.add_argument("--sample-records", type=int, default=1000, help="random records whose pairs give u")
     parser.add_argument("--only-m", help="comparisons whose m to replace, comma-separated (default: all with data)")
     parser.add_argument("--only-u", help="comparisons whose u to replace, comma-separated (default: all with data)")
@@ -365,7 +382,12 @@ def main(argv: list[str] | None = None) -> int:
         if not Path(source).exists():
             print(f"identity-estimate: no warehouse at {source} (build one, or give --records)", file=sys.stderr)
             return 2
-    estimated = estimate(args.records, source, args.sample_records)
+    columns_from = dict(pair.split("=", 1) for pair in args.columns.split(",")) if args.columns else None
+    try:
+        estimated = estimate(args.records, source, args.sample_records, columns_from=columns_from)
+    except RuntimeError as error:
+        print(f"identity-estimate: {error}", file=sys.stderr)
+        return 2
     only_m = args.only_m.split(",") if args.only_m else None
     only_u = args.only_u.split(",") if args.only_u else None
     patch = write_seeds(estimated, only_m, only_u, write_prior=not args.keep_prior, dry_run=args.dry_run)

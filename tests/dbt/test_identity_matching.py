@@ -86,3 +86,21 @@ def test_pipeline_pairs_on_the_hand_written_lake(warehouse):
         ("crm_leads:00Qcarol", "forms:typeform:f-carol-trial"): "email_local",
         ("forms:typeform:f-erin-paper", "forms:typeform:f-erin-trial"): "email_local",
     }
+
+
+def test_pipeline_counts_what_the_matcher_cannot_standardise(warehouse):
+    """intermediate.int_identity_match_standardisation: one row per comparison of the configuration
+    with what was present, failed and blocked (the guards already blanked the lake's placeholder
+    phone and role mailbox in int_identity_records: tests/dbt/test_identity_configured.py counts those)."""
+    rows = {
+        comparison: (present, failed, blocked)
+        for comparison, present, failed, blocked in warehouse.query(
+            "select comparison, present_values, failed_values, blocked_values"
+            " from intermediate.int_identity_match_standardisation"
+        )
+    }
+    assert set(rows) == {"first_name", "last_name", "dob", "email", "phone", "company", "city", "national_id"}
+    for comparison in ("phone", "email", "first_name", "company"):
+        present, failed, blocked = rows[comparison]
+        assert present > 0 and failed + blocked <= present, (comparison, rows[comparison])
+    assert rows["dob"] == (0, 0, 0) and rows["national_id"] == (0, 0, 0)  # no source of ours carries them
