@@ -59,6 +59,10 @@ failed download is reported as febrl_error, not as a figure):
 5. Glued people (issue 12): glued_people (see its docstring) plants same-name colleagues glued by
    one form in a copy of the polluted warehouse, builds marts.people and runs the marts gate;
    glued_people_detected is the share of the glued people the gate flags.
+6. Term-frequency adjustment (issue 12): the polluted workload is built a second time with the
+   matcher's term-frequency adjustment on the names (var identity_match_tf_adjust; with
+   --tf-adjust the headline figures have it on and the second build off). tf_adjusted says which
+   setting the headline figures have, tf_comparison holds both settings' figures; --skip-tf skips it.
 
 The polluted workload has every pollution kind of the generator's level "polluted": hubs (kiosks,
 team mailboxes, office phones, recycled numbers, family computers), typo'd addresses on new devices,

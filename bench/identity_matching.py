@@ -1,12 +1,12 @@
-"""Probabilistic identity matching (dbt_project/macros/probabilistic_match.sql) on labelled data.
+"""Probabilistic identity matching (the pipeline's matcher: dbt_project/macros/configured_match.sql) on labelled data.
 
     python bench/identity_matching.py [--csv PATH | --synth PEOPLE] [--thresholds 0.5,0.9,...] [--also-estimated]
     python bench/identity_matching.py --estimate [--csv PATH | --synth PEOPLE] [--only-m C,..] [--only-u C,..]
 
 The default data is Splink's test set `splink_fake_1000.csv` (MIT; 1,000 person records of 181
 true people with typos, swapped names, missing values), read in place from ../shared/testdata/
-next to the repository, never copied into it. Its columns map onto the interface of macro
-probabilistic_match_pairs as first_name, last_name = surname, dob, city, email (no full_name,
+next to the repository, never copied into it. Its columns map onto the record columns of
+the pipeline's matcher as first_name, last_name = surname, dob, city, email (no full_name,
 phone, company). It is loaded into a DuckDB file in a temporary directory, the seeds are loaded
 with `dbt seed` (INTENT_WAREHOUSE pointing at that file), and `dbt run-operation
 identity_match_table` writes every compared pair: the SQL int_identity_match_pairs runs, before

@@ -1,4 +1,4 @@
-"""Probabilistic identity matching (macro probabilistic_match_pairs) measured on outside data.
+"""Probabilistic identity matching (the pipeline's matcher, macro configured_match_pairs) measured on outside data.
 
 The evaluation is bench/identity_matching.py's: Splink's labelled splink_fake_1000.csv (1,000 records
 of 181 people, read in place from ../shared/testdata/) goes through `dbt run-operation
