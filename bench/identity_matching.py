@@ -41,6 +41,10 @@ How the committed seeds were derived (each command's CSV written over the seed b
      them, but synth never varies a person's phone or company, so EM finds m(different) = 0 and
      the floor (0.01) decides it: a judgement, not a measurement. matches_per_record = 1.4776
      from this run (the synth truth has 1.52; splink_fake_1000 would say 5.5, its truth 5.95).
+  3. (issue 12's email levels, carried over by hand until then) `python -m intent_pipeline
+     identity-estimate`: m of email from splink_fake_1000 (step 1's command), u of email from the
+     default sample's records (`--warehouse W --only-u email --only-m none`, synth 3000);
+     docs/identity.md, "Re-estimating m/u and the prior".
 
 Measured (2 shared cores, committed seeds; pairs / after clustering, P R F1):
   splink_fake_1000, 4,237 of 499,500 pairs compared (blocking reaches 94.9 % of the 2,975 true
