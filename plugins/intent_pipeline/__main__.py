@@ -11,6 +11,7 @@
   ``intent_pipeline.rules_check``, docs/scoring.md).
 * ``erase --email … | --phone … | --person-id … --reason …`` (or ``--file``): erase people
   (docs/privacy.md, "Erasure"); ``retention``: purge old lake partitions (docs/privacy.md, "Retention").
+* ``identity-estimate``: re-estimate the matcher's m/u and prior (EM) into the seeds (docs/identity.md).
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
         from intent_pipeline import rules_check
 
         return rules_check.main(argv[2:])
+    if argv and argv[0] == "identity-estimate":
+        from intent_pipeline.identity_estimate import main as identity_estimate
+
+        return identity_estimate(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m intent_pipeline")
     commands = parser.add_subparsers(dest="command", required=True)
     summary = commands.add_parser("summary", help="print the summary of one run")

@@ -10,6 +10,7 @@ in the bench's cache (no network in tests: skipped otherwise).
 from __future__ import annotations
 
 import copy
+import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -228,3 +229,85 @@ def test_date_layouts_and_the_within_days_level(base):
     assert level[("d1", "d2")] == 3  # one date in two layouts
     assert level[("d1", "d3")] == 1  # month and day differ (two parts), 65 days apart (<= 90)
     assert level[("d1", "d4")] == 0  # every part differs
+
+
+SURNAMES = [(f"t{i:02d}", "wang", "1") for i in range(8)] + [("r1", "zhuge", "1"), ("r2", "zhuge", "1")]
+
+
+def test_term_frequency_adjustment_weighs_a_rare_value_above_a_common_one(base):
+    import duckdb
+
+    con = duckdb.connect(str(base / "warehouse.duckdb"))
+    try:
+        con.execute("create or replace table main.surnames (record_id varchar, surname varchar, office varchar)")
+        con.executemany("insert into main.surnames values (?, ?, ?)", SURNAMES)
+    finally:
+        con.close()
+    comparison = {"name": "surname", "column": "surname", "type": "exact", "m": [0.1, 0.9], "u": [0.9, 0.1]}
+    config = {"comparisons": [comparison], "blocking_rules": [{"name": "office", "keys": ["office"]}]}
+
+    def weights(target: str, tf: bool) -> dict[tuple[str, str], float]:
+        febrl.match_table(
+            base, target, {**config, "comparisons": [{**comparison, "tf_adjust": tf}]}, source="main.surnames"
+        )
+        rows = im.query(base / "warehouse.duckdb", f"select record_id_l, record_id_r, match_weight from {target}")
+        return {(left, right): weight for left, right, weight in rows}
+
+    plain, adjusted = weights("main.tf_off_pairs", False), weights("main.tf_on_pairs", True)
+    common, rare = ("t00", "t01"), ("r1", "r2")
+    assert plain[common] == pytest.approx(plain[rare])  # without it an equal surname is an equal surname
+    # with it: log2(u / tf) added at the exact level; wang is 8 of 10 values, zhuge 2 of 10
+    assert adjusted[common] == pytest.approx(plain[common] + math.log2(0.1 / 0.8))
+    assert adjusted[rare] == pytest.approx(plain[rare] + math.log2(0.1 / 0.2))
+    assert adjusted[rare] > adjusted[common]
+    assert adjusted[("r1", "t00")] == pytest.approx(plain[("r1", "t00")])  # no adjustment below the exact level
+
+
+PIPELINE_RECORDS = [
+    # record_id, full_name, email, phone, company
+    ("p1", "王爱丽", "wang.aili@huatech.com", "+86 139 1234 5678", "华泰科技有限公司"),
+    ("p2", "Wang Aili", "wang.aili@huatech.com", "5678", "Huatech"),  # a phone too short to compare
+    ("p3", "李娜", "info@huatech.com", None, "华泰科技有限公司"),  # a role mailbox (blocklist)
+    ("p4", "Li Na", "li.na.huatech.com", "13912345679", "Huatech"),  # no @
+]
+
+
+def test_the_pipeline_configuration_counts_what_it_cannot_standardise(base):
+    """identity_match_table runs the pipeline's configuration (macro identity_match_config): names in
+    pinyin agree across scripts, and a phone too short to compare, an address without @ and a role
+    mailbox are counted in <target>_standardisation instead of vanishing."""
+    import duckdb
+
+    im.run_dbt(base, "seed", "--select", *im.SEEDS)
+    con = duckdb.connect(str(base / "warehouse.duckdb"))
+    try:
+        columns = ", ".join(f"{c} varchar" for c in im.INTERFACE)
+        con.execute(f"create or replace table main.people_records ({columns})")
+        for record_id, full_name, email, phone, company in PIPELINE_RECORDS:
+            con.execute(
+                "insert into main.people_records (record_id, full_name, email, phone, company) values (?, ?, ?, ?, ?)",
+                [record_id, full_name, email, phone, company],
+            )
+    finally:
+        con.close()
+    target = "main.pipeline_pairs"
+    im.run_dbt(
+        base, "run-operation", "identity_match_table", "--args", f"{{source: main.people_records, target: {target}}}"
+    )
+    warehouse = base / "warehouse.duckdb"
+    counted = {
+        comparison: (present, failed, blocked)
+        for comparison, present, failed, blocked in im.query(
+            warehouse, f"select comparison, present_values, failed_values, blocked_values from {target}_standardisation"
+        )
+    }
+    assert counted["phone"] == (3, 1, 0)  # '5678': fewer than the 8 digits compared
+    assert counted["email"] == (4, 1, 1)  # li.na.huatech.com has no @, info@ is a role mailbox
+    assert counted["dob"] == (0, 0, 0)
+    levels = {
+        (left, right): (first, last, email)
+        for left, right, first, last, email in im.query(
+            warehouse, f"select record_id_l, record_id_r, gamma_first_name, gamma_last_name, gamma_email from {target}"
+        )
+    }
+    assert levels[("p1", "p2")] == (3, 3, 3)  # 王爱丽 / Wang Aili, one mailbox

@@ -1,6 +1,8 @@
 {#- The records probabilistic matching compares, one per form submission and CRM lead, in the
-    interface of macro probabilistic_match_pairs: record_id, first_name, last_name, full_name,
-    email, phone, company, city, dob. Emails and phones the guards cut (placeholders, hubs) are
+    record interface of the matcher (macro identity_match_config): record_id, first_name, last_name, full_name,
+    email, phone, company, city, dob (YYYY-MM-DD or another layout date_parts reads), national_id
+    (any national or tax id, compared as typed). No source of ours carries dob or national_id yet:
+    a source that does maps them in `profiles`. Emails and phones the guards cut (placeholders, hubs) are
     blanked: a shared mailbox is evidence of a shared company, not of one person. node_key is the
     record's anchor in the graph, where an accepted match adds its edge. -#}
 with
@@ -34,6 +36,9 @@ profiles as (
         phone,
         company,
         cast(null as varchar) as city,
+        -- no form of ours asks for these; a source that carries them maps them here
+        cast(null as varchar) as dob,
+        cast(null as varchar) as national_id,
         submitted_at as observed_at
     from forms
 
@@ -47,6 +52,8 @@ profiles as (
         phone,
         company,
         region,
+        cast(null as varchar),
+        cast(null as varchar),
         coalesce(updated_at, created_at)
     from leads
 ),
@@ -64,7 +71,8 @@ final as (
         case when cut_phone.node_key is null then profiles.phone end as phone,
         profiles.company,
         profiles.city,
-        cast(null as varchar) as dob,
+        profiles.dob,
+        profiles.national_id,
         profiles.observed_at
     from profiles
     inner join anchors
