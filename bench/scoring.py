@@ -44,6 +44,11 @@
                           what happened before the lead's point), not through the pipeline
      grade_ratio          high_intent / nurture conversion rate of the proposed table with grades
                           by share (top 20 % high_intent, next 30 % potential)
+     grade_ratio_model    the same share grades cut on the model's probability (fit on the train and
+                          calibration slices, measured on the test slice)
+   The model trains on the leads' own points and the snapshot examples before its calibration slice
+   (snapshot_examples, snapshot_conversions; var lead_snapshot_days); model_attempts gives each
+   learned step's test ROC AUC.
    zero_contrast_points = rules with no contrast that got points, over every world (goal 0).
 
 Last line: one JSON object.

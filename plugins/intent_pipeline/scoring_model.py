@@ -24,7 +24,9 @@ The model does not give up when the data is weak (issue 13): it falls back in st
 penalty), ``fewer_features`` (the eight features that rank best on the train slice, penalised),
 then ``rule_score_calibrated`` (the rule score itself, feature ``lead_score``, Platt-calibrated to
 probabilities: the ranking of the rule table, on the scale of the outcomes). The first that
-reaches ``min_auc`` on the test slice is approved; the last step needs only
+reaches ``min_auc`` on the test slice is approved (the learned steps fit on the train slice and the
+snapshot examples before the calibration slice, and need ``min_conversions`` among the leads' and
+those snapshots' conversions); the last step needs only
 ``min_calibration_conversions`` outcomes and is approved whatever its AUC, so
 ``conversion_probability`` is never empty when there is anything to calibrate.
 Too little data is not an error: :func:`train` returns a record with status
