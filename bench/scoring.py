@@ -346,6 +346,9 @@ def world_figures(home: Path, name: str, people: int, seed: int, history_days: i
     metrics = model.get("metrics") or {}
     grade_ratio_model = model_grade_ratio(model, labels, features)
     status = model["status"] if model.get("method") in (None, "logistic") else f"fallback:{model['method']}"
+    if model.get("chosen_over_rule_score"):
+        # no learned step reached min_auc on the test slice; the best ranked the calibration slice better
+        status = f"fallback:{model['method']}_over_rule_score"
     rules = calibration["rules"]
     return {
         "conversion": preset.conversion,
