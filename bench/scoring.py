@@ -216,6 +216,10 @@ HINDSIGHT_FEATURES_SQL = """
     inner join marts.lead_conversion_examples as examples
         on examples.person_id = features.person_id
     where examples.label_complete and features.score_point = 'current'
+        -- the opportunity as the CRM knows it at the end of the data is the outcome itself, not a bound
+        and features.feature not in (
+            'has_open_opportunity', 'log_open_opportunity_age_days', 'opportunity_stage_index', 'had_lost_opportunity'
+        )
 """
 
 
