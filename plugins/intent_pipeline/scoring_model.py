@@ -491,7 +491,13 @@ def train(
             fitted = _attempt(x_fit, y_fit, columns, c, with_hgb=method == "logistic") | {"method": method}
             fits[method] = fitted
             attempts.append(
-                {"method": method, "features": len(columns), "c": c, "roc_auc": fitted["metrics"]["roc_auc"]}
+                {
+                    "method": method,
+                    "features": len(columns),
+                    "c": c,
+                    "roc_auc": fitted["metrics"]["roc_auc"],
+                    "calibration_roc_auc": fitted["metrics"]["calibration_roc_auc"],
+                }
             )
             if fitted["metrics"]["roc_auc"] >= min_auc:
                 chosen = fitted
