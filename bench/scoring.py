@@ -136,7 +136,11 @@ def accuracy(home: Path, people: int, seed: int) -> dict:
     results, build_seconds = dbt(home, "build")
     labels, features = pipeline.load_training_data(settings.warehouse)
     start, end = pipeline.interval_dates(date.fromisoformat(INTERVAL))
-    progress(f"training on {len(labels)} labelled leads ({int(labels['label'].sum())} conversions)")
+    leads = scoring_model.primary(labels)
+    progress(
+        f"training on {len(leads)} labelled leads ({int(leads['label'].sum())} conversions)"
+        f" and {len(labels) - len(leads)} snapshot examples"
+    )
     trained = time.perf_counter()
     model = scoring_model.train(labels, features, trained_at=end)
     train_seconds = time.perf_counter() - trained
