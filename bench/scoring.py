@@ -44,6 +44,11 @@
                           what happened before the lead's point), not through the pipeline
      grade_ratio          high_intent / nurture conversion rate of the proposed table with grades
                           by share (top 20 % high_intent, next 30 % potential)
+     grade_ratio_model    the same share grades cut on the model's probability (fit on the train and
+                          calibration slices, measured on the test slice)
+   The model trains on the leads' own points and the snapshot examples before its calibration slice
+   (snapshot_examples, snapshot_conversions; var lead_snapshot_days); model_attempts gives each
+   learned step's test ROC AUC.
    zero_contrast_points = rules with no contrast that got points, over every world (goal 0).
 
 Last line: one JSON object.
@@ -131,7 +136,11 @@ def accuracy(home: Path, people: int, seed: int) -> dict:
     results, build_seconds = dbt(home, "build")
     labels, features = pipeline.load_training_data(settings.warehouse)
     start, end = pipeline.interval_dates(date.fromisoformat(INTERVAL))
-    progress(f"training on {len(labels)} labelled leads ({int(labels['label'].sum())} conversions)")
+    leads = scoring_model.primary(labels)
+    progress(
+        f"training on {len(leads)} labelled leads ({int(leads['label'].sum())} conversions)"
+        f" and {len(labels) - len(leads)} snapshot examples"
+    )
     trained = time.perf_counter()
     model = scoring_model.train(labels, features, trained_at=end)
     train_seconds = time.perf_counter() - trained
@@ -211,6 +220,10 @@ HINDSIGHT_FEATURES_SQL = """
     inner join marts.lead_conversion_examples as examples
         on examples.person_id = features.person_id
     where examples.label_complete and features.score_point = 'current'
+        -- the opportunity as the CRM knows it at the end of the data is the outcome itself, not a bound
+        and features.feature not in (
+            'has_open_opportunity', 'log_open_opportunity_age_days', 'opportunity_stage_index', 'had_lost_opportunity'
+        )
 """
 
 
@@ -222,7 +235,10 @@ def hindsight(warehouse: Path, labels, trained_at) -> dict:
     reaches; it is a leak on purpose, never used for scoring."""
     from intent_pipeline import scoring_model
 
-    model = scoring_model.train(labels, query(warehouse, HINDSIGHT_FEATURES_SQL), trained_at=trained_at)
+    # the leads' own points only: the hindsight features are per lead, not per snapshot age
+    model = scoring_model.train(
+        scoring_model.primary(labels), query(warehouse, HINDSIGHT_FEATURES_SQL), trained_at=trained_at
+    )
     auc = (model.get("metrics") or {}).get("roc_auc")
     return {"auc_hindsight": auc, "hgb_auc_hindsight": (model.get("metrics") or {}).get("hgb_roc_auc")}
 
@@ -320,6 +336,7 @@ def world_figures(home: Path, name: str, people: int, seed: int, history_days: i
         "--select",
         "+lead_conversion_examples",
         "+int_scoring_features",
+        "+int_lead_snapshot_examples",
         "--exclude-resource-type",
         "unit_test",
         "--indirect-selection",
@@ -335,7 +352,11 @@ def world_figures(home: Path, name: str, people: int, seed: int, history_days: i
     backtest = calibration["backtest"]
     test_ids = set(scoring_model.split_by_time(labels, 0.2, 0.2)["test"]["example_id"])
     metrics = model.get("metrics") or {}
+    grade_ratio_model = model_grade_ratio(model, labels, features)
     status = model["status"] if model.get("method") in (None, "logistic") else f"fallback:{model['method']}"
+    if model.get("chosen_over_rule_score"):
+        # no learned step reached min_auc on the test slice; the best ranked the calibration slice better
+        status = f"fallback:{model['method']}_over_rule_score"
     rules = calibration["rules"]
     return {
         "conversion": preset.conversion,
@@ -348,6 +369,11 @@ def world_figures(home: Path, name: str, people: int, seed: int, history_days: i
         "auc_reference": reference_auc(truth, examples, test_ids),
         "grade_ratio": _round(backtest["proposed"]["grade_ratio"]),
         "grade_ratio_current": _round(backtest["current"]["grade_ratio"]),
+        # the same share grades (top 20 % / bottom 50 % of the fit slices) on the model's probability
+        "grade_ratio_model": _round(grade_ratio_model),
+        "snapshot_examples": model.get("snapshot_examples"),
+        "snapshot_conversions": model.get("snapshot_conversions"),
+        "model_attempts": {a["method"]: _round(a["roc_auc"]) for a in model.get("attempts", [])},
         # null ratio: nurture converted at 0 (the ratio is unbounded) or a grade is empty; the rates say which
         "conversion_rate_by_grade": {
             g: _round(backtest["proposed"]["grades"][g]["conversion_rate"])
@@ -369,6 +395,26 @@ def world_figures(home: Path, name: str, people: int, seed: int, history_days: i
             if p.get("flag") == "no_contrast" and p["suggested_points"] is not None
         ),
     }
+
+
+def model_grade_ratio(model: dict, labels, features) -> float | None:
+    """high_intent / nurture conversion rate on the test slice when the grades are cut on the model's
+    probability by share (DEFAULT_GRADES: the top 20 % of the train and calibration slices are
+    high_intent, the bottom 50 % nurture), the same option the calibration command uses."""
+    from intent_pipeline import scoring_calibration
+
+    if model["status"] != "approved":
+        return None
+    slices = scoring_model.split_by_time(labels, model["calibration_share"], model["test_share"])
+    fit = scoring_model.primary(labels).loc[lambda f: ~f["example_id"].isin(slices["test"]["example_id"])]
+    wide = scoring_model.wide_features(scoring_model.primary(labels), features)
+    p = dict(zip(wide.index, scoring_model.score(model, wide), strict=True))
+    p_fit = fit["example_id"].map(p).to_numpy()
+    p_test = slices["test"]["example_id"].map(p).to_numpy()
+    cuts = scoring_calibration.thresholds(
+        p_fit, fit["label"].to_numpy(), scoring_calibration.parse_grades(scoring_calibration.DEFAULT_GRADES)
+    )
+    return scoring_calibration.grade_rates(p_test, slices["test"]["label"].to_numpy(), cuts)["grade_ratio"]
 
 
 def _round(value, digits: int = 4):

@@ -286,25 +286,40 @@ def publish_task(interval_start: datetime, interval_end: datetime, run_id: str) 
 
 
 TRAINING_LABELS_SQL = """
-    select example_id, person_id, scored_at as as_of_at, cast(converted as integer) as label
+    select example_id, person_id, scored_at as as_of_at, cast(converted as integer) as label, false as snapshot
     from marts.lead_conversion_examples
+    where label_complete
+"""
+# the same leads at the ages of var lead_snapshot_days: extra training examples (scoring_model.train)
+SNAPSHOT_LABELS_SQL = """
+    select example_id, person_id, scored_at as as_of_at, cast(converted as integer) as label, true as snapshot
+    from intermediate.int_lead_snapshot_examples
     where label_complete
 """
 TRAINING_FEATURES_SQL = """
     select features.score_point as example_id, features.feature, features.value
     from intermediate.int_scoring_features as features
-    inner join marts.lead_conversion_examples as examples
+    inner join ({examples}) as examples
         on examples.example_id = features.score_point and examples.person_id = features.person_id
-    where examples.label_complete
 """
 
 
 def load_training_data(warehouse: Path):
-    """(labels, features) of the conversion model from the warehouse, read-only (after dbt finished)."""
+    """(labels, features) of the conversion model from the warehouse, read-only (after dbt finished):
+    each CRM lead at its scored_at (lead_conversion_examples) and, where the warehouse has them, the
+    same leads at the snapshot ages (``snapshot`` true: int_lead_snapshot_examples)."""
     import duckdb
+    import pandas as pd
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute(TRAINING_LABELS_SQL).df(), con.execute(TRAINING_FEATURES_SQL).df()
+        has_snapshots = con.execute(
+            "select count(*) from information_schema.tables"
+            " where table_schema = 'intermediate' and table_name = 'int_lead_snapshot_examples'"
+        ).fetchall() != [(0,)]
+        queries = [TRAINING_LABELS_SQL] + ([SNAPSHOT_LABELS_SQL] if has_snapshots else [])
+        labels = pd.concat([con.execute(q).df() for q in queries], ignore_index=True)
+        features = con.execute(TRAINING_FEATURES_SQL.format(examples=" union all ".join(queries))).df()
+    return labels, features
 
 
 def train_model(settings: Settings, trained_at: datetime, *, retrain_days: int | None = None) -> dict:

@@ -55,3 +55,43 @@ def test_every_crm_lead_has_its_person_score_and_its_own_facts(warehouse):
         "select has_opportunity, sales_activities from marts.crm_lead_scores where lead_id = '00Qalice'"
     )
     assert alice == (False, 0)
+
+
+def test_each_crm_lead_is_scored_on_its_person_behaviour_and_its_own_crm_history(warehouse, tmp_path):
+    """crm_lead_scores.conversion_probability applies the model var to the person's behaviour now
+    (feature_scope person at `current`) and the lead's own CRM history now (point now:<lead_id>),
+    exactly as scoring_model.score does on the same values."""
+    import pandas as pd
+    from intent_pipeline import scoring_model
+
+    assert warehouse.build.returncode == 0, warehouse.output
+    build = copy_of(warehouse, tmp_path)
+    model = {
+        "version": "lcm-test",
+        "intercept": -1.5,
+        "calibration_a": 1.0,
+        "calibration_c": 0.0,
+        "features": [
+            {"feature": "log_sales_call_all", "weight": 0.9, "mean": 0.1},
+            {"feature": "log_lead_age_days", "weight": -0.2, "mean": 1.0},
+            {"feature": "rule:trial_request", "weight": 0.7, "mean": 0.2},
+        ],
+        "learned_points": [],
+    }
+    done = run_dbt(build.base, build.lake, "run", "--select", "int_crm_lead_conversion_scores", "crm_lead_scores",
+                   "--vars", json.dumps({"scoring_model": model}))  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
+    sql = dict(build.query("select lead_id, conversion_probability from marts.crm_lead_scores"))
+    rows = build.query(
+        "select l.lead_id, f.feature, f.value from marts.crm_lead_scores as l"
+        " inner join intermediate.int_scoring_features as f on f.person_id = l.person_id"
+        " and ((f.score_point = 'current' and f.feature_scope = 'person') or f.score_point = 'now:' || l.lead_id)"
+    )
+    long = pd.DataFrame(rows, columns=["lead_id", "feature", "value"])
+    wide = long.pivot_table(index="lead_id", columns="feature", values="value", aggfunc="sum").reindex(list(sql))
+    python = dict(zip(wide.index, scoring_model.score(model, wide.fillna(0.0)), strict=True))
+    assert set(sql) == set(python) == {"00Qalice", "00Qcarol"}
+    assert all(abs(sql[lead] - python[lead]) < 1e-12 for lead in sql), (sql, python)
+    # carol's lead brings its own sales history (two activities) into the sum, alice's none
+    assert {f for lead, f, _ in rows if lead == "00Qcarol"} >= {"log_sales_activities_90d", "log_lead_age_days"}
+    assert build.query("select distinct conversion_model_version from marts.crm_lead_scores") == [("lcm-test",)]

@@ -127,3 +127,16 @@ def test_rules_without_contrast_or_support_get_no_points():
     assert signal["flag"] == "ok" and signal["suggested_points"] > 20
     assert signal["lift_ci_low"] > 1 and signal["lift"] == pytest.approx(y[x["rule:signal"] > 0].mean() / y.mean())
     assert list(points)[0] == "signal"  # flagged rules last
+
+
+def test_a_learned_step_below_the_minimum_is_used_when_it_ranks_better_than_the_rule_score():
+    # the rule score is noise, a real feature carries a modest signal: no step reaches 0.99, but the
+    # best learned step ranks the held-out calibration slice better than the rule score would
+    labels, features, _ = leads(4000, 7, signal=0.5, score_signal=0.0)
+    model = sm.train(labels, features, min_auc=0.99, trained_at=TRAINED_AT)
+    assert model["status"] == "approved" and model["chosen_over_rule_score"] is True
+    assert model["method"] in ("logistic", "regularised", "fewer_features")
+    assert model["reason"].startswith(f"fallback {model['method']} over the rule score"), model["reason"]
+    assert "lead_score" not in {f["feature"] for f in model["features"]}
+    assert model["metrics"]["roc_auc"] > 0.6
+    # the other way round (test_weak_signals_...): the rule score carries the intent and is kept

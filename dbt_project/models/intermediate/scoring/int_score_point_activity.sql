@@ -2,7 +2,8 @@
     engine (silence), the scores (last_activity_at) and the conversion model's features: the last
     interaction (form, page view, email open or click) at or before the point, counts in the var
     feature_window_days days before it, and the same counts over all time before it (with the
-    first interaction: how long the person has been around). Every point has a row (null / 0
+    first interaction: how long the person has been around; the last page view and the sessions of
+    the last 14 days: how recent and deep the visits are). Every point has a row (null / 0
     when nothing happened). -#}
 with
 
@@ -29,6 +30,10 @@ activity as (
         sum(case when events.event_type = 'email_click' then 1 else 0 end) as email_clicks_all,
         sum(case when events.event_type = 'form_submitted' then 1 else 0 end) as forms_all,
         count(distinct events.session_key) as sessions_all,
+        max(case when events.event_type = 'page_view' then events.event_at end) as last_page_view_at,
+        count(distinct case
+            when events.event_at > {{ dbt.dateadd('day', -14, 'score_points.as_of_at') }} then events.session_key
+        end) as sessions_14d,
         {%- set recent = "events.event_at > " ~ dbt.dateadd('day', -var('feature_window_days'), 'score_points.as_of_at') %}
         sum(case when {{ recent }} and events.event_type = 'page_view' then 1 else 0 end) as page_views,
         sum(
@@ -53,6 +58,8 @@ final as (
         score_points.as_of_at,
         activity.last_activity_at,
         activity.first_activity_at,
+        activity.last_page_view_at,
+        coalesce(activity.sessions_14d, 0) as sessions_14d,
         coalesce(activity.page_views, 0) as page_views,
         coalesce(activity.pricing_seconds, 0) as pricing_seconds,
         coalesce(activity.email_opens, 0) as email_opens,

@@ -1,7 +1,11 @@
 {#- The conversion model's inputs, long format (one row per person, point in time and non-zero
-    feature), at the `current` point (scoring) and at every `lead:<id>` point (training: what was
-    known when the CRM lead was created). The values are final numbers: training only standardises
-    them, and int_lead_conversion_scores applies the weights to exactly these values.
+    feature): at the `current` point (lead_scores), at every `lead:<id>` point (the training
+    examples: what was known var lead_observation_days after the CRM lead was created), at every
+    `snap<d>:<id>` point (the same lead d days after creation, var lead_snapshot_days: more training
+    examples) and at `now:<id>` (every CRM lead at interval_end: its lead-scoped features only, for
+    crm_lead_scores). The values are final numbers: training only standardises them, and
+    int_lead_conversion_scores / int_crm_lead_conversion_scores apply the weights to exactly these.
+    feature_scope 'person': the person's behaviour, the same for all of a person's leads:
       rule:<rule_id>        the rule's points before the group cap divided by its points per hit:
                             decayed hits, for every rule of the seed, enabled or not
       log_*_<n>d            ln(1 + count) of activity in the var feature_window_days days before
@@ -9,12 +13,24 @@
                             distinct pages, opens, clicks, forms, sessions)
       log_days_known        ln(1 + days since the first interaction)
       log_days_since_last_interaction   ln(1 + days), 365 when there was none
-      log_sales_<type>_all  ln(1 + count) of the CRM activities (call, email, meeting, task) on the
-                            person's leads before the point; log_sales_activities_<n>d in the window;
-                            log_days_since_sales_activity (only when there was one)
+      log_email_sends_all   ln(1 + messages delivered); email_open_rate, email_click_rate: opens and
+                            clicks per delivered message (at most 1)
+      log_pages_per_session, log_days_since_last_page_view, log_sessions_14d: depth and recency
       lead_score            the rule score at the point: never a feature of the learned model, only
                             of its last fallback (the rule score calibrated to probabilities,
-                            intent_pipeline.scoring_model) -#}
+                            intent_pipeline.scoring_model)
+    feature_scope 'lead': the CRM history of the point's lead (lead:, snap, now:) or of all the
+    person's leads (current), strictly before or at the point:
+      log_sales_<type>_all  ln(1 + count) of the CRM activities (call, email, meeting, task);
+                            log_sales_activities_<n>d and _14d in the window;
+                            log_days_since_sales_activity (only when there was one)
+      log_lead_age_days     ln(1 + days since the lead was created; the newest lead at `current`)
+      has_open_opportunity, log_open_opportunity_age_days, opportunity_stage_index (1-based in var
+                            opportunity_stages, only when a version's stage changed at or before
+                            the point), had_lost_opportunity: the opportunities as the CRM knew them
+                            then; a later close or stage is never read back into the past
+    The CRM activity export has no outcome field (only a free-text subject), so activities count
+    by type, not by outcome. -#}
 with
 
 score_points as (
@@ -48,21 +64,79 @@ people_nodes as (
     select * from {{ ref('int_people_resolved') }}
 ),
 
-sales_activity as (
-    -- what sales did with the person's CRM leads before each point (never after: no leak)
+crm_leads as (
+    select * from {{ ref('stg_crm__leads') }}
+),
+
+opportunity_versions as (
+    select * from {{ ref('stg_crm__opportunity_versions') }}
+),
+
+email_events as (
+    select * from {{ ref('stg_email__events') }}
+),
+
+lead_people as (
+    select
+        people_nodes.person_id,
+        crm_leads.lead_id,
+        crm_leads.created_at as lead_created_at
+    from crm_leads
+    inner join people_nodes
+        on people_nodes.node_key = {{ node_key('crm_lead', 'crm_leads.lead_id') }}
+),
+
+crm_points as (
+    -- whose CRM history a point sees: a lead's own (lead:<id>, snap<d>:<id>, and now:<id>, every
+    -- lead at interval_end, which crm_lead_scores scores lead by lead), the person's leads together
+    -- at `current` (lead_scores)
     select
         score_points.person_id,
         score_points.score_point,
         score_points.as_of_at,
+        lead_people.lead_id,
+        lead_people.lead_created_at
+    from score_points
+    inner join lead_people
+        on lead_people.person_id = score_points.person_id
+        and lead_people.lead_id = {{ dbt.split_part('score_points.score_point', "':'", 2) }}
+    where score_points.score_point not in ('current', 'previous')
+    union all
+    select
+        score_points.person_id,
+        lead_scope.score_point,
+        score_points.as_of_at,
+        lead_people.lead_id,
+        lead_people.lead_created_at
+    from score_points
+    inner join lead_people
+        on lead_people.person_id = score_points.person_id
+    cross join (values ('current'), ('now')) as lead_scope (score_point)
+    where score_points.score_point = 'current'
+),
+
+scoped_points as (
+    select
+        person_id,
+        case when score_point = 'now' then 'now:' || lead_id else score_point end as score_point,
+        as_of_at,
+        lead_id,
+        lead_created_at
+    from crm_points
+),
+
+sales_activity as (
+    -- what sales did with the point's lead(s) before the point (never after: no leak)
+    select
+        scoped_points.person_id,
+        scoped_points.score_point,
+        scoped_points.as_of_at,
         crm_activities.activity_type,
         crm_activities.activity_at
-    from score_points
-    inner join people_nodes
-        on people_nodes.person_id = score_points.person_id
-        and people_nodes.node_key like 'crm_lead:%'
+    from scoped_points
     inner join crm_activities
-        on {{ node_key('crm_lead', 'crm_activities.lead_id') }} = people_nodes.node_key
-        and crm_activities.activity_at <= score_points.as_of_at
+        on crm_activities.lead_id = scoped_points.lead_id
+        and crm_activities.activity_at <= scoped_points.as_of_at
 ),
 
 sales_features as (
@@ -89,10 +163,172 @@ sales_features as (
     select
         person_id,
         score_point,
+        'log_sales_activities_14d' as feature,
+        ln(1 + count(*)) as value
+    from sales_activity
+    where activity_at > {{ dbt.dateadd('day', -14, 'as_of_at') }}
+    group by 1, 2
+    union all
+    select
+        person_id,
+        score_point,
         'log_days_since_sales_activity' as feature,
         ln(1 + min({{ days_between('activity_at', 'as_of_at') }})) as value
     from sales_activity
     group by 1, 2
+    union all
+    select
+        person_id,
+        score_point,
+        'log_lead_age_days' as feature,
+        ln(1 + min({{ days_between('lead_created_at', 'as_of_at') }})) as value
+    from scoped_points
+    where lead_created_at <= as_of_at
+    group by 1, 2
+),
+
+{%- set stages = var('opportunity_stages') | map('lower') | list %}
+
+opportunity_seen as (
+    -- the opportunities of the point's lead(s) as the CRM knew them at the point: created at or
+    -- before it; closed only when closed at or before it; the stage only from a version whose stage
+    -- changed at or before it (a later stage, or the final one, is never read back into the past)
+    select
+        scoped_points.person_id,
+        scoped_points.score_point,
+        scoped_points.as_of_at,
+        opportunity_versions.opportunity_id,
+        min(opportunity_versions.created_at) as created_at,
+        max(
+            case
+                when opportunity_versions.is_closed and not opportunity_versions.is_won
+                    and cast(opportunity_versions.closed_at as timestamp) <= scoped_points.as_of_at
+                    then 1 else 0
+            end
+        ) as lost_by_then,
+        max(
+            case
+                when opportunity_versions.is_closed
+                    and cast(opportunity_versions.closed_at as timestamp) <= scoped_points.as_of_at
+                    then 1 else 0
+            end
+        ) as closed_by_then,
+        max(
+            case
+                when opportunity_versions.stage_changed_at <= scoped_points.as_of_at then
+                    case lower(trim(opportunity_versions.stage))
+                        {%- for s in stages %}
+                        when '{{ s | replace("'", "''") }}' then {{ loop.index }}
+                        {%- endfor %}
+                    end
+            end
+        ) as stage_index
+    from scoped_points
+    inner join opportunity_versions
+        on opportunity_versions.lead_id = scoped_points.lead_id
+        and opportunity_versions.created_at <= scoped_points.as_of_at
+    group by 1, 2, 3, 4
+),
+
+opportunity_features as (
+    select
+        person_id,
+        score_point,
+        'has_open_opportunity' as feature,
+        1.0 as value
+    from opportunity_seen
+    where closed_by_then = 0
+    group by 1, 2
+    union all
+    select
+        person_id,
+        score_point,
+        'log_open_opportunity_age_days' as feature,
+        ln(1 + max({{ days_between('created_at', 'as_of_at') }})) as value
+    from opportunity_seen
+    where closed_by_then = 0
+    group by 1, 2
+    union all
+    select
+        person_id,
+        score_point,
+        'opportunity_stage_index' as feature,
+        max(stage_index) as value
+    from opportunity_seen
+    where closed_by_then = 0 and stage_index is not null
+    group by 1, 2
+    union all
+    select
+        person_id,
+        score_point,
+        'had_lost_opportunity' as feature,
+        1.0 as value
+    from opportunity_seen
+    where lost_by_then = 1
+    group by 1, 2
+),
+
+deliveries as (
+    -- messages the ESP delivered, keyed once by the mailbox's node (a join on the expression itself
+    -- with the time condition next to it made DuckDB compare every pair: 80 s for 6,000 people)
+    select
+        {{ node_key('email', 'email') }} as node_key,
+        event_at
+    from email_events
+    where sendgrid_event = 'delivered'
+),
+
+person_deliveries as (
+    select
+        people_nodes.person_id,
+        deliveries.event_at
+    from deliveries
+    inner join people_nodes
+        on people_nodes.node_key = deliveries.node_key
+),
+
+email_sends as (
+    -- messages delivered to the person before the point: sends against opens and clicks
+    select
+        score_points.person_id,
+        score_points.score_point,
+        count(*) as sends
+    from score_points
+    inner join person_deliveries
+        on person_deliveries.person_id = score_points.person_id
+        and person_deliveries.event_at <= score_points.as_of_at
+    group by 1, 2
+),
+
+email_features as (
+    select
+        email_sends.person_id,
+        email_sends.score_point,
+        'log_email_sends_all' as feature,
+        ln(1 + email_sends.sends) as value
+    from email_sends
+    union all
+    select
+        email_sends.person_id,
+        email_sends.score_point,
+        'email_open_rate' as feature,
+        least(1.0, activity.email_opens_all * 1.0 / email_sends.sends) as value
+    from email_sends
+    inner join activity
+        on activity.person_id = email_sends.person_id
+        and activity.score_point = email_sends.score_point
+    where activity.email_opens_all > 0
+    union all
+    select
+        email_sends.person_id,
+        email_sends.score_point,
+        'email_click_rate' as feature,
+        least(1.0, activity.email_clicks_all * 1.0 / email_sends.sends) as value
+    from email_sends
+    inner join activity
+        on activity.person_id = email_sends.person_id
+        and activity.score_point = email_sends.score_point
+    where activity.email_clicks_all > 0
 ),
 
 score_features as (
@@ -163,16 +399,50 @@ silence_features as (
     from activity
 ),
 
+session_features as (
+    -- how deep the person's visits go and how recent the last one is
+    select
+        person_id,
+        score_point,
+        'log_pages_per_session' as feature,
+        ln(1 + page_views_all * 1.0 / sessions_all) as value
+    from activity
+    where sessions_all > 0 and page_views_all > 0
+    union all
+    select
+        person_id,
+        score_point,
+        'log_days_since_last_page_view' as feature,
+        ln(1 + {{ days_between('last_page_view_at', 'as_of_at') }}) as value
+    from activity
+    where last_page_view_at is not null
+    union all
+    select
+        person_id,
+        score_point,
+        'log_sessions_14d' as feature,
+        ln(1 + sessions_14d) as value
+    from activity
+    where sessions_14d > 0
+),
+
 final as (
-    select person_id, score_point, feature, cast(value as double precision) as value from rule_features
+    select person_id, score_point, feature, cast(value as double precision) as value, 'person' as feature_scope
+    from rule_features
     union all
-    select person_id, score_point, feature, cast(value as double precision) from activity_features
+    select person_id, score_point, feature, cast(value as double precision), 'person' from activity_features
     union all
-    select person_id, score_point, feature, cast(value as double precision) from silence_features
+    select person_id, score_point, feature, cast(value as double precision), 'person' from silence_features
     union all
-    select person_id, score_point, feature, cast(value as double precision) from sales_features
+    select person_id, score_point, feature, cast(value as double precision), 'person' from score_features
     union all
-    select person_id, score_point, feature, cast(value as double precision) from score_features
+    select person_id, score_point, feature, cast(value as double precision), 'person' from email_features
+    union all
+    select person_id, score_point, feature, cast(value as double precision), 'person' from session_features
+    union all
+    select person_id, score_point, feature, cast(value as double precision), 'lead' from sales_features
+    union all
+    select person_id, score_point, feature, cast(value as double precision), 'lead' from opportunity_features
 )
 
 select * from final

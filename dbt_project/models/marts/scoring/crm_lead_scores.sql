@@ -1,8 +1,10 @@
-{#- One row per CRM lead (what sales works): its person's current score, grade and conversion
-    probability from lead_scores, next to what is known about this lead itself as of interval_end:
-    its status and owner, its age, the sales activities on it and since when it is quiet, whether it
-    has an opportunity, and how many CRM leads the person has (a person with several leads shares one
-    score: the conversion model trains on the CRM lead's outcome, lead_conversion_examples). -#}
+{#- One row per CRM lead (what sales works): the conversion probability of this lead
+    (int_crm_lead_conversion_scores: the model, which trains on CRM leads, applied to the person's
+    behaviour and this lead's own CRM history), its person's current rule score, grade and
+    person-level probability from lead_scores, and what is known about this lead itself as of
+    interval_end: its status and owner, its age, the sales activities on it and since when it is
+    quiet, whether it has an opportunity, and how many CRM leads the person has (the rule score is
+    the person's: a person with several leads shares it). -#}
 with
 
 leads as (
@@ -19,6 +21,10 @@ person_scores as (
 
 activities as (
     select * from {{ ref('stg_crm__activities') }}
+),
+
+lead_conversion as (
+    select * from {{ ref('int_crm_lead_conversion_scores') }}
 ),
 
 opportunities as (
@@ -74,12 +80,15 @@ final as (
         cast({{ days_between('leads.created_at', interval_end_at('events')) }} as double precision) as lead_age_days,
         cast(person_scores.lead_score as integer) as lead_score,
         cast(person_scores.grade as varchar) as grade,
-        cast(person_scores.conversion_probability as double precision) as conversion_probability,
+        cast(lead_conversion.conversion_probability as double precision) as conversion_probability,
         cast(coalesce(lead_activity.sales_activities, 0) as integer) as sales_activities,
         cast(lead_activity.last_sales_activity_at as timestamp) as last_sales_activity_at,
         coalesce(lead_opportunities.opportunities, 0) > 0 as has_opportunity,
         cast(lead_opportunities.first_opportunity_at as timestamp) as first_opportunity_at,
-        cast(coalesce(leads_per_person.crm_leads_of_person, 0) as integer) as crm_leads_of_person
+        cast(coalesce(leads_per_person.crm_leads_of_person, 0) as integer) as crm_leads_of_person,
+        cast(lead_conversion.conversion_top_factors as varchar) as conversion_top_factors,
+        cast(lead_conversion.conversion_model_version as varchar) as conversion_model_version,
+        cast(person_scores.conversion_probability as double precision) as person_conversion_probability
     from leads
     left join lead_people
         on lead_people.lead_id = leads.lead_id
@@ -91,6 +100,8 @@ final as (
         on lead_activity.lead_id = leads.lead_id
     left join lead_opportunities
         on lead_opportunities.lead_id = leads.lead_id
+    left join lead_conversion
+        on lead_conversion.lead_id = leads.lead_id
 )
 
 select * from final

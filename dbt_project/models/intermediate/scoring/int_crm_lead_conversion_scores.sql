@@ -1,0 +1,149 @@
+{#- The conversion model applied to every CRM lead on its own (the level the outcome lives on): the
+    person's behaviour at the `current` point (int_scoring_features, feature_scope 'person') with
+    this lead's own CRM history at interval_end (point now:<lead_id>: its activities, its age, its
+    opportunities as the CRM knew them then), z = intercept + sum(weight * value), and the Platt
+    calibration of the model var scoring_model, as int_lead_conversion_scores does per person. Two
+    leads of one person share the behaviour and differ in their CRM history. Top factors as there.
+    Without the var every probability is null. -#}
+-- depends_on: {{ ref('int_scoring_features') }}
+-- depends_on: {{ ref('scoring_rules') }}
+{%- set model = var('scoring_model', none) %}
+with
+
+leads as (
+    select * from {{ ref('stg_crm__leads') }}
+),
+
+people_nodes as (
+    select * from {{ ref('int_people_resolved') }}
+),
+
+lead_people as (
+    select
+        leads.lead_id,
+        people_nodes.person_id
+    from leads
+    inner join people_nodes
+        on people_nodes.node_key = {{ node_key('crm_lead', 'leads.lead_id') }}
+),
+
+{%- if model %}
+
+features as (
+    -- the person's behaviour now, then the lead's own CRM history now
+    select
+        lead_people.lead_id,
+        features.feature,
+        features.value
+    from lead_people
+    inner join {{ ref('int_scoring_features') }} as features
+        on features.person_id = lead_people.person_id
+        and features.score_point = 'current'
+        and features.feature_scope = 'person'
+    union all
+    select
+        lead_people.lead_id,
+        features.feature,
+        features.value
+    from lead_people
+    inner join {{ ref('int_scoring_features') }} as features
+        on features.person_id = lead_people.person_id
+        and features.score_point = 'now:' || lead_people.lead_id
+),
+
+weights as (
+    select * from (
+        values
+        {%- for f in model['features'] %}
+        ('{{ f["feature"] | replace("'", "''") }}', {{ f['weight'] }}, {{ f['mean'] }}){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as weights (feature, weight, training_mean)
+),
+
+contributions as (
+    select
+        features.lead_id,
+        features.feature,
+        weights.weight * features.value as term,
+        weights.weight * (features.value - weights.training_mean) as contribution
+    from features
+    inner join weights
+        on weights.feature = features.feature
+),
+
+linear as (
+    select
+        lead_people.lead_id,
+        {{ model['intercept'] }} + coalesce(sum(contributions.term), 0) as z
+    from lead_people
+    left join contributions
+        on contributions.lead_id = lead_people.lead_id
+    group by 1
+),
+
+ranked as (
+    select
+        contributions.*,
+        row_number() over (
+            partition by contributions.lead_id order by contributions.contribution desc, contributions.feature
+        ) as factor_rank
+    from contributions
+    where contributions.contribution > 0
+),
+
+rules as (
+    select * from {{ ref('scoring_rules') }}
+),
+
+labelled as (
+    select
+        ranked.*,
+        coalesce(
+            rules.description,
+            replace(replace(replace(ranked.feature, 'log_', ''), '_all', ' (all time)'), '_', ' ')
+        ) as label
+    from ranked
+    left join rules
+        on 'rule:' || rules.rule_id = ranked.feature
+),
+
+factors as (
+    select
+        lead_id,
+        {{ dbt.listagg(
+            "label || ' +' || cast(round(cast(contribution as numeric), 2) as varchar)", "', '",
+            'order by factor_rank'
+        ) }} as top_factors
+    from labelled
+    where factor_rank <= 3
+    group by 1
+),
+
+final as (
+    select
+        cast(linear.lead_id as varchar) as lead_id,
+        cast(
+            1.0 / (1.0 + exp(-({{ model['calibration_a'] }} * linear.z + {{ model['calibration_c'] }})))
+            as double precision
+        ) as conversion_probability,
+        cast(factors.top_factors as varchar) as conversion_top_factors,
+        cast('{{ model["version"] }}' as varchar) as conversion_model_version
+    from linear
+    left join factors
+        on factors.lead_id = linear.lead_id
+)
+
+{%- else %}
+
+final as (
+    select
+        cast(lead_id as varchar) as lead_id,
+        cast(null as double precision) as conversion_probability,
+        cast(null as varchar) as conversion_top_factors,
+        cast(null as varchar) as conversion_model_version
+    from lead_people
+)
+
+{%- endif %}
+
+select * from final

@@ -1,0 +1,73 @@
+{#- The conversion model's extra training examples: each CRM lead again at the ages of var
+    lead_snapshot_days (the snap<d>:<lead_id> points of int_score_points), labelled like
+    lead_conversion_examples: converted when the conversion (int_lead_conversion_events) came within
+    var conversion_window_days after the snapshot. A lead that converted before the snapshot is no
+    example at that age (converted_before_snapshot), nor is one whose window is still open
+    (label_complete false). Never in the closed-loop report: a lead counts there once, at its
+    scored_at. -#}
+with
+
+score_points as (
+    select * from {{ ref('int_score_points') }}
+    where score_point like 'snap%'
+),
+
+conversion_events as (
+    select * from {{ ref('int_lead_conversion_events') }}
+),
+
+events as (
+    select * from {{ ref('int_events_unified') }}
+),
+
+snapshots as (
+    select
+        person_id,
+        score_point,
+        as_of_at,
+        {{ dbt.split_part('score_point', "':'", 2) }} as lead_id
+    from score_points
+),
+
+earlier_conversions as (
+    select distinct snapshots.score_point
+    from snapshots
+    inner join conversion_events
+        on conversion_events.lead_id = snapshots.lead_id
+        and conversion_events.converted_at < snapshots.as_of_at
+),
+
+conversions as (
+    select
+        snapshots.score_point,
+        min(conversion_events.converted_at) as converted_at
+    from snapshots
+    inner join conversion_events
+        on conversion_events.lead_id = snapshots.lead_id
+        and conversion_events.converted_at >= snapshots.as_of_at
+        and conversion_events.converted_at
+            <= {{ dbt.dateadd('day', var('conversion_window_days'), 'snapshots.as_of_at') }}
+    group by 1
+),
+
+final as (
+    select
+        cast(snapshots.score_point as varchar) as example_id,
+        cast(snapshots.lead_id as varchar) as lead_id,
+        cast(snapshots.person_id as varchar) as person_id,
+        cast(snapshots.as_of_at as timestamp) as scored_at,
+        conversions.converted_at is not null as converted,
+        (
+            {{ dbt.dateadd('day', var('conversion_window_days'), 'snapshots.as_of_at') }}
+            <= {{ interval_end_at('events') }}
+            and earlier_conversions.score_point is null
+        ) as label_complete,
+        earlier_conversions.score_point is not null as converted_before_snapshot
+    from snapshots
+    left join conversions
+        on conversions.score_point = snapshots.score_point
+    left join earlier_conversions
+        on earlier_conversions.score_point = snapshots.score_point
+)
+
+select * from final
