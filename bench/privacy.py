@@ -202,7 +202,8 @@ def bi_unmasked_columns(settings) -> tuple[int, int, list[str]]:
 
 def untagged_pii_like_columns(settings) -> list[str]:
     """Mart columns named like personal data (email, phone, full_name) without the ``pii`` tag: BI would
-    see them unmasked."""
+    see them unmasked (hashed ``*_key`` columns and the consent flags ``consent_email_marketing`` … are
+    not personal data)."""
     import duckdb
     from intent_pipeline.privacy.serving_mask import pii_columns
 
@@ -213,7 +214,11 @@ def untagged_pii_like_columns(settings) -> list[str]:
         "and (column_name like '%email%' or column_name like '%phone%' or column_name = 'full_name')"
     ).fetchall()
     con.close()
-    return sorted(f"{t}.{c}" for t, c in columns if c not in tagged.get(t, {}) and not c.endswith("_key"))
+    return sorted(
+        f"{t}.{c}"
+        for t, c in columns
+        if c not in tagged.get(t, {}) and not c.endswith("_key") and not c.startswith("consent_")
+    )
 
 
 def erase_and_measure(home: Path, args, destinations: dict, started: float) -> dict:
