@@ -99,7 +99,12 @@ def measure_make_run(people: int, day: date, keep: bool = False) -> dict:
     """`make run`'s steps (without the venv set-up) in a temporary INTENT_HOME; its saved summary."""
     home = Path(tempfile.mkdtemp(prefix="intent-figures-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTENT_")}
-    env |= {"INTENT_HOME": str(home), "AIRFLOW_HOME": str(home / ".airflow")}
+    # the task execution API on a free port too: a `make airflow-ui` may hold the default 8091
+    env |= {
+        "INTENT_HOME": str(home),
+        "AIRFLOW_HOME": str(home / ".airflow"),
+        "INTENT_AIRFLOW_EXECUTION_PORT": str(_free_port()),
+    }
     data = home / "data"
 
     def step(*args: str) -> str:
