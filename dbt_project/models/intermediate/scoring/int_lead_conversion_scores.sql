@@ -25,12 +25,7 @@ features as (
 ),
 
 weights as (
-    select * from (
-        values
-        {%- for f in model['features'] %}
-        ('{{ f["feature"] | replace("'", "''") }}', {{ f['weight'] }}, {{ f['mean'] }}){{ ',' if not loop.last }}
-        {%- endfor %}
-    ) as weights (feature, weight, training_mean)
+    {{ scoring_model_weights(model) }}
 ),
 
 contributions as (
