@@ -68,3 +68,19 @@
         where false)
     {%- endif -%}
 {%- endmacro %}
+
+{#- A data test: every non-null person id of the column belongs to a person whose consent covers
+    `purpose` (marts.person_consent). A per-person mart of a purpose holds nobody else. -#}
+{% test only_people_consenting_to(model, column_name, purpose) %}
+    {%- set _check = consent_default(purpose) -%}
+    select checked.{{ column_name }} as person_id
+    from {{ model }} as checked
+    where checked.{{ column_name }} is not null
+        and not exists (
+            select 1
+            from {{ ref('person_consent') }} as consent
+            where consent.person_id = checked.{{ column_name }}
+                and consent.purpose = '{{ purpose }}'
+                and consent.is_granted
+        )
+{% endtest %}

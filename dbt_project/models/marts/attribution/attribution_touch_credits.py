@@ -6,6 +6,11 @@ the Shapley values are fitted on every journey, converting or not; each conversi
 exactly 1 credit (and its value) per model. Settings come from the dbt vars
 attribution_path_transform, attribution_half_life_days (time decay by the touches' age in days)
 and attribution_markov_order, passed through the model config.
+
+Only the journeys of people with consent to analytics (marts.people.consent_analytics,
+docs/privacy.md): a person who denied it is neither credited nor part of the Markov chain's and
+Shapley's fit; fail closed (a null is no consent). The channel marts sum these credits, so they
+leave them out too.
 """
 
 
@@ -19,8 +24,12 @@ def model(dbt, session):
             "(it puts plugins/ on PYTHONPATH), as the DAG and `make` do"
         ) from error
 
+    journeys = dbt.ref("int_attribution_journeys").df()
+    people = dbt.ref("people").df()
+    consenting = people.loc[people["consent_analytics"].fillna(False).astype(bool), "person_id"]
+    journeys = journeys[journeys["person_id"].isin(set(consenting))]
     out = attribution.attribute_journey_table(
-        dbt.ref("int_attribution_journeys").df(),
+        journeys,
         dbt.config.get("path_transform") or "unique",
         half_life=float(dbt.config.get("half_life_days") or 7),
         markov_order=int(dbt.config.get("markov_order") or 1),

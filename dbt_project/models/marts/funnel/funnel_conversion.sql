@@ -9,7 +9,10 @@
     step_events / step_people (overall rows) are the plain counts of the step's moments at any time
     (int_funnel_step_events), so the funnel's won and the CRM's wins meet on one row. An optional
     step may count fewer than the step after it: conversion_from_previous is from the previous
-    required step. -#}
+    required step. Only the attempts of people with consent to analytics (people.consent_analytics,
+    docs/privacy.md): these counts follow a person's own journey, so somebody who denied analytics
+    is not in them; step_events / step_people are the plain counts of every moment, as the CRM's
+    own totals count every deal. -#}
 {%- set dimensions = {'cohort_week': 'date', 'channel': 'varchar', 'industry': 'varchar', 'grade': 'varchar'} -%}
 {%- set breakdowns = [
     ('overall', []),
@@ -96,8 +99,10 @@ attempts as (
     left join first_touches
         on first_touches.person_id = steps_reached.person_id
         and first_touches.touch_rank = 1
-    left join people
+    -- per-person analytics needs consent to analytics (docs/privacy.md); fail closed
+    inner join people
         on people.person_id = steps_reached.person_id
+        and people.consent_analytics
     left join lead_scores
         on lead_scores.person_id = steps_reached.person_id
     where not steps_reached.is_excluded

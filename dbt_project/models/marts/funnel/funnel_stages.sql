@@ -4,12 +4,16 @@
     `hours_to_<step>` the hours from the previous step. An excluded attempt keeps its timestamps
     and is_excluded is true: it is out of funnel_conversion. Steps, order mode, window and
     exclusions: int_funnel_steps_reached and docs/funnel.md. The step columns follow the seed,
-    read when the model is compiled (macro funnel_step_names). -#}
+    read when the model is compiled (macro funnel_step_names). Only people with consent to
+    analytics (people.consent_analytics, docs/privacy.md): per-person analytics of somebody who
+    denied it is not kept, fail closed (a null is no consent). -#}
 {%- set steps = funnel_step_names() -%}
 with
 
 people as (
+    -- per-person analytics needs the person's consent to analytics (docs/privacy.md)
     select * from {{ ref('people') }}
+    where consent_analytics
 ),
 
 steps_reached as (
