@@ -12,11 +12,13 @@ those the CRMs hold and the rest (seeded) with ``intent_pipeline.privacy.erase``
   normalised: the email as loaded and canonical, the phone in E.164 and its digits, web and login
   ids, CRM lead ids, graph node keys, person ids) in every file under the data folder
   (``intent_pipeline.privacy.residual``: text files as text; Parquet files and every table of every
-  DuckDB file through DuckDB, every column; SQLite files by table and as raw bytes) except the
-  landing drops, which are the sources' own exports (erasure suppresses them at extract, it does
-  not rewrite a vendor's export), and the generator's ground truth;
-* ``resurrected_after_backfill``: the same search after re-running every interval, extract
-  included, from the unchanged landing drops, plus erased records found again at the vendors' fakes;
+  DuckDB file through DuckDB, every column; SQLite files by table and as raw bytes), the landing
+  drops included (erasure rewrites them), but the generator's ground truth;
+* ``resurrected_after_backfill``: the same search (the landing drops excepted, see below) after the
+  sources export the original drops again, the erased people still in them (a vendor's re-export,
+  copied back over the rewritten landing) and every interval is re-run, extract included, plus
+  erased records found again at the vendors' fakes; ``suppressed_rows_on_backfill`` is what the
+  suppression list dropped at that re-extract;
 * ``destinations_deleted`` / ``destinations_holding``: (destination, person) deletes that the
   vendors' servers acknowledged, against the pairs the ledger held;
 * ``erase_seconds``: the erasure's wall time (the dbt rebuild included);
@@ -49,7 +51,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "plugins"), str(ROOT)]
 
 LAST_DAY = date(2026, 11, 21)
-EXCLUDED_FOLDERS = ("landing", "ground_truth")
+EXCLUDED_FOLDERS = ("ground_truth",)
+# after the re-export the landing holds the vendors' copies again, erased people included, by design
+REEXPORT_EXCLUDED = ("landing", "ground_truth")
 
 
 def log(message: str) -> None:
@@ -250,6 +254,9 @@ def erase_and_measure(home: Path, args, destinations: dict, started: float) -> d
     configs = [destinations["hubspot"], *(config for _, config in destinations["more"])]
     log(f"erasing {len(requests)} people ({len(linked.person_ids)} person ids, {len(values)} values to search, "
         f"{sum(before.values())} hits in {len(before)} places before, {len(holding)} destination records)")  # fmt: skip
+    # the sources' drops as exported, kept outside the data folder: re-exported after the erasure
+    reexport = home / "reexport"
+    shutil.copytree(data / "landing", reexport)
     erase_started = time.monotonic()
     report = erasure.erase(settings, requests, destinations=configs)
     erase_seconds = time.monotonic() - erase_started
@@ -261,7 +268,9 @@ def erase_and_measure(home: Path, args, destinations: dict, started: float) -> d
         + sum(1 for k in servers["salesforce"].records if k in linked.person_ids)
         + sum(1 for k in servers["crm_webhook"].records if k in linked.person_ids)
     )
-    log(f"erased in {erase_seconds:.1f} s; residual places {after}; backfilling {args.days} days")
+    log(f"erased in {erase_seconds:.1f} s; residual places {after}; re-exporting and backfilling {args.days} days")
+    shutil.rmtree(data / "landing")
+    shutil.copytree(reexport, data / "landing")
     suppressed = 0
     for day in days_of(args.days):
         result = run_interval(day, destinations)
@@ -269,7 +278,7 @@ def erase_and_measure(home: Path, args, destinations: dict, started: float) -> d
             for counts in manifest["tables"].values():
                 assert counts["read"] == counts["loaded"] + counts["quarantined"] + counts.get("suppressed", 0)
                 suppressed += counts.get("suppressed", 0)
-    resurrected = residual.search([data], values, exclude=EXCLUDED_FOLDERS)
+    resurrected = residual.search([data], values, exclude=REEXPORT_EXCLUDED)
     resurrected_at_vendors = (
         sum(1 for e in servers["hubspot"].contacts if e in emails)
         + sum(1 for k in servers["salesforce"].records if k in linked.person_ids)
@@ -286,6 +295,8 @@ def erase_and_measure(home: Path, args, destinations: dict, started: float) -> d
         "residual_hits": sum(after.values()),
         "residual_places": sorted(after)[:20],
         "lake_rows_removed": report["lake_rows_removed"],
+        "landing_files_rewritten": len(report["landing_files"]),
+        "landing_records_removed": report["landing_records_removed"],
         "destinations_holding": len(holding),
         "destinations_deleted": report["destinations_deleted"],
         "destination_deletes_pending": report["destination_deletes_pending"],

@@ -101,4 +101,8 @@ def run(args: argparse.Namespace) -> int:
     print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
     if report.get("rebuild_error"):
         print("erase: the rebuild failed; the next run's dbt build rebuilds the marts", file=sys.stderr)
-    return 1 if report.get("destination_deletes_pending") or report.get("rebuild_error") else 0
+    if report.get("landing_errors"):
+        print("erase: landing files could not be rewritten (landing_errors); the suppression list keeps them out "
+              "of the lake: fix the drop's permissions and erase again", file=sys.stderr)  # fmt: skip
+    failed = report.get("destination_deletes_pending") or report.get("rebuild_error") or report.get("landing_errors")
+    return 1 if failed else 0

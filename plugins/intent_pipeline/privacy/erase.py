@@ -9,7 +9,9 @@ with many requests) erases people:
    typed: ``phone_raw``, the email before canonicalisation), and the funnel stalls' ids (chat ledger keys).
 2. **Suppress**: the salted hashes of all of them go to the suppression list every extract applies.
 3. **Rewrite the lake**: every raw and quarantine partition holding such a row is rewritten without
-   it (atomically, as an extract does) and its manifest counts the rows as ``suppressed``.
+   it (atomically, as an extract does) and its manifest counts the rows as ``suppressed``; the
+   landing drops (the sources' export files, every format) lose the person's records
+   (:mod:`intent_pipeline.privacy.landing`).
 4. **Delete at the destinations** whose ledger holds the person (HubSpot's GDPR delete, Salesforce
    delete, the webhook's ``forget``; nothing for chat); a delete that fails is kept in
    ``<state>/privacy/pending_deletes.json`` (``erase --retry-pending`` sends it again).
@@ -45,7 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from intent_pipeline.privacy import mask, suppression
+from intent_pipeline.privacy import landing, mask, suppression
 from intent_pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -738,6 +740,12 @@ def erase(
     linked = resolve(settings.warehouse, requests)
     matcher = _matcher(linked, key_salt)
     partitions = scan_lake(settings, linked, matcher)
+    # the landing drops: also the values as the raw rows held them (found by scan_lake)
+    landing_matcher = suppression.Suppression(
+        matcher.hashes | frozenset(h for v in linked.typed_values if (h := mask.hashed_key(v, key_salt=key_salt))),
+        key_salt,
+    )
+    landing_hits = landing.scrub_landing(settings.landing_url, landing_matcher, apply=False)
     values = linked.search_values()
     pattern = search_pattern(values)
     chat_pattern = search_pattern(values | linked.names)
@@ -756,6 +764,7 @@ def erase(
             {"zone": p["zone"], "table": p["table"], "path": p["path"], "rows": p["rows"]} for p in partitions
         ],
         "ledger": sorted({(d, s) for d, _, s in holdings}),
+        "landing_files": [hit.as_dict() for hit in landing_hits],
     }
     report["ledger"] = [{"destination": d, "status": s} for d, s in report["ledger"]]
     report["ledger_rows"] = len(holdings)
@@ -810,6 +819,10 @@ def erase(
     report["destination_deletes_pending"] = sum(1 for d in deletes if not d["ok"])
     # 3. the lake
     report["lake_rows_removed"] = sum(rewrite_partition(settings, p, matcher) for p in partitions)
+    # the landing drops, rescanned: a file dropped since the dry scan is included
+    rewritten = landing.scrub_landing(settings.landing_url, landing_matcher, apply=True)
+    report["landing_records_removed"] = sum(hit.records for hit in rewritten if not hit.error)
+    report["landing_errors"] = [hit.as_dict() for hit in rewritten if hit.error]
     # 4. ledger, history, outbox, reports and logs
     report["ledger_scrubbed"] = scrub_ledger(settings.ledger_path, keys, pattern)
     scrub_history(settings, keys, pattern, apply=True)
@@ -845,6 +858,7 @@ def erase(
         subject_keys=[r["key"] for r in report["requests"]],
         identifiers=len(linked.identifiers),
         lake_rows_removed=report["lake_rows_removed"],
+        landing_records_removed=report["landing_records_removed"],
         destinations_deleted=report["destinations_deleted"],
         destination_deletes_pending=report["destination_deletes_pending"],
         rebuilt="rebuild_seconds" in report,

@@ -6,7 +6,8 @@ each file is cut into tokens (runs of letters, digits and ``_ . + @ -``, lower-c
 text; Parquet files and every table of a DuckDB file through DuckDB (every column cast to text);
 SQLite files through SQLite (every table and column) **and** as raw bytes (deleted rows stay in
 free pages until a VACUUM). A DuckDB file's raw bytes are not searched: its strings are stored
-compressed, so a byte search would prove nothing.
+compressed, so a byte search would prove nothing. An XLSX workbook (zipped XML) is searched cell by
+cell through openpyxl, for the same reason.
 """
 
 from __future__ import annotations
@@ -75,8 +76,30 @@ def _search_file(con, path: Path, wanted: set[str]) -> list[tuple[str, int]]:
         return _search_duckdb(con, path)
     if head.startswith(SQLITE_MAGIC):
         return _search_sqlite(path, wanted)
+    if path.suffix.lower() == ".xlsx" or head[:2] == b"PK":
+        found = _search_xlsx(path, wanted)
+        if found is not None:
+            return found
     data = path.read_bytes()
     return [(str(path), len(tokens(data.decode("utf-8", errors="replace")) & wanted))]
+
+
+def _search_xlsx(path: Path, wanted: set[str]) -> list[tuple[str, int]] | None:
+    """Every cell of every worksheet (None when the file is no workbook: it is searched as bytes)."""
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # not a workbook (another zip), or a damaged one
+        return None
+    try:
+        seen: set[str] = set()
+        for worksheet in workbook.worksheets:
+            for row in getattr(worksheet, "iter_rows", lambda **_: [])(values_only=True):
+                seen |= tokens(" ".join(str(v) for v in row if v is not None))
+    finally:
+        workbook.close()
+    return [(str(path), len(seen & wanted))]
 
 
 def _search_duckdb(con, path: Path) -> list[tuple[str, int]]:
