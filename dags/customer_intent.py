@@ -35,7 +35,12 @@ end (Airflow's `run_after`): `backfill__2026-11-22…` is the day 2026-11-21.
    DingTalk has no connection).
 7. **summarize**: one JSON summary of the run under the reports folder
    (`python -m intent_pipeline summary --date D` prints it).
-8. **train_conversion_model** (beside validate_marts, after dbt_build): when
+8. **retention** (pool `intent_warehouse`, after publish): purge the raw
+   and quarantine partitions older than `INTENT_RETENTION_RAW_DAYS` (400)
+   and `INTENT_RETENTION_QUARANTINE_DAYS` (90) days before the interval's
+   end, with an audit record (docs/privacy.md, "Retention"). It holds the
+   pool so that no other run's dbt_build reads a partition it removes.
+9. **train_conversion_model** (beside validate_marts, after dbt_build): when
    the newest model is `INTENT_MODEL_RETRAIN_DAYS` (7) days older than this
    interval, train the lead-conversion model on the CRM outcomes and approve
    it when it passes; the next dbt_build scores with it. It reads the run's
@@ -62,8 +67,9 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 SOURCES = ("forms", "email", "web", "crm")
 MARTS = Asset("intent://warehouse/marts")
 SERVING = Asset("intent://serving/marts")
-# One slot: every task that writes the warehouse or its serving copy holds it, so no two runs
-# (scheduled, manual, backfill: each kind has its own max_active_runs lane) write at once.
+# One slot: every task that writes the warehouse or its serving copy, or purges the lake it is built
+# from, holds it, so no two runs (scheduled, manual, backfill: each kind has its own max_active_runs
+# lane) write at once.
 WAREHOUSE_POOL = "intent_warehouse"
 
 
@@ -130,10 +136,19 @@ def customer_intent():
 
         return pipeline.summary_task(**pipeline.interval_from_context())
 
+    @task(multiple_outputs=False, pool=WAREHOUSE_POOL)
+    def retention(serving: dict) -> dict:
+        from intent_pipeline import pipeline
+        from intent_pipeline.privacy import retention as lake_retention
+
+        return lake_retention.retention_task(**pipeline.interval_from_context())
+
     manifests = [extract.override(task_id=f"extract_{source}")(source) for source in SOURCES]
     built = dbt_build(validate_raw(manifests))
     marts_report = validate_marts(built)
-    summarize(activate(marts_report), publish(marts_report))
+    served = publish(marts_report)
+    summarize(activate(marts_report), served)
+    retention(served)
     train_conversion_model(built)
 
 

@@ -43,7 +43,7 @@ def test_dag_shape(dagbag, record_property):
     ids = {t.task_id for t in dag.tasks}
     assert ids == {
         "extract_forms", "extract_email", "extract_web", "extract_crm", "validate_raw", "dbt_build",
-        "validate_marts", "publish", "activate", "summarize", "train_conversion_model",
+        "validate_marts", "publish", "activate", "summarize", "train_conversion_model", "retention",
     }  # fmt: skip
     extracts = {"extract_forms", "extract_email", "extract_web", "extract_crm"}
     assert dag.get_task("validate_raw").upstream_task_ids == extracts
@@ -52,6 +52,8 @@ def test_dag_shape(dagbag, record_property):
     # BI gets only validated marts
     assert dag.get_task("publish").upstream_task_ids == {"validate_marts"}
     assert dag.get_task("summarize").upstream_task_ids == {"activate", "publish"}
+    # retention purges old lake partitions only after the day's marts are published
+    assert dag.get_task("retention").upstream_task_ids == {"publish"}
     # the model reads the warehouse after dbt finished, and a failed training never blocks activation
     assert dag.get_task("train_conversion_model").upstream_task_ids == {"dbt_build"}
     assert not dag.get_task("train_conversion_model").downstream_task_ids
@@ -62,7 +64,7 @@ def test_warehouse_writers_share_a_pool_of_one_slot(dagbag):
     with one slot; the others never wait for it."""
     dag = dagbag.dags["customer_intent"]
     writers = {t.task_id for t in dag.tasks if t.pool == "intent_warehouse"}
-    assert writers == {"dbt_build", "publish"}
+    assert writers == {"dbt_build", "publish", "retention"}
     assert all(t.pool_slots == 1 for t in dag.tasks)
     init = (ROOT / "scripts" / "airflow-init.sh").read_text()
     assert 'airflow pools set intent_warehouse 1 "' in init

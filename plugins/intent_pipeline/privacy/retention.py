@@ -87,8 +87,16 @@ def _rows(folder: Path) -> int:
     return sum(pq.ParquetFile(part).metadata.num_rows for part in folder.glob("*.parquet"))
 
 
-def purge(settings: Settings, policy: RetentionPolicy, *, as_of: date | None = None, dry_run: bool = False) -> dict:
-    """Purge (or list) the expired partitions; one audit record per purge that removed anything."""
+def purge(
+    settings: Settings,
+    policy: RetentionPolicy,
+    *,
+    as_of: date | None = None,
+    dry_run: bool = False,
+    run_id: str | None = None,
+) -> dict:
+    """Purge (or list) the expired partitions; one audit record per purge that removed anything
+    (with the DAG run's id when the DAG's ``retention`` task runs it)."""
     from intent_pipeline import lake
     from intent_pipeline.privacy import audit
 
@@ -128,9 +136,28 @@ def purge(settings: Settings, policy: RetentionPolicy, *, as_of: date | None = N
         "retention_purge",
         lake_dir=settings.lake_dir,
         record_count=rows,
+        run_id=run_id,
         as_of=report["as_of"],
         raw_days=policy.raw_days,
         quarantine_days=policy.quarantine_days,
         partitions=[f"{p['zone']}/{p['table']}/dt={p['day']}" for p in listed],
     )
     return report
+
+
+def retention_task(interval_start: datetime, interval_end: datetime, run_id: str) -> dict:
+    """The ``customer_intent`` DAG's ``retention`` task (after ``publish``): purge with the
+    configured days (``INTENT_RETENTION_RAW_DAYS``, ``INTENT_RETENTION_QUARANTINE_DAYS``) as of the
+    interval's end day, never the wall clock, so a re-run of the same interval purges the same
+    partitions. Returns counts only (no personal data in the XCom)."""
+    settings = Settings.from_env()
+    policy = RetentionPolicy.from_env()
+    as_of = interval_end.date()
+    report = purge(settings, policy, as_of=as_of, run_id=run_id)
+    return {
+        "as_of": report["as_of"],
+        "raw_days": policy.raw_days,
+        "quarantine_days": policy.quarantine_days,
+        "partitions_purged": len(report["partitions"]),
+        "rows_purged": report["rows"],
+    }
