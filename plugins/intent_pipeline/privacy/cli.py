@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -36,6 +37,15 @@ def add_commands(commands) -> None:
     erase.add_argument(
         "--retry-pending", action="store_true", help="only send again the destination deletes that failed before"
     )
+    erase.add_argument(
+        "--wait", type=float, default=None, metavar="SECONDS",
+        help="how long to wait for a running dbt_build / publish / retention to release the DAG's writer pool "
+             "before refusing (default 1800)",
+    )  # fmt: skip
+    erase.add_argument(
+        "--no-pool", action="store_true",
+        help="do not take the Airflow pool intent_warehouse (only where no Airflow runs this warehouse)",
+    )  # fmt: skip
     retention = commands.add_parser("retention", help="purge raw and quarantine partitions older than the limits")
     retention.add_argument("--as-of", type=date.fromisoformat, help="the day to count from (default: today, UTC)")
     retention.add_argument(
@@ -79,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(purge(settings, policy, as_of=args.as_of, dry_run=args.dry_run), indent=2))
         return 0
 
+    from intent_pipeline.privacy import writer_pool
     from intent_pipeline.privacy.erase import ErasureError, ErasureRequest, erase, read_request_file, retry_pending
     from intent_pipeline.privacy.suppression import SuppressionError
 
@@ -93,9 +104,19 @@ def run(args: argparse.Namespace) -> int:
             print("erase: name the person (--email, --phone, --person-id) or give --file", file=sys.stderr)
             return 2
         configs = [] if args.dry_run else connection_configs()
-        report = erase(settings, requests, dry_run=args.dry_run, rebuild_marts=not args.no_rebuild,
-                       destinations=configs)  # fmt: skip
-    except (ErasureError, SuppressionError) as error:
+        if args.dry_run or args.no_pool:
+            report = erase(settings, requests, dry_run=args.dry_run, rebuild_marts=not args.no_rebuild,
+                           destinations=configs)  # fmt: skip
+        else:
+            # never beside the DAG's writers: take their pool first (privacy/writer_pool.py)
+            with writer_pool.holding_pool(
+                wait_seconds=writer_pool.DEFAULT_WAIT_SECONDS if args.wait is None else args.wait,
+                holder=f"pid {os.getpid()}",
+                log=lambda message: print(message, file=sys.stderr, flush=True),
+            ) as pool:
+                report = erase(settings, requests, rebuild_marts=not args.no_rebuild, destinations=configs)
+            report["writer_pool"] = pool
+    except (ErasureError, SuppressionError, writer_pool.PoolBusy) as error:
         print(f"erase: {error}", file=sys.stderr)
         return 2
     print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
