@@ -50,6 +50,12 @@ def test_csv_keeps_every_other_record_byte_for_byte(matcher, encoding):
     assert new == KEPT_TEXT.encode(encoding)  # the BOM, the encoding, the quoting and the line ends as they were
 
 
+def test_a_csv_field_with_a_line_separator_stays_one_record(matcher):
+    text = "姓名,邮箱,备注\r\n李娜,li.na@example.cn,a\u2028b\x85c\r\n王芳,wang.fang@example.com,x\u2028y\r\n"
+    new, removed = landing.rewrite_csv(text.encode("utf-8"), matcher)
+    assert removed == 1 and new == "姓名,邮箱,备注\r\n李娜,li.na@example.cn,a\u2028b\x85c\r\n".encode()
+
+
 def test_a_csv_without_her_is_left_alone(matcher):
     assert landing.rewrite_csv(KEPT_TEXT.encode("gb18030"), matcher) == (None, 0)
 

@@ -67,7 +67,9 @@ def _csv_records(text: str) -> list[str]:
     records: list[str] = []
     current: list[str] = []
     quotes = 0
-    for line in text.splitlines(keepends=True):
+    # split at "\n" only: str.splitlines also splits at U+2028, NEL and form feeds, which a field may hold
+    pieces = text.split("\n")
+    for line in [piece + "\n" for piece in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else []):
         current.append(line)
         quotes += line.count('"')
         if quotes % 2 == 0:
