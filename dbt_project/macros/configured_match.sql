@@ -877,7 +877,7 @@ select * from cm_final
     is no date, a number that is none, an address without @, a phone with fewer digits than the
     comparison keeps) and values the blocklist removed (placeholders, role mailboxes). One row per
     comparison: comparison, source_column, comparison_type, present_values, failed_values,
-    blocked_values. -#}
+    blocked_values, failure_reason (why a value fails: no date, no number, no @, fewer digits). -#}
 {% macro configured_match_standardisation(records, config) %}
     {%- for comparison in config['comparisons'] %}
         {%- set kind = comparison['type'] -%}
@@ -892,24 +892,30 @@ select
     count(coalesce({% for c in columns %}{{ cm_text(c) }}{{ ', ' if not loop.last }}{% endfor %}{{ ", cast(null as varchar)" if columns | length == 1 }})) as present_values,
     {%- if kind == 'date_parts' %}
     count(case when {{ text }} is not null and {{ cm_parse_date(text) }} is null then 1 end) as failed_values,
-    0 as blocked_values
+    0 as blocked_values,
+    'no date (YYYYMMDD, YYYY-MM-DD, YYYY/MM/DD, DD/MM/YYYY)' as failure_reason
     {%- elif kind == 'numeric' %}
     count(case when {{ text }} is not null and {{ cm_parse_number(text) }} is null then 1 end) as failed_values,
-    0 as blocked_values
+    0 as blocked_values,
+    'no number' as failure_reason
     {%- elif kind == 'email_local' %}
     count(case when position('@' in {{ text }}) = 0 then 1 end) as failed_values,
-    0 as blocked_values
+    0 as blocked_values,
+    'no @' as failure_reason
     {%- elif kind == 'email' %}
         {%- set email = "nullif(replace(lower(cast(" ~ columns[0] ~ " as varchar)), ' ', ''), '')" %}
     count(case when not {{ cm_blocked(comparison, email) }} and position('@' in {{ email }}) = 0 then 1 end) as failed_values,
-    count(case when {{ email }} is not null and {{ cm_blocked(comparison, email) }} then 1 end) as blocked_values
+    count(case when {{ email }} is not null and {{ cm_blocked(comparison, email) }} then 1 end) as blocked_values,
+    'no @' as failure_reason
     {%- elif comparison.get('standardise') == 'phone' %}
     count(case when not {{ cm_blocked(comparison, raw) }}
         and length(regexp_replace({{ raw }}, '[^0-9]', '', 'g')) < {{ comparison.get('digits', 8) }} then 1 end) as failed_values,
-    count(case when {{ raw }} is not null and {{ cm_blocked(comparison, raw) }} then 1 end) as blocked_values
+    count(case when {{ raw }} is not null and {{ cm_blocked(comparison, raw) }} then 1 end) as blocked_values,
+    'fewer than {{ comparison.get('digits', 8) }} digits' as failure_reason
     {%- else %}
     0 as failed_values,
-    0 as blocked_values
+    0 as blocked_values,
+    cast(null as varchar) as failure_reason
     {%- endif %}
 from {{ records }}
 {{ 'union all' if not loop.last }}
