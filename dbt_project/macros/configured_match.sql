@@ -299,6 +299,28 @@ cm_pn_names as (
                 then {{ latin_letters('cm_pn_name_words.first_word') }}
             else {{ latin_letters('cm_pn_name_words.last_word') }}
         end as surname_key,
+        -- The other reading of a romanised name (the fields turned round; surname last instead of
+        -- first, or first instead of last): when both words of "Wang Wei" are pinyin surnames (魏 wei)
+        -- the name is read given name first, and only the other reading agrees with 王伟. The pair's
+        -- comparison takes the reading under which more parts agree exactly (cm_level).
+        case
+            when cm_pn_name_words.surname_hz is not null then null
+            when cm_pn_name_words.latin_full is null
+                then case when cm_pn_name_words.first_name is not null then {{ latin_letters('cm_pn_name_words.last_name') }} end
+            when cm_pn_name_words.first_word is null then null
+            when first_surname.surname_pinyin is not null and last_surname.surname_pinyin is null
+                then {{ latin_letters("left(cm_pn_name_words.latin_full, length(cm_pn_name_words.latin_full) - length(cm_pn_name_words.last_word) - 1)") }}
+            else {{ latin_letters("substr(cm_pn_name_words.latin_full, length(cm_pn_name_words.first_word) + 2)") }}
+        end as alt_given_key,
+        case
+            when cm_pn_name_words.surname_hz is not null then null
+            when cm_pn_name_words.latin_full is null
+                then case when cm_pn_name_words.last_name is not null then {{ latin_letters('cm_pn_name_words.first_name') }} end
+            when cm_pn_name_words.first_word is null then null
+            when first_surname.surname_pinyin is not null and last_surname.surname_pinyin is null
+                then {{ latin_letters('cm_pn_name_words.last_word') }}
+            else {{ latin_letters('cm_pn_name_words.first_word') }}
+        end as alt_surname_key,
         -- romanised Chinese: one letter apart is another name (Zhang / Zhan, Wei / Wen), not a typo
         cm_pn_name_words.surname_hz is not null
         or first_surname.surname_pinyin is not null
@@ -349,6 +371,8 @@ cm_pn_names as (
         {%- set parts = ['given', 'surname'] if comparison.get('part', 'given') == 'given' else ['surname', 'given'] %}
     nullif(pn.{{ parts[0] }}_key, '') as v_{{ name }},
     nullif(pn.{{ parts[1] }}_key, '') as o_{{ name }},
+    nullif(pn.alt_{{ parts[0] }}_key, '') as a_{{ name }},
+    nullif(pn.alt_{{ parts[1] }}_key, '') as b_{{ name }},
     pn.{{ parts[0] }}_hz as d_{{ name }},
     coalesce(pn.is_chinese_name, false) as c_{{ name }}
     {%- elif kind == 'email' -%}
@@ -421,6 +445,11 @@ cm_pn_names as (
     {{ return(comparison['type'] == 'email' and (comparison.get('typo_counts_when') or []) | length > 0) }}
 {%- endmacro %}
 
+{#- How many of a name's two parts agree exactly (0, 1, 2) under one reading of each side. -#}
+{% macro cm_parts_agreeing(a1, b1, a2, b2) -%}
+    ((case when {{ a1 }} = {{ b1 }} then 1 else 0 end) + (case when {{ a2 }} = {{ b2 }} then 1 else 0 end))
+{%- endmacro %}
+
 {#- The level of one comparison for a pair (l., r. the two records' standardised values; the
     levels of independent comparisons as gamma_<name> for a dependent one). -#}
 {% macro cm_level(comparison) -%}
@@ -429,17 +458,20 @@ cm_pn_names as (
     {%- set top = cm_top_level(comparison) -%}
     {%- set a = 'l.v_' ~ name -%}{%- set b = 'r.v_' ~ name -%}
     {%- if kind == 'person_name' -%}
-        {#- a name written the other way round ("Wang Li" / "Li Wang") is compared the way more of
-            its parts agree exactly; names in characters have a known surname and are never turned -#}
-        {%- set swapped -%}
-        (l.d_{{ name }} is null and r.d_{{ name }} is null
-            and (case when l.v_{{ name }} = r.o_{{ name }} then 1 else 0 end)
-            + (case when l.o_{{ name }} = r.v_{{ name }} then 1 else 0 end)
-            > (case when l.v_{{ name }} = r.v_{{ name }} then 1 else 0 end)
-            + (case when l.o_{{ name }} = r.o_{{ name }} then 1 else 0 end))
+        {#- a name written the other way round ("Wang Li" / "Li Wang", 王伟 / "Wang Wei" read given
+            name first because wei is a surname too) is compared under the reading of either side
+            (v, o as read; a, b the other reading) under which more of its parts agree exactly; names
+            in characters have a known surname and have no other reading -#}
+        {%- set as_read = cm_parts_agreeing('l.v_' ~ name, 'r.v_' ~ name, 'l.o_' ~ name, 'r.o_' ~ name) -%}
+        {%- set right_turned = cm_parts_agreeing('l.v_' ~ name, 'r.a_' ~ name, 'l.o_' ~ name, 'r.b_' ~ name) -%}
+        {%- set left_turned = cm_parts_agreeing('l.a_' ~ name, 'r.v_' ~ name, 'l.b_' ~ name, 'r.o_' ~ name) -%}
+        {%- set left_value -%}
+        (case when {{ left_turned }} > {{ as_read }} and {{ left_turned }} > {{ right_turned }} then l.a_{{ name }} else l.v_{{ name }} end)
         {%- endset -%}
-    {{ name_match_level(a, '(case when ' ~ swapped ~ ' then r.o_' ~ name ~ ' else r.v_' ~ name ~ ' end)',
-        'l.d_' ~ name, 'r.d_' ~ name, '(l.c_' ~ name ~ ' or r.c_' ~ name ~ ')') }}
+        {%- set right_value -%}
+        (case when {{ right_turned }} > {{ as_read }} and {{ right_turned }} >= {{ left_turned }} then r.a_{{ name }} else r.v_{{ name }} end)
+        {%- endset %}
+    {{ name_match_level(left_value, right_value, 'l.d_' ~ name, 'r.d_' ~ name, '(l.c_' ~ name ~ ' or r.c_' ~ name ~ ')') }}
     {%- else -%}
     case
         when {{ a }} is null or {{ b }} is null then -1
@@ -845,7 +877,7 @@ select * from cm_final
     is no date, a number that is none, an address without @, a phone with fewer digits than the
     comparison keeps) and values the blocklist removed (placeholders, role mailboxes). One row per
     comparison: comparison, source_column, comparison_type, present_values, failed_values,
-    blocked_values. -#}
+    blocked_values, failure_reason (why a value fails: no date, no number, no @, fewer digits). -#}
 {% macro configured_match_standardisation(records, config) %}
     {%- for comparison in config['comparisons'] %}
         {%- set kind = comparison['type'] -%}
@@ -860,24 +892,30 @@ select
     count(coalesce({% for c in columns %}{{ cm_text(c) }}{{ ', ' if not loop.last }}{% endfor %}{{ ", cast(null as varchar)" if columns | length == 1 }})) as present_values,
     {%- if kind == 'date_parts' %}
     count(case when {{ text }} is not null and {{ cm_parse_date(text) }} is null then 1 end) as failed_values,
-    0 as blocked_values
+    0 as blocked_values,
+    'no date (YYYYMMDD, YYYY-MM-DD, YYYY/MM/DD, DD/MM/YYYY)' as failure_reason
     {%- elif kind == 'numeric' %}
     count(case when {{ text }} is not null and {{ cm_parse_number(text) }} is null then 1 end) as failed_values,
-    0 as blocked_values
+    0 as blocked_values,
+    'no number' as failure_reason
     {%- elif kind == 'email_local' %}
     count(case when position('@' in {{ text }}) = 0 then 1 end) as failed_values,
-    0 as blocked_values
+    0 as blocked_values,
+    'no @' as failure_reason
     {%- elif kind == 'email' %}
         {%- set email = "nullif(replace(lower(cast(" ~ columns[0] ~ " as varchar)), ' ', ''), '')" %}
     count(case when not {{ cm_blocked(comparison, email) }} and position('@' in {{ email }}) = 0 then 1 end) as failed_values,
-    count(case when {{ email }} is not null and {{ cm_blocked(comparison, email) }} then 1 end) as blocked_values
+    count(case when {{ email }} is not null and {{ cm_blocked(comparison, email) }} then 1 end) as blocked_values,
+    'no @' as failure_reason
     {%- elif comparison.get('standardise') == 'phone' %}
     count(case when not {{ cm_blocked(comparison, raw) }}
         and length(regexp_replace({{ raw }}, '[^0-9]', '', 'g')) < {{ comparison.get('digits', 8) }} then 1 end) as failed_values,
-    count(case when {{ raw }} is not null and {{ cm_blocked(comparison, raw) }} then 1 end) as blocked_values
+    count(case when {{ raw }} is not null and {{ cm_blocked(comparison, raw) }} then 1 end) as blocked_values,
+    'fewer than {{ comparison.get('digits', 8) }} digits' as failure_reason
     {%- else %}
     0 as failed_values,
-    0 as blocked_values
+    0 as blocked_values,
+    cast(null as varchar) as failure_reason
     {%- endif %}
 from {{ records }}
 {{ 'union all' if not loop.last }}

@@ -89,8 +89,13 @@ blocking_rules:
     keys: [v_email_local]
   - name: phone_suffix
     keys: [v_phone]
+  # a_<name>: a romanised name's other reading (surname last instead of first, or the other way)
   - name: surname_initial
-    keys: ["v_last_name || '|' || left(v_first_name, 1)", "v_first_name || '|' || left(v_last_name, 1)"]
+    keys:
+      - "v_last_name || '|' || left(v_first_name, 1)"
+      - "v_first_name || '|' || left(v_last_name, 1)"
+      - "a_last_name || '|' || left(a_first_name, 1)"
+      - "a_first_name || '|' || left(a_last_name, 1)"
   - name: name_company
     keys:
       - "v_company || '|' || v_last_name"

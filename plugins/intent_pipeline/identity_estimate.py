@@ -129,14 +129,20 @@ def expectation_maximisation(
     return m, u, share
 
 
-def estimate_parameters(blocked, randoms, levels: dict[str, list[int]], records: int, rounds: int = 3) -> dict:
-    """m, u and matches per record from the blocked and the random pairs' levels (module docstring)."""
+def estimate_parameters(
+    blocked, randoms, levels: dict[str, list[int]], records: int, rounds: int = 3, possible_pairs: int | None = None
+) -> dict:
+    """m, u and matches per record from the blocked and the random pairs' levels (module docstring).
+    ``possible_pairs``: the pairs a matcher could compare (default every pair of ``records``; in a
+    link-only run the product of the two sources' sizes), the denominator of the prior that weighs
+    the random pairs. Also used by bench/febrl.py."""
     import numpy as np
 
     u = level_probabilities(randoms, np.ones(len(randoms)), levels, U_FLOOR)
     m, _, share = expectation_maximisation(blocked, u, levels)
     matched_pairs = share * len(blocked)
-    prior = matched_pairs / max(records * (records - 1) / 2, 1)
+    possible = possible_pairs if possible_pairs is not None else records * (records - 1) / 2
+    prior = matched_pairs / max(possible, 1)
     for _ in range(rounds):
         lm, lu = likelihoods(randoms, m, levels), likelihoods(randoms, u, levels)
         non_match = (1 - prior) * lu / (prior * lm + (1 - prior) * lu)
@@ -146,6 +152,7 @@ def estimate_parameters(blocked, randoms, levels: dict[str, list[int]], records:
         "blocked_pairs": len(blocked),
         "random_pairs": len(randoms),
         "estimated_matching_pairs": round(matched_pairs, 1),
+        "share_of_matches": share,  # among the blocked pairs, unrounded
         "matches_per_record": round(2 * matched_pairs / max(records, 1), 4),
         "m": {c: None if m[c] is None else rounded(floored([float(x) for x in m[c]], M_FLOOR)) for c in levels},
         "u": {c: None if u[c] is None else rounded([float(x) for x in u[c]]) for c in levels},

@@ -47,6 +47,51 @@ def _warehouse_figures(warehouse: Path) -> dict:
     }
 
 
+def identity_standardisation(warehouse: Path) -> list[dict] | None:
+    """What the identity matcher could not standardise (intermediate.int_identity_match_standardisation):
+    per comparison with a failed or blocked value, its source column, the values present, failed
+    (with the reason they fail) and blocked by the blocklist. None without a warehouse or the model."""
+    import duckdb
+
+    if not warehouse.exists():
+        return None
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        found = con.execute(
+            "select count(*) from information_schema.tables"
+            " where table_schema = 'intermediate' and table_name = 'int_identity_match_standardisation'"
+        ).fetchone()
+        if not found or not found[0]:
+            return None
+        rows = con.execute(
+            "select comparison, source_column, present_values, failed_values, failure_reason, blocked_values"
+            " from intermediate.int_identity_match_standardisation"
+            " where failed_values > 0 or blocked_values > 0 order by comparison"
+        ).fetchall()
+    finally:
+        con.close()
+    keys = ("comparison", "source_column", "present_values", "failed_values", "failure_reason", "blocked_values")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def format_identity_standardisation(rows: list[dict] | None) -> str:
+    """One summary line: per comparison, the values that failed standardisation (and why) and
+    those the blocklist removed; "none" when every value standardised."""
+    if rows is None:
+        return "identity values not standardised: (not built)"
+    if not rows:
+        return "identity values not standardised: none"
+    parts = []
+    for row in rows:
+        text = f"{row['comparison']} ({row['source_column']}): {row['failed_values']} of {row['present_values']} failed"
+        if row["failed_values"]:
+            text += f" ({row['failure_reason']})"
+        if row["blocked_values"]:
+            text += f", {row['blocked_values']} blocked"
+        parts.append(text)
+    return "identity values not standardised: " + "; ".join(parts)
+
+
 def build_summary(settings: Settings, interval_start: date) -> dict:
     """Figures of the run for ``interval_start``, read from manifests, reports and the warehouse."""
     ds = interval_start.isoformat()
@@ -73,6 +118,8 @@ def build_summary(settings: Settings, interval_start: date) -> dict:
         "extract_warnings": extract_warnings,
         "quality": quality,
         "warehouse": _warehouse_figures(settings.warehouse),
+        # values the identity matcher could not standardise or the blocklist removed (docs/identity.md)
+        "identity_standardisation": identity_standardisation(settings.warehouse),
         "activation": activation["destinations"] if activation else None,
         "conversion_model": {
             "latest": versions[0] if versions else None,
@@ -123,6 +170,8 @@ def format_summary(summary: dict) -> str:
         lines.append(f"people resolved: {wh['people']}   leads per grade: {grades}")
         lines.append(f"high-intent segment: {wh['segment_high_intent']} (newly hot this interval: {wh['newly_hot']})")
         lines.append(f"funnel stalls: {wh['funnel_stalls']} (became stalls this interval: {wh['newly_stalled']})")
+    if "identity_standardisation" in summary:  # summaries saved before it was reported lack it
+        lines.append(format_identity_standardisation(summary["identity_standardisation"]))
     for destination, counts in (summary["activation"] or {}).items():
         if not isinstance(counts, dict):
             continue

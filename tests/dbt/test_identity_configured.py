@@ -37,7 +37,7 @@ ROWS = [
     # no date at all (31 February): a standardisation failure, still compared on its digits
     ("b3", "isabelle", "mason", "23", "gundulu place", "currin ga", "utakarra", "2193", "wa", "19920231", "4314184", "b", "x1", None),  # noqa: E501
     ("a3", "isabelle", "mason", "23", "gundulu place", "currin ga", "utakarra", "2193", "wa", "19920213", "4314184", "a", "7", "imason"),  # noqa: E501
-]
+]  # fmt: skip
 
 CONFIG: dict = {
     "record_id": "rec_id",

@@ -1,0 +1,132 @@
+"""Names in characters against their romanisation, in the pipeline's matcher (issue 12, item 1).
+
+A handful of records in the pipeline's record columns (int_identity_records: names only as a full
+name, as the forms and the CRM give them) are run through the real `dbt run-operation
+identity_match_table` (the pipeline's configuration, macro identity_match_config, and its seeds)
+on a DuckDB file. Every record shares one phone, so blocking compares every pair; the checks read
+the name levels (gamma_first_name, gamma_last_name: 3 equal ... 0 different).
+
+王伟 against "Wang Wei" was the gap: both romanised words are pinyin surnames (魏 wei), so the name
+was read given name first and both parts compared at 0.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.benches import load_bench
+
+pytestmark = pytest.mark.slow
+
+im = load_bench("identity_matching")
+
+PHONE = "+8613957210486"
+NAMES = {
+    "hz": "王伟",
+    "wang_wei": "Wang Wei",  # surname first: both words are pinyin surnames
+    "wei_wang": "Wei Wang",  # given name first
+    "upper": "WANG Wei",
+    "hz_homophone": "王维",  # the same pinyin in other characters
+    "huang": "Huang Wei",  # Huang is not Wang (one letter in pinyin)
+    "hz_huang": "黄伟",
+    "hz_zhang": "张伟",
+    "hz_yang": "杨伟",
+    "yang": "Yang Wei",
+    "kevin": "Kevin Wang",  # an English given name with the same surname
+    "anna": "Anna",
+    "hz_anna": "安娜",  # an, na: the English name written as one word is not split into syllables
+    "hz3": "王小明",
+    "wang_xiao_ming": "Wang Xiao Ming",  # ming is a surname too: read given name first
+    "xiaoming_wang": "Xiaoming Wang",
+    "hz_ouyang": "欧阳娜",
+    "ouyang_na": "Ouyang Na",
+    "na_ouyang": "Na Ouyang",
+}
+# A second group, nothing shared but the name: only the blocking rules on names bring it together.
+UNBLOCKED = {"far_hz": ("王小明", "a@one.cn"), "far_latin": ("Wang Xiao Ming", "b@two.cn")}
+
+
+@pytest.fixture(scope="module")
+def levels():
+    base = Path(tempfile.mkdtemp(prefix="intent-identity-names-"))
+    try:
+        path = base / "records.csv"
+        with path.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=["record_id", "full_name", "phone", "email", "cluster"])
+            writer.writeheader()
+            for key, name in NAMES.items():
+                writer.writerow({"record_id": key, "full_name": name, "phone": PHONE, "cluster": key})
+            for key, (name, email) in UNBLOCKED.items():
+                writer.writerow({"record_id": key, "full_name": name, "email": email, "cluster": key})
+        im.prepare(path, base)
+        im.match_table(base, im.PAIRS_TABLE)
+        rows = im.query(
+            base / "warehouse.duckdb",
+            f"select record_id_l, record_id_r, gamma_first_name, gamma_last_name from {im.PAIRS_TABLE}",
+        )
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    found = {}
+    for left, right, given, surname in rows:
+        found[(left, right)] = found[(right, left)] = (given, surname)
+    return found
+
+
+@pytest.mark.parametrize("other", ["wang_wei", "wei_wang", "upper"])
+def test_characters_equal_their_romanisation_in_either_order(levels, other):
+    assert levels[("hz", other)] == (3, 3), other
+
+
+def test_romanised_orders_equal_each_other(levels):
+    assert levels[("wang_wei", "wei_wang")] == (3, 3)
+    assert levels[("wang_wei", "upper")] == (3, 3)
+
+
+def test_other_characters_with_the_same_pinyin_are_level_one_against_characters_only(levels):
+    assert levels[("hz", "hz_homophone")] == (1, 3)  # 伟 / 维: a homophone the input method offered
+    assert levels[("hz_homophone", "wang_wei")] == (3, 3)  # pinyin cannot tell 伟 from 维
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [("hz", "huang"), ("hz_huang", "wang_wei"), ("hz_zhang", "huang"), ("hz_yang", "wang_wei"), ("hz", "yang")],
+)  # fmt: skip
+def test_similar_surnames_stay_different(levels, left, right):
+    given, surname = levels[(left, right)]
+    assert surname == 0, (left, right, given, surname)
+    assert given == 3  # the given names (wei) agree once the romanised name is read the right way round
+
+
+@pytest.mark.parametrize(("left", "right"), [("wang_wei", "yang"), ("wang_wei", "huang")])
+def test_similar_surnames_stay_different_between_romanised_names(levels, left, right):
+    # which word is the surname is unknown on both sides (wei is a surname too): one part disagrees
+    assert 0 in levels[(left, right)], levels[(left, right)]
+
+
+def test_english_names_stay_apart_from_chinese_ones(levels):
+    assert levels[("hz", "kevin")] == (0, 3)  # Kevin Wang and 王伟: surname equal, given name different
+    assert levels[("wang_wei", "kevin")][0] == 0
+    given, surname = levels[("hz_anna", "anna")]
+    assert given == 0 and surname in (-1, 0)
+
+
+def test_three_syllable_names_in_either_order(levels):
+    assert levels[("hz3", "wang_xiao_ming")] == (3, 3)
+    assert levels[("hz3", "xiaoming_wang")] == (3, 3)
+    assert levels[("wang_xiao_ming", "xiaoming_wang")] == (3, 3)
+
+
+def test_compound_surnames(levels):
+    assert levels[("hz_ouyang", "ouyang_na")] == (3, 3)
+    assert levels[("hz_ouyang", "na_ouyang")] == (3, 3)
+
+
+def test_blocking_reads_a_romanised_name_both_ways(levels):
+    # nothing but the name in common: the pair is compared only because a blocking key of the
+    # name's other reading (surname wang, given xiaoming) meets the characters' key
+    assert levels[("far_hz", "far_latin")] == (3, 3)
