@@ -35,7 +35,11 @@ end (Airflow's `run_after`): `backfill__2026-11-22…` is the day 2026-11-21.
    DingTalk has no connection).
 7. **summarize**: one JSON summary of the run under the reports folder
    (`python -m intent_pipeline summary --date D` prints it).
-8. **train_conversion_model** (beside validate_marts, after dbt_build): when
+8. **build_dashboard** (after summarize): rebuild the dashboards
+   (`dashboard/build.sh`, what `make dashboard` runs) from the serving copy
+   just published. Off unless `INTENT_DASHBOARD_BUILD=1`; skipped, saying
+   why in its log, when off or when npm is not on the worker.
+9. **train_conversion_model** (beside validate_marts, after dbt_build): when
    the newest model is `INTENT_MODEL_RETRAIN_DAYS` (7) days older than this
    interval, train the lead-conversion model on the CRM outcomes and approve
    it when it passes; the next dbt_build scores with it. It reads the run's
@@ -130,10 +134,17 @@ def customer_intent():
 
         return pipeline.summary_task(**pipeline.interval_from_context())
 
+    @task(multiple_outputs=False)
+    def build_dashboard(summary: dict) -> dict:
+        from intent_pipeline import dashboard, pipeline
+
+        return dashboard.build_task(pipeline.interval_from_context()["run_id"])
+
     manifests = [extract.override(task_id=f"extract_{source}")(source) for source in SOURCES]
     built = dbt_build(validate_raw(manifests))
     marts_report = validate_marts(built)
-    summarize(activate(marts_report), publish(marts_report))
+    # the dashboards read the run's summary too (the quality gates): rebuilt after it
+    build_dashboard(summarize(activate(marts_report), publish(marts_report)))
     train_conversion_model(built)
 
 
