@@ -78,6 +78,7 @@ def test_a_failed_build_fails_the_task_with_the_builds_message(tmp_path):
     with pytest.raises(dashboard.DashboardBuildFailed, match="exited with 2(.|\n)*no published serving copy"):
         dashboard.build(env)
     assert not (tmp_path / "site").exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".site.")], "a temporary folder was left"
 
 
 @pytest.mark.slow

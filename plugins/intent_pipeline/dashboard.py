@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -75,8 +76,12 @@ def build(env: dict[str, str] | None = None, script: Path = BUILD_SCRIPT) -> dic
     reason = why_not(env, script)
     if reason:
         raise DashboardSkipped(reason)
-    if env.get(OUT_ENV, "").strip():
-        env["DASHBOARD_OUT"] = env[OUT_ENV].strip()
+    out = Path(env.get(OUT_ENV, "").strip() or env.get("DASHBOARD_OUT", "").strip() or "dist")
+    site = out if out.is_absolute() else script.parent / out
+    # Built into a new folder beside the site, then swapped in: Framework refuses to write over an
+    # earlier build outside dashboard/ ("file conflict"), and a reader never sees a half-built site.
+    fresh = site.with_name(f".{site.name}.{uuid.uuid4().hex[:8]}.tmp")
+    env["DASHBOARD_OUT"] = str(fresh)
     env.setdefault("OBSERVABLE_TELEMETRY_DISABLE", "true")
     timeout = float(env.get(TIMEOUT_ENV, "").strip() or 600)
     started = time.monotonic()
@@ -85,16 +90,26 @@ def build(env: dict[str, str] | None = None, script: Path = BUILD_SCRIPT) -> dic
             [str(script)], env=env, capture_output=True, text=True, timeout=timeout, cwd=script.parent
         )
     except subprocess.TimeoutExpired as error:
+        shutil.rmtree(fresh, ignore_errors=True)
         raise DashboardBuildFailed(f"dashboard/build.sh did not finish in {timeout:.0f} s ({TIMEOUT_ENV})") from error
     seconds = round(time.monotonic() - started, 1)
     log.info("dashboard/build.sh output:\n%s", (done.stdout + done.stderr)[-6000:])
     if done.returncode != 0:
+        shutil.rmtree(fresh, ignore_errors=True)
         output = done.stderr[-3000:] or done.stdout[-3000:]
         raise DashboardBuildFailed(f"dashboard/build.sh exited with {done.returncode} after {seconds} s:\n{output}")
-    out = Path(env.get("DASHBOARD_OUT") or "dist")
-    site = out if out.is_absolute() else script.parent / out
+    _swap_in(fresh, site)
     reading = next((line for line in done.stdout.splitlines() if line.startswith("dashboard: reading ")), "")
     return {"site": str(site), "seconds": seconds, "parquet": reading.removeprefix("dashboard: reading ") or None}
+
+
+def _swap_in(fresh: Path, site: Path) -> None:
+    """Replace ``site`` by ``fresh`` with two renames (the old site is removed afterwards)."""
+    old = site.with_name(f".{site.name}.{uuid.uuid4().hex[:8]}.old")
+    if site.exists():
+        os.replace(site, old)
+    os.replace(fresh, site)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def build_task(run_id: str) -> dict:

@@ -91,7 +91,8 @@ def test_quarantine_per_source_equals_the_mart_and_the_manifests(built: dict, re
 
 def test_the_dags_rebuild_task_builds_the_pages_from_the_serving_copy(built: dict, tmp_path: Path) -> None:
     """``build_dashboard``'s function (INTENT_DASHBOARD_BUILD on) runs dashboard/build.sh on the
-    sample's serving copy: the site is written where INTENT_DASHBOARD_OUT says, from the published version."""
+    sample's serving copy: the site is written where INTENT_DASHBOARD_OUT says, from the published
+    version, and the next run's rebuild replaces it."""
     import os
 
     from intent_pipeline import dashboard
@@ -100,6 +101,12 @@ def test_the_dags_rebuild_task_builds_the_pages_from_the_serving_copy(built: dic
     env.update(INTENT_HOME=str(built["home"]), INTENT_DASHBOARD_BUILD="1", INTENT_DASHBOARD_OUT=str(tmp_path / "site"))
     result = dashboard.build(env)
     assert result["site"] == str(tmp_path / "site")
+    first = {path.name for path in (tmp_path / "site").rglob("*") if path.is_file()}
+    # the next run rebuilds over it (Framework alone refuses to write over a build outside dashboard/)
+    again = dashboard.build(env)
+    assert again["site"] == result["site"]
+    assert {path.name for path in (tmp_path / "site").rglob("*") if path.is_file()} == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"], "a temporary or old folder was left behind"
     assert Path(result["parquet"]) == built["parquet"]
     pages = {path.name for path in (tmp_path / "site").glob("*.html")}
     assert {"index.html", "operations.html"} <= pages
