@@ -40,7 +40,11 @@ end (Airflow's `run_after`): `backfill__2026-11-22…` is the day 2026-11-21.
    and `INTENT_RETENTION_QUARANTINE_DAYS` (90) days before the interval's
    end, with an audit record (docs/privacy.md, "Retention"). It holds the
    pool so that no other run's dbt_build reads a partition it removes.
-9. **train_conversion_model** (beside validate_marts, after dbt_build): when
+9. **build_dashboard** (after summarize): rebuild the dashboards
+   (`dashboard/build.sh`, what `make dashboard` runs) from the serving copy
+   just published. Off unless `INTENT_DASHBOARD_BUILD=1`; skipped, saying
+   why in its log, when off or when npm is not on the worker.
+10. **train_conversion_model** (beside validate_marts, after dbt_build): when
    the newest model is `INTENT_MODEL_RETRAIN_DAYS` (7) days older than this
    interval, train the lead-conversion model on the CRM outcomes and approve
    it when it passes; the next dbt_build scores with it. It reads the run's
@@ -143,11 +147,18 @@ def customer_intent():
 
         return lake_retention.retention_task(**pipeline.interval_from_context())
 
+    @task(multiple_outputs=False)
+    def build_dashboard(summary: dict) -> dict:
+        from intent_pipeline import dashboard, pipeline
+
+        return dashboard.build_task(pipeline.interval_from_context()["run_id"])
+
     manifests = [extract.override(task_id=f"extract_{source}")(source) for source in SOURCES]
     built = dbt_build(validate_raw(manifests))
     marts_report = validate_marts(built)
     served = publish(marts_report)
-    summarize(activate(marts_report), served)
+    # the dashboards read the run's summary too (the quality gates): rebuilt after it
+    build_dashboard(summarize(activate(marts_report), served))
     retention(served)
     train_conversion_model(built)
 

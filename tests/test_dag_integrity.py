@@ -44,6 +44,7 @@ def test_dag_shape(dagbag, record_property):
     assert ids == {
         "extract_forms", "extract_email", "extract_web", "extract_crm", "validate_raw", "dbt_build",
         "validate_marts", "publish", "activate", "summarize", "train_conversion_model", "retention",
+        "build_dashboard",
     }  # fmt: skip
     extracts = {"extract_forms", "extract_email", "extract_web", "extract_crm"}
     assert dag.get_task("validate_raw").upstream_task_ids == extracts

@@ -25,6 +25,18 @@ email, the address is blocklisted (``gdpr_deleted``) also when no contact has it
 a later upsert of a blocklisted address is refused per record (207). 400 without ``objectId``, 404
 ``OBJECT_NOT_FOUND`` for an unknown contact id.
 
+Search (``POST /crm/v3/objects/contacts/search``, body ``{"filterGroups": [{"filters": [{"propertyName",
+"operator": "EQ", "value"}]}], "properties", "sorts", "limit"}``): 200 ``{"total": n, "results": [{"id",
+"properties", "createdAt", "updatedAt", "archived"}]}``, the contacts matching every filter of any group
+(only ``EQ`` is implemented; another operator is a 400 here), oldest first; 400 for a malformed body.
+
+Merge (``POST /crm/v3/objects/contacts/merge``, body ``{"primaryObjectId", "objectIdToMerge"}``, HubSpot
+CRM v3 "Merge two contacts"): 200 with the primary contact (``{"id", "properties", ...}``); the primary
+keeps its values, takes the merged contact's where it has none, and the merged contact is gone (its id
+now leads to the primary, as HubSpot keeps a merged id as an alias; its email is not an alias here).
+400 ``VALIDATION_ERROR`` without both ids or when they are the same contact; 404 ``OBJECT_NOT_FOUND``
+for an unknown id. Every merge made is in ``merges``.
+
 ``contacts`` holds the upserted state by email; ``requests`` everything received.
 
     with FakeHubSpot(token="pat-test") as hubspot:
@@ -45,6 +57,8 @@ from tests.fakes._server import FakeServer
 
 UPSERT_PATH = "/crm/v3/objects/contacts/batch/upsert"
 GDPR_DELETE_PATH = "/crm/v3/objects/contacts/gdpr-delete"
+SEARCH_PATH = "/crm/v3/objects/contacts/search"
+MERGE_PATH = "/crm/v3/objects/contacts/merge"
 MAX_INPUTS = 100
 
 
@@ -86,6 +100,9 @@ class FakeHubSpot(FakeServer):
         self._outage: int | None = None
         self._state = threading.Lock()
         self.gdpr_deleted: set[str] = set()  # emails blocklisted by a GDPR delete
+        self.merges: list[tuple[str, str]] = []  # (primaryObjectId, objectIdToMerge) of every merge made
+        self._aliases: dict[str, str] = {}  # a merged-away contact id -> the id it was merged into
+        self._merge_refusal: tuple[int, str] | None = None
 
     # --- scripting ------------------------------------------------------------------------------
 
@@ -108,6 +125,12 @@ class FakeHubSpot(FakeServer):
         message = message or f'Property values were not valid: [{{"isValid":false,"message":"{email} is invalid"}}]'
         with self._state:
             self._rejections[email.lower()] = (message, mode)
+
+    def refuse_merges(self, message: str | None, status: int = 400) -> None:
+        """Refuse every merge (``status``, category ``VALIDATION_ERROR``) until called with None, as HubSpot
+        does for contacts it will not merge (e.g. one of them is already the result of too many merges)."""
+        with self._state:
+            self._merge_refusal = None if message is None else (status, message)
 
     def accept(self, email: str) -> None:
         """Stop rejecting this email."""
@@ -169,6 +192,10 @@ class FakeHubSpot(FakeServer):
                 self._recent.append(now)
         if request["method"] == "POST" and request["path"] == GDPR_DELETE_PATH:
             return self._gdpr_delete(request["body"])
+        if request["method"] == "POST" and request["path"] == SEARCH_PATH:
+            return self._search(request["body"])
+        if request["method"] == "POST" and request["path"] == MERGE_PATH:
+            return self._merge(request["body"])
         if request["method"] != "POST" or request["path"] != UPSERT_PATH:
             return 404, {}, _error(f"No route for {request['method']} {request['path']}", "OBJECT_NOT_FOUND")
         body = request["body"]
@@ -232,6 +259,56 @@ class FakeHubSpot(FakeServer):
             self._ids.pop(email, None)
             self.gdpr_deleted.add(email)
         return 204, {}, b""
+
+    def _resolve(self, object_id: str) -> str:
+        while object_id in self._aliases:
+            object_id = self._aliases[object_id]
+        return object_id
+
+    def _public(self, email: str) -> dict:
+        now = _now()
+        return {"id": self._ids[email], "properties": {**self.contacts[email], "hs_object_id": self._ids[email]},
+                "createdAt": now, "updatedAt": now, "archived": False}  # fmt: skip
+
+    def _search(self, body: object) -> tuple[int, dict, object]:
+        groups = body.get("filterGroups") if isinstance(body, dict) else None
+        if not isinstance(groups, list):
+            return 400, {}, _error("Invalid input JSON: 'filterGroups' must be an array")
+        for group in groups:
+            for item in (group or {}).get("filters") or []:
+                if item.get("operator") != "EQ" or not item.get("propertyName"):
+                    return 400, {}, _error(f"filter {item} is not supported by this fake (EQ only)")
+        with self._state:
+            found = [
+                email for email, props in self.contacts.items()
+                if not groups or any(all(str(props.get(f["propertyName"], "")) == str(f.get("value"))
+                                         for f in (g or {}).get("filters") or []) for g in groups)
+            ]  # fmt: skip
+            found.sort(key=lambda email: int(self._ids[email]))  # creation order
+            limit = int(body.get("limit") or 10)
+            results = [self._public(email) for email in found[:limit]]
+        return 200, {}, {"total": len(found), "results": results}
+
+    def _merge(self, body: object) -> tuple[int, dict, object]:
+        if not isinstance(body, dict) or not body.get("primaryObjectId") or not body.get("objectIdToMerge"):
+            return 400, {}, _error("Invalid input JSON: 'primaryObjectId' and 'objectIdToMerge' are required")
+        with self._state:
+            primary = self._resolve(str(body["primaryObjectId"]))
+            secondary = self._resolve(str(body["objectIdToMerge"]))
+            by_id = {object_id: email for email, object_id in self._ids.items()}
+            for object_id in (primary, secondary):
+                if object_id not in by_id:
+                    return 404, {}, _error(f"Object {object_id} not found", "OBJECT_NOT_FOUND")
+            if primary == secondary:
+                return 400, {}, _error(f"Cannot merge object {primary} into itself", "VALIDATION_ERROR")
+            if self._merge_refusal is not None:
+                return self._merge_refusal[0], {}, _error(self._merge_refusal[1], "VALIDATION_ERROR")
+            kept, gone = by_id[primary], by_id[secondary]
+            self.contacts[kept] = {**self.contacts.pop(gone), **self.contacts[kept]}
+            del self._ids[gone]
+            self._aliases[secondary] = primary
+            self.merges.append((primary, secondary))
+            return 200, {}, self._public(kept)
 
     @property
     def upserted_ids(self) -> list[str]:

@@ -1,20 +1,21 @@
-"""Operations: activation per run and destination, identity health, quarantine per source."""
+"""Operations: activation per run and destination, identity health, quarantine per source (all from marts)."""
 
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _serving import Marts, emit, run_summaries  # noqa: E402,F401
+from _serving import Marts, emit  # noqa: E402
 
 marts = Marts()
 
-quarantine = []
-for summary in run_summaries():
-    for source, tables in (summary.get("sources") or {}).items():
-        for table, counts in tables.items():
-            quarantine.append({"interval_start": summary.get("interval_start"), "source": source, "table": table,
-                               "read": counts.get("read"), "loaded": counts.get("loaded"),
-                               "quarantined": counts.get("quarantined")})  # fmt: skip
+
+def optional(mart: str, sql: str) -> dict:
+    """A mart a serving copy published before it existed lacks: no rows, and the page says so."""
+    name = mart.removeprefix("marts.")
+    if not (marts.folder / f"{name}.parquet").exists():
+        return {"mart": mart, "rows": [], "missing": True}
+    return marts.dataset(mart, sql)
+
 
 emit(
     {
@@ -41,6 +42,22 @@ emit(
             "round(avg(identity_confidence), 4) as avg_confidence, round(avg(identifier_count), 2) as avg_identifiers "
             "from marts.people",
         ),
-        "quarantine": {"source": "run summaries (data/reports/runs)", "rows": quarantine},
+        "identity_daily": optional(
+            "marts.identity_health_daily",
+            "select day, people, new_person_ids, merges, splits, steward_changes, people_with_probabilistic_link, "
+            "links_cut from marts.identity_health_daily order by day",
+        ),
+        # the cut links at the latest day the mart holds (a count of what is cut now, by kind)
+        "cut_links": optional(
+            "marts.identity_cut_links",
+            "select day, cut_rule, reason_kind, counted_type, identifier_type, links from marts.identity_cut_links "
+            "where day = (select max(day) from marts.identity_cut_links) "
+            "order by links desc, reason_kind, identifier_type, counted_type",
+        ),
+        "quarantine": optional(
+            "marts.quarantine_daily",
+            "select interval_start, source, table_name, files, files_failed, rows_read, rows_loaded, rows_quarantined, "
+            "rows_suppressed from marts.quarantine_daily order by interval_start, source, table_name",
+        ),
     }
 )

@@ -568,3 +568,14 @@ def _run_all(
             except DestinationRefused as error:
                 log.error("%s: %s", destination.name, error)
                 refused.append(error)
+        # identity merges reach HubSpot: contacts pushed under merged-away ids merged into the survivor's
+        if hubspot is not None and "hubspot" in report and not (safety and safety.dry_run):
+            from intent_pipeline.activation.crm_merges import reconcile_hubspot
+
+            try:
+                merges = reconcile_hubspot(hubspot, rows, ledger, run_id, interval_start)
+                if merges["pairs"]:
+                    report["hubspot"]["merges"] = merges
+            except DestinationRefused as error:
+                log.error("hubspot merges: %s", error)
+                refused.append(error)
