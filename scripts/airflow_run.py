@@ -206,6 +206,29 @@ def api_token(port: int, airflow_home: Path, username: str = "admin") -> str:
         return json.loads(response.read())["access_token"]
 
 
+_tokens: dict[tuple[int, Path], str] = {}
+
+
+def rest_get(port: int, airflow_home: Path, path: str, timeout: float = 60) -> dict:
+    """GET ``path`` of the REST API as the admin user. The token is asked for once per server and
+    asked for again when refused (it expires after a day by default)."""
+    for attempt in range(2):
+        key = (port, airflow_home)
+        if key not in _tokens:
+            _tokens[key] = api_token(port, airflow_home)
+        request = urllib.request.Request(
+            f"http://localhost:{port}{path}", headers={"Authorization": f"Bearer {_tokens[key]}"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            if error.code not in (401, 403) or attempt == 1:
+                raise
+            _tokens.pop(key, None)
+    raise AssertionError("unreachable")
+
+
 def trigger_manual(port: int, airflow_home: Path, day: date) -> dict:
     """A manual run of the interval starting ``day`` that keeps the DAG's convention (logical date
     = interval start), through the REST API, which takes the data interval explicitly (the CLI's
@@ -254,6 +277,14 @@ def trigger_manual(port: int, airflow_home: Path, day: date) -> dict:
 
 
 def list_runs(env: dict) -> list[dict]:
+    """The DAG's runs (run_id, logical_date, state, ...): from the REST API when this Airflow home's
+    api-server answers (a poll costs the server milliseconds), else ``airflow dags list-runs`` (a CLI
+    process: about 3 CPU-seconds of imports a call)."""
+    port, home = _api(env)
+    try:
+        return _rest_runs(port, home)
+    except (OSError, KeyError, ValueError):
+        pass
     done = airflow("dags", "list-runs", DAG_ID, "-o", "json", env=env)
     # warnings (graphviz, ...) may precede the JSON on stdout
     for line in reversed(done.stdout.splitlines()):
@@ -263,6 +294,18 @@ def list_runs(env: dict) -> list[dict]:
             except json.JSONDecodeError:
                 continue
     return []
+
+
+def _rest_runs(port: int, airflow_home: Path, page: int = 100) -> list[dict]:
+    """Every run of the DAG through the REST API, in the CLI's fields (run_id, logical_date, state)."""
+    runs: list[dict] = []
+    while True:
+        answer = rest_get(port, airflow_home, f"/api/v2/dags/{DAG_ID}/dagRuns?limit={page}&offset={len(runs)}"
+                                              "&order_by=id")  # fmt: skip
+        batch = answer["dag_runs"]
+        runs += [{**run, "run_id": run["dag_run_id"], "logical_date": run.get("logical_date") or ""} for run in batch]
+        if not batch or len(runs) >= answer.get("total_entries", 0):
+            return runs
 
 
 def run_states(env: dict, wanted: list[date]) -> dict[str, str | None]:
@@ -287,12 +330,9 @@ def wait_for(env: dict, wanted: list[date], timeout: float) -> dict[str, str | N
 
 def list_backfills(port: int, airflow_home: Path) -> list[dict]:
     """The DAG's backfills (REST API: id, from_date, to_date, completed_at, ...)."""
-    request = urllib.request.Request(
-        f"http://localhost:{port}/api/v2/backfills?dag_id={DAG_ID}&limit=100&order_by=-id",
-        headers={"Authorization": f"Bearer {api_token(port, airflow_home)}"},
+    return rest_get(port, airflow_home, f"/api/v2/backfills?dag_id={DAG_ID}&limit=100&order_by=-id").get(
+        "backfills", []
     )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read()).get("backfills", [])
 
 
 def _backfills_or_none(port: int, airflow_home: Path) -> list[dict] | None:
