@@ -135,25 +135,57 @@ class Services:
             time.sleep(2)
 
     def __exit__(self, *exc) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        # The scheduler and the dag-processor first, the api-servers once they have stopped: the
+        # scheduler's executor lets the task processes it started finish, and those report to the
+        # execution API (stopped with the rest, they would retry a refused connection until killed).
+        named = list(zip((name for name, _ in self.components()), self.processes, strict=False))
+        servers = [process for name, process in named if name.startswith("api-server")]
+        for group in ([process for process in self.processes if process not in servers], servers):
+            for process in group:
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGTERM)
+            for process in group:
+                try:
+                    process.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
 
 
 def scheduler_alive(env: dict) -> bool:
     return airflow("jobs", "check", "--job-type", "SchedulerJob", env=env, check=False).returncode == 0
 
 
+# ``airflow <args>`` for each list of args in argv[1] (JSON), in this one process, as the CLI does
+# (its parser and command functions): each CLI process pays about 3 CPU-seconds for importing Airflow.
+_CLI_BATCH = """
+import json, sys
+from airflow.cli.cli_parser import get_parser
+for args in json.loads(sys.argv[1]):
+    parsed = get_parser().parse_args(args)
+    parsed.func(parsed)
+"""
+
+
+def airflow_batch(*commands: list[str], env: dict | None = None) -> subprocess.CompletedProcess:
+    """Several airflow CLI commands in one process, in order; all of them again while SQLite's
+    metadata DB is locked (use it for commands that can be repeated: reserialize, unpause, ...)."""
+    for attempt in range(10):
+        done = subprocess.run(
+            [sys.executable, "-c", _CLI_BATCH, json.dumps(commands)], env=env, capture_output=True, text=True
+        )
+        if done.returncode == 0 or "database is locked" not in done.stderr:
+            break
+        time.sleep(2 + attempt)
+    if done.returncode != 0:
+        output = f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
+        raise RuntimeError(f"airflow {commands} failed ({done.returncode}):\n{output}")
+    return done
+
+
 def prepare(env: dict) -> None:
     """The DAG serialized in the metadata DB (backfills read it) and unpaused (nothing runs while paused)."""
-    airflow("dags", "reserialize", env=env)
-    airflow("dags", "unpause", DAG_ID, env=env)
+    airflow_batch(["dags", "reserialize"], ["dags", "unpause", DAG_ID], env=env)
 
 
 def days(first: date, last: date) -> list[date]:
@@ -206,6 +238,29 @@ def api_token(port: int, airflow_home: Path, username: str = "admin") -> str:
         return json.loads(response.read())["access_token"]
 
 
+_tokens: dict[tuple[int, Path], str] = {}
+
+
+def rest_get(port: int, airflow_home: Path, path: str, timeout: float = 60) -> dict:
+    """GET ``path`` of the REST API as the admin user. The token is asked for once per server and
+    asked for again when refused (it expires after a day by default)."""
+    for attempt in range(2):
+        key = (port, airflow_home)
+        if key not in _tokens:
+            _tokens[key] = api_token(port, airflow_home)
+        request = urllib.request.Request(
+            f"http://localhost:{port}{path}", headers={"Authorization": f"Bearer {_tokens[key]}"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            if error.code not in (401, 403) or attempt == 1:
+                raise
+            _tokens.pop(key, None)
+    raise AssertionError("unreachable")
+
+
 def trigger_manual(port: int, airflow_home: Path, day: date) -> dict:
     """A manual run of the interval starting ``day`` that keeps the DAG's convention (logical date
     = interval start), through the REST API, which takes the data interval explicitly (the CLI's
@@ -254,6 +309,14 @@ def trigger_manual(port: int, airflow_home: Path, day: date) -> dict:
 
 
 def list_runs(env: dict) -> list[dict]:
+    """The DAG's runs (run_id, logical_date, state, ...): from the REST API when this Airflow home's
+    api-server answers (a poll costs the server milliseconds), else ``airflow dags list-runs`` (a CLI
+    process: about 3 CPU-seconds of imports a call)."""
+    port, home = _api(env)
+    try:
+        return _rest_runs(port, home)
+    except (OSError, KeyError, ValueError):
+        pass
     done = airflow("dags", "list-runs", DAG_ID, "-o", "json", env=env)
     # warnings (graphviz, ...) may precede the JSON on stdout
     for line in reversed(done.stdout.splitlines()):
@@ -263,6 +326,18 @@ def list_runs(env: dict) -> list[dict]:
             except json.JSONDecodeError:
                 continue
     return []
+
+
+def _rest_runs(port: int, airflow_home: Path, page: int = 100) -> list[dict]:
+    """Every run of the DAG through the REST API, in the CLI's fields (run_id, logical_date, state)."""
+    runs: list[dict] = []
+    while True:
+        answer = rest_get(port, airflow_home, f"/api/v2/dags/{DAG_ID}/dagRuns?limit={page}&offset={len(runs)}"
+                                              "&order_by=id")  # fmt: skip
+        batch = answer["dag_runs"]
+        runs += [{**run, "run_id": run["dag_run_id"], "logical_date": run.get("logical_date") or ""} for run in batch]
+        if not batch or len(runs) >= answer.get("total_entries", 0):
+            return runs
 
 
 def run_states(env: dict, wanted: list[date]) -> dict[str, str | None]:
@@ -287,12 +362,9 @@ def wait_for(env: dict, wanted: list[date], timeout: float) -> dict[str, str | N
 
 def list_backfills(port: int, airflow_home: Path) -> list[dict]:
     """The DAG's backfills (REST API: id, from_date, to_date, completed_at, ...)."""
-    request = urllib.request.Request(
-        f"http://localhost:{port}/api/v2/backfills?dag_id={DAG_ID}&limit=100&order_by=-id",
-        headers={"Authorization": f"Bearer {api_token(port, airflow_home)}"},
+    return rest_get(port, airflow_home, f"/api/v2/backfills?dag_id={DAG_ID}&limit=100&order_by=-id").get(
+        "backfills", []
     )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read()).get("backfills", [])
 
 
 def _backfills_or_none(port: int, airflow_home: Path) -> list[dict] | None:
