@@ -42,10 +42,14 @@
      auc_reference        a plain logistic regression (standardised ln(1 + count) of each event
                           kind) on the generator's own per-lead event log (truth lead_events.csv:
                           what happened before the lead's point), not through the pipeline
-     grade_ratio          high_intent / nurture conversion rate of the proposed table with grades
-                          by share (top 20 % high_intent, next 30 % potential)
-     grade_ratio_model    the same share grades cut on the model's probability (fit on the train and
-                          calibration slices, measured on the test slice)
+     grade_ratio          high_intent / nurture conversion rate of the grades the warehouse uses
+                          (grade_basis, crm_lead_scores' rule): the model's probability when the model
+                          ranks the calibration slice better than the rule score, else the proposed
+                          table (grade_ratio_rule_calibrated); both by share (top 20 % high_intent,
+                          next 30 % potential, cut on the train and calibration slices)
+     grade_ratio_model    the share grades cut on the model's probability (its grades thresholds)
+     model_status         approved or the fallback's name, then + the probability map held-out leads
+                          of the calibration slice chose (platt or isotonic: probability_calibration)
    The model trains on the leads' own points and the snapshot examples before its calibration slice
    (snapshot_examples, snapshot_conversions; var lead_snapshot_days); model_attempts gives each
    learned step's test ROC AUC.
@@ -174,6 +178,7 @@ def accuracy(home: Path, people: int, seed: int) -> dict:
         "auc_model": metrics.get("roc_auc"),
         "pr_auc_model": metrics.get("pr_auc"),
         "ece": metrics.get("ece"),
+        "probability_calibration": (model.get("calibration") or {}).get("method"),
         "brier": metrics.get("brier"),
         "hgb_auc": metrics.get("hgb_roc_auc"),
         "conversion_rate_by_grade": {k: round(v, 4) for k, v in rates.items()},
@@ -352,11 +357,18 @@ def world_figures(home: Path, name: str, people: int, seed: int, history_days: i
     backtest = calibration["backtest"]
     test_ids = set(scoring_model.split_by_time(labels, 0.2, 0.2)["test"]["example_id"])
     metrics = model.get("metrics") or {}
-    grade_ratio_model = model_grade_ratio(model, labels, features)
+    model_rates = model_grade_rates(model, labels, features)
+    grade_ratio_model = model_rates["grade_ratio"] if model_rates else None
+    basis_is_model = model_rates is not None and (model.get("grades") or {}).get("basis") == "conversion_probability"
+    rates = model_rates if basis_is_model else backtest["proposed"]["grades"]
     status = model["status"] if model.get("method") in (None, "logistic") else f"fallback:{model['method']}"
     if model.get("chosen_over_rule_score"):
         # no learned step reached min_auc on the test slice; the best ranked the calibration slice better
         status = f"fallback:{model['method']}_over_rule_score"
+    calibration_method = (model.get("calibration") or {}).get("method")
+    if calibration_method:
+        status = f"{status}+{calibration_method}"  # the probability map held-out leads chose
+    grade_basis = (model.get("grades") or {}).get("basis", "lead_score")
     rules = calibration["rules"]
     return {
         "conversion": preset.conversion,
@@ -367,21 +379,29 @@ def world_figures(home: Path, name: str, people: int, seed: int, history_days: i
         "auc_rule_calibrated": _round(backtest["proposed"]["roc_auc"]),
         "auc_model": _round(metrics.get("roc_auc")),
         "auc_reference": reference_auc(truth, examples, test_ids),
-        "grade_ratio": _round(backtest["proposed"]["grade_ratio"]),
+        # the grades the warehouse uses (crm_lead_scores.grade_basis): the model's probability when it
+        # ranks the calibration slice better than the rule score, else the calibrated table's points
+        "grade_basis": grade_basis,
+        "grade_ratio": _round(
+            grade_ratio_model if grade_basis == "conversion_probability" else backtest["proposed"]["grade_ratio"]
+        ),
+        "grade_ratio_rule_calibrated": _round(backtest["proposed"]["grade_ratio"]),
         "grade_ratio_current": _round(backtest["current"]["grade_ratio"]),
-        # the same share grades (top 20 % / bottom 50 % of the fit slices) on the model's probability
+        # the share grades (top 20 % / bottom 50 % of the fit slices) on the model's probability
         "grade_ratio_model": _round(grade_ratio_model),
         "snapshot_examples": model.get("snapshot_examples"),
         "snapshot_conversions": model.get("snapshot_conversions"),
         "model_attempts": {a["method"]: _round(a["roc_auc"]) for a in model.get("attempts", [])},
         # null ratio: nurture converted at 0 (the ratio is unbounded) or a grade is empty; the rates say which
         "conversion_rate_by_grade": {
-            g: _round(backtest["proposed"]["grades"][g]["conversion_rate"])
-            for g in ("high_intent", "potential", "nurture")
+            g: _round(rates[g]["conversion_rate"]) for g in ("high_intent", "potential", "nurture")
         },
         "calibration_method": backtest["method"],
         "model_status": status,
         "model_reason": model.get("reason"),
+        "probability_calibration": calibration_method,
+        # each map's log loss on held-out leads of the calibration slice (cross-validated): the choice
+        "probability_calibration_log_loss": ((model.get("calibration") or {}).get("held_out") or {}).get("log_loss"),
         "ece": _round(metrics.get("ece")),
         "ece_rule_calibrated": _round(backtest["proposed"]["ece"]),
         "flagged_rules": {r["rule_id"]: r["flag"] for _, r in rules.iterrows() if r["flag"] != "ok"},
@@ -397,24 +417,19 @@ def world_figures(home: Path, name: str, people: int, seed: int, history_days: i
     }
 
 
-def model_grade_ratio(model: dict, labels, features) -> float | None:
-    """high_intent / nurture conversion rate on the test slice when the grades are cut on the model's
-    probability by share (DEFAULT_GRADES: the top 20 % of the train and calibration slices are
-    high_intent, the bottom 50 % nurture), the same option the calibration command uses."""
+def model_grade_rates(model: dict, labels, features) -> dict | None:
+    """Conversion rate per grade and high_intent / nurture on the test slice when the grades are cut
+    on the model's probability at the thresholds the model carries (scoring_model.probability_grades:
+    by share, DEFAULT_GRADES, on the train and calibration slices), as crm_lead_scores cuts them."""
     from intent_pipeline import scoring_calibration
 
-    if model["status"] != "approved":
+    if model["status"] != "approved" or not model.get("grades"):
         return None
     slices = scoring_model.split_by_time(labels, model["calibration_share"], model["test_share"])
-    fit = scoring_model.primary(labels).loc[lambda f: ~f["example_id"].isin(slices["test"]["example_id"])]
-    wide = scoring_model.wide_features(scoring_model.primary(labels), features)
-    p = dict(zip(wide.index, scoring_model.score(model, wide), strict=True))
-    p_fit = fit["example_id"].map(p).to_numpy()
-    p_test = slices["test"]["example_id"].map(p).to_numpy()
-    cuts = scoring_calibration.thresholds(
-        p_fit, fit["label"].to_numpy(), scoring_calibration.parse_grades(scoring_calibration.DEFAULT_GRADES)
-    )
-    return scoring_calibration.grade_rates(p_test, slices["test"]["label"].to_numpy(), cuts)["grade_ratio"]
+    wide = scoring_model.wide_features(slices["test"], features)
+    p_test = scoring_model.score(model, wide)
+    cuts = (model["grades"]["high_intent"], model["grades"]["potential"])
+    return scoring_calibration.grade_rates(p_test, slices["test"]["label"].to_numpy(), cuts)
 
 
 def _round(value, digits: int = 4):
@@ -465,7 +480,9 @@ def main() -> None:
                 for w in worlds
             ),
             "worlds_ece_le_0.05": all(w["ece"] is not None and w["ece"] <= 0.05 for w in worlds),
-            "worlds_probabilities_never_empty": all(w["model_status"] not in ("refused", "rejected") for w in worlds),
+            "worlds_probabilities_never_empty": all(
+                w["model_status"].split("+")[0] not in ("refused", "rejected") for w in worlds
+            ),
             "zero_contrast_points_eq_0": result["zero_contrast_points"] == 0,
             "auc_model_ge_95pct_of_ceiling": bool(result.get("auc_model_vs_ceiling", 0) >= 0.95),
             "ece_le_0.05": bool(result["ece"] is not None and result["ece"] <= 0.05),

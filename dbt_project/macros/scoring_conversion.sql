@@ -19,3 +19,51 @@
         {%- endfor %}
     ) as weights (feature, weight, training_mean)
 {%- endmacro %}
+
+
+{#- The calibrated probability of the linear predictor ``z`` (a SQL expression) under the model
+    var's calibration (scoring_model.to_dbt_var, the Python reference is scoring_model.calibrate):
+    Platt, 1 / (1 + exp(-(calibration_a * z + calibration_c))), or isotonic, the points
+    calibration_x / calibration_y joined by straight lines and flat beyond the first and last
+    (numpy.interp). A var without calibration_method is Platt. -#}
+{% macro scoring_model_probability(model, z) -%}
+    {%- if model.get('calibration_method', 'platt') == 'isotonic' -%}
+        {%- set xs = model['calibration_x'] -%}
+        {%- set ys = model['calibration_y'] -%}
+        case
+            when {{ z }} <= cast({{ xs[0] }} as double precision) then cast({{ ys[0] }} as double precision)
+            {%- for i in range(1, xs | length) %}
+            when {{ z }} <= cast({{ xs[i] }} as double precision)
+                then cast({{ (ys[i] - ys[i - 1]) / (xs[i] - xs[i - 1]) }} as double precision)
+                    * ({{ z }} - cast({{ xs[i - 1] }} as double precision))
+                    + cast({{ ys[i - 1] }} as double precision)
+            {%- endfor %}
+            else cast({{ ys[-1] }} as double precision)
+        end
+    {%- else -%}
+        1.0 / (1.0 + exp(-({{ model['calibration_a'] }} * {{ z }} + {{ model['calibration_c'] }})))
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The grade of a CRM lead when the approved model says its probability ranks better than the rule
+    score (scoring_model.probability_grades: grades.basis conversion_probability) and the var
+    grade_basis is auto: cut on ``probability`` at the model's thresholds; else ``rule_grade`` (the
+    points grade of grade_of). -#}
+{% macro uses_probability_grades(model) -%}
+    {{- return(
+        model is not none and model.get('grades') is not none
+        and model['grades']['basis'] == 'conversion_probability'
+        and var('grade_basis', 'auto') == 'auto'
+    ) -}}
+{%- endmacro %}
+
+{% macro probability_grade_of(model, probability) -%}
+    case
+        when {{ probability }} is null then null
+        when {{ probability }} >= cast({{ model['grades']['high_intent'] }} as double precision) then 'high_intent'
+        when {{ probability }} >= cast({{ model['grades']['potential'] }} as double precision) then 'potential'
+        else 'nurture'
+    end
+{%- endmacro %}
+

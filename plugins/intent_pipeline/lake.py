@@ -146,6 +146,7 @@ TABLE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("subject", "string"),
         ("owner", "string"),
         ("activity_at", "timestamp"),
+        ("outcome", "string"),  # optional in the export: a call's disposition, a meeting's outcome, as exported
     ),
 }
 

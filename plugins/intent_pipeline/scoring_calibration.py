@@ -24,7 +24,8 @@ into ``--out``:
 * ``backtest.json``: the current table against the proposed one on held-out time (the examples
   are split by ``scored_at``: the oldest 80 % fit the points and the grade thresholds, the newest
   20 % are the test): ROC AUC, the conversion rate per grade and high_intent / nurture, and the
-  calibration (ECE) of each score mapped to probabilities by Platt scaling on the fit part.
+  calibration (ECE) of each score mapped to probabilities on the fit part (Platt scaling or
+  isotonic regression, whichever held-out fit examples chose: ``calibration_method``).
 
 Grades: ``share:H,P`` puts the top H of the fit examples in high_intent and the next up to P in
 potential; ``rate:H,P`` takes the lowest threshold whose leads at or above it convert at H (P for
@@ -135,11 +136,14 @@ def grade_rates(score: np.ndarray, y: np.ndarray, cuts: tuple[float, float]) -> 
     return out
 
 
-def _platt_ece(score_fit: np.ndarray, y_fit: np.ndarray, score_test: np.ndarray, y_test: np.ndarray) -> float:
-    from sklearn.linear_model import LogisticRegression
-
-    platt = LogisticRegression(C=np.inf, max_iter=1000).fit(score_fit.reshape(-1, 1), y_fit)
-    return sm.expected_calibration_error(platt.predict_proba(score_test.reshape(-1, 1))[:, 1], y_test)
+def _calibrated_ece(
+    score_fit: np.ndarray, y_fit: np.ndarray, score_test: np.ndarray, y_test: np.ndarray
+) -> tuple[float, str]:
+    """ECE on the test part of the score mapped to probabilities on the fit part, by Platt scaling or
+    isotonic regression, whichever held-out fit examples chose (scoring_model.fit_calibration); and
+    that method's name."""
+    calibration = sm.fit_calibration(score_fit.astype(float), y_fit)
+    return sm.expected_calibration_error(sm.calibrate(score_test, calibration), y_test), calibration["method"]
 
 
 def _auc(y: np.ndarray, score: np.ndarray) -> float | None:
@@ -302,13 +306,19 @@ def propose(
         )
         cuts[name] = thresholds(s_fit, y_fit, option)
         rates = grade_rates(s_test, y_test, cuts[name])
+        ece, calibration_method = (
+            _calibrated_ece(s_fit, y_fit, s_test, y_test)
+            if 0 < y_fit.sum() < len(y_fit) and len(y_test)
+            else (None, None)
+        )
         backtest[name] = {
             "roc_auc": _auc(y_test, s_test),
             "grade_ratio": rates.pop("grade_ratio"),
             "grades": rates,
             "high_intent_threshold": cuts[name][0],
             "potential_threshold": cuts[name][1],
-            "ece": _platt_ece(s_fit, y_fit, s_test, y_test) if 0 < y_fit.sum() < len(y_fit) and len(y_test) else None,
+            "ece": ece,
+            "calibration_method": calibration_method,
         }
     backtest["zero_contrast_points"] = int(
         ((rules["flag"] == "no_contrast") & rules["learned"]).sum()

@@ -73,7 +73,12 @@ METHODS = ("logistic", "regularised", "fewer_features", "rule_score_calibrated")
 MAX_SHARE = 0.95
 MIN_SHARE = 0.005
 MIN_SUPPORT = 30  # examples with the rule, at least
+# grades on the model's probability by default: the top 20 % high_intent, the next 30 % potential
+DEFAULT_GRADES = "share:0.2,0.5"
 SNAPSHOT_COLUMN = "snapshot"
+# how probabilities are mapped from the linear predictor, in the order a tie is broken
+CALIBRATIONS = ("platt", "isotonic")
+CALIBRATION_FOLDS = 5
 
 
 # --- input -------------------------------------------------------------------------
@@ -230,6 +235,65 @@ def _fit_platt(z: np.ndarray, y: np.ndarray) -> dict:
     return {"a": float(fitted.coef_[0, 0]), "c": float(fitted.intercept_[0])}
 
 
+def _fit_isotonic(z: np.ndarray, y: np.ndarray) -> dict:
+    """Centred isotonic regression: the pool-adjacent-violators fit of the label on ``z``, each
+    pooled block put at its mean ``z`` and the blocks joined by straight lines (clipped flat beyond
+    the first and last block). Unlike the step function of plain isotonic regression it is strictly
+    increasing between the blocks, so it keeps the ranking of ``z`` there instead of tying whole
+    blocks. The probabilities stay within [0.5 / (n + 1), 1 - 0.5 / (n + 1)]: a block without a
+    conversion is never certain."""
+    from sklearn.isotonic import IsotonicRegression
+
+    floor = 0.5 / (len(y) + 1)
+    fitted = IsotonicRegression(y_min=floor, y_max=1 - floor, out_of_bounds="clip").fit(z, y).predict(z)
+    blocks = pd.DataFrame({"z": z, "p": fitted}).groupby("p", sort=True)["z"].mean()
+    centres = pd.Series(blocks.index.to_numpy(), index=blocks.to_numpy()).sort_index()
+    return {"x": [float(v) for v in centres.index], "y": [float(v) for v in centres.to_numpy()]}
+
+
+def calibrate(z: np.ndarray, calibration: dict) -> np.ndarray:
+    """The probability of each linear predictor ``z`` under ``calibration`` (``method`` platt: ``a``
+    and ``c``; isotonic: the points ``x``, ``y``, interpolated linearly and clipped at the ends).
+    A record without ``method`` is Platt (models saved before isotonic calibration existed)."""
+    z = np.asarray(z, dtype=float)
+    if calibration.get("method", "platt") == "isotonic":
+        return np.interp(z, calibration["x"], calibration["y"])
+    return _sigmoid(calibration["a"] * z + calibration["c"])
+
+
+def fit_calibration(z: np.ndarray, y: np.ndarray, folds: int = CALIBRATION_FOLDS) -> dict:
+    """Map the linear predictor to probabilities: Platt scaling or centred isotonic regression,
+    whichever has the lower log loss on held-out leads of the calibration slice itself
+    (``folds``-fold stratified cross-validation, fixed seed; Platt on a tie). With fewer than two
+    leads of either outcome there is nothing to hold out and Platt is used. The chosen map is then
+    fitted on the whole slice. ``held_out`` records each method's cross-validated log loss and ECE."""
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import StratifiedKFold
+
+    z, y = np.asarray(z, dtype=float), np.asarray(y, dtype=int)
+    record: dict[str, Any] = {"method": "platt"} | _fit_platt(z, y)
+    n_folds = min(folds, int(y.sum()), int(len(y) - y.sum()))
+    if n_folds < 2:
+        record["held_out"] = None
+        return record
+    fitters = {"platt": _fit_platt, "isotonic": _fit_isotonic}
+    out_of_fold = {method: np.empty(len(y)) for method in CALIBRATIONS}
+    for fit_rows, held_rows in StratifiedKFold(n_folds, shuffle=True, random_state=0).split(z.reshape(-1, 1), y):
+        for method in CALIBRATIONS:
+            fold_map = {"method": method} | fitters[method](z[fit_rows], y[fit_rows])
+            out_of_fold[method][held_rows] = calibrate(z[held_rows], fold_map)
+    losses = {m: float(log_loss(y, np.clip(out_of_fold[m], 1e-6, 1 - 1e-6), labels=[0, 1])) for m in CALIBRATIONS}
+    best = min(CALIBRATIONS, key=lambda m: (losses[m], CALIBRATIONS.index(m)))
+    if best != "platt":
+        record = {"method": best, "platt": {"a": record["a"], "c": record["c"]}} | fitters[best](z, y)
+    record["held_out"] = {
+        "folds": n_folds,
+        "log_loss": losses,
+        "ece": {m: expected_calibration_error(out_of_fold[m], y) for m in CALIBRATIONS},
+    }
+    return record
+
+
 def expected_calibration_error(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
     """Weighted mean |mean predicted - observed rate| over equal-width probability bins."""
     index = np.minimum((p * bins).astype(int), bins - 1)
@@ -241,13 +305,14 @@ def expected_calibration_error(p: np.ndarray, y: np.ndarray, bins: int = 10) -> 
 
 
 def _metrics(p_test: np.ndarray, y_test: np.ndarray, p_train: np.ndarray, y_train: np.ndarray) -> dict:
-    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+    from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
     return {
         "roc_auc": float(roc_auc_score(y_test, p_test)),
         "pr_auc": float(average_precision_score(y_test, p_test)),
         "ece": expected_calibration_error(p_test, y_test),
         "brier": float(brier_score_loss(y_test, p_test)),
+        "log_loss": float(log_loss(y_test, np.clip(p_test, 1e-6, 1 - 1e-6), labels=[0, 1])),
         "base_rate": float(y_test.mean()),
         "train_roc_auc": float(roc_auc_score(y_train, p_train)),
     }
@@ -358,11 +423,16 @@ def score(model: dict, features_wide: pd.DataFrame) -> np.ndarray:
 
     ``model`` is a record from :func:`train` or its :func:`to_dbt_var` form.
     """
+    return calibrate(linear_predictor(model, features_wide), calibration_of(model))
+
+
+def calibration_of(model: dict) -> dict:
+    """The calibration map of a :func:`train` record or of its :func:`to_dbt_var` form."""
     if "calibration" in model:
-        a, c = model["calibration"]["a"], model["calibration"]["c"]
-    else:
-        a, c = model["calibration_a"], model["calibration_c"]
-    return _sigmoid(a * linear_predictor(model, features_wide) + c)
+        return model["calibration"]
+    if model.get("calibration_method") == "isotonic":
+        return {"method": "isotonic", "x": model["calibration_x"], "y": model["calibration_y"]}
+    return {"method": "platt", "a": model["calibration_a"], "c": model["calibration_c"]}
 
 
 def _top_features(x: pd.DataFrame, y: np.ndarray, k: int) -> list[str]:
@@ -377,7 +447,7 @@ def _top_features(x: pd.DataFrame, y: np.ndarray, k: int) -> list[str]:
 def _attempt(x: dict, y: dict, columns: list[str], c: float, with_hgb: bool) -> dict:
     """Fit, calibrate and measure one step on ``columns``; the record's model fields."""
     fitted = _fit_linear(x["train"][columns], y["train"], c)
-    fitted["calibration"] = _fit_platt(linear_predictor(fitted, x["calibration"]), y["calibration"])
+    fitted["calibration"] = fit_calibration(linear_predictor(fitted, x["calibration"]), y["calibration"])
     fitted["metrics"] = _metrics(score(fitted, x["test"]), y["test"], score(fitted, x["train"]), y["train"])
     fitted["metrics"]["calibration_roc_auc"] = _calibration_auc(fitted, x, y)
     if with_hgb:
@@ -406,7 +476,7 @@ def _rule_score_model(x: dict, y: dict) -> dict:
         "intercept_standardised": mean / std,
         "features": [{"feature": SCORE_FEATURES[0], "weight": 1.0, "mean": mean, "std": std, "coef_standardised": std}],
     }
-    fitted["calibration"] = _fit_platt(linear_predictor(fitted, x["calibration"]), y["calibration"])
+    fitted["calibration"] = fit_calibration(linear_predictor(fitted, x["calibration"]), y["calibration"])
     fitted["metrics"] = _metrics(score(fitted, x["test"]), y["test"], score(fitted, x["train"]), y["train"])
     fitted["metrics"]["calibration_roc_auc"] = _calibration_auc(fitted, x, y)
     return fitted
@@ -422,6 +492,7 @@ def train(
     test_share: float = 0.2,
     points_per_doubling: float = 20,
     min_auc: float = 0.6,
+    grades: str = DEFAULT_GRADES,
     trained_at: datetime | None = None,
 ) -> dict:
     """Train, calibrate and judge the model; return its JSON-serialisable record.
@@ -429,7 +500,10 @@ def train(
     ``status`` is ``approved`` (a step reached ``min_auc``, or the rule-score fallback), ``rejected``
     (every learned step below ``min_auc`` and no rule score to fall back on) or ``refused`` (too few
     conversions, or a slice without both outcomes; no weights then). ``method`` names the step used
-    (:data:`METHODS`), ``attempts`` what each step tried measured.
+    (:data:`METHODS`), ``attempts`` what each step tried measured, ``calibration`` the probability
+    map (:func:`fit_calibration`: Platt or isotonic, chosen on held-out leads) and, when approved,
+    ``grades`` the probability thresholds cut by ``grades`` and which score the grades should use
+    (:func:`probability_grades`).
     """
     validate(labels, features)
     if not (0 < calibration_share and 0 < test_share and calibration_share + test_share < 1):
@@ -544,11 +618,48 @@ def train(
         record["status"], record["reason"] = _verdict(record["metrics"]["roc_auc"], min_auc)
         record["reason"] += f" ({tried}; no rule score to fall back on)"
     record["attempts"] = attempts
+    if record["status"] == "approved":
+        record["grades"] = probability_grades(record, x, y, grades)
     rules_x = pd.concat([x["train"], x["calibration"]])
     record["learned_points"] = learn_points(
         rules_x, np.concatenate([y["train"], y["calibration"]]), points_per_doubling
     )
     return record
+
+
+def probability_grades(model: dict, x: dict, y: dict, grades: str = DEFAULT_GRADES) -> dict:
+    """Grade thresholds on the model's probability and the score grades should use.
+
+    The thresholds are cut by ``grades`` (``share:H,P``: the top H of the train and calibration
+    leads high_intent, the next up to P potential; ``rate:H,P``: the lowest probability whose leads
+    at or above convert at H / P; ``points:H,P``: fixed probabilities), on those leads' own
+    probabilities: the test slice never sets a threshold. ``basis`` is ``conversion_probability``
+    when the model is learned (not the calibrated rule score) and ranks the calibration slice better
+    than the rule score does (held-out time; the test slice only measures), else ``lead_score``: the
+    grades stay on the rule table's points.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    from intent_pipeline.scoring_calibration import parse_grades, thresholds  # it imports this module
+
+    option = parse_grades(grades)
+    fit_x = pd.concat([x["train"], x["calibration"]])
+    fit_y = np.concatenate([y["train"], y["calibration"]])
+    high, potential = thresholds(score(model, fit_x), fit_y, option)
+    model_auc = float(roc_auc_score(y["calibration"], linear_predictor(model, x["calibration"])))
+    rule_auc = None
+    if all(f in x["calibration"].columns for f in SCORE_FEATURES):
+        rule_auc = float(roc_auc_score(y["calibration"], x["calibration"][SCORE_FEATURES[0]]))
+    learned = model.get("method") != "rule_score_calibrated"
+    basis = "conversion_probability" if learned and (rule_auc is None or model_auc > rule_auc) else "lead_score"
+    return {
+        "basis": basis,
+        "option": grades,
+        "high_intent": float(high),
+        "potential": float(potential),
+        "calibration_roc_auc": model_auc,
+        "rule_score_calibration_roc_auc": rule_auc,
+    }
 
 
 def to_dbt_var(model: dict) -> dict:
@@ -558,8 +669,13 @@ def to_dbt_var(model: dict) -> dict:
     return {
         "version": model["version"],
         "intercept": model["intercept"],
-        "calibration_a": model["calibration"]["a"],
-        "calibration_c": model["calibration"]["c"],
+        **_calibration_var(model["calibration"]),
+        # grade thresholds on the probability, and the score the CRM lead grades use (crm_lead_scores)
+        **(
+            {"grades": {k: model["grades"][k] for k in ("basis", "option", "high_intent", "potential")}}
+            if model.get("grades")
+            else {}
+        ),
         "features": [{"feature": f["feature"], "weight": f["weight"], "mean": f["mean"]} for f in model["features"]],
         # for marts.scoring_rule_suggestions: the rule table next to what the model suggests
         # only rules with points: a flagged rule (no contrast, no support) is never suggested any
@@ -570,6 +686,17 @@ def to_dbt_var(model: dict) -> dict:
             if p.get("suggested_points") is not None
         ],
     }
+
+
+def _calibration_var(calibration: dict) -> dict:
+    """The calibration map as flat dbt vars: Platt's two numbers, or the isotonic points."""
+    if calibration.get("method", "platt") == "isotonic":
+        return {
+            "calibration_method": "isotonic",
+            "calibration_x": list(calibration["x"]),
+            "calibration_y": list(calibration["y"]),
+        }
+    return {"calibration_method": "platt", "calibration_a": calibration["a"], "calibration_c": calibration["c"]}
 
 
 def save(model: dict, models_dir: Path) -> Path:

@@ -173,7 +173,14 @@ def test_folded_weights_reproduce_sklearn_on_standardised_features(data, model):
     expected_z = reference.decision_function((wide[names].to_numpy() - mean) / std)
 
     dbt_var = sm.to_dbt_var(model)
-    assert set(dbt_var) == {"version", "intercept", "calibration_a", "calibration_c", "features", "learned_points"}
+    calibration_keys = (
+        {"calibration_a", "calibration_c"}
+        if model["calibration"]["method"] == "platt"
+        else {"calibration_x", "calibration_y"}
+    )
+    assert set(dbt_var) == {
+        "version", "intercept", "calibration_method", "features", "learned_points", "grades"
+    } | calibration_keys  # fmt: skip
     assert [p["rule_id"] for p in dbt_var["learned_points"]] == [p["rule_id"] for p in model["learned_points"]]
     assert np.allclose(sm.linear_predictor(dbt_var, wide), expected_z)
     # as SQL does it: a sum over the feature rows that exist, absent features contribute nothing
@@ -181,7 +188,10 @@ def test_folded_weights_reproduce_sklearn_on_standardised_features(data, model):
     terms = features["value"] * features["feature"].map(weights)
     sums = terms.groupby(features["example_id"]).sum().reindex(labels["example_id"], fill_value=0.0)
     assert np.allclose(dbt_var["intercept"] + sums.to_numpy(), expected_z)
-    calibrated = 1 / (1 + np.exp(-(dbt_var["calibration_a"] * expected_z + dbt_var["calibration_c"])))
+    if dbt_var["calibration_method"] == "platt":
+        calibrated = 1 / (1 + np.exp(-(dbt_var["calibration_a"] * expected_z + dbt_var["calibration_c"])))
+    else:
+        calibrated = np.interp(expected_z, dbt_var["calibration_x"], dbt_var["calibration_y"])
     assert np.allclose(sm.score(model, wide), calibrated)
     assert np.allclose(sm.score(dbt_var, wide.iloc[:, ::-1]), calibrated)  # columns matched by name
 

@@ -83,7 +83,7 @@ OPPORTUNITIES = [
     "Last Stage Change Date",
 ]
 ORDERS = ["Order ID", "Lead ID", "Email", "Amount", "Currency", "Order Date"]
-ACTIVITIES = ["Activity ID", "Lead ID", "Type", "Subject", "Owner", "Activity Date"]
+ACTIVITIES = ["Activity ID", "Lead ID", "Type", "Subject", "Owner", "Activity Date", "Outcome"]
 ACTIVITY_TYPES = {"Call", "Email", "Meeting", "Task"}
 SENDGRID_EVENTS = {
     "processed",

@@ -123,7 +123,7 @@ def crm_history(
             )
         else:
             outcome.first_follow_up = _follow_up(
-                world, rng, p.key, lead_id, owner, created, hot, company["chinese"], events
+                world, rng, p.key, lead_id, owner, created, hot, company["chinese"], events, prop
             )
     return outcome
 
@@ -233,20 +233,44 @@ def _add_activity(
     owner: str,
     chinese: bool,
     events: list[tuple[int, str]] | None,
+    prop: float,
 ) -> None:
-    """One CRM activity of ``kind`` (a row of V.ACTIVITY_TYPES) at ``t`` into its day's export."""
+    """One CRM activity of ``kind`` (a row of V.ACTIVITY_TYPES) at ``t`` into its day's export, with
+    its outcome (:func:`_outcome`) for a lead of propensity ``prop``."""
     name, _, _, zh, en = kind
+    activity_id = world.sf_id("00T", "activity")
+    outcome = _outcome(activity_id, name, prop)
     row = [
-        world.sf_id("00T", "activity"),
+        activity_id,
         lead_id,
         name,
         rng.choice(zh if chinese else en),
         owner,
         local_time(t).strftime("%Y-%m-%d %H:%M:%S"),
+        outcome,
     ]
     world.drops.at(t).activities.append((t, person_key, row, ""))
     if events is not None:
         events.append((t, f"activity_{name.lower()}"))
+        if outcome:
+            events.append((t, f"activity_{name.lower()}_{outcome.lower().replace(' ', '_')}"))
+
+
+def _outcome(activity_id: str, name: str, prop: float) -> str:
+    """What came of a call or a meeting, in HubSpot's words (call disposition, meeting outcome); an
+    email or a task has none (empty: unknown). A warmer lead picks up and shows up more often: a call
+    connects with probability 0.3 + 0.5 x propensity, a meeting is held with 0.5 + 0.45 x propensity.
+    Drawn from the activity id's own generator, so every other draw of the sample is unchanged."""
+    if name not in ("Call", "Meeting"):
+        return ""
+    draw = random.Random(f"outcome:{activity_id}")
+    if name == "Call":
+        if draw.random() < 0.3 + 0.5 * prop:
+            return "Connected"
+        return draw.choice(("No answer", "No answer", "Left voicemail", "Busy"))
+    if draw.random() < 0.5 + 0.45 * prop:
+        return "Completed"
+    return draw.choice(("No show", "No show", "Canceled", "Rescheduled"))
 
 
 def _follow_up(
@@ -259,6 +283,7 @@ def _follow_up(
     hot: bool,
     chinese: bool,
     events: list[tuple[int, str]] | None = None,
+    prop: float = 0.0,
 ) -> int:
     """The owner's activities on a new lead (before the export's end); returns the first one's time, 0 if none.
 
@@ -285,7 +310,7 @@ def _follow_up(
                 break
             weights = ACTIVITY_LATER_CUM
         kind = rng.choices(V.ACTIVITY_TYPES, cum_weights=weights)[0]
-        _add_activity(world, rng, kind, t, person_key, lead_id, owner, chinese, events)
+        _add_activity(world, rng, kind, t, person_key, lead_id, owner, chinese, events, prop)
     return first
 
 
@@ -316,5 +341,5 @@ def _worked_by_intent(
                 break
         weights = [50 * (1 - prop) + 10, 35, 12, 3 + 80 * prop]  # Call, Email, Task, Meeting
         kind = rng.choices(V.ACTIVITY_TYPES, weights=weights)[0]
-        _add_activity(world, rng, kind, t, person_key, lead_id, owner, chinese, events)
+        _add_activity(world, rng, kind, t, person_key, lead_id, owner, chinese, events, prop)
     return first

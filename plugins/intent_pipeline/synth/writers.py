@@ -92,7 +92,8 @@ OPPORTUNITIES_HEADER = [
     "Last Stage Change Date",
 ]
 ORDERS_HEADER = ["Order ID", "Lead ID", "Email", "Amount", "Currency", "Order Date"]
-ACTIVITIES_HEADER = ["Activity ID", "Lead ID", "Type", "Subject", "Owner", "Activity Date"]
+# Outcome: a call's disposition or a meeting's outcome (HubSpot's values); empty for emails and tasks
+ACTIVITIES_HEADER = ["Activity ID", "Lead ID", "Type", "Subject", "Owner", "Activity Date", "Outcome"]
 
 SOURCE_UTC_OFFSET = timedelta(hours=8)  # Asia/Shanghai has had no daylight saving time since 1991
 EPOCH = datetime(1970, 1, 1)

@@ -1,10 +1,10 @@
 {#- The conversion model applied to every CRM lead on its own (the level the outcome lives on): the
     person's behaviour at the `current` point (int_scoring_features, feature_scope 'person') with
     this lead's own CRM history at interval_end (point now:<lead_id>: its activities, its age, its
-    opportunities as the CRM knew them then), z = intercept + sum(weight * value), and the Platt
-    calibration of the model var scoring_model, as int_lead_conversion_scores does per person. Two
-    leads of one person share the behaviour and differ in their CRM history. Top factors as there.
-    Without the var every probability is null. -#}
+    opportunities as the CRM knew them then), z = intercept + sum(weight * value), and the
+    calibration (Platt or isotonic: macro scoring_model_probability) of the model var scoring_model,
+    as int_lead_conversion_scores does per person. Two leads of one person share the behaviour and
+    differ in their CRM history. Top factors as there. Without the var every probability is null. -#}
 -- depends_on: {{ ref('int_scoring_features') }}
 -- depends_on: {{ ref('scoring_rules') }}
 {%- set model = var('scoring_model', none) %}
@@ -117,10 +117,7 @@ factors as (
 final as (
     select
         cast(linear.lead_id as varchar) as lead_id,
-        cast(
-            1.0 / (1.0 + exp(-({{ model['calibration_a'] }} * linear.z + {{ model['calibration_c'] }})))
-            as double precision
-        ) as conversion_probability,
+        cast({{ scoring_model_probability(model, 'linear.z') }} as double precision) as conversion_probability,
         cast(factors.top_factors as varchar) as conversion_top_factors,
         cast('{{ model["version"] }}' as varchar) as conversion_model_version
     from linear

@@ -2,8 +2,9 @@
     opportunity within var conversion_window_days, and the features that raise it most, for every
     person at the `current` point. The model is the dbt var scoring_model, the latest approved one
     the DAG found (intent_pipeline.scoring_model.to_dbt_var): a logistic regression whose
-    standardisation is folded into raw weights, z = intercept + sum(weight * value), and Platt
-    calibration, p = 1 / (1 + exp(-(calibration_a * z + calibration_c))). A top factor is a feature
+    standardisation is folded into raw weights, z = intercept + sum(weight * value), and its
+    calibration (macro scoring_model_probability: Platt, p = 1 / (1 + exp(-(calibration_a * z +
+    calibration_c))), or isotonic, whichever held-out leads chose). A top factor is a feature
     whose contribution weight * (value - training mean) is positive, largest first, named by its
     rule's description ("pricing page +1.18") or its activity ("email clicks 90d +0.64").
     Without the var every probability is null: the rule score stands alone. -#}
@@ -91,10 +92,7 @@ factors as (
 final as (
     select
         linear.person_id,
-        cast(
-            1.0 / (1.0 + exp(-({{ model['calibration_a'] }} * linear.z + {{ model['calibration_c'] }})))
-            as double precision
-        ) as conversion_probability,
+        cast({{ scoring_model_probability(model, 'linear.z') }} as double precision) as conversion_probability,
         cast(factors.top_factors as varchar) as conversion_top_factors,
         cast('{{ model["version"] }}' as varchar) as conversion_model_version
     from linear

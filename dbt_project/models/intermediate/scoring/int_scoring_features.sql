@@ -29,8 +29,10 @@
                             opportunity_stages, only when a version's stage changed at or before
                             the point), had_lost_opportunity: the opportunities as the CRM knew them
                             then; a later close or stage is never read back into the past
-    The CRM activity export has no outcome field (only a free-text subject), so activities count
-    by type, not by outcome. -#}
+      log_sales_<type>_<succeeded/failed>_all  ln(1 + count) of the activities of a type by their
+                            outcome (stg_crm__activities.outcome_result: a call connected or not, a
+                            meeting held or a no-show); an activity without an outcome counts only
+                            in log_sales_<type>_all -#}
 with
 
 score_points as (
@@ -132,6 +134,7 @@ sales_activity as (
         scoped_points.score_point,
         scoped_points.as_of_at,
         crm_activities.activity_type,
+        crm_activities.outcome_result,
         crm_activities.activity_at
     from scoped_points
     inner join crm_activities
@@ -151,6 +154,16 @@ sales_features as (
     group by 1, 2
     union all
     {%- endfor %}
+    select
+        person_id,
+        score_point,
+        'log_sales_' || activity_type || case outcome_result when 'success' then '_succeeded' else '_failed' end
+            || '_all' as feature,
+        ln(1 + count(*)) as value
+    from sales_activity
+    where outcome_result is not null and activity_type in ('call', 'email', 'meeting', 'task')
+    group by 1, 2, 3
+    union all
     select
         person_id,
         score_point,

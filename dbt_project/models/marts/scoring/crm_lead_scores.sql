@@ -4,7 +4,11 @@
     person-level probability from lead_scores, and what is known about this lead itself as of
     interval_end: its status and owner, its age, the sales activities on it and since when it is
     quiet, whether it has an opportunity, and how many CRM leads the person has (the rule score is
-    the person's: a person with several leads shares it). -#}
+    the person's: a person with several leads shares it). grade is the lead's: cut on its
+    conversion_probability at the approved model's thresholds when that model ranks held-out leads
+    better than the rule score and var grade_basis is auto (grade_basis says which), else its
+    person's points grade, which rule_grade always holds. -#}
+{%- set model = var('scoring_model', none) %}
 with
 
 leads as (
@@ -79,7 +83,14 @@ final as (
         cast(leads.created_at as timestamp) as lead_created_at,
         cast({{ days_between('leads.created_at', interval_end_at('events')) }} as double precision) as lead_age_days,
         cast(person_scores.lead_score as integer) as lead_score,
+        {%- if uses_probability_grades(model) %}
+        cast({{ probability_grade_of(model, 'lead_conversion.conversion_probability') }} as varchar) as grade,
+        cast('conversion_probability' as varchar) as grade_basis,
+        {%- else %}
         cast(person_scores.grade as varchar) as grade,
+        cast('lead_score' as varchar) as grade_basis,
+        {%- endif %}
+        cast(person_scores.grade as varchar) as rule_grade,
         cast(lead_conversion.conversion_probability as double precision) as conversion_probability,
         cast(coalesce(lead_activity.sales_activities, 0) as integer) as sales_activities,
         cast(lead_activity.last_sales_activity_at as timestamp) as last_sales_activity_at,

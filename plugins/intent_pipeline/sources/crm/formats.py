@@ -69,6 +69,10 @@ CRM_FORMATS: dict[str, dict] = {
             "Subject": "subject",
             "Owner": "owner",
             "Activity Date": "activity_at",
+            # optional: a call's disposition (Connected, No answer, Left voicemail, Busy, Wrong number) or a
+            # meeting's outcome (Completed, No show, Canceled, Rescheduled, Scheduled), as HubSpot logs them
+            # (Salesforce: the task's Call Result); absent or empty = unknown
+            "Outcome": "outcome",
         },
         "required": ("activity_id", "activity_at"),
     },

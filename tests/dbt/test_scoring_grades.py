@@ -1,0 +1,90 @@
+"""Isotonic calibration and grades on the model's probability, applied in SQL on the real build of
+the hand-written lake (issue 13): the SQL probability is scoring_model.score's, and
+crm_lead_scores.grade follows the documented rule (grade_basis)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.dbt.conftest import copy_of, run_dbt
+
+pytestmark = pytest.mark.slow
+
+LEAD_FEATURES_SQL = """
+    select l.lead_id, f.feature, f.value from marts.crm_lead_scores as l
+    inner join intermediate.int_scoring_features as f on f.person_id = l.person_id
+        and ((f.score_point = 'current' and f.feature_scope = 'person') or f.score_point = 'now:' || l.lead_id)
+"""
+
+
+def isotonic_model(xs: list[float], ys: list[float], basis: str, high: float, potential: float) -> dict:
+    return {
+        "version": "lcm-isotonic",
+        "intercept": -1.0,
+        "calibration_method": "isotonic",
+        "calibration_x": xs,
+        "calibration_y": ys,
+        "features": [
+            {"feature": "log_sales_activities_90d", "weight": 0.8, "mean": 0.1},
+            {"feature": "log_lead_age_days", "weight": -0.3, "mean": 1.0},
+        ],
+        "learned_points": [],
+        "grades": {"basis": basis, "option": "share:0.2,0.5", "high_intent": high, "potential": potential},
+    }
+
+
+def test_isotonic_probabilities_and_probability_grades_in_sql(warehouse, tmp_path):
+    from intent_pipeline import scoring_model
+
+    assert warehouse.build.returncode == 0, warehouse.output
+    build = copy_of(warehouse, tmp_path)
+    long = pd.DataFrame(build.query(LEAD_FEATURES_SQL), columns=["lead_id", "feature", "value"])
+    wide = long.pivot_table(index="lead_id", columns="feature", values="value", aggfunc="sum").fillna(0.0)
+    model = isotonic_model([-9.0, 0.0, 9.0], [0.01, 0.5, 0.99], "conversion_probability", 0.5, 0.2)
+    z = pd.Series(scoring_model.linear_predictor(model, wide), index=wide.index)
+    assert z["00Qcarol"] > z["00Qalice"]  # carol's lead has sales activities, alice's none
+    # isotonic points that put the two leads strictly inside a segment each, thresholds between them
+    middle = float((z["00Qcarol"] + z["00Qalice"]) / 2)
+    xs = [float(z.min()) - 1.0, middle, float(z.max()) + 1.0]
+    model = isotonic_model(xs, [0.05, 0.3, 0.9], "conversion_probability", 0.3, 0.1)
+    python = dict(zip(wide.index, scoring_model.score(model, wide), strict=True))
+    assert python["00Qalice"] < 0.3 < python["00Qcarol"]
+    assert np.isclose(python["00Qalice"], np.interp(z["00Qalice"], xs, [0.05, 0.3, 0.9]))
+
+    select = ("--select", "int_crm_lead_conversion_scores", "crm_lead_scores")
+    done = run_dbt(build.base, build.lake, "run", *select, "--vars", json.dumps({"scoring_model": model}))
+    assert done.returncode == 0, done.stdout[-3000:]
+    rows = build.query(
+        "select lead_id, conversion_probability, grade, grade_basis, rule_grade from marts.crm_lead_scores"
+    )
+    sql = {lead: p for lead, p, *_ in rows}
+    assert set(sql) == set(python) == {"00Qalice", "00Qcarol"}
+    assert all(abs(sql[lead] - python[lead]) < 1e-12 for lead in sql), (sql, python)
+    grades = {lead: (grade, basis) for lead, _, grade, basis, _ in rows}
+    expected = "potential" if python["00Qalice"] >= 0.1 else "nurture"
+    assert grades == {
+        "00Qcarol": ("high_intent", "conversion_probability"),
+        "00Qalice": (expected, "conversion_probability"),
+    }
+    rule_grades = dict(build.query("select lead_id, rule_grade from marts.crm_lead_scores"))
+    person_grades = dict(
+        build.query(
+            "select c.lead_id, s.grade from marts.crm_lead_scores as c"
+            " inner join marts.lead_scores as s on s.person_id = c.person_id"
+        )
+    )
+    assert rule_grades == person_grades
+
+    # the business keeps the points grade (var grade_basis), or the model says the rule score ranks better
+    for variables in (
+        {"scoring_model": model, "grade_basis": "lead_score"},
+        {"scoring_model": model | {"grades": model["grades"] | {"basis": "lead_score"}}},
+    ):
+        done = run_dbt(build.base, build.lake, "run", "--select", "crm_lead_scores", "--vars", json.dumps(variables))
+        assert done.returncode == 0, done.stdout[-3000:]
+        assert build.query("select distinct grade_basis from marts.crm_lead_scores") == [("lead_score",)]
+        assert dict(build.query("select lead_id, grade from marts.crm_lead_scores")) == person_grades
