@@ -9,6 +9,10 @@ import pytest
 import yaml
 from intent_pipeline.ga4_session_cases import CaseError, compare, export_line, ga4_session_cases, load_cases
 
+# the test run's parse of the dbt project (tests/dbt/conftest.py), copied into each scratch folder:
+# dbt then re-parses only the files that read a changed env var instead of the whole project
+from tests.dbt.conftest import _seed_partial_parse, dbt_parse_cache  # noqa: F401 (fixture)
+
 CASES = Path(__file__).with_name("ga4_session_cases.yml")
 
 
@@ -26,6 +30,7 @@ def test_at_least_30_cases_covering_the_issue():
 
 @pytest.mark.slow
 def test_every_case_passes_through_the_extract_and_dbt(tmp_path):
+    _seed_partial_parse(tmp_path)
     cases, passed, problems = ga4_session_cases(CASES, workdir=tmp_path)
     assert problems == {}
     assert passed == cases >= 30
@@ -38,6 +43,7 @@ def test_a_wrong_expectation_fails(tmp_path):
     chosen["expect"] = [{"session": 2, "channel": "Direct", "origin": "direct"}]
     wrong = tmp_path / "wrong.yml"
     wrong.write_text(yaml.safe_dump([chosen]), encoding="utf-8")
+    _seed_partial_parse(tmp_path / "run")
     count, passed, problems = ga4_session_cases(wrong, workdir=tmp_path / "run")
     assert (count, passed) == (1, 0)
     assert problems["direct_return_credited_to_previous_paid_click"] == [
