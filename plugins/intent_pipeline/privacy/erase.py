@@ -819,8 +819,10 @@ def erase(
     report["destination_deletes_pending"] = sum(1 for d in deletes if not d["ok"])
     # 3. the lake
     report["lake_rows_removed"] = sum(rewrite_partition(settings, p, matcher) for p in partitions)
-    # the landing drops, rescanned: a file dropped since the dry scan is included
-    rewritten = landing.scrub_landing(settings.landing_url, landing_matcher, apply=True)
+    # the landing files the scan found (a file dropped since is suppressed at its extract)
+    rewritten = landing.scrub_landing(
+        settings.landing_url, landing_matcher, apply=True, only={hit.path for hit in landing_hits}
+    )
     report["landing_records_removed"] = sum(hit.records for hit in rewritten if not hit.error)
     report["landing_errors"] = [hit.as_dict() for hit in rewritten if hit.error]
     # 4. ledger, history, outbox, reports and logs

@@ -132,7 +132,7 @@ def _rewrite_lines(
         if (number == 0 and keep_first) or not text.strip():
             kept.append(line)
             continue
-        if matcher.matches_text(text) or _values_hit([text], matcher):
+        if matcher.matches_text(text):  # a JSON line by its values, any other line as text
             removed += 1
         else:
             kept.append(line)
@@ -290,13 +290,18 @@ def _write(fs, path: str, data: bytes) -> None:
         fs.pipe_file(path, data)
 
 
-def scrub_landing(landing_url: str, matcher: suppression.Suppression, apply: bool) -> list[LandingHit]:
+def scrub_landing(
+    landing_url: str, matcher: suppression.Suppression, apply: bool, only: set[str] | None = None
+) -> list[LandingHit]:
     """Every landing file holding a record of the person, and how many; rewritten without them
-    when ``apply`` (a file that cannot be written keeps its records and says why in ``error``)."""
+    when ``apply`` (a file that cannot be written keeps its records and says why in ``error``);
+    ``only``: just these paths (the files an earlier scan found)."""
     hits: list[LandingHit] = []
     if not matcher:
         return hits
     for fs, path, kind in landing_files(landing_url):
+        if only is not None and str(path) not in only:
+            continue
         data = fs.cat_file(path)  # type: ignore[attr-defined]
         new, removed = REWRITERS[kind](data, matcher)
         if not removed or new is None:
