@@ -106,7 +106,10 @@ def test_a_rerun_of_the_interval_does_not_bring_them_back(world):
         for counts in [*manifest["tables"].values(), *manifest["files"]]:
             assert counts["read"] == counts["loaded"] + counts["quarantined"] + counts.get("suppressed", 0)
         suppressed += sum(c.get("suppressed", 0) for c in manifest["tables"].values())
-    assert suppressed == world.report["lake_rows_removed"]
+    # erasure rewrote the landing drops too: the re-run reads none of their records, so nothing is
+    # left to suppress (tests/privacy/test_erase_suppression.py re-exports a file that still holds them)
+    assert suppressed == 0
+    assert world.report["landing_records_removed"] >= world.report["lake_rows_removed"] > 0
     assert world.email not in world.servers["hubspot"].contacts
     assert world.person_id not in world.servers["salesforce"].records
 
