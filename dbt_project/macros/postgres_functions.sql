@@ -40,6 +40,16 @@ declare
     t_matched boolean[];
     similarity double precision;
     prefix int := 0;
+    fa double precision;
+    fb double precision;
+    fp double precision;
+    fe double precision;
+    fs double precision;
+    ft double precision;
+    a_hi double precision;
+    a_lo double precision;
+    b_hi double precision;
+    b_lo double precision;
 begin
     if pl = 0 or tl = 0 then
         return 0;
@@ -79,7 +89,24 @@ begin
         while prefix < least(4, pl, tl) and get_byte(p, prefix) = get_byte(t, prefix) loop
             prefix := prefix + 1;
         end loop;
-        similarity := similarity + prefix * 0.1 * (1.0 - similarity);
+        -- DuckDB's build computes sim + (prefix * 0.1) * (1 - sim) as one fused multiply-add (one
+        -- rounding): emulated here with Dekker's exact product and Knuth's exact sum, or the last
+        -- bit differs (0.805 vs 0.8049999999999999) and a threshold can fall the other way.
+        -- In doubles throughout: prefix * 0.1 as a numeric would be exact, and differ too.
+        fa := prefix::double precision * 0.1::double precision;
+        fb := 1.0::double precision - similarity;
+        fp := fa * fb;
+        ft := 134217729.0::double precision * fa;
+        a_hi := ft - (ft - fa);
+        a_lo := fa - a_hi;
+        ft := 134217729.0::double precision * fb;
+        b_hi := ft - (ft - fb);
+        b_lo := fb - b_hi;
+        fe := ((a_hi * b_hi - fp) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo;
+        fs := fp + similarity;
+        ft := fs - fp;
+        ft := (fp - (fs - ft)) + (similarity - ft);
+        similarity := fs + (ft + fe);
     end if;
     return similarity;
 end

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -200,6 +201,145 @@ def load_lake(lake_dir: Path | str, connection: Mapping[str, Any] | None = None)
     return totals
 
 
+ATTRIBUTION_MODEL = "attribution_touch_credits"
+ATTRIBUTION_INPUT = "int_attribution_journeys"
+ATTRIBUTION_SETTINGS = ("path_transform", "half_life_days", "markov_order")
+MODEL_FILE = Path(__file__).resolve().parents[2] / "dbt_project/models/marts/attribution/attribution_touch_credits.py"
+# macros/precomputed.sql, precomputed_fingerprint: the same text on both sides or the model fails
+FINGERPRINT_SQL = (
+    "select count(*)::text || ':' || coalesce(md5(string_agg(rows::text, '|' order by rows::text)), '') "
+    "from {relation} as rows"
+)
+
+
+class _ModelConfig:
+    def __init__(self, values: Mapping[str, Any]):
+        self._values = values
+
+    def __call__(self, **_: Any) -> None:  # dbt.config(...) in the model: the manifest already has it
+        return None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._values.get(name, default)
+
+
+class _Frame:
+    def __init__(self, frame):
+        self._frame = frame
+
+    def df(self):
+        return self._frame
+
+
+class _ModelContext:
+    """What the Python model reads of ``dbt`` (``config.get``, ``ref(...).df()``), from Postgres."""
+
+    def __init__(self, config: Mapping[str, Any], frames: Mapping[str, Any]):
+        self.config = _ModelConfig(config)
+        self._frames = frames
+
+    def ref(self, name: str) -> _Frame:
+        return _Frame(self._frames[name])
+
+
+def _read_frame(cursor, relation: str):
+    import decimal
+
+    import pandas as pd
+
+    cursor.execute(f"select * from {relation}")
+    names = [column.name for column in cursor.description]
+    frame = pd.DataFrame(cursor.fetchall(), columns=names)
+    for name in names:  # numeric comes back as Decimal: the model computes in floats, as on DuckDB
+        if frame[name].map(lambda v: isinstance(v, decimal.Decimal)).any():
+            frame[name] = frame[name].astype(float)
+    for name in names:
+        if frame[name].map(lambda v: isinstance(v, datetime)).any():
+            frame[name] = pd.to_datetime(frame[name])
+    return frame
+
+
+def attribute_postgres(manifest_path: Path | str, connection: Mapping[str, Any] | None = None) -> int:
+    """Run the Python model ``attribution_touch_credits`` (its own file, with the config dbt resolved
+    into ``manifest.json``) on the ``int_attribution_journeys`` dbt built on Postgres, and write
+    ``raw.attribution_touch_credits`` and its fingerprint for the ``precomputed`` materialization.
+    Returns the rows written."""
+    import json
+    import runpy
+
+    import psycopg2
+    import pyarrow as pa
+
+    manifest = json.loads(Path(manifest_path).read_text())
+    nodes = {node["name"]: node for node in manifest["nodes"].values() if node["resource_type"] == "model"}
+    config = nodes[ATTRIBUTION_MODEL]["config"]
+    journeys = nodes[ATTRIBUTION_INPUT]["relation_name"]
+    settings = ";".join(f"{name}={config.get(name)}" for name in ATTRIBUTION_SETTINGS)
+    model = runpy.run_path(str(MODEL_FILE))["model"]
+    con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
+    try:
+        with con, con.cursor() as cursor:
+            cursor.execute(FINGERPRINT_SQL.format(relation=journeys))
+            (fingerprint,) = cursor.fetchone()
+            frame = _read_frame(cursor, journeys)
+            out = model(_ModelContext(config, {ATTRIBUTION_INPUT: frame}), None)
+            table = pa.Table.from_pandas(out, preserve_index=False)
+            qualified = f"{SCHEMA}.{_quote(ATTRIBUTION_MODEL)}"
+            stamp = f"{SCHEMA}.{_quote(ATTRIBUTION_MODEL + '__computed_from')}"
+            cursor.execute(f"create schema if not exists {SCHEMA}")
+            cursor.execute(f"drop table if exists {qualified}")
+            columns = ", ".join(f"{_quote(f.name)} {_arrow_to_pg(f.type)}" for f in table.schema)
+            cursor.execute(f"create table {qualified} ({columns})")
+            if table.num_rows:
+                _copy(cursor, qualified, table)
+            cursor.execute(f"drop table if exists {stamp}")
+            cursor.execute(f"create table {stamp} (fingerprint text, settings text)")
+            cursor.execute(f"insert into {stamp} values (%s, %s)", (fingerprint, settings))
+    finally:
+        con.close()
+    return table.num_rows
+
+
+def build_postgres(
+    dbt_command: list[str],
+    env: Mapping[str, str],
+    target_path: Path | str,
+    *build_args: str,
+    connection: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``dbt build`` of the whole project on the postgres target, around the one Python model:
+    every node but ``attribution_touch_credits`` and its children, the step
+    :func:`attribute_postgres`, then the model and its children (their tests included).
+
+    ``dbt_command`` is the dbt executable with the project options (``--project-dir``,
+    ``--profiles-dir``, ``--target-path target_path``); ``env`` has ``DBT_TARGET=postgres`` and
+    the profile's variables. Returns the seconds of each phase and the two ``CompletedProcess``.
+    Raises :class:`LoadError` when a phase fails.
+    """
+    import subprocess
+    import time
+
+    timings: dict[str, Any] = {}
+    started = time.perf_counter()
+    first = subprocess.run([*dbt_command[:1], "build", *dbt_command[1:], "--exclude", f"{ATTRIBUTION_MODEL}+",
+                            *build_args], env=dict(env), capture_output=True, text=True)  # fmt: skip
+    timings["phase1_seconds"] = time.perf_counter() - started
+    timings["phase1"] = first
+    if first.returncode != 0:
+        raise LoadError(f"dbt build on postgres failed:\n{first.stdout[-6000:]}\n{first.stderr[-2000:]}")
+    started = time.perf_counter()
+    timings["attribution_rows"] = attribute_postgres(Path(target_path) / "manifest.json", connection)
+    timings["attribution_seconds"] = time.perf_counter() - started
+    started = time.perf_counter()
+    second = subprocess.run([*dbt_command[:1], "build", *dbt_command[1:], "--select", f"{ATTRIBUTION_MODEL}+",
+                             *build_args], env=dict(env), capture_output=True, text=True)  # fmt: skip
+    timings["phase2_seconds"] = time.perf_counter() - started
+    timings["phase2"] = second
+    if second.returncode != 0:
+        raise LoadError(f"dbt build on postgres failed:\n{second.stdout[-6000:]}\n{second.stderr[-2000:]}")
+    return timings
+
+
 def load_postgres_task(interval_start: datetime, interval_end: datetime, run_id: str) -> dict:
     """The DAG's load step for the postgres target: the interval's partitions into schema raw."""
     from intent_pipeline.settings import Settings
@@ -226,3 +366,142 @@ def main(argv: list[str] | None = None) -> int:
     counts = load_lake(lake_dir) if args.all else load_interval(lake_dir, args.date)
     print(json.dumps(counts, indent=2))
     return 0
+
+
+def attribute_main(argv: list[str] | None = None) -> int:
+    """``python -m intent_pipeline attribute-postgres [--manifest PATH]``."""
+    import argparse
+
+    from intent_pipeline.settings import Settings
+
+    parser = argparse.ArgumentParser(prog="python -m intent_pipeline attribute-postgres")
+    parser.add_argument("--manifest", type=Path, help="dbt's manifest.json of the postgres build (default: the DAG's)")
+    args = parser.parse_args(argv)
+    manifest = args.manifest or Settings.from_env().state_dir / "dbt" / "target" / "manifest.json"
+    print(f"{attribute_postgres(manifest)} rows in {SCHEMA}.{ATTRIBUTION_MODEL}")
+    return 0
+
+
+def _comparable(value: Any) -> Any:
+    import decimal
+
+    if isinstance(value, float | decimal.Decimal):
+        return round(float(value), 9)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return tuple(_comparable(v) for v in value)
+    return value
+
+
+def _sorted_rows(rows: Iterable[Iterable[Any]]) -> list[tuple]:
+    return sorted((tuple(_comparable(v) for v in row) for row in rows), key=repr)
+
+
+def compare_marts(
+    duckdb_path: Path | str, marts: Iterable[str], connection: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    """Every mart (``schema.table``) of the DuckDB warehouse against the same table on Postgres:
+    the same columns, and the same rows (as sorted lists, floats rounded to 9 decimals, times as ISO
+    text). Returns, per mart that differs, what differs (empty: all equal)."""
+    import duckdb
+    import psycopg2
+
+    differences: dict[str, str] = {}
+    duck = duckdb.connect(str(duckdb_path), read_only=True)
+    con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
+    try:
+        with con.cursor() as cursor:
+            for mart in marts:
+                schema, table = mart.split(".")
+                columns = [row[0] for row in duck.execute(
+                    "select column_name from information_schema.columns where table_schema = ? and table_name = ?"
+                    " order by ordinal_position", [schema, table]).fetchall()]  # fmt: skip
+                cursor.execute(
+                    "select column_name from information_schema.columns where table_schema = %s and table_name = %s"
+                    " order by ordinal_position", (schema, table))  # fmt: skip
+                pg_columns = [row[0] for row in cursor.fetchall()]
+                if columns != pg_columns:
+                    differences[mart] = f"columns differ: duckdb {columns}, postgres {pg_columns}"
+                    continue
+                select = ", ".join(_quote(c) for c in columns)
+                duck_rows = _sorted_rows(duck.execute(f"select {select} from {schema}.{_quote(table)}").fetchall())
+                cursor.execute(f"select {select} from {schema}.{_quote(table)}")
+                pg_rows = _sorted_rows(cursor.fetchall())
+                if duck_rows != pg_rows:
+                    only_duck = [r for r in duck_rows if r not in pg_rows][:3]
+                    only_pg = [r for r in pg_rows if r not in duck_rows][:3]
+                    differences[mart] = (f"{len(duck_rows)} rows on duckdb, {len(pg_rows)} on postgres; "
+                                         f"only on duckdb: {only_duck}; only on postgres: {only_pg}")  # fmt: skip
+    finally:
+        duck.close()
+        con.close()
+    return differences
+
+
+def mart_relations(manifest_path: Path | str) -> list[str]:
+    """``schema.table`` of every model under models/marts in a dbt manifest (enabled ones)."""
+    import json
+
+    manifest = json.loads(Path(manifest_path).read_text())
+    return sorted(
+        f"{node['schema']}.{node['alias']}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["fqn"][1] == "marts"
+    )
+
+
+@contextmanager
+def local_server(folder: Path | str) -> Iterator[dict[str, Any]]:
+    """A throw-away PostgreSQL server from the OS package (initdb, pg_ctl) in ``folder``, on a free
+    loopback port, with database ``intent_warehouse`` (UTF8, C.UTF-8 collation); yields the
+    psycopg2 connection parameters and stops the server on exit. For benchmarks and trials: a real
+    installation has its own server. As root the server runs as the ``postgres`` account."""
+    import shutil
+    import socket
+    import subprocess
+
+    import psycopg2
+
+    bin_dir = Path("/usr/lib/postgresql/15/bin")
+    initdb = shutil.which("initdb") or str(bin_dir / "initdb")
+    pg_ctl = shutil.which("pg_ctl") or str(bin_dir / "pg_ctl")
+    as_root = os.geteuid() == 0
+
+    def command(args: list[str]) -> list[str]:
+        return ["runuser", "-u", "postgres", "--", *args] if as_root else args
+
+    folder = Path(folder)
+    data = folder / "pgdata"
+    data.mkdir(parents=True)
+    if as_root:
+        shutil.chown(folder, "postgres")
+        shutil.chown(data, "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    subprocess.run(command([initdb, "-D", str(data), "-A", "trust", "-U", "intent", "-E", "UTF8", "--locale=C.UTF-8"]),
+                   check=True, capture_output=True)  # fmt: skip
+    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1"
+    start = [pg_ctl, "-D", str(data), "-l", str(data / "server.log"), "-w", "start", "-o", options]
+    subprocess.run(command(start), check=True, capture_output=True)
+    try:
+        admin = psycopg2.connect(host="127.0.0.1", port=port, user="intent", dbname="postgres")
+        admin.autocommit = True
+        admin.cursor().execute("create database intent_warehouse")
+        admin.close()
+        yield {"host": "127.0.0.1", "port": port, "user": "intent", "password": "", "dbname": "intent_warehouse"}
+    finally:
+        subprocess.run(command([pg_ctl, "-D", str(data), "-m", "fast", "stop"]), capture_output=True)
+
+
+def profile_env(connection: Mapping[str, Any]) -> dict[str, str]:
+    """The dbt profile's variables (target ``postgres``) for these connection parameters."""
+    return {
+        "DBT_TARGET": "postgres",
+        "INTENT_PG_HOST": str(connection["host"]),
+        "INTENT_PG_PORT": str(connection["port"]),
+        "INTENT_PG_USER": str(connection["user"]),
+        "INTENT_PG_PASSWORD": str(connection.get("password") or ""),
+        "INTENT_PG_DBNAME": str(connection["dbname"]),
+    }
