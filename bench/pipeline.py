@@ -113,7 +113,7 @@ def postgres_figures(base: Path, env: dict, lake: Path) -> dict:
     duck_env = {**env, **interval, "INTENT_LAKE_DIR": str(lake), "INTENT_WAREHOUSE": str(base / "compare.duckdb")}
     duck_seconds = _run([*command("duck")[:1], "build", *command("duck")[1:], *no_unit_tests], duck_env,
                         base / "duck-build.log")  # fmt: skip
-    with local_server(base / "postgres") as connection:
+    with local_server() as connection:
         started = time.perf_counter()
         loaded = load_lake(lake, connection)
         load_seconds = time.perf_counter() - started

@@ -452,14 +452,16 @@ def mart_relations(manifest_path: Path | str) -> list[str]:
 
 
 @contextmanager
-def local_server(folder: Path | str) -> Iterator[dict[str, Any]]:
-    """A throw-away PostgreSQL server from the OS package (initdb, pg_ctl) in ``folder``, on a free
-    loopback port, with database ``intent_warehouse`` (UTF8, C.UTF-8 collation); yields the
-    psycopg2 connection parameters and stops the server on exit. For benchmarks and trials: a real
-    installation has its own server. As root the server runs as the ``postgres`` account."""
+def local_server() -> Iterator[dict[str, Any]]:
+    """A throw-away PostgreSQL server from the OS package (initdb, pg_ctl) in a new folder under
+    the system's temp folder, on a free loopback port, with database ``intent_warehouse`` (UTF8,
+    C.UTF-8 collation); yields the psycopg2 connection parameters, then stops the server and
+    deletes its folder. For benchmarks, tests and trials: a real installation has its own server.
+    As root the server runs as the ``postgres`` account (PostgreSQL refuses root)."""
     import shutil
     import socket
     import subprocess
+    import tempfile
 
     import psycopg2
 
@@ -471,20 +473,24 @@ def local_server(folder: Path | str) -> Iterator[dict[str, Any]]:
     def command(args: list[str]) -> list[str]:
         return ["runuser", "-u", "postgres", "--", *args] if as_root else args
 
-    folder = Path(folder)
+    folder = Path(tempfile.mkdtemp(prefix="intent-pg-"))  # directly under /tmp: `postgres` can reach it
     data = folder / "pgdata"
-    data.mkdir(parents=True)
+    data.mkdir()
     if as_root:
         shutil.chown(folder, "postgres")
         shutil.chown(data, "postgres")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    subprocess.run(command([initdb, "-D", str(data), "-A", "trust", "-U", "intent", "-E", "UTF8", "--locale=C.UTF-8"]),
-                   check=True, capture_output=True)  # fmt: skip
-    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1"
-    start = [pg_ctl, "-D", str(data), "-l", str(data / "server.log"), "-w", "start", "-o", options]
-    subprocess.run(command(start), check=True, capture_output=True)
+
+    def run(args: list[str]) -> None:
+        done = subprocess.run(command(args), capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(args[:3])} failed: {done.stdout[-1000:]} {done.stderr[-1000:]}")
+
+    run([initdb, "-D", str(data), "-A", "trust", "-U", "intent", "-E", "UTF8", "--locale=C.UTF-8"])
+    run([pg_ctl, "-D", str(data), "-l", str(data / "server.log"), "-w", "start", "-o",
+         f"-p {port} -k {data} -c listen_addresses=127.0.0.1"])  # fmt: skip
     try:
         admin = psycopg2.connect(host="127.0.0.1", port=port, user="intent", dbname="postgres")
         admin.autocommit = True
@@ -493,6 +499,7 @@ def local_server(folder: Path | str) -> Iterator[dict[str, Any]]:
         yield {"host": "127.0.0.1", "port": port, "user": "intent", "password": "", "dbname": "intent_warehouse"}
     finally:
         subprocess.run(command([pg_ctl, "-D", str(data), "-m", "fast", "stop"]), capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def profile_env(connection: Mapping[str, Any]) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """The whole dbt project on PostgreSQL, its marts equal to DuckDB's (issue #20, docs/portability.md).
 
-A real PostgreSQL server (the OS package, started here as in test_postgres_portability.py), the
+A real PostgreSQL server (the OS package, started by intent_pipeline.postgres_load.local_server), the
 small hand-written lake of conftest.py loaded by the pipeline's own load step
 (intent_pipeline.postgres_load), ``dbt build`` on the postgres target in its two phases around
 the Python attribution model, and every mart compared row for row with a DuckDB build of the
@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 
@@ -28,40 +25,19 @@ from tests.dbt.conftest import (
     build_lake,
     build_warehouse,
 )
-from tests.dbt.test_postgres_portability import INITDB, PG_CTL, _as_postgres_user, _free_port
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def server():
-    """A fresh PostgreSQL 15 server with a UTF8 database in the C.UTF-8 collation (text sorts by
-    code point, as DuckDB's does: the smallest identifier names a component on both)."""
-    if not Path(INITDB).exists():
-        pytest.fail("PostgreSQL is not installed (initdb not found): install the OS package postgresql")
-    base = Path(tempfile.mkdtemp(prefix="intent-pgbuild-"))
-    data = base / "data"
-    data.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-        shutil.chown(data, "postgres")
-    port = _free_port()
-    subprocess.run(_as_postgres_user([INITDB, "-D", str(data), "-A", "trust", "-U", "intent", "-E", "UTF8",
-                                      "--locale=C.UTF-8"]), check=True, capture_output=True)  # fmt: skip
-    subprocess.run(_as_postgres_user([PG_CTL, "-D", str(data), "-l", str(data / "server.log"), "-w", "start", "-o",
-                                      f"-p {port} -k {data} -c listen_addresses=127.0.0.1"]), check=True,
-                   capture_output=True)  # fmt: skip
-    import psycopg2
+    """A fresh PostgreSQL 15 server (postgres_load.local_server) with a UTF8 database in the C.UTF-8
+    collation (text sorts by code point, as DuckDB's does: the smallest identifier names a
+    component on both)."""
+    from intent_pipeline.postgres_load import local_server
 
-    admin = psycopg2.connect(host="127.0.0.1", port=port, user="intent", dbname="postgres")
-    admin.autocommit = True
-    admin.cursor().execute("create database intent_warehouse")
-    admin.close()
-    try:
-        yield {"host": "127.0.0.1", "port": port, "user": "intent", "password": "", "dbname": "intent_warehouse"}
-    finally:
-        subprocess.run(_as_postgres_user([PG_CTL, "-D", str(data), "-m", "fast", "stop"]), capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+    with local_server() as connection:
+        yield connection
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +74,7 @@ def builds(server, tmp_path_factory):
     duck = build_warehouse(base / "duck", lake, *WITHOUT_UNIT_TESTS)
     assert duck.build.returncode == 0, duck.output
     return {"lake": lake, "loaded": loaded, "reloaded": reloaded, "postgres": postgres, "duck": duck,
-            "target": target, "server": server}  # fmt: skip
+            "target": target, "server": server, "command": command, "env": env}  # fmt: skip
 
 
 def test_the_load_copies_every_lake_row_once_and_a_reload_replaces(builds):
@@ -183,6 +159,24 @@ def test_the_similarity_functions_give_duckdbs_numbers(builds):
     finally:
         con.close()
     assert mismatches == [], mismatches[:10]
+
+
+def test_a_stale_attribution_table_fails_the_model_instead_of_being_copied(builds):
+    """The journeys changed since attribute-postgres ran (here: its fingerprint no longer matches):
+    the precomputed model refuses to copy the old credits."""
+    import psycopg2
+
+    con = psycopg2.connect(**builds["server"])
+    con.autocommit = True
+    try:
+        con.cursor().execute("update raw.attribution_touch_credits__computed_from set fingerprint = 'stale'")
+        command = builds["command"]
+        done = subprocess.run([command[0], "run", *command[1:], "--select", "attribution_touch_credits"],
+                              env=builds["env"], capture_output=True, text=True)  # fmt: skip
+    finally:
+        con.close()
+    assert done.returncode != 0
+    assert "run `python -m intent_pipeline attribute-postgres` again" in done.stdout, done.stdout[-3000:]
 
 
 if __name__ == "__main__":  # pragma: no cover
