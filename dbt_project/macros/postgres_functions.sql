@@ -196,3 +196,12 @@ begin
 end
 $fn$;
 {%- endmacro %}
+
+{#- `dbt run-operation install_portable_functions`: the same functions without a run or build
+    (dbt show and run-operation run no on-run-start hook). -#}
+{% macro install_portable_functions() -%}
+    {%- set sql = create_portable_functions() -%}
+    {%- if sql | trim -%}
+        {%- do run_query(sql) -%}
+    {%- endif -%}
+{%- endmacro %}
