@@ -1,6 +1,6 @@
 """Benchmark: the whole customer_intent DAG through Airflow on a generated workload.
 
-    python bench/pipeline.py [--people N] [--seed S] [--keep DIR]
+    python bench/pipeline.py [--people N] [--seed S] [--keep DIR] [--postgres]
 
 Generates a workload of N people (default 2000: about a minute on 2 cores), runs the DAG
 once with `airflow dags test` (SQLite metadata, DuckDB warehouse, outbox activation), and
@@ -9,6 +9,14 @@ measures `scan_floor_seconds`: the time DuckDB needs just to read the same landi
 once (CSV and JSON natively; the GBK CSV read as latin-1 bytes and the XLSX with openpyxl,
 since DuckDB's encodings and excel extensions cannot be downloaded offline). The last line
 of output is one JSON object with the figures, including the ratio of each to the floor.
+
+--postgres (off by default: it adds a server start and two more builds) starts a PostgreSQL
+server from the OS package, loads the DAG's raw lake into it (`postgres_load_seconds`), builds
+the whole project there without the unit tests (`postgres_build_seconds`, the two phases and the
+attribution step between them), builds the same lake on DuckDB the same way
+(`duckdb_build_seconds`, the comparison's reference: the DAG's own warehouse predates the
+activation history the DAG writes after dbt) and compares every mart row for row
+(`postgres_marts_equal`, `postgres_marts_differing`). docs/portability.md.
 """
 
 from __future__ import annotations
@@ -82,11 +90,56 @@ def scan_floor(landing: Path) -> float:
     return time.perf_counter() - started
 
 
+def postgres_figures(base: Path, env: dict, lake: Path) -> dict:
+    """Load the lake into a fresh PostgreSQL server, build there and on DuckDB, compare the marts."""
+    sys.path.insert(0, str(ROOT / "plugins"))
+    from intent_pipeline.postgres_load import (
+        build_postgres,
+        compare_marts,
+        load_lake,
+        local_server,
+        mart_relations,
+        profile_env,
+    )
+
+    dbt = Path(sys.executable).with_name("dbt")
+    interval = {"INTENT_INTERVAL_START": f"{INTERVAL} 00:00:00", "INTENT_INTERVAL_END": f"{LOGICAL_DATE} 00:00:00"}
+    no_unit_tests = ("--exclude-resource-type", "unit_test")
+
+    def command(name: str) -> list[str]:
+        return [str(dbt), "--project-dir", str(ROOT / "dbt_project"), "--profiles-dir", str(ROOT / "dbt_project"),
+                "--target-path", str(base / name / "target"), "--log-path", str(base / name / "logs")]  # fmt: skip
+
+    duck_env = {**env, **interval, "INTENT_LAKE_DIR": str(lake), "INTENT_WAREHOUSE": str(base / "compare.duckdb")}
+    duck_seconds = _run([*command("duck")[:1], "build", *command("duck")[1:], *no_unit_tests], duck_env,
+                        base / "duck-build.log")  # fmt: skip
+    with local_server() as connection:
+        started = time.perf_counter()
+        loaded = load_lake(lake, connection)
+        load_seconds = time.perf_counter() - started
+        pg_env = {**duck_env, **profile_env(connection)}
+        started = time.perf_counter()
+        phases = build_postgres(command("pg"), pg_env, base / "pg" / "target", *no_unit_tests, connection=connection)
+        build_seconds = time.perf_counter() - started
+        differing = compare_marts(base / "compare.duckdb", mart_relations(base / "pg" / "target" / "manifest.json"),
+                                  connection)  # fmt: skip
+    return {
+        "postgres_rows_loaded": sum(loaded.values()),
+        "postgres_load_seconds": round(load_seconds, 2),
+        "postgres_build_seconds": round(build_seconds, 2),
+        "postgres_attribution_seconds": round(phases["attribution_seconds"], 2),
+        "duckdb_build_seconds": round(duck_seconds, 2),
+        "postgres_marts_equal": not differing,
+        "postgres_marts_differing": {mart: text[:300] for mart, text in differing.items()},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
+    parser.add_argument("--postgres", action="store_true", help="also build on PostgreSQL and compare the marts")
     args = parser.parse_args()
 
     base = args.keep or Path(tempfile.mkdtemp(prefix="intent-bench-"))
@@ -133,6 +186,8 @@ def main() -> None:
         "ratio_total_to_floor": round(total / floor, 1),
         "work_dir": str(base) if args.keep else None,
     }
+    if args.postgres:
+        result.update(postgres_figures(base, env, data / "lake"))
     print(f"landing {result['landing_mb']} MB, {result['rows_read']} rows; DAG {total:.1f} s; floor {floor:.2f} s")
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)

@@ -20,12 +20,30 @@
     {%- if found > 0 -%}
         {{ relation }}
     {%- else -%}
+        {{ activation_history_empty(table) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Postgres: the tables are loaded into schema raw by intent_pipeline.postgres_load, which leaves
+    no table before the first activation. -#}
+{% macro postgres__activation_history(table, relation) -%}
+    {%- set found = none -%}
+    {%- if execute -%}
+        {%- set found = adapter.get_relation(relation.database, relation.schema, relation.identifier) -%}
+    {%- endif -%}
+    {%- if found is not none -%}
+        {{ relation }}
+    {%- else -%}
+        {{ activation_history_empty(table) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro activation_history_empty(table) -%}
         (select
         {%- for name, type in activation_history_columns(table).items() %}
             cast(null as {{ type }}) as {{ name }}{{ "," if not loop.last }}
         {%- endfor %}
-        where false)
-    {%- endif -%}
+        where false) as empty_history
 {%- endmacro %}
 
 {#- The columns history.py writes (RUN_SCHEMA, ROW_LOG_SCHEMA, DEAD_LETTER_SCHEMA), for the empty table. -#}

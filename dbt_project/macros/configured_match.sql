@@ -71,7 +71,7 @@
 {%- endmacro %}
 
 {% macro duckdb__cm_parse_number(value) -%}
-    try_cast(trim(cast({{ value }} as varchar)) as double)
+    try_cast(trim(cast({{ value }} as varchar)) as double precision)
 {%- endmacro %}
 
 {#- An organisation's name as a key: punctuation to spaces, legal and generic suffixes stripped
@@ -507,12 +507,12 @@ cm_pn_names as (
         {%- endif %}
         {%- if comparison.get('one_part_differs', true) %}
         -- exactly one of year, month, day differs: one difference, not two edits on the text
-        when (case when year({{ da }}) = year({{ db }}) then 1 else 0 end)
-            + (case when month({{ da }}) = month({{ db }}) then 1 else 0 end)
-            + (case when day({{ da }}) = day({{ db }}) then 1 else 0 end) = 2 then 2
+        when (case when extract(year from {{ da }}) = extract(year from {{ db }}) then 1 else 0 end)
+            + (case when extract(month from {{ da }}) = extract(month from {{ db }}) then 1 else 0 end)
+            + (case when extract(day from {{ da }}) = extract(day from {{ db }}) then 1 else 0 end) = 2 then 2
         {%- endif %}
         -- day and month swapped
-        when year({{ da }}) = year({{ db }}) and month({{ da }}) = day({{ db }}) and day({{ da }}) = month({{ db }}) then 2
+        when extract(year from {{ da }}) = extract(year from {{ db }}) and extract(month from {{ da }}) = extract(day from {{ db }}) and extract(day from {{ da }}) = extract(month from {{ db }}) then 2
         {%- if digit_typo == 'non_dates' %}
         -- a value that is no date: one edit on its digits
         when ({{ da }} is null or {{ db }} is null) and l.x_{{ name }} is not null and r.x_{{ name }} is not null

@@ -1,14 +1,14 @@
 {#- The similarity functions and name helpers of the matcher (macros/configured_match.sql).
 
     Portability: the similarity functions are isolated in the small dispatched macros below.
-    DuckDB has jaro_winkler_similarity, levenshtein and damerau_levenshtein. On Postgres, install
-    fuzzystrmatch for levenshtein (inputs up to 255 characters); it has neither Damerau-Levenshtein
-    (default__ uses levenshtein, so a transposition costs 2) nor Jaro-Winkler (that would need a UDF:
-    default__ uses 1 - levenshtein / longer length, which scores typos lower, so re-estimate the
-    seed there). DuckDB's levenshtein and jaro-winkler count UTF-8 bytes: a Chinese character is
+    DuckDB has jaro_winkler_similarity, levenshtein and damerau_levenshtein. On Postgres the
+    on-run-start hook creates the same three in PL/pgSQL (macros/postgres_functions.sql), so both
+    engines give the same levels. default__ (another engine) uses fuzzystrmatch's levenshtein
+    (a transposition costs 2, and 1 - levenshtein / longer length for the similarity, which
+    scores typos lower: re-estimate the seed there). DuckDB's levenshtein and jaro-winkler count UTF-8 bytes: a Chinese character is
     3 edits, which is why names and companies are compared with the similarity, not edit counts.
     Regular expressions stay in the subset RE2 and Postgres share (no \b, no lookaround; the
-    Chinese range [一-龥] needs a UTF8 database). Only DuckDB is exercised by the tests. -#}
+    Chinese range [一-龥] needs a UTF8 database). DuckDB and Postgres are exercised by the tests. -#}
 
 {#- Jaro-Winkler similarity in [0, 1]; 1 = equal. -#}
 {% macro string_similarity(a, b) -%}
@@ -21,6 +21,11 @@
 
 {% macro duckdb__string_similarity(a, b) -%}
     jaro_winkler_similarity({{ a }}, {{ b }})
+{%- endmacro %}
+
+{#- Postgres: DuckDB's own definition, created by the on-run-start hook (macros/postgres_functions.sql). -#}
+{% macro postgres__string_similarity(a, b) -%}
+    {{ target.schema }}.intent_jaro_winkler({{ a }}, {{ b }})
 {%- endmacro %}
 
 {#- Levenshtein distance: insertions, deletions, substitutions. -#}
@@ -36,6 +41,10 @@
     levenshtein({{ a }}, {{ b }})
 {%- endmacro %}
 
+{% macro postgres__edit_distance(a, b) -%}
+    {{ target.schema }}.intent_levenshtein({{ a }}, {{ b }})
+{%- endmacro %}
+
 {#- Damerau-Levenshtein distance: a swap of two neighbouring characters is one edit. -#}
 {% macro edit_distance_with_swaps(a, b) -%}
     {{ return(adapter.dispatch('edit_distance_with_swaps')(a, b)) }}
@@ -47,6 +56,10 @@
 
 {% macro duckdb__edit_distance_with_swaps(a, b) -%}
     damerau_levenshtein({{ a }}, {{ b }})
+{%- endmacro %}
+
+{% macro postgres__edit_distance_with_swaps(a, b) -%}
+    {{ target.schema }}.intent_damerau_levenshtein({{ a }}, {{ b }})
 {%- endmacro %}
 
 

@@ -56,6 +56,25 @@
     {%- if found > 0 -%}
         {{ relation }}
     {%- else -%}
+        {{ privacy_audit_empty() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Postgres: the table is loaded into schema raw by intent_pipeline.postgres_load, which leaves
+    no table before the first record. -#}
+{% macro postgres__privacy_audit_records(relation) -%}
+    {%- set found = none -%}
+    {%- if execute -%}
+        {%- set found = adapter.get_relation(relation.database, relation.schema, relation.identifier) -%}
+    {%- endif -%}
+    {%- if found is not none -%}
+        {{ relation }}
+    {%- else -%}
+        {{ privacy_audit_empty() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro privacy_audit_empty() -%}
         (select
             cast(null as varchar) as audit_id,
             cast(null as timestamp) as recorded_at,
@@ -65,8 +84,7 @@
             cast(null as bigint) as record_count,
             cast(null as varchar) as run_id,
             cast(null as varchar) as details
-        where false)
-    {%- endif -%}
+        where false) as empty_audit
 {%- endmacro %}
 
 {#- A data test: every non-null person id of the column belongs to a person whose consent covers

@@ -12,6 +12,9 @@
 * ``erase --email … | --phone … | --person-id … --reason …`` (or ``--file``): erase people
   (docs/privacy.md, "Erasure"); ``retention``: purge old lake partitions (docs/privacy.md, "Retention").
 * ``identity-estimate``: re-estimate the matcher's m/u and prior (EM) into the seeds (docs/identity.md).
+* ``load-postgres --date YYYY-MM-DD`` (or ``--all``): copy the interval's raw partitions into
+  PostgreSQL for the ``postgres`` dbt target (``intent_pipeline.postgres_load``, docs/portability.md);
+  ``attribute-postgres``: the Python attribution model there, between the two phases of that build.
 """
 
 from __future__ import annotations
@@ -38,6 +41,14 @@ def main(argv: list[str] | None = None) -> int:
         from intent_pipeline.identity_estimate import main as identity_estimate
 
         return identity_estimate(argv[1:])
+    if argv and argv[0] == "load-postgres":
+        from intent_pipeline.postgres_load import main as load_postgres
+
+        return load_postgres(argv[1:])
+    if argv and argv[0] == "attribute-postgres":
+        from intent_pipeline.postgres_load import attribute_main
+
+        return attribute_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m intent_pipeline")
     commands = parser.add_subparsers(dest="command", required=True)
     summary = commands.add_parser("summary", help="print the summary of one run")

@@ -136,6 +136,8 @@ def test_identity_macros_give_the_same_answers_on_postgres(postgres):
             {{ latin_names_conflict("'Mike Smith'", "'Michael Smith'") }} as nickname,
             {{ latin_names_conflict("'Wang Wei'", "'wei wang'") }} as swapped
     """
+    # the similarity functions are created by the on-run-start hook, which `dbt show` does not run
+    dbt_pg(postgres, "run-operation", "install_portable_functions")
     done = dbt_pg(postgres, "show", "--inline", query, "--output", "json", "--log-format", "json")
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     preview = next(line["data"]["preview"] for line in lines if "preview" in line.get("data", {}))

@@ -86,7 +86,7 @@ null_touches as (
         touches.person_id,
         false as is_conversion,
         cast(null as timestamp) as converted_at,
-        cast(null as double) as conversion_value,
+        cast(null as double precision) as conversion_value,
         touches.touch_id,
         touches.touched_at,
         touches.channel,
@@ -113,7 +113,7 @@ final as (
         cast(person_id as varchar) as person_id,
         is_conversion,
         cast(converted_at as timestamp) as converted_at,
-        cast(conversion_value as double) as conversion_value,
+        cast(conversion_value as double precision) as conversion_value,
         cast(
             row_number() over (partition by journey_id order by touched_at, touch_id) as integer
         ) as touch_number,
@@ -122,7 +122,7 @@ final as (
         cast(channel as varchar) as channel,
         cast(campaign as varchar) as campaign,
         cast(
-            {{ dbt.datediff('touched_at', 'journey_end_at', 'second') }} / 86400.0 as double
+            {{ dbt.datediff('touched_at', 'journey_end_at', 'second') }} / 86400.0 as double precision
         ) as age_days
     from journeys
 )

@@ -34,7 +34,7 @@ cuts as (
         cast(null as varchar) as node_a,
         cast(null as varchar) as node_b,
         cast(null as varchar) as link_rule,
-        cast(null as double) as confidence,
+        cast(null as double precision) as confidence,
         cast(null as varchar) as decision_id,
         cast(null as integer) as split_round
     from {{ ref('int_identifiers_linked') }}
@@ -47,7 +47,7 @@ final as (
         cast(cuts.node_a as varchar) as node_a,
         cast(cuts.node_b as varchar) as node_b,
         cast(cuts.link_rule as varchar) as link_rule,
-        cast(cuts.confidence as double) as confidence,
+        cast(cuts.confidence as double precision) as confidence,
         cast(cuts.decision_id as varchar) as decision_id,
         cast(cuts.split_round as integer) as split_round,
         decisions.decided_by,

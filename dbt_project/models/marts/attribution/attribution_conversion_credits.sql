@@ -17,8 +17,8 @@ final as (
         cast(channel as varchar) as channel,
         cast(campaign as varchar) as campaign,
         cast(count(touch_id) as integer) as touches,
-        cast(sum(credit) as double) as credit,
-        cast(sum(credited_value) as double) as credited_value
+        cast(sum(credit) as double precision) as credit,
+        cast(sum(credited_value) as double precision) as credited_value
     from touch_credits
     group by attribution_model, conversion_id, person_id, converted_at, channel, campaign
 )

@@ -15,7 +15,7 @@ leave them out too.
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    # materialized: table (the marts' default), precomputed on Postgres (_attribution__models.yml)
     try:
         from intent_pipeline import attribution
     except ImportError as error:  # dbt was started without the project's plugins on PYTHONPATH

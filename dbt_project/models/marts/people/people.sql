@@ -228,7 +228,7 @@ final as (
         cast(identifiers.identifiers as varchar) as identifiers,
         -- the weakest link, divided by 1 + the contradicting identifiers the person holds
         cast(
-            link_confidence.identity_confidence / (1 + coalesce(contradictions.contradicting_identifiers, 0)) as double
+            link_confidence.identity_confidence / (1 + coalesce(contradictions.contradicting_identifiers, 0)) as double precision
         ) as identity_confidence,
         coalesce(link_confidence.has_probabilistic_link, false) as has_probabilistic_link,
         cast(person_ages.person_since as date) as person_since,

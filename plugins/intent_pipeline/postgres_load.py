@@ -1,0 +1,514 @@
+"""Load the raw lake into PostgreSQL, for ``dbt build`` on the ``postgres`` target (docs/portability.md).
+
+dbt-duckdb reads the Parquet lake in place; dbt-postgres cannot, so the sources of the project
+(``schema: raw`` in ``models/staging/*/_*__sources.yml``) are tables of schema ``raw`` on
+Postgres with the lake's table names and columns (:func:`intent_pipeline.lake.raw_columns`).
+
+* :func:`load_interval` copies one interval's raw partitions (``raw/<table>/dt=<day>/``) in one
+  transaction: it deletes the rows of that interval (``_interval_start``) and copies the partition
+  in, so re-loading a day neither duplicates nor drops a row, and a day whose partition is gone
+  (erased, or never extracted) has no rows left. The row count of each table is checked against
+  the partition's before the commit.
+* The activation history and the privacy audit (sources ``activation`` and ``privacy``) are small
+  whole tables that other steps rewrite: :func:`load_interval` replaces them whole each time.
+
+Connection settings come from the same environment variables as the dbt profile
+(``INTENT_PG_HOST``, ``INTENT_PG_PORT``, ``INTENT_PG_USER``, ``INTENT_PG_PASSWORD``,
+``INTENT_PG_DBNAME``), or as a mapping of psycopg2 keyword arguments.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from intent_pipeline import lake
+from intent_pipeline.intervals import interval_day
+
+SCHEMA = "raw"
+PG_TYPES = {
+    "string": "text",
+    "int64": "bigint",
+    "double": "double precision",
+    "bool": "boolean",
+    "timestamp": "timestamp",
+    "date": "date",
+}
+# The other lake folders the project reads as sources (activation/history.py, privacy/audit.py):
+# table name -> path under the lake whose */*.parquet files are the whole table.
+WHOLE_TABLES = {
+    "activation_runs": "activation/activation_runs",
+    "activation_row_log": "activation/activation_row_log",
+    "activation_dead_letter": "activation/activation_dead_letter",
+    "audit": "audit",
+}
+
+
+class LoadError(RuntimeError):
+    """A partition could not be loaded as it is (the transaction was rolled back)."""
+
+
+def connection_params(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """psycopg2 keyword arguments from the dbt profile's environment variables."""
+    env = os.environ if env is None else env
+    return {
+        "host": env.get("INTENT_PG_HOST", "localhost"),
+        "port": int(env.get("INTENT_PG_PORT", "5432")),
+        "user": env.get("INTENT_PG_USER", "intent"),
+        "password": env.get("INTENT_PG_PASSWORD", ""),
+        "dbname": env.get("INTENT_PG_DBNAME", "intent_warehouse"),
+    }
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _arrow_to_pg(arrow_type) -> str:
+    import pyarrow as pa
+
+    if pa.types.is_boolean(arrow_type):
+        return "boolean"
+    if pa.types.is_integer(arrow_type):
+        return "bigint"
+    if pa.types.is_floating(arrow_type):
+        return "double precision"
+    if pa.types.is_timestamp(arrow_type):
+        return "timestamp"
+    if pa.types.is_date(arrow_type):
+        return "date"
+    return "text"
+
+
+def _csv(table) -> io.BytesIO:
+    """The Arrow table as CSV for COPY: nulls unquoted and empty, every string quoted (so that an
+    empty string stays an empty string, not a null)."""
+    import pyarrow.csv as pacsv
+
+    buffer = io.BytesIO()
+    pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    buffer.seek(0)
+    return buffer
+
+
+def _copy(cursor, qualified: str, table) -> None:
+    columns = ", ".join(_quote(name) for name in table.column_names)
+    cursor.copy_expert(f"copy {qualified} ({columns}) from stdin with (format csv, null '')", _csv(table))
+
+
+def _ensure_raw_table(cursor, table: str) -> None:
+    columns = ", ".join(f"{_quote(name)} {PG_TYPES[kind]}" for name, kind in lake.raw_columns(table))
+    cursor.execute(f"create table if not exists {SCHEMA}.{_quote(table)} ({columns})")
+    # the interval's rows are deleted and re-copied on every load: the index keeps that cheap
+    cursor.execute(
+        f"create index if not exists {_quote(table + '__interval')} on {SCHEMA}.{_quote(table)} (_interval_start)"
+    )
+
+
+def _read_folder(folder: Path, schema=None):
+    """Every Parquet file under ``folder`` (``*.parquet`` directly, or one level down) as one table."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = sorted(folder.glob("*.parquet")) or sorted(folder.glob("*/*.parquet"))
+    if not files:
+        return None
+    tables = [pq.read_table(path) for path in files]
+    if schema is not None:
+        tables = [t.select([n for n in schema.names if n in t.column_names]) for t in tables]
+    return pa.concat_tables(tables, promote_options="default")
+
+
+def _load_whole_table(cursor, lake_dir: Path, table: str, folder: str) -> int:
+    data = _read_folder(lake_dir / folder)
+    qualified = f"{SCHEMA}.{_quote(table)}"
+    cursor.execute(f"drop table if exists {qualified}")
+    if data is None:
+        return 0  # not written yet: dbt reads an empty table (macros activation_history, privacy_audit_records)
+    columns = ", ".join(f"{_quote(f.name)} {_arrow_to_pg(f.type)}" for f in data.schema)
+    cursor.execute(f"create table {qualified} ({columns})")
+    _copy(cursor, qualified, data)
+    return data.num_rows
+
+
+def load_interval(
+    lake_dir: Path | str,
+    interval_start: date | datetime | str,
+    connection: Mapping[str, Any] | None = None,
+    tables: Iterable[str] | None = None,
+) -> dict[str, int]:
+    """Replace one interval's rows of every raw table in Postgres by the lake's partitions.
+
+    Returns the rows loaded per table (raw tables and the whole tables). One transaction: either
+    every table of the interval is replaced or none is.
+    """
+    import psycopg2
+
+    lake_dir = Path(lake_dir)
+    day = interval_day(interval_start)
+    counts: dict[str, int] = {}
+    con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
+    try:
+        with con, con.cursor() as cursor:
+            cursor.execute(f"create schema if not exists {SCHEMA}")
+            for table in tables or lake.TABLE_COLUMNS:
+                _ensure_raw_table(cursor, table)
+                qualified = f"{SCHEMA}.{_quote(table)}"
+                cursor.execute(f"delete from {qualified} where _interval_start = %s", (day,))
+                data = _read_folder(lake.partition_dir(lake_dir, "raw", table, day), lake.schema_for("raw", table))
+                rows = 0
+                if data is not None and data.num_rows:
+                    wrong = set(data.column("_interval_start").to_pylist()) - {day}
+                    if wrong:
+                        raise LoadError(f"{table} dt={day}: rows of other intervals in the partition: {sorted(wrong)}")
+                    _copy(cursor, qualified, data)
+                    rows = data.num_rows
+                cursor.execute(f"select count(*) from {qualified} where _interval_start = %s", (day,))
+                (in_postgres,) = cursor.fetchone()
+                if in_postgres != rows:
+                    raise LoadError(f"{table} dt={day}: {rows} rows in the lake, {in_postgres} in Postgres")
+                counts[table] = rows
+            if tables is None:
+                for table, folder in WHOLE_TABLES.items():
+                    counts[table] = _load_whole_table(cursor, lake_dir, table, folder)
+    finally:
+        con.close()
+    return counts
+
+
+def lake_days(lake_dir: Path | str) -> list[date]:
+    """Every interval that has a raw partition in the lake, oldest first."""
+    days = {
+        date.fromisoformat(folder.name.removeprefix("dt="))
+        for table in lake.TABLE_COLUMNS
+        for folder in (Path(lake_dir) / "raw" / table).glob("dt=*")
+        if folder.is_dir()
+    }
+    return sorted(days)
+
+
+def load_lake(lake_dir: Path | str, connection: Mapping[str, Any] | None = None) -> dict[str, int]:
+    """Load every interval of the lake (a first load, or a backfill): rows per table in total."""
+    totals: dict[str, int] = {}
+    for day in lake_days(lake_dir):
+        for table, rows in load_interval(lake_dir, day, connection).items():
+            totals[table] = rows if table in WHOLE_TABLES else totals.get(table, 0) + rows
+    return totals
+
+
+ATTRIBUTION_MODEL = "attribution_touch_credits"
+ATTRIBUTION_INPUT = "int_attribution_journeys"
+ATTRIBUTION_SETTINGS = ("path_transform", "half_life_days", "markov_order")
+MODEL_FILE = Path(__file__).resolve().parents[2] / "dbt_project/models/marts/attribution/attribution_touch_credits.py"
+# macros/precomputed.sql, precomputed_fingerprint: the same text on both sides or the model fails
+FINGERPRINT_SQL = (
+    "select count(*)::text || ':' || coalesce(md5(string_agg(rows::text, '|' order by rows::text)), '') "
+    "from {relation} as rows"
+)
+
+
+class _ModelConfig:
+    def __init__(self, values: Mapping[str, Any]):
+        self._values = values
+
+    def __call__(self, **_: Any) -> None:  # dbt.config(...) in the model: the manifest already has it
+        return None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._values.get(name, default)
+
+
+class _Frame:
+    def __init__(self, frame):
+        self._frame = frame
+
+    def df(self):
+        return self._frame
+
+
+class _ModelContext:
+    """What the Python model reads of ``dbt`` (``config.get``, ``ref(...).df()``), from Postgres."""
+
+    def __init__(self, config: Mapping[str, Any], frames: Mapping[str, Any]):
+        self.config = _ModelConfig(config)
+        self._frames = frames
+
+    def ref(self, name: str) -> _Frame:
+        return _Frame(self._frames[name])
+
+
+def _read_frame(cursor, relation: str):
+    import decimal
+
+    import pandas as pd
+
+    cursor.execute(f"select * from {relation}")
+    names = [column.name for column in cursor.description]
+    frame = pd.DataFrame(cursor.fetchall(), columns=names)
+    for name in names:  # numeric comes back as Decimal: the model computes in floats, as on DuckDB
+        if frame[name].map(lambda v: isinstance(v, decimal.Decimal)).any():
+            frame[name] = frame[name].astype(float)
+    for name in names:
+        if frame[name].map(lambda v: isinstance(v, datetime)).any():
+            frame[name] = pd.to_datetime(frame[name])
+    return frame
+
+
+def attribute_postgres(manifest_path: Path | str, connection: Mapping[str, Any] | None = None) -> int:
+    """Run the Python model ``attribution_touch_credits`` (its own file, with the config dbt resolved
+    into ``manifest.json``) on the ``int_attribution_journeys`` dbt built on Postgres, and write
+    ``raw.attribution_touch_credits`` and its fingerprint for the ``precomputed`` materialization.
+    Returns the rows written."""
+    import json
+    import runpy
+
+    import psycopg2
+    import pyarrow as pa
+
+    manifest = json.loads(Path(manifest_path).read_text())
+    nodes = {node["name"]: node for node in manifest["nodes"].values() if node["resource_type"] == "model"}
+    config = nodes[ATTRIBUTION_MODEL]["config"]
+    journeys = nodes[ATTRIBUTION_INPUT]["relation_name"]
+    settings = ";".join(f"{name}={config.get(name)}" for name in ATTRIBUTION_SETTINGS)
+    model = runpy.run_path(str(MODEL_FILE))["model"]
+    con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
+    try:
+        with con, con.cursor() as cursor:
+            cursor.execute(FINGERPRINT_SQL.format(relation=journeys))
+            (fingerprint,) = cursor.fetchone()
+            frame = _read_frame(cursor, journeys)
+            out = model(_ModelContext(config, {ATTRIBUTION_INPUT: frame}), None)
+            table = pa.Table.from_pandas(out, preserve_index=False)
+            qualified = f"{SCHEMA}.{_quote(ATTRIBUTION_MODEL)}"
+            stamp = f"{SCHEMA}.{_quote(ATTRIBUTION_MODEL + '__computed_from')}"
+            cursor.execute(f"create schema if not exists {SCHEMA}")
+            cursor.execute(f"drop table if exists {qualified}")
+            columns = ", ".join(f"{_quote(f.name)} {_arrow_to_pg(f.type)}" for f in table.schema)
+            cursor.execute(f"create table {qualified} ({columns})")
+            if table.num_rows:
+                _copy(cursor, qualified, table)
+            cursor.execute(f"drop table if exists {stamp}")
+            cursor.execute(f"create table {stamp} (fingerprint text, settings text)")
+            cursor.execute(f"insert into {stamp} values (%s, %s)", (fingerprint, settings))
+    finally:
+        con.close()
+    return table.num_rows
+
+
+def build_postgres(
+    dbt_command: list[str],
+    env: Mapping[str, str],
+    target_path: Path | str,
+    *build_args: str,
+    connection: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``dbt build`` of the whole project on the postgres target, around the one Python model:
+    every node but ``attribution_touch_credits`` and its children, the step
+    :func:`attribute_postgres`, then the model and its children (their tests included).
+
+    ``dbt_command`` is the dbt executable with the project options (``--project-dir``,
+    ``--profiles-dir``, ``--target-path target_path``); ``env`` has ``DBT_TARGET=postgres`` and
+    the profile's variables. Returns the seconds of each phase and the two ``CompletedProcess``.
+    Raises :class:`LoadError` when a phase fails.
+    """
+    import subprocess
+    import time
+
+    timings: dict[str, Any] = {}
+    started = time.perf_counter()
+    first = subprocess.run([*dbt_command[:1], "build", *dbt_command[1:], "--exclude", f"{ATTRIBUTION_MODEL}+",
+                            *build_args], env=dict(env), capture_output=True, text=True)  # fmt: skip
+    timings["phase1_seconds"] = time.perf_counter() - started
+    timings["phase1"] = first
+    if first.returncode != 0:
+        raise LoadError(f"dbt build on postgres failed:\n{first.stdout[-6000:]}\n{first.stderr[-2000:]}")
+    started = time.perf_counter()
+    timings["attribution_rows"] = attribute_postgres(Path(target_path) / "manifest.json", connection)
+    timings["attribution_seconds"] = time.perf_counter() - started
+    started = time.perf_counter()
+    second = subprocess.run([*dbt_command[:1], "build", *dbt_command[1:], "--select", f"{ATTRIBUTION_MODEL}+",
+                             *build_args], env=dict(env), capture_output=True, text=True)  # fmt: skip
+    timings["phase2_seconds"] = time.perf_counter() - started
+    timings["phase2"] = second
+    if second.returncode != 0:
+        raise LoadError(f"dbt build on postgres failed:\n{second.stdout[-6000:]}\n{second.stderr[-2000:]}")
+    return timings
+
+
+def load_postgres_task(interval_start: datetime, interval_end: datetime, run_id: str) -> dict:
+    """The DAG's load step for the postgres target: the interval's partitions into schema raw."""
+    from intent_pipeline.settings import Settings
+
+    settings = Settings.from_env()
+    counts = load_interval(settings.lake_dir, interval_start)
+    return {"interval_start": interval_day(interval_start).isoformat(), "run_id": run_id, "rows": counts}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m intent_pipeline load-postgres --date YYYY-MM-DD`` (or ``--all``)."""
+    import argparse
+    import json
+
+    from intent_pipeline.settings import Settings
+
+    parser = argparse.ArgumentParser(prog="python -m intent_pipeline load-postgres")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--date", type=date.fromisoformat, help="the interval start (YYYY-MM-DD) to (re)load")
+    which.add_argument("--all", action="store_true", help="every interval of the lake")
+    parser.add_argument("--lake", type=Path, help="the lake folder (default: INTENT_LAKE_DIR)")
+    args = parser.parse_args(argv)
+    lake_dir = args.lake or Settings.from_env().lake_dir
+    counts = load_lake(lake_dir) if args.all else load_interval(lake_dir, args.date)
+    print(json.dumps(counts, indent=2))
+    return 0
+
+
+def attribute_main(argv: list[str] | None = None) -> int:
+    """``python -m intent_pipeline attribute-postgres [--manifest PATH]``."""
+    import argparse
+
+    from intent_pipeline.settings import Settings
+
+    parser = argparse.ArgumentParser(prog="python -m intent_pipeline attribute-postgres")
+    parser.add_argument("--manifest", type=Path, help="dbt's manifest.json of the postgres build (default: the DAG's)")
+    args = parser.parse_args(argv)
+    manifest = args.manifest or Settings.from_env().state_dir / "dbt" / "target" / "manifest.json"
+    print(f"{attribute_postgres(manifest)} rows in {SCHEMA}.{ATTRIBUTION_MODEL}")
+    return 0
+
+
+def _comparable(value: Any) -> Any:
+    import decimal
+
+    if isinstance(value, float | decimal.Decimal):
+        return round(float(value), 9)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return tuple(_comparable(v) for v in value)
+    return value
+
+
+def _sorted_rows(rows: Iterable[Iterable[Any]]) -> list[tuple]:
+    return sorted((tuple(_comparable(v) for v in row) for row in rows), key=repr)
+
+
+def compare_marts(
+    duckdb_path: Path | str, marts: Iterable[str], connection: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    """Every mart (``schema.table``) of the DuckDB warehouse against the same table on Postgres:
+    the same columns, and the same rows (as sorted lists, floats rounded to 9 decimals, times as ISO
+    text). Returns, per mart that differs, what differs (empty: all equal)."""
+    import duckdb
+    import psycopg2
+
+    differences: dict[str, str] = {}
+    duck = duckdb.connect(str(duckdb_path), read_only=True)
+    con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
+    try:
+        with con.cursor() as cursor:
+            for mart in marts:
+                schema, table = mart.split(".")
+                columns = [row[0] for row in duck.execute(
+                    "select column_name from information_schema.columns where table_schema = ? and table_name = ?"
+                    " order by ordinal_position", [schema, table]).fetchall()]  # fmt: skip
+                cursor.execute(
+                    "select column_name from information_schema.columns where table_schema = %s and table_name = %s"
+                    " order by ordinal_position", (schema, table))  # fmt: skip
+                pg_columns = [row[0] for row in cursor.fetchall()]
+                if columns != pg_columns:
+                    differences[mart] = f"columns differ: duckdb {columns}, postgres {pg_columns}"
+                    continue
+                select = ", ".join(_quote(c) for c in columns)
+                duck_rows = _sorted_rows(duck.execute(f"select {select} from {schema}.{_quote(table)}").fetchall())
+                cursor.execute(f"select {select} from {schema}.{_quote(table)}")
+                pg_rows = _sorted_rows(cursor.fetchall())
+                if duck_rows != pg_rows:
+                    only_duck = [r for r in duck_rows if r not in pg_rows][:3]
+                    only_pg = [r for r in pg_rows if r not in duck_rows][:3]
+                    differences[mart] = (f"{len(duck_rows)} rows on duckdb, {len(pg_rows)} on postgres; "
+                                         f"only on duckdb: {only_duck}; only on postgres: {only_pg}")  # fmt: skip
+    finally:
+        duck.close()
+        con.close()
+    return differences
+
+
+def mart_relations(manifest_path: Path | str) -> list[str]:
+    """``schema.table`` of every model under models/marts in a dbt manifest (enabled ones)."""
+    import json
+
+    manifest = json.loads(Path(manifest_path).read_text())
+    return sorted(
+        f"{node['schema']}.{node['alias']}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["fqn"][1] == "marts"
+    )
+
+
+@contextmanager
+def local_server() -> Iterator[dict[str, Any]]:
+    """A throw-away PostgreSQL server from the OS package (initdb, pg_ctl) in a new folder under
+    the system's temp folder, on a free loopback port, with database ``intent_warehouse`` (UTF8,
+    C.UTF-8 collation); yields the psycopg2 connection parameters, then stops the server and
+    deletes its folder. For benchmarks, tests and trials: a real installation has its own server.
+    As root the server runs as the ``postgres`` account (PostgreSQL refuses root)."""
+    import shutil
+    import socket
+    import subprocess
+    import tempfile
+
+    import psycopg2
+
+    bin_dir = Path("/usr/lib/postgresql/15/bin")
+    initdb = shutil.which("initdb") or str(bin_dir / "initdb")
+    pg_ctl = shutil.which("pg_ctl") or str(bin_dir / "pg_ctl")
+    as_root = os.geteuid() == 0
+
+    def command(args: list[str]) -> list[str]:
+        return ["runuser", "-u", "postgres", "--", *args] if as_root else args
+
+    folder = Path(tempfile.mkdtemp(prefix="intent-pg-"))  # directly under /tmp: `postgres` can reach it
+    data = folder / "pgdata"
+    data.mkdir()
+    if as_root:
+        shutil.chown(folder, "postgres")
+        shutil.chown(data, "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    def run(args: list[str]) -> None:
+        done = subprocess.run(command(args), capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(args[:3])} failed: {done.stdout[-1000:]} {done.stderr[-1000:]}")
+
+    run([initdb, "-D", str(data), "-A", "trust", "-U", "intent", "-E", "UTF8", "--locale=C.UTF-8"])
+    run([pg_ctl, "-D", str(data), "-l", str(data / "server.log"), "-w", "start", "-o",
+         f"-p {port} -k {data} -c listen_addresses=127.0.0.1"])  # fmt: skip
+    try:
+        admin = psycopg2.connect(host="127.0.0.1", port=port, user="intent", dbname="postgres")
+        admin.autocommit = True
+        admin.cursor().execute("create database intent_warehouse")
+        admin.close()
+        yield {"host": "127.0.0.1", "port": port, "user": "intent", "password": "", "dbname": "intent_warehouse"}
+    finally:
+        subprocess.run(command([pg_ctl, "-D", str(data), "-m", "fast", "stop"]), capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def profile_env(connection: Mapping[str, Any]) -> dict[str, str]:
+    """The dbt profile's variables (target ``postgres``) for these connection parameters."""
+    return {
+        "DBT_TARGET": "postgres",
+        "INTENT_PG_HOST": str(connection["host"]),
+        "INTENT_PG_PORT": str(connection["port"]),
+        "INTENT_PG_USER": str(connection["user"]),
+        "INTENT_PG_PASSWORD": str(connection.get("password") or ""),
+        "INTENT_PG_DBNAME": str(connection["dbname"]),
+    }

@@ -1,0 +1,183 @@
+"""The whole dbt project on PostgreSQL, its marts equal to DuckDB's (issue #20, docs/portability.md).
+
+A real PostgreSQL server (the OS package, started by intent_pipeline.postgres_load.local_server), the
+small hand-written lake of conftest.py loaded by the pipeline's own load step
+(intent_pipeline.postgres_load), ``dbt build`` on the postgres target in its two phases around
+the Python attribution model, and every mart compared row for row with a DuckDB build of the
+same lake.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+
+import pytest
+
+from tests.dbt.conftest import (
+    DBT,
+    DBT_PROJECT,
+    INTERVAL_END,
+    INTERVAL_START,
+    WITHOUT_UNIT_TESTS,
+    build_lake,
+    build_warehouse,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A fresh PostgreSQL 15 server (postgres_load.local_server) with a UTF8 database in the C.UTF-8
+    collation (text sorts by code point, as DuckDB's does: the smallest identifier names a
+    component on both)."""
+    from intent_pipeline.postgres_load import local_server
+
+    with local_server() as connection:
+        yield connection
+
+
+@pytest.fixture(scope="module")
+def builds(server, tmp_path_factory):
+    """The lake, loaded into Postgres and built there; the same lake built on DuckDB."""
+    from intent_pipeline.pipeline import with_plugins_on_path
+    from intent_pipeline.postgres_load import build_postgres, load_lake
+
+    base = tmp_path_factory.mktemp("pgbuild")
+    lake = base / "lake"
+    build_lake(lake)
+    loaded = load_lake(lake, server)
+    reloaded = load_lake(lake, server)  # a second load of every day: replaces, never adds
+    env = {
+        **os.environ,
+        "DBT_TARGET": "postgres",
+        "INTENT_PG_HOST": server["host"],
+        "INTENT_PG_PORT": str(server["port"]),
+        "INTENT_PG_USER": server["user"],
+        "INTENT_PG_PASSWORD": server["password"],
+        "INTENT_PG_DBNAME": server["dbname"],
+        "INTENT_LAKE_DIR": str(lake),
+        "INTENT_WAREHOUSE": str(base / "unused.duckdb"),
+        "INTENT_INTERVAL_START": INTERVAL_START.isoformat(sep=" "),
+        "INTENT_INTERVAL_END": INTERVAL_END.isoformat(sep=" "),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DO_NOT_TRACK": "1",
+        "PYTHONPATH": with_plugins_on_path(os.environ.get("PYTHONPATH")),
+    }
+    target = base / "pg-target"
+    command = [str(DBT) if DBT.exists() else "dbt", "--project-dir", str(DBT_PROJECT), "--profiles-dir",
+               str(DBT_PROJECT), "--target-path", str(target), "--log-path", str(base / "pg-logs")]  # fmt: skip
+    postgres = build_postgres(command, env, target, *WITHOUT_UNIT_TESTS, connection=server)
+    duck = build_warehouse(base / "duck", lake, *WITHOUT_UNIT_TESTS)
+    assert duck.build.returncode == 0, duck.output
+    return {"lake": lake, "loaded": loaded, "reloaded": reloaded, "postgres": postgres, "duck": duck,
+            "target": target, "server": server, "command": command, "env": env}  # fmt: skip
+
+
+def test_the_load_copies_every_lake_row_once_and_a_reload_replaces(builds):
+    import psycopg2
+    import pyarrow.parquet as pq
+    from intent_pipeline.lake import TABLE_COLUMNS
+
+    lake_rows = {table: sum(pq.read_metadata(path).num_rows for path in (builds["lake"] / "raw" / table).glob(
+        "dt=*/*.parquet")) for table in TABLE_COLUMNS}  # fmt: skip
+    assert sum(lake_rows.values()) > 30
+    assert {t: builds["loaded"][t] for t in TABLE_COLUMNS} == lake_rows
+    assert {t: builds["reloaded"][t] for t in TABLE_COLUMNS} == lake_rows
+    con = psycopg2.connect(**builds["server"])
+    try:
+        with con.cursor() as cursor:
+            in_postgres = {}
+            for table in TABLE_COLUMNS:
+                cursor.execute(f"select count(*) from raw.{table}")
+                in_postgres[table] = cursor.fetchone()[0]
+            # a null stays a null through COPY (Alice's form has no submission_id)
+            cursor.execute("select count(*) from raw.forms_submissions where submission_id is null")
+            assert cursor.fetchone()[0] == 1
+    finally:
+        con.close()
+    assert in_postgres == lake_rows
+
+
+def test_every_model_builds_on_postgres_with_its_tests(builds):
+    postgres = builds["postgres"]
+    first, second = postgres["phase1"].stdout, postgres["phase2"].stdout
+    assert "ERROR=0" in first and "ERROR=0" in second, first[-3000:] + second[-3000:]
+    assert postgres["attribution_rows"] > 0
+    import json
+
+    manifest = json.loads((builds["target"] / "manifest.json").read_text())
+    models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    results = json.loads((builds["target"] / "run_results.json").read_text())["results"]
+    assert "model.intent_warehouse.attribution_touch_credits" in {r["unique_id"] for r in results}
+    assert len(models) > 70
+
+
+def test_postgres_marts_equal_duckdbs(builds):
+    from intent_pipeline.postgres_load import compare_marts, mart_relations
+
+    marts = mart_relations(builds["target"] / "manifest.json")
+    assert "marts.people" in marts and "marts.channel_attribution" in marts and len(marts) > 25
+    differences = compare_marts(builds["duck"].warehouse, marts, builds["server"])
+    assert differences == {}, differences
+
+
+def test_the_similarity_functions_give_duckdbs_numbers(builds):
+    """intent_jaro_winkler / intent_levenshtein / intent_damerau_levenshtein (created by the build's
+    on-run-start hook) against DuckDB's own, exactly, on random strings with Chinese characters."""
+    import duckdb
+    import psycopg2
+
+    rng = random.Random(20)
+    alphabet = "abcdeimnoxyz王伟维李娜 -"
+    pairs = [("".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 10))),
+              "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 10)))) for _ in range(1500)]  # fmt: skip
+    for word in ("zhangwei", "martha", "dixon", "jonathan", "shopmart"):
+        for _ in range(60):
+            letters = list(word)
+            i = rng.randrange(len(letters) - 1)
+            letters[i], letters[i + 1] = letters[i + 1], letters[i]
+            letters.insert(rng.randrange(len(letters)), rng.choice("abc"))
+            pairs.append((word, "".join(letters)))
+    sql = "select {}jaro_winkler{}({}), {}levenshtein({}), {}damerau_levenshtein({})"
+    duck = duckdb.connect()
+    con = psycopg2.connect(**builds["server"])
+    mismatches = []
+    try:
+        with con.cursor() as cursor:
+            for a, b in pairs:
+                expected = duck.execute(sql.format("", "_similarity", "?, ?", "", "?, ?", "", "?, ?"),
+                                        [a, b, a, b, a, b]).fetchall()[0]  # fmt: skip
+                cursor.execute(sql.format("public.intent_", "", "%s, %s", "public.intent_", "%s, %s",
+                                          "public.intent_", "%s, %s"), (a, b, a, b, a, b))  # fmt: skip
+                got = cursor.fetchone()
+                if tuple(got) != tuple(expected):
+                    mismatches.append((a, b, expected, got))
+    finally:
+        con.close()
+    assert mismatches == [], mismatches[:10]
+
+
+def test_a_stale_attribution_table_fails_the_model_instead_of_being_copied(builds):
+    """The journeys changed since attribute-postgres ran (here: its fingerprint no longer matches):
+    the precomputed model refuses to copy the old credits."""
+    import psycopg2
+
+    con = psycopg2.connect(**builds["server"])
+    con.autocommit = True
+    try:
+        con.cursor().execute("update raw.attribution_touch_credits__computed_from set fingerprint = 'stale'")
+        command = builds["command"]
+        done = subprocess.run([command[0], "run", *command[1:], "--select", "attribution_touch_credits"],
+                              env=builds["env"], capture_output=True, text=True)  # fmt: skip
+    finally:
+        con.close()
+    assert done.returncode != 0
+    assert "run `python -m intent_pipeline attribute-postgres` again" in done.stdout, done.stdout[-3000:]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(pytest.main([__file__, "-q"]))
