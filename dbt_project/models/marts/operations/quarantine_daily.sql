@@ -49,8 +49,8 @@ final as (
         cast(tables.counts ->> 'quarantined' as bigint) as rows_quarantined,
         -- rows of erased people dropped at extract (0 when no suppression list was in force)
         cast(coalesce(tables.counts ->> 'suppressed', '0') as bigint) as rows_suppressed,
-        cast(tables.counts ->> 'quarantined' as double)
-        / nullif(cast(tables.counts ->> 'read' as double), 0) as quarantine_share,
+        cast(tables.counts ->> 'quarantined' as double precision)
+        / nullif(cast(tables.counts ->> 'read' as double precision), 0) as quarantine_share,
         -- which extract
         cast(tables.batch_id as varchar) as batch_id,
         tables.loaded_at
