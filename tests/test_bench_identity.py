@@ -124,6 +124,14 @@ def test_union_find_and_partition_hash_ignore_labels():
     assert bench.partition_hash([5, 5, 7, 5])[1] != bench.partition_hash([5, 7, 7, 5])[1]
 
 
+@pytest.fixture
+def without_unit_tests(monkeypatch):
+    """The bench's builds without dbt's unit tests (dbt reads ``--exclude-resource-type`` from this
+    variable): they check the SQL, the same in every build, and the session's warehouse build
+    (tests/dbt/conftest.py) runs them all; these tests check the workloads' figures."""
+    monkeypatch.setenv("DBT_EXCLUDE_RESOURCE_TYPES", "unit_test")
+
+
 @pytest.mark.slow
 def test_sql_clustering_gives_the_scipy_partition(tmp_path):
     speed = bench.cluster_speed(tmp_path, people=3000, seed=7)
@@ -133,7 +141,7 @@ def test_sql_clustering_gives_the_scipy_partition(tmp_path):
 
 
 @pytest.mark.slow
-def test_clean_workload_loses_no_linkable_recall(tmp_path):
+def test_clean_workload_loses_no_linkable_recall(tmp_path, without_unit_tests):
     result = bench.accuracy(tmp_path, "clean", people=300, seed=3)
     ours = result["ours"]
     assert ours["precision"] == 1.0 and ours["overmerged_people"] == 0, ours
@@ -141,7 +149,7 @@ def test_clean_workload_loses_no_linkable_recall(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_gate_flags_every_glued_person_and_stops_the_run(tmp_path):
+def test_the_gate_flags_every_glued_person_and_stops_the_run(tmp_path, without_unit_tests):
     """Issue 12: same-name colleagues glued by one planted form in a real build of the polluted
     workload; marts.people counts their contradicting identifiers and the marts gate fails."""
     bench.accuracy(tmp_path, "polluted", people=600, seed=3)

@@ -18,7 +18,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.dbt.conftest import DBT, DBT_PROJECT, WITHOUT_UNIT_TESTS, _dbt_env, copy_of, form, write_partition
+from tests.dbt.conftest import (
+    DBT,
+    DBT_PROJECT,
+    WITHOUT_UNIT_TESTS,
+    _dbt_env,
+    _seed_partial_parse,
+    copy_of,
+    form,
+    write_partition,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -43,10 +52,17 @@ DECISIONS = HEADER + (
 
 
 def project_copy(base: Path, decisions: str) -> Path:
-    """A copy of the dbt project whose seed identity_decisions.csv holds ``decisions``."""
+    """A copy of the dbt project whose seed identity_decisions.csv holds ``decisions``, and the test
+    run's parse of the project in ``base/target``, so that dbt re-parses only what differs.
+
+    dbt keys the files of its saved parse by their path in the project, not by the project's folder,
+    so the copy's unchanged files keep their parse. A seed keeps its folder too (dbt reads the CSV at
+    load time from there): the shipped seeds, which the copy holds unchanged. identity_decisions.csv,
+    when it differs from the shipped one, is a changed file: re-parsed, read from the copy."""
     project = base / "dbt_project"
     shutil.copytree(DBT_PROJECT, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", ".user.yml"))
     (project / "seeds" / "identity_decisions.csv").write_text(decisions, encoding="utf-8")
+    _seed_partial_parse(base)
     return project
 
 
