@@ -285,8 +285,11 @@ def attribute_postgres(manifest_path: Path | str, connection: Mapping[str, Any] 
         with con, con.cursor() as cursor:
             cursor.execute(FINGERPRINT_SQL.format(relation=journeys))
             (fingerprint,) = cursor.fetchone()
-            frame = _read_frame(cursor, journeys)
-            out = model(_ModelContext(config, {ATTRIBUTION_INPUT: frame}), None)
+            # every model the Python model refs (the journeys, and people for the analytics consent);
+            # the fingerprint covers the journeys: the other inputs come from the same phase-1 build
+            frames = {ref["name"]: _read_frame(cursor, nodes[ref["name"]]["relation_name"])
+                      for ref in nodes[ATTRIBUTION_MODEL]["refs"]}  # fmt: skip
+            out = model(_ModelContext(config, frames), None)
             table = pa.Table.from_pandas(out, preserve_index=False)
             qualified = f"{SCHEMA}.{_quote(ATTRIBUTION_MODEL)}"
             stamp = f"{SCHEMA}.{_quote(ATTRIBUTION_MODEL + '__computed_from')}"
