@@ -41,7 +41,9 @@ def test_the_scratch_warehouse_holds_the_models_parents_empty_and_runs_only_the_
     import duckdb
 
     results = json.loads(funnel_case_run.read_text())["results"]
-    assert {r["unique_id"].rsplit(".", 1)[-1] for r in results} == set(edge_case_names())
+    # every node that ran, but the project's on-run-start hook (operation.*: Postgres functions, a no-op here)
+    ran = {r["unique_id"].rsplit(".", 1)[-1] for r in results if not r["unique_id"].startswith("operation.")}
+    assert ran == set(edge_case_names())
     # `dbt build --empty` of the parents: the relations exist (unit tests read their column types), empty
     with duckdb.connect(str(funnel_case_run.parents[1] / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from intermediate.int_events_unified").fetchone() == (0,)
