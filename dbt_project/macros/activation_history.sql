@@ -27,6 +27,11 @@
 {#- Postgres: the tables are loaded into schema raw by intent_pipeline.postgres_load, which leaves
     no table before the first activation. -#}
 {% macro postgres__activation_history(table, relation) -%}
+    {{ relation_or_empty(relation, activation_history_empty(table)) }}
+{%- endmacro %}
+
+{#- A loaded table, or (while it does not exist yet) the typed empty relation `empty`. -#}
+{% macro relation_or_empty(relation, empty) -%}
     {%- set found = none -%}
     {%- if execute -%}
         {%- set found = adapter.get_relation(relation.database, relation.schema, relation.identifier) -%}
@@ -34,7 +39,7 @@
     {%- if found is not none -%}
         {{ relation }}
     {%- else -%}
-        {{ activation_history_empty(table) }}
+        {{ empty }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -63,15 +63,7 @@
 {#- Postgres: the table is loaded into schema raw by intent_pipeline.postgres_load, which leaves
     no table before the first record. -#}
 {% macro postgres__privacy_audit_records(relation) -%}
-    {%- set found = none -%}
-    {%- if execute -%}
-        {%- set found = adapter.get_relation(relation.database, relation.schema, relation.identifier) -%}
-    {%- endif -%}
-    {%- if found is not none -%}
-        {{ relation }}
-    {%- else -%}
-        {{ privacy_audit_empty() }}
-    {%- endif -%}
+    {{ relation_or_empty(relation, privacy_audit_empty()) }}
 {%- endmacro %}
 
 {% macro privacy_audit_empty() -%}
