@@ -14,6 +14,12 @@
     {{- return(value) -}}
 {%- endmacro %}
 
+{#- The run's interval day as a SQL date literal: the day identity changes and the operations
+    marts are dated by (1970-01-01 for a hand run without an interval). -#}
+{% macro interval_day() -%}
+    cast(cast('{{ interval_bound('interval_start') or '1970-01-01' }}' as timestamp) as date)
+{%- endmacro %}
+
 {#- The two points in time a score is computed for: `interval_end` (the current score) and
     `interval_start` (previous_score). When the bound is not given, the current score is computed
     as of the latest event timestamp in `events_relation` and the previous one a day earlier; never

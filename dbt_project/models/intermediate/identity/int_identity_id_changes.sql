@@ -43,7 +43,7 @@ moves as (
         and previous_person_id <> person_id
         {% if is_incremental() -%}
         -- earlier changes are history: their rows stay as they were written
-        and changed_on = cast(cast('{{ interval_bound('interval_start') or '1970-01-01' }}' as timestamp) as date)
+        and changed_on = {{ interval_day() }}
         {%- endif %}
     group by changed_on, previous_person_id, person_id
 ),
@@ -58,7 +58,7 @@ node_ids as (
         node_key,
         person_id as new_id,
         case
-            when changed_on = cast(cast('{{ interval_bound('interval_start') or '1970-01-01' }}' as timestamp) as date)
+            when changed_on = {{ interval_day() }}
                 and previous_person_id is not null
                 then previous_person_id
             else person_id

@@ -22,7 +22,7 @@ components as (
     select * from {{ ref('int_identity_components') }}
 ),
 
-{%- set interval_date = "cast(cast('" ~ (interval_bound('interval_start') or '1970-01-01') ~ "' as timestamp) as date)" %}
+{%- set interval_date = interval_day() %}
 
 {% if is_incremental() %}
 previous as (

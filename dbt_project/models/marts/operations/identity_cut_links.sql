@@ -17,7 +17,7 @@
     on_schema_change='append_new_columns',
 ) }}
 
-{%- set run_day = "cast(cast('" ~ (interval_bound('interval_start') or '1970-01-01') ~ "' as timestamp) as date)" %}
+{%- set run_day = interval_day() %}
 
 with
 
