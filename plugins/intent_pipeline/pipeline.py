@@ -139,7 +139,8 @@ def validate_task(layer: str, interval_start: datetime, interval_end: datetime, 
         # the run's own snapshot: another run's build can neither lock it nor change it
         settings = run_settings(settings, run_id)
     validate = validate_raw if layer == "raw" else validate_marts
-    report = validate(settings, interval_start.date())
+    # run_id: the verdicts are recorded in the lake too, for marts.quality_gate_results
+    report = validate(settings, interval_start.date(), run_id=run_id)
     try:
         enforce_gate(report)
     except QualityGateError as error:

@@ -204,8 +204,9 @@ def load_lake(lake_dir: Path | str, connection: Mapping[str, Any] | None = None)
 ATTRIBUTION_MODEL = "attribution_touch_credits"
 # Marts that read the lake's files with DuckDB and have no Postgres version yet (docs/portability.md):
 # left out of the Postgres build and of the comparison with DuckDB. quarantine_daily reads the
-# extract manifests (JSON files); the load step does not copy them into Postgres yet.
-DUCKDB_ONLY_MODELS = ("quarantine_daily",)
+# extract manifests (JSON files), quality_gate_results (and its staging model) the gates' verdict
+# files; the load step does not copy them into Postgres yet.
+DUCKDB_ONLY_MODELS = ("quarantine_daily", "stg_quality__gate_results", "quality_gate_results")
 ATTRIBUTION_INPUT = "int_attribution_journeys"
 ATTRIBUTION_SETTINGS = ("path_transform", "half_life_days", "markov_order")
 MODEL_FILE = Path(__file__).resolve().parents[2] / "dbt_project/models/marts/attribution/attribution_touch_credits.py"

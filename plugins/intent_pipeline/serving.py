@@ -137,10 +137,14 @@ def publish(
     ``privacy.serving_mask.pii_columns``) are masked in both unless ``mask`` is False (default:
     ``INTENT_SERVING_MASK``, on); docs/privacy.md, "Masked BI".
     With ``lake_dir`` (the pipeline's publish task always gives it) the publish is recorded in the
-    audit trail (``privacy.audit``: event ``publish``, the rows published, the run, the version)."""
+    audit trail (``privacy.audit``: event ``publish``, the rows published, the run, the version), and
+    the interval's quality-gate verdicts recorded in it replace that interval's rows of
+    ``marts.quality_gate_results`` in the copy (``quality.verdicts.overlay``: the marts gate ran after
+    the build, so only the copy can show its verdict of this run)."""
     import duckdb
 
     from intent_pipeline.privacy import serving_mask
+    from intent_pipeline.quality import verdicts
 
     if mask is None:
         mask = serving_mask.masking_enabled()
@@ -157,6 +161,7 @@ def publish(
     versions = target_dir / PARQUET_DIR
     tmp_parquet = versions / f".{version}.tmp"
     counts: dict[str, int] = {}
+    overlaid = 0
     try:
         con = duckdb.connect(str(tmp_db))
         try:
@@ -191,6 +196,9 @@ def publish(
                     masked_columns[mart] = present
                 select = serving_mask.select_list(columns, present) if present else "*"
                 con.execute(f"create table marts.{_ident(mart)} as select {select} from build.marts.{_ident(mart)}")
+                if mart == verdicts.MART and lake_dir is not None and interval_start:
+                    # the build knew the raw gate's verdict of its interval, not the marts gate's (run after it)
+                    overlaid = verdicts.overlay(con, f"marts.{_ident(mart)}", lake_dir, interval_start)
                 row = con.execute(f"select count(*) from marts.{_ident(mart)}").fetchone()
                 counts[mart] = int(row[0]) if row else 0
                 if parquet:
@@ -239,6 +247,7 @@ def publish(
         "marts": counts,
         "masked": bool(mask),
         "masked_columns": masked_columns,
+        "gate_verdicts_added": overlaid,
         "publish_seconds": round(time.monotonic() - started, 3),
     }
     manifest_tmp = target_dir / f".{MANIFEST}.{version}.tmp"

@@ -1,9 +1,10 @@
 """The dashboards built from the sample's serving copy and rendered in headless Chromium.
 
-One module fixture generates a small sample, runs two days through the DAG's task functions
-(``sample.py``: the serving copy is published as the DAG publishes it), builds the dashboards
-with ``dashboard/build.sh`` (what ``make dashboard`` runs) and renders every page in Chromium
-with a fresh profile and no network beyond loopback. A page fails on any error box, any chart
+The session fixtures of ``conftest.py`` (shared with ``test_operations_page.py``: one build per
+test run) generate a small sample, run two days through the DAG's task functions (``sample.py``:
+the serving copy is published as the DAG publishes it), build the dashboards with
+``dashboard/build.sh`` (what ``make dashboard`` runs) and render every page in Chromium with a
+fresh profile and no network beyond loopback. A page fails on any error box, any chart
 without marks, any console error (a resource it tried to load from outside included) or warning
 (Observable Plot's, when data do not fit a chart's scales). A
 screenshot of every page is kept in ``data/reports/dashboard/``.
@@ -14,26 +15,15 @@ Debian's ``chromium``: without them the test fails and says what to install, it 
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.dashboard.browser import BrowserMissing, Chromium, StaticServer, chromium_binary
-from tests.dashboard.sample import build_sample
+from tests.dashboard.site import DASHBOARD, PAGES, ROOT, require_tools
 
-ROOT = Path(__file__).resolve().parents[2]
-DASHBOARD = ROOT / "dashboard"
-ARTEFACTS = ROOT / "data" / "reports" / "dashboard"
-PAGES = {
-    "overview": "index.html",
-    "intent": "intent.html",
-    "funnel": "funnel.html",
-    "channels": "channels.html",
-    "operations": "operations.html",
-}
 # every chart each page must draw (an error box or a missing chart fails the page)
 CHARTS = {
     "overview": {"hot-lead-gauge", "grades"},
@@ -44,7 +34,8 @@ CHARTS = {
     "operations": {"activation", "people-per-day", "quarantine"},
 }  # fmt: skip
 MARTS = {
-    "overview": ["marts.people", "marts.lead_scores", "marts.segment_funnel_stalls", "marts.activation_runs"],
+    "overview": ["marts.people", "marts.lead_scores", "marts.segment_funnel_stalls", "marts.activation_runs",
+                 "marts.quality_gate_results"],
     "intent": ["marts.lead_scores", "marts.lead_score_history", "marts.segment_high_intent",
                "marts.lead_conversion_report"],
     "funnel": ["marts.funnel_conversion", "marts.funnel_dropoff", "marts.segment_funnel_stalls"],
@@ -53,47 +44,6 @@ MARTS = {
 }  # fmt: skip
 
 pytestmark = pytest.mark.slow
-
-
-def _require_tools() -> None:
-    missing = []
-    if not (DASHBOARD / "node_modules" / ".package-lock.json").exists():
-        missing.append("dashboard/node_modules (run: cd dashboard && npm ci; scripts/test.sh does)")
-    if shutil.which("npm") is None:
-        missing.append("node and npm (Debian: apt-get install -y nodejs npm)")
-    try:
-        chromium_binary()
-    except BrowserMissing as error:
-        missing.append(str(error))
-    if missing:
-        pytest.fail("the dashboard test needs: " + "; ".join(missing), pytrace=False)
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The sample's serving copy and the dashboards built from it."""
-    _require_tools()
-    home = tmp_path_factory.mktemp("dashboard-sample")
-    serving = build_sample(home, people=600, days=2)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INTENT_")}
-    env["INTENT_HOME"] = str(home)
-    env["DASHBOARD_OUT"] = str(home / "dist")  # not the developer's dashboard/dist
-    done = subprocess.run([str(DASHBOARD / "build.sh")], env=env, capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, f"dashboard/build.sh failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
-    parquet = (serving / "parquet" / "current").resolve()
-    assert f"reading {parquet}" in done.stdout, done.stdout[-2000:]
-    assert (home / "dist" / "index.html").exists(), "the build wrote no index.html"
-    return {"home": home, "parquet": parquet, "dist": home / "dist"}
-
-
-@pytest.fixture(scope="module")
-def rendered(built: dict) -> dict:
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    reports = {}
-    with StaticServer(built["dist"]) as server, Chromium() as browser:
-        for name, path in PAGES.items():
-            reports[name] = browser.render(server.url(path), screenshot=ARTEFACTS / f"{name}.png")
-    return reports
 
 
 def marts(parquet: Path):
@@ -163,6 +113,50 @@ def test_channel_page_markov_credits_equal_the_mart(built: dict, rendered: dict)
     assert shown == expected
 
 
+def test_overview_quality_gates_are_the_marts_verdicts_of_the_published_run(built: dict, rendered: dict) -> None:
+    """The overview's gates come from marts.quality_gate_results, both gates of the published run (the
+    marts gate's added by publish), and its failed expectations are those of the gates' own reports."""
+    con = marts(built["parquet"])
+    (interval,) = con.execute("select cast(max(interval_start) as varchar) from quality_gate_results").fetchone()
+    published = json.loads((built["home"] / "data" / "serving" / "published.json").read_text(encoding="utf-8"))
+    assert interval == published["interval_start"], "the served mart lacks the published run's verdicts"
+    layers = con.execute(
+        "select layer, count(*) filter (where not success and is_critical) = 0, count(distinct suite), count(*), "
+        "count(*) filter (where not success and is_critical), count(*) filter (where not success and not is_critical) "
+        "from quality_gate_results where interval_start = cast(? as date) group by layer order by layer desc",
+        [interval],
+    ).fetchall()
+    assert [row[0] for row in layers] == ["raw", "marts"], "a gate of the published run is missing"
+    keys = ["layer", "passed", "suites", "expectations", "critical_failed", "warnings_failed"]
+    assert shown(rendered["overview"], "quality", keys) == [tuple(row) for row in layers]
+    failed = con.execute(
+        "select layer, suite, expectation, unexpected_count from quality_gate_results "
+        "where interval_start = cast(? as date) and not success order by layer, is_critical desc, suite, "
+        "expectation_number",
+        [interval],
+    ).fetchall()
+    assert failed, "the sample's last run failed no expectation: the check would prove nothing"
+    keys = ["layer", "suite", "expectation", "unexpected_count"]
+    assert shown(rendered["overview"], "quality-failed", keys) == [tuple(row) for row in failed]
+    # ... and they are the gates' own: every failed expectation of the run's reports, none other
+    reports = [
+        json.loads(path.read_text(encoding="utf-8"))
+        for path in (built["home"] / "data" / "reports" / "quality" / f"dt={interval}").glob("*.json")
+    ]
+    from_reports = sorted(
+        (report["layer"], table, result["expectation"], result["unexpected_count"])
+        for report in reports for table, t in report["tables"].items() for result in t["results"]
+        if not result["success"]
+    )  # fmt: skip
+    assert sorted(tuple(row) for row in failed) == from_reports
+
+
+def shown(report, label: str, keys: list[str]) -> list[tuple]:
+    table = next((t for t in report.state["tables"] if t["label"] == label), None)
+    assert table is not None, f"the page has no table {label}"
+    return [tuple(row[key]["value"] for key in keys) for row in table["cells"]]
+
+
 def test_dbt_exposures_point_at_the_pages_and_their_marts(rendered: dict) -> None:
     """Every dashboard exposure's URL is a page of the build, and the page names each mart it depends on."""
     import re
@@ -184,7 +178,7 @@ def test_dbt_exposures_point_at_the_pages_and_their_marts(rendered: dict) -> Non
 
 
 def test_build_refuses_without_a_serving_copy(tmp_path: Path) -> None:
-    _require_tools()
+    require_tools()
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTENT_")}
     env["INTENT_HOME"] = str(tmp_path)
     done = subprocess.run([str(DASHBOARD / "build.sh")], env=env, capture_output=True, text=True, cwd=ROOT)

@@ -1,6 +1,7 @@
 """The operations page's identity health, cut links and quarantine equal their marts.
 
-Reuses the dashboard test's fixtures (the sample's serving copy, the build, the rendered pages): the
+Reuses the dashboard tests' session fixtures (``conftest.py``: the sample's serving copy, the build,
+the rendered pages, made once per test run for both files): the
 page's tables carry the raw values (``data-value``), compared here with the published Parquet of
 ``marts.identity_health_daily``, ``marts.identity_cut_links`` and ``marts.quarantine_daily``, and
 the quarantine mart with the extract manifests of the sample's lake.
@@ -12,11 +13,6 @@ import json
 from pathlib import Path
 
 import pytest
-
-try:  # the fixtures of test_dashboard.py, unless they moved to a conftest.py
-    from tests.dashboard.test_dashboard import built, rendered  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
 
 pytestmark = pytest.mark.slow
 

@@ -95,8 +95,9 @@ def published() -> dict[str, Any]:
 
 
 def run_summaries() -> list[dict[str, Any]]:
-    """The pipeline's saved run summaries (``<reports>/runs/dt=*.json``), oldest first: the only
-    place quarantine counts and the gates' verdicts are kept (they are not marts)."""
+    """The pipeline's saved run summaries (``<reports>/runs/dt=*.json``), oldest first: the overview
+    reads the previous run's newly hot leads and stalls there (the gates' verdicts and the quarantine
+    counts come from marts)."""
     from intent_pipeline.settings import Settings
 
     folder = Path(os.environ.get("INTENT_DASHBOARD_RUNS", "") or Settings.from_env().reports_dir / "runs")

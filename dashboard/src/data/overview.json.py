@@ -1,4 +1,5 @@
-"""Overview: KPIs with the change since the previous interval, the hot-lead gauge, the last run's gates."""
+"""Overview: KPIs with the change since the previous interval, the hot-lead gauge, the last run's gates
+(marts.quality_gate_results)."""
 
 import os
 import sys
@@ -61,6 +62,43 @@ def quarantine_kpi():
                before_day[-1]["rows"] if before_day else None)  # fmt: skip
 
 
+def quality_gates():
+    """The published interval's gate verdicts from marts.quality_gate_results (publish put the run's
+    marts-gate verdict in the serving copy; docs/dashboards.md, "Quality gates"): per layer, and the
+    failed expectations."""
+    mart = "marts.quality_gate_results"
+    if not (marts.folder / "quality_gate_results.parquet").exists():
+        missing = "the serving copy has no marts.quality_gate_results (published before it existed)"
+        return {"mart": mart, "interval_start": interval, "layers": [], "failed": [], "history": [], "missing": missing}
+    day = interval or "9999-12-31"
+    layers = marts.rows(
+        "select layer, max(run_id) as run_id, count(distinct suite) as suites, count(*) as expectations, "
+        "count(*) filter (where not success and is_critical) as critical_failed, "
+        "count(*) filter (where not success and not is_critical) as warnings_failed, "
+        "count(*) filter (where not success and is_critical) = 0 as passed, "
+        "max(validated_at) as validated_at "
+        "from marts.quality_gate_results where interval_start = cast(? as date) "
+        "group by layer order by case layer when 'raw' then 1 when 'marts' then 2 else 3 end, layer",
+        day,
+    )
+    failed = marts.rows(
+        "select layer, suite, expectation, column_name, severity, rows_checked, unexpected_count, "
+        "unexpected_percent, error "
+        "from marts.quality_gate_results where interval_start = cast(? as date) and not success "
+        "order by layer, is_critical desc, suite, expectation_number",
+        day,
+    )
+    history = marts.rows(
+        "select cast(interval_start as varchar) as interval_start, layer, "
+        "count(*) filter (where not success and is_critical) as critical_failed, "
+        "count(*) filter (where not success and not is_critical) as warnings_failed "
+        "from marts.quality_gate_results where interval_start <= cast(? as date) "
+        "group by 1, 2 order by 1 desc, 2 desc limit 14",
+        day,
+    )
+    return {"mart": mart, "interval_start": interval, "layers": layers, "failed": failed, "history": history}
+
+
 # activation is recorded in the warehouse by the build after it: the latest interval marts.activation_runs holds
 activation = marts.rows(
     "select cast(interval_start as date) as interval_start, "
@@ -105,6 +143,5 @@ emit({
     "hot_leads": {"mart": "marts.lead_scores", "value": hot_now, "target": config()["hot_lead_target"]},
     "grades": {"mart": "marts.lead_scores", "rows": grades},
     "snapshots": {"mart": "marts.lead_score_history", "rows": snapshots},
-    "quality": {"source": "run summary", "interval_start": current.get("interval_start"),
-                "gates": current.get("quality") or {}, "run_id": current.get("run_id")},
+    "quality": quality_gates(),
 })  # fmt: skip

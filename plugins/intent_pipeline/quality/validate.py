@@ -17,6 +17,7 @@ from intent_pipeline.intervals import interval_day
 from intent_pipeline.quality.gate import write_report
 from intent_pipeline.quality.readers import MissingTable, read_manifest, read_marts, read_raw_partition
 from intent_pipeline.quality.suites import MART_TABLES, RAW_TABLES, load_suite_spec
+from intent_pipeline.quality.verdicts import write_verdicts
 
 if TYPE_CHECKING:
     from intent_pipeline.settings import Settings
@@ -201,7 +202,7 @@ class _Runner:
         return {"rows": len(df), "success": success, "error": None, "results": results}
 
 
-def _finish(settings: Settings, layer: str, interval_start: date, tables: dict) -> dict:
+def _finish(settings: Settings, layer: str, interval_start: date, tables: dict, run_id: str | None) -> dict:
     results = [r for t in tables.values() for r in t["results"] if not r["success"]]
     critical = sum(1 for r in results if r["severity"] == "critical")
     report = {
@@ -213,6 +214,10 @@ def _finish(settings: Settings, layer: str, interval_start: date, tables: dict) 
         "tables": tables,
     }
     path = write_report(settings.reports_dir, report)
+    if run_id is not None:
+        # the verdict record the warehouse reads (marts.quality_gate_results): the DAG's gates only
+        verdicts = write_verdicts(settings.lake_dir, report, run_id)
+        log.info("quality %s %s: verdicts recorded in %s", layer, report["interval_start"], verdicts)
     log.info(
         "quality %s %s: %s (%d critical, %d warnings); report %s",
         layer, report["interval_start"], "passed" if report["success"] else "FAILED",
@@ -236,6 +241,7 @@ def validate_raw(
     *,
     expectations_dir: Path | str | None = None,
     max_share: float | None = None,
+    run_id: str | None = None,
 ) -> dict:
     """Validate the interval's raw partition of each raw table; write and return the report.
 
@@ -245,7 +251,8 @@ def validate_raw(
 
     Reads ``<lake>/raw/<table>/dt=YYYY-MM-DD/*.parquet``; a table without a partition is a
     critical failure of that table. The report goes to
-    ``<reports>/quality/dt=YYYY-MM-DD/raw.json`` (and ``raw.md``).
+    ``<reports>/quality/dt=YYYY-MM-DD/raw.json`` (and ``raw.md``). With ``run_id`` (the DAG's gate)
+    the verdicts are also recorded in the lake for the warehouse (``verdicts.py``).
     """
     interval_start = interval_day(interval_start)
     runner = _Runner("raw", interval_start, expectations_dir, RAW_TABLES)
@@ -273,7 +280,7 @@ def validate_raw(
             not r["success"] and r["severity"] == "critical" for r in extra
         )
         _log_table("raw", table, tables[table])
-    return _finish(settings, "raw", interval_start, tables)
+    return _finish(settings, "raw", interval_start, tables, run_id)
 
 
 def validate_marts(
@@ -282,6 +289,7 @@ def validate_marts(
     *,
     expectations_dir: Path | str | None = None,
     tables: Sequence[str] | None = None,
+    run_id: str | None = None,
 ) -> dict:
     """Validate the marts in schema ``marts`` of ``settings.warehouse``; write and return the report.
 
@@ -289,7 +297,8 @@ def validate_marts(
     starts, so it never blocks the next writer. A missing mart is a critical failure of that
     table. The report goes to ``<reports>/quality/dt=YYYY-MM-DD/marts.json`` (and ``marts.md``).
     ``tables``: only these marts (default: every one, as the DAG's gate does); ``people`` is read
-    anyway, for the referential-integrity checks of the others.
+    anyway, for the referential-integrity checks of the others. With ``run_id`` (the DAG's gate) the
+    verdicts are also recorded in the lake for the warehouse (``verdicts.py``).
     """
     interval_start = interval_day(interval_start)
     selected = MART_TABLES if tables is None else tuple(tables)
@@ -311,4 +320,4 @@ def validate_marts(
         else:
             reports[table] = runner.table_report(table, frame, parameters)
         _log_table("marts", table, reports[table])
-    return _finish(settings, "marts", interval_start, reports)
+    return _finish(settings, "marts", interval_start, reports, run_id)

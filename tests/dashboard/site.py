@@ -1,0 +1,107 @@
+"""The dashboard tests' shared site: the sample, its build and its rendered pages, made once.
+
+The sample (``sample.py``: two days through the DAG's task functions) and ``dashboard/build.sh``
+take minutes; rendering the five pages in Chromium some seconds more. Every test file of
+``tests/dashboard/`` reads the same ones: :func:`build_site` and :func:`render_site` make them
+under a file lock in a folder shared by every xdist worker of the test run and leave a record
+(``built.json``, ``rendered.json``) that the next caller reads instead. A failed build leaves no
+record: the next caller tries again and fails with the same message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from tests.dashboard.browser import BrowserMissing, Chromium, PageReport, StaticServer, chromium_binary
+
+ROOT = Path(__file__).resolve().parents[2]
+DASHBOARD = ROOT / "dashboard"
+ARTEFACTS = ROOT / "data" / "reports" / "dashboard"
+PAGES = {
+    "overview": "index.html",
+    "intent": "intent.html",
+    "funnel": "funnel.html",
+    "channels": "channels.html",
+    "operations": "operations.html",
+}
+
+
+def shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder shared by every xdist worker of this test run (the run's own folder without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def require_tools() -> None:
+    """Fail (never skip) saying what to install when npm, the packages or chromium are missing."""
+    missing = []
+    if not (DASHBOARD / "node_modules" / ".package-lock.json").exists():
+        missing.append("dashboard/node_modules (run: cd dashboard && npm ci; scripts/test.sh does)")
+    if shutil.which("npm") is None:
+        missing.append("node and npm (Debian: apt-get install -y nodejs npm)")
+    try:
+        chromium_binary()
+    except BrowserMissing as error:
+        missing.append(str(error))
+    if missing:
+        pytest.fail("the dashboard test needs: " + "; ".join(missing), pytrace=False)
+
+
+def _build(home: Path) -> dict[str, Path]:
+    from tests.dashboard.sample import build_sample
+
+    serving = build_sample(home, people=600, days=2)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTENT_")}
+    env["INTENT_HOME"] = str(home)
+    env["DASHBOARD_OUT"] = str(home / "dist")  # not the developer's dashboard/dist
+    done = subprocess.run([str(DASHBOARD / "build.sh")], env=env, capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, f"dashboard/build.sh failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    parquet = (serving / "parquet" / "current").resolve()
+    assert f"reading {parquet}" in done.stdout, done.stdout[-2000:]
+    assert (home / "dist" / "index.html").exists(), "the build wrote no index.html"
+    return {"home": home, "parquet": parquet, "dist": home / "dist"}
+
+
+def build_site(folder: Path) -> dict[str, Path]:
+    """The sample's serving copy and the dashboards built from it, made once under ``folder``:
+    ``{"home": INTENT_HOME of the sample, "parquet": the published version the build read, "dist": the site}``."""
+    from filelock import FileLock
+
+    require_tools()
+    folder.mkdir(parents=True, exist_ok=True)
+    record = folder / "built.json"
+    with FileLock(str(folder / "build.lock")):
+        if not record.exists():
+            home = folder / "sample"
+            shutil.rmtree(home, ignore_errors=True)  # a failed attempt's leftovers
+            site = _build(home)
+            record.write_text(json.dumps({key: str(value) for key, value in site.items()}))
+    return {key: Path(value) for key, value in json.loads(record.read_text()).items()}
+
+
+def render_site(site: dict[str, Path]) -> dict[str, PageReport]:
+    """Every page of ``site`` rendered in headless Chromium, a screenshot each in ``ARTEFACTS``; made once."""
+    from filelock import FileLock
+
+    folder = site["home"].parent
+    record = folder / "rendered.json"
+    with FileLock(str(folder / "render.lock")):
+        if not record.exists():
+            ARTEFACTS.mkdir(parents=True, exist_ok=True)
+            reports = {}
+            with StaticServer(site["dist"]) as server, Chromium() as browser:
+                for name, path in PAGES.items():
+                    reports[name] = browser.render(server.url(path), screenshot=ARTEFACTS / f"{name}.png")
+            record.write_text(json.dumps({name: asdict(report) for name, report in reports.items()}, default=str))
+    saved = json.loads(record.read_text())
+    return {
+        name: PageReport(**{**report, "screenshot": Path(report["screenshot"]) if report["screenshot"] else None})
+        for name, report in saved.items()
+    }
