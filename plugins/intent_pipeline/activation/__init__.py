@@ -579,3 +579,15 @@ def _run_all(
             except DestinationRefused as error:
                 log.error("hubspot merges: %s", error)
                 refused.append(error)
+        # and Salesforce: records pushed under merged-away ids merged with SOAP merge()
+        salesforce = next((config for cls, config in more if getattr(cls, "name", None) == "salesforce"), None)
+        if salesforce is not None and "salesforce" in report and not (safety and safety.dry_run):
+            from intent_pipeline.activation.crm_merges import reconcile_salesforce
+
+            try:
+                merges = reconcile_salesforce(salesforce, rows, ledger, run_id, interval_start, sleep=sleep)
+                if merges["pairs"]:
+                    report["salesforce"]["merges"] = merges
+            except DestinationRefused as error:
+                log.error("salesforce merges: %s", error)
+                refused.append(error)
