@@ -225,6 +225,23 @@ def test_a_record_merged_meanwhile_is_read_again_next_run(settings, small):
         assert report["merges"]["nothing_to_merge"] == 1 and len(server.merges) == 1
 
 
+def test_a_merge_whose_answer_is_lost_is_not_repeated_and_is_found_done_next_run(settings, small):
+    with FakeSalesforce(token=SF_TOKEN) as server:
+        config = config_for(server, timeout=0.5)
+        gone, kept = merged_p0_into_p1(settings, small, server, config)
+        merger = SalesforceMerger(config, sleep=Sleeps())
+        server.hold(1)  # Salesforce merges, and its answer never arrives within the timeout
+        try:
+            answer = merger.merge(kept, gone)
+        finally:
+            server.release.set()
+        assert answer.status == "deferred" and "Timeout" in answer.reason
+        assert len(soap_calls(server)) == 1 and server.merges == [(kept, gone)]  # carried out, not repeated
+        report = run(settings, config, "run-2")
+        assert report["merges"]["nothing_to_merge"] == 1 and len(soap_calls(server)) == 1
+    assert merge_entries(settings, config)["p00000>p00001"].acknowledged
+
+
 def test_another_sobject_than_merge_takes_is_not_reconciled(settings, small):
     with FakeSalesforce(token=SF_TOKEN, sobject="Prospect__c") as server:
         config = config_for(server, sobject="Prospect__c")
