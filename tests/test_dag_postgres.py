@@ -8,6 +8,8 @@ tests/dbt/test_postgres_build.py starts (its ``server`` fixture), real GX.
 2. A re-run of the interval replaces the loaded rows (no duplicate, none dropped), rebuilds the same
    marts and sends nothing again.
 3. A violation planted in a Postgres mart stops the run at validate_marts: the gate reads Postgres.
+
+And the same workload run on DuckDB gives the same marts, row for row, and the same gate verdicts.
 """
 
 from __future__ import annotations
@@ -124,6 +126,42 @@ def test_activation_read_the_segment_from_postgres(pg_pipeline, first_run):
                if f.startswith("hubspot/")]  # fmt: skip
     pushed = {i["properties"]["intent_person_id"] for b in batches for i in b["inputs"]}
     assert len(pushed) == hubspot["sent_ok"] > 0 and pushed <= set(first_run["marts"]["segment"])
+
+
+@pytest.fixture(scope="module")
+def duck_pipeline(tmp_path_factory) -> Iterator[Pipeline]:
+    """The same workload run once by the same DAG on DuckDB (the default engine)."""
+    p = Pipeline(tmp_path_factory.mktemp("dag-duckdb"))
+    p.env.pop("INTENT_ENGINE", None)
+    p.cli(sys.executable, "-m", "intent_pipeline", "synth", "--people", str(PEOPLE), "--date", INTERVAL,
+          "--landing", str(p.data / "landing"), "--truth", str(p.data / "ground_truth"))  # fmt: skip
+    migrated = p.airflow("db", "migrate", log=p.data / "db-migrate.log")
+    assert migrated.returncode == 0, migrated.stdout[-4000:]
+    p.run_dag()
+    yield p
+    p.close()
+
+
+def verdicts(p: Pipeline) -> dict:
+    """Per mart, what the marts' gate found: each expectation's success, rows checked and unexpected count."""
+    report = json.loads((p.data / "reports" / "quality" / f"dt={INTERVAL}" / "marts.json").read_text())
+    keys = ("expectation", "column", "condition", "severity", "success", "rows_checked", "unexpected_count")
+    return {table: sorted(tuple(str(r.get(k)) for k in keys) for r in t["results"])
+            for table, t in report["tables"].items()}  # fmt: skip
+
+
+def test_the_same_day_on_duckdb_gives_the_same_marts_and_the_same_gate_verdicts(pg_pipeline, first_run,
+                                                                                duck_pipeline):  # fmt: skip
+    """The marts in Postgres equal the DuckDB run's, row for row, and GX on the DataFrames read
+    through psycopg2 judges them exactly as GX on DuckDB's frames does."""
+    from intent_pipeline.postgres_load import compare_marts, mart_relations
+
+    duck = duck_pipeline.data
+    marts = mart_relations(duck / "state" / "dbt" / "target" / "manifest.json")
+    assert "marts.people" in marts and len(marts) > 20
+    assert compare_marts(duck / "warehouse.duckdb", marts, pg_pipeline.server) == {}
+    assert verdicts(pg_pipeline) == verdicts(duck_pipeline)
+    assert duck_pipeline.activation_report()["hubspot"]["planned"] == first_run["report"]["hubspot"]["planned"]
 
 
 def test_a_rerun_replaces_the_load_rebuilds_the_same_marts_and_sends_nothing(pg_pipeline, first_run):
