@@ -24,7 +24,10 @@ end (Airflow's `run_after`): `backfill__2026-11-22…` is the day 2026-11-21.
    the only writer of the DuckDB build file; the interval reaches dbt as
    `INTENT_INTERVAL_START` / `INTENT_INTERVAL_END` and scores are computed
    as of its end. It then copies the closed file to the run's snapshot,
-   which every later task of the run reads.
+   which every later task of the run reads. With `INTENT_ENGINE=postgres`
+   it first loads the interval's raw partitions into Postgres and builds
+   there; the gates, activation and the summary then read the marts in
+   Postgres, and publish has nothing to copy (docs/portability.md).
 4. **validate_marts**: GX suites on the run's marts; a failure blocks
    publishing and activation.
 5. **publish** (pool `intent_warehouse`): the validated marts to the serving

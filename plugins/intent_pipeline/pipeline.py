@@ -16,6 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from intent_pipeline.intervals import naive_utc
 from intent_pipeline.settings import DBT_PROJECT_DIR, Settings
@@ -133,14 +134,18 @@ def validate_task(layer: str, interval_start: datetime, interval_end: datetime, 
     from intent_pipeline.quality import QualityGateError, enforce_gate, validate_marts, validate_raw
 
     settings = Settings.from_env()
-    if layer == "marts":
+    if layer == "marts" and settings.engine == "postgres":
+        from intent_pipeline.postgres_load import read_marts
+
+        report = validate_marts(settings, interval_start.date(), reader=read_marts, run_id=run_id)  # GX on Postgres
+    elif layer == "marts":
         from intent_pipeline.serving import run_settings
 
         # the run's own snapshot: another run's build can neither lock it nor change it
-        settings = run_settings(settings, run_id)
-    validate = validate_raw if layer == "raw" else validate_marts
-    # run_id: the verdicts are recorded in the lake too, for marts.quality_gate_results
-    report = validate(settings, interval_start.date(), run_id=run_id)
+        # run_id: the verdicts are recorded in the lake too, for marts.quality_gate_results
+        report = validate_marts(run_settings(settings, run_id), interval_start.date(), run_id=run_id)
+    else:
+        report = validate_raw(settings, interval_start.date(), run_id=run_id)
     try:
         enforce_gate(report)
     except QualityGateError as error:
@@ -209,8 +214,11 @@ def dbt_build_args(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
 
 
 def dbt_build_task(interval_start: datetime, interval_end: datetime, run_id: str) -> dict:
-    """One ``dbt build`` (seeds, models, data tests; unit tests only if asked): the warehouse's only writer."""
+    """One ``dbt build`` (seeds, models, data tests; unit tests only if asked): the warehouse's only writer.
+    With ``INTENT_ENGINE=postgres``: :func:`postgres_build_task` instead."""
     settings = Settings.from_env()
+    if settings.engine == "postgres":
+        return postgres_build_task(settings, interval_start, interval_end, run_id)
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     command = dbt_command(settings, *dbt_build_args())
     started, since = time.monotonic(), time.time()
@@ -239,6 +247,43 @@ def dbt_build_task(interval_start: datetime, interval_end: datetime, run_id: str
         "seconds": seconds,
         "snapshot": str(snapshot),
         "snapshot_seconds": round(time.monotonic() - snapshot_started, 2),
+    }
+
+
+def postgres_build_task(settings: Settings, interval_start: datetime, interval_end: datetime, run_id: str) -> dict:
+    """``dbt_build`` on the postgres target (``INTENT_ENGINE=postgres``, the server of the ``INTENT_PG_*``
+    variables; docs/portability.md, "The DAG on Postgres"): the interval's raw partitions loaded into
+    schema ``raw`` (``postgres_load.load_postgres_task``: replaced, never added to), then the build in
+    its two phases around the Python attribution model (``postgres_load.build_postgres``). In the pool's
+    slot, like the DuckDB build. There is no snapshot: the run's later tasks read the marts in Postgres."""
+    from intent_pipeline import postgres_load
+
+    started = time.monotonic()
+    try:
+        loaded = postgres_load.load_postgres_task(interval_start, interval_end, run_id)
+    except postgres_load.LoadError as error:
+        _fail(f"loading the interval's lake into Postgres failed (rolled back): {error}")
+    log.info("loaded into postgres: %s", loaded["rows"])
+    connection = postgres_load.connection_params()
+    env = {**dbt_env(settings, interval_start, interval_end), **postgres_load.profile_env(connection)}
+    target = settings.state_dir / "dbt" / "target"
+    command = dbt_command(settings)
+    build_args = dbt_build_args()[1:]  # without "build": build_postgres runs it in two phases
+    try:
+        timings = postgres_load.build_postgres(command, env, target, *build_args, connection=connection)
+    except postgres_load.LoadError as error:
+        text = str(error)
+        if "could not connect" in text or "Connection refused" in text:
+            raise  # the server is away: worth the task's retries
+        _fail(text)  # a failing model or data test: a retry cannot fix it
+    for phase in ("phase1", "phase2"):
+        log.info("dbt build on postgres, %s:\n%s", phase, timings[phase].stdout[-10000:])
+    return {
+        "engine": "postgres",
+        "loaded": loaded["rows"],
+        "seconds": round(time.monotonic() - started, 1),
+        **{key: round(timings[key], 1) for key in ("phase1_seconds", "attribution_seconds", "phase2_seconds")},
+        "attribution_rows": timings["attribution_rows"],
     }
 
 
@@ -275,6 +320,11 @@ def publish_task(interval_start: datetime, interval_end: datetime, run_id: str) 
     from intent_pipeline.serving import publish, run_settings, serving_dir
 
     settings = Settings.from_env()
+    if settings.engine == "postgres":
+        # BI reads the marts in Postgres (a server: readers never block the build); the serving copy
+        # is built from a DuckDB warehouse file and stays as it was.
+        log.info("INTENT_ENGINE=postgres: BI reads the marts in Postgres; no DuckDB serving copy is published")
+        return {"engine": "postgres", "published": False, "reason": "BI reads the marts in Postgres"}
     source = run_settings(settings, run_id).warehouse
     manifest = publish(
         source,
@@ -305,22 +355,36 @@ TRAINING_FEATURES_SQL = """
 """
 
 
-def load_training_data(warehouse: Path):
+def load_training_data(warehouse: Path, engine: str = "duckdb"):
     """(labels, features) of the conversion model from the warehouse, read-only (after dbt finished):
     each CRM lead at its scored_at (lead_conversion_examples) and, where the warehouse has them, the
-    same leads at the snapshot ages (``snapshot`` true: int_lead_snapshot_examples)."""
+    same leads at the snapshot ages (``snapshot`` true: int_lead_snapshot_examples). ``engine``
+    ``postgres``: from the marts in Postgres (``postgres_load.PgReader``)."""
     import duckdb
     import pandas as pd
 
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    if engine == "postgres":
+        from intent_pipeline.postgres_load import PgReader
+
+        opened: Any = PgReader()
+    else:
+        opened = duckdb.connect(str(warehouse), read_only=True)
+    with opened as con:
         has_snapshots = con.execute(
             "select count(*) from information_schema.tables"
             " where table_schema = 'intermediate' and table_name = 'int_lead_snapshot_examples'"
         ).fetchall() != [(0,)]
         queries = [TRAINING_LABELS_SQL] + ([SNAPSHOT_LABELS_SQL] if has_snapshots else [])
-        labels = pd.concat([con.execute(q).df() for q in queries], ignore_index=True)
-        features = con.execute(TRAINING_FEATURES_SQL.format(examples=" union all ".join(queries))).df()
+        labels = pd.concat([_frame_of(con, q) for q in queries], ignore_index=True)
+        features = _frame_of(con, TRAINING_FEATURES_SQL.format(examples=" union all ".join(queries)))
     return labels, features
+
+
+def _frame_of(con, sql: str):
+    """A query's rows as a DataFrame, from DuckDB (``.df()`` of its result) or a ``PgReader``."""
+    from intent_pipeline.postgres_load import PgReader
+
+    return con.df(sql) if isinstance(con, PgReader) else con.execute(sql).df()
 
 
 def train_model(settings: Settings, trained_at: datetime, *, retrain_days: int | None = None) -> dict:
@@ -334,7 +398,7 @@ def train_model(settings: Settings, trained_at: datetime, *, retrain_days: int |
         last = datetime.fromisoformat(previous[0]["trained_at"]).replace(tzinfo=None)
         if (trained_at - last).days < retrain_days:
             return {"status": "not_due", "latest_version": previous[0]["version"], "latest_trained_at": str(last)}
-    labels, features = load_training_data(settings.warehouse)
+    labels, features = load_training_data(settings.warehouse, settings.engine)
     model = scoring_model.train(labels, features, trained_at=trained_at)
     path = scoring_model.save(model, settings.models_dir)
     log.info("conversion model %s: %s %s", model["version"], model["status"], model.get("reason") or "")
@@ -352,7 +416,9 @@ def train_model_task(interval_start: datetime, interval_end: datetime, run_id: s
     days older than this interval's end; the next dbt build scores with the latest approved one."""
     from intent_pipeline.serving import run_settings
 
-    settings = run_settings(Settings.from_env(), run_id)
+    settings = Settings.from_env()
+    if settings.engine != "postgres":  # Postgres has no snapshot: the marts in the server
+        settings = run_settings(settings, run_id)
     return train_model(settings, interval_end, retrain_days=settings.model_retrain_days)
 
 
@@ -396,7 +462,9 @@ def activate_task(interval_start: datetime, interval_end: datetime, run_id: str)
     )
     from intent_pipeline.serving import run_settings
 
-    settings = run_settings(Settings.from_env(), run_id)
+    settings = Settings.from_env()
+    if settings.engine != "postgres":  # activation reads the marts in Postgres there (activate, read_segment)
+        settings = run_settings(settings, run_id)
     safety = Safety.from_env()
     more = _more_destinations()
     hubspot_conn = _connection(HUBSPOT_CONN_ID)
@@ -432,8 +500,9 @@ def summary_task(interval_start: datetime, interval_end: datetime, run_id: str) 
     from intent_pipeline.serving import published, run_settings, serving_database, serving_dir
 
     settings = Settings.from_env()
-    # the figures of this run's own marts (its snapshot), whatever ran since
-    summary = build_summary(run_settings(settings, run_id), interval_start.date())
+    # the figures of this run's own marts (its snapshot, or the marts in Postgres), whatever ran since
+    marts = settings if settings.engine == "postgres" else run_settings(settings, run_id)
+    summary = build_summary(marts, interval_start.date())
     summary["run_id"] = run_id
     summary["paths"]["warehouse"] = str(settings.warehouse)
     summary["paths"]["serving"] = str(serving_database(settings))

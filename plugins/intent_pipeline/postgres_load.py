@@ -248,11 +248,17 @@ class _ModelContext:
 
 
 def _read_frame(cursor, relation: str):
+    cursor.execute(f"select * from {relation}")
+    return _frame(cursor)
+
+
+def _frame(cursor):
+    """The executed cursor's rows as a DataFrame: numeric as floats, timestamps as pandas times (as a
+    DuckDB read gives them)."""
     import decimal
 
     import pandas as pd
 
-    cursor.execute(f"select * from {relation}")
     names = [column.name for column in cursor.description]
     frame = pd.DataFrame(cursor.fetchall(), columns=names)
     for name in names:  # numeric comes back as Decimal: the model computes in floats, as on DuckDB
@@ -351,12 +357,72 @@ def build_postgres(
 
 
 def load_postgres_task(interval_start: datetime, interval_end: datetime, run_id: str) -> dict:
-    """The DAG's load step for the postgres target: the interval's partitions into schema raw."""
+    """The DAG's load step for the postgres target: the interval's partitions into schema raw (run by
+    ``pipeline.dbt_build_task`` before the build when ``INTENT_ENGINE=postgres``)."""
     from intent_pipeline.settings import Settings
 
     settings = Settings.from_env()
     counts = load_interval(settings.lake_dir, interval_start)
     return {"interval_start": interval_day(interval_start).isoformat(), "run_id": run_id, "rows": counts}
+
+
+class PgReader:
+    """The little of a read-only DuckDB connection that the marts' readers use (``execute(sql,
+    params)`` → ``fetchone``/``fetchall``, ``df(sql)``, ``close``), over psycopg2 on the postgres
+    target: the DAG's gates, activation, the summary and the model training read the marts through it
+    when ``INTENT_ENGINE=postgres``. ``?`` placeholders become ``%s``. Read-only session, autocommit:
+    it holds no lock on what the next build replaces."""
+
+    def __init__(self, connection: Mapping[str, Any] | None = None):
+        import psycopg2
+
+        self._con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
+        self._con.set_session(readonly=True, autocommit=True)
+
+    def execute(self, sql: str, params: Iterable[Any] | None = None):
+        cursor = self._con.cursor()
+        if params is None:
+            cursor.execute(sql)
+        else:
+            cursor.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(params))
+        return cursor
+
+    def df(self, sql: str):
+        """The query's rows as a DataFrame (see :func:`_frame`)."""
+        return _frame(self.execute(sql))
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> PgReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_marts(tables: Iterable[str], schema: str = "marts", connection: Mapping[str, Any] | None = None) -> dict:
+    """``{table: DataFrame or quality.readers.MissingTable}`` for each mart on Postgres, as
+    ``quality.readers.read_marts`` reads them from DuckDB (the marts' gate reads them so)."""
+    from intent_pipeline.quality.readers import MissingTable
+
+    with PgReader(connection) as con:
+        present = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = ?", [schema]
+            ).fetchall()
+        }
+        frames: dict = {}
+        for table in tables:
+            if table not in present:
+                frames[table] = MissingTable(
+                    f"table {schema}.{table} not found on postgres (present in {schema}: "
+                    f"{', '.join(sorted(present)) or 'none'})"
+                )
+                continue
+            frames[table] = con.df(f"select * from {_quote(schema)}.{_quote(table)}")
+    return frames
 
 
 def main(argv: list[str] | None = None) -> int:

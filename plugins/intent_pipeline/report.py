@@ -13,12 +13,24 @@ def _read_json(path: Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
-def _warehouse_figures(warehouse: Path) -> dict:
+def _open(warehouse: Path, engine: str):
+    """A read-only connection to the marts: the DuckDB file (None when it does not exist), or
+    ``postgres_load.PgReader`` with ``INTENT_ENGINE=postgres``."""
+    if engine == "postgres":
+        from intent_pipeline.postgres_load import PgReader
+
+        return PgReader()
+    if not warehouse.exists():
+        return None
     import duckdb
 
-    if not warehouse.exists():
+    return duckdb.connect(str(warehouse), read_only=True)
+
+
+def _warehouse_figures(warehouse: Path, engine: str = "duckdb") -> dict:
+    con = _open(warehouse, engine)
+    if con is None:
         return {"error": f"no warehouse at {warehouse}"}
-    con = duckdb.connect(str(warehouse), read_only=True)
 
     def one_row(sql: str) -> tuple:
         row = con.execute(sql).fetchone()
@@ -47,15 +59,13 @@ def _warehouse_figures(warehouse: Path) -> dict:
     }
 
 
-def identity_standardisation(warehouse: Path) -> list[dict] | None:
+def identity_standardisation(warehouse: Path, engine: str = "duckdb") -> list[dict] | None:
     """What the identity matcher could not standardise (intermediate.int_identity_match_standardisation):
     per comparison with a failed or blocked value, its source column, the values present, failed
     (with the reason they fail) and blocked by the blocklist. None without a warehouse or the model."""
-    import duckdb
-
-    if not warehouse.exists():
+    con = _open(warehouse, engine)
+    if con is None:
         return None
-    con = duckdb.connect(str(warehouse), read_only=True)
     try:
         found = con.execute(
             "select count(*) from information_schema.tables"
@@ -117,9 +127,9 @@ def build_summary(settings: Settings, interval_start: date) -> dict:
         # renamed, unknown or missing optional columns of the landing files (docs/sources.md)
         "extract_warnings": extract_warnings,
         "quality": quality,
-        "warehouse": _warehouse_figures(settings.warehouse),
+        "warehouse": _warehouse_figures(settings.warehouse, settings.engine),
         # values the identity matcher could not standardise or the blocklist removed (docs/identity.md)
-        "identity_standardisation": identity_standardisation(settings.warehouse),
+        "identity_standardisation": identity_standardisation(settings.warehouse, settings.engine),
         "activation": activation["destinations"] if activation else None,
         "conversion_model": {
             "latest": versions[0] if versions else None,

@@ -29,6 +29,7 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 SOURCES = ("forms", "email", "web", "crm")
 
 TRUE_VALUES = ("1", "true", "yes")
+ENGINES = ("duckdb", "postgres")  # INTENT_ENGINE
 
 
 def env_flag(value: str | None) -> bool:
@@ -82,6 +83,9 @@ class Settings(BaseSettings):
     dbt_unit_tests: bool = False
     # INTENT_MODEL_RETRAIN_DAYS: train_conversion_model retrains when the newest model is this many days old.
     model_retrain_days: int = 7
+    # INTENT_ENGINE: where the DAG builds and reads the marts: "duckdb" (the file `warehouse`) or "postgres"
+    # (the server of the INTENT_PG_* variables: the lake is loaded into it, dbt builds there).
+    engine: str = "duckdb"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -119,6 +123,14 @@ class Settings(BaseSettings):
         if value not in ("fail", "quarantine"):
             raise ValueError(f"INTENT_ON_BAD_FILE must be 'fail' or 'quarantine', got {value!r}")
         return value
+
+    @field_validator("engine", mode="before")
+    @classmethod
+    def _known_engine(cls, value: Any) -> Any:
+        engine = (value or "duckdb").strip().lower() if isinstance(value, str) else value
+        if engine not in ENGINES:
+            raise ValueError(f"INTENT_ENGINE must be one of {', '.join(ENGINES)}, got {value!r}")
+        return engine
 
     @field_validator("dbt_unit_tests", mode="before")
     @classmethod

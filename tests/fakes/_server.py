@@ -102,9 +102,11 @@ class FakeServer:
                 data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", "application/json;charset=utf-8")
+                    headers = dict(headers or {})
+                    # JSON unless the fake names its own type (SOAP answers in text/xml)
+                    self.send_header("Content-Type", headers.pop("Content-Type", "application/json;charset=utf-8"))
                     self.send_header("Content-Length", str(len(data)))
-                    for name, value in (headers or {}).items():
+                    for name, value in headers.items():
                         self.send_header(name, str(value))
                     self.end_headers()
                     self.wfile.write(data)

@@ -52,8 +52,27 @@ Delete by external id: ``DELETE /services/data/vXX.X/sobjects/{sObject}/{externa
 exist"}]`` when no record has that value (or for another sObject or field). ``deleted`` lists the
 external ids deleted.
 
+Read by external id: ``GET /services/data/vXX.X/sobjects/{sObject}/{externalIdField}/{value}`` → 200
+the record's fields with ``attributes`` and ``Id``; 404 ``NOT_FOUND`` when no record has that value.
+
+SOAP ``merge()`` (partner API): ``POST /services/Soap/u/XX.X`` with ``Content-Type: text/xml`` and a
+SOAP 1.1 envelope whose header's ``SessionHeader/sessionId`` is the OAuth access token, and whose body
+is ``<merge>`` with one ``<request>`` (``MergeRequest``) per merge, at most 200: ``masterRecord`` (an
+sObject: ``type`` and ``Id`` in ``urn:sobject.partner.soap.sforce.com``) and one or two
+``recordToMergeIds``. The answer is HTTP 200 ``<mergeResponse>`` with one ``<result>`` (``MergeResult``:
+``id``, ``mergedRecordIds``, ``success``, ``updatedRelatedIds``, ``errors`` of ``statusCode``, ``message``,
+``fields``) per request, in order. A merged record is gone (deleted, not readable by external id);
+merging it, or into it, again: ``ENTITY_IS_DELETED``; an id the org never had:
+``INVALID_CROSS_REFERENCE_KEY``; a key told to :meth:`refuse_merge`: its code. Whole-call faults are HTTP
+500 ``<soapenv:Fault>`` (``faultcode sf:<ExceptionCode>``, ``faultstring "<code>: <message>"``, the
+``detail`` fault with ``exceptionCode``/``exceptionMessage``): ``INVALID_SESSION_ID`` for a missing,
+wrong or expired session (the same token and expiry as the REST API), ``INVALID_TYPE`` for an sObject
+merge() does not support (only Lead, Contact, Account here) or not this org's, ``LIMIT_EXCEEDED`` for more
+than 200 requests, ``soapenv:Client`` for a body that is not such an envelope; :meth:`enqueue_fault`
+scripts any fault (``REQUEST_LIMIT_EXCEEDED``, ``SERVER_UNAVAILABLE``, ``API_DISABLED_FOR_ORG``, …).
+
 ``records`` holds the org's state by external id; ``requests`` everything received; :meth:`calls`
-counts them per endpoint.
+counts them per endpoint; ``merges`` lists ``(master id, merged id)`` per record merged.
 """
 
 from __future__ import annotations
@@ -69,6 +88,8 @@ import threading
 import time
 from collections import Counter, deque
 from urllib.parse import parse_qs
+from xml.etree import ElementTree
+from xml.sax.saxutils import escape
 
 from tests.fakes._server import FakeServer
 
@@ -82,6 +103,15 @@ DELETE_RE = re.compile(
     r"^/services/data/v(?P<version>\d+\.\d)/sobjects/(?P<sobject>\w+)/(?P<field>\w+)/(?P<value>[^/]+)$"
 )
 TOKEN_PATH = "/services/oauth2/token"
+SOAP_RE = re.compile(r"^/services/Soap/u/(?P<version>\d+\.\d)/?$")
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+PARTNER = "urn:partner.soap.sforce.com"
+SOBJECT = "urn:sobject.partner.soap.sforce.com"
+FAULT = "urn:fault.partner.soap.sforce.com"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+MERGEABLE = frozenset({"Lead", "Contact", "Account"})  # this fake's merge() (Salesforce's: also Case, Individual)
+MAX_MERGE_REQUESTS = 200
+XML = {"Content-Type": "text/xml;charset=UTF-8"}
 LEAD_FIELDS = frozenset(
     {"FirstName", "LastName", "Company", "Email", "Phone", "Title", "Industry", "LeadSource", "Status",
      "Intent_Person_Id__c", "Intent_Score__c", "Intent_Grade__c", "Intent_Reasons__c"}
@@ -104,6 +134,38 @@ def bad_request(code: str, message: str) -> tuple[int, dict, list[dict]]:
 
 def record_error(code: str, message: str, fields: list[str] | None = None) -> dict:
     return {"id": None, "success": False, "errors": [{"statusCode": code, "message": message, "fields": fields or []}]}
+
+
+def soap_fault(code: str, message: str, fault: str = "UnexpectedErrorFault") -> tuple[int, dict, bytes]:
+    """A SOAP API fault as Salesforce answers it: HTTP 500, ``faultcode sf:<code>``, ``faultstring
+    "<code>: <message>"`` and the fault element (``UnexpectedErrorFault``, ``InvalidSObjectFault``, …)
+    in ``detail`` with ``exceptionCode`` and ``exceptionMessage``. ``code`` ``soapenv:Client``: a fault
+    without an exception code (a request that is no SOAP message this API knows)."""
+    if code.startswith("soapenv:"):
+        inner = f"<faultcode>{code}</faultcode><faultstring>{escape(message)}</faultstring>"
+    else:
+        inner = (
+            f"<faultcode>sf:{code}</faultcode><faultstring>{code}: {escape(message)}</faultstring><detail>"
+            f'<sf:{fault} xsi:type="sf:{fault}"><sf:exceptionCode>{code}</sf:exceptionCode>'
+            f"<sf:exceptionMessage>{escape(message)}</sf:exceptionMessage></sf:{fault}></detail>"
+        )
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="{SOAP_ENV}" xmlns:sf="{FAULT}" '
+        f'xmlns:xsi="{XSI}"><soapenv:Body><soapenv:Fault>{inner}</soapenv:Fault></soapenv:Body></soapenv:Envelope>'
+    )
+    return 500, dict(XML), xml.encode("utf-8")
+
+
+def merge_result(master: str | None, merged: list[str], error: tuple[str, str] | None = None) -> str:
+    """One ``MergeResult`` element (partner WSDL order: errors, id, mergedRecordIds, success, updatedRelatedIds)."""
+    if error is not None:
+        code, message = error
+        return (
+            f"<result><errors><message>{escape(message)}</message><statusCode>{code}</statusCode></errors>"
+            f'<id xsi:nil="true"/><success>false</success></result>'
+        )
+    ids = "".join(f"<mergedRecordIds>{escape(i)}</mergedRecordIds>" for i in merged)
+    return f"<result><id>{escape(master or '')}</id>{ids}<success>true</success></result>"
 
 
 def oauth_error(error: str, description: str) -> tuple[int, dict, dict]:
@@ -169,6 +231,10 @@ class FakeSalesforce(FakeServer):
         self._outage: tuple[int, object] | None = None
         self._state = threading.Lock()
         self.deleted: list[str] = []  # external ids deleted, in order
+        self.merges: list[tuple[str, str]] = []  # (master id, merged id), in order
+        self.merged_away: set[str] = set()  # ids of records deleted by a merge
+        self._merge_refusals: dict[str, tuple[str, str]] = {}  # external id -> (statusCode, message)
+        self._faults: deque[tuple[int, dict, bytes]] = deque()
 
     def __enter__(self):
         super().__enter__()
@@ -213,6 +279,22 @@ class FakeSalesforce(FakeServer):
         with self._state:
             self._rejections.pop(key, None)
 
+    def enqueue_fault(self, code: str, message: str, times: int = 1, fault: str = "UnexpectedErrorFault") -> None:
+        """Answer the next ``times`` SOAP calls with this fault (after their session was accepted)."""
+        with self._state:
+            self._faults.extend([soap_fault(code, message, fault)] * times)
+
+    def refuse_merge(self, key: str, code: str = "CANNOT_UPDATE_CONVERTED_LEAD",
+                     message: str = "cannot reference converted lead") -> None:  # fmt: skip
+        """A merge whose master or merged record has this external id fails with ``code`` in its
+        ``MergeResult`` (as a converted Lead does), until :meth:`allow_merge`."""
+        with self._state:
+            self._merge_refusals[key] = (code, message)
+
+    def allow_merge(self, key: str) -> None:
+        with self._state:
+            self._merge_refusals.pop(key, None)
+
     def expire_session(self, after: int = 0) -> None:
         """The current access token expires after ``after`` more API calls (401 ``INVALID_SESSION_ID``
         until a refresh)."""
@@ -254,6 +336,8 @@ class FakeSalesforce(FakeServer):
     def handle(self, request: dict) -> tuple[int, dict, object]:
         if request["path"] == TOKEN_PATH:
             return self._token(request)
+        if SOAP_RE.match(request["path"]):
+            return self._soap(request)
         with self._state:
             scripted = self._scripted.popleft() if self._scripted else None
             outage = self._outage
@@ -271,6 +355,8 @@ class FakeSalesforce(FakeServer):
                 return self._bulk(request, match["id"], match["part"], match["version"])
         if request["method"] == "DELETE" and (match := DELETE_RE.match(request["path"])):
             return self._delete(match)
+        if request["method"] == "GET" and (match := DELETE_RE.match(request["path"])):
+            return self._read(match)
         match = PATH_RE.match(request["path"])
         if not match or match["sobject"] != self.sobject or match["field"] != self.external_id_field:
             return 404, {}, errors("NOT_FOUND", "The requested resource does not exist")
@@ -315,6 +401,89 @@ class FakeSalesforce(FakeServer):
             self.ids.pop(key, None)
             self.deleted.append(key)
         return 204, {}, b""
+
+    def _read(self, match: re.Match) -> tuple[int, dict, object]:
+        """Read by external id: the record with ``attributes`` and ``Id``, or 404 NOT_FOUND."""
+        from urllib.parse import unquote
+
+        key = unquote(match["value"])
+        with self._state:
+            if match["sobject"] != self.sobject or match["field"] != self.external_id_field or key not in self.records:
+                return 404, {}, errors("NOT_FOUND", "The requested resource does not exist")
+            record_id = self.ids[key]
+            url = f"/services/data/v{match['version']}/sobjects/{self.sobject}/{record_id}"
+            return 200, {}, {"attributes": {"type": self.sobject, "url": url}, "Id": record_id, **self.records[key]}
+
+    # --- SOAP merge() ---------------------------------------------------------------------------
+
+    def _soap(self, request: dict) -> tuple[int, dict, object]:
+        if request["method"] != "POST":
+            return 405, dict(XML), b""
+        if not request["headers"].get("content-type", "").startswith("text/xml"):
+            return soap_fault("soapenv:Client", "Content-Type of a SOAP 1.1 request must be text/xml")
+        text = request["body"] if isinstance(request["body"], str) else ""
+        try:
+            envelope = ElementTree.fromstring(text)
+        except ElementTree.ParseError as error:
+            return soap_fault("soapenv:Client", f"Unable to parse the request: {error}")
+        session = envelope.findtext(f"{{{SOAP_ENV}}}Header/{{{PARTNER}}}SessionHeader/{{{PARTNER}}}sessionId")
+        body = envelope.find(f"{{{SOAP_ENV}}}Body")
+        with self._state:
+            authorized = session is not None and self._authorize(f"Bearer {session.strip()}")
+            fault = self._faults.popleft() if authorized and self._faults else None
+            outage = self._outage
+        if not authorized:
+            return soap_fault("INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: Illegal Session")
+        if fault is not None:
+            return fault
+        if outage is not None:
+            return soap_fault("SERVER_UNAVAILABLE", "Service Unavailable")
+        call = body[0] if body is not None and len(body) else None
+        if call is None or call.tag != f"{{{PARTNER}}}merge":
+            name = call.tag if call is not None else "an empty Body"
+            return soap_fault("soapenv:Client", f"No operation available for request {name}")
+        asked = call.findall(f"{{{PARTNER}}}request")
+        if len(asked) > MAX_MERGE_REQUESTS:
+            return soap_fault("LIMIT_EXCEEDED", f"Cannot merge more than {MAX_MERGE_REQUESTS} requests in one call")
+        results = []
+        for merge in asked:
+            master = merge.find(f"{{{PARTNER}}}masterRecord")
+            kind = master.findtext(f"{{{SOBJECT}}}type") if master is not None else None
+            if kind not in MERGEABLE or kind != self.sobject:
+                return soap_fault("INVALID_TYPE", f"sObject type '{kind}' is not supported.", "InvalidSObjectFault")
+            master_id = (master.findtext(f"{{{SOBJECT}}}Id") or "").strip() if master is not None else ""
+            merged = [(e.text or "").strip() for e in merge.findall(f"{{{PARTNER}}}recordToMergeIds")]
+            with self._state:
+                results.append(self._merge(master_id, merged))
+        xml = (
+            f'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="{SOAP_ENV}" xmlns="{PARTNER}" '
+            f'xmlns:xsi="{XSI}"><soapenv:Header><LimitInfoHeader><limitInfo><current>{len(self.requests) + 1}'
+            "</current><limit>15000</limit><type>API REQUESTS</type></limitInfo></LimitInfoHeader></soapenv:Header>"
+            f"<soapenv:Body><mergeResponse>{''.join(results)}</mergeResponse></soapenv:Body></soapenv:Envelope>"
+        )
+        return 200, dict(XML), xml.encode("utf-8")
+
+    def _merge(self, master: str, merged: list[str]) -> str:
+        """One MergeRequest (the caller holds the lock): its MergeResult element."""
+        keys = {record_id: key for key, record_id in self.ids.items()}
+        if not merged or len(merged) > 2:
+            return merge_result(None, [], ("INVALID_ARGUMENT", "a merge request takes one or two recordToMergeIds"))
+        for record_id in (master, *merged):
+            if record_id in self.merged_away:
+                return merge_result(None, [], ("ENTITY_IS_DELETED", "entity is deleted"))
+            if record_id not in keys:
+                return merge_result(None, [], ("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id"))
+            if keys[record_id] in self._merge_refusals:
+                return merge_result(None, [], self._merge_refusals[keys[record_id]])
+        if master in merged:
+            return merge_result(None, [], ("INVALID_ID_FIELD", "the master record cannot be merged into itself"))
+        for record_id in merged:
+            key = keys[record_id]
+            del self.records[key]
+            del self.ids[key]
+            self.merged_away.add(record_id)
+            self.merges.append((master, record_id))
+        return merge_result(master, merged)
 
     def _authorize(self, header: str | None) -> bool:
         """The bearer token is the current one, and has not expired (see :meth:`expire_session`)."""
@@ -581,7 +750,8 @@ class FakeSalesforce(FakeServer):
 
     def calls(self) -> Counter:
         """Requests received per endpoint: ``token``, ``collections``, ``create_job``, ``upload``,
-        ``close``, ``abort``, ``poll``, ``successfulResults``, ``failedResults``, ``unprocessedrecords``."""
+        ``close``, ``abort``, ``poll``, ``successfulResults``, ``failedResults``, ``unprocessedrecords``,
+        ``read`` and ``delete`` (by external id), ``soap``."""
         return Counter(endpoint(r) for r in self.requests)
 
 
@@ -591,6 +761,10 @@ def endpoint(request: dict) -> str:
         return "token"
     if PATH_RE.match(request["path"]):
         return "collections"
+    if SOAP_RE.match(request["path"]):
+        return "soap"
+    if DELETE_RE.match(request["path"]):
+        return {"GET": "read", "DELETE": "delete"}.get(request["method"], "other")
     match = JOBS_RE.match(request["path"])
     if not match:
         return "other"

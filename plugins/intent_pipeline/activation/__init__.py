@@ -508,7 +508,7 @@ def activate(
 
     if isinstance(interval_start, datetime):
         interval_start = interval_start.date()
-    rows = read_segment(settings.warehouse, interval_end)
+    rows = read_segment(settings.warehouse, interval_end, engine=getattr(settings, "engine", "duckdb"))
     stalls = sum(1 for row in rows if is_stall(row))
     log.info(
         "segment_high_intent: %d rows; segment_crm_updates: %d rows; segment_funnel_stalls: %d rows",
@@ -578,4 +578,16 @@ def _run_all(
                     report["hubspot"]["merges"] = merges
             except DestinationRefused as error:
                 log.error("hubspot merges: %s", error)
+                refused.append(error)
+        # and Salesforce: records pushed under merged-away ids merged with SOAP merge()
+        salesforce = next((config for cls, config in more if getattr(cls, "name", None) == "salesforce"), None)
+        if salesforce is not None and "salesforce" in report and not (safety and safety.dry_run):
+            from intent_pipeline.activation.crm_merges import reconcile_salesforce
+
+            try:
+                merges = reconcile_salesforce(salesforce, rows, ledger, run_id, interval_start, sleep=sleep)
+                if merges["pairs"]:
+                    report["salesforce"]["merges"] = merges
+            except DestinationRefused as error:
+                log.error("salesforce merges: %s", error)
                 refused.append(error)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from intent_pipeline.activation.ledger import DEAD_LETTER, LedgerEntry
 
@@ -54,18 +55,25 @@ class SegmentError(RuntimeError):
     """The segment cannot be read (missing warehouse, table or columns)."""
 
 
-def read_segment(warehouse: Path | str, interval_end: datetime | None = None) -> list[dict]:
+def read_segment(warehouse: Path | str, interval_end: datetime | None = None, engine: str = "duckdb") -> list[dict]:
     """Rows of ``marts.segment_high_intent`` as dicts, ordered by ``person_id``, each with
     ``in_segment`` True; then the rows of ``marts.segment_crm_updates`` (people who left the
     segment: CRMs that hold them get their new grade) with ``in_segment`` False, when the
     warehouse has that table; then the stalls of ``marts.segment_funnel_stalls`` (chat alerts
-    only) with ``in_segment`` False and ``alert_kind`` ``"stall"``, when it has that one."""
+    only) with ``in_segment`` False and ``alert_kind`` ``"stall"``, when it has that one.
+    ``engine`` ``postgres``: the marts in Postgres (``postgres_load.PgReader``), not the file."""
     import duckdb
 
     warehouse = Path(warehouse)
-    if not warehouse.exists():
+    if engine == "postgres":
+        from intent_pipeline.postgres_load import PgReader
+
+        con: Any = PgReader()
+        warehouse = Path("postgres")  # named in the errors below
+    elif not warehouse.exists():
         raise SegmentError(f"warehouse {warehouse} does not exist: run dbt build before activation")
-    con = duckdb.connect(str(warehouse), read_only=True)
+    else:
+        con = duckdb.connect(str(warehouse), read_only=True)
     try:
         rows = _read_table(con, SEGMENT_TABLE, warehouse, required=True)
         for row in rows:

@@ -8,7 +8,7 @@ locked by a writer), which a person has to fix or a retry can.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -290,8 +290,11 @@ def validate_marts(
     expectations_dir: Path | str | None = None,
     tables: Sequence[str] | None = None,
     run_id: str | None = None,
+    reader: Callable[[tuple[str, ...]], dict] | None = None,
 ) -> dict:
     """Validate the marts in schema ``marts`` of ``settings.warehouse``; write and return the report.
+    ``reader``: reads the marts elsewhere instead (``postgres_load.read_marts``: the marts in Postgres),
+    ``{table: DataFrame or MissingTable}`` as :func:`read_marts` gives them.
 
     The warehouse is read through a read-only DuckDB connection, closed before validation
     starts, so it never blocks the next writer. A missing mart is a critical failure of that
@@ -306,7 +309,8 @@ def validate_marts(
     if unknown:
         raise ValueError(f"no suite for mart(s) {', '.join(unknown)}; known: {', '.join(MART_TABLES)}")
     runner = _Runner("marts", interval_start, expectations_dir, selected)
-    frames = read_marts(settings.warehouse, tuple(dict.fromkeys(("people", *selected))))
+    wanted = tuple(dict.fromkeys(("people", *selected)))
+    frames = reader(wanted) if reader is not None else read_marts(settings.warehouse, wanted)
     people = frames["people"]  # read_marts returns every table it was asked for, people among them
     # Referential integrity (scores, segments, stalls, funnel, credits -> people) is a suite parameter:
     # the people's ids.

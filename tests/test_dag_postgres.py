@@ -1,0 +1,206 @@
+"""The whole DAG on Postgres (issue #20): ``INTENT_ENGINE=postgres`` through real Airflow 3 (``airflow
+dags test``, i.e. ``dag.test()``, in the e2e tests' driver), real dbt on the real PostgreSQL server that
+tests/dbt/test_postgres_build.py starts (its ``server`` fixture), real GX.
+
+1. The first run loads the interval's lake into Postgres, builds there (two phases around the Python
+   attribution model), validates the marts read from Postgres, activates from them and summarizes
+   them; no DuckDB warehouse file is written. Every loaded lake row is in Postgres once.
+2. A re-run of the interval replaces the loaded rows (no duplicate, none dropped), rebuilds the same
+   marts and sends nothing again.
+3. A violation planted in a Postgres mart stops the run at validate_marts: the gate reads Postgres.
+
+And the same workload run on DuckDB gives the same marts, row for row, and the same gate verdicts.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.dbt.test_postgres_build import server  # noqa: F401  (the fixture: a real PostgreSQL server)
+from tests.test_e2e import INTERVAL, Pipeline
+
+pytestmark = pytest.mark.slow
+
+PEOPLE = 150
+RAW_TABLES = ("forms_submissions", "email_events", "web_events", "crm_leads", "crm_opportunities",
+              "crm_orders", "crm_activities")  # fmt: skip
+
+
+def pg_rows(connection: dict, sql: str) -> list[tuple]:
+    import psycopg2
+
+    con = psycopg2.connect(**connection)
+    try:
+        with con.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def pg_pipeline(server, tmp_path_factory) -> Iterator[Pipeline]:  # noqa: F811
+    from intent_pipeline.postgres_load import profile_env
+
+    p = Pipeline(tmp_path_factory.mktemp("dag-postgres"))
+    p.env.update(profile_env(server))
+    p.env["INTENT_ENGINE"] = "postgres"
+    p.env.pop("DBT_TARGET", None)  # the engine decides the dbt target of the DAG's builds
+    p.cli(sys.executable, "-m", "intent_pipeline", "synth", "--people", str(PEOPLE), "--date", INTERVAL,
+          "--landing", str(p.data / "landing"), "--truth", str(p.data / "ground_truth"))  # fmt: skip
+    migrated = p.airflow("db", "migrate", log=p.data / "db-migrate.log")
+    assert migrated.returncode == 0, migrated.stdout[-4000:]
+    p.server = server  # type: ignore[attr-defined]
+    yield p
+    p.close()
+
+
+def loaded_counts(p: Pipeline) -> dict[str, int]:
+    """Rows of the interval per raw table in Postgres."""
+    return {table: pg_rows(p.server, f"select count(*) from raw.{table} where _interval_start = '{INTERVAL}'")[0][0]
+            for table in RAW_TABLES}  # fmt: skip
+
+
+def manifests_loaded(p: Pipeline) -> dict[str, int]:
+    """``loaded`` per table from the extract manifests (read = loaded + quarantined is checked too)."""
+    counts = {}
+    for source in ("forms", "email", "web", "crm"):
+        manifest = json.loads((p.data / "lake" / "manifests" / source / f"dt={INTERVAL}.json").read_text())
+        for table, c in manifest["tables"].items():
+            assert c["read"] == c["loaded"] + c["quarantined"], (source, table, c)
+            counts[table] = c["loaded"]
+    return counts
+
+
+def marts_figures(p: Pipeline) -> dict:
+    return {
+        "people": pg_rows(p.server, "select count(*) from marts.people")[0][0],
+        "segment": sorted(r[0] for r in pg_rows(p.server, "select person_id from marts.segment_high_intent")),
+        "grades": dict(pg_rows(p.server, "select grade, count(*) from marts.lead_scores group by grade")),
+    }
+
+
+@pytest.fixture(scope="module")
+def first_run(pg_pipeline) -> dict:
+    pg_pipeline.run_dag()
+    return {"loaded": loaded_counts(pg_pipeline), "marts": marts_figures(pg_pipeline),
+            "report": pg_pipeline.activation_report(), "outbox": pg_pipeline.outbox_files()}  # fmt: skip
+
+
+def test_the_run_builds_on_postgres_and_writes_no_duckdb_warehouse(pg_pipeline, first_run):
+    assert not (pg_pipeline.data / "warehouse.duckdb").exists(), "a DuckDB warehouse was built"
+    assert not list((pg_pipeline.data / "state").rglob("*.duckdb")), "a DuckDB snapshot was made"
+    marts = first_run["marts"]
+    assert marts["people"] > PEOPLE * 0.5 and marts["segment"]
+    assert set(marts["grades"]) <= {"high_intent", "potential", "nurture"} and marts["grades"].get("nurture")
+    # the Python attribution model ran between the two phases, on Postgres
+    assert pg_rows(pg_pipeline.server, "select count(*) from marts.channel_attribution")[0][0] > 0
+    results = json.loads((pg_pipeline.data / "state" / "dbt" / "target" / "run_results.json").read_text())
+    assert "model.intent_warehouse.attribution_touch_credits" in {r["unique_id"] for r in results["results"]}
+
+
+def test_every_extracted_row_is_loaded_into_postgres_once(pg_pipeline, first_run):
+    loaded = manifests_loaded(pg_pipeline)
+    assert sum(loaded.values()) > 0
+    assert first_run["loaded"] == {table: loaded.get(table, 0) for table in RAW_TABLES}
+
+
+def test_the_marts_gate_read_postgres_and_passed(pg_pipeline, first_run):
+    report = json.loads((pg_pipeline.data / "reports" / "quality" / f"dt={INTERVAL}" / "marts.json").read_text())
+    assert report["success"] is True and {"people", "segment_high_intent"} <= set(report["tables"])
+    summary = json.loads((pg_pipeline.data / "reports" / "runs" / f"dt={INTERVAL}.json").read_text())
+    assert summary["quality"] == {"raw": True, "marts": True}
+    assert summary["warehouse"]["people"] == first_run["marts"]["people"]
+    assert summary["warehouse"]["segment_high_intent"] == len(first_run["marts"]["segment"])
+
+
+def test_activation_read_the_segment_from_postgres(pg_pipeline, first_run):
+    hubspot = first_run["report"]["hubspot"]
+    assert hubspot["mode"] == "outbox" and hubspot["planned"] == len(first_run["marts"]["segment"])
+    batches = [json.loads((pg_pipeline.data / "outbox" / f).read_text()) for f in first_run["outbox"]
+               if f.startswith("hubspot/")]  # fmt: skip
+    pushed = {i["properties"]["intent_person_id"] for b in batches for i in b["inputs"]}
+    assert len(pushed) == hubspot["sent_ok"] > 0 and pushed <= set(first_run["marts"]["segment"])
+
+
+@pytest.fixture(scope="module")
+def duck_pipeline(tmp_path_factory) -> Iterator[Pipeline]:
+    """The same workload run once by the same DAG on DuckDB (the default engine)."""
+    p = Pipeline(tmp_path_factory.mktemp("dag-duckdb"))
+    p.env.pop("INTENT_ENGINE", None)
+    p.cli(sys.executable, "-m", "intent_pipeline", "synth", "--people", str(PEOPLE), "--date", INTERVAL,
+          "--landing", str(p.data / "landing"), "--truth", str(p.data / "ground_truth"))  # fmt: skip
+    migrated = p.airflow("db", "migrate", log=p.data / "db-migrate.log")
+    assert migrated.returncode == 0, migrated.stdout[-4000:]
+    p.run_dag()
+    yield p
+    p.close()
+
+
+def verdicts(p: Pipeline) -> dict:
+    """Per mart, what the marts' gate found: each expectation's success, rows checked and unexpected count."""
+    report = json.loads((p.data / "reports" / "quality" / f"dt={INTERVAL}" / "marts.json").read_text())
+    keys = ("expectation", "column", "condition", "severity", "success", "rows_checked", "unexpected_count")
+    return {table: sorted(tuple(str(r.get(k)) for k in keys) for r in t["results"])
+            for table, t in report["tables"].items()}  # fmt: skip
+
+
+def test_the_same_day_on_duckdb_gives_the_same_marts_and_the_same_gate_verdicts(pg_pipeline, first_run,
+                                                                                duck_pipeline):  # fmt: skip
+    """The marts in Postgres equal the DuckDB run's, row for row, and GX on the DataFrames read
+    through psycopg2 judges them exactly as GX on DuckDB's frames does."""
+    from intent_pipeline.postgres_load import compare_marts, mart_relations
+
+    duck = duck_pipeline.data
+    marts = mart_relations(duck / "state" / "dbt" / "target" / "manifest.json")
+    assert "marts.people" in marts and len(marts) > 20
+    assert compare_marts(duck / "warehouse.duckdb", marts, pg_pipeline.server) == {}
+    assert verdicts(pg_pipeline) == verdicts(duck_pipeline)
+    assert duck_pipeline.activation_report()["hubspot"]["planned"] == first_run["report"]["hubspot"]["planned"]
+
+
+def test_a_rerun_replaces_the_load_rebuilds_the_same_marts_and_sends_nothing(pg_pipeline, first_run):
+    pg_pipeline.run_dag()
+    assert loaded_counts(pg_pipeline) == first_run["loaded"]
+    assert marts_figures(pg_pipeline) == first_run["marts"]
+    assert pg_pipeline.outbox_files() == first_run["outbox"]
+    for destination, counts in pg_pipeline.activation_report().items():
+        assert counts["sent_ok"] == 0, (destination, counts)
+        assert counts["unchanged"] + counts["invalid"] == counts["planned"], (destination, counts)
+
+
+def test_a_violation_in_a_postgres_mart_stops_the_run_before_activation(pg_pipeline, first_run):
+    import psycopg2
+
+    con = psycopg2.connect(**pg_pipeline.server)
+    con.autocommit = True
+    try:
+        con.cursor().execute("insert into marts.segment_high_intent select * from marts.segment_high_intent limit 1")
+    finally:
+        con.close()
+    report_file = pg_pipeline.data / "reports" / "activation" / f"dt={INTERVAL}.json"
+    before = report_file.stat().st_mtime
+    # no rebuild (dbt would repair the mart): the gate reads the planted mart in Postgres
+    done = pg_pipeline.run_dag("--mark-success-pattern", "^(extract_.*|validate_raw|dbt_build)$", check=False)
+    assert done.returncode != 0
+    log = done.stdout + done.stderr
+    assert "quality gate 'marts' failed" in log and "segment_high_intent" in log
+    assert report_file.stat().st_mtime == before, "activation ran despite the failed gate"
+
+
+def test_the_engine_setting_is_duckdb_or_postgres():
+    from intent_pipeline.settings import Settings
+
+    assert Settings.from_env({}).engine == "duckdb"
+    assert Settings.from_env({"INTENT_ENGINE": " Postgres "}).engine == "postgres"
+    with pytest.raises(ValueError, match="INTENT_ENGINE must be one of duckdb, postgres"):
+        Settings.from_env({"INTENT_ENGINE": "spark"})
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(pytest.main([str(Path(__file__)), "-q"]))
