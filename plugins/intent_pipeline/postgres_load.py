@@ -54,14 +54,16 @@ class LoadError(RuntimeError):
 
 
 def connection_params(env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """psycopg2 keyword arguments from the dbt profile's environment variables."""
-    env = os.environ if env is None else env
+    """psycopg2 keyword arguments from the dbt profile's environment variables (``Settings.pg_*``)."""
+    from intent_pipeline.settings import Settings
+
+    settings = Settings.from_env(env)
     return {
-        "host": env.get("INTENT_PG_HOST", "localhost"),
-        "port": int(env.get("INTENT_PG_PORT", "5432")),
-        "user": env.get("INTENT_PG_USER", "intent"),
-        "password": env.get("INTENT_PG_PASSWORD", ""),
-        "dbname": env.get("INTENT_PG_DBNAME", "intent_warehouse"),
+        "host": settings.pg_host,
+        "port": settings.pg_port,
+        "user": settings.pg_user,
+        "password": settings.pg_password,
+        "dbname": settings.pg_dbname,
     }
 
 
