@@ -23,15 +23,8 @@
 
 {% macro duckdb__extract_manifests() -%}
     {%- set pattern = env_var('INTENT_LAKE_DIR') ~ '/manifests/*/dt=*.json' -%}
-    {%- set found = 0 -%}
-    {%- if execute -%}
-        {%- set found = run_query("select count(*) from glob('" ~ pattern | replace("'", "''") ~ "')").columns[0].values()[0] -%}
-    {%- endif -%}
-    {%- if found > 0 -%}
-        (select json from read_json_objects('{{ pattern | replace("'", "''") }}', format = 'auto'))
-    {%- else -%}
-        (select cast(null as json) as json where false)
-    {%- endif -%}
+    {%- set files = "(select json from read_json_objects('" ~ pattern | replace("'", "''") ~ "', format = 'auto'))" -%}
+    {{ files_or_empty(pattern, files, '(select cast(null as json) as json where false)') }}
 {%- endmacro %}
 
 {#- Rows where an extract's accounting does not add up: read = loaded + quarantined + suppressed. -#}
