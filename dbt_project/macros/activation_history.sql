@@ -13,21 +13,27 @@
 
 {% macro duckdb__activation_history(table, relation) -%}
     {%- set pattern = env_var('INTENT_LAKE_DIR') ~ '/activation/' ~ table ~ '/*/*.parquet' -%}
-    {%- set found = 0 -%}
-    {%- if execute -%}
-        {%- set found = run_query("select count(*) from glob('" ~ pattern ~ "')").columns[0].values()[0] -%}
-    {%- endif -%}
-    {%- if found > 0 -%}
-        {{ relation }}
-    {%- else -%}
-        {{ activation_history_empty(table) }}
-    {%- endif -%}
+    {{ files_or_empty(pattern, relation, activation_history_empty(table)) }}
 {%- endmacro %}
 
 {#- Postgres: the tables are loaded into schema raw by intent_pipeline.postgres_load, which leaves
     no table before the first activation. -#}
 {% macro postgres__activation_history(table, relation) -%}
     {{ relation_or_empty(relation, activation_history_empty(table)) }}
+{%- endmacro %}
+
+{#- DuckDB reading the lake: `relation` when a file matches the glob `pattern`, else (read_parquet
+    and read_json_objects fail on an empty glob) the typed empty relation `empty`. -#}
+{% macro files_or_empty(pattern, relation, empty) -%}
+    {%- set found = 0 -%}
+    {%- if execute -%}
+        {%- set found = run_query("select count(*) from glob('" ~ pattern | replace("'", "''") ~ "')").columns[0].values()[0] -%}
+    {%- endif -%}
+    {%- if found > 0 -%}
+        {{ relation }}
+    {%- else -%}
+        {{ empty }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- A loaded table, or (while it does not exist yet) the typed empty relation `empty`. -#}

@@ -103,6 +103,19 @@
         and grade_days.occurred_at is not null
 {%- endmacro %}
 
+{#- Every moment a person matched a rule of `rules` (steps and exclusions), by each kind above:
+    person_id, occurred_at, role, step. The one matching of int_funnel_steps_reached and
+    int_funnel_step_events (which counts every moment, not only the ordered ones). -#}
+{% macro funnel_matches(rules, events='events', touches='touches', grade_history='grade_history') -%}
+    {{ funnel_matches_touch(rules, touches) }}
+    union all
+    {{ funnel_matches_event(rules, events) }}
+    union all
+    {{ funnel_matches_engaged_page_view(rules, events) }}
+    union all
+    {{ funnel_matches_grade(rules, grade_history) }}
+{%- endmacro %}
+
 {#- The enabled steps of the seed funnel_steps in step order, read when the model is compiled
     (marts.funnel_stages has one column per step). Before the seed exists, while parsing and in a
     unit test (its fixture is no table): the default steps. -#}

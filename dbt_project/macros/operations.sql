@@ -1,8 +1,9 @@
 {#- The extract manifests of the raw lake (<lake>/manifests/<source>/dt=<day>.json, written by
     every extract task: per file and per table, rows read, loaded and quarantined), one JSON
-    document per row (column json). Before the first extract there is no file and read_json_objects
-    would fail on the empty glob: then the relation is empty. The manifests are files, so this reads
-    them with DuckDB; another adapter has no reader for them here (a compiler error says so). -#}
+    document per row (column json). DuckDB reads the files; on Postgres the load step
+    (intent_pipeline.postgres_load) copies them into raw.extract_manifests. Before the first extract
+    there is none: then the relation is empty. Another adapter has no reader for them here (a
+    compiler error says so). -#}
 {% macro extract_manifests() -%}
     {{ return(adapter.dispatch('extract_manifests')()) }}
 {%- endmacro %}
@@ -15,17 +16,15 @@
     (select cast(null as {{ dbt.type_string() }}) as json where 1 = 0)
 {%- endmacro %}
 
+{% macro postgres__extract_manifests() -%}
+    {%- set relation = api.Relation.create(database=target.database, schema='raw', identifier='extract_manifests') -%}
+    {{ relation_or_empty(relation, '(select cast(null as json) as json where false) as no_manifests') }}
+{%- endmacro %}
+
 {% macro duckdb__extract_manifests() -%}
     {%- set pattern = env_var('INTENT_LAKE_DIR') ~ '/manifests/*/dt=*.json' -%}
-    {%- set found = 0 -%}
-    {%- if execute -%}
-        {%- set found = run_query("select count(*) from glob('" ~ pattern | replace("'", "''") ~ "')").columns[0].values()[0] -%}
-    {%- endif -%}
-    {%- if found > 0 -%}
-        (select json from read_json_objects('{{ pattern | replace("'", "''") }}', format = 'auto'))
-    {%- else -%}
-        (select cast(null as json) as json where false)
-    {%- endif -%}
+    {%- set files = "(select json from read_json_objects('" ~ pattern | replace("'", "''") ~ "', format = 'auto'))" -%}
+    {{ files_or_empty(pattern, files, '(select cast(null as json) as json where false)') }}
 {%- endmacro %}
 
 {#- Rows where an extract's accounting does not add up: read = loaded + quarantined + suppressed. -#}
@@ -34,3 +33,30 @@ select *
 from {{ model }}
 where rows_read <> rows_loaded + rows_quarantined + rows_suppressed
 {% endtest %}
+
+{#- One row per key of the JSON object at `key` of `document` (column name given by the caller's
+    alias: `from manifests, {{ json_object_key_rows('manifests.json', 'tables') }} as t (name)`). -#}
+{% macro json_object_key_rows(document, key) -%}
+    {{ return(adapter.dispatch('json_object_key_rows')(document, key)) }}
+{%- endmacro %}
+
+{% macro default__json_object_key_rows(document, key) -%}
+    json_object_keys({{ document }} -> '{{ key }}')
+{%- endmacro %}
+
+{% macro duckdb__json_object_key_rows(document, key) -%}
+    unnest(json_keys({{ document }}, '$.{{ key }}'))
+{%- endmacro %}
+
+{#- One row per element of the JSON array at `key` of `document` (as json_object_key_rows). -#}
+{% macro json_array_rows(document, key) -%}
+    {{ return(adapter.dispatch('json_array_rows')(document, key)) }}
+{%- endmacro %}
+
+{% macro default__json_array_rows(document, key) -%}
+    json_array_elements({{ document }} -> '{{ key }}')
+{%- endmacro %}
+
+{% macro duckdb__json_array_rows(document, key) -%}
+    unnest(cast({{ document }} -> '{{ key }}' as json[]))
+{%- endmacro %}

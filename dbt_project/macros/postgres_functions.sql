@@ -140,6 +140,7 @@ begin
 end
 $fn$;
 
+{#- the same byte-level preamble as intent_levenshtein on purpose: PL/pgSQL functions cannot share a helper cheaply #}
 create or replace function {{ target.schema }}.intent_damerau_levenshtein(a text, b text) returns integer
 language plpgsql immutable strict parallel safe as $fn$
 declare

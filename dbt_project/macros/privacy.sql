@@ -49,15 +49,7 @@
 
 {% macro duckdb__privacy_audit_records(relation) -%}
     {%- set pattern = env_var('INTENT_LAKE_DIR') ~ '/audit/dt=*/*.parquet' -%}
-    {%- set found = 0 -%}
-    {%- if execute -%}
-        {%- set found = run_query("select count(*) from glob('" ~ pattern ~ "')").columns[0].values()[0] -%}
-    {%- endif -%}
-    {%- if found > 0 -%}
-        {{ relation }}
-    {%- else -%}
-        {{ privacy_audit_empty() }}
-    {%- endif -%}
+    {{ files_or_empty(pattern, relation, privacy_audit_empty()) }}
 {%- endmacro %}
 
 {#- Postgres: the table is loaded into schema raw by intent_pipeline.postgres_load, which leaves

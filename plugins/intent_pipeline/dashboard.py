@@ -7,7 +7,7 @@ skipped task, not a failed run). When it runs, it runs ``dashboard/build.sh`` (w
 ``make dashboard`` runs) with the run's settings, so the pages read the serving copy the run just
 published; a failed build fails the task with the end of the build's output.
 
-Settings (environment):
+Settings (environment, read through intent_pipeline.settings.Settings):
   INTENT_DASHBOARD_BUILD    on: rebuild after each run's publish (default off)
   INTENT_DASHBOARD_OUT      where the static site goes (default dashboard/dist; build.sh's DASHBOARD_OUT)
   INTENT_DASHBOARD_TIMEOUT  seconds before the build is stopped (default 600)
@@ -23,14 +23,13 @@ import time
 import uuid
 from pathlib import Path
 
+from intent_pipeline.settings import Settings
+
 log = logging.getLogger(__name__)
 
 ENABLE_ENV = "INTENT_DASHBOARD_BUILD"
-OUT_ENV = "INTENT_DASHBOARD_OUT"
 TIMEOUT_ENV = "INTENT_DASHBOARD_TIMEOUT"
 BUILD_SCRIPT = Path(__file__).resolve().parents[2] / "dashboard" / "build.sh"
-TRUE = {"1", "true", "yes", "on"}
-FALSE = {"", "0", "false", "no", "off"}
 
 
 class DashboardSkipped(Exception):
@@ -43,12 +42,7 @@ class DashboardBuildFailed(RuntimeError):
 
 def enabled(env: dict[str, str] | None = None) -> bool:
     """``INTENT_DASHBOARD_BUILD`` as a switch; a value that is no switch is an error, not "off"."""
-    value = (os.environ if env is None else env).get(ENABLE_ENV, "").strip().lower()
-    if value in TRUE:
-        return True
-    if value in FALSE:
-        return False
-    raise ValueError(f"{ENABLE_ENV} must be one of 1/true/yes/on or 0/false/no/off, got {value!r}")
+    return Settings.from_env(env).dashboard_build
 
 
 def why_not(env: dict[str, str] | None = None, script: Path = BUILD_SCRIPT) -> str | None:
@@ -76,14 +70,15 @@ def build(env: dict[str, str] | None = None, script: Path = BUILD_SCRIPT) -> dic
     reason = why_not(env, script)
     if reason:
         raise DashboardSkipped(reason)
-    out = Path(env.get(OUT_ENV, "").strip() or env.get("DASHBOARD_OUT", "").strip() or "dist")
+    settings = Settings.from_env(env)
+    out = settings.dashboard_out or Path(env.get("DASHBOARD_OUT", "").strip() or "dist")
     site = out if out.is_absolute() else script.parent / out
     # Built into a new folder beside the site, then swapped in: Framework refuses to write over an
     # earlier build outside dashboard/ ("file conflict"), and a reader never sees a half-built site.
     fresh = site.with_name(f".{site.name}.{uuid.uuid4().hex[:8]}.tmp")
     env["DASHBOARD_OUT"] = str(fresh)
     env.setdefault("OBSERVABLE_TELEMETRY_DISABLE", "true")
-    timeout = float(env.get(TIMEOUT_ENV, "").strip() or 600)
+    timeout = settings.dashboard_timeout
     started = time.monotonic()
     try:
         done = subprocess.run(

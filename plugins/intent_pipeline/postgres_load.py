@@ -46,7 +46,12 @@ WHOLE_TABLES = {
     "activation_row_log": "activation/activation_row_log",
     "activation_dead_letter": "activation/activation_dead_letter",
     "audit": "audit",
+    # the quality gates' verdicts (<lake>/gate_results/<layer>/dt=<day>.parquet, quality/verdicts.py)
+    "gate_results": "gate_results",
 }
+# The extract manifests (<lake>/manifests/<source>/dt=<day>.json), one row per source and interval
+# with the document as json, for marts.quarantine_daily (macro postgres__extract_manifests).
+MANIFESTS = "extract_manifests"
 
 
 class LoadError(RuntimeError):
@@ -54,14 +59,16 @@ class LoadError(RuntimeError):
 
 
 def connection_params(env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """psycopg2 keyword arguments from the dbt profile's environment variables."""
-    env = os.environ if env is None else env
+    """psycopg2 keyword arguments from the dbt profile's environment variables (``Settings.pg_*``)."""
+    from intent_pipeline.settings import Settings
+
+    settings = Settings.from_env(env)
     return {
-        "host": env.get("INTENT_PG_HOST", "localhost"),
-        "port": int(env.get("INTENT_PG_PORT", "5432")),
-        "user": env.get("INTENT_PG_USER", "intent"),
-        "password": env.get("INTENT_PG_PASSWORD", ""),
-        "dbname": env.get("INTENT_PG_DBNAME", "intent_warehouse"),
+        "host": settings.pg_host,
+        "port": settings.pg_port,
+        "user": settings.pg_user,
+        "password": settings.pg_password,
+        "dbname": settings.pg_dbname,
     }
 
 
@@ -136,6 +143,21 @@ def _load_whole_table(cursor, lake_dir: Path, table: str, folder: str) -> int:
     return data.num_rows
 
 
+def _load_manifests(cursor, lake_dir: Path, day: date) -> int:
+    """Replace the interval's extract manifests (one per source that has one) in ``raw.extract_manifests``."""
+    qualified = f"{SCHEMA}.{_quote(MANIFESTS)}"
+    cursor.execute(f"create table if not exists {qualified} (source text, interval_start date, json json)")
+    cursor.execute(f"delete from {qualified} where interval_start = %s", (day,))
+    # every source's, as the DuckDB build reads <lake>/manifests/*/dt=*.json
+    paths = sorted((lake_dir / "manifests").glob(f"*/{lake.manifest_path(lake_dir, 'any', day).name}"))
+    for path in paths:
+        cursor.execute(
+            f"insert into {qualified} (source, interval_start, json) values (%s, %s, %s)",
+            (path.parent.name, day, path.read_text(encoding="utf-8")),
+        )
+    return len(paths)
+
+
 def load_interval(
     lake_dir: Path | str,
     interval_start: date | datetime | str,
@@ -176,6 +198,7 @@ def load_interval(
             if tables is None:
                 for table, folder in WHOLE_TABLES.items():
                     counts[table] = _load_whole_table(cursor, lake_dir, table, folder)
+                counts[MANIFESTS] = _load_manifests(cursor, lake_dir, day)
     finally:
         con.close()
     return counts
@@ -202,11 +225,6 @@ def load_lake(lake_dir: Path | str, connection: Mapping[str, Any] | None = None)
 
 
 ATTRIBUTION_MODEL = "attribution_touch_credits"
-# Marts that read the lake's files with DuckDB and have no Postgres version yet (docs/portability.md):
-# left out of the Postgres build and of the comparison with DuckDB. quarantine_daily reads the
-# extract manifests (JSON files), quality_gate_results (and its staging model) the gates' verdict
-# files; the load step does not copy them into Postgres yet.
-DUCKDB_ONLY_MODELS = ("quarantine_daily", "stg_quality__gate_results", "quality_gate_results")
 ATTRIBUTION_INPUT = "int_attribution_journeys"
 ATTRIBUTION_SETTINGS = ("path_transform", "half_life_days", "markov_order")
 MODEL_FILE = Path(__file__).resolve().parents[2] / "dbt_project/models/marts/attribution/attribution_touch_credits.py"
@@ -335,7 +353,7 @@ def build_postgres(
 
     timings: dict[str, Any] = {}
     started = time.perf_counter()
-    exclude = ("--exclude", f"{ATTRIBUTION_MODEL}+", *DUCKDB_ONLY_MODELS)
+    exclude = ("--exclude", f"{ATTRIBUTION_MODEL}+")
     first = subprocess.run([*dbt_command[:1], "build", *dbt_command[1:], *exclude, *build_args],
                            env=dict(env), capture_output=True, text=True)  # fmt: skip
     timings["phase1_seconds"] = time.perf_counter() - started
@@ -346,7 +364,7 @@ def build_postgres(
     timings["attribution_rows"] = attribute_postgres(Path(target_path) / "manifest.json", connection)
     timings["attribution_seconds"] = time.perf_counter() - started
     started = time.perf_counter()
-    select = ("--select", f"{ATTRIBUTION_MODEL}+", "--exclude", *DUCKDB_ONLY_MODELS)
+    select = ("--select", f"{ATTRIBUTION_MODEL}+")
     second = subprocess.run([*dbt_command[:1], "build", *dbt_command[1:], *select, *build_args],
                             env=dict(env), capture_output=True, text=True)  # fmt: skip
     timings["phase2_seconds"] = time.perf_counter() - started
@@ -516,15 +534,14 @@ def compare_marts(
 
 
 def mart_relations(manifest_path: Path | str) -> list[str]:
-    """``schema.table`` of every model under models/marts in a dbt manifest (enabled ones), but the
-    marts that run on DuckDB only (``DUCKDB_ONLY_MODELS``)."""
+    """``schema.table`` of every model under models/marts in a dbt manifest (enabled ones)."""
     import json
 
     manifest = json.loads(Path(manifest_path).read_text())
     return sorted(
         f"{node['schema']}.{node['alias']}"
         for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node["fqn"][1] == "marts" and node["name"] not in DUCKDB_ONLY_MODELS
+        if node["resource_type"] == "model" and node["fqn"][1] == "marts"
     )
 
 

@@ -118,7 +118,9 @@ def _float(value: Any) -> float | None:
 
 
 def _enabled(row: dict) -> bool:
-    return str(row.get("is_enabled", "")).strip().lower() in ("true", "1", "yes", "t")
+    from intent_pipeline.settings import switch
+
+    return switch(str(row.get("is_enabled") or ""), f"rule {row.get('rule_id')!r}: is_enabled")
 
 
 @dataclass(frozen=True)

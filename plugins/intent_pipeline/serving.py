@@ -59,8 +59,9 @@ class PublishError(RuntimeError):
 
 def serving_dir(settings: Settings, env: dict[str, str] | None = None) -> Path:
     """``INTENT_SERVING_DIR``, or ``serving/`` beside the build file."""
-    value = (os.environ if env is None else env).get("INTENT_SERVING_DIR", "").strip()
-    return Path(value) if value else settings.warehouse.parent / "serving"
+    from intent_pipeline.settings import Settings
+
+    return Settings.from_env(env).serving_dir or settings.warehouse.parent / "serving"
 
 
 def serving_database(settings: Settings, env: dict[str, str] | None = None) -> Path:

@@ -1,7 +1,9 @@
 """Paths and options of one installation, read from the environment.
 
-Every path has a default relative to the project root so that a fresh clone
-works without configuration; see docs/configuration.md for the table.
+Every ``INTENT_*`` variable the Python code reads is a typed field of :class:`Settings` (the dbt
+project reads its own few with ``env_var``), and every on/off value goes through :func:`switch`.
+Every path has a default relative to the project root so that a fresh clone works without
+configuration; see docs/configuration.md for the table.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -28,18 +30,39 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 
 SOURCES = ("forms", "email", "web", "crm")
 
-TRUE_VALUES = ("1", "true", "yes")
+ON = ("1", "true", "yes", "on", "t", "y")
+OFF = ("0", "false", "no", "off", "f", "n")
 ENGINES = ("duckdb", "postgres")  # INTENT_ENGINE
 
 
-def env_flag(value: str | None) -> bool:
-    """An on/off environment variable: ``1``, ``true`` or ``yes`` (any case, spaces ignored) is on,
-    anything else (unset, empty, ``0``, ``on``, ...) is off."""
-    return (value or "").strip().lower() in TRUE_VALUES
+def switch(value: str | bool | None, name: str, default: bool = False) -> bool:
+    """The one on/off parser: ``1``/``true``/``yes``/``on`` is on, ``0``/``false``/``no``/``off`` is off
+    (any case, spaces ignored; ``t``/``f`` and ``y``/``n`` too, as CSV and DuckDB write them); unset or
+    empty is ``default``. Anything else is an error naming ``name``: a typo is not "off"."""
+    if value is None or isinstance(value, bool):
+        return default if value is None else value
+    text = value.strip().lower()
+    if not text:
+        return default
+    if text in ON:
+        return True
+    if text in OFF:
+        return False
+    raise ValueError(f"{name} must be one of 1/true/yes/on or 0/false/no/off, got {value!r}")
 
 
-# Variables whose empty value means the default, as an unset one does (the others keep "").
-_EMPTY_IS_UNSET = ("home", "landing_url", "lake_dir", "warehouse", "state_dir", "outbox_dir", "reports_dir")
+# Variables whose empty value means the default, as an unset one does (the others keep "": an
+# empty INTENT_ON_BAD_FILE is an error, an empty INTENT_PG_HOST is libpq's local socket as in dbt).
+_EMPTY_IS_UNSET = (
+    "home", "landing_url", "lake_dir", "warehouse", "state_dir", "outbox_dir", "reports_dir",
+    "dbt_unit_tests", "dashboard_build", "dashboard_out", "dashboard_timeout", "serving_dir", "serving_mask",
+    "pii_salt", "suppression_list", "retention_raw_days", "retention_quarantine_days", "max_quarantine_share",
+    "max_reject_share", "activation_dry_run", "activation_dead_letter_after", "activation_max_change_share",
+    "activation_guard_min_rows", "forms_decimal", "forms_date_order", "crm_decimal", "crm_date_order", "pg_port",
+)  # fmt: skip
+
+# The default salt of hashed keys: documented as unsafe (docs/privacy.md), set INTENT_PII_SALT.
+DEFAULT_PII_SALT = "intent-warehouse-default-salt"
 
 # from_env(env) reads this mapping instead of os.environ (per call, so concurrent calls do not mix).
 _ENV_OVERRIDE: ContextVar[Mapping[str, str] | None] = ContextVar("intent_settings_env", default=None)
@@ -87,6 +110,47 @@ class Settings(BaseSettings):
     # (the server of the INTENT_PG_* variables: the lake is loaded into it, dbt builds there).
     engine: str = "duckdb"
 
+    # Extract: a source's decimal mark ('.' or ',') and date order ('MDY' or 'DMY'); None: decided
+    # per file (sources/locale.py).
+    forms_decimal: str | None = None
+    forms_date_order: str | None = None
+    crm_decimal: str | None = None
+    crm_date_order: str | None = None
+    # Gates (quality/validate.py): the largest share of a raw table's rows in quarantine, and of a
+    # destination's rows its latest activation refused.
+    max_quarantine_share: float = 0.2
+    max_reject_share: float = 0.2
+
+    # Activation safety (activation.Safety): dead letter after this many failed attempts; a CRM run
+    # updating more than this share of its acknowledged records stops (None, "none"/"off": no guard)
+    # once the CRM holds guard_min_rows of them; dry run: plan only.
+    activation_dry_run: bool = False
+    activation_dead_letter_after: int = 5
+    activation_max_change_share: float | None = 0.5
+    activation_guard_min_rows: int = 100
+
+    # Serving copy and privacy (serving.py, privacy/): None = serving/ beside the build file,
+    # <state>/privacy/suppression_list.txt.
+    serving_dir: Path | None = None
+    serving_mask: bool = True
+    pii_salt: str = Field(default=DEFAULT_PII_SALT, repr=False)
+    suppression_list: Path | None = None
+    # Retention in days (privacy/retention.py); 0 keeps for ever.
+    retention_raw_days: int = 400
+    retention_quarantine_days: int = 90
+
+    # Dashboards rebuilt by the DAG (dashboard.py): None = build.sh's DASHBOARD_OUT, else dist.
+    dashboard_build: bool = False
+    dashboard_out: Path | None = None
+    dashboard_timeout: float = 600
+
+    # The Postgres target (the dbt profile reads the same variables; postgres_load.py).
+    pg_host: str = "localhost"
+    pg_port: int = 5432
+    pg_user: str = "intent"
+    pg_password: str = Field(default="", repr=False)
+    pg_dbname: str = "intent_warehouse"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read ``INTENT_*`` variables from ``env`` (default ``os.environ``), falling back to ``<home>/data/...``."""
@@ -109,7 +173,7 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_means_default(cls, values: Any) -> Any:
         if isinstance(values, dict):
-            return {name: value for name, value in values.items() if value != "" or name not in _EMPTY_IS_UNSET}
+            return {name: value for name, value in values.items() if name not in _EMPTY_IS_UNSET or not _blank(value)}
         return values
 
     @field_validator("home")
@@ -132,15 +196,64 @@ class Settings(BaseSettings):
             raise ValueError(f"INTENT_ENGINE must be one of {', '.join(ENGINES)}, got {value!r}")
         return engine
 
-    @field_validator("dbt_unit_tests", mode="before")
+    @field_validator("dbt_unit_tests", "activation_dry_run", "serving_mask", "dashboard_build", mode="before")
     @classmethod
-    def _flag(cls, value: Any) -> Any:
-        return env_flag(value) if isinstance(value, str) else value
+    def _switch(cls, value: Any, info: ValidationInfo) -> Any:
+        return switch(value, _env_name(info)) if isinstance(value, str) else value
 
-    @field_validator("model_retrain_days", mode="before")
+    @field_validator(
+        "model_retrain_days", "activation_dead_letter_after", "activation_guard_min_rows", "pg_port", mode="before"
+    )
     @classmethod
-    def _whole_days(cls, value: Any) -> Any:
-        return int(value) if isinstance(value, str) else value
+    def _whole_number(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return int(value.strip())
+        except ValueError:
+            raise ValueError(f"{_env_name(info)} must be a whole number, got {value!r}") from None
+
+    @field_validator("retention_raw_days", "retention_quarantine_days", mode="before")
+    @classmethod
+    def _days(cls, value: Any, info: ValidationInfo) -> Any:
+        name = _env_name(info)
+        try:
+            days = int(value.strip()) if isinstance(value, str) else value
+        except ValueError:
+            raise ValueError(f"{name} must be a whole number of days (0: keep for ever), got {value!r}") from None
+        if isinstance(days, int) and days < 0:
+            raise ValueError(f"{name} must be >= 0 (0: keep for ever), got {days}")
+        return days
+
+    @field_validator("max_quarantine_share", "max_reject_share", "activation_max_change_share", mode="before")
+    @classmethod
+    def _share(cls, value: Any, info: ValidationInfo) -> Any:
+        share = value
+        if isinstance(value, str):
+            text = value.strip().lower()
+            if info.field_name == "activation_max_change_share" and text in ("none", "off"):
+                return None
+            try:
+                share = float(text)
+            except ValueError:
+                share = -1.0
+        if share is not None and not 0 <= share <= 1:
+            raise ValueError(f"{_env_name(info)} must be a share between 0 and 1, got {value!r}")
+        return share
+
+    @field_validator("forms_decimal", "crm_decimal", mode="before")
+    @classmethod
+    def _decimal(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and value.strip() not in (".", ","):
+            raise ValueError(f"{_env_name(info)} must be '.' or ',', got {value.strip()!r}")
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("forms_date_order", "crm_date_order", mode="before")
+    @classmethod
+    def _date_order(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and value.strip().upper() not in ("MDY", "DMY"):
+            raise ValueError(f"{_env_name(info)} must be MDY or DMY, got {value.strip().upper()!r}")
+        return value.strip().upper() if isinstance(value, str) else value
 
     @property
     def models_dir(self) -> Path:
@@ -154,6 +267,14 @@ class Settings(BaseSettings):
     def landing_for(self, source: str, interval_start: str) -> str:
         """URL of one source's drop folder for the interval starting on ``interval_start`` (YYYY-MM-DD)."""
         return f"{self.landing_url.rstrip('/')}/{source}/dt={interval_start}"
+
+
+def _blank(value: Any) -> bool:
+    return isinstance(value, str) and not value.strip()
+
+
+def _env_name(info: ValidationInfo) -> str:
+    return f"INTENT_{(info.field_name or '').upper()}"
 
 
 @contextmanager

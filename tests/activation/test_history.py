@@ -121,6 +121,37 @@ def test_dbt_builds_the_activation_marts_and_a_high_reject_share_fails_the_gate(
     assert validate_marts(built, DAY2, tables=["activation_runs"])["success"] is True
 
 
+def test_rejects_count_every_execution_a_retry_of_the_same_run_included(settings, tmp_path):
+    # a task retry keeps its run id and adds an execution: the mart's runs counts executions
+    rows = make_rows(6, hot_every=10)
+    write_segment(settings.warehouse, rows)
+    write_segment(settings.warehouse, [], "segment_crm_updates")
+    safety = Safety(dead_letter_after=5)
+    with FakeHubSpot(token=TOKEN) as hubspot, FakeDingTalk() as dingtalk:
+        for row in rows[:2]:
+            hubspot.reject(row["email"])
+        first = run(settings, hubspot, dingtalk, DAY1, "scheduled__2026-11-20", safety)
+        retry = run(settings, hubspot, dingtalk, DAY1, "scheduled__2026-11-20", safety)
+        other = run(settings, hubspot, dingtalk, DAY1, "manual__2026-11-20", safety)
+    assert [r["hubspot"]["rejected"] for r in (first, retry, other)] == [2, 2, 2]
+    built = build(settings, tmp_path / "dbt")
+    con = duckdb.connect(str(built.warehouse), read_only=True)
+    try:
+        executions = con.execute(
+            "select run_id, execution from marts.activation_runs where destination_name = 'hubspot'"
+            " order by run_id, execution"
+        ).fetchall()
+        rejects = con.execute(
+            "select outcome, rows_refused, runs from marts.activation_rejects"
+            " where destination_name = 'hubspot' and interval_start = ?",
+            [DAY1],
+        ).fetchall()
+    finally:
+        con.close()
+    assert executions == [("manual__2026-11-20", 1), ("scheduled__2026-11-20", 1), ("scheduled__2026-11-20", 2)]
+    assert rejects == [("rejected", 6, 3)]
+
+
 def test_before_any_activation_the_marts_are_empty_and_pass(settings, tmp_path):
     built = build(settings, tmp_path / "dbt")
     con = duckdb.connect(str(built.warehouse), read_only=True)

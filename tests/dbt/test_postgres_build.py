@@ -40,6 +40,34 @@ def server():
         yield connection
 
 
+def write_manifests(lake) -> int:
+    """Extract manifests (the extract's own format, sources/__init__.py) for every raw partition of
+    the lake: its rows loaded, and for the forms one more row read and quarantined, one file failed."""
+    import pyarrow.parquet as pq
+    from intent_pipeline.lake import TABLE_COLUMNS, write_manifest
+
+    written = 0
+    for day in sorted({p.name.removeprefix("dt=") for p in (lake / "raw").glob("*/dt=*")}):
+        for source in ("forms", "email", "web", "crm"):
+            tables, files = {}, []
+            for table in (t for t in TABLE_COLUMNS if t.startswith(source + "_")):
+                partition = lake / "raw" / table / f"dt={day}"
+                loaded = sum(pq.read_metadata(f).num_rows for f in partition.glob("*.parquet"))
+                quarantined = 1 if source == "forms" else 0
+                tables[table] = {"read": loaded + quarantined, "loaded": loaded, "quarantined": quarantined}
+                files.append({"path": f"{source}/dt={day}/{table}.csv", "table": table, **tables[table], "error": None})
+            if source == "forms":
+                files.append({"path": f"{source}/dt={day}/broken.xlsx", "table": None, "read": 0, "loaded": 0,
+                              "quarantined": 0, "error": "not an xlsx file"})  # fmt: skip
+            write_manifest(lake, source, day, {
+                "source": source, "interval_start": day, "batch_id": f"{source}-{day}",
+                "loaded_at": f"{day} 06:00:00.123456", "files": files, "tables": tables, "file_errors": [],
+                "warnings": [],
+            })  # fmt: skip
+            written += 1
+    return written
+
+
 @pytest.fixture(scope="module")
 def builds(server, tmp_path_factory):
     """The lake, loaded into Postgres and built there; the same lake built on DuckDB."""
@@ -49,6 +77,7 @@ def builds(server, tmp_path_factory):
     base = tmp_path_factory.mktemp("pgbuild")
     lake = base / "lake"
     build_lake(lake)
+    manifests = write_manifests(lake)
     loaded = load_lake(lake, server)
     reloaded = load_lake(lake, server)  # a second load of every day: replaces, never adds
     env = {
@@ -74,7 +103,8 @@ def builds(server, tmp_path_factory):
     duck = build_warehouse(base / "duck", lake, *WITHOUT_UNIT_TESTS)
     assert duck.build.returncode == 0, duck.output
     return {"lake": lake, "loaded": loaded, "reloaded": reloaded, "postgres": postgres, "duck": duck,
-            "target": target, "server": server, "command": command, "env": env}  # fmt: skip
+            "target": target, "server": server, "command": command, "env": env,
+            "manifests": manifests}  # fmt: skip
 
 
 def test_the_load_copies_every_lake_row_once_and_a_reload_replaces(builds):
@@ -116,11 +146,37 @@ def test_every_model_builds_on_postgres_with_its_tests(builds):
     assert len(models) > 70
 
 
+def test_the_extract_manifests_are_loaded_and_quarantine_daily_builds_on_postgres(builds):
+    import psycopg2
+
+    # two days of four sources; the reload replaced them
+    assert builds["manifests"] == builds["loaded"]["extract_manifests"] == builds["reloaded"]["extract_manifests"] == 8
+    con = psycopg2.connect(**builds["server"])
+    try:
+        with con.cursor() as cursor:
+            cursor.execute("select count(*), count(distinct source) from raw.extract_manifests")
+            assert cursor.fetchone() == (8, 4)  # a reload replaced the day's manifests, never added
+            cursor.execute(
+                "select table_name, sum(files), sum(files_failed), sum(rows_read), sum(rows_quarantined)"
+                " from marts.quarantine_daily where source = 'forms' group by table_name"
+            )
+            assert cursor.fetchall() == [("forms_submissions", 2, 0, lake_rows(builds, "forms_submissions") + 2, 2)]
+    finally:
+        con.close()
+
+
+def lake_rows(builds, table: str) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(pq.read_metadata(f).num_rows for f in (builds["lake"] / "raw" / table).glob("dt=*/*.parquet"))
+
+
 def test_postgres_marts_equal_duckdbs(builds):
     from intent_pipeline.postgres_load import compare_marts, mart_relations
 
     marts = mart_relations(builds["target"] / "manifest.json")
     assert "marts.people" in marts and "marts.channel_attribution" in marts and len(marts) > 25
+    assert "marts.quarantine_daily" in marts, marts
     differences = compare_marts(builds["duck"].warehouse, marts, builds["server"])
     assert differences == {}, differences
 

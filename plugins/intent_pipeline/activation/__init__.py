@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from intent_pipeline.activation.config import ActivationConfigError, DestinationRefused
 from intent_pipeline.activation.dingtalk import DingTalkConfig
 from intent_pipeline.activation.hubspot import HubSpotConfig
-from intent_pipeline.settings import env_flag
+from intent_pipeline.settings import Settings
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -71,16 +71,13 @@ class Safety:
     @classmethod
     def from_env(cls, env=None) -> Safety:
         """``INTENT_ACTIVATION_DEAD_LETTER_AFTER``, ``…_MAX_CHANGE_SHARE`` (``none`` = off),
-        ``…_GUARD_MIN_ROWS``, ``INTENT_ACTIVATION_DRY_RUN`` (1/true)."""
-        import os
-
-        env = os.environ if env is None else env
-        share = env.get("INTENT_ACTIVATION_MAX_CHANGE_SHARE", "0.5").strip().lower()
+        ``…_GUARD_MIN_ROWS``, ``INTENT_ACTIVATION_DRY_RUN`` (on/off), through :class:`Settings`."""
+        settings = Settings.from_env(env)
         return cls(
-            dead_letter_after=int(env.get("INTENT_ACTIVATION_DEAD_LETTER_AFTER", "5")),
-            max_change_share=None if share in ("", "none", "off") else float(share),
-            guard_min_rows=int(env.get("INTENT_ACTIVATION_GUARD_MIN_ROWS", "100")),
-            dry_run=env_flag(env.get("INTENT_ACTIVATION_DRY_RUN")),
+            dead_letter_after=settings.activation_dead_letter_after,
+            max_change_share=settings.activation_max_change_share,
+            guard_min_rows=settings.activation_guard_min_rows,
+            dry_run=settings.activation_dry_run,
         )
 
 

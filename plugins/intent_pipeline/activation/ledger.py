@@ -93,7 +93,8 @@ MIGRATIONS = {
     "acknowledged_interval": "alter table activation_ledger add column acknowledged_interval text",
 }
 # activation_runs keyed on (run_id, destination) before executions were kept: rebuilt with the
-# key (run_id, destination, execution), every earlier record as execution 1.
+# key (run_id, destination, execution), every earlier record as execution 1. The table's DDL is
+# written again on purpose: a migration keeps the shape it migrates to even if SCHEMA changes later.
 RUNS_REKEY = """
 create table activation_runs_keyed (
     run_id text not null,

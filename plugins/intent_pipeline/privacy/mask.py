@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 
 MASK = "***"
-SALT_ENV = "INTENT_PII_SALT"
-_DEFAULT_SALT = "intent-warehouse-default-salt"
 
 
 def mask_email(value: str | None) -> str | None:
@@ -56,8 +53,9 @@ def mask_name(value: str | None) -> str | None:
 
 def salt(env: dict[str, str] | None = None) -> str:
     """The installation's salt for hashed keys (``INTENT_PII_SALT``; a fixed default, documented as unsafe)."""
-    source = os.environ if env is None else env
-    return source.get(SALT_ENV) or _DEFAULT_SALT
+    from intent_pipeline.settings import Settings
+
+    return Settings.from_env(env).pii_salt
 
 
 def hashed_key(value: str | None, *, key_salt: str | None = None) -> str | None:

@@ -24,23 +24,9 @@ from typing import Any
 
 from intent_pipeline.settings import Settings
 
-RAW_DAYS_ENV = "INTENT_RETENTION_RAW_DAYS"
-QUARANTINE_DAYS_ENV = "INTENT_RETENTION_QUARANTINE_DAYS"
-DEFAULT_RAW_DAYS = 400
-DEFAULT_QUARANTINE_DAYS = 90
-
-
-def _days(env: Mapping[str, str], name: str, default: int) -> int:
-    value = env.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        days = int(value)
-    except ValueError as error:
-        raise ValueError(f"{name} must be a whole number of days (0: keep for ever), got {value!r}") from error
-    if days < 0:
-        raise ValueError(f"{name} must be >= 0 (0: keep for ever), got {days}")
-    return days
+# the defaults live on Settings (INTENT_RETENTION_RAW_DAYS, INTENT_RETENTION_QUARANTINE_DAYS)
+DEFAULT_RAW_DAYS: int = Settings.model_fields["retention_raw_days"].default
+DEFAULT_QUARANTINE_DAYS: int = Settings.model_fields["retention_quarantine_days"].default
 
 
 @dataclass(frozen=True)
@@ -50,11 +36,9 @@ class RetentionPolicy:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RetentionPolicy:
-        source = os.environ if env is None else env
-        return cls(
-            raw_days=_days(source, RAW_DAYS_ENV, DEFAULT_RAW_DAYS),
-            quarantine_days=_days(source, QUARANTINE_DAYS_ENV, DEFAULT_QUARANTINE_DAYS),
-        )
+        """``INTENT_RETENTION_RAW_DAYS`` and ``INTENT_RETENTION_QUARANTINE_DAYS`` (whole days >= 0)."""
+        settings = Settings.from_env(env)
+        return cls(raw_days=settings.retention_raw_days, quarantine_days=settings.retention_quarantine_days)
 
     def days(self, zone: str) -> int:
         return self.raw_days if zone == "raw" else self.quarantine_days

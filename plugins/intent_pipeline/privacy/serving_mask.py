@@ -18,13 +18,11 @@ Activation never reads the serving copy: it reads the run's unmasked snapshot.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from intent_pipeline.privacy import mask
 
-MASK_ENV = "INTENT_SERVING_MASK"
 # rule -> the DuckDB function publish registers for it
 FUNCTIONS = {
     "email": "intent_mask_email",
@@ -37,8 +35,9 @@ KEYED_RULES = ("email", "phone")
 
 def masking_enabled(env: Mapping[str, str] | None = None) -> bool:
     """``INTENT_SERVING_MASK`` (default on); ``0``/``false``/``off`` publishes unmasked values."""
-    value = (os.environ if env is None else env).get(MASK_ENV, "").strip().lower()
-    return value not in ("0", "false", "no", "off")
+    from intent_pipeline.settings import Settings
+
+    return Settings.from_env(env).serving_mask
 
 
 def rule_for(column: str) -> str:

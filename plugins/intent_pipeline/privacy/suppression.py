@@ -29,7 +29,6 @@ from intent_pipeline.privacy import mask
 if TYPE_CHECKING:
     from intent_pipeline.settings import Settings
 
-LIST_ENV = "INTENT_SUPPRESSION_LIST"
 HEADER = "# intent suppression list v1; salt fingerprint: "
 
 # identifier columns of each raw table and the kind of identifier they hold (docs/contracts.md)
@@ -51,8 +50,9 @@ class SuppressionError(RuntimeError):
 
 
 def list_path(settings: Settings, env: dict[str, str] | None = None) -> Path:
-    value = (os.environ if env is None else env).get(LIST_ENV, "").strip()
-    return Path(value) if value else settings.state_dir / "privacy" / "suppression_list.txt"
+    from intent_pipeline.settings import Settings
+
+    return Settings.from_env(env).suppression_list or settings.state_dir / "privacy" / "suppression_list.txt"
 
 
 def salt_fingerprint(key_salt: str) -> str:

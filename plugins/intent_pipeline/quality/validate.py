@@ -33,10 +33,11 @@ FUTURE_SLACK = timedelta(days=2)
 EXPECTED_CLOSE_HORIZON = timedelta(days=400)
 # A raw table with more than this share of its rows read in quarantine fails the gate: a wrong export (US
 # dates, another tool's columns, a wrong encoding) must stop the run, not load nothing quietly.
-# INTENT_MAX_QUARANTINE_SHARE overrides it.
+# INTENT_MAX_QUARANTINE_SHARE overrides it (the default is Settings.max_quarantine_share's).
 MAX_QUARANTINE_SHARE = 0.2
 # The latest activation run of a destination that refused more than this share of the rows it had to send
-# (marts.activation_runs.reject_share) fails the marts gate. INTENT_MAX_REJECT_SHARE overrides it.
+# (marts.activation_runs.reject_share) fails the marts gate. INTENT_MAX_REJECT_SHARE overrides it
+# (the default is Settings.max_reject_share's).
 MAX_REJECT_SHARE = 0.2
 # Below this many rows read the share is a warning only: one bad event of three is no broken export.
 MIN_ROWS_FOR_SHARE = 20
@@ -54,27 +55,16 @@ SOURCE_OF_TABLE = {
 
 def max_quarantine_share(env: dict | None = None) -> float:
     """``INTENT_MAX_QUARANTINE_SHARE`` (a share between 0 and 1), else :data:`MAX_QUARANTINE_SHARE`."""
-    return _share("INTENT_MAX_QUARANTINE_SHARE", MAX_QUARANTINE_SHARE, env)
+    from intent_pipeline.settings import Settings
+
+    return Settings.from_env(env).max_quarantine_share
 
 
 def max_reject_share(env: dict | None = None) -> float:
     """``INTENT_MAX_REJECT_SHARE`` (a share between 0 and 1), else :data:`MAX_REJECT_SHARE`."""
-    return _share("INTENT_MAX_REJECT_SHARE", MAX_REJECT_SHARE, env)
+    from intent_pipeline.settings import Settings
 
-
-def _share(name: str, default: float, env: dict | None) -> float:
-    import os
-
-    value = (env if env is not None else os.environ).get(name, "").strip()
-    if not value:
-        return default
-    try:
-        share = float(value)
-    except ValueError:
-        share = -1.0
-    if not 0 <= share <= 1:
-        raise ValueError(f"{name} must be a share between 0 and 1, got {value!r}")
-    return share
+    return Settings.from_env(env).max_reject_share
 
 
 def _result(expectation: str, severity: str, success: bool, why: str, **figures) -> dict:

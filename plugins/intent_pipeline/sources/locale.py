@@ -15,7 +15,6 @@ never in as a wrong number.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -24,8 +23,6 @@ from typing import Any
 
 from intent_pipeline.sources.normalize import BadValue, text, timestamp
 
-DECIMALS = (".", ",")
-DATE_ORDERS = ("MDY", "DMY")
 # Characters that only group digits: spaces (plain, no-break, thin, narrow no-break) and the Swiss apostrophe.
 _GROUPING = str.maketrans("", "", " \u00a0\u2009\u202f'\u2019")
 _CURRENCY = re.compile(r"^(?:[¥￥$€£]|RMB|CNY|USD|EUR)\s*|\s*(?:元|[¥￥$€£]|RMB|CNY|USD|EUR)$", re.IGNORECASE)
@@ -48,15 +45,10 @@ class SourceLocale:
     @classmethod
     def from_env(cls, source: str, env: Mapping[str, str] | None = None) -> SourceLocale:
         """``INTENT_<SOURCE>_DECIMAL`` and ``INTENT_<SOURCE>_DATE_ORDER`` (empty or unset: decided per file)."""
-        env = os.environ if env is None else env
-        prefix = f"INTENT_{source.upper()}_"
-        decimal = (env.get(prefix + "DECIMAL") or "").strip() or None
-        order = (env.get(prefix + "DATE_ORDER") or "").strip().upper() or None
-        if decimal is not None and decimal not in DECIMALS:
-            raise ValueError(f"{prefix}DECIMAL must be '.' or ',', got {decimal!r}")
-        if order is not None and order not in DATE_ORDERS:
-            raise ValueError(f"{prefix}DATE_ORDER must be MDY or DMY, got {order!r}")
-        return cls(decimal, order)
+        from intent_pipeline.settings import Settings
+
+        settings = Settings.from_env(env)  # checks the values: "." or ",", MDY or DMY
+        return cls(getattr(settings, f"{source}_decimal"), getattr(settings, f"{source}_date_order"))
 
     def for_file(self, amounts: Iterable[Any], dates: Iterable[Any]) -> FileLocale:
         """The conventions of one file: the configured ones, else what its own values show."""

@@ -1,9 +1,10 @@
 {#- A plain count per funnel step, with no order, window or attempt: every moment a person matched
-    one of the step's rules (seed funnel_steps, the same macros as int_funnel_steps_reached), at any
+    one of the step's rules (seed funnel_steps, the same macro funnel_matches as int_funnel_steps_reached), at any
     time. step_events: distinct (person, moment); step_people: distinct people. Beside the funnel's
     own counts in funnel_conversion, this is what reconciles "won" in the funnel with the wins in the
     CRM: the CRM counts every won opportunity, the funnel only attempts that reached won in order
     within the window (docs/funnel.md, "Reconciling"). -#}
+-- the import CTEs of int_funnel_steps_reached on purpose: funnel_matches reads them by these names
 with
 
 funnel_steps as (
@@ -29,13 +30,7 @@ rules as (
 ),
 
 matches as (
-    {{ funnel_matches_touch('rules', 'touches') }}
-    union all
-    {{ funnel_matches_event('rules', 'events') }}
-    union all
-    {{ funnel_matches_engaged_page_view('rules', 'events') }}
-    union all
-    {{ funnel_matches_grade('rules', 'grade_history') }}
+    {{ funnel_matches('rules') }}
 ),
 
 moments as (

@@ -74,13 +74,7 @@ last_step as (
 ),
 
 matches as (
-    {{ funnel_matches_touch('rules', 'touches') }}
-    union all
-    {{ funnel_matches_event('rules', 'events') }}
-    union all
-    {{ funnel_matches_engaged_page_view('rules', 'events') }}
-    union all
-    {{ funnel_matches_grade('rules', 'grade_history') }}
+    {{ funnel_matches('rules') }}
 ),
 
 occurrences as (

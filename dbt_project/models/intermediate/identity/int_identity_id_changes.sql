@@ -67,7 +67,8 @@ node_ids as (
 ),
 
 decision_moves as (
-    -- must_link: the two sides had two ids and now share one
+    -- both sides of a must_link that had two ids and now share one, or of a cannot_link that had
+    -- one id and now has two
     select decisions.decision_id, decisions.decided_by, decisions.decision_reason, side.old_id as from_id, side.new_id as to_id
     from decisions
     inner join node_ids as id_a on id_a.node_key = decisions.node_a
@@ -75,23 +76,16 @@ decision_moves as (
     cross join (select 'a' as side_name union all select 'b') as sides
     inner join node_ids as side
         on side.node_key = case when sides.side_name = 'a' then decisions.node_a else decisions.node_b end
-    where decisions.decision_kind = 'must_link'
-        and id_a.old_id <> id_b.old_id
-        and id_a.new_id = id_b.new_id
-
-    union all
-
-    -- cannot_link: the two sides had one id and now have two
-    select decisions.decision_id, decisions.decided_by, decisions.decision_reason, side.old_id, side.new_id
-    from decisions
-    inner join node_ids as id_a on id_a.node_key = decisions.node_a
-    inner join node_ids as id_b on id_b.node_key = decisions.node_b
-    cross join (select 'a' as side_name union all select 'b') as sides
-    inner join node_ids as side
-        on side.node_key = case when sides.side_name = 'a' then decisions.node_a else decisions.node_b end
-    where decisions.decision_kind = 'cannot_link'
-        and id_a.old_id = id_b.old_id
-        and id_a.new_id <> id_b.new_id
+    where (
+            decisions.decision_kind = 'must_link'
+            and id_a.old_id <> id_b.old_id
+            and id_a.new_id = id_b.new_id
+        )
+        or (
+            decisions.decision_kind = 'cannot_link'
+            and id_a.old_id = id_b.old_id
+            and id_a.new_id <> id_b.new_id
+        )
 
     union all
 

@@ -11,6 +11,7 @@ refused as (
     select
         cast(interval_start as date) as interval_start,
         run_id,
+        execution,
         destination,
         regexp_replace(destination, '[@:].*$', '') as destination_name,
         outcome,
@@ -32,7 +33,8 @@ final as (
         outcome,
         reason_kind,
         count(*) as rows_refused,
-        count(distinct run_id) as runs,
+        -- executions, not run ids: a task retry or a cleared run keeps its run_id and adds an execution
+        count(distinct {{ dbt.concat(["run_id", "'#'", "cast(execution as " ~ dbt.type_string() ~ ")"]) }}) as runs,
         min(reason) as example_reason
     from refused
     group by interval_start, destination, destination_name, outcome, reason_kind

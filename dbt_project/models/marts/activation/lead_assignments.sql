@@ -30,13 +30,7 @@
     (never take a lead from the salesperson the CRM names), then the earliest assigned_at (the
     salesperson who had the lead first), then the surviving id's own. A merged-away id's row stays
     as it was (no lead score reads it any more). -#}
-{{ config(
-    materialized='incremental',
-    unique_key='person_id',
-    incremental_strategy='delete+insert',
-    on_schema_change='append_new_columns',
-    full_refresh=false,
-) }}
+{{ kept_history_config(unique_key='person_id') }}
 {#- a warehouse built before recycling existed has no recycle_count yet (append_new_columns adds it
     when this run inserts): read it only where it is (in a unit test `this` is a fixture, not a table) -#}
 {%- set recycle_count = 'coalesce(assigned.recycle_count, 0)' -%}
@@ -238,10 +232,19 @@ crm_takeovers as (
         and ({{ recycled_from }} is null or people.owner <> {{ recycled_from }})
 ),
 
+-- each survivor of a merge with each of its ids: its merged-away ones and its own
+merge_members as (
+    select person_id, merged_person_id as member_id
+    from {{ ref('int_identity_merged_ids') }}
+    union
+    select person_id, person_id as member_id
+    from {{ ref('int_identity_merged_ids') }}
+),
+
 -- a merge: the survivor's own assignment and its merged-away ids', ranked by the rule above
 merge_candidates as (
     select
-        merged.person_id,
+        members.person_id,
         assigned.team,
         assigned.owner,
         assigned.crm_owner_id,
@@ -252,28 +255,12 @@ merge_candidates as (
         {{ recycled_at }} as recycled_at,
         assigned.assigned_at,
         {{ alerted }} as alerted,
-        1 as is_merged_away
-    from {{ ref('int_identity_merged_ids') }} as merged
-    inner join {{ this }} as assigned
-        on assigned.person_id = merged.merged_person_id
+        case when members.member_id = members.person_id then 0 else 1 end as is_merged_away
+    from merge_members as members
     inner join lead_scores
-        on lead_scores.person_id = merged.person_id
-    union all
-    select
-        assigned.person_id,
-        assigned.team,
-        assigned.owner,
-        assigned.crm_owner_id,
-        assigned.routing_rule_priority as priority,
-        assigned.assignment_source,
-        {{ recycled_from }} as recycled_from_owner,
-        {{ recycle_count }} as recycle_count,
-        {{ recycled_at }} as recycled_at,
-        assigned.assigned_at,
-        {{ alerted }} as alerted,
-        0 as is_merged_away
-    from {{ this }} as assigned
-    where assigned.person_id in (select person_id from {{ ref('int_identity_merged_ids') }})
+        on lead_scores.person_id = members.person_id
+    inner join {{ this }} as assigned
+        on assigned.person_id = members.member_id
 ),
 
 merge_ranked as (

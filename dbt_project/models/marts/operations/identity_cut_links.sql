@@ -9,13 +9,7 @@
                    hub_name_conflict  its records carry more conflicting names than identity_limits allows
                    steward_detach     a data steward detached it (seed identity_decisions)
     Incremental, delete+insert on day (a re-run replaces the day's rows), full_refresh off. -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='day',
-    full_refresh=false,
-    on_schema_change='append_new_columns',
-) }}
+{{ kept_history_config(unique_key='day') }}
 
 {%- set run_day = interval_day() %}
 

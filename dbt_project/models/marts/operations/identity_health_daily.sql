@@ -8,13 +8,7 @@
     full_refresh is off so a full refresh cannot wipe the history (people of past days are only
     known from the run of that day). The first build also writes the earlier days of
     int_identity_id_changes, with people and cut links null (not recorded then). -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='day',
-    full_refresh=false,
-    on_schema_change='append_new_columns',
-) }}
+{{ kept_history_config(unique_key='day') }}
 
 {%- set run_day = interval_day() %}
 

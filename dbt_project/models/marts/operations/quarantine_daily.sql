@@ -20,7 +20,7 @@ tables as (
         extracted.table_name,
         manifests.json -> 'tables' -> extracted.table_name as counts
     from manifests,
-        unnest(json_keys(manifests.json, '$.tables')) as extracted (table_name)
+        {{ json_object_key_rows('manifests.json', 'tables') }} as extracted (table_name)
 ),
 
 files as (
@@ -31,7 +31,7 @@ files as (
         count(*) as files,
         count(case when landed.file ->> 'error' is not null then 1 end) as files_failed
     from manifests,
-        unnest(cast(manifests.json -> 'files' as json[])) as landed (file)
+        {{ json_array_rows('manifests.json', 'files') }} as landed (file)
     group by 1, 2, 3
 ),
 

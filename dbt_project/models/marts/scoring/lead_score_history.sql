@@ -4,13 +4,7 @@
     day's rows and never duplicates them, and full_refresh is off so `dbt build --full-refresh`
     cannot wipe the history. "First crossed 60 on day D", trends and the funnel of grades are
     queries on it (README, "Scoring"). -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='snapshot_date',
-    full_refresh=false,
-    on_schema_change='append_new_columns',
-) }}
+{{ kept_history_config(unique_key='snapshot_date') }}
 with
 
 lead_scores as (
