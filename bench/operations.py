@@ -42,7 +42,17 @@ DAGs of its own (``LOAD_DAGS``: 60 mapped half-second tasks, and a one-task targ
 ``--triggers`` times (default 12) one second apart, each trigger sent once (no retry). With
 ``--single-api-server`` one api-server process serves the REST and the execution API (what
 ``airflow standalone`` runs), otherwise two (what scripts/airflow_run.py runs). Its JSON:
-trigger_seconds (each), triggers_failed, trigger_max_seconds.
+trigger_seconds (each), triggers_failed, trigger_max_seconds. Once the triggers are sent (and
+the load's task states read) the load DAG is paused: its queued tasks would only keep the
+machine busy.
+
+From Python, ``run`` and ``trigger_load`` each start an Airflow of their own, or take one already
+running (``deployment=``, from :func:`start`); ``start_for_both`` starts one for the operations
+scenario and then the trigger load (tests/test_scheduler.py: one start, not two). Parallelism
+cannot change on a running scheduler, so that Airflow has the trigger load's (8) and the default
+pool one slot while the operations scenario runs (one default-pool task beside the warehouse
+pool's one: two task processes, as with parallelism 2); ``trigger_load`` gives the pool its 128
+slots back through the REST API.
 """
 
 from __future__ import annotations
@@ -100,6 +110,9 @@ def make_env(base: Path, port: int) -> dict:
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
         AIRFLOW__CORE__PARALLELISM=str(OPERATIONS_PARALLELISM),
+        # the DAG files do not change while the bench runs: parsed at the start, not again every 30 s
+        # (each parse is a process of its own; 41 of them, 13 CPU-seconds, in a 14-minute test run)
+        AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL="3600",
         # the scheduler's log server: not the default 8793, which another Airflow on this host may hold
         AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
         # SQLite metadata shared by four components: wait up to 60 s for its write lock, not 5 s
