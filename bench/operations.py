@@ -42,7 +42,17 @@ DAGs of its own (``LOAD_DAGS``: 60 mapped half-second tasks, and a one-task targ
 ``--triggers`` times (default 12) one second apart, each trigger sent once (no retry). With
 ``--single-api-server`` one api-server process serves the REST and the execution API (what
 ``airflow standalone`` runs), otherwise two (what scripts/airflow_run.py runs). Its JSON:
-trigger_seconds (each), triggers_failed, trigger_max_seconds.
+trigger_seconds (each), triggers_failed, trigger_max_seconds. Once the triggers are sent (and
+the load's task states read) the load DAG is paused: its queued tasks would only keep the
+machine busy.
+
+From Python, ``run`` and ``trigger_load`` each start an Airflow of their own, or take one already
+running (``deployment=``, from :func:`start`); ``start_for_both`` starts one for the operations
+scenario and then the trigger load (tests/test_scheduler.py: one start, not two). Parallelism
+cannot change on a running scheduler, so that Airflow has the trigger load's (8) and the default
+pool one slot while the operations scenario runs (one default-pool task beside the warehouse
+pool's one: two task processes, as with parallelism 2); ``trigger_load`` gives the pool its 128
+slots back through the REST API.
 """
 
 from __future__ import annotations
@@ -59,12 +69,18 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LAST_DAY = date(2026, 11, 21)
 WAREHOUSE_POOL = "intent_warehouse"
+DEFAULT_POOL, DEFAULT_POOL_DESCRIPTION, DEFAULT_POOL_SLOTS = "default_pool", "Default pool", 128
+# task processes at once: two cores, so a few (fewer writers queue on the SQLite metadata DB); the
+# trigger load's mapped tasks run eight at a time
+OPERATIONS_PARALLELISM, TRIGGER_LOAD_PARALLELISM = 2, 8
 LOCK_PATTERNS = ("Could not set lock on file", "Conflicting lock")
 
 
@@ -93,8 +109,10 @@ def make_env(base: Path, port: int) -> dict:
         AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
-        # two cores: a few task processes at a time are plenty
-        AIRFLOW__CORE__PARALLELISM="2",  # two cores; fewer writers queue on the SQLite metadata DB
+        AIRFLOW__CORE__PARALLELISM=str(OPERATIONS_PARALLELISM),
+        # the DAG files do not change while the bench runs: parsed at the start, not again every 30 s
+        # (each parse is a process of its own; 41 of them, 13 CPU-seconds, in a 14-minute test run)
+        AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL="3600",
         # the scheduler's log server: not the default 8793, which another Airflow on this host may hold
         AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
         # SQLite metadata shared by four components: wait up to 60 s for its write lock, not 5 s
@@ -250,7 +268,9 @@ def run_seconds(db: Path) -> dict[str, float]:
     """run_id -> end - start of each finished run, as the UI shows its duration."""
     con = sqlite3.connect(db)
     try:
-        rows = con.execute("select run_id, start_date, end_date from dag_run where end_date is not null").fetchall()
+        rows = con.execute(
+            "select run_id, start_date, end_date from dag_run where dag_id = 'customer_intent' and end_date is not null"
+        ).fetchall()
     finally:
         con.close()
     out = {}
@@ -290,38 +310,126 @@ def stale_values(ledger: Path) -> dict[str, int]:
     return {"stale_values_sent": sent, "stale_held_back": held, "activation_runs": len(runs)}
 
 
-def run(people: int, days: int, base: Path, port: int | None = None, timeout: float = 3600) -> dict:
+class Deployment:
+    """A running Airflow of the bench's own (see :func:`start`): its environment (every component's
+    and task's, with the api-server's port), its home folders and its components."""
+
+    def __init__(self, base: Path, services: airflow_run.Services, started: float, parallelism: int):
+        self.base, self.services, self.started, self.parallelism = base, services, started, parallelism
+        self.env = services.env
+        self.port = services.port
+        self.home = Path(self.env["INTENT_HOME"])
+        self.airflow_home = Path(self.env["AIRFLOW_HOME"])
+        self.db = self.airflow_home / "airflow.db"
+
+
+@contextmanager
+def start(
+    base: Path, port: int | None = None, *, load_dags: bool = False, customer_intent: bool = True,
+    parallelism: int = OPERATIONS_PARALLELISM, default_pool_slots: int | None = None, split: bool = True,
+) -> Iterator[Deployment]:  # fmt: skip
+    """Initialise an Airflow home under ``base`` (scripts/airflow-init.sh: SQLite metadata, the
+    warehouse pool), serialize and unpause its DAGs and start its components; stop them on exit.
+
+    The DAGs: customer_intent from dags/, or with ``load_dags`` the trigger-load DAGs
+    (``LOAD_DAGS``) in ``base/dags``, beside a copy of customer_intent unless ``customer_intent``
+    is false. ``parallelism``: task processes at once
+    (the LocalExecutor's). ``default_pool_slots``: the default pool's slots from the start (the
+    operations scenario on an Airflow started for the trigger load too keeps its two task processes
+    at a time with one: one default-pool task beside the warehouse pool's one)."""
     port = port or free_port()
     env = make_env(base, port)
-    home, airflow_home = Path(env["INTENT_HOME"]), Path(env["AIRFLOW_HOME"])
-    data, logs = home / "data", home / "data" / "logs"
-    first = LAST_DAY - timedelta(days=days - 1)
-    wanted = airflow_run.days(first, LAST_DAY)
+    env["AIRFLOW__CORE__PARALLELISM"] = str(parallelism)
+    dag_ids = ["customer_intent"] if customer_intent else []
+    if load_dags:
+        dags = base / "dags"
+        dags.mkdir(parents=True, exist_ok=True)
+        (dags / "load.py").write_text(LOAD_DAGS)
+        if customer_intent:
+            shutil.copy(ROOT / "dags" / "customer_intent.py", dags / "customer_intent.py")
+        env["AIRFLOW__CORE__DAGS_FOLDER"] = str(dags)
+        dag_ids += ["load_busy", "load_target"]
     started = time.monotonic()
+    subprocess.run(["bash", str(ROOT / "scripts" / "airflow-init.sh")], env=env, check=True, cwd=ROOT)
+    # one CLI process for what follows (each pays about 3 CPU-seconds for importing Airflow)
+    commands = [["dags", "reserialize"], *(["dags", "unpause", dag_id] for dag_id in dag_ids)]
+    if default_pool_slots is not None:
+        commands.append(["pools", "set", DEFAULT_POOL, str(default_pool_slots), DEFAULT_POOL_DESCRIPTION])
+    airflow_run.airflow_batch(*commands, env=env)
+    with airflow_run.Services(env, Path(env["INTENT_HOME"]) / "data" / "logs", port, split=split) as services:
+        yield Deployment(base, services, started, parallelism)
+
+
+def start_for_both(base: Path, port: int | None = None) -> AbstractContextManager[Deployment]:
+    """One Airflow for the operations scenario and then the trigger load (tests/test_scheduler.py):
+    the trigger load's DAGs and parallelism, and the default pool at one slot, so that the
+    operations scenario runs two task processes at a time as on its own (one default-pool task
+    beside the warehouse pool's one); :func:`trigger_load` gives the default pool its slots back."""
+    return start(base, port, load_dags=True, parallelism=TRIGGER_LOAD_PARALLELISM,
+                 default_pool_slots=OPERATIONS_PARALLELISM - 1)  # fmt: skip
+
+
+def set_pool_slots(deployment: Deployment, pool: str, slots: int) -> None:
+    """A pool's slots, through the running api-server's REST API (the scheduler reads them on its next loop)."""
+    answer = _post(deployment.port, deployment.airflow_home, f"/api/v2/pools/{pool}?update_mask=slots",
+                   {"slots": slots}, method="PATCH")  # fmt: skip
+    if answer.get("slots") != slots:
+        raise RuntimeError(f"pool {pool}: asked for {slots} slots, the API answered {answer}")
+
+
+def generate_sample(home: Path, people: int, days: int) -> None:
+    """One landing drop a day for ``days`` days up to LAST_DAY, in the installation at ``home``."""
+    data = home / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTENT_")}
+    env.update(INTENT_HOME=str(home), PYTHONPATH=str(ROOT / "plugins"))
     subprocess.run(
         [sys.executable, "-m", "intent_pipeline", "synth", "--people", str(people), "--daily-drops", str(days),
          "--date", LAST_DAY.isoformat(), "--landing", str(data / "landing"), "--truth", str(data / "ground_truth")],
         env=env, check=True, capture_output=True, cwd=ROOT,
     )  # fmt: skip
-    subprocess.run(["bash", str(ROOT / "scripts" / "airflow-init.sh")], env=env, check=True, cwd=ROOT)
-    airflow_run.prepare(env)
+
+
+def run(
+    people: int, days: int, base: Path, port: int | None = None, timeout: float = 3600,
+    deployment: Deployment | None = None,
+) -> dict:  # fmt: skip
+    """The operations scenario (see the module's doc). ``deployment``: an Airflow already started
+    with :func:`start` (customer_intent unpaused, at most two task processes at a time); without it
+    the scenario starts its own (the sample first) and stops it at the end."""
+    if deployment is None:
+        started = time.monotonic()
+        generate_sample(base / "home", people, days)
+        with start(base, port) as own:
+            return _scenario(own, people, days, base, timeout, started, stopping=True)
+    generate_sample(deployment.home, people, days)
+    return _scenario(deployment, people, days, base, timeout, deployment.started, stopping=False)
+
+
+def _scenario(
+    deployment: Deployment, people: int, days: int, base: Path, timeout: float, started: float, stopping: bool
+) -> dict:
+    """``stopping``: Airflow stops after the scenario (wait until its scheduler closed the backfill)."""
+    env, port = deployment.env, deployment.port
+    home, airflow_home = deployment.home, deployment.airflow_home
+    data = home / "data"
+    first = LAST_DAY - timedelta(days=days - 1)
+    wanted = airflow_run.days(first, LAST_DAY)
 
     serving_db, stop, reader_out = data / "serving" / "warehouse.duckdb", base / "reader.stop", base / "reader.json"
     reader = subprocess.Popen([sys.executable, "-c", READER, str(serving_db), str(stop), str(reader_out), "1.0"])
     try:
-        with airflow_run.Services(env, logs, port) as services:
-            up = time.monotonic()
-            manual = airflow_run.trigger_manual(port, airflow_home, LAST_DAY)
-            airflow_run.backfill(services.env, first, LAST_DAY, timeout)
-            states = airflow_run.wait_for(services.env, wanted, timeout)
-            airflow_run.wait_idle(services.env, timeout)
-            runs_seconds = time.monotonic() - up
+        up = time.monotonic()
+        manual = airflow_run.trigger_manual(port, airflow_home, LAST_DAY)
+        airflow_run.backfill(env, first, LAST_DAY, timeout)
+        states = airflow_run.wait_for(env, wanted, timeout)
+        airflow_run.wait_idle(env, timeout, backfills=stopping)
+        runs_seconds = time.monotonic() - up
     finally:
         stop.touch()
         reader.wait(timeout=120)
     result = json.loads(reader_out.read_text()) if reader_out.exists() else {"queries": 0, "errors": ["no output"]}
 
-    db = airflow_home / "airflow.db"
+    db = deployment.db
     runs = interval_runs(db)
     per_day = {day.isoformat(): runs.get(day.isoformat(), []) for day in wanted}
     ok_days = [day for day, rs in per_day.items() if sum(1 for r in rs if r[2] == "success") == 1 and len(rs) == 1]
@@ -469,13 +577,16 @@ LOAD_DAGS = textwrap.dedent(
 
 
 def _post(
-    port: int, airflow_home: Path, path: str, body: dict, timeout: float = 180, headers: dict | None = None
-) -> dict:
+    port: int, airflow_home: Path, path: str, body: dict, timeout: float = 180, headers: dict | None = None,
+    method: str = "POST",
+) -> dict:  # fmt: skip
+    """``method`` (POST, PATCH) ``path`` of the REST API with a JSON body, as the admin user; the JSON answer."""
     import urllib.request
 
     request = urllib.request.Request(
         f"http://localhost:{port}{path}",
         data=json.dumps(body).encode(),
+        method=method,
         headers={"Content-Type": "application/json",
                  "Authorization": f"Bearer {airflow_run.api_token(port, airflow_home)}", **(headers or {})},
     )  # fmt: skip
@@ -484,59 +595,63 @@ def _post(
 
 
 def trigger_load(
-    base: Path, triggers: int = 12, split: bool = True, busy_runs: int = 3, ui_trigger: bool = False
-) -> dict:
+    base: Path, triggers: int = 12, split: bool = True, busy_runs: int = 3, ui_trigger: bool = False,
+    deployment: Deployment | None = None,
+) -> dict:  # fmt: skip
     """REST triggers timed while another DAG's tasks call the execution API (see the module's doc).
 
     ``ui_trigger``: customer_intent is in the DAG folder too and gets, first, a trigger as the UI's
     form sends it by default (logical date "now", no data interval, a Referer header); the result
     has ``ui_trigger``: that run's dates, state and task states, and whether its first tasks
-    refused it with the convention's message (pipeline.convention_error)."""
-    port = free_port()
-    env = make_env(base, port)
-    dags = base / "dags"
-    dags.mkdir(parents=True, exist_ok=True)
-    (dags / "load.py").write_text(LOAD_DAGS)
-    dag_ids = ["load_busy", "load_target"]
-    if ui_trigger:
-        shutil.copy(ROOT / "dags" / "customer_intent.py", dags / "customer_intent.py")
-        dag_ids.append("customer_intent")
-    env.update(AIRFLOW__CORE__DAGS_FOLDER=str(dags), AIRFLOW__CORE__PARALLELISM="8")
-    airflow_home = Path(env["AIRFLOW_HOME"])
-    subprocess.run(["bash", str(ROOT / "scripts" / "airflow-init.sh")], env=env, check=True, cwd=ROOT)
-    airflow_run.airflow("dags", "reserialize", env=env)
-    for dag_id in dag_ids:
-        airflow_run.airflow("dags", "unpause", dag_id, env=env)
+    refused it with the convention's message (pipeline.convention_error).
+
+    ``deployment``: an Airflow already started with :func:`start` with ``load_dags`` and
+    ``parallelism=TRIGGER_LOAD_PARALLELISM`` (after the operations scenario, tests/test_scheduler.py);
+    its default pool gets its usual slots back first. Without it the scenario starts its own. Once
+    the triggers are sent and the load's task states read, the load DAG is paused: the mapped tasks
+    still queued would only keep the machine busy."""
+    if deployment is None:
+        with start(base, load_dags=True, customer_intent=ui_trigger, parallelism=TRIGGER_LOAD_PARALLELISM,
+                   split=split) as own:  # fmt: skip
+            return _trigger_load(own, triggers, busy_runs, ui_trigger)
+    if (deployment.services.exec_port is not None) != split:
+        raise ValueError(f"split={split}, but the deployment runs {'two api-servers' if not split else 'one'}")
+    set_pool_slots(deployment, DEFAULT_POOL, DEFAULT_POOL_SLOTS)
+    return _trigger_load(deployment, triggers, busy_runs, ui_trigger)
+
+
+def _trigger_load(deployment: Deployment, triggers: int, busy_runs: int, ui_trigger: bool) -> dict:
+    port, airflow_home, db = deployment.port, deployment.airflow_home, deployment.db
     seconds: list[float] = []
     errors: list[str] = []
     ui_run: dict = {}
-    with airflow_run.Services(env, base / "logs", port, split=split):
-        if ui_trigger:
-            now = datetime.now().astimezone().isoformat(timespec="seconds")
-            ui_run = _post(port, airflow_home, "/api/v2/dags/customer_intent/dagRuns",
-                           {"logical_date": now, "data_interval_start": None, "data_interval_end": None, "conf": {}},
-                           headers={"Referer": f"http://localhost:{port}/dags/customer_intent"})  # fmt: skip
-        for _ in range(busy_runs):
-            _post(port, airflow_home, "/api/v2/dags/load_busy/dagRuns", {"logical_date": None})
-        started = time.monotonic()
-        while not _tasks_running(airflow_home / "airflow.db", "load_busy"):
-            if time.monotonic() - started > 600:
-                raise RuntimeError("the load DAG's tasks never started")
-            time.sleep(1)
-        for _ in range(triggers):
-            sent = time.monotonic()
-            try:
-                _post(port, airflow_home, "/api/v2/dags/load_target/dagRuns", {"logical_date": None})
-            except OSError as error:  # HTTPError (500), a timeout
-                errors.append(f"{type(error).__name__}: {error}")
-            seconds.append(round(time.monotonic() - sent, 2))
-            time.sleep(1)
-        busy = _task_states(airflow_home / "airflow.db", "load_busy")
-        ui_result = _wait_run(airflow_home, ui_run["dag_run_id"]) if ui_trigger else None
+    if ui_trigger:
+        now = datetime.now().astimezone().isoformat(timespec="seconds")
+        ui_run = _post(port, airflow_home, "/api/v2/dags/customer_intent/dagRuns",
+                       {"logical_date": now, "data_interval_start": None, "data_interval_end": None, "conf": {}},
+                       headers={"Referer": f"http://localhost:{port}/dags/customer_intent"})  # fmt: skip
+    for _ in range(busy_runs):
+        _post(port, airflow_home, "/api/v2/dags/load_busy/dagRuns", {"logical_date": None})
+    started = time.monotonic()
+    while not _tasks_running(db, "load_busy"):
+        if time.monotonic() - started > 600:
+            raise RuntimeError("the load DAG's tasks never started")
+        time.sleep(1)
+    for _ in range(triggers):
+        sent = time.monotonic()
+        try:
+            _post(port, airflow_home, "/api/v2/dags/load_target/dagRuns", {"logical_date": None})
+        except OSError as error:  # HTTPError (500), a timeout
+            errors.append(f"{type(error).__name__}: {error}")
+        seconds.append(round(time.monotonic() - sent, 2))
+        time.sleep(1)
+    busy = _task_states(db, "load_busy")
+    _post(port, airflow_home, "/api/v2/dags/load_busy", {"is_paused": True}, method="PATCH")
+    ui_result = _wait_run(airflow_home, ui_run["dag_run_id"]) if ui_trigger else None
     return {
         "ui_trigger": ui_result,
         "mode": "trigger_load",
-        "api_servers": 2 if split else 1,
+        "api_servers": 2 if deployment.services.exec_port is not None else 1,
         "triggers": triggers,
         "trigger_seconds": seconds,
         "trigger_max_seconds": max(seconds),

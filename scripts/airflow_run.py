@@ -380,16 +380,19 @@ def backfills_open(port: int, airflow_home: Path) -> int:
     return sum(1 for backfill in list_backfills(port, airflow_home) if not backfill.get("completed_at"))
 
 
-def wait_idle(env: dict, timeout: float) -> None:
+def wait_idle(env: dict, timeout: float, backfills: bool = True) -> None:
     """Wait until no run of the DAG is queued or running (the scheduled run the scheduler creates
     for the latest interval when it sees the DAG unpaused), so stopping Airflow interrupts nothing,
-    and until the scheduler marked the backfill complete (it checks every 30 s): a backfill left
-    open would make the next one wait for a scheduler to close it."""
+    and (``backfills``) until the scheduler marked the backfill complete (it checks every 30 s): a
+    backfill left open would make the next one wait for a scheduler to close it (no need when the
+    components keep running: their scheduler closes it)."""
     deadline = time.monotonic() + timeout
     while any(run["state"] in ("queued", "running") for run in list_runs(env)):
         if time.monotonic() > deadline:
             raise TimeoutError(f"runs of {DAG_ID} still active after {timeout} s")
         time.sleep(3)
+    if not backfills:
+        return
     port, home = _api(env)
     while time.monotonic() < deadline:
         try:

@@ -9,6 +9,10 @@ task logs and the reader: every day run exactly once and successfully (none skip
 duplicated), the warehouse-writing tasks strictly one at a time (their tries' start and end),
 no DuckDB lock error anywhere, the reader never failed and saw every published snapshot, the
 day without data built nothing, and no destination got a value older than one it held.
+
+Then, on the same running Airflow (one start for the module: bench/operations.py's
+``start_for_both``), the trigger load: REST triggers while another DAG's mapped tasks call the
+execution API, and the UI form's plain trigger of customer_intent.
 """
 
 from __future__ import annotations
@@ -23,9 +27,18 @@ DAYS = 3
 
 
 @pytest.fixture(scope="module")
-def figures(tmp_path_factory):
+def airflow(tmp_path_factory):
+    """The components, started once for both scenarios (the operations scenario first)."""
     bench = load_bench("operations")
-    return bench.run(people=150, days=DAYS, base=tmp_path_factory.mktemp("operations"), timeout=2400)
+    with bench.start_for_both(tmp_path_factory.mktemp("airflow")) as deployment:
+        yield bench, deployment
+
+
+@pytest.fixture(scope="module")
+def figures(airflow, tmp_path_factory):
+    bench, deployment = airflow
+    return bench.run(people=150, days=DAYS, base=tmp_path_factory.mktemp("operations"), timeout=2400,
+                     deployment=deployment)  # fmt: skip
 
 
 def test_every_interval_exactly_once(figures):
@@ -46,9 +59,11 @@ def test_the_manual_trigger_is_answered_the_first_time(figures):
 
 
 @pytest.fixture(scope="module")
-def trigger_load(tmp_path_factory):
-    bench = load_bench("operations")
-    return bench.trigger_load(tmp_path_factory.mktemp("trigger-load"), triggers=8, ui_trigger=True)
+def trigger_load(airflow, figures, tmp_path_factory):
+    """After the operations scenario (``figures``: its runs are all there is of customer_intent when it counts them)."""
+    bench, deployment = airflow
+    return bench.trigger_load(tmp_path_factory.mktemp("trigger-load"), triggers=8, ui_trigger=True,
+                              deployment=deployment)  # fmt: skip
 
 
 def test_rest_triggers_never_fail_while_tasks_call_the_execution_api(trigger_load):
