@@ -49,6 +49,9 @@
                           table (grade_ratio_rule_calibrated); both by share (top 20 % high_intent,
                           next 30 % potential, cut on the train and calibration slices)
      grade_ratio_model    the share grades cut on the model's probability (its grades thresholds)
+     auc_model_cv_c       the same training with the plain step's L2 strength chosen by grouped
+                          cross-validation on the fit slice (scoring_model.choose_c; model_cv_c the
+                          C it chose, ece_cv_c); the default step keeps C = 1
      model_status         approved or the fallback's name, then + the probability map held-out leads
                           of the calibration slice chose (platt or isotonic: probability_calibration)
    The model trains on the leads' own points and the snapshot examples before its calibration slice
@@ -352,6 +355,8 @@ def world_figures(home: Path, name: str, people: int, seed: int, history_days: i
     labels, features = pipeline.load_training_data(settings.warehouse)
     start, end = pipeline.interval_dates(date.fromisoformat(INTERVAL))
     model = scoring_model.train(labels, features, trained_at=end)
+    # the same training with the plain step's L2 strength chosen by cross-validation on the fit slice
+    cv_c = scoring_model.train(labels, features, trained_at=end, c_grid=scoring_model.C_GRID)
     examples = query(settings.warehouse, "select * from marts.lead_conversion_examples where label_complete")
     seed_rules = scoring_calibration.read_seed(DBT_PROJECT_DIR / "seeds" / "scoring_rules.csv")
     calibration = scoring_calibration.propose(*scoring_calibration.load(settings.warehouse), seed_rules)
@@ -394,6 +399,11 @@ def world_figures(home: Path, name: str, people: int, seed: int, history_days: i
         "snapshot_examples": model.get("snapshot_examples"),
         "snapshot_conversions": model.get("snapshot_conversions"),
         "model_attempts": {a["method"]: _round(a["roc_auc"]) for a in model.get("attempts", [])},
+        # the alternative: the plain step's L2 strength chosen by grouped cross-validation on the fit slice
+        "model_cv_c": (cv_c.get("c_choice") or {}).get("c"),
+        "auc_model_cv_c": _round((cv_c.get("metrics") or {}).get("roc_auc")),
+        "ece_cv_c": _round((cv_c.get("metrics") or {}).get("ece")),
+        "model_method_cv_c": cv_c.get("method"),
         # null ratio: nurture converted at 0 (the ratio is unbounded) or a grade is empty; the rates say which
         "conversion_rate_by_grade": {
             g: _round(rates[g]["conversion_rate"]) for g in ("high_intent", "potential", "nurture")
