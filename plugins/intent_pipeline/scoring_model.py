@@ -20,7 +20,9 @@ reference of that SQL.
 Examples are split by time (oldest = train, next = calibration, newest = test), so the
 test metrics say how the model does on leads that came after the ones it learned from.
 The model does not give up when the data is weak (issue 13): it falls back in steps, and
-``method`` names the one used: ``logistic`` (all features), ``regularised`` (a strong L2
+``method`` names the one used: ``logistic`` (all features, C = 1; ``train(c_grid=C_GRID)``
+chooses its L2 strength by grouped cross-validation on the fit slice instead: :func:`choose_c`,
+measured and not the default, docs/scoring.md), ``regularised`` (a strong L2
 penalty), ``fewer_features`` (the eight features that rank best on the train slice, penalised),
 then ``rule_score_calibrated`` (the rule score itself, feature ``lead_score``, Platt-calibrated to
 probabilities: the ranking of the rule table, on the scale of the outcomes). The first that
@@ -227,6 +229,40 @@ def _fit_linear(x_train: pd.DataFrame, y_train: np.ndarray, c: float = 1.0) -> d
             for f, w, m, s, c in zip(x_train.columns, weight, mean, std, coef, strict=True)
         ],
     }
+
+
+# the L2 strengths the plain step chooses from (sklearn's C: smaller is stronger), and its folds
+C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
+C_FOLDS = 5
+
+
+def choose_c(x: pd.DataFrame, y: np.ndarray, groups: np.ndarray, grid: tuple = C_GRID, folds: int = C_FOLDS) -> dict:
+    """The L2 strength of the plain logistic step, chosen on the fit slice alone (never the
+    calibration or test slice): ``folds``-fold cross-validation grouped by person (a person's
+    leads and their snapshot ages are in one fold, so no fold is judged on a lead it learned
+    from), stratified, fixed seed; each C's mean held-out log loss, the lowest wins, a tie goes to
+    the stronger penalty. With fewer persons or outcomes than folds, C = 1 (the former default)."""
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    y = np.asarray(y, dtype=int)
+    if len(np.unique(groups)) < folds or min(int(y.sum()), int(len(y) - y.sum())) < folds:
+        return {"c": 1.0, "held_out_log_loss": None, "folds": 0}
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=0)
+    losses: dict[float, list[float]] = {c: [] for c in grid}
+    for fit_index, held_index in splitter.split(x, y, groups):
+        x_fit, y_fit = x.iloc[fit_index], y[fit_index]
+        if y_fit.min() == y_fit.max() or y[held_index].min() == y[held_index].max():
+            continue
+        for c in grid:
+            fitted = _fit_linear(x_fit, y_fit, c)
+            p = _sigmoid(linear_predictor(fitted, x.iloc[held_index]))
+            losses[c].append(float(log_loss(y[held_index], np.clip(p, 1e-12, 1 - 1e-12), labels=[0, 1])))
+    mean = {c: float(np.mean(v)) for c, v in losses.items() if v}
+    if not mean:
+        return {"c": 1.0, "held_out_log_loss": None, "folds": 0}
+    best = min(mean, key=lambda c: (round(mean[c], 12), c))
+    return {"c": best, "held_out_log_loss": {str(c): round(v, 6) for c, v in mean.items()}, "folds": folds}
 
 
 def _fit_platt(z: np.ndarray, y: np.ndarray) -> dict:
@@ -494,6 +530,7 @@ def train(
     min_auc: float = 0.6,
     grades: str = DEFAULT_GRADES,
     trained_at: datetime | None = None,
+    c_grid: tuple = (1.0,),
 ) -> dict:
     """Train, calibrate and judge the model; return its JSON-serialisable record.
 
@@ -503,7 +540,9 @@ def train(
     (:data:`METHODS`), ``attempts`` what each step tried measured, ``calibration`` the probability
     map (:func:`fit_calibration`: Platt or isotonic, chosen on held-out leads) and, when approved,
     ``grades`` the probability thresholds cut by ``grades`` and which score the grades should use
-    (:func:`probability_grades`).
+    (:func:`probability_grades`). ``c_grid``: the L2 strengths the plain step chooses from by
+    cross-validation on the fit slice (:func:`choose_c`, e.g. :data:`C_GRID`); one value (the
+    default, C = 1) fixes it.
     """
     validate(labels, features)
     if not (0 < calibration_share and 0 < test_share and calibration_share + test_share < 1):
@@ -556,8 +595,13 @@ def train(
     # those of the snapshots before the calibration slice (the same lead converting, seen at another age)
     learnable = record["n_conversions"] + record["snapshot_conversions"]
     if learnable >= min_conversions and signals:
+        record["c_choice"] = (
+            choose_c(x_fit["train"][signals], y_fit["train"], fit_rows["person_id"].to_numpy(), c_grid)
+            if len(c_grid) > 1
+            else {"c": float(c_grid[0]), "held_out_log_loss": None, "folds": 0}
+        )
         steps = [
-            ("logistic", signals, 1.0),
+            ("logistic", signals, record["c_choice"]["c"]),
             ("regularised", signals, 0.02),
             ("fewer_features", _top_features(x_fit["train"][signals], y_fit["train"], 8), 0.1),
         ]

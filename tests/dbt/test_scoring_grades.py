@@ -88,3 +88,107 @@ def test_isotonic_probabilities_and_probability_grades_in_sql(warehouse, tmp_pat
         assert done.returncode == 0, done.stdout[-3000:]
         assert build.query("select distinct grade_basis from marts.crm_lead_scores") == [("lead_score",)]
         assert dict(build.query("select lead_id, grade from marts.crm_lead_scores")) == person_grades
+
+
+PERSON_FEATURES_SQL = """
+    select person_id, score_point, feature, value from intermediate.int_scoring_features
+    where score_point in ('current', 'previous')
+"""
+
+
+def points_grade(score: int) -> str:
+    return "high_intent" if score >= 60 else "potential" if score >= 30 else "nurture"
+
+
+def test_person_grades_follow_the_same_rule_as_the_crm_lead_grades(warehouse, tmp_path):
+    """lead_scores.grade (what segments, activation and the history read) is cut on the person's
+    probability when the model's basis says so, with grade_basis, rule_grade, previous_grade and
+    became_hot_in_interval on the same basis; with var grade_basis lead_score it is the points grade."""
+    from intent_pipeline import scoring_model
+
+    assert warehouse.build.returncode == 0, warehouse.output
+    # the dbt unit tests of the rule (the marts YAML) ran and passed in that build
+    statuses = {r["unique_id"].split(".")[-1]: r["status"] for r in warehouse.results()}
+    assert statuses["person_grade_follows_the_model_probability"] == "pass", statuses
+    assert statuses["person_grade_stays_on_points_when_the_business_says_so"] == "pass"
+    build = copy_of(warehouse, tmp_path)
+    points_grades = dict(build.query("select person_id, grade from marts.lead_scores"))
+    model = {
+        "version": "lcm-person-grades",
+        "intercept": -2.0,
+        "calibration_a": 1.0,
+        "calibration_c": 0.0,
+        # alice's trial request falls in the interval (hot now, not at interval_start); bob only
+        # visits the careers page (-10 points): the probability says the opposite of the points
+        "features": [
+            {"feature": "rule:trial_request", "weight": 2.0, "mean": 0.0},
+            {"feature": "rule:careers_page", "weight": 3.0, "mean": 0.0},
+        ],
+        "learned_points": [],
+        "grades": {"basis": "conversion_probability", "option": "share:0.2,0.5", "high_intent": 0.3, "potential": 0.15},
+    }
+    select = (
+        "--select",
+        "int_scoring_features",
+        "int_lead_conversion_scores",
+        "int_crm_lead_conversion_scores",
+        "lead_scores",
+        "crm_lead_scores",
+        "segment_score_changes",
+    )
+    done = run_dbt(build.base, build.lake, "run", *select, "--vars", json.dumps({"scoring_model": model}))
+    assert done.returncode == 0, done.stdout[-3000:]
+
+    long = pd.DataFrame(build.query(PERSON_FEATURES_SQL), columns=["person_id", "score_point", "feature", "value"])
+    probability = {}
+    for point in ("current", "previous"):
+        wide = (
+            long[long["score_point"] == point]
+            .pivot_table(index="person_id", columns="feature", values="value", aggfunc="sum")
+            .fillna(0.0)
+        )
+        probability[point] = dict(zip(wide.index, scoring_model.score(model, wide), strict=True))
+
+    def grade(p: float) -> str:
+        return "high_intent" if p >= 0.3 else "potential" if p >= 0.15 else "nurture"
+
+    rows = build.query(
+        "select s.person_id, s.grade, s.grade_basis, s.rule_grade, s.previous_grade, s.became_hot_in_interval,"
+        " s.lead_score, s.conversion_probability, c.previous_conversion_probability from marts.lead_scores as s"
+        " inner join intermediate.int_lead_conversion_scores as c on c.person_id = s.person_id"
+    )
+    assert len(rows) == len(points_grades) > 0
+    for person, grade_, basis, rule_grade, previous_grade, became_hot, score, p_now, p_before in rows:
+        assert abs(p_now - probability["current"][person]) < 1e-12, person
+        assert abs(p_before - probability["previous"][person]) < 1e-12, person
+        assert (grade_, basis) == (grade(p_now), "conversion_probability"), person
+        assert rule_grade == points_grade(score) == points_grades[person], person
+        assert previous_grade == grade(p_before), person
+        assert became_hot == (previous_grade != "high_intent" and grade_ == "high_intent"), person
+    by_person = {r[0]: r for r in rows}
+    bob = next(p for p, r in by_person.items() if r[6] == -10 and r[1] == "high_intent")  # hot by probability alone
+    assert by_person[bob][3] == "nurture"
+    assert any(r[5] and r[3] == "high_intent" for r in rows)  # alice: crossed in the interval on both bases
+
+    # what reads the person's grade agrees: the CRM leads' rule_grade is the points grade, the score
+    # changes compare grades on one basis (bob's score did not move, his grade is his probability's)
+    assert build.query(
+        "select count(*) from marts.crm_lead_scores as c inner join marts.lead_scores as s"
+        " on s.person_id = c.person_id where c.rule_grade <> s.rule_grade"
+    ) == [(0,)]
+    changes = build.query(
+        "select c.person_id, c.grade, c.previous_grade, s.grade, s.previous_grade from marts.segment_score_changes as c"
+        " inner join marts.lead_scores as s on s.person_id = c.person_id"
+    )
+    assert all(r[1:3] == r[3:5] for r in changes), changes
+
+    # the business keeps the points grade: everything is the points grade again, no previous-point features
+    variables = {"scoring_model": model, "grade_basis": "lead_score"}
+    done = run_dbt(build.base, build.lake, "run", *select, "--vars", json.dumps(variables))
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert build.query("select distinct grade_basis from marts.lead_scores") == [("lead_score",)]
+    assert dict(build.query("select person_id, grade from marts.lead_scores")) == points_grades
+    assert build.query("select count(*) from marts.lead_scores where grade <> rule_grade") == [(0,)]
+    assert build.query("select count(*) from intermediate.int_scoring_features where score_point = 'previous'") == [
+        (0,)
+    ]

@@ -162,7 +162,8 @@ MARTS_DDL = {
         engagement_score integer, previous_score integer, became_hot_in_interval boolean,
         last_activity_at timestamp, scored_at timestamp, score_reasons_zh varchar, fit_grade varchar,
         engagement_level varchar, intent_matrix_cell varchar, conversion_probability double,
-        conversion_top_factors varchar, conversion_model_version varchar)""",
+        conversion_top_factors varchar, conversion_model_version varchar, grade_basis varchar,
+        rule_grade varchar, previous_grade varchar)""",
     "segment_high_intent": """create table marts.segment_high_intent (
         person_id varchar, email varchar, phone varchar, full_name varchar, company varchar, job_title varchar,
         industry varchar, owner varchar, crm_lead_id varchar, grade varchar, score_reasons varchar,
@@ -216,13 +217,15 @@ CLEAN_MARTS_SQL = [
     f"""insert into marts.lead_scores values
         ('p_001', 'high_intent', 'trial request +30, director or above +20, pricing page 2× +15', 65, 20, 45,
          40, true, timestamp '2026-11-21 09:30:00', {SCORED_AT}, '申请试用 +30，总监及以上 +20，价格页 2× +15',
-         'B', '1', 'B1', 0.41, 'rule:trial_request +0.92', 'lcm-20261122T000000-0123abcd'),
+         'B', '1', 'B1', 0.41, 'rule:trial_request +0.92', 'lcm-20261122T000000-0123abcd', 'lead_score',
+         'high_intent', 'potential'),
         ('p_002', 'potential', 'webinar +8, target industry +10, brochure +5, whitepaper +10', 33, 10, 23, 33,
          false, timestamp '2026-11-20 10:00:00', {SCORED_AT},
          '研讨会报名 +8，目标行业 +10，产品手册 +5，行业白皮书 +10', 'B', '2', 'B2', 0.12, null,
-         'lcm-20261122T000000-0123abcd'),
+         'lcm-20261122T000000-0123abcd', 'lead_score', 'potential', 'potential'),
         ('p_003', 'nurture', 'careers page -10', -10, 0, -10, null, false,
-         timestamp '2026-10-01 10:00:00', {SCORED_AT}, '访问招聘页 -10', 'C', '3', 'C3', null, null, null)""",
+         timestamp '2026-10-01 10:00:00', {SCORED_AT}, '访问招聘页 -10', 'C', '3', 'C3', null, null, null,
+         'lead_score', 'nurture', 'nurture')""",
     f"""insert into marts.segment_high_intent values
         ('p_001', 'wang.fang@example.cn', '+8613800138000', '王芳', '星辰零售', '市场总监', '零售', 'Alice',
          '00Q5g0000AAAAAA', 'high_intent', 'trial request +30; director or above +20; pricing page >60 s +15',

@@ -7,22 +7,26 @@
     calibration_c))), or isotonic, whichever held-out leads chose). A top factor is a feature
     whose contribution weight * (value - training mean) is positive, largest first, named by its
     rule's description ("pricing page +1.18") or its activity ("email clicks 90d +0.64").
+    previous_conversion_probability: the same at the `previous` point (var interval_start), only
+    when the person-level grades are cut on the probability (macro uses_probability_grades), so
+    lead_scores can tell who became hot; null otherwise.
     Without the var every probability is null: the rule score stands alone. -#}
 -- depends_on: {{ ref('int_scoring_features') }}
 -- depends_on: {{ ref('scoring_rules') }}
 {%- set model = var('scoring_model', none) %}
+{%- set points = "('current', 'previous')" if uses_probability_grades(model) else "('current')" %}
 with
 
 score_points as (
     select * from {{ ref('int_score_points') }}
-    where score_point = 'current'
+    where score_point in {{ points }}
 ),
 
 {%- if model %}
 
 features as (
     select * from {{ ref('int_scoring_features') }}
-    where score_point = 'current'
+    where score_point in {{ points }}
 ),
 
 weights as (
@@ -32,6 +36,7 @@ weights as (
 contributions as (
     select
         features.person_id,
+        features.score_point,
         features.feature,
         weights.weight * features.value as term,
         weights.weight * (features.value - weights.training_mean) as contribution
@@ -43,11 +48,13 @@ contributions as (
 linear as (
     select
         score_points.person_id,
+        score_points.score_point,
         {{ model['intercept'] }} + coalesce(sum(contributions.term), 0) as z
     from score_points
     left join contributions
         on contributions.person_id = score_points.person_id
-    group by 1
+        and contributions.score_point = score_points.score_point
+    group by 1, 2
 ),
 
 ranked as (
@@ -57,7 +64,7 @@ ranked as (
             partition by contributions.person_id order by contributions.contribution desc, contributions.feature
         ) as factor_rank
     from contributions
-    where contributions.contribution > 0
+    where contributions.contribution > 0 and contributions.score_point = 'current'
 ),
 
 rules as (
@@ -94,10 +101,16 @@ final as (
         linear.person_id,
         cast({{ scoring_model_probability(model, 'linear.z') }} as double precision) as conversion_probability,
         cast(factors.top_factors as varchar) as conversion_top_factors,
-        cast('{{ model["version"] }}' as varchar) as conversion_model_version
+        cast('{{ model["version"] }}' as varchar) as conversion_model_version,
+        cast({{ scoring_model_probability(model, 'previous_linear.z') }} as double precision)
+            as previous_conversion_probability
     from linear
     left join factors
         on factors.person_id = linear.person_id
+    left join linear as previous_linear
+        on previous_linear.person_id = linear.person_id
+        and previous_linear.score_point = 'previous'
+    where linear.score_point = 'current'
 )
 
 {%- else %}
@@ -107,7 +120,8 @@ final as (
         person_id,
         cast(null as double precision) as conversion_probability,
         cast(null as varchar) as conversion_top_factors,
-        cast(null as varchar) as conversion_model_version
+        cast(null as varchar) as conversion_model_version,
+        cast(null as double precision) as previous_conversion_probability
     from score_points
 )
 

@@ -32,12 +32,17 @@
       log_sales_<type>_<succeeded/failed>_all  ln(1 + count) of the activities of a type by their
                             outcome (stg_crm__activities.outcome_result: a call connected or not, a
                             meeting held or a no-show); an activity without an outcome counts only
-                            in log_sales_<type>_all -#}
+                            in log_sales_<type>_all
+    `previous` (var interval_start) only when the person-level grades are cut on the probability
+    (macro uses_probability_grades of var scoring_model): lead_scores then needs the previous
+    probability to tell who became hot; scope and values as at `current`. -#}
+{%- set previous_point = uses_probability_grades(var('scoring_model', none)) %}
+{%- set not_previous = "true" if previous_point else "score_point <> 'previous'" %}
 with
 
 score_points as (
     select * from {{ ref('int_score_points') }}
-    where score_point <> 'previous'
+    where {{ not_previous }}
 ),
 
 rule_points as (
@@ -50,12 +55,12 @@ rules as (
 
 activity as (
     select * from {{ ref('int_score_point_activity') }}
-    where score_point <> 'previous'
+    where {{ not_previous }}
 ),
 
 scores as (
     select * from {{ ref('int_lead_scores_computed') }}
-    where score_point <> 'previous'
+    where {{ not_previous }}
 ),
 
 crm_activities as (
@@ -115,6 +120,20 @@ crm_points as (
         on lead_people.person_id = score_points.person_id
     cross join (values ('current'), ('now')) as lead_scope (score_point)
     where score_points.score_point = 'current'
+    {%- if previous_point %}
+    union all
+    -- the person's leads together at `previous`, as at `current`
+    select
+        score_points.person_id,
+        score_points.score_point,
+        score_points.as_of_at,
+        lead_people.lead_id,
+        lead_people.lead_created_at
+    from score_points
+    inner join lead_people
+        on lead_people.person_id = score_points.person_id
+    where score_points.score_point = 'previous'
+    {%- endif %}
 ),
 
 scoped_points as (
@@ -363,7 +382,7 @@ rule_features as (
     from rule_points
     inner join rules
         on rules.rule_id = rule_points.rule_id
-    where rule_points.score_point <> 'previous'
+    where {{ not_previous.replace('score_point', 'rule_points.score_point') }}
         and rule_points.rule_points <> 0
 ),
 

@@ -1,7 +1,9 @@
 {#- Leads whose score or grade changed during the interval (lead_score against previous_score, the
     score as of interval_start), among the people activation may contact: reachable by email, not a
     customer, not opted out or bounced. For CRM field updates and "cooling down" alerts; nothing is
-    pushed from it yet. -#}
+    pushed from it yet. previous_grade is lead_scores' (the same basis as grade: points, or the
+    model's probability when lead_scores.grade_basis says so), so a grade can change while the
+    score does not. -#}
 with
 
 lead_scores as (
@@ -20,13 +22,16 @@ changed as (
         people.company,
         lead_scores.previous_score,
         lead_scores.lead_score,
-        {{ grade_of('lead_scores.previous_score') }} as previous_grade,
+        coalesce(lead_scores.previous_grade, {{ grade_of('lead_scores.previous_score') }}) as previous_grade,
         lead_scores.grade,
         lead_scores.scored_at
     from lead_scores
     inner join people
         on people.person_id = lead_scores.person_id
-    where lead_scores.lead_score <> lead_scores.previous_score
+    where (
+            lead_scores.lead_score <> lead_scores.previous_score
+            or lead_scores.grade <> coalesce(lead_scores.previous_grade, lead_scores.grade)
+        )
         and {{ is_contactable('people') }}
         -- for CRM field updates: consent to crm_sync (docs/privacy.md)
         and people.consent_crm_sync

@@ -7,7 +7,8 @@
     the person's: a person with several leads shares it). grade is the lead's: cut on its
     conversion_probability at the approved model's thresholds when that model ranks held-out leads
     better than the rule score and var grade_basis is auto (grade_basis says which), else its
-    person's points grade, which rule_grade always holds. -#}
+    person's points grade, which rule_grade always holds (lead_scores.rule_grade; lead_scores.grade
+    follows the same rule on the person's probability). -#}
 {%- set model = var('scoring_model', none) %}
 with
 
@@ -87,10 +88,10 @@ final as (
         cast({{ probability_grade_of(model, 'lead_conversion.conversion_probability') }} as varchar) as grade,
         cast('conversion_probability' as varchar) as grade_basis,
         {%- else %}
-        cast(person_scores.grade as varchar) as grade,
+        cast(person_scores.rule_grade as varchar) as grade,
         cast('lead_score' as varchar) as grade_basis,
         {%- endif %}
-        cast(person_scores.grade as varchar) as rule_grade,
+        cast(person_scores.rule_grade as varchar) as rule_grade,
         cast(lead_conversion.conversion_probability as double precision) as conversion_probability,
         cast(coalesce(lead_activity.sales_activities, 0) as integer) as sales_activities,
         cast(lead_activity.last_sales_activity_at as timestamp) as last_sales_activity_at,

@@ -23,7 +23,10 @@ final as (
         score_reasons,
         conversion_probability,
         conversion_model_version,
-        scored_at
+        scored_at,
+        -- what grade was cut on that day (appended columns: older snapshots hold null)
+        grade_basis,
+        rule_grade
     from lead_scores
 )
 

@@ -3,7 +3,14 @@
     (previous_score = the score as of interval_start), and the conversion model's calibrated
     probability when an approved model is configured. The computation lives in
     int_lead_score_rules / int_lead_scores_computed / int_lead_conversion_scores. A person who did
-    not consent to scoring (marts.people.consent_scoring) has no row. -#}
+    not consent to scoring (marts.people.consent_scoring) has no row.
+    grade follows the same rule as crm_lead_scores.grade (docs/scoring.md, "Grades"): cut on
+    conversion_probability at the approved model's thresholds when that model ranks held-out leads
+    better than the rule score and var grade_basis is auto (grade_basis says which), else the points
+    grade, which rule_grade always holds. previous_grade is the grade at interval_start on the same
+    basis, and became_hot_in_interval compares the two. -#}
+{%- set model = var('scoring_model', none) %}
+{%- set probability_grades = uses_probability_grades(model) %}
 with
 
 scores as (
@@ -33,7 +40,8 @@ previous_scores as (
 graded as (
     select
         current_scores.person_id,
-        {{ grade_of('current_scores.lead_score') }} as grade,
+        {{ grade_of('current_scores.lead_score') }} as rule_grade,
+        {{ grade_of('coalesce(previous_scores.lead_score, 0)') }} as previous_rule_grade,
         case
             when current_scores.fit_score >= {{ var('fit_grade_a_min') }} then 'A'
             when current_scores.fit_score >= {{ var('fit_grade_b_min') }} then 'B'
@@ -57,32 +65,55 @@ graded as (
         on previous_scores.person_id = current_scores.person_id
 ),
 
-final as (
+based as (
     select
-        cast(graded.person_id as varchar) as person_id,
-        cast(graded.grade as varchar) as grade,
-        cast(graded.score_reasons as varchar) as score_reasons,
-        cast(graded.lead_score as integer) as lead_score,
-        cast(graded.fit_score as integer) as fit_score,
-        cast(graded.engagement_score as integer) as engagement_score,
-        cast(graded.previous_score as integer) as previous_score,
-        (
-            graded.previous_score < {{ var('high_intent_threshold') }}
-            and graded.lead_score >= {{ var('high_intent_threshold') }}
-        ) as became_hot_in_interval,
-        cast(graded.last_activity_at as timestamp) as last_activity_at,
-        cast(graded.scored_at as timestamp) as scored_at,
-        cast(graded.score_reasons_zh as varchar) as score_reasons_zh,
-        cast(graded.fit_grade as varchar) as fit_grade,
-        cast(graded.engagement_level as varchar) as engagement_level,
-        cast(graded.fit_grade || graded.engagement_level as varchar) as intent_matrix_cell,
-        cast(conversion_scores.conversion_probability as double precision) as conversion_probability,
-        cast(conversion_scores.conversion_top_factors as varchar) as conversion_top_factors,
-        cast(conversion_scores.conversion_model_version as varchar) as conversion_model_version
+        graded.*,
+        conversion_scores.conversion_probability,
+        conversion_scores.conversion_top_factors,
+        conversion_scores.conversion_model_version,
+        {%- if probability_grades %}
+        -- a person without a probability (none expected: every person is scored) keeps the points grade
+        {{ probability_grade_of(model, 'conversion_scores.conversion_probability') }} as probability_grade,
+        {{ probability_grade_of(model, 'conversion_scores.previous_conversion_probability') }}
+            as previous_probability_grade
+        {%- else %}
+        cast(null as varchar) as probability_grade,
+        cast(null as varchar) as previous_probability_grade
+        {%- endif %}
     from graded
     left join conversion_scores
         on conversion_scores.person_id = graded.person_id
-    where graded.person_id not in (select scoring_withheld.person_id from scoring_withheld)
+),
+
+final as (
+    select
+        cast(based.person_id as varchar) as person_id,
+        cast(coalesce(based.probability_grade, based.rule_grade) as varchar) as grade,
+        cast(based.score_reasons as varchar) as score_reasons,
+        cast(based.lead_score as integer) as lead_score,
+        cast(based.fit_score as integer) as fit_score,
+        cast(based.engagement_score as integer) as engagement_score,
+        cast(based.previous_score as integer) as previous_score,
+        (
+            coalesce(based.previous_probability_grade, based.previous_rule_grade) <> 'high_intent'
+            and coalesce(based.probability_grade, based.rule_grade) = 'high_intent'
+        ) as became_hot_in_interval,
+        cast(based.last_activity_at as timestamp) as last_activity_at,
+        cast(based.scored_at as timestamp) as scored_at,
+        cast(based.score_reasons_zh as varchar) as score_reasons_zh,
+        cast(based.fit_grade as varchar) as fit_grade,
+        cast(based.engagement_level as varchar) as engagement_level,
+        cast(based.fit_grade || based.engagement_level as varchar) as intent_matrix_cell,
+        cast(based.conversion_probability as double precision) as conversion_probability,
+        cast(based.conversion_top_factors as varchar) as conversion_top_factors,
+        cast(based.conversion_model_version as varchar) as conversion_model_version,
+        cast(
+            case when based.probability_grade is null then 'lead_score' else 'conversion_probability' end as varchar
+        ) as grade_basis,
+        cast(based.rule_grade as varchar) as rule_grade,
+        cast(coalesce(based.previous_probability_grade, based.previous_rule_grade) as varchar) as previous_grade
+    from based
+    where based.person_id not in (select scoring_withheld.person_id from scoring_withheld)
 )
 
 select * from final
