@@ -49,19 +49,34 @@
     (select * from {{ source(source_name, table_name) }} where {{ in_lake_window('_interval_start') }})
 {%- endmacro %}
 
+{#- DuckDB: the lake's files of raw/<table_name>/, listed with glob() (no file is opened), as
+    [day, quoted path] pairs in day order. -#}
+{% macro lake_files(table_name) -%}
+    {%- if not execute -%}
+        {{- return([]) -}}
+    {%- endif -%}
+    {%- set pattern = env_var('INTENT_LAKE_DIR') ~ '/raw/' ~ table_name ~ '/dt=*/*.parquet' -%}
+    {%- set listed = run_query("select file from glob('" ~ pattern | replace("'", "''") ~ "') order by file") -%}
+    {%- set files = [] -%}
+    {%- for file in listed.columns[0].values() -%}
+        {%- set day = modules.re.search('/dt=([0-9]{4}-[0-9]{2}-[0-9]{2})/[^/]*$', file) -%}
+        {%- if day -%}
+            {%- do files.append([day.group(1), "'" ~ file | replace("'", "''") ~ "'"]) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(files) -}}
+{%- endmacro %}
+
 {% macro duckdb__lake_window(source_name, table_name) -%}
     {%- set relation = source(source_name, table_name) -%}
     {%- set window = lake_window_dates() -%}
     {%- if not window or not execute -%}
         (select * from {{ relation }} where {{ in_lake_window('_interval_start') }})
     {%- else -%}
-        {%- set pattern = env_var('INTENT_LAKE_DIR') ~ '/raw/' ~ table_name ~ '/dt=*/*.parquet' -%}
-        {%- set listed = run_query("select file from glob('" ~ pattern | replace("'", "''") ~ "') order by file") -%}
         {%- set files = [] -%}
-        {%- for file in listed.columns[0].values() -%}
-            {%- set day = modules.re.search('/dt=([0-9]{4}-[0-9]{2}-[0-9]{2})/[^/]*$', file) -%}
-            {%- if day and day.group(1) >= window[0] and day.group(1) < window[1] -%}
-                {%- do files.append("'" ~ file | replace("'", "''") ~ "'") -%}
+        {%- for day, file in lake_files(table_name) -%}
+            {%- if day >= window[0] and day < window[1] -%}
+                {%- do files.append(file) -%}
             {%- endif -%}
         {%- endfor -%}
         {%- if files -%}
@@ -73,11 +88,47 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- pre_hook of an incremental staging model: remove the rows that came from the window's
-    partitions, which the run reads again (a partition replaced with fewer rows loses them here, as
-    a full build would). Nothing on a full build. -#}
-{% macro delete_lake_window_rows() -%}
+{#- pre_hook of an incremental staging model of source(source_name, table_name): remove the rows
+    that came from the window's partitions, which the run reads again (a partition replaced with
+    fewer rows loses them here, as a full build would), and the rows of partitions the lake no
+    longer has (purged by retention, INTENT_RETENTION_RAW_DAYS: the warehouse forgets them as a
+    full build would). Nothing on a full build. -#}
+{% macro delete_lake_window_rows(source_name, table_name) -%}
     {%- if is_incremental() -%}
-        delete from {{ this }} where {{ in_lake_window('_interval_start') }}
+        delete from {{ this }}
+        where {{ in_lake_window('_interval_start') }}
+            or _interval_start not in ({{ lake_partition_days(source_name, table_name) }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The days of the partitions the lake has, as a SQL list (a subquery elsewhere than DuckDB). -#}
+{% macro lake_partition_days(source_name, table_name) -%}
+    {{- return(adapter.dispatch('lake_partition_days')(source_name, table_name)) -}}
+{%- endmacro %}
+
+{% macro default__lake_partition_days(source_name, table_name) -%}
+    select distinct _interval_start from {{ source(source_name, table_name) }}
+{%- endmacro %}
+
+{% macro duckdb__lake_partition_days(source_name, table_name) -%}
+    {%- set days = [] -%}
+    {%- for day, file in lake_files(table_name) if ("cast('" ~ day ~ "' as date)") not in days -%}
+        {%- do days.append("cast('" ~ day ~ "' as date)") -%}
+    {%- endfor -%}
+    {{- days | join(', ') if days else 'select cast(null as date) where 1 = 0' -}}
+{%- endmacro %}
+
+{#- post_hook of int_web_session_events: the rows whose partition `events` (staging) no longer has
+    (a browser whose every event was purged is in no new batch, so delete+insert leaves its rows). -#}
+{% macro delete_rows_of_vanished_partitions(events) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where _interval_start not in (select distinct _interval_start from {{ events }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- post_hook of int_web_session_traffic: the sessions `session_events` no longer has. -#}
+{% macro delete_sessions_gone(session_events) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where session_key not in (select session_key from {{ session_events }})
     {%- endif -%}
 {%- endmacro %}

@@ -155,3 +155,28 @@ def test_a_rerun_of_the_interval_neither_duplicates_nor_drops(days):
     after = {relation: rows_of(build, relation) for relation in relations}
     assert after == before
     assert before["staging.stg_web__events"], "nothing was compared"
+
+
+def test_a_partition_purged_by_retention_leaves_the_incremental_tables(days, tmp_path):
+    # retention (INTENT_RETENTION_RAW_DAYS) removes old raw partitions; the next daily run must forget
+    # their events as a full build does: copies of the warehouse, one run incrementally, one refreshed
+    relations = [f"staging.{m}" for m in INCREMENTAL[:2]] + [f"intermediate.{m}" for m in INCREMENTAL[2:]]
+    built = {}
+    for name, args in (("daily", ()), ("refreshed", ("--full-refresh",))):
+        source = days["from_scratch"]
+        base = tmp_path / name
+        shutil.copytree(source.lake, base / "lake")
+        shutil.copyfile(source.warehouse, base / WAREHOUSE_FILE)
+        shutil.rmtree(base / "lake" / "raw" / "web_events" / f"dt={DAY1.date()}")
+        done = run_dbt(base, base / "lake", "run", *args, "--select", *INCREMENTAL, interval=(DAY3, NEXT[DAY3]))
+        assert done.returncode == 0, done.stdout[-4000:]
+        built[name] = Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=base / "lake", build=done)
+    daily = built["daily"]
+    for relation in relations:
+        assert rows_of(daily, relation) == rows_of(built["refreshed"], relation), relation
+    events = dict(daily.query("select event_id, _interval_start from staging.stg_web__events"))
+    assert "w-erin-pricing" not in events  # only in the purged partition
+    assert events["w-bob-1"] == DAY2.date()  # its copy of day 2 is what is left
+    sessions = {row[0] for row in daily.query("select session_key from intermediate.int_web_session_traffic")}
+    assert "erin.device:7" not in sessions
+    assert "erin.device:9" in sessions

@@ -15,16 +15,29 @@
     materialized='incremental',
     unique_key='user_pseudo_id',
     incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    post_hook="{{ delete_rows_of_vanished_partitions(ref('stg_web__events')) }}",
 ) }}
+
+{#- A table built before this model was incremental has no _interval_start: that first run
+    recomputes every browser (and on_schema_change adds the column). -#}
+{%- set incremental_run = is_incremental()
+    and '_interval_start' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) %}
 
 with
 
-{%- if is_incremental() %}
+{%- if incremental_run %}
 
 touched_browsers as (
-    select distinct user_pseudo_id
+    select user_pseudo_id
     from {{ ref('stg_web__events') }}
     where {{ in_lake_window('_interval_start') }}
+    union
+    -- browsers with events of a partition staging no longer has (retention purged it): recomputed
+    -- without them; a browser left with no event at all loses its rows in the post_hook
+    select user_pseudo_id
+    from {{ this }}
+    where _interval_start not in (select distinct _interval_start from {{ ref('stg_web__events') }})
 ),
 
 web_events as (

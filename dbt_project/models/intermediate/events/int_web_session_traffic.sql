@@ -27,6 +27,7 @@
     materialized='incremental',
     unique_key='user_pseudo_id',
     incremental_strategy='delete+insert',
+    post_hook="{{ delete_sessions_gone(ref('int_web_session_events')) }}",
 ) }}
 
 with
@@ -34,9 +35,17 @@ with
 {%- if is_incremental() %}
 
 touched_browsers as (
-    select distinct user_pseudo_id
+    select user_pseudo_id
     from {{ ref('int_web_session_events') }}
     where {{ in_lake_window('_interval_start') }}
+    union
+    -- browsers that lost a session (retention purged its events): recomputed; a browser left with
+    -- no session at all loses its rows in the post_hook
+    select stored.user_pseudo_id
+    from {{ this }} as stored
+    where not exists (
+        select 1 from {{ ref('int_web_session_events') }} as events where events.session_key = stored.session_key
+    )
 ),
 
 session_events as (

@@ -8,7 +8,7 @@
     materialized='incremental',
     unique_key='event_id',
     incremental_strategy='delete+insert',
-    pre_hook="{{ delete_lake_window_rows() }}",
+    pre_hook="{{ delete_lake_window_rows('web', 'web_events') }}",
 ) }}
 
 with
