@@ -1,6 +1,6 @@
 """Benchmark: the whole customer_intent DAG through Airflow on a generated workload.
 
-    python bench/pipeline.py [--people N] [--seed S] [--keep DIR] [--postgres]
+    python bench/pipeline.py [--people N] [--seed S] [--keep DIR] [--postgres] [--no-incremental]
 
 Generates a workload of N people (default 2000: about a minute on 2 cores), runs the DAG
 once with `airflow dags test` (SQLite metadata, DuckDB warehouse, outbox activation), and
@@ -17,6 +17,18 @@ attribution step between them), builds the same lake on DuckDB the same way
 (`duckdb_build_seconds`, the comparison's reference: the DAG's own warehouse predates the
 activation history the DAG writes after dbt) and compares every mart row for row
 (`postgres_marts_equal`, `postgres_marts_differing`). docs/portability.md.
+
+Incremental days (docs/incremental.md; on by default, --no-incremental leaves them out): a second
+workload of the same people and seed, written as daily drops (history in the first; lookback_days
++ 2 drops, so that the history drop is outside the last day's lookback window), extracted into its
+own lake. dbt builds the day before the last on an empty warehouse, then times two builds of the
+last day on copies of that warehouse: the daily, incremental one (`incremental_day_seconds`) and
+`dbt build --full-refresh` (`full_build_seconds`, every model rebuilt from every partition), both
+without the unit tests as the DAG runs them. `incremental_day_ratio` is the first over the second
+(the wall time of the dbt process, parse included; `incremental_day_cpu_ratio` the same with its
+CPU seconds, steadier on a shared machine); `incremental_day_top_nodes` are the slowest
+nodes of the incremental build and `incremental_day_node_seconds` its time per kind of node (dbt's
+run_results), which say what dominates.
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -90,6 +103,100 @@ def scan_floor(landing: Path) -> float:
     return time.perf_counter() - started
 
 
+def _dbt_build(base: Path, env: dict, warehouse: Path, day: str, *args: str) -> tuple[float, dict]:
+    """One ``dbt build`` (no unit tests) of ``warehouse`` for the interval starting ``day``:
+    its wall time and dbt's run_results."""
+    from datetime import date, timedelta
+
+    dbt = Path(sys.executable).with_name("dbt")
+    end = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+    folder = base / f"dbt-{warehouse.stem}-{day}"
+    command = [str(dbt), "build", "--exclude-resource-type", "unit_test", *args,
+               "--project-dir", str(ROOT / "dbt_project"), "--profiles-dir", str(ROOT / "dbt_project"),
+               "--target-path", str(folder / "target"), "--log-path", str(folder / "logs")]  # fmt: skip
+    dbt_env = {**env, "INTENT_WAREHOUSE": str(warehouse), "INTENT_INTERVAL_START": f"{day} 00:00:00",
+               "INTENT_INTERVAL_END": f"{end} 00:00:00"}  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    seconds = _run(command, dbt_env, folder / "build.log")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    results = json.loads((folder / "target" / "run_results.json").read_text())
+    # CPU seconds of the dbt process (user + system): on a shared machine the wall time measures the
+    # other processes as much as this build
+    results["cpu_seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, results
+
+
+def incremental_figures(base: Path, env: dict, people: int, seed: int) -> dict:
+    """Time the last day's incremental build against a full refresh of the same warehouse."""
+    from datetime import date, datetime, timedelta
+
+    import yaml
+
+    sys.path.insert(0, str(ROOT / "plugins"))
+    from intent_pipeline.settings import Settings
+    from intent_pipeline.sources import SOURCES, extract_source
+
+    project = yaml.safe_load((ROOT / "dbt_project" / "dbt_project.yml").read_text())
+    lookback = int(project["vars"]["lookback_days"])
+    drops = lookback + 2
+    last = date.fromisoformat(INTERVAL)
+    home = base / "incremental"
+    landing, lake = home / "landing", home / "lake"
+    _run([sys.executable, "-m", "intent_pipeline", "synth", "--people", str(people), "--seed", str(seed),
+          "--date", INTERVAL, "--daily-drops", str(drops), "--landing", str(landing),
+          "--truth", str(home / "ground_truth")], env, base / "synth-incremental.log")  # fmt: skip
+    settings = Settings.from_env({"INTENT_HOME": str(home), "INTENT_LANDING_URL": str(landing),
+                                  "INTENT_LAKE_DIR": str(lake)})  # fmt: skip
+    days = [last - timedelta(days=n) for n in range(drops - 1, -1, -1)]
+    rows_per_day = {}
+    for day in days:
+        read = 0
+        loaded_at = datetime.combine(day + timedelta(days=1), datetime.min.time())
+        for source in SOURCES:
+            manifest = extract_source(source, settings, day, batch_id=f"bench/{source}/{day}", loaded_at=loaded_at)
+            read += sum(counts["read"] for counts in manifest["tables"].values())
+        rows_per_day[day.isoformat()] = read
+    dbt_env = {**env, "INTENT_LAKE_DIR": str(lake), "PYTHONPATH": str(ROOT / "plugins")}
+    # the days before the last: one first build on an empty warehouse, without the last drop
+    last_drop = [path for path in (lake / "raw").glob(f"*/dt={last}") if path.is_dir()]
+    aside = home / "aside"
+    for path in last_drop:
+        (aside / path.parent.name).mkdir(parents=True, exist_ok=True)
+        path.rename(aside / path.parent.name / path.name)
+    history = home / "history.duckdb"
+    first_seconds, _ = _dbt_build(base, dbt_env, history, days[-2].isoformat())
+    for path in last_drop:
+        (aside / path.parent.name / path.name).rename(path)
+    daily, full = home / "daily.duckdb", home / "full.duckdb"
+    shutil.copyfile(history, daily)
+    shutil.copyfile(history, full)
+    day_seconds, day_results = _dbt_build(base, dbt_env, daily, INTERVAL)
+    full_seconds, full_results = _dbt_build(base, dbt_env, full, INTERVAL, "--full-refresh")
+    per_kind: dict[str, float] = {}
+    for result in day_results["results"]:
+        kind = result["unique_id"].split(".")[0]
+        per_kind[kind] = round(per_kind.get(kind, 0.0) + result["execution_time"], 2)
+    slowest = sorted(day_results["results"], key=lambda r: -r["execution_time"])[:8]
+    return {
+        "incremental_lookback_days": lookback,
+        "incremental_rows_read_per_day": rows_per_day,
+        "incremental_first_build_seconds": round(first_seconds, 2),
+        "incremental_day_seconds": round(day_seconds, 2),
+        "full_build_seconds": round(full_seconds, 2),
+        "incremental_day_ratio": round(day_seconds / full_seconds, 3),
+        "incremental_day_cpu_seconds": round(day_results["cpu_seconds"], 2),
+        "full_build_cpu_seconds": round(full_results["cpu_seconds"], 2),
+        "incremental_day_cpu_ratio": round(day_results["cpu_seconds"] / full_results["cpu_seconds"], 3),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "incremental_day_dbt_elapsed": round(day_results["elapsed_time"], 2),
+        "full_build_dbt_elapsed": round(full_results["elapsed_time"], 2),
+        "incremental_day_node_seconds": per_kind,
+        "incremental_day_nodes": len(day_results["results"]),
+        "incremental_day_top_nodes": {r["unique_id"].split(".", 2)[2]: round(r["execution_time"], 2) for r in slowest},
+    }
+
+
 def postgres_figures(base: Path, env: dict, lake: Path) -> dict:
     """Load the lake into a fresh PostgreSQL server, build there and on DuckDB, compare the marts."""
     sys.path.insert(0, str(ROOT / "plugins"))
@@ -134,17 +241,8 @@ def postgres_figures(base: Path, env: dict, lake: Path) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--people", type=int, default=2000)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
-    parser.add_argument("--postgres", action="store_true", help="also build on PostgreSQL and compare the marts")
-    args = parser.parse_args()
-
-    base = args.keep or Path(tempfile.mkdtemp(prefix="intent-bench-"))
-    base.mkdir(parents=True, exist_ok=True)
-    env = _env(base)
+def dag_figures(args: argparse.Namespace, base: Path, env: dict) -> dict:
+    """Generate the workload, run the DAG once, measure the scan floor of its landing files."""
     data = base / "home" / "data"
     data.mkdir(parents=True, exist_ok=True)
     py = sys.executable
@@ -170,10 +268,9 @@ def main() -> None:
     floor = scan_floor(data / "landing")
     landing_bytes = sum(p.stat().st_size for p in (data / "landing").rglob("*") if p.is_file())
     extract = sum(v for k, v in stages.items() if k.startswith("extract_"))
+    print(f"landing {landing_bytes / 1e6:.1f} MB, {sum(c['read'] for c in rows.values())} rows; "
+          f"DAG {total:.1f} s; floor {floor:.2f} s")  # fmt: skip
     result = {
-        "benchmark": "pipeline",
-        "people": args.people,
-        "seed": args.seed,
         "landing_mb": round(landing_bytes / 1e6, 1),
         "rows_read": sum(c["read"] for c in rows.values()),
         "rows": rows,
@@ -184,11 +281,36 @@ def main() -> None:
         "scan_floor_seconds": round(floor, 3),
         "ratio_extract_to_floor": round(extract / floor, 1),
         "ratio_total_to_floor": round(total / floor, 1),
-        "work_dir": str(base) if args.keep else None,
     }
     if args.postgres:
         result.update(postgres_figures(base, env, data / "lake"))
-    print(f"landing {result['landing_mb']} MB, {result['rows_read']} rows; DAG {total:.1f} s; floor {floor:.2f} s")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--people", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
+    parser.add_argument("--postgres", action="store_true", help="also build on PostgreSQL and compare the marts")
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--no-incremental", action="store_true",
+                      help="leave out incremental_day_ratio (a second workload and three dbt builds)")  # fmt: skip
+    what.add_argument("--incremental-only", action="store_true",
+                      help="only incremental_day_ratio: no DAG run, no scan floor (larger sizes)")  # fmt: skip
+    args = parser.parse_args()
+
+    base = args.keep or Path(tempfile.mkdtemp(prefix="intent-bench-"))
+    base.mkdir(parents=True, exist_ok=True)
+    env = _env(base)
+    result: dict = {"benchmark": "pipeline", "people": args.people, "seed": args.seed}
+    if not args.incremental_only:
+        result.update(dag_figures(args, base, env))
+    if not args.no_incremental:
+        result.update(incremental_figures(base, env, args.people, args.seed))
+        print(f"incremental day {result['incremental_day_seconds']:.1f} s, full build "
+              f"{result['full_build_seconds']:.1f} s: ratio {result['incremental_day_ratio']}")  # fmt: skip
+    result["work_dir"] = str(base) if args.keep else None
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)
     print(json.dumps(result))

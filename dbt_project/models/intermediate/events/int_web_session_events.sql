@@ -6,12 +6,51 @@
     previous such event; its key is `<user_pseudo_id>:t<epoch seconds of its first event>` (the
     `t` keeps it apart from GA4's own ids, which are epoch seconds too). A referrer on one of the
     company's own domains (seed own_domains) is no referrer here: moving www. → shop. → a payment
-    page stays in the session without a new source. -#}
+    page stays in the session without a new source.
+    Incremental per browser (docs/incremental.md): sessions never span two user_pseudo_ids, so a
+    daily run recomputes only the browsers with an event in the partitions it read
+    (macros/incremental.sql) from their whole history, and replaces their rows; every other
+    browser's rows stay as they are. -#}
+{{ config(
+    materialized='incremental',
+    unique_key='user_pseudo_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    post_hook="{{ delete_rows_of_vanished_partitions(ref('stg_web__events')) }}",
+) }}
+
+{#- A table built before this model was incremental has no _interval_start: that first run
+    recomputes every browser (and on_schema_change adds the column). -#}
+{%- set incremental_run = is_incremental()
+    and '_interval_start' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) %}
+
 with
+
+{%- if incremental_run %}
+
+touched_browsers as (
+    select user_pseudo_id
+    from {{ ref('stg_web__events') }}
+    where {{ in_lake_window('_interval_start') }}
+    union
+    -- browsers with events of a partition staging no longer has (retention purged it): recomputed
+    -- without them; a browser left with no event at all loses its rows in the post_hook
+    select user_pseudo_id
+    from {{ this }}
+    where _interval_start not in (select distinct _interval_start from {{ ref('stg_web__events') }})
+),
+
+web_events as (
+    select *
+    from {{ ref('stg_web__events') }}
+    where user_pseudo_id in (select user_pseudo_id from touched_browsers)
+),
+{%- else %}
 
 web_events as (
     select * from {{ ref('stg_web__events') }}
 ),
+{%- endif %}
 
 own_domains as (
     select distinct
@@ -106,7 +145,9 @@ final as (
         web_events.first_user_campaign,
         -- an external referrer that is not one of the company's own domains (seed own_domains)
         case when own_referrers.event_id is null then web_events.referrer_host end as referrer_host,
-        own_referrers.event_id is not null as has_own_referrer
+        own_referrers.event_id is not null as has_own_referrer,
+        -- lineage: the lake partition the event came from (the incremental runs' window)
+        web_events._interval_start
     from web_events
     left join inferred_sessions
         on inferred_sessions.event_id = web_events.event_id

@@ -19,12 +19,46 @@
       direct            else (direct) / (none).
     attributed_session_key: the session whose traffic is credited.
     First user: traffic_source (first_user_*) of the browser's first event that has it, else the
-    traffic of its first session; first_user_default_channel_group is its channel group. -#}
+    traffic of its first session; first_user_default_channel_group is its channel group.
+    Incremental per browser, as int_web_session_events (every rule above looks only at the same
+    user_pseudo_id's sessions): a daily run recomputes the browsers with an event in the partitions
+    it read. docs/incremental.md. -#}
+{{ config(
+    materialized='incremental',
+    unique_key='user_pseudo_id',
+    incremental_strategy='delete+insert',
+    post_hook="{{ delete_sessions_gone(ref('int_web_session_events')) }}",
+) }}
+
 with
+
+{%- if is_incremental() %}
+
+touched_browsers as (
+    select user_pseudo_id
+    from {{ ref('int_web_session_events') }}
+    where {{ in_lake_window('_interval_start') }}
+    union
+    -- browsers that lost a session (retention purged its events): recomputed; a browser left with
+    -- no session at all loses its rows in the post_hook
+    select stored.user_pseudo_id
+    from {{ this }} as stored
+    where not exists (
+        select 1 from {{ ref('int_web_session_events') }} as events where events.session_key = stored.session_key
+    )
+),
+
+session_events as (
+    select *
+    from {{ ref('int_web_session_events') }}
+    where user_pseudo_id in (select user_pseudo_id from touched_browsers)
+),
+{%- else %}
 
 session_events as (
     select * from {{ ref('int_web_session_events') }}
 ),
+{%- endif %}
 
 flagged as (
     select

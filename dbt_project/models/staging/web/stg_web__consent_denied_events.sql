@@ -2,17 +2,44 @@
     privacy_info.analytics_storage = 'No', no user_pseudo_id), deduplicated, with only what an
     aggregate needs: the day, the event, the page path and the traffic source. No identifier of
     any kind leaves this model (not even a user_pseudo_id a ping might carry), so they can never
-    reach identity resolution or a per-person mart: marts.web_consent_daily counts them. -#}
+    reach identity resolution or a per-person mart: marts.web_consent_daily counts them.
+    Incremental as stg_web__events is (docs/incremental.md). -#}
+{{ config(
+    materialized='incremental',
+    unique_key='event_id',
+    incremental_strategy='delete+insert',
+    pre_hook="{{ delete_lake_window_rows('web', 'web_events') }}",
+) }}
+
 with
 
 source as (
+    {%- if is_incremental() %}
+    select * from {{ lake_window('web', 'web_events') }} as window_partitions
+    {%- else %}
     select * from {{ source('web', 'web_events') }}
+    {%- endif %}
     where analytics_storage = 'No'
 ),
 
 deduplicated as (
     {{ first_copy('source', ['event_id']) }}
 ),
+
+{%- if is_incremental() %}
+
+-- as in stg_web__events: an event stored from a partition outside the window keeps that copy
+new_events as (
+    select deduplicated.*
+    from deduplicated
+    where not exists (select 1 from {{ this }} as stored where stored.event_id = deduplicated.event_id)
+),
+{%- else %}
+
+new_events as (
+    select * from deduplicated
+),
+{%- endif %}
 
 renamed as (
     select
@@ -35,7 +62,7 @@ renamed as (
 
         -- lineage
         _interval_start
-    from deduplicated
+    from new_events
 )
 
 select * from renamed

@@ -1,7 +1,24 @@
+{#- GA4 events, one row per event_id (the first loaded copy), typed and tagged with where their
+    traffic came from. Incremental (docs/incremental.md): a daily run reads only the lake partitions
+    of its interval and the var lookback_days before it (macros/incremental.sql), first removes the
+    rows those partitions gave before (pre_hook), then merges their events on event_id; an event
+    already stored from an older partition keeps that copy, which was loaded first, as a full build
+    would keep it. `dbt build --full-refresh` reads every partition. -#}
+{{ config(
+    materialized='incremental',
+    unique_key='event_id',
+    incremental_strategy='delete+insert',
+    pre_hook="{{ delete_lake_window_rows('web', 'web_events') }}",
+) }}
+
 with
 
 source as (
+    {%- if is_incremental() %}
+    select * from {{ lake_window('web', 'web_events') }} as window_partitions
+    {%- else %}
     select * from {{ source('web', 'web_events') }}
+    {%- endif %}
 ),
 
 deduplicated as (
@@ -9,9 +26,25 @@ deduplicated as (
     {{ first_copy('source', ['event_id']) }}
 ),
 
+{%- if is_incremental() %}
+
+-- the pre_hook left only the rows of partitions outside the window: an event among them was
+-- loaded before this run's copies and stays as it is
+new_events as (
+    select deduplicated.*
+    from deduplicated
+    where not exists (select 1 from {{ this }} as stored where stored.event_id = deduplicated.event_id)
+),
+{%- else %}
+
+new_events as (
+    select * from deduplicated
+),
+{%- endif %}
+
 parsed as (
     select
-        deduplicated.*,
+        new_events.*,
         {{ url_path('page_location') }} as page_path,
         {{ url_host('page_location') }} as page_host,
         {{ url_host('page_referrer') }} as referrer_host_any,
@@ -44,7 +77,7 @@ parsed as (
             as last_click_manual_campaign,
         {{ json_text('extra', ['session_traffic_source_last_click', 'google_ads_campaign', 'campaign_name']) }}
             as last_click_google_ads_campaign
-    from deduplicated
+    from new_events
     -- GA4 consent mode: an event sent with analytics_storage denied (a cookieless ping) is never a
     -- person's; it is counted only in aggregate (stg_web__consent_denied_events, marts.web_consent_daily)
     where coalesce(analytics_storage, '') <> 'No'

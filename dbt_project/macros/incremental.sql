@@ -1,0 +1,134 @@
+{#- Incremental days (issue #20, docs/incremental.md): which raw partitions a daily build reads.
+
+    A run for the interval [interval_start, interval_end) reads the lake partitions dt=D with
+    interval_start - var lookback_days <= D < interval_end: its own day and the lookback_days
+    before it, so a partition that was replaced after its own build (GA4 rewrites a day's export
+    for up to 72 hours; an extract re-run on its own) is merged again, as dbt-ga4 re-reads its
+    static_incremental_days. Without an interval (a hand run) every partition is read. -#}
+
+{#- The window as two ISO dates [first, end), or none without an interval. -#}
+{% macro lake_window_dates() -%}
+    {%- set start = interval_bound('interval_start') -%}
+    {%- set end = interval_bound('interval_end') -%}
+    {%- if not start or not end -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {%- set lookback = var('lookback_days') | int -%}
+    {%- if lookback < 0 -%}
+        {{- exceptions.raise_compiler_error("var lookback_days must be 0 or more, got " ~ lookback) -}}
+    {%- endif -%}
+    {%- set dt = modules.datetime -%}
+    {%- set first = dt.datetime.fromisoformat(start | string).date() - dt.timedelta(days=lookback) -%}
+    {%- set end_at = dt.datetime.fromisoformat(end | string) -%}
+    {#- partitions are days: an interval ending inside a day still reads that day's partition -#}
+    {%- set end_day = end_at.date() if end_at.time() == dt.time(0, 0) else end_at.date() + dt.timedelta(days=1) -%}
+    {{- return([first.isoformat(), end_day.isoformat()]) -}}
+{%- endmacro %}
+
+{#- A SQL condition: `column` (a date) is in the window; true without an interval. -#}
+{% macro in_lake_window(column) -%}
+    {%- set window = lake_window_dates() -%}
+    {%- if window -%}
+        ({{ column }} >= cast('{{ window[0] }}' as date) and {{ column }} < cast('{{ window[1] }}' as date))
+    {%- else -%}
+        (1 = 1)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The raw rows of the window's partitions of source(source_name, table_name), as a relation
+    (a parenthesised select). On DuckDB the lake's files are listed (glob(), which opens none of
+    them), the window's dt=… folders chosen by name, and only their files read: read_parquet over
+    every dt=* folder would open each file's footer to bind the union of their columns, however the
+    rows were filtered. Elsewhere (the postgres target's loaded raw tables) the rows are filtered
+    on _interval_start, the same day. -#}
+{% macro lake_window(source_name, table_name) -%}
+    {{- return(adapter.dispatch('lake_window')(source_name, table_name)) -}}
+{%- endmacro %}
+
+{% macro default__lake_window(source_name, table_name) -%}
+    (select * from {{ source(source_name, table_name) }} where {{ in_lake_window('_interval_start') }})
+{%- endmacro %}
+
+{#- DuckDB: the lake's files of raw/<table_name>/, listed with glob() (no file is opened), as
+    [day, quoted path] pairs in day order. -#}
+{% macro lake_files(table_name) -%}
+    {%- if not execute -%}
+        {{- return([]) -}}
+    {%- endif -%}
+    {%- set pattern = env_var('INTENT_LAKE_DIR') ~ '/raw/' ~ table_name ~ '/dt=*/*.parquet' -%}
+    {%- set listed = run_query("select file from glob('" ~ pattern | replace("'", "''") ~ "') order by file") -%}
+    {%- set files = [] -%}
+    {%- for file in listed.columns[0].values() -%}
+        {%- set day = modules.re.search('/dt=([0-9]{4}-[0-9]{2}-[0-9]{2})/[^/]*$', file) -%}
+        {%- if day -%}
+            {%- do files.append([day.group(1), "'" ~ file | replace("'", "''") ~ "'"]) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(files) -}}
+{%- endmacro %}
+
+{% macro duckdb__lake_window(source_name, table_name) -%}
+    {%- set relation = source(source_name, table_name) -%}
+    {%- set window = lake_window_dates() -%}
+    {%- if not window or not execute -%}
+        (select * from {{ relation }} where {{ in_lake_window('_interval_start') }})
+    {%- else -%}
+        {%- set files = [] -%}
+        {%- for day, file in lake_files(table_name) -%}
+            {%- if day >= window[0] and day < window[1] -%}
+                {%- do files.append(file) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if files -%}
+            (select * from read_parquet([{{ files | join(', ') }}], hive_partitioning = false, union_by_name = true))
+        {%- else -%}
+            {#- no partition in the window (a hand run of a day without data): no rows -#}
+            (select * from {{ relation }} where 1 = 0)
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- pre_hook of an incremental staging model of source(source_name, table_name): remove the rows
+    that came from the window's partitions, which the run reads again (a partition replaced with
+    fewer rows loses them here, as a full build would), and the rows of partitions the lake no
+    longer has (purged by retention, INTENT_RETENTION_RAW_DAYS: the warehouse forgets them as a
+    full build would). Nothing on a full build. -#}
+{% macro delete_lake_window_rows(source_name, table_name) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where {{ in_lake_window('_interval_start') }}
+            or _interval_start not in ({{ lake_partition_days(source_name, table_name) }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The days of the partitions the lake has, as a SQL list (a subquery elsewhere than DuckDB). -#}
+{% macro lake_partition_days(source_name, table_name) -%}
+    {{- return(adapter.dispatch('lake_partition_days')(source_name, table_name)) -}}
+{%- endmacro %}
+
+{% macro default__lake_partition_days(source_name, table_name) -%}
+    select distinct _interval_start from {{ source(source_name, table_name) }}
+{%- endmacro %}
+
+{% macro duckdb__lake_partition_days(source_name, table_name) -%}
+    {%- set days = [] -%}
+    {%- for day, file in lake_files(table_name) if ("cast('" ~ day ~ "' as date)") not in days -%}
+        {%- do days.append("cast('" ~ day ~ "' as date)") -%}
+    {%- endfor -%}
+    {{- days | join(', ') if days else 'select cast(null as date) where 1 = 0' -}}
+{%- endmacro %}
+
+{#- post_hook of int_web_session_events: the rows whose partition `events` (staging) no longer has
+    (a browser whose every event was purged is in no new batch, so delete+insert leaves its rows). -#}
+{% macro delete_rows_of_vanished_partitions(events) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where _interval_start not in (select distinct _interval_start from {{ events }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- post_hook of int_web_session_traffic: the sessions `session_events` no longer has. -#}
+{% macro delete_sessions_gone(session_events) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where session_key not in (select session_key from {{ session_events }})
+    {%- endif -%}
+{%- endmacro %}

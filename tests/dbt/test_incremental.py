@@ -1,0 +1,182 @@
+"""Incremental days (issue #20, docs/incremental.md) on real dbt builds of one lake.
+
+The hand-written lake of conftest.py is built one day at a time: day 1 (2026-11-20) on an empty
+warehouse, then day 2 (2026-11-21) and a day 3 (2026-11-22) that brings two late GA4 events:
+
+* ``w-erin-late``: a page view of 2026-11-20 on erin's browser, two days late: inside the lookback
+  (var lookback_days, 3);
+* ``w-bob-old``: a page view of 2026-11-10 on bob's browser, twelve days late: outside it.
+
+Twice: incrementally, as the DAG's daily build runs (``incremental``), and with ``--full-refresh``
+on days 2 and 3 (``from_scratch``: every model that can be rebuilt is rebuilt from every
+partition; the histories that are never rebuilt, such as stable person ids, have the same days in
+both). Every table of the two warehouses must be equal row for row. The incremental lake also
+holds a partition of garbage bytes from before the lookback: a run that read a partition outside
+its window would fail on it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+
+import pytest
+
+from tests.dbt.conftest import (
+    DAYS,
+    SOURCE_OF,
+    WAREHOUSE_FILE,
+    Build,
+    build_lake,
+    page_view,
+    run_dbt,
+    write_partition,
+)
+
+pytestmark = pytest.mark.slow
+
+DAY1, DAY2 = (datetime.combine(day, datetime.min.time()) for day in DAYS)
+DAY3 = datetime(2026, 11, 22)
+NEXT = {DAY1: DAY2, DAY2: DAY3, DAY3: datetime(2026, 11, 23)}
+# the models this change made incremental: a re-run of an interval must leave them as they were
+INCREMENTAL = ("stg_web__events", "stg_web__consent_denied_events", "int_web_session_events",
+               "int_web_session_traffic")  # fmt: skip
+WITHOUT_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
+
+
+def build_day(base, lake, day: datetime, *args: str) -> None:
+    done = run_dbt(base, lake, "build", *WITHOUT_UNIT_TESTS, *args, interval=(day, NEXT[day]))
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+
+
+def late_events(lake) -> None:
+    write_partition(lake, "web_events", DAY3.date(), [
+        page_view("w-erin-late", "erin.device", "2026-11-20 09:00:00", "/pricing", 9, 20_000),
+        page_view("w-bob-old", "bob.device", "2026-11-10 09:00:00", "/careers", 2, 30_000),
+    ])  # fmt: skip
+
+
+def _normalised(rows: list[tuple]) -> list[tuple]:
+    def value(v):
+        return round(v, 9) if isinstance(v, float) else v
+
+    return sorted((tuple(value(v) for v in row) for row in rows), key=repr)
+
+
+def tables(build: Build) -> list[str]:
+    rows = build.query(
+        "select table_schema || '.' || table_name from information_schema.tables"
+        " where table_type = 'BASE TABLE' and table_schema in ('staging', 'intermediate', 'marts') order by 1"
+    )
+    return [row[0] for row in rows]
+
+
+def rows_of(build: Build, table: str) -> list[tuple]:
+    schema, name = table.split(".")
+    return _normalised(build.query(f'select * from {schema}."{name}"'))
+
+
+@pytest.fixture(scope="module")
+def days(tmp_path_factory, dbt_parse_cache) -> dict[str, Build]:
+    root = tmp_path_factory.mktemp("incremental")
+    # day 1 alone: a first build reads every partition there is, so day 2's wait aside
+    first_lake = root / "day1" / "lake"
+    build_lake(first_lake)
+    pending = root / "pending"
+    for table in SOURCE_OF:
+        folder = first_lake / "raw" / table / f"dt={DAY2.date()}"
+        shutil.move(folder, pending / table / folder.name)
+    build_day(root / "day1", first_lake, DAY1)
+
+    builds = {}
+    for name, args in (("incremental", ()), ("from_scratch", ("--full-refresh",))):
+        base = root / name
+        shutil.copytree(first_lake, base / "lake")
+        shutil.copyfile(root / "day1" / WAREHOUSE_FILE, base / WAREHOUSE_FILE)
+        lake = base / "lake"
+        if name == "incremental":
+            garbage = lake / "raw" / "web_events" / "dt=2026-11-01" / "part-0.parquet"
+            garbage.parent.mkdir(parents=True)
+            garbage.write_bytes(b"not a parquet file: a run that reads this partition fails")
+        shutil.copytree(pending, lake / "raw", dirs_exist_ok=True)
+        build_day(base, lake, DAY2, *args)
+        late_events(lake)
+        build_day(base, lake, DAY3, *args)
+        builds[name] = Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=lake, build=None)  # type: ignore[arg-type]
+    return builds
+
+
+def test_incremental_days_equal_the_same_days_built_from_scratch(days):
+    incremental, scratch = days["incremental"], days["from_scratch"]
+    assert tables(incremental) == tables(scratch)
+    compared = tables(incremental)
+    assert {f"marts.{m}" for m in ("people", "lead_scores", "funnel_stages", "channel_attribution")} <= set(compared)
+    assert {f"staging.{m}" for m in INCREMENTAL[:2]} | {f"intermediate.{m}" for m in INCREMENTAL[2:]} <= set(compared)
+    differing = [table for table in compared if rows_of(incremental, table) != rows_of(scratch, table)]
+    assert differing == []
+
+
+def test_a_late_event_within_the_lookback_is_counted(days):
+    for build in days.values():
+        session = build.one(
+            "select session_key, page_views from intermediate.int_web_sessions where session_key = 'erin.device:9'"
+        )
+        assert session == ("erin.device:9", 1)
+    late = days["incremental"].query("select event_id from staging.stg_web__late_events")
+    assert ("w-erin-late",) not in late
+
+
+def test_a_late_event_outside_the_lookback_is_counted_and_reported(days):
+    build = days["incremental"]
+    assert build.one("select session_key from intermediate.int_web_sessions where session_key = 'bob.device:2'")
+    reported = build.one("select days_late, reason from staging.stg_web__late_events where event_id = 'w-bob-old'")
+    assert reported[0] == 12
+    assert "more than lookback_days (3)" in reported[1]
+
+
+def test_incremental_runs_read_only_the_window_partitions(days):
+    # the garbage partition of 2026-11-01 is in the incremental lake only: days 2 and 3 were built
+    # without opening it, and a full refresh of that lake must fail on it
+    build = days["incremental"]
+    assert (build.lake / "raw" / "web_events" / "dt=2026-11-01").exists()
+    refreshed = run_dbt(build.base, build.lake, "run", "--full-refresh", "--select", "stg_web__events",
+                        interval=(DAY3, NEXT[DAY3]))  # fmt: skip
+    assert refreshed.returncode != 0
+    assert "dt=2026-11-01" in refreshed.stdout
+
+
+def test_a_rerun_of_the_interval_neither_duplicates_nor_drops(days):
+    build = days["from_scratch"]  # its lake has no garbage partition, so the full refresh above is not in the way
+    relations = [f"staging.{m}" for m in INCREMENTAL[:2]] + [f"intermediate.{m}" for m in INCREMENTAL[2:]]
+    before = {relation: rows_of(build, relation) for relation in relations}
+    rerun = run_dbt(build.base, build.lake, "run", "--select", *INCREMENTAL, interval=(DAY3, NEXT[DAY3]))
+    assert rerun.returncode == 0, rerun.stdout[-4000:]
+    assert "incremental model" in rerun.stdout
+    after = {relation: rows_of(build, relation) for relation in relations}
+    assert after == before
+    assert before["staging.stg_web__events"], "nothing was compared"
+
+
+def test_a_partition_purged_by_retention_leaves_the_incremental_tables(days, tmp_path):
+    # retention (INTENT_RETENTION_RAW_DAYS) removes old raw partitions; the next daily run must forget
+    # their events as a full build does: copies of the warehouse, one run incrementally, one refreshed
+    relations = [f"staging.{m}" for m in INCREMENTAL[:2]] + [f"intermediate.{m}" for m in INCREMENTAL[2:]]
+    built = {}
+    for name, args in (("daily", ()), ("refreshed", ("--full-refresh",))):
+        source = days["from_scratch"]
+        base = tmp_path / name
+        shutil.copytree(source.lake, base / "lake")
+        shutil.copyfile(source.warehouse, base / WAREHOUSE_FILE)
+        shutil.rmtree(base / "lake" / "raw" / "web_events" / f"dt={DAY1.date()}")
+        done = run_dbt(base, base / "lake", "run", *args, "--select", *INCREMENTAL, interval=(DAY3, NEXT[DAY3]))
+        assert done.returncode == 0, done.stdout[-4000:]
+        built[name] = Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=base / "lake", build=done)
+    daily = built["daily"]
+    for relation in relations:
+        assert rows_of(daily, relation) == rows_of(built["refreshed"], relation), relation
+    events = dict(daily.query("select event_id, _interval_start from staging.stg_web__events"))
+    assert "w-erin-pricing" not in events  # only in the purged partition
+    assert events["w-bob-1"] == DAY2.date()  # its copy of day 2 is what is left
+    sessions = {row[0] for row in daily.query("select session_key from intermediate.int_web_session_traffic")}
+    assert "erin.device:7" not in sessions
+    assert "erin.device:9" in sessions
