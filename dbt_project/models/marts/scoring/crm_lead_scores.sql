@@ -8,7 +8,7 @@
     conversion_probability at the approved model's thresholds when that model ranks held-out leads
     better than the rule score and var grade_basis is auto (grade_basis says which), else its
     person's points grade, which rule_grade always holds. -#}
-{%- set model = var('scoring_model', none) %}
+{%- set model = scoring_model() %}
 with
 
 leads as (
