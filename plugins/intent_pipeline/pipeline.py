@@ -228,11 +228,12 @@ def run_dbt(
     path, and every reader of the warehouse must find it (another lake re-parses only the source
     files, which read INTENT_LAKE_DIR).
 
-    ``parse_cache``, a folder (env ``INTENT_DBT_PARSE_CACHE`` wins, so that tests and benchmarks
-    share one): when ``target`` has no saved parse yet, dbt starts from the one there, and leaves
-    its own there afterwards (replaced atomically: concurrent runs never read half a file), unless
-    the command passes ``--vars`` (a parse for those vars only). ``extra_env`` goes on top of the
-    environment."""
+    ``parse_cache``, a folder for runs in a new target folder each time (env
+    ``INTENT_DBT_PARSE_CACHE`` names another, so that tests and benchmarks share one; the DAG's
+    build, in its own lasting target, gives none): when ``target`` has no saved parse yet, dbt
+    starts from the one there, and leaves its own there afterwards (replaced atomically: concurrent
+    runs never read half a file), unless the command passes ``--vars`` (a parse for those vars
+    only). ``extra_env`` goes on top of the environment."""
     import shutil
 
     # dbt runs elsewhere than the caller: every path it gets is absolute but the warehouse's name
@@ -246,7 +247,7 @@ def run_dbt(
         **(extra_env or {}),
     }
     shared = os.environ.get("INTENT_DBT_PARSE_CACHE")
-    cache = Path(shared) if shared else parse_cache
+    cache = (Path(shared) if shared else parse_cache) if parse_cache is not None else None
     saved = target / PARTIAL_PARSE_FILE
     if cache is not None and not saved.exists() and (cache / PARTIAL_PARSE_FILE).exists():
         target.mkdir(parents=True, exist_ok=True)
