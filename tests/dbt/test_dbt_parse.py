@@ -67,7 +67,7 @@ def test_scratch_folders_start_from_the_cached_parse(warehouse, tmp_path, monkey
     kind, updated = parse_log(second)
     assert kind == "partial", kind
     assert SCORING_MODEL_FILES <= updated, updated
-    assert "models/marts/scoring/lead_scores.sql" in updated  # it reads the interval
+    assert "models/intermediate/scoring/int_score_points.sql" in updated  # it reads the interval
     assert not any(name.endswith("_sources.yml") for name in updated), updated  # the same lake
     assert len(updated) < 30, updated  # of about 310 files
     assert (cache / pipeline.PARTIAL_PARSE_FILE).read_bytes() == (second / pipeline.PARTIAL_PARSE_FILE).read_bytes()
