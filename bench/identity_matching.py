@@ -171,8 +171,11 @@ def run_dbt(base: Path, *args: str, warehouse: Path | None = None) -> tuple[subp
     # seeds and operations ignore the interval; the environment always carries it
     start, end = pipeline.interval_dates(datetime.fromisoformat(INTERVAL).date())
     started = time.perf_counter()
-    done = subprocess.run(pipeline.dbt_command(settings, *args), env=pipeline.dbt_env(settings, start, end),
-                          capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    # a new folder per run: dbt starts from the parse of the previous scratch run (pipeline.run_dbt)
+    from intent_pipeline.settings import Settings
+
+    cache = pipeline.scratch_parse_cache(Settings.from_env())
+    done = pipeline.run_dbt(settings, *args, interval=(start, end), parse_cache=cache)
     if done.returncode != 0:
         raise RuntimeError(f"dbt {' '.join(args)} failed:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}")
     return done, time.perf_counter() - started
@@ -426,8 +429,8 @@ def synth_records(base: Path, people: int, seed: int = 42) -> Path:
     start, end = pipeline.interval_dates(datetime.fromisoformat(interval).date())
     for source in SOURCES:
         extract_source(source, settings, start.date(), batch_id=f"bench/{source}", loaded_at=datetime.now(UTC))
-    command = pipeline.dbt_command(settings, "build", "--select", "+int_identity_records")
-    done = subprocess.run(command, env=pipeline.dbt_env(settings, start, end), capture_output=True, text=True)
+    done = pipeline.run_dbt(settings, "build", "--select", "+int_identity_records", interval=(start, end),
+                            parse_cache=pipeline.scratch_parse_cache(Settings.from_env()))  # fmt: skip
     if done.returncode != 0:
         raise RuntimeError(f"dbt build failed:\n{done.stdout[-4000:]}")
     # labels: the generator never changes a person's name or company and (name, company) is unique

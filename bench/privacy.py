@@ -99,10 +99,7 @@ def run_interval(day: date, destinations: dict, *, activate: bool = True) -> dic
     manifests = {}
     for source in SOURCES:
         manifests[source] = extract_source(source, settings, day, batch_id=f"{run_id}/{source}")
-    completed = subprocess.run(
-        pipeline.dbt_command(settings, *pipeline.dbt_build_args()),
-        env=pipeline.dbt_env(settings, start, end), capture_output=True, text=True,
-    )  # fmt: skip
+    completed = pipeline.run_dbt(settings, *pipeline.dbt_build_args(), interval=(start, end))  # as the DAG runs it
     if completed.returncode != 0:
         raise SystemExit(f"dbt build failed for {day}:\n{completed.stdout[-4000:]}")
     snapshot = snapshot_build(settings, run_id)

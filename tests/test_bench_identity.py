@@ -12,6 +12,7 @@ import pytest
 from intent_pipeline import identity
 
 from tests.benches import load_bench
+from tests.dbt.conftest import shares_the_parse
 
 bench = load_bench("identity")
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,15 +126,18 @@ def test_union_find_and_partition_hash_ignore_labels():
 
 
 @pytest.fixture
-def without_unit_tests(monkeypatch):
+def without_unit_tests(monkeypatch, tmp_path_factory):
     """The bench's builds without dbt's unit tests (dbt reads ``--exclude-resource-type`` from this
     variable): they check the SQL, the same in every build, and the session's warehouse build
-    (tests/dbt/conftest.py) runs them all; these tests check the workloads' figures."""
+    (tests/dbt/conftest.py) runs them all; these tests check the workloads' figures. Each workload's
+    home is new: its dbt starts from the test run's parse (tests.dbt.conftest.shares_the_parse)."""
     monkeypatch.setenv("DBT_EXCLUDE_RESOURCE_TYPES", "unit_test")
+    shares_the_parse(tmp_path_factory, monkeypatch)
 
 
 @pytest.mark.slow
-def test_sql_clustering_gives_the_scipy_partition(tmp_path):
+def test_sql_clustering_gives_the_scipy_partition(tmp_path, tmp_path_factory, monkeypatch):
+    shares_the_parse(tmp_path_factory, monkeypatch)
     speed = bench.cluster_speed(tmp_path, people=3000, seed=7)
     assert speed["sql"]["same_partition"], speed
     assert speed["networkx"]["same_partition"], speed

@@ -8,6 +8,25 @@
 {%- endmacro %}
 
 
+{#- The approved conversion model (scoring_model.to_dbt_var's form) the models apply, or none
+    (the rule score alone). The var scoring_model wins when it is given (`--vars`, unit tests; a
+    unit test's `scoring_model: null` means none); otherwise the environment variable
+    INTENT_SCORING_MODEL, the var as JSON (empty: none), which is how the DAG passes it: a changed
+    var makes dbt re-parse the whole project, a changed env var only the four models that read it. -#}
+{% macro scoring_model() -%}
+    {%- set given = var('scoring_model', '__not_given__') -%}
+    {%- if given is not string or given != '__not_given__' -%}
+        {{- return(given) -}}
+    {%- endif -%}
+    {%- set text = env_var('INTENT_SCORING_MODEL', '') | trim -%}
+    {%- set model = fromjson(text) if text else none -%}
+    {%- if text and model is not mapping -%}
+        {{- exceptions.raise_compiler_error("INTENT_SCORING_MODEL must be the scoring model var as a JSON object (scoring_model.to_dbt_var), got '" ~ text[:80] ~ "'") -}}
+    {%- endif -%}
+    {{- return(model) -}}
+{%- endmacro %}
+
+
 {#- The approved model's weights as a relation (feature, weight, training_mean): one row per
     feature of ``model`` (the var scoring_model, scoring_model.to_dbt_var). Person-level and
     lead-level scoring both read it, so both apply the same model the same way. -#}

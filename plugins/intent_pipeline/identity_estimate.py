@@ -34,7 +34,6 @@ import csv
 import difflib
 import io
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -257,13 +256,9 @@ class Scratch:
             "INTENT_STATE_DIR": str(self.base),
         })  # fmt: skip
         start, end = pipeline.interval_dates(date(2026, 1, 1))  # operations ignore the interval
-        done = subprocess.run(
-            pipeline.dbt_command(settings, *args),
-            env=pipeline.dbt_env(settings, start, end),
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        )
+        # a new scratch folder every time: dbt starts from the parse of the last scratch run
+        cache = pipeline.scratch_parse_cache(Settings.from_env())
+        done = pipeline.run_dbt(settings, *args, interval=(start, end), parse_cache=cache)
         if done.returncode != 0:
             raise RuntimeError(f"dbt {' '.join(args[:2])} failed:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}")
 

@@ -156,22 +156,22 @@ def validate_task(layer: str, interval_start: datetime, interval_end: datetime, 
     return {"layer": layer, "success": report["success"], "warnings": failed_warnings}
 
 
-def dbt_command(settings: Settings, *args: str) -> list[str]:
-    """The dbt command line for this installation. The interval is not on it: it goes in the
-    environment (:func:`dbt_env`), because dbt re-parses the whole project whenever ``--vars``
-    change (every day), while a changed env var re-parses only the files that read it."""
+def dbt_command(settings: Settings, *args: str, target: Path | None = None) -> list[str]:
+    """The dbt command line for this installation (target and logs in ``state_dir/dbt`` unless
+    ``target`` names another target folder; the logs go beside it). Nothing that changes from run
+    to run is on it: the interval and the approved scoring model go in the environment
+    (:func:`dbt_env`), because dbt re-parses the whole project whenever ``--vars`` change, while a
+    changed env var re-parses only the files that read it (docs/configuration.md#dbt-and-its-parse)."""
     dbt_bin = Path(sys.executable).with_name("dbt")
-    state = settings.state_dir / "dbt"
-    command = [
+    target = target or settings.state_dir / "dbt" / "target"
+    return [
         str(dbt_bin) if dbt_bin.exists() else "dbt",
         *args,
         "--project-dir", str(DBT_PROJECT_DIR),
         "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(state / "target"),
-        "--log-path", str(state / "logs"),
+        "--target-path", str(target),
+        "--log-path", str(target.parent / "logs"),
     ]  # fmt: skip
-    variables = model_vars(settings)
-    return [*command, "--vars", json.dumps(variables)] if variables else command
 
 
 def model_vars(settings: Settings) -> dict:
@@ -182,19 +182,92 @@ def model_vars(settings: Settings) -> dict:
     return {"scoring_model": scoring_model.to_dbt_var(model)} if model else {}
 
 
+def scoring_model_env(variables: Mapping[str, object]) -> str:
+    """The value of ``INTENT_SCORING_MODEL`` for :func:`model_vars`' result: the model var as JSON,
+    or empty (no approved model). Macro scoring_model() reads it when no ``--vars`` names the var."""
+    model = variables.get("scoring_model")
+    return json.dumps(model, sort_keys=True) if model else ""
+
+
 def dbt_env(settings: Settings, interval_start: datetime, interval_end: datetime) -> dict[str, str]:
-    """Environment for dbt: the interval (naive UTC, macros/scoring_interval.sql), where the lake and
-    the warehouse are, no telemetry, this package importable."""
+    """Environment for dbt: the interval (naive UTC, macros/scoring_interval.sql), the approved
+    scoring model (macro scoring_model()), where the lake and the warehouse are, no telemetry, this
+    package importable. The paths are absolute here; :func:`run_dbt` gives them relative to the
+    folder it runs dbt in, so that dbt keeps its parse when the warehouse is copied elsewhere."""
     env = dict(os.environ)
     env.update(
         INTENT_INTERVAL_START=naive_utc(interval_start).isoformat(sep=" "),
         INTENT_INTERVAL_END=naive_utc(interval_end).isoformat(sep=" "),
         INTENT_LAKE_DIR=str(settings.lake_dir),
         INTENT_WAREHOUSE=str(settings.warehouse),
+        INTENT_SCORING_MODEL=scoring_model_env(model_vars(settings)),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         PYTHONPATH=with_plugins_on_path(env.get("PYTHONPATH")),
     )
     return env
+
+
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+
+
+def scratch_parse_cache(settings: Settings) -> Path:
+    """Where dbt runs on scratch copies (the rules check, the matcher's estimate, the benchmarks)
+    keep their parse between runs (:func:`run_dbt`'s ``parse_cache``)."""
+    return settings.state_dir / "dbt" / "scratch-parse"
+
+
+def run_dbt(
+    settings: Settings,
+    *args: str,
+    interval: tuple[datetime, datetime],
+    target: Path | None = None,
+    parse_cache: Path | None = None,
+    extra_env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess:
+    """Run the real dbt CLI (:func:`dbt_command`, :func:`dbt_env`) so that it re-uses its parse.
+
+    dbt throws its saved parse (``target/partial_parse.msgpack``) away when the profile's values,
+    the ``--vars`` or the project change, and re-parses only the files that read a changed env
+    var (dbt's "partial parsing"). So dbt runs in the warehouse's folder with the warehouse given by
+    its file name: a copy of the warehouse elsewhere (the rules check, a benchmark's home, a test)
+    has the same profile as the DAG's build. The lake stays absolute: the staging views keep its
+    path, and every reader of the warehouse must find it (another lake re-parses only the source
+    files, which read INTENT_LAKE_DIR).
+
+    ``parse_cache``, a folder for runs in a new target folder each time (env
+    ``INTENT_DBT_PARSE_CACHE`` names another, so that tests and benchmarks share one; the DAG's
+    build, in its own lasting target, gives none): when ``target`` has no saved parse yet, dbt
+    starts from the one there, and leaves its own there afterwards (replaced atomically: concurrent
+    runs never read half a file), unless the command passes ``--vars`` (a parse for those vars
+    only). ``extra_env`` goes on top of the environment."""
+    import shutil
+
+    # dbt runs elsewhere than the caller: every path it gets is absolute but the warehouse's name
+    target = (target or settings.state_dir / "dbt" / "target").absolute()
+    workdir = settings.warehouse.absolute().parent
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = {
+        **dbt_env(settings, *interval),
+        "INTENT_WAREHOUSE": settings.warehouse.name,
+        "INTENT_LAKE_DIR": str(settings.lake_dir.absolute()),
+        **(extra_env or {}),
+    }
+    shared = os.environ.get("INTENT_DBT_PARSE_CACHE")
+    cache = (Path(shared) if shared else parse_cache) if parse_cache is not None else None
+    saved = target / PARTIAL_PARSE_FILE
+    if cache is not None and not saved.exists() and (cache / PARTIAL_PARSE_FILE).exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cache / PARTIAL_PARSE_FILE, saved)
+    done = subprocess.run(dbt_command(settings, *args, target=target), env=env, capture_output=True, text=True,
+                          cwd=workdir)  # fmt: skip
+    if cache is not None and "--vars" not in args and saved.exists():
+        kept = cache / PARTIAL_PARSE_FILE
+        if not kept.exists() or not kept.samefile(saved):
+            cache.mkdir(parents=True, exist_ok=True)
+            fresh = cache / f".{PARTIAL_PARSE_FILE}.{os.getpid()}"
+            shutil.copyfile(saved, fresh)
+            os.replace(fresh, kept)
+    return done
 
 
 def with_plugins_on_path(pythonpath: str | None) -> str:
@@ -220,10 +293,8 @@ def dbt_build_task(interval_start: datetime, interval_end: datetime, run_id: str
     if settings.engine == "postgres":
         return postgres_build_task(settings, interval_start, interval_end, run_id)
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    command = dbt_command(settings, *dbt_build_args())
     started, since = time.monotonic(), time.time()
-    env = dbt_env(settings, interval_start, interval_end)
-    completed = subprocess.run(command, env=env, capture_output=True, text=True)
+    completed = run_dbt(settings, *dbt_build_args(), interval=(interval_start, interval_end))
     log.info("dbt build output:\n%s", completed.stdout[-20000:])
     target = settings.state_dir / "dbt" / "target"
     if completed.returncode != 0:

@@ -28,10 +28,8 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections import Counter
@@ -367,40 +365,34 @@ def rule_changes(built: Iterable[dict], edited: Iterable[dict]) -> dict[str, dic
     return out
 
 
-def _dbt() -> str:
-    candidate = Path(sys.executable).with_name("dbt")
-    return str(candidate) if candidate.exists() else "dbt"
-
-
 def _rebuild_copy(warehouse: Path, rules_path: Path, work: Path, interval_end: datetime, vars_: dict | None) -> Path:
     """A copy of ``warehouse`` with ``rules_path`` as its ``staging.scoring_rules`` and the models
-    between that seed and ``marts.segment_high_intent`` rebuilt by dbt (``dbt run``)."""
-    copy = work / "warehouse.duckdb"
+    between that seed and ``marts.segment_high_intent`` rebuilt by dbt (``dbt run``).
+
+    dbt runs as the DAG runs it (:func:`intent_pipeline.pipeline.run_dbt`: the copy under the
+    warehouse's own file name, the scoring model in the environment) and starts from the saved
+    parse of scratch runs (``pipeline.scratch_parse_cache``), so only the first check of an installation parses the
+    whole project. Vars other than ``scoring_model`` go on the command line (a full parse)."""
+    from intent_pipeline import pipeline
+    from intent_pipeline.settings import Settings
+
+    copy = work / warehouse.name
     shutil.copyfile(warehouse, copy)
     load_rules(copy, rules_path)
     interval_start = interval_end - timedelta(days=1)
-    env = {
-        **os.environ,
-        "INTENT_WAREHOUSE": str(copy),
-        "INTENT_INTERVAL_START": interval_start.isoformat(sep=" "),
-        "INTENT_INTERVAL_END": interval_end.isoformat(sep=" "),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DO_NOT_TRACK": "1",
-    }
-    from intent_pipeline.pipeline import with_plugins_on_path
-    from intent_pipeline.settings import Settings
-
-    env["PYTHONPATH"] = with_plugins_on_path(env.get("PYTHONPATH"))
+    settings = Settings.from_env()
     # the lake's sources are parsed, not read: the models rebuilt start after staging
-    env.setdefault("INTENT_LAKE_DIR", str(Settings.from_env().lake_dir))
-    command = [
-        _dbt(), "run", "--select", "scoring_rules+,+segment_high_intent",
-        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-    ]  # fmt: skip
-    if vars_:
-        command += ["--vars", json.dumps(vars_)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    scratch = settings.model_copy(update={"warehouse": copy})
+    variables = dict(vars_ or {})
+    extra_env = {"INTENT_SCORING_MODEL": pipeline.scoring_model_env(variables)}
+    variables.pop("scoring_model", None)
+    args = ["run", "--select", "scoring_rules+,+segment_high_intent"]
+    if variables:
+        args += ["--vars", json.dumps(variables)]
+    done = pipeline.run_dbt(
+        scratch, *args, interval=(interval_start, interval_end), target=work / "target",
+        parse_cache=pipeline.scratch_parse_cache(settings), extra_env=extra_env,
+    )  # fmt: skip
     if done.returncode != 0:
         raise RulesCheckError(f"dbt could not rebuild the scores with the edited rules:\n{done.stdout[-4000:]}")
     return copy

@@ -25,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -410,6 +411,7 @@ def _dbt_env(lake: Path, interval: tuple[datetime, datetime] | None) -> dict[str
         "INTENT_WAREHOUSE": WAREHOUSE_FILE,
         "INTENT_INTERVAL_START": start.isoformat(sep=" "),
         "INTENT_INTERVAL_END": end.isoformat(sep=" "),
+        "INTENT_SCORING_MODEL": "",  # no approved model, as pipeline.dbt_env says it
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
         "PYTHONPATH": with_plugins_on_path(os.environ.get("PYTHONPATH")),
@@ -486,10 +488,29 @@ def shared_folder(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def dbt_parse_cache(tmp_path_factory) -> Path:
+def dbt_parse_cache(tmp_path_factory) -> Iterator[Path]:
     folder = shared_folder(tmp_path_factory) / "dbt-parse"
     use_parse_cache(folder)
+    # the scratch runs of intent_pipeline.pipeline.run_dbt (the matcher's benches and estimate, the
+    # rules check) start from this run's parse too, never from a developer's data/state
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("INTENT_DBT_PARSE_CACHE", str(folder / "target"))
+        yield folder
+
+
+def shares_the_parse(tmp_path_factory, monkeypatch) -> Path:
+    """Point ``intent_pipeline.pipeline.run_dbt`` (the rules check, the benchmarks, the matcher's
+    estimate) at the test run's parse (env ``INTENT_DBT_PARSE_CACHE``): their scratch folders are
+    new each time, and each would parse the whole project again. For this test only (monkeypatch)."""
+    folder = shared_folder(tmp_path_factory) / "dbt-parse"
+    use_parse_cache(folder)
+    monkeypatch.setenv("INTENT_DBT_PARSE_CACHE", str(folder / "target"))
     return folder
+
+
+@pytest.fixture
+def shared_parse(tmp_path_factory, monkeypatch) -> Path:
+    return shares_the_parse(tmp_path_factory, monkeypatch)
 
 
 @pytest.fixture(scope="session")

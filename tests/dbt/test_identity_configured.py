@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.benches import load_bench
+from tests.dbt.conftest import shares_the_parse
 
 pytestmark = pytest.mark.slow
 
@@ -57,6 +58,14 @@ CONFIG: dict = {
     "corroboration": [{"comparison": "soc_sec_id", "at_least": 1}, {"comparison": "date_of_birth", "at_least": 2}],
     "blocking_rules": [{"name": "postcode", "keys": ["postcode"]}],
 }  # fmt: skip
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shared_parse(tmp_path_factory):
+    """Every dbt call of this module (bench/identity_matching.run_dbt, in a new folder per set)
+    starts from the test run's parse instead of parsing the whole project."""
+    with pytest.MonkeyPatch.context() as patch:
+        yield shares_the_parse(tmp_path_factory, patch)
 
 
 @pytest.fixture(scope="module")

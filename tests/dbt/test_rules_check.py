@@ -13,7 +13,7 @@ from tests.scoring.test_rules_check import edited
 pytestmark = pytest.mark.slow
 
 
-def test_the_effect_of_an_edit_on_the_warehouse(warehouse, tmp_path):
+def test_the_effect_of_an_edit_on_the_warehouse(warehouse, tmp_path, shared_parse):
     assert warehouse.build.returncode == 0, warehouse.output
     build = copy_of(warehouse, tmp_path / "build")
     before = build.query("select person_id, lead_score, grade from marts.lead_scores order by 1")

@@ -56,7 +56,8 @@ def test_isotonic_probabilities_and_probability_grades_in_sql(warehouse, tmp_pat
     assert np.isclose(python["00Qalice"], np.interp(z["00Qalice"], xs, [0.05, 0.3, 0.9]))
 
     select = ("--select", "int_crm_lead_conversion_scores", "crm_lead_scores")
-    done = run_dbt(build.base, build.lake, "run", *select, "--vars", json.dumps({"scoring_model": model}))
+    # the model as the DAG passes it: INTENT_SCORING_MODEL (pipeline.dbt_env), read by macro scoring_model()
+    done = run_dbt(build.base, build.lake, "run", *select, extra_env={"INTENT_SCORING_MODEL": json.dumps(model)})
     assert done.returncode == 0, done.stdout[-3000:]
     rows = build.query(
         "select lead_id, conversion_probability, grade, grade_basis, rule_grade from marts.crm_lead_scores"
@@ -79,15 +80,25 @@ def test_isotonic_probabilities_and_probability_grades_in_sql(warehouse, tmp_pat
     )
     assert rule_grades == person_grades
 
-    # the business keeps the points grade (var grade_basis), or the model says the rule score ranks better
-    for variables in (
-        {"scoring_model": model, "grade_basis": "lead_score"},
-        {"scoring_model": model | {"grades": model["grades"] | {"basis": "lead_score"}}},
-    ):
-        done = run_dbt(build.base, build.lake, "run", "--select", "crm_lead_scores", "--vars", json.dumps(variables))
+    # the business keeps the points grade (var grade_basis; the model as a var, which wins: the
+    # environment's is not even read, or its bad JSON would stop the run), or the model says the
+    # rule score ranks better (passed as the DAG passes it)
+    lead_score_model = model | {"grades": model["grades"] | {"basis": "lead_score"}}
+    for arguments, env in (
+        (("--vars", json.dumps({"scoring_model": model, "grade_basis": "lead_score"})),
+         {"INTENT_SCORING_MODEL": "{not json"}),
+        ((), {"INTENT_SCORING_MODEL": json.dumps(lead_score_model)}),
+    ):  # fmt: skip
+        done = run_dbt(build.base, build.lake, "run", "--select", "crm_lead_scores", *arguments, extra_env=env)
         assert done.returncode == 0, done.stdout[-3000:]
         assert build.query("select distinct grade_basis from marts.crm_lead_scores") == [("lead_score",)]
         assert dict(build.query("select lead_id, grade from marts.crm_lead_scores")) == person_grades
+
+    # a model that is not the var's JSON stops the run, naming the variable (never a silent rule score)
+    done = run_dbt(build.base, build.lake, "run", "--select", "crm_lead_scores",
+                   extra_env={"INTENT_SCORING_MODEL": "{not json"})  # fmt: skip
+    assert done.returncode != 0
+    assert "INTENT_SCORING_MODEL must be the scoring model var as a JSON object" in done.stdout, done.stdout[-3000:]
 
 
 PERSON_FEATURES_SQL = """

@@ -58,7 +58,8 @@ def test_every_crm_lead_has_its_person_score_and_its_own_facts(warehouse):
 
 
 def test_each_crm_lead_is_scored_on_its_person_behaviour_and_its_own_crm_history(warehouse, tmp_path):
-    """crm_lead_scores.conversion_probability applies the model var to the person's behaviour now
+    """crm_lead_scores.conversion_probability applies the model (macro scoring_model(): the var, or
+    INTENT_SCORING_MODEL as the DAG passes it) to the person's behaviour now
     (feature_scope person at `current`) and the lead's own CRM history now (point now:<lead_id>),
     exactly as scoring_model.score does on the same values."""
     import pandas as pd
@@ -78,8 +79,9 @@ def test_each_crm_lead_is_scored_on_its_person_behaviour_and_its_own_crm_history
         ],
         "learned_points": [],
     }
+    # the model as the DAG passes it (pipeline.dbt_env: INTENT_SCORING_MODEL, no full parse)
     done = run_dbt(build.base, build.lake, "run", "--select", "int_crm_lead_conversion_scores", "crm_lead_scores",
-                   "--vars", json.dumps({"scoring_model": model}))  # fmt: skip
+                   extra_env={"INTENT_SCORING_MODEL": json.dumps(model)})  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:]
     sql = dict(build.query("select lead_id, conversion_probability from marts.crm_lead_scores"))
     rows = build.query(

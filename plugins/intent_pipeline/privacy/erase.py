@@ -38,7 +38,6 @@ import logging
 import os
 import re
 import sqlite3
-import subprocess
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -573,12 +572,8 @@ def rebuild(settings: Settings, interval_start: str) -> float:
 
     start, end = interval_dates(datetime.fromisoformat(interval_start).date())
     started = time.monotonic()
-    completed = subprocess.run(
-        pipeline.dbt_command(settings, *pipeline.dbt_build_args()),
-        env=pipeline.dbt_env(settings, start, end),
-        capture_output=True,
-        text=True,
-    )
+    # as the DAG runs it (pipeline.run_dbt), so that both keep the parse in state_dir/dbt/target
+    completed = pipeline.run_dbt(settings, *pipeline.dbt_build_args(), interval=(start, end))
     if completed.returncode != 0:
         raise ErasureError(f"the rebuild after the erasure failed (dbt build):\n{completed.stdout[-3000:]}")
     return round(time.monotonic() - started, 1)

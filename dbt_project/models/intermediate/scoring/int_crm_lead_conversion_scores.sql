@@ -7,7 +7,7 @@
     differ in their CRM history. Top factors as there. Without the var every probability is null. -#}
 -- depends_on: {{ ref('int_scoring_features') }}
 -- depends_on: {{ ref('scoring_rules') }}
-{%- set model = var('scoring_model', none) %}
+{%- set model = scoring_model() %}
 with
 
 leads as (

@@ -13,7 +13,7 @@
     Without the var every probability is null: the rule score stands alone. -#}
 -- depends_on: {{ ref('int_scoring_features') }}
 -- depends_on: {{ ref('scoring_rules') }}
-{%- set model = var('scoring_model', none) %}
+{%- set model = scoring_model() %}
 {%- set points = "('current', 'previous')" if uses_probability_grades(model) else "('current')" %}
 with
 

@@ -36,7 +36,7 @@
     `previous` (var interval_start) only when the person-level grades are cut on the probability
     (macro uses_probability_grades of var scoring_model): lead_scores then needs the previous
     probability to tell who became hot; scope and values as at `current`. -#}
-{%- set previous_point = uses_probability_grades(var('scoring_model', none)) %}
+{%- set previous_point = uses_probability_grades(scoring_model()) %}
 {%- set not_previous = "true" if previous_point else "score_point <> 'previous'" %}
 with
 

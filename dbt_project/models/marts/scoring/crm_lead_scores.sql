@@ -9,7 +9,7 @@
     better than the rule score and var grade_basis is auto (grade_basis says which), else its
     person's points grade, which rule_grade always holds (lead_scores.rule_grade; lead_scores.grade
     follows the same rule on the person's probability). -#}
-{%- set model = var('scoring_model', none) %}
+{%- set model = scoring_model() %}
 with
 
 leads as (

@@ -9,7 +9,7 @@
     better than the rule score and var grade_basis is auto (grade_basis says which), else the points
     grade, which rule_grade always holds. previous_grade is the grade at interval_start on the same
     basis, and became_hot_in_interval compares the two. -#}
-{%- set model = var('scoring_model', none) %}
+{%- set model = scoring_model() %}
 {%- set probability_grades = uses_probability_grades(model) %}
 with
 

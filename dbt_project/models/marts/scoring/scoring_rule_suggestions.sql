@@ -3,7 +3,7 @@
     convention: +20 points doubles the odds of converting), the odds ratio and how often leads with
     the rule converted. Marketing reviews it and edits the seed; nothing is changed automatically.
     Without an approved model (var scoring_model) the suggestion columns are null. -#}
-{%- set model = var('scoring_model', none) %}
+{%- set model = scoring_model() %}
 {%- set learned = model['learned_points'] if model and model.get('learned_points') else [] %}
 with
 
