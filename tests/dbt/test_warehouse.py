@@ -38,7 +38,8 @@ LEAD_SCORES_CONTRACT = [
     ("became_hot_in_interval", "BOOLEAN"), ("last_activity_at", "TIMESTAMP"), ("scored_at", "TIMESTAMP"),
     ("score_reasons_zh", "VARCHAR"), ("fit_grade", "VARCHAR"), ("engagement_level", "VARCHAR"),
     ("intent_matrix_cell", "VARCHAR"), ("conversion_probability", "DOUBLE"), ("conversion_top_factors", "VARCHAR"),
-    ("conversion_model_version", "VARCHAR"),
+    ("conversion_model_version", "VARCHAR"), ("grade_basis", "VARCHAR"), ("rule_grade", "VARCHAR"),
+    ("previous_grade", "VARCHAR"),
 ]  # fmt: skip
 SEGMENT_CONTRACT = [
     ("person_id", "VARCHAR"), ("email", "VARCHAR"), ("phone", "VARCHAR"), ("full_name", "VARCHAR"),
