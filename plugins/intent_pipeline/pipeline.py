@@ -252,8 +252,8 @@ def run_dbt(
         "INTENT_LAKE_DIR": str(settings.lake_dir.absolute()),
         **(extra_env or {}),
     }
-    shared = os.environ.get("INTENT_DBT_PARSE_CACHE")
-    cache = (Path(shared) if shared else parse_cache) if parse_cache is not None else None
+    shared = Settings.from_env().dbt_parse_cache  # read now: tests and benches set it around a call
+    cache = (shared or parse_cache) if parse_cache is not None else None
     saved = target / PARTIAL_PARSE_FILE
     if cache is not None and not saved.exists() and (cache / PARTIAL_PARSE_FILE).exists():
         target.mkdir(parents=True, exist_ok=True)

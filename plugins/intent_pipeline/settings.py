@@ -55,7 +55,8 @@ def switch(value: str | bool | None, name: str, default: bool = False) -> bool:
 # empty INTENT_ON_BAD_FILE is an error, an empty INTENT_PG_HOST is libpq's local socket as in dbt).
 _EMPTY_IS_UNSET = (
     "home", "landing_url", "lake_dir", "warehouse", "state_dir", "outbox_dir", "reports_dir",
-    "dbt_unit_tests", "dashboard_build", "dashboard_out", "dashboard_timeout", "serving_dir", "serving_mask",
+    "dbt_unit_tests", "dbt_parse_cache", "dashboard_build", "dashboard_out", "dashboard_timeout", "serving_dir",
+    "serving_mask",
     "pii_salt", "suppression_list", "retention_raw_days", "retention_quarantine_days", "max_quarantine_share",
     "max_reject_share", "activation_dry_run", "activation_dead_letter_after", "activation_max_change_share",
     "activation_guard_min_rows", "forms_decimal", "forms_date_order", "crm_decimal", "crm_date_order", "pg_port",
@@ -104,6 +105,9 @@ class Settings(BaseSettings):
     on_bad_file: str = "fail"
     # INTENT_DBT_UNIT_TESTS: the DAG's dbt build also runs dbt's unit tests.
     dbt_unit_tests: bool = False
+    # INTENT_DBT_PARSE_CACHE: where dbt runs on scratch copies keep their saved parse (pipeline.run_dbt);
+    # None: <state>/dbt/scratch-parse.
+    dbt_parse_cache: Path | None = None
     # INTENT_MODEL_RETRAIN_DAYS: train_conversion_model retrains when the newest model is this many days old.
     model_retrain_days: int = 7
     # INTENT_ENGINE: where the DAG builds and reads the marts: "duckdb" (the file `warehouse`) or "postgres"
