@@ -160,7 +160,8 @@ def customer_intent():
     built = dbt_build(validate_raw(manifests))
     marts_report = validate_marts(built)
     served = publish(marts_report)
-    # the dashboards read the run's summary too (the quality gates): rebuilt after it
+    # the dashboards read the serving copy (the gates' verdicts: marts.quality_gate_results, added by publish)
+    # and the previous run's summary (newly hot leads, stalls): rebuilt after the summary
     build_dashboard(summarize(activate(marts_report), served))
     retention(served)
     train_conversion_model(built)
