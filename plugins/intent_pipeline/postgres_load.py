@@ -424,25 +424,12 @@ class PgReader:
 def read_marts(tables: Iterable[str], schema: str = "marts", connection: Mapping[str, Any] | None = None) -> dict:
     """``{table: DataFrame or quality.readers.MissingTable}`` for each mart on Postgres, as
     ``quality.readers.read_marts`` reads them from DuckDB (the marts' gate reads them so)."""
-    from intent_pipeline.quality.readers import MissingTable
+    from intent_pipeline.quality.readers import read_tables
 
     with PgReader(connection) as con:
-        present = {
-            name
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables where table_schema = ?", [schema]
-            ).fetchall()
-        }
-        frames: dict = {}
-        for table in tables:
-            if table not in present:
-                frames[table] = MissingTable(
-                    f"table {schema}.{table} not found on postgres (present in {schema}: "
-                    f"{', '.join(sorted(present)) or 'none'})"
-                )
-                continue
-            frames[table] = con.df(f"select * from {_quote(schema)}.{_quote(table)}")
-    return frames
+        return read_tables(
+            con, tables, schema, "on postgres", lambda table: con.df(f"select * from {_quote(schema)}.{_quote(table)}")
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,8 +11,10 @@ contract's (``<lake>/raw/<table>/dt=YYYY-MM-DD/*.parquet``), read with pyarrow d
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 
 class MissingTable(LookupError):
@@ -86,21 +88,29 @@ def read_marts(warehouse: Path | str, tables: tuple[str, ...], schema: str = "ma
     except duckdb.Error as exc:
         raise RuntimeError(f"cannot open the warehouse {path} read-only: {exc}") from exc
     try:
-        present = {
-            name
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables where table_schema = ?", [schema]
-            ).fetchall()
-        }
-        frames: dict = {}
-        for table in tables:
-            if table not in present:
-                frames[table] = MissingTable(
-                    f"table {schema}.{table} not found in {path} "
-                    f"(present in {schema}: {', '.join(sorted(present)) or 'none'})"
-                )
-                continue
-            frames[table] = con.sql(f'select * from "{schema}"."{table}"').to_arrow_table().to_pandas()
-        return frames
+        return read_tables(
+            con, tables, schema, f"in {path}",
+            lambda table: con.sql(f'select * from "{schema}"."{table}"').to_arrow_table().to_pandas(),
+        )  # fmt: skip
     finally:
         con.close()
+
+
+def read_tables(con: Any, tables: Iterable[str], schema: str, where: str, read: Callable[[str], Any]) -> dict:
+    """``{table: read(table) or MissingTable}`` for each table of ``schema``; ``con`` answers
+    ``execute(sql, [params]).fetchall()`` with ``?`` placeholders (DuckDB, ``postgres_load.PgReader``);
+    ``where`` names the warehouse in a missing table's message."""
+    present = {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = ?", [schema]
+        ).fetchall()
+    }
+    return {
+        table: read(table)
+        if table in present
+        else MissingTable(
+            f"table {schema}.{table} not found {where} (present in {schema}: {', '.join(sorted(present)) or 'none'})"
+        )
+        for table in tables
+    }
