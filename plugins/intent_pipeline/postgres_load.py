@@ -354,25 +354,21 @@ def build_postgres(
     import time
 
     timings: dict[str, Any] = {}
-    started = time.perf_counter()
-    exclude = ("--exclude", f"{ATTRIBUTION_MODEL}+")
-    first = subprocess.run([*dbt_command[:1], "build", *dbt_command[1:], *exclude, *build_args],
-                           env=dict(env), capture_output=True, text=True)  # fmt: skip
-    timings["phase1_seconds"] = time.perf_counter() - started
-    timings["phase1"] = first
-    if first.returncode != 0:
-        raise LoadError(f"dbt build on postgres failed:\n{first.stdout[-6000:]}\n{first.stderr[-2000:]}")
+
+    def phase(name: str, *selection: str) -> None:
+        started = time.perf_counter()
+        done = subprocess.run([*dbt_command[:1], "build", *dbt_command[1:], *selection, *build_args],
+                              env=dict(env), capture_output=True, text=True)  # fmt: skip
+        timings[f"{name}_seconds"] = time.perf_counter() - started
+        timings[name] = done
+        if done.returncode != 0:
+            raise LoadError(f"dbt build on postgres failed:\n{done.stdout[-6000:]}\n{done.stderr[-2000:]}")
+
+    phase("phase1", "--exclude", f"{ATTRIBUTION_MODEL}+")
     started = time.perf_counter()
     timings["attribution_rows"] = attribute_postgres(Path(target_path) / "manifest.json", connection)
     timings["attribution_seconds"] = time.perf_counter() - started
-    started = time.perf_counter()
-    select = ("--select", f"{ATTRIBUTION_MODEL}+")
-    second = subprocess.run([*dbt_command[:1], "build", *dbt_command[1:], *select, *build_args],
-                            env=dict(env), capture_output=True, text=True)  # fmt: skip
-    timings["phase2_seconds"] = time.perf_counter() - started
-    timings["phase2"] = second
-    if second.returncode != 0:
-        raise LoadError(f"dbt build on postgres failed:\n{second.stdout[-6000:]}\n{second.stderr[-2000:]}")
+    phase("phase2", "--select", f"{ATTRIBUTION_MODEL}+")
     return timings
 
 

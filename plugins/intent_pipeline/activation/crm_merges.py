@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEAD_LETTER, DEFERRED, REJECTED
 
@@ -93,8 +93,14 @@ class HubSpotMerger:
         import requests as requests_module
 
         self.config = config
+        self._own_session = session is None
         self.session = session or requests_module.Session()
         self.requests = 0
+
+    def close(self) -> None:
+        """Close the session this merger opened (a session passed in is the caller's)."""
+        if self._own_session:
+            self.session.close()
 
     def _post(self, path: str, body: dict) -> requests.Response | MergeAnswer:
         import requests as requests_module
@@ -176,10 +182,7 @@ def reconcile_hubspot(
     each pair in the ledger. Returns the counts (``pairs``, ``merged``, ``nothing_to_merge``,
     ``rejected``, ``deferred``, ``already`` (acknowledged by an earlier run), ``requests``)."""
     merger = HubSpotMerger(config, session)
-    counts = _reconcile(f"{DESTINATION}@{config.ledger_scope}", rows, ledger, run_id, interval_start,
-                        merger.reconcile, "hubspot")  # fmt: skip
-    counts["requests"] = merger.requests
-    return counts
+    return _reconcile(f"{DESTINATION}@{config.ledger_scope}", rows, ledger, run_id, interval_start, merger, "hubspot")
 
 
 def reconcile_salesforce(
@@ -203,13 +206,18 @@ def reconcile_salesforce(
         log.warning("salesforce merges: merge() does not take %s records: not reconciled", config.sobject)
         return {"pairs": 0, "unsupported_sobject": config.sobject}
     merger = SalesforceMerger(config, sleep=sleep)
-    try:
-        counts = _reconcile(destination, rows, ledger, run_id, interval_start, merger.reconcile, "salesforce",
-                            dead_letter_after=SALESFORCE_DEAD_LETTER_AFTER)  # fmt: skip
-    finally:
-        merger.close()
-    counts["requests"] = merger.requests
-    return counts
+    return _reconcile(destination, rows, ledger, run_id, interval_start, merger, "salesforce",
+                      dead_letter_after=SALESFORCE_DEAD_LETTER_AFTER)  # fmt: skip
+
+
+class _Merger(Protocol):
+    """What :func:`_reconcile` needs of a CRM's merger (``HubSpotMerger``, ``SalesforceMerger``)."""
+
+    requests: int
+
+    def reconcile(self, retired: str, survivor: str) -> MergeAnswer: ...
+
+    def close(self) -> None: ...
 
 
 def _reconcile(
@@ -218,39 +226,44 @@ def _reconcile(
     ledger: Ledger,
     run_id: str,
     interval_start: date,
-    reconcile: Callable[[str, str], MergeAnswer],
+    merger: _Merger,
     label: str,
     dead_letter_after: int | None = None,
 ) -> dict:
-    """Every pair of the segment not acknowledged yet through ``reconcile``, its outcome in the ledger
-    (each answered pair at once: a failure later in the run keeps it) and, unless acknowledged, in the row log."""
+    """Every pair of the segment not acknowledged yet through ``merger``, its outcome in the ledger
+    (each answered pair at once: a failure later in the run keeps it) and, unless acknowledged, in the
+    row log; the counts with the merger's ``requests``. The merger is closed, whatever happens."""
     entries = ledger.entries(destination)
     counts = {"pairs": 0, "merged": 0, "nothing_to_merge": 0, "rejected": 0, "deferred": 0, "already": 0,
               "requests": 0}  # fmt: skip
     if dead_letter_after:
         counts["dead_lettered"] = 0
-    for retired, survivor in merge_pairs(rows):
-        counts["pairs"] += 1
-        key = pair_key(retired, survivor)
-        entry = entries.get(key)
-        if entry is not None and entry.acknowledged:
-            counts["already"] += 1
-            continue
-        if entry is not None and entry.status == DEAD_LETTER:
-            counts["dead_lettered"] = counts.get("dead_lettered", 0) + 1
-            continue
-        answer = reconcile(retired, survivor)
-        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-        outcome = (key, digest, answer.status, None if answer.status == ACKNOWLEDGED else answer.reason)
-        ledger.record(destination, run_id, [outcome], dead_letter_after=dead_letter_after,
-                      interval_start=interval_start)  # fmt: skip
-        if answer.nothing_to_merge:
-            counts["nothing_to_merge"] += 1
-        else:
-            counts[{ACKNOWLEDGED: "merged", REJECTED: "rejected", DEFERRED: "deferred"}[answer.status]] += 1
-        if answer.status != ACKNOWLEDGED:  # the row log holds what did not go through, as for every destination
-            ledger.log_rows(run_id, destination, [(key, answer.status, answer.reason)])
-        log.info("%s merge %s: %s (%s)", label, key, answer.status, answer.reason)
+    try:
+        for retired, survivor in merge_pairs(rows):
+            counts["pairs"] += 1
+            key = pair_key(retired, survivor)
+            entry = entries.get(key)
+            if entry is not None and entry.acknowledged:
+                counts["already"] += 1
+                continue
+            if entry is not None and entry.status == DEAD_LETTER:
+                counts["dead_lettered"] = counts.get("dead_lettered", 0) + 1
+                continue
+            answer = merger.reconcile(retired, survivor)
+            digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+            outcome = (key, digest, answer.status, None if answer.status == ACKNOWLEDGED else answer.reason)
+            ledger.record(destination, run_id, [outcome], dead_letter_after=dead_letter_after,
+                          interval_start=interval_start)  # fmt: skip
+            if answer.nothing_to_merge:
+                counts["nothing_to_merge"] += 1
+            else:
+                counts[{ACKNOWLEDGED: "merged", REJECTED: "rejected", DEFERRED: "deferred"}[answer.status]] += 1
+            if answer.status != ACKNOWLEDGED:  # the row log holds what did not go through, as for every destination
+                ledger.log_rows(run_id, destination, [(key, answer.status, answer.reason)])
+            log.info("%s merge %s: %s (%s)", label, key, answer.status, answer.reason)
+    finally:
+        merger.close()
+    counts["requests"] = merger.requests
     return counts
 
 

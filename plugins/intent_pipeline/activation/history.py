@@ -36,26 +36,21 @@ TABLES = (RUNS, ROW_LOG, DEAD_LETTER)
 COUNT_COLUMNS = ("planned", "sent_ok", "unchanged", "rejected", "invalid", "deferred", "dead_lettered", "stale",
                  "requests")  # fmt: skip
 
-RUN_SCHEMA: dict[str, str] = {
-    "interval_start": "date32",
-    "run_id": "string",
-    "destination": "string",
+
+def _per_execution(columns: dict[str, str]) -> dict[str, str]:
+    """The columns of a table with a row per execution of a destination run (or per row of one):
+    the run's key first, ``columns``, then ``execution`` last (the columns before it kept their places)."""
+    return {"interval_start": "date32", "run_id": "string", "destination": "string", **columns, "execution": "int64"}
+
+
+RUN_SCHEMA = _per_execution({
     "started_at": "timestamp",
     "finished_at": "timestamp",
     "mode": "string",
     **{column: "int64" for column in COUNT_COLUMNS},
     "error": "string",
-    "execution": "int64",  # last: the columns before it kept their places
-}
-ROW_LOG_SCHEMA = {
-    "interval_start": "date32",
-    "run_id": "string",
-    "destination": "string",
-    "record_key": "string",
-    "outcome": "string",
-    "reason": "string",
-    "execution": "int64",  # last: the columns before it kept their places
-}
+})  # fmt: skip
+ROW_LOG_SCHEMA = _per_execution({"record_key": "string", "outcome": "string", "reason": "string"})
 DEAD_LETTER_SCHEMA = {
     "destination": "string",
     "record_key": "string",

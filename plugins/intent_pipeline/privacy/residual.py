@@ -103,6 +103,8 @@ def _search_xlsx(path: Path, wanted: set[str]) -> list[tuple[str, int]] | None:
 
 
 def _search_duckdb(con, path: Path) -> list[tuple[str, int]]:
+    # lists tables and columns itself, like privacy.erase.warehouse_rows: a check of an erasure must
+    # not share the erasure's code, and it searches every column of every schema, not only text ones
     literal = str(path).replace("'", "''")
     con.execute(f"attach '{literal}' as searched (read_only)")
     try:
