@@ -88,6 +88,30 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The rows an incremental staging model of source(source_name, table_name) reads, as a select:
+    the window's partitions (lake_window) on an incremental run, every partition on a full build. -#}
+{% macro lake_rows(source_name, table_name) -%}
+    {%- if is_incremental() -%}
+    select * from {{ lake_window(source_name, table_name) }} as window_partitions
+    {%- else -%}
+    select * from {{ source(source_name, table_name) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The rows of `relation` (a CTE of deduplicated rows) whose `key` the model does not store yet, as
+    a select; all of them on a full build. The pre_hook (delete_lake_window_rows) left only the rows
+    of partitions outside the window: a row among them was loaded before this run's copies and
+    stays as it is, as a full build's first_copy would keep it. -#}
+{% macro not_yet_stored(relation, key) -%}
+    {%- if is_incremental() -%}
+    select {{ relation }}.*
+    from {{ relation }}
+    where not exists (select 1 from {{ this }} as stored where stored.{{ key }} = {{ relation }}.{{ key }})
+    {%- else -%}
+    select * from {{ relation }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- pre_hook of an incremental staging model of source(source_name, table_name): remove the rows
     that came from the window's partitions, which the run reads again (a partition replaced with
     fewer rows loses them here, as a full build would), and the rows of partitions the lake no

@@ -14,11 +14,7 @@
 with
 
 source as (
-    {%- if is_incremental() %}
-    select * from {{ lake_window('web', 'web_events') }} as window_partitions
-    {%- else %}
-    select * from {{ source('web', 'web_events') }}
-    {%- endif %}
+    {{ lake_rows('web', 'web_events') }}
     where analytics_storage = 'No'
 ),
 
@@ -26,20 +22,10 @@ deduplicated as (
     {{ first_copy('source', ['event_id']) }}
 ),
 
-{%- if is_incremental() %}
-
--- as in stg_web__events: an event stored from a partition outside the window keeps that copy
 new_events as (
-    select deduplicated.*
-    from deduplicated
-    where not exists (select 1 from {{ this }} as stored where stored.event_id = deduplicated.event_id)
+    -- as in stg_web__events: an event stored from a partition outside the window keeps that copy
+    {{ not_yet_stored('deduplicated', 'event_id') }}
 ),
-{%- else %}
-
-new_events as (
-    select * from deduplicated
-),
-{%- endif %}
 
 renamed as (
     select

@@ -14,11 +14,8 @@
 with
 
 source as (
-    {%- if is_incremental() %}
-    select * from {{ lake_window('web', 'web_events') }} as window_partitions
-    {%- else %}
-    select * from {{ source('web', 'web_events') }}
-    {%- endif %}
+    -- the window's partitions on a daily run, every partition on a full build (macros/incremental.sql)
+    {{ lake_rows('web', 'web_events') }}
 ),
 
 deduplicated as (
@@ -26,21 +23,10 @@ deduplicated as (
     {{ first_copy('source', ['event_id']) }}
 ),
 
-{%- if is_incremental() %}
-
--- the pre_hook left only the rows of partitions outside the window: an event among them was
--- loaded before this run's copies and stays as it is
 new_events as (
-    select deduplicated.*
-    from deduplicated
-    where not exists (select 1 from {{ this }} as stored where stored.event_id = deduplicated.event_id)
+    -- an event already stored from a partition outside the window keeps that copy
+    {{ not_yet_stored('deduplicated', 'event_id') }}
 ),
-{%- else %}
-
-new_events as (
-    select * from deduplicated
-),
-{%- endif %}
 
 parsed as (
     select
