@@ -7,24 +7,30 @@
     {{ return(adapter.dispatch('gate_results')()) }}
 {%- endmacro %}
 
+{#- The record's columns and their types, in the staging model's order (keys, the expectation, the
+    verdict, which gate run): the one list the empty relation and stg_quality__gate_results' casts use. -#}
+{% macro gate_result_columns() -%}
+    {%- set text = dbt.type_string() -%}
+    {{ return([
+        ('interval_start', 'date'), ('layer', text), ('suite', text), ('expectation_number', 'integer'),
+        ('expectation', text), ('column_name', text), ('row_condition', text), ('severity', text),
+        ('is_critical', 'boolean'),
+        ('success', 'boolean'), ('rows_checked', 'bigint'), ('unexpected_count', 'bigint'),
+        ('unexpected_percent', 'double precision'), ('error', text),
+        ('run_id', text), ('validated_at', 'timestamp'),
+    ]) }}
+{%- endmacro %}
+
+{#- Each column of the record (or null, for the empty relation) cast to its type, as a select list. -#}
+{% macro gate_result_casts(null_values=false) -%}
+    {%- for name, type in gate_result_columns() %}
+        cast({{ 'null' if null_values else name }} as {{ type }}) as {{ name }}{{ "," if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
 {% macro gate_results_empty() -%}
     (select
-        cast(null as {{ dbt.type_string() }}) as run_id,
-        cast(null as date) as interval_start,
-        cast(null as {{ dbt.type_string() }}) as layer,
-        cast(null as {{ dbt.type_string() }}) as suite,
-        cast(null as integer) as expectation_number,
-        cast(null as {{ dbt.type_string() }}) as expectation,
-        cast(null as {{ dbt.type_string() }}) as column_name,
-        cast(null as {{ dbt.type_string() }}) as row_condition,
-        cast(null as {{ dbt.type_string() }}) as severity,
-        cast(null as boolean) as is_critical,
-        cast(null as boolean) as success,
-        cast(null as bigint) as rows_checked,
-        cast(null as bigint) as unexpected_count,
-        cast(null as double precision) as unexpected_percent,
-        cast(null as {{ dbt.type_string() }}) as error,
-        cast(null as timestamp) as validated_at
+        {{- gate_result_casts(null_values=true) }}
     where 1 = 0) as no_gate_results
 {%- endmacro %}
 
