@@ -103,6 +103,26 @@
         and grade_days.occurred_at is not null
 {%- endmacro %}
 
+{#- The import CTEs funnel_matches reads by name (its defaults): the seed funnel_steps and the three
+    models a rule's kind matches in. The models that match funnel steps start their `with` with it. -#}
+{% macro funnel_match_imports() -%}
+funnel_steps as (
+    select * from {{ ref('funnel_steps') }}
+),
+
+events as (
+    select * from {{ ref('int_events_unified') }}
+),
+
+touches as (
+    select * from {{ ref('int_touchpoints') }}
+),
+
+grade_history as (
+    select * from {{ ref('int_grade_history') }}
+)
+{%- endmacro %}
+
 {#- Every moment a person matched a rule of `rules` (steps and exclusions), by each kind above:
     person_id, occurred_at, role, step. The one matching of int_funnel_steps_reached and
     int_funnel_step_events (which counts every moment, not only the ordered ones). -#}

@@ -4,24 +4,10 @@
     own counts in funnel_conversion, this is what reconciles "won" in the funnel with the wins in the
     CRM: the CRM counts every won opportunity, the funnel only attempts that reached won in order
     within the window (docs/funnel.md, "Reconciling"). -#}
--- the import CTEs of int_funnel_steps_reached on purpose: funnel_matches reads them by these names
 with
 
-funnel_steps as (
-    select * from {{ ref('funnel_steps') }}
-),
-
-events as (
-    select * from {{ ref('int_events_unified') }}
-),
-
-touches as (
-    select * from {{ ref('int_touchpoints') }}
-),
-
-grade_history as (
-    select * from {{ ref('int_grade_history') }}
-),
+-- funnel_steps, events, touches, grade_history (macros/funnel.sql)
+{{ funnel_match_imports() }},
 
 rules as (
     select * from funnel_steps

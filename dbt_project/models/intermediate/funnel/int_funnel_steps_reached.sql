@@ -24,21 +24,8 @@
 {%- set window_days = var('funnel_conversion_window_days') -%}
 with recursive
 
-funnel_steps as (
-    select * from {{ ref('funnel_steps') }}
-),
-
-events as (
-    select * from {{ ref('int_events_unified') }}
-),
-
-touches as (
-    select * from {{ ref('int_touchpoints') }}
-),
-
-grade_history as (
-    select * from {{ ref('int_grade_history') }}
-),
+-- funnel_steps, events, touches, grade_history (macros/funnel.sql)
+{{ funnel_match_imports() }},
 
 rules as (
     select * from funnel_steps
