@@ -5,8 +5,8 @@
     CRM events carry their amount in the reporting currency (amount_reporting, macros/currency.sql):
     currency is the ISO code, var default_currency when the CRM exported none; is_rate_missing
     flags a code the seed currency_rates has no rate for (amount_reporting null then). -#}
-{#- Each event kind lists every column of the union, null where it has none: repetitive on purpose
-    (the union's columns stay visible per kind; the project has no dbt packages for union_relations). -#}
+{#- Each event kind gives its columns of the stream; macros/events.sql holds the one column list and
+    fills a typed null where a kind has none, so the kinds union by position. -#}
 with
 
 forms as (
@@ -35,29 +35,17 @@ people_nodes as (
 ),
 
 form_events as (
+    -- person_id: any identifier of the submission finds its person; all of them lead to the same one
     select
-        'forms:' || forms.submission_key as event_id,
-        -- any identifier of the submission finds its person; all of them lead to the same one
-        coalesce(
-            by_email.person_id, by_phone.person_id, by_client.person_id, by_record.person_id
-        ) as person_id,
-        forms.submitted_at as event_at,
-        'forms' as source,
-        'form_submitted' as event_type,
-        forms.form_type,
-        cast(null as varchar) as page_path,
-        cast(null as double precision) as engagement_seconds,
-        cast(null as varchar) as session_key,
-        cast(null as varchar) as utm_source,
-        cast(null as varchar) as utm_medium,
-        cast(null as varchar) as utm_campaign,
-        cast(null as varchar) as gclid,
-        cast(null as varchar) as referrer_host,
-        forms.lead_source,
-        cast(null as double precision) as amount,
-        cast(null as varchar) as currency,
-        cast(null as decimal(38, 8)) as amount_reporting,
-        cast(null as boolean) as is_rate_missing
+        {{- event_stream_select({
+            'event_id': "'forms:' || forms.submission_key",
+            'person_id': 'coalesce(by_email.person_id, by_phone.person_id, by_client.person_id, by_record.person_id)',
+            'event_at': 'forms.submitted_at',
+            'source': "'forms'",
+            'event_type': "'form_submitted'",
+            'form_type': 'forms.form_type',
+            'lead_source': 'forms.lead_source',
+        }) }}
     from forms
     left join people_nodes as by_email
         on by_email.node_key = {{ node_key('email', 'forms.email') }}
@@ -86,25 +74,21 @@ page_engagement as (
 
 page_views as (
     select
-        'web:' || web_events.event_id as event_id,
-        people_nodes.person_id,
-        web_events.event_at,
-        'web' as source,
-        'page_view' as event_type,
-        cast(null as varchar) as form_type,
-        web_events.page_path,
-        page_engagement.engagement_seconds,
-        web_events.session_key,
-        web_events.source as utm_source,
-        web_events.medium as utm_medium,
-        web_events.campaign as utm_campaign,
-        web_events.gclid,
-        web_events.referrer_host,
-        cast(null as varchar) as lead_source,
-        cast(null as double precision) as amount,
-        cast(null as varchar) as currency,
-        cast(null as decimal(38, 8)) as amount_reporting,
-        cast(null as boolean) as is_rate_missing
+        {{- event_stream_select({
+            'event_id': "'web:' || web_events.event_id",
+            'person_id': 'people_nodes.person_id',
+            'event_at': 'web_events.event_at',
+            'source': "'web'",
+            'event_type': "'page_view'",
+            'page_path': 'web_events.page_path',
+            'engagement_seconds': 'page_engagement.engagement_seconds',
+            'session_key': 'web_events.session_key',
+            'utm_source': 'web_events.source',
+            'utm_medium': 'web_events.medium',
+            'utm_campaign': 'web_events.campaign',
+            'gclid': 'web_events.gclid',
+            'referrer_host': 'web_events.referrer_host',
+        }) }}
     from web_events
     inner join people_nodes
         on people_nodes.node_key = {{ node_key('web', 'web_events.user_pseudo_id') }}
@@ -116,25 +100,14 @@ page_views as (
 
 mail_events as (
     select
-        'email:' || email_events.sg_event_id as event_id,
-        people_nodes.person_id,
-        email_events.event_at,
-        'email' as source,
-        email_events.event_type,
-        cast(null as varchar) as form_type,
-        case when email_events.url is not null then {{ url_path('email_events.url') }} end as page_path,
-        cast(null as double precision) as engagement_seconds,
-        cast(null as varchar) as session_key,
-        cast(null as varchar) as utm_source,
-        cast(null as varchar) as utm_medium,
-        cast(null as varchar) as utm_campaign,
-        cast(null as varchar) as gclid,
-        cast(null as varchar) as referrer_host,
-        cast(null as varchar) as lead_source,
-        cast(null as double precision) as amount,
-        cast(null as varchar) as currency,
-        cast(null as decimal(38, 8)) as amount_reporting,
-        cast(null as boolean) as is_rate_missing
+        {{- event_stream_select({
+            'event_id': "'email:' || email_events.sg_event_id",
+            'person_id': 'people_nodes.person_id',
+            'event_at': 'email_events.event_at',
+            'source': "'email'",
+            'event_type': 'email_events.event_type',
+            'page_path': 'case when email_events.url is not null then ' ~ url_path('email_events.url') ~ ' end',
+        }) }}
     from email_events
     inner join people_nodes
         on people_nodes.node_key = {{ node_key('email', 'email_events.email') }}
@@ -201,25 +174,17 @@ deals_converted as (
 
 crm_events as (
     select
-        event_id,
-        person_id,
-        event_at,
-        source,
-        event_type,
-        cast(null as varchar) as form_type,
-        cast(null as varchar) as page_path,
-        cast(null as double precision) as engagement_seconds,
-        cast(null as varchar) as session_key,
-        cast(null as varchar) as utm_source,
-        cast(null as varchar) as utm_medium,
-        cast(null as varchar) as utm_campaign,
-        cast(null as varchar) as gclid,
-        cast(null as varchar) as referrer_host,
-        cast(null as varchar) as lead_source,
-        amount,
-        currency_code as currency,
-        amount_reporting,
-        is_rate_missing
+        {{- event_stream_select({
+            'event_id': 'event_id',
+            'person_id': 'person_id',
+            'event_at': 'event_at',
+            'source': 'source',
+            'event_type': 'event_type',
+            'amount': 'amount',
+            'currency': 'currency_code',
+            'amount_reporting': 'amount_reporting',
+            'is_rate_missing': 'is_rate_missing',
+        }) }}
     from deals_converted
 ),
 
