@@ -142,6 +142,19 @@
     {{- days | join(', ') if days else 'select cast(null as date) where 1 = 0' -}}
 {%- endmacro %}
 
+{#- The rows of `relation` (a model with user_pseudo_id) of the browsers a daily run recomputes
+    (`recompute`: the CTE touched_browsers the incremental web session models define then), as a
+    select; every row on a full build. -#}
+{% macro rows_of_touched_browsers(relation, recompute) -%}
+    {%- if recompute -%}
+    select *
+    from {{ relation }}
+    where user_pseudo_id in (select user_pseudo_id from touched_browsers)
+    {%- else -%}
+    select * from {{ relation }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- post_hook of int_web_session_events: the rows whose partition `events` (staging) no longer has
     (a browser whose every event was purged is in no new batch, so delete+insert leaves its rows). -#}
 {% macro delete_rows_of_vanished_partitions(events) -%}

@@ -40,17 +40,11 @@ touched_browsers as (
     where _interval_start not in (select distinct _interval_start from {{ ref('stg_web__events') }})
 ),
 
-web_events as (
-    select *
-    from {{ ref('stg_web__events') }}
-    where user_pseudo_id in (select user_pseudo_id from touched_browsers)
-),
-{%- else %}
+{%- endif %}
 
 web_events as (
-    select * from {{ ref('stg_web__events') }}
+    {{ rows_of_touched_browsers(ref('stg_web__events'), incremental_run) }}
 ),
-{%- endif %}
 
 own_domains as (
     select distinct

@@ -48,17 +48,11 @@ touched_browsers as (
     )
 ),
 
-session_events as (
-    select *
-    from {{ ref('int_web_session_events') }}
-    where user_pseudo_id in (select user_pseudo_id from touched_browsers)
-),
-{%- else %}
+{%- endif %}
 
 session_events as (
-    select * from {{ ref('int_web_session_events') }}
+    {{ rows_of_touched_browsers(ref('int_web_session_events'), is_incremental()) }}
 ),
-{%- endif %}
 
 flagged as (
     select
@@ -210,39 +204,24 @@ resolved as (
             when with_own.has_last_click or with_own.has_own_traffic then with_own.session_key
             else previous.attributed_session_key
         end as attributed_session_key,
+        -- one rule for each of the session's tags: GA4's last click, else its own traffic, else the
+        -- previous non-direct session's
+        {%- for field in ['source', 'medium', 'campaign'] %}
         case
-            when with_own.has_last_click then with_own.last_click_source
-            when with_own.has_own_traffic then with_own.own_source
-            when previous.attributed_session_key is not null then earlier.own_source
-            else with_own.own_source
-        end as source,
-        case
-            when with_own.has_last_click then with_own.last_click_medium
-            when with_own.has_own_traffic then with_own.own_medium
-            when previous.attributed_session_key is not null then earlier.own_medium
-            else with_own.own_medium
-        end as medium,
-        case
-            when with_own.has_last_click then with_own.last_click_campaign
-            when with_own.has_own_traffic then with_own.own_campaign
-            when previous.attributed_session_key is not null then earlier.own_campaign
-            else with_own.own_campaign
-        end as campaign,
+            when with_own.has_last_click then with_own.last_click_{{ field }}
+            when with_own.has_own_traffic then with_own.own_{{ field }}
+            when previous.attributed_session_key is not null then earlier.own_{{ field }}
+            else with_own.own_{{ field }}
+        end as {{ field }},
+        {%- endfor %}
+        -- and for its click ids, which GA4's last click does not carry
+        {%- for field, own in [('gclid', 'own_ads_click_id'), ('dclid', 'own_dclid'), ('srsltid', 'own_srsltid')] %}
         case
             when with_own.has_last_click then null
-            when with_own.has_own_traffic then with_own.own_ads_click_id
-            else earlier.own_ads_click_id
-        end as gclid,
-        case
-            when with_own.has_last_click then null
-            when with_own.has_own_traffic then with_own.own_dclid
-            else earlier.own_dclid
-        end as dclid,
-        case
-            when with_own.has_last_click then null
-            when with_own.has_own_traffic then with_own.own_srsltid
-            else earlier.own_srsltid
-        end as srsltid
+            when with_own.has_own_traffic then with_own.{{ own }}
+            else earlier.{{ own }}
+        end as {{ field }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from with_own
     left join previous_non_direct as previous
         on previous.session_key = with_own.session_key
