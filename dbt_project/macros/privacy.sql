@@ -58,16 +58,18 @@
     {{ relation_or_empty(relation, privacy_audit_empty()) }}
 {%- endmacro %}
 
+{#- The audit record's columns and types, in order: the one list of the empty table and of the
+    mart privacy_audit's casts. -#}
+{% macro privacy_audit_columns() -%}
+    {{ return([
+        ('audit_id', 'varchar'), ('recorded_at', 'timestamp'), ('event', 'varchar'), ('destination', 'varchar'),
+        ('purpose', 'varchar'), ('record_count', 'bigint'), ('run_id', 'varchar'), ('details', 'varchar'),
+    ]) }}
+{%- endmacro %}
+
 {% macro privacy_audit_empty() -%}
         (select
-            cast(null as varchar) as audit_id,
-            cast(null as timestamp) as recorded_at,
-            cast(null as varchar) as event,
-            cast(null as varchar) as destination,
-            cast(null as varchar) as purpose,
-            cast(null as bigint) as record_count,
-            cast(null as varchar) as run_id,
-            cast(null as varchar) as details
+        {{- typed_columns(privacy_audit_columns(), null_values=true) }}
         where false) as empty_audit
 {%- endmacro %}
 

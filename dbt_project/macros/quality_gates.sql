@@ -8,7 +8,7 @@
 {%- endmacro %}
 
 {#- The record's columns and their types, in the staging model's order (keys, the expectation, the
-    verdict, which gate run): the one list the empty relation and stg_quality__gate_results' casts use. -#}
+    verdict, which gate run): the one list the empty relation and stg_quality__gate_results' casts use (typed_columns). -#}
 {% macro gate_result_columns() -%}
     {%- set text = dbt.type_string() -%}
     {{ return([
@@ -21,16 +21,9 @@
     ]) }}
 {%- endmacro %}
 
-{#- Each column of the record (or null, for the empty relation) cast to its type, as a select list. -#}
-{% macro gate_result_casts(null_values=false) -%}
-    {%- for name, type in gate_result_columns() %}
-        cast({{ 'null' if null_values else name }} as {{ type }}) as {{ name }}{{ "," if not loop.last }}
-    {%- endfor %}
-{%- endmacro %}
-
 {% macro gate_results_empty() -%}
     (select
-        {{- gate_result_casts(null_values=true) }}
+        {{- typed_columns(gate_result_columns(), null_values=true) }}
     where 1 = 0) as no_gate_results
 {%- endmacro %}
 

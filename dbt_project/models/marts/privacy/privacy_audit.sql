@@ -10,15 +10,9 @@ records as (
 ),
 
 final as (
+    -- the record's columns cast to their types (macros/privacy.sql: the one column list)
     select
-        cast(audit_id as varchar) as audit_id,
-        cast(recorded_at as timestamp) as recorded_at,
-        cast(event as varchar) as event,
-        cast(destination as varchar) as destination,
-        cast(purpose as varchar) as purpose,
-        cast(record_count as bigint) as record_count,
-        cast(run_id as varchar) as run_id,
-        cast(details as varchar) as details
+        {{- typed_columns(privacy_audit_columns()) }}
     from records
 )
 

@@ -12,6 +12,8 @@ latest as (
 ),
 
 final as (
+    -- the versions' columns named again only to leave latest_version's version_rank out: a portable
+    -- select has no `* exclude` (Postgres); every rule stays in stg_crm__opportunity_versions
     select
         -- ids
         opportunity_id,
@@ -30,12 +32,8 @@ final as (
         closed_at,
         stage_changed_at,
 
-        -- lineage
-        _source_file,
-        _row_number,
-        _loaded_at,
-        _batch_id,
-        _interval_start
+        -- lineage: the raw lake's metadata columns (macros/columns.sql)
+        {{ lake_lineage_columns() }}
     from latest
 )
 

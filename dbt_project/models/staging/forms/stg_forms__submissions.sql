@@ -70,12 +70,8 @@ renamed as (
         -- timestamps
         submitted_at,
 
-        -- lineage
-        _source_file,
-        _row_number,
-        _loaded_at,
-        _batch_id,
-        _interval_start
+        -- lineage: the raw lake's metadata columns (macros/columns.sql)
+        {{ lake_lineage_columns() }}
     from categorised
     where match_rank = 1
 )

@@ -10,7 +10,7 @@ source as (
 renamed as (
     -- each column of the record cast to its type (macros/quality_gates.sql: the one column list)
     select
-        {{- gate_result_casts() }}
+        {{- typed_columns(gate_result_columns()) }}
     from source
 )
 
