@@ -303,6 +303,7 @@ cm_pn_names as (
         -- first, or first instead of last): when both words of "Wang Wei" are pinyin surnames (魏 wei)
         -- the name is read given name first, and only the other reading agrees with 王伟. The pair's
         -- comparison takes the reading under which more parts agree exactly (cm_level).
+        -- The two alt_ keys mirror given_key and surname_key on purpose: each arm is the other half of the name.
         case
             when cm_pn_name_words.surname_hz is not null then null
             when cm_pn_name_words.latin_full is null

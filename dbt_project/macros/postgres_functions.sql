@@ -18,19 +18,25 @@
     {{ return(adapter.dispatch('create_portable_functions')()) }}
 {%- endmacro %}
 
-{% macro default__create_portable_functions() -%}
-{%- endmacro %}
-
-{% macro postgres__create_portable_functions() -%}
-create schema if not exists {{ target.schema }};
-
-create or replace function {{ target.schema }}.intent_jaro_winkler(a text, b text) returns double precision
+{#- The head of a function of two texts compared as their UTF-8 bytes (p, t; lengths pl, tl), up to
+    its declare section's own variables: the three functions below share it. -#}
+{% macro byte_function_head(name, returns) -%}
+create or replace function {{ target.schema }}.{{ name }}(a text, b text) returns {{ returns }}
 language plpgsql immutable strict parallel safe as $fn$
 declare
     p bytea := convert_to(a, 'UTF8');
     t bytea := convert_to(b, 'UTF8');
     pl int := length(convert_to(a, 'UTF8'));
     tl int := length(convert_to(b, 'UTF8'));
+{%- endmacro %}
+
+{% macro default__create_portable_functions() -%}
+{%- endmacro %}
+
+{% macro postgres__create_portable_functions() -%}
+create schema if not exists {{ target.schema }};
+
+{{ byte_function_head('intent_jaro_winkler', 'double precision') }}
     bound int;
     matches int := 0;
     half_transpositions int := 0;
@@ -112,13 +118,7 @@ begin
 end
 $fn$;
 
-create or replace function {{ target.schema }}.intent_levenshtein(a text, b text) returns integer
-language plpgsql immutable strict parallel safe as $fn$
-declare
-    p bytea := convert_to(a, 'UTF8');
-    t bytea := convert_to(b, 'UTF8');
-    pl int := length(convert_to(a, 'UTF8'));
-    tl int := length(convert_to(b, 'UTF8'));
+{{ byte_function_head('intent_levenshtein', 'integer') }}
     previous int[];
     current int[];
     i int;
@@ -140,14 +140,7 @@ begin
 end
 $fn$;
 
-{#- the same byte-level preamble as intent_levenshtein on purpose: PL/pgSQL functions cannot share a helper cheaply #}
-create or replace function {{ target.schema }}.intent_damerau_levenshtein(a text, b text) returns integer
-language plpgsql immutable strict parallel safe as $fn$
-declare
-    p bytea := convert_to(a, 'UTF8');
-    t bytea := convert_to(b, 'UTF8');
-    pl int := length(convert_to(a, 'UTF8'));
-    tl int := length(convert_to(b, 'UTF8'));
+{{ byte_function_head('intent_damerau_levenshtein', 'integer') }}
     width int;
     infinity int;
     d int[];        -- (pl + 2) x (tl + 2), row-major, 0-based cell (i, j) at i * width + j + 1
