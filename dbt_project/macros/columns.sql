@@ -16,3 +16,16 @@
         _batch_id,
         _interval_start
 {%- endmacro %}
+
+{#- A person's fields as a CRM lead and a form submission both carry them: emails and phones are
+    normalised by the extract, phone_raw is as typed; an empty field is unknown (null). -#}
+{% macro person_columns() -%}
+    nullif(trim(email), '') as email,
+        nullif(trim(phone), '') as phone,
+        phone_raw,
+        nullif(trim(full_name), '') as full_name,
+        nullif(trim(company), '') as company,
+        nullif(trim(job_title), '') as job_title,
+        nullif(trim(industry), '') as industry,
+        nullif(trim(company_size), '') as company_size
+{%- endmacro %}

@@ -88,6 +88,18 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The config of an incremental staging model of source(source_name, table_name): delete+insert on
+    `unique_key`, the window's rows removed first (delete_lake_window_rows). Called at the top of
+    the model, in place of its own config(). -#}
+{% macro lake_staging_config(source_name, table_name, unique_key) -%}
+    {{ config(
+        materialized='incremental',
+        unique_key=unique_key,
+        incremental_strategy='delete+insert',
+        pre_hook="{{ delete_lake_window_rows('" ~ source_name ~ "', '" ~ table_name ~ "') }}",
+    ) }}
+{%- endmacro %}
+
 {#- The rows an incremental staging model of source(source_name, table_name) reads, as a select:
     the window's partitions (lake_window) on an incremental run, every partition on a full build. -#}
 {% macro lake_rows(source_name, table_name) -%}

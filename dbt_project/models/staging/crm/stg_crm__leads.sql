@@ -15,15 +15,8 @@ renamed as (
         -- ids
         lead_id,
 
-        -- person
-        nullif(trim(email), '') as email,
-        nullif(trim(phone), '') as phone,
-        phone_raw,
-        nullif(trim(full_name), '') as full_name,
-        nullif(trim(company), '') as company,
-        nullif(trim(job_title), '') as job_title,
-        nullif(trim(industry), '') as industry,
-        nullif(trim(company_size), '') as company_size,
+        -- person (macros/columns.sql, as a form submission has them)
+        {{ person_columns() }},
         nullif(trim(region), '') as region,
 
         -- sales

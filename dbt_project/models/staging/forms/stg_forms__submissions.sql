@@ -54,15 +54,8 @@ renamed as (
         coalesce(form_type, 'other') as form_type,
         nullif(trim(lead_source), '') as lead_source,
 
-        -- person (emails and phones are normalised by the extract; empty means unknown)
-        nullif(trim(email), '') as email,
-        nullif(trim(phone), '') as phone,
-        phone_raw,
-        nullif(trim(full_name), '') as full_name,
-        nullif(trim(company), '') as company,
-        nullif(trim(job_title), '') as job_title,
-        nullif(trim(industry), '') as industry,
-        nullif(trim(company_size), '') as company_size,
+        -- person (macros/columns.sql: emails and phones are normalised by the extract; empty means unknown)
+        {{ person_columns() }},
 
         -- consent: the form's consent checkbox (true: ticked, false: not ticked, null: no such field)
         {{ checkbox_value('consent') }} as consent_given,

@@ -4,12 +4,7 @@
     any kind leaves this model (not even a user_pseudo_id a ping might carry), so they can never
     reach identity resolution or a per-person mart: marts.web_consent_daily counts them.
     Incremental as stg_web__events is (docs/incremental.md). -#}
-{{ config(
-    materialized='incremental',
-    unique_key='event_id',
-    incremental_strategy='delete+insert',
-    pre_hook="{{ delete_lake_window_rows('web', 'web_events') }}",
-) }}
+{{ lake_staging_config('web', 'web_events', unique_key='event_id') }}
 
 with
 

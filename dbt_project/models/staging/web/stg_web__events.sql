@@ -4,12 +4,7 @@
     rows those partitions gave before (pre_hook), then merges their events on event_id; an event
     already stored from an older partition keeps that copy, which was loaded first, as a full build
     would keep it. `dbt build --full-refresh` reads every partition. -#}
-{{ config(
-    materialized='incremental',
-    unique_key='event_id',
-    incremental_strategy='delete+insert',
-    pre_hook="{{ delete_lake_window_rows('web', 'web_events') }}",
-) }}
+{{ lake_staging_config('web', 'web_events', unique_key='event_id') }}
 
 with
 
