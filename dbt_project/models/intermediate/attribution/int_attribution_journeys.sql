@@ -34,41 +34,25 @@ conversions as (
 ),
 
 converting_touches as (
+    -- a conversion's touches within the lookback; a conversion without one (the left join finds
+    -- none) gets its pseudo-touch 'Unattributed' at the conversion's instant
     select
         conversions.conversion_id as journey_id,
         conversions.person_id,
         true as is_conversion,
         conversions.converted_at,
         conversions.conversion_value,
-        touches.touch_id,
-        touches.touched_at,
-        touches.channel,
+        coalesce(touches.touch_id, 'unattributed:' || conversions.conversion_id) as touch_id,
+        coalesce(touches.touched_at, conversions.converted_at) as touched_at,
+        case when touches.touch_id is null then 'Unattributed' else touches.channel end as channel,
         touches.campaign,
         conversions.converted_at as journey_end_at
     from conversions
-    inner join touches
+    left join touches
         on touches.person_id = conversions.person_id
         and touches.touched_at <= conversions.converted_at
         and touches.touched_at
             >= {{ dbt.dateadd('day', -var('attribution_lookback_days'), 'conversions.converted_at') }}
-),
-
-unattributed as (
-    select
-        conversions.conversion_id as journey_id,
-        conversions.person_id,
-        true as is_conversion,
-        conversions.converted_at,
-        conversions.conversion_value,
-        'unattributed:' || conversions.conversion_id as touch_id,
-        conversions.converted_at as touched_at,
-        'Unattributed' as channel,
-        cast(null as varchar) as campaign,
-        conversions.converted_at as journey_end_at
-    from conversions
-    where not exists (
-        select 1 from converting_touches where converting_touches.journey_id = conversions.conversion_id
-    )
 ),
 
 non_converters as (
@@ -101,8 +85,6 @@ null_touches as (
 
 journeys as (
     select * from converting_touches
-    union all
-    select * from unattributed
     union all
     select * from null_touches
 ),
