@@ -1,6 +1,6 @@
 """The whole DAG on Postgres (issue #20): ``INTENT_ENGINE=postgres`` through real Airflow 3 (``airflow
-dags test``, i.e. ``dag.test()``, in the e2e tests' driver), real dbt on the real PostgreSQL server that
-tests/dbt/test_postgres_build.py starts (its ``server`` fixture), real GX.
+dags test``, i.e. ``dag.test()``, in the e2e tests' driver), real dbt on the test run's real PostgreSQL
+server (tests/postgres_server.py; this file has its own database there), real GX.
 
 1. The first run loads the interval's lake into Postgres, builds there (two phases around the Python
    attribution model), validates the marts read from Postgres, activates from them and summarizes
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dbt.test_postgres_build import server  # noqa: F401  (the fixture: a real PostgreSQL server)
+from tests.postgres_server import database_fixture, postgres_server_fixture  # noqa: F401  (fixture server)
 from tests.test_e2e import INTERVAL, Pipeline
 
 pytestmark = pytest.mark.slow
@@ -44,7 +44,7 @@ def pg_rows(connection: dict, sql: str) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def pg_pipeline(server, tmp_path_factory) -> Iterator[Pipeline]:  # noqa: F811
+def pg_pipeline(server, tmp_path_factory) -> Iterator[Pipeline]:
     from intent_pipeline.postgres_load import profile_env
 
     p = Pipeline(tmp_path_factory.mktemp("dag-postgres"))

@@ -1,6 +1,7 @@
 """The load step of the postgres target (intent_pipeline.postgres_load) on a real PostgreSQL server.
 
-The server is the OS package's, started by ``local_server`` itself. What is checked: a load copies
+The server is the OS package's, the test run's (tests/postgres_server.py; this file has its own
+database there). What is checked: a load copies
 an interval's partition once, a re-load replaces it (never adds), a partition that disappeared
 leaves no rows, other intervals are untouched, and a partition holding a row of another interval
 is refused with the table as it was.
@@ -13,20 +14,13 @@ from datetime import date, datetime
 import pytest
 
 from tests.dbt.conftest import write_partition
+from tests.postgres_server import database_fixture, postgres_server_fixture  # noqa: F401  (fixture server)
 
 DAY1, DAY2 = date(2026, 11, 20), date(2026, 11, 21)
 
 
 def _lead(lead_id: str, day: date) -> dict:
     return {"lead_id": lead_id, "email": f"{lead_id}@example.com", "company": "", "created_at": datetime(2026, 11, 1)}
-
-
-@pytest.fixture(scope="module")
-def server():
-    from intent_pipeline.postgres_load import local_server
-
-    with local_server() as connection:
-        yield connection
 
 
 def _counts(server) -> dict:

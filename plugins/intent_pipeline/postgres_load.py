@@ -334,6 +334,22 @@ def attribute_postgres(manifest_path: Path | str, connection: Mapping[str, Any] 
     return table.num_rows
 
 
+# PostgreSQL's JIT compiles a query's expressions with LLVM when its estimated cost is above
+# jit_above_cost. The planner's estimates for the project's larger models (the matcher's pairs:
+# blocking-key joins over CTEs, estimated at 11.6M for 153 records) are far above it, so each
+# compiled once per build for 40-230 s (the whole query then ran in 0.6 s): JIT suits a long query
+# run many times, not a build's many once-run queries. Sent with every connection of the build's
+# dbt processes (libpq reads PGOPTIONS), so it needs no role or database setting on the server.
+BUILD_SESSION_OPTIONS = "-c jit=off"
+
+
+def build_env(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with :data:`BUILD_SESSION_OPTIONS` added to ``PGOPTIONS`` for dbt's connections (an
+    explicit ``jit`` setting in ``PGOPTIONS`` wins: it comes after)."""
+    options = env.get("PGOPTIONS", "")
+    return {**env, "PGOPTIONS": f"{BUILD_SESSION_OPTIONS} {options}".strip()}
+
+
 def build_postgres(
     dbt_command: list[str],
     env: Mapping[str, str],
@@ -347,12 +363,13 @@ def build_postgres(
 
     ``dbt_command`` is the dbt executable with the project options (``--project-dir``,
     ``--profiles-dir``, ``--target-path target_path``); ``env`` has ``DBT_TARGET=postgres`` and
-    the profile's variables. Returns the seconds of each phase and the two ``CompletedProcess``.
-    Raises :class:`LoadError` when a phase fails.
+    the profile's variables (dbt runs with :func:`build_env`'s). Returns the seconds of each phase
+    and the two ``CompletedProcess``. Raises :class:`LoadError` when a phase fails.
     """
     import subprocess
     import time
 
+    env = build_env(env)
     timings: dict[str, Any] = {}
 
     def phase(name: str, *selection: str) -> None:
@@ -537,55 +554,118 @@ def mart_relations(manifest_path: Path | str) -> list[str]:
     )
 
 
-@contextmanager
-def local_server() -> Iterator[dict[str, Any]]:
-    """A throw-away PostgreSQL server from the OS package (initdb, pg_ctl) in a new folder under
-    the system's temp folder, on a free loopback port, with database ``intent_warehouse`` (UTF8,
-    C.UTF-8 collation); yields the psycopg2 connection parameters, then stops the server and
-    deletes its folder. For benchmarks, tests and trials: a real installation has its own server.
-    As root the server runs as the ``postgres`` account (PostgreSQL refuses root)."""
-    import shutil
-    import socket
-    import subprocess
-    import tempfile
+class LocalServer:
+    """A throw-away PostgreSQL server from the OS package (``initdb``, ``pg_ctl``) in a new folder
+    under the system's temp folder, on a free loopback port, with database ``intent_warehouse``
+    (UTF8, C.UTF-8 collation): :meth:`start`, then :meth:`stop` (the server stopped, its folder
+    deleted). For benchmarks, tests and trials: a real installation has its own server. As root the
+    server runs as the ``postgres`` account (PostgreSQL refuses root). ``settings``: more server
+    settings (``name=value``), e.g. the tests' ``fsync=off``."""
 
-    import psycopg2
+    BIN_DIR = Path("/usr/lib/postgresql/15/bin")
 
-    bin_dir = Path("/usr/lib/postgresql/15/bin")
-    initdb = shutil.which("initdb") or str(bin_dir / "initdb")
-    pg_ctl = shutil.which("pg_ctl") or str(bin_dir / "pg_ctl")
-    as_root = os.geteuid() == 0
+    def __init__(self, settings: Iterable[str] = ()):
+        import shutil
 
-    def command(args: list[str]) -> list[str]:
-        return ["runuser", "-u", "postgres", "--", *args] if as_root else args
+        self.settings = tuple(settings)
+        self.initdb = shutil.which("initdb") or str(self.BIN_DIR / "initdb")
+        self.pg_ctl = shutil.which("pg_ctl") or str(self.BIN_DIR / "pg_ctl")
+        self.folder: Path | None = None
+        self.port = 0
 
-    folder = Path(tempfile.mkdtemp(prefix="intent-pg-"))  # directly under /tmp: `postgres` can reach it
-    data = folder / "pgdata"
-    data.mkdir()
-    if as_root:
-        shutil.chown(folder, "postgres")
-        shutil.chown(data, "postgres")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    @classmethod
+    def running(cls, folder: Path | str, port: int) -> LocalServer:
+        """The server that another process started in ``folder`` (:meth:`start`), to connect to or stop."""
+        server = cls()
+        server.folder, server.port = Path(folder), port
+        return server
 
-    def run(args: list[str]) -> None:
-        done = subprocess.run(command(args), capture_output=True, text=True)
+    def is_running(self) -> bool:
+        """The server answers on its port."""
+        import psycopg2
+
+        try:
+            psycopg2.connect(**self.params("postgres"), connect_timeout=5).close()
+        except psycopg2.OperationalError:
+            return False
+        return True
+
+    @property
+    def data(self) -> Path:
+        assert self.folder is not None, "not started"
+        return self.folder / "pgdata"
+
+    def _command(self, args: list[str]) -> list[str]:
+        return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+    def _run(self, args: list[str]) -> None:
+        import subprocess
+
+        done = subprocess.run(self._command(args), capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(args[:3])} failed: {done.stdout[-1000:]} {done.stderr[-1000:]}")
 
-    run([initdb, "-D", str(data), "-A", "trust", "-U", "intent", "-E", "UTF8", "--locale=C.UTF-8"])
-    run([pg_ctl, "-D", str(data), "-l", str(data / "server.log"), "-w", "start", "-o",
-         f"-p {port} -k {data} -c listen_addresses=127.0.0.1"])  # fmt: skip
+    def start(self) -> dict[str, Any]:
+        """Create, start and return the psycopg2 connection parameters of database ``intent_warehouse``."""
+        import shutil
+        import socket
+        import tempfile
+
+        import psycopg2
+
+        if not Path(self.initdb).exists():
+            raise RuntimeError(f"PostgreSQL is not installed ({self.initdb} not found): install the OS package")
+        self.folder = Path(tempfile.mkdtemp(prefix="intent-pg-"))  # directly under /tmp: `postgres` can reach it
+        self.data.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres")
+            shutil.chown(self.data, "postgres")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        options = " ".join([f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1",
+                            *(f"-c {setting}" for setting in self.settings)])  # fmt: skip
+        try:
+            self._run([self.initdb, "-D", str(self.data), "-A", "trust", "-U", "intent", "-E", "UTF8",
+                       "--locale=C.UTF-8"])  # fmt: skip
+            self._run([self.pg_ctl, "-D", str(self.data), "-l", str(self.data / "server.log"), "-w", "start",
+                       "-o", options])  # fmt: skip
+            admin = psycopg2.connect(**self.params("postgres"))
+            admin.autocommit = True
+            admin.cursor().execute("create database intent_warehouse")
+            admin.close()
+        except BaseException:
+            self.stop()
+            raise
+        return self.params()
+
+    def params(self, dbname: str = "intent_warehouse") -> dict[str, Any]:
+        """psycopg2 keyword arguments for ``dbname`` on this server."""
+        return {"host": "127.0.0.1", "port": self.port, "user": "intent", "password": "", "dbname": dbname}
+
+    def stop(self) -> None:
+        import shutil
+        import subprocess
+
+        if self.folder is None:
+            return
+        if (self.data / "postmaster.pid").exists():
+            subprocess.run(self._command([self.pg_ctl, "-D", str(self.data), "-m", "fast", "stop"]),
+                           capture_output=True)  # fmt: skip
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder = None
+
+
+@contextmanager
+def local_server(settings: Iterable[str] = ()) -> Iterator[dict[str, Any]]:
+    """A :class:`LocalServer` for the block: yields the psycopg2 connection parameters of its
+    database ``intent_warehouse``, then stops the server and deletes its folder."""
+    server = LocalServer(settings)
+    connection = server.start()
     try:
-        admin = psycopg2.connect(host="127.0.0.1", port=port, user="intent", dbname="postgres")
-        admin.autocommit = True
-        admin.cursor().execute("create database intent_warehouse")
-        admin.close()
-        yield {"host": "127.0.0.1", "port": port, "user": "intent", "password": "", "dbname": "intent_warehouse"}
+        yield connection
     finally:
-        subprocess.run(command([pg_ctl, "-D", str(data), "-m", "fast", "stop"]), capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
+        server.stop()
 
 
 def profile_env(connection: Mapping[str, Any]) -> dict[str, str]:

@@ -1,6 +1,8 @@
 """The whole dbt project on PostgreSQL, its marts equal to DuckDB's (issue #20, docs/portability.md).
 
-A real PostgreSQL server (the OS package, started by intent_pipeline.postgres_load.local_server), the
+A real PostgreSQL server (the OS package; the test run's, tests/postgres_server.py: this file has its
+own database on it, UTF8 in the C.UTF-8 collation, so text sorts by code point as DuckDB's does and
+the smallest identifier names a component on both), the
 small hand-written lake of conftest.py loaded by the pipeline's own load step
 (intent_pipeline.postgres_load), ``dbt build`` on the postgres target in its two phases around
 the Python attribution model, and every mart compared row for row with a DuckDB build of the
@@ -25,19 +27,9 @@ from tests.dbt.conftest import (
     build_lake,
     build_warehouse,
 )
+from tests.postgres_server import database_fixture, postgres_server_fixture  # noqa: F401  (fixture server)
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def server():
-    """A fresh PostgreSQL 15 server (postgres_load.local_server) with a UTF8 database in the C.UTF-8
-    collation (text sorts by code point, as DuckDB's does: the smallest identifier names a
-    component on both)."""
-    from intent_pipeline.postgres_load import local_server
-
-    with local_server() as connection:
-        yield connection
 
 
 def write_manifests(lake) -> int:
@@ -105,6 +97,28 @@ def builds(server, tmp_path_factory):
     return {"lake": lake, "loaded": loaded, "reloaded": reloaded, "postgres": postgres, "duck": duck,
             "target": target, "server": server, "command": command, "env": env,
             "manifests": manifests}  # fmt: skip
+
+
+def test_the_builds_connections_run_without_jit(server, monkeypatch):
+    """build_postgres runs dbt with PGOPTIONS ``-c jit=off`` (postgres_load.BUILD_SESSION_OPTIONS): a
+    libpq connection with that environment, as dbt's are, has JIT off on a server where it is on;
+    a PGOPTIONS of the operator's that sets jit keeps its say."""
+    import psycopg2
+    from intent_pipeline.postgres_load import build_env
+
+    def jit(environment: dict) -> str:
+        monkeypatch.setenv("PGOPTIONS", environment.get("PGOPTIONS", ""))
+        con = psycopg2.connect(**server)
+        try:
+            with con.cursor() as cursor:
+                cursor.execute("show jit")
+                return cursor.fetchone()[0]
+        finally:
+            con.close()
+
+    assert jit({}) == "on"  # the server's default
+    assert jit(build_env({})) == "off"
+    assert jit(build_env({"PGOPTIONS": "-c jit=on -c work_mem=64MB"})) == "on"
 
 
 def test_the_load_copies_every_lake_row_once_and_a_reload_replaces(builds):

@@ -1,4 +1,5 @@
-"""The identity SQL on Postgres: a real PostgreSQL server (the OS package), started here.
+"""The identity SQL on Postgres: a real PostgreSQL server (the OS package; the test run's,
+tests/postgres_server.py, with a database of this file's own).
 
 The pipeline builds on DuckDB; the identity macros claim to be portable (ANSI SQL, or dispatched
 macros with a Postgres version). This runs them through dbt's postgres adapter: the pointer-jumping
@@ -11,83 +12,43 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 import pytest
+from intent_pipeline.postgres_load import build_env, profile_env
 
 from tests.dbt.conftest import DBT, DBT_PROJECT, ROOT
+from tests.postgres_server import database_fixture, postgres_server_fixture  # noqa: F401  (fixture server)
 
 pytestmark = pytest.mark.slow
 
-INITDB = shutil.which("initdb") or "/usr/lib/postgresql/15/bin/initdb"
-PG_CTL = shutil.which("pg_ctl") or "/usr/lib/postgresql/15/bin/pg_ctl"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _as_postgres_user(args: list[str]) -> list[str]:
-    # PostgreSQL refuses to run as root: drop to the `postgres` account the OS package created
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
-
 
 @pytest.fixture(scope="module")
-def postgres():
-    if not Path(INITDB).exists():
-        pytest.fail("PostgreSQL is not installed (initdb not found): install the OS package postgresql")
-    # not pytest's tmp_path: its parents are private to root, and the server runs as `postgres`
-    base = Path(tempfile.mkdtemp(prefix="intent-pg-"))
-    data = base / "data"
-    data.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-        shutil.chown(data, "postgres")
-    port = _free_port()
-    subprocess.run(_as_postgres_user([INITDB, "-D", str(data), "-A", "trust", "-U", "intent"]), check=True,
-                   capture_output=True)  # fmt: skip
-    subprocess.run(_as_postgres_user([PG_CTL, "-D", str(data), "-l", str(data / "server.log"), "-w", "start", "-o",
-                                      f"-p {port} -k {data} -c listen_addresses=127.0.0.1"]), check=True,
-                   capture_output=True)  # fmt: skip
+def postgres(server, tmp_path_factory):
+    """This file's database on the test run's server, with fuzzystrmatch, and a folder for dbt."""
     import psycopg2
 
-    admin = psycopg2.connect(host="127.0.0.1", port=port, user="intent", dbname="postgres")
-    admin.autocommit = True
-    admin.cursor().execute("create database intent_warehouse")
-    admin.close()
-    con = psycopg2.connect(host="127.0.0.1", port=port, user="intent", dbname="intent_warehouse")
+    con = psycopg2.connect(**server)
     con.autocommit = True
     con.cursor().execute("create extension if not exists fuzzystrmatch")
     try:
-        yield {"port": port, "con": con, "base": base}
+        yield {"server": server, "con": con, "base": tmp_path_factory.mktemp("pg-portability")}
     finally:
         con.close()
-        subprocess.run(_as_postgres_user([PG_CTL, "-D", str(data), "-m", "fast", "stop"]), capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def dbt_pg(postgres, *args: str) -> subprocess.CompletedProcess:
     base = postgres["base"]
-    env = {
+    # the build's session settings (no JIT), as the pipeline runs dbt on Postgres
+    env = build_env({
         **os.environ,
-        "DBT_TARGET": "postgres",
-        "INTENT_PG_HOST": "127.0.0.1",
-        "INTENT_PG_PORT": str(postgres["port"]),
-        "INTENT_PG_USER": "intent",
-        "INTENT_PG_PASSWORD": "",
-        "INTENT_PG_DBNAME": "intent_warehouse",
+        **profile_env(postgres["server"]),
         "INTENT_LAKE_DIR": str(base / "lake"),
         "INTENT_WAREHOUSE": str(base / "unused.duckdb"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
-    }
+    })  # fmt: skip
     command = [str(DBT) if DBT.exists() else "dbt", *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir",
                str(DBT_PROJECT), "--target-path", str(base / "target"), "--log-path", str(base / "logs")]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)

@@ -1,0 +1,108 @@
+"""One PostgreSQL server for the test run, shared by every Postgres test file and xdist worker.
+
+The server is the OS package's (``intent_pipeline.postgres_load.LocalServer``: initdb, pg_ctl),
+started by the first test that needs it, with durability off (``fsync``, ``synchronous_commit``,
+``full_page_writes``: a crash of a test server loses nothing anyone keeps), and stopped when the
+last process using it ends its session. Several xdist workers share it through a record under a
+file lock in the run's shared folder (as tests/dbt/conftest.py shares the session warehouse): each
+worker counts itself in and out, the last one out stops the server; a worker that comes later
+starts a new one.
+
+Each test file gets its own database on it (``server``, module scope; dropped at the file's end),
+so files never see each other's schemas. Import the fixtures into a test module::
+
+    from tests.postgres_server import database_fixture, postgres_server_fixture  # noqa: F401
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# test-only: a server whose data nobody keeps need not survive an OS crash
+TEST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+
+
+def _shared_folder(tmp_path_factory) -> Path:
+    """The run's folder shared by every xdist worker (the run's own folder without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "postgres"
+
+
+@pytest.fixture(scope="session", name="postgres_server")
+def postgres_server_fixture(tmp_path_factory) -> Iterator[Any]:
+    """The run's PostgreSQL server (a ``LocalServer``), started on first use."""
+    from filelock import FileLock
+    from intent_pipeline.postgres_load import LocalServer
+
+    folder = _shared_folder(tmp_path_factory)
+    folder.mkdir(parents=True, exist_ok=True)
+    record = folder / "server.json"
+    lock = FileLock(str(folder / "server.lock"))
+    with lock:
+        saved = json.loads(record.read_text()) if record.exists() else None
+        server = LocalServer.running(saved["folder"], saved["port"]) if saved else None
+        if server is None or not server.is_running():
+            server = LocalServer(TEST_SETTINGS)
+            server.start()
+            saved = {"folder": str(server.folder), "port": server.port, "users": 0}
+        assert saved is not None
+        saved["users"] += 1
+        record.write_text(json.dumps(saved))
+    try:
+        yield server
+    finally:
+        with lock:
+            saved = json.loads(record.read_text())
+            saved["users"] -= 1
+            if saved["users"] > 0:
+                record.write_text(json.dumps(saved))
+            else:
+                server.stop()
+                record.unlink()
+
+
+def create_database(server, name: str) -> dict[str, Any]:
+    """A new, empty database ``name`` (UTF8, C.UTF-8: the cluster's) on ``server``, replacing one
+    left by an earlier try; its psycopg2 connection parameters."""
+    import psycopg2
+
+    admin = psycopg2.connect(**server.params("postgres"))
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f'drop database if exists "{name}" with (force)')
+            cursor.execute(f'create database "{name}"')
+    finally:
+        admin.close()
+    return server.params(name)
+
+
+def drop_database(server, name: str) -> None:
+    import psycopg2
+
+    admin = psycopg2.connect(**server.params("postgres"))
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f'drop database if exists "{name}" with (force)')
+    finally:
+        admin.close()
+
+
+@pytest.fixture(scope="module", name="server")
+def database_fixture(request, postgres_server) -> Iterator[dict[str, Any]]:
+    """This test file's own database on the run's server: psycopg2 connection parameters
+    (``host``, ``port``, ``user``, ``password``, ``dbname``)."""
+    name = "t_" + re.sub(r"[^a-z0-9_]", "_", request.module.__name__.rsplit(".", 1)[-1].lower())
+    connection = create_database(postgres_server, name)
+    try:
+        yield connection
+    finally:
+        drop_database(postgres_server, name)
