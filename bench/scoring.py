@@ -2,6 +2,7 @@
 
     python bench/scoring.py [--people N] [--seed S] [--scale-people N [N ...]] [--keep DIR]
     python bench/scoring.py --no-accuracy --world-people 5000 --world-seeds 42 7 [--worlds NAME ...]
+        [--keep DIR [--reuse-worlds]]
 
 1. Accuracy. A synth workload of --people (default 6000, pollution default) is extracted with the
    DAG's code and built with one `dbt build` (everything, tests included). The conversion model is
@@ -49,9 +50,12 @@
                           table (grade_ratio_rule_calibrated); both by share (top 20 % high_intent,
                           next 30 % potential, cut on the train and calibration slices)
      grade_ratio_model    the share grades cut on the model's probability (its grades thresholds)
-     auc_model_cv_c       the same training with the plain step's L2 strength chosen by grouped
-                          cross-validation on the fit slice (scoring_model.choose_c; model_cv_c the
-                          C it chose, ece_cv_c); the default step keeps C = 1
+     model_c              the L2 strength (C) of the plain step, chosen by grouped cross-validation
+                          on the fit slice (scoring_model.choose_c)
+     auc_model_c1         the same training with C fixed at 1 (the former default; ece_c1)
+     ece_if_calibrated_median / _p90   the ECE a perfectly calibrated model shows on the same test
+                          slice by chance (outcomes drawn from the model's own test probabilities,
+                          1,000 draws): an ECE within that band is the slice's noise
      model_status         approved or the fallback's name, then + the probability map held-out leads
                           of the calibration slice chose (platt or isotonic: probability_calibration)
    The model trains on the leads' own points and the snapshot examples before its calibration slice
@@ -325,16 +329,23 @@ def reference_auc(truth_dir: Path, examples, test_ids: set) -> float | None:
     return round(float(roc_auc_score(y[test], fitted.predict_proba(x[test])[:, 1])), 4)
 
 
-def world_figures(home: Path, name: str, people: int, seed: int, history_days: int) -> dict:
-    """Generate, extract and build one world preset; the model, the calibration and the reference."""
-    import pandas as pd
-    from intent_pipeline import scoring_calibration
-    from intent_pipeline.settings import DBT_PROJECT_DIR
+WORLD_BUILD_FILE = "world_build.json"  # in a kept world's data/state: what its warehouse was built from
+
+
+def build_world(home: Path, name: str, people: int, seed: int, history_days: int, reuse: bool) -> None:
+    """Generate, extract and build one world preset into ``home``; with ``reuse``, a warehouse this
+    function built earlier for the same world, size, seed and history (``--keep``) is read as it is."""
     from intent_pipeline.synth import generate as synth
     from intent_pipeline.synth.worlds import WORLDS
 
     preset = WORLDS[name]
     settings = settings_for(home)
+    built = {"world": name, "people": people, "seed": seed, "history_days": history_days, **preset.conversion}
+    marker = settings.state_dir / WORLD_BUILD_FILE
+    if reuse and marker.exists() and json.loads(marker.read_text()) == built and settings.warehouse.exists():
+        progress(f"world {name}: reusing the warehouse built for seed {seed} in {home}")
+        return
+    marker.unlink(missing_ok=True)
     truth = home / "data" / "ground_truth"
     progress(f"world {name}: generating {people} people over {history_days} days")
     synth(Path(settings.landing_url), truth, people=people, seed=seed, interval_start=date.fromisoformat(INTERVAL),
@@ -352,11 +363,26 @@ def world_figures(home: Path, name: str, people: int, seed: int, history_days: i
         "cautious",
     )
     dbt(home, "build", *select, "--vars", json.dumps(preset.conversion))
+    marker.write_text(json.dumps(built))
+
+
+def world_figures(home: Path, name: str, people: int, seed: int, history_days: int, reuse: bool = False) -> dict:
+    """Build one world preset (:func:`build_world`); the model, the calibration and the reference."""
+    import pandas as pd
+    from intent_pipeline import scoring_calibration
+    from intent_pipeline.settings import DBT_PROJECT_DIR
+    from intent_pipeline.synth.worlds import WORLDS
+
+    preset = WORLDS[name]
+    settings = settings_for(home)
+    truth = home / "data" / "ground_truth"
+    build_world(home, name, people, seed, history_days, reuse)
     labels, features = pipeline.load_training_data(settings.warehouse)
     start, end = pipeline.interval_dates(date.fromisoformat(INTERVAL))
     model = scoring_model.train(labels, features, trained_at=end)
-    # the same training with the plain step's L2 strength chosen by cross-validation on the fit slice
-    cv_c = scoring_model.train(labels, features, trained_at=end, c_grid=scoring_model.C_GRID)
+    # the same training with the plain step's L2 strength fixed at C = 1 (the default before issue 13's
+    # fifth pass; the default chooses it by cross-validation on the fit slice)
+    fixed_c = scoring_model.train(labels, features, trained_at=end, c_grid=(1.0,))
     examples = query(settings.warehouse, "select * from marts.lead_conversion_examples where label_complete")
     seed_rules = scoring_calibration.read_seed(DBT_PROJECT_DIR / "seeds" / "scoring_rules.csv")
     calibration = scoring_calibration.propose(*scoring_calibration.load(settings.warehouse), seed_rules)
@@ -399,11 +425,12 @@ def world_figures(home: Path, name: str, people: int, seed: int, history_days: i
         "snapshot_examples": model.get("snapshot_examples"),
         "snapshot_conversions": model.get("snapshot_conversions"),
         "model_attempts": {a["method"]: _round(a["roc_auc"]) for a in model.get("attempts", [])},
-        # the alternative: the plain step's L2 strength chosen by grouped cross-validation on the fit slice
-        "model_cv_c": (cv_c.get("c_choice") or {}).get("c"),
-        "auc_model_cv_c": _round((cv_c.get("metrics") or {}).get("roc_auc")),
-        "ece_cv_c": _round((cv_c.get("metrics") or {}).get("ece")),
-        "model_method_cv_c": cv_c.get("method"),
+        # the L2 strength of the plain step the default chose by grouped cross-validation on the fit slice
+        "model_c": (model.get("c_choice") or {}).get("c"),
+        # the alternative: the former fixed C = 1
+        "auc_model_c1": _round((fixed_c.get("metrics") or {}).get("roc_auc")),
+        "ece_c1": _round((fixed_c.get("metrics") or {}).get("ece")),
+        "model_method_c1": fixed_c.get("method"),
         # null ratio: nurture converted at 0 (the ratio is unbounded) or a grade is empty; the rates say which
         "conversion_rate_by_grade": {
             g: _round(rates[g]["conversion_rate"]) for g in ("high_intent", "potential", "nurture")
@@ -415,6 +442,8 @@ def world_figures(home: Path, name: str, people: int, seed: int, history_days: i
         # each map's log loss on held-out leads of the calibration slice (cross-validated): the choice
         "probability_calibration_log_loss": ((model.get("calibration") or {}).get("held_out") or {}).get("log_loss"),
         "ece": _round(metrics.get("ece")),
+        # the ECE a perfectly calibrated model would show on this test slice by chance alone
+        **ece_if_calibrated(model, labels, features),
         "ece_rule_calibrated": _round(backtest["proposed"]["ece"]),
         "flagged_rules": {r["rule_id"]: r["flag"] for _, r in rules.iterrows() if r["flag"] != "ok"},
         "proposed_points": {
@@ -426,6 +455,25 @@ def world_figures(home: Path, name: str, people: int, seed: int, history_days: i
             for p in model.get("learned_points", [])
             if p.get("flag") == "no_contrast" and p["suggested_points"] is not None
         ),
+    }
+
+
+def ece_if_calibrated(model: dict, labels, features, draws: int = 1000) -> dict:
+    """How large the ECE of a perfectly calibrated model is on this test slice by chance: outcomes
+    drawn from the model's own test probabilities (so the probabilities are exactly right), the ECE of
+    each draw; median and 90th percentile. An ECE within that band is the slice's noise, not a
+    calibration error."""
+    import numpy as np
+
+    if not model.get("features") or not model.get("calibration"):
+        return {"ece_if_calibrated_median": None, "ece_if_calibrated_p90": None}
+    test = scoring_model.split_by_time(labels, model["calibration_share"], model["test_share"])["test"]
+    p = scoring_model.score(model, scoring_model.wide_features(test, features))
+    rng = np.random.default_rng(0)
+    eces = [scoring_model.expected_calibration_error(p, (rng.random(len(p)) < p).astype(int)) for _ in range(draws)]
+    return {
+        "ece_if_calibrated_median": _round(float(np.median(eces))),
+        "ece_if_calibrated_p90": _round(float(np.quantile(eces, 0.9))),
     }
 
 
@@ -504,7 +552,15 @@ def main() -> None:
         action="store_true",
         help="skip part 1 (the --people accuracy build) and the --scale-people timing: the worlds only",
     )
+    parser.add_argument(
+        "--reuse-worlds",
+        action="store_true",
+        help="with --keep: read a world's warehouse built by an earlier run with the same world, size, seed "
+        "and history instead of generating and building it again (the model, calibration and figures are new)",
+    )
     args = parser.parse_args()
+    if args.reuse_worlds and not args.keep:
+        parser.error("--reuse-worlds needs --keep DIR (where the earlier run kept its worlds)")
     started = time.perf_counter()
     base = args.keep or Path(tempfile.mkdtemp(prefix="bench-scoring-"))
     base.mkdir(parents=True, exist_ok=True)
@@ -522,7 +578,14 @@ def main() -> None:
         result["world_seeds"] = seeds
         by_seed = {
             name: [
-                world_figures(base / f"world-{name}-{seed}", name, args.world_people, seed, args.world_history_days)
+                world_figures(
+                    base / f"world-{name}-{seed}",
+                    name,
+                    args.world_people,
+                    seed,
+                    args.world_history_days,
+                    args.reuse_worlds,
+                )
                 for seed in seeds
             ]
             for name in names

@@ -86,3 +86,96 @@
     end
 {%- endmacro %}
 
+
+
+{#- The three strongest reasons a probability is high, as one text per ``key`` ("pricing page +1.18,
+    engagement seconds (all time) +1.05"): from ``contributions`` (a CTE with ``key``, feature and
+    contribution = weight * (value - training mean)), the positive contributions largest first, each
+    named by its rule's description or, for an activity feature, by its name. ``where``: which rows
+    of ``contributions`` count (the person-level model reads only the `current` point). The CTEs
+    ranked, labelled and factors; person-level (int_lead_conversion_scores) and lead-level
+    (int_crm_lead_conversion_scores) scoring both use it, so both explain the same way. -#}
+{% macro scoring_top_factors(key, where='true') -%}
+ranked as (
+    select
+        contributions.*,
+        row_number() over (
+            partition by contributions.{{ key }} order by contributions.contribution desc, contributions.feature
+        ) as factor_rank
+    from contributions
+    where contributions.contribution > 0 and {{ where }}
+),
+
+top_factor_rules as (
+    select * from {{ ref('scoring_rules') }}
+),
+
+labelled as (
+    -- a rule feature reads as the rule's description ("pricing page"), an activity feature as its name
+    select
+        ranked.*,
+        coalesce(
+            top_factor_rules.description,
+            replace(replace(replace(ranked.feature, 'log_', ''), '_all', ' (all time)'), '_', ' ')
+        ) as label
+    from ranked
+    left join top_factor_rules
+        on 'rule:' || top_factor_rules.rule_id = ranked.feature
+),
+
+factors as (
+    select
+        {{ key }},
+        {{ dbt.listagg(
+            "label || ' +' || cast(round(cast(contribution as numeric), 2) as varchar)", "', '",
+            'order by factor_rank'
+        ) }} as top_factors
+    from labelled
+    where factor_rank <= 3
+    group by 1
+)
+{%- endmacro %}
+
+
+
+{#- When each point of ``points`` (a CTE with score_point and as_of_at) converted: the CTEs
+    earlier_conversions (the points whose lead converted before them: no example there) and
+    conversions (the first conversion within var conversion_window_days after the point), from the
+    CTE conversion_events (int_lead_conversion_events); ``lead_match`` joins a point to its lead's
+    conversion events. The closed loop (lead_conversion_examples) and the snapshot examples
+    (int_lead_snapshot_examples) label the same way. -#}
+{% macro conversion_labels(points, lead_match) -%}
+earlier_conversions as (
+    select distinct {{ points }}.score_point
+    from {{ points }}
+    inner join conversion_events
+        on {{ lead_match }}
+        and conversion_events.converted_at < {{ points }}.as_of_at
+),
+
+conversions as (
+    select
+        {{ points }}.score_point,
+        min(conversion_events.converted_at) as converted_at
+    from {{ points }}
+    inner join conversion_events
+        on {{ lead_match }}
+        and conversion_events.converted_at >= {{ points }}.as_of_at
+        and conversion_events.converted_at
+            <= {{ dbt.dateadd('day', var('conversion_window_days'), points ~ '.as_of_at') }}
+    group by 1
+)
+{%- endmacro %}
+
+
+{#- A point's label is complete when its conversion window closed by the interval's end (``events``:
+    the CTE interval_end_at reads) and its lead had not converted before it (earlier_conversions of
+    conversion_labels): counting the early converters of an open window would make the newest leads
+    look better than they are. -#}
+{% macro conversion_label_complete(points, events='events') -%}
+(
+    {{ dbt.dateadd('day', var('conversion_window_days'), points ~ '.as_of_at') }}
+    <= {{ interval_end_at(events) }}
+    and earlier_conversions.score_point is null
+)
+{%- endmacro %}

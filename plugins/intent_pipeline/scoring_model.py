@@ -20,9 +20,9 @@ reference of that SQL.
 Examples are split by time (oldest = train, next = calibration, newest = test), so the
 test metrics say how the model does on leads that came after the ones it learned from.
 The model does not give up when the data is weak (issue 13): it falls back in steps, and
-``method`` names the one used: ``logistic`` (all features, C = 1; ``train(c_grid=C_GRID)``
-chooses its L2 strength by grouped cross-validation on the fit slice instead: :func:`choose_c`,
-measured and not the default, docs/scoring.md), ``regularised`` (a strong L2
+``method`` names the one used: ``logistic`` (all features, its L2 strength chosen from
+:data:`C_GRID` by person-grouped cross-validation on the fit slice: :func:`choose_c`;
+``train(c_grid=(1.0,))`` fixes C = 1, the former default), ``regularised`` (a strong L2
 penalty), ``fewer_features`` (the eight features that rank best on the train slice, penalised),
 then ``rule_score_calibrated`` (the rule score itself, feature ``lead_score``, Platt-calibrated to
 probabilities: the ranking of the rule table, on the scale of the outcomes). The first that
@@ -530,7 +530,7 @@ def train(
     min_auc: float = 0.6,
     grades: str = DEFAULT_GRADES,
     trained_at: datetime | None = None,
-    c_grid: tuple = (1.0,),
+    c_grid: tuple = C_GRID,
 ) -> dict:
     """Train, calibrate and judge the model; return its JSON-serialisable record.
 
@@ -541,8 +541,8 @@ def train(
     map (:func:`fit_calibration`: Platt or isotonic, chosen on held-out leads) and, when approved,
     ``grades`` the probability thresholds cut by ``grades`` and which score the grades should use
     (:func:`probability_grades`). ``c_grid``: the L2 strengths the plain step chooses from by
-    cross-validation on the fit slice (:func:`choose_c`, e.g. :data:`C_GRID`); one value (the
-    default, C = 1) fixes it.
+    cross-validation on the fit slice (:func:`choose_c`; default :data:`C_GRID`); one value fixes it
+    (``(1.0,)``: C = 1, the default before issue 13's fifth pass).
     """
     validate(labels, features)
     if not (0 < calibration_share and 0 < test_share and calibration_share + test_share < 1):

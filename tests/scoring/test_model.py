@@ -165,9 +165,12 @@ def test_folded_weights_reproduce_sklearn_on_standardised_features(data, model):
     train_ids = sm.split_by_time(labels, 0.2, 0.2)["train"]["example_id"]
     assert np.allclose(mean, wide.loc[train_ids, names].mean())
 
-    # the same regression, fitted here independently on the standardised train slice
+    # the same regression, fitted here independently on the standardised train slice, with the L2
+    # strength the model chose by cross-validation on that slice (scoring_model.choose_c)
+    chosen_c = model["c_choice"]["c"]
+    assert chosen_c in sm.C_GRID and model["c_choice"]["folds"] == sm.C_FOLDS and model["attempts"][0]["c"] == chosen_c
     y_train = labels.set_index("example_id").loc[train_ids, "label"]
-    reference = LogisticRegression(C=1.0, solver="lbfgs", max_iter=1000)
+    reference = LogisticRegression(C=chosen_c, solver="lbfgs", max_iter=1000)
     reference.fit((wide.loc[train_ids, names].to_numpy() - mean) / std, y_train)
     assert np.allclose(reference.coef_[0], [f["coef_standardised"] for f in model["features"]])
     expected_z = reference.decision_function((wide[names].to_numpy() - mean) / std)

@@ -55,7 +55,7 @@ def test_too_few_outcomes_keep_the_former_default():
     assert scoring_model.choose_c(x, y, np.arange(len(x))) == {"c": 1.0, "held_out_log_loss": None, "folds": 0}
 
 
-def test_train_uses_the_chosen_c_only_when_asked():
+def test_train_chooses_c_by_default_and_a_single_value_fixes_it():
     rng = np.random.default_rng(5)
     n = 1500
     x = rng.normal(size=(n, 25))
@@ -73,8 +73,8 @@ def test_train_uses_the_chosen_c_only_when_asked():
         [(f"lead:{i}", f"f{j}", float(x[i, j])) for i in range(n) for j in range(x.shape[1])],
         columns=["example_id", "feature", "value"],
     )
-    default = scoring_model.train(labels, features)
-    assert default["c_choice"]["c"] == 1.0 and default["attempts"][0]["c"] == 1.0
-    chosen = scoring_model.train(labels, features, c_grid=scoring_model.C_GRID)
+    fixed = scoring_model.train(labels, features, c_grid=(1.0,))
+    assert fixed["c_choice"]["c"] == 1.0 and fixed["attempts"][0]["c"] == 1.0 and fixed["c_choice"]["folds"] == 0
+    chosen = scoring_model.train(labels, features)  # the default: chosen from C_GRID
     assert chosen["c_choice"]["folds"] == scoring_model.C_FOLDS
     assert chosen["attempts"][0]["c"] == chosen["c_choice"]["c"] < 1.0

@@ -76,43 +76,7 @@ linear as (
     group by 1
 ),
 
-ranked as (
-    select
-        contributions.*,
-        row_number() over (
-            partition by contributions.lead_id order by contributions.contribution desc, contributions.feature
-        ) as factor_rank
-    from contributions
-    where contributions.contribution > 0
-),
-
-rules as (
-    select * from {{ ref('scoring_rules') }}
-),
-
-labelled as (
-    select
-        ranked.*,
-        coalesce(
-            rules.description,
-            replace(replace(replace(ranked.feature, 'log_', ''), '_all', ' (all time)'), '_', ' ')
-        ) as label
-    from ranked
-    left join rules
-        on 'rule:' || rules.rule_id = ranked.feature
-),
-
-factors as (
-    select
-        lead_id,
-        {{ dbt.listagg(
-            "label || ' +' || cast(round(cast(contribution as numeric), 2) as varchar)", "', '",
-            'order by factor_rank'
-        ) }} as top_factors
-    from labelled
-    where factor_rank <= 3
-    group by 1
-),
+{{ scoring_top_factors('lead_id') }},
 
 final as (
     select

@@ -57,44 +57,7 @@ linear as (
     group by 1, 2
 ),
 
-ranked as (
-    select
-        contributions.*,
-        row_number() over (
-            partition by contributions.person_id order by contributions.contribution desc, contributions.feature
-        ) as factor_rank
-    from contributions
-    where contributions.contribution > 0 and contributions.score_point = 'current'
-),
-
-rules as (
-    select * from {{ ref('scoring_rules') }}
-),
-
-labelled as (
-    -- a rule feature reads as the rule's description ("pricing page"), an activity feature as its name
-    select
-        ranked.*,
-        coalesce(
-            rules.description,
-            replace(replace(replace(ranked.feature, 'log_', ''), '_all', ' (all time)'), '_', ' ')
-        ) as label
-    from ranked
-    left join rules
-        on 'rule:' || rules.rule_id = ranked.feature
-),
-
-factors as (
-    select
-        person_id,
-        {{ dbt.listagg(
-            "label || ' +' || cast(round(cast(contribution as numeric), 2) as varchar)", "', '",
-            'order by factor_rank'
-        ) }} as top_factors
-    from labelled
-    where factor_rank <= 3
-    group by 1
-),
+{{ scoring_top_factors('person_id', "contributions.score_point = 'current'") }},
 
 final as (
     select

@@ -29,26 +29,7 @@ snapshots as (
     from score_points
 ),
 
-earlier_conversions as (
-    select distinct snapshots.score_point
-    from snapshots
-    inner join conversion_events
-        on conversion_events.lead_id = snapshots.lead_id
-        and conversion_events.converted_at < snapshots.as_of_at
-),
-
-conversions as (
-    select
-        snapshots.score_point,
-        min(conversion_events.converted_at) as converted_at
-    from snapshots
-    inner join conversion_events
-        on conversion_events.lead_id = snapshots.lead_id
-        and conversion_events.converted_at >= snapshots.as_of_at
-        and conversion_events.converted_at
-            <= {{ dbt.dateadd('day', var('conversion_window_days'), 'snapshots.as_of_at') }}
-    group by 1
-),
+{{ conversion_labels('snapshots', 'conversion_events.lead_id = snapshots.lead_id') }},
 
 final as (
     select
@@ -57,11 +38,7 @@ final as (
         cast(snapshots.person_id as varchar) as person_id,
         cast(snapshots.as_of_at as timestamp) as scored_at,
         conversions.converted_at is not null as converted,
-        (
-            {{ dbt.dateadd('day', var('conversion_window_days'), 'snapshots.as_of_at') }}
-            <= {{ interval_end_at('events') }}
-            and earlier_conversions.score_point is null
-        ) as label_complete,
+        {{ conversion_label_complete('snapshots') }} as label_complete,
         earlier_conversions.score_point is not null as converted_before_snapshot
     from snapshots
     left join conversions

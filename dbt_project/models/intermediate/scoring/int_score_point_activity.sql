@@ -5,6 +5,15 @@
     first interaction: how long the person has been around; the last page view and the sessions of
     the last 14 days: how recent and deep the visits are). Every point has a row (null / 0
     when nothing happened). -#}
+{#- the counts by event type, over the window and over all time, and every count column in order -#}
+{%- set counted = {
+    'page_views': 'page_view', 'email_opens': 'email_open', 'email_clicks': 'email_click', 'forms': 'form_submitted'
+} %}
+{%- set counts = [
+    'sessions_14d', 'page_views', 'pricing_seconds', 'email_opens', 'email_clicks', 'forms', 'sessions',
+    'page_views_all', 'engagement_seconds_all', 'distinct_pages_all', 'email_opens_all', 'email_clicks_all',
+    'forms_all', 'sessions_all',
+] %}
 with
 
 score_points as (
@@ -22,27 +31,25 @@ activity as (
         score_points.score_point,
         max(events.event_at) as last_activity_at,
         min(events.event_at) as first_activity_at,
-        sum(case when events.event_type = 'page_view' then 1 else 0 end) as page_views_all,
+        {%- for column, event_type in counted.items() %}
+        sum(case when events.event_type = '{{ event_type }}' then 1 else 0 end) as {{ column }}_all,
+        {%- endfor %}
         sum(case when events.event_type = 'page_view' then coalesce(events.engagement_seconds, 0) else 0 end)
             as engagement_seconds_all,
         count(distinct case when events.event_type = 'page_view' then events.page_path end) as distinct_pages_all,
-        sum(case when events.event_type = 'email_open' then 1 else 0 end) as email_opens_all,
-        sum(case when events.event_type = 'email_click' then 1 else 0 end) as email_clicks_all,
-        sum(case when events.event_type = 'form_submitted' then 1 else 0 end) as forms_all,
         count(distinct events.session_key) as sessions_all,
         max(case when events.event_type = 'page_view' then events.event_at end) as last_page_view_at,
         count(distinct case
             when events.event_at > {{ dbt.dateadd('day', -14, 'score_points.as_of_at') }} then events.session_key
         end) as sessions_14d,
         {%- set recent = "events.event_at > " ~ dbt.dateadd('day', -var('feature_window_days'), 'score_points.as_of_at') %}
-        sum(case when {{ recent }} and events.event_type = 'page_view' then 1 else 0 end) as page_views,
+        {%- for column, event_type in counted.items() %}
+        sum(case when {{ recent }} and events.event_type = '{{ event_type }}' then 1 else 0 end) as {{ column }},
+        {%- endfor %}
         sum(
             case when {{ recent }} and events.event_type = 'page_view' and events.page_path like '/pricing%'
                 then coalesce(events.engagement_seconds, 0) else 0 end
         ) as pricing_seconds,
-        sum(case when {{ recent }} and events.event_type = 'email_open' then 1 else 0 end) as email_opens,
-        sum(case when {{ recent }} and events.event_type = 'email_click' then 1 else 0 end) as email_clicks,
-        sum(case when {{ recent }} and events.event_type = 'form_submitted' then 1 else 0 end) as forms,
         count(distinct case when {{ recent }} then events.session_key end) as sessions
     from score_points
     inner join events
@@ -59,20 +66,9 @@ final as (
         activity.last_activity_at,
         activity.first_activity_at,
         activity.last_page_view_at,
-        coalesce(activity.sessions_14d, 0) as sessions_14d,
-        coalesce(activity.page_views, 0) as page_views,
-        coalesce(activity.pricing_seconds, 0) as pricing_seconds,
-        coalesce(activity.email_opens, 0) as email_opens,
-        coalesce(activity.email_clicks, 0) as email_clicks,
-        coalesce(activity.forms, 0) as forms,
-        coalesce(activity.sessions, 0) as sessions,
-        coalesce(activity.page_views_all, 0) as page_views_all,
-        coalesce(activity.engagement_seconds_all, 0) as engagement_seconds_all,
-        coalesce(activity.distinct_pages_all, 0) as distinct_pages_all,
-        coalesce(activity.email_opens_all, 0) as email_opens_all,
-        coalesce(activity.email_clicks_all, 0) as email_clicks_all,
-        coalesce(activity.forms_all, 0) as forms_all,
-        coalesce(activity.sessions_all, 0) as sessions_all
+        {%- for column in counts %}
+        coalesce(activity.{{ column }}, 0) as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from score_points
     left join activity
         on activity.person_id = score_points.person_id

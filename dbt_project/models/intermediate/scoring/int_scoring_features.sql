@@ -109,31 +109,20 @@ crm_points as (
         and lead_people.lead_id = {{ dbt.split_part('score_points.score_point', "':'", 2) }}
     where score_points.score_point not in ('current', 'previous')
     union all
+    -- the person's leads together at `current` (and at `previous`, which score_points holds only
+    -- when the grades are on the probability), and every lead at interval_end (`now`)
     select
         score_points.person_id,
-        lead_scope.score_point,
+        case when lead_scope.scope = 'now' then 'now' else score_points.score_point end as score_point,
         score_points.as_of_at,
         lead_people.lead_id,
         lead_people.lead_created_at
     from score_points
     inner join lead_people
         on lead_people.person_id = score_points.person_id
-    cross join (values ('current'), ('now')) as lead_scope (score_point)
+    cross join (values ('point'), ('now')) as lead_scope (scope)
     where score_points.score_point = 'current'
-    {%- if previous_point %}
-    union all
-    -- the person's leads together at `previous`, as at `current`
-    select
-        score_points.person_id,
-        score_points.score_point,
-        score_points.as_of_at,
-        lead_people.lead_id,
-        lead_people.lead_created_at
-    from score_points
-    inner join lead_people
-        on lead_people.person_id = score_points.person_id
-    where score_points.score_point = 'previous'
-    {%- endif %}
+        or (score_points.score_point = 'previous' and lead_scope.scope = 'point')
 ),
 
 scoped_points as (
@@ -461,6 +450,7 @@ session_features as (
 final as (
     select person_id, score_point, feature, cast(value as double precision) as value, 'person' as feature_scope
     from rule_features
+
     union all
     select person_id, score_point, feature, cast(value as double precision), 'person' from activity_features
     union all

@@ -26,26 +26,7 @@ events as (
     select * from {{ ref('int_events_unified') }}
 ),
 
-earlier_conversions as (
-    select distinct score_points.score_point
-    from score_points
-    inner join conversion_events
-        on 'lead:' || conversion_events.lead_id = score_points.score_point
-        and conversion_events.converted_at < score_points.as_of_at
-),
-
-conversions as (
-    select
-        score_points.score_point,
-        min(conversion_events.converted_at) as converted_at
-    from score_points
-    inner join conversion_events
-        on 'lead:' || conversion_events.lead_id = score_points.score_point
-        and conversion_events.converted_at >= score_points.as_of_at
-        and conversion_events.converted_at
-            <= {{ dbt.dateadd('day', var('conversion_window_days'), 'score_points.as_of_at') }}
-    group by 1
-),
+{{ conversion_labels('score_points', "'lead:' || conversion_events.lead_id = score_points.score_point") }},
 
 final as (
     select
@@ -62,13 +43,8 @@ final as (
         cast(least(greatest(floor(scores.lead_score / 10.0) * 10, -20), 100) as integer) as score_band,
         conversions.converted_at is not null as converted,
         cast(conversions.converted_at as timestamp) as converted_at,
-        -- only a closed window is a label: counting the early converters of an open window would
-        -- make the newest leads look better than they are
-        (
-            {{ dbt.dateadd('day', var('conversion_window_days'), 'score_points.as_of_at') }}
-            <= {{ interval_end_at('events') }}
-            and earlier_conversions.score_point is null
-        ) as label_complete,
+        -- only a closed window is a label
+        {{ conversion_label_complete('score_points') }} as label_complete,
         earlier_conversions.score_point is not null as converted_before_scoring,
         cast('{{ conversion_definition() }}' as varchar) as conversion_definition
     from score_points
