@@ -150,16 +150,12 @@ def load_records(warehouse: Path, csv_path: Path) -> dict[str, str]:
 
 def bench_settings(base: Path, warehouse: Path | None = None):
     """Pipeline settings for a benchmark folder: the warehouse (``base/warehouse.duckdb`` unless
-    given), an empty lake and dbt's target and logs all under ``base``."""
-    from intent_pipeline.settings import Settings
+    given), dbt's target and logs under ``base``, and the empty lake every scratch folder of the
+    matcher shares, so that dbt keeps its parse from one folder to the next
+    (intent_pipeline.identity_estimate.scratch_settings)."""
+    from intent_pipeline.identity_estimate import scratch_settings
 
-    (base / "lake").mkdir(parents=True, exist_ok=True)
-    return Settings.from_env({
-        "INTENT_HOME": str(base),
-        "INTENT_WAREHOUSE": str(warehouse or base / "warehouse.duckdb"),
-        "INTENT_LAKE_DIR": str(base / "lake"),
-        "INTENT_STATE_DIR": str(base),
-    })  # fmt: skip
+    return scratch_settings(base, warehouse)
 
 
 def run_dbt(base: Path, *args: str, warehouse: Path | None = None) -> tuple[subprocess.CompletedProcess, float]:

@@ -16,6 +16,7 @@ import pytest
 from intent_pipeline.report import format_identity_standardisation, format_summary, identity_standardisation
 
 from tests.benches import load_bench
+from tests.dbt.conftest import shares_the_parse
 
 pytestmark = pytest.mark.slow
 
@@ -32,8 +33,16 @@ RECORDS = [
 ]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def shared_parse(tmp_path_factory):
+    """The module's dbt runs start from the test run's parse (and its empty scratch lake), never from
+    a developer's data/state: tests/dbt's session fixture does not reach this folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        yield shares_the_parse(tmp_path_factory, patch)
+
+
 @pytest.fixture(scope="module")
-def counted():
+def counted(shared_parse):
     import duckdb
 
     base = Path(tempfile.mkdtemp(prefix="intent-identity-standardisation-"))
