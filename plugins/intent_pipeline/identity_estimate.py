@@ -341,13 +341,19 @@ def estimate(
     sample_records: int = 1000,
     seeds_dir: Path = SEEDS_DIR,
     columns_from: dict[str, str] | None = None,
+    seeded: Path | None = None,
 ) -> dict:
-    """Run the matcher over the records (blocked and random pairs) and estimate m, u and the prior."""
+    """Run the matcher over the records (blocked and random pairs) and estimate m, u and the prior.
+    ``seeded``: a DuckDB file already holding the seeds (SEEDS, loaded by `dbt seed` from the same
+    files), copied as the scratch warehouse instead of seeding it again."""
     levels = read_levels(seeds_dir)
     scratch = Scratch(Path(tempfile.mkdtemp(prefix="intent-identity-estimate-")))
     try:
+        if seeded is not None:
+            shutil.copyfile(seeded, scratch.warehouse)
         records = load_records(scratch.warehouse, records_csv, source_warehouse, columns_from)
-        scratch.dbt("seed", "--select", *SEEDS)
+        if seeded is None:
+            scratch.dbt("seed", "--select", *SEEDS)
         scratch.dbt(
             "run-operation", "identity_match_table", "--args", f"{{source: {RECORDS_TABLE}, target: {BLOCKED_TABLE}}}"
         )
