@@ -150,16 +150,12 @@ def load_records(warehouse: Path, csv_path: Path) -> dict[str, str]:
 
 def bench_settings(base: Path, warehouse: Path | None = None):
     """Pipeline settings for a benchmark folder: the warehouse (``base/warehouse.duckdb`` unless
-    given), an empty lake and dbt's target and logs all under ``base``."""
-    from intent_pipeline.settings import Settings
+    given), dbt's target and logs under ``base``, and the empty lake every scratch folder of the
+    matcher shares, so that dbt keeps its parse from one folder to the next
+    (intent_pipeline.identity_estimate.scratch_settings)."""
+    from intent_pipeline.identity_estimate import scratch_settings
 
-    (base / "lake").mkdir(parents=True, exist_ok=True)
-    return Settings.from_env({
-        "INTENT_HOME": str(base),
-        "INTENT_WAREHOUSE": str(warehouse or base / "warehouse.duckdb"),
-        "INTENT_LAKE_DIR": str(base / "lake"),
-        "INTENT_STATE_DIR": str(base),
-    })  # fmt: skip
+    return scratch_settings(base, warehouse)
 
 
 def run_dbt(base: Path, *args: str, warehouse: Path | None = None) -> tuple[subprocess.CompletedProcess, float]:
@@ -195,10 +191,15 @@ def match_table(base: Path, target: str, sample_records: int | None = None) -> t
     return wall, sum(result["execution_time"] for result in run_results(base))
 
 
-def prepare(csv_path: Path, base: Path) -> dict[str, str]:
-    """A DuckDB file under ``base`` holding the records and the matching seeds; return the truth."""
+def prepare(csv_path: Path, base: Path, seeded: Path | None = None) -> dict[str, str]:
+    """A DuckDB file under ``base`` holding the records and the matching seeds; return the truth.
+    ``seeded``: a DuckDB file that already holds the seeds (loaded by `dbt seed` from the same
+    files), copied instead of seeding again (the tests load them once per run)."""
+    if seeded is not None:
+        shutil.copyfile(seeded, base / "warehouse.duckdb")
     truth = load_records(base / "warehouse.duckdb", csv_path)
-    run_dbt(base, "seed", "--select", *SEEDS)
+    if seeded is None:
+        run_dbt(base, "seed", "--select", *SEEDS)
     return truth
 
 
@@ -286,14 +287,20 @@ def pair_scores(pairs: list[tuple[str, str]], truth: dict[str, str]) -> dict:
 # -- evaluation ---------------------------------------------------------------------------------------
 
 
-def evaluate(csv_path: Path = SPLINK_CSV, thresholds: list[float] = THRESHOLDS, estimated: dict | None = None) -> dict:
+def evaluate(
+    csv_path: Path = SPLINK_CSV,
+    thresholds: list[float] = THRESHOLDS,
+    estimated: dict | None = None,
+    seeded: Path | None = None,
+) -> dict:
     """Run the pipeline's matching SQL on ``csv_path`` and score it per threshold (see module docstring).
 
-    The parameters are the committed seeds, or ``estimated`` (a result of ``estimate``) instead."""
+    The parameters are the committed seeds, or ``estimated`` (a result of ``estimate``) instead;
+    ``seeded`` as for :func:`prepare`."""
     base = Path(tempfile.mkdtemp(prefix="intent-identity-matching-"))
     try:
         started = time.perf_counter()
-        truth = prepare(csv_path, base)
+        truth = prepare(csv_path, base, seeded)
         if estimated is not None:
             install_parameters(base / "warehouse.duckdb", estimated)
         dbt_seconds, sql_seconds = match_table(base, PAIRS_TABLE)
@@ -351,13 +358,17 @@ def read_levels() -> dict[str, list[int]]:
     return {c: levels[c] for c in COMPARISONS}
 
 
-def estimate(csv_path: Path = SPLINK_CSV, sample_records: int = 1000) -> dict:
+def estimate(csv_path: Path = SPLINK_CSV, sample_records: int = 1000, seeded: Path | None = None) -> dict:
     """Estimate m, u and matches_per_record on ``csv_path`` without its labels (see module docstring):
-    `python -m intent_pipeline identity-estimate`'s estimate (intent_pipeline.identity_estimate)."""
+    `python -m intent_pipeline identity-estimate`'s estimate (intent_pipeline.identity_estimate);
+    ``seeded`` as for :func:`prepare`."""
     from intent_pipeline import identity_estimate
 
     estimated = identity_estimate.estimate(
-        csv_path, sample_records=sample_records, columns_from={"record_id": "unique_id", "last_name": "surname"}
+        csv_path,
+        sample_records=sample_records,
+        columns_from={"record_id": "unique_id", "last_name": "surname"},
+        seeded=seeded,
     )
     return estimated | {"data": csv_path.name}
 

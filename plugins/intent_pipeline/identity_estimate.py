@@ -37,7 +37,7 @@ import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -232,6 +232,41 @@ def diff(path: Path, new_text: str) -> str:
 
 # -- running the matcher -----------------------------------------------------------------------------
 
+# The matcher's dbt runs (seeds, run-operations) read no lake and ignore the interval. They run in a
+# new scratch folder each time, starting from the parse of the last scratch run (pipeline.run_dbt's
+# parse cache), and dbt re-parses every file that reads a changed env var: a lake path of each
+# folder's own makes it re-parse the sources and, through them, the schema files and data tests of
+# most models (about 5 CPU-seconds a folder). So every scratch folder gets the same empty lake and the
+# same interval (the tests' and the benchmarks' day), and dbt keeps its parse from one to the next.
+SCRATCH_INTERVAL = (datetime(2026, 11, 21, tzinfo=UTC), datetime(2026, 11, 22, tzinfo=UTC))
+
+
+def scratch_lake() -> Path:
+    """The one empty lake of every scratch folder: beside the scratch runs' parse cache (env
+    ``INTENT_DBT_PARSE_CACHE``, or ``pipeline.scratch_parse_cache``), so a test run's parse, made with
+    the lake beside it, holds for them from the first run on."""
+    from intent_pipeline import pipeline
+    from intent_pipeline.settings import Settings
+
+    settings = Settings.from_env()
+    lake = (settings.dbt_parse_cache or pipeline.scratch_parse_cache(settings)).absolute().parent / "lake"
+    lake.mkdir(parents=True, exist_ok=True)
+    return lake
+
+
+def scratch_settings(base: Path, warehouse: Path | None = None):
+    """Settings of a scratch folder where the matcher runs: the warehouse ``base/warehouse.duckdb``
+    (or ``warehouse``), dbt's target and logs under ``base``, the lake :func:`scratch_lake`."""
+    from intent_pipeline.settings import Settings
+
+    return Settings.from_env({
+        "INTENT_HOME": str(base),
+        "INTENT_WAREHOUSE": str(warehouse or base / "warehouse.duckdb"),
+        "INTENT_LAKE_DIR": str(scratch_lake()),
+        "INTENT_STATE_DIR": str(base),
+    })  # fmt: skip
+
+
 
 @dataclass
 class Scratch:
@@ -248,17 +283,10 @@ class Scratch:
         from intent_pipeline import pipeline
         from intent_pipeline.settings import Settings
 
-        (self.base / "lake").mkdir(parents=True, exist_ok=True)
-        settings = Settings.from_env({
-            "INTENT_HOME": str(self.base),
-            "INTENT_WAREHOUSE": str(self.warehouse),
-            "INTENT_LAKE_DIR": str(self.base / "lake"),
-            "INTENT_STATE_DIR": str(self.base),
-        })  # fmt: skip
-        start, end = pipeline.interval_dates(date(2026, 1, 1))  # operations ignore the interval
-        # a new scratch folder every time: dbt starts from the parse of the last scratch run
-        cache = pipeline.scratch_parse_cache(Settings.from_env())
-        done = pipeline.run_dbt(settings, *args, interval=(start, end), parse_cache=cache)
+        done = pipeline.run_dbt(
+            scratch_settings(self.base), *args, interval=SCRATCH_INTERVAL,
+            parse_cache=pipeline.scratch_parse_cache(Settings.from_env()),
+        )  # fmt: skip
         if done.returncode != 0:
             raise RuntimeError(f"dbt {' '.join(args[:2])} failed:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}")
 
@@ -313,13 +341,19 @@ def estimate(
     sample_records: int = 1000,
     seeds_dir: Path = SEEDS_DIR,
     columns_from: dict[str, str] | None = None,
+    seeded: Path | None = None,
 ) -> dict:
-    """Run the matcher over the records (blocked and random pairs) and estimate m, u and the prior."""
+    """Run the matcher over the records (blocked and random pairs) and estimate m, u and the prior.
+    ``seeded``: a DuckDB file already holding the seeds (SEEDS, loaded by `dbt seed` from the same
+    files), copied as the scratch warehouse instead of seeding it again."""
     levels = read_levels(seeds_dir)
     scratch = Scratch(Path(tempfile.mkdtemp(prefix="intent-identity-estimate-")))
     try:
+        if seeded is not None:
+            shutil.copyfile(seeded, scratch.warehouse)
         records = load_records(scratch.warehouse, records_csv, source_warehouse, columns_from)
-        scratch.dbt("seed", "--select", *SEEDS)
+        if seeded is None:
+            scratch.dbt("seed", "--select", *SEEDS)
         scratch.dbt(
             "run-operation", "identity_match_table", "--args", f"{{source: {RECORDS_TABLE}, target: {BLOCKED_TABLE}}}"
         )

@@ -19,6 +19,7 @@ import pytest
 
 from tests.benches import load_bench
 from tests.dbt.conftest import shares_the_parse
+from tests.dbt.identity_builds import seeded_warehouse
 
 pytestmark = pytest.mark.slow
 
@@ -69,19 +70,19 @@ def shared_parse(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def base():
+def base(shared_parse, tmp_path_factory):
     import duckdb
 
     folder = Path(tempfile.mkdtemp(prefix="intent-configured-match-"))
+    # the matcher's seeds, loaded once per test run (the pinyin and pipeline tests read them; the
+    # configured comparisons of the other tests do not)
+    seeded_warehouse(tmp_path_factory, folder)
     con = duckdb.connect(str(folder / "warehouse.duckdb"))
     try:
         con.execute(f"create table {febrl.RECORDS_TABLE} ({', '.join(c + ' varchar' for c in COLUMNS)})")
         con.executemany(f"insert into {febrl.RECORDS_TABLE} values ({', '.join('?' * len(COLUMNS))})", ROWS)
     finally:
         con.close()
-    # the matcher's seeds, once for the module (the pinyin and pipeline tests read them; the
-    # configured comparisons of the other tests do not)
-    im.run_dbt(folder, "seed", "--select", *im.SEEDS)
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
 

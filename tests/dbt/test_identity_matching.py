@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.benches import load_bench
+from tests.dbt.identity_builds import matcher_seeds
 
 pytestmark = pytest.mark.slow
 
@@ -27,8 +28,8 @@ def splink_csv():
 
 
 @pytest.fixture(scope="module")
-def splink_result(splink_csv) -> dict:
-    return bench.evaluate(splink_csv)
+def splink_result(splink_csv, tmp_path_factory) -> dict:
+    return bench.evaluate(splink_csv, seeded=matcher_seeds(tmp_path_factory))
 
 
 def test_clustered_matches_beat_exact_email_by_a_clear_margin(splink_result):
@@ -58,8 +59,8 @@ def test_blocking_stays_near_linear_and_reaches_the_true_pairs(splink_result):
     assert splink_result["blocking_recall"] >= 0.93
 
 
-def test_expectation_maximisation_finds_the_share_of_matches_without_labels():
-    estimated = bench.estimate(bench.SPLINK_CSV)
+def test_expectation_maximisation_finds_the_share_of_matches_without_labels(tmp_path_factory):
+    estimated = bench.estimate(bench.SPLINK_CSV, seeded=matcher_seeds(tmp_path_factory))
     # truth: 2,975 matching pairs, 5.95 other records per record; measured 5.53
     assert 4.5 <= estimated["matches_per_record"] <= 7.0, estimated["matches_per_record"]
     m, u = estimated["m"], estimated["u"]

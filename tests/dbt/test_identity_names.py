@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.benches import load_bench
+from tests.dbt.identity_builds import matcher_seeds
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +53,7 @@ UNBLOCKED = {"far_hz": ("王小明", "a@one.cn"), "far_latin": ("Wang Xiao Ming"
 
 
 @pytest.fixture(scope="module")
-def levels():
+def levels(tmp_path_factory):
     base = Path(tempfile.mkdtemp(prefix="intent-identity-names-"))
     try:
         path = base / "records.csv"
@@ -63,7 +64,7 @@ def levels():
                 writer.writerow({"record_id": key, "full_name": name, "phone": PHONE, "cluster": key})
             for key, (name, email) in UNBLOCKED.items():
                 writer.writerow({"record_id": key, "full_name": name, "email": email, "cluster": key})
-        im.prepare(path, base)
+        im.prepare(path, base, matcher_seeds(tmp_path_factory))
         im.match_table(base, im.PAIRS_TABLE)
         rows = im.query(
             base / "warehouse.duckdb",

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.benches import load_bench
+from tests.dbt.identity_builds import matcher_seeds
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +44,7 @@ GLUE = [("g1", "田艳", "procurement@zhongkeankj.cn"), ("g2", "刘洋", "procur
 
 
 @pytest.fixture(scope="module")
-def pairs():
+def pairs(tmp_path_factory):
     base = Path(tempfile.mkdtemp(prefix="intent-identity-roles-"))
     try:
         path = base / "records.csv"
@@ -61,7 +62,7 @@ def pairs():
             for key, name, email in GLUE:
                 writer.writerow({"record_id": key, "full_name": name, "email": email, "company": "中科安",
                                  "cluster": key})  # fmt: skip
-        im.prepare(path, base)
+        im.prepare(path, base, matcher_seeds(tmp_path_factory))
         im.match_table(base, im.PAIRS_TABLE)
         warehouse = base / "warehouse.duckdb"
         rows = im.query(

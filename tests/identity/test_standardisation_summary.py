@@ -2,8 +2,9 @@
 
 Records in the matcher's record columns are written as `intermediate.int_identity_records` of a
 DuckDB file, with a few planted bad values; the real model int_identity_match_standardisation is
-built from them by `dbt run --select` (seeds loaded by `dbt seed`), and the run summary's reader
-(intent_pipeline.report) must count each planted value under its comparison, with its reason.
+built from them by `dbt run --select` (seeds loaded by `dbt seed` once per test run:
+tests/dbt/identity_builds.py), and the run summary's reader (intent_pipeline.report) must count
+each planted value under its comparison, with its reason.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import pytest
 from intent_pipeline.report import format_identity_standardisation, format_summary, identity_standardisation
 
 from tests.benches import load_bench
+from tests.dbt.conftest import shares_the_parse
+from tests.dbt.identity_builds import seeded_warehouse
 
 pytestmark = pytest.mark.slow
 
@@ -32,13 +35,21 @@ RECORDS = [
 ]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def shared_parse(tmp_path_factory):
+    """The module's dbt runs start from the test run's parse (and its empty scratch lake), never from
+    a developer's data/state: tests/dbt's session fixture does not reach this folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        yield shares_the_parse(tmp_path_factory, patch)
+
+
 @pytest.fixture(scope="module")
-def counted():
+def counted(shared_parse, tmp_path_factory):
     import duckdb
 
     base = Path(tempfile.mkdtemp(prefix="intent-identity-standardisation-"))
     try:
-        warehouse = base / "warehouse.duckdb"
+        warehouse = seeded_warehouse(tmp_path_factory, base)  # the matcher's seeds, loaded once per test run
         con = duckdb.connect(str(warehouse))
         try:
             con.execute("create schema intermediate")
@@ -50,7 +61,6 @@ def counted():
             )
         finally:
             con.close()
-        im.run_dbt(base, "seed", "--select", *im.SEEDS)
         im.run_dbt(base, "run", "--select", "int_identity_match_standardisation")
         yield identity_standardisation(warehouse)
     finally:
