@@ -61,6 +61,7 @@ import argparse
 import importlib.util
 import json
 import os
+import secrets
 import shutil
 import socket
 import sqlite3
@@ -77,11 +78,31 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LAST_DAY = date(2026, 11, 21)
 WAREHOUSE_POOL = "intent_warehouse"
+WAREHOUSE_POOL_DESCRIPTION = "customer_intent: one writer of the DuckDB warehouse at a time"  # airflow-init.sh's
 DEFAULT_POOL, DEFAULT_POOL_DESCRIPTION, DEFAULT_POOL_SLOTS = "default_pool", "Default pool", 128
 # task processes at once: two cores, so a few (fewer writers queue on the SQLite metadata DB); the
 # trigger load's mapped tasks run eight at a time
 OPERATIONS_PARALLELISM, TRIGGER_LOAD_PARALLELISM = 2, 8
 LOCK_PATTERNS = ("Could not set lock on file", "Conflicting lock")
+# The home's airflow_local_settings.py (Airflow imports it in every process of the home, from
+# AIRFLOW_HOME/config): the scheduler imports what the tasks import before its LocalExecutor forks
+# the workers, and each task process, forked by a worker, inherits Great Expectations (about 4
+# CPU-seconds to import, in every validate_* task), pandas, pyarrow and DuckDB instead of importing
+# them again. The other components and the CLI do not (their argv is not ``airflow scheduler``).
+LOCAL_SETTINGS = textwrap.dedent(
+    """
+    \"\"\"bench/operations.py: the scheduler's workers inherit the tasks' heavy imports (fork).\"\"\"
+    import sys
+
+    __all__: list[str] = []  # no cluster policy here
+
+    if sys.argv[1:2] == ["scheduler"]:
+        import duckdb  # noqa: F401
+        import great_expectations  # noqa: F401
+        import pandas  # noqa: F401
+        import pyarrow  # noqa: F401
+    """
+)
 
 
 def _runner():
@@ -113,6 +134,11 @@ def make_env(base: Path, port: int) -> dict:
         # the DAG files do not change while the bench runs: parsed at the start, not again every 30 s
         # (each parse is a process of its own; 41 of them, 13 CPU-seconds, in a 14-minute test run)
         AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL="3600",
+        # One signing key for every component (the task tokens the scheduler signs, the execution API
+        # checks): each would otherwise take the airflow.cfg the first of them writes, or, started
+        # before it was written, generate one of its own ("Invalid auth token" in every task)
+        AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_urlsafe(64),
+        AIRFLOW__API__SECRET_KEY=secrets.token_urlsafe(32),
         # the scheduler's log server: not the default 8793, which another Airflow on this host may hold
         AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
         # SQLite metadata shared by four components: wait up to 60 s for its write lock, not 5 s
@@ -327,9 +353,14 @@ class Deployment:
 def start(
     base: Path, port: int | None = None, *, load_dags: bool = False, customer_intent: bool = True,
     parallelism: int = OPERATIONS_PARALLELISM, default_pool_slots: int | None = None, split: bool = True,
+    metadata: Path | None = None,
 ) -> Iterator[Deployment]:  # fmt: skip
     """Initialise an Airflow home under ``base`` (scripts/airflow-init.sh: SQLite metadata, the
     warehouse pool), serialize and unpause its DAGs and start its components; stop them on exit.
+
+    ``metadata``: a SQLite metadata DB as ``airflow db migrate`` left it (write-ahead logging, no
+    pool of ours; the tests migrate one per test run, tests/airflow_home.py), copied in instead of
+    running scripts/airflow-init.sh; the warehouse pool is then set with the other CLI commands.
 
     The DAGs: customer_intent from dags/, or with ``load_dags`` the trigger-load DAGs
     (``LOAD_DAGS``) in ``base/dags``, beside a copy of customer_intent unless ``customer_intent``
@@ -350,9 +381,21 @@ def start(
         env["AIRFLOW__CORE__DAGS_FOLDER"] = str(dags)
         dag_ids += ["load_busy", "load_target"]
     started = time.monotonic()
-    subprocess.run(["bash", str(ROOT / "scripts" / "airflow-init.sh")], env=env, check=True, cwd=ROOT)
+    config = Path(env["AIRFLOW_HOME"]) / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "airflow_local_settings.py").write_text(LOCAL_SETTINGS)
+    commands: list[list[str]] = []
+    if metadata is None:
+        subprocess.run(["bash", str(ROOT / "scripts" / "airflow-init.sh")], env=env, check=True, cwd=ROOT)
+    else:
+        airflow_home = Path(env["AIRFLOW_HOME"])
+        airflow_home.mkdir(parents=True, exist_ok=True)
+        if (airflow_home / "airflow.db").exists():
+            raise FileExistsError(f"{airflow_home / 'airflow.db'} exists: a migrated template goes into a new home")
+        shutil.copyfile(metadata, airflow_home / "airflow.db")
+        commands.append(["pools", "set", WAREHOUSE_POOL, "1", WAREHOUSE_POOL_DESCRIPTION])
     # one CLI process for what follows (each pays about 3 CPU-seconds for importing Airflow)
-    commands = [["dags", "reserialize"], *(["dags", "unpause", dag_id] for dag_id in dag_ids)]
+    commands += [["dags", "reserialize"], *(["dags", "unpause", dag_id] for dag_id in dag_ids)]
     if default_pool_slots is not None:
         commands.append(["pools", "set", DEFAULT_POOL, str(default_pool_slots), DEFAULT_POOL_DESCRIPTION])
     airflow_run.airflow_batch(*commands, env=env)
@@ -360,13 +403,15 @@ def start(
         yield Deployment(base, services, started, parallelism)
 
 
-def start_for_both(base: Path, port: int | None = None) -> AbstractContextManager[Deployment]:
+def start_for_both(
+    base: Path, port: int | None = None, metadata: Path | None = None
+) -> AbstractContextManager[Deployment]:
     """One Airflow for the operations scenario and then the trigger load (tests/test_scheduler.py):
     the trigger load's DAGs and parallelism, and the default pool at one slot, so that the
     operations scenario runs two task processes at a time as on its own (one default-pool task
     beside the warehouse pool's one); :func:`trigger_load` gives the default pool its slots back."""
     return start(base, port, load_dags=True, parallelism=TRIGGER_LOAD_PARALLELISM,
-                 default_pool_slots=OPERATIONS_PARALLELISM - 1)  # fmt: skip
+                 default_pool_slots=OPERATIONS_PARALLELISM - 1, metadata=metadata)  # fmt: skip
 
 
 def set_pool_slots(deployment: Deployment, pool: str, slots: int) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.airflow_home import airflow_metadata, seed_dbt_parse, shared_folder
 from tests.benches import load_bench
 
 pytestmark = pytest.mark.slow
@@ -30,7 +31,10 @@ DAYS = 3
 def airflow(tmp_path_factory):
     """The components, started once for both scenarios (the operations scenario first)."""
     bench = load_bench("operations")
-    with bench.start_for_both(tmp_path_factory.mktemp("airflow")) as deployment:
+    # the test run's migrated metadata DB and dbt's parse of the project (tests/airflow_home.py)
+    metadata = airflow_metadata(tmp_path_factory)
+    with bench.start_for_both(tmp_path_factory.mktemp("airflow"), metadata=metadata) as deployment:
+        seed_dbt_parse(shared_folder(tmp_path_factory), deployment.home)
         yield bench, deployment
 
 

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboard.site import build_site, render_site, shared_folder
+from tests.airflow_home import shared_folder
+from tests.dashboard.site import build_site, render_site
 
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The sample's serving copy and the dashboards built from it (once per test run)."""
-    return build_site(shared_folder(tmp_path_factory) / "dashboard-site")
+    return build_site(shared_folder(tmp_path_factory))
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.airflow_home import seed_dbt_parse
 from tests.dashboard.browser import BrowserMissing, Chromium, PageReport, StaticServer, chromium_binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,12 +32,6 @@ PAGES = {
     "channels": "channels.html",
     "operations": "operations.html",
 }
-
-
-def shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder shared by every xdist worker of this test run (the run's own folder without xdist)."""
-    base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 def require_tools() -> None:
@@ -54,9 +49,11 @@ def require_tools() -> None:
         pytest.fail("the dashboard test needs: " + "; ".join(missing), pytrace=False)
 
 
-def _build(home: Path) -> dict[str, Path]:
+def _build(home: Path, shared: Path) -> dict[str, Path]:
     from tests.dashboard.sample import build_sample
 
+    # the first day's build starts from the test run's parse of the project (tests/airflow_home.py)
+    seed_dbt_parse(shared, home)
     serving = build_sample(home, people=600, days=2)
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTENT_")}
     env["INTENT_HOME"] = str(home)
@@ -69,19 +66,21 @@ def _build(home: Path) -> dict[str, Path]:
     return {"home": home, "parquet": parquet, "dist": home / "dist"}
 
 
-def build_site(folder: Path) -> dict[str, Path]:
-    """The sample's serving copy and the dashboards built from it, made once under ``folder``:
+def build_site(shared: Path) -> dict[str, Path]:
+    """The sample's serving copy and the dashboards built from it, made once under ``shared`` (the
+    test run's folder every xdist worker shares, :func:`tests.airflow_home.shared_folder`):
     ``{"home": INTENT_HOME of the sample, "parquet": the published version the build read, "dist": the site}``."""
     from filelock import FileLock
 
     require_tools()
+    folder = shared / "dashboard-site"
     folder.mkdir(parents=True, exist_ok=True)
     record = folder / "built.json"
     with FileLock(str(folder / "build.lock")):
         if not record.exists():
             home = folder / "sample"
             shutil.rmtree(home, ignore_errors=True)  # a failed attempt's leftovers
-            site = _build(home)
+            site = _build(home, shared)
             record.write_text(json.dumps({key: str(value) for key, value in site.items()}))
     return {key: Path(value) for key, value in json.loads(record.read_text()).items()}
 

@@ -17,6 +17,7 @@ from intent_pipeline.privacy import audit, residual
 from intent_pipeline.privacy import erase as erasure
 from intent_pipeline.settings import Settings
 
+from tests.airflow_home import seed_dbt_parse, shared_folder
 from tests.benches import load_bench
 
 pytestmark = pytest.mark.slow
@@ -52,6 +53,7 @@ def world(tmp_path_factory):
         bench = load_bench("privacy")
         destinations = bench.start_fakes(stack)
         bench.synth(home, 200, 1, 7)
+        seed_dbt_parse(shared_folder(tmp_path_factory), home)  # the test run's parse (tests/airflow_home.py)
         bench.run_interval(DAY, destinations)
         settings = Settings.from_env()
         person_id, email, phone = _candidate(settings)

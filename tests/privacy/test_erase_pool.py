@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.airflow_home import airflow_metadata, install_metadata
+
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 POOL_DESCRIPTION = "customer_intent: one writer of the DuckDB warehouse at a time"
@@ -65,9 +67,10 @@ def airflow(tmp_path_factory):
         "HOLDER_STARTED": str(home / "started"), "HOLDER_STOP": str(home / "stop"),
         "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT), env.get("PYTHONPATH", "")]),
     })  # fmt: skip
-    # `airflow db migrate` and `airflow pools set ...` in one process (the CLI's parser and commands, as
-    # `airflow <args>` runs them): Airflow's imports paid once, not per command (about 3 CPU-seconds each)
-    commands = [["db", "migrate"], ["pools", "set", "intent_warehouse", "1", POOL_DESCRIPTION]]
+    # the test run's migrated metadata DB (tests/airflow_home.py), then `airflow pools set ...` as the
+    # setup runs it (the CLI's parser and command, as `airflow <args>` runs them)
+    install_metadata(airflow_metadata(tmp_path_factory), home)
+    commands = [["pools", "set", "intent_warehouse", "1", POOL_DESCRIPTION]]
     done = subprocess.run([sys.executable, "-c", CLI_COMMANDS, json.dumps(commands)], env=env, capture_output=True,
                           text=True)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
