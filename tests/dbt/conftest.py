@@ -459,13 +459,23 @@ def run_dbt(
     *args: str,
     interval: tuple[datetime, datetime] | None = None,
     extra_env: dict[str, str] | None = None,
+    artifacts: bool = False,
 ) -> subprocess.CompletedProcess:
     """Run the real dbt CLI on the project with this lake and the warehouse ``base/warehouse.duckdb``,
-    for ``interval`` (default: INTERVAL_START, INTERVAL_END), ``extra_env`` on top."""
+    for ``interval`` (default: INTERVAL_START, INTERVAL_END), ``extra_env`` on top.
+
+    dbt's JSON artifacts (``manifest.json``, written twice a run, and ``run_results.json``: about
+    1.5 CPU-s of every run, more than a small ``dbt run`` of two models) are written only with
+    ``artifacts`` (``Build.results()`` reads them). A run with ``--vars`` parses the whole project
+    for those vars: it keeps its parse in ``base/target-vars``, so that the next run without vars
+    still finds the project's parse in ``base/target`` (one full parse instead of two)."""
     base.mkdir(parents=True, exist_ok=True)
     _seed_partial_parse(base)
     env = {**_dbt_env(lake, interval), **(extra_env or {})}
-    return subprocess.run(_dbt_command(base, *args), env=env, capture_output=True, text=True, cwd=base)
+    command = _dbt_command(base, *args, *(() if artifacts else ("--no-write-json",)))
+    if "--vars" in args:
+        command[command.index("--target-path") + 1] = str(base / "target-vars")
+    return subprocess.run(command, env=env, capture_output=True, text=True, cwd=base)
 
 
 # dbt's unit tests check the SQL, which is the same in every build: the session's ``warehouse``
@@ -477,7 +487,7 @@ def build_warehouse(
     base: Path, lake: Path, *build_args: str, interval: tuple[datetime, datetime] | None = None
 ) -> Build:
     """One ``dbt build`` (seeds, models, tests) of ``lake`` into ``base/warehouse.duckdb``."""
-    build = run_dbt(base, lake, "build", *build_args, interval=interval)
+    build = run_dbt(base, lake, "build", *build_args, interval=interval, artifacts=True)
     return Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=lake, build=build)
 
 
