@@ -28,14 +28,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.shared import made_once, shared_folder
+
 ROOT = Path(__file__).resolve().parents[1]
 METADATA_FILE = "airflow.db"
-
-
-def shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder shared by every xdist worker of this test run (the run's own folder without xdist)."""
-    base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 def airflow_env(airflow_home: Path) -> dict[str, str]:
@@ -57,33 +53,31 @@ def airflow_metadata(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A metadata DB migrated by ``airflow db migrate`` once per test run (the first caller migrates
     under a file lock, the others wait and get the same file). Never open it: copy it
     (:func:`install_metadata`)."""
-    from filelock import FileLock
-
     folder = shared_folder(tmp_path_factory) / "airflow-metadata"
-    folder.mkdir(parents=True, exist_ok=True)
     template = folder / METADATA_FILE
-    with FileLock(str(folder / "migrate.lock")):
-        if not template.exists():
-            home = folder / "home"
-            shutil.rmtree(home, ignore_errors=True)  # a failed attempt's leftovers
-            home.mkdir()
-            done = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=airflow_env(home),
-                                  capture_output=True, text=True)  # fmt: skip
-            assert done.returncode == 0, f"airflow db migrate failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-            migrated = home / METADATA_FILE
-            # write-ahead logging (Airflow sets it; it persists in the file): fold the log into the
-            # file, so that the one file is the whole DB, then publish it by rename
-            con = sqlite3.connect(migrated)
-            try:
-                mode = con.execute("pragma journal_mode").fetchone()[0]
-                con.execute("pragma wal_checkpoint(truncate)")
-            finally:
-                con.close()
-            assert mode == "wal", f"{migrated}: journal_mode {mode}"
-            partial = folder / f".{METADATA_FILE}.{os.getpid()}"
-            shutil.copyfile(migrated, partial)
-            os.replace(partial, template)
-    return template
+
+    def migrate() -> None:
+        home = folder / "home"
+        shutil.rmtree(home, ignore_errors=True)  # a failed attempt's leftovers
+        home.mkdir()
+        done = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=airflow_env(home),
+                              capture_output=True, text=True)  # fmt: skip
+        assert done.returncode == 0, f"airflow db migrate failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        migrated = home / METADATA_FILE
+        # write-ahead logging (Airflow sets it; it persists in the file): fold the log into the
+        # file, so that the one file is the whole DB, then publish it by rename
+        con = sqlite3.connect(migrated)
+        try:
+            mode = con.execute("pragma journal_mode").fetchone()[0]
+            con.execute("pragma wal_checkpoint(truncate)")
+        finally:
+            con.close()
+        assert mode == "wal", f"{migrated}: journal_mode {mode}"
+        partial = folder / f".{METADATA_FILE}.{os.getpid()}"
+        shutil.copyfile(migrated, partial)
+        os.replace(partial, template)
+
+    return made_once(folder, template, migrate)
 
 
 def install_metadata(template: Path, airflow_home: Path) -> Path:

@@ -17,22 +17,16 @@ so files never see each other's schemas. Import the fixtures into a test module:
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.shared import shared_folder
+
 # test-only: a server whose data nobody keeps need not survive an OS crash
 TEST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
-
-
-def _shared_folder(tmp_path_factory) -> Path:
-    """The run's folder shared by every xdist worker (the run's own folder without xdist)."""
-    base = tmp_path_factory.getbasetemp()
-    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "postgres"
 
 
 @pytest.fixture(scope="session", name="postgres_server")
@@ -41,7 +35,7 @@ def postgres_server_fixture(tmp_path_factory) -> Iterator[Any]:
     from filelock import FileLock
     from intent_pipeline.postgres_load import LocalServer
 
-    folder = _shared_folder(tmp_path_factory)
+    folder = shared_folder(tmp_path_factory) / "postgres"
     folder.mkdir(parents=True, exist_ok=True)
     record = folder / "server.json"
     lock = FileLock(str(folder / "server.lock"))
@@ -71,27 +65,25 @@ def postgres_server_fixture(tmp_path_factory) -> Iterator[Any]:
 def create_database(server, name: str) -> dict[str, Any]:
     """A new, empty database ``name`` (UTF8, C.UTF-8: the cluster's) on ``server``, replacing one
     left by an earlier try; its psycopg2 connection parameters."""
-    import psycopg2
-
-    admin = psycopg2.connect(**server.params("postgres"))
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cursor:
-            cursor.execute(f'drop database if exists "{name}" with (force)')
-            cursor.execute(f'create database "{name}"')
-    finally:
-        admin.close()
+    _as_admin(server, f'drop database if exists "{name}" with (force)', f'create database "{name}"')
     return server.params(name)
 
 
 def drop_database(server, name: str) -> None:
+    _as_admin(server, f'drop database if exists "{name}" with (force)')
+
+
+def _as_admin(server, *statements: str) -> None:
+    """``statements`` on the server's ``postgres`` database, outside a transaction (as
+    ``create``/``drop database`` must run)."""
     import psycopg2
 
     admin = psycopg2.connect(**server.params("postgres"))
     admin.autocommit = True
     try:
         with admin.cursor() as cursor:
-            cursor.execute(f'drop database if exists "{name}" with (force)')
+            for statement in statements:
+                cursor.execute(statement)
     finally:
         admin.close()
 

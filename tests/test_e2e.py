@@ -26,7 +26,8 @@ from pathlib import Path
 import pytest
 from intent_pipeline.activation.escape import markdown_text
 
-from tests.airflow_home import airflow_metadata, install_metadata, seed_dbt_parse, shared_folder
+from tests.airflow_home import airflow_metadata, install_metadata, seed_dbt_parse
+from tests.shared import shared_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 INTERVAL = "2026-11-21"

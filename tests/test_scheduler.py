@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.airflow_home import airflow_metadata, seed_dbt_parse, shared_folder
+from tests.airflow_home import airflow_metadata, seed_dbt_parse
 from tests.benches import load_bench
+from tests.shared import shared_folder
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.airflow_home import shared_folder
 from tests.dashboard.site import build_site, render_site
+from tests.shared import shared_folder
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ import pytest
 
 from tests.airflow_home import seed_dbt_parse
 from tests.dashboard.browser import BrowserMissing, Chromium, PageReport, StaticServer, chromium_binary
+from tests.shared import made_once
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "dashboard"
@@ -68,37 +69,35 @@ def _build(home: Path, shared: Path) -> dict[str, Path]:
 
 def build_site(shared: Path) -> dict[str, Path]:
     """The sample's serving copy and the dashboards built from it, made once under ``shared`` (the
-    test run's folder every xdist worker shares, :func:`tests.airflow_home.shared_folder`):
+    test run's folder every xdist worker shares, :func:`tests.shared.shared_folder`):
     ``{"home": INTENT_HOME of the sample, "parquet": the published version the build read, "dist": the site}``."""
-    from filelock import FileLock
-
     require_tools()
     folder = shared / "dashboard-site"
-    folder.mkdir(parents=True, exist_ok=True)
     record = folder / "built.json"
-    with FileLock(str(folder / "build.lock")):
-        if not record.exists():
-            home = folder / "sample"
-            shutil.rmtree(home, ignore_errors=True)  # a failed attempt's leftovers
-            site = _build(home, shared)
-            record.write_text(json.dumps({key: str(value) for key, value in site.items()}))
+
+    def build() -> None:
+        home = folder / "sample"
+        shutil.rmtree(home, ignore_errors=True)  # a failed attempt's leftovers
+        site = _build(home, shared)
+        record.write_text(json.dumps({key: str(value) for key, value in site.items()}))
+
+    made_once(folder, record, build)
     return {key: Path(value) for key, value in json.loads(record.read_text()).items()}
 
 
 def render_site(site: dict[str, Path]) -> dict[str, PageReport]:
     """Every page of ``site`` rendered in headless Chromium, a screenshot each in ``ARTEFACTS``; made once."""
-    from filelock import FileLock
+    record = site["home"].parent / "rendered.json"
 
-    folder = site["home"].parent
-    record = folder / "rendered.json"
-    with FileLock(str(folder / "render.lock")):
-        if not record.exists():
-            ARTEFACTS.mkdir(parents=True, exist_ok=True)
-            reports = {}
-            with StaticServer(site["dist"]) as server, Chromium() as browser:
-                for name, path in PAGES.items():
-                    reports[name] = browser.render(server.url(path), screenshot=ARTEFACTS / f"{name}.png")
-            record.write_text(json.dumps({name: asdict(report) for name, report in reports.items()}, default=str))
+    def render() -> None:
+        ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        reports = {}
+        with StaticServer(site["dist"]) as server, Chromium() as browser:
+            for name, path in PAGES.items():
+                reports[name] = browser.render(server.url(path), screenshot=ARTEFACTS / f"{name}.png")
+        record.write_text(json.dumps({name: asdict(report) for name, report in reports.items()}, default=str))
+
+    made_once(record.parent, record, render)
     saved = json.loads(record.read_text())
     return {
         name: PageReport(**{**report, "screenshot": Path(report["screenshot"]) if report["screenshot"] else None})

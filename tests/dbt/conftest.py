@@ -33,6 +33,8 @@ from pathlib import Path
 import pytest
 from intent_pipeline.pipeline import with_plugins_on_path
 
+from tests.shared import made_once, shared_folder
+
 ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT = ROOT / "dbt_project"
 DBT = Path(sys.executable).with_name("dbt")
@@ -436,19 +438,17 @@ def use_parse_cache(folder: Path) -> None:
 def _seed_partial_parse(base: Path) -> None:
     """Copy the test run's parse of the project into ``base/target`` (made on first use, once for all
     xdist workers: the first one parses under a file lock, the others wait and copy)."""
-    from filelock import FileLock
-
     folder = _parse_cache.get("folder")
     target = base / "target" / "partial_parse.msgpack"
     if folder is None or target.exists():
         return
-    folder.mkdir(parents=True, exist_ok=True)
-    cached = folder / "target" / "partial_parse.msgpack"
-    with FileLock(str(folder / "parse.lock")):
-        if not cached.exists():
-            done = subprocess.run(_dbt_command(folder, "parse"), env=_dbt_env(folder / "lake", None),
-                                  capture_output=True, text=True, cwd=folder)  # fmt: skip
-            assert done.returncode == 0, done.stdout[-4000:]
+
+    def parse() -> None:
+        done = subprocess.run(_dbt_command(folder, "parse"), env=_dbt_env(folder / "lake", None),
+                              capture_output=True, text=True, cwd=folder)  # fmt: skip
+        assert done.returncode == 0, done.stdout[-4000:]
+
+    cached = made_once(folder, folder / "target" / "partial_parse.msgpack", parse)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(cached, target)
 
@@ -491,12 +491,6 @@ def build_warehouse(
     return Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=lake, build=build)
 
 
-def shared_folder(tmp_path_factory) -> Path:
-    """A folder shared by every xdist worker of this test run (the run's own folder without xdist)."""
-    base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-
-
 @pytest.fixture(scope="session", autouse=True)
 def dbt_parse_cache(tmp_path_factory) -> Iterator[Path]:
     folder = shared_folder(tmp_path_factory) / "dbt-parse"
@@ -528,19 +522,18 @@ def warehouse(tmp_path_factory, dbt_parse_cache) -> Build:
     """The hand-written lake built once per test run with ``dbt build`` (dbt is slow): the first
     xdist worker that needs it builds it under a file lock, the others wait and read the same file
     (read-only connections of several processes do not block each other)."""
-    from filelock import FileLock
-
     base = shared_folder(tmp_path_factory) / "dbt-warehouse"
-    base.mkdir(parents=True, exist_ok=True)
     lake = base / "lake"
     record = base / "build.json"
-    with FileLock(str(base / "build.lock")):
-        if not record.exists():
-            build_lake(lake)
-            # every unit test but the funnel's edge cases, which run once, in ``funnel_case_run``
-            done = build_warehouse(base, lake, "--exclude", f"tag:{FUNNEL_CASES_TAG}").build
-            record.write_text(json.dumps({"args": done.args, "returncode": done.returncode, "stdout": done.stdout,
-                                          "stderr": done.stderr}))  # fmt: skip
+
+    def build() -> None:
+        build_lake(lake)
+        # every unit test but the funnel's edge cases, which run once, in ``funnel_case_run``
+        done = build_warehouse(base, lake, "--exclude", f"tag:{FUNNEL_CASES_TAG}").build
+        record.write_text(json.dumps({"args": done.args, "returncode": done.returncode, "stdout": done.stdout,
+                                      "stderr": done.stderr}))  # fmt: skip
+
+    made_once(base, record, build)
     saved = json.loads(record.read_text())
     done = subprocess.CompletedProcess(saved["args"], saved["returncode"], saved["stdout"], saved["stderr"])
     return Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=lake, build=done)
@@ -550,17 +543,15 @@ def warehouse(tmp_path_factory, dbt_parse_cache) -> Build:
 def funnel_case_run(tmp_path_factory, dbt_parse_cache) -> Path:
     """The run_results.json of the funnel's edge cases, run once per test run on a scratch warehouse
     the way ``bench/attribution.py`` runs them (``intent_pipeline.funnel_cases.run_edge_cases``)."""
-    from filelock import FileLock
     from intent_pipeline.funnel_cases import run_edge_cases
 
     base = shared_folder(tmp_path_factory) / "funnel-cases"
-    base.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(base / "run.lock")):
-        results = base / "target" / "run_results.json"
-        if not results.exists():
-            _seed_partial_parse(base)
-            run_edge_cases(base)
-    return results
+
+    def run() -> None:
+        _seed_partial_parse(base)
+        run_edge_cases(base)
+
+    return made_once(base, base / "target" / "run_results.json", run)
 
 
 def copy_of(build: Build, base: Path) -> Build:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from intent_pipeline.identity_estimate import SEEDS, Scratch
 
-from tests.dbt.conftest import shared_folder
+from tests.shared import made_once, shared_folder
 
 WAREHOUSE_FILE = "warehouse.duckdb"
 
@@ -23,16 +23,15 @@ WAREHOUSE_FILE = "warehouse.duckdb"
 def matcher_seeds(tmp_path_factory) -> Path:
     """The DuckDB file of this test run holding the matcher's seeds (SEEDS), loaded by `dbt seed`
     once (the run's parse: call it where INTENT_DBT_PARSE_CACHE points at the test run's parse)."""
-    from filelock import FileLock
-
     folder = shared_folder(tmp_path_factory) / "matcher-seeds"
-    folder.mkdir(parents=True, exist_ok=True)
-    warehouse, done = folder / WAREHOUSE_FILE, folder / "seeded"
-    with FileLock(str(folder / "seed.lock")):
-        if not done.exists():
-            Scratch(folder).dbt("seed", "--select", *SEEDS)
-            assert not warehouse.with_name(WAREHOUSE_FILE + ".wal").exists(), "dbt left the seeds' file open"
-            done.write_text("\n".join(SEEDS))
+    warehouse = folder / WAREHOUSE_FILE
+
+    def seed() -> None:
+        Scratch(folder).dbt("seed", "--select", *SEEDS)
+        assert not warehouse.with_name(WAREHOUSE_FILE + ".wal").exists(), "dbt left the seeds' file open"
+        (folder / "seeded").write_text("\n".join(SEEDS))
+
+    made_once(folder, folder / "seeded", seed)
     return warehouse
 
 

@@ -17,8 +17,9 @@ from intent_pipeline.privacy import audit, residual
 from intent_pipeline.privacy import erase as erasure
 from intent_pipeline.settings import Settings
 
-from tests.airflow_home import seed_dbt_parse, shared_folder
+from tests.airflow_home import seed_dbt_parse
 from tests.benches import load_bench
+from tests.shared import shared_folder
 
 pytestmark = pytest.mark.slow
 DAY = date(2026, 11, 21)
