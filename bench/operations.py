@@ -61,7 +61,6 @@ import argparse
 import importlib.util
 import json
 import os
-import secrets
 import shutil
 import socket
 import sqlite3
@@ -84,25 +83,6 @@ DEFAULT_POOL, DEFAULT_POOL_DESCRIPTION, DEFAULT_POOL_SLOTS = "default_pool", "De
 # trigger load's mapped tasks run eight at a time
 OPERATIONS_PARALLELISM, TRIGGER_LOAD_PARALLELISM = 2, 8
 LOCK_PATTERNS = ("Could not set lock on file", "Conflicting lock")
-# The home's airflow_local_settings.py (Airflow imports it in every process of the home, from
-# AIRFLOW_HOME/config): the scheduler imports what the tasks import before its LocalExecutor forks
-# the workers, and each task process, forked by a worker, inherits Great Expectations (about 4
-# CPU-seconds to import, in every validate_* task), pandas, pyarrow and DuckDB instead of importing
-# them again. The other components and the CLI do not (their argv is not ``airflow scheduler``).
-LOCAL_SETTINGS = textwrap.dedent(
-    """
-    \"\"\"bench/operations.py: the scheduler's workers inherit the tasks' heavy imports (fork).\"\"\"
-    import sys
-
-    __all__: list[str] = []  # no cluster policy here
-
-    if sys.argv[1:2] == ["scheduler"]:
-        import duckdb  # noqa: F401
-        import great_expectations  # noqa: F401
-        import pandas  # noqa: F401
-        import pyarrow  # noqa: F401
-    """
-)
 
 
 def _runner():
@@ -134,11 +114,6 @@ def make_env(base: Path, port: int) -> dict:
         # the DAG files do not change while the bench runs: parsed at the start, not again every 30 s
         # (each parse is a process of its own; 41 of them, 13 CPU-seconds, in a 14-minute test run)
         AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL="3600",
-        # One signing key for every component (the task tokens the scheduler signs, the execution API
-        # checks): each would otherwise take the airflow.cfg the first of them writes, or, started
-        # before it was written, generate one of its own ("Invalid auth token" in every task)
-        AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_urlsafe(64),
-        AIRFLOW__API__SECRET_KEY=secrets.token_urlsafe(32),
         # the scheduler's log server: not the default 8793, which another Airflow on this host may hold
         AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
         # SQLite metadata shared by four components: wait up to 60 s for its write lock, not 5 s
@@ -381,9 +356,6 @@ def start(
         env["AIRFLOW__CORE__DAGS_FOLDER"] = str(dags)
         dag_ids += ["load_busy", "load_target"]
     started = time.monotonic()
-    config = Path(env["AIRFLOW_HOME"]) / "config"
-    config.mkdir(parents=True, exist_ok=True)
-    (config / "airflow_local_settings.py").write_text(LOCAL_SETTINGS)
     commands: list[list[str]] = []
     if metadata is None:
         subprocess.run(["bash", str(ROOT / "scripts" / "airflow-init.sh")], env=env, check=True, cwd=ROOT)

@@ -22,13 +22,21 @@ SQLite metadata, one process serving both deadlocks: the REST API writes its aud
 execution-API request in the same process has begun writing, that request's commit needs the
 event loop, and the audit-log row waits for its lock until SQLite's busy timeout (60 s here),
 then the trigger answers 500 (docs/operations.md, "The REST trigger's 60 s stall").
+
+Every start of the components (``Services``: make run, make airflow-ui, bench/operations.py, the
+scheduler test) gives them one signing key for the tokens the scheduler issues to its tasks and the
+execution API checks (:func:`component_env`), and writes the home's ``config/airflow_local_settings.py``
+so that the scheduler imports the tasks' heavy modules before its LocalExecutor forks them
+(:func:`install_local_settings`, intent_pipeline/airflow_preload.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import configparser
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -77,6 +85,56 @@ def with_port(env: dict, port: int, exec_port: int | None = None) -> dict:
     }
 
 
+# The home's config/airflow_local_settings.py as this script writes it (the first line marks it ours).
+LOCAL_SETTINGS = '''"""Written by scripts/airflow_run.py: the scheduler imports the tasks' heavy modules before forking.
+
+Airflow imports this file in every process of the home; intent_pipeline.airflow_preload acts in
+``airflow scheduler`` only. Replace this file with your own and the script leaves it alone.
+"""
+
+from intent_pipeline.airflow_preload import preload
+
+__all__: list[str] = []  # no cluster policy here
+
+preload()
+'''
+
+
+def install_local_settings(airflow_home: Path) -> bool:
+    """Write :data:`LOCAL_SETTINGS` as ``airflow_home/config/airflow_local_settings.py`` unless a file
+    of someone else's is there (then it is kept, and this says so); True when ours is in place."""
+    path = airflow_home / "config" / "airflow_local_settings.py"
+    if path.exists() and path.read_text().splitlines()[:1] != LOCAL_SETTINGS.splitlines()[:1]:
+        print(f"{path} is not the one scripts/airflow_run.py writes: kept; the scheduler does not preload "
+              "the tasks' imports (intent_pipeline/airflow_preload.py)", file=sys.stderr)  # fmt: skip
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text() != LOCAL_SETTINGS:
+        path.write_text(LOCAL_SETTINGS)
+    return True
+
+
+# (environment variable, airflow.cfg section, option, bytes of a generated value)
+SIGNING_KEYS = (("AIRFLOW__API_AUTH__JWT_SECRET", "api_auth", "jwt_secret", 64),
+                ("AIRFLOW__API__SECRET_KEY", "api", "secret_key", 32))  # fmt: skip
+
+
+def component_env(env: dict) -> dict:
+    """``env`` with one JWT signing key and one API secret key for every component started with it.
+    The scheduler signs its tasks' tokens, the execution API checks them: components that each took
+    the key of the airflow.cfg they found, or generated one when they started before the file was
+    written (a new home), disagree, and every task fails with "Invalid auth token". Kept from ``env``
+    when set there, else the home's airflow.cfg's (a UI login survives a restart), else generated."""
+    config = configparser.ConfigParser(interpolation=None)
+    home = Path(env.get("AIRFLOW_HOME") or Path.home() / "airflow")
+    config.read(home / "airflow.cfg")
+    out = dict(env)
+    for name, section, option, size in SIGNING_KEYS:
+        if not out.get(name):
+            out[name] = config.get(section, option, fallback="") or secrets.token_urlsafe(size)
+    return out
+
+
 class Services:
     """api-server(s), scheduler and dag-processor of one Airflow home, started and stopped by us.
 
@@ -87,7 +145,7 @@ class Services:
 
     def __init__(self, env: dict, log_dir: Path, port: int, exec_port: int | None = None, split: bool = True):
         self.exec_port = (exec_port or execution_port(env)) if split else None
-        self.env, self.log_dir, self.port = with_port(env, port, self.exec_port), log_dir, port
+        self.env, self.log_dir, self.port = with_port(component_env(env), port, self.exec_port), log_dir, port
         self.processes: list[subprocess.Popen] = []
 
     def components(self) -> list[tuple[str, list[str]]]:
@@ -103,6 +161,7 @@ class Services:
 
     def __enter__(self) -> Services:
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        install_local_settings(Path(self.env.get("AIRFLOW_HOME") or Path.home() / "airflow"))
         for name, args in self.components():
             log = open(self.log_dir / f"airflow-{name}.log", "ab")  # noqa: SIM115 - closed with the process
             # own process group: stopping it stops the component's worker processes too
