@@ -125,7 +125,7 @@ def component_env(env: dict) -> dict:
     the key of the airflow.cfg they found, or generated one when they started before the file was
     written (a new home), disagree, and every task fails with "Invalid auth token". Kept from ``env``
     when set there, else the home's airflow.cfg's (a UI login survives a restart), else generated."""
-    config = configparser.ConfigParser(interpolation=None)
+    config = configparser.ConfigParser(interpolation=None, strict=False)
     home = Path(env.get("AIRFLOW_HOME") or Path.home() / "airflow")
     config.read(home / "airflow.cfg")
     out = dict(env)
