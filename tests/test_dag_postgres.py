@@ -192,6 +192,10 @@ def test_a_rerun_replaces_the_load_rebuilds_the_same_marts_and_sends_nothing(pg_
     assert loaded_counts(pg_pipeline) == first_run["loaded"]
     assert marts_figures(pg_pipeline) == first_run["marts"]
     assert pg_pipeline.outbox_files() == first_run["outbox"]
+    rerun = published(pg_pipeline)  # published again: the same marts (the run's history marts grow)
+    assert rerun is not None and rerun["run_id"] != first_run["published"]["run_id"]
+    assert rerun["tables"] == first_run["published"]["tables"] and rerun["rows"] >= first_run["published"]["rows"]
+    assert pg_rows(pg_pipeline.server, "select count(*) from serving.people")[0][0] == first_run["marts"]["people"]
     for destination, counts in pg_pipeline.activation_report().items():
         assert counts["sent_ok"] == 0, (destination, counts)
         assert counts["unchanged"] + counts["invalid"] == counts["planned"], (destination, counts)
@@ -208,12 +212,17 @@ def test_a_violation_in_a_postgres_mart_stops_the_run_before_activation(pg_pipel
         con.close()
     report_file = pg_pipeline.data / "reports" / "activation" / f"dt={INTERVAL}.json"
     before = report_file.stat().st_mtime
+    serving_before = published(pg_pipeline)
     # no rebuild (dbt would repair the mart): the gate reads the planted mart in Postgres
     done = pg_pipeline.run_dag("--mark-success-pattern", "^(extract_.*|validate_raw|dbt_build)$", check=False)
     assert done.returncode != 0
     log = done.stdout + done.stderr
     assert "quality gate 'marts' failed" in log and "segment_high_intent" in log
     assert report_file.stat().st_mtime == before, "activation ran despite the failed gate"
+    # nor was it published: BI still reads the last validated marts, without the planted duplicate
+    assert published(pg_pipeline) == serving_before
+    assert pg_rows(pg_pipeline.server, "select count(*) - count(distinct person_id) from serving.segment_high_intent") \
+        == [(0,)]  # fmt: skip
 
 
 def test_the_engine_setting_is_duckdb_or_postgres():
