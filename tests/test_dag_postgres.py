@@ -4,7 +4,8 @@ server (tests/postgres_server.py; this file has its own database there), real GX
 
 1. The first run loads the interval's lake into Postgres, builds there (two phases around the Python
    attribution model), validates the marts read from Postgres, activates from them and summarizes
-   them; no DuckDB warehouse file is written. Every loaded lake row is in Postgres once.
+   them, and publishes them to schema serving; no DuckDB warehouse file is written. Every loaded lake
+   row is in Postgres once.
 2. A re-run of the interval replaces the loaded rows (no duplicate, none dropped), rebuilds the same
    marts and sends nothing again.
 3. A violation planted in a Postgres mart stops the run at validate_marts: the gate reads Postgres.
@@ -85,11 +86,18 @@ def marts_figures(p: Pipeline) -> dict:
     }
 
 
+def published(p: Pipeline) -> dict | None:
+    from intent_pipeline.postgres_load import published_postgres
+
+    return published_postgres(p.server)
+
+
 @pytest.fixture(scope="module")
 def first_run(pg_pipeline) -> dict:
     pg_pipeline.run_dag()
     return {"loaded": loaded_counts(pg_pipeline), "marts": marts_figures(pg_pipeline),
-            "report": pg_pipeline.activation_report(), "outbox": pg_pipeline.outbox_files()}  # fmt: skip
+            "report": pg_pipeline.activation_report(), "outbox": pg_pipeline.outbox_files(),
+            "published": published(pg_pipeline)}  # fmt: skip
 
 
 def test_the_run_builds_on_postgres_and_writes_no_duckdb_warehouse(pg_pipeline, first_run):
@@ -102,6 +110,17 @@ def test_the_run_builds_on_postgres_and_writes_no_duckdb_warehouse(pg_pipeline, 
     assert pg_rows(pg_pipeline.server, "select count(*) from marts.channel_attribution")[0][0] > 0
     results = json.loads((pg_pipeline.data / "state" / "dbt" / "target" / "run_results.json").read_text())
     assert "model.intent_warehouse.attribution_touch_credits" in {r["unique_id"] for r in results["results"]}
+
+
+def test_publish_swapped_the_validated_marts_into_the_serving_schema(pg_pipeline, first_run):
+    """BI reads schema serving: the run's marts, copied after the gate passed (publish_postgres)."""
+    serving = first_run["published"]
+    assert serving is not None and serving["interval_start"] == INTERVAL and serving["run_id"]
+    assert pg_rows(pg_pipeline.server, "select count(*) from serving.people")[0][0] == first_run["marts"]["people"]
+    assert sorted(r[0] for r in pg_rows(pg_pipeline.server, "select person_id from serving.segment_high_intent")) \
+        == first_run["marts"]["segment"]  # fmt: skip
+    tables = pg_rows(pg_pipeline.server, "select count(*) from information_schema.tables where table_schema = 'marts'")
+    assert serving["tables"] == tables[0][0] and serving["rows"] > first_run["marts"]["people"]
 
 
 def test_every_extracted_row_is_loaded_into_postgres_once(pg_pipeline, first_run):
@@ -173,6 +192,10 @@ def test_a_rerun_replaces_the_load_rebuilds_the_same_marts_and_sends_nothing(pg_
     assert loaded_counts(pg_pipeline) == first_run["loaded"]
     assert marts_figures(pg_pipeline) == first_run["marts"]
     assert pg_pipeline.outbox_files() == first_run["outbox"]
+    rerun = published(pg_pipeline)  # published again: the same marts (the run's history marts grow)
+    assert rerun is not None and rerun["run_id"] != first_run["published"]["run_id"]
+    assert rerun["tables"] == first_run["published"]["tables"] and rerun["rows"] >= first_run["published"]["rows"]
+    assert pg_rows(pg_pipeline.server, "select count(*) from serving.people")[0][0] == first_run["marts"]["people"]
     for destination, counts in pg_pipeline.activation_report().items():
         assert counts["sent_ok"] == 0, (destination, counts)
         assert counts["unchanged"] + counts["invalid"] == counts["planned"], (destination, counts)
@@ -189,12 +212,17 @@ def test_a_violation_in_a_postgres_mart_stops_the_run_before_activation(pg_pipel
         con.close()
     report_file = pg_pipeline.data / "reports" / "activation" / f"dt={INTERVAL}.json"
     before = report_file.stat().st_mtime
+    serving_before = published(pg_pipeline)
     # no rebuild (dbt would repair the mart): the gate reads the planted mart in Postgres
     done = pg_pipeline.run_dag("--mark-success-pattern", "^(extract_.*|validate_raw|dbt_build)$", check=False)
     assert done.returncode != 0
     log = done.stdout + done.stderr
     assert "quality gate 'marts' failed" in log and "segment_high_intent" in log
     assert report_file.stat().st_mtime == before, "activation ran despite the failed gate"
+    # nor was it published: BI still reads the last validated marts, without the planted duplicate
+    assert published(pg_pipeline) == serving_before
+    assert pg_rows(pg_pipeline.server, "select count(*) - count(distinct person_id) from serving.segment_high_intent") \
+        == [(0,)]  # fmt: skip
 
 
 def test_the_engine_setting_is_duckdb_or_postgres():

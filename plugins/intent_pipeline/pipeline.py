@@ -392,10 +392,15 @@ def publish_task(interval_start: datetime, interval_end: datetime, run_id: str) 
 
     settings = Settings.from_env()
     if settings.engine == "postgres":
-        # BI reads the marts in Postgres (a server: readers never block the build); the serving copy
-        # is built from a DuckDB warehouse file and stays as it was.
-        log.info("INTENT_ENGINE=postgres: BI reads the marts in Postgres; no DuckDB serving copy is published")
-        return {"engine": "postgres", "published": False, "reason": "BI reads the marts in Postgres"}
+        # BI reads schema serving on the server: the validated marts copied there and swapped in
+        # (postgres_load.publish_postgres); the DuckDB serving copy stays as it was.
+        from intent_pipeline.postgres_load import publish_postgres
+
+        done = publish_postgres(run_id=run_id, interval_start=interval_start.date().isoformat())
+        log.info("published %s marts, %s rows, to schema %s on Postgres", len(done["tables"]), done["rows"],
+                 done["schema"])  # fmt: skip
+        return {"engine": "postgres", "published": True, "schema": done["schema"], "rows": done["rows"],
+                "publish_seconds": done["seconds"]}  # fmt: skip
     source = run_settings(settings, run_id).warehouse
     manifest = publish(
         source,

@@ -350,6 +350,19 @@ def build_env(env: Mapping[str, str]) -> dict[str, str]:
     return {**env, "PGOPTIONS": f"{BUILD_SESSION_OPTIONS} {options}".strip()}
 
 
+def _node_seconds(run_results: Path) -> dict[str, float]:
+    """dbt's node time per kind of node (``seed``, ``model``, ``test``) in a ``run_results.json``."""
+    import json
+
+    if not run_results.exists():
+        return {}
+    seconds: dict[str, float] = {}
+    for result in json.loads(run_results.read_text())["results"]:
+        kind = result["unique_id"].split(".")[0]
+        seconds[kind] = round(seconds.get(kind, 0.0) + result["execution_time"], 2)
+    return seconds
+
+
 def build_postgres(
     dbt_command: list[str],
     env: Mapping[str, str],
@@ -363,8 +376,9 @@ def build_postgres(
 
     ``dbt_command`` is the dbt executable with the project options (``--project-dir``,
     ``--profiles-dir``, ``--target-path target_path``); ``env`` has ``DBT_TARGET=postgres`` and
-    the profile's variables (dbt runs with :func:`build_env`'s). Returns the seconds of each phase
-    and the two ``CompletedProcess``. Raises :class:`LoadError` when a phase fails.
+    the profile's variables (dbt runs with :func:`build_env`'s). Returns the seconds of each phase,
+    the first phase's node seconds per kind (``phase1_node_seconds``: seeds, models, tests) and the
+    two ``CompletedProcess``. Raises :class:`LoadError` when a phase fails.
     """
     import subprocess
     import time
@@ -382,11 +396,112 @@ def build_postgres(
             raise LoadError(f"dbt build on postgres failed:\n{done.stdout[-6000:]}\n{done.stderr[-2000:]}")
 
     phase("phase1", "--exclude", f"{ATTRIBUTION_MODEL}+")
+    timings["phase1_node_seconds"] = _node_seconds(Path(target_path) / "run_results.json")  # phase 2 replaces it
     started = time.perf_counter()
     timings["attribution_rows"] = attribute_postgres(Path(target_path) / "manifest.json", connection)
     timings["attribution_seconds"] = time.perf_counter() - started
     phase("phase2", "--select", f"{ATTRIBUTION_MODEL}+")
     return timings
+
+
+SERVING_SCHEMA = "serving"
+PUBLISHED_TABLE = "published"
+
+
+class PublishError(RuntimeError):
+    """The marts could not be published to the serving schema (nothing was swapped in)."""
+
+
+def publish_postgres(
+    connection: Mapping[str, Any] | None = None,
+    *,
+    run_id: str = "",
+    interval_start: str = "",
+    source_schema: str = "marts",
+    schema: str = SERVING_SCHEMA,
+    readers: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Publish the validated marts (every table and view of ``source_schema``) to schema ``schema``,
+    the Postgres counterpart of the DuckDB serving copy (docs/portability.md, "The serving schema").
+
+    The copy is made in schema ``<schema>__next`` and committed; then one short transaction swaps
+    it in (``<schema>`` renamed to ``<schema>__previous``, ``<schema>__next`` to ``<schema>``).
+    Renaming a schema takes no lock on its tables, so the swap never waits for a reader: a query
+    sees the old tables or the new ones, never a mix and never a half-copied one, and the build
+    that follows (which replaces ``marts``, not ``serving``) never waits for BI. The previous
+    copy is dropped at the start of the next publish (which waits for a reader still inside a
+    transaction begun before the last swap). ``readers``: roles granted ``usage`` on the new schema
+    and ``select`` on its tables before the swap (a schema's grants do not move with its name).
+    ``serving.published`` holds the run, the interval, the time and the row counts.
+    Returns ``{"schema", "run_id", "tables": {mart: rows}, "rows", "seconds"}``.
+    """
+    import time
+
+    import psycopg2
+
+    started = time.perf_counter()
+    next_schema, previous = _quote(schema + "__next"), _quote(schema + "__previous")
+    counts: dict[str, int] = {}
+    con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
+    try:
+        with con, con.cursor() as cursor:
+            cursor.execute(f"drop schema if exists {previous} cascade")
+            cursor.execute(f"drop schema if exists {next_schema} cascade")
+            cursor.execute(f"create schema {next_schema}")
+            cursor.execute(
+                "select table_name from information_schema.tables where table_schema = %s"
+                " and table_type in ('BASE TABLE', 'VIEW') order by table_name",
+                (source_schema,),
+            )
+            marts = [row[0] for row in cursor.fetchall()]
+            if not marts:
+                raise PublishError(f"schema {source_schema} has no tables on Postgres: nothing to publish")
+            for mart in marts:
+                copied = f"{next_schema}.{_quote(mart)}"
+                cursor.execute(f"create table {copied} as table {_quote(source_schema)}.{_quote(mart)}")
+                counts[mart] = cursor.rowcount
+            cursor.execute(
+                f"create table {next_schema}.{PUBLISHED_TABLE} (run_id text, interval_start text,"
+                " published_at timestamptz, tables integer, rows bigint)"
+            )
+            cursor.execute(
+                f"insert into {next_schema}.{PUBLISHED_TABLE} values (%s, %s, now(), %s, %s)",
+                (run_id, interval_start, len(counts), sum(counts.values())),
+            )
+            for role in readers:
+                cursor.execute(f"grant usage on schema {next_schema} to {_quote(role)}")
+                cursor.execute(f"grant select on all tables in schema {next_schema} to {_quote(role)}")
+        with con, con.cursor() as cursor:  # the swap: two renames, one transaction
+            cursor.execute("select 1 from pg_namespace where nspname = %s", (schema,))
+            if cursor.fetchone():
+                cursor.execute(f"alter schema {_quote(schema)} rename to {previous}")
+            cursor.execute(f"alter schema {next_schema} rename to {_quote(schema)}")
+    finally:
+        con.close()
+    return {"schema": schema, "run_id": run_id, "tables": counts, "rows": sum(counts.values()),
+            "seconds": round(time.perf_counter() - started, 2)}  # fmt: skip
+
+
+def published_postgres(connection: Mapping[str, Any] | None = None, schema: str = SERVING_SCHEMA) -> dict | None:
+    """What the serving schema holds (``serving.published``: run, interval, time, tables, rows), or None
+    before the first publish."""
+    import psycopg2
+
+    con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
+    try:
+        with con.cursor() as cursor:
+            cursor.execute("select to_regclass(%s)", (f"{_quote(schema)}.{PUBLISHED_TABLE}",))
+            if cursor.fetchone()[0] is None:
+                return None
+            cursor.execute(
+                f"select run_id, interval_start, published_at, tables, rows from {_quote(schema)}.{PUBLISHED_TABLE}"
+            )
+            row = cursor.fetchone()
+    finally:
+        con.close()
+    if row is None:
+        return None
+    return dict(zip(("run_id", "interval_start", "published_at", "tables", "rows"), row, strict=True))
 
 
 def load_postgres_task(interval_start: datetime, interval_end: datetime, run_id: str) -> dict:

@@ -25,7 +25,8 @@ from tests.dbt.conftest import (
     INTERVAL_START,
     WITHOUT_UNIT_TESTS,
     build_lake,
-    build_warehouse,
+    copy_of,
+    run_dbt,
 )
 from tests.postgres_server import database_fixture, postgres_server_fixture  # noqa: F401  (fixture server)
 
@@ -61,8 +62,10 @@ def write_manifests(lake) -> int:
 
 
 @pytest.fixture(scope="module")
-def builds(server, tmp_path_factory):
-    """The lake, loaded into Postgres and built there; the same lake built on DuckDB."""
+def builds(server, warehouse, tmp_path_factory):
+    """The lake, loaded into Postgres and built there; the same lake built on DuckDB: a copy of the
+    test run's session warehouse (conftest.warehouse, built from the same hand-written lake), whose
+    quarantine_daily is rebuilt from this lake's extract manifests (the session lake has none)."""
     from intent_pipeline.pipeline import with_plugins_on_path
     from intent_pipeline.postgres_load import build_postgres, load_lake
 
@@ -92,8 +95,9 @@ def builds(server, tmp_path_factory):
     command = [str(DBT) if DBT.exists() else "dbt", "--project-dir", str(DBT_PROJECT), "--profiles-dir",
                str(DBT_PROJECT), "--target-path", str(target), "--log-path", str(base / "pg-logs")]  # fmt: skip
     postgres = build_postgres(command, env, target, *WITHOUT_UNIT_TESTS, connection=server)
-    duck = build_warehouse(base / "duck", lake, *WITHOUT_UNIT_TESTS)
-    assert duck.build.returncode == 0, duck.output
+    duck = copy_of(warehouse, base / "duck")
+    rebuilt = run_dbt(duck.base, lake, "build", "--select", "quarantine_daily+", *WITHOUT_UNIT_TESTS)
+    assert warehouse.build.returncode == 0 and rebuilt.returncode == 0, rebuilt.stdout[-4000:]
     return {"lake": lake, "loaded": loaded, "reloaded": reloaded, "postgres": postgres, "duck": duck,
             "target": target, "server": server, "command": command, "env": env,
             "manifests": manifests}  # fmt: skip
@@ -151,6 +155,7 @@ def test_every_model_builds_on_postgres_with_its_tests(builds):
     first, second = postgres["phase1"].stdout, postgres["phase2"].stdout
     assert "ERROR=0" in first and "ERROR=0" in second, first[-3000:] + second[-3000:]
     assert postgres["attribution_rows"] > 0
+    assert {"seed", "model", "test"} <= set(postgres["phase1_node_seconds"]), postgres["phase1_node_seconds"]
     import json
 
     manifest = json.loads((builds["target"] / "manifest.json").read_text())
@@ -193,6 +198,42 @@ def test_postgres_marts_equal_duckdbs(builds):
     assert "marts.quarantine_daily" in marts, marts
     differences = compare_marts(builds["duck"].warehouse, marts, builds["server"])
     assert differences == {}, differences
+
+
+def test_the_seeds_load_as_on_duckdb_with_their_configured_types(builds):
+    """dbt seed on Postgres goes through the project's postgres__load_csv_rows (one INSERT of one
+    array per column, macros/postgres_seeds.sql): every seed table holds DuckDB's rows, and each
+    column named in a seed's column_types has that type."""
+    import json
+
+    import psycopg2
+    from intent_pipeline.postgres_load import compare_marts
+
+    manifest = json.loads((builds["target"] / "manifest.json").read_text())
+    seeds = [n for n in manifest["nodes"].values() if n["resource_type"] == "seed"]
+    assert len(seeds) > 20
+    relations = sorted(f"{n['schema']}.{n['alias']}" for n in seeds)
+    assert compare_marts(builds["duck"].warehouse, relations, builds["server"]) == {}
+    con = psycopg2.connect(**builds["server"])
+    typed = 0
+    try:
+        with con.cursor() as cursor:
+            cursor.execute("select count(*) from staging.identity_match_pinyin")
+            assert cursor.fetchone()[0] > 5000  # the seed that was slow row by row
+            for node in seeds:
+                for column, configured in node["config"].get("column_types", {}).items():
+                    cursor.execute(f"select pg_typeof(cast(null as {configured}))::text")
+                    expected = cursor.fetchone()[0]
+                    cursor.execute(
+                        "select data_type from information_schema.columns"
+                        " where table_schema = %s and table_name = %s and column_name = %s",
+                        (node["schema"], node["alias"], column),
+                    )
+                    assert cursor.fetchone() == (expected,), (node["alias"], column, configured)
+                    typed += 1
+    finally:
+        con.close()
+    assert typed > 50
 
 
 def test_the_similarity_functions_give_duckdbs_numbers(builds):
@@ -247,6 +288,73 @@ def test_a_stale_attribution_table_fails_the_model_instead_of_being_copied(build
         con.close()
     assert done.returncode != 0
     assert "run `python -m intent_pipeline attribute-postgres` again" in done.stdout, done.stdout[-3000:]
+
+
+def grades(cursor, schema: str) -> dict:
+    cursor.execute(f"select fit_grade, count(*) from {schema}.lead_scores group by fit_grade order by fit_grade")
+    return dict(cursor.fetchall())
+
+
+def test_a_bi_reader_sees_the_last_published_marts_while_the_next_build_runs(builds):
+    """publish_postgres copies the marts to schema serving and swaps the copy in. A BI role that may
+    read only serving holds a connection, inside a transaction that has read serving.lead_scores,
+    while dbt rebuilds marts.lead_scores from changed fit scores: the build does not wait for
+    the reader, the reader still sees the published grades, and after the next publish (whose swap
+    does not wait for the reader either) it sees the new ones and the new run in serving.published.
+    A lock the swap or the build waited for would fail them (lock_timeout) rather than hang.
+    Last in this file: it leaves the fit scores changed."""
+    import psycopg2
+    from intent_pipeline.postgres_load import publish_postgres, published_postgres
+
+    server = builds["server"]
+    waits_fail = {**server, "options": "-c lock_timeout=30s"}
+    admin = psycopg2.connect(**server)
+    admin.autocommit = True
+    try:
+        admin.cursor().execute("drop role if exists bi_reader; create role bi_reader login")
+    finally:
+        admin.close()
+    assert published_postgres(server) is None
+    first = publish_postgres(waits_fail, run_id="run-1", interval_start="2026-11-21", readers=["bi_reader"])
+    assert first["tables"]["lead_scores"] > 0 and "people" in first["tables"]
+    reader = psycopg2.connect(**{**server, "user": "bi_reader"})
+    try:
+        cursor = reader.cursor()  # psycopg2 opens a transaction: it stays open through the build
+        published_grades = grades(cursor, "serving")
+        assert sum(published_grades.values()) == first["tables"]["lead_scores"]
+        cursor.execute("select run_id, rows from serving.published")
+        assert cursor.fetchone() == ("run-1", first["rows"])
+        # the next day's input: every fit score far above grade A's threshold (a --vars change would
+        # cost dbt a full parse), then dbt rebuilds marts.lead_scores while the reader holds its lock
+        check = psycopg2.connect(**server)
+        check.autocommit = True
+        try:
+            check.cursor().execute(
+                "update intermediate.int_lead_scores_computed set fit_score = coalesce(fit_score, 0) + 1000"
+            )
+            command = builds["command"]
+            rebuilt = subprocess.run([command[0], "run", *command[1:], "--select", "lead_scores"],
+                                     env={**builds["env"], "PGOPTIONS": "-c jit=off -c lock_timeout=30s"},
+                                     capture_output=True, text=True)  # fmt: skip
+            assert rebuilt.returncode == 0, rebuilt.stdout[-3000:]
+            built_grades = grades(check.cursor(), "marts")
+        finally:
+            check.close()
+        assert set(built_grades) == {"A"} and built_grades != published_grades
+        assert sum(built_grades.values()) == sum(published_grades.values())
+        assert grades(cursor, "serving") == published_grades  # the build changed marts, not serving
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            cursor.execute("select count(*) from marts.lead_scores")  # BI reads only the published copy
+        reader.rollback()
+        assert grades(cursor, "serving") == published_grades
+        second = publish_postgres(waits_fail, run_id="run-2", interval_start="2026-11-21", readers=["bi_reader"])
+        assert second["tables"]["lead_scores"] == first["tables"]["lead_scores"]
+        assert grades(cursor, "serving") == built_grades  # the next statement sees the new copy
+        cursor.execute("select run_id from serving.published")
+        assert cursor.fetchone() == ("run-2",)
+    finally:
+        reader.close()
+    assert published_postgres(server)["run_id"] == "run-2"
 
 
 if __name__ == "__main__":  # pragma: no cover
