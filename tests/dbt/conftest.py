@@ -446,12 +446,18 @@ def _seed_partial_parse(base: Path) -> None:
 
     def parse() -> None:
         env = _dbt_env(folder / "lake", None)
+        saved = folder / "target" / "partial_parse.msgpack"
+        # pipeline.run_dbt's runs without --vars (the rules check, the matcher, the benches) keep
+        # their parse in the parse cache (env INTENT_DBT_PARSE_CACHE, this target folder) under
+        # their kind's name: the same profile and no vars, so one parse serves both
+        kept = parse_cache_file(saved.parent, (), env)
+        if kept.exists():  # a scratch run came first (the matcher's seeds)
+            shutil.copyfile(kept, saved.with_name(".partial_parse.msgpack"))
+            os.replace(saved.with_name(".partial_parse.msgpack"), saved)
+            return
         done = subprocess.run(_dbt_command(folder, "parse"), env=env, capture_output=True, text=True,
                               cwd=folder)  # fmt: skip
         assert done.returncode == 0, done.stdout[-4000:]
-        # pipeline.run_dbt's runs without --vars (the rules check, the matcher, the benches) find it
-        # in the parse cache (env INTENT_DBT_PARSE_CACHE, this target folder) under their kind's name
-        saved = folder / "target" / "partial_parse.msgpack"
         shutil.copyfile(saved, parse_cache_file(saved.parent, (), env))
 
     cached = made_once(folder, folder / "target" / "partial_parse.msgpack", parse)
