@@ -150,9 +150,7 @@ def load_records(warehouse: Path, csv_path: Path) -> dict[str, str]:
 
 def bench_settings(base: Path, warehouse: Path | None = None):
     """Pipeline settings for a benchmark folder: the warehouse (``base/warehouse.duckdb`` unless
-    given), dbt's target and logs under ``base``, and the empty lake every scratch folder of the
-    matcher shares, so that dbt keeps its parse from one folder to the next
-    (intent_pipeline.identity_estimate.scratch_settings)."""
+    given), dbt's target and logs under ``base`` (intent_pipeline.identity_estimate.scratch_settings)."""
     from intent_pipeline.identity_estimate import scratch_settings
 
     return scratch_settings(base, warehouse)

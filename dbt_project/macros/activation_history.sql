@@ -12,7 +12,7 @@
 {%- endmacro %}
 
 {% macro duckdb__activation_history(table, relation) -%}
-    {%- set pattern = env_var('INTENT_LAKE_DIR') ~ '/activation/' ~ table ~ '/*/*.parquet' -%}
+    {%- set pattern = lake_dir() ~ '/activation/' ~ table ~ '/*/*.parquet' -%}
     {{ files_or_empty(pattern, relation, activation_history_empty(table)) }}
 {%- endmacro %}
 

@@ -55,7 +55,7 @@
     {%- if not execute -%}
         {{- return([]) -}}
     {%- endif -%}
-    {%- set pattern = env_var('INTENT_LAKE_DIR') ~ '/raw/' ~ table_name ~ '/dt=*/*.parquet' -%}
+    {%- set pattern = lake_dir() ~ '/raw/' ~ table_name ~ '/dt=*/*.parquet' -%}
     {%- set listed = run_query("select file from glob('" ~ pattern | replace("'", "''") ~ "') order by file") -%}
     {%- set files = [] -%}
     {%- for file in listed.columns[0].values() -%}

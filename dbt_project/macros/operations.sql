@@ -22,7 +22,7 @@
 {%- endmacro %}
 
 {% macro duckdb__extract_manifests() -%}
-    {%- set pattern = env_var('INTENT_LAKE_DIR') ~ '/manifests/*/dt=*.json' -%}
+    {%- set pattern = lake_dir() ~ '/manifests/*/dt=*.json' -%}
     {%- set files = "(select json from read_json_objects('" ~ pattern | replace("'", "''") ~ "', format = 'auto'))" -%}
     {{ files_or_empty(pattern, files, '(select cast(null as json) as json where false)') }}
 {%- endmacro %}

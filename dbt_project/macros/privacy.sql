@@ -48,7 +48,7 @@
 {%- endmacro %}
 
 {% macro duckdb__privacy_audit_records(relation) -%}
-    {%- set pattern = env_var('INTENT_LAKE_DIR') ~ '/audit/dt=*/*.parquet' -%}
+    {%- set pattern = lake_dir() ~ '/audit/dt=*/*.parquet' -%}
     {{ files_or_empty(pattern, relation, privacy_audit_empty()) }}
 {%- endmacro %}
 

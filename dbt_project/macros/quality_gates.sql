@@ -35,7 +35,7 @@
 {%- endmacro %}
 
 {% macro duckdb__gate_results() -%}
-    {%- set pattern = env_var('INTENT_LAKE_DIR') ~ '/gate_results/*/dt=*.parquet' -%}
+    {%- set pattern = lake_dir() ~ '/gate_results/*/dt=*.parquet' -%}
     {%- set found = 0 -%}
     {%- if execute -%}
         {%- set found = run_query("select count(*) from glob('" ~ pattern | replace("'", "''") ~ "')").columns[0].values()[0] -%}

@@ -12,13 +12,15 @@
     (the rule score alone). The var scoring_model wins when it is given (`--vars`, unit tests; a
     unit test's `scoring_model: null` means none); otherwise the environment variable
     INTENT_SCORING_MODEL, the var as JSON (empty: none), which is how the DAG passes it: a changed
-    var makes dbt re-parse the whole project, a changed env var only the four models that read it. -#}
+    var makes dbt re-parse the whole project, an env var read when the node runs nothing. -#}
 {% macro scoring_model() -%}
     {%- set given = var('scoring_model', '__not_given__') -%}
     {%- if given is not string or given != '__not_given__' -%}
         {{- return(given) -}}
     {%- endif -%}
-    {%- set text = env_var('INTENT_SCORING_MODEL', '') | trim -%}
+    {#- read only when a node runs, as the interval (macros/scoring_interval.sql): a model approved
+        between two runs re-parses nothing; the models' conditional refs are declared with depends_on -#}
+    {%- set text = (env_var('INTENT_SCORING_MODEL', '') if execute else '') | trim -%}
     {%- set model = fromjson(text) if text else none -%}
     {%- if text and model is not mapping -%}
         {{- exceptions.raise_compiler_error("INTENT_SCORING_MODEL must be the scoring model var as a JSON object (scoring_model.to_dbt_var), got '" ~ text[:80] ~ "'") -}}

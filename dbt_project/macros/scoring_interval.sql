@@ -2,9 +2,12 @@
     ("2026-11-22 00:00:00"), or none when not given. A dbt var wins (unit tests and hand runs pass
     `--vars`); otherwise the environment variables INTENT_INTERVAL_START / INTENT_INTERVAL_END, which
     is how the DAG passes them: a var that changes every day would make dbt re-parse the whole
-    project on every run, while an env var re-parses only the files that read it. -#}
+    project on every run. The environment is read only when a node runs (`execute`), never while
+    dbt parses: dbt re-parses every file that read a changed env var at parse time, and the
+    interval changes every day (docs/incremental.md, "What dbt parses"). While parsing, a bound
+    given by no var is none; no model's refs, sources or config depend on it. -#}
 {% macro interval_bound(name) -%}
-    {%- set value = var(name, none) or env_var('INTENT_' ~ name | upper, '') or none -%}
+    {%- set value = var(name, none) or (env_var('INTENT_' ~ name | upper, '') if execute else '') or none -%}
     {#- The value is written into SQL: only an ISO date or timestamp is accepted, anything else
         (a typo, a quote) stops the build here with the name of the setting. -#}
     {%- if value is not none

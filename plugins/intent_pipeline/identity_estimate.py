@@ -37,7 +37,6 @@ import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -232,40 +231,22 @@ def diff(path: Path, new_text: str) -> str:
 
 # -- running the matcher -----------------------------------------------------------------------------
 
-# The matcher's dbt runs (seeds, run-operations) read no lake and ignore the interval. They run in a
-# new scratch folder each time, starting from the parse of the last scratch run (pipeline.run_dbt's
-# parse cache), and dbt re-parses every file that reads a changed env var: a lake path of each
-# folder's own makes it re-parse the sources and, through them, the schema files and data tests of
-# most models (about 5 CPU-seconds a folder). So every scratch folder gets the same empty lake and the
-# same interval (the tests' and the benchmarks' day), and dbt keeps its parse from one to the next.
-SCRATCH_INTERVAL = (datetime(2026, 11, 21, tzinfo=UTC), datetime(2026, 11, 22, tzinfo=UTC))
-
-
-def scratch_lake() -> Path:
-    """The one empty lake of every scratch folder: beside the scratch runs' parse cache (env
-    ``INTENT_DBT_PARSE_CACHE``, or ``pipeline.scratch_parse_cache``), so a test run's parse, made with
-    the lake beside it, holds for them from the first run on."""
-    from intent_pipeline import pipeline
-    from intent_pipeline.settings import Settings
-
-    settings = Settings.from_env()
-    lake = (settings.dbt_parse_cache or pipeline.scratch_parse_cache(settings)).absolute().parent / "lake"
-    lake.mkdir(parents=True, exist_ok=True)
-    return lake
+# The matcher's dbt runs (seeds, run-operations) read no lake and no interval. They run in a new
+# scratch folder each time, starting from the parse of the last scratch run (pipeline.run_dbt's parse
+# cache): the project reads the lake and the interval only when a node runs, so each folder's own
+# lake and a run without an interval keep that parse (docs/dbt-parse.md).
 
 
 def scratch_settings(base: Path, warehouse: Path | None = None):
     """Settings of a scratch folder where the matcher runs: the warehouse ``base/warehouse.duckdb``
-    (or ``warehouse``), dbt's target and logs under ``base``, the lake :func:`scratch_lake`."""
+    (or ``warehouse``), dbt's target and logs under ``base`` (its lake, never read, under ``base`` too)."""
     from intent_pipeline.settings import Settings
 
     return Settings.from_env({
         "INTENT_HOME": str(base),
         "INTENT_WAREHOUSE": str(warehouse or base / "warehouse.duckdb"),
-        "INTENT_LAKE_DIR": str(scratch_lake()),
         "INTENT_STATE_DIR": str(base),
     })  # fmt: skip
-
 
 
 @dataclass
@@ -284,7 +265,7 @@ class Scratch:
         from intent_pipeline.settings import Settings
 
         done = pipeline.run_dbt(
-            scratch_settings(self.base), *args, interval=SCRATCH_INTERVAL,
+            scratch_settings(self.base), *args, interval=None,
             parse_cache=pipeline.scratch_parse_cache(Settings.from_env()),
         )  # fmt: skip
         if done.returncode != 0:

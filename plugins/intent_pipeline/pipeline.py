@@ -189,15 +189,17 @@ def scoring_model_env(variables: Mapping[str, object]) -> str:
     return json.dumps(model, sort_keys=True) if model else ""
 
 
-def dbt_env(settings: Settings, interval_start: datetime, interval_end: datetime) -> dict[str, str]:
-    """Environment for dbt: the interval (naive UTC, macros/scoring_interval.sql), the approved
-    scoring model (macro scoring_model()), where the lake and the warehouse are, no telemetry, this
-    package importable. The paths are absolute here; :func:`run_dbt` gives them relative to the
-    folder it runs dbt in, so that dbt keeps its parse when the warehouse is copied elsewhere."""
+def dbt_env(settings: Settings, interval_start: datetime | None, interval_end: datetime | None) -> dict[str, str]:
+    """Environment for dbt: the interval (naive UTC, macros/scoring_interval.sql; empty without one:
+    a hand run, scored as of the data's latest event), the approved scoring model (macro
+    scoring_model()), where the lake and the warehouse are, no telemetry, this package importable.
+    The paths are absolute here; :func:`run_dbt` gives the warehouse relative to the folder it runs
+    dbt in, so that dbt keeps its parse when the warehouse is copied elsewhere. dbt reads the lake,
+    the interval and the scoring model only when a node runs, never while it parses (docs/dbt-parse.md)."""
     env = dict(os.environ)
     env.update(
-        INTENT_INTERVAL_START=naive_utc(interval_start).isoformat(sep=" "),
-        INTENT_INTERVAL_END=naive_utc(interval_end).isoformat(sep=" "),
+        INTENT_INTERVAL_START=naive_utc(interval_start).isoformat(sep=" ") if interval_start else "",
+        INTENT_INTERVAL_END=naive_utc(interval_end).isoformat(sep=" ") if interval_end else "",
         INTENT_LAKE_DIR=str(settings.lake_dir),
         INTENT_WAREHOUSE=str(settings.warehouse),
         INTENT_SCORING_MODEL=scoring_model_env(model_vars(settings)),
@@ -208,6 +210,12 @@ def dbt_env(settings: Settings, interval_start: datetime, interval_end: datetime
 
 
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+# what dbt compares before it keeps a saved parse, besides the project's files and its own version
+# (ManifestLoader.build_manifest_state_check): the command line's --vars, --target and --profile, and
+# the profile's connection values (profiles.yml: the target, the warehouse, the Postgres server)
+PARSE_ARGS = ("--vars", "--target", "--profile")
+PROFILE_ENV = ("DBT_TARGET", "INTENT_WAREHOUSE", "INTENT_PG_HOST", "INTENT_PG_PORT", "INTENT_PG_USER",
+               "INTENT_PG_DBNAME")  # fmt: skip
 
 
 def scratch_parse_cache(settings: Settings) -> Path:
@@ -216,10 +224,29 @@ def scratch_parse_cache(settings: Settings) -> Path:
     return settings.state_dir / "dbt" / "scratch-parse"
 
 
+def parse_key(args: Sequence[str], env: Mapping[str, str]) -> str:
+    """What makes dbt keep or discard a saved parse, as a short hash: the command line's
+    :data:`PARSE_ARGS` and the profile's variables (:data:`PROFILE_ENV`). Two runs with the same key
+    keep each other's parse; the lake, the interval and the scoring model are not in it (dbt reads
+    them only when a node runs)."""
+    import hashlib
+
+    given = {name: args[i + 1] for i, name in enumerate(args[:-1]) if name in PARSE_ARGS}
+    profile = {name: env.get(name, "") for name in PROFILE_ENV}
+    text = json.dumps({"args": given, "profile": profile}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def parse_cache_file(cache: Path, args: Sequence[str], env: Mapping[str, str]) -> Path:
+    """The saved parse in ``cache`` for a dbt run with these arguments and environment
+    (:func:`parse_key`): one file per kind of run, so that one kind never replaces another's."""
+    return cache / f"partial_parse.{parse_key(args, env)}.msgpack"
+
+
 def run_dbt(
     settings: Settings,
     *args: str,
-    interval: tuple[datetime, datetime],
+    interval: tuple[datetime, datetime] | None,
     target: Path | None = None,
     parse_cache: Path | None = None,
     extra_env: Mapping[str, str] | None = None,
@@ -227,19 +254,20 @@ def run_dbt(
     """Run the real dbt CLI (:func:`dbt_command`, :func:`dbt_env`) so that it re-uses its parse.
 
     dbt throws its saved parse (``target/partial_parse.msgpack``) away when the profile's values,
-    the ``--vars`` or the project change, and re-parses only the files that read a changed env
-    var (dbt's "partial parsing"). So dbt runs in the warehouse's folder with the warehouse given by
-    its file name: a copy of the warehouse elsewhere (the rules check, a benchmark's home, a test)
-    has the same profile as the DAG's build. The lake stays absolute: the staging views keep its
-    path, and every reader of the warehouse must find it (another lake re-parses only the source
-    files, which read INTENT_LAKE_DIR).
+    the ``--vars`` or the project change, and re-parses the files that read a changed env var while
+    they were parsed (dbt's "partial parsing"). So dbt runs in the warehouse's folder with the
+    warehouse given by its file name: a copy of the warehouse elsewhere (the rules check, a
+    benchmark's home, a test) has the same profile as the DAG's build. The lake (absolute: the
+    staging views keep its path, and every reader of the warehouse must find it), the interval
+    (``None``: a hand run without one) and the scoring model are read by the project only when a
+    node runs, so another lake, day or model re-parses nothing (docs/dbt-parse.md).
 
     ``parse_cache``, a folder for runs in a new target folder each time (env
     ``INTENT_DBT_PARSE_CACHE`` names another, so that tests and benchmarks share one; the DAG's
     build, in its own lasting target, gives none): when ``target`` has no saved parse yet, dbt
-    starts from the one there, and leaves its own there afterwards (replaced atomically: concurrent
-    runs never read half a file), unless the command passes ``--vars`` (a parse for those vars
-    only). ``extra_env`` goes on top of the environment."""
+    starts from the one saved there for the same kind of run (:func:`parse_cache_file`: the same
+    ``--vars`` and profile), and leaves its own there afterwards (replaced atomically: concurrent
+    runs never read half a file). ``extra_env`` goes on top of the environment."""
     import shutil
 
     # dbt runs elsewhere than the caller: every path it gets is absolute but the warehouse's name
@@ -247,7 +275,7 @@ def run_dbt(
     workdir = settings.warehouse.absolute().parent
     workdir.mkdir(parents=True, exist_ok=True)
     env = {
-        **dbt_env(settings, *interval),
+        **dbt_env(settings, *(interval or (None, None))),
         "INTENT_WAREHOUSE": settings.warehouse.name,
         "INTENT_LAKE_DIR": str(settings.lake_dir.absolute()),
         **(extra_env or {}),
@@ -255,18 +283,17 @@ def run_dbt(
     shared = Settings.from_env().dbt_parse_cache  # read now: tests and benches set it around a call
     cache = (shared or parse_cache) if parse_cache is not None else None
     saved = target / PARTIAL_PARSE_FILE
-    if cache is not None and not saved.exists() and (cache / PARTIAL_PARSE_FILE).exists():
+    kept = parse_cache_file(cache, args, env) if cache is not None else None
+    if kept is not None and not saved.exists() and kept.exists():
         target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(cache / PARTIAL_PARSE_FILE, saved)
+        shutil.copyfile(kept, saved)
     done = subprocess.run(dbt_command(settings, *args, target=target), env=env, capture_output=True, text=True,
                           cwd=workdir)  # fmt: skip
-    if cache is not None and "--vars" not in args and saved.exists():
-        kept = cache / PARTIAL_PARSE_FILE
-        if not kept.exists() or not kept.samefile(saved):
-            cache.mkdir(parents=True, exist_ok=True)
-            fresh = cache / f".{PARTIAL_PARSE_FILE}.{os.getpid()}"
-            shutil.copyfile(saved, fresh)
-            os.replace(fresh, kept)
+    if kept is not None and saved.exists() and (not kept.exists() or kept.read_bytes() != saved.read_bytes()):
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        fresh = kept.with_name(f".{kept.name}.{os.getpid()}")
+        shutil.copyfile(saved, fresh)
+        os.replace(fresh, kept)
     return done
 
 

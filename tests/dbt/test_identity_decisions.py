@@ -17,7 +17,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from intent_pipeline.identity_estimate import scratch_lake
 
 from tests.dbt.conftest import (
     DBT,
@@ -335,9 +334,8 @@ def test_a_bad_decision_stops_the_build_naming_its_line(tmp_path):
         "OK-1,cannot_link,email:a@x.cn,email:d@x.cn,Li Na,a valid row is not reported,2026-11-23\n"
     )
     project = project_copy(tmp_path, bad)
-    # the seed and its tests read no lake: the empty one the test run's parse was made with (a lake
-    # path of its own would make dbt re-parse the sources and most schema files)
-    done = run_project(project, tmp_path, scratch_lake(), "build", "--select", "identity_decisions", interval=None)
+    # the seed and its tests read no lake (dbt keeps the test run's parse whatever the lake's path)
+    done = run_project(project, tmp_path, tmp_path / "lake", "build", "--select", "identity_decisions", interval=None)
     assert done.returncode != 0
     out = done.stdout
     assert "seed identity_decisions (dbt_project/seeds/identity_decisions.csv) has 5 problem(s)" in out, out[-3000:]

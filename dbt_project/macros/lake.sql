@@ -1,0 +1,36 @@
+{#- Where the raw lake is, read only when dbt runs a node, never while it parses the project.
+
+    dbt's saved parse (target/partial_parse.msgpack) records every env_var() a file calls while
+    it is parsed, and re-parses those files (and, for a source YAML, every model and test through
+    the sources) when the variable's value changes. The lake's path differs between installations,
+    copies and test folders, so nothing reads INTENT_LAKE_DIR at parse time: the sources'
+    external_location says `$INTENT_LAKE_DIR` and the project's source() below puts the path in
+    when the node is compiled for a run (`execute`). The macros that list the lake's files
+    (lake_files, files_or_empty's callers) take the path from lake_dir() the same way.
+    docs/incremental.md, "What dbt parses". -#}
+
+{#- The placeholder the sources' external_location and the parse-time renders carry. -#}
+{% macro lake_dir_placeholder() -%}
+    {{- return('$INTENT_LAKE_DIR') -}}
+{%- endmacro %}
+
+{#- INTENT_LAKE_DIR when a node runs; the placeholder while dbt parses (nothing is read then). -#}
+{% macro lake_dir() -%}
+    {%- if not execute -%}
+        {{- return(lake_dir_placeholder()) -}}
+    {%- endif -%}
+    {{- return(env_var('INTENT_LAKE_DIR')) -}}
+{%- endmacro %}
+
+{#- dbt's source(), with the lake's path put into a DuckDB source's external_location when the
+    node runs (dbt-duckdb renders a source with an external location as that location). Other
+    relations (the postgres target's raw tables, a unit test's fixture) are dbt's own. -#}
+{% macro source(source_name, table_name) -%}
+    {%- set relation = builtins.source(source_name, table_name) -%}
+    {%- set external = relation.external if relation.external is defined else none -%}
+    {%- if execute and external and lake_dir_placeholder() in external -%}
+        {%- set path = lake_dir() | replace("'", "''") -%}
+        {%- set relation = relation.incorporate(external=external | replace(lake_dir_placeholder(), path)) -%}
+    {%- endif -%}
+    {{- return(relation) -}}
+{%- endmacro %}
