@@ -590,7 +590,7 @@ def train(
     grades: str = DEFAULT_GRADES,
     trained_at: datetime | None = None,
     c_grid: tuple = C_GRID,
-    calibration: str = "holdout",
+    calibration: str = "cross_fit",
 ) -> dict:
     """Train, calibrate and judge the model; return its JSON-serialisable record.
 
