@@ -332,9 +332,13 @@ def reference_auc(truth_dir: Path, examples, test_ids: set) -> float | None:
 WORLD_BUILD_FILE = "world_build.json"  # in a kept world's data/state: what its warehouse was built from
 
 
-def build_world(home: Path, name: str, people: int, seed: int, history_days: int, reuse: bool) -> None:
+def build_world(
+    home: Path, name: str, people: int, seed: int, history_days: int, reuse: bool, rebuild_from: str | None = None
+) -> None:
     """Generate, extract and build one world preset into ``home``; with ``reuse``, a warehouse this
-    function built earlier for the same world, size, seed and history (``--keep``) is read as it is."""
+    function built earlier for the same world, size, seed and history (``--keep``) is read as it is,
+    or, with ``rebuild_from`` (a model name), its models from that one down to the training data are
+    built again with this checkout's SQL (a new feature measured on the same worlds)."""
     from intent_pipeline.synth import generate as synth
     from intent_pipeline.synth.worlds import WORLDS
 
@@ -344,6 +348,11 @@ def build_world(home: Path, name: str, people: int, seed: int, history_days: int
     marker = settings.state_dir / WORLD_BUILD_FILE
     if reuse and marker.exists() and json.loads(marker.read_text()) == built and settings.warehouse.exists():
         progress(f"world {name}: reusing the warehouse built for seed {seed} in {home}")
+        if rebuild_from:
+            progress(f"world {name}: building {rebuild_from} and what the training reads from it again")
+            targets = ("lead_conversion_examples", "int_scoring_features", "int_lead_snapshot_examples")
+            dbt(home, "build", "--select", *(f"{rebuild_from}+,+{t}" for t in targets), "--exclude-resource-type",
+                "unit_test", "--indirect-selection", "cautious", "--vars", json.dumps(preset.conversion))  # fmt: skip
         return
     marker.unlink(missing_ok=True)
     truth = home / "data" / "ground_truth"
@@ -366,7 +375,15 @@ def build_world(home: Path, name: str, people: int, seed: int, history_days: int
     marker.write_text(json.dumps(built))
 
 
-def world_figures(home: Path, name: str, people: int, seed: int, history_days: int, reuse: bool = False) -> dict:
+def world_figures(
+    home: Path,
+    name: str,
+    people: int,
+    seed: int,
+    history_days: int,
+    reuse: bool = False,
+    rebuild_from: str | None = None,
+) -> dict:
     """Build one world preset (:func:`build_world`); the model, the calibration and the reference."""
     import pandas as pd
     from intent_pipeline import scoring_calibration
@@ -376,13 +393,18 @@ def world_figures(home: Path, name: str, people: int, seed: int, history_days: i
     preset = WORLDS[name]
     settings = settings_for(home)
     truth = home / "data" / "ground_truth"
-    build_world(home, name, people, seed, history_days, reuse)
+    build_world(home, name, people, seed, history_days, reuse, rebuild_from)
     labels, features = pipeline.load_training_data(settings.warehouse)
     start, end = pipeline.interval_dates(date.fromisoformat(INTERVAL))
     model = scoring_model.train(labels, features, trained_at=end)
     # the same training with the plain step's L2 strength fixed at C = 1 (the default before issue 13's
     # fifth pass; the default chooses it by cross-validation on the fit slice)
     fixed_c = scoring_model.train(labels, features, trained_at=end, c_grid=(1.0,))
+    # the other place the probability map can be learned (scoring_model.CALIBRATION_MODES): a
+    # calibration slice of its own, or the fit slice's out-of-fold predictions
+    other_mode = next(m for m in scoring_model.CALIBRATION_MODES if m != model["calibration_mode"])
+    other = scoring_model.train(labels, features, trained_at=end, calibration=other_mode)
+    other_rates = model_grade_rates(other, labels, features)
     examples = query(settings.warehouse, "select * from marts.lead_conversion_examples where label_complete")
     seed_rules = scoring_calibration.read_seed(DBT_PROJECT_DIR / "seeds" / "scoring_rules.csv")
     calibration = scoring_calibration.propose(*scoring_calibration.load(settings.warehouse), seed_rules)
@@ -431,6 +453,10 @@ def world_figures(home: Path, name: str, people: int, seed: int, history_days: i
         "auc_model_c1": _round((fixed_c.get("metrics") or {}).get("roc_auc")),
         "ece_c1": _round((fixed_c.get("metrics") or {}).get("ece")),
         "model_method_c1": fixed_c.get("method"),
+        "calibration_mode": model["calibration_mode"],
+        f"auc_model_{other_mode}": _round((other.get("metrics") or {}).get("roc_auc")),
+        f"ece_{other_mode}": _round((other.get("metrics") or {}).get("ece")),
+        f"grade_ratio_model_{other_mode}": _round(other_rates["grade_ratio"] if other_rates else None),
         # null ratio: nurture converted at 0 (the ratio is unbounded) or a grade is empty; the rates say which
         "conversion_rate_by_grade": {
             g: _round(rates[g]["conversion_rate"]) for g in ("high_intent", "potential", "nurture")
@@ -558,7 +584,15 @@ def main() -> None:
         help="with --keep: read a world's warehouse built by an earlier run with the same world, size, seed "
         "and history instead of generating and building it again (the model, calibration and figures are new)",
     )
+    parser.add_argument(
+        "--rebuild-from",
+        metavar="MODEL",
+        help="with --reuse-worlds: build MODEL and the models between it and the training data again with this "
+        "checkout's SQL (e.g. int_scoring_features after a feature change) before measuring",
+    )
     args = parser.parse_args()
+    if args.rebuild_from and not args.reuse_worlds:
+        parser.error("--rebuild-from needs --reuse-worlds")
     if args.reuse_worlds and not args.keep:
         parser.error("--reuse-worlds needs --keep DIR (where the earlier run kept its worlds)")
     started = time.perf_counter()
@@ -585,6 +619,7 @@ def main() -> None:
                     seed,
                     args.world_history_days,
                     args.reuse_worlds,
+                    args.rebuild_from,
                 )
                 for seed in seeds
             ]

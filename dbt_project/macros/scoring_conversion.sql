@@ -113,16 +113,17 @@ top_factor_rules as (
 ),
 
 labelled as (
-    -- a rule feature reads as the rule's description ("pricing page"), an activity feature as its name
+    -- a rule feature reads as the rule's description ("pricing page"), its hit count as the
+    -- description with "(how often)", an activity feature as its name
     select
         ranked.*,
         coalesce(
-            top_factor_rules.description,
+            top_factor_rules.description || case when ranked.feature like 'log_hits:%' then ' (how often)' else '' end,
             replace(replace(replace(ranked.feature, 'log_', ''), '_all', ' (all time)'), '_', ' ')
         ) as label
     from ranked
     left join top_factor_rules
-        on 'rule:' || top_factor_rules.rule_id = ranked.feature
+        on ranked.feature in ('rule:' || top_factor_rules.rule_id, 'log_hits:' || top_factor_rules.rule_id)
 ),
 
 factors as (

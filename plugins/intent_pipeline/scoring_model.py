@@ -81,6 +81,11 @@ SNAPSHOT_COLUMN = "snapshot"
 # how probabilities are mapped from the linear predictor, in the order a tie is broken
 CALIBRATIONS = ("platt", "isotonic")
 CALIBRATION_FOLDS = 5
+# where the probability map is learned (train(calibration=...)): "holdout", a calibration slice of
+# its own between train and test (the model fits on the oldest 60 %); "cross_fit", the out-of-fold
+# predictions of the fit slice (the model fits on the oldest 80 %, as much as anything judged on the
+# newest 20 % can)
+CALIBRATION_MODES = ("holdout", "cross_fit")
 
 
 # --- input -------------------------------------------------------------------------
@@ -491,6 +496,56 @@ def _attempt(x: dict, y: dict, columns: list[str], c: float, with_hgb: bool) -> 
     return fitted
 
 
+def out_of_fold_z(
+    x: pd.DataFrame, y: np.ndarray, groups: np.ndarray, c: float, folds: int = C_FOLDS
+) -> np.ndarray | None:
+    """The linear predictor of every row of ``x`` from a model that never saw it: ``folds``-fold
+    cross-validation grouped by person (a person's leads and their snapshot ages are in one fold) and
+    stratified, fixed seed, each fold's model fitted on the other folds with the same C. None when
+    there are fewer persons or outcomes than folds, or a fold's fit rows lack an outcome."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    y = np.asarray(y, dtype=int)
+    if len(np.unique(groups)) < folds or min(int(y.sum()), int(len(y) - y.sum())) < folds:
+        return None
+    z = np.empty(len(y))
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=0)
+    for fit_index, held_index in splitter.split(x, y, groups):
+        if y[fit_index].min() == y[fit_index].max():
+            return None
+        fitted = _fit_linear(x.iloc[fit_index], y[fit_index], c)
+        z[held_index] = linear_predictor(fitted, x.iloc[held_index])
+    return z
+
+
+def _attempt_cross_fit(
+    x: dict, y: dict, groups: np.ndarray, n_leads: int, columns: list[str], c: float, with_hgb: bool
+) -> tuple[dict, np.ndarray]:
+    """One step with cross-fitted calibration: the model is fitted on the whole fit slice
+    (``x["train"]``: the leads' own points first, ``n_leads`` of them, then the snapshots before the
+    test slice); its probability map on the out-of-fold linear predictor of those leads
+    (:func:`out_of_fold_z`), so the map is learned from leads the model had not seen, and the model
+    itself learns from every lead before the test slice. Returns the record's model fields and the
+    leads' out-of-fold linear predictor (what the grades and the choice between steps are judged on:
+    ``calibration_roc_auc`` is its ROC AUC)."""
+    from sklearn.metrics import roc_auc_score
+
+    frame, labels = x["train"][columns], y["train"]
+    fitted = _fit_linear(frame, labels, c)
+    oof = out_of_fold_z(frame, labels, groups, c)
+    held_out = "out_of_fold"
+    if oof is None:  # too few persons or outcomes to cross-fit: the in-sample predictor, said so
+        oof, held_out = linear_predictor(fitted, frame), "in_sample"
+    z_leads, y_leads = oof[:n_leads], labels[:n_leads]
+    fitted["calibration"] = fit_calibration(z_leads, y_leads) | {"fitted_on": held_out}
+    leads = frame.iloc[:n_leads]
+    fitted["metrics"] = _metrics(score(fitted, x["test"]), y["test"], score(fitted, leads), y_leads)
+    fitted["metrics"]["calibration_roc_auc"] = float(roc_auc_score(y_leads, z_leads))
+    if with_hgb:
+        fitted["metrics"]["hgb_roc_auc"] = _hgb_roc_auc(frame, labels, x["test"][columns], y["test"])
+    return fitted, z_leads
+
+
 def _calibration_auc(fitted: dict, x: dict, y: dict) -> float:
     """ROC AUC of the linear predictor on the calibration slice (held-out time; Platt is monotone)."""
     from sklearn.metrics import roc_auc_score
@@ -504,7 +559,11 @@ def _best_on_calibration(fits: dict[str, dict]) -> dict:
 
 
 def _rule_score_model(x: dict, y: dict) -> dict:
-    """The last fallback: z = lead_score, Platt-calibrated on the calibration slice."""
+    """The last fallback: z = lead_score, calibrated (Platt or isotonic) on the calibration slice, or
+    with cross-fitted calibration (no calibration slice in ``x``) on the fit slice's leads: the rule
+    score learns nothing from them, so no lead needs holding out."""
+    if "calibration" not in x:
+        x, y = x | {"calibration": x["train"]}, y | {"calibration": y["train"]}
     column = x["train"][list(SCORE_FEATURES)]
     mean, std = float(column.mean().iloc[0]), float(column.std(ddof=0).iloc[0]) or 1.0
     fitted: dict[str, Any] = {
@@ -531,6 +590,7 @@ def train(
     grades: str = DEFAULT_GRADES,
     trained_at: datetime | None = None,
     c_grid: tuple = C_GRID,
+    calibration: str = "cross_fit",
 ) -> dict:
     """Train, calibrate and judge the model; return its JSON-serialisable record.
 
@@ -542,15 +602,26 @@ def train(
     ``grades`` the probability thresholds cut by ``grades`` and which score the grades should use
     (:func:`probability_grades`). ``c_grid``: the L2 strengths the plain step chooses from by
     cross-validation on the fit slice (:func:`choose_c`; default :data:`C_GRID`); one value fixes it
-    (``(1.0,)``: C = 1, the default before issue 13's fifth pass).
+    (``(1.0,)``: C = 1, the default before issue 13's fifth pass). ``calibration``
+    (:data:`CALIBRATION_MODES`): ``holdout`` learns the probability map, the choice between the
+    steps and the grades on a calibration slice of ``calibration_share`` between train and test;
+    ``cross_fit`` fits on every lead before the test slice and learns them from those leads'
+    out-of-fold predictions (:func:`out_of_fold_z`; ``calibration_share`` is then 0).
     """
     validate(labels, features)
-    if not (0 < calibration_share and 0 < test_share and calibration_share + test_share < 1):
+    if calibration not in CALIBRATION_MODES:
+        raise ValueError(f"calibration must be one of {', '.join(CALIBRATION_MODES)}, not {calibration!r}")
+    cross_fit = calibration == "cross_fit"
+    if cross_fit:
+        calibration_share = 0.0
+    if not (0 < test_share < 1 and (cross_fit or 0 < calibration_share) and calibration_share + test_share < 1):
         raise ValueError("calibration_share and test_share must be positive and sum to less than 1")
     trained_at = _utc_seconds(trained_at or datetime.now(UTC))
     fingerprint = data_fingerprint(labels, features)
     slices = split_by_time(labels, calibration_share, test_share)
-    extra = snapshots_before(labels, slices["calibration"]["as_of_at"].min())
+    if cross_fit:
+        del slices["calibration"]  # empty: the fit slice's out-of-fold predictions calibrate
+    extra = snapshots_before(labels, slices["test" if cross_fit else "calibration"]["as_of_at"].min())
     labels = primary(labels)
     record: dict[str, Any] = {
         "version": f"lcm-{trained_at:%Y%m%dT%H%M%S}-{fingerprint[:8]}",
@@ -566,6 +637,7 @@ def train(
         "min_calibration_conversions": min_calibration_conversions,
         "min_auc": min_auc,
         "calibration_share": calibration_share,
+        "calibration_mode": calibration,
         "test_share": test_share,
         "points_per_doubling": points_per_doubling,
         "split": _describe_split(slices),
@@ -590,6 +662,7 @@ def train(
 
     attempts: list[dict] = []
     fits: dict[str, dict] = {}
+    held_z: dict[str, np.ndarray] = {}  # cross_fit: each learned step's out-of-fold predictor of the fit leads
     chosen: dict | None = None
     # the learned steps count what they learn from and are judged on: the leads' own conversions and
     # those of the snapshots before the calibration slice (the same lead converting, seen at another age)
@@ -605,8 +678,15 @@ def train(
             ("regularised", signals, 0.02),
             ("fewer_features", _top_features(x_fit["train"][signals], y_fit["train"], 8), 0.1),
         ]
+        groups = fit_rows["person_id"].to_numpy()
         for method, columns, c in steps:
-            fitted = _attempt(x_fit, y_fit, columns, c, with_hgb=method == "logistic") | {"method": method}
+            if cross_fit:
+                fitted, held_z[method] = _attempt_cross_fit(
+                    x_fit, y_fit, groups, len(slices["train"]), columns, c, with_hgb=method == "logistic"
+                )
+            else:
+                fitted = _attempt(x_fit, y_fit, columns, c, with_hgb=method == "logistic")
+            fitted |= {"method": method}
             fits[method] = fitted
             attempts.append(
                 {
@@ -663,15 +743,24 @@ def train(
         record["reason"] += f" ({tried}; no rule score to fall back on)"
     record["attempts"] = attempts
     if record["status"] == "approved":
-        record["grades"] = probability_grades(record, x, y, grades)
-    rules_x = pd.concat([x["train"], x["calibration"]])
+        # cross_fit: the grades are judged on the fit leads' out-of-fold predictor (the rule score's is
+        # its own: it learns nothing from them)
+        judged_z = None
+        if cross_fit:
+            judged_z = held_z[record["method"]] if record["method"] in held_z else linear_predictor(record, x["train"])
+        record["grades"] = probability_grades(record, x, y, grades, judged_z)
+    fit_slices = [name for name in ("train", "calibration") if name in x]
     record["learned_points"] = learn_points(
-        rules_x, np.concatenate([y["train"], y["calibration"]]), points_per_doubling
+        pd.concat([x[name] for name in fit_slices]),
+        np.concatenate([y[name] for name in fit_slices]),
+        points_per_doubling,
     )
     return record
 
 
-def probability_grades(model: dict, x: dict, y: dict, grades: str = DEFAULT_GRADES) -> dict:
+def probability_grades(
+    model: dict, x: dict, y: dict, grades: str = DEFAULT_GRADES, held_out_z: np.ndarray | None = None
+) -> dict:
     """Grade thresholds on the model's probability and the score grades should use.
 
     The thresholds are cut by ``grades`` (``share:H,P``: the top H of the train and calibration
@@ -680,20 +769,28 @@ def probability_grades(model: dict, x: dict, y: dict, grades: str = DEFAULT_GRAD
     probabilities: the test slice never sets a threshold. ``basis`` is ``conversion_probability``
     when the model is learned (not the calibrated rule score) and ranks the calibration slice better
     than the rule score does (held-out time; the test slice only measures), else ``lead_score``: the
-    grades stay on the rule table's points.
+    grades stay on the rule table's points. With ``held_out_z`` (cross-fitted calibration: the
+    out-of-fold linear predictor of the train slice's leads, no calibration slice) both the
+    thresholds and the comparison with the rule score use those out-of-fold predictions.
     """
     from sklearn.metrics import roc_auc_score
 
     from intent_pipeline.scoring_calibration import parse_grades, thresholds  # it imports this module
 
     option = parse_grades(grades)
-    fit_x = pd.concat([x["train"], x["calibration"]])
-    fit_y = np.concatenate([y["train"], y["calibration"]])
-    high, potential = thresholds(score(model, fit_x), fit_y, option)
-    model_auc = float(roc_auc_score(y["calibration"], linear_predictor(model, x["calibration"])))
+    if held_out_z is None:
+        fit_x = pd.concat([x["train"], x["calibration"]])
+        fit_y = np.concatenate([y["train"], y["calibration"]])
+        fit_p = score(model, fit_x)
+        judge_x, judge_y, judge_z = x["calibration"], y["calibration"], linear_predictor(model, x["calibration"])
+    else:
+        fit_y, fit_p = y["train"], calibrate(held_out_z, calibration_of(model))
+        judge_x, judge_y, judge_z = x["train"], y["train"], np.asarray(held_out_z, dtype=float)
+    high, potential = thresholds(fit_p, fit_y, option)
+    model_auc = float(roc_auc_score(judge_y, judge_z))
     rule_auc = None
-    if all(f in x["calibration"].columns for f in SCORE_FEATURES):
-        rule_auc = float(roc_auc_score(y["calibration"], x["calibration"][SCORE_FEATURES[0]]))
+    if all(f in judge_x.columns for f in SCORE_FEATURES):
+        rule_auc = float(roc_auc_score(judge_y, judge_x[SCORE_FEATURES[0]]))
     learned = model.get("method") != "rule_score_calibrated"
     basis = "conversion_probability" if learned and (rule_auc is None or model_auc > rule_auc) else "lead_score"
     return {

@@ -149,11 +149,18 @@ def test_split_is_by_time_oldest_train_newest_test(data):
     assert slices["test"]["as_of_at"].min() >= slices["calibration"]["as_of_at"].max()
     assert slices["calibration"]["as_of_at"].min() >= slices["train"]["as_of_at"].max()
 
+    # by default the model fits on everything before the test slice (cross-fitted calibration)
     split = sm.train(shuffled, features, trained_at=TRAINED_AT)["split"]
-    assert split["train"]["to"] <= split["calibration"]["from"] <= split["calibration"]["to"] <= split["test"]["from"]
-    assert split["train"]["from"] == labels["as_of_at"].min().isoformat()
-    assert split["test"]["to"] == labels["as_of_at"].max().isoformat()
-    assert sum(s["conversions"] for s in split.values()) == labels["label"].sum()
+    assert list(split) == ["train", "test"] and [s["n"] for s in split.values()] == [4800, 1200]
+    assert split["train"]["to"] <= split["test"]["from"]
+    # with a calibration slice of its own, that slice lies between the two
+    held = sm.train(shuffled, features, trained_at=TRAINED_AT, calibration="holdout")["split"]
+    assert held["train"]["to"] <= held["calibration"]["from"] <= held["calibration"]["to"] <= held["test"]["from"]
+    assert held["test"] == split["test"]
+    for every in (split, held):
+        assert every["train"]["from"] == labels["as_of_at"].min().isoformat()
+        assert every["test"]["to"] == labels["as_of_at"].max().isoformat()
+        assert sum(s["conversions"] for s in every.values()) == labels["label"].sum()
 
 
 def test_folded_weights_reproduce_sklearn_on_standardised_features(data, model):
@@ -162,7 +169,8 @@ def test_folded_weights_reproduce_sklearn_on_standardised_features(data, model):
     names = [f["feature"] for f in model["features"]]
     mean = np.array([f["mean"] for f in model["features"]])
     std = np.array([f["std"] for f in model["features"]])
-    train_ids = sm.split_by_time(labels, 0.2, 0.2)["train"]["example_id"]
+    train_ids = sm.split_by_time(labels, model["calibration_share"], model["test_share"])["train"]["example_id"]
+    assert len(train_ids) == model["split"]["train"]["n"]
     assert np.allclose(mean, wide.loc[train_ids, names].mean())
 
     # the same regression, fitted here independently on the standardised train slice, with the L2

@@ -36,7 +36,9 @@ def examples(n: int, seed: int, *, prefix: str, start: str, days: float, leak: b
 
 def test_snapshots_join_the_train_slice_only_before_the_calibration_slice():
     leads, lead_features = examples(3000, 1, prefix="lead:", start="2025-01-01", days=365)
-    alone = sm.train(leads, lead_features, trained_at=TRAINED_AT)
+    # with a calibration slice of its own (holdout); cross-fitted calibration's cut at the test slice:
+    # tests/scoring/test_cross_fitted_calibration.py
+    alone = sm.train(leads, lead_features, trained_at=TRAINED_AT, calibration="holdout")
     calibration_from = pd.Timestamp(alone["split"]["calibration"]["from"])
 
     # early snapshots are honest; late ones (in the judging slices' time) carry the outcome as a feature
@@ -52,7 +54,7 @@ def test_snapshots_join_the_train_slice_only_before_the_calibration_slice():
     assert early["as_of_at"].max() < calibration_from <= late["as_of_at"].min()
     labels = pd.concat([leads, early, late], ignore_index=True)
     features = pd.concat([lead_features, early_features, late_features], ignore_index=True)
-    model = sm.train(labels, features, trained_at=TRAINED_AT)
+    model = sm.train(labels, features, trained_at=TRAINED_AT, calibration="holdout")
 
     assert model["status"] == "approved" and model["method"] == "logistic", model["reason"]
     assert model["snapshot_examples"] == len(early)

@@ -8,6 +8,8 @@
     feature_scope 'person': the person's behaviour, the same for all of a person's leads:
       rule:<rule_id>        the rule's points before the group cap divided by its points per hit:
                             decayed hits, for every rule of the seed, enabled or not
+      log_hits:<rule_id>    ln(hits) of an event rule before the point, from two hits on: how often
+                            it fired, which its caps hide from rule:<rule_id>
       log_*_<n>d            ln(1 + count) of activity in the var feature_window_days days before
       log_*_all             ln(1 + count) of activity any time before (page views, seconds engaged,
                             distinct pages, opens, clicks, forms, sessions)
@@ -375,6 +377,21 @@ rule_features as (
         and rule_points.rule_points <> 0
 ),
 
+hit_count_features as (
+    -- how often an event rule fired before the point: its caps and decay keep rule:<id> at a hit or
+    -- less (pricing page > 60 s earns its points once), so the second or fifth long visit shows only
+    -- here. ln(hits): 0 at one hit, so a row only from two hits on (rule:<id> says whether it fired)
+    select
+        person_id,
+        score_point,
+        'log_hits:' || rule_id as feature,
+        ln(hits) as value
+    from rule_points
+    where {{ not_previous }}
+        and signal = 'event'
+        and hits > 1
+),
+
 activity_features as (
     {%- set window = var('feature_window_days') %}
     {%- set counts = {
@@ -451,6 +468,8 @@ final as (
     select person_id, score_point, feature, cast(value as double precision) as value, 'person' as feature_scope
     from rule_features
 
+    union all
+    select person_id, score_point, feature, cast(value as double precision), 'person' from hit_count_features
     union all
     select person_id, score_point, feature, cast(value as double precision), 'person' from activity_features
     union all
