@@ -27,7 +27,11 @@ end (Airflow's `run_after`): `backfill__2026-11-22…` is the day 2026-11-21.
    which every later task of the run reads. With `INTENT_ENGINE=postgres`
    it first loads the interval's raw partitions into Postgres and builds
    there; the gates, activation and the summary then read the marts in
-   Postgres, and publish has nothing to copy (docs/portability.md).
+   Postgres, and publish has nothing to copy (docs/portability.md). The
+   param `full_refresh` (default false; a manual run with
+   `--conf '{"full_refresh": true}'` or the Trigger form) adds
+   `--full-refresh`: every incremental model rebuilt from the whole lake
+   (docs/incremental.md).
 4. **validate_marts**: GX suites on the run's marts; a failure blocks
    publishing and activation.
 5. **publish** (pool `intent_warehouse`): the validated marts to the serving
@@ -68,7 +72,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import Asset, Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 SOURCES = ("forms", "email", "web", "crm")
@@ -91,6 +95,16 @@ WAREHOUSE_POOL = "intent_warehouse"
     tags=["intent", "warehouse", "reverse-etl"],
     default_args={"owner": "data-engineering", "retries": 2, "retry_delay": timedelta(minutes=2)},
     doc_md=__doc__,
+    # A manual run can rebuild every incremental model from the whole lake (docs/incremental.md);
+    # scheduled and backfill runs take the default.
+    params={
+        "full_refresh": Param(
+            False,
+            type="boolean",
+            title="Full refresh",
+            description="dbt build --full-refresh: rebuild every incremental model from every lake partition",
+        )
+    },
 )
 def customer_intent():
     @task(multiple_outputs=False)
@@ -111,7 +125,9 @@ def customer_intent():
     def dbt_build(raw_report: dict) -> dict:
         from intent_pipeline import pipeline
 
-        return pipeline.dbt_build_task(**pipeline.interval_from_context())
+        return pipeline.dbt_build_task(
+            **pipeline.interval_from_context(), full_refresh=pipeline.full_refresh_from_context()
+        )
 
     @task(multiple_outputs=False)
     def validate_marts(dbt_result: dict) -> dict:

@@ -102,6 +102,19 @@ def test_one_logical_date_convention(dagbag):
     assert '"backfill", "create"' in runner and '"--reprocess-behavior", "completed"' in runner
 
 
+def test_full_refresh_is_a_boolean_param_off_by_default(dagbag):
+    """docs/incremental.md: a manual run with conf {"full_refresh": true} rebuilds every incremental
+    model; scheduled and backfill runs take the default, the daily incremental build."""
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    params = dagbag.dags["customer_intent"].params
+    assert params["full_refresh"] is False
+    param = params.get_param("full_refresh")
+    assert param.resolve(True) is True
+    with pytest.raises(ParamValidationError):
+        param.resolve("yes")
+
+
 def test_data_interval_is_a_real_day(dagbag):
     """Each run owns the partition of one whole day: start < end, one day apart."""
     from datetime import UTC, datetime

@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 from airflow.sdk.exceptions import AirflowSkipException
-from intent_pipeline.pipeline import dbt_build_args, no_landing_data, skip_without_landing_data
+from intent_pipeline.pipeline import (
+    dbt_build_args,
+    full_refresh_from_context,
+    no_landing_data,
+    skip_without_landing_data,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,6 +28,28 @@ def test_the_scheduled_build_leaves_unit_tests_to_ci():
 @pytest.mark.parametrize("value", ["1", "true", " YES "])
 def test_unit_tests_in_the_dag_on_request(value):
     assert dbt_build_args({"INTENT_DBT_UNIT_TESTS": value}) == ("build",)
+
+
+def test_a_full_refresh_adds_the_flag_and_nothing_else():
+    assert dbt_build_args({}, full_refresh=True) == ("build", "--exclude-resource-type", "unit_test", "--full-refresh")
+    assert dbt_build_args({"INTENT_DBT_UNIT_TESTS": "1"}, full_refresh=True) == ("build", "--full-refresh")
+    assert "--full-refresh" not in dbt_build_args({})
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [({"full_refresh": True}, True), ({"full_refresh": False}, False), ({}, False), (None, False)],
+)
+def test_the_full_refresh_param_of_a_run(params, expected):
+    assert full_refresh_from_context({"params": params}) is expected
+
+
+@pytest.mark.parametrize("value", ["false", "true", 1, None])
+def test_a_full_refresh_param_that_is_not_a_boolean_fails_the_task(value):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    with pytest.raises(AirflowFailException, match="full_refresh must be true or false"):
+        full_refresh_from_context({"params": {"full_refresh": value}})
 
 
 def _manifest(source: str, read: int, file_errors: list | None = None) -> dict:

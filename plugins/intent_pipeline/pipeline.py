@@ -304,24 +304,44 @@ def with_plugins_on_path(pythonpath: str | None) -> str:
     return os.pathsep.join([plugins, *parts])
 
 
-def dbt_build_args(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+def dbt_build_args(env: Mapping[str, str] | None = None, *, full_refresh: bool = False) -> tuple[str, ...]:
     """The scheduled build's arguments: without dbt's unit tests, which check the SQL, not the
     data, and so belong in development and CI (``make test`` runs them), as dbt recommends; they
-    were half of the sample's build time. ``INTENT_DBT_UNIT_TESTS=1`` runs them in the DAG too."""
-    if Settings.from_env(env).dbt_unit_tests:
-        return ("build",)
-    return ("build", "--exclude-resource-type", "unit_test")
+    were half of the sample's build time. ``INTENT_DBT_UNIT_TESTS=1`` runs them in the DAG too.
+    ``full_refresh`` (the DAG's param ``full_refresh``, docs/incremental.md) adds ``--full-refresh``:
+    every incremental model rebuilt from every partition of the lake."""
+    args: tuple[str, ...] = ("build",) if Settings.from_env(env).dbt_unit_tests else (
+        "build", "--exclude-resource-type", "unit_test")  # fmt: skip
+    return (*args, "--full-refresh") if full_refresh else args
 
 
-def dbt_build_task(interval_start: datetime, interval_end: datetime, run_id: str) -> dict:
+def full_refresh_from_context(context: Mapping[str, Any] | None = None) -> bool:
+    """The run's param ``full_refresh`` (a Trigger's form or ``--conf '{"full_refresh": true}'``;
+    false for scheduled and backfill runs, the DAG's default), from ``context`` (the running
+    task's by default). Anything but a JSON boolean is refused here, before any work: a string
+    "false" must not rebuild the warehouse."""
+    if context is None:
+        from airflow.sdk import get_current_context
+
+        context = get_current_context()
+    value = (context.get("params") or {}).get("full_refresh", False)
+    if not isinstance(value, bool):
+        _fail(f"the param full_refresh must be true or false (a JSON boolean), got {value!r}")
+    return value
+
+
+def dbt_build_task(interval_start: datetime, interval_end: datetime, run_id: str, full_refresh: bool = False) -> dict:
     """One ``dbt build`` (seeds, models, data tests; unit tests only if asked): the warehouse's only writer.
+    ``full_refresh``: with ``--full-refresh`` (docs/incremental.md, "Full refresh and backfills").
     With ``INTENT_ENGINE=postgres``: :func:`postgres_build_task` instead."""
     settings = Settings.from_env()
     if settings.engine == "postgres":
-        return postgres_build_task(settings, interval_start, interval_end, run_id)
+        return postgres_build_task(settings, interval_start, interval_end, run_id, full_refresh=full_refresh)
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     started, since = time.monotonic(), time.time()
-    completed = run_dbt(settings, *dbt_build_args(), interval=(interval_start, interval_end))
+    if full_refresh:
+        log.info("full refresh: every incremental model is rebuilt from every partition of the lake")
+    completed = run_dbt(settings, *dbt_build_args(full_refresh=full_refresh), interval=(interval_start, interval_end))
     log.info("dbt build output:\n%s", completed.stdout[-20000:])
     target = settings.state_dir / "dbt" / "target"
     if completed.returncode != 0:
@@ -343,12 +363,15 @@ def dbt_build_task(interval_start: datetime, interval_end: datetime, run_id: str
     return {
         "nodes": counts,
         "seconds": seconds,
+        "full_refresh": full_refresh,
         "snapshot": str(snapshot),
         "snapshot_seconds": round(time.monotonic() - snapshot_started, 2),
     }
 
 
-def postgres_build_task(settings: Settings, interval_start: datetime, interval_end: datetime, run_id: str) -> dict:
+def postgres_build_task(
+    settings: Settings, interval_start: datetime, interval_end: datetime, run_id: str, full_refresh: bool = False
+) -> dict:
     """``dbt_build`` on the postgres target (``INTENT_ENGINE=postgres``, the server of the ``INTENT_PG_*``
     variables; docs/portability.md, "The DAG on Postgres"): the interval's raw partitions loaded into
     schema ``raw`` (``postgres_load.load_postgres_task``: replaced, never added to), then the build in
@@ -366,7 +389,7 @@ def postgres_build_task(settings: Settings, interval_start: datetime, interval_e
     env = {**dbt_env(settings, interval_start, interval_end), **postgres_load.profile_env(connection)}
     target = settings.state_dir / "dbt" / "target"
     command = dbt_command(settings)
-    build_args = dbt_build_args()[1:]  # without "build": build_postgres runs it in two phases
+    build_args = dbt_build_args(full_refresh=full_refresh)[1:]  # without "build": build_postgres runs it in two phases
     try:
         timings = postgres_load.build_postgres(command, env, target, *build_args, connection=connection)
     except postgres_load.LoadError as error:

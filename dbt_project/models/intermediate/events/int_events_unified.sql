@@ -13,13 +13,20 @@ forms as (
     select * from {{ ref('stg_forms__submissions') }}
 ),
 
-web_events as (
-    -- GA4 events with their session (int_web_session_events defines sessions for every model)
-    select * from {{ ref('int_web_session_events') }}
+web_page_views as (
+    -- GA4 page views with their session and the page's engaged seconds (int_web_page_views:
+    -- incremental per browser, docs/incremental.md); the person is attached here, on every build
+    select * from {{ ref('int_web_page_views') }}
 ),
 
 email_events as (
-    select * from {{ ref('stg_email__events') }}
+    -- the node key computed here, not in the join's ON clause: DuckDB 2.0 planned the join on the
+    -- canonical-email expression as a comparison of every pair (34 s against 0.2 s for the 2,000-
+    -- person sample's 29,771 email events; docs/incremental.md, "Measured")
+    select
+        stg_email__events.*,
+        {{ node_key('email', 'stg_email__events.email') }} as email_node_key
+    from {{ ref('stg_email__events') }} as stg_email__events
 ),
 
 opportunities as (
@@ -57,45 +64,26 @@ form_events as (
         on by_record.node_key = {{ node_key('form', 'forms.submission_key') }}
 ),
 
-page_engagement as (
-    -- GA4 reports a page's engaged time on its user_engagement events (page_view only carries the
-    -- time spent before it); page_view values are the fallback for exports without them
-    select
-        session_key,
-        page_path,
-        coalesce(
-            sum(case when event_name = 'user_engagement' then engagement_seconds end),
-            sum(case when event_name = 'page_view' then engagement_seconds end)
-        ) as engagement_seconds
-    from web_events
-    where event_name in ('page_view', 'user_engagement')
-    group by session_key, page_path
-),
-
 page_views as (
     select
         {{- event_stream_select({
-            'event_id': "'web:' || web_events.event_id",
+            'event_id': "'web:' || web_page_views.event_id",
             'person_id': 'people_nodes.person_id',
-            'event_at': 'web_events.event_at',
+            'event_at': 'web_page_views.event_at',
             'source': "'web'",
             'event_type': "'page_view'",
-            'page_path': 'web_events.page_path',
-            'engagement_seconds': 'page_engagement.engagement_seconds',
-            'session_key': 'web_events.session_key',
-            'utm_source': 'web_events.source',
-            'utm_medium': 'web_events.medium',
-            'utm_campaign': 'web_events.campaign',
-            'gclid': 'web_events.gclid',
-            'referrer_host': 'web_events.referrer_host',
+            'page_path': 'web_page_views.page_path',
+            'engagement_seconds': 'web_page_views.engagement_seconds',
+            'session_key': 'web_page_views.session_key',
+            'utm_source': 'web_page_views.source',
+            'utm_medium': 'web_page_views.medium',
+            'utm_campaign': 'web_page_views.campaign',
+            'gclid': 'web_page_views.gclid',
+            'referrer_host': 'web_page_views.referrer_host',
         }) }}
-    from web_events
+    from web_page_views
     inner join people_nodes
-        on people_nodes.node_key = {{ node_key('web', 'web_events.user_pseudo_id') }}
-    left join page_engagement
-        on page_engagement.session_key = web_events.session_key
-        and page_engagement.page_path = web_events.page_path
-    where web_events.event_name = 'page_view'
+        on people_nodes.node_key = {{ node_key('web', 'web_page_views.user_pseudo_id') }}
 ),
 
 mail_events as (
@@ -110,7 +98,7 @@ mail_events as (
         }) }}
     from email_events
     inner join people_nodes
-        on people_nodes.node_key = {{ node_key('email', 'email_events.email') }}
+        on people_nodes.node_key = email_events.email_node_key
     where email_events.event_type is not null
         and (email_events.event_type <> 'email_bounce' or email_events.is_hard_bounce)
 ),
