@@ -8,15 +8,24 @@ warehouse, then day 2 (2026-11-21) and a day 3 (2026-11-22) that brings two late
 * ``w-bob-old``: a page view of 2026-11-10 on bob's browser, twelve days late: outside it.
 
 Twice: incrementally, as the DAG's daily build runs (``incremental``), and with ``--full-refresh``
-on days 2 and 3 (``from_scratch``: every model that can be rebuilt is rebuilt from every
-partition; the histories that are never rebuilt, such as stable person ids, have the same days in
-both). Every table of the two warehouses must be equal row for row. The incremental lake also
-holds a partition of garbage bytes from before the lookback: a run that read a partition outside
-its window would fail on it.
+(``from_scratch``: every model that can be rebuilt is rebuilt from every partition; the histories
+that are never rebuilt, such as stable person ids, have the same days in both). Every table of the
+two warehouses must be equal row for row after day 3. The incremental lake also holds a partition
+of garbage bytes from before the lookback: a run that read a partition outside its window would
+fail on it.
+
+Day 2 is built once, incrementally, with its data tests. What ``--full-refresh`` changes on day 2 is
+only the models it rebuilds (the four INCREMENTAL ones: the day-1 build's manifest is checked for
+that; tables and views are rebuilt either way, the histories never), so the from-scratch day 2 is
+that build's warehouse with those four refreshed on the from-scratch lake, and their rows must equal
+the incremental day 2's: then every table built from them on day 2, the histories' day-2 rows
+included, is what a ``--full-refresh`` build of day 2 would have made (one full build fewer than
+building day 2 twice, and a check on day 2 that the day-3 comparison alone did not make).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import datetime
 
@@ -44,8 +53,8 @@ INCREMENTAL = ("stg_web__events", "stg_web__consent_denied_events", "int_web_ses
 WITHOUT_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
 
 
-def build_day(base, lake, day: datetime, *args: str) -> None:
-    done = run_dbt(base, lake, "build", *WITHOUT_UNIT_TESTS, *args, interval=(day, NEXT[day]))
+def build_day(base, lake, day: datetime, *args: str, artifacts: bool = False) -> None:
+    done = run_dbt(base, lake, "build", *WITHOUT_UNIT_TESTS, *args, interval=(day, NEXT[day]), artifacts=artifacts)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
 
 
@@ -76,8 +85,21 @@ def rows_of(build: Build, table: str) -> list[tuple]:
     return _normalised(build.query(f'select * from {schema}."{name}"'))
 
 
+INCREMENTAL_RELATIONS = [f"staging.{m}" for m in INCREMENTAL[:2]] + [f"intermediate.{m}" for m in INCREMENTAL[2:]]
+
+
+def rebuilt_by_full_refresh(manifest: dict) -> set[str]:
+    """The models ``--full-refresh`` builds otherwise than a plain build: incremental ones that do not
+    say full_refresh false (a table or a view is rebuilt by both; a history never)."""
+    return {
+        node["name"] for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"
+        and node["config"].get("full_refresh") is not False
+    }  # fmt: skip
+
+
 @pytest.fixture(scope="module")
-def days(tmp_path_factory, dbt_parse_cache) -> dict[str, Build]:
+def days(tmp_path_factory, dbt_parse_cache) -> dict:
     root = tmp_path_factory.mktemp("incremental")
     # day 1 alone: a first build reads every partition there is, so day 2's wait aside
     first_lake = root / "day1" / "lake"
@@ -86,24 +108,43 @@ def days(tmp_path_factory, dbt_parse_cache) -> dict[str, Build]:
     for table in SOURCE_OF:
         folder = first_lake / "raw" / table / f"dt={DAY2.date()}"
         shutil.move(folder, pending / table / folder.name)
-    build_day(root / "day1", first_lake, DAY1)
+    build_day(root / "day1", first_lake, DAY1, artifacts=True)
+    manifest = json.loads((root / "day1" / "target" / "manifest.json").read_text())
 
-    builds = {}
-    for name, args in (("incremental", ()), ("from_scratch", ("--full-refresh",))):
-        base = root / name
-        shutil.copytree(first_lake, base / "lake")
-        shutil.copyfile(root / "day1" / WAREHOUSE_FILE, base / WAREHOUSE_FILE)
-        lake = base / "lake"
+    lakes = {}
+    for name in ("incremental", "from_scratch"):
+        lakes[name] = root / name / "lake"
+        shutil.copytree(first_lake, lakes[name])
         if name == "incremental":
-            garbage = lake / "raw" / "web_events" / "dt=2026-11-01" / "part-0.parquet"
+            garbage = lakes[name] / "raw" / "web_events" / "dt=2026-11-01" / "part-0.parquet"
             garbage.parent.mkdir(parents=True)
             garbage.write_bytes(b"not a parquet file: a run that reads this partition fails")
-        shutil.copytree(pending, lake / "raw", dirs_exist_ok=True)
-        build_day(base, lake, DAY2, *args)
-        late_events(lake)
-        build_day(base, lake, DAY3, *args)
-        builds[name] = Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=lake, build=None)  # type: ignore[arg-type]
-    return builds
+        shutil.copytree(pending, lakes[name] / "raw", dirs_exist_ok=True)
+    builds = {name: Build(base=root / name, warehouse=root / name / WAREHOUSE_FILE, lake=lakes[name],
+                          build=None) for name in lakes}  # type: ignore[arg-type]  # fmt: skip
+
+    # day 2: built once, incrementally; the from-scratch side refreshes what --full-refresh rebuilds
+    shutil.copyfile(root / "day1" / WAREHOUSE_FILE, builds["incremental"].warehouse)
+    build_day(builds["incremental"].base, lakes["incremental"], DAY2)
+    shutil.copyfile(builds["incremental"].warehouse, builds["from_scratch"].warehouse)
+    refreshed = run_dbt(builds["from_scratch"].base, lakes["from_scratch"], "run", "--full-refresh",
+                        "--select", *INCREMENTAL, interval=(DAY2, NEXT[DAY2]))  # fmt: skip
+    assert refreshed.returncode == 0, refreshed.stdout[-6000:] + refreshed.stderr[-2000:]
+    day2 = {name: {relation: rows_of(build, relation) for relation in INCREMENTAL_RELATIONS}
+            for name, build in builds.items()}  # fmt: skip
+
+    for name, args in (("incremental", ()), ("from_scratch", ("--full-refresh",))):
+        late_events(lakes[name])
+        build_day(builds[name].base, lakes[name], DAY3, *args)
+    return {**builds, "day2": day2, "rebuilt_by_full_refresh": rebuilt_by_full_refresh(manifest)}
+
+
+def test_day_two_built_incrementally_equals_its_full_refresh(days):
+    # the premise of building day 2 once: --full-refresh rebuilds these four models and no other
+    assert days["rebuilt_by_full_refresh"] == set(INCREMENTAL)
+    incremental, refreshed = days["day2"]["incremental"], days["day2"]["from_scratch"]
+    assert incremental["staging.stg_web__events"], "nothing was compared"
+    assert {relation for relation in INCREMENTAL_RELATIONS if incremental[relation] != refreshed[relation]} == set()
 
 
 def test_incremental_days_equal_the_same_days_built_from_scratch(days):
@@ -117,7 +158,7 @@ def test_incremental_days_equal_the_same_days_built_from_scratch(days):
 
 
 def test_a_late_event_within_the_lookback_is_counted(days):
-    for build in days.values():
+    for build in (days["incremental"], days["from_scratch"]):
         session = build.one(
             "select session_key, page_views from intermediate.int_web_sessions where session_key = 'erin.device:9'"
         )
@@ -147,7 +188,7 @@ def test_incremental_runs_read_only_the_window_partitions(days):
 
 def test_a_rerun_of_the_interval_neither_duplicates_nor_drops(days):
     build = days["from_scratch"]  # its lake has no garbage partition, so the full refresh above is not in the way
-    relations = [f"staging.{m}" for m in INCREMENTAL[:2]] + [f"intermediate.{m}" for m in INCREMENTAL[2:]]
+    relations = INCREMENTAL_RELATIONS
     before = {relation: rows_of(build, relation) for relation in relations}
     rerun = run_dbt(build.base, build.lake, "run", "--select", *INCREMENTAL, interval=(DAY3, NEXT[DAY3]))
     assert rerun.returncode == 0, rerun.stdout[-4000:]
@@ -160,7 +201,7 @@ def test_a_rerun_of_the_interval_neither_duplicates_nor_drops(days):
 def test_a_partition_purged_by_retention_leaves_the_incremental_tables(days, tmp_path):
     # retention (INTENT_RETENTION_RAW_DAYS) removes old raw partitions; the next daily run must forget
     # their events as a full build does: copies of the warehouse, one run incrementally, one refreshed
-    relations = [f"staging.{m}" for m in INCREMENTAL[:2]] + [f"intermediate.{m}" for m in INCREMENTAL[2:]]
+    relations = INCREMENTAL_RELATIONS
     built = {}
     for name, args in (("daily", ()), ("refreshed", ("--full-refresh",))):
         source = days["from_scratch"]
