@@ -394,6 +394,21 @@ class Build:
         assert len(rows) == 1, rows
         return rows[0]
 
+    def tables(self) -> list[str]:
+        """Every table (not view) of staging, intermediate and marts, as ``schema.name``."""
+        rows = self.query(
+            "select table_schema || '.' || table_name from information_schema.tables"
+            " where table_type = 'BASE TABLE' and table_schema in ('staging', 'intermediate', 'marts') order by 1"
+        )
+        return [row[0] for row in rows]
+
+    def rows_of(self, table: str) -> list[tuple]:
+        """A table's rows in a stable order, floats to 9 places: two builds' tables compare equal when
+        they hold the same rows, whatever order or last-digit rounding their SQL produced them in."""
+        schema, name = table.split(".")
+        rows = self.query(f'select * from {schema}."{name}"')
+        return sorted((tuple(round(v, 9) if isinstance(v, float) else v for v in row) for row in rows), key=repr)
+
 
 # dbt re-parses the whole project (about 5 s of CPU) whenever the profile (the warehouse path), the
 # command-line --vars or the project change. Every build here therefore runs in its own folder with

@@ -65,26 +65,6 @@ def late_events(lake) -> None:
     ])  # fmt: skip
 
 
-def _normalised(rows: list[tuple]) -> list[tuple]:
-    def value(v):
-        return round(v, 9) if isinstance(v, float) else v
-
-    return sorted((tuple(value(v) for v in row) for row in rows), key=repr)
-
-
-def tables(build: Build) -> list[str]:
-    rows = build.query(
-        "select table_schema || '.' || table_name from information_schema.tables"
-        " where table_type = 'BASE TABLE' and table_schema in ('staging', 'intermediate', 'marts') order by 1"
-    )
-    return [row[0] for row in rows]
-
-
-def rows_of(build: Build, table: str) -> list[tuple]:
-    schema, name = table.split(".")
-    return _normalised(build.query(f'select * from {schema}."{name}"'))
-
-
 INCREMENTAL_RELATIONS = [f"staging.{m}" for m in INCREMENTAL[:2]] + [f"intermediate.{m}" for m in INCREMENTAL[2:]]
 
 
@@ -130,7 +110,7 @@ def days(tmp_path_factory, dbt_parse_cache) -> dict:
     refreshed = run_dbt(builds["from_scratch"].base, lakes["from_scratch"], "run", "--full-refresh",
                         "--select", *INCREMENTAL, interval=(DAY2, NEXT[DAY2]))  # fmt: skip
     assert refreshed.returncode == 0, refreshed.stdout[-6000:] + refreshed.stderr[-2000:]
-    day2 = {name: {relation: rows_of(build, relation) for relation in INCREMENTAL_RELATIONS}
+    day2 = {name: {relation: build.rows_of(relation) for relation in INCREMENTAL_RELATIONS}
             for name, build in builds.items()}  # fmt: skip
 
     for name, args in (("incremental", ()), ("from_scratch", ("--full-refresh",))):
@@ -149,11 +129,11 @@ def test_day_two_built_incrementally_equals_its_full_refresh(days):
 
 def test_incremental_days_equal_the_same_days_built_from_scratch(days):
     incremental, scratch = days["incremental"], days["from_scratch"]
-    assert tables(incremental) == tables(scratch)
-    compared = tables(incremental)
+    assert incremental.tables() == scratch.tables()
+    compared = incremental.tables()
     assert {f"marts.{m}" for m in ("people", "lead_scores", "funnel_stages", "channel_attribution")} <= set(compared)
     assert {f"staging.{m}" for m in INCREMENTAL[:2]} | {f"intermediate.{m}" for m in INCREMENTAL[2:]} <= set(compared)
-    differing = [table for table in compared if rows_of(incremental, table) != rows_of(scratch, table)]
+    differing = [table for table in compared if incremental.rows_of(table) != scratch.rows_of(table)]
     assert differing == []
 
 
@@ -189,11 +169,11 @@ def test_incremental_runs_read_only_the_window_partitions(days):
 def test_a_rerun_of_the_interval_neither_duplicates_nor_drops(days):
     build = days["from_scratch"]  # its lake has no garbage partition, so the full refresh above is not in the way
     relations = INCREMENTAL_RELATIONS
-    before = {relation: rows_of(build, relation) for relation in relations}
+    before = {relation: build.rows_of(relation) for relation in relations}
     rerun = run_dbt(build.base, build.lake, "run", "--select", *INCREMENTAL, interval=(DAY3, NEXT[DAY3]))
     assert rerun.returncode == 0, rerun.stdout[-4000:]
     assert "incremental model" in rerun.stdout
-    after = {relation: rows_of(build, relation) for relation in relations}
+    after = {relation: build.rows_of(relation) for relation in relations}
     assert after == before
     assert before["staging.stg_web__events"], "nothing was compared"
 
@@ -214,7 +194,7 @@ def test_a_partition_purged_by_retention_leaves_the_incremental_tables(days, tmp
         built[name] = Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=base / "lake", build=done)
     daily = built["daily"]
     for relation in relations:
-        assert rows_of(daily, relation) == rows_of(built["refreshed"], relation), relation
+        assert daily.rows_of(relation) == built["refreshed"].rows_of(relation), relation
     events = dict(daily.query("select event_id, _interval_start from staging.stg_web__events"))
     assert "w-erin-pricing" not in events  # only in the purged partition
     assert events["w-bob-1"] == DAY2.date()  # its copy of day 2 is what is left

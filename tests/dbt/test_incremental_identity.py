@@ -102,33 +102,13 @@ def erin_values(build: Build) -> set[str]:
     return {person_id.lower()} | {key.split(":", 1)[1].lower() for (key,) in nodes}
 
 
-def _normalised(rows: list[tuple]) -> list[tuple]:
-    def value(v):
-        return round(v, 9) if isinstance(v, float) else v
-
-    return sorted((tuple(value(v) for v in row) for row in rows), key=repr)
-
-
-def tables(build: Build) -> list[str]:
-    rows = build.query(
-        "select table_schema || '.' || table_name from information_schema.tables"
-        " where table_type = 'BASE TABLE' and table_schema in ('staging', 'intermediate', 'marts') order by 1"
-    )
-    return [row[0] for row in rows]
-
-
-def rows_of(build: Build, table: str) -> list[tuple]:
-    schema, name = table.split(".")
-    return _normalised(build.query(f'select * from {schema}."{name}"'))
-
-
 def silent_people(build: Build) -> set[str]:
     rows = build.query("select person_id from intermediate.int_lead_score_rules where rule_id = 'silent_90_days'")
     return {person_id for (person_id,) in rows}
 
 
 def snapshot(build: Build) -> dict[str, list[tuple]]:
-    return {table: rows_of(build, table) for table in tables(build)}
+    return {table: build.rows_of(table) for table in build.tables()}
 
 
 @pytest.fixture(scope="module")
