@@ -154,6 +154,22 @@
     {{- days | join(', ') if days else 'select cast(null as date) where 1 = 0' -}}
 {%- endmacro %}
 
+{#- The CTE touched_browsers of a model incremental per browser over `events` (rows with
+    user_pseudo_id and _interval_start): the browsers with rows in the window's partitions, and those
+    whose stored rows came from a partition `events` no longer has (retention purged it), which are
+    recomputed without them (a browser left with none loses its rows in the model's post_hook). -#}
+{% macro touched_browsers_of_partitions(events) -%}
+touched_browsers as (
+    select user_pseudo_id
+    from {{ events }}
+    where {{ in_lake_window('_interval_start') }}
+    union
+    select stored.user_pseudo_id
+    from {{ this }} as stored
+    where stored._interval_start not in (select distinct _interval_start from {{ events }})
+),
+{%- endmacro %}
+
 {#- The rows of `relation` (a model with user_pseudo_id) of the browsers a daily run recomputes
     (`recompute`: the CTE touched_browsers the incremental web session models define then), as a
     select; every row on a full build. -#}

@@ -21,16 +21,7 @@ with
 
 {%- if is_incremental() %}
 
-touched_browsers as (
-    select user_pseudo_id
-    from {{ ref('int_web_session_events') }}
-    where {{ in_lake_window('_interval_start') }}
-    union
-    -- browsers with a page view from a partition retention purged: recomputed without it
-    select stored.user_pseudo_id
-    from {{ this }} as stored
-    where stored._interval_start not in (select distinct _interval_start from {{ ref('int_web_session_events') }})
-),
+{{ touched_browsers_of_partitions(ref('int_web_session_events')) }}
 
 {%- endif %}
 

@@ -28,17 +28,7 @@ with
 
 {%- if incremental_run %}
 
-touched_browsers as (
-    select user_pseudo_id
-    from {{ ref('stg_web__events') }}
-    where {{ in_lake_window('_interval_start') }}
-    union
-    -- browsers with events of a partition staging no longer has (retention purged it): recomputed
-    -- without them; a browser left with no event at all loses its rows in the post_hook
-    select user_pseudo_id
-    from {{ this }}
-    where _interval_start not in (select distinct _interval_start from {{ ref('stg_web__events') }})
-),
+{{ touched_browsers_of_partitions(ref('stg_web__events')) }}
 
 {%- endif %}
 
