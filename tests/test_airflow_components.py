@@ -3,7 +3,6 @@ the scheduler test): the scheduler's preload of the tasks' imports and one signi
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -11,18 +10,13 @@ from pathlib import Path
 import pytest
 
 from tests.airflow_home import airflow_env
+from tests.benches import load_bench
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _runner():
-    spec = importlib.util.spec_from_file_location("airflow_run_under_test", ROOT / "scripts" / "airflow_run.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
-airflow_run = _runner()
+# scripts/airflow_run.py as bench/operations.py loads it (the scheduler scenarios start Airflow through it)
+airflow_run = load_bench("operations").airflow_run
 
 # Airflow's settings import the home's airflow_local_settings; report what the process then holds
 IMPORTED = (

@@ -417,6 +417,12 @@ class Build:
 # interval and the scoring model only when a node runs (docs/dbt-parse.md): each folder's own lake
 # and day re-parse nothing.
 WAREHOUSE_FILE = "warehouse.duckdb"
+# the models built incrementally (docs/incremental.md) and the schema each lands in: test_incremental
+# checks in the manifest that --full-refresh rebuilds exactly these
+INCREMENTAL_MODELS = {"stg_web__events": "staging", "stg_web__consent_denied_events": "staging",
+                      "int_web_session_events": "intermediate", "int_web_session_traffic": "intermediate",
+                      "int_web_page_views": "intermediate"}  # fmt: skip
+INCREMENTAL_RELATIONS = [f"{schema}.{model}" for model, schema in INCREMENTAL_MODELS.items()]
 FUNNEL_CASES_TAG = "funnel_edge_case"
 _parse_cache: dict[str, Path] = {}
 
