@@ -41,12 +41,7 @@ events as (
 ),
 
 lead_people as (
-    select
-        leads.lead_id,
-        people_nodes.person_id
-    from leads
-    inner join people_nodes
-        on people_nodes.node_key = {{ node_key('crm_lead', 'leads.lead_id') }}
+    {{ crm_lead_people('leads', 'people_nodes') }}
 ),
 
 leads_per_person as (
