@@ -14,12 +14,8 @@ leads as (
     select * from {{ ref('stg_crm__leads') }}
 ),
 
-people_nodes as (
-    select * from {{ ref('int_people_resolved') }}
-),
-
 lead_people as (
-    {{ crm_lead_people('leads', 'people_nodes') }}
+    {{ crm_lead_people('leads') }}
 ),
 
 {%- if model %}

@@ -16,10 +16,6 @@ leads as (
     select * from {{ ref('stg_crm__leads') }}
 ),
 
-people_nodes as (
-    select * from {{ ref('int_people_resolved') }}
-),
-
 person_scores as (
     select * from {{ ref('lead_scores') }}
 ),
@@ -41,7 +37,7 @@ events as (
 ),
 
 lead_people as (
-    {{ crm_lead_people('leads', 'people_nodes') }}
+    {{ crm_lead_people('leads') }}
 ),
 
 leads_per_person as (
