@@ -15,19 +15,22 @@
         )
 {%- endmacro %}
 
-{#- The events that reach a rule of `kind`: `condition` is the SQL that joins a rule to an event. -#}
-{% macro funnel_matches_events(rules, events, kind, condition) -%}
+{#- The rows of `events` that reach a rule of `kind`, at their time column `at`: `condition` is the
+    SQL that joins a rule to a row (none: every row of a known person and time reaches the rule). -#}
+{% macro funnel_matches_events(rules, events, kind, condition=none, at='event_at') -%}
     select
         {{ events }}.person_id,
-        {{ events }}.event_at as occurred_at,
+        {{ events }}.{{ at }} as occurred_at,
         {{ rules }}.role,
         {{ rules }}.step
     from {{ events }}
     inner join {{ rules }}
         on {{ rules }}.kind = '{{ kind }}'
+        {%- if condition is not none %}
         and {{ condition }}
+        {%- endif %}
     where {{ events }}.person_id is not null
-        and {{ events }}.event_at is not null
+        and {{ events }}.{{ at }} is not null
 {%- endmacro %}
 
 {#- kind event: every event of int_events_unified that meets the rule's conditions. -#}
@@ -50,16 +53,7 @@
 
 {#- kind touch: every marketing touch of int_touchpoints (web session, email click, form, CRM lead). -#}
 {% macro funnel_matches_touch(rules, touches) -%}
-    select
-        {{ touches }}.person_id,
-        {{ touches }}.touched_at as occurred_at,
-        {{ rules }}.role,
-        {{ rules }}.step
-    from {{ touches }}
-    inner join {{ rules }}
-        on {{ rules }}.kind = 'touch'
-    where {{ touches }}.person_id is not null
-        and {{ touches }}.touched_at is not null
+    {{ funnel_matches_events(rules, touches, 'touch', at='touched_at') }}
 {%- endmacro %}
 
 {#- kind grade: the moments a person's grade BECAME the rule's grade in the daily history

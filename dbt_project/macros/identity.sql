@@ -10,6 +10,17 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Each CRM lead of ``leads`` (a relation with lead_id) with its person: the person whose identity
+    component holds the lead's crm_lead node (int_people_resolved). A lead without a node has no row. -#}
+{% macro crm_lead_people(leads) -%}
+    select
+        {{ leads }}.lead_id,
+        people_nodes.person_id
+    from {{ leads }}
+    inner join {{ ref('int_people_resolved') }} as people_nodes
+        on people_nodes.node_key = {{ node_key('crm_lead', leads ~ '.lead_id') }}
+{%- endmacro %}
+
 {#- The mailbox an address delivers to. The extract already lower-cases and trims; here the
     provider rules: Gmail ignores dots in the local part, and Gmail, Outlook/Hotmail/Live, iCloud,
     Proton and Fastmail ignore a `+tag`. Other providers (QQ, 163, company domains) may treat dots

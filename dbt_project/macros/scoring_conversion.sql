@@ -42,6 +42,44 @@
 {%- endmacro %}
 
 
+{#- The model's linear predictor for each row of ``points`` (a relation whose ``keys`` columns say
+    what is scored: a person at a point, a CRM lead) from ``features`` (the same keys, feature,
+    value): the CTEs weights (scoring_model_weights), contributions (term = weight * value, and
+    contribution = weight * (value - training mean), which scoring_top_factors ranks) and linear
+    (z = intercept + the sum of the terms; a row without features gets the intercept). Person-level
+    (int_lead_conversion_scores) and lead-level (int_crm_lead_conversion_scores) scoring both use it. -#}
+{% macro scoring_linear_predictor(model, features, points, keys) -%}
+weights as (
+    {{ scoring_model_weights(model) }}
+),
+
+contributions as (
+    select
+        {%- for key in keys %}
+        {{ features }}.{{ key }},
+        {%- endfor %}
+        {{ features }}.feature,
+        weights.weight * {{ features }}.value as term,
+        weights.weight * ({{ features }}.value - weights.training_mean) as contribution
+    from {{ features }}
+    inner join weights
+        on weights.feature = {{ features }}.feature
+),
+
+linear as (
+    select
+        {%- for key in keys %}
+        {{ points }}.{{ key }},
+        {%- endfor %}
+        {{ model['intercept'] }} + coalesce(sum(contributions.term), 0) as z
+    from {{ points }}
+    left join contributions
+        on {% for key in keys %}{{ 'and ' if not loop.first }}contributions.{{ key }} = {{ points }}.{{ key }}{{ '\n        ' if not loop.last }}{% endfor %}
+    group by {% for key in keys %}{{ loop.index }}{{ ', ' if not loop.last }}{% endfor %}
+)
+{%- endmacro %}
+
+
 {#- The calibrated probability of the linear predictor ``z`` (a SQL expression) under the model
     var's calibration (scoring_model.to_dbt_var, the Python reference is scoring_model.calibrate):
     Platt, 1 / (1 + exp(-(calibration_a * z + calibration_c))), or isotonic, the points

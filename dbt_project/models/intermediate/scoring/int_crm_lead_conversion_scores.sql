@@ -14,23 +14,14 @@ leads as (
     select * from {{ ref('stg_crm__leads') }}
 ),
 
-people_nodes as (
-    select * from {{ ref('int_people_resolved') }}
-),
-
 lead_people as (
-    select
-        leads.lead_id,
-        people_nodes.person_id
-    from leads
-    inner join people_nodes
-        on people_nodes.node_key = {{ node_key('crm_lead', 'leads.lead_id') }}
+    {{ crm_lead_people('leads') }}
 ),
 
 {%- if model %}
 
 features as (
-    -- the person's behaviour now, then the lead's own CRM history now
+    -- the person's behaviour now and the lead's own CRM history now
     select
         lead_people.lead_id,
         features.feature,
@@ -38,43 +29,13 @@ features as (
     from lead_people
     inner join {{ ref('int_scoring_features') }} as features
         on features.person_id = lead_people.person_id
-        and features.score_point = 'current'
-        and features.feature_scope = 'person'
-    union all
-    select
-        lead_people.lead_id,
-        features.feature,
-        features.value
-    from lead_people
-    inner join {{ ref('int_scoring_features') }} as features
-        on features.person_id = lead_people.person_id
-        and features.score_point = 'now:' || lead_people.lead_id
+        and (
+            (features.score_point = 'current' and features.feature_scope = 'person')
+            or features.score_point = 'now:' || lead_people.lead_id
+        )
 ),
 
-weights as (
-    {{ scoring_model_weights(model) }}
-),
-
-contributions as (
-    select
-        features.lead_id,
-        features.feature,
-        weights.weight * features.value as term,
-        weights.weight * (features.value - weights.training_mean) as contribution
-    from features
-    inner join weights
-        on weights.feature = features.feature
-),
-
-linear as (
-    select
-        lead_people.lead_id,
-        {{ model['intercept'] }} + coalesce(sum(contributions.term), 0) as z
-    from lead_people
-    left join contributions
-        on contributions.lead_id = lead_people.lead_id
-    group by 1
-),
+{{ scoring_linear_predictor(model, 'features', 'lead_people', ['lead_id']) }},
 
 {{ scoring_top_factors('lead_id') }},
 

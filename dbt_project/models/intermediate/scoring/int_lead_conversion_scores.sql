@@ -29,33 +29,7 @@ features as (
     where score_point in {{ points }}
 ),
 
-weights as (
-    {{ scoring_model_weights(model) }}
-),
-
-contributions as (
-    select
-        features.person_id,
-        features.score_point,
-        features.feature,
-        weights.weight * features.value as term,
-        weights.weight * (features.value - weights.training_mean) as contribution
-    from features
-    inner join weights
-        on weights.feature = features.feature
-),
-
-linear as (
-    select
-        score_points.person_id,
-        score_points.score_point,
-        {{ model['intercept'] }} + coalesce(sum(contributions.term), 0) as z
-    from score_points
-    left join contributions
-        on contributions.person_id = score_points.person_id
-        and contributions.score_point = score_points.score_point
-    group by 1, 2
-),
+{{ scoring_linear_predictor(model, 'features', 'score_points', ['person_id', 'score_point']) }},
 
 {{ scoring_top_factors('person_id', "contributions.score_point = 'current'") }},
 

@@ -16,10 +16,6 @@ leads as (
     select * from {{ ref('stg_crm__leads') }}
 ),
 
-people_nodes as (
-    select * from {{ ref('int_people_resolved') }}
-),
-
 person_scores as (
     select * from {{ ref('lead_scores') }}
 ),
@@ -41,12 +37,7 @@ events as (
 ),
 
 lead_people as (
-    select
-        leads.lead_id,
-        people_nodes.person_id
-    from leads
-    inner join people_nodes
-        on people_nodes.node_key = {{ node_key('crm_lead', 'leads.lead_id') }}
+    {{ crm_lead_people('leads') }}
 ),
 
 leads_per_person as (
