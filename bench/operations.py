@@ -502,6 +502,186 @@ def _scenario(
     }
 
 
+# A BI session (DBeaver, a notebook) on one DuckDB file, read-only, answering commands on stdin:
+# "view" prints what it sees as one JSON line (the serving copy's publication and two marts' figures;
+# {} for a file without them), "reopen" reconnects, "quit" closes. Its argv names its role.
+HOLDER = textwrap.dedent(
+    """
+    import json, sys
+    import duckdb
+
+    path, role = sys.argv[1], sys.argv[2]
+    con = duckdb.connect(path, read_only=True)
+    print(json.dumps({"open": role}), flush=True)
+    for line in sys.stdin:
+        command = line.strip()
+        if command == "quit":
+            break
+        if command == "reopen":
+            con.close()
+            con = duckdb.connect(path, read_only=True)
+        try:
+            run_id, interval, version = con.execute(
+                "select run_id, interval_start, version from serving.published").fetchone()
+            people = con.execute("select count(*) from marts.people").fetchone()[0]
+            scores = con.execute("select count(*), sum(lead_score) from marts.lead_scores").fetchone()
+            view = {"run_id": run_id, "interval_start": str(interval), "version": version, "people": people,
+                    "lead_scores": scores[0], "lead_score_sum": scores[1]}
+        except duckdb.CatalogException:
+            view = {}
+        except Exception as error:
+            view = {"error": f"{type(error).__name__}: {error}"}
+        print(json.dumps(view, default=str), flush=True)
+    con.close()
+    """
+)
+
+
+class Holder:
+    """A separate process holding ``path`` open read-only (:data:`HOLDER`)."""
+
+    def __init__(self, path: Path, role: str):
+        self.process = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), role], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)  # fmt: skip
+        self.pid = self.process.pid
+        opened = self._read()
+        if opened != {"open": role}:
+            raise RuntimeError(f"{role} could not open {path}: {opened}")
+
+    def _read(self) -> dict:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        return json.loads(line) if line else {"error": f"exited with {self.process.poll()}"}
+
+    def ask(self, command: str = "view") -> dict:
+        assert self.process.stdin is not None
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.communicate("quit\n", timeout=60)
+
+
+def _try_state(db: Path, run_id: str, task_id: str) -> tuple[str | None, int]:
+    con = sqlite3.connect(db)
+    try:
+        row = con.execute("select state, try_number from task_instance where run_id = ? and task_id = ?",
+                          (run_id, task_id)).fetchone()  # fmt: skip
+    finally:
+        con.close()
+    return (row[0], row[1]) if row else (None, 0)
+
+
+def _run_state(db: Path, run_id: str) -> str | None:
+    con = sqlite3.connect(db)
+    try:
+        row = con.execute("select state from dag_run where run_id = ?", (run_id,)).fetchone()
+    finally:
+        con.close()
+    return row[0] if row else None
+
+
+def next_scheduled_run_with_readers(deployment: Deployment, timeout: float = 1800) -> dict:
+    """The next scheduled run builds and publishes while two BI sessions hold files open (issue 16's
+    outside check): one on the serving copy, as BI should; one on the build file, as BI must not.
+
+    On a deployment whose scheduled run of the latest interval ran without data (the operations
+    scenario's), that day's landing drop arrives (the CRM's export, unchanged since the sample's
+    last day) and the run is cleared, so the scheduler runs that scheduled run again, now with
+    data, as an operator does when a drop comes late. While it runs, the serving-copy session keeps one
+    connection and is asked what it sees every 2 s; the build-file session holds the warehouse
+    until ``dbt_build``'s first try has failed, then quits, and the task's retry (2 minutes later,
+    the DAG's retry delay) builds. Afterwards the serving-copy session reconnects and a new session
+    opens. Returns the figures tests/test_scheduler.py asserts."""
+    db, home = deployment.db, deployment.home
+    data = home / "data"
+    con = sqlite3.connect(db)
+    try:
+        run_id, interval = con.execute(
+            "select run_id, data_interval_start from dag_run where dag_id = 'customer_intent' and "
+            "run_type = 'scheduled' order by data_interval_start desc limit 1"
+        ).fetchone()
+    finally:
+        con.close()
+    day = date.fromisoformat(str(interval)[:10])
+    before_state = task_states(db, run_id)
+    # The day's drop: the CRM's daily export, unchanged since LAST_DAY's (the same leads, deals and
+    # activities; no forms, email or web files). A generated drop of another day would not be the
+    # same world: the generator draws people's phones anew, and the marts gate rightly stops people
+    # who hold several phones (people.contradicting_identifiers).
+    crm = data / "landing" / "crm"
+    (crm / f"dt={day}").mkdir(parents=True, exist_ok=True)
+    for export in sorted((crm / f"dt={LAST_DAY}").iterdir()):
+        name = export.name.replace(LAST_DAY.strftime("%Y%m%d"), day.strftime("%Y%m%d"))
+        shutil.copyfile(export, crm / f"dt={day}" / name)
+    serving_db, warehouse = data / "serving" / "warehouse.duckdb", data / "warehouse.duckdb"
+    bi = Holder(serving_db, "bi-on-the-serving-copy")
+    wrong: Holder | None = Holder(warehouse, "bi-on-the-build-file")
+    assert wrong is not None
+    wrong_pid = wrong.pid
+    held_views: list[dict] = []
+    first_try_log, released_at_try, built_while_held = "", None, None
+    tries_before = _try_state(db, run_id, "dbt_build")[1]
+    try:
+        held_views.append(bi.ask())
+        from urllib.parse import quote
+
+        _post(deployment.port, deployment.airflow_home,
+              f"/api/v2/dags/customer_intent/dagRuns/{quote(run_id, safe='')}/clear", {"dry_run": False})  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while True:
+            time.sleep(2)
+            held_views.append(bi.ask())
+            state, try_number = _try_state(db, run_id, "dbt_build")
+            # (a cleared task's tries go on counting: its first try after the clear is not try 1)
+            if wrong is not None and state in ("up_for_retry", "failed", "success"):
+                released_at_try = try_number - tries_before
+                built_while_held = state == "success"
+                wrong.close()
+                wrong = None
+                log = (deployment.airflow_home / "logs" / "dag_id=customer_intent" / f"run_id={run_id}"
+                       / "task_id=dbt_build" / f"attempt={try_number}.log")  # fmt: skip
+                first_try_log = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+            if wrong is None and _run_state(db, run_id) in ("success", "failed"):
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{run_id} not finished after {timeout} s (dbt_build {state}, try {try_number})")
+        held_views.append(bi.ask())
+        reopened = bi.ask("reopen")
+    finally:
+        bi.close()
+        if wrong is not None:
+            wrong.close()
+    fresh = Holder(serving_db, "bi-opened-after")
+    try:
+        new_reader = fresh.ask()
+    finally:
+        fresh.close()
+    finished = _wait_run(deployment.airflow_home, run_id, timeout=60)
+    holder_lines = [line for line in first_try_log.splitlines() if "held open by another process" in line]
+    distinct = [dict(v) for v in {json.dumps(v, sort_keys=True): v for v in held_views}.values()]
+    return {
+        "run_id": run_id,
+        "interval_start": day.isoformat(),
+        "dbt_build_before": before_state.get("dbt_build"),
+        "run_state": finished["state"],
+        "run_type": finished["run_type"],
+        "tasks": finished["tasks"],
+        "dbt_build_tries": _try_state(db, run_id, "dbt_build")[1] - tries_before,  # since the clear
+        "released_at_try": released_at_try,  # the try (since the clear) that ended while the build file was held
+        "built_while_held": built_while_held,
+        "build_file_holder_pid": wrong_pid,
+        "first_try_holder_lines": holder_lines,
+        "held_views": distinct,
+        "held_view_queries": len(held_views),
+        "reopened_view": reopened,
+        "new_reader_view": new_reader,
+        "published": json.loads((data / "serving" / "published.json").read_text()),
+    }
+
+
 def publish_only(people: int, base: Path, seed: int = 42) -> dict:
     """One dbt build and two publishes of its marts, with the DAG's task functions, timed."""
     home = base / "home"

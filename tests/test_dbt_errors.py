@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 
@@ -14,6 +15,15 @@ from airflow.sdk.exceptions import AirflowFailException
 from intent_pipeline.dbt_errors import DbtBuildFailed, error_lines, explain, raise_for_dbt_failure
 from intent_pipeline.pipeline import dbt_build_task
 from intent_pipeline.settings import Settings
+
+# a BI tool's session on the build file: read-only, open until told to quit (its last argument names it)
+BI_ON_THE_BUILD_FILE = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print("open", flush=True)
+sys.stdin.readline()
+con.close()
+"""
 
 
 def _stale_results(target, message: str = "stale failure from yesterday") -> None:
@@ -25,19 +35,30 @@ def _stale_results(target, message: str = "stale failure from yesterday") -> Non
 
 
 def test_a_warehouse_held_by_another_process_names_the_lock_and_is_retried(tmp_path, monkeypatch):
-    # A real dbt build against a warehouse file this test process holds open for writing (a BI session).
+    # A real dbt build against a warehouse file another process holds open read-only (a BI tool
+    # pointed at the build file instead of the serving copy).
     monkeypatch.setenv("INTENT_HOME", str(tmp_path))
     settings = Settings.from_env()
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     _stale_results(settings.state_dir / "dbt" / "target")
-    holder = duckdb.connect(str(settings.warehouse))
+    duckdb.connect(str(settings.warehouse)).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", BI_ON_THE_BUILD_FILE, str(settings.warehouse), "bi-tool-on-the-build-file"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
     try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
         with pytest.raises(DbtBuildFailed) as failure:
             dbt_build_task(datetime(2026, 11, 21, tzinfo=UTC), datetime(2026, 11, 22, tzinfo=UTC), "manual__lock")
     finally:
-        holder.close()
+        holder.communicate("quit\n", timeout=60)
     message = str(failure.value)
     assert "lock" in message.lower() and str(settings.warehouse.name) in message, message
+    # the holder by its process id and command line, first; where a BI tool should point instead
+    first_line = message.splitlines()[0]
+    assert f"PID {holder.pid}: " in first_line and "bi-tool-on-the-build-file" in first_line, first_line
+    assert "serving copy" in first_line
+    assert message.endswith("this task is retried)")
     assert "stale" not in message  # yesterday's run_results.json is not blamed
     assert not isinstance(failure.value, AirflowFailException)  # Airflow retries a lock
 

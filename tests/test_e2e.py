@@ -5,7 +5,8 @@ One generated workload, several runs of the same interval:
    writes the outbox (no connection configured);
 2. a re-run of the same interval changes nothing and sends nothing;
 3. with a HubSpot connection pointing at a local server that speaks HubSpot's contract,
-   the segment is upserted in batches of at most 100, and a second run sends zero requests
+   the segment is upserted in several batches with a 429 and a 207 among them: everyone
+   arrives once, the ledger agrees, and a second run sends the refused person only
    (activation only: the tasks before it are marked done, the marts are the first run's);
 4. a planted mart violation stops the run at validate_marts: activation does not run;
 5. a planted raw violation stops the run at validate_raw: dbt does not run.
@@ -263,24 +264,53 @@ def test_rerun_of_the_same_interval_changes_nothing_and_sends_nothing(pipeline, 
         assert counts["unchanged"] + counts["invalid"] == counts["planned"], (destination, counts)
 
 
-def test_hubspot_over_http_then_nothing_on_rerun(pipeline, first_run):
+def test_hubspot_over_http_in_several_batches_then_nothing_on_rerun(pipeline, first_run):
+    """The DAG's activate task with a HubSpot connection whose ``batch_size`` makes the segment span
+    three batches or more, the second request throttled (429, Retry-After) and one person refused per
+    record (207): everyone the outbox run pushed arrives exactly once, the ledger agrees person by
+    person, and the next run sends the refused one only. (HubSpot's own limit of 100 with a 250-row
+    segment: tests/activation/test_hubspot.py.)"""
+    from intent_pipeline.activation import HubSpotConfig, ledger_name
+    from intent_pipeline.activation.ledger import Ledger
+
     from tests.fakes.hubspot import FakeHubSpot
 
+    files = [f for f in first_run["outbox"] if f.startswith("hubspot/")]
+    outbox = [json.loads((pipeline.data / "outbox" / f).read_text()) for f in files]
+    expected = [i["id"] for batch in outbox for i in batch["inputs"]]  # what the first run would have sent
+    assert len(expected) >= 3, "the sample's segment is too small to span several batches"
+    batch_size = math.ceil(len(expected) / 3)
+    refused = expected[len(expected) // 2]  # a person of the middle batch
     with FakeHubSpot(token="pat-e2e") as server:
-        conn = json.dumps({"conn_type": "http", "host": server.url, "password": "pat-e2e"})
+        server.answer_request(2, 429, headers={"Retry-After": "1"})
+        server.reject(refused, "Property values were not valid: phone is invalid", mode="207")
+        extra = {"batch_size": batch_size}
+        conn = json.dumps({"conn_type": "http", "host": server.url, "password": "pat-e2e", "extra": extra})
         env = {"AIRFLOW_CONN_HUBSPOT_DEFAULT": conn}
         # The marts are the first run's (the re-run above proved extract and dbt change nothing).
         pipeline.run_dag(*ACTIVATION_ONLY, extra_env=env)
         report = pipeline.activation_report()["hubspot"]
         assert report["mode"] == "http"
-        segment_size = pipeline.query("select count(*) from marts.segment_high_intent")[0][0]
-        upserted = {i["id"] for r in server.requests for i in r["body"]["inputs"]}
-        assert report["sent_ok"] == len(upserted) == segment_size - report["invalid"]
-        assert len(server.requests) == math.ceil(report["sent_ok"] / 100)
-        sent = len(server.requests)
+        requests = server.requests
+        assert max(len(r["body"]["inputs"]) for r in requests) <= batch_size
+        assert Counter(r["status"] for r in requests) == Counter({200: len(requests) - 2, 207: 1, 429: 1})
+        assert len(requests) == math.ceil(len(expected) / batch_size) + 1 >= 4  # the throttled batch once more
+        answered = Counter(server.upserted_ids)  # every input of every request answered 200 or 207
+        assert sorted(answered) == sorted(expected) and set(answered.values()) == {1}
+        assert set(server.contacts) == set(expected) - {refused}
+        assert report["sent_ok"] == len(expected) - 1 and report["rejected"] == 1
+        destination = ledger_name("hubspot", HubSpotConfig(base_url=server.url, token="pat-e2e"))
+        with Ledger(pipeline.data / "state" / "activation_ledger.sqlite") as ledger:
+            entries = ledger.entries(destination)
+        assert {key for key, entry in entries.items() if entry.acknowledged} == set(server.contacts)
+        assert entries[refused].status == "rejected"
+
+        server.accept(refused)
+        server.clear_requests()
         pipeline.run_dag(*ACTIVATION_ONLY, extra_env=env)
-        assert len(server.requests) == sent, "the second run sent requests for unchanged rows"
-        assert pipeline.activation_report()["hubspot"]["unchanged"] == report["sent_ok"]
+        assert server.upserted_ids == [refused], "the second run sent more than the refused person"
+        rerun = pipeline.activation_report()["hubspot"]
+        assert rerun["sent_ok"] == 1 and rerun["unchanged"] == len(expected) - 1
 
 
 def test_planted_mart_violation_blocks_activation(pipeline, first_run):

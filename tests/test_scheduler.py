@@ -17,6 +17,9 @@ execution API, and the UI form's plain trigger of customer_intent.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from tests.airflow_home import airflow_metadata, seed_dbt_parse
@@ -122,6 +125,20 @@ def test_the_scheduled_run_of_a_day_without_data_builds_nothing(figures):
     assert figures["no_data_runs_skipped_build"]
 
 
+def test_the_summary_of_a_day_without_data_says_skipped_and_is_no_failure(airflow, figures):
+    """What make run prints for such a day (python -m intent_pipeline summary --date D): skipped,
+    why, and what the serving copy still holds; exit status 0 (before: "no saved summary", status 1,
+    and make run failed)."""
+    _, deployment = airflow
+    day = next(iter(figures["other_intervals"]))
+    env = {**deployment.env, "INTENT_HOME": str(deployment.home)}
+    done = subprocess.run([sys.executable, "-m", "intent_pipeline", "summary", "--date", day], env=env,
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"interval starting {day}: SKIPPED, no landing data" in done.stdout
+    assert "nothing was built, published or sent" in done.stdout and "serving: run " in done.stdout
+
+
 def test_the_ui_shows_each_runs_task_logs_and_real_durations(figures):
     """Runs started by the scheduler (what make run does) log where the UI reads, and their
     duration is the time they took, not the distance from their logical date."""
@@ -129,3 +146,44 @@ def test_the_ui_shows_each_runs_task_logs_and_real_durations(figures):
     durations = figures["run_durations_seconds"]
     assert len(durations) >= DAYS + 1
     assert all(0 < seconds <= figures["wall_seconds"] for seconds in durations.values()), durations
+
+
+@pytest.fixture(scope="module")
+def next_scheduled(airflow, trigger_load):
+    """Last on the same Airflow: the scheduled run of the latest interval (it ran without data in the
+    operations scenario) gets its landing drop and is cleared, so the scheduler runs it again and it
+    builds and publishes while one BI session holds the serving copy open and another, wrongly, the
+    build file (bench/operations.py's ``next_scheduled_run_with_readers``)."""
+    bench, deployment = airflow
+    return bench.next_scheduled_run_with_readers(deployment)
+
+
+def test_a_bi_session_on_the_serving_copy_keeps_its_view_while_the_next_scheduled_run_publishes(next_scheduled):
+    figures = next_scheduled
+    assert figures["dbt_build_before"] == "skipped"  # the day had no data when the scheduler first ran it
+    assert figures["run_type"] == "scheduled" and figures["run_state"] == "success", figures["tasks"]
+    assert figures["tasks"]["publish"] == "success"
+    published = figures["published"]
+    assert published["run_id"] == figures["run_id"] and published["interval_start"] == figures["interval_start"]
+    # one connection, asked every 2 s from before the clear until after the publish: one view, complete
+    held = figures["held_views"]
+    assert len(held) == 1 and figures["held_view_queries"] >= 3, held
+    assert "error" not in held[0] and held[0]["people"] > 0 and held[0]["lead_scores"] > 0
+    assert held[0]["version"] != published["version"] and held[0]["interval_start"] != figures["interval_start"]
+    # reconnected, and a session opened afterwards: the new publication
+    for view in (figures["reopened_view"], figures["new_reader_view"]):
+        assert view["version"] == published["version"] and view["run_id"] == figures["run_id"], view
+        assert view["people"] == published["marts"]["people"]
+
+
+def test_a_bi_session_on_the_build_file_fails_the_build_naming_it_and_never_skips_the_day(next_scheduled):
+    """dbt cannot write the warehouse while any process holds it: the first try fails and its error
+    names the session (process id and command line); once the session is gone, the retry builds the
+    day. Not skipped, not silently: the day ends published."""
+    figures = next_scheduled
+    assert figures["released_at_try"] == 1 and figures["built_while_held"] is False
+    lines, pid = figures["first_try_holder_lines"], figures["build_file_holder_pid"]
+    assert any(f"PID {pid}: " in line and "bi-on-the-build-file" in line for line in lines), lines
+    assert any("serving copy" in line for line in lines)
+    assert figures["dbt_build_tries"] >= 2
+    assert figures["tasks"]["dbt_build"] == "success"

@@ -93,11 +93,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "attribute":
         return _attribute(args)
 
-    from intent_pipeline.report import build_summary, format_summary, saved_days, saved_summary
+    from intent_pipeline.report import build_summary, format_summary, saved_days, saved_summary, skipped_without_data
     from intent_pipeline.settings import Settings
 
     settings = Settings.from_env()
     result = build_summary(settings, args.date) if args.live else saved_summary(settings, args.date)
+    skipped = skipped_without_data(settings, args.date) if result is None else None
+    if skipped is not None:  # a day without any landing drop: skipped on purpose, not a failure
+        print(
+            json.dumps({"interval_start": args.date.isoformat(), "skipped": "no landing data"})
+            if args.json
+            else skipped
+        )
+        return 0
     if result is None:
         days = saved_days(settings)
         print(

@@ -26,6 +26,8 @@ _ERROR_START = re.compile(
 TRANSIENT = ("Could not set lock on file", "Conflicting lock", "database is locked", "Connection refused",
              "could not connect", "timeout expired")  # fmt: skip
 MAX_MESSAGE = 4000
+# DuckDB's lock error names the process holding the file: "Conflicting lock is held in <program> (PID <n>)"
+_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 
 
 class DbtBuildFailed(RuntimeError):
@@ -64,6 +66,23 @@ def error_lines(output: str, limit: int = 40) -> list[str]:
     return picked[:limit]
 
 
+def lock_holder(output: str) -> str | None:
+    """``PID <n>: <command line>`` of the process DuckDB says holds the warehouse (its program when
+    the process is gone or out of sight), or None when the output names no holder."""
+    match = _HOLDER.search(output)
+    if match is None:
+        return None
+    pid = int(match["pid"])
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode("utf-8", "replace").replace("\0", " ")
+        command = " ".join(argv.split())  # one line, whatever the arguments hold
+    except OSError:
+        command = ""
+    if len(command) > 400:  # its start (the program) and its end (what it opened, a name it was given)
+        command = f"{command[:200]} … {command[-200:]}"
+    return f"PID {pid}: {command or match['program']}"
+
+
 def explain(completed: subprocess.CompletedProcess, target_path: Path, since: float) -> tuple[str, bool]:
     """(message, transient) for a dbt build that exited non-zero."""
     failures = run_failures(target_path, since)
@@ -76,9 +95,17 @@ def explain(completed: subprocess.CompletedProcess, target_path: Path, since: fl
         tail = (completed.stderr or "").strip() or (completed.stdout or "").strip()
         lines = [_ANSI.sub("", line) for line in tail.splitlines()[-20:]]
     message = f"dbt build exited with {completed.returncode}:\n" + "\n".join(lines)
-    if transient:
-        message += "\n(the warehouse is held by another process or unreachable: this task is retried)"
-    return message[:MAX_MESSAGE], transient
+    holder = lock_holder(output)
+    if holder is not None:
+        # first, before dbt's traceback: who to close, and where that reader should point instead
+        message = (
+            f"the warehouse is held open by another process ({holder}): dbt cannot write it while any "
+            "process holds it, even read-only. BI tools and notebooks read the serving copy "
+            "(serving/warehouse.duckdb, docs/operations.md 'BI: the serving copy'), never the build file; "
+            "close that connection.\n" + message
+        )
+    note = "\n(the warehouse is held by another process or unreachable: this task is retried)" if transient else ""
+    return message[: MAX_MESSAGE - len(note)] + note, transient
 
 
 def raise_for_dbt_failure(completed: subprocess.CompletedProcess, target_path: Path, since: float) -> None:

@@ -152,6 +152,34 @@ def saved_summary(settings: Settings, interval_start: date) -> dict | None:
     return _read_json(settings.reports_dir / "runs" / f"dt={interval_start.isoformat()}.json")
 
 
+def skipped_without_data(settings: Settings, interval_start: date) -> str | None:
+    """What to say about a day whose run found no landing data in any source (its later tasks were
+    skipped, so it saved no summary: ``pipeline.skip_without_landing_data``), or None for any other day."""
+    from intent_pipeline.pipeline import no_landing_data
+    from intent_pipeline.serving import published, serving_dir
+
+    day = interval_start.isoformat()
+    manifests = [_read_json(settings.lake_dir / "manifests" / source / f"dt={day}.json") for source in SOURCES]
+    if not no_landing_data(manifests):
+        return None
+    current = published(serving_dir(settings)) or {}
+    serving = (
+        f"run {current.get('run_id')} (interval {current.get('interval_start')})"
+        if current
+        else "nothing published yet"
+    )
+    return "\n".join(
+        [
+            f"customer_intent — interval starting {day}: SKIPPED, no landing data",
+            "",
+            f"no source delivered a file for this day ({', '.join(SOURCES)} read 0 rows under "
+            f"{settings.landing_url.rstrip('/')}/<source>/dt={day}/): nothing was built, published or sent;",
+            f"the warehouse, the CRM and the serving copy are as they were (serving: {serving}).",
+            "Drop the exports there and run the day again (make run DATE=... or clear the day's run).",
+        ]
+    )
+
+
 def saved_days(settings: Settings) -> list[str]:
     """The interval starts that have a saved summary, oldest first."""
     folder = settings.reports_dir / "runs"
@@ -194,10 +222,15 @@ def format_summary(summary: dict) -> str:
     latest = model.get("latest")
     if latest:
         metrics = latest.get("metrics") or {}
+        # a refused model has no metrics: say so rather than "auc None"
+        measured = (
+            f"auc {metrics['roc_auc']}, ece {metrics.get('ece')}"
+            if metrics.get("roc_auc") is not None
+            else "not trained"
+        )
         lines.append(
-            f"conversion model: latest {latest['version']} {latest['status']} (auc {metrics.get('roc_auc')}, "
-            f"ece {metrics.get('ece')}); the next dbt build scores with "
-            f"{model.get('scoring_with') or 'none (rule score only)'}"
+            f"conversion model: latest {latest['version']} {latest['status']} ({measured}); the next dbt build scores "
+            f"with {model.get('scoring_with') or 'none (rule score only)'}"
         )
         if latest["status"] != "approved":
             lines.append(f"  {latest.get('reason')}")

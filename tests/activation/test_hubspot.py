@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 
 import duckdb
 import pytest
@@ -154,6 +155,42 @@ def test_207_rejects_exactly_the_named_records_and_retries_them_next_run(setting
         retry = run(settings, server, "run-2")
         assert sorted(server.upserted_ids) == bad
     assert retry["sent_ok"] == 2 and retry["unchanged"] == 248 and retry["rejected"] == 0
+
+
+def test_a_429_and_a_207_in_the_middle_of_the_batches_deliver_everyone_exactly_once(settings, segment):
+    """The segment spans three batches of HubSpot's documented 100; the second request received is
+    throttled (429, Retry-After) and a record of the middle batch is refused per record (207): every
+    other person arrives exactly once (the throttled batch is sent again whole, nothing twice), and
+    the ledger says the same as the portal, record by record. The next run sends the refused one only."""
+    bad = "lead00150@example.com"  # the middle batch: lead00100..lead00199
+    sleep = Sleeps()
+    with FakeHubSpot(token=TOKEN) as server:
+        server.answer_request(2, 429, headers={"Retry-After": "7"})
+        server.reject(bad, "Property values were not valid: phone is invalid", mode="207")
+        report = run(settings, server, "run-1", sleep=sleep)
+        requests = server.requests
+        assert sorted(r["status"] for r in requests) == [200, 200, 207, 429]
+        throttled = next(r for r in requests if r["status"] == 429)
+        assert len(throttled["body"]["inputs"]) == 100
+        assert sleep.calls == [7.0]  # HubSpot's Retry-After, honoured
+        everyone = [row["email"] for row in segment.rows]
+        answered = Counter(server.upserted_ids)  # every input of every request answered 200 or 207
+        assert sorted(answered) == sorted(everyone) and set(answered.values()) == {1}
+        assert set(server.contacts) == set(everyone) - {bad}
+        assert report["sent_ok"] == 249 and report["rejected"] == 1 and report["requests"] == 4
+        with Ledger(settings.ledger_path) as ledger:
+            entries = ledger.entries(portal(server))
+            log = ledger.row_log("run-1", portal(server))
+        assert set(entries) == set(everyone)
+        assert {key for key, entry in entries.items() if entry.acknowledged} == set(server.contacts)
+        assert entries[bad].status == "rejected" and "phone is invalid" in (entries[bad].last_error or "")
+        assert [(e["record_key"], e["outcome"]) for e in log] == [(bad, "rejected")]
+
+        server.accept(bad)
+        server.clear_requests()
+        retry = run(settings, server, "run-2")
+        assert server.upserted_ids == [bad]
+    assert retry["sent_ok"] == 1 and retry["unchanged"] == 249
 
 
 def test_400_bisects_to_the_bad_record(settings, segment):

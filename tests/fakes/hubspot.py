@@ -11,7 +11,8 @@ Answers:
   rejected (see :meth:`FakeHubSpot.reject`);
 * 400 for a malformed request, or for a batch holding an email rejected with ``mode="400"``;
 * 401 without the right bearer token;
-* anything queued with :meth:`FakeHubSpot.enqueue` (429 with ``Retry-After``, 503, …), first;
+* anything queued with :meth:`FakeHubSpot.enqueue` (429 with ``Retry-After``, 503, …), first; or
+  scripted for the n-th request from now with :meth:`FakeHubSpot.answer_request` (a 429 in the middle of a run);
 * with ``rate_limit=(n, seconds)``: 429 ``{"errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING"}``
   with ``Retry-After`` for a request that finds ``n`` requests already answered in the last
   ``seconds`` (HubSpot's private-app burst limit, e.g. 190 per 10 s);
@@ -96,6 +97,8 @@ class FakeHubSpot(FakeServer):
         self._ids: dict[str, str] = {}
         self._next_id = itertools.count(1001)
         self._scripted: deque[tuple[int, dict, object, float]] = deque()
+        self._scripted_at: dict[int, tuple[int, dict, object]] = {}  # n-th request from now -> its answer
+        self._received = 0
         self._rejections: dict[str, tuple[str, str]] = {}  # email -> (message, mode)
         self._outage: int | None = None
         self._state = threading.Lock()
@@ -113,6 +116,13 @@ class FakeHubSpot(FakeServer):
             body = _error(f"scripted {status}", "RATE_LIMITS" if status == 429 else "INTERNAL_ERROR")
         with self._state:
             self._scripted.extend([(status, headers or {}, body, delay)] * times)
+
+    def answer_request(self, n: int, status: int, body: object = None, headers: dict | None = None) -> None:
+        """Answer the ``n``-th request received from now (1 = the next) with ``status``, whatever it holds."""
+        if body is None:
+            body = _error(f"scripted {status}", "RATE_LIMITS" if status == 429 else "INTERNAL_ERROR")
+        with self._state:
+            self._scripted_at[self._received + n] = (status, headers or {}, body)
 
     def outage(self, status: int | None = 503) -> None:
         """Answer every request with ``status`` until called with None."""
@@ -141,8 +151,12 @@ class FakeHubSpot(FakeServer):
 
     def handle(self, request: dict) -> tuple[int, dict, object]:
         with self._state:
-            scripted = self._scripted.popleft() if self._scripted else None
+            self._received += 1
+            at = self._scripted_at.pop(self._received, None)
+            scripted = self._scripted.popleft() if self._scripted and at is None else None
             outage = self._outage
+        if at is not None:
+            return at
         if scripted is not None:
             status, headers, body, delay = scripted
             if delay:
