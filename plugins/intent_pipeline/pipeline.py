@@ -463,7 +463,8 @@ def publish_task(interval_start: datetime, interval_end: datetime, run_id: str) 
                                 source_schema=snapshot)  # fmt: skip
         log.info("published %s marts, %s rows, to schema %s on Postgres", len(done["tables"]), done["rows"],
                  done["schema"])  # fmt: skip
-        return {"engine": "postgres", "published": True, "schema": done["schema"], "rows": done["rows"],
+        return {"engine": "postgres", "published": True, "run_id": run_id, "schema": done["schema"],
+                "rows": done["rows"], "tables": done["tables"], "masked_columns": done["masked_columns"],
                 "publish_seconds": done["seconds"]}  # fmt: skip
     source = run_settings(settings, run_id).warehouse
     manifest = publish(
