@@ -328,7 +328,7 @@ class Deployment:
 def start(
     base: Path, port: int | None = None, *, load_dags: bool = False, customer_intent: bool = True,
     parallelism: int = OPERATIONS_PARALLELISM, default_pool_slots: int | None = None, split: bool = True,
-    metadata: Path | None = None,
+    metadata: Path | None = None, extra_env: dict[str, str] | None = None,
 ) -> Iterator[Deployment]:  # fmt: skip
     """Initialise an Airflow home under ``base`` (scripts/airflow-init.sh: SQLite metadata, the
     warehouse pool), serialize and unpause its DAGs and start its components; stop them on exit.
@@ -342,9 +342,11 @@ def start(
     is false. ``parallelism``: task processes at once
     (the LocalExecutor's). ``default_pool_slots``: the default pool's slots from the start (the
     operations scenario on an Airflow started for the trigger load too keeps its two task processes
-    at a time with one: one default-pool task beside the warehouse pool's one)."""
+    at a time with one: one default-pool task beside the warehouse pool's one). ``extra_env``: more
+    variables for every component and task (``INTENT_ENGINE=postgres`` and the server's, in
+    tests/test_scheduler_postgres.py)."""
     port = port or free_port()
-    env = make_env(base, port)
+    env = {**make_env(base, port), **(extra_env or {})}
     env["AIRFLOW__CORE__PARALLELISM"] = str(parallelism)
     dag_ids = ["customer_intent"] if customer_intent else []
     if load_dags:

@@ -4,8 +4,8 @@ server (tests/postgres_server.py; this file has its own database there), real GX
 
 1. The first run loads the interval's lake into Postgres, builds there (two phases around the Python
    attribution model), validates the marts read from Postgres, activates from them and summarizes
-   them, and publishes them to schema serving; no DuckDB warehouse file is written. Every loaded lake
-   row is in Postgres once.
+   them (from the run's snapshot schemas), and publishes them, masked, to schema serving; no DuckDB
+   warehouse file is written. Every loaded lake row is in Postgres once.
 2. A re-run of the interval replaces the loaded rows (no duplicate, none dropped), rebuilds the same
    marts and sends nothing again.
 3. A violation planted in a Postgres mart stops the run at validate_marts: the gate reads Postgres.
@@ -121,6 +121,29 @@ def test_publish_swapped_the_validated_marts_into_the_serving_schema(pg_pipeline
         == first_run["marts"]["segment"]  # fmt: skip
     tables = pg_rows(pg_pipeline.server, "select count(*) from information_schema.tables where table_schema = 'marts'")
     assert serving["tables"] == tables[0][0] and serving["rows"] > first_run["marts"]["people"]
+
+
+def test_the_run_took_its_snapshot_and_published_it_masked(pg_pipeline, first_run):
+    """dbt_build copied the marts to the run's snapshot schemas (which its later tasks read) and
+    publish copied them to serving with the tagged columns masked (tests/test_postgres_serving.py
+    checks the masks against the DuckDB copy's)."""
+    from intent_pipeline.postgres_load import snapshot_prefix, snapshot_taken
+
+    run_id = first_run["published"]["run_id"]
+    assert snapshot_taken(run_id, pg_pipeline.server) == snapshot_prefix(run_id)
+    people = pg_rows(pg_pipeline.server, f'select count(*) from "{snapshot_prefix(run_id)}__marts".people')
+    assert people[0][0] == first_run["marts"]["people"]
+    emails, masked, keys = pg_rows(
+        pg_pipeline.server,
+        "select count(*), count(*) filter (where email like '_***@%' or email = '***'), count(email_key)"
+        " from serving.people where email is not null and email <> ''",
+    )[0]
+    assert emails > 0 and masked == emails and keys == emails
+    clear = pg_rows(pg_pipeline.server, "select count(*) from marts.people where email like '%@%' and email not like"
+                                        " '_***@%'")[0][0]  # fmt: skip
+    assert clear > 0  # the marts (activation's input) keep the addresses
+    listed = pg_rows(pg_pipeline.server, "select column_name from serving.masked_columns where mart = 'people'")
+    assert {row[0] for row in listed} >= {"email", "phone", "full_name"}
 
 
 def test_every_extracted_row_is_loaded_into_postgres_once(pg_pipeline, first_run):

@@ -135,9 +135,15 @@ def validate_task(layer: str, interval_start: datetime, interval_end: datetime, 
 
     settings = Settings.from_env()
     if layer == "marts" and settings.engine == "postgres":
-        from intent_pipeline.postgres_load import read_marts
+        from functools import partial
 
-        report = validate_marts(settings, interval_start.date(), reader=read_marts, run_id=run_id)  # GX on Postgres
+        from intent_pipeline.postgres_load import read_marts
+        from intent_pipeline.serving import run_settings
+
+        # GX on the run's snapshot in Postgres (postgres_load.snapshot_postgres), as on DuckDB
+        snapshot = run_settings(settings, run_id).pg_snapshot
+        report = validate_marts(settings, interval_start.date(), reader=partial(read_marts, snapshot=snapshot),
+                                run_id=run_id)  # fmt: skip
     elif layer == "marts":
         from intent_pipeline.serving import run_settings
 
@@ -375,8 +381,9 @@ def postgres_build_task(
     """``dbt_build`` on the postgres target (``INTENT_ENGINE=postgres``, the server of the ``INTENT_PG_*``
     variables; docs/portability.md, "The DAG on Postgres"): the interval's raw partitions loaded into
     schema ``raw`` (``postgres_load.load_postgres_task``: replaced, never added to), then the build in
-    its two phases around the Python attribution model (``postgres_load.build_postgres``). In the pool's
-    slot, like the DuckDB build. There is no snapshot: the run's later tasks read the marts in Postgres."""
+    its two phases around the Python attribution model (``postgres_load.build_postgres``), then the run's
+    snapshot (``postgres_load.snapshot_postgres``: the marts copied to the run's own schemas, which its
+    later tasks read). In the pool's slot, like the DuckDB build and its snapshot."""
     from intent_pipeline import postgres_load
 
     started = time.monotonic()
@@ -399,10 +406,15 @@ def postgres_build_task(
         _fail(text)  # a failing model or data test: a retry cannot fix it
     for phase in ("phase1", "phase2"):
         log.info("dbt build on postgres, %s:\n%s", phase, timings[phase].stdout[-10000:])
+    seconds = round(time.monotonic() - started, 1)
+    # Still in the warehouse pool's slot: the run's later tasks read this copy, not the live marts.
+    snapshot = postgres_load.snapshot_postgres(run_id, connection)
     return {
         "engine": "postgres",
         "loaded": loaded["rows"],
-        "seconds": round(time.monotonic() - started, 1),
+        "seconds": seconds,
+        "snapshot": snapshot["prefix"],
+        "snapshot_seconds": snapshot["seconds"],
         **{key: round(timings[key], 1) for key in ("phase1_seconds", "attribution_seconds", "phase2_seconds")},
         "attribution_rows": timings["attribution_rows"],
     }
@@ -442,14 +454,17 @@ def publish_task(interval_start: datetime, interval_end: datetime, run_id: str) 
 
     settings = Settings.from_env()
     if settings.engine == "postgres":
-        # BI reads schema serving on the server: the validated marts copied there and swapped in
-        # (postgres_load.publish_postgres); the DuckDB serving copy stays as it was.
-        from intent_pipeline.postgres_load import publish_postgres
+        # BI reads schema serving on the server: the run's validated snapshot copied there, masked, and
+        # swapped in (postgres_load.publish_postgres); the DuckDB serving copy stays as it was.
+        from intent_pipeline.postgres_load import publish_postgres, snapshot_schemas
 
-        done = publish_postgres(run_id=run_id, interval_start=interval_start.date().isoformat())
+        snapshot = snapshot_schemas(run_settings(settings, run_id).pg_snapshot).get("marts", "marts")
+        done = publish_postgres(run_id=run_id, interval_start=interval_start.date().isoformat(),
+                                source_schema=snapshot)  # fmt: skip
         log.info("published %s marts, %s rows, to schema %s on Postgres", len(done["tables"]), done["rows"],
                  done["schema"])  # fmt: skip
-        return {"engine": "postgres", "published": True, "schema": done["schema"], "rows": done["rows"],
+        return {"engine": "postgres", "published": True, "run_id": run_id, "schema": done["schema"],
+                "rows": done["rows"], "tables": done["tables"], "masked_columns": done["masked_columns"],
                 "publish_seconds": done["seconds"]}  # fmt: skip
     source = run_settings(settings, run_id).warehouse
     manifest = publish(
@@ -481,18 +496,18 @@ TRAINING_FEATURES_SQL = """
 """
 
 
-def load_training_data(warehouse: Path, engine: str = "duckdb"):
+def load_training_data(warehouse: Path, engine: str = "duckdb", pg_snapshot: str = ""):
     """(labels, features) of the conversion model from the warehouse, read-only (after dbt finished):
     each CRM lead at its scored_at (lead_conversion_examples) and, where the warehouse has them, the
     same leads at the snapshot ages (``snapshot`` true: int_lead_snapshot_examples). ``engine``
-    ``postgres``: from the marts in Postgres (``postgres_load.PgReader``)."""
+    ``postgres``: from the marts in Postgres (``postgres_load.PgReader``; ``pg_snapshot``: the run's)."""
     import duckdb
     import pandas as pd
 
     if engine == "postgres":
         from intent_pipeline.postgres_load import PgReader
 
-        opened: Any = PgReader()
+        opened: Any = PgReader(snapshot=pg_snapshot)
     else:
         opened = duckdb.connect(str(warehouse), read_only=True)
     with opened as con:
@@ -524,7 +539,7 @@ def train_model(settings: Settings, trained_at: datetime, *, retrain_days: int |
         last = datetime.fromisoformat(previous[0]["trained_at"]).replace(tzinfo=None)
         if (trained_at - last).days < retrain_days:
             return {"status": "not_due", "latest_version": previous[0]["version"], "latest_trained_at": str(last)}
-    labels, features = load_training_data(settings.warehouse, settings.engine)
+    labels, features = load_training_data(settings.warehouse, settings.engine, settings.pg_snapshot)
     model = scoring_model.train(labels, features, trained_at=trained_at)
     path = scoring_model.save(model, settings.models_dir)
     log.info("conversion model %s: %s %s", model["version"], model["status"], model.get("reason") or "")
@@ -542,9 +557,7 @@ def train_model_task(interval_start: datetime, interval_end: datetime, run_id: s
     days older than this interval's end; the next dbt build scores with the latest approved one."""
     from intent_pipeline.serving import run_settings
 
-    settings = Settings.from_env()
-    if settings.engine != "postgres":  # Postgres has no snapshot: the marts in the server
-        settings = run_settings(settings, run_id)
+    settings = run_settings(Settings.from_env(), run_id)  # the run's snapshot (file, or schemas on Postgres)
     return train_model(settings, interval_end, retrain_days=settings.model_retrain_days)
 
 
@@ -588,9 +601,7 @@ def activate_task(interval_start: datetime, interval_end: datetime, run_id: str)
     )
     from intent_pipeline.serving import run_settings
 
-    settings = Settings.from_env()
-    if settings.engine != "postgres":  # activation reads the marts in Postgres there (activate, read_segment)
-        settings = run_settings(settings, run_id)
+    settings = run_settings(Settings.from_env(), run_id)  # the run's snapshot (file, or schemas on Postgres)
     safety = Safety.from_env()
     more = _more_destinations()
     hubspot_conn = _connection(HUBSPOT_CONN_ID)
@@ -626,8 +637,8 @@ def summary_task(interval_start: datetime, interval_end: datetime, run_id: str) 
     from intent_pipeline.serving import published, run_settings, serving_database, serving_dir
 
     settings = Settings.from_env()
-    # the figures of this run's own marts (its snapshot, or the marts in Postgres), whatever ran since
-    marts = settings if settings.engine == "postgres" else run_settings(settings, run_id)
+    # the figures of this run's own marts (its snapshot: a file, or schemas on Postgres), whatever ran since
+    marts = run_settings(settings, run_id)
     summary = build_summary(marts, interval_start.date())
     summary["run_id"] = run_id
     summary["paths"]["warehouse"] = str(settings.warehouse)

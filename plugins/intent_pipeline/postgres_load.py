@@ -406,6 +406,7 @@ def build_postgres(
 
 SERVING_SCHEMA = "serving"
 PUBLISHED_TABLE = "published"
+MASKED_TABLE = "masked_columns"
 
 
 class PublishError(RuntimeError):
@@ -420,9 +421,12 @@ def publish_postgres(
     source_schema: str = "marts",
     schema: str = SERVING_SCHEMA,
     readers: Iterable[str] = (),
+    pii: Mapping[str, Mapping[str, str]] | None = None,
+    mask: bool | None = None,
 ) -> dict[str, Any]:
-    """Publish the validated marts (every table and view of ``source_schema``) to schema ``schema``,
-    the Postgres counterpart of the DuckDB serving copy (docs/portability.md, "The serving schema").
+    """Publish the validated marts (every table and view of ``source_schema``: the run's snapshot,
+    :func:`snapshot_postgres`) to schema ``schema``, the Postgres counterpart of the DuckDB serving
+    copy (docs/portability.md, "The serving schema").
 
     The copy is made in schema ``<schema>__next`` and committed; then one short transaction swaps
     it in (``<schema>`` renamed to ``<schema>__previous``, ``<schema>__next`` to ``<schema>``).
@@ -432,16 +436,27 @@ def publish_postgres(
     copy is dropped at the start of the next publish (which waits for a reader still inside a
     transaction begun before the last swap). ``readers``: roles granted ``usage`` on the new schema
     and ``select`` on its tables before the swap (a schema's grants do not move with its name).
-    ``serving.published`` holds the run, the interval, the time and the row counts.
-    Returns ``{"schema", "run_id", "tables": {mart: rows}, "rows", "seconds"}``.
+
+    Columns tagged ``meta: {pii: true}`` (``pii``: ``{mart: {column: rule}}``, default
+    ``privacy.serving_mask.pii_columns``) are masked as in the DuckDB serving copy unless ``mask`` is
+    False (default ``INTENT_SERVING_MASK``, on): :func:`_masked_copy`; ``<schema>.masked_columns``
+    lists them. ``<schema>.published`` holds the run, the interval, the time and the row counts.
+    Returns ``{"schema", "run_id", "tables": {mart: rows}, "rows", "masked_columns", "seconds"}``.
     """
     import time
 
     import psycopg2
 
+    from intent_pipeline.privacy import serving_mask
+
+    if mask is None:
+        mask = serving_mask.masking_enabled()
+    if mask and pii is None:
+        pii = serving_mask.pii_columns()
     started = time.perf_counter()
     next_schema, previous = _quote(schema + "__next"), _quote(schema + "__previous")
     counts: dict[str, int] = {}
+    masked_columns: dict[str, dict[str, str]] = {}
     con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
     try:
         with con, con.cursor() as cursor:
@@ -456,10 +471,17 @@ def publish_postgres(
             marts = [row[0] for row in cursor.fetchall()]
             if not marts:
                 raise PublishError(f"schema {source_schema} has no tables on Postgres: nothing to publish")
+            masking = _Masking(cursor, serving_mask.maskers()) if mask else None
             for mart in marts:
                 copied = f"{next_schema}.{_quote(mart)}"
-                cursor.execute(f"create table {copied} as table {_quote(source_schema)}.{_quote(mart)}")
-                counts[mart] = cursor.rowcount
+                source = f"{_quote(source_schema)}.{_quote(mart)}"
+                present = _tagged_columns(cursor, source_schema, mart, (pii or {}).get(mart, {})) if mask else {}
+                if present and masking is not None:
+                    masked_columns[mart] = present
+                    counts[mart] = masking.copy(source, copied, source_schema, mart, present)
+                else:
+                    cursor.execute(f"create table {copied} as table {source}")
+                    counts[mart] = cursor.rowcount
             cursor.execute(
                 f"create table {next_schema}.{PUBLISHED_TABLE} (run_id text, interval_start text,"
                 " published_at timestamptz, tables integer, rows bigint)"
@@ -468,6 +490,12 @@ def publish_postgres(
                 f"insert into {next_schema}.{PUBLISHED_TABLE} values (%s, %s, now(), %s, %s)",
                 (run_id, interval_start, len(counts), sum(counts.values())),
             )
+            # which columns BI sees masked, and how (docs/privacy.md, "Masked BI"), as in the DuckDB copy
+            cursor.execute(f"create table {next_schema}.{MASKED_TABLE} (mart text, column_name text, rule text)")
+            for mart, found in masked_columns.items():
+                for column, rule in found.items():
+                    cursor.execute(f"insert into {next_schema}.{MASKED_TABLE} values (%s, %s, %s)",
+                                   (mart, column, rule))  # fmt: skip
             for role in readers:
                 cursor.execute(f"grant usage on schema {next_schema} to {_quote(role)}")
                 cursor.execute(f"grant select on all tables in schema {next_schema} to {_quote(role)}")
@@ -479,7 +507,81 @@ def publish_postgres(
     finally:
         con.close()
     return {"schema": schema, "run_id": run_id, "tables": counts, "rows": sum(counts.values()),
-            "seconds": round(time.perf_counter() - started, 2)}  # fmt: skip
+            "masked_columns": masked_columns, "seconds": round(time.perf_counter() - started, 2)}  # fmt: skip
+
+
+def _columns(cursor, schema: str, table: str) -> list[str]:
+    cursor.execute(
+        "select column_name from information_schema.columns where table_schema = %s and table_name = %s"
+        " order by ordinal_position",
+        (schema, table),
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _tagged_columns(cursor, schema: str, table: str, tagged: Mapping[str, str]) -> dict[str, str]:
+    """The tagged columns (``{column: rule}``) that ``schema.table`` has."""
+    if not tagged:
+        return {}
+    columns = set(_columns(cursor, schema, table))
+    return {column: rule for column, rule in tagged.items() if column in columns}
+
+
+class _Masking:
+    """The serving copy's masking on Postgres, with the same functions as the DuckDB copy
+    (``privacy.serving_mask.maskers``, one home: ``privacy/mask.py``): the distinct values of each
+    tagged column go through them once, into a temporary table (rule, value, masked, key), and the
+    mart is copied joined to it. So a masked column holds what the DuckDB copy shows for the same
+    text, ``<column>_key`` (emails, phones) the same salted hash, NULL stays NULL, and no masking
+    function is rewritten in SQL. Only the tagged columns' values pass through Python."""
+
+    TABLE = "pg_temp.intent_mask_values"
+
+    def __init__(self, cursor, functions: Mapping[str, Any]):
+        self.cursor = cursor
+        self.functions = functions
+        self.done: dict[str, set[str]] = {}
+        cursor.execute(
+            f"create temporary table {self.TABLE} (rule text, value text, masked text, key text,"
+            " primary key (rule, value)) on commit drop"
+        )
+
+    def _add_values(self, source: str, column: str, rule: str) -> None:
+        from psycopg2.extras import execute_values
+
+        quoted = _quote(column)
+        self.cursor.execute(f"select distinct cast({quoted} as text) from {source} where {quoted} is not null")
+        known = self.done.setdefault(rule, set())
+        new = [value for (value,) in self.cursor.fetchall() if value not in known]
+        known.update(new)
+        masked, key = self.functions[rule], self.functions["hash"]
+        rows = [(rule, value, masked(value), key(value)) for value in new]
+        if rows:
+            execute_values(self.cursor, f"insert into {self.TABLE} (rule, value, masked, key) values %s", rows,
+                           page_size=5000)  # fmt: skip
+
+    def copy(self, source: str, target: str, source_schema: str, table: str, present: Mapping[str, str]) -> int:
+        """Create ``target`` as ``source`` with the ``present`` columns masked (text), and a
+        ``<column>_key`` after the columns for each masked email and phone; returns its rows."""
+        from intent_pipeline.privacy.serving_mask import KEYED_RULES
+
+        columns = _columns(self.cursor, source_schema, table)
+        joins, parts, keys = [], [], []
+        for n, column in enumerate(columns):
+            rule = present.get(column)
+            if rule is None:
+                parts.append(f"m.{_quote(column)}")
+                continue
+            self._add_values(source, column, rule)
+            alias = f"k{n}"
+            joins.append(f"left join {self.TABLE} as {alias} on {alias}.rule = '{rule}'"
+                         f" and {alias}.value = cast(m.{_quote(column)} as text)")  # fmt: skip
+            parts.append(f"{alias}.masked as {_quote(column)}")
+            if rule in KEYED_RULES and f"{column}_key" not in columns:
+                keys.append(f"{alias}.key as {_quote(column + '_key')}")
+        select = ", ".join(parts + keys)
+        self.cursor.execute(f"create table {target} as select {select} from {source} as m {' '.join(joins)}")
+        return self.cursor.rowcount
 
 
 def published_postgres(connection: Mapping[str, Any] | None = None, schema: str = SERVING_SCHEMA) -> dict | None:
@@ -504,6 +606,100 @@ def published_postgres(connection: Mapping[str, Any] | None = None, schema: str 
     return dict(zip(("run_id", "interval_start", "published_at", "tables", "rows"), row, strict=True))
 
 
+# The run's snapshot on Postgres (snapshot_postgres): what the run's later tasks read, as they read
+# the DuckDB build file's per-run copy (serving.snapshot_build). Every mart, and the intermediate
+# tables that the summary and the model training read.
+SNAPSHOT_INTERMEDIATE = ("int_identity_match_standardisation", "int_scoring_features", "int_lead_snapshot_examples")
+SNAPSHOT_REGISTRY = "run_snapshots.taken"
+
+
+def snapshot_prefix(run_id: str) -> str:
+    """The schema prefix of a run's snapshot (``run_<16 hex>``: a run id is too long and too free
+    for a Postgres name); the schemas are ``<prefix>__marts`` and ``<prefix>__intermediate``."""
+    import hashlib
+
+    return "run_" + hashlib.sha256(run_id.encode("utf-8")).hexdigest()[:16]
+
+
+def snapshot_schemas(prefix: str) -> dict[str, str]:
+    """``{"marts": ..., "intermediate": ...}``: where a snapshot's tables are ({} for no snapshot)."""
+    return {schema: f"{prefix}__{schema}" for schema in ("marts", "intermediate")} if prefix else {}
+
+
+def snapshot_postgres(run_id: str, connection: Mapping[str, Any] | None = None, kept: int | None = None) -> dict:
+    """Copy the marts (every table and view of ``marts``) and :data:`SNAPSHOT_INTERMEDIATE` into the
+    run's snapshot schemas (:func:`snapshot_prefix`), in one transaction, and register it in
+    ``run_snapshots.taken``; then drop all but the ``kept`` newest snapshots (default
+    ``serving.SNAPSHOTS_KEPT``). Run by ``dbt_build`` right after the build, still in the warehouse
+    pool's slot: the run's gate, publish, activation, summary and training read this copy, so a later
+    build (another day's backfill) cannot change what they read. Re-running it for the same run
+    replaces that run's snapshot. Returns ``{"prefix", "tables": {schema.table: rows}, "seconds"}``."""
+    import time
+
+    import psycopg2
+
+    from intent_pipeline.serving import SNAPSHOTS_KEPT
+
+    started = time.perf_counter()
+    prefix = snapshot_prefix(run_id)
+    schemas = snapshot_schemas(prefix)
+    counts: dict[str, int] = {}
+    con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
+    try:
+        with con, con.cursor() as cursor:
+            cursor.execute("create schema if not exists run_snapshots")
+            cursor.execute(f"create table if not exists {SNAPSHOT_REGISTRY} (prefix text primary key, run_id text,"
+                           " taken_at timestamptz)")  # fmt: skip
+            for schema, copy in schemas.items():
+                cursor.execute(f"drop schema if exists {_quote(copy)} cascade")
+                cursor.execute(f"create schema {_quote(copy)}")
+                cursor.execute(
+                    "select table_name from information_schema.tables where table_schema = %s"
+                    " and table_type in ('BASE TABLE', 'VIEW') order by table_name",
+                    (schema,),
+                )
+                tables = [row[0] for row in cursor.fetchall()]
+                if schema == "intermediate":
+                    tables = [table for table in tables if table in SNAPSHOT_INTERMEDIATE]
+                elif not tables:
+                    raise PublishError("schema marts has no tables on Postgres: nothing to snapshot (run dbt_build)")
+                for table in tables:
+                    cursor.execute(f"create table {_quote(copy)}.{_quote(table)} as table {schema}.{_quote(table)}")
+                    counts[f"{schema}.{table}"] = cursor.rowcount
+            cursor.execute(f"delete from {SNAPSHOT_REGISTRY} where prefix = %s", (prefix,))
+            cursor.execute(f"insert into {SNAPSHOT_REGISTRY} values (%s, %s, clock_timestamp())", (prefix, run_id))
+        with con, con.cursor() as cursor:  # committed first: a reader of an old snapshot delays only this
+            cursor.execute(f"select prefix from {SNAPSHOT_REGISTRY} order by taken_at desc offset %s",
+                           (SNAPSHOTS_KEPT if kept is None else kept,))  # fmt: skip
+            for (old,) in cursor.fetchall():
+                if old == prefix:
+                    continue
+                for copy in snapshot_schemas(old).values():
+                    cursor.execute(f"drop schema if exists {_quote(copy)} cascade")
+                cursor.execute(f"delete from {SNAPSHOT_REGISTRY} where prefix = %s", (old,))
+    finally:
+        con.close()
+    return {"prefix": prefix, "tables": counts, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def snapshot_taken(run_id: str, connection: Mapping[str, Any] | None = None) -> str | None:
+    """The prefix of the run's snapshot when :func:`snapshot_postgres` took one (and it was not
+    pruned), else None."""
+    import psycopg2
+
+    con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
+    try:
+        with con.cursor() as cursor:
+            cursor.execute("select to_regclass(%s)", (SNAPSHOT_REGISTRY,))
+            if cursor.fetchone()[0] is None:
+                return None
+            cursor.execute(f"select prefix from {SNAPSHOT_REGISTRY} where prefix = %s", (snapshot_prefix(run_id),))
+            row = cursor.fetchone()
+    finally:
+        con.close()
+    return row[0] if row else None
+
+
 def load_postgres_task(interval_start: datetime, interval_end: datetime, run_id: str) -> dict:
     """The DAG's load step for the postgres target: the interval's partitions into schema raw (run by
     ``pipeline.dbt_build_task`` before the build when ``INTENT_ENGINE=postgres``)."""
@@ -519,20 +715,39 @@ class PgReader:
     params)`` → ``fetchone``/``fetchall``, ``df(sql)``, ``close``), over psycopg2 on the postgres
     target: the DAG's gates, activation, the summary and the model training read the marts through it
     when ``INTENT_ENGINE=postgres``. ``?`` placeholders become ``%s``. Read-only session, autocommit:
-    it holds no lock on what the next build replaces."""
+    it holds no lock on what the next build replaces.
 
-    def __init__(self, connection: Mapping[str, Any] | None = None):
+    ``snapshot``: a run's snapshot prefix (``Settings.pg_snapshot``, :func:`snapshot_postgres`): the
+    readers' SQL, written for the DuckDB file, names ``marts.x`` and ``intermediate.x`` (and the
+    schemas as ``information_schema`` values); they are read from ``<prefix>__marts`` and
+    ``<prefix>__intermediate`` instead (:meth:`in_snapshot`), as a DuckDB reader opens the run's
+    snapshot file instead of the build file."""
+
+    def __init__(self, connection: Mapping[str, Any] | None = None, snapshot: str = ""):
         import psycopg2
 
+        self.schemas = snapshot_schemas(snapshot)
         self._con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
         self._con.set_session(readonly=True, autocommit=True)
 
+    def in_snapshot(self, sql: str, params: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+        """``sql`` and ``params`` with the schemas ``marts`` and ``intermediate`` replaced by the
+        snapshot's: as qualifiers (``marts.x``, ``"marts"."x"``), as quoted literals (``'marts'``)
+        and as parameters equal to the name. Unchanged without a snapshot."""
+        import re
+
+        for name, copy in self.schemas.items():
+            sql = re.sub(rf'(?<![\w."]){name}\.(?=[\w"])', f"{copy}.", sql)
+            sql = sql.replace(f'"{name}".', f"{_quote(copy)}.").replace(f"'{name}'", f"'{copy}'")
+        return sql, tuple(self.schemas.get(p, p) if isinstance(p, str) else p for p in params)
+
     def execute(self, sql: str, params: Iterable[Any] | None = None):
         cursor = self._con.cursor()
+        sql, values = self.in_snapshot(sql, tuple(params or ()))
         if params is None:
             cursor.execute(sql)
         else:
-            cursor.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(params))
+            cursor.execute(sql.replace("%", "%%").replace("?", "%s"), values)
         return cursor
 
     def df(self, sql: str):
@@ -549,12 +764,15 @@ class PgReader:
         self.close()
 
 
-def read_marts(tables: Iterable[str], schema: str = "marts", connection: Mapping[str, Any] | None = None) -> dict:
+def read_marts(
+    tables: Iterable[str], schema: str = "marts", connection: Mapping[str, Any] | None = None, snapshot: str = ""
+) -> dict:
     """``{table: DataFrame or quality.readers.MissingTable}`` for each mart on Postgres, as
-    ``quality.readers.read_marts`` reads them from DuckDB (the marts' gate reads them so)."""
+    ``quality.readers.read_marts`` reads them from DuckDB (the marts' gate reads them so);
+    ``snapshot``: from the run's snapshot (:class:`PgReader`)."""
     from intent_pipeline.quality.readers import read_tables
 
-    with PgReader(connection) as con:
+    with PgReader(connection, snapshot) as con:
         return read_tables(
             con, tables, schema, "on postgres", lambda table: con.df(f"select * from {_quote(schema)}.{_quote(table)}")
         )

@@ -13,13 +13,13 @@ def _read_json(path: Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
-def _open(warehouse: Path, engine: str):
+def _open(warehouse: Path, engine: str, pg_snapshot: str = ""):
     """A read-only connection to the marts: the DuckDB file (None when it does not exist), or
-    ``postgres_load.PgReader`` with ``INTENT_ENGINE=postgres``."""
+    ``postgres_load.PgReader`` with ``INTENT_ENGINE=postgres`` (``pg_snapshot``: the run's snapshot)."""
     if engine == "postgres":
         from intent_pipeline.postgres_load import PgReader
 
-        return PgReader()
+        return PgReader(snapshot=pg_snapshot)
     if not warehouse.exists():
         return None
     import duckdb
@@ -27,8 +27,8 @@ def _open(warehouse: Path, engine: str):
     return duckdb.connect(str(warehouse), read_only=True)
 
 
-def _warehouse_figures(warehouse: Path, engine: str = "duckdb") -> dict:
-    con = _open(warehouse, engine)
+def _warehouse_figures(warehouse: Path, engine: str = "duckdb", pg_snapshot: str = "") -> dict:
+    con = _open(warehouse, engine, pg_snapshot)
     if con is None:
         return {"error": f"no warehouse at {warehouse}"}
 
@@ -59,11 +59,11 @@ def _warehouse_figures(warehouse: Path, engine: str = "duckdb") -> dict:
     }
 
 
-def identity_standardisation(warehouse: Path, engine: str = "duckdb") -> list[dict] | None:
+def identity_standardisation(warehouse: Path, engine: str = "duckdb", pg_snapshot: str = "") -> list[dict] | None:
     """What the identity matcher could not standardise (intermediate.int_identity_match_standardisation):
     per comparison with a failed or blocked value, its source column, the values present, failed
     (with the reason they fail) and blocked by the blocklist. None without a warehouse or the model."""
-    con = _open(warehouse, engine)
+    con = _open(warehouse, engine, pg_snapshot)
     if con is None:
         return None
     try:
@@ -127,9 +127,9 @@ def build_summary(settings: Settings, interval_start: date) -> dict:
         # renamed, unknown or missing optional columns of the landing files (docs/sources.md)
         "extract_warnings": extract_warnings,
         "quality": quality,
-        "warehouse": _warehouse_figures(settings.warehouse, settings.engine),
+        "warehouse": _warehouse_figures(settings.warehouse, settings.engine, settings.pg_snapshot),
         # values the identity matcher could not standardise or the blocklist removed (docs/identity.md)
-        "identity_standardisation": identity_standardisation(settings.warehouse, settings.engine),
+        "identity_standardisation": identity_standardisation(settings.warehouse, settings.engine, settings.pg_snapshot),
         "activation": activation["destinations"] if activation else None,
         "conversion_model": {
             "latest": versions[0] if versions else None,

@@ -94,7 +94,17 @@ def snapshot_build(settings: Settings, run_id: str) -> Path:
 
 def run_settings(settings: Settings, run_id: str) -> Settings:
     """Settings whose ``warehouse`` is the run's snapshot; the build file when the run has none
-    (dbt_build was marked done, or the task runs outside the DAG)."""
+    (dbt_build was marked done, or the task runs outside the DAG). On Postgres
+    (``INTENT_ENGINE=postgres``) ``pg_snapshot`` names the run's snapshot schemas
+    (``postgres_load.snapshot_postgres``), or stays empty (the live marts) when it has none."""
+    if settings.engine == "postgres":
+        from intent_pipeline.postgres_load import snapshot_taken
+
+        prefix = snapshot_taken(run_id)
+        if prefix:
+            return settings.model_copy(update={"pg_snapshot": prefix})
+        log.warning("no snapshot on Postgres for run %s: reading the live marts", run_id)
+        return settings
     snapshot = snapshot_path(settings, run_id)
     if snapshot.exists():
         return settings.model_copy(update={"warehouse": snapshot})

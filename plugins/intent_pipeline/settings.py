@@ -154,6 +154,10 @@ class Settings(BaseSettings):
     pg_user: str = "intent"
     pg_password: str = Field(default="", repr=False)
     pg_dbname: str = "intent_warehouse"
+    # The run's snapshot on Postgres (schemas <pg_snapshot>__marts, __intermediate): set by
+    # serving.run_settings for a run's later tasks, as ``warehouse`` is set to its snapshot on DuckDB;
+    # empty: the live marts.
+    pg_snapshot: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

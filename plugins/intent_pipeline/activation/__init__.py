@@ -505,7 +505,8 @@ def activate(
 
     if isinstance(interval_start, datetime):
         interval_start = interval_start.date()
-    rows = read_segment(settings.warehouse, interval_end, engine=getattr(settings, "engine", "duckdb"))
+    rows = read_segment(settings.warehouse, interval_end, engine=getattr(settings, "engine", "duckdb"),
+                        pg_snapshot=getattr(settings, "pg_snapshot", ""))  # fmt: skip
     stalls = sum(1 for row in rows if is_stall(row))
     log.info(
         "segment_high_intent: %d rows; segment_crm_updates: %d rows; segment_funnel_stalls: %d rows",

@@ -55,20 +55,23 @@ class SegmentError(RuntimeError):
     """The segment cannot be read (missing warehouse, table or columns)."""
 
 
-def read_segment(warehouse: Path | str, interval_end: datetime | None = None, engine: str = "duckdb") -> list[dict]:
+def read_segment(
+    warehouse: Path | str, interval_end: datetime | None = None, engine: str = "duckdb", pg_snapshot: str = ""
+) -> list[dict]:
     """Rows of ``marts.segment_high_intent`` as dicts, ordered by ``person_id``, each with
     ``in_segment`` True; then the rows of ``marts.segment_crm_updates`` (people who left the
     segment: CRMs that hold them get their new grade) with ``in_segment`` False, when the
     warehouse has that table; then the stalls of ``marts.segment_funnel_stalls`` (chat alerts
     only) with ``in_segment`` False and ``alert_kind`` ``"stall"``, when it has that one.
-    ``engine`` ``postgres``: the marts in Postgres (``postgres_load.PgReader``), not the file."""
+    ``engine`` ``postgres``: the marts in Postgres (``postgres_load.PgReader``; ``pg_snapshot``: the
+    run's snapshot schemas), not the file."""
     import duckdb
 
     warehouse = Path(warehouse)
     if engine == "postgres":
         from intent_pipeline.postgres_load import PgReader
 
-        con: Any = PgReader()
+        con: Any = PgReader(snapshot=pg_snapshot)
         warehouse = Path("postgres")  # named in the errors below
     elif not warehouse.exists():
         raise SegmentError(f"warehouse {warehouse} does not exist: run dbt build before activation")

@@ -18,7 +18,7 @@ Activation never reads the serving copy: it reads the run's unmasked snapshot.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from intent_pipeline.privacy import mask
@@ -99,18 +99,26 @@ def pii_columns(manifest_path: Path | None = None) -> dict[str, dict[str, str]]:
     return pii_columns_from_yaml(DBT_PROJECT_DIR / "models" / "marts")
 
 
-def register(con) -> None:
-    """Register the masking functions (one home: :mod:`intent_pipeline.privacy.mask`) on a DuckDB connection."""
-    from duckdb.sqltypes import VARCHAR
-
-    key_salt = mask.salt()
-    functions = {
+def maskers(key_salt: str | None = None) -> dict[str, Callable[[str | None], str | None]]:
+    """``{rule: function}``: what BI sees of a tagged value under each rule (one home:
+    :mod:`intent_pipeline.privacy.mask`); ``hash`` is also the ``<column>_key`` of a keyed rule.
+    The DuckDB serving copy registers them as SQL functions (:func:`register`), the Postgres
+    serving schema applies them to the distinct values of each tagged column
+    (``postgres_load.publish_postgres``)."""
+    key_salt = key_salt or mask.salt()
+    return {
         "email": mask.mask_email,
         "phone": mask.mask_phone,
         "name": mask.mask_name,
         "hash": lambda value: mask.hashed_key(value, key_salt=key_salt),
     }
-    for rule, function in functions.items():
+
+
+def register(con) -> None:
+    """Register the masking functions (:func:`maskers`) on a DuckDB connection."""
+    from duckdb.sqltypes import VARCHAR
+
+    for rule, function in maskers().items():
         con.create_function(FUNCTIONS[rule], function, [VARCHAR], VARCHAR, side_effects=False)
 
 

@@ -1,0 +1,258 @@
+"""The run's snapshot and the masked serving schema on a real PostgreSQL server (postgres_load.py).
+
+The server is the OS package's, the test run's (tests/postgres_server.py; this file has its own
+database there). No dbt here: the marts are small tables written by the test, so what is checked is
+the step itself.
+
+1. ``publish_postgres`` masks every tagged column as the DuckDB serving copy does: the same marts
+   published by ``serving.publish`` into a DuckDB file and by ``publish_postgres`` into schema
+   ``serving`` give the same rows, value for value (masks, ``<column>_key`` hashes, NULL and empty
+   text kept), and no published cell holds a tagged value in the clear.
+2. ``snapshot_postgres`` freezes the run's marts: after the next "build" replaces ``marts``, the
+   readers of the run's later tasks (``PgReader`` with the run's snapshot, the gate's ``read_marts``,
+   activation's ``read_segment``, ``serving.run_settings``) still read the run's rows, and the
+   publish of the run copies those, not the new build's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from tests.postgres_server import database_fixture, postgres_server_fixture  # noqa: F401  (fixture server)
+
+PII = {
+    "people": {"email": "email", "phone": "phone", "full_name": "name", "identifiers": "hash"},
+    "segment_high_intent": {"email": "email", "full_name": "name"},
+}
+PEOPLE = [
+    # person_id, email, phone, full_name, identifiers, lead_score
+    ("p1", "wang.wei@example.com", "+86 138 0013 8000", "王伟", "email:wang.wei@example.com|phone:8613800138000", 81.5),
+    ("p2", " Anna.Lee@Example.COM ", "0171 555 1234", "Anna Lee", "email:anna.lee@example.com", 40.0),
+    ("p3", None, "", "欧阳娜娜", None, 12.25),
+    ("p4", "no-at-sign", "12345", "", "crm:42", 0.0),
+    ("p5", "wang.wei@example.com", None, None, "", 55.0),  # the same address as p1: the same key
+]
+SEGMENT = [("p1", "wang.wei@example.com", "王伟", 81.5), ("p2", " Anna.Lee@Example.COM ", "Anna Lee", 40.0)]
+# the rest of the segment's contract (activation.segments.SEGMENT_COLUMNS), left NULL here
+SEGMENT_REST = ("phone text, company text, job_title text, industry text, owner text, crm_lead_id text, grade text,"
+                " score_reasons text, became_hot_in_interval boolean, consent_crm_sync boolean,"
+                " consent_chat_alert boolean")  # fmt: skip
+
+
+def execute(connection: dict, *statements: tuple[str, Any] | str) -> None:
+    import psycopg2
+
+    con = psycopg2.connect(**connection)
+    try:
+        with con, con.cursor() as cursor:
+            for statement in statements:
+                sql, params = (statement, None) if isinstance(statement, str) else statement
+                cursor.execute(sql, params)
+    finally:
+        con.close()
+
+
+def rows(connection: dict, sql: str) -> list[tuple]:
+    import psycopg2
+
+    con = psycopg2.connect(**connection)
+    try:
+        with con.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchall()
+    finally:
+        con.close()
+
+
+def write_marts(connection: dict, people: list[tuple], segment: list[tuple], scored_at: datetime) -> None:
+    """Schema ``marts`` (and the intermediate table the summary reads) as a build leaves them."""
+    import psycopg2
+    from psycopg2.extras import execute_values
+
+    con = psycopg2.connect(**connection)
+    try:
+        with con, con.cursor() as cursor:
+            cursor.execute("drop schema if exists marts cascade; create schema marts")
+            cursor.execute("create schema if not exists intermediate")
+            cursor.execute("create table marts.people (person_id text, email text, phone text, full_name text,"
+                           " identifiers text, lead_score double precision)")  # fmt: skip
+            execute_values(cursor, "insert into marts.people values %s", people)
+            cursor.execute("create table marts.segment_high_intent (person_id text, email text, full_name text,"
+                           f" lead_score double precision, scored_at timestamp, {SEGMENT_REST})")  # fmt: skip
+            execute_values(cursor, "insert into marts.segment_high_intent (person_id, email, full_name, lead_score,"
+                           " scored_at) values %s", [(*row, scored_at) for row in segment])  # fmt: skip
+            cursor.execute("create table marts.lead_scores as select person_id, lead_score from marts.people")
+            cursor.execute("drop table if exists intermediate.int_scoring_features")
+            cursor.execute("create table intermediate.int_scoring_features as"
+                           " select person_id as score_point, 'score' as feature, lead_score as value"
+                           " from marts.people")  # fmt: skip
+    finally:
+        con.close()
+
+
+def duckdb_marts(path, people: list[tuple], segment: list[tuple], scored_at: datetime) -> None:
+    """The same marts in a DuckDB build file, for ``serving.publish``."""
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("create schema marts")
+        con.execute("create table marts.people (person_id varchar, email varchar, phone varchar, full_name varchar,"
+                    " identifiers varchar, lead_score double)")  # fmt: skip
+        con.executemany("insert into marts.people values (?, ?, ?, ?, ?, ?)", people)
+        con.execute("create table marts.segment_high_intent (person_id varchar, email varchar, full_name varchar,"
+                    f" lead_score double, scored_at timestamp, {SEGMENT_REST})")  # fmt: skip
+        con.executemany("insert into marts.segment_high_intent (person_id, email, full_name, lead_score, scored_at)"
+                        " values (?, ?, ?, ?, ?)", [(*row, scored_at) for row in segment])  # fmt: skip
+        con.execute("create table marts.lead_scores as select person_id, lead_score from marts.people")
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def fresh(server) -> Iterator[dict]:
+    """The file's database with nothing published and no snapshot."""
+    execute(server, "drop schema if exists serving cascade", "drop schema if exists serving__previous cascade",
+            "drop schema if exists run_snapshots cascade")  # fmt: skip
+    for (schema,) in rows(server, "select nspname from pg_namespace where nspname like 'run\\_%'"):
+        execute(server, f'drop schema "{schema}" cascade')
+    yield server
+
+
+def test_the_serving_schema_is_masked_exactly_as_the_duckdb_serving_copy(fresh, tmp_path):
+    from intent_pipeline import serving
+    from intent_pipeline.postgres_load import _sorted_rows, publish_postgres
+
+    scored_at = datetime(2026, 11, 22)
+    write_marts(fresh, PEOPLE, SEGMENT, scored_at)
+    duckdb_marts(tmp_path / "build.duckdb", PEOPLE, SEGMENT, scored_at)
+    duck = serving.publish(tmp_path / "build.duckdb", tmp_path / "serving", run_id="r", pii=PII, mask=True,
+                           parquet=False)  # fmt: skip
+    done = publish_postgres(fresh, run_id="r", interval_start="2026-11-21", pii=PII, mask=True)
+    assert done["masked_columns"] == duck["masked_columns"] == PII
+    assert done["tables"] == duck["marts"] == {"lead_scores": 5, "people": 5, "segment_high_intent": 2}
+
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "serving" / serving.SERVING_DB), read_only=True)
+    try:
+        for mart in ("people", "segment_high_intent", "lead_scores"):
+            duck_columns = [r[0] for r in con.execute(
+                "select column_name from duckdb_columns() where schema_name = 'marts' and table_name = ?"
+                " order by column_index", [mart]).fetchall()]  # fmt: skip
+            pg_columns = [r[0] for r in rows(fresh, "select column_name from information_schema.columns where"
+                                             f" table_schema = 'serving' and table_name = '{mart}'"
+                                             " order by ordinal_position")]  # fmt: skip
+            assert pg_columns == duck_columns, mart
+            listed = ", ".join(f'"{c}"' for c in pg_columns)
+            assert _sorted_rows(rows(fresh, f"select {listed} from serving.{mart}")) == _sorted_rows(
+                con.execute(f"select {listed} from marts.{mart}").fetchall()), mart  # fmt: skip
+    finally:
+        con.close()
+
+    people = {r[0]: r[1:] for r in rows(fresh, "select person_id, email, phone, full_name, identifiers, email_key,"
+                                              " phone_key from serving.people")}  # fmt: skip
+    assert people["p1"][:3] == ("w***@example.com", "***8000", "王*")
+    assert people["p2"][:3] == ("A***@Example.COM", "***1234", "A***")
+    assert people["p3"][0] is None and people["p3"][1] == "" and people["p3"][2] == "欧***"
+    assert people["p3"][3] is None and people["p3"][4] is None  # NULL stays NULL, no key invented
+    assert people["p4"][:3] == ("***", "***", "") and people["p5"][3] == ""
+    assert people["p1"][4] == people["p5"][4] and len(people["p1"][4]) == 32  # same address, same key
+    assert people["p1"][3] != PEOPLE[0][4] and len(people["p1"][3]) == 32  # identifiers hashed
+    # keys join across masked marts without showing the address
+    joined = rows(fresh, "select count(*) from serving.people p join serving.segment_high_intent s"
+                         " on s.email_key = p.email_key")  # fmt: skip
+    assert joined == [(3,)]  # p1 and p5 share p1's address, p2 its own
+    # no published cell holds a tagged value in the clear
+    clear = {v.strip() for row in PEOPLE for v in row[1:5] if v and len(v.strip()) > 3}
+    for mart in ("people", "segment_high_intent"):
+        for row in rows(fresh, f"select * from serving.{mart}"):
+            assert not clear & {str(v).strip() for v in row}, (mart, row)
+    assert sorted(rows(fresh, "select mart, column_name, rule from serving.masked_columns")) == sorted(
+        (m, c, r) for m, found in PII.items() for c, r in found.items())  # fmt: skip
+    assert rows(fresh, "select email from marts.people where person_id = 'p1'") == [(PEOPLE[0][1],)]  # marts as built
+
+
+def test_unmasked_when_masking_is_off(fresh):
+    from intent_pipeline.postgres_load import publish_postgres
+
+    write_marts(fresh, PEOPLE, SEGMENT, datetime(2026, 11, 22))
+    done = publish_postgres(fresh, run_id="r", pii=PII, mask=False)
+    assert done["masked_columns"] == {}
+    assert rows(fresh, "select email from serving.people where person_id = 'p1'") == [(PEOPLE[0][1],)]
+    assert rows(fresh, "select count(*) from serving.masked_columns") == [(0,)]
+
+
+def test_the_run_snapshot_keeps_what_the_runs_later_tasks_read_while_the_next_build_replaces_the_marts(
+    fresh, monkeypatch
+):
+    from intent_pipeline import serving
+    from intent_pipeline.activation.segments import read_segment
+    from intent_pipeline.postgres_load import (
+        PgReader,
+        profile_env,
+        publish_postgres,
+        read_marts,
+        snapshot_postgres,
+        snapshot_schemas,
+        snapshot_taken,
+    )
+    from intent_pipeline.settings import Settings
+
+    for name, value in profile_env(fresh).items():  # the readers connect as the DAG's tasks do
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("INTENT_ENGINE", "postgres")
+    first_scored, next_scored = datetime(2026, 11, 22), datetime(2026, 11, 23)
+    write_marts(fresh, PEOPLE, SEGMENT, first_scored)
+    taken = snapshot_postgres("manual__run-1", fresh)
+    assert taken["tables"]["marts.people"] == 5 and taken["tables"]["intermediate.int_scoring_features"] == 5
+    assert snapshot_taken("manual__run-1", fresh) == taken["prefix"] and snapshot_taken("other", fresh) is None
+
+    # the next run's build replaces the marts (another day: other people, another segment)
+    later_people = [("p9", "new@example.com", None, "New", None, 99.0)]
+    write_marts(fresh, later_people, [("p9", "new@example.com", "New", 99.0)], next_scored)
+
+    settings = serving.run_settings(Settings.from_env(), "manual__run-1")
+    assert settings.pg_snapshot == taken["prefix"]
+    assert serving.run_settings(Settings.from_env(), "manual__never-built").pg_snapshot == ""  # live marts
+    with PgReader(snapshot=settings.pg_snapshot) as con:
+        assert con.execute("select count(*) from marts.people").fetchone() == (5,)
+        assert con.execute('select count(*) from "marts"."lead_scores"').fetchone() == (5,)
+        assert con.execute("select count(*) from intermediate.int_scoring_features").fetchone() == (5,)
+        assert con.execute("select count(*) from information_schema.tables where table_schema = ?",
+                           ["marts"]).fetchone() == (3,)  # fmt: skip
+        assert con.df("select max(scored_at) as s from marts.segment_high_intent")["s"][0] == first_scored
+    with PgReader() as con:  # without the snapshot: the live marts of the next build
+        assert con.execute("select count(*) from marts.people").fetchone() == (1,)
+
+    frames = read_marts(("people", "segment_high_intent", "funnel_stages"), snapshot=settings.pg_snapshot)
+    assert sorted(frames["people"]["person_id"]) == ["p1", "p2", "p3", "p4", "p5"]
+    assert "marts.funnel_stages not found" in str(frames["funnel_stages"])
+    segment = read_segment("unused", engine="postgres", pg_snapshot=settings.pg_snapshot)
+    assert [(r["person_id"], r["scored_at"]) for r in segment] == [("p1", first_scored), ("p2", first_scored)]
+    assert [r["person_id"] for r in read_segment("unused", engine="postgres")] == ["p9"]
+
+    # publish copies the run's validated snapshot, not the build that came after it
+    source = snapshot_schemas(settings.pg_snapshot)["marts"]
+    publish_postgres(fresh, run_id="manual__run-1", source_schema=source, pii=PII, mask=True)
+    assert sorted(r[0] for r in rows(fresh, "select person_id from serving.people")) == ["p1", "p2", "p3", "p4", "p5"]
+
+
+def test_snapshots_are_pruned_to_the_newest_and_a_retake_replaces_the_runs(fresh):
+    from intent_pipeline.postgres_load import snapshot_postgres, snapshot_schemas, snapshot_taken
+
+    write_marts(fresh, PEOPLE, SEGMENT, datetime(2026, 11, 22))
+    prefixes = [snapshot_postgres(f"run-{n}", fresh, kept=2)["prefix"] for n in range(4)]
+    assert [snapshot_taken(f"run-{n}", fresh) for n in range(4)] == [None, None, prefixes[2], prefixes[3]]
+    schemas = {r[0] for r in rows(fresh, "select nspname from pg_namespace where nspname like 'run\\_%\\_\\_%'")}
+    assert schemas == {s for p in prefixes[2:] for s in snapshot_schemas(p).values()}
+
+    write_marts(fresh, PEOPLE[:2], SEGMENT, datetime(2026, 11, 22))
+    again = snapshot_postgres("run-3", fresh, kept=2)  # dbt_build retried: the run's snapshot replaced
+    assert again["prefix"] == prefixes[3] and again["tables"]["marts.people"] == 2
+    assert rows(fresh, f"select count(*) from {snapshot_schemas(prefixes[3])['marts']}.people") == [(2,)]
+    assert snapshot_taken("run-2", fresh) == prefixes[2]
