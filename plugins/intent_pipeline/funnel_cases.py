@@ -69,7 +69,7 @@ def _write_empty_lake(lake_dir: Path) -> None:
 
 
 def _dbt(base: Path, *args: str) -> subprocess.CompletedProcess:
-    from intent_pipeline.pipeline import with_plugins_on_path
+    from intent_pipeline.pipeline import dbt_process_env, with_plugins_on_path
 
     dbt_bin = Path(sys.executable).with_name("dbt")
     env = {
@@ -83,6 +83,7 @@ def _dbt(base: Path, *args: str) -> subprocess.CompletedProcess:
         "PYTHONPATH": with_plugins_on_path(os.environ.get("PYTHONPATH")),
     }
     env.pop("DBT_TARGET", None)
+    env = dbt_process_env(env)
     command = [
         str(dbt_bin) if dbt_bin.exists() else "dbt", *args,
         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),

@@ -201,7 +201,8 @@ def dbt_env(settings: Settings, interval_start: datetime | None, interval_end: d
     scoring_model()), where the lake and the warehouse are, no telemetry, this package importable.
     The paths are absolute here; :func:`run_dbt` gives the warehouse relative to the folder it runs
     dbt in, so that dbt keeps its parse when the warehouse is copied elsewhere. dbt reads the lake,
-    the interval and the scoring model only when a node runs, never while it parses (docs/dbt-parse.md)."""
+    the interval and the scoring model only when a node runs, never while it parses (docs/dbt-parse.md).
+    Of the caller's environment only what dbt needs is passed (:func:`dbt_process_env`)."""
     env = dict(os.environ)
     env.update(
         INTENT_INTERVAL_START=naive_utc(interval_start).isoformat(sep=" ") if interval_start else "",
@@ -212,7 +213,38 @@ def dbt_env(settings: Settings, interval_start: datetime | None, interval_end: d
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         PYTHONPATH=with_plugins_on_path(env.get("PYTHONPATH")),
     )
-    return env
+    return dbt_process_env(env)
+
+
+# What a dbt process gets of its caller's environment (dbt_process_env). dbt_common scans the whole
+# environment for DBT_ENV_SECRET_* values each time it writes a log line or raises an error
+# (dbt_common.exceptions.env_secrets: about 27,000 times in one build of the sample), so every
+# variable dbt does not need costs CPU in every call; an Airflow task's environment holds dozens
+# (AIRFLOW_*, the terminal's, the CI's). Kept: every variable of dbt (DBT_*, the secrets among them),
+# of this project (INTENT_*: every env_var() of dbt_project/, tests/test_dbt_env.py checks that), of
+# the adapters and the libraries dbt's Python models load (Postgres' PG*, the cloud storages' credentials,
+# the math libraries' threads), of Python, of the TLS certificates and proxies, and of the OS.
+# INTENT_DBT_ENV_KEEP names more (comma-separated), for a profile or model of your own that reads them.
+DBT_ENV_PREFIXES = ("DBT_", "INTENT_", "PYTHON", "PG", "AWS_", "AZURE_", "GOOGLE_", "GCS_", "GCE_", "HF_",
+                    "DUCKDB_", "OPENBLAS_", "OMP_", "MKL_", "NUMEXPR_", "VECLIB_", "ARROW_", "SSL_", "REQUESTS_",
+                    "CURL_", "LC_", "XDG_")  # fmt: skip
+DBT_ENV_NAMES = frozenset({
+    "PATH", "HOME", "USER", "LOGNAME", "USERNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TZDIR", "TMPDIR", "TEMP",
+    "TMP", "VIRTUAL_ENV", "CONDA_PREFIX", "LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH", "HOSTNAME", "TERM", "NO_COLOR",
+    "FORCE_COLOR", "DO_NOT_TRACK", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy",
+    "https_proxy", "no_proxy", "all_proxy", "NIX_SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO",
+    "SYSTEMROOT", "SYSTEMDRIVE", "COMSPEC", "PATHEXT", "WINDIR", "APPDATA", "LOCALAPPDATA", "USERPROFILE",
+})  # fmt: skip
+
+
+def dbt_process_env(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` less what dbt does not need (:data:`DBT_ENV_PREFIXES`, :data:`DBT_ENV_NAMES`, and the
+    names listed in ``INTENT_DBT_ENV_KEEP``): the environment every dbt process of this project gets
+    (docs/dbt-parse.md, "dbt's environment")."""
+    # that one variable alone: a malformed other INTENT_* is not this function's to judge
+    more = Settings.from_env({k: v for k, v in env.items() if k == "INTENT_DBT_ENV_KEEP"}).dbt_env_keep.split(",")
+    keep = DBT_ENV_NAMES | {name.strip() for name in more if name.strip()}
+    return {name: value for name, value in env.items() if name in keep or name.startswith(DBT_ENV_PREFIXES)}
 
 
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
@@ -274,8 +306,6 @@ def run_dbt(
     starts from the one saved there for the same kind of run (:func:`parse_cache_file`: the same
     ``--vars`` and profile), and leaves its own there afterwards (replaced atomically: concurrent
     runs never read half a file). ``extra_env`` goes on top of the environment."""
-    import shutil
-
     # dbt runs elsewhere than the caller: every path it gets is absolute but the warehouse's name
     target = (target or settings.state_dir / "dbt" / "target").absolute()
     workdir = settings.warehouse.absolute().parent
@@ -288,19 +318,37 @@ def run_dbt(
     }
     shared = Settings.from_env().dbt_parse_cache  # read now: tests and benches set it around a call
     cache = (shared or parse_cache) if parse_cache is not None else None
-    saved = target / PARTIAL_PARSE_FILE
     kept = parse_cache_file(cache, args, env) if cache is not None else None
-    if kept is not None and not saved.exists() and kept.exists():
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(kept, saved)
+    if kept is not None:
+        start_from_kept_parse(kept, target)
     done = subprocess.run(dbt_command(settings, *args, target=target), env=env, capture_output=True, text=True,
                           cwd=workdir)  # fmt: skip
-    if kept is not None and saved.exists() and (not kept.exists() or kept.read_bytes() != saved.read_bytes()):
+    if kept is not None:
+        keep_parse(target, kept)
+    return done
+
+
+def start_from_kept_parse(kept: Path, target: Path) -> None:
+    """Copy the parse ``kept`` (:func:`parse_cache_file`) into the target folder ``target`` when that has none."""
+    import shutil
+
+    saved = target / PARTIAL_PARSE_FILE
+    if not saved.exists() and kept.exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(kept, saved)
+
+
+def keep_parse(target: Path, kept: Path) -> None:
+    """Leave the target folder's parse in the cache file ``kept`` when it differs from it (replaced
+    atomically: a concurrent run never reads half a file)."""
+    import shutil
+
+    saved = target / PARTIAL_PARSE_FILE
+    if saved.exists() and (not kept.exists() or kept.read_bytes() != saved.read_bytes()):
         kept.parent.mkdir(parents=True, exist_ok=True)
         fresh = kept.with_name(f".{kept.name}.{os.getpid()}")
         shutil.copyfile(saved, fresh)
         os.replace(fresh, kept)
-    return done
 
 
 def with_plugins_on_path(pythonpath: str | None) -> str:
@@ -347,7 +395,7 @@ def dbt_build_task(interval_start: datetime, interval_end: datetime, run_id: str
     started, since = time.monotonic(), time.time()
     if full_refresh:
         log.info("full refresh: every incremental model is rebuilt from every partition of the lake")
-    completed = run_dbt(settings, *dbt_build_args(full_refresh=full_refresh), interval=(interval_start, interval_end))
+    completed = duckdb_build(settings, (interval_start, interval_end), full_refresh=full_refresh)
     log.info("dbt build output:\n%s", completed.stdout[-20000:])
     target = settings.state_dir / "dbt" / "target"
     if completed.returncode != 0:
@@ -373,6 +421,30 @@ def dbt_build_task(interval_start: datetime, interval_end: datetime, run_id: str
         "snapshot": str(snapshot),
         "snapshot_seconds": round(time.monotonic() - snapshot_started, 2),
     }
+
+
+def duckdb_build(
+    settings: Settings,
+    interval: tuple[datetime, datetime] | None,
+    *,
+    full_refresh: bool = False,
+    target: Path | None = None,
+) -> subprocess.CompletedProcess:
+    """The DAG's ``dbt build`` of the DuckDB warehouse (:func:`run_dbt`, :func:`dbt_build_args`),
+    without the seeds that did not change since the warehouse's last successful build and the data
+    tests that read only them (``seed_state``: recorded in the warehouse after each successful build;
+    a full refresh builds every seed)."""
+    from intent_pipeline import seed_state
+
+    target = (target or settings.state_dir / "dbt" / "target").absolute()
+    skip = seed_state.skip_args(DBT_PROJECT_DIR, settings.warehouse, target / "manifest.json",
+                                full_refresh=full_refresh)  # fmt: skip
+    if skip:
+        log.info("unchanged seeds and their tests left out of the build: %s", " ".join(skip[1:]))
+    completed = run_dbt(settings, *dbt_build_args(full_refresh=full_refresh), *skip, interval=interval, target=target)
+    if completed.returncode == 0:
+        seed_state.record(DBT_PROJECT_DIR, settings.warehouse)
+    return completed
 
 
 def postgres_build_task(

@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     # INTENT_DBT_PARSE_CACHE: where dbt runs on scratch copies keep their saved parse (pipeline.run_dbt);
     # None: <state>/dbt/scratch-parse.
     dbt_parse_cache: Path | None = None
+    # INTENT_DBT_ENV_KEEP: more environment variables that dbt's processes get (comma-separated), besides
+    # those pipeline.dbt_process_env keeps: for a profile or a model of your own that reads them.
+    dbt_env_keep: str = ""
     # INTENT_MODEL_RETRAIN_DAYS: train_conversion_model retrains when the newest model is this many days old.
     model_retrain_days: int = 7
     # INTENT_ENGINE: where the DAG builds and reads the marts: "duckdb" (the file `warehouse`) or "postgres"

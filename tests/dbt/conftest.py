@@ -31,7 +31,13 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from intent_pipeline.pipeline import parse_cache_file, with_plugins_on_path
+from intent_pipeline.pipeline import (
+    dbt_process_env,
+    keep_parse,
+    parse_cache_file,
+    start_from_kept_parse,
+    with_plugins_on_path,
+)
 
 from tests.shared import made_once, shared_folder
 
@@ -441,7 +447,7 @@ def _dbt_env(lake: Path, interval: tuple[datetime, datetime] | None) -> dict[str
         "PYTHONPATH": with_plugins_on_path(os.environ.get("PYTHONPATH")),
     }
     env.pop("DBT_TARGET", None)
-    return env
+    return dbt_process_env(env)  # what the DAG's dbt gets of the environment (pipeline.dbt_env)
 
 
 def _dbt_command(base: Path, *args: str) -> list[str]:
@@ -501,14 +507,25 @@ def run_dbt(
     1.5 CPU-s of every run, more than a small ``dbt run`` of two models) are written only with
     ``artifacts`` (``Build.results()`` reads them). A run with ``--vars`` parses the whole project
     for those vars: it keeps its parse in ``base/target-vars``, so that the next run without vars
-    still finds the project's parse in ``base/target`` (one full parse instead of two)."""
+    still finds the project's parse in ``base/target`` (one full parse instead of two), and in the
+    test run's parse cache under its vars (``pipeline.parse_cache_file``), so that a run with the
+    same vars in another folder starts from it (as ``pipeline.run_dbt``'s scratch runs do)."""
     base.mkdir(parents=True, exist_ok=True)
     _seed_partial_parse(base)
     env = {**_dbt_env(lake, interval), **(extra_env or {})}
     command = _dbt_command(base, *args, *(() if artifacts else ("--no-write-json",)))
-    if "--vars" in args:
-        command[command.index("--target-path") + 1] = str(base / "target-vars")
-    return subprocess.run(command, env=env, capture_output=True, text=True, cwd=base)
+    if "--vars" not in args:
+        return subprocess.run(command, env=env, capture_output=True, text=True, cwd=base)
+    target = base / "target-vars"
+    command[command.index("--target-path") + 1] = str(target)
+    folder = _parse_cache.get("folder")
+    kept = parse_cache_file(folder / "target", args, env) if folder is not None else None
+    if kept is not None:
+        start_from_kept_parse(kept, target)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=base)
+    if kept is not None and done.returncode == 0:
+        keep_parse(target, kept)
+    return done
 
 
 # dbt's unit tests check the SQL, which is the same in every build: the session's ``warehouse``

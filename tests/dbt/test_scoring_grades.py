@@ -37,6 +37,27 @@ def isotonic_model(xs: list[float], ys: list[float], basis: str, high: float, po
     }
 
 
+# alice's trial request falls in the interval (hot now, not at interval_start); bob only visits the
+# careers page (-10 points): the probability says the opposite of the points
+PERSON_GRADES_MODEL = {
+    "version": "lcm-person-grades",
+    "intercept": -2.0,
+    "calibration_a": 1.0,
+    "calibration_c": 0.0,
+    "features": [
+        {"feature": "rule:trial_request", "weight": 2.0, "mean": 0.0},
+        {"feature": "rule:careers_page", "weight": 3.0, "mean": 0.0},
+    ],
+    "learned_points": [],
+    "grades": {"basis": "conversion_probability", "option": "share:0.2,0.5", "high_intent": 0.3, "potential": 0.15},
+}
+# The business keeps the points grade (var grade_basis), with a model given as a var too. A change of
+# --vars makes dbt parse the whole project (docs/dbt-parse.md), so both tests run with these same vars
+# and share one parse (tests/dbt/conftest.run_dbt keeps it under its vars); the models they apply
+# otherwise go in INTENT_SCORING_MODEL, as the DAG passes them.
+POINTS_GRADE_VARS = ("--vars", json.dumps({"scoring_model": PERSON_GRADES_MODEL, "grade_basis": "lead_score"}))
+
+
 def test_isotonic_probabilities_and_probability_grades_in_sql(warehouse, tmp_path):
     from intent_pipeline import scoring_model
 
@@ -80,13 +101,12 @@ def test_isotonic_probabilities_and_probability_grades_in_sql(warehouse, tmp_pat
     )
     assert rule_grades == person_grades
 
-    # the business keeps the points grade (var grade_basis; the model as a var, which wins: the
+    # the business keeps the points grade (var grade_basis; a model as a var, which wins: the
     # environment's is not even read, or its bad JSON would stop the run), or the model says the
     # rule score ranks better (passed as the DAG passes it)
     lead_score_model = model | {"grades": model["grades"] | {"basis": "lead_score"}}
     for arguments, env in (
-        (("--vars", json.dumps({"scoring_model": model, "grade_basis": "lead_score"})),
-         {"INTENT_SCORING_MODEL": "{not json"}),
+        (POINTS_GRADE_VARS, {"INTENT_SCORING_MODEL": "{not json"}),
         ((), {"INTENT_SCORING_MODEL": json.dumps(lead_score_model)}),
     ):  # fmt: skip
         done = run_dbt(build.base, build.lake, "run", "--select", "crm_lead_scores", *arguments, extra_env=env)
@@ -124,20 +144,7 @@ def test_person_grades_follow_the_same_rule_as_the_crm_lead_grades(warehouse, tm
     assert statuses["person_grade_stays_on_points_when_the_business_says_so"] == "pass"
     build = copy_of(warehouse, tmp_path)
     points_grades = dict(build.query("select person_id, grade from marts.lead_scores"))
-    model = {
-        "version": "lcm-person-grades",
-        "intercept": -2.0,
-        "calibration_a": 1.0,
-        "calibration_c": 0.0,
-        # alice's trial request falls in the interval (hot now, not at interval_start); bob only
-        # visits the careers page (-10 points): the probability says the opposite of the points
-        "features": [
-            {"feature": "rule:trial_request", "weight": 2.0, "mean": 0.0},
-            {"feature": "rule:careers_page", "weight": 3.0, "mean": 0.0},
-        ],
-        "learned_points": [],
-        "grades": {"basis": "conversion_probability", "option": "share:0.2,0.5", "high_intent": 0.3, "potential": 0.15},
-    }
+    model = PERSON_GRADES_MODEL
     select = (
         "--select",
         "int_scoring_features",
@@ -147,7 +154,8 @@ def test_person_grades_follow_the_same_rule_as_the_crm_lead_grades(warehouse, tm
         "crm_lead_scores",
         "segment_score_changes",
     )
-    done = run_dbt(build.base, build.lake, "run", *select, "--vars", json.dumps({"scoring_model": model}))
+    # the model as the DAG passes it (pipeline.dbt_env): the project's parse, no --vars
+    done = run_dbt(build.base, build.lake, "run", *select, extra_env={"INTENT_SCORING_MODEL": json.dumps(model)})
     assert done.returncode == 0, done.stdout[-3000:]
 
     long = pd.DataFrame(build.query(PERSON_FEATURES_SQL), columns=["person_id", "score_point", "feature", "value"])
@@ -194,8 +202,7 @@ def test_person_grades_follow_the_same_rule_as_the_crm_lead_grades(warehouse, tm
     assert all(r[1:3] == r[3:5] for r in changes), changes
 
     # the business keeps the points grade: everything is the points grade again, no previous-point features
-    variables = {"scoring_model": model, "grade_basis": "lead_score"}
-    done = run_dbt(build.base, build.lake, "run", *select, "--vars", json.dumps(variables))
+    done = run_dbt(build.base, build.lake, "run", *select, *POINTS_GRADE_VARS)
     assert done.returncode == 0, done.stdout[-3000:]
     assert build.query("select distinct grade_basis from marts.lead_scores") == [("lead_score",)]
     assert dict(build.query("select person_id, grade from marts.lead_scores")) == points_grades

@@ -1,0 +1,124 @@
+"""Seeds the daily build can leave as they are (docs/dbt-parse.md, "Unchanged seeds").
+
+A seed is a small lookup table edited by hand (scoring rules, channel mapping). ``dbt build``
+recreates every seed and re-runs every data test on them each day although they change only when
+someone edits the project. The DuckDB build therefore records, in the warehouse itself, a
+fingerprint of each seed it built (:func:`record`), and the next build leaves out the seeds whose
+fingerprint is the same and whose table is still there, with the data tests that read only those
+seeds (:func:`skip_args`). A changed seed, a seed whose table is missing, a warehouse without a
+record (a new one, one built before this existed, one built by hand) and a full refresh build them.
+The record lives in the warehouse, so a copy of a warehouse carries the record of its own seeds.
+
+A seed's fingerprint hashes its CSV file and everything that can change how it is loaded or tested:
+every YAML file of the project (dbt_project.yml's seed configs, the seeds' properties and tests),
+the singular tests and dbt's version. Editing any of those rebuilds every seed once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# the schema of the record: not staging, intermediate or marts, which readers and tests enumerate
+STATE_SCHEMA = "build_state"
+STATE_TABLE = f"{STATE_SCHEMA}.seed_fingerprints"
+SEED_SCHEMA = "staging"  # dbt_project.yml: seeds: +schema: staging
+
+
+def fingerprints(project_dir: Path) -> dict[str, str]:
+    """Each seed's fingerprint (seed name -> hex digest) in the dbt project ``project_dir``."""
+    from importlib.metadata import version
+
+    shared = hashlib.sha256(f"dbt-core {version('dbt-core')} dbt-duckdb {version('dbt-duckdb')}".encode())
+    config_files = [p for p in project_dir.rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml")]
+    config_files += [p for p in (project_dir / "tests").rglob("*") if p.is_file()]
+    for path in sorted(p for p in config_files if not {"target", "logs", "dbt_packages"} & set(p.parts)):
+        shared.update(str(path.relative_to(project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    common = shared.hexdigest()
+    return {
+        path.stem: hashlib.sha256(common.encode() + b"\0" + path.read_bytes()).hexdigest()
+        for path in sorted((project_dir / "seeds").glob("*.csv"))
+    }
+
+
+def recorded(warehouse: Path) -> dict[str, str]:
+    """The fingerprints recorded in ``warehouse`` of the seeds whose table it still holds (empty: no
+    warehouse, no record)."""
+    if not warehouse.exists():
+        return {}
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error as error:  # held by another process: dbt reports that (and the task is retried)
+        log.info("cannot read the seeds' record in %s, building every seed: %s", warehouse, error)
+        return {}
+    try:
+        listed = "select table_name from information_schema.tables where table_schema = ?"
+        tables = {row[0] for row in con.execute(listed, [SEED_SCHEMA]).fetchall()}
+        has_record = con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [STATE_SCHEMA, STATE_TABLE.split(".")[1]],
+        ).fetchone() != (0,)
+        rows = con.execute(f"select seed, fingerprint from {STATE_TABLE}").fetchall() if has_record else []
+    finally:
+        con.close()
+    return {seed: fingerprint for seed, fingerprint in rows if seed in tables}
+
+
+def unchanged(project_dir: Path, warehouse: Path) -> list[str]:
+    """The seeds a build can leave out: same fingerprint as recorded, table still there."""
+    stored = recorded(warehouse)
+    return sorted(seed for seed, fingerprint in fingerprints(project_dir).items() if stored.get(seed) == fingerprint)
+
+
+def tests_of_only(manifest: Mapping, seeds: Iterable[str]) -> list[str]:
+    """The data tests of ``manifest`` (a dbt manifest.json) that read nothing but these seeds."""
+    ids = {uid for uid, node in manifest.get("nodes", {}).items()
+           if node.get("resource_type") == "seed" and node.get("name") in set(seeds)}  # fmt: skip
+    return sorted(
+        node["name"]
+        for node in manifest.get("nodes", {}).values()
+        if node.get("resource_type") == "test"
+        and (parents := node.get("depends_on", {}).get("nodes", []))
+        and set(parents) <= ids
+    )
+
+
+def skip_args(project_dir: Path, warehouse: Path, manifest_path: Path, *, full_refresh: bool) -> tuple[str, ...]:
+    """``--exclude`` and the unchanged seeds with their tests, or nothing (a full refresh, nothing
+    unchanged). The tests are found in the last build's manifest (``manifest_path``): the project is
+    the same as then, or the fingerprints would differ; without one the seeds' tests run."""
+    if full_refresh:
+        return ()
+    seeds = unchanged(project_dir, warehouse)
+    if not seeds:
+        return ()
+    tests = tests_of_only(json.loads(manifest_path.read_text()), seeds) if manifest_path.exists() else []
+    return ("--exclude", *seeds, *tests)
+
+
+def record(project_dir: Path, warehouse: Path) -> None:
+    """Record the project's seed fingerprints in ``warehouse``, after a build that succeeded (every
+    seed is then either rebuilt from the project or unchanged since its fingerprint was recorded)."""
+    import duckdb
+
+    rows = sorted(fingerprints(project_dir).items())
+    try:
+        con = duckdb.connect(str(warehouse))
+    except duckdb.Error as error:  # taken since dbt ended: the next build loads every seed, nothing is lost
+        log.warning("cannot record the seeds' fingerprints in %s: %s", warehouse, error)
+        return
+    try:
+        con.begin()
+        con.execute(f"create schema if not exists {STATE_SCHEMA}")
+        con.execute(f"create or replace table {STATE_TABLE} (seed varchar primary key, fingerprint varchar not null)")
+        con.executemany(f"insert into {STATE_TABLE} values (?, ?)", rows)
+        con.commit()
+    finally:
+        con.close()
