@@ -531,6 +531,12 @@ def run_dbt(
 # dbt's unit tests check the SQL, which is the same in every build: the session's ``warehouse``
 # build runs them, the other builds of a lake skip them (about 50 s each on this machine).
 WITHOUT_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
+# the from-scratch side of an incremental-vs-full-refresh comparison (test_incremental,
+# test_incremental_identity) builds without data tests: every table of its warehouse must equal the
+# incremental side's, whose build runs them on the same lake (a data test reads those tables, the
+# lake's views and the seeds), so they would pass or fail there alike; about half a build's work
+# (542 data tests beside 110 models)
+FULL_REFRESH_WITHOUT_TESTS = ("--full-refresh", "--exclude-resource-type", "unit_test", "test")
 
 
 def build_warehouse(
@@ -602,6 +608,68 @@ def funnel_case_run(tmp_path_factory, dbt_parse_cache) -> Path:
         run_edge_cases(base)
 
     return made_once(base, base / "target" / "run_results.json", run)
+
+
+def rebuilt_by_full_refresh(manifest: dict) -> set[str]:
+    """The models ``--full-refresh`` builds otherwise than a plain build: incremental ones that do not
+    say full_refresh false (a table or a view is rebuilt by both; a history never)."""
+    return {
+        node["name"] for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"
+        and node["config"].get("full_refresh") is not False
+    }  # fmt: skip
+
+
+@dataclass
+class DayOne:
+    """The hand-written lake's day 1 (``DAYS[0]``) built alone on an empty warehouse (a first build
+    reads every partition there is), with day 2's partitions set aside in ``pending``, and the
+    build's manifest (``rebuilt_by_full_refresh``). Never written to: copy it (:meth:`copy_to`)."""
+
+    base: Path
+    manifest: dict
+
+    @property
+    def lake(self) -> Path:
+        return self.base / "lake"
+
+    @property
+    def pending(self) -> Path:
+        """Day 2's partitions of every raw table (``<table>/dt=<day 2>``), to copy into a lake's ``raw``."""
+        return self.base / "pending"
+
+    def copy_to(self, base: Path) -> Build:
+        """A private copy of the day-1 warehouse and its lake under ``base`` (day 2 not in it yet)."""
+        shutil.copytree(self.lake, base / "lake")
+        shutil.copyfile(self.base / WAREHOUSE_FILE, base / WAREHOUSE_FILE)
+        return Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=base / "lake", build=None)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def day_one(tmp_path_factory, dbt_parse_cache) -> DayOne:
+    """Day 1 of the incremental tests (test_incremental and test_incremental_identity), built once per
+    test run (one full ``dbt build`` instead of one per file): the first xdist worker that needs it
+    builds it under a file lock, the others wait and copy it."""
+    base = shared_folder(tmp_path_factory) / "dbt-day-one"
+    record = base / "day-one.json"
+
+    def build() -> None:
+        lake = base / "lake"
+        shutil.rmtree(base / "lake", ignore_errors=True)  # a failed attempt's leftovers
+        shutil.rmtree(base / "pending", ignore_errors=True)
+        build_lake(lake)
+        first, second = DAYS
+        for table in SOURCE_OF:
+            folder = lake / "raw" / table / f"dt={second}"
+            shutil.move(folder, base / "pending" / table / folder.name)
+        day = datetime.combine(first, datetime.min.time())
+        done = run_dbt(base, lake, "build", *WITHOUT_UNIT_TESTS, interval=(day, day + timedelta(days=1)),
+                       artifacts=True)  # fmt: skip
+        assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+        record.write_text(json.dumps({"returncode": done.returncode}))
+
+    made_once(base, record, build)
+    return DayOne(base=base, manifest=json.loads((base / "target" / "manifest.json").read_text()))
 
 
 def copy_of(build: Build, base: Path) -> Build:

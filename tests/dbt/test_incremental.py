@@ -1,7 +1,8 @@
 """Incremental days (issue #20, docs/incremental.md) on real dbt builds of one lake.
 
 The hand-written lake of conftest.py is built one day at a time: day 1 (2026-11-20) on an empty
-warehouse, then day 2 (2026-11-21) and a day 3 (2026-11-22) that brings two late GA4 events:
+warehouse (conftest's ``day_one``, built once for this file and test_incremental_identity), then
+day 2 (2026-11-21) and a day 3 (2026-11-22) that brings two late GA4 events:
 
 * ``w-erin-late``: a page view of 2026-11-20 on erin's browser, two days late: inside the lookback
   (var lookback_days, 3);
@@ -25,7 +26,6 @@ building day 2 twice, and a check on day 2 that the day-3 comparison alone did n
 
 from __future__ import annotations
 
-import json
 import shutil
 from datetime import datetime
 
@@ -33,13 +33,14 @@ import pytest
 
 from tests.dbt.conftest import (
     DAYS,
+    FULL_REFRESH_WITHOUT_TESTS,
     INCREMENTAL_MODELS,
     INCREMENTAL_RELATIONS,
-    SOURCE_OF,
     WAREHOUSE_FILE,
+    WITHOUT_UNIT_TESTS,
     Build,
-    build_lake,
     page_view,
+    rebuilt_by_full_refresh,
     run_dbt,
     write_partition,
 )
@@ -51,11 +52,11 @@ DAY3 = datetime(2026, 11, 22)
 NEXT = {DAY1: DAY2, DAY2: DAY3, DAY3: datetime(2026, 11, 23)}
 # the models this change made incremental: a re-run of an interval must leave them as they were
 INCREMENTAL = tuple(INCREMENTAL_MODELS)
-WITHOUT_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
 
 
-def build_day(base, lake, day: datetime, *args: str, artifacts: bool = False) -> None:
-    done = run_dbt(base, lake, "build", *WITHOUT_UNIT_TESTS, *args, interval=(day, NEXT[day]), artifacts=artifacts)
+def build_day(base, lake, day: datetime, *args: str) -> None:
+    """``dbt build`` of ``day``; ``args``: the options (default: WITHOUT_UNIT_TESTS, the daily build)."""
+    done = run_dbt(base, lake, "build", *(args or WITHOUT_UNIT_TESTS), interval=(day, NEXT[day]))
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
 
 
@@ -66,43 +67,21 @@ def late_events(lake) -> None:
     ])  # fmt: skip
 
 
-def rebuilt_by_full_refresh(manifest: dict) -> set[str]:
-    """The models ``--full-refresh`` builds otherwise than a plain build: incremental ones that do not
-    say full_refresh false (a table or a view is rebuilt by both; a history never)."""
-    return {
-        node["name"] for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"
-        and node["config"].get("full_refresh") is not False
-    }  # fmt: skip
-
-
 @pytest.fixture(scope="module")
-def days(tmp_path_factory, dbt_parse_cache) -> dict:
+def days(tmp_path_factory, day_one) -> dict:
     root = tmp_path_factory.mktemp("incremental")
-    # day 1 alone: a first build reads every partition there is, so day 2's wait aside
-    first_lake = root / "day1" / "lake"
-    build_lake(first_lake)
-    pending = root / "pending"
-    for table in SOURCE_OF:
-        folder = first_lake / "raw" / table / f"dt={DAY2.date()}"
-        shutil.move(folder, pending / table / folder.name)
-    build_day(root / "day1", first_lake, DAY1, artifacts=True)
-    manifest = json.loads((root / "day1" / "target" / "manifest.json").read_text())
-
-    lakes = {}
+    # day 1 alone (conftest's day_one, built once for this file and test_incremental_identity)
+    builds, lakes = {}, {}
     for name in ("incremental", "from_scratch"):
-        lakes[name] = root / name / "lake"
-        shutil.copytree(first_lake, lakes[name])
+        builds[name] = day_one.copy_to(root / name)
+        lakes[name] = builds[name].lake
         if name == "incremental":
             garbage = lakes[name] / "raw" / "web_events" / "dt=2026-11-01" / "part-0.parquet"
             garbage.parent.mkdir(parents=True)
             garbage.write_bytes(b"not a parquet file: a run that reads this partition fails")
-        shutil.copytree(pending, lakes[name] / "raw", dirs_exist_ok=True)
-    builds = {name: Build(base=root / name, warehouse=root / name / WAREHOUSE_FILE, lake=lakes[name],
-                          build=None) for name in lakes}  # type: ignore[arg-type]  # fmt: skip
+        shutil.copytree(day_one.pending, lakes[name] / "raw", dirs_exist_ok=True)
 
     # day 2: built once, incrementally; the from-scratch side refreshes what --full-refresh rebuilds
-    shutil.copyfile(root / "day1" / WAREHOUSE_FILE, builds["incremental"].warehouse)
     build_day(builds["incremental"].base, lakes["incremental"], DAY2)
     shutil.copyfile(builds["incremental"].warehouse, builds["from_scratch"].warehouse)
     refreshed = run_dbt(builds["from_scratch"].base, lakes["from_scratch"], "run", "--full-refresh",
@@ -111,10 +90,11 @@ def days(tmp_path_factory, dbt_parse_cache) -> dict:
     day2 = {name: {relation: build.rows_of(relation) for relation in INCREMENTAL_RELATIONS}
             for name, build in builds.items()}  # fmt: skip
 
-    for name, args in (("incremental", ()), ("from_scratch", ("--full-refresh",))):
+    # the from-scratch side without data tests (conftest's FULL_REFRESH_WITHOUT_TESTS says why)
+    for name, args in (("incremental", ()), ("from_scratch", FULL_REFRESH_WITHOUT_TESTS)):
         late_events(lakes[name])
         build_day(builds[name].base, lakes[name], DAY3, *args)
-    return {**builds, "day2": day2, "rebuilt_by_full_refresh": rebuilt_by_full_refresh(manifest)}
+    return {**builds, "day2": day2, "rebuilt_by_full_refresh": rebuilt_by_full_refresh(day_one.manifest)}
 
 
 def test_day_two_built_incrementally_equals_its_full_refresh(days):

@@ -1,11 +1,18 @@
 """Incremental days against identity, erasure and time (issue #20 item 3, docs/incremental.md).
 
-The hand-written lake of conftest.py, day 1 (2026-11-20) built on an empty warehouse, then three
-more builds, twice: incrementally as the DAG's daily build runs them (``incremental``) and with
-``--full-refresh`` (``from_scratch``); after each of the last two, every table of ``staging``,
-``intermediate`` and ``marts`` must be equal in the two warehouses, row for row.
+The hand-written lake of conftest.py, day 1 (2026-11-20) built on an empty warehouse (conftest's
+``day_one``, built once for this file and test_incremental), then three more builds, twice:
+incrementally as the DAG's daily build runs them (``incremental``) and with ``--full-refresh``
+(``from_scratch``); after each of the last two, every table of ``staging``, ``intermediate`` and
+``marts`` must be equal in the two warehouses, row for row.
 
-* day 2 (2026-11-21): the lake's second day;
+* day 2 (2026-11-21): the lake's second day, built once, incrementally, as test_incremental does:
+  the from-scratch side is that warehouse with the models ``--full-refresh`` rebuilds (day 1's
+  manifest says which: the incremental ones; tables and views are rebuilt by every build, the
+  histories never) refreshed on its own lake, whose rows must equal the incremental ones (one full
+  build fewer than building day 2 twice); the from-scratch builds of the next two days run without
+  data tests (conftest's FULL_REFRESH_WITHOUT_TESTS: the incremental side runs them on tables that
+  must be equal);
 * day 3 (2026-11-22): a form of Carol's (``carol@shopmart.com``) from ``bob.device``, a browser that
   was a person of its own since day 1 (a **merge of two people across days**); a late page view
   of ``carol.device`` (2026-11-19, three days late); and before the build **Erin is erased** as
@@ -26,21 +33,20 @@ from intent_pipeline.privacy.erase import warehouse_rows
 
 from tests.dbt.conftest import (
     DAYS,
+    FULL_REFRESH_WITHOUT_TESTS,
     INCREMENTAL_RELATIONS,
-    SOURCE_OF,
-    WAREHOUSE_FILE,
     WITHOUT_UNIT_TESTS,
     Build,
-    build_lake,
     form,
     page_view,
+    rebuilt_by_full_refresh,
     run_dbt,
     write_partition,
 )
 
 pytestmark = pytest.mark.slow
 
-DAY1, DAY2 = (datetime.combine(day, datetime.min.time()) for day in DAYS)
+DAY2 = datetime.combine(DAYS[1], datetime.min.time())
 DAY3 = datetime(2026, 11, 22)
 SILENT_DAY = datetime(2027, 2, 28)
 # the incremental models: a wrong incremental run shows in them first
@@ -48,7 +54,9 @@ INCREMENTAL = INCREMENTAL_RELATIONS
 
 
 def build_day(build: Build, day: datetime, *args: str) -> None:
-    done = run_dbt(build.base, build.lake, "build", *WITHOUT_UNIT_TESTS, *args, interval=(day, day + timedelta(days=1)))
+    """``dbt build`` of ``day``; ``args``: the options (default: WITHOUT_UNIT_TESTS, the daily build)."""
+    done = run_dbt(build.base, build.lake, "build", *(args or WITHOUT_UNIT_TESTS),
+                   interval=(day, day + timedelta(days=1)))  # fmt: skip
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
 
 
@@ -112,25 +120,26 @@ def snapshot(build: Build) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture(scope="module")
-def worlds(tmp_path_factory, dbt_parse_cache) -> dict[str, dict]:
+def worlds(tmp_path_factory, day_one) -> dict[str, dict]:
     root = tmp_path_factory.mktemp("incremental_identity")
-    first_lake = root / "day1" / "lake"
-    build_lake(first_lake)
-    pending = root / "pending"
-    for table in SOURCE_OF:
-        folder = first_lake / "raw" / table / f"dt={DAY2.date()}"
-        shutil.move(folder, pending / table / folder.name)
-    day1 = Build(base=root / "day1", warehouse=root / "day1" / WAREHOUSE_FILE, lake=first_lake, build=None)  # type: ignore[arg-type]
-    build_day(day1, DAY1)
+    builds = {name: day_one.copy_to(root / name) for name in ("incremental", "from_scratch")}
+    for build in builds.values():
+        shutil.copytree(day_one.pending, build.lake / "raw", dirs_exist_ok=True)
+    # day 2: built once, incrementally (as test_incremental builds it); the from-scratch side is that
+    # warehouse with what --full-refresh rebuilds (day 1's manifest says which) refreshed on its own
+    # lake: their rows must equal the incremental ones, then every table built from them on day 2
+    # (the histories' day-2 rows included) is what a --full-refresh build of day 2 would have made
+    rebuilt = sorted(rebuilt_by_full_refresh(day_one.manifest))
+    build_day(builds["incremental"], DAY2)
+    shutil.copyfile(builds["incremental"].warehouse, builds["from_scratch"].warehouse)
+    refreshed = run_dbt(builds["from_scratch"].base, builds["from_scratch"].lake, "run", "--full-refresh",
+                        "--select", *rebuilt, interval=(DAY2, DAY2 + timedelta(days=1)))  # fmt: skip
+    assert refreshed.returncode == 0, refreshed.stdout[-6000:] + refreshed.stderr[-2000:]
 
     worlds = {}
-    for name, args in (("incremental", ()), ("from_scratch", ("--full-refresh",))):
-        base = root / name
-        shutil.copytree(first_lake, base / "lake")
-        shutil.copyfile(day1.warehouse, base / WAREHOUSE_FILE)
-        build = Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=base / "lake", build=None)  # type: ignore[arg-type]
-        shutil.copytree(pending, build.lake / "raw", dirs_exist_ok=True)
-        build_day(build, DAY2, *args)
+    for name, args in (("incremental", ()), ("from_scratch", FULL_REFRESH_WITHOUT_TESTS)):
+        build = builds[name]
+        day2 = {relation: build.rows_of(relation) for relation in INCREMENTAL}
         before = {who: person_of(build, node) for who, node in (("bob", "web:bob.device"),
                                                                 ("carol", "email:carol@shopmart.com"))}  # fmt: skip
         day3_partitions(build.lake)
@@ -140,10 +149,19 @@ def worlds(tmp_path_factory, dbt_parse_cache) -> dict[str, dict]:
         build_day(build, DAY3, *args)
         after_day3, silent_day3 = snapshot(build), silent_people(build)
         build_day(build, SILENT_DAY, *args)
-        worlds[name] = {"build": build, "before": before, "erased": erased, "lake_rows": lake_rows,
+        worlds[name] = {"build": build, "day2": day2, "before": before, "erased": erased, "lake_rows": lake_rows,
                         "deleted": deleted, "day3": after_day3, "silent": snapshot(build),
                         "silent_people": (silent_day3, silent_people(build))}  # fmt: skip
+    worlds["rebuilt_by_full_refresh"] = set(rebuilt)
     return worlds
+
+
+def test_day_two_refreshed_equals_day_two_built_incrementally(worlds):
+    # the premise of building day 2 once: --full-refresh rebuilds exactly the incremental models
+    assert worlds["rebuilt_by_full_refresh"] == {relation.split(".")[1] for relation in INCREMENTAL}
+    incremental, refreshed = worlds["incremental"]["day2"], worlds["from_scratch"]["day2"]
+    assert all(incremental[relation] for relation in INCREMENTAL), "an incremental table is empty: nothing was compared"
+    assert [relation for relation in INCREMENTAL if incremental[relation] != refreshed[relation]] == []
 
 
 @pytest.mark.parametrize("when", ["day3", "silent"])
