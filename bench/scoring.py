@@ -325,8 +325,9 @@ def reference_auc(truth_dir: Path, examples, test_ids: set) -> float | None:
     test = x.index.isin(list(test_ids))
     if y[test].nunique() < 2 or y[~test].nunique() < 2 or x.shape[1] == 0:
         return None
-    fitted = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x[~test], y[~test])
-    return round(float(roc_auc_score(y[test], fitted.predict_proba(x[test])[:, 1])), 4)
+    with scoring_model.limited_threads():  # as scoring_model.train: one BLAS thread
+        fitted = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x[~test], y[~test])
+        return round(float(roc_auc_score(y[test], fitted.predict_proba(x[test])[:, 1])), 4)
 
 
 WORLD_BUILD_FILE = "world_build.json"  # in a kept world's data/state: what its warehouse was built from
