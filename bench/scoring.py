@@ -50,6 +50,8 @@
                           table (grade_ratio_rule_calibrated); both by share (top 20 % high_intent,
                           next 30 % potential, cut on the train and calibration slices)
      grade_ratio_model    the share grades cut on the model's probability (its grades thresholds)
+     grade_ratio_model_at_snapshots  the same grades on the test-time leads at their snapshot ages
+                          (snap7, snap30: what crm_lead_scores grades later in a lead's life); no goal
      model_c              the L2 strength (C) of the plain step, chosen by grouped cross-validation
                           on the fit slice (scoring_model.choose_c)
      auc_model_c1         the same training with C fixed at 1 (the former default; ece_c1)
@@ -325,8 +327,9 @@ def reference_auc(truth_dir: Path, examples, test_ids: set) -> float | None:
     test = x.index.isin(list(test_ids))
     if y[test].nunique() < 2 or y[~test].nunique() < 2 or x.shape[1] == 0:
         return None
-    fitted = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x[~test], y[~test])
-    return round(float(roc_auc_score(y[test], fitted.predict_proba(x[test])[:, 1])), 4)
+    with scoring_model.limited_threads():  # as scoring_model.train: one BLAS thread
+        fitted = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x[~test], y[~test])
+        return round(float(roc_auc_score(y[test], fitted.predict_proba(x[test])[:, 1])), 4)
 
 
 WORLD_BUILD_FILE = "world_build.json"  # in a kept world's data/state: what its warehouse was built from
@@ -444,6 +447,8 @@ def world_figures(
         "grade_ratio_current": _round(backtest["current"]["grade_ratio"]),
         # the share grades (top 20 % / bottom 50 % of the fit slices) on the model's probability
         "grade_ratio_model": _round(grade_ratio_model),
+        # the same grades on the test-time leads at their snapshot ages (snap7, snap30): reported only
+        "grade_ratio_model_at_snapshots": snapshot_grade_ratios(model, labels, features),
         "snapshot_examples": model.get("snapshot_examples"),
         "snapshot_conversions": model.get("snapshot_conversions"),
         "model_attempts": {a["method"]: _round(a["roc_auc"]) for a in model.get("attempts", [])},
@@ -501,6 +506,33 @@ def ece_if_calibrated(model: dict, labels, features, draws: int = 1000) -> dict:
         "ece_if_calibrated_median": _round(float(np.median(eces))),
         "ece_if_calibrated_p90": _round(float(np.quantile(eces, 0.9))),
     }
+
+
+def snapshot_grade_ratios(model: dict, labels, features) -> dict:
+    """Per snapshot age (var lead_snapshot_days: example ids ``snap<d>:<lead>``), high_intent / nurture
+    of the model's grades on the test-time leads at that age: the snapshot examples at or after the
+    test slice's first point (none of them is in the fit), at the thresholds the model carries. The
+    bench's grade_ratio judges a lead at its point only (creation, unless lead_observation_days);
+    crm_lead_scores grades a lead later in its life too, on what is known then. Reported, no goal."""
+    from intent_pipeline import scoring_calibration
+
+    if model["status"] != "approved" or not model.get("grades") or scoring_model.SNAPSHOT_COLUMN not in labels:
+        return {}
+    start = scoring_model.split_by_time(labels, model["calibration_share"], model["test_share"])["test"][
+        "as_of_at"
+    ].min()
+    snaps = labels.loc[labels[scoring_model.SNAPSHOT_COLUMN].astype(bool) & (labels["as_of_at"] >= start)]
+    cuts = (model["grades"]["high_intent"], model["grades"]["potential"])
+    ratios = {}
+    for age, part in snaps.groupby(snaps["example_id"].str.split(":").str[0]):
+        p = scoring_model.score(model, scoring_model.wide_features(part, features))
+        rates = scoring_calibration.grade_rates(p, part["label"].to_numpy(), cuts)
+        ratios[age] = {
+            "examples": len(part),
+            "conversions": int(part["label"].sum()),
+            "grade_ratio": _round(rates["grade_ratio"]),
+        }
+    return ratios
 
 
 def model_grade_rates(model: dict, labels, features) -> dict | None:

@@ -206,6 +206,7 @@ def adjust_points(current: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[fl
     return float(s), (beta[2:] / s if s > 0 else beta[2:] * 0), best, relearn or s <= 0
 
 
+@sm.single_threaded
 def propose(
     examples: pd.DataFrame,
     features: pd.DataFrame,
