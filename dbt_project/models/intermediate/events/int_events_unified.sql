@@ -14,6 +14,8 @@
     email and CRM events come from staging that is rebuilt every day: they are all deleted first
     (pre_hook) and computed again. The post_hook removes the page views that are gone (a purged
     partition) and those of a browser no longer in the identity graph. -#}
+-- depends_on: {{ ref('int_web_session_events') }}
+-- depends_on: {{ ref('int_identity_person_ids') }}
 {{ config(
     materialized='incremental',
     unique_key='event_id',
