@@ -29,7 +29,9 @@ without the unit tests as the DAG runs them. `incremental_day_ratio` is the firs
 CPU seconds, steadier on a shared machine); `incremental_day_top_nodes` are the slowest
 nodes of the incremental build and `incremental_day_node_seconds` its time per kind of node (dbt's
 run_results), which say what dominates; `full_build_top_nodes` / `full_build_node_seconds` the same
-of the full refresh.
+of the full refresh. `incremental_day_area_seconds` / `full_build_area_seconds`: the same node times
+by the models' folder (`intermediate/identity`, `seeds`, ...) as [models, their data tests];
+`--areas-of DIR` prints them again for the two builds kept in a `--keep` folder.
 """
 
 from __future__ import annotations
@@ -128,6 +130,26 @@ def _dbt_build(base: Path, env: dict, warehouse: Path, day: str, *args: str) -> 
     return seconds, results
 
 
+def seconds_by_area(target: Path) -> dict[str, list[float]]:
+    """dbt's node times of one build (``target``: its target folder) summed by area, the model's folder
+    (``intermediate/identity``, ``marts/scoring``; ``seeds``), as [models' seconds, data tests'
+    seconds]; a data test counts for the first node it tests. Largest first."""
+    manifest = json.loads((target / "manifest.json").read_text())
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    area = {uid: "/".join(node["fqn"][1:3]) if node["resource_type"] == "model" else "seeds"
+            for uid, node in manifest["nodes"].items() if node["resource_type"] in ("model", "seed")}  # fmt: skip
+    seconds: dict[str, list[float]] = {}
+    for result in results:
+        uid = result["unique_id"]
+        if uid.startswith("test."):
+            tested = [dep for dep in manifest["nodes"][uid]["depends_on"]["nodes"] if dep in area]
+            where, column = (area[tested[0]] if tested else "other"), 1
+        else:
+            where, column = area.get(uid, uid.split(".")[0]), 0
+        seconds.setdefault(where, [0.0, 0.0])[column] += result["execution_time"]
+    return {where: [round(v, 2) for v in pair] for where, pair in sorted(seconds.items(), key=lambda kv: -sum(kv[1]))}
+
+
 def incremental_figures(base: Path, env: dict, people: int, seed: int) -> dict:
     """Time the last day's incremental build against a full refresh of the same warehouse."""
     from datetime import date, datetime, timedelta
@@ -202,9 +224,11 @@ def incremental_figures(base: Path, env: dict, people: int, seed: int) -> dict:
         "incremental_day_node_seconds": per_kind(day_results),
         "incremental_day_nodes": len(day_results["results"]),
         "incremental_day_top_nodes": slowest(day_results),
+        "incremental_day_area_seconds": seconds_by_area(base / f"dbt-{daily.stem}-{INTERVAL}" / "target"),
         # the same of the full refresh: which models the day's build made cheaper, and which not
         "full_build_node_seconds": per_kind(full_results),
         "full_build_top_nodes": slowest(full_results),
+        "full_build_area_seconds": seconds_by_area(base / f"dbt-{full.stem}-{INTERVAL}" / "target"),
     }
 
 
@@ -309,9 +333,17 @@ def main() -> None:
                       help="leave out incremental_day_ratio (a second workload and three dbt builds)")  # fmt: skip
     what.add_argument("--incremental-only", action="store_true",
                       help="only incremental_day_ratio: no DAG run, no scan floor (larger sizes)")  # fmt: skip
+    parser.add_argument("--areas-of", type=Path, metavar="DIR",
+                        help="only print the area seconds of the last-day builds kept in DIR (--keep)")  # fmt: skip
     args = parser.parse_args()
+    if args.areas_of:
+        kept = args.areas_of
+        builds = {name: kept / f"dbt-{name}-{INTERVAL}" / "target" for name in ("daily", "full")}
+        print(json.dumps({name: seconds_by_area(target) for name, target in builds.items()}))
+        return
 
-    base = args.keep or Path(tempfile.mkdtemp(prefix="intent-bench-"))
+    # absolute: dbt refuses a relative INTENT_LAKE_DIR (the staging views keep the path)
+    base = (args.keep or Path(tempfile.mkdtemp(prefix="intent-bench-"))).absolute()
     base.mkdir(parents=True, exist_ok=True)
     env = _env(base)
     result: dict = {"benchmark": "pipeline", "people": args.people, "seed": args.seed}

@@ -197,3 +197,30 @@ touched_browsers as (
         delete from {{ this }} where session_key not in (select session_key from {{ session_events }})
     {%- endif -%}
 {%- endmacro %}
+
+{#- int_events_unified: the browser of a page view's session_key (`<user_pseudo_id>:<ga_session_id>`
+    or `<user_pseudo_id>:t<epoch>`, int_web_session_events): everything before the last colon. -#}
+{% macro browser_of_session(session_key) -%}
+    regexp_replace({{ session_key }}, ':[^:]*$', '')
+{%- endmacro %}
+
+{#- pre_hook of int_events_unified: the form, email and CRM events, which it computes again from their
+    (rebuilt) staging on every run; an event gone from staging goes with them. -#}
+{% macro delete_events_not_from_the_web() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where source <> 'web'
+    {%- endif -%}
+{%- endmacro %}
+
+{#- post_hook of int_events_unified: the page views `page_views` (int_web_page_views) no longer has,
+    and those of a browser whose node `people` (int_people_resolved) no longer has. -#}
+{% macro delete_page_views_gone(page_views, people) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where source = 'web'
+            and (
+                event_id not in (select 'web:' || event_id from {{ page_views }})
+                or {{ node_key('web', browser_of_session('session_key')) }} not in (select node_key from {{ people }})
+            )
+    {%- endif -%}
+{%- endmacro %}

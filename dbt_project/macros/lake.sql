@@ -14,12 +14,19 @@
     {{- return('$INTENT_LAKE_DIR') -}}
 {%- endmacro %}
 
-{#- INTENT_LAKE_DIR when a node runs; the placeholder while dbt parses (nothing is read then). -#}
+{#- INTENT_LAKE_DIR when a node runs; the placeholder while dbt parses (nothing is read then).
+    The path must be absolute (or a URL): the staging views keep it in their SQL, and DuckDB would
+    resolve a relative one against each reader's working directory, not the build's
+    (docs/dbt-parse.md, "The staging views hold the lake's path"). -#}
 {% macro lake_dir() -%}
     {%- if not execute -%}
         {{- return(lake_dir_placeholder()) -}}
     {%- endif -%}
-    {{- return(env_var('INTENT_LAKE_DIR')) -}}
+    {%- set path = env_var('INTENT_LAKE_DIR') -%}
+    {%- if not (path.startswith('/') or path.startswith('\\') or modules.re.match('[A-Za-z]:[/\\\\]|[A-Za-z][A-Za-z0-9+.-]*://', path)) -%}
+        {{- exceptions.raise_compiler_error("INTENT_LAKE_DIR must be an absolute path or a URL (the staging views keep it), got '" ~ path ~ "': use e.g. $PWD/" ~ path) -}}
+    {%- endif -%}
+    {{- return(path) -}}
 {%- endmacro %}
 
 {#- dbt's source(), with the lake's path put into a DuckDB source's external_location when the

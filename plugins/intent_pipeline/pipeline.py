@@ -207,7 +207,8 @@ def dbt_env(settings: Settings, interval_start: datetime | None, interval_end: d
     env.update(
         INTENT_INTERVAL_START=naive_utc(interval_start).isoformat(sep=" ") if interval_start else "",
         INTENT_INTERVAL_END=naive_utc(interval_end).isoformat(sep=" ") if interval_end else "",
-        INTENT_LAKE_DIR=str(settings.lake_dir),
+        # absolute: the staging views keep the path (macros/lake.sql lake_dir() refuses a relative one)
+        INTENT_LAKE_DIR=str(settings.lake_dir.absolute()),
         INTENT_WAREHOUSE=str(settings.warehouse),
         INTENT_SCORING_MODEL=scoring_model_env(model_vars(settings)),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
@@ -313,7 +314,6 @@ def run_dbt(
     env = {
         **dbt_env(settings, *(interval or (None, None))),
         "INTENT_WAREHOUSE": settings.warehouse.name,
-        "INTENT_LAKE_DIR": str(settings.lake_dir.absolute()),
         **(extra_env or {}),
     }
     shared = Settings.from_env().dbt_parse_cache  # read now: tests and benches set it around a call

@@ -7,16 +7,62 @@
     flags a code the seed currency_rates has no rate for (amount_reporting null then). -#}
 {#- Each event kind gives its columns of the stream; macros/events.sql holds the one column list and
     fills a typed null where a kind has none, so the kinds union by position. -#}
+{#- Incremental (docs/incremental.md): page views are replaced per browser, for the browsers whose
+    rows can have changed since the previous build: those int_web_page_views recomputed (an event in
+    the window's partitions, or a page view lost to a purged partition) and those whose web node
+    changed person in this run (int_identity_person_ids.changed_on: a merge, a split). The form,
+    email and CRM events come from staging that is rebuilt every day: they are all deleted first
+    (pre_hook) and computed again. The post_hook removes the page views that are gone (a purged
+    partition) and those of a browser no longer in the identity graph. -#}
+-- depends_on: {{ ref('int_web_session_events') }}
+-- depends_on: {{ ref('int_identity_person_ids') }}
+{{ config(
+    materialized='incremental',
+    unique_key='event_id',
+    incremental_strategy='delete+insert',
+    pre_hook="{{ delete_events_not_from_the_web() }}",
+    post_hook="{{ delete_page_views_gone(ref('int_web_page_views'), ref('int_people_resolved')) }}",
+) }}
+
 with
 
 forms as (
     select * from {{ ref('stg_forms__submissions') }}
 ),
 
+{%- if is_incremental() %}
+
+recomputed_browsers as (
+    -- int_web_page_views recomputed these: an event in the window's partitions
+    select user_pseudo_id
+    from {{ ref('int_web_session_events') }}
+    where {{ in_lake_window('_interval_start') }}
+    union
+    -- ... or a page view it no longer has (a purged partition)
+    select {{ browser_of_session('stored.session_key') }}
+    from {{ this }} as stored
+    where stored.source = 'web'
+        and stored.event_id not in (select 'web:' || event_id from {{ ref('int_web_page_views') }})
+    union
+    -- the browser's node changed person in this run (a merge or a split)
+    select substring(node_key from position(':' in node_key) + 1)
+    from {{ ref('int_identity_person_ids') }}
+    where node_key like 'web:%'
+        and changed_on = {{ interval_day() }}
+),
+
+{%- endif %}
+
 web_page_views as (
     -- GA4 page views with their session and the page's engaged seconds (int_web_page_views:
-    -- incremental per browser, docs/incremental.md); the person is attached here, on every build
+    -- incremental per browser, docs/incremental.md); the person is attached here
+    {%- if is_incremental() %}
+    select *
+    from {{ ref('int_web_page_views') }}
+    where user_pseudo_id in (select user_pseudo_id from recomputed_browsers)
+    {%- else %}
     select * from {{ ref('int_web_page_views') }}
+    {%- endif %}
 ),
 
 email_events as (

@@ -1,0 +1,82 @@
+"""A lake whose path holds a space and a single quote, as an outside user's might
+(``/home/o'brien/my lake``): the build reads it, the staging views keep its absolute path, and a
+reader in another working directory reads them (macros/lake.sql, docs/dbt-parse.md).
+
+Compared with the session's ``warehouse`` (the same hand-written lake at a plain path): every table
+and every staging view equal row for row after a first build, and the incremental models equal
+after a re-run of the same day (an incremental run lists the window's files with ``glob()`` and
+passes them one by one: the quote must survive both). A relative ``INTENT_LAKE_DIR`` is refused
+with a clear error instead of views that only a reader in the build's directory can read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.dbt.conftest import INCREMENTAL_RELATIONS, WAREHOUSE_FILE, WITHOUT_UNIT_TESTS, Build, build_lake, run_dbt
+
+pytestmark = pytest.mark.slow
+
+LAKE_NAME = "O'Brien's lake dir"
+
+
+def staging_views(build: Build) -> list[str]:
+    rows = build.query(
+        "select table_schema || '.' || table_name from information_schema.tables"
+        " where table_type = 'VIEW' and table_schema = 'staging' order by 1"
+    )
+    return [row[0] for row in rows]
+
+
+@pytest.fixture(scope="module")
+def quoted(tmp_path_factory, dbt_parse_cache) -> dict:
+    base = tmp_path_factory.mktemp("lake path") / "a build"
+    lake = base / LAKE_NAME
+    build_lake(lake)
+    first = run_dbt(base, lake, "build", *WITHOUT_UNIT_TESTS)
+    assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-2000:]
+    build = Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=lake, build=first)
+    after_first = {name: build.rows_of(name) for name in build.tables() + staging_views(build)}
+    again = run_dbt(base, lake, "build", *WITHOUT_UNIT_TESTS)
+    assert again.returncode == 0, again.stdout[-6000:] + again.stderr[-2000:]
+    return {"build": build, "first": after_first}
+
+
+def test_the_path_really_has_a_space_and_a_quote(quoted):
+    lake: Path = quoted["build"].lake
+    assert " " in str(lake) and "'" in str(lake) and lake.is_absolute()
+    assert list(lake.glob("raw/web_events/dt=*/*.parquet"))
+
+
+def test_views_keep_the_absolute_path(quoted):
+    build = quoted["build"]
+    sql = build.query("select sql from duckdb_views() where schema_name = 'staging' and sql like '%read_parquet%'")
+    assert sql, "no staging view reads the lake"
+    escaped = str(build.lake).replace("'", "''")
+    assert all(escaped in text for (text,) in sql)
+
+
+def test_every_table_and_view_equals_the_plain_path_build(quoted, warehouse):
+    assert warehouse.build.returncode == 0, warehouse.output
+    first = quoted["first"]
+    # read here, in pytest's working directory, not in the folder dbt ran in
+    plain = {name: warehouse.rows_of(name) for name in warehouse.tables() + staging_views(warehouse)}
+    assert sorted(first) == sorted(plain)
+    assert first["staging.stg_forms__submissions"] and first["staging.stg_web__events"]
+    assert [name for name in first if first[name] != plain[name]] == []
+
+
+def test_an_incremental_run_reads_the_window_through_the_quote(quoted, warehouse):
+    build = quoted["build"]
+    for relation in INCREMENTAL_RELATIONS:
+        assert build.rows_of(relation) == warehouse.rows_of(relation), relation
+
+
+def test_a_relative_lake_path_is_refused(quoted):
+    build = quoted["build"]
+    done = run_dbt(build.base, build.lake, "run", "--select", "stg_forms__submissions",
+                   extra_env={"INTENT_LAKE_DIR": LAKE_NAME})  # fmt: skip
+    assert done.returncode != 0
+    assert "INTENT_LAKE_DIR must be an absolute path" in done.stdout + done.stderr
