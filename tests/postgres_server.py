@@ -62,6 +62,19 @@ def postgres_server_fixture(tmp_path_factory) -> Iterator[Any]:
                 record.unlink()
 
 
+def pg_rows(connection: dict, sql: str) -> list[tuple]:
+    """Every row of ``sql`` on the server and database of ``connection`` (a database fixture's dict)."""
+    import psycopg2
+
+    con = psycopg2.connect(**connection)
+    try:
+        with con.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchall()
+    finally:
+        con.close()
+
+
 def create_database(server, name: str) -> dict[str, Any]:
     """A new, empty database ``name`` (UTF8, C.UTF-8: the cluster's) on ``server``, replacing one
     left by an earlier try; its psycopg2 connection parameters."""

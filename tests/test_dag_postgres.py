@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.postgres_server import database_fixture, postgres_server_fixture  # noqa: F401  (fixture server)
+from tests.postgres_server import database_fixture, pg_rows, postgres_server_fixture  # noqa: F401  (fixture server)
 from tests.test_e2e import INTERVAL, Pipeline
 
 pytestmark = pytest.mark.slow
@@ -30,18 +30,6 @@ pytestmark = pytest.mark.slow
 PEOPLE = 150
 RAW_TABLES = ("forms_submissions", "email_events", "web_events", "crm_leads", "crm_opportunities",
               "crm_orders", "crm_activities")  # fmt: skip
-
-
-def pg_rows(connection: dict, sql: str) -> list[tuple]:
-    import psycopg2
-
-    con = psycopg2.connect(**connection)
-    try:
-        with con.cursor() as cursor:
-            cursor.execute(sql)
-            return cursor.fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")

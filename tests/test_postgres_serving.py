@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.postgres_server import database_fixture, postgres_server_fixture  # noqa: F401  (fixture server)
+from tests.postgres_server import database_fixture, pg_rows, postgres_server_fixture  # noqa: F401  (fixture server)
 
 PII = {
     "people": {"email": "email", "phone": "phone", "full_name": "name", "identifiers": "hash"},
@@ -52,18 +52,6 @@ def execute(connection: dict, *statements: tuple[str, Any] | str) -> None:
             for statement in statements:
                 sql, params = (statement, None) if isinstance(statement, str) else statement
                 cursor.execute(sql, params)
-    finally:
-        con.close()
-
-
-def rows(connection: dict, sql: str) -> list[tuple]:
-    import psycopg2
-
-    con = psycopg2.connect(**connection)
-    try:
-        with con.cursor() as cursor:
-            cursor.execute(sql)
-            return cursor.fetchall()
     finally:
         con.close()
 
@@ -118,7 +106,7 @@ def fresh(server) -> Iterator[dict]:
     """The file's database with nothing published and no snapshot."""
     execute(server, "drop schema if exists serving cascade", "drop schema if exists serving__previous cascade",
             "drop schema if exists run_snapshots cascade")  # fmt: skip
-    for (schema,) in rows(server, "select nspname from pg_namespace where nspname like 'run\\_%'"):
+    for (schema,) in pg_rows(server, "select nspname from pg_namespace where nspname like 'run\\_%'"):
         execute(server, f'drop schema "{schema}" cascade')
     yield server
 
@@ -144,17 +132,17 @@ def test_the_serving_schema_is_masked_exactly_as_the_duckdb_serving_copy(fresh, 
             duck_columns = [r[0] for r in con.execute(
                 "select column_name from duckdb_columns() where schema_name = 'marts' and table_name = ?"
                 " order by column_index", [mart]).fetchall()]  # fmt: skip
-            pg_columns = [r[0] for r in rows(fresh, "select column_name from information_schema.columns where"
+            pg_columns = [r[0] for r in pg_rows(fresh, "select column_name from information_schema.columns where"
                                              f" table_schema = 'serving' and table_name = '{mart}'"
                                              " order by ordinal_position")]  # fmt: skip
             assert pg_columns == duck_columns, mart
             listed = ", ".join(f'"{c}"' for c in pg_columns)
-            assert _sorted_rows(rows(fresh, f"select {listed} from serving.{mart}")) == _sorted_rows(
+            assert _sorted_rows(pg_rows(fresh, f"select {listed} from serving.{mart}")) == _sorted_rows(
                 con.execute(f"select {listed} from marts.{mart}").fetchall()), mart  # fmt: skip
     finally:
         con.close()
 
-    people = {r[0]: r[1:] for r in rows(fresh, "select person_id, email, phone, full_name, identifiers, email_key,"
+    people = {r[0]: r[1:] for r in pg_rows(fresh, "select person_id, email, phone, full_name, identifiers, email_key,"
                                               " phone_key from serving.people")}  # fmt: skip
     assert people["p1"][:3] == ("w***@example.com", "***8000", "王*")
     assert people["p2"][:3] == ("A***@Example.COM", "***1234", "A***")
@@ -164,17 +152,18 @@ def test_the_serving_schema_is_masked_exactly_as_the_duckdb_serving_copy(fresh, 
     assert people["p1"][4] == people["p5"][4] and len(people["p1"][4]) == 32  # same address, same key
     assert people["p1"][3] != PEOPLE[0][4] and len(people["p1"][3]) == 32  # identifiers hashed
     # keys join across masked marts without showing the address
-    joined = rows(fresh, "select count(*) from serving.people p join serving.segment_high_intent s"
+    joined = pg_rows(fresh, "select count(*) from serving.people p join serving.segment_high_intent s"
                          " on s.email_key = p.email_key")  # fmt: skip
     assert joined == [(3,)]  # p1 and p5 share p1's address, p2 its own
     # no published cell holds a tagged value in the clear
     clear = {v.strip() for row in PEOPLE for v in row[1:5] if v and len(v.strip()) > 3}
     for mart in ("people", "segment_high_intent"):
-        for row in rows(fresh, f"select * from serving.{mart}"):
+        for row in pg_rows(fresh, f"select * from serving.{mart}"):
             assert not clear & {str(v).strip() for v in row}, (mart, row)
-    assert sorted(rows(fresh, "select mart, column_name, rule from serving.masked_columns")) == sorted(
+    assert sorted(pg_rows(fresh, "select mart, column_name, rule from serving.masked_columns")) == sorted(
         (m, c, r) for m, found in PII.items() for c, r in found.items())  # fmt: skip
-    assert rows(fresh, "select email from marts.people where person_id = 'p1'") == [(PEOPLE[0][1],)]  # marts as built
+    # marts as built
+    assert pg_rows(fresh, "select email from marts.people where person_id = 'p1'") == [(PEOPLE[0][1],)]
 
 
 def test_unmasked_when_masking_is_off(fresh):
@@ -183,8 +172,8 @@ def test_unmasked_when_masking_is_off(fresh):
     write_marts(fresh, PEOPLE, SEGMENT, datetime(2026, 11, 22))
     done = publish_postgres(fresh, run_id="r", pii=PII, mask=False)
     assert done["masked_columns"] == {}
-    assert rows(fresh, "select email from serving.people where person_id = 'p1'") == [(PEOPLE[0][1],)]
-    assert rows(fresh, "select count(*) from serving.masked_columns") == [(0,)]
+    assert pg_rows(fresh, "select email from serving.people where person_id = 'p1'") == [(PEOPLE[0][1],)]
+    assert pg_rows(fresh, "select count(*) from serving.masked_columns") == [(0,)]
 
 
 def test_the_run_snapshot_keeps_what_the_runs_later_tasks_read_while_the_next_build_replaces_the_marts(
@@ -239,7 +228,8 @@ def test_the_run_snapshot_keeps_what_the_runs_later_tasks_read_while_the_next_bu
     # publish copies the run's validated snapshot, not the build that came after it
     source = snapshot_schemas(settings.pg_snapshot)["marts"]
     publish_postgres(fresh, run_id="manual__run-1", source_schema=source, pii=PII, mask=True)
-    assert sorted(r[0] for r in rows(fresh, "select person_id from serving.people")) == ["p1", "p2", "p3", "p4", "p5"]
+    published = sorted(r[0] for r in pg_rows(fresh, "select person_id from serving.people"))
+    assert published == ["p1", "p2", "p3", "p4", "p5"]
 
 
 def test_snapshots_are_pruned_to_the_newest_and_a_retake_replaces_the_runs(fresh):
@@ -248,11 +238,11 @@ def test_snapshots_are_pruned_to_the_newest_and_a_retake_replaces_the_runs(fresh
     write_marts(fresh, PEOPLE, SEGMENT, datetime(2026, 11, 22))
     prefixes = [snapshot_postgres(f"run-{n}", fresh, kept=2)["prefix"] for n in range(4)]
     assert [snapshot_taken(f"run-{n}", fresh) for n in range(4)] == [None, None, prefixes[2], prefixes[3]]
-    schemas = {r[0] for r in rows(fresh, "select nspname from pg_namespace where nspname like 'run\\_%\\_\\_%'")}
+    schemas = {r[0] for r in pg_rows(fresh, "select nspname from pg_namespace where nspname like 'run\\_%\\_\\_%'")}
     assert schemas == {s for p in prefixes[2:] for s in snapshot_schemas(p).values()}
 
     write_marts(fresh, PEOPLE[:2], SEGMENT, datetime(2026, 11, 22))
     again = snapshot_postgres("run-3", fresh, kept=2)  # dbt_build retried: the run's snapshot replaced
     assert again["prefix"] == prefixes[3] and again["tables"]["marts.people"] == 2
-    assert rows(fresh, f"select count(*) from {snapshot_schemas(prefixes[3])['marts']}.people") == [(2,)]
+    assert pg_rows(fresh, f"select count(*) from {snapshot_schemas(prefixes[3])['marts']}.people") == [(2,)]
     assert snapshot_taken("run-2", fresh) == prefixes[2]
