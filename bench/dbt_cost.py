@@ -22,17 +22,16 @@ import json
 import os
 import resource
 import shutil
-import subprocess
 import sys
-import tempfile
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from dbt_modes import scratch_workload  # noqa: E402  (a sibling benchmark: the same workload setup)
 from intent_pipeline import pipeline  # noqa: E402
-from intent_pipeline.settings import SOURCES, Settings  # noqa: E402
 
 FIRST_DAY = date(2026, 11, 20)
 
@@ -48,20 +47,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    base = Path(tempfile.mkdtemp(prefix="intent-dbt-cost-"))
-    os.environ["INTENT_HOME"] = str(base)
-    for name in [k for k in os.environ if k.startswith("INTENT_") and k != "INTENT_HOME"]:
-        del os.environ[name]
-    settings = Settings.from_env()
     days = (FIRST_DAY, FIRST_DAY + timedelta(days=1))
-    from intent_pipeline.sources import extract_source
-
-    for day in days:
-        subprocess.run([sys.executable, "-m", "intent_pipeline.synth", "--people", str(args.people), "--seed",
-                        str(args.seed), "--date", day.isoformat(), "--landing", settings.landing_url,
-                        "--truth", str(base / "data" / "ground_truth")], check=True, capture_output=True)  # fmt: skip
-        for source in SOURCES:
-            extract_source(source, settings, day, batch_id=f"bench/{source}/{day}", loaded_at=datetime.now(UTC))
+    base, settings = scratch_workload("intent-dbt-cost-", args.people, args.seed, days)
 
     trimmed = pipeline.dbt_process_env
     result: dict = {"benchmark": "dbt_cost", "people": args.people, "env_vars_given": len(os.environ)}

@@ -25,7 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,25 +38,35 @@ from intent_pipeline.settings import SOURCES, Settings  # noqa: E402
 INTERVAL = "2026-11-21"
 
 
+def scratch_workload(prefix: str, people: int, seed: int, days: Iterable[date]) -> tuple[Path, Settings]:
+    """A new installation in a temporary folder (``INTENT_HOME``; the caller's other ``INTENT_*``
+    variables removed from this process) with the sample of ``people`` landed for each of ``days``
+    and extracted into its raw lake by the code the DAG's extract tasks run (bench/dbt_cost.py too)."""
+    from intent_pipeline.sources import extract_source
+
+    base = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ["INTENT_HOME"] = str(base)
+    for name in [k for k in os.environ if k.startswith("INTENT_") and k != "INTENT_HOME"]:
+        del os.environ[name]
+    settings = Settings.from_env()
+    for day in days:
+        subprocess.run([sys.executable, "-m", "intent_pipeline.synth", "--people", str(people), "--seed", str(seed),
+                        "--date", day.isoformat(), "--landing", settings.landing_url,
+                        "--truth", str(base / "data" / "ground_truth")], check=True, capture_output=True)  # fmt: skip
+        for source in SOURCES:
+            extract_source(source, settings, day, batch_id=f"bench/{source}/{day}", loaded_at=datetime.now(UTC))
+    return base, settings
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
 
-    base = Path(tempfile.mkdtemp(prefix="intent-dbt-modes-"))
-    os.environ["INTENT_HOME"] = str(base)
-    for name in [k for k in os.environ if k.startswith("INTENT_") and k != "INTENT_HOME"]:
-        del os.environ[name]
-    settings = Settings.from_env()
-    subprocess.run([sys.executable, "-m", "intent_pipeline.synth", "--people", str(args.people), "--seed",
-                    str(args.seed), "--date", INTERVAL, "--landing", settings.landing_url,
-                    "--truth", str(base / "data" / "ground_truth")], check=True, capture_output=True)  # fmt: skip
-    start, end = pipeline.interval_dates(datetime.fromisoformat(INTERVAL).date())
-    from intent_pipeline.sources import extract_source
-
-    for source in SOURCES:
-        extract_source(source, settings, start.date(), batch_id=f"bench/{source}", loaded_at=datetime.now(UTC))
+    day = date.fromisoformat(INTERVAL)
+    base, settings = scratch_workload("intent-dbt-modes-", args.people, args.seed, [day])
+    start, end = pipeline.interval_dates(day)
 
     env = pipeline.dbt_env(settings, start, end)
 
