@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from intent_pipeline.pipeline import dbt_env, dbt_process_env
+from intent_pipeline.seed_state import project_files
 from intent_pipeline.settings import DBT_PROJECT_DIR, Settings
 
 # env_var('NAME' ...) and env_var('PREFIX_' ~ ...), in any file of the project (models, macros,
@@ -22,8 +23,8 @@ def project_env_reads() -> tuple[set[str], set[str]]:
     is not written out (``env_var(name)``), so that a new kind of read cannot slip past this list."""
     names: set[str] = set()
     prefixes: set[str] = set()
-    files = [p for p in DBT_PROJECT_DIR.rglob("*") if p.suffix in (".sql", ".yml", ".yaml", ".py", ".csv", ".md")
-             and "target" not in p.parts and "logs" not in p.parts]  # fmt: skip
+    files = [DBT_PROJECT_DIR / p for p in project_files(DBT_PROJECT_DIR)
+             if p.suffix in (".sql", ".yml", ".yaml", ".py", ".csv", ".md")]  # fmt: skip
     for path in files:
         text = path.read_text(encoding="utf-8")
         for match in re.finditer(r"env_var\(", text):

@@ -437,13 +437,13 @@ def duckdb_build(
     from intent_pipeline import seed_state
 
     target = (target or settings.state_dir / "dbt" / "target").absolute()
-    skip = seed_state.skip_args(DBT_PROJECT_DIR, settings.warehouse, target / "manifest.json",
-                                full_refresh=full_refresh)  # fmt: skip
+    current = seed_state.fingerprints(DBT_PROJECT_DIR)  # before the build: what it loads
+    skip = seed_state.skip_args(current, settings.warehouse, target / "manifest.json", full_refresh=full_refresh)
     if skip:
         log.info("unchanged seeds and their tests left out of the build: %s", " ".join(skip[1:]))
     completed = run_dbt(settings, *dbt_build_args(full_refresh=full_refresh), *skip, interval=interval, target=target)
     if completed.returncode == 0:
-        seed_state.record(DBT_PROJECT_DIR, settings.warehouse)
+        seed_state.record(current, settings.warehouse)
     return completed
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -30,15 +31,29 @@ STATE_TABLE = f"{STATE_SCHEMA}.seed_fingerprints"
 SEED_SCHEMA = "staging"  # dbt_project.yml: seeds: +schema: staging
 
 
+# folders of a dbt project that hold what dbt wrote, not what someone edited
+GENERATED = frozenset({"target", "logs", "dbt_packages"})
+
+
+def project_files(project_dir: Path) -> list[Path]:
+    """Every file of the dbt project ``project_dir`` that someone wrote, relative to it, sorted:
+    :data:`GENERATED` folders are not entered (a hand run's ``target`` holds thousands of files)."""
+    found = []
+    for folder, subfolders, files in os.walk(project_dir):
+        subfolders[:] = [name for name in subfolders if name not in GENERATED]
+        found += [Path(folder).relative_to(project_dir) / name for name in files]
+    return sorted(found)
+
+
 def fingerprints(project_dir: Path) -> dict[str, str]:
     """Each seed's fingerprint (seed name -> hex digest) in the dbt project ``project_dir``."""
     from importlib.metadata import version
 
     shared = hashlib.sha256(f"dbt-core {version('dbt-core')} dbt-duckdb {version('dbt-duckdb')}".encode())
-    config_files = [p for p in project_dir.rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml")]
-    config_files += [p for p in (project_dir / "tests").rglob("*") if p.is_file()]
-    for path in sorted(p for p in config_files if not {"target", "logs", "dbt_packages"} & set(p.parts)):
-        shared.update(str(path.relative_to(project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    # the YAML (configs, properties, tests of every node) and the singular tests
+    configs = [p for p in project_files(project_dir) if p.suffix in (".yml", ".yaml") or p.parts[0] == "tests"]
+    for path in configs:
+        shared.update(str(path).encode() + b"\0" + (project_dir / path).read_bytes() + b"\0")
     common = shared.hexdigest()
     return {
         path.stem: hashlib.sha256(common.encode() + b"\0" + path.read_bytes()).hexdigest()
@@ -71,10 +86,11 @@ def recorded(warehouse: Path) -> dict[str, str]:
     return {seed: fingerprint for seed, fingerprint in rows if seed in tables}
 
 
-def unchanged(project_dir: Path, warehouse: Path) -> list[str]:
-    """The seeds a build can leave out: same fingerprint as recorded, table still there."""
+def unchanged(current: Mapping[str, str], warehouse: Path) -> list[str]:
+    """The seeds a build can leave out: their fingerprint in ``current`` (:func:`fingerprints`) the
+    one recorded in ``warehouse``, their table still there."""
     stored = recorded(warehouse)
-    return sorted(seed for seed, fingerprint in fingerprints(project_dir).items() if stored.get(seed) == fingerprint)
+    return sorted(seed for seed, fingerprint in current.items() if stored.get(seed) == fingerprint)
 
 
 def tests_of_only(manifest: Mapping, seeds: Iterable[str]) -> list[str]:
@@ -90,25 +106,34 @@ def tests_of_only(manifest: Mapping, seeds: Iterable[str]) -> list[str]:
     )
 
 
-def skip_args(project_dir: Path, warehouse: Path, manifest_path: Path, *, full_refresh: bool) -> tuple[str, ...]:
+def skip_args(
+    current: Mapping[str, str], warehouse: Path, manifest_path: Path, *, full_refresh: bool
+) -> tuple[str, ...]:
     """``--exclude`` and the unchanged seeds with their tests, or nothing (a full refresh, nothing
-    unchanged). The tests are found in the last build's manifest (``manifest_path``): the project is
-    the same as then, or the fingerprints would differ; without one the seeds' tests run."""
+    unchanged). ``current``: the project's fingerprints now (:func:`fingerprints`). The tests are found
+    in the last build's manifest (``manifest_path``): the project is the same as then, or the
+    fingerprints would differ; without a readable one (none yet, or cut short when dbt was killed)
+    the seeds' tests run."""
     if full_refresh:
         return ()
-    seeds = unchanged(project_dir, warehouse)
+    seeds = unchanged(current, warehouse)
     if not seeds:
         return ()
-    tests = tests_of_only(json.loads(manifest_path.read_text()), seeds) if manifest_path.exists() else []
-    return ("--exclude", *seeds, *tests)
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        log.info("no readable manifest of the last build (%s): the unchanged seeds' tests run", error)
+        manifest = {}
+    return ("--exclude", *seeds, *tests_of_only(manifest, seeds))
 
 
-def record(project_dir: Path, warehouse: Path) -> None:
-    """Record the project's seed fingerprints in ``warehouse``, after a build that succeeded (every
-    seed is then either rebuilt from the project or unchanged since its fingerprint was recorded)."""
+def record(current: Mapping[str, str], warehouse: Path) -> None:
+    """Record ``current``, the fingerprints taken before a build that succeeded (every seed is then
+    either rebuilt from the files they describe or unchanged since its fingerprint was recorded; a
+    seed edited while dbt ran is not what dbt loaded, and its next build sees the difference)."""
     import duckdb
 
-    rows = sorted(fingerprints(project_dir).items())
+    rows = sorted(current.items())
     try:
         con = duckdb.connect(str(warehouse))
     except duckdb.Error as error:  # taken since dbt ended: the next build loads every seed, nothing is lost

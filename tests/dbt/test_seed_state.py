@@ -70,18 +70,35 @@ def test_only_tests_that_read_nothing_but_the_left_out_seeds_are_left_out():
 def test_a_full_refresh_or_a_warehouse_without_a_record_builds_every_seed(tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     manifest = tmp_path / "manifest.json"
-    assert seed_state.skip_args(DBT_PROJECT, warehouse, manifest, full_refresh=False) == ()  # no warehouse
+    current = seed_state.fingerprints(DBT_PROJECT)
+    assert seed_state.skip_args(current, warehouse, manifest, full_refresh=False) == ()  # no warehouse
     duckdb.connect(str(warehouse)).close()
     assert seed_state.recorded(warehouse) == {}
-    assert seed_state.skip_args(DBT_PROJECT, warehouse, manifest, full_refresh=False) == ()  # no record
+    assert seed_state.skip_args(current, warehouse, manifest, full_refresh=False) == ()  # no record
     con = duckdb.connect(str(warehouse))
     con.execute("create schema staging")
     con.execute("create table staging.scoring_rules (x int)")
     con.close()
-    seed_state.record(DBT_PROJECT, warehouse)
+    seed_state.record(current, warehouse)
     # a record, and the one seed table there: that seed alone (no manifest: its tests still run)
-    assert seed_state.skip_args(DBT_PROJECT, warehouse, manifest, full_refresh=False) == ("--exclude", "scoring_rules")
-    assert seed_state.skip_args(DBT_PROJECT, warehouse, manifest, full_refresh=True) == ()
+    assert seed_state.skip_args(current, warehouse, manifest, full_refresh=False) == ("--exclude", "scoring_rules")
+    assert seed_state.skip_args(current, warehouse, manifest, full_refresh=True) == ()
+    # a manifest cut short (dbt killed while writing it): the seed is still left out, its tests run
+    manifest.write_text('{"nodes": {"test.p.unique_scoring_rules', encoding="utf-8")
+    assert seed_state.skip_args(current, warehouse, manifest, full_refresh=False) == ("--exclude", "scoring_rules")
+
+
+def test_what_dbt_wrote_into_the_project_is_not_part_of_a_fingerprint(tmp_path):
+    """A hand run's target/ and logs/ (thousands of files, YAML among them) change nothing; the
+    project's own files are found relative to it, whatever folders the checkout sits in."""
+    project = _project_copy(tmp_path / "logs" / "target")  # a checkout below folders with those names
+    before = seed_state.fingerprints(project)
+    for generated in ("target/run/x/schema.yml", "logs/dbt.yml", "dbt_packages/pkg/dbt_project.yml"):
+        (project / generated).parent.mkdir(parents=True, exist_ok=True)
+        (project / generated).write_text("version: 2\n", encoding="utf-8")
+    assert seed_state.fingerprints(project) == before
+    (project / "seeds" / "_scoring_seeds.yml").write_text("# edited\n", encoding="utf-8")
+    assert _changed(before, seed_state.fingerprints(project)) == set(before)
 
 
 @pytest.mark.slow
@@ -101,7 +118,8 @@ def test_the_daily_build_rebuilds_a_changed_or_missing_seed_and_leaves_the_other
 
     # the session build loaded every seed of this project: its record is the project's fingerprints;
     # then one seed changes (its recorded fingerprint no longer matches) and one seed table is lost
-    seed_state.record(DBT_PROJECT, build.warehouse)
+    current = seed_state.fingerprints(DBT_PROJECT)
+    seed_state.record(current, build.warehouse)
     con = duckdb.connect(str(build.warehouse))
     con.execute(f"update {seed_state.STATE_TABLE} set fingerprint = 'edited' where seed = 'scoring_rules'")
     con.execute("drop table staging.icp_industries")
@@ -130,7 +148,7 @@ def test_the_daily_build_rebuilds_a_changed_or_missing_seed_and_leaves_the_other
     assert build.one("select count(*) from staging.icp_industries")[0] > 0
     # the record is the project's again: the next daily build leaves every seed out
     assert seed_state.recorded(build.warehouse) == seed_state.fingerprints(DBT_PROJECT)
-    assert seed_state.skip_args(DBT_PROJECT, build.warehouse, target / "manifest.json", full_refresh=False)[1:] == (
+    assert seed_state.skip_args(current, build.warehouse, target / "manifest.json", full_refresh=False)[1:] == (
         *sorted(seeds),
         *seed_state.tests_of_only(manifest, seeds),
     )
