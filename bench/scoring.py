@@ -327,7 +327,9 @@ def reference_auc(truth_dir: Path, examples, test_ids: set) -> float | None:
     test = x.index.isin(list(test_ids))
     if y[test].nunique() < 2 or y[~test].nunique() < 2 or x.shape[1] == 0:
         return None
-    with scoring_model.limited_threads():  # as scoring_model.train: one BLAS thread
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=scoring_model.TRAINING_THREADS):  # as scoring_model.train (single_threaded)
         fitted = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x[~test], y[~test])
         return round(float(roc_auc_score(y[test], fitted.predict_proba(x[test])[:, 1])), 4)
 

@@ -42,8 +42,7 @@ import functools
 import hashlib
 import json
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -89,23 +88,11 @@ CALIBRATION_FOLDS = 5
 # predictions of the fit slice (the model fits on the oldest 80 %, as much as anything judged on the
 # newest 20 % can)
 CALIBRATION_MODES = ("holdout", "cross_fit")
-# threads BLAS and OpenMP may use while a model is fitted and applied (limited_threads): the data are
+# threads BLAS and OpenMP may use while a model is fitted and applied (single_threaded): the data are
 # a few thousand rows by about a hundred features, one thread is enough, and on a shared machine a
 # pool of one thread per core spins instead of working (issue 13: one training took 155-260 s in
 # pytest under load, 12 s with OMP_NUM_THREADS=1)
 TRAINING_THREADS = 1
-
-
-@contextmanager
-def limited_threads(threads: int = TRAINING_THREADS) -> Iterator[None]:
-    """Limit the BLAS and OpenMP thread pools (numpy's, scipy's, scikit-learn's) to ``threads``
-    while the block runs, and restore them after (threadpoolctl, which scikit-learn ships). Every
-    entry point that fits or applies a model here runs inside it (:func:`single_threaded`), so the
-    DAG's task, the CLI, the bench and the tests need no OMP_NUM_THREADS of their own."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=threads):
-        yield
 
 
 _P = ParamSpec("_P")
@@ -113,11 +100,16 @@ _R = TypeVar("_R")
 
 
 def single_threaded(function: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Run ``function`` inside :func:`limited_threads` (a nested call keeps the outer limit)."""
+    """Run ``function`` with the BLAS and OpenMP thread pools (numpy's, scipy's, scikit-learn's)
+    limited to :data:`TRAINING_THREADS`, restored after (threadpoolctl, which scikit-learn ships; a
+    nested call keeps the outer limit). Every entry point that fits or applies a model here is
+    wrapped, so the DAG's task, the CLI, the bench and the tests need no OMP_NUM_THREADS of their own."""
 
     @functools.wraps(function)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with limited_threads():
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=TRAINING_THREADS):
             return function(*args, **kwargs)
 
     return wrapper
