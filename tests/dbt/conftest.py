@@ -25,7 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -643,6 +643,31 @@ class DayOne:
         shutil.copytree(self.lake, base / "lake")
         shutil.copyfile(self.base / WAREHOUSE_FILE, base / WAREHOUSE_FILE)
         return Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=base / "lake", build=None)  # type: ignore[arg-type]
+
+    def day_two(self, root: Path, prepare: Callable[[Path], None] | None = None) -> dict[str, Build]:
+        """``incremental`` and ``from_scratch``: two copies of day 1 under ``root`` with day 2's
+        partitions in their lakes (``prepare(lake)`` first, on the incremental one's only), day 2
+        built once, incrementally, as the daily build runs it; the from-scratch side is that
+        warehouse with the models ``--full-refresh`` rebuilds (:func:`rebuilt_by_full_refresh` of
+        day 1's manifest; tables and views are rebuilt by every build, the histories never)
+        refreshed on its own lake: what a full-refresh build of day 2 makes, for one full build
+        fewer than building day 2 twice. The callers compare the two sides' rows."""
+        builds = {name: self.copy_to(root / name) for name in ("incremental", "from_scratch")}
+        if prepare is not None:
+            prepare(builds["incremental"].lake)
+        for build in builds.values():
+            shutil.copytree(self.pending, build.lake / "raw", dirs_exist_ok=True)
+        day = datetime.combine(DAYS[1], datetime.min.time())
+        interval = (day, day + timedelta(days=1))
+        incremental = builds["incremental"]
+        done = run_dbt(incremental.base, incremental.lake, "build", *WITHOUT_UNIT_TESTS, interval=interval)
+        assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+        scratch = builds["from_scratch"]
+        shutil.copyfile(incremental.warehouse, scratch.warehouse)
+        refreshed = run_dbt(scratch.base, scratch.lake, "run", "--full-refresh", "--select",
+                            *sorted(rebuilt_by_full_refresh(self.manifest)), interval=interval)  # fmt: skip
+        assert refreshed.returncode == 0, refreshed.stdout[-6000:] + refreshed.stderr[-2000:]
+        return builds
 
 
 @pytest.fixture(scope="session")

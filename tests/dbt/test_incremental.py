@@ -67,33 +67,25 @@ def late_events(lake) -> None:
     ])  # fmt: skip
 
 
+def garbage_partition(lake) -> None:
+    """A partition of 2026-11-01, before any lookback, that no run may read."""
+    garbage = lake / "raw" / "web_events" / "dt=2026-11-01" / "part-0.parquet"
+    garbage.parent.mkdir(parents=True)
+    garbage.write_bytes(b"not a parquet file: a run that reads this partition fails")
+
+
 @pytest.fixture(scope="module")
 def days(tmp_path_factory, day_one) -> dict:
-    root = tmp_path_factory.mktemp("incremental")
-    # day 1 alone (conftest's day_one, built once for this file and test_incremental_identity)
-    builds, lakes = {}, {}
-    for name in ("incremental", "from_scratch"):
-        builds[name] = day_one.copy_to(root / name)
-        lakes[name] = builds[name].lake
-        if name == "incremental":
-            garbage = lakes[name] / "raw" / "web_events" / "dt=2026-11-01" / "part-0.parquet"
-            garbage.parent.mkdir(parents=True)
-            garbage.write_bytes(b"not a parquet file: a run that reads this partition fails")
-        shutil.copytree(day_one.pending, lakes[name] / "raw", dirs_exist_ok=True)
-
-    # day 2: built once, incrementally; the from-scratch side refreshes what --full-refresh rebuilds
-    build_day(builds["incremental"].base, lakes["incremental"], DAY2)
-    shutil.copyfile(builds["incremental"].warehouse, builds["from_scratch"].warehouse)
-    refreshed = run_dbt(builds["from_scratch"].base, lakes["from_scratch"], "run", "--full-refresh",
-                        "--select", *INCREMENTAL, interval=(DAY2, NEXT[DAY2]))  # fmt: skip
-    assert refreshed.returncode == 0, refreshed.stdout[-6000:] + refreshed.stderr[-2000:]
+    # day 1 alone (conftest's day_one, built once for this file and test_incremental_identity); day 2
+    # built once, incrementally, the from-scratch side refreshing what --full-refresh rebuilds
+    builds = day_one.day_two(tmp_path_factory.mktemp("incremental"), prepare=garbage_partition)
     day2 = {name: {relation: build.rows_of(relation) for relation in INCREMENTAL_RELATIONS}
             for name, build in builds.items()}  # fmt: skip
 
     # the from-scratch side without data tests (conftest's FULL_REFRESH_WITHOUT_TESTS says why)
     for name, args in (("incremental", ()), ("from_scratch", FULL_REFRESH_WITHOUT_TESTS)):
-        late_events(lakes[name])
-        build_day(builds[name].base, lakes[name], DAY3, *args)
+        late_events(builds[name].lake)
+        build_day(builds[name].base, builds[name].lake, DAY3, *args)
     return {**builds, "day2": day2, "rebuilt_by_full_refresh": rebuilt_by_full_refresh(day_one.manifest)}
 
 

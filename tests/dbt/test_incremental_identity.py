@@ -25,14 +25,12 @@ incrementally as the DAG's daily build runs them (``incremental``) and with ``--
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timedelta
 
 import pytest
 from intent_pipeline.privacy.erase import warehouse_rows
 
 from tests.dbt.conftest import (
-    DAYS,
     FULL_REFRESH_WITHOUT_TESTS,
     INCREMENTAL_RELATIONS,
     WITHOUT_UNIT_TESTS,
@@ -46,7 +44,6 @@ from tests.dbt.conftest import (
 
 pytestmark = pytest.mark.slow
 
-DAY2 = datetime.combine(DAYS[1], datetime.min.time())
 DAY3 = datetime(2026, 11, 22)
 SILENT_DAY = datetime(2027, 2, 28)
 # the incremental models: a wrong incremental run shows in them first
@@ -121,20 +118,11 @@ def snapshot(build: Build) -> dict[str, list[tuple]]:
 
 @pytest.fixture(scope="module")
 def worlds(tmp_path_factory, day_one) -> dict[str, dict]:
-    root = tmp_path_factory.mktemp("incremental_identity")
-    builds = {name: day_one.copy_to(root / name) for name in ("incremental", "from_scratch")}
-    for build in builds.values():
-        shutil.copytree(day_one.pending, build.lake / "raw", dirs_exist_ok=True)
-    # day 2: built once, incrementally (as test_incremental builds it); the from-scratch side is that
-    # warehouse with what --full-refresh rebuilds (day 1's manifest says which) refreshed on its own
-    # lake: their rows must equal the incremental ones, then every table built from them on day 2
-    # (the histories' day-2 rows included) is what a --full-refresh build of day 2 would have made
-    rebuilt = sorted(rebuilt_by_full_refresh(day_one.manifest))
-    build_day(builds["incremental"], DAY2)
-    shutil.copyfile(builds["incremental"].warehouse, builds["from_scratch"].warehouse)
-    refreshed = run_dbt(builds["from_scratch"].base, builds["from_scratch"].lake, "run", "--full-refresh",
-                        "--select", *rebuilt, interval=(DAY2, DAY2 + timedelta(days=1)))  # fmt: skip
-    assert refreshed.returncode == 0, refreshed.stdout[-6000:] + refreshed.stderr[-2000:]
+    # day 2: built once, incrementally (conftest's DayOne.day_two, as test_incremental builds it); the
+    # from-scratch side refreshes what --full-refresh rebuilds (day 1's manifest says which): their
+    # rows must equal the incremental ones, then every table built from them on day 2 (the
+    # histories' day-2 rows included) is what a --full-refresh build of day 2 would have made
+    builds = day_one.day_two(tmp_path_factory.mktemp("incremental_identity"))
 
     worlds = {}
     for name, args in (("incremental", ()), ("from_scratch", FULL_REFRESH_WITHOUT_TESTS)):
@@ -152,7 +140,7 @@ def worlds(tmp_path_factory, day_one) -> dict[str, dict]:
         worlds[name] = {"build": build, "day2": day2, "before": before, "erased": erased, "lake_rows": lake_rows,
                         "deleted": deleted, "day3": after_day3, "silent": snapshot(build),
                         "silent_people": (silent_day3, silent_people(build))}  # fmt: skip
-    worlds["rebuilt_by_full_refresh"] = set(rebuilt)
+    worlds["rebuilt_by_full_refresh"] = rebuilt_by_full_refresh(day_one.manifest)
     return worlds
 
 
