@@ -75,6 +75,14 @@ def pg_rows(connection: dict, sql: str) -> list[tuple]:
         con.close()
 
 
+def masked_emails(connection: dict) -> tuple[int, int, int]:
+    """(addresses, masked, keyed): of the non-empty emails BI reads in ``serving.people``, how many
+    there are, how many are masked (``a***@domain`` or ``***``) and how many carry ``email_key``."""
+    sql = ("select count(*), count(*) filter (where email like '_***@%' or email = '***'), count(email_key)"
+           " from serving.people where email is not null and email <> ''")  # fmt: skip
+    return pg_rows(connection, sql)[0]
+
+
 def create_database(server, name: str) -> dict[str, Any]:
     """A new, empty database ``name`` (UTF8, C.UTF-8: the cluster's) on ``server``, replacing one
     left by an earlier try; its psycopg2 connection parameters."""

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.postgres_server import database_fixture, pg_rows, postgres_server_fixture  # noqa: F401  (fixture server)
+from tests.postgres_server import database_fixture, masked_emails, pg_rows, postgres_server_fixture  # noqa: F401  (fixture server)
 from tests.test_e2e import INTERVAL, Pipeline
 
 pytestmark = pytest.mark.slow
@@ -121,11 +121,7 @@ def test_the_run_took_its_snapshot_and_published_it_masked(pg_pipeline, first_ru
     assert snapshot_taken(run_id, pg_pipeline.server) == snapshot_prefix(run_id)
     people = pg_rows(pg_pipeline.server, f'select count(*) from "{snapshot_prefix(run_id)}__marts".people')
     assert people[0][0] == first_run["marts"]["people"]
-    emails, masked, keys = pg_rows(
-        pg_pipeline.server,
-        "select count(*), count(*) filter (where email like '_***@%' or email = '***'), count(email_key)"
-        " from serving.people where email is not null and email <> ''",
-    )[0]
+    emails, masked, keys = masked_emails(pg_pipeline.server)
     assert emails > 0 and masked == emails and keys == emails
     clear = pg_rows(pg_pipeline.server, "select count(*) from marts.people where email like '%@%' and email not like"
                                         " '_***@%'")[0][0]  # fmt: skip
