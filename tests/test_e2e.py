@@ -264,7 +264,7 @@ def test_rerun_of_the_same_interval_changes_nothing_and_sends_nothing(pipeline, 
         assert counts["unchanged"] + counts["invalid"] == counts["planned"], (destination, counts)
 
 
-def test_hubspot_over_http_in_several_batches_then_nothing_on_rerun(pipeline, first_run):
+def test_hubspot_over_http_in_several_batches_then_only_the_refused_person_on_rerun(pipeline, first_run):
     """The DAG's activate task with a HubSpot connection whose ``batch_size`` makes the segment span
     three batches or more, the second request throttled (429, Retry-After) and one person refused per
     record (207): everyone the outbox run pushed arrives exactly once, the ledger agrees person by
