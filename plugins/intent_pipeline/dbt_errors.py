@@ -4,8 +4,11 @@ dbt writes its errors to stdout (and dbt.log), not stderr, and leaves ``run_resu
 earlier run in place when it fails before running anything (a warehouse locked by a BI session). So
 the failure is explained from, in order: this run's ``run_results.json`` (a failing data test or
 model: the node and dbt's message), else dbt's own error block in its output (the lock message, a
-compilation error). Data and SQL errors fail the task without retries (a retry reruns the same
-data); a lock or a lost connection is left to Airflow's retries.
+compilation error). A failed ``column_rules`` test (one per model and severity, checking all of its
+not-null, unique, accepted-values and range rules: macros/generic_tests.sql) returns a row per broken
+rule; dbt only counts them, so the rows are read back from the warehouse (DuckDB, given) and listed:
+the column, the rule, how many rows break it, a sample value. Data and SQL errors fail the task
+without retries (a retry reruns the same data); a lock or a lost connection is left to Airflow's retries.
 """
 
 from __future__ import annotations
@@ -34,9 +37,33 @@ class DbtBuildFailed(RuntimeError):
     """dbt build failed for a reason a retry may fix (the lock): Airflow retries it."""
 
 
-def run_failures(target_path: Path, since: float) -> list[str]:
+def broken_rules(compiled_sql: str, warehouse: Path, limit: int = 20) -> list[str]:
+    """``<column>: <rule> broken by <n> row(s) (e.g. <value>)`` for each row a failed ``column_rules``
+    test returns, re-run read-only on the DuckDB ``warehouse`` (dbt has exited: the file is free)."""
+    import duckdb
+
+    query = (f"select column_name, rule, failing_rows, sample_value from ({compiled_sql}) as broken "
+             f"order by column_name, rule limit {int(limit)}")  # fmt: skip
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            rows = con.execute(query).fetchall()
+        finally:
+            con.close()
+    except duckdb.Error as error:
+        return [f"(the broken rules could not be read back: {str(error).splitlines()[0]})"]
+    return [
+        f"{column}: {rule} broken by {count} {'row' if count == 1 else 'rows'}"
+        + (f" (e.g. {sample!r})" if sample is not None else "")
+        for column, rule, count, sample in rows
+    ]
+
+
+def run_failures(target_path: Path, since: float, warehouse: Path | None = None) -> list[str]:
     """``<node>: <status> — <message>`` of every failed or erroring node of the run that started at
-    ``since`` (epoch seconds); an older ``run_results.json`` (from an earlier run) says nothing about this one."""
+    ``since`` (epoch seconds); an older ``run_results.json`` (from an earlier run) says nothing about this one.
+    With the DuckDB ``warehouse``, a failed ``column_rules`` test is followed by its broken rules
+    (:func:`broken_rules`), one per line."""
     results_file = target_path / "run_results.json"
     if not results_file.exists() or results_file.stat().st_mtime < since:
         return []
@@ -44,11 +71,17 @@ def run_failures(target_path: Path, since: float) -> list[str]:
         results = json.loads(results_file.read_text(encoding="utf-8"))["results"]
     except (ValueError, KeyError):
         return []
-    return [
-        f"{r['unique_id']}: {r['status']} — {(r.get('message') or '').strip()[:300]}"
-        for r in results
-        if r.get("status") in ("fail", "error")
-    ]
+    failures = []
+    for r in results:
+        if r.get("status") not in ("fail", "error"):
+            continue
+        line = f"{r['unique_id']}: {r['status']} — {(r.get('message') or '').strip()[:300]}"
+        name = r["unique_id"].split(".")[2] if r["unique_id"].count(".") >= 2 else ""
+        folded = name.startswith("column_rules_") and r["status"] == "fail" and r.get("compiled_code")
+        if warehouse is not None and folded:
+            line += "".join(f"\n    {rule}" for rule in broken_rules(r["compiled_code"], warehouse))
+        failures.append(line)
+    return failures
 
 
 def error_lines(output: str, limit: int = 40) -> list[str]:
@@ -83,9 +116,11 @@ def lock_holder(output: str) -> str | None:
     return f"PID {pid}: {command or match['program']}"
 
 
-def explain(completed: subprocess.CompletedProcess, target_path: Path, since: float) -> tuple[str, bool]:
-    """(message, transient) for a dbt build that exited non-zero."""
-    failures = run_failures(target_path, since)
+def explain(
+    completed: subprocess.CompletedProcess, target_path: Path, since: float, warehouse: Path | None = None
+) -> tuple[str, bool]:
+    """(message, transient) for a dbt build that exited non-zero (``warehouse``: :func:`run_failures`)."""
+    failures = run_failures(target_path, since, warehouse)
     output = f"{completed.stdout or ''}\n{completed.stderr or ''}"
     transient = any(marker in output for marker in TRANSIENT)
     if failures and not transient:
@@ -108,10 +143,13 @@ def explain(completed: subprocess.CompletedProcess, target_path: Path, since: fl
     return message[: MAX_MESSAGE - len(note)] + note, transient
 
 
-def raise_for_dbt_failure(completed: subprocess.CompletedProcess, target_path: Path, since: float) -> None:
+def raise_for_dbt_failure(
+    completed: subprocess.CompletedProcess, target_path: Path, since: float, warehouse: Path | None = None
+) -> None:
     """Raise for a failed build: AirflowFailException (no retries) for data and SQL errors,
-    :class:`DbtBuildFailed` (retried) for a lock or a lost connection."""
-    message, transient = explain(completed, target_path, since)
+    :class:`DbtBuildFailed` (retried) for a lock or a lost connection. ``warehouse``: the DuckDB file
+    the build wrote, to name the broken rules of a failed ``column_rules`` test (:func:`run_failures`)."""
+    message, transient = explain(completed, target_path, since, warehouse)
     if transient:
         raise DbtBuildFailed(message)
     from airflow.sdk.exceptions import AirflowFailException

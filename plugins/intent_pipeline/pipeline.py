@@ -402,7 +402,7 @@ def dbt_build_task(interval_start: datetime, interval_end: datetime, run_id: str
         from intent_pipeline.dbt_errors import raise_for_dbt_failure
 
         # dbt's own error (the lock, the failing test) in the exception; data errors are not retried
-        raise_for_dbt_failure(completed, target, since)
+        raise_for_dbt_failure(completed, target, since, settings.warehouse)
     results = json.loads((target / "run_results.json").read_text())["results"]
     counts: dict[str, int] = {}
     for result in results:

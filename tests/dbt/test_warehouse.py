@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
+from intent_pipeline.dbt_errors import broken_rules, run_failures
 
 from tests.dbt.conftest import (
     DAYS,
@@ -244,13 +245,18 @@ def test_funnel_counts_and_attribution(warehouse):
 
 @pytest.fixture(scope="module")
 def broken_build(tmp_path_factory):
-    """The same lake plus one GA4 row without event_id: a data test must stop the build."""
+    """The same lake plus one GA4 row without event_id and user_pseudo_id (two rules of one error
+    column_rules test) and one CRM activity of a type the project does not know (a warn rule): the
+    first must stop the build, the second only warn."""
     base = tmp_path_factory.mktemp("dbt_broken")
     lake = base / "lake"
     build_lake(lake)
-    planted = {"event_id": None, "event_name": "page_view", "user_pseudo_id": "planted",
+    planted = {"event_id": None, "event_name": "page_view", "user_pseudo_id": None,
                "event_at": datetime(2026, 11, 19, 1)}  # fmt: skip
     write_partition(lake, "web_events", date(2026, 11, 19), [planted])
+    webinar = {"activity_id": "00Tplanted", "lead_id": "00Qcarol", "activity_type": "Webinar", "subject": "x",
+               "owner": "Emily Chen", "activity_at": datetime(2026, 11, 19, 2)}  # fmt: skip
+    write_partition(lake, "crm_activities", date(2026, 11, 19), [webinar])
     return build_warehouse(base, lake, *WITHOUT_UNIT_TESTS)
 
 
@@ -260,8 +266,32 @@ def test_planted_violation_fails_the_build(broken_build):
     status = {r["unique_id"]: r["status"] for r in broken_build.results()}
     failed = [node for node, s in status.items() if s in ("fail", "error")]
     assert len(failed) == 1, failed
-    assert failed[0].startswith("test.intent_warehouse.not_null_stg_web__events_event_id."), failed
+    # one node checks every column rule of stg_web__events (macros/generic_tests.sql, column_rules)
+    assert failed[0].startswith("test.intent_warehouse.column_rules_stg_web__events_"), failed
     assert status["model.intent_warehouse.people"] == "skipped"  # nothing downstream is built on bad data
+
+
+def test_a_failed_column_rules_test_names_each_broken_column_and_rule(broken_build):
+    """dbt only counts the rows a test returns; the DAG's error message (dbt_errors) reads them back:
+    each broken rule on its own line, with its column and how many rows break it."""
+    (failure,) = run_failures(broken_build.base / "target", 0, broken_build.warehouse)
+    lines = failure.splitlines()
+    assert lines[0].startswith("test.intent_warehouse.column_rules_stg_web__events_") and ": fail — " in lines[0]
+    assert [line.strip() for line in lines[1:]] == [
+        "event_id: not_null broken by 1 row",
+        "user_pseudo_id: not_null broken by 1 row",
+    ], failure
+
+
+def test_a_broken_warn_rule_warns_in_its_own_test_and_names_the_value(broken_build):
+    """Severity stays per rule: the warn rules of a model are a column_rules test of their own, which
+    warns (the build goes on past it) and names the column, the rule and a sample value."""
+    (warned,) = [r for r in broken_build.results()
+                 if r["unique_id"].startswith("test.intent_warehouse.column_rules_stg_crm__activities_")
+                 and r["status"] == "warn"]  # fmt: skip
+    assert broken_rules(warned["compiled_code"], broken_build.warehouse) == [
+        "activity_type: accepted_values broken by 1 row (e.g. 'webinar')"
+    ]
 
 
 @pytest.mark.parametrize("value", ["2026-11-22' as timestamp) --", "22/11/2026"])
