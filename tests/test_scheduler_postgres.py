@@ -11,15 +11,15 @@ Then a separate process reads ``serving`` in a loop (one autocommit connection, 
 list of tables, then one statement that reads ``serving.published`` and counts every table) while
 day 2 runs as a backfill: extract, load, the dbt build into ``marts``, the snapshot, the gate, the
 publish's swap. (Day 1 is not a backfill too: Airflow runs one backfill of a DAG at a time, and the
-scheduler marks one complete only every 30 s, so a second backfill would wait for that mark.) Asserted: both days succeed (so
-nothing the build or the publish did waited 60 s on the reader), the reader never failed, every state
-it saw is exactly one run's published state (each table's rows equal what that run's publish
-copied: never a half-built or mixed one), it saw day 1's state while day 2's ``dbt_build`` ran and
-day 2's after its publish, and in that order. Each run took its snapshot, its summary counts the
-people of that snapshot, and ``serving`` is masked. (That a later build cannot change what a run's
-later tasks read is shown in tests/test_postgres_serving.py, where the marts are replaced between a
-run's snapshot and its readers: here day 1's summary ran before day 2 built, so the live marts and
-the snapshot could not differ.)
+scheduler marks one complete only every 30 s, so a second backfill would wait for that mark.)
+Asserted: both days succeed (so nothing the build or the publish did waited 60 s on the reader), the
+reader never failed, every state it saw is exactly one run's published state (each table's rows
+equal what that run's publish copied: never a half-built or mixed one), it saw day 1's state while
+day 2's ``dbt_build`` ran and day 2's after its publish, and in that order. Each run took its
+snapshot, its summary counts the people of that snapshot, and ``serving`` is masked. (That a later
+build cannot change what a run's later tasks read is shown in tests/test_postgres_serving.py, where
+the marts are replaced between a run's snapshot and its readers: here day 1's summary ran before day
+2 built, so the live marts and the snapshot could not differ.)
 """
 
 from __future__ import annotations
