@@ -11,7 +11,8 @@ it Airflow's start and one dbt build per day), starts the real Airflow component
 
 * a manual run of the last day, triggered through the REST API with the DAG's convention
   (logical date = interval start);
-* a backfill of all D days (`airflow backfill create`, its own lane of active runs);
+* a backfill of all D days (scripts/airflow_run.py's: `airflow backfill create`'s arguments
+  through the REST API; its own lane of active runs);
 * the scheduled run the scheduler creates for the latest interval when it sees the DAG
   unpaused (a day without landing data: skipped, not built);
 * a separate BI reader process that holds the serving copy open (read-only) and queries it in a
