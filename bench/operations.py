@@ -11,7 +11,8 @@ it Airflow's start and one dbt build per day), starts the real Airflow component
 
 * a manual run of the last day, triggered through the REST API with the DAG's convention
   (logical date = interval start);
-* a backfill of all D days (`airflow backfill create`, its own lane of active runs);
+* a backfill of all D days (scripts/airflow_run.py's: `airflow backfill create`'s arguments
+  through the REST API; its own lane of active runs);
 * the scheduled run the scheduler creates for the latest interval when it sees the DAG
   unpaused (a day without landing data: skipped, not built);
 * a separate BI reader process that holds the serving copy open (read-only) and queries it in a
@@ -71,7 +72,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,6 +126,11 @@ def make_env(base: Path, port: int) -> dict:
         # the task execution API's own api-server (scripts/airflow_run.py): a free port, not 8091
         INTENT_AIRFLOW_EXECUTION_PORT=str(free_port()),
     )
+    # the wait between a task's tries: the caller's `[core] default_task_retry_delay` (scripts/env.sh
+    # sets the project's 120 s), else Airflow's default
+    retry_delay = os.environ.get("AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY")
+    if retry_delay:
+        env["AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY"] = retry_delay
     return airflow_run.with_port(env, port, int(env["INTENT_AIRFLOW_EXECUTION_PORT"]))
 
 
@@ -378,14 +384,15 @@ def start(
 
 
 def start_for_both(
-    base: Path, port: int | None = None, metadata: Path | None = None
+    base: Path, port: int | None = None, metadata: Path | None = None, extra_env: dict[str, str] | None = None
 ) -> AbstractContextManager[Deployment]:
     """One Airflow for the operations scenario and then the trigger load (tests/test_scheduler.py):
     the trigger load's DAGs and parallelism, and the default pool at one slot, so that the
     operations scenario runs two task processes at a time as on its own (one default-pool task
-    beside the warehouse pool's one); :func:`trigger_load` gives the default pool its slots back."""
+    beside the warehouse pool's one); :func:`trigger_load` gives the default pool its slots back.
+    ``extra_env``: as for :func:`start`."""
     return start(base, port, load_dags=True, parallelism=TRIGGER_LOAD_PARALLELISM,
-                 default_pool_slots=OPERATIONS_PARALLELISM - 1, metadata=metadata)  # fmt: skip
+                 default_pool_slots=OPERATIONS_PARALLELISM - 1, metadata=metadata, extra_env=extra_env)  # fmt: skip
 
 
 def set_pool_slots(deployment: Deployment, pool: str, slots: int) -> None:
@@ -566,6 +573,23 @@ class Holder:
             self.process.communicate("quit\n", timeout=60)
 
 
+def task_tries(db: Path, run_id: str, task_id: str) -> list[tuple[int, str | None, datetime | None, datetime | None]]:
+    """(try number, state, start, end) of every try of a task of a run, oldest first (the tries before
+    the current one from ``task_instance_history``); times naive UTC."""
+    con = sqlite3.connect(db)
+    try:
+        rows = []
+        for table in ("task_instance_history", "task_instance"):
+            rows += con.execute(
+                f"select try_number, state, start_date, end_date from {table} "  # noqa: S608 - fixed names
+                "where run_id = ? and task_id = ?", (run_id, task_id),
+            ).fetchall()  # fmt: skip
+    finally:
+        con.close()
+    tries = {n: (state, _parse_time(start), _parse_time(end)) for n, state, start, end in rows}
+    return [(n, *tries[n]) for n in sorted(tries)]
+
+
 def _try_state(db: Path, run_id: str, task_id: str) -> tuple[str | None, int]:
     con = sqlite3.connect(db)
     try:
@@ -594,9 +618,11 @@ def next_scheduled_run_with_readers(deployment: Deployment, timeout: float = 180
     last day) and the run is cleared, so the scheduler runs that scheduled run again, now with
     data, as an operator does when a drop comes late. While it runs, the serving-copy session keeps one
     connection and is asked what it sees every 2 s; the build-file session holds the warehouse
-    until ``dbt_build``'s first try has failed, then quits, and the task's retry (2 minutes later,
-    the DAG's retry delay) builds. Afterwards the serving-copy session reconnects and a new session
-    opens. Returns the figures tests/test_scheduler.py asserts."""
+    until ``dbt_build``'s first try has failed, then quits, and the task's retry (Airflow's
+    ``[core] default_task_retry_delay`` later: 120 s in the project's setups, a few seconds in
+    tests/test_scheduler.py) builds. Afterwards the serving-copy session reconnects and a new session
+    opens. Returns the figures tests/test_scheduler.py asserts, with each try of ``dbt_build``
+    since the clear (state, start, end) and when the build-file session had quit."""
     db, home = deployment.db, deployment.home
     data = home / "data"
     con = sqlite3.connect(db)
@@ -624,7 +650,7 @@ def next_scheduled_run_with_readers(deployment: Deployment, timeout: float = 180
     assert wrong is not None
     wrong_pid = wrong.pid
     held_views: list[dict] = []
-    first_try_log, released_at_try, built_while_held = "", None, None
+    first_try_log, released_at_try, built_while_held, released_at = "", None, None, None
     tries_before = _try_state(db, run_id, "dbt_build")[1]
     try:
         held_views.append(bi.ask())
@@ -632,10 +658,13 @@ def next_scheduled_run_with_readers(deployment: Deployment, timeout: float = 180
 
         _post(deployment.port, deployment.airflow_home,
               f"/api/v2/dags/customer_intent/dagRuns/{quote(run_id, safe='')}/clear", {"dry_run": False})  # fmt: skip
-        deadline = time.monotonic() + timeout
+        deadline, asked = time.monotonic() + timeout, time.monotonic()
         while True:
-            time.sleep(2)
-            held_views.append(bi.ask())
+            # while the build file is held, look often: the session must quit before the retry starts
+            time.sleep(0.5 if wrong is not None else 2)
+            if time.monotonic() - asked >= 2:
+                held_views.append(bi.ask())
+                asked = time.monotonic()
             state, try_number = _try_state(db, run_id, "dbt_build")
             # (a cleared task's tries go on counting: its first try after the clear is not try 1)
             if wrong is not None and state in ("up_for_retry", "failed", "success"):
@@ -643,6 +672,7 @@ def next_scheduled_run_with_readers(deployment: Deployment, timeout: float = 180
                 built_while_held = state == "success"
                 wrong.close()
                 wrong = None
+                released_at = datetime.now(UTC).replace(tzinfo=None)  # naive UTC, as the metadata DB's times
                 log = (deployment.airflow_home / "logs" / "dag_id=customer_intent" / f"run_id={run_id}"
                        / "task_id=dbt_build" / f"attempt={try_number}.log")  # fmt: skip
                 first_try_log = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
@@ -672,6 +702,13 @@ def next_scheduled_run_with_readers(deployment: Deployment, timeout: float = 180
         "run_type": finished["run_type"],
         "tasks": finished["tasks"],
         "dbt_build_tries": _try_state(db, run_id, "dbt_build")[1] - tries_before,  # since the clear
+        # [state, start, end] of each try since the clear, in order; when the build-file session had quit
+        "dbt_build_tries_since_clear": [
+            [state, str(start), str(end)]
+            for number, state, start, end in task_tries(db, run_id, "dbt_build")
+            if number > tries_before
+        ],
+        "build_file_released_at": str(released_at) if released_at else None,
         "released_at_try": released_at_try,  # the try (since the clear) that ended while the build file was held
         "built_while_held": built_while_held,
         "build_file_holder_pid": wrong_pid,

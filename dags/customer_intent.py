@@ -61,15 +61,15 @@ The pool `intent_warehouse` (1 slot) is created by the setup
 (`scripts/airflow-init.sh`, the compose init): scheduled, manual and backfill
 runs of any dates never write the warehouse at the same time.
 
-Settings: `INTENT_*` environment variables (docs/configuration.md).
+Settings: `INTENT_*` environment variables (docs/configuration.md). Every task is
+retried twice, Airflow's `[core] default_task_retry_delay` apart (120 s as the project's
+setups configure Airflow; docs/operations.md, "Retries").
 Connections: `hubspot_default`, `dingtalk_default`; optional `wecom_default`,
 `feishu_default`, `slack_default`, `salesforce_default`,
 `crm_webhook_default` (docs/activation.md). Operations: docs/operations.md.
 """
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Asset, Param, dag, task
@@ -93,7 +93,10 @@ WAREHOUSE_POOL = "intent_warehouse"
     # Scheduled runs one at a time; backfills have their own lane, hence the pool below.
     max_active_runs=1,
     tags=["intent", "warehouse", "reverse-etl"],
-    default_args={"owner": "data-engineering", "retries": 2, "retry_delay": timedelta(minutes=2)},
+    # Two more tries for what is transient (a BI session holding the build file, an API timeout); the
+    # wait between tries is Airflow's own `[core] default_task_retry_delay`
+    # (AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY), which the project's setups set to 120 s (docs/operations.md).
+    default_args={"owner": "data-engineering", "retries": 2},
     doc_md=__doc__,
     # A manual run can rebuild every incremental model from the whole lake (docs/incremental.md);
     # scheduled and backfill runs take the default.

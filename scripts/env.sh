@@ -5,6 +5,9 @@ export AIRFLOW_HOME="${AIRFLOW_HOME:-$ROOT/.airflow}"
 export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags"
 export AIRFLOW__CORE__PLUGINS_FOLDER="$ROOT/plugins"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
+# The wait between a task's tries, in seconds (customer_intent retries each task twice): Airflow's
+# `[core] default_task_retry_delay` (its own default 300 s); set it before sourcing to change it.
+export AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY="${AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY:-120}"
 # The DAG runs as soon as the scheduler sees it (a day without landing data is skipped, not built).
 export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="${AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION:-False}"
 # SQLite metadata (the default here): components wait up to 60 s for its write lock, not 5 s

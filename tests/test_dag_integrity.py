@@ -125,18 +125,50 @@ def test_data_interval_is_a_real_day(dagbag):
     assert interval.start.date().isoformat() == "2026-11-21"
 
 
-def test_dag_file_imports_no_heavy_modules():
-    """Parsing the DAG must not import pandas, duckdb, pyarrow, dbt or great_expectations."""
-    code = (
-        "import sys, runpy; runpy.run_path(sys.argv[1]); "
-        "heavy = [m for m in ('pandas', 'duckdb', 'pyarrow', 'great_expectations', 'dbt') if m in sys.modules]; "
-        "print(','.join(heavy))"
-    )
+# The DAG file parsed in a process of its own, as the dag-processor does, with an operator's
+# `[core] default_task_retry_delay`: which heavy modules the parse imported, and each task's retry delay.
+PARSE = """
+import json, os, sys, runpy
+dag = runpy.run_path(sys.argv[1])["customer_intent"]()  # the file's DAG function, called once more
+heavy = [m for m in ('pandas', 'duckdb', 'pyarrow', 'great_expectations', 'dbt') if m in sys.modules]
+print(json.dumps({"heavy": heavy, "retry_delays": {t.task_id: t.retry_delay.total_seconds() for t in dag.tasks}}))
+"""
+OPERATOR_RETRY_DELAY = 7
+
+
+@pytest.fixture(scope="module")
+def parsed_alone():
+    import json
+    import os
+
+    env = {**os.environ, "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": str(OPERATOR_RETRY_DELAY)}
     out = subprocess.run(
-        [sys.executable, "-c", code, str(DAGS / "customer_intent.py")],
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        [sys.executable, "-c", PARSE, str(DAGS / "customer_intent.py")],
+        capture_output=True, text=True, check=True, cwd=ROOT, env=env,
     )  # fmt: skip
-    assert out.stdout.strip().splitlines()[-1:] in ([], [""]), f"heavy imports at parse time: {out.stdout}"
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_dag_file_imports_no_heavy_modules(parsed_alone):
+    """Parsing the DAG must not import pandas, duckdb, pyarrow, dbt or great_expectations."""
+    assert parsed_alone["heavy"] == [], f"heavy imports at parse time: {parsed_alone['heavy']}"
+
+
+def test_the_wait_between_tries_is_airflows_setting(parsed_alone):
+    """Every task waits `[core] default_task_retry_delay` between its tries, as an operator of Airflow
+    sets it (here the environment's AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY): the DAG does not fix
+    it. The project's setups keep the 120 s it had: scripts/env.sh and docker-compose.yml."""
+    delays = parsed_alone["retry_delays"]
+    assert len(delays) == 13 and set(delays.values()) == {OPERATOR_RETRY_DELAY}, delays
+    import os
+
+    shell = "source scripts/env.sh && echo $AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY"
+    unset = {k: v for k, v in os.environ.items() if k != "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY"}
+    for env, expected in ((unset, "120"), ({**unset, "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "30"}, "30")):
+        done = subprocess.run(["bash", "-c", shell], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+        assert done.stdout.strip() == expected, (expected, done.stdout, done.stderr)
+    compose = (ROOT / "docker-compose.yml").read_text()
+    assert "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY: ${AIRFLOW_RETRY_DELAY:-120}" in compose
 
 
 def test_plugin_loader_does_not_execute_the_package():

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime
 
 import pytest
 
@@ -29,6 +30,9 @@ from tests.shared import shared_folder
 pytestmark = pytest.mark.slow
 
 DAYS = 3
+# Airflow's `[core] default_task_retry_delay` for this Airflow (the project's setups: 120 s): dbt_build's
+# retry in ``next_scheduled`` waits this long, not two minutes
+RETRY_DELAY_SECONDS = 5
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +41,9 @@ def airflow(tmp_path_factory):
     bench = load_bench("operations")
     # the test run's migrated metadata DB and dbt's parse of the project (tests/airflow_home.py)
     metadata = airflow_metadata(tmp_path_factory)
-    with bench.start_for_both(tmp_path_factory.mktemp("airflow"), metadata=metadata) as deployment:
+    retry_delay = {"AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": str(RETRY_DELAY_SECONDS)}
+    with bench.start_for_both(tmp_path_factory.mktemp("airflow"), metadata=metadata,
+                              extra_env=retry_delay) as deployment:  # fmt: skip
         seed_dbt_parse(shared_folder(tmp_path_factory), deployment.home)
         yield bench, deployment
 
@@ -187,3 +193,11 @@ def test_a_bi_session_on_the_build_file_fails_the_build_naming_it_and_never_skip
     assert any("serving copy" in line for line in lines)
     assert figures["dbt_build_tries"] >= 2
     assert figures["tasks"]["dbt_build"] == "success"
+    # in time: the first try ended (failed) while the session held the file; the try that built started
+    # after it had quit, Airflow's retry delay after the failure
+    tries = [(state, datetime.fromisoformat(start), datetime.fromisoformat(end))
+             for state, start, end in figures["dbt_build_tries_since_clear"]]  # fmt: skip
+    released = datetime.fromisoformat(figures["build_file_released_at"])
+    assert tries[0][0] != "success" and tries[0][2] <= released, (tries, released)
+    assert tries[-1][0] == "success" and tries[-1][1] > released, (tries, released)
+    assert (tries[1][1] - tries[0][2]).total_seconds() >= RETRY_DELAY_SECONDS, tries
