@@ -246,3 +246,101 @@ def test_snapshots_are_pruned_to_the_newest_and_a_retake_replaces_the_runs(fresh
     assert again["prefix"] == prefixes[3] and again["tables"]["marts.people"] == 2
     assert pg_rows(fresh, f"select count(*) from {snapshot_schemas(prefixes[3])['marts']}.people") == [(2,)]
     assert snapshot_taken("run-2", fresh) == prefixes[2]
+
+
+GATE_TYPES = {"varchar": "text", "date": "date", "integer": "integer", "bigint": "bigint", "boolean": "boolean",
+              "double": "double precision", "timestamp": "timestamp"}  # fmt: skip
+
+
+def gate_report(layer: str, day: str, outcomes: list[bool]) -> dict:
+    """A gate's report (quality/gate.py's shape) with one expectation per outcome."""
+    results = [{"expectation": "expect_column_values_to_not_be_null", "column": f"c{n}", "severity": "critical",
+                "success": ok, "rows_checked": 10, "unexpected_count": 0 if ok else 2,
+                "unexpected_percent": 0.0 if ok else 20.0} for n, ok in enumerate(outcomes)]  # fmt: skip
+    return {"layer": layer, "interval_start": day, "tables": {f"{layer}_suite": {"results": results}}}
+
+
+def test_the_dags_publish_grants_the_reader_role_serving_only_overlays_the_runs_verdicts_and_writes_the_parquet(
+    fresh, tmp_path, monkeypatch
+):
+    """pipeline.publish_task on Postgres (INTENT_ENGINE=postgres), as the DAG's publish runs it:
+    INTENT_PG_READER_ROLES' role (a real login role) reads every table of the new serving schema and
+    nothing of marts, raw or the run's snapshot; the run's gate verdicts in the lake (raw and marts
+    layers) replace that interval's rows of serving.quality_gate_results (marts keeps what the build
+    read); the marts go to the serving folder's Parquet, which the dashboards' loader reads."""
+    import psycopg2
+    from intent_pipeline import pipeline
+    from intent_pipeline.postgres_load import PublishError, profile_env, snapshot_postgres
+    from intent_pipeline.quality.verdicts import COLUMNS, MART, write_verdicts
+    from intent_pipeline.settings import PROJECT_ROOT
+
+    day, run_id = "2026-11-21", "scheduled__2026-11-21T00:00:00+00:00"
+    lake, serving_dir = tmp_path / "lake", tmp_path / "serving"
+    for name, value in {**profile_env(fresh), "INTENT_ENGINE": "postgres", "INTENT_LAKE_DIR": str(lake),
+                        "INTENT_SERVING_DIR": str(serving_dir), "INTENT_HOME": str(tmp_path),
+                        "INTENT_PG_READER_ROLES": "t_serving_reader", "INTENT_SERVING_MASK": "1"}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("intent_pipeline.privacy.serving_mask.pii_columns", lambda *a, **k: PII)
+    write_marts(fresh, PEOPLE, SEGMENT, datetime(2026, 11, 22))
+    columns = ", ".join(f"{name} {GATE_TYPES[kind]}" for name, _, kind in COLUMNS)
+    # the build read the raw gate's first verdict of the day (1 row) and an older day's (1 row)
+    build_rows = [("run-0", "2026-11-20", "raw", "s", 1), (run_id, day, "raw", "s", 1)]
+    execute(fresh, f"create table marts.{MART} ({columns})",
+            *((f"insert into marts.{MART} (run_id, interval_start, layer, suite, expectation_number, success)"
+               " values (%s, %s, %s, %s, %s, true)", row) for row in build_rows),
+            "create schema if not exists raw", "drop table if exists raw.forms_submissions",
+            "create table raw.forms_submissions as select 'wang.wei@example.com' as email")  # fmt: skip
+    snapshot = snapshot_postgres(run_id, fresh)["prefix"]
+    # the gates of the run: the raw gate re-ran (3 expectations), the marts gate after the build (2)
+    write_verdicts(lake, gate_report("raw", day, [True, True, False]), run_id)
+    write_verdicts(lake, gate_report("marts", day, [True, False]), run_id)
+    interval = datetime(2026, 11, 21)
+
+    execute(fresh, "drop role if exists t_serving_reader")
+    with pytest.raises(PublishError, match="t_serving_reader do not exist"):
+        pipeline.publish_task(interval, datetime(2026, 11, 22), run_id)
+    assert pg_rows(fresh, "select count(*) from pg_namespace where nspname like 'serving%'") == [(0,)]
+    execute(fresh, "create role t_serving_reader login")
+    done = pipeline.publish_task(interval, datetime(2026, 11, 22), run_id)
+    assert done["readers"] == ["t_serving_reader"] and done["gate_verdicts_added"] == 5
+
+    served = pg_rows(fresh, f"select interval_start::text, layer, success, run_id from serving.{MART}")
+    assert sorted(served) == sorted([("2026-11-20", "raw", True, "run-0"), *[(day, "raw", ok, run_id) for ok in
+                                    (True, True, False)], *[(day, "marts", ok, run_id) for ok in (True, False)]])
+    assert done["tables"][MART] == 6
+    assert pg_rows(fresh, f"select count(*) from marts.{MART}") == [(2,)]  # the build's mart as it was
+
+    reader = psycopg2.connect(**{**fresh, "user": "t_serving_reader"})
+    reader.autocommit = True
+    try:
+        cursor = reader.cursor()
+        for table, rows in done["tables"].items():  # every published mart
+            cursor.execute(f"select count(*) from serving.{table}")
+            assert cursor.fetchone() == (rows,), table
+        cursor.execute("select run_id from serving.published")
+        assert cursor.fetchone() == (run_id,)
+        cursor.execute("select count(*) from serving.masked_columns")
+        assert cursor.fetchone()[0] > 0
+        cursor.execute("select email from serving.people where person_id = 'p1'")
+        assert cursor.fetchone() == ("w***@example.com",)
+        for forbidden in ("marts.people", f"marts.{MART}", "raw.forms_submissions", f"{snapshot}__marts.people",
+                          f"{snapshot}__intermediate.int_scoring_features", "run_snapshots.taken"):  # fmt: skip
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cursor.execute(f"select count(*) from {forbidden}")
+    finally:
+        reader.close()
+
+    # the dashboards' loader (dashboard/src/data/_serving.py) reads the Parquet of this publish
+    import sys
+
+    monkeypatch.delenv("INTENT_DASHBOARD_PARQUET", raising=False)
+    monkeypatch.syspath_prepend(str(PROJECT_ROOT / "dashboard" / "src" / "data"))
+    sys.modules.pop("_serving", None)
+    import _serving  # type: ignore[import-not-found]
+
+    assert _serving.published()["run_id"] == run_id and _serving.published()["engine"] == "postgres"
+    marts = _serving.Marts()
+    assert marts.one("select count(*) from marts.people") == 5
+    assert marts.one("select email from marts.people where person_id = 'p1'") == "w***@example.com"
+    assert marts.one(f"select count(*) from marts.{MART} where layer = 'marts'") == 2
+    assert sorted(p.stem for p in marts.folder.glob("*.parquet")) == sorted(done["tables"])
