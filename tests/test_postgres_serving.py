@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -118,9 +119,9 @@ def test_the_serving_schema_is_masked_exactly_as_the_duckdb_serving_copy(fresh, 
     scored_at = datetime(2026, 11, 22)
     write_marts(fresh, PEOPLE, SEGMENT, scored_at)
     duckdb_marts(tmp_path / "build.duckdb", PEOPLE, SEGMENT, scored_at)
-    duck = serving.publish(tmp_path / "build.duckdb", tmp_path / "serving", run_id="r", pii=PII, mask=True,
-                           parquet=False)  # fmt: skip
-    done = publish_postgres(fresh, run_id="r", interval_start="2026-11-21", pii=PII, mask=True)
+    duck = serving.publish(tmp_path / "build.duckdb", tmp_path / "serving", run_id="r", pii=PII, mask=True)
+    done = publish_postgres(fresh, run_id="r", interval_start="2026-11-21", pii=PII, mask=True,
+                            parquet_dir=tmp_path / "pg-serving")  # fmt: skip
     assert done["masked_columns"] == duck["masked_columns"] == PII
     assert done["tables"] == duck["marts"] == {"lead_scores": 5, "people": 5, "segment_high_intent": 2}
 
@@ -139,6 +140,14 @@ def test_the_serving_schema_is_masked_exactly_as_the_duckdb_serving_copy(fresh, 
             listed = ", ".join(f'"{c}"' for c in pg_columns)
             assert _sorted_rows(pg_rows(fresh, f"select {listed} from serving.{mart}")) == _sorted_rows(
                 con.execute(f"select {listed} from marts.{mart}").fetchall()), mart  # fmt: skip
+        # the Parquet files BI and the dashboards read: the same columns, types and rows from either engine
+        assert done["parquet"] and Path(done["parquet"]).parent == tmp_path / "pg-serving" / serving.PARQUET_DIR
+        for mart in ("people", "segment_high_intent", "lead_scores"):
+            files = [Path(duck["parquet"]) / f"{mart}.parquet", Path(done["parquet"]) / f"{mart}.parquet"]
+            described = [con.execute(f"describe select * from read_parquet('{f}')").fetchall() for f in files]
+            assert [(c[0], c[1]) for c in described[0]] == [(c[0], c[1]) for c in described[1]], mart
+            read = [_sorted_rows(con.execute(f"select * from read_parquet('{f}')").fetchall()) for f in files]
+            assert read[0] == read[1] and len(read[1]) == done["tables"][mart], mart
     finally:
         con.close()
 
