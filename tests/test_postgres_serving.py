@@ -318,6 +318,10 @@ def test_the_dags_publish_grants_the_reader_role_serving_only_overlays_the_runs_
                                     (True, True, False)], *[(day, "marts", ok, run_id) for ok in (True, False)]])
     assert done["tables"][MART] == 6
     assert pg_rows(fresh, f"select count(*) from marts.{MART}") == [(2,)]  # the build's mart as it was
+    from intent_pipeline.privacy import audit
+
+    published = [r for r in audit.read(lake) if r["event"] == "publish"]
+    assert [(r["run_id"], r["record_count"]) for r in published] == [(run_id, sum(done["tables"].values()))]
 
     reader = psycopg2.connect(**{**fresh, "user": "t_serving_reader"})
     reader.autocommit = True

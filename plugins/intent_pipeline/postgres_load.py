@@ -442,7 +442,8 @@ def publish_postgres(
 
     ``lake_dir`` (the DAG's publish gives it) with ``interval_start``: the interval's quality-gate
     verdicts in the lake replace that interval's rows of ``quality_gate_results`` in the copy
-    (``quality.verdicts.overlay``, as the DuckDB publish does: the marts gate ran after the build).
+    (``quality.verdicts.overlay``, as the DuckDB publish does: the marts gate ran after the build),
+    and the publish is recorded in the audit trail (``serving.record_publish``).
     ``parquet_dir`` (the DAG's: the serving folder, ``serving.serving_dir``): the copy's marts are
     also written there as a new Parquet version (``parquet/<version>/<mart>.parquet``, ``current``
     swapped to it, and ``published.json``), as the DuckDB publish writes them, so the dashboards and
@@ -550,6 +551,8 @@ def publish_postgres(
                 "masked": bool(mask), "masked_columns": masked_columns, "gate_verdicts_added": overlaid,
                 "publish_seconds": round(time.perf_counter() - started, 3),
             })  # fmt: skip
+        if lake_dir is not None:
+            serving.record_publish(lake_dir, counts, run_id=run_id, interval_start=interval_start, version=version)
     except BaseException:
         if tmp_parquet is not None:
             shutil.rmtree(tmp_parquet, ignore_errors=True)

@@ -161,6 +161,16 @@ def write_manifest(target_dir: Path, manifest: dict) -> None:
     os.replace(manifest_tmp, target_dir / MANIFEST)
 
 
+def record_publish(lake_dir: Path | str, counts: dict[str, int], *, run_id: str, interval_start: str,
+                   version: str) -> None:
+    """The publish in the audit trail (``privacy.audit``: event ``publish``, the rows published)."""
+    from intent_pipeline.privacy import audit
+
+    audit.record("publish", lake_dir=Path(lake_dir), destination="serving", purpose="analytics",
+                 record_count=sum(counts.values()), run_id=run_id, interval_start=interval_start, version=version,
+                 marts=len(counts))  # fmt: skip
+
+
 def publish(
     source: Path,
     target_dir: Path,
@@ -287,19 +297,7 @@ def publish(
     }
     write_manifest(target_dir, manifest)
     if lake_dir is not None:
-        from intent_pipeline.privacy import audit
-
-        audit.record(
-            "publish",
-            lake_dir=lake_dir,
-            destination="serving",
-            purpose="analytics",
-            record_count=sum(counts.values()),
-            run_id=run_id,
-            interval_start=interval_start,
-            version=version,
-            marts=len(counts),
-        )
+        record_publish(lake_dir, counts, run_id=run_id, interval_start=interval_start, version=version)
     log.info("published %d marts (%s) to %s in %.2f s", len(counts), version, target_dir, manifest["publish_seconds"])
     return manifest
 
