@@ -28,6 +28,7 @@ from tests.test_e2e import INTERVAL, Pipeline
 pytestmark = pytest.mark.slow
 
 PEOPLE = 150
+READER = "t_dag_bi_reader"
 RAW_TABLES = ("forms_submissions", "email_events", "web_events", "crm_leads", "crm_opportunities",
               "crm_orders", "crm_activities")  # fmt: skip
 
@@ -40,6 +41,16 @@ def pg_pipeline(server, tmp_path_factory) -> Iterator[Pipeline]:
     p.env.update(profile_env(server))
     p.env["INTENT_ENGINE"] = "postgres"
     p.env.pop("DBT_TARGET", None)  # the engine decides the dbt target of the DAG's builds
+    # BI's role, granted on each published serving schema (roles are the server's, not the database's)
+    import psycopg2
+
+    admin = psycopg2.connect(**server)
+    admin.autocommit = True
+    try:
+        admin.cursor().execute(f"drop role if exists {READER}; create role {READER} login")
+    finally:
+        admin.close()
+    p.env["INTENT_PG_READER_ROLES"] = READER
     p.cli(sys.executable, "-m", "intent_pipeline", "synth", "--people", str(PEOPLE), "--date", INTERVAL,
           "--landing", str(p.data / "landing"), "--truth", str(p.data / "ground_truth"))  # fmt: skip
     migrated = p.airflow("db", "migrate", log=p.data / "db-migrate.log")
@@ -128,6 +139,40 @@ def test_the_run_took_its_snapshot_and_published_it_masked(pg_pipeline, first_ru
     assert clear > 0  # the marts (activation's input) keep the addresses
     listed = pg_rows(pg_pipeline.server, "select column_name from serving.masked_columns where mart = 'people'")
     assert {row[0] for row in listed} >= {"email", "phone", "full_name"}
+
+
+def test_the_publish_granted_the_reader_role_serving_alone_with_the_runs_gate_verdicts_and_parquet(
+    pg_pipeline, first_run
+):
+    """The DAG's publish on Postgres: INTENT_PG_READER_ROLES' role reads serving (masked) and not marts or
+    raw; serving.quality_gate_results has both gates' verdicts of the run (the build knew only the raw
+    gate's); the serving folder's Parquet, which the dashboards read, is this run's."""
+    import psycopg2
+    import pyarrow.parquet as pq
+
+    run_id = first_run["published"]["run_id"]
+    verdicts = "select layer, count(*) from {}.quality_gate_results where run_id = '" + run_id + "' group by layer"
+    in_marts = dict(pg_rows(pg_pipeline.server, verdicts.format("marts")))
+    in_serving = dict(pg_rows(pg_pipeline.server, verdicts.format("serving")))
+    report = json.loads((pg_pipeline.data / "reports" / "quality" / f"dt={INTERVAL}" / "marts.json").read_text())
+    assert in_serving["marts"] == sum(len(t["results"]) for t in report["tables"].values()) > 0
+    assert "marts" not in in_marts and in_serving["raw"] == in_marts["raw"] > 0
+    reader = psycopg2.connect(**{**pg_pipeline.server, "user": READER})
+    reader.autocommit = True
+    try:
+        cursor = reader.cursor()
+        cursor.execute("select count(*) from serving.people where email like '%@%' and email not like '_***@%'")
+        assert cursor.fetchone() == (0,)
+        for forbidden in ("marts.people", "raw.forms_submissions"):
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cursor.execute(f"select count(*) from {forbidden}")
+    finally:
+        reader.close()
+    current = pg_pipeline.data / "serving" / "parquet" / "current"
+    assert json.loads((pg_pipeline.data / "serving" / "published.json").read_text())["run_id"] == run_id
+    assert pq.read_metadata(current / "people.parquet").num_rows == first_run["marts"]["people"]
+    assert pq.read_table(current / "quality_gate_results.parquet").num_rows == pg_rows(
+        pg_pipeline.server, "select count(*) from serving.quality_gate_results")[0][0]  # fmt: skip
 
 
 def test_every_extracted_row_is_loaded_into_postgres_once(pg_pipeline, first_run):
