@@ -12,8 +12,9 @@ Each test file gets its own database on it (``server``, module scope; dropped at
 so files never see each other's schemas. The name holds the process id as well as the file's: under
 xdist's default ``--dist load`` (``pytest -n 2`` without ``--dist loadfile``) two workers run tests
 of the same file, each with its own module fixtures, and with one name per file each worker's
-``drop database ... with (force)`` removed the other's database mid-build (its dbt then built on
-the other worker's half-loaded raw schema). Import the fixtures into a test module::
+``drop database ... with (force)`` could remove the other's database between two of its dbt nodes
+(dbt closes its connection after each node), so that build went on in a new database that was
+empty or half loaded. Import the fixtures into a test module::
 
     from tests.postgres_server import database_fixture, postgres_server_fixture  # noqa: F401
 """
