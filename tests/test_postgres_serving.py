@@ -357,3 +357,12 @@ def test_the_dags_publish_grants_the_reader_role_serving_only_overlays_the_runs_
     assert marts.one("select email from marts.people where person_id = 'p1'") == "w***@example.com"
     assert marts.one(f"select count(*) from marts.{MART} where layer = 'marts'") == 2
     assert sorted(p.stem for p in marts.folder.glob("*.parquet")) == sorted(done["tables"])
+
+
+def test_this_files_database_is_this_processes_own(server):
+    """Two xdist workers running tests of one file (``--dist load``) must not share, and so drop, one
+    database (tests/postgres_server.py): the name holds the process id."""
+    import os
+
+    assert server["dbname"] == f"t_test_postgres_serving_{os.getpid()}"
+    assert pg_rows(server, "select current_database()") == [(server["dbname"],)]
