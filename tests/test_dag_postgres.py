@@ -239,6 +239,43 @@ def test_the_same_day_on_duckdb_gives_the_same_marts_and_the_same_gate_verdicts(
     assert duck_pipeline.activation_report()["hubspot"]["planned"] == first_run["report"]["hubspot"]["planned"]
 
 
+RUN_KEYS = {"run_id", "published_at", "validated_at", "version", "loaded_at", "batch_id"}
+
+
+def dashboard_data(p: Pipeline) -> dict:
+    """What each page's data loader (dashboard/src/data/*.json.py, as build.sh runs them) makes of the
+    run's published Parquet: without the two runs' ids and times, lists sorted, floats to 6 places."""
+    import subprocess
+
+    from intent_pipeline.settings import PROJECT_ROOT
+
+    def plain(value):
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items() if k not in RUN_KEYS}
+        if isinstance(value, list):
+            return sorted((plain(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+        return round(value, 6) if isinstance(value, float) else value
+
+    pages = {}
+    for loader in sorted((PROJECT_ROOT / "dashboard" / "src" / "data").glob("*.json.py")):
+        done = subprocess.run([sys.executable, str(loader)], capture_output=True, text=True, timeout=300,
+                              env={**p.env, "INTENT_DASHBOARD_PARQUET": ""})  # fmt: skip
+        assert done.returncode == 0, (loader.name, done.stderr[-2000:])
+        pages[loader.name] = plain(json.loads(done.stdout))
+    return pages
+
+
+def test_the_dashboards_show_the_postgres_run_as_they_show_the_same_run_on_duckdb(pg_pipeline, first_run,
+                                                                                  duck_pipeline):  # fmt: skip
+    """build_dashboard reads the serving folder's Parquet: on Postgres the publish wrote it from schema
+    serving, so every page's data equals the DuckDB run's of the same day (but for run ids and times),
+    the marts gate's verdicts of the run included."""
+    on_postgres, on_duckdb = dashboard_data(pg_pipeline), dashboard_data(duck_pipeline)
+    assert len(on_postgres) == 5 and on_postgres == on_duckdb
+    layers = {layer["layer"] for layer in on_postgres["overview.json.py"]["quality"]["layers"]}
+    assert layers == {"raw", "marts"}
+
+
 def test_a_rerun_replaces_the_load_rebuilds_the_same_marts_and_sends_nothing(pg_pipeline, first_run):
     pg_pipeline.run_dag()
     assert loaded_counts(pg_pipeline) == first_run["loaded"]
