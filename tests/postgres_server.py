@@ -9,7 +9,12 @@ worker counts itself in and out, the last one out stops the server; a worker tha
 starts a new one.
 
 Each test file gets its own database on it (``server``, module scope; dropped at the file's end),
-so files never see each other's schemas. Import the fixtures into a test module::
+so files never see each other's schemas. The name holds the process id as well as the file's: under
+xdist's default ``--dist load`` (``pytest -n 2`` without ``--dist loadfile``) two workers run tests
+of the same file, each with its own module fixtures, and with one name per file each worker's
+``drop database ... with (force)`` could remove the other's database between two of its dbt nodes
+(dbt closes its connection after each node), so that build went on in a new database that was
+empty or half loaded. Import the fixtures into a test module::
 
     from tests.postgres_server import database_fixture, postgres_server_fixture  # noqa: F401
 """
@@ -17,6 +22,7 @@ so files never see each other's schemas. Import the fixtures into a test module:
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -111,9 +117,11 @@ def _as_admin(server, *statements: str) -> None:
 
 @pytest.fixture(scope="module", name="server")
 def database_fixture(request, postgres_server) -> Iterator[dict[str, Any]]:
-    """This test file's own database on the run's server: psycopg2 connection parameters
-    (``host``, ``port``, ``user``, ``password``, ``dbname``)."""
-    name = "t_" + re.sub(r"[^a-z0-9_]", "_", request.module.__name__.rsplit(".", 1)[-1].lower())
+    """This test file's own database on the run's server, for this process alone (another xdist
+    worker running tests of the same file gets another): psycopg2 connection parameters (``host``,
+    ``port``, ``user``, ``password``, ``dbname``)."""
+    module = re.sub(r"[^a-z0-9_]", "_", request.module.__name__.rsplit(".", 1)[-1].lower())
+    name = f"t_{module[:48]}_{os.getpid()}"  # within Postgres's 63 characters
     connection = create_database(postgres_server, name)
     try:
         yield connection

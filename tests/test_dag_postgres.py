@@ -28,6 +28,7 @@ from tests.test_e2e import INTERVAL, Pipeline
 pytestmark = pytest.mark.slow
 
 PEOPLE = 150
+READER = "t_dag_bi_reader"
 RAW_TABLES = ("forms_submissions", "email_events", "web_events", "crm_leads", "crm_opportunities",
               "crm_orders", "crm_activities")  # fmt: skip
 
@@ -40,6 +41,16 @@ def pg_pipeline(server, tmp_path_factory) -> Iterator[Pipeline]:
     p.env.update(profile_env(server))
     p.env["INTENT_ENGINE"] = "postgres"
     p.env.pop("DBT_TARGET", None)  # the engine decides the dbt target of the DAG's builds
+    # BI's role, granted on each published serving schema (roles are the server's, not the database's)
+    import psycopg2
+
+    admin = psycopg2.connect(**server)
+    admin.autocommit = True
+    try:
+        admin.cursor().execute(f"drop role if exists {READER}; create role {READER} login")
+    finally:
+        admin.close()
+    p.env["INTENT_PG_READER_ROLES"] = READER
     p.cli(sys.executable, "-m", "intent_pipeline", "synth", "--people", str(PEOPLE), "--date", INTERVAL,
           "--landing", str(p.data / "landing"), "--truth", str(p.data / "ground_truth"))  # fmt: skip
     migrated = p.airflow("db", "migrate", log=p.data / "db-migrate.log")
@@ -130,6 +141,40 @@ def test_the_run_took_its_snapshot_and_published_it_masked(pg_pipeline, first_ru
     assert {row[0] for row in listed} >= {"email", "phone", "full_name"}
 
 
+def test_the_publish_granted_the_reader_role_serving_alone_with_the_runs_gate_verdicts_and_parquet(
+    pg_pipeline, first_run
+):
+    """The DAG's publish on Postgres: INTENT_PG_READER_ROLES' role reads serving (masked) and not marts or
+    raw; serving.quality_gate_results has both gates' verdicts of the run (the build knew only the raw
+    gate's); the serving folder's Parquet, which the dashboards read, is this run's."""
+    import psycopg2
+    import pyarrow.parquet as pq
+
+    run_id = first_run["published"]["run_id"]
+    verdicts = "select layer, count(*) from {}.quality_gate_results where run_id = '" + run_id + "' group by layer"
+    in_marts = dict(pg_rows(pg_pipeline.server, verdicts.format("marts")))
+    in_serving = dict(pg_rows(pg_pipeline.server, verdicts.format("serving")))
+    report = json.loads((pg_pipeline.data / "reports" / "quality" / f"dt={INTERVAL}" / "marts.json").read_text())
+    assert in_serving["marts"] == sum(len(t["results"]) for t in report["tables"].values()) > 0
+    assert "marts" not in in_marts and in_serving["raw"] == in_marts["raw"] > 0
+    reader = psycopg2.connect(**{**pg_pipeline.server, "user": READER})
+    reader.autocommit = True
+    try:
+        cursor = reader.cursor()
+        cursor.execute("select count(*) from serving.people where email like '%@%' and email not like '_***@%'")
+        assert cursor.fetchone() == (0,)
+        for forbidden in ("marts.people", "raw.forms_submissions"):
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cursor.execute(f"select count(*) from {forbidden}")
+    finally:
+        reader.close()
+    current = pg_pipeline.data / "serving" / "parquet" / "current"
+    assert json.loads((pg_pipeline.data / "serving" / "published.json").read_text())["run_id"] == run_id
+    assert pq.read_metadata(current / "people.parquet").num_rows == first_run["marts"]["people"]
+    assert pq.read_table(current / "quality_gate_results.parquet").num_rows == pg_rows(
+        pg_pipeline.server, "select count(*) from serving.quality_gate_results")[0][0]  # fmt: skip
+
+
 def test_every_extracted_row_is_loaded_into_postgres_once(pg_pipeline, first_run):
     loaded = manifests_loaded(pg_pipeline)
     assert sum(loaded.values()) > 0
@@ -192,6 +237,43 @@ def test_the_same_day_on_duckdb_gives_the_same_marts_and_the_same_gate_verdicts(
     assert compare_marts(duck / "warehouse.duckdb", marts, pg_pipeline.server, ignore=runs) == {}
     assert verdicts(pg_pipeline) == verdicts(duck_pipeline)
     assert duck_pipeline.activation_report()["hubspot"]["planned"] == first_run["report"]["hubspot"]["planned"]
+
+
+RUN_KEYS = {"run_id", "published_at", "validated_at", "version", "loaded_at", "batch_id"}
+
+
+def dashboard_data(p: Pipeline) -> dict:
+    """What each page's data loader (dashboard/src/data/*.json.py, as build.sh runs them) makes of the
+    run's published Parquet: without the two runs' ids and times, lists sorted, floats to 6 places."""
+    import subprocess
+
+    from intent_pipeline.settings import PROJECT_ROOT
+
+    def plain(value):
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items() if k not in RUN_KEYS}
+        if isinstance(value, list):
+            return sorted((plain(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+        return round(value, 6) if isinstance(value, float) else value
+
+    pages = {}
+    for loader in sorted((PROJECT_ROOT / "dashboard" / "src" / "data").glob("*.json.py")):
+        done = subprocess.run([sys.executable, str(loader)], capture_output=True, text=True, timeout=300,
+                              env={**p.env, "INTENT_DASHBOARD_PARQUET": ""})  # fmt: skip
+        assert done.returncode == 0, (loader.name, done.stderr[-2000:])
+        pages[loader.name] = plain(json.loads(done.stdout))
+    return pages
+
+
+def test_the_dashboards_show_the_postgres_run_as_they_show_the_same_run_on_duckdb(pg_pipeline, first_run,
+                                                                                  duck_pipeline):  # fmt: skip
+    """build_dashboard reads the serving folder's Parquet: on Postgres the publish wrote it from schema
+    serving, so every page's data equals the DuckDB run's of the same day (but for run ids and times),
+    the marts gate's verdicts of the run included."""
+    on_postgres, on_duckdb = dashboard_data(pg_pipeline), dashboard_data(duck_pipeline)
+    assert len(on_postgres) == 5 and on_postgres == on_duckdb
+    layers = {layer["layer"] for layer in on_postgres["overview.json.py"]["quality"]["layers"]}
+    assert layers == {"raw", "marts"}
 
 
 def test_a_rerun_replaces_the_load_rebuilds_the_same_marts_and_sends_nothing(pg_pipeline, first_run):

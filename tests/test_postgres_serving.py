@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -118,9 +119,9 @@ def test_the_serving_schema_is_masked_exactly_as_the_duckdb_serving_copy(fresh, 
     scored_at = datetime(2026, 11, 22)
     write_marts(fresh, PEOPLE, SEGMENT, scored_at)
     duckdb_marts(tmp_path / "build.duckdb", PEOPLE, SEGMENT, scored_at)
-    duck = serving.publish(tmp_path / "build.duckdb", tmp_path / "serving", run_id="r", pii=PII, mask=True,
-                           parquet=False)  # fmt: skip
-    done = publish_postgres(fresh, run_id="r", interval_start="2026-11-21", pii=PII, mask=True)
+    duck = serving.publish(tmp_path / "build.duckdb", tmp_path / "serving", run_id="r", pii=PII, mask=True)
+    done = publish_postgres(fresh, run_id="r", interval_start="2026-11-21", pii=PII, mask=True,
+                            parquet_dir=tmp_path / "pg-serving")  # fmt: skip
     assert done["masked_columns"] == duck["masked_columns"] == PII
     assert done["tables"] == duck["marts"] == {"lead_scores": 5, "people": 5, "segment_high_intent": 2}
 
@@ -139,6 +140,14 @@ def test_the_serving_schema_is_masked_exactly_as_the_duckdb_serving_copy(fresh, 
             listed = ", ".join(f'"{c}"' for c in pg_columns)
             assert _sorted_rows(pg_rows(fresh, f"select {listed} from serving.{mart}")) == _sorted_rows(
                 con.execute(f"select {listed} from marts.{mart}").fetchall()), mart  # fmt: skip
+        # the Parquet files BI and the dashboards read: the same columns, types and rows from either engine
+        assert done["parquet"] and Path(done["parquet"]).parent == tmp_path / "pg-serving" / serving.PARQUET_DIR
+        for mart in ("people", "segment_high_intent", "lead_scores"):
+            files = [Path(duck["parquet"]) / f"{mart}.parquet", Path(done["parquet"]) / f"{mart}.parquet"]
+            described = [con.execute(f"describe select * from read_parquet('{f}')").fetchall() for f in files]
+            assert [(c[0], c[1]) for c in described[0]] == [(c[0], c[1]) for c in described[1]], mart
+            read = [_sorted_rows(con.execute(f"select * from read_parquet('{f}')").fetchall()) for f in files]
+            assert read[0] == read[1] and len(read[1]) == done["tables"][mart], mart
     finally:
         con.close()
 
@@ -246,3 +255,114 @@ def test_snapshots_are_pruned_to_the_newest_and_a_retake_replaces_the_runs(fresh
     assert again["prefix"] == prefixes[3] and again["tables"]["marts.people"] == 2
     assert pg_rows(fresh, f"select count(*) from {snapshot_schemas(prefixes[3])['marts']}.people") == [(2,)]
     assert snapshot_taken("run-2", fresh) == prefixes[2]
+
+
+GATE_TYPES = {"varchar": "text", "date": "date", "integer": "integer", "bigint": "bigint", "boolean": "boolean",
+              "double": "double precision", "timestamp": "timestamp"}  # fmt: skip
+
+
+def gate_report(layer: str, day: str, outcomes: list[bool]) -> dict:
+    """A gate's report (quality/gate.py's shape) with one expectation per outcome."""
+    results = [{"expectation": "expect_column_values_to_not_be_null", "column": f"c{n}", "severity": "critical",
+                "success": ok, "rows_checked": 10, "unexpected_count": 0 if ok else 2,
+                "unexpected_percent": 0.0 if ok else 20.0} for n, ok in enumerate(outcomes)]  # fmt: skip
+    return {"layer": layer, "interval_start": day, "tables": {f"{layer}_suite": {"results": results}}}
+
+
+def test_the_dags_publish_grants_the_reader_role_serving_only_overlays_the_runs_verdicts_and_writes_the_parquet(
+    fresh, tmp_path, monkeypatch
+):
+    """pipeline.publish_task on Postgres (INTENT_ENGINE=postgres), as the DAG's publish runs it:
+    INTENT_PG_READER_ROLES' role (a real login role) reads every table of the new serving schema and
+    nothing of marts, raw or the run's snapshot; the run's gate verdicts in the lake (raw and marts
+    layers) replace that interval's rows of serving.quality_gate_results (marts keeps what the build
+    read); the marts go to the serving folder's Parquet, which the dashboards' loader reads."""
+    import psycopg2
+    from intent_pipeline import pipeline
+    from intent_pipeline.postgres_load import PublishError, profile_env, snapshot_postgres
+    from intent_pipeline.quality.verdicts import COLUMNS, MART, write_verdicts
+    from intent_pipeline.settings import PROJECT_ROOT
+
+    day, run_id = "2026-11-21", "scheduled__2026-11-21T00:00:00+00:00"
+    lake, serving_dir = tmp_path / "lake", tmp_path / "serving"
+    for name, value in {**profile_env(fresh), "INTENT_ENGINE": "postgres", "INTENT_LAKE_DIR": str(lake),
+                        "INTENT_SERVING_DIR": str(serving_dir), "INTENT_HOME": str(tmp_path),
+                        "INTENT_PG_READER_ROLES": "t_serving_reader", "INTENT_SERVING_MASK": "1"}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("intent_pipeline.privacy.serving_mask.pii_columns", lambda *a, **k: PII)
+    write_marts(fresh, PEOPLE, SEGMENT, datetime(2026, 11, 22))
+    columns = ", ".join(f"{name} {GATE_TYPES[kind]}" for name, _, kind in COLUMNS)
+    # the build read the raw gate's first verdict of the day (1 row) and an older day's (1 row)
+    build_rows = [("run-0", "2026-11-20", "raw", "s", 1), (run_id, day, "raw", "s", 1)]
+    execute(fresh, f"create table marts.{MART} ({columns})",
+            *((f"insert into marts.{MART} (run_id, interval_start, layer, suite, expectation_number, success)"
+               " values (%s, %s, %s, %s, %s, true)", row) for row in build_rows),
+            "create schema if not exists raw", "drop table if exists raw.forms_submissions",
+            "create table raw.forms_submissions as select 'wang.wei@example.com' as email")  # fmt: skip
+    snapshot = snapshot_postgres(run_id, fresh)["prefix"]
+    # the gates of the run: the raw gate re-ran (3 expectations), the marts gate after the build (2)
+    write_verdicts(lake, gate_report("raw", day, [True, True, False]), run_id)
+    write_verdicts(lake, gate_report("marts", day, [True, False]), run_id)
+    interval = datetime(2026, 11, 21)
+
+    execute(fresh, "drop role if exists t_serving_reader")
+    with pytest.raises(PublishError, match="t_serving_reader do not exist"):
+        pipeline.publish_task(interval, datetime(2026, 11, 22), run_id)
+    assert pg_rows(fresh, "select count(*) from pg_namespace where nspname like 'serving%'") == [(0,)]
+    execute(fresh, "create role t_serving_reader login")
+    done = pipeline.publish_task(interval, datetime(2026, 11, 22), run_id)
+    assert done["readers"] == ["t_serving_reader"] and done["gate_verdicts_added"] == 5
+
+    served = pg_rows(fresh, f"select interval_start::text, layer, success, run_id from serving.{MART}")
+    assert sorted(served) == sorted([("2026-11-20", "raw", True, "run-0"), *[(day, "raw", ok, run_id) for ok in
+                                    (True, True, False)], *[(day, "marts", ok, run_id) for ok in (True, False)]])
+    assert done["tables"][MART] == 6
+    assert pg_rows(fresh, f"select count(*) from marts.{MART}") == [(2,)]  # the build's mart as it was
+    from intent_pipeline.privacy import audit
+
+    published = [r for r in audit.read(lake) if r["event"] == "publish"]
+    assert [(r["run_id"], r["record_count"]) for r in published] == [(run_id, sum(done["tables"].values()))]
+
+    reader = psycopg2.connect(**{**fresh, "user": "t_serving_reader"})
+    reader.autocommit = True
+    try:
+        cursor = reader.cursor()
+        for table, rows in done["tables"].items():  # every published mart
+            cursor.execute(f"select count(*) from serving.{table}")
+            assert cursor.fetchone() == (rows,), table
+        cursor.execute("select run_id from serving.published")
+        assert cursor.fetchone() == (run_id,)
+        cursor.execute("select count(*) from serving.masked_columns")
+        assert cursor.fetchone()[0] > 0
+        cursor.execute("select email from serving.people where person_id = 'p1'")
+        assert cursor.fetchone() == ("w***@example.com",)
+        for forbidden in ("marts.people", f"marts.{MART}", "raw.forms_submissions", f"{snapshot}__marts.people",
+                          f"{snapshot}__intermediate.int_scoring_features", "run_snapshots.taken"):  # fmt: skip
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cursor.execute(f"select count(*) from {forbidden}")
+    finally:
+        reader.close()
+
+    # the dashboards' loader (dashboard/src/data/_serving.py) reads the Parquet of this publish
+    import sys
+
+    monkeypatch.delenv("INTENT_DASHBOARD_PARQUET", raising=False)
+    monkeypatch.syspath_prepend(str(PROJECT_ROOT / "dashboard" / "src" / "data"))
+    sys.modules.pop("_serving", None)
+    import _serving  # type: ignore[import-not-found]
+
+    assert _serving.published()["run_id"] == run_id and _serving.published()["engine"] == "postgres"
+    marts = _serving.Marts()
+    assert marts.one("select count(*) from marts.people") == 5
+    assert marts.one("select email from marts.people where person_id = 'p1'") == "w***@example.com"
+    assert marts.one(f"select count(*) from marts.{MART} where layer = 'marts'") == 2
+    assert sorted(p.stem for p in marts.folder.glob("*.parquet")) == sorted(done["tables"])
+
+
+def test_this_files_database_is_this_processes_own(server):
+    """Two xdist workers running tests of one file (``--dist load``) must not share, and so drop, one
+    database (tests/postgres_server.py): the name holds the process id."""
+    import os
+
+    assert server["dbname"] == f"t_test_postgres_serving_{os.getpid()}"
+    assert pg_rows(server, "select current_database()") == [(server["dbname"],)]

@@ -133,6 +133,7 @@ def test_every_intent_variable_of_the_code_is_a_typed_field(tmp_path):
             "INTENT_PG_USER": "u",
             "INTENT_PG_PASSWORD": "secret",
             "INTENT_PG_DBNAME": "w",
+            "INTENT_PG_READER_ROLES": " bi_reader, metabase ,,",
         }
     )
     assert (settings.forms_decimal, settings.forms_date_order, settings.crm_decimal, settings.crm_date_order) == (
@@ -147,6 +148,7 @@ def test_every_intent_variable_of_the_code_is_a_typed_field(tmp_path):
     assert (settings.dashboard_out, settings.dashboard_timeout) == (Path("site"), 60.0)
     assert (settings.pg_host, settings.pg_port, settings.pg_user, settings.pg_dbname) == ("db", 6543, "u", "w")
     assert settings.pg_password == "secret" and "secret" not in repr(settings)
+    assert settings.pg_readers == ("bi_reader", "metabase") and Settings.from_env({}).pg_readers == ()
 
 
 def test_an_empty_variable_is_its_default():

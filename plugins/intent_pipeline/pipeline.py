@@ -526,18 +526,22 @@ def publish_task(interval_start: datetime, interval_end: datetime, run_id: str) 
 
     settings = Settings.from_env()
     if settings.engine == "postgres":
-        # BI reads schema serving on the server: the run's validated snapshot copied there, masked, and
-        # swapped in (postgres_load.publish_postgres); the DuckDB serving copy stays as it was.
+        # BI reads schema serving on the server: the run's validated snapshot copied there, masked, with
+        # the run's gate verdicts, granted to INTENT_PG_READER_ROLES and swapped in; its marts also go to
+        # the serving folder's Parquet (the dashboards' input). The DuckDB serving file stays as it was.
         from intent_pipeline.postgres_load import publish_postgres, snapshot_schemas
 
         snapshot = snapshot_schemas(run_settings(settings, run_id).pg_snapshot).get("marts", "marts")
         done = publish_postgres(run_id=run_id, interval_start=interval_start.date().isoformat(),
-                                source_schema=snapshot)  # fmt: skip
-        log.info("published %s marts, %s rows, to schema %s on Postgres", len(done["tables"]), done["rows"],
-                 done["schema"])  # fmt: skip
+                                source_schema=snapshot, readers=settings.pg_readers, lake_dir=settings.lake_dir,
+                                parquet_dir=serving_dir(settings))  # fmt: skip
+        log.info("published %s marts, %s rows, to schema %s on Postgres (readers: %s) and %s",
+                 len(done["tables"]), done["rows"], done["schema"], ", ".join(done["readers"]) or "none granted",
+                 done["parquet"])  # fmt: skip
         return {"engine": "postgres", "published": True, "run_id": run_id, "schema": done["schema"],
                 "rows": done["rows"], "tables": done["tables"], "masked_columns": done["masked_columns"],
-                "publish_seconds": done["seconds"]}  # fmt: skip
+                "readers": done["readers"], "gate_verdicts_added": done["gate_verdicts_added"],
+                "parquet": done["parquet"], "publish_seconds": done["seconds"]}  # fmt: skip
     source = run_settings(settings, run_id).warehouse
     manifest = publish(
         source,

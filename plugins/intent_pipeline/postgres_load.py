@@ -23,7 +23,7 @@ import io
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -423,6 +423,8 @@ def publish_postgres(
     readers: Iterable[str] = (),
     pii: Mapping[str, Mapping[str, str]] | None = None,
     mask: bool | None = None,
+    lake_dir: Path | str | None = None,
+    parquet_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Publish the validated marts (every table and view of ``source_schema``: the run's snapshot,
     :func:`snapshot_postgres`) to schema ``schema``, the Postgres counterpart of the DuckDB serving
@@ -435,20 +437,35 @@ def publish_postgres(
     that follows (which replaces ``marts``, not ``serving``) never waits for BI. The previous
     copy is dropped at the start of the next publish (which waits for a reader still inside a
     transaction begun before the last swap). ``readers``: roles granted ``usage`` on the new schema
-    and ``select`` on its tables before the swap (a schema's grants do not move with its name).
+    and ``select`` on its tables before the swap (a schema's grants do not move with its name); a
+    role that does not exist fails the publish before anything is copied.
+
+    ``lake_dir`` (the DAG's publish gives it) with ``interval_start``: the interval's quality-gate
+    verdicts in the lake replace that interval's rows of ``quality_gate_results`` in the copy
+    (``quality.verdicts.overlay``, as the DuckDB publish does: the marts gate ran after the build),
+    and the publish is recorded in the audit trail (``serving.record_publish``).
+    ``parquet_dir`` (the DAG's: the serving folder, ``serving.serving_dir``): the copy's marts are
+    also written there as a new Parquet version (``parquet/<version>/<mart>.parquet``, ``current``
+    swapped to it, and ``published.json``), as the DuckDB publish writes them, so the dashboards and
+    file-reading BI show the run published on Postgres.
 
     Columns tagged ``meta: {pii: true}`` (``pii``: ``{mart: {column: rule}}``, default
     ``privacy.serving_mask.pii_columns``) are masked as in the DuckDB serving copy unless ``mask`` is
     False (default ``INTENT_SERVING_MASK``, on): :func:`_masked_copy`; ``<schema>.masked_columns``
     lists them. ``<schema>.published`` holds the run, the interval, the time and the row counts.
-    Returns ``{"schema", "run_id", "tables": {mart: rows}, "rows", "masked_columns", "seconds"}``.
+    Returns ``{"schema", "run_id", "tables": {mart: rows}, "rows", "masked_columns", "readers",
+    "gate_verdicts_added", "parquet", "seconds"}``.
     """
+    import shutil
     import time
 
     import psycopg2
 
+    from intent_pipeline import serving
     from intent_pipeline.privacy import serving_mask
+    from intent_pipeline.quality import verdicts
 
+    readers = tuple(readers)
     if mask is None:
         mask = serving_mask.masking_enabled()
     if mask and pii is None:
@@ -457,9 +474,18 @@ def publish_postgres(
     next_schema, previous = _quote(schema + "__next"), _quote(schema + "__previous")
     counts: dict[str, int] = {}
     masked_columns: dict[str, dict[str, str]] = {}
+    overlaid = 0
+    version = serving.new_version()
+    tmp_parquet = serving.parquet_tmp(parquet_dir, version) if parquet_dir is not None else None
     con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
     try:
         with con, con.cursor() as cursor:
+            if readers:
+                cursor.execute("select rolname from pg_roles where rolname = any(%s)", (list(readers),))
+                missing = sorted(set(readers) - {row[0] for row in cursor.fetchall()})
+                if missing:
+                    raise PublishError(f"reader role(s) {', '.join(missing)} do not exist on the server: create "
+                                       "them (create role ... nologin) or change INTENT_PG_READER_ROLES")  # fmt: skip
             cursor.execute(f"drop schema if exists {previous} cascade")
             cursor.execute(f"drop schema if exists {next_schema} cascade")
             cursor.execute(f"create schema {next_schema}")
@@ -482,6 +508,16 @@ def publish_postgres(
                 else:
                     cursor.execute(f"create table {copied} as table {source}")
                     counts[mart] = cursor.rowcount
+                if mart == verdicts.MART and lake_dir is not None and interval_start:
+                    # the build knew the raw gate's verdict of its interval, not the marts gate's (run after it)
+                    overlaid = verdicts.overlay(cursor, copied, lake_dir, interval_start,
+                                                insert=lambda table, rows: _copy(cursor, table, rows))  # fmt: skip
+                    cursor.execute(f"select count(*) from {copied}")
+                    counts[mart] = cursor.fetchone()[0]
+            if tmp_parquet is not None:
+                tmp_parquet.mkdir(parents=True)
+                for mart in marts:
+                    _write_parquet(cursor, schema + "__next", mart, tmp_parquet / f"{mart}.parquet")
             cursor.execute(
                 f"create table {next_schema}.{PUBLISHED_TABLE} (run_id text, interval_start text,"
                 " published_at timestamptz, tables integer, rows bigint)"
@@ -504,10 +540,67 @@ def publish_postgres(
             if cursor.fetchone():
                 cursor.execute(f"alter schema {_quote(schema)} rename to {previous}")
             cursor.execute(f"alter schema {next_schema} rename to {_quote(schema)}")
+        parquet = None
+        if parquet_dir is not None and tmp_parquet is not None:  # the files BI and the dashboards read
+            parquet = serving.swap_in_parquet(parquet_dir, tmp_parquet, version)
+            serving.write_manifest(parquet_dir, {
+                "run_id": run_id, "interval_start": interval_start, "version": version,
+                "published_at": datetime.now(UTC).isoformat(), "engine": "postgres",
+                "source": source_schema, "schema": schema, "database": None,
+                "parquet": str(parquet_dir / serving.PARQUET_DIR / serving.CURRENT), "marts": counts,
+                "masked": bool(mask), "masked_columns": masked_columns, "gate_verdicts_added": overlaid,
+                "publish_seconds": round(time.perf_counter() - started, 3),
+            })  # fmt: skip
+        if lake_dir is not None:
+            serving.record_publish(lake_dir, counts, run_id=run_id, interval_start=interval_start, version=version)
+    except BaseException:
+        if tmp_parquet is not None:
+            shutil.rmtree(tmp_parquet, ignore_errors=True)
+        raise
     finally:
         con.close()
     return {"schema": schema, "run_id": run_id, "tables": counts, "rows": sum(counts.values()),
-            "masked_columns": masked_columns, "seconds": round(time.perf_counter() - started, 2)}  # fmt: skip
+            "masked_columns": masked_columns, "readers": list(readers), "gate_verdicts_added": overlaid,
+            "parquet": str(parquet) if parquet else None,
+            "seconds": round(time.perf_counter() - started, 2)}  # fmt: skip
+
+
+def _parquet_type(udt: str, precision: int | None, scale: int | None):
+    """The Arrow type a Postgres column's values keep in the serving Parquet (None: written as text)."""
+    import pyarrow as pa
+
+    if udt == "numeric":
+        return pa.decimal128(precision, scale or 0) if precision else pa.float64()
+    return {"int2": pa.int16(), "int4": pa.int32(), "int8": pa.int64(), "float4": pa.float32(),
+            "float8": pa.float64(), "bool": pa.bool_(), "date": pa.date32(), "text": pa.string(),
+            "varchar": pa.string(), "bpchar": pa.string(), "timestamp": pa.timestamp("us"),
+            "timestamptz": pa.timestamp("us", tz="UTC")}.get(udt)  # fmt: skip
+
+
+def _write_parquet(cursor, schema: str, table: str, path: Path) -> int:
+    """``schema.table`` as one Parquet file (zstd, as the DuckDB publish writes them), its columns'
+    types kept (:func:`_parquet_type`; numeric without a precision as double, any other type as
+    its text); returns the rows written."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cursor.execute(
+        "select column_name, udt_name, numeric_precision, numeric_scale from information_schema.columns"
+        " where table_schema = %s and table_name = %s order by ordinal_position",
+        (schema, table),
+    )
+    columns = cursor.fetchall()
+    types = [_parquet_type(udt, precision, scale) or pa.string() for _, udt, precision, scale in columns]
+    select = ", ".join(
+        _quote(name) if _parquet_type(udt, precision, scale) is not None and (udt != "numeric" or precision)
+        else f"cast({_quote(name)} as {'double precision' if udt == 'numeric' else 'text'}) as {_quote(name)}"
+        for name, udt, precision, scale in columns
+    )  # fmt: skip
+    cursor.execute(f"select {select} from {_quote(schema)}.{_quote(table)}")
+    rows = cursor.fetchall()
+    arrays = [pa.array([row[i] for row in rows], type=kind) for i, kind in enumerate(types)]
+    pq.write_table(pa.Table.from_arrays(arrays, names=[c[0] for c in columns]), path, compression="zstd")
+    return len(rows)
 
 
 def _columns(cursor, schema: str, table: str) -> list[str]:

@@ -130,6 +130,47 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def new_version() -> str:
+    """A new version name of the serving copy (sortable by time)."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:6]}"
+
+
+def parquet_tmp(target_dir: Path, version: str) -> Path:
+    """Where a publish writes the Parquet files of ``version`` before :func:`swap_in_parquet`."""
+    return target_dir / PARQUET_DIR / f".{version}.tmp"
+
+
+def swap_in_parquet(target_dir: Path, tmp_parquet: Path, version: str) -> Path:
+    """Make the complete folder ``tmp_parquet`` the version ``version`` and point ``current`` at it
+    (each by one rename); keep the previous version for readers still in it, remove older ones."""
+    versions = target_dir / PARQUET_DIR
+    final = versions / version
+    os.replace(tmp_parquet, final)
+    link_tmp = versions / f".{CURRENT}.{version}.tmp"
+    link_tmp.symlink_to(version)
+    os.replace(link_tmp, versions / CURRENT)
+    done = sorted(p for p in versions.iterdir() if not p.name.startswith(".") and p.name != CURRENT)
+    _prune(done, 2, keep=final)
+    return final
+
+
+def write_manifest(target_dir: Path, manifest: dict) -> None:
+    """``published.json`` (what the serving copy holds), replaced by one rename."""
+    manifest_tmp = target_dir / f".{MANIFEST}.{manifest['version']}.tmp"
+    manifest_tmp.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+    os.replace(manifest_tmp, target_dir / MANIFEST)
+
+
+def record_publish(lake_dir: Path | str, counts: dict[str, int], *, run_id: str, interval_start: str,
+                   version: str) -> None:
+    """The publish in the audit trail (``privacy.audit``: event ``publish``, the rows published)."""
+    from intent_pipeline.privacy import audit
+
+    audit.record("publish", lake_dir=Path(lake_dir), destination="serving", purpose="analytics",
+                 record_count=sum(counts.values()), run_id=run_id, interval_start=interval_start, version=version,
+                 marts=len(counts))  # fmt: skip
+
+
 def publish(
     source: Path,
     target_dir: Path,
@@ -167,10 +208,10 @@ def publish(
     if not Path(source).exists():
         raise PublishError(f"nothing to publish: {source} does not exist (dbt_build has not run)")
     target_dir.mkdir(parents=True, exist_ok=True)
-    version = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:6]}"
+    version = new_version()
     tmp_db = target_dir / f".{SERVING_DB}.{version}.tmp"
     versions = target_dir / PARQUET_DIR
-    tmp_parquet = versions / f".{version}.tmp"
+    tmp_parquet = parquet_tmp(target_dir, version)
     counts: dict[str, int] = {}
     overlaid = 0
     try:
@@ -235,14 +276,7 @@ def publish(
         # Both are complete: swap them in, each by one rename.
         os.replace(tmp_db, target_dir / SERVING_DB)
         if parquet:
-            final = versions / version
-            os.replace(tmp_parquet, final)
-            link_tmp = versions / f".{CURRENT}.{version}.tmp"
-            link_tmp.symlink_to(version)
-            os.replace(link_tmp, versions / CURRENT)
-            # Keep the previous version for readers still in it; remove the older ones.
-            done = sorted(p for p in versions.iterdir() if not p.name.startswith(".") and p.name != CURRENT)
-            _prune(done, 2, keep=final)
+            swap_in_parquet(target_dir, tmp_parquet, version)
     except BaseException:
         tmp_db.unlink(missing_ok=True)
         shutil.rmtree(tmp_parquet, ignore_errors=True)
@@ -261,23 +295,9 @@ def publish(
         "gate_verdicts_added": overlaid,
         "publish_seconds": round(time.monotonic() - started, 3),
     }
-    manifest_tmp = target_dir / f".{MANIFEST}.{version}.tmp"
-    manifest_tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    os.replace(manifest_tmp, target_dir / MANIFEST)
+    write_manifest(target_dir, manifest)
     if lake_dir is not None:
-        from intent_pipeline.privacy import audit
-
-        audit.record(
-            "publish",
-            lake_dir=lake_dir,
-            destination="serving",
-            purpose="analytics",
-            record_count=sum(counts.values()),
-            run_id=run_id,
-            interval_start=interval_start,
-            version=version,
-            marts=len(counts),
-        )
+        record_publish(lake_dir, counts, run_id=run_id, interval_start=interval_start, version=version)
     log.info("published %d marts (%s) to %s in %.2f s", len(counts), version, target_dir, manifest["publish_seconds"])
     return manifest
 

@@ -157,6 +157,9 @@ class Settings(BaseSettings):
     pg_user: str = "intent"
     pg_password: str = Field(default="", repr=False)
     pg_dbname: str = "intent_warehouse"
+    # INTENT_PG_READER_ROLES: roles (comma-separated) that the DAG's publish grants `usage` on the new
+    # schema serving and `select` on its tables (postgres_load.publish_postgres); nothing else.
+    pg_reader_roles: str = ""
     # The run's snapshot on Postgres (schemas <pg_snapshot>__marts, __intermediate): set by
     # serving.run_settings for a run's later tasks, as ``warehouse`` is set to its snapshot on DuckDB;
     # empty: the live marts.
@@ -265,6 +268,11 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.strip().upper() not in ("MDY", "DMY"):
             raise ValueError(f"{_env_name(info)} must be MDY or DMY, got {value.strip().upper()!r}")
         return value.strip().upper() if isinstance(value, str) else value
+
+    @property
+    def pg_readers(self) -> tuple[str, ...]:
+        """The roles of ``INTENT_PG_READER_ROLES``, in order, blanks left out."""
+        return tuple(name.strip() for name in self.pg_reader_roles.split(",") if name.strip())
 
     @property
     def models_dir(self) -> Path:

@@ -86,16 +86,22 @@ def verdict_rows(report: dict, run_id: str, validated_at: datetime) -> list[dict
     return rows
 
 
+def arrow_schema():
+    """The record's Arrow schema (:data:`COLUMNS`)."""
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "date32": pa.date32(), "int32": pa.int32(), "int64": pa.int64(),
+             "bool_": pa.bool_(), "float64": pa.float64(), "timestamp_us": pa.timestamp("us")}  # fmt: skip
+    return pa.schema([(name, types[arrow]) for name, arrow, _ in COLUMNS])
+
+
 def write_verdicts(lake_dir: Path | str, report: dict, run_id: str, validated_at: datetime | None = None) -> Path:
     """Write (or replace) the interval's verdict file of the report's layer; returns its path."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     when = (validated_at or datetime.now(UTC)).replace(tzinfo=None)
-    types = {"string": pa.string(), "date32": pa.date32(), "int32": pa.int32(), "int64": pa.int64(),
-             "bool_": pa.bool_(), "float64": pa.float64(), "timestamp_us": pa.timestamp("us")}  # fmt: skip
-    schema = pa.schema([(name, types[arrow]) for name, arrow, _ in COLUMNS])
-    table = pa.Table.from_pylist(verdict_rows(report, run_id, when), schema=schema)
+    table = pa.Table.from_pylist(verdict_rows(report, run_id, when), schema=arrow_schema())
     path = verdict_path(lake_dir, report["layer"], report["interval_start"])
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
@@ -113,24 +119,48 @@ def interval_files(lake_dir: Path | str, interval_start: date | str) -> list[Pat
     return sorted((Path(lake_dir) / FOLDER).glob(f"*/dt={day}.parquet"))
 
 
-def overlay(con, table: str, lake_dir: Path | str, interval_start: date | str) -> int:
-    """Replace the rows of ``interval_start`` in ``table`` (a copy of the mart, in DuckDB connection
-    ``con``) by the interval's verdict files, layer by layer; returns the rows put in.
+def interval_verdicts(lake_dir: Path | str, interval_start: date | str):
+    """The interval's verdict files, every layer's, as one Arrow table with :data:`COLUMNS` (a column
+    missing from an older file is null), or None when the interval has none."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    Used by ``publish``: the build read the raw gate's verdict, not the marts gate's, which ran after
-    it; the served mart shows both verdicts of the run it publishes."""
     files = interval_files(lake_dir, interval_start)
     if not files:
+        return None
+    table = pa.concat_tables([pq.read_table(path) for path in files], promote_options="default")
+    schema = arrow_schema()
+    columns = [table.column(field.name).cast(field.type) if field.name in table.column_names
+               else pa.nulls(table.num_rows, field.type) for field in schema]  # fmt: skip
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def overlay(con, table: str, lake_dir: Path | str, interval_start: date | str, *, insert=None) -> int:
+    """Replace the rows of ``interval_start`` in ``table`` (a copy of the mart) by the interval's
+    verdict files (:func:`interval_verdicts`), layer by layer; returns the rows put in.
+
+    Used by ``publish``: the build read the raw gate's verdict, not the marts gate's, which ran after
+    it; the served mart shows both verdicts of the run it publishes. ``con`` is a DuckDB connection
+    (the serving copy being written), or, with ``insert`` (``insert(table, arrow_rows)``), a DB-API
+    cursor with ``%s`` parameters (the Postgres serving schema being written,
+    ``postgres_load.publish_postgres``)."""
+    rows = interval_verdicts(lake_dir, interval_start)
+    if rows is None:
         return 0
-    paths = "[" + ", ".join("'" + str(path).replace("'", "''") + "'" for path in files) + "]"
-    columns = ", ".join(f'"{name}"' for name, _, _ in COLUMNS)
-    source = f"(select {columns} from read_parquet({paths}, union_by_name = true))"
     day = interval_start if isinstance(interval_start, str) else interval_start.isoformat()
+    layers = sorted(set(rows.column("layer").to_pylist()))
+    marks = ", ".join(["?" if insert is None else "%s"] * len(layers))
+    mark = "?" if insert is None else "%s"
     con.execute(
-        f"delete from {table} where interval_start = cast(? as date) "
-        f"and layer in (select distinct layer from {source})",
-        [day],
+        f"delete from {table} where interval_start = cast({mark} as date) and layer in ({marks})", [day, *layers]
     )
-    con.execute(f"insert into {table} ({columns}) select {columns} from {source}")
-    row = con.execute(f"select count(*) from {source}").fetchone()
-    return int(row[0]) if row else 0
+    if insert is None:
+        columns = ", ".join(f'"{name}"' for name, _, _ in COLUMNS)
+        con.register("intent_interval_verdicts", rows)
+        try:
+            con.execute(f"insert into {table} ({columns}) select {columns} from intent_interval_verdicts")
+        finally:
+            con.unregister("intent_interval_verdicts")
+    else:
+        insert(table, rows)
+    return rows.num_rows
