@@ -69,8 +69,9 @@ comparisons:
     type: jaro_winkler
     standardise: place
     thresholds: [0.88]
-  # national id (no source of ours carries one yet, so no m/u in the seed: it weighs 0 but vetoes
-  # and corroborates): 2 equal, 1 one edit, 0 (a contradiction)
+  # national id (no source of ours carries one yet: the seed has its levels at m = u, so it weighs 0
+  # until identity-estimate estimates them on records that have one, but it vetoes and corroborates):
+  # 2 equal, 1 one edit, 0 (a contradiction)
   - name: national_id
     column: national_id
     type: damerau_levenshtein

@@ -561,7 +561,9 @@ def journeys_from_table(table) -> list[Journey]:
         raise AttributionError(f"journey table lacks columns {missing}")
     table = table.sort_values(["journey_id", "touch_number"], kind="stable")
     ids = table["journey_id"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.array([], dtype=int)
+    if not len(ids):  # no journey (e.g. nobody with analytics consent yet): none, not one empty one
+        return []
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
     ends = np.r_[starts[1:], len(ids)]
     channels = table["channel"].tolist()
     touch_ids = table["touch_id"].tolist()

@@ -232,3 +232,17 @@ def test_conversions_without_a_touch_stay_out_of_the_chain_and_the_game():
     totals = A.attribute(rows(("a > b", 1, 0), ("b", 1, 1), ("a", 0, 1), (A.UNATTRIBUTED, 3, 0)))
     assert totals.conversions["markov"] == pytest.approx({"a": 0.5, "b": 1.5, A.UNATTRIBUTED: 3.0})
     assert totals.conversions["shapley"][A.UNATTRIBUTED] == pytest.approx(3.0)
+
+
+def test_a_journey_table_without_rows_credits_nothing_and_fails_nothing():
+    """The dbt model attribution_touch_credits on a day when no consenting person has a journey (a
+    40-person sample's first build, tests/test_scheduler_backfill_summaries.py): it failed the whole
+    dbt build with "zip() argument 2 is longer than argument 1"; now an empty table of credits."""
+    import pandas as pd
+
+    columns = [*A.JOURNEY_COLUMNS, "person_id", "converted_at", "touched_at", "campaign"]
+    empty = pd.DataFrame({column: pd.Series([], dtype=object) for column in columns})
+    assert A.journeys_from_table(empty) == []
+    credits = A.attribute_journey_table(empty)
+    assert len(credits) == 0
+    assert {"conversion_id", "attribution_model", "credit", "removal_effect", "shapley_value"} <= set(credits.columns)

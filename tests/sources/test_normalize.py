@@ -58,7 +58,19 @@ def test_emails_amounts_integers():
     assert email("  Zhang.Wei+News@Example.COM ") == "zhang.wei+news@example.com"  # no provider folding
     assert email("invalid@invalid") == "invalid@invalid"  # dotless domains are syntactically addresses
     assert email(" ") is None
-    for bad in ("c at example.com", "a@b@c.com", "a@", "@example.com", "a@example..com", "a b@example.com"):
+    # typed with a Chinese input method: full-width letters, ＠ and ．, or an ideographic full stop
+    assert email("ｚｈｏｕｊｉｅ＠ｑｑ．ｃｏｍ") == email("zhoujie＠qq。com") == "zhoujie@qq.com"
+    assert email("张三@例子.中国") == "张三@例子.中国"
+    for bad in (
+        "c at example.com",
+        "a@b@c.com",
+        "a@",
+        "@example.com",
+        "a@example..com",
+        "a b@example.com",
+        "a＠b＠c.com",
+        "a@example。。com",
+    ):
         with pytest.raises(BadValue):
             email(bad)
     assert amount("12,500.00") == 12500.0 and amount("¥ 3000") == 3000.0 and amount("") is None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -68,11 +69,23 @@ def decode_bytes(data: bytes) -> str:
 _EMAIL = re.compile(r"^[^@\s,;:<>()\[\]\"']+@[^@\s,;:<>()\[\]\"'.][^@\s,;:<>()\[\]\"']*$")
 
 
+# What a Chinese or Japanese input method types inside an address: full-width letters, digits, ＠ and ．
+# (NFKC folds them to ASCII), and the ideographic full stops 。 and ｡, which NFKC keeps but no address
+# can hold, typed for the dot of the domain.
+_IDEOGRAPHIC_STOPS = str.maketrans({"\u3002": ".", "\uff61": "."})
+
+
 def email(value: Any) -> str | None:
-    """Lower-cased, trimmed address, otherwise kept as written; None when empty; BadValue when not an address."""
+    """Lower-cased, trimmed address, otherwise kept as written; None when empty; BadValue when not an address.
+
+    Full-width forms (``ｚｈｏｕ＠ｑｑ．ｃｏｍ``) and ideographic full stops are folded to ASCII first: a form
+    filled in with a Chinese input method gives the same address as one typed in ASCII, not a
+    quarantined row (an internationalised address stays as typed, in NFKC form)."""
     raw = text(value)
     if raw is None:
         return None
+    if not raw.isascii():
+        raw = unicodedata.normalize("NFKC", raw).translate(_IDEOGRAPHIC_STOPS).strip()
     address = raw.lower()
     if not _EMAIL.match(address) or address.endswith(".") or ".." in address.split("@", 1)[1]:
         raise BadValue(f"not an email address: {raw!r}")
