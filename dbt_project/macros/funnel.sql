@@ -184,6 +184,10 @@ grade_history as (
     percentile_cont(0.5) within group (order by {{ expression }})
 {%- endmacro %}
 
+{% macro spark__median_of(expression) -%}
+    median({{ expression }})
+{%- endmacro %}
+
 {% macro duckdb__median_of(expression) -%}
     median({{ expression }})
 {%- endmacro %}

@@ -12,7 +12,7 @@
     (macros/incremental.sql) from their whole history, and replaces their rows; every other
     browser's rows stay as they are. -#}
 {{ config(
-    materialized='incremental',
+    materialized=incremental_or_table(),
     unique_key='user_pseudo_id',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',

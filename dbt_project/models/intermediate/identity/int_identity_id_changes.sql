@@ -8,7 +8,7 @@
     share this one now; a cannot_link whose two identifiers had this one id and now have two; a
     detach that moved its identifier away from the rest of its person); null otherwise. -#}
 {{ config(
-    materialized='incremental',
+    materialized=incremental_or_table(),
     on_schema_change='append_new_columns',
     unique_key=['changed_on', 'from_person_id', 'to_person_id'],
     incremental_strategy='delete+insert',

@@ -10,7 +10,7 @@
     re-running an interval changes nothing. Nodes that disappear (cut by a guard added later) keep
     their last row, so their id comes back if they do. -#}
 {{ config(
-    materialized='incremental',
+    materialized=incremental_or_table(),
     unique_key='node_key',
     incremental_strategy='delete+insert',
     full_refresh=false,
