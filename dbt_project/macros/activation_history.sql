@@ -57,7 +57,7 @@
 {% macro activation_history_empty(table) -%}
         (select
         {%- for name, type in activation_history_columns(table).items() %}
-            cast(null as {{ type }}) as {{ name }}{{ "," if not loop.last }}
+            cast(null as {{ sql_type(type) }}) as {{ name }}{{ "," if not loop.last }}
         {%- endfor %}
         where false) as empty_history
 {%- endmacro %}

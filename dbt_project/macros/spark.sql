@@ -115,3 +115,62 @@
 {% macro incremental_or_table() -%}
     {{- return('table' if target.type == 'spark' else 'incremental') -}}
 {%- endmacro %}
+
+{#- dbt's contract check on Spark: the empty relation of the declared columns, each data_type (written
+    for DuckDB and Postgres in the models' YAML) translated by sql_type, so `varchar` is Spark's string. -#}
+{% macro spark__get_empty_schema_sql(columns) -%}
+    select
+    {%- for name, column in columns.items() %}
+        cast(null as {{ sql_type(column['data_type']) }}) as {{ adapter.quote(name) if column.get('quote') else name }}{{ "," if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- The contracts' not_null constraints on Spark. dbt-spark sets them with ALTER COLUMN ... SET NOT
+    NULL, which only Delta tables take (the tables here are Parquet, no Delta jars): the table is
+    checked instead, and a null in such a column fails the model with the column's name, as DuckDB's
+    and Postgres's NOT NULL would. The project declares no other kind of constraint. -#}
+{% macro spark__persist_constraints(relation, model) %}
+  {%- if config.get('contract').enforced -%}
+    {%- for name, column in model.columns.items() -%}
+      {%- for constraint in column.get('constraints', []) -%}
+        {%- if constraint.type == 'not_null' -%}
+          {%- set quoted = adapter.quote(name) if column.get('quote') else name -%}
+          {%- set nulls = run_query('select count(*) from ' ~ relation ~ ' where ' ~ quoted ~ ' is null').columns[0].values()[0] -%}
+          {%- if nulls > 0 -%}
+            {{ exceptions.raise_compiler_error(relation ~ '.' ~ name ~ ' is declared not null (contract) and has ' ~ nulls ~ ' null rows') }}
+          {%- endif -%}
+        {%- elif constraint.type -%}
+          {{ exceptions.raise_compiler_error(relation ~ '.' ~ name ~ ': a ' ~ constraint.type ~ ' constraint cannot be enforced on a Spark Parquet table') }}
+        {%- endif -%}
+      {%- endfor -%}
+    {%- endfor -%}
+  {%- endif -%}
+{% endmacro %}
+
+{#- Seconds since 1970-01-01 00:00 of a timestamp (naive UTC), fractional. -#}
+{% macro epoch_seconds(timestamp) -%}
+    {{ return(adapter.dispatch('epoch_seconds')(timestamp)) }}
+{%- endmacro %}
+
+{% macro default__epoch_seconds(timestamp) -%}
+    extract(epoch from {{ timestamp }})
+{%- endmacro %}
+
+{#- Spark has no epoch field; the session's time zone is UTC (profiles.yml), so the cast keeps the time. -#}
+{% macro spark__epoch_seconds(timestamp) -%}
+    (unix_micros(cast({{ timestamp }} as timestamp)) / 1000000.0)
+{%- endmacro %}
+
+{#- row_number() in the order the rows were stored (a seed's lines): DuckDB and Postgres scan a table
+    in that order; Spark wants an ORDER BY, and a seed table's single file is read in order. -#}
+{% macro stored_order_row_number() -%}
+    {{ return(adapter.dispatch('stored_order_row_number')()) }}
+{%- endmacro %}
+
+{% macro default__stored_order_row_number() -%}
+    row_number() over ()
+{%- endmacro %}
+
+{% macro spark__stored_order_row_number() -%}
+    row_number() over (order by monotonically_increasing_id())
+{%- endmacro %}
