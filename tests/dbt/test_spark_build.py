@@ -66,8 +66,13 @@ def test_the_selection_builds_on_spark(spark_build):
     failed = {uid: node for uid, node in spark_build["nodes"].items() if node["status"] != "success"}
     assert spark_build["success"] and not failed, (spark_build["error"], failed)
     built = {node["relation"] for node in spark_build["nodes"].values() if node["resource_type"] == "model"}
-    assert {"staging.stg_forms__submissions", "staging.stg_web__events", "staging.stg_crm__leads",
-            "intermediate.int_identity_records", "intermediate.int_web_session_events"} <= built
+    assert {
+        "staging.stg_forms__submissions",
+        "staging.stg_web__events",
+        "staging.stg_crm__leads",
+        "intermediate.int_identity_records",
+        "intermediate.int_web_session_events",
+    } <= built
 
 
 def test_every_built_relation_equals_duckdbs(spark_build, warehouse):
