@@ -114,7 +114,8 @@ def fresh(server) -> Iterator[dict]:
 
 def test_the_serving_schema_is_masked_exactly_as_the_duckdb_serving_copy(fresh, tmp_path):
     from intent_pipeline import serving
-    from intent_pipeline.postgres_load import _sorted_rows, publish_postgres
+    from intent_pipeline.engine_compare import sorted_rows
+    from intent_pipeline.postgres_load import publish_postgres
 
     scored_at = datetime(2026, 11, 22)
     write_marts(fresh, PEOPLE, SEGMENT, scored_at)
@@ -138,7 +139,7 @@ def test_the_serving_schema_is_masked_exactly_as_the_duckdb_serving_copy(fresh, 
                                              " order by ordinal_position")]  # fmt: skip
             assert pg_columns == duck_columns, mart
             listed = ", ".join(f'"{c}"' for c in pg_columns)
-            assert _sorted_rows(pg_rows(fresh, f"select {listed} from serving.{mart}")) == _sorted_rows(
+            assert sorted_rows(pg_rows(fresh, f"select {listed} from serving.{mart}")) == sorted_rows(
                 con.execute(f"select {listed} from marts.{mart}").fetchall()), mart  # fmt: skip
         # the Parquet files BI and the dashboards read: the same columns, types and rows from either engine
         assert done["parquet"] and Path(done["parquet"]).parent == tmp_path / "pg-serving" / serving.PARQUET_DIR

@@ -16,6 +16,11 @@
     {{ files_or_empty(pattern, relation, activation_history_empty(table)) }}
 {%- endmacro %}
 
+{#- Spark: the history files read in place (raw.<table>, an external table over the folder). -#}
+{% macro spark__activation_history(table, relation) -%}
+    {{ spark_lake_table(table, 'activation/' ~ table, activation_history_columns(table).items()) }}
+{%- endmacro %}
+
 {#- Postgres: the tables are loaded into schema raw by intent_pipeline.postgres_load, which leaves
     no table before the first activation. -#}
 {% macro postgres__activation_history(table, relation) -%}
@@ -52,7 +57,7 @@
 {% macro activation_history_empty(table) -%}
         (select
         {%- for name, type in activation_history_columns(table).items() %}
-            cast(null as {{ type }}) as {{ name }}{{ "," if not loop.last }}
+            cast(null as {{ sql_type(type) }}) as {{ name }}{{ "," if not loop.last }}
         {%- endfor %}
         where false) as empty_history
 {%- endmacro %}

@@ -3,7 +3,7 @@
     record's column list is spelled out serves both the model's casts and its empty relation. -#}
 {% macro typed_columns(columns, null_values=false) -%}
     {%- for name, type in columns %}
-        cast({{ 'null' if null_values else name }} as {{ type }}) as {{ name }}{{ "," if not loop.last }}
+        cast({{ 'null' if null_values else name }} as {{ sql_type(type) }}) as {{ name }}{{ "," if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
 

@@ -38,11 +38,11 @@
                        v_<name>_local, v_<name>_company_domain); a null key is no key -#}
 
 {% macro cm_text(value) -%}
-    nullif(trim(lower(cast({{ value }} as varchar))), '')
+    nullif(trim(lower(cast({{ value }} as {{ sql_type('varchar') }}))), '')
 {%- endmacro %}
 
 {% macro cm_digits(value) -%}
-    nullif(regexp_replace(cast({{ value }} as varchar), '[^0-9]', '', 'g'), '')
+    nullif(regexp_replace(cast({{ value }} as {{ sql_type('varchar') }}), '[^0-9]', '', 'g'), '')
 {%- endmacro %}
 
 {#- A date from text, null when it is none of the accepted layouts. -#}
@@ -58,7 +58,7 @@
 {%- endmacro %}
 
 {% macro duckdb__cm_parse_date(value) -%}
-    cast(try_strptime(trim(cast({{ value }} as varchar)), ['%Y%m%d', '%Y-%m-%d', '%Y/%m/%d', '%d/%m/%Y']) as date)
+    cast(try_strptime(trim(cast({{ value }} as {{ sql_type('varchar') }})), ['%Y%m%d', '%Y-%m-%d', '%Y/%m/%d', '%d/%m/%Y']) as date)
 {%- endmacro %}
 
 {% macro cm_parse_number(value) -%}
@@ -66,12 +66,12 @@
 {%- endmacro %}
 
 {% macro default__cm_parse_number(value) -%}
-    case when trim(cast({{ value }} as varchar)) similar to '-?[0-9]+([.][0-9]+)?'
-        then cast(trim(cast({{ value }} as varchar)) as double precision) end
+    case when trim(cast({{ value }} as {{ sql_type('varchar') }})) similar to '-?[0-9]+([.][0-9]+)?'
+        then cast(trim(cast({{ value }} as {{ sql_type('varchar') }})) as {{ sql_type('double precision') }}) end
 {%- endmacro %}
 
 {% macro duckdb__cm_parse_number(value) -%}
-    try_cast(trim(cast({{ value }} as varchar)) as double precision)
+    try_cast(trim(cast({{ value }} as {{ sql_type('varchar') }})) as {{ sql_type('double precision') }})
 {%- endmacro %}
 
 {#- An organisation's name as a key: punctuation to spaces, legal and generic suffixes stripped
@@ -134,7 +134,7 @@
 
 {#- A full name (pinyin_name): written form, its syllables in written order, and turned round. -#}
 {% macro cm_pinyin_name(column, name) -%}
-    {%- set written = "nullif(trim(regexp_replace(lower(cast(" ~ column ~ " as varchar)), '[\\s.,·_-]+', ' ', 'g')), '')" -%}
+    {%- set written = "nullif(trim(regexp_replace(lower(cast(" ~ column ~ " as " ~ sql_type('varchar') ~ ")), '[\\s.,·_-]+', ' ', 'g')), '')" -%}
     {%- set is_hanzi = "regexp_replace(" ~ written ~ ", '[一-龥 ]', '', 'g') = ''" -%}
     {%- set hz = "replace(" ~ written ~ ", ' ', '')" -%}
     {%- set surname_length = "case when left(" ~ hz ~ ", 2) in ('" ~ compound_chinese_surnames() | join("', '")
@@ -161,9 +161,9 @@
 {% macro cm_person_name_ctes(records, record_id, columns) -%}
 cm_pn_input as (
     select
-        cast({{ record_id }} as varchar) as record_id,
+        cast({{ record_id }} as {{ sql_type('varchar') }}) as record_id,
         {%- for part, column in [('first_name', columns[0]), ('last_name', columns[1]), ('full_name', columns[2])] %}
-        {% if column %}nullif(trim(regexp_replace(lower({{ column }}), '[\s.,]+', ' ', 'g')), ''){% else %}cast(null as varchar){% endif %} as {{ part }}{{ ',' if not loop.last }}
+        {% if column %}nullif(trim(regexp_replace(lower({{ column }}), '[\s.,]+', ' ', 'g')), ''){% else %}cast(null as {{ sql_type('varchar') }}){% endif %} as {{ part }}{{ ',' if not loop.last }}
         {%- endfor %}
     from {{ records }}
 ),
@@ -377,23 +377,23 @@ cm_pn_names as (
     pn.{{ parts[0] }}_hz as d_{{ name }},
     coalesce(pn.is_chinese_name, false) as c_{{ name }}
     {%- elif kind == 'email' -%}
-        {%- set raw = "nullif(replace(lower(cast(" ~ column ~ " as varchar)), ' ', ''), '')" %}
+        {%- set raw = "nullif(replace(lower(cast(" ~ column ~ " as " ~ sql_type('varchar') ~ ")), ' ', ''), '')" %}
     case when not {{ cm_blocked(comparison, raw) }} then {{ canonical_email(raw) if comparison.get('canonical', true) else raw }} end as v_{{ name }},
     case when not {{ cm_blocked(comparison, raw) }} then {{ raw }} end as t_{{ name }}
     {%- elif standardise == 'phone' -%}
-        {%- set raw = "nullif(trim(cast(" ~ column ~ " as varchar)), '')" -%}
+        {%- set raw = "nullif(trim(cast(" ~ column ~ " as " ~ sql_type('varchar') ~ ")), '')" -%}
         {%- set digits = "regexp_replace(" ~ raw ~ ", '[^0-9]', '', 'g')" %}
     case
         when not {{ cm_blocked(comparison, raw) }} and length({{ digits }}) >= {{ comparison.get('digits', 8) }}
             then right({{ digits }}, {{ comparison.get('digits', 8) }})
     end as v_{{ name }},
-    cast(null as varchar) as d_{{ name }},
-    cast(null as varchar) as x_{{ name }}
+    cast(null as {{ sql_type('varchar') }}) as d_{{ name }},
+    cast(null as {{ sql_type('varchar') }}) as x_{{ name }}
     {%- else -%}
         {%- if standardise == 'organisation' -%}
             {%- set value = cm_organisation_key(cm_text(column)) -%}
         {%- elif standardise == 'place' -%}
-            {%- set value = "nullif(trim(regexp_replace(lower(cast(" ~ column ~ " as varchar)), '市$', '')), '')" -%}
+            {%- set value = "nullif(trim(regexp_replace(lower(cast(" ~ column ~ " as " ~ sql_type('varchar') ~ ")), '市$', '')), '')" -%}
         {%- elif standardise == 'text' -%}
             {%- set value = cm_text(column) -%}
         {%- else -%}
@@ -406,15 +406,15 @@ cm_pn_names as (
     {{ cm_digits(column) }} as x_{{ name }}
     {%- elif kind == 'numeric' %}
     {{ cm_parse_number(cm_text(column)) }} as d_{{ name }},
-    cast(null as varchar) as x_{{ name }}
+    cast(null as {{ sql_type('varchar') }}) as x_{{ name }}
     {%- elif kind == 'email_local' %}
     case when position('@' in {{ value }}) > 0
         then split_part(replace({{ value }}, ' ', ''), '@', 1) end as d_{{ name }},
     case when position('@' in {{ value }}) > 0
         then split_part(replace({{ value }}, ' ', ''), '@', 2) end as x_{{ name }}
     {%- else %}
-    cast(null as varchar) as d_{{ name }},
-    cast(null as varchar) as x_{{ name }}
+    cast(null as {{ sql_type('varchar') }}) as d_{{ name }},
+    cast(null as {{ sql_type('varchar') }}) as x_{{ name }}
     {%- endif %}
     {%- endif %}
 {%- endmacro %}
@@ -431,12 +431,12 @@ cm_pn_names as (
         {%- if comparison.get('free_domains_seed') -%}
             {%- do items.append("case when cm_std.v_" ~ name ~ " like '%@%' and cm_free_" ~ name ~ ".domain is null then regexp_replace(cm_std.v_" ~ name ~ ", '^[^@]*@', '') end as v_" ~ name ~ "_company_domain") -%}
         {%- else -%}
-            {%- do items.append("cast(null as varchar) as v_" ~ name ~ "_company_domain") -%}
+            {%- do items.append("cast(null as " ~ sql_type('varchar') ~ ") as v_" ~ name ~ "_company_domain") -%}
         {%- endif -%}
     {%- endif -%}
     {%- if comparison.get('tf_adjust') -%}
         {%- do items.append("case when cm_std.v_" ~ name ~ " is not null then cast(count(*) over (partition by cm_std.v_" ~ name
-            ~ ") as double precision) / count(cm_std.v_" ~ name ~ ") over () end as tf_" ~ name) -%}
+            ~ ") as " ~ sql_type('double precision') ~ ") / count(cm_std.v_" ~ name ~ ") over () end as tf_" ~ name) -%}
     {%- endif -%}
     {{ return(items) }}
 {%- endmacro %}
@@ -593,7 +593,7 @@ cm_pn_names as (
     {%- for rule in rules %}
         {%- set rule_index = loop.index %}
         {%- for key in rule['keys'] %}
-    cast({{ key }} as varchar) as k_{{ rule_index }}_{{ loop.index }}{{ ',' if not loop.last }}
+    cast({{ key }} as {{ sql_type('varchar') }}) as k_{{ rule_index }}_{{ loop.index }}{{ ',' if not loop.last }}
         {%- endfor %}{{ ',' if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
@@ -656,15 +656,15 @@ with
 cm_std as (
     select
         src.*,
-        cast(src.{{ record_id }} as varchar) as cm_id,
-        {% if link_only %}cast(src.{{ source_column }} as varchar){% else %}cast(null as varchar){% endif %} as cm_source,
+        cast(src.{{ record_id }} as {{ sql_type('varchar') }}) as cm_id,
+        {% if link_only %}cast(src.{{ source_column }} as {{ sql_type('varchar') }}){% else %}cast(null as {{ sql_type('varchar') }}){% endif %} as cm_source,
         {%- for comparison in comparisons %}
         {{ cm_standardised(comparison) }}{{ ',' if not loop.last }}
         {%- endfor %}
     from {{ records }} as src
     {%- if name_columns is not none %}
     left join cm_pn_names as pn
-        on pn.record_id = cast(src.{{ record_id }} as varchar)
+        on pn.record_id = cast(src.{{ record_id }} as {{ sql_type('varchar') }})
     {%- endif %}
 ),
 
@@ -805,7 +805,7 @@ cm_prior as (
             least(
                 {%- if config.get('prior_seed') %}
                 (
-                    select cast(settings.value as double precision) from {{ ref(config['prior_seed']) }} as settings
+                    select cast(settings.value as {{ sql_type('double precision') }}) from {{ ref(config['prior_seed']) }} as settings
                     where settings.setting = 'matches_per_record'
                 )
                 {%- else %}
@@ -853,10 +853,10 @@ cm_final as (
         record_id_l,
         record_id_r,
         -- a contradicted or uncorroborated pair is no match, whatever its names and company say
-        cast(case when is_contradicted or is_uncorroborated then -30.0 else evidence_weight end as double precision)
+        cast(case when is_contradicted or is_uncorroborated then -30.0 else evidence_weight end as {{ sql_type('double precision') }})
             as match_weight,
         cast(1.0 / (1.0 + power(2.0, -(case when is_contradicted or is_uncorroborated then -30.0 else evidence_weight end)))
-            as double precision) as match_probability,
+            as {{ sql_type('double precision') }}) as match_probability,
         is_contradicted,
         is_uncorroborated,
         case rule_rank
@@ -885,12 +885,12 @@ select * from cm_final
         {%- set columns = comparison.get('columns') or [comparison.get('column', comparison['name'])] -%}
         {%- set columns = columns | reject('none') | list -%}
         {%- set text = cm_text(columns[0]) -%}
-        {%- set raw = "nullif(trim(cast(" ~ columns[0] ~ " as varchar)), '')" %}
+        {%- set raw = "nullif(trim(cast(" ~ columns[0] ~ " as " ~ sql_type('varchar') ~ ")), '')" %}
 select
     '{{ comparison['name'] }}' as comparison,
     '{{ columns | join(', ') }}' as source_column,
     '{{ kind }}' as comparison_type,
-    count(coalesce({% for c in columns %}{{ cm_text(c) }}{{ ', ' if not loop.last }}{% endfor %}{{ ", cast(null as varchar)" if columns | length == 1 }})) as present_values,
+    count(coalesce({% for c in columns %}{{ cm_text(c) }}{{ ', ' if not loop.last }}{% endfor %}{{ ", cast(null as " ~ sql_type('varchar') ~ ")" if columns | length == 1 }})) as present_values,
     {%- if kind == 'date_parts' %}
     count(case when {{ text }} is not null and {{ cm_parse_date(text) }} is null then 1 end) as failed_values,
     0 as blocked_values,
@@ -904,7 +904,7 @@ select
     0 as blocked_values,
     'no @' as failure_reason
     {%- elif kind == 'email' %}
-        {%- set email = "nullif(replace(lower(cast(" ~ columns[0] ~ " as varchar)), ' ', ''), '')" %}
+        {%- set email = "nullif(replace(lower(cast(" ~ columns[0] ~ " as " ~ sql_type('varchar') ~ ")), ' ', ''), '')" %}
     count(case when not {{ cm_blocked(comparison, email) }} and position('@' in {{ email }}) = 0 then 1 end) as failed_values,
     count(case when {{ email }} is not null and {{ cm_blocked(comparison, email) }} then 1 end) as blocked_values,
     'no @' as failure_reason
@@ -916,7 +916,7 @@ select
     {%- else %}
     0 as failed_values,
     0 as blocked_values,
-    cast(null as varchar) as failure_reason
+    cast(null as {{ sql_type('varchar') }}) as failure_reason
     {%- endif %}
 from {{ records }}
 {{ 'union all' if not loop.last }}
@@ -956,7 +956,7 @@ from {{ records }}
             where match_probability >= {{ kept }}
             union all
             -- a self edge keeps a record without matches as a group of its own
-            select cast({{ config.get('record_id', 'record_id') }} as varchar), cast({{ config.get('record_id', 'record_id') }} as varchar)
+            select cast({{ config.get('record_id', 'record_id') }} as {{ sql_type('varchar') }}), cast({{ config.get('record_id', 'record_id') }} as {{ sql_type('varchar') }})
             from {{ source }}
         {%- endcall -%}
         {%- do adapter.commit() -%}

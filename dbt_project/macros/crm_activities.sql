@@ -1,7 +1,7 @@
 {#- A CRM activity's outcome as exported, as a key: trimmed, lower-cased, spaces and hyphens to
     underscores ("No answer" -> no_answer, "No-Show" -> no_show); null when empty. -#}
 {% macro activity_outcome(column) -%}
-    nullif(regexp_replace(lower(trim(coalesce({{ column }}, ''))), '[ -]+', '_', 'g'), '')
+    nullif({{ regex_replace_all("lower(trim(coalesce(" ~ column ~ ", '')))", "'[ -]+'", "'_'") }}, '')
 {%- endmacro %}
 
 

@@ -184,6 +184,10 @@ grade_history as (
     percentile_cont(0.5) within group (order by {{ expression }})
 {%- endmacro %}
 
+{% macro spark__median_of(expression) -%}
+    median({{ expression }})
+{%- endmacro %}
+
 {% macro duckdb__median_of(expression) -%}
     median({{ expression }})
 {%- endmacro %}
@@ -217,7 +221,7 @@ grade_history as (
 
         union all
 
-        select cast(step_order as varchar), 'step_order shared by several steps'
+        select cast(step_order as {{ sql_type('varchar') }}), 'step_order shared by several steps'
         from step_rows
         group by step_order
         having count(distinct step) > 1

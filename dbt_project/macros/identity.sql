@@ -51,6 +51,27 @@
     regexp_matches({{ value }}, {{ pattern }})
 {%- endmacro %}
 
+{#- Spark: RLIKE searches (Java regex), the pattern written as for DuckDB and Postgres
+    (spark.sql.parser.escapedStringLiterals keeps its backslashes, profiles.yml). -#}
+{% macro spark__regex_search(value, pattern) -%}
+    ({{ value }} rlike {{ pattern }})
+{%- endmacro %}
+
+{#- `value` with every match of `pattern` replaced by `replacement` (both SQL expressions; no back
+    references, whose syntax differs). -#}
+{% macro regex_replace_all(value, pattern, replacement) -%}
+    {{ return(adapter.dispatch('regex_replace_all')(value, pattern, replacement)) }}
+{%- endmacro %}
+
+{% macro default__regex_replace_all(value, pattern, replacement) -%}
+    regexp_replace({{ value }}, {{ pattern }}, {{ replacement }}, 'g')
+{%- endmacro %}
+
+{#- Spark's regexp_replace replaces every match; its fourth argument is a position, not flags. -#}
+{% macro spark__regex_replace_all(value, pattern, replacement) -%}
+    regexp_replace({{ value }}, {{ pattern }}, {{ replacement }})
+{%- endmacro %}
+
 {#- The seed identity_blocklist's rule that `value` (an identifier of `identifier_type`, the type
     a literal, the value an expression) matches, as a correlated subquery: its reason, or null. -#}
 {% macro blocklist_reason(identifier_type, value) -%}
@@ -84,6 +105,10 @@
 
 {% macro duckdb__name_key(value) -%}
     array_to_string(list_sort(string_split_regex(lower(trim({{ value }})), '\s+')), '')
+{%- endmacro %}
+
+{% macro spark__name_key(value) -%}
+    array_join(array_sort(split(lower(trim({{ value }})), '\s+')), '')
 {%- endmacro %}
 
 {#- True when a name is written in Chinese characters (compared only with names in the same script). -#}
@@ -122,6 +147,20 @@
         <> left(list_min(list_filter(
             string_split_regex(lower(trim({{ b }})), '\s+'),
             lambda word: not list_contains(string_split_regex(lower(trim({{ a }})), '\s+'), word)
+        )), 1),
+        false
+    )
+{%- endmacro %}
+
+{% macro spark__latin_names_conflict(a, b) -%}
+    coalesce(
+        left(array_min(filter(
+            split(lower(trim({{ a }})), '\s+'),
+            word -> not array_contains(split(lower(trim({{ b }})), '\s+'), word)
+        )), 1)
+        <> left(array_min(filter(
+            split(lower(trim({{ b }})), '\s+'),
+            word -> not array_contains(split(lower(trim({{ a }})), '\s+'), word)
         )), 1),
         false
     )

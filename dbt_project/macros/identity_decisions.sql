@@ -28,7 +28,7 @@
     numbered as (
         select
             seed_rows.*,
-            row_number() over () + 1 as line_number
+            {{ stored_order_row_number() }} + 1 as line_number
         from {{ seed }} as seed_rows
     ),
 
@@ -53,7 +53,7 @@
 
     select
         normalised.*,
-        coalesce(given_id, 'line ' || cast(line_number as varchar)) as decision_id
+        coalesce(given_id, 'line ' || cast(line_number as {{ sql_type('varchar') }})) as decision_id
     from normalised
 {%- endmacro %}
 
@@ -125,7 +125,7 @@
                     and other.decision_kind <> this_row.decision_kind
                     and least(other.node_a, other.node_b) = least(this_row.node_a, this_row.node_b)
                     and greatest(other.node_a, other.node_b) = greatest(this_row.node_a, this_row.node_b)
-            ) as varchar) || ': the same two identifiers are both must_link and cannot_link'
+            ) as {{ sql_type('varchar') }}) || ': the same two identifiers are both must_link and cannot_link'
         from decisions as this_row
         where this_row.decision_kind in ('must_link', 'cannot_link')
             and exists (
@@ -138,7 +138,7 @@
     )
 
     select
-        'line ' || cast(line_number as varchar) || coalesce(' (decision_id ' || given_id || ')', '') as row_label,
+        'line ' || cast(line_number as {{ sql_type('varchar') }}) || coalesce(' (decision_id ' || given_id || ')', '') as row_label,
         problem,
         line_number
     from problems
@@ -192,7 +192,7 @@
         drop table if exists {{ cuts }};
         drop table if exists {{ kept }};
         create table {{ work }} as
-        select distinct node_a, node_b, link_rule, cast(confidence as double precision) as confidence
+        select distinct node_a, node_b, link_rule, cast(confidence as {{ sql_type('double precision') }}) as confidence
         from {{ edges }}
         where node_a <> node_b;
         create table {{ cannot }} as

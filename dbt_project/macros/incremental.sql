@@ -93,7 +93,7 @@
     the model, in place of its own config(). -#}
 {% macro lake_staging_config(source_name, table_name, unique_key) -%}
     {{ config(
-        materialized='incremental',
+        materialized=incremental_or_table(),
         unique_key=unique_key,
         incremental_strategy='delete+insert',
         pre_hook="{{ delete_lake_window_rows('" ~ source_name ~ "', '" ~ table_name ~ "') }}",

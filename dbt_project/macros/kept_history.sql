@@ -4,7 +4,7 @@
     new columns appended. Called at the top of the model, in place of its own config(). -#}
 {% macro kept_history_config(unique_key) -%}
     {{ config(
-        materialized='incremental',
+        materialized=incremental_or_table(),
         incremental_strategy='delete+insert',
         unique_key=unique_key,
         full_refresh=false,

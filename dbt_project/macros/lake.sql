@@ -34,10 +34,32 @@
     relations (the postgres target's raw tables, a unit test's fixture) are dbt's own. -#}
 {% macro source(source_name, table_name) -%}
     {%- set relation = builtins.source(source_name, table_name) -%}
+    {%- if target.type == 'spark' -%}
+        {{- return(spark_lake_relation(relation, source_name, table_name)) -}}
+    {%- endif -%}
     {%- set external = relation.external if relation.external is defined else none -%}
     {%- if execute and external and lake_dir_placeholder() in external -%}
         {%- set path = lake_dir() | replace("'", "''") -%}
         {%- set relation = relation.incorporate(external=external | replace(lake_dir_placeholder(), path)) -%}
     {%- endif -%}
     {{- return(relation) -}}
+{%- endmacro %}
+
+{#- Spark: the source's files read in place, `parquet`.`<path>` (Spark's own Parquet reader; partitions
+    whose columns differ are merged by name: spark.sql.parquet.mergeSchema in profiles.yml). The path is
+    the one in the source's external_location (read_parquet('<path>', ...)), so it is written once.
+    A source without one (a unit test's fixture) stays dbt's relation. -#}
+{% macro spark_lake_relation(relation, source_name, table_name) -%}
+    {%- if not execute -%}
+        {{- return(relation) -}}
+    {%- endif -%}
+    {%- set node = graph.sources.values() | selectattr('source_name', 'equalto', source_name)
+        | selectattr('name', 'equalto', table_name) | first -%}
+    {%- set external = (node.meta or {}).get('external_location') or (node.source_meta or {}).get('external_location') -%}
+    {%- set found = modules.re.search("read_parquet\\('([^']*)'", external or '') -%}
+    {%- if not found -%}
+        {{- return(relation) -}}
+    {%- endif -%}
+    {%- set path = found.group(1) | replace('{name}', table_name) | replace(lake_dir_placeholder(), lake_dir()) -%}
+    {{- return(api.Relation.create(schema='parquet', identifier=path, quote_policy={'schema': true, 'identifier': true})) -}}
 {%- endmacro %}

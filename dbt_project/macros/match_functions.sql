@@ -16,7 +16,7 @@
 {%- endmacro %}
 
 {% macro default__string_similarity(a, b) -%}
-    (1.0 - cast(levenshtein({{ a }}, {{ b }}) as double precision) / nullif(greatest(length({{ a }}), length({{ b }})), 0))
+    (1.0 - cast(levenshtein({{ a }}, {{ b }}) as {{ sql_type('double precision') }}) / nullif(greatest(length({{ a }}), length({{ b }})), 0))
 {%- endmacro %}
 
 {% macro duckdb__string_similarity(a, b) -%}

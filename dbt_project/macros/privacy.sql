@@ -52,6 +52,11 @@
     {{ files_or_empty(pattern, relation, privacy_audit_empty()) }}
 {%- endmacro %}
 
+{#- Spark: the audit files read in place (raw.audit, an external table over the folder). -#}
+{% macro spark__privacy_audit_records(relation) -%}
+    {{ spark_lake_table('audit', 'audit', privacy_audit_columns()) }}
+{%- endmacro %}
+
 {#- Postgres: the table is loaded into schema raw by intent_pipeline.postgres_load, which leaves
     no table before the first record. -#}
 {% macro postgres__privacy_audit_records(relation) -%}

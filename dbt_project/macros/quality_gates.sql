@@ -34,6 +34,11 @@
     {{ relation_or_empty(relation, gate_results_empty()) }}
 {%- endmacro %}
 
+{#- Spark: the verdict files read in place (raw.gate_results, an external table over the folder). -#}
+{% macro spark__gate_results() -%}
+    {{ spark_lake_table('gate_results', 'gate_results', gate_result_columns()) }}
+{%- endmacro %}
+
 {% macro duckdb__gate_results() -%}
     {%- set pattern = lake_dir() ~ '/gate_results/*/dt=*.parquet' -%}
     {%- set found = 0 -%}

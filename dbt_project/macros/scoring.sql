@@ -32,6 +32,11 @@
     cast(substring({{ text }} from '[0-9]+') as integer)
 {%- endmacro %}
 
+{#- Spark: group 0 (its regexp_extract's default group is 1). -#}
+{% macro spark__first_integer(text) -%}
+    cast(nullif(regexp_extract({{ text }}, '[0-9]+', 0), '') as integer)
+{%- endmacro %}
+
 {% macro duckdb__first_integer(text) -%}
     cast(nullif(regexp_extract({{ text }}, '[0-9]+'), '') as integer)
 {%- endmacro %}

@@ -90,14 +90,14 @@ linear as (
         {%- set xs = model['calibration_x'] -%}
         {%- set ys = model['calibration_y'] -%}
         case
-            when {{ z }} <= cast({{ xs[0] }} as double precision) then cast({{ ys[0] }} as double precision)
+            when {{ z }} <= cast({{ xs[0] }} as {{ sql_type('double precision') }}) then cast({{ ys[0] }} as {{ sql_type('double precision') }})
             {%- for i in range(1, xs | length) %}
-            when {{ z }} <= cast({{ xs[i] }} as double precision)
-                then cast({{ (ys[i] - ys[i - 1]) / (xs[i] - xs[i - 1]) }} as double precision)
-                    * ({{ z }} - cast({{ xs[i - 1] }} as double precision))
-                    + cast({{ ys[i - 1] }} as double precision)
+            when {{ z }} <= cast({{ xs[i] }} as {{ sql_type('double precision') }})
+                then cast({{ (ys[i] - ys[i - 1]) / (xs[i] - xs[i - 1]) }} as {{ sql_type('double precision') }})
+                    * ({{ z }} - cast({{ xs[i - 1] }} as {{ sql_type('double precision') }}))
+                    + cast({{ ys[i - 1] }} as {{ sql_type('double precision') }})
             {%- endfor %}
-            else cast({{ ys[-1] }} as double precision)
+            else cast({{ ys[-1] }} as {{ sql_type('double precision') }})
         end
     {%- else -%}
         1.0 / (1.0 + exp(-({{ model['calibration_a'] }} * {{ z }} + {{ model['calibration_c'] }})))
@@ -120,8 +120,8 @@ linear as (
 {% macro probability_grade_of(model, probability) -%}
     case
         when {{ probability }} is null then null
-        when {{ probability }} >= cast({{ model['grades']['high_intent'] }} as double precision) then 'high_intent'
-        when {{ probability }} >= cast({{ model['grades']['potential'] }} as double precision) then 'potential'
+        when {{ probability }} >= cast({{ model['grades']['high_intent'] }} as {{ sql_type('double precision') }}) then 'high_intent'
+        when {{ probability }} >= cast({{ model['grades']['potential'] }} as {{ sql_type('double precision') }}) then 'potential'
         else 'nurture'
     end
 {%- endmacro %}
@@ -168,7 +168,7 @@ factors as (
     select
         {{ key }},
         {{ dbt.listagg(
-            "label || ' +' || cast(round(cast(contribution as numeric), 2) as varchar)", "', '",
+            "label || ' +' || cast(round(cast(contribution as numeric), 2) as " ~ sql_type('varchar') ~ ")", "', '",
             'order by factor_rank'
         ) }} as top_factors
     from labelled

@@ -9,6 +9,11 @@
     coalesce(nullif(substring({{ url }} from '^(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?([^?#]*)'), ''), '/')
 {%- endmacro %}
 
+{#- Spark: regexp_extract and url_decode as DuckDB's (Java regex reads the pattern alike). -#}
+{% macro spark__url_path(url) -%}
+    {{ duckdb__url_path(url) }}
+{%- endmacro %}
+
 {% macro duckdb__url_path(url) -%}
     coalesce(nullif(regexp_extract({{ url }}, '^(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?([^?#]*)', 1), ''), '/')
 {%- endmacro %}
@@ -20,6 +25,11 @@
 
 {% macro default__url_host(url) -%}
     lower(nullif(substring({{ url }} from '^[A-Za-z][A-Za-z0-9+.-]*://([^/?#:]+)'), ''))
+{%- endmacro %}
+
+{#- Spark: regexp_extract and url_decode as DuckDB's (Java regex reads the pattern alike). -#}
+{% macro spark__url_host(url) -%}
+    {{ duckdb__url_host(url) }}
 {%- endmacro %}
 
 {% macro duckdb__url_host(url) -%}
@@ -35,6 +45,11 @@
 {% macro default__url_query_param(url, name) -%}
     {#- no percent-decoding function in ANSI SQL: '+' and '%20' become spaces, the rest stays encoded -#}
     nullif(replace(replace(substring({{ url }} from '[?&]{{ name }}=([^&#]*)'), '+', ' '), '%20', ' '), '')
+{%- endmacro %}
+
+{#- Spark: regexp_extract and url_decode as DuckDB's (Java regex reads the pattern alike). -#}
+{% macro spark__url_query_param(url, name) -%}
+    {{ duckdb__url_query_param(url, name) }}
 {%- endmacro %}
 
 {% macro duckdb__url_query_param(url, name) -%}
@@ -75,6 +90,21 @@
 
 {% macro default__json_text(json, path) -%}
     nullif(trim(cast({{ json }} as json) #>> '{ {{- path | join(",") -}} }'), '')
+{%- endmacro %}
+
+{#- Spark: the array parsed with from_json, the parameter found with filter (DuckDB's list_filter). -#}
+{% macro spark__ga4_event_param(event_params, key) -%}
+    nullif(trim(element_at(
+        filter(
+            from_json({{ event_params }}, 'array<struct<key: string, value: struct<string_value: string>>>'),
+            param -> param.key = '{{ key }}'
+        ),
+        1
+    ).value.string_value), '')
+{%- endmacro %}
+
+{% macro spark__json_text(json, path) -%}
+    nullif(trim(get_json_object({{ json }}, '$.{{ path | join(".") }}')), '')
 {%- endmacro %}
 
 {% macro duckdb__json_text(json, path) -%}

@@ -904,68 +904,37 @@ def attribute_main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _comparable(value: Any) -> Any:
-    import decimal
-
-    if isinstance(value, float | decimal.Decimal):
-        return round(float(value), 9)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return tuple(_comparable(v) for v in value)
-    return value
-
-
-def _sorted_rows(rows: Iterable[Iterable[Any]]) -> list[tuple]:
-    return sorted((tuple(_comparable(v) for v in row) for row in rows), key=repr)
-
-
 def compare_marts(
     duckdb_path: Path | str,
     marts: Iterable[str],
     connection: Mapping[str, Any] | None = None,
     ignore: Mapping[str, Iterable[str]] | None = None,
 ) -> dict[str, str]:
-    """Every mart (``schema.table``) of the DuckDB warehouse against the same table on Postgres:
-    the same columns, and the same rows (as sorted lists, floats rounded to 9 decimals, times as ISO
-    text). Returns, per mart that differs, what differs (empty: all equal). ``ignore``: columns left
-    out per mart (two separate runs: their run ids and times)."""
-    import duckdb
+    """Every mart (``schema.table``) of the DuckDB warehouse against the same table on Postgres
+    (``engine_compare.compare_with_duckdb``: the same columns, the same rows). Returns, per mart that
+    differs, what differs (empty: all equal). ``ignore``: columns left out per mart (two separate
+    runs: their run ids and times)."""
     import psycopg2
 
-    differences: dict[str, str] = {}
-    duck = duckdb.connect(str(duckdb_path), read_only=True)
+    from intent_pipeline.engine_compare import compare_with_duckdb
+
     con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
     try:
         with con.cursor() as cursor:
-            for mart in marts:
-                schema, table = mart.split(".")
-                columns = [row[0] for row in duck.execute(
-                    "select column_name from information_schema.columns where table_schema = ? and table_name = ?"
-                    " order by ordinal_position", [schema, table]).fetchall()]  # fmt: skip
+
+            def columns(schema: str, table: str) -> list[str]:
                 cursor.execute(
                     "select column_name from information_schema.columns where table_schema = %s and table_name = %s"
                     " order by ordinal_position", (schema, table))  # fmt: skip
-                pg_columns = [row[0] for row in cursor.fetchall()]
-                left_out = set((ignore or {}).get(mart, ()))
-                columns = [c for c in columns if c not in left_out]
-                pg_columns = [c for c in pg_columns if c not in left_out]
-                if columns != pg_columns:
-                    differences[mart] = f"columns differ: duckdb {columns}, postgres {pg_columns}"
-                    continue
-                select = ", ".join(_quote(c) for c in columns)
-                duck_rows = _sorted_rows(duck.execute(f"select {select} from {schema}.{_quote(table)}").fetchall())
-                cursor.execute(f"select {select} from {schema}.{_quote(table)}")
-                pg_rows = _sorted_rows(cursor.fetchall())
-                if duck_rows != pg_rows:
-                    only_duck = [r for r in duck_rows if r not in pg_rows][:3]
-                    only_pg = [r for r in pg_rows if r not in duck_rows][:3]
-                    differences[mart] = (f"{len(duck_rows)} rows on duckdb, {len(pg_rows)} on postgres; "
-                                         f"only on duckdb: {only_duck}; only on postgres: {only_pg}")  # fmt: skip
+                return [row[0] for row in cursor.fetchall()]
+
+            def rows(query: str) -> list[tuple]:
+                cursor.execute(query)
+                return cursor.fetchall()
+
+            return compare_with_duckdb(duckdb_path, marts, "postgres", columns, rows, ignore)
     finally:
-        duck.close()
         con.close()
-    return differences
 
 
 def mart_relations(manifest_path: Path | str) -> list[str]:

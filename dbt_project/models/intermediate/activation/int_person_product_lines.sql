@@ -49,8 +49,8 @@ ranked as (
 )
 
 select
-    cast(person_id as varchar) as person_id,
-    cast(product_line as varchar) as product_line,
+    cast(person_id as {{ sql_type('varchar') }}) as person_id,
+    cast(product_line as {{ sql_type('varchar') }}) as product_line,
     cast(page_views as integer) as page_views
 from ranked
 where interest_rank = 1

@@ -70,7 +70,7 @@ null_touches as (
         touches.person_id,
         false as is_conversion,
         cast(null as timestamp) as converted_at,
-        cast(null as double precision) as conversion_value,
+        cast(null as {{ sql_type('double precision') }}) as conversion_value,
         touches.touch_id,
         touches.touched_at,
         touches.channel,
@@ -91,21 +91,20 @@ journeys as (
 
 final as (
     select
-        cast(journey_id as varchar) as journey_id,
-        cast(person_id as varchar) as person_id,
+        cast(journey_id as {{ sql_type('varchar') }}) as journey_id,
+        cast(person_id as {{ sql_type('varchar') }}) as person_id,
         is_conversion,
         cast(converted_at as timestamp) as converted_at,
-        cast(conversion_value as double precision) as conversion_value,
+        cast(conversion_value as {{ sql_type('double precision') }}) as conversion_value,
         cast(
             row_number() over (partition by journey_id order by touched_at, touch_id) as integer
         ) as touch_number,
-        cast(touch_id as varchar) as touch_id,
+        cast(touch_id as {{ sql_type('varchar') }}) as touch_id,
         cast(touched_at as timestamp) as touched_at,
-        cast(channel as varchar) as channel,
-        cast(campaign as varchar) as campaign,
+        cast(channel as {{ sql_type('varchar') }}) as channel,
+        cast(campaign as {{ sql_type('varchar') }}) as campaign,
         cast(
-            {{ dbt.datediff('touched_at', 'journey_end_at', 'second') }} / 86400.0 as double precision
-        ) as age_days
+            {{ dbt.datediff('touched_at', 'journey_end_at', 'second') }} / 86400.0 as {{ sql_type('double precision') }}) as age_days
     from journeys
 )
 

@@ -17,7 +17,7 @@
 -- depends_on: {{ ref('int_web_session_events') }}
 -- depends_on: {{ ref('int_identity_person_ids') }}
 {{ config(
-    materialized='incremental',
+    materialized=incremental_or_table(),
     unique_key='event_id',
     incremental_strategy='delete+insert',
     pre_hook="{{ delete_events_not_from_the_web() }}",

@@ -158,8 +158,8 @@ offline_channels as (
             )
         end as channel,
         offline_categorised.lead_source as source,
-        cast(null as varchar) as medium,
-        cast(null as varchar) as campaign,
+        cast(null as {{ sql_type('varchar') }}) as medium,
+        cast(null as {{ sql_type('varchar') }}) as campaign,
         offline_categorised.event_id
     from offline_categorised
     left join lead_source_channels

@@ -11,7 +11,7 @@
     identity may move any page view to another person on any day, so int_events_unified attaches it
     on every build. Full refresh: as the web session models. -#}
 {{ config(
-    materialized='incremental',
+    materialized=incremental_or_table(),
     unique_key='user_pseudo_id',
     incremental_strategy='delete+insert',
     post_hook="{{ delete_rows_of_vanished_partitions(ref('int_web_session_events')) }}",

@@ -12,7 +12,7 @@
     (macros/incremental.sql) from their whole history, and replaces their rows; every other
     browser's rows stay as they are. -#}
 {{ config(
-    materialized='incremental',
+    materialized=incremental_or_table(),
     unique_key='user_pseudo_id',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
@@ -102,9 +102,9 @@ final as (
     select
         web_events.event_id,
         coalesce(
-            web_events.user_pseudo_id || ':' || cast(web_events.ga_session_id as varchar),
+            web_events.user_pseudo_id || ':' || cast(web_events.ga_session_id as {{ sql_type('varchar') }}),
             inferred_sessions.user_pseudo_id || ':t'
-            || cast(cast(floor(extract(epoch from inferred_sessions.session_start_at)) as bigint) as varchar)
+            || cast(cast(floor({{ epoch_seconds("inferred_sessions.session_start_at") }}) as bigint) as {{ sql_type('varchar') }})
         ) as session_key,
         web_events.user_pseudo_id,
         web_events.ga_session_id,

@@ -24,7 +24,7 @@
     user_pseudo_id's sessions): a daily run recomputes the browsers with an event in the partitions
     it read. docs/incremental.md. -#}
 {{ config(
-    materialized='incremental',
+    materialized=incremental_or_table(),
     unique_key='user_pseudo_id',
     incremental_strategy='delete+insert',
     post_hook="{{ delete_sessions_gone(ref('int_web_session_events')) }}",

@@ -33,7 +33,7 @@ steps as (
 
 final as (
     select
-        cast(steps.step as varchar) as step,
+        cast(steps.step as {{ sql_type('varchar') }}) as step,
         cast(count(moments.person_id) as integer) as step_events,
         cast(count(distinct moments.person_id) as integer) as step_people
     from steps

@@ -322,20 +322,20 @@ first_exclusions as (
 
 final as (
     select
-        cast(reached_steps.person_id as varchar) as person_id,
+        cast(reached_steps.person_id as {{ sql_type('varchar') }}) as person_id,
         cast(reached_steps.attempt_number as integer) as attempt_number,
         cast(windows.entered_at as timestamp) as entered_at,
         cast(windows.window_end_at as timestamp) as window_end_at,
         cast(reached_steps.step_order as integer) as step_order,
-        cast(reached_steps.step as varchar) as step,
+        cast(reached_steps.step as {{ sql_type('varchar') }}) as step,
         cast(reached_steps.reached_at as timestamp) as reached_at,
         cast(reached_steps.previous_reached_at as timestamp) as previous_reached_at,
-        cast({{ hours_between('reached_steps.previous_reached_at', 'reached_steps.reached_at') }} as double precision)
+        cast({{ hours_between('reached_steps.previous_reached_at', 'reached_steps.reached_at') }} as {{ sql_type('double precision') }})
             as hours_from_previous,
-        cast({{ hours_between('windows.entered_at', 'reached_steps.reached_at') }} as double precision)
+        cast({{ hours_between('windows.entered_at', 'reached_steps.reached_at') }} as {{ sql_type('double precision') }})
             as hours_from_entry,
         first_exclusions.exclusion is not null as is_excluded,
-        cast(first_exclusions.exclusion as varchar) as excluded_by,
+        cast(first_exclusions.exclusion as {{ sql_type('varchar') }}) as excluded_by,
         cast(first_exclusions.excluded_at as timestamp) as excluded_at
     from (
         -- the previous step reached (a skipped optional step is not one)

@@ -35,9 +35,9 @@ before_history as (
 final as (
     select
         cast(snapshot_date as date) as snapshot_date,
-        cast(person_id as varchar) as person_id,
-        cast(snapshot_person_id as varchar) as snapshot_person_id,
-        cast(grade as varchar) as grade,
+        cast(person_id as {{ sql_type('varchar') }}) as person_id,
+        cast(snapshot_person_id as {{ sql_type('varchar') }}) as snapshot_person_id,
+        cast(grade as {{ sql_type('varchar') }}) as grade,
         cast(scored_at as timestamp) as scored_at
     from (
         select snapshot_date, person_id, snapshot_person_id, grade, scored_at from trends

@@ -31,11 +31,11 @@ cuts as (
 {%- else -%}
 cuts as (
     select
-        cast(null as varchar) as node_a,
-        cast(null as varchar) as node_b,
-        cast(null as varchar) as link_rule,
-        cast(null as double precision) as confidence,
-        cast(null as varchar) as decision_id,
+        cast(null as {{ sql_type('varchar') }}) as node_a,
+        cast(null as {{ sql_type('varchar') }}) as node_b,
+        cast(null as {{ sql_type('varchar') }}) as link_rule,
+        cast(null as {{ sql_type('double precision') }}) as confidence,
+        cast(null as {{ sql_type('varchar') }}) as decision_id,
         cast(null as integer) as split_round
     from {{ ref('int_identifiers_linked') }}
     where false
@@ -44,11 +44,11 @@ cuts as (
 
 final as (
     select
-        cast(cuts.node_a as varchar) as node_a,
-        cast(cuts.node_b as varchar) as node_b,
-        cast(cuts.link_rule as varchar) as link_rule,
-        cast(cuts.confidence as double precision) as confidence,
-        cast(cuts.decision_id as varchar) as decision_id,
+        cast(cuts.node_a as {{ sql_type('varchar') }}) as node_a,
+        cast(cuts.node_b as {{ sql_type('varchar') }}) as node_b,
+        cast(cuts.link_rule as {{ sql_type('varchar') }}) as link_rule,
+        cast(cuts.confidence as {{ sql_type('double precision') }}) as confidence,
+        cast(cuts.decision_id as {{ sql_type('varchar') }}) as decision_id,
         cast(cuts.split_round as integer) as split_round,
         decisions.decided_by,
         decisions.decision_reason

@@ -10,12 +10,12 @@ decisions as (
 
 final as (
     select
-        cast(decision_id as varchar) as decision_id,
-        cast(decision_kind as varchar) as decision_kind,
-        cast(node_a as varchar) as node_a,
-        cast(case when decision_kind = 'detach' then null else node_b end as varchar) as node_b,
-        cast(decided_by as varchar) as decided_by,
-        cast(decision_reason as varchar) as decision_reason,
+        cast(decision_id as {{ sql_type('varchar') }}) as decision_id,
+        cast(decision_kind as {{ sql_type('varchar') }}) as decision_kind,
+        cast(node_a as {{ sql_type('varchar') }}) as node_a,
+        cast(case when decision_kind = 'detach' then null else node_b end as {{ sql_type('varchar') }}) as node_b,
+        cast(decided_by as {{ sql_type('varchar') }}) as decided_by,
+        cast(decision_reason as {{ sql_type('varchar') }}) as decision_reason,
         cast(given_date as date) as decided_on,
         cast(line_number as integer) as seed_line
     from decisions

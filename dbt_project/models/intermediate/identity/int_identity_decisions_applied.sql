@@ -79,8 +79,8 @@ final as (
             when decision_kind = 'must_link' then 'one person'
             else 'two people'
         end as status_detail,
-        cast(person_id_a as varchar) as person_id_a,
-        cast(person_id_b as varchar) as person_id_b
+        cast(person_id_a as {{ sql_type('varchar') }}) as person_id_a,
+        cast(person_id_b as {{ sql_type('varchar') }}) as person_id_b
     from placed
 )
 

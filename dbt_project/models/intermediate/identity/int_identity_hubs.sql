@@ -102,9 +102,9 @@ name_hubs as (
         name_conflicts.counted_type,
         cast(name_conflicts.distinct_count as integer) as distinct_count,
         name_limits.max_name_conflicts as max_distinct,
-        'conflict: records name ' || name_conflicts.main_name || ' and ' || cast(name_conflicts.distinct_count as varchar)
+        'conflict: records name ' || name_conflicts.main_name || ' and ' || cast(name_conflicts.distinct_count as {{ sql_type('varchar') }})
         || ' other name(s) such as ' || name_conflicts.other_name
-        || ' (limit ' || cast(name_limits.max_name_conflicts as varchar) || ')' as reason
+        || ' (limit ' || cast(name_limits.max_name_conflicts as {{ sql_type('varchar') }}) || ')' as reason
     from name_conflicts
     inner join name_limits
         on name_limits.identifier_type = name_conflicts.identifier_type
@@ -137,8 +137,8 @@ count_hubs as (
         cooccurrence.counted_type,
         cast(cooccurrence.distinct_count as integer) as distinct_count,
         limits.max_distinct,
-        'hub: seen with ' || cast(cooccurrence.distinct_count as varchar) || ' distinct '
-        || cooccurrence.counted_type || ' identifiers (limit ' || cast(limits.max_distinct as varchar) || ')' as reason
+        'hub: seen with ' || cast(cooccurrence.distinct_count as {{ sql_type('varchar') }}) || ' distinct '
+        || cooccurrence.counted_type || ' identifiers (limit ' || cast(limits.max_distinct as {{ sql_type('varchar') }}) || ')' as reason
     from cooccurrence
     inner join limits
         on limits.identifier_type = cooccurrence.identifier_type

@@ -8,7 +8,7 @@
     share this one now; a cannot_link whose two identifiers had this one id and now have two; a
     detach that moved its identifier away from the rest of its person); null otherwise. -#}
 {{ config(
-    materialized='incremental',
+    materialized=incremental_or_table(),
     on_schema_change='append_new_columns',
     unique_key=['changed_on', 'from_person_id', 'to_person_id'],
     incremental_strategy='delete+insert',
@@ -131,9 +131,9 @@ decided_changes as (
 final as (
     select
         changes.*,
-        cast(decided_changes.decision_id as varchar) as decision_id,
-        cast(decided_changes.decided_by as varchar) as decided_by,
-        cast(decided_changes.decision_reason as varchar) as decision_reason
+        cast(decided_changes.decision_id as {{ sql_type('varchar') }}) as decision_id,
+        cast(decided_changes.decided_by as {{ sql_type('varchar') }}) as decided_by,
+        cast(decided_changes.decision_reason as {{ sql_type('varchar') }}) as decision_reason
     from changes
     left join decided_changes
         on decided_changes.changed_on = changes.changed_on

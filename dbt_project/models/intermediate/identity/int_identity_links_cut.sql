@@ -21,7 +21,7 @@ decisions as (
 detached as (
     select
         node_a as node_key,
-        min('detached by ' || decided_by || ' on ' || cast(decided_on as varchar) || ' (' || decision_id || '): '
+        min('detached by ' || decided_by || ' on ' || cast(decided_on as {{ sql_type('varchar') }}) || ' (' || decision_id || '): '
             || decision_reason) as reason
     from decisions
     where decision_kind = 'detach'

@@ -27,8 +27,8 @@ merged_into (person_id, merged_person_id) as (
 
 final as (
     select
-        cast(person_id as varchar) as person_id,
-        cast(merged_person_id as varchar) as merged_person_id
+        cast(person_id as {{ sql_type('varchar') }}) as person_id,
+        cast(merged_person_id as {{ sql_type('varchar') }}) as merged_person_id
     from merged_into
     where person_id <> merged_person_id
 )

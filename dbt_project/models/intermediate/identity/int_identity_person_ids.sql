@@ -10,7 +10,7 @@
     re-running an interval changes nothing. Nodes that disappear (cut by a guard added later) keep
     their last row, so their id comes back if they do. -#}
 {{ config(
-    materialized='incremental',
+    materialized=incremental_or_table(),
     unique_key='node_key',
     incremental_strategy='delete+insert',
     full_refresh=false,
@@ -31,10 +31,10 @@ previous as (
 {% else %}
 previous as (
     select
-        cast(null as varchar) as node_key,
-        cast(null as varchar) as person_id,
+        cast(null as {{ sql_type('varchar') }}) as node_key,
+        cast(null as {{ sql_type('varchar') }}) as person_id,
         cast(null as date) as person_since,
-        cast(null as varchar) as previous_person_id,
+        cast(null as {{ sql_type('varchar') }}) as previous_person_id,
         cast(null as date) as changed_on
     where false
 ),
@@ -106,7 +106,7 @@ assigned as (
 final as (
     select
         components.node_key,
-        cast(assigned.person_id as varchar) as person_id,
+        cast(assigned.person_id as {{ sql_type('varchar') }}) as person_id,
         cast(assigned.person_since as date) as person_since,
         components.component_key,
         -- the id this node had before its last change, and when that was (a re-run keeps both)
@@ -114,8 +114,7 @@ final as (
             case
                 when previous.person_id = assigned.person_id then previous.previous_person_id
                 else previous.person_id
-            end as varchar
-        ) as previous_person_id,
+            end as {{ sql_type('varchar') }}) as previous_person_id,
         case
             when previous.person_id is null then cast(null as date)
             when previous.person_id = assigned.person_id then previous.changed_on

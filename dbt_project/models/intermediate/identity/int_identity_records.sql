@@ -35,10 +35,10 @@ profiles as (
         email,
         phone,
         company,
-        cast(null as varchar) as city,
+        cast(null as {{ sql_type('varchar') }}) as city,
         -- no form of ours asks for these; a source that carries them maps them here
-        cast(null as varchar) as dob,
-        cast(null as varchar) as national_id,
+        cast(null as {{ sql_type('varchar') }}) as dob,
+        cast(null as {{ sql_type('varchar') }}) as national_id,
         submitted_at as observed_at
     from forms
 
@@ -52,8 +52,8 @@ profiles as (
         phone,
         company,
         region,
-        cast(null as varchar),
-        cast(null as varchar),
+        cast(null as {{ sql_type('varchar') }}),
+        cast(null as {{ sql_type('varchar') }}),
         coalesce(updated_at, created_at)
     from leads
 ),
@@ -64,8 +64,8 @@ final as (
         anchors.anchor_key as node_key,
         profiles.record_source,
         profiles.record_key,
-        cast(null as varchar) as first_name,
-        cast(null as varchar) as last_name,
+        cast(null as {{ sql_type('varchar') }}) as first_name,
+        cast(null as {{ sql_type('varchar') }}) as last_name,
         profiles.full_name,
         case when cut_email.node_key is null then profiles.email end as email,
         case when cut_phone.node_key is null then profiles.phone end as phone,

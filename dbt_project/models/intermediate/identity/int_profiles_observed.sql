@@ -40,9 +40,9 @@ form_profiles as (
         forms.job_title,
         forms.industry,
         forms.company_size,
-        cast(null as varchar) as region,
-        cast(null as varchar) as owner,
-        cast(null as varchar) as crm_lead_id
+        cast(null as {{ sql_type('varchar') }}) as region,
+        cast(null as {{ sql_type('varchar') }}) as owner,
+        cast(null as {{ sql_type('varchar') }}) as crm_lead_id
     from forms
     inner join events
         on events.event_id = 'forms:' || forms.submission_key

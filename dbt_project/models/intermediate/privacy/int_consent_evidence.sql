@@ -93,7 +93,7 @@ manual as (
         end as is_granted,
         'manual' as evidence_source,
         'consent_records:' || manual_records.identifier || ':' || manual_records.purpose
-            || ':' || cast(manual_records.recorded_at as varchar) as evidence_id,
+            || ':' || cast(manual_records.recorded_at as {{ sql_type('varchar') }}) as evidence_id,
         cast(manual_records.recorded_at as timestamp) as evidence_at
     from manual_records
     inner join people_nodes
@@ -116,11 +116,11 @@ unioned as (
 
 final as (
     select
-        cast(person_id as varchar) as person_id,
-        cast(purpose as varchar) as purpose,
+        cast(person_id as {{ sql_type('varchar') }}) as person_id,
+        cast(purpose as {{ sql_type('varchar') }}) as purpose,
         cast(is_granted as boolean) as is_granted,
-        cast(evidence_source as varchar) as evidence_source,
-        cast(evidence_id as varchar) as evidence_id,
+        cast(evidence_source as {{ sql_type('varchar') }}) as evidence_source,
+        cast(evidence_id as {{ sql_type('varchar') }}) as evidence_id,
         cast(evidence_at as timestamp) as evidence_at
     from unioned
 )

@@ -41,10 +41,10 @@ features as (
 
 final as (
     select
-        cast(linear.lead_id as varchar) as lead_id,
-        cast({{ scoring_model_probability(model, 'linear.z') }} as double precision) as conversion_probability,
-        cast(factors.top_factors as varchar) as conversion_top_factors,
-        cast('{{ model["version"] }}' as varchar) as conversion_model_version
+        cast(linear.lead_id as {{ sql_type('varchar') }}) as lead_id,
+        cast({{ scoring_model_probability(model, 'linear.z') }} as {{ sql_type('double precision') }}) as conversion_probability,
+        cast(factors.top_factors as {{ sql_type('varchar') }}) as conversion_top_factors,
+        cast('{{ model["version"] }}' as {{ sql_type('varchar') }}) as conversion_model_version
     from linear
     left join factors
         on factors.lead_id = linear.lead_id
@@ -54,10 +54,10 @@ final as (
 
 final as (
     select
-        cast(lead_id as varchar) as lead_id,
-        cast(null as double precision) as conversion_probability,
-        cast(null as varchar) as conversion_top_factors,
-        cast(null as varchar) as conversion_model_version
+        cast(lead_id as {{ sql_type('varchar') }}) as lead_id,
+        cast(null as {{ sql_type('double precision') }}) as conversion_probability,
+        cast(null as {{ sql_type('varchar') }}) as conversion_top_factors,
+        cast(null as {{ sql_type('varchar') }}) as conversion_model_version
     from lead_people
 )
 

@@ -67,7 +67,7 @@ conversions as (
 
 final as (
     select distinct
-        cast(lead_id as varchar) as lead_id,
+        cast(lead_id as {{ sql_type('varchar') }}) as lead_id,
         cast(converted_at as timestamp) as converted_at
     from conversions
     where lead_id is not null

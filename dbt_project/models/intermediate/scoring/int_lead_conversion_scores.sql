@@ -36,10 +36,10 @@ features as (
 final as (
     select
         linear.person_id,
-        cast({{ scoring_model_probability(model, 'linear.z') }} as double precision) as conversion_probability,
-        cast(factors.top_factors as varchar) as conversion_top_factors,
-        cast('{{ model["version"] }}' as varchar) as conversion_model_version,
-        cast({{ scoring_model_probability(model, 'previous_linear.z') }} as double precision)
+        cast({{ scoring_model_probability(model, 'linear.z') }} as {{ sql_type('double precision') }}) as conversion_probability,
+        cast(factors.top_factors as {{ sql_type('varchar') }}) as conversion_top_factors,
+        cast('{{ model["version"] }}' as {{ sql_type('varchar') }}) as conversion_model_version,
+        cast({{ scoring_model_probability(model, 'previous_linear.z') }} as {{ sql_type('double precision') }})
             as previous_conversion_probability
     from linear
     left join factors
@@ -55,10 +55,10 @@ final as (
 final as (
     select
         person_id,
-        cast(null as double precision) as conversion_probability,
-        cast(null as varchar) as conversion_top_factors,
-        cast(null as varchar) as conversion_model_version,
-        cast(null as double precision) as previous_conversion_probability
+        cast(null as {{ sql_type('double precision') }}) as conversion_probability,
+        cast(null as {{ sql_type('varchar') }}) as conversion_top_factors,
+        cast(null as {{ sql_type('varchar') }}) as conversion_model_version,
+        cast(null as {{ sql_type('double precision') }}) as previous_conversion_probability
     from score_points
 )
 

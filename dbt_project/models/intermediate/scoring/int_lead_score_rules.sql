@@ -59,7 +59,7 @@ event_hits as (
         rules.rule_id,
         case
             when coalesce(rules.min_count, 1) > 1 then 'window'
-            else cast(cast(events.event_at as date) as varchar)
+            else cast(cast(events.event_at as date) as {{ sql_type('varchar') }})
         end as hit_bucket,
         count(*) as qualifying_count,
         max(events.event_at) as last_hit_at
@@ -229,7 +229,7 @@ final as (
         rules.signal,
         cast(rule_points.hits as integer) as hits,
         rule_points.last_hit_at,
-        cast(rule_points.rule_points as double precision) as rule_points,
+        cast(rule_points.rule_points as {{ sql_type('double precision') }}) as rule_points,
         cast(
             case
                 when not rules.is_enabled then 0.0
@@ -237,8 +237,7 @@ final as (
                 else rule_points.rule_points
                     * {{ capped_points('group_totals.group_points', 'group_totals.group_points', 'cap_groups.max_points') }}
                     / group_totals.group_points
-            end as double precision
-        ) as points_awarded
+            end as {{ sql_type('double precision') }}) as points_awarded
     from rule_points
     inner join rules
         on rules.rule_id = rule_points.rule_id

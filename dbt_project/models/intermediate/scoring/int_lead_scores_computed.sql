@@ -25,7 +25,7 @@ explained as (
         cast(round(rule_points.points_awarded) as integer) as shown_points,
         case
             when rule_points.signal = 'event' and rule_points.hits > 1
-                then ' ' || cast(rule_points.hits as varchar) || '×'
+                then ' ' || cast(rule_points.hits as {{ sql_type('varchar') }}) || '×'
             else ''
         end as hits_shown
     from rule_points
@@ -35,9 +35,9 @@ reasons as (
     select
         explained.*,
         explained.description || hits_shown || ' '
-        || case when shown_points >= 0 then '+' else '' end || cast(shown_points as varchar) as reason,
+        || case when shown_points >= 0 then '+' else '' end || cast(shown_points as {{ sql_type('varchar') }}) as reason,
         explained.description_zh || hits_shown || ' '
-        || case when shown_points >= 0 then '+' else '' end || cast(shown_points as varchar) as reason_zh
+        || case when shown_points >= 0 then '+' else '' end || cast(shown_points as {{ sql_type('varchar') }}) as reason_zh
     from explained
 ),
 

@@ -33,9 +33,9 @@ snapshots as (
 
 final as (
     select
-        cast(snapshots.score_point as varchar) as example_id,
-        cast(snapshots.lead_id as varchar) as lead_id,
-        cast(snapshots.person_id as varchar) as person_id,
+        cast(snapshots.score_point as {{ sql_type('varchar') }}) as example_id,
+        cast(snapshots.lead_id as {{ sql_type('varchar') }}) as lead_id,
+        cast(snapshots.person_id as {{ sql_type('varchar') }}) as person_id,
         cast(snapshots.as_of_at as timestamp) as scored_at,
         conversions.converted_at is not null as converted,
         {{ conversion_label_complete('snapshots') }} as label_complete,

@@ -63,8 +63,8 @@ snapshot_points as (
     {{ 'union all' if not loop.last }}
     {%- else %}
     select
-        cast(null as varchar) as person_id,
-        cast(null as varchar) as score_point,
+        cast(null as {{ sql_type('varchar') }}) as person_id,
+        cast(null as {{ sql_type('varchar') }}) as score_point,
         cast(null as timestamp) as as_of_at
     where false
     {%- endfor %}

@@ -465,25 +465,25 @@ session_features as (
 ),
 
 final as (
-    select person_id, score_point, feature, cast(value as double precision) as value, 'person' as feature_scope
+    select person_id, score_point, feature, cast(value as {{ sql_type('double precision') }}) as value, 'person' as feature_scope
     from rule_features
 
     union all
-    select person_id, score_point, feature, cast(value as double precision), 'person' from hit_count_features
+    select person_id, score_point, feature, cast(value as {{ sql_type('double precision') }}), 'person' from hit_count_features
     union all
-    select person_id, score_point, feature, cast(value as double precision), 'person' from activity_features
+    select person_id, score_point, feature, cast(value as {{ sql_type('double precision') }}), 'person' from activity_features
     union all
-    select person_id, score_point, feature, cast(value as double precision), 'person' from silence_features
+    select person_id, score_point, feature, cast(value as {{ sql_type('double precision') }}), 'person' from silence_features
     union all
-    select person_id, score_point, feature, cast(value as double precision), 'person' from score_features
+    select person_id, score_point, feature, cast(value as {{ sql_type('double precision') }}), 'person' from score_features
     union all
-    select person_id, score_point, feature, cast(value as double precision), 'person' from email_features
+    select person_id, score_point, feature, cast(value as {{ sql_type('double precision') }}), 'person' from email_features
     union all
-    select person_id, score_point, feature, cast(value as double precision), 'person' from session_features
+    select person_id, score_point, feature, cast(value as {{ sql_type('double precision') }}), 'person' from session_features
     union all
-    select person_id, score_point, feature, cast(value as double precision), 'lead' from sales_features
+    select person_id, score_point, feature, cast(value as {{ sql_type('double precision') }}), 'lead' from sales_features
     union all
-    select person_id, score_point, feature, cast(value as double precision), 'lead' from opportunity_features
+    select person_id, score_point, feature, cast(value as {{ sql_type('double precision') }}), 'lead' from opportunity_features
 )
 
 select * from final

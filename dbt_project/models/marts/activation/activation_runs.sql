@@ -53,7 +53,7 @@ counted as (
 final as (
     select
         *,
-        cast(rows_refused as double precision) / nullif(rows_due, 0) as reject_share,
+        cast(rows_refused as {{ sql_type('double precision') }}) / nullif(rows_due, 0) as reject_share,
         row_number() over (
             partition by destination order by started_at desc, run_id desc, execution desc
         ) = 1 as is_latest_run

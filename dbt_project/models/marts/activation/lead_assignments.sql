@@ -41,7 +41,7 @@
     {%- set existing = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
     {%- if 'recycle_count' not in existing -%}
         {%- set recycle_count = '0' -%}
-        {%- set recycled_from = 'cast(null as varchar)' -%}
+        {%- set recycled_from = 'cast(null as ' ~ sql_type('varchar') ~ ')' -%}
         {%- set recycled_at = 'cast(null as timestamp)' -%}
     {%- endif -%}
     {%- if 'alerted' not in existing -%}
@@ -145,7 +145,7 @@ turns_taken as (
     where assignment_source = 'round_robin'
     group by team
     {%- else %}
-    select cast(null as varchar) as team, 0 as routed_before
+    select cast(null as {{ sql_type('varchar') }}) as team, 0 as routed_before
     where 1 = 0
     {%- endif %}
 ),
@@ -216,7 +216,7 @@ crm_takeovers as (
         assigned.person_id,
         assigned.team,
         people.owner,
-        cast(null as varchar) as crm_owner_id,
+        cast(null as {{ sql_type('varchar') }}) as crm_owner_id,
         assigned.routing_rule_priority as priority,
         'crm_owner' as assignment_source,
         {{ recycled_from }} as recycled_from_owner,
@@ -332,9 +332,9 @@ recycled as (
 kept as (
     select distinct
         person_id,
-        cast(null as varchar) as team,
+        cast(null as {{ sql_type('varchar') }}) as team,
         crm_owner as owner,
-        cast(null as varchar) as crm_owner_id,
+        cast(null as {{ sql_type('varchar') }}) as crm_owner_id,
         cast(null as integer) as priority,
         'crm_owner' as assignment_source,
         alerted
@@ -351,7 +351,7 @@ routed_now as (
         crm_owner_id,
         priority,
         assignment_source,
-        cast(null as varchar) as recycled_from_owner,
+        cast(null as {{ sql_type('varchar') }}) as recycled_from_owner,
         0 as recycle_count,
         cast(null as timestamp) as recycled_at,
         {{ interval_end_at(ref('int_events_unified')) }} as assigned_at,
@@ -367,15 +367,15 @@ routed_now as (
 
 final as (
     select
-        cast(person_id as varchar) as person_id,
-        cast(team as varchar) as team,
-        cast(owner as varchar) as owner,
-        cast(crm_owner_id as varchar) as crm_owner_id,
+        cast(person_id as {{ sql_type('varchar') }}) as person_id,
+        cast(team as {{ sql_type('varchar') }}) as team,
+        cast(owner as {{ sql_type('varchar') }}) as owner,
+        cast(crm_owner_id as {{ sql_type('varchar') }}) as crm_owner_id,
         cast(priority as integer) as routing_rule_priority,
-        cast(assignment_source as varchar) as assignment_source,
+        cast(assignment_source as {{ sql_type('varchar') }}) as assignment_source,
         -- when the lead was first assigned (kept when it is recycled: the SLA is counted from here)
         cast(assigned_at as timestamp) as assigned_at,
-        cast(recycled_from_owner as varchar) as recycled_from_owner,
+        cast(recycled_from_owner as {{ sql_type('varchar') }}) as recycled_from_owner,
         cast(recycle_count as integer) as recycle_count,
         cast(recycled_at as timestamp) as recycled_at,
         -- the owner was told: the lead was announced in chat when it was routed (recycling needs it)

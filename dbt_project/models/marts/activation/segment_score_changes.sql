@@ -39,15 +39,15 @@ changed as (
 
 final as (
     select
-        cast(person_id as varchar) as person_id,
-        cast(email as varchar) as email,
-        cast(full_name as varchar) as full_name,
-        cast(company as varchar) as company,
+        cast(person_id as {{ sql_type('varchar') }}) as person_id,
+        cast(email as {{ sql_type('varchar') }}) as email,
+        cast(full_name as {{ sql_type('varchar') }}) as full_name,
+        cast(company as {{ sql_type('varchar') }}) as company,
         cast(previous_score as integer) as previous_score,
         cast(lead_score as integer) as lead_score,
         cast(lead_score - previous_score as integer) as score_change,
-        cast(previous_grade as varchar) as previous_grade,
-        cast(grade as varchar) as grade,
+        cast(previous_grade as {{ sql_type('varchar') }}) as previous_grade,
+        cast(grade as {{ sql_type('varchar') }}) as grade,
         previous_grade <> grade as grade_changed,
         cast(scored_at as timestamp) as scored_at
     from changed

@@ -10,15 +10,15 @@ touch_credits as (
 
 final as (
     select
-        cast(attribution_model as varchar) as attribution_model,
-        cast(conversion_id as varchar) as conversion_id,
-        cast(person_id as varchar) as person_id,
+        cast(attribution_model as {{ sql_type('varchar') }}) as attribution_model,
+        cast(conversion_id as {{ sql_type('varchar') }}) as conversion_id,
+        cast(person_id as {{ sql_type('varchar') }}) as person_id,
         cast(converted_at as timestamp) as converted_at,
-        cast(channel as varchar) as channel,
-        cast(campaign as varchar) as campaign,
+        cast(channel as {{ sql_type('varchar') }}) as channel,
+        cast(campaign as {{ sql_type('varchar') }}) as campaign,
         cast(count(touch_id) as integer) as touches,
-        cast(sum(credit) as double precision) as credit,
-        cast(sum(credited_value) as double precision) as credited_value
+        cast(sum(credit) as {{ sql_type('double precision') }}) as credit,
+        cast(sum(credited_value) as {{ sql_type('double precision') }}) as credited_value
     from touch_credits
     group by attribution_model, conversion_id, person_id, converted_at, channel, campaign
 )

@@ -20,11 +20,11 @@ per_channel as (
 
 final as (
     select
-        cast(attribution_model as varchar) as attribution_model,
-        cast(channel as varchar) as channel,
-        cast(conversions as double precision) as conversions,
-        cast(conversions / sum(conversions) over (partition by attribution_model) as double precision) as credit,
-        cast(revenue as double precision) as revenue
+        cast(attribution_model as {{ sql_type('varchar') }}) as attribution_model,
+        cast(channel as {{ sql_type('varchar') }}) as channel,
+        cast(conversions as {{ sql_type('double precision') }}) as conversions,
+        cast(conversions / sum(conversions) over (partition by attribution_model) as {{ sql_type('double precision') }}) as credit,
+        cast(revenue as {{ sql_type('double precision') }}) as revenue
     from per_channel
 )
 

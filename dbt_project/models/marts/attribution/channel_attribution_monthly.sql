@@ -55,14 +55,14 @@ grid as (
 
 final as (
     select
-        cast(grid.attribution_model as varchar) as attribution_model,
-        cast(grid.channel as varchar) as channel,
+        cast(grid.attribution_model as {{ sql_type('varchar') }}) as attribution_model,
+        cast(grid.channel as {{ sql_type('varchar') }}) as channel,
         cast(grid.month as date) as month,
-        cast(coalesce(credited.conversions, 0) as double precision) as conversions,
-        cast(coalesce(credited.credited_value, 0) as double precision) as credited_value,
-        cast(spend.spend as double precision) as spend,
-        cast(spend.spend / nullif(credited.conversions, 0) as double precision) as cost_per_conversion,
-        cast(coalesce(credited.credited_value, 0) / nullif(spend.spend, 0) as double precision) as roas
+        cast(coalesce(credited.conversions, 0) as {{ sql_type('double precision') }}) as conversions,
+        cast(coalesce(credited.credited_value, 0) as {{ sql_type('double precision') }}) as credited_value,
+        cast(spend.spend as {{ sql_type('double precision') }}) as spend,
+        cast(spend.spend / nullif(credited.conversions, 0) as {{ sql_type('double precision') }}) as cost_per_conversion,
+        cast(coalesce(credited.credited_value, 0) / nullif(spend.spend, 0) as {{ sql_type('double precision') }}) as roas
     from grid
     left join credited
         on credited.attribution_model = grid.attribution_model

@@ -130,7 +130,7 @@ counts as (
     select
         '{{ breakdown }}' as breakdown,
         {%- for dimension, data_type in dimensions.items() %}
-        {{ 'attempt_steps.' ~ dimension if dimension in grouped else 'cast(null as ' ~ data_type ~ ')' }} as {{ dimension }},
+        {{ 'attempt_steps.' ~ dimension if dimension in grouped else 'cast(null as ' ~ sql_type(data_type) ~ ')' }} as {{ dimension }},
         {%- endfor %}
         steps.step,
         steps.step_order,
@@ -177,12 +177,12 @@ with_previous as (
 
 final as (
     select
-        cast(breakdown as varchar) as breakdown,
+        cast(breakdown as {{ sql_type('varchar') }}) as breakdown,
         cast(cohort_week as date) as cohort_week,
-        cast(channel as varchar) as channel,
-        cast(industry as varchar) as industry,
-        cast(grade as varchar) as grade,
-        cast(step as varchar) as stage,
+        cast(channel as {{ sql_type('varchar') }}) as channel,
+        cast(industry as {{ sql_type('varchar') }}) as industry,
+        cast(grade as {{ sql_type('varchar') }}) as grade,
+        cast(step as {{ sql_type('varchar') }}) as stage,
         cast(step_order as integer) as stage_order,
         cast(entered as integer) as entered,
         cast(people as integer) as people,
@@ -190,11 +190,10 @@ final as (
             case
                 when previous_people is null then case when people > 0 then 1.0 end
                 else people * 1.0 / nullif(previous_people, 0)
-            end as double precision
-        ) as conversion_from_previous,
-        cast(people * 1.0 / nullif(entered, 0) as double precision) as conversion_from_first,
-        cast(median_hours_from_previous as double precision) as median_hours_from_previous,
-        cast(median_hours_from_first as double precision) as median_hours_from_first,
+            end as {{ sql_type('double precision') }}) as conversion_from_previous,
+        cast(people * 1.0 / nullif(entered, 0) as {{ sql_type('double precision') }}) as conversion_from_first,
+        cast(median_hours_from_previous as {{ sql_type('double precision') }}) as median_hours_from_previous,
+        cast(median_hours_from_first as {{ sql_type('double precision') }}) as median_hours_from_first,
         cast(with_previous.is_optional as boolean) as is_optional,
         -- what people counts, in words, beside the plain counts it can be reconciled with
         cast(
@@ -211,8 +210,7 @@ final as (
                     || '{{ "s" if var("funnel_attempts") == "each" else "" }} per person)'
             end
             || '; excluded attempts not counted'
-            as varchar
-        ) as definition,
+            as {{ sql_type('varchar') }}) as definition,
         -- the plain counts, overall rows only: every moment of the step at any time, in any order
         cast(case when with_previous.breakdown = 'overall' then step_counts.step_events end as integer)
             as step_events,

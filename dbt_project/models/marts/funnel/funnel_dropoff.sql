@@ -34,7 +34,7 @@ final as (
         cast(previous_people as integer) as previous_reached,
         people as reached,
         cast(previous_people - people as integer) as dropped,
-        cast((previous_people - people) * 1.0 / nullif(previous_people, 0) as double precision) as dropoff_rate
+        cast((previous_people - people) * 1.0 / nullif(previous_people, 0) as {{ sql_type('double precision') }}) as dropoff_rate
     from with_previous
 )
 

@@ -49,7 +49,7 @@ furthest_steps as (
 
 final as (
     select
-        cast(people.person_id as varchar) as person_id,
+        cast(people.person_id as {{ sql_type('varchar') }}) as person_id,
         cast(attempts.attempt_number as integer) as attempt_number,
         cast(attempts.entered_at as timestamp) as entered_at,
         cast(attempts.window_end_at as timestamp) as window_end_at,
@@ -57,12 +57,12 @@ final as (
         cast(attempts.{{ step }}_at as timestamp) as {{ step }}_at,
         {%- endfor %}
         {%- for step in steps[1:] %}
-        cast(attempts.hours_to_{{ step }} as double precision) as hours_to_{{ step }},
+        cast(attempts.hours_to_{{ step }} as {{ sql_type('double precision') }}) as hours_to_{{ step }},
         {%- endfor %}
-        cast(furthest_steps.step as varchar) as furthest_step,
+        cast(furthest_steps.step as {{ sql_type('varchar') }}) as furthest_step,
         cast(attempts.furthest_step_order as integer) as furthest_step_order,
         coalesce(attempts.is_excluded, false) as is_excluded,
-        cast(attempts.excluded_by as varchar) as excluded_by,
+        cast(attempts.excluded_by as {{ sql_type('varchar') }}) as excluded_by,
         cast(attempts.excluded_at as timestamp) as excluded_at
     from people
     left join attempts

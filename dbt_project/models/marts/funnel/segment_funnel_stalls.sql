@@ -179,8 +179,8 @@ behaviour_stalls as (
     select
         numbered_triggers.rule_id,
         numbered_triggers.person_id,
-        cast(null as varchar) as opportunity_id,
-        cast(null as varchar) as opportunity_stage,
+        cast(null as {{ sql_type('varchar') }}) as opportunity_id,
+        cast(null as {{ sql_type('varchar') }}) as opportunity_stage,
         numbered_triggers.event_at as in_stage_since
     from numbered_triggers
     inner join rule_settings
@@ -214,19 +214,19 @@ stalls as (
 
 final as (
     select
-        cast(stalls.rule_id || ':' || stalls.person_id || coalesce(':' || stalls.opportunity_id, '') as varchar)
+        cast(stalls.rule_id || ':' || stalls.person_id || coalesce(':' || stalls.opportunity_id, '') as {{ sql_type('varchar') }})
             as stall_id,
-        cast(stalls.person_id as varchar) as person_id,
-        cast(stalls.rule_id as varchar) as rule_id,
-        cast(stalls.stage as varchar) as stage,
-        cast(stalls.description as varchar) as stall_reason,
-        cast(stalls.description_zh as varchar) as stall_reason_zh,
-        cast(stalls.opportunity_id as varchar) as opportunity_id,
-        cast(stalls.opportunity_stage as varchar) as opportunity_stage,
+        cast(stalls.person_id as {{ sql_type('varchar') }}) as person_id,
+        cast(stalls.rule_id as {{ sql_type('varchar') }}) as rule_id,
+        cast(stalls.stage as {{ sql_type('varchar') }}) as stage,
+        cast(stalls.description as {{ sql_type('varchar') }}) as stall_reason,
+        cast(stalls.description_zh as {{ sql_type('varchar') }}) as stall_reason_zh,
+        cast(stalls.opportunity_id as {{ sql_type('varchar') }}) as opportunity_id,
+        cast(stalls.opportunity_stage as {{ sql_type('varchar') }}) as opportunity_stage,
         cast(stalls.in_stage_since as timestamp) as in_stage_since,
         cast(stalls.stalled_at as timestamp) as stalled_at,
-        cast(stalls.hours_in_stage as double precision) as hours_in_stage,
-        cast(stalls.max_hours as double precision) as max_hours,
+        cast(stalls.hours_in_stage as {{ sql_type('double precision') }}) as hours_in_stage,
+        cast(stalls.max_hours as {{ sql_type('double precision') }}) as max_hours,
         stalls.stalled_at >= stalls.interval_start_at as became_stalled_in_interval,
         cast(stalls.as_of_at as timestamp) as as_of_at,
         people.email,
@@ -234,14 +234,14 @@ final as (
         people.full_name,
         people.company,
         people.job_title,
-        cast(coalesce(activation_leads.owner, people.owner) as varchar) as owner,
+        cast(coalesce(activation_leads.owner, people.owner) as {{ sql_type('varchar') }}) as owner,
         people.crm_lead_id,
         people.is_customer,
         people.is_unsubscribed,
         cast(lead_scores.lead_score as integer) as lead_score,
-        cast(lead_scores.grade as varchar) as grade,
-        cast(lead_scores.score_reasons as varchar) as score_reasons,
-        cast(lead_scores.score_reasons_zh as varchar) as score_reasons_zh,
+        cast(lead_scores.grade as {{ sql_type('varchar') }}) as grade,
+        cast(lead_scores.score_reasons as {{ sql_type('varchar') }}) as score_reasons,
+        cast(lead_scores.score_reasons_zh as {{ sql_type('varchar') }}) as score_reasons_zh,
         people.consent_chat_alert
     from stalls
     inner join people

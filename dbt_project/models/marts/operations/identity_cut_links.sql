@@ -57,10 +57,10 @@ classified as (
 final as (
     select
         {{ run_day }} as day,
-        cast(cut_rule as varchar) as cut_rule,
-        cast(reason_kind as varchar) as reason_kind,
-        cast(counted_type as varchar) as counted_type,
-        cast(identifier_type as varchar) as identifier_type,
+        cast(cut_rule as {{ sql_type('varchar') }}) as cut_rule,
+        cast(reason_kind as {{ sql_type('varchar') }}) as reason_kind,
+        cast(counted_type as {{ sql_type('varchar') }}) as counted_type,
+        cast(identifier_type as {{ sql_type('varchar') }}) as identifier_type,
         cast(count(*) as bigint) as links
     from classified
     group by cut_rule, reason_kind, counted_type, identifier_type

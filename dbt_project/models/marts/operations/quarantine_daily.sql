@@ -39,8 +39,8 @@ final as (
     select
         -- keys
         tables.interval_start,
-        cast(tables.source as varchar) as source,
-        cast(tables.table_name as varchar) as table_name,
+        cast(tables.source as {{ sql_type('varchar') }}) as source,
+        cast(tables.table_name as {{ sql_type('varchar') }}) as table_name,
         -- the extract's accounting
         cast(coalesce(files.files, 0) as bigint) as files,
         cast(coalesce(files.files_failed, 0) as bigint) as files_failed,
@@ -49,10 +49,10 @@ final as (
         cast(tables.counts ->> 'quarantined' as bigint) as rows_quarantined,
         -- rows of erased people dropped at extract (0 when no suppression list was in force)
         cast(coalesce(tables.counts ->> 'suppressed', '0') as bigint) as rows_suppressed,
-        cast(tables.counts ->> 'quarantined' as double precision)
-        / nullif(cast(tables.counts ->> 'read' as double precision), 0) as quarantine_share,
+        cast(tables.counts ->> 'quarantined' as {{ sql_type('double precision') }})
+        / nullif(cast(tables.counts ->> 'read' as {{ sql_type('double precision') }}), 0) as quarantine_share,
         -- which extract
-        cast(tables.batch_id as varchar) as batch_id,
+        cast(tables.batch_id as {{ sql_type('varchar') }}) as batch_id,
         tables.loaded_at
     from tables
     left join files

@@ -213,23 +213,22 @@ behaviour as (
 
 final as (
     select
-        cast(identifiers.person_id as varchar) as person_id,
-        cast(coalesce(chosen_attributes.email, identifiers.any_email) as varchar) as email,
-        cast(coalesce(chosen_attributes.phone, identifiers.any_phone) as varchar) as phone,
-        cast(chosen_attributes.full_name as varchar) as full_name,
-        cast(chosen_attributes.company as varchar) as company,
-        cast(chosen_attributes.job_title as varchar) as job_title,
-        cast(chosen_attributes.industry as varchar) as industry,
-        cast(chosen_attributes.company_size as varchar) as company_size,
-        cast(chosen_attributes.region as varchar) as region,
-        cast(chosen_attributes.owner as varchar) as owner,
-        cast(coalesce(chosen_attributes.crm_lead_id, identifiers.any_crm_lead_id) as varchar) as crm_lead_id,
+        cast(identifiers.person_id as {{ sql_type('varchar') }}) as person_id,
+        cast(coalesce(chosen_attributes.email, identifiers.any_email) as {{ sql_type('varchar') }}) as email,
+        cast(coalesce(chosen_attributes.phone, identifiers.any_phone) as {{ sql_type('varchar') }}) as phone,
+        cast(chosen_attributes.full_name as {{ sql_type('varchar') }}) as full_name,
+        cast(chosen_attributes.company as {{ sql_type('varchar') }}) as company,
+        cast(chosen_attributes.job_title as {{ sql_type('varchar') }}) as job_title,
+        cast(chosen_attributes.industry as {{ sql_type('varchar') }}) as industry,
+        cast(chosen_attributes.company_size as {{ sql_type('varchar') }}) as company_size,
+        cast(chosen_attributes.region as {{ sql_type('varchar') }}) as region,
+        cast(chosen_attributes.owner as {{ sql_type('varchar') }}) as owner,
+        cast(coalesce(chosen_attributes.crm_lead_id, identifiers.any_crm_lead_id) as {{ sql_type('varchar') }}) as crm_lead_id,
         cast(identifiers.identifier_count as integer) as identifier_count,
-        cast(identifiers.identifiers as varchar) as identifiers,
+        cast(identifiers.identifiers as {{ sql_type('varchar') }}) as identifiers,
         -- the weakest link, divided by 1 + the contradicting identifiers the person holds
         cast(
-            link_confidence.identity_confidence / (1 + coalesce(contradictions.contradicting_identifiers, 0)) as double precision
-        ) as identity_confidence,
+            link_confidence.identity_confidence / (1 + coalesce(contradictions.contradicting_identifiers, 0)) as {{ sql_type('double precision') }}) as identity_confidence,
         coalesce(link_confidence.has_probabilistic_link, false) as has_probabilistic_link,
         cast(person_ages.person_since as date) as person_since,
         coalesce(behaviour.is_customer, false) as is_customer,

@@ -14,8 +14,7 @@ final as (
         cast(sum(case when basis = 'withdrawn' then 1 else 0 end) as bigint) as people_withdrawn,
         cast(sum(case when basis = 'default' then 1 else 0 end) as bigint) as people_by_default,
         cast(
-            sum(case when is_granted then 1 else 0 end) * 1.0 / nullif(count(*), 0) as double precision
-        ) as consent_rate
+            sum(case when is_granted then 1 else 0 end) * 1.0 / nullif(count(*), 0) as {{ sql_type('double precision') }}) as consent_rate
     from person_consent
     group by purpose
 )

@@ -22,18 +22,17 @@ purposes as (
 
 final as (
     select
-        cast(people.person_id as varchar) as person_id,
-        cast(purposes.purpose as varchar) as purpose,
+        cast(people.person_id as {{ sql_type('varchar') }}) as person_id,
+        cast(purposes.purpose as {{ sql_type('varchar') }}) as purpose,
         coalesce(decided.is_granted, purposes.default_granted) as is_granted,
         cast(
             case
                 when decided.person_id is null then 'default'
                 when decided.is_granted then 'consent'
                 else 'withdrawn'
-            end as varchar
-        ) as basis,
-        cast(decided.evidence_source as varchar) as evidence_source,
-        cast(decided.evidence_id as varchar) as evidence_id,
+            end as {{ sql_type('varchar') }}) as basis,
+        cast(decided.evidence_source as {{ sql_type('varchar') }}) as evidence_source,
+        cast(decided.evidence_id as {{ sql_type('varchar') }}) as evidence_id,
         cast(decided.evidence_at as timestamp) as evidence_at,
         cast(coalesce(decided.evidence_count, 0) as integer) as evidence_count
     from people

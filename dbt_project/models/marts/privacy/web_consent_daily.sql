@@ -39,14 +39,14 @@ channelled as (
 final as (
     select
         cast(event_date as date) as event_date,
-        cast(page_path as varchar) as page_path,
-        cast(channel as varchar) as channel,
+        cast(page_path as {{ sql_type('varchar') }}) as page_path,
+        cast(channel as {{ sql_type('varchar') }}) as channel,
         cast(sum(case when not is_denied then 1 else 0 end) as bigint) as consented_events,
         cast(sum(case when is_denied then 1 else 0 end) as bigint) as denied_events,
         cast(sum(case when not is_denied and event_name = 'page_view' then 1 else 0 end) as bigint)
             as consented_page_views,
         cast(sum(case when is_denied and event_name = 'page_view' then 1 else 0 end) as bigint) as denied_page_views,
-        cast(sum(case when not is_denied then 1 else 0 end) * 1.0 / count(*) as double precision) as consent_rate
+        cast(sum(case when not is_denied then 1 else 0 end) * 1.0 / count(*) as {{ sql_type('double precision') }}) as consent_rate
     from channelled
     group by event_date, page_path, channel
 )

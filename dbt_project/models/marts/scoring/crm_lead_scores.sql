@@ -68,30 +68,30 @@ lead_opportunities as (
 
 final as (
     select
-        cast(leads.lead_id as varchar) as lead_id,
-        cast(lead_people.person_id as varchar) as person_id,
-        cast(leads.status as varchar) as lead_status,
-        cast(leads.owner as varchar) as owner,
+        cast(leads.lead_id as {{ sql_type('varchar') }}) as lead_id,
+        cast(lead_people.person_id as {{ sql_type('varchar') }}) as person_id,
+        cast(leads.status as {{ sql_type('varchar') }}) as lead_status,
+        cast(leads.owner as {{ sql_type('varchar') }}) as owner,
         cast(leads.created_at as timestamp) as lead_created_at,
-        cast({{ days_between('leads.created_at', interval_end_at('events')) }} as double precision) as lead_age_days,
+        cast({{ days_between('leads.created_at', interval_end_at('events')) }} as {{ sql_type('double precision') }}) as lead_age_days,
         cast(person_scores.lead_score as integer) as lead_score,
         {%- if uses_probability_grades(model) %}
-        cast({{ probability_grade_of(model, 'lead_conversion.conversion_probability') }} as varchar) as grade,
-        cast('conversion_probability' as varchar) as grade_basis,
+        cast({{ probability_grade_of(model, 'lead_conversion.conversion_probability') }} as {{ sql_type('varchar') }}) as grade,
+        cast('conversion_probability' as {{ sql_type('varchar') }}) as grade_basis,
         {%- else %}
-        cast(person_scores.rule_grade as varchar) as grade,
-        cast('lead_score' as varchar) as grade_basis,
+        cast(person_scores.rule_grade as {{ sql_type('varchar') }}) as grade,
+        cast('lead_score' as {{ sql_type('varchar') }}) as grade_basis,
         {%- endif %}
-        cast(person_scores.rule_grade as varchar) as rule_grade,
-        cast(lead_conversion.conversion_probability as double precision) as conversion_probability,
+        cast(person_scores.rule_grade as {{ sql_type('varchar') }}) as rule_grade,
+        cast(lead_conversion.conversion_probability as {{ sql_type('double precision') }}) as conversion_probability,
         cast(coalesce(lead_activity.sales_activities, 0) as integer) as sales_activities,
         cast(lead_activity.last_sales_activity_at as timestamp) as last_sales_activity_at,
         coalesce(lead_opportunities.opportunities, 0) > 0 as has_opportunity,
         cast(lead_opportunities.first_opportunity_at as timestamp) as first_opportunity_at,
         cast(coalesce(leads_per_person.crm_leads_of_person, 0) as integer) as crm_leads_of_person,
-        cast(lead_conversion.conversion_top_factors as varchar) as conversion_top_factors,
-        cast(lead_conversion.conversion_model_version as varchar) as conversion_model_version,
-        cast(person_scores.conversion_probability as double precision) as person_conversion_probability
+        cast(lead_conversion.conversion_top_factors as {{ sql_type('varchar') }}) as conversion_top_factors,
+        cast(lead_conversion.conversion_model_version as {{ sql_type('varchar') }}) as conversion_model_version,
+        cast(person_scores.conversion_probability as {{ sql_type('double precision') }}) as person_conversion_probability
     from leads
     left join lead_people
         on lead_people.lead_id = leads.lead_id

@@ -120,7 +120,7 @@ segment_matches as (
 
 final as (
     select
-        cast(person_id as varchar) as person_id,
+        cast(person_id as {{ sql_type('varchar') }}) as person_id,
         cast(first_order_at as timestamp) as first_order_at,
         cast(last_order_at as timestamp) as last_order_at,
         recency_days,
@@ -131,9 +131,8 @@ final as (
         f_score,
         m_score,
         cast(
-            cast(r_score as varchar) || cast(f_score as varchar) || cast(m_score as varchar) as varchar
-        ) as rfm_cell,
-        cast(rfm_segment as varchar) as rfm_segment,
+            cast(r_score as {{ sql_type('varchar') }}) || cast(f_score as {{ sql_type('varchar') }}) || cast(m_score as {{ sql_type('varchar') }}) as {{ sql_type('varchar') }}) as rfm_cell,
+        cast(rfm_segment as {{ sql_type('varchar') }}) as rfm_segment,
         cast(as_of_at as timestamp) as as_of_at
     from segment_matches
     where segment_rank = 1

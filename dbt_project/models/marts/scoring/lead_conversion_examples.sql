@@ -30,23 +30,23 @@ events as (
 
 final as (
     select
-        cast(score_points.score_point as varchar) as example_id,
-        cast(substring(score_points.score_point, 6) as varchar) as lead_id,
-        cast(score_points.person_id as varchar) as person_id,
+        cast(score_points.score_point as {{ sql_type('varchar') }}) as example_id,
+        cast(substring(score_points.score_point, 6) as {{ sql_type('varchar') }}) as lead_id,
+        cast(score_points.person_id as {{ sql_type('varchar') }}) as person_id,
         cast(
             {{ dbt.dateadd('day', -var('lead_observation_days'), 'score_points.as_of_at') }} as timestamp
         ) as lead_created_at,
         cast(score_points.as_of_at as timestamp) as scored_at,
         cast({{ dbt.date_trunc('month', 'score_points.as_of_at') }} as date) as lead_month,
         cast(scores.lead_score as integer) as lead_score_at_creation,
-        cast({{ grade_of('scores.lead_score') }} as varchar) as grade_at_creation,
+        cast({{ grade_of('scores.lead_score') }} as {{ sql_type('varchar') }}) as grade_at_creation,
         cast(least(greatest(floor(scores.lead_score / 10.0) * 10, -20), 100) as integer) as score_band,
         conversions.converted_at is not null as converted,
         cast(conversions.converted_at as timestamp) as converted_at,
         -- only a closed window is a label
         {{ conversion_label_complete('score_points') }} as label_complete,
         earlier_conversions.score_point is not null as converted_before_scoring,
-        cast('{{ conversion_definition() }}' as varchar) as conversion_definition
+        cast('{{ conversion_definition() }}' as {{ sql_type('varchar') }}) as conversion_definition
     from score_points
     inner join scores
         on scores.person_id = score_points.person_id

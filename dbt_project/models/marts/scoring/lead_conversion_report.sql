@@ -11,10 +11,10 @@ examples as (
 
 labelled as (
     select
-        {{ dbt.concat(["cast(extract(year from lead_month) as varchar)", "'-'",
-            "lpad(cast(extract(month from lead_month) as varchar), 2, '0')"]) }} as period,
+        {{ dbt.concat(["cast(extract(year from lead_month) as " ~ sql_type('varchar') ~ ")", "'-'",
+            "lpad(cast(extract(month from lead_month) as " ~ sql_type('varchar') ~ "), 2, '0')"]) }} as period,
         grade_at_creation,
-        cast(score_band as varchar) as score_band,
+        cast(score_band as {{ sql_type('varchar') }}) as score_band,
         case when converted then 1 else 0 end as converted
     from examples
 ),
@@ -31,12 +31,12 @@ by_dimension as (
 
 final as (
     select
-        cast(period as varchar) as period,
-        cast(dimension as varchar) as dimension,
-        cast(bucket as varchar) as bucket,
+        cast(period as {{ sql_type('varchar') }}) as period,
+        cast(dimension as {{ sql_type('varchar') }}) as dimension,
+        cast(bucket as {{ sql_type('varchar') }}) as bucket,
         cast(count(*) as integer) as leads,
         cast(sum(converted) as integer) as conversions,
-        cast(sum(converted) * 1.0 / count(*) as double precision) as conversion_rate
+        cast(sum(converted) * 1.0 / count(*) as {{ sql_type('double precision') }}) as conversion_rate
     from by_dimension
     group by 1, 2, 3
 )

@@ -77,8 +77,8 @@ based as (
         {{ probability_grade_of(model, 'conversion_scores.previous_conversion_probability') }}
             as previous_probability_grade
         {%- else %}
-        cast(null as varchar) as probability_grade,
-        cast(null as varchar) as previous_probability_grade
+        cast(null as {{ sql_type('varchar') }}) as probability_grade,
+        cast(null as {{ sql_type('varchar') }}) as previous_probability_grade
         {%- endif %}
     from graded
     left join conversion_scores
@@ -87,9 +87,9 @@ based as (
 
 final as (
     select
-        cast(based.person_id as varchar) as person_id,
-        cast(coalesce(based.probability_grade, based.rule_grade) as varchar) as grade,
-        cast(based.score_reasons as varchar) as score_reasons,
+        cast(based.person_id as {{ sql_type('varchar') }}) as person_id,
+        cast(coalesce(based.probability_grade, based.rule_grade) as {{ sql_type('varchar') }}) as grade,
+        cast(based.score_reasons as {{ sql_type('varchar') }}) as score_reasons,
         cast(based.lead_score as integer) as lead_score,
         cast(based.fit_score as integer) as fit_score,
         cast(based.engagement_score as integer) as engagement_score,
@@ -100,18 +100,17 @@ final as (
         ) as became_hot_in_interval,
         cast(based.last_activity_at as timestamp) as last_activity_at,
         cast(based.scored_at as timestamp) as scored_at,
-        cast(based.score_reasons_zh as varchar) as score_reasons_zh,
-        cast(based.fit_grade as varchar) as fit_grade,
-        cast(based.engagement_level as varchar) as engagement_level,
-        cast(based.fit_grade || based.engagement_level as varchar) as intent_matrix_cell,
-        cast(based.conversion_probability as double precision) as conversion_probability,
-        cast(based.conversion_top_factors as varchar) as conversion_top_factors,
-        cast(based.conversion_model_version as varchar) as conversion_model_version,
+        cast(based.score_reasons_zh as {{ sql_type('varchar') }}) as score_reasons_zh,
+        cast(based.fit_grade as {{ sql_type('varchar') }}) as fit_grade,
+        cast(based.engagement_level as {{ sql_type('varchar') }}) as engagement_level,
+        cast(based.fit_grade || based.engagement_level as {{ sql_type('varchar') }}) as intent_matrix_cell,
+        cast(based.conversion_probability as {{ sql_type('double precision') }}) as conversion_probability,
+        cast(based.conversion_top_factors as {{ sql_type('varchar') }}) as conversion_top_factors,
+        cast(based.conversion_model_version as {{ sql_type('varchar') }}) as conversion_model_version,
         cast(
-            case when based.probability_grade is null then 'lead_score' else 'conversion_probability' end as varchar
-        ) as grade_basis,
-        cast(based.rule_grade as varchar) as rule_grade,
-        cast(coalesce(based.previous_probability_grade, based.previous_rule_grade) as varchar) as previous_grade
+            case when based.probability_grade is null then 'lead_score' else 'conversion_probability' end as {{ sql_type('varchar') }}) as grade_basis,
+        cast(based.rule_grade as {{ sql_type('varchar') }}) as rule_grade,
+        cast(coalesce(based.previous_probability_grade, based.previous_rule_grade) as {{ sql_type('varchar') }}) as previous_grade
     from based
     where based.person_id not in (select scoring_withheld.person_id from scoring_withheld)
 )

@@ -27,11 +27,11 @@ learned as (
 
 learned as (
     select
-        cast(null as varchar) as rule_id,
+        cast(null as {{ sql_type('varchar') }}) as rule_id,
         cast(null as integer) as suggested_points,
-        cast(null as double precision) as odds_ratio,
+        cast(null as {{ sql_type('double precision') }}) as odds_ratio,
         cast(null as integer) as examples_with_rule,
-        cast(null as double precision) as conversion_rate_with_rule
+        cast(null as {{ sql_type('double precision') }}) as conversion_rate_with_rule
     where 1 = 0
 ),
 
@@ -39,17 +39,17 @@ learned as (
 
 final as (
     select
-        cast(rules.rule_id as varchar) as rule_id,
-        cast(rules.rule_set as varchar) as rule_set,
+        cast(rules.rule_id as {{ sql_type('varchar') }}) as rule_id,
+        cast(rules.rule_set as {{ sql_type('varchar') }}) as rule_set,
         rules.is_enabled,
-        cast(rules.description as varchar) as description,
+        cast(rules.description as {{ sql_type('varchar') }}) as description,
         cast(rules.points as integer) as current_points,
         cast(learned.suggested_points as integer) as suggested_points,
         cast(learned.suggested_points - rules.points as integer) as points_change,
-        cast(learned.odds_ratio as double precision) as odds_ratio,
+        cast(learned.odds_ratio as {{ sql_type('double precision') }}) as odds_ratio,
         cast(learned.examples_with_rule as integer) as examples_with_rule,
-        cast(learned.conversion_rate_with_rule as double precision) as conversion_rate_with_rule,
-        cast({{ "'" ~ model['version'] ~ "'" if learned else 'null' }} as varchar) as model_version
+        cast(learned.conversion_rate_with_rule as {{ sql_type('double precision') }}) as conversion_rate_with_rule,
+        cast({{ "'" ~ model['version'] ~ "'" if learned else 'null' }} as {{ sql_type('varchar') }}) as model_version
     from rules
     left join learned
         on learned.rule_id = rules.rule_id

@@ -1,7 +1,7 @@
 {#- The outcome column is optional in the export and new in the raw contract: a lake written
     before it has none, and every activity's outcome is then unknown (null). -#}
 {%- set outcome = activity_outcome('outcome')
-    if relation_has_column(source('crm', 'crm_activities'), 'outcome') else 'cast(null as varchar)' %}
+    if relation_has_column(source('crm', 'crm_activities'), 'outcome') else 'cast(null as ' ~ sql_type('varchar') ~ ')' %}
 with
 
 source as (

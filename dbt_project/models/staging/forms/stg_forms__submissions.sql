@@ -17,7 +17,7 @@ keyed as (
         form_tool || ':' || coalesce(
             case when form_tool = 'jinshuju' then coalesce(trim(form_name), '') || ':' else '' end
             || nullif(trim(submission_id), ''),
-            _source_file || '#' || cast(_row_number as varchar)
+            _source_file || '#' || cast(_row_number as {{ sql_type('varchar') }})
         ) as submission_key
     from source
 ),

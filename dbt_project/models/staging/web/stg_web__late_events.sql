@@ -23,7 +23,7 @@ final as (
         event_at,
         _interval_start,
         {{ dbt.datediff('event_date', '_interval_start', 'day') }} as days_late,
-        'arrived ' || cast({{ dbt.datediff('event_date', '_interval_start', 'day') }} as varchar)
+        'arrived ' || cast({{ dbt.datediff('event_date', '_interval_start', 'day') }} as {{ sql_type('varchar') }})
         || ' days after its event_date, more than lookback_days ({{ var("lookback_days") }})' as reason
     from web_events
     where event_date < {{ dbt.dateadd('day', -(var('lookback_days') | int), '_interval_start') }}

@@ -1,0 +1,176 @@
+{#- Apache Spark (dbt-spark, DBT_TARGET=spark; docs/portability.md, "Spark"): what differs from the
+    SQL the DuckDB and Postgres targets share. The lake's raw sources are read in place
+    (spark_lake_relation in macros/lake.sql); the constructs below are dispatched from their own
+    macros (spark__… beside the duckdb__ and postgres__ versions) where those live. -#}
+
+{#- A column type as the target writes it: `type` as DuckDB and Postgres spell it (varchar,
+    double precision, integer, ...), Spark's name for it on Spark (varchar needs a length there,
+    double precision is not a Spark type). The one translation: casts, typed empty relations
+    (typed_columns) and seed columns (spark__create_csv_table) go through it. -#}
+{% macro sql_type(type) -%}
+    {{- return(adapter.dispatch('sql_type')(type)) -}}
+{%- endmacro %}
+
+{% macro default__sql_type(type) -%}
+    {{- return(type) -}}
+{%- endmacro %}
+
+{% macro spark__sql_type(type) -%}
+    {%- set name = type | trim | lower -%}
+    {%- if name in ('varchar', 'text') or name.startswith('varchar(') or name.startswith('character varying') -%}
+        {{- return('string') -}}
+    {%- elif name in ('double precision', 'float8', 'float') -%}
+        {{- return('double') -}}
+    {%- elif name.endswith('[]') -%}
+        {{- return('array<' ~ spark__sql_type(name[:-2]) ~ '>') -}}
+    {%- endif -%}
+    {{- return(type) -}}
+{%- endmacro %}
+
+{#- dbt-spark's seed table, with each configured column type (column_types, written for DuckDB and
+    Postgres) translated by sql_type. Otherwise dbt-spark's own create_csv_table. -#}
+{% macro spark__create_csv_table(model, agate_table) %}
+  {%- set column_override = model['config'].get('column_types', {}) -%}
+  {%- set quote_seed_column = model['config'].get('quote_columns', None) -%}
+  {% set sql %}
+    create table {{ this.render() }} (
+        {%- for col_name in agate_table.column_names -%}
+            {%- set inferred_type = adapter.convert_type(agate_table, loop.index0) -%}
+            {%- set type = sql_type(column_override.get(col_name, inferred_type)) -%}
+            {{ adapter.quote_seed_column(col_name | string, quote_seed_column) }} {{ type }} {%- if not loop.last -%}, {%- endif -%}
+        {%- endfor -%}
+    )
+    {{ file_format_clause() }}
+    {{ location_clause() }}
+  {% endset %}
+  {% call statement('_') -%}
+    {{ sql }}
+  {%- endcall %}
+  {{ return(sql) }}
+{% endmacro %}
+
+{#- The lake files under `folder` (a path below the lake, e.g. 'gate_results') as the external table
+    raw.<name> with `columns` ((name, type) pairs): Parquet read recursively, typed, so a folder
+    without files yet (no gate ran, no activation) is an empty table, not an error. Recreated on
+    every run (dropping an external table leaves its files), so it follows INTENT_LAKE_DIR.
+    Returns the relation. -#}
+{% macro spark_lake_table(name, folder, columns) -%}
+    {%- set relation = api.Relation.create(schema='raw', identifier=name) -%}
+    {%- if execute -%}
+        {%- do run_query('create database if not exists raw') -%}
+        {%- do run_query('drop table if exists ' ~ relation) -%}
+        {%- set ddl -%}
+            create table {{ relation }} (
+            {%- for column, type in columns %}
+                {{ column }} {{ sql_type(type) }}{{ "," if not loop.last }}
+            {%- endfor %}
+            )
+            using parquet
+            options (recursiveFileLookup 'true')
+            location '{{ lake_dir() ~ "/" ~ folder }}'
+        {%- endset -%}
+        {%- do run_query(ddl) -%}
+    {%- endif -%}
+    {{- return(relation) -}}
+{%- endmacro %}
+
+{#- dbt-spark's seed rows, written as typed literals (each column's type through sql_type): its own
+    loader binds the values into the SQL text unescaped in session mode, so a value with a quote
+    (Google's) broke the statement. A quote or backslash in a value is written chr(39) or chr(92), the
+    same under either spark.sql.parser.escapedStringLiterals. -#}
+{% macro spark__load_csv_rows(model, agate_table) %}
+  {%- set column_override = model['config'].get('column_types', {}) -%}
+  {%- set types = [] -%}
+  {%- for col_name in agate_table.column_names -%}
+      {%- do types.append(sql_type(column_override.get(col_name, adapter.convert_type(agate_table, loop.index0)))) -%}
+  {%- endfor -%}
+  {%- set statements = [] -%}
+  {%- for chunk in agate_table.rows | batch(get_batch_size()) -%}
+      {%- set sql -%}
+          insert into {{ this.render() }} values
+          {% for row in chunk -%}
+              ({%- for value in row -%}
+                  {%- if value is none -%}
+                      cast(null as {{ types[loop.index0] }})
+                  {%- else -%}
+                      cast('{{ (value | string) | replace("'", "' || chr(39) || '") | replace("\\", "' || chr(92) || '") }}' as {{ types[loop.index0] }})
+                  {%- endif -%}
+                  {%- if not loop.last %}, {% endif -%}
+              {%- endfor -%})
+              {%- if not loop.last %},{% endif %}
+          {% endfor %}
+      {%- endset -%}
+      {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
+      {%- do statements.append(sql) if loop.first -%}
+  {%- endfor -%}
+  {{ return(statements[0] if statements else '') }}
+{% endmacro %}
+
+{#- The materialization of the models that update their table with delete+insert (the incremental
+    days of docs/incremental.md, the kept histories, stable person ids): incremental, but a table
+    rebuilt whole on Spark, whose Parquet tables have no DELETE (that needs Delta or Iceberg, whose
+    jars are not installed here). So on Spark every run is a full build: is_incremental() is false,
+    the hooks' deletes do nothing, and what only past runs knew (a retired person id, a score's
+    history) is not kept. docs/portability.md, "Spark". -#}
+{% macro incremental_or_table() -%}
+    {{- return('table' if target.type == 'spark' else 'incremental') -}}
+{%- endmacro %}
+
+{#- dbt's contract check on Spark: the empty relation of the declared columns, each data_type (written
+    for DuckDB and Postgres in the models' YAML) translated by sql_type, so `varchar` is Spark's string. -#}
+{% macro spark__get_empty_schema_sql(columns) -%}
+    select
+    {%- for name, column in columns.items() %}
+        cast(null as {{ sql_type(column['data_type']) }}) as {{ adapter.quote(name) if column.get('quote') else name }}{{ "," if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- The contracts' not_null constraints on Spark. dbt-spark sets them with ALTER COLUMN ... SET NOT
+    NULL, which only Delta tables take (the tables here are Parquet, no Delta jars): the table is
+    checked instead, and a null in such a column fails the model with the column's name, as DuckDB's
+    and Postgres's NOT NULL would. The project declares no other kind of constraint. -#}
+{% macro spark__persist_constraints(relation, model) %}
+  {%- if config.get('contract').enforced -%}
+    {%- for name, column in model.columns.items() -%}
+      {%- for constraint in column.get('constraints', []) -%}
+        {%- if constraint.type == 'not_null' -%}
+          {%- set quoted = adapter.quote(name) if column.get('quote') else name -%}
+          {%- set nulls = run_query('select count(*) from ' ~ relation ~ ' where ' ~ quoted ~ ' is null').columns[0].values()[0] -%}
+          {%- if nulls > 0 -%}
+            {{ exceptions.raise_compiler_error(relation ~ '.' ~ name ~ ' is declared not null (contract) and has ' ~ nulls ~ ' null rows') }}
+          {%- endif -%}
+        {%- elif constraint.type -%}
+          {{ exceptions.raise_compiler_error(relation ~ '.' ~ name ~ ': a ' ~ constraint.type ~ ' constraint cannot be enforced on a Spark Parquet table') }}
+        {%- endif -%}
+      {%- endfor -%}
+    {%- endfor -%}
+  {%- endif -%}
+{% endmacro %}
+
+{#- Seconds since 1970-01-01 00:00 of a timestamp (naive UTC), fractional. -#}
+{% macro epoch_seconds(timestamp) -%}
+    {{ return(adapter.dispatch('epoch_seconds')(timestamp)) }}
+{%- endmacro %}
+
+{% macro default__epoch_seconds(timestamp) -%}
+    extract(epoch from {{ timestamp }})
+{%- endmacro %}
+
+{#- Spark has no epoch field; the session's time zone is UTC (profiles.yml), so the cast keeps the time. -#}
+{% macro spark__epoch_seconds(timestamp) -%}
+    (unix_micros(cast({{ timestamp }} as timestamp)) / 1000000.0)
+{%- endmacro %}
+
+{#- row_number() in the order the rows were stored (a seed's lines): DuckDB and Postgres scan a table
+    in that order; Spark wants an ORDER BY, and a seed table's single file is read in order. -#}
+{% macro stored_order_row_number() -%}
+    {{ return(adapter.dispatch('stored_order_row_number')()) }}
+{%- endmacro %}
+
+{% macro default__stored_order_row_number() -%}
+    row_number() over ()
+{%- endmacro %}
+
+{% macro spark__stored_order_row_number() -%}
+    row_number() over (order by monotonically_increasing_id())
+{%- endmacro %}

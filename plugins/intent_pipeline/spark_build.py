@@ -1,0 +1,131 @@
+"""The dbt project on Apache Spark (dbt-spark, ``method: session``; issue #20, docs/portability.md).
+
+``dbt-spark``'s session method runs Spark inside the dbt process (pyspark starts a local JVM), so
+every dbt command of a build, and the comparison with DuckDB after it, run here in ONE process
+through dbt's programmatic ``dbtRunner``: one JVM start (about 20 s of a loaded 2-core machine)
+instead of one per dbt command, and the in-memory catalog (``INTENT_SPARK_CATALOG=in-memory``) still
+holds the tables when they are compared.
+
+``python -m intent_pipeline.spark_build --lake L --duckdb W --out result.json -- dbt args...`` builds
+with the ``spark`` target of dbt_project/profiles.yml and compares every model and seed it built
+with the same relation of the DuckDB warehouse ``W`` (``engine_compare.compare_with_duckdb``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
+
+
+def spark_env(lake: Path, spark_dir: Path, catalog: str = "hive", master: str = "local[*]") -> dict[str, str]:
+    """The variables of the ``spark`` target (dbt_project/profiles.yml) for a build of ``lake``,
+    with Spark's warehouse and metastore under ``spark_dir``."""
+    return {
+        "DBT_TARGET": "spark",
+        "INTENT_LAKE_DIR": str(lake.resolve()),
+        "INTENT_SPARK_DIR": str(spark_dir.resolve()),
+        "INTENT_SPARK_CATALOG": catalog,
+        "INTENT_SPARK_MASTER": master,
+        # pyspark hands timestamps to Python in the process's local zone; the lake's are UTC
+        "TZ": "UTC",
+    }
+
+
+def build_spark(dbt_args: list[str], target_path: Path, log_path: Path) -> dict[str, Any]:
+    """Run the dbt commands ``dbt_args`` (one command, e.g. ``["build", "--select", "..."]``) on the
+    spark target in this process. Returns success, per node (``unique_id``) its status, relation and
+    seconds, and the wall seconds."""
+    from dbt.cli.main import dbtRunner
+
+    started = time.monotonic()
+    result = dbtRunner().invoke([
+        *dbt_args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
+        "--target", "spark", "--target-path", str(target_path), "--log-path", str(log_path),
+    ])  # fmt: skip
+    nodes = {}
+    for node_result in getattr(result.result, "results", None) or []:
+        node = node_result.node
+        nodes[node.unique_id] = {
+            "status": str(node_result.status),
+            "resource_type": str(node.resource_type),
+            "relation": f"{node.schema}.{node.alias}" if hasattr(node, "alias") else None,
+            "seconds": round(node_result.execution_time, 3),
+            "message": (node_result.message or "")[:2000] if str(node_result.status) not in ("success", "pass") else "",
+        }
+    error = str(result.exception)[:2000] if result.exception else None
+    return {"success": result.success, "error": error, "nodes": nodes, "seconds": round(time.monotonic() - started, 1)}
+
+
+def compare_spark(duckdb_path: Path | str, relations: list[str]) -> dict[str, str]:
+    """``relations`` (``schema.table``) of this process's Spark session against DuckDB's
+    (``engine_compare.compare_with_duckdb``). Returns what differs per relation (empty: all equal)."""
+    from pyspark.sql import SparkSession
+
+    from intent_pipeline.engine_compare import compare_with_duckdb
+
+    spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+
+    def columns(schema: str, table: str) -> list[str]:
+        return list(spark.table(f"`{schema}`.`{table}`").columns)
+
+    def rows(query: str) -> list[tuple]:
+        return [tuple(row) for row in spark.sql(query).collect()]
+
+    return compare_with_duckdb(duckdb_path, relations, "spark", columns, rows,
+                               quote_other=lambda name: "`" + name.replace("`", "``") + "`")  # fmt: skip
+
+
+def jvm_cpu_seconds() -> float | None:
+    """CPU seconds (user + system) the session's JVM used so far, from /proc (Linux); None elsewhere
+    or before Spark started. The JVM is pyspark's child, still running here, so getrusage cannot see it."""
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    process = getattr(gateway, "proc", None)
+    stat = Path(f"/proc/{process.pid}/stat") if process is not None else None
+    if stat is None or not stat.exists():
+        return None
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime, stime, cutime, cstime
+    return round(ticks / os.sysconf("SC_CLK_TCK"), 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m intent_pipeline.spark_build")
+    parser.add_argument("--lake", type=Path, required=True, help="the raw lake to build from")
+    parser.add_argument("--duckdb", type=Path, help="a DuckDB warehouse of the same lake to compare with")
+    parser.add_argument("--work", type=Path, required=True, help="a folder for Spark's files and dbt's target")
+    parser.add_argument("--catalog", default="in-memory", help="hive or in-memory (default: one process)")
+    parser.add_argument("--master", default="local[*]")
+    parser.add_argument("--out", type=Path, required=True, help="where the result (JSON) is written")
+    parser.add_argument("dbt_args", nargs="+", help="the dbt command, e.g. build --select +staging")
+    args = parser.parse_args(argv)
+    os.environ.update(spark_env(args.lake, args.work / "spark", args.catalog, args.master))
+    time.tzset()
+    result = build_spark(args.dbt_args, args.work / "target", args.work / "logs")
+    if args.duckdb is not None:
+        built = sorted(
+            node["relation"] for node in result["nodes"].values()
+            if node["resource_type"] in ("model", "seed") and node["status"] == "success"
+        )  # fmt: skip
+        started = time.monotonic()
+        result["compared"] = built
+        result["differences"] = compare_spark(args.duckdb, built)
+        result["compare_seconds"] = round(time.monotonic() - started, 1)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    result["python_cpu_seconds"] = round(own.ru_utime + own.ru_stime, 1)
+    result["jvm_cpu_seconds"] = jvm_cpu_seconds()
+    args.out.write_text(json.dumps(result, indent=2))
+    return 0 if result["success"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
