@@ -147,7 +147,7 @@ def test_the_serving_schema_is_masked_exactly_as_the_duckdb_serving_copy(fresh, 
             files = [Path(duck["parquet"]) / f"{mart}.parquet", Path(done["parquet"]) / f"{mart}.parquet"]
             described = [con.execute(f"describe select * from read_parquet('{f}')").fetchall() for f in files]
             assert [(c[0], c[1]) for c in described[0]] == [(c[0], c[1]) for c in described[1]], mart
-            read = [_sorted_rows(con.execute(f"select * from read_parquet('{f}')").fetchall()) for f in files]
+            read = [sorted_rows(con.execute(f"select * from read_parquet('{f}')").fetchall()) for f in files]
             assert read[0] == read[1] and len(read[1]) == done["tables"][mart], mart
     finally:
         con.close()
