@@ -34,17 +34,8 @@ recomputed_browsers as (
     from {{ ref('int_web_session_events') }}
     where {{ in_lake_window('_interval_start') }}
     union
-    -- a stored session that lost events or is gone (retention purged a partition): one column
-    -- counted over the session events, not the sessions recomputed
-    select stored.user_pseudo_id
-    from {{ this }} as stored
-    left join (
-        select session_key, count(*) as events
-        from {{ ref('int_web_session_events') }}
-        group by session_key
-    ) as now_stored
-        on now_stored.session_key = stored.session_key
-    where now_stored.events is distinct from stored.events
+    -- a stored session that lost events or is gone (retention purged a partition)
+    {{ browsers_with_changed_sessions(ref('int_web_session_events')) }}
     union
     -- the browser's person changed (a merge, a split) or its node left the graph
     select stored.user_pseudo_id
