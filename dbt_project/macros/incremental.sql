@@ -196,8 +196,7 @@ touched_browsers as (
     (int_web_session_events) no longer has, or has with another number of events: a partition purged
     by retention removed a session or part of it (events only arrive from the window's partitions,
     whose browsers are recomputed anyway), as a select of user_pseudo_id. It counts one column of
-    the session events and scans the stored sessions: it grows with the tables. A row stored before
-    the column existed (events null) counts as changed: that first run recomputes every browser. -#}
+    the session events and scans the stored sessions: it grows with the tables. -#}
 {% macro browsers_with_changed_sessions(session_events) -%}
     select stored.user_pseudo_id
     from {{ this }} as stored

@@ -31,9 +31,14 @@
     post_hook="{{ delete_sessions_gone(ref('int_web_session_events')) }}",
 ) }}
 
+{#- A table built before it stored each session's events: that first run recomputes every browser
+    (and on_schema_change adds the column), as int_web_session_events does for _interval_start. -#}
+{%- set incremental_run = is_incremental()
+    and 'events' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) %}
+
 with
 
-{%- if is_incremental() %}
+{%- if incremental_run %}
 
 touched_browsers as (
     select user_pseudo_id
@@ -48,7 +53,7 @@ touched_browsers as (
 {%- endif %}
 
 session_events as (
-    {{ rows_of_touched_browsers(ref('int_web_session_events'), is_incremental()) }}
+    {{ rows_of_touched_browsers(ref('int_web_session_events'), incremental_run) }}
 ),
 
 flagged as (
