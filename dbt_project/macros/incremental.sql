@@ -191,6 +191,24 @@ touched_browsers as (
     {%- endif -%}
 {%- endmacro %}
 
+{#- The browsers of a model with one row per session (session_key, user_pseudo_id, events: the
+    session's event count when the row was computed) whose stored sessions `session_events`
+    (int_web_session_events) no longer has, or has with another number of events: a partition purged
+    by retention removed a session or part of it (events only arrive from the window's partitions,
+    whose browsers are recomputed anyway), as a select of user_pseudo_id. It counts one column of
+    the session events and scans the stored sessions: it grows with the tables. -#}
+{% macro browsers_with_changed_sessions(session_events) -%}
+    select stored.user_pseudo_id
+    from {{ this }} as stored
+    left join (
+        select session_key, count(*) as events
+        from {{ session_events }}
+        group by session_key
+    ) as now_stored
+        on now_stored.session_key = stored.session_key
+    where now_stored.events is distinct from stored.events
+{%- endmacro %}
+
 {#- post_hook of int_web_session_traffic: the sessions `session_events` no longer has. -#}
 {% macro delete_sessions_gone(session_events) -%}
     {%- if is_incremental() -%}

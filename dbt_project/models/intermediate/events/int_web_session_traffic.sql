@@ -27,31 +27,33 @@
     materialized=incremental_or_table(),
     unique_key='user_pseudo_id',
     incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
     post_hook="{{ delete_sessions_gone(ref('int_web_session_events')) }}",
 ) }}
 
+{#- A table built before it stored each session's events: that first run recomputes every browser
+    (and on_schema_change adds the column), as int_web_session_events does for _interval_start. -#}
+{%- set incremental_run = is_incremental()
+    and 'events' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) %}
+
 with
 
-{%- if is_incremental() %}
+{%- if incremental_run %}
 
 touched_browsers as (
     select user_pseudo_id
     from {{ ref('int_web_session_events') }}
     where {{ in_lake_window('_interval_start') }}
     union
-    -- browsers that lost a session (retention purged its events): recomputed; a browser left with
-    -- no session at all loses its rows in the post_hook
-    select stored.user_pseudo_id
-    from {{ this }} as stored
-    where not exists (
-        select 1 from {{ ref('int_web_session_events') }} as events where events.session_key = stored.session_key
-    )
+    -- browsers that lost a session or some of its events (retention purged a partition):
+    -- recomputed; a browser left with no session at all loses its rows in the post_hook
+    {{ browsers_with_changed_sessions(ref('int_web_session_events')) }}
 ),
 
 {%- endif %}
 
 session_events as (
-    {{ rows_of_touched_browsers(ref('int_web_session_events'), is_incremental()) }}
+    {{ rows_of_touched_browsers(ref('int_web_session_events'), incremental_run) }}
 ),
 
 flagged as (
@@ -86,7 +88,10 @@ sessions as (
         session_key,
         min(user_pseudo_id) as user_pseudo_id,
         min(event_at) as session_start_at,
-        min(case when has_referrer and referrer_rank = 1 then referrer_host end) as referrer_host
+        min(case when has_referrer and referrer_rank = 1 then referrer_host end) as referrer_host,
+        -- how many events the session had when it was computed: a daily run compares it
+        -- (browsers_with_changed_sessions) to find the sessions a purged partition shortened
+        count(*) as events
     from ranked
     group by session_key
 ),
@@ -190,6 +195,7 @@ resolved as (
         with_own.session_key,
         with_own.user_pseudo_id,
         with_own.session_start_at,
+        with_own.events,
         with_own.referrer_host,
         with_own.own_source,
         with_own.own_medium,
@@ -277,6 +283,7 @@ final as (
         categorised.session_key,
         categorised.user_pseudo_id,
         categorised.session_start_at,
+        categorised.events,
         coalesce(categorised.source, '(direct)') as source,
         coalesce(categorised.medium, case when categorised.source is null then '(none)' else '(not set)' end)
             as medium,

@@ -5,15 +5,56 @@
     traffic and channel group, and the engagement. referrer_host is the session's first external
     referrer (not one of the company's own domains, seed own_domains). Engaged, as GA4 defines it:
     engaged for more than 10 seconds (the events' engagement time), or a conversion event (var
-    session_conversion_events), or at least 2 page views. -#}
-with
+    session_conversion_events), or at least 2 page views.
+    Incremental per browser (docs/incremental.md): a session's row is its events (per browser,
+    int_web_session_events), its traffic (per browser, int_web_session_traffic) and its browser's
+    person. A daily run recomputes the browsers whose rows can differ from what a full build makes:
+    those with an event in the window's partitions (both upstream models recomputed them), those
+    with a stored session whose events are gone or fewer (a purged partition), and those whose
+    stored person is not the browser's person now (a merge, a split, a node cut); it replaces their
+    rows. The post_hook removes the sessions int_web_session_traffic no longer has. -#}
+{{ config(
+    materialized='incremental',
+    unique_key='user_pseudo_id',
+    incremental_strategy='delete+insert',
+    post_hook="{{ delete_sessions_gone(ref('int_web_session_traffic')) }}",
+) }}
 
-session_events as (
-    select * from {{ ref('int_web_session_events') }}
-),
+with
 
 people_nodes as (
     select * from {{ ref('int_people_resolved') }}
+),
+
+{%- if is_incremental() %}
+
+recomputed_browsers as (
+    -- an event in the window's partitions: their sessions and traffic were recomputed upstream
+    select user_pseudo_id
+    from {{ ref('int_web_session_events') }}
+    where {{ in_lake_window('_interval_start') }}
+    union
+    -- a stored session that lost events or is gone (retention purged a partition)
+    {{ browsers_with_changed_sessions(ref('int_web_session_events')) }}
+    union
+    -- the browser's person changed (a merge, a split) or its node left the graph
+    select stored.user_pseudo_id
+    from {{ this }} as stored
+    left join people_nodes
+        on people_nodes.node_key = {{ node_key('web', 'stored.user_pseudo_id') }}
+    where people_nodes.person_id is distinct from stored.person_id
+),
+
+{%- endif %}
+
+session_events as (
+    {%- if is_incremental() %}
+    select *
+    from {{ ref('int_web_session_events') }}
+    where user_pseudo_id in (select user_pseudo_id from recomputed_browsers)
+    {%- else %}
+    select * from {{ ref('int_web_session_events') }}
+    {%- endif %}
 ),
 
 session_traffic as (
