@@ -46,12 +46,15 @@
                           what happened before the lead's point), not through the pipeline
      grade_ratio          high_intent / nurture conversion rate of the grades the warehouse uses
                           (grade_basis, crm_lead_scores' rule): the model's probability when the model
-                          ranks the calibration slice better than the rule score, else the proposed
-                          table (grade_ratio_rule_calibrated); both by share (top 20 % high_intent,
-                          next 30 % potential, cut on the train and calibration slices)
-     grade_ratio_model    the share grades cut on the model's probability (its grades thresholds)
-     grade_ratio_model_at_snapshots  the same grades on the test-time leads at their snapshot ages
-                          (snap7, snap30: what crm_lead_scores grades later in a lead's life); no goal
+                          ranks the fit leads better than the rule score, else the proposed table;
+                          both by share (top 20 % high_intent, next 30 % potential, cut before the
+                          test time), judged where crm_lead_scores grades: each test-time lead at its
+                          point and at each snapshot age in the test time, together (grades_by_age:
+                          all, and per age: point, snap7, snap30, with the rates and shares)
+     grade_ratio_at_point the same grades on the test leads at their point only (the goal figure
+                          until issue 13's eighth pass; grade_ratio_rule_calibrated its table's)
+     grade_ratio_model    the share grades cut on the model's probability, at the point
+     grade_ratio_model_at_snapshots  the model's grades per snapshot age (also in grades_by_age)
      model_c              the L2 strength (C) of the plain step, chosen by grouped cross-validation
                           on the fit slice (scoring_model.choose_c)
      auc_model_c1         the same training with C fixed at 1 (the former default; ece_c1)
