@@ -553,9 +553,8 @@ def _attempt_cross_fit(
     test slice); its probability map on the out-of-fold linear predictor of those leads
     (:func:`out_of_fold_z`), so the map is learned from leads the model had not seen, and the model
     itself learns from every lead before the test slice. Returns the record's model fields and the
-    out-of-fold linear predictor of every fit row, the leads' points first (the choice between steps
-    is judged on the leads': ``calibration_roc_auc`` is its ROC AUC; the grades on every row, the
-    snapshot ages included)."""
+    leads' out-of-fold linear predictor (what the grades and the choice between steps are judged on:
+    ``calibration_roc_auc`` is its ROC AUC)."""
     from sklearn.metrics import roc_auc_score
 
     frame, labels = x["train"][columns], y["train"]
@@ -571,7 +570,7 @@ def _attempt_cross_fit(
     fitted["metrics"]["calibration_roc_auc"] = float(roc_auc_score(y_leads, z_leads))
     if with_hgb:
         fitted["metrics"]["hgb_roc_auc"] = _hgb_roc_auc(frame, labels, x["test"][columns], y["test"])
-    return fitted, oof
+    return fitted, z_leads
 
 
 def _calibration_auc(fitted: dict, x: dict, y: dict) -> float:
@@ -691,7 +690,7 @@ def train(
 
     attempts: list[dict] = []
     fits: dict[str, dict] = {}
-    held_z: dict[str, np.ndarray] = {}  # cross_fit: each learned step's out-of-fold predictor of the fit rows
+    held_z: dict[str, np.ndarray] = {}  # cross_fit: each learned step's out-of-fold predictor of the fit leads
     chosen: dict | None = None
     # the learned steps count what they learn from and are judged on: the leads' own conversions and
     # those of the snapshots before the calibration slice (the same lead converting, seen at another age)
@@ -772,16 +771,12 @@ def train(
         record["reason"] += f" ({tried}; no rule score to fall back on)"
     record["attempts"] = attempts
     if record["status"] == "approved":
-        # cross_fit: the grades are cut and judged on the out-of-fold predictor of every fit row: the
-        # leads at their point and at their snapshot ages before the test slice, the ages at which
-        # crm_lead_scores grades a lead (the rule score's predictor is its own: it learns nothing)
+        # cross_fit: the grades are judged on the fit leads' out-of-fold predictor (the rule score's is
+        # its own: it learns nothing from them)
+        judged_z = None
         if cross_fit:
-            judged_z = (
-                held_z[record["method"]] if record["method"] in held_z else linear_predictor(record, x_fit["train"])
-            )
-            record["grades"] = probability_grades(record, x_fit, y_fit, grades, judged_z, snapshots=len(extra))
-        else:
-            record["grades"] = probability_grades(record, x, y, grades)
+            judged_z = held_z[record["method"]] if record["method"] in held_z else linear_predictor(record, x["train"])
+        record["grades"] = probability_grades(record, x, y, grades, judged_z)
     fit_slices = [name for name in ("train", "calibration") if name in x]
     record["learned_points"] = learn_points(
         pd.concat([x[name] for name in fit_slices]),
@@ -792,12 +787,7 @@ def train(
 
 
 def probability_grades(
-    model: dict,
-    x: dict,
-    y: dict,
-    grades: str = DEFAULT_GRADES,
-    held_out_z: np.ndarray | None = None,
-    snapshots: int = 0,
+    model: dict, x: dict, y: dict, grades: str = DEFAULT_GRADES, held_out_z: np.ndarray | None = None
 ) -> dict:
     """Grade thresholds on the model's probability and the score grades should use.
 
@@ -808,11 +798,8 @@ def probability_grades(
     when the model is learned (not the calibrated rule score) and ranks the calibration slice better
     than the rule score does (held-out time; the test slice only measures), else ``lead_score``: the
     grades stay on the rule table's points. With ``held_out_z`` (cross-fitted calibration: the
-    out-of-fold linear predictor of every row of ``x["train"]``, no calibration slice) both the
-    thresholds and the comparison with the rule score use those out-of-fold predictions; ``train``
-    passes the fit leads at their point and at their snapshot ages before the test slice, so a share
-    or a rate is one of the leads as crm_lead_scores grades them (at every age), not of new leads
-    only (``snapshots``: how many of those rows are snapshot ages; ``cut_on`` counts both).
+    out-of-fold linear predictor of the train slice's leads, no calibration slice) both the
+    thresholds and the comparison with the rule score use those out-of-fold predictions.
     """
     from sklearn.metrics import roc_auc_score
 
@@ -841,7 +828,6 @@ def probability_grades(
         "potential": float(potential),
         "calibration_roc_auc": model_auc,
         "rule_score_calibration_roc_auc": rule_auc,
-        "cut_on": {"points": len(fit_y) - snapshots, "snapshots": snapshots},
     }
 
 

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
-import pytest
 from intent_pipeline import scoring_model as sm
 
 TRAINED_AT = datetime(2026, 1, 15, 3, 0, tzinfo=UTC)
@@ -91,36 +90,3 @@ def test_split_by_time_ignores_snapshots():
     alone = sm.split_by_time(leads, 0.2, 0.2)
     for name in sm.SLICES:
         assert list(both[name]["example_id"]) == list(alone[name]["example_id"])
-
-
-def test_grades_are_cut_on_the_leads_at_every_age_they_are_graded():
-    # crm_lead_scores grades a lead on every run: the thresholds are cut on the fit leads at their
-    # point and at their snapshot ages, so "the top 20 %" is of the leads as they are graded
-    leads, lead_features = examples(3000, 1, prefix="lead:", start="2025-01-01", days=365)
-    # a later age knows more: twice the signal (and so a higher probability) for the same kind of lead
-    older, older_features = examples(1500, 7, prefix="snap30:", start="2025-01-01", days=250)
-    older_features.loc[older_features["feature"] != "log_after_outcome", "value"] *= 2.0
-    labels = pd.concat([leads, older], ignore_index=True)
-    features = pd.concat([lead_features, older_features], ignore_index=True)
-    model = sm.train(labels, features, trained_at=TRAINED_AT)
-    alone = sm.train(leads, lead_features, trained_at=TRAINED_AT)
-    assert model["status"] == "approved" and model["method"] == "logistic", model["reason"]
-
-    grades = model["grades"]
-    test_from = pd.Timestamp(model["split"]["test"]["from"])
-    fit_leads = sm.split_by_time(leads, 0.0, 0.2)["train"]
-    fit_snaps = older.loc[older["as_of_at"] < test_from]
-    assert grades["cut_on"] == {"points": len(fit_leads), "snapshots": len(fit_snaps)}
-    assert alone["grades"]["cut_on"] == {"points": len(fit_leads), "snapshots": 0}
-
-    high = grades["high_intent"]
-    p_leads = sm.score(model, sm.wide_features(fit_leads, features))
-    p_snaps = sm.score(model, sm.wide_features(fit_snaps, features))
-    # the share holds over both ages together: of the cuts the tied scores allow (the signal is a
-    # count), the one nearest 20 % (cut on out-of-fold probabilities; every fold ranks by the signal)
-    pooled = np.concatenate([p_leads, p_snaps])
-    allowed = [(pooled >= c).mean() for c in np.unique(pooled)]
-    assert (pooled >= high).mean() == pytest.approx(min(allowed, key=lambda share: abs(share - 0.2)))
-    # and the older ages, which know more, take more of the high grade than a cut on new leads gives
-    assert (p_snaps >= high).mean() > (p_leads >= high).mean() + 0.1
-    assert high > alone["grades"]["high_intent"]
