@@ -1,7 +1,8 @@
-"""bench/scoring.py's grade_ratio (issue 13, eighth pass): the grades the warehouse uses, judged on the
-test-time leads at their point and at every snapshot age in the test time, as crm_lead_scores grades
-them; nothing from before the test time, and the points basis scores a snapshot as the calibration
-command's backtest does."""
+"""bench/scoring.py's grade_ratio_every_age (issue 13, eighth pass): the grades the warehouse uses,
+judged on the test-time leads at their point and at every snapshot age in the test time, as
+crm_lead_scores grades them; nothing from before the test time, and the points basis scores a snapshot
+as the calibration command's backtest does. grade_ratio keeps its meaning (the test leads at their
+point) and its goal."""
 
 from __future__ import annotations
 
@@ -81,3 +82,38 @@ def test_on_the_points_basis_a_snapshot_is_scored_like_the_backtest(bench, train
     assert ages["all"]["share_by_grade"]["high_intent"] == pytest.approx(high, abs=1e-4)
     # the current table alone needs four hits for 40, the proposed one two: the change is counted
     assert not np.isclose(high, (wide["lead_score"].to_numpy() >= 40).mean())
+
+
+def test_grade_ratio_keeps_its_goal_at_the_point_and_every_age_is_checked_on_its_own(bench):
+    # the issue's goal judges grade_ratio (the test leads at their point); the all-ages figure is an
+    # added key with its own check, and neither stands in for the other
+    rates = {"high_intent": 0.4, "potential": 0.2, "nurture": 0.1}
+    figures = {
+        "auc_rule_calibrated": 0.7,
+        "auc_model": 0.7,
+        "auc_reference": 0.7,
+        "ece": 0.02,
+        "model_status": "approved+platt",
+        "conversion_rate_by_grade": rates,
+        "grade_ratio": 4.0,
+        "grade_ratio_every_age": 2.0,
+        "grades_by_age": {"all": {"conversion_rate_by_grade": {"high_intent": 0.2, "potential": 0.15, "nurture": 0.1}}},
+    }
+    goals = bench._goal_figures(figures)
+    assert goals["grade_ratio"] == 4.0 and goals["grade_ratio_every_age"] == 2.0
+    assert goals["grade_ratio_ok"] and not goals["grade_ratio_every_age_ok"]
+    assert "grade_ratio_at_point" not in goals
+
+    swapped = figures | {"grade_ratio": 2.0, "grade_ratio_every_age": 4.0}
+    swapped["conversion_rate_by_grade"] = {"high_intent": 0.2, "potential": 0.15, "nurture": 0.1}
+    swapped["grades_by_age"] = {"all": {"conversion_rate_by_grade": rates}}
+    goals = bench._goal_figures(swapped)
+    assert not goals["grade_ratio_ok"] and goals["grade_ratio_every_age_ok"]
+
+    # no nurture conversion while high intent converted: unbounded, the check holds, for each on its own rates
+    unbounded = figures | {"grade_ratio_every_age": None}
+    unbounded["grades_by_age"] = {
+        "all": {"conversion_rate_by_grade": {"high_intent": 0.3, "potential": 0.1, "nurture": 0.0}}
+    }
+    assert bench._goal_figures(unbounded)["grade_ratio_every_age_ok"]
+    assert bench._spread([figures, swapped])["grade_ratio_every_age"]["max"] == 4.0
