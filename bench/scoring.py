@@ -48,7 +48,13 @@
                           (grade_basis, crm_lead_scores' rule): the model's probability when the model
                           ranks the calibration slice better than the rule score, else the proposed
                           table (grade_ratio_rule_calibrated); both by share (top 20 % high_intent,
-                          next 30 % potential, cut on the train and calibration slices)
+                          next 30 % potential, cut on the train and calibration slices), on the test
+                          leads at their point (creation, unless lead_observation_days)
+     grade_ratio_every_age  the same grades judged where crm_lead_scores grades: each test-time lead
+                          at its point and at each snapshot age in the test time, together
+                          (grades_by_age: all, and per age: point, snap7, snap30, with the rates and
+                          shares); checked against 3 too (goals: worlds_grade_ratio_every_age_ge_3),
+                          next to the issue's goal on grade_ratio
      grade_ratio_model    the share grades cut on the model's probability (its grades thresholds)
      grade_ratio_model_at_snapshots  the same grades on the test-time leads at their snapshot ages
                           (snap7, snap30: what crm_lead_scores grades later in a lead's life); no goal
@@ -428,6 +434,7 @@ def world_figures(
     if calibration_method:
         status = f"{status}+{calibration_method}"  # the probability map held-out leads chose
     grade_basis = (model.get("grades") or {}).get("basis", "lead_score")
+    by_age = graded_ages(model, labels, features, calibration, seed_rules)
     rules = calibration["rules"]
     return {
         "conversion": preset.conversion,
@@ -445,6 +452,10 @@ def world_figures(
         "grade_ratio": _round(
             grade_ratio_model if grade_basis == "conversion_probability" else backtest["proposed"]["grade_ratio"]
         ),
+        # the same grades on the test-time leads at every age the product grades them (their point and
+        # their snapshot ages in the test time); per age and the rates in grades_by_age
+        "grade_ratio_every_age": by_age["all"]["grade_ratio"],
+        "grades_by_age": by_age,
         "grade_ratio_rule_calibrated": _round(backtest["proposed"]["grade_ratio"]),
         "grade_ratio_current": _round(backtest["current"]["grade_ratio"]),
         # the share grades (top 20 % / bottom 50 % of the fit slices) on the model's probability
@@ -537,6 +548,67 @@ def snapshot_grade_ratios(model: dict, labels, features) -> dict:
     return ratios
 
 
+def graded_ages(model: dict, labels, features, calibration: dict, seed_rules) -> dict:
+    """The grades the warehouse uses, judged where the product uses them: crm_lead_scores grades a
+    lead on every run, on what is known then, so each test-time lead counts at its point (creation,
+    or lead_observation_days) and at each snapshot age (var lead_snapshot_days) that lies in the
+    test time, with the outcome in the window after that age (a lead that converted before an age
+    is no example there). ``all``: high_intent / nurture over those rows together
+    (``grade_ratio_every_age``); ``point`` and ``snap<d>``: per age (``point`` is ``grade_ratio``).
+    On the model's probability at the model's thresholds when grade_basis is conversion_probability;
+    else on the calibrated table's score (the score the current table gave at that age plus each
+    changed rule's change x its decayed hits, as the calibration command's backtest computes it) at
+    the thresholds the command proposes. The thresholds are the ones the goal figure uses, cut on
+    the fit leads at their point."""
+    import numpy as np
+    import pandas as pd
+    from intent_pipeline import scoring_calibration
+
+    grades = model.get("grades") or {}
+    test = scoring_model.split_by_time(labels, model.get("calibration_share", 0.0), model.get("test_share", 0.2))[
+        "test"
+    ]
+    rows = test
+    if scoring_model.SNAPSHOT_COLUMN in labels:
+        snaps = labels.loc[labels[scoring_model.SNAPSHOT_COLUMN].astype(bool)]
+        rows = pd.concat([test, snaps.loc[snaps["as_of_at"] >= test["as_of_at"].min()]])
+    wide = scoring_model.wide_features(rows, features)
+    if model["status"] == "approved" and grades.get("basis") == "conversion_probability":
+        score = scoring_model.score(model, wide)
+        cuts = (grades["high_intent"], grades["potential"])
+    else:
+        proposed = calibration["backtest"]["proposed"]
+
+        def effective(table):
+            table = table.set_index("rule_id")
+            return table["points"].astype(float).where(table["is_enabled"].astype(bool), 0.0)
+
+        delta = effective(calibration["seed"]) - effective(seed_rules)
+        rule_columns = wide.reindex(columns=[f"rule:{r}" for r in delta.index], fill_value=0.0)
+        score = wide[scoring_model.SCORE_FEATURES[0]].to_numpy(dtype=float) + rule_columns.to_numpy() @ delta.to_numpy()
+        cuts = (proposed["high_intent_threshold"], proposed["potential_threshold"])
+    y = rows["label"].to_numpy(dtype=int)
+    age = rows["example_id"].str.split(":").str[0].where(rows["example_id"].str.startswith("snap"), "point")
+    out = {}
+    for name, members in [("all", np.ones(len(rows), dtype=bool))] + [
+        (a, (age == a).to_numpy()) for a in sorted(age.unique())
+    ]:
+        rates = scoring_calibration.grade_rates(score[members], y[members], cuts)
+        out[name] = {
+            "examples": int(members.sum()),
+            "conversions": int(y[members].sum()),
+            "grade_ratio": _round(rates["grade_ratio"]),
+            "conversion_rate_by_grade": {
+                g: _round(rates[g]["conversion_rate"]) for g in ("high_intent", "potential", "nurture")
+            },
+            "share_by_grade": {
+                g: _round(rates[g]["leads"] / max(int(members.sum()), 1))
+                for g in ("high_intent", "potential", "nurture")
+            },
+        }
+    return out
+
+
 def model_grade_rates(model: dict, labels, features) -> dict | None:
     """Conversion rate per grade and high_intent / nurture on the test slice when the grades are cut
     on the model's probability at the thresholds the model carries (scoring_model.probability_grades:
@@ -552,7 +624,12 @@ def model_grade_rates(model: dict, labels, features) -> dict | None:
     return scoring_calibration.grade_rates(p_test, slices["test"]["label"].to_numpy(), cuts)
 
 
-GOAL_FIGURES = ("auc_rule_calibrated", "auc_model", "auc_reference", "grade_ratio", "ece")
+GOAL_FIGURES = ("auc_rule_calibrated", "auc_model", "auc_reference", "grade_ratio", "grade_ratio_every_age", "ece")
+
+
+def _ratio_ok(ratio, rates: dict) -> bool:
+    """high_intent / nurture >= 3, or no nurture lead converted while high intent did (unbounded)."""
+    return (ratio or 0) >= 3 or (rates["nurture"] == 0 and (rates["high_intent"] or 0) > 0)
 
 
 def _goal_figures(f: dict) -> dict:
@@ -565,8 +642,11 @@ def _goal_figures(f: dict) -> dict:
         "test_conversions": f.get("test_conversions"),
         "auc_rule_calibrated_ok": reference is not None and (f["auc_rule_calibrated"] or 0) >= reference - 0.01,
         "auc_model_ok": reference is not None and (f["auc_model"] or 0) >= reference - 0.01,
-        # no nurture lead converted while high intent did: the ratio is unbounded, the goal holds
-        "grade_ratio_ok": (f["grade_ratio"] or 0) >= 3 or (rates["nurture"] == 0 and (rates["high_intent"] or 0) > 0),
+        "grade_ratio_ok": _ratio_ok(f["grade_ratio"], rates),
+        # the same grades over every age the product grades a lead (grades_by_age: all)
+        "grade_ratio_every_age_ok": _ratio_ok(
+            f["grade_ratio_every_age"], f["grades_by_age"]["all"]["conversion_rate_by_grade"]
+        ),
         "ece_ok": f["ece"] is not None and f["ece"] <= 0.05,
         "probabilities_ok": f["model_status"].split("+")[0] not in ("refused", "rejected"),
     }
@@ -675,6 +755,7 @@ def main() -> None:
             ),
             "worlds_auc_model_ge_reference_minus_0.01": all(_goal_figures(f)["auc_model_ok"] for f in runs),
             "worlds_grade_ratio_ge_3": all(_goal_figures(f)["grade_ratio_ok"] for f in runs),
+            "worlds_grade_ratio_every_age_ge_3": all(_goal_figures(f)["grade_ratio_every_age_ok"] for f in runs),
             "worlds_ece_le_0.05": all(_goal_figures(f)["ece_ok"] for f in runs),
             "worlds_probabilities_never_empty": all(_goal_figures(f)["probabilities_ok"] for f in runs),
             "zero_contrast_points_eq_0": result["zero_contrast_points"] == 0,
