@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 
 import pytest
@@ -206,3 +207,20 @@ def activate_day(settings, hubspot, dingtalk, day, run_id: str, token: str, safe
     if not (safety and safety.dry_run):
         assert_accounting(report)
     return report
+
+
+@pytest.fixture
+def debug_log(tmp_path):
+    """The run's log at DEBUG level (urllib3's request lines included), in a file under tmp_path."""
+    path = tmp_path / "logs" / "activate.log"
+    path.parent.mkdir()
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield path
+    root.removeHandler(handler)
+    root.setLevel(old_level)
+    handler.close()

@@ -7,7 +7,6 @@ level, the error raised) is searched for the canaries: none may be found."""
 from __future__ import annotations
 
 import json
-import logging
 import sqlite3
 import traceback
 from pathlib import Path
@@ -104,23 +103,6 @@ def written_texts(root: Path) -> dict[str, str]:
 
 def canaries_in(texts: dict[str, str]) -> list[tuple[str, str]]:
     return [(where, name) for where, text in texts.items() for name, canary in CANARIES.items() if canary in text]
-
-
-@pytest.fixture
-def debug_log(tmp_path):
-    """The run's log at DEBUG level (urllib3's request lines included), in a file under tmp_path."""
-    path = tmp_path / "logs" / "activate.log"
-    path.parent.mkdir()
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield path
-    root.removeHandler(handler)
-    root.setLevel(old_level)
-    handler.close()
 
 
 @pytest.mark.parametrize("mode", ["refused", *MODES])

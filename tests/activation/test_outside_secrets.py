@@ -12,9 +12,6 @@ must also have received the message as text (no mention of everyone, no link).
 from __future__ import annotations
 
 import json
-import logging
-
-import pytest
 
 from tests.activation.conftest import INTERVAL_START, write_segment
 from tests.activation.hostile import lead_row
@@ -45,21 +42,6 @@ def servers(fake_time):
         "feishu": FakeFeishu(token=c["feishu_token"], secret=c["feishu_secret"], clock=fake_time.clock),
         "slack": FakeSlack(path=f"/services/T0OK/B0OK/{c['slack_path']}"),
     }  # fmt: skip
-
-
-@pytest.fixture
-def debug_log(tmp_path):
-    path = tmp_path / "logs" / "activate.log"
-    path.parent.mkdir()
-    handler = logging.FileHandler(path, encoding="utf-8")
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield path
-    root.removeHandler(handler)
-    root.setLevel(old_level)
-    handler.close()
 
 
 def test_a_successful_run_sends_hostile_values_as_text_and_keeps_every_secret(settings, fake_time, debug_log):
