@@ -171,13 +171,14 @@ touched_browsers as (
 {%- endmacro %}
 
 {#- The rows of `relation` (a model with user_pseudo_id) of the browsers a daily run recomputes
-    (`recompute`: the CTE touched_browsers the incremental web session models define then), as a
-    select; every row on a full build. -#}
-{% macro rows_of_touched_browsers(relation, recompute) -%}
+    (`recompute`: the CTE `browsers`, touched_browsers in the incremental web session models,
+    recomputed_browsers in int_web_sessions and int_events_unified), as a select; every row on a
+    full build. -#}
+{% macro rows_of_touched_browsers(relation, recompute, browsers='touched_browsers') -%}
     {%- if recompute -%}
     select *
     from {{ relation }}
-    where user_pseudo_id in (select user_pseudo_id from touched_browsers)
+    where user_pseudo_id in (select user_pseudo_id from {{ browsers }})
     {%- else -%}
     select * from {{ relation }}
     {%- endif -%}

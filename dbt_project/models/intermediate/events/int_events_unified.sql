@@ -56,13 +56,7 @@ recomputed_browsers as (
 web_page_views as (
     -- GA4 page views with their session and the page's engaged seconds (int_web_page_views:
     -- incremental per browser, docs/incremental.md); the person is attached here
-    {%- if is_incremental() %}
-    select *
-    from {{ ref('int_web_page_views') }}
-    where user_pseudo_id in (select user_pseudo_id from recomputed_browsers)
-    {%- else %}
-    select * from {{ ref('int_web_page_views') }}
-    {%- endif %}
+    {{ rows_of_touched_browsers(ref('int_web_page_views'), is_incremental(), 'recomputed_browsers') }}
 ),
 
 email_events as (

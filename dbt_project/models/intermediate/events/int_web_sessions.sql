@@ -48,13 +48,7 @@ recomputed_browsers as (
 {%- endif %}
 
 session_events as (
-    {%- if is_incremental() %}
-    select *
-    from {{ ref('int_web_session_events') }}
-    where user_pseudo_id in (select user_pseudo_id from recomputed_browsers)
-    {%- else %}
-    select * from {{ ref('int_web_session_events') }}
-    {%- endif %}
+    {{ rows_of_touched_browsers(ref('int_web_session_events'), is_incremental(), 'recomputed_browsers') }}
 ),
 
 session_traffic as (
