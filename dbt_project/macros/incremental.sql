@@ -154,15 +154,21 @@
     {{- days | join(', ') if days else 'select cast(null as date) where 1 = 0' -}}
 {%- endmacro %}
 
+{#- The browsers with rows of `events` (user_pseudo_id, _interval_start) in the window's
+    partitions, as a select: the first set every model incremental per browser recomputes. -#}
+{% macro browsers_in_window(events) -%}
+    select user_pseudo_id
+    from {{ events }}
+    where {{ in_lake_window('_interval_start') }}
+{%- endmacro %}
+
 {#- The CTE touched_browsers of a model incremental per browser over `events` (rows with
     user_pseudo_id and _interval_start): the browsers with rows in the window's partitions, and those
     whose stored rows came from a partition `events` no longer has (retention purged it), which are
     recomputed without them (a browser left with none loses its rows in the model's post_hook). -#}
 {% macro touched_browsers_of_partitions(events) -%}
 touched_browsers as (
-    select user_pseudo_id
-    from {{ events }}
-    where {{ in_lake_window('_interval_start') }}
+    {{ browsers_in_window(events) }}
     union
     select stored.user_pseudo_id
     from {{ this }} as stored

@@ -34,9 +34,7 @@ forms as (
 
 recomputed_browsers as (
     -- int_web_page_views recomputed these: an event in the window's partitions
-    select user_pseudo_id
-    from {{ ref('int_web_session_events') }}
-    where {{ in_lake_window('_interval_start') }}
+    {{ browsers_in_window(ref('int_web_session_events')) }}
     union
     -- ... or a page view it no longer has (a purged partition)
     select {{ browser_of_session('stored.session_key') }}

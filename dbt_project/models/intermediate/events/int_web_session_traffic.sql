@@ -41,9 +41,7 @@ with
 {%- if incremental_run %}
 
 touched_browsers as (
-    select user_pseudo_id
-    from {{ ref('int_web_session_events') }}
-    where {{ in_lake_window('_interval_start') }}
+    {{ browsers_in_window(ref('int_web_session_events')) }}
     union
     -- browsers that lost a session or some of its events (retention purged a partition):
     -- recomputed; a browser left with no session at all loses its rows in the post_hook

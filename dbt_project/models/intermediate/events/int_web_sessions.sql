@@ -30,9 +30,7 @@ people_nodes as (
 
 recomputed_browsers as (
     -- an event in the window's partitions: their sessions and traffic were recomputed upstream
-    select user_pseudo_id
-    from {{ ref('int_web_session_events') }}
-    where {{ in_lake_window('_interval_start') }}
+    {{ browsers_in_window(ref('int_web_session_events')) }}
     union
     -- a stored session that lost events or is gone (retention purged a partition)
     {{ browsers_with_changed_sessions(ref('int_web_session_events')) }}
