@@ -236,7 +236,7 @@ def test_conversions_without_a_touch_stay_out_of_the_chain_and_the_game():
 
 def test_a_journey_table_without_rows_credits_nothing_and_fails_nothing():
     """The dbt model attribution_touch_credits on a day when no consenting person has a journey (a
-    40-person sample's first build, tests/test_scheduler_backfill_summaries.py): it failed the whole
+    40-person sample's first build under the real scheduler): it failed the whole
     dbt build with "zip() argument 2 is longer than argument 1"; now an empty table of credits."""
     import pandas as pd
 
