@@ -6,6 +6,12 @@ run's real PostgreSQL server (tests/postgres_server.py; this file has its own da
 libpq client of the components (dbt, the tasks' psycopg2) runs with ``lock_timeout=60s``: a build or
 publish that waited for the reader's locks would fail instead of hanging.
 
+The scheduler creates no scheduled run here (``[scheduler] use_job_schedule`` off; manual runs and
+backfills run as ever): the scheduled run of the latest interval, a day without data, is
+tests/test_scheduler.py's, and here it only held day 1 back (scheduled and manual runs share the
+DAG's ``max_active_runs=1``: day 1 started when it ended, 32 s after the start at load average about
+20, after five task processes: the four extracts and the raw gate's skip).
+
 Day 1 runs as a manual run (the REST API's trigger, logical date = interval start) and publishes.
 Then a separate process reads ``serving`` in a loop (one autocommit connection, as a BI tool: the
 list of tables, then one statement that reads ``serving.published`` and counts every table) while
@@ -101,6 +107,7 @@ def scenario(server, tmp_path_factory) -> dict:
     bench.generate_sample(base / "home", PEOPLE, 2)
     extra = {**profile_env(server), "INTENT_ENGINE": "postgres", "PGOPTIONS": "-c lock_timeout=60s"}
     extra.pop("DBT_TARGET")  # the engine decides the dbt target of the DAG's builds
+    extra["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] = "False"  # no scheduled run (see the module's doc)
     stop, out = base / "reader.stop", base / "reader.json"
     with bench.start(base, metadata=airflow_metadata(tmp_path_factory), extra_env=extra) as deployment:
         env = deployment.env
@@ -122,6 +129,8 @@ def scenario(server, tmp_path_factory) -> dict:
             runs = dict(con.execute(
                 "select run_id, data_interval_start from dag_run where dag_id = 'customer_intent'"
                 " and run_type in ('manual', 'backfill')").fetchall())  # fmt: skip
+            run_types = [row[0] for row in con.execute(
+                "select run_type from dag_run where dag_id = 'customer_intent'").fetchall()]  # fmt: skip
             tries = con.execute("select run_id, task_id, start_date, end_date, state from task_instance"
                                 " where dag_id = 'customer_intent'").fetchall()  # fmt: skip
         finally:
@@ -131,6 +140,7 @@ def scenario(server, tmp_path_factory) -> dict:
                      for day in (day1, day2)}  # fmt: skip
         return {
             "states": {**first, **second},
+            "run_types": sorted(run_types),
             "reader": json.loads(out.read_text()),
             "publishes": bench.task_returns(db, "publish"),
             "runs": {str(start)[:10]: run_id for run_id, start in runs.items()},
@@ -142,6 +152,7 @@ def scenario(server, tmp_path_factory) -> dict:
 
 def test_both_days_succeed_with_lock_timeout_set(scenario):
     assert scenario["states"] == {"2026-11-20": "success", "2026-11-21": "success"}
+    assert scenario["run_types"] == ["backfill", "manual"]  # and no scheduled run before them
 
 
 def test_the_reader_saw_only_whole_published_states_old_then_new(scenario):
