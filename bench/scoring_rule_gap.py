@@ -12,9 +12,9 @@ line per world with the test ROC AUC of:
   any points table on these rules can approach; below the reference, the rules miss a signal;
 * ``all_features``: the same regression on every feature the pipeline computes (``int_scoring_features``);
 * ``with_sales_rules``: the calibration again, with the lead's CRM activities before the point
-  (by type, and by outcome: the ``log_sales_*_all`` counts) offered as disabled candidate rules: what
-  the command would propose if the rule engine had such a signal (it has none: rules read the
-  event stream, which holds no CRM activity). Counts, not decayed hits: an approximation;
+  (by type, and by outcome: the ``log_sales_*_all`` counts) offered as more disabled candidate
+  rules (``whatif_*``): what the command proposes when every activity type and outcome is a rule
+  (the seed's ``sales_activity`` rules are some of them, with decay). Counts, not decayed hits;
 * ``reference``: ``bench/scoring.py``'s plain regression on the generator's per-lead event counts,
   on the same test leads.
 
@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 SALES_SQL = """
     select features.score_point as example_id,
-        'rule:' || replace(replace(features.feature, 'log_', ''), '_all', '') as feature,
+        'rule:whatif_' || replace(replace(features.feature, 'log_', ''), '_all', '') as feature,
         exp(features.value) - 1 as value
     from intermediate.int_scoring_features as features
     inner join marts.lead_conversion_examples as examples
