@@ -7,8 +7,9 @@ WORLD_DIR is a world kept by ``bench/scoring.py --keep`` (``<keep>/world-<name>-
 ``data/warehouse.duckdb`` and ``data/ground_truth``). Read-only. For every labelled lead
 (``marts.lead_conversion_examples``) it compares the truth's page views before the lead's point
 (``lead_events.csv``) with ``log_page_views_all`` in ``intermediate.int_scoring_features``; for each
-lead that loses them, it looks up the truth's own browsers of the lead's person (``identifiers.csv``,
-no hub) in ``intermediate.int_people_resolved`` and says where they are. Last line: one JSON object.
+lead that loses them, it looks up the truth's own browsers of the lead's person first seen at or before
+the lead's point (``identifiers.csv``, no hub) in ``intermediate.int_people_resolved`` and says where
+they are. Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ ANONYMOUS = "browser anonymous: no form carried its cookie, no login"
 ELSEWHERE = "browser on another resolved person (one with an email, phone or login)"
 SAME = "browser on the lead's person, yet no page view before the point in the features (not traced)"
 MISSING = "browser not in the graph"
-NO_BROWSER = "no browser of the person's own in the truth"
+HUB = "browser cut as a hub by the identity guards (int_identity_hubs: seen with more emails, phones, ... than allowed)"
+NO_BROWSER = "no browser of the person's own first seen at or before the point in the truth"
 
 
 def trace(world: Path) -> dict:
@@ -40,6 +42,7 @@ def trace(world: Path) -> dict:
         resolved = con.execute(
             "select identifier_type, identifier_value, person_id from intermediate.int_people_resolved"
         ).df()
+        hubs = {row[0] for row in con.execute("select node_key from intermediate.int_identity_hubs").fetchall()}
     events = pd.read_csv(truth / "lead_events.csv", dtype={"lead_id": str})
     events["event_at"] = pd.to_datetime(events["event_at"])
     logged = events[events["kind"] == "page_view"].merge(examples, on="lead_id")
@@ -56,16 +59,19 @@ def trace(world: Path) -> dict:
     lost = examples[examples["in_log"] & ~examples["in_features"]]
     why = []
     for _, lead in lost.iterrows():
+        # the browsers that can have carried the page views before the point: those first seen at or
+        # before it (a person's later browser on the lead's person says nothing about the earlier one)
         own = identifiers[
             (identifiers["person_key"] == person_of_lead.get(lead["lead_id"]))
             & (identifiers["identifier_type"] == "web")
             & identifiers["hub_kind"].isna()
+            & (pd.to_datetime(identifiers["first_seen_at"]) <= lead["scored_at"])
         ]
         found = browsers[browsers["identifier_value"].isin(own["identifier_value"])]
         if own.empty:
             why.append(NO_BROWSER)
         elif found.empty:
-            why.append(MISSING)
+            why.append(HUB if any(f"web:{b}" in hubs for b in own["identifier_value"]) else MISSING)
         elif (found["person_id"] == lead["person_id"]).any():
             why.append(SAME)
         elif set().union(*(kinds.get(p, set()) for p in found["person_id"])) & {"email", "phone", "ga4_user"}:

@@ -43,7 +43,12 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 SEEDS = DBT_PROJECT_DIR / "seeds"
 RULES_CSV = SEEDS / "scoring_rules.csv"
 
-SIGNALS = ("event", "title", "industry", "company_size", "silence")
+SIGNALS = ("event", "title", "industry", "company_size", "silence", "sales_activity")
+# stg_crm__activities' activity types; a sales_activity rule names one, or one with its outcome
+SALES_ACTIVITY_TYPES = ("call", "email", "meeting", "task")
+SALES_ACTIVITY_EVENT_TYPES = tuple(
+    f"{kind}{outcome}" for kind in SALES_ACTIVITY_TYPES for outcome in ("", "_succeeded", "_failed")
+)
 DECAYS = ("none", "half_life", "linear")
 # int_events_unified's event types (its docstring lists them); only these can make an event rule fire
 EVENT_TYPES = (
@@ -231,6 +236,14 @@ def never_fires(row: dict, lookups: Lookups) -> list[Finding]:
         if (min_count or 1) > 1 and window is None:
             out.append(Finding(rule_id, "no_window", WARNING,
                                f"min_count {min_count} without window_days: counts events of all time"))  # fmt: skip
+    elif signal == "sales_activity":
+        event_type = row.get("event_type", "")
+        if event_type not in SALES_ACTIVITY_EVENT_TYPES:
+            never(f"event_type {event_type!r}: a sales_activity rule names an activity type "
+                  f"({', '.join(SALES_ACTIVITY_TYPES)}), optionally with _succeeded or _failed")  # fmt: skip
+        for column in ("form_type", "page_pattern", "min_engagement_seconds"):
+            if row.get(column):
+                never(f"{column} with signal sales_activity: CRM activities have none")
     elif signal == "title":
         group = row.get("keyword_group", "")
         if group not in lookups.keyword_groups:
@@ -295,6 +308,12 @@ def _overlap_reason(a: dict, b: dict, lookups: Lookups) -> str | None:
             return None
         what = a.get("form_type") or b.get("form_type") or a.get("page_pattern") or b.get("page_pattern") or ""
         return f"one {a.get('event_type')} event {what}".rstrip() + " counts for both"
+    if signal == "sales_activity":
+        kinds = [str(r.get("event_type", "")) for r in (a, b)]
+        if kinds[0] == kinds[1] or any(k in SALES_ACTIVITY_TYPES and other.startswith(f"{k}_")
+                                       for k, other in (kinds, kinds[::-1])):  # fmt: skip
+            return f"one {kinds[0].split('_')[0]} activity counts for both"
+        return None
     if signal == "title":
         shared = lookups.keywords.get(a.get("keyword_group", ""), frozenset()) & lookups.keywords.get(
             b.get("keyword_group", ""), frozenset()

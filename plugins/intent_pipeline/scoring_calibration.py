@@ -171,36 +171,51 @@ def _fit_offset(offset: np.ndarray, x: np.ndarray, y: np.ndarray, penalty: float
     return minimize(loss, np.zeros(design.shape[1]), jac=True, method="L-BFGS-B").x
 
 
+FORWARD_FOLDS = 4  # held-out blocks of the fit examples' newest half, each fitted on everything older
+FORWARD_START = 0.5
+
+
+def forward_folds(n: int, folds: int = FORWARD_FOLDS, start: float = FORWARD_START) -> list[tuple[int, int]]:
+    """Forward-chaining splits of ``n`` time-ordered examples: (a, b) fits on [0, a) and is judged on
+    [a, b); the blocks tile the newest ``1 - start`` of the examples, none sees a later example."""
+    edges = [int(n * (start + (1 - start) * i / folds)) for i in range(folds + 1)]
+    return [(a, b) for a, b in zip(edges, edges[1:], strict=False) if b > a]
+
+
 def adjust_points(current: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, float, bool]:
     """How the current score should change, learned from outcomes: the current score is the offset
     (its scale s learned), each rule's adjustment d is penalised toward 0, with the penalty chosen on
-    the newest quarter of the fit examples (the largest penalty whose held-out log loss is within one
-    standard error of the best: the "one standard error" rule, as the held-out quarter is small).
+    held-out time: forward-chaining blocks over the newest half of the fit examples (each block
+    judged by a fit on everything before it, :func:`forward_folds`), the largest penalty whose pooled
+    held-out log loss is within one standard error of the best (the "one standard error" rule).
     With few outcomes d stays near 0 and the table keeps its points; with many it moves where the
     data says. The points relearned from scratch (no offset) replace the table only when their
-    held-out log loss beats the adjusted table's by more than one standard error.
+    pooled held-out log loss beats the adjusted table's by more than one standard error.
+    (Issue 13, ninth pass: judged on the newest quarter alone, the standard error was so wide that
+    the largest penalty won almost always and a table that ranked badly was kept.)
     Returns (s, d / s in score points, penalty, relearn)."""
-    scale = max(float(np.std(current)), 1.0)
-    cut = int(len(y) * 0.75)
-    best = PENALTIES[-1]
-    if 0 < y[:cut].sum() < cut and 0 < y[cut:].sum() < len(y) - cut:
-        losses = {}
-        for penalty in PENALTIES:
-            beta = _fit_offset(current[:cut] / scale, x[:cut], y[:cut], penalty)
-            z = beta[0] + beta[1] * current[cut:] / scale + x[cut:] @ beta[2:]
-            losses[penalty] = np.logaddexp(0.0, z) - y[cut:] * z
-        lowest = min(losses, key=lambda k: float(losses[k].mean()))
-        bound = losses[lowest].mean() + losses[lowest].std() / math.sqrt(len(losses[lowest]))
-        best = max(k for k, v in losses.items() if v.mean() <= bound)
-        from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression
 
-        plain = LogisticRegression(max_iter=1000).fit(x[:cut], y[:cut])
-        z = plain.decision_function(x[cut:])
-        relearned = np.logaddexp(0.0, z) - y[cut:] * z
-        difference = losses[best] - relearned  # > 0: the relearned points do better
+    scale = max(float(np.std(current)), 1.0)
+    losses: dict[float, list[np.ndarray]] = {penalty: [] for penalty in PENALTIES}
+    relearned: list[np.ndarray] = []
+    for a, b in forward_folds(len(y)):
+        if not (0 < y[:a].sum() < a and 0 < y[a:b].sum() < b - a):
+            continue  # a block with one class judges nothing
+        for penalty in PENALTIES:
+            beta = _fit_offset(current[:a] / scale, x[:a], y[:a], penalty)
+            z = beta[0] + beta[1] * current[a:b] / scale + x[a:b] @ beta[2:]
+            losses[penalty].append(np.logaddexp(0.0, z) - y[a:b] * z)
+        z = LogisticRegression(max_iter=1000).fit(x[:a], y[:a]).decision_function(x[a:b])
+        relearned.append(np.logaddexp(0.0, z) - y[a:b] * z)
+    best, relearn = PENALTIES[-1], False
+    if relearned:
+        pooled = {penalty: np.concatenate(v) for penalty, v in losses.items()}
+        lowest = min(pooled, key=lambda k: float(pooled[k].mean()))
+        bound = pooled[lowest].mean() + pooled[lowest].std() / math.sqrt(len(pooled[lowest]))
+        best = max(k for k, v in pooled.items() if v.mean() <= bound)
+        difference = pooled[best] - np.concatenate(relearned)  # > 0: the relearned points do better
         relearn = bool(difference.mean() > difference.std() / math.sqrt(len(difference)))
-    else:
-        relearn = False
     beta = _fit_offset(current / scale, x, y, best)
     s = beta[1] / scale
     return float(s), (beta[2:] / s if s > 0 else beta[2:] * 0), best, relearn or s <= 0

@@ -39,7 +39,7 @@ def findings(path: Path) -> list[rules_check.Finding]:
 
 def test_the_shipped_table_has_no_error():
     report = rules_check.check(SEED)
-    assert report.rules == 22 and report.errors == 0, rules_check.format_report(report)
+    assert report.rules == 27 and report.errors == 0, rules_check.format_report(report)
     # the one warning: the online meeting rule (disabled) waits for a source that emits meetings
     assert [(f.rule_id, f.kind) for f in report.findings] == [("online_meeting_attended", "never_fires")]
 
@@ -132,3 +132,15 @@ def test_json_output(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["errors"] == 1 and report["effect"] is None
     assert report["findings"][0]["rule_id"] == "trial_request"
+
+
+def test_a_sales_activity_rule_names_an_activity_type(tmp_path):
+    """signal sales_activity: event_type is a CRM activity type, optionally with its outcome."""
+    rows = SEED.read_text(encoding="utf-8").splitlines()
+    header, meeting = rows[0], next(r for r in rows if r.startswith("sales_meeting_held,"))
+    path = tmp_path / "scoring_rules.csv"
+    path.write_text("\n".join([header, meeting.replace("meeting_succeeded", "meeting_won")]) + "\n", encoding="utf-8")
+    [found] = findings(path)
+    assert (found.kind, found.severity) == ("never_fires", "error") and "meeting_won" in found.message
+    path.write_text("\n".join([header, meeting]) + "\n", encoding="utf-8")
+    assert findings(path) == []

@@ -12,6 +12,10 @@
       company_size  the company size's first number (a head count or a band's lower bound) at
                     least min_company_size
       silence       no interaction for more than window_days days
+      sales_activity  CRM activities (stg_crm__activities) of the person's CRM leads: event_type is
+                    the activity type (call, email, meeting, task), or the type with its outcome
+                    (call_succeeded, meeting_failed: stg_crm__activities.outcome_result), within the
+                    last window_days days; hits, caps and decay as for event
     min_count = 1: every qualifying event is a hit; its day's points (points x hits, at most
     max_points_per_day) decay from the day's last hit. min_count > 1 (a count in a window): the rule
     fires floor(count / min_count) times, decaying from the last qualifying event.
@@ -51,6 +55,14 @@ icp_industries as (
     select * from {{ ref('icp_industries') }}
 ),
 
+crm_activities as (
+    select * from {{ ref('stg_crm__activities') }}
+),
+
+people_nodes as (
+    select * from {{ ref('int_people_resolved') }}
+),
+
 event_hits as (
     select
         score_points.person_id,
@@ -83,18 +95,56 @@ event_hits as (
     group by 1, 2, 3, 4, 5
 ),
 
+activity_hits as (
+    -- what sales did with the person's CRM leads: the signal of a sales-led business (issue 13)
+    select
+        score_points.person_id,
+        score_points.score_point,
+        score_points.as_of_at,
+        rules.rule_id,
+        case
+            when coalesce(rules.min_count, 1) > 1 then 'window'
+            else cast(cast(crm_activities.activity_at as date) as {{ sql_type('varchar') }})
+        end as hit_bucket,
+        count(*) as qualifying_count,
+        max(crm_activities.activity_at) as last_hit_at
+    from score_points
+    inner join people_nodes
+        on people_nodes.person_id = score_points.person_id
+        and people_nodes.identifier_type = 'crm_lead'
+    inner join crm_activities
+        on {{ node_key('crm_lead', 'crm_activities.lead_id') }} = people_nodes.node_key
+        and crm_activities.activity_at <= score_points.as_of_at
+    inner join rules
+        on rules.signal = 'sales_activity'
+        and (
+            rules.event_type = crm_activities.activity_type
+            or rules.event_type = crm_activities.activity_type || case crm_activities.outcome_result
+                when 'success' then '_succeeded' when 'failure' then '_failed' end
+        )
+        and (
+            rules.window_days is null
+            or crm_activities.activity_at > {{ dbt.dateadd('day', '-rules.window_days', 'score_points.as_of_at') }}
+        )
+    group by 1, 2, 3, 4, 5
+),
+
 event_buckets as (
     select
-        event_hits.person_id,
-        event_hits.score_point,
-        event_hits.as_of_at,
-        event_hits.rule_id,
-        cast(floor(event_hits.qualifying_count * 1.0 / coalesce(rules.min_count, 1)) as integer) as hits,
-        event_hits.last_hit_at
-    from event_hits
+        counted.person_id,
+        counted.score_point,
+        counted.as_of_at,
+        counted.rule_id,
+        cast(floor(counted.qualifying_count * 1.0 / coalesce(rules.min_count, 1)) as integer) as hits,
+        counted.last_hit_at
+    from (
+        select * from event_hits
+        union all
+        select * from activity_hits
+    ) as counted
     inner join rules
-        on rules.rule_id = event_hits.rule_id
-    where event_hits.qualifying_count >= coalesce(rules.min_count, 1)
+        on rules.rule_id = counted.rule_id
+    where counted.qualifying_count >= coalesce(rules.min_count, 1)
 ),
 
 known_profiles as (
