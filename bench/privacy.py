@@ -87,7 +87,9 @@ def days_of(count: int) -> list[date]:
 def run_interval(day: date, destinations: dict, *, activate: bool = True) -> dict:
     """One interval as the DAG runs it: extract every source, dbt build, snapshot, publish, activate."""
     from intent_pipeline import pipeline
+    from intent_pipeline.activation import activate as run_activation
     from intent_pipeline.pipeline import interval_dates
+    from intent_pipeline.serving import publish, serving_dir, snapshot_build
     from intent_pipeline.settings import Settings
     from intent_pipeline.sources import SOURCES, extract_source
 
@@ -101,30 +103,17 @@ def run_interval(day: date, destinations: dict, *, activate: bool = True) -> dic
     completed = pipeline.duckdb_build(settings, (start, end))
     if completed.returncode != 0:
         raise SystemExit(f"dbt build failed for {day}:\n{completed.stdout[-4000:]}")
-    report = publish_and_activate(day, destinations, run_id=run_id, activate=activate)
-    return {"manifests": manifests, "activation": report}
-
-
-def publish_and_activate(day: date, destinations: dict, *, run_id: str, activate: bool = True) -> dict:
-    """The end of an interval's run, on the warehouse as built: snapshot, publish, activate to
-    ``destinations`` (:func:`start_fakes`); returns the activation report."""
-    from intent_pipeline.activation import activate as run_activation
-    from intent_pipeline.pipeline import interval_dates
-    from intent_pipeline.serving import publish, serving_dir, snapshot_build
-    from intent_pipeline.settings import Settings
-
-    settings = Settings.from_env()
-    _, end = interval_dates(day)
     snapshot = snapshot_build(settings, run_id)
     publish(snapshot, serving_dir(settings), run_id=run_id, interval_start=day.isoformat())
-    if not activate:
-        return {}
-    run_settings = settings.model_copy(update={"warehouse": snapshot})
-    more = tuple(destinations.get("more", ()))
-    return run_activation(
-        run_settings, day, end.replace(tzinfo=None), run_id, hubspot=destinations.get("hubspot"), dingtalk=None,
-        more=more,
-    )  # fmt: skip
+    report = {}
+    if activate:
+        run_settings = settings.model_copy(update={"warehouse": snapshot})
+        more = tuple(destinations.get("more", ()))
+        report = run_activation(
+            run_settings, day, end.replace(tzinfo=None), run_id, hubspot=destinations.get("hubspot"), dingtalk=None,
+            more=more,
+        )  # fmt: skip
+    return {"manifests": manifests, "activation": report}
 
 
 def start_fakes(stack) -> dict:

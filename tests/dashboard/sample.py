@@ -12,9 +12,8 @@ Two daily drops by default: the overview's "change since the previous interval" 
 operations page's activation history need a run before the last one.
 
 :func:`shared_sample` makes one such installation per test run (600 people, two days), under a
-file lock in the run's shared folder: the dashboard tests build their site from it and
-``tests/privacy/test_erase_graph.py`` erases a person from a copy of it, so the sample's synth,
-extracts, gates and two dbt builds are paid once for both.
+file lock in the run's shared folder, for every test file and xdist worker that reads it (the
+dashboard tests build their site from it).
 """
 
 from __future__ import annotations
@@ -32,21 +31,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 LAST_DAY = date(2026, 11, 21)
 SOURCES = ("forms", "email", "web", "crm")
-# the shared sample's hashed-key salt (the serving copy's masked columns): a copy erased by a test uses the same
-SAMPLE_SALT = "dashboard-sample-salt"
 # variables that would point the sample at another installation's paths
 FOREIGN = ("INTENT_LANDING_URL", "INTENT_LAKE_DIR", "INTENT_WAREHOUSE", "INTENT_STATE_DIR", "INTENT_OUTBOX_DIR",
            "INTENT_REPORTS_DIR", "INTENT_SERVING_DIR", "INTENT_MODELS_DIR")  # fmt: skip
 
 
 @contextmanager
-def _environment(home: Path, salt: str | None = None):
+def _environment(home: Path):
     saved = dict(os.environ)
     for name in FOREIGN:
         os.environ.pop(name, None)
     os.environ["INTENT_HOME"] = str(home)
-    if salt is not None:
-        os.environ["INTENT_PII_SALT"] = salt
     os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     try:
         yield
@@ -89,12 +84,12 @@ def run_day(day: date) -> dict:
     return {"day": day.isoformat(), "seconds": seconds}
 
 
-def build_sample(home: Path, *, people: int = 600, days: int = 2, seed: int = 42, salt: str | None = None) -> Path:
+def build_sample(home: Path, *, people: int = 600, days: int = 2, seed: int = 42) -> Path:
     """Generate the sample under ``home`` and run its days; return the serving folder."""
     home.mkdir(parents=True, exist_ok=True)
     data = home / "data"
     first = LAST_DAY - timedelta(days=days - 1)
-    with _environment(home, salt):
+    with _environment(home):
         subprocess.run(
             [sys.executable, "-m", "intent_pipeline", "synth", "--people", str(people), "--seed", str(seed),
              "--date", LAST_DAY.isoformat(), "--daily-drops", str(days),
@@ -107,9 +102,8 @@ def build_sample(home: Path, *, people: int = 600, days: int = 2, seed: int = 42
 
 
 def shared_sample(shared: Path) -> Path:
-    """The INTENT_HOME of the test run's sample (600 people, two days, :data:`SAMPLE_SALT`), made once
-    under ``shared`` (:func:`tests.shared.shared_folder`) from the test run's parse of the project.
-    Read it, or copy its ``data`` folder (:func:`copy_sample`) to change anything."""
+    """The INTENT_HOME of the test run's sample (600 people, two days), made once under ``shared``
+    (:func:`tests.shared.shared_folder`) from the test run's parse of the project. Read it, never change it."""
     from tests.airflow_home import seed_dbt_parse
     from tests.shared import made_once
 
@@ -122,20 +116,10 @@ def shared_sample(shared: Path) -> Path:
 
         shutil.rmtree(home, ignore_errors=True)  # a failed attempt's leftovers
         seed_dbt_parse(shared, home)
-        build_sample(home, people=600, days=2, salt=SAMPLE_SALT)
+        build_sample(home, people=600, days=2)
         record.write_text(str(home))
 
     made_once(folder, record, build)
-    return home
-
-
-def copy_sample(sample_home: Path, home: Path) -> Path:
-    """A new installation at ``home`` holding a copy of ``sample_home``'s data (landing, lake, warehouse,
-    state, serving copy, ledger, outbox); returns ``home``. The warehouse's views still name the
-    sample's lake until the copy's next ``dbt build`` makes them again."""
-    import shutil
-
-    shutil.copytree(sample_home / "data", home / "data", symlinks=True)
     return home
 
 

@@ -54,7 +54,7 @@ def _build(folder: Path, shared: Path) -> dict[str, Path]:
 
     from tests.dashboard.sample import shared_sample
 
-    home = shared_sample(shared)  # the test run's sample, shared with tests/privacy/test_erase_graph.py
+    home = shared_sample(shared)  # the test run's sample (sample.py), made once
     # through the DAG's build_dashboard function (what its task runs: dashboard/build.sh, what `make
     # dashboard` runs), into a folder of its own (not the developer's dashboard/dist)
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTENT_")}

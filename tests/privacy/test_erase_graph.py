@@ -1,8 +1,6 @@
-"""Erasure through the identity graph on a real build (slow): a copy of the test run's generated
-sample (``tests/dashboard/sample.py``: two days extracted, gated, built by dbt and published by the
-DAG's task functions, made once and shared with the dashboard tests), published again and activated
-against the HubSpot, Salesforce and CRM-webhook fakes over HTTP; one person erased by phone alone;
-then the last interval run again from the landing drops."""
+"""Erasure through the identity graph on a real build (slow): a generated sample extracted, built by
+dbt, published and activated against the HubSpot, Salesforce and CRM-webhook fakes over HTTP; one
+person erased by phone alone; then every interval run again from the unchanged landing drops."""
 
 from __future__ import annotations
 
@@ -10,6 +8,7 @@ import json
 import os
 import sqlite3
 from contextlib import ExitStack
+from datetime import date
 from types import SimpleNamespace
 
 import duckdb
@@ -18,13 +17,13 @@ from intent_pipeline.privacy import audit, residual
 from intent_pipeline.privacy import erase as erasure
 from intent_pipeline.settings import Settings
 
+from tests.airflow_home import seed_dbt_parse
 from tests.benches import load_bench
-from tests.dashboard.sample import LAST_DAY, SAMPLE_SALT, copy_sample, shared_sample
 from tests.shared import shared_folder
 
 pytestmark = pytest.mark.slow
-DAY = LAST_DAY
-SALT = SAMPLE_SALT  # the salt the sample's serving copy was masked with
+DAY = date(2026, 11, 21)
+SALT = "graph-test-salt"
 
 
 def _candidate(settings: Settings) -> tuple[str, str, str]:
@@ -54,10 +53,9 @@ def world(tmp_path_factory):
         patch.setenv("INTENT_PII_SALT", SALT)
         bench = load_bench("privacy")
         destinations = bench.start_fakes(stack)
-        # the test run's sample (made once, shared with tests/dashboard), copied: its landing, lake,
-        # warehouse, serving copy, ledger and outbox; the CRMs get the segment from the last day's run
-        copy_sample(shared_sample(shared_folder(tmp_path_factory)), home)
-        bench.publish_and_activate(DAY, destinations, run_id=f"bench__{DAY.isoformat()}")
+        bench.synth(home, 200, 1, 7)
+        seed_dbt_parse(shared_folder(tmp_path_factory), home)  # the test run's parse (tests/airflow_home.py)
+        bench.run_interval(DAY, destinations)
         settings = Settings.from_env()
         person_id, email, phone = _candidate(settings)
         request = [erasure.ErasureRequest("phone", phone, "GDPR art. 17 request #7")]
