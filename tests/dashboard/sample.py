@@ -10,6 +10,10 @@ marts of the sample:
 
 Two daily drops by default: the overview's "change since the previous interval" and the
 operations page's activation history need a run before the last one.
+
+:func:`shared_sample` makes one such installation per test run (600 people, two days), under a
+file lock in the run's shared folder, for every test file and xdist worker that reads it (the
+dashboard tests build their site from it).
 """
 
 from __future__ import annotations
@@ -95,6 +99,28 @@ def build_sample(home: Path, *, people: int = 600, days: int = 2, seed: int = 42
         for offset in range(days):
             print(json.dumps(run_day(first + timedelta(days=offset))), flush=True)
     return data / "serving"
+
+
+def shared_sample(shared: Path) -> Path:
+    """The INTENT_HOME of the test run's sample (600 people, two days), made once under ``shared``
+    (:func:`tests.shared.shared_folder`) from the test run's parse of the project. Read it, never change it."""
+    from tests.airflow_home import seed_dbt_parse
+    from tests.shared import made_once
+
+    folder = shared / "sample"
+    home = folder / "home"
+    record = folder / "built"
+
+    def build() -> None:
+        import shutil
+
+        shutil.rmtree(home, ignore_errors=True)  # a failed attempt's leftovers
+        seed_dbt_parse(shared, home)
+        build_sample(home, people=600, days=2)
+        record.write_text(str(home))
+
+    made_once(folder, record, build)
+    return home
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """The dashboard tests' shared site: the sample, its build and its rendered pages, made once.
 
-The sample (``sample.py``: two days through the DAG's task functions) and ``dashboard/build.sh``
+The sample (``sample.py``'s :func:`~tests.dashboard.sample.shared_sample`: two days through the
+DAG's task functions) and ``dashboard/build.sh`` (run by the DAG's ``build_dashboard`` function)
 take minutes; rendering the five pages in Chromium some seconds more. Every test file of
 ``tests/dashboard/`` reads the same ones: :func:`build_site` and :func:`render_site` make them
 under a file lock in a folder shared by every xdist worker of the test run and leave a record
@@ -13,13 +14,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
-from tests.airflow_home import seed_dbt_parse
 from tests.dashboard.browser import BrowserMissing, Chromium, PageReport, StaticServer, chromium_binary
 from tests.shared import made_once
 
@@ -50,35 +49,42 @@ def require_tools() -> None:
         pytest.fail("the dashboard test needs: " + "; ".join(missing), pytrace=False)
 
 
-def _build(home: Path, shared: Path) -> dict[str, Path]:
-    from tests.dashboard.sample import build_sample
+def _build(folder: Path, shared: Path) -> dict[str, Path]:
+    from intent_pipeline import dashboard
 
-    # the first day's build starts from the test run's parse of the project (tests/airflow_home.py)
-    seed_dbt_parse(shared, home)
-    serving = build_sample(home, people=600, days=2)
+    from tests.dashboard.sample import shared_sample
+
+    home = shared_sample(shared)  # the test run's sample (sample.py), made once
+    # through the DAG's build_dashboard function (what its task runs: dashboard/build.sh, what `make
+    # dashboard` runs), into a folder of its own (not the developer's dashboard/dist)
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTENT_")}
-    env["INTENT_HOME"] = str(home)
-    env["DASHBOARD_OUT"] = str(home / "dist")  # not the developer's dashboard/dist
-    done = subprocess.run([str(DASHBOARD / "build.sh")], env=env, capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, f"dashboard/build.sh failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
-    parquet = (serving / "parquet" / "current").resolve()
-    assert f"reading {parquet}" in done.stdout, done.stdout[-2000:]
-    assert (home / "dist" / "index.html").exists(), "the build wrote no index.html"
-    return {"home": home, "parquet": parquet, "dist": home / "dist"}
+    env.update(INTENT_HOME=str(home), INTENT_DASHBOARD_BUILD="1", INTENT_DASHBOARD_OUT=str(folder / "dist"))
+    try:
+        result = dashboard.build(env)
+    except dashboard.DashboardBuildFailed as error:
+        pytest.fail(f"the dashboard build failed: {error}", pytrace=False)
+    dist = folder / "dist"
+    assert result["site"] == str(dist), result
+    parquet = (home / "data" / "serving" / "parquet" / "current").resolve()
+    # the build read the published version (build.sh says which), and the site is where the setting says
+    assert result["parquet"] == str(parquet), result
+    assert (dist / "index.html").exists(), "the build wrote no index.html"
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".dist.")) == [], "a temporary folder was left"
+    return {"home": home, "parquet": parquet, "dist": dist}
 
 
 def build_site(shared: Path) -> dict[str, Path]:
-    """The sample's serving copy and the dashboards built from it, made once under ``shared`` (the
-    test run's folder every xdist worker shares, :func:`tests.shared.shared_folder`):
+    """The sample's serving copy (:func:`tests.dashboard.sample.shared_sample`) and the dashboards
+    built from it, made once under ``shared`` (the test run's folder every xdist worker shares,
+    :func:`tests.shared.shared_folder`):
     ``{"home": INTENT_HOME of the sample, "parquet": the published version the build read, "dist": the site}``."""
     require_tools()
     folder = shared / "dashboard-site"
     record = folder / "built.json"
 
     def build() -> None:
-        home = folder / "sample"
-        shutil.rmtree(home, ignore_errors=True)  # a failed attempt's leftovers
-        site = _build(home, shared)
+        shutil.rmtree(folder / "dist", ignore_errors=True)  # a failed attempt's leftovers
+        site = _build(folder, shared)
         record.write_text(json.dumps({key: str(value) for key, value in site.items()}))
 
     made_once(folder, record, build)
@@ -87,7 +93,7 @@ def build_site(shared: Path) -> dict[str, Path]:
 
 def render_site(site: dict[str, Path]) -> dict[str, PageReport]:
     """Every page of ``site`` rendered in headless Chromium, a screenshot each in ``ARTEFACTS``; made once."""
-    record = site["home"].parent / "rendered.json"
+    record = site["dist"].parent / "rendered.json"
 
     def render() -> None:
         ARTEFACTS.mkdir(parents=True, exist_ok=True)

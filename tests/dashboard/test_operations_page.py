@@ -87,28 +87,31 @@ def test_quarantine_per_source_equals_the_mart_and_the_manifests(built: dict, re
 
 def test_the_dags_rebuild_task_builds_the_pages_from_the_serving_copy(built: dict, tmp_path: Path) -> None:
     """``build_dashboard``'s function (INTENT_DASHBOARD_BUILD on) runs dashboard/build.sh on the
-    sample's serving copy: the site is written where INTENT_DASHBOARD_OUT says, from the published
-    version, and the next run's rebuild replaces it."""
+    sample's serving copy. The session's site was its first build (``site.py``: written where
+    INTENT_DASHBOARD_OUT says, from the published version); here the next run's rebuild replaces a
+    copy of it, a file the rebuild does not make included."""
     import os
+    import shutil
 
     from intent_pipeline import dashboard
 
+    site = tmp_path / "site"
+    shutil.copytree(built["dist"], site)
+    first = {path.relative_to(site) for path in site.rglob("*") if path.is_file()}
+    (site / "left-from-an-old-build.html").write_text("<p>old</p>")
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTENT_")}
-    env.update(INTENT_HOME=str(built["home"]), INTENT_DASHBOARD_BUILD="1", INTENT_DASHBOARD_OUT=str(tmp_path / "site"))
-    result = dashboard.build(env)
-    assert result["site"] == str(tmp_path / "site")
-    first = {path.name for path in (tmp_path / "site").rglob("*") if path.is_file()}
+    env.update(INTENT_HOME=str(built["home"]), INTENT_DASHBOARD_BUILD="1", INTENT_DASHBOARD_OUT=str(site))
     # the next run rebuilds over it (Framework alone refuses to write over a build outside dashboard/)
     again = dashboard.build(env)
-    assert again["site"] == result["site"]
-    assert {path.name for path in (tmp_path / "site").rglob("*") if path.is_file()} == first
+    assert again["site"] == str(site)
+    assert {path.relative_to(site) for path in site.rglob("*") if path.is_file()} == first
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"], "a temporary or old folder was left behind"
-    assert Path(result["parquet"]) == built["parquet"]
-    pages = {path.name for path in (tmp_path / "site").glob("*.html")}
+    assert Path(again["parquet"]) == built["parquet"]
+    pages = {path.name for path in site.glob("*.html")}
     assert {"index.html", "operations.html"} <= pages
     # the loaders ran against that version: the page's data file holds the mart's rows
-    data = [json.loads(path.read_text(encoding="utf-8")) for path in (tmp_path / "site").rglob("operations*.json")]
-    assert len(data) == 1, sorted(str(p) for p in (tmp_path / "site").rglob("*.json"))
+    data = [json.loads(path.read_text(encoding="utf-8")) for path in site.rglob("operations*.json")]
+    assert len(data) == 1, sorted(str(p) for p in site.rglob("*.json"))
     days = marts(built["parquet"]).execute("select count(*) from identity_health_daily").fetchone()[0]
     assert data[0]["identity_daily"]["mart"] == "marts.identity_health_daily"
     assert len(data[0]["identity_daily"]["rows"]) == days == 2
