@@ -264,8 +264,9 @@ class Scratch:
         from intent_pipeline import pipeline
         from intent_pipeline.settings import Settings
 
+        # nothing reads a scratch run's JSON artifacts (manifest.json, run_results.json): not written
         done = pipeline.run_dbt(
-            scratch_settings(self.base), *args, interval=None,
+            scratch_settings(self.base), *args, "--no-write-json", interval=None,
             parse_cache=pipeline.scratch_parse_cache(Settings.from_env()),
         )  # fmt: skip
         if done.returncode != 0:

@@ -253,22 +253,28 @@ def test_the_similarity_functions_give_duckdbs_numbers(builds):
             letters[i], letters[i + 1] = letters[i + 1], letters[i]
             letters.insert(rng.randrange(len(letters)), rng.choice("abc"))
             pairs.append((word, "".join(letters)))
-    sql = "select {}jaro_winkler{}({}), {}levenshtein({}), {}damerau_levenshtein({})"
+    # every pair in one query on each side (pair n on row n), instead of two round trips per pair
+    lefts, rights = [a for a, _ in pairs], [b for _, b in pairs]
     duck = duckdb.connect()
+    expected = duck.execute(
+        "select n, jaro_winkler_similarity(a, b), levenshtein(a, b), damerau_levenshtein(a, b)"
+        " from (select unnest(?) as a, unnest(?) as b, unnest(range(?)) as n) order by n",
+        [lefts, rights, len(pairs)],
+    ).fetchall()
     con = psycopg2.connect(**builds["server"])
-    mismatches = []
     try:
         with con.cursor() as cursor:
-            for a, b in pairs:
-                expected = duck.execute(sql.format("", "_similarity", "?, ?", "", "?, ?", "", "?, ?"),
-                                        [a, b, a, b, a, b]).fetchall()[0]  # fmt: skip
-                cursor.execute(sql.format("public.intent_", "", "%s, %s", "public.intent_", "%s, %s",
-                                          "public.intent_", "%s, %s"), (a, b, a, b, a, b))  # fmt: skip
-                got = cursor.fetchone()
-                if tuple(got) != tuple(expected):
-                    mismatches.append((a, b, expected, got))
+            cursor.execute(
+                "select n - 1, public.intent_jaro_winkler(a, b), public.intent_levenshtein(a, b),"
+                " public.intent_damerau_levenshtein(a, b)"
+                " from unnest(%s::text[], %s::text[]) with ordinality as p(a, b, n) order by n",
+                (lefts, rights),
+            )
+            got = cursor.fetchall()
     finally:
         con.close()
+    assert len(expected) == len(got) == len(pairs)
+    mismatches = [(*pairs[e[0]], e[1:], g[1:]) for e, g in zip(expected, got, strict=True) if tuple(e) != tuple(g)]
     assert mismatches == [], mismatches[:10]
 
 
