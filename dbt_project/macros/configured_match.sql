@@ -32,6 +32,10 @@
                        the comparisons that have no inline m/u
       comparisons      list of {name, column, type, thresholds, m, u, contradicts_at_or_below,
                        standardise, tf_adjust, ...}; types and their levels in docs/identity.md
+      veto_overrides   list of {name, lifts: [comparisons], when: [{comparison, at_least}]}: the
+                       vetoes of `lifts` do not apply to a pair whose `when` comparisons all are at
+                       or above their levels (e.g. the national id equal and both names agree lifts
+                       a date of birth two edits off); absent or empty: every veto applies
       corroboration    list of {comparison, at_least}
       blocking_rules   list of {name, keys: [SQL expressions]}; the expressions see the input
                        columns and every comparison's standardised value v_<name> (email also
@@ -823,7 +827,17 @@ cm_weighed as (
         cm_gammas.*,
         {%- set vetoes = [] %}
         {%- for comparison in comparisons if comparison.get('contradicts_at_or_below') is not none %}
-            {%- do vetoes.append('cm_gammas.gamma_' ~ comparison['name'] ~ ' between 0 and ' ~ comparison['contradicts_at_or_below']) %}
+            {%- set veto = 'cm_gammas.gamma_' ~ comparison['name'] ~ ' between 0 and ' ~ comparison['contradicts_at_or_below'] %}
+            {#- veto_overrides: this veto is lifted when every comparison of an override's `when` is at or above its level #}
+            {%- set lifts = [] %}
+            {%- for override in config.get('veto_overrides') or [] if comparison['name'] in override['lifts'] %}
+                {%- set agree = [] %}
+                {%- for rule in override['when'] %}
+                    {%- do agree.append('cm_gammas.gamma_' ~ rule['comparison'] ~ ' >= ' ~ rule['at_least']) %}
+                {%- endfor %}
+                {%- do lifts.append('(' ~ agree | join(' and ') ~ ')') %}
+            {%- endfor %}
+            {%- do vetoes.append('(' ~ veto ~ ' and not (' ~ lifts | join(' or ') ~ '))' if lifts else veto) %}
         {%- endfor %}
         -- a contradiction (another valid phone, two mailboxes at one company domain) is two people
         {{ '(' ~ vetoes | join(' or ') ~ ')' if vetoes else 'false' }} as is_contradicted,

@@ -435,8 +435,10 @@ def duckdb_build(
     tests that read only them (``seed_state``: recorded in the warehouse after each successful build;
     a full refresh builds every seed)."""
     from intent_pipeline import seed_state
+    from intent_pipeline.privacy import seeds
 
     target = (target or settings.state_dir / "dbt" / "target").absolute()
+    seeds.drop_erased_rows(settings)  # an erased person named in a seed is never loaded again (docs/privacy.md)
     current = seed_state.fingerprints(DBT_PROJECT_DIR)  # before the build: what it loads
     skip = seed_state.skip_args(current, settings.warehouse, target / "manifest.json", full_refresh=full_refresh)
     if skip:
@@ -457,8 +459,10 @@ def postgres_build_task(
     snapshot (``postgres_load.snapshot_postgres``: the marts copied to the run's own schemas, which its
     later tasks read). In the pool's slot, like the DuckDB build and its snapshot."""
     from intent_pipeline import postgres_load
+    from intent_pipeline.privacy import seeds
 
     started = time.monotonic()
+    seeds.drop_erased_rows(settings, run_id=run_id)  # as duckdb_build: no erased person from a seed
     try:
         loaded = postgres_load.load_postgres_task(interval_start, interval_end, run_id)
     except postgres_load.LoadError as error:

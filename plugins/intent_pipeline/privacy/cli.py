@@ -125,5 +125,9 @@ def run(args: argparse.Namespace) -> int:
     if report.get("landing_errors"):
         print("erase: landing files could not be rewritten (landing_errors); the suppression list keeps them out "
               "of the lake: fix the drop's permissions and erase again", file=sys.stderr)  # fmt: skip
-    failed = report.get("destination_deletes_pending") or report.get("rebuild_error") or report.get("landing_errors")
+    if report.get("seed_errors"):
+        print("erase: seed files that name them could not be rewritten (seed_errors); no build loads them until "
+              "those rows are removed", file=sys.stderr)  # fmt: skip
+    failed = (report.get("destination_deletes_pending") or report.get("rebuild_error") or report.get("landing_errors")
+              or report.get("seed_errors"))  # fmt: skip
     return 1 if failed else 0

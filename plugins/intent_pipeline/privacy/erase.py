@@ -46,7 +46,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from intent_pipeline.privacy import landing, mask, suppression
+from intent_pipeline.privacy import landing, mask, seeds, suppression
 from intent_pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -784,12 +784,10 @@ def erase(
     report["activation_history_rows"] = scrub_history(settings, keys, pattern, apply=False)
     warehouse_values = values | {f"{k}:{v}".lower() for k, v in linked.identifiers}
     report["warehouse_rows"] = warehouse_rows(settings.warehouse, warehouse_values, apply=False)
-    from intent_pipeline.settings import DBT_PROJECT_DIR
-
-    report["seed_files_naming_them"] = [
-        str(path) for path in sorted((DBT_PROJECT_DIR / "seeds").glob("*.csv"))
-        if pattern is not None and pattern.search(path.read_text(encoding="utf-8", errors="replace"))
-    ]  # fmt: skip
+    # seed rows naming them (an identity decision, a consent record): removed below, and by every
+    # later build should one come back (privacy/seeds.py)
+    seed_hits = seeds.scrub_seeds(landing_matcher, apply=False)
+    report["seed_files"] = [hit.as_dict() for hit in seed_hits]
     report["serving_copy"] = "republished after the rebuild" if rebuild_marts else "republished by the next run"
     if dry_run:
         report["erase_seconds"] = round(time.monotonic() - started, 2)
@@ -820,6 +818,9 @@ def erase(
     )
     report["landing_records_removed"] = sum(hit.records for hit in rewritten if not hit.error)
     report["landing_errors"] = [hit.as_dict() for hit in rewritten if hit.error]
+    seeds_rewritten = seeds.scrub_seeds(landing_matcher, apply=True) if seed_hits else []
+    report["seed_records_removed"] = sum(hit.records for hit in seeds_rewritten if not hit.error)
+    report["seed_errors"] = [hit.as_dict() for hit in seeds_rewritten if hit.error]
     # 4. ledger, history, outbox, reports and logs
     report["ledger_scrubbed"] = scrub_ledger(settings.ledger_path, keys, pattern)
     scrub_history(settings, keys, pattern, apply=True)
@@ -833,7 +834,11 @@ def erase(
     for snapshot in (settings.state_dir / "snapshots").glob("*.duckdb"):
         snapshot.unlink()
     interval = last_interval(settings)
-    if rebuild_marts and interval and settings.warehouse.exists():
+    seeds_block = bool(report["seed_errors"]) and rebuild_marts
+    if seeds_block:
+        # a build would load the seed that still names them; every later build refuses it too
+        report["rebuild_error"] = "not rebuilt: seed files that name them could not be rewritten (seed_errors)"
+    if rebuild_marts and not seeds_block and interval and settings.warehouse.exists():
         try:
             report["rebuild_seconds"] = rebuild(settings, interval)
         except ErasureError as error:
@@ -856,6 +861,7 @@ def erase(
         identifiers=len(linked.identifiers),
         lake_rows_removed=report["lake_rows_removed"],
         landing_records_removed=report["landing_records_removed"],
+        seed_records_removed=report["seed_records_removed"],
         destinations_deleted=report["destinations_deleted"],
         destination_deletes_pending=report["destination_deletes_pending"],
         rebuilt="rebuild_seconds" in report,

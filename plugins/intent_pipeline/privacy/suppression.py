@@ -42,6 +42,8 @@ IDENTIFIER_COLUMNS: dict[str, dict[str, str]] = {
     "crm_activities": {"lead_id": "crm_lead"},
 }
 _EMAIL_RE = re.compile(r"[^\s\"'<>(),;:]+@[^\s\"'<>(),;:]+\.[A-Za-z]{2,}")
+# an identity-graph node key as the seeds and the warehouse write it (`crm_lead:00Q5g…`, `web:123.456`)
+_NODE_KEY_RE = re.compile(r"^\s*(email|phone|web|ga4_user|crm_lead|form|person_id)\s*:\s*(\S.*?)\s*$", re.IGNORECASE)
 _PHONE_RE = re.compile(r"\+?\d[\d\s().-]{5,}\d")
 
 
@@ -89,7 +91,9 @@ def forms_of(kind: str | None, value: str | None) -> set[str]:
     if kind == "email" or (kind is None and "@" in text):
         from intent_pipeline.identity import canonical_email
 
-        canonical = canonical_email(text)
+        # canonical_email expects the extract's normalised (lower-case) address: Wang.Wei@Gmail.com
+        # is the mailbox wangwei@gmail.com too
+        canonical = canonical_email(text.lower())
         if canonical:
             found.add(canonical.lower())
     if kind == "phone" or (kind is None and sum(c.isdigit() for c in text) >= 7):
@@ -130,7 +134,8 @@ class Suppression:
 
     def matches_text(self, text: str | None) -> bool:
         """Whether a rejected row's original content (JSON text, or any text) holds a suppressed
-        identifier: every string in it, and every email or phone-like run of characters."""
+        identifier: every string in it, every email or phone-like run of characters, and a graph
+        node key (``crm_lead:…``, as a seed names an identifier) by its kind and value."""
         if not self.hashes or not text:
             return False
         try:
@@ -139,6 +144,9 @@ class Suppression:
             document = text
         for value in _strings(document):
             if self._hit(None, value):
+                return True
+            node = _NODE_KEY_RE.match(value)
+            if node and self._hit(node.group(1).lower(), node.group(2)):
                 return True
             for found in _EMAIL_RE.findall(value) + _PHONE_RE.findall(value):
                 if found != value and self._hit(None, found):

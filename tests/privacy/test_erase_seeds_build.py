@@ -1,0 +1,146 @@
+"""An erased person stays erased across seed reloads, rebuilds and a re-import of an old export
+(slow: real extracts, real `dbt build`s on a DuckDB file, the real erase).
+
+A generated sample is extracted and built with a copy of the dbt project whose seeds name one
+person (an identity decision linking her address to a second phone, a consent record). She is
+erased by email. Then, as happens in a real installation, the seed rows come back (a merge of an
+old branch writes the CSVs as they were) and the source exports her records again (the original
+landing drop copied back over the rewritten one), and the interval is run again: extract and the
+pipeline's build. Nothing of her may come back: not in the lake, the warehouse, the serving copy,
+the seed files, nor as a person.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import date
+from types import SimpleNamespace
+
+import duckdb
+import pytest
+from intent_pipeline.privacy import audit, residual
+from intent_pipeline.privacy import erase as erasure
+from intent_pipeline.settings import DBT_PROJECT_DIR, Settings
+
+from tests.benches import load_bench
+
+pytestmark = pytest.mark.slow
+DAY = date(2026, 11, 21)
+SALT = "seed-build-test-salt"
+# her second phone, known only from the steward's decision: no record holds it, so it is no node of
+# the graph and the erasure does not list it; it goes with the decision row, which names her email
+EXTRA_PHONE = "+8613900001111"
+
+
+def _two_people(warehouse) -> list[tuple[str, str]]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(
+            "select person_id, email from marts.people where email is not null and email not like '%@gmail.com' "
+            "order by identifier_count desc, person_id limit 2"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    from intent_pipeline import pipeline
+    from intent_pipeline import settings as settings_module
+
+    home = tmp_path_factory.mktemp("erase-seeds-build")
+    project = home / "dbt_project"  # the seeds are edited: never the repository's own
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    with pytest.MonkeyPatch.context() as patch:
+        for key in [k for k in os.environ if k.startswith(("INTENT_", "AIRFLOW_CONN_"))]:
+            patch.delenv(key)
+        patch.setenv("INTENT_HOME", str(home))
+        patch.setenv("INTENT_ON_BAD_FILE", "quarantine")
+        patch.setenv("INTENT_PII_SALT", SALT)
+        patch.setattr(settings_module, "DBT_PROJECT_DIR", project)
+        patch.setattr(pipeline, "DBT_PROJECT_DIR", project)
+        bench = load_bench("privacy")
+        bench.synth(home, 150, 1, 11)
+        landing = home / "data" / "landing"
+        export = home / "export-again"  # the source's export as it was: it will be dropped again
+        shutil.copytree(landing, export)
+        bench.run_interval(DAY, {}, activate=False)
+        settings = Settings.from_env()
+        (her_id, her_email), (other_id, other_email) = _two_people(settings.warehouse)
+        seeds = project / "seeds"
+        decisions = (
+            "decision_id,kind,identifier_a,identifier_b,author,reason,decided_on\n"
+            f"DS-7,must_link,email:{her_email.upper()},phone:{EXTRA_PHONE},Li Na,her second phone,2026-11-20\n"
+            f"DS-8,detach,email:{other_email},,Li Na,a shared address,2026-11-20\n"
+        )
+        consent = (
+            "identifier,purpose,granted,recorded_at,recorded_by,reason\n"
+            f"email:{her_email},crm_sync,granted,2026-11-20 10:00:00,sales@example.com,signed at the fair\n"
+            f"email:{other_email},crm_sync,granted,2026-11-20 10:00:00,sales@example.com,signed at the fair\n"
+        )
+        (seeds / "identity_decisions.csv").write_text(decisions, encoding="utf-8")
+        (seeds / "consent_records.csv").write_text(consent, encoding="utf-8")
+        bench.run_interval(DAY, {}, activate=False)  # the seeds loaded: the decisions and consent applied
+        request = [erasure.ErasureRequest("email", her_email, "GDPR art. 17 request #11")]
+        linked = erasure.resolve(settings.warehouse, request)
+        values = linked.search_values() | {EXTRA_PHONE}
+        report = erasure.erase(settings, request)
+        names = ("identity_decisions.csv", "consent_records.csv")
+        seeds_after_erase = {name: (seeds / name).read_text(encoding="utf-8") for name in names}
+        # the seed rows come back and the source exports her records again
+        (seeds / "identity_decisions.csv").write_text(decisions, encoding="utf-8")
+        (seeds / "consent_records.csv").write_text(consent, encoding="utf-8")
+        shutil.rmtree(landing)
+        shutil.copytree(export, landing)
+        rerun = bench.run_interval(DAY, {}, activate=False)
+        data = home / "data"
+        left = residual.search([data, seeds], values, exclude=("landing", "ground_truth"))
+        yield SimpleNamespace(
+            settings=settings, seeds=seeds, her_id=her_id, her_email=her_email, other_id=other_id,
+            other_email=other_email, linked=linked, report=report, seeds_after_erase=seeds_after_erase,
+            rerun=rerun, left=left,
+        )  # fmt: skip
+
+
+def test_erase_found_her_and_only_her(world):
+    assert ("email", world.her_email) in world.linked.identifiers
+    assert world.her_id in world.linked.person_ids and world.other_id not in world.linked.person_ids
+
+
+def test_erase_removed_her_seed_rows_and_kept_the_others(world):
+    found = {os.path.basename(f["path"]): f["records"] for f in world.report["seed_files"]}
+    assert found == {"identity_decisions.csv": 1, "consent_records.csv": 1}
+    assert world.report["seed_records_removed"] == 2 and world.report["seed_errors"] == []
+    assert world.report["rebuild_seconds"] > 0
+    for text in world.seeds_after_erase.values():
+        assert world.her_email not in text.lower() and EXTRA_PHONE not in text
+        assert world.other_email in text
+
+
+def test_nothing_of_her_comes_back_after_the_seeds_and_the_export_return(world):
+    assert world.left == {}  # lake, warehouse, serving copy, reports, logs, and the seed files
+    suppressed = 0
+    for manifest in world.rerun["manifests"].values():
+        for counts in manifest["tables"].values():
+            assert counts["read"] == counts["loaded"] + counts["quarantined"] + counts.get("suppressed", 0)
+            suppressed += counts.get("suppressed", 0)
+    assert suppressed > 0  # her re-exported records were read and dropped at extract, and counted
+    records = [r for r in audit.read(world.settings.lake_dir) if r["event"] == "seed_erasure"]
+    assert len(records) == 1 and records[0]["record_count"] == 2
+
+
+def test_she_is_no_person_and_the_others_decisions_still_apply(world):
+    con = duckdb.connect(str(world.settings.warehouse), read_only=True)
+    try:
+        assert con.execute("select count(*) from marts.people where person_id = ?", [world.her_id]).fetchone()[0] == 0
+        nodes = con.execute(
+            "select count(*) from intermediate.int_identity_person_ids where node_key in (?, ?)",
+            [f"email:{world.her_email}", f"phone:{EXTRA_PHONE}"],
+        ).fetchone()[0]
+        assert nodes == 0
+        kept = con.execute("select count(*) from intermediate.int_identity_decisions").fetchone()[0]
+        assert kept == 1  # the other person's detach decision is still loaded and applied
+        assert con.execute("select count(*) from staging.consent_records").fetchone()[0] == 1
+    finally:
+        con.close()
