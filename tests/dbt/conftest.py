@@ -698,6 +698,129 @@ def day_one(tmp_path_factory, dbt_parse_cache) -> DayOne:
     return DayOne(base=base, manifest=json.loads((base / "target" / "manifest.json").read_text()))
 
 
+def garbage_partition(lake: Path) -> None:
+    """A web_events partition of 2026-11-01, before the lookback window of any incremental day here,
+    that no run may read: a run that opened it would fail (test_incremental checks both)."""
+    garbage = lake / "raw" / "web_events" / f"dt={GARBAGE_DAY}" / "part-0.parquet"
+    garbage.parent.mkdir(parents=True)
+    garbage.write_bytes(b"not a parquet file: a run that reads this partition fails")
+
+
+GARBAGE_DAY = date(2026, 11, 1)
+DAY_TWO_SIDES = ("incremental", "from_scratch")
+
+
+@dataclass
+class DayTwo:
+    """Day 2 of the hand-written lake built once per test run on :class:`DayOne` (``DayOne.day_two``):
+    ``incremental`` built as the daily build runs it, with its data tests, a garbage partition before
+    any window in its lake (:func:`garbage_partition`); ``from_scratch`` that warehouse with the models
+    ``--full-refresh`` rebuilds refreshed on a lake without it. Never written to: copy it
+    (:meth:`copy_to`); its warehouses may be read in place."""
+
+    base: Path
+    manifest: dict  # day 1's build's (rebuilt_by_full_refresh)
+
+    def side(self, name: str) -> Build:
+        base = self.base / name
+        return Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=base / "lake", build=None)  # type: ignore[arg-type]
+
+    def copy_to(self, root: Path) -> dict[str, Build]:
+        """Private copies of both sides' warehouses and lakes under ``root/<side>``, to build day 3 on."""
+        builds = {}
+        for name in DAY_TWO_SIDES:
+            side, base = self.side(name), root / name
+            shutil.copytree(side.lake, base / "lake")
+            shutil.copyfile(side.warehouse, base / WAREHOUSE_FILE)
+            builds[name] = Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=base / "lake", build=None)  # type: ignore[arg-type]
+        return builds
+
+
+@pytest.fixture(scope="session")
+def day_two(tmp_path_factory, day_one) -> DayTwo:
+    """Day 2 of test_incremental and test_incremental_identity, which both start their day 3 from it:
+    built once per test run (one incremental ``dbt build`` with its data tests and one refresh of the
+    incremental models, instead of one of each per file), by the first xdist worker that needs it under
+    a file lock; the others wait and copy it. The garbage partition is test_incremental's (days 2 and 3
+    are built without opening it); test_incremental_identity's copy goes without it."""
+    base = shared_folder(tmp_path_factory) / "dbt-day-two"
+    record = base / "day-two.json"
+
+    def build() -> None:
+        for name in DAY_TWO_SIDES:
+            shutil.rmtree(base / name, ignore_errors=True)  # a failed attempt's leftovers
+        day_one.day_two(base, prepare=garbage_partition)
+        record.write_text(json.dumps({"sides": list(DAY_TWO_SIDES)}))
+
+    made_once(base, record, build)
+    return DayTwo(base=base, manifest=day_one.manifest)
+
+
+# the day 2 of test_identity_stability and test_operations_marts (the session warehouse is day 1)
+MERGE_DAY = (datetime(2026, 11, 22), datetime(2026, 11, 23))
+
+
+def extract_manifest(source: str, day: date, tables: dict[str, tuple[int, int, int, int]]) -> dict:
+    """A manifest as the extract writes it (sources/__init__.py): per file and per table, from
+    ``tables``: table -> (read, loaded, quarantined, suppressed)."""
+    files = [
+        {"path": f"{source}/dt={day}/{table}.csv", "table": table, "read": read, "loaded": loaded,
+         "quarantined": quarantined, "error": None}
+        for table, (read, loaded, quarantined, _) in tables.items()
+    ]  # fmt: skip
+    counts = {}
+    for table, (read, loaded, quarantined, suppressed) in tables.items():
+        counts[table] = {"read": read, "loaded": loaded, "quarantined": quarantined}
+        if suppressed:
+            counts[table]["suppressed"] = suppressed
+    return {"source": source, "interval_start": day.isoformat(), "batch_id": f"test/{source}/{day}",
+            "loaded_at": f"{day} 01:00:00", "files": files, "tables": counts, "file_errors": [],
+            "warnings": []}  # fmt: skip
+
+
+def merge_day_partitions(lake: Path) -> None:
+    """MERGE_DAY's raw data: a form that links alice's CRM email with frank's phone (a merge of two
+    known people), two strangers on erin's browser (a kiosk, cut by the hub limit), and extract
+    manifests written by the lake's own writer (one with a quarantined row, one with a suppressed row;
+    only ``quarantine_daily`` reads them)."""
+    from intent_pipeline import lake as raw_lake
+
+    day = MERGE_DAY[0].date()
+    write_partition(lake, "forms_submissions", day, [
+        form("f-merge", "2026-11-22 03:00:00", "Contact Us", "alice@gmail.com", "+8613755512345"),
+        form("f-kiosk-1", "2026-11-22 04:00:00", "Brochure", "xia@visitor.cn", None, client_id="erin.device"),
+        form("f-kiosk-2", "2026-11-22 04:10:00", "Brochure", "yang@visitor.cn", None, client_id="erin.device"),
+    ])  # fmt: skip
+    raw_lake.write_manifest(lake, "forms", day, extract_manifest("forms", day, {"forms_submissions": (4, 3, 1, 0)}))
+    raw_lake.write_manifest(lake, "crm", day, extract_manifest("crm", day, {
+        "crm_leads": (5, 4, 0, 1), "crm_orders": (0, 0, 0, 0)}))  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def merge_day(tmp_path_factory, warehouse) -> Build:
+    """MERGE_DAY (:func:`merge_day_partitions`) built once per test run on a copy of the session
+    warehouse, as the daily build runs it: one whole ``dbt build`` (every model and data test, no unit
+    tests: the session build ran them). test_identity_stability and test_operations_marts read it and
+    re-run the interval on copies of their own (:func:`copy_of`); never written to."""
+    assert warehouse.build.returncode == 0, warehouse.output
+    base = shared_folder(tmp_path_factory) / "dbt-merge-day"
+    record = base / "build.json"
+
+    def build() -> None:
+        shutil.rmtree(base / "lake", ignore_errors=True)  # a failed attempt's leftovers
+        day1 = copy_of(warehouse, base)
+        merge_day_partitions(day1.lake)
+        done = run_dbt(base, day1.lake, "build", *WITHOUT_UNIT_TESTS, interval=MERGE_DAY)  # no JSON artifacts
+        assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+        record.write_text(json.dumps({"args": done.args, "returncode": done.returncode, "stdout": done.stdout,
+                                      "stderr": done.stderr}))  # fmt: skip
+
+    made_once(base, record, build)
+    saved = json.loads(record.read_text())
+    done = subprocess.CompletedProcess(saved["args"], saved["returncode"], saved["stdout"], saved["stderr"])
+    return Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=base / "lake", build=done)
+
+
 def copy_of(build: Build, base: Path) -> Build:
     """A private copy of a built warehouse and its lake (to build further days on)."""
     shutil.copytree(build.lake, base / "lake")

@@ -1,23 +1,21 @@
 """Stable person ids across two real dbt builds on one warehouse.
 
-Day 1 is the hand-written lake of conftest.py. Day 2 adds: a form that links alice's CRM email with
-frank's phone (a merge of two known people), and two strangers who fill forms on erin's browser
-(erin.device then holds three addresses: a kiosk, cut by the hub limit). Everyone else is untouched
-and must keep their id; re-running day 2 must change nothing.
+Day 1 is the hand-written lake of conftest.py (the session's build). Day 2 (conftest's ``merge_day``,
+built once per test run for this file and test_operations_marts) adds: a form that links alice's CRM
+email with frank's phone (a merge of two known people), and two strangers who fill forms on erin's
+browser (erin.device then holds three addresses: a kiosk, cut by the hub limit). Everyone else is
+untouched and must keep their id; re-running day 2 (on a copy of it) must change nothing.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 
-from tests.dbt.conftest import WITHOUT_UNIT_TESTS, copy_of, form, run_dbt, write_partition
+from tests.dbt.conftest import MERGE_DAY, WITHOUT_UNIT_TESTS, copy_of, run_dbt
 
 pytestmark = pytest.mark.slow
-
-DAY2 = (datetime(2026, 11, 22), datetime(2026, 11, 23))
-
 
 RERUN = ("--select", "+int_people_resolved", "+lead_score_history")
 # the tests read the warehouse, not dbt's JSON artifacts: dbt writes none (about a CPU-second a run for
@@ -31,27 +29,21 @@ def ids(build) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def two_days(tmp_path_factory, warehouse):
-    # Day 1 is the session's build of the same lake: a copy of it, not a build of its own.
+def two_days(tmp_path_factory, warehouse, merge_day):
+    # Day 1 is the session's build of the same lake, day 2 the whole build of it that conftest's
+    # merge_day makes once (test_operations_marts reads it too): the re-runs run on a copy of it.
     assert warehouse.build.returncode == 0, warehouse.output
-    first = copy_of(warehouse, tmp_path_factory.mktemp("stable"))
+    day1 = ids(warehouse)
+    changes_before = warehouse.query("select count(*) from intermediate.int_identity_id_changes")[0][0]
+    day2, history = ids(merge_day), merge_day.query(HISTORY)
+    first = copy_of(merge_day, tmp_path_factory.mktemp("stable"))
     base, lake = first.base, first.lake
-    day1 = ids(first)
-    changes_before = first.query("select count(*) from intermediate.int_identity_id_changes")[0][0]
-    write_partition(lake, "forms_submissions", date(2026, 11, 22), [
-        form("f-merge", "2026-11-22 03:00:00", "Contact Us", "alice@gmail.com", "+8613755512345"),
-        form("f-kiosk-1", "2026-11-22 04:00:00", "Brochure", "xia@visitor.cn", None, client_id="erin.device"),
-        form("f-kiosk-2", "2026-11-22 04:10:00", "Brochure", "yang@visitor.cn", None, client_id="erin.device"),
-    ])  # fmt: skip
-    second = run_dbt(base, lake, "build", *WITHOUT_UNIT_TESTS, *NO_JSON, interval=DAY2)
-    assert second.returncode == 0, second.stdout[-4000:]
-    day2 = ids(first)
-    history = first.query(HISTORY)
     # The re-runs rebuild what they are checked on (ids, score history) and everything upstream.
-    rerun = run_dbt(base, lake, "build", *RERUN, *WITHOUT_UNIT_TESTS, *NO_JSON, interval=DAY2)
+    rerun = run_dbt(base, lake, "build", *RERUN, *WITHOUT_UNIT_TESTS, *NO_JSON, interval=MERGE_DAY)
     assert rerun.returncode == 0, rerun.stdout[-4000:]
     history_rerun = first.query(HISTORY)
-    refreshed = run_dbt(base, lake, "build", "--full-refresh", *RERUN, *WITHOUT_UNIT_TESTS, *NO_JSON, interval=DAY2)
+    refreshed = run_dbt(base, lake, "build", "--full-refresh", *RERUN, *WITHOUT_UNIT_TESTS, *NO_JSON,
+                        interval=MERGE_DAY)  # fmt: skip
     assert refreshed.returncode == 0, refreshed.stdout[-4000:]
     return {
         "build": first, "day1": day1, "day2": day2, "day2_again": ids(first), "changes_before": changes_before,

@@ -1,8 +1,9 @@
 """Incremental days (issue #20, docs/incremental.md) on real dbt builds of one lake.
 
 The hand-written lake of conftest.py is built one day at a time: day 1 (2026-11-20) on an empty
-warehouse (conftest's ``day_one``, built once for this file and test_incremental_identity), then
-day 2 (2026-11-21) and a day 3 (2026-11-22) that brings two late GA4 events:
+warehouse (conftest's ``day_one``), then day 2 (2026-11-21; conftest's ``day_two``: both built once
+per test run for this file and test_incremental_identity) and a day 3 (2026-11-22) that brings two
+late GA4 events:
 
 * ``w-erin-late``: a page view of 2026-11-20 on erin's browser, two days late: inside the lookback
   (var lookback_days, 3);
@@ -34,6 +35,7 @@ import pytest
 from tests.dbt.conftest import (
     DAYS,
     FULL_REFRESH_WITHOUT_TESTS,
+    GARBAGE_DAY,
     INCREMENTAL_MODELS,
     INCREMENTAL_RELATIONS,
     WAREHOUSE_FILE,
@@ -73,26 +75,23 @@ def late_events(lake) -> None:
     ])  # fmt: skip
 
 
-def garbage_partition(lake) -> None:
-    """A partition of 2026-11-01, before any lookback, that no run may read."""
-    garbage = lake / "raw" / "web_events" / "dt=2026-11-01" / "part-0.parquet"
-    garbage.parent.mkdir(parents=True)
-    garbage.write_bytes(b"not a parquet file: a run that reads this partition fails")
-
-
 @pytest.fixture(scope="module")
-def days(tmp_path_factory, day_one) -> dict:
-    # day 1 alone (conftest's day_one, built once for this file and test_incremental_identity); day 2
-    # built once, incrementally, the from-scratch side refreshing what --full-refresh rebuilds
-    builds = day_one.day_two(tmp_path_factory.mktemp("incremental"), prepare=garbage_partition)
+def days(tmp_path_factory, day_two) -> dict:
+    # days 1 and 2 (conftest's day_one and day_two, built once per test run for this file and
+    # test_incremental_identity): day 2 built once, incrementally, with conftest's garbage_partition
+    # in the incremental lake; the from-scratch side refreshed what --full-refresh rebuilds. Copies of
+    # both to build day 3 on
+    builds = day_two.copy_to(tmp_path_factory.mktemp("incremental"))
     day2 = {name: {relation: build.rows_of(relation) for relation in INCREMENTAL_RELATIONS}
             for name, build in builds.items()}  # fmt: skip
+    assert (builds["incremental"].lake / "raw" / "web_events" / f"dt={GARBAGE_DAY}").exists()
+    assert not (builds["from_scratch"].lake / "raw" / "web_events" / f"dt={GARBAGE_DAY}").exists()
 
     # the from-scratch side without data tests (conftest's FULL_REFRESH_WITHOUT_TESTS says why)
     for name, args in (("incremental", ()), ("from_scratch", FULL_REFRESH_WITHOUT_TESTS)):
         late_events(builds[name].lake)
         build_day(builds[name].base, builds[name].lake, DAY3, *args)
-    return {**builds, "day2": day2, "rebuilt_by_full_refresh": rebuilt_by_full_refresh(day_one.manifest)}
+    return {**builds, "day2": day2, "rebuilt_by_full_refresh": rebuilt_by_full_refresh(day_two.manifest)}
 
 
 def test_day_two_built_incrementally_equals_its_full_refresh(days):
@@ -135,11 +134,11 @@ def test_incremental_runs_read_only_the_window_partitions(days):
     # the garbage partition of 2026-11-01 is in the incremental lake only: days 2 and 3 were built
     # without opening it, and a full refresh of that lake must fail on it
     build = days["incremental"]
-    assert (build.lake / "raw" / "web_events" / "dt=2026-11-01").exists()
+    assert (build.lake / "raw" / "web_events" / f"dt={GARBAGE_DAY}").exists()
     refreshed = run_dbt(build.base, build.lake, "run", "--full-refresh", "--select", "stg_web__events",
                         interval=(DAY3, NEXT[DAY3]))  # fmt: skip
     assert refreshed.returncode != 0
-    assert "dt=2026-11-01" in refreshed.stdout
+    assert f"dt={GARBAGE_DAY}" in refreshed.stdout
 
 
 def test_a_rerun_of_the_interval_neither_duplicates_nor_drops(days):

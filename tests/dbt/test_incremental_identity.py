@@ -1,18 +1,18 @@
 """Incremental days against identity, erasure and time (issue #20 item 3, docs/incremental.md).
 
-The hand-written lake of conftest.py, day 1 (2026-11-20) built on an empty warehouse (conftest's
-``day_one``, built once for this file and test_incremental), then three more builds, twice:
-incrementally as the DAG's daily build runs them (``incremental``) and with ``--full-refresh``
-(``from_scratch``); after each of the last two, every table of ``staging``, ``intermediate`` and
-``marts`` must be equal in the two warehouses, row for row.
+The hand-written lake of conftest.py, day 1 (2026-11-20) built on an empty warehouse, then three more
+days, twice: incrementally as the DAG's daily build runs them (``incremental``) and with
+``--full-refresh`` (``from_scratch``); after each of the last two, every table of ``staging``,
+``intermediate`` and ``marts`` must be equal in the two warehouses, row for row.
 
-* day 2 (2026-11-21): the lake's second day, built once, incrementally, as test_incremental does:
-  the from-scratch side is that warehouse with the models ``--full-refresh`` rebuilds (day 1's
-  manifest says which: the incremental ones; tables and views are rebuilt by every build, the
-  histories never) refreshed on its own lake, whose rows must equal the incremental ones (one full
-  build fewer than building day 2 twice); the from-scratch builds of the next two days run without
-  data tests (conftest's FULL_REFRESH_WITHOUT_TESTS: the incremental side runs them on tables that
-  must be equal);
+* day 2 (2026-11-21): the lake's second day (conftest's ``day_one`` and ``day_two``, built once per
+  test run for this file and test_incremental, which starts its own day 3 from the same day 2),
+  built once, incrementally: the from-scratch side is that warehouse with the models
+  ``--full-refresh`` rebuilds (day 1's manifest says which: the incremental ones; tables and views
+  are rebuilt by every build, the histories never) refreshed on its own lake, whose rows must equal
+  the incremental ones (one full build fewer than building day 2 twice); the from-scratch builds of
+  the next two days run without data tests (conftest's FULL_REFRESH_WITHOUT_TESTS: the incremental
+  side runs them on tables that must be equal);
 * day 3 (2026-11-22): a form of Carol's (``carol@shopmart.com``) from ``bob.device``, a browser that
   was a person of its own since day 1 (a **merge of two people across days**); a late page view
   of ``carol.device`` (2026-11-19, three days late); and before the build **Erin is erased** as
@@ -25,6 +25,7 @@ incrementally as the DAG's daily build runs them (``incremental``) and with ``--
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime, timedelta
 
 import pytest
@@ -32,6 +33,7 @@ from intent_pipeline.privacy.erase import warehouse_rows
 
 from tests.dbt.conftest import (
     FULL_REFRESH_WITHOUT_TESTS,
+    GARBAGE_DAY,
     INCREMENTAL_RELATIONS,
     WITHOUT_UNIT_TESTS,
     Build,
@@ -117,12 +119,15 @@ def snapshot(build: Build) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture(scope="module")
-def worlds(tmp_path_factory, day_one) -> dict[str, dict]:
-    # day 2: built once, incrementally (conftest's DayOne.day_two, as test_incremental builds it); the
-    # from-scratch side refreshes what --full-refresh rebuilds (day 1's manifest says which): their
+def worlds(tmp_path_factory, day_two) -> dict[str, dict]:
+    # day 2: built once per test run, incrementally (conftest's day_two, test_incremental's day 2 too);
+    # the from-scratch side refreshed what --full-refresh rebuilds (day 1's manifest says which): their
     # rows must equal the incremental ones, then every table built from them on day 2 (the
     # histories' day-2 rows included) is what a --full-refresh build of day 2 would have made
-    builds = day_one.day_two(tmp_path_factory.mktemp("incremental_identity"))
+    builds = day_two.copy_to(tmp_path_factory.mktemp("incremental_identity"))
+    # test_incremental's garbage partition (before every window here) is not this file's: the erasure
+    # below rewrites every partition of the lake, as erase.rewrite_partition does
+    shutil.rmtree(builds["incremental"].lake / "raw" / "web_events" / f"dt={GARBAGE_DAY}")
 
     worlds = {}
     for name, args in (("incremental", ()), ("from_scratch", FULL_REFRESH_WITHOUT_TESTS)):
@@ -140,7 +145,7 @@ def worlds(tmp_path_factory, day_one) -> dict[str, dict]:
         worlds[name] = {"build": build, "day2": day2, "before": before, "erased": erased, "lake_rows": lake_rows,
                         "deleted": deleted, "day3": after_day3, "silent": snapshot(build),
                         "silent_people": (silent_day3, silent_people(build))}  # fmt: skip
-    worlds["rebuilt_by_full_refresh"] = rebuilt_by_full_refresh(day_one.manifest)
+    worlds["rebuilt_by_full_refresh"] = rebuilt_by_full_refresh(day_two.manifest)
     return worlds
 
 

@@ -1,24 +1,26 @@
 """The operations marts (identity health, cut links by kind, quarantine counts) in real dbt builds.
 
-Day 1 is the session's build of conftest's lake. Day 2, on a copy: a form that links alice's CRM
+Day 1 is the session's build of conftest's lake. Day 2 is conftest's ``merge_day`` (one whole build,
+made once per test run for this file and test_identity_stability): a form that links alice's CRM
 email with frank's phone (a merge of two known people), two strangers on erin's browser (a kiosk,
 cut by the hub limit), and extract manifests written by the lake's own writer (one with a
 quarantined row, one with a suppressed row), so ``quarantine_daily`` has something to count. Day 2
-is then built again: a re-run of the interval must leave the marts as they were.
+is then built again on a copy, the operations marts and their parents: a re-run of the interval
+must leave the marts as they were.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 
-from tests.dbt.conftest import WITHOUT_UNIT_TESTS, copy_of, form, run_dbt, write_partition
+from tests.dbt.conftest import MERGE_DAY, WITHOUT_UNIT_TESTS, copy_of, run_dbt
 
 pytestmark = pytest.mark.slow
 
 DAY1 = date(2026, 11, 21)
-DAY2 = (datetime(2026, 11, 22), datetime(2026, 11, 23))
+DAY2 = MERGE_DAY
 # cautious: not the tests of models this selection does not rebuild (lead_scores -> people)
 SELECT = ("--select", "+identity_health_daily", "+identity_cut_links", "+quarantine_daily",
           "--indirect-selection", "cautious")  # fmt: skip
@@ -27,42 +29,13 @@ CUTS = "select * from marts.identity_cut_links order by all"
 QUARANTINE = "select * exclude (loaded_at) from marts.quarantine_daily order by all"
 
 
-def manifest(source: str, day: date, tables: dict[str, tuple[int, int, int, int]]) -> dict:
-    """A manifest as the extract writes it (sources/__init__.py): per file and per table."""
-    files = [
-        {"path": f"{source}/dt={day}/{table}.csv", "table": table, "read": read, "loaded": loaded,
-         "quarantined": quarantined, "error": None}
-        for table, (read, loaded, quarantined, _) in tables.items()
-    ]  # fmt: skip
-    counts = {}
-    for table, (read, loaded, quarantined, suppressed) in tables.items():
-        counts[table] = {"read": read, "loaded": loaded, "quarantined": quarantined}
-        if suppressed:
-            counts[table]["suppressed"] = suppressed
-    return {"source": source, "interval_start": day.isoformat(), "batch_id": f"test/{source}/{day}",
-            "loaded_at": f"{day} 01:00:00", "files": files, "tables": counts, "file_errors": [],
-            "warnings": []}  # fmt: skip
-
-
 @pytest.fixture(scope="module")
-def day2(tmp_path_factory, warehouse):
-    from intent_pipeline import lake as raw_lake
-
+def day2(tmp_path_factory, warehouse, merge_day):
     assert warehouse.build.returncode == 0, warehouse.output
-    build = copy_of(warehouse, tmp_path_factory.mktemp("operations"))
-    day1_health = build.query(HEALTH)
-    day = DAY2[0].date()
-    write_partition(build.lake, "forms_submissions", day, [
-        form("f-merge", "2026-11-22 03:00:00", "Contact Us", "alice@gmail.com", "+8613755512345"),
-        form("f-kiosk-1", "2026-11-22 04:00:00", "Brochure", "xia@visitor.cn", None, client_id="erin.device"),
-        form("f-kiosk-2", "2026-11-22 04:10:00", "Brochure", "yang@visitor.cn", None, client_id="erin.device"),
-    ])  # fmt: skip
-    raw_lake.write_manifest(build.lake, "forms", day, manifest("forms", day, {"forms_submissions": (4, 3, 1, 0)}))
-    raw_lake.write_manifest(build.lake, "crm", day, manifest("crm", day, {
-        "crm_leads": (5, 4, 0, 1), "crm_orders": (0, 0, 0, 0)}))  # fmt: skip
-    first = run_dbt(build.base, build.lake, *("build", *SELECT, *WITHOUT_UNIT_TESTS), interval=DAY2)
-    assert first.returncode == 0, first.stdout[-4000:]
-    after = {"health": build.query(HEALTH), "cuts": build.query(CUTS), "quarantine": build.query(QUARANTINE)}
+    day1_health = warehouse.query(HEALTH)
+    after = {"health": merge_day.query(HEALTH), "cuts": merge_day.query(CUTS),
+             "quarantine": merge_day.query(QUARANTINE)}  # fmt: skip
+    build = copy_of(merge_day, tmp_path_factory.mktemp("operations"))
     rerun = run_dbt(build.base, build.lake, *("build", *SELECT, *WITHOUT_UNIT_TESTS), interval=DAY2)
     assert rerun.returncode == 0, rerun.stdout[-4000:]
     again = {"health": build.query(HEALTH), "cuts": build.query(CUTS), "quarantine": build.query(QUARANTINE)}
