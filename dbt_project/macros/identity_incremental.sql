@@ -82,22 +82,26 @@
 
 {#- What int_identity_match_evidence compares in this run, after preparing its scratch tables:
     `<this>__records_now` (every record's id and a hash of all its columns) and `<this>__keys_now`
-    (every record's blocking keys, configured_match_keys). Returns a mapping: keys (the relation of
-    the keys, for configured_match_pairs), compared (a relation of the record ids whose pairs are
+    (every record's blocking keys, configured_match_keys, each key hashed: blocks are compared by
+    equality only, and the kept copy holds no name or address). Returns a mapping: keys (the keys'
+    relation, for configured_match_pairs), compared (a relation of the record ids whose pairs are
     compared again, or none: every pair) and records (the records those pairs need).
     Incremental when the run before kept its records, keys and fingerprint (the configuration and
     the matcher's seeds) and no comparison has tf_adjust (a value's frequency over every record
-    changes every pair's weight). The records compared again: every record new or changed since the
-    kept hashes, and every member of a block whose size crossed max_block_size (a block shared by
-    more records finds no pairs: a record's arrival or departure changes the pairs of the others).
-    Every stored pair of those records or of a record gone is deleted from {{ this }} first (in the
-    model's transaction); a full run deletes every stored pair. -#}
+    changes every pair's weight). Then only the records new or changed since the kept hashes are
+    standardised for their keys (an unchanged record keeps its kept keys: a key is a function of
+    the record, the configuration and the seeds), and the records compared again are those, and
+    every member of a block whose size crossed max_block_size (a block shared by more records finds
+    no pairs: a record's arrival or departure changes the pairs of the others). Every stored pair
+    of those records or of a record gone is deleted from {{ this }} first (in the model's
+    transaction); a full run deletes every stored pair. -#}
 {% macro identity_match_scope(records, config) -%}
     {%- set now = identity_scratch('records_now') -%}
     {%- set keys_now = identity_scratch('keys_now') -%}
     {%- set kept = identity_scratch('records') -%}
     {%- set kept_keys = identity_scratch('keys') -%}
     {%- set kept_print = identity_scratch('fingerprint') -%}
+    {%- set changed = identity_scratch('changed') -%}
     {%- set compared = identity_scratch('compared') -%}
     {%- set needed = identity_scratch('needed') -%}
     {%- set columns = adapter.get_columns_in_relation(records) | map(attribute='name') | list -%}
@@ -108,6 +112,7 @@
     {%- call statement('identity_match_now') -%}
         drop table if exists {{ now }};
         drop table if exists {{ keys_now }};
+        drop table if exists {{ changed }};
         drop table if exists {{ compared }};
         drop table if exists {{ needed }};
         create table {{ now }} as
@@ -115,8 +120,6 @@
             cast(record_id as {{ sql_type('varchar') }}) as record_id,
             {{ dbt.hash(fields | join(" || '|' || ")) }} as record_hash
         from {{ records }};
-        create table {{ keys_now }} as
-        {{ configured_match_keys(records, config) }};
     {%- endcall -%}
     {%- set fingerprint = identity_match_fingerprint(config) -%}
     {%- set tf_adjusted = config['comparisons'] | selectattr('tf_adjust') | list | length > 0 -%}
@@ -129,23 +132,39 @@
         {%- set incremental_run = kept_value == fingerprint -%}
     {%- endif -%}
     {%- if not incremental_run -%}
-        {%- if is_incremental() -%}
-            {%- do run_query('delete from ' ~ this) -%}
-        {%- endif -%}
+        {%- call statement('identity_match_all_keys') -%}
+            create table {{ keys_now }} as
+            select cm_id, cm_source, rule_rank, {{ dbt.hash('block_key') }} as block_key
+            from ({{ configured_match_keys(records, config) }}) as record_keys;
+            {% if is_incremental() %}delete from {{ this }};{% endif %}
+        {%- endcall -%}
         {{ log('int_identity_match_evidence: every pair compared' ~ (' (tf_adjust)' if tf_adjusted else ''), info=true) }}
         {{- return({'keys': keys_now, 'compared': none, 'records': records}) -}}
     {%- endif -%}
     {%- set max_block_size = config.get('max_block_size', 50) -%}
     {%- call statement('identity_match_compared') -%}
+        create table {{ changed }} as
+        select *
+        from {{ records }}
+        where cast(record_id as {{ sql_type('varchar') }}) in (
+            select record_id from (
+                select record_id, record_hash from {{ now }}
+                except
+                select record_id, record_hash from {{ kept }}
+            ) as new_or_changed
+        );
+        create table {{ keys_now }} as
+        select kept_keys.cm_id, kept_keys.cm_source, kept_keys.rule_rank, kept_keys.block_key
+        from {{ kept_keys }} as kept_keys
+        where kept_keys.cm_id in (select record_id from {{ now }})
+            and kept_keys.cm_id not in (select cast(record_id as {{ sql_type('varchar') }}) from {{ changed }})
+        union all
+        select cm_id, cm_source, rule_rank, {{ dbt.hash('block_key') }}
+        from ({{ configured_match_keys(changed, config) }}) as changed_keys;
         create table {{ compared }} as
         with
-        changed as (
-            select record_id, record_hash from {{ now }}
-            except
-            select record_id, record_hash from {{ kept }}
-        ),
         new_sizes as (
-            select rule_rank, {{ dbt.hash('block_key') }} as block_key, count(*) as block_size
+            select rule_rank, block_key, count(*) as block_size
             from {{ keys_now }}
             group by 1, 2
         ),
@@ -164,13 +183,13 @@
             where (coalesce(new_sizes.block_size, 0) <= {{ max_block_size }})
                 <> (coalesce(old_sizes.block_size, 0) <= {{ max_block_size }})
         )
-        select record_id from changed
+        select cast(record_id as {{ sql_type('varchar') }}) as record_id from {{ changed }}
         union
         select keys_now.cm_id
         from {{ keys_now }} as keys_now
         inner join crossed
             on crossed.rule_rank = keys_now.rule_rank
-            and crossed.block_key = {{ dbt.hash('keys_now.block_key') }};
+            and crossed.block_key = keys_now.block_key;
         delete from {{ this }}
         where record_id_l in (select record_id from {{ compared }})
             or record_id_r in (select record_id from {{ compared }})
@@ -198,10 +217,10 @@
             where own.cm_id in (select record_id from {{ compared }})
         );
     {%- endcall -%}
-    {%- set counts = run_query('select (select count(*) from ' ~ compared ~ '), (select count(*) from ' ~ needed
-        ~ '), (select count(*) from ' ~ now ~ ')').rows[0] -%}
-    {{ log('int_identity_match_evidence: ' ~ counts[0] ~ ' records compared again (' ~ counts[1] ~ ' read) of '
-        ~ counts[2], info=true) }}
+    {%- set counts = run_query('select (select count(*) from ' ~ changed ~ '), (select count(*) from ' ~ compared
+        ~ '), (select count(*) from ' ~ needed ~ '), (select count(*) from ' ~ now ~ ')').rows[0] -%}
+    {{ log('int_identity_match_evidence: ' ~ counts[0] ~ ' records new or changed, ' ~ counts[1]
+        ~ ' records compared again (' ~ counts[2] ~ ' read) of ' ~ counts[3], info=true) }}
     {{- return({'keys': keys_now, 'compared': compared, 'records': needed}) -}}
 {%- endmacro %}
 
@@ -232,13 +251,13 @@
     drop table if exists {{ identity_scratch('records') }};
     create table {{ identity_scratch('records') }} as select * from {{ identity_scratch('records_now') }};
     drop table if exists {{ identity_scratch('keys') }};
-    create table {{ identity_scratch('keys') }} as
-    select cm_id, rule_rank, {{ dbt.hash('block_key') }} as block_key from {{ identity_scratch('keys_now') }};
+    create table {{ identity_scratch('keys') }} as select * from {{ identity_scratch('keys_now') }};
     drop table if exists {{ identity_scratch('fingerprint') }};
     create table {{ identity_scratch('fingerprint') }} as
     select cast('{{ identity_match_fingerprint(config) }}' as {{ sql_type('varchar') }}) as fingerprint;
     drop table if exists {{ identity_scratch('records_now') }};
     drop table if exists {{ identity_scratch('keys_now') }};
+    drop table if exists {{ identity_scratch('changed') }};
     drop table if exists {{ identity_scratch('compared') }};
     drop table if exists {{ identity_scratch('needed') }}
 {%- endmacro %}
