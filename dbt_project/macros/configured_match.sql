@@ -670,12 +670,33 @@ cm_input as (
 ),
 {%- endmacro %}
 
-{#- The blocking keys of every record of `records` under `config` (a query): cm_id, cm_source,
-    rule_rank, block_key, as configured_match_pairs blocks them (its `keys` argument takes them). -#}
-{% macro configured_match_keys(records, config) -%}
+{#- Every record of `records` standardised under `config` (a query): the matcher's cm_input, one row
+    per record (its columns, cm_id, cm_source, each comparison's standardised values), which
+    configured_match_keys and configured_match_pairs take as `standardised`. -#}
+{% macro configured_match_standardised(records, config) -%}
 with
 
 {{ cm_input_ctes(records, config) }}
+
+cm_standardised as (
+    select * from cm_input
+)
+
+select * from cm_standardised
+{%- endmacro %}
+
+{#- The blocking keys of every record of `records` under `config` (a query): cm_id, cm_source,
+    rule_rank, block_key, as configured_match_pairs blocks them (its `keys` argument takes them). -#}
+{% macro configured_match_keys(records, config, standardised=none) -%}
+with
+
+{% if standardised is none -%}
+{{ cm_input_ctes(records, config) }}
+{%- else -%}
+cm_input as (
+    select * from {{ standardised }}
+),
+{%- endif %}
 
 {{ cm_key_ctes(config.get('blocking_rules') or []) }}
 
@@ -713,7 +734,7 @@ select * from cm_distinct_keys
     record_id_r), match_weight, match_probability, is_contradicted, is_uncorroborated, matched_by
     and one gamma_<name> per comparison. Not filtered: callers keep their threshold.
     sample_records: every pair among that many random records instead of blocking (for u). -#}
-{% macro configured_match_pairs(records, config, sample_records=none, keys=none, compared_ids=none, evidence_only=false) %}
+{% macro configured_match_pairs(records, config, sample_records=none, keys=none, compared_ids=none, evidence_only=false, standardised=none) %}
     {%- set comparisons = config['comparisons'] -%}
     {%- set rules = config.get('blocking_rules') or [] -%}
     {%- set link_only = config.get('link_only', false) -%}
@@ -732,7 +753,14 @@ select * from cm_distinct_keys
     {%- endif -%}
 with
 
+{% if standardised is none -%}
 {{ cm_input_ctes(records, config) }}
+{%- else -%}
+cm_input as (
+    -- the records standardised before (configured_match_standardised)
+    select * from {{ standardised }}
+),
+{%- endif %}
 
 {% if sample_records is none %}
 {%- if keys is none %}

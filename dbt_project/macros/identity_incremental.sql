@@ -98,8 +98,11 @@
 {% macro identity_match_scope(records, config) -%}
     {%- set now = identity_scratch('records_now') -%}
     {%- set keys_now = identity_scratch('keys_now') -%}
+    {%- set input_now = identity_scratch('input_now') -%}
+    {%- set input_changed = identity_scratch('input_changed') -%}
     {%- set kept = identity_scratch('records') -%}
     {%- set kept_keys = identity_scratch('keys') -%}
+    {%- set kept_input = identity_scratch('input') -%}
     {%- set kept_print = identity_scratch('fingerprint') -%}
     {%- set changed = identity_scratch('changed') -%}
     {%- set compared = identity_scratch('compared') -%}
@@ -110,11 +113,9 @@
         {%- do fields.append("coalesce(cast(" ~ adapter.quote(column) ~ " as " ~ sql_type('varchar') ~ "), '~')") -%}
     {%- endfor -%}
     {%- call statement('identity_match_now') -%}
-        drop table if exists {{ now }};
-        drop table if exists {{ keys_now }};
-        drop table if exists {{ changed }};
-        drop table if exists {{ compared }};
-        drop table if exists {{ needed }};
+        {%- for scratch in [now, keys_now, input_now, input_changed, changed, compared, needed] %}
+        drop table if exists {{ scratch }};
+        {%- endfor %}
         create table {{ now }} as
         select
             cast(record_id as {{ sql_type('varchar') }}) as record_id,
@@ -123,23 +124,28 @@
     {%- endcall -%}
     {%- set fingerprint = identity_match_fingerprint(config) -%}
     {%- set tf_adjusted = config['comparisons'] | selectattr('tf_adjust') | list | length > 0 -%}
-    {%- set incremental_run = is_incremental() and not tf_adjusted
-        and adapter.get_relation(database=kept.database, schema=kept.schema, identifier=kept.identifier) is not none
-        and adapter.get_relation(database=kept_keys.database, schema=kept_keys.schema, identifier=kept_keys.identifier) is not none
-        and adapter.get_relation(database=kept_print.database, schema=kept_print.schema, identifier=kept_print.identifier) is not none -%}
+    {%- set state = namespace(incremental=is_incremental() and not tf_adjusted) -%}
+    {%- for relation in [kept, kept_keys, kept_input, kept_print] if state.incremental -%}
+        {%- if adapter.get_relation(database=relation.database, schema=relation.schema, identifier=relation.identifier) is none -%}
+            {%- set state.incremental = false -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set incremental_run = state.incremental -%}
     {%- if incremental_run -%}
         {%- set kept_value = run_query('select max(fingerprint) from ' ~ kept_print).columns[0].values()[0] -%}
         {%- set incremental_run = kept_value == fingerprint -%}
     {%- endif -%}
     {%- if not incremental_run -%}
         {%- call statement('identity_match_all_keys') -%}
+            create table {{ input_now }} as
+            {{ configured_match_standardised(records, config) }};
             create table {{ keys_now }} as
             select cm_id, cm_source, rule_rank, {{ dbt.hash('block_key') }} as block_key
-            from ({{ configured_match_keys(records, config) }}) as record_keys;
+            from ({{ configured_match_keys(none, config, standardised=input_now) }}) as record_keys;
             {% if is_incremental() %}delete from {{ this }};{% endif %}
         {%- endcall -%}
         {{ log('int_identity_match_evidence: every pair compared' ~ (' (tf_adjust)' if tf_adjusted else ''), info=true) }}
-        {{- return({'keys': keys_now, 'compared': none, 'records': records}) -}}
+        {{- return({'keys': keys_now, 'compared': none, 'standardised': input_now}) -}}
     {%- endif -%}
     {%- set max_block_size = config.get('max_block_size', 50) -%}
     {%- call statement('identity_match_compared') -%}
@@ -152,15 +158,27 @@
                 except
                 select record_id, record_hash from {{ kept }}
             ) as new_or_changed
+            union
+            -- a record whose kept standardised row is missing (an erasure deletes rows by value)
+            select record_id from {{ now }}
+            where record_id not in (select cm_id from {{ kept_input }})
         );
+        create table {{ input_changed }} as
+        {{ configured_match_standardised(changed, config) }};
+        create table {{ input_now }} as
+        select * from {{ kept_input }}
+        where cm_id in (select record_id from {{ now }})
+            and cm_id not in (select cm_id from {{ input_changed }})
+        union all
+        select * from {{ input_changed }};
         create table {{ keys_now }} as
         select kept_keys.cm_id, kept_keys.cm_source, kept_keys.rule_rank, kept_keys.block_key
         from {{ kept_keys }} as kept_keys
         where kept_keys.cm_id in (select record_id from {{ now }})
-            and kept_keys.cm_id not in (select cast(record_id as {{ sql_type('varchar') }}) from {{ changed }})
+            and kept_keys.cm_id not in (select cm_id from {{ input_changed }})
         union all
         select cm_id, cm_source, rule_rank, {{ dbt.hash('block_key') }}
-        from ({{ configured_match_keys(changed, config) }}) as changed_keys;
+        from ({{ configured_match_keys(none, config, standardised=input_changed) }}) as changed_keys;
         create table {{ compared }} as
         with
         new_sizes as (
@@ -183,7 +201,7 @@
             where (coalesce(new_sizes.block_size, 0) <= {{ max_block_size }})
                 <> (coalesce(old_sizes.block_size, 0) <= {{ max_block_size }})
         )
-        select cast(record_id as {{ sql_type('varchar') }}) as record_id from {{ changed }}
+        select cm_id as record_id from {{ input_changed }}
         union
         select keys_now.cm_id
         from {{ keys_now }} as keys_now
@@ -197,8 +215,8 @@
             or record_id_r not in (select record_id from {{ now }});
         create table {{ needed }} as
         select *
-        from {{ records }}
-        where cast(record_id as {{ sql_type('varchar') }}) in (
+        from {{ input_now }}
+        where cm_id in (
             select record_id from {{ compared }}
             union
             select partner.cm_id
@@ -217,11 +235,11 @@
             where own.cm_id in (select record_id from {{ compared }})
         );
     {%- endcall -%}
-    {%- set counts = run_query('select (select count(*) from ' ~ changed ~ '), (select count(*) from ' ~ compared
+    {%- set counts = run_query('select (select count(*) from ' ~ input_changed ~ '), (select count(*) from ' ~ compared
         ~ '), (select count(*) from ' ~ needed ~ '), (select count(*) from ' ~ now ~ ')').rows[0] -%}
-    {{ log('int_identity_match_evidence: ' ~ counts[0] ~ ' records new or changed, ' ~ counts[1]
+    {{ log('int_identity_match_evidence: ' ~ counts[0] ~ ' records new or changed (standardised), ' ~ counts[1]
         ~ ' records compared again (' ~ counts[2] ~ ' read) of ' ~ counts[3], info=true) }}
-    {{- return({'keys': keys_now, 'compared': compared, 'records': needed}) -}}
+    {{- return({'keys': keys_now, 'compared': compared, 'standardised': needed}) -}}
 {%- endmacro %}
 
 {#- A fingerprint of what a stored pair's evidence depends on besides its two records: the matcher's
@@ -252,11 +270,15 @@
     create table {{ identity_scratch('records') }} as select * from {{ identity_scratch('records_now') }};
     drop table if exists {{ identity_scratch('keys') }};
     create table {{ identity_scratch('keys') }} as select * from {{ identity_scratch('keys_now') }};
+    drop table if exists {{ identity_scratch('input') }};
+    create table {{ identity_scratch('input') }} as select * from {{ identity_scratch('input_now') }};
     drop table if exists {{ identity_scratch('fingerprint') }};
     create table {{ identity_scratch('fingerprint') }} as
     select cast('{{ identity_match_fingerprint(config) }}' as {{ sql_type('varchar') }}) as fingerprint;
     drop table if exists {{ identity_scratch('records_now') }};
     drop table if exists {{ identity_scratch('keys_now') }};
+    drop table if exists {{ identity_scratch('input_now') }};
+    drop table if exists {{ identity_scratch('input_changed') }};
     drop table if exists {{ identity_scratch('changed') }};
     drop table if exists {{ identity_scratch('compared') }};
     drop table if exists {{ identity_scratch('needed') }}

@@ -17,7 +17,7 @@
 ) }}
 
 {%- set match_config = identity_match_config() -%}
-{%- set scope = {'keys': none, 'compared': none, 'records': ref('int_identity_records')} -%}
+{%- set scope = {'keys': none, 'compared': none, 'standardised': none} -%}
 {%- if execute -%}
     {%- set scope = identity_match_scope(ref('int_identity_records'), match_config) -%}
 {%- endif %}
@@ -25,8 +25,8 @@
 with
 
 scored_pairs as (
-    {{ configured_match_pairs(scope['records'], match_config, keys=scope['keys'], compared_ids=scope['compared'],
-                              evidence_only=true) }}
+    {{ configured_match_pairs(ref('int_identity_records'), match_config, keys=scope['keys'],
+                              compared_ids=scope['compared'], evidence_only=true, standardised=scope['standardised']) }}
 ),
 
 final as (
