@@ -630,29 +630,15 @@ cm_pn_names as (
     {%- endif -%}
 {%- endmacro %}
 
-{#- Candidate pairs of `records` under `config`, scored: record_id_l, record_id_r (record_id_l <
-    record_id_r), match_weight, match_probability, is_contradicted, is_uncorroborated, matched_by
-    and one gamma_<name> per comparison. Not filtered: callers keep their threshold.
-    sample_records: every pair among that many random records instead of blocking (for u). -#}
-{% macro configured_match_pairs(records, config, sample_records=none) %}
+{#- The standardised records (CTEs, each followed by a comma): the person-name CTEs when a
+    comparison needs them, cm_std (each comparison's standardised value v_<name>) and cm_input (with
+    the derived columns). -#}
+{% macro cm_input_ctes(records, config) -%}
     {%- set comparisons = config['comparisons'] -%}
-    {%- set rules = config.get('blocking_rules') or [] -%}
     {%- set link_only = config.get('link_only', false) -%}
     {%- set source_column = config.get('source_column', 'source_dataset') -%}
-    {%- set max_block_size = config.get('max_block_size', 50) -%}
-    {%- set corroboration = config.get('corroboration') or [] -%}
-    {%- set parameters_seed = config.get('parameters_seed') -%}
     {%- set record_id = config.get('record_id', 'record_id') -%}
     {%- set name_columns = cm_person_name_columns(comparisons) -%}
-    {%- set independent = [] -%}{%- set dependent = [] -%}
-    {%- for comparison in comparisons -%}
-        {%- do (dependent if cm_is_dependent(comparison) else independent).append(comparison) -%}
-    {%- endfor -%}
-    {%- if not rules and sample_records is none -%}
-        {{ exceptions.raise_compiler_error("configured_match: no blocking_rules (every pair of a big table is too many)") }}
-    {%- endif -%}
-with
-
 {% if name_columns is not none -%}
 {{ cm_person_name_ctes(records, record_id, name_columns) }}
 {%- endif %}
@@ -686,27 +672,110 @@ cm_input as (
         on cm_free_{{ comparison['name'] }}.domain = regexp_replace(cm_std.v_{{ comparison['name'] }}, '^[^@]*@', '')
     {%- endfor %}
 ),
+{%- endmacro %}
+
+{#- Every record of `records` standardised under `config` (a query): the matcher's cm_input, one row
+    per record (its columns, cm_id, cm_source, each comparison's standardised values), which
+    configured_match_keys and configured_match_pairs take as `standardised`. -#}
+{% macro configured_match_standardised(records, config) -%}
+with
+
+{{ cm_input_ctes(records, config) }}
+
+cm_standardised as (
+    select * from cm_input
+)
+
+select * from cm_standardised
+{%- endmacro %}
+
+{#- The blocking keys of every record of `records` under `config` (a query): cm_id, cm_source,
+    rule_rank, block_key, as configured_match_pairs blocks them (its `keys` argument takes them). -#}
+{% macro configured_match_keys(records, config, standardised=none) -%}
+with
+
+{% if standardised is none -%}
+{{ cm_input_ctes(records, config) }}
+{%- else -%}
+cm_input as (
+    select * from {{ standardised }}
+),
+{%- endif %}
+
+{{ cm_key_ctes(config.get('blocking_rules') or []) }}
+
+cm_distinct_keys as (
+    select distinct cm_id, cm_source, rule_rank, block_key from cm_keys
+)
+
+select * from cm_distinct_keys
+{%- endmacro %}
+
+{#- The prior as a weight (prior_weight, a query of one row): P(two random candidate records are one
+    person) = matches per record over the records a record can be paired with (the other source's,
+    link-only), counted in `records` (a relation or CTE with cm_source). -#}
+{% macro cm_prior_weight(config, records) -%}
+    select ln(prior / (1 - prior)) / ln(2) as prior_weight
+    from (
+        select
+            least(
+                {%- if config.get('prior_seed') %}
+                (
+                    select cast(settings.value as {{ sql_type('double precision') }}) from {{ ref(config['prior_seed']) }} as settings
+                    where settings.setting = 'matches_per_record'
+                )
+                {%- else %}
+                {{ config.get('matches_per_record', 1) }}
+                {%- endif %}
+                / greatest(max(n) - {{ 0 if config.get('link_only', false) else 1 }}, 1),
+                0.5
+            ) as prior
+        from (select count(*) as n from {{ records }} group by cm_source) as counted
+    ) as prior_probability
+{%- endmacro %}
+
+{#- Candidate pairs of `records` under `config`, scored: record_id_l, record_id_r (record_id_l <
+    record_id_r), match_weight, match_probability, is_contradicted, is_uncorroborated, matched_by
+    and one gamma_<name> per comparison. Not filtered: callers keep their threshold.
+    sample_records: every pair among that many random records instead of blocking (for u). -#}
+{% macro configured_match_pairs(records, config, sample_records=none, keys=none, compared_ids=none, evidence_only=false, standardised=none) %}
+    {%- set comparisons = config['comparisons'] -%}
+    {%- set rules = config.get('blocking_rules') or [] -%}
+    {%- set link_only = config.get('link_only', false) -%}
+    {%- set source_column = config.get('source_column', 'source_dataset') -%}
+    {%- set max_block_size = config.get('max_block_size', 50) -%}
+    {%- set corroboration = config.get('corroboration') or [] -%}
+    {%- set parameters_seed = config.get('parameters_seed') -%}
+    {%- set record_id = config.get('record_id', 'record_id') -%}
+    {%- set name_columns = cm_person_name_columns(comparisons) -%}
+    {%- set independent = [] -%}{%- set dependent = [] -%}
+    {%- for comparison in comparisons -%}
+        {%- do (dependent if cm_is_dependent(comparison) else independent).append(comparison) -%}
+    {%- endfor -%}
+    {%- if not rules and sample_records is none -%}
+        {{ exceptions.raise_compiler_error("configured_match: no blocking_rules (every pair of a big table is too many)") }}
+    {%- endif -%}
+with
+
+{% if standardised is none -%}
+{{ cm_input_ctes(records, config) }}
+{%- else -%}
+cm_input as (
+    -- the records standardised before (configured_match_standardised)
+    select * from {{ standardised }}
+),
+{%- endif %}
 
 {% if sample_records is none %}
-cm_keyed as (
-    select
-        cm_id,
-        cm_source,
-        {{ cm_key_columns(rules) }}
-    from cm_input
-),
-
+{%- if keys is none %}
+{{ cm_key_ctes(rules) }}
+{%- else %}
 cm_keys as (
-    {%- for rule in rules %}
-        {%- set rule_index = loop.index %}
-        {%- for key in rule['keys'] %}
-    select cm_id, cm_source, {{ rule_index }} as rule_rank, k_{{ rule_index }}_{{ loop.index }} as block_key
-    from cm_keyed where k_{{ rule_index }}_{{ loop.index }} is not null
-    {{ 'union' if not loop.last }}
-        {%- endfor %}
-    {{ 'union' if not loop.last }}
-    {%- endfor %}
+    -- the blocking keys of every record, computed before (configured_match_keys): `records` may hold
+    -- only the records the pairs to compare need, the block sizes count every record
+    select cm_id, cm_source, rule_rank, block_key from {{ keys }}
 ),
+{%- endif %}
 
 cm_sized_keys as (
     select
@@ -733,6 +802,13 @@ cm_candidates as (
         and l.cm_source <> r.cm_source
         {%- endif %}
     where l.block_size <= {{ max_block_size }}
+        {%- if compared_ids is not none %}
+        -- only the pairs with a record to compare again (int_identity_match_evidence)
+        and (
+            l.cm_id in (select record_id from {{ compared_ids }})
+            or r.cm_id in (select record_id from {{ compared_ids }})
+        )
+        {%- endif %}
     group by l.cm_id, r.cm_id
 ),
 {% else %}
@@ -801,25 +877,7 @@ cm_bayes_factors as (
 {%- endif %}
 
 cm_prior as (
-    -- P(two random candidate records are one person): matches per record over the records a record
-    -- can be paired with (the other source's, link-only)
-    select ln(prior / (1 - prior)) / ln(2) as prior_weight
-    from (
-        select
-            least(
-                {%- if config.get('prior_seed') %}
-                (
-                    select cast(settings.value as {{ sql_type('double precision') }}) from {{ ref(config['prior_seed']) }} as settings
-                    where settings.setting = 'matches_per_record'
-                )
-                {%- else %}
-                {{ config.get('matches_per_record', 1) }}
-                {%- endif %}
-                / greatest(max(n) - {{ 0 if link_only else 1 }}, 1),
-                0.5
-            ) as prior
-        from (select count(*) as n from cm_input group by cm_source) as counted
-    ) as prior_probability
+    {{ cm_prior_weight(config, 'cm_input') }}
 ),
 
 cm_weighed as (
@@ -847,10 +905,18 @@ cm_weighed as (
         {%- endfor %}
         -- names and company alone are shared by colleagues and namesakes: a strong identifier must agree
         {{ 'not (' ~ agreements | join(' or ') ~ ')' if agreements else 'false' }} as is_uncorroborated,
+        {%- if evidence_only %}
+        -- the levels' weights without the prior, which depends on how many records there are
+        -- (cm_match_weight adds it)
+        {%- for comparison in comparisons %}
+        {{ '+ ' if not loop.first }}{{ cm_weight(comparison, parameters_seed) }}
+        {%- endfor %} as level_weight
+        {%- else %}
         cm_prior.prior_weight
         {%- for comparison in comparisons %}
         + {{ cm_weight(comparison, parameters_seed) }}
         {%- endfor %} as evidence_weight
+        {%- endif %}
     from cm_gammas
     cross join cm_prior
     {%- if parameters_seed %}
@@ -862,6 +928,21 @@ cm_weighed as (
     {%- endif %}
 ),
 
+{%- if evidence_only %}
+cm_final as (
+    select
+        record_id_l,
+        record_id_r,
+        cast(level_weight as {{ sql_type('double precision') }}) as level_weight,
+        is_contradicted,
+        is_uncorroborated,
+        {{ cm_matched_by(rules) }} as matched_by
+        {%- for comparison in comparisons %},
+        cast(gamma_{{ comparison['name'] }} as integer) as gamma_{{ comparison['name'] }}
+        {%- endfor %}
+    from cm_weighed
+)
+{%- else %}
 cm_final as (
     select
         record_id_l,
@@ -873,20 +954,50 @@ cm_final as (
             as {{ sql_type('double precision') }}) as match_probability,
         is_contradicted,
         is_uncorroborated,
-        case rule_rank
-            when 0 then 'random_sample'
-            {%- for rule in rules %}
-            when {{ loop.index }} then '{{ rule['name'] }}'
-            {%- endfor %}
-        end as matched_by
+        {{ cm_matched_by(rules) }} as matched_by
         {%- for comparison in comparisons %},
         cast(gamma_{{ comparison['name'] }} as integer) as gamma_{{ comparison['name'] }}
         {%- endfor %}
     from cm_weighed
 )
+{%- endif %}
 
 select * from cm_final
 {% endmacro %}
+
+{#- The rule that found a pair, from its rule_rank. -#}
+{% macro cm_matched_by(rules) -%}
+        case rule_rank
+            when 0 then 'random_sample'
+            {%- for rule in rules %}
+            when {{ loop.index }} then '{{ rule['name'] }}'
+            {%- endfor %}
+        end
+{%- endmacro %}
+
+{#- cm_keyed and cm_keys (CTEs, each followed by a comma): every record's blocking keys under `rules`,
+    one row per (record, rule, key) over cm_input. -#}
+{% macro cm_key_ctes(rules) -%}
+cm_keyed as (
+    select
+        cm_id,
+        cm_source,
+        {{ cm_key_columns(rules) }}
+    from cm_input
+),
+
+cm_keys as (
+    {%- for rule in rules %}
+        {%- set rule_index = loop.index %}
+        {%- for key in rule['keys'] %}
+    select cm_id, cm_source, {{ rule_index }} as rule_rank, k_{{ rule_index }}_{{ loop.index }} as block_key
+    from cm_keyed where k_{{ rule_index }}_{{ loop.index }} is not null
+    {{ 'union' if not loop.last }}
+        {%- endfor %}
+    {{ 'union' if not loop.last }}
+    {%- endfor %}
+),
+{%- endmacro %}
 
 {#- Standardisation failures per comparison: values present that do not standardise (a date that
     is no date, a number that is none, an address without @, a phone with fewer digits than the

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 # matcher's standardisation and pairs (identity, then people, scores, funnel, attribution) and
 # quarantine_daily (the lake's JSON manifests); docs/portability.md, "Spark"
 SELECTION = ["build", "--resource-type", "seed", "--resource-type", "model", "--exclude", "quarantine_daily",
-             "int_identity_match_standardisation+", "int_identity_match_pairs+"]  # fmt: skip
+             "int_identity_match_standardisation+", "int_identity_match_evidence+"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
