@@ -113,8 +113,7 @@ def test_a_purged_partition_equals_a_full_refresh(worlds):
 def test_copies_and_ids_across_days(worlds):
     build = worlds["incremental"]["build"]
     later = worlds["incremental"]["later"]
-    emails = {(row[0], row[3]) for row in build.query(
-        "select sg_event_id, _source_file, _interval_start, sendgrid_event from staging.stg_email__events")}  # fmt: skip
+    emails = set(build.query("select sg_event_id, sendgrid_event from staging.stg_email__events"))
     assert {("e-erin-1", "open"), ("e-erin-1:unsubscribe", "unsubscribe"), ("e-carol-new", "open"),
             ("e-carol-new:click", "click"), ("e-dave-late", "open"), ("e-erin-3", "open")} <= emails  # fmt: skip
     # the retried open keeps its day-1 copy (the first loaded), not the later one
