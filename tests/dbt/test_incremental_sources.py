@@ -132,8 +132,9 @@ def test_copies_and_ids_across_days(worlds):
 def test_the_purged_partitions_only_copies_are_gone(worlds):
     purged = worlds["incremental"]["purged"]
     assert not [row for row in purged["staging.stg_email__events"] if row[0] == "e-alice-delivered"]
-    assert not [row for row in purged["staging.stg_forms__submissions"] if row[2] == "jinshuju"]
-    # before the purge both were there (the comparison above is not of two empty sets)
+    assert not [row for row in purged["staging.stg_forms__submissions"] if row[4] == "免费试用申请"]
+    # before the purge both were there (Alice's form: the jinshuju trial of day 2; the comparison above is not
+    # of two empty sets)
     later = worlds["incremental"]["later"]
     assert [row for row in later["staging.stg_email__events"] if row[0] == "e-alice-delivered"]
-    assert [row for row in later["staging.stg_forms__submissions"] if row[2] == "jinshuju"]
+    assert [row for row in later["staging.stg_forms__submissions"] if row[4] == "免费试用申请"]
