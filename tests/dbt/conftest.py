@@ -426,6 +426,7 @@ WAREHOUSE_FILE = "warehouse.duckdb"
 # the models built incrementally (docs/incremental.md) and the schema each lands in: test_incremental
 # checks in the manifest that --full-refresh rebuilds exactly these
 INCREMENTAL_MODELS = {"stg_web__events": "staging", "stg_web__consent_denied_events": "staging",
+                      "stg_email__events": "staging", "stg_forms__submissions": "staging",
                       "int_web_session_events": "intermediate", "int_web_session_traffic": "intermediate",
                       "int_web_page_views": "intermediate", "int_events_unified": "intermediate",
                       "int_web_sessions": "intermediate", "int_identity_match_evidence": "intermediate",

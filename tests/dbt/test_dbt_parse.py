@@ -44,9 +44,10 @@ def test_another_lake_and_day_build_on_the_same_parse(tmp_path):
     untouched), and what it builds comes from its own lake and its own day (the first lake is gone)."""
     first, second = tmp_path / "first", tmp_path / "second"
     build_lake(first / "lake")
-    # the two staging models and the seed one of them reads; their unit tests run in the session build
-    models = ("--select", "form_types", "stg_forms__submissions", "stg_web__events", "--indirect-selection", "cautious",
-              *WITHOUT_UNIT_TESTS)  # fmt: skip
+    # three staging models (two incremental, one view) and the seed one of them reads; their unit tests
+    # run in the session build
+    models = ("--select", "form_types", "stg_forms__submissions", "stg_web__events", "stg_crm__leads",
+              "--indirect-selection", "cautious", *WITHOUT_UNIT_TESTS)  # fmt: skip
     done = run_dbt(first, first / "lake", "build", *models, interval=(datetime(2026, 11, 21), datetime(2026, 11, 22)))
     assert done.returncode == 0, done.stdout[-4000:]
     assert NOTHING_CHANGED in (first / "logs" / "dbt.log").read_text()  # the test run's parse, another lake
@@ -74,12 +75,12 @@ def test_another_lake_and_day_build_on_the_same_parse(tmp_path):
     assert parse_log(second / "target") == ("partial", set())
     assert (saved.stat().st_mtime_ns, saved.read_bytes()) == before  # not re-parsed, not rewritten
 
-    # the rows: the view reads the second lake; the incremental model merged the second day's window
+    # the rows: the view reads the second lake; the incremental models merged the second day's window
     import duckdb
 
     con = duckdb.connect(str(second / "warehouse.duckdb"), read_only=True)
     try:
-        view = con.execute("select sql from duckdb_views() where view_name = 'stg_forms__submissions'").fetchall()
+        view = con.execute("select sql from duckdb_views() where view_name = 'stg_crm__leads'").fetchall()
         zoe = con.execute("select count(*) from staging.stg_forms__submissions where submission_id = ?", ["f-zoe"])
         zoe_rows = zoe.fetchall()
         late = con.execute("select _interval_start from staging.stg_web__events where event_id = ?", ["w-late-visit"])

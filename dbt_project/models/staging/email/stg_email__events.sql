@@ -1,7 +1,17 @@
+{#- SendGrid events, one row per sg_event_id and event type (the first loaded copy), typed.
+    Incremental as stg_web__events is (docs/incremental.md): a daily run reads only the lake
+    partitions of its window (macros/incremental.sql), first removes the rows those partitions gave
+    before (pre_hook), then merges their events on the id; an event already stored from an older
+    partition keeps that copy, which was loaded first, as a full build would keep it. An event under
+    an id that a stored event already holds was loaded after it: it is numbered after it, as a full
+    build numbers every copy of an id. -#}
+{{ lake_staging_config('email', 'email_events', unique_key='sg_event_id') }}
+
 with
 
 source as (
-    select * from {{ source('email', 'email_events') }}
+    -- the window's partitions on a daily run, every partition on a full build (macros/incremental.sql)
+    {{ lake_rows('email', 'email_events') }}
 ),
 
 deduplicated as (
@@ -11,14 +21,43 @@ deduplicated as (
     {{ first_copy('source', ['sg_event_id', 'event']) }}
 ),
 
+new_events as (
+    -- an event (id and type) already stored from a partition outside the window keeps that copy; it
+    -- is stored under the id itself or, not the first under it, under `<id>:<event>`
+    select deduplicated.*
+    from deduplicated
+    {%- if is_incremental() %}
+    -- two anti-joins on equality, not one on an OR (which DuckDB would compare pair by pair)
+    where not exists (
+        select 1
+        from {{ this }} as stored
+        where stored.sendgrid_event = deduplicated.event
+            and stored.sg_event_id = deduplicated.sg_event_id
+    )
+        and not exists (
+            select 1
+            from {{ this }} as stored
+            where stored.sendgrid_event = deduplicated.event
+                and stored.sg_event_id = deduplicated.sg_event_id || ':' || deduplicated.event
+        )
+    {%- endif %}
+),
+
 numbered as (
     select
-        deduplicated.*,
+        new_events.*,
         row_number() over (
             partition by sg_event_id
             order by _loaded_at, _source_file, _row_number
-        ) as id_use
-    from deduplicated
+        )
+        {%- if is_incremental() %}
+        -- the first event under an id holds the id itself: when it is stored (from a partition
+        -- outside the window, loaded before this run's), every new event comes after it
+        + case when exists (
+            select 1 from {{ this }} as stored where stored.sg_event_id = new_events.sg_event_id
+        ) then 1 else 0 end
+        {%- endif %} as id_use
+    from new_events
 ),
 
 renamed as (

@@ -1,7 +1,16 @@
+{#- Form submissions, one row per submission (the first loaded copy), typed, with their form type.
+    Incremental as stg_web__events is (docs/incremental.md): a daily run reads only the lake
+    partitions of its window (macros/incremental.sql), first removes the rows those partitions gave
+    before (pre_hook), then merges their submissions on submission_key; a submission already stored
+    from an older partition keeps that copy, which was loaded first, as a full build would keep it.
+    The form type comes from the seed form_types: a change of the seed needs a full refresh. -#}
+{{ lake_staging_config('forms', 'forms_submissions', unique_key='submission_key') }}
+
 with
 
 source as (
-    select * from {{ source('forms', 'forms_submissions') }}
+    -- the window's partitions on a daily run, every partition on a full build (macros/incremental.sql)
+    {{ lake_rows('forms', 'forms_submissions') }}
 ),
 
 form_types as (
@@ -27,18 +36,23 @@ deduplicated as (
     {{ first_copy('keyed', ['submission_key']) }}
 ),
 
+new_submissions as (
+    -- a submission already stored from a partition outside the window keeps that copy
+    {{ not_yet_stored('deduplicated', 'submission_key') }}
+),
+
 categorised as (
     -- form names are free text: the seed maps them to a form type, lowest priority number wins
     select
-        deduplicated.*,
+        new_submissions.*,
         form_types.form_type,
         row_number() over (
-            partition by deduplicated.submission_key
+            partition by new_submissions.submission_key
             order by form_types.priority
         ) as match_rank
-    from deduplicated
+    from new_submissions
     left join form_types
-        on lower(deduplicated.form_name) like form_types.pattern
+        on lower(new_submissions.form_name) like form_types.pattern
 ),
 
 renamed as (
