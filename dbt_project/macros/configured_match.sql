@@ -61,6 +61,24 @@
     cast(try_strptime(trim(cast({{ value }} as {{ sql_type('varchar') }})), ['%Y%m%d', '%Y-%m-%d', '%Y/%m/%d', '%d/%m/%Y']) as date)
 {%- endmacro %}
 
+{#- Spark: DuckDB's try_strptime with that list of formats, format by format (the first that reads
+    wins): each field takes as many digits as it may (%Y up to 4, %m and %d up to 2) and never gives
+    one back (possessive quantifiers), as DuckDB's parser does ('2024111' is 1 November, '202411'
+    nothing); make_date is null for a day that does not exist. Not emulated: DuckDB reads the words
+    'infinity', '-infinity' and 'epoch' as 1900-01-01, Spark gives null (docs/portability.md). -#}
+{% macro spark__cm_parse_date(value) -%}
+    transform(array(trim(cast({{ value }} as string))), v -> coalesce(
+        {%- for pattern, order in [('^([0-9]{1,4}+)([0-9]{1,2}+)([0-9]{1,2}+)$', (1, 2, 3)),
+                                   ('^([0-9]{1,4}+)-([0-9]{1,2}+)-([0-9]{1,2}+)$', (1, 2, 3)),
+                                   ('^([0-9]{1,4}+)/([0-9]{1,2}+)/([0-9]{1,2}+)$', (1, 2, 3)),
+                                   ('^([0-9]{1,2}+)/([0-9]{1,2}+)/([0-9]{1,4}+)$', (3, 2, 1))] %}
+        case when v rlike '{{ pattern }}' then make_date(
+            {%- for group in order %}cast(regexp_extract(v, '{{ pattern }}', {{ group }}) as int){{ ', ' if not loop.last }}{% endfor -%}
+        ) end{{ ',' if not loop.last }}
+        {%- endfor %}
+    ))[0]
+{%- endmacro %}
+
 {% macro cm_parse_number(value) -%}
     {{ return(adapter.dispatch('cm_parse_number')(value)) }}
 {%- endmacro %}
@@ -72,6 +90,16 @@
 
 {% macro duckdb__cm_parse_number(value) -%}
     try_cast(trim(cast({{ value }} as {{ sql_type('varchar') }})) as {{ sql_type('double precision') }})
+{%- endmacro %}
+
+{#- Spark: what DuckDB's cast to double reads (a sign, digits with single underscores between them,
+    a decimal point, an exponent; inf, infinity, nan in any case), cast; null otherwise (Spark's cast
+    alone also takes '1d' and rejects '1_000', '+nan' and '-nan'). -#}
+{% macro spark__cm_parse_number(value) -%}
+    transform(array(trim(cast({{ value }} as string))), v ->
+        case when v rlike '^[+-]?([0-9]+(_[0-9]+)*([.]([0-9]+(_[0-9]+)*)?)?|[.][0-9]+(_[0-9]+)*)([eE][+-]?[0-9]+(_[0-9]+)*)?$'
+                or v rlike '^(?i)[+-]?(inf|infinity|nan)$'
+            then cast(regexp_replace(replace(v, '_', ''), '^([+]|-(?=[nN][aA][nN]$))', '') as double) end)[0]
 {%- endmacro %}
 
 {#- An organisation's name as a key: punctuation to spaces, legal and generic suffixes stripped
