@@ -174,3 +174,42 @@
 {% macro spark__stored_order_row_number() -%}
     row_number() over (order by monotonically_increasing_id())
 {%- endmacro %}
+
+{#- dbt.listagg on Spark with its order: dbt-spark's own drops the `order by` (a warning), and the
+    project's lists are ordered (pinyin syllables by position, sources by name, reasons by points).
+    `order_by_clause` is `order by <expression> [asc|desc], ...` (expressions without commas); nulls
+    sort last, as DuckDB's default; ties come out by value. A `distinct` measure is sorted by itself.
+    Nulls are skipped and no value gives null, as string_agg does. -#}
+{% macro spark__listagg(measure, delimiter_text, order_by_clause=none, limit_num=none) -%}
+    {%- set text = measure | trim -%}
+    {%- set distinct = text.lower().startswith('distinct ') -%}
+    {%- set value = text[9:] if distinct else text -%}
+    {%- set order = (order_by_clause or '') | trim -%}
+    {%- set keys = [] -%}
+    {%- for part in (order[9:] if order.lower().startswith('order by ') else '').split(',') if part | trim -%}
+        {%- set words = part | trim -%}
+        {%- if words.lower().endswith(' desc') -%}{%- do keys.append((words[:-5] | trim, true)) -%}
+        {%- elif words.lower().endswith(' asc') -%}{%- do keys.append((words[:-4] | trim, false)) -%}
+        {%- else -%}{%- do keys.append((words, false)) -%}{%- endif -%}
+    {%- endfor -%}
+    {%- if distinct -%}
+        {%- set collected = 'array_sort(collect_set(' ~ value ~ '))' -%}
+    {%- elif keys -%}
+        {%- set fields = [] -%}
+        {%- for key, _ in keys -%}{%- do fields.append("'k" ~ loop.index ~ "', " ~ key) -%}{%- endfor -%}
+        {%- set ns = namespace(compare="case when x_left.v < x_right.v then -1 when x_left.v > x_right.v then 1 else 0 end") -%}
+        {%- for key, descending in keys | reverse -%}
+            {%- set k = 'k' ~ (keys | length - loop.index0) -%}
+            {%- set ns.compare = "case when x_left." ~ k ~ " is null and x_right." ~ k ~ " is null then " ~ ns.compare
+                ~ " when x_left." ~ k ~ " is null then 1 when x_right." ~ k ~ " is null then -1"
+                ~ " when x_left." ~ k ~ (" > " if descending else " < ") ~ "x_right." ~ k ~ " then -1"
+                ~ " when x_left." ~ k ~ (" < " if descending else " > ") ~ "x_right." ~ k ~ " then 1 else " ~ ns.compare ~ " end" -%}
+        {%- endfor -%}
+        {%- set collected = "transform(array_sort(collect_list(case when (" ~ value ~ ") is not null then named_struct("
+            ~ fields | join(', ') ~ ", 'v', " ~ value ~ ") end), (l, r) -> " ~ ns.compare ~ "), item -> item.v)" -%}
+    {%- else -%}
+        {%- set collected = 'collect_list(' ~ value ~ ')' -%}
+    {%- endif -%}
+    {%- if limit_num -%}{%- set collected = 'slice(' ~ collected ~ ', 1, ' ~ limit_num ~ ')' -%}{%- endif -%}
+    transform(array({{ collected }}), items -> case when size(items) > 0 then array_join(items, {{ delimiter_text }}) end)[0]
+{%- endmacro %}
