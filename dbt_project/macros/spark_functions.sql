@@ -17,8 +17,10 @@
 {#- Jaro-Winkler: Jaro with a match window of max(len)/2 - 1 (at least 0), the first unmatched byte
     of the other side in the window taken, transpositions halved (integer), 0 when either side is
     empty; Winkler's bonus (common prefix up to 4, weight 0.1) above 0.7 only. DuckDB computes
-    sim + (prefix * 0.1) * (1 - sim) as one fused multiply-add (one rounding): Java's Math.fma, called
-    through reflect, does the same (its text is Double.toString, which reads back to the same double). -#}
+    sim + (prefix * 0.1) * (1 - sim) as one fused multiply-add (one rounding): emulated as the Postgres
+    function does (Dekker's exact product, Knuth's exact sum), or the last bit differs. Not Java's
+    Math.fma through reflect: reflect is non-deterministic to Spark, which then refuses the function in
+    a join condition (int_identity_hubs). -#}
 {% macro spark__string_similarity(a, b) -%}
     transform(array(named_struct('p', {{ spark_utf8_bytes(a) }}, 't', {{ spark_utf8_bytes(b) }})), s ->
         case
@@ -41,11 +43,19 @@
                     (mt.m / size(s.p) + mt.m / size(s.t)
                         + (mt.m - size(filter(zip_with(filter(s.p, (x, k) -> mt.pm[k]), filter(s.t, (x, k) -> mt.tm[k]), (x, y) -> x <> y), d -> d)) div 2) / mt.m
                     ) / 3.0D), sim ->
-                    case when sim > 0.7D then cast(reflect('java.lang.Math', 'fma',
-                        aggregate(sequence(0, least(4, size(s.p), size(s.t)) - 1), named_struct('n', 0, 'going', true),
+                    case when sim > 0.7D then transform(array(named_struct(
+                        'fa', aggregate(sequence(0, least(4, size(s.p), size(s.t)) - 1), named_struct('n', 0, 'going', true),
                             (acc, k) -> case when acc.going and s.p[k] = s.t[k] then named_struct('n', acc.n + 1, 'going', true)
                                 else named_struct('n', acc.n, 'going', false) end).n * 0.1D,
-                        1.0D - sim, sim) as double)
+                        'fb', 1.0D - sim)), f ->
+                        transform(array(named_struct('fp', f.fa * f.fb, 'ta', 134217729.0D * f.fa, 'tb', 134217729.0D * f.fb)), g ->
+                        transform(array(named_struct('ahi', g.ta - (g.ta - f.fa), 'bhi', g.tb - (g.tb - f.fb))), h ->
+                        transform(array(named_struct('alo', f.fa - h.ahi, 'blo', f.fb - h.bhi, 'fs', g.fp + sim)), k ->
+                        transform(array(named_struct(
+                            'fe', ((h.ahi * h.bhi - g.fp) + h.ahi * k.blo + k.alo * h.bhi) + k.alo * k.blo,
+                            't1', k.fs - g.fp)), m ->
+                            k.fs + (((g.fp - (k.fs - m.t1)) + (sim - m.t1)) + m.fe)
+                        )[0])[0])[0])[0])[0]
                     else sim end)[0]
                 end)[0]
         end)[0]
