@@ -552,7 +552,7 @@ cm_pn_names as (
         {%- endfor %}
         {%- if comparison.get('contains') %}
         -- one contains the other (a name with or without its district, a shortened company name)
-        when length({{ a }}) >= 2 and length({{ b }}) >= 2 and (strpos({{ a }}, {{ b }}) > 0 or strpos({{ b }}, {{ a }}) > 0)
+        when length({{ a }}) >= 2 and length({{ b }}) >= 2 and (position({{ b }} in {{ a }}) > 0 or position({{ a }} in {{ b }}) > 0)
             then {{ top - thresholds | length }}
         {%- endif %}
     {%- elif kind == 'numeric' %}
