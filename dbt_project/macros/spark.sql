@@ -177,36 +177,29 @@
 
 {#- dbt.listagg on Spark with its order: dbt-spark's own drops the `order by` (a warning), and the
     project's lists are ordered (pinyin syllables by position, sources by name, reasons by points).
-    `order_by_clause` is `order by <expression> [asc|desc], ...` (expressions without commas); nulls
-    sort last, as DuckDB's default; ties come out by value. A `distinct` measure is sorted by itself.
-    Nulls are skipped and no value gives null, as string_agg does. -#}
+    `order_by_clause` is `order by <expression> [asc|desc], ...` (expressions without commas; a `desc`
+    one must be a number: it is sorted negated). The values are sorted as structs (keys..., value) with
+    array_sort's natural order: ties come out by value, and a null key sorts first, where DuckDB puts
+    it last (no comparator lambda: Spark 3.5 did not resolve one over collect_list's structs). A
+    `distinct` measure is sorted by itself. Nulls are skipped and no value gives null, as string_agg. -#}
 {% macro spark__listagg(measure, delimiter_text, order_by_clause=none, limit_num=none) -%}
     {%- set text = measure | trim -%}
     {%- set distinct = text.lower().startswith('distinct ') -%}
     {%- set value = text[9:] if distinct else text -%}
     {%- set order = (order_by_clause or '') | trim -%}
-    {%- set keys = [] -%}
+    {%- set fields = [] -%}
     {%- for part in (order[9:] if order.lower().startswith('order by ') else '').split(',') if part | trim -%}
         {%- set words = part | trim -%}
-        {%- if words.lower().endswith(' desc') -%}{%- do keys.append((words[:-5] | trim, true)) -%}
-        {%- elif words.lower().endswith(' asc') -%}{%- do keys.append((words[:-4] | trim, false)) -%}
-        {%- else -%}{%- do keys.append((words, false)) -%}{%- endif -%}
+        {%- if words.lower().endswith(' desc') -%}{%- set key = '-(' ~ (words[:-5] | trim) ~ ')' -%}
+        {%- elif words.lower().endswith(' asc') -%}{%- set key = words[:-4] | trim -%}
+        {%- else -%}{%- set key = words -%}{%- endif -%}
+        {%- do fields.append("'k" ~ loop.index ~ "', " ~ key) -%}
     {%- endfor -%}
     {%- if distinct -%}
         {%- set collected = 'array_sort(collect_set(' ~ value ~ '))' -%}
-    {%- elif keys -%}
-        {%- set fields = [] -%}
-        {%- for key, _ in keys -%}{%- do fields.append("'k" ~ loop.index ~ "', " ~ key) -%}{%- endfor -%}
-        {%- set ns = namespace(compare="case when x_left.v < x_right.v then -1 when x_left.v > x_right.v then 1 else 0 end") -%}
-        {%- for key, descending in keys | reverse -%}
-            {%- set k = 'k' ~ (keys | length - loop.index0) -%}
-            {%- set ns.compare = "case when x_left." ~ k ~ " is null and x_right." ~ k ~ " is null then " ~ ns.compare
-                ~ " when x_left." ~ k ~ " is null then 1 when x_right." ~ k ~ " is null then -1"
-                ~ " when x_left." ~ k ~ (" > " if descending else " < ") ~ "x_right." ~ k ~ " then -1"
-                ~ " when x_left." ~ k ~ (" < " if descending else " > ") ~ "x_right." ~ k ~ " then 1 else " ~ ns.compare ~ " end" -%}
-        {%- endfor -%}
+    {%- elif fields -%}
         {%- set collected = "transform(array_sort(collect_list(case when (" ~ value ~ ") is not null then named_struct("
-            ~ fields | join(', ') ~ ", 'v', " ~ value ~ ") end), (l, r) -> " ~ ns.compare ~ "), item -> item.v)" -%}
+            ~ fields | join(', ') ~ ", 'v', " ~ value ~ ") end)), item -> item.v)" -%}
     {%- else -%}
         {%- set collected = 'collect_list(' ~ value ~ ')' -%}
     {%- endif -%}
