@@ -77,7 +77,10 @@ def show_spark(sql: str, target_path: Path, log_path: Path) -> list[list[Any]]:
     ])  # fmt: skip
     if not result.success:
         raise RuntimeError(f"dbt show failed: {result.exception}")
-    table = result.result.results[0].agate_table
+    results = getattr(result.result, "results", None) or []
+    table = getattr(results[0], "agate_table", None) if results else None
+    if table is None:
+        raise RuntimeError("dbt show returned no table")
     return [[None if value is None else str(value) for value in row] for row in table.rows]
 
 
