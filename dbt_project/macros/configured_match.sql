@@ -46,7 +46,7 @@
 {%- endmacro %}
 
 {% macro cm_digits(value) -%}
-    nullif(regexp_replace(cast({{ value }} as {{ sql_type('varchar') }}), '[^0-9]', '', 'g'), '')
+    nullif({{ regex_replace_all("cast(" ~ value ~ " as " ~ sql_type('varchar') ~ ")", "'[^0-9]'", "''") }}, '')
 {%- endmacro %}
 
 {#- A date from text, null when it is none of the accepted layouts. -#}
@@ -65,6 +65,24 @@
     cast(try_strptime(trim(cast({{ value }} as {{ sql_type('varchar') }})), ['%Y%m%d', '%Y-%m-%d', '%Y/%m/%d', '%d/%m/%Y']) as date)
 {%- endmacro %}
 
+{#- Spark: DuckDB's try_strptime with that list of formats, format by format (the first that reads
+    wins): each field takes as many digits as it may (%Y up to 4, %m and %d up to 2) and never gives
+    one back (possessive quantifiers), as DuckDB's parser does ('2024111' is 1 November, '202411'
+    nothing); make_date is null for a day that does not exist. Not emulated: DuckDB reads the words
+    'infinity', '-infinity' and 'epoch' as 1900-01-01, Spark gives null (docs/portability.md). -#}
+{% macro spark__cm_parse_date(value) -%}
+    transform(array(trim(cast({{ value }} as string))), v -> coalesce(
+        {%- for pattern, order in [('^([0-9]{1,4}+)([0-9]{1,2}+)([0-9]{1,2}+)$', (1, 2, 3)),
+                                   ('^([0-9]{1,4}+)-([0-9]{1,2}+)-([0-9]{1,2}+)$', (1, 2, 3)),
+                                   ('^([0-9]{1,4}+)/([0-9]{1,2}+)/([0-9]{1,2}+)$', (1, 2, 3)),
+                                   ('^([0-9]{1,2}+)/([0-9]{1,2}+)/([0-9]{1,4}+)$', (3, 2, 1))] %}
+        case when v rlike '{{ pattern }}' then make_date(
+            {%- for group in order %}cast(regexp_extract(v, '{{ pattern }}', {{ group }}) as int){{ ', ' if not loop.last }}{% endfor -%}
+        ) end{{ ',' if not loop.last }}
+        {%- endfor %}
+    ))[0]
+{%- endmacro %}
+
 {% macro cm_parse_number(value) -%}
     {{ return(adapter.dispatch('cm_parse_number')(value)) }}
 {%- endmacro %}
@@ -78,6 +96,30 @@
     try_cast(trim(cast({{ value }} as {{ sql_type('varchar') }})) as {{ sql_type('double precision') }})
 {%- endmacro %}
 
+{#- Spark: what DuckDB's cast to double reads (a sign, digits with single underscores between them,
+    a decimal point, an exponent; inf, infinity, nan in any case), cast; null otherwise (Spark's cast
+    alone also takes '1d' and rejects '1_000', '+nan' and '-nan'). -#}
+{% macro spark__cm_parse_number(value) -%}
+    transform(array(trim(cast({{ value }} as string))), v ->
+        case when v rlike '^[+-]?([0-9]+(_[0-9]+)*([.]([0-9]+(_[0-9]+)*)?)?|[.][0-9]+(_[0-9]+)*)([eE][+-]?[0-9]+(_[0-9]+)*)?$'
+                or v rlike '^(?i)[+-]?(inf|infinity|nan)$'
+            then cast(regexp_replace(replace(v, '_', ''), '^([+]|-(?=[nN][aA][nN]$))', '') as double) end)[0]
+{%- endmacro %}
+
+{#- Days from date `earlier` to date `later` (an integer; negative when later is earlier). -#}
+{% macro cm_days_apart(earlier, later) -%}
+    {{ return(adapter.dispatch('cm_days_apart')(earlier, later)) }}
+{%- endmacro %}
+
+{% macro default__cm_days_apart(earlier, later) -%}
+    ({{ later }} - {{ earlier }})
+{%- endmacro %}
+
+{#- Spark: date - date is an interval there. -#}
+{% macro spark__cm_days_apart(earlier, later) -%}
+    datediff({{ later }}, {{ earlier }})
+{%- endmacro %}
+
 {#- An organisation's name as a key: punctuation to spaces, legal and generic suffixes stripped
     (Ltd, Inc, 有限公司, 科技, ...), then spaces dropped. -#}
 {% macro cm_organisation_key(value) -%}
@@ -85,7 +127,7 @@
         replace(
             regexp_replace(
                 regexp_replace(
-                    trim(regexp_replace({{ value }}, '[^a-z0-9一-龥]+', ' ', 'g')),
+                    trim({{ regex_replace_all(value, "'[^a-z0-9一-龥]+'", "' '") }}),
                     '( (co|company|corp|corporation|inc|incorporated|ltd|limited|llc|llp|plc|gmbh|ag|sa|bv|pte|pty|group|holdings|technology|technologies|tech))+$',
                     ''
                 ),
@@ -122,6 +164,10 @@
 {#- Pinyin of the characters `first`..`last` of a name in Chinese characters (the first character
     read as a surname), from the seed identity_match_pinyin; null when a character is not in it. -#}
 {% macro cm_hanzi_pinyin(hz, first, last) -%}
+    {{ return(adapter.dispatch('cm_hanzi_pinyin')(hz, first, last)) }}
+{%- endmacro %}
+
+{% macro default__cm_hanzi_pinyin(hz, first, last) -%}
     (
         select
             case when count(pinyin_seed.pinyin) = count(*) then
@@ -136,10 +182,28 @@
     )
 {%- endmacro %}
 
+{#- Spark: the same, without a correlated subquery over generate_series (Spark has no correlated
+    table function): the seed as one map, character -> (pinyin, surname pinyin), read by an
+    uncorrelated scalar subquery (computed once per query), and the positions as an array. -#}
+{% macro spark__cm_hanzi_pinyin(hz, first, last) -%}
+    transform(array(named_struct(
+        'hz', {{ hz }},
+        'positions', filter(sequence(1, greatest(coalesce(length({{ hz }}), 0), 1)),
+            p -> p <= length({{ hz }}) and p between {{ first }} and {{ last }}),
+        'seed', (select map_from_entries(collect_list(struct(pinyin_seed.character, named_struct(
+                    'pinyin', pinyin_seed.pinyin, 'surname', pinyin_seed.surname_pinyin))))
+                 from {{ ref('identity_match_pinyin') }} as pinyin_seed))), x ->
+        case when size(x.positions) > 0 and forall(x.positions, p -> x.seed[substr(x.hz, p, 1)].pinyin is not null)
+            then array_join(transform(x.positions, p -> case when p = 1
+                then coalesce(nullif(x.seed[substr(x.hz, p, 1)].surname, ''), x.seed[substr(x.hz, p, 1)].pinyin)
+                else x.seed[substr(x.hz, p, 1)].pinyin end), '')
+        end)[0]
+{%- endmacro %}
+
 {#- A full name (pinyin_name): written form, its syllables in written order, and turned round. -#}
 {% macro cm_pinyin_name(column, name) -%}
-    {%- set written = "nullif(trim(regexp_replace(lower(cast(" ~ column ~ " as " ~ sql_type('varchar') ~ ")), '[\\s.,·_-]+', ' ', 'g')), '')" -%}
-    {%- set is_hanzi = "regexp_replace(" ~ written ~ ", '[一-龥 ]', '', 'g') = ''" -%}
+    {%- set written = "nullif(trim(" ~ regex_replace_all("lower(cast(" ~ column ~ " as " ~ sql_type('varchar') ~ "))", "'[\\s.,·_-]+'", "' '") ~ "), '')" -%}
+    {%- set is_hanzi = regex_replace_all(written, "'[一-龥 ]'", "''") ~ " = ''" -%}
     {%- set hz = "replace(" ~ written ~ ", ' ', '')" -%}
     {%- set surname_length = "case when left(" ~ hz ~ ", 2) in ('" ~ compound_chinese_surnames() | join("', '")
         ~ "') and length(" ~ hz ~ ") > 2 then 2 else 1 end" -%}
@@ -167,7 +231,7 @@ cm_pn_input as (
     select
         cast({{ record_id }} as {{ sql_type('varchar') }}) as record_id,
         {%- for part, column in [('first_name', columns[0]), ('last_name', columns[1]), ('full_name', columns[2])] %}
-        {% if column %}nullif(trim(regexp_replace(lower({{ column }}), '[\s.,]+', ' ', 'g')), ''){% else %}cast(null as {{ sql_type('varchar') }}){% endif %} as {{ part }}{{ ',' if not loop.last }}
+        {% if column %}nullif(trim({{ regex_replace_all("lower(" ~ column ~ ")", "'[\\s.,]+'", "' '") }}), ''){% else %}cast(null as {{ sql_type('varchar') }}){% endif %} as {{ part }}{{ ',' if not loop.last }}
         {%- endfor %}
     from {{ records }}
 ),
@@ -191,12 +255,12 @@ cm_pn_name_input as (
         full_name,
         case
             when first_name is null and last_name is null
-                and regexp_replace(full_name, '[一-龥 ]', '', 'g') = ''
+                and {{ regex_replace_all('full_name', "'[一-龥 ]'", "''") }} = ''
                 then replace(full_name, ' ', '')
         end as full_hz,
         case
             when first_name is not null and last_name is not null
-                and regexp_replace(first_name || last_name, '[一-龥]', '', 'g') = ''
+                and {{ regex_replace_all('first_name || last_name', "'[一-龥]'", "''") }} = ''
                 then last_name
         end as fields_surname_hz
     from cm_pn_input
@@ -264,7 +328,7 @@ cm_pn_name_words as (
         cm_pn_name_hz.*,
         case
             when surname_hz is null and first_name is null and last_name is null
-                and regexp_replace(full_name, '[一-龥 ]', '', 'g') <> ''
+                and {{ regex_replace_all('full_name', "'[一-龥 ]'", "''") }} <> ''
                 then full_name
         end as latin_full,
         case
@@ -386,7 +450,7 @@ cm_pn_names as (
     case when not {{ cm_blocked(comparison, raw) }} then {{ raw }} end as t_{{ name }}
     {%- elif standardise == 'phone' -%}
         {%- set raw = "nullif(trim(cast(" ~ column ~ " as " ~ sql_type('varchar') ~ ")), '')" -%}
-        {%- set digits = "regexp_replace(" ~ raw ~ ", '[^0-9]', '', 'g')" %}
+        {%- set digits = regex_replace_all(raw, "'[^0-9]'", "''") %}
     case
         when not {{ cm_blocked(comparison, raw) }} and length({{ digits }}) >= {{ comparison.get('digits', 8) }}
             then right({{ digits }}, {{ comparison.get('digits', 8) }})
@@ -492,7 +556,7 @@ cm_pn_names as (
         {%- endfor %}
         {%- if comparison.get('contains') %}
         -- one contains the other (a name with or without its district, a shortened company name)
-        when length({{ a }}) >= 2 and length({{ b }}) >= 2 and (strpos({{ a }}, {{ b }}) > 0 or strpos({{ b }}, {{ a }}) > 0)
+        when length({{ a }}) >= 2 and length({{ b }}) >= 2 and (position({{ b }} in {{ a }}) > 0 or position({{ a }} in {{ b }}) > 0)
             then {{ top - thresholds | length }}
         {%- endif %}
     {%- elif kind == 'numeric' %}
@@ -524,9 +588,9 @@ cm_pn_names as (
             and {{ edit_distance_with_swaps('l.x_' ~ name, 'r.x_' ~ name) }} <= 1 then 2
         {%- endif %}
         {%- if comparison.get('close_days') is not none %}
-        when abs({{ db }} - {{ da }}) <= {{ comparison['close_days'] }} then 2
+        when abs({{ cm_days_apart(da, db) }}) <= {{ comparison['close_days'] }} then 2
         {%- endif %}
-        when abs({{ db }} - {{ da }}) <= {{ (comparison.get('thresholds') or [365])[0] }} then 1
+        when abs({{ cm_days_apart(da, db) }}) <= {{ (comparison.get('thresholds') or [365])[0] }} then 1
     {%- elif kind == 'pinyin_name' %}
         -- the same syllables (王伟 / Wang Wei / wang-wei), then the same name turned round (Wei Wang);
         -- no typo level: in pinyin one letter makes another name (Zhang / Huang, Wang / Yang)
@@ -1035,7 +1099,7 @@ select
     'no @' as failure_reason
     {%- elif comparison.get('standardise') == 'phone' %}
     count(case when not {{ cm_blocked(comparison, raw) }}
-        and length(regexp_replace({{ raw }}, '[^0-9]', '', 'g')) < {{ comparison.get('digits', 8) }} then 1 end) as failed_values,
+        and length({{ regex_replace_all(raw, "'[^0-9]'", "''") }}) < {{ comparison.get('digits', 8) }} then 1 end) as failed_values,
     count(case when {{ raw }} is not null and {{ cm_blocked(comparison, raw) }} then 1 end) as blocked_values,
     'fewer than {{ comparison.get('digits', 8) }} digits' as failure_reason
     {%- else %}

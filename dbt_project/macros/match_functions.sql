@@ -95,7 +95,7 @@
 {#- A name part in plain lower-case letters a-z (ü as v, as pinyin is typed): spaces, hyphens,
     apostrophes and other scripts dropped ("Xiao-Ming" -> xiaoming). -#}
 {% macro latin_letters(value) -%}
-    regexp_replace(replace(lower({{ value }}), 'ü', 'v'), '[^a-z]', '', 'g')
+    {{ regex_replace_all("replace(lower(" ~ value ~ "), 'ü', 'v')", "'[^a-z]'", "''") }}
 {%- endmacro %}
 
 {#- Two-character Chinese surnames (the rest have one character). -#}

@@ -174,3 +174,35 @@
 {% macro spark__stored_order_row_number() -%}
     row_number() over (order by monotonically_increasing_id())
 {%- endmacro %}
+
+{#- dbt.listagg on Spark with its order: dbt-spark's own drops the `order by` (a warning), and the
+    project's lists are ordered (pinyin syllables by position, sources by name, reasons by points).
+    `order_by_clause` is `order by <expression> [asc|desc], ...` (expressions without commas; a `desc`
+    one must be a number: it is sorted negated). The values are sorted as structs (keys..., value) with
+    array_sort's natural order: ties come out by value, and a null key sorts first, where DuckDB puts
+    it last (no comparator lambda: Spark 3.5 did not resolve one over collect_list's structs). A
+    `distinct` measure is sorted by itself. Nulls are skipped and no value gives null, as string_agg. -#}
+{% macro spark__listagg(measure, delimiter_text, order_by_clause=none, limit_num=none) -%}
+    {%- set text = measure | trim -%}
+    {%- set distinct = text.lower().startswith('distinct ') -%}
+    {%- set value = text[9:] if distinct else text -%}
+    {%- set order = (order_by_clause or '') | trim -%}
+    {%- set fields = [] -%}
+    {%- for part in (order[9:] if order.lower().startswith('order by ') else '').split(',') if part | trim -%}
+        {%- set words = part | trim -%}
+        {%- if words.lower().endswith(' desc') -%}{%- set key = '-(' ~ (words[:-5] | trim) ~ ')' -%}
+        {%- elif words.lower().endswith(' asc') -%}{%- set key = words[:-4] | trim -%}
+        {%- else -%}{%- set key = words -%}{%- endif -%}
+        {%- do fields.append("'k" ~ loop.index ~ "', " ~ key) -%}
+    {%- endfor -%}
+    {%- if distinct -%}
+        {%- set collected = 'array_sort(collect_set(' ~ value ~ '))' -%}
+    {%- elif fields -%}
+        {%- set collected = "transform(array_sort(collect_list(case when (" ~ value ~ ") is not null then named_struct("
+            ~ fields | join(', ') ~ ", 'v', " ~ value ~ ") end)), item -> item.v)" -%}
+    {%- else -%}
+        {%- set collected = 'collect_list(' ~ value ~ ')' -%}
+    {%- endif -%}
+    {%- if limit_num -%}{%- set collected = 'slice(' ~ collected ~ ', 1, ' ~ limit_num ~ ')' -%}{%- endif -%}
+    transform(array({{ collected }}), items -> case when size(items) > 0 then array_join(items, {{ delimiter_text }}) end)[0]
+{%- endmacro %}

@@ -8,7 +8,9 @@ holds the tables when they are compared.
 
 ``python -m intent_pipeline.spark_build --lake L --duckdb W --out result.json -- dbt args...`` builds
 with the ``spark`` target of dbt_project/profiles.yml and compares every model and seed it built
-with the same relation of the DuckDB warehouse ``W`` (``engine_compare.compare_with_duckdb``).
+with the same relation of the DuckDB warehouse ``W`` (``engine_compare.compare_with_duckdb``);
+``--show FILE`` then runs one select of ``FILE`` (dbt Jinja) in the same session and writes its rows
+(as text) into the result, ``shown``.
 """
 
 from __future__ import annotations
@@ -64,6 +66,24 @@ def build_spark(dbt_args: list[str], target_path: Path, log_path: Path) -> dict[
     return {"success": result.success, "error": error, "nodes": nodes, "seconds": round(time.monotonic() - started, 1)}
 
 
+def show_spark(sql: str, target_path: Path, log_path: Path) -> list[list[Any]]:
+    """The rows of ``sql`` (a select with dbt Jinja: the project's macros render for Spark), run with
+    ``dbt show --inline`` on the spark target in this process's Spark session (no second JVM)."""
+    from dbt.cli.main import dbtRunner
+
+    result = dbtRunner().invoke([
+        "show", "--inline", sql, "--limit", "-1", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
+        "--target", "spark", "--target-path", str(target_path), "--log-path", str(log_path),
+    ])  # fmt: skip
+    if not result.success:
+        raise RuntimeError(f"dbt show failed: {result.exception}")
+    results = getattr(result.result, "results", None) or []
+    table = getattr(results[0], "agate_table", None) if results else None
+    if table is None:
+        raise RuntimeError("dbt show returned no table")
+    return [[None if value is None else str(value) for value in row] for row in table.rows]
+
+
 def compare_spark(duckdb_path: Path | str, relations: list[str]) -> dict[str, str]:
     """``relations`` (``schema.table``) of this process's Spark session against DuckDB's
     (``engine_compare.compare_with_duckdb``). Returns what differs per relation (empty: all equal)."""
@@ -106,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--catalog", default="in-memory", help="hive or in-memory (default: one process)")
     parser.add_argument("--master", default="local[*]")
     parser.add_argument("--out", type=Path, required=True, help="where the result (JSON) is written")
+    parser.add_argument("--show", type=Path, help="a select (dbt Jinja) shown after the build, in the same session")
     parser.add_argument("dbt_args", nargs="+", help="the dbt command, e.g. build --select +staging")
     args = parser.parse_args(argv)
     os.environ.update(spark_env(args.lake, args.work / "spark", args.catalog, args.master))
@@ -120,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         result["compared"] = built
         result["differences"] = compare_spark(args.duckdb, built)
         result["compare_seconds"] = round(time.monotonic() - started, 1)
+    if args.show is not None:
+        started = time.monotonic()
+        result["shown"] = show_spark(args.show.read_text(), args.work / "target", args.work / "logs")
+        result["show_seconds"] = round(time.monotonic() - started, 1)
     own = resource.getrusage(resource.RUSAGE_SELF)
     result["python_cpu_seconds"] = round(own.ru_utime + own.ru_stime, 1)
     result["jvm_cpu_seconds"] = jvm_cpu_seconds()
