@@ -24,7 +24,8 @@ pytestmark = pytest.mark.slow
 
 # every seed and model but those that do not build on Spark yet and what depends on them: the
 # matcher's pair comparisons (int_identity_match_evidence, out of Java heap on Spark), then the identity
-# graph, people, scores, funnel, attribution; and quarantine_daily (the lake's JSON manifests); docs/portability.md, "Spark"
+# graph, people, scores, funnel, attribution; and quarantine_daily (the lake's JSON manifests);
+# docs/portability.md, "Spark"
 SELECTION = ["build", "--resource-type", "seed", "--resource-type", "model", "--exclude", "quarantine_daily",
              "int_identity_match_evidence+"]  # fmt: skip
 
