@@ -753,18 +753,26 @@ cm_standardised as (
 select * from cm_standardised
 {%- endmacro %}
 
+{#- The `cm_input` CTE of `records` standardised under `config` (cm_input_ctes), or, when
+    `standardised` names a relation of records standardised before (configured_match_standardised),
+    that relation. -#}
+{% macro cm_input_from(records, config, standardised) -%}
+{% if standardised is none -%}
+{{ cm_input_ctes(records, config) }}
+{%- else -%}
+cm_input as (
+    -- the records standardised before (configured_match_standardised)
+    select * from {{ standardised }}
+),
+{%- endif %}
+{%- endmacro %}
+
 {#- The blocking keys of every record of `records` under `config` (a query): cm_id, cm_source,
     rule_rank, block_key, as configured_match_pairs blocks them (its `keys` argument takes them). -#}
 {% macro configured_match_keys(records, config, standardised=none) -%}
 with
 
-{% if standardised is none -%}
-{{ cm_input_ctes(records, config) }}
-{%- else -%}
-cm_input as (
-    select * from {{ standardised }}
-),
-{%- endif %}
+{{ cm_input_from(records, config, standardised) }}
 
 {{ cm_key_ctes(config.get('blocking_rules') or []) }}
 
@@ -821,14 +829,7 @@ select * from cm_distinct_keys
     {%- endif -%}
 with
 
-{% if standardised is none -%}
-{{ cm_input_ctes(records, config) }}
-{%- else -%}
-cm_input as (
-    -- the records standardised before (configured_match_standardised)
-    select * from {{ standardised }}
-),
-{%- endif %}
+{{ cm_input_from(records, config, standardised) }}
 
 {% if sample_records is none %}
 {%- if keys is none %}

@@ -55,3 +55,15 @@
         else 'nurture'
     end
 {%- endmacro %}
+
+{#- The columns of a rule's hits at `hit_at` (an event's or a CRM activity's time), grouped by the
+    caller: the bucket (one per day, or one 'window' for a rule that needs min_count hits), how
+    many hits and the last one. -#}
+{% macro rule_hit_counts(hit_at) -%}
+case
+            when coalesce(rules.min_count, 1) > 1 then 'window'
+            else cast(cast({{ hit_at }} as date) as {{ sql_type('varchar') }})
+        end as hit_bucket,
+        count(*) as qualifying_count,
+        max({{ hit_at }}) as last_hit_at
+{%- endmacro %}

@@ -69,12 +69,7 @@ event_hits as (
         score_points.score_point,
         score_points.as_of_at,
         rules.rule_id,
-        case
-            when coalesce(rules.min_count, 1) > 1 then 'window'
-            else cast(cast(events.event_at as date) as {{ sql_type('varchar') }})
-        end as hit_bucket,
-        count(*) as qualifying_count,
-        max(events.event_at) as last_hit_at
+        {{ rule_hit_counts('events.event_at') }}
     from score_points
     inner join events
         on events.person_id = score_points.person_id
@@ -102,12 +97,7 @@ activity_hits as (
         score_points.score_point,
         score_points.as_of_at,
         rules.rule_id,
-        case
-            when coalesce(rules.min_count, 1) > 1 then 'window'
-            else cast(cast(crm_activities.activity_at as date) as {{ sql_type('varchar') }})
-        end as hit_bucket,
-        count(*) as qualifying_count,
-        max(crm_activities.activity_at) as last_hit_at
+        {{ rule_hit_counts('crm_activities.activity_at') }}
     from score_points
     inner join people_nodes
         on people_nodes.person_id = score_points.person_id
