@@ -753,6 +753,15 @@ cm_standardised as (
 select * from cm_standardised
 {%- endmacro %}
 
+{#- A pair's match_weight and match_probability from its `weight` (prior + evidence, in bits): a
+    contradicted or uncorroborated pair is no match (-30), whatever its names and company say. -#}
+{% macro cm_match_weight_and_probability(weight) -%}
+cast(case when is_contradicted or is_uncorroborated then -30.0 else {{ weight }} end
+            as {{ sql_type('double precision') }}) as match_weight,
+        cast(1.0 / (1.0 + power(2.0, -(case when is_contradicted or is_uncorroborated then -30.0 else {{ weight }} end)))
+            as {{ sql_type('double precision') }}) as match_probability
+{%- endmacro %}
+
 {#- The `cm_input` CTE of `records` standardised under `config` (cm_input_ctes), or, when
     `standardised` names a relation of records standardised before (configured_match_standardised),
     that relation. -#}
@@ -1012,11 +1021,7 @@ cm_final as (
     select
         record_id_l,
         record_id_r,
-        -- a contradicted or uncorroborated pair is no match, whatever its names and company say
-        cast(case when is_contradicted or is_uncorroborated then -30.0 else evidence_weight end as {{ sql_type('double precision') }})
-            as match_weight,
-        cast(1.0 / (1.0 + power(2.0, -(case when is_contradicted or is_uncorroborated then -30.0 else evidence_weight end)))
-            as {{ sql_type('double precision') }}) as match_probability,
+        {{ cm_match_weight_and_probability('evidence_weight') }},
         is_contradicted,
         is_uncorroborated,
         {{ cm_matched_by(rules) }} as matched_by

@@ -34,11 +34,7 @@ prior as (
 weighed as (
     select
         evidence.*,
-        -- a contradicted or uncorroborated pair is no match, whatever its names and company say
-        case
-            when evidence.is_contradicted or evidence.is_uncorroborated then -30.0
-            else prior.prior_weight + evidence.level_weight
-        end as weight
+        prior.prior_weight + evidence.level_weight as weight
     from evidence
     cross join prior
 ),
@@ -47,8 +43,8 @@ scored_pairs as (
     select
         record_id_l,
         record_id_r,
-        cast(weight as {{ sql_type('double precision') }}) as match_weight,
-        cast(1.0 / (1.0 + power(2.0, -weight)) as {{ sql_type('double precision') }}) as match_probability,
+        -- the matcher's rule (configured_match_pairs uses it too): contradicted or uncorroborated -> -30
+        {{ cm_match_weight_and_probability('weight') }},
         is_contradicted,
         is_uncorroborated,
         matched_by
