@@ -40,8 +40,9 @@ end (Airflow's `run_after`): `backfill__2026-11-22…` is the day 2026-11-21.
 6. **activate**: push the high-intent segment to the CRMs and alert chat on
    newly hot leads and funnel stalls (or write the outbox when HubSpot or
    DingTalk has no connection).
-7. **summarize**: one JSON summary of the run under the reports folder
-   (`python -m intent_pipeline summary --date D` prints it).
+7. **summarize** (after activate, publish and train_conversion_model): one
+   JSON summary of the run under the reports folder, naming the model this
+   run trained (`python -m intent_pipeline summary --date D` prints it).
 8. **retention** (pool `intent_warehouse`, after publish): purge the raw
    and quarantine partitions older than `INTENT_RETENTION_RAW_DAYS` (400)
    and `INTENT_RETENTION_QUARANTINE_DAYS` (90) days before the interval's
@@ -157,7 +158,7 @@ def customer_intent():
         return pipeline.train_model_task(**pipeline.interval_from_context())
 
     @task(multiple_outputs=False)
-    def summarize(activation_report: dict, serving: dict) -> dict:
+    def summarize(activation_report: dict, serving: dict, model_report: dict) -> dict:
         from intent_pipeline import pipeline
 
         return pipeline.summary_task(**pipeline.interval_from_context())
@@ -181,9 +182,9 @@ def customer_intent():
     served = publish(marts_report)
     # the dashboards read the serving copy (the gates' verdicts: marts.quality_gate_results, added by publish)
     # and the previous run's summary (newly hot leads, stalls): rebuilt after the summary
-    build_dashboard(summarize(activate(marts_report), served))
+    # and the model trained in this run (the summary names the model the next build scores with): after training
+    build_dashboard(summarize(activate(marts_report), served, train_conversion_model(built)))
     retention(served)
-    train_conversion_model(built)
 
 
 customer_intent()

@@ -52,12 +52,13 @@ def test_dag_shape(dagbag, record_property):
     assert dag.get_task("validate_marts").upstream_task_ids == {"dbt_build"}
     # BI gets only validated marts
     assert dag.get_task("publish").upstream_task_ids == {"validate_marts"}
-    assert dag.get_task("summarize").upstream_task_ids == {"activate", "publish"}
+    # the summary names the model this run trained: it must not race the training
+    assert dag.get_task("summarize").upstream_task_ids == {"activate", "publish", "train_conversion_model"}
     # retention purges old lake partitions only after the day's marts are published
     assert dag.get_task("retention").upstream_task_ids == {"publish"}
     # the model reads the warehouse after dbt finished, and a failed training never blocks activation
     assert dag.get_task("train_conversion_model").upstream_task_ids == {"dbt_build"}
-    assert not dag.get_task("train_conversion_model").downstream_task_ids
+    assert dag.get_task("train_conversion_model").downstream_task_ids == {"summarize"}
 
 
 def test_warehouse_writers_share_a_pool_of_one_slot(dagbag):
