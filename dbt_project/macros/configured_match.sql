@@ -1002,26 +1002,16 @@ cm_weighed as (
     {%- endif %}
 ),
 
-{%- if evidence_only %}
 cm_final as (
     select
         record_id_l,
         record_id_r,
+        {#- the evidence table keeps the weight of the levels; the pairs add the rule's weight and probability -#}
+        {%- if evidence_only %}
         cast(level_weight as {{ sql_type('double precision') }}) as level_weight,
-        is_contradicted,
-        is_uncorroborated,
-        {{ cm_matched_by(rules) }} as matched_by
-        {%- for comparison in comparisons %},
-        cast(gamma_{{ comparison['name'] }} as integer) as gamma_{{ comparison['name'] }}
-        {%- endfor %}
-    from cm_weighed
-)
-{%- else %}
-cm_final as (
-    select
-        record_id_l,
-        record_id_r,
+        {%- else %}
         {{ cm_match_weight_and_probability('evidence_weight') }},
+        {%- endif %}
         is_contradicted,
         is_uncorroborated,
         {{ cm_matched_by(rules) }} as matched_by
@@ -1030,7 +1020,6 @@ cm_final as (
         {%- endfor %}
     from cm_weighed
 )
-{%- endif %}
 
 select * from cm_final
 {% endmacro %}
