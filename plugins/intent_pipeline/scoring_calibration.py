@@ -215,7 +215,7 @@ def adjust_points(current: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[fl
         bound = pooled[lowest].mean() + pooled[lowest].std() / math.sqrt(len(pooled[lowest]))
         best = max(k for k, v in pooled.items() if v.mean() <= bound)
         difference = pooled[best] - np.concatenate(relearned)  # > 0: the relearned points do better
-        relearn = bool(difference.mean() > difference.std() / math.sqrt(len(difference)))
+        relearn = sm.beats_by_one_standard_error(difference)
     beta = _fit_offset(current / scale, x, y, best)
     s = beta[1] / scale
     return float(s), (beta[2:] / s if s > 0 else beta[2:] * 0), best, relearn or s <= 0
