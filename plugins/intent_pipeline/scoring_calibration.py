@@ -25,7 +25,7 @@ into ``--out``:
   are split by ``scored_at``: the oldest 80 % fit the points and the grade thresholds, the newest
   20 % are the test): ROC AUC, the conversion rate per grade and high_intent / nurture, and the
   calibration (ECE) of each score mapped to probabilities on the fit part (Platt scaling or
-  isotonic regression, whichever held-out fit examples chose: ``calibration_method``).
+  isotonic regression as held-out fit examples chose (scoring_model.fit_calibration): ``calibration_method``).
 
 Grades: ``share:H,P`` puts the top H of the fit examples in high_intent and the next up to P in
 potential; ``rate:H,P`` takes the lowest threshold whose leads at or above it convert at H (P for
@@ -140,7 +140,7 @@ def _calibrated_ece(
     score_fit: np.ndarray, y_fit: np.ndarray, score_test: np.ndarray, y_test: np.ndarray
 ) -> tuple[float, str]:
     """ECE on the test part of the score mapped to probabilities on the fit part, by Platt scaling or
-    isotonic regression, whichever held-out fit examples chose (scoring_model.fit_calibration); and
+    isotonic regression as held-out fit examples chose (scoring_model.fit_calibration); and
     that method's name."""
     calibration = sm.fit_calibration(score_fit.astype(float), y_fit)
     return sm.expected_calibration_error(sm.calibrate(score_test, calibration), y_test), calibration["method"]
@@ -215,7 +215,7 @@ def adjust_points(current: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[fl
         bound = pooled[lowest].mean() + pooled[lowest].std() / math.sqrt(len(pooled[lowest]))
         best = max(k for k, v in pooled.items() if v.mean() <= bound)
         difference = pooled[best] - np.concatenate(relearned)  # > 0: the relearned points do better
-        relearn = bool(difference.mean() > difference.std() / math.sqrt(len(difference)))
+        relearn = sm.beats_by_one_standard_error(difference)
     beta = _fit_offset(current / scale, x, y, best)
     s = beta[1] / scale
     return float(s), (beta[2:] / s if s > 0 else beta[2:] * 0), best, relearn or s <= 0
