@@ -84,21 +84,30 @@ def days_of(count: int) -> list[date]:
     return [LAST_DAY - timedelta(days=count - 1 - i) for i in range(count)]
 
 
-def run_interval(day: date, destinations: dict, *, activate: bool = True) -> dict:
-    """One interval as the DAG runs it: extract every source, dbt build, snapshot, publish, activate."""
+def extract_interval(day: date) -> dict:
+    """The interval's extract tasks, every source (as the DAG's): each source's manifest."""
+    from intent_pipeline.settings import Settings
+    from intent_pipeline.sources import SOURCES, extract_source
+
+    settings = Settings.from_env()
+    run_id = f"bench__{day.isoformat()}"
+    return {source: extract_source(source, settings, day, batch_id=f"{run_id}/{source}") for source in SOURCES}
+
+
+def run_interval(day: date, destinations: dict, *, activate: bool = True, extracted: dict | None = None) -> dict:
+    """One interval as the DAG runs it: extract every source, dbt build, snapshot, publish, activate.
+    ``extracted``: the manifests of an :func:`extract_interval` of this day just made (the landing
+    unchanged since), which the run then does not repeat."""
     from intent_pipeline import pipeline
     from intent_pipeline.activation import activate as run_activation
     from intent_pipeline.pipeline import interval_dates
     from intent_pipeline.serving import publish, serving_dir, snapshot_build
     from intent_pipeline.settings import Settings
-    from intent_pipeline.sources import SOURCES, extract_source
 
     settings = Settings.from_env()
     start, end = interval_dates(day)
     run_id = f"bench__{day.isoformat()}"
-    manifests = {}
-    for source in SOURCES:
-        manifests[source] = extract_source(source, settings, day, batch_id=f"{run_id}/{source}")
+    manifests = extracted if extracted is not None else extract_interval(day)
     # the DAG's build (pipeline.duckdb_build): the seeds unchanged since the last build are left out
     completed = pipeline.duckdb_build(settings, (start, end))
     if completed.returncode != 0:
