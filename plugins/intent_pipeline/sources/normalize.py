@@ -73,6 +73,14 @@ _EMAIL = re.compile(r"^[^@\s,;:<>()\[\]\"']+@[^@\s,;:<>()\[\]\"'.][^@\s,;:<>()\[
 # (NFKC folds them to ASCII), and the ideographic full stops 。 and ｡, which NFKC keeps but no address
 # can hold, typed for the dot of the domain.
 _IDEOGRAPHIC_STOPS = str.maketrans({"\u3002": ".", "\uff61": "."})
+# A link's scheme, as a cell copied from a web page or an Excel hyperlink carries it: `mailto:li@x.cn`.
+_MAILTO = re.compile(r"^mailto:\s*", re.IGNORECASE)
+
+
+def fold_width(value: str) -> str:
+    """``value`` with full-width forms and ideographic full stops folded to ASCII (NFKC), as a Chinese
+    input method types an address (``ｗａｎｇ＠ｑｑ。ｃｏｍ`` is ``wang@qq.com``); ASCII text is returned as it is."""
+    return value if value.isascii() else unicodedata.normalize("NFKC", value).translate(_IDEOGRAPHIC_STOPS)
 
 
 def email(value: Any) -> str | None:
@@ -80,12 +88,12 @@ def email(value: Any) -> str | None:
 
     Full-width forms (``ｚｈｏｕ＠ｑｑ．ｃｏｍ``) and ideographic full stops are folded to ASCII first: a form
     filled in with a Chinese input method gives the same address as one typed in ASCII, not a
-    quarantined row (an internationalised address stays as typed, in NFKC form)."""
+    quarantined row (an internationalised address stays as typed, in NFKC form). A ``mailto:`` prefix
+    (a hyperlink's target pasted into the cell) is dropped: what follows it is the address."""
     raw = text(value)
     if raw is None:
         return None
-    if not raw.isascii():
-        raw = unicodedata.normalize("NFKC", raw).translate(_IDEOGRAPHIC_STOPS).strip()
+    raw = _MAILTO.sub("", fold_width(raw).strip())
     address = raw.lower()
     if not _EMAIL.match(address) or address.endswith(".") or ".." in address.split("@", 1)[1]:
         raise BadValue(f"not an email address: {raw!r}")
