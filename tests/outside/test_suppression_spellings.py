@@ -116,3 +116,22 @@ def test_the_one_rule_the_extract_loads_what_the_suppression_hashes(settings):
 def test_an_erasure_request_in_any_spelling_reaches_the_graphs_node(request_as, tmp_path):
     linked = resolve(tmp_path / "no-warehouse.duckdb", [ErasureRequest("email", request_as, "test")])
     assert linked.identifiers == {("email", "wangwei@gmail.com")}
+
+
+def test_erasure_in_full_width_capitals_clears_the_lake_and_the_landing_drops(settings):
+    """The erasure itself (no warehouse: the request's own mailbox) with the request typed in
+    full-width capitals: every spelling leaves the raw and quarantine partitions and the landing
+    files, loaded or rejected; the bystanders stay."""
+    from intent_pipeline.privacy.erase import erase
+
+    for source in ("forms", "email"):
+        extract_source(source, settings, DAY, batch_id=f"b/{source}")
+    erase(settings, [ErasureRequest("email", "ＷＡＮＧ．ＷＥＩ＠ＧＭＡＩＬ．ＣＯＭ", "GDPR art. 17")])
+    for table in ("forms_submissions", "email_events"):
+        leaked = [text for text in kept(settings, table) if names_her(text)]
+        assert not leaked, leaked
+    landing = Path(settings.landing_url)
+    for path in [*landing.rglob("*.csv"), *landing.rglob("*.json")]:
+        text = path.read_text(encoding="utf-8-sig")
+        assert not names_her(text), (path.name, text)
+        assert all(bystander in text for bystander in BYSTANDERS), path.name
