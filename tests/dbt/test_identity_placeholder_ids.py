@@ -80,6 +80,15 @@ def group(base: Path, warehouse: Path) -> dict[str, str]:
     return dict(im.query(warehouse, f"select node_key, component_key from {GROUPS}"))
 
 
+def blocked_ids(warehouse: Path) -> tuple[int, int]:
+    """(present, blocked) national ids as the run's standardisation table counts them."""
+    ((present, blocked),) = im.query(
+        warehouse,
+        f"select present_values, blocked_values from {PAIRS}_standardisation where comparison = 'national_id'",
+    )
+    return present, blocked
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, dbt_parse_cache):
     import duckdb
@@ -101,6 +110,7 @@ def runs(tmp_path_factory, dbt_parse_cache):
         finally:
             con.close()
         found["shipped"] = group(base, warehouse)
+        found["blocked"] = blocked_ids(warehouse)
         con = duckdb.connect(str(warehouse))
         try:
             for level, (m, u) in ESTIMATED_NATIONAL_ID.items():
@@ -130,3 +140,8 @@ def test_a_real_national_id_still_lifts_a_birth_date_typed_wrong(runs):
     groups = found["estimated"]
     assert groups["d1"] == groups["d2"]
     assert groups["d3"] == groups["d4"]
+
+
+def test_the_standardisation_counts_the_placeholders_it_blocked(runs):
+    found, _ = runs
+    assert found["blocked"] == (len(RECORDS), 4 * len(PLACEHOLDERS))
