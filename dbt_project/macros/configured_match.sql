@@ -468,7 +468,12 @@ cm_pn_names as (
             {{ exceptions.raise_compiler_error("configured_match: comparison " ~ name ~ " has standardise '" ~ standardise
                 ~ "'; built: text, place, organisation, phone") }}
         {%- endif %}
+    {%- if comparison.get('blocklist') %}
+    -- a placeholder the blocklist names (a national id `N/A`, `123456789`) is no value: no evidence either way
+    case when not {{ cm_blocked(comparison, value) }} then {{ value }} end as v_{{ name }},
+    {%- else %}
     {{ value }} as v_{{ name }},
+    {%- endif %}
     {%- if kind == 'date_parts' %}
     {{ cm_parse_date(cm_text(column)) }} as d_{{ name }},
     {{ cm_digits(column) }} as x_{{ name }}
@@ -1099,7 +1104,11 @@ select
     'fewer than {{ comparison.get('digits', 8) }} digits' as failure_reason
     {%- else %}
     0 as failed_values,
+    {%- if comparison.get('blocklist') %}
+    count(case when {{ text }} is not null and {{ cm_blocked(comparison, text) }} then 1 end) as blocked_values,
+    {%- else %}
     0 as blocked_values,
+    {%- endif %}
     cast(null as {{ sql_type('varchar') }}) as failure_reason
     {%- endif %}
 from {{ records }}

@@ -71,10 +71,12 @@ comparisons:
     thresholds: [0.88]
   # national id (no source of ours carries one yet: the seed has its levels at m = u, so it weighs 0
   # until identity-estimate estimates them on records that have one, but it vetoes and corroborates):
-  # 2 equal, 1 one edit, 0 (a contradiction)
+  # 2 equal, 1 one edit, 0 (a contradiction); a placeholder (seed identity_blocklist: `N/A`,
+  # `123456789`, one digit repeated) is no value, so it neither glues namesakes nor lifts a veto
   - name: national_id
     column: national_id
     type: damerau_levenshtein
+    blocklist: national_id
     thresholds: [1]
     contradicts_at_or_below: 0
 # var identity_match_veto_override (on; false turns it off): a date of birth two or more edits off

@@ -50,6 +50,18 @@ def canonical_email(address: str | None) -> str | None:
     return address
 
 
+def mailbox(value: str | None) -> str | None:
+    """The identity graph's email key of an address as it is typed anywhere (a landing cell, an erasure
+    request, an explain query): the extract's normalisation (``sources.normalize.email``: trimmed,
+    full-width folded, ``mailto:`` dropped, lower-cased), then :func:`canonical_email`. The one rule
+    for "the same mailbox": whatever two spellings give the same key are one node of the graph.
+    None when empty; ``BadValue`` (a ``ValueError``) when the text is no address."""
+    from intent_pipeline.sources.normalize import email
+
+    address = email(value)
+    return canonical_email(address) if address is not None else None
+
+
 # -- names ---------------------------------------------------------------------------------------------
 
 # Common Chinese surnames (about 96 % of the population). Their readings as surnames differ from the

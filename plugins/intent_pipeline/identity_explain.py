@@ -48,8 +48,8 @@ def normalise_identifier(text: str) -> list[str]:
     value: the phone it is when it parses as one (any format the extract accepts; China is the
     default region) and the browser, login, CRM and form ids it may be, in that order.
     """
-    from intent_pipeline.identity import canonical_email
-    from intent_pipeline.sources.normalize import BadValue, PhoneNormalizer, email
+    from intent_pipeline.identity import mailbox
+    from intent_pipeline.sources.normalize import BadValue, PhoneNormalizer
 
     raw = text.strip()
     if not raw:
@@ -61,12 +61,12 @@ def normalise_identifier(text: str) -> list[str]:
     value = rest.strip()
     if kind == "email":
         try:
-            address = email(value)
+            key = mailbox(value)
         except BadValue as error:
             raise ExplainError(f"{text!r}: {error}") from None
-        if address is None:
+        if key is None:
             raise ExplainError(f"{text!r}: no email address")
-        return [f"email:{canonical_email(address)}"]
+        return [f"email:{key}"]
     if kind == "phone":
         e164 = PhoneNormalizer()(value)
         if e164 is None:

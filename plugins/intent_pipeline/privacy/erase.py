@@ -129,9 +129,13 @@ class Linked:
 
 def _canonical_node(kind: str, value: str) -> str | None:
     if kind == "email":
-        from intent_pipeline.identity import canonical_email
+        from intent_pipeline.identity import mailbox
 
-        canonical = canonical_email(value.strip())
+        # the graph's key of the address however the request spells it (capitals, full-width, mailto:)
+        try:
+            canonical = mailbox(value)
+        except ValueError:
+            return None
         return f"email:{canonical}" if canonical else None
     if kind == "phone":
         phone = suppression.normalised_phone(value)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from intent_pipeline.privacy import mask
+from intent_pipeline.sources.normalize import BadValue, fold_width
 
 if TYPE_CHECKING:
     from intent_pipeline.settings import Settings
@@ -80,22 +81,25 @@ def normalised_phone(value: str) -> str | None:
 
 def forms_of(kind: str | None, value: str | None) -> set[str]:
     """The normalised forms of one identifier that are hashed (and compared): an email as given
-    (trimmed, lower-case) and as its canonical mailbox; a phone as given and in E.164 and as its
-    digits; anything else trimmed and lower-case."""
+    (trimmed, lower-case), as the extract normalises it and as the identity graph's mailbox
+    (:func:`intent_pipeline.identity.mailbox`, the one rule: ``ｗａｎｇ．ｗｅｉ＠ｇｍａｉｌ．ｃｏｍ``,
+    ``mailto:Wang.Wei+x@googlemail.com`` and ``wangwei@gmail.com`` are one mailbox); a phone as given
+    and in E.164 and as its digits; anything else trimmed and lower-case."""
     if value is None:
         return set()
     text = str(value).strip()
     if not text:
         return set()
     found = {text.lower()}
-    if kind == "email" or (kind is None and "@" in text):
-        from intent_pipeline.identity import canonical_email
+    if kind == "email" or (kind is None and "@" in fold_width(text)):
+        from intent_pipeline.identity import canonical_email, mailbox
 
-        # canonical_email expects the extract's normalised (lower-case) address: Wang.Wei@Gmail.com
-        # is the mailbox wangwei@gmail.com too
-        canonical = canonical_email(text.lower())
-        if canonical:
-            found.add(canonical.lower())
+        try:
+            key = mailbox(text)
+        except BadValue:  # no address the extract would load: its lower-case text and that as a mailbox
+            key = canonical_email(text.lower())
+        if key:
+            found.add(key.lower())
     if kind == "phone" or (kind is None and sum(c.isdigit() for c in text) >= 7):
         phone = normalised_phone(text)
         if phone:
@@ -148,7 +152,9 @@ class Suppression:
             node = _NODE_KEY_RE.match(value)
             if node and self._hit(node.group(1).lower(), node.group(2)):
                 return True
-            for found in _EMAIL_RE.findall(value) + _PHONE_RE.findall(value):
+            # an address inside other text (`Wang Wei <ｗａｎｇ＠ｑｑ．ｃｏｍ>`, `mailto:…`), full-width folded first
+            folded = fold_width(value)
+            for found in _EMAIL_RE.findall(folded) + _PHONE_RE.findall(folded):
                 if found != value and self._hit(None, found):
                     return True
         return False

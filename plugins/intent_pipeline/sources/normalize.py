@@ -73,6 +73,14 @@ _EMAIL = re.compile(r"^[^@\s,;:<>()\[\]\"']+@[^@\s,;:<>()\[\]\"'.][^@\s,;:<>()\[
 # (NFKC folds them to ASCII), and the ideographic full stops 。 and ｡, which NFKC keeps but no address
 # can hold, typed for the dot of the domain.
 _IDEOGRAPHIC_STOPS = str.maketrans({"\u3002": ".", "\uff61": "."})
+# A link's scheme, as a cell copied from a web page or an Excel hyperlink carries it: `mailto:li@x.cn`.
+_MAILTO = re.compile(r"^mailto:\s*", re.IGNORECASE)
+
+
+def fold_width(value: str) -> str:
+    """``value`` with full-width forms and ideographic full stops folded to ASCII (NFKC), as a Chinese
+    input method types an address (``ｗａｎｇ＠ｑｑ。ｃｏｍ`` is ``wang@qq.com``); ASCII text is returned as it is."""
+    return value if value.isascii() else unicodedata.normalize("NFKC", value).translate(_IDEOGRAPHIC_STOPS)
 
 
 def email(value: Any) -> str | None:
@@ -80,12 +88,12 @@ def email(value: Any) -> str | None:
 
     Full-width forms (``ｚｈｏｕ＠ｑｑ．ｃｏｍ``) and ideographic full stops are folded to ASCII first: a form
     filled in with a Chinese input method gives the same address as one typed in ASCII, not a
-    quarantined row (an internationalised address stays as typed, in NFKC form)."""
+    quarantined row (an internationalised address stays as typed, in NFKC form). A ``mailto:`` prefix
+    (a hyperlink's target pasted into the cell) is dropped: what follows it is the address."""
     raw = text(value)
     if raw is None:
         return None
-    if not raw.isascii():
-        raw = unicodedata.normalize("NFKC", raw).translate(_IDEOGRAPHIC_STOPS).strip()
+    raw = _MAILTO.sub("", fold_width(raw).strip())
     address = raw.lower()
     if not _EMAIL.match(address) or address.endswith(".") or ".." in address.split("@", 1)[1]:
         raise BadValue(f"not an email address: {raw!r}")
@@ -131,6 +139,11 @@ _LOOSE_DATETIME = re.compile(
 )
 
 
+# An Excel serial day number as a CSV holds it: five digits (1990-01-01 is 32874, 2099-12-31 73050),
+# a fraction for the time of day. Other numbers are no date (8 digits are YYYYMMDD, read as ISO).
+_SERIAL_DAY = re.compile(r"^\d{5}(?:\.\d+)?$")
+
+
 def _check_range(moment: datetime, raw: Any) -> datetime:
     if not MIN_AT <= moment < MAX_AT:
         raise BadValue(f"timestamp out of range: {raw!r}")
@@ -155,8 +168,10 @@ def to_naive_utc(moment: datetime, source_tz: tzinfo) -> datetime:
 def timestamp(value: Any, source_tz: tzinfo) -> datetime | None:
     """Parse a timestamp cell to naive UTC.
 
-    Accepts datetimes (openpyxl), dates, ISO-8601 with or without offset/``Z``, ``YYYY-MM-DD HH:MM[:SS]``
-    and the ``YYYY/M/D H:MM`` Excel writes when it re-saves a CSV. Naive values are in ``source_tz``.
+    Accepts datetimes (openpyxl), dates, ISO-8601 with or without offset/``Z``, ``YYYY-MM-DD HH:MM[:SS]``,
+    the ``YYYY/M/D H:MM`` Excel writes when it re-saves a CSV, and the serial day number it writes for a
+    date column without a date format (``46347.375``: 2026-11-21 09:00, 1900 date system). Naive values
+    are in ``source_tz``.
     None when empty; BadValue when unparseable.
     """
     if value is None:
@@ -168,6 +183,14 @@ def timestamp(value: Any, source_tz: tzinfo) -> datetime | None:
     raw = text(value)
     if raw is None:
         return None
+    if _SERIAL_DAY.match(raw):
+        # Excel wrote the cell's number, not a date: the column had no date format when it was saved
+        # as CSV. Read as an XLSX number cell is (excel_serial, the 1900 date system)
+        serial = excel_serial(float(raw))
+        try:
+            return _utc_in_range(serial, source_tz, raw)
+        except BadValue:
+            raise BadValue(f"timestamp out of range: {raw!r} (an Excel serial day number: {serial:%Y-%m-%d})") from None
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:

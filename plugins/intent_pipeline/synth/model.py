@@ -10,9 +10,8 @@ import random
 from dataclasses import dataclass, field
 from typing import TypedDict
 
-from intent_pipeline.identity import canonical_email
+from intent_pipeline.identity import mailbox
 from intent_pipeline.sources.normalize import PhoneNormalizer
-from intent_pipeline.sources.normalize import email as normalized_email
 
 Industry = tuple[str, str, bool]  # (English name, Chinese name, a target industry)
 City = tuple[str, str, str]  # (Chinese name, English name, region)
@@ -248,12 +247,11 @@ class Device:
 
 
 def email_key(email: str) -> str:
-    """The mailbox an address delivers to, as the identity graph keys it: the extract's normalisation
-    (trimmed, lower-cased), then ``intent_pipeline.identity.canonical_email`` (the SQL macro's rules)."""
-    normal = normalized_email(email)
-    if normal is None:
+    """The mailbox an address delivers to, as the identity graph keys it (``intent_pipeline.identity.mailbox``)."""
+    key = mailbox(email)
+    if key is None:
         raise ValueError(f"not an email address: {email!r}")
-    return canonical_email(normal)
+    return key
 
 
 class E164:
@@ -279,10 +277,10 @@ class Taken:
 
     def claim_email(self, address: str) -> bool:
         """Take the address's mailbox; False when it was taken already."""
-        mailbox = email_key(address)
-        if mailbox in self.emails:
+        key = email_key(address)
+        if key in self.emails:
             return False
-        self.emails.add(mailbox)
+        self.emails.add(key)
         return True
 
     def claim_phone(self, phone: str) -> bool:
