@@ -25,36 +25,91 @@ events as (
     where is_interaction
 ),
 
-activity as (
+seen as (
+    -- every interaction of the person at or before the point, once per point
     select
         score_points.person_id,
         score_points.score_point,
-        max(events.event_at) as last_activity_at,
-        min(events.event_at) as first_activity_at,
-        {%- for column, event_type in counted.items() %}
-        sum(case when events.event_type = '{{ event_type }}' then 1 else 0 end) as {{ column }}_all,
-        {%- endfor %}
-        sum(case when events.event_type = 'page_view' then coalesce(events.engagement_seconds, 0) else 0 end)
-            as engagement_seconds_all,
-        count(distinct case when events.event_type = 'page_view' then events.page_path end) as distinct_pages_all,
-        count(distinct events.session_key) as sessions_all,
-        max(case when events.event_type = 'page_view' then events.event_at end) as last_page_view_at,
-        count(distinct case
-            when events.event_at > {{ dbt.dateadd('day', -14, 'score_points.as_of_at') }} then events.session_key
-        end) as sessions_14d,
-        {%- set recent = "events.event_at > " ~ dbt.dateadd('day', -var('feature_window_days'), 'score_points.as_of_at') %}
-        {%- for column, event_type in counted.items() %}
-        sum(case when {{ recent }} and events.event_type = '{{ event_type }}' then 1 else 0 end) as {{ column }},
-        {%- endfor %}
-        sum(
-            case when {{ recent }} and events.event_type = 'page_view' and events.page_path like '/pricing%'
-                then coalesce(events.engagement_seconds, 0) else 0 end
-        ) as pricing_seconds,
-        count(distinct case when {{ recent }} then events.session_key end) as sessions
+        score_points.as_of_at,
+        events.event_at,
+        events.event_type,
+        events.page_path,
+        events.engagement_seconds,
+        events.session_key
     from score_points
     inner join events
         on events.person_id = score_points.person_id
         and events.event_at <= score_points.as_of_at
+),
+
+{%- set recent = "event_at > " ~ dbt.dateadd('day', -var('feature_window_days'), 'as_of_at') %}
+
+by_session as (
+    -- one row per point and session (a null session_key: the events without one): the distinct
+    -- session counts below become plain counts of these rows, and a session counts in a window
+    -- when its last event before the point lies in it (cheaper than count(distinct) per point)
+    select
+        person_id,
+        score_point,
+        as_of_at,
+        session_key,
+        max(event_at) as last_at,
+        min(event_at) as first_at,
+        {%- for column, event_type in counted.items() %}
+        sum(case when event_type = '{{ event_type }}' then 1 else 0 end) as {{ column }}_all,
+        {%- endfor %}
+        sum(case when event_type = 'page_view' then coalesce(engagement_seconds, 0) else 0 end)
+            as engagement_seconds_all,
+        max(case when event_type = 'page_view' then event_at end) as last_page_view_at,
+        {%- for column, event_type in counted.items() %}
+        sum(case when {{ recent }} and event_type = '{{ event_type }}' then 1 else 0 end) as {{ column }},
+        {%- endfor %}
+        sum(
+            case when {{ recent }} and event_type = 'page_view' and page_path like '/pricing%'
+                then coalesce(engagement_seconds, 0) else 0 end
+        ) as pricing_seconds
+    from seen
+    group by 1, 2, 3, 4
+),
+
+pages as (
+    select
+        person_id,
+        score_point,
+        count(distinct page_path) as distinct_pages_all
+    from seen
+    where event_type = 'page_view'
+    group by 1, 2
+),
+
+activity as (
+    select
+        by_session.person_id,
+        by_session.score_point,
+        max(by_session.last_at) as last_activity_at,
+        min(by_session.first_at) as first_activity_at,
+        {%- for column in counted %}
+        sum(by_session.{{ column }}_all) as {{ column }}_all,
+        {%- endfor %}
+        sum(by_session.engagement_seconds_all) as engagement_seconds_all,
+        max(pages.distinct_pages_all) as distinct_pages_all,
+        count(by_session.session_key) as sessions_all,
+        max(by_session.last_page_view_at) as last_page_view_at,
+        count(case
+            when by_session.last_at > {{ dbt.dateadd('day', -14, 'by_session.as_of_at') }} then by_session.session_key
+        end) as sessions_14d,
+        {%- for column in counted %}
+        sum(by_session.{{ column }}) as {{ column }},
+        {%- endfor %}
+        sum(by_session.pricing_seconds) as pricing_seconds,
+        count(case
+            when by_session.last_at > {{ dbt.dateadd('day', -var('feature_window_days'), 'by_session.as_of_at') }}
+                then by_session.session_key
+        end) as sessions
+    from by_session
+    left join pages
+        on pages.person_id = by_session.person_id
+        and pages.score_point = by_session.score_point
     group by 1, 2
 ),
 
