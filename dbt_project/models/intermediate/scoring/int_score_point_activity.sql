@@ -42,19 +42,14 @@ seen as (
         and events.event_at <= score_points.as_of_at
 ),
 
-{%- set recent = "event_at > " ~ dbt.dateadd('day', -var('feature_window_days'), 'as_of_at') %}
+{%- set recent = dbt.dateadd('day', -var('feature_window_days'), 'as_of_at') %}
 
-by_session as (
-    -- one row per point and session (a null session_key: the events without one): the distinct
-    -- session counts below become plain counts of these rows, and a session counts in a window
-    -- when its last event before the point lies in it (cheaper than count(distinct) per point)
+counts as (
     select
         person_id,
         score_point,
-        as_of_at,
-        session_key,
-        max(event_at) as last_at,
-        min(event_at) as first_at,
+        max(event_at) as last_activity_at,
+        min(event_at) as first_activity_at,
         {%- for column, event_type in counted.items() %}
         sum(case when event_type = '{{ event_type }}' then 1 else 0 end) as {{ column }}_all,
         {%- endfor %}
@@ -62,14 +57,40 @@ by_session as (
             as engagement_seconds_all,
         max(case when event_type = 'page_view' then event_at end) as last_page_view_at,
         {%- for column, event_type in counted.items() %}
-        sum(case when {{ recent }} and event_type = '{{ event_type }}' then 1 else 0 end) as {{ column }},
+        sum(case when event_at > {{ recent }} and event_type = '{{ event_type }}' then 1 else 0 end) as {{ column }},
         {%- endfor %}
         sum(
-            case when {{ recent }} and event_type = 'page_view' and page_path like '/pricing%'
+            case when event_at > {{ recent }} and event_type = 'page_view' and page_path like '/pricing%'
                 then coalesce(engagement_seconds, 0) else 0 end
         ) as pricing_seconds
     from seen
+    group by 1, 2
+),
+
+sessions as (
+    -- one row per point and session, with its last event before the point: the distinct session
+    -- counts become plain counts (a session has an event in a window when its last one lies in it),
+    -- cheaper than count(distinct) per point
+    select
+        person_id,
+        score_point,
+        as_of_at,
+        session_key,
+        max(event_at) as last_at
+    from seen
+    where session_key is not null
     group by 1, 2, 3, 4
+),
+
+session_counts as (
+    select
+        person_id,
+        score_point,
+        count(*) as sessions_all,
+        count(case when last_at > {{ dbt.dateadd('day', -14, 'as_of_at') }} then 1 end) as sessions_14d,
+        count(case when last_at > {{ recent }} then 1 end) as sessions
+    from sessions
+    group by 1, 2
 ),
 
 pages as (
@@ -84,33 +105,18 @@ pages as (
 
 activity as (
     select
-        by_session.person_id,
-        by_session.score_point,
-        max(by_session.last_at) as last_activity_at,
-        min(by_session.first_at) as first_activity_at,
-        {%- for column in counted %}
-        sum(by_session.{{ column }}_all) as {{ column }}_all,
-        {%- endfor %}
-        sum(by_session.engagement_seconds_all) as engagement_seconds_all,
-        max(pages.distinct_pages_all) as distinct_pages_all,
-        count(by_session.session_key) as sessions_all,
-        max(by_session.last_page_view_at) as last_page_view_at,
-        count(case
-            when by_session.last_at > {{ dbt.dateadd('day', -14, 'by_session.as_of_at') }} then by_session.session_key
-        end) as sessions_14d,
-        {%- for column in counted %}
-        sum(by_session.{{ column }}) as {{ column }},
-        {%- endfor %}
-        sum(by_session.pricing_seconds) as pricing_seconds,
-        count(case
-            when by_session.last_at > {{ dbt.dateadd('day', -var('feature_window_days'), 'by_session.as_of_at') }}
-                then by_session.session_key
-        end) as sessions
-    from by_session
+        counts.*,
+        coalesce(session_counts.sessions_all, 0) as sessions_all,
+        coalesce(session_counts.sessions_14d, 0) as sessions_14d,
+        coalesce(session_counts.sessions, 0) as sessions,
+        coalesce(pages.distinct_pages_all, 0) as distinct_pages_all
+    from counts
+    left join session_counts
+        on session_counts.person_id = counts.person_id
+        and session_counts.score_point = counts.score_point
     left join pages
-        on pages.person_id = by_session.person_id
-        and pages.score_point = by_session.score_point
-    group by 1, 2
+        on pages.person_id = counts.person_id
+        and pages.score_point = counts.score_point
 ),
 
 final as (
