@@ -138,26 +138,23 @@ event_buckets as (
 ),
 
 known_profiles as (
-    select
-        score_points.person_id,
-        score_points.score_point,
-        score_points.as_of_at,
+    -- each observed profile once: its title, industry and size are matched against the rules once,
+    -- not again for every point in time that sees it (the points join the matches below)
+    select distinct
+        profiles.person_id,
+        profiles.observed_at,
         lower(profiles.job_title) as job_title,
         -- latin keywords match whole words ("cto" must not match "doctor")
         ' ' || trim(regexp_replace(lower(profiles.job_title), '[^a-z0-9]+', ' ', 'g')) || ' ' as title_words,
         lower(profiles.industry) as industry,
         {{ first_integer('profiles.company_size') }} as company_size_min
-    from score_points
-    inner join profiles
-        on profiles.person_id = score_points.person_id
-        and profiles.observed_at <= score_points.as_of_at
+    from profiles
 ),
 
-profile_hits as (
+profile_matches as (
     select distinct
         known_profiles.person_id,
-        known_profiles.score_point,
-        known_profiles.as_of_at,
+        known_profiles.observed_at,
         rules.rule_id
     from known_profiles
     inner join rules
@@ -178,6 +175,19 @@ profile_hits as (
     where (rules.signal = 'title' and title_keywords.keyword is not null)
         or (rules.signal = 'industry' and icp_industries.industry is not null)
         or (rules.signal = 'company_size' and known_profiles.company_size_min >= rules.min_company_size)
+),
+
+profile_hits as (
+    -- a profile rule applies at a point when a profile observed at or before it matched
+    select distinct
+        score_points.person_id,
+        score_points.score_point,
+        score_points.as_of_at,
+        profile_matches.rule_id
+    from score_points
+    inner join profile_matches
+        on profile_matches.person_id = score_points.person_id
+        and profile_matches.observed_at <= score_points.as_of_at
 ),
 
 last_interactions as (

@@ -25,37 +25,98 @@ events as (
     where is_interaction
 ),
 
-activity as (
+seen as (
+    -- every interaction of the person at or before the point, once per point
     select
         score_points.person_id,
         score_points.score_point,
-        max(events.event_at) as last_activity_at,
-        min(events.event_at) as first_activity_at,
-        {%- for column, event_type in counted.items() %}
-        sum(case when events.event_type = '{{ event_type }}' then 1 else 0 end) as {{ column }}_all,
-        {%- endfor %}
-        sum(case when events.event_type = 'page_view' then coalesce(events.engagement_seconds, 0) else 0 end)
-            as engagement_seconds_all,
-        count(distinct case when events.event_type = 'page_view' then events.page_path end) as distinct_pages_all,
-        count(distinct events.session_key) as sessions_all,
-        max(case when events.event_type = 'page_view' then events.event_at end) as last_page_view_at,
-        count(distinct case
-            when events.event_at > {{ dbt.dateadd('day', -14, 'score_points.as_of_at') }} then events.session_key
-        end) as sessions_14d,
-        {%- set recent = "events.event_at > " ~ dbt.dateadd('day', -var('feature_window_days'), 'score_points.as_of_at') %}
-        {%- for column, event_type in counted.items() %}
-        sum(case when {{ recent }} and events.event_type = '{{ event_type }}' then 1 else 0 end) as {{ column }},
-        {%- endfor %}
-        sum(
-            case when {{ recent }} and events.event_type = 'page_view' and events.page_path like '/pricing%'
-                then coalesce(events.engagement_seconds, 0) else 0 end
-        ) as pricing_seconds,
-        count(distinct case when {{ recent }} then events.session_key end) as sessions
+        score_points.as_of_at,
+        events.event_at,
+        events.event_type,
+        events.page_path,
+        events.engagement_seconds,
+        events.session_key
     from score_points
     inner join events
         on events.person_id = score_points.person_id
         and events.event_at <= score_points.as_of_at
+),
+
+{%- set recent = dbt.dateadd('day', -var('feature_window_days'), 'as_of_at') %}
+
+counts as (
+    select
+        person_id,
+        score_point,
+        max(event_at) as last_activity_at,
+        min(event_at) as first_activity_at,
+        {%- for column, event_type in counted.items() %}
+        sum(case when event_type = '{{ event_type }}' then 1 else 0 end) as {{ column }}_all,
+        {%- endfor %}
+        sum(case when event_type = 'page_view' then coalesce(engagement_seconds, 0) else 0 end)
+            as engagement_seconds_all,
+        max(case when event_type = 'page_view' then event_at end) as last_page_view_at,
+        {%- for column, event_type in counted.items() %}
+        sum(case when event_at > {{ recent }} and event_type = '{{ event_type }}' then 1 else 0 end) as {{ column }},
+        {%- endfor %}
+        sum(
+            case when event_at > {{ recent }} and event_type = 'page_view' and page_path like '/pricing%'
+                then coalesce(engagement_seconds, 0) else 0 end
+        ) as pricing_seconds
+    from seen
     group by 1, 2
+),
+
+sessions as (
+    -- one row per point and session, with its last event before the point: the distinct session
+    -- counts become plain counts (a session has an event in a window when its last one lies in it),
+    -- cheaper than count(distinct) per point
+    select
+        person_id,
+        score_point,
+        as_of_at,
+        session_key,
+        max(event_at) as last_at
+    from seen
+    where session_key is not null
+    group by 1, 2, 3, 4
+),
+
+session_counts as (
+    select
+        person_id,
+        score_point,
+        count(*) as sessions_all,
+        count(case when last_at > {{ dbt.dateadd('day', -14, 'as_of_at') }} then 1 end) as sessions_14d,
+        count(case when last_at > {{ recent }} then 1 end) as sessions
+    from sessions
+    group by 1, 2
+),
+
+pages as (
+    select
+        person_id,
+        score_point,
+        count(distinct page_path) as distinct_pages_all
+    from seen
+    where event_type = 'page_view'
+    group by 1, 2
+),
+
+activity as (
+    select
+        counts.*,
+        coalesce(session_counts.sessions_all, 0) as sessions_all,
+        coalesce(session_counts.sessions_14d, 0) as sessions_14d,
+        coalesce(session_counts.sessions, 0) as sessions,
+        coalesce(pages.distinct_pages_all, 0) as distinct_pages_all
+    from counts
+    left join session_counts
+        on session_counts.person_id = counts.person_id
+        and session_counts.score_point = counts.score_point
+    left join pages
+        on pages.person_id = counts.person_id
+        and pages.score_point = counts.score_point
 ),
 
 final as (
