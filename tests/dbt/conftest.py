@@ -539,7 +539,8 @@ WITHOUT_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
 # incremental side's, whose build runs them on the same lake (a data test reads those tables, the
 # lake's views and the seeds), so they would pass or fail there alike; about half a build's work
 # (542 data tests beside 110 models)
-FULL_REFRESH_WITHOUT_TESTS = ("--full-refresh", "--exclude-resource-type", "unit_test", "test")
+WITHOUT_TESTS = ("--exclude-resource-type", "unit_test", "test")
+FULL_REFRESH_WITHOUT_TESTS = ("--full-refresh", *WITHOUT_TESTS)
 
 
 def build_warehouse(
