@@ -26,7 +26,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -539,7 +539,8 @@ WITHOUT_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
 # incremental side's, whose build runs them on the same lake (a data test reads those tables, the
 # lake's views and the seeds), so they would pass or fail there alike; about half a build's work
 # (542 data tests beside 110 models)
-FULL_REFRESH_WITHOUT_TESTS = ("--full-refresh", "--exclude-resource-type", "unit_test", "test")
+WITHOUT_TESTS = ("--exclude-resource-type", "unit_test", "test")
+FULL_REFRESH_WITHOUT_TESTS = ("--full-refresh", *WITHOUT_TESTS)
 
 
 def build_warehouse(
@@ -654,7 +655,8 @@ class DayOne:
         warehouse with the models ``--full-refresh`` rebuilds (:func:`rebuilt_by_full_refresh` of
         day 1's manifest; tables and views are rebuilt by every build, the histories never)
         refreshed on its own lake: what a full-refresh build of day 2 makes, for one full build
-        fewer than building day 2 twice. The callers compare the two sides' rows."""
+        fewer than building day 2 twice. The callers compare the two sides' rows; each side's
+        ``build`` is its dbt call (the incremental build, the refresh)."""
         builds = {name: self.copy_to(root / name) for name in ("incremental", "from_scratch")}
         if prepare is not None:
             prepare(builds["incremental"].lake)
@@ -670,6 +672,7 @@ class DayOne:
         refreshed = run_dbt(scratch.base, scratch.lake, "run", "--full-refresh", "--select",
                             *sorted(rebuilt_by_full_refresh(self.manifest)), interval=interval)  # fmt: skip
         assert refreshed.returncode == 0, refreshed.stdout[-6000:] + refreshed.stderr[-2000:]
+        incremental.build, scratch.build = done, refreshed  # their output (DayTwo.logs)
         return builds
 
 
@@ -718,10 +721,12 @@ class DayTwo:
     ``incremental`` built as the daily build runs it, with its data tests, a garbage partition before
     any window in its lake (:func:`garbage_partition`); ``from_scratch`` that warehouse with the models
     ``--full-refresh`` rebuilds refreshed on a lake without it. Never written to: copy it
-    (:meth:`copy_to`); its warehouses may be read in place."""
+    (:meth:`copy_to`); its warehouses may be read in place. ``logs``: each side's dbt output of day 2
+    (the incremental build's, the refresh's), for the tests that read what a run printed."""
 
     base: Path
     manifest: dict  # day 1's build's (rebuilt_by_full_refresh)
+    logs: dict[str, str] = field(default_factory=dict)
 
     def side(self, name: str) -> Build:
         base = self.base / name
@@ -740,22 +745,25 @@ class DayTwo:
 
 @pytest.fixture(scope="session")
 def day_two(tmp_path_factory, day_one) -> DayTwo:
-    """Day 2 of test_incremental and test_incremental_identity, which both start their day 3 from it:
-    built once per test run (one incremental ``dbt build`` with its data tests and one refresh of the
-    incremental models, instead of one of each per file), by the first xdist worker that needs it under
-    a file lock; the others wait and copy it. The garbage partition is test_incremental's (days 2 and 3
-    are built without opening it); test_incremental_identity's copy goes without it."""
+    """Day 2 of test_incremental, test_incremental_identity, test_incremental_sources and
+    test_identity_incremental_equal, which all start their next day from it: built once per test run
+    (one incremental ``dbt build`` with its data tests and one refresh of the incremental models,
+    instead of one of each per file), by the first xdist worker that needs it under a file lock; the
+    others wait and copy it. The garbage partition is test_incremental's (days 2 and 3 are built
+    without opening it); the files that erase from every partition (test_incremental_identity,
+    test_identity_incremental_equal) remove it from their copy."""
     base = shared_folder(tmp_path_factory) / "dbt-day-two"
     record = base / "day-two.json"
 
     def build() -> None:
         for name in DAY_TWO_SIDES:
             shutil.rmtree(base / name, ignore_errors=True)  # a failed attempt's leftovers
-        day_one.day_two(base, prepare=garbage_partition)
-        record.write_text(json.dumps({"sides": list(DAY_TWO_SIDES)}))
+        builds = day_one.day_two(base, prepare=garbage_partition)
+        logs = {name: builds[name].build.stdout for name in DAY_TWO_SIDES}
+        record.write_text(json.dumps({"sides": list(DAY_TWO_SIDES), "logs": logs}))
 
     made_once(base, record, build)
-    return DayTwo(base=base, manifest=day_one.manifest)
+    return DayTwo(base=base, manifest=day_one.manifest, logs=json.loads(record.read_text())["logs"])
 
 
 # the day 2 of test_identity_stability and test_operations_marts (the session warehouse is day 1)

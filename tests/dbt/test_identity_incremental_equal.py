@@ -1,15 +1,21 @@
 """The incremental identity graph equals a full refresh of the same data (issue #20 item 3,
 docs/incremental.md "Identity").
 
-conftest's day 1 (``day_one``: the hand-written lake's first day on an empty warehouse) copied twice;
-then four days, each built on both copies: ``dbt run`` of staging, the identity models and every
-model downstream of them as the daily build runs them (``incremental``), and the same with
-``--full-refresh`` (``from_scratch``). After each day every table of ``staging``, ``intermediate``
-and ``marts`` (the kept edges of ``int_identity_components`` included) must be equal in the two
-warehouses, row for row. The builds run on a copy of the dbt project, whose seed
-identity_decisions.csv the last day edits as a steward would.
+conftest's days 1 and 2 (``day_one``, ``day_two``: the hand-written lake's first day on an empty
+warehouse, its second day built once per test run for this file and the other incremental files),
+then three days, each built on copies of both sides of day 2: ``dbt run`` of staging, the identity
+models and every model downstream of them as the daily build runs them (``incremental``), and the
+same with ``--full-refresh`` (``from_scratch``). After each day every table of ``staging``,
+``intermediate`` and ``marts`` (the kept edges of ``int_identity_components`` included) must be
+equal in the two warehouses, row for row. Those three days run on a copy of the dbt project, whose
+seed identity_decisions.csv the last day edits as a steward would.
 
-* day 2 (2026-11-21): the lake's second day (Alice's form joins her CRM lead);
+* day 2 (2026-11-21): the lake's second day (Alice's form joins her CRM lead), conftest's
+  ``day_two``: the whole daily ``dbt build`` on the incremental side; on the from-scratch side that
+  warehouse with the models ``--full-refresh`` rebuilds refreshed (the incremental ones, the
+  identity graph's evidence and components among them; the tables built from them are functions of
+  their rows, checked equal here, and of the lake, the same on both sides). The shipped seed of
+  decisions is empty, as the project copy's is until day 5;
 * day 3: a form of Carol's from ``bob.device``, a person of its own since day 1 (a **merge across
   days**), and a form of Dave's with a typo'd mailbox (a **probabilistic match** with his day-1 form);
 * day 4: **Erin is erased** (lake and warehouse, as ``intent_pipeline.privacy.erase`` does it) and two
@@ -30,7 +36,7 @@ from pathlib import Path
 import pytest
 from intent_pipeline.privacy.erase import warehouse_rows
 
-from tests.dbt.conftest import DAYS, Build, _seed_partial_parse, form, write_partition
+from tests.dbt.conftest import DAYS, GARBAGE_DAY, WITHOUT_TESTS, Build, form, write_partition
 from tests.dbt.test_identity_decisions import HEADER, project_copy, run_project
 from tests.dbt.test_incremental_identity import erase_from_lake, erin_values, snapshot
 
@@ -69,26 +75,39 @@ def person_of(build: Build, node_key: str) -> str | None:
     return rows[0][0] if rows else None
 
 
-def run_day(project: Path, build: Build, day: date, refresh: bool) -> subprocess.CompletedProcess:
+def run_day(
+    project: Path, build: Build, day: date, refresh: bool, seed: str | None = None
+) -> subprocess.CompletedProcess:
+    """``dbt run`` of IDENTITY_AND_CHILDREN for ``day``; with ``seed``, that seed loaded first in the same
+    call (``dbt build`` of the seed and the models, no tests: one dbt start instead of a ``dbt seed`` more)."""
     start = datetime.combine(day, datetime.min.time())
-    args = ("run", *(("--full-refresh",) if refresh else ()), *IDENTITY_AND_CHILDREN)
+    command = ("build", *WITHOUT_TESTS) if seed else ("run",)
+    args = (*command, *(("--full-refresh",) if refresh else ()), *IDENTITY_AND_CHILDREN, *((seed,) if seed else ()))
     done = run_project(project, build.base, build.lake, *args, interval=(start, start + timedelta(days=1)))
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     return done
 
 
+def facts(build: Build) -> dict[str, str | None]:
+    return {who: person_of(build, node) for who, node in (
+        ("bob", "web:bob.device"), ("carol", "email:carol@shopmart.com"), ("dave", "email:dave@bank.com"),
+        ("alice", "email:alice.wang@huarui.cn"))}  # fmt: skip
+
+
 @pytest.fixture(scope="module")
-def days(tmp_path_factory, day_one) -> dict:
-    root = tmp_path_factory.mktemp("identity_incremental")
-    sides: dict[str, dict] = {}
-    for name in ("incremental", "from_scratch"):
-        build = day_one.copy_to(root / name)
-        project = project_copy(build.base, HEADER)
-        _seed_partial_parse(build.base)
-        sides[name] = {"build": build, "project": project, "snapshots": {}, "logs": {}, "facts": {}}
+def days(tmp_path_factory, day_two) -> dict:
+    # day 2: conftest's day_two (built once per test run), its two sides copied with their output
+    builds = day_two.copy_to(tmp_path_factory.mktemp("identity_incremental"))
+    # test_incremental's garbage partition (before every window here) is not this file's: day 4's
+    # erasure rewrites every partition of the lake, as erase.rewrite_partition does
+    shutil.rmtree(builds["incremental"].lake / "raw" / "web_events" / f"dt={GARBAGE_DAY}")
     day2 = DAYS[1]
+    sides: dict[str, dict] = {}
+    for name, build in builds.items():
+        project = project_copy(build.base, HEADER)
+        sides[name] = {"build": build, "project": project, "snapshots": {day2: snapshot(build)},
+                       "logs": {day2: day_two.logs[name]}, "facts": {day2: facts(build)}}  # fmt: skip
     steps = [
-        (day2, lambda side: shutil.copytree(day_one.pending, side["build"].lake / "raw", dirs_exist_ok=True)),
         (date(2026, 11, 22), lambda side: day3(side["build"].lake)),
         (date(2026, 11, 23), None),  # erasure and the hub: below
         (date(2026, 11, 24), None),  # decisions: below
@@ -104,17 +123,14 @@ def days(tmp_path_factory, day_one) -> dict:
                 side["facts"]["lake_rows"] = erase_from_lake(build.lake, erased)
                 side["facts"]["deleted"] = warehouse_rows(build.warehouse, erased, apply=True)
                 day4(build.lake)
+            seed = None
             if day == date(2026, 11, 24):
                 (project / "seeds" / "identity_decisions.csv").write_text(DECISIONS, encoding="utf-8")
-                seeded = run_project(project, build.base, build.lake, "seed", "--select", "identity_decisions",
-                                     interval=None)  # fmt: skip
-                assert seeded.returncode == 0, seeded.stdout[-4000:]
-            done = run_day(project, build, day, refresh=name == "from_scratch")
+                seed = "identity_decisions"  # loaded by the day's own call
+            done = run_day(project, build, day, refresh=name == "from_scratch", seed=seed)
             side["logs"][day] = done.stdout
             side["snapshots"][day] = snapshot(build)
-            side["facts"][day] = {who: person_of(build, node) for who, node in (
-                ("bob", "web:bob.device"), ("carol", "email:carol@shopmart.com"), ("dave", "email:dave@bank.com"),
-                ("alice", "email:alice.wang@huarui.cn"))}  # fmt: skip
+            side["facts"][day] = facts(build)
     return sides
 
 
