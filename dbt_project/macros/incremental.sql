@@ -73,16 +73,24 @@
     {%- if not window or not execute -%}
         (select * from {{ relation }} where {{ in_lake_window('_interval_start') }})
     {%- else -%}
+        {%- set listed = lake_files(table_name) -%}
         {%- set files = [] -%}
-        {%- for day, file in lake_files(table_name) -%}
+        {%- for day, file in listed -%}
             {%- if day >= window[0] and day < window[1] -%}
                 {%- do files.append(file) -%}
             {%- endif -%}
         {%- endfor -%}
         {%- if files -%}
             (select * from read_parquet([{{ files | join(', ') }}], hive_partitioning = false, union_by_name = true))
+        {%- elif listed -%}
+            {#- no partition in the window (a day without data): no rows, the columns bound from the newest
+                partition's files only (the source itself would open the footer of every file in the lake,
+                and fail on any unreadable old one) -#}
+            {%- set newest = listed[-1][0] -%}
+            (select * from read_parquet([
+                {%- for day, file in listed if day == newest -%}{{ file }}{{ ', ' if not loop.last }}{%- endfor -%}
+            ], hive_partitioning = false, union_by_name = true) where 1 = 0)
         {%- else -%}
-            {#- no partition in the window (a hand run of a day without data): no rows -#}
             (select * from {{ relation }} where 1 = 0)
         {%- endif -%}
     {%- endif -%}
