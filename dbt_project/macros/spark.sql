@@ -206,3 +206,41 @@
     {%- if limit_num -%}{%- set collected = 'slice(' ~ collected ~ ', 1, ' ~ limit_num ~ ')' -%}{%- endif -%}
     transform(array({{ collected }}), items -> case when size(items) > 0 then array_join(items, {{ delimiter_text }}) end)[0]
 {%- endmacro %}
+
+{#- dbt's `statement`, with a block of several statements (`drop …; create … as …;`, one per line
+    end) run one by one where the engine takes one statement per call: Spark's session
+    (`spark.sql`) parses one, DuckDB and Postgres take the block as it is. Every multi-statement
+    block of the project (the matcher's incremental scope, connected components, the stewards'
+    decisions, post-hooks) goes through here, so none needs a Spark version of its own. The name and
+    the fetched result belong to the last statement; `main` (a model's own SQL) is never split. -#}
+{% macro statement(name=None, fetch_result=False, auto_begin=True, language='sql') -%}
+    {%- if execute -%}
+        {%- set code = caller() -%}
+        {%- set parts = sql_statements(code) if language == 'sql' and name != 'main' else [code] -%}
+        {%- for part in parts -%}
+            {%- call dbt.statement(name if loop.last else none, fetch_result=(fetch_result and loop.last), auto_begin=auto_begin, language=language) -%}
+                {{ part }}
+            {%- endcall -%}
+        {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The statements of a block, as the engine must be sent them: one block (default) or, on Spark, one
+    statement at a time (split where a line ends with `;`; a part with nothing but comments dropped). -#}
+{% macro sql_statements(code) -%}
+    {{ return(adapter.dispatch('sql_statements')(code)) }}
+{%- endmacro %}
+
+{% macro default__sql_statements(code) -%}
+    {{ return([code]) }}
+{%- endmacro %}
+
+{% macro spark__sql_statements(code) -%}
+    {%- set parts = [] -%}
+    {%- for part in modules.re.split(';[ \t]*(?:\n|$)', code) -%}
+        {%- if modules.re.sub('(?m)^\s*--.*$', '', part) | trim -%}
+            {%- do parts.append(part) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(parts if parts else [code]) }}
+{%- endmacro %}

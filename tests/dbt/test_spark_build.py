@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 # graph, people, scores, funnel, attribution; and quarantine_daily (the lake's JSON manifests);
 # docs/portability.md, "Spark"
 SELECTION = ["build", "--resource-type", "seed", "--resource-type", "model", "--exclude", "quarantine_daily",
-             "int_identity_match_evidence+"]  # fmt: skip
+             "int_identifiers_linked+"]  # fmt: skip
 
 
 # the matcher's functions on Spark (Jaro-Winkler, Damerau-Levenshtein, Levenshtein, the date and number
