@@ -254,7 +254,7 @@
     {%- set parts = [] -%}
     {%- for seed in seeds | unique | sort -%}
         {%- set digest = run_query(
-            'select ' ~ dbt.hash(dbt.listagg('cast(seed_rows as ' ~ sql_type('varchar') ~ ')', "'|'", 'order by cast(seed_rows as ' ~ sql_type('varchar') ~ ')'))
+            'select ' ~ dbt.hash(dbt.listagg(row_as_text('seed_rows'), "'|'", 'order by ' ~ row_as_text('seed_rows')))
             ~ ' from ' ~ ref(seed) ~ ' as seed_rows'
         ).columns[0].values()[0] -%}
         {%- do parts.append(seed ~ '=' ~ digest) -%}

@@ -244,3 +244,18 @@
     {%- endfor -%}
     {{ return(parts if parts else [code]) }}
 {%- endmacro %}
+
+{#- A whole row (`alias`, a table alias in the from clause) as one text, for fingerprints: DuckDB and
+    Postgres cast the row itself; Spark has no cast of a row, its JSON stands in (a text of every
+    column too; not the same text as DuckDB's, so a fingerprint belongs to its engine). -#}
+{% macro row_as_text(alias) -%}
+    {{ return(adapter.dispatch('row_as_text')(alias)) }}
+{%- endmacro %}
+
+{% macro default__row_as_text(alias) -%}
+    cast({{ alias }} as {{ sql_type('varchar') }})
+{%- endmacro %}
+
+{% macro spark__row_as_text(alias) -%}
+    to_json(struct({{ alias }}.*))
+{%- endmacro %}
