@@ -259,3 +259,11 @@
 {% macro spark__row_as_text(alias) -%}
     to_json(struct({{ alias }}.*))
 {%- endmacro %}
+
+{#- dbt.split_part on Spark: Spark's own split_part (3.3+; the delimiter taken literally, parts
+    counted from 1, from the end when negative, '' past the last, as DuckDB's). dbt-spark's version
+    splits with a regex it escapes with '\\', which under spark.sql.parser.escapedStringLiterals (the
+    project's setting) is two backslashes: `crm_lead:00Q1` split on ':' was not split at all. -#}
+{% macro spark__split_part(string_text, delimiter_text, part_number) -%}
+    split_part({{ string_text }}, {{ delimiter_text }}, {{ part_number }})
+{%- endmacro %}
