@@ -207,22 +207,36 @@
     transform(array({{ collected }}), items -> case when size(items) > 0 then array_join(items, {{ delimiter_text }}) end)[0]
 {%- endmacro %}
 
-{#- dbt's `statement`, with a block of several statements (`drop …; create … as …;`, one per line
-    end) run one by one where the engine takes one statement per call: Spark's session
-    (`spark.sql`) parses one, DuckDB and Postgres take the block as it is. Every multi-statement
-    block of the project (the matcher's incremental scope, connected components, the stewards'
-    decisions, post-hooks) goes through here, so none needs a Spark version of its own. The name and
-    the fetched result belong to the last statement; `main` (a model's own SQL) is never split. -#}
-{% macro statement(name=None, fetch_result=False, auto_begin=True, language='sql') -%}
+{#- `call statements(...)` where a block holds several statements (`drop …; create … as …;`, one per
+    line end): dbt's `statement` with the block as it is on DuckDB and Postgres, one statement at a
+    time where the engine takes one per call (Spark's session: `spark.sql` parses one). The name and
+    the fetched result belong to the last statement. Not an override of dbt's `statement` itself:
+    dbt runs a Python model only from its own `statement` called by the materialization. -#}
+{% macro statements(name=None, fetch_result=False, auto_begin=True) -%}
     {%- if execute -%}
-        {%- set code = caller() -%}
-        {%- set parts = sql_statements(code) if language == 'sql' and name != 'main' else [code] -%}
+        {%- set parts = sql_statements(caller()) -%}
         {%- for part in parts -%}
-            {%- call dbt.statement(name if loop.last else none, fetch_result=(fetch_result and loop.last), auto_begin=auto_begin, language=language) -%}
+            {%- call statement(name if loop.last else none, fetch_result=(fetch_result and loop.last), auto_begin=auto_begin) -%}
                 {{ part }}
             {%- endcall -%}
         {%- endfor -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- A hook of several statements: the SQL as it is (dbt runs the hook as one block) where the engine
+    takes a block; on Spark the statements run here, one by one, and the hook dbt runs is empty. -#}
+{% macro hook_statements(sql) -%}
+    {{- return(adapter.dispatch('hook_statements')(sql)) -}}
+{%- endmacro %}
+
+{% macro default__hook_statements(sql) -%}
+    {{- return(sql) -}}
+{%- endmacro %}
+
+{% macro spark__hook_statements(sql) -%}
+    {%- if not execute -%}{{- return(sql) -}}{%- endif -%}
+    {%- call statements() -%}{{ sql }}{%- endcall -%}
+    {{- return('') -}}
 {%- endmacro %}
 
 {#- The statements of a block, as the engine must be sent them: one block (default) or, on Spark, one
@@ -266,4 +280,67 @@
     project's setting) is two backslashes: `crm_lead:00Q1` split on ':' was not split at all. -#}
 {% macro spark__split_part(string_text, delimiter_text, part_number) -%}
     split_part({{ string_text }}, {{ delimiter_text }}, {{ part_number }})
+{%- endmacro %}
+
+{#- Does the engine run `with recursive`? DuckDB and Postgres do; Spark 3.5 does not. -#}
+{% macro recursive_ctes() -%}
+    {{ return(adapter.dispatch('recursive_ctes')()) }}
+{%- endmacro %}
+
+{% macro default__recursive_ctes() -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+{% macro spark__recursive_ctes() -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+{#- The recursive CTE of int_identity_merged_ids in rounds, for an engine without recursive CTEs:
+    every (person_id, merged_person_id) such that merged_person_id was merged into person_id
+    directly or through a chain, from `merges` (a select of from_person_id, to_person_id). Round 0
+    holds the direct merges; each round adds one more link of every chain (`union`: distinct, as
+    the recursive CTE's); it stops when a round adds nothing, the recursive CTE's fixed point. A
+    guard stops with an error after `max_rounds` (var identity_merge_max_rounds) instead of
+    returning a partial closure. Runs at execution time; returns the scratch table holding it. -#}
+{% macro merge_closure(merges, scratch, max_rounds=none) %}
+    {%- set max_rounds = (max_rounds or var('identity_merge_max_rounds', 100)) | int -%}
+    {%- set closure = scratch.incorporate(path={'identifier': scratch.identifier ~ '__merged_into'}) -%}
+    {%- set next_closure = scratch.incorporate(path={'identifier': scratch.identifier ~ '__merged_into_next'}) -%}
+    {%- call statements('merge_closure_setup') -%}
+        drop table if exists {{ closure }};
+        drop table if exists {{ next_closure }};
+        create table {{ closure }} as
+        select distinct to_person_id as person_id, from_person_id as merged_person_id
+        from ({{ merges }}) as merges;
+    {%- endcall -%}
+    {%- set ns = namespace(done=false) -%}
+    {%- for round in range(max_rounds) if not ns.done -%}
+        {%- call statements('merge_closure_round') -%}
+            drop table if exists {{ next_closure }};
+            create table {{ next_closure }} as
+            select person_id, merged_person_id from {{ closure }}
+            union
+            select merged_into.person_id, merges.from_person_id
+            from {{ closure }} as merged_into
+            inner join ({{ merges }}) as merges
+                on merges.to_person_id = merged_into.merged_person_id;
+        {%- endcall -%}
+        {%- set added = run_query("select (select count(*) from " ~ next_closure ~ ") - (select count(*) from " ~ closure ~ ")").columns[0].values()[0] -%}
+        {%- call statements('merge_closure_swap') -%}
+            drop table {{ closure }};
+            alter table {{ next_closure }} rename to {{ closure.identifier }};
+        {%- endcall -%}
+        {%- if added == 0 -%}{%- set ns.done = true -%}{%- endif -%}
+    {%- endfor -%}
+    {%- if not ns.done -%}
+        {{ exceptions.raise_compiler_error("merge_closure: a chain of merges longer than " ~ max_rounds ~ " rounds (var identity_merge_max_rounds)") }}
+    {%- endif -%}
+    {{ return(closure) }}
+{% endmacro %}
+
+{#- post_hook of int_identity_merged_ids: drop merge_closure's table (none on DuckDB and Postgres). -#}
+{% macro merge_closure_cleanup(relation) -%}
+    {%- if not recursive_ctes() -%}
+        drop table if exists {{ relation.incorporate(path={'identifier': relation.identifier ~ '__merged_into'}) }}
+    {%- endif -%}
 {%- endmacro %}
