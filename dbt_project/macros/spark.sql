@@ -344,3 +344,19 @@
         drop table if exists {{ relation.incorporate(path={'identifier': relation.identifier ~ '__merged_into'}) }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- A number with a decimal point as a divisor: `86400.0` as written on DuckDB and Postgres (DuckDB
+    divides an integer by it as a double), a double literal on Spark (`86400.0D`), where `86400.0` is a
+    decimal(6,1) and the quotient a decimal rounded to 6 or 7 places (`11.9166667` where DuckDB has
+    11.916666666666666). -#}
+{% macro float_literal(text) -%}
+    {{ return(adapter.dispatch('float_literal')(text)) }}
+{%- endmacro %}
+
+{% macro default__float_literal(text) -%}
+    {{ return(text) }}
+{%- endmacro %}
+
+{% macro spark__float_literal(text) -%}
+    {{ return(text ~ 'D') }}
+{%- endmacro %}
