@@ -525,8 +525,9 @@ cm_pn_names as (
 {%- endmacro %}
 
 {#- The level of one comparison for a pair (l., r. the two records' standardised values; the
-    levels of independent comparisons as gamma_<name> for a dependent one). -#}
-{% macro cm_level(comparison) -%}
+    levels of independent comparisons as gamma_<name> for a dependent one). `similarities`: see
+    cm_similarity (none: the similarity functions inline). -#}
+{% macro cm_level(comparison, similarities=none) -%}
     {%- set name = comparison['name'] -%}
     {%- set kind = comparison['type'] -%}
     {%- set top = cm_top_level(comparison) -%}
@@ -545,19 +546,19 @@ cm_pn_names as (
         {%- set right_value -%}
         (case when {{ right_turned }} > {{ as_read }} and {{ right_turned }} >= {{ left_turned }} then r.a_{{ name }} else r.v_{{ name }} end)
         {%- endset %}
-    {{ name_match_level(left_value, right_value, 'l.d_' ~ name, 'r.d_' ~ name, '(l.c_' ~ name ~ ' or r.c_' ~ name ~ ')') }}
+    {{ name_match_level(left_value, right_value, 'l.d_' ~ name, 'r.d_' ~ name, '(l.c_' ~ name ~ ' or r.c_' ~ name ~ ')', similarities) }}
     {%- else -%}
     case
         when {{ a }} is null or {{ b }} is null then -1
         when {{ a }} = {{ b }} then {{ top }}
     {%- if kind == 'damerau_levenshtein' %}
         {%- for t in cm_thresholds(comparison) %}
-        when {{ edit_distance_with_swaps(a, b) }} <= {{ t }} then {{ top - loop.index }}
+        when {{ cm_similarity('edit_distance_with_swaps', a, b, similarities) }} <= {{ t }} then {{ top - loop.index }}
         {%- endfor %}
     {%- elif kind == 'jaro_winkler' %}
         {%- set thresholds = cm_thresholds(comparison) %}
         {%- for t in thresholds %}
-        when {{ string_similarity(a, b) }} >= {{ t }} then {{ top - loop.index }}
+        when {{ cm_similarity('string_similarity', a, b, similarities) }} >= {{ t }} then {{ top - loop.index }}
         {%- endfor %}
         {%- if comparison.get('contains') %}
         -- one contains the other (a name with or without its district, a shortened company name)
@@ -577,7 +578,7 @@ cm_pn_names as (
         when {{ da }} = {{ db }} then 3
         {%- if digit_typo == 'any' %}
         -- one edit on the digits, whatever the layout (a swap across a dash is one edit)
-        when {{ edit_distance_with_swaps('l.x_' ~ name, 'r.x_' ~ name) }} <= 1 then 2
+        when {{ cm_similarity('edit_distance_with_swaps', 'l.x_' ~ name, 'r.x_' ~ name, similarities) }} <= 1 then 2
         {%- endif %}
         {%- if comparison.get('one_part_differs', true) %}
         -- exactly one of year, month, day differs: one difference, not two edits on the text
@@ -590,7 +591,7 @@ cm_pn_names as (
         {%- if digit_typo == 'non_dates' %}
         -- a value that is no date: one edit on its digits
         when ({{ da }} is null or {{ db }} is null) and l.x_{{ name }} is not null and r.x_{{ name }} is not null
-            and {{ edit_distance_with_swaps('l.x_' ~ name, 'r.x_' ~ name) }} <= 1 then 2
+            and {{ cm_similarity('edit_distance_with_swaps', 'l.x_' ~ name, 'r.x_' ~ name, similarities) }} <= 1 then 2
         {%- endif %}
         {%- if comparison.get('close_days') is not none %}
         when abs({{ cm_days_apart(da, db) }}) <= {{ comparison['close_days'] }} then 2
@@ -603,9 +604,9 @@ cm_pn_names as (
         when l.d_{{ name }} = r.x_{{ name }} or l.x_{{ name }} = r.d_{{ name }} then 1
     {%- elif kind == 'email_local' %}
         when l.x_{{ name }} = r.x_{{ name }} and least(length(l.d_{{ name }}), length(r.d_{{ name }})) >= 4
-            and {{ edit_distance_with_swaps('l.d_' ~ name, 'r.d_' ~ name) }} <= 1 then 1
+            and {{ cm_similarity('edit_distance_with_swaps', 'l.d_' ~ name, 'r.d_' ~ name, similarities) }} <= 1 then 1
         when l.d_{{ name }} = r.d_{{ name }}
-            and {{ edit_distance_with_swaps('l.x_' ~ name, 'r.x_' ~ name) }} <= 1 then 1
+            and {{ cm_similarity('edit_distance_with_swaps', 'l.x_' ~ name, 'r.x_' ~ name, similarities) }} <= 1 then 1
     {%- elif kind == 'email' %}
         {%- set conditions = [] %}
         {%- for rule in comparison.get('typo_counts_when') or [] %}
@@ -616,7 +617,7 @@ cm_pn_names as (
         {%- set dl = 'l.v_' ~ name ~ '_domain' -%}{%- set dr = 'r.v_' ~ name ~ '_domain' %}
         -- no @ to split: the whole address
         when {{ dl }} is null or {{ dr }} is null
-            then case when {{ edit_distance_with_swaps(a, b) }} <= 1 then 2 else 1 end
+            then case when {{ cm_similarity('edit_distance_with_swaps', a, b, similarities) }} <= 1 then 2 else 1 end
         -- a typo: one edit in the mailbox as typed (dots included) or in the domain, or Gmail's
         -- dots on one side and one edit in the domain (taochen587@gmail.com, tao.chen587@gmial.com);
         -- never a number added or dropped (wangwei@, wangwei2@ are two mailboxes). It is evidence
@@ -626,7 +627,7 @@ cm_pn_names as (
             and (
                 (
                     {{ dl }} = {{ dr }}
-                    and {{ edit_distance_with_swaps(tl, tr) }} <= 1
+                    and {{ cm_similarity('edit_distance_with_swaps', tl, tr, similarities) }} <= 1
                     and not (
                         regexp_replace({{ tl }}, '[0-9]+$', '') = regexp_replace({{ tr }}, '[0-9]+$', '')
                         and length({{ tl }}) <> length({{ tr }})
@@ -634,17 +635,17 @@ cm_pn_names as (
                 )
                 or (
                     {{ tl }} = {{ tr }}
-                    and {{ edit_distance_with_swaps(dl, dr) }} <= 1
+                    and {{ cm_similarity('edit_distance_with_swaps', dl, dr, similarities) }} <= 1
                 )
                 or (
                     ({{ dl }} in ('gmail.com', 'googlemail.com') or {{ dr }} in ('gmail.com', 'googlemail.com'))
                     and replace(regexp_replace({{ tl }}, '[+].*$', ''), '.', '')
                         = replace(regexp_replace({{ tr }}, '[+].*$', ''), '.', '')
-                    and {{ edit_distance_with_swaps(dl, dr) }} <= 1
+                    and {{ cm_similarity('edit_distance_with_swaps', dl, dr, similarities) }} <= 1
                 )
                 or (
                     {{ dl }} = 'gmail.com' and {{ dr }} = 'gmail.com'
-                    and {{ edit_distance_with_swaps(cl, cr) }} <= 1
+                    and {{ cm_similarity('edit_distance_with_swaps', cl, cr, similarities) }} <= 1
                     and not (
                         regexp_replace({{ cl }}, '[0-9]+$', '') = regexp_replace({{ cr }}, '[0-9]+$', '')
                         and length({{ cl }}) <> length({{ cr }})
@@ -841,6 +842,14 @@ select * from cm_distinct_keys
     {%- if not rules and sample_records is none -%}
         {{ exceptions.raise_compiler_error("configured_match: no blocking_rules (every pair of a big table is too many)") }}
     {%- endif -%}
+    {#- the levels rendered first: on an engine where cm_similarities_once() holds they record their
+        similarity calls, computed below once per distinct pair of values (cm_similarity) -#}
+    {%- set similarities = {'calls': [], 'columns': {}} if cm_similarities_once() else none -%}
+    {%- set levels = {} -%}
+    {%- for comparison in comparisons -%}
+        {%- do levels.update({comparison['name']: cm_level(comparison, similarities)}) -%}
+    {%- endfor -%}
+    {%- set once = similarities is not none and similarities['calls'] | length > 0 -%}
 with
 
 {{ cm_input_from(records, config, standardised) }}
@@ -905,19 +914,74 @@ cm_candidates as (
         {%- endif %}
 ),
 {% endif %}
+{%- if once %}
+
+cm_similarity_arguments as (
+    -- the arguments of every similarity call of the levels, per pair of records
+    select
+        cm_candidates.record_id_l,
+        cm_candidates.record_id_r,
+        cm_candidates.rule_rank
+        {%- for call in similarities['calls'] %},
+        {{ call['a'] }} as {{ call['column'] }}_a,
+        {{ call['b'] }} as {{ call['column'] }}_b
+        {%- endfor %}
+    from cm_candidates
+    inner join cm_input as l
+        on l.cm_id = cm_candidates.record_id_l
+    inner join cm_input as r
+        on r.cm_id = cm_candidates.record_id_r
+),
+{%- for call in similarities['calls'] %}
+
+{{ call['column'] }}_values as (
+    -- {{ call['function'] }} once per distinct pair of values, not per pair of records and level
+    select
+        a,
+        b,
+        {{ string_similarity('a', 'b') if call['function'] == 'string_similarity' else edit_distance_with_swaps('a', 'b') }} as similarity
+    from (
+        select distinct {{ call['column'] }}_a as a, {{ call['column'] }}_b as b
+        from cm_similarity_arguments
+    ) as distinct_values
+),
+{%- endfor %}
+
+cm_compared as (
+    select
+        cm_similarity_arguments.record_id_l,
+        cm_similarity_arguments.record_id_r,
+        cm_similarity_arguments.rule_rank
+        {%- for call in similarities['calls'] %},
+        {{ call['column'] }}_values.similarity as {{ call['column'] }}
+        {%- endfor %}
+    from cm_similarity_arguments
+    {%- for call in similarities['calls'] %}
+    -- null-safe: a null side has a null similarity, as inline
+    left join {{ call['column'] }}_values
+        on {{ call['column'] }}_values.a <=> cm_similarity_arguments.{{ call['column'] }}_a
+        and {{ call['column'] }}_values.b <=> cm_similarity_arguments.{{ call['column'] }}_b
+    {%- endfor %}
+),
+{%- endif %}
 
 cm_independent_gammas as (
     select
         cm_candidates.record_id_l,
         cm_candidates.record_id_r,
         cm_candidates.rule_rank
+        {%- if once and dependent %}
+        {%- for call in similarities['calls'] %},
+        cm_candidates.{{ call['column'] }}
+        {%- endfor %}
+        {%- endif %}
         {%- for comparison in independent %},
-        {{ cm_level(comparison) }} as gamma_{{ comparison['name'] }}
+        {{ levels[comparison['name']] }} as gamma_{{ comparison['name'] }}
         {%- endfor %}
         {%- for comparison in comparisons if comparison.get('tf_adjust') %},
         greatest(l.tf_{{ comparison['name'] }}, r.tf_{{ comparison['name'] }}) as tf_{{ comparison['name'] }}
         {%- endfor %}
-    from cm_candidates
+    from {{ 'cm_compared as cm_candidates' if once else 'cm_candidates' }}
     inner join cm_input as l
         on l.cm_id = cm_candidates.record_id_l
     inner join cm_input as r
@@ -930,7 +994,7 @@ cm_gammas as (
     select
         cm_independent_gammas.*
         {%- for comparison in dependent %},
-        {{ cm_level(comparison) }} as gamma_{{ comparison['name'] }}
+        {{ levels[comparison['name']] }} as gamma_{{ comparison['name'] }}
         {%- endfor %}
     from cm_independent_gammas
     inner join cm_input as l

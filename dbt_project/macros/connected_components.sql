@@ -22,7 +22,7 @@
     {%- set next_parents = scratch.incorporate(path={'identifier': scratch.identifier ~ '__cc_next'}) -%}
     {%- set result = scratch.incorporate(path={'identifier': scratch.identifier ~ '__cc_result'}) -%}
 
-    {%- call statement('cc_setup') -%}
+    {%- call statements('cc_setup') -%}
         drop table if exists {{ nodes }};
         drop table if exists {{ arcs }};
         drop table if exists {{ parents }};
@@ -55,7 +55,7 @@
     {%- set ns = namespace(rounds=0, converged=false) -%}
     {%- for round in range(max_rounds) if not ns.converged -%}
         {%- set ns.rounds = round + 1 -%}
-        {%- call statement('cc_round') -%}
+        {%- call statements('cc_round') -%}
             drop table if exists {{ next_parents }};
             create table {{ next_parents }} as
             with hooks as (
@@ -106,7 +106,7 @@
                 ) as pending
         {%- endset -%}
         {%- set pending = run_query(check).columns[0].values()[0] -%}
-        {%- call statement('cc_swap') -%}
+        {%- call statements('cc_swap') -%}
             drop table {{ parents }};
             alter table {{ next_parents }} rename to {{ parents.identifier }};
         {%- endcall -%}
@@ -123,7 +123,7 @@
     {%- endif -%}
     {{ log("connected_components: converged in " ~ ns.rounds ~ " rounds", info=true) }}
 
-    {%- call statement('cc_result') -%}
+    {%- call statements('cc_result') -%}
         create table {{ result }} as
         select
             nodes.node_key,
@@ -145,7 +145,7 @@
     {%- set schema_name, identifier = target_table.split('.') -%}
     {%- set target_relation = api.Relation.create(database=target.database, schema=schema_name, identifier=identifier, type='table') -%}
     {%- set result = connected_components(edges, target_relation) -%}
-    {%- call statement('cc_publish') -%}
+    {%- call statements('cc_publish') -%}
         drop table if exists {{ target_relation }};
         alter table {{ result }} rename to {{ identifier }};
     {%- endcall -%}

@@ -19,6 +19,6 @@
         {{ exceptions.raise_compiler_error("event_stream_select: " ~ name ~ " is no column of the event stream") }}
     {%- endfor -%}
     {%- for name, type in event_stream_columns() %}
-        {{ values[name] if name in values else 'cast(null as ' ~ type ~ ')' }} as {{ name }}{{ "," if not loop.last }}
+        {{ values[name] if name in values else 'cast(null as ' ~ sql_type(type) ~ ')' }} as {{ name }}{{ "," if not loop.last }}
     {%- endfor %}
 {%- endmacro %}

@@ -172,7 +172,7 @@ grade_history as (
 
 {#- Hours (fractional) from `earlier` to `later`, two timestamps. -#}
 {% macro hours_between(earlier, later) -%}
-    ({{ dbt.datediff(earlier, later, 'second') }} / 3600.0)
+    ({{ dbt.datediff(earlier, later, 'second') }} / {{ float_literal('3600.0') }})
 {%- endmacro %}
 
 {#- The median of `expression` in a group (continuous: the mean of the middle two when even). -#}

@@ -186,7 +186,7 @@
     {%- set cuts = scratch.incorporate(path={'identifier': scratch.identifier ~ '__dc_cuts'}) -%}
     {%- set cc_scratch = scratch.incorporate(path={'identifier': scratch.identifier ~ '__dc'}) -%}
 
-    {%- call statement('dc_setup') -%}
+    {%- call statements('dc_setup') -%}
         drop table if exists {{ work }};
         drop table if exists {{ cannot }};
         drop table if exists {{ cuts }};
@@ -209,7 +209,7 @@
     {%- set ns = namespace(done=false) -%}
     {%- for split_round in range(1, decision_count + 2) if not ns.done -%}
         {%- set components = connected_components(work, cc_scratch) -%}
-        {%- call statement('dc_pick') -%}
+        {%- call statements('dc_pick') -%}
             drop table if exists {{ picked }};
             create table {{ picked }} as
             select
@@ -230,7 +230,7 @@
             {%- if split_round > decision_count -%}
                 {{ exceptions.raise_compiler_error("identity_cannot_link_cuts: cannot_link decisions still violated after " ~ decision_count ~ " rounds") }}
             {%- endif -%}
-            {%- call statement('dc_seed') -%}
+            {%- call statements('dc_seed') -%}
                 drop table if exists {{ labels }};
                 create table {{ labels }} as
                 select side_a as node_key, decision_id, 0 as side, 0 as step from {{ picked }} where pick = 1
@@ -239,7 +239,7 @@
             {%- endcall -%}
             {%- set search = namespace(done=false) -%}
             {%- for step in range(max_steps) if not search.done -%}
-                {%- call statement('dc_step') -%}
+                {%- call statements('dc_step') -%}
                     insert into {{ labels }}
                     select node_key, decision_id, side, {{ step + 1 }}
                     from (
@@ -270,7 +270,7 @@
             {%- if not search.done -%}
                 {{ exceptions.raise_compiler_error("identity_cannot_link_cuts: a component is more than " ~ max_steps ~ " links across (var identity_decision_max_steps)") }}
             {%- endif -%}
-            {%- call statement('dc_cut') -%}
+            {%- call statements('dc_cut') -%}
                 insert into {{ cuts }}
                 select work.node_a, work.node_b, work.link_rule, work.confidence, la.decision_id, {{ split_round }}
                 from {{ work }} as work
@@ -297,7 +297,7 @@
         {%- endif -%}
     {%- endfor -%}
     {{ log("identity_cannot_link_cuts: " ~ decision_count ~ " cannot_link decision(s) applied", info=true) }}
-    {%- call statement('dc_done') -%}
+    {%- call statements('dc_done') -%}
         drop table if exists {{ picked }};
         drop table {{ work }};
         drop table {{ cannot }};
@@ -312,7 +312,7 @@
     {%- set schema_name, identifier = target_table.split('.') -%}
     {%- set target_relation = api.Relation.create(database=target.database, schema=schema_name, identifier=identifier, type='table') -%}
     {%- set result = identity_cannot_link_cuts(edges, decisions, target_relation) -%}
-    {%- call statement('dc_publish') -%}
+    {%- call statements('dc_publish') -%}
         drop table if exists {{ target_relation }};
         alter table {{ result }} rename to {{ identifier }};
     {%- endcall -%}

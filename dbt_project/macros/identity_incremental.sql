@@ -23,7 +23,7 @@
     {%- set touched = identity_scratch('touched') -%}
     {%- set affected = identity_scratch('affected') -%}
     {%- set subgraph = identity_scratch('subgraph') -%}
-    {%- call statement('identity_affected') -%}
+    {%- call statements('identity_affected') -%}
         drop table if exists {{ touched }};
         drop table if exists {{ affected }};
         drop table if exists {{ subgraph }};
@@ -72,12 +72,15 @@
     full build (or --full-refresh) writes them too, so the next daily run is incremental. -#}
 {% macro identity_components_kept_edges(links) -%}
     {%- set kept = identity_scratch('edges') -%}
+    {%- set sql -%}
     drop table if exists {{ kept }};
     create table {{ kept }} as select distinct node_a, node_b from {{ links }};
     drop table if exists {{ identity_scratch('cc_result') }};
     drop table if exists {{ identity_scratch('touched') }};
     drop table if exists {{ identity_scratch('affected') }};
     drop table if exists {{ identity_scratch('subgraph') }}
+    {%- endset -%}
+    {{- hook_statements(sql) -}}
 {%- endmacro %}
 
 {#- What int_identity_match_evidence compares in this run, after preparing its scratch tables:
@@ -112,7 +115,7 @@
     {%- for column in columns -%}
         {%- do fields.append("coalesce(cast(" ~ adapter.quote(column) ~ " as " ~ sql_type('varchar') ~ "), '~')") -%}
     {%- endfor -%}
-    {%- call statement('identity_match_now') -%}
+    {%- call statements('identity_match_now') -%}
         {%- for scratch in [now, keys_now, input_now, input_changed, changed, compared, needed] %}
         drop table if exists {{ scratch }};
         {%- endfor %}
@@ -136,7 +139,7 @@
         {%- set incremental_run = kept_value == fingerprint -%}
     {%- endif -%}
     {%- if not incremental_run -%}
-        {%- call statement('identity_match_all_keys') -%}
+        {%- call statements('identity_match_all_keys') -%}
             create table {{ input_now }} as
             {{ configured_match_standardised(records, config) }};
             create table {{ keys_now }} as
@@ -148,7 +151,7 @@
         {{- return({'keys': keys_now, 'compared': none, 'standardised': input_now}) -}}
     {%- endif -%}
     {%- set max_block_size = config.get('max_block_size', 50) -%}
-    {%- call statement('identity_match_compared') -%}
+    {%- call statements('identity_match_compared') -%}
         create table {{ changed }} as
         select *
         from {{ records }}
@@ -254,7 +257,7 @@
     {%- set parts = [] -%}
     {%- for seed in seeds | unique | sort -%}
         {%- set digest = run_query(
-            'select ' ~ dbt.hash(dbt.listagg('cast(seed_rows as ' ~ sql_type('varchar') ~ ')', "'|'", 'order by cast(seed_rows as ' ~ sql_type('varchar') ~ ')'))
+            'select ' ~ dbt.hash(dbt.listagg(row_as_text('seed_rows'), "'|'", 'order by ' ~ row_as_text('seed_rows')))
             ~ ' from ' ~ ref(seed) ~ ' as seed_rows'
         ).columns[0].values()[0] -%}
         {%- do parts.append(seed ~ '=' ~ digest) -%}
@@ -266,6 +269,7 @@
     the kept table holds no name or address) and fingerprint for the next run; drop the scratch. -#}
 {% macro identity_match_kept_state() -%}
     {%- set config = identity_match_config() -%}
+    {%- set sql -%}
     drop table if exists {{ identity_scratch('records') }};
     create table {{ identity_scratch('records') }} as select * from {{ identity_scratch('records_now') }};
     drop table if exists {{ identity_scratch('keys') }};
@@ -282,4 +286,6 @@
     drop table if exists {{ identity_scratch('changed') }};
     drop table if exists {{ identity_scratch('compared') }};
     drop table if exists {{ identity_scratch('needed') }}
+    {%- endset -%}
+    {{- hook_statements(sql) -}}
 {%- endmacro %}

@@ -63,6 +63,44 @@
 {%- endmacro %}
 
 
+{#- The matcher's call of a similarity function (`function`: string_similarity or
+    edit_distance_with_swaps) on the expressions `a`, `b`. `similarities` none: the call itself,
+    inline. Otherwise (configured_match_pairs on an engine where cm_similarities_once() holds) the
+    call is recorded in `similarities` (one entry per distinct function and arguments) and this
+    renders the name of the column that configured_match_pairs fills with its value, computed once
+    per distinct pair of values rather than once per pair of records and comparison level. -#}
+{% macro cm_similarity(function, a, b, similarities=none) -%}
+    {%- if similarities is none -%}
+        {{ string_similarity(a, b) if function == 'string_similarity' else edit_distance_with_swaps(a, b) }}
+    {%- else -%}
+        {%- set key = function ~ '(' ~ a ~ ', ' ~ b ~ ')' -%}
+        {%- if key not in similarities['columns'] -%}
+            {%- do similarities['columns'].update({key: 'cm_sim_' ~ (similarities['calls'] | length + 1)}) -%}
+            {%- do similarities['calls'].append({'column': similarities['columns'][key], 'function': function, 'a': a, 'b': b}) -%}
+        {%- endif -%}
+        {{ similarities['columns'][key] }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Does configured_match_pairs compute each similarity once per distinct pair of values and join it
+    back (true), or call the functions inline in the levels (false)? Spark: true; its functions are
+    nests of higher-order functions (macros/spark_functions.sql) and inline, with a name's reading
+    (a case expression) as argument and one call per threshold, the pairs' query did not build
+    (docs/portability.md, "Spark"). DuckDB and Postgres: false (native or PL/pgSQL functions; their
+    SQL is unchanged). -#}
+{% macro cm_similarities_once() -%}
+    {{ return(adapter.dispatch('cm_similarities_once')()) }}
+{%- endmacro %}
+
+{% macro default__cm_similarities_once() -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+{% macro spark__cm_similarities_once() -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+
 {#- Level of a name comparison (given name or surname), on the names in plain letters (Chinese
     names in pinyin) and, when both are written in Chinese characters, on the characters:
     3 equal (王伟 and 王伟, 王伟 and Wang Wei, Kevin and kevin);
@@ -72,7 +110,7 @@
     1 Jaro-Winkler >= 0.8 (not a Chinese name), an initial, or the same pinyin in other characters
       (王伟 and 王维: a homophone the input method offered, or two people);
     0 different (an English name and a Chinese one, Kevin and Wei, stay apart); -1 unknown. -#}
-{% macro name_match_level(a, b, a_hz, b_hz, is_chinese_name) -%}
+{% macro name_match_level(a, b, a_hz, b_hz, is_chinese_name, similarities=none) -%}
     case
         when {{ a }} is null and {{ a_hz }} is null or {{ b }} is null and {{ b_hz }} is null then -1
         when {{ a_hz }} is not null and {{ b_hz }} is not null then
@@ -83,10 +121,10 @@
             end
         when {{ a }} is null or {{ b }} is null then -1
         when {{ a }} = {{ b }} then 3
-        when not {{ is_chinese_name }} and {{ string_similarity(a, b) }} >= 0.92 then 2
+        when not {{ is_chinese_name }} and {{ cm_similarity('string_similarity', a, b, similarities) }} >= 0.92 then 2
         when not {{ is_chinese_name }} and least(length({{ a }}), length({{ b }})) >= 4
-            and {{ edit_distance_with_swaps(a, b) }} <= 1 then 2
-        when not {{ is_chinese_name }} and {{ string_similarity(a, b) }} >= 0.8 then 1
+            and {{ cm_similarity('edit_distance_with_swaps', a, b, similarities) }} <= 1 then 2
+        when not {{ is_chinese_name }} and {{ cm_similarity('string_similarity', a, b, similarities) }} >= 0.8 then 1
         when (length({{ a }}) = 1 or length({{ b }}) = 1) and left({{ a }}, 1) = left({{ b }}, 1) then 1
         else 0
     end

@@ -43,7 +43,7 @@
 
 {#- Days (fractional) from `earlier` to `later`, two timestamps. -#}
 {% macro days_between(earlier, later) -%}
-    ({{ dbt.datediff(earlier, later, 'second') }} / 86400.0)
+    ({{ dbt.datediff(earlier, later, 'second') }} / {{ float_literal('86400.0') }})
 {%- endmacro %}
 
 {#- The grade of a lead score: high_intent, potential or nurture (vars high_intent_threshold and

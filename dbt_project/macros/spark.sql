@@ -206,3 +206,157 @@
     {%- if limit_num -%}{%- set collected = 'slice(' ~ collected ~ ', 1, ' ~ limit_num ~ ')' -%}{%- endif -%}
     transform(array({{ collected }}), items -> case when size(items) > 0 then array_join(items, {{ delimiter_text }}) end)[0]
 {%- endmacro %}
+
+{#- `call statements(...)` where a block holds several statements (`drop …; create … as …;`, one per
+    line end): dbt's `statement` with the block as it is on DuckDB and Postgres, one statement at a
+    time where the engine takes one per call (Spark's session: `spark.sql` parses one). The name and
+    the fetched result belong to the last statement. Not an override of dbt's `statement` itself:
+    dbt runs a Python model only from its own `statement` called by the materialization. -#}
+{% macro statements(name=None, fetch_result=False, auto_begin=True) -%}
+    {%- if execute -%}
+        {%- set parts = sql_statements(caller()) -%}
+        {%- for part in parts -%}
+            {%- call statement(name if loop.last else none, fetch_result=(fetch_result and loop.last), auto_begin=auto_begin) -%}
+                {{ part }}
+            {%- endcall -%}
+        {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A hook of several statements: the SQL as it is (dbt runs the hook as one block) where the engine
+    takes a block; on Spark the statements run here, one by one, and the hook dbt runs is empty. -#}
+{% macro hook_statements(sql) -%}
+    {{- return(adapter.dispatch('hook_statements')(sql)) -}}
+{%- endmacro %}
+
+{% macro default__hook_statements(sql) -%}
+    {{- return(sql) -}}
+{%- endmacro %}
+
+{% macro spark__hook_statements(sql) -%}
+    {%- if not execute -%}{{- return(sql) -}}{%- endif -%}
+    {%- call statements() -%}{{ sql }}{%- endcall -%}
+    {{- return('') -}}
+{%- endmacro %}
+
+{#- The statements of a block, as the engine must be sent them: one block (default) or, on Spark, one
+    statement at a time (split where a line ends with `;`; a part with nothing but comments dropped). -#}
+{% macro sql_statements(code) -%}
+    {{ return(adapter.dispatch('sql_statements')(code)) }}
+{%- endmacro %}
+
+{% macro default__sql_statements(code) -%}
+    {{ return([code]) }}
+{%- endmacro %}
+
+{% macro spark__sql_statements(code) -%}
+    {%- set parts = [] -%}
+    {%- for part in modules.re.split(';[ \t]*(?:\n|$)', code) -%}
+        {%- if modules.re.sub('(?m)^\s*--.*$', '', part) | trim -%}
+            {%- do parts.append(part) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(parts if parts else [code]) }}
+{%- endmacro %}
+
+{#- A whole row (`alias`, a table alias in the from clause) as one text, for fingerprints: DuckDB and
+    Postgres cast the row itself; Spark has no cast of a row, its JSON stands in (a text of every
+    column too; not the same text as DuckDB's, so a fingerprint belongs to its engine). -#}
+{% macro row_as_text(alias) -%}
+    {{ return(adapter.dispatch('row_as_text')(alias)) }}
+{%- endmacro %}
+
+{% macro default__row_as_text(alias) -%}
+    cast({{ alias }} as {{ sql_type('varchar') }})
+{%- endmacro %}
+
+{% macro spark__row_as_text(alias) -%}
+    to_json(struct({{ alias }}.*))
+{%- endmacro %}
+
+{#- dbt.split_part on Spark: Spark's own split_part (3.3+; the delimiter taken literally, parts
+    counted from 1, from the end when negative, '' past the last, as DuckDB's). dbt-spark's version
+    splits with a regex it escapes with '\\', which under spark.sql.parser.escapedStringLiterals (the
+    project's setting) is two backslashes: `crm_lead:00Q1` split on ':' was not split at all. -#}
+{% macro spark__split_part(string_text, delimiter_text, part_number) -%}
+    split_part({{ string_text }}, {{ delimiter_text }}, {{ part_number }})
+{%- endmacro %}
+
+{#- Does the engine run `with recursive`? DuckDB and Postgres do; Spark 3.5 does not. -#}
+{% macro recursive_ctes() -%}
+    {{ return(adapter.dispatch('recursive_ctes')()) }}
+{%- endmacro %}
+
+{% macro default__recursive_ctes() -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+{% macro spark__recursive_ctes() -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+{#- The recursive CTE of int_identity_merged_ids in rounds, for an engine without recursive CTEs:
+    every (person_id, merged_person_id) such that merged_person_id was merged into person_id
+    directly or through a chain, from `merges` (a select of from_person_id, to_person_id). Round 0
+    holds the direct merges; each round adds one more link of every chain (`union`: distinct, as
+    the recursive CTE's); it stops when a round adds nothing, the recursive CTE's fixed point. A
+    guard stops with an error after `max_rounds` (var identity_merge_max_rounds) instead of
+    returning a partial closure. Runs at execution time; returns the scratch table holding it. -#}
+{% macro merge_closure(merges, scratch, max_rounds=none) %}
+    {%- set max_rounds = (max_rounds or var('identity_merge_max_rounds', 100)) | int -%}
+    {%- set closure = scratch.incorporate(path={'identifier': scratch.identifier ~ '__merged_into'}) -%}
+    {%- set next_closure = scratch.incorporate(path={'identifier': scratch.identifier ~ '__merged_into_next'}) -%}
+    {%- call statements('merge_closure_setup') -%}
+        drop table if exists {{ closure }};
+        drop table if exists {{ next_closure }};
+        create table {{ closure }} as
+        select distinct to_person_id as person_id, from_person_id as merged_person_id
+        from ({{ merges }}) as merges;
+    {%- endcall -%}
+    {%- set ns = namespace(done=false) -%}
+    {%- for round in range(max_rounds) if not ns.done -%}
+        {%- call statements('merge_closure_round') -%}
+            drop table if exists {{ next_closure }};
+            create table {{ next_closure }} as
+            select person_id, merged_person_id from {{ closure }}
+            union
+            select merged_into.person_id, merges.from_person_id
+            from {{ closure }} as merged_into
+            inner join ({{ merges }}) as merges
+                on merges.to_person_id = merged_into.merged_person_id;
+        {%- endcall -%}
+        {%- set added = run_query("select (select count(*) from " ~ next_closure ~ ") - (select count(*) from " ~ closure ~ ")").columns[0].values()[0] -%}
+        {%- call statements('merge_closure_swap') -%}
+            drop table {{ closure }};
+            alter table {{ next_closure }} rename to {{ closure.identifier }};
+        {%- endcall -%}
+        {%- if added == 0 -%}{%- set ns.done = true -%}{%- endif -%}
+    {%- endfor -%}
+    {%- if not ns.done -%}
+        {{ exceptions.raise_compiler_error("merge_closure: a chain of merges longer than " ~ max_rounds ~ " rounds (var identity_merge_max_rounds)") }}
+    {%- endif -%}
+    {{ return(closure) }}
+{% endmacro %}
+
+{#- post_hook of int_identity_merged_ids: drop merge_closure's table (none on DuckDB and Postgres). -#}
+{% macro merge_closure_cleanup(relation) -%}
+    {%- if not recursive_ctes() -%}
+        drop table if exists {{ relation.incorporate(path={'identifier': relation.identifier ~ '__merged_into'}) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A number with a decimal point as a divisor: `86400.0` as written on DuckDB and Postgres (DuckDB
+    divides an integer by it as a double), a double literal on Spark (`86400.0D`), where `86400.0` is a
+    decimal(6,1) and the quotient a decimal rounded to 6 or 7 places (`11.9166667` where DuckDB has
+    11.916666666666666). -#}
+{% macro float_literal(text) -%}
+    {{ return(adapter.dispatch('float_literal')(text)) }}
+{%- endmacro %}
+
+{% macro default__float_literal(text) -%}
+    {{ return(text) }}
+{%- endmacro %}
+
+{% macro spark__float_literal(text) -%}
+    {{ return(text ~ 'D') }}
+{%- endmacro %}

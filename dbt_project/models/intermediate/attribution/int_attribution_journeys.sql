@@ -104,7 +104,7 @@ final as (
         cast(channel as {{ sql_type('varchar') }}) as channel,
         cast(campaign as {{ sql_type('varchar') }}) as campaign,
         cast(
-            {{ dbt.datediff('touched_at', 'journey_end_at', 'second') }} / 86400.0 as {{ sql_type('double precision') }}) as age_days
+            {{ dbt.datediff('touched_at', 'journey_end_at', 'second') }} / {{ float_literal('86400.0') }} as {{ sql_type('double precision') }}) as age_days
     from journeys
 )
 

@@ -14,7 +14,7 @@
     stored person is not the browser's person now (a merge, a split, a node cut); it replaces their
     rows. The post_hook removes the sessions int_web_session_traffic no longer has. -#}
 {{ config(
-    materialized='incremental',
+    materialized=incremental_or_table(),
     unique_key='user_pseudo_id',
     incremental_strategy='delete+insert',
     post_hook="{{ delete_sessions_gone(ref('int_web_session_traffic')) }}",

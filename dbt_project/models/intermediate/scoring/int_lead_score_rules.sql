@@ -145,7 +145,7 @@ known_profiles as (
         profiles.observed_at,
         lower(profiles.job_title) as job_title,
         -- latin keywords match whole words ("cto" must not match "doctor")
-        ' ' || trim(regexp_replace(lower(profiles.job_title), '[^a-z0-9]+', ' ', 'g')) || ' ' as title_words,
+        ' ' || trim({{ regex_replace_all('lower(profiles.job_title)', "'[^a-z0-9]+'", "' '") }}) || ' ' as title_words,
         lower(profiles.industry) as industry,
         {{ first_integer('profiles.company_size') }} as company_size_min
     from profiles

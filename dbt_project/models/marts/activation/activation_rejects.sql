@@ -17,10 +17,9 @@ refused as (
         outcome,
         coalesce(reason, '') as reason,
         -- the row's own values left out: email addresses, then single-quoted values
-        regexp_replace(
-            regexp_replace(coalesce(reason, ''), '[^\s''"{}:,\[\]]+@[^\s''"{}:,\[\]]+', '<email>', 'g'),
-            '''[^'']*''', '''…''', 'g'
-        ) as reason_kind
+        {% set email_pattern -%}'[^\s''"{}:,\[\]]+@[^\s''"{}:,\[\]]+'{%- endset -%}
+        {% set quoted_pattern -%}'''[^'']*'''{%- endset %}
+        {{ regex_replace_all(regex_replace_all("coalesce(reason, '')", email_pattern, "'<email>'"), quoted_pattern, "'''…'''") }} as reason_kind
     from row_log
     where outcome in ('rejected', 'invalid', 'dead_letter')
 ),
