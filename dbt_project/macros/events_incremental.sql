@@ -49,6 +49,8 @@
     (the node -> person map, the fingerprint) is there and matches. The model and both hooks ask it
     (the kept tables change only in the post_hook's statements, after it rendered). -#}
 {% macro events_unified_recompute() -%}
+    {#- no fingerprint (a query of the seeds) unless there is a table to compare it with -#}
+    {%- if not execute or not is_incremental() -%}{{- return(false) -}}{%- endif -%}
     {{- return(kept_state_matches(events_unified_fingerprint(), ['nodes'])) -}}
 {%- endmacro %}
 
@@ -112,8 +114,10 @@
         where source = 'crm'
             or (source = 'forms' and event_id in (select 'forms:' || submission_key from {{ identity_scratch('forms_touched') }}))
             or (source = 'email' and event_id in (select 'email:' || sg_event_id from {{ identity_scratch('email_touched') }}))
-            or (source = 'forms' and event_id not in (select 'forms:' || submission_key from {{ forms }}))
-            or (source = 'email' and event_id not in (select 'email:' || sg_event_id from {{ email }}))
+            or (source = 'forms' and event_id not in (
+                select 'forms:' || submission_key from {{ forms }} where submission_key is not null))
+            or (source = 'email' and event_id not in (
+                select 'email:' || sg_event_id from {{ email }} where sg_event_id is not null))
     {%- endif -%}
 {%- endmacro %}
 
@@ -215,6 +219,7 @@
 {#- True when int_attribution_journeys' run may compute part of it (kept digests and fingerprint there
     and matching); asked by the model and both hooks. -#}
 {% macro journeys_recompute() -%}
+    {%- if not execute or not is_incremental() -%}{{- return(false) -}}{%- endif -%}
     {{- return(kept_state_matches(attribution_journeys_fingerprint(), ['inputs'])) -}}
 {%- endmacro %}
 
