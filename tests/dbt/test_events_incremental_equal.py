@@ -5,8 +5,8 @@ changed) equals a full computation of both, and the marts after them, row for ro
 
 The hand-written lake of conftest.py, day 1 and day 2 built once per test run (conftest's ``day_two``:
 Carol's opportunity is won on day 2, a conversion whose journey starts with her form of day 1; the
-refreshed side recomputed every incremental model, these two among them). Then day 3 on a copy of day
-2's daily side, built as the daily build runs it:
+refreshed side recomputed every incremental model, these two among them). Then day 3 (2026-11-26, a
+window that leaves days 1 and 2 out) on a copy of day 2's daily side, built as the daily build runs it:
 
 * **a late touch for an old person**: a page view of ``carol.device`` a week late (a new session in
   the lookback of her day-2 conversion) and an email click of Dave's two weeks late;
@@ -51,7 +51,9 @@ from tests.dbt.test_incremental_identity import erase_from_lake, erin_values, pe
 
 pytestmark = pytest.mark.slow
 
-DAY3 = datetime(2026, 11, 22)
+# day 3's window (lookback_days 3: 2026-11-23 to -26) leaves days 1 and 2 out, so that the stored events of
+# those days are computed again only for a reason of their own (a node that changed person)
+DAY3 = datetime(2026, 11, 26)
 EVENTS = ("intermediate.int_events_unified", "intermediate.int_attribution_journeys")
 KEPT = ("intermediate.int_events_unified__nodes", "intermediate.int_events_unified__fingerprint",
         "intermediate.int_attribution_journeys__inputs",
