@@ -21,18 +21,18 @@
 {#- True when {{ this }} exists as an incremental table, the run before kept its state (every one of
     `kept`, suffixes of identity_scratch) and its fingerprint (`<this>__fingerprint`) is `fingerprint`:
     then a daily run may recompute part of the model. Logs why not otherwise. -#}
-{% macro kept_state_matches(fingerprint, kept) -%}
+{% macro kept_state_matches(fingerprint, kept, announce=true) -%}
     {%- if not execute or not is_incremental() -%}{{- return(false) -}}{%- endif -%}
     {%- for suffix in kept + ['fingerprint'] -%}
         {%- set table = identity_scratch(suffix) -%}
         {%- if adapter.get_relation(database=table.database, schema=table.schema, identifier=table.identifier) is none -%}
-            {{ log(this.identifier ~ ': no kept ' ~ suffix ~ ' (first incremental run): every row computed again', info=true) }}
+            {{ log(this.identifier ~ ': no kept ' ~ suffix ~ ' (first incremental run): every row computed again', info=announce) }}
             {{- return(false) -}}
         {%- endif -%}
     {%- endfor -%}
     {%- set kept_fingerprint = run_query('select fingerprint from ' ~ identity_scratch('fingerprint')).columns[0].values() -%}
     {%- if kept_fingerprint | length != 1 or kept_fingerprint[0] != fingerprint -%}
-        {{ log(this.identifier ~ ': settings or seeds changed since the last run (fingerprint): every row computed again', info=true) }}
+        {{ log(this.identifier ~ ': settings or seeds changed since the last run (fingerprint): every row computed again', info=announce) }}
         {{- return(false) -}}
     {%- endif -%}
     {{- return(true) -}}
@@ -47,11 +47,12 @@
 
 {#- True when int_events_unified's run may compute part of it: an incremental run whose kept state
     (the node -> person map, the fingerprint) is there and matches. The model and both hooks ask it
-    (the kept tables change only in the post_hook's statements, after it rendered). -#}
-{% macro events_unified_recompute() -%}
+    (the kept tables change only in the post_hook's statements, after it rendered); the model's call
+    logs why not (`announce`). -#}
+{% macro events_unified_recompute(announce=false) -%}
     {#- no fingerprint (a query of the seeds) unless there is a table to compare it with -#}
     {%- if not execute or not is_incremental() -%}{{- return(false) -}}{%- endif -%}
-    {{- return(kept_state_matches(events_unified_fingerprint(), ['nodes'])) -}}
+    {{- return(kept_state_matches(events_unified_fingerprint(), ['nodes'], announce)) -}}
 {%- endmacro %}
 
 {#- int_events_unified, at render time of a run for which events_unified_recompute() holds: scratch
@@ -218,9 +219,9 @@
 
 {#- True when int_attribution_journeys' run may compute part of it (kept digests and fingerprint there
     and matching); asked by the model and both hooks. -#}
-{% macro journeys_recompute() -%}
+{% macro journeys_recompute(announce=false) -%}
     {%- if not execute or not is_incremental() -%}{{- return(false) -}}{%- endif -%}
-    {{- return(kept_state_matches(attribution_journeys_fingerprint(), ['inputs'])) -}}
+    {{- return(kept_state_matches(attribution_journeys_fingerprint(), ['inputs'], announce)) -}}
 {%- endmacro %}
 
 {#- int_attribution_journeys, at render time of a run for which journeys_recompute() holds: the scratch

@@ -22,7 +22,7 @@
     post_hook="{{ journeys_kept_state(ref('int_events_unified'), ref('int_touchpoints')) }}",
 ) }}
 
-{%- set recompute = journeys_recompute() -%}
+{%- set recompute = journeys_recompute(announce=true) -%}
 {%- if recompute -%}
     {%- do journeys_recompute_scope(ref('int_events_unified'), ref('int_touchpoints')) -%}
 {%- endif %}

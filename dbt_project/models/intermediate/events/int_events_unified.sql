@@ -34,7 +34,7 @@
     ],
 ) }}
 
-{%- set recompute = events_unified_recompute() -%}
+{%- set recompute = events_unified_recompute(announce=true) -%}
 {%- if recompute -%}
     {%- do events_recompute_scope(ref('int_people_resolved'), ref('stg_forms__submissions'), ref('stg_email__events')) -%}
 {%- endif %}
