@@ -248,12 +248,20 @@
 {#- A fingerprint of what a stored pair's evidence depends on besides its two records: the matcher's
     configuration and the contents of its seeds (m/u, pinyin, free mail domains, blocklist). -#}
 {% macro identity_match_fingerprint(config) -%}
-    {%- if not execute -%}{{- return('') -}}{%- endif -%}
     {%- set seeds = ['identity_match_pinyin', 'identity_blocklist'] -%}
     {%- if config.get('parameters_seed') -%}{%- do seeds.append(config['parameters_seed']) -%}{%- endif -%}
     {%- for comparison in config['comparisons'] if comparison.get('free_domains_seed') -%}
         {%- do seeds.append(comparison['free_domains_seed']) -%}
     {%- endfor -%}
+    {{- return(config_fingerprint(config, seeds)) -}}
+{%- endmacro %}
+
+{#- A fingerprint of a model's settings: md5 of `config` (vars, a mapping: as JSON) and of the contents
+    of the `seeds` it reads (each seed's rows as text, sorted, hashed). A model that keeps rows from run
+    to run stores it and rebuilds everything when it differs (int_identity_match_evidence, and the
+    incremental events and journeys: docs/incremental.md). Empty while dbt parses. -#}
+{% macro config_fingerprint(config, seeds) -%}
+    {%- if not execute -%}{{- return('') -}}{%- endif -%}
     {%- set parts = [] -%}
     {%- for seed in seeds | unique | sort -%}
         {%- set digest = run_query(

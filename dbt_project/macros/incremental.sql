@@ -237,14 +237,6 @@ touched_browsers as (
     regexp_replace({{ session_key }}, ':[^:]*$', '')
 {%- endmacro %}
 
-{#- pre_hook of int_events_unified: the form, email and CRM events, which it computes again from their
-    (rebuilt) staging on every run; an event gone from staging goes with them. -#}
-{% macro delete_events_not_from_the_web() -%}
-    {%- if is_incremental() -%}
-        delete from {{ this }} where source <> 'web'
-    {%- endif -%}
-{%- endmacro %}
-
 {#- post_hook of int_events_unified: the page views `page_views` (int_web_page_views) no longer has,
     and those of a browser whose node `people` (int_people_resolved) no longer has. -#}
 {% macro delete_page_views_gone(page_views, people) -%}

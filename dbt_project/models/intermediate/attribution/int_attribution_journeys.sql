@@ -8,29 +8,40 @@
       a non-converting journey ('null:<person_id>'): a person with touches and no conversion, their
         touches within the lookback window before their last touch (the Markov chain's and
         Shapley's null paths).
-    age_days: days between the touch and the conversion (or the journey's last touch). -#}
-with
+    age_days: days between the touch and the conversion (or the journey's last touch).
+    Incremental per person (docs/incremental.md, "Events and journeys"): a person's journeys are a
+    function of their touches, their conversions and the vars, so a daily run computes again only the
+    persons whose touches or conversions differ from the run before's (a digest per person, kept in
+    `<this>__inputs`: a new touch, a new conversion, a merge, a split, a touch gone); a change of the
+    vars (the fingerprint) or a run without the kept digests computes every journey. -#}
+{{ config(
+    materialized=incremental_or_table(),
+    unique_key='person_id',
+    incremental_strategy='delete+insert',
+    pre_hook="{{ delete_journeys_recomputed() }}",
+    post_hook="{{ journeys_kept_state(ref('int_events_unified'), ref('int_touchpoints')) }}",
+) }}
 
-events as (
-    select * from {{ ref('int_events_unified') }}
-),
+{%- set recompute = journeys_recompute(announce=true) -%}
+{%- if recompute -%}
+    {%- do journeys_recompute_scope(ref('int_events_unified'), ref('int_touchpoints')) -%}
+{%- endif %}
+
+with
 
 touches as (
     select * from {{ ref('int_touchpoints') }}
+    {%- if recompute %}
+    where person_id in (select person_id from {{ identity_scratch('persons_changed') }})
+    {%- endif %}
 ),
 
 conversions as (
-    select
-        events.event_id as conversion_id,
-        events.person_id,
-        events.event_at as converted_at,
-        case
-            when events.amount is null then 0.0
-            else events.amount_reporting
-        end as conversion_value
-    from events
-    where events.event_type = '{{ var("attribution_conversion_event") }}'
-        and events.person_id is not null
+    select *
+    from ({{ attribution_conversions(ref('int_events_unified')) }}) as all_conversions
+    {%- if recompute %}
+    where person_id in (select person_id from {{ identity_scratch('persons_changed') }})
+    {%- endif %}
 ),
 
 converting_touches as (

@@ -7,30 +7,48 @@
     flags a code the seed currency_rates has no rate for (amount_reporting null then). -#}
 {#- Each event kind gives its columns of the stream; macros/events.sql holds the one column list and
     fills a typed null where a kind has none, so the kinds union by position. -#}
-{#- Incremental (docs/incremental.md): page views are replaced per browser, for the browsers whose
-    rows can have changed since the previous build: those int_web_page_views recomputed (an event in
-    the window's partitions, or a page view lost to a purged partition) and those whose web node
-    changed person in this run (int_identity_person_ids.changed_on: a merge, a split). The form,
-    email and CRM events come from staging that is rebuilt every day: they are all deleted first
-    (pre_hook) and computed again. The post_hook removes the page views that are gone (a purged
-    partition) and those of a browser no longer in the identity graph. -#}
+{#- Incremental (docs/incremental.md, "Events and journeys"). A stored event's row is a function of its
+    staging row, the persons of its nodes and the currency rule; a daily run computes again only the
+    events whose inputs can have changed since the run before:
+      * page views of the browsers int_web_page_views recomputed (an event in the window's partitions,
+        or a page view lost to a purged partition) and of the browsers whose web node changed person;
+      * form submissions and email events staging wrote in this run (the window's partitions) and
+        those with a node that changed person (macro events_recompute_scope: every node's person is
+        compared with the one this model attached last time, kept in `<this>__nodes`);
+      * every CRM event: the CRM staging is rebuilt from every export on each run (a view of the
+        latest versions, exact only so under retention: docs/incremental.md), so nothing says which
+        of its rows changed.
+    The pre_hook deletes the events computed again and those whose staging row is gone (a purge); the
+    post_hook the page views that are gone. A change of the currency rule (var default_currency, seed
+    currency_rates: the fingerprint) or a run without the kept state computes every event. -#}
 -- depends_on: {{ ref('int_web_session_events') }}
--- depends_on: {{ ref('int_identity_person_ids') }}
+-- depends_on: {{ ref('currency_rates') }}
 {{ config(
     materialized=incremental_or_table(),
     unique_key='event_id',
     incremental_strategy='delete+insert',
-    pre_hook="{{ delete_events_not_from_the_web() }}",
-    post_hook="{{ delete_page_views_gone(ref('int_web_page_views'), ref('int_people_resolved')) }}",
+    pre_hook="{{ delete_events_recomputed(ref('stg_forms__submissions'), ref('stg_email__events')) }}",
+    post_hook=[
+        "{{ delete_page_views_gone(ref('int_web_page_views'), ref('int_people_resolved')) }}",
+        "{{ events_unified_kept_state(ref('int_people_resolved')) }}",
+    ],
 ) }}
+
+{%- set recompute = events_unified_recompute(announce=true) -%}
+{%- if recompute -%}
+    {%- do events_recompute_scope(ref('int_people_resolved'), ref('stg_forms__submissions'), ref('stg_email__events')) -%}
+{%- endif %}
 
 with
 
 forms as (
     select * from {{ ref('stg_forms__submissions') }}
+    {%- if recompute %}
+    where submission_key in (select submission_key from {{ identity_scratch('forms_touched') }})
+    {%- endif %}
 ),
 
-{%- if is_incremental() %}
+{%- if recompute %}
 
 recomputed_browsers as (
     -- int_web_page_views recomputed these: an event in the window's partitions
@@ -42,11 +60,10 @@ recomputed_browsers as (
     where stored.source = 'web'
         and stored.event_id not in (select 'web:' || event_id from {{ ref('int_web_page_views') }})
     union
-    -- the browser's node changed person in this run (a merge or a split)
+    -- the browser's node changed person since the last run (a merge, a split, new)
     select substring(node_key from position(':' in node_key) + 1)
-    from {{ ref('int_identity_person_ids') }}
+    from {{ identity_scratch('nodes_changed') }}
     where node_key like 'web:%'
-        and changed_on = {{ interval_day() }}
 ),
 
 {%- endif %}
@@ -54,7 +71,7 @@ recomputed_browsers as (
 web_page_views as (
     -- GA4 page views with their session and the page's engaged seconds (int_web_page_views:
     -- incremental per browser, docs/incremental.md); the person is attached here
-    {{ rows_of_touched_browsers(ref('int_web_page_views'), is_incremental(), 'recomputed_browsers') }}
+    {{ rows_of_touched_browsers(ref('int_web_page_views'), recompute, 'recomputed_browsers') }}
 ),
 
 email_events as (
@@ -65,6 +82,9 @@ email_events as (
         stg_email__events.*,
         {{ node_key('email', 'stg_email__events.email') }} as email_node_key
     from {{ ref('stg_email__events') }} as stg_email__events
+    {%- if recompute %}
+    where stg_email__events.sg_event_id in (select sg_event_id from {{ identity_scratch('email_touched') }})
+    {%- endif %}
 ),
 
 opportunities as (

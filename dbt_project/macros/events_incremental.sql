@@ -1,0 +1,273 @@
+{#- The incremental event stream and journeys (int_events_unified, int_attribution_journeys;
+    docs/incremental.md, "Events and journeys"). Kept and scratch tables are named after the model
+    (`<this>__<suffix>`, macro identity_scratch), in its schema; portable SQL. -#}
+
+{#- What int_events_unified's rows depend on besides their staging rows and their nodes' persons: the
+    currency rule (var default_currency, seed currency_rates). A change of either rebuilds it whole. -#}
+{% macro events_unified_fingerprint() -%}
+    {{- return(config_fingerprint({'default_currency': var('default_currency')}, ['currency_rates'])) -}}
+{%- endmacro %}
+
+{#- What a journey depends on besides its person's touches and conversions (both compared row for row
+    through int_attribution_journeys' digests): the lookback. The conversion event's var changes the
+    conversions themselves, and is in the fingerprint too so that a change of it rebuilds every journey. -#}
+{% macro attribution_journeys_fingerprint() -%}
+    {{- return(config_fingerprint({
+        'attribution_conversion_event': var('attribution_conversion_event'),
+        'attribution_lookback_days': var('attribution_lookback_days'),
+    }, [])) -}}
+{%- endmacro %}
+
+{#- True when {{ this }} exists as an incremental table, the run before kept its state (every one of
+    `kept`, suffixes of identity_scratch) and its fingerprint (`<this>__fingerprint`) is `fingerprint`:
+    then a daily run may recompute part of the model. Logs why not otherwise. -#}
+{% macro kept_state_matches(fingerprint, kept, announce=true) -%}
+    {%- if not execute or not is_incremental() -%}{{- return(false) -}}{%- endif -%}
+    {%- for suffix in kept + ['fingerprint'] -%}
+        {%- set table = identity_scratch(suffix) -%}
+        {%- if adapter.get_relation(database=table.database, schema=table.schema, identifier=table.identifier) is none -%}
+            {{ log(this.identifier ~ ': no kept ' ~ suffix ~ ' (first incremental run): every row computed again', info=announce) }}
+            {{- return(false) -}}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set kept_fingerprint = run_query('select fingerprint from ' ~ identity_scratch('fingerprint')).columns[0].values() -%}
+    {%- if kept_fingerprint | length != 1 or kept_fingerprint[0] != fingerprint -%}
+        {{ log(this.identifier ~ ': settings or seeds changed since the last run (fingerprint): every row computed again', info=announce) }}
+        {{- return(false) -}}
+    {%- endif -%}
+    {{- return(true) -}}
+{%- endmacro %}
+
+{#- Statements of a post_hook: keep `fingerprint` for the next run's kept_state_matches. -#}
+{% macro keep_fingerprint(fingerprint) -%}
+    drop table if exists {{ identity_scratch('fingerprint') }};
+    create table {{ identity_scratch('fingerprint') }} as
+    select cast('{{ fingerprint }}' as {{ sql_type('varchar') }}) as fingerprint
+{%- endmacro %}
+
+{#- True when int_events_unified's run may compute part of it: an incremental run whose kept state
+    (the node -> person map, the fingerprint) is there and matches. The model and both hooks ask it
+    (the kept tables change only in the post_hook's statements, after it rendered); the model's call
+    logs why not (`announce`). -#}
+{% macro events_unified_recompute(announce=false) -%}
+    {#- no fingerprint (a query of the seeds) unless there is a table to compare it with -#}
+    {%- if not execute or not is_incremental() -%}{{- return(false) -}}{%- endif -%}
+    {{- return(kept_state_matches(events_unified_fingerprint(), ['nodes'], announce)) -}}
+{%- endmacro %}
+
+{#- int_events_unified, at render time of a run for which events_unified_recompute() holds: scratch
+    tables of what the run computes again.
+      `<this>__nodes_changed`: every node whose person is not the one this model last attached
+        (`<this>__nodes`, node -> person as int_people_resolved had it): a merge, a split, a node cut
+        or gone from the graph, a node that is new. A stored event's person is the person of its
+        nodes, so the events of these nodes are the only stored ones whose person can differ from a
+        full build's. Compared directly rather than through int_identity_person_ids.changed_on, which
+        marks neither a new node (changed_on null) nor a node gone from the graph (it keeps its last row).
+      `<this>__forms_touched` (submission_key), `<this>__email_touched` (sg_event_id): the staging rows
+        of the window's partitions (the only rows staging inserted or replaced: an incremental staging
+        model writes nothing else) and the rows with a node among the changed ones. -#}
+{% macro events_recompute_scope(people, forms, email) -%}
+    {%- set changed = identity_scratch('nodes_changed') -%}
+    {%- call statement('events_recompute_scope') -%}
+        drop table if exists {{ changed }};
+        create table {{ changed }} as
+        select coalesce(people_now.node_key, kept.node_key) as node_key
+        from (select node_key, person_id from {{ people }}) as people_now
+        full outer join {{ identity_scratch('nodes') }} as kept
+            on kept.node_key = people_now.node_key
+        where people_now.person_id is distinct from kept.person_id;
+        drop table if exists {{ identity_scratch('forms_touched') }};
+        create table {{ identity_scratch('forms_touched') }} as
+        select submission_key
+        from {{ forms }} as forms
+        where {{ in_lake_window('forms._interval_start') }}
+            or {{ node_key('email', 'forms.email') }} in (select node_key from {{ changed }})
+            or {{ node_key('phone', 'forms.phone') }} in (select node_key from {{ changed }})
+            or {{ node_key('web', 'forms.client_id') }} in (select node_key from {{ changed }})
+            or {{ node_key('form', 'forms.submission_key') }} in (select node_key from {{ changed }});
+        drop table if exists {{ identity_scratch('email_touched') }};
+        create table {{ identity_scratch('email_touched') }} as
+        select email.sg_event_id
+        from {{ email }} as email
+        where {{ in_lake_window('email._interval_start') }}
+            or {{ node_key('email', 'email.email') }} in (select node_key from {{ changed }})
+    {%- endcall -%}
+    {%- set counts = run_query(
+        'select (select count(*) from ' ~ changed ~ '), (select count(*) from ' ~ identity_scratch('forms_touched')
+        ~ '), (select count(*) from ' ~ identity_scratch('email_touched') ~ ')'
+    ).rows[0] -%}
+    {{ log('int_events_unified: ' ~ counts[0] ~ ' identity nodes changed person since the last run; '
+        ~ counts[1] ~ ' form submissions and ' ~ counts[2] ~ ' email events computed again', info=true) }}
+{%- endmacro %}
+
+{#- pre_hook of int_events_unified. A full computation (`recompute` false) of an existing table (its
+    fingerprint changed, or no kept state): every row goes. A daily run: every CRM event (the CRM
+    staging is rebuilt from every export each run: no column says which of its rows changed), the form
+    and email events the run computes again (`<this>__forms_touched`, `<this>__email_touched`: their
+    row, if any, is inserted again), and those whose staging row is gone (a purged or re-extracted
+    partition; an erasure deletes its rows itself). -#}
+{% macro delete_events_recomputed(forms, email) -%}
+    {%- set recompute = events_unified_recompute() -%}
+    {%- if is_incremental() and not recompute -%}
+        delete from {{ this }}
+    {%- elif is_incremental() -%}
+        delete from {{ this }}
+        where source = 'crm'
+            or (source = 'forms' and event_id in (select 'forms:' || submission_key from {{ identity_scratch('forms_touched') }}))
+            or (source = 'email' and event_id in (select 'email:' || sg_event_id from {{ identity_scratch('email_touched') }}))
+            or (source = 'forms' and event_id not in (
+                select 'forms:' || submission_key from {{ forms }} where submission_key is not null))
+            or (source = 'email' and event_id not in (
+                select 'email:' || sg_event_id from {{ email }} where sg_event_id is not null))
+    {%- endif -%}
+{%- endmacro %}
+
+{#- post_hook of int_events_unified: keep the node -> person map it attached and its fingerprint for
+    the next run, drop the scratch. A daily run updates the kept map for the changed nodes only. -#}
+{% macro events_unified_kept_state(people) -%}
+    {%- set recompute = events_unified_recompute() -%}
+    {%- set kept = identity_scratch('nodes') -%}
+    {%- if recompute %}
+    delete from {{ kept }} where node_key in (select node_key from {{ identity_scratch('nodes_changed') }});
+    insert into {{ kept }} (node_key, person_id)
+    select node_key, person_id from {{ people }}
+    where node_key in (select node_key from {{ identity_scratch('nodes_changed') }});
+    {%- else %}
+    drop table if exists {{ kept }};
+    create table {{ kept }} as select node_key, person_id from {{ people }};
+    {%- endif %}
+    {{ keep_fingerprint(events_unified_fingerprint()) }};
+    drop table if exists {{ identity_scratch('nodes_changed') }};
+    drop table if exists {{ identity_scratch('forms_touched') }};
+    drop table if exists {{ identity_scratch('email_touched') }}
+{%- endmacro %}
+
+{#- One digest of a set of rows (`value`: each row as text) per group, the same whatever the rows'
+    order. DuckDB: the sum of the rows' 64-bit hashes and their count; elsewhere md5 of the sorted rows. -#}
+{% macro row_set_digest(value) -%}
+    {{- return(adapter.dispatch('row_set_digest')(value)) -}}
+{%- endmacro %}
+
+{% macro default__row_set_digest(value) -%}
+    {{ dbt.hash(dbt.listagg(value, "'|'", 'order by ' ~ value)) }}
+{%- endmacro %}
+
+{% macro duckdb__row_set_digest(value) -%}
+    cast(sum(cast(hash({{ value }}) as hugeint)) as varchar) || ':' || cast(count(*) as varchar)
+{%- endmacro %}
+
+{#- int_attribution_journeys, at render time of an incremental run whose kept state matches: the
+    scratch `<this>__persons_changed`, the persons whose inputs differ from those of the run before:
+    `inputs` (a relation of person_id, digest: one row per person, the digest of their touches and
+    conversions now) against `<this>__inputs` (kept). A new touch, a new conversion, a touch or
+    conversion gone or changed, a merge or a split (the person's set changes) all change a digest. -#}
+{% macro journeys_persons_changed(inputs) -%}
+    {%- set changed = identity_scratch('persons_changed') -%}
+    {%- call statement('journeys_persons_changed') -%}
+        drop table if exists {{ changed }};
+        create table {{ changed }} as
+        select coalesce(now_inputs.person_id, kept.person_id) as person_id
+        from {{ inputs }} as now_inputs
+        full outer join {{ identity_scratch('inputs') }} as kept
+            on kept.person_id = now_inputs.person_id
+        where now_inputs.digest is distinct from kept.digest
+    {%- endcall -%}
+    {%- set count = run_query('select count(*) from ' ~ changed).columns[0].values()[0] -%}
+    {{ log('int_attribution_journeys: ' ~ count ~ ' persons with changed touches or conversions', info=true) }}
+    {{- return(changed) -}}
+{%- endmacro %}
+
+{#- The conversions of int_attribution_journeys: events of type var attribution_conversion_event with a
+    person; the value is the amount in the reporting currency (0 without an amount, null without a
+    rate). A select of conversion_id, person_id, converted_at, conversion_value. -#}
+{% macro attribution_conversions(events) -%}
+    select
+        events.event_id as conversion_id,
+        events.person_id,
+        events.event_at as converted_at,
+        case
+            when events.amount is null then 0.0
+            else events.amount_reporting
+        end as conversion_value
+    from {{ events }} as events
+    where events.event_type = '{{ var("attribution_conversion_event") }}'
+        and events.person_id is not null
+{%- endmacro %}
+
+{#- One row per person with touches or conversions: person_id and the digest (row_set_digest) of
+    every input of their journeys: each touch's id, time, channel and campaign (`touches`:
+    int_touchpoints) and each conversion's id, time and value (`events`: int_events_unified). -#}
+{% macro journey_inputs(events, touches) -%}
+    {%- set text = sql_type('varchar') -%}
+    select person_id, {{ row_set_digest('input_row') }} as digest
+    from (
+        select
+            person_id,
+            't|' || touch_id || '|' || coalesce(cast(touched_at as {{ text }}), '-') || '|'
+                || coalesce(channel, '-') || '|' || coalesce(campaign, '-') as input_row
+        from {{ touches }}
+        where person_id is not null
+        union all
+        select
+            person_id,
+            'c|' || conversion_id || '|' || coalesce(cast(converted_at as {{ text }}), '-') || '|'
+                || coalesce(cast(conversion_value as {{ text }}), '-')
+        from ({{ attribution_conversions(events) }}) as conversions
+    ) as inputs
+    group by person_id
+{%- endmacro %}
+
+{#- True when int_attribution_journeys' run may compute part of it (kept digests and fingerprint there
+    and matching); asked by the model and both hooks. -#}
+{% macro journeys_recompute(announce=false) -%}
+    {%- if not execute or not is_incremental() -%}{{- return(false) -}}{%- endif -%}
+    {{- return(kept_state_matches(attribution_journeys_fingerprint(), ['inputs'], announce)) -}}
+{%- endmacro %}
+
+{#- int_attribution_journeys, at render time of a run for which journeys_recompute() holds: the scratch
+    `<this>__inputs_now` (journey_inputs now) and `<this>__persons_changed`, the persons whose digest
+    differs from the kept one (`<this>__inputs`) or who have one on one side only: a new touch, a new
+    conversion, a touch or conversion changed or gone, a merge or a split (the person's rows change). -#}
+{% macro journeys_recompute_scope(events, touches) -%}
+    {%- set now = identity_scratch('inputs_now') -%}
+    {%- set changed = identity_scratch('persons_changed') -%}
+    {%- call statement('journeys_recompute_scope') -%}
+        drop table if exists {{ now }};
+        create table {{ now }} as {{ journey_inputs(events, touches) }};
+        drop table if exists {{ changed }};
+        create table {{ changed }} as
+        select coalesce(now_inputs.person_id, kept.person_id) as person_id
+        from {{ now }} as now_inputs
+        full outer join {{ identity_scratch('inputs') }} as kept
+            on kept.person_id = now_inputs.person_id
+        where now_inputs.digest is distinct from kept.digest
+    {%- endcall -%}
+    {%- set count = run_query('select count(*) from ' ~ changed).columns[0].values()[0] -%}
+    {{ log('int_attribution_journeys: ' ~ count ~ ' persons with changed touches or conversions, journeys computed again', info=true) }}
+{%- endmacro %}
+
+{#- pre_hook of int_attribution_journeys: the journeys of the persons computed again (a person left
+    with none loses them), or every journey when the run computes all. -#}
+{% macro delete_journeys_recomputed() -%}
+    {%- if is_incremental() and journeys_recompute() -%}
+        delete from {{ this }} where person_id in (select person_id from {{ identity_scratch('persons_changed') }})
+    {%- elif is_incremental() -%}
+        delete from {{ this }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- post_hook of int_attribution_journeys: keep the persons' digests and the fingerprint for the next
+    run, drop the scratch. -#}
+{% macro journeys_kept_state(events, touches) -%}
+    {%- set kept = identity_scratch('inputs') -%}
+    {%- set recompute = journeys_recompute() -%}
+    drop table if exists {{ kept }};
+    {%- if recompute %}
+    create table {{ kept }} as select * from {{ identity_scratch('inputs_now') }};
+    {%- else %}
+    create table {{ kept }} as {{ journey_inputs(events, touches) }};
+    {%- endif %}
+    {{ keep_fingerprint(attribution_journeys_fingerprint()) }};
+    drop table if exists {{ identity_scratch('inputs_now') }};
+    drop table if exists {{ identity_scratch('persons_changed') }}
+{%- endmacro %}
