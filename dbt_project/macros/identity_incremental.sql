@@ -351,9 +351,11 @@
         {{ log(this.identifier ~ ': every record computed', info=true) }}
         {{- return({'rows': now, 'changed': none}) -}}
     {%- endif -%}
-    {%- set counts = run_query('select (select count(*) from ' ~ changed ~ '), (select count(*) from (select distinct '
-        ~ key_list ~ ' from ' ~ now ~ ') as records)').rows[0] -%}
-    {{ log(this.identifier ~ ': ' ~ counts[0] ~ ' records new, changed or gone, of ' ~ counts[1], info=true) }}
+    {%- set listed = '(select distinct ' ~ key_list ~ ' from ' ~ now ~ ') as listed' -%}
+    {%- set counts = run_query('select (select count(*) from ' ~ changed ~ ' where ' ~ key_text ~ ' in (select ' ~ key_text
+        ~ ' from ' ~ listed ~ ')), (select count(*) from ' ~ changed ~ '), (select count(*) from ' ~ listed ~ ')').rows[0] -%}
+    {{ log(this.identifier ~ ': ' ~ counts[0] ~ ' records new or changed, ' ~ (counts[1] - counts[0]) ~ ' gone, of '
+        ~ counts[2], info=true) }}
     {{- return({'rows': now, 'changed': changed}) -}}
 {%- endmacro %}
 
