@@ -1131,53 +1131,89 @@ cm_keys as (
     is no date, a number that is none, an address without @, a phone with fewer digits than the
     comparison keeps) and values the blocklist removed (placeholders, role mailboxes). One row per
     comparison: comparison, source_column, comparison_type, present_values, failed_values,
-    blocked_values, failure_reason (why a value fails: no date, no number, no @, fewer digits). -#}
+    blocked_values, failure_reason (why a value fails: no date, no number, no @, fewer digits):
+    the counts (configured_match_standardisation_counts) of each record's verdicts
+    (configured_match_standardisation_flags). -#}
 {% macro configured_match_standardisation(records, config) %}
+{{ configured_match_standardisation_counts('(' ~ configured_match_standardisation_flags(records, config) ~ ')', config) }}
+{% endmacro %}
+
+{#- One row per record of `records` and comparison of `config`: record_id (the configuration's
+    record_id column), comparison, is_present (a value to compare), is_failed (present, and it does
+    not standardise) and is_blocked (the blocklist removed it); and the columns of `carry`. -#}
+{% macro configured_match_standardisation_flags(records, config, carry=[]) %}
     {%- for comparison in config['comparisons'] %}
         {%- set kind = comparison['type'] -%}
         {%- set columns = comparison.get('columns') or [comparison.get('column', comparison['name'])] -%}
         {%- set columns = columns | reject('none') | list -%}
         {%- set text = cm_text(columns[0]) -%}
         {%- set raw = "nullif(trim(cast(" ~ columns[0] ~ " as " ~ sql_type('varchar') ~ ")), '')" %}
-select
-    '{{ comparison['name'] }}' as comparison,
-    '{{ columns | join(', ') }}' as source_column,
-    '{{ kind }}' as comparison_type,
-    count(coalesce({% for c in columns %}{{ cm_text(c) }}{{ ', ' if not loop.last }}{% endfor %}{{ ", cast(null as " ~ sql_type('varchar') ~ ")" if columns | length == 1 }})) as present_values,
-    {%- if kind == 'date_parts' %}
-    count(case when {{ text }} is not null and {{ cm_parse_date(text) }} is null then 1 end) as failed_values,
-    0 as blocked_values,
-    'no date (YYYYMMDD, YYYY-MM-DD, YYYY/MM/DD, DD/MM/YYYY)' as failure_reason
-    {%- elif kind == 'numeric' %}
-    count(case when {{ text }} is not null and {{ cm_parse_number(text) }} is null then 1 end) as failed_values,
-    0 as blocked_values,
-    'no number' as failure_reason
-    {%- elif kind == 'email_local' %}
-    count(case when position('@' in {{ text }}) = 0 then 1 end) as failed_values,
-    0 as blocked_values,
-    'no @' as failure_reason
-    {%- elif kind == 'email' %}
         {%- set email = "nullif(replace(lower(cast(" ~ columns[0] ~ " as " ~ sql_type('varchar') ~ ")), ' ', ''), '')" %}
-    count(case when not {{ cm_blocked(comparison, email) }} and position('@' in {{ email }}) = 0 then 1 end) as failed_values,
-    count(case when {{ email }} is not null and {{ cm_blocked(comparison, email) }} then 1 end) as blocked_values,
-    'no @' as failure_reason
-    {%- elif comparison.get('standardise') == 'phone' %}
-    count(case when not {{ cm_blocked(comparison, raw) }}
-        and length({{ regex_replace_all(raw, "'[^0-9]'", "''") }}) < {{ comparison.get('digits', 8) }} then 1 end) as failed_values,
-    count(case when {{ raw }} is not null and {{ cm_blocked(comparison, raw) }} then 1 end) as blocked_values,
-    'fewer than {{ comparison.get('digits', 8) }} digits' as failure_reason
-    {%- else %}
-    0 as failed_values,
-    {%- if comparison.get('blocklist') %}
-    count(case when {{ text }} is not null and {{ cm_blocked(comparison, text) }} then 1 end) as blocked_values,
-    {%- else %}
-    0 as blocked_values,
-    {%- endif %}
-    cast(null as {{ sql_type('varchar') }}) as failure_reason
-    {%- endif %}
+select
+    cast({{ config.get('record_id', 'record_id') }} as {{ sql_type('varchar') }}) as record_id,
+    '{{ comparison['name'] }}' as comparison,
+    coalesce({% for c in columns %}{{ cm_text(c) }}{{ ', ' if not loop.last }}{% endfor %}{{ ", cast(null as " ~ sql_type('varchar') ~ ")" if columns | length == 1 }}) is not null as is_present,
+    case when
+    {%- if kind == 'date_parts' %} {{ text }} is not null and {{ cm_parse_date(text) }} is null
+    {%- elif kind == 'numeric' %} {{ text }} is not null and {{ cm_parse_number(text) }} is null
+    {%- elif kind == 'email_local' %} position('@' in {{ text }}) = 0
+    {%- elif kind == 'email' %} not {{ cm_blocked(comparison, email) }} and position('@' in {{ email }}) = 0
+    {%- elif comparison.get('standardise') == 'phone' %} not {{ cm_blocked(comparison, raw) }}
+        and length({{ regex_replace_all(raw, "'[^0-9]'", "''") }}) < {{ comparison.get('digits', 8) }}
+    {%- else %} false
+    {%- endif %} then true else false end as is_failed,
+    case when
+    {%- if kind == 'email' %} {{ email }} is not null and {{ cm_blocked(comparison, email) }}
+    {%- elif kind != 'date_parts' and kind != 'numeric' and kind != 'email_local' and comparison.get('standardise') == 'phone' %} {{ raw }} is not null and {{ cm_blocked(comparison, raw) }}
+    {%- elif kind != 'date_parts' and kind != 'numeric' and kind != 'email_local' and comparison.get('blocklist') %} {{ text }} is not null and {{ cm_blocked(comparison, text) }}
+    {%- else %} false
+    {%- endif %} then true else false end as is_blocked
+    {%- for column in carry %},
+    {{ column }}
+    {%- endfor %}
 from {{ records }}
 {{ 'union all' if not loop.last }}
     {%- endfor %}
+{% endmacro %}
+
+{#- The counts per comparison of `config` (configured_match_standardisation) from `flags`
+    (configured_match_standardisation_flags' rows, a relation or parenthesised query): one row per
+    comparison, also when it has no record. -#}
+{% macro configured_match_standardisation_counts(flags, config) %}
+select
+    cm_comparisons.comparison,
+    cm_comparisons.source_column,
+    cm_comparisons.comparison_type,
+    count(case when flags.is_present then 1 end) as present_values,
+    count(case when flags.is_failed then 1 end) as failed_values,
+    count(case when flags.is_blocked then 1 end) as blocked_values,
+    cm_comparisons.failure_reason
+from (
+    {%- for comparison in config['comparisons'] %}
+        {%- set kind = comparison['type'] -%}
+        {%- set columns = comparison.get('columns') or [comparison.get('column', comparison['name'])] -%}
+        {%- set columns = columns | reject('none') | list %}
+    select
+        '{{ comparison['name'] }}' as comparison,
+        '{{ columns | join(', ') }}' as source_column,
+        '{{ kind }}' as comparison_type,
+        {%- if kind == 'date_parts' %}
+        'no date (YYYYMMDD, YYYY-MM-DD, YYYY/MM/DD, DD/MM/YYYY)' as failure_reason
+        {%- elif kind == 'numeric' %}
+        'no number' as failure_reason
+        {%- elif kind in ('email_local', 'email') %}
+        'no @' as failure_reason
+        {%- elif comparison.get('standardise') == 'phone' %}
+        'fewer than {{ comparison.get('digits', 8) }} digits' as failure_reason
+        {%- else %}
+        cast(null as {{ sql_type('varchar') }}) as failure_reason
+        {%- endif %}
+    {{ 'union all' if not loop.last }}
+    {%- endfor %}
+) as cm_comparisons
+left join {{ flags }} as flags
+    on flags.comparison = cm_comparisons.comparison
+group by cm_comparisons.comparison, cm_comparisons.source_column, cm_comparisons.comparison_type, cm_comparisons.failure_reason
 {% endmacro %}
 
 {#- `dbt run-operation configured_match_table --args '{source: main.records, target: main.pairs,

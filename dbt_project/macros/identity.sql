@@ -79,11 +79,36 @@
         select min(blocklist.reason)
         from {{ ref('identity_blocklist') }} as blocklist
         where blocklist.identifier_type in ('{{ identifier_type }}', '*')
-            and case
-                when blocklist.match = 'regex' then {{ regex_search(value, 'blocklist.pattern') }}
-                else {{ value }} like blocklist.pattern
-            end
+            and {{ blocklist_pattern_matches(value) }}
     )
+{%- endmacro %}
+
+{#- True when `value` matches the pattern of the seed identity_blocklist's row `blocklist`. -#}
+{% macro blocklist_pattern_matches(value) -%}
+    case
+        when blocklist.match = 'regex' then {{ regex_search(value, 'blocklist.pattern') }}
+        else {{ value }} like blocklist.pattern
+    end
+{%- endmacro %}
+
+{#- The rule of the seed identity_blocklist that each distinct (identifier_type, identifier_value)
+    of `relation` matches, as a select of those with one (blocked_reason: the first reason, as
+    blocklist_reason gives it). For many rows: each value is matched once, against its type's rows
+    and the rows for every type (`*`) only, where a correlated subquery on a type column matched
+    every row of the seed. -#}
+{% macro blocklist_reasons(relation) -%}
+    select identifier_type, identifier_value, min(reason) as blocked_reason
+    from (
+        {%- for rule_type in ['identifier_values.identifier_type', "'*'"] %}
+        select identifier_values.identifier_type, identifier_values.identifier_value, blocklist.reason
+        from (select distinct identifier_type, identifier_value from {{ relation }}) as identifier_values
+        inner join {{ ref('identity_blocklist') }} as blocklist
+            on blocklist.identifier_type = {{ rule_type }}
+        where {{ blocklist_pattern_matches('identifier_values.identifier_value') }}
+        {{ 'union all' if not loop.last }}
+        {%- endfor %}
+    ) as hits
+    group by identifier_type, identifier_value
 {%- endmacro %}
 
 {#- True when an identifier is a placeholder or a shared value listed in the seed identity_blocklist. -#}

@@ -110,10 +110,9 @@
     {%- set changed = identity_scratch('changed') -%}
     {%- set compared = identity_scratch('compared') -%}
     {%- set needed = identity_scratch('needed') -%}
-    {%- set columns = adapter.get_columns_in_relation(records) | map(attribute='name') | list -%}
-    {%- set fields = [] -%}
-    {%- for column in columns -%}
-        {%- do fields.append("coalesce(cast(" ~ adapter.quote(column) ~ " as " ~ sql_type('varchar') ~ "), '~')") -%}
+    {%- set columns = [] -%}
+    {%- for column in adapter.get_columns_in_relation(records) -%}
+        {%- do columns.append(adapter.quote(column.name)) -%}
     {%- endfor -%}
     {%- call statements('identity_match_now') -%}
         {%- for scratch in [now, keys_now, input_now, input_changed, changed, compared, needed] %}
@@ -122,7 +121,7 @@
         create table {{ now }} as
         select
             cast(record_id as {{ sql_type('varchar') }}) as record_id,
-            {{ dbt.hash(fields | join(" || '|' || ")) }} as record_hash
+            {{ identity_row_hash(columns) }} as record_hash
         from {{ records }};
     {%- endcall -%}
     {%- set fingerprint = identity_match_fingerprint(config) -%}
@@ -296,4 +295,103 @@
     drop table if exists {{ identity_scratch('needed') }}
     {%- endset -%}
     {{- hook_statements(sql) -}}
+{%- endmacro %}
+
+{#- A hash of `columns` (SQL expressions) as one text, nulls kept apart from every value: what the
+    incremental identity models compare to find a record that changed. -#}
+{% macro identity_row_hash(columns) -%}
+    {%- set fields = [] -%}
+    {%- for column in columns -%}
+        {%- do fields.append("coalesce(cast(" ~ column ~ " as " ~ sql_type('varchar') ~ "), '~')") -%}
+    {%- endfor -%}
+    {{- dbt.hash(fields | join(" || '|' || ")) -}}
+{%- endmacro %}
+
+{#- What a daily run of an identity model incremental per record (int_identity_record_identifiers)
+    recomputes. `rows` is the model's input as a query: every row it would compute from, cheap to list
+    (no blocklist, no matcher), with the record's `keys` and `row_hash` (identity_row_hash of all that
+    the row's output depends on); {{ this }} stores each output row's row_hash. Creates `<this>__rows_now`
+    (the rows) and `<this>__changed` (the keys of the records with a row_hash now that is not stored,
+    or stored and not now: a new, changed or gone record; counted with their copies, unless
+    `with_copies` is false: a model with several output rows per input row), deletes the
+    stored rows of those records in the model's transaction, and returns {'rows': <rows_now>,
+    'changed': <changed>}. When the run before kept no fingerprint, a stored table lacks row_hash, or the
+    fingerprint differs (identity_match_fingerprint: the matcher's configuration and seeds, the
+    blocklist among them), every stored row is deleted and 'changed' is none: every record is computed. -#}
+{% macro identity_records_scope(rows, keys, with_copies=true) -%}
+    {%- set now = identity_scratch('rows_now') -%}
+    {%- set changed = identity_scratch('changed') -%}
+    {%- set kept_print = identity_scratch('fingerprint') -%}
+    {%- set key_list = keys | join(', ') -%}
+    {%- set key_text = [] -%}
+    {%- for key in keys -%}
+        {%- do key_text.append("coalesce(cast(" ~ key ~ " as " ~ sql_type('varchar') ~ "), '~')") -%}
+    {%- endfor -%}
+    {%- set key_text = key_text | join(" || '|' || ") -%}
+    {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+    {%- set state = namespace(incremental='row_hash' in stored) -%}
+    {%- if state.incremental and adapter.get_relation(database=kept_print.database, schema=kept_print.schema,
+                                                      identifier=kept_print.identifier) is none -%}
+        {%- set state.incremental = false -%}
+    {%- endif -%}
+    {%- if state.incremental -%}
+        {%- set kept_value = run_query('select max(fingerprint) from ' ~ kept_print).columns[0].values()[0] -%}
+        {%- set state.incremental = kept_value == identity_match_fingerprint(identity_match_config()) -%}
+    {%- endif -%}
+    {%- call statement('identity_records_now') -%}
+        drop table if exists {{ now }};
+        drop table if exists {{ changed }};
+        create table {{ now }} as
+        select * from ({{ rows }}) as identity_rows;
+        {% if state.incremental -%}
+        create table {{ changed }} as
+        select distinct {{ key_list }}
+        from (
+            (select {{ key_list }}, row_hash from {{ now }}
+             except{{ ' all' if with_copies }}
+             select {{ key_list }}, row_hash from {{ this }})
+            union all
+            (select {{ key_list }}, row_hash from {{ this }}
+             except{{ ' all' if with_copies }}
+             select {{ key_list }}, row_hash from {{ now }})
+        ) as differing;
+        delete from {{ this }}
+        where {{ key_text }} in (select {{ key_text }} from {{ changed }});
+        {%- else -%}
+        delete from {{ this }};
+        {%- endif %}
+    {%- endcall -%}
+    {%- if not state.incremental -%}
+        {{ log(this.identifier ~ ': every record computed', info=true) }}
+        {{- return({'rows': now, 'changed': none}) -}}
+    {%- endif -%}
+    {%- set listed = '(select distinct ' ~ key_list ~ ' from ' ~ now ~ ') as listed' -%}
+    {%- set counts = run_query('select (select count(*) from ' ~ changed ~ ' where ' ~ key_text ~ ' in (select ' ~ key_text
+        ~ ' from ' ~ listed ~ ')), (select count(*) from ' ~ changed ~ '), (select count(*) from ' ~ listed ~ ')').rows[0] -%}
+    {{ log(this.identifier ~ ': ' ~ counts[0] ~ ' records new or changed, ' ~ (counts[1] - counts[0]) ~ ' gone, of '
+        ~ counts[2], info=true) }}
+    {{- return({'rows': now, 'changed': changed}) -}}
+{%- endmacro %}
+
+{#- The rows of `rows` (identity_records_scope's) of the records in `changed`, as a select; every row
+    when `changed` is none. -#}
+{% macro identity_rows_of_changed_records(rows, changed, keys) -%}
+    select identity_rows.*
+    from {{ rows }} as identity_rows
+    {%- if changed is not none %}
+    inner join {{ changed }} as changed_records
+        on {% for key in keys %}changed_records.{{ key }} is not distinct from identity_rows.{{ key }}{{ ' and ' if not loop.last }}{% endfor %}
+    {%- endif %}
+{%- endmacro %}
+
+{#- Post-hook of a model incremental per record (identity_records_scope): keep the fingerprint its
+    rows were computed under, drop the scratch. Nothing where the model is a table (Spark). -#}
+{% macro identity_records_kept_state() -%}
+    {%- if incremental_or_table() == 'incremental' -%}
+    drop table if exists {{ identity_scratch('fingerprint') }};
+    create table {{ identity_scratch('fingerprint') }} as
+    select cast('{{ identity_match_fingerprint(identity_match_config()) }}' as {{ sql_type('varchar') }}) as fingerprint;
+    drop table if exists {{ identity_scratch('rows_now') }};
+    drop table if exists {{ identity_scratch('changed') }}
+    {%- endif -%}
 {%- endmacro %}

@@ -430,7 +430,8 @@ INCREMENTAL_MODELS = {"stg_web__events": "staging", "stg_web__consent_denied_eve
                       "int_web_session_events": "intermediate", "int_web_session_traffic": "intermediate",
                       "int_web_page_views": "intermediate", "int_events_unified": "intermediate",
                       "int_web_sessions": "intermediate", "int_identity_match_evidence": "intermediate",
-                      "int_identity_components": "intermediate",
+                       "int_identity_components": "intermediate", "int_identity_record_identifiers": "intermediate",
+                      "int_identity_record_standardisation": "intermediate",
                       "int_attribution_journeys": "intermediate"}  # fmt: skip
 INCREMENTAL_RELATIONS = [f"{schema}.{model}" for model, schema in INCREMENTAL_MODELS.items()]
 FUNNEL_CASES_TAG = "funnel_edge_case"

@@ -36,7 +36,15 @@ from pathlib import Path
 import pytest
 from intent_pipeline.privacy.erase import warehouse_rows
 
-from tests.dbt.conftest import DAYS, GARBAGE_DAY, WITHOUT_TESTS, Build, form, write_partition
+from tests.dbt.conftest import (
+    DAYS,
+    GARBAGE_DAY,
+    WITHOUT_TESTS,
+    Build,
+    form,
+    page_view,
+    write_partition,
+)
 from tests.dbt.test_identity_decisions import HEADER, project_copy, run_project
 from tests.dbt.test_incremental_identity import erase_from_lake, erin_values, snapshot
 
@@ -141,7 +149,9 @@ def test_every_table_equals_a_full_refresh(days, day):
     assert sorted(incremental) == sorted(scratch)
     assert {"intermediate.int_identity_components", "intermediate.int_identity_person_ids",
             "intermediate.int_people_resolved", "intermediate.int_identity_match_pairs", "marts.people",
-            "marts.lead_scores", "intermediate.int_events_unified"} <= set(incremental)  # fmt: skip
+            "marts.lead_scores", "intermediate.int_events_unified", "intermediate.int_identity_record_identifiers",
+            "intermediate.int_identity_record_standardisation",
+            "intermediate.int_identity_match_standardisation"} <= set(incremental)  # fmt: skip
     assert incremental["intermediate.int_identity_components"], "no component: nothing was compared"
     assert [table for table in incremental if incremental[table] != scratch[table]] == []
 
@@ -175,3 +185,81 @@ def test_the_scenario_happened(days):
     # the erasure removed rows, and the decision joined Dave and Alice
     assert facts["lake_rows"] > 0 and facts["deleted"]
     assert may23["dave"] != may23["alice"] and may24["dave"] == may24["alice"]
+
+
+# Day 6 (2026-11-25), built on both sides after the four days above (their snapshots are taken): the
+# partition of day 3 is extracted again with Dave's typo'd mailbox corrected (a record re-extracted
+# with a changed email, inside the day's window), retention purges day 1's partitions of forms, email
+# and CRM leads (records gone; day 1's web events stay: the web staging's known gap, w-bob-1 in days 1
+# and 2, docs/incremental.md "Retention"), and bob.device is seen again (a web record's last sighting).
+DAY6 = date(2026, 11, 25)
+PURGED = ("forms_submissions", "email_events", "crm_leads")
+RECORDS_CHANGED = re.compile(
+    r"(int_identity_record_identifiers|int_identity_record_standardisation): "
+    r"(\d+) records new or changed, (\d+) gone, of (\d+)"
+)
+
+
+@pytest.fixture(scope="module")
+def day_six(days) -> dict:
+    sides = {}
+    for name, side in days.items():
+        build, project = side["build"], side["project"]
+        write_partition(build.lake, "forms_submissions", date(2026, 11, 22), [
+            form("f-carol-demo", "2026-11-22 03:00:00", "Request a Demo", "carol@shopmart.com", None,
+                 full_name="Carol Lin", company="Shopmart", client_id="bob.device", consent="1"),
+            form("f-dave-typo", "2026-11-22 04:00:00", "Contact Us", "dave.wu@harborbank.com", None,
+                 full_name="Dave Wu", company="Harbor Bank", consent="1"),
+        ])  # fmt: skip
+        for table in PURGED:
+            shutil.rmtree(build.lake / "raw" / table / f"dt={DAYS[0]}")
+        write_partition(build.lake, "web_events", DAY6, [
+            page_view("w-bob-6", "bob.device", "2026-11-25 10:00:00", "/pricing", 9, 8_000)])  # fmt: skip
+        done = run_day(project, build, DAY6, refresh=name == "from_scratch")
+        sides[name] = {"log": done.stdout, "tables": snapshot(build)}
+    return sides
+
+
+def test_a_changed_email_and_a_purged_partition_equal_a_full_refresh(day_six):
+    incremental, scratch = day_six["incremental"]["tables"], day_six["from_scratch"]["tables"]
+    assert sorted(incremental) == sorted(scratch)
+    assert [table for table in incremental if incremental[table] != scratch[table]] == []
+    identifiers = incremental["intermediate.int_identity_record_identifiers"]
+    nodes = {(row[1], row[3]) for row in identifiers}
+    # the re-extracted form holds its new mailbox only; the purged partitions' records are gone
+    assert ("typeform:f-dave-typo", "email:dave.wu@harborbank.com") in nodes
+    assert not any(row[3] == "email:dave@bnak.com" for row in identifiers)
+    purged = ("typeform:f-carol-trial", "hubspot_forms:f-dave-trial", "00Qalice")
+    assert not any(row[1] in purged for row in identifiers)
+    assert not any(row[0] == "email" and row[1] == "info@acme-retail.com" for row in identifiers)
+    standardised = {row[0] for row in incremental["intermediate.int_identity_record_standardisation"]}
+    assert "forms:typeform:f-dave-typo" in standardised and "forms:typeform:f-carol-trial" not in standardised
+
+
+def test_the_record_models_took_the_incremental_path(days, day_six):
+    # every daily run of the incremental side computed only the records new or changed, fewer than it
+    # listed, and deleted those gone (an erasure on day 4; a purge and a re-extracted partition on day 6);
+    # the full refresh logs no such line
+    logs = {**days["incremental"]["logs"], DAY6: day_six["incremental"]["log"]}
+    for day, log in logs.items():
+        found = {model: tuple(map(int, counts)) for model, *counts in RECORDS_CHANGED.findall(log)}
+        assert set(found) == {"int_identity_record_identifiers", "int_identity_record_standardisation"}, log[-3000:]
+        assert all(changed < listed for changed, _, listed in found.values()), (day, found)
+        if day in (date(2026, 11, 23), DAY6):
+            assert all(changed > 0 and gone > 0 for changed, gone, _ in found.values()), (day, found)
+    scratch_logs = [*days["from_scratch"]["logs"].values(), day_six["from_scratch"]["log"]]
+    assert not any(RECORDS_CHANGED.search(log) for log in scratch_logs)
+
+
+def test_an_erasure_leaves_no_record_of_the_person(days):
+    # day 4 erased Erin: her forms' records and every identifier of hers are gone from the incremental tables
+    tables = days["incremental"]["snapshots"][date(2026, 11, 23)]
+    erased = days["incremental"]["facts"]["erased"]
+    forms = ("typeform:f-erin-trial", "typeform:f-erin-paper")
+    identifiers = tables["intermediate.int_identity_record_identifiers"]
+    assert not [row for row in identifiers if row[1] in forms or row[3].split(":", 1)[1].lower() in erased]
+    standardised = tables["intermediate.int_identity_record_standardisation"]
+    assert not [row for row in standardised if row[0] in {f"forms:{key}" for key in forms}]
+    # and they were there before the erasure
+    before = days["incremental"]["snapshots"][date(2026, 11, 22)]["intermediate.int_identity_record_identifiers"]
+    assert [row for row in before if row[1] in forms]

@@ -61,7 +61,7 @@ def counted(shared_parse, tmp_path_factory):
             )
         finally:
             con.close()
-        im.run_dbt(base, "run", "--select", "int_identity_match_standardisation")
+        im.run_dbt(base, "run", "--select", "int_identity_record_standardisation", "int_identity_match_standardisation")
         yield identity_standardisation(warehouse)
     finally:
         shutil.rmtree(base, ignore_errors=True)

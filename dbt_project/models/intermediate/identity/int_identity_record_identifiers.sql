@@ -2,9 +2,28 @@
     device/login pair and mailed address with each identifier it holds, as a graph node
     (`<type>:<value>`), when it was seen, and the seed identity_blocklist rule it matches
     (blocked_reason, null when it may link). The identity graph, its guards and their audit all
-    start here. -#}
-with
+    start here.
+    Incremental per record (docs/incremental.md, "Identity"): listing every record's identifiers is
+    cheap, matching them against the blocklist is not. A daily run lists them all, compares each
+    row's row_hash (of everything its output depends on) with the stored ones, and computes only the
+    records new, changed or gone (macro identity_records_scope: their stored rows are deleted first);
+    a changed fingerprint of the matcher's configuration and seeds (the blocklist among them)
+    computes every record. -#}
+{{ config(
+    materialized=incremental_or_table(),
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    post_hook="{{ identity_records_kept_state() }}",
+) }}
 
+-- the seeds the fingerprint reads (identity_match_fingerprint)
+-- depends_on: {{ ref('identity_match_comparisons') }}
+-- depends_on: {{ ref('identity_match_free_email_domains') }}
+-- depends_on: {{ ref('identity_match_pinyin') }}
+
+{%- set keys = ['record_source', 'record_key'] -%}
+{#- every record's rows without the blocklist's verdict: CTEs, the last of them listed_rows -#}
+{% set listed_ctes %}
 forms as (
     select * from {{ ref('stg_forms__submissions') }}
 ),
@@ -56,7 +75,7 @@ record_identifiers as (
         submission_key as record_key,
         'email' as identifier_type,
         {{ node_key('email', 'email') }} as node_key,
-        {{ blocklist_reason('email', 'email') }} as blocked_reason,
+        email as identifier_value,
         submitted_at as first_seen_at,
         submitted_at as last_seen_at
     from forms
@@ -69,7 +88,7 @@ record_identifiers as (
         submission_key,
         'phone',
         {{ node_key('phone', 'phone') }},
-        {{ blocklist_reason('phone', 'phone') }},
+        phone,
         submitted_at,
         submitted_at
     from forms
@@ -83,7 +102,7 @@ record_identifiers as (
         submission_key,
         'web',
         {{ node_key('web', 'client_id') }},
-        {{ blocklist_reason('web', 'client_id') }},
+        client_id,
         submitted_at,
         submitted_at
     from forms
@@ -96,7 +115,7 @@ record_identifiers as (
         user_pseudo_id || '|' || coalesce(user_id, ''),
         'web',
         {{ node_key('web', 'user_pseudo_id') }},
-        {{ blocklist_reason('web', 'user_pseudo_id') }},
+        user_pseudo_id,
         first_seen_at,
         last_seen_at
     from web_devices
@@ -108,7 +127,7 @@ record_identifiers as (
         user_pseudo_id || '|' || user_id,
         'ga4_user',
         {{ node_key('ga4_user', 'user_id') }},
-        {{ blocklist_reason('ga4_user', 'user_id') }},
+        user_id,
         first_seen_at,
         last_seen_at
     from web_devices
@@ -121,7 +140,7 @@ record_identifiers as (
         email,
         'email',
         {{ node_key('email', 'email') }},
-        {{ blocklist_reason('email', 'email') }},
+        email,
         first_seen_at,
         last_seen_at
     from mailed_addresses
@@ -133,7 +152,7 @@ record_identifiers as (
         lead_id,
         'crm_lead',
         {{ node_key('crm_lead', 'lead_id') }},
-        {{ blocklist_reason('crm_lead', 'lead_id') }},
+        lead_id,
         created_at,
         updated_at
     from leads
@@ -145,7 +164,7 @@ record_identifiers as (
         lead_id,
         'email',
         {{ node_key('email', 'email') }},
-        {{ blocklist_reason('email', 'email') }},
+        email,
         created_at,
         updated_at
     from leads
@@ -158,7 +177,7 @@ record_identifiers as (
         lead_id,
         'phone',
         {{ node_key('phone', 'phone') }},
-        {{ blocklist_reason('phone', 'phone') }},
+        phone,
         created_at,
         updated_at
     from leads
@@ -171,7 +190,7 @@ record_identifiers as (
         opportunity_id,
         'crm_lead',
         {{ node_key('crm_lead', 'lead_id') }},
-        {{ blocklist_reason('crm_lead', 'lead_id') }},
+        lead_id,
         created_at,
         coalesce(closed_at, created_at)
     from opportunities
@@ -184,7 +203,7 @@ record_identifiers as (
         order_id,
         'crm_lead',
         {{ node_key('crm_lead', 'lead_id') }},
-        {{ blocklist_reason('crm_lead', 'lead_id') }},
+        lead_id,
         ordered_at,
         ordered_at
     from orders
@@ -197,11 +216,57 @@ record_identifiers as (
         order_id,
         'email',
         {{ node_key('email', 'email') }},
-        {{ blocklist_reason('email', 'email') }},
+        email,
         ordered_at,
         ordered_at
     from orders
     where email is not null
+),
+
+listed_rows as (
+    -- row_hash: everything the row's output depends on (blocked_reason: its type and value)
+    select
+        record_identifiers.*,
+        {{ identity_row_hash(['record_source', 'record_key', 'identifier_type', 'node_key', 'identifier_value', 'first_seen_at', 'last_seen_at']) }} as row_hash
+    from record_identifiers
+)
+{% endset %}
+
+{%- set scope = {'rows': none, 'changed': none} -%}
+{%- if execute and is_incremental() -%}
+    {%- set scope = identity_records_scope('with ' ~ listed_ctes ~ ' select * from listed_rows', keys) -%}
+{%- endif %}
+
+with
+
+{{ listed_ctes }},
+
+identifier_rows as (
+    {% if scope['rows'] is none -%}
+    select * from listed_rows
+    {%- else -%}
+    {{ identity_rows_of_changed_records(scope['rows'], scope['changed'], keys) }}
+    {%- endif %}
+),
+
+blocked as (
+    {{ blocklist_reasons('identifier_rows') }}
+),
+
+final as (
+    select
+        identifier_rows.record_source,
+        identifier_rows.record_key,
+        identifier_rows.identifier_type,
+        identifier_rows.node_key,
+        blocked.blocked_reason,
+        identifier_rows.first_seen_at,
+        identifier_rows.last_seen_at,
+        identifier_rows.row_hash
+    from identifier_rows
+    left join blocked
+        on blocked.identifier_type = identifier_rows.identifier_type
+        and blocked.identifier_value = identifier_rows.identifier_value
 )
 
-select * from record_identifiers
+select * from final
