@@ -68,7 +68,7 @@
         model writes nothing else) and the rows with a node among the changed ones. -#}
 {% macro events_recompute_scope(people, forms, email) -%}
     {%- set changed = identity_scratch('nodes_changed') -%}
-    {%- call statement('events_recompute_scope') -%}
+    {%- call statements('events_recompute_scope') -%}
         drop table if exists {{ changed }};
         create table {{ changed }} as
         select coalesce(people_now.node_key, kept.node_key) as node_key
@@ -127,6 +127,7 @@
 {% macro events_unified_kept_state(people) -%}
     {%- set recompute = events_unified_recompute() -%}
     {%- set kept = identity_scratch('nodes') -%}
+    {%- set sql -%}
     {%- if recompute %}
     delete from {{ kept }} where node_key in (select node_key from {{ identity_scratch('nodes_changed') }});
     insert into {{ kept }} (node_key, person_id)
@@ -140,6 +141,8 @@
     drop table if exists {{ identity_scratch('nodes_changed') }};
     drop table if exists {{ identity_scratch('forms_touched') }};
     drop table if exists {{ identity_scratch('email_touched') }}
+    {%- endset -%}
+    {{- hook_statements(sql) -}}
 {%- endmacro %}
 
 {#- One digest of a set of rows (`value`: each row as text) per group, the same whatever the rows'
@@ -163,7 +166,7 @@
     conversion gone or changed, a merge or a split (the person's set changes) all change a digest. -#}
 {% macro journeys_persons_changed(inputs) -%}
     {%- set changed = identity_scratch('persons_changed') -%}
-    {%- call statement('journeys_persons_changed') -%}
+    {%- call statements('journeys_persons_changed') -%}
         drop table if exists {{ changed }};
         create table {{ changed }} as
         select coalesce(now_inputs.person_id, kept.person_id) as person_id
@@ -231,7 +234,7 @@
 {% macro journeys_recompute_scope(events, touches) -%}
     {%- set now = identity_scratch('inputs_now') -%}
     {%- set changed = identity_scratch('persons_changed') -%}
-    {%- call statement('journeys_recompute_scope') -%}
+    {%- call statements('journeys_recompute_scope') -%}
         drop table if exists {{ now }};
         create table {{ now }} as {{ journey_inputs(events, touches) }};
         drop table if exists {{ changed }};
@@ -261,6 +264,7 @@
 {% macro journeys_kept_state(events, touches) -%}
     {%- set kept = identity_scratch('inputs') -%}
     {%- set recompute = journeys_recompute() -%}
+    {%- set sql -%}
     drop table if exists {{ kept }};
     {%- if recompute %}
     create table {{ kept }} as select * from {{ identity_scratch('inputs_now') }};
@@ -270,4 +274,6 @@
     {{ keep_fingerprint(attribution_journeys_fingerprint()) }};
     drop table if exists {{ identity_scratch('inputs_now') }};
     drop table if exists {{ identity_scratch('persons_changed') }}
+    {%- endset -%}
+    {{- hook_statements(sql) -}}
 {%- endmacro %}
