@@ -159,27 +159,6 @@
     cast(sum(cast(hash({{ value }}) as hugeint)) as varchar) || ':' || cast(count(*) as varchar)
 {%- endmacro %}
 
-{#- int_attribution_journeys, at render time of an incremental run whose kept state matches: the
-    scratch `<this>__persons_changed`, the persons whose inputs differ from those of the run before:
-    `inputs` (a relation of person_id, digest: one row per person, the digest of their touches and
-    conversions now) against `<this>__inputs` (kept). A new touch, a new conversion, a touch or
-    conversion gone or changed, a merge or a split (the person's set changes) all change a digest. -#}
-{% macro journeys_persons_changed(inputs) -%}
-    {%- set changed = identity_scratch('persons_changed') -%}
-    {%- call statements('journeys_persons_changed') -%}
-        drop table if exists {{ changed }};
-        create table {{ changed }} as
-        select coalesce(now_inputs.person_id, kept.person_id) as person_id
-        from {{ inputs }} as now_inputs
-        full outer join {{ identity_scratch('inputs') }} as kept
-            on kept.person_id = now_inputs.person_id
-        where now_inputs.digest is distinct from kept.digest
-    {%- endcall -%}
-    {%- set count = run_query('select count(*) from ' ~ changed).columns[0].values()[0] -%}
-    {{ log('int_attribution_journeys: ' ~ count ~ ' persons with changed touches or conversions', info=true) }}
-    {{- return(changed) -}}
-{%- endmacro %}
-
 {#- The conversions of int_attribution_journeys: events of type var attribution_conversion_event with a
     person; the value is the amount in the reporting currency (0 without an amount, null without a
     rate). A select of conversion_id, person_id, converted_at, conversion_value. -#}

@@ -11,6 +11,7 @@ as its warehouse before it writes its records.
 from __future__ import annotations
 
 import shutil
+from collections import defaultdict
 from pathlib import Path
 
 from intent_pipeline.identity_estimate import SEEDS, Scratch
@@ -42,3 +43,14 @@ def seeded_warehouse(tmp_path_factory, base: Path) -> Path:
     base.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(matcher_seeds(tmp_path_factory), target)
     return target
+
+
+def people_and_groups(group_of: dict[str, str], person_of: dict[str, str]) -> tuple[dict, dict]:
+    """The matcher's groups against the truth: (group -> the true people in it, true person -> the
+    groups holding their records), from record -> group and record -> true person."""
+    people_in: dict[str, set[str]] = defaultdict(set)
+    groups_of: dict[str, set[str]] = defaultdict(set)
+    for record, group in group_of.items():
+        people_in[group].add(person_of[record])
+        groups_of[person_of[record]].add(group)
+    return people_in, groups_of

@@ -34,14 +34,13 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
 from intent_pipeline.identity_estimate import RECORDS_TABLE
 
 from tests.benches import load_bench
-from tests.dbt.identity_builds import seeded_warehouse
+from tests.dbt.identity_builds import people_and_groups, seeded_warehouse
 
 pytestmark = pytest.mark.slow
 
@@ -60,11 +59,7 @@ MAPPING = {"first_name": "given_name", "last_name": "surname", "city": "suburb",
 def merge_rates(group_of: dict[str, str], person_of: dict[str, str]) -> dict:
     """Over-merge: share of resolved groups holding records of two or more people; under-merge: share
     of people whose records are in two or more groups."""
-    people_in: dict[str, set[str]] = defaultdict(set)
-    groups_of: dict[str, set[str]] = defaultdict(set)
-    for record, group in group_of.items():
-        people_in[group].add(person_of[record])
-        groups_of[person_of[record]].add(group)
+    people_in, groups_of = people_and_groups(group_of, person_of)
     return {
         "groups": len(people_in),
         "people": len(groups_of),

@@ -21,13 +21,12 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
 from tests.benches import load_bench
-from tests.dbt.identity_builds import seeded_warehouse
+from tests.dbt.identity_builds import people_and_groups, seeded_warehouse
 
 pytestmark = pytest.mark.slow
 
@@ -62,11 +61,7 @@ ESTIMATED_NATIONAL_ID = {2: (0.90, 0.0001), 1: (0.05, 0.0005), 0: (0.05, 0.9994)
 
 
 def merge_rates(group_of: dict[str, str], person_of: dict[str, str]) -> dict:
-    people_in: dict[str, set[str]] = defaultdict(set)
-    groups_of: dict[str, set[str]] = defaultdict(set)
-    for record, group in group_of.items():
-        people_in[group].add(person_of[record])
-        groups_of[person_of[record]].add(group)
+    people_in, groups_of = people_and_groups(group_of, person_of)
     return {
         "people": len(groups_of),
         "glued": sorted(sorted(p) for p in people_in.values() if len(p) > 1),
