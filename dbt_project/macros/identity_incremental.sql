@@ -283,9 +283,7 @@
     create table {{ identity_scratch('keys') }} as select * from {{ identity_scratch('keys_now') }};
     drop table if exists {{ identity_scratch('input') }};
     create table {{ identity_scratch('input') }} as select * from {{ identity_scratch('input_now') }};
-    drop table if exists {{ identity_scratch('fingerprint') }};
-    create table {{ identity_scratch('fingerprint') }} as
-    select cast('{{ identity_match_fingerprint(config) }}' as {{ sql_type('varchar') }}) as fingerprint;
+    {{ keep_fingerprint(identity_match_fingerprint(config)) }};
     drop table if exists {{ identity_scratch('records_now') }};
     drop table if exists {{ identity_scratch('keys_now') }};
     drop table if exists {{ identity_scratch('input_now') }};
@@ -388,9 +386,7 @@
     rows were computed under, drop the scratch. Nothing where the model is a table (Spark). -#}
 {% macro identity_records_kept_state() -%}
     {%- if incremental_or_table() == 'incremental' -%}
-    drop table if exists {{ identity_scratch('fingerprint') }};
-    create table {{ identity_scratch('fingerprint') }} as
-    select cast('{{ identity_match_fingerprint(identity_match_config()) }}' as {{ sql_type('varchar') }}) as fingerprint;
+    {{ keep_fingerprint(identity_match_fingerprint(identity_match_config())) }};
     drop table if exists {{ identity_scratch('rows_now') }};
     drop table if exists {{ identity_scratch('changed') }}
     {%- endif -%}
