@@ -106,7 +106,6 @@
     {%- set kept = identity_scratch('records') -%}
     {%- set kept_keys = identity_scratch('keys') -%}
     {%- set kept_input = identity_scratch('input') -%}
-    {%- set kept_print = identity_scratch('fingerprint') -%}
     {%- set changed = identity_scratch('changed') -%}
     {%- set compared = identity_scratch('compared') -%}
     {%- set needed = identity_scratch('needed') -%}
@@ -124,19 +123,9 @@
             {{ identity_row_hash(columns) }} as record_hash
         from {{ records }};
     {%- endcall -%}
-    {%- set fingerprint = identity_match_fingerprint(config) -%}
     {%- set tf_adjusted = config['comparisons'] | selectattr('tf_adjust') | list | length > 0 -%}
-    {%- set state = namespace(incremental=is_incremental() and not tf_adjusted) -%}
-    {%- for relation in [kept, kept_keys, kept_input, kept_print] if state.incremental -%}
-        {%- if adapter.get_relation(database=relation.database, schema=relation.schema, identifier=relation.identifier) is none -%}
-            {%- set state.incremental = false -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {%- set incremental_run = state.incremental -%}
-    {%- if incremental_run -%}
-        {%- set kept_value = run_query('select max(fingerprint) from ' ~ kept_print).columns[0].values()[0] -%}
-        {%- set incremental_run = kept_value == fingerprint -%}
-    {%- endif -%}
+    {%- set incremental_run = not tf_adjusted
+        and kept_state_matches(identity_match_fingerprint(config), ['records', 'keys', 'input'], announce=false) -%}
     {%- if not incremental_run -%}
         {%- call statements('identity_match_all_keys') -%}
             create table {{ input_now }} as
@@ -319,7 +308,6 @@
 {% macro identity_records_scope(rows, keys, with_copies=true) -%}
     {%- set now = identity_scratch('rows_now') -%}
     {%- set changed = identity_scratch('changed') -%}
-    {%- set kept_print = identity_scratch('fingerprint') -%}
     {%- set key_list = keys | join(', ') -%}
     {%- set key_text = [] -%}
     {%- for key in keys -%}
@@ -327,15 +315,8 @@
     {%- endfor -%}
     {%- set key_text = key_text | join(" || '|' || ") -%}
     {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
-    {%- set state = namespace(incremental='row_hash' in stored) -%}
-    {%- if state.incremental and adapter.get_relation(database=kept_print.database, schema=kept_print.schema,
-                                                      identifier=kept_print.identifier) is none -%}
-        {%- set state.incremental = false -%}
-    {%- endif -%}
-    {%- if state.incremental -%}
-        {%- set kept_value = run_query('select max(fingerprint) from ' ~ kept_print).columns[0].values()[0] -%}
-        {%- set state.incremental = kept_value == identity_match_fingerprint(identity_match_config()) -%}
-    {%- endif -%}
+    {%- set state = namespace(incremental='row_hash' in stored
+        and kept_state_matches(identity_match_fingerprint(identity_match_config()), [], announce=false)) -%}
     {%- call statement('identity_records_now') -%}
         drop table if exists {{ now }};
         drop table if exists {{ changed }};
