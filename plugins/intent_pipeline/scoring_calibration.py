@@ -412,7 +412,9 @@ def proposed_score(
     after = rule_values(wide, current, table).to_numpy()
     old_points = effective(current).reindex(current["rule_id"]).to_numpy()
     new_points = effective(table).reindex(current["rule_id"]).to_numpy()
-    return np.asarray(current_score, dtype=float) + after @ new_points - before @ old_points
+    # the points' change on the current hits, then the caps' change (exactly 0 where no cap changed, so
+    # tied scores stay tied)
+    return np.asarray(current_score, dtype=float) + before @ (new_points - old_points) + (after - before) @ new_points
 
 
 @sm.single_threaded
