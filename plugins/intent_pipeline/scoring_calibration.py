@@ -14,12 +14,17 @@ into ``--out``:
   ``no_support``: fewer than 30 examples; ``ok``), the current and the proposed points. A flagged
   rule is never given learned points: one that fires for >= 95 % is disabled (``is_enabled``
   false: points for nothing; it is still computed, so the next calibration sees it again), a rare
-  one (no support, <= 0.5 %) keeps its current points and state until the data says more.
+  one (no support, <= 0.5 %) keeps its current points and state until the data says more. The cap
+  columns: the current and proposed cap in hits, where the walk stopped and why, the examples and
+  conversion rates at and beyond that count, their ratio and its 95 % interval.
 * ``scoring_rules.proposed.csv``: the seed with the proposed points: the current table adjusted by
   a logistic regression with the current score as offset and penalised per-rule changes
   (:func:`adjust_points`), or, when clearly better on held-out data, points relearned from scratch
-  (+``points_per_doubling`` points doubling the odds); a rule's caps scale with its points; and
-  ``scoring_rules.diff``: the unified diff against the current seed, to review.
+  (+``points_per_doubling`` points doubling the odds); a rule's caps scale with its points, or
+  follow the caps proposed from its hit counts (:func:`propose_cap`: the hit count where the
+  conversion rate stops growing), taken only when they beat the current caps on the held-out forward
+  blocks by one standard error; and ``scoring_rules.diff``: the unified diff against the current
+  seed, to review.
   Nothing is applied: copy the proposed file over the seed after review.
 * ``backtest.json``: the current table against the proposed one on held-out time (the examples
   are split by ``scored_at``: the oldest 80 % fit the points and the grade thresholds, the newest
@@ -33,8 +38,9 @@ potential) or more; ``points:H,P`` keeps fixed thresholds (the vars high_intent_
 potential_threshold). The proposed thresholds are printed as those vars.
 
 The backtest's proposed score is the current score plus each changed rule's change x its decayed
-hits (caps are not re-applied), an approximation of what the next build computes. Last line of
-the command: one JSON object (the backtest).
+hits under the proposed caps (:func:`proposed_score`; the cap groups are not re-applied), an
+approximation of what the next build computes. Last line of the command: one JSON object (the
+backtest, with ``caps_from_data`` and ``caps_taken``).
 """
 
 from __future__ import annotations

@@ -280,3 +280,27 @@ def test_the_command_proposes_caps_from_the_hit_counts_in_the_seed_diff(tmp_path
     diff = (out / "scoring_rules.diff").read_text(encoding="utf-8")
     visits_line = next(line for line in diff.splitlines() if line.startswith("+visits,"))
     assert visits_line.split(",")[16:19] == [str(int(visits["points"])), *(2 * [str(int(2 * visits["points"]))])]
+
+
+def test_the_backtest_score_moves_only_with_the_points_and_the_caps_that_changed():
+    rng = np.random.default_rng(7)
+    hits = rng.choice([0, 1, 2, 4], (500, 2))
+    wide = pd.DataFrame(
+        {
+            "rule:visits": np.minimum(hits[:, 0], 1) * rng.uniform(0.3, 1, 500),  # decayed, capped at one
+            "rule:downloads": np.minimum(hits[:, 1], 2) * 1.0,
+            "hits:visits": np.where(hits[:, 0] > 1, hits[:, 0], 0),
+            "hits:downloads": np.where(hits[:, 1] > 1, hits[:, 1], 0),
+        }
+    )
+    current = seed({"visits": 10, "downloads": 5})
+    current["max_points"] = [10, 10]
+    score = 10 * wide["rule:visits"].to_numpy() + 5 * wide["rule:downloads"].to_numpy()
+    # points only: exactly the change x the decayed hits (tied scores stay tied)
+    points_only = current.assign(points=[13, 5], max_points=[13, 10])
+    expected = score + 3 * wide["rule:visits"].to_numpy()
+    assert np.array_equal(sc.proposed_score(score, wide, current, points_only), expected)
+    # visits capped at two hits: a lead with four long visits counts two, decayed as before
+    two_visits = current.assign(max_points=[20, 10])
+    moved = sc.proposed_score(score, wide, current, two_visits) - score
+    assert np.allclose(moved, np.where(hits[:, 0] >= 2, 10 * wide["rule:visits"].to_numpy(), 0.0))
