@@ -38,7 +38,8 @@
    On the same time split (the newest 20 % of the labelled leads are the test):
      auc_rule             the current rule table's score at the lead's point
      auc_rule_calibrated  the score of the table intent_pipeline.scoring_calibration proposes from
-                          the oldest 80 % (its backtest: points x decayed hits, rule caps scaled)
+                          the oldest 80 % (its backtest: points x decayed hits under the proposed
+                          caps; caps_taken, proposed_caps: the caps from the hit counts)
      auc_model            the conversion model (scoring_model.train: fallbacks included), with
                           model_status (approved, or the fallback's name) and ece
      auc_reference        a plain logistic regression (standardised ln(1 + count) of each event
@@ -340,6 +341,13 @@ def reference_auc(truth_dir: Path, examples, test_ids: set) -> float | None:
         return round(float(roc_auc_score(y[test], fitted.predict_proba(x[test])[:, 1])), 4)
 
 
+# each rule's hit count (from two hits on) at the leads' points and snapshot ages: what the calibration
+# command's proposed caps apply to (scoring_calibration.HITS_SQL reads the same for the leads' points)
+HITS_AT_POINTS_SQL = """
+    select score_point as example_id, '{prefix}' || rule_id as feature, cast(hits as double) as value
+    from intermediate.int_lead_score_rules
+    where hits > 1 and (score_point like 'lead:%' or score_point like 'snap%')
+"""
 WORLD_BUILD_FILE = "world_build.json"  # in a kept world's data/state: what its warehouse was built from
 
 
@@ -434,7 +442,8 @@ def world_figures(
     if calibration_method:
         status = f"{status}+{calibration_method}"  # the probability map held-out leads chose
     grade_basis = (model.get("grades") or {}).get("basis", "lead_score")
-    by_age = graded_ages(model, labels, features, calibration, seed_rules)
+    hits = query(settings.warehouse, HITS_AT_POINTS_SQL.format(prefix=scoring_calibration.HITS_PREFIX))
+    by_age = graded_ages(model, labels, features, calibration, seed_rules, hits)
     rules = calibration["rules"]
     return {
         "conversion": preset.conversion,
@@ -480,6 +489,9 @@ def world_figures(
             g: _round(rates[g]["conversion_rate"]) for g in ("high_intent", "potential", "nurture")
         },
         "calibration_method": backtest["method"],
+        # the caps (in hits) the hit counts supported, and whether the proposal took them (held-out)
+        "proposed_caps": backtest["caps_from_data"],
+        "caps_taken": backtest["caps_taken"],
         "model_status": status,
         "model_reason": model.get("reason"),
         "probability_calibration": calibration_method,
@@ -548,7 +560,7 @@ def snapshot_grade_ratios(model: dict, labels, features) -> dict:
     return ratios
 
 
-def graded_ages(model: dict, labels, features, calibration: dict, seed_rules) -> dict:
+def graded_ages(model: dict, labels, features, calibration: dict, seed_rules, hits=None) -> dict:
     """The grades the warehouse uses, judged where the product uses them: crm_lead_scores grades a
     lead on every run, on what is known then, so each test-time lead counts at its point (creation,
     or lead_observation_days) and at each snapshot age (var lead_snapshot_days) that lies in the
@@ -556,8 +568,9 @@ def graded_ages(model: dict, labels, features, calibration: dict, seed_rules) ->
     is no example there). ``all``: high_intent / nurture over those rows together
     (``grade_ratio_every_age``); ``point`` and ``snap<d>``: per age (``point`` is ``grade_ratio``).
     On the model's probability at the model's thresholds when grade_basis is conversion_probability;
-    else on the calibrated table's score (the score the current table gave at that age plus each
-    changed rule's change x its decayed hits, as the calibration command's backtest computes it) at
+    else on the calibrated table's score (scoring_calibration.proposed_score: the score the current
+    table gave at that age plus each changed rule's change x its decayed hits under the proposed caps,
+    ``hits``: the rule engine's hit counts at those points, long like ``features``) at
     the thresholds the command proposes. The thresholds are the ones the goal figure uses, cut on
     the fit leads at their point."""
     import numpy as np
@@ -578,14 +591,15 @@ def graded_ages(model: dict, labels, features, calibration: dict, seed_rules) ->
         cuts = (grades["high_intent"], grades["potential"])
     else:
         proposed = calibration["backtest"]["proposed"]
-
-        def effective(table):
-            table = table.set_index("rule_id")
-            return table["points"].astype(float).where(table["is_enabled"].astype(bool), 0.0)
-
-        delta = effective(calibration["seed"]) - effective(seed_rules)
-        rule_columns = wide.reindex(columns=[f"rule:{r}" for r in delta.index], fill_value=0.0)
-        score = wide[scoring_model.SCORE_FEATURES[0]].to_numpy(dtype=float) + rule_columns.to_numpy() @ delta.to_numpy()
+        # the hit counts the proposed caps are applied to (the command reads them for the leads' points)
+        if hits is not None:
+            wide = wide.join(hits.pivot_table(index="example_id", columns="feature", values="value", aggfunc="sum"))
+        score = scoring_calibration.proposed_score(
+            wide[scoring_model.SCORE_FEATURES[0]].to_numpy(dtype=float),
+            wide.fillna(0.0),
+            seed_rules,
+            calibration["seed"],
+        )
         cuts = (proposed["high_intent_threshold"], proposed["potential_threshold"])
     y = rows["label"].to_numpy(dtype=int)
     age = rows["example_id"].str.split(":").str[0].where(rows["example_id"].str.startswith("snap"), "point")

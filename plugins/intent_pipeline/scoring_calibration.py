@@ -14,12 +14,17 @@ into ``--out``:
   ``no_support``: fewer than 30 examples; ``ok``), the current and the proposed points. A flagged
   rule is never given learned points: one that fires for >= 95 % is disabled (``is_enabled``
   false: points for nothing; it is still computed, so the next calibration sees it again), a rare
-  one (no support, <= 0.5 %) keeps its current points and state until the data says more.
+  one (no support, <= 0.5 %) keeps its current points and state until the data says more. The cap
+  columns: the current and proposed cap in hits, where the walk stopped and why, the examples and
+  conversion rates at and beyond that count, their ratio and its 95 % interval.
 * ``scoring_rules.proposed.csv``: the seed with the proposed points: the current table adjusted by
   a logistic regression with the current score as offset and penalised per-rule changes
   (:func:`adjust_points`), or, when clearly better on held-out data, points relearned from scratch
-  (+``points_per_doubling`` points doubling the odds); a rule's caps scale with its points; and
-  ``scoring_rules.diff``: the unified diff against the current seed, to review.
+  (+``points_per_doubling`` points doubling the odds); a rule's caps scale with its points, or
+  follow the caps proposed from its hit counts (:func:`propose_cap`: the hit count where the
+  conversion rate stops growing), taken only when they beat the current caps on the held-out forward
+  blocks by one standard error; and ``scoring_rules.diff``: the unified diff against the current
+  seed, to review.
   Nothing is applied: copy the proposed file over the seed after review.
 * ``backtest.json``: the current table against the proposed one on held-out time (the examples
   are split by ``scored_at``: the oldest 80 % fit the points and the grade thresholds, the newest
@@ -33,8 +38,9 @@ potential) or more; ``points:H,P`` keeps fixed thresholds (the vars high_intent_
 potential_threshold). The proposed thresholds are printed as those vars.
 
 The backtest's proposed score is the current score plus each changed rule's change x its decayed
-hits (caps are not re-applied), an approximation of what the next build computes. Last line of
-the command: one JSON object (the backtest).
+hits under the proposed caps (:func:`proposed_score`; the cap groups are not re-applied), an
+approximation of what the next build computes. Last line of the command: one JSON object (the
+backtest, with ``caps_from_data`` and ``caps_taken``).
 """
 
 from __future__ import annotations
@@ -65,16 +71,36 @@ RULE_FEATURES_SQL = """
         on examples.example_id = features.score_point and examples.person_id = features.person_id
     where examples.label_complete and features.feature like 'rule:%'
 """
+# how often each rule fired before the point, from two hits on (the rule engine's own count: every
+# qualifying event, or floor(count / min_count) for a rule that needs several): its caps hide it from
+# rule:<rule_id>, and the cap proposal measures it (propose_cap)
+HITS_PREFIX = "hits:"
+HITS_SQL = f"""
+    select rules.score_point as example_id, '{HITS_PREFIX}' || rules.rule_id as feature,
+        cast(rules.hits as double) as value
+    from intermediate.int_lead_score_rules as rules
+    inner join marts.lead_conversion_examples as examples
+        on examples.example_id = rules.score_point and examples.person_id = rules.person_id
+    where examples.label_complete and rules.hits > 1
+"""
 TEST_SHARE = 0.2
 DEFAULT_GRADES = "share:0.2,0.5"
 
 
 def load(warehouse: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(examples, long rule features) from the warehouse, read-only."""
+    """(examples, long rule features: ``rule:<id>`` decayed hits after the rule's caps, ``hits:<id>``
+    the hit count from two hits on) from the warehouse, read-only."""
     import duckdb
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute(EXAMPLES_SQL).df(), con.execute(RULE_FEATURES_SQL).df()
+        examples, features = con.execute(EXAMPLES_SQL).df(), con.execute(RULE_FEATURES_SQL).df()
+        has_hits = con.execute(
+            "select count(*) from information_schema.tables"
+            " where table_schema = 'intermediate' and table_name = 'int_lead_score_rules'"
+        ).fetchall()[0][0]
+        if has_hits:  # a warehouse without the rule engine's table: no hit counts, no cap proposals
+            features = pd.concat([features, con.execute(HITS_SQL).df()], ignore_index=True)
+        return examples, features
 
 
 def parse_grades(text: str) -> tuple[str, float, float]:
@@ -182,7 +208,9 @@ def forward_folds(n: int, folds: int = FORWARD_FOLDS, start: float = FORWARD_STA
     return [(a, b) for a, b in zip(edges, edges[1:], strict=False) if b > a]
 
 
-def adjust_points(current: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, float, bool]:
+def adjust_points(
+    current: np.ndarray, x: np.ndarray, y: np.ndarray
+) -> tuple[float, np.ndarray, float, bool, np.ndarray]:
     """How the current score should change, learned from outcomes: the current score is the offset
     (its scale s learned), each rule's adjustment d is penalised toward 0, with the penalty chosen on
     held-out time: forward-chaining blocks over the newest half of the fit examples (each block
@@ -193,7 +221,8 @@ def adjust_points(current: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[fl
     pooled held-out log loss beats the adjusted table's by more than one standard error.
     (Issue 13, ninth pass: judged on the newest quarter alone, the standard error was so wide that
     the largest penalty won almost always and a table that ranked badly was kept.)
-    Returns (s, d / s in score points, penalty, relearn)."""
+    Returns (s, d / s in score points, penalty, relearn, the chosen points' held-out log loss per
+    example of the forward blocks: what the cap proposal is judged by)."""
     from sklearn.linear_model import LogisticRegression
 
     scale = max(float(np.std(current)), 1.0)
@@ -208,7 +237,7 @@ def adjust_points(current: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[fl
             losses[penalty].append(np.logaddexp(0.0, z) - y[a:b] * z)
         z = LogisticRegression(max_iter=1000).fit(x[:a], y[:a]).decision_function(x[a:b])
         relearned.append(np.logaddexp(0.0, z) - y[a:b] * z)
-    best, relearn = PENALTIES[-1], False
+    best, relearn, held_out = PENALTIES[-1], False, np.zeros(0)
     if relearned:
         pooled = {penalty: np.concatenate(v) for penalty, v in losses.items()}
         lowest = min(pooled, key=lambda k: float(pooled[k].mean()))
@@ -216,9 +245,182 @@ def adjust_points(current: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[fl
         best = max(k for k, v in pooled.items() if v.mean() <= bound)
         difference = pooled[best] - np.concatenate(relearned)  # > 0: the relearned points do better
         relearn = sm.beats_by_one_standard_error(difference)
+        held_out = np.concatenate(relearned) if relearn else pooled[best]
     beta = _fit_offset(current / scale, x, y, best)
     s = beta[1] / scale
-    return float(s), (beta[2:] / s if s > 0 else beta[2:] * 0), best, relearn or s <= 0
+    return float(s), (beta[2:] / s if s > 0 else beta[2:] * 0), best, relearn or s <= 0, held_out
+
+
+CAP_SIGNALS = ("event", "sales_activity")  # the signals whose hits can exceed one
+MAX_CAP_HITS = 50  # the walk of propose_cap stops here whatever the data says
+CAP_COLUMNS = (  # rules.csv: the cap proposal (propose_cap)
+    "proposed_cap_hits",
+    "data_cap_hits",
+    "cap_reason",
+    "examples_at_cap",
+    "examples_beyond_cap",
+    "conversion_rate_at_cap",
+    "conversion_rate_beyond_cap",
+    "beyond_cap_ratio",
+    "beyond_cap_ratio_ci_low",
+    "beyond_cap_ratio_ci_high",
+)
+
+
+def cap_in_hits(points: Any, max_points: Any) -> float | None:
+    """How many hits a rule's total cap lets count (``max_points / points``); None: no cap."""
+    if max_points is None or pd.isna(max_points) or not points or pd.isna(points):
+        return None
+    return abs(float(max_points) / float(points))
+
+
+def hit_counts(wide: pd.DataFrame, rule_ids: list[str]) -> pd.DataFrame:
+    """Each rule's hit count per example: ``hits:<id>`` (two hits on), 1 where ``rule:<id>`` is not 0
+    without it, else 0 (a warehouse without hit counts: every rule that fired counts once)."""
+    counts = {}
+    for rule in rule_ids:
+        fired = (wide[f"rule:{rule}"].to_numpy() != 0) if f"rule:{rule}" in wide else np.zeros(len(wide), dtype=bool)
+        column = f"{HITS_PREFIX}{rule}"
+        many = wide[column].to_numpy(dtype=float) if column in wide else np.zeros(len(wide))
+        counts[rule] = np.where(many > 1, many, fired.astype(float))
+    return pd.DataFrame(counts, index=wide.index)
+
+
+def _rate_ratio(y_a: np.ndarray, y_b: np.ndarray) -> tuple[float | None, float | None, float | None]:
+    """Conversion rate of ``a`` over ``b`` with its 95 % interval (Katz log method, 0.5 added to each
+    count when one has no conversion)."""
+    n_a, n_b, c_a, c_b = float(len(y_a)), float(len(y_b)), float(y_a.sum()), float(y_b.sum())
+    if not n_a or not n_b:
+        return None, None, None
+    if not c_a or not c_b:
+        c_a, c_b, n_a, n_b = c_a + 0.5, c_b + 0.5, n_a + 0.5, n_b + 0.5
+    ratio = (c_a / n_a) / (c_b / n_b)
+    se = math.sqrt(max(1 / c_a - 1 / n_a + 1 / c_b - 1 / n_b, 0.0))
+    return ratio, ratio * math.exp(-1.96 * se), ratio * math.exp(1.96 * se)
+
+
+def propose_cap(hits: np.ndarray, y: np.ndarray, current_cap: float | None, direction: int) -> dict[str, Any]:
+    """The hit count at which a rule's effect stops growing, from outcomes. From k = 1 on, the examples
+    with exactly k hits are compared with those with more than k: the effect grows at k when the
+    conversion rate of "more" over "exactly k" has its 95 % interval above 1 (below 1 for a rule that
+    lowers conversion, ``direction`` -1), with ``MIN_SUPPORT`` examples on each side. The first k where
+    it does not grow is where more hits stop adding: ``data_cap``. The proposed cap (in hits):
+
+    * above the current one when the effect grew through it (more hits earn more);
+    * below it only when the hits beyond ``data_cap`` convert no better (no worse, for ``direction``
+      -1) than exactly ``data_cap``, with support on both sides: points for nothing;
+    * else the current cap (too few examples with many hits say nothing either way); a rule without
+      a total cap keeps none.
+
+    Returns the proposal with the comparison where the walk stopped: examples with exactly ``data_cap``
+    hits and with more, their rates, the ratio and its interval, and the reason (``no_growth``,
+    ``no_support``, ``limit``)."""
+    k, reason = 1, "limit"
+    while True:
+        at, beyond = hits == k, hits > k
+        ratio, low, high = _rate_ratio(y[beyond], y[at])
+        if at.sum() < sm.MIN_SUPPORT or beyond.sum() < sm.MIN_SUPPORT:
+            reason = "no_support"
+            break
+        grows = (low is not None and low > 1) if direction > 0 else (high is not None and high < 1)
+        if not grows:
+            reason = "no_growth"
+            break
+        if k + 1 >= MAX_CAP_HITS:
+            break
+        k += 1
+    proposed = current_cap
+    if current_cap is not None and k > current_cap:
+        proposed = float(k)
+    elif (
+        current_cap is not None
+        and k < current_cap
+        and reason == "no_growth"
+        and ratio is not None
+        and (ratio <= 1 if direction > 0 else ratio >= 1)
+    ):
+        proposed = float(k)
+    return {
+        "current_cap_hits": current_cap,
+        "proposed_cap_hits": proposed,
+        "data_cap_hits": k,
+        "cap_reason": reason,
+        "examples_at_cap": int(at.sum()),
+        "examples_beyond_cap": int(beyond.sum()),
+        "conversion_rate_at_cap": float(y[at].mean()) if at.any() else None,
+        "conversion_rate_beyond_cap": float(y[beyond].mean()) if beyond.any() else None,
+        "beyond_cap_ratio": ratio,
+        "beyond_cap_ratio_ci_low": low,
+        "beyond_cap_ratio_ci_high": high,
+    }
+
+
+def _set_caps(table: pd.DataFrame, i: Any, rule: pd.Series, points: int, cap_hits: float | None) -> None:
+    """Row ``i`` of ``table`` at ``points`` per hit: with a new total cap (``cap_hits`` differs from the
+    current one) ``max_points`` = points x cap_hits, and the day's cap lets as many hits count when the
+    cap rises (the hit count the cap was measured on counts hits on any day), at most that many when it
+    falls; otherwise both caps scale with the points as they were."""
+    current = cap_in_hits(rule["points"], rule["max_points"])
+    if cap_hits is None or current is None or cap_hits == current:
+        scale = points / rule["points"] if rule["points"] else 1.0
+        for cap in ("max_points_per_day", "max_points"):
+            if pd.notna(rule[cap]):
+                table.at[i, cap] = int(round(rule[cap] * scale))
+        return
+    table.at[i, "max_points"] = int(round(points * cap_hits))
+    if pd.notna(rule["max_points_per_day"]):
+        per_day = abs(float(rule["max_points_per_day"]) / float(rule["points"]))
+        day_hits = cap_hits if cap_hits > current else min(per_day, cap_hits)
+        table.at[i, "max_points_per_day"] = int(round(points * day_hits))
+
+
+def _cap_factor(hits: np.ndarray, old: float | None, new: float | None) -> np.ndarray:
+    """min(hits, new cap) / min(hits, old cap): how a rule's capped hits change with its cap."""
+    if old == new:
+        return np.ones(len(hits))
+    capped_old = np.minimum(hits, old if old is not None else np.inf)
+    capped_new = np.minimum(hits, new if new is not None else np.inf)
+    return np.divide(capped_new, capped_old, out=np.ones(len(hits)), where=capped_old > 0)
+
+
+def _cap_of(table: pd.DataFrame, rule: str) -> float | None:
+    """A rule's total cap in hits in ``table`` (indexed by rule_id); a table without caps: none."""
+    return cap_in_hits(table.at[rule, "points"], table.at[rule, "max_points"]) if "max_points" in table else None
+
+
+def rule_values(wide: pd.DataFrame, current: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """Each rule's decayed hits (``rule:<id>`` columns of ``wide``, under the ``current`` table's caps)
+    as they would be under ``table``'s caps: rule:<id> x min(hits, new cap) / min(hits, current cap),
+    caps in hits (:func:`cap_in_hits`, hit counts :func:`hit_counts`). Decay is kept as it was."""
+    old, new = current.set_index("rule_id"), table.set_index("rule_id")
+    hits = hit_counts(wide, list(old.index))
+    values = {}
+    for rule in old.index:
+        x = wide[f"rule:{rule}"].to_numpy(dtype=float) if f"rule:{rule}" in wide else np.zeros(len(wide))
+        factor = _cap_factor(hits[rule].to_numpy(), _cap_of(old, rule), _cap_of(new, rule))
+        values[f"rule:{rule}"] = x * factor
+    return pd.DataFrame(values, index=wide.index)
+
+
+def proposed_score(
+    current_score: np.ndarray, wide: pd.DataFrame, current: pd.DataFrame, table: pd.DataFrame
+) -> np.ndarray:
+    """The score ``table`` gives, from the score the ``current`` table gave: plus each rule's points x
+    its decayed hits under ``table``'s caps (:func:`rule_values`), minus the same under the current
+    table (a disabled rule: 0 points). The cap groups are not re-applied: an approximation of what the
+    next build computes."""
+
+    def effective(t: pd.DataFrame) -> pd.Series:
+        t = t.set_index("rule_id")
+        return t["points"].astype(float).where(t["is_enabled"].astype(bool), 0.0)
+
+    before = wide.reindex(columns=[f"rule:{r}" for r in current["rule_id"]], fill_value=0.0).to_numpy(dtype=float)
+    after = rule_values(wide, current, table).to_numpy()
+    old_points = effective(current).reindex(current["rule_id"]).to_numpy()
+    new_points = effective(table).reindex(current["rule_id"]).to_numpy()
+    # the points' change on the current hits, then the caps' change (exactly 0 where no cap changed, so
+    # tied scores stay tied)
+    return np.asarray(current_score, dtype=float) + before @ (new_points - old_points) + (after - before) @ new_points
 
 
 @sm.single_threaded
@@ -240,17 +442,48 @@ def propose(
     n_test = round(len(ordered) * TEST_SHARE)
     fit, test = ordered.iloc[: len(ordered) - n_test], ordered.iloc[len(ordered) - n_test :]
     rule_columns = [f"rule:{r}" for r in seed["rule_id"]]
+    hit_columns = [f"{HITS_PREFIX}{r}" for r in seed["rule_id"]]
     wide = features.pivot_table(index="example_id", columns="feature", values="value", aggfunc="sum")
-    wide = wide.reindex(index=ordered["example_id"], columns=rule_columns).fillna(0.0)
-    x_fit, x_test = wide.iloc[: len(fit)], wide.iloc[len(fit) :]
+    wide = wide.reindex(index=ordered["example_id"], columns=rule_columns + hit_columns).fillna(0.0)
+    wide_fit, wide_test = wide.iloc[: len(fit)], wide.iloc[len(fit) :]
     y_fit, y_test = fit["label"].to_numpy(dtype=int), test["label"].to_numpy(dtype=int)
 
-    learned = {p["rule_id"]: p for p in sm.learn_points(x_fit, y_fit, points_per_doubling)}
-    ok = [c for c in rule_columns if learned[c.removeprefix("rule:")]["flag"] == "ok"]
+    # contrast and support per rule (the flags), then the caps the fit examples' hit counts support
+    contrast = {p["rule_id"]: p for p in sm.learn_points(wide_fit[rule_columns], y_fit, points_per_doubling)}
+    hits_fit = hit_counts(wide_fit, list(seed["rule_id"]))
+    caps: dict[str, dict[str, Any]] = {}
+    recapped = seed.copy()
+    for i, rule in seed.iterrows():
+        p = contrast[rule["rule_id"]]
+        if p["flag"] != "ok" or rule["signal"] not in CAP_SIGNALS or p["lift"] is None:
+            continue  # never more (or fewer) hits for a rule without contrast or support
+        caps[rule["rule_id"]] = propose_cap(
+            hits_fit[rule["rule_id"]].to_numpy(),
+            y_fit,
+            cap_in_hits(rule["points"], rule["max_points"]),
+            1 if p["lift"] >= 1 else -1,
+        )
+        _set_caps(recapped, i, rule, int(rule["points"]), caps[rule["rule_id"]]["proposed_cap_hits"])
     current_fit = fit["current_score"].to_numpy(dtype=float)
-    s, change, penalty, relearn = (
-        adjust_points(current_fit, x_fit[ok].to_numpy(), y_fit) if ok else (1.0, np.zeros(0), 0.0, False)
-    )
+    ok = [c for c in rule_columns if contrast[c.removeprefix("rule:")]["flag"] == "ok"]
+    no_fit = (1.0, np.zeros(len(ok)), 0.0, False, np.zeros(0))
+    # the points learned with the current caps and with the proposed ones (the current score recapped,
+    # the rules' hits under the new caps); the new caps are taken only when their points beat the
+    # others on the forward blocks' held-out examples by more than one standard error
+    x_fit = wide_fit[rule_columns]
+    fitted = adjust_points(current_fit, x_fit[ok].to_numpy(), y_fit) if ok else no_fit
+    caps_taken = False
+    if any(c["proposed_cap_hits"] != c["current_cap_hits"] for c in caps.values()):
+        x_recapped = rule_values(wide_fit, seed, recapped)
+        recapped_fit = proposed_score(current_fit, wide_fit, seed, recapped)
+        challenger = adjust_points(recapped_fit, x_recapped[ok].to_numpy(), y_fit)
+        if len(fitted[4]) == len(challenger[4]) and sm.beats_by_one_standard_error(fitted[4] - challenger[4]):
+            fitted, x_fit, caps_taken = challenger, x_recapped, True
+    candidate_caps = caps
+    if not caps_taken:
+        caps = {r: c | {"proposed_cap_hits": c["current_cap_hits"]} for r, c in caps.items()}
+    learned = {p["rule_id"]: p for p in sm.learn_points(x_fit, y_fit, points_per_doubling)}
+    s, change, penalty, relearn, _ = fitted
     # adjust the current table, or (it does not rank, or fresh points are clearly better) relearn them
     method = "relearned" if relearn else "adjusted"
     adjustment = dict(zip(ok, change, strict=True))
@@ -270,12 +503,10 @@ def propose(
             # points stand until the data says more
             enabled, new_points = bool(rule["is_enabled"]), None
         points = int(new_points) if new_points not in (None, 0) and enabled else int(rule["points"])
-        scale = points / rule["points"] if rule["points"] else 1.0
+        cap = caps.get(rule["rule_id"], {})
         proposed.at[i, "points"] = points
         proposed.at[i, "is_enabled"] = bool(enabled)
-        for cap in ("max_points_per_day", "max_points"):
-            if pd.notna(rule[cap]):
-                proposed.at[i, cap] = int(round(rule[cap] * scale))
+        _set_caps(proposed, i, rule, points, cap.get("proposed_cap_hits"))
         rows.append(
             {
                 "rule_id": rule["rule_id"],
@@ -287,22 +518,18 @@ def propose(
             }
             | {k: p[k] for k in ("flag", "examples_with_rule", "share_with_rule", "conversion_rate_with_rule")}
             | {k: p[k] for k in ("lift", "lift_ci_low", "lift_ci_high", "coefficient")}
+            | {"current_cap_hits": cap_in_hits(rule["points"], rule["max_points"])}
+            | {k: cap.get(k) for k in CAP_COLUMNS}
         )
     rules = pd.DataFrame(rows)
-
-    def effective(table: pd.DataFrame) -> pd.Series:
-        return table.set_index("rule_id")["points"].astype(float).where(table.set_index("rule_id")["is_enabled"], 0.0)
-
-    delta = effective(proposed) - effective(seed)
-
-    def proposed_score(x: pd.DataFrame, current: np.ndarray) -> np.ndarray:
-        # the score the current table gave, plus each changed rule's change x its decayed hits
-        return current + x[[f"rule:{r}" for r in delta.index]].to_numpy() @ delta.to_numpy()
 
     current_test = test["current_score"].to_numpy(dtype=float)
     scores = {
         "current": (current_fit, current_test),
-        "proposed": (proposed_score(x_fit, current_fit), proposed_score(x_test, current_test)),
+        "proposed": (
+            proposed_score(current_fit, wide_fit, seed, proposed),
+            proposed_score(current_test, wide_test, seed, proposed),
+        ),
     }
     backtest: dict[str, Any] = {
         "examples": len(ordered),
@@ -312,6 +539,14 @@ def propose(
         "test_conversions": int(y_test.sum()),
         "grades": grades,
         "method": method,
+        # the caps the fit examples' hit counts support (rule: [current, proposed] hits), and whether
+        # their points beat the current caps' on the forward blocks by one standard error (taken)
+        "caps_from_data": {
+            r: [c["current_cap_hits"], c["proposed_cap_hits"]]
+            for r, c in candidate_caps.items()
+            if c["proposed_cap_hits"] != c["current_cap_hits"]
+        },
+        "caps_taken": caps_taken,
         "current_score_scale": s,
         "penalty": penalty,
     }

@@ -169,5 +169,138 @@ def test_a_table_that_ranks_badly_is_not_kept_for_want_of_held_out_evidence(worl
     signal, noise = rng.binomial(1, 0.25, 1500), rng.binomial(1, 0.4, 1500)
     y = rng.binomial(1, np.where(signal > 0, 0.15, 0.08))
     current = (20 * noise + 5 * signal).astype(float)
-    _, _, _, relearn = sc.adjust_points(current, np.column_stack([signal, noise]).astype(float), y)
+    relearn = sc.adjust_points(current, np.column_stack([signal, noise]).astype(float), y)[3]
     assert relearn
+
+
+def exact(groups: list[tuple[int, int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """(hits, labels) from (hit count, examples, conversions) groups: rates exactly as given."""
+    hits = np.concatenate([np.full(n, h) for h, n, _ in groups]).astype(float)
+    y = np.concatenate([np.r_[np.ones(c, dtype=int), np.zeros(n - c, dtype=int)] for _, n, c in groups])
+    return hits, y
+
+
+def test_the_cap_is_the_hit_count_where_the_lift_stops_growing():
+    # the second hit doubles the conversion rate, the third to fifth add nothing: the right cap is 2
+    hits, y = exact([(0, 3000, 150), (1, 1000, 100), (2, 500, 100), (3, 300, 60), (5, 200, 40)])
+    cap = sc.propose_cap(hits, y, current_cap=1.0, direction=1)
+    assert cap["proposed_cap_hits"] == 2 and cap["data_cap_hits"] == 2 and cap["cap_reason"] == "no_growth"
+    assert (cap["examples_at_cap"], cap["examples_beyond_cap"]) == (500, 500)
+    assert cap["beyond_cap_ratio"] == pytest.approx(1.0)
+    assert cap["beyond_cap_ratio_ci_low"] < 1 < cap["beyond_cap_ratio_ci_high"]
+    # hits beyond the first add nothing: a cap of one hit stays, a cap of three comes down to one
+    hits, y = exact([(0, 3000, 150), (1, 1000, 100), (2, 600, 60), (4, 400, 40)])
+    assert sc.propose_cap(hits, y, current_cap=1.0, direction=1)["proposed_cap_hits"] == 1
+    assert sc.propose_cap(hits, y, current_cap=3.0, direction=1)["proposed_cap_hits"] == 1
+    # a rule that lowers conversion: each further hit lowers it again up to the third
+    hits, y = exact([(0, 3000, 300), (1, 1000, 80), (2, 2000, 80), (3, 1000, 20), (4, 1000, 20)])
+    assert sc.propose_cap(hits, y, current_cap=1.0, direction=-1)["proposed_cap_hits"] == 3
+
+
+def test_too_few_examples_with_many_hits_keep_the_current_cap():
+    # the second hit doubles conversion, but only 20 examples have it: nothing is known either way
+    hits, y = exact([(0, 3000, 150), (1, 1000, 100), (2, 20, 4)])
+    cap = sc.propose_cap(hits, y, current_cap=3.0, direction=1)
+    assert cap["cap_reason"] == "no_support" and cap["proposed_cap_hits"] == 3.0
+    assert sc.propose_cap(hits, y, current_cap=None, direction=1)["proposed_cap_hits"] is None  # no cap stays none
+
+
+def capped_world(n: int = 8000, seed_: int = 6):
+    """Leads whose long pricing visits (`visits`, capped at one hit) double the conversion rate at the
+    second visit and add nothing after; `downloads` (capped at one) lift it at the first download only;
+    `everybody` fires for 97 % of the leads and its third hit lifts conversion too (no contrast).
+    (The walk's test is a 95 % interval: about one world in 20 shows a step that is not there, as
+    seed 5 does at the third visit; its held-out check then keeps the current caps.)"""
+    rng = np.random.default_rng(seed_)
+    visits = rng.choice([0, 1, 2, 3, 5], n, p=[0.55, 0.2, 0.12, 0.08, 0.05])
+    downloads = rng.choice([0, 1, 2, 4], n, p=[0.5, 0.25, 0.15, 0.1])
+    everybody = np.where(rng.random(n) < 0.97, rng.choice([1, 3], n), 0)
+    rate = 0.04 * np.where(visits >= 2, 4, np.where(visits == 1, 2, 1)) * np.where(downloads > 0, 1.5, 1)
+    y = rng.binomial(1, np.minimum(rate * np.where(everybody >= 3, 1.3, 1), 1))
+    ids = [f"lead:{i:05d}" for i in range(n)]
+    hits = {"visits": visits, "downloads": downloads, "everybody": everybody}
+    current = 10 * np.minimum(visits, 1) + 10 * np.minimum(downloads, 1) + 10 * np.minimum(everybody, 1)
+    examples = pd.DataFrame(
+        {
+            "example_id": ids,
+            "person_id": ids,
+            "scored_at": pd.Timestamp("2026-01-01") + pd.to_timedelta(np.sort(rng.uniform(0, 300, n)), unit="D"),
+            "label": y,
+            "current_score": current,
+        }
+    )
+    # the rule engine's rows: its hit count, and the decayed hits under the caps (no decay: min(hits, 1))
+    engine = pd.DataFrame(
+        [(i, r, int(k)) for r, h in hits.items() for i, k in zip(ids, h, strict=True) if k],
+        columns=["score_point", "rule_id", "hits"],
+    )
+    return examples, engine, seed({"visits": 10, "downloads": 10, "everybody": 10})
+
+
+def test_the_command_proposes_caps_from_the_hit_counts_in_the_seed_diff(tmp_path, capsys, monkeypatch):
+    examples, engine, rules = capped_world()
+    rules["max_points"] = rules["points"]  # each capped at one hit: the fifth visit counts like the first
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema marts; create schema intermediate")
+        frame = examples.assign(
+            converted=examples["label"].astype(bool),
+            label_complete=True,
+            lead_score_at_creation=examples["current_score"],
+        )
+        con.register("frame", frame)
+        con.execute("create table marts.lead_conversion_examples as select * from frame")
+        con.register("engine", engine.assign(person_id=engine["score_point"]))
+        con.execute("create table intermediate.int_lead_score_rules as select * from engine")
+        con.execute(
+            "create table intermediate.int_scoring_features as select score_point, person_id,"
+            " 'rule:' || rule_id as feature, cast(least(hits, 1) as double) as value from engine"
+        )
+    seed_file = tmp_path / "scoring_rules.csv"
+    seed_file.write_text(sc.seed_csv(rules), encoding="utf-8")
+    monkeypatch.setenv("INTENT_HOME", str(tmp_path))
+    out = tmp_path / "out"
+    assert sc.main(["--warehouse", str(warehouse), "--seed", str(seed_file), "--out", str(out)]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["caps_taken"] and report["caps_from_data"] == {"visits": [1.0, 2.0]}
+    assert report["proposed"]["roc_auc"] > report["current"]["roc_auc"] + 0.02
+
+    table = pd.read_csv(out / "rules.csv").set_index("rule_id")
+    assert table.loc["visits", "proposed_cap_hits"] == 2 and table.loc["visits", "beyond_cap_ratio_ci_low"] < 1
+    assert table.loc["downloads", "proposed_cap_hits"] == 1 and table.loc["downloads", "cap_reason"] == "no_growth"
+    # a rule firing for >= 95 %: no points, and its hit counts are never read for a cap
+    assert table.loc["everybody", "flag"] == "no_contrast" and not table.loc["everybody", "proposed_enabled"]
+    assert pd.isna(table.loc["everybody", "proposed_cap_hits"]) and report["zero_contrast_points"] == 0
+
+    proposed = sc.read_seed(out / "scoring_rules.proposed.csv").set_index("rule_id")
+    visits = proposed.loc["visits"]
+    assert visits["max_points"] == 2 * visits["points"] == visits["max_points_per_day"]  # two visits count
+    assert proposed.loc["downloads", "max_points"] == proposed.loc["downloads", "points"]
+    assert proposed.loc["everybody", "max_points"] == 10  # unchanged, and disabled
+    diff = (out / "scoring_rules.diff").read_text(encoding="utf-8")
+    visits_line = next(line for line in diff.splitlines() if line.startswith("+visits,"))
+    assert visits_line.split(",")[16:19] == [str(int(visits["points"])), *(2 * [str(int(2 * visits["points"]))])]
+
+
+def test_the_backtest_score_moves_only_with_the_points_and_the_caps_that_changed():
+    rng = np.random.default_rng(7)
+    hits = rng.choice([0, 1, 2, 4], (500, 2))
+    wide = pd.DataFrame(
+        {
+            "rule:visits": np.minimum(hits[:, 0], 1) * rng.uniform(0.3, 1, 500),  # decayed, capped at one
+            "rule:downloads": np.minimum(hits[:, 1], 2) * 1.0,
+            "hits:visits": np.where(hits[:, 0] > 1, hits[:, 0], 0),
+            "hits:downloads": np.where(hits[:, 1] > 1, hits[:, 1], 0),
+        }
+    )
+    current = seed({"visits": 10, "downloads": 5})
+    current["max_points"] = [10, 10]
+    score = 10 * wide["rule:visits"].to_numpy() + 5 * wide["rule:downloads"].to_numpy()
+    # points only: exactly the change x the decayed hits (tied scores stay tied)
+    points_only = current.assign(points=[13, 5], max_points=[13, 10])
+    expected = score + 3 * wide["rule:visits"].to_numpy()
+    assert np.array_equal(sc.proposed_score(score, wide, current, points_only), expected)
+    # visits capped at two hits: a lead with four long visits counts two, decayed as before
+    two_visits = current.assign(max_points=[20, 10])
+    moved = sc.proposed_score(score, wide, current, two_visits) - score
+    assert np.allclose(moved, np.where(hits[:, 0] >= 2, 10 * wide["rule:visits"].to_numpy(), 0.0))
