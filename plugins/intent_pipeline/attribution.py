@@ -492,18 +492,26 @@ def touch_credits(path: Sequence[str], model: str, ages: Sequence[float] | None 
 
 # journey_id, touch_id (None for a channel-level credit of markov or shapley), model, credit, credited value, channel
 TouchCredit = tuple[str, str | None, str, float, float, str]
+# the channels of a non-converting journey in touch order (before any transform), and how many journeys have it
+NullPaths = tuple[Sequence[str], int]
 
 
 def attribute_journeys(journeys: Sequence[Journey], how: str = "unique", *, half_life: float = 7.0,
                        markov_order: int = 1, models: Sequence[str] = MODELS, direct: str = DIRECT,
-                       unattributed: str | None = UNATTRIBUTED,
+                       unattributed: str | None = UNATTRIBUTED, null_paths: Iterable[NullPaths] = (),
                        ) -> tuple[list[TouchCredit], MarkovResult, dict]:  # fmt: skip
     """Credits per converting journey, model and kept touch: ``(journey_id, touch_id, model, credit,
     credited value, channel)``; the chain and Shapley values are fitted on every journey (converting
     and not) aggregated to distinct paths. Touches a transform drops get no row. ``markov`` and
     ``shapley`` (the standard allocation) give one row per channel with a positive share and
     ``touch_id`` None: every conversion the same shares. A journey of ``unattributed`` alone (a
-    conversion without a touch) is left out of the fit and credited to it in every model."""
+    conversion without a touch) is left out of the fit and credited to it in every model.
+
+    ``null_paths``: non-converting journeys given as counts, ``(path before the transform, how many
+    journeys)``, besides any in ``journeys``. They get no credit and enter the fit only through their
+    path's count, so a caller that counts them where they are stored (the dbt model: one SQL
+    ``group by``) gives the same fit, bit for bit, as the journeys one by one: a count is an integer
+    (exact in a float), and the converting journeys' values are summed in the same order as before."""
     kept = {j.journey_id: kept_touches(j.path, how) for j in journeys}
     aggregated: dict[tuple[str, ...], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
     for journey in journeys:
@@ -516,6 +524,11 @@ def attribute_journeys(journeys: Sequence[Journey], how: str = "unique", *, half
             totals[1] += journey.value
         else:
             totals[2] += 1
+    for raw_path, count in null_paths:
+        raw_path = tuple(raw_path)
+        if not raw_path or _untouched(raw_path, unattributed):
+            continue
+        aggregated[tuple(raw_path[i] for i in kept_touches(raw_path, how))][2] += count
     rows = [PathRow(path, c, v, n) for path, (c, v, n) in sorted(aggregated.items())]
     chain = markov(rows, markov_order) if {"markov", "markov_path"} & set(models) else MarkovResult([], 0.0)
     values = shapley(rows) if {"shapley", "shapley_path"} & set(models) else {}
@@ -583,15 +596,18 @@ def journeys_from_table(table) -> list[Journey]:
     ]
 
 
-def attribute_journey_table(table, how: str = "unique", *, half_life: float = 7.0, markov_order: int = 1):
+def attribute_journey_table(table, how: str = "unique", *, half_life: float = 7.0, markov_order: int = 1,
+                            null_paths: Iterable[NullPaths] = ()):  # fmt: skip
     """The dbt model ``attribution_touch_credits``: every model's credit per touch of each converting
     journey of a journey table (see :func:`journeys_from_table`), with the touch's channel's removal
     effect and Shapley value; a pandas DataFrame. ``markov`` and ``shapley`` rows are per channel
-    (touch_id, touched_at and campaign null: the standard allocation credits channels, not touches)."""
+    (touch_id, touched_at and campaign null: the standard allocation credits channels, not touches).
+    ``null_paths``: non-converting journeys as path counts (:func:`attribute_journeys`), so that the
+    table need hold only the converting ones: the same credits."""
     import pandas as pd
 
     credits, chain, values = attribute_journeys(
-        journeys_from_table(table), how, half_life=half_life, markov_order=markov_order
+        journeys_from_table(table), how, half_life=half_life, markov_order=markov_order, null_paths=null_paths
     )
     out = pd.DataFrame(
         credits, columns=["conversion_id", "touch_id", "attribution_model", "credit", "credited_value", "channel"]

@@ -246,3 +246,101 @@ def test_a_journey_table_without_rows_credits_nothing_and_fails_nothing():
     credits = A.attribute_journey_table(empty)
     assert len(credits) == 0
     assert {"conversion_id", "attribution_model", "credit", "removal_effect", "shapley_value"} <= set(credits.columns)
+
+
+# --- the dbt model's two routes: counted null paths (DuckDB) and every journey (DataFrames) -------
+
+MODEL_FILE = "dbt_project/models/marts/attribution/attribution_touch_credits.py"
+
+
+def journey_table(seed: int = 7, people: int = 300):
+    """A journey table as int_attribution_journeys holds it: converting and non-converting journeys
+    (repeated channels, so that the transforms drop touches), one conversion without a touch."""
+    import random
+    from datetime import datetime, timedelta
+
+    import pandas as pd
+
+    rng = random.Random(seed)
+    channels = ["Direct", "Email", "Organic Search", "Paid Search", "Referral"]
+    start = datetime(2026, 11, 1)
+    rows = []
+    for n in range(people):
+        person = f"p{n:04d}"
+        converted = rng.random() < 0.2
+        journey = f"crm:{person}:won" if converted else f"null:{person}"
+        touches = rng.randint(1, 5)
+        end = start + timedelta(days=rng.randint(5, 25))
+        value = round(rng.uniform(1, 9999), 2) if converted else None
+        for number in range(1, touches + 1):
+            at = end - timedelta(hours=rng.randint(0, 400))
+            rows.append((journey, person, converted, end if converted else None, value, number, f"t{n}-{number}",
+                         at, rng.choice(channels[:3]) if number % 2 else rng.choice(channels), None,
+                         (end - at).total_seconds() / 86400.0))  # fmt: skip
+    rows.append(("crm:lonely:won", "lonely", True, end, 10.0, 1, "unattributed:crm:lonely:won", end,
+                 A.UNATTRIBUTED, None, 0.0))  # fmt: skip
+    columns = ["journey_id", "person_id", "is_conversion", "converted_at", "conversion_value", "touch_number",
+               "touch_id", "touched_at", "channel", "campaign", "age_days"]  # fmt: skip
+    table = pd.DataFrame(rows, columns=columns)
+    consent = [True if n % 11 else (None if n % 2 else False) for n in range(people)]  # some withdrawn, some unknown
+    persons = pd.DataFrame({"person_id": [f"p{n:04d}" for n in range(people)] + ["lonely"],
+                            "consent_analytics": consent + [True]})  # fmt: skip
+    return table, persons
+
+
+@pytest.mark.parametrize("how", A.TRANSFORMS)
+def test_counted_null_paths_give_the_same_credits_bit_for_bit(how):
+    import pandas as pd
+
+    table, _ = journey_table()
+    every = A.attribute_journey_table(table, how, half_life=5.0)
+    converting = table[table["is_conversion"]]
+    counts: dict[tuple, int] = {}
+    for _, journey in table[~table["is_conversion"]].sort_values("touch_number").groupby("journey_id"):
+        path = tuple(journey["channel"])
+        counts[path] = counts.get(path, 0) + 1
+    counted = A.attribute_journey_table(converting, how, half_life=5.0, null_paths=list(counts.items()))
+    pd.testing.assert_frame_equal(counted.reset_index(drop=True), every.reset_index(drop=True), check_exact=True)
+    # the null journeys weigh in the fit: without them the Markov and Shapley credits differ
+    alone = A.attribute_journey_table(converting, how, half_life=5.0)
+    assert not alone["removal_effect"].equals(every["removal_effect"])
+
+
+def test_the_models_duckdb_route_equals_its_dataframe_route():
+    """attribution_touch_credits.py on DuckDB relations (consent filter and null-path counts in SQL) and
+    on DataFrames (the route attribute-postgres takes): the same rows, and only consenting people."""
+    import runpy
+
+    import duckdb
+    import pandas as pd
+
+    table, persons = journey_table()
+    model = runpy.run_path(MODEL_FILE)["model"]
+    config = {"path_transform": "exposure", "half_life_days": "7", "markov_order": "1"}
+
+    class Frame:
+        def __init__(self, frame):
+            self.frame = frame
+
+        def df(self):
+            return self.frame
+
+    class Dbt:
+        def __init__(self, refs):
+            self.refs = refs
+            self.config = config
+
+        def ref(self, name):
+            return self.refs[name]
+
+    con = duckdb.connect()
+    con.register("journeys_df", table)
+    con.register("people_df", persons)
+    relations = {"int_attribution_journeys": con.query("select * from journeys_df"),
+                 "people": con.query("select * from people_df")}  # fmt: skip
+    in_sql = model(Dbt(relations), con)
+    in_pandas = model(Dbt({"int_attribution_journeys": Frame(table), "people": Frame(persons)}), None)
+    assert len(in_sql) > 0
+    pd.testing.assert_frame_equal(in_sql.reset_index(drop=True), in_pandas.reset_index(drop=True), check_exact=True)
+    refused = set(persons.loc[~persons["consent_analytics"].fillna(False).astype(bool), "person_id"])
+    assert refused and not refused & set(in_sql["person_id"])

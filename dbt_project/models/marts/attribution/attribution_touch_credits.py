@@ -11,6 +11,26 @@ Only the journeys of people with consent to analytics (marts.people.consent_anal
 docs/privacy.md): a person who denied it is neither credited nor part of the Markov chain's and
 Shapley's fit; fail closed (a null is no consent). The channel marts sum these credits, so they
 leave them out too.
+
+What it reads (docs/incremental.md, "Attribution and operations marts"): the fit needs every journey,
+but a non-converting journey is credited nothing and enters the fit only as one more count of its
+path. On DuckDB the consent filter and those counts are computed in the warehouse (a semi-join, one
+`group by` of each journey's channels in touch order), and only the converting journeys' rows become
+a DataFrame: the same credits, bit for bit (tests/attribution/test_models.py), for a fraction of the
+CPU (moving every journey into pandas and filtering it there was most of the model's time). Postgres
+runs this file outside dbt (intent_pipeline.postgres_load.attribute_postgres) with DataFrames of every
+journey, filtered here as before.
+"""
+
+# the channels of each non-converting journey in touch order, counted per distinct path
+NULL_PATHS_SQL = """
+    select path, count(*) as journeys
+    from (
+        select journey_id, list(channel order by touch_number) as path
+        from null_journeys
+        group by journey_id
+    ) as paths
+    group by path
 """
 
 
@@ -24,15 +44,25 @@ def model(dbt, session):
             "(it puts plugins/ on PYTHONPATH), as the DAG and `make` do"
         ) from error
 
-    journeys = dbt.ref("int_attribution_journeys").df()
-    people = dbt.ref("people").df()
-    consenting = people.loc[people["consent_analytics"].fillna(False).astype(bool), "person_id"]
-    journeys = journeys[journeys["person_id"].isin(set(consenting))]
+    journeys = dbt.ref("int_attribution_journeys")
+    people = dbt.ref("people")
+    if hasattr(journeys, "set_alias"):  # a DuckDB relation: filter and count in the warehouse
+        consenting = people.filter("coalesce(consent_analytics, false)").project("person_id")
+        journeys = journeys.set_alias("journeys").join(
+            consenting.set_alias("consenting"), "journeys.person_id = consenting.person_id", how="semi"
+        )
+        null_paths = journeys.filter("not is_conversion").query("null_journeys", NULL_PATHS_SQL).fetchall()
+        table = journeys.filter("is_conversion").df()
+    else:  # DataFrames (attribute-postgres): every journey, filtered in pandas
+        journeys, people = journeys.df(), people.df()
+        consenting = people.loc[people["consent_analytics"].fillna(False).astype(bool), "person_id"]
+        table, null_paths = journeys[journeys["person_id"].isin(set(consenting))], []
     out = attribution.attribute_journey_table(
-        journeys,
+        table,
         dbt.config.get("path_transform") or "unique",
         half_life=float(dbt.config.get("half_life_days") or 7),
         markov_order=int(dbt.config.get("markov_order") or 1),
+        null_paths=null_paths,
     )
     columns = [
         "conversion_id", "person_id", "converted_at", "attribution_model", "touch_id", "touched_at", "channel",
