@@ -117,9 +117,11 @@ def lock_holder(output: str) -> str | None:
 
 
 def explain(
-    completed: subprocess.CompletedProcess, target_path: Path, since: float, warehouse: Path | None = None
-) -> tuple[str, bool]:
-    """(message, transient) for a dbt build that exited non-zero (``warehouse``: :func:`run_failures`)."""
+    completed: subprocess.CompletedProcess, target_path: Path, since: float, warehouse: Path | None = None,
+    heading: str | None = None,
+) -> tuple[str, bool]:  # fmt: skip
+    """(message, transient) for a dbt build that exited non-zero (``warehouse``: :func:`run_failures`;
+    ``heading``: the first line of dbt's own error, "dbt build exited with N" by default)."""
     failures = run_failures(target_path, since, warehouse)
     output = f"{completed.stdout or ''}\n{completed.stderr or ''}"
     transient = any(marker in output for marker in TRANSIENT)
@@ -129,7 +131,7 @@ def explain(
     if not lines:  # nothing recognisable: the last lines, stderr first (a crash of dbt itself)
         tail = (completed.stderr or "").strip() or (completed.stdout or "").strip()
         lines = [_ANSI.sub("", line) for line in tail.splitlines()[-20:]]
-    message = f"dbt build exited with {completed.returncode}:\n" + "\n".join(lines)
+    message = f"{heading or f'dbt build exited with {completed.returncode}'}:\n" + "\n".join(lines)
     holder = lock_holder(output)
     if holder is not None:
         # first, before dbt's traceback: who to close, and where that reader should point instead
@@ -144,14 +146,37 @@ def explain(
 
 
 def raise_for_dbt_failure(
-    completed: subprocess.CompletedProcess, target_path: Path, since: float, warehouse: Path | None = None
-) -> None:
+    completed: subprocess.CompletedProcess, target_path: Path, since: float, warehouse: Path | None = None,
+    heading: str | None = None,
+) -> None:  # fmt: skip
     """Raise for a failed build: AirflowFailException (no retries) for data and SQL errors,
     :class:`DbtBuildFailed` (retried) for a lock or a lost connection. ``warehouse``: the DuckDB file
     the build wrote, to name the broken rules of a failed ``column_rules`` test (:func:`run_failures`)."""
-    message, transient = explain(completed, target_path, since, warehouse)
+    message, transient = explain(completed, target_path, since, warehouse, heading)
     if transient:
         raise DbtBuildFailed(message)
     from airflow.sdk.exceptions import AirflowFailException
 
     raise AirflowFailException(message)
+
+
+def raise_if_held(warehouse: Path, target_path: Path, since: float) -> None:
+    """Before a build of the DuckDB ``warehouse``: when another process holds the file (DuckDB's lock,
+    even a read-only session), raise what a build that failed on the lock raises
+    (:func:`raise_for_dbt_failure`: the holder named, :class:`DbtBuildFailed`, retried), without
+    starting dbt, whose start and parse cost about 5 CPU-seconds before it reached the same error
+    (half a minute on a loaded machine). The file taken between this check and dbt's own open fails
+    dbt instead, with the same message. A missing file (a first build) is no error."""
+    if not warehouse.exists():
+        return
+    import duckdb
+
+    try:
+        duckdb.connect(str(warehouse)).close()
+    except duckdb.IOException as error:
+        text = str(error)
+        if not any(marker in text for marker in TRANSIENT):
+            raise
+        opened = subprocess.CompletedProcess(["duckdb", str(warehouse)], 1, text, "")
+        heading = "the warehouse could not be opened for writing (dbt build not started)"
+        raise_for_dbt_failure(opened, target_path, since, warehouse, heading)

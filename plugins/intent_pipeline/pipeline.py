@@ -395,12 +395,13 @@ def dbt_build_task(interval_start: datetime, interval_end: datetime, run_id: str
     started, since = time.monotonic(), time.time()
     if full_refresh:
         log.info("full refresh: every incremental model is rebuilt from every partition of the lake")
+    from intent_pipeline.dbt_errors import raise_for_dbt_failure, raise_if_held
+
+    target = settings.state_dir / "dbt" / "target"
+    raise_if_held(settings.warehouse, target, since)  # a BI session on the build file: fail (retried) before dbt starts
     completed = duckdb_build(settings, (interval_start, interval_end), full_refresh=full_refresh)
     log.info("dbt build output:\n%s", completed.stdout[-20000:])
-    target = settings.state_dir / "dbt" / "target"
     if completed.returncode != 0:
-        from intent_pipeline.dbt_errors import raise_for_dbt_failure
-
         # dbt's own error (the lock, the failing test) in the exception; data errors are not retried
         raise_for_dbt_failure(completed, target, since, settings.warehouse)
     results = json.loads((target / "run_results.json").read_text())["results"]

@@ -89,6 +89,11 @@ def spark_build(warehouse, tmp_path_factory):
         "INTENT_INTERVAL_START": INTERVAL_START.isoformat(sep=" "),
         "INTENT_INTERVAL_END": INTERVAL_END.isoformat(sep=" "),
         "INTENT_SCORING_MODEL": "",
+        # a small job on one core (issue 16): one shuffle partition and no adaptive re-planning, and the
+        # JVM's quick compiler only (C2 compiled for half of the JVM's CPU, for code that runs minutes)
+        "INTENT_SPARK_SHUFFLE_PARTITIONS": "1",
+        "INTENT_SPARK_ADAPTIVE": "false",
+        "INTENT_SPARK_JAVA_OPTIONS": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
         "PYTHONPATH": with_plugins_on_path(os.environ.get("PYTHONPATH")),
