@@ -45,17 +45,66 @@
     select cast('{{ fingerprint }}' as {{ sql_type('varchar') }}) as fingerprint
 {%- endmacro %}
 
-{#- True when int_events_unified's run may compute part of it: an incremental run whose kept state
-    (the node -> person map, the fingerprint) is there and matches. The model and both hooks ask it
-    (the kept tables change only in the post_hook's statements, after it rendered); the model's call
-    logs why not (`announce`). -#}
-{% macro events_unified_recompute(announce=false) -%}
-    {#- no fingerprint (a query of the seeds) unless there is a table to compare it with -#}
+{#- Once per run of a model with kept state (int_events_unified), in the model's body: whether this run
+    may compute part of it (an incremental run whose kept state, every one of `kept`, is there and whose
+    fingerprint matches: kept_state_matches, which logs why not). The fingerprint (a query of the seeds)
+    is computed by the caller once, and the decision kept in the scratch `<this>__decision` for the hooks
+    (kept_state_decided), so that the model and its hooks read one answer. False, and nothing kept, on a
+    full build. -#}
+{% macro kept_state_decide(fingerprint, kept) -%}
     {%- if not execute or not is_incremental() -%}{{- return(false) -}}{%- endif -%}
-    {{- return(kept_state_matches(events_unified_fingerprint(), ['nodes'], announce)) -}}
+    {%- set recompute = kept_state_matches(fingerprint, kept, announce=true) -%}
+    {%- set decision = identity_scratch('decision') -%}
+    {%- call statements('kept_state_decide') -%}
+        drop table if exists {{ decision }};
+        create table {{ decision }} as
+        select cast('{{ fingerprint }}' as {{ sql_type('varchar') }}) as fingerprint,
+            {{ 'true' if recompute else 'false' }} as recompute
+    {%- endcall -%}
+    {{- return(recompute) -}}
 {%- endmacro %}
 
-{#- int_events_unified, at render time of a run for which events_unified_recompute() holds: scratch
+{#- In a hook of a model that called kept_state_decide: {'recompute': …, 'fingerprint': …} as the model
+    decided on this run, or none on a full build (nothing was decided). -#}
+{% macro kept_state_decided() -%}
+    {%- if not execute or not is_incremental() -%}{{- return(none) -}}{%- endif -%}
+    {%- set row = run_query('select fingerprint, recompute from ' ~ identity_scratch('decision')).rows[0] -%}
+    {{- return({'fingerprint': row[0], 'recompute': row[1] in (true, 1, 'true')}) -}}
+{%- endmacro %}
+
+{#- True when int_events_unified's run may compute part of it: an incremental run whose kept state
+    (the node -> person map, the CRM records' hashes, the fingerprint) is there and matches. Decided
+    once, in the model's body (kept_state_decide, which logs why not); the hooks read the decision. -#}
+{% macro events_unified_recompute() -%}
+    {#- no fingerprint (a query of the seeds) unless there is a table to compare it with -#}
+    {%- if not execute or not is_incremental() -%}{{- return(false) -}}{%- endif -%}
+    {{- return(kept_state_decide(events_unified_fingerprint(), ['nodes', 'crm'])) -}}
+{%- endmacro %}
+
+{#- The CRM records int_events_unified makes events of, one row each: record_type (opportunity, order),
+    record_id, the node keys that give its person (node_lead, node_email) and row_hash, a hash of every
+    column of the staging row its events read (an opportunity's created and won events, an order's
+    event), so that a record whose events can differ is found by comparing hashes. `opportunities`,
+    `orders`: the current-state CRM staging models. -#}
+{% macro events_crm_records(opportunities, orders) -%}
+    select
+        'opportunity' as record_type,
+        opportunity_id as record_id,
+        {{ node_key('crm_lead', 'lead_id') }} as node_lead,
+        cast(null as {{ sql_type('varchar') }}) as node_email,
+        {{ identity_row_hash(['opportunity_id', 'lead_id', 'created_at', 'closed_at', 'is_won', 'amount', 'currency']) }} as row_hash
+    from {{ opportunities }}
+    union all
+    select
+        'order',
+        order_id,
+        {{ node_key('crm_lead', 'lead_id') }},
+        {{ node_key('email', 'email') }},
+        {{ identity_row_hash(['order_id', 'lead_id', 'email', 'ordered_at', 'amount', 'currency']) }}
+    from {{ orders }}
+{%- endmacro %}
+
+{#- int_events_unified, at render time of a run for which events_unified_recompute() held: scratch
     tables of what the run computes again.
       `<this>__nodes_changed`: every node whose person is not the one this model last attached
         (`<this>__nodes`, node -> person as int_people_resolved had it): a merge, a split, a node cut
@@ -65,8 +114,13 @@
         marks neither a new node (changed_on null) nor a node gone from the graph (it keeps its last row).
       `<this>__forms_touched` (submission_key), `<this>__email_touched` (sg_event_id): the staging rows
         of the window's partitions (the only rows staging inserted or replaced: an incremental staging
-        model writes nothing else) and the rows with a node among the changed ones. -#}
-{% macro events_recompute_scope(people, forms, email) -%}
+        model writes nothing else) and the rows with a node among the changed ones.
+      `<this>__crm_now` (events_crm_records now) and `<this>__crm_touched` (record_type, record_id): the
+        CRM records whose hash differs from the one kept in `<this>__crm` or that exist on one side only
+        (a new version, the version before it back after a purge, a record gone), and those with a node
+        among the changed ones. Compared by hash rather than by partition: a purge brings back an older
+        version, whose partition is outside the window. -#}
+{% macro events_recompute_scope(people, forms, email, opportunities, orders) -%}
     {%- set changed = identity_scratch('nodes_changed') -%}
     {%- call statements('events_recompute_scope') -%}
         drop table if exists {{ changed }};
@@ -90,29 +144,52 @@
         select email.sg_event_id
         from {{ email }} as email
         where {{ in_lake_window('email._interval_start') }}
-            or {{ node_key('email', 'email.email') }} in (select node_key from {{ changed }})
+            or {{ node_key('email', 'email.email') }} in (select node_key from {{ changed }});
+        drop table if exists {{ identity_scratch('crm_now') }};
+        create table {{ identity_scratch('crm_now') }} as {{ events_crm_records(opportunities, orders) }};
+        drop table if exists {{ identity_scratch('crm_touched') }};
+        create table {{ identity_scratch('crm_touched') }} as
+        select coalesce(crm_now.record_type, kept.record_type) as record_type,
+            coalesce(crm_now.record_id, kept.record_id) as record_id
+        from {{ identity_scratch('crm_now') }} as crm_now
+        full outer join {{ identity_scratch('crm') }} as kept
+            on kept.record_type = crm_now.record_type and kept.record_id = crm_now.record_id
+        where crm_now.row_hash is distinct from kept.row_hash
+        union
+        select record_type, record_id
+        from {{ identity_scratch('crm_now') }}
+        where node_lead in (select node_key from {{ changed }})
+            or node_email in (select node_key from {{ changed }})
     {%- endcall -%}
     {%- set counts = run_query(
         'select (select count(*) from ' ~ changed ~ '), (select count(*) from ' ~ identity_scratch('forms_touched')
-        ~ '), (select count(*) from ' ~ identity_scratch('email_touched') ~ ')'
+        ~ '), (select count(*) from ' ~ identity_scratch('email_touched') ~ '), (select count(*) from '
+        ~ identity_scratch('crm_touched') ~ ')'
     ).rows[0] -%}
     {{ log('int_events_unified: ' ~ counts[0] ~ ' identity nodes changed person since the last run; '
-        ~ counts[1] ~ ' form submissions and ' ~ counts[2] ~ ' email events computed again', info=true) }}
+        ~ counts[1] ~ ' form submissions and ' ~ counts[2] ~ ' email events computed again; '
+        ~ counts[3] ~ ' CRM records computed again', info=true) }}
 {%- endmacro %}
 
-{#- pre_hook of int_events_unified. A full computation (`recompute` false) of an existing table (its
-    fingerprint changed, or no kept state): every row goes. A daily run: every CRM event (the CRM
-    staging is rebuilt from every export each run: no column says which of its rows changed), the form
-    and email events the run computes again (`<this>__forms_touched`, `<this>__email_touched`: their
-    row, if any, is inserted again), and those whose staging row is gone (a purged or re-extracted
-    partition; an erasure deletes its rows itself). -#}
+{#- pre_hook of int_events_unified. A full computation (the model decided so: its fingerprint changed,
+    or no kept state) of an existing table: every row goes. A daily run: the form, email and CRM events
+    the run computes again (`<this>__forms_touched`, `<this>__email_touched`, `<this>__crm_touched`:
+    their rows, if any, are inserted again), and the form and email events whose staging row is gone (a
+    purged or re-extracted partition; an erasure deletes its rows itself; a CRM record gone is in
+    `<this>__crm_touched`). -#}
 {% macro delete_events_recomputed(forms, email) -%}
-    {%- set recompute = events_unified_recompute() -%}
-    {%- if is_incremental() and not recompute -%}
+    {%- set decided = kept_state_decided() -%}
+    {%- if decided and not decided.recompute -%}
         delete from {{ this }}
-    {%- elif is_incremental() -%}
+    {%- elif decided -%}
+        {%- set crm = identity_scratch('crm_touched') -%}
         delete from {{ this }}
-        where source = 'crm'
+        where (source = 'crm' and event_id in (
+                select 'crm:' || record_id || ':created' from {{ crm }} where record_type = 'opportunity'
+                union all
+                select 'crm:' || record_id || ':won' from {{ crm }} where record_type = 'opportunity'
+                union all
+                select 'crm:' || record_id || ':order' from {{ crm }} where record_type = 'order'))
             or (source = 'forms' and event_id in (select 'forms:' || submission_key from {{ identity_scratch('forms_touched') }}))
             or (source = 'email' and event_id in (select 'email:' || sg_event_id from {{ identity_scratch('email_touched') }}))
             or (source = 'forms' and event_id not in (
@@ -122,10 +199,13 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- post_hook of int_events_unified: keep the node -> person map it attached and its fingerprint for
-    the next run, drop the scratch. A daily run updates the kept map for the changed nodes only. -#}
-{% macro events_unified_kept_state(people) -%}
-    {%- set recompute = events_unified_recompute() -%}
+{#- post_hook of int_events_unified: keep the node -> person map it attached, the CRM records' hashes
+    and its fingerprint for the next run, drop the scratch. A daily run updates the kept map for the
+    changed nodes only. The fingerprint is the one the model decided with (kept_state_decided), computed
+    here only on a full build. -#}
+{% macro events_unified_kept_state(people, opportunities, orders) -%}
+    {%- set decided = kept_state_decided() -%}
+    {%- set recompute = decided and decided.recompute -%}
     {%- set kept = identity_scratch('nodes') -%}
     {%- set sql -%}
     {%- if recompute %}
@@ -133,14 +213,23 @@
     insert into {{ kept }} (node_key, person_id)
     select node_key, person_id from {{ people }}
     where node_key in (select node_key from {{ identity_scratch('nodes_changed') }});
+    drop table if exists {{ identity_scratch('crm') }};
+    create table {{ identity_scratch('crm') }} as
+    select record_type, record_id, row_hash from {{ identity_scratch('crm_now') }};
     {%- else %}
     drop table if exists {{ kept }};
     create table {{ kept }} as select node_key, person_id from {{ people }};
+    drop table if exists {{ identity_scratch('crm') }};
+    create table {{ identity_scratch('crm') }} as
+    select record_type, record_id, row_hash from ({{ events_crm_records(opportunities, orders) }}) as crm_records;
     {%- endif %}
-    {{ keep_fingerprint(events_unified_fingerprint()) }};
+    {{ keep_fingerprint(decided.fingerprint if decided else events_unified_fingerprint()) }};
+    drop table if exists {{ identity_scratch('decision') }};
     drop table if exists {{ identity_scratch('nodes_changed') }};
     drop table if exists {{ identity_scratch('forms_touched') }};
-    drop table if exists {{ identity_scratch('email_touched') }}
+    drop table if exists {{ identity_scratch('email_touched') }};
+    drop table if exists {{ identity_scratch('crm_now') }};
+    drop table if exists {{ identity_scratch('crm_touched') }}
     {%- endset -%}
     {{- hook_statements(sql) -}}
 {%- endmacro %}

@@ -249,3 +249,68 @@ touched_browsers as (
             )
     {%- endif -%}
 {%- endmacro %}
+
+{#- CRM staging (docs/incremental.md, "CRM staging"). Every CRM export repeats the history of its report,
+    and a record's current state is its latest version over every export (macros/versions.sql). Each
+    object has two models: `stg_crm__<object>_versions`, one row per record and export interval (the
+    latest row within that interval), incremental as the other staging models (the window's partitions
+    read again, the rows of purged partitions deleted: lake_staging_config); and the current-state
+    model, incremental per record (crm_current_config): a daily run computes again, from the versions
+    table, only the records with a version in the window's partitions or whose stored current row came
+    from a partition read again or purged (then the version before it comes back, as a full build gives,
+    or the record goes when it has none left). The latest of a record's per-export latest rows is its
+    latest row over every export (the tie-break order is total: versions.sql), so both paths agree. -#}
+
+{#- The config of a current-state CRM staging model over `versions` (a model name) of
+    source(source_name, table_name), keyed by `key`: called at the top of the model, in place of its own
+    config(). -#}
+{% macro crm_current_config(versions, source_name, table_name, key) -%}
+    {{ config(
+        materialized=incremental_or_table(),
+        unique_key=key,
+        incremental_strategy='delete+insert',
+        pre_hook="{{ crm_records_touched(ref('" ~ versions ~ "'), '" ~ source_name ~ "', '" ~ table_name ~ "', '" ~ key ~ "') }}",
+        post_hook="{{ crm_records_touched_done() }}",
+    ) }}
+{%- endmacro %}
+
+{#- pre_hook of a current-state CRM staging model: the scratch `<this>__touched` (`key`) of the records a
+    daily run computes again (a version in the window's partitions of `versions`; a stored row whose
+    partition is in the window, so read again, or gone from the lake), and their stored rows deleted (a
+    record left without a version stays deleted). Nothing on a full build. -#}
+{% macro crm_records_touched(versions, source_name, table_name, key) -%}
+    {%- if is_incremental() -%}
+    {%- set touched = identity_scratch('touched') -%}
+    {%- set sql -%}
+    drop table if exists {{ touched }};
+    create table {{ touched }} as
+    select {{ key }} from {{ versions }} where {{ in_lake_window('_interval_start') }}
+    union
+    select {{ key }} from {{ this }}
+    where {{ in_lake_window('_interval_start') }}
+        or _interval_start not in ({{ lake_partition_days(source_name, table_name) }});
+    delete from {{ this }} where {{ key }} in (select {{ key }} from {{ touched }})
+    {%- endset -%}
+    {{- hook_statements(sql) -}}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The rows of `versions` a current-state CRM staging model computes from, as a select: those of the
+    records in `<this>__touched` on a daily run, every row on a full build. -#}
+{% macro crm_versions_to_compute(versions, key) -%}
+    select * from {{ versions }}
+    {%- if is_incremental() %}
+    where {{ key }} in (select {{ key }} from {{ identity_scratch('touched') }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- post_hook of a current-state CRM staging model: log how many records the daily run computed again,
+    drop the scratch. -#}
+{% macro crm_records_touched_done() -%}
+    {%- if execute and is_incremental() -%}
+        {%- set touched = identity_scratch('touched') -%}
+        {%- set counts = run_query('select (select count(*) from ' ~ touched ~ '), (select count(*) from ' ~ this ~ ')').rows[0] -%}
+        {{ log(this.identifier ~ ': ' ~ counts[0] ~ ' records computed again (a version in the window or a stored one read again or purged); ' ~ counts[1] ~ ' stored', info=true) }}
+        drop table if exists {{ touched }}
+    {%- endif -%}
+{%- endmacro %}

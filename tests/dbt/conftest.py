@@ -432,7 +432,11 @@ INCREMENTAL_MODELS = {"stg_web__events": "staging", "stg_web__consent_denied_eve
                       "int_web_sessions": "intermediate", "int_identity_match_evidence": "intermediate",
                        "int_identity_components": "intermediate", "int_identity_record_identifiers": "intermediate",
                       "int_identity_record_standardisation": "intermediate",
-                      "int_attribution_journeys": "intermediate"}  # fmt: skip
+                      "int_attribution_journeys": "intermediate",
+                      "stg_crm__lead_versions": "staging", "stg_crm__leads": "staging",
+                      "stg_crm__opportunity_versions": "staging", "stg_crm__opportunities": "staging",
+                      "stg_crm__order_versions": "staging", "stg_crm__orders": "staging",
+                      "stg_crm__activity_versions": "staging", "stg_crm__activities": "staging"}  # fmt: skip
 INCREMENTAL_RELATIONS = [f"{schema}.{model}" for model, schema in INCREMENTAL_MODELS.items()]
 FUNNEL_CASES_TAG = "funnel_edge_case"
 _parse_cache: dict[str, Path] = {}

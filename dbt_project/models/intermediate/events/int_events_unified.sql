@@ -15,12 +15,14 @@
       * form submissions and email events staging wrote in this run (the window's partitions) and
         those with a node that changed person (macro events_recompute_scope: every node's person is
         compared with the one this model attached last time, kept in `<this>__nodes`);
-      * every CRM event: the CRM staging is rebuilt from every export on each run (a view of the
-        latest versions, exact only so under retention: docs/incremental.md), so nothing says which
-        of its rows changed.
+      * CRM events of the opportunities and orders whose staging row's hash differs from the one kept
+        in `<this>__crm` (a new version, an older one back after a purge, a record gone) and of those
+        with a node that changed person (the same macro).
     The pre_hook deletes the events computed again and those whose staging row is gone (a purge); the
     post_hook the page views that are gone. A change of the currency rule (var default_currency, seed
-    currency_rates: the fingerprint) or a run without the kept state computes every event. -#}
+    currency_rates: the fingerprint) or a run without the kept state computes every event. Whether the
+    run computes part of the model is decided once, here (events_unified_recompute); the hooks read
+    that decision. -#}
 -- depends_on: {{ ref('int_web_session_events') }}
 -- depends_on: {{ ref('currency_rates') }}
 {{ config(
@@ -30,13 +32,14 @@
     pre_hook="{{ delete_events_recomputed(ref('stg_forms__submissions'), ref('stg_email__events')) }}",
     post_hook=[
         "{{ delete_page_views_gone(ref('int_web_page_views'), ref('int_people_resolved')) }}",
-        "{{ events_unified_kept_state(ref('int_people_resolved')) }}",
+        "{{ events_unified_kept_state(ref('int_people_resolved'), ref('stg_crm__opportunities'), ref('stg_crm__orders')) }}",
     ],
 ) }}
 
-{%- set recompute = events_unified_recompute(announce=true) -%}
+{%- set recompute = events_unified_recompute() -%}
 {%- if recompute -%}
-    {%- do events_recompute_scope(ref('int_people_resolved'), ref('stg_forms__submissions'), ref('stg_email__events')) -%}
+    {%- do events_recompute_scope(ref('int_people_resolved'), ref('stg_forms__submissions'), ref('stg_email__events'),
+        ref('stg_crm__opportunities'), ref('stg_crm__orders')) -%}
 {%- endif %}
 
 with
@@ -89,10 +92,16 @@ email_events as (
 
 opportunities as (
     select * from {{ ref('stg_crm__opportunities') }}
+    {%- if recompute %}
+    where opportunity_id in (select record_id from {{ identity_scratch('crm_touched') }} where record_type = 'opportunity')
+    {%- endif %}
 ),
 
 orders as (
     select * from {{ ref('stg_crm__orders') }}
+    {%- if recompute %}
+    where order_id in (select record_id from {{ identity_scratch('crm_touched') }} where record_type = 'order')
+    {%- endif %}
 ),
 
 people_nodes as (

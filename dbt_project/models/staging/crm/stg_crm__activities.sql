@@ -1,45 +1,34 @@
-{#- The outcome column is optional in the export and new in the raw contract: a lake written
-    before it has none, and every activity's outcome is then unknown (null). -#}
-{%- set outcome = activity_outcome('outcome')
-    if relation_has_column(source('crm', 'crm_activities'), 'outcome') else 'cast(null as ' ~ sql_type('varchar') ~ ')' %}
+{#- The latest export of each CRM activity: the latest of its versions per export
+    (stg_crm__activity_versions) by the one tie-break rule of macros/versions.sql. Incremental per
+    activity (docs/incremental.md, "CRM staging"): a daily run computes again only the activities with
+    a version in the window or whose stored version was read again or purged. -#}
+{{ crm_current_config('stg_crm__activity_versions', 'crm', 'crm_activities', 'activity_id') }}
+
 with
 
-source as (
-    select * from {{ source('crm', 'crm_activities') }}
+versions as (
+    {{ crm_versions_to_compute(ref('stg_crm__activity_versions'), 'activity_id') }}
 ),
 
 latest as (
-    -- every CRM export repeats the history: the latest export of an activity wins (macros/versions.sql)
-    {{ latest_version('source', ['activity_id']) }}
+    {{ latest_version('versions', ['activity_id']) }}
 ),
 
-renamed as (
+final as (
+    -- named again to leave latest_version's version_rank out (a portable select has no `* exclude`)
     select
         -- ids
         activity_id,
-        nullif(trim(lead_id), '') as lead_id,
+        lead_id,
 
         -- activity
-        lower(trim(activity_type)) as activity_type,
+        activity_type,
         subject,
         owner,
 
-        -- outcome: a call's disposition or a meeting's outcome as exported ("No answer" -> no_answer);
-        -- null when the export has no Outcome column or the cell is empty (unknown)
-        {{ outcome }} as outcome,
-        case {{ outcome }}
-            when 'connected' then 'success'
-            when 'left_live_message' then 'success'
-            when 'completed' then 'success'
-            when 'held' then 'success'
-            when 'no_answer' then 'failure'
-            when 'busy' then 'failure'
-            when 'left_voicemail' then 'failure'
-            when 'wrong_number' then 'failure'
-            when 'no_show' then 'failure'
-            when 'canceled' then 'failure'
-            when 'cancelled' then 'failure'
-        end as outcome_result,
+        -- outcome
+        outcome,
+        outcome_result,
 
         -- timestamps
         activity_at,
@@ -49,4 +38,4 @@ renamed as (
     from latest
 )
 
-select * from renamed
+select * from final

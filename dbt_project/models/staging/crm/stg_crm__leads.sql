@@ -1,39 +1,52 @@
+{#- The latest version of each CRM lead: the latest of its versions per export (stg_crm__lead_versions,
+    already renamed and cast) by the one tie-break rule of macros/versions.sql, its own Last Modified
+    Date first. Incremental per lead (docs/incremental.md, "CRM staging"): a daily run computes again
+    only the leads with a version in the window or whose stored version was read again or purged. -#}
+{{ crm_current_config('stg_crm__lead_versions', 'crm', 'crm_leads', 'lead_id') }}
+
 with
 
-source as (
-    select * from {{ source('crm', 'crm_leads') }}
+versions as (
+    {{ crm_versions_to_compute(ref('stg_crm__lead_versions'), 'lead_id') }}
 ),
 
 latest as (
-    -- every CRM export repeats the history: the latest Last Modified Date, then the latest
-    -- export (macros/versions.sql)
-    {{ latest_version('source', ['lead_id'], newest_first=['updated_at']) }}
+    {{ latest_version('versions', ['lead_id'], newest_first=['last_modified_at']) }}
 ),
 
-renamed as (
+final as (
+    -- the versions' columns named again to leave out last_modified_at and version_rank (a portable
+    -- select has no `* exclude`); every rule stays in stg_crm__lead_versions
     select
         -- ids
         lead_id,
 
-        -- person (macros/columns.sql, as a form submission has them)
-        {{ person_columns() }},
-        nullif(trim(region), '') as region,
+        -- person
+        email,
+        phone,
+        phone_raw,
+        full_name,
+        company,
+        job_title,
+        industry,
+        company_size,
+        region,
 
         -- sales
-        nullif(trim(owner), '') as owner,
+        owner,
         status,
-        nullif(trim(lead_source), '') as lead_source,
+        lead_source,
 
-        -- consent: the CRM's email opt-out checkbox (null: the export has no such column)
-        {{ checkbox_value('email_opt_out') }} as has_opted_out_of_email,
+        -- consent
+        has_opted_out_of_email,
 
         -- timestamps
         created_at,
-        coalesce(updated_at, created_at) as updated_at,
+        updated_at,
 
         -- lineage: the raw lake's metadata columns (macros/columns.sql)
         {{ lake_lineage_columns() }}
     from latest
 )
 
-select * from renamed
+select * from final

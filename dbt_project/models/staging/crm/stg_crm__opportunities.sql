@@ -1,10 +1,14 @@
 {#- The latest version of each CRM opportunity: the latest of its versions per export
     (stg_crm__opportunity_versions, same source, already renamed and cast) by the one tie-break
-    rule of macros/versions.sql. -#}
+    rule of macros/versions.sql. Incremental per opportunity (docs/incremental.md, "CRM staging"): a
+    daily run computes again only the opportunities with a version in the window or whose stored
+    version was read again or purged. -#}
+{{ crm_current_config('stg_crm__opportunity_versions', 'crm', 'crm_opportunities', 'opportunity_id') }}
+
 with
 
 versions as (
-    select * from {{ ref('stg_crm__opportunity_versions') }}
+    {{ crm_versions_to_compute(ref('stg_crm__opportunity_versions'), 'opportunity_id') }}
 ),
 
 latest as (

@@ -2,11 +2,16 @@
     (the latest version within that interval: macros/versions.sql). The base of
     stg_crm__opportunities (its latest version) and the history segment_funnel_stalls reads: since
     when an opportunity is in its stage is the export's stage_changed_at (Salesforce's Last Stage
-    Change Date) where it has one, else what the history of exports tells. -#}
+    Change Date) where it has one, else what the history of exports tells. Incremental as the other
+    staging models (docs/incremental.md, "CRM staging"): a daily run reads the window's partitions
+    again, and the rows of partitions the lake no longer has go (pre_hook). -#}
+{{ lake_staging_config('crm', 'crm_opportunities', unique_key=['opportunity_id', '_interval_start']) }}
+
 with
 
 source as (
-    select * from {{ source('crm', 'crm_opportunities') }}
+    -- the window's partitions on a daily run, every partition on a full build (macros/incremental.sql)
+    {{ lake_rows('crm', 'crm_opportunities') }}
 ),
 
 latest_per_export as (

@@ -1,26 +1,32 @@
+{#- The latest export of each CRM order: the latest of its versions per export (stg_crm__order_versions)
+    by the one tie-break rule of macros/versions.sql. Incremental per order (docs/incremental.md, "CRM
+    staging"): a daily run computes again only the orders with a version in the window or whose stored
+    version was read again or purged. -#}
+{{ crm_current_config('stg_crm__order_versions', 'crm', 'crm_orders', 'order_id') }}
+
 with
 
-source as (
-    select * from {{ source('crm', 'crm_orders') }}
+versions as (
+    {{ crm_versions_to_compute(ref('stg_crm__order_versions'), 'order_id') }}
 ),
 
 latest as (
-    -- every CRM export repeats the history: the latest export of an order wins (macros/versions.sql)
-    {{ latest_version('source', ['order_id']) }}
+    {{ latest_version('versions', ['order_id']) }}
 ),
 
-renamed as (
+final as (
+    -- named again to leave latest_version's version_rank out (a portable select has no `* exclude`)
     select
         -- ids
         order_id,
-        nullif(trim(lead_id), '') as lead_id,
+        lead_id,
 
         -- order
         amount,
         currency,
 
         -- person
-        nullif(trim(email), '') as email,
+        email,
 
         -- timestamps
         ordered_at,
@@ -30,4 +36,4 @@ renamed as (
     from latest
 )
 
-select * from renamed
+select * from final
