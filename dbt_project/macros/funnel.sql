@@ -144,11 +144,11 @@ grade_history as (
         {{ return(default_steps) }}
     {%- endif -%}
     {%- set query -%}
-        select step, min(step_order) as step_order
+        select step, min(step_order) as first_step_order
         from {{ relation }}
         where is_enabled and role = 'step'
         group by step
-        order by min(step_order), step
+        order by first_step_order, step
     {%- endset -%}
     {%- set steps = run_query(query).columns[0].values() | list -%}
     {%- for step in steps -%}

@@ -217,6 +217,20 @@ def jvm_cpu_seconds() -> float | None:
     return round(ticks / os.sysconf("SC_CLK_TCK"), 1)
 
 
+def jvm_peak_rss_mb() -> float | None:
+    """The session's JVM's peak resident memory so far (MB, /proc VmHWM); None as jvm_cpu_seconds."""
+    from pyspark import SparkContext
+
+    process = getattr(SparkContext._gateway, "proc", None)
+    status = Path(f"/proc/{process.pid}/status") if process is not None else None
+    if status is None or not status.exists():
+        return None
+    for line in status.read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m intent_pipeline.spark_build")
     parser.add_argument("--lake", type=Path, required=True, help="the raw lake to build from")
@@ -250,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     own = resource.getrusage(resource.RUSAGE_SELF)
     result["python_cpu_seconds"] = round(own.ru_utime + own.ru_stime, 1)
     result["jvm_cpu_seconds"] = jvm_cpu_seconds()
+    result["jvm_peak_rss_mb"] = jvm_peak_rss_mb()
+    result["python_peak_rss_mb"] = round(own.ru_maxrss / 1024, 1)
     args.out.write_text(json.dumps(result, indent=2))
     return 0 if result["success"] else 1
 
