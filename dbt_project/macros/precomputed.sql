@@ -20,8 +20,9 @@
     {%- set stamp = api.Relation.create(database=this.database, schema='raw', identifier=this.identifier ~ '__computed_from', type='table') -%}
     {%- set input_name = config.get('precomputed_from') -%}
     {%- set settings = config.get('precomputed_settings') or [] -%}
+    {%- set step = '`python -m intent_pipeline attribute-postgres`' if target.type == 'postgres' else '`python -m intent_pipeline.spark_build --precomputed`' -%}
     {%- if adapter.get_relation(database=stamp.database, schema=stamp.schema, identifier=stamp.identifier) is none -%}
-        {{ exceptions.raise_compiler_error(this.identifier ~ " is computed outside dbt on this target: run intent_pipeline.precomputed after building " ~ input_name ~ " (postgres_load.build_postgres and spark_build do it)") }}
+        {{ exceptions.raise_compiler_error(this.identifier ~ " is computed outside dbt on this target: run " ~ step ~ " after building " ~ input_name ~ " (postgres_load.build_postgres and spark_build --precomputed do it; intent_pipeline.precomputed)") }}
     {%- endif -%}
     {%- set input_relation = ref(input_name) -%}
     {%- set now = run_query(precomputed_fingerprint(input_relation)).columns[0].values()[0] -%}
@@ -31,7 +32,7 @@
         {%- do expected_settings.append(name ~ '=' ~ config.get(name)) -%}
     {%- endfor -%}
     {%- if recorded[0] != now or recorded[1] != expected_settings | join(';') -%}
-        {{ exceptions.raise_compiler_error(this.identifier ~ ": raw." ~ this.identifier ~ " was computed from other " ~ input_name ~ " or settings (" ~ recorded[1] ~ ", now " ~ expected_settings | join(';') ~ "): run intent_pipeline.precomputed again (postgres_load.build_postgres, spark_build)") }}
+        {{ exceptions.raise_compiler_error(this.identifier ~ ": raw." ~ this.identifier ~ " was computed from other " ~ input_name ~ " or settings (" ~ recorded[1] ~ ", now " ~ expected_settings | join(';') ~ "): run " ~ step ~ " again") }}
     {%- endif -%}
 
     {{ run_hooks(pre_hooks) }}

@@ -414,3 +414,19 @@
         drop table if exists {{ relation.incorporate(path={'identifier': relation.identifier ~ '__' ~ name}) }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- `text` as a string literal. DuckDB and Postgres double a quote inside it; Spark reads `'a''b'` as
+    two adjacent literals, 'a' and 'b', concatenated (`'[^'']*'` was the regex `[^]*` there), so on
+    Spark a quote is chr(39) between literals (as the seeds' loader writes it). -#}
+{% macro text_literal(text) -%}
+    {{ return(adapter.dispatch('text_literal')(text)) }}
+{%- endmacro %}
+
+{% macro default__text_literal(text) -%}
+    {{ return("'" ~ text | replace("'", "''") ~ "'") }}
+{%- endmacro %}
+
+{% macro spark__text_literal(text) -%}
+    {%- if "'" not in text -%}{{ return("'" ~ text ~ "'") }}{%- endif -%}
+    {{ return("concat('" ~ text | replace("'", "', chr(39), '") ~ "')") }}
+{%- endmacro %}
