@@ -1,6 +1,6 @@
 """Benchmark: the whole customer_intent DAG through Airflow on a generated workload.
 
-    python bench/pipeline.py [--people N] [--seed S] [--keep DIR] [--postgres] [--no-incremental]
+    python bench/pipeline.py [--people N] [--seed S] [--keep DIR] [--postgres] [--spark] [--no-incremental]
 
 Generates a workload of N people (default 2000: about a minute on 2 cores), runs the DAG
 once with `airflow dags test` (SQLite metadata, DuckDB warehouse, outbox activation), and
@@ -17,6 +17,13 @@ attribution step between them), builds the same lake on DuckDB the same way
 (`duckdb_build_seconds`, the comparison's reference: the DAG's own warehouse predates the
 activation history the DAG writes after dbt) and compares every mart row for row
 (`postgres_marts_equal`, `postgres_marts_differing`). docs/portability.md.
+
+--spark (off by default: a JVM and a second whole build, several minutes on 2 cores) builds the same
+lake on Spark in one local session (`python -m intent_pipeline.spark_build --precomputed`: every seed
+and model, the Python attribution model beside dbt as on Postgres; `spark_build_seconds`, the JVM's
+CPU seconds and peak memory) and compares every mart with the same DuckDB build, with the same function
+as Postgres's (`spark_marts_equal`, `spark_marts_differing`; the intermediate models and seeds in
+`spark_other_relations_differing`).
 
 Incremental days (docs/incremental.md; on by default, --no-incremental leaves them out): a second
 workload of the same people and seed, written as daily drops (history in the first; lookback_days
@@ -232,6 +239,29 @@ def incremental_figures(base: Path, env: dict, people: int, seed: int) -> dict:
     }
 
 
+INTERVAL_ENV = {"INTENT_INTERVAL_START": f"{INTERVAL} 00:00:00", "INTENT_INTERVAL_END": f"{LOGICAL_DATE} 00:00:00"}
+NO_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
+
+
+def _dbt_command(base: Path, name: str) -> list[str]:
+    dbt = Path(sys.executable).with_name("dbt")
+    return [str(dbt), "--project-dir", str(ROOT / "dbt_project"), "--profiles-dir", str(ROOT / "dbt_project"),
+            "--target-path", str(base / name / "target"), "--log-path", str(base / name / "logs")]  # fmt: skip
+
+
+def duckdb_reference(base: Path, env: dict, lake: Path) -> tuple[Path, float]:
+    """The DuckDB build of ``lake`` the other engines' marts are compared with (``base/compare.duckdb``,
+    made once for --postgres and --spark: the DAG's own warehouse predates the activation history the
+    DAG writes after dbt), and the seconds it took (0 when already made)."""
+    warehouse = base / "compare.duckdb"
+    if warehouse.exists():
+        return warehouse, 0.0
+    command = _dbt_command(base, "duck")
+    duck_env = {**env, **INTERVAL_ENV, "INTENT_LAKE_DIR": str(lake), "INTENT_WAREHOUSE": str(warehouse)}
+    seconds = _run([*command[:1], "build", *command[1:], *NO_UNIT_TESTS], duck_env, base / "duck-build.log")
+    return warehouse, seconds
+
+
 def postgres_figures(base: Path, env: dict, lake: Path) -> dict:
     """Load the lake into a fresh PostgreSQL server, build there and on DuckDB, compare the marts."""
     sys.path.insert(0, str(ROOT / "plugins"))
@@ -244,26 +274,18 @@ def postgres_figures(base: Path, env: dict, lake: Path) -> dict:
         profile_env,
     )
 
-    dbt = Path(sys.executable).with_name("dbt")
-    interval = {"INTENT_INTERVAL_START": f"{INTERVAL} 00:00:00", "INTENT_INTERVAL_END": f"{LOGICAL_DATE} 00:00:00"}
-    no_unit_tests = ("--exclude-resource-type", "unit_test")
-
-    def command(name: str) -> list[str]:
-        return [str(dbt), "--project-dir", str(ROOT / "dbt_project"), "--profiles-dir", str(ROOT / "dbt_project"),
-                "--target-path", str(base / name / "target"), "--log-path", str(base / name / "logs")]  # fmt: skip
-
-    duck_env = {**env, **interval, "INTENT_LAKE_DIR": str(lake), "INTENT_WAREHOUSE": str(base / "compare.duckdb")}
-    duck_seconds = _run([*command("duck")[:1], "build", *command("duck")[1:], *no_unit_tests], duck_env,
-                        base / "duck-build.log")  # fmt: skip
+    reference, duck_seconds = duckdb_reference(base, env, lake)
+    duck_env = {**env, **INTERVAL_ENV, "INTENT_LAKE_DIR": str(lake), "INTENT_WAREHOUSE": str(reference)}
     with local_server() as connection:
         started = time.perf_counter()
         loaded = load_lake(lake, connection)
         load_seconds = time.perf_counter() - started
         pg_env = {**duck_env, **profile_env(connection)}
         started = time.perf_counter()
-        phases = build_postgres(command("pg"), pg_env, base / "pg" / "target", *no_unit_tests, connection=connection)
+        phases = build_postgres(_dbt_command(base, "pg"), pg_env, base / "pg" / "target", *NO_UNIT_TESTS,
+                                connection=connection)  # fmt: skip
         build_seconds = time.perf_counter() - started
-        differing = compare_marts(base / "compare.duckdb", mart_relations(base / "pg" / "target" / "manifest.json"),
+        differing = compare_marts(reference, mart_relations(base / "pg" / "target" / "manifest.json"),
                                   connection)  # fmt: skip
     return {
         "postgres_rows_loaded": sum(loaded.values()),
@@ -273,6 +295,51 @@ def postgres_figures(base: Path, env: dict, lake: Path) -> dict:
         "duckdb_build_seconds": round(duck_seconds, 2),
         "postgres_marts_equal": not differing,
         "postgres_marts_differing": {mart: text[:300] for mart, text in differing.items()},
+    }
+
+
+def spark_figures(base: Path, env: dict, lake: Path) -> dict:
+    """Build the lake on Spark (``intent_pipeline.spark_build --precomputed``: one local session, every
+    seed and model, the attribution model beside dbt) and compare every mart with the DuckDB build of
+    the same lake (``engine_compare.compare_with_duckdb``, Postgres's comparison)."""
+    sys.path.insert(0, str(ROOT / "plugins"))
+    from intent_pipeline.postgres_load import mart_relations
+
+    reference, duck_seconds = duckdb_reference(base, env, lake)
+    work = base / "spark"
+    work.mkdir(parents=True, exist_ok=True)
+    out = work / "result.json"
+    spark_env = {**env, **INTERVAL_ENV, "INTENT_WAREHOUSE": str(work / "unused.duckdb"), "INTENT_SCORING_MODEL": ""}
+    command = [sys.executable, "-m", "intent_pipeline.spark_build", "--lake", str(lake), "--duckdb", str(reference),
+               "--work", str(work), "--out", str(out), "--precomputed", "--",
+               "build", "--resource-type", "seed", "--resource-type", "model"]  # fmt: skip
+    # not _run: a model that fails on Spark is a figure to report (spark_marts_differing), not the end
+    done = subprocess.run(command, env=spark_env, capture_output=True, text=True, cwd=ROOT)
+    (base / "spark-build.log").write_text(done.stdout + done.stderr)
+    if not out.exists():
+        sys.exit(f"spark_build wrote no result, see {base / 'spark-build.log'}:\n{(done.stdout + done.stderr)[-3000:]}")
+    result = json.loads(out.read_text())
+    marts = mart_relations(work / "target" / "manifest.json")
+    built = {node["relation"] for node in result["nodes"].values() if node["status"] == "success"}
+    differing = {mart: text[:300] for mart, text in result["differences"].items() if mart in marts}
+    differing.update({mart: "not built on spark" for mart in marts if mart not in built})
+    return {
+        "spark_build_seconds": result["seconds"],
+        "spark_attribution_seconds": result.get("attribution_seconds"),
+        "spark_compare_seconds": result.get("compare_seconds"),
+        "spark_jvm_cpu_seconds": result.get("jvm_cpu_seconds"),
+        "spark_jvm_peak_rss_mb": result.get("jvm_peak_rss_mb"),
+        "spark_python_peak_rss_mb": result.get("python_peak_rss_mb"),
+        **({"duckdb_build_seconds": round(duck_seconds, 2)} if duck_seconds else {}),
+        "spark_build_success": result["success"],
+        "spark_build_error": result["error"],
+        "spark_marts_compared": len(marts),
+        "spark_marts_equal": not differing,
+        "spark_marts_differing": differing,
+        # the intermediate models and seeds are compared too (the same function): what differs there
+        "spark_other_relations_differing": {rel: text[:300] for rel, text in result["differences"].items()
+                                            if rel not in marts},  # fmt: skip
+        "spark_load_average": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -319,6 +386,8 @@ def dag_figures(args: argparse.Namespace, base: Path, env: dict) -> dict:
     }
     if args.postgres:
         result.update(postgres_figures(base, env, data / "lake"))
+    if args.spark:
+        result.update(spark_figures(base, env, data / "lake"))
     return result
 
 
@@ -328,6 +397,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
     parser.add_argument("--postgres", action="store_true", help="also build on PostgreSQL and compare the marts")
+    parser.add_argument("--spark", action="store_true",
+                        help="also build on Spark (a local session) and compare the marts")  # fmt: skip
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--no-incremental", action="store_true",
                       help="leave out incremental_day_ratio (a second workload and three dbt builds)")  # fmt: skip

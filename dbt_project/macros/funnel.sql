@@ -144,11 +144,11 @@ grade_history as (
         {{ return(default_steps) }}
     {%- endif -%}
     {%- set query -%}
-        select step, min(step_order) as step_order
+        select step, min(step_order) as first_step_order
         from {{ relation }}
         where is_enabled and role = 'step'
         group by step
-        order by min(step_order), step
+        order by first_step_order, step
     {%- endset -%}
     {%- set steps = run_query(query).columns[0].values() | list -%}
     {%- for step in steps -%}
@@ -238,3 +238,66 @@ grade_history as (
 
     select * from problems
 {% endtest %}
+
+{#- int_funnel_steps_reached's walk over the steps (its CTE `reached`) without a recursive CTE, for
+    Spark 3.5: the recursion advances one step a round and stops at the funnel's last step, so it is
+    written out as one CTE per step (reached__1 .. reached__<n>, n the funnel's enabled steps, read
+    from the seed when the model is compiled: funnel_step_names) and their union. Round k+1 is the
+    recursive CTE's step: the first candidate moment of step k+1 at or after the last step reached
+    (or the anchor, past a skipped optional step) within the window, as a left join and min() in
+    place of the correlated subquery; the same rows, the same columns. Reads the model's CTEs
+    windows, steps, candidates and last_step. -#}
+{% macro funnel_reached_in_rounds(funnel_order) -%}
+{%- set rounds = funnel_step_names() | length -%}
+reached__1 as (
+    select
+        person_id,
+        attempt_number,
+        window_end_at,
+        1 as step_position,
+        entered_at as reached_at,
+        entered_at as anchor_at
+    from windows
+),
+{%- for round in range(2, rounds + 1) %}
+
+reached__{{ round }} as (
+    select
+        previous.person_id,
+        previous.attempt_number,
+        previous.window_end_at,
+        previous.step_position + 1 as step_position,
+        min(candidates.occurred_at) as reached_at,
+        coalesce(previous.reached_at, previous.anchor_at) as anchor_at
+    from reached__{{ round - 1 }} as previous
+    inner join steps
+        on steps.step_position = previous.step_position
+    left join candidates
+        on candidates.person_id = previous.person_id
+        and candidates.step_position = previous.step_position + 1
+        and candidates.occurred_at >= coalesce(previous.reached_at, previous.anchor_at)
+        and candidates.occurred_at <= previous.window_end_at
+        {%- if funnel_order == 'strict' %}
+        and candidates.strict_anchor_at >= previous.reached_at
+        {%- endif %}
+    where (previous.reached_at is not null or steps.is_optional)
+        and previous.step_position < (select last_position from last_step)
+    group by
+        previous.person_id,
+        previous.attempt_number,
+        previous.window_end_at,
+        previous.step_position,
+        previous.reached_at,
+        previous.anchor_at
+),
+{%- endfor %}
+
+reached as (
+    {%- for round in range(1, rounds + 1) %}
+    select * from reached__{{ round }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+)
+{%- endmacro %}

@@ -21,6 +21,19 @@
     {{ relation_or_empty(relation, '(select cast(null as json) as json where false) as no_manifests') }}
 {%- endmacro %}
 
+{#- Spark: the manifest files read by Spark's JSON reader (multiLine: one document a file) as the
+    typed external table raw.extract_manifests, a struct per file as `json`: json_field and
+    json_field_text below take a struct's field or a map's key where DuckDB and Postgres take a JSON
+    key. No manifest yet (no folder): an empty table. -#}
+{% macro spark__extract_manifests() -%}
+    {%- set relation = spark_lake_table('extract_manifests', 'manifests', [
+        ('source', 'varchar'), ('interval_start', 'varchar'), ('batch_id', 'varchar'), ('loaded_at', 'varchar'),
+        ('tables', 'map<string, map<string, bigint>>'), ('files', 'array<map<string, string>>'),
+    ], format='json', options={'multiLine': 'true'}) -%}
+    (select named_struct('source', source, 'interval_start', interval_start, 'batch_id', batch_id,
+        'loaded_at', loaded_at, 'tables', tables, 'files', files) as json from {{ relation }})
+{%- endmacro %}
+
 {% macro duckdb__extract_manifests() -%}
     {%- set pattern = lake_dir() ~ '/manifests/*/dt=*.json' -%}
     {%- set files = "(select json from read_json_objects('" ~ pattern | replace("'", "''") ~ "', format = 'auto'))" -%}
@@ -59,4 +72,38 @@ where rows_read <> rows_loaded + rows_quarantined + rows_suppressed
 
 {% macro duckdb__json_array_rows(document, key) -%}
     unnest(cast({{ document }} -> '{{ key }}' as json[]))
+{%- endmacro %}
+
+{#- Spark (spark__extract_manifests: the manifests as structs and maps): the lateral generators. -#}
+{% macro spark__json_object_key_rows(document, key) -%}
+    lateral explode(map_keys({{ document }}['{{ key }}']))
+{%- endmacro %}
+
+{% macro spark__json_array_rows(document, key) -%}
+    lateral explode({{ document }}['{{ key }}'])
+{%- endmacro %}
+
+{#- The value at `key` (SQL: a quoted name or a column) of a JSON object (`->`), and its text (`->>`). -#}
+{% macro json_field(document, key) -%}
+    {{ return(adapter.dispatch('json_field')(document, key)) }}
+{%- endmacro %}
+
+{% macro default__json_field(document, key) -%}
+    {{ document }} -> {{ key }}
+{%- endmacro %}
+
+{% macro spark__json_field(document, key) -%}
+    {{ document }}[{{ key }}]
+{%- endmacro %}
+
+{% macro json_field_text(document, key) -%}
+    {{ return(adapter.dispatch('json_field_text')(document, key)) }}
+{%- endmacro %}
+
+{% macro default__json_field_text(document, key) -%}
+    {{ document }} ->> {{ key }}
+{%- endmacro %}
+
+{% macro spark__json_field_text(document, key) -%}
+    cast({{ document }}[{{ key }}] as string)
 {%- endmacro %}

@@ -50,11 +50,11 @@
 {% endmacro %}
 
 {#- The lake files under `folder` (a path below the lake, e.g. 'gate_results') as the external table
-    raw.<name> with `columns` ((name, type) pairs): Parquet read recursively, typed, so a folder
+    raw.<name> with `columns` ((name, type) pairs): Parquet (or `format`, with its reader's `options`) read recursively, typed, so a folder
     without files yet (no gate ran, no activation) is an empty table, not an error. Recreated on
     every run (dropping an external table leaves its files), so it follows INTENT_LAKE_DIR.
     Returns the relation. -#}
-{% macro spark_lake_table(name, folder, columns) -%}
+{% macro spark_lake_table(name, folder, columns, format='parquet', options={}) -%}
     {%- set relation = api.Relation.create(schema='raw', identifier=name) -%}
     {%- if execute -%}
         {%- do run_query('create database if not exists raw') -%}
@@ -65,8 +65,8 @@
                 {{ column }} {{ sql_type(type) }}{{ "," if not loop.last }}
             {%- endfor %}
             )
-            using parquet
-            options (recursiveFileLookup 'true')
+            using {{ format }}
+            options (recursiveFileLookup 'true'{% for key, value in options.items() %}, {{ key }} '{{ value }}'{% endfor %})
             location '{{ lake_dir() ~ "/" ~ folder }}'
         {%- endset -%}
         {%- do run_query(ddl) -%}
@@ -359,4 +359,74 @@
 
 {% macro spark__float_literal(text) -%}
     {{ return(text ~ 'D') }}
+{%- endmacro %}
+
+{#- A linear recursive CTE (`with recursive r as (anchor union all step)`) evaluated in rounds, for an
+    engine without recursive CTEs: round 1 is `anchor`; each next round is `step` run on the rows the
+    round before it added (`step` names them `__previous__`); it stops at the first round that adds
+    no row, the recursive CTE's own end. The rows of every round, as the recursive CTE returns them,
+    are left in the scratch table `<scratch>__<name>` (returned); a guard stops with an error after
+    `max_rounds` (var recursive_max_rounds, default 100) rather than return part of them. Runs at
+    execution time; recursive_rounds_cleanup drops what it leaves. -#}
+{% macro union_all_in_rounds(name, anchor, step, scratch, max_rounds=none) %}
+    {%- set max_rounds = (max_rounds or var('recursive_max_rounds', 100)) | int -%}
+    {%- set rows = scratch.incorporate(path={'identifier': scratch.identifier ~ '__' ~ name}) -%}
+    {%- set last = scratch.incorporate(path={'identifier': scratch.identifier ~ '__' ~ name ~ '_round'}) -%}
+    {%- set next = scratch.incorporate(path={'identifier': scratch.identifier ~ '__' ~ name ~ '_next'}) -%}
+    {%- call statements('union_all_in_rounds_setup') -%}
+        drop table if exists {{ rows }};
+        drop table if exists {{ last }};
+        drop table if exists {{ next }};
+        create table {{ last }} as {{ anchor }};
+        create table {{ rows }} as select * from {{ last }};
+    {%- endcall -%}
+    {%- set ns = namespace(done=false) -%}
+    {%- for round in range(max_rounds) if not ns.done -%}
+        {%- call statements('union_all_in_rounds_step') -%}
+            drop table if exists {{ next }};
+            create table {{ next }} as {{ step | replace('__previous__', last | string) }};
+        {%- endcall -%}
+        {%- set added = run_query('select count(*) from ' ~ next).columns[0].values()[0] -%}
+        {%- if added == 0 -%}
+            {%- set ns.done = true -%}
+        {%- else -%}
+            {%- call statements('union_all_in_rounds_add') -%}
+                insert into {{ rows }} select * from {{ next }};
+                drop table {{ last }};
+                alter table {{ next }} rename to {{ last.identifier }};
+            {%- endcall -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if not ns.done -%}
+        {{ exceptions.raise_compiler_error("union_all_in_rounds: " ~ name ~ " still added rows after " ~ max_rounds ~ " rounds (var recursive_max_rounds)") }}
+    {%- endif -%}
+    {%- call statements('union_all_in_rounds_done') -%}
+        drop table if exists {{ last }};
+        drop table if exists {{ next }};
+    {%- endcall -%}
+    {{ return(rows) }}
+{% endmacro %}
+
+{#- post_hook of a model that used union_all_in_rounds(name, ...): drop its table (none where the
+    engine has recursive CTEs). -#}
+{% macro recursive_rounds_cleanup(relation, name) -%}
+    {%- if not recursive_ctes() -%}
+        drop table if exists {{ relation.incorporate(path={'identifier': relation.identifier ~ '__' ~ name}) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- `text` as a string literal. DuckDB and Postgres double a quote inside it; Spark reads `'a''b'` as
+    two adjacent literals, 'a' and 'b', concatenated (`'[^'']*'` was the regex `[^]*` there), so on
+    Spark a quote is chr(39) between literals (as the seeds' loader writes it). -#}
+{% macro text_literal(text) -%}
+    {{ return(adapter.dispatch('text_literal')(text)) }}
+{%- endmacro %}
+
+{% macro default__text_literal(text) -%}
+    {{ return("'" ~ text | replace("'", "''") ~ "'") }}
+{%- endmacro %}
+
+{% macro spark__text_literal(text) -%}
+    {%- if "'" not in text -%}{{ return("'" ~ text ~ "'") }}{%- endif -%}
+    {{ return("concat('" ~ text | replace("'", "', chr(39), '") ~ "')") }}
 {%- endmacro %}

@@ -29,6 +29,7 @@ from typing import Any
 
 from intent_pipeline import lake
 from intent_pipeline.intervals import interval_day
+from intent_pipeline.precomputed import ATTRIBUTION_MODEL, frame_of, run_precomputed
 
 SCHEMA = "raw"
 PG_TYPES = {
@@ -226,112 +227,61 @@ def load_lake(lake_dir: Path | str, connection: Mapping[str, Any] | None = None)
     return totals
 
 
-ATTRIBUTION_MODEL = "attribution_touch_credits"
-ATTRIBUTION_INPUT = "int_attribution_journeys"
-ATTRIBUTION_SETTINGS = ("path_transform", "half_life_days", "markov_order")
-MODEL_FILE = Path(__file__).resolve().parents[2] / "dbt_project/models/marts/attribution/attribution_touch_credits.py"
-# macros/precomputed.sql, precomputed_fingerprint: the same text on both sides or the model fails
+# macros/precomputed.sql, postgres__precomputed_fingerprint: the same text on both sides or the model fails
 FINGERPRINT_SQL = (
     "select count(*)::text || ':' || coalesce(md5(string_agg(rows::text, '|' order by rows::text)), '') "
     "from {relation} as rows"
 )
 
 
-class _ModelConfig:
-    def __init__(self, values: Mapping[str, Any]):
-        self._values = values
-
-    def __call__(self, **_: Any) -> None:  # dbt.config(...) in the model: the manifest already has it
-        return None
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return self._values.get(name, default)
-
-
-class _Frame:
-    def __init__(self, frame):
-        self._frame = frame
-
-    def df(self):
-        return self._frame
-
-
-class _ModelContext:
-    """What the Python model reads of ``dbt`` (``config.get``, ``ref(...).df()``), from Postgres."""
-
-    def __init__(self, config: Mapping[str, Any], frames: Mapping[str, Any]):
-        self.config = _ModelConfig(config)
-        self._frames = frames
-
-    def ref(self, name: str) -> _Frame:
-        return _Frame(self._frames[name])
-
-
-def _read_frame(cursor, relation: str):
-    cursor.execute(f"select * from {relation}")
-    return _frame(cursor)
-
-
 def _frame(cursor):
     """The executed cursor's rows as a DataFrame: numeric as floats, timestamps as pandas times (as a
     DuckDB read gives them)."""
-    import decimal
+    return frame_of([column.name for column in cursor.description], cursor.fetchall())
 
-    import pandas as pd
 
-    names = [column.name for column in cursor.description]
-    frame = pd.DataFrame(cursor.fetchall(), columns=names)
-    for name in names:  # numeric comes back as Decimal: the model computes in floats, as on DuckDB
-        if frame[name].map(lambda v: isinstance(v, decimal.Decimal)).any():
-            frame[name] = frame[name].astype(float)
-    for name in names:
-        if frame[name].map(lambda v: isinstance(v, datetime)).any():
-            frame[name] = pd.to_datetime(frame[name])
-    return frame
+class _PostgresEngine:
+    """The Postgres side of the precomputed route (intent_pipeline.precomputed), on one cursor."""
+
+    def __init__(self, cursor):
+        self.cursor = cursor
+
+    def fingerprint(self, relation: str) -> str:
+        self.cursor.execute(FINGERPRINT_SQL.format(relation=relation))
+        return self.cursor.fetchone()[0]
+
+    def read_frame(self, relation: str):
+        self.cursor.execute(f"select * from {relation}")
+        return _frame(self.cursor)
+
+    def write(self, table, fingerprint: str, settings: str) -> None:
+        cursor = self.cursor
+        qualified = f"{SCHEMA}.{_quote(ATTRIBUTION_MODEL)}"
+        stamp = f"{SCHEMA}.{_quote(ATTRIBUTION_MODEL + '__computed_from')}"
+        cursor.execute(f"create schema if not exists {SCHEMA}")
+        cursor.execute(f"drop table if exists {qualified}")
+        columns = ", ".join(f"{_quote(f.name)} {_arrow_to_pg(f.type)}" for f in table.schema)
+        cursor.execute(f"create table {qualified} ({columns})")
+        if table.num_rows:
+            _copy(cursor, qualified, table)
+        cursor.execute(f"drop table if exists {stamp}")
+        cursor.execute(f"create table {stamp} (fingerprint text, settings text)")
+        cursor.execute(f"insert into {stamp} values (%s, %s)", (fingerprint, settings))
 
 
 def attribute_postgres(manifest_path: Path | str, connection: Mapping[str, Any] | None = None) -> int:
-    """Run the Python model ``attribution_touch_credits`` (its own file, with the config dbt resolved
-    into ``manifest.json``) on the ``int_attribution_journeys`` dbt built on Postgres, and write
-    ``raw.attribution_touch_credits`` and its fingerprint for the ``precomputed`` materialization.
-    Returns the rows written."""
-    import json
-    import runpy
-
+    """Run the Python model ``attribution_touch_credits`` on the ``int_attribution_journeys`` dbt
+    built on Postgres, and write ``raw.attribution_touch_credits`` and its fingerprint for the
+    ``precomputed`` materialization (``precomputed.run_precomputed``, in one transaction). Returns
+    the rows written."""
     import psycopg2
-    import pyarrow as pa
 
-    manifest = json.loads(Path(manifest_path).read_text())
-    nodes = {node["name"]: node for node in manifest["nodes"].values() if node["resource_type"] == "model"}
-    config = nodes[ATTRIBUTION_MODEL]["config"]
-    journeys = nodes[ATTRIBUTION_INPUT]["relation_name"]
-    settings = ";".join(f"{name}={config.get(name)}" for name in ATTRIBUTION_SETTINGS)
-    model = runpy.run_path(str(MODEL_FILE))["model"]
     con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
     try:
         with con, con.cursor() as cursor:
-            cursor.execute(FINGERPRINT_SQL.format(relation=journeys))
-            (fingerprint,) = cursor.fetchone()
-            # every model the Python model refs (the journeys, and people for the analytics consent);
-            # the fingerprint covers the journeys: the other inputs come from the same phase-1 build
-            frames = {ref["name"]: _read_frame(cursor, nodes[ref["name"]]["relation_name"])
-                      for ref in nodes[ATTRIBUTION_MODEL]["refs"]}  # fmt: skip
-            out = model(_ModelContext(config, frames), None)
-            table = pa.Table.from_pandas(out, preserve_index=False)
-            qualified = f"{SCHEMA}.{_quote(ATTRIBUTION_MODEL)}"
-            stamp = f"{SCHEMA}.{_quote(ATTRIBUTION_MODEL + '__computed_from')}"
-            cursor.execute(f"create schema if not exists {SCHEMA}")
-            cursor.execute(f"drop table if exists {qualified}")
-            columns = ", ".join(f"{_quote(f.name)} {_arrow_to_pg(f.type)}" for f in table.schema)
-            cursor.execute(f"create table {qualified} ({columns})")
-            if table.num_rows:
-                _copy(cursor, qualified, table)
-            cursor.execute(f"drop table if exists {stamp}")
-            cursor.execute(f"create table {stamp} (fingerprint text, settings text)")
-            cursor.execute(f"insert into {stamp} values (%s, %s)", (fingerprint, settings))
+            return run_precomputed(manifest_path, _PostgresEngine(cursor))
     finally:
         con.close()
-    return table.num_rows
 
 
 # PostgreSQL's JIT compiles a query's expressions with LLVM when its estimated cost is above

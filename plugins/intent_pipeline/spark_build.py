@@ -66,6 +66,105 @@ def build_spark(dbt_args: list[str], target_path: Path, log_path: Path) -> dict[
     return {"success": result.success, "error": error, "nodes": nodes, "seconds": round(time.monotonic() - started, 1)}
 
 
+# macros/precomputed.sql, spark__precomputed_fingerprint: the same text on both sides or the model fails
+FINGERPRINT_SQL = (
+    "select cast(count(*) as string) || ':' || case when count(*) = 0 then '' else "
+    "md5(array_join(array_sort(collect_list(to_json(struct(rows.*)))), '|')) end from {relation} as rows"
+)
+
+
+def _arrow_to_spark(arrow_type) -> str:
+    import pyarrow as pa
+
+    if pa.types.is_boolean(arrow_type):
+        return "boolean"
+    if pa.types.is_integer(arrow_type):
+        return "bigint"
+    if pa.types.is_floating(arrow_type):
+        return "double"
+    if pa.types.is_timestamp(arrow_type):
+        return "timestamp"
+    if pa.types.is_date(arrow_type):
+        return "date"
+    return "string"
+
+
+class SparkEngine:
+    """The Spark side of the precomputed route (intent_pipeline.precomputed), in this process's session."""
+
+    def __init__(self, spark):
+        self.spark = spark
+
+    def fingerprint(self, relation: str) -> str:
+        return self.spark.sql(FINGERPRINT_SQL.format(relation=relation)).collect()[0][0]
+
+    def read_frame(self, relation: str):
+        from intent_pipeline.precomputed import frame_of
+
+        frame = self.spark.sql(f"select * from {relation}")
+        return frame_of(list(frame.columns), [tuple(row) for row in frame.collect()])
+
+    def write(self, table, fingerprint: str, settings: str) -> None:
+        from intent_pipeline.precomputed import ATTRIBUTION_MODEL, STAGED_SCHEMA
+
+        schema = ", ".join(f"`{field.name}` {_arrow_to_spark(field.type)}" for field in table.schema)
+        rows = [tuple(row.values()) for row in table.to_pylist()]
+        self.spark.sql(f"create database if not exists {STAGED_SCHEMA}")
+        staged = f"{STAGED_SCHEMA}.{ATTRIBUTION_MODEL}"
+        stamp = self.spark.createDataFrame([(fingerprint, settings)], schema="fingerprint string, settings string")
+        credits = self.spark.createDataFrame(rows, schema=schema)
+        for frame, name in ((credits, staged), (stamp, f"{staged}__computed_from")):
+            frame.write.mode("overwrite").format("parquet").saveAsTable(name)
+
+
+def _selection_options(dbt_args: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """``dbt_args`` split into the rest, the --select values and the --exclude values."""
+    rest: list[str] = []
+    chosen: dict[str, list[str]] = {"--select": [], "--exclude": []}
+    current = None
+    for arg in dbt_args:
+        if arg in ("--select", "-s", "--exclude"):
+            current = chosen["--exclude" if arg == "--exclude" else "--select"]
+        elif current is not None and not arg.startswith("-"):
+            current.append(arg)
+        else:
+            current = None
+            rest.append(arg)
+    return rest, chosen["--select"], chosen["--exclude"]
+
+
+def build_spark_precomputed(dbt_args: list[str], target_path: Path, log_path: Path) -> dict[str, Any]:
+    """``build_spark`` in two phases around the Python model, as Postgres's build (dbt-spark's
+    session runs no Python model): ``dbt_args`` without ``attribution_touch_credits`` and its
+    children; ``precomputed.run_precomputed`` on what the first phase built, in this session; then
+    the model and its children (those of them ``dbt_args`` selects). One result of both phases
+    (``attribution_seconds``: the step's)."""
+    from pyspark.sql import SparkSession
+
+    from intent_pipeline.precomputed import ATTRIBUTION_MODEL, run_precomputed
+
+    rest, select, exclude = _selection_options(dbt_args)
+    first = [*rest, *(["--select", *select] if select else []), "--exclude", *exclude, f"{ATTRIBUTION_MODEL}+"]
+    result = build_spark(first, target_path, log_path)
+    if not result["success"]:
+        return result
+    started = time.monotonic()
+    spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+    result["attribution_rows"] = run_precomputed(target_path / "manifest.json", SparkEngine(spark))
+    result["attribution_seconds"] = round(time.monotonic() - started, 1)
+    second_selection = [f"{ATTRIBUTION_MODEL}+"] if not select else [f"{ATTRIBUTION_MODEL}+,{s}" for s in select]
+    second = build_spark([*rest, "--select", *second_selection, *(["--exclude", *exclude] if exclude else [])],
+                         target_path, log_path)  # fmt: skip
+    return {
+        "success": second["success"],
+        "error": second["error"],
+        "nodes": {**result["nodes"], **second["nodes"]},
+        "seconds": round(result["seconds"] + result["attribution_seconds"] + second["seconds"], 1),
+        "attribution_rows": result["attribution_rows"],
+        "attribution_seconds": result["attribution_seconds"],
+    }
+
+
 def show_spark(sql: str, target_path: Path, log_path: Path) -> list[list[Any]]:
     """The rows of ``sql`` (a select with dbt Jinja: the project's macros render for Spark), run with
     ``dbt show --inline`` on the spark target in this process's Spark session (no second JVM)."""
@@ -118,6 +217,20 @@ def jvm_cpu_seconds() -> float | None:
     return round(ticks / os.sysconf("SC_CLK_TCK"), 1)
 
 
+def jvm_peak_rss_mb() -> float | None:
+    """The session's JVM's peak resident memory so far (MB, /proc VmHWM); None as jvm_cpu_seconds."""
+    from pyspark import SparkContext
+
+    process = getattr(SparkContext._gateway, "proc", None)
+    status = Path(f"/proc/{process.pid}/status") if process is not None else None
+    if status is None or not status.exists():
+        return None
+    for line in status.read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m intent_pipeline.spark_build")
     parser.add_argument("--lake", type=Path, required=True, help="the raw lake to build from")
@@ -127,11 +240,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--master", default="local[*]")
     parser.add_argument("--out", type=Path, required=True, help="where the result (JSON) is written")
     parser.add_argument("--show", type=Path, help="a select (dbt Jinja) shown after the build, in the same session")
+    parser.add_argument("--precomputed", action="store_true",
+                        help="build in two phases around the Python attribution model (build_spark_precomputed)")
     parser.add_argument("dbt_args", nargs="+", help="the dbt command, e.g. build --select +staging")
     args = parser.parse_args(argv)
     os.environ.update(spark_env(args.lake, args.work / "spark", args.catalog, args.master))
     time.tzset()
-    result = build_spark(args.dbt_args, args.work / "target", args.work / "logs")
+    build = build_spark_precomputed if args.precomputed else build_spark
+    result = build(args.dbt_args, args.work / "target", args.work / "logs")
     if args.duckdb is not None:
         built = sorted(
             node["relation"] for node in result["nodes"].values()
@@ -148,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     own = resource.getrusage(resource.RUSAGE_SELF)
     result["python_cpu_seconds"] = round(own.ru_utime + own.ru_stime, 1)
     result["jvm_cpu_seconds"] = jvm_cpu_seconds()
+    result["jvm_peak_rss_mb"] = jvm_peak_rss_mb()
+    result["python_peak_rss_mb"] = round(own.ru_maxrss / 1024, 1)
     args.out.write_text(json.dumps(result, indent=2))
     return 0 if result["success"] else 1
 

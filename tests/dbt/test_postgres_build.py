@@ -27,38 +27,11 @@ from tests.dbt.conftest import (
     build_lake,
     copy_of,
     run_dbt,
+    write_manifests,
 )
 from tests.postgres_server import database_fixture, postgres_server_fixture  # noqa: F401  (fixture server)
 
 pytestmark = pytest.mark.slow
-
-
-def write_manifests(lake) -> int:
-    """Extract manifests (the extract's own format, sources/__init__.py) for every raw partition of
-    the lake: its rows loaded, and for the forms one more row read and quarantined, one file failed."""
-    import pyarrow.parquet as pq
-    from intent_pipeline.lake import TABLE_COLUMNS, write_manifest
-
-    written = 0
-    for day in sorted({p.name.removeprefix("dt=") for p in (lake / "raw").glob("*/dt=*")}):
-        for source in ("forms", "email", "web", "crm"):
-            tables, files = {}, []
-            for table in (t for t in TABLE_COLUMNS if t.startswith(source + "_")):
-                partition = lake / "raw" / table / f"dt={day}"
-                loaded = sum(pq.read_metadata(f).num_rows for f in partition.glob("*.parquet"))
-                quarantined = 1 if source == "forms" else 0
-                tables[table] = {"read": loaded + quarantined, "loaded": loaded, "quarantined": quarantined}
-                files.append({"path": f"{source}/dt={day}/{table}.csv", "table": table, **tables[table], "error": None})
-            if source == "forms":
-                files.append({"path": f"{source}/dt={day}/broken.xlsx", "table": None, "read": 0, "loaded": 0,
-                              "quarantined": 0, "error": "not an xlsx file"})  # fmt: skip
-            write_manifest(lake, source, day, {
-                "source": source, "interval_start": day, "batch_id": f"{source}-{day}",
-                "loaded_at": f"{day} 06:00:00.123456", "files": files, "tables": tables, "file_errors": [],
-                "warnings": [],
-            })  # fmt: skip
-            written += 1
-    return written
 
 
 @pytest.fixture(scope="module")

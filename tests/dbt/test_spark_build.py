@@ -1,11 +1,14 @@
 """The dbt project on Apache Spark (dbt-spark, method: session), compared with DuckDB's build of the
 same lake (issue #20 item 1, docs/portability.md "Spark").
 
-One process (``python -m intent_pipeline.spark_build``) starts one local Spark session (a JVM, Java
-17), builds the selection below with dbt's programmatic runner, and compares every model and seed it
-built with the same relation of the test run's DuckDB warehouse (conftest.warehouse, the
-hand-written lake of conftest.py), row for row (engine_compare.compare_with_duckdb). SELECTION is
-what builds on Spark today: the rest of the project is not built there yet (the doc says what).
+One process (``python -m intent_pipeline.spark_build --precomputed``) starts one local Spark session (a
+JVM, Java 17), builds every seed and model of the project with dbt's programmatic runner, in two phases
+around the Python attribution model (run by the pipeline beside dbt, as on Postgres:
+intent_pipeline.precomputed), and compares every model and seed it built with the same relation of a
+DuckDB build of the same lake, row for row (engine_compare.compare_with_duckdb). The lake is the test
+run's hand-written one (conftest.warehouse) with extract manifests added (conftest.write_manifests, so
+that quarantine_daily has rows); the DuckDB side is a copy of the session's warehouse with
+quarantine_daily rebuilt from that lake, as test_postgres_build does.
 """
 
 from __future__ import annotations
@@ -18,15 +21,19 @@ import sys
 
 import pytest
 
-from tests.dbt.conftest import INTERVAL_END, INTERVAL_START
+from tests.dbt.conftest import (
+    INTERVAL_END,
+    INTERVAL_START,
+    WITHOUT_UNIT_TESTS,
+    copy_of,
+    run_dbt,
+    write_manifests,
+)
 
 pytestmark = pytest.mark.slow
 
-# every seed and model but those that do not build on Spark yet and what depends on them:
-# quarantine_daily (the lake's JSON manifests), the Python attribution model (dbt-spark runs Python models
-# on Databricks only), lead_score_trends and the funnel walk (recursive CTEs). docs/portability.md, "Spark"
-SELECTION = ["build", "--resource-type", "seed", "--resource-type", "model", "--exclude", "quarantine_daily",
-             "attribution_touch_credits+", "lead_score_trends+", "int_funnel_steps_reached+"]  # fmt: skip
+# every seed and model of the project (the data tests and unit tests are not run on Spark)
+SELECTION = ["build", "--resource-type", "seed", "--resource-type", "model"]
 
 
 # the matcher's functions on Spark (Jaro-Winkler, Damerau-Levenshtein, Levenshtein, the date and number
@@ -80,6 +87,10 @@ def spark_build(warehouse, tmp_path_factory):
     from intent_pipeline.pipeline import dbt_process_env, with_plugins_on_path
 
     work = tmp_path_factory.mktemp("spark")
+    duck = copy_of(warehouse, work / "duck")
+    write_manifests(duck.lake)
+    rebuilt = run_dbt(duck.base, duck.lake, "build", "--select", "quarantine_daily+", *WITHOUT_UNIT_TESTS)
+    assert warehouse.build.returncode == 0 and rebuilt.returncode == 0, rebuilt.stdout[-4000:]
     out = work / "result.json"
     show = work / "functions.sql"
     show.write_text(function_cases_sql(function_cases()))
@@ -100,9 +111,9 @@ def spark_build(warehouse, tmp_path_factory):
     })  # fmt: skip
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
-        [sys.executable, "-m", "intent_pipeline.spark_build", "--lake", str(warehouse.lake), "--duckdb",
-         str(warehouse.warehouse), "--work", str(work), "--master", "local[1]", "--out", str(out),
-         "--show", str(show), "--", *SELECTION],
+        [sys.executable, "-m", "intent_pipeline.spark_build", "--lake", str(duck.lake), "--duckdb",
+         str(duck.warehouse), "--work", str(work), "--master", "local[1]", "--out", str(out),
+         "--show", str(show), "--precomputed", "--", *SELECTION],
         env=env, capture_output=True, text=True,
     )  # fmt: skip
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -112,6 +123,7 @@ def spark_build(warehouse, tmp_path_factory):
     print(f"spark build: {result['seconds']} s wall, python {result['python_cpu_seconds']} CPU-s, "
           f"JVM {result['jvm_cpu_seconds']} CPU-s (children's CPU seen by the test: {seen:.1f}), "
           f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
+    result["duckdb"], result["work"] = duck.warehouse, work
     return result
 
 
@@ -139,10 +151,28 @@ def test_the_selection_builds_on_spark(spark_build):
         "marts.lead_scores",
         "marts.crm_lead_scores",
         "marts.segment_high_intent",
+        # the recursive CTEs in rounds (the funnel's walk over the steps, the chains of merges), the
+        # Python attribution model beside dbt (precomputed), the manifests through Spark's JSON reader
+        "intermediate.int_funnel_steps_reached",
+        "marts.funnel_conversion",
+        "marts.funnel_stages",
+        "marts.funnel_dropoff",
+        "marts.lead_score_trends",
+        "marts.attribution_touch_credits",
+        "marts.attribution_conversion_credits",
+        "marts.channel_attribution",
+        "marts.channel_attribution_monthly",
+        "marts.quarantine_daily",
     } <= built
+    assert spark_build["attribution_rows"] > 0
+    # nothing of the project is left out on Spark
+    manifest = json.loads((spark_build["work"] / "target" / "manifest.json").read_text())
+    models = {uid for uid, node in manifest["nodes"].items() if node["resource_type"] in ("model", "seed")}
+    assert models == {uid for uid, node in spark_build["nodes"].items()
+                      if node["status"] == "success" and node["resource_type"] in ("model", "seed")}  # fmt: skip
 
 
-def test_every_built_relation_equals_duckdbs(spark_build, warehouse):
+def test_every_built_relation_equals_duckdbs(spark_build):
     import duckdb
 
     assert spark_build["compared"], "nothing was compared"
@@ -150,7 +180,7 @@ def test_every_built_relation_equals_duckdbs(spark_build, warehouse):
     # the comparison saw rows: the lake's forms, web events and CRM leads, the matcher's standardised
     # records (dates parsed on Spark's side) and scored pairs, the graph's components and the people are
     # on both sides (the similarity functions on more strings are compared in the next test)
-    with duckdb.connect(str(warehouse.warehouse), read_only=True) as duck:
+    with duckdb.connect(str(spark_build["duckdb"]), read_only=True) as duck:
         for relation in (
             "staging.stg_forms__submissions",
             "staging.stg_web__events",
@@ -161,8 +191,16 @@ def test_every_built_relation_equals_duckdbs(spark_build, warehouse):
             "intermediate.int_people_resolved",
             "marts.people",
             "marts.lead_scores",
+            # a funnel walked to its last step (won) and a conversion credited, on both sides
+            "intermediate.int_funnel_steps_reached",
+            "marts.funnel_conversion",
+            "marts.lead_score_trends",
+            "marts.attribution_touch_credits",
+            "marts.channel_attribution",
+            "marts.quarantine_daily",
         ):
             assert duck.execute(f"select count(*) from {relation}").fetchone()[0] > 0, relation
+        assert duck.execute("select max(step_order) from intermediate.int_funnel_steps_reached").fetchone()[0] == 5
 
 
 def test_the_matchers_functions_equal_duckdbs(spark_build):

@@ -22,7 +22,12 @@
 {%- set funnel_order = funnel_var('funnel_order', ['ordered', 'strict', 'any']) -%}
 {%- set funnel_attempts = funnel_var('funnel_attempts', ['first', 'each']) -%}
 {%- set window_days = var('funnel_conversion_window_days') -%}
-with recursive
+{#- Spark 3.5 has no recursive CTE: the walk over the steps in rounds there (funnel_reached_in_rounds) -#}
+{%- set recursive = recursive_ctes() -%}
+{%- if funnel_attempts == 'each' and not recursive and execute -%}
+    {{ exceptions.raise_compiler_error("int_funnel_steps_reached: funnel_attempts = each needs a recursive CTE, which " ~ target.type ~ " does not have (docs/portability.md, Spark); funnel_attempts = first builds there") }}
+{%- endif %}
+with{{ ' recursive' if recursive }}
 
 -- funnel_steps, events, touches, grade_history (macros/funnel.sql)
 {{ funnel_match_imports() }},
@@ -214,6 +219,7 @@ candidates as (
     where occurrences.step_position > 1
 ),
 
+{%- if recursive %}
 reached as (
     -- step 1 at the entry, then step by step: the first moment of the next step at or after the
     -- last step reached (anchor_at), within the window. A null reached_at ends the recursion, unless
@@ -252,6 +258,9 @@ reached as (
     where (reached.reached_at is not null or steps.is_optional)
         and reached.step_position < (select last_position from last_step)
 ),
+{%- else %}
+{{ funnel_reached_in_rounds(funnel_order) }},
+{%- endif %}
 {%- endif %}
 
 reached_steps as (

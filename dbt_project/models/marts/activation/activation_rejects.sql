@@ -17,9 +17,9 @@ refused as (
         outcome,
         coalesce(reason, '') as reason,
         -- the row's own values left out: email addresses, then single-quoted values
-        {% set email_pattern -%}'[^\s''"{}:,\[\]]+@[^\s''"{}:,\[\]]+'{%- endset -%}
-        {% set quoted_pattern -%}'''[^'']*'''{%- endset %}
-        {{ regex_replace_all(regex_replace_all("coalesce(reason, '')", email_pattern, "'<email>'"), quoted_pattern, "'''…'''") }} as reason_kind
+        {% set email_regex -%}[^\s'"{}:,\[\]]+@[^\s'"{}:,\[\]]+{%- endset -%}
+        {% set quoted_regex -%}'[^']*'{%- endset %}
+        {{ regex_replace_all(regex_replace_all("coalesce(reason, '')", text_literal(email_regex), "'<email>'"), text_literal(quoted_regex), text_literal("'…'")) }} as reason_kind
     from row_log
     where outcome in ('rejected', 'invalid', 'dead_letter')
 ),

@@ -13,23 +13,23 @@ manifests as (
 
 tables as (
     select
-        manifests.json ->> 'source' as source,
-        cast(manifests.json ->> 'interval_start' as date) as interval_start,
-        manifests.json ->> 'batch_id' as batch_id,
-        cast(manifests.json ->> 'loaded_at' as timestamp) as loaded_at,
+        {{ json_field_text('manifests.json', "'source'") }} as source,
+        cast({{ json_field_text('manifests.json', "'interval_start'") }} as date) as interval_start,
+        {{ json_field_text('manifests.json', "'batch_id'") }} as batch_id,
+        cast({{ json_field_text('manifests.json', "'loaded_at'") }} as timestamp) as loaded_at,
         extracted.table_name,
-        manifests.json -> 'tables' -> extracted.table_name as counts
+        {{ json_field(json_field('manifests.json', "'tables'"), 'extracted.table_name') }} as counts
     from manifests,
         {{ json_object_key_rows('manifests.json', 'tables') }} as extracted (table_name)
 ),
 
 files as (
     select
-        manifests.json ->> 'source' as source,
-        cast(manifests.json ->> 'interval_start' as date) as interval_start,
-        landed.file ->> 'table' as table_name,
+        {{ json_field_text('manifests.json', "'source'") }} as source,
+        cast({{ json_field_text('manifests.json', "'interval_start'") }} as date) as interval_start,
+        {{ json_field_text('landed.file', "'table'") }} as table_name,
         count(*) as files,
-        count(case when landed.file ->> 'error' is not null then 1 end) as files_failed
+        count(case when {{ json_field_text('landed.file', "'error'") }} is not null then 1 end) as files_failed
     from manifests,
         {{ json_array_rows('manifests.json', 'files') }} as landed (file)
     group by 1, 2, 3
@@ -44,13 +44,13 @@ final as (
         -- the extract's accounting
         cast(coalesce(files.files, 0) as bigint) as files,
         cast(coalesce(files.files_failed, 0) as bigint) as files_failed,
-        cast(tables.counts ->> 'read' as bigint) as rows_read,
-        cast(tables.counts ->> 'loaded' as bigint) as rows_loaded,
-        cast(tables.counts ->> 'quarantined' as bigint) as rows_quarantined,
+        cast({{ json_field_text('tables.counts', "'read'") }} as bigint) as rows_read,
+        cast({{ json_field_text('tables.counts', "'loaded'") }} as bigint) as rows_loaded,
+        cast({{ json_field_text('tables.counts', "'quarantined'") }} as bigint) as rows_quarantined,
         -- rows of erased people dropped at extract (0 when no suppression list was in force)
-        cast(coalesce(tables.counts ->> 'suppressed', '0') as bigint) as rows_suppressed,
-        cast(tables.counts ->> 'quarantined' as {{ sql_type('double precision') }})
-        / nullif(cast(tables.counts ->> 'read' as {{ sql_type('double precision') }}), 0) as quarantine_share,
+        cast(coalesce({{ json_field_text('tables.counts', "'suppressed'") }}, '0') as bigint) as rows_suppressed,
+        cast({{ json_field_text('tables.counts', "'quarantined'") }} as {{ sql_type('double precision') }})
+        / nullif(cast({{ json_field_text('tables.counts', "'read'") }} as {{ sql_type('double precision') }}), 0) as quarantine_share,
         -- which extract
         cast(tables.batch_id as {{ sql_type('varchar') }}) as batch_id,
         tables.loaded_at

@@ -3,15 +3,36 @@
     person lives on as), so "first crossed 60 on day D" and trends hold across merges. Two people
     merged later keep their own rows for the days before the merge (snapshot_person_id tells them
     apart). A view: it follows the history and the id log without copying them. -#}
-{{ config(materialized='view') }}
-with recursive
-
-merges as (
+{#- Spark 3.5 has no recursive CTE: there the chains of merges are followed in rounds
+    (union_all_in_rounds, the same rows as `retired` below) into a scratch table, and the model is a
+    table, since a view would outlive the scratch table it reads. -#}
+{{ config(
+    materialized=('view' if recursive_ctes() else 'table'),
+    post_hook="{{ recursive_rounds_cleanup(this, 'retired') }}",
+) }}
+{%- set merges_sql -%}
     select from_person_id, to_person_id
     from {{ ref('int_identity_id_changes') }}
     where reason = 'merged'
+{%- endset -%}
+{%- set retired_rounds = none -%}
+{%- if execute and not recursive_ctes() -%}
+    {%- set retired_rounds = union_all_in_rounds(
+        'retired',
+        'select from_person_id, to_person_id, 1 as depth from (' ~ merges_sql ~ ') as merges',
+        'select retired.from_person_id, merges.to_person_id, retired.depth + 1 as depth'
+        ~ ' from __previous__ as retired inner join (' ~ merges_sql ~ ') as merges'
+        ~ ' on merges.from_person_id = retired.to_person_id where retired.depth < 50',
+        this,
+    ) -%}
+{%- endif %}
+with{{ ' recursive' if retired_rounds is none }}
+
+merges as (
+    {{ merges_sql }}
 ),
 
+{% if retired_rounds is none -%}
 retired as (
     select
         from_person_id,
@@ -28,6 +49,11 @@ retired as (
         on merges.from_person_id = retired.to_person_id
     where retired.depth < 50
 ),
+{%- else -%}
+retired as (
+    select from_person_id, to_person_id, depth from {{ retired_rounds }}
+),
+{%- endif %}
 
 survivors as (
     select
