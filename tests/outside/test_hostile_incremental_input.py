@@ -1,7 +1,9 @@
 """Hostile form and CRM exports on the incremental days (the outside check of the incremental days).
 
-One warehouse, built day after day as the DAG builds it (the real extract of every source, then one
-``dbt build`` for the day's interval; ``lookback_days`` 3), fed what real exports do to a pipeline:
+One warehouse, built day after day as the DAG builds it (the real extract of every source, then dbt
+for the day's interval: ``dbt build`` without tests the first day, ``dbt run`` after it; the DAG's
+``dbt build`` also runs the data tests, which write no table; ``lookback_days`` 3), fed what real
+exports do to a pipeline:
 
 * **day 2 delivered again** in another row order, with a BOM, with its header row repeated in the
   middle (two exports joined) and one submission id typed in full-width characters (``ｓ－００５``),
@@ -13,12 +15,17 @@ One warehouse, built day after day as the DAG builds it (the real extract of eve
   of its own (Salesforce's 15-character ids are case-sensitive); a day-1 submission exported again as
   ``ｓ－００１`` (its first copy outside day 3's window) keeps its first copy (before: a second submission);
 * **a late partition**: forms of a day older than the newest built day, delivered after it, its
-  interval run (as a backfill of that day runs it) and then the next day;
+  interval run (as a backfill of that day runs it) and then the next day; its copy of a day-3
+  submission is the one kept (the earliest partition day: macro first_copy);
 * **a truncated export**: day 4's form file cut inside a quoted field: every row of it quarantined
   with the reason, ``read = loaded + quarantined``; day 5 built after it.
 
 After day 5 every table of ``staging``, ``intermediate`` and ``marts`` equals a ``--full-refresh`` of
-the same warehouse and lake, row for row.
+the same warehouse and lake, row for row. Then, on a copy, **an old day delivered again**: day 1's
+export with a name corrected, extracted again and its interval run; its s-001 also has a copy in day
+3's partition. The form staging run daily equals its full refresh (before 6 December it did not: the
+first copy was the first *loaded*, and the re-extract made day 3's copy the first in a full build,
+while the daily run of day 1 kept day 1's).
 """
 
 from __future__ import annotations
