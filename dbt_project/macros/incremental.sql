@@ -118,15 +118,21 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The rows of `relation` (a CTE of deduplicated rows) whose `key` the model does not store yet, as
-    a select; all of them on a full build. The pre_hook (delete_lake_window_rows) left only the rows
-    of partitions outside the window: a row among them was loaded before this run's copies and
-    stays as it is, as a full build's first_copy would keep it. -#}
+{#- The rows of `relation` (a CTE of deduplicated rows) whose `key` the model does not store from an
+    earlier export interval, as a select; all of them on a full build. The pre_hook
+    (delete_lake_window_rows) left only the rows of partitions outside the window: a stored copy of
+    an older partition comes first in first_copy's order and stays; one of a newer partition (a
+    backfill of an old day, a partition delivered late for it) comes after this run's copy, which
+    replaces it (delete+insert on `key`), as a full build's first_copy would choose. -#}
 {% macro not_yet_stored(relation, key) -%}
     {%- if is_incremental() -%}
     select {{ relation }}.*
     from {{ relation }}
-    where not exists (select 1 from {{ this }} as stored where stored.{{ key }} = {{ relation }}.{{ key }})
+    where not exists (
+        select 1 from {{ this }} as stored
+        where stored.{{ key }} = {{ relation }}.{{ key }}
+            and stored._interval_start < {{ relation }}._interval_start
+    )
     {%- else -%}
     select * from {{ relation }}
     {%- endif -%}

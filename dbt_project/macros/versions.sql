@@ -21,13 +21,22 @@
     {{ first_row(relation, partition_by, order_by, 'version_rank') }}
 {%- endmacro %}
 
-{#- first_copy(relation, partition_by): a select of the first loaded copy of each event of
-    `relation` (a CTE name), with the column copy_number (always 1). The counterpart of
-    latest_version for sources whose rows never change (GA4 events, SendGrid webhook posts, form
-    submissions): a repeat is a copy (a re-export, a webhook retry), so the first loaded one is
-    kept, by _loaded_at, then _source_file, then _row_number (unique per raw row). -#}
+{#- first_copy(relation, partition_by): a select of the first copy of each event of `relation` (a
+    CTE name), with the column copy_number (always 1). The counterpart of latest_version for sources
+    whose rows never change (GA4 events, SendGrid webhook posts, form submissions): a repeat is a copy
+    (a re-export, a webhook retry), so the first one is kept: the copy of the earliest export
+    interval (_interval_start), then the first loaded (_loaded_at), then _source_file, then
+    _row_number (unique per raw row). The interval comes first so that the choice depends on the
+    lake alone: a backfill that extracts an old day again (its rows loaded anew) or a partition
+    delivered late for an old day changes no copy's rank against another day's, and an incremental
+    run can keep the choice exact (not_yet_stored). -#}
 {% macro first_copy(relation, partition_by) -%}
-    {{ first_row(relation, partition_by, ['_loaded_at', '_source_file', '_row_number'], 'copy_number') }}
+    {{ first_row(relation, partition_by, first_copy_order(), 'copy_number') }}
+{%- endmacro %}
+
+{#- The order of first_copy, earliest first (email's id numbering follows it too). -#}
+{% macro first_copy_order() -%}
+    {{- return(['_interval_start', '_loaded_at', '_source_file', '_row_number']) -}}
 {%- endmacro %}
 
 {#- first_row(relation, partition_by, order_by, rank_column): the rows of `relation` that come first

@@ -83,6 +83,15 @@ def fold_width(value: str) -> str:
     return value if value.isascii() else unicodedata.normalize("NFKC", value).translate(_IDEOGRAPHIC_STOPS)
 
 
+def identifier(value: Any) -> str | None:
+    """An id cell (a submission, lead, opportunity, order or activity id, a browser's client id) as trimmed
+    text with full-width forms folded to ASCII (``ＳＵＢ－０１２`` is ``SUB-012``, as an input method types it
+    in a re-exported sheet), so the same record keeps one key in every export. Case is kept: Salesforce's
+    15-character ids differ by case alone (``00Qab1`` and ``00QAB1`` are two leads)."""
+    raw = text(value)
+    return None if raw is None else fold_width(raw).strip() or None
+
+
 def email(value: Any) -> str | None:
     """Lower-cased, trimmed address, otherwise kept as written; None when empty; BadValue when not an address.
 

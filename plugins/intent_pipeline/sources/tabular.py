@@ -256,6 +256,16 @@ def row_as_dict(headers: list[str], cells: list) -> dict:
     return row
 
 
+def repeated_header(sheet: Sheet, cells: list) -> str | None:
+    """Why a data row is quarantined when it is the header row again (two exports joined into one file,
+    a report pasted under another), or None: its cells, cleaned as headers are, are the sheet's headers."""
+    named = [clean_header(cell) for cell in cells[: len(sheet.headers)]]
+    rest = [cell for cell in cells[len(sheet.headers) :] if text(cell) is not None]
+    if sheet.headers and named == sheet.headers and not rest:
+        return "the header row repeated as a data row (two exports joined into one file?)"
+    return None
+
+
 def reject_sheet(builder: TableBuilder, file: LandingFile, sheet: Sheet, reason: str, offset: int = 0) -> int:
     """Quarantine every data row of a file (or sheet) rejected as a whole; ``offset`` is added to row numbers.
 

@@ -1,10 +1,12 @@
-{#- SendGrid events, one row per sg_event_id and event type (the first loaded copy), typed.
+{#- SendGrid events, one row per sg_event_id and event type (the first copy: macro first_copy), typed.
     Incremental as stg_web__events is (docs/incremental.md): a daily run reads only the lake
     partitions of its window (macros/incremental.sql), first removes the rows those partitions gave
     before (pre_hook), then merges their events on the id; an event already stored from an older
-    partition keeps that copy, which was loaded first, as a full build would keep it. An event under
-    an id that a stored event already holds was loaded after it: it is numbered after it, as a full
-    build numbers every copy of an id. -#}
+    partition keeps that copy, as a full build would keep it. An event under an id that a stored event
+    already holds comes after it: it is numbered after it, as a full build numbers every copy of an id.
+    Known gap: a stored event of a partition newer than the window (a backfill of an old day, a
+    partition delivered late for it) is kept where a full build takes the window's older copy
+    (docs/incremental.md). -#}
 {{ lake_staging_config('email', 'email_events', unique_key='sg_event_id') }}
 
 with
@@ -15,7 +17,7 @@ source as (
 ),
 
 deduplicated as (
-    -- SendGrid retries webhook posts: the same event can arrive twice, keep the first loaded copy.
+    -- SendGrid retries webhook posts: the same event can arrive twice, keep the first copy.
     -- The key is the id and the event type, so that a consent event (unsubscribe, spam report,
     -- bounce) arriving under an id another event already has is never lost to the dedup
     {{ first_copy('source', ['sg_event_id', 'event']) }}
@@ -48,7 +50,7 @@ numbered as (
         new_events.*,
         row_number() over (
             partition by sg_event_id
-            order by _loaded_at, _source_file, _row_number
+            order by {{ first_copy_order() | join(', ') }}
         )
         {%- if is_incremental() %}
         -- the first event under an id holds the id itself: when it is stored (from a partition

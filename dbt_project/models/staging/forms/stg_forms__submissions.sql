@@ -1,8 +1,9 @@
-{#- Form submissions, one row per submission (the first loaded copy), typed, with their form type.
+{#- Form submissions, one row per submission (the first copy: macro first_copy), typed, with their form type.
     Incremental as stg_web__events is (docs/incremental.md): a daily run reads only the lake
     partitions of its window (macros/incremental.sql), first removes the rows those partitions gave
     before (pre_hook), then merges their submissions on submission_key; a submission already stored
-    from an older partition keeps that copy, which was loaded first, as a full build would keep it.
+    from an older partition keeps that copy, one stored from a newer partition gives way to the
+    window's (macro not_yet_stored), as a full build's first_copy chooses.
     The form type comes from the seed form_types: a change of the seed needs a full refresh. -#}
 {{ lake_staging_config('forms', 'forms_submissions', unique_key='submission_key') }}
 
@@ -32,7 +33,7 @@ keyed as (
 ),
 
 deduplicated as (
-    -- the same submission exported in two drops counts once: keep the first loaded copy
+    -- the same submission exported in two drops counts once: keep the first copy (earliest export day)
     {{ first_copy('keyed', ['submission_key']) }}
 ),
 

@@ -1,9 +1,10 @@
-{#- GA4 events, one row per event_id (the first loaded copy), typed and tagged with where their
+{#- GA4 events, one row per event_id (the first copy: macro first_copy), typed and tagged with where their
     traffic came from. Incremental (docs/incremental.md): a daily run reads only the lake partitions
     of its interval and the var lookback_days before it (macros/incremental.sql), first removes the
     rows those partitions gave before (pre_hook), then merges their events on event_id; an event
-    already stored from an older partition keeps that copy, which was loaded first, as a full build
-    would keep it. `dbt build --full-refresh` reads every partition. -#}
+    already stored from an older partition keeps that copy, one stored from a newer partition (a
+    backfill of an old day) gives way to the window's, as a full build's first_copy chooses
+    (macro not_yet_stored). `dbt build --full-refresh` reads every partition. -#}
 {{ lake_staging_config('web', 'web_events', unique_key='event_id') }}
 
 with

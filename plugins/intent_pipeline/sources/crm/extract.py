@@ -5,8 +5,8 @@ from __future__ import annotations
 from intent_pipeline.sources.base import ExtractContext, FileOutcome, LandingFile, TableBuilder, raw_json
 from intent_pipeline.sources.crm.formats import CRM_FORMATS, LOST_STAGES, WON_STAGES
 from intent_pipeline.sources.locale import FileLocale, SourceLocale, amount, moment
-from intent_pipeline.sources.normalize import BadValue, email, text
-from intent_pipeline.sources.tabular import ColumnMap, read_csv, reject_sheet, row_as_dict
+from intent_pipeline.sources.normalize import BadValue, email, identifier, text
+from intent_pipeline.sources.tabular import ColumnMap, read_csv, reject_sheet, repeated_header, row_as_dict
 
 TABLES = tuple(CRM_FORMATS)
 FILE_TYPES = (".csv",)
@@ -58,6 +58,8 @@ def parse_row(table: str, values: dict, header_of: dict, ctx: ExtractContext, lo
             elif field == "phone":
                 row["phone_raw"] = text(value)
                 row["phone"] = ctx.phones(row["phone_raw"])
+            elif field.endswith("_id"):
+                row[field] = identifier(value)
             else:
                 row[field] = text(value)
         except BadValue as exc:
@@ -100,6 +102,9 @@ def parse_file(file: LandingFile, ctx: ExtractContext, builders: dict[str, Table
     )
     for number, cells, values, extra in split:
         try:
+            repeated = repeated_header(sheet, cells)
+            if repeated:
+                raise BadValue(repeated)
             row = parse_row(table, values, columns.header_of, ctx, locale)
         except BadValue as exc:
             builder.reject(file.rel, number, str(exc), raw_json(row_as_dict(sheet.headers, cells)))

@@ -14,13 +14,14 @@ from intent_pipeline.sources.forms.formats import (
     header_key,
 )
 from intent_pipeline.sources.locale import FileLocale, SourceLocale, moment
-from intent_pipeline.sources.normalize import BadValue, email, excel_serial, text, timestamp
+from intent_pipeline.sources.normalize import BadValue, email, excel_serial, identifier, text, timestamp
 from intent_pipeline.sources.tabular import (
     ColumnMap,
     Sheet,
     UncachedFormula,
     read_sheets,
     reject_sheet,
+    repeated_header,
     row_as_dict,
 )
 
@@ -126,6 +127,9 @@ def _parse_rows(
     locale = SourceLocale.from_env("forms").for_file((), (values.get("submitted_at") for _, _, values, _ in split))
     for number, cells, values, extra in split:
         try:
+            repeated = repeated_header(sheet, cells)
+            if repeated:
+                raise BadValue(repeated)
             uncached = [
                 f"'{h}' ({c})" for h, c in zip(sheet.headers, cells, strict=False) if isinstance(c, UncachedFormula)
             ]
@@ -157,7 +161,7 @@ def _parse_rows(
             file.rel,
             number,
             {
-                "submission_id": text(values.get("submission_id")),
+                "submission_id": identifier(values.get("submission_id")),
                 "form_tool": tool,
                 "form_name": text(values.get("form_name")),
                 "full_name": _full_name(values),
@@ -169,7 +173,7 @@ def _parse_rows(
                 "industry": text(values.get("industry")),
                 "company_size": text(values.get("company_size")),
                 "lead_source": text(values.get("lead_source")),
-                "client_id": text(values.get("client_id")),
+                "client_id": identifier(values.get("client_id")),
                 "submitted_at": submitted_at,
                 "consent": text(values.get("consent")),
                 "extra": extra,
