@@ -772,6 +772,104 @@ def day_two(tmp_path_factory, day_one) -> DayTwo:
     return DayTwo(base=base, manifest=day_one.manifest, logs=json.loads(record.read_text())["logs"])
 
 
+# the shared day 3 (DayThree): one day after day_two whose window still holds day 2
+DAY_THREE = (datetime(2026, 11, 22), datetime(2026, 11, 23))
+
+
+@dataclass
+class DayThree:
+    """Day 3 (DAY_THREE) of the hand-written lake built once per test run on copies of both sides of
+    :class:`DayTwo` (``day_three``), for the three files that need the same kind of next day:
+    test_incremental_identity (a merge across days: Carol's form from ``bob.device``; a late page
+    view), test_scoring_incremental_equal (a late open for silent Henry; the seed scoring_rules edited)
+    and test_identity_incremental_equal (Dave's typo'd mailbox, a probabilistic match). Each file's
+    ``day3_rows()`` says which rows it brings (the partitions hold all of them). Before the build
+    **Erin is erased** on both sides as ``intent_pipeline.privacy.erase`` does it (every lake partition
+    and every warehouse table). ``incremental``: the daily ``dbt build`` (data tests, no unit tests);
+    ``from_scratch``: ``dbt build --full-refresh`` without tests (FULL_REFRESH_WITHOUT_TESTS says
+    why). Both run on a copy of the dbt project whose scoring_rules.csv is the scoring file's edit
+    (:meth:`project_copy`). Never written to: read in place or copy (:meth:`copy_to`). ``facts``: per
+    side, what the erasure found (``erased``, ``lake_rows``, ``deleted``) and the build's output
+    (``log``)."""
+
+    base: Path
+    facts: dict[str, dict]
+
+    def side(self, name: str) -> Build:
+        base = self.base / name
+        return Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=base / "lake", build=None)  # type: ignore[arg-type]
+
+    @staticmethod
+    def project_copy(base: Path) -> Path:
+        """A copy of the dbt project as day 3 built it: the shipped decisions, the edited scoring rules."""
+        from tests.dbt.test_identity_decisions import HEADER, project_copy
+        from tests.dbt.test_scoring_incremental_equal import edited_rules
+
+        project = project_copy(base, HEADER)
+        (project / "seeds" / "scoring_rules.csv").write_text(edited_rules(), encoding="utf-8")
+        return project
+
+    def copy_to(self, root: Path) -> dict[str, Build]:
+        """Private copies of both sides (warehouse, lake and the side's saved parse of the project copy,
+        so that a copy's first run re-parses nothing) under ``root/<side>``, to build further days on."""
+        builds = {}
+        for name in DAY_TWO_SIDES:
+            side, base = self.side(name), root / name
+            shutil.copytree(side.lake, base / "lake")
+            shutil.copyfile(side.warehouse, base / WAREHOUSE_FILE)
+            (base / "target").mkdir(parents=True)
+            shutil.copyfile(side.base / "target" / "partial_parse.msgpack", base / "target" / "partial_parse.msgpack")
+            builds[name] = Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=base / "lake", build=None)  # type: ignore[arg-type]
+        return builds
+
+
+def day_three_rows() -> dict[str, list[dict]]:
+    """Day 3's raw rows per table: each participating file's ``day3_rows()``, in one partition per table."""
+    from tests.dbt import test_identity_incremental_equal, test_incremental_identity, test_scoring_incremental_equal
+
+    rows: dict[str, list[dict]] = {}
+    for module in (test_incremental_identity, test_scoring_incremental_equal, test_identity_incremental_equal):
+        for table, table_rows in module.day3_rows().items():
+            rows.setdefault(table, []).extend(table_rows)
+    return rows
+
+
+@pytest.fixture(scope="session")
+def day_three(tmp_path_factory, day_two) -> DayThree:
+    """The shared day 3 (:class:`DayThree`), built once per test run by the first xdist worker that
+    needs it under a file lock; the others wait and read it."""
+    from intent_pipeline.privacy.erase import warehouse_rows
+
+    from tests.dbt.test_identity_decisions import run_project
+    from tests.dbt.test_incremental_identity import erase_from_lake, erin_values
+
+    base = shared_folder(tmp_path_factory) / "dbt-day-three"
+    record = base / "day-three.json"
+
+    def build() -> None:
+        for name in DAY_TWO_SIDES:
+            shutil.rmtree(base / name, ignore_errors=True)  # a failed attempt's leftovers
+        facts: dict[str, dict] = {}
+        for name, side in day_two.copy_to(base).items():
+            # test_incremental's garbage partition is not these files': the erasure rewrites every
+            # partition of the lake, as erase.rewrite_partition does
+            shutil.rmtree(side.lake / "raw" / "web_events" / f"dt={GARBAGE_DAY}", ignore_errors=True)
+            project = DayThree.project_copy(side.base)
+            for table, rows in day_three_rows().items():
+                write_partition(side.lake, table, DAY_THREE[0].date(), rows)
+            erased = erin_values(side)
+            lake_rows = erase_from_lake(side.lake, erased)
+            deleted = warehouse_rows(side.warehouse, erased, apply=True)
+            args = ("build", *(FULL_REFRESH_WITHOUT_TESTS if name == "from_scratch" else WITHOUT_UNIT_TESTS))
+            done = run_project(project, side.base, side.lake, *args, interval=DAY_THREE)
+            assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+            facts[name] = {"erased": sorted(erased), "lake_rows": lake_rows, "deleted": deleted, "log": done.stdout}
+        record.write_text(json.dumps(facts))
+
+    made_once(base, record, build)
+    return DayThree(base=base, facts=json.loads(record.read_text()))
+
+
 # the day 2 of test_identity_stability and test_operations_marts (the session warehouse is day 1)
 MERGE_DAY = (datetime(2026, 11, 22), datetime(2026, 11, 23))
 

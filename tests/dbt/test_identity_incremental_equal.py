@@ -1,14 +1,15 @@
 """The incremental identity graph equals a full refresh of the same data (issue #20 item 3,
 docs/incremental.md "Identity").
 
-conftest's days 1 and 2 (``day_one``, ``day_two``: the hand-written lake's first day on an empty
-warehouse, its second day built once per test run for this file and the other incremental files),
-then three days, each built on copies of both sides of day 2: ``dbt run`` of staging, the identity
-models and every model downstream of them as the daily build runs them (``incremental``), and the
-same with ``--full-refresh`` (``from_scratch``). After each day every table of ``staging``,
-``intermediate`` and ``marts`` (the kept edges of ``int_identity_components`` included) must be
-equal in the two warehouses, row for row. Those three days run on a copy of the dbt project, whose
-seed identity_decisions.csv the last day edits as a steward would.
+conftest's days 1, 2 and 3 (``day_one``, ``day_two``, ``day_three``: the hand-written lake's first day
+on an empty warehouse, its second and third days built once per test run for this file and the other
+incremental files), then two days, each built on copies of both sides of day 3: ``dbt run`` of
+staging, the identity models and every model downstream of them as the daily build runs them
+(``incremental``), and the same with ``--full-refresh`` (``from_scratch``). After each day every
+table of ``staging``, ``intermediate`` and ``marts`` (the kept edges of ``int_identity_components``
+included) must be equal in the two warehouses, row for row. Those days run on a copy of the dbt
+project as day 3 built it (conftest's ``DayThree.project_copy``), whose seed identity_decisions.csv
+the last day edits as a steward would.
 
 * day 2 (2026-11-21): the lake's second day (Alice's form joins her CRM lead), conftest's
   ``day_two``: the whole daily ``dbt build`` on the incremental side; on the from-scratch side that
@@ -16,11 +17,13 @@ seed identity_decisions.csv the last day edits as a steward would.
   identity graph's evidence and components among them; the tables built from them are functions of
   their rows, checked equal here, and of the lake, the same on both sides). The shipped seed of
   decisions is empty, as the project copy's is until day 5;
-* day 3: a form of Carol's from ``bob.device``, a person of its own since day 1 (a **merge across
-  days**), and a form of Dave's with a typo'd mailbox (a **probabilistic match** with his day-1 form);
-* day 4: **Erin is erased** (lake and warehouse, as ``intent_pipeline.privacy.erase`` does it) and two
-  more mailboxes are typed on ``bob.device``: four addresses on one browser, a **hub guard trips**
-  and cuts the browser's links of every day, splitting Carol from it again;
+* day 3 (2026-11-22), conftest's ``day_three`` (the whole daily ``dbt build`` against ``dbt build
+  --full-refresh``): a form of Carol's from ``bob.device``, a person of its own since day 1 (a
+  **merge across days**, test_incremental_identity's row), and a form of Dave's with a typo'd mailbox
+  (a **probabilistic match** with his day-1 form, this file's row); Erin erased before the build;
+* day 4: **Henry is erased** (lake and warehouse, as ``intent_pipeline.privacy.erase`` does it) and
+  three more mailboxes are typed on ``bob.device``: four addresses on one browser, a **hub guard
+  trips** and cuts the browser's links of every day, splitting Carol from it again;
 * day 5: no data, **decisions** written to the seed: must_link Dave and Alice, detach Carol's phone,
   cannot_link Carol's mailbox and her browser.
 """
@@ -37,16 +40,17 @@ import pytest
 from intent_pipeline.privacy.erase import warehouse_rows
 
 from tests.dbt.conftest import (
+    DAY_THREE,
     DAYS,
-    GARBAGE_DAY,
     WITHOUT_TESTS,
     Build,
+    DayThree,
     form,
     page_view,
     write_partition,
 )
-from tests.dbt.test_identity_decisions import HEADER, project_copy, run_project
-from tests.dbt.test_incremental_identity import erase_from_lake, erin_values, snapshot
+from tests.dbt.test_identity_decisions import HEADER, run_project
+from tests.dbt.test_incremental_identity import erase_from_lake, person_values, snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -61,13 +65,15 @@ DECISIONS = HEADER + (
 CLUSTERED = re.compile(r"int_identity_components: (\d+) nodes touched by changed edges, (\d+) nodes clustered again")
 
 
-def day3(lake: Path) -> None:
-    write_partition(lake, "forms_submissions", date(2026, 11, 22), [
-        form("f-carol-demo", "2026-11-22 03:00:00", "Request a Demo", "carol@shopmart.com", None,
-             full_name="Carol Lin", company="Shopmart", client_id="bob.device", consent="1"),
-        form("f-dave-typo", "2026-11-22 04:00:00", "Contact Us", "dave@bnak.com", None,
-             full_name="Dave Wu", company="Harbor Bank", consent="1"),
-    ])  # fmt: skip
+def day3_rows() -> dict[str, list[dict]]:
+    """This file's rows of conftest's shared day 3 (``day_three``; Carol's form from bob.device is
+    test_incremental_identity's row of the same day)."""
+    return {
+        "forms_submissions": [
+            form("f-dave-typo", "2026-11-22 04:00:00", "Contact Us", "dave@bnak.com", None,
+                 full_name="Dave Wu", company="Harbor Bank", consent="1"),
+        ],
+    }  # fmt: skip
 
 
 def day4(lake: Path) -> None:
@@ -103,30 +109,24 @@ def facts(build: Build) -> dict[str, str | None]:
 
 
 @pytest.fixture(scope="module")
-def days(tmp_path_factory, day_two) -> dict:
-    # day 2: conftest's day_two (built once per test run), its two sides copied with their output
-    builds = day_two.copy_to(tmp_path_factory.mktemp("identity_incremental"))
-    # test_incremental's garbage partition (before every window here) is not this file's: day 4's
-    # erasure rewrites every partition of the lake, as erase.rewrite_partition does
-    shutil.rmtree(builds["incremental"].lake / "raw" / "web_events" / f"dt={GARBAGE_DAY}")
-    day2 = DAYS[1]
+def days(tmp_path_factory, day_two, day_three) -> dict:
+    # days 2 and 3: conftest's day_two and day_three (built once per test run), read in place; days 4
+    # and 5 on copies of day 3's two sides
+    day2, day3 = DAYS[1], DAY_THREE[0].date()
+    builds = day_three.copy_to(tmp_path_factory.mktemp("identity_incremental"))
     sides: dict[str, dict] = {}
     for name, build in builds.items():
-        project = project_copy(build.base, HEADER)
-        sides[name] = {"build": build, "project": project, "snapshots": {day2: snapshot(build)},
-                       "logs": {day2: day_two.logs[name]}, "facts": {day2: facts(build)}}  # fmt: skip
-    steps = [
-        (date(2026, 11, 22), lambda side: day3(side["build"].lake)),
-        (date(2026, 11, 23), None),  # erasure and the hub: below
-        (date(2026, 11, 24), None),  # decisions: below
-    ]
-    for day, prepare in steps:
+        shared = {day2: day_two.side(name), day3: day_three.side(name)}
+        sides[name] = {"build": build, "project": DayThree.project_copy(build.base),
+                       "snapshots": {day: snapshot(side) for day, side in shared.items()},
+                       "logs": {day2: day_two.logs[name], day3: day_three.facts[name]["log"]},
+                       "facts": {day: facts(side) for day, side in shared.items()}}  # fmt: skip
+    for day in (date(2026, 11, 23), date(2026, 11, 24)):
         for name, side in sides.items():
             build, project = side["build"], side["project"]
-            if prepare is not None:
-                prepare(side)
             if day == date(2026, 11, 23):
-                erased = erin_values(build)
+                # Henry (Erin went on day 3, before the shared build)
+                erased = person_values(build, "email:henry@old.cn")
                 side["facts"]["erased"] = erased
                 side["facts"]["lake_rows"] = erase_from_lake(build.lake, erased)
                 side["facts"]["deleted"] = warehouse_rows(build.warehouse, erased, apply=True)
@@ -200,17 +200,25 @@ RECORDS_CHANGED = re.compile(
 )
 
 
+def correct_daves_mailbox(lake: Path) -> None:
+    """Day 3's form partition extracted again, f-dave-typo's mailbox corrected, every other row as it was."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    path = lake / "raw" / "forms_submissions" / f"dt={DAY_THREE[0].date()}" / "part-0.parquet"
+    table = pq.read_table(path)
+    typo = pc.fill_null(pc.equal(table["submission_id"], "f-dave-typo"), False)
+    assert pc.sum(typo).as_py() == 1, "day 3 has no f-dave-typo to correct"
+    email = pc.if_else(typo, "dave.wu@harborbank.com", table["email"])
+    pq.write_table(table.set_column(table.schema.get_field_index("email"), "email", email), path)
+
+
 @pytest.fixture(scope="module")
 def day_six(days) -> dict:
     sides = {}
     for name, side in days.items():
         build, project = side["build"], side["project"]
-        write_partition(build.lake, "forms_submissions", date(2026, 11, 22), [
-            form("f-carol-demo", "2026-11-22 03:00:00", "Request a Demo", "carol@shopmart.com", None,
-                 full_name="Carol Lin", company="Shopmart", client_id="bob.device", consent="1"),
-            form("f-dave-typo", "2026-11-22 04:00:00", "Contact Us", "dave.wu@harborbank.com", None,
-                 full_name="Dave Wu", company="Harbor Bank", consent="1"),
-        ])  # fmt: skip
+        correct_daves_mailbox(build.lake)
         for table in PURGED:
             shutil.rmtree(build.lake / "raw" / table / f"dt={DAYS[0]}")
         write_partition(build.lake, "web_events", DAY6, [
@@ -252,10 +260,10 @@ def test_the_record_models_took_the_incremental_path(days, day_six):
 
 
 def test_an_erasure_leaves_no_record_of_the_person(days):
-    # day 4 erased Erin: her forms' records and every identifier of hers are gone from the incremental tables
+    # day 4 erased Henry: his form's record and every identifier of his are gone from the incremental tables
     tables = days["incremental"]["snapshots"][date(2026, 11, 23)]
     erased = days["incremental"]["facts"]["erased"]
-    forms = ("typeform:f-erin-trial", "typeform:f-erin-paper")
+    forms = ("jinshuju:联系我们:f-henry",)  # a jinshuju form's key holds the form's name
     identifiers = tables["intermediate.int_identity_record_identifiers"]
     assert not [row for row in identifiers if row[1] in forms or row[3].split(":", 1)[1].lower() in erased]
     standardised = tables["intermediate.int_identity_record_standardisation"]

@@ -13,62 +13,65 @@ days, twice: incrementally as the DAG's daily build runs them (``incremental``) 
   the incremental ones (one full build fewer than building day 2 twice); the from-scratch builds of
   the next two days run without data tests (conftest's FULL_REFRESH_WITHOUT_TESTS: the incremental
   side runs them on tables that must be equal);
-* day 3 (2026-11-22): a form of Carol's (``carol@shopmart.com``) from ``bob.device``, a browser that
-  was a person of its own since day 1 (a **merge of two people across days**); a late page view
-  of ``carol.device`` (2026-11-19, three days late); and before the build **Erin is erased** as
+* day 3 (2026-11-22; conftest's ``day_three``, built once per test run for this file,
+  test_scoring_incremental_equal and test_identity_incremental_equal, whose rows it holds too): a
+  form of Carol's (``carol@shopmart.com``) from ``bob.device``, a browser that was a person of its
+  own since day 1 (a **merge of two people across days**); a late page view of ``carol.device``
+  (2026-11-19, three days late); and before the build **Erin is erased** as
   ``intent_pipeline.privacy.erase`` does it: her rows removed from every lake partition (those of
   day 1, outside day 3's lookback window, included) and from every warehouse table
   (``erase.warehouse_rows``);
-* a day with no data 98 days later (2027-02-28): **leads go silent past 90 days** (the rule
-  ``silent_90_days``) with time alone, no partition in the window.
+* a day with no data 98 days later (2027-02-28), on copies of day 3: **leads go silent past 90
+  days** (the rule ``silent_90_days``) with time alone, no partition in the window.
 """
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timedelta
 
 import pytest
-from intent_pipeline.privacy.erase import warehouse_rows
 
 from tests.dbt.conftest import (
+    DAY_THREE,
     FULL_REFRESH_WITHOUT_TESTS,
-    GARBAGE_DAY,
     INCREMENTAL_RELATIONS,
     WITHOUT_UNIT_TESTS,
     Build,
+    DayThree,
     form,
     page_view,
     rebuilt_by_full_refresh,
-    run_dbt,
-    write_partition,
 )
+from tests.dbt.test_identity_decisions import run_project
 
 pytestmark = pytest.mark.slow
 
-DAY3 = datetime(2026, 11, 22)
+DAY3 = DAY_THREE[0]  # conftest's shared day 3
 SILENT_DAY = datetime(2027, 2, 28)
 # the incremental models: a wrong incremental run shows in them first
 INCREMENTAL = INCREMENTAL_RELATIONS
 
 
-def build_day(build: Build, day: datetime, *args: str) -> None:
-    """``dbt build`` of ``day``; ``args``: the options (default: WITHOUT_UNIT_TESTS, the daily build)."""
-    done = run_dbt(build.base, build.lake, "build", *(args or WITHOUT_UNIT_TESTS),
-                   interval=(day, day + timedelta(days=1)))  # fmt: skip
+def build_day(build: Build, project, day: datetime, *args: str) -> None:
+    """``dbt build`` of ``day`` with the project copy ``project`` (day 3's: conftest's
+    ``DayThree.project_copy``); ``args``: the options (default: WITHOUT_UNIT_TESTS, the daily build)."""
+    done = run_project(project, build.base, build.lake, "build", *(args or WITHOUT_UNIT_TESTS),
+                       interval=(day, day + timedelta(days=1)))  # fmt: skip
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
 
 
-def day3_partitions(lake) -> None:
-    day = DAY3.date()
-    write_partition(lake, "forms_submissions", day, [
-        form("f-carol-demo", "2026-11-22 03:00:00", "Request a Demo", "carol@shopmart.com", None,
-             full_name="Carol Lin", company="Shopmart", client_id="bob.device", consent="1"),
-    ])  # fmt: skip
-    write_partition(lake, "web_events", day, [
-        page_view("w-carol-late", "carol.device", "2026-11-19 09:00:00", "/pricing", 11, 45_000),
-        page_view("w-bob-demo", "bob.device", "2026-11-22 02:55:00", "/demo", 12, 20_000),
-    ])  # fmt: skip
+def day3_rows() -> dict[str, list[dict]]:
+    """This file's rows of conftest's shared day 3 (``day_three``, DAY3), per raw table."""
+    return {
+        "forms_submissions": [
+            form("f-carol-demo", "2026-11-22 03:00:00", "Request a Demo", "carol@shopmart.com", None,
+                 full_name="Carol Lin", company="Shopmart", client_id="bob.device", consent="1"),
+        ],
+        "web_events": [
+            page_view("w-carol-late", "carol.device", "2026-11-19 09:00:00", "/pricing", 11, 45_000),
+            page_view("w-bob-demo", "bob.device", "2026-11-22 02:55:00", "/demo", 12, 20_000),
+        ],
+    }  # fmt: skip
 
 
 def erase_from_lake(lake, values: set[str]) -> int:
@@ -100,13 +103,16 @@ def person_of(build: Build, node_key: str) -> str:
     return build.one("select person_id from intermediate.int_people_resolved where node_key = ?", node_key)[0]
 
 
-def erin_values(build: Build) -> set[str]:
-    """Erin's person id and every identifier of her person, as erase.resolve finds them."""
-    (person_id,) = build.one(
-        "select person_id from intermediate.int_people_resolved where node_key = 'email:erin@school.edu'"
-    )
+def person_values(build: Build, node_key: str) -> set[str]:
+    """The person id of ``node_key``'s person and every identifier of that person, as erase.resolve finds them."""
+    (person_id,) = build.one("select person_id from intermediate.int_people_resolved where node_key = ?", node_key)
     nodes = build.query("select node_key from intermediate.int_people_resolved where person_id = ?", person_id)
     return {person_id.lower()} | {key.split(":", 1)[1].lower() for (key,) in nodes}
+
+
+def erin_values(build: Build) -> set[str]:
+    """Erin's person id and every identifier of her person, as erase.resolve finds them."""
+    return person_values(build, "email:erin@school.edu")
 
 
 def silent_people(build: Build) -> set[str]:
@@ -119,32 +125,25 @@ def snapshot(build: Build) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture(scope="module")
-def worlds(tmp_path_factory, day_two) -> dict[str, dict]:
+def worlds(tmp_path_factory, day_two, day_three) -> dict[str, dict]:
     # day 2: built once per test run, incrementally (conftest's day_two, test_incremental's day 2 too);
     # the from-scratch side refreshed what --full-refresh rebuilds (day 1's manifest says which): their
     # rows must equal the incremental ones, then every table built from them on day 2 (the
-    # histories' day-2 rows included) is what a --full-refresh build of day 2 would have made
-    builds = day_two.copy_to(tmp_path_factory.mktemp("incremental_identity"))
-    # test_incremental's garbage partition (before every window here) is not this file's: the erasure
-    # below rewrites every partition of the lake, as erase.rewrite_partition does
-    shutil.rmtree(builds["incremental"].lake / "raw" / "web_events" / f"dt={GARBAGE_DAY}")
-
+    # histories' day-2 rows included) is what a --full-refresh build of day 2 would have made.
+    # Day 3: conftest's day_three (built once per test run, read in place); the silent day on copies
+    builds = day_three.copy_to(tmp_path_factory.mktemp("incremental_identity"))
     worlds = {}
     for name, args in (("incremental", ()), ("from_scratch", FULL_REFRESH_WITHOUT_TESTS)):
-        build = builds[name]
-        day2 = {relation: build.rows_of(relation) for relation in INCREMENTAL}
-        before = {who: person_of(build, node) for who, node in (("bob", "web:bob.device"),
-                                                                ("carol", "email:carol@shopmart.com"))}  # fmt: skip
-        day3_partitions(build.lake)
-        erased = erin_values(build)
-        lake_rows = erase_from_lake(build.lake, erased)
-        deleted = warehouse_rows(build.warehouse, erased, apply=True)
-        build_day(build, DAY3, *args)
-        after_day3, silent_day3 = snapshot(build), silent_people(build)
-        build_day(build, SILENT_DAY, *args)
-        worlds[name] = {"build": build, "day2": day2, "before": before, "erased": erased, "lake_rows": lake_rows,
-                        "deleted": deleted, "day3": after_day3, "silent": snapshot(build),
-                        "silent_people": (silent_day3, silent_people(build))}  # fmt: skip
+        day2_side, day3_side, build = day_two.side(name), day_three.side(name), builds[name]
+        day2 = {relation: day2_side.rows_of(relation) for relation in INCREMENTAL}
+        before = {who: person_of(day2_side, node) for who, node in (("bob", "web:bob.device"),
+                                                                    ("carol", "email:carol@shopmart.com"))}  # fmt: skip
+        facts = day_three.facts[name]
+        after_day3, silent_day3 = snapshot(day3_side), silent_people(day3_side)
+        build_day(build, DayThree.project_copy(build.base), SILENT_DAY, *args)
+        worlds[name] = {"build": build, "day2": day2, "before": before, "erased": set(facts["erased"]),
+                        "lake_rows": facts["lake_rows"], "deleted": facts["deleted"], "day3": after_day3,
+                        "silent": snapshot(build), "silent_people": (silent_day3, silent_people(build))}  # fmt: skip
     worlds["rebuilt_by_full_refresh"] = rebuilt_by_full_refresh(day_two.manifest)
     return worlds
 
@@ -195,8 +194,9 @@ def test_an_erased_person_leaves_no_row(worlds):
 
 
 def test_leads_go_silent_with_time_alone(worlds):
-    # day 3: only Henry (a form of July) has been silent 90 days; 98 days later, with no new
-    # partition in the window, more leads cross the line: the incremental build must see them
+    # day 3: nobody has been silent 90 days (Henry, a form of July, opened a mail late: the
+    # scoring file's case); 98 days later, with no new partition in the window, leads cross the
+    # line: the incremental build must see them
     on_day3, later = worlds["incremental"]["silent_people"]
     assert on_day3 < later
     assert worlds["from_scratch"]["silent_people"] == (on_day3, later)

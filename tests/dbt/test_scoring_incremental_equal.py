@@ -1,12 +1,14 @@
 """Scoring on a daily build equals scoring on a full refresh (issue #20 item 3, docs/incremental.md
 "What is not incremental" and docs/scoring.md).
 
-conftest's day 2 (``day_two``: built once per test run, incrementally, with its full-refresh side)
-copied; then one more day, 2026-11-22, on both copies, as a project copy whose seed scoring_rules.csv
-a marketer edited: the seed loaded, then ``dbt run`` as the daily build runs it (``incremental``) and
-``dbt run --full-refresh`` (``from_scratch``). Every scoring table (the models of
-``models/intermediate/scoring``) and every mart must be equal in the two warehouses, row for row. The
-day holds what can break a score computed per day:
+conftest's day 2 (``day_two``: built once per test run, incrementally, with its full-refresh side),
+then one more day, 2026-11-22: conftest's ``day_three``, built once per test run for this file,
+test_incremental_identity and test_identity_incremental_equal (it holds their rows too), on both sides
+with a project copy whose seed scoring_rules.csv a marketer edited (this file's ``edited_rules``): the
+daily ``dbt build`` (``incremental``, the edited seed loaded by the build) and ``dbt build
+--full-refresh`` (``from_scratch``). Every scoring table (the models of ``models/intermediate/scoring``)
+and every mart must be equal in the two warehouses, row for row. The day holds what can break a score
+computed per day:
 
 * **a late event for an old person**: an email open of Henry's (a form of July, silent since) dated
   2026-10-10 arrives in the day's partition, 43 days late, far outside the lookback: Henry is no
@@ -18,26 +20,19 @@ day holds what can break a score computed per day:
   ``intent_pipeline.privacy.erase`` does it: no scoring table or mart keeps a row of hers;
 * **a rule seed edit**: trial_request 30 -> 35 points (its caps with it), which moves every trial.
 
-One build per side; the scoring models are tables (rebuilt from every event on every run), so the
+One build per side, read in place; the scoring models are tables (rebuilt from every event on every run), so the
 test pins what a future incremental scoring must keep equal.
 """
 
 from __future__ import annotations
 
-import shutil
-from datetime import date, datetime, timedelta
-from pathlib import Path
-
 import pytest
-from intent_pipeline.privacy.erase import warehouse_rows
 
-from tests.dbt.conftest import DBT_PROJECT, GARBAGE_DAY, Build, form, mail, write_partition
-from tests.dbt.test_identity_decisions import HEADER, project_copy, run_project
-from tests.dbt.test_incremental_identity import erase_from_lake, erin_values, person_of
+from tests.dbt.conftest import DBT_PROJECT, Build, form, mail
+from tests.dbt.test_incremental_identity import person_of
 
 pytestmark = pytest.mark.slow
 
-DAY3 = date(2026, 11, 22)
 SCORING_MODELS = sorted(path.stem for path in (DBT_PROJECT / "models" / "intermediate" / "scoring").glob("*.sql"))
 TRIAL_POINTS = 35
 
@@ -59,14 +54,17 @@ def edited_rules() -> str:
     return out.getvalue()
 
 
-def day3_partitions(lake: Path) -> None:
-    write_partition(lake, "forms_submissions", DAY3, [
-        form("f-carol-bob", "2026-11-22 03:00:00", "Contact Us", "carol@shopmart.com", None,
-             full_name="Carol Lin", company="Shopmart", client_id="bob.device", consent="1"),
-    ])  # fmt: skip
-    write_partition(lake, "email_events", DAY3, [
-        mail("e-henry-late-open", "2026-10-10 08:00:00", "open", "henry@old.cn"),
-    ])  # fmt: skip
+def day3_rows() -> dict[str, list[dict]]:
+    """This file's rows of conftest's shared day 3 (``day_three``, 2026-11-22), per raw table."""
+    return {
+        "forms_submissions": [
+            form("f-carol-bob", "2026-11-22 03:00:00", "Contact Us", "carol@shopmart.com", None,
+                 full_name="Carol Lin", company="Shopmart", client_id="bob.device", consent="1"),
+        ],
+        "email_events": [
+            mail("e-henry-late-open", "2026-10-10 08:00:00", "open", "henry@old.cn"),
+        ],
+    }  # fmt: skip
 
 
 def scoring_tables(build: Build) -> dict[str, list[tuple]]:
@@ -82,30 +80,17 @@ def rules_of(build: Build, node_key: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def sides(tmp_path_factory, day_two) -> dict[str, dict]:
-    builds = day_two.copy_to(tmp_path_factory.mktemp("scoring_incremental"))
-    # test_incremental's garbage partition: the erasure rewrites every partition of the lake
-    shutil.rmtree(builds["incremental"].lake / "raw" / "web_events" / f"dt={GARBAGE_DAY}")
-    start = datetime.combine(DAY3, datetime.min.time())
-    interval = (start, start + timedelta(days=1))
+def sides(day_two, day_three) -> dict[str, dict]:
+    # day 2 (before) and day 3 (after): conftest's, read in place
     sides = {}
-    for name, build in builds.items():
-        before = {who: person_of(build, node) for who, node in (("bob", "web:bob.device"),
-                                                                ("carol", "email:carol@shopmart.com"))}  # fmt: skip
-        henry_before = rules_of(build, "email:henry@old.cn")
-        project = project_copy(build.base, HEADER)
-        (project / "seeds" / "scoring_rules.csv").write_text(edited_rules(), encoding="utf-8")
-        day3_partitions(build.lake)
-        erased = erin_values(build)
-        lake_rows = erase_from_lake(build.lake, erased)
-        deleted = warehouse_rows(build.warehouse, erased, apply=True)
-        seeded = run_project(project, build.base, build.lake, "seed", "--select", "scoring_rules", interval=interval)
-        assert seeded.returncode == 0, seeded.stdout[-4000:]
-        args = ("run", "--full-refresh") if name == "from_scratch" else ("run",)
-        done = run_project(project, build.base, build.lake, *args, interval=interval)
-        assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
-        sides[name] = {"build": build, "before": before, "henry_before": henry_before, "erased": erased,
-                       "lake_rows": lake_rows, "deleted": deleted, "tables": scoring_tables(build)}  # fmt: skip
+    for name in ("incremental", "from_scratch"):
+        day2, build = day_two.side(name), day_three.side(name)
+        before = {who: person_of(day2, node) for who, node in (("bob", "web:bob.device"),
+                                                               ("carol", "email:carol@shopmart.com"))}  # fmt: skip
+        facts = day_three.facts[name]
+        sides[name] = {"build": build, "before": before, "henry_before": rules_of(day2, "email:henry@old.cn"),
+                       "erased": set(facts["erased"]), "lake_rows": facts["lake_rows"], "deleted": facts["deleted"],
+                       "tables": scoring_tables(build)}  # fmt: skip
     return sides
 
 
