@@ -66,7 +66,10 @@ def test_outcomes_are_unknown_without_the_column_and_counted_by_result_with_it(w
         base | {"activity_id": "00Tcarol4", "activity_type": "Email", "outcome": None,
                 "activity_at": datetime(2026, 11, 8, 6)},
     ])  # fmt: skip
-    done = run_dbt(build.base, build.lake, "run", "--select", "stg_crm__activities", "int_scoring_features")
+    done = run_dbt(
+        build.base, build.lake, "run", "--full-refresh",
+        "--select", "stg_crm__activity_versions", "stg_crm__activities", "int_scoring_features",
+    )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:]
     assert build.query("select activity_id, outcome, outcome_result from staging.stg_crm__activities order by 1") == [
         ("00Tcarol1", "no_answer", "failure"),
