@@ -58,6 +58,7 @@ from intent_pipeline.activation.config import (
     _fingerprint,
     options_from_extra,
 )
+from intent_pipeline.activation.escape import ELLIPSIS
 from intent_pipeline.activation.http import GaveUp, HttpSender, Outcome, Retry, status_outcome
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, LedgerEntry
 from intent_pipeline.activation.retry import SlidingWindow
@@ -80,7 +81,6 @@ KINDS = (*ALERT_KINDS, *DIGEST_KINDS.values())
 CONTACT_DETAILS = ("masked", "full", "none")  # what an alert shows of the lead's name, email and phone
 DIGEST_OVER = 20  # more newly hot leads than this in one run: one digest message instead
 DIGEST_TOP_REASONS = 3  # a digest line shows the lead's first reasons only
-ELLIPSIS = "…"
 LIST_START, NEXT_ITEM, LIST_END = "\n\n", "\n", "\n\n"  # a digest's list: its own block (fit_lines)
 # an alert's outcome: (status, reason), status ACKNOWLEDGED, REJECTED or DEFERRED
 Answer = tuple[str, str | None]
@@ -511,6 +511,9 @@ class AlertOnce:
     (``person_id#<alert_round>`` for the recycling's alert, so the first alert's acknowledgement
     does not hide it; ``stall:<stall_id>@<stalled_at>`` for a stall, so a person who stalls again
     later is alerted again); an acknowledged alert is never resent, whatever changed since.
+    A reassignment is alerted only where the lead's first alert went out (settled under its id or
+    an id merged into it): the warehouse's ``lead_assignments.alerted`` cannot know that a run's
+    alerts were held back (``stale``) or failed at a destination.
     Alerts follow identity merges (``merged_person_ids``): an alert that failed for an id merged
     away is due under the person it became, and a person announced under a merged-away id is not
     announced again (the same round's key of any of its ids was acknowledged).
@@ -535,6 +538,11 @@ class AlertOnce:
             entry = entry_of(row)
             return entry is not None and not entry.settled
 
+        def told_here(row: dict) -> bool:
+            """The lead's first alert (round 0, under its id or an id merged into it) went out here."""
+            firsts = (entries.get(pid) for pid in (row.get("person_id"), *merged_ids(row)) if pid)
+            return any(entry is not None and entry.settled for entry in firsts)
+
         out = []
         for row in rows:
             if is_stall(row):
@@ -544,6 +552,11 @@ class AlertOnce:
                     out.append(row)
                 continue
             if not row.get("in_segment", True):
+                continue
+            # a reassignment tells the next owner a lead was not followed up: never about a lead
+            # this destination never announced (its first alert held back as stale, or failed, or
+            # the destination configured after it)
+            if (row.get("alert_round") or 0) and not told_here(row):
                 continue
             # an id merged into this person, alerted in the same round: once is enough if that
             # alert went out; if it failed and this person has no alert of its own, it is due here

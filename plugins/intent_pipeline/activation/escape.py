@@ -26,8 +26,9 @@ which no renderer reads as markup and a reader reads as the same text: ``*`` →
 inside a word → ``＿``, ``[`` → ``［``, ``<`` → ``＜``, ``@`` at a word's start → ``＠``, ``://`` →
 ``：//``; Slack's ``&<>`` get Slack's own entities. Line breaks and other control characters become a
 space, bidirectional overrides (which make a text read backwards) are dropped, a lone surrogate (not
-encodable as UTF-8) becomes U+FFFD. An ``@`` inside a word stays (``zhang.wei@example.com`` is still
-an address), and so does ``snake_case``.
+encodable as UTF-8) becomes U+FFFD, and a value longer than ``MAX_VALUE_CHARS`` (200) is cut with "…"
+(the robots cut a message as a whole, which would drop the score and the owner after a long value).
+An ``@`` inside a word stays (``zhang.wei@example.com`` is still an address), and so does ``snake_case``.
 
 CSV cells (Salesforce Bulk API 2.0), and the texts a CRM stores (HubSpot properties, Salesforce fields:
 a salesperson exports them to a spreadsheet; the outbox holds the same bodies), get OWASP's rule for
@@ -74,6 +75,11 @@ _MENTION_RE = re.compile(r"(?<![0-9A-Za-z._%+\-])(?<!＊＊＊)@")
 _SCHEME_RE = re.compile(r"://")
 _WWW_RE = re.compile(r"(?i)\bwww\.")
 _SPACES_RE = re.compile(r" {2,}")
+# A value longer than this is cut (ending in "…") before it reaches a message: a 10,000-character
+# company must not push the score, the owner's mention and the call to follow up out of a message
+# that the robot (or our byte limit) cuts as a whole. Counted after cleaning, before escaping.
+MAX_VALUE_CHARS = 200
+ELLIPSIS = "…"
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 _NUMBER_LIKE_RE = re.compile(r"^[+\-]?[0-9][0-9 ().\-/]*$")  # a phone or signed number: no formula
@@ -84,12 +90,14 @@ _SAFE_URL_RE = re.compile(r"^https?://[^\s<>()\[\]|\"'`\\]+$")
 
 def plain_line(text: str) -> str:
     """``text`` on one line of ordinary characters: control characters and line/paragraph separators
-    become a space (runs collapsed), bidirectional controls are dropped, a lone surrogate is U+FFFD."""
+    become a space (runs collapsed), bidirectional controls are dropped, a lone surrogate is U+FFFD;
+    at most ``MAX_VALUE_CHARS`` characters (a longer value is cut and ends in "…")."""
     if _has_surrogate(text):  # a pair is joined into its character, a lone one is U+FFFD
         text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     text = text.translate(BIDI_CONTROLS)
     out = [" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text]
-    return _SPACES_RE.sub(" ", "".join(out))
+    text = _SPACES_RE.sub(" ", "".join(out))
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + ELLIPSIS
 
 
 def _has_surrogate(text: str) -> bool:
