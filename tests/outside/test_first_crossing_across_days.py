@@ -58,11 +58,11 @@ CANARIES = {
 }
 # what a stranger types: each vendor's mentions and markup, HTML, zero-width and bidi characters,
 # something that looks like a credential, and a value far longer than any message allows
-HOSTILE_COMPANY = ("<!channel> <!here> <@U123ABC> <https://evil.example|点我> *粗* _斜_ ~删~ `码` "
-                   "@all @所有人 <at id=all></at> <at user_id=\"all\">所有人</at> [点我](http://evil.example/x) "
-                   "![图](http://evil.example/i.png) <font color=red>红</font> <b>粗</b> &amp; "
-                   "# 标题 > 引用 甲\u200b乙\u202e丙\u2066丁 xoxb-1234567890-okLooksLikeAT0ken ") + "长" * 10_000
-HOSTILE_TITLE = "Director <@U999> <!everyone> **VP** <at id=all></at>"
+HOSTILE_COMPANY = ("xoxb-1234567890-okLooksLikeAT0ken <!channel> <!here> <@U123ABC> <https://evil.example|点我> "
+                   "*粗* _斜_ ~删~ `码` 甲\u200b乙\u202e丙\u2066丁 <font color=red>红</font> <b>粗</b> &amp; "
+                   + "长" * 10_000)
+HOSTILE_TITLE = ("Director <@U999> <!everyone> **VP** @all @所有人 <at id=all></at> <at user_id=\"all\">所有人</at> "
+                 "[点我](http://evil.example/x) ![图](http://evil.example/i.png) # 标题 > 引用")
 HOSTILE_NAME = "<!channel> Hal\u202e [x](http://evil.example)"
 MARKUP = ("<!channel>", "<!here>", "<@U123ABC>", "<@U999>", "<!everyone>", "<at id=all>", "<at user_id=",
           "](http", "<https://evil", "<font", "<b>", "\u202e", "\u2066", "@all", "@所有人", "**VP**")  # fmt: skip
@@ -104,7 +104,10 @@ def deliver(house: Lakehouse, day: date, late: bool = False) -> None:
     elif day == D2:
         rows = [person("s-201", "Free Trial", *ANN, D2, 1), person("s-202", "Free Trial", *HAL, D2, 2,
                                                                    title=HOSTILE_TITLE),
-                person("s-203", "Webinar", *KIM, D2, 3)]  # fmt: skip
+                person("s-203", "Webinar", *KIM, D2, 3),
+                # a hostile row the extract quarantines (no timestamp): its values kept there with the reason
+                [*person("s-204", "Free Trial", HOSTILE_NAME, "q@q-mfg.cn", "", HOSTILE_COMPANY[:300], D2, 4)[:-1],
+                 "yesterday"]]  # fmt: skip
         house.deliver("forms", D2, "typeform.csv", export_csv(FORM, rows))
     elif day == D3:
         # Carl, with Ann's email and his own phone: one person now (both were announced before). The
@@ -179,8 +182,8 @@ class Destinations:
         return report
 
 
-COMPANIES = {"Carl": "Carl Machinery", "Ann": "Ann Tools", "Erin": "Erin Robotics", "Bo": "Bo Pumps",
-             "Fay": "Fay Valves", "Hal": "xoxb", "Gus": "Gus Gears", "Kim": "Kim Motors"}  # fmt: skip
+# whom a message names: by the domain of the (masked) address it shows
+COMPANIES = {who: f"@{who.lower()}-mfg.cn" for who in ("Carl", "Ann", "Erin", "Bo", "Fay", "Hal", "Gus", "Kim")}
 NEW, REASSIGNED = "新的高意向线索", "超时未跟进"  # the titles of the two kinds of alert (templates/)
 
 
@@ -301,11 +304,12 @@ def test_an_erased_person_is_never_pushed_again(days):
 def test_hostile_values_arrive_as_text_in_every_robot(days):
     _, out, _ = days
     for vendor, texts in out.steps["day2"]["chat"].items():
-        (hal,) = [text for text in texts if "xoxb" in text]
+        (hal,) = [text for text in texts if "@hal-mfg.cn" in text]
+        assert "xoxb-1234567890-okLooksLikeAT0ken" in hal, vendor  # a value, not a secret: shown as it is
         for markup in MARKUP:
             assert markup not in hal, (vendor, markup)
         # the company is cut, not the message: the score, the call to act and the owner are still there
-        assert "长" * 100 in hal and "长" * 1000 not in hal, (vendor, len(hal))
+        assert "长" * 50 in hal and "长" * 300 not in hal, (vendor, len(hal))
         assert "意向分70" in hal and "请立即跟进" in hal, (vendor, hal[-300:])
 
 
@@ -314,6 +318,12 @@ def test_no_secret_in_anything_the_days_wrote(days):
 
     house, out, log_path = days
     texts = written_texts(house.base)
+    # Parquet is compressed: its rows as text too (the lake, quarantine, activation history, audit)
+    import pyarrow.parquet as pq
+
+    for path in house.base.rglob("*.parquet"):
+        texts[f"{path}:rows"] = repr(pq.read_table(path).to_pylist())
+    assert any("quarantine" in where and "s-204" in text for where, text in texts.items()), "the quarantine is searched"
     texts["reports"] = json.dumps({step: s.get("report") for step, s in out.steps.items()}, default=str)
     assert log_path.stat().st_size > 0 and any("quarantine" in where for where in texts)
     found = [(where, key) for where, text in texts.items() for key, canary in CANARIES.items() if canary in text]
