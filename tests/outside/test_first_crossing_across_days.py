@@ -19,16 +19,19 @@ credentials. The days, in the order a data engineer meets them:
    day 1 is extracted again and run as a backfill runs it.
 5. **Erin erased** (``privacy.erase`` by email, the HubSpot connection given, the marts rebuilt by the
    next day's run).
-6. **day 3**: Ann's email and Carl's phone on one submission merge the two (each announced before);
-   Fay crosses.
+6. **day 3**: Carl with Ann's email on one submission merges the two (each announced before); Fay
+   crosses; Kim with Gus's email joins two people below the line into one above it.
 
 Asserted, per the docs (docs/activation.md "Chat alerts", "Time moves forward at a destination",
-"Merges"): every robot got exactly Carl and Erin on day 1, Ann and Hal on day 2, Fay on day 3, and
-nothing else (the re-run and the late day send nothing; Bo, hot on day 1 only in the late export,
-is not announced: a crossing in an older interval than one already pushed never is); HubSpot holds
-each contact once, with Ann and Carl merged into the older person's contact, Erin deleted and never
-upserted after the erasure; no canary secret anywhere the runs wrote (ledger, outbox, reports, lake,
-quarantine) nor in the DEBUG log; Hal's values arrive as text in every robot's markup.
+"Merges", "Lead routing and recycling"): every robot announced Carl and Erin on day 1, Ann and Hal on
+day 2, Fay on day 3, and reassigned (24 h without a CRM activity) Carl and Erin on day 2 and Hal on
+day 3, each once, nothing else (the re-run and the late day send nothing; Bo, hot on day 1 only in the
+late export, is never announced nor reassigned; Gus and Kim, hot only together since day 3's merge,
+are not announced: the documented gap); HubSpot holds one contact per person (Ann's and Carl's
+merged), the day-2 faults retried within the run, Erin deleted and in no request after the erasure;
+no canary secret anywhere the runs wrote (ledger, outbox, reports, the lake's Parquet rows with
+quarantine, audit and activation history) nor in the DEBUG log; Hal's values arrive as text in
+every robot's markup, the company cut and the score and call to follow up kept.
 """
 
 from __future__ import annotations
@@ -65,7 +68,9 @@ HOSTILE_TITLE = ("Director <@U999> <!everyone> **VP** @all @所有人 <at id=all
                  "[点我](http://evil.example/x) ![图](http://evil.example/i.png) # 标题 > 引用")
 HOSTILE_NAME = "<!channel> Hal\u202e [x](http://evil.example)"
 MARKUP = ("<!channel>", "<!here>", "<@U123ABC>", "<@U999>", "<!everyone>", "<at id=all>", "<at user_id=",
-          "](http", "<https://evil", "<font", "<b>", "\u202e", "\u2066", "@all", "@所有人", "**VP**")  # fmt: skip
+          "://evil", "<https://evil", "<font", "<b>", "\u202e", "\u2066", "@all", "@所有人", "**VP**")  # fmt: skip
+# a markdown link opens only in the markdown robots (Slack's links are <url|text>, escaped above)
+MARKDOWN_ONLY = ("](http", "![")
 FAULTS = "hubspot 429 Retry-After + 503, slack 429 Retry-After, dingtalk 130101, wecom 45009, feishu 500"
 
 
@@ -306,10 +311,10 @@ def test_hostile_values_arrive_as_text_in_every_robot(days):
     for vendor, texts in out.steps["day2"]["chat"].items():
         (hal,) = [text for text in texts if "@hal-mfg.cn" in text]
         assert "xoxb-1234567890-okLooksLikeAT0ken" in hal, vendor  # a value, not a secret: shown as it is
-        for markup in MARKUP:
+        for markup in (*MARKUP, *(MARKDOWN_ONLY if vendor != "slack" else ())):
             assert markup not in hal, (vendor, markup)
         # the company is cut, not the message: the score, the call to act and the owner are still there
-        assert "长" * 50 in hal and "长" * 300 not in hal, (vendor, len(hal))
+        assert "长" * 20 + "…" in hal and "长" * 300 not in hal, (vendor, len(hal))
         assert "意向分70" in hal and "请立即跟进" in hal, (vendor, hal[-300:])
 
 
