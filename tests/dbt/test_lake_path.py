@@ -84,14 +84,15 @@ def test_views_keep_the_absolute_path(gate_view, tmp_path):
     # every view that reads the lake (any schema) holds its absolute, quoted path, or it breaks when read
     # from another working directory; there is one at least (an empty list proves nothing)
     views = gate_view.query(
-        "select schema_name || '.' || view_name, sql from duckdb_views() where not internal and sql like '%read_parquet%'"
+        "select schema_name || '.' || view_name, sql from duckdb_views()"
+        " where not internal and sql like '%read_parquet%'"
     )
     assert "staging.stg_quality__gate_results" in [name for name, _ in views], views
     escaped = str(gate_view.lake).replace("'", "''")
     assert all(escaped in text for _, text in views), views
     # read by a BI process in another working directory than the build's (dbt ran in the build's folder)
-    reader = ("import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True);"
-              " print(con.execute('select count(*), min(run_id) from staging.stg_quality__gate_results').fetchone())")  # fmt: skip
+    reader = ("import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); print(con.execute("
+              "'select count(*), min(run_id) from staging.stg_quality__gate_results').fetchone())")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", reader, str(gate_view.warehouse)], cwd=tmp_path,
                           capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
