@@ -19,6 +19,14 @@ made here, independently of the extractors (CSV rows, JSON array items, JSON lin
 Then, on the same running Airflow (one start for the module: bench/operations.py's
 ``start_for_both``), the trigger load: REST triggers while another DAG's mapped tasks call the
 execution API, and the UI form's plain trigger of customer_intent.
+
+The incremental days on the same runs (before: tests/outside/test_reader_during_incremental_day.py,
+a second Airflow over the same 150-person sample, its days run one after another with the reader):
+every day built; every build after the first took the incremental path (dbt's log carries the
+incremental identity models' lines); and after the last build (the next scheduled run's) every
+incremental model and kept table equals a ``dbt run --full-refresh`` of a copy on the same lake,
+although the days were built out of order (the manual run's last day first, then the backfill's
+older days, then a later day).
 """
 
 from __future__ import annotations
@@ -26,15 +34,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import shutil
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.airflow_home import airflow_metadata, seed_dbt_parse
 from tests.benches import load_bench
+from tests.dbt.conftest import INCREMENTAL_RELATIONS, WAREHOUSE_FILE, Build, run_dbt
+from tests.outside.lakehouse import interval
 from tests.shared import shared_folder
 
 pytestmark = pytest.mark.slow
@@ -291,3 +303,98 @@ def test_a_bi_session_on_the_build_file_fails_the_build_naming_it_and_never_skip
     assert tries[0][0] != "success" and tries[0][2] <= released, (tries, released)
     assert tries[-1][0] == "success" and tries[-1][1] > released, (tries, released)
     assert (tries[1][1] - tries[0][2]).total_seconds() >= RETRY_DELAY_SECONDS, tries
+
+
+# The incremental days of the module's run (before: tests/outside/test_reader_during_incremental_day.py,
+# a second Airflow with the same 150-person sample, its three days run one after another): the builds
+# after the first took the incremental path, every day built, and the kept state equals a full refresh.
+
+
+def dbt_builds(home: Path) -> list[str]:
+    """The installation's successful ``dbt build`` runs, in order, each as its part of dbt's log
+    (``<state>/dbt/logs/dbt.log``: the task log keeps only the end of dbt's output). Each run starts
+    with a header line of ``=`` around its start time and invocation id."""
+    text = (home / "data" / "state" / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8", errors="replace")
+    runs = re.split(r"^=+ [\d:.]+ \| [0-9a-f-]{36} =+$", text, flags=re.MULTILINE)[1:]
+    return [run for run in runs if "'invocation_command': 'dbt build" in run and '"command_success": true' in run]
+
+
+def compared_tables(build: Build) -> list[str]:
+    """The incremental models and their kept tables (``<model>__<state>``) of ``intermediate``."""
+    kept = [t for t in build.tables() if t.startswith("intermediate.") and "__" in t]
+    return sorted({*INCREMENTAL_RELATIONS, *kept, "intermediate.int_people_resolved"})
+
+
+def refreshed_models(tables: list[str]) -> list[str]:
+    """dbt's selection of the models ``tables`` come from and every model upstream of them (``+model``):
+    what a full refresh must rebuild for those tables to be its own. A kept table ``<model>__<state>``
+    comes from ``<model>`` (intermediate models have no ``__`` in their names)."""
+    models = {name if schema == "staging" else name.split("__")[0]
+              for schema, name in (table.split(".", 1) for table in tables)}  # fmt: skip
+    return sorted(f"+{model}" for model in models)
+
+
+@pytest.fixture(scope="module")
+def kept_state(airflow, next_scheduled, tmp_path_factory):
+    """After the module's last build (the next scheduled run's): a copy of the warehouse, and another
+    copy refreshed with ``dbt run --full-refresh`` on the same lake for that run's interval (the
+    compared tables' models and every model upstream of them: the rest cannot change a compared table)."""
+    _, deployment = airflow
+    data = deployment.home / "data"
+    base = tmp_path_factory.mktemp("kept-state")
+    builds = {}
+    for name in ("kept", "refreshed"):
+        (base / name).mkdir()
+        shutil.copyfile(data / WAREHOUSE_FILE, base / name / WAREHOUSE_FILE)
+        builds[name] = Build(base=base / name, warehouse=base / name / WAREHOUSE_FILE, lake=data / "lake",
+                             build=None)  # type: ignore[arg-type]  # fmt: skip
+    compared = compared_tables(builds["kept"])
+    day = date.fromisoformat(next_scheduled["interval_start"])
+    done = run_dbt(base / "refreshed", data / "lake", "run", "--full-refresh", "--select", *refreshed_models(compared),
+                   interval=interval(day))  # fmt: skip
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    return builds, compared
+
+
+def test_every_day_ran_once_and_built(airflow, figures, next_scheduled):
+    """Every day of the backfill (and the manual run's) ran once and built: its dbt_build succeeded,
+    none skipped; the next scheduled run built too."""
+    bench, deployment = airflow
+    built = {day: [bench.task_states(deployment.db, run_id).get("dbt_build") for run_id in runs]
+             for day, runs in figures["runs_per_interval"].items()}  # fmt: skip
+    assert built == {day: ["success"] for day in figures["run_states"]}, built
+    assert len(built) == DAYS
+    assert next_scheduled["tasks"]["dbt_build"] == "success"
+
+
+def test_the_reader_never_failed_and_nothing_hit_a_lock(figures):
+    """The BI reader held the serving copy through every build of the backfill: no failed query, no
+    DuckDB lock error in it or in any task log, and it saw each snapshot a run published."""
+    assert figures["lock_errors"] == 0
+    assert figures["bi_reader_errors"] == 0 and figures["bi_reader_queries"] > 0, figures["bi_reader_error_examples"]
+    assert figures["bi_snapshots_seen"] == figures["bi_snapshots_published"] == DAYS
+
+
+def test_the_days_after_the_first_were_incremental(airflow, next_scheduled):
+    """Every build after the first (the backfill's days on the warehouse the first one made, and the next
+    scheduled run's) carries the incremental identity models' lines; the first, on an empty warehouse, none."""
+    _, deployment = airflow
+    builds = dbt_builds(deployment.home)
+    assert len(builds) >= DAYS + 1, len(builds)
+    assert "records new or changed" not in builds[0]
+    for log in builds[1:]:
+        assert re.search(r"int_identity_match_evidence: \d+ records new or changed", log), log[-3000:]
+        clustered = re.search(
+            r"int_identity_components: \d+ nodes touched by changed edges, (\d+) nodes clustered", log
+        )
+        assert clustered, log[-3000:]
+
+
+def test_the_kept_state_equals_a_full_refresh(kept_state):
+    """After days built out of order (the manual run's last day, then the backfill's older days, then a
+    later day), every incremental model and kept table equals a full refresh of the same lake."""
+    builds, tables = kept_state
+    kept, refreshed = builds["kept"], builds["refreshed"]
+    assert len(tables) > len(INCREMENTAL_RELATIONS)
+    differ = [table for table in tables if kept.rows_of(table) != refreshed.rows_of(table)]
+    assert differ == []

@@ -1,6 +1,7 @@
 """A lake whose path holds a space and a single quote, as an outside user's might
-(``/home/o'brien/my lake``): the build reads it, the staging views keep its absolute path, and a
-reader in another working directory reads them (macros/lake.sql, docs/dbt-parse.md).
+(``/home/o'brien/my lake``): the build reads it, the view still over the lake (the gates' verdicts,
+``stg_quality__gate_results``; the other staging models are incremental tables) keeps its absolute path,
+and a reader in another working directory reads it (macros/lake.sql, docs/dbt-parse.md).
 
 Compared with the session's ``warehouse`` (the same hand-written lake at a plain path): every table
 and every staging view equal row for row after a first build, and the incremental models equal
@@ -11,6 +12,8 @@ with a clear error instead of views that only a reader in the build's directory 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -60,14 +63,40 @@ def test_the_path_really_has_a_space_and_a_quote(quoted):
     assert list(lake.glob("raw/web_events/dt=*/*.parquet"))
 
 
-def test_views_keep_the_absolute_path(quoted):
+@pytest.fixture(scope="module")
+def gate_view(quoted) -> Build:
+    """The one staging view that still reads the lake (CRM staging became incremental tables in session
+    33): ``stg_quality__gate_results`` over the gates' verdict files, built again once the quoted lake
+    holds one (a gate's record, written by the gates' writer ``quality.verdicts.write_verdicts``)."""
+    from intent_pipeline.quality.verdicts import write_verdicts
+
     build = quoted["build"]
-    # Since CRM staging became incremental tables (session 33) no staging model is a view over the lake; a
-    # view that reads it (any schema) must still hold the absolute, quoted path, or it breaks when read from
-    # another working directory.
-    sql = build.query("select sql from duckdb_views() where not internal and sql like '%read_parquet%'")
-    escaped = str(build.lake).replace("'", "''")
-    assert all(escaped in text for (text,) in sql)
+    report = {"interval_start": "2026-11-20", "layer": "raw", "tables": {"forms_submissions": {"results": [
+        {"expectation": "expect_column_values_to_not_be_null", "column": "submission_id", "severity": "critical",
+         "success": True, "rows_checked": 3, "unexpected_count": 0, "unexpected_percent": 0.0}]}}}  # fmt: skip
+    write_verdicts(build.lake, report, run_id="lake-path")
+    done = run_dbt(build.base, build.lake, "run", "--select", "stg_quality__gate_results")
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    return build
+
+
+def test_views_keep_the_absolute_path(gate_view, tmp_path):
+    # every view that reads the lake (any schema) holds its absolute, quoted path, or it breaks when read
+    # from another working directory; there is one at least (an empty list proves nothing)
+    views = gate_view.query(
+        "select schema_name || '.' || view_name, sql from duckdb_views()"
+        " where not internal and sql like '%read_parquet%'"
+    )
+    assert "staging.stg_quality__gate_results" in [name for name, _ in views], views
+    escaped = str(gate_view.lake).replace("'", "''")
+    assert all(escaped in text for _, text in views), views
+    # read by a BI process in another working directory than the build's (dbt ran in the build's folder)
+    reader = ("import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); print(con.execute("
+              "'select count(*), min(run_id) from staging.stg_quality__gate_results').fetchone())")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", reader, str(gate_view.warehouse)], cwd=tmp_path,
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "(1, 'lake-path')"
 
 
 def test_every_table_and_view_equals_the_plain_path_build(quoted, warehouse):
