@@ -1,24 +1,49 @@
-{#- latest_version(relation, partition_by, newest_first=[]): a select of the rows of `relation` (a
-    CTE name) that are the latest version of their record, with the column version_rank (always 1).
+{#- latest_version(relation, partition_by, content, newest_first=[]): a select of the rows of `relation`
+    (a CTE name) that are the latest version of their record, with the column version_rank (always 1).
     Every CRM export repeats the history of its report, so each current-state CRM staging model
-    keeps one row per record with this macro, and the opportunity versions one per record and
-    export interval.
+    keeps one row per record with this macro, and each versions model one per record and export
+    interval.
 
     The one tie-break rule, newest first:
       1. `newest_first`: the record's own change time where the export has one (leads: Last
-         Modified Date, updated_at), nulls last;
-      2. the export: _interval_start (the export interval), then _loaded_at (a re-run of the same
-         interval), then _source_file, then _row_number (the last row of the file wins).
-    The lake's metadata columns make step 2 unique per raw row, so the choice never depends on the
+         Modified Date), nulls last;
+      2. the export interval (_interval_start): a later export is a later state;
+      3. the row's content: a hash of `content` (the columns a version is made of, renamed and cast;
+         those of `partition_by` left out, they are equal within a partition), the greater first. Two
+         rows of one record with the same change time in one export are told apart by what they say,
+         never by where the file put them: an export delivered again in another row order, or split
+         into other files, keeps the record's state (docs/incremental.md, "CRM staging");
+      4. then _loaded_at, _source_file, _row_number (the last row of the file): they decide only
+         between rows of equal content, so they choose the lineage columns alone.
+    The lake's metadata columns make the order total per raw row, so the choice never depends on the
     engine's sort. A business column such as closed_at is not a tie-break: a later export is a
     later state, whatever it says. -#}
-{% macro latest_version(relation, partition_by, newest_first=[]) -%}
+{% macro latest_version(relation, partition_by, content, newest_first=[]) -%}
     {%- set order_by = [] -%}
     {%- for column in newest_first -%}
         {%- do order_by.append(column ~ ' desc nulls last') -%}
     {%- endfor -%}
-    {%- do order_by.extend(['_interval_start desc', '_loaded_at desc', '_source_file desc', '_row_number desc']) -%}
+    {%- do order_by.append('_interval_start desc') -%}
+    {%- do order_by.append(identity_row_hash(content | reject('in', partition_by) | list) ~ ' desc') -%}
+    {%- do order_by.extend(['_loaded_at desc', '_source_file desc', '_row_number desc']) -%}
     {{ first_row(relation, partition_by, order_by, 'version_rank') }}
+{%- endmacro %}
+
+{#- The columns a version of a CRM `object` (leads, opportunities, orders, activities) is made of, as
+    its versions model names and casts them, its id and the lake's lineage aside: the versions model
+    selects them in this order, and latest_version hashes them for its tie-break (both the versions
+    and the current-state model, so the rule is one). -#}
+{% macro crm_version_content(object) -%}
+    {%- set content = {
+        'leads': ['email', 'phone', 'phone_raw', 'full_name', 'company', 'job_title', 'industry',
+                  'company_size', 'region', 'owner', 'status', 'lead_source', 'has_opted_out_of_email',
+                  'created_at', 'updated_at', 'last_modified_at'],
+        'opportunities': ['lead_id', 'opportunity_name', 'stage', 'is_closed', 'is_won', 'amount', 'currency',
+                          'created_at', 'closed_at', 'stage_changed_at'],
+        'orders': ['lead_id', 'amount', 'currency', 'email', 'ordered_at'],
+        'activities': ['lead_id', 'activity_type', 'subject', 'owner', 'outcome', 'outcome_result', 'activity_at'],
+    } -%}
+    {{- return(content[object]) -}}
 {%- endmacro %}
 
 {#- first_copy(relation, partition_by): a select of the first copy of each event of `relation` (a

@@ -21,6 +21,22 @@ daily side, built as the daily build runs it, with:
   partition and every table, as ``intent_pipeline.privacy.erase`` does it;
 * Carol's lead, stored from day 2 and in no partition of the window: not computed again.
 
+Then day 4 (2026-11-27) through the real CRM extract (landing CSVs, ``extract_source``), hostile exports
+(the review of 6 December, docs/incremental.md "CRM staging"):
+
+* **ids that are the same record**: Carol's lead with its id typed full-width (``００Ｑｃａｒｏｌ``), Dave's
+  with a zero-width space before it and again with spaces around it; and ``00QDAVE``, which differs
+  by case alone, a lead of its own (Salesforce's ids are case-sensitive);
+* **rows without an id**: empty, a zero-width space alone, an ideographic space alone: quarantined at
+  extract with ``empty required field 'lead_id'``, ``read = loaded + quarantined``;
+* **a BOM and a header row repeated** inside the file (two exports joined, the second with its BOM):
+  quarantined as a repeated header;
+* **two versions of one record that tie**: Dave's two lead rows share their Last Modified Date, his
+  two opportunity rows have no change time; the row's content decides (macro latest_version), not
+  its place in the file;
+* **day 4 delivered again in another row order** (reversed, the header repeated elsewhere), extracted
+  again and its interval run again: no current state changes.
+
 The from-scratch side is a copy of that warehouse and lake with every model rebuilt by ``dbt run
 --full-refresh`` (the one extra build): every table of ``staging``, ``intermediate`` and ``marts`` (the
 kept tables among them) must be equal. Then a change of the currency rule (``--vars``) on copies: the
@@ -30,9 +46,12 @@ daily run of the CRM staging and ``int_events_unified`` computes every event aga
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import shutil
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from intent_pipeline.privacy.erase import warehouse_rows
@@ -45,6 +64,8 @@ pytestmark = pytest.mark.slow
 DAY3 = datetime(2026, 11, 26)
 LATE_DAY = date(2026, 11, 24)  # inside day 3's lookback, before its own day
 INTERVAL = (DAY3, DAY3 + timedelta(days=1))
+DAY4 = datetime(2026, 11, 27)
+INTERVAL4 = (DAY4, DAY4 + timedelta(days=1))
 CURRENT = ("stg_crm__leads", "stg_crm__opportunities", "stg_crm__orders", "stg_crm__activities")
 VERSIONS = ("stg_crm__lead_versions", "stg_crm__opportunity_versions", "stg_crm__order_versions",
             "stg_crm__activity_versions")  # fmt: skip
@@ -81,6 +102,71 @@ def day3_lake(lake) -> None:
     write_partition(lake, "crm_activities", day, [])
 
 
+# fmt: off
+LEADS_HEADER = ["Lead ID", "Email", "Phone", "Name", "Company", "Owner", "Status", "Title", "Created Date",
+                "Last Modified Date"]  # fmt: skip
+OPPORTUNITIES_HEADER = ["Opportunity ID", "Lead ID", "Opportunity Name", "Stage", "Amount", "Currency",
+                        "Created Date", "Close Date"]  # fmt: skip
+# day 4's lead export (times in the CRM's zone, Asia/Shanghai): ids that name one record, rows without one
+DAY4_LEADS = [
+    ["００Ｑｃａｒｏｌ", "carol@shopmart.com", "", "Carol Zhang", "Shopmart", "Emily Chen", "Converted", "CMO",
+     "2026-11-01 10:00:00", "2026-11-27 09:00:00"],  # Carol's id typed full-width: her new version
+    ["\u200b00Qdave", "dave@bank.com", "", "Dave Wu", "Harbor Bank", "Emily Chen", "Converted", "CTO",
+     "2026-11-06 10:00:00", "2026-11-27 10:00:00"],  # a zero-width space before the id (a copy from a page)
+    [" 00Qdave ", "dave@bank.com", "", "Dave Wu", "Harbor Bank", "Li Na", "Qualified", "CTO",
+     "2026-11-06 10:00:00", "2026-11-27 10:00:00"],  # the same lead, same Last Modified Date: a tie
+    ["00QDAVE", "dwu@harbor-bank.cn", "", "Dave Wu", "Harbor Bank", "Li Na", "New", "",
+     "2026-11-27 08:00:00", "2026-11-27 08:00:00"],  # differs by case alone: a lead of its own
+    ["", "nobody@a.cn", "", "No Id", "Acme", "Li Na", "New", "", "2026-11-27 08:00:00", "2026-11-27 08:00:00"],
+    ["\u200b", "zw@a.cn", "", "Zero Width", "Acme", "Li Na", "New", "", "2026-11-27 08:00:00",
+     "2026-11-27 08:00:00"],  # fmt: skip
+    ["\u3000", "ideo@a.cn", "", "Ideographic Space", "Acme", "Li Na", "New", "", "2026-11-27 08:00:00",
+     "2026-11-27 08:00:00"],  # fmt: skip
+]
+DAY4_OPPORTUNITIES = [  # no change time in this export: Dave's two rows tie
+    ["006dave", "00Qdave", "Harbor Bank - CDP", "Closed Won", "80000", "", "2026-11-08 14:00:00",
+     "2026-11-22 13:00:00"],  # fmt: skip
+    ["００６ｄａｖｅ", "00Qdave", "Harbor Bank - CDP", "Closed Won", "85000", "", "2026-11-08 14:00:00",
+     "2026-11-22 13:00:00"],  # fmt: skip
+]
+# fmt: on
+ID_LESS = 3  # the rows of DAY4_LEADS without an id
+CURRENT_STATE = {  # the current-state columns, lineage aside: what a re-delivery must not change
+    "stg_crm__leads": "select * exclude (_source_file, _row_number, _loaded_at, _batch_id) from staging.stg_crm__leads",
+    "stg_crm__opportunities": "select * exclude (_source_file, _row_number, _loaded_at, _batch_id)"
+    " from staging.stg_crm__opportunities",
+}
+
+
+def export(header: list[str], rows: list[list[str]], header_at: int) -> bytes:
+    """A CSV as Excel's "CSV UTF-8" writes it (BOM, CRLF), joined with a second export after ``header_at``
+    rows: its header row again, with its own BOM."""
+    out = io.StringIO()
+    bom_header = ["\ufeff" + header[0], *header[1:]]
+    csv.writer(out, lineterminator="\r\n").writerows([header, *rows[:header_at], bom_header, *rows[header_at:]])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def extract_day4(build: Build, order: int, loaded_at: datetime) -> dict:
+    """Day 4's CRM exports dropped into the landing folder of ``build`` (rows in file order when ``order``
+    is 1, reversed when -1) and extracted by the real CRM extract; its manifest."""
+    from intent_pipeline.settings import Settings
+    from intent_pipeline.sources import extract_source
+
+    settings = Settings.from_env({"INTENT_HOME": str(build.base), "INTENT_LAKE_DIR": str(build.lake),
+                                  "INTENT_SOURCE_TIMEZONE": "Asia/Shanghai"})  # fmt: skip
+    landing = Path(settings.landing_for("crm", DAY4.date().isoformat()))
+    shutil.rmtree(landing, ignore_errors=True)  # the first delivery's files are replaced, as a re-export does
+    landing.mkdir(parents=True)
+    (landing / "leads.csv").write_bytes(export(LEADS_HEADER, DAY4_LEADS[::order], header_at=2 if order == 1 else 5))
+    (landing / "opportunities.csv").write_bytes(export(OPPORTUNITIES_HEADER, DAY4_OPPORTUNITIES[::order], 1))
+    return extract_source("crm", settings, DAY4.date(), batch_id=f"crm/{DAY4.date()}/{order}", loaded_at=loaded_at)
+
+
+def current_state(build: Build) -> dict[str, list[tuple]]:
+    return {model: sorted(build.query(sql), key=repr) for model, sql in CURRENT_STATE.items()}
+
+
 def alice_values(build: Build) -> set[str]:
     """Alice's person id and every identifier of her person, as erase.resolve finds them."""
     (person_id,) = build.one(
@@ -106,12 +192,32 @@ def worlds(tmp_path_factory, day_two) -> dict:
     deleted = warehouse_rows(daily.warehouse, erased, apply=True)
     done = run_dbt(daily.base, daily.lake, "build", *WITHOUT_UNIT_TESTS, interval=INTERVAL)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    day3 = snapshot(daily)
+    day3_state = {  # fmt: skip
+        "opportunity": daily.one(
+            "select stage, is_won from staging.stg_crm__opportunities where opportunity_id = '006carol'"),
+        "subjects": dict(daily.query("select activity_id, subject from staging.stg_crm__activities")),
+        "events": dict(daily.query(
+            "select event_id, amount from intermediate.int_events_unified where source = 'crm'")),
+        "leads": {lead: (status, title) for lead, status, title in daily.query(
+            "select lead_id, status, job_title from staging.stg_crm__leads")},  # fmt: skip
+    }
+    # day 4: hostile exports through the real extract, a daily run; then delivered again in another order
+    manifests = [extract_day4(daily, 1, DAY4 + timedelta(days=1, hours=1))]
+    day4 = run_dbt(daily.base, daily.lake, "run", interval=INTERVAL4)
+    assert day4.returncode == 0, day4.stdout[-6000:] + day4.stderr[-2000:]
+    states = [current_state(daily)]
+    manifests.append(extract_day4(daily, -1, DAY4 + timedelta(days=1, hours=9)))
+    again = run_dbt(daily.base, daily.lake, "run", interval=INTERVAL4)
+    assert again.returncode == 0, again.stdout[-6000:] + again.stderr[-2000:]
+    states.append(current_state(daily))
     scratch = copy_of(daily, root / "from_scratch")
-    refreshed = run_dbt(scratch.base, scratch.lake, "run", "--full-refresh", interval=INTERVAL)
+    refreshed = run_dbt(scratch.base, scratch.lake, "run", "--full-refresh", interval=INTERVAL4)
     assert refreshed.returncode == 0, refreshed.stdout[-6000:] + refreshed.stderr[-2000:]
     return {"daily": daily, "scratch": scratch, "erased": erased, "lake_rows": lake_rows, "deleted": deleted,
-            "log": done.stdout, "refresh_log": refreshed.stdout, "day3": snapshot(daily),
-            "full": snapshot(scratch)}  # fmt: skip
+            "log": done.stdout, "refresh_log": refreshed.stdout, "day3": day3, "day3_state": day3_state,
+            "manifests": manifests,
+            "states": states, "day4_log": day4.stdout, "final": snapshot(daily), "full": snapshot(scratch)}  # fmt: skip
 
 
 def test_day_two_built_daily_equals_its_full_refresh(day_two):
@@ -124,12 +230,12 @@ def test_day_two_built_daily_equals_its_full_refresh(day_two):
     assert daily.one("select job_title from staging.stg_crm__leads where lead_id = '00Qcarol'") == ("VP Sales",)
 
 
-def test_day_three_built_daily_equals_a_full_refresh(worlds):
-    day3, full = worlds["day3"], worlds["full"]
-    assert sorted(day3) == sorted(full)
-    assert set(CRM_MODELS + EVENTS) <= set(day3)
-    assert all(day3[table] for table in CRM_MODELS + EVENTS), "a compared table is empty"
-    assert [table for table in day3 if day3[table] != full[table]] == []
+def test_days_three_and_four_built_daily_equal_a_full_refresh(worlds):
+    final, full = worlds["final"], worlds["full"]
+    assert sorted(final) == sorted(full)
+    assert set(CRM_MODELS + EVENTS) <= set(final)
+    assert all(final[table] for table in CRM_MODELS + EVENTS), "a compared table is empty"
+    assert [table for table in final if final[table] != full[table]] == []
 
 
 def test_the_daily_run_took_the_incremental_path(worlds):
@@ -149,26 +255,65 @@ def test_the_daily_run_took_the_incremental_path(worlds):
 
 
 def test_a_purged_latest_version_gives_the_one_before_it(worlds):
-    daily = worlds["daily"]
-    stage = daily.one("select stage, is_won from staging.stg_crm__opportunities where opportunity_id = '006carol'")
-    assert stage == ("Proposal", False)
-    subjects = dict(daily.query("select activity_id, subject from staging.stg_crm__activities"))
-    assert subjects == {"00Tcarol1": "Intro call"}, subjects
-    events = dict(daily.query("select event_id, amount from intermediate.int_events_unified where source = 'crm'"))
+    day3 = worlds["day3_state"]  # as day 3's daily run left them
+    assert day3["opportunity"] == ("Proposal", False)
+    assert day3["subjects"] == {"00Tcarol1": "Intro call"}, day3["subjects"]
+    events = day3["events"]
     assert "crm:006carol:won" not in events and "crm:006carol:created" in events, events
     # a record re-exported with a change, and a late export's version that wins by its own change time
     assert events["crm:801carol:order"] == 165000.0
     assert "crm:006dave:won" in events
-    assert daily.one("select status from staging.stg_crm__leads where lead_id = '00Qdave'") == ("Converted",)
-    assert daily.one("select job_title from staging.stg_crm__leads where lead_id = '00Qcarol'") == ("VP Sales",)
+    assert day3["leads"]["00Qdave"][0] == "Converted"
+    assert day3["leads"]["00Qcarol"][1] == "VP Sales"
 
 
 def test_an_erased_record_is_in_no_crm_table(worlds):
     assert worlds["lake_rows"] > 0 and "staging.stg_crm__leads" in worlds["deleted"], worlds["deleted"]
     erased = worlds["erased"]
     for table in (*CRM_MODELS, *EVENTS):
-        text = repr(worlds["day3"][table]).lower()
+        text = repr(worlds["day3"][table]).lower() + repr(worlds["final"][table]).lower()
         assert not any(f"'{value}'" in text for value in erased), table
+
+
+def test_hostile_crm_rows_are_counted_and_id_less_ones_quarantined(worlds):
+    for manifest in worlds["manifests"]:
+        tables = manifest["tables"]
+        assert tables["crm_leads"] == {"read": len(DAY4_LEADS) + 1, "loaded": len(DAY4_LEADS) - ID_LESS,
+                                       "quarantined": ID_LESS + 1}, tables  # fmt: skip
+        assert tables["crm_opportunities"] == {"read": 3, "loaded": 2, "quarantined": 1}, tables
+    from intent_pipeline import lake
+
+    reasons = sorted(row["reason"] for row in lake.read_partition(
+        worlds["daily"].lake, "quarantine", "crm_leads", DAY4.date()).to_pylist())  # fmt: skip
+    repeated = "the header row repeated as a data row (two exports joined into one file?)"
+    assert reasons == [*["empty required field 'lead_id' (Lead ID)"] * ID_LESS, repeated], reasons
+
+
+def test_ids_of_one_record_are_one_and_case_keeps_two(worlds):
+    daily = worlds["daily"]
+    day4 = daily.query(
+        "select lead_id, count(*) from staging.stg_crm__lead_versions where _interval_start = ? group by 1 order by 1",
+        DAY4.date(),
+    )
+    assert day4 == [("00QDAVE", 1), ("00Qcarol", 1), ("00Qdave", 1)], day4
+    ids = [lead_id for (lead_id,) in daily.query("select lead_id from staging.stg_crm__leads")]
+    assert len(ids) == len(set(ids)) and all(re.fullmatch(r"[0-9A-Za-z]+", lead_id) for lead_id in ids), ids
+    assert daily.one("select job_title from staging.stg_crm__leads where lead_id = '00Qcarol'") == ("CMO",)
+    opportunities = daily.query("select opportunity_id, count(*) from staging.stg_crm__opportunity_versions"
+                                " where _interval_start = ? group by 1", DAY4.date())  # fmt: skip
+    assert opportunities == [("006dave", 1)], opportunities
+
+
+def test_a_redelivery_in_another_row_order_keeps_the_current_state(worlds):
+    first, again = worlds["states"]
+    # the tie was real: Dave's two rows of one Last Modified Date and his two opportunity rows differ
+    assert {row[0] for row in first["stg_crm__leads"]} >= {"00Qdave", "00QDAVE", "00Qcarol"}
+    assert first == again
+    daily = worlds["daily"]
+    # the lineage says the re-delivered file was read: the rows moved
+    batches = daily.query("select distinct _batch_id from staging.stg_crm__lead_versions where _interval_start = ?",
+                          DAY4.date())  # fmt: skip
+    assert batches == [(f"crm/{DAY4.date()}/-1",)], batches
 
 
 def test_changed_settings_recompute_every_event(worlds, tmp_path):
@@ -176,11 +321,11 @@ def test_changed_settings_recompute_every_event(worlds, tmp_path):
     settings = ("--vars", "{default_currency: USD}")
     models = ("--select", *CURRENT, "int_events_unified")
     daily, scratch = copy_of(worlds["daily"], tmp_path / "daily"), copy_of(worlds["daily"], tmp_path / "scratch")
-    done = run_dbt(daily.base, daily.lake, "run", *models, *settings, interval=INTERVAL)
+    done = run_dbt(daily.base, daily.lake, "run", *models, *settings, interval=INTERVAL4)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     assert "int_events_unified: settings or seeds changed since the last run (fingerprint)" in done.stdout
-    refreshed = run_dbt(scratch.base, scratch.lake, "run", "--full-refresh", *models, *settings, interval=INTERVAL)
+    refreshed = run_dbt(scratch.base, scratch.lake, "run", "--full-refresh", *models, *settings, interval=INTERVAL4)
     assert refreshed.returncode == 0, refreshed.stdout[-6000:] + refreshed.stderr[-2000:]
     for table in (*CRM_MODELS, *EVENTS):
         assert daily.rows_of(table) == scratch.rows_of(table), table
-    assert daily.rows_of("intermediate.int_events_unified") != worlds["day3"]["intermediate.int_events_unified"]
+    assert daily.rows_of("intermediate.int_events_unified") != worlds["final"]["intermediate.int_events_unified"]

@@ -194,3 +194,21 @@ def test_report_recognised_by_header_and_missing_column(settings):
     expected = f"missing required column 'ordered_at' (Order Date) in crm/dt={DS}/orders_partial.csv"
     assert manifest["file_errors"] == [expected]
     assert [q["reason"] for q in quarantine_rows(settings, "crm_orders")] == [expected]
+
+
+def test_a_crm_row_whose_id_is_empty_or_invisible_is_quarantined(settings):
+    """The one rule for an id-less CRM row (docs/incremental.md, "CRM staging"): quarantined at extract
+    with its reason, read = loaded + quarantined; an id spelt with invisible characters is the id."""
+    rows = [
+        [lead_id, "a@example.com", "", "A", "", "", "", "", "", "", "New", "", "2026-11-21 08:00:00", ""]
+        for lead_id in ("", "   ", "\u3000", "\u200b", "\ufeff\u200b", "\u200b00Q001", "00Q001")
+    ]
+    (drop_dir(settings, "crm") / f"leads_{DS}.csv").write_bytes(csv_bytes(LEADS, rows))
+
+    manifest = extract("crm", settings)
+
+    assert_accounting(manifest)
+    assert manifest["tables"]["crm_leads"] == {"read": 7, "loaded": 2, "quarantined": 5}
+    assert [row["lead_id"] for row in raw_rows(settings, "crm_leads")] == ["00Q001", "00Q001"]
+    reasons = {row["reason"] for row in quarantine_rows(settings, "crm_leads")}
+    assert reasons == {"empty required field 'lead_id' (Lead ID)"}

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from intent_pipeline.sources.locale import amount  # one amount parser: locale-aware (tests/sources/test_locale.py)
-from intent_pipeline.sources.normalize import BadValue, PhoneNormalizer, email, integer, timestamp
+from intent_pipeline.sources.normalize import BadValue, PhoneNormalizer, email, identifier, integer, timestamp
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -79,3 +79,21 @@ def test_emails_amounts_integers():
     assert integer("1763683200") == 1763683200 and integer(12.0) == 12 and integer(None) is None
     with pytest.raises(BadValue):
         integer("12.5")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (" 00Qab1\u00a0", "00Qab1"),  # spaces and a no-break space around it
+        ("００Ｑａｂ１", "00Qab1"),  # full-width forms
+        ("00QAB1", "00QAB1"),  # case is kept: another Salesforce lead
+        ("\u200b00Qab1", "00Qab1"),  # a zero-width space (a copy from a web page)
+        ("\ufeff00Qab1\u200d", "00Qab1"),  # a BOM inside the cell, a zero-width joiner
+        ("00Q\u00adab1\u200e", "00Qab1"),  # a soft hyphen, a left-to-right mark
+        ("", None),
+        ("\u3000", None),  # an ideographic space alone
+        ("\u200b\ufeff", None),  # invisible characters alone: no id
+    ],
+)
+def test_an_id_is_trimmed_folded_and_stripped_of_invisible_characters(raw, expected):
+    assert identifier(raw) == expected

@@ -87,9 +87,19 @@ def identifier(value: Any) -> str | None:
     """An id cell (a submission, lead, opportunity, order or activity id, a browser's client id) as trimmed
     text with full-width forms folded to ASCII (``ＳＵＢ－０１２`` is ``SUB-012``, as an input method types it
     in a re-exported sheet), so the same record keeps one key in every export. Case is kept: Salesforce's
-    15-character ids differ by case alone (``00Qab1`` and ``00QAB1`` are two leads)."""
+    15-character ids differ by case alone (``00Qab1`` and ``00QAB1`` are two leads).
+
+    Invisible format characters (Unicode category Cf: a zero-width space, a byte-order mark inside a
+    cell, a left-to-right mark, a soft hyphen), which a copy from a web page or a joined file leaves in
+    a cell, are removed: ``\u200b00Qab1`` is ``00Qab1``, and a cell of nothing else is empty (None), so a
+    required id is quarantined rather than loaded as an invisible key."""
     raw = text(value)
-    return None if raw is None else fold_width(raw).strip() or None
+    if raw is None:
+        return None
+    raw = fold_width(raw)
+    if not raw.isascii():
+        raw = "".join(char for char in raw if unicodedata.category(char) != "Cf")
+    return raw.strip() or None
 
 
 def email(value: Any) -> str | None:

@@ -11,7 +11,7 @@ versions as (
 ),
 
 latest as (
-    {{ latest_version('versions', ['activity_id']) }}
+    {{ latest_version('versions', ['activity_id'], crm_version_content('activities')) }}
 ),
 
 final as (

@@ -17,10 +17,6 @@ source as (
     {{ lake_rows('crm', 'crm_activities') }}
 ),
 
-latest as (
-    {{ latest_version('source', ['activity_id', '_interval_start']) }}
-),
-
 renamed as (
     select
         -- ids
@@ -54,7 +50,25 @@ renamed as (
 
         -- lineage: the raw lake's metadata columns (macros/columns.sql)
         {{ lake_lineage_columns() }}
-    from latest
+    from source
+),
+
+latest_per_export as (
+    -- one version per record and export interval: macros/versions.sql, on the renamed and cast columns
+    -- (the row's content breaks a tie, never its place in the file)
+    {{ latest_version('renamed', ['activity_id', '_interval_start'], crm_version_content('activities')) }}
+),
+
+final as (
+    -- the columns named again to leave latest_version's version_rank out (a portable select has no
+    -- `* exclude`); crm_version_content is their one list
+    select
+        activity_id,
+        {%- for column in crm_version_content('activities') %}
+        {{ column }},
+        {%- endfor %}
+        {{ lake_lineage_columns() }}
+    from latest_per_export
 )
 
-select * from renamed
+select * from final

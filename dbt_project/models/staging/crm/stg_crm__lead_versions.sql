@@ -13,10 +13,6 @@ source as (
     {{ lake_rows('crm', 'crm_leads') }}
 ),
 
-latest_per_export as (
-    {{ latest_version('source', ['lead_id', '_interval_start'], newest_first=['updated_at']) }}
-),
-
 renamed as (
     select
         -- ids
@@ -41,7 +37,25 @@ renamed as (
 
         -- lineage: the raw lake's metadata columns (macros/columns.sql)
         {{ lake_lineage_columns() }}
+    from source
+),
+
+latest_per_export as (
+    -- one version per record and export interval: macros/versions.sql, on the renamed and cast columns
+    -- (the row's content breaks a tie, never its place in the file)
+    {{ latest_version('renamed', ['lead_id', '_interval_start'], crm_version_content('leads'), newest_first=['last_modified_at']) }}
+),
+
+final as (
+    -- the columns named again to leave latest_version's version_rank out (a portable select has no
+    -- `* exclude`); crm_version_content is their one list
+    select
+        lead_id,
+        {%- for column in crm_version_content('leads') %}
+        {{ column }},
+        {%- endfor %}
+        {{ lake_lineage_columns() }}
     from latest_per_export
 )
 
-select * from renamed
+select * from final

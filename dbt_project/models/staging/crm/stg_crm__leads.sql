@@ -11,7 +11,7 @@ versions as (
 ),
 
 latest as (
-    {{ latest_version('versions', ['lead_id'], newest_first=['last_modified_at']) }}
+    {{ latest_version('versions', ['lead_id'], crm_version_content('leads'), newest_first=['last_modified_at']) }}
 ),
 
 final as (

@@ -12,7 +12,7 @@ versions as (
 ),
 
 latest as (
-    {{ latest_version('versions', ['opportunity_id']) }}
+    {{ latest_version('versions', ['opportunity_id'], crm_version_content('opportunities')) }}
 ),
 
 final as (

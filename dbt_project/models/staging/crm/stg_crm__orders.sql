@@ -11,7 +11,7 @@ versions as (
 ),
 
 latest as (
-    {{ latest_version('versions', ['order_id']) }}
+    {{ latest_version('versions', ['order_id'], crm_version_content('orders')) }}
 ),
 
 final as (

@@ -44,7 +44,11 @@ def parse_row(table: str, values: dict, header_of: dict, ctx: ExtractContext, lo
     ``locale``: the file's decimal separator and day/month order (:mod:`intent_pipeline.sources.locale`).
     """
     for field in CRM_FORMATS[table]["required"]:
-        if text(values.get(field)) is None:
+        # an id is read as the staging keys it (identifier): a cell of spaces or invisible characters alone
+        # is no id, and a CRM row without one is quarantined here, the one place the rule lives
+        # (docs/incremental.md, "CRM staging")
+        parsed = identifier(values.get(field)) if field.endswith("_id") else text(values.get(field))
+        if parsed is None:
             raise BadValue(f"empty required field '{field}' ({header_of[field]})")
     row: dict = {}
     for field, value in values.items():
