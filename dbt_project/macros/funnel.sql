@@ -239,17 +239,10 @@ grade_history as (
     select * from problems
 {% endtest %}
 
-{#- int_funnel_steps_reached's walk over the steps (its CTE `reached`) without a recursive CTE, for
-    Spark 3.5: the recursion advances one step a round and stops at the funnel's last step, so it is
-    written out as one CTE per step (reached__1 .. reached__<n>, n the funnel's enabled steps, read
-    from the seed when the model is compiled: funnel_step_names) and their union. Round k+1 is the
-    recursive CTE's step: the first candidate moment of step k+1 at or after the last step reached
-    (or the anchor, past a skipped optional step) within the window, as a left join and min() in
-    place of the correlated subquery; the same rows, the same columns. Reads the model's CTEs
-    windows, steps, candidates and last_step. -#}
-{% macro funnel_reached_in_rounds(funnel_order) -%}
-{%- set rounds = funnel_step_names() | length -%}
-reached__1 as (
+{#- The first row of int_funnel_steps_reached's walk over the steps: step 1 at the entry (the anchor
+    of the recursive CTE `reached`, and the first round of funnel_reached_in_rounds). Reads the
+    model's CTE windows. -#}
+{% macro funnel_reached_anchor() -%}
     select
         person_id,
         attempt_number,
@@ -258,46 +251,102 @@ reached__1 as (
         entered_at as reached_at,
         entered_at as anchor_at
     from windows
+{%- endmacro %}
+
+{#- int_funnel_steps_reached's walk over the steps (its CTE `reached`) without a recursive CTE, for
+    Spark 3.5: the recursion advances one step a round and stops at the funnel's last step, so it is
+    written out as one CTE per round (n rounds, n the funnel's enabled steps, read from the seed when
+    the model is compiled: funnel_step_names). Round k+1 is the recursive CTE's step: the first
+    candidate moment of step k+1 at or after the last step reached (or the anchor, past a skipped
+    optional step) within the window, as a left join and min() in place of the correlated subquery.
+    Each round is one row per attempt that carries the rounds before it (reached_at_<k>, anchor_at_<k>,
+    has_<k>: whether the recursive CTE has a row for step k), so that every CTE is read once: Spark
+    inlines a CTE wherever it is named, and a union of the rounds, each built on the one before,
+    computed round 1 n times, round 2 n - 1 times, ... (and the window and candidates under each).
+    `reached` unpivots the last round against steps: the recursive CTE's rows, the same columns.
+    Reads the model's CTEs windows, steps, candidates and last_step. -#}
+{% macro funnel_reached_in_rounds(funnel_order) -%}
+{%- set rounds = funnel_step_names() | length -%}
+reached__1 as (
+    {{ funnel_reached_anchor() }}
+),
+
+walk__1 as (
+    select
+        person_id,
+        attempt_number,
+        window_end_at,
+        reached_at as reached_at_1,
+        anchor_at as anchor_at_1,
+        true as has_1
+    from reached__1
 ),
 {%- for round in range(2, rounds + 1) %}
+{%- set last = round - 1 %}
+{%- set carried = ['person_id', 'attempt_number', 'window_end_at'] %}
+{%- for k in range(1, round) %}
+{%- do carried.extend(['reached_at_' ~ k, 'anchor_at_' ~ k, 'has_' ~ k]) %}
+{%- endfor %}
 
-reached__{{ round }} as (
+walk__{{ round }} as (
+    -- step {{ round }} follows step {{ last }} where the walk reached step {{ last }}, or skipped it as optional
     select
-        previous.person_id,
-        previous.attempt_number,
-        previous.window_end_at,
-        previous.step_position + 1 as step_position,
-        min(candidates.occurred_at) as reached_at,
-        coalesce(previous.reached_at, previous.anchor_at) as anchor_at
-    from reached__{{ round - 1 }} as previous
-    inner join steps
-        on steps.step_position = previous.step_position
+        {%- for column in carried %}
+        previous.{{ column }},
+        {%- endfor %}
+        min(candidates.occurred_at) as reached_at_{{ round }},
+        coalesce(previous.reached_at_{{ last }}, previous.anchor_at_{{ last }}) as anchor_at_{{ round }},
+        previous.has_next as has_{{ round }}
+    from (
+        select
+            walk.*,
+            walk.has_{{ last }}
+                and (walk.reached_at_{{ last }} is not null or steps.is_optional)
+                and {{ last }} < (select last_position from last_step) as has_next
+        from walk__{{ last }} as walk
+        inner join steps
+            on steps.step_position = {{ last }}
+    ) as previous
     left join candidates
-        on candidates.person_id = previous.person_id
-        and candidates.step_position = previous.step_position + 1
-        and candidates.occurred_at >= coalesce(previous.reached_at, previous.anchor_at)
+        on previous.has_next
+        and candidates.person_id = previous.person_id
+        and candidates.step_position = {{ round }}
+        and candidates.occurred_at >= coalesce(previous.reached_at_{{ last }}, previous.anchor_at_{{ last }})
         and candidates.occurred_at <= previous.window_end_at
         {%- if funnel_order == 'strict' %}
-        and candidates.strict_anchor_at >= previous.reached_at
+        and candidates.strict_anchor_at >= previous.reached_at_{{ last }}
         {%- endif %}
-    where (previous.reached_at is not null or steps.is_optional)
-        and previous.step_position < (select last_position from last_step)
     group by
-        previous.person_id,
-        previous.attempt_number,
-        previous.window_end_at,
-        previous.step_position,
-        previous.reached_at,
-        previous.anchor_at
+        {%- for column in carried %}
+        previous.{{ column }},
+        {%- endfor %}
+        previous.has_next
 ),
 {%- endfor %}
 
 reached as (
-    {%- for round in range(1, rounds + 1) %}
-    select * from reached__{{ round }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+    select
+        walk.person_id,
+        walk.attempt_number,
+        walk.window_end_at,
+        steps.step_position,
+        case steps.step_position
+            {%- for k in range(1, rounds + 1) %}
+            when {{ k }} then walk.reached_at_{{ k }}
+            {%- endfor %}
+        end as reached_at,
+        case steps.step_position
+            {%- for k in range(1, rounds + 1) %}
+            when {{ k }} then walk.anchor_at_{{ k }}
+            {%- endfor %}
+        end as anchor_at
+    from walk__{{ rounds }} as walk
+    inner join steps
+        on case steps.step_position
+            {%- for k in range(1, rounds + 1) %}
+            when {{ k }} then walk.has_{{ k }}
+            {%- endfor %}
+            else false
+        end
 )
 {%- endmacro %}

@@ -430,3 +430,16 @@
     {%- if "'" not in text -%}{{ return("'" ~ text ~ "'") }}{%- endif -%}
     {{ return("concat('" ~ text | replace("'", "', chr(39), '") ~ "')") }}
 {%- endmacro %}
+
+{#- dbt.dateadd on Spark: `timestampadd`, which keeps the fraction of a second. dbt-spark's own goes
+    through to_unix_timestamp (whole seconds): the funnel's window_end_at lost its microseconds
+    (`13:38:42` where DuckDB has `13:38:42.040751`). The quantity is cast to bigint as dbt-duckdb
+    does, rounded first as DuckDB's cast rounds (Spark's truncates); the result is a timestamp, as
+    DuckDB's date + interval is. -#}
+{% macro spark__dateadd(datepart, interval, from_date_or_timestamp) -%}
+    {%- set unit = datepart | lower -%}
+    {%- if unit not in ['microsecond', 'millisecond', 'second', 'minute', 'hour', 'day', 'week', 'month', 'quarter', 'year'] -%}
+        {{ exceptions.raise_compiler_error("dateadd: datepart '" ~ datepart ~ "' is not one Spark's timestampadd takes") }}
+    {%- endif -%}
+    timestampadd({{ unit | upper }}, cast(round({{ interval }}) as bigint), cast({{ from_date_or_timestamp }} as timestamp))
+{%- endmacro %}

@@ -111,6 +111,18 @@ def run_edge_cases(workdir: Path | str) -> Path:
     return results
 
 
+def rerun_edge_cases(workdir: Path | str, dbt_vars: str) -> Path:
+    """Run the cases again on the scratch warehouse :func:`run_edge_cases` built in ``workdir`` (or a
+    copy of that folder), with ``dbt_vars`` (dbt's ``--vars`` text, e.g. ``{funnel_walk_in_rounds:
+    true}``); the path of that run's run_results.json (it replaces the first run's)."""
+    base = Path(workdir).resolve()
+    _dbt(base, "test", "--select", f"tag:{TAG}", "--vars", dbt_vars)
+    results = base / "target" / "run_results.json"
+    if not results.exists():
+        raise RuntimeError(f"dbt test --select tag:{TAG} --vars {dbt_vars} wrote no {results}")
+    return results
+
+
 def funnel_edge_cases(
     run_results_path: Path | str | None = None, *, workdir: Path | str | None = None
 ) -> tuple[int, int]:

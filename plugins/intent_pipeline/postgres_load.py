@@ -29,7 +29,14 @@ from typing import Any
 
 from intent_pipeline import lake
 from intent_pipeline.intervals import interval_day
-from intent_pipeline.precomputed import ATTRIBUTION_MODEL, frame_of, run_precomputed
+from intent_pipeline.precomputed import (
+    ATTRIBUTION_MODEL,
+    POSTGRES,
+    fingerprint_sql,
+    frame_of,
+    run_precomputed,
+    sql_type,
+)
 
 SCHEMA = "raw"
 PG_TYPES = {
@@ -75,22 +82,6 @@ def connection_params(env: Mapping[str, str] | None = None) -> dict[str, Any]:
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _arrow_to_pg(arrow_type) -> str:
-    import pyarrow as pa
-
-    if pa.types.is_boolean(arrow_type):
-        return "boolean"
-    if pa.types.is_integer(arrow_type):
-        return "bigint"
-    if pa.types.is_floating(arrow_type):
-        return "double precision"
-    if pa.types.is_timestamp(arrow_type):
-        return "timestamp"
-    if pa.types.is_date(arrow_type):
-        return "date"
-    return "text"
 
 
 def _csv(table) -> io.BytesIO:
@@ -140,7 +131,7 @@ def _load_whole_table(cursor, lake_dir: Path, table: str, folder: str) -> int:
     cursor.execute(f"drop table if exists {qualified} cascade")
     if data is None:
         return 0  # not written yet: dbt reads an empty table (macros activation_history, privacy_audit_records)
-    columns = ", ".join(f"{_quote(f.name)} {_arrow_to_pg(f.type)}" for f in data.schema)
+    columns = ", ".join(f"{_quote(f.name)} {sql_type(f.type, POSTGRES)}" for f in data.schema)
     cursor.execute(f"create table {qualified} ({columns})")
     _copy(cursor, qualified, data)
     return data.num_rows
@@ -227,13 +218,6 @@ def load_lake(lake_dir: Path | str, connection: Mapping[str, Any] | None = None)
     return totals
 
 
-# macros/precomputed.sql, postgres__precomputed_fingerprint: the same text on both sides or the model fails
-FINGERPRINT_SQL = (
-    "select count(*)::text || ':' || coalesce(md5(string_agg(rows::text, '|' order by rows::text)), '') "
-    "from {relation} as rows"
-)
-
-
 def _frame(cursor):
     """The executed cursor's rows as a DataFrame: numeric as floats, timestamps as pandas times (as a
     DuckDB read gives them)."""
@@ -247,7 +231,7 @@ class _PostgresEngine:
         self.cursor = cursor
 
     def fingerprint(self, relation: str) -> str:
-        self.cursor.execute(FINGERPRINT_SQL.format(relation=relation))
+        self.cursor.execute(fingerprint_sql(relation, POSTGRES))
         return self.cursor.fetchone()[0]
 
     def read_frame(self, relation: str):
@@ -260,7 +244,7 @@ class _PostgresEngine:
         stamp = f"{SCHEMA}.{_quote(ATTRIBUTION_MODEL + '__computed_from')}"
         cursor.execute(f"create schema if not exists {SCHEMA}")
         cursor.execute(f"drop table if exists {qualified}")
-        columns = ", ".join(f"{_quote(f.name)} {_arrow_to_pg(f.type)}" for f in table.schema)
+        columns = ", ".join(f"{_quote(f.name)} {sql_type(f.type, POSTGRES)}" for f in table.schema)
         cursor.execute(f"create table {qualified} ({columns})")
         if table.num_rows:
             _copy(cursor, qualified, table)

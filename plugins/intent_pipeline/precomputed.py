@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import runpy
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,6 +23,64 @@ ATTRIBUTION_INPUT = "int_attribution_journeys"
 ATTRIBUTION_SETTINGS = ("path_transform", "half_life_days", "markov_order")
 MODEL_FILE = Path(__file__).resolve().parents[2] / "dbt_project/models/marts/attribution/attribution_touch_credits.py"
 STAGED_SCHEMA = "raw"
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What differs between two engines in the SQL of the precomputed route (and Postgres's load of the
+    lake): the names of the types a staged table's columns get (:func:`sql_type`), and how the
+    fingerprint query (:func:`fingerprint_sql`) writes a row as text and the rows' texts sorted and
+    joined by ``|`` (``sorted_join``, an aggregate over ``{row}``)."""
+
+    boolean: str
+    integer: str
+    floating: str
+    timestamp: str
+    date: str
+    text: str
+    row_text: str
+    sorted_join: str
+
+
+# the fingerprints' values must equal macros/precomputed.sql's precomputed_fingerprint on each engine
+# (default__ on Postgres, spark__ on Spark), or the model fails as stale
+POSTGRES = Dialect(
+    boolean="boolean", integer="bigint", floating="double precision", timestamp="timestamp", date="date",
+    text="text", row_text="cast(rows as text)", sorted_join="string_agg({row}, '|' order by {row})",
+)  # fmt: skip
+SPARK = Dialect(
+    boolean="boolean", integer="bigint", floating="double", timestamp="timestamp", date="date",
+    text="string", row_text="to_json(struct(rows.*))", sorted_join="array_join(array_sort(collect_list({row})), '|')",
+)  # fmt: skip
+
+
+def sql_type(arrow_type: Any, dialect: Dialect) -> str:
+    """The engine's type of a column of Arrow type ``arrow_type``: booleans, integers (any width, as
+    bigint), floats (as double), timestamps (any unit, without a zone: the lake's times are naive
+    UTC), dates; anything else (strings, a column of nulls only) as text."""
+    import pyarrow as pa
+
+    if pa.types.is_boolean(arrow_type):
+        return dialect.boolean
+    if pa.types.is_integer(arrow_type):
+        return dialect.integer
+    if pa.types.is_floating(arrow_type):
+        return dialect.floating
+    if pa.types.is_timestamp(arrow_type):
+        return dialect.timestamp
+    if pa.types.is_date(arrow_type):
+        return dialect.date
+    return dialect.text
+
+
+def fingerprint_sql(relation: str, dialect: Dialect) -> str:
+    """The query of ``relation``'s fingerprint: its row count and the md5 of its rows' texts, sorted
+    and joined by ``|`` (empty with no rows), as ``count:md5`` text."""
+    joined = dialect.sorted_join.format(row=dialect.row_text)
+    return (
+        f"select cast(count(*) as {dialect.text}) || ':' || case when count(*) = 0 then '' else md5({joined}) end "
+        f"from {relation} as rows"
+    )
 
 
 class Engine(Protocol):

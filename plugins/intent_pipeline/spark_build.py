@@ -66,29 +66,6 @@ def build_spark(dbt_args: list[str], target_path: Path, log_path: Path) -> dict[
     return {"success": result.success, "error": error, "nodes": nodes, "seconds": round(time.monotonic() - started, 1)}
 
 
-# macros/precomputed.sql, spark__precomputed_fingerprint: the same text on both sides or the model fails
-FINGERPRINT_SQL = (
-    "select cast(count(*) as string) || ':' || case when count(*) = 0 then '' else "
-    "md5(array_join(array_sort(collect_list(to_json(struct(rows.*)))), '|')) end from {relation} as rows"
-)
-
-
-def _arrow_to_spark(arrow_type) -> str:
-    import pyarrow as pa
-
-    if pa.types.is_boolean(arrow_type):
-        return "boolean"
-    if pa.types.is_integer(arrow_type):
-        return "bigint"
-    if pa.types.is_floating(arrow_type):
-        return "double"
-    if pa.types.is_timestamp(arrow_type):
-        return "timestamp"
-    if pa.types.is_date(arrow_type):
-        return "date"
-    return "string"
-
-
 class SparkEngine:
     """The Spark side of the precomputed route (intent_pipeline.precomputed), in this process's session."""
 
@@ -96,7 +73,9 @@ class SparkEngine:
         self.spark = spark
 
     def fingerprint(self, relation: str) -> str:
-        return self.spark.sql(FINGERPRINT_SQL.format(relation=relation)).collect()[0][0]
+        from intent_pipeline.precomputed import SPARK, fingerprint_sql
+
+        return self.spark.sql(fingerprint_sql(relation, SPARK)).collect()[0][0]
 
     def read_frame(self, relation: str):
         from intent_pipeline.precomputed import frame_of
@@ -105,9 +84,9 @@ class SparkEngine:
         return frame_of(list(frame.columns), [tuple(row) for row in frame.collect()])
 
     def write(self, table, fingerprint: str, settings: str) -> None:
-        from intent_pipeline.precomputed import ATTRIBUTION_MODEL, STAGED_SCHEMA
+        from intent_pipeline.precomputed import ATTRIBUTION_MODEL, SPARK, STAGED_SCHEMA, sql_type
 
-        schema = ", ".join(f"`{field.name}` {_arrow_to_spark(field.type)}" for field in table.schema)
+        schema = ", ".join(f"`{field.name}` {sql_type(field.type, SPARK)}" for field in table.schema)
         rows = [tuple(row.values()) for row in table.to_pylist()]
         self.spark.sql(f"create database if not exists {STAGED_SCHEMA}")
         staged = f"{STAGED_SCHEMA}.{ATTRIBUTION_MODEL}"

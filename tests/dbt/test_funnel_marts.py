@@ -9,6 +9,7 @@ scored 2026-11-22 00:00), sql an opportunity created, won one won; ordered, 90-d
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import datetime
 
 import pytest
@@ -48,6 +49,23 @@ def test_the_scratch_warehouse_holds_the_models_parents_empty_and_runs_only_the_
     with duckdb.connect(str(funnel_case_run.parents[1] / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from intermediate.int_events_unified").fetchone() == (0,)
         assert con.execute("select count(*) from staging.funnel_steps").fetchone()[0] > 0  # seeds are loaded
+
+
+def test_the_walk_in_rounds_passes_every_case_that_enters_once(funnel_case_run, tmp_path):
+    # Spark's walk over the steps (funnel_reached_in_rounds: no recursive CTE there), taken on DuckDB with
+    # var funnel_walk_in_rounds, on a copy of the cases' scratch warehouse: every case passes as with the
+    # recursive CTE, but those of funnel_attempts = each, which stop with the compiler's error
+    from intent_pipeline.funnel_cases import rerun_edge_cases
+
+    base = tmp_path / "rounds"
+    shutil.copytree(funnel_case_run.parents[1], base)
+    results = json.loads(rerun_edge_cases(base, "{funnel_walk_in_rounds: true}").read_text())["results"]
+    status = {r["unique_id"].rsplit(".", 1)[-1]: r for r in results if r["unique_id"].startswith("unit_test.")}
+    assert sorted(status) == edge_case_names()
+    errors = {name for name, r in status.items() if r["status"] != "pass"}
+    assert errors == {"funnel_case_careers_first_attempt_only", "funnel_case_reentry_at_window_end",
+                      "funnel_case_reentry_each"}, [status[name] for name in errors]  # fmt: skip
+    assert all("funnel_walk_in_rounds leaves out" in status[name]["message"] for name in errors)
 
 
 def test_one_row_per_person_with_the_step_timestamps(warehouse):

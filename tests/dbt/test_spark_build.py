@@ -64,6 +64,10 @@ def function_cases() -> list[tuple[int, str | None, str | None, str | None]]:
     return [(i, a, b, texts[i] if i < len(texts) else None) for i, (a, b) in enumerate(pairs)]
 
 
+# the base time of the dateadd cases (a Jinja expression): 2026-10-19 13:38:42 plus i x 40,751 microseconds
+MICROS = "dbt.dateadd('microsecond', 'i * 40751', \"timestamp '2026-10-19 13:38:42'\")"
+
+
 def function_cases_sql(rows) -> str:
     """The select of the dispatched functions over ``rows`` (dbt Jinja, rendered for Spark by dbt show)."""
 
@@ -77,6 +81,11 @@ def function_cases_sql(rows) -> str:
         "{{ edit_distance('a', 'b') }} as lev",
         "cast({{ cm_parse_date('t') }} as string) as d",
         "cast({{ cm_parse_number('t') }} as string) as n",
+        # dbt.dateadd (spark__dateadd): a time with microseconds (i x 40,751 of them) moved by i - 300 days,
+        # and moved by i days then by i % 13 - 6 months (a 29th-31st that the month lacks is its last day);
+        # dbt-spark's own dropped the fraction of a second
+        f"cast({{{{ dbt.dateadd('day', 'i - 300', {MICROS}) }}}} as string) as by_days",
+        f"cast({{{{ dbt.dateadd('month', 'i % 13 - 6', dbt.dateadd('day', 'i', {MICROS})) }}}} as string) as by_months",
     ]
     return f"select i, {', '.join(functions)} from values {values} as cases (i, a, b, t)"
 
@@ -205,6 +214,7 @@ def test_every_built_relation_equals_duckdbs(spark_build):
 
 def test_the_matchers_functions_equal_duckdbs(spark_build):
     import math
+    from datetime import datetime, timedelta
 
     import duckdb
 
@@ -215,7 +225,11 @@ def test_the_matchers_functions_equal_duckdbs(spark_build):
         want = duck.execute(
             "select i, jaro_winkler_similarity(a, b), damerau_levenshtein(a, b), levenshtein(a, b),"
             " cast(cast(try_strptime(trim(t), ['%Y%m%d', '%Y-%m-%d', '%Y/%m/%d', '%d/%m/%Y']) as date) as varchar),"
-            " try_cast(trim(t) as double) from cases order by i"
+            " try_cast(trim(t) as double),"
+            " (timestamp '2026-10-19 13:38:42' + i * interval 40751 microsecond) + (i - 300) * interval 1 day,"
+            " (timestamp '2026-10-19 13:38:42' + i * interval 40751 microsecond) + i * interval 1 day"
+            " + (i % 13 - 6) * interval 1 month"
+            " from cases order by i"
         ).fetchall()  # fmt: skip
 
     def number(text):
@@ -224,15 +238,21 @@ def test_the_matchers_functions_equal_duckdbs(spark_build):
     got = {int(row[0]): row[1:] for row in spark_build["shown"]}
     assert sorted(got) == [row[0] for row in want]
     differ = []
-    for i, jw, dl, lev, day, num in want:
-        s_jw, s_dl, s_lev, s_day, s_num = got[i]
+    for i, jw, dl, lev, day, num, by_days, by_months in want:
+        s_jw, s_dl, s_lev, s_day, s_num, s_by_days, s_by_months = got[i]
         if i >= len(DATE_TEXTS):
             # not a date text: DuckDB reads 'infinity', '-infinity', 'epoch' as 1900-01-01, Spark as null
             # (a documented difference, docs/portability.md), so only the DATE_TEXTS are compared as dates
             s_day = day
         same_num = number(s_num) == num or (num is not None and math.isnan(num) and math.isnan(number(s_num)))
+        moved = (datetime.fromisoformat(s_by_days), datetime.fromisoformat(s_by_months))
         if (number(s_jw), number(s_dl), number(s_lev), s_day) != (jw, dl, lev, day) or not same_num:
             differ.append((rows[i], (jw, dl, lev, day, num), (s_jw, s_dl, s_lev, s_day, s_num)))
+        if moved != (by_days, by_months):
+            differ.append((rows[i], (by_days, by_months), moved))
     assert differ == []
     # the cases reach every branch: typos scored above 0.7 (Winkler's bonus), swaps, Chinese bytes
     assert any(0.7 < jw < 1 for _, jw, *_ in want) and any(dl == 1 and lev == 2 for _, _, dl, lev, *_ in want)
+    # the dateadd cases keep a fraction of a second (dbt-spark's own dateadd lost it) and cross month ends
+    clamped = [row for row in want if row[7].day != (datetime(2026, 10, 19) + timedelta(days=row[0])).day]
+    assert sum(1 for row in want if row[6].microsecond) > 700 and clamped

@@ -22,10 +22,12 @@
 {%- set funnel_order = funnel_var('funnel_order', ['ordered', 'strict', 'any']) -%}
 {%- set funnel_attempts = funnel_var('funnel_attempts', ['first', 'each']) -%}
 {%- set window_days = var('funnel_conversion_window_days') -%}
-{#- Spark 3.5 has no recursive CTE: the walk over the steps in rounds there (funnel_reached_in_rounds) -#}
-{%- set recursive = recursive_ctes() -%}
+{#- Spark 3.5 has no recursive CTE: the walk over the steps in rounds there (funnel_reached_in_rounds);
+    var funnel_walk_in_rounds (default false) takes that path on any engine, so that the edge cases
+    test it on DuckDB (tests/dbt/test_funnel_marts.py) -#}
+{%- set recursive = recursive_ctes() and not var('funnel_walk_in_rounds', false) -%}
 {%- if funnel_attempts == 'each' and not recursive and execute -%}
-    {{ exceptions.raise_compiler_error("int_funnel_steps_reached: funnel_attempts = each needs a recursive CTE, which " ~ target.type ~ " does not have (docs/portability.md, Spark); funnel_attempts = first builds there") }}
+    {{ exceptions.raise_compiler_error("int_funnel_steps_reached: funnel_attempts = each needs a recursive CTE, which " ~ (target.type ~ " does not have" if not recursive_ctes() else "var funnel_walk_in_rounds leaves out") ~ " (docs/portability.md, Spark); funnel_attempts = first builds there") }}
 {%- endif %}
 with{{ ' recursive' if recursive }}
 
@@ -224,14 +226,7 @@ reached as (
     -- step 1 at the entry, then step by step: the first moment of the next step at or after the
     -- last step reached (anchor_at), within the window. A null reached_at ends the recursion, unless
     -- the step is optional: the next step is then searched from the same anchor
-    select
-        person_id,
-        attempt_number,
-        window_end_at,
-        1 as step_position,
-        entered_at as reached_at,
-        entered_at as anchor_at
-    from windows
+    {{ funnel_reached_anchor() }}
 
     union all
 
