@@ -11,10 +11,12 @@ from typing import Any
 
 
 def comparable(value: Any) -> Any:
-    """A cell as both engines' drivers can give it: floats and decimals rounded to 9 decimals,
-    dates and times as ISO text, lists (and Spark's rows of a struct) as tuples."""
+    """A cell as both engines' drivers can give it: floats and decimals to 12 significant digits
+    and 9 decimals (two engines add the same doubles in another order: a sum near 3.9 million
+    differs in its 16th digit, one that should be 0 is 1e-17 on one of them), dates and times as ISO
+    text, lists (and Spark's rows of a struct) as tuples."""
     if isinstance(value, float | decimal.Decimal):
-        return round(float(value), 9)
+        return round(float(f"{float(value):.12g}"), 9)
     if isinstance(value, datetime.datetime | datetime.date):
         return value.isoformat()
     if isinstance(value, list | tuple):
