@@ -42,8 +42,12 @@ DEAD_LETTER = "dead_letter"
 # A chat alert whose request was under way when its process died: the robot may have posted it, and it
 # has no idempotency key, so it is never posted again (at most once); the row log says so.
 IN_DOUBT = "in_doubt"
-# A row of a run whose interval is older than what the destination already holds: not sent (row log only).
+# A row of a run whose interval is older than what the destination already holds: not sent (row log; a
+# chat alert held back so is also noted in the ledger with this status, and due on the next run: late, not never).
 STALE = "stale"
+# A chat destination saw the lead hot in its segment and did not announce it (hot before the destination's
+# first run, or hot without crossing there): noted so that a later identity merge with it is no new crossing.
+SEEN = "seen"
 
 SCHEMA = """
 create table if not exists activation_ledger (
@@ -254,6 +258,19 @@ class Ledger:
                         limit,
                     ),
                 )
+
+    def note(self, destination: str, run_id: str, notes: Iterable[tuple[str, str]]) -> None:
+        """Note ``(record_key, status)`` of records nothing was sent for (``STALE``, ``SEEN``): a new row,
+        or a ``SEEN`` one given the new status; any other row is left as it is (an acknowledged alert
+        stays acknowledged, a failed one stays due)."""
+        with self.db:
+            self.db.executemany(
+                "insert into activation_ledger (destination, record_key, status, attempts, last_run_id)"
+                " values (?, ?, ?, 0, ?)"
+                " on conflict (destination, record_key) do update set status = excluded.status,"
+                " last_run_id = excluded.last_run_id where activation_ledger.status = ?",
+                [(destination, key, status, run_id, SEEN) for key, status in notes],
+            )
 
     def newest_interval(self, destination: str, run_id: str | None = None) -> str | None:
         """The newest data interval (ISO day) the destination holds: the newest ``acknowledged_interval``
