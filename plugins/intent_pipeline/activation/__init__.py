@@ -156,15 +156,12 @@ def _remember(
     """What a chat destination notes without sending (``AlertOnce.remember``): its alerts held back as
     ``stale`` (due on its next run of a newer interval: a first crossing is announced late rather than
     never) and, in a run not older than what it holds, the leads it saw hot and did not announce."""
-    from intent_pipeline.activation.ledger import STALE
-
     remember = getattr(destination, "remember", None)
     if remember is None:
         return
-    notes = [(item.key, STALE) for item, _ in stale]
+    ledger.hold_back(ledger_key, run_id, [item.key for item, _ in stale])
     if newest is None or newest <= interval_start.isoformat():
-        notes += remember(rows, ledger.entries(ledger_key))
-    ledger.note(ledger_key, run_id, notes)
+        ledger.see(ledger_key, run_id, remember(rows, ledger.entries(ledger_key)))
 
 
 def _guard(destination, plan, entries: dict, safety: Safety) -> str | None:
@@ -244,8 +241,9 @@ def run_destination(
     purpose = purpose_of(destination)  # a destination without a purpose is refused before anything else
     outbox_mode = destination.config is None
     ledger_key = ledger_name(destination.name, destination.config)
-    if hasattr(destination, "ran_before"):  # chat: a merge is a crossing it missed only once it ran (AlertOnce)
+    if hasattr(destination, "remember"):  # chat (AlertOnce): what it knows besides its alerts
         destination.ran_before = _ran_before(ledger, ledger_key, run_id)
+        destination.seen = frozenset(ledger.seen(ledger_key))
     if safety.dry_run:
         return _dry_run(
             destination,

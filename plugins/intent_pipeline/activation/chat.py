@@ -60,7 +60,7 @@ from intent_pipeline.activation.config import (
 )
 from intent_pipeline.activation.escape import ELLIPSIS
 from intent_pipeline.activation.http import GaveUp, HttpSender, Outcome, Retry, status_outcome
-from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, SEEN, LedgerEntry
+from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, LedgerEntry
 from intent_pipeline.activation.retry import SlidingWindow
 from intent_pipeline.activation.segments import Planned, is_stall
 
@@ -527,6 +527,9 @@ class AlertOnce:
     # acknowledgement). Off, a merge is no crossing it missed: a destination configured later only
     # gets new crossings (no flood of every merged person in its first segment).
     ran_before: bool = False
+    # Set by run_destination before planning: the keys of the leads it saw hot and did not announce
+    # (``Ledger.seen``): a merge with one of them is no new crossing.
+    seen: frozenset[str] = frozenset()
 
     def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[dict]:
         """Leads that became hot or were recycled in the interval, stalls that began in it, plus
@@ -559,19 +562,14 @@ class AlertOnce:
         def unseen_merge(row: dict) -> bool:
             """A merge of ids none of which this destination knows, since it first ran."""
             ids = [pid for pid in (row.get("person_id"), *merged_ids(row)) if pid]
-            known = [pid for pid in ids if self.key_of({**row, "person_id": pid}) in entries]
+            known = [pid for pid in ids if pid in entries or pid in self.seen]
             return self.ran_before and len(ids) > 1 and not known
 
         def due(row: dict) -> bool:
             # an id merged into this person, alerted in the same round: once is enough if that
             # alert went out; if it failed and this person has no alert of its own, it is due here
-            merged = [
-                entry
-                for old in merged_ids(row)
-                if (entry := entry_of({**row, "person_id": old})) is not None and entry.status != SEEN
-            ]
-            own = entry_of(row)
-            first_of_its_own = own is None or own.status == SEEN
+            merged = [entry for old in merged_ids(row) if (entry := entry_of({**row, "person_id": old})) is not None]
+            first_of_its_own = entry_of(row) is None
             if first_of_its_own and any(entry.settled for entry in merged):
                 return False
             return bool(
@@ -603,8 +601,8 @@ class AlertOnce:
                 out.append(row)
         return out
 
-    def remember(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[tuple[str, str]]:
-        """``(record_key, SEEN)`` of every lead in the segment (with consent to chat alerts) this
+    def remember(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[str]:
+        """The keys of every lead in the segment (with consent to chat alerts) this
         destination has no record of after its run: hot here and not announced (hot before its first
         run, or hot without crossing), so that a later merge with it is no new crossing. Called by
         ``run_destination`` after sending, never for a run of an older interval (time moves forward)."""
@@ -613,8 +611,8 @@ class AlertOnce:
             if is_stall(row) or not row.get("in_segment", True) or not row.get("consent_chat_alert"):
                 continue
             key = self.key_of(first_alert_of(row))
-            if key is not None and key not in entries:
-                notes.append((key, SEEN))
+            if key is not None and key not in entries and key not in self.seen:
+                notes.append(key)
         return list(dict.fromkeys(notes))
 
     def key_of(self, row: dict) -> str | None:
@@ -646,8 +644,8 @@ def alert_kind(fields: dict) -> str:
 
 
 def is_due(entry: LedgerEntry | None) -> bool:
-    """An alert that failed, or was held back as ``stale``, and is to be sent (not one only ``seen``)."""
-    return entry is not None and not entry.settled and entry.status != SEEN
+    """An alert that failed, or was held back as ``stale``: to be sent while the lead is still due."""
+    return entry is not None and not entry.settled
 
 
 def first_alert_of(row: dict) -> dict:
