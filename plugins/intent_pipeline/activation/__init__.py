@@ -244,6 +244,7 @@ def run_destination(
     if hasattr(destination, "remember"):  # chat (AlertOnce): what it knows besides its alerts
         destination.ran_before = _ran_before(ledger, ledger_key, run_id)
         destination.seen = frozenset(ledger.seen(ledger_key))
+        destination.interval = interval_start.isoformat()
     if safety.dry_run:
         return _dry_run(
             destination,

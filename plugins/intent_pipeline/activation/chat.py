@@ -530,6 +530,8 @@ class AlertOnce:
     # Set by run_destination before planning: the keys of the leads it saw hot and did not announce
     # (``Ledger.seen``): a merge with one of them is no new crossing.
     seen: frozenset[str] = frozenset()
+    # Set by run_destination before planning: the run's interval (ISO day of its start).
+    interval: str | None = None
 
     def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[dict]:
         """Leads that became hot or were recycled in the interval, stalls that began in it, plus
@@ -545,7 +547,7 @@ class AlertOnce:
         nothing) or when it is a merge of ids none of which this destination knows (none announced, held
         back, failed, or ``seen`` hot: the merge itself crossed the line) and the destination ran before.
         Such a lead recycled since (lead routing cannot see what a destination held back) gets its
-        first alert, not a reassignment."""
+        first alert, not a reassignment; nor is it reassigned later for that recycling."""
 
         def entry_of(row: dict) -> LedgerEntry | None:
             key = self.key_of(row)
@@ -554,10 +556,15 @@ class AlertOnce:
         def failed_before(row: dict) -> bool:
             return is_due(entry_of(row))
 
-        def told_here(row: dict) -> bool:
-            """The lead's first alert (round 0, under its id or an id merged into it) went out here."""
+        def told_here(row: dict, before_this_interval: bool = False) -> bool:
+            """The lead's first alert (round 0, under its id or an id merged into it) went out here (and,
+            ``before_this_interval``, in a run of an earlier interval than this one)."""
             firsts = (entries.get(pid) for pid in (row.get("person_id"), *merged_ids(row)) if pid)
-            return any(entry is not None and entry.settled for entry in firsts)
+            since = self.interval if before_this_interval else None
+            return any(
+                entry is not None and entry.settled and not (since and (entry.acknowledged_interval or "") >= since)
+                for entry in firsts
+            )
 
         def unseen_merge(row: dict) -> bool:
             """A merge of ids none of which this destination knows, since it first ran."""
@@ -596,6 +603,10 @@ class AlertOnce:
             if (row.get("alert_round") or 0) and not told_here(row):
                 if due(first := first_alert_of(row)):
                     out.append(first)
+                continue
+            # told late, in this interval's run (its crossing held back): the recycling, computed before
+            # the owner was told, is no reassignment (a re-run of the interval must not send one either)
+            if (row.get("alert_round") or 0) and not told_here(row, before_this_interval=True):
                 continue
             if due(row):
                 out.append(row)
