@@ -114,3 +114,16 @@ def test_a_destination_configured_later_gets_no_flood_of_merged_or_hot_leads(rob
     # its next run: the merged people it saw hot on its first run are no new crossing either
     second, texts = robot.run(DAY3, "scheduled__day3", [*rows[:3], lead(4)])
     assert texts == [] and second["sent_ok"] == 0
+
+
+def test_an_erasure_removes_what_a_destination_saw(tmp_path):
+    # mutation: erase.scrub_ledger without activation_seen leaves the erased person's id in the ledger file
+    from intent_pipeline.privacy.erase import scrub_ledger
+
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        ledger.see("dingtalk@x", "run-1", ["p00001", "p00002"])
+    counts = scrub_ledger(path, {"p00001"}, None)
+    with Ledger(path) as ledger:
+        assert ledger.seen("dingtalk@x") == {"p00002"}
+    assert counts["ledger_rows"] == 1
