@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 import time
+from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -33,11 +34,11 @@ def make_destination(vendor: Vendor, config, fake_time: FakeTime, **kwargs):
     return vendor.destination(config, sleep=fake_time.sleep, clock=fake_time.clock, rng=random.Random(7), **kwargs)
 
 
-def run(settings, destination, run_id: str, rows: list[dict] | None = None) -> dict:
+def run(settings, destination, run_id: str, rows: list[dict] | None = None, day: date = INTERVAL_START) -> dict:
     """One activation run of one destination, the way ``activate`` runs each destination."""
     rows = read_segment(settings.warehouse) if rows is None else rows
     with Ledger(settings.ledger_path) as ledger:
-        report = run_destination(destination, rows, ledger, run_id, INTERVAL_START, settings.outbox_dir)
+        report = run_destination(destination, rows, ledger, run_id, day, settings.outbox_dir)
     assert_accounting({destination.name: report})
     return report
 
@@ -429,11 +430,13 @@ def test_a_recycled_lead_is_alerted_once_more_naming_both_owners(settings, segme
         config = vendor.config(server)
         first = run(settings, make_destination(vendor, config, fake_time), "run-1", rows)
         assert first["sent_ok"] == 5
-        # Next interval: nobody is newly hot; lead 0 was recycled (no follow-up within the SLA).
+        # Next interval: nobody is newly hot; lead 0 was recycled (no follow-up within the SLA: a later
+        # interval than the one that announced it, as lead_assignments recycles).
         for row in rows:
             row["became_hot_in_interval"] = False
         rows[0].update(owner="李娜", alert_round=1, recycled_in_interval=True, recycled_from_owner="王经理")
-        second = run(settings, make_destination(vendor, config, fake_time), "run-2", rows)
+        next_day = INTERVAL_START + timedelta(days=1)
+        second = run(settings, make_destination(vendor, config, fake_time), "run-2", rows, next_day)
         assert second["sent_ok"] == 1 and len(server.messages) == 6
         text = vendor.text(server.messages[-1]).replace("**", "").replace("*", "")
         # its own title and headline, not "new lead": from the first owner to the next
@@ -442,7 +445,7 @@ def test_a_recycled_lead_is_alerted_once_more_naming_both_owners(settings, segme
         assert "负责人：李娜" in text
         # once only: the recycled alert is acknowledged, the next run (still alert_round 1) sends nothing
         rows[0]["recycled_in_interval"] = False
-        third = run(settings, make_destination(vendor, config, fake_time), "run-3", rows)
+        third = run(settings, make_destination(vendor, config, fake_time), "run-3", rows, next_day)
         assert third["sent_ok"] == 0 and len(server.messages) == 6
     keys = set(ledger_entries(settings, vendor, config))
     assert {rows[0]["person_id"], f"{rows[0]['person_id']}#1"} <= keys

@@ -13,6 +13,7 @@ found them through real extract, dbt and activation; docs/activation.md, "Outsid
 from __future__ import annotations
 
 import random
+from datetime import date, timedelta
 
 import pytest
 from intent_pipeline.activation import run_destination
@@ -24,11 +25,12 @@ from tests.activation.chat_vendors import VENDORS, FakeTime
 from tests.activation.conftest import INTERVAL_START, make_rows, write_segment
 
 
-def run(settings: Settings, vendor, server, fake_time: FakeTime, run_id: str, rows: list[dict]) -> dict:
+def run(settings: Settings, vendor, server, fake_time: FakeTime, run_id: str, rows: list[dict],
+        day: date = INTERVAL_START) -> dict:  # fmt: skip
     destination = vendor.destination(vendor.config(server), sleep=fake_time.sleep, clock=fake_time.clock,
                                      rng=random.Random(7))  # fmt: skip
     with Ledger(settings.ledger_path) as ledger:
-        return run_destination(destination, rows, ledger, run_id, INTERVAL_START, settings.outbox_dir)
+        return run_destination(destination, rows, ledger, run_id, day, settings.outbox_dir)
 
 
 @pytest.mark.parametrize("name", sorted(VENDORS))
@@ -48,7 +50,7 @@ def test_a_lead_never_announced_here_is_not_reassigned_here(tmp_path, name):
         for row in (told, untold):
             row.update(became_hot_in_interval=False, alert_round=1, recycled_in_interval=True,
                        recycled_from_owner="王经理", owner="李娜")  # fmt: skip
-        second = run(settings, vendor, server, fake_time, "run-2", [told, untold])
+        second = run(settings, vendor, server, fake_time, "run-2", [told, untold], INTERVAL_START + timedelta(days=1))
         assert second["sent_ok"] == 1 and len(server.messages) == 2, second
         text = vendor.text(server.messages[-1])
         assert "线索超时未跟进" in text and told["company"] in text

@@ -140,6 +140,30 @@ def _hold_back_stale(plan, entries: dict, newest: str | None, interval_start: da
     return stale
 
 
+def _ran_before(ledger, ledger_key: str, run_id: str) -> bool:
+    """The destination has a run (other than this one) or an acknowledgement in its ledger."""
+    if ledger.newest_interval(ledger_key, run_id) is not None:
+        return True
+    (runs,) = ledger.db.execute(
+        "select count(*) from activation_runs where destination = ? and run_id is not ?", (ledger_key, run_id)
+    ).fetchone()
+    return bool(runs)
+
+
+def _remember(
+    destination, ledger, ledger_key: str, run_id: str, rows: list[dict], stale, newest: str | None, interval_start: date
+) -> None:
+    """What a chat destination notes without sending (``AlertOnce.remember``): its alerts held back as
+    ``stale`` (due on its next run of a newer interval: a first crossing is announced late rather than
+    never) and, in a run not older than what it holds, the leads it saw hot and did not announce."""
+    remember = getattr(destination, "remember", None)
+    if remember is None:
+        return
+    ledger.hold_back(ledger_key, run_id, [item.key for item, _ in stale])
+    if newest is None or newest <= interval_start.isoformat():
+        ledger.see(ledger_key, run_id, remember(rows, ledger.entries(ledger_key)))
+
+
 def _guard(destination, plan, entries: dict, safety: Safety) -> str | None:
     """Why the run must not change the CRM (too many updates of acknowledged records at once), or None."""
     if not getattr(destination, "guards_changes", False) or safety.max_change_share is None:
@@ -217,6 +241,10 @@ def run_destination(
     purpose = purpose_of(destination)  # a destination without a purpose is refused before anything else
     outbox_mode = destination.config is None
     ledger_key = ledger_name(destination.name, destination.config)
+    if hasattr(destination, "remember"):  # chat (AlertOnce): what it knows besides its alerts
+        destination.ran_before = _ran_before(ledger, ledger_key, run_id)
+        destination.seen = frozenset(ledger.seen(ledger_key))
+        destination.interval = interval_start.isoformat()
     if safety.dry_run:
         return _dry_run(
             destination,
@@ -233,7 +261,8 @@ def run_destination(
         settle_in_flight(ledger, ledger_key, run_id, interval_start)
         entries = ledger.entries(ledger_key)
         plan = _plan(destination, rows, entries)
-        stale = _hold_back_stale(plan, entries, ledger.newest_interval(ledger_key, run_id), interval_start)
+        newest = ledger.newest_interval(ledger_key, run_id)
+        stale = _hold_back_stale(plan, entries, newest, interval_start)
         stop = _guard(destination, plan, entries, safety)
         if stop:
             raise ActivationGuardError(stop)
@@ -269,6 +298,7 @@ def run_destination(
                 field = {ACKNOWLEDGED: "sent_ok", REJECTED: "rejected", DEFERRED: "deferred"}[status]
                 counts[field] += 1
         counts["outbox_files"] = outbox.written if outbox is not None else []
+        _remember(destination, ledger, ledger_key, run_id, rows, stale, newest, interval_start)
     except BaseException as error:
         failed = error
         # One redaction for every destination: whatever a destination raises leaves without its secrets

@@ -523,25 +523,69 @@ class AlertOnce:
     # a chat alert names the person in a group: consent to chat_alert is needed (privacy.consent)
     purpose = "chat_alert"
 
+    # Set by run_destination before planning: the destination ran before (its ledger has a run or an
+    # acknowledgement). Off, a merge is no crossing it missed: a destination configured later only
+    # gets new crossings (no flood of every merged person in its first segment).
+    ran_before: bool = False
+    # Set by run_destination before planning: the keys of the leads it saw hot and did not announce
+    # (``Ledger.seen``): a merge with one of them is no new crossing.
+    seen: frozenset[str] = frozenset()
+    # Set by run_destination before planning: the run's interval (ISO day of its start).
+    interval: str | None = None
+
     def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[dict]:
         """Leads that became hot or were recycled in the interval, stalls that began in it, plus
-        earlier alerts that failed and are still due (a lead that left the segment is never alerted
-        as hot; a stall that ended is not in the table any more). Consent: a behaviour stall of a
+        earlier alerts that failed or were held back (``stale``) and are still due, plus the first
+        crossings this destination did not see (below); a lead that left the segment is never
+        alerted as hot; a stall that ended is not in the table any more. Consent: a behaviour stall of a
         person who unsubscribed is not alerted (it would prompt a call they opted out of); an open
-        opportunity's stall is (the sales conversation is under way)."""
+        opportunity's stall is (the sales conversation is under way).
+
+        A first crossing is announced once, late rather than never: a lead in the segment that this
+        destination never announced (no settled alert under its id or an id merged into it) is due when
+        its crossing was held back here as ``stale`` (a late delivery of an older day, whose run sends
+        nothing) or when it is a merge of ids none of which this destination knows (none announced, held
+        back, failed, or ``seen`` hot: the merge itself crossed the line) and the destination ran before.
+        Such a lead recycled since (lead routing cannot see what a destination held back) gets its
+        first alert, not a reassignment; nor is it reassigned later for that recycling."""
 
         def entry_of(row: dict) -> LedgerEntry | None:
             key = self.key_of(row)
             return entries.get(key) if key is not None else None
 
         def failed_before(row: dict) -> bool:
-            entry = entry_of(row)
-            return entry is not None and not entry.settled
+            return is_due(entry_of(row))
 
-        def told_here(row: dict) -> bool:
-            """The lead's first alert (round 0, under its id or an id merged into it) went out here."""
+        def told_here(row: dict, before_this_interval: bool = False) -> bool:
+            """The lead's first alert (round 0, under its id or an id merged into it) went out here (and,
+            ``before_this_interval``, in a run of an earlier interval than this one)."""
             firsts = (entries.get(pid) for pid in (row.get("person_id"), *merged_ids(row)) if pid)
-            return any(entry is not None and entry.settled for entry in firsts)
+            since = self.interval if before_this_interval else None
+            return any(
+                entry is not None and entry.settled and not (since and (entry.acknowledged_interval or "") >= since)
+                for entry in firsts
+            )
+
+        def unseen_merge(row: dict) -> bool:
+            """A merge of ids none of which this destination knows, since it first ran."""
+            ids = [pid for pid in (row.get("person_id"), *merged_ids(row)) if pid]
+            known = [pid for pid in ids if pid in entries or pid in self.seen]
+            return self.ran_before and len(ids) > 1 and not known
+
+        def due(row: dict) -> bool:
+            # an id merged into this person, alerted in the same round: once is enough if that
+            # alert went out; if it failed and this person has no alert of its own, it is due here
+            merged = [entry for old in merged_ids(row) if (entry := entry_of({**row, "person_id": old})) is not None]
+            first_of_its_own = entry_of(row) is None
+            if first_of_its_own and any(entry.settled for entry in merged):
+                return False
+            return bool(
+                row.get("became_hot_in_interval")
+                or row.get("recycled_in_interval")
+                or failed_before(row)
+                or (first_of_its_own and merged)
+                or (not (row.get("alert_round") or 0) and unseen_merge(row))
+            )
 
         out = []
         for row in rows:
@@ -555,23 +599,32 @@ class AlertOnce:
                 continue
             # a reassignment tells the next owner a lead was not followed up: never about a lead
             # this destination never announced (its first alert held back as stale, or failed, or
-            # the destination configured after it)
+            # the destination configured after it); when that first alert is due, it goes out instead
             if (row.get("alert_round") or 0) and not told_here(row):
+                if due(first := first_alert_of(row)):
+                    out.append(first)
                 continue
-            # an id merged into this person, alerted in the same round: once is enough if that
-            # alert went out; if it failed and this person has no alert of its own, it is due here
-            merged = [entry for old in merged_ids(row) if (entry := entry_of({**row, "person_id": old})) is not None]
-            first_of_its_own = entry_of(row) is None
-            if first_of_its_own and any(entry.settled for entry in merged):
+            # told late, in this interval's run (its crossing held back): the recycling, computed before
+            # the owner was told, is no reassignment (a re-run of the interval must not send one either)
+            if (row.get("alert_round") or 0) and not told_here(row, before_this_interval=True):
                 continue
-            if (
-                row.get("became_hot_in_interval")
-                or row.get("recycled_in_interval")
-                or failed_before(row)
-                or (first_of_its_own and merged)
-            ):
+            if due(row):
                 out.append(row)
         return out
+
+    def remember(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[str]:
+        """The keys of every lead in the segment (with consent to chat alerts) this
+        destination has no record of after its run: hot here and not announced (hot before its first
+        run, or hot without crossing), so that a later merge with it is no new crossing. Called by
+        ``run_destination`` after sending, never for a run of an older interval (time moves forward)."""
+        notes = []
+        for row in rows:
+            if is_stall(row) or not row.get("in_segment", True) or not row.get("consent_chat_alert"):
+                continue
+            key = self.key_of(first_alert_of(row))
+            if key is not None and key not in entries and key not in self.seen:
+                notes.append(key)
+        return list(dict.fromkeys(notes))
 
     def key_of(self, row: dict) -> str | None:
         if is_stall(row):
@@ -599,6 +652,16 @@ def alert_kind(fields: dict) -> str:
     if fields.get("stall"):
         return "stall"
     return fields.get("kind") or ("reassigned" if fields.get("recycled_from_owner") else "hot_lead")
+
+
+def is_due(entry: LedgerEntry | None) -> bool:
+    """An alert that failed, or was held back as ``stale``: to be sent while the lead is still due."""
+    return entry is not None and not entry.settled
+
+
+def first_alert_of(row: dict) -> dict:
+    """A recycled lead's row as its first alert (round 0, a newly hot lead shown with its owner now)."""
+    return {**row, "alert_round": 0, "recycled_from_owner": None, "recycled_in_interval": False}
 
 
 def merged_ids(row: dict) -> list[str]:

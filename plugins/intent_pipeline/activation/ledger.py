@@ -19,6 +19,9 @@ Tables:
   that died in between (``activation.settle_in_flight``): an outbox file that exists was written
   (recorded, not written twice); a chat alert may have been posted and is not posted again
   (``in_doubt``: a chat alert is sent at most once).
+* ``activation_seen`` — the leads a chat destination saw hot in its segment and did not announce (hot
+  before its first run, or hot without a crossing it was told of): a later identity merge with one of
+  them is no new crossing (``chat.AlertOnce``).
 * ``acknowledged_interval`` (in ``activation_ledger``) — the data interval (its start day) whose value the
   destination last acknowledged for the record: time moves forward at a destination, so a run of an
   older interval never sends over it (``newest_interval``; the run logs such rows as ``stale``).
@@ -42,7 +45,8 @@ DEAD_LETTER = "dead_letter"
 # A chat alert whose request was under way when its process died: the robot may have posted it, and it
 # has no idempotency key, so it is never posted again (at most once); the row log says so.
 IN_DOUBT = "in_doubt"
-# A row of a run whose interval is older than what the destination already holds: not sent (row log only).
+# A row of a run whose interval is older than what the destination already holds: not sent (row log; a
+# chat alert held back so is also noted in the ledger with this status, and due on the next run: late, not never).
 STALE = "stale"
 
 SCHEMA = """
@@ -75,6 +79,13 @@ create table if not exists activation_row_log (
     outcome text not null,
     reason text,
     execution integer not null default 1
+);
+create table if not exists activation_seen (
+    destination text not null,
+    record_key text not null,
+    run_id text not null,
+    seen_at text not null,
+    primary key (destination, record_key)
 );
 create index if not exists activation_row_log_run on activation_row_log (run_id, destination);
 create table if not exists activation_in_flight (
@@ -254,6 +265,30 @@ class Ledger:
                         limit,
                     ),
                 )
+
+    def hold_back(self, destination: str, run_id: str, keys: Iterable[str]) -> None:
+        """Note chat alerts held back as ``STALE`` (never sent, due on a later run) where the ledger has no
+        row for them; a row it has (a failed alert, already due) is left as it is."""
+        with self.db:
+            self.db.executemany(
+                "insert or ignore into activation_ledger (destination, record_key, status, attempts, last_run_id)"
+                " values (?, ?, ?, 0, ?)",
+                [(destination, key, STALE, run_id) for key in keys],
+            )
+
+    def seen(self, destination: str) -> set[str]:
+        """The keys of the leads a chat destination saw hot and did not announce (``activation_seen``)."""
+        rows = self.db.execute("select record_key from activation_seen where destination = ?", (destination,))
+        return {key for (key,) in rows}
+
+    def see(self, destination: str, run_id: str, keys: Iterable[str]) -> None:
+        """Note leads a chat destination saw hot and did not announce (kept once, with the first run)."""
+        now = _now()
+        with self.db:
+            self.db.executemany(
+                "insert or ignore into activation_seen (destination, record_key, run_id, seen_at) values (?, ?, ?, ?)",
+                [(destination, key, run_id, now) for key in keys],
+            )
 
     def newest_interval(self, destination: str, run_id: str | None = None) -> str | None:
         """The newest data interval (ISO day) the destination holds: the newest ``acknowledged_interval``

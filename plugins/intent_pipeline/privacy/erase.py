@@ -452,7 +452,7 @@ def _is_key(record_key: str | None, keys: set[str]) -> bool:
 
 
 def scrub_ledger(ledger_path: Path, keys: set[str], pattern: re.Pattern | None) -> dict[str, int]:
-    """Delete the person's ledger and in-flight rows, hash their row-log keys and drop the reasons
+    """Delete the person's ledger, in-flight and seen rows, hash their row-log keys and drop the reasons
     that name them, then VACUUM (SQLite keeps deleted rows in free pages otherwise)."""
     counts = {"ledger_rows": 0, "row_log_rows": 0, "in_flight_rows": 0}
     if not ledger_path.exists():
@@ -461,11 +461,14 @@ def scrub_ledger(ledger_path: Path, keys: set[str], pattern: re.Pattern | None) 
     try:
         db.execute("pragma secure_delete = on")
         with db:
-            for table, count in (("activation_ledger", "ledger_rows"), ("activation_in_flight", "in_flight_rows")):
+            for table, count in (("activation_ledger", "ledger_rows"), ("activation_in_flight", "in_flight_rows"),
+                                 ("activation_seen", "ledger_rows")):  # fmt: skip
+                if not db.execute("select 1 from sqlite_master where name = ?", (table,)).fetchone():
+                    continue  # a ledger from before the table
                 rows = db.execute(f"select rowid, record_key from {table}").fetchall()  # noqa: S608 - fixed names
                 doomed = [(rowid,) for rowid, key in rows if _is_key(key, keys)]
                 db.executemany(f"delete from {table} where rowid = ?", doomed)  # noqa: S608 - fixed names
-                counts[count] = len(doomed)
+                counts[count] += len(doomed)
             rows = db.execute("select rowid, record_key, reason from activation_row_log").fetchall()
             for rowid, key, reason in rows:
                 named = _is_key(key, keys) or bool(pattern and reason and pattern.search(reason))
