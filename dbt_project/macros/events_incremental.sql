@@ -21,44 +21,53 @@
 {#- True when {{ this }} exists as an incremental table, the run before kept its state (every one of
     `kept`, suffixes of identity_scratch) and its fingerprint (`<this>__fingerprint`) is `fingerprint`:
     then a daily run may recompute part of the model. Logs why not otherwise. -#}
-{% macro kept_state_matches(fingerprint, kept, announce=true) -%}
+{% macro kept_state_matches(fingerprint, kept) -%}
     {%- if not execute or not is_incremental() -%}{{- return(false) -}}{%- endif -%}
     {%- for suffix in kept + ['fingerprint'] -%}
         {%- set table = identity_scratch(suffix) -%}
         {%- if adapter.get_relation(database=table.database, schema=table.schema, identifier=table.identifier) is none -%}
-            {{ log(this.identifier ~ ': no kept ' ~ suffix ~ ' (first incremental run): every row computed again', info=announce) }}
+            {{ log(this.identifier ~ ': no kept ' ~ suffix ~ ' (first incremental run): every row computed again', info=true) }}
             {{- return(false) -}}
         {%- endif -%}
     {%- endfor -%}
     {%- set kept_fingerprint = run_query('select fingerprint from ' ~ identity_scratch('fingerprint')).columns[0].values() -%}
     {%- if kept_fingerprint | length != 1 or kept_fingerprint[0] != fingerprint -%}
-        {{ log(this.identifier ~ ': settings or seeds changed since the last run (fingerprint): every row computed again', info=announce) }}
+        {{ log(this.identifier ~ ': settings or seeds changed since the last run (fingerprint): every row computed again', info=true) }}
         {{- return(false) -}}
     {%- endif -%}
     {{- return(true) -}}
 {%- endmacro %}
 
-{#- Statements of a post_hook: keep `fingerprint` for the next run's kept_state_matches. -#}
-{% macro keep_fingerprint(fingerprint) -%}
+{#- Statements of the post_hook of a model that decided with kept_state_decide: keep the fingerprint it
+    decided with for the next run's kept_state_matches, and drop the decision. `decided` is
+    kept_state_decided(); `fingerprint`, the model's fingerprint macro, is called only on a full build
+    (nothing was decided), so that every run computes the fingerprint (a query of the seeds) once. -#}
+{% macro keep_decided_fingerprint(decided, fingerprint) -%}
     drop table if exists {{ identity_scratch('fingerprint') }};
     create table {{ identity_scratch('fingerprint') }} as
-    select cast('{{ fingerprint }}' as {{ sql_type('varchar') }}) as fingerprint
+    select cast('{{ decided.fingerprint if decided else fingerprint() }}' as {{ sql_type('varchar') }}) as fingerprint;
+    drop table if exists {{ identity_scratch('decision') }}
 {%- endmacro %}
 
-{#- Once per run of a model with kept state (int_events_unified), in the model's body: whether this run
-    may compute part of it (an incremental run whose kept state, every one of `kept`, is there and whose
-    fingerprint matches: kept_state_matches, which logs why not). The fingerprint (a query of the seeds)
-    is computed by the caller once, and the decision kept in the scratch `<this>__decision` for the hooks
-    (kept_state_decided), so that the model and its hooks read one answer. False, and nothing kept, on a
-    full build. -#}
-{% macro kept_state_decide(fingerprint, kept) -%}
+{#- The one way a model with kept state decides, once per run, in its body, whether this run may compute
+    part of it: an incremental run whose kept state (every one of `kept`, suffixes of identity_scratch)
+    is there and whose fingerprint matches (kept_state_matches, which logs why not), and `usable` (the
+    model's own condition, e.g. no tf_adjust; it logs its own reason). `fingerprint` is the model's
+    fingerprint macro (a query of the seeds), called here once and only on an incremental run. The
+    decision and the fingerprint are kept in the scratch `<this>__decision` for the model's hooks
+    (kept_state_decided, keep_decided_fingerprint), so that the model and its hooks read one answer and
+    never compute the fingerprint again. False, and nothing kept, on a full build. Used by
+    int_events_unified, int_attribution_journeys, int_identity_match_evidence and the identity models
+    incremental per record (identity_records_scope). -#}
+{% macro kept_state_decide(fingerprint, kept, usable=true) -%}
     {%- if not execute or not is_incremental() -%}{{- return(false) -}}{%- endif -%}
-    {%- set recompute = kept_state_matches(fingerprint, kept, announce=true) -%}
+    {%- set now = fingerprint() -%}
+    {%- set recompute = usable and kept_state_matches(now, kept) -%}
     {%- set decision = identity_scratch('decision') -%}
     {%- call statements('kept_state_decide') -%}
         drop table if exists {{ decision }};
         create table {{ decision }} as
-        select cast('{{ fingerprint }}' as {{ sql_type('varchar') }}) as fingerprint,
+        select cast('{{ now }}' as {{ sql_type('varchar') }}) as fingerprint,
             {{ 'true' if recompute else 'false' }} as recompute
     {%- endcall -%}
     {{- return(recompute) -}}
@@ -74,11 +83,9 @@
 
 {#- True when int_events_unified's run may compute part of it: an incremental run whose kept state
     (the node -> person map, the CRM records' hashes, the fingerprint) is there and matches. Decided
-    once, in the model's body (kept_state_decide, which logs why not); the hooks read the decision. -#}
+    once, in the model's body (kept_state_decide); the hooks read the decision. -#}
 {% macro events_unified_recompute() -%}
-    {#- no fingerprint (a query of the seeds) unless there is a table to compare it with -#}
-    {%- if not execute or not is_incremental() -%}{{- return(false) -}}{%- endif -%}
-    {{- return(kept_state_decide(events_unified_fingerprint(), ['nodes', 'crm'])) -}}
+    {{- return(kept_state_decide(events_unified_fingerprint, ['nodes', 'crm'])) -}}
 {%- endmacro %}
 
 {#- The CRM records int_events_unified makes events of, one row each: record_type (opportunity, order),
@@ -201,8 +208,7 @@
 
 {#- post_hook of int_events_unified: keep the node -> person map it attached, the CRM records' hashes
     and its fingerprint for the next run, drop the scratch. A daily run updates the kept map for the
-    changed nodes only. The fingerprint is the one the model decided with (kept_state_decided), computed
-    here only on a full build. -#}
+    changed nodes only. The fingerprint is the one the model decided with (keep_decided_fingerprint). -#}
 {% macro events_unified_kept_state(people, opportunities, orders) -%}
     {%- set decided = kept_state_decided() -%}
     {%- set recompute = decided and decided.recompute -%}
@@ -223,8 +229,7 @@
     create table {{ identity_scratch('crm') }} as
     select record_type, record_id, row_hash from ({{ events_crm_records(opportunities, orders) }}) as crm_records;
     {%- endif %}
-    {{ keep_fingerprint(decided.fingerprint if decided else events_unified_fingerprint()) }};
-    drop table if exists {{ identity_scratch('decision') }};
+    {{ keep_decided_fingerprint(decided, events_unified_fingerprint) }};
     drop table if exists {{ identity_scratch('nodes_changed') }};
     drop table if exists {{ identity_scratch('forms_touched') }};
     drop table if exists {{ identity_scratch('email_touched') }};
@@ -289,13 +294,12 @@
 {%- endmacro %}
 
 {#- True when int_attribution_journeys' run may compute part of it (kept digests and fingerprint there
-    and matching); asked by the model and both hooks. -#}
-{% macro journeys_recompute(announce=false) -%}
-    {%- if not execute or not is_incremental() -%}{{- return(false) -}}{%- endif -%}
-    {{- return(kept_state_matches(attribution_journeys_fingerprint(), ['inputs'], announce)) -}}
+    and matching). Decided once, in the model's body (kept_state_decide); the hooks read the decision. -#}
+{% macro journeys_recompute() -%}
+    {{- return(kept_state_decide(attribution_journeys_fingerprint, ['inputs'])) -}}
 {%- endmacro %}
 
-{#- int_attribution_journeys, at render time of a run for which journeys_recompute() holds: the scratch
+{#- int_attribution_journeys, at render time of a run for which journeys_recompute() held: the scratch
     `<this>__inputs_now` (journey_inputs now) and `<this>__persons_changed`, the persons whose digest
     differs from the kept one (`<this>__inputs`) or who have one on one side only: a new touch, a new
     conversion, a touch or conversion changed or gone, a merge or a split (the person's rows change). -#}
@@ -318,28 +322,29 @@
 {%- endmacro %}
 
 {#- pre_hook of int_attribution_journeys: the journeys of the persons computed again (a person left
-    with none loses them), or every journey when the run computes all. -#}
+    with none loses them), or every journey when the run computes all (the model's decision). -#}
 {% macro delete_journeys_recomputed() -%}
-    {%- if is_incremental() and journeys_recompute() -%}
+    {%- set decided = kept_state_decided() -%}
+    {%- if decided and decided.recompute -%}
         delete from {{ this }} where person_id in (select person_id from {{ identity_scratch('persons_changed') }})
-    {%- elif is_incremental() -%}
+    {%- elif decided -%}
         delete from {{ this }}
     {%- endif -%}
 {%- endmacro %}
 
 {#- post_hook of int_attribution_journeys: keep the persons' digests and the fingerprint for the next
-    run, drop the scratch. -#}
+    run (those the model decided with), drop the scratch. -#}
 {% macro journeys_kept_state(events, touches) -%}
     {%- set kept = identity_scratch('inputs') -%}
-    {%- set recompute = journeys_recompute() -%}
+    {%- set decided = kept_state_decided() -%}
     {%- set sql -%}
     drop table if exists {{ kept }};
-    {%- if recompute %}
+    {%- if decided and decided.recompute %}
     create table {{ kept }} as select * from {{ identity_scratch('inputs_now') }};
     {%- else %}
     create table {{ kept }} as {{ journey_inputs(events, touches) }};
     {%- endif %}
-    {{ keep_fingerprint(attribution_journeys_fingerprint()) }};
+    {{ keep_decided_fingerprint(decided, attribution_journeys_fingerprint) }};
     drop table if exists {{ identity_scratch('inputs_now') }};
     drop table if exists {{ identity_scratch('persons_changed') }}
     {%- endset -%}

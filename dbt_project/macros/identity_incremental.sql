@@ -124,8 +124,9 @@
         from {{ records }};
     {%- endcall -%}
     {%- set tf_adjusted = config['comparisons'] | selectattr('tf_adjust') | list | length > 0 -%}
-    {%- set incremental_run = not tf_adjusted
-        and kept_state_matches(identity_match_fingerprint(config), ['records', 'keys', 'input'], announce=false) -%}
+    {#- decided once per run (kept_state_decide): the post_hook keeps the fingerprint decided with -#}
+    {%- set incremental_run = kept_state_decide(identity_match_fingerprint, ['records', 'keys', 'input'],
+        usable=not tf_adjusted) -%}
     {%- if not incremental_run -%}
         {%- call statements('identity_match_all_keys') -%}
             create table {{ input_now }} as
@@ -234,8 +235,10 @@
 {%- endmacro %}
 
 {#- A fingerprint of what a stored pair's evidence depends on besides its two records: the matcher's
-    configuration and the contents of its seeds (m/u, pinyin, free mail domains, blocklist). -#}
-{% macro identity_match_fingerprint(config) -%}
+    configuration (`config`, default identity_match_config()) and the contents of its seeds (m/u,
+    pinyin, free mail domains, blocklist). -#}
+{% macro identity_match_fingerprint(config=none) -%}
+    {%- set config = config if config is not none else identity_match_config() -%}
     {%- set seeds = ['identity_match_pinyin', 'identity_blocklist'] -%}
     {%- if config.get('parameters_seed') -%}{%- do seeds.append(config['parameters_seed']) -%}{%- endif -%}
     {%- for comparison in config['comparisons'] if comparison.get('free_domains_seed') -%}
@@ -262,9 +265,10 @@
 {%- endmacro %}
 
 {#- Post-hook of int_identity_match_evidence: keep this run's record hashes, blocking keys (hashed:
-    the kept table holds no name or address) and fingerprint for the next run; drop the scratch. -#}
+    the kept table holds no name or address) and the fingerprint identity_match_scope decided with
+    (keep_decided_fingerprint) for the next run; drop the scratch. -#}
 {% macro identity_match_kept_state() -%}
-    {%- set config = identity_match_config() -%}
+    {%- set decided = kept_state_decided() -%}
     {%- set sql -%}
     drop table if exists {{ identity_scratch('records') }};
     create table {{ identity_scratch('records') }} as select * from {{ identity_scratch('records_now') }};
@@ -272,7 +276,7 @@
     create table {{ identity_scratch('keys') }} as select * from {{ identity_scratch('keys_now') }};
     drop table if exists {{ identity_scratch('input') }};
     create table {{ identity_scratch('input') }} as select * from {{ identity_scratch('input_now') }};
-    {{ keep_fingerprint(identity_match_fingerprint(config)) }};
+    {{ keep_decided_fingerprint(decided, identity_match_fingerprint) }};
     drop table if exists {{ identity_scratch('records_now') }};
     drop table if exists {{ identity_scratch('keys_now') }};
     drop table if exists {{ identity_scratch('input_now') }};
@@ -315,8 +319,9 @@
     {%- endfor -%}
     {%- set key_text = key_text | join(" || '|' || ") -%}
     {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
-    {%- set state = namespace(incremental='row_hash' in stored
-        and kept_state_matches(identity_match_fingerprint(identity_match_config()), [], announce=false)) -%}
+    {#- decided once per run (kept_state_decide): the post_hook keeps the fingerprint decided with -#}
+    {%- set state = namespace(incremental=kept_state_decide(identity_match_fingerprint, [],
+        usable='row_hash' in stored)) -%}
     {%- call statement('identity_records_now') -%}
         drop table if exists {{ now }};
         drop table if exists {{ changed }};
@@ -364,10 +369,11 @@
 {%- endmacro %}
 
 {#- Post-hook of a model incremental per record (identity_records_scope): keep the fingerprint its
-    rows were computed under, drop the scratch. Nothing where the model is a table (Spark). -#}
+    rows were computed under (the one identity_records_scope decided with, keep_decided_fingerprint),
+    drop the scratch. Nothing where the model is a table (Spark). -#}
 {% macro identity_records_kept_state() -%}
     {%- if incremental_or_table() == 'incremental' -%}
-    {{ keep_fingerprint(identity_match_fingerprint(identity_match_config())) }};
+    {{ keep_decided_fingerprint(kept_state_decided(), identity_match_fingerprint) }};
     drop table if exists {{ identity_scratch('rows_now') }};
     drop table if exists {{ identity_scratch('changed') }}
     {%- endif -%}

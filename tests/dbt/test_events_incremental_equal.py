@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections import Counter
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from intent_pipeline.privacy.erase import warehouse_rows
@@ -61,6 +63,10 @@ KEPT = ("intermediate.int_events_unified__nodes", "intermediate.int_events_unifi
 AFTER = ("intermediate.int_touchpoints", "marts.attribution_touch_credits", "marts.attribution_conversion_credits",
          "marts.channel_attribution", "marts.channel_attribution_monthly")  # fmt: skip
 REFRESHED = ("int_events_unified", "int_touchpoints", "int_attribution_journeys+")
+# every model that keeps state from run to run under a fingerprint of its settings and seeds, and decides
+# once a run whether that state is usable (macro kept_state_decide, docs/incremental.md)
+FOLDED = ("int_identity_record_identifiers", "int_identity_record_standardisation", "int_identity_match_evidence",
+          "int_events_unified", "int_attribution_journeys")  # fmt: skip
 
 
 def day3_partitions(lake) -> None:
@@ -215,3 +221,69 @@ def test_changed_settings_recompute_everything(worlds, tmp_path):
     touches = {row[0] for row in daily.query("select touch_id from intermediate.int_attribution_journeys"
                                              " where journey_id = 'crm:006dave:won'")}  # fmt: skip
     assert touches and not any("f-dave-trial" in touch for touch in touches), touches
+
+
+def fingerprint_queries(log: Path) -> Counter[str]:
+    """Per model, the queries of a seed's digest (config_fingerprint's ``... as seed_rows``) in a dbt.log:
+    each of dbt's debug records starts with its time and names its node in the query's comment."""
+    counts: Counter[str] = Counter()
+    for record in re.split(r"^(?=\S*\d\d:\d\d:\d\d\.\d+ \[)", log.read_text(), flags=re.M):
+        node = re.search(r'"node_id": "model\.\w+\.(\w+)"', record)
+        if node and " as seed_rows" in record:
+            counts[node[1]] += 1
+    return counts
+
+
+def test_a_changed_seed_recomputes_every_folded_model_deciding_once(worlds, tmp_path):
+    # A steward edits two seeds between two daily runs (as `dbt seed` of the edited CSVs loads them): the
+    # CNY rate (int_events_unified's fingerprint) and a blocklist rule for Dave's mailbox (the matcher's
+    # fingerprint, read by the three identity models); the lookback var changes the journeys' one. Each
+    # folded model must decide in its body that its kept state is unusable and compute every row (a daily
+    # path would keep Dave's stored identifiers unblocked and the stored CRM events at the old rate), equal
+    # to a full refresh; its hooks must read that decision (the fingerprint's seed queries run once, as
+    # on the full build) and keep the new fingerprint, so that the next daily run is daily again.
+    import duckdb
+
+    interval = (DAY3, DAY3 + timedelta(days=1))
+    settings = ("--vars", "{attribution_lookback_days: 7}")
+    daily = copy_of(worlds["daily"], tmp_path / "daily")
+    con = duckdb.connect(str(daily.warehouse))
+    try:
+        con.execute("update staging.currency_rates set rate_to_reporting = 1.1 where currency = 'CNY'")
+        con.execute("insert into staging.identity_blocklist values ('email', 'dave@%', 'like', 'blocked by a steward')")
+    finally:
+        con.close()
+    scratch = copy_of(daily, tmp_path / "scratch")
+    done = run_dbt(daily.base, daily.lake, "run", "--select", *FOLDED, *settings, interval=interval)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    for model in FOLDED:
+        assert f"{model}: settings or seeds changed since the last run (fingerprint)" in done.stdout, model
+    refreshed = run_dbt(scratch.base, scratch.lake, "run", "--full-refresh", "--select", *FOLDED, *settings,
+                        interval=interval)  # fmt: skip
+    assert refreshed.returncode == 0, refreshed.stdout[-6000:] + refreshed.stderr[-2000:]
+    for model in FOLDED:
+        for table in (model, f"{model}__fingerprint"):
+            rows = daily.rows_of(f"intermediate.{table}")
+            assert rows and rows == scratch.rows_of(f"intermediate.{table}"), table
+    blocked = daily.query("select node_key from intermediate.int_identity_record_identifiers"
+                          " where blocked_reason = 'blocked by a steward'")  # fmt: skip
+    assert ("email:dave@bank.com",) in blocked, blocked
+    stale = daily.one("select count(*) filter (where abs(amount_reporting - amount * 1.1) > 0.01), count(*)"
+                      " from intermediate.int_events_unified where source = 'crm' and amount is not null")  # fmt: skip
+    assert stale[0] == 0 < stale[1], stale
+    # one fingerprint a run: the seed queries of the daily run are the full build's (one fingerprint,
+    # computed in its post_hook), the events' one seed and the matcher's seeds once per model
+    queries, full = (fingerprint_queries(side.base / "logs" / "dbt.log") for side in (daily, scratch))
+    assert queries == full, (queries, full)
+    identity = {queries[model] for model in FOLDED[:3]}
+    assert queries["int_events_unified"] == 1 and len(identity) == 1 and identity != {0}, queries
+    # the hooks kept the fingerprint the models decided with: the next run takes the daily path
+    again = run_dbt(daily.base, daily.lake, "run", "--select", *FOLDED, *settings, interval=interval)
+    assert again.returncode == 0, again.stdout[-6000:] + again.stderr[-2000:]
+    assert "settings or seeds changed" not in again.stdout, again.stdout[-4000:]
+    for line in ("int_identity_record_identifiers: 0 records new or changed",
+                 "int_identity_record_standardisation: 0 records new or changed",
+                 "int_identity_match_evidence: 0 records new or changed",
+                 "int_events_unified: 0 identity nodes changed person",
+                 "int_attribution_journeys: 0 persons with changed touches or conversions"):  # fmt: skip
+        assert line in again.stdout, (line, again.stdout[-4000:])

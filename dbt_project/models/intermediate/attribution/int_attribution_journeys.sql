@@ -22,7 +22,7 @@
     post_hook="{{ journeys_kept_state(ref('int_events_unified'), ref('int_touchpoints')) }}",
 ) }}
 
-{%- set recompute = journeys_recompute(announce=true) -%}
+{%- set recompute = journeys_recompute() -%}
 {%- if recompute -%}
     {%- do journeys_recompute_scope(ref('int_events_unified'), ref('int_touchpoints')) -%}
 {%- endif %}
