@@ -549,6 +549,21 @@ WITHOUT_TESTS = ("--exclude-resource-type", "unit_test", "test")
 FULL_REFRESH_WITHOUT_TESTS = ("--full-refresh", *WITHOUT_TESTS)
 
 
+def unchanged_seeds(manifest: dict, project: Path = DBT_PROJECT) -> tuple[str, ...]:
+    """What the DAG's daily build (``pipeline.duckdb_build``) leaves out of a build of ``project`` on a
+    warehouse that already holds the shipped seeds (every warehouse here descends from a build of the
+    repository's project): ``--exclude``, the seeds whose fingerprint (``seed_state.fingerprints``: the
+    CSV and the project's YAML) is the shipped one, and the data tests that read only them
+    (``seed_state.tests_of_only`` in ``manifest``, a build's manifest.json of the project). A seed that
+    a project copy edits is loaded and tested; empty when every seed differs."""
+    from intent_pipeline import seed_state
+
+    shipped = seed_state.fingerprints(DBT_PROJECT)
+    seeds = sorted(seed for seed, fingerprint in seed_state.fingerprints(project).items()
+                   if shipped.get(seed) == fingerprint)  # fmt: skip
+    return ("--exclude", *seeds, *seed_state.tests_of_only(manifest, seeds)) if seeds else ()
+
+
 def build_warehouse(
     base: Path, lake: Path, *build_args: str, interval: tuple[datetime, datetime] | None = None
 ) -> Build:
@@ -657,11 +672,11 @@ class DayOne:
     def day_two(self, root: Path, prepare: Callable[[Path], None] | None = None) -> dict[str, Build]:
         """``incremental`` and ``from_scratch``: two copies of day 1 under ``root`` with day 2's
         partitions in their lakes (``prepare(lake)`` first, on the incremental one's only), day 2
-        built once, incrementally, as the daily build runs it; the from-scratch side is that
-        warehouse with the models ``--full-refresh`` rebuilds (:func:`rebuilt_by_full_refresh` of
-        day 1's manifest; tables and views are rebuilt by every build, the histories never)
-        refreshed on its own lake: what a full-refresh build of day 2 makes, for one full build
-        fewer than building day 2 twice. The callers compare the two sides' rows; each side's
+        built once, incrementally, as the daily build runs it (:func:`unchanged_seeds` left out); the
+        from-scratch side is that warehouse with the models ``--full-refresh`` rebuilds
+        (:func:`rebuilt_by_full_refresh` of day 1's manifest; tables and views are rebuilt by every
+        build, the histories never) refreshed on its own lake: what a full-refresh build of day 2
+        makes, for one full build fewer than building day 2 twice. The callers compare the two sides' rows; each side's
         ``build`` is its dbt call (the incremental build, the refresh)."""
         builds = {name: self.copy_to(root / name) for name in ("incremental", "from_scratch")}
         if prepare is not None:
@@ -671,7 +686,8 @@ class DayOne:
         day = datetime.combine(DAYS[1], datetime.min.time())
         interval = (day, day + timedelta(days=1))
         incremental = builds["incremental"]
-        done = run_dbt(incremental.base, incremental.lake, "build", *WITHOUT_UNIT_TESTS, interval=interval)
+        done = run_dbt(incremental.base, incremental.lake, "build", *WITHOUT_UNIT_TESTS,
+                       *unchanged_seeds(self.manifest), interval=interval)  # fmt: skip
         assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
         scratch = builds["from_scratch"]
         shutil.copyfile(incremental.warehouse, scratch.warehouse)
@@ -785,7 +801,8 @@ class DayThree:
     and test_identity_incremental_equal (Dave's typo'd mailbox, a probabilistic match). Each file's
     ``day3_rows()`` says which rows it brings (the partitions hold all of them). Before the build
     **Erin is erased** on both sides as ``intent_pipeline.privacy.erase`` does it (every lake partition
-    and every warehouse table). ``incremental``: the daily ``dbt build`` (data tests, no unit tests);
+    and every warehouse table). ``incremental``: the daily ``dbt build`` (data tests, no unit tests;
+    the seeds but the edited scoring_rules left out with their tests, :func:`unchanged_seeds`);
     ``from_scratch``: ``dbt build --full-refresh`` without tests (FULL_REFRESH_WITHOUT_TESTS says
     why). Both run on a copy of the dbt project whose scoring_rules.csv is the scoring file's edit
     (:meth:`project_copy`). Never written to: read in place or copy (:meth:`copy_to`). ``facts``: per
@@ -860,7 +877,8 @@ def day_three(tmp_path_factory, day_two) -> DayThree:
             erased = erin_values(side)
             lake_rows = erase_from_lake(side.lake, erased)
             deleted = warehouse_rows(side.warehouse, erased, apply=True)
-            args = ("build", *(FULL_REFRESH_WITHOUT_TESTS if name == "from_scratch" else WITHOUT_UNIT_TESTS))
+            daily = (*WITHOUT_UNIT_TESTS, *unchanged_seeds(day_two.manifest, project))  # the edited rules load
+            args = ("build", *(FULL_REFRESH_WITHOUT_TESTS if name == "from_scratch" else daily))
             done = run_project(project, side.base, side.lake, *args, interval=DAY_THREE)
             assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
             facts[name] = {"erased": sorted(erased), "lake_rows": lake_rows, "deleted": deleted, "log": done.stdout}
@@ -914,8 +932,10 @@ def merge_day_partitions(lake: Path) -> None:
 def merge_day(tmp_path_factory, warehouse) -> Build:
     """MERGE_DAY (:func:`merge_day_partitions`) built once per test run on a copy of the session
     warehouse, as the daily build runs it: one whole ``dbt build`` (every model and data test, no unit
-    tests: the session build ran them). test_identity_stability and test_operations_marts read it and
-    re-run the interval on copies of their own (:func:`copy_of`); never written to."""
+    tests: the session build ran them; the unchanged seeds and the tests that read only them left
+    out, as ``pipeline.duckdb_build`` leaves them: :func:`unchanged_seeds`). test_identity_stability
+    and test_operations_marts read it and re-run the interval on copies of their own
+    (:func:`copy_of`); never written to."""
     assert warehouse.build.returncode == 0, warehouse.output
     base = shared_folder(tmp_path_factory) / "dbt-merge-day"
     record = base / "build.json"
@@ -924,7 +944,9 @@ def merge_day(tmp_path_factory, warehouse) -> Build:
         shutil.rmtree(base / "lake", ignore_errors=True)  # a failed attempt's leftovers
         day1 = copy_of(warehouse, base)
         merge_day_partitions(day1.lake)
-        done = run_dbt(base, day1.lake, "build", *WITHOUT_UNIT_TESTS, interval=MERGE_DAY)  # no JSON artifacts
+        manifest = json.loads((warehouse.base / "target" / "manifest.json").read_text())
+        # no JSON artifacts
+        done = run_dbt(base, day1.lake, "build", *WITHOUT_UNIT_TESTS, *unchanged_seeds(manifest), interval=MERGE_DAY)
         assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
         record.write_text(json.dumps({"args": done.args, "returncode": done.returncode, "stdout": done.stdout,
                                       "stderr": done.stderr}))  # fmt: skip

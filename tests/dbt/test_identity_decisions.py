@@ -7,10 +7,12 @@ visitors on one kiosk browser (a hub). Day 3 adds no data but three decisions, w
 CSV of a copy of the dbt project as a steward would: cannot_link the two Yan Wus, must_link dave
 and erin, detach carol's phone. Day 3 is then re-run, and day 4 built: nothing may change.
 
-Day 3 is one whole ``dbt build`` (every model and data test on the decided graph, which holds day 2's
-data too). The other days check which person each identifier belongs to, the output of the identity
-models: they ``dbt run`` those models and their parents only (the data tests of the same models
-run on day 3, over the same rows and the decisions).
+Day 3 is one ``dbt build`` of the seed and everything it feeds (``identity_decisions+``: every
+model and mart downstream of the decisions, with their data tests, on the decided graph, which holds
+day 2's data too; the other seeds and models do not read the decisions). The other days check which
+person each identifier belongs to, the output of the identity models: they ``dbt run`` those models
+and their parents only (the data tests of the same models run on day 3, over the same rows and the
+decisions).
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ DAY2 = (datetime(2026, 11, 22), datetime(2026, 11, 23))
 DAY3 = (datetime(2026, 11, 23), datetime(2026, 11, 24))
 DAY4 = (datetime(2026, 11, 24), datetime(2026, 11, 25))
 IDENTITY = ("--select", "+int_people_resolved", "+int_identity_id_changes", "+int_identity_decisions_applied")
+# day 3: the seed of decisions and every node it feeds (a steward's edit rebuilds only what it reaches)
+DECIDED = ("--select", "identity_decisions+")
 
 HEADER = "decision_id,kind,identifier_a,identifier_b,author,reason,decided_on\n"
 YAN_1, YAN_2 = "email:yan.wu1665@huatech.com", "email:yan.wu2548@huatech.com"
@@ -135,8 +139,10 @@ def decided(tmp_path_factory, warehouse):
     assert day2.returncode == 0, day2.stdout[-4000:]
     ids_day2 = ids(build)
     (project / "seeds" / "identity_decisions.csv").write_text(DECISIONS, encoding="utf-8")
-    # the whole build once, so every mart and its tests run on the decided graph
-    day3 = run_project(project, base, lake, "build", *WITHOUT_UNIT_TESTS, interval=DAY3)
+    # what the edited seed feeds, built once with its data tests, so every model and mart downstream of
+    # the decisions (the whole identity graph, people, scores, attribution) and their tests run on the
+    # decided graph; the other seeds and the models the decisions do not reach are as day 1 left them
+    day3 = run_project(project, base, lake, "build", *WITHOUT_UNIT_TESTS, *DECIDED, interval=DAY3)
     assert day3.returncode == 0, day3.stdout[-6000:]
     ids_day3, log_day3 = ids(build), build.query("select * from intermediate.int_identity_id_changes order by all")
     rerun = run_project(project, base, lake, "run", *IDENTITY, interval=DAY3)

@@ -44,6 +44,7 @@ from tests.dbt.conftest import (
     page_view,
     rebuilt_by_full_refresh,
     run_dbt,
+    unchanged_seeds,
     write_partition,
 )
 
@@ -88,7 +89,9 @@ def days(tmp_path_factory, day_two) -> dict:
     assert not (builds["from_scratch"].lake / "raw" / "web_events" / f"dt={GARBAGE_DAY}").exists()
 
     # the from-scratch side without data tests (conftest's FULL_REFRESH_WITHOUT_TESTS says why)
-    for name, args in (("incremental", ()), ("from_scratch", FULL_REFRESH_WITHOUT_TESTS)):
+    # the daily build as the DAG's: the unchanged seeds and their tests left out (conftest's unchanged_seeds)
+    daily = (*WITHOUT_UNIT_TESTS, *unchanged_seeds(day_two.manifest))
+    for name, args in (("incremental", daily), ("from_scratch", FULL_REFRESH_WITHOUT_TESTS)):
         late_events(builds[name].lake)
         build_day(builds[name].base, builds[name].lake, DAY3, *args)
     return {**builds, "day2": day2, "rebuilt_by_full_refresh": rebuilt_by_full_refresh(day_two.manifest)}

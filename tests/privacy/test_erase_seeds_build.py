@@ -20,6 +20,7 @@ from types import SimpleNamespace
 
 import duckdb
 import pytest
+from intent_pipeline import seed_state
 from intent_pipeline.privacy import audit, residual
 from intent_pipeline.privacy import erase as erasure
 from intent_pipeline.settings import DBT_PROJECT_DIR, Settings
@@ -113,9 +114,15 @@ def world(tmp_path_factory):
         request = [erasure.ErasureRequest("email", her_email, "GDPR art. 17 request #11")]
         linked = erasure.resolve(settings.warehouse, request)
         values = linked.search_values() | {EXTRA_PHONE}
+        # every seed as the first build loaded and recorded it (pipeline.duckdb_build)
+        unchanged_before_erase = seed_state.unchanged(seed_state.fingerprints(project), settings.warehouse)
         report = erasure.erase(settings, request)
         names = ("identity_decisions.csv", "consent_records.csv")
         seeds_after_erase = {name: (seeds / name).read_text(encoding="utf-8") for name in names}
+        # the erasure's rebuild is the DAG's (pipeline.duckdb_build): the seed files it rewrote were
+        # loaded again and recorded, the others left out as unchanged
+        current = seed_state.fingerprints(project)
+        stale_after_erase = sorted(set(current) - set(seed_state.unchanged(current, settings.warehouse)))
         # the seed rows come back and the source exports her records again
         (seeds / "identity_decisions.csv").write_text(decisions, encoding="utf-8")
         (seeds / "consent_records.csv").write_text(consent, encoding="utf-8")
@@ -127,7 +134,8 @@ def world(tmp_path_factory):
         yield SimpleNamespace(
             settings=settings, seeds=seeds, her_id=her_id, her_email=her_email, other_id=other_id,
             other_email=other_email, linked=linked, report=report, seeds_after_erase=seeds_after_erase,
-            rerun=rerun, left=left,
+            rerun=rerun, left=left, stale_after_erase=stale_after_erase, seeds_total=len(current),
+            unchanged_before_erase=unchanged_before_erase,
         )  # fmt: skip
 
 
@@ -141,6 +149,9 @@ def test_erase_removed_her_seed_rows_and_kept_the_others(world):
     assert found == {"identity_decisions.csv": 1, "consent_records.csv": 1}
     assert world.report["seed_records_removed"] == 2 and world.report["seed_errors"] == []
     assert world.report["rebuild_seconds"] > 0
+    # the rebuild recorded the seeds it loaded: the two rewritten files are no longer stale
+    assert len(world.unchanged_before_erase) == world.seeds_total > 0
+    assert world.stale_after_erase == []  # not ["consent_records", "identity_decisions"]
     for text in world.seeds_after_erase.values():
         assert world.her_email not in text.lower() and EXTRA_PHONE not in text
         assert world.other_email in text

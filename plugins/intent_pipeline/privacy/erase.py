@@ -573,14 +573,17 @@ def warehouse_rows(warehouse: Path, values: set[str], apply: bool) -> dict[str, 
 
 
 def rebuild(settings: Settings, interval_start: str) -> float:
-    """``dbt build`` for the interval, as the DAG's dbt_build runs it; returns its seconds."""
+    """``dbt build`` for the interval, as the DAG's dbt_build runs it (``pipeline.duckdb_build``);
+    returns its seconds."""
     from intent_pipeline import pipeline
     from intent_pipeline.pipeline import interval_dates
 
     start, end = interval_dates(datetime.fromisoformat(interval_start).date())
     started = time.monotonic()
-    # as the DAG runs it (pipeline.run_dbt), so that both keep the parse in state_dir/dbt/target
-    completed = pipeline.run_dbt(settings, *pipeline.dbt_build_args(), interval=(start, end))
+    # the DAG's build, so that both keep the parse in state_dir/dbt/target; like the DAG's, it leaves
+    # out the seeds unchanged since the last build (seed_state): a seed file the erasure rewrote has
+    # changed, so it is loaded again without the person's rows
+    completed = pipeline.duckdb_build(settings, (start, end))
     if completed.returncode != 0:
         raise ErasureError(f"the rebuild after the erasure failed (dbt build):\n{completed.stdout[-3000:]}")
     return round(time.monotonic() - started, 1)
