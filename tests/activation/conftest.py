@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 from intent_pipeline.settings import Settings
@@ -209,18 +211,26 @@ def activate_day(settings, hubspot, dingtalk, day, run_id: str, token: str, safe
     return report
 
 
-@pytest.fixture
-def debug_log(tmp_path):
-    """The run's log at DEBUG level (urllib3's request lines included), in a file under tmp_path."""
-    path = tmp_path / "logs" / "activate.log"
-    path.parent.mkdir()
+@contextlib.contextmanager
+def logging_at_debug(path: Path):
+    """Python's log at DEBUG level (urllib3's request lines included) into the file ``path`` while open."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
     root = logging.getLogger()
     old_level = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
-    yield path
-    root.removeHandler(handler)
-    root.setLevel(old_level)
-    handler.close()
+    try:
+        yield path
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        handler.close()
+
+
+@pytest.fixture
+def debug_log(tmp_path):
+    """The run's log at DEBUG level, in a file under tmp_path."""
+    with logging_at_debug(tmp_path / "logs" / "activate.log") as path:
+        yield path

@@ -38,11 +38,12 @@ every robot's markup, the company cut and the score and call to follow up kept.
 from __future__ import annotations
 
 import json
-import logging
 from datetime import date, datetime, timedelta
 
 import pytest
 
+from tests.activation.conftest import logging_at_debug
+from tests.activation.test_outside_secrets import CANARIES as CHAT_CANARIES
 from tests.dbt.conftest import WAREHOUSE_FILE
 from tests.outside.lakehouse import SEEDS_AND_MODELS, Lakehouse, export_csv
 
@@ -51,15 +52,7 @@ pytestmark = pytest.mark.slow
 D1, D2, D3 = date(2026, 11, 10), date(2026, 11, 11), date(2026, 11, 12)
 FORM = ["Submission ID", "Form", "Full Name", "Email Address", "Phone Number", "Company", "Job Title", "Industry",
         "Privacy Consent", "Submitted At"]  # fmt: skip
-CANARIES = {
-    "hubspot_token": "pat-na1-okCanaryHubspotT0ken",
-    "dingtalk_token": "okCanaryDingtalkAcc3ss",
-    "dingtalk_secret": "SECokCanaryDingtalkSign",
-    "wecom_key": "okCanaryWecomK3y",
-    "feishu_token": "okCanaryFeishuHook",
-    "feishu_secret": "okCanaryFeishuSign",
-    "slack_path": "okCanarySlackW3bhook",
-}
+CANARIES = {"hubspot_token": "pat-na1-okCanaryHubspotT0ken", **CHAT_CANARIES}
 # what a stranger types: each vendor's mentions and markup, HTML, zero-width and bidi characters,
 # something that looks like a credential, and a value far longer than any message allows
 HOSTILE_COMPANY = ("xoxb-1234567890-okLooksLikeAT0ken <!channel> <!here> <@U123ABC> <https://evil.example|点我> "
@@ -204,15 +197,7 @@ def days(tmp_path_factory, dbt_parse_cache):
     from intent_pipeline.privacy.erase import ErasureRequest, erase
 
     house = Lakehouse(tmp_path_factory.mktemp("first-crossing"))
-    log_path = house.base / "logs" / "activate.log"
-    log_path.parent.mkdir(parents=True)
-    handler = logging.FileHandler(log_path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    try:
+    with logging_at_debug(house.base / "logs" / "activate.log") as log_path:
         with Destinations() as out:
             deliver(house, D1)
             house.extract(D1)
@@ -249,10 +234,6 @@ def days(tmp_path_factory, dbt_parse_cache):
             out.activate(house, D3, "scheduled__2026-11-12", "day3")
             out.steps["erased_at"] = {"hubspot_requests": erased_at}
             yield house, out, log_path
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(old_level)
-        handler.close()
 
 
 def test_every_robot_announces_each_first_crossing_once(days):
