@@ -46,6 +46,19 @@
     {{- return(content[object]) -}}
 {%- endmacro %}
 
+{#- The select that ends a CRM versions model: its id (`id_column`) and crm_version_content's columns,
+    then the lineage, from `relation` (latest_version's result): the columns named again to leave
+    version_rank out, since a portable select has no `* exclude`. -#}
+{% macro crm_version_select(object, id_column, relation) -%}
+    select
+        {{ id_column }},
+        {%- for column in crm_version_content(object) %}
+        {{ column }},
+        {%- endfor %}
+        {{ lake_lineage_columns() }}
+    from {{ relation }}
+{%- endmacro %}
+
 {#- first_copy(relation, partition_by): a select of the first copy of each event of `relation` (a
     CTE name), with the column copy_number (always 1). The counterpart of latest_version for sources
     whose rows never change (GA4 events, SendGrid webhook posts, form submissions): a repeat is a copy

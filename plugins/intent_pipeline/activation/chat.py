@@ -559,7 +559,7 @@ class AlertOnce:
         def told_here(row: dict, before_this_interval: bool = False) -> bool:
             """The lead's first alert (round 0, under its id or an id merged into it) went out here (and,
             ``before_this_interval``, in a run of an earlier interval than this one)."""
-            firsts = (entries.get(pid) for pid in (row.get("person_id"), *merged_ids(row)) if pid)
+            firsts = (entries.get(pid) for pid in person_ids(row))
             since = self.interval if before_this_interval else None
             return any(
                 entry is not None and entry.settled and not (since and (entry.acknowledged_interval or "") >= since)
@@ -568,7 +568,7 @@ class AlertOnce:
 
         def unseen_merge(row: dict) -> bool:
             """A merge of ids none of which this destination knows, since it first ran."""
-            ids = [pid for pid in (row.get("person_id"), *merged_ids(row)) if pid]
+            ids = person_ids(row)
             known = [pid for pid in ids if pid in entries or pid in self.seen]
             return self.ran_before and len(ids) > 1 and not known
 
@@ -662,6 +662,11 @@ def is_due(entry: LedgerEntry | None) -> bool:
 def first_alert_of(row: dict) -> dict:
     """A recycled lead's row as its first alert (round 0, a newly hot lead shown with its owner now)."""
     return {**row, "alert_round": 0, "recycled_from_owner": None, "recycled_in_interval": False}
+
+
+def person_ids(row: dict) -> list[str]:
+    """The row's person id and the ids merged into it (``merged_ids``), empty ones left out."""
+    return [pid for pid in (row.get("person_id"), *merged_ids(row)) if pid]
 
 
 def merged_ids(row: dict) -> list[str]:

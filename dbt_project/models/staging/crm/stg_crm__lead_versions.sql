@@ -47,15 +47,7 @@ latest_per_export as (
 ),
 
 final as (
-    -- the columns named again to leave latest_version's version_rank out (a portable select has no
-    -- `* exclude`); crm_version_content is their one list
-    select
-        lead_id,
-        {%- for column in crm_version_content('leads') %}
-        {{ column }},
-        {%- endfor %}
-        {{ lake_lineage_columns() }}
-    from latest_per_export
+    {{ crm_version_select('leads', 'lead_id', 'latest_per_export') }}
 )
 
 select * from final
