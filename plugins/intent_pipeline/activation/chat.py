@@ -58,7 +58,7 @@ from intent_pipeline.activation.config import (
     _fingerprint,
     options_from_extra,
 )
-from intent_pipeline.activation.escape import ELLIPSIS
+from intent_pipeline.activation.escape import ELLIPSIS, MAX_VALUE_CHARS, plain_line
 from intent_pipeline.activation.http import GaveUp, HttpSender, Outcome, Retry, status_outcome
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, LedgerEntry
 from intent_pipeline.activation.retry import SlidingWindow
@@ -81,6 +81,9 @@ KINDS = (*ALERT_KINDS, *DIGEST_KINDS.values())
 CONTACT_DETAILS = ("masked", "full", "none")  # what an alert shows of the lead's name, email and phone
 DIGEST_OVER = 20  # more newly hot leads than this in one run: one digest message instead
 DIGEST_TOP_REASONS = 3  # a digest line shows the lead's first reasons only
+# The shortest a value is cut to when an alert overflows its robot's limit (ChatDestination.message_text):
+# long enough to still name a company, and for the fields of our own ("reassigned") to stay whole.
+MIN_VALUE_CHARS = 16
 LIST_START, NEXT_ITEM, LIST_END = "\n\n", "\n", "\n\n"  # a digest's list: its own block (fit_lines)
 # an alert's outcome: (status, reason), status ACKNOWLEDGED, REJECTED or DEFERRED
 Answer = tuple[str, str | None]
@@ -460,6 +463,11 @@ def truncate_utf8(text: str, max_bytes: int, suffix: str = ELLIPSIS) -> str:
     return data[:room].decode("utf-8", "ignore") + suffix
 
 
+def _shortened(text: str, escape: Callable[[str], str], max_chars: int) -> str:
+    """``escape`` of ``text`` cut to ``max_chars`` characters (ending in "…") after cleaning."""
+    return escape(truncate_chars(plain_line(text), max_chars))
+
+
 def truncate_chars(text: str, max_chars: int, suffix: str = ELLIPSIS) -> str:
     """``text`` cut to at most ``max_chars`` characters, ending in ``suffix`` if cut."""
     return text if len(text) <= max_chars else text[: max(0, max_chars - len(suffix))] + suffix
@@ -732,15 +740,52 @@ class ChatDestination(AlertOnce, HttpSender[CC]):
         fields["crm_url"] = crm_url(self.config.crm_link if self.config else None, fields.get("crm_lead_id"))
         return fields
 
-    def view(self, fields: dict, lang: str) -> dict:
+    def view(self, fields: dict, lang: str, max_chars: int = MAX_VALUE_CHARS) -> dict:
         """What the templates see of an alert: its values as text in this robot's markup
-        (``escape.ESCAPES[name]``), never markup of their own; ``owner_mention``: the owner's id in
-        this robot (``MENTION_COLUMNS``), when the sales teams seed has it."""
+        (``escape.ESCAPES[name]``), never markup of their own, each at most ``max_chars`` characters
+        before escaping; ``owner_mention``: the owner's id in this robot (``MENTION_COLUMNS``), when
+        the sales teams seed has it."""
         from intent_pipeline.activation.escape import ESCAPES, URL_ESCAPES
 
-        view = escaped_view(fields, lang, ESCAPES[self.name], URL_ESCAPES.get(self.name, str))
+        escape = ESCAPES[self.name]
+        if max_chars < MAX_VALUE_CHARS:
+            escape = functools.partial(_shortened, escape=escape, max_chars=max_chars)
+        view = escaped_view(fields, lang, escape, URL_ESCAPES.get(self.name, str))
         view["owner_mention"] = view["owner_ids"].get(MENTION_COLUMNS[self.name])
         return view
+
+    def message_text(self, fields: dict, lang: str, fits: Callable[[str], bool]) -> str:
+        """One alert's text in this robot's markup, within the robot's size limit (``fits``).
+
+        Every value is already at most ``MAX_VALUE_CHARS``, but many reasons, or values the markup
+        writes longer (Slack's ``&amp;``, three UTF-8 bytes a Chinese character), can still overflow
+        it, and the robot (or its vendor's cut) would then lose the end of the message: the owner's
+        mention. So the last reasons give way to one "…" first; when not even one reason fits, every
+        value is cut shorter (halved, down to ``MIN_VALUE_CHARS``, each ending in "…") and the
+        reasons are fitted again: the headline (the score, the call to follow up) and the owner's
+        line are template text and stay. What still does not fit is returned as it is, for the
+        vendor's own whole-message cut."""
+        macro = self.message_macros(fields, lang).text
+        max_chars = MAX_VALUE_CHARS
+        while True:
+            view = self.view(fields, lang, max_chars)
+            reasons = view["reasons"]
+            text = rendered(macro, view)
+            if fits(text):
+                return text
+            # the most reasons that fit, then "…" (the rendered length grows with the count)
+            low, high = 0, len(reasons) - 1
+            while low < high:
+                middle = (low + high + 1) // 2
+                if fits(rendered(macro, {**view, "reasons": [*reasons[:middle], ELLIPSIS]})):
+                    low = middle
+                else:
+                    high = middle - 1
+            if reasons:
+                text = rendered(macro, {**view, "reasons": [*reasons[:low], ELLIPSIS]})
+            if max_chars <= MIN_VALUE_CHARS or (fits(text) and low > 0):  # at least one reason, if any
+                return text
+            max_chars = max(MIN_VALUE_CHARS, max_chars // 2)
 
     def mentioned(self, alerts: list[dict]) -> list[str]:
         """The ids this robot's message mentions (its owners', in the order of the alerts, once each)."""
