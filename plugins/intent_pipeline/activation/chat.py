@@ -62,7 +62,7 @@ from intent_pipeline.activation.escape import ELLIPSIS, MAX_VALUE_CHARS, plain_l
 from intent_pipeline.activation.http import GaveUp, HttpSender, Outcome, Retry, status_outcome
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, LedgerEntry
 from intent_pipeline.activation.retry import SlidingWindow
-from intent_pipeline.activation.segments import Planned, is_stall
+from intent_pipeline.activation.segments import History, Planned, is_stall
 
 if TYPE_CHECKING:
     import requests
@@ -531,17 +531,7 @@ class AlertOnce:
     # a chat alert names the person in a group: consent to chat_alert is needed (privacy.consent)
     purpose = "chat_alert"
 
-    # Set by run_destination before planning: the destination ran before (its ledger has a run or an
-    # acknowledgement). Off, a merge is no crossing it missed: a destination configured later only
-    # gets new crossings (no flood of every merged person in its first segment).
-    ran_before: bool = False
-    # Set by run_destination before planning: the keys of the leads it saw hot and did not announce
-    # (``Ledger.seen``): a merge with one of them is no new crossing.
-    seen: frozenset[str] = frozenset()
-    # Set by run_destination before planning: the run's interval (ISO day of its start).
-    interval: str | None = None
-
-    def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[dict]:
+    def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry], history: History) -> list[dict]:
         """Leads that became hot or were recycled in the interval, stalls that began in it, plus
         earlier alerts that failed or were held back (``stale``) and are still due, plus the first
         crossings this destination did not see (below); a lead that left the segment is never
@@ -555,7 +545,12 @@ class AlertOnce:
         nothing) or when it is a merge of ids none of which this destination knows (none announced, held
         back, failed, or ``seen`` hot: the merge itself crossed the line) and the destination ran before.
         Such a lead recycled since (lead routing cannot see what a destination held back) gets its
-        first alert, not a reassignment; nor is it reassigned later for that recycling."""
+        first alert, not a reassignment; nor is it reassigned later for that recycling.
+
+        ``history`` (from the ledger, ``run_destination``): ``ran_before`` off, a merge is no crossing
+        it missed (a destination configured later only gets new crossings, no flood of every merged
+        person in its first segment); ``seen``: a merge with a lead it saw hot is no new crossing;
+        ``interval``: the run's, for "announced in an earlier interval's run"."""
 
         def entry_of(row: dict) -> LedgerEntry | None:
             key = self.key_of(row)
@@ -568,7 +563,7 @@ class AlertOnce:
             """The lead's first alert (round 0, under its id or an id merged into it) went out here (and,
             ``before_this_interval``, in a run of an earlier interval than this one)."""
             firsts = (entries.get(pid) for pid in person_ids(row))
-            since = self.interval if before_this_interval else None
+            since = history.interval if before_this_interval else None
             return any(
                 entry is not None and entry.settled and not (since and (entry.acknowledged_interval or "") >= since)
                 for entry in firsts
@@ -577,8 +572,8 @@ class AlertOnce:
         def unseen_merge(row: dict) -> bool:
             """A merge of ids none of which this destination knows, since it first ran."""
             ids = person_ids(row)
-            known = [pid for pid in ids if pid in entries or pid in self.seen]
-            return self.ran_before and len(ids) > 1 and not known
+            known = [pid for pid in ids if pid in entries or pid in history.seen]
+            return history.ran_before and len(ids) > 1 and not known
 
         def due(row: dict) -> bool:
             # an id merged into this person, alerted in the same round: once is enough if that
@@ -620,7 +615,7 @@ class AlertOnce:
                 out.append(row)
         return out
 
-    def remember(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[str]:
+    def remember(self, rows: list[dict], entries: dict[str, LedgerEntry], history: History) -> list[str]:
         """The keys of every lead in the segment (with consent to chat alerts) this
         destination has no record of after its run: hot here and not announced (hot before its first
         run, or hot without crossing), so that a later merge with it is no new crossing. Called by
@@ -630,7 +625,7 @@ class AlertOnce:
             if is_stall(row) or not row.get("in_segment", True) or not row.get("consent_chat_alert"):
                 continue
             key = self.key_of(first_alert_of(row))
-            if key is not None and key not in entries and key not in self.seen:
+            if key is not None and key not in entries and key not in history.seen:
                 notes.append(key)
         return list(dict.fromkeys(notes))
 
