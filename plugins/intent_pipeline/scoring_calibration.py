@@ -214,8 +214,9 @@ def adjust_points(
     """How the current score should change, learned from outcomes: the current score is the offset
     (its scale s learned), each rule's adjustment d is penalised toward 0, with the penalty chosen on
     held-out time: forward-chaining blocks over the newest half of the fit examples (each block
-    judged by a fit on everything before it, :func:`forward_folds`), the largest penalty whose pooled
-    held-out log loss is within one standard error of the best (the "one standard error" rule).
+    judged by a fit on everything before it, :func:`forward_folds`), the largest penalty that the
+    penalty with the best pooled held-out log loss does not beat by one standard error of their paired
+    per-example difference (the "one standard error" rule, :func:`scoring_model.simplest_not_beaten`).
     With few outcomes d stays near 0 and the table keeps its points; with many it moves where the
     data says. The points relearned from scratch (no offset) replace the table only when their
     pooled held-out log loss beats the adjusted table's by more than one standard error.
@@ -240,9 +241,7 @@ def adjust_points(
     best, relearn, held_out = PENALTIES[-1], False, np.zeros(0)
     if relearned:
         pooled = {penalty: np.concatenate(v) for penalty, v in losses.items()}
-        lowest = min(pooled, key=lambda k: float(pooled[k].mean()))
-        bound = pooled[lowest].mean() + pooled[lowest].std() / math.sqrt(len(pooled[lowest]))
-        best = max(k for k, v in pooled.items() if v.mean() <= bound)
+        best = sm.simplest_not_beaten(pooled)
         difference = pooled[best] - np.concatenate(relearned)  # > 0: the relearned points do better
         relearn = sm.beats_by_one_standard_error(difference)
         held_out = np.concatenate(relearned) if relearn else pooled[best]

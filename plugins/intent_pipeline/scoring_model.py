@@ -386,6 +386,18 @@ def beats_by_one_standard_error(difference: np.ndarray) -> bool:
     return bool(len(difference) and difference.mean() > _standard_error(difference))
 
 
+def simplest_not_beaten(held_out: dict[float, np.ndarray]) -> float:
+    """The one-standard-error rule over a grid: ``held_out`` maps each candidate (a penalty: the
+    larger, the simpler) to its per-example held-out losses on the same examples; the largest one
+    that the lowest-loss candidate does not beat by one standard error of their paired difference
+    (:func:`beats_by_one_standard_error`). Paired, because the candidates are judged on the same
+    examples: the spread of the examples' losses around their mean, shared by every candidate, says
+    nothing about which candidate is better (issue 13, twelfth pass: judged by that spread, the
+    calibration command's largest penalty was within "one standard error" of a clearly better one)."""
+    lowest = min(held_out, key=lambda k: float(np.mean(held_out[k])))
+    return max(k for k, v in held_out.items() if not beats_by_one_standard_error(v - held_out[lowest]))
+
+
 def expected_calibration_error(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
     """Weighted mean |mean predicted - observed rate| over equal-width probability bins."""
     index = np.minimum((p * bins).astype(int), bins - 1)
