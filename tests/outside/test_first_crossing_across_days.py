@@ -247,7 +247,7 @@ def test_every_robot_announces_each_first_crossing_once(days):
         # Bo crossed on day 1, delivered after day 2 was pushed: held back (stale), announced on day 3
         "day1_late": ([], []),
         # Ann is Carl now (the older id survives, its reassignment done on day 2); Bo is announced late, as
-        # a new lead (not reassigned: routing recycled him before anyone was told); Gus and Kim, hot only
+        # a new lead (not reassigned: nobody was told, so routing did not recycle him); Gus and Kim, hot only
         # together, are one person announced once (by the address it kept: Gus's or Kim's)
         "day3": (["Bo", "Fay", "Gus|Kim"], ["Hal"]),
     }
