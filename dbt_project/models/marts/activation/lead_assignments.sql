@@ -53,6 +53,18 @@
         {%- set told_at = 'cast(null as timestamp)' -%}
     {%- endif -%}
 {%- endif %}
+{#- an assigned row's columns after its person_id, as every branch from `this` keeps them -#}
+{%- set assignment_columns -%}
+        assigned.team,
+        assigned.owner,
+        assigned.crm_owner_id,
+        assigned.routing_rule_priority as priority,
+        assigned.assignment_source,
+        {{ recycled_from }} as recycled_from_owner,
+        {{ recycle_count }} as recycle_count,
+        {{ recycled_at }} as recycled_at,
+        assigned.assigned_at
+{%- endset %}
 -- refs used only in an incremental run, declared so dbt orders the build:
 -- depends_on: {{ ref('stg_crm__activities') }}
 -- depends_on: {{ ref('int_people_resolved') }}
@@ -257,15 +269,7 @@ merge_members as (
 merge_candidates as (
     select
         members.person_id,
-        assigned.team,
-        assigned.owner,
-        assigned.crm_owner_id,
-        assigned.routing_rule_priority as priority,
-        assigned.assignment_source,
-        {{ recycled_from }} as recycled_from_owner,
-        {{ recycle_count }} as recycle_count,
-        {{ recycled_at }} as recycled_at,
-        assigned.assigned_at,
+        {{ assignment_columns }},
         {{ told_at }} as told_at,
         case when members.member_id = members.person_id then 0 else 1 end as is_merged_away
     from merge_members as members
@@ -351,15 +355,7 @@ recycled as (
 told_now as (
     select
         assigned.person_id,
-        assigned.team,
-        assigned.owner,
-        assigned.crm_owner_id,
-        assigned.routing_rule_priority as priority,
-        assigned.assignment_source,
-        {{ recycled_from }} as recycled_from_owner,
-        {{ recycle_count }} as recycle_count,
-        {{ recycled_at }} as recycled_at,
-        assigned.assigned_at,
+        {{ assignment_columns }},
         coalesce(told.told_at, assigned.assigned_at) as told_at
     from {{ this }} as assigned
     inner join told
