@@ -244,6 +244,8 @@ def run_destination(
     if hasattr(destination, "remember"):  # chat (AlertOnce): what it knows besides its alerts
         destination.ran_before = _ran_before(ledger, ledger_key, run_id)
         destination.seen = frozenset(ledger.seen(ledger_key))
+        since = ledger.seen_since(ledger_key)
+        destination.remembers = since is not None and since != run_id
         destination.interval = interval_start.isoformat()
     if safety.dry_run:
         return _dry_run(

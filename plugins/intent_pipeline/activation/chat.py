@@ -530,6 +530,10 @@ class AlertOnce:
     # Set by run_destination before planning: the keys of the leads it saw hot and did not announce
     # (``Ledger.seen``): a merge with one of them is no new crossing.
     seen: frozenset[str] = frozenset()
+    # Set by run_destination before planning: that memory started in an earlier run (``Ledger.seen_since``),
+    # so a lead in the segment it does not know was not alertable when it crossed (and is now). Off (a
+    # destination's first run, or a ledger from before the memory): no flood of the leads hot before.
+    remembers: bool = False
     # Set by run_destination before planning: the run's interval (ISO day of its start).
     interval: str | None = None
 
@@ -544,10 +548,13 @@ class AlertOnce:
         A first crossing is announced once, late rather than never: a lead in the segment that this
         destination never announced (no settled alert under its id or an id merged into it) is due when
         its crossing was held back here as ``stale`` (a late delivery of an older day, whose run sends
-        nothing) or when it is a merge of ids none of which this destination knows (none announced, held
-        back, failed, or ``seen`` hot: the merge itself crossed the line) and the destination ran before.
-        Such a lead recycled since (lead routing cannot see what a destination held back) gets its
-        first alert, not a reassignment; nor is it reassigned later for that recycling."""
+        nothing), or when none of its ids is known here (none announced, held back, failed, or ``seen``
+        hot) and it may be alerted (consent to chat alerts): a merge of ids (the merge itself crossed the
+        line; once the destination ran before), or a lead that crossed while it could not be alerted
+        (not contactable, so not in the segment, or no consent: never noted as seen) and can be now (once
+        the destination ``remembers`` what it saw). A lead recycled before this destination told it (its
+        alert held back or failed here, delivered by another robot) gets its first alert, not a
+        reassignment; nor is it reassigned later for that recycling."""
 
         def entry_of(row: dict) -> LedgerEntry | None:
             key = self.key_of(row)
@@ -566,11 +573,13 @@ class AlertOnce:
                 for entry in firsts
             )
 
-        def unseen_merge(row: dict) -> bool:
-            """A merge of ids none of which this destination knows, since it first ran."""
+        def unseen(row: dict) -> bool:
+            """None of the lead's ids is known here, and it may be alerted: a merge (since the destination
+            first ran) or a lead not alertable when it crossed (since the destination remembers)."""
             ids = person_ids(row)
-            known = [pid for pid in ids if pid in entries or pid in self.seen]
-            return self.ran_before and len(ids) > 1 and not known
+            if not row.get("consent_chat_alert") or any(pid in entries or pid in self.seen for pid in ids):
+                return False
+            return self.remembers or (self.ran_before and len(ids) > 1)
 
         def due(row: dict) -> bool:
             # an id merged into this person, alerted in the same round: once is enough if that
@@ -584,7 +593,7 @@ class AlertOnce:
                 or row.get("recycled_in_interval")
                 or failed_before(row)
                 or (first_of_its_own and merged)
-                or (not (row.get("alert_round") or 0) and unseen_merge(row))
+                or (not (row.get("alert_round") or 0) and unseen(row))
             )
 
         out = []
