@@ -92,3 +92,24 @@ def test_an_outbox_tells_nobody(settings):
     with FakeHubSpot(token=TOKEN) as hubspot, FakeDingTalk() as dingtalk:
         activate_day(settings, hubspot, dingtalk, DAY2, "scheduled__day2", TOKEN)
     assert told(settings) == [("dingtalk", row["person_id"], "2026-11-21") for row in rows]
+
+
+def test_an_erasure_leaves_no_trace_of_the_person_among_the_leads_told(settings):
+    # mutation: erase.scrub_history skipping the activation_told folder leaves the erased id in the lake
+    from intent_pipeline.activation.history import export_history
+    from intent_pipeline.privacy.erase import scrub_history, scrub_ledger
+
+    rows = make_rows(2, hot_every=1)
+    write_segment(settings.warehouse, rows)
+    write_segment(settings.warehouse, [], "segment_crm_updates")
+    with FakeHubSpot(token=TOKEN) as hubspot, FakeDingTalk() as dingtalk:
+        activate_day(settings, hubspot, dingtalk, DAY1, "scheduled__day1", TOKEN)
+    assert told_keys(settings, "dingtalk") == {"p00000", "p00001"}
+    scrub_ledger(settings.ledger_path, {"p00000"}, None)
+    assert scrub_history(settings, {"p00000"}, None, True) >= 1
+    path = history_dir(settings.lake_dir) / TOLD / "current" / "part.parquet"
+    keys = {key for (key,) in duckdb.sql(f"select record_key from read_parquet('{path}')").fetchall()}
+    assert "p00001" in keys and "p00000" not in keys
+    # and the next export, from the scrubbed ledger, holds the others only
+    export_history(settings.ledger_path, settings.lake_dir, [DAY1])
+    assert told_keys(settings, "dingtalk") == {"p00001"}
