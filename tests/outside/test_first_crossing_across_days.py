@@ -263,6 +263,18 @@ def test_every_robot_announces_each_first_crossing_once(days):
             assert report[vendor]["rejected"] == report[vendor]["deferred"] == 0, (step, vendor, report[vendor])
 
 
+def test_routing_recycles_only_leads_a_robot_told_counting_from_then(days):
+    """docs/activation.md, "Lead routing and recycling": after day 3's build (before its activation), Hal,
+    told on day 2 by every robot, was recycled a day later; Bo, held back everywhere, was told by no
+    robot yet: not recycled, no told_at (before told_at, routing marked him alerted and recycled him)."""
+    house, _, _ = days
+    rows = house.build.query(
+        "select p.email, a.recycle_count, a.alerted, a.told_at from marts.lead_assignments a"
+        " join marts.people p using (person_id) where p.email in (?, ?)", HAL[1], BO[1]
+    )  # fmt: skip
+    assert sorted(rows) == [(BO[1], 0, False, None), (HAL[1], 1, True, datetime(2026, 11, 12))], rows
+
+
 def test_the_rerun_and_the_late_day_send_nothing_and_the_crm_holds_each_contact_once(days):
     house, out, _ = days
     assert out.steps["day2_again"]["hubspot"] == []
