@@ -62,7 +62,7 @@
         where false) as empty_history
 {%- endmacro %}
 
-{#- The columns history.py writes (RUN_SCHEMA, ROW_LOG_SCHEMA, DEAD_LETTER_SCHEMA), for the empty table. -#}
+{#- The columns history.py writes (RUN_SCHEMA, ROW_LOG_SCHEMA, DEAD_LETTER_SCHEMA, TOLD_SCHEMA), for the empty table. -#}
 {% macro activation_history_columns(table) -%}
     {%- set counts = {'planned': 'bigint', 'sent_ok': 'bigint', 'unchanged': 'bigint', 'rejected': 'bigint',
         'invalid': 'bigint', 'deferred': 'bigint', 'dead_lettered': 'bigint', 'stale': 'bigint',
@@ -74,6 +74,7 @@
             'execution': 'bigint', 'record_key': 'varchar', 'outcome': 'varchar', 'reason': 'varchar'},
         'activation_dead_letter': {'destination': 'varchar', 'record_key': 'varchar', 'attempts': 'bigint',
             'last_error': 'varchar', 'last_run_id': 'varchar'},
+        'activation_told': {'destination': 'varchar', 'record_key': 'varchar', 'told_interval': 'date'},
     }[table] -%}
     {%- if table == 'activation_runs' -%}
         {%- do columns.update(counts) -%}

@@ -53,6 +53,7 @@ WHOLE_TABLES = {
     "activation_runs": "activation/activation_runs",
     "activation_row_log": "activation/activation_row_log",
     "activation_dead_letter": "activation/activation_dead_letter",
+    "activation_told": "activation/activation_told",
     "audit": "audit",
     # the quality gates' verdicts (<lake>/gate_results/<layer>/dt=<day>.parquet, quality/verdicts.py)
     "gate_results": "gate_results",

@@ -2,8 +2,9 @@
 "Chat alerts", "First crossings it did not see"): an alert held back as ``stale`` (a late delivery of an
 older day) goes out on the next run of a newer day; a merge of ids none of which the destination knows
 (announced, held back, failed, or seen hot) is announced; a merge with an announced or a seen-hot id is
-not; a destination configured later gets no flood. Every chat vendor, over real HTTP to its fake;
-the segment rows as ``read_segment`` returns them."""
+not; a lead that crossed while it could not be alerted (not contactable, no consent) is announced when it
+can be, once; a destination configured later, or whose ledger predates its memory, gets no flood. Every
+chat vendor, over real HTTP to its fake; the segment rows as ``read_segment`` returns them."""
 
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ def test_a_crossing_held_back_as_stale_is_announced_once_on_the_next_newer_run(r
 
 
 def test_a_merge_of_two_ids_below_the_line_is_announced_once(robot):
-    # mutation: without the unseen_merge clause in AlertOnce.candidates, day 2 sends nothing
+    # mutation: without the unseen clause in AlertOnce.candidates, day 2 sends nothing
     robot.run(DAY1, "scheduled__day1", [lead(0, hot_now=True)])
     # ids 7 and 9 were below the line (not in the segment); merged on day 2 into 7, now hot, not "newly"
     merged = lead(7, merged_person_ids="p00009")
@@ -96,7 +97,7 @@ def test_a_merge_of_two_ids_below_the_line_is_announced_once(robot):
 
 
 def test_a_merge_with_an_announced_or_a_seen_hot_id_announces_nothing(robot):
-    # mutation: unseen_merge ignoring what the ledger knows (`known` empty) announces both merges below
+    # mutation: unseen ignoring what the ledger knows (entries, seen) announces both merges below
     robot.run(DAY1, "scheduled__day1", [lead(0, hot_now=True), lead(3)])  # 0 announced; 3 hot, not newly: seen
     with Ledger(robot.settings.ledger_path) as ledger:
         assert {key for (key,) in ledger.db.execute("select record_key from activation_seen")} == {"p00003"}
@@ -114,6 +115,36 @@ def test_a_destination_configured_later_gets_no_flood_of_merged_or_hot_leads(rob
     # its next run: the merged people it saw hot on its first run are no new crossing either
     second, texts = robot.run(DAY3, "scheduled__day3", [*rows[:3], lead(4)])
     assert texts == [] and second["sent_ok"] == 0
+
+
+def test_a_lead_that_becomes_contactable_while_hot_is_announced_once(robot):
+    # mutation: AlertOnce.remembers always False (unseen for merges only): day 3 sends nothing
+    robot.run(DAY1, "scheduled__day1", [lead(0, hot_now=True)])
+    # day 2: lead 5 crosses while unsubscribed (not in the segment); lead 6 crosses without consent to
+    # chat alerts (in the segment, withheld)
+    second, texts = robot.run(DAY2, "scheduled__day2", [lead(0), lead(6, hot_now=True, consent_chat_alert=False)])
+    assert texts == [] and second["withheld_no_consent"] == 1, second
+    # day 3: both can be alerted now, still hot, crossing nothing: announced, once, as new leads
+    rows = [lead(0), lead(5), lead(6)]
+    third, texts = robot.run(DAY3, "scheduled__day3", rows)
+    assert third["sent_ok"] == 2 and len(texts) == 2 and named(texts, 5) and named(texts, 6), (third, texts)
+    assert all(NEW in text for text in texts), texts
+    again, texts = robot.run(DAY3, "scheduled__day3", rows)
+    later, more = robot.run(date(2026, 11, 13), "scheduled__day4", rows)
+    assert texts == more == [] and again["sent_ok"] == later["sent_ok"] == 0
+
+
+def test_a_ledger_from_before_the_memory_of_leads_seen_gets_no_flood(robot):
+    # mutation: AlertOnce.remembers = ran_before (the memory's start ignored): day 2 announces leads 1 and 2
+    robot.run(DAY1, "scheduled__day1", [lead(0, hot_now=True), lead(1), lead(2)])
+    with Ledger(robot.settings.ledger_path) as ledger, ledger.db:  # as a ledger written before the memory
+        ledger.db.execute("delete from activation_seen")
+        ledger.db.execute("delete from activation_seen_since")
+    second, texts = robot.run(DAY2, "scheduled__day2", [lead(0), lead(1), lead(2)])
+    assert texts == [] and second["sent_ok"] == 0, texts
+    # the memory starts with that run: lead 3, hot on day 3 without a crossing it was told of, is announced
+    third, texts = robot.run(DAY3, "scheduled__day3", [lead(0), lead(1), lead(2), lead(3)])
+    assert third["sent_ok"] == 1 and named(texts, 3), texts
 
 
 def test_an_erasure_removes_what_a_destination_saw(tmp_path):

@@ -92,7 +92,7 @@ def test_spend_gives_cost_per_conversion_and_roas(warehouse):
 
 def test_a_warehouse_from_before_recycling_upgrades_in_place(warehouse, tmp_path):
     """lead_assignments is incremental and never rebuilt: a table without the recycling columns
-    must build (append_new_columns adds them) instead of failing on the missing recycle_count."""
+    must build (append_new_columns adds them) instead of failing on the missing recycle_count or told_at."""
     import shutil
 
     import duckdb
@@ -101,10 +101,10 @@ def test_a_warehouse_from_before_recycling_upgrades_in_place(warehouse, tmp_path
 
     shutil.copy(warehouse.warehouse, tmp_path / "warehouse.duckdb")
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
-        for column in ("recycled_from_owner", "recycle_count", "recycled_at", "alerted"):
+        for column in ("recycled_from_owner", "recycle_count", "recycled_at", "alerted", "told_at"):
             con.execute(f"alter table marts.lead_assignments drop column {column}")
     done = run_dbt(tmp_path, warehouse.lake, "build", "--select", "lead_assignments")
     assert done.returncode == 0, done.stdout[-3000:]
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
         columns = {r[0] for r in con.execute("describe marts.lead_assignments").fetchall()}
-    assert {"recycled_from_owner", "recycle_count", "recycled_at", "alerted"} <= columns
+    assert {"recycled_from_owner", "recycle_count", "recycled_at", "alerted", "told_at"} <= columns

@@ -247,7 +247,7 @@ def test_every_robot_announces_each_first_crossing_once(days):
         # Bo crossed on day 1, delivered after day 2 was pushed: held back (stale), announced on day 3
         "day1_late": ([], []),
         # Ann is Carl now (the older id survives, its reassignment done on day 2); Bo is announced late, as
-        # a new lead (not reassigned: routing recycled him before anyone was told); Gus and Kim, hot only
+        # a new lead (not reassigned: nobody was told, so routing did not recycle him); Gus and Kim, hot only
         # together, are one person announced once (by the address it kept: Gus's or Kim's)
         "day3": (["Bo", "Fay", "Gus|Kim"], ["Hal"]),
     }
@@ -261,6 +261,18 @@ def test_every_robot_announces_each_first_crossing_once(days):
         report = out.steps[step]["report"]
         for vendor in out.chat:
             assert report[vendor]["rejected"] == report[vendor]["deferred"] == 0, (step, vendor, report[vendor])
+
+
+def test_routing_recycles_only_leads_a_robot_told_counting_from_then(days):
+    """docs/activation.md, "Lead routing and recycling": after day 3's build (before its activation), Hal,
+    told on day 2 by every robot, was recycled a day later; Bo, held back everywhere, was told by no
+    robot yet: not recycled, no told_at (before told_at, routing marked him alerted and recycled him)."""
+    house, _, _ = days
+    rows = house.build.query(
+        "select p.email, a.recycle_count, a.alerted, a.told_at from marts.lead_assignments a"
+        " join marts.people p using (person_id) where p.email in (?, ?)", HAL[1], BO[1]
+    )  # fmt: skip
+    assert sorted(rows) == [(BO[1], 0, False, None), (HAL[1], 1, True, datetime(2026, 11, 12))], rows
 
 
 def test_the_rerun_and_the_late_day_send_nothing_and_the_crm_holds_each_contact_once(days):

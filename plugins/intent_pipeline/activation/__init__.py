@@ -143,14 +143,21 @@ def _hold_back_stale(plan, entries: dict, newest: str | None, interval_start: da
 
 def _history(ledger, ledger_key: str, run_id: str, interval_start: date) -> History:
     """What the ledger knows of the destination's past besides its entries (``segments.History``):
-    a run (other than this one) or an acknowledgement, and the leads it saw hot."""
+    a run (other than this one) or an acknowledgement, the leads it saw hot, and whether that memory
+    started in an earlier run."""
     ran_before = ledger.newest_interval(ledger_key, run_id) is not None
     if not ran_before:
         (runs,) = ledger.db.execute(
             "select count(*) from activation_runs where destination = ? and run_id is not ?", (ledger_key, run_id)
         ).fetchone()
         ran_before = bool(runs)
-    return History(interval_start.isoformat(), ran_before, frozenset(ledger.seen(ledger_key)))
+    since = ledger.seen_since(ledger_key)
+    return History(
+        interval_start.isoformat(),
+        ran_before,
+        frozenset(ledger.seen(ledger_key)),
+        remembers=since is not None and since != run_id,
+    )
 
 
 def _remember(

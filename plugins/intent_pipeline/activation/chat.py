@@ -542,15 +542,19 @@ class AlertOnce:
         A first crossing is announced once, late rather than never: a lead in the segment that this
         destination never announced (no settled alert under its id or an id merged into it) is due when
         its crossing was held back here as ``stale`` (a late delivery of an older day, whose run sends
-        nothing) or when it is a merge of ids none of which this destination knows (none announced, held
-        back, failed, or ``seen`` hot: the merge itself crossed the line) and the destination ran before.
-        Such a lead recycled since (lead routing cannot see what a destination held back) gets its
-        first alert, not a reassignment; nor is it reassigned later for that recycling.
+        nothing), or when none of its ids is known here (none announced, held back, failed, or ``seen``
+        hot) and it may be alerted (consent to chat alerts): a merge of ids (the merge itself crossed the
+        line; once the destination ran before), or a lead that crossed while it could not be alerted
+        (not contactable, so not in the segment, or no consent: never noted as seen) and can be now (once
+        the destination ``remembers`` what it saw). A lead recycled before this destination told it (its
+        alert held back or failed here, delivered by another robot) gets its first alert, not a
+        reassignment; nor is it reassigned later for that recycling.
 
         ``history`` (from the ledger, ``run_destination``): ``ran_before`` off, a merge is no crossing
         it missed (a destination configured later only gets new crossings, no flood of every merged
         person in its first segment); ``seen``: a merge with a lead it saw hot is no new crossing;
-        ``interval``: the run's, for "announced in an earlier interval's run"."""
+        ``remembers``: the memory of what it saw started in an earlier run; ``interval``: the run's,
+        for "announced in an earlier interval's run"."""
 
         def entry_of(row: dict) -> LedgerEntry | None:
             key = self.key_of(row)
@@ -569,11 +573,13 @@ class AlertOnce:
                 for entry in firsts
             )
 
-        def unseen_merge(row: dict) -> bool:
-            """A merge of ids none of which this destination knows, since it first ran."""
+        def unseen(row: dict) -> bool:
+            """None of the lead's ids is known here, and it may be alerted: a merge (since the destination
+            first ran) or a lead not alertable when it crossed (since the destination remembers)."""
             ids = person_ids(row)
-            known = [pid for pid in ids if pid in entries or pid in history.seen]
-            return history.ran_before and len(ids) > 1 and not known
+            if not row.get("consent_chat_alert") or any(pid in entries or pid in history.seen for pid in ids):
+                return False
+            return history.remembers or (history.ran_before and len(ids) > 1)
 
         def due(row: dict) -> bool:
             # an id merged into this person, alerted in the same round: once is enough if that
@@ -587,7 +593,7 @@ class AlertOnce:
                 or row.get("recycled_in_interval")
                 or failed_before(row)
                 or (first_of_its_own and merged)
-                or (not (row.get("alert_round") or 0) and unseen_merge(row))
+                or (not (row.get("alert_round") or 0) and unseen(row))
             )
 
         out = []

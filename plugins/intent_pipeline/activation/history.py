@@ -10,7 +10,11 @@ activation writes what happened as Parquet next to the raw lake:
 * ``<lake>/activation/activation_row_log/dt=<interval>/part.parquet`` — the row log of those runs
   (rejected, deferred, invalid, dead-lettered, stale, in doubt rows and why);
 * ``<lake>/activation/activation_dead_letter/current/part.parquet`` — the dead letters now (a
-  state, not a history: the whole view each time).
+  state, not a history: the whole view each time);
+* ``<lake>/activation/activation_told/current/part.parquet`` — the leads each chat robot told (its
+  first alert of the lead acknowledged, not held back, failed, dead-lettered or in doubt; an outbox
+  file tells nobody) and the interval whose run told it (a state too): lead routing starts a
+  lead's follow-up SLA there (``int_leads_told``, ``lead_assignments.told_at``).
 
 An interval's files are replaced whole, by rename: a re-run of the interval rewrites its share (its
 runs are all in the ledger), nothing is duplicated, and a reader sees the old file or the new one.
@@ -31,7 +35,8 @@ from typing import Any
 RUNS = "activation_runs"
 ROW_LOG = "activation_row_log"
 DEAD_LETTER = "activation_dead_letter"
-TABLES = (RUNS, ROW_LOG, DEAD_LETTER)
+TOLD = "activation_told"
+TABLES = (RUNS, ROW_LOG, DEAD_LETTER, TOLD)
 # the run report's counts, one column each (a count a destination does not report is 0)
 COUNT_COLUMNS = ("planned", "sent_ok", "unchanged", "rejected", "invalid", "deferred", "dead_lettered", "stale",
                  "requests")  # fmt: skip
@@ -58,6 +63,7 @@ DEAD_LETTER_SCHEMA = {
     "last_error": "string",
     "last_run_id": "string",
 }
+TOLD_SCHEMA = {"destination": "string", "record_key": "string", "told_interval": "date32"}
 
 
 def history_dir(lake_dir: Path | str) -> Path:
@@ -111,12 +117,12 @@ def _run_row(
 def export_history(ledger_path: Path | str, lake_dir: Path | str, intervals: Iterable[date] | None = None) -> dict:
     """Write the ledger's runs and row log of ``intervals`` (default: every interval the ledger has
     runs for) and its current dead letters as Parquet under ``<lake>/activation``; returns
-    ``{"intervals": [...], "runs": n, "row_log": n, "dead_letters": n}`` (rows written)."""
+    ``{"intervals": [...], "runs": n, "row_log": n, "dead_letters": n, "told": n}`` (rows written)."""
     from intent_pipeline.activation.ledger import Ledger
 
     out = history_dir(lake_dir)
     done: list[str] = []
-    counted = {"runs": 0, "row_log": 0, "dead_letters": 0}
+    counted = {"runs": 0, "row_log": 0, "dead_letters": 0, "told": 0}
     with Ledger(ledger_path) as ledger:
         db: sqlite3.Connection = ledger.db
         if intervals is None:
@@ -154,6 +160,31 @@ def export_history(ledger_path: Path | str, lake_dir: Path | str, intervals: Ite
                 " order by destination, record_key"
             )
         ]
+        told = told_leads(db)
     _write(out / DEAD_LETTER / "current" / "part.parquet", dead, DEAD_LETTER_SCHEMA)
+    _write(out / TOLD / "current" / "part.parquet", told, TOLD_SCHEMA)
     counted["dead_letters"] = len(dead)
+    counted["told"] = len(told)
     return {"intervals": done, **counted}
+
+
+def told_leads(db: sqlite3.Connection) -> list[dict]:
+    """``TOLD_SCHEMA`` rows: every lead a chat robot told, per robot: its first alert (round 0, the key
+    is the person id: no ``#<round>``, no ``stall:``) acknowledged, with the interval of the run that
+    did it (None for a ledger row from before the ledger kept it). An outbox (``<robot>:outbox``) told
+    nobody; a held-back, failed, dead-lettered or in-doubt alert told nobody for sure."""
+    from intent_pipeline.activation.chat import MENTION_COLUMNS
+    from intent_pipeline.activation.ledger import ACKNOWLEDGED
+
+    rows = db.execute(
+        "select destination, record_key, acknowledged_interval from activation_ledger where status = ?"
+        " order by destination, record_key",
+        (ACKNOWLEDGED,),
+    )
+    return [
+        {"destination": destination, "record_key": key,
+         "told_interval": date.fromisoformat(day) if day else None}
+        for destination, key, day in rows
+        # a robot's own account (``<robot>@<account>``); its outbox is ``<robot>:outbox``
+        if destination.split("@", 1)[0] in MENTION_COLUMNS and "#" not in key and not key.startswith("stall:")
+    ]  # fmt: skip

@@ -21,7 +21,9 @@ Tables:
   (``in_doubt``: a chat alert is sent at most once).
 * ``activation_seen`` — the leads a chat destination saw hot in its segment and did not announce (hot
   before its first run, or hot without a crossing it was told of): a later identity merge with one of
-  them is no new crossing (``chat.AlertOnce``).
+  them is no new crossing (``chat.AlertOnce``); ``activation_seen_since`` — the run whose notes started
+  that memory, per destination: from the next run on, a lead in the segment the destination does not
+  know (it could not be alerted when it crossed: not contactable, no consent) is announced once.
 * ``acknowledged_interval`` (in ``activation_ledger``) — the data interval (its start day) whose value the
   destination last acknowledged for the record: time moves forward at a destination, so a run of an
   older interval never sends over it (``newest_interval``; the run logs such rows as ``stale``).
@@ -86,6 +88,11 @@ create table if not exists activation_seen (
     run_id text not null,
     seen_at text not null,
     primary key (destination, record_key)
+);
+create table if not exists activation_seen_since (
+    destination text primary key,
+    run_id text not null,
+    since text not null
 );
 create index if not exists activation_row_log_run on activation_row_log (run_id, destination);
 create table if not exists activation_in_flight (
@@ -281,10 +288,21 @@ class Ledger:
         rows = self.db.execute("select record_key from activation_seen where destination = ?", (destination,))
         return {key for (key,) in rows}
 
+    def seen_since(self, destination: str) -> str | None:
+        """The run whose notes started the destination's memory of the leads it saw (``see``), or None."""
+        row = self.db.execute("select run_id from activation_seen_since where destination = ?", (destination,))
+        found = row.fetchone()
+        return found[0] if found else None
+
     def see(self, destination: str, run_id: str, keys: Iterable[str]) -> None:
-        """Note leads a chat destination saw hot and did not announce (kept once, with the first run)."""
+        """Note leads a chat destination saw hot and did not announce (kept once, with the first run);
+        the first call for a destination starts its memory (``seen_since``), with or without keys."""
         now = _now()
         with self.db:
+            self.db.execute(
+                "insert or ignore into activation_seen_since (destination, run_id, since) values (?, ?, ?)",
+                (destination, run_id, now),
+            )
             self.db.executemany(
                 "insert or ignore into activation_seen (destination, record_key, run_id, seen_at) values (?, ?, ?, ?)",
                 [(destination, key, run_id, now) for key in keys],

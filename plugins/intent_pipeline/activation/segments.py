@@ -206,6 +206,10 @@ class History:
     interval: str  # the run's interval: the ISO day of its start
     ran_before: bool = False  # a run (other than this one) or an acknowledgement in the ledger
     seen: frozenset[str] = frozenset()  # the leads it saw hot and did not announce (``Ledger.seen``)
+    # that memory started in an earlier run (``Ledger.seen_since``): a lead in the segment it does not know
+    # was not alertable when it crossed (and is now). Off (a destination's first run, or a ledger from
+    # before the memory): no flood of the leads hot before.
+    remembers: bool = False
 
 
 class KeptInSync:

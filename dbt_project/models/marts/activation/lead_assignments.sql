@@ -15,10 +15,15 @@
     owner when the team has one member) with recycled_from_owner, recycled_at = interval_end and
     recycle_count 1. Once only: a recycled lead is never recycled again, and a lead the CRM owns
     is never taken away. Recycling does not count as a round-robin turn. Only a lead whose owner
-    was told is recycled: alerted is true when the lead was routed in the interval it became hot
-    and reachable (the run that routes it announces it in chat); a lead already hot before the
-    first run (never announced) or unreachable is never recycled: nobody blames an owner who was
-    never told. Rows written before this column existed count as not alerted.
+    was told is recycled, and the SLA is counted from when they were told: told_at is when a chat
+    robot first delivered the lead's first alert (int_leads_told: the activation history, under the
+    lead's id or an id merged into it; the end of the interval whose activation delivered it), alerted
+    is told_at is not null. An alert held back (a late delivery of an older day), failed,
+    dead-lettered, in doubt, written to an outbox, or never made (hot before the first run, not
+    contactable, no consent to chat alerts) tells nobody: nobody blames an owner who was never told.
+    A lead is told by the activation after the build that routes it, so the next build sets told_at
+    (the activation history it reads is the activations' before it). Rows written before told_at
+    existed are told when the history says so (their alerted is not read).
 
     One owner truth: this model decides, int_activation_leads (and so the segments, chat and the
     CRMs) reads it. When a salesperson gives the lead to someone else in the CRM (people.owner is
@@ -34,7 +39,7 @@
 {#- a warehouse built before recycling existed has no recycle_count yet (append_new_columns adds it
     when this run inserts): read it only where it is (in a unit test `this` is a fixture, not a table) -#}
 {%- set recycle_count = 'coalesce(assigned.recycle_count, 0)' -%}
-{%- set alerted = 'coalesce(assigned.alerted, false)' -%}
+{%- set told_at = 'assigned.told_at' -%}
 {%- set recycled_from = 'assigned.recycled_from_owner' -%}
 {%- set recycled_at = 'assigned.recycled_at' -%}
 {%- if is_incremental() and this is not string -%}
@@ -44,10 +49,22 @@
         {%- set recycled_from = 'cast(null as ' ~ sql_type('varchar') ~ ')' -%}
         {%- set recycled_at = 'cast(null as timestamp)' -%}
     {%- endif -%}
-    {%- if 'alerted' not in existing -%}
-        {%- set alerted = 'false' -%}
+    {%- if 'told_at' not in existing -%}
+        {%- set told_at = 'cast(null as timestamp)' -%}
     {%- endif -%}
 {%- endif %}
+{#- an assigned row's columns after its person_id, as every branch from `this` keeps them -#}
+{%- set assignment_columns -%}
+        assigned.team,
+        assigned.owner,
+        assigned.crm_owner_id,
+        assigned.routing_rule_priority as priority,
+        assigned.assignment_source,
+        {{ recycled_from }} as recycled_from_owner,
+        {{ recycle_count }} as recycle_count,
+        {{ recycled_at }} as recycled_at,
+        assigned.assigned_at
+{%- endset %}
 -- refs used only in an incremental run, declared so dbt orders the build:
 -- depends_on: {{ ref('stg_crm__activities') }}
 -- depends_on: {{ ref('int_people_resolved') }}
@@ -75,6 +92,18 @@ rules as (
     from {{ ref('lead_routing_rules') }}
 ),
 
+-- the leads a chat robot told, under the surviving person (its own id's first alert or an id merged
+-- into it): the first delivery counts
+told as (
+    select
+        coalesce(merged.person_id, leads_told.person_id) as person_id,
+        min(leads_told.told_at) as told_at
+    from {{ ref('int_leads_told') }} as leads_told
+    left join {{ ref('int_identity_merged_ids') }} as merged
+        on merged.merged_person_id = leads_told.person_id
+    group by coalesce(merged.person_id, leads_told.person_id)
+),
+
 members as (
     select
         team,
@@ -93,9 +122,7 @@ new_leads as (
         people.owner as crm_owner,
         lower(coalesce(people.region, '')) as region,
         lower(coalesce(people.industry, '')) as industry,
-        products.product_line,
-        -- the run that routes a lead announces it in chat when it became hot now and is reachable
-        coalesce(lead_scores.became_hot_in_interval and {{ is_contactable('people') }}, false) as alerted
+        products.product_line
     from lead_scores
     inner join people
         on people.person_id = lead_scores.person_id
@@ -155,7 +182,6 @@ rotated as (
         routed.person_id,
         routed.team,
         routed.priority,
-        routed.alerted,
         (
             coalesce(turns_taken.routed_before, 0)
             + row_number() over (partition by routed.team order by routed.scored_at, routed.person_id)
@@ -173,8 +199,7 @@ round_robin as (
         members.owner,
         members.crm_owner_id,
         rotated.priority,
-        'round_robin' as assignment_source,
-        rotated.alerted
+        'round_robin' as assignment_source
     from rotated
     inner join members
         on members.team = rotated.team
@@ -188,8 +213,7 @@ named as (
         matched.rule_owner as owner,
         members.crm_owner_id,
         matched.priority,
-        'rule_owner' as assignment_source,
-        matched.alerted
+        'rule_owner' as assignment_source
     from matched
     left join members
         on members.team = matched.team
@@ -223,7 +247,7 @@ crm_takeovers as (
         {{ recycle_count }} as recycle_count,
         {{ recycled_at }} as recycled_at,
         assigned.assigned_at,
-        {{ alerted }} as alerted
+        {{ told_at }} as told_at
     from {{ this }} as assigned
     inner join people
         on people.person_id = assigned.person_id
@@ -245,16 +269,8 @@ merge_members as (
 merge_candidates as (
     select
         members.person_id,
-        assigned.team,
-        assigned.owner,
-        assigned.crm_owner_id,
-        assigned.routing_rule_priority as priority,
-        assigned.assignment_source,
-        {{ recycled_from }} as recycled_from_owner,
-        {{ recycle_count }} as recycle_count,
-        {{ recycled_at }} as recycled_at,
-        assigned.assigned_at,
-        {{ alerted }} as alerted,
+        {{ assignment_columns }},
+        {{ told_at }} as told_at,
         case when members.member_id = members.person_id then 0 else 1 end as is_merged_away
     from merge_members as members
     inner join lead_scores
@@ -277,26 +293,33 @@ merge_ranked as (
 inherited as (
     select
         person_id, team, owner, crm_owner_id, priority, assignment_source, recycled_from_owner,
-        recycle_count, recycled_at, assigned_at, alerted
+        recycle_count, recycled_at, assigned_at, told_at
     from merge_ranked
     where merge_rank = 1
         and is_merged_away = 1
         and person_id not in (select person_id from crm_takeovers)
 ),
 
+-- the SLA runs from when the owner was told (told_at; a told lead of unknown time: from assigned_at)
 overdue as (
-    select assigned.*
+    select
+        assigned.*,
+        coalesce({{ told_at }}, told.told_at, assigned.assigned_at) as told_at_now
     from {{ this }} as assigned
     inner join lead_scores
         on lead_scores.person_id = assigned.person_id
+    left join told
+        on told.person_id = assigned.person_id
     where assigned.assignment_source in ('round_robin', 'rule_owner')
         and {{ recycle_count }} = 0
-        and {{ alerted }}
+        and ({{ told_at }} is not null or told.person_id is not null)
         and assigned.person_id not in (select person_id from crm_takeovers)
         and assigned.person_id not in (select person_id from inherited)
         and assigned.team is not null
-        and {{ dbt.dateadd('hour', var('lead_follow_up_sla_hours'), 'assigned.assigned_at') }}
-            <= {{ interval_end_at(ref('int_events_unified')) }}
+        and {{ dbt.dateadd(
+            'hour', var('lead_follow_up_sla_hours'),
+            'greatest(assigned.assigned_at, coalesce(' ~ told_at ~ ', told.told_at, assigned.assigned_at))'
+        ) }} <= {{ interval_end_at(ref('int_events_unified')) }}
         and not exists (
             select 1
             from activities
@@ -317,7 +340,7 @@ recycled as (
         1 as recycle_count,
         {{ interval_end_at(ref('int_events_unified')) }} as recycled_at,
         overdue.assigned_at,
-        true as alerted
+        overdue.told_at_now as told_at
     from overdue
     left join members as current_member
         on current_member.team = overdue.team
@@ -326,6 +349,21 @@ recycled as (
         on next_member.team = overdue.team
         and next_member.member_index
             = mod(coalesce(current_member.member_index + 1, 0), next_member.team_size)
+),
+
+-- told since the last build, nothing else changed: the row again with told_at
+told_now as (
+    select
+        assigned.person_id,
+        {{ assignment_columns }},
+        coalesce(told.told_at, assigned.assigned_at) as told_at
+    from {{ this }} as assigned
+    inner join told
+        on told.person_id = assigned.person_id
+    where {{ told_at }} is null
+        and assigned.person_id not in (select person_id from recycled)
+        and assigned.person_id not in (select person_id from crm_takeovers)
+        and assigned.person_id not in (select person_id from inherited)
 ),
 {%- endif %}
 
@@ -336,8 +374,7 @@ kept as (
         crm_owner as owner,
         cast(null as {{ sql_type('varchar') }}) as crm_owner_id,
         cast(null as integer) as priority,
-        'crm_owner' as assignment_source,
-        alerted
+        'crm_owner' as assignment_source
     from new_leads
     where crm_owner is not null
 ),
@@ -355,7 +392,7 @@ routed_now as (
         0 as recycle_count,
         cast(null as timestamp) as recycled_at,
         {{ interval_end_at(ref('int_events_unified')) }} as assigned_at,
-        alerted
+        cast(null as timestamp) as told_at
     from (
         select * from round_robin
         union all
@@ -378,8 +415,9 @@ final as (
         cast(recycled_from_owner as {{ sql_type('varchar') }}) as recycled_from_owner,
         cast(recycle_count as integer) as recycle_count,
         cast(recycled_at as timestamp) as recycled_at,
-        -- the owner was told: the lead was announced in chat when it was routed (recycling needs it)
-        cast(alerted as boolean) as alerted
+        -- the owner was told (a chat robot delivered the lead's first alert) and when: the SLA's start
+        cast(told_at is not null as boolean) as alerted,
+        cast(told_at as timestamp) as told_at
     from (
         select * from routed_now
         {%- if is_incremental() %}
@@ -389,6 +427,8 @@ final as (
         select * from crm_takeovers
         union all
         select * from inherited
+        union all
+        select * from told_now
         {%- endif %}
     ) as assignments
 )
