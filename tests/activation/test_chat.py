@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from intent_pipeline.activation import DestinationRefused, ledger_name, run_destination
 from intent_pipeline.activation import dingtalk as dingtalk_module
-from intent_pipeline.activation.chat import chat_fields, fit_lines, lead_view, messages, truncate_utf8
+from intent_pipeline.activation.chat import body_size, chat_fields, fit_lines, lead_view, messages, truncate_utf8
 from intent_pipeline.activation.feishu import FeishuConfig, FeishuConfigError, sign
 from intent_pipeline.activation.ledger import Ledger
 from intent_pipeline.activation.retry import SlidingWindow
@@ -270,7 +270,7 @@ def test_feishu_bot_without_secret_and_the_legacy_answer(settings, segment, fake
 # --- size limits --------------------------------------------------------------------------------
 
 
-def test_wecom_content_over_4096_bytes_is_cut_on_a_character_boundary(settings, segment, fake_time):
+def test_wecom_content_over_4096_bytes_is_cut_at_the_reasons_keeping_the_owner(settings, segment, fake_time):
     rows = read_segment(settings.warehouse)
     rows[0]["score_reasons"] = ";".join(f"访问定价页第{i}次 +1" for i in range(400))
     uncut = str(messages("wecom", "hot_lead", "zh").text(lead_view(chat_fields(rows[0]), "zh")))
@@ -280,9 +280,38 @@ def test_wecom_content_over_4096_bytes_is_cut_on_a_character_boundary(settings, 
                      rows)  # fmt: skip
         content = wecom_text(server.messages[0])
     assert report["sent_ok"] == 5 and report["rejected"] == 0
-    assert 4000 < len(content.encode()) <= 4096
-    assert content.endswith("…") and "\ufffd" not in content
-    assert SENTENCE in content
+    assert 3900 < len(content.encode()) <= 4096
+    assert "、…\n" in content and "\ufffd" not in content  # the reasons that fit, then "…"
+    assert SENTENCE in content and content.splitlines()[-1].startswith("> 负责人：王经理")
+
+
+MENTIONS = {"dingtalk": "@13800000001", "wecom": "<@sales70001>", "feishu": "<at id=ou_sample70001></at>",
+            "slack": "<@U0SAMPLE70001>"}  # fmt: skip  (陈静's ids in the sales teams seed)
+
+
+def test_a_lead_with_many_long_reasons_and_values_keeps_score_mention_and_call_to_action(vendor, settings, fake_time):
+    """Each value is cut at 200 characters, but 60 reasons (and values Slack writes five times longer:
+    ``&`` is ``&amp;``) still overflow every robot's limit: the reasons and then the values are cut,
+    with a visible ellipsis, never the score, the owner's mention or the call to follow up."""
+    row = make_rows(1, hot_every=1)[0]
+    row.update(owner="陈静", lead_score=88, company="&" * 300, full_name="张" * 300, job_title="<总监>" * 100,
+               score_reasons_zh=";".join(f"第{i}次访问价格页" + "很" * 190 + " +1" for i in range(60)))  # fmt: skip
+    spec = vendor
+    with spec.server(fake_time) as server:
+        report = run(settings, make_destination(spec, spec.config(server), fake_time), "r1", [row])
+        message = server.messages[0]
+    assert report["sent_ok"] == 1 and report["rejected"] == 0  # the fakes answer 400/40058 over the limits
+    if vendor.name == "slack":
+        assert all(len(block["text"]["text"]) <= 3000 for block in message["blocks"]) and len(message["text"]) <= 3000
+    elif vendor.name == "feishu":
+        assert body_size(message) <= 20 * 1024
+    else:  # WeCom's documented 4,096 bytes; DingTalk documents none, the same cut is ours
+        markdown = message["markdown"]
+        assert len(markdown.get("content", markdown.get("text", "")).encode("utf-8")) <= 4096
+    text = spec.text(message)
+    assert "意向分88" in text and "请立即跟进" in text and MENTIONS[vendor.name] in text
+    assert "第0次访问价格页" in text and "…" in text  # the first reason is shown, the cut is visible
+    assert "第59次访问价格页" not in text  # the reasons were cut, not the message's tail
 
 
 def test_truncate_utf8_never_splits_a_character():

@@ -120,10 +120,30 @@ def test_an_erasure_removes_what_a_destination_saw(tmp_path):
     # mutation: erase.scrub_ledger without activation_seen leaves the erased person's id in the ledger file
     from intent_pipeline.privacy.erase import scrub_ledger
 
+    # mutation: activation_seen counted as ledger_rows again: the report names the wrong table
     path = tmp_path / "ledger.sqlite"
     with Ledger(path) as ledger:
         ledger.see("dingtalk@x", "run-1", ["p00001", "p00002"])
+        ledger.record("dingtalk@x", "run-1", [("p00001", "h1", "acknowledged", None)])
     counts = scrub_ledger(path, {"p00001"}, None)
     with Ledger(path) as ledger:
-        assert ledger.seen("dingtalk@x") == {"p00002"}
-    assert counts["ledger_rows"] == 1
+        assert ledger.seen("dingtalk@x") == {"p00002"} and "p00001" not in ledger.entries("dingtalk@x")
+    # each table's rows under its own name (docs/privacy.md, step 5)
+    assert counts == {"ledger_rows": 1, "seen_rows": 1, "in_flight_rows": 0, "row_log_rows": 0}
+
+
+def test_what_the_ledger_knows_reaches_planning_as_an_argument():
+    """``run_destination`` gives a chat destination its history (``segments.History``: the interval,
+    whether it ran before, the leads it saw hot) as an argument of ``candidates`` and ``remember``,
+    never as attributes set on the destination object."""
+    from intent_pipeline.activation.dingtalk import DingTalkDestination
+    from intent_pipeline.activation.segments import History
+
+    destination, merged, hot = DingTalkDestination(None), lead(1, merged_person_ids="p00011"), lead(3)
+    assert destination.candidates([merged], {}, History("2026-11-11", ran_before=False)) == []
+    assert destination.candidates([merged], {}, History("2026-11-11", ran_before=True)) == [merged]
+    knew = History("2026-11-11", ran_before=True, seen=frozenset({"p00011"}))
+    assert destination.candidates([merged], {}, knew) == []  # a merge with a lead it saw hot: no crossing
+    assert destination.remember([hot], {}, History("2026-11-11")) == ["p00003"]
+    assert destination.remember([hot], {}, History("2026-11-11", seen=frozenset({"p00003"}))) == []
+    assert not {"ran_before", "seen", "interval"} & set(vars(destination))

@@ -66,6 +66,20 @@ def test_escaping_keeps_addresses_and_ordinary_text():
     assert markdown_text("x\ud83d") == "x\ufffd"
 
 
+INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
+
+
+@pytest.mark.parametrize("escape", [markdown_text, slack_text])
+def test_zero_width_and_bidi_controls_are_dropped_and_emoji_kept(escape):
+    """A value cannot hide or reorder text with invisible characters; CJK and emoji (joined ones too) stay."""
+    for char in INVISIBLE:
+        assert escape(f"客户{char}A{char}") == "客户A", hex(ord(char))
+    assert escape("@\u200ball") == "＠all"  # a zero-width space does not smuggle a mention past the guard
+    family, woman_tech = "👨\u200d👩\u200d👧", "👩🏽\u200d💻"  # ZWJ emoji sequences: the joiner stays
+    assert escape(f"张伟 {family} {woman_tech} ❤\ufe0f 株式会社") == f"张伟 {family} {woman_tech} ❤\ufe0f 株式会社"
+    assert escape("a\u200d👩 👩\u200db") == "a👩 👩b"  # a joiner next to no emoji is dropped
+
+
 def test_slack_sections_are_verbatim():
     """Slack links URLs and parses mentions in plain text unless the text object is verbatim."""
     body = body_of("slack", "hot_lead", "zh", lead_row(company="@channel www.evil.example"))

@@ -183,6 +183,38 @@ def test_activity_without_id_is_critical_and_duplicate_or_leadless_activities_wa
     assert f"(_source_file={SOURCE_OF['crm_activities']}, _row_number=4)" in message
 
 
+BLANK_IDS = ["", "   ", "\u3000", "\u200b", "\ufeff\u200d "]  # empty once read as an id (normalize.identifier)
+CRM_IDS = {"crm_leads": ["lead_id"], "crm_opportunities": ["opportunity_id", "lead_id"],
+           "crm_orders": ["order_id", "lead_id"], "crm_activities": ["activity_id", "lead_id"]}  # fmt: skip
+
+
+def test_a_crm_id_empty_once_read_is_critical_even_when_another_writer_put_it_in_the_lake(settings):
+    """The extract quarantines a CRM row whose id is empty (spaces or invisible characters alone, docs/sources.md);
+    a Parquet file another writer dropped in the lake (an export already there) must not load one either:
+    staging would key every such row on the same invisible id. An id with text around such characters passes."""
+    rows = clean_raw_rows()
+    for table, columns in CRM_IDS.items():
+        base = rows[table][0]
+        for column in columns:
+            rows[table] += [{**base, column: blank} for blank in BLANK_IDS]
+        rows[table].append({**base, columns[0]: "\u200b00Q5g0000AAAAAZ"})
+    rows["crm_leads"][0]["lead_id"] = " 00Q5g0000AAAAAA"  # a space around an id is no empty id
+    write_clean_lake(settings.lake_dir, rows)
+
+    report = validate_raw(settings, INTERVAL)
+    for table, columns in CRM_IDS.items():
+        regex = "expect_column_values_to_match_regex"
+        blank = {r["column"]: r for r in _failed(report, table) if r["expectation"] == regex}
+        assert set(blank) == set(columns), (table, blank)
+        for result in blank.values():
+            assert result["severity"] == "critical" and result["unexpected_count"] == len(BLANK_IDS), result
+            assert {example["value"] for example in result["examples"]} == set(BLANK_IDS)
+            assert "empty required field" in result["why"]  # the extract's reason for the same row
+    with pytest.raises(QualityGateError) as caught:
+        enforce_gate(report)
+    assert "crm_leads: expect_column_values_to_match_regex on lead_id — 5 of 8 rows unexpected" in str(caught.value)
+
+
 def _crm_drop(settings, leads_rows: list[list], leads_header: list[str] | None = None) -> None:
     from tests.sources.helpers import csv_bytes, drop_dir
     from tests.sources.hostile import LEADS

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from intent_pipeline.activation.config import ActivationConfigError, DestinationRefused
 from intent_pipeline.activation.dingtalk import DingTalkConfig
 from intent_pipeline.activation.hubspot import HubSpotConfig
+from intent_pipeline.activation.segments import History
 from intent_pipeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ def _counts(mode: str) -> dict:
             "withheld_no_consent": 0}  # fmt: skip
 
 
-def _plan(destination, rows: list[dict], entries: dict):
+def _plan(destination, rows: list[dict], entries: dict, history: History):
     """The destination's plan for these rows against its ledger entries (the same in a dry run).
 
     Consent: of the destination's candidates, only those whose person consented to its purpose are
@@ -101,7 +102,7 @@ def _plan(destination, rows: list[dict], entries: dict):
     from intent_pipeline.activation.segments import plan_rows
     from intent_pipeline.privacy.consent import consented, purpose_of
 
-    candidates, withheld = consented(destination.candidates(rows, entries), purpose_of(destination))
+    candidates, withheld = consented(destination.candidates(rows, entries, history), purpose_of(destination))
     plan = plan_rows(
         candidates,
         destination.key_of,
@@ -140,18 +141,20 @@ def _hold_back_stale(plan, entries: dict, newest: str | None, interval_start: da
     return stale
 
 
-def _ran_before(ledger, ledger_key: str, run_id: str) -> bool:
-    """The destination has a run (other than this one) or an acknowledgement in its ledger."""
-    if ledger.newest_interval(ledger_key, run_id) is not None:
-        return True
-    (runs,) = ledger.db.execute(
-        "select count(*) from activation_runs where destination = ? and run_id is not ?", (ledger_key, run_id)
-    ).fetchone()
-    return bool(runs)
+def _history(ledger, ledger_key: str, run_id: str, interval_start: date) -> History:
+    """What the ledger knows of the destination's past besides its entries (``segments.History``):
+    a run (other than this one) or an acknowledgement, and the leads it saw hot."""
+    ran_before = ledger.newest_interval(ledger_key, run_id) is not None
+    if not ran_before:
+        (runs,) = ledger.db.execute(
+            "select count(*) from activation_runs where destination = ? and run_id is not ?", (ledger_key, run_id)
+        ).fetchone()
+        ran_before = bool(runs)
+    return History(interval_start.isoformat(), ran_before, frozenset(ledger.seen(ledger_key)))
 
 
 def _remember(
-    destination, ledger, ledger_key: str, run_id: str, rows: list[dict], stale, newest: str | None, interval_start: date
+    destination, ledger, ledger_key: str, run_id: str, rows: list[dict], stale, newest: str | None, history: History
 ) -> None:
     """What a chat destination notes without sending (``AlertOnce.remember``): its alerts held back as
     ``stale`` (due on its next run of a newer interval: a first crossing is announced late rather than
@@ -160,8 +163,8 @@ def _remember(
     if remember is None:
         return
     ledger.hold_back(ledger_key, run_id, [item.key for item, _ in stale])
-    if newest is None or newest <= interval_start.isoformat():
-        ledger.see(ledger_key, run_id, remember(rows, ledger.entries(ledger_key)))
+    if newest is None or newest <= history.interval:
+        ledger.see(ledger_key, run_id, remember(rows, ledger.entries(ledger_key), history))
 
 
 def _guard(destination, plan, entries: dict, safety: Safety) -> str | None:
@@ -241,10 +244,7 @@ def run_destination(
     purpose = purpose_of(destination)  # a destination without a purpose is refused before anything else
     outbox_mode = destination.config is None
     ledger_key = ledger_name(destination.name, destination.config)
-    if hasattr(destination, "remember"):  # chat (AlertOnce): what it knows besides its alerts
-        destination.ran_before = _ran_before(ledger, ledger_key, run_id)
-        destination.seen = frozenset(ledger.seen(ledger_key))
-        destination.interval = interval_start.isoformat()
+    history = _history(ledger, ledger_key, run_id, interval_start)
     if safety.dry_run:
         return _dry_run(
             destination,
@@ -252,7 +252,7 @@ def run_destination(
             ledger.entries(ledger_key),
             safety,
             ledger.newest_interval(ledger_key, run_id),
-            interval_start,
+            history,
         )
     counts = _counts("outbox" if outbox_mode else "http")
     failed: BaseException | None = None
@@ -260,7 +260,7 @@ def run_destination(
     try:
         settle_in_flight(ledger, ledger_key, run_id, interval_start)
         entries = ledger.entries(ledger_key)
-        plan = _plan(destination, rows, entries)
+        plan = _plan(destination, rows, entries, history)
         newest = ledger.newest_interval(ledger_key, run_id)
         stale = _hold_back_stale(plan, entries, newest, interval_start)
         stop = _guard(destination, plan, entries, safety)
@@ -298,7 +298,7 @@ def run_destination(
                 field = {ACKNOWLEDGED: "sent_ok", REJECTED: "rejected", DEFERRED: "deferred"}[status]
                 counts[field] += 1
         counts["outbox_files"] = outbox.written if outbox is not None else []
-        _remember(destination, ledger, ledger_key, run_id, rows, stale, newest, interval_start)
+        _remember(destination, ledger, ledger_key, run_id, rows, stale, newest, history)
     except BaseException as error:
         failed = error
         # One redaction for every destination: whatever a destination raises leaves without its secrets
@@ -468,13 +468,13 @@ def _answers(
 
 
 def _dry_run(
-    destination, rows: list[dict], entries: dict, safety: Safety, newest: str | None, interval_start: date
+    destination, rows: list[dict], entries: dict, safety: Safety, newest: str | None, history: History
 ) -> dict:
     try:
-        plan = _plan(destination, rows, entries)
+        plan = _plan(destination, rows, entries, history)
     finally:
         destination.close()
-    stale = _hold_back_stale(plan, entries, newest, interval_start)
+    stale = _hold_back_stale(plan, entries, newest, date.fromisoformat(history.interval))
     decisions = _decisions(plan, entries) + [{"key": it.key, "action": "stale", "reason": why} for it, why in stale]
     actions = [d["action"] for d in decisions]
     counts = {

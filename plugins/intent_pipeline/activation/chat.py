@@ -58,11 +58,11 @@ from intent_pipeline.activation.config import (
     _fingerprint,
     options_from_extra,
 )
-from intent_pipeline.activation.escape import ELLIPSIS
+from intent_pipeline.activation.escape import ELLIPSIS, MAX_VALUE_CHARS, plain_line
 from intent_pipeline.activation.http import GaveUp, HttpSender, Outcome, Retry, status_outcome
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, LedgerEntry
 from intent_pipeline.activation.retry import SlidingWindow
-from intent_pipeline.activation.segments import Planned, is_stall
+from intent_pipeline.activation.segments import History, Planned, is_stall
 
 if TYPE_CHECKING:
     import requests
@@ -81,6 +81,9 @@ KINDS = (*ALERT_KINDS, *DIGEST_KINDS.values())
 CONTACT_DETAILS = ("masked", "full", "none")  # what an alert shows of the lead's name, email and phone
 DIGEST_OVER = 20  # more newly hot leads than this in one run: one digest message instead
 DIGEST_TOP_REASONS = 3  # a digest line shows the lead's first reasons only
+# The shortest a value is cut to when an alert overflows its robot's limit (ChatDestination.message_text):
+# long enough to still name a company, and for the fields of our own ("reassigned") to stay whole.
+MIN_VALUE_CHARS = 16
 LIST_START, NEXT_ITEM, LIST_END = "\n\n", "\n", "\n\n"  # a digest's list: its own block (fit_lines)
 # an alert's outcome: (status, reason), status ACKNOWLEDGED, REJECTED or DEFERRED
 Answer = tuple[str, str | None]
@@ -460,6 +463,11 @@ def truncate_utf8(text: str, max_bytes: int, suffix: str = ELLIPSIS) -> str:
     return data[:room].decode("utf-8", "ignore") + suffix
 
 
+def _shortened(text: str, escape: Callable[[str], str], max_chars: int) -> str:
+    """``escape`` of ``text`` cut to ``max_chars`` characters (ending in "…") after cleaning."""
+    return escape(truncate_chars(plain_line(text), max_chars))
+
+
 def truncate_chars(text: str, max_chars: int, suffix: str = ELLIPSIS) -> str:
     """``text`` cut to at most ``max_chars`` characters, ending in ``suffix`` if cut."""
     return text if len(text) <= max_chars else text[: max(0, max_chars - len(suffix))] + suffix
@@ -523,17 +531,7 @@ class AlertOnce:
     # a chat alert names the person in a group: consent to chat_alert is needed (privacy.consent)
     purpose = "chat_alert"
 
-    # Set by run_destination before planning: the destination ran before (its ledger has a run or an
-    # acknowledgement). Off, a merge is no crossing it missed: a destination configured later only
-    # gets new crossings (no flood of every merged person in its first segment).
-    ran_before: bool = False
-    # Set by run_destination before planning: the keys of the leads it saw hot and did not announce
-    # (``Ledger.seen``): a merge with one of them is no new crossing.
-    seen: frozenset[str] = frozenset()
-    # Set by run_destination before planning: the run's interval (ISO day of its start).
-    interval: str | None = None
-
-    def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[dict]:
+    def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry], history: History) -> list[dict]:
         """Leads that became hot or were recycled in the interval, stalls that began in it, plus
         earlier alerts that failed or were held back (``stale``) and are still due, plus the first
         crossings this destination did not see (below); a lead that left the segment is never
@@ -547,7 +545,12 @@ class AlertOnce:
         nothing) or when it is a merge of ids none of which this destination knows (none announced, held
         back, failed, or ``seen`` hot: the merge itself crossed the line) and the destination ran before.
         Such a lead recycled since (lead routing cannot see what a destination held back) gets its
-        first alert, not a reassignment; nor is it reassigned later for that recycling."""
+        first alert, not a reassignment; nor is it reassigned later for that recycling.
+
+        ``history`` (from the ledger, ``run_destination``): ``ran_before`` off, a merge is no crossing
+        it missed (a destination configured later only gets new crossings, no flood of every merged
+        person in its first segment); ``seen``: a merge with a lead it saw hot is no new crossing;
+        ``interval``: the run's, for "announced in an earlier interval's run"."""
 
         def entry_of(row: dict) -> LedgerEntry | None:
             key = self.key_of(row)
@@ -560,7 +563,7 @@ class AlertOnce:
             """The lead's first alert (round 0, under its id or an id merged into it) went out here (and,
             ``before_this_interval``, in a run of an earlier interval than this one)."""
             firsts = (entries.get(pid) for pid in person_ids(row))
-            since = self.interval if before_this_interval else None
+            since = history.interval if before_this_interval else None
             return any(
                 entry is not None and entry.settled and not (since and (entry.acknowledged_interval or "") >= since)
                 for entry in firsts
@@ -569,8 +572,8 @@ class AlertOnce:
         def unseen_merge(row: dict) -> bool:
             """A merge of ids none of which this destination knows, since it first ran."""
             ids = person_ids(row)
-            known = [pid for pid in ids if pid in entries or pid in self.seen]
-            return self.ran_before and len(ids) > 1 and not known
+            known = [pid for pid in ids if pid in entries or pid in history.seen]
+            return history.ran_before and len(ids) > 1 and not known
 
         def due(row: dict) -> bool:
             # an id merged into this person, alerted in the same round: once is enough if that
@@ -612,7 +615,7 @@ class AlertOnce:
                 out.append(row)
         return out
 
-    def remember(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[str]:
+    def remember(self, rows: list[dict], entries: dict[str, LedgerEntry], history: History) -> list[str]:
         """The keys of every lead in the segment (with consent to chat alerts) this
         destination has no record of after its run: hot here and not announced (hot before its first
         run, or hot without crossing), so that a later merge with it is no new crossing. Called by
@@ -622,7 +625,7 @@ class AlertOnce:
             if is_stall(row) or not row.get("in_segment", True) or not row.get("consent_chat_alert"):
                 continue
             key = self.key_of(first_alert_of(row))
-            if key is not None and key not in entries and key not in self.seen:
+            if key is not None and key not in entries and key not in history.seen:
                 notes.append(key)
         return list(dict.fromkeys(notes))
 
@@ -732,15 +735,52 @@ class ChatDestination(AlertOnce, HttpSender[CC]):
         fields["crm_url"] = crm_url(self.config.crm_link if self.config else None, fields.get("crm_lead_id"))
         return fields
 
-    def view(self, fields: dict, lang: str) -> dict:
+    def view(self, fields: dict, lang: str, max_chars: int = MAX_VALUE_CHARS) -> dict:
         """What the templates see of an alert: its values as text in this robot's markup
-        (``escape.ESCAPES[name]``), never markup of their own; ``owner_mention``: the owner's id in
-        this robot (``MENTION_COLUMNS``), when the sales teams seed has it."""
+        (``escape.ESCAPES[name]``), never markup of their own, each at most ``max_chars`` characters
+        before escaping; ``owner_mention``: the owner's id in this robot (``MENTION_COLUMNS``), when
+        the sales teams seed has it."""
         from intent_pipeline.activation.escape import ESCAPES, URL_ESCAPES
 
-        view = escaped_view(fields, lang, ESCAPES[self.name], URL_ESCAPES.get(self.name, str))
+        escape = ESCAPES[self.name]
+        if max_chars < MAX_VALUE_CHARS:
+            escape = functools.partial(_shortened, escape=escape, max_chars=max_chars)
+        view = escaped_view(fields, lang, escape, URL_ESCAPES.get(self.name, str))
         view["owner_mention"] = view["owner_ids"].get(MENTION_COLUMNS[self.name])
         return view
+
+    def message_text(self, fields: dict, lang: str, fits: Callable[[str], bool]) -> str:
+        """One alert's text in this robot's markup, within the robot's size limit (``fits``).
+
+        Every value is already at most ``MAX_VALUE_CHARS``, but many reasons, or values the markup
+        writes longer (Slack's ``&amp;``, three UTF-8 bytes a Chinese character), can still overflow
+        it, and the robot (or its vendor's cut) would then lose the end of the message: the owner's
+        mention. So the last reasons give way to one "…" first; when not even one reason fits, every
+        value is cut shorter (halved, down to ``MIN_VALUE_CHARS``, each ending in "…") and the
+        reasons are fitted again: the headline (the score, the call to follow up) and the owner's
+        line are template text and stay. What still does not fit is returned as it is, for the
+        vendor's own whole-message cut."""
+        macro = self.message_macros(fields, lang).text
+        max_chars = MAX_VALUE_CHARS
+        while True:
+            view = self.view(fields, lang, max_chars)
+            reasons = view["reasons"]
+            text = rendered(macro, view)
+            if fits(text):
+                return text
+            # the most reasons that fit, then "…" (the rendered length grows with the count)
+            low, high = 0, len(reasons) - 1
+            while low < high:
+                middle = (low + high + 1) // 2
+                if fits(rendered(macro, {**view, "reasons": [*reasons[:middle], ELLIPSIS]})):
+                    low = middle
+                else:
+                    high = middle - 1
+            if reasons:
+                text = rendered(macro, {**view, "reasons": [*reasons[:low], ELLIPSIS]})
+            if max_chars <= MIN_VALUE_CHARS or (fits(text) and low > 0):  # at least one reason, if any
+                return text
+            max_chars = max(MIN_VALUE_CHARS, max_chars // 2)
 
     def mentioned(self, alerts: list[dict]) -> list[str]:
         """The ids this robot's message mentions (its owners', in the order of the alerts, once each)."""

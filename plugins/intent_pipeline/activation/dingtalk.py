@@ -37,6 +37,7 @@ from intent_pipeline.activation.chat import (
     rendered,
     request_url,
     send_url_and_key,
+    truncate_utf8,
     utf8_len,
 )
 from intent_pipeline.activation.config import DestinationRefused, _extra
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
 NAME = "dingtalk"
 DEFAULT_PATH = "/robot/send"
 DEFAULT_URL = "https://oapi.dingtalk.com/robot/send"
-MAX_TEXT_BYTES = 4096  # the digest's cut (an assumption: DingTalk documents none for markdown)
+MAX_TEXT_BYTES = 4096  # a message's and the digest's cut (an assumption: DingTalk documents none for markdown)
 TOO_FAST = 130101  # "send too fast, exceed 20 times per minute"
 TOO_FAST_WAIT = 60.0  # DingTalk counts per minute: wait a whole one before retrying
 # Token missing/invalid, signature or keyword/IP security check failed: every message would fail the same way.
@@ -122,9 +123,10 @@ class DingTalkDestination(ChatDestination[DingTalkConfig]):
     name = NAME
 
     def message_body(self, fields: dict, lang: str) -> dict:
-        macros = self.message_macros(fields, lang)
-        view = self.view(fields, lang)
-        return markdown(rendered(macros.title, view), rendered(macros.text, view), self.mentioned([fields]))
+        """One lead's markdown within ``MAX_TEXT_BYTES`` (``ChatDestination.message_text``)."""
+        title = rendered(self.message_macros(fields, lang).title, self.view(fields, lang))
+        text = self.message_text(fields, lang, lambda candidate: utf8_len(candidate) <= MAX_TEXT_BYTES)
+        return markdown(title, truncate_utf8(text, MAX_TEXT_BYTES), self.mentioned([fields]))
 
     def digest_body(self, leads: list[dict], lang: str) -> dict:
         """One markdown message naming the count and listing the leads, hottest first, within the cut."""

@@ -25,7 +25,9 @@ by DingTalk, WeCom or Feishu), so a character that would be markup is replaced b
 which no renderer reads as markup and a reader reads as the same text: ``*`` → ``＊``, an ``_`` not
 inside a word → ``＿``, ``[`` → ``［``, ``<`` → ``＜``, ``@`` at a word's start → ``＠``, ``://`` →
 ``：//``; Slack's ``&<>`` get Slack's own entities. Line breaks and other control characters become a
-space, bidirectional overrides (which make a text read backwards) are dropped, a lone surrogate (not
+space; zero-width characters, the byte order mark and the bidirectional marks, embeddings, overrides and
+isolates (which hide text or make it read backwards) are dropped, except a zero-width joiner between two
+emoji (a family, a profession: the emoji stays whole); a lone surrogate (not
 encodable as UTF-8) becomes U+FFFD, and a value longer than ``MAX_VALUE_CHARS`` (200) is cut with "…"
 (the robots cut a message as a whole, which would drop the score and the owner after a long value).
 An ``@`` inside a word stays (``zhang.wei@example.com`` is still an address), and so does ``snake_case``.
@@ -46,8 +48,14 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-# Bidirectional embeddings, overrides and isolates (and the invisible marks): dropped.
-BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+# Invisible characters that can hide or reorder text: zero-width space, non-joiner and joiner,
+# left-to-right and right-to-left marks, bidirectional embeddings, overrides and isolates, and the
+# byte order mark (a zero-width no-break space inside a text). Dropped; a joiner between two emoji
+# (a ZWJ sequence such as a family or a profession) is kept, see ``_drop_invisible``.
+ZWJ = "\u200d"
+INVISIBLE_CONTROLS = dict.fromkeys(
+    map(ord, "\u200b\u200c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff")
+)
 # CommonMark-ish markups (DingTalk, WeCom, Feishu): characters that can open markup anywhere in a line.
 MARKDOWN_CHARS = str.maketrans(
     {
@@ -90,14 +98,31 @@ _SAFE_URL_RE = re.compile(r"^https?://[^\s<>()\[\]|\"'`\\]+$")
 
 def plain_line(text: str) -> str:
     """``text`` on one line of ordinary characters: control characters and line/paragraph separators
-    become a space (runs collapsed), bidirectional controls are dropped, a lone surrogate is U+FFFD;
+    become a space (runs collapsed), zero-width and bidirectional controls are dropped (a joiner
+    inside an emoji sequence stays), a lone surrogate is U+FFFD;
     at most ``MAX_VALUE_CHARS`` characters (a longer value is cut and ends in "…")."""
     if _has_surrogate(text):  # a pair is joined into its character, a lone one is U+FFFD
         text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    text = text.translate(BIDI_CONTROLS)
+    text = _drop_invisible(text)
     out = [" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text]
     text = _SPACES_RE.sub(" ", "".join(out))
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + ELLIPSIS
+
+
+def _drop_invisible(text: str) -> str:
+    """``text`` without ``INVISIBLE_CONTROLS``, and without a zero-width joiner unless it joins two emoji."""
+    text = text.translate(INVISIBLE_CONTROLS)
+    if ZWJ not in text:
+        return text
+    return "".join(c for i, c in enumerate(text) if c != ZWJ or _joins_emoji(text, i))
+
+
+def _joins_emoji(text: str, i: int) -> bool:
+    """The joiner at ``i`` follows an emoji (or its variation selector or skin tone) and precedes one."""
+    if i == 0 or i + 1 == len(text):
+        return False
+    before, after = text[i - 1], text[i + 1]
+    return (before == "\ufe0f" or unicodedata.category(before) in ("So", "Sk")) and unicodedata.category(after) == "So"
 
 
 def _has_surrogate(text: str) -> bool:

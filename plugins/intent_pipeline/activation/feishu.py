@@ -165,9 +165,14 @@ def _json_text_size(text: str) -> int:
     return utf8_len(json.dumps(text, ensure_ascii=False)) - 2
 
 
+def text_room(title: str) -> int:
+    """The bytes a card's text may take (as JSON) so the signed body with ``title`` stays within 20 KB."""
+    return MAX_BODY_BYTES - body_size({**card(title, ""), **SIGNATURE_PLACEHOLDER})
+
+
 def fitted_card(title: str, text: str) -> dict:
     """``card(title, text)`` with ``text`` cut so the signed body stays within 20 KB."""
-    room = MAX_BODY_BYTES - body_size({**card(title, ""), **SIGNATURE_PLACEHOLDER})
+    room = text_room(title)
     while _json_text_size(text) > room:
         # JSON escapes (\\n, \\") make the sent text longer than the text: cut by the overflow, re-measure.
         text = truncate_utf8(text, utf8_len(text) - (_json_text_size(text) - room) - 1)
@@ -199,15 +204,15 @@ class FeishuDestination(ChatDestination[FeishuConfig]):
         ]
 
     def message_body(self, fields: dict, lang: str) -> dict:
-        macros = self.message_macros(fields, lang)
-        view = self.view(fields, lang)
-        return fitted_card(rendered(macros.title, view), rendered(macros.text, view))
+        title = rendered(self.message_macros(fields, lang).title, self.view(fields, lang))
+        room = text_room(title)
+        return fitted_card(title, self.message_text(fields, lang, lambda text: _json_text_size(text) <= room))
 
     def digest_body(self, leads: list[dict], lang: str) -> dict:
         """One card naming the count and listing the leads, hottest first, within 20 KB."""
         macros = self.digest_macros(leads, lang)
         title = rendered(macros.title, len(leads))
-        room = MAX_BODY_BYTES - body_size({**card(title, ""), **SIGNATURE_PLACEHOLDER})
+        room = text_room(title)
         lines = digest_lines(macros, leads, lang, self.view)
         text = fit_lines(
             rendered(macros.header, len(leads)),

@@ -197,6 +197,17 @@ def plan_rows(
     return plan
 
 
+@dataclass(frozen=True)
+class History:
+    """What a destination's ledger knows of its past besides its entries, for planning: given by
+    ``run_destination`` to ``candidates`` and ``remember`` (chat's first-crossing rules use it; a CRM,
+    which keeps the whole segment in sync, needs none of it)."""
+
+    interval: str  # the run's interval: the ISO day of its start
+    ran_before: bool = False  # a run (other than this one) or an acknowledgement in the ledger
+    seen: frozenset[str] = frozenset()  # the leads it saw hot and did not announce (``Ledger.seen``)
+
+
 class KeptInSync:
     """The planning rule of every CRM destination: the whole segment is kept in sync (and the people
     who left it, where the CRM holds them: ``segment_crm_updates``), a row is sent
@@ -212,7 +223,7 @@ class KeptInSync:
         """The row's record key at the destination (None: the row cannot be sent)."""
         raise NotImplementedError
 
-    def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry]) -> list[dict]:
+    def candidates(self, rows: list[dict], entries: dict[str, LedgerEntry], history: History) -> list[dict]:
         """The whole segment is kept in sync, and so is everyone who left it that this CRM was
         sent before (their grade and score there must not stay "high intent"); stalls are chat alerts."""
         return [

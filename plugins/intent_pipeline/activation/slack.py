@@ -125,9 +125,9 @@ class SlackDestination(ChatDestination[SlackConfig]):
 
     def message_body(self, fields: dict, lang: str) -> dict:
         macros = self.message_macros(fields, lang)
-        view = self.view(fields, lang)
-        fallback = truncate_chars(rendered(macros.fallback, view), MAX_SECTION_CHARS)
-        return {"text": fallback, "blocks": [section(rendered(macros.text, view))]}
+        fallback = truncate_chars(rendered(macros.fallback, self.view(fields, lang)), MAX_SECTION_CHARS)
+        text = self.message_text(fields, lang, lambda candidate: len(candidate) <= MAX_SECTION_CHARS)
+        return {"text": fallback, "blocks": [section(text)]}
 
     def digest_body(self, leads: list[dict], lang: str) -> dict:
         """One message naming the count and listing the leads, hottest first, in one 3000-character section."""

@@ -94,8 +94,8 @@ class WeComDestination(ChatDestination[WeComConfig]):
     name = NAME
 
     def message_body(self, fields: dict, lang: str) -> dict:
-        """The robot's markdown for one lead, cut to 4096 bytes if its reasons are very long."""
-        return markdown(rendered(self.message_macros(fields, lang).text, self.view(fields, lang)))
+        """The robot's markdown for one lead within 4096 bytes (``ChatDestination.message_text``)."""
+        return markdown(self.message_text(fields, lang, lambda text: utf8_len(text) <= MAX_CONTENT_BYTES))
 
     def digest_body(self, leads: list[dict], lang: str) -> dict:
         """One markdown message naming the count and listing the leads, hottest first, within 4096 bytes."""

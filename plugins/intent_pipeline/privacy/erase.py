@@ -453,8 +453,10 @@ def _is_key(record_key: str | None, keys: set[str]) -> bool:
 
 def scrub_ledger(ledger_path: Path, keys: set[str], pattern: re.Pattern | None) -> dict[str, int]:
     """Delete the person's ledger, in-flight and seen rows, hash their row-log keys and drop the reasons
-    that name them, then VACUUM (SQLite keeps deleted rows in free pages otherwise)."""
-    counts = {"ledger_rows": 0, "row_log_rows": 0, "in_flight_rows": 0}
+    that name them, then VACUUM (SQLite keeps deleted rows in free pages otherwise). Returns the rows
+    of each table, under its own name: ``ledger_rows`` (activation_ledger), ``in_flight_rows``
+    (activation_in_flight), ``seen_rows`` (activation_seen) deleted, ``row_log_rows`` rewritten."""
+    counts = {"ledger_rows": 0, "in_flight_rows": 0, "seen_rows": 0, "row_log_rows": 0}
     if not ledger_path.exists():
         return counts
     db = sqlite3.connect(ledger_path)
@@ -462,7 +464,7 @@ def scrub_ledger(ledger_path: Path, keys: set[str], pattern: re.Pattern | None) 
         db.execute("pragma secure_delete = on")
         with db:
             for table, count in (("activation_ledger", "ledger_rows"), ("activation_in_flight", "in_flight_rows"),
-                                 ("activation_seen", "ledger_rows")):  # fmt: skip
+                                 ("activation_seen", "seen_rows")):  # fmt: skip
                 if not db.execute("select 1 from sqlite_master where name = ?", (table,)).fetchone():
                     continue  # a ledger from before the table
                 rows = db.execute(f"select rowid, record_key from {table}").fetchall()  # noqa: S608 - fixed names
