@@ -11,7 +11,15 @@ from types import SimpleNamespace
 import pytest
 from intent_pipeline.activation import DestinationRefused, ledger_name, run_destination
 from intent_pipeline.activation import dingtalk as dingtalk_module
-from intent_pipeline.activation.chat import body_size, chat_fields, fit_lines, lead_view, messages, truncate_utf8
+from intent_pipeline.activation.chat import (
+    DigestLine,
+    body_size,
+    chat_fields,
+    fit_lines,
+    lead_view,
+    messages,
+    truncate_utf8,
+)
 from intent_pipeline.activation.feishu import FeishuConfig, FeishuConfigError, sign
 from intent_pipeline.activation.ledger import Ledger
 from intent_pipeline.activation.retry import SlidingWindow
@@ -425,6 +433,19 @@ def test_fit_lines_keeps_order_and_counts_the_rest():
     # the list is a block of its own: a blank line before it and before "… and N more"
     assert text == "head\n\nline 0\nline 1\nline 2\n\n+7"
     assert fit_lines("head", lines[:2], lambda n: f"+{n}", lambda t: True) == "head\n\nline 0\nline 1"
+
+
+def test_fit_lines_shortens_a_first_line_over_the_limit_to_fit_with_the_count_after_it():
+    def longest_prefix(fits) -> str:  # what DigestLine.shorter gives: the line, shorter, that fits
+        return next(("x" * n for n in range(40, 0, -1) if fits("x" * n)), "x")
+
+    def fits(text: str) -> bool:
+        return len(text) <= 30
+
+    # "head", a blank line, the first line, a blank line, "+2": 20 characters are left for the line
+    text = fit_lines("head", [DigestLine("x" * 40, longest_prefix), "b", "c"], lambda n: f"+{n}", fits)
+    assert text == "head\n\n" + "x" * 20 + "\n\n+2"
+    assert fit_lines("head", ["x" * 40, "b", "c"], lambda n: f"+{n}", fits) == "head\n\n+3"  # a plain line is not cut
 
 
 # --- outbox mode, settings, slack escaping ------------------------------------------------------
