@@ -11,7 +11,15 @@ from types import SimpleNamespace
 import pytest
 from intent_pipeline.activation import DestinationRefused, ledger_name, run_destination
 from intent_pipeline.activation import dingtalk as dingtalk_module
-from intent_pipeline.activation.chat import body_size, chat_fields, fit_lines, lead_view, messages, truncate_utf8
+from intent_pipeline.activation.chat import (
+    DigestLine,
+    body_size,
+    chat_fields,
+    fit_lines,
+    lead_view,
+    messages,
+    truncate_utf8,
+)
 from intent_pipeline.activation.feishu import FeishuConfig, FeishuConfigError, sign
 from intent_pipeline.activation.ledger import Ledger
 from intent_pipeline.activation.retry import SlidingWindow
@@ -382,12 +390,62 @@ def test_digest_threshold_follows_digest_over(settings, segment, vendor, fake_ti
         assert len(server.messages) == 7, "7 leads, digest_over=7: one message each"
 
 
+# What a robot writes longest per character: Slack's "&" is "&amp;" (five characters of its 3,000);
+# 𠮷 (the 𠮷 of 𠮷野家, outside the BMP) is four UTF-8 bytes of WeCom's and DingTalk's 4,096.
+LONGEST_CHARACTER = {"slack": "&", "wecom": "𠮷", "dingtalk": "𠮷"}
+
+
+@pytest.mark.parametrize("name", sorted(LONGEST_CHARACTER))
+def test_a_digest_lists_its_hottest_lead_even_when_its_line_alone_is_over_the_limit(name, settings, fake_time):
+    """Each value is at most 200 characters, but the hottest lead's line (name, company, three reasons)
+    written in the robot's markup is over its limit on its own: the digest still lists that lead first,
+    its line cut the way a single alert is (values shorter, each ending in "…"), then the leads that fit
+    in order, and "… and N more" counts exactly the rest. (Feishu's 20 KB holds any one line.)"""
+    long = LONGEST_CHARACTER[name] * 300
+    rows = make_rows(25, hot_every=1)
+    rows[0].update(owner="陈静", lead_score=100, full_name=long, company=long,
+                   score_reasons_zh=";".join(f"第{i}次访问价格页{long}" for i in range(5)))  # fmt: skip
+    spec = VENDORS[name]
+    with spec.server(fake_time) as server:
+        report = run(settings, make_destination(spec, spec.config(server, contact_details="full"), fake_time), "r1",
+                     rows)  # fmt: skip
+        assert report["requests"] == 1 and len(server.messages) == 1
+        message = server.messages[0]
+    assert report["sent_ok"] == 25 and report["rejected"] == 0  # every lead counted, and acknowledged
+    if name == "slack":
+        assert all(len(block["text"]["text"]) <= 3000 for block in message["blocks"])
+    else:
+        markdown = message["markdown"]
+        assert len(markdown.get("content", markdown.get("text", "")).encode("utf-8")) <= 4096
+    text = spec.text(message)
+    scores = [int(score) for score in re.findall(r"意向分(\d+)", text)]
+    more = re.search(r"还有(\d+)条未列出", text)
+    assert scores and scores[0] == 100, "the hottest lead is listed, first"
+    assert scores == sorted(scores, reverse=True), "hottest first, in order"
+    assert len(scores) + (int(more.group(1)) if more else 0) == 25, "every lead listed or counted, once"
+    first = next(line for line in text.splitlines() if "意向分100" in line)
+    assert "…" in first and "第0次访问价格页" in first and MENTIONS[name] in first  # cut visibly; owner stays
+
+
 def test_fit_lines_keeps_order_and_counts_the_rest():
     lines = [f"line {i}" for i in range(10)]
     text = fit_lines("head", lines, lambda n: f"+{n}", lambda t: len(t) <= 30)
     # the list is a block of its own: a blank line before it and before "… and N more"
     assert text == "head\n\nline 0\nline 1\nline 2\n\n+7"
     assert fit_lines("head", lines[:2], lambda n: f"+{n}", lambda t: True) == "head\n\nline 0\nline 1"
+
+
+def test_fit_lines_shortens_a_first_line_over_the_limit_to_fit_with_the_count_after_it():
+    def longest_prefix(fits) -> str:  # what DigestLine.shorter gives: the line, shorter, that fits
+        return next(("x" * n for n in range(40, 0, -1) if fits("x" * n)), "x")
+
+    def fits(text: str) -> bool:
+        return len(text) <= 30
+
+    # "head", a blank line, the first line, a blank line, "+2": 20 characters are left for the line
+    text = fit_lines("head", [DigestLine("x" * 40, longest_prefix), "b", "c"], lambda n: f"+{n}", fits)
+    assert text == "head\n\n" + "x" * 20 + "\n\n+2"
+    assert fit_lines("head", ["x" * 40, "b", "c"], lambda n: f"+{n}", fits) == "head\n\n+3"  # a plain line is not cut
 
 
 # --- outbox mode, settings, slack escaping ------------------------------------------------------

@@ -10,8 +10,9 @@ module), and ``ChatDestination``, what every chat destination has in common:
 * the digest rule: up to ``digest_over`` alerts (default 20, or the robot's per-minute limit
   if lower) get one message each; more than that get ONE digest message listing the newly hot
   leads (and one listing the stalls, if any), hottest first, cut at the vendor's size limit with
-  "… and N more". The digest acknowledges every lead it counts, so 1,000 newly hot leads cost
-  one request, not a flood that the robot's rate limit would stretch over an hour.
+  "… and N more" (the hottest always listed, its line shortened if it must be). The digest
+  acknowledges every lead it counts, so 1,000 newly hot leads cost one request, not a flood that
+  the robot's rate limit would stretch over an hour.
 
 The vendors differ in URL, signature, body, size limit, rate limit and error codes;
 ``dingtalk.py``, ``wecom.py``, ``feishu.py`` and ``slack.py`` each hold the robot's config and
@@ -438,10 +439,60 @@ def rendered(macro, *args) -> str:
     return str(macro(*args)).strip()
 
 
-def digest_lines(macros, leads: list[dict], lang: str, view: Callable[[dict, str], dict] = lead_view) -> list[str]:
-    """The digest's ``line`` macro for each lead, hottest first, each with its first few reasons."""
-    views = [view(fields, lang) for fields in by_heat(leads)]
-    return [rendered(macros.line, {**v, "reasons": v["reasons"][:DIGEST_TOP_REASONS]}) for v in views]
+def shortened_to_fit(render: Callable[[dict], str], view: Callable[[int], dict], fits: Callable[[str], bool]) -> str:
+    """``render`` of ``view(MAX_VALUE_CHARS)`` (a lead's values, each cut at that many characters), or,
+    when that does not ``fit``, its shortening: the last reasons give way to one "…" first; when not
+    even one reason fits, every value is cut shorter (halved, down to ``MIN_VALUE_CHARS``, each ending
+    in "…") and the reasons are fitted again. What still does not fit is returned as it is. A single
+    alert's text (``ChatDestination.message_text``) and a digest's first line (``digest_lines``)."""
+    max_chars = MAX_VALUE_CHARS
+    while True:
+        shown = view(max_chars)
+        reasons = shown["reasons"]
+        text = render(shown)
+        if fits(text):
+            return text
+        # the most reasons that fit, then "…" (the rendered length grows with the count)
+        low, high = 0, len(reasons) - 1
+        while low < high:
+            middle = (low + high + 1) // 2
+            if fits(render({**shown, "reasons": [*reasons[:middle], ELLIPSIS]})):
+                low = middle
+            else:
+                high = middle - 1
+        if reasons:
+            text = render({**shown, "reasons": [*reasons[:low], ELLIPSIS]})
+        if max_chars <= MIN_VALUE_CHARS or (fits(text) and low > 0):  # at least one reason, if any
+            return text
+        max_chars = max(MIN_VALUE_CHARS, max_chars // 2)
+
+
+class DigestLine(str):
+    """A digest's line for one lead (``digest_lines``) that can be written shorter:
+    ``shorter(fits)`` is the line ``shortened_to_fit`` (``fit_lines`` asks it of the first line)."""
+
+    shorter: Callable[[Callable[[str], bool]], str]
+
+    def __new__(cls, text: str, shorter: Callable[[Callable[[str], bool]], str]) -> DigestLine:
+        line = super().__new__(cls, text)
+        line.shorter = shorter
+        return line
+
+
+def digest_lines(macros, leads: list[dict], lang: str, view: Callable[[dict, str, int], dict]) -> list[str]:
+    """The digest's ``line`` macro for each lead, hottest first, each with its first few reasons
+    (``view``: ``ChatDestination.view``, its values cut at the given number of characters)."""
+    render = functools.partial(rendered, macros.line)
+
+    def top_reasons(fields: dict) -> Callable[[int], dict]:
+        def shown(max_chars: int) -> dict:
+            v = view(fields, lang, max_chars)
+            return {**v, "reasons": v["reasons"][:DIGEST_TOP_REASONS]}
+
+        return shown
+
+    views = [top_reasons(fields) for fields in by_heat(leads)]
+    return [DigestLine(render(v(MAX_VALUE_CHARS)), functools.partial(shortened_to_fit, render, v)) for v in views]
 
 
 def by_heat(leads: list[dict]) -> list[dict]:
@@ -477,18 +528,28 @@ def fit_lines(header: str, lines: list[str], more: Callable[[int], str], fits: C
     """``header``, then as many of ``lines`` as fit, then ``more(n)`` for the ``n`` left out.
 
     Lines are kept in order and the first one that does not fit ends the list (a shorter one
-    after it would make "and N more" lie about which leads are missing). A blank line before the
-    list and after it: Markdown.pl and Python-Markdown (DingTalk's kind) start a list only after a
-    blank line, and CommonMark would read "… and N more" right after the last item as part of it.
+    after it would make "and N more" lie about which leads are missing); the first line, when it
+    does not fit even alone, is written shorter if it can be (a ``DigestLine``), so a digest
+    lists at least its hottest lead. A blank line before the list and after it: Markdown.pl and
+    Python-Markdown (DingTalk's kind) start a list only after a blank line, and CommonMark would
+    read "… and N more" right after the last item as part of it.
     """
+
+    def with_more(text: str, left: int) -> str:
+        return f"{text}{LIST_END}{more(left)}" if left else text
+
+    def first_fits(line: str) -> bool:
+        return fits(with_more(f"{header}{LIST_START}{line}", len(lines) - 1))
+
+    if lines and isinstance(lines[0], DigestLine) and not first_fits(lines[0]):
+        lines = [lines[0].shorter(first_fits), *lines[1:]]
     kept = header
     for index, line in enumerate(lines):
         candidate = f"{kept}{LIST_START if index == 0 else NEXT_ITEM}{line}"
-        left = len(lines) - index - 1
-        if fits(f"{candidate}{LIST_END}{more(left)}" if left else candidate):
+        if fits(with_more(candidate, len(lines) - index - 1)):
             kept = candidate
             continue
-        return f"{kept}{LIST_END}{more(len(lines) - index)}"
+        return with_more(kept, len(lines) - index)
     return kept
 
 
@@ -761,32 +822,10 @@ class ChatDestination(AlertOnce, HttpSender[CC]):
         Every value is already at most ``MAX_VALUE_CHARS``, but many reasons, or values the markup
         writes longer (Slack's ``&amp;``, three UTF-8 bytes a Chinese character), can still overflow
         it, and the robot (or its vendor's cut) would then lose the end of the message: the owner's
-        mention. So the last reasons give way to one "…" first; when not even one reason fits, every
-        value is cut shorter (halved, down to ``MIN_VALUE_CHARS``, each ending in "…") and the
-        reasons are fitted again: the headline (the score, the call to follow up) and the owner's
-        line are template text and stay. What still does not fit is returned as it is, for the
-        vendor's own whole-message cut."""
+        mention. So it is ``shortened_to_fit``: the headline (the score, the call to follow up) and
+        the owner's line are template text and stay."""
         macro = self.message_macros(fields, lang).text
-        max_chars = MAX_VALUE_CHARS
-        while True:
-            view = self.view(fields, lang, max_chars)
-            reasons = view["reasons"]
-            text = rendered(macro, view)
-            if fits(text):
-                return text
-            # the most reasons that fit, then "…" (the rendered length grows with the count)
-            low, high = 0, len(reasons) - 1
-            while low < high:
-                middle = (low + high + 1) // 2
-                if fits(rendered(macro, {**view, "reasons": [*reasons[:middle], ELLIPSIS]})):
-                    low = middle
-                else:
-                    high = middle - 1
-            if reasons:
-                text = rendered(macro, {**view, "reasons": [*reasons[:low], ELLIPSIS]})
-            if max_chars <= MIN_VALUE_CHARS or (fits(text) and low > 0):  # at least one reason, if any
-                return text
-            max_chars = max(MIN_VALUE_CHARS, max_chars // 2)
+        return shortened_to_fit(functools.partial(rendered, macro), lambda chars: self.view(fields, lang, chars), fits)
 
     def mentioned(self, alerts: list[dict]) -> list[str]:
         """The ids this robot's message mentions (its owners', in the order of the alerts, once each)."""
