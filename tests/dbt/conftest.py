@@ -547,6 +547,10 @@ WITHOUT_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
 # (542 data tests beside 110 models)
 WITHOUT_TESTS = ("--exclude-resource-type", "unit_test", "test")
 FULL_REFRESH_WITHOUT_TESTS = ("--full-refresh", *WITHOUT_TESTS)
+# the changed settings of the "changed settings" tests of test_events_incremental_equal and
+# test_crm_incremental_equal: one --vars string for both, since dbt parses the whole project for each new
+# --vars (run_dbt keeps that parse in the test run's parse cache, and the second file starts from it)
+CHANGED_SETTINGS = ("--vars", "{attribution_lookback_days: 7, default_currency: USD}")
 
 
 def unchanged_seeds(manifest: dict, project: Path = DBT_PROJECT) -> tuple[str, ...]:
