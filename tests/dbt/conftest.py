@@ -547,6 +547,10 @@ WITHOUT_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
 # (542 data tests beside 110 models)
 WITHOUT_TESTS = ("--exclude-resource-type", "unit_test", "test")
 FULL_REFRESH_WITHOUT_TESTS = ("--full-refresh", *WITHOUT_TESTS)
+# the changed settings of the "changed settings" tests of test_events_incremental_equal and
+# test_crm_incremental_equal: one --vars string for both, since dbt parses the whole project for each new
+# --vars (run_dbt keeps that parse in the test run's parse cache, and the second file starts from it)
+CHANGED_SETTINGS = ("--vars", "{attribution_lookback_days: 7, default_currency: USD}")
 
 
 def unchanged_seeds(manifest: dict, project: Path = DBT_PROJECT) -> tuple[str, ...]:
@@ -772,8 +776,9 @@ def day_two(tmp_path_factory, day_one) -> DayTwo:
     (one incremental ``dbt build`` with its data tests and one refresh of the incremental models,
     instead of one of each per file), by the first xdist worker that needs it under a file lock; the
     others wait and copy it. The garbage partition is test_incremental's (days 2 and 3 are built
-    without opening it); the files that erase from every partition (test_incremental_identity,
-    test_identity_incremental_equal) remove it from their copy."""
+    without opening it: ``day_three`` keeps it in its incremental lake); the files that erase from
+    every partition or refresh the incremental lake (test_identity_incremental_equal,
+    test_events_incremental_equal, test_crm_incremental_equal) remove it from their copy."""
     base = shared_folder(tmp_path_factory) / "dbt-day-two"
     record = base / "day-two.json"
 
@@ -795,10 +800,12 @@ DAY_THREE = (datetime(2026, 11, 22), datetime(2026, 11, 23))
 @dataclass
 class DayThree:
     """Day 3 (DAY_THREE) of the hand-written lake built once per test run on copies of both sides of
-    :class:`DayTwo` (``day_three``), for the three files that need the same kind of next day:
-    test_incremental_identity (a merge across days: Carol's form from ``bob.device``; a late page
-    view), test_scoring_incremental_equal (a late open for silent Henry; the seed scoring_rules edited)
-    and test_identity_incremental_equal (Dave's typo'd mailbox, a probabilistic match). Each file's
+    :class:`DayTwo` (``day_three``), for the four files that need the same kind of next day:
+    test_incremental (two late page views, one inside the lookback and one outside it; the garbage
+    partition of ``day_two``'s incremental lake, kept there, never opened), test_incremental_identity
+    (a merge across days: Carol's form from ``bob.device``; a late page view),
+    test_scoring_incremental_equal (a late open for silent Henry; the seed scoring_rules edited) and
+    test_identity_incremental_equal (Dave's typo'd mailbox, a probabilistic match). Each file's
     ``day3_rows()`` says which rows it brings (the partitions hold all of them). Before the build
     **Erin is erased** on both sides as ``intent_pipeline.privacy.erase`` does it (every lake partition
     and every warehouse table). ``incremental``: the daily ``dbt build`` (data tests, no unit tests;
@@ -842,10 +849,16 @@ class DayThree:
 
 def day_three_rows() -> dict[str, list[dict]]:
     """Day 3's raw rows per table: each participating file's ``day3_rows()``, in one partition per table."""
-    from tests.dbt import test_identity_incremental_equal, test_incremental_identity, test_scoring_incremental_equal
+    from tests.dbt import (
+        test_identity_incremental_equal,
+        test_incremental,
+        test_incremental_identity,
+        test_scoring_incremental_equal,
+    )
 
     rows: dict[str, list[dict]] = {}
-    for module in (test_incremental_identity, test_scoring_incremental_equal, test_identity_incremental_equal):
+    for module in (test_incremental, test_incremental_identity, test_scoring_incremental_equal,
+                   test_identity_incremental_equal):  # fmt: skip
         for table, table_rows in module.day3_rows().items():
             rows.setdefault(table, []).extend(table_rows)
     return rows
@@ -868,14 +881,19 @@ def day_three(tmp_path_factory, day_two) -> DayThree:
             shutil.rmtree(base / name, ignore_errors=True)  # a failed attempt's leftovers
         facts: dict[str, dict] = {}
         for name, side in day_two.copy_to(base).items():
-            # test_incremental's garbage partition is not these files': the erasure rewrites every
-            # partition of the lake, as erase.rewrite_partition does
-            shutil.rmtree(side.lake / "raw" / "web_events" / f"dt={GARBAGE_DAY}", ignore_errors=True)
             project = DayThree.project_copy(side.base)
             for table, rows in day_three_rows().items():
                 write_partition(side.lake, table, DAY_THREE[0].date(), rows)
             erased = erin_values(side)
+            # test_incremental's garbage partition (the incremental lake's) stays in the lake, so that
+            # day 3 too is built without opening it; it is no export and holds no one, so the erasure
+            # (which rewrites every partition, as erase.rewrite_partition does) leaves it aside
+            garbage = side.lake / "raw" / "web_events" / f"dt={GARBAGE_DAY}"
+            if garbage.is_dir():
+                shutil.move(garbage, side.base / "garbage-aside")
             lake_rows = erase_from_lake(side.lake, erased)
+            if (side.base / "garbage-aside").is_dir():
+                shutil.move(side.base / "garbage-aside", garbage)
             deleted = warehouse_rows(side.warehouse, erased, apply=True)
             daily = (*WITHOUT_UNIT_TESTS, *unchanged_seeds(day_two.manifest, project))  # the edited rules load
             args = ("build", *(FULL_REFRESH_WITHOUT_TESTS if name == "from_scratch" else daily))

@@ -56,7 +56,17 @@ from pathlib import Path
 import pytest
 from intent_pipeline.privacy.erase import warehouse_rows
 
-from tests.dbt.conftest import DAYS, GARBAGE_DAY, WITHOUT_UNIT_TESTS, Build, copy_of, run_dbt, ts, write_partition
+from tests.dbt.conftest import (
+    CHANGED_SETTINGS,
+    DAYS,
+    GARBAGE_DAY,
+    WITHOUT_UNIT_TESTS,
+    Build,
+    copy_of,
+    run_dbt,
+    ts,
+    write_partition,
+)
 from tests.dbt.test_incremental_identity import erase_from_lake
 
 pytestmark = pytest.mark.slow
@@ -317,8 +327,9 @@ def test_a_redelivery_in_another_row_order_keeps_the_current_state(worlds):
 
 
 def test_changed_settings_recompute_every_event(worlds, tmp_path):
-    # the CRM staging reads no seed or var; int_events_unified's currency rule is in its fingerprint
-    settings = ("--vars", "{default_currency: USD}")
+    # the CRM staging reads no seed or var; int_events_unified's currency rule (var default_currency) is
+    # in its fingerprint, the journeys' lookback (also in CHANGED_SETTINGS, the events file's) is not
+    settings = CHANGED_SETTINGS
     models = ("--select", *CURRENT, "int_events_unified")
     daily, scratch = copy_of(worlds["daily"], tmp_path / "daily"), copy_of(worlds["daily"], tmp_path / "scratch")
     done = run_dbt(daily.base, daily.lake, "run", *models, *settings, interval=INTERVAL4)

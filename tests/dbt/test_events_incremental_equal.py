@@ -37,6 +37,7 @@ import pytest
 from intent_pipeline.privacy.erase import warehouse_rows
 
 from tests.dbt.conftest import (
+    CHANGED_SETTINGS,
     GARBAGE_DAY,
     SITE,
     WITHOUT_UNIT_TESTS,
@@ -208,7 +209,7 @@ def test_changed_settings_recompute_everything(worlds, tmp_path):
     # a week's lookback leaves Dave's form of day 1 out of his day-3 journey: a daily run that kept the
     # stored journeys of persons whose touches did not change would keep it. The fingerprint (vars and
     # seeds, as int_identity_match_evidence's) makes both models compute every row again.
-    settings = ("--vars", "{attribution_lookback_days: 7, default_currency: USD}")
+    settings = CHANGED_SETTINGS  # a week's lookback (and the currency rule)
     interval = (DAY3, DAY3 + timedelta(days=1))
     daily, scratch = copy_of(worlds["daily"], tmp_path / "daily"), copy_of(worlds["daily"], tmp_path / "scratch")
     done = run_dbt(daily.base, daily.lake, "run", "--select", "int_events_unified", "int_attribution_journeys",

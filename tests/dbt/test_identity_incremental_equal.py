@@ -42,6 +42,7 @@ from intent_pipeline.privacy.erase import warehouse_rows
 from tests.dbt.conftest import (
     DAY_THREE,
     DAYS,
+    GARBAGE_DAY,
     WITHOUT_TESTS,
     Build,
     DayThree,
@@ -114,6 +115,9 @@ def days(tmp_path_factory, day_two, day_three) -> dict:
     # and 5 on copies of day 3's two sides
     day2, day3 = DAYS[1], DAY_THREE[0].date()
     builds = day_three.copy_to(tmp_path_factory.mktemp("identity_incremental"))
+    # test_incremental's garbage partition (in day 3's incremental lake) goes: day 4's erasure rewrites
+    # every partition of the lake, as erase.rewrite_partition does
+    shutil.rmtree(builds["incremental"].lake / "raw" / "web_events" / f"dt={GARBAGE_DAY}")
     sides: dict[str, dict] = {}
     for name, build in builds.items():
         shared = {day2: day_two.side(name), day3: day_three.side(name)}

@@ -1,12 +1,13 @@
 """Incremental days (issue #20, docs/incremental.md) on real dbt builds of one lake.
 
 The hand-written lake of conftest.py is built one day at a time: day 1 (2026-11-20) on an empty
-warehouse (conftest's ``day_one``), then day 2 (2026-11-21; conftest's ``day_two``: both built once
-per test run for this file and test_incremental_identity) and a day 3 (2026-11-22) that brings two
-late GA4 events:
+warehouse (conftest's ``day_one``), then day 2 (2026-11-21; conftest's ``day_two``) and day 3
+(2026-11-22; conftest's ``day_three``), each built once per test run for this file and the other
+incremental files (day 3 holds their rows too, and Erin is erased before it). This file's rows of day
+3 (``day3_rows``) are two late GA4 events:
 
-* ``w-erin-late``: a page view of 2026-11-20 on erin's browser, two days late: inside the lookback
-  (var lookback_days, 3);
+* ``w-carol-laptop-late``: a page view of 2026-11-20 on Carol's laptop, two days late: inside the
+  lookback (var lookback_days, 3);
 * ``w-bob-old``: a page view of 2026-11-10 on bob's browser, twelve days late: outside it.
 
 Twice: incrementally, as the DAG's daily build runs (``incremental``), and with ``--full-refresh``
@@ -14,7 +15,7 @@ Twice: incrementally, as the DAG's daily build runs (``incremental``), and with 
 that are never rebuilt, such as stable person ids, have the same days in both). Every table of the
 two warehouses must be equal row for row after day 3. The incremental lake also holds a partition
 of garbage bytes from before the lookback: a run that read a partition outside its window would
-fail on it.
+fail on it. The tests that run dbt again do it on copies of day 3 (this file's own).
 
 Day 2 is built once, incrementally, with its data tests. What ``--full-refresh`` changes on day 2 is
 only the models it rebuilds (the INCREMENTAL ones: the day-1 build's manifest is checked for
@@ -33,25 +34,24 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.dbt.conftest import (
+    DAY_THREE,
     DAYS,
-    FULL_REFRESH_WITHOUT_TESTS,
     GARBAGE_DAY,
     INCREMENTAL_MODELS,
     INCREMENTAL_RELATIONS,
     WAREHOUSE_FILE,
-    WITHOUT_UNIT_TESTS,
     Build,
+    copy_of,
     page_view,
     rebuilt_by_full_refresh,
     run_dbt,
-    unchanged_seeds,
     write_partition,
 )
 
 pytestmark = pytest.mark.slow
 
 DAY1, DAY2 = (datetime.combine(day, datetime.min.time()) for day in DAYS)
-DAY3 = datetime(2026, 11, 22)
+DAY3 = DAY_THREE[0]  # conftest's shared day 3
 NEXT = {DAY1: DAY2, DAY2: DAY3, DAY3: datetime(2026, 11, 23)}
 
 
@@ -63,37 +63,28 @@ def next_day(day: datetime) -> datetime:
 INCREMENTAL = tuple(INCREMENTAL_MODELS)
 
 
-def build_day(base, lake, day: datetime, *args: str) -> None:
-    """``dbt build`` of ``day``; ``args``: the options (default: WITHOUT_UNIT_TESTS, the daily build)."""
-    done = run_dbt(base, lake, "build", *(args or WITHOUT_UNIT_TESTS), interval=(day, NEXT[day]))
-    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
-
-
-def late_events(lake) -> None:
-    write_partition(lake, "web_events", DAY3.date(), [
-        page_view("w-erin-late", "erin.device", "2026-11-20 09:00:00", "/pricing", 9, 20_000),
-        page_view("w-bob-old", "bob.device", "2026-11-10 09:00:00", "/careers", 2, 30_000),
-    ])  # fmt: skip
+def day3_rows() -> dict[str, list[dict]]:
+    """This file's rows of conftest's shared day 3 (``day_three``, DAY3), per raw table."""
+    return {
+        "web_events": [
+            page_view("w-carol-laptop-late", "carol.laptop", "2026-11-20 09:00:00", "/pricing", 9, 20_000),
+            page_view("w-bob-old", "bob.device", "2026-11-10 09:00:00", "/careers", 2, 30_000),
+        ],
+    }  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def days(tmp_path_factory, day_two) -> dict:
-    # days 1 and 2 (conftest's day_one and day_two, built once per test run for this file and
-    # test_incremental_identity): day 2 built once, incrementally, with conftest's garbage_partition
-    # in the incremental lake; the from-scratch side refreshed what --full-refresh rebuilds. Copies of
-    # both to build day 3 on
-    builds = day_two.copy_to(tmp_path_factory.mktemp("incremental"))
-    day2 = {name: {relation: build.rows_of(relation) for relation in INCREMENTAL_RELATIONS}
-            for name, build in builds.items()}  # fmt: skip
+def days(tmp_path_factory, day_two, day_three) -> dict:
+    # days 1, 2 and 3 (conftest's day_one, day_two and day_three, built once per test run): day 2
+    # built once, incrementally, with conftest's garbage_partition in the incremental lake, the
+    # from-scratch side refreshed what --full-refresh rebuilds; day 3 the daily build against a
+    # full-refresh build. Private copies of day 3's sides, which the tests below run dbt on
+    root = tmp_path_factory.mktemp("incremental")
+    builds = {name: copy_of(day_three.side(name), root / name) for name in ("incremental", "from_scratch")}
+    day2 = {name: {relation: day_two.side(name).rows_of(relation) for relation in INCREMENTAL_RELATIONS}
+            for name in builds}  # fmt: skip
     assert (builds["incremental"].lake / "raw" / "web_events" / f"dt={GARBAGE_DAY}").exists()
     assert not (builds["from_scratch"].lake / "raw" / "web_events" / f"dt={GARBAGE_DAY}").exists()
-
-    # the from-scratch side without data tests (conftest's FULL_REFRESH_WITHOUT_TESTS says why)
-    # the daily build as the DAG's: the unchanged seeds and their tests left out (conftest's unchanged_seeds)
-    daily = (*WITHOUT_UNIT_TESTS, *unchanged_seeds(day_two.manifest))
-    for name, args in (("incremental", daily), ("from_scratch", FULL_REFRESH_WITHOUT_TESTS)):
-        late_events(builds[name].lake)
-        build_day(builds[name].base, builds[name].lake, DAY3, *args)
     return {**builds, "day2": day2, "rebuilt_by_full_refresh": rebuilt_by_full_refresh(day_two.manifest)}
 
 
@@ -118,11 +109,11 @@ def test_incremental_days_equal_the_same_days_built_from_scratch(days):
 def test_a_late_event_within_the_lookback_is_counted(days):
     for build in (days["incremental"], days["from_scratch"]):
         session = build.one(
-            "select session_key, page_views from intermediate.int_web_sessions where session_key = 'erin.device:9'"
+            "select session_key, page_views from intermediate.int_web_sessions where session_key = 'carol.laptop:9'"
         )
-        assert session == ("erin.device:9", 1)
+        assert session == ("carol.laptop:9", 1)
     late = days["incremental"].query("select event_id from staging.stg_web__late_events")
-    assert ("w-erin-late",) not in late
+    assert ("w-carol-laptop-late",) not in late
 
 
 def test_a_late_event_outside_the_lookback_is_counted_and_reported(days):
@@ -160,9 +151,12 @@ def test_a_partition_purged_by_retention_leaves_the_incremental_tables(days, tmp
     # retention (INTENT_RETENTION_RAW_DAYS) removes old raw partitions; the next daily run must forget
     # their events as a full build does: copies of the warehouse, one run incrementally, one refreshed
     relations = INCREMENTAL_RELATIONS
+    # Carol's ad click (her browser's session 3) is only in day 1's partition: there before the purge
+    source = days["from_scratch"]
+    assert source.one("select session_key from intermediate.int_web_sessions where landing_event_id = 'w-carol-ad'")
+    assert ("carol.device:3",) in source.query("select session_key from intermediate.int_web_session_traffic")
     built = {}
     for name, args in (("daily", ()), ("refreshed", ("--full-refresh",))):
-        source = days["from_scratch"]
         base = tmp_path / name
         shutil.copytree(source.lake, base / "lake")
         shutil.copyfile(source.warehouse, base / WAREHOUSE_FILE)
@@ -174,18 +168,18 @@ def test_a_partition_purged_by_retention_leaves_the_incremental_tables(days, tmp
     for relation in relations:
         assert daily.rows_of(relation) == built["refreshed"].rows_of(relation), relation
     events = dict(daily.query("select event_id, _interval_start from staging.stg_web__events"))
-    assert "w-erin-pricing" not in events  # only in the purged partition
+    assert "w-carol-ad" not in events  # only in the purged partition
     assert events["w-bob-1"] == DAY2.date()  # its copy of day 2 is what is left
     sessions = {row[0] for row in daily.query("select session_key from intermediate.int_web_session_traffic")}
-    assert "erin.device:7" not in sessions
-    assert "erin.device:9" in sessions
+    assert "carol.device:3" not in sessions
+    assert "carol.laptop:9" in sessions
 
 
 def test_a_session_shortened_by_a_purged_partition_outside_the_window(days, tmp_path):
-    # erin's session 7 gets one more event in a partition of 2026-11-24, built by its own day; then
-    # retention purges day 1 (the session's other events) and a day whose window holds no partition
-    # runs: erin's browser has no event in that window, so only the stored sessions' event counts say
-    # that int_web_sessions must recompute her (as a full refresh of the same lake does)
+    # Carol's laptop's session 4 gets one more event in a partition of 2026-11-24, built by its own day;
+    # then retention purges day 1 (the session's other event) and a day whose window holds no partition
+    # runs: the laptop has no event in that window, so only the stored sessions' event counts say that
+    # int_web_sessions must recompute it (as a full refresh of the same lake does)
     later, last = datetime(2026, 11, 24), datetime(2026, 12, 1)
     built = {}
     for name in ("daily", "refreshed"):
@@ -194,7 +188,8 @@ def test_a_session_shortened_by_a_purged_partition_outside_the_window(days, tmp_
         shutil.copytree(source.lake, base / "lake")
         shutil.copyfile(source.warehouse, base / WAREHOUSE_FILE)
         write_partition(base / "lake", "web_events", later.date(), [
-            page_view("w-erin-pricing-2", "erin.device", "2026-11-12 02:03:00", "/pricing", 7, 2_000),
+            page_view("w-carol-login-2", "carol.laptop", "2026-11-13 02:03:00", "/pricing", 4, 2_000,
+                      user_id="acct_carol"),
         ])  # fmt: skip
         if name == "daily":
             done = run_dbt(base, base / "lake", "run", "--select", *INCREMENTAL, interval=(later, next_day(later)))
@@ -205,10 +200,10 @@ def test_a_session_shortened_by_a_purged_partition_outside_the_window(days, tmp_
         assert done.returncode == 0, done.stdout[-4000:]
         built[name] = Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=base / "lake", build=done)
     daily = built["daily"]
-    assert daily.one("select events from intermediate.int_web_sessions where session_key = 'erin.device:7'") == (1,)
-    # erin's sessions only: every incremental table differs from the refresh in one more row, bob's
-    # w-bob-1, a known gap of the web staging (docs/incremental.md, Retention): its first copy was in
-    # the purged partition, its second (day 2) is outside this run's window and was never stored
+    assert daily.one("select events from intermediate.int_web_sessions where session_key = 'carol.laptop:4'") == (1,)
+    # the laptop's sessions only: every incremental table differs from the refresh in one more row,
+    # bob's w-bob-1, a known gap of the web staging (docs/incremental.md, Retention): its first copy was
+    # in the purged partition, its second (day 2) is outside this run's window and was never stored
     for relation in ("intermediate.int_web_session_traffic", "intermediate.int_web_sessions"):
-        erin = f"select * from {relation} where user_pseudo_id = 'erin.device' order by session_key"
-        assert daily.query(erin) == built["refreshed"].query(erin), relation
+        laptop = f"select * from {relation} where user_pseudo_id = 'carol.laptop' order by session_key"
+        assert daily.query(laptop) == built["refreshed"].query(laptop), relation
