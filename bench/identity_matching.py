@@ -156,9 +156,12 @@ def bench_settings(base: Path, warehouse: Path | None = None):
     return scratch_settings(base, warehouse)
 
 
-def run_dbt(base: Path, *args: str, warehouse: Path | None = None) -> tuple[subprocess.CompletedProcess, float]:
-    """Run the dbt CLI (the pipeline's command line and environment) on the warehouse under ``base``;
-    return the finished process and its wall seconds. Its run_results.json: ``run_results(base)``."""
+def run_dbt(
+    base: Path, *args: str, warehouse: Path | None = None, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess, float]:
+    """Run the dbt CLI (the pipeline's command line and environment, ``extra_env`` on top) on the
+    warehouse under ``base``; return the finished process and its wall seconds. Its
+    run_results.json: ``run_results(base)``."""
     from intent_pipeline import pipeline
 
     settings = bench_settings(base, warehouse)
@@ -169,7 +172,7 @@ def run_dbt(base: Path, *args: str, warehouse: Path | None = None) -> tuple[subp
     from intent_pipeline.settings import Settings
 
     cache = pipeline.scratch_parse_cache(Settings.from_env())
-    done = pipeline.run_dbt(settings, *args, interval=(start, end), parse_cache=cache)
+    done = pipeline.run_dbt(settings, *args, interval=(start, end), parse_cache=cache, extra_env=extra_env)
     if done.returncode != 0:
         raise RuntimeError(f"dbt {' '.join(args)} failed:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}")
     return done, time.perf_counter() - started

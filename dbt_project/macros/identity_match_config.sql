@@ -84,7 +84,9 @@ comparisons:
 # other veto stays. Not the other way round: two namesakes born on one day (two Wang Weis) are two
 # people when their national ids differ. Measured on FEBRL3, hand-written adversarial records and
 # bench/identity.py (glue did not rise on any): docs/identity.md, "The veto override, measured".
-veto_overrides: {{ [] if not var('identity_match_veto_override', true) else [
+# INTENT_IDENTITY_MATCH_VETO_OVERRIDE=false turns it off too (the var wins), read only when a node
+# runs: a --vars run re-parses the whole project (as interval_bound reads the interval)
+veto_overrides: {{ [] if not var('identity_match_veto_override', (env_var('INTENT_IDENTITY_MATCH_VETO_OVERRIDE', '') if execute else '') | trim | lower != 'false') else [
   {'name': 'national_id_and_names_equal', 'lifts': ['dob'],
    'when': [{'comparison': 'national_id', 'at_least': 2}, {'comparison': 'first_name', 'at_least': 3},
             {'comparison': 'last_name', 'at_least': 3}]}] | tojson }}

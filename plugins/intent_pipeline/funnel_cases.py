@@ -68,7 +68,7 @@ def _write_empty_lake(lake_dir: Path) -> None:
         lake.write_partition(lake_dir, "raw", table, date(2026, 1, 1), [])
 
 
-def _dbt(base: Path, *args: str) -> subprocess.CompletedProcess:
+def _dbt(base: Path, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     from intent_pipeline.pipeline import dbt_process_env, with_plugins_on_path
 
     dbt_bin = Path(sys.executable).with_name("dbt")
@@ -81,6 +81,7 @@ def _dbt(base: Path, *args: str) -> subprocess.CompletedProcess:
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
         "PYTHONPATH": with_plugins_on_path(os.environ.get("PYTHONPATH")),
+        **(extra_env or {}),
     }
     env.pop("DBT_TARGET", None)
     env = dbt_process_env(env)
@@ -111,15 +112,17 @@ def run_edge_cases(workdir: Path | str) -> Path:
     return results
 
 
-def rerun_edge_cases(workdir: Path | str, dbt_vars: str) -> Path:
+def rerun_edge_cases(workdir: Path | str, env: dict[str, str]) -> Path:
     """Run the cases again on the scratch warehouse :func:`run_edge_cases` built in ``workdir`` (or a
-    copy of that folder), with ``dbt_vars`` (dbt's ``--vars`` text, e.g. ``{funnel_walk_in_rounds:
-    true}``); the path of that run's run_results.json (it replaces the first run's)."""
+    copy of that folder), with ``env`` on top of the environment (e.g. ``{"INTENT_FUNNEL_WALK_IN_ROUNDS":
+    "true"}``: a variable the project reads only when a node runs, so dbt keeps the first run's parse,
+    where a ``--vars`` would re-parse the whole project); the path of that run's run_results.json (it
+    replaces the first run's)."""
     base = Path(workdir).resolve()
-    _dbt(base, "test", "--select", f"tag:{TAG}", "--vars", dbt_vars)
+    _dbt(base, "test", "--select", f"tag:{TAG}", extra_env=env)
     results = base / "target" / "run_results.json"
     if not results.exists():
-        raise RuntimeError(f"dbt test --select tag:{TAG} --vars {dbt_vars} wrote no {results}")
+        raise RuntimeError(f"dbt test --select tag:{TAG} with {sorted(env)} wrote no {results}")
     return results
 
 

