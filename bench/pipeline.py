@@ -26,19 +26,23 @@ as Postgres's (`spark_marts_equal`, `spark_marts_differing`; the intermediate mo
 `spark_other_relations_differing`).
 
 Incremental days (docs/incremental.md; on by default, --no-incremental leaves them out): a second
-workload of the same people and seed, written as daily drops (history in the first; lookback_days
-+ 2 drops, so that the history drop is outside the last day's lookback window), extracted into its
-own lake. dbt builds the day before the last on an empty warehouse, then times two builds of the
-last day on copies of that warehouse: the daily, incremental one (`incremental_day_seconds`) and
-`dbt build --full-refresh` (`full_build_seconds`, every model rebuilt from every partition), both
-without the unit tests as the DAG runs them. `incremental_day_ratio` is the first over the second
-(the wall time of the dbt process, parse included; `incremental_day_cpu_ratio` the same with its
-CPU seconds, steadier on a shared machine); `incremental_day_top_nodes` are the slowest
-nodes of the incremental build and `incremental_day_node_seconds` its time per kind of node (dbt's
-run_results), which say what dominates; `full_build_top_nodes` / `full_build_node_seconds` the same
-of the full refresh. `incremental_day_area_seconds` / `full_build_area_seconds`: the same node times
-by the models' folder (`intermediate/identity`, `seeds`, ...) as [models, their data tests];
-`--areas-of DIR` prints them again for the two builds kept in a `--keep` folder.
+workload of the same people and seed, written as daily drops (history in the first; lookback_days +
+2 drops, so that the history drop is outside the last day's lookback window), extracted into its own
+lake. The DAG's dbt build (`pipeline.duckdb_build`: no unit tests, the seeds that did not change and
+their data tests left out, dbt's trimmed environment) builds the day before the last on an empty
+warehouse, then times two builds of the last day on copies of that warehouse, each starting from
+that build's target folder as the DAG's lasting one does (its parse kept: partial parsing): the
+daily, incremental one (`incremental_day_seconds`) and the DAG's `full_refresh` run
+(`full_build_seconds`, `--full-refresh`: every seed and model rebuilt from every partition).
+`incremental_day_ratio` is the first over the second (the wall time of the dbt process, parse
+included; `incremental_day_cpu_ratio` the same with its CPU seconds, steadier on a shared machine);
+`incremental_day_top_nodes` are the slowest nodes of the incremental build and
+`incremental_day_node_seconds` its time per kind of node (dbt's run_results), which say what
+dominates; `full_build_top_nodes` / `full_build_node_seconds` the same of the full refresh;
+`*_parse_kept` whether dbt kept the history build's parse. `incremental_day_area_seconds` /
+`full_build_area_seconds`: the same node times by the models' folder (`intermediate/identity`,
+`seeds`, ...) as [models, their data tests]; `--areas-of DIR` prints them again for the two builds
+kept in a `--keep` folder.
 """
 
 from __future__ import annotations
@@ -113,27 +117,42 @@ def scan_floor(landing: Path) -> float:
     return time.perf_counter() - started
 
 
-def _dbt_build(base: Path, env: dict, warehouse: Path, day: str, *args: str) -> tuple[float, dict]:
-    """One ``dbt build`` (no unit tests) of ``warehouse`` for the interval starting ``day``:
-    its wall time and dbt's run_results."""
-    from datetime import date, timedelta
+def _dag_build(base: Path, name: str, home: Path, lake: Path, day: str, *, full_refresh: bool = False,
+               after: Path | None = None) -> tuple[float, dict]:
+    """The DAG's ``dbt build`` (``pipeline.duckdb_build``: no unit tests, the unchanged seeds and the data
+    tests that read only them left out, dbt's trimmed environment) of ``home/name/warehouse.duckdb`` for
+    the interval starting ``day``, in the target folder ``base/dbt-<name>-<day>/target``: its wall time
+    and dbt's run_results. ``after``: the target folder of the build before it, copied first, as the
+    DAG's lasting target holds its previous run's parse and manifest (the warehouse file has the same
+    name in every folder, so dbt keeps that parse: pipeline.run_dbt)."""
+    from datetime import date, datetime, timedelta
 
-    dbt = Path(sys.executable).with_name("dbt")
-    end = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
-    folder = base / f"dbt-{warehouse.stem}-{day}"
-    command = [str(dbt), "build", "--exclude-resource-type", "unit_test", *args,
-               "--project-dir", str(ROOT / "dbt_project"), "--profiles-dir", str(ROOT / "dbt_project"),
-               "--target-path", str(folder / "target"), "--log-path", str(folder / "logs")]  # fmt: skip
-    dbt_env = {**env, "INTENT_WAREHOUSE": str(warehouse), "INTENT_INTERVAL_START": f"{day} 00:00:00",
-               "INTENT_INTERVAL_END": f"{end} 00:00:00"}  # fmt: skip
-    folder.mkdir(parents=True, exist_ok=True)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    seconds = _run(command, dbt_env, folder / "build.log")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    results = json.loads((folder / "target" / "run_results.json").read_text())
-    # CPU seconds of the dbt process (user + system): on a shared machine the wall time measures the
-    # other processes as much as this build
-    results["cpu_seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    from intent_pipeline import pipeline
+    from intent_pipeline.settings import Settings
+
+    start = datetime.combine(date.fromisoformat(day), datetime.min.time())
+    settings = Settings.from_env({"INTENT_HOME": str(home), "INTENT_LAKE_DIR": str(lake),
+                                  "INTENT_WAREHOUSE": str(home / name / "warehouse.duckdb"),
+                                  "INTENT_STATE_DIR": str(home / name / "state")})  # fmt: skip
+    target = base / f"dbt-{name}-{day}" / "target"
+    if after is not None:
+        shutil.copytree(after, target)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    completed = pipeline.duckdb_build(settings, (start, start + timedelta(days=1)), full_refresh=full_refresh,
+                                      target=target)  # fmt: skip
+    seconds = time.perf_counter() - started
+    after_usage = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
+    (target.parent / "build.log").write_text(completed.stdout + completed.stderr)
+    if completed.returncode != 0:
+        raise SystemExit(f"dbt build of {name} failed, see {target.parent / 'build.log'}:\n{completed.stdout[-3000:]}")
+    results = json.loads((target / "run_results.json").read_text())
+    # CPU seconds of the dbt process and of this one's part of the build (the seeds' fingerprints and
+    # record), user + system: on a shared machine the wall time measures the other processes as much
+    results["cpu_seconds"] = sum((a.ru_utime - b.ru_utime) + (a.ru_stime - b.ru_stime)
+                                 for a, b in zip(after_usage, before, strict=True))  # fmt: skip
+    # whether dbt kept the saved parse (its debug log says so): the DAG's daily build does
+    results["parse_kept"] = "Partial parsing enabled" in (target.parent / "logs" / "dbt.log").read_text()
     return seconds, results
 
 
@@ -167,6 +186,11 @@ def incremental_figures(base: Path, env: dict, people: int, seed: int) -> dict:
     from intent_pipeline.settings import Settings
     from intent_pipeline.sources import SOURCES, extract_source
 
+    # the builds run dbt from this process's environment, as the DAG's task does: none of the caller's
+    # INTENT_* settings (a warehouse, unit tests on) reaches them
+    for name in [name for name in os.environ if name.startswith(("INTENT_", "AIRFLOW_CONN_"))]:
+        del os.environ[name]
+
     project = yaml.safe_load((ROOT / "dbt_project" / "dbt_project.yml").read_text())
     lookback = int(project["vars"]["lookback_days"])
     drops = lookback + 2
@@ -187,22 +211,23 @@ def incremental_figures(base: Path, env: dict, people: int, seed: int) -> dict:
             manifest = extract_source(source, settings, day, batch_id=f"bench/{source}/{day}", loaded_at=loaded_at)
             read += sum(counts["read"] for counts in manifest["tables"].values())
         rows_per_day[day.isoformat()] = read
-    dbt_env = {**env, "INTENT_LAKE_DIR": str(lake), "PYTHONPATH": str(ROOT / "plugins")}
     # the days before the last: one first build on an empty warehouse, without the last drop
     last_drop = [path for path in (lake / "raw").glob(f"*/dt={last}") if path.is_dir()]
     aside = home / "aside"
     for path in last_drop:
         (aside / path.parent.name).mkdir(parents=True, exist_ok=True)
         path.rename(aside / path.parent.name / path.name)
-    history = home / "history.duckdb"
-    first_seconds, _ = _dbt_build(base, dbt_env, history, days[-2].isoformat())
+    first_seconds, _ = _dag_build(base, "history", home, lake, days[-2].isoformat())
     for path in last_drop:
         (aside / path.parent.name / path.name).rename(path)
-    daily, full = home / "daily.duckdb", home / "full.duckdb"
-    shutil.copyfile(history, daily)
-    shutil.copyfile(history, full)
-    day_seconds, day_results = _dbt_build(base, dbt_env, daily, INTERVAL)
-    full_seconds, full_results = _dbt_build(base, dbt_env, full, INTERVAL, "--full-refresh")
+    # the last day as the DAG builds it on the day before's warehouse and target folder (seeds
+    # unchanged, parse kept), and as its param full_refresh rebuilds it from the same two
+    kept = base / f"dbt-history-{days[-2].isoformat()}" / "target"
+    for name in ("daily", "full"):
+        (home / name).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(home / "history" / "warehouse.duckdb", home / name / "warehouse.duckdb")
+    day_seconds, day_results = _dag_build(base, "daily", home, lake, INTERVAL, after=kept)
+    full_seconds, full_results = _dag_build(base, "full", home, lake, INTERVAL, full_refresh=True, after=kept)
 
     def per_kind(results: dict) -> dict[str, float]:
         seconds: dict[str, float] = {}
@@ -231,11 +256,13 @@ def incremental_figures(base: Path, env: dict, people: int, seed: int) -> dict:
         "incremental_day_node_seconds": per_kind(day_results),
         "incremental_day_nodes": len(day_results["results"]),
         "incremental_day_top_nodes": slowest(day_results),
-        "incremental_day_area_seconds": seconds_by_area(base / f"dbt-{daily.stem}-{INTERVAL}" / "target"),
+        "incremental_day_parse_kept": day_results["parse_kept"],
+        "full_build_parse_kept": full_results["parse_kept"],
+        "incremental_day_area_seconds": seconds_by_area(base / f"dbt-daily-{INTERVAL}" / "target"),
         # the same of the full refresh: which models the day's build made cheaper, and which not
         "full_build_node_seconds": per_kind(full_results),
         "full_build_top_nodes": slowest(full_results),
-        "full_build_area_seconds": seconds_by_area(base / f"dbt-{full.stem}-{INTERVAL}" / "target"),
+        "full_build_area_seconds": seconds_by_area(base / f"dbt-full-{INTERVAL}" / "target"),
     }
 
 

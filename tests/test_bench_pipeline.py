@@ -1,0 +1,41 @@
+"""bench/pipeline.py's incremental day: it times the DAG's own daily build (``pipeline.duckdb_build``),
+not a bare ``dbt build``: the unchanged seeds and the data tests that read only them are left out of
+the day, dbt keeps the history build's parse in both builds, and the full refresh loads every seed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.benches import load_bench
+
+bench = load_bench("pipeline")
+
+pytestmark = pytest.mark.slow
+
+
+def _kinds(results_file) -> dict[str, set[str]]:
+    kinds: dict[str, set[str]] = {}
+    for result in json.loads(results_file.read_text())["results"]:
+        kind, _, name = result["unique_id"].split(".", 2)
+        kinds.setdefault(kind, set()).add(name)
+    return kinds
+
+
+def test_the_day_is_the_dags_daily_build(tmp_path, monkeypatch):
+    monkeypatch.setenv("INTENT_DBT_UNIT_TESTS", "1")  # the caller's settings do not reach the builds
+    figures = bench.incremental_figures(tmp_path, bench._env(tmp_path), people=40, seed=3)
+    day = _kinds(tmp_path / f"dbt-daily-{bench.INTERVAL}" / "target" / "run_results.json")
+    full = _kinds(tmp_path / f"dbt-full-{bench.INTERVAL}" / "target" / "run_results.json")
+    seeds = {path.stem for path in (bench.ROOT / "dbt_project" / "seeds").glob("*.csv")}
+    # the day: no seed (none changed since the history build), models and their data tests
+    assert "seed" not in day
+    assert full["seed"] == seeds
+    assert day["model"] == full["model"]
+    assert "unit_test" not in day and "unit_test" not in full
+    # the seeds' own data tests run only in the full refresh
+    assert day["test"] < full["test"]
+    assert figures["incremental_day_nodes"] == sum(map(len, day.values()))
+    assert figures["incremental_day_parse_kept"] and figures["full_build_parse_kept"]
+    assert figures["incremental_day_cpu_seconds"] > 0 and figures["full_build_cpu_seconds"] > 0
