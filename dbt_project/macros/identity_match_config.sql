@@ -85,8 +85,8 @@ comparisons:
 # people when their national ids differ. Measured on FEBRL3, hand-written adversarial records and
 # bench/identity.py (glue did not rise on any): docs/identity.md, "The veto override, measured".
 # INTENT_IDENTITY_MATCH_VETO_OVERRIDE=false turns it off too (the var wins), read only when a node
-# runs: a --vars run re-parses the whole project (as interval_bound reads the interval)
-veto_overrides: {{ [] if not var('identity_match_veto_override', (env_var('INTENT_IDENTITY_MATCH_VETO_OVERRIDE', '') if execute else '') | trim | lower != 'false') else [
+# runs: a --vars run re-parses the whole project (macro setting, as interval_bound reads the interval)
+veto_overrides: {{ [] if not setting('identity_match_veto_override', true) else [
   {'name': 'national_id_and_names_equal', 'lifts': ['dob'],
    'when': [{'comparison': 'national_id', 'at_least': 2}, {'comparison': 'first_name', 'at_least': 3},
             {'comparison': 'last_name', 'at_least': 3}]}] | tojson }}

@@ -1,10 +1,24 @@
+{#- What converts and how long a scored lead has for it (int_lead_conversion_events, the labels of
+    conversion_labels): the vars conversion_event (default opportunity_created) and
+    conversion_window_days (default 30; won or ordered: use 90-120), else INTENT_CONVERSION_EVENT and
+    INTENT_CONVERSION_WINDOW_DAYS (macro setting, read when a node runs: a test or a deployment that
+    switches them keeps dbt's parse). Their defaults live here, not in dbt_project.yml. -#}
+{% macro conversion_event() -%}
+    {{- return(setting('conversion_event', 'opportunity_created')) -}}
+{%- endmacro %}
+
+{% macro conversion_window_days() -%}
+    {{- return(setting('conversion_window_days', 30)) -}}
+{%- endmacro %}
+
+
 {#- What converts, in words, for the closed loop's readers: "opportunity_created within 30 days",
-    "stage_reached Proposal within 60 days" (vars conversion_event, conversion_stage,
+    "stage_reached Proposal within 60 days" (conversion_event, var conversion_stage,
     conversion_window_days; int_lead_conversion_events applies them). -#}
 {% macro conversion_definition() -%}
-    {{- var('conversion_event') -}}
-    {%- if var('conversion_event') == 'stage_reached' %} {{ var('conversion_stage') | replace("'", "") }}{% endif -%}
-    {{- ' within ' ~ var('conversion_window_days') ~ ' days' -}}
+    {{- conversion_event() -}}
+    {%- if conversion_event() == 'stage_reached' %} {{ var('conversion_stage') | replace("'", "") }}{% endif -%}
+    {{- ' within ' ~ conversion_window_days() ~ ' days' -}}
 {%- endmacro %}
 
 
@@ -181,7 +195,7 @@ factors as (
 
 {#- When each point of ``points`` (a CTE with score_point and as_of_at) converted: the CTEs
     earlier_conversions (the points whose lead converted before them: no example there) and
-    conversions (the first conversion within var conversion_window_days after the point), from the
+    conversions (the first conversion within conversion_window_days() after the point), from the
     CTE conversion_events (int_lead_conversion_events); ``lead_match`` joins a point to its lead's
     conversion events. The closed loop (lead_conversion_examples) and the snapshot examples
     (int_lead_snapshot_examples) label the same way. -#}
@@ -203,7 +217,7 @@ conversions as (
         on {{ lead_match }}
         and conversion_events.converted_at >= {{ points }}.as_of_at
         and conversion_events.converted_at
-            <= {{ dbt.dateadd('day', var('conversion_window_days'), points ~ '.as_of_at') }}
+            <= {{ dbt.dateadd('day', conversion_window_days(), points ~ '.as_of_at') }}
     group by 1
 )
 {%- endmacro %}
@@ -215,7 +229,7 @@ conversions as (
     look better than they are. -#}
 {% macro conversion_label_complete(points, events='events') -%}
 (
-    {{ dbt.dateadd('day', var('conversion_window_days'), points ~ '.as_of_at') }}
+    {{ dbt.dateadd('day', conversion_window_days(), points ~ '.as_of_at') }}
     <= {{ interval_end_at(events) }}
     and earlier_conversions.score_point is null
 )

@@ -5,9 +5,9 @@
     project on every run. The environment is read only when a node runs (`execute`), never while
     dbt parses: dbt re-parses every file that read a changed env var at parse time, and the
     interval changes every day (docs/incremental.md, "What dbt parses"). While parsing, a bound
-    given by no var is none; no model's refs, sources or config depend on it. -#}
+    given by no var is none; no model's refs, sources or config depend on it (macro setting). -#}
 {% macro interval_bound(name) -%}
-    {%- set value = var(name, none) or (env_var('INTENT_' ~ name | upper, '') if execute else '') or none -%}
+    {%- set value = setting(name) or none -%}
     {#- The value is written into SQL: only an ISO date or timestamp is accepted, anything else
         (a typo, a quote) stops the build here with the name of the setting. -#}
     {%- if value is not none

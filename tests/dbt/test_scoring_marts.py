@@ -1,5 +1,6 @@
 """Scoring marts of issue 13 on the real build of the hand-written lake: what converts follows the
-var, and the per-CRM-lead scores."""
+setting (var, else INTENT_CONVERSION_EVENT / INTENT_CONVERSION_WINDOW_DAYS), and the per-CRM-lead
+scores."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from tests.dbt.conftest import copy_of, run_dbt
 pytestmark = pytest.mark.slow
 
 
-def test_what_converts_follows_the_var_on_a_real_build(warehouse, tmp_path):
+def test_what_converts_follows_the_setting_on_a_real_build(warehouse, tmp_path):
     assert warehouse.build.returncode == 0, warehouse.output
     build = copy_of(warehouse, tmp_path)
     events = "select lead_id, converted_at from intermediate.int_lead_conversion_events order by 1, 2"
@@ -25,18 +26,24 @@ def test_what_converts_follows_the_var_on_a_real_build(warehouse, tmp_path):
         "order_placed": "select lead_id, ordered_at from staging.stg_crm__orders order by 1, 2",
         "opportunity_won": "select lead_id, closed_at from staging.stg_crm__opportunities where is_won",
     }
+    # what converts as a deployment sets it in dbt's environment (macro setting: read when the nodes
+    # run, so each run keeps the project's parse, where each new --vars would parse it all again)
     for event, sql in expected.items():
-        variables = json.dumps({"conversion_event": event, "conversion_window_days": 60})
+        env = {"INTENT_CONVERSION_EVENT": event, "INTENT_CONVERSION_WINDOW_DAYS": "60"}
         done = run_dbt(build.base, build.lake, "run", "--select", "int_lead_conversion_events",
-                       "lead_conversion_examples", "--vars", variables)  # fmt: skip
+                       "lead_conversion_examples", extra_env=env)  # fmt: skip
         assert done.returncode == 0, done.stdout[-3000:]
         assert build.query(events) == build.query(sql) != []
         assert build.query("select distinct conversion_definition from marts.lead_conversion_examples") == [
             (f"{event} within 60 days",)
         ]
-    done = run_dbt(build.base, build.lake, "run", "--select", "int_lead_conversion_events",
-                   "--vars", '{"conversion_event": "signed"}')  # fmt: skip
-    assert done.returncode != 0 and "var conversion_event must be one of" in done.stdout
+    for env, error in (
+        ({"INTENT_CONVERSION_EVENT": "signed"}, "conversion_event (var or INTENT_CONVERSION_EVENT) must be one of"),
+        ({"INTENT_CONVERSION_WINDOW_DAYS": "60d"}, "INTENT_CONVERSION_WINDOW_DAYS must be a whole number"),
+    ):
+        done = run_dbt(build.base, build.lake, "run", "--select", "int_lead_conversion_events",
+                       "lead_conversion_examples", extra_env=env)  # fmt: skip
+        assert done.returncode != 0 and error in done.stdout, done.stdout[-3000:]
 
 
 def test_every_crm_lead_has_its_person_score_and_its_own_facts(warehouse):

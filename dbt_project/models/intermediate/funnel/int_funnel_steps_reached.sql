@@ -25,9 +25,9 @@
 {#- Spark 3.5 has no recursive CTE: the walk over the steps in rounds there (funnel_reached_in_rounds);
     var funnel_walk_in_rounds (default false), or INTENT_FUNNEL_WALK_IN_ROUNDS=true, takes that path on
     any engine, so that the edge cases test it on DuckDB (tests/dbt/test_funnel_marts.py). The
-    environment is read only when a node runs (as interval_bound does): a --vars run re-parses the
-    whole project, an env var read at parse time the files that read it -#}
-{%- set walk_in_rounds = var('funnel_walk_in_rounds', (env_var('INTENT_FUNNEL_WALK_IN_ROUNDS', '') if execute else '') | trim | lower == 'true') -%}
+    environment is read only when a node runs (macro setting): a --vars run re-parses the whole
+    project, an env var read at parse time the files that read it -#}
+{%- set walk_in_rounds = setting('funnel_walk_in_rounds', false) -%}
 {%- set recursive = recursive_ctes() and not walk_in_rounds -%}
 {%- if funnel_attempts == 'each' and not recursive and execute -%}
     {{ exceptions.raise_compiler_error("int_funnel_steps_reached: funnel_attempts = each needs a recursive CTE, which " ~ (target.type ~ " does not have" if not recursive_ctes() else "var funnel_walk_in_rounds leaves out") ~ " (docs/portability.md, Spark); funnel_attempts = first builds there") }}

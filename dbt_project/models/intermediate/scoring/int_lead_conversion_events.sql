@@ -1,5 +1,5 @@
-{#- What converts, by the vars of dbt_project.yml: one row per CRM lead and moment it converted
-    (a lead may convert several times; lead_conversion_examples takes the first one in its window).
+{#- What converts, by macro conversion_event() (the var, else INTENT_CONVERSION_EVENT): one row per
+    CRM lead and moment it converted (a lead may convert several times; lead_conversion_examples takes the first one in its window).
       conversion_event = opportunity_created   an opportunity on the lead was created (created_at)
                          stage_reached         an opportunity on the lead reached var conversion_stage
                                                or a later stage of var opportunity_stages, as any
@@ -15,10 +15,10 @@
 -- depends_on: {{ ref('stg_crm__opportunities') }}
 -- depends_on: {{ ref('stg_crm__opportunity_versions') }}
 -- depends_on: {{ ref('stg_crm__orders') }}
-{%- set event = var('conversion_event') %}
+{%- set event = conversion_event() %}
 {%- set events = ['opportunity_created', 'stage_reached', 'opportunity_won', 'order_placed'] %}
 {%- if event not in events %}
-    {{ exceptions.raise_compiler_error("var conversion_event must be one of " ~ events | join(', ') ~ ", got '" ~ event ~ "'") }}
+    {{ exceptions.raise_compiler_error("conversion_event (var or INTENT_CONVERSION_EVENT) must be one of " ~ events | join(', ') ~ ", got '" ~ event ~ "'") }}
 {%- endif %}
 {%- set stages = var('opportunity_stages') | map('lower') | list %}
 {%- set stage = var('conversion_stage') | lower %}
