@@ -28,16 +28,16 @@
     INTENT_SCORING_MODEL, the var as JSON (empty: none), which is how the DAG passes it: a changed
     var makes dbt re-parse the whole project, an env var read when the node runs nothing. -#}
 {% macro scoring_model() -%}
-    {%- set given = var('scoring_model', '__not_given__') -%}
-    {%- if given is not string or given != '__not_given__' -%}
+    {#- macro setting: read only when a node runs, as the interval: a model approved between two
+        runs re-parses nothing; the models' conditional refs are declared with depends_on. A var
+        comes as YAML (a mapping, or null: none), the environment's text as JSON -#}
+    {%- set given = setting('scoring_model') -%}
+    {%- if given is not string -%}
         {{- return(given) -}}
     {%- endif -%}
-    {#- read only when a node runs, as the interval (macros/scoring_interval.sql): a model approved
-        between two runs re-parses nothing; the models' conditional refs are declared with depends_on -#}
-    {%- set text = (env_var('INTENT_SCORING_MODEL', '') if execute else '') | trim -%}
-    {%- set model = fromjson(text) if text else none -%}
-    {%- if text and model is not mapping -%}
-        {{- exceptions.raise_compiler_error("INTENT_SCORING_MODEL must be the scoring model var as a JSON object (scoring_model.to_dbt_var), got '" ~ text[:80] ~ "'") -}}
+    {%- set model = fromjson(given) -%}
+    {%- if model is not mapping -%}
+        {{- exceptions.raise_compiler_error("INTENT_SCORING_MODEL must be the scoring model var as a JSON object (scoring_model.to_dbt_var), got '" ~ given[:80] ~ "'") -}}
     {%- endif -%}
     {{- return(model) -}}
 {%- endmacro %}

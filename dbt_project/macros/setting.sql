@@ -1,8 +1,8 @@
 {#- A dbt var that a deployment may also set in the environment as INTENT_<NAME> (the name in upper
     case): the var when it is given (--vars, a unit test's overrides), else the environment
-    variable, else ``default``. One home for that order: interval_bound, the conversion
-    definition, the funnel's walk in rounds and the matcher's veto override read their settings
-    here (docs/configuration.md lists the variables). A var given here must not be in
+    variable, else ``default``. One home for that order: interval_bound, scoring_model, the
+    conversion definition, the funnel's walk in rounds and the matcher's veto override read their
+    settings here (docs/configuration.md lists the variables). A var given here must not be in
     dbt_project.yml's vars, whose value would always win over the environment.
 
     The environment is read only when a node or operation runs (`execute`), never while dbt
