@@ -12,7 +12,6 @@ import pytest
 from intent_pipeline.activation import DestinationRefused, ledger_name, run_destination
 from intent_pipeline.activation import dingtalk as dingtalk_module
 from intent_pipeline.activation.chat import (
-    DigestLine,
     body_size,
     chat_fields,
     fit_lines,
@@ -436,16 +435,16 @@ def test_fit_lines_keeps_order_and_counts_the_rest():
 
 
 def test_fit_lines_shortens_a_first_line_over_the_limit_to_fit_with_the_count_after_it():
-    def longest_prefix(fits) -> str:  # what DigestLine.shorter gives: the line, shorter, that fits
+    def longest_prefix(fits) -> str:  # what shortened_to_fit gives: the line, shorter, that fits
         return next(("x" * n for n in range(40, 0, -1) if fits("x" * n)), "x")
 
     def fits(text: str) -> bool:
         return len(text) <= 30
 
     # "head", a blank line, the first line, a blank line, "+2": 20 characters are left for the line
-    text = fit_lines("head", [DigestLine("x" * 40, longest_prefix), "b", "c"], lambda n: f"+{n}", fits)
+    text = fit_lines("head", ["x" * 40, "b", "c"], lambda n: f"+{n}", fits, shorten_first=longest_prefix)
     assert text == "head\n\n" + "x" * 20 + "\n\n+2"
-    assert fit_lines("head", ["x" * 40, "b", "c"], lambda n: f"+{n}", fits) == "head\n\n+3"  # a plain line is not cut
+    assert fit_lines("head", ["x" * 40, "b", "c"], lambda n: f"+{n}", fits) == "head\n\n+3"  # none given: not cut
 
 
 # --- outbox mode, settings, slack escaping ------------------------------------------------------

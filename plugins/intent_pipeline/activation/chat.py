@@ -17,7 +17,8 @@ module), and ``ChatDestination``, what every chat destination has in common:
 The vendors differ in URL, signature, body, size limit, rate limit and error codes;
 ``dingtalk.py``, ``wecom.py``, ``feishu.py`` and ``slack.py`` each hold the robot's config and
 implement ``message_body``, ``digest_body``, ``post`` (one request) and ``classify`` (its answer;
-the retries are ``http.with_retries``'). Texts come from Jinja2 templates in ``templates/``
+the retries are ``http.with_retries``'); the texts inside their bodies are ``ChatDestination.message_text``
+and ``ChatDestination.digest_text``, cut at the robot's limit. Texts come from Jinja2 templates in ``templates/``
 (``messages``), rendered with ``StrictUndefined``: one per kind of message (``KINDS``: a newly hot
 lead, a lead reassigned after the follow-up SLA, a stall, and a digest of each) saying what it
 says, once for every robot (``lead.j2``: the field lines, the owner and its mention, the CRM and
@@ -444,7 +445,7 @@ def shortened_to_fit(render: Callable[[dict], str], view: Callable[[int], dict],
     when that does not ``fit``, its shortening: the last reasons give way to one "…" first; when not
     even one reason fits, every value is cut shorter (halved, down to ``MIN_VALUE_CHARS``, each ending
     in "…") and the reasons are fitted again. What still does not fit is returned as it is. A single
-    alert's text (``ChatDestination.message_text``) and a digest's first line (``digest_lines``)."""
+    alert's text (``ChatDestination.message_text``) and a digest's first line (``ChatDestination.digest_text``)."""
     max_chars = MAX_VALUE_CHARS
     while True:
         shown = view(max_chars)
@@ -465,34 +466,6 @@ def shortened_to_fit(render: Callable[[dict], str], view: Callable[[int], dict],
         if max_chars <= MIN_VALUE_CHARS or (fits(text) and low > 0):  # at least one reason, if any
             return text
         max_chars = max(MIN_VALUE_CHARS, max_chars // 2)
-
-
-class DigestLine(str):
-    """A digest's line for one lead (``digest_lines``) that can be written shorter:
-    ``shorter(fits)`` is the line ``shortened_to_fit`` (``fit_lines`` asks it of the first line)."""
-
-    shorter: Callable[[Callable[[str], bool]], str]
-
-    def __new__(cls, text: str, shorter: Callable[[Callable[[str], bool]], str]) -> DigestLine:
-        line = super().__new__(cls, text)
-        line.shorter = shorter
-        return line
-
-
-def digest_lines(macros, leads: list[dict], lang: str, view: Callable[[dict, str, int], dict]) -> list[str]:
-    """The digest's ``line`` macro for each lead, hottest first, each with its first few reasons
-    (``view``: ``ChatDestination.view``, its values cut at the given number of characters)."""
-    render = functools.partial(rendered, macros.line)
-
-    def top_reasons(fields: dict) -> Callable[[int], dict]:
-        def shown(max_chars: int) -> dict:
-            v = view(fields, lang, max_chars)
-            return {**v, "reasons": v["reasons"][:DIGEST_TOP_REASONS]}
-
-        return shown
-
-    views = [top_reasons(fields) for fields in by_heat(leads)]
-    return [DigestLine(render(v(MAX_VALUE_CHARS)), functools.partial(shortened_to_fit, render, v)) for v in views]
 
 
 def by_heat(leads: list[dict]) -> list[dict]:
@@ -524,15 +497,21 @@ def truncate_chars(text: str, max_chars: int, suffix: str = ELLIPSIS) -> str:
     return text if len(text) <= max_chars else text[: max(0, max_chars - len(suffix))] + suffix
 
 
-def fit_lines(header: str, lines: list[str], more: Callable[[int], str], fits: Callable[[str], bool]) -> str:
+def fit_lines(
+    header: str,
+    lines: list[str],
+    more: Callable[[int], str],
+    fits: Callable[[str], bool],
+    shorten_first: Callable[[Callable[[str], bool]], str] | None = None,
+) -> str:
     """``header``, then as many of ``lines`` as fit, then ``more(n)`` for the ``n`` left out.
 
     Lines are kept in order and the first one that does not fit ends the list (a shorter one
     after it would make "and N more" lie about which leads are missing); the first line, when it
-    does not fit even alone, is written shorter if it can be (a ``DigestLine``), so a digest
-    lists at least its hottest lead. A blank line before the list and after it: Markdown.pl and
-    Python-Markdown (DingTalk's kind) start a list only after a blank line, and CommonMark would
-    read "… and N more" right after the last item as part of it.
+    does not fit even alone, is ``shorten_first(fits_alone)`` if given (the first line written
+    shorter, ``shortened_to_fit``), so a digest lists at least its hottest lead. A blank line before
+    the list and after it: Markdown.pl and Python-Markdown (DingTalk's kind) start a list only after
+    a blank line, and CommonMark would read "… and N more" right after the last item as part of it.
     """
 
     def with_more(text: str, left: int) -> str:
@@ -541,8 +520,8 @@ def fit_lines(header: str, lines: list[str], more: Callable[[int], str], fits: C
     def first_fits(line: str) -> bool:
         return fits(with_more(f"{header}{LIST_START}{line}", len(lines) - 1))
 
-    if lines and isinstance(lines[0], DigestLine) and not first_fits(lines[0]):
-        lines = [lines[0].shorter(first_fits), *lines[1:]]
+    if lines and shorten_first is not None and not first_fits(lines[0]):
+        lines = [shorten_first(first_fits), *lines[1:]]
     kept = header
     for index, line in enumerate(lines):
         candidate = f"{kept}{LIST_START if index == 0 else NEXT_ITEM}{line}"
@@ -826,6 +805,31 @@ class ChatDestination(AlertOnce, HttpSender[CC]):
         the owner's line are template text and stay."""
         macro = self.message_macros(fields, lang).text
         return shortened_to_fit(functools.partial(rendered, macro), lambda chars: self.view(fields, lang, chars), fits)
+
+    def digest_text(self, leads: list[dict], lang: str, fits: Callable[[str], bool]) -> str:
+        """A digest's text in this robot's markup, within the robot's size limit (``fits``): the header
+        naming the count, the digest's ``line`` for each lead, hottest first, with its first
+        ``DIGEST_TOP_REASONS`` reasons, as many as fit, then "… and N more" (``fit_lines``). The hottest
+        lead is always listed: its line, when even alone it does not fit, is ``shortened_to_fit`` as a
+        single alert is."""
+        macros = self.digest_macros(leads, lang)
+        render = functools.partial(rendered, macros.line)
+
+        def top_reasons(fields: dict) -> Callable[[int], dict]:
+            def shown(max_chars: int) -> dict:
+                view = self.view(fields, lang, max_chars)
+                return {**view, "reasons": view["reasons"][:DIGEST_TOP_REASONS]}
+
+            return shown
+
+        views = [top_reasons(fields) for fields in by_heat(leads)]
+        return fit_lines(
+            rendered(macros.header, len(leads)),
+            [render(view(MAX_VALUE_CHARS)) for view in views],
+            lambda n: rendered(macros.more, n),
+            fits,
+            shorten_first=functools.partial(shortened_to_fit, render, views[0]) if views else None,
+        )
 
     def mentioned(self, alerts: list[dict]) -> list[str]:
         """The ids this robot's message mentions (its owners', in the order of the alerts, once each)."""

@@ -32,8 +32,6 @@ from intent_pipeline.activation.chat import (
     ChatDestination,
     ChatSettings,
     chat_options,
-    digest_lines,
-    fit_lines,
     rendered,
     request_url,
     send_url_and_key,
@@ -131,12 +129,7 @@ class DingTalkDestination(ChatDestination[DingTalkConfig]):
     def digest_body(self, leads: list[dict], lang: str) -> dict:
         """One markdown message naming the count and listing the leads, hottest first, within the cut."""
         macros = self.digest_macros(leads, lang)
-        text = fit_lines(
-            rendered(macros.header, len(leads)),
-            digest_lines(macros, leads, lang, self.view),
-            lambda n: rendered(macros.more, n),
-            lambda candidate: utf8_len(candidate) <= MAX_TEXT_BYTES,
-        )
+        text = self.digest_text(leads, lang, lambda candidate: utf8_len(candidate) <= MAX_TEXT_BYTES)
         shown = [fields for fields in leads if self.view(fields, lang).get("owner_mention")]
         mobiles = [mobile for mobile in self.mentioned(shown) if f"@{mobile}" in text]
         return markdown(rendered(macros.title, len(leads)), text, mobiles)

@@ -40,8 +40,6 @@ from intent_pipeline.activation.chat import (
     ChatSettings,
     body_size,
     chat_options,
-    digest_lines,
-    fit_lines,
     post_json,
     rendered,
     request_url,
@@ -213,14 +211,7 @@ class FeishuDestination(ChatDestination[FeishuConfig]):
         macros = self.digest_macros(leads, lang)
         title = rendered(macros.title, len(leads))
         room = text_room(title)
-        lines = digest_lines(macros, leads, lang, self.view)
-        text = fit_lines(
-            rendered(macros.header, len(leads)),
-            lines,
-            lambda n: rendered(macros.more, n),
-            lambda text: _json_text_size(text) <= room,
-        )
-        return fitted_card(title, text)
+        return fitted_card(title, self.digest_text(leads, lang, lambda text: _json_text_size(text) <= room))
 
     def post(self, body: dict) -> requests.Response:
         # Signed afresh on each attempt: Feishu rejects timestamps more than an hour old.

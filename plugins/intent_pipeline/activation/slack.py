@@ -25,9 +25,7 @@ from intent_pipeline.activation.chat import (
     ChatDestination,
     ChatSettings,
     chat_options,
-    digest_lines,
     escaped_view,
-    fit_lines,
     post_json,
     rendered,
     request_url,
@@ -132,9 +130,7 @@ class SlackDestination(ChatDestination[SlackConfig]):
     def digest_body(self, leads: list[dict], lang: str) -> dict:
         """One message naming the count and listing the leads, hottest first, in one 3000-character section."""
         macros = self.digest_macros(leads, lang)
-        header = rendered(macros.header, len(leads))
-        lines = digest_lines(macros, leads, lang, self.view)
-        text = fit_lines(header, lines, lambda n: rendered(macros.more, n), lambda t: len(t) <= MAX_SECTION_CHARS)
+        text = self.digest_text(leads, lang, lambda t: len(t) <= MAX_SECTION_CHARS)
         return {"text": rendered(macros.fallback, len(leads)), "blocks": [section(text)]}
 
     def post(self, body: dict) -> requests.Response:

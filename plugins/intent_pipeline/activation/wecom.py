@@ -25,10 +25,7 @@ from intent_pipeline.activation.chat import (
     ChatDestination,
     ChatSettings,
     chat_options,
-    digest_lines,
-    fit_lines,
     post_json,
-    rendered,
     request_url,
     send_url_and_key,
     truncate_utf8,
@@ -99,15 +96,7 @@ class WeComDestination(ChatDestination[WeComConfig]):
 
     def digest_body(self, leads: list[dict], lang: str) -> dict:
         """One markdown message naming the count and listing the leads, hottest first, within 4096 bytes."""
-        macros = self.digest_macros(leads, lang)
-        lines = digest_lines(macros, leads, lang, self.view)
-        content = fit_lines(
-            rendered(macros.header, len(leads)),
-            lines,
-            lambda n: rendered(macros.more, n),
-            lambda text: utf8_len(text) <= MAX_CONTENT_BYTES,
-        )
-        return markdown(content)
+        return markdown(self.digest_text(leads, lang, lambda text: utf8_len(text) <= MAX_CONTENT_BYTES))
 
     def post(self, body: dict) -> requests.Response:
         config = self.sending
