@@ -18,6 +18,7 @@ from intent_pipeline.quality.gate import write_report
 from intent_pipeline.quality.readers import MissingTable, read_manifest, read_marts, read_raw_partition
 from intent_pipeline.quality.suites import MART_TABLES, RAW_TABLES, load_suite_spec
 from intent_pipeline.quality.verdicts import write_verdicts
+from intent_pipeline.sources.normalize import id_text_regex
 
 if TYPE_CHECKING:
     from intent_pipeline.settings import Settings
@@ -143,6 +144,7 @@ def run_parameters(interval_start: date, people_person_ids: list | None = None) 
         "future_end": start_at + EXPECTED_CLOSE_HORIZON,
         "people_person_ids": list(people_person_ids or []),
         "max_reject_share": max_reject_share(),
+        "id_text_regex": id_text_regex(),
     }
 
 

@@ -7,6 +7,7 @@ extractors stay fast on row-by-row input.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -81,6 +82,23 @@ def fold_width(value: str) -> str:
     """``value`` with full-width forms and ideographic full stops folded to ASCII (NFKC), as a Chinese
     input method types an address (``ｗａｎｇ＠ｑｑ。ｃｏｍ`` is ``wang@qq.com``); ASCII text is returned as it is."""
     return value if value.isascii() else unicodedata.normalize("NFKC", value).translate(_IDEOGRAPHIC_STOPS)
+
+
+@functools.cache
+def id_text_regex() -> str:
+    """A regex that finds a character ``identifier`` keeps as an id's text: neither whitespace nor an
+    invisible format character (Unicode category Cf). The raw gate's suites check CRM ids with it (suite
+    parameter ``id_text_regex``), so a file another writer put in the lake is held to the extract's rule:
+    an id of spaces or invisible characters alone is no id."""
+    ranges: list[list[int]] = []
+    for code in range(0x110000):
+        if unicodedata.category(chr(code)) == "Cf":
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    spans = "".join(f"\\U{a:08x}" + (f"-\\U{b:08x}" if b > a else "") for a, b in ranges)
+    return f"[^\\s{spans}]"
 
 
 def identifier(value: Any) -> str | None:
