@@ -17,8 +17,8 @@ exports do to a pipeline:
 * **a late partition**: forms of a day older than the newest built day, delivered after it, its
   interval run (as a backfill of that day runs it) and then the next day; its copy of a day-3
   submission is the one kept (the earliest partition day: macro first_copy);
-* **a truncated export**: day 4's form file cut inside a quoted field: every row of it quarantined
-  with the reason, ``read = loaded + quarantined``; day 5 built after it.
+* **a truncated export**: day 4's form file cut inside a quoted field: its complete row loads, the cut
+  line is quarantined with the reason, ``read = loaded + quarantined``; day 5 built after it.
 
 After day 5 every table of ``staging``, ``intermediate`` and ``marts`` equals a ``--full-refresh`` of
 the same warehouse and lake, row for row. Then, on a copy, **an old day delivered again**: day 1's
@@ -172,11 +172,15 @@ def test_an_id_in_full_width_forms_is_the_same_record_and_case_is_not(days):
     assert dict(day3["leads"]) == {"00Qann1": "New", "00QxY1": "Converted", "00QXY1": "New", "00Qeve1": "New"}
 
 
-def test_a_truncated_export_is_quarantined_with_its_reason(days):
-    rows = quarantined(days["house"], D4)
-    assert len(rows) == 2 and all("a quoted field is never closed" in r["reason"] for r in rows), rows
+def test_a_truncated_export_loads_its_complete_row_and_quarantines_the_cut_one(days):
+    (row,) = quarantined(days["house"], D4)
+    assert "ends inside a quoted field" in row["reason"] and "s-010" in row["raw_content"], row
     counts = days["manifests"][D4]["forms"]["tables"]["forms_submissions"]
-    assert counts == {"read": 2, "loaded": 0, "quarantined": 2}, counts
+    assert counts == {"read": 2, "loaded": 1, "quarantined": 1}, counts
+    rows = days["house"].build.query(
+        "select submission_id from staging.stg_forms__submissions where submission_id in ('s-009', 's-010')"
+    )
+    assert rows == [("s-009",)], rows
 
 
 def test_the_late_partition_is_loaded_once(days):

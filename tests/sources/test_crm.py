@@ -212,3 +212,18 @@ def test_a_crm_row_whose_id_is_empty_or_invisible_is_quarantined(settings):
     assert [row["lead_id"] for row in raw_rows(settings, "crm_leads")] == ["00Q001", "00Q001"]
     reasons = {row["reason"] for row in quarantine_rows(settings, "crm_leads")}
     assert reasons == {"empty required field 'lead_id' (Lead ID)"}
+
+
+def test_a_truncated_crm_report_loads_its_complete_rows_and_quarantines_the_cut_tail(settings):
+    orders = [["801", "00Q001", "a@example.com", "12500", "CNY", "2026-11-21 10:30:00"]]
+    cut = b'802,00Q002,b@example.com,99.9,CNY,"2026-11-2'  # the download stopped inside a quoted date
+    (drop_dir(settings, "crm") / f"orders_{DS}.csv").write_bytes(csv_bytes(ORDERS, orders) + cut)
+
+    manifest = extract("crm", settings)
+
+    assert_accounting(manifest)
+    assert manifest["tables"]["crm_orders"] == {"read": 2, "loaded": 1, "quarantined": 1}
+    assert sorted(by_row(raw_rows(settings, "crm_orders"), f"orders_{DS}.csv")) == [1]
+    (tail,) = quarantine_rows(settings, "crm_orders")
+    assert tail["_row_number"] == 2 and "ends inside a quoted field" in tail["reason"], tail
+    assert any("cut short" in w for w in manifest["warnings"]), manifest["warnings"]

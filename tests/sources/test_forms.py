@@ -208,3 +208,37 @@ def test_empty_file_loads_nothing_and_rows_without_a_header_are_quarantined(sett
     assert [(q["_source_file"].rsplit("/", 1)[1], q["_row_number"]) for q in quarantined] == [("headless.csv", 1)]
     assert raw_rows(settings, "forms_submissions") == []
     assert_accounting(manifest)
+
+
+TRUNCATED_ROWS = [
+    ["tc-1", "Book a Demo", "Ann Wu", "ann@example.com", "", "Acme", "", "", "", "2026-11-21T08:00:00Z", "", "11.22"],
+    ["tc-2", "Book a Demo", "Bo Yu", "bo@example.com", "", "Beta", "", "", "", "2026-11-21T09:00:00Z", "", "33.44"],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("cut", "reason"),
+    [
+        # the download stopped inside a quoted field (the company name written with quotes)
+        (b'tc-3,Book a Demo,Cy Ho,cy@example.com,,"Gamma, In', "ends inside a quoted field"),
+        # ... or outside quotes: a short last row without a line break (it would load lead_source 'goo')
+        (b"tc-3,Book a Demo,Cy Ho,cy@example.com,,Gamma,,,,2026-11-21T10:00:00Z,goo", "the last line has 11 of 12"),
+    ],
+    ids=["inside-quotes", "between-fields"],
+)
+def test_a_truncated_csv_loads_its_complete_rows_and_quarantines_the_cut_tail(settings, cut, reason):
+    whole = csv_bytes(TYPEFORM, TRUNCATED_ROWS)
+    (drop_dir(settings, "forms") / "typeform.csv").write_bytes(whole + cut)
+
+    for _ in range(2):  # a re-run of the interval replaces its partitions: nothing duplicated or dropped
+        manifest = extract("forms", settings)
+
+        assert_accounting(manifest)
+        assert manifest["tables"]["forms_submissions"] == {"read": 3, "loaded": 2, "quarantined": 1}
+        assert manifest["file_errors"] == []
+        assert any("cut short" in w and "typeform.csv" in w for w in manifest["warnings"]), manifest["warnings"]
+        loaded = by_row(raw_rows(settings, "forms_submissions"), "typeform.csv")
+        assert sorted(loaded) == [1, 2] and loaded[2]["client_id"] == "33.44"
+        (tail,) = quarantine_rows(settings, "forms_submissions")
+        assert tail["_row_number"] == 3 and reason in tail["reason"], tail
+        assert "tc-3" in tail["raw_content"]

@@ -31,6 +31,10 @@ class Sheet:
     size: int = 0  # data rows counted, blank ones included (the next sheet's numbers continue after them)
     header_cells: list = field(default_factory=list)  # the header row as read, for a sheet whose header is data
     notes: list[str] = field(default_factory=list)  # what is read differently from the file's face (merged headers)
+    # A CSV cut mid-row (an interrupted download): its broken tail, one entry per physical line, numbered
+    # after the complete rows (which load), each quarantined with ``damage`` by :func:`reject_damaged`.
+    damaged: list[tuple[int, list]] = field(default_factory=list)
+    damage: str | None = None
 
 
 def _short(header: str) -> str:
@@ -98,16 +102,71 @@ def read_csv(file: LandingFile, data: bytes | None = None) -> Sheet:
     try:
         # strict first: it is the mode that notices a quote left open at the end (a truncated file), which
         # the lenient mode reads as one field swallowing every row after it
-        sheet = _numbered(csv.reader(io.StringIO(content, newline=""), delimiter=delimiter, strict=True))
-    except csv.Error as strict_error:
-        if "unexpected end of data" in str(strict_error):
-            return _lines(content, f"malformed CSV file {file.rel}: a quoted field is never closed ({strict_error})")
+        sheet = _numbered(_complete_records(content, delimiter))
+    except _OpenQuote as cut:
+        if cut.complete_lines == 0:  # the header itself is cut: nothing can be told apart
+            return _lines(content, f"malformed CSV file {file.rel}: a quoted field is never closed ({cut.error})")
+        sheet = _numbered(cut.records)
+        tail = io.StringIO(content, newline="").readlines()[cut.complete_lines :]
+        _cut_short(
+            sheet, [[line.rstrip("\r\n")] for line in tail],
+            f"the file ends inside a quoted field opened on or before this line (a truncated or damaged export; "
+            f"csv: {cut.error}): the line is quarantined, the complete rows before it load",
+        )  # fmt: skip
+    except csv.Error:
         try:  # a stray quote inside a field (``5" screen``): Excel reads such files, so do we
             sheet = _numbered(csv.reader(io.StringIO(content, newline=""), delimiter=delimiter))
         except csv.Error as exc:
             return _lines(content, f"malformed CSV file {file.rel}: {exc}")
+    if sheet.rows and not sheet.damaged and not content.endswith(("\n", "\r")):
+        number, cells = sheet.rows[-1]
+        if number == sheet.size and len(cells) < len(sheet.headers):
+            # a last row with fewer fields than the header and no line break: the download stopped mid-row,
+            # and its last field may be cut too (a client id, a date), so it is not loaded
+            sheet.rows.pop()
+            sheet.size -= 1
+            _cut_short(
+                sheet, [cells],
+                f"the file ends mid-row: the last line has {len(cells)} of {len(sheet.headers)} fields and no line "
+                "break (a truncated export)",
+            )  # fmt: skip
     sheet.error = error
     return sheet
+
+
+class _OpenQuote(Exception):
+    """The strict reader reached the end of the file inside a quoted field."""
+
+    def __init__(self, records: list[list], complete_lines: int, error: csv.Error) -> None:
+        super().__init__(str(error))
+        self.records, self.complete_lines, self.error = records, complete_lines, error
+
+
+def _complete_records(content: str, delimiter: str) -> list[list]:
+    """Every record of a strict read; :class:`_OpenQuote` with the complete ones and the physical lines they
+    took when a quoted field is still open at the end of the file."""
+    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter, strict=True)
+    records: list[list] = []
+    lines = 0
+    try:
+        for record in reader:
+            records.append(record)
+            lines = reader.line_num
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise _OpenQuote(records, lines, exc) from None
+        raise
+    return records
+
+
+def _cut_short(sheet: Sheet, tail: list[list], reason: str) -> None:
+    """Record a truncated CSV's broken tail (non-blank lines) after the sheet's complete rows."""
+    for index, cells in enumerate(tail, 1):
+        if any(text(cell) is not None for cell in cells):
+            sheet.damaged.append((sheet.size + index, cells))
+    sheet.size += len(tail)
+    sheet.damage = reason
+    sheet.notes.append(f"the file is cut short: {len(sheet.damaged)} line(s) at its end quarantined ({reason})")
 
 
 def _lines(content: str, error: str) -> Sheet:
@@ -266,6 +325,13 @@ def repeated_header(sheet: Sheet, cells: list) -> str | None:
     return None
 
 
+def reject_damaged(builder: TableBuilder, file: LandingFile, sheet: Sheet, offset: int = 0) -> int:
+    """Quarantine a truncated CSV's broken tail (``sheet.damaged``) with ``sheet.damage``; returns the rows read."""
+    for number, cells in sheet.damaged:
+        builder.reject(file.rel, offset + number, sheet.damage or "", raw_json(row_as_dict(sheet.headers, cells)))
+    return len(sheet.damaged)
+
+
 def reject_sheet(builder: TableBuilder, file: LandingFile, sheet: Sheet, reason: str, offset: int = 0) -> int:
     """Quarantine every data row of a file (or sheet) rejected as a whole; ``offset`` is added to row numbers.
 
@@ -278,7 +344,7 @@ def reject_sheet(builder: TableBuilder, file: LandingFile, sheet: Sheet, reason:
         return 1
     for number, cells in sheet.rows:
         builder.reject(file.rel, offset + number, reason, raw_json(row_as_dict(sheet.headers, cells)))
-    return len(sheet.rows)
+    return len(sheet.rows) + reject_damaged(builder, file, sheet, offset)
 
 
 @dataclass

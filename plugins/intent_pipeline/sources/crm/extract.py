@@ -6,7 +6,14 @@ from intent_pipeline.sources.base import ExtractContext, FileOutcome, LandingFil
 from intent_pipeline.sources.crm.formats import CRM_FORMATS, LOST_STAGES, WON_STAGES
 from intent_pipeline.sources.locale import FileLocale, SourceLocale, amount, moment
 from intent_pipeline.sources.normalize import BadValue, email, identifier, text
-from intent_pipeline.sources.tabular import ColumnMap, read_csv, reject_sheet, repeated_header, row_as_dict
+from intent_pipeline.sources.tabular import (
+    ColumnMap,
+    read_csv,
+    reject_damaged,
+    reject_sheet,
+    repeated_header,
+    row_as_dict,
+)
 
 TABLES = tuple(CRM_FORMATS)
 FILE_TYPES = (".csv",)
@@ -116,4 +123,5 @@ def parse_file(file: LandingFile, ctx: ExtractContext, builders: dict[str, Table
         row["extra"] = extra
         builder.add(file.rel, number, row)
     warnings = columns.warnings(file.rel, spec["columns"]) if sheet.headers else []  # an empty file: nothing to say
-    return FileOutcome(table, len(sheet.rows), warnings=warnings)
+    warnings += [f"{file.rel}: {note}" for note in sheet.notes]
+    return FileOutcome(table, len(sheet.rows) + reject_damaged(builder, file, sheet), warnings=warnings)

@@ -20,6 +20,7 @@ from intent_pipeline.sources.tabular import (
     Sheet,
     UncachedFormula,
     read_sheets,
+    reject_damaged,
     reject_sheet,
     repeated_header,
     row_as_dict,
@@ -113,6 +114,7 @@ def parse_file(file: LandingFile, ctx: ExtractContext, builders: dict[str, Table
         notes += [f"{where}: {note}" for note in sheet.notes]
         notes += columns.warnings(where, FORM_FORMATS[tool]["columns"])
         read += _parse_rows(file, sheet, tool, columns, offset, ctx, builder)
+        read += reject_damaged(builder, file, sheet, offset)
         offset += sheet.size
     return FileOutcome(TABLE, read, "; ".join(errors) or None, notes)
 
