@@ -286,3 +286,23 @@ def test_a_corrupted_partition_names_the_file_and_the_table(settings):
     assert table["success"] is False
     assert str(part) in table["error"] and "crm_orders" in table["error"]
     assert report["tables"]["crm_leads"]["success"] is True
+
+
+def test_a_failed_gate_says_which_check_failed_on_what_and_why_it_matters(settings):
+    """The Airflow log shows the gate's exception: each failed critical check carries its suite's ``meta.why``."""
+    from intent_pipeline.quality.suites import suite_path
+
+    suite = json.loads(suite_path("raw", "crm_leads").read_text(encoding="utf-8"))
+    (lowercase,) = [
+        e for e in suite["expectations"] if e["kwargs"].get("column") == "email" and e["kwargs"]["regex"] == "^[^A-Z]*$"
+    ]
+    rows = clean_raw_rows()
+    rows["crm_leads"][0]["email"] = "Ann@Example.com"  # another writer's file: the extract lower-cases emails
+    write_clean_lake(settings.lake_dir, rows)
+
+    with pytest.raises(QualityGateError) as caught:
+        enforce_gate(validate_raw(settings, INTERVAL))
+
+    (line,) = [line for line in str(caught.value).splitlines() if "crm_leads" in line and "on email" in line]
+    assert "expect_column_values_to_match_regex on email" in line and "Ann@Example.com" in line, line
+    assert line.endswith(f"— why: {lowercase['meta']['why']}"), line

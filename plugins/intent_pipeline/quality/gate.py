@@ -45,7 +45,8 @@ def _format_example(example) -> str:
 
 
 def describe(table: str, table_report: dict, result: dict) -> str:
-    """One failed expectation in one line: table, expectation, column, how many rows, examples."""
+    """One failed expectation in one line: table, expectation, column, how many rows, examples, and why it matters
+    (the expectation's ``meta.why`` in its suite)."""
     target = f" on {result['column']}" if result.get("column") else ""
     if result.get("condition"):
         target += f" where {result['condition']}"
@@ -60,6 +61,8 @@ def describe(table: str, table_report: dict, result: dict) -> str:
         line += f" — {result['unexpected_count']}{of} rows unexpected{share}"
     if result.get("examples"):
         line += "; e.g. " + "; ".join(_format_example(example) for example in result["examples"])
+    if result.get("why"):
+        line += f" — why: {result['why']}"  # the suite's meta.why: what the check protects
     return line
 
 
