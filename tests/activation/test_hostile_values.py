@@ -80,6 +80,21 @@ def test_zero_width_and_bidi_controls_are_dropped_and_emoji_kept(escape):
     assert escape("a\u200d👩 👩\u200db") == "a👩 👩b"  # a joiner next to no emoji is dropped
 
 
+ENGLAND = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"  # black flag, tags g b e n g, cancel
+
+
+@pytest.mark.parametrize("escape", [markdown_text, slack_text])
+def test_every_invisible_format_character_is_dropped_but_a_tag_sequence_flag_is_kept(escape):
+    """Invisible is Unicode Cf (normalize.invisible, the ids' rule too), not a hand list: the word joiner, the
+    Mongolian vowel separator and the Arabic letter mark go as a zero-width space does; a flag written as a
+    tag sequence keeps its tags (without them it would show a plain black flag), and stray tags go."""
+    for char in "\u2060\u180e\u061c\u00ad\U000e0001\U000e0067":
+        assert escape(f"客户{char}A{char}") == "客户A", hex(ord(char))
+    assert escape(f"Leeds {ENGLAND} fan") == f"Leeds {ENGLAND} fan"
+    assert escape(f"{ENGLAND[:-1]} x") == "\U0001f3f4 x"  # no cancel tag: no tag sequence, the tags go
+    assert escape("❤\ufe0f🏳\ufe0f\u200d🌈") == "❤\ufe0f🏳\ufe0f\u200d🌈"  # variation selectors are Mn, kept
+
+
 def test_slack_sections_are_verbatim():
     """Slack links URLs and parses mentions in plain text unless the text object is verbatim."""
     body = body_of("slack", "hot_lead", "zh", lead_row(company="@channel www.evil.example"))

@@ -25,9 +25,10 @@ by DingTalk, WeCom or Feishu), so a character that would be markup is replaced b
 which no renderer reads as markup and a reader reads as the same text: ``*`` → ``＊``, an ``_`` not
 inside a word → ``＿``, ``[`` → ``［``, ``<`` → ``＜``, ``@`` at a word's start → ``＠``, ``://`` →
 ``：//``; Slack's ``&<>`` get Slack's own entities. Line breaks and other control characters become a
-space; zero-width characters, the byte order mark and the bidirectional marks, embeddings, overrides and
-isolates (which hide text or make it read backwards) are dropped, except a zero-width joiner between two
-emoji (a family, a profession: the emoji stays whole); a lone surrogate (not
+space; invisible format characters (Unicode Cf, ``normalize.invisible``: zero-width characters, the byte
+order mark, the bidirectional marks, embeddings, overrides and isolates, which hide text or make it read
+backwards) are dropped, except a zero-width joiner between two emoji (a family, a profession: the emoji
+stays whole) and a flag's tag characters (England's flag); a lone surrogate (not
 encodable as UTF-8) becomes U+FFFD, and a value longer than ``MAX_VALUE_CHARS`` (200) is cut with "…"
 (the robots cut a message as a whole, which would drop the score and the owner after a long value).
 An ``@`` inside a word stays (``zhang.wei@example.com`` is still an address), and so does ``snake_case``.
@@ -48,14 +49,13 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-# Invisible characters that can hide or reorder text: zero-width space, non-joiner and joiner,
-# left-to-right and right-to-left marks, bidirectional embeddings, overrides and isolates, and the
-# byte order mark (a zero-width no-break space inside a text). Dropped; a joiner between two emoji
-# (a ZWJ sequence such as a family or a profession) is kept, see ``_drop_invisible``.
+from intent_pipeline.sources.normalize import invisible
+
+# Invisible characters (``normalize.invisible``: Unicode Cf) can hide or reorder text: dropped, except
+# where an emoji sequence needs one (``_drop_invisible``): a zero-width joiner between two emoji (a
+# family, a profession) and the tag characters after a black flag (England's, Scotland's flag).
 ZWJ = "\u200d"
-INVISIBLE_CONTROLS = dict.fromkeys(
-    map(ord, "\u200b\u200c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff")
-)
+_TAG_FLAG_RE = re.compile("\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f")
 # CommonMark-ish markups (DingTalk, WeCom, Feishu): characters that can open markup anywhere in a line.
 MARKDOWN_CHARS = str.maketrans(
     {
@@ -110,11 +110,14 @@ def plain_line(text: str) -> str:
 
 
 def _drop_invisible(text: str) -> str:
-    """``text`` without ``INVISIBLE_CONTROLS``, and without a zero-width joiner unless it joins two emoji."""
-    text = text.translate(INVISIBLE_CONTROLS)
-    if ZWJ not in text:
+    """``text`` without invisible characters, except a zero-width joiner between two emoji and the tags
+    of a flag's tag sequence (U+1F3F4, tags U+E0020-E007E, cancel tag U+E007F)."""
+    if not any(invisible(c) for c in text):
         return text
-    return "".join(c for i, c in enumerate(text) if c != ZWJ or _joins_emoji(text, i))
+    tags = {i for m in _TAG_FLAG_RE.finditer(text) for i in range(m.start() + 1, m.end())}
+    return "".join(
+        c for i, c in enumerate(text) if not invisible(c) or i in tags or (c == ZWJ and _joins_emoji(text, i))
+    )
 
 
 def _joins_emoji(text: str, i: int) -> bool:

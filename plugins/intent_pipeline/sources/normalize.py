@@ -84,6 +84,15 @@ def fold_width(value: str) -> str:
     return value if value.isascii() else unicodedata.normalize("NFKC", value).translate(_IDEOGRAPHIC_STOPS)
 
 
+def invisible(char: str) -> bool:
+    """One home for "invisible": a format character (Unicode category Cf), which shows nothing and can hide
+    or reorder text: zero-width spaces and joiners, direction marks, embeddings, overrides and isolates,
+    the byte-order mark, the word joiner U+2060, the Mongolian vowel separator U+180E, the Arabic letter
+    mark U+061C, tag characters, soft hyphens. Ids drop them all (``identifier``); chat text drops them
+    except where an emoji sequence needs one (``activation.escape``)."""
+    return unicodedata.category(char) == "Cf"
+
+
 @functools.cache
 def id_text_regex() -> str:
     """A regex that finds a character ``identifier`` keeps as an id's text: neither whitespace nor an
@@ -92,7 +101,7 @@ def id_text_regex() -> str:
     an id of spaces or invisible characters alone is no id."""
     ranges: list[list[int]] = []
     for code in range(0x110000):
-        if unicodedata.category(chr(code)) == "Cf":
+        if invisible(chr(code)):
             if ranges and ranges[-1][1] == code - 1:
                 ranges[-1][1] = code
             else:
@@ -116,7 +125,7 @@ def identifier(value: Any) -> str | None:
         return None
     raw = fold_width(raw)
     if not raw.isascii():
-        raw = "".join(char for char in raw if unicodedata.category(char) != "Cf")
+        raw = "".join(char for char in raw if not invisible(char))
     return raw.strip() or None
 
 
