@@ -214,7 +214,11 @@ def format_summary(summary: dict) -> str:
         if not isinstance(counts, dict):
             continue
         keys = ("planned", "sent_ok", "unchanged", "rejected", "deferred", "invalid", "requests")
-        figures = ", ".join(f"{k} {counts.get(k, 0)}" for k in keys)
+        # a rejection that reached dead_letter_after made a dead letter: said beside it (docs/activation.md)
+        now = f" (dead-lettered now: {counts['dead_lettered_now']})" if counts.get("dead_lettered_now") else ""
+        figures = ", ".join(f"{k} {counts.get(k, 0)}{now if k == 'rejected' else ''}" for k in keys)
+        if counts.get("dead_lettered"):  # dead letters of earlier runs, not sent again
+            figures += f", dead_lettered {counts['dead_lettered']}"
         if counts.get("stale"):  # an older interval than the destination holds: held back (docs/activation.md)
             figures += f", stale {counts['stale']}"
         lines.append(f"activation {destination} [{counts.get('mode')}]: {figures}")

@@ -152,3 +152,34 @@ def test_killed_between_sending_and_recording_rerun_neither_duplicates_nor_loses
     with Ledger(settings.ledger_path) as ledger:
         entries = ledger.entries(portal(server))
     assert len(entries) == 250 and all(e.acknowledged for e in entries.values())
+
+
+def test_a_rejection_that_makes_a_dead_letter_is_reported_as_one(settings, segment):
+    """dead_letter_after=1: the first rejection makes the dead letter. The run's report counts the row as
+    rejected (it was sent and refused: planned = sent_ok + rejected + ...) and says it is a dead letter now;
+    the next run counts it dead_lettered (not sent), and the summary line says both."""
+    from intent_pipeline.report import format_summary
+
+    with FakeHubSpot(token=TOKEN) as server:
+        server.reject(BAD, "Property values were not valid: phone is invalid", mode="207")
+        first = run(settings, server, "run-1", dead_letter_after=1)
+        assert (first["rejected"], first["dead_lettered_now"], first["dead_lettered"]) == (1, 1, 0), first
+        with Ledger(settings.ledger_path) as ledger:
+            assert ledger.entries(portal(server))[BAD].status == DEAD_LETTER
+        second = run(settings, server, "run-2", dead_letter_after=1)
+        assert (second["rejected"], second["dead_lettered_now"], second["dead_lettered"]) == (0, 0, 1), second
+        assert sent_ids(server).count(BAD) == 1
+    summary = {"interval_start": "2026-11-21", "sources": {}, "quality": {"raw": True, "marts": True},
+               "warehouse": {"error": "-"}, "activation": {"hubspot": first}, "paths": {}}  # fmt: skip
+    lines = [line for line in format_summary(summary).splitlines() if line.startswith("activation hubspot")]
+    assert lines and "rejected 1 (dead-lettered now: 1)" in lines[0], lines
+    summary["activation"]["hubspot"] = second
+    lines = [line for line in format_summary(summary).splitlines() if line.startswith("activation hubspot")]
+    assert lines and "rejected 0," in lines[0] and "dead_lettered 1" in lines[0], lines
+
+
+def test_a_rejection_below_the_limit_is_no_dead_letter_now(settings, segment):
+    with FakeHubSpot(token=TOKEN) as server:
+        server.reject(BAD, "Property values were not valid: phone is invalid", mode="207")
+        first = run(settings, server, "run-1", dead_letter_after=2)
+    assert (first["rejected"], first["dead_lettered_now"]) == (1, 0), first

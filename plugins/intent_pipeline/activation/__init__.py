@@ -90,8 +90,8 @@ def ledger_name(name: str, config) -> str:
 
 def _counts(mode: str) -> dict:
     return {"mode": mode, "planned": 0, "unchanged": 0, "sent_ok": 0, "rejected": 0, "invalid": 0,
-            "deferred": 0, "dead_lettered": 0, "stale": 0, "requests": 0, "outbox_files": [],
-            "withheld_no_consent": 0}  # fmt: skip
+            "deferred": 0, "dead_lettered": 0, "dead_lettered_now": 0, "stale": 0, "requests": 0,
+            "outbox_files": [], "withheld_no_consent": 0}  # fmt: skip
 
 
 def _plan(destination, rows: list[dict], entries: dict, history: History):
@@ -292,7 +292,8 @@ def run_destination(
         for items, outcomes in _answers(destination, destination.bodies(plan.to_send), outbox, begin):
             hashes = {it.key: it.hash for it in items}
             # Committed batch by batch: a failure later in the run keeps what was already answered.
-            ledger.record(
+            # of this batch's rejections, those the ledger made dead letters (dead_letter_after reached)
+            counts["dead_lettered_now"] += ledger.record(
                 ledger_key,
                 run_id,
                 [(key, hashes[key], status, reason) for key, status, reason in outcomes],

@@ -209,7 +209,7 @@ class Ledger:
         outcomes: Iterable[tuple[str, str, str, str | None]],
         dead_letter_after: int | None = None,
         interval_start: date | None = None,
-    ) -> None:
+    ) -> int:
         """Store the outcome of send attempts: ``(record_key, payload_hash, status, error)`` each.
 
         ``interval_start``: the data interval the values belong to; an acknowledgement records it as
@@ -220,8 +220,12 @@ class Ledger:
         acknowledged hash and sets ``status`` so the row is retried next run. ``attempts``
         counts the attempts with the same payload (a new payload starts again at 1); a
         rejection that brings them to ``dead_letter_after`` makes the row ``dead_letter``.
+
+        Returns how many of these outcomes' rows that made dead letters (rejected now, not sent again
+        until their payload changes), so the run's report can say so.
         """
         now = _now()
+        dead = 0
         limit = dead_letter_after or 0
         interval = interval_start.isoformat() if interval_start is not None else None
         with self.db:
@@ -272,6 +276,13 @@ class Ledger:
                         limit,
                     ),
                 )
+                if status == REJECTED and limit:
+                    (now_status,) = self.db.execute(
+                        "select status from activation_ledger where destination = ? and record_key = ?",
+                        (destination, key),
+                    ).fetchone()
+                    dead += now_status == DEAD_LETTER
+        return dead
 
     def hold_back(self, destination: str, run_id: str, keys: Iterable[str]) -> None:
         """Note chat alerts held back as ``STALE`` (never sent, due on a later run) where the ledger has no
