@@ -81,6 +81,14 @@ def connection_params(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     }
 
 
+def connect(connection: Mapping[str, Any] | None = None) -> Any:
+    """A psycopg2 connection with the keyword arguments ``connection``, else to the server the
+    settings name (:func:`connection_params`)."""
+    import psycopg2
+
+    return psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -164,12 +172,11 @@ def load_interval(
     Returns the rows loaded per table (raw tables and the whole tables). One transaction: either
     every table of the interval is replaced or none is.
     """
-    import psycopg2
 
     lake_dir = Path(lake_dir)
     day = interval_day(interval_start)
     counts: dict[str, int] = {}
-    con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
+    con = connect(connection)
     try:
         with con, con.cursor() as cursor:
             cursor.execute(f"create schema if not exists {SCHEMA}")
@@ -259,9 +266,8 @@ def attribute_postgres(manifest_path: Path | str, connection: Mapping[str, Any] 
     built on Postgres, and write ``raw.attribution_touch_credits`` and its fingerprint for the
     ``precomputed`` materialization (``precomputed.run_precomputed``, in one transaction). Returns
     the rows written."""
-    import psycopg2
 
-    con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
+    con = connect(connection)
     try:
         with con, con.cursor() as cursor:
             return run_precomputed(manifest_path, _PostgresEngine(cursor))
@@ -394,8 +400,6 @@ def publish_postgres(
     import shutil
     import time
 
-    import psycopg2
-
     from intent_pipeline import serving
     from intent_pipeline.privacy import serving_mask
     from intent_pipeline.quality import verdicts
@@ -412,7 +416,7 @@ def publish_postgres(
     overlaid = 0
     version = serving.new_version()
     tmp_parquet = serving.parquet_tmp(parquet_dir, version) if parquet_dir is not None else None
-    con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
+    con = connect(connection)
     try:
         with con, con.cursor() as cursor:
             if readers:
@@ -615,9 +619,8 @@ class _Masking:
 def published_postgres(connection: Mapping[str, Any] | None = None, schema: str = SERVING_SCHEMA) -> dict | None:
     """What the serving schema holds (``serving.published``: run, interval, time, tables, rows), or None
     before the first publish."""
-    import psycopg2
 
-    con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
+    con = connect(connection)
     try:
         with con.cursor() as cursor:
             cursor.execute("select to_regclass(%s)", (f"{_quote(schema)}.{PUBLISHED_TABLE}",))
@@ -664,15 +667,13 @@ def snapshot_postgres(run_id: str, connection: Mapping[str, Any] | None = None, 
     replaces that run's snapshot. Returns ``{"prefix", "tables": {schema.table: rows}, "seconds"}``."""
     import time
 
-    import psycopg2
-
     from intent_pipeline.serving import SNAPSHOTS_KEPT
 
     started = time.perf_counter()
     prefix = snapshot_prefix(run_id)
     schemas = snapshot_schemas(prefix)
     counts: dict[str, int] = {}
-    con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
+    con = connect(connection)
     try:
         with con, con.cursor() as cursor:
             cursor.execute("create schema if not exists run_snapshots")
@@ -713,9 +714,8 @@ def snapshot_postgres(run_id: str, connection: Mapping[str, Any] | None = None, 
 def snapshot_taken(run_id: str, connection: Mapping[str, Any] | None = None) -> str | None:
     """The prefix of the run's snapshot when :func:`snapshot_postgres` took one (and it was not
     pruned), else None."""
-    import psycopg2
 
-    con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
+    con = connect(connection)
     try:
         with con.cursor() as cursor:
             cursor.execute("select to_regclass(%s)", (SNAPSHOT_REGISTRY,))
@@ -752,10 +752,9 @@ class PgReader:
     snapshot file instead of the build file."""
 
     def __init__(self, connection: Mapping[str, Any] | None = None, snapshot: str = ""):
-        import psycopg2
 
         self.schemas = snapshot_schemas(snapshot)
-        self._con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
+        self._con = connect(connection)
         self._con.set_session(readonly=True, autocommit=True)
 
     def in_snapshot(self, sql: str, params: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
@@ -849,11 +848,10 @@ def compare_marts(
     (``engine_compare.compare_with_duckdb``: the same columns, the same rows). Returns, per mart that
     differs, what differs (empty: all equal). ``ignore``: columns left out per mart (two separate
     runs: their run ids and times)."""
-    import psycopg2
 
     from intent_pipeline.engine_compare import compare_with_duckdb
 
-    con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
+    con = connect(connection)
     try:
         with con.cursor() as cursor:
 
