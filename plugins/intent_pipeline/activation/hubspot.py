@@ -55,6 +55,9 @@ from intent_pipeline.activation.config import (
     DestinationRefused,
     _base_url,
     _fingerprint,
+    check_at_least,
+    check_between,
+    check_http_url,
     credential_and_options,
 )
 from intent_pipeline.activation.email_typos import typo_reason
@@ -141,18 +144,13 @@ class HubSpotConfig:
         return (self.token,)
 
     def __post_init__(self) -> None:
-        if not self.base_url.startswith(("http://", "https://")):
-            raise ActivationConfigError(f"HubSpot base_url must be an http(s) URL, got {self.base_url!r}")
+        check_http_url("HubSpot base_url", self.base_url)
         if not self.token:
             raise ActivationConfigError("HubSpot token is empty: set the connection's password (private-app token)")
-        if not 1 <= self.batch_size <= MAX_BATCH:
-            raise ActivationConfigError(f"HubSpot batch_size must be 1..{MAX_BATCH}, got {self.batch_size}")
-        if self.max_retries < 0:
-            raise ActivationConfigError(f"max_retries must be >= 0, got {self.max_retries}")
-        if self.requests_per_10s < 1:
-            raise ActivationConfigError(f"requests_per_10s must be >= 1, got {self.requests_per_10s}")
-        if not 1 <= self.concurrency <= 8:
-            raise ActivationConfigError(f"HubSpot concurrency must be 1..8, got {self.concurrency}")
+        check_between("HubSpot batch_size", self.batch_size, 1, MAX_BATCH)
+        check_at_least("max_retries", self.max_retries, 0)
+        check_at_least("requests_per_10s", self.requests_per_10s, 1)
+        check_between("HubSpot concurrency", self.concurrency, 1, 8)
         if self.reasons_language not in REASONS_LANGUAGES:
             raise ActivationConfigError(
                 f"HubSpot reasons_language must be one of {REASONS_LANGUAGES}, got {self.reasons_language!r}"

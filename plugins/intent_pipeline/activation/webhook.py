@@ -69,6 +69,9 @@ from intent_pipeline.activation.config import (
     DestinationRefused,
     _base_url,
     _fingerprint,
+    check_at_least,
+    check_between,
+    check_http_url,
     credential_and_options,
 )
 from intent_pipeline.activation.http import GaveUp, HttpSender, Outcome, Retry, body_message, rejected_or_bisected
@@ -119,16 +122,13 @@ class WebhookConfig:
     EXTRA_KEYS = ("batch_size", "max_per_second", "max_retries", "timeout")
 
     def __post_init__(self) -> None:
-        if not self.url.startswith(("http://", "https://")):
-            raise ActivationConfigError(f"webhook url must be an http(s) URL, got {self.url!r}")
+        check_http_url("webhook url", self.url)
         if not self.secret:
             raise ActivationConfigError("webhook secret is empty: set the connection's password")
-        if not 1 <= self.batch_size <= MAX_BATCH:
-            raise ActivationConfigError(f"webhook batch_size must be 1..{MAX_BATCH}, got {self.batch_size}")
+        check_between("webhook batch_size", self.batch_size, 1, MAX_BATCH)
         if self.max_per_second <= 0:
             raise ActivationConfigError(f"max_per_second must be > 0, got {self.max_per_second}")
-        if self.max_retries < 0:
-            raise ActivationConfigError(f"max_retries must be >= 0, got {self.max_retries}")
+        check_at_least("max_retries", self.max_retries, 0)
 
     @property
     def ledger_scope(self) -> str:
