@@ -163,7 +163,7 @@ _REFUSED_SETTINGS = [
 
 @pytest.mark.parametrize(("config", "settings", "message"), _REFUSED_SETTINGS)
 def test_every_destination_checks_its_urls_and_numbers_by_one_rule(config, settings, message):
-    """activation.config's checks (an http(s) URL, a least value, a range) refuse each destination's
+    """activation.checks' rules (an http(s) URL, a least value, a range) refuse each destination's
     bad setting with the message it gives."""
     classes = {cls.__name__: cls for cls in (DingTalkConfig, HubSpotConfig, *_destination_configs())}
     with pytest.raises(ActivationConfigError) as refused:

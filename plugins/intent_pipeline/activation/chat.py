@@ -52,14 +52,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 
+from intent_pipeline.activation.checks import check_at_least, check_http_url
 from intent_pipeline.activation.config import (
     ActivationConfigError,
     DestinationRefused,
     _base_url,
     _credential,
     _fingerprint,
-    check_at_least,
-    check_http_url,
     options_from_extra,
 )
 from intent_pipeline.activation.escape import ELLIPSIS, MAX_VALUE_CHARS, plain_line

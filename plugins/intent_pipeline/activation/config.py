@@ -32,24 +32,6 @@ class DestinationRefused(RuntimeError):
     """A destination refused our credentials or URL: nothing can succeed until the connection is fixed."""
 
 
-def check_http_url(setting: str, url: str, note: str = "") -> None:
-    """A destination's URL setting is an http(s) URL (``note``: where the setting comes from)."""
-    if not url.startswith(("http://", "https://")):
-        raise ActivationConfigError(f"{setting} must be an http(s) URL{note}, got {url!r}")
-
-
-def check_at_least(setting: str, value: float, least: float) -> None:
-    """A numeric setting is ``least`` or more."""
-    if value < least:
-        raise ActivationConfigError(f"{setting} must be >= {least}, got {value}")
-
-
-def check_between(setting: str, value: float, least: float, most: float) -> None:
-    """A numeric setting is from ``least`` to ``most`` (a batch's size, a number of workers)."""
-    if not least <= value <= most:
-        raise ActivationConfigError(f"{setting} must be {least}..{most}, got {value}")
-
-
 def _fingerprint(*parts: str) -> str:
     """A short, stable name for an account that does not reveal its credentials."""
     return "key-" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]

@@ -46,13 +46,13 @@ from intent_pipeline.activation.chat import (
     truncate_utf8,
     utf8_len,
 )
+from intent_pipeline.activation.checks import check_at_least
 from intent_pipeline.activation.config import (
     ActivationConfigError,
     DestinationRefused,
     _base_url,
     _credential,
     _extra,
-    check_at_least,
 )
 from intent_pipeline.activation.http import Retry
 from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED

@@ -50,14 +50,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from intent_pipeline.activation.checks import check_at_least, check_between, check_http_url
 from intent_pipeline.activation.config import (
     ActivationConfigError,
     DestinationRefused,
     _base_url,
     _fingerprint,
-    check_at_least,
-    check_between,
-    check_http_url,
     credential_and_options,
 )
 from intent_pipeline.activation.email_typos import typo_reason

@@ -64,14 +64,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from intent_pipeline.activation.checks import check_at_least, check_between, check_http_url
 from intent_pipeline.activation.config import (
     ActivationConfigError,
     DestinationRefused,
     _base_url,
     _fingerprint,
-    check_at_least,
-    check_between,
-    check_http_url,
     credential_and_options,
 )
 from intent_pipeline.activation.http import GaveUp, HttpSender, Outcome, Retry, body_message, rejected_or_bisected

@@ -6,14 +6,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from intent_pipeline.activation.checks import check_at_least, check_between, check_http_url
 from intent_pipeline.activation.config import (
     ActivationConfigError,
     DestinationRefused,
     _base_url,
     _fingerprint,
-    check_at_least,
-    check_between,
-    check_http_url,
     credential_and_options,
 )
 
