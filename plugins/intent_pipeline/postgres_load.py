@@ -89,6 +89,17 @@ def connect(connection: Mapping[str, Any] | None = None) -> Any:
     return psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
 
 
+@contextmanager
+def connected(connection: Mapping[str, Any] | None = None) -> Iterator[Any]:
+    """A connection (:func:`connect`) closed when the block ends: psycopg2's own ``with con`` ends a
+    transaction but leaves the connection open."""
+    con = connect(connection)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -172,12 +183,10 @@ def load_interval(
     Returns the rows loaded per table (raw tables and the whole tables). One transaction: either
     every table of the interval is replaced or none is.
     """
-
     lake_dir = Path(lake_dir)
     day = interval_day(interval_start)
     counts: dict[str, int] = {}
-    con = connect(connection)
-    try:
+    with connected(connection) as con:
         with con, con.cursor() as cursor:
             cursor.execute(f"create schema if not exists {SCHEMA}")
             for table in tables or lake.TABLE_COLUMNS:
@@ -201,8 +210,6 @@ def load_interval(
                 for table, folder in WHOLE_TABLES.items():
                     counts[table] = _load_whole_table(cursor, lake_dir, table, folder)
                 counts[MANIFESTS] = _load_manifests(cursor, lake_dir, day)
-    finally:
-        con.close()
     return counts
 
 
@@ -266,13 +273,9 @@ def attribute_postgres(manifest_path: Path | str, connection: Mapping[str, Any] 
     built on Postgres, and write ``raw.attribution_touch_credits`` and its fingerprint for the
     ``precomputed`` materialization (``precomputed.run_precomputed``, in one transaction). Returns
     the rows written."""
-
-    con = connect(connection)
-    try:
+    with connected(connection) as con:
         with con, con.cursor() as cursor:
             return run_precomputed(manifest_path, _PostgresEngine(cursor))
-    finally:
-        con.close()
 
 
 # PostgreSQL's JIT compiles a query's expressions with LLVM when its estimated cost is above
@@ -619,9 +622,7 @@ class _Masking:
 def published_postgres(connection: Mapping[str, Any] | None = None, schema: str = SERVING_SCHEMA) -> dict | None:
     """What the serving schema holds (``serving.published``: run, interval, time, tables, rows), or None
     before the first publish."""
-
-    con = connect(connection)
-    try:
+    with connected(connection) as con:
         with con.cursor() as cursor:
             cursor.execute("select to_regclass(%s)", (f"{_quote(schema)}.{PUBLISHED_TABLE}",))
             if cursor.fetchone()[0] is None:
@@ -630,8 +631,6 @@ def published_postgres(connection: Mapping[str, Any] | None = None, schema: str 
                 f"select run_id, interval_start, published_at, tables, rows from {_quote(schema)}.{PUBLISHED_TABLE}"
             )
             row = cursor.fetchone()
-    finally:
-        con.close()
     if row is None:
         return None
     return dict(zip(("run_id", "interval_start", "published_at", "tables", "rows"), row, strict=True))
@@ -673,8 +672,7 @@ def snapshot_postgres(run_id: str, connection: Mapping[str, Any] | None = None, 
     prefix = snapshot_prefix(run_id)
     schemas = snapshot_schemas(prefix)
     counts: dict[str, int] = {}
-    con = connect(connection)
-    try:
+    with connected(connection) as con:
         with con, con.cursor() as cursor:
             cursor.execute("create schema if not exists run_snapshots")
             cursor.execute(f"create table if not exists {SNAPSHOT_REGISTRY} (prefix text primary key, run_id text,"
@@ -706,25 +704,19 @@ def snapshot_postgres(run_id: str, connection: Mapping[str, Any] | None = None, 
                 for copy in snapshot_schemas(old).values():
                     cursor.execute(f"drop schema if exists {_quote(copy)} cascade")
                 cursor.execute(f"delete from {SNAPSHOT_REGISTRY} where prefix = %s", (old,))
-    finally:
-        con.close()
     return {"prefix": prefix, "tables": counts, "seconds": round(time.perf_counter() - started, 2)}
 
 
 def snapshot_taken(run_id: str, connection: Mapping[str, Any] | None = None) -> str | None:
     """The prefix of the run's snapshot when :func:`snapshot_postgres` took one (and it was not
     pruned), else None."""
-
-    con = connect(connection)
-    try:
+    with connected(connection) as con:
         with con.cursor() as cursor:
             cursor.execute("select to_regclass(%s)", (SNAPSHOT_REGISTRY,))
             if cursor.fetchone()[0] is None:
                 return None
             cursor.execute(f"select prefix from {SNAPSHOT_REGISTRY} where prefix = %s", (snapshot_prefix(run_id),))
             row = cursor.fetchone()
-    finally:
-        con.close()
     return row[0] if row else None
 
 
@@ -851,8 +843,7 @@ def compare_marts(
 
     from intent_pipeline.engine_compare import compare_with_duckdb
 
-    con = connect(connection)
-    try:
+    with connected(connection) as con:
         with con.cursor() as cursor:
 
             def columns(schema: str, table: str) -> list[str]:
@@ -866,8 +857,6 @@ def compare_marts(
                 return cursor.fetchall()
 
             return compare_with_duckdb(duckdb_path, marts, "postgres", columns, rows, ignore)
-    finally:
-        con.close()
 
 
 def mart_relations(manifest_path: Path | str) -> list[str]:
