@@ -408,7 +408,7 @@ def publish_postgres(
     from intent_pipeline.quality import verdicts
 
     readers = tuple(readers)
-    mask, pii = serving_mask.publish_masking(mask, pii)
+    mask, tagged_pii = serving_mask.publish_masking(mask, pii)
     started = time.perf_counter()
     next_schema, previous = _quote(schema + "__next"), _quote(schema + "__previous")
     counts: dict[str, int] = {}
@@ -440,7 +440,7 @@ def publish_postgres(
             for mart in marts:
                 copied = f"{next_schema}.{_quote(mart)}"
                 source = f"{_quote(source_schema)}.{_quote(mart)}"
-                present = _tagged_columns(cursor, source_schema, mart, pii.get(mart, {})) if mask else {}
+                present = _tagged_columns(cursor, source_schema, mart, tagged_pii.get(mart, {})) if mask else {}
                 if present and masking is not None:
                     masked_columns[mart] = present
                     counts[mart] = masking.copy(source, copied, source_schema, mart, present)

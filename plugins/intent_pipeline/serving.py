@@ -198,7 +198,7 @@ def publish(
     from intent_pipeline.privacy import serving_mask
     from intent_pipeline.quality import verdicts
 
-    mask, pii = serving_mask.publish_masking(mask, pii)
+    mask, tagged_pii = serving_mask.publish_masking(mask, pii)
     masked_columns: dict[str, dict[str, str]] = {}
 
     started = time.monotonic()
@@ -231,7 +231,7 @@ def publish(
             if parquet:
                 tmp_parquet.mkdir(parents=True)
             for mart in marts:
-                tagged = pii.get(mart, {}) if mask else {}
+                tagged = tagged_pii.get(mart, {}) if mask else {}
                 columns = [
                     row[0]
                     for row in con.execute(

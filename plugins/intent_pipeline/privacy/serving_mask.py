@@ -40,7 +40,9 @@ def masking_enabled(env: Mapping[str, str] | None = None) -> bool:
     return Settings.from_env(env).serving_mask
 
 
-def publish_masking(mask: bool | None, pii: dict[str, dict[str, str]] | None) -> tuple[bool, dict[str, dict[str, str]]]:
+def publish_masking(
+    mask: bool | None, pii: Mapping[str, Mapping[str, str]] | None
+) -> tuple[bool, Mapping[str, Mapping[str, str]]]:
     """What a publish (DuckDB or Postgres) masks: ``mask`` (None: :func:`masking_enabled`) and the
     tagged columns ``pii`` (None: :func:`pii_columns`, read only when masking; ``{}`` when not)."""
     if mask is None:
