@@ -69,7 +69,7 @@ from intent_pipeline.activation.http import (
     rejected_or_bisected,
     status_outcome,
 )
-from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
+from intent_pipeline.activation.ledger import ACKNOWLEDGED, REJECTED, deferred
 from intent_pipeline.activation.retry import SlidingWindow
 from intent_pipeline.activation.segments import EMAIL_RE, KeptInSync, Planned
 
@@ -313,7 +313,7 @@ class HubSpotDestination(KeptInSync, HttpSender[HubSpotConfig]):
     def _upsert(self, items: list[Planned]) -> dict[str, tuple[str, str | None]]:
         response = self._post(items)
         if isinstance(response, GaveUp):
-            return {it.key: (DEFERRED, response.reason) for it in items}
+            return deferred(items, response.reason)
         status = response.status_code
         if status in (401, 403):
             raise HubSpotAuthError(
@@ -335,7 +335,7 @@ class HubSpotDestination(KeptInSync, HttpSender[HubSpotConfig]):
             return self._multi_status(response, items)
         if status in (400, 409, 413, 422):
             return rejected_or_bisected(items, f"HTTP {status} {_message(response)}", self._upsert)
-        return {it.key: (DEFERRED, f"unexpected HTTP {status} {_message(response)}") for it in items}
+        return deferred(items, f"unexpected HTTP {status} {_message(response)}")
 
     def _multi_status(self, response: requests.Response, items: list[Planned]) -> dict[str, tuple[str, str | None]]:
         try:
@@ -354,7 +354,7 @@ class HubSpotDestination(KeptInSync, HttpSender[HubSpotConfig]):
         if not rejected and (data.get("numErrors") or data.get("errors")):
             # Errors we cannot attribute: resend the whole batch next run (an upsert is idempotent).
             reason = f"HTTP 207 with errors naming no record of the batch: {str(data.get('errors'))[:500]}"
-            return {it.key: (DEFERRED, reason) for it in items}
+            return deferred(items, reason)
         return {it.key: (REJECTED, rejected[it.key]) if it.key in rejected else (ACKNOWLEDGED, None) for it in items}
 
 

@@ -73,7 +73,7 @@ from intent_pipeline.activation.config import (
     credential_and_options,
 )
 from intent_pipeline.activation.http import GaveUp, HttpSender, Outcome, Retry, body_message, rejected_or_bisected
-from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
+from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, deferred
 from intent_pipeline.activation.retry import TokenBucket, retry_after_seconds
 from intent_pipeline.activation.segments import KeptInSync, Planned, person_key, validate_person
 
@@ -251,7 +251,7 @@ class WebhookDestination(KeptInSync, HttpSender[WebhookConfig]):
     def _deliver(self, body: dict, items: list[Planned]) -> dict[str, tuple[str, str | None]]:
         response = self._post(body)
         if isinstance(response, GaveUp):
-            return {it.key: (DEFERRED, response.reason) for it in items}
+            return deferred(items, response.reason)
         status = response.status_code
         if status in REFUSED_STATUSES:
             what = (
@@ -268,7 +268,7 @@ class WebhookDestination(KeptInSync, HttpSender[WebhookConfig]):
             return rejected_or_bisected(
                 items, f"HTTP {status} {_message(response)}", lambda half: self._deliver(self._body(half), half)
             )
-        return {it.key: (DEFERRED, f"unexpected HTTP {status} {_message(response)}") for it in items}
+        return deferred(items, f"unexpected HTTP {status} {_message(response)}")
 
     def _results(self, response: requests.Response, items: list[Planned]) -> dict[str, tuple[str, str | None]]:
         status = response.status_code
@@ -282,7 +282,7 @@ class WebhookDestination(KeptInSync, HttpSender[WebhookConfig]):
         if not isinstance(results, list):
             # Failures we cannot attribute: resend the whole batch next run (the receiver upserts on key).
             reason = f"HTTP {status} without a results list: {response.text[:300]}"
-            return {it.key: (DEFERRED, reason) for it in items}
+            return deferred(items, reason)
         outcomes: dict[str, tuple[str, str | None]] = {it.key: (ACKNOWLEDGED, None) for it in items}
         for result in results:
             key = result.get("key") if isinstance(result, dict) else None
