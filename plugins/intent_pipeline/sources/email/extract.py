@@ -51,6 +51,8 @@ def parse_event(event, ctx: ExtractContext) -> dict:
     except BadValue as exc:
         raise BadValue(f"invalid 'email': {exc}") from None
     extra = {key: value for key, value in event.items() if key not in KNOWN_KEYS}
+    # SendGrid's fields to raw.email_events' columns; the forms extract's row is another table's
+    # mapping (alike in shape: a column, text() of a field)
     return {
         "sg_event_id": text(event["sg_event_id"]),
         "sg_message_id": text(event.get("sg_message_id")),
