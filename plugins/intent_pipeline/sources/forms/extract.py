@@ -20,8 +20,8 @@ from intent_pipeline.sources.tabular import (
     Sheet,
     UncachedFormula,
     read_sheets,
+    refuse_repeated_header,
     reject_sheet,
-    repeated_header,
     row_as_dict,
 )
 
@@ -127,9 +127,7 @@ def _parse_rows(
     locale = SourceLocale.from_env("forms").for_file((), (values.get("submitted_at") for _, _, values, _ in split))
     for number, cells, values, extra in split:
         try:
-            repeated = repeated_header(sheet, cells)
-            if repeated:
-                raise BadValue(repeated)
+            refuse_repeated_header(sheet, cells)
             uncached = [
                 f"'{h}' ({c})" for h, c in zip(sheet.headers, cells, strict=False) if isinstance(c, UncachedFormula)
             ]
