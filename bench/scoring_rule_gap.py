@@ -31,22 +31,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-SALES_SQL = """
+# the rows of scoring_calibration.EXAMPLE_FEATURES (the labelled examples' features): the CRM
+# activity counts as what-if rules, and every feature
+SALES_SELECT = """
     select features.score_point as example_id,
         'rule:whatif_' || replace(replace(features.feature, 'log_', ''), '_all', '') as feature,
-        exp(features.value) - 1 as value
-    from intermediate.int_scoring_features as features
-    inner join marts.lead_conversion_examples as examples
-        on examples.example_id = features.score_point and examples.person_id = features.person_id
-    where examples.label_complete and features.feature like 'log_sales_%_all'
-"""
-ALL_SQL = """
-    select features.score_point as example_id, features.feature, features.value
-    from intermediate.int_scoring_features as features
-    inner join marts.lead_conversion_examples as examples
-        on examples.example_id = features.score_point and examples.person_id = features.person_id
-    where examples.label_complete
-"""
+        exp(features.value) - 1 as value"""
+SALES_WHERE = " and features.feature like 'log_sales_%_all'"
+ALL_SELECT = "select features.score_point as example_id, features.feature, features.value"
 
 
 def trace(world: Path) -> dict:
@@ -66,7 +58,8 @@ def trace(world: Path) -> dict:
     warehouse = world / "data" / "warehouse.duckdb"
     examples, rule_features = sc.load(warehouse)
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        sales, everything = con.execute(SALES_SQL).df(), con.execute(ALL_SQL).df()
+        sales = con.execute(SALES_SELECT + sc.EXAMPLE_FEATURES + SALES_WHERE).df()
+        everything = con.execute(ALL_SELECT + sc.EXAMPLE_FEATURES).df()
         leads = con.execute(
             "select example_id, lead_id, scored_at, converted from marts.lead_conversion_examples where label_complete"
         ).df()

@@ -92,3 +92,30 @@ def test_a_row_of_another_interval_is_refused_and_the_table_kept(server, tmp_pat
     with pytest.raises(LoadError, match="rows of other intervals"):
         load_interval(lake, DAY1, server, tables=["crm_leads"])
     assert _counts(server) == before
+
+
+def test_every_call_closes_the_connection_it_opened(server, tmp_path, monkeypatch):
+    """psycopg2's ``with con`` ends a transaction, not the connection: each call closes its own
+    (postgres_load.connected), after a failed load too. The real connections, only recorded."""
+    import psycopg2
+    import pyarrow
+    from intent_pipeline import postgres_load
+
+    opened: list = []
+    real_connect = psycopg2.connect
+
+    def recording_connect(*args, **kwargs):
+        opened.append(real_connect(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(psycopg2, "connect", recording_connect)
+    lake = tmp_path / "lake"
+    path = write_partition(lake, "crm_leads", DAY1, [_lead("s", DAY1)])
+    postgres_load.load_interval(lake, DAY1, server, tables=["crm_leads"])
+    assert postgres_load.snapshot_taken("run-none", server) is None
+    postgres_load.published_postgres(server)
+    path.write_bytes(path.read_bytes()[:20])  # a torn file: the load fails inside its transaction
+    with pytest.raises(pyarrow.ArrowInvalid):
+        postgres_load.load_interval(lake, DAY1, server, tables=["crm_leads"])
+    assert len(opened) == 4
+    assert [con.closed for con in opened] == [1, 1, 1, 1]

@@ -81,6 +81,25 @@ def connection_params(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     }
 
 
+def connect(connection: Mapping[str, Any] | None = None) -> Any:
+    """A psycopg2 connection with the keyword arguments ``connection``, else to the server the
+    settings name (:func:`connection_params`)."""
+    import psycopg2
+
+    return psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
+
+
+@contextmanager
+def connected(connection: Mapping[str, Any] | None = None) -> Iterator[Any]:
+    """A connection (:func:`connect`) closed when the block ends: psycopg2's own ``with con`` ends a
+    transaction but leaves the connection open."""
+    con = connect(connection)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -164,13 +183,10 @@ def load_interval(
     Returns the rows loaded per table (raw tables and the whole tables). One transaction: either
     every table of the interval is replaced or none is.
     """
-    import psycopg2
-
     lake_dir = Path(lake_dir)
     day = interval_day(interval_start)
     counts: dict[str, int] = {}
-    con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
-    try:
+    with connected(connection) as con:
         with con, con.cursor() as cursor:
             cursor.execute(f"create schema if not exists {SCHEMA}")
             for table in tables or lake.TABLE_COLUMNS:
@@ -194,8 +210,6 @@ def load_interval(
                 for table, folder in WHOLE_TABLES.items():
                     counts[table] = _load_whole_table(cursor, lake_dir, table, folder)
                 counts[MANIFESTS] = _load_manifests(cursor, lake_dir, day)
-    finally:
-        con.close()
     return counts
 
 
@@ -259,14 +273,9 @@ def attribute_postgres(manifest_path: Path | str, connection: Mapping[str, Any] 
     built on Postgres, and write ``raw.attribution_touch_credits`` and its fingerprint for the
     ``precomputed`` materialization (``precomputed.run_precomputed``, in one transaction). Returns
     the rows written."""
-    import psycopg2
-
-    con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
-    try:
+    with connected(connection) as con:
         with con, con.cursor() as cursor:
             return run_precomputed(manifest_path, _PostgresEngine(cursor))
-    finally:
-        con.close()
 
 
 # PostgreSQL's JIT compiles a query's expressions with LLVM when its estimated cost is above
@@ -394,17 +403,12 @@ def publish_postgres(
     import shutil
     import time
 
-    import psycopg2
-
     from intent_pipeline import serving
     from intent_pipeline.privacy import serving_mask
     from intent_pipeline.quality import verdicts
 
     readers = tuple(readers)
-    if mask is None:
-        mask = serving_mask.masking_enabled()
-    if mask and pii is None:
-        pii = serving_mask.pii_columns()
+    mask, tagged_pii = serving_mask.publish_masking(mask, pii)
     started = time.perf_counter()
     next_schema, previous = _quote(schema + "__next"), _quote(schema + "__previous")
     counts: dict[str, int] = {}
@@ -412,7 +416,7 @@ def publish_postgres(
     overlaid = 0
     version = serving.new_version()
     tmp_parquet = serving.parquet_tmp(parquet_dir, version) if parquet_dir is not None else None
-    con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
+    con = connect(connection)
     try:
         with con, con.cursor() as cursor:
             if readers:
@@ -436,7 +440,7 @@ def publish_postgres(
             for mart in marts:
                 copied = f"{next_schema}.{_quote(mart)}"
                 source = f"{_quote(source_schema)}.{_quote(mart)}"
-                present = _tagged_columns(cursor, source_schema, mart, (pii or {}).get(mart, {})) if mask else {}
+                present = _tagged_columns(cursor, source_schema, mart, tagged_pii.get(mart, {})) if mask else {}
                 if present and masking is not None:
                     masked_columns[mart] = present
                     counts[mart] = masking.copy(source, copied, source_schema, mart, present)
@@ -615,10 +619,7 @@ class _Masking:
 def published_postgres(connection: Mapping[str, Any] | None = None, schema: str = SERVING_SCHEMA) -> dict | None:
     """What the serving schema holds (``serving.published``: run, interval, time, tables, rows), or None
     before the first publish."""
-    import psycopg2
-
-    con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
-    try:
+    with connected(connection) as con:
         with con.cursor() as cursor:
             cursor.execute("select to_regclass(%s)", (f"{_quote(schema)}.{PUBLISHED_TABLE}",))
             if cursor.fetchone()[0] is None:
@@ -627,8 +628,6 @@ def published_postgres(connection: Mapping[str, Any] | None = None, schema: str 
                 f"select run_id, interval_start, published_at, tables, rows from {_quote(schema)}.{PUBLISHED_TABLE}"
             )
             row = cursor.fetchone()
-    finally:
-        con.close()
     if row is None:
         return None
     return dict(zip(("run_id", "interval_start", "published_at", "tables", "rows"), row, strict=True))
@@ -664,16 +663,13 @@ def snapshot_postgres(run_id: str, connection: Mapping[str, Any] | None = None, 
     replaces that run's snapshot. Returns ``{"prefix", "tables": {schema.table: rows}, "seconds"}``."""
     import time
 
-    import psycopg2
-
     from intent_pipeline.serving import SNAPSHOTS_KEPT
 
     started = time.perf_counter()
     prefix = snapshot_prefix(run_id)
     schemas = snapshot_schemas(prefix)
     counts: dict[str, int] = {}
-    con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
-    try:
+    with connected(connection) as con:
         with con, con.cursor() as cursor:
             cursor.execute("create schema if not exists run_snapshots")
             cursor.execute(f"create table if not exists {SNAPSHOT_REGISTRY} (prefix text primary key, run_id text,"
@@ -705,26 +701,19 @@ def snapshot_postgres(run_id: str, connection: Mapping[str, Any] | None = None, 
                 for copy in snapshot_schemas(old).values():
                     cursor.execute(f"drop schema if exists {_quote(copy)} cascade")
                 cursor.execute(f"delete from {SNAPSHOT_REGISTRY} where prefix = %s", (old,))
-    finally:
-        con.close()
     return {"prefix": prefix, "tables": counts, "seconds": round(time.perf_counter() - started, 2)}
 
 
 def snapshot_taken(run_id: str, connection: Mapping[str, Any] | None = None) -> str | None:
     """The prefix of the run's snapshot when :func:`snapshot_postgres` took one (and it was not
     pruned), else None."""
-    import psycopg2
-
-    con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
-    try:
+    with connected(connection) as con:
         with con.cursor() as cursor:
             cursor.execute("select to_regclass(%s)", (SNAPSHOT_REGISTRY,))
             if cursor.fetchone()[0] is None:
                 return None
             cursor.execute(f"select prefix from {SNAPSHOT_REGISTRY} where prefix = %s", (snapshot_prefix(run_id),))
             row = cursor.fetchone()
-    finally:
-        con.close()
     return row[0] if row else None
 
 
@@ -752,10 +741,9 @@ class PgReader:
     snapshot file instead of the build file."""
 
     def __init__(self, connection: Mapping[str, Any] | None = None, snapshot: str = ""):
-        import psycopg2
 
         self.schemas = snapshot_schemas(snapshot)
-        self._con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
+        self._con = connect(connection)
         self._con.set_session(readonly=True, autocommit=True)
 
     def in_snapshot(self, sql: str, params: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
@@ -849,12 +837,10 @@ def compare_marts(
     (``engine_compare.compare_with_duckdb``: the same columns, the same rows). Returns, per mart that
     differs, what differs (empty: all equal). ``ignore``: columns left out per mart (two separate
     runs: their run ids and times)."""
-    import psycopg2
 
     from intent_pipeline.engine_compare import compare_with_duckdb
 
-    con = psycopg2.connect(**(dict(connection) if connection is not None else connection_params()))
-    try:
+    with connected(connection) as con:
         with con.cursor() as cursor:
 
             def columns(schema: str, table: str) -> list[str]:
@@ -868,8 +854,6 @@ def compare_marts(
                 return cursor.fetchall()
 
             return compare_with_duckdb(duckdb_path, marts, "postgres", columns, rows, ignore)
-    finally:
-        con.close()
 
 
 def mart_relations(manifest_path: Path | str) -> list[str]:

@@ -423,6 +423,7 @@ def load_rules(warehouse: Path, rules_path: Path) -> None:
     ``rules_path``, each column cast to the type the seed's build gave it (as ``dbt seed`` would)."""
     import duckdb
 
+    # alike in shape only to privacy.consent's reads (connect, query, close): this writes a copy
     con = duckdb.connect(str(warehouse))
     try:
         columns = con.execute(

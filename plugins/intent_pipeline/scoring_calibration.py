@@ -64,12 +64,16 @@ EXAMPLES_SQL = """
     from marts.lead_conversion_examples
     where label_complete
 """
-RULE_FEATURES_SQL = """
-    select features.score_point as example_id, features.feature, features.value
+# the feature rows of the labelled examples (a feature at the example's own point, of its person);
+# bench/scoring_rule_gap.py reads other features of the same rows
+EXAMPLE_FEATURES = """
     from intermediate.int_scoring_features as features
     inner join marts.lead_conversion_examples as examples
         on examples.example_id = features.score_point and examples.person_id = features.person_id
-    where examples.label_complete and features.feature like 'rule:%'
+    where examples.label_complete"""
+RULE_FEATURES_SQL = f"""
+    select features.score_point as example_id, features.feature, features.value{EXAMPLE_FEATURES}
+        and features.feature like 'rule:%'
 """
 # how often each rule fired before the point, from two hits on (the rule engine's own count: every
 # qualifying event, or floor(count / min_count) for a rule that needs several): its caps hide it from

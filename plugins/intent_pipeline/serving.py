@@ -198,10 +198,7 @@ def publish(
     from intent_pipeline.privacy import serving_mask
     from intent_pipeline.quality import verdicts
 
-    if mask is None:
-        mask = serving_mask.masking_enabled()
-    if mask and pii is None:
-        pii = serving_mask.pii_columns()
+    mask, tagged_pii = serving_mask.publish_masking(mask, pii)
     masked_columns: dict[str, dict[str, str]] = {}
 
     started = time.monotonic()
@@ -234,7 +231,7 @@ def publish(
             if parquet:
                 tmp_parquet.mkdir(parents=True)
             for mart in marts:
-                tagged = (pii or {}).get(mart, {}) if mask else {}
+                tagged = tagged_pii.get(mart, {}) if mask else {}
                 columns = [
                     row[0]
                     for row in con.execute(

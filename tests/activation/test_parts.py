@@ -114,6 +114,71 @@ def test_every_chat_robot_keeps_its_own_limits_secrets_and_scope():
             replace(config, max_retries=-1)
 
 
+def _destination_configs():
+    from intent_pipeline.activation.feishu import FeishuConfig
+    from intent_pipeline.activation.salesforce import SalesforceConfig
+    from intent_pipeline.activation.slack import SlackConfig
+    from intent_pipeline.activation.webhook import WebhookConfig
+
+    return FeishuConfig, SalesforceConfig, SlackConfig, WebhookConfig
+
+
+_HUBSPOT, _ORG = "https://api.hubapi.com", "https://acme.my.salesforce.com"
+_FEISHU = "https://open.feishu.cn/open-apis/bot/v2/hook/tok"
+# (a destination's settings, given as a class name and arguments; the message the shared check gives)
+_REFUSED_SETTINGS = [
+    ("HubSpotConfig", {"base_url": "ftp://h", "token": "t"}, "HubSpot base_url must be an http(s) URL, got 'ftp://h'"),
+    ("WebhookConfig", {"url": "crm.internal/hook", "secret": "s"},
+     "webhook url must be an http(s) URL, got 'crm.internal/hook'"),
+    ("SalesforceConfig", {"instance_url": "acme.my.salesforce.com", "access_token": "t"},
+     "Salesforce instance_url must be an http(s) URL (the connection's host: the org's My Domain URL), "
+     "got 'acme.my.salesforce.com'"),
+    ("SalesforceConfig", {"instance_url": _ORG, "access_token": "t", "login_url": "login.salesforce.com"},
+     "Salesforce login_url must be an http(s) URL, got 'login.salesforce.com'"),
+    ("DingTalkConfig", {"webhook_url": "oapi.dingtalk.com/robot/send", "access_token": "tok"},
+     "DingTalk webhook_url must be an http(s) URL, got 'oapi.dingtalk.com/robot/send'"),
+    ("SlackConfig", {"webhook_url": "hooks.slack.com/services/T/B/x"},
+     "Slack webhook_url must be an http(s) URL, got 'hooks.slack.com/services/T/B/x'"),
+    ("HubSpotConfig", {"base_url": _HUBSPOT, "token": "t", "batch_size": 0},
+     "HubSpot batch_size must be 1..100, got 0"),
+    ("WebhookConfig", {"url": "https://crm/h", "secret": "s", "batch_size": 1001},
+     "webhook batch_size must be 1..1000, got 1001"),
+    ("SalesforceConfig", {"instance_url": _ORG, "access_token": "t", "batch_size": 201},
+     "Salesforce batch_size must be 1..200, got 201"),
+    ("HubSpotConfig", {"base_url": _HUBSPOT, "token": "t", "concurrency": 9},
+     "HubSpot concurrency must be 1..8, got 9"),
+    ("HubSpotConfig", {"base_url": _HUBSPOT, "token": "t", "max_retries": -1}, "max_retries must be >= 0, got -1"),
+    ("WebhookConfig", {"url": "https://crm/h", "secret": "s", "max_retries": -2}, "max_retries must be >= 0, got -2"),
+    ("SalesforceConfig", {"instance_url": _ORG, "access_token": "t", "max_retries": -1},
+     "max_retries must be >= 0, got -1"),
+    ("HubSpotConfig", {"base_url": _HUBSPOT, "token": "t", "requests_per_10s": 0},
+     "requests_per_10s must be >= 1, got 0"),
+    ("DingTalkConfig", {"webhook_url": "https://oapi.dingtalk.com/robot/send", "access_token": "tok",
+                        "max_per_minute": 0}, "max_per_minute must be >= 1, got 0"),
+    ("SlackConfig", {"webhook_url": "https://hooks.slack.com/services/T/B/x", "digest_over": 0},
+     "digest_over must be >= 1, got 0"),
+    ("FeishuConfig", {"webhook_url": _FEISHU, "max_per_second": 0}, "max_per_second must be >= 1, got 0"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("config", "settings", "message"), _REFUSED_SETTINGS)
+def test_every_destination_checks_its_urls_and_numbers_by_one_rule(config, settings, message):
+    """activation.checks' rules (an http(s) URL, a least value, a range) refuse each destination's
+    bad setting with the message it gives."""
+    classes = {cls.__name__: cls for cls in (DingTalkConfig, HubSpotConfig, *_destination_configs())}
+    with pytest.raises(ActivationConfigError) as refused:
+        classes[config](**settings)
+    assert str(refused.value) == message
+
+
+def test_the_bounds_of_the_shared_checks_pass():
+    FeishuConfig, SalesforceConfig, _, WebhookConfig = _destination_configs()
+    HubSpotConfig(base_url="http://127.0.0.1:8080", token="t", batch_size=100, concurrency=8, max_retries=0)
+    SalesforceConfig(_ORG, "t", batch_size=1, max_retries=0)
+    WebhookConfig("https://crm/h", "s", batch_size=1000, max_retries=0)
+    FeishuConfig(_FEISHU, max_per_second=1, digest_over=1, max_per_minute=1)
+
+
 def test_config_from_a_real_airflow_connection():
     # A subprocess: importing Airflow takes seconds and must not leak into the other tests.
     code = """

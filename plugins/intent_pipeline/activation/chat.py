@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 
+from intent_pipeline.activation.checks import check_at_least, check_http_url
 from intent_pipeline.activation.config import (
     ActivationConfigError,
     DestinationRefused,
@@ -151,14 +152,11 @@ CHAT_EXTRA_KEYS = (
 
 def check_chat_config(vendor: str, config: ChatSettings) -> None:
     """The checks every robot's settings pass (``__post_init__``)."""
-    if not config.webhook_url.startswith(("http://", "https://")):
-        raise ActivationConfigError(f"{vendor} webhook_url must be an http(s) URL, got {config.webhook_url!r}")
-    if config.max_per_minute < 1:
-        raise ActivationConfigError(f"max_per_minute must be >= 1, got {config.max_per_minute}")
-    if config.max_retries < 0:
-        raise ActivationConfigError(f"max_retries must be >= 0, got {config.max_retries}")
-    if config.digest_over is not None and config.digest_over < 1:
-        raise ActivationConfigError(f"digest_over must be >= 1, got {config.digest_over}")
+    check_http_url(f"{vendor} webhook_url", config.webhook_url)
+    check_at_least("max_per_minute", config.max_per_minute, 1)
+    check_at_least("max_retries", config.max_retries, 0)
+    if config.digest_over is not None:
+        check_at_least("digest_over", config.digest_over, 1)
     if config.language not in LANGUAGES:
         raise ActivationConfigError(f"language must be one of {LANGUAGES}, got {config.language!r}")
     if config.contact_details not in CONTACT_DETAILS:

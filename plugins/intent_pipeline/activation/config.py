@@ -1,5 +1,5 @@
 """What every destination's settings share: the errors, reading an Airflow connection, and the
-one rule for the options of its extra.
+one rule for the options of its extra (the checks of their values: ``activation/checks.py``).
 
 Each destination's settings are one frozen dataclass in the destination's own module
 (``hubspot.HubSpotConfig``, ``dingtalk.DingTalkConfig``, ``wecom.WeComConfig``,

@@ -46,6 +46,7 @@ from intent_pipeline.activation.chat import (
     truncate_utf8,
     utf8_len,
 )
+from intent_pipeline.activation.checks import check_at_least
 from intent_pipeline.activation.config import (
     ActivationConfigError,
     DestinationRefused,
@@ -98,8 +99,7 @@ class FeishuConfig(ChatSettings):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.max_per_second < 1:
-            raise ActivationConfigError(f"max_per_second must be >= 1, got {self.max_per_second}")
+        check_at_least("max_per_second", self.max_per_second, 1)
         if "/hook/" not in self.webhook_url or not self.token:
             raise ActivationConfigError(
                 f"Feishu webhook_url must end with /hook/<token>, got {self.webhook_url!r}: "

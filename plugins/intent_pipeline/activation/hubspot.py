@@ -50,6 +50,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from intent_pipeline.activation.checks import check_at_least, check_between, check_http_url
 from intent_pipeline.activation.config import (
     ActivationConfigError,
     DestinationRefused,
@@ -68,7 +69,7 @@ from intent_pipeline.activation.http import (
     rejected_or_bisected,
     status_outcome,
 )
-from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
+from intent_pipeline.activation.ledger import ACKNOWLEDGED, REJECTED, deferred
 from intent_pipeline.activation.retry import SlidingWindow
 from intent_pipeline.activation.segments import EMAIL_RE, KeptInSync, Planned
 
@@ -141,18 +142,13 @@ class HubSpotConfig:
         return (self.token,)
 
     def __post_init__(self) -> None:
-        if not self.base_url.startswith(("http://", "https://")):
-            raise ActivationConfigError(f"HubSpot base_url must be an http(s) URL, got {self.base_url!r}")
+        check_http_url("HubSpot base_url", self.base_url)
         if not self.token:
             raise ActivationConfigError("HubSpot token is empty: set the connection's password (private-app token)")
-        if not 1 <= self.batch_size <= MAX_BATCH:
-            raise ActivationConfigError(f"HubSpot batch_size must be 1..{MAX_BATCH}, got {self.batch_size}")
-        if self.max_retries < 0:
-            raise ActivationConfigError(f"max_retries must be >= 0, got {self.max_retries}")
-        if self.requests_per_10s < 1:
-            raise ActivationConfigError(f"requests_per_10s must be >= 1, got {self.requests_per_10s}")
-        if not 1 <= self.concurrency <= 8:
-            raise ActivationConfigError(f"HubSpot concurrency must be 1..8, got {self.concurrency}")
+        check_between("HubSpot batch_size", self.batch_size, 1, MAX_BATCH)
+        check_at_least("max_retries", self.max_retries, 0)
+        check_at_least("requests_per_10s", self.requests_per_10s, 1)
+        check_between("HubSpot concurrency", self.concurrency, 1, 8)
         if self.reasons_language not in REASONS_LANGUAGES:
             raise ActivationConfigError(
                 f"HubSpot reasons_language must be one of {REASONS_LANGUAGES}, got {self.reasons_language!r}"
@@ -317,7 +313,7 @@ class HubSpotDestination(KeptInSync, HttpSender[HubSpotConfig]):
     def _upsert(self, items: list[Planned]) -> dict[str, tuple[str, str | None]]:
         response = self._post(items)
         if isinstance(response, GaveUp):
-            return {it.key: (DEFERRED, response.reason) for it in items}
+            return deferred(items, response.reason)
         status = response.status_code
         if status in (401, 403):
             raise HubSpotAuthError(
@@ -339,7 +335,7 @@ class HubSpotDestination(KeptInSync, HttpSender[HubSpotConfig]):
             return self._multi_status(response, items)
         if status in (400, 409, 413, 422):
             return rejected_or_bisected(items, f"HTTP {status} {_message(response)}", self._upsert)
-        return {it.key: (DEFERRED, f"unexpected HTTP {status} {_message(response)}") for it in items}
+        return deferred(items, f"unexpected HTTP {status} {_message(response)}")
 
     def _multi_status(self, response: requests.Response, items: list[Planned]) -> dict[str, tuple[str, str | None]]:
         try:
@@ -358,7 +354,7 @@ class HubSpotDestination(KeptInSync, HttpSender[HubSpotConfig]):
         if not rejected and (data.get("numErrors") or data.get("errors")):
             # Errors we cannot attribute: resend the whole batch next run (an upsert is idempotent).
             reason = f"HTTP 207 with errors naming no record of the batch: {str(data.get('errors'))[:500]}"
-            return {it.key: (DEFERRED, reason) for it in items}
+            return deferred(items, reason)
         return {it.key: (REJECTED, rejected[it.key]) if it.key in rejected else (ACKNOWLEDGED, None) for it in items}
 
 

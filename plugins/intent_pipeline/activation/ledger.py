@@ -39,6 +39,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from intent_pipeline.activation.segments import Planned
 
 ACKNOWLEDGED = "acknowledged"
 REJECTED = "rejected"
@@ -157,6 +161,12 @@ class LedgerEntry:
         """Never to be sent again with this payload's rule of at most once: acknowledged, or in doubt
         (a chat alert whose process died while it was being posted)."""
         return self.status in (ACKNOWLEDGED, IN_DOUBT)
+
+
+def deferred(items: Iterable[Planned], reason: str) -> dict[str, tuple[str, str | None]]:
+    """Every record of a batch deferred with ``reason`` (tried again next run): the retries gave up,
+    or the answer is one the destination cannot read as delivered or rejected."""
+    return {it.key: (DEFERRED, reason) for it in items}
 
 
 def _now() -> str:

@@ -64,6 +64,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from intent_pipeline.activation.checks import check_at_least, check_between, check_http_url
 from intent_pipeline.activation.config import (
     ActivationConfigError,
     DestinationRefused,
@@ -72,7 +73,7 @@ from intent_pipeline.activation.config import (
     credential_and_options,
 )
 from intent_pipeline.activation.http import GaveUp, HttpSender, Outcome, Retry, body_message, rejected_or_bisected
-from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
+from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, deferred
 from intent_pipeline.activation.retry import TokenBucket, retry_after_seconds
 from intent_pipeline.activation.segments import KeptInSync, Planned, person_key, validate_person
 
@@ -119,16 +120,13 @@ class WebhookConfig:
     EXTRA_KEYS = ("batch_size", "max_per_second", "max_retries", "timeout")
 
     def __post_init__(self) -> None:
-        if not self.url.startswith(("http://", "https://")):
-            raise ActivationConfigError(f"webhook url must be an http(s) URL, got {self.url!r}")
+        check_http_url("webhook url", self.url)
         if not self.secret:
             raise ActivationConfigError("webhook secret is empty: set the connection's password")
-        if not 1 <= self.batch_size <= MAX_BATCH:
-            raise ActivationConfigError(f"webhook batch_size must be 1..{MAX_BATCH}, got {self.batch_size}")
+        check_between("webhook batch_size", self.batch_size, 1, MAX_BATCH)
         if self.max_per_second <= 0:
             raise ActivationConfigError(f"max_per_second must be > 0, got {self.max_per_second}")
-        if self.max_retries < 0:
-            raise ActivationConfigError(f"max_retries must be >= 0, got {self.max_retries}")
+        check_at_least("max_retries", self.max_retries, 0)
 
     @property
     def ledger_scope(self) -> str:
@@ -253,7 +251,7 @@ class WebhookDestination(KeptInSync, HttpSender[WebhookConfig]):
     def _deliver(self, body: dict, items: list[Planned]) -> dict[str, tuple[str, str | None]]:
         response = self._post(body)
         if isinstance(response, GaveUp):
-            return {it.key: (DEFERRED, response.reason) for it in items}
+            return deferred(items, response.reason)
         status = response.status_code
         if status in REFUSED_STATUSES:
             what = (
@@ -270,7 +268,7 @@ class WebhookDestination(KeptInSync, HttpSender[WebhookConfig]):
             return rejected_or_bisected(
                 items, f"HTTP {status} {_message(response)}", lambda half: self._deliver(self._body(half), half)
             )
-        return {it.key: (DEFERRED, f"unexpected HTTP {status} {_message(response)}") for it in items}
+        return deferred(items, f"unexpected HTTP {status} {_message(response)}")
 
     def _results(self, response: requests.Response, items: list[Planned]) -> dict[str, tuple[str, str | None]]:
         status = response.status_code
@@ -284,7 +282,7 @@ class WebhookDestination(KeptInSync, HttpSender[WebhookConfig]):
         if not isinstance(results, list):
             # Failures we cannot attribute: resend the whole batch next run (the receiver upserts on key).
             reason = f"HTTP {status} without a results list: {response.text[:300]}"
-            return {it.key: (DEFERRED, reason) for it in items}
+            return deferred(items, reason)
         outcomes: dict[str, tuple[str, str | None]] = {it.key: (ACKNOWLEDGED, None) for it in items}
         for result in results:
             key = result.get("key") if isinstance(result, dict) else None

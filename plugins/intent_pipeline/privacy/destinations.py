@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Container
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -30,9 +31,20 @@ def _reason(response) -> str:
     return f"HTTP {response.status_code} {text}".strip()
 
 
+def _deleted(destination, response, accepted: Container[int]) -> tuple[bool, str | None]:
+    """A deletion's outcome: done when the destination answered one of ``accepted``; not done, with
+    the reason (secrets redacted), when the retries gave up or it answered anything else."""
+    from intent_pipeline.activation.http import GaveUp
+
+    if isinstance(response, GaveUp):
+        return False, destination.redact(response.reason)
+    if response.status_code in accepted:
+        return True, None
+    return False, destination.redact(_reason(response))
+
+
 def hubspot_delete(config, email: str, *, sleep=time.sleep) -> tuple[bool, str | None]:
     """HubSpot's GDPR delete of the contact with this email."""
-    from intent_pipeline.activation.http import GaveUp
     from intent_pipeline.activation.hubspot import HubSpotDestination
 
     destination = HubSpotDestination(config, sleep=sleep)
@@ -43,11 +55,7 @@ def hubspot_delete(config, email: str, *, sleep=time.sleep) -> tuple[bool, str |
         return destination._classify(destination._http().post(url, json=body, timeout=config.timeout))
 
     response = destination._with_retries(attempt, attempts=config.max_retries + 1, limits=(destination.window,))
-    if isinstance(response, GaveUp):
-        return False, destination.redact(response.reason)
-    if response.status_code in (200, 204):
-        return True, None
-    return False, destination.redact(_reason(response))
+    return _deleted(destination, response, (200, 204))
 
 
 def salesforce_delete(config, key: str, *, sleep=time.sleep) -> tuple[bool, str | None]:
@@ -58,18 +66,13 @@ def salesforce_delete(config, key: str, *, sleep=time.sleep) -> tuple[bool, str 
     destination = SalesforceDestination(config, sleep=sleep)
     path = f"sobjects/{destination.sobject}/{destination.external_id_field}/{quote(key, safe='')}"
     response = destination._request("DELETE", path)
-    if isinstance(response, GaveUp):
-        return False, destination.redact(response.reason)
-    if response.status_code in (200, 204):
-        return True, None
-    if response.status_code == 404 and "NOT_FOUND" in (response.text or ""):
+    if not isinstance(response, GaveUp) and response.status_code == 404 and "NOT_FOUND" in (response.text or ""):
         return True, "not found at Salesforce (already deleted)"
-    return False, destination.redact(_reason(response))
+    return _deleted(destination, response, (200, 204))
 
 
 def webhook_forget(config, keys: list[str], *, sleep=time.sleep) -> tuple[bool, str | None]:
     """The webhook's ``forget`` event for these record keys, signed like every batch."""
-    from intent_pipeline.activation.http import GaveUp
     from intent_pipeline.activation.webhook import WebhookDestination, raw_json
 
     destination = WebhookDestination(config, sleep=sleep)
@@ -77,11 +80,7 @@ def webhook_forget(config, keys: list[str], *, sleep=time.sleep) -> tuple[bool, 
     records = [{"key": key} for key in keys]
     batch_id = hashlib.sha256(raw_json({"event": "forget", "sent_at": sent_at, "records": records})).hexdigest()[:32]
     response = destination._post({"event": "forget", "batch_id": batch_id, "sent_at": sent_at, "records": records})
-    if isinstance(response, GaveUp):
-        return False, destination.redact(response.reason)
-    if 200 <= response.status_code < 300:
-        return True, None
-    return False, destination.redact(_reason(response))
+    return _deleted(destination, response, range(200, 300))
 
 
 def kind_of(ledger_destination: str) -> str:

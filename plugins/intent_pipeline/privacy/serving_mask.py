@@ -40,6 +40,18 @@ def masking_enabled(env: Mapping[str, str] | None = None) -> bool:
     return Settings.from_env(env).serving_mask
 
 
+def publish_masking(
+    mask: bool | None, pii: Mapping[str, Mapping[str, str]] | None
+) -> tuple[bool, Mapping[str, Mapping[str, str]]]:
+    """What a publish (DuckDB or Postgres) masks: ``mask`` (None: :func:`masking_enabled`) and the
+    tagged columns ``pii`` (None: :func:`pii_columns`, read only when masking; ``{}`` when not)."""
+    if mask is None:
+        mask = masking_enabled()
+    if mask and pii is None:
+        pii = pii_columns()
+    return mask, (pii or {}) if mask else {}
+
+
 def rule_for(column: str) -> str:
     """How a tagged column is masked, by its name."""
     name = column.lower()

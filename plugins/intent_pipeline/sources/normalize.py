@@ -11,8 +11,9 @@ import functools
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 
 EPOCH = datetime(1970, 1, 1)
 # Plausible event times. Outside this range a number is almost always in the wrong unit
@@ -23,8 +24,19 @@ _MIN_US = int((MIN_AT - EPOCH).total_seconds()) * 1_000_000
 _MAX_US = int((MAX_AT - EPOCH).total_seconds()) * 1_000_000
 
 
+T = TypeVar("T")
+
+
 class BadValue(ValueError):
     """A value that cannot be parsed; the message is the quarantine reason."""
+
+
+def field_value(field: str, parse: Callable[[Any], T], value: Any) -> T:
+    """``parse(value)``, its :class:`BadValue` naming the field: ``invalid '<field>': <why>``."""
+    try:
+        return parse(value)
+    except BadValue as exc:
+        raise BadValue(f"invalid '{field}': {exc}") from None
 
 
 def text(value: Any) -> str | None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from intent_pipeline.sources.base import LandingFile, TableBuilder, raw_json
 from intent_pipeline.sources.encoding import DoubtfulEncoding, decode_text
-from intent_pipeline.sources.normalize import text
+from intent_pipeline.sources.normalize import BadValue, text
 
 # Longest CSV field read (the csv module's default is 128 KiB).
 MAX_FIELD = 64 * 1024 * 1024
@@ -315,14 +315,14 @@ def row_as_dict(headers: list[str], cells: list) -> dict:
     return row
 
 
-def repeated_header(sheet: Sheet, cells: list) -> str | None:
-    """Why a data row is quarantined when it is the header row again (two exports joined into one file,
-    a report pasted under another), or None: its cells, cleaned as headers are, are the sheet's headers."""
+def refuse_repeated_header(sheet: Sheet, cells: list) -> None:
+    """:class:`BadValue` (the row is quarantined) when a data row is the header row again (two exports
+    joined into one file, a report pasted under another): its cells, cleaned as headers are, are the
+    sheet's headers."""
     named = [clean_header(cell) for cell in cells[: len(sheet.headers)]]
     rest = [cell for cell in cells[len(sheet.headers) :] if text(cell) is not None]
     if sheet.headers and named == sheet.headers and not rest:
-        return "the header row repeated as a data row (two exports joined into one file?)"
-    return None
+        raise BadValue("the header row repeated as a data row (two exports joined into one file?)")
 
 
 def reject_damaged(builder: TableBuilder, file: LandingFile, sheet: Sheet, offset: int = 0) -> int:

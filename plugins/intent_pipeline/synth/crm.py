@@ -185,6 +185,8 @@ def _opportunity(
     return close_ts
 
 
+# The lead's context is passed down as to _opportunity (and _follow_up's to _worked_by_intent):
+# alike signatures, no shared logic.
 def _orders(
     world: World,
     truth: Truth,

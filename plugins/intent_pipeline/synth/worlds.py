@@ -53,6 +53,8 @@ class WorldPreset:
         return self.name == "default"
 
 
+# A table, not a rule: each world writes out its own dbt vars (``conversion``, passed as written to
+# dbt by bench/scoring.py), so two worlds that convert alike repeat them.
 WORLDS: dict[str, WorldPreset] = {
     p.name: p
     for p in (

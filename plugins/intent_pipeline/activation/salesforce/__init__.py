@@ -11,7 +11,7 @@ import logging
 
 from intent_pipeline.activation.email_typos import typo_reason
 from intent_pipeline.activation.http import Outcome
-from intent_pipeline.activation.ledger import DEFERRED
+from intent_pipeline.activation.ledger import deferred
 from intent_pipeline.activation.salesforce.bulk import SalesforceBulk, csv_cell, csv_line, read_csv
 from intent_pipeline.activation.salesforce.collections import SalesforceCollections, lead_fields
 from intent_pipeline.activation.salesforce.config import (
@@ -89,7 +89,7 @@ class SalesforceDestination(SalesforceCollections, SalesforceBulk, KeptInSync):
         try:
             outcomes = self._run_job(body, items) if "job" in body else self._upsert(items)
         except TokenUnavailable as error:
-            outcomes = {it.key: (DEFERRED, str(error)) for it in items}
+            outcomes = deferred(items, str(error))
         return self._outcomes(items, outcomes)
 
     def close(self) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from intent_pipeline.activation.escape import csv_safe
 from intent_pipeline.activation.http import GaveUp, rejected_or_bisected
 from intent_pipeline.activation.hubspot import split_name
-from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED
+from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, deferred
 from intent_pipeline.activation.salesforce.auth import SalesforceApi, _error
 from intent_pipeline.activation.salesforce.config import FIELD_LENGTHS, MISSING, TRANSIENT_RECORD_CODES
 from intent_pipeline.activation.segments import Planned
@@ -64,7 +64,7 @@ class SalesforceCollections(SalesforceApi):
         path = f"composite/sobjects/{self.sobject}/{self.external_id_field}"
         response = self._request("PATCH", path, json=self._body(items))
         if isinstance(response, GaveUp):
-            return {it.key: (DEFERRED, response.reason) for it in items}
+            return deferred(items, response.reason)
         self._refuse(response)
         status = response.status_code
         code, message = _error(response)
@@ -72,7 +72,7 @@ class SalesforceCollections(SalesforceApi):
             return self._results(response, items)
         if status in (400, 413):
             return rejected_or_bisected(items, f"HTTP {status} {code}: {message}", self._upsert)
-        return {it.key: (DEFERRED, f"unexpected HTTP {status} {code}: {message}") for it in items}
+        return deferred(items, f"unexpected HTTP {status} {code}: {message}")
 
     def _results(self, response: requests.Response, items: list[Planned]) -> dict[str, tuple[str, str | None]]:
         """One ``UpsertResult`` per record, in request order (documented), mapped to outcomes."""
@@ -83,7 +83,7 @@ class SalesforceCollections(SalesforceApi):
         if not isinstance(results, list) or len(results) != len(items):
             # Results we cannot match to records: resend the batch next run (an upsert is idempotent).
             reason = f"HTTP 200 with {type(results).__name__} results for {len(items)} records: {response.text[:300]}"
-            return {it.key: (DEFERRED, reason) for it in items}
+            return deferred(items, reason)
         outcomes: dict[str, tuple[str, str | None]] = {}
         for item, result in zip(items, results, strict=True):
             result = result if isinstance(result, dict) else {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from intent_pipeline.activation.checks import check_at_least, check_between, check_http_url
 from intent_pipeline.activation.config import (
     ActivationConfigError,
     DestinationRefused,
@@ -88,11 +89,9 @@ class SalesforceConfig:
     )  # fmt: skip
 
     def __post_init__(self) -> None:
-        if not self.instance_url.startswith(("http://", "https://")):
-            raise ActivationConfigError(
-                f"Salesforce instance_url must be an http(s) URL (the connection's host: the org's My Domain "
-                f"URL), got {self.instance_url!r}"
-            )
+        check_http_url(
+            "Salesforce instance_url", self.instance_url, " (the connection's host: the org's My Domain URL)"
+        )
         if not self.access_token and not self.refresh_token:
             raise ActivationConfigError(
                 "Salesforce access token is empty: set the connection's password (an access token), or the "
@@ -100,8 +99,7 @@ class SalesforceConfig:
             )
         if self.refresh_token and not self.client_id:
             raise ActivationConfigError("Salesforce refresh_token needs the connected app's client_id (extra)")
-        if not self.login_url.startswith(("http://", "https://")):
-            raise ActivationConfigError(f"Salesforce login_url must be an http(s) URL, got {self.login_url!r}")
+        check_http_url("Salesforce login_url", self.login_url)
         for option in ("sobject", "external_id_field"):
             if not API_NAME_RE.match(getattr(self, option)):
                 raise ActivationConfigError(f"Salesforce {option} must be an API name, got {getattr(self, option)!r}")
@@ -109,10 +107,8 @@ class SalesforceConfig:
             raise ActivationConfigError(
                 f"Salesforce api_version must look like '61.0' and be >= {MIN_API_VERSION}, got {self.api_version!r}"
             )
-        if not 1 <= self.batch_size <= MAX_RECORDS:
-            raise ActivationConfigError(f"Salesforce batch_size must be 1..{MAX_RECORDS}, got {self.batch_size}")
-        if self.max_retries < 0:
-            raise ActivationConfigError(f"max_retries must be >= 0, got {self.max_retries}")
+        check_between("Salesforce batch_size", self.batch_size, 1, MAX_RECORDS)
+        check_at_least("max_retries", self.max_retries, 0)
         if self.reasons_language not in ("en", "zh"):
             raise ActivationConfigError(f"Salesforce reasons_language must be en or zh, got {self.reasons_language!r}")
         if self.bulk_threshold < 0 or self.bulk_max_wait < 0:

@@ -9,9 +9,9 @@ from intent_pipeline.sources.normalize import BadValue, email, identifier, text
 from intent_pipeline.sources.tabular import (
     ColumnMap,
     read_csv,
+    refuse_repeated_header,
     reject_damaged,
     reject_sheet,
-    repeated_header,
     row_as_dict,
 )
 
@@ -113,9 +113,7 @@ def parse_file(file: LandingFile, ctx: ExtractContext, builders: dict[str, Table
     )
     for number, cells, values, extra in split:
         try:
-            repeated = repeated_header(sheet, cells)
-            if repeated:
-                raise BadValue(repeated)
+            refuse_repeated_header(sheet, cells)
             row = parse_row(table, values, columns.header_of, ctx, locale)
         except BadValue as exc:
             builder.reject(file.rel, number, str(exc), raw_json(row_as_dict(sheet.headers, cells)))

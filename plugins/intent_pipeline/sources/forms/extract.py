@@ -14,15 +14,23 @@ from intent_pipeline.sources.forms.formats import (
     header_key,
 )
 from intent_pipeline.sources.locale import FileLocale, SourceLocale, moment
-from intent_pipeline.sources.normalize import BadValue, email, excel_serial, identifier, text, timestamp
+from intent_pipeline.sources.normalize import (
+    BadValue,
+    email,
+    excel_serial,
+    field_value,
+    identifier,
+    text,
+    timestamp,
+)
 from intent_pipeline.sources.tabular import (
     ColumnMap,
     Sheet,
     UncachedFormula,
     read_sheets,
+    refuse_repeated_header,
     reject_damaged,
     reject_sheet,
-    repeated_header,
     row_as_dict,
 )
 
@@ -129,9 +137,7 @@ def _parse_rows(
     locale = SourceLocale.from_env("forms").for_file((), (values.get("submitted_at") for _, _, values, _ in split))
     for number, cells, values, extra in split:
         try:
-            repeated = repeated_header(sheet, cells)
-            if repeated:
-                raise BadValue(repeated)
+            refuse_repeated_header(sheet, cells)
             uncached = [
                 f"'{h}' ({c})" for h, c in zip(sheet.headers, cells, strict=False) if isinstance(c, UncachedFormula)
             ]
@@ -143,14 +149,11 @@ def _parse_rows(
             submitted_raw = values.get("submitted_at")
             if text(submitted_raw) is None:
                 raise BadValue(f"empty required field 'submitted_at' ({header_of['submitted_at']})")
-            try:
-                submitted_at = _submitted_at(submitted_raw, ctx, locale)
-            except BadValue as exc:
-                raise BadValue(f"invalid '{header_of['submitted_at']}': {exc}") from None
-            try:
-                address = email(values.get("email"))
-            except BadValue as exc:
-                raise BadValue(f"invalid '{header_of['email']}': {exc}") from None
+            submitted_at = field_value(
+                header_of["submitted_at"], lambda raw: _submitted_at(raw, ctx, locale), submitted_raw
+            )
+            # a file without an email column has no value to be invalid
+            address = field_value(header_of.get("email", "email"), email, values.get("email"))
             phone_raw = text(values.get("phone"))
             if address is None and phone_raw is None:
                 raise BadValue(

@@ -7,7 +7,7 @@ import json
 from datetime import date
 
 from intent_pipeline.sources.base import ExtractContext, FileOutcome, LandingFile, TableBuilder
-from intent_pipeline.sources.normalize import BadValue, canonical_json, dumps, epoch_micros, integer, text
+from intent_pipeline.sources.normalize import BadValue, canonical_json, dumps, epoch_micros, field_value, integer, text
 
 TABLE = "web_events"
 TABLES = (TABLE,)
@@ -89,10 +89,7 @@ def parse_event(event, event_dates: _EventDates) -> dict:
     for key in REQUIRED:
         if text(event.get(key)) is None and not (key == "user_pseudo_id" and cookieless):
             raise BadValue(f"empty required field '{key}'")
-    try:
-        event_at = epoch_micros(event["event_timestamp"])
-    except BadValue as exc:
-        raise BadValue(f"invalid 'event_timestamp': {exc}") from None
+    event_at = field_value("event_timestamp", epoch_micros, event["event_timestamp"])
     params = _params(event.get("event_params"))
     numbers = {}
     for key in INT_PARAMS:
