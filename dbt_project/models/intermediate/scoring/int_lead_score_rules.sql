@@ -83,10 +83,7 @@ event_hits as (
             rules.min_engagement_seconds is null
             or events.engagement_seconds > rules.min_engagement_seconds
         )
-        and (
-            rules.window_days is null
-            or events.event_at > {{ dbt.dateadd('day', '-rules.window_days', 'score_points.as_of_at') }}
-        )
+        and {{ in_rule_window('events.event_at') }}
     group by 1, 2, 3, 4, 5
 ),
 
@@ -112,10 +109,7 @@ activity_hits as (
             or rules.event_type = crm_activities.activity_type || case crm_activities.outcome_result
                 when 'success' then '_succeeded' when 'failure' then '_failed' end
         )
-        and (
-            rules.window_days is null
-            or crm_activities.activity_at > {{ dbt.dateadd('day', '-rules.window_days', 'score_points.as_of_at') }}
-        )
+        and {{ in_rule_window('crm_activities.activity_at') }}
     group by 1, 2, 3, 4, 5
 ),
 
