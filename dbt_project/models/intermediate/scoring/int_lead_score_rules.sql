@@ -88,7 +88,9 @@ event_hits as (
 ),
 
 activity_hits as (
-    -- what sales did with the person's CRM leads: the signal of a sales-led business (issue 13)
+    -- what sales did with the person's CRM leads: the signal of a sales-led business (issue 13).
+    -- Shaped like event_hits, sharing its rules through rule_hit_counts and in_rule_window; the
+    -- relation, the path to the person (its crm_lead nodes) and the rule's match are its own
     select
         score_points.person_id,
         score_points.score_point,
