@@ -1,9 +1,10 @@
 {#- A select list of `columns` (a list of (name, type) pairs, in order): each column cast to its
     type, or with null_values a typed null (the columns of an empty relation). The one place a
-    record's column list is spelled out serves both the model's casts and its empty relation. -#}
-{% macro typed_columns(columns, null_values=false) -%}
+    record's column list is spelled out serves both the model's casts and its empty relation.
+    `relation`: the columns read qualified by it (a select that joins another relation). -#}
+{% macro typed_columns(columns, null_values=false, relation=none) -%}
     {%- for name, type in columns %}
-        cast({{ 'null' if null_values else name }} as {{ sql_type(type) }}) as {{ name }}{{ "," if not loop.last }}
+        cast({{ 'null' if null_values else (relation ~ '.' if relation else '') ~ name }} as {{ sql_type(type) }}) as {{ name }}{{ "," if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
 

@@ -56,6 +56,17 @@
     end
 {%- endmacro %}
 
+{#- True when a hit at `hit_at` (an event's or a CRM activity's time, at or before the point) is in
+    its rule's window: any time before the point for a rule without window_days, else the
+    window_days days before score_points.as_of_at (the start excluded). The one window every kind of
+    hit of int_lead_score_rules is counted in. -#}
+{% macro in_rule_window(hit_at) -%}
+(
+            rules.window_days is null
+            or {{ hit_at }} > {{ dbt.dateadd('day', '-rules.window_days', 'score_points.as_of_at') }}
+        )
+{%- endmacro %}
+
 {#- The columns of a rule's hits at `hit_at` (an event's or a CRM activity's time), grouped by the
     caller: the bucket (one per day, or one 'window' for a rule that needs min_count hits), how
     many hits and the last one. -#}

@@ -1,4 +1,21 @@
-{#- URL parts. Regex syntax differs per engine, hence adapter.dispatch. -#}
+{#- URL parts. The function that applies a pattern differs per engine, hence adapter.dispatch; the
+    patterns are written once (url_regex). -#}
+
+{#- The regular expression (a SQL literal) that finds a part of a URL in its first group: `path`
+    (the path of an absolute or relative URL), `host` (of an absolute URL), `query_param` (the
+    value of parameter `name`). One home for every adapter's function: Postgres' substring-from,
+    DuckDB's and Spark's regexp_extract read the same pattern. -#}
+{% macro url_regex(part, name=none) -%}
+    {%- if part == 'path' -%}
+        '^(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?([^?#]*)'
+    {%- elif part == 'host' -%}
+        '^[A-Za-z][A-Za-z0-9+.-]*://([^/?#:]+)'
+    {%- elif part == 'query_param' -%}
+        '[?&]{{ name }}=([^&#]*)'
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("url_regex: no pattern for the URL part " ~ part) }}
+    {%- endif -%}
+{%- endmacro %}
 
 {#- Path of a URL without scheme, host, query and fragment; '/' when empty. -#}
 {% macro url_path(url) -%}
@@ -6,7 +23,7 @@
 {%- endmacro %}
 
 {% macro default__url_path(url) -%}
-    coalesce(nullif(substring({{ url }} from '^(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?([^?#]*)'), ''), '/')
+    coalesce(nullif(substring({{ url }} from {{ url_regex('path') }}), ''), '/')
 {%- endmacro %}
 
 {#- Spark: regexp_extract and url_decode as DuckDB's (Java regex reads the pattern alike). -#}
@@ -15,7 +32,7 @@
 {%- endmacro %}
 
 {% macro duckdb__url_path(url) -%}
-    coalesce(nullif(regexp_extract({{ url }}, '^(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?([^?#]*)', 1), ''), '/')
+    coalesce(nullif(regexp_extract({{ url }}, {{ url_regex('path') }}, 1), ''), '/')
 {%- endmacro %}
 
 {#- Lower-cased host of an absolute URL; null for anything else. -#}
@@ -24,7 +41,7 @@
 {%- endmacro %}
 
 {% macro default__url_host(url) -%}
-    lower(nullif(substring({{ url }} from '^[A-Za-z][A-Za-z0-9+.-]*://([^/?#:]+)'), ''))
+    lower(nullif(substring({{ url }} from {{ url_regex('host') }}), ''))
 {%- endmacro %}
 
 {#- Spark: regexp_extract and url_decode as DuckDB's (Java regex reads the pattern alike). -#}
@@ -33,7 +50,7 @@
 {%- endmacro %}
 
 {% macro duckdb__url_host(url) -%}
-    lower(nullif(regexp_extract({{ url }}, '^[A-Za-z][A-Za-z0-9+.-]*://([^/?#:]+)', 1), ''))
+    lower(nullif(regexp_extract({{ url }}, {{ url_regex('host') }}, 1), ''))
 {%- endmacro %}
 
 {#- The value of query parameter `name` (a literal) of a URL, percent-decoded ('+' is a space);
@@ -44,7 +61,7 @@
 
 {% macro default__url_query_param(url, name) -%}
     {#- no percent-decoding function in ANSI SQL: '+' and '%20' become spaces, the rest stays encoded -#}
-    nullif(replace(replace(substring({{ url }} from '[?&]{{ name }}=([^&#]*)'), '+', ' '), '%20', ' '), '')
+    nullif(replace(replace(substring({{ url }} from {{ url_regex('query_param', name) }}), '+', ' '), '%20', ' '), '')
 {%- endmacro %}
 
 {#- Spark: regexp_extract and url_decode as DuckDB's (Java regex reads the pattern alike). -#}
@@ -53,7 +70,7 @@
 {%- endmacro %}
 
 {% macro duckdb__url_query_param(url, name) -%}
-    nullif(url_decode(replace(regexp_extract({{ url }}, '[?&]{{ name }}=([^&#]*)', 1), '+', '%20')), '')
+    nullif(url_decode(replace(regexp_extract({{ url }}, {{ url_regex('query_param', name) }}, 1), '+', '%20')), '')
 {%- endmacro %}
 
 {#- GA4 export JSON, kept as text by the extract. -#}

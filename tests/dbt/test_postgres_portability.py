@@ -110,5 +110,28 @@ def test_identity_macros_give_the_same_answers_on_postgres(postgres):
                    "swapped": False}, row  # fmt: skip
 
 
+def test_url_macros_give_the_same_answers_on_postgres(postgres):
+    """url_path, url_host and url_query_param (macros/urls.sql: one pattern per part, url_regex,
+    read by Postgres' substring and DuckDB's regexp_extract) answer on Postgres as stg_web__events
+    reads a URL on DuckDB: the path, the host lower-cased, a parameter's first value with '+' a space."""
+    cases = {
+        "path": "{{ url_path(\"'https://www.example-saas.com/pricing?utm_source=g#top'\") }}",
+        "relative_path": "{{ url_path(\"'/docs/api?x=1'\") }}",
+        "root_path": "{{ url_path(\"'https://Example.com'\") }}",
+        "host": "{{ url_host(\"'https://WWW.Example.com:8443/a'\") }}",
+        "no_host": "{{ url_host(\"'/pricing'\") }}",
+        "source": "{{ url_query_param(\"'https://x.com/?a=1&utm_source=li+ads&utm_source=2'\", 'utm_source') }}",
+        "no_param": "{{ url_query_param(\"'https://x.com/?autm_source=1'\", 'utm_source') }}",
+    }
+    query = "select " + ", ".join(f"{sql} as {name}" for name, sql in cases.items())
+    done = dbt_pg(postgres, "show", "--inline", query, "--output", "json", "--log-format", "json")
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    preview = next(line["data"]["preview"] for line in lines if "preview" in line.get("data", {}))
+    (row,) = json.loads(preview) if isinstance(preview, str) else preview
+    expected = {"path": "/pricing", "relative_path": "/docs/api", "root_path": "/", "host": "www.example.com",
+                "no_host": None, "source": "li ads", "no_param": None}  # fmt: skip
+    assert row == expected, row
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-q"]))

@@ -9,6 +9,8 @@
     chose, never over a salesperson's change. recycled_in_interval marks a lead recycled
     in this interval (alerted again, alert_round 1). merged_person_ids: the ids merged into the
     person (int_identity_merged_ids, comma-separated), so chat alerts follow a merge. -#}
+{#- the segment's rule, once: high intent and contactable (segment_high_intent's rows) -#}
+{%- set in_segment = "(lead_scores.grade = 'high_intent' and " ~ is_contactable('people') ~ ")" %}
 with
 
 people as (
@@ -60,7 +62,7 @@ candidates as (
         merged_ids.merged_person_ids,
         people.consent_crm_sync,
         people.consent_chat_alert,
-        coalesce(lead_scores.grade = 'high_intent' and {{ is_contactable('people') }}, false) as in_segment
+        coalesce({{ in_segment }}, false) as in_segment
     from lead_scores
     inner join people
         on people.person_id = lead_scores.person_id
@@ -69,7 +71,7 @@ candidates as (
     left join merged_ids
         on merged_ids.person_id = lead_scores.person_id
     where (
-        (lead_scores.grade = 'high_intent' and {{ is_contactable('people') }})
+        {{ in_segment }}
         or assignments.person_id is not null
     )
         -- consent: nobody any destination may not receive (crm_sync for the CRMs, chat_alert for chat)

@@ -8,6 +8,11 @@
     post_hook="drop table if exists {{ this.incorporate(path={'identifier': this.identifier ~ '__dc_cuts'}) }}",
 ) }}
 
+{#- a cut's columns: the one list of the empty relation and of the final casts -#}
+{%- set cut_columns = [
+    ('node_a', 'varchar'), ('node_b', 'varchar'), ('link_rule', 'varchar'),
+    ('confidence', 'double precision'), ('decision_id', 'varchar'), ('split_round', 'integer'),
+] -%}
 {%- set cuts = none -%}
 {%- if execute -%}
     {%- set cannot_links = run_query(
@@ -31,12 +36,7 @@ cuts as (
 {%- else -%}
 cuts as (
     select
-        cast(null as {{ sql_type('varchar') }}) as node_a,
-        cast(null as {{ sql_type('varchar') }}) as node_b,
-        cast(null as {{ sql_type('varchar') }}) as link_rule,
-        cast(null as {{ sql_type('double precision') }}) as confidence,
-        cast(null as {{ sql_type('varchar') }}) as decision_id,
-        cast(null as integer) as split_round
+        {{- typed_columns(cut_columns, null_values=true) }}
     from {{ ref('int_identifiers_linked') }}
     where false
 ),
@@ -44,12 +44,7 @@ cuts as (
 
 final as (
     select
-        cast(cuts.node_a as {{ sql_type('varchar') }}) as node_a,
-        cast(cuts.node_b as {{ sql_type('varchar') }}) as node_b,
-        cast(cuts.link_rule as {{ sql_type('varchar') }}) as link_rule,
-        cast(cuts.confidence as {{ sql_type('double precision') }}) as confidence,
-        cast(cuts.decision_id as {{ sql_type('varchar') }}) as decision_id,
-        cast(cuts.split_round as integer) as split_round,
+        {{- typed_columns(cut_columns, relation='cuts') }},
         decisions.decided_by,
         decisions.decision_reason
     from cuts

@@ -83,15 +83,14 @@ event_hits as (
             rules.min_engagement_seconds is null
             or events.engagement_seconds > rules.min_engagement_seconds
         )
-        and (
-            rules.window_days is null
-            or events.event_at > {{ dbt.dateadd('day', '-rules.window_days', 'score_points.as_of_at') }}
-        )
+        and {{ in_rule_window('events.event_at') }}
     group by 1, 2, 3, 4, 5
 ),
 
 activity_hits as (
-    -- what sales did with the person's CRM leads: the signal of a sales-led business (issue 13)
+    -- what sales did with the person's CRM leads: the signal of a sales-led business (issue 13).
+    -- Shaped like event_hits, sharing its rules through rule_hit_counts and in_rule_window; the
+    -- relation, the path to the person (its crm_lead nodes) and the rule's match are its own
     select
         score_points.person_id,
         score_points.score_point,
@@ -112,10 +111,7 @@ activity_hits as (
             or rules.event_type = crm_activities.activity_type || case crm_activities.outcome_result
                 when 'success' then '_succeeded' when 'failure' then '_failed' end
         )
-        and (
-            rules.window_days is null
-            or crm_activities.activity_at > {{ dbt.dateadd('day', '-rules.window_days', 'score_points.as_of_at') }}
-        )
+        and {{ in_rule_window('crm_activities.activity_at') }}
     group by 1, 2, 3, 4, 5
 ),
 

@@ -213,6 +213,8 @@ stalls as (
 ),
 
 final as (
+    -- the contract's casts of a stall row: the people columns it carries are people's own (read,
+    -- not recomputed), so this select is alike in shape to people's final, not the same rule
     select
         cast(stalls.rule_id || ':' || stalls.person_id || coalesce(':' || stalls.opportunity_id, '') as {{ sql_type('varchar') }})
             as stall_id,

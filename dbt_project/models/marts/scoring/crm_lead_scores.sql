@@ -92,6 +92,8 @@ final as (
         cast(lead_conversion.conversion_top_factors as {{ sql_type('varchar') }}) as conversion_top_factors,
         cast(lead_conversion.conversion_model_version as {{ sql_type('varchar') }}) as conversion_model_version,
         cast(person_scores.conversion_probability as {{ sql_type('double precision') }}) as person_conversion_probability
+    -- joins by lead_id, and by person_id for the person's figures: alike in shape to people's
+    -- chain of left joins by person_id, but other relations, one row per CRM lead
     from leads
     left join lead_people
         on lead_people.lead_id = leads.lead_id
