@@ -125,7 +125,7 @@ activity_hits as (
 
 session_depths as (
     -- each web session of the person before the point with its page views then: how deep and how
-    -- recent the visits are (session rules); no work when no rule reads sessions
+    -- recent the visits are (session rules)
     select
         score_points.person_id,
         score_points.score_point,
@@ -139,7 +139,6 @@ session_depths as (
         and events.event_at <= score_points.as_of_at
         and events.event_type = 'page_view'
         and events.session_key is not null
-    where exists (select 1 from rules where rules.signal = 'session')
     group by 1, 2, 3, 4
 ),
 
