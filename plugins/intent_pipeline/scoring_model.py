@@ -290,8 +290,7 @@ def choose_c(x: pd.DataFrame, y: np.ndarray, groups: np.ndarray, grid: tuple = C
             continue  # skipped for every C: the candidates stay judged on the same examples
         for c in grid:
             fitted = _fit_linear(x_fit, y_fit, c)
-            p = np.clip(_sigmoid(linear_predictor(fitted, x.iloc[held_index])), 1e-12, 1 - 1e-12)
-            losses[c].append(-(y[held_index] * np.log(p) + (1 - y[held_index]) * np.log(1 - p)))
+            losses[c].append(log_losses(_sigmoid(linear_predictor(fitted, x.iloc[held_index])), y[held_index]))
     held_out = {c: np.concatenate(v) for c, v in losses.items() if v}
     if not held_out:
         return {"c": 1.0, "held_out_log_loss": None, "folds": 0}
