@@ -43,7 +43,7 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 SEEDS = DBT_PROJECT_DIR / "seeds"
 RULES_CSV = SEEDS / "scoring_rules.csv"
 
-SIGNALS = ("event", "title", "industry", "company_size", "silence", "sales_activity")
+SIGNALS = ("event", "title", "industry", "company_size", "silence", "sales_activity", "session")
 # stg_crm__activities' activity types; a sales_activity rule names one, or one with its outcome
 SALES_ACTIVITY_TYPES = ("call", "email", "meeting", "task")
 SALES_ACTIVITY_EVENT_TYPES = tuple(
@@ -244,6 +244,12 @@ def never_fires(row: dict, lookups: Lookups) -> list[Finding]:
         for column in ("form_type", "page_pattern", "min_engagement_seconds"):
             if row.get(column):
                 never(f"{column} with signal sales_activity: CRM activities have none")
+    elif signal == "session":
+        # a web session of at least min_count page views (its depth), within window_days (its recency)
+        for column in ("event_type", "form_type", "page_pattern", "min_engagement_seconds"):
+            if row.get(column):
+                never(f"{column} with signal session: a session rule reads only min_count (page views in "
+                      "one session) and window_days")  # fmt: skip
     elif signal == "title":
         group = row.get("keyword_group", "")
         if group not in lookups.keyword_groups:
@@ -314,6 +320,8 @@ def _overlap_reason(a: dict, b: dict, lookups: Lookups) -> str | None:
                                        for k, other in (kinds, kinds[::-1])):  # fmt: skip
             return f"one {kinds[0].split('_')[0]} activity counts for both"
         return None
+    if signal == "session":
+        return "a session deep and recent enough for both counts for both"
     if signal == "title":
         shared = lookups.keywords.get(a.get("keyword_group", ""), frozenset()) & lookups.keywords.get(
             b.get("keyword_group", ""), frozenset()

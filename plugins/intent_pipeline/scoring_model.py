@@ -272,29 +272,37 @@ def choose_c(x: pd.DataFrame, y: np.ndarray, groups: np.ndarray, grid: tuple = C
     """The L2 strength of the plain logistic step, chosen on the fit slice alone (never the
     calibration or test slice): ``folds``-fold cross-validation grouped by person (a person's
     leads and their snapshot ages are in one fold, so no fold is judged on a lead it learned
-    from), stratified, fixed seed; each C's mean held-out log loss, the lowest wins, a tie goes to
-    the stronger penalty. With fewer persons or outcomes than folds, C = 1 (the former default)."""
-    from sklearn.metrics import log_loss
+    from), stratified, fixed seed; each C's held-out log loss per example, pooled over the folds.
+    The smallest C (the strongest penalty) that the lowest-loss C does not beat by one standard
+    error of their paired per-example difference wins (:func:`simplest_not_beaten`, the rule the
+    calibration command's penalty follows): a weaker penalty is taken only when the held-out
+    examples say it is better. With fewer persons or outcomes than folds, C = 1 (the former default)."""
     from sklearn.model_selection import StratifiedGroupKFold
 
     y = np.asarray(y, dtype=int)
     if len(np.unique(groups)) < folds or min(int(y.sum()), int(len(y) - y.sum())) < folds:
         return {"c": 1.0, "held_out_log_loss": None, "folds": 0}
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=0)
-    losses: dict[float, list[float]] = {c: [] for c in grid}
+    losses: dict[float, list[np.ndarray]] = {c: [] for c in grid}
     for fit_index, held_index in splitter.split(x, y, groups):
         x_fit, y_fit = x.iloc[fit_index], y[fit_index]
         if y_fit.min() == y_fit.max() or y[held_index].min() == y[held_index].max():
-            continue
+            continue  # skipped for every C: the candidates stay judged on the same examples
         for c in grid:
             fitted = _fit_linear(x_fit, y_fit, c)
-            p = _sigmoid(linear_predictor(fitted, x.iloc[held_index]))
-            losses[c].append(float(log_loss(y[held_index], np.clip(p, 1e-12, 1 - 1e-12), labels=[0, 1])))
-    mean = {c: float(np.mean(v)) for c, v in losses.items() if v}
-    if not mean:
+            losses[c].append(log_losses(_sigmoid(linear_predictor(fitted, x.iloc[held_index])), y[held_index]))
+    held_out = {c: np.concatenate(v) for c, v in losses.items() if v}
+    if not held_out:
         return {"c": 1.0, "held_out_log_loss": None, "folds": 0}
-    best = min(mean, key=lambda c: (round(mean[c], 12), c))
-    return {"c": best, "held_out_log_loss": {str(c): round(v, 6) for c, v in mean.items()}, "folds": folds}
+    # keyed by -C: the larger the key, the stronger the penalty (the simpler model)
+    best = -simplest_not_beaten({-c: v for c, v in held_out.items()})
+    lowest = min(held_out, key=lambda c: float(np.mean(held_out[c])))
+    return {
+        "c": best,
+        "lowest_loss_c": lowest,
+        "held_out_log_loss": {str(c): round(float(np.mean(v)), 6) for c, v in held_out.items()},
+        "folds": folds,
+    }
 
 
 def _fit_platt(z: np.ndarray, y: np.ndarray) -> dict:

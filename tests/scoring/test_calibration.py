@@ -256,9 +256,12 @@ def capped_world(n: int = 8000, seed_: int = 6):
     return examples, engine, seed({"visits": 10, "downloads": 10, "everybody": 10})
 
 
-def test_the_command_proposes_caps_from_the_hit_counts_in_the_seed_diff(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("visits_signal", ["event", "session"])
+def test_the_command_proposes_caps_from_the_hit_counts_in_the_seed_diff(tmp_path, capsys, monkeypatch, visits_signal):
+    # the visits as page views of an event rule, or as web sessions of a session rule: both count hits
     examples, engine, rules = capped_world()
     rules["max_points"] = rules["points"]  # each capped at one hit: the fifth visit counts like the first
+    rules.loc[rules["rule_id"] == "visits", "signal"] = visits_signal
     warehouse = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create schema marts; create schema intermediate")

@@ -39,7 +39,7 @@ def findings(path: Path) -> list[rules_check.Finding]:
 
 def test_the_shipped_table_has_no_error():
     report = rules_check.check(SEED)
-    assert report.rules == 27 and report.errors == 0, rules_check.format_report(report)
+    assert report.rules == 30 and report.errors == 0, rules_check.format_report(report)
     # the one warning: the online meeting rule (disabled) waits for a source that emits meetings
     assert [(f.rule_id, f.kind) for f in report.findings] == [("online_meeting_attended", "never_fires")]
 
@@ -144,3 +144,18 @@ def test_a_sales_activity_rule_names_an_activity_type(tmp_path):
     assert (found.kind, found.severity) == ("never_fires", "error") and "meeting_won" in found.message
     path.write_text("\n".join([header, meeting]) + "\n", encoding="utf-8")
     assert findings(path) == []
+
+
+def test_a_session_rule_reads_depth_and_recency_only(tmp_path):
+    """signal session: min_count page views in one session, window_days; an event's conditions never fire."""
+    path = edited(tmp_path, {"deep_visit_5_pages": {"page_pattern": "/pricing%"},
+                             "web_visit": {"event_type": "page_view"}})  # fmt: skip
+    found = {(f.rule_id, f.severity) for f in findings(path) if f.kind == "never_fires"}
+    assert ("deep_visit_5_pages", "error") in found and ("web_visit", "error") in found
+    # as shipped they are valid (the shipped table has no error: test_the_shipped_table_has_no_error), and
+    # two enabled session rules overlap: one recent deep session counts for both
+    path = edited(tmp_path, {"deep_visit_5_pages": {"is_enabled": "true"},
+                             "visit_last_14_days": {"is_enabled": "true"}})  # fmt: skip
+    overlaps = {(f.rule_id, f.other_rule_id) for f in findings(path) if f.kind == "overlap"}
+    assert ("deep_visit_5_pages", "visit_last_14_days") in overlaps
+    assert not [f for f in findings(path) if f.rule_id.endswith(("visit", "pages", "days")) and f.severity == "error"]

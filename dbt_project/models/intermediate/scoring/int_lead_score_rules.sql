@@ -16,6 +16,10 @@
                     the activity type (call, email, meeting, task), or the type with its outcome
                     (call_succeeded, meeting_failed: stg_crm__activities.outcome_result), within the
                     last window_days days; hits, caps and decay as for event
+      session       web sessions of the person (int_events_unified.session_key) with at least
+                    min_count page views before the point (its depth), the last of them within the
+                    last window_days days (its recency); every such session is a hit, on the day of
+                    its last page view, with caps and decay as for event
     min_count = 1: every qualifying event is a hit; its day's points (points x hits, at most
     max_points_per_day) decay from the day's last hit. min_count > 1 (a count in a window): the rule
     fires floor(count / min_count) times, decaying from the last qualifying event.
@@ -115,6 +119,46 @@ activity_hits as (
     group by 1, 2, 3, 4, 5
 ),
 
+session_depths as (
+    -- each web session of the person before the point with its page views then: how deep and how
+    -- recent the visits are (session rules)
+    select
+        score_points.person_id,
+        score_points.score_point,
+        score_points.as_of_at,
+        events.session_key,
+        count(*) as page_views,
+        max(events.event_at) as last_at
+    from score_points
+    inner join events
+        on events.person_id = score_points.person_id
+        and events.event_at <= score_points.as_of_at
+        and events.event_type = 'page_view'
+        and events.session_key is not null
+    group by 1, 2, 3, 4
+),
+
+session_buckets as (
+    -- every qualifying session is a hit (min_count is the session's page views, not a count of
+    -- sessions), bucketed by the day of its last page view like an event rule's hits
+    select
+        session_depths.person_id,
+        session_depths.score_point,
+        session_depths.as_of_at,
+        rules.rule_id,
+        count(*) as hits,
+        max(session_depths.last_at) as last_hit_at
+    from session_depths
+    inner join rules
+        on rules.signal = 'session'
+        and session_depths.page_views >= coalesce(rules.min_count, 1)
+        and (
+            rules.window_days is null
+            or session_depths.last_at > {{ dbt.dateadd('day', '-rules.window_days', 'session_depths.as_of_at') }}
+        )
+    group by 1, 2, 3, 4, cast(session_depths.last_at as date)
+),
+
 event_buckets as (
     select
         counted.person_id,
@@ -205,6 +249,8 @@ silence_hits as (
 
 buckets as (
     select person_id, score_point, as_of_at, rule_id, hits, last_hit_at from event_buckets
+    union all
+    select person_id, score_point, as_of_at, rule_id, hits, last_hit_at from session_buckets
     union all
     select person_id, score_point, as_of_at, rule_id, 1, cast(null as timestamp) from profile_hits
     union all

@@ -8,7 +8,7 @@
     feature_scope 'person': the person's behaviour, the same for all of a person's leads:
       rule:<rule_id>        the rule's points before the group cap divided by its points per hit:
                             decayed hits, for every rule of the seed, enabled or not
-      log_hits:<rule_id>    ln(hits) of an event rule before the point, from two hits on: how often
+      log_hits:<rule_id>    ln(hits) of an event or session rule before the point, from two hits on: how often
                             it fired, which its caps hide from rule:<rule_id>
       log_*_<n>d            ln(1 + count) of activity in the var feature_window_days days before
       log_*_all             ln(1 + count) of activity any time before (page views, seconds engaged,
@@ -388,7 +388,7 @@ hit_count_features as (
         ln(hits) as value
     from rule_points
     where {{ not_previous }}
-        and signal = 'event'
+        and signal in ('event', 'session')
         and hits > 1
 ),
 
