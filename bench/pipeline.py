@@ -43,6 +43,15 @@ dominates; `full_build_top_nodes` / `full_build_node_seconds` the same of the fu
 `full_build_area_seconds`: the same node times by the models' folder (`intermediate/identity`,
 `seeds`, ...) as [models, their data tests]; `--areas-of DIR` prints them again for the two builds
 kept in a `--keep` folder.
+
+The floor (`incremental_empty_day_*`): the same daily build of the day after the last, on a copy of the
+day's warehouse and target folder, when nothing landed (its extract writes empty partitions; the
+lookback's partitions are still read): what a day costs whatever it brings, against the same full
+refresh (`incremental_empty_day_ratio`, `incremental_empty_day_cpu_ratio`). `incremental_empty_day_split`
+and `incremental_day_split` say where each build's wall time goes: outside dbt's nodes (start, the
+seeds' check, the saved parse and manifest, the artifacts), the models' and the data tests' summed
+node seconds, their counts and median node seconds. A day ratio below the empty day's is out of reach
+without cutting the floor itself.
 """
 
 from __future__ import annotations
@@ -176,6 +185,26 @@ def seconds_by_area(target: Path) -> dict[str, list[float]]:
     return {where: [round(v, 2) for v in pair] for where, pair in sorted(seconds.items(), key=lambda kv: -sum(kv[1]))}
 
 
+def floor_split(seconds: float, results: dict) -> dict[str, float]:
+    """Where one build's wall ``seconds`` go (``results``: its run_results with ``cpu_seconds``):
+    ``outside_nodes`` is the wall time outside dbt's node execution (process start, the seeds'
+    fingerprints, loading the saved parse and manifest, writing the artifacts: the wall minus dbt's
+    ``elapsed_time``), then the summed node seconds of models and of data tests (two threads: their
+    sum can exceed the elapsed time), the number of each and each kind's median node seconds (what a
+    node costs whatever it does), and the process's CPU seconds."""
+    from statistics import median
+
+    split: dict[str, float] = {"wall": round(seconds, 2), "outside_nodes": round(seconds - results["elapsed_time"], 2)}
+    for kind in ("model", "test", "seed"):
+        times = [r["execution_time"] for r in results["results"] if r["unique_id"].startswith(f"{kind}.")]
+        if times:
+            split[f"{kind}s"] = round(sum(times), 2)
+            split[f"{kind}_count"] = len(times)
+            split[f"{kind}_median"] = round(median(times), 3)
+    split["cpu_seconds"] = round(results["cpu_seconds"], 2)
+    return split
+
+
 def incremental_figures(base: Path, env: dict, people: int, seed: int) -> dict:
     """Time the last day's incremental build against a full refresh of the same warehouse."""
     from datetime import date, datetime, timedelta
@@ -228,6 +257,16 @@ def incremental_figures(base: Path, env: dict, people: int, seed: int) -> dict:
         shutil.copyfile(home / "history" / "warehouse.duckdb", home / name / "warehouse.duckdb")
     day_seconds, day_results = _dag_build(base, "daily", home, lake, INTERVAL, after=kept)
     full_seconds, full_results = _dag_build(base, "full", home, lake, INTERVAL, full_refresh=True, after=kept)
+    # the day after the last, when nothing landed (its extract writes empty partitions): the floor of a
+    # day's build, what it costs whatever the day brings, on the daily warehouse and target folder
+    empty_day = last + timedelta(days=1)
+    loaded_at = datetime.combine(empty_day + timedelta(days=1), datetime.min.time())
+    for source in SOURCES:
+        extract_source(source, settings, empty_day, batch_id=f"bench/{source}/{empty_day}", loaded_at=loaded_at)
+    (home / "empty").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(home / "daily" / "warehouse.duckdb", home / "empty" / "warehouse.duckdb")
+    empty_seconds, empty_results = _dag_build(base, "empty", home, lake, empty_day.isoformat(),
+                                              after=base / f"dbt-daily-{INTERVAL}" / "target")  # fmt: skip
 
     def per_kind(results: dict) -> dict[str, float]:
         seconds: dict[str, float] = {}
@@ -263,6 +302,15 @@ def incremental_figures(base: Path, env: dict, people: int, seed: int) -> dict:
         "full_build_node_seconds": per_kind(full_results),
         "full_build_top_nodes": slowest(full_results),
         "full_build_area_seconds": seconds_by_area(base / f"dbt-full-{INTERVAL}" / "target"),
+        # the floor: a day that brought nothing, against the same full refresh
+        "incremental_empty_day_seconds": round(empty_seconds, 2),
+        "incremental_empty_day_cpu_seconds": round(empty_results["cpu_seconds"], 2),
+        "incremental_empty_day_ratio": round(empty_seconds / full_seconds, 3),
+        "incremental_empty_day_cpu_ratio": round(empty_results["cpu_seconds"] / full_results["cpu_seconds"], 3),
+        "incremental_empty_day_split": floor_split(empty_seconds, empty_results),
+        "incremental_day_split": floor_split(day_seconds, day_results),
+        "incremental_empty_day_top_nodes": slowest(empty_results),
+        "incremental_empty_day_parse_kept": empty_results["parse_kept"],
     }
 
 

@@ -1,11 +1,15 @@
 """bench/pipeline.py's incremental day: it times the DAG's own daily build (``pipeline.duckdb_build``),
 not a bare ``dbt build``: the unchanged seeds and the data tests that read only them are left out of
-the day, dbt keeps the history build's parse in both builds, and the full refresh loads every seed."""
+the day, dbt keeps the history build's parse in both builds, and the full refresh loads every seed.
+The floor (``incremental_empty_day_*``) is the same daily build of the next day, whose extract found
+no file: every partition of that day is empty."""
 
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 
+import duckdb
 import pytest
 
 from tests.benches import load_bench
@@ -39,3 +43,15 @@ def test_the_day_is_the_dags_daily_build(tmp_path, monkeypatch):
     assert figures["incremental_day_nodes"] == sum(map(len, day.values()))
     assert figures["incremental_day_parse_kept"] and figures["full_build_parse_kept"]
     assert figures["incremental_day_cpu_seconds"] > 0 and figures["full_build_cpu_seconds"] > 0
+    # the empty day: the day after, nothing landed, built as the DAG's daily build on the day's warehouse
+    next_day = (date.fromisoformat(bench.INTERVAL) + timedelta(days=1)).isoformat()
+    empty = _kinds(tmp_path / f"dbt-empty-{next_day}" / "target" / "run_results.json")
+    assert "seed" not in empty and empty["model"] == day["model"] and empty["test"] == day["test"]
+    partitions = list((tmp_path / "incremental" / "lake" / "raw").glob(f"*/dt={next_day}/*.parquet"))
+    assert partitions
+    rows = duckdb.sql(f"select count(*) from read_parquet({[str(p) for p in partitions]}, union_by_name=true)")
+    assert rows.fetchall() == [(0,)]
+    split = figures["incremental_empty_day_split"]
+    assert split["model_count"] == len(empty["model"]) and split["test_count"] == len(empty["test"])
+    assert 0 < split["outside_nodes"] < split["wall"] == figures["incremental_empty_day_seconds"]
+    assert figures["incremental_empty_day_parse_kept"] and figures["incremental_empty_day_cpu_seconds"] > 0
