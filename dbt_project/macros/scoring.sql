@@ -56,14 +56,14 @@
     end
 {%- endmacro %}
 
-{#- True when a hit at `hit_at` (an event's or a CRM activity's time, at or before the point) is in
-    its rule's window: any time before the point for a rule without window_days, else the
-    window_days days before score_points.as_of_at (the start excluded). The one window every kind of
-    hit of int_lead_score_rules is counted in. -#}
-{% macro in_rule_window(hit_at) -%}
+{#- True when a hit at `hit_at` (an event's, a CRM activity's or a session's last page view time,
+    at or before the point `as_of_at`) is in its rule's window: any time before the point for a
+    rule without window_days, else the window_days days before the point (the start excluded). The
+    one window every kind of hit of int_lead_score_rules is counted in. -#}
+{% macro in_rule_window(hit_at, as_of_at='score_points.as_of_at') -%}
 (
             rules.window_days is null
-            or {{ hit_at }} > {{ dbt.dateadd('day', '-rules.window_days', 'score_points.as_of_at') }}
+            or {{ hit_at }} > {{ dbt.dateadd('day', '-rules.window_days', as_of_at) }}
         )
 {%- endmacro %}
 

@@ -152,10 +152,7 @@ session_buckets as (
     inner join rules
         on rules.signal = 'session'
         and session_depths.page_views >= coalesce(rules.min_count, 1)
-        and (
-            rules.window_days is null
-            or session_depths.last_at > {{ dbt.dateadd('day', '-rules.window_days', 'session_depths.as_of_at') }}
-        )
+        and {{ in_rule_window('session_depths.last_at', 'session_depths.as_of_at') }}
     group by 1, 2, 3, 4, cast(session_depths.last_at as date)
 ),
 
