@@ -5,7 +5,8 @@ a dbt node of its own (518 nodes, about 95 % of the project's data tests) and db
 node dominated a daily build. ``column_rules`` (macros/generic_tests.sql) checks all of a model's
 rules of one severity in one query. ``column_rules_before_fold.jsonl`` lists every rule as the
 one-node-per-rule tests declared it just before the fold (read from that commit's manifest with
-:func:`tests.dbt.column_rules.legacy_rules`): a rule dropped on purpose is dropped from that list too.
+:func:`tests.dbt.column_rules.legacy_rules`): a rule dropped or changed on purpose
+is dropped or changed in that list too.
 That a broken rule fails the build and is named: tests/dbt/test_warehouse.py (``broken_build``).
 """
 
