@@ -17,7 +17,7 @@ def pytest_collection_modifyitems(config, items):
 # INTENT_CPU_PROFILE=path.jsonl: one line per test file with the CPU-seconds it used, this process and
 # the subprocesses it waited for (dbt, airflow); how docs/benchmarks.md finds where the suite's CPU goes.
 _cpu_start: dict[str, float] = {}
-_profile: dict[str, bool] = {"on": False}
+_profile: dict[str, str] = {}
 
 
 def pytest_configure(config):
@@ -25,7 +25,10 @@ def pytest_configure(config):
 
     # under xdist the controller hears every worker's tests: only the processes that run them count
     controller = bool(config.getoption("numprocesses", None)) and not hasattr(config, "workerinput")
-    _profile["on"] = bool(os.environ.get("INTENT_CPU_PROFILE")) and not controller
+    # the path is read once here: a test that changes os.environ must not switch a worker's profile off
+    path = os.environ.get("INTENT_CPU_PROFILE", "")
+    if path and not controller:
+        _profile["path"] = os.path.abspath(path)
 
 
 def _cpu_now() -> float:
@@ -36,15 +39,14 @@ def _cpu_now() -> float:
 
 
 def pytest_runtest_logstart(nodeid, location):
-    if _profile["on"]:
+    if _profile:
         _cpu_start.setdefault(nodeid.split("::")[0], _cpu_now())
 
 
 def pytest_sessionfinish(session):
     import json
-    import os
 
-    path = os.environ.get("INTENT_CPU_PROFILE")
+    path = _profile.get("path")
     if not path or not _cpu_start:
         return
     # each file's span runs from its first test to the next file's first test (or the session's end)
