@@ -245,7 +245,7 @@ class Ledger:
                     "delete from activation_in_flight where destination = ? and record_key = ?", (destination, key)
                 )
                 acked = status == ACKNOWLEDGED
-                self.db.execute(
+                (stored,) = self.db.execute(
                     """
                     insert into activation_ledger (destination, record_key, payload_hash, status, attempts,
                         last_error, first_sent_at, acknowledged_at, last_run_id, last_attempt_hash,
@@ -270,6 +270,7 @@ class Ledger:
                         acknowledged_interval = case when excluded.status = 'acknowledged'
                             then coalesce(excluded.acknowledged_interval, activation_ledger.acknowledged_interval)
                             else activation_ledger.acknowledged_interval end
+                    returning status
                     """,
                     (
                         destination,
@@ -285,13 +286,8 @@ class Ledger:
                         limit,
                         limit,
                     ),
-                )
-                if status == REJECTED and limit:
-                    (now_status,) = self.db.execute(
-                        "select status from activation_ledger where destination = ? and record_key = ?",
-                        (destination, key),
-                    ).fetchone()
-                    dead += now_status == DEAD_LETTER
+                ).fetchone()
+                dead += status == REJECTED and stored == DEAD_LETTER
         return dead
 
     def hold_back(self, destination: str, run_id: str, keys: Iterable[str]) -> None:
