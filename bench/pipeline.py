@@ -185,6 +185,15 @@ def seconds_by_area(target: Path) -> dict[str, list[float]]:
     return {where: [round(v, 2) for v in pair] for where, pair in sorted(seconds.items(), key=lambda kv: -sum(kv[1]))}
 
 
+def node_seconds_by_kind(results: dict) -> dict[str, list[float]]:
+    """One build's node execution seconds (``results``: its run_results) by kind, the unique id's
+    first part (``model``, ``test``, ``seed``, ``unit_test``), in the order dbt ran them."""
+    seconds: dict[str, list[float]] = {}
+    for result in results["results"]:
+        seconds.setdefault(result["unique_id"].split(".")[0], []).append(result["execution_time"])
+    return seconds
+
+
 def floor_split(seconds: float, results: dict) -> dict[str, float]:
     """Where one build's wall ``seconds`` go (``results``: its run_results with ``cpu_seconds``):
     ``outside_nodes`` is the wall time outside dbt's node execution (process start, the seeds'
@@ -195,8 +204,9 @@ def floor_split(seconds: float, results: dict) -> dict[str, float]:
     from statistics import median
 
     split: dict[str, float] = {"wall": round(seconds, 2), "outside_nodes": round(seconds - results["elapsed_time"], 2)}
+    by_kind = node_seconds_by_kind(results)
     for kind in ("model", "test", "seed"):
-        times = [r["execution_time"] for r in results["results"] if r["unique_id"].startswith(f"{kind}.")]
+        times = by_kind.get(kind)
         if times:
             split[f"{kind}s"] = round(sum(times), 2)
             split[f"{kind}_count"] = len(times)
@@ -269,11 +279,7 @@ def incremental_figures(base: Path, env: dict, people: int, seed: int) -> dict:
                                               after=base / f"dbt-daily-{INTERVAL}" / "target")  # fmt: skip
 
     def per_kind(results: dict) -> dict[str, float]:
-        seconds: dict[str, float] = {}
-        for result in results["results"]:
-            kind = result["unique_id"].split(".")[0]
-            seconds[kind] = round(seconds.get(kind, 0.0) + result["execution_time"], 2)
-        return seconds
+        return {kind: round(sum(times), 2) for kind, times in node_seconds_by_kind(results).items()}
 
     def slowest(results: dict) -> dict[str, float]:
         top = sorted(results["results"], key=lambda r: -r["execution_time"])[:8]

@@ -55,3 +55,27 @@ def test_the_day_is_the_dags_daily_build(tmp_path, monkeypatch):
     assert split["model_count"] == len(empty["model"]) and split["test_count"] == len(empty["test"])
     assert 0 < split["outside_nodes"] < split["wall"] == figures["incremental_empty_day_seconds"]
     assert figures["incremental_empty_day_parse_kept"] and figures["incremental_empty_day_cpu_seconds"] > 0
+
+
+def test_a_builds_node_seconds_are_split_by_the_kind_of_node():
+    # run_results as dbt writes them (the fields the split reads), nodes of every kind interleaved
+    results = {
+        "elapsed_time": 9.0,
+        "cpu_seconds": 7.5,
+        "results": [
+            {"unique_id": "seed.intent.channel_map", "execution_time": 0.5},
+            {"unique_id": "model.intent.stg_web__events", "execution_time": 2.0},
+            {"unique_id": "test.intent.not_null_stg_web__events_event_id.1a", "execution_time": 0.25},
+            {"unique_id": "model.intent.people", "execution_time": 3.0},
+            {"unique_id": "unit_test.intent.people.one_person", "execution_time": 0.75},
+            {"unique_id": "model.intent.lead_scores", "execution_time": 1.0},
+        ],
+    }
+    assert bench.node_seconds_by_kind(results) == {
+        "seed": [0.5], "model": [2.0, 3.0, 1.0], "test": [0.25], "unit_test": [0.75],
+    }  # fmt: skip
+    split = bench.floor_split(10.0, results)
+    assert split["outside_nodes"] == 1.0 and split["cpu_seconds"] == 7.5
+    assert (split["models"], split["model_count"], split["model_median"]) == (6.0, 3, 2.0)
+    assert (split["tests"], split["test_count"], split["seeds"], split["seed_count"]) == (0.25, 1, 0.5, 1)
+    assert "unit_tests" not in split
