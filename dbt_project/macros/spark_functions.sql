@@ -61,14 +61,24 @@
         end)[0]
 {%- endmacro %}
 
-{#- Levenshtein distance on the bytes: insertions, deletions, substitutions (row by row). -#}
-{% macro spark__edit_distance(a, b) -%}
+{#- An edit distance on the bytes of `a` and `b`: null when either is null, the other's length when
+    one is empty, else the distance `caller()` computes from `s.p` and `s.t` (both non-empty), as
+    `{% call spark_byte_distance(a, b) %}...{% endcall %}` (the head of Levenshtein and
+    Damerau-Levenshtein; byte_function_head is Postgres' counterpart). -#}
+{% macro spark_byte_distance(a, b) -%}
     transform(array(named_struct('p', {{ spark_utf8_bytes(a) }}, 't', {{ spark_utf8_bytes(b) }})), s ->
         case
             when s.p is null or s.t is null then cast(null as int)
             when size(s.p) = 0 then size(s.t)
             when size(s.t) = 0 then size(s.p)
-            else element_at(aggregate(
+            else {{ caller() }}
+        end)[0]
+{%- endmacro %}
+
+{#- Levenshtein distance on the bytes: insertions, deletions, substitutions (row by row). -#}
+{% macro spark__edit_distance(a, b) -%}
+    {%- call spark_byte_distance(a, b) -%}
+            element_at(aggregate(
                 sequence(1, size(s.p)),
                 sequence(0, size(s.t)),
                 (previous, i) -> aggregate(
@@ -77,7 +87,7 @@
                     (current, j) -> concat(current, array(least(previous[j] + 1, current[j - 1] + 1,
                         previous[j - 1] + case when s.p[i - 1] = s.t[j - 1] then 0 else 1 end))))
             ), -1)
-        end)[0]
+    {%- endcall %}
 {%- endmacro %}
 
 {#- Damerau-Levenshtein, unrestricted (Lowrance-Wagner, as DuckDB's and intent_damerau_levenshtein):
@@ -85,12 +95,8 @@
     row i + 1 column j + 1 the distance of the first i and j bytes), `last_row` the last row of each
     byte value in a, `last_col` the last column of the current row whose byte equalled a's. -#}
 {% macro spark__edit_distance_with_swaps(a, b) -%}
-    transform(array(named_struct('p', {{ spark_utf8_bytes(a) }}, 't', {{ spark_utf8_bytes(b) }})), s ->
-        case
-            when s.p is null or s.t is null then cast(null as int)
-            when size(s.p) = 0 then size(s.t)
-            when size(s.t) = 0 then size(s.p)
-            else element_at(element_at(aggregate(
+    {%- call spark_byte_distance(a, b) -%}
+            element_at(element_at(aggregate(
                 sequence(1, size(s.p)),
                 named_struct(
                     'rows', array(
@@ -112,5 +118,5 @@
                     ).row)),
                     'last_row', transform(tbl.last_row, (v, b8) -> case when b8 = s.p[i - 1] then i else v end))
             ).rows, -1), -1)
-        end)[0]
+    {%- endcall %}
 {%- endmacro %}
