@@ -15,6 +15,7 @@
     must run at execution time, e.g. from a model body under `if execute`) and returns the relation
     holding (node_key, component_key, cc_rounds). -#}
 {% macro connected_components(edges, scratch) %}
+    {# its own scratch relations named from `scratch` and filled in steps: alike in shape only to the other graph step's head #}
     {%- set max_rounds = var('identity_cc_max_rounds', 40) | int -%}
     {%- set nodes = scratch.incorporate(path={'identifier': scratch.identifier ~ '__cc_nodes'}) -%}
     {%- set arcs = scratch.incorporate(path={'identifier': scratch.identifier ~ '__cc_arcs'}) -%}

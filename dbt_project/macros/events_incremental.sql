@@ -230,6 +230,7 @@
     select record_type, record_id, row_hash from ({{ events_crm_records(opportunities, orders) }}) as crm_records;
     {%- endif %}
     {{ keep_decided_fingerprint(decided, events_unified_fingerprint) }};
+    {# this step's own scratch tables dropped by name: the other hooks' drop lists name other tables #}
     drop table if exists {{ identity_scratch('nodes_changed') }};
     drop table if exists {{ identity_scratch('forms_touched') }};
     drop table if exists {{ identity_scratch('email_touched') }};

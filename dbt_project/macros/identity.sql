@@ -17,8 +17,17 @@
         {{ leads }}.lead_id,
         people_nodes.person_id
     from {{ leads }}
-    inner join {{ ref('int_people_resolved') }} as people_nodes
-        on people_nodes.node_key = {{ node_key('crm_lead', leads ~ '.lead_id') }}
+    {{ join_lead_person(leads ~ '.lead_id', relation=ref('int_people_resolved')) }}
+{%- endmacro %}
+
+{#- The join that finds a CRM lead's person: the person whose identity component holds the lead's
+    crm_lead node (a row of int_people_resolved). `lead_id` is the lead's column; `nodes` the alias
+    the person's row goes by (an import CTE of int_people_resolved named people_nodes, unless
+    `relation` names what is joined under that alias); `how` is inner (a lead without a node has
+    no row) or left. -#}
+{% macro join_lead_person(lead_id, nodes='people_nodes', how='inner', relation=none) -%}
+    {{ how }} join {{ nodes if relation is none else relation ~ ' as ' ~ nodes }}
+        on {{ nodes }}.node_key = {{ node_key('crm_lead', lead_id) }}
 {%- endmacro %}
 
 {#- The mailbox an address delivers to. The extract already lower-cases and trims; here the
@@ -163,6 +172,7 @@
     )
 {%- endmacro %}
 
+{# the rule is written once per engine as dispatch wants: this engine's list functions; the two halves are a-then-b and b-then-a #}
 {% macro duckdb__latin_names_conflict(a, b) -%}
     coalesce(
         left(list_min(list_filter(
@@ -177,6 +187,7 @@
     )
 {%- endmacro %}
 
+{# the rule is written once per engine as dispatch wants: this engine's list functions; the two halves are a-then-b and b-then-a #}
 {% macro spark__latin_names_conflict(a, b) -%}
     coalesce(
         left(array_min(filter(

@@ -177,6 +177,7 @@
     (node_a, node_b, link_rule, confidence, decision_id, split_round); `scratch` names the scratch
     tables, as in connected_components. -#}
 {% macro identity_cannot_link_cuts(edges, decisions, scratch) %}
+    {# its own scratch relations named from `scratch` and filled in steps: alike in shape only to the other graph step's head #}
     {%- set max_steps = var('identity_decision_max_steps', 1000) | int -%}
     {%- set work = scratch.incorporate(path={'identifier': scratch.identifier ~ '__dc_edges'}) -%}
     {%- set cannot = scratch.incorporate(path={'identifier': scratch.identifier ~ '__dc_cannot'}) -%}

@@ -75,6 +75,7 @@
     {%- set sql -%}
     drop table if exists {{ kept }};
     create table {{ kept }} as select distinct node_a, node_b from {{ links }};
+    {# this step's own scratch tables dropped by name: the other hooks' drop lists name other tables #}
     drop table if exists {{ identity_scratch('cc_result') }};
     drop table if exists {{ identity_scratch('touched') }};
     drop table if exists {{ identity_scratch('affected') }};
@@ -277,6 +278,7 @@
     drop table if exists {{ identity_scratch('input') }};
     create table {{ identity_scratch('input') }} as select * from {{ identity_scratch('input_now') }};
     {{ keep_decided_fingerprint(decided, identity_match_fingerprint) }};
+    {# this step's own scratch tables dropped by name: the other hooks' drop lists name other tables #}
     drop table if exists {{ identity_scratch('records_now') }};
     drop table if exists {{ identity_scratch('keys_now') }};
     drop table if exists {{ identity_scratch('input_now') }};

@@ -29,6 +29,7 @@
 {%- endmacro %}
 
 {#- Levenshtein distance: insertions, deletions, substitutions. -#}
+{# adapter.dispatch's shape (one entry, a macro per engine): the finder pairs it with other dispatched functions, each its own rule #}
 {% macro edit_distance(a, b) -%}
     {{ return(adapter.dispatch('edit_distance')(a, b)) }}
 {%- endmacro %}
@@ -46,6 +47,7 @@
 {%- endmacro %}
 
 {#- Damerau-Levenshtein distance: a swap of two neighbouring characters is one edit. -#}
+{# adapter.dispatch's shape (one entry, a macro per engine): the finder pairs it with other dispatched functions, each its own rule #}
 {% macro edit_distance_with_swaps(a, b) -%}
     {{ return(adapter.dispatch('edit_distance_with_swaps')(a, b)) }}
 {%- endmacro %}
@@ -88,6 +90,7 @@
     (a case expression) as argument and one call per threshold, the pairs' query did not build
     (docs/portability.md, "Spark"). DuckDB and Postgres: false (native or PL/pgSQL functions; their
     SQL is unchanged). -#}
+{# adapter.dispatch's shape (one entry, a macro per engine): the finder pairs it with other dispatched functions, each its own rule #}
 {% macro cm_similarities_once() -%}
     {{ return(adapter.dispatch('cm_similarities_once')()) }}
 {%- endmacro %}

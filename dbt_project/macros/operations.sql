@@ -49,6 +49,7 @@ where rows_read <> rows_loaded + rows_quarantined + rows_suppressed
 
 {#- One row per key of the JSON object at `key` of `document` (column name given by the caller's
     alias: `from manifests, {{ json_object_key_rows('manifests.json', 'tables') }} as t (name)`). -#}
+{# adapter.dispatch's shape (one entry, a macro per engine): the finder pairs it with other dispatched functions, each its own rule #}
 {% macro json_object_key_rows(document, key) -%}
     {{ return(adapter.dispatch('json_object_key_rows')(document, key)) }}
 {%- endmacro %}
@@ -62,6 +63,7 @@ where rows_read <> rows_loaded + rows_quarantined + rows_suppressed
 {%- endmacro %}
 
 {#- One row per element of the JSON array at `key` of `document` (as json_object_key_rows). -#}
+{# adapter.dispatch's shape (one entry, a macro per engine): the finder pairs it with other dispatched functions, each its own rule #}
 {% macro json_array_rows(document, key) -%}
     {{ return(adapter.dispatch('json_array_rows')(document, key)) }}
 {%- endmacro %}

@@ -7,6 +7,7 @@
     double precision, integer, ...), Spark's name for it on Spark (varchar needs a length there,
     double precision is not a Spark type). The one translation: casts, typed empty relations
     (typed_columns) and seed columns (spark__create_csv_table) go through it. -#}
+{# adapter.dispatch's shape (one entry, a macro per engine): the finder pairs it with other dispatched functions, each its own rule #}
 {% macro sql_type(type) -%}
     {{- return(adapter.dispatch('sql_type')(type)) -}}
 {%- endmacro %}
@@ -225,6 +226,7 @@
 
 {#- A hook of several statements: the SQL as it is (dbt runs the hook as one block) where the engine
     takes a block; on Spark the statements run here, one by one, and the hook dbt runs is empty. -#}
+{# adapter.dispatch's shape (one entry, a macro per engine): the finder pairs it with other dispatched functions, each its own rule #}
 {% macro hook_statements(sql) -%}
     {{- return(adapter.dispatch('hook_statements')(sql)) -}}
 {%- endmacro %}
@@ -283,6 +285,7 @@
 {%- endmacro %}
 
 {#- Does the engine run `with recursive`? DuckDB and Postgres do; Spark 3.5 does not. -#}
+{# adapter.dispatch's shape (one entry, a macro per engine): the finder pairs it with other dispatched functions, each its own rule #}
 {% macro recursive_ctes() -%}
     {{ return(adapter.dispatch('recursive_ctes')()) }}
 {%- endmacro %}

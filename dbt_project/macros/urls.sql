@@ -26,6 +26,7 @@
     coalesce(nullif(substring({{ url }} from {{ url_regex('path') }}), ''), '/')
 {%- endmacro %}
 
+{# each URL part's dispatch (path, host, query parameter): the pattern is one url_regex; only the dispatch's shape repeats #}
 {#- Spark: regexp_extract and url_decode as DuckDB's (Java regex reads the pattern alike). -#}
 {% macro spark__url_path(url) -%}
     {{ duckdb__url_path(url) }}
@@ -44,6 +45,7 @@
     lower(nullif(substring({{ url }} from {{ url_regex('host') }}), ''))
 {%- endmacro %}
 
+{# each URL part's dispatch (path, host, query parameter): the pattern is one url_regex; only the dispatch's shape repeats #}
 {#- Spark: regexp_extract and url_decode as DuckDB's (Java regex reads the pattern alike). -#}
 {% macro spark__url_host(url) -%}
     {{ duckdb__url_host(url) }}

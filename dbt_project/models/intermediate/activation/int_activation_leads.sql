@@ -12,6 +12,7 @@
 {#- the segment's rule, once: high intent and contactable (segment_high_intent's rows) -#}
 {%- set in_segment = "(lead_scores.grade = 'high_intent' and " ~ is_contactable('people') ~ ")" %}
 with
+-- imports: one CTE per relation this model reads (the style guide's shape), no logic to share
 
 people as (
     select * from {{ ref('people') }}

@@ -28,6 +28,7 @@
 {%- endif %}
 
 with
+-- a daily run's scope: this model's own inputs narrowed to what the day changed (the shape repeats, the keys differ)
 
 touches as (
     select * from {{ ref('int_touchpoints') }}

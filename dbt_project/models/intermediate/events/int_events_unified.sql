@@ -43,6 +43,7 @@
 {%- endif %}
 
 with
+-- a daily run's scope: this model's own inputs narrowed to what the day changed (the shape repeats, the keys differ)
 
 forms as (
     select * from {{ ref('stg_forms__submissions') }}
@@ -180,8 +181,7 @@ opportunity_events as (
         opportunities.amount,
         opportunities.currency
     from opportunities
-    inner join people_nodes
-        on people_nodes.node_key = {{ node_key('crm_lead', 'opportunities.lead_id') }}
+    {{ join_lead_person('opportunities.lead_id') }}
 
     union all
 
@@ -194,8 +194,7 @@ opportunity_events as (
         opportunities.amount,
         opportunities.currency
     from opportunities
-    inner join people_nodes
-        on people_nodes.node_key = {{ node_key('crm_lead', 'opportunities.lead_id') }}
+    {{ join_lead_person('opportunities.lead_id') }}
     where opportunities.is_won
 ),
 
@@ -209,8 +208,7 @@ order_events as (
         orders.amount,
         orders.currency
     from orders
-    left join people_nodes as by_lead
-        on by_lead.node_key = {{ node_key('crm_lead', 'orders.lead_id') }}
+    {{ join_lead_person('orders.lead_id', nodes='by_lead', how='left', relation='people_nodes') }}
     left join people_nodes as by_email
         on by_email.node_key = {{ node_key('email', 'orders.email') }}
 ),

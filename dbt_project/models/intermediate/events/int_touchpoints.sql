@@ -95,8 +95,7 @@ crm_leads as (
         leads.created_at,
         leads.lead_source
     from leads
-    inner join people_nodes
-        on people_nodes.node_key = {{ node_key('crm_lead', 'leads.lead_id') }}
+    {{ join_lead_person('leads.lead_id') }}
     where leads.created_at is not null
 ),
 

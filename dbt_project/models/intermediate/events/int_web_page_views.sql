@@ -60,6 +60,7 @@ final as (
         web_events.campaign,
         web_events.gclid,
         web_events.referrer_host
+    -- this model's own joins (on session_key): a join chain alike in shape only to other models', other relations
     from web_events
     left join page_engagement
         on page_engagement.session_key = web_events.session_key

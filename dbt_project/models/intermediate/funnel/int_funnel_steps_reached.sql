@@ -308,6 +308,7 @@ exclusion_hits as (
         exclusion_spans.attempt_number,
         exclusion_spans.exclusion,
         min(exclusion_occurrences.occurred_at) as excluded_at
+    -- this model's own joins (on person_id): a join chain alike in shape only to other models', other relations
     from exclusion_spans
     inner join exclusion_occurrences
         on exclusion_occurrences.person_id = exclusion_spans.person_id

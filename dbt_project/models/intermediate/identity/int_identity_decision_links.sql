@@ -5,6 +5,7 @@
     from all its records in the graph as a person of its own. Same columns as int_identifiers_linked;
     sources is 'decision' and record_count 0, first/last seen are the identifiers' own. -#}
 with
+-- imports: one CTE per relation this model reads (the style guide's shape), no logic to share
 
 decisions as (
     select * from {{ ref('int_identity_decisions') }}

@@ -134,6 +134,7 @@ final as (
         cast(decided_changes.decision_id as {{ sql_type('varchar') }}) as decision_id,
         cast(decided_changes.decided_by as {{ sql_type('varchar') }}) as decided_by,
         cast(decided_changes.decision_reason as {{ sql_type('varchar') }}) as decision_reason
+    -- this model's own joins (on changed_on): a join chain alike in shape only to other models', other relations
     from changes
     left join decided_changes
         on decided_changes.changed_on = changes.changed_on

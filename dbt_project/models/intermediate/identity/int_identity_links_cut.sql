@@ -3,6 +3,7 @@
     asking "why are these two not one person?" finds the answer here. A data steward's detach
     (seed identity_decisions) cuts the identifier from every record too, cut_rule decision. -#}
 with
+-- imports: one CTE per relation this model reads (the style guide's shape), no logic to share
 
 record_identifiers as (
     select * from {{ ref('int_identity_record_identifiers') }}
@@ -51,6 +52,7 @@ final as (
         coalesce(record_identifiers.blocked_reason, hub_reasons.reason, detached.reason) as reason,
         record_identifiers.first_seen_at,
         record_identifiers.last_seen_at
+    -- this model's own joins (on node_key): a join chain alike in shape only to other models', other relations
     from record_identifiers
     left join hub_reasons
         on hub_reasons.node_key = record_identifiers.node_key

@@ -29,6 +29,7 @@ previous as (
     select node_key, person_id, person_since, previous_person_id, changed_on from {{ this }}
 ),
 {% else %}
+-- the relation's column types, one cast a column: alike in shape only to other typed selects, other columns
 previous as (
     select
         cast(null as {{ sql_type('varchar') }}) as node_key,
@@ -120,6 +121,7 @@ final as (
             when previous.person_id = assigned.person_id then previous.changed_on
             else {{ interval_date }}
         end as changed_on
+    -- this model's own joins (on component_key, node_key): a join chain alike in shape only to other models', other relations
     from components
     inner join assigned
         on assigned.component_key = components.component_key

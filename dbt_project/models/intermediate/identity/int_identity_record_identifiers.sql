@@ -238,6 +238,7 @@ listed_rows as (
 {%- endif %}
 
 with
+-- a daily run's scope: this model's own inputs narrowed to what the day changed (the shape repeats, the keys differ)
 
 {{ listed_ctes }},
 
@@ -263,6 +264,7 @@ final as (
         identifier_rows.first_seen_at,
         identifier_rows.last_seen_at,
         identifier_rows.row_hash
+    -- this model's own joins (on identifier_type): a join chain alike in shape only to other models', other relations
     from identifier_rows
     left join blocked
         on blocked.identifier_type = identifier_rows.identifier_type

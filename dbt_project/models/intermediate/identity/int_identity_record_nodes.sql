@@ -3,6 +3,7 @@
     A form submission left with no identifier (all placeholders or hubs) gets a node of its own
     (`form:<submission key>`), so it is a person rather than lost. -#}
 with
+-- imports: one CTE per relation this model reads (the style guide's shape), no logic to share
 
 record_identifiers as (
     select * from {{ ref('int_identity_record_identifiers') }}
@@ -21,6 +22,7 @@ kept as (
         record_identifiers.first_seen_at,
         record_identifiers.last_seen_at
     from record_identifiers
+    -- kept: an identifier not cut from its record (by record and node), not a join chain of another model
     where not exists (
         select 1
         from cut

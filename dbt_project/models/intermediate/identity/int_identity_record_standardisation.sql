@@ -46,6 +46,7 @@ listed_records as (
 {%- endif %}
 
 with
+-- a daily run's scope: this model's own inputs narrowed to what the day changed (the shape repeats, the keys differ)
 
 {{ listed_ctes }},
 

@@ -74,6 +74,7 @@ final as (
         profiles.dob,
         profiles.national_id,
         profiles.observed_at
+    -- this model's own joins (on record_source): a join chain alike in shape only to other models', other relations
     from profiles
     inner join anchors
         on anchors.record_source = profiles.record_source

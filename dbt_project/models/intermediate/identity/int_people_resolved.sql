@@ -1,6 +1,7 @@
 {#- One row per identifier node with the person it belongs to: the node's connected component
     (int_identity_components) under its stable person id (int_identity_person_ids). -#}
 with
+-- imports: one CTE per relation this model reads (the style guide's shape), no logic to share
 
 components as (
     select * from {{ ref('int_identity_components') }}
@@ -36,6 +37,7 @@ final as (
         substring(components.node_key from position(':' in components.node_key) + 1) as identifier_value,
         sightings.first_seen_at,
         sightings.last_seen_at
+    -- this model's own joins (on node_key): a join chain alike in shape only to other models', other relations
     from components
     inner join person_ids
         on person_ids.node_key = components.node_key

@@ -4,6 +4,7 @@
     the ones the guards cut (blocklist, hubs) are blanked: a shared mailbox is not this person's
     address. -#}
 with
+-- imports: one CTE per relation this model reads (the style guide's shape), no logic to share
 
 forms as (
     select * from {{ ref('stg_forms__submissions') }}
@@ -65,8 +66,7 @@ lead_profiles as (
         leads.owner,
         leads.lead_id as crm_lead_id
     from leads
-    inner join people_nodes
-        on people_nodes.node_key = {{ node_key('crm_lead', 'leads.lead_id') }}
+    {{ join_lead_person('leads.lead_id') }}
 ),
 
 unioned as (
@@ -93,6 +93,7 @@ final as (
         unioned.region,
         unioned.owner,
         unioned.crm_lead_id
+    -- this model's own joins (on record_source): a join chain alike in shape only to other models', other relations
     from unioned
     left join identity_records
         on identity_records.record_source = unioned.source

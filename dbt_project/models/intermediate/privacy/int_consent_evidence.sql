@@ -9,6 +9,7 @@
       purpose with purpose `all`, for the person holding the identifier.
     Evidence whose person is unknown (an identifier no record carries) is left out. -#}
 with
+-- imports: one CTE per relation this model reads (the style guide's shape), no logic to share
 
 forms as (
     select * from {{ ref('stg_forms__submissions') }}
@@ -78,8 +79,7 @@ crm_opt_outs as (
         'crm_lead:' || leads.lead_id as evidence_id,
         leads.updated_at as evidence_at
     from leads
-    inner join people_nodes
-        on people_nodes.node_key = {{ node_key('crm_lead', 'leads.lead_id') }}
+    {{ join_lead_person('leads.lead_id') }}
     where leads.has_opted_out_of_email
 ),
 
@@ -114,6 +114,7 @@ unioned as (
     select * from manual
 ),
 
+-- the relation's column types, one cast a column: alike in shape only to other typed selects, other columns
 final as (
     select
         cast(person_id as {{ sql_type('varchar') }}) as person_id,

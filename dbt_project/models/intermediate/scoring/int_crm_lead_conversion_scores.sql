@@ -52,6 +52,7 @@ final as (
 
 {%- else %}
 
+-- no approved model: typed nulls of the conversion columns at this model's own grain
 final as (
     select
         cast(lead_id as {{ sql_type('varchar') }}) as lead_id,

@@ -52,6 +52,7 @@ final as (
 
 {%- else %}
 
+-- no approved model: typed nulls of the conversion columns at this model's own grain
 final as (
     select
         person_id,

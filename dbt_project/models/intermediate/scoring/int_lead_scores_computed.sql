@@ -81,6 +81,7 @@ final as (
         summed.score_reasons,
         summed.score_reasons_zh,
         activity.last_activity_at
+    -- this model's own joins (on person_id): a join chain alike in shape only to other models', other relations
     from summed
     left join activity
         on activity.person_id = summed.person_id

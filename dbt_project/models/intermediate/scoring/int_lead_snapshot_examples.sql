@@ -6,6 +6,7 @@
     (label_complete false). Never in the closed-loop report: a lead counts there once, at its
     scored_at. -#}
 with
+-- imports: one CTE per relation this model reads (the style guide's shape), no logic to share
 
 score_points as (
     select * from {{ ref('int_score_points') }}
@@ -40,6 +41,7 @@ final as (
         conversions.converted_at is not null as converted,
         {{ conversion_label_complete('snapshots') }} as label_complete,
         earlier_conversions.score_point is not null as converted_before_snapshot
+    -- this model's own joins (on score_point): a join chain alike in shape only to other models', other relations
     from snapshots
     left join conversions
         on conversions.score_point = snapshots.score_point

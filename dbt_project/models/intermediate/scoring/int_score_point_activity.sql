@@ -36,6 +36,7 @@ seen as (
         events.page_path,
         events.engagement_seconds,
         events.session_key
+    -- this model's own joins (on person_id): a join chain alike in shape only to other models', other relations
     from score_points
     inner join events
         on events.person_id = score_points.person_id
@@ -110,6 +111,7 @@ activity as (
         coalesce(session_counts.sessions_14d, 0) as sessions_14d,
         coalesce(session_counts.sessions, 0) as sessions,
         coalesce(pages.distinct_pages_all, 0) as distinct_pages_all
+    -- this model's own joins (on person_id): a join chain alike in shape only to other models', other relations
     from counts
     left join session_counts
         on session_counts.person_id = counts.person_id

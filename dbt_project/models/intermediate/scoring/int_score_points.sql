@@ -44,8 +44,7 @@ lead_points as (
         'lead:' || leads.lead_id as score_point,
         {{ dbt.dateadd('day', var('lead_observation_days'), 'leads.created_at') }} as as_of_at
     from leads
-    inner join people_nodes
-        on people_nodes.node_key = {{ node_key('crm_lead', 'leads.lead_id') }}
+    {{ join_lead_person('leads.lead_id') }}
     where {{ dbt.dateadd('day', var('lead_observation_days'), 'leads.created_at') }} <= {{ interval_end_at('events') }}
 ),
 
@@ -57,8 +56,7 @@ snapshot_points as (
         'snap{{ day }}:' || leads.lead_id as score_point,
         {{ dbt.dateadd('day', day, 'leads.created_at') }} as as_of_at
     from leads
-    inner join people_nodes
-        on people_nodes.node_key = {{ node_key('crm_lead', 'leads.lead_id') }}
+    {{ join_lead_person('leads.lead_id') }}
     where {{ dbt.dateadd('day', day, 'leads.created_at') }} <= {{ interval_end_at('events') }}
     {{ 'union all' if not loop.last }}
     {%- else %}

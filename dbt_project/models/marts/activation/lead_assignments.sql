@@ -230,8 +230,7 @@ activities as (
         people_nodes.person_id,
         activities.activity_at
     from {{ ref('stg_crm__activities') }} as activities
-    inner join {{ ref('int_people_resolved') }} as people_nodes
-        on people_nodes.node_key = {{ node_key('crm_lead', 'activities.lead_id') }}
+    {{ join_lead_person('activities.lead_id', relation=ref('int_people_resolved')) }}
 ),
 
 -- a salesperson gave the lead to someone else in the CRM: the CRM's owner, never pushed over

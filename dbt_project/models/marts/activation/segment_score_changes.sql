@@ -5,6 +5,7 @@
     model's probability when lead_scores.grade_basis says so), so a grade can change while the
     score does not. -#}
 with
+-- imports: one CTE per relation this model reads (the style guide's shape), no logic to share
 
 lead_scores as (
     select * from {{ ref('lead_scores') }}
@@ -38,6 +39,7 @@ changed as (
 ),
 
 final as (
+    -- the relation's column types, one cast a column: alike in shape only to other typed selects, other columns
     select
         cast(person_id as {{ sql_type('varchar') }}) as person_id,
         cast(email as {{ sql_type('varchar') }}) as email,

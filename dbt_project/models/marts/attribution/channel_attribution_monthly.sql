@@ -63,6 +63,7 @@ final as (
         cast(spend.spend as {{ sql_type('double precision') }}) as spend,
         cast(spend.spend / nullif(credited.conversions, 0) as {{ sql_type('double precision') }}) as cost_per_conversion,
         cast(coalesce(credited.credited_value, 0) / nullif(spend.spend, 0) as {{ sql_type('double precision') }}) as roas
+    -- this model's own joins (on attribution_model, channel): a join chain alike in shape only to other models', other relations
     from grid
     left join credited
         on credited.attribution_model = grid.attribution_model

@@ -23,6 +23,7 @@
     ('cohort_week_channel_industry_grade', ['cohort_week', 'channel', 'industry', 'grade']),
 ] -%}
 with
+-- imports: one CTE per relation this model reads (the style guide's shape), no logic to share
 
 steps_reached as (
     select * from {{ ref('int_funnel_steps_reached') }}
@@ -176,6 +177,7 @@ with_previous as (
 ),
 
 final as (
+    -- the relation's column types, one cast a column: alike in shape only to other typed selects, other columns
     select
         cast(breakdown as {{ sql_type('varchar') }}) as breakdown,
         cast(cohort_week as date) as cohort_week,

@@ -64,6 +64,7 @@ final as (
         coalesce(attempts.is_excluded, false) as is_excluded,
         cast(attempts.excluded_by as {{ sql_type('varchar') }}) as excluded_by,
         cast(attempts.excluded_at as timestamp) as excluded_at
+    -- this model's own joins (on person_id, step_order): a join chain alike in shape only to other models', other relations
     from people
     left join attempts
         on attempts.person_id = people.person_id

@@ -120,8 +120,7 @@ opportunity_stalls as (
     inner join rules
         on rules.kind = 'opportunity_stage'
         and lower(current_stages.stage) like lower(rules.opportunity_stage_pattern)
-    inner join people_nodes
-        on people_nodes.node_key = {{ node_key('crm_lead', 'current_stages.lead_id') }}
+    {{ join_lead_person('current_stages.lead_id') }}
     where not current_stages.is_closed
 ),
 
@@ -245,6 +244,7 @@ final as (
         cast(lead_scores.score_reasons as {{ sql_type('varchar') }}) as score_reasons,
         cast(lead_scores.score_reasons_zh as {{ sql_type('varchar') }}) as score_reasons_zh,
         people.consent_chat_alert
+    -- this model's own joins (on person_id): a join chain alike in shape only to other models', other relations
     from stalls
     inner join people
         on people.person_id = stalls.person_id

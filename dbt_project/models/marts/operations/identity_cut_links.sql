@@ -14,6 +14,7 @@
 {%- set run_day = interval_day() %}
 
 with
+-- imports: one CTE per relation this model reads (the style guide's shape), no logic to share
 
 links_cut as (
     select * from {{ ref('int_identity_links_cut') }}

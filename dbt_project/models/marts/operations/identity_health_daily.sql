@@ -13,6 +13,7 @@
 {%- set run_day = interval_day() %}
 
 with
+-- imports: one CTE per relation this model reads (the style guide's shape), no logic to share
 
 people as (
     select * from {{ ref('people') }}
@@ -65,6 +66,7 @@ final as (
         cast(coalesce(changes_per_day.steward_changes, 0) as bigint) as steward_changes,
         cast(today.people_with_probabilistic_link as bigint) as people_with_probabilistic_link,
         cast(today.links_cut as bigint) as links_cut
+    -- this model's own joins (on day): a join chain alike in shape only to other models', other relations
     from days
     left join today
         on today.day = days.day

@@ -11,6 +11,7 @@
     'company_size', 'region', 'owner', 'crm_lead_id',
 ] -%}
 with
+-- imports: one CTE per relation this model reads (the style guide's shape), no logic to share
 
 people_nodes as (
     select * from {{ ref('int_people_resolved') }}

@@ -4,6 +4,7 @@
     default (no evidence: var consent_defaults). The columns consent_<purpose> of marts.people hold
     the same decision, one column per purpose, for the segments to filter on. -#}
 with
+-- imports: one CTE per relation this model reads (the style guide's shape), no logic to share
 
 people as (
     select * from {{ ref('people') }}

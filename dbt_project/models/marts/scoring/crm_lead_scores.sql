@@ -11,6 +11,7 @@
     follows the same rule on the person's probability). -#}
 {%- set model = scoring_model() %}
 with
+-- imports: one CTE per relation this model reads (the style guide's shape), no logic to share
 
 leads as (
     select * from {{ ref('stg_crm__leads') }}

@@ -47,6 +47,7 @@ final as (
         {{ conversion_label_complete('score_points') }} as label_complete,
         earlier_conversions.score_point is not null as converted_before_scoring,
         cast('{{ conversion_definition() }}' as {{ sql_type('varchar') }}) as conversion_definition
+    -- this model's own joins (on person_id, score_point): a join chain alike in shape only to other models', other relations
     from score_points
     inner join scores
         on scores.person_id = score_points.person_id

@@ -5,6 +5,7 @@
 {{ crm_current_config('stg_crm__activity_versions', 'crm', 'crm_activities', 'activity_id') }}
 
 with
+-- a CRM record's current state: one rule in macros (crm_versions_to_compute, latest_version); only the names differ
 
 versions as (
     {{ crm_versions_to_compute(ref('stg_crm__activity_versions'), 'activity_id') }}

@@ -11,6 +11,7 @@
 {%- set outcome = activity_outcome('outcome')
     if relation_has_column(read, 'outcome') else 'cast(null as ' ~ sql_type('varchar') ~ ')' %}
 with
+-- a CRM export's versions: the lake staging chain (lake_rows, latest_version, crm_version_select) with this entity's own columns
 
 source as (
     -- the window's partitions on a daily run, every partition on a full build (macros/incremental.sql)

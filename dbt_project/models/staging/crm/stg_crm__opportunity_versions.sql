@@ -8,6 +8,7 @@
 {{ lake_staging_config('crm', 'crm_opportunities', unique_key=['opportunity_id', '_interval_start']) }}
 
 with
+-- a CRM export's versions: the lake staging chain (lake_rows, latest_version, crm_version_select) with this entity's own columns
 
 source as (
     -- the window's partitions on a daily run, every partition on a full build (macros/incremental.sql)

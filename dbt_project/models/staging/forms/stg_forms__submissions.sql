@@ -32,6 +32,7 @@ keyed as (
     from source
 ),
 
+-- a re-exported row counts once: one rule in macros (first_copy, not_yet_stored), with this source's own key
 deduplicated as (
     -- the same submission exported in two drops counts once: keep the first copy (earliest export day)
     {{ first_copy('keyed', ['submission_key']) }}

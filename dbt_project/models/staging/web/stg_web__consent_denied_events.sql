@@ -13,6 +13,7 @@ source as (
     where analytics_storage = 'No'
 ),
 
+-- a re-exported row counts once: one rule in macros (first_copy, not_yet_stored), with this source's own key
 deduplicated as (
     {{ first_copy('source', ['event_id']) }}
 ),

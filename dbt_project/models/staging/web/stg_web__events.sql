@@ -14,6 +14,7 @@ source as (
     {{ lake_rows('web', 'web_events') }}
 ),
 
+-- a re-exported row counts once: one rule in macros (first_copy, not_yet_stored), with this source's own key
 deduplicated as (
     -- event_id is the hash of the exported line: the same line exported twice is one event
     {{ first_copy('source', ['event_id']) }}
@@ -43,6 +44,7 @@ parsed as (
         {{ ga4_event_param('event_params', 'source') }} as param_source,
         {{ ga4_event_param('event_params', 'medium') }} as param_medium,
         {{ ga4_event_param('event_params', 'campaign') }} as param_campaign,
+        -- GA4's last click: one documented JSON path a column (each field its own column; json_text is the one rule)
         -- GA4's own session-scoped last click (session_traffic_source_last_click, a top-level record
         -- the extract keeps in extra): its cross-channel campaign, else its manual (UTM) campaign
         {{ json_text('extra', ['session_traffic_source_last_click', 'cross_channel_campaign', 'source']) }}
