@@ -192,35 +192,33 @@ opportunities_seen as (
 ),
 
 opportunity_buckets as (
+    -- opportunity_stage: a hit per open opportunity at the stage or later, bucketed by the day of its
+    -- last stage change (decaying from it); opportunity_stalled: a hit per open opportunity without a
+    -- stage change (or, never changed, since its creation) for window_days, no decay
     select
         opportunities_seen.person_id,
         opportunities_seen.score_point,
         opportunities_seen.as_of_at,
         rules.rule_id,
         count(*) as hits,
-        max(opportunities_seen.stage_changed_at) as last_hit_at
+        max(case when rules.signal = 'opportunity_stage' then opportunities_seen.stage_changed_at end) as last_hit_at
     from opportunities_seen
     inner join rules
-        on rules.signal = 'opportunity_stage'
-        and opportunities_seen.closed_by_then = 0
-        and opportunities_seen.stage_index >= {{ opportunity_stage_index('rules.event_type') }}
-        and {{ in_rule_window('opportunities_seen.stage_changed_at', 'opportunities_seen.as_of_at') }}
-    group by 1, 2, 3, 4, cast(opportunities_seen.stage_changed_at as date)
-    union all
-    select
-        opportunities_seen.person_id,
-        opportunities_seen.score_point,
-        opportunities_seen.as_of_at,
-        rules.rule_id,
-        count(*) as hits,
-        cast(null as timestamp) as last_hit_at
-    from opportunities_seen
-    inner join rules
-        on rules.signal = 'opportunity_stalled'
-        and opportunities_seen.closed_by_then = 0
-        and coalesce(opportunities_seen.stage_changed_at, opportunities_seen.created_at)
-            < {{ dbt.dateadd('day', '-rules.window_days', 'opportunities_seen.as_of_at') }}
-    group by 1, 2, 3, 4
+        on opportunities_seen.closed_by_then = 0
+        and (
+            (
+                rules.signal = 'opportunity_stage'
+                and opportunities_seen.stage_index >= {{ opportunity_stage_index('rules.event_type') }}
+                and {{ in_rule_window('opportunities_seen.stage_changed_at', 'opportunities_seen.as_of_at') }}
+            )
+            or (
+                rules.signal = 'opportunity_stalled'
+                and coalesce(opportunities_seen.stage_changed_at, opportunities_seen.created_at)
+                    < {{ dbt.dateadd('day', '-rules.window_days', 'opportunities_seen.as_of_at') }}
+            )
+        )
+    group by 1, 2, 3, 4,
+        case when rules.signal = 'opportunity_stage' then cast(opportunities_seen.stage_changed_at as date) end
 ),
 
 event_buckets as (
