@@ -43,7 +43,10 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 SEEDS = DBT_PROJECT_DIR / "seeds"
 RULES_CSV = SEEDS / "scoring_rules.csv"
 
-SIGNALS = ("event", "title", "industry", "company_size", "silence", "sales_activity", "session")
+# opportunity_stage / opportunity_stalled: the opportunity rules (issue 13; outcome_stages says which stage
+# no rule may read)
+SIGNALS = ("event", "title", "industry", "company_size", "silence", "sales_activity", "session",
+           "opportunity_stage", "opportunity_stalled")  # fmt: skip
 # stg_crm__activities' activity types; a sales_activity rule names one, or one with its outcome
 SALES_ACTIVITY_TYPES = ("call", "email", "meeting", "task")
 SALES_ACTIVITY_EVENT_TYPES = tuple(
@@ -135,9 +138,13 @@ class Lookups:
     keyword_groups: frozenset[str]
     keywords: dict[str, frozenset[str]]
     cap_groups: dict[str, int]
+    # var opportunity_stages (lower-cased, in order) and what converts (Conversion): an opportunity rule's
+    # stage is one of the former and never the outcome the latter names
+    stages: tuple[str, ...] = ()
+    conversion: Conversion | None = None
 
     @classmethod
-    def from_seeds(cls, seeds: Path = SEEDS) -> Lookups:
+    def from_seeds(cls, seeds: Path = SEEDS, conversion: Conversion | None = None) -> Lookups:
         keywords: dict[str, set[str]] = {}
         for row in read_csv(seeds / "title_keywords.csv"):
             keywords.setdefault(row["keyword_group"], set()).add(row["keyword"].lower())
@@ -146,7 +153,73 @@ class Lookups:
             keyword_groups=frozenset(keywords),
             keywords={group: frozenset(words) for group, words in keywords.items()},
             cap_groups={row["cap_group"]: int(row["max_points"]) for row in read_csv(seeds / "scoring_cap_groups.csv")},
+            stages=opportunity_stages(),
+            conversion=conversion or Conversion.configured(),
         )
+
+
+def _project_vars() -> dict[str, Any]:
+    import yaml
+
+    return yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8")).get("vars", {})
+
+
+def opportunity_stages() -> tuple[str, ...]:
+    """var opportunity_stages of dbt_project.yml, lower-cased (as macro opportunity_stage_index compares)."""
+    return tuple(str(s).strip().lower() for s in _project_vars().get("opportunity_stages", []))
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """What converts (docs/scoring.md, "What converts"): the dbt var conversion_event and, for
+    stage_reached, conversion_stage."""
+
+    event: str
+    stage: str | None = None
+
+    @classmethod
+    def configured(cls) -> Conversion:
+        """As dbt reads it without --vars: INTENT_CONVERSION_EVENT, else opportunity_created (macro
+        conversion_event); conversion_stage from dbt_project.yml."""
+        import os
+
+        event = os.environ.get("INTENT_CONVERSION_EVENT", "").strip() or "opportunity_created"
+        return cls(event, str(_project_vars().get("conversion_stage", "")).strip() or None)
+
+    @classmethod
+    def from_definition(cls, text: str) -> Conversion:
+        """From lead_conversion_examples.conversion_definition ("stage_reached Proposal within 30 days",
+        "opportunity_won within 90 days"): what the warehouse was labelled with."""
+        head = text.split(" within ")[0].strip()
+        event, _, stage = head.partition(" ")
+        return cls(event, stage.strip() or None)
+
+
+def outcome_stages(conversion: Conversion, stages: Sequence[str]) -> tuple[str, ...]:
+    """The stages (of ``stages``, lower-cased) whose reaching *is* the conversion: for stage_reached the
+    conversion stage and every later one (int_lead_conversion_events counts a later stage as reached),
+    for opportunity_won the last stage (var opportunity_stages ends with the won stage); none for
+    opportunity_created and order_placed (an opportunity rule reads stages, not creation or orders)."""
+    if conversion.event == "stage_reached" and conversion.stage and conversion.stage.lower() in stages:
+        return tuple(stages[stages.index(conversion.stage.lower()) :])
+    if conversion.event == "opportunity_won" and stages:
+        return (stages[-1],)
+    return ()
+
+
+def leaks_outcome(row: dict, stages: Sequence[str], conversion: Conversion) -> str | None:
+    """Why an opportunity_stage rule reads the outcome itself (its stage is the conversion or a later
+    stage), or None: such a rule fires exactly when the label says converted, so it must never score."""
+    if row.get("signal") != "opportunity_stage":
+        return None
+    stage = str(row.get("event_type") or "").strip().lower()
+    outcome = outcome_stages(conversion, stages)
+    if stage and stage in outcome:
+        what = f"{conversion.event} {conversion.stage}" if conversion.event == "stage_reached" else conversion.event
+        return (f"stage {row.get('event_type')!r} is the outcome: the conversion is {what} (stages "
+                f"{', '.join(outcome)}), so the rule would fire exactly when the label says converted; "
+                "choose an earlier stage or another conversion")  # fmt: skip
+    return None
 
 
 # --- the table checks ---------------------------------------------------------------------------
@@ -250,6 +323,19 @@ def never_fires(row: dict, lookups: Lookups) -> list[Finding]:
             if row.get(column):
                 never(f"{column} with signal session: a session rule reads only min_count (page views in "
                       "one session) and window_days")  # fmt: skip
+    elif signal in ("opportunity_stage", "opportunity_stalled"):
+        # the opportunities as the CRM knew them at the point (macros/scoring_opportunities.sql)
+        stage = row.get("event_type", "")
+        if signal == "opportunity_stage" and stage.strip().lower() not in lookups.stages:
+            never(f"event_type {stage!r}: an opportunity_stage rule names a stage of var opportunity_stages "
+                  f"({', '.join(lookups.stages)})")  # fmt: skip
+        if signal == "opportunity_stalled" and stage:
+            never("event_type with signal opportunity_stalled: a stalled rule reads only window_days")
+        if signal == "opportunity_stalled" and window is None:
+            never("an opportunity_stalled rule needs window_days (the days without a stage change)")
+        for column in ("form_type", "page_pattern", "min_engagement_seconds"):
+            if row.get(column):
+                never(f"{column} with signal {signal}: opportunities have none")
     elif signal == "title":
         group = row.get("keyword_group", "")
         if group not in lookups.keyword_groups:
@@ -270,6 +356,10 @@ def never_fires(row: dict, lookups: Lookups) -> list[Finding]:
 
 def other_checks(row: dict, lookups: Lookups) -> list[Finding]:
     rule_id, out = row["rule_id"], []
+    leak = leaks_outcome(row, lookups.stages, lookups.conversion) if lookups.conversion else None
+    if leak:
+        # disabled it awards nothing, and the calibration never gives it points (scoring_calibration)
+        out.append(Finding(rule_id, "leaks_outcome", ERROR if _enabled(row) else WARNING, leak))
     points = _int(row.get("points"))
     if points == 0:
         out.append(Finding(rule_id, "no_points", WARNING, "points 0: the rule awards nothing"))
@@ -335,6 +425,10 @@ def _overlap_reason(a: dict, b: dict, lookups: Lookups) -> str | None:
         return "a company at least as big as both minimums matches both"
     if signal == "silence":
         return "a long enough silence matches both"
+    if signal == "opportunity_stage":
+        return "an open opportunity at the later of both stages counts for both"
+    if signal == "opportunity_stalled":
+        return "an opportunity stalled long enough for both counts for both"
     return None
 
 
@@ -572,10 +666,12 @@ def check(
     warehouse: Path | None = None,
     seeds: Path = SEEDS,
     vars_: dict | None = None,
+    conversion: Conversion | None = None,
 ) -> Report:
-    """The table checks of ``rules_path``, and its effect on ``warehouse`` when one is given."""
+    """The table checks of ``rules_path``, and its effect on ``warehouse`` when one is given.
+    ``conversion``: what converts (default :meth:`Conversion.configured`), which no opportunity rule may read."""
     rows = read_csv(rules_path)
-    lookups = Lookups.from_seeds(seeds)
+    lookups = Lookups.from_seeds(seeds, conversion)
     findings = check_table(rows, lookups)
     report = Report(str(rules_path), len(rows), sum(1 for r in rows if _enabled(r)), findings)
     if warehouse is not None:
@@ -616,7 +712,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warehouse", type=Path, help="the built warehouse (default: INTENT_WAREHOUSE)")
     parser.add_argument("--no-effect", action="store_true", help="check the table only, not its effect")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--conversion-event", help="what converts, as the dbt var conversion_event (default: "
+                        "INTENT_CONVERSION_EVENT, else opportunity_created)")  # fmt: skip
+    parser.add_argument("--conversion-stage", help="with stage_reached: the var conversion_stage (default: "
+                        "dbt_project.yml's)")  # fmt: skip
     args = parser.parse_args(argv)
+    configured = Conversion.configured()
+    conversion = Conversion(args.conversion_event or configured.event, args.conversion_stage or configured.stage)
     warehouse, vars_ = None, None
     if not args.no_effect:
         from intent_pipeline.pipeline import model_vars
@@ -626,7 +728,7 @@ def main(argv: list[str] | None = None) -> int:
         warehouse = args.warehouse or settings.warehouse
         vars_ = model_vars(settings)
     try:
-        report = check(args.rules, warehouse, vars_=vars_)
+        report = check(args.rules, warehouse, vars_=vars_, conversion=conversion)
     except (RulesCheckError, OSError) as error:
         print(f"rules check: {error}", file=sys.stderr)
         return 2

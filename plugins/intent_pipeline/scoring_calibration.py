@@ -11,7 +11,9 @@ into ``--out``:
 
 * ``rules.csv``: per rule its support (examples with it, share), conversion rate, lift and its 95 %
   interval, the flag (``no_contrast``: fires for >= 95 % or <= 0.5 % of the examples;
-  ``no_support``: fewer than 30 examples; ``ok``), the current and the proposed points. A flagged
+  ``no_support``: fewer than 30 examples; ``leaks_outcome``: an opportunity_stage rule whose stage is
+  the conversion the examples were labelled with, disabled whatever its lift; ``ok``), the current and
+  the proposed points. A flagged
   rule is never given learned points: one that fires for >= 95 % is disabled (``is_enabled``
   false: points for nothing; it is still computed, so the next calibration sees it again), a rare
   one (no support, <= 0.5 %) keeps its current points and state until the data says more. The cap
@@ -91,6 +93,29 @@ TEST_SHARE = 0.2
 DEFAULT_GRADES = "share:0.2,0.5"
 
 
+OUTCOME_FLAG = "leaks_outcome"
+
+
+def outcome_rules(examples: pd.DataFrame, seed: pd.DataFrame) -> dict[str, str]:
+    """The rules of ``seed`` whose stage is the conversion the examples were labelled with (their
+    ``conversion_definition``; rules_check.leaks_outcome): rule id -> the reason. Such a rule fires
+    exactly when the label says converted, so it is flagged ``leaks_outcome``, disabled and never
+    given points, whatever its lift. Examples without the column (a hand-made table): none."""
+    from intent_pipeline import rules_check
+
+    if "conversion_definition" not in examples or examples["conversion_definition"].dropna().empty:
+        return {}
+    conversion = rules_check.Conversion.from_definition(str(examples["conversion_definition"].dropna().iloc[0]))
+    stages = rules_check.opportunity_stages()
+    found = {
+        str(rule["rule_id"]): rules_check.leaks_outcome(
+            {"signal": rule.get("signal"), "event_type": rule.get("event_type")}, stages, conversion
+        )
+        for _, rule in seed.iterrows()
+    }
+    return {r: why for r, why in found.items() if why}
+
+
 def load(warehouse: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(examples, long rule features: ``rule:<id>`` decayed hits after the rule's caps, ``hits:<id>``
     the hit count from two hits on) from the warehouse, read-only."""
@@ -98,6 +123,14 @@ def load(warehouse: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
         examples, features = con.execute(EXAMPLES_SQL).df(), con.execute(RULE_FEATURES_SQL).df()
+        labelled_with = con.execute(
+            "select count(*) from information_schema.columns where table_schema = 'marts'"
+            " and table_name = 'lead_conversion_examples' and column_name = 'conversion_definition'"
+        ).fetchall()[0][0]
+        if labelled_with:  # what converts, for outcome_rules (a hand-made table may not say)
+            examples["conversion_definition"] = con.execute(
+                "select max(conversion_definition) from marts.lead_conversion_examples"
+            ).fetchall()[0][0]
         has_hits = con.execute(
             "select count(*) from information_schema.tables"
             " where table_schema = 'intermediate' and table_name = 'int_lead_score_rules'"
@@ -453,6 +486,8 @@ def propose(
 
     # contrast and support per rule (the flags), then the caps the fit examples' hit counts support
     contrast = {p["rule_id"]: p for p in sm.learn_points(wide_fit[rule_columns], y_fit, points_per_doubling)}
+    outcome = outcome_rules(examples, seed)
+    contrast = {r: p | {"flag": OUTCOME_FLAG} if r in outcome else p for r, p in contrast.items()}
     hits_fit = hit_counts(wide_fit, list(seed["rule_id"]))
     caps: dict[str, dict[str, Any]] = {}
     recapped = seed.copy()
@@ -486,6 +521,8 @@ def propose(
     if not caps_taken:
         caps = {r: c | {"proposed_cap_hits": c["current_cap_hits"]} for r, c in caps.items()}
     learned = {p["rule_id"]: p for p in sm.learn_points(x_fit, y_fit, points_per_doubling)}
+    refused = {"flag": OUTCOME_FLAG, "suggested_points": None}
+    learned = {r: p | refused if r in outcome else p for r, p in learned.items()}
     s, change, penalty, relearn, _ = fitted
     # adjust the current table, or (it does not rank, or fresh points are clearly better) relearn them
     method = "relearned" if relearn else "adjusted"
@@ -501,6 +538,8 @@ def propose(
             enabled = new_points not in (None, 0)
         elif p["flag"] == "no_contrast" and p["share_with_rule"] >= sm.MAX_SHARE:
             enabled = False  # fires for (nearly) everybody: points for nothing
+        elif p["flag"] == OUTCOME_FLAG:
+            enabled, new_points = False, None  # its stage is the conversion itself: never scores
         else:
             # too rare to learn from (no support, or <= 0.5 %): never given learned points, the current
             # points stand until the data says more

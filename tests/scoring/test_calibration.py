@@ -326,3 +326,22 @@ def test_the_backtest_score_moves_only_with_the_points_and_the_caps_that_changed
     two_visits = current.assign(max_points=[20, 10])
     moved = sc.proposed_score(score, wide, current, two_visits) - score
     assert np.allclose(moved, np.where(hits[:, 0] >= 2, 10 * wide["rule:visits"].to_numpy(), 0.0))
+
+
+def test_an_opportunity_rule_on_the_conversion_stage_is_never_given_points():
+    """A stage rule whose stage is what the examples were labelled with (their conversion_definition)
+    is flagged leaks_outcome and disabled, however strong its lift; under another conversion the same
+    rule is judged like any other."""
+    examples, features, rules = world()
+    staged = rules.copy()
+    staged.loc[staged["rule_id"] == "signal", ["signal", "event_type", "is_enabled"]] = [
+        "opportunity_stage", "Proposal", False,
+    ]  # fmt: skip
+    definition = "stage_reached Proposal within 30 days"
+    refused = sc.propose(examples.assign(conversion_definition=definition), features, staged)
+    row = refused["rules"].set_index("rule_id").loc["signal"]
+    assert row["flag"] == "leaks_outcome" and not row["proposed_enabled"] and not row["learned"]
+    assert not refused["seed"].set_index("rule_id").loc["signal", "is_enabled"]
+    judged = sc.propose(examples.assign(conversion_definition="opportunity_created within 30 days"), features, staged)
+    row = judged["rules"].set_index("rule_id").loc["signal"]
+    assert row["flag"] == "ok" and row["proposed_enabled"] and row["proposed_points"] > 0

@@ -39,7 +39,7 @@ def findings(path: Path) -> list[rules_check.Finding]:
 
 def test_the_shipped_table_has_no_error():
     report = rules_check.check(SEED)
-    assert report.rules == 30 and report.errors == 0, rules_check.format_report(report)
+    assert report.rules == 33 and report.errors == 0, rules_check.format_report(report)
     # the one warning: the online meeting rule (disabled) waits for a source that emits meetings
     assert [(f.rule_id, f.kind) for f in report.findings] == [("online_meeting_attended", "never_fires")]
 
@@ -159,3 +159,49 @@ def test_a_session_rule_reads_depth_and_recency_only(tmp_path):
     overlaps = {(f.rule_id, f.other_rule_id) for f in findings(path) if f.kind == "overlap"}
     assert ("deep_visit_5_pages", "visit_last_14_days") in overlaps
     assert not [f for f in findings(path) if f.rule_id.endswith(("visit", "pages", "days")) and f.severity == "error"]
+
+
+STAGE_REACHED = rules_check.Conversion("stage_reached", "Proposal")
+
+
+def test_an_opportunity_rule_whose_stage_is_the_conversion_is_refused(tmp_path, capsys, monkeypatch):
+    """An opportunity_stage rule on the conversion's own stage (or a later one) fires exactly when the
+    label says converted: an error when enabled, a warning when disabled (the calibration refuses it
+    points), nothing for an earlier stage or a conversion that is no stage."""
+    monkeypatch.delenv("INTENT_CONVERSION_EVENT", raising=False)
+    enabled = edited(tmp_path, {"opportunity_proposal": {"is_enabled": "true"}})
+    found = {(f.rule_id, f.kind, f.severity) for f in rules_check.check(enabled, conversion=STAGE_REACHED).findings}
+    assert ("opportunity_proposal", "leaks_outcome", "error") in found
+    assert not any(r == "opportunity_qualified" for r, _, _ in found)  # Qualification comes before Proposal
+    disabled = [f for f in rules_check.check(SEED, conversion=STAGE_REACHED).findings if f.kind == "leaks_outcome"]
+    assert [(f.rule_id, f.severity) for f in disabled] == [("opportunity_proposal", "warning")]
+    assert "the conversion is stage_reached Proposal" in disabled[0].message
+    # a later stage is reached too; the won stage is the outcome of opportunity_won only
+    later = edited(tmp_path, {"opportunity_qualified": {"is_enabled": "true", "event_type": "Negotiation"}})
+    assert ("opportunity_qualified", "leaks_outcome") in {
+        (f.rule_id, f.kind) for f in rules_check.check(later, conversion=STAGE_REACHED).findings
+    }
+    won = edited(tmp_path, {"opportunity_qualified": {"is_enabled": "true", "event_type": "Closed Won"}})
+    for conversion, leaks in ((rules_check.Conversion("opportunity_won"), True), (STAGE_REACHED, True),
+                              (rules_check.Conversion("opportunity_created"), False)):  # fmt: skip
+        kinds = {(f.rule_id, f.kind) for f in rules_check.check(won, conversion=conversion).findings}
+        assert (("opportunity_qualified", "leaks_outcome") in kinds) is leaks, conversion
+    # the command: the conversion from its options or INTENT_CONVERSION_EVENT, exit status 1
+    enabled = edited(tmp_path, {"opportunity_proposal": {"is_enabled": "true"}})  # edited() rewrites one file
+    assert main(["rules", "check", "--rules", str(enabled), "--no-effect"]) == 0
+    assert main(["rules", "check", "--rules", str(enabled), "--no-effect", "--conversion-event", "stage_reached"]) == 1
+    assert "error   opportunity_proposal: leaks_outcome: stage 'Proposal' is the outcome" in capsys.readouterr().out
+    monkeypatch.setenv("INTENT_CONVERSION_EVENT", "stage_reached")
+    assert main(["rules", "check", "--rules", str(enabled), "--no-effect", "--conversion-stage", "Negotiation"]) == 0
+
+
+def test_an_opportunity_rule_names_a_stage_and_a_stalled_one_a_window(tmp_path):
+    path = edited(tmp_path, {
+        "opportunity_qualified": {"event_type": "Signed"},
+        "opportunity_stalled_30d": {"window_days": "", "page_pattern": "/pricing%"},
+    })  # fmt: skip
+    found = [(f.rule_id, f.message) for f in findings(path) if f.kind == "never_fires"]
+    assert ("opportunity_qualified", "event_type 'Signed': an opportunity_stage rule names a stage of var "
+            "opportunity_stages (prospecting, qualification, proposal, negotiation, closed won)") in found  # fmt: skip
+    stalled = [m for r, m in found if r == "opportunity_stalled_30d"]
+    assert any("needs window_days" in m for m in stalled) and any("page_pattern" in m for m in stalled)

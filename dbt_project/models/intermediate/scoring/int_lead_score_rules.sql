@@ -20,6 +20,13 @@
                     min_count page views before the point (its depth), the last of them within the
                     last window_days days (its recency); every such session is a hit, on the day of
                     its last page view, with caps and decay as for event
+      opportunity_stage  an open opportunity of the person's CRM leads at the stage event_type (one of
+                    var opportunity_stages) or a later one, its stage last changed within window_days
+                    (any time without it); a hit per opportunity, on the day of that change
+      opportunity_stalled  an open opportunity whose stage has not changed (or, never changed, that was
+                    created) for more than window_days days; a hit per opportunity, no decay
+                    Both see the opportunities as the CRM knew them at the point (macro
+                    opportunities_known_at, which the conversion model's features read too)
     min_count = 1: every qualifying event is a hit; its day's points (points x hits, at most
     max_points_per_day) decay from the day's last hit. min_count > 1 (a count in a window): the rule
     fires floor(count / min_count) times, decaying from the last qualifying event.
@@ -65,6 +72,14 @@ crm_activities as (
 
 people_nodes as (
     select * from {{ ref('int_people_resolved') }}
+),
+
+crm_leads as (
+    select * from {{ ref('stg_crm__leads') }}
+),
+
+opportunity_versions as (
+    select * from {{ ref('stg_crm__opportunity_versions') }}
 ),
 
 event_hits as (
@@ -154,6 +169,56 @@ session_buckets as (
         and session_depths.page_views >= coalesce(rules.min_count, 1)
         and {{ in_rule_window('session_depths.last_at', 'session_depths.as_of_at') }}
     group by 1, 2, 3, 4, cast(session_depths.last_at as date)
+),
+
+-- opportunity rules (signals opportunity_stage, opportunity_stalled): the opportunities of the
+-- person's CRM leads as the CRM knew them at the point, the home the model's features read too
+opportunity_points as (
+    select
+        score_points.person_id,
+        score_points.score_point,
+        score_points.as_of_at,
+        lead_people.lead_id
+    from score_points
+    inner join ({{ crm_lead_people('crm_leads') }}) as lead_people
+        on lead_people.person_id = score_points.person_id
+    where exists (
+        select 1 from rules where rules.signal in ('opportunity_stage', 'opportunity_stalled')
+    )
+),
+
+opportunities_seen as (
+    {{ opportunities_known_at('opportunity_points') }}
+),
+
+opportunity_buckets as (
+    -- opportunity_stage: a hit per open opportunity at the stage or later, bucketed by the day of its
+    -- last stage change (decaying from it); opportunity_stalled: a hit per open opportunity without a
+    -- stage change (or, never changed, since its creation) for window_days, no decay
+    select
+        opportunities_seen.person_id,
+        opportunities_seen.score_point,
+        opportunities_seen.as_of_at,
+        rules.rule_id,
+        count(*) as hits,
+        max(case when rules.signal = 'opportunity_stage' then opportunities_seen.stage_changed_at end) as last_hit_at
+    from opportunities_seen
+    inner join rules
+        on opportunities_seen.closed_by_then = 0
+        and (
+            (
+                rules.signal = 'opportunity_stage'
+                and opportunities_seen.stage_index >= {{ opportunity_stage_index('rules.event_type') }}
+                and {{ in_rule_window('opportunities_seen.stage_changed_at', 'opportunities_seen.as_of_at') }}
+            )
+            or (
+                rules.signal = 'opportunity_stalled'
+                and coalesce(opportunities_seen.stage_changed_at, opportunities_seen.created_at)
+                    < {{ dbt.dateadd('day', '-rules.window_days', 'opportunities_seen.as_of_at') }}
+            )
+        )
+    group by 1, 2, 3, 4,
+        case when rules.signal = 'opportunity_stage' then cast(opportunities_seen.stage_changed_at as date) end
 ),
 
 event_buckets as (
@@ -248,6 +313,8 @@ buckets as (
     select person_id, score_point, as_of_at, rule_id, hits, last_hit_at from event_buckets
     union all
     select person_id, score_point, as_of_at, rule_id, hits, last_hit_at from session_buckets
+    union all
+    select person_id, score_point, as_of_at, rule_id, hits, last_hit_at from opportunity_buckets
     union all
     select person_id, score_point, as_of_at, rule_id, 1, cast(null as timestamp) from profile_hits
     union all

@@ -210,47 +210,10 @@ sales_features as (
     group by 1, 2
 ),
 
-{%- set stages = var('opportunity_stages') | map('lower') | list %}
-
 opportunity_seen as (
-    -- the opportunities of the point's lead(s) as the CRM knew them at the point: created at or
-    -- before it; closed only when closed at or before it; the stage only from a version whose stage
-    -- changed at or before it (a later stage, or the final one, is never read back into the past)
-    select
-        scoped_points.person_id,
-        scoped_points.score_point,
-        scoped_points.as_of_at,
-        opportunity_versions.opportunity_id,
-        min(opportunity_versions.created_at) as created_at,
-        max(
-            case
-                when opportunity_versions.is_closed and not opportunity_versions.is_won
-                    and cast(opportunity_versions.closed_at as timestamp) <= scoped_points.as_of_at
-                    then 1 else 0
-            end
-        ) as lost_by_then,
-        max(
-            case
-                when opportunity_versions.is_closed
-                    and cast(opportunity_versions.closed_at as timestamp) <= scoped_points.as_of_at
-                    then 1 else 0
-            end
-        ) as closed_by_then,
-        max(
-            case
-                when opportunity_versions.stage_changed_at <= scoped_points.as_of_at then
-                    case lower(trim(opportunity_versions.stage))
-                        {%- for s in stages %}
-                        when '{{ s | replace("'", "''") }}' then {{ loop.index }}
-                        {%- endfor %}
-                    end
-            end
-        ) as stage_index
-    from scoped_points
-    inner join opportunity_versions
-        on opportunity_versions.lead_id = scoped_points.lead_id
-        and opportunity_versions.created_at <= scoped_points.as_of_at
-    group by 1, 2, 3, 4
+    -- the opportunities of the point's lead(s) as the CRM knew them at the point (macros/scoring_opportunities.sql,
+    -- the opportunity rules read the same)
+    {{ opportunities_known_at('scoped_points') }}
 ),
 
 opportunity_features as (

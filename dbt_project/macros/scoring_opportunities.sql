@@ -1,0 +1,64 @@
+{#- The opportunity stage as the CRM knew it at a point in time: one home for the conversion model's
+    opportunity features (int_scoring_features) and the opportunity rules (int_lead_score_rules,
+    signals opportunity_stage and opportunity_stalled). Nothing a later export says is read back
+    into the past. -#}
+
+
+{#- The 1-based position of the stage ``stage`` (an SQL expression) in var opportunity_stages
+    (compared trimmed and lower-cased), null for a stage outside it (Closed Lost, a typo). -#}
+{% macro opportunity_stage_index(stage) -%}
+    {%- set stages = var('opportunity_stages') | map('lower') | list %}
+                    case lower(trim({{ stage }}))
+                        {%- for s in stages %}
+                        when '{{ s | replace("'", "''") }}' then {{ loop.index }}
+                        {%- endfor %}
+                    end
+{%- endmacro %}
+
+
+{#- The opportunities of the leads of ``points`` (a CTE with person_id, score_point, as_of_at and
+    lead_id) as the CRM knew them at the point, one row per point and opportunity, from the CTE
+    opportunity_versions (stg_crm__opportunity_versions): created at or before the point;
+    lost_by_then / closed_by_then only when closed at or before it; stage_index (macro
+    opportunity_stage_index) the furthest stage of a version whose stage changed at or before it,
+    and stage_changed_at the latest such change (a later stage, or the final one, is never read
+    back into the past). -#}
+{% macro opportunities_known_at(points) -%}
+    select
+        {{ points }}.person_id,
+        {{ points }}.score_point,
+        {{ points }}.as_of_at,
+        opportunity_versions.opportunity_id,
+        min(opportunity_versions.created_at) as created_at,
+        max(
+            case
+                when opportunity_versions.is_closed and not opportunity_versions.is_won
+                    and cast(opportunity_versions.closed_at as timestamp) <= {{ points }}.as_of_at
+                    then 1 else 0
+            end
+        ) as lost_by_then,
+        max(
+            case
+                when opportunity_versions.is_closed
+                    and cast(opportunity_versions.closed_at as timestamp) <= {{ points }}.as_of_at
+                    then 1 else 0
+            end
+        ) as closed_by_then,
+        max(
+            case
+                when opportunity_versions.stage_changed_at <= {{ points }}.as_of_at then
+                    {{ opportunity_stage_index('opportunity_versions.stage') }}
+            end
+        ) as stage_index,
+        max(
+            case
+                when opportunity_versions.stage_changed_at <= {{ points }}.as_of_at
+                    then opportunity_versions.stage_changed_at
+            end
+        ) as stage_changed_at
+    from {{ points }}
+    inner join opportunity_versions
+        on opportunity_versions.lead_id = {{ points }}.lead_id
+        and opportunity_versions.created_at <= {{ points }}.as_of_at
+    group by 1, 2, 3, 4
+{%- endmacro %}
