@@ -52,6 +52,20 @@ SALES_ACTIVITY_EVENT_TYPES = tuple(
 # SendGrid's delivery events (stg_email__events.sendgrid_event) an email_delivery rule names: the ones
 # macro person_delivery_events reads (processed is a message sent)
 EMAIL_DELIVERY_EVENT_TYPES = ("processed", "delivered", "deferred", "dropped")
+# the signals whose event_type names a kind of their own relation (not an int_events_unified event): the
+# kinds, what the message says a rule names, why an event's page, form or engagement condition never fires
+TYPED_SIGNALS = {
+    "sales_activity": (
+        SALES_ACTIVITY_EVENT_TYPES,
+        f"an activity type ({', '.join(SALES_ACTIVITY_TYPES)}), optionally with _succeeded or _failed",
+        "CRM activities have none",
+    ),
+    "email_delivery": (
+        EMAIL_DELIVERY_EVENT_TYPES,
+        f"a delivery event of the ESP ({', '.join(EMAIL_DELIVERY_EVENT_TYPES)}); opens and clicks are event rules",
+        "a delivered message has none",
+    ),
+}
 DECAYS = ("none", "half_life", "linear")
 # int_events_unified's event types (its docstring lists them); only these can make an event rule fire
 EVENT_TYPES = (
@@ -236,22 +250,14 @@ def never_fires(row: dict, lookups: Lookups) -> list[Finding]:
                                f"page_pattern {page!r} has no %: it matches that exact path only"))  # fmt: skip
         if seconds is not None and event_type and event_type not in PAGE_EVENT_TYPES:
             never(f"min_engagement_seconds with event_type {event_type!r}: only page views have an engagement time")
-    elif signal == "email_delivery":
+    elif signal in TYPED_SIGNALS:
+        kinds, names, has_none = TYPED_SIGNALS[signal]
         event_type = row.get("event_type", "")
-        if event_type not in EMAIL_DELIVERY_EVENT_TYPES:
-            never(f"event_type {event_type!r}: an email_delivery rule names a delivery event of the ESP "
-                  f"({', '.join(EMAIL_DELIVERY_EVENT_TYPES)}); opens and clicks are event rules")  # fmt: skip
+        if event_type not in kinds:
+            never(f"event_type {event_type!r}: a {signal} rule names {names}")
         for column in ("form_type", "page_pattern", "min_engagement_seconds"):
             if row.get(column):
-                never(f"{column} with signal email_delivery: a delivered message has none")
-    elif signal == "sales_activity":
-        event_type = row.get("event_type", "")
-        if event_type not in SALES_ACTIVITY_EVENT_TYPES:
-            never(f"event_type {event_type!r}: a sales_activity rule names an activity type "
-                  f"({', '.join(SALES_ACTIVITY_TYPES)}), optionally with _succeeded or _failed")  # fmt: skip
-        for column in ("form_type", "page_pattern", "min_engagement_seconds"):
-            if row.get(column):
-                never(f"{column} with signal sales_activity: CRM activities have none")
+                never(f"{column} with signal {signal}: {has_none}")
     elif signal == "session":
         # a web session of at least min_count page views (its depth), within window_days (its recency)
         for column in ("event_type", "form_type", "page_pattern", "min_engagement_seconds"):
