@@ -78,3 +78,26 @@ case
         count(*) as qualifying_count,
         max({{ hit_at }}) as last_hit_at
 {%- endmacro %}
+
+{#- SendGrid's delivery events (processed: sent, delivered, deferred, dropped) of `email_events`
+    (stg_email__events) with the person whose mailbox they went to (`people_nodes`,
+    int_people_resolved): the one path from a message to a person, read by the email_delivery rules
+    (int_lead_score_rules) and the model's log_email_sends_all (int_scoring_features). The mailbox's
+    node is keyed once in a subquery: a join on the expression itself with the time condition next to
+    it made DuckDB compare every pair (80 s for 6,000 people). -#}
+{% macro person_delivery_events(email_events, people_nodes) -%}
+select
+        {{ people_nodes }}.person_id,
+        deliveries.sendgrid_event,
+        deliveries.event_at
+    from (
+        select
+            {{ node_key('email', 'email') }} as node_key,
+            sendgrid_event,
+            event_at
+        from {{ email_events }}
+        where sendgrid_event in ('processed', 'delivered', 'deferred', 'dropped')
+    ) as deliveries
+    inner join {{ people_nodes }}
+        on {{ people_nodes }}.node_key = deliveries.node_key
+{%- endmacro %}

@@ -43,15 +43,32 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 SEEDS = DBT_PROJECT_DIR / "seeds"
 RULES_CSV = SEEDS / "scoring_rules.csv"
 
-# opportunity_stage / opportunity_stalled: the opportunity rules (issue 13; outcome_stages says which stage
+# opportunity_stage / opportunity_stalled: the opportunity rules, email_delivery: the ESP's messages (issue 13; outcome_stages says which stage
 # no rule may read)
 SIGNALS = ("event", "title", "industry", "company_size", "silence", "sales_activity", "session",
-           "opportunity_stage", "opportunity_stalled")  # fmt: skip
+           "opportunity_stage", "opportunity_stalled", "email_delivery")  # fmt: skip
 # stg_crm__activities' activity types; a sales_activity rule names one, or one with its outcome
 SALES_ACTIVITY_TYPES = ("call", "email", "meeting", "task")
 SALES_ACTIVITY_EVENT_TYPES = tuple(
     f"{kind}{outcome}" for kind in SALES_ACTIVITY_TYPES for outcome in ("", "_succeeded", "_failed")
 )
+# SendGrid's delivery events (stg_email__events.sendgrid_event) an email_delivery rule names: the ones
+# macro person_delivery_events reads (processed is a message sent)
+EMAIL_DELIVERY_EVENT_TYPES = ("processed", "delivered", "deferred", "dropped")
+# the signals whose event_type names a kind of their own relation (not an int_events_unified event): the
+# kinds, what the message says a rule names, why an event's page, form or engagement condition never fires
+TYPED_SIGNALS = {
+    "sales_activity": (
+        SALES_ACTIVITY_EVENT_TYPES,
+        f"an activity type ({', '.join(SALES_ACTIVITY_TYPES)}), optionally with _succeeded or _failed",
+        "CRM activities have none",
+    ),
+    "email_delivery": (
+        EMAIL_DELIVERY_EVENT_TYPES,
+        f"a delivery event of the ESP ({', '.join(EMAIL_DELIVERY_EVENT_TYPES)}); opens and clicks are event rules",
+        "a delivered message has none",
+    ),
+}
 DECAYS = ("none", "half_life", "linear")
 # int_events_unified's event types (its docstring lists them); only these can make an event rule fire
 EVENT_TYPES = (
@@ -306,17 +323,14 @@ def never_fires(row: dict, lookups: Lookups) -> list[Finding]:
                                f"page_pattern {page!r} has no %: it matches that exact path only"))  # fmt: skip
         if seconds is not None and event_type and event_type not in PAGE_EVENT_TYPES:
             never(f"min_engagement_seconds with event_type {event_type!r}: only page views have an engagement time")
-        if (min_count or 1) > 1 and window is None:
-            out.append(Finding(rule_id, "no_window", WARNING,
-                               f"min_count {min_count} without window_days: counts events of all time"))  # fmt: skip
-    elif signal == "sales_activity":
+    elif signal in TYPED_SIGNALS:
+        kinds, names, has_none = TYPED_SIGNALS[signal]
         event_type = row.get("event_type", "")
-        if event_type not in SALES_ACTIVITY_EVENT_TYPES:
-            never(f"event_type {event_type!r}: a sales_activity rule names an activity type "
-                  f"({', '.join(SALES_ACTIVITY_TYPES)}), optionally with _succeeded or _failed")  # fmt: skip
+        if event_type not in kinds:
+            never(f"event_type {event_type!r}: a {signal} rule names {names}")
         for column in ("form_type", "page_pattern", "min_engagement_seconds"):
             if row.get(column):
-                never(f"{column} with signal sales_activity: CRM activities have none")
+                never(f"{column} with signal {signal}: {has_none}")
     elif signal == "session":
         # a web session of at least min_count page views (its depth), within window_days (its recency)
         for column in ("event_type", "form_type", "page_pattern", "min_engagement_seconds"):
@@ -346,6 +360,9 @@ def never_fires(row: dict, lookups: Lookups) -> list[Finding]:
     elif signal == "silence":
         if window is None:
             never("a silence rule needs window_days (the days without interaction)")
+    if signal in ("event", "email_delivery") and (min_count or 1) > 1 and window is None:
+        out.append(Finding(rule_id, "no_window", WARNING,
+                           f"min_count {min_count} without window_days: counts events of all time"))  # fmt: skip
     decay = row.get("decay") or "none"
     if decay not in DECAYS:
         never(f"decay {decay!r} is not one of {', '.join(DECAYS)}")
@@ -412,6 +429,10 @@ def _overlap_reason(a: dict, b: dict, lookups: Lookups) -> str | None:
         return None
     if signal == "session":
         return "a session deep and recent enough for both counts for both"
+    if signal == "email_delivery":
+        if a.get("event_type") != b.get("event_type"):
+            return None
+        return f"one {a.get('event_type')} message counts for both"
     if signal == "title":
         shared = lookups.keywords.get(a.get("keyword_group", ""), frozenset()) & lookups.keywords.get(
             b.get("keyword_group", ""), frozenset()

@@ -287,7 +287,7 @@ def adjust_points(
     return float(s), (beta[2:] / s if s > 0 else beta[2:] * 0), best, relearn or s <= 0, held_out
 
 
-CAP_SIGNALS = ("event", "sales_activity", "session")  # the signals whose hits can exceed one
+CAP_SIGNALS = ("event", "sales_activity", "session", "email_delivery")  # the signals whose hits can exceed one
 MAX_CAP_HITS = 50  # the walk of propose_cap stops here whatever the data says
 CAP_COLUMNS = (  # rules.csv: the cap proposal (propose_cap)
     "proposed_cap_hits",

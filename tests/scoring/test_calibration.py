@@ -256,9 +256,10 @@ def capped_world(n: int = 8000, seed_: int = 6):
     return examples, engine, seed({"visits": 10, "downloads": 10, "everybody": 10})
 
 
-@pytest.mark.parametrize("visits_signal", ["event", "session"])
+@pytest.mark.parametrize("visits_signal", ["event", "session", "email_delivery"])
 def test_the_command_proposes_caps_from_the_hit_counts_in_the_seed_diff(tmp_path, capsys, monkeypatch, visits_signal):
-    # the visits as page views of an event rule, or as web sessions of a session rule: both count hits
+    # the visits as page views of an event rule, web sessions of a session rule or messages of an
+    # email_delivery rule: all count hits
     examples, engine, rules = capped_world()
     rules["max_points"] = rules["points"]  # each capped at one hit: the fifth visit counts like the first
     rules.loc[rules["rule_id"] == "visits", "signal"] = visits_signal

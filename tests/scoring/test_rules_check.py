@@ -39,7 +39,7 @@ def findings(path: Path) -> list[rules_check.Finding]:
 
 def test_the_shipped_table_has_no_error():
     report = rules_check.check(SEED)
-    assert report.rules == 33 and report.errors == 0, rules_check.format_report(report)
+    assert report.rules == 37 and report.errors == 0, rules_check.format_report(report)
     # the one warning: the online meeting rule (disabled) waits for a source that emits meetings
     assert [(f.rule_id, f.kind) for f in report.findings] == [("online_meeting_attended", "never_fires")]
 
@@ -205,3 +205,28 @@ def test_an_opportunity_rule_names_a_stage_and_a_stalled_one_a_window(tmp_path):
             "opportunity_stages (prospecting, qualification, proposal, negotiation, closed won)") in found  # fmt: skip
     stalled = [m for r, m in found if r == "opportunity_stalled_30d"]
     assert any("needs window_days" in m for m in stalled) and any("page_pattern" in m for m in stalled)
+
+
+def test_an_email_delivery_rule_names_a_delivery_event(tmp_path):
+    """signal email_delivery: event_type is an ESP delivery event (processed, delivered, deferred,
+    dropped); an open is an event rule's, and a page or form condition never fires."""
+    path = edited(tmp_path, {"emails_delivered": {"event_type": "email_open"},
+                             "emails_delivered_10plus": {"page_pattern": "/pricing%"}})  # fmt: skip
+    found = {(f.rule_id, f.severity): f.message for f in findings(path) if f.kind == "never_fires"}
+    assert "email_open" in found[("emails_delivered", "error")]
+    assert "page_pattern" in found[("emails_delivered_10plus", "error")]
+    # a tier without a window counts deliveries of all time (a warning, as for an event rule)
+    path = edited(tmp_path, {"emails_delivered_10plus": {"window_days": ""}})
+    assert [(f.rule_id, f.kind, f.severity) for f in findings(path) if f.rule_id.startswith("emails_")] == [
+        ("emails_delivered_10plus", "no_window", "warning")
+    ]
+    # enabled together, one delivered message counts for both; a sent (processed) rule is another event
+    path = edited(tmp_path, {"emails_delivered": {"is_enabled": "true"},
+                             "emails_delivered_10plus": {"is_enabled": "true"}},
+                  [{"rule_id": "emails_sent", "rule_set": "candidate", "is_enabled": "true", "rule_group": "engagement",
+                    "description": "sent", "description_zh": "已发送", "signal": "email_delivery",
+                    "event_type": "processed", "min_count": "1", "points": "1", "max_points_per_day": "1",
+                    "max_points": "5", "decay": "none"}])  # fmt: skip
+    overlaps = {(f.rule_id, f.other_rule_id) for f in findings(path) if f.kind == "overlap"}
+    assert overlaps == {("emails_delivered", "emails_delivered_10plus")}
+    assert not [f for f in findings(path) if f.rule_id.startswith("emails_") and f.severity == "error"]

@@ -27,6 +27,10 @@
                     created) for more than window_days days; a hit per opportunity, no decay
                     Both see the opportunities as the CRM knew them at the point (macro
                     opportunities_known_at, which the conversion model's features read too)
+      email_delivery  messages the ESP handled for the person's mailbox (stg_email__events, macro
+                    person_delivery_events): event_type is SendGrid's delivery event (processed: sent,
+                    delivered, deferred, dropped), min_count within window_days; hits, caps and decay
+                    as for event (how much marketing mail reached a lead, which no open or click says)
     min_count = 1: every qualifying event is a hit; its day's points (points x hits, at most
     max_points_per_day) decay from the day's last hit. min_count > 1 (a count in a window): the rule
     fires floor(count / min_count) times, decaying from the last qualifying event.
@@ -82,6 +86,10 @@ opportunity_versions as (
     select * from {{ ref('stg_crm__opportunity_versions') }}
 ),
 
+email_events as (
+    select * from {{ ref('stg_email__events') }}
+),
+
 event_hits as (
     select
         score_points.person_id,
@@ -131,6 +139,27 @@ activity_hits as (
                 when 'success' then '_succeeded' when 'failure' then '_failed' end
         )
         and {{ in_rule_window('crm_activities.activity_at') }}
+    group by 1, 2, 3, 4, 5
+),
+
+delivery_hits as (
+    -- marketing mail the person's mailbox received (sent, delivered, deferred, dropped): no event of
+    -- int_events_unified, which holds behaviour only. Shaped like event_hits (rule_hit_counts,
+    -- in_rule_window); the path from a message to a person is macro person_delivery_events'
+    select
+        score_points.person_id,
+        score_points.score_point,
+        score_points.as_of_at,
+        rules.rule_id,
+        {{ rule_hit_counts('delivery_events.event_at') }}
+    from score_points
+    inner join ({{ person_delivery_events('email_events', 'people_nodes') }}) as delivery_events
+        on delivery_events.person_id = score_points.person_id
+        and delivery_events.event_at <= score_points.as_of_at
+    inner join rules
+        on rules.signal = 'email_delivery'
+        and rules.event_type = delivery_events.sendgrid_event
+        and {{ in_rule_window('delivery_events.event_at') }}
     group by 1, 2, 3, 4, 5
 ),
 
@@ -233,6 +262,8 @@ event_buckets as (
         select * from event_hits
         union all
         select * from activity_hits
+        union all
+        select * from delivery_hits
     ) as counted
     inner join rules
         on rules.rule_id = counted.rule_id

@@ -254,23 +254,14 @@ opportunity_features as (
     group by 1, 2
 ),
 
-deliveries as (
-    -- messages the ESP delivered, keyed once by the mailbox's node (a join on the expression itself
-    -- with the time condition next to it made DuckDB compare every pair: 80 s for 6,000 people)
-    select
-        {{ node_key('email', 'email') }} as node_key,
-        event_at
-    from email_events
-    where sendgrid_event = 'delivered'
-),
-
 person_deliveries as (
+    -- messages the ESP delivered to the person (macro person_delivery_events: the path the
+    -- email_delivery rules read too)
     select
-        people_nodes.person_id,
-        deliveries.event_at
-    from deliveries
-    inner join people_nodes
-        on people_nodes.node_key = deliveries.node_key
+        delivery_events.person_id,
+        delivery_events.event_at
+    from ({{ person_delivery_events('email_events', 'people_nodes') }}) as delivery_events
+    where delivery_events.sendgrid_event = 'delivered'
 ),
 
 email_sends as (
