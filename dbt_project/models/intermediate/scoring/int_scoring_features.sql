@@ -91,8 +91,7 @@ lead_people as (
         crm_leads.lead_id,
         crm_leads.created_at as lead_created_at
     from crm_leads
-    inner join people_nodes
-        on people_nodes.node_key = {{ node_key('crm_lead', 'crm_leads.lead_id') }}
+    {{ join_lead_person('crm_leads.lead_id') }}
 ),
 
 crm_points as (
