@@ -69,6 +69,10 @@ def test_each_activation_writes_its_intervals_history_as_parquet(settings, two_d
     assert hubspot_day1[3:] == (30, 20, 9, 1, None)
     log = parquet(out / "activation_row_log" / "dt=2026-11-20" / "part.parquet")
     assert sorted(r[4] for r in log if r[2].startswith("hubspot")) == ["invalid"] + ["rejected"] * 9
+    # day 2's second rejection of the nine makes them dead letters: the row log says so, as the report does
+    assert second["hubspot"]["dead_lettered_now"] == 9
+    log = parquet(out / "activation_row_log" / "dt=2026-11-21" / "part.parquet")
+    assert sorted(r[4] for r in log if r[2].startswith("hubspot")) == ["dead_lettered_now"] * 9 + ["invalid"]
     dead = parquet(out / "activation_dead_letter" / "current" / "part.parquet")
     assert len(dead) == 9 and {r[0].split("@")[0] for r in dead} == {"hubspot"}
 
@@ -109,6 +113,8 @@ def test_dbt_builds_the_activation_marts_and_a_high_reject_share_fails_the_gate(
     # rejects by reason: the nine emails are one kind of reason (their quoted values left out)
     day1 = [r for r in rejects if str(r[0]) == "2026-11-20" and r[1] == "hubspot"]
     assert [(r[2], r[4]) for r in day1] == [("invalid", 1), ("rejected", 9)], day1
+    day2 = [r for r in rejects if str(r[0]) == "2026-11-21" and r[1] == "hubspot"]
+    assert [(r[2], r[4]) for r in day2] == [("dead_lettered_now", 9), ("invalid", 1)], day2
 
     report = validate_marts(built, DAY2, tables=["activation_runs"])
     failed = [r for r in report["tables"]["activation_runs"]["results"] if not r["success"]]

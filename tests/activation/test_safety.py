@@ -166,7 +166,13 @@ def test_a_rejection_that_makes_a_dead_letter_is_reported_as_one(settings, segme
         assert (first["rejected"], first["dead_lettered_now"], first["dead_lettered"]) == (1, 1, 0), first
         with Ledger(settings.ledger_path) as ledger:
             assert ledger.entries(portal(server))[BAD].status == DEAD_LETTER
+            # the row log makes the report's distinction: rejected now and a dead letter by that rejection
+            logged = [(r["record_key"], r["outcome"]) for r in ledger.row_log("run-1", portal(server))]
+            assert logged == [(BAD, "dead_lettered_now")], logged
         second = run(settings, server, "run-2", dead_letter_after=1)
+        with Ledger(settings.ledger_path) as ledger:
+            logged = [(r["record_key"], r["outcome"]) for r in ledger.row_log("run-2", portal(server))]
+            assert logged == [(BAD, "dead_letter")], logged  # not sent: a dead letter already
         assert (second["rejected"], second["dead_lettered_now"], second["dead_lettered"]) == (0, 0, 1), second
         assert sent_ids(server).count(BAD) == 1
     summary = {"interval_start": "2026-11-21", "sources": {}, "quality": {"raw": True, "marts": True},
@@ -182,4 +188,7 @@ def test_a_rejection_below_the_limit_is_no_dead_letter_now(settings, segment):
     with FakeHubSpot(token=TOKEN) as server:
         server.reject(BAD, "Property values were not valid: phone is invalid", mode="207")
         first = run(settings, server, "run-1", dead_letter_after=2)
+        with Ledger(settings.ledger_path) as ledger:
+            logged = [(r["record_key"], r["outcome"]) for r in ledger.row_log("run-1", portal(server))]
     assert (first["rejected"], first["dead_lettered_now"]) == (1, 0), first
+    assert logged == [(BAD, "rejected")], logged

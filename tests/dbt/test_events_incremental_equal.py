@@ -11,8 +11,8 @@ window that leaves days 1 and 2 out) on a copy of day 2's daily side, built as t
 * **a late touch for an old person**: a page view of ``carol.device`` a week late (a new session in
   the lookback of her day-2 conversion) and an email click of Dave's two weeks late;
 * **an identity merge**: ``bob.device`` (a person of its own since day 1) submits a form with Carol's
-  email, and two forms give Henry's and Dave's mailboxes one phone: stored page views, forms and email
-  events of day 1 change person;
+  email, two forms give Henry's and Dave's mailboxes one phone, and a third gives Dave's mailbox Carol's
+  phone (both have stored email events): stored page views, forms and email events of day 1 change person;
 * **a conversion on day 3 whose journey starts on day 1**: Dave's lead and his opportunity, won on day
   3; his form of day 1 and the late click are in its journey;
 * **an erasure** before the build: Erin removed from every lake partition and every table (as
@@ -80,6 +80,9 @@ def day3_partitions(lake) -> None:
         # Henry's and Dave's mailboxes on one phone: a merge of two people with stored forms and email
         form("f-henry-call", "2026-11-22 04:00:00", "Contact Us", "henry@old.cn", "+8613300001111"),
         form("f-dave-call", "2026-11-22 04:30:00", "Contact Us", "dave@bank.com", "+8613300001111"),
+        # ... and Dave's mailbox typed with Carol's phone: Dave (e-dave-unsub) and Carol (e-carol-click) both have
+        # stored email events of day 1, so whichever id the merge keeps, stored email events change person
+        form("f-dave-carol-phone", "2026-11-22 05:00:00", "Contact Us", "dave@bank.com", "+8615011112222"),
     ])  # fmt: skip
     write_partition(lake, "web_events", day, [
         page_view("w-carol-late", "carol.device", "2026-11-15 09:00:00", "/pricing", 11, 45_000),  # a week late
@@ -178,9 +181,13 @@ def test_a_merge_moves_stored_events_of_day_one(worlds):
                                                               "email:dave@bank.com"))  # fmt: skip
     assert before["web"]["web:w-bob-1"] != carol and after["web"]["web:w-bob-1"] == carol
     assert henry == dave, "the shared phone did not merge Henry and Dave: the case tests nothing"
-    moved = [event for source in ("forms", "email") for event, person in before[source].items()
-             if event in after[source] and after[source][event] != person]  # fmt: skip
-    assert moved, "no stored form or email event changed person"
+    assert carol == dave, "Carol's phone on Dave's form did not merge them: the email case tests nothing"
+    moved = {source: [event for event, person in before[source].items()
+                      if event in after[source] and after[source][event] != person]
+             for source in ("forms", "email")}  # fmt: skip
+    assert moved["forms"], "no stored form changed person"
+    # events_recompute_scope's email clause (a stored email event whose node changed person) is exercised
+    assert {"email:e-dave-unsub", "email:e-carol-click"} & set(moved["email"]), moved
 
 
 def test_a_late_touch_and_a_conversion_of_day_three(worlds):

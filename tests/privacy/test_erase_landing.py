@@ -56,6 +56,36 @@ def test_a_csv_field_with_a_line_separator_stays_one_record(matcher):
     assert removed == 1 and new == "姓名,邮箱,备注\r\n李娜,li.na@example.cn,a\u2028b\x85c\r\n".encode()
 
 
+def test_a_csv_is_cut_into_the_records_the_extract_reads(matcher):
+    # a multi-line quoted note, a stray quote inside an unquoted field (27" monitor: read as text by the
+    # extract, which loads the rows after it; a quote-counting split joined them to it, unchecked), and a
+    # cut export: a quote left open at the end, each line of the tail its own quarantined row
+    text = (
+        "姓名,手机号,邮箱,备注\r\n"
+        '李娜,139 1111 2222,li.na@example.cn,"两行\r\n备注"\r\n'
+        '张伟,137 2222 3333,zhang@example.cn,27" 显示器\r\n'
+        "王芳,138-0013-8000,,\r\n"
+        "赵六,136 0000 1111,zhao@example.cn,\r\n"
+        '"Wang, Fang",,Wang.Fang@Example.com,"被截\r\n'
+        "断的备注"
+    )
+    new, removed = landing.rewrite_csv(text.encode("utf-8"), matcher)
+    kept = (
+        "姓名,手机号,邮箱,备注\r\n"
+        '李娜,139 1111 2222,li.na@example.cn,"两行\r\n备注"\r\n'
+        '张伟,137 2222 3333,zhang@example.cn,27" 显示器\r\n'
+        "赵六,136 0000 1111,zhao@example.cn,\r\n"
+        "断的备注"
+    )
+    assert (new, removed) == (kept.encode(), 2)
+    # the same two are the rows the extract's reader holds of her (one loaded, one of the cut tail)
+    from intent_pipeline.sources.base import LandingFile
+    from intent_pipeline.sources.tabular import read_csv
+
+    sheet = read_csv(LandingFile(None, "x.csv", "forms/x.csv"), text.encode("utf-8"))
+    assert [n for n, cells in sheet.rows + sheet.damaged if landing._values_hit(cells, matcher)] == [3, 5]
+
+
 def test_a_csv_without_her_is_left_alone(matcher):
     assert landing.rewrite_csv(KEPT_TEXT.encode("gb18030"), matcher) == (None, 0)
 

@@ -173,6 +173,47 @@ def test_file_missing_a_required_column_is_quarantined_whole(settings):
     assert_accounting(manifest)
 
 
+def test_a_tool_entry_without_a_submitted_at_column_quarantines_its_files_with_the_reason(settings, monkeypatch):
+    # "Add a tool by adding an entry" (formats.py): an entry whose export has no submission time used to pass
+    # the file check and fail the whole extract with KeyError: 'submitted_at' on its first row.
+    from intent_pipeline.sources.forms import formats
+
+    columns = {"Response": "submission_id", "Survey": "form_name", "Name": "full_name", "E-mail": "email",
+               "Mobile": "phone"}  # fmt: skip
+    monkeypatch.setitem(formats.FORM_FORMATS, "survey_tool", {"columns": columns})
+    folder = drop_dir(settings, "forms")
+    (folder / "survey.csv").write_bytes(
+        csv_bytes(list(columns), [["r1", "NPS", "Ann Wu", "ann@example.com", ""], ["r2", "NPS", "Bo", "", "138"]])
+    )
+    (folder / "good.csv").write_bytes(csv_bytes(JINSHUJU, JINSHUJU_ROWS[:1], "utf-8-sig"))
+
+    manifest = extract("forms", settings)
+
+    expected = (
+        f"missing required column 'submitted_at' (提交时间/Submitted At/Conversion date) in forms/dt={DS}/survey.csv"
+    )
+    assert manifest["file_errors"] == [expected]
+    quarantined = by_row(quarantine_rows(settings, "forms_submissions"), "survey.csv")
+    assert sorted(quarantined) == [1, 2] and {q["reason"] for q in quarantined.values()} == {expected}
+    assert sorted(by_row(raw_rows(settings, "forms_submissions"), "good.csv")) == [1]
+    assert_accounting(manifest)
+
+
+def test_a_required_column_spelt_as_the_column_map_reads_it_is_not_missing(settings):
+    # The file check and the rows are read with one ColumnMap: "Submitted_At" fills submitted_at (as
+    # "Job_Title" fills job_title), so the file loads instead of being quarantined whole as missing it.
+    header = [("Submitted_At" if h == "Submitted At" else h) for h in TYPEFORM]
+    (drop_dir(settings, "forms") / "typeform.csv").write_bytes(csv_bytes(header, TRUNCATED_ROWS))
+
+    manifest = extract("forms", settings)
+
+    assert manifest["file_errors"] == []
+    loaded = by_row(raw_rows(settings, "forms_submissions"), "typeform.csv")
+    assert loaded[1]["submitted_at"] == datetime(2026, 11, 21, 8, 0, 0)
+    assert manifest["tables"]["forms_submissions"] == {"read": 2, "loaded": 2, "quarantined": 0}
+    assert_accounting(manifest)
+
+
 def test_unrecognised_header_and_undecodable_file(settings):
     folder = drop_dir(settings, "forms")
     (folder / "survey.csv").write_bytes(csv_bytes(["Question", "Answer", "When"], [["q1", "a1", "today"]]))

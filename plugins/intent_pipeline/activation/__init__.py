@@ -244,7 +244,7 @@ def run_destination(
     """
     safety = safety or Safety()
     from intent_pipeline.activation.http import _redact_error
-    from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, STALE
+    from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEFERRED, REJECTED, STALE, row_log_failures
     from intent_pipeline.activation.outbox import Outbox
     from intent_pipeline.privacy.consent import purpose_of
 
@@ -293,15 +293,15 @@ def run_destination(
             hashes = {it.key: it.hash for it in items}
             # Committed batch by batch: a failure later in the run keeps what was already answered.
             # of this batch's rejections, those the ledger made dead letters (dead_letter_after reached)
-            counts["dead_lettered_now"] += ledger.record(
+            dead_now = ledger.record(
                 ledger_key,
                 run_id,
                 [(key, hashes[key], status, reason) for key, status, reason in outcomes],
                 dead_letter_after=None if outbox_mode else safety.dead_letter_after,
                 interval_start=interval_start,
             )
-            failures = [(key, status, reason) for key, status, reason in outcomes if status != ACKNOWLEDGED]
-            ledger.log_rows(run_id, ledger_key, failures)
+            counts["dead_lettered_now"] += len(dead_now)
+            ledger.log_rows(run_id, ledger_key, row_log_failures(outcomes, dead_now))
             for _, status, _ in outcomes:
                 field = {ACKNOWLEDGED: "sent_ok", REJECTED: "rejected", DEFERRED: "deferred"}[status]
                 counts[field] += 1

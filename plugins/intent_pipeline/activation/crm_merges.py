@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
-from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEAD_LETTER, DEFERRED, REJECTED
+from intent_pipeline.activation.ledger import ACKNOWLEDGED, DEAD_LETTER, DEFERRED, REJECTED, row_log_failures
 
 if TYPE_CHECKING:
     import requests
@@ -252,14 +252,14 @@ def _reconcile(
             answer = merger.reconcile(retired, survivor)
             digest = hashlib.sha256(key.encode()).hexdigest()[:16]
             outcome = (key, digest, answer.status, None if answer.status == ACKNOWLEDGED else answer.reason)
-            ledger.record(destination, run_id, [outcome], dead_letter_after=dead_letter_after,
-                          interval_start=interval_start)  # fmt: skip
+            dead_now = ledger.record(destination, run_id, [outcome], dead_letter_after=dead_letter_after,
+                                     interval_start=interval_start)  # fmt: skip
             if answer.nothing_to_merge:
                 counts["nothing_to_merge"] += 1
             else:
                 counts[{ACKNOWLEDGED: "merged", REJECTED: "rejected", DEFERRED: "deferred"}[answer.status]] += 1
-            if answer.status != ACKNOWLEDGED:  # the row log holds what did not go through, as for every destination
-                ledger.log_rows(run_id, destination, [(key, answer.status, answer.reason)])
+            # the row log holds what did not go through, as for every destination
+            ledger.log_rows(run_id, destination, row_log_failures([(key, answer.status, answer.reason)], dead_now))
             log.info("%s merge %s: %s (%s)", label, key, answer.status, answer.reason)
     finally:
         merger.close()

@@ -12,7 +12,9 @@ Tables:
   execution), with its counts: a task retry and a cleared run (which keeps its run_id) each add
   an execution (1, 2, …); none replaces an earlier one.
 * ``activation_row_log`` — every rejected, deferred, invalid or dead-lettered row of an execution,
-  with the reason.
+  with the reason; a row the destination rejected in this execution whose rejection made it a dead
+  letter is logged ``dead_lettered_now`` (the run's report counts it in ``rejected`` and in
+  ``dead_lettered_now``), a dead letter not sent at all ``dead_letter``.
 * ``activation_in_flight`` — what a run is writing to the outbox or posting to a chat robot right
   now: written (and committed) before the file is written or the request made, removed in the
   transaction that records the outcome. A row still there when a run starts was left by a process
@@ -48,6 +50,8 @@ ACKNOWLEDGED = "acknowledged"
 REJECTED = "rejected"
 DEFERRED = "deferred"
 DEAD_LETTER = "dead_letter"
+# The row-log outcome of a rejection that made its row a dead letter (``Ledger.record``; ``row_log_failures``).
+DEAD_LETTERED_NOW = "dead_lettered_now"
 # A chat alert whose request was under way when its process died: the robot may have posted it, and it
 # has no idempotency key, so it is never posted again (at most once); the row log says so.
 IN_DOUBT = "in_doubt"
@@ -219,7 +223,7 @@ class Ledger:
         outcomes: Iterable[tuple[str, str, str, str | None]],
         dead_letter_after: int | None = None,
         interval_start: date | None = None,
-    ) -> int:
+    ) -> set[str]:
         """Store the outcome of send attempts: ``(record_key, payload_hash, status, error)`` each.
 
         ``interval_start``: the data interval the values belong to; an acknowledgement records it as
@@ -231,11 +235,11 @@ class Ledger:
         counts the attempts with the same payload (a new payload starts again at 1); a
         rejection that brings them to ``dead_letter_after`` makes the row ``dead_letter``.
 
-        Returns how many of these outcomes' rows that made dead letters (rejected now, not sent again
-        until their payload changes), so the run's report can say so.
+        Returns the keys of these outcomes' rows that made dead letters (rejected now, not sent again
+        until their payload changes), so the run's report and row log can say so.
         """
         now = _now()
-        dead = 0
+        dead: set[str] = set()
         limit = dead_letter_after or 0
         interval = interval_start.isoformat() if interval_start is not None else None
         with self.db:
@@ -287,7 +291,8 @@ class Ledger:
                         limit,
                     ),
                 ).fetchone()
-                dead += status == REJECTED and stored == DEAD_LETTER
+                if status == REJECTED and stored == DEAD_LETTER:
+                    dead.add(key)
         return dead
 
     def hold_back(self, destination: str, run_id: str, keys: Iterable[str]) -> None:
@@ -439,3 +444,15 @@ class Ledger:
             params.append(destination)
         cols = ("run_id", "destination", "record_key", "outcome", "reason")
         return [dict(zip(cols, row, strict=True)) for row in self.db.execute(sql + " order by rowid", params)]
+
+
+def row_log_failures(
+    outcomes: Iterable[tuple[str, str, str | None]], dead_now: set[str]
+) -> list[tuple[str, str, str | None]]:
+    """The row-log rows of a batch's answers ``(record_key, status, reason)``: every one not acknowledged,
+    a rejection that made a dead letter (``dead_now``, from :meth:`Ledger.record`) as ``dead_lettered_now``."""
+    return [
+        (key, DEAD_LETTERED_NOW if key in dead_now else status, reason)
+        for key, status, reason in outcomes
+        if status != ACKNOWLEDGED
+    ]

@@ -8,9 +8,11 @@ rejected row: every value, and every email- or phone-like run inside one, normal
 
 Per landing format (the ones the extractors read, ``sources/*/extract.py``):
 
-- **CSV** (forms, CRM; UTF-8, UTF-8 with BOM, GB18030/GBK, UTF-16): the records that stay are kept
-  as their exact text (quoting, line ends, a multi-line quoted field, the BOM, the encoding), the
-  header always; a file whose encoding cannot be decided is cut by physical lines instead.
+- **CSV** (forms, CRM; UTF-8, UTF-8 with BOM, GB18030/GBK, UTF-16): records are told apart by the
+  extract's reader (``tabular.csv_record_texts``), so the rows checked are the rows the extract read;
+  the records that stay are kept as their exact text (quoting, line ends, a multi-line quoted field,
+  the BOM, the encoding), the header always; a file whose encoding cannot be decided, or whose rows
+  the reader cannot tell apart, is cut by physical lines instead.
 - **XLSX** (forms): the person's rows are deleted from every worksheet and the workbook saved again
   (openpyxl: the cells' values and types stay, the file's bytes do not).
 - **JSON** (SendGrid webhook bodies): the events of an array are removed with the text of every other
@@ -62,24 +64,6 @@ def _values_hit(values: Iterable, matcher: suppression.Suppression) -> bool:
 # --- CSV ----------------------------------------------------------------------------------------------
 
 
-def _csv_records(text: str) -> list[str]:
-    """The text of each record, line ends included: a record ends at a line end outside quotes."""
-    records: list[str] = []
-    current: list[str] = []
-    quotes = 0
-    # split at "\n" only: str.splitlines also splits at U+2028, NEL and form feeds, which a field may hold
-    pieces = text.split("\n")
-    for line in [piece + "\n" for piece in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else []):
-        current.append(line)
-        quotes += line.count('"')
-        if quotes % 2 == 0:
-            records.append("".join(current))
-            current, quotes = [], 0
-    if current:  # a quote never closed: the rest is one (damaged) record
-        records.append("".join(current))
-    return records
-
-
 def _encoded(text: str, encoding: str) -> bytes:
     # decode_text names the BOM's codec (utf-8-sig, utf-16, utf-32): encoding with it writes the BOM again
     return text.encode(encoding)
@@ -88,7 +72,7 @@ def _encoded(text: str, encoding: str) -> bytes:
 def rewrite_csv(data: bytes, matcher: suppression.Suppression) -> tuple[bytes | None, int]:
     """``(new bytes, records removed)``; ``(None, 0)`` when the file holds nothing of the person."""
     from intent_pipeline.sources.encoding import DoubtfulEncoding, decode_text
-    from intent_pipeline.sources.tabular import _delimiter
+    from intent_pipeline.sources.tabular import _delimiter, csv_record_texts
 
     try:
         decoded = decode_text(data)
@@ -97,20 +81,20 @@ def rewrite_csv(data: bytes, matcher: suppression.Suppression) -> tuple[bytes | 
     text, encoding = decoded.text, decoded.encoding
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8") and data.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"
-    delimiter = _delimiter(text)
-    records = _csv_records(text)
+    # the records as the extract tells them apart (tabular's reader): a row the extract loaded or quarantined
+    # is the record checked here, whatever its quotes and line ends
+    try:
+        records = csv_record_texts(text, _delimiter(text))
+    except csv.Error:  # rows that cannot be told apart: the extract quarantines the file line by line
+        return _rewrite_lines(data, matcher)
     kept: list[str] = []
     removed = 0
     header_seen = False
-    for record in records:
+    for fields, record in records:
         if not header_seen:
             kept.append(record)
             header_seen = bool(record.strip())
             continue
-        try:
-            fields = next(csv.reader(io.StringIO(record, newline=""), delimiter=delimiter), [])
-        except csv.Error:
-            fields = [record]
         if _values_hit(fields, matcher):
             removed += 1
         else:

@@ -102,11 +102,11 @@ def read_csv(file: LandingFile, data: bytes | None = None) -> Sheet:
     try:
         # strict first: it is the mode that notices a quote left open at the end (a truncated file), which
         # the lenient mode reads as one field swallowing every row after it
-        sheet = _numbered(_complete_records(content, delimiter))
+        sheet = _numbered(record for record, _ in _complete_records(content, delimiter))
     except _OpenQuote as cut:
         if cut.complete_lines == 0:  # the header itself is cut: nothing can be told apart
             return _lines(content, f"malformed CSV file {file.rel}: a quoted field is never closed ({cut.error})")
-        sheet = _numbered(cut.records)
+        sheet = _numbered(record for record, _ in cut.records)
         tail = io.StringIO(content, newline="").readlines()[cut.complete_lines :]
         _cut_short(
             sheet, [[line.rstrip("\r\n")] for line in tail],
@@ -137,26 +137,55 @@ def read_csv(file: LandingFile, data: bytes | None = None) -> Sheet:
 class _OpenQuote(Exception):
     """The strict reader reached the end of the file inside a quoted field."""
 
-    def __init__(self, records: list[list], complete_lines: int, error: csv.Error) -> None:
+    def __init__(self, records: list[tuple[list, int]], complete_lines: int, error: csv.Error) -> None:
         super().__init__(str(error))
         self.records, self.complete_lines, self.error = records, complete_lines, error
 
 
-def _complete_records(content: str, delimiter: str) -> list[list]:
-    """Every record of a strict read; :class:`_OpenQuote` with the complete ones and the physical lines they
-    took when a quoted field is still open at the end of the file."""
-    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter, strict=True)
-    records: list[list] = []
+def _records(content: str, delimiter: str, *, strict: bool) -> Iterator[tuple[list, int]]:
+    """(record, physical lines read so far) for each record: a record ends where the csv module says
+    (a line end outside quotes; ``\r``, ``\n`` or ``\r\n``)."""
+    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter, strict=strict)
+    for record in reader:
+        yield record, reader.line_num
+
+
+def _complete_records(content: str, delimiter: str) -> list[tuple[list, int]]:
+    """Every record of a strict read with its end line; :class:`_OpenQuote` with the complete ones and
+    the physical lines they took when a quoted field is still open at the end of the file."""
+    records: list[tuple[list, int]] = []
     lines = 0
     try:
-        for record in reader:
-            records.append(record)
-            lines = reader.line_num
+        for record, lines in _records(content, delimiter, strict=True):  # noqa: B007 (lines read after the loop)
+            records.append((record, lines))
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):
             raise _OpenQuote(records, lines, exc) from None
         raise
     return records
+
+
+def csv_record_texts(content: str, delimiter: str) -> list[tuple[list, str]]:
+    """Each record of a CSV text as :func:`read_csv` tells them apart, with its exact text (line ends and
+    quoting as written), for a rewrite that keeps every other record byte for byte (erasure in the landing
+    drops): strict read first, a stray quote inside a field (``5" screen``) read leniently, and after a
+    quoted field left open at the end (a cut export) every physical line one record of its own text, as
+    read_csv quarantines them. :class:`csv.Error` when read_csv too could only cut the file by lines."""
+    csv.field_size_limit(MAX_FIELD)
+    try:
+        records = _complete_records(content, delimiter)
+    except _OpenQuote as cut:
+        records = cut.records
+    except csv.Error:
+        records = list(_records(content, delimiter, strict=False))
+    lines = io.StringIO(content, newline="").readlines()
+    texts: list[tuple[list, str]] = []
+    start = 0
+    for record, end in records:
+        texts.append((record, "".join(lines[start:end])))
+        start = end
+    texts += [([line.rstrip("\r\n")], line) for line in lines[start:]]
+    return texts
 
 
 def _cut_short(sheet: Sheet, tail: list[list], reason: str) -> None:

@@ -1,5 +1,6 @@
 {#- The rows activation could not deliver, by interval, destination, outcome and reason: rejected
-    by the destination, invalid (never sent), dead-lettered (not sent again). reason_kind is the
+    by the destination, dead_lettered_now (rejected, and that rejection made the row a dead letter),
+    invalid (never sent), dead_letter (a dead letter: not sent again). reason_kind is the
     reason with the row's own values left out (email addresses as <email>, single-quoted values as '…'), so one kind of error groups across rows. -#}
 with
 
@@ -21,7 +22,7 @@ refused as (
         {% set quoted_regex -%}'[^']*'{%- endset %}
         {{ regex_replace_all(regex_replace_all("coalesce(reason, '')", text_literal(email_regex), "'<email>'"), text_literal(quoted_regex), text_literal("'…'")) }} as reason_kind
     from row_log
-    where outcome in ('rejected', 'invalid', 'dead_letter')
+    where outcome in ('rejected', 'dead_lettered_now', 'invalid', 'dead_letter')
 ),
 
 final as (

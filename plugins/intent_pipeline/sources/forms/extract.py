@@ -80,11 +80,11 @@ def file_error(where: str, sheet: Sheet) -> tuple[str | None, str | None]:
     if tool is None:
         known = ", ".join(FORM_FORMATS)
         return None, f"unrecognised header set in {where}: {sheet.headers[:30]} (known form tools: {known})"
-    present = {header_key(h) for h in sheet.headers}
-    columns = FORM_FORMATS[tool]["columns"]
+    # The columns the rows are read with decide (another tool's name or spelling for a field counts): a
+    # required field is missing when no column feeds it, also for a tool whose entry names no such column.
+    columns = ColumnMap.build(sheet.headers, FORM_FORMATS[tool]["columns"], ALIASES)
     for field in REQUIRED_FIELDS:
-        headers = [h for h, target in columns.items() if target == field]
-        if headers and not any(header_key(h) in present for h in headers):
+        if field not in columns.header_of:
             return tool, f"missing required column '{field}' ({'/'.join(aliases(field))}) in {where}"
     return tool, None
 
