@@ -247,21 +247,7 @@ def skip_args(
 
 def record(current: Mapping[str, str], warehouse: Path) -> None:
     """Record ``current``, the fingerprints taken before a build that succeeded."""
-    import duckdb
-
-    try:
-        con = duckdb.connect(str(warehouse))
-    except duckdb.Error as error:  # taken since dbt ended: the next build runs every node, nothing is lost
-        log.warning("cannot record the inputs' fingerprints in %s: %s", warehouse, error)
-        return
-    try:
-        con.begin()
-        con.execute(f"create schema if not exists {seed_state.STATE_SCHEMA}")
-        con.execute(f"create or replace table {STATE_TABLE} (input varchar primary key, fingerprint varchar not null)")
-        con.executemany(f"insert into {STATE_TABLE} values (?, ?)", sorted(current.items()))
-        con.commit()
-    finally:
-        con.close()
+    seed_state.write_fingerprints(warehouse, STATE_TABLE, "input", current)
 
 
 def read_manifest(path: Path) -> dict:
