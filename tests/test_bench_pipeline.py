@@ -39,7 +39,7 @@ def test_the_day_is_the_dags_daily_build(tmp_path, monkeypatch):
     assert full["seed"] == seeds
     # the day leaves out only what reads no source and no changed seed (day_skip; the history build recorded)
     assert day["model"] <= full["model"]
-    assert {f"intent_warehouse.{m}" for m in ("stg_web__events", "people", "lead_scores")} <= day["model"]
+    assert {"stg_web__events", "people", "lead_scores"} <= day["model"]
     assert "unit_test" not in day and "unit_test" not in full
     # the seeds' own data tests run only in the full refresh
     assert day["test"] < full["test"]
@@ -51,8 +51,8 @@ def test_the_day_is_the_dags_daily_build(tmp_path, monkeypatch):
     empty = _kinds(tmp_path / f"dbt-empty-{next_day}" / "target" / "run_results.json")
     # no source got a row: what reads the date is built again, what reads only the lake and seeds is not
     assert "seed" not in empty and empty["model"] < day["model"] and empty["test"] < day["test"]
-    assert {f"intent_warehouse.{m}" for m in ("int_score_points", "crm_lead_scores", "lead_scores")} <= empty["model"]
-    unchanged = {f"intent_warehouse.{m}" for m in ("stg_web__events", "int_identity_person_ids", "people")}
+    assert {"int_score_points", "crm_lead_scores", "lead_scores"} <= empty["model"]
+    unchanged = {"stg_web__events", "int_identity_person_ids", "people"}
     assert not unchanged & empty["model"]
     partitions = list((tmp_path / "incremental" / "lake" / "raw").glob(f"*/dt={next_day}/*.parquet"))
     assert partitions

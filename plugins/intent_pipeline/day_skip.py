@@ -75,36 +75,58 @@ def _project_macros(manifest: Mapping) -> dict[str, str]:
             if macro.get("package_name") == project}  # fmt: skip
 
 
-def _reached_code(code: str, macros: Mapping[str, str]) -> str:
-    """``code`` and the code of every project macro it reaches by name (an ``adapter.dispatch``'s
-    implementations ``<adapter>__<name>`` too), not entering :data:`WINDOW_MACROS`."""
-    words = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-    seen: set[str] = set()
-    pending, parts = [code], [code]
-    while pending:
-        for word in set(words.findall(pending.pop())):
-            names = [name for name in macros if name == word or name.endswith(f"__{word}")]
-            for name in names:
-                if name not in seen and name not in WINDOW_MACROS:
+WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _macro_closures(macros: Mapping[str, str]) -> dict[str, set[str]]:
+    """For each word that names a project macro (or the ``<name>`` of an ``adapter.dispatch``
+    implementation ``<adapter>__<name>``), the macros it reaches, not entering :data:`WINDOW_MACROS`."""
+    named: dict[str, set[str]] = {}
+    for name in macros:
+        if name in WINDOW_MACROS:
+            continue
+        named.setdefault(name, set()).add(name)
+        if "__" in name:
+            named.setdefault(name.split("__", 1)[1], set()).add(name)
+    calls = {name: {word for word in set(WORDS.findall(code)) if word in named} for name, code in macros.items()}
+    closures: dict[str, set[str]] = {}
+    for word in named:
+        seen: set[str] = set()
+        pending = [word]
+        while pending:
+            for name in named.get(pending.pop(), ()):
+                if name not in seen:
                     seen.add(name)
-                    pending.append(macros[name])
-                    parts.append(macros[name])
-    return "\n".join(parts)
+                    pending.extend(calls[name])
+        closures[word] = seen
+    return closures
+
+
+def _reached(code: str, closures: Mapping[str, set[str]]) -> set[str]:
+    """The project macros ``code`` reaches by name (:func:`_macro_closures`)."""
+    reached: set[str] = set()
+    for word in set(WORDS.findall(code)):
+        reached |= closures.get(word, set())
+    return reached
 
 
 def date_readers(manifest: Mapping) -> tuple[set[str], set[str]]:
     """The models and data tests of ``manifest`` that read the run's date, and those that read the lake
     other than through their sources (unique ids each)."""
     macros = _project_macros(manifest)
+    closures = _macro_closures(macros)
+    dated_macros = {name for name, code in macros.items() if DATE_MARKERS.search(code)}
+    lake_macros = {name for name, code in macros.items() if LAKE_MARKER.search(code)}
     dated, lake = set(), set()
     for uid, node in manifest.get("nodes", {}).items():
         if node.get("resource_type") not in ("model", "test"):
             continue
-        code = _reached_code(_code(node.get("raw_code")), macros)
+        code = _code(node.get("raw_code"))
+        reached = _reached(code, closures)
         fixed_point = bool((node.get("config", {}).get("meta") or {}).get(FIXED_POINT_META))
-        if DATE_MARKERS.search(code) and not fixed_point:
+        if (DATE_MARKERS.search(code) or reached & dated_macros) and not fixed_point:
             dated.add(uid)
-        if LAKE_MARKER.search(code):
+        if LAKE_MARKER.search(code) or reached & lake_macros:
             lake.add(uid)
     return dated, lake
 
