@@ -51,7 +51,10 @@ refresh (`incremental_empty_day_ratio`, `incremental_empty_day_cpu_ratio`). `inc
 and `incremental_day_split` say where each build's wall time goes: outside dbt's nodes (start, the
 seeds' check, the saved parse and manifest, the artifacts), the models' and the data tests' summed
 node seconds, their counts and median node seconds. A day ratio below the empty day's is out of reach
-without cutting the floor itself.
+without cutting the floor itself. Since dayskip the daily build leaves out the models and data tests
+whose inputs did not change and that do not read the run's date (``day_skip``, docs/incremental.md):
+on the empty day no source got a row, so it builds only what reads the date, the lake outside the
+sources, and what is downstream of those.
 """
 
 from __future__ import annotations

@@ -434,8 +434,9 @@ def duckdb_build(
     """The DAG's ``dbt build`` of the DuckDB warehouse (:func:`run_dbt`, :func:`dbt_build_args`),
     without the seeds that did not change since the warehouse's last successful build and the data
     tests that read only them (``seed_state``: recorded in the warehouse after each successful build;
-    a full refresh builds every seed)."""
-    from intent_pipeline import seed_state
+    a full refresh builds every seed), and without the models and data tests whose inputs did not change
+    since then and that do not read the run's date (``day_skip``, docs/incremental.md)."""
+    from intent_pipeline import day_skip, seed_state
     from intent_pipeline.privacy import seeds
 
     target = (target or settings.state_dir / "dbt" / "target").absolute()
@@ -444,9 +445,20 @@ def duckdb_build(
     skip = seed_state.skip_args(current, settings.warehouse, target / "manifest.json", full_refresh=full_refresh)
     if skip:
         log.info("unchanged seeds and their tests left out of the build: %s", " ".join(skip[1:]))
-    completed = run_dbt(settings, *dbt_build_args(full_refresh=full_refresh), *skip, interval=interval, target=target)
+    manifest = day_skip.read_manifest(target / "manifest.json")
+    inputs = day_skip.fingerprints(DBT_PROJECT_DIR, manifest, settings.lake_dir, dbt_env(settings, None, None))
+    last = day_skip.take_record(settings.warehouse)  # removed: a build that fails leaves none
+    unchanged = [name for name in skip[1:] if name in current]
+    same = () if full_refresh else day_skip.skip_args(inputs, last, unchanged, manifest, settings.warehouse)
+    if same:
+        log.info("%d models and data tests whose inputs did not change left out of the build: %s", len(same),
+                 " ".join(same))  # fmt: skip
+    excluded = (*skip, *same) if skip else (("--exclude", *same) if same else ())
+    completed = run_dbt(settings, *dbt_build_args(full_refresh=full_refresh), *excluded, interval=interval,
+                        target=target)  # fmt: skip
     if completed.returncode == 0:
         seed_state.record(current, settings.warehouse)
+        day_skip.record(inputs, settings.warehouse)
     return completed
 
 

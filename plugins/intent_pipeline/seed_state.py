@@ -131,19 +131,25 @@ def record(current: Mapping[str, str], warehouse: Path) -> None:
     """Record ``current``, the fingerprints taken before a build that succeeded (every seed is then
     either rebuilt from the files they describe or unchanged since its fingerprint was recorded; a
     seed edited while dbt ran is not what dbt loaded, and its next build sees the difference)."""
+    write_fingerprints(warehouse, STATE_TABLE, "seed", current)
+
+
+def write_fingerprints(warehouse: Path, table: str, key: str, current: Mapping[str, str]) -> None:
+    """Replace the table ``table`` (in :data:`STATE_SCHEMA`) of ``warehouse`` with ``current`` (``key`` ->
+    fingerprint). A warehouse taken since dbt ended is left as it is (logged): the next build then builds
+    what the record would have left out, nothing is lost."""
     import duckdb
 
-    rows = sorted(current.items())
     try:
         con = duckdb.connect(str(warehouse))
-    except duckdb.Error as error:  # taken since dbt ended: the next build loads every seed, nothing is lost
-        log.warning("cannot record the seeds' fingerprints in %s: %s", warehouse, error)
+    except duckdb.Error as error:
+        log.warning("cannot record the fingerprints of %s in %s: %s", table, warehouse, error)
         return
     try:
         con.begin()
         con.execute(f"create schema if not exists {STATE_SCHEMA}")
-        con.execute(f"create or replace table {STATE_TABLE} (seed varchar primary key, fingerprint varchar not null)")
-        con.executemany(f"insert into {STATE_TABLE} values (?, ?)", rows)
+        con.execute(f"create or replace table {table} ({key} varchar primary key, fingerprint varchar not null)")
+        con.executemany(f"insert into {table} values (?, ?)", sorted(current.items()))
         con.commit()
     finally:
         con.close()

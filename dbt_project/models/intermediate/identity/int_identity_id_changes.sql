@@ -7,12 +7,16 @@
     that made the change, when one did (a must_link whose two identifiers had two ids before and
     share this one now; a cannot_link whose two identifiers had this one id and now have two; a
     detach that moved its identifier away from the rest of its person); null otherwise. -#}
+{#- meta date_stamps_changes_only: the run's day only dates the changes of person_ids made on it: none
+    when its inputs did not change (day_skip: a day whose inputs did not change may leave it out;
+    docs/incremental.md) -#}
 {{ config(
     materialized=incremental_or_table(),
     on_schema_change='append_new_columns',
     unique_key=['changed_on', 'from_person_id', 'to_person_id'],
     incremental_strategy='delete+insert',
     full_refresh=false,
+    meta={'date_stamps_changes_only': true},
 ) }}
 
 with

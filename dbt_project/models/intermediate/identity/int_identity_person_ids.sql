@@ -9,11 +9,15 @@
     A component whose nodes did not change keeps its id: the rules above are a fixed point, so
     re-running an interval changes nothing. Nodes that disappear (cut by a guard added later) keep
     their last row, so their id comes back if they do. -#}
+{#- meta date_stamps_changes_only: the run's day only dates a new id or a change; on unchanged
+    components every id stays (a fixed point) (day_skip: a day whose inputs did not change may leave it
+    out; docs/incremental.md) -#}
 {{ config(
     materialized=incremental_or_table(),
     unique_key='node_key',
     incremental_strategy='delete+insert',
     full_refresh=false,
+    meta={'date_stamps_changes_only': true},
 ) }}
 
 with
