@@ -43,8 +43,8 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 SEEDS = DBT_PROJECT_DIR / "seeds"
 RULES_CSV = SEEDS / "scoring_rules.csv"
 
-# opportunity_stage / opportunity_stalled: the opportunity rules, email_delivery: the ESP's messages (issue 13; outcome_stages says which stage
-# no rule may read)
+# opportunity_stage / opportunity_stalled: the opportunity rules (outcome_stages says which stage no rule
+# may read), email_delivery: the ESP's messages (issue 13)
 SIGNALS = ("event", "title", "industry", "company_size", "silence", "sales_activity", "session",
            "opportunity_stage", "opportunity_stalled", "email_delivery")  # fmt: skip
 # stg_crm__activities' activity types; a sales_activity rule names one, or one with its outcome
