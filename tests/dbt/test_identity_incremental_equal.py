@@ -3,13 +3,16 @@ docs/incremental.md "Identity").
 
 conftest's days 1, 2 and 3 (``day_one``, ``day_two``, ``day_three``: the hand-written lake's first day
 on an empty warehouse, its second and third days built once per test run for this file and the other
-incremental files), then two days, each built on copies of both sides of day 3: ``dbt run`` of
-staging, the identity models and every model downstream of them as the daily build runs them
-(``incremental``), and the same with ``--full-refresh`` (``from_scratch``). After each day every
-table of ``staging``, ``intermediate`` and ``marts`` (the kept edges of ``int_identity_components``
-included) must be equal in the two warehouses, row for row. Those days run on a copy of the dbt
-project as day 3 built it (conftest's ``DayThree.project_copy``), whose seed identity_decisions.csv
-the last day edits as a steward would.
+incremental files), then three days on a copy of day 3's incremental side: ``dbt run`` of staging,
+the identity models and every model downstream of them as the daily build runs them
+(``incremental``); after each, ``from_scratch`` is a copy of that warehouse and lake with the models
+of that selection that ``--full-refresh`` rebuilds refreshed (conftest's ``rebuilt_within``, as
+``day_two`` and test_crm_incremental_equal do: every other table or view is rebuilt whole by each
+daily run from those models' rows and the lake; the histories, never rebuilt, were equal on day 3).
+After each day every table of ``staging``, ``intermediate`` and ``marts`` (the kept edges of
+``int_identity_components`` included) must be equal in the two warehouses, row for row. Those days
+run on a copy of the dbt project as day 3 built it (conftest's ``DayThree.project_copy``), whose seed
+identity_decisions.csv the last day edits as a steward would.
 
 * day 2 (2026-11-21): the lake's second day (Alice's form joins her CRM lead), conftest's
   ``day_two``: the whole daily ``dbt build`` on the incremental side; on the from-scratch side that
@@ -48,10 +51,11 @@ from tests.dbt.conftest import (
     DayThree,
     form,
     page_view,
+    rebuilt_within,
     write_partition,
 )
 from tests.dbt.test_identity_decisions import HEADER, run_project
-from tests.dbt.test_incremental_identity import erase_from_lake, person_values, snapshot
+from tests.dbt.test_incremental_identity import erase_from_lake, person_values
 
 pytestmark = pytest.mark.slow
 
@@ -90,15 +94,31 @@ def person_of(build: Build, node_key: str) -> str | None:
     return rows[0][0] if rows else None
 
 
-def run_day(
-    project: Path, build: Build, day: date, refresh: bool, seed: str | None = None
-) -> subprocess.CompletedProcess:
-    """``dbt run`` of IDENTITY_AND_CHILDREN for ``day``; with ``seed``, that seed loaded first in the same
-    call (``dbt build`` of the seed and the models, no tests: one dbt start instead of a ``dbt seed`` more)."""
+def interval_of(day: date) -> tuple[datetime, datetime]:
     start = datetime.combine(day, datetime.min.time())
+    return start, start + timedelta(days=1)
+
+
+def run_day(project: Path, build: Build, day: date, seed: str | None = None) -> subprocess.CompletedProcess:
+    """``dbt run`` of IDENTITY_AND_CHILDREN for ``day``, as the daily build; with ``seed``, that seed loaded
+    first in the same call (``dbt build`` of the seed and the models, no tests: one dbt start instead of a
+    ``dbt seed`` more)."""
     command = ("build", *WITHOUT_TESTS) if seed else ("run",)
-    args = (*command, *(("--full-refresh",) if refresh else ()), *IDENTITY_AND_CHILDREN, *((seed,) if seed else ()))
-    done = run_project(project, build.base, build.lake, *args, interval=(start, start + timedelta(days=1)))
+    args = (*command, *IDENTITY_AND_CHILDREN, *((seed,) if seed else ()))
+    done = run_project(project, build.base, build.lake, *args, interval=interval_of(day))
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    return done
+
+
+def refresh_day(sides: dict, day: date, manifest: dict) -> subprocess.CompletedProcess:
+    """The from-scratch side of ``day``: the incremental side's warehouse and lake copied over it, then the
+    models of IDENTITY_AND_CHILDREN that ``--full-refresh`` rebuilds refreshed (``rebuilt_within``)."""
+    daily, scratch = sides["incremental"]["build"], sides["from_scratch"]["build"]
+    shutil.rmtree(scratch.lake)
+    shutil.copytree(daily.lake, scratch.lake)
+    shutil.copyfile(daily.warehouse, scratch.warehouse)
+    done = run_project(sides["from_scratch"]["project"], scratch.base, scratch.lake, "run", "--full-refresh",
+                       *rebuilt_within(IDENTITY_AND_CHILDREN[1:], manifest), interval=interval_of(day))  # fmt: skip
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     return done
 
@@ -122,27 +142,30 @@ def days(tmp_path_factory, day_two, day_three) -> dict:
     for name, build in builds.items():
         shared = {day2: day_two.side(name), day3: day_three.side(name)}
         sides[name] = {"build": build, "project": DayThree.project_copy(build.base),
-                       "snapshots": {day: snapshot(side) for day, side in shared.items()},
+                       "snapshots": {day: side.rows() for day, side in shared.items()},
                        "logs": {day2: day_two.logs[name], day3: day_three.facts[name]["log"]},
                        "facts": {day: facts(side) for day, side in shared.items()}}  # fmt: skip
+    daily = sides["incremental"]
+    build, project = daily["build"], daily["project"]
     for day in (date(2026, 11, 23), date(2026, 11, 24)):
+        if day == date(2026, 11, 23):
+            # Henry (Erin went on day 3, before the shared build)
+            erased = person_values(build, "email:henry@old.cn")
+            daily["facts"]["erased"] = erased
+            daily["facts"]["lake_rows"] = erase_from_lake(build.lake, erased)
+            daily["facts"]["deleted"] = warehouse_rows(build.warehouse, erased, apply=True)
+            day4(build.lake)
+        seed = None
+        if day == date(2026, 11, 24):
+            for side in sides.values():  # both projects as the steward left them (the seed's parse)
+                (side["project"] / "seeds" / "identity_decisions.csv").write_text(DECISIONS, encoding="utf-8")
+            seed = "identity_decisions"  # loaded by the day's own call
+        outputs = {"incremental": run_day(project, build, day, seed=seed),
+                   "from_scratch": refresh_day(sides, day, day_two.manifest)}  # fmt: skip
         for name, side in sides.items():
-            build, project = side["build"], side["project"]
-            if day == date(2026, 11, 23):
-                # Henry (Erin went on day 3, before the shared build)
-                erased = person_values(build, "email:henry@old.cn")
-                side["facts"]["erased"] = erased
-                side["facts"]["lake_rows"] = erase_from_lake(build.lake, erased)
-                side["facts"]["deleted"] = warehouse_rows(build.warehouse, erased, apply=True)
-                day4(build.lake)
-            seed = None
-            if day == date(2026, 11, 24):
-                (project / "seeds" / "identity_decisions.csv").write_text(DECISIONS, encoding="utf-8")
-                seed = "identity_decisions"  # loaded by the day's own call
-            done = run_day(project, build, day, refresh=name == "from_scratch", seed=seed)
-            side["logs"][day] = done.stdout
-            side["snapshots"][day] = snapshot(build)
-            side["facts"][day] = facts(build)
+            side["logs"][day] = outputs[name].stdout
+            side["snapshots"][day] = side["build"].rows()
+            side["facts"][day] = facts(side["build"])
     return sides
 
 
@@ -218,18 +241,16 @@ def correct_daves_mailbox(lake: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def day_six(days) -> dict:
-    sides = {}
-    for name, side in days.items():
-        build, project = side["build"], side["project"]
-        correct_daves_mailbox(build.lake)
-        for table in PURGED:
-            shutil.rmtree(build.lake / "raw" / table / f"dt={DAYS[0]}")
-        write_partition(build.lake, "web_events", DAY6, [
-            page_view("w-bob-6", "bob.device", "2026-11-25 10:00:00", "/pricing", 9, 8_000)])  # fmt: skip
-        done = run_day(project, build, DAY6, refresh=name == "from_scratch")
-        sides[name] = {"log": done.stdout, "tables": snapshot(build)}
-    return sides
+def day_six(days, day_two) -> dict:
+    build = days["incremental"]["build"]
+    correct_daves_mailbox(build.lake)
+    for table in PURGED:
+        shutil.rmtree(build.lake / "raw" / table / f"dt={DAYS[0]}")
+    write_partition(build.lake, "web_events", DAY6, [
+        page_view("w-bob-6", "bob.device", "2026-11-25 10:00:00", "/pricing", 9, 8_000)])  # fmt: skip
+    outputs = {"incremental": run_day(days["incremental"]["project"], build, DAY6),
+               "from_scratch": refresh_day(days, DAY6, day_two.manifest)}  # fmt: skip
+    return {name: {"log": outputs[name].stdout, "tables": days[name]["build"].rows()} for name in days}
 
 
 def test_a_changed_email_and_a_purged_partition_equal_a_full_refresh(day_six):

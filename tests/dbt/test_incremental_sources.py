@@ -3,8 +3,11 @@ full refresh of the same lake, every table of ``staging``, ``intermediate`` and 
 
 The hand-written lake of conftest.py, day 1 and day 2 built once per test run for this file and the
 other incremental files (conftest's ``day_one`` and ``day_two``: day 2 built incrementally and
-refreshed), copied without test_incremental's garbage partition, then, twice (``incremental``: the
-daily build; ``from_scratch``: ``--full-refresh``):
+refreshed), copied, then built as the daily build (``incremental``); after each day ``from_scratch`` is
+a copy of that warehouse and lake (without test_incremental's garbage partition, which a full refresh
+would open) with the models ``--full-refresh`` rebuilds refreshed, as conftest's ``day_two`` and
+test_crm_incremental_equal do (every other table or view is rebuilt whole by each daily build from
+those models' rows and the lake; the histories, never rebuilt, were equal on day 2):
 
 * ``LATER`` (2026-11-26, whose window of ``lookback_days`` 3 leaves days 1 and 2 out): SendGrid posts
   a copy of an open stored from day 1 (the stored copy stays), an **unsubscribe under the id of an
@@ -20,19 +23,21 @@ from __future__ import annotations
 
 import shutil
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from tests.dbt.conftest import (
     DAYS,
-    FULL_REFRESH_WITHOUT_TESTS,
     GARBAGE_DAY,
     SITE,
     WITHOUT_TESTS,
     WITHOUT_UNIT_TESTS,
     Build,
+    copy_of,
     form,
     mail,
+    rebuilt_by_full_refresh,
     run_dbt,
     unchanged_seeds,
     write_partition,
@@ -74,7 +79,7 @@ def purge(lake, day: date) -> None:
 
 
 def snapshot(build: Build) -> dict[str, list[tuple]]:
-    return {table: build.rows_of(table) for table in build.tables()}
+    return build.rows()
 
 
 def differing(incremental: dict, scratch: dict) -> list[str]:
@@ -83,31 +88,40 @@ def differing(incremental: dict, scratch: dict) -> list[str]:
     return [table for table in incremental if incremental[table] != scratch[table]]
 
 
+def refreshed(daily: Build, base: Path, day: datetime, manifest: dict) -> dict:
+    """The from-scratch side of ``day`` (the module's doc): a snapshot of a copy of ``daily`` under ``base``
+    with the models ``--full-refresh`` rebuilds (conftest's ``rebuilt_by_full_refresh``) refreshed."""
+    scratch = copy_of(daily, base)
+    shutil.rmtree(scratch.lake / "raw" / "web_events" / f"dt={GARBAGE_DAY}")
+    done = run_dbt(scratch.base, scratch.lake, "run", "--full-refresh", "--select",
+                   *sorted(rebuilt_by_full_refresh(manifest)), interval=(day, day + timedelta(days=1)))  # fmt: skip
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    return snapshot(scratch)
+
+
 @pytest.fixture(scope="module")
 def worlds(tmp_path_factory, day_two) -> dict[str, dict]:
-    builds = day_two.copy_to(tmp_path_factory.mktemp("incremental_sources"))
+    root = tmp_path_factory.mktemp("incremental_sources")
+    build = copy_of(day_two.side("incremental"), root / "incremental")
     # test_incremental's garbage partition stays in the incremental lake: LATER's window holds no web
     # partition, and a web staging model with an empty window must bind its columns from the newest
     # partition only (macros/incremental.sql, duckdb__lake_window), never open an old file of the lake
-    assert (builds["incremental"].lake / "raw" / "web_events" / f"dt={GARBAGE_DAY}").is_dir()
-    worlds: dict[str, dict] = {}
+    assert (build.lake / "raw" / "web_events" / f"dt={GARBAGE_DAY}").is_dir()
     # the daily build as the DAG's: the unchanged seeds and their tests left out (conftest's unchanged_seeds)
     seeds = unchanged_seeds(day_two.manifest)
-    for name, args in (("incremental", (*WITHOUT_UNIT_TESTS, *seeds)), ("from_scratch", FULL_REFRESH_WITHOUT_TESTS)):
-        build = builds[name]
-        later_partitions(build.lake)
-        build_day(build, LATER, *args)
-        world = {"build": build, "later": snapshot(build)}
-        if name == "incremental":
-            # the same interval again, without data tests: its tables must equal the first run's, whose
-            # build ran them (the same reasoning as conftest's FULL_REFRESH_WITHOUT_TESTS)
-            build_day(build, LATER, *WITHOUT_TESTS, *seeds)
-            world["rerun"] = snapshot(build)
-        purge(build.lake, DAYS[1])
-        build_day(build, PURGED_DAY, *args)
-        world["purged"] = snapshot(build)
-        worlds[name] = world
-    return worlds
+    later_partitions(build.lake)
+    build_day(build, LATER, *WITHOUT_UNIT_TESTS, *seeds)
+    incremental = {"build": build, "later": snapshot(build)}
+    scratch = {"later": refreshed(build, root / "from_scratch_later", LATER, day_two.manifest)}
+    # the same interval again, without data tests: its tables must equal the first run's, whose build ran
+    # them (the same reasoning as conftest's FULL_REFRESH_WITHOUT_TESTS)
+    build_day(build, LATER, *WITHOUT_TESTS, *seeds)
+    incremental["rerun"] = snapshot(build)
+    purge(build.lake, DAYS[1])
+    build_day(build, PURGED_DAY, *WITHOUT_UNIT_TESTS, *seeds)
+    incremental["purged"] = snapshot(build)
+    scratch["purged"] = refreshed(build, root / "from_scratch_purged", PURGED_DAY, day_two.manifest)
+    return {"incremental": incremental, "from_scratch": scratch}
 
 
 def test_a_later_day_equals_a_full_refresh(worlds):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from intent_pipeline.settings import Settings
 
-from tests.dbt.conftest import WAREHOUSE_FILE, Build, run_dbt
+from tests.dbt.conftest import INCREMENTAL_MODELS, WAREHOUSE_FILE, Build, run_dbt
 
 SOURCES = ("forms", "email", "web", "crm")
 TYPEFORM = ["Submission ID", "Form", "Full Name", "Email Address", "Phone Number", "Company", "Submitted At"]
@@ -85,10 +85,19 @@ class Lakehouse:
         shutil.copyfile(self.base / WAREHOUSE_FILE, base / WAREHOUSE_FILE)
         return Lakehouse(base)
 
+    def refreshed_copy(self, base: Path, day: date) -> Lakehouse:
+        """A copy (:meth:`copy_to`) with the models ``--full-refresh`` rebuilds (the incremental ones:
+        conftest's ``INCREMENTAL_MODELS``, which test_incremental checks against the manifest) refreshed
+        for ``day``'s interval: what a ``dbt run --full-refresh`` of the same warehouse and lake makes,
+        as conftest's ``DayOne.day_two`` argues (every other table or view is rebuilt whole by each
+        daily run from those models' rows and the lake; a history ``--full-refresh`` never rebuilds)."""
+        copy = self.copy_to(base)
+        copy.dbt(day, "run", "--full-refresh", "--select", *sorted(INCREMENTAL_MODELS))
+        return copy
+
     def snapshot(self) -> dict[str, list[tuple]]:
-        """Every table of staging, intermediate and marts, rows in a stable order (Build.rows_of)."""
-        build = self.build
-        return {table: build.rows_of(table) for table in build.tables()}
+        """Every table of staging, intermediate and marts, rows in a stable order (Build.rows: one connection)."""
+        return self.build.rows()
 
 
 def differing(one: dict[str, list[tuple]], other: dict[str, list[tuple]]) -> list[str]:

@@ -21,7 +21,8 @@ exports do to a pipeline:
   line is quarantined with the reason, ``read = loaded + quarantined``; day 5 built after it.
 
 After day 5 every table of ``staging``, ``intermediate`` and ``marts`` equals a ``--full-refresh`` of
-the same warehouse and lake, row for row. Then, on a copy, **an old day delivered again**: day 1's
+the same warehouse and lake, row for row (on a copy, the models ``--full-refresh`` rebuilds refreshed:
+``Lakehouse.refreshed_copy``). Then, on a copy, **an old day delivered again**: day 1's
 export with a name corrected, extracted again and its interval run; its s-001 also has a copy in day
 3's partition. The form staging run daily equals its full refresh (before 6 December it did not: the
 first copy was the first *loaded*, and the re-extract made day 3's copy the first in a full build,
@@ -132,8 +133,7 @@ def days(tmp_path_factory):
         if day == D3:
             seen["day 3"] = {"submissions": house.build.query(SUBMISSIONS), "leads": house.build.query(
                 "select lead_id, status from staging.stg_crm__leads order by 1")}  # fmt: skip
-    refreshed = house.copy_to(tmp_path_factory.mktemp("hostile-refresh"))
-    refreshed.dbt(D5, "run", "--full-refresh")
+    refreshed = house.refreshed_copy(tmp_path_factory.mktemp("hostile-refresh"), D5)
     return {"house": house, "refreshed": refreshed, "manifests": manifests, "seen": seen}
 
 
