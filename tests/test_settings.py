@@ -134,6 +134,7 @@ def test_every_intent_variable_of_the_code_is_a_typed_field(tmp_path):
             "INTENT_PG_PASSWORD": "secret",
             "INTENT_PG_DBNAME": "w",
             "INTENT_PG_READER_ROLES": " bi_reader, metabase ,,",
+            "INTENT_CONVERSION_EVENT": "stage_reached",
         }
     )
     assert (settings.forms_decimal, settings.forms_date_order, settings.crm_decimal, settings.crm_date_order) == (
@@ -149,11 +150,14 @@ def test_every_intent_variable_of_the_code_is_a_typed_field(tmp_path):
     assert (settings.pg_host, settings.pg_port, settings.pg_user, settings.pg_dbname) == ("db", 6543, "u", "w")
     assert settings.pg_password == "secret" and "secret" not in repr(settings)
     assert settings.pg_readers == ("bi_reader", "metabase") and Settings.from_env({}).pg_readers == ()
+    assert settings.conversion_event == "stage_reached"
+    assert Settings.from_env({}).conversion_event == "opportunity_created"
 
 
 def test_an_empty_variable_is_its_default():
     names = ("INTENT_MAX_QUARANTINE_SHARE", "INTENT_ACTIVATION_MAX_CHANGE_SHARE", "INTENT_PII_SALT",
-             "INTENT_RETENTION_RAW_DAYS", "INTENT_PG_PORT", "INTENT_CRM_DECIMAL")  # fmt: skip
+             "INTENT_RETENTION_RAW_DAYS", "INTENT_PG_PORT", "INTENT_CRM_DECIMAL",
+             "INTENT_CONVERSION_EVENT")  # fmt: skip
     assert Settings.from_env(dict.fromkeys(names, "")) == Settings.from_env({})
 
 

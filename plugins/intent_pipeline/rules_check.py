@@ -198,9 +198,9 @@ class Conversion:
     def configured(cls) -> Conversion:
         """As dbt reads it without --vars: INTENT_CONVERSION_EVENT, else opportunity_created (macro
         conversion_event); conversion_stage from dbt_project.yml."""
-        import os
+        from intent_pipeline.settings import Settings
 
-        event = os.environ.get("INTENT_CONVERSION_EVENT", "").strip() or "opportunity_created"
+        event = Settings.from_env().conversion_event.strip()
         return cls(event, str(_project_vars().get("conversion_stage", "")).strip() or None)
 
     @classmethod

@@ -60,6 +60,7 @@ _EMPTY_IS_UNSET = (
     "pii_salt", "suppression_list", "retention_raw_days", "retention_quarantine_days", "max_quarantine_share",
     "max_reject_share", "activation_dry_run", "activation_dead_letter_after", "activation_max_change_share",
     "activation_guard_min_rows", "forms_decimal", "forms_date_order", "crm_decimal", "crm_date_order", "pg_port",
+    "conversion_event",
 )  # fmt: skip
 
 # The default salt of hashed keys: documented as unsafe (docs/privacy.md), set INTENT_PII_SALT.
@@ -113,6 +114,8 @@ class Settings(BaseSettings):
     dbt_env_keep: str = ""
     # INTENT_MODEL_RETRAIN_DAYS: train_conversion_model retrains when the newest model is this many days old.
     model_retrain_days: int = 7
+    # INTENT_CONVERSION_EVENT: what converts (dbt reads it itself, macro `setting`); here for `rules check`.
+    conversion_event: str = "opportunity_created"
     # INTENT_ENGINE: where the DAG builds and reads the marts: "duckdb" (the file `warehouse`) or "postgres"
     # (the server of the INTENT_PG_* variables: the lake is loaded into it, dbt builds there).
     engine: str = "duckdb"
