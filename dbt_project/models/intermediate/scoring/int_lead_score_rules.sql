@@ -41,6 +41,7 @@
     Rules with is_enabled false are computed (the conversion model learns from them, the learned
     points suggest a value) but award no points. -#}
 with
+-- imports: one CTE per relation this model reads (the style guide's shape), no logic to share
 
 score_points as (
     select * from {{ ref('int_score_points') }}
@@ -395,6 +396,7 @@ group_totals as (
         rule_points.score_point,
         rules.cap_group,
         sum(rule_points.rule_points) as group_points
+    -- this model's own joins (on rule_id): alike in shape only to other models', other relations
     from rule_points
     inner join rules
         on rules.rule_id = rule_points.rule_id
@@ -425,6 +427,7 @@ final as (
                     * {{ capped_points('group_totals.group_points', 'group_totals.group_points', 'cap_groups.max_points') }}
                     / group_totals.group_points
             end as {{ sql_type('double precision') }}) as points_awarded
+    -- this model's own joins (on rule_id, cap_group): alike in shape only to other models', other relations
     from rule_points
     inner join rules
         on rules.rule_id = rule_points.rule_id

@@ -41,6 +41,7 @@
 {%- set previous_point = uses_probability_grades(scoring_model()) %}
 {%- set not_previous = "true" if previous_point else "score_point <> 'previous'" %}
 with
+-- imports: one CTE per relation this model reads (the style guide's shape), no logic to share
 
 score_points as (
     select * from {{ ref('int_score_points') }}
