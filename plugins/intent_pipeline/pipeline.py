@@ -453,7 +453,8 @@ def duckdb_build(
     if same:
         log.info("%d models and data tests whose inputs did not change left out of the build: %s", len(same),
                  " ".join(same))  # fmt: skip
-    excluded = (*skip, *same) if skip else (("--exclude", *same) if same else ())
+    left_out = (*skip[1:], *same)  # skip is ("--exclude", <names>) or ()
+    excluded = ("--exclude", *left_out) if left_out else ()
     completed = run_dbt(settings, *dbt_build_args(full_refresh=full_refresh), *excluded, interval=interval,
                         target=target)  # fmt: skip
     if completed.returncode == 0:

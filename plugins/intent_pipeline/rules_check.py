@@ -175,7 +175,8 @@ class Lookups:
         )
 
 
-def _project_vars() -> dict[str, Any]:
+def project_vars() -> dict[str, Any]:
+    """The vars of dbt_project.yml (their defaults, as dbt reads them without --vars)."""
     import yaml
 
     return yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8")).get("vars", {})
@@ -183,7 +184,7 @@ def _project_vars() -> dict[str, Any]:
 
 def opportunity_stages() -> tuple[str, ...]:
     """var opportunity_stages of dbt_project.yml, lower-cased (as macro opportunity_stage_index compares)."""
-    return tuple(str(s).strip().lower() for s in _project_vars().get("opportunity_stages", []))
+    return tuple(str(s).strip().lower() for s in project_vars().get("opportunity_stages", []))
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,7 @@ class Conversion:
         from intent_pipeline.settings import Settings
 
         event = Settings.from_env().conversion_event.strip()
-        return cls(event, str(_project_vars().get("conversion_stage", "")).strip() or None)
+        return cls(event, str(project_vars().get("conversion_stage", "")).strip() or None)
 
     @classmethod
     def from_definition(cls, text: str) -> Conversion:

@@ -626,12 +626,10 @@ def propose(
 
 def _current_thresholds() -> tuple[float, float]:
     """The vars high_intent_threshold and potential_threshold of dbt_project.yml."""
-    import yaml
+    from intent_pipeline.rules_check import project_vars
 
-    from intent_pipeline.settings import DBT_PROJECT_DIR
-
-    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
-    return float(project["vars"]["high_intent_threshold"]), float(project["vars"]["potential_threshold"])
+    found = project_vars()
+    return float(found["high_intent_threshold"]), float(found["potential_threshold"])
 
 
 def seed_csv(seed: pd.DataFrame) -> str:

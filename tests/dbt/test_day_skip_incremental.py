@@ -24,6 +24,7 @@ from tests.dbt.conftest import (
     WITHOUT_UNIT_TESTS,
     DayThree,
     _dbt_env,
+    form,
     write_partition,
 )
 from tests.dbt.test_identity_decisions import run_project
@@ -31,12 +32,12 @@ from tests.dbt.test_identity_decisions import run_project
 pytestmark = pytest.mark.slow
 
 DAY4 = (datetime(2026, 12, 20), datetime(2026, 12, 21))
-EMPTY_SOURCES = ("web_events", "forms_submissions")  # an empty partition each; email and CRM: none
 
 
-@pytest.fixture(scope="module")
-def day_four(tmp_path_factory, day_two, day_three) -> dict:
-    root = tmp_path_factory.mktemp("dayskip")
+def build_day_four(root, day_two, day_three, forms: list[dict]) -> dict:
+    """Day 4 on copies of day 3: ``forms`` the form extract's rows (none: an empty partition), the web
+    extract an empty partition, email and CRM no partition; the incremental side built as the DAG's build
+    leaves nodes out, the other with ``--full-refresh``."""
     sides = day_three.copy_to(root)
     manifest = day_two.manifest
     incremental, scratch = sides["incremental"], sides["from_scratch"]
@@ -45,8 +46,8 @@ def day_four(tmp_path_factory, day_two, day_three) -> dict:
     # what the DAG's build records after day 3 (the lake is day 3's)
     day_skip.record(day_skip.fingerprints(project, manifest, incremental.lake, env), incremental.warehouse)
     for side in sides.values():
-        for table in EMPTY_SOURCES:
-            write_partition(side.lake, table, DAY4[0].date(), [])
+        write_partition(side.lake, "web_events", DAY4[0].date(), [])
+        write_partition(side.lake, "forms_submissions", DAY4[0].date(), forms)
     current = day_skip.fingerprints(project, manifest, incremental.lake, env)
     seeds = sorted(seed_state.fingerprints(project))  # every seed as day 3 loaded it
     same = day_skip.skip_args(current, day_skip.take_record(incremental.warehouse), seeds, manifest,
@@ -62,6 +63,27 @@ def day_four(tmp_path_factory, day_two, day_three) -> dict:
     return {"incremental": incremental, "from_scratch": scratch, "skipped": set(same), "log": done.stdout}
 
 
+@pytest.fixture(scope="module")
+def day_four(tmp_path_factory, day_two, day_three) -> dict:
+    return build_day_four(tmp_path_factory.mktemp("dayskip"), day_two, day_three, [])
+
+
+@pytest.fixture(scope="module")
+def day_four_with_a_form(tmp_path_factory, day_two, day_three) -> dict:
+    """One source brings rows (a new person's form), the others nothing: the day the skip is for."""
+    forms = [form("f-nina-trial", "2026-12-20 03:00:00", "Free Trial", "nina@newco.example", "+8613900001111",
+                  full_name="Nina")]  # fmt: skip
+    return build_day_four(tmp_path_factory.mktemp("dayskip-form"), day_two, day_three, forms)
+
+
+def equal_tables(day: dict) -> list[str]:
+    """The tables whose rows differ between the two sides (none may be missing on either)."""
+    incremental, scratch = day["incremental"], day["from_scratch"]
+    assert incremental.tables() == scratch.tables()
+    mine, theirs = incremental.rows(), scratch.rows()
+    return [table for table in mine if mine[table] != theirs[table]]
+
+
 def test_a_day_without_new_rows_leaves_out_what_did_not_change(day_four):
     skipped = day_four["skipped"]
     # the sources' models, identity and the people did not change; scores read the date
@@ -70,12 +92,24 @@ def test_a_day_without_new_rows_leaves_out_what_did_not_change(day_four):
 
 
 def test_a_day_that_left_nodes_out_equals_its_full_refresh(day_four):
-    incremental, scratch = day_four["incremental"], day_four["from_scratch"]
-    assert incremental.tables() == scratch.tables()
-    compared = incremental.tables()
+    compared = day_four["incremental"].tables()
     assert {"marts.people", "marts.lead_scores", "intermediate.int_identity_person_ids"} <= set(compared)
-    differing = [table for table in compared if incremental.rows_of(table) != scratch.rows_of(table)]
-    assert differing == []
+    assert equal_tables(day_four) == []
+
+
+def test_a_day_where_one_source_brought_rows_rebuilds_what_reads_it_and_equals_its_full_refresh(
+    day_four_with_a_form,
+):
+    """The forms brought a new person, web an empty partition, email and CRM nothing: the form's path
+    (staging, identity, people) is built, the other sources' staging is left out, and every table equals
+    the full refresh (the new person among the people)."""
+    skipped = day_four_with_a_form["skipped"]
+    assert {"stg_web__events", "stg_email__events", "stg_crm__leads"} <= skipped
+    assert not {"stg_forms__submissions", "int_identity_person_ids", "people", "lead_scores"} & skipped
+    assert equal_tables(day_four_with_a_form) == []
+    emails = {row for (row,) in day_four_with_a_form["incremental"].query(
+        "select lower(email) from marts.people where email is not null")}  # fmt: skip
+    assert "nina@newco.example" in emails
 
 
 def test_the_record_is_taken_before_a_build(tmp_path, day_two):
