@@ -177,11 +177,11 @@ def generate(home: Path, people: int, seed: int, pollution: str, daily_drops: in
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def extract(home: Path, day: str) -> None:
+def extract(home: Path, day: str, sources: tuple[str, ...] = SOURCES) -> None:
     from intent_pipeline.sources import extract_source
 
     settings = settings_for(home)
-    for source in SOURCES:
+    for source in sources:
         extract_source(
             source,
             settings,

@@ -32,9 +32,11 @@
 
 3. Worlds (issue 13). For each world preset of the generator (intent_pipeline.synth.worlds:
    default, fit_matters, content_universal, few_opportunities, sales_led) a workload of
-   --world-people (default 2000) people over --world-history-days (360) is generated, extracted
-   and built (the scoring path, data tests included, no unit tests) with the dbt vars the world's
-   business would set (what converts, the window, when a lead is scored: WorldPreset.conversion).
+   --world-people (default 2000) people over --world-history-days (360) is generated (with the
+   CRM's daily opportunity exports: each stage change on its day), extracted (the older days'
+   opportunity exports too) and built (the scoring path, data tests included, no unit tests) with
+   the dbt vars the world's business would set (what converts, the window, when a lead is scored:
+   WorldPreset.conversion).
    On the same time split (the newest 20 % of the labelled leads are the test):
      auc_rule             the current rule table's score at the lead's point
      auc_rule_calibrated  the score of the table intent_pipeline.scoring_calibration proposes from
@@ -363,7 +365,8 @@ def build_world(
 
     preset = WORLDS[name]
     settings = settings_for(home)
-    built = {"world": name, "people": people, "seed": seed, "history_days": history_days, **preset.conversion}
+    built = {"world": name, "people": people, "seed": seed, "history_days": history_days,
+             "opportunity_history": True, **preset.conversion}  # fmt: skip
     marker = settings.state_dir / WORLD_BUILD_FILE
     if reuse and marker.exists() and json.loads(marker.read_text()) == built and settings.warehouse.exists():
         progress(f"world {name}: reusing the warehouse built for seed {seed} in {home}")
@@ -376,9 +379,13 @@ def build_world(
     marker.unlink(missing_ok=True)
     truth = home / "data" / "ground_truth"
     progress(f"world {name}: generating {people} people over {history_days} days")
-    synth(Path(settings.landing_url), truth, people=people, seed=seed, interval_start=date.fromisoformat(INTERVAL),
-          history_days=history_days, world_name=name)  # fmt: skip
+    summary = synth(Path(settings.landing_url), truth, people=people, seed=seed,
+                    interval_start=date.fromisoformat(INTERVAL), history_days=history_days, world_name=name,
+                    opportunity_history=True)  # fmt: skip
     extract(home, INTERVAL)
+    # the CRM's daily opportunity exports of the older days: every stage change on its day (a backfill)
+    for day in summary["opportunity_history"]["days"]:
+        extract(home, day, ("crm",))
     progress(f"world {name}: dbt build with {preset.conversion}")
     select = (
         "--select",

@@ -46,6 +46,12 @@ def main(argv: list[str] | None = None) -> int:
         + "; ".join(f"{name}: {preset.description}" for name, preset in WORLDS.items())
         + " (default: default)",
     )
+    parser.add_argument(
+        "--opportunity-history",
+        action="store_true",
+        help="also write the CRM's daily opportunity exports of the days before the first drop "
+        "(crm/dt=<day>/opportunities_*.csv: the stage changes of that day) for a backfill to extract",
+    )
     parser.add_argument("--landing", type=Path, required=True, help="landing directory to write into")
     parser.add_argument("--truth", type=Path, required=True, help="ground-truth directory (never read by the pipeline)")
     args = parser.parse_args(argv)
@@ -58,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             interval_start=args.date,
             history_days=args.history_days,
             daily_drops=args.daily_drops,
+            opportunity_history=args.opportunity_history,
             pollution=args.pollution,
             world_name=args.world,
         )

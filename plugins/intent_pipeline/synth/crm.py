@@ -7,9 +7,10 @@ CRM rows carry Asia/Shanghai wall-clock time; a row arrives in the drop of its l
 from __future__ import annotations
 
 import random
+from datetime import date
 
 from . import vocab as V
-from .clock import DAY, HOUR, cum, time_in
+from .clock import DAY, HOUR, cum, time_in, utc_day
 from .model import CrmOutcome, Person, PlannedForm, Seen, email_key
 from .pollution import written_hub_phone
 from .truth import Truth
@@ -140,7 +141,9 @@ def _opportunity(
     outcome: CrmOutcome,
 ) -> int:
     """The lead's opportunity: closed won or lost within its sales cycle, or still at an open stage at
-    the end of the history; a won one gets its orders. Returns its close time (its creation if open)."""
+    the end of the history; a won one gets its orders. Its stage path (:func:`stage_path`) is
+    exported a version a day it changed (:func:`_export_versions`). Returns its close time (its
+    creation if open)."""
     end, prop, company = world.window.end, p.propensity, p.company
     cycle = rng.randint(15, 75) * DAY
     amount = round(DEAL_SIZE_CNY[company["size"]] * rng.lognormvariate(0, 0.4), -3)
@@ -148,41 +151,81 @@ def _opportunity(
     if currency == "USD":
         amount = round(amount / 7.1, -2)
     close_ts = opp_created + cycle
+    opp_id = world.sf_id("006", "opportunity")
     if close_ts < end:
         won = rng.random() < 0.35 + 0.5 * prop
-        stage = "Closed Won" if won else "Closed Lost"
-        close = local_time(close_ts).strftime("%Y-%m-%d")
-        stage_changed = close_ts
+        path = stage_path(opp_id, prop, opp_created, close_ts, won)
     else:
         won = False
-        elapsed = (end - opp_created) / cycle
-        step = min(3, int(elapsed * 4))
-        stage = STAGES_OPEN[step]
-        close = ""
+        path = [v for v in stage_path(opp_id, prop, opp_created, close_ts, None) if v[0] < end]
         close_ts = opp_created
-        # the open stages split the cycle in quarters (no draw: the sample stays the same)
-        stage_changed = opp_created + cycle * step // 4
-    opp_id = world.sf_id("006", "opportunity")
     truth.record("crm", opp_id, p.key)
     seen.add("crm_lead", lead_id, opp_created, close_ts)
     product = rng.choice(["CDP 年度订阅", "CDP Annual Subscription", "营销自动化套件", "Enterprise Plan"])
-    row = [
-        opp_id,
-        lead_id,
-        f"{company['name']} - {product}",
-        stage,
-        f"{amount:.2f}",
-        currency,
-        local_time(opp_created).strftime("%Y-%m-%d %H:%M:%S"),
-        close,
-        local_time(stage_changed).strftime("%Y-%m-%d %H:%M:%S"),
-    ]
-    world.drops.at(close_ts).opportunities.append((close_ts, p.key, row, ""))
+    head = [opp_id, lead_id, f"{company['name']} - {product}"]
+    tail = [f"{amount:.2f}", currency, local_time(opp_created).strftime("%Y-%m-%d %H:%M:%S")]
+    _export_versions(world, p.key, head, tail, path)
     if won:
         outcome.converted = True
         outcome.revenue = amount
         _orders(world, truth, rng, p, seen, lead_id, close_ts, amount, currency, email)
     return close_ts
+
+
+def stage_path(opp_id: str, prop: float, created: int, close_ts: int, won: bool | None) -> list[tuple[int, str]]:
+    """An opportunity's stage changes (epoch second, stage), in time order: Prospecting at its
+    creation, then the open stages it reaches, then Closed Won or Closed Lost at ``close_ts``
+    (``won`` None: an opportunity still open at the end of the history, whose fate is drawn here).
+
+    Driven by the person's true propensity ``prop``: a won deal passes every open stage, a lost one
+    stops after each stage with probability 0.7 - 0.6 x prop (a warmer lead is lost later). The
+    changes fall at sorted uniform times of the cycle, so two may come on one day. Messy as real CRMs
+    are: a later open stage is skipped in one case of ten, and a deal at Qualification or further
+    is closed lost and re-opened to its stage before its final close in one case of 25. Drawn from
+    the opportunity id's own generator: every other draw of the sample is the same with or without it.
+    """
+    draw = random.Random(f"stages:{opp_id}")
+    if won is None:
+        won = draw.random() < 0.35 + 0.5 * prop
+    reached = len(STAGES_OPEN) if won else 1
+    while not won and reached < len(STAGES_OPEN) and draw.random() < 0.3 + 0.6 * prop:
+        reached += 1
+    stages = [STAGES_OPEN[0]] + [s for s in STAGES_OPEN[1:reached] if draw.random() >= 0.1]
+    times = sorted(draw.randint(created + 1, close_ts - 1) for _ in stages[1:])
+    path = [(created, stages[0]), *zip(times, stages[1:], strict=True)]
+    if len(path) > 1 and draw.random() < 0.04:
+        lost_at = draw.randint(path[-1][0], close_ts - 1)
+        path += [(lost_at, "Closed Lost"), (draw.randint(lost_at, close_ts - 1), path[-1][1])]
+    return [*path, (close_ts, "Closed Won" if won else "Closed Lost")]
+
+
+def _export_versions(
+    world: World, person_key: str, head: list[str], tail: list[str], path: list[tuple[int, str]]
+) -> None:
+    """The opportunity's versions in the CRM's exports: a drop (and, with the history, each older day's
+    export) holds it as it stood at the end of its day, so two changes on one day show as the later;
+    the drop of the last days shows each change on its day, the first drop (the full export) the
+    latest state before it. One version in 20 is exported a day late (never past the next change,
+    nor past the end of the history)."""
+    end, drops = world.window.end, world.drops
+    late = random.Random(f"late:{head[0]}")
+    latest: dict[tuple[bool, date], tuple[int, list[str]]] = {}  # (an older day's export?, day): version
+    for k, (ts, stage) in enumerate(path):
+        closed = stage.startswith("Closed")
+        row = [*head, stage, *tail, local_time(ts).strftime("%Y-%m-%d") if closed else "",
+               local_time(ts).strftime("%Y-%m-%d %H:%M:%S")]  # fmt: skip
+        delivered = ts
+        next_ts = path[k + 1][0] if k + 1 < len(path) else end
+        if late.random() < 0.05 and utc_day(ts + DAY) < utc_day(next_ts) and ts + DAY < end:
+            delivered = ts + DAY
+        latest[(False, drops.at(delivered).day)] = (ts, row)
+        if drops.history is not None and utc_day(delivered) < drops.days[0]:
+            latest[(True, utc_day(delivered))] = (ts, row)
+    for (older, day), (ts, row) in latest.items():
+        if older:
+            drops.history.by_day.setdefault(day, []).append((ts, person_key, row, ""))  # type: ignore[union-attr]
+        else:
+            drops.by_day[day].opportunities.append((ts, person_key, row, ""))
 
 
 # The lead's context is passed down as to _opportunity (and _follow_up's to _worked_by_intent):

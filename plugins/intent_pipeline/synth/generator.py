@@ -63,6 +63,7 @@ def generate(
     daily_drops: int = 0,
     pollution: str = "default",
     world_name: str = "default",
+    opportunity_history: bool = False,
 ) -> dict[str, Any]:
     """Write a seeded sample workload into ``landing_dir`` and its ground truth into ``truth_dir``.
 
@@ -100,8 +101,9 @@ def generate(
         interval_start = interval_start.date()
     landing = Path(str(landing_dir).removeprefix("file://"))
     return _run(
-        landing, Path(truth_dir), people, seed, interval_start, history_days, daily_drops, pollution, preset.name
-    )
+        landing, Path(truth_dir), people, seed, interval_start, history_days, daily_drops, pollution, preset.name,
+        opportunity_history,
+    )  # fmt: skip
 
 
 def _run(
@@ -114,13 +116,14 @@ def _run(
     daily_drops: int,
     pollution: str,
     world_name: str = "default",
+    opportunity_history: bool = False,
 ) -> dict[str, Any]:
     # The world (companies, planted rows) draws from the seed; each person from a stream of their own
     # (see timelines.Timeline), the pollution plan from a third one. The order of the draws below is
     # the bytes' order: changing it changes every file.
     world_rng = random.Random(seed)
     window = Window.of(interval_start, history_days)
-    drops = Drops(landing, seed, interval_start, daily_drops)
+    drops = Drops(landing, seed, interval_start, daily_drops, opportunity_history)
     all_companies = companies(world_rng, max(5, people // 5))
     taken, e164 = Taken(), E164()
     world = World(
@@ -147,6 +150,8 @@ def _run(
         counter = [0]
         for drop in drops:
             drop.close(counter, truth.records)
+        if drops.history is not None:
+            drops.history.close()
     planted = [x for d in drops for x in d.planted]
     truth.bad_rows(planted)
     head: dict[str, object] = {
@@ -157,6 +162,12 @@ def _run(
         "world": world_name,
         "drops": [d.isoformat() for d in drops.days],
     }
+    if drops.history is not None:
+        # the older days' opportunity exports, beside the drops' own counts
+        head["opportunity_history"] = {
+            "days": [d.isoformat() for d in sorted(drops.history.by_day)],
+            "rows": drops.history.rows,
+        }
     tail: dict[str, object] = {"landing": str(landing), "truth_dir": str(truth_dir)}
     summary = truth.summary(head, pollution, list(drops), planted, tail)
     (truth_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")

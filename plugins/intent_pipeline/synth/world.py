@@ -14,17 +14,22 @@ from .clock import DAY, HOUR, Window, utc_day
 from .model import E164, Campaign, Company, Taken
 from .pollution import PollutionPlan
 from .worlds import WORLDS, WorldPreset
-from .writers import DropWriter
+from .writers import DropWriter, OpportunityHistory
 
 
 class Drops:
     """The landing drops of a run, one per arrival day, in chronological order."""
 
-    def __init__(self, landing: Path, seed: int, interval_start: date, daily_drops: int):
+    def __init__(
+        self, landing: Path, seed: int, interval_start: date, daily_drops: int, opportunity_history: bool = False
+    ):
         self.days = [interval_start - timedelta(days=i) for i in range(max(daily_drops, 1) - 1, -1, -1)]
         self.by_day = {d: DropWriter(landing, d, random.Random(f"{seed}/{d}")) for d in self.days}
         self.first = self.by_day[self.days[0]]
         self.last = self.by_day[self.days[-1]]
+        # With opportunity_history, the CRM's daily opportunity exports of the days before the first
+        # drop as well (one opportunities file a day: the changes of that day), else none.
+        self.history = OpportunityHistory(landing) if opportunity_history else None
 
     def at(self, ts: int) -> DropWriter:
         """The drop an event of epoch second ``ts`` arrives in: its UTC day's, older history in the first."""

@@ -360,15 +360,47 @@ class DropWriter:
             ("crm_orders", ORDERS_HEADER, self.orders, "orders"),
             ("crm_activities", ACTIVITIES_HEADER, self.activities, "activities"),
         ):
-            rows.sort(key=lambda r: (bool(r[3]), r[0], r[2][0]))
             name = f"{stem}_{self.stamp}.csv"
-            with (self.dirs["crm"] / name).open("w", encoding="utf-8", newline="") as f:
-                w = csv.writer(f)
-                w.writerow(header)
-                for i, (_ts, person_key, row, reason) in enumerate(rows, 1):
-                    w.writerow([*row, crm_email_opt_out(person_key)] if table == "crm_leads" else row)
-                    if reason:
-                        self.planted.append(Planted("crm", table, self.rel("crm", name), i, row[0], person_key, reason))
+            write_crm_report(self.dirs["crm"] / name, table, header, rows)
+            for i, (_ts, person_key, row, reason) in enumerate(rows, 1):
+                if reason:
+                    self.planted.append(Planted("crm", table, self.rel("crm", name), i, row[0], person_key, reason))
             self.files["crm"] += 1
             self.rows["crm"] += len(rows)
             self.table_rows[table] += len(rows)
+
+
+def write_crm_report(path: Path, table: str, header: list[str], rows: list[CrmRow]) -> None:
+    """One CRM report file of ``table``: ``rows`` sorted in place (planted rows last, then by time and
+    id) and written under ``header`` (a lead row gets its Email Opt Out)."""
+    rows.sort(key=lambda r: (bool(r[3]), r[0], r[2][0]))
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        for _ts, person_key, row, _reason in rows:
+            w.writerow([*row, crm_email_opt_out(person_key)] if table == "crm_leads" else row)
+
+
+@dataclass
+class OpportunityHistory:
+    """The CRM's daily incremental opportunity exports of the days before the first drop
+    (``crm/dt=<day>/opportunities_<YYYYMMDD>.csv``: each opportunity changed that day, as it stood at
+    the day's end), which a backfill of those days extracts."""
+
+    landing: Path
+    by_day: dict[date, list[CrmRow]] = field(default_factory=dict)
+    files: int = 0
+    rows: int = 0
+
+    def close(self) -> None:
+        for day in sorted(self.by_day):
+            folder = self.landing / "crm" / f"dt={day.isoformat()}"
+            folder.mkdir(parents=True, exist_ok=True)
+            for old in folder.iterdir():  # a rerun into the same folder must not leave files of the last run
+                if old.is_file():
+                    old.unlink()
+            rows = self.by_day[day]
+            write_crm_report(folder / f"opportunities_{day.strftime('%Y%m%d')}.csv", "crm_opportunities",
+                             OPPORTUNITIES_HEADER, rows)  # fmt: skip
+            self.files += 1
+            self.rows += len(rows)
