@@ -180,7 +180,7 @@ def stage_path(opp_id: str, prop: float, created: int, close_ts: int, won: bool 
     Driven by the person's true propensity ``prop``: a won deal passes every open stage, a lost one
     stops after each stage with probability 0.7 - 0.6 x prop (a warmer lead is lost later). The
     changes fall at sorted uniform times of the cycle, so two may come on one day. Messy as real CRMs
-    are: a later open stage is skipped in one case of ten, and a deal at Qualification or further
+    are: a later open stage is skipped in one case of ten, and a deal past Prospecting
     is closed lost and re-opened to its stage before its final close in one case of 25. Drawn from
     the opportunity id's own generator: every other draw of the sample is the same with or without it.
     """
