@@ -115,6 +115,11 @@ def make_env(base: Path, port: int) -> dict:
         # the DAG files do not change while the bench runs: parsed at the start, not again every 30 s
         # (each parse is a process of its own; 41 of them, 13 CPU-seconds, in a 14-minute test run)
         AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL="3600",
+        # the scheduler's sleep after a loop that found nothing to do (Airflow's default 1 s; a loop
+        # that queued a task or saw one finish runs the next at once): 3 s takes its idle loops from
+        # 2.0 to 0.85 CPU-seconds a 90 s (docs/benchmarks.md, issue 16), for up to 2 s more between a
+        # task's end and the next task's start
+        AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="3",
         # the scheduler's log server: not the default 8793, which another Airflow on this host may hold
         AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
         # SQLite metadata shared by four components: wait up to 60 s for its write lock, not 5 s
