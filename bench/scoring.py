@@ -61,6 +61,8 @@
      grade_ratio_model    the share grades cut on the model's probability (its grades thresholds)
      grade_ratio_model_at_snapshots  the same grades on the test-time leads at their snapshot ages
                           (snap7, snap30: what crm_lead_scores grades later in a lead's life); no goal
+     model_rule_features  which rules gave the model rule:<id> and log_hits:<id> features (--model-rule-features:
+                          enabled or all; model_features_left_out: how many features that left out)
      model_c              the L2 strength (C) of the plain step, chosen by grouped cross-validation
                           on the fit slice (scoring_model.choose_c)
      auc_model_c1         the same training with C fixed at 1 (the former default; ece_c1)
@@ -94,6 +96,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from identity import INTERVAL, extract, generate, progress, settings_for  # noqa: E402
 from intent_pipeline import pipeline, scoring_model  # noqa: E402
+from intent_pipeline.settings import DEFAULT_MODEL_RULE_FEATURES, MODEL_RULE_FEATURES  # noqa: E402
 
 SCORING_MODELS = (
     "int_score_points",
@@ -157,7 +160,7 @@ def accuracy(home: Path, people: int, seed: int) -> dict:
     settings = settings_for(home)
     progress("dbt build (everything)")
     results, build_seconds = dbt(home, "build")
-    labels, features = pipeline.load_training_data(settings.warehouse)
+    labels, features, enabled = pipeline.load_training_data(settings.warehouse)
     start, end = pipeline.interval_dates(date.fromisoformat(INTERVAL))
     leads = scoring_model.primary(labels)
     progress(
@@ -165,7 +168,7 @@ def accuracy(home: Path, people: int, seed: int) -> dict:
         f" and {len(labels) - len(leads)} snapshot examples"
     )
     trained = time.perf_counter()
-    model = scoring_model.train(labels, features, trained_at=end)
+    model = scoring_model.train(labels, features, trained_at=end, enabled_rules=enabled)
     train_seconds = time.perf_counter() - trained
     scoring_model.save(model, settings.models_dir)
 
@@ -409,8 +412,11 @@ def world_figures(
     history_days: int,
     reuse: bool = False,
     rebuild_from: str | None = None,
+    rule_features: str | None = None,
 ) -> dict:
-    """Build one world preset (:func:`build_world`); the model, the calibration and the reference."""
+    """Build one world preset (:func:`build_world`); the model, the calibration and the reference.
+    ``rule_features``: which rules give the model features (scoring_model.model_signals; None: the
+    default of INTENT_MODEL_RULE_FEATURES)."""
     import pandas as pd
     from intent_pipeline import scoring_calibration
     from intent_pipeline.settings import DBT_PROJECT_DIR
@@ -420,16 +426,17 @@ def world_figures(
     settings = settings_for(home)
     truth = home / "data" / "ground_truth"
     build_world(home, name, people, seed, history_days, reuse, rebuild_from)
-    labels, features = pipeline.load_training_data(settings.warehouse)
+    labels, features, enabled = pipeline.load_training_data(settings.warehouse)
     start, end = pipeline.interval_dates(date.fromisoformat(INTERVAL))
-    model = scoring_model.train(labels, features, trained_at=end)
+    chosen = {"enabled_rules": enabled, "rule_features": rule_features or settings.model_rule_features}
+    model = scoring_model.train(labels, features, trained_at=end, **chosen)
     # the same training with the plain step's L2 strength fixed at C = 1 (the default before issue 13's
     # fifth pass; the default chooses it by cross-validation on the fit slice)
-    fixed_c = scoring_model.train(labels, features, trained_at=end, c_grid=(1.0,))
+    fixed_c = scoring_model.train(labels, features, trained_at=end, c_grid=(1.0,), **chosen)
     # the other place the probability map can be learned (scoring_model.CALIBRATION_MODES): a
     # calibration slice of its own, or the fit slice's out-of-fold predictions
     other_mode = next(m for m in scoring_model.CALIBRATION_MODES if m != model["calibration_mode"])
-    other = scoring_model.train(labels, features, trained_at=end, calibration=other_mode)
+    other = scoring_model.train(labels, features, trained_at=end, calibration=other_mode, **chosen)
     other_rates = model_grade_rates(other, labels, features)
     examples = query(settings.warehouse, "select * from marts.lead_conversion_examples where label_complete")
     seed_rules = scoring_calibration.read_seed(DBT_PROJECT_DIR / "seeds" / "scoring_rules.csv")
@@ -483,6 +490,9 @@ def world_figures(
         "model_attempts": {a["method"]: _round(a["roc_auc"]) for a in model.get("attempts", [])},
         # the L2 strength of the plain step the default chose by grouped cross-validation on the fit slice
         "model_c": (model.get("c_choice") or {}).get("c"),
+        # which rules gave the model features (INTENT_MODEL_RULE_FEATURES) and how many features that left out
+        "model_rule_features": model.get("rule_features"),
+        "model_features_left_out": len(model.get("rule_features_left_out", [])),
         # the alternative: the former fixed C = 1
         "auc_model_c1": _round((fixed_c.get("metrics") or {}).get("roc_auc")),
         "ece_c1": _round((fixed_c.get("metrics") or {}).get("ece")),
@@ -725,6 +735,13 @@ def main() -> None:
         help="with --reuse-worlds: build MODEL and the models between it and the training data again with this "
         "checkout's SQL (e.g. int_scoring_features after a feature change) before measuring",
     )
+    parser.add_argument(
+        "--model-rule-features",
+        choices=MODEL_RULE_FEATURES,
+        default=None,
+        help="which rules give the worlds' conversion model features (scoring_model.model_signals; default "
+        f"{DEFAULT_MODEL_RULE_FEATURES}, the default of INTENT_MODEL_RULE_FEATURES)",
+    )
     args = parser.parse_args()
     if args.rebuild_from and not args.reuse_worlds:
         parser.error("--rebuild-from needs --reuse-worlds")
@@ -755,6 +772,7 @@ def main() -> None:
                     args.world_history_days,
                     args.reuse_worlds,
                     args.rebuild_from,
+                    args.model_rule_features,
                 )
                 for seed in seeds
             ]

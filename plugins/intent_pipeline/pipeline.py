@@ -589,11 +589,15 @@ TRAINING_FEATURES_SQL = """
         on examples.example_id = features.score_point and examples.person_id = features.person_id
 """
 
+# the rules that awarded points in the build the features come from (scoring_model.model_signals)
+TRAINING_ENABLED_RULES_SQL = "select distinct rule_id from intermediate.int_lead_score_rules where is_enabled"
+
 
 def load_training_data(warehouse: Path, engine: str = "duckdb", pg_snapshot: str = ""):
-    """(labels, features) of the conversion model from the warehouse, read-only (after dbt finished):
-    each CRM lead at its scored_at (lead_conversion_examples) and, where the warehouse has them, the
-    same leads at the snapshot ages (``snapshot`` true: int_lead_snapshot_examples). ``engine``
+    """(labels, features, enabled rules) of the conversion model from the warehouse, read-only (after
+    dbt finished): each CRM lead at its scored_at (lead_conversion_examples) and, where the warehouse has
+    them, the same leads at the snapshot ages (``snapshot`` true: int_lead_snapshot_examples); the set of
+    rule ids enabled in the seed of that build (``train(enabled_rules=...)``). ``engine``
     ``postgres``: from the marts in Postgres (``postgres_load.PgReader``; ``pg_snapshot``: the run's)."""
     import duckdb
     import pandas as pd
@@ -612,7 +616,8 @@ def load_training_data(warehouse: Path, engine: str = "duckdb", pg_snapshot: str
         queries = [TRAINING_LABELS_SQL] + ([SNAPSHOT_LABELS_SQL] if has_snapshots else [])
         labels = pd.concat([_frame_of(con, q) for q in queries], ignore_index=True)
         features = _frame_of(con, TRAINING_FEATURES_SQL.format(examples=" union all ".join(queries)))
-    return labels, features
+        enabled = set(_frame_of(con, TRAINING_ENABLED_RULES_SQL)["rule_id"])
+    return labels, features, enabled
 
 
 def _frame_of(con, sql: str):
@@ -633,8 +638,10 @@ def train_model(settings: Settings, trained_at: datetime, *, retrain_days: int |
         last = datetime.fromisoformat(previous[0]["trained_at"]).replace(tzinfo=None)
         if (trained_at - last).days < retrain_days:
             return {"status": "not_due", "latest_version": previous[0]["version"], "latest_trained_at": str(last)}
-    labels, features = load_training_data(settings.warehouse, settings.engine, settings.pg_snapshot)
-    model = scoring_model.train(labels, features, trained_at=trained_at)
+    labels, features, enabled = load_training_data(settings.warehouse, settings.engine, settings.pg_snapshot)
+    model = scoring_model.train(
+        labels, features, trained_at=trained_at, rule_features=settings.model_rule_features, enabled_rules=enabled
+    )
     path = scoring_model.save(model, settings.models_dir)
     log.info("conversion model %s: %s %s", model["version"], model["status"], model.get("reason") or "")
     return {

@@ -50,9 +50,13 @@ from typing import Any, ParamSpec, TypeVar
 import numpy as np
 import pandas as pd
 
+from intent_pipeline.settings import DEFAULT_MODEL_RULE_FEATURES, MODEL_RULE_FEATURES
+
 LABEL_COLUMNS = ("example_id", "person_id", "as_of_at", "label")
 FEATURE_COLUMNS = ("example_id", "feature", "value")
 RULE_PREFIX = "rule:"
+# the features int_scoring_features derives from one rule: its decayed hits and ln(its hit count)
+RULE_FEATURE_PREFIXES = (RULE_PREFIX, "log_hits:")
 SLICES = ("train", "calibration", "test")
 MODEL_FILE = "model.json"
 POINTS_FILE = "learned_points.csv"
@@ -116,6 +120,27 @@ def single_threaded(function: Callable[_P, _R]) -> Callable[_P, _R]:
 
 
 # --- input -------------------------------------------------------------------------
+
+
+def rule_of(feature: str) -> str | None:
+    """The rule a feature is derived from (``rule:<id>``, ``log_hits:<id>``), else None."""
+    return next((feature.removeprefix(p) for p in RULE_FEATURE_PREFIXES if feature.startswith(p)), None)
+
+
+def model_signals(
+    columns: list[str], rule_features: str = DEFAULT_MODEL_RULE_FEATURES, enabled_rules: set[str] | None = None
+) -> list[str]:
+    """The features the learned steps of :func:`train` may use, of ``columns`` (the lead score excluded:
+    the last fallback's input only). ``rule_features`` (settings.MODEL_RULE_FEATURES,
+    ``INTENT_MODEL_RULE_FEATURES``): ``all`` keeps every rule's features, the disabled candidates' too;
+    ``enabled`` keeps only those of ``enabled_rules`` (the rules awarding points in the seed the warehouse
+    was built with). ``enabled_rules`` None: no seed given, no rule is known to be disabled."""
+    if rule_features not in MODEL_RULE_FEATURES:
+        raise ValueError(f"rule_features must be one of {', '.join(MODEL_RULE_FEATURES)}, not {rule_features!r}")
+    signals = [f for f in columns if f not in SCORE_FEATURES]
+    if rule_features == "all" or enabled_rules is None:
+        return signals
+    return [f for f in signals if rule_of(f) is None or rule_of(f) in enabled_rules]
 
 
 def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
@@ -663,6 +688,8 @@ def train(
     trained_at: datetime | None = None,
     c_grid: tuple = C_GRID,
     calibration: str = "cross_fit",
+    rule_features: str = DEFAULT_MODEL_RULE_FEATURES,
+    enabled_rules: set[str] | None = None,
 ) -> dict:
     """Train, calibrate and judge the model; return its JSON-serialisable record.
 
@@ -678,9 +705,12 @@ def train(
     (:data:`CALIBRATION_MODES`): ``holdout`` learns the probability map, the choice between the
     steps and the grades on a calibration slice of ``calibration_share`` between train and test;
     ``cross_fit`` fits on every lead before the test slice and learns them from those leads'
-    out-of-fold predictions (:func:`out_of_fold_z`; ``calibration_share`` is then 0).
+    out-of-fold predictions (:func:`out_of_fold_z`; ``calibration_share`` is then 0). ``rule_features``
+    and ``enabled_rules``: which rules' features the learned steps use (:func:`model_signals`; the
+    learned points still weigh every rule), recorded as ``rule_features`` with ``rule_features_left_out``.
     """
     validate(labels, features)
+    model_signals([], rule_features)  # an unknown choice is an error before anything is fitted
     if calibration not in CALIBRATION_MODES:
         raise ValueError(f"calibration must be one of {', '.join(CALIBRATION_MODES)}, not {calibration!r}")
     cross_fit = calibration == "cross_fit"
@@ -721,7 +751,9 @@ def train(
     refusal = _refusal_reason(record["n_examples"], record["n_conversions"], record["split"], floor)
     if refusal:
         return record | {"status": "refused", "reason": refusal}
-    signals = [f for f in wide.columns if f not in SCORE_FEATURES]
+    signals = model_signals(list(wide.columns), rule_features, enabled_rules)
+    record["rule_features"] = rule_features if enabled_rules is not None else "all"
+    record["rule_features_left_out"] = sorted(f for f in wide.columns if f not in signals and f not in SCORE_FEATURES)
     if not signals and not has_score:
         raise ValueError("features has no rows for the training examples")
     x = {name: wide.loc[part["example_id"]] for name, part in slices.items()}

@@ -33,6 +33,11 @@ SOURCES = ("forms", "email", "web", "crm")
 ON = ("1", "true", "yes", "on", "t", "y")
 OFF = ("0", "false", "no", "off", "f", "n")
 ENGINES = ("duckdb", "postgres")  # INTENT_ENGINE
+# INTENT_MODEL_RULE_FEATURES: which rules give the conversion model its rule:<id> and log_hits:<id>
+# features (scoring_model.model_signals): "enabled", the rules that award points in the seed the
+# warehouse was built with; "all", every rule of the seed, the disabled candidates too
+MODEL_RULE_FEATURES = ("enabled", "all")
+DEFAULT_MODEL_RULE_FEATURES = "enabled"
 
 
 def switch(value: str | bool | None, name: str, default: bool = False) -> bool:
@@ -60,7 +65,7 @@ _EMPTY_IS_UNSET = (
     "pii_salt", "suppression_list", "retention_raw_days", "retention_quarantine_days", "max_quarantine_share",
     "max_reject_share", "activation_dry_run", "activation_dead_letter_after", "activation_max_change_share",
     "activation_guard_min_rows", "forms_decimal", "forms_date_order", "crm_decimal", "crm_date_order", "pg_port",
-    "conversion_event",
+    "conversion_event", "model_rule_features",
 )  # fmt: skip
 
 # The default salt of hashed keys: documented as unsafe (docs/privacy.md), set INTENT_PII_SALT.
@@ -114,6 +119,8 @@ class Settings(BaseSettings):
     dbt_env_keep: str = ""
     # INTENT_MODEL_RETRAIN_DAYS: train_conversion_model retrains when the newest model is this many days old.
     model_retrain_days: int = 7
+    # INTENT_MODEL_RULE_FEATURES: which rules give the conversion model features (MODEL_RULE_FEATURES).
+    model_rule_features: str = DEFAULT_MODEL_RULE_FEATURES
     # INTENT_CONVERSION_EVENT: what converts (dbt reads it itself, macro `setting`); here for `rules check`.
     conversion_event: str = "opportunity_created"
     # INTENT_ENGINE: where the DAG builds and reads the marts: "duckdb" (the file `warehouse`) or "postgres"
@@ -212,6 +219,15 @@ class Settings(BaseSettings):
         if engine not in ENGINES:
             raise ValueError(f"INTENT_ENGINE must be one of {', '.join(ENGINES)}, got {value!r}")
         return engine
+
+    @field_validator("model_rule_features", mode="before")
+    @classmethod
+    def _known_rule_features(cls, value: Any) -> Any:
+        choice = value.strip().lower() if isinstance(value, str) else value
+        if choice not in MODEL_RULE_FEATURES:
+            choices = ", ".join(MODEL_RULE_FEATURES)
+            raise ValueError(f"INTENT_MODEL_RULE_FEATURES must be one of {choices}, got {value!r}")
+        return choice
 
     @field_validator("dbt_unit_tests", "activation_dry_run", "serving_mask", "dashboard_build", mode="before")
     @classmethod
