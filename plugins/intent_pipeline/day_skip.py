@@ -140,21 +140,28 @@ def _source_pattern(source: Mapping, lake_dir: Path) -> str | None:
 
 
 def _files_fingerprint(pattern: str, lake_dir: Path) -> str:
-    """The files of the glob ``pattern`` that hold a row: path under the lake, size, modification time.
-    A file that is no readable Parquet counts as holding rows (dbt reads it, or fails on it)."""
+    """The files of the glob ``pattern`` that hold a row: path under the lake, size, modification time;
+    and the columns (name, type) of every file, rows or not: the sources read their files with
+    ``union_by_name``, so a file without a row that adds a column or another type of one changes the
+    source's columns (another empty partition like the others changes nothing). A file that is no
+    readable Parquet counts as holding rows (dbt reads it, or fails on it)."""
     import glob
 
     import pyarrow.parquet as pq
 
     digest = hashlib.sha256()
+    columns: set[tuple[str, str]] = set()
     for path in sorted(glob.glob(pattern)):
         try:
-            if pq.ParquetFile(path).metadata.num_rows == 0:
+            parquet = pq.ParquetFile(path)
+            columns.update((column.name, str(column.type)) for column in parquet.schema_arrow)
+            if parquet.metadata.num_rows == 0:
                 continue
         except (OSError, ValueError):  # pyarrow's ArrowInvalid is a ValueError
             pass
         stat = os.stat(path)
         digest.update(f"{os.path.relpath(path, lake_dir)}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    digest.update(json.dumps(sorted(columns)).encode())
     return digest.hexdigest()
 
 

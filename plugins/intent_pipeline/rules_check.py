@@ -187,6 +187,11 @@ def opportunity_stages() -> tuple[str, ...]:
     return tuple(str(s).strip().lower() for s in project_vars().get("opportunity_stages", []))
 
 
+# macro conversion_definition's text: the event, stage_reached's stage (any text, " within " too: the
+# stage is greedy, the window the last " within <n> days"), the window
+DEFINITION = re.compile(r"(?P<event>[a-z_]+)(?: (?P<stage>.+))? within (?P<days>[0-9]+) days")
+
+
 @dataclass(frozen=True)
 class Conversion:
     """What converts (docs/scoring.md, "What converts"): the dbt var conversion_event and, for
@@ -207,10 +212,17 @@ class Conversion:
     @classmethod
     def from_definition(cls, text: str) -> Conversion:
         """From lead_conversion_examples.conversion_definition ("stage_reached Proposal within 30 days",
-        "opportunity_won within 90 days"): what the warehouse was labelled with."""
-        head = text.split(" within ")[0].strip()
-        event, _, stage = head.partition(" ")
-        return cls(event, stage.strip() or None)
+        "opportunity_won within 90 days"; macro conversion_definition): what the warehouse was labelled
+        with. The window is the last " within <n> days", so a stage may itself say "within"; only
+        stage_reached names a stage. ValueError for any other text."""
+        found = DEFINITION.fullmatch(text.strip())
+        stage = (found["stage"] or "").strip() or None if found else None
+        if not found or (stage is not None) != (found["event"] == "stage_reached"):
+            raise ValueError(
+                f"conversion definition {text!r} is not '<event> within <n> days' or 'stage_reached <stage> within "
+                "<n> days' (macro conversion_definition writes it)"
+            )
+        return cls(found["event"], stage)
 
 
 def outcome_stages(conversion: Conversion, stages: Sequence[str]) -> tuple[str, ...]:

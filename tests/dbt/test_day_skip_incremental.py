@@ -34,10 +34,11 @@ pytestmark = pytest.mark.slow
 DAY4 = (datetime(2026, 12, 20), datetime(2026, 12, 21))
 
 
-def build_day_four(root, day_two, day_three, forms: list[dict]) -> dict:
+def build_day_four(root, day_two, day_three, forms: list[dict], hand_run=None) -> dict:
     """Day 4 on copies of day 3: ``forms`` the form extract's rows (none: an empty partition), the web
     extract an empty partition, email and CRM no partition; the incremental side built as the DAG's build
-    leaves nodes out, the other with ``--full-refresh``."""
+    leaves nodes out, the other with ``--full-refresh``. ``hand_run(project, side)``: what an engineer
+    runs on the incremental side between the two daily builds."""
     sides = day_three.copy_to(root)
     manifest = day_two.manifest
     incremental, scratch = sides["incremental"], sides["from_scratch"]
@@ -45,6 +46,8 @@ def build_day_four(root, day_two, day_three, forms: list[dict]) -> dict:
     env = _dbt_env(incremental.lake, DAY4)
     # what the DAG's build records after day 3 (the lake is day 3's)
     day_skip.record(day_skip.fingerprints(project, manifest, incremental.lake, env), incremental.warehouse)
+    if hand_run is not None:
+        hand_run(project, incremental)
     for side in sides.values():
         write_partition(side.lake, "web_events", DAY4[0].date(), [])
         write_partition(side.lake, "forms_submissions", DAY4[0].date(), forms)
@@ -74,6 +77,27 @@ def day_four_with_a_form(tmp_path_factory, day_two, day_three) -> dict:
     forms = [form("f-nina-trial", "2026-12-20 03:00:00", "Free Trial", "nina@newco.example", "+8613900001111",
                   full_name="Nina")]  # fmt: skip
     return build_day_four(tmp_path_factory.mktemp("dayskip-form"), day_two, day_three, forms)
+
+
+def people_emptied_by_hand(project, side) -> None:
+    """An engineer edits the ``people`` mart (keeps no row), runs it by hand, then reverts the edit: the
+    project is as the record has it, the table is not. (A table: the next build that does not leave it out
+    builds it whole. An incremental table spoilt by hand stays spoilt until a full refresh, hook or not.)"""
+    model = project / "models" / "marts" / "people" / "people.sql"
+    shipped = model.read_text(encoding="utf-8")
+    model.write_text(shipped.replace("select * from final", "select * from final where false"), encoding="utf-8")
+    try:
+        done = run_project(project, side.base, side.lake, "run", "-s", "people", interval=DAY4)
+    finally:
+        model.write_text(shipped, encoding="utf-8")
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    assert side.query("select count(*) from marts.people") == [(0,)]
+
+
+@pytest.fixture(scope="module")
+def day_four_after_a_hand_run(tmp_path_factory, day_two, day_three) -> dict:
+    return build_day_four(tmp_path_factory.mktemp("dayskip-hand"), day_two, day_three, [],
+                          hand_run=people_emptied_by_hand)  # fmt: skip
 
 
 def equal_tables(day: dict) -> list[str]:
@@ -121,3 +145,12 @@ def test_the_record_is_taken_before_a_build(tmp_path, day_two):
     current = {day_skip.PROJECT_KEY: "p"}
     assert day_skip.skip_args(current, {}, [], day_two.manifest, warehouse) == ()
     assert day_skip.skip_args(current, {day_skip.PROJECT_KEY: "q"}, [], day_two.manifest, warehouse) == ()
+
+
+def test_a_hand_run_between_daily_builds_removes_the_record(day_four_after_a_hand_run):
+    """A hand ``dbt run`` between two daily builds (macros/build_state.sql, on-run-start) removes the
+    record: the next daily build leaves nothing out and equals its full refresh, the people the hand run
+    emptied built again."""
+    assert equal_tables(day_four_after_a_hand_run) == []
+    assert day_four_after_a_hand_run["skipped"] == set()
+    assert day_four_after_a_hand_run["incremental"].query("select count(*) > 0 from marts.people") == [(True,)]

@@ -230,3 +230,21 @@ def test_an_email_delivery_rule_names_a_delivery_event(tmp_path):
     overlaps = {(f.rule_id, f.other_rule_id) for f in findings(path) if f.kind == "overlap"}
     assert overlaps == {("emails_delivered", "emails_delivered_10plus")}
     assert not [f for f in findings(path) if f.rule_id.startswith("emails_") and f.severity == "error"]
+
+
+def test_a_conversion_definition_is_read_back_whatever_its_stage_says():
+    """lead_conversion_examples.conversion_definition (macro conversion_definition) read back: the window
+    is the last " within <n> days", so a stage that says "within" is kept whole; anything else is refused
+    with the form it must have."""
+    read = rules_check.Conversion.from_definition
+    assert read("opportunity_created within 30 days") == rules_check.Conversion("opportunity_created")
+    assert read("stage_reached Proposal within 60 days") == STAGE_REACHED
+    assert read("stage_reached Closed Won within 90 days") == rules_check.Conversion("stage_reached", "Closed Won")
+    assert read("stage_reached Signed within SLA within 30 days") == rules_check.Conversion(
+        "stage_reached", "Signed within SLA")  # fmt: skip
+    assert read("stage_reached Demo within 7 days within 45 days") == rules_check.Conversion(
+        "stage_reached", "Demo within 7 days")  # fmt: skip
+    for bad in ("opportunity_created", "opportunity_created within days", "stage_reached within 30 days",
+                "opportunity_won Proposal within 90 days", "within 30 days", ""):  # fmt: skip
+        with pytest.raises(ValueError, match="is not '<event> within <n> days'"):
+            read(bad)

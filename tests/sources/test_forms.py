@@ -283,3 +283,31 @@ def test_a_truncated_csv_loads_its_complete_rows_and_quarantines_the_cut_tail(se
         (tail,) = quarantine_rows(settings, "forms_submissions")
         assert tail["_row_number"] == 3 and reason in tail["reason"], tail
         assert "tc-3" in tail["raw_content"]
+
+
+def test_a_csv_with_stray_quotes_cjk_and_crlf_is_read_leniently_as_the_erasure_rewrite_reads_it(settings):
+    """A quoted value followed by more text (``"VP" 销售``: the strict read refuses it, Excel reads it) sends
+    the file to the lenient read, by the one record reader (tabular._records) that csv_record_texts (the
+    erasure rewrite of a landing file) uses too: both tell the same records apart with the same values, a
+    quote inside a field (``5" 屏幕``) kept, CJK and CRLF line ends as written."""
+    from intent_pipeline.sources.tabular import csv_record_texts
+
+    lines = [
+        ",".join(TYPEFORM),
+        'tc-1,预约演示,张伟,zhang.wei@example.cn,,上海示例,"VP" 销售,,,2026-11-21T08:00:00Z,,',
+        'tc-2,Book a Demo,Bo Yu,bo@example.com,,Acme 5" 屏幕,,,,2026-11-21T09:00:00Z,,33.44',
+    ]
+    content = "\r\n".join(lines) + "\r\n"
+    (drop_dir(settings, "forms") / "typeform.csv").write_bytes(content.encode("utf-8"))
+
+    manifest = extract("forms", settings)
+
+    assert_accounting(manifest)
+    assert manifest["tables"]["forms_submissions"] == {"read": 2, "loaded": 2, "quarantined": 0}
+    loaded = by_row(raw_rows(settings, "forms_submissions"), "typeform.csv")
+    assert (loaded[1]["full_name"], loaded[1]["job_title"]) == ("张伟", "VP 销售")
+    assert (loaded[2]["company"], loaded[2]["client_id"]) == ('Acme 5" 屏幕', "33.44")
+    texts = csv_record_texts(content, ",")
+    assert [record[6] for record, _ in texts[1:]] == ["VP 销售", ""]
+    assert [record[5] for record, _ in texts[1:]] == ["上海示例", 'Acme 5" 屏幕']
+    assert "".join(text for _, text in texts) == content  # every record's text as written, CRLF kept

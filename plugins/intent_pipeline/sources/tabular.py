@@ -115,7 +115,7 @@ def read_csv(file: LandingFile, data: bytes | None = None) -> Sheet:
         )  # fmt: skip
     except csv.Error:
         try:  # a stray quote inside a field (``5" screen``): Excel reads such files, so do we
-            sheet = _numbered(csv.reader(io.StringIO(content, newline=""), delimiter=delimiter))
+            sheet = _numbered(record for record, _ in _records(content, delimiter, strict=False))
         except csv.Error as exc:
             return _lines(content, f"malformed CSV file {file.rel}: {exc}")
     if sheet.rows and not sheet.damaged and not content.endswith(("\n", "\r")):

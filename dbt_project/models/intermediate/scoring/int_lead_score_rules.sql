@@ -202,7 +202,11 @@ session_buckets as (
 ),
 
 -- opportunity rules (signals opportunity_stage, opportunity_stalled): the opportunities of the
--- person's CRM leads as the CRM knew them at the point, the home the model's features read too
+-- person's CRM leads as the CRM knew them at the point, the home the model's features read too.
+-- The exists guards work, not results (opportunity_buckets joins the rules on their signal): it spares
+-- the lookups when the seed has no opportunity rule at all. Disabled ones count: a candidate rule is
+-- computed too (its rows, 0 points awarded, are what int_scoring_features learns from), so the shipped
+-- seed, whose opportunity rules are all candidates, passes it; guarding on enabled rules would drop them
 opportunity_points as (
     select
         score_points.person_id,
