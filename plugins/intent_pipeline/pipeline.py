@@ -590,7 +590,9 @@ TRAINING_FEATURES_SQL = """
 """
 
 # the rules that awarded points in the build the features come from (scoring_model.model_signals)
-TRAINING_ENABLED_RULES_SQL = "select distinct rule_id from intermediate.int_lead_score_rules where is_enabled"
+# one row per rule of the build's seed (a mart: in the Postgres run snapshot too, where
+# intermediate.int_lead_score_rules is not copied)
+TRAINING_ENABLED_RULES_SQL = "select rule_id from marts.scoring_rule_suggestions where is_enabled"
 
 
 def load_training_data(warehouse: Path, engine: str = "duckdb", pg_snapshot: str = ""):

@@ -1,5 +1,5 @@
 """Which rules give the conversion model features, on the real build of the hand-written lake:
-pipeline.load_training_data reads the rules the build enabled (int_lead_score_rules), and with
+pipeline.load_training_data reads the rules the build's seed enabled (marts.scoring_rule_suggestions), and with
 INTENT_MODEL_RULE_FEATURES=enabled the disabled candidates' features are exactly what is left out."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def test_the_model_reads_the_rules_the_build_enabled(warehouse):
         found = con.execute("select distinct feature from intermediate.int_scoring_features").fetchall()
     columns = sorted(f for (f,) in found)
     disabled = {rule for rule, on in seed.items() if not on}
-    assert enabled == {rule for rule, on in seed.items() if on} & fired and enabled
+    assert enabled == {rule for rule, on in seed.items() if on} and enabled & fired
     # the hand-written lake has no labelled lead (labels and features empty): the columns come from the build
     assert set(features["example_id"]) <= set(labels["example_id"])
 
