@@ -589,9 +589,9 @@ TRAINING_FEATURES_SQL = """
         on examples.example_id = features.score_point and examples.person_id = features.person_id
 """
 
-# the rules that awarded points in the build the features come from (scoring_model.model_signals)
-# one row per rule of the build's seed (a mart: in the Postgres run snapshot too, where
-# intermediate.int_lead_score_rules is not copied)
+# the rules that award points in the seed of the build the features come from (scoring_model.model_signals):
+# read from the mart of one row per seed rule, which the Postgres run snapshot copies too (it does not copy
+# intermediate.int_lead_score_rules)
 TRAINING_ENABLED_RULES_SQL = "select rule_id from marts.scoring_rule_suggestions where is_enabled"
 
 

@@ -38,6 +38,8 @@ ENGINES = ("duckdb", "postgres")  # INTENT_ENGINE
 # warehouse was built with; "all", every rule of the seed, the disabled candidates too
 MODEL_RULE_FEATURES = ("enabled", "all")
 DEFAULT_MODEL_RULE_FEATURES = "enabled"
+# the settings with a fixed set of values (Settings._one_of)
+_CHOICES = {"engine": ENGINES, "model_rule_features": MODEL_RULE_FEATURES}
 
 
 def switch(value: str | bool | None, name: str, default: bool = False) -> bool:
@@ -212,21 +214,15 @@ class Settings(BaseSettings):
             raise ValueError(f"INTENT_ON_BAD_FILE must be 'fail' or 'quarantine', got {value!r}")
         return value
 
-    @field_validator("engine", mode="before")
+    @field_validator("engine", "model_rule_features", mode="before")
     @classmethod
-    def _known_engine(cls, value: Any) -> Any:
-        engine = (value or "duckdb").strip().lower() if isinstance(value, str) else value
-        if engine not in ENGINES:
-            raise ValueError(f"INTENT_ENGINE must be one of {', '.join(ENGINES)}, got {value!r}")
-        return engine
-
-    @field_validator("model_rule_features", mode="before")
-    @classmethod
-    def _known_rule_features(cls, value: Any) -> Any:
-        choice = value.strip().lower() if isinstance(value, str) else value
-        if choice not in MODEL_RULE_FEATURES:
-            choices = ", ".join(MODEL_RULE_FEATURES)
-            raise ValueError(f"INTENT_MODEL_RULE_FEATURES must be one of {choices}, got {value!r}")
+    def _one_of(cls, value: Any, info: ValidationInfo) -> Any:
+        """A setting with a fixed set of values (_CHOICES): trimmed, lower-cased, empty is the default."""
+        choices = _CHOICES[info.field_name or ""]
+        default = cls.model_fields[info.field_name or ""].default
+        choice = (value or default).strip().lower() if isinstance(value, str) else value
+        if choice not in choices:
+            raise ValueError(f"{_env_name(info)} must be one of {', '.join(choices)}, got {value!r}")
         return choice
 
     @field_validator("dbt_unit_tests", "activation_dry_run", "serving_mask", "dashboard_build", mode="before")

@@ -31,14 +31,11 @@ def test_between_two_stage_changes_the_known_stage_is_the_earlier(tmp_path):
     done = pipeline.run_dbt(settings, "run", "--select", "stg_crm__opportunity_versions", interval=None, target=target)
     assert done.returncode == 0, done.stdout[-3000:]
 
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         rows = con.execute(
             "select opportunity_id, lead_id, stage, stage_changed_at from staging.stg_crm__opportunity_versions"
             " order by opportunity_id, _interval_start"
         ).fetchall()
-    finally:
-        con.close()
     versions: dict[str, list[tuple[str, str, datetime]]] = {}
     for opp, lead, stage, changed in rows:
         versions.setdefault(opp, []).append((lead, stage, changed))
