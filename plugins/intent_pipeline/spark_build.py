@@ -41,15 +41,16 @@ def spark_env(lake: Path, spark_dir: Path, catalog: str = "hive", master: str = 
     }
 
 
-def build_spark(dbt_args: list[str], target_path: Path, log_path: Path) -> dict[str, Any]:
+def build_spark(dbt_args: list[str], target_path: Path, log_path: Path, project: Path = DBT_PROJECT) -> dict[str, Any]:
     """Run the dbt commands ``dbt_args`` (one command, e.g. ``["build", "--select", "..."]``) on the
-    spark target in this process. Returns success, per node (``unique_id``) its status, relation and
-    seconds, and the wall seconds."""
+    spark target in this process, on the dbt project ``project`` (the repository's, or a copy with
+    edited seeds). Returns success, per node (``unique_id``) its status, relation and seconds, and the
+    wall seconds."""
     from dbt.cli.main import dbtRunner
 
     started = time.monotonic()
     result = dbtRunner().invoke([
-        *dbt_args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
+        *dbt_args, "--project-dir", str(project), "--profiles-dir", str(project),
         "--target", "spark", "--target-path", str(target_path), "--log-path", str(log_path),
     ])  # fmt: skip
     nodes = {}
@@ -112,7 +113,9 @@ def _selection_options(dbt_args: list[str]) -> tuple[list[str], list[str], list[
     return rest, chosen["--select"], chosen["--exclude"]
 
 
-def build_spark_precomputed(dbt_args: list[str], target_path: Path, log_path: Path) -> dict[str, Any]:
+def build_spark_precomputed(
+    dbt_args: list[str], target_path: Path, log_path: Path, project: Path = DBT_PROJECT
+) -> dict[str, Any]:
     """``build_spark`` in two phases around the Python model, as Postgres's build (dbt-spark's
     session runs no Python model): ``dbt_args`` without ``attribution_touch_credits`` and its
     children; ``precomputed.run_precomputed`` on what the first phase built, in this session; then
@@ -124,7 +127,7 @@ def build_spark_precomputed(dbt_args: list[str], target_path: Path, log_path: Pa
 
     rest, select, exclude = _selection_options(dbt_args)
     first = [*rest, *(["--select", *select] if select else []), "--exclude", *exclude, f"{ATTRIBUTION_MODEL}+"]
-    result = build_spark(first, target_path, log_path)
+    result = build_spark(first, target_path, log_path, project)
     if not result["success"]:
         return result
     started = time.monotonic()
@@ -133,7 +136,7 @@ def build_spark_precomputed(dbt_args: list[str], target_path: Path, log_path: Pa
     result["attribution_seconds"] = round(time.monotonic() - started, 1)
     second_selection = [f"{ATTRIBUTION_MODEL}+"] if not select else [f"{ATTRIBUTION_MODEL}+,{s}" for s in select]
     second = build_spark([*rest, "--select", *second_selection, *(["--exclude", *exclude] if exclude else [])],
-                         target_path, log_path)  # fmt: skip
+                         target_path, log_path, project)  # fmt: skip
     return {
         "success": second["success"],
         "error": second["error"],
@@ -144,13 +147,13 @@ def build_spark_precomputed(dbt_args: list[str], target_path: Path, log_path: Pa
     }
 
 
-def show_spark(sql: str, target_path: Path, log_path: Path) -> list[list[Any]]:
+def show_spark(sql: str, target_path: Path, log_path: Path, project: Path = DBT_PROJECT) -> list[list[Any]]:
     """The rows of ``sql`` (a select with dbt Jinja: the project's macros render for Spark), run with
     ``dbt show --inline`` on the spark target in this process's Spark session (no second JVM)."""
     from dbt.cli.main import dbtRunner
 
     result = dbtRunner().invoke([
-        "show", "--inline", sql, "--limit", "-1", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
+        "show", "--inline", sql, "--limit", "-1", "--project-dir", str(project), "--profiles-dir", str(project),
         "--target", "spark", "--target-path", str(target_path), "--log-path", str(log_path),
     ])  # fmt: skip
     if not result.success:
@@ -219,14 +222,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--master", default="local[*]")
     parser.add_argument("--out", type=Path, required=True, help="where the result (JSON) is written")
     parser.add_argument("--show", type=Path, help="a select (dbt Jinja) shown after the build, in the same session")
-    parser.add_argument("--precomputed", action="store_true",
-                        help="build in two phases around the Python attribution model (build_spark_precomputed)")
+    parser.add_argument(
+        "--precomputed",
+        action="store_true",
+        help="build in two phases around the Python attribution model (build_spark_precomputed)",
+    )
+    parser.add_argument(
+        "--project",
+        type=Path,
+        default=DBT_PROJECT,
+        help="the dbt project (default: the repository's; a copy with edited seeds)",
+    )
     parser.add_argument("dbt_args", nargs="+", help="the dbt command, e.g. build --select +staging")
     args = parser.parse_args(argv)
     os.environ.update(spark_env(args.lake, args.work / "spark", args.catalog, args.master))
     time.tzset()
     build = build_spark_precomputed if args.precomputed else build_spark
-    result = build(args.dbt_args, args.work / "target", args.work / "logs")
+    result = build(args.dbt_args, args.work / "target", args.work / "logs", args.project)
     if args.duckdb is not None:
         built = sorted(
             node["relation"] for node in result["nodes"].values()
@@ -238,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         result["compare_seconds"] = round(time.monotonic() - started, 1)
     if args.show is not None:
         started = time.monotonic()
-        result["shown"] = show_spark(args.show.read_text(), args.work / "target", args.work / "logs")
+        result["shown"] = show_spark(args.show.read_text(), args.work / "target", args.work / "logs", args.project)
         result["show_seconds"] = round(time.monotonic() - started, 1)
     own = resource.getrusage(resource.RUSAGE_SELF)
     result["python_cpu_seconds"] = round(own.ru_utime + own.ru_stime, 1)

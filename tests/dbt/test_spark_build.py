@@ -90,19 +90,13 @@ def function_cases_sql(rows) -> str:
     return f"select i, {', '.join(functions)} from values {values} as cases (i, a, b, t)"
 
 
-@pytest.fixture(scope="module")
-def spark_build(warehouse, tmp_path_factory):
-    """The Spark build and comparison, run once for this file; its CPU time (the JVM's included) printed."""
+def run_spark_build(work, lake, duckdb, *args: str) -> dict:
+    """One ``python -m intent_pipeline.spark_build`` process (``local[1]``, the small job's session
+    settings) on ``lake``, compared with the DuckDB warehouse ``duckdb``; ``args``: its further options,
+    then ``--`` and the dbt command. Its result (result.json), the CPU time (the JVM's included) printed."""
     from intent_pipeline.pipeline import dbt_process_env, with_plugins_on_path
 
-    work = tmp_path_factory.mktemp("spark")
-    duck = copy_of(warehouse, work / "duck")
-    write_manifests(duck.lake)
-    rebuilt = run_dbt(duck.base, duck.lake, "build", "--select", "quarantine_daily+", *WITHOUT_UNIT_TESTS)
-    assert warehouse.build.returncode == 0 and rebuilt.returncode == 0, rebuilt.stdout[-4000:]
     out = work / "result.json"
-    show = work / "functions.sql"
-    show.write_text(function_cases_sql(function_cases()))
     env = dbt_process_env({
         **os.environ,
         "INTENT_WAREHOUSE": str(work / "unused.duckdb"),
@@ -120,9 +114,8 @@ def spark_build(warehouse, tmp_path_factory):
     })  # fmt: skip
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
-        [sys.executable, "-m", "intent_pipeline.spark_build", "--lake", str(duck.lake), "--duckdb",
-         str(duck.warehouse), "--work", str(work), "--master", "local[1]", "--out", str(out),
-         "--show", str(show), "--precomputed", "--", *SELECTION],
+        [sys.executable, "-m", "intent_pipeline.spark_build", "--lake", str(lake), "--duckdb", str(duckdb),
+         "--work", str(work), "--master", "local[1]", "--out", str(out), *args],
         env=env, capture_output=True, text=True,
     )  # fmt: skip
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -132,6 +125,20 @@ def spark_build(warehouse, tmp_path_factory):
     print(f"spark build: {result['seconds']} s wall, python {result['python_cpu_seconds']} CPU-s, "
           f"JVM {result['jvm_cpu_seconds']} CPU-s (children's CPU seen by the test: {seen:.1f}), "
           f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
+    return result
+
+
+@pytest.fixture(scope="module")
+def spark_build(warehouse, tmp_path_factory):
+    """The Spark build and comparison, run once for this file; its CPU time (the JVM's included) printed."""
+    work = tmp_path_factory.mktemp("spark")
+    duck = copy_of(warehouse, work / "duck")
+    write_manifests(duck.lake)
+    rebuilt = run_dbt(duck.base, duck.lake, "build", "--select", "quarantine_daily+", *WITHOUT_UNIT_TESTS)
+    assert warehouse.build.returncode == 0 and rebuilt.returncode == 0, rebuilt.stdout[-4000:]
+    show = work / "functions.sql"
+    show.write_text(function_cases_sql(function_cases()))
+    result = run_spark_build(work, duck.lake, duck.warehouse, "--show", str(show), "--precomputed", "--", *SELECTION)
     result["duckdb"], result["work"] = duck.warehouse, work
     return result
 

@@ -1,5 +1,5 @@
-"""The opportunity and email-delivery scoring signals on PostgreSQL, equal to DuckDB's (issues #13, #20;
-docs/portability.md, docs/scoring.md).
+"""The opportunity and email-delivery scoring signals on PostgreSQL and Spark, equal to DuckDB's (issues
+#13, #20; docs/portability.md, docs/scoring.md).
 
 The shipped seed has these rules as disabled candidates and the hand-written lake of conftest.py has one
 opportunity and one delivered message, so the whole-project builds of test_postgres_build.py (marts
@@ -8,9 +8,11 @@ candidates (opportunity_qualified, opportunity_proposal, opportunity_stalled_30d
 emails_delivered_10plus), the lake of conftest.py gets three more daily CRM exports in which opportunities
 move through their stages (with and without the export's own stage_changed_at, one stalled, one lost)
 and a month of SendGrid delivery events, and ``dbt build`` of what int_lead_score_rules and
-int_scoring_features need runs on DuckDB and on a real PostgreSQL server (the lake loaded by the
-pipeline's own load step). Both relations must be equal row for row (engine_compare: floats to 12
-significant digits, the comparison every engine build uses), and the signals must have fired.
+int_scoring_features need runs on DuckDB, on a real PostgreSQL server (the lake loaded by the
+pipeline's own load step) and on a local Spark session (``intent_pipeline.spark_build --project``, the
+same project copy, dbt-spark ``method: session``). Both relations must be equal row for row
+(engine_compare: floats to 12 significant digits, the comparison every engine build uses; on Spark every
+seed and model of the selection), and the signals must have fired.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ SIGNALS = ("opportunity_stage", "opportunity_stalled", "email_delivery")
 SELECTION = ("--select", "+int_lead_score_rules", "+int_scoring_features",
              "--exclude-resource-type", "unit_test", "--exclude-resource-type", "test")  # fmt: skip
 RELATIONS = ("intermediate.int_lead_score_rules", "intermediate.int_scoring_features")
+# the same selection for spark_build (seeds and models: the data tests do not run on Spark)
+SPARK_SELECTION = ("build", "--select", "+int_lead_score_rules", "+int_scoring_features",
+                   "--resource-type", "seed", "--resource-type", "model")  # fmt: skip
 EXPORTS = (date(2026, 11, 17), date(2026, 11, 18), date(2026, 11, 19))
 
 
@@ -155,7 +160,8 @@ def builds(server, tmp_path_factory):
     pg_base.mkdir()
     postgres = dbt(project, pg_base, pg_env, "build", *SELECTION)
     assert postgres.returncode == 0, postgres.stdout[-4000:]
-    return {"warehouse": duck_base / WAREHOUSE_FILE, "server": server, "loaded": loaded}
+    return {"warehouse": duck_base / WAREHOUSE_FILE, "server": server, "loaded": loaded, "lake": lake,
+            "project": project}  # fmt: skip
 
 
 def duck_rows(builds, sql: str) -> list[tuple]:
@@ -197,3 +203,18 @@ def test_the_signals_rows_and_features_equal_duckdbs_on_postgres(builds):
 
     assert builds["loaded"]["crm_opportunities"] == 2 + 3 * 4
     assert compare_marts(builds["warehouse"], RELATIONS, builds["server"]) == {}
+
+
+def test_the_signals_rows_and_features_equal_duckdbs_on_spark(builds, tmp_path_factory):
+    """The same selection of the same project copy on Spark (one local session, the small job's settings
+    of test_spark_build): every seed and model it built equals DuckDB's, the two scoring relations among
+    them."""
+    from tests.dbt.test_spark_build import run_spark_build
+
+    work = tmp_path_factory.mktemp("pgsignals-spark")
+    result = run_spark_build(work, builds["lake"], builds["warehouse"], "--project", str(builds["project"]), "--",
+                             *SPARK_SELECTION)  # fmt: skip
+    failed = {uid: node for uid, node in result["nodes"].items() if node["status"] != "success"}
+    assert result["success"] and not failed, (result["error"], failed)
+    assert set(RELATIONS) <= set(result["compared"]), result["compared"]
+    assert result["differences"] == {}, result["differences"]
