@@ -356,6 +356,12 @@ HITS_AT_POINTS_SQL = """
 WORLD_BUILD_FILE = "world_build.json"  # in a kept world's data/state: what its warehouse was built from
 
 
+# what pipeline.load_training_data reads: the examples, their features, the snapshot ages, and the
+# rules the build enabled (marts.scoring_rule_suggestions, one row per seed rule)
+TRAINING_MODELS = ("lead_conversion_examples", "int_scoring_features", "int_lead_snapshot_examples",
+                   "scoring_rule_suggestions")  # fmt: skip
+
+
 def build_world(
     home: Path, name: str, people: int, seed: int, history_days: int, reuse: bool, rebuild_from: str | None = None
 ) -> None:
@@ -375,7 +381,7 @@ def build_world(
         progress(f"world {name}: reusing the warehouse built for seed {seed} in {home}")
         if rebuild_from:
             progress(f"world {name}: building {rebuild_from} and what the training reads from it again")
-            targets = ("lead_conversion_examples", "int_scoring_features", "int_lead_snapshot_examples")
+            targets = TRAINING_MODELS
             dbt(home, "build", "--select", *(f"{rebuild_from}+,+{t}" for t in targets), "--exclude-resource-type",
                 "unit_test", "--indirect-selection", "cautious", "--vars", json.dumps(preset.conversion))  # fmt: skip
         return
@@ -392,9 +398,7 @@ def build_world(
     progress(f"world {name}: dbt build with {preset.conversion}")
     select = (
         "--select",
-        "+lead_conversion_examples",
-        "+int_scoring_features",
-        "+int_lead_snapshot_examples",
+        *(f"+{t}" for t in TRAINING_MODELS),
         "--exclude-resource-type",
         "unit_test",
         "--indirect-selection",
