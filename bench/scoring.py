@@ -69,6 +69,14 @@
      ece_if_calibrated_median / _p90   the ECE a perfectly calibrated model shows on the same test
                           slice by chance (outcomes drawn from the model's own test probabilities,
                           1,000 draws): an ECE within that band is the slice's noise
+     ece_equal_mass       the ECE over ten bins of equal numbers of test leads (ece keeps its ten
+                          equal-width bins); ece_equal_mass_if_calibrated_median / _p90 its band
+     ece_bootstrap_se     the ECE's standard error over the test leads resampled (1,000 draws;
+                          ece_equal_mass_bootstrap_se likewise)
+     calibration_in_the_large  the test leads' mean probability minus their conversion rate
+     probability_recency_half_life  the half-life (share of the fit leads' time span) by which the Platt
+                          map weighs recent leads, when forward blocks of those leads confirmed one; null:
+                          every lead alike (scoring_model.recency_choice)
      model_status         approved or the fallback's name, then + the probability map held-out leads
                           of the calibration slice chose (platt or isotonic: probability_calibration)
    The model trains on the leads' own points and the snapshot examples before its calibration slice
@@ -356,6 +364,12 @@ HITS_AT_POINTS_SQL = """
 WORLD_BUILD_FILE = "world_build.json"  # in a kept world's data/state: what its warehouse was built from
 
 
+# what pipeline.load_training_data reads: the examples, their features, the snapshot ages, and the
+# rules the build enabled (marts.scoring_rule_suggestions, one row per seed rule)
+TRAINING_MODELS = ("lead_conversion_examples", "int_scoring_features", "int_lead_snapshot_examples",
+                   "scoring_rule_suggestions")  # fmt: skip
+
+
 def build_world(
     home: Path, name: str, people: int, seed: int, history_days: int, reuse: bool, rebuild_from: str | None = None
 ) -> None:
@@ -375,7 +389,7 @@ def build_world(
         progress(f"world {name}: reusing the warehouse built for seed {seed} in {home}")
         if rebuild_from:
             progress(f"world {name}: building {rebuild_from} and what the training reads from it again")
-            targets = ("lead_conversion_examples", "int_scoring_features", "int_lead_snapshot_examples")
+            targets = TRAINING_MODELS
             dbt(home, "build", "--select", *(f"{rebuild_from}+,+{t}" for t in targets), "--exclude-resource-type",
                 "unit_test", "--indirect-selection", "cautious", "--vars", json.dumps(preset.conversion))  # fmt: skip
         return
@@ -392,9 +406,7 @@ def build_world(
     progress(f"world {name}: dbt build with {preset.conversion}")
     select = (
         "--select",
-        "+lead_conversion_examples",
-        "+int_scoring_features",
-        "+int_lead_snapshot_examples",
+        *(f"+{t}" for t in TRAINING_MODELS),
         "--exclude-resource-type",
         "unit_test",
         "--indirect-selection",
@@ -515,8 +527,13 @@ def world_figures(
         # each map's log loss on held-out leads of the calibration slice (cross-validated): the choice
         "probability_calibration_log_loss": ((model.get("calibration") or {}).get("held_out") or {}).get("log_loss"),
         "ece": _round(metrics.get("ece")),
-        # the ECE a perfectly calibrated model would show on this test slice by chance alone
+        # the same over ten bins of equal numbers of test leads (the upper equal-width bins hold a few)
+        "ece_equal_mass": _round(metrics.get("ece_equal_mass")),
+        # the ECE a perfectly calibrated model would show on this test slice by chance alone, the ECE's
+        # bootstrap standard error, and the test leads' mean probability minus their rate
         **ece_if_calibrated(model, labels, features),
+        # the Platt map's recency weighting later leads confirmed (scoring_model.recency_choice; None: plain)
+        "probability_recency_half_life": ((model.get("calibration") or {}).get("recency") or {}).get("half_life"),
         "ece_rule_calibrated": _round(backtest["proposed"]["ece"]),
         "flagged_rules": {r["rule_id"]: r["flag"] for _, r in rules.iterrows() if r["flag"] != "ok"},
         "proposed_points": {
@@ -531,23 +548,50 @@ def world_figures(
     }
 
 
+ECE_NOISE_KEYS = (
+    "ece_if_calibrated_median",
+    "ece_if_calibrated_p90",
+    "ece_equal_mass_if_calibrated_median",
+    "ece_equal_mass_if_calibrated_p90",
+    "ece_bootstrap_se",
+    "ece_equal_mass_bootstrap_se",
+    "calibration_in_the_large",
+)
+
+
 def ece_if_calibrated(model: dict, labels, features, draws: int = 1000) -> dict:
-    """How large the ECE of a perfectly calibrated model is on this test slice by chance: outcomes
-    drawn from the model's own test probabilities (so the probabilities are exactly right), the ECE of
-    each draw; median and 90th percentile. An ECE within that band is the slice's noise, not a
-    calibration error."""
+    """How far the test slice's ECE can be trusted. ``ece_if_calibrated_*``: the ECE a perfectly
+    calibrated model shows on this test slice by chance: outcomes drawn from the model's own test
+    probabilities (so the probabilities are exactly right), the ECE of each draw; median and 90th
+    percentile (an ECE within that band is the slice's noise, not a calibration error); the same with
+    equal-mass bins (``ece_equal_mass_if_calibrated_*``). ``ece_bootstrap_se`` (and
+    ``ece_equal_mass_bootstrap_se``): the standard deviation of the ECE over the test leads resampled
+    with replacement. ``calibration_in_the_large``: the test leads' mean probability minus their
+    conversion rate (> 0: the model expects more conversions than came)."""
     import numpy as np
 
     if not model.get("features") or not model.get("calibration"):
-        return {"ece_if_calibrated_median": None, "ece_if_calibrated_p90": None}
+        return dict.fromkeys(ECE_NOISE_KEYS)
     test = scoring_model.split_by_time(labels, model["calibration_share"], model["test_share"])["test"]
     p = scoring_model.score(model, scoring_model.wide_features(test, features))
+    y = test["label"].to_numpy(dtype=int)
     rng = np.random.default_rng(0)
-    eces = [scoring_model.expected_calibration_error(p, (rng.random(len(p)) < p).astype(int)) for _ in range(draws)]
-    return {
-        "ece_if_calibrated_median": _round(float(np.median(eces))),
-        "ece_if_calibrated_p90": _round(float(np.quantile(eces, 0.9))),
-    }
+    figures = {}
+    for key, equal_mass in (("ece", False), ("ece_equal_mass", True)):
+        drawn = [
+            scoring_model.expected_calibration_error(p, (rng.random(len(p)) < p).astype(int), equal_mass=equal_mass)
+            for _ in range(draws)
+        ]
+        resampled = [
+            scoring_model.expected_calibration_error(p[rows], y[rows], equal_mass=equal_mass)
+            for rows in (rng.integers(0, len(p), len(p)) for _ in range(draws))
+        ]
+        figures |= {
+            f"{key}_if_calibrated_median": _round(float(np.median(drawn))),
+            f"{key}_if_calibrated_p90": _round(float(np.quantile(drawn, 0.9))),
+            f"{key}_bootstrap_se": _round(float(np.std(resampled))),
+        }
+    return figures | {"calibration_in_the_large": _round(float(p.mean() - y.mean()))}
 
 
 def snapshot_grade_ratios(model: dict, labels, features) -> dict:

@@ -87,6 +87,12 @@ SNAPSHOT_COLUMN = "snapshot"
 # how probabilities are mapped from the linear predictor, in the order a tie is broken
 CALIBRATIONS = ("platt", "isotonic")
 CALIBRATION_FOLDS = 5
+# how recent leads may outweigh older ones in the Platt map (fit_calibration): half-lives as shares of
+# the time span of the leads it is fitted on (a lead that much older than the newest weighs half).
+# None of them (the plain map, every lead alike) unless one predicts later leads better by one standard
+# error on forward-chaining blocks of those leads (issue 13, nineteenth pass: the base rate can drift
+# between the leads the map learns from and the newer leads it is applied to)
+RECENCY_HALF_LIVES = (0.5, 0.25)
 # where the probability map is learned (train(calibration=...)): "holdout", a calibration slice of
 # its own between train and test (the model fits on the oldest 60 %); "cross_fit", the out-of-fold
 # predictions of the fit slice (the model fits on the oldest 80 %, as much as anything judged on the
@@ -330,10 +336,58 @@ def choose_c(x: pd.DataFrame, y: np.ndarray, groups: np.ndarray, grid: tuple = C
     }
 
 
-def _fit_platt(z: np.ndarray, y: np.ndarray) -> dict:
-    """Platt scaling: an unpenalised logistic regression of the label on the linear predictor."""
-    fitted = _logistic(c=np.inf).fit(z.reshape(-1, 1), y)
+def _fit_platt(z: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> dict:
+    """Platt scaling: an unpenalised logistic regression of the label on the linear predictor
+    (each lead weighted by ``weight``, if given)."""
+    fitted = _logistic(c=np.inf).fit(z.reshape(-1, 1), y, sample_weight=weight)
     return {"a": float(fitted.coef_[0, 0]), "c": float(fitted.intercept_[0])}
+
+
+def recency_weights(moments: np.ndarray, half_life: float) -> np.ndarray:
+    """Each lead's weight in a recency-weighted map: 0.5 ** (its age before the newest of ``moments``
+    / (``half_life`` x the span of ``moments``)); 1 for the newest. Equal weights when the leads span
+    no time."""
+    seconds = pd.to_datetime(pd.Series(moments)).astype("int64").to_numpy(dtype=float)
+    span = float(seconds.max() - seconds.min())
+    if span <= 0:
+        return np.ones(len(seconds))
+    return np.power(0.5, (seconds.max() - seconds) / (half_life * span))
+
+
+def recency_choice(z: np.ndarray, y: np.ndarray, moments: np.ndarray, half_lives: tuple = RECENCY_HALF_LIVES) -> dict:
+    """Which recency weighting of the Platt map later leads confirm: forward-chaining blocks over the
+    newest half of the leads in time order (scoring_calibration.forward_folds: each block judged by
+    maps fitted on every lead before it, weighted as of the newest of those), each candidate's
+    per-lead held-out log losses pooled; the plain map (no weighting, the simplest) stays unless the
+    lowest-loss half-life beats it by one standard error of their paired difference
+    (:func:`simplest_not_beaten`). Returns ``half_life`` (None: plain), each candidate's pooled
+    ``held_out_log_loss`` (key ``none`` for the plain map) and the ``blocks`` judged."""
+    from intent_pipeline.scoring_calibration import forward_folds  # it imports this module
+
+    order = np.argsort(pd.to_datetime(pd.Series(moments)).to_numpy(), kind="mergesort")
+    z, y, moments = z[order], y[order], np.asarray(moments)[order]
+    candidates = (math.inf, *half_lives)  # inf: every lead alike, the largest key is the simplest
+    losses: dict[float, list[np.ndarray]] = {h: [] for h in candidates}
+    blocks = 0
+    for a, b in forward_folds(len(y)):
+        if not (0 < y[:a].sum() < a and 0 < y[a:b].sum()):
+            continue  # a fit without both outcomes or a block without a conversion judges nothing
+        blocks += 1
+        for h in candidates:
+            weight = None if h == math.inf else recency_weights(moments[:a], h)
+            fold_map = {"method": "platt"} | _fit_platt(z[:a], y[:a], weight)
+            losses[h].append(log_losses(calibrate(z[a:b], fold_map), y[a:b]))
+    if not blocks:
+        return {"half_life": None, "held_out_log_loss": None, "blocks": 0}
+    pooled = {h: np.concatenate(v) for h, v in losses.items()}
+    best = simplest_not_beaten(pooled)
+    return {
+        "half_life": None if best == math.inf else float(best),
+        "held_out_log_loss": {
+            ("none" if h == math.inf else str(h)): round(float(v.mean()), 6) for h, v in pooled.items()
+        },
+        "blocks": blocks,
+    }
 
 
 def _fit_isotonic(z: np.ndarray, y: np.ndarray) -> dict:
@@ -362,7 +416,13 @@ def calibrate(z: np.ndarray, calibration: dict) -> np.ndarray:
     return _sigmoid(calibration["a"] * z + calibration["c"])
 
 
-def fit_calibration(z: np.ndarray, y: np.ndarray, folds: int = CALIBRATION_FOLDS) -> dict:
+def fit_calibration(
+    z: np.ndarray,
+    y: np.ndarray,
+    folds: int = CALIBRATION_FOLDS,
+    moments: np.ndarray | None = None,
+    half_lives: tuple = RECENCY_HALF_LIVES,
+) -> dict:
     """Map the linear predictor to probabilities: Platt scaling, or centred isotonic regression
     when it predicts held-out leads of the calibration slice itself better by more than one standard
     error (``folds``-fold stratified cross-validation, fixed seed; the per-lead log losses of the two
@@ -371,7 +431,10 @@ def fit_calibration(z: np.ndarray, y: np.ndarray, folds: int = CALIBRATION_FOLDS
     tenth pass: `sales_led` seed 7 chose it by 0.001 of log loss and its test ECE was 0.107, Platt's
     0.076). With fewer than two leads of either outcome there is nothing to hold out and Platt is
     used. The chosen map is then fitted on the whole slice. ``held_out`` records each method's
-    cross-validated log loss and ECE, and the standard error of their difference."""
+    cross-validated log loss and ECE, and the standard error of their difference. With ``moments``
+    (each lead's as_of_at) a Platt map may weigh recent leads more (``half_lives``,
+    :func:`recency_choice`: only when later leads confirm it by one standard error); ``recency``
+    records the choice, and a weighted map keeps the plain fit as ``unweighted``."""
     from sklearn.model_selection import StratifiedKFold
 
     z, y = np.asarray(z, dtype=float), np.asarray(y, dtype=int)
@@ -380,7 +443,7 @@ def fit_calibration(z: np.ndarray, y: np.ndarray, folds: int = CALIBRATION_FOLDS
     if n_folds < 2:
         record["held_out"] = None
         return record
-    fitters = {"platt": _fit_platt, "isotonic": _fit_isotonic}
+    fitters: dict[str, Callable[[np.ndarray, np.ndarray], dict]] = {"platt": _fit_platt, "isotonic": _fit_isotonic}
     out_of_fold = {method: np.empty(len(y)) for method in CALIBRATIONS}
     for fit_rows, held_rows in StratifiedKFold(n_folds, shuffle=True, random_state=0).split(z.reshape(-1, 1), y):
         for method in CALIBRATIONS:
@@ -390,6 +453,11 @@ def fit_calibration(z: np.ndarray, y: np.ndarray, folds: int = CALIBRATION_FOLDS
     difference = per_lead["platt"] - per_lead["isotonic"]  # > 0: isotonic predicts the held-out leads better
     if beats_by_one_standard_error(difference):
         record = {"method": "isotonic", "platt": {"a": record["a"], "c": record["c"]}} | fitters["isotonic"](z, y)
+    elif moments is not None and half_lives:
+        record["recency"] = recency_choice(z, y, np.asarray(moments), half_lives)
+        if record["recency"]["half_life"] is not None:
+            weight = recency_weights(np.asarray(moments), record["recency"]["half_life"])
+            record |= {"unweighted": {"a": record["a"], "c": record["c"]}} | _fit_platt(z, y, weight)
     record["held_out"] = {
         "folds": n_folds,
         "log_loss": {m: float(per_lead[m].mean()) for m in CALIBRATIONS},
@@ -431,9 +499,16 @@ def simplest_not_beaten(held_out: dict[float, np.ndarray]) -> float:
     return max(k for k, v in held_out.items() if not beats_by_one_standard_error(v - held_out[lowest]))
 
 
-def expected_calibration_error(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
-    """Weighted mean |mean predicted - observed rate| over equal-width probability bins."""
+def expected_calibration_error(p: np.ndarray, y: np.ndarray, bins: int = 10, equal_mass: bool = False) -> float:
+    """Weighted mean |mean predicted - observed rate| over equal-width probability bins, or with
+    ``equal_mass`` over bins of equal numbers of leads (sorted by probability): equal-width bins leave
+    a few leads alone in the upper bins, whose rates are noisy on a slice of a few hundred."""
+    p, y = np.asarray(p, dtype=float), np.asarray(y)
     index = np.minimum((p * bins).astype(int), bins - 1)
+    if equal_mass:
+        index = np.empty(len(p), dtype=int)
+        for b, rows in enumerate(np.array_split(np.argsort(p, kind="mergesort"), bins)):
+            index[rows] = b
     error = 0.0
     for b in np.unique(index):
         in_bin = index == b
@@ -448,6 +523,7 @@ def _metrics(p_test: np.ndarray, y_test: np.ndarray, p_train: np.ndarray, y_trai
         "roc_auc": float(roc_auc_score(y_test, p_test)),
         "pr_auc": float(average_precision_score(y_test, p_test)),
         "ece": expected_calibration_error(p_test, y_test),
+        "ece_equal_mass": expected_calibration_error(p_test, y_test, equal_mass=True),
         "brier": float(brier_score_loss(y_test, p_test)),
         "log_loss": float(log_loss(y_test, np.clip(p_test, 1e-6, 1 - 1e-6), labels=[0, 1])),
         "base_rate": float(y_test.mean()),
@@ -581,10 +657,13 @@ def _top_features(x: pd.DataFrame, y: np.ndarray, k: int) -> list[str]:
     return [f for f in x.columns if f in best]
 
 
-def _attempt(x: dict, y: dict, columns: list[str], c: float, with_hgb: bool) -> dict:
-    """Fit, calibrate and measure one step on ``columns``; the record's model fields."""
+def _attempt(x: dict, y: dict, when: dict, columns: list[str], c: float, with_hgb: bool) -> dict:
+    """Fit, calibrate and measure one step on ``columns``; the record's model fields. ``when``: each
+    slice's as_of_at (the probability map's recency choice)."""
     fitted = _fit_linear(x["train"][columns], y["train"], c)
-    fitted["calibration"] = fit_calibration(linear_predictor(fitted, x["calibration"]), y["calibration"])
+    fitted["calibration"] = fit_calibration(
+        linear_predictor(fitted, x["calibration"]), y["calibration"], moments=when["calibration"]
+    )
     fitted["metrics"] = _metrics(score(fitted, x["test"]), y["test"], score(fitted, x["train"]), y["train"])
     fitted["metrics"]["calibration_roc_auc"] = _calibration_auc(fitted, x, y)
     if with_hgb:
@@ -615,7 +694,7 @@ def out_of_fold_z(
 
 
 def _attempt_cross_fit(
-    x: dict, y: dict, groups: np.ndarray, n_leads: int, columns: list[str], c: float, with_hgb: bool
+    x: dict, y: dict, when: dict, groups: np.ndarray, n_leads: int, columns: list[str], c: float, with_hgb: bool
 ) -> tuple[dict, np.ndarray]:
     """One step with cross-fitted calibration: the model is fitted on the whole fit slice
     (``x["train"]``: the leads' own points first, ``n_leads`` of them, then the snapshots before the
@@ -623,7 +702,8 @@ def _attempt_cross_fit(
     (:func:`out_of_fold_z`), so the map is learned from leads the model had not seen, and the model
     itself learns from every lead before the test slice. Returns the record's model fields and the
     leads' out-of-fold linear predictor (what the grades and the choice between steps are judged on:
-    ``calibration_roc_auc`` is its ROC AUC)."""
+    ``calibration_roc_auc`` is its ROC AUC). ``when["train"]``: the leads' as_of_at (the map's recency
+    choice)."""
     from sklearn.metrics import roc_auc_score
 
     frame, labels = x["train"][columns], y["train"]
@@ -633,7 +713,7 @@ def _attempt_cross_fit(
     if oof is None:  # too few persons or outcomes to cross-fit: the in-sample predictor, said so
         oof, held_out = linear_predictor(fitted, frame), "in_sample"
     z_leads, y_leads = oof[:n_leads], labels[:n_leads]
-    fitted["calibration"] = fit_calibration(z_leads, y_leads) | {"fitted_on": held_out}
+    fitted["calibration"] = fit_calibration(z_leads, y_leads, moments=when["train"]) | {"fitted_on": held_out}
     leads = frame.iloc[:n_leads]
     fitted["metrics"] = _metrics(score(fitted, x["test"]), y["test"], score(fitted, leads), y_leads)
     fitted["metrics"]["calibration_roc_auc"] = float(roc_auc_score(y_leads, z_leads))
@@ -654,12 +734,13 @@ def _best_on_calibration(fits: dict[str, dict]) -> dict:
     return max(fits.values(), key=lambda f: f["metrics"]["calibration_roc_auc"])
 
 
-def _rule_score_model(x: dict, y: dict) -> dict:
+def _rule_score_model(x: dict, y: dict, when: dict) -> dict:
     """The last fallback: z = lead_score, calibrated (Platt or isotonic) on the calibration slice, or
     with cross-fitted calibration (no calibration slice in ``x``) on the fit slice's leads: the rule
     score learns nothing from them, so no lead needs holding out."""
     if "calibration" not in x:
         x, y = x | {"calibration": x["train"]}, y | {"calibration": y["train"]}
+        when = when | {"calibration": when["train"]}
     column = x["train"][list(SCORE_FEATURES)]
     mean, std = float(column.mean().iloc[0]), float(column.std(ddof=0).iloc[0]) or 1.0
     fitted: dict[str, Any] = {
@@ -667,7 +748,9 @@ def _rule_score_model(x: dict, y: dict) -> dict:
         "intercept_standardised": mean / std,
         "features": [{"feature": SCORE_FEATURES[0], "weight": 1.0, "mean": mean, "std": std, "coef_standardised": std}],
     }
-    fitted["calibration"] = fit_calibration(linear_predictor(fitted, x["calibration"]), y["calibration"])
+    fitted["calibration"] = fit_calibration(
+        linear_predictor(fitted, x["calibration"]), y["calibration"], moments=when["calibration"]
+    )
     fitted["metrics"] = _metrics(score(fitted, x["test"]), y["test"], score(fitted, x["train"]), y["train"])
     fitted["metrics"]["calibration_roc_auc"] = _calibration_auc(fitted, x, y)
     return fitted
@@ -758,6 +841,7 @@ def train(
         raise ValueError("features has no rows for the training examples")
     x = {name: wide.loc[part["example_id"]] for name, part in slices.items()}
     y = {name: part["label"].to_numpy(dtype=int) for name, part in slices.items()}
+    when = {name: part["as_of_at"].to_numpy() for name, part in slices.items()}
     # the learned steps fit on the train slice and the snapshots before the calibration slice; the
     # rule-score fallback and the learned points use the CRM leads' own points only
     fit_rows = pd.concat([slices["train"], extra])
@@ -786,10 +870,10 @@ def train(
         for method, columns, c in steps:
             if cross_fit:
                 fitted, held_z[method] = _attempt_cross_fit(
-                    x_fit, y_fit, groups, len(slices["train"]), columns, c, with_hgb=method == "logistic"
+                    x_fit, y_fit, when, groups, len(slices["train"]), columns, c, with_hgb=method == "logistic"
                 )
             else:
-                fitted = _attempt(x_fit, y_fit, columns, c, with_hgb=method == "logistic")
+                fitted = _attempt(x_fit, y_fit, when, columns, c, with_hgb=method == "logistic")
             fitted |= {"method": method}
             fits[method] = fitted
             attempts.append(
@@ -807,7 +891,7 @@ def train(
     tried = "; ".join(f"{a['method']} test ROC AUC {a['roc_auc']:.3f}" for a in attempts)
     learned_ranks_better = False
     if chosen is None and has_score and fits:
-        best, rule = _best_on_calibration(fits), _rule_score_model(x, y)
+        best, rule = _best_on_calibration(fits), _rule_score_model(x, y, when)
         learned_ranks_better = best["metrics"]["calibration_roc_auc"] > rule["metrics"]["calibration_roc_auc"]
     if chosen is not None:
         record |= chosen
@@ -828,7 +912,7 @@ def train(
             f"no step reached the minimum of {min_auc:.2f} ({tried})"
         )
     elif has_score:
-        record |= _rule_score_model(x, y) | {"method": "rule_score_calibrated"}
+        record |= _rule_score_model(x, y, when) | {"method": "rule_score_calibrated"}
         why = tried or (
             f"only {learnable:,} conversions ({record['snapshot_conversions']:,} of them at snapshot ages), "
             f"fewer than the {min_conversions:,} a learned model needs"
