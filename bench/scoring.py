@@ -353,6 +353,10 @@ HITS_AT_POINTS_SQL = """
     from intermediate.int_lead_score_rules
     where hits > 1 and (score_point like 'lead:%' or score_point like 'snap%')
 """
+# what the training reads (pipeline.load_training_data: the examples, the features, and the enabled
+# rules from scoring_rule_suggestions), the models a world's build ends at
+TRAINING_READS = ("lead_conversion_examples", "int_scoring_features", "int_lead_snapshot_examples",
+                  "scoring_rule_suggestions")  # fmt: skip
 WORLD_BUILD_FILE = "world_build.json"  # in a kept world's data/state: what its warehouse was built from
 
 
@@ -375,9 +379,9 @@ def build_world(
         progress(f"world {name}: reusing the warehouse built for seed {seed} in {home}")
         if rebuild_from:
             progress(f"world {name}: building {rebuild_from} and what the training reads from it again")
-            targets = ("lead_conversion_examples", "int_scoring_features", "int_lead_snapshot_examples")
-            dbt(home, "build", "--select", *(f"{rebuild_from}+,+{t}" for t in targets), "--exclude-resource-type",
-                "unit_test", "--indirect-selection", "cautious", "--vars", json.dumps(preset.conversion))  # fmt: skip
+            dbt(home, "build", "--select", *(f"{rebuild_from}+,+{t}" for t in TRAINING_READS),
+                "--exclude-resource-type", "unit_test", "--indirect-selection", "cautious",
+                "--vars", json.dumps(preset.conversion))  # fmt: skip
         return
     marker.unlink(missing_ok=True)
     truth = home / "data" / "ground_truth"
@@ -392,9 +396,7 @@ def build_world(
     progress(f"world {name}: dbt build with {preset.conversion}")
     select = (
         "--select",
-        "+lead_conversion_examples",
-        "+int_scoring_features",
-        "+int_lead_snapshot_examples",
+        *(f"+{t}" for t in TRAINING_READS),
         "--exclude-resource-type",
         "unit_test",
         "--indirect-selection",
