@@ -41,7 +41,8 @@
      auc_rule             the current rule table's score at the lead's point
      auc_rule_calibrated  the score of the table intent_pipeline.scoring_calibration proposes from
                           the oldest 80 % (its backtest: points x decayed hits under the proposed
-                          caps; caps_taken, proposed_caps: the caps from the hit counts)
+                          caps; caps_taken, proposed_caps: the caps from the hit counts; with
+                          --count-tiers, tiers_taken and proposed_tiers: the count tiers)
      auc_model            the conversion model (scoring_model.train: fallbacks included), with
                           model_status (approved, or the fallback's name) and ece
      auc_reference        a plain logistic regression (standardised ln(1 + count) of each event
@@ -425,10 +426,11 @@ def world_figures(
     reuse: bool = False,
     rebuild_from: str | None = None,
     rule_features: str | None = None,
+    count_tiers: bool = False,
 ) -> dict:
     """Build one world preset (:func:`build_world`); the model, the calibration and the reference.
     ``rule_features``: which rules give the model features (scoring_model.model_signals; None: the
-    default of INTENT_MODEL_RULE_FEATURES)."""
+    default of INTENT_MODEL_RULE_FEATURES); ``count_tiers``: the calibration proposes count tiers."""
     import pandas as pd
     from intent_pipeline import scoring_calibration
     from intent_pipeline.settings import DBT_PROJECT_DIR
@@ -452,7 +454,9 @@ def world_figures(
     other_rates = model_grade_rates(other, labels, features)
     examples = query(settings.warehouse, "select * from marts.lead_conversion_examples where label_complete")
     seed_rules = scoring_calibration.read_seed(DBT_PROJECT_DIR / "seeds" / "scoring_rules.csv")
-    calibration = scoring_calibration.propose(*scoring_calibration.load(settings.warehouse), seed_rules)
+    calibration = scoring_calibration.propose(
+        *scoring_calibration.load(settings.warehouse), seed_rules, count_tiers=count_tiers
+    )
     backtest = calibration["backtest"]
     test_ids = set(scoring_model.split_by_time(labels, 0.2, 0.2)["test"]["example_id"])
     metrics = model.get("metrics") or {}
@@ -521,6 +525,9 @@ def world_figures(
         # the caps (in hits) the hit counts supported, and whether the proposal took them (held-out)
         "proposed_caps": backtest["caps_from_data"],
         "caps_taken": backtest["caps_taken"],
+        # the count tiers with support and contrast, and whether they were taken (--count-tiers)
+        "proposed_tiers": backtest["tiers_from_data"],
+        "tiers_taken": backtest["tiers_taken"],
         "model_status": status,
         "model_reason": model.get("reason"),
         "probability_calibration": calibration_method,
@@ -786,6 +793,11 @@ def main() -> None:
         help="which rules give the worlds' conversion model features (scoring_model.model_signals; default "
         f"{DEFAULT_MODEL_RULE_FEATURES}, the default of INTENT_MODEL_RULE_FEATURES)",
     )
+    parser.add_argument(
+        "--count-tiers",
+        action="store_true",
+        help="the worlds' calibration proposes count tiers (scoring_calibration --count-tiers; off by default)",
+    )
     args = parser.parse_args()
     if args.rebuild_from and not args.reuse_worlds:
         parser.error("--rebuild-from needs --reuse-worlds")
@@ -817,6 +829,7 @@ def main() -> None:
                     args.reuse_worlds,
                     args.rebuild_from,
                     args.model_rule_features,
+                    args.count_tiers,
                 )
                 for seed in seeds
             ]

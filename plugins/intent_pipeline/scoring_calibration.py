@@ -2,7 +2,7 @@
 
     python -m intent_pipeline.scoring_calibration [--warehouse data/warehouse.duckdb]
         [--seed dbt_project/seeds/scoring_rules.csv] [--out data/reports/scoring_calibration]
-        [--grades share:0.2,0.5 | rate:0.3,0.1 | points:60,30] [--points-per-doubling 20]
+        [--grades share:0.2,0.5 | rate:0.3,0.1 | points:60,30] [--points-per-doubling 20] [--count-tiers]
 
 Reads the closed loop the last ``dbt build`` wrote (``marts.lead_conversion_examples`` with a
 closed window, labelled by the vars conversion_event / conversion_window_days, and each rule's
@@ -419,6 +419,74 @@ def _cap_factor(hits: np.ndarray, old: float | None, new: float | None) -> np.nd
     return np.divide(capped_new, capped_old, out=np.ones(len(hits)), where=capped_old > 0)
 
 
+# Count tiers (issue 13, eighteenth pass): a rule gives points per hit up to its caps, so it says
+# whether more than how much; a tier is a rule of the same conditions that fires once the rule's hit
+# count reaches k (min_count = k x the rule's min_count: one hit, its points at most once), with
+# points of its own. Only for the signals whose min_count counts the rule's qualifying events (a
+# session rule's min_count is one session's depth).
+TIER_SIGNALS = ("event", "sales_activity", "email_delivery")
+TIER_SET = "count_tier"  # rule_set of a tier the command proposes; a tier is never tiered again
+TIER_QUANTILES = (0.5, 0.8)  # of the hit counts above one: where the tiers after the second hit start
+TIER_COLUMNS = ("tier_of", "tier_hits")  # rules.csv: the rule a tier counts, and from how many hits
+
+
+def tier_id(rule_id: str, hits: int) -> str:
+    """The id of ``rule_id``'s tier from ``hits`` hits on."""
+    return f"{rule_id}_{hits}plus"
+
+
+def tier_thresholds(hits: np.ndarray) -> list[int]:
+    """Where a rule's count tiers start, from its hit counts on the fit examples: two hits, and the
+    median and 80th percentile of the counts above one (distinct). Whether a tier has the support
+    and contrast to earn points is judged afterwards, as for any rule."""
+    many = np.asarray(hits, dtype=float)
+    many = many[many > 1]
+    if not len(many):
+        return []
+    return sorted({2, *(int(np.floor(np.quantile(many, q))) for q in TIER_QUANTILES)})
+
+
+def tiers_in(current: pd.DataFrame, table: pd.DataFrame) -> dict[str, tuple[str, int]]:
+    """The count tiers of ``table`` that ``current`` does not have: tier id -> (the current rule it
+    counts, from how many hits), read from the tier's rule_set and id (:func:`tier_id`)."""
+    known = set(current["rule_id"])
+    found = {}
+    for _, rule in table.loc[table["rule_set"] == TIER_SET].iterrows():
+        base, _, count = str(rule["rule_id"]).removesuffix("plus").rpartition("_")
+        if rule["rule_id"] not in known and base in known and count.isdigit():
+            found[str(rule["rule_id"])] = (base, int(count))
+    return found
+
+
+def tier_values(wide: pd.DataFrame, base: str, hits: int) -> np.ndarray:
+    """A tier's decayed hit per example: 1 where ``base`` fired ``hits`` times or more (its hit count,
+    :func:`hit_counts`), decayed as the rule's hits were (``rule:<base>``, at most one hit's worth).
+    The build decays a tier from the last qualifying event, no more than this: an approximation."""
+    column = f"rule:{base}"
+    decayed = wide[column].to_numpy(dtype=float) if column in wide else np.zeros(len(wide))
+    counts = hit_counts(wide, [base])[base].to_numpy()
+    return np.where(counts >= hits, np.minimum(np.abs(decayed), 1.0), 0.0)
+
+
+def tier_row(rule: pd.Series, hits: int, points: int) -> dict[str, Any]:
+    """The seed row of ``rule``'s tier from ``hits`` hits: the rule's conditions, min_count ``hits``
+    times the rule's (one hit per that many qualifying events in its window), ``points`` once (both
+    caps), no cap group, enabled."""
+    count = int(rule["min_count"]) if pd.notna(rule["min_count"]) else 1
+    return rule.to_dict() | {
+        "rule_id": tier_id(str(rule["rule_id"]), hits),
+        "rule_set": TIER_SET,
+        "is_enabled": True,
+        "cap_group": None,
+        "description": f"{rule['description']} {hits}+ times",
+        "description_zh": f"{rule['description_zh']} {hits}次以上",
+        "min_count": count * hits,
+        "points": points,
+        "max_points_per_day": points,
+        "max_points": points,
+    }
+
+
 def _cap_of(table: pd.DataFrame, rule: str) -> float | None:
     """A rule's total cap in hits in ``table`` (indexed by rule_id); a table without caps: none."""
     return cap_in_hits(table.at[rule, "points"], table.at[rule, "max_points"]) if "max_points" in table else None
@@ -455,8 +523,12 @@ def proposed_score(
     old_points = effective(current).reindex(current["rule_id"]).to_numpy()
     new_points = effective(table).reindex(current["rule_id"]).to_numpy()
     # the points' change on the current hits, then the caps' change (exactly 0 where no cap changed, so
-    # tied scores stay tied)
-    return np.asarray(current_score, dtype=float) + before @ (new_points - old_points) + (after - before) @ new_points
+    # tied scores stay tied), then the new count tiers' points (tiers_in)
+    score = np.asarray(current_score, dtype=float) + before @ (new_points - old_points) + (after - before) @ new_points
+    tier_points = effective(table)
+    for tier, (base, hits) in tiers_in(current, table).items():
+        score = score + tier_points[tier] * tier_values(wide, base, hits)
+    return score
 
 
 @sm.single_threaded
@@ -467,9 +539,12 @@ def propose(
     *,
     grades: str = DEFAULT_GRADES,
     points_per_doubling: float = 20,
+    count_tiers: bool = False,
 ) -> dict[str, Any]:
     """The proposal: ``rules`` (DataFrame), ``seed`` (the proposed seed), ``backtest`` (dict),
-    ``thresholds`` (vars). Pure: no files."""
+    ``thresholds`` (vars). With ``count_tiers``, count tiers of the rules are proposed too (taken
+    only when they beat the table without them on held-out time; off by default: issue 13's
+    eighteenth pass measured them taken in no world-seed). Pure: no files."""
     grade_option = parse_grades(grades)
     if examples.empty:
         raise ValueError("no labelled examples (lead_conversion_examples with a closed window): nothing to calibrate")
@@ -493,8 +568,8 @@ def propose(
     recapped = seed.copy()
     for i, rule in seed.iterrows():
         p = contrast[rule["rule_id"]]
-        if p["flag"] != "ok" or rule["signal"] not in CAP_SIGNALS or p["lift"] is None:
-            continue  # never more (or fewer) hits for a rule without contrast or support
+        if p["flag"] != "ok" or rule["signal"] not in CAP_SIGNALS or p["lift"] is None or rule["rule_set"] == TIER_SET:
+            continue  # never more (or fewer) hits for a rule without contrast or support, nor for a tier
         caps[rule["rule_id"]] = propose_cap(
             hits_fit[rule["rule_id"]].to_numpy(),
             y_fit,
@@ -517,6 +592,33 @@ def propose(
         challenger = adjust_points(recapped_fit, x_recapped[ok].to_numpy(), y_fit)
         if len(fitted[4]) == len(challenger[4]) and sm.beats_by_one_standard_error(fitted[4] - challenger[4]):
             fitted, x_fit, caps_taken = challenger, x_recapped, True
+    # count tiers of the rules with contrast and support (tier_thresholds), each judged for support and
+    # contrast like a rule; the ones that pass join the points' fit on the current caps (a tier is a
+    # step of its own: with a rule capped at one hit, its tiers make a step function of the count), an
+    # alternative to the new caps: taken only when that fit beats the points chosen so far (with the
+    # current caps or the new ones) on the forward blocks by one standard error; then the caps stay
+    tiers: dict[str, tuple[str, int]] = {}
+    for _, rule in seed.iterrows():
+        if (
+            count_tiers
+            and contrast[rule["rule_id"]]["flag"] == "ok"
+            and rule["signal"] in TIER_SIGNALS
+            and rule["rule_set"] != TIER_SET
+        ):
+            for count in tier_thresholds(hits_fit[rule["rule_id"]].to_numpy()):
+                if tier_id(rule["rule_id"], count) not in set(seed["rule_id"]):
+                    tiers[tier_id(rule["rule_id"], count)] = (rule["rule_id"], count)
+    tier_wide = pd.DataFrame(
+        {f"rule:{t}": tier_values(wide, base, count) for t, (base, count) in tiers.items()}, index=wide.index
+    )
+    tier_contrast = {p["rule_id"]: p for p in sm.learn_points(tier_wide.iloc[: len(fit)], y_fit, points_per_doubling)}
+    ok_tiers = [f"rule:{t}" for t in tiers if tier_contrast[t]["flag"] == "ok"]
+    tiers_taken = False
+    if ok_tiers and ok:
+        x_tiered = pd.concat([wide_fit[rule_columns], tier_wide.iloc[: len(fit)]], axis=1)
+        challenger = adjust_points(current_fit, x_tiered[ok + ok_tiers].to_numpy(), y_fit)
+        if len(fitted[4]) == len(challenger[4]) and sm.beats_by_one_standard_error(fitted[4] - challenger[4]):
+            fitted, x_fit, ok, tiers_taken, caps_taken = challenger, x_tiered, ok + ok_tiers, True, False
     candidate_caps = caps
     if not caps_taken:
         caps = {r: c | {"proposed_cap_hits": c["current_cap_hits"]} for r, c in caps.items()}
@@ -563,6 +665,24 @@ def propose(
             | {"current_cap_hits": cap_in_hits(rule["points"], rule["max_points"])}
             | {k: cap.get(k) for k in CAP_COLUMNS}
         )
+    tier_rows = []
+    for tier, (base, count) in tiers.items():
+        p = learned.get(tier, tier_contrast[tier] | {"suggested_points": None, "coefficient": None})
+        new_points = None
+        if tiers_taken and p["flag"] == "ok":
+            new_points = int(round(adjustment[f"rule:{tier}"])) if method == "adjusted" else p["suggested_points"]
+        enabled = new_points not in (None, 0)
+        if enabled:
+            tier_rows.append(tier_row(seed.loc[seed["rule_id"] == base].iloc[0], count, int(new_points)))
+        rows.append(
+            {"rule_id": tier, "current_points": 0, "current_enabled": False,
+             "proposed_points": new_points if enabled else None, "learned": enabled, "proposed_enabled": enabled}
+            | {k: p[k] for k in ("flag", "examples_with_rule", "share_with_rule", "conversion_rate_with_rule")}
+            | {k: p[k] for k in ("lift", "lift_ci_low", "lift_ci_high", "coefficient")}
+            | {"current_cap_hits": None, "tier_of": base, "tier_hits": count}
+        )  # fmt: skip
+    if tier_rows:
+        proposed = pd.concat([proposed, pd.DataFrame(tier_rows, columns=proposed.columns)], ignore_index=True)
     rules = pd.DataFrame(rows)
 
     current_test = test["current_score"].to_numpy(dtype=float)
@@ -589,6 +709,10 @@ def propose(
             if c["proposed_cap_hits"] != c["current_cap_hits"]
         },
         "caps_taken": caps_taken,
+        # the count tiers with support and contrast (tier: [rule, from hits]), and whether their points
+        # beat the table without them on the forward blocks by one standard error (taken)
+        "tiers_from_data": {t.removeprefix("rule:"): list(tiers[t.removeprefix("rule:")]) for t in ok_tiers},
+        "tiers_taken": tiers_taken,
         "current_score_scale": s,
         "penalty": penalty,
     }
@@ -632,16 +756,22 @@ def _current_thresholds() -> tuple[float, float]:
     return float(found["high_intent_threshold"]), float(found["potential_threshold"])
 
 
+def _seed_cell(value: Any) -> Any:
+    """A number of the seed as the repository writes it (no .0 on an integer, empty for none)."""
+    if not isinstance(value, float):
+        return value
+    return "" if pd.isna(value) else str(int(value)) if value.is_integer() else str(value)
+
+
 def seed_csv(seed: pd.DataFrame) -> str:
     """The seed as the repository writes it (booleans lower-case, integers without .0)."""
     out = seed.copy()
     for column in out.columns:
         if out[column].dtype == bool or column == "is_enabled":
             out[column] = out[column].map(lambda v: "true" if bool(v) else "false")
-        elif pd.api.types.is_float_dtype(out[column]):
-            out[column] = out[column].map(
-                lambda v: "" if pd.isna(v) else str(int(v)) if float(v).is_integer() else str(v)
-            )
+        elif pd.api.types.is_float_dtype(out[column]) or out[column].dtype == object:
+            # an object column: a count tier's row (tier_row) beside the seed's floats
+            out[column] = out[column].map(_seed_cell)
     return out.to_csv(index=False, lineterminator="\n")
 
 
@@ -688,6 +818,11 @@ def main(argv: list[str] | None = None) -> int:
         "--grades", default=DEFAULT_GRADES, help=f"share:H,P, rate:H,P or points:H,P ({DEFAULT_GRADES})"
     )
     parser.add_argument("--points-per-doubling", type=float, default=20)
+    parser.add_argument(
+        "--count-tiers",
+        action="store_true",
+        help="also propose count tiers of the rules (<rule_id>_<k>plus), taken when held-out time says so",
+    )
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     warehouse = args.warehouse or settings.warehouse
@@ -697,7 +832,12 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"no warehouse at {warehouse}: run the pipeline (dbt build) first")
         examples, features = load(Path(warehouse))
         result = propose(
-            examples, features, read_seed(args.seed), grades=args.grades, points_per_doubling=args.points_per_doubling
+            examples,
+            features,
+            read_seed(args.seed),
+            grades=args.grades,
+            points_per_doubling=args.points_per_doubling,
+            count_tiers=args.count_tiers,
         )
     except ValueError as exc:
         parser.error(str(exc))

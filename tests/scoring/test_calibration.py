@@ -346,3 +346,85 @@ def test_an_opportunity_rule_on_the_conversion_stage_is_never_given_points():
     judged = sc.propose(examples.assign(conversion_definition="opportunity_created within 30 days"), features, staged)
     row = judged["rules"].set_index("rule_id").loc["signal"]
     assert row["flag"] == "ok" and row["proposed_enabled"] and row["proposed_points"] > 0
+
+
+def count_world(rises: bool, n: int = 8000, seed_: int = 3):
+    """Leads whose long pricing visits (`visits`, capped at one hit: the table says whether, not how
+    many) raise conversion with ln(1 + count) when ``rises`` (the reference regression's shape), or
+    only by whether they visited at all; `downloads` lifts it once; `everybody` fires for 97 % of the
+    leads with one or four hits. The engine's rows as the warehouse has them: ``rule:<id>`` the hits
+    under the caps, ``hits:<id>`` the count from two hits on."""
+    rng = np.random.default_rng(seed_)
+    visits = rng.choice([0, 1, 2, 3, 4, 6, 9], n, p=[0.45, 0.2, 0.12, 0.09, 0.06, 0.05, 0.03])
+    downloads = rng.binomial(1, 0.3, n)
+    everybody = np.where(rng.random(n) < 0.97, rng.choice([1, 4], n), 0)
+    logit = -3 + (np.log1p(visits) if rises else 0.8 * (visits > 0)) + 0.5 * downloads + 0.4 * (everybody >= 4)
+    y = rng.binomial(1, 1 / (1 + np.exp(-logit)))
+    ids = [f"lead:{i:05d}" for i in range(n)]
+    hits = {"visits": visits, "downloads": downloads, "everybody": everybody}
+    rules = seed({"visits": 10, "downloads": 10, "everybody": 10})
+    rules["max_points"] = rules["points"]
+    examples = pd.DataFrame(
+        {
+            "example_id": ids,
+            "person_id": ids,
+            "scored_at": pd.Timestamp("2026-01-01") + pd.to_timedelta(np.sort(rng.uniform(0, 300, n)), unit="D"),
+            "label": y,
+            "current_score": 10 * np.minimum(visits, 1) + 10 * downloads + 10 * np.minimum(everybody, 1),
+        }
+    )
+    rows = [(i, f"rule:{r}", float(min(k, 1))) for r, h in hits.items() for i, k in zip(ids, h, strict=True) if k]
+    rows += [(i, f"hits:{r}", float(k)) for r, h in hits.items() for i, k in zip(ids, h, strict=True) if k > 1]
+    return examples, pd.DataFrame(rows, columns=["example_id", "feature", "value"]), rules, visits
+
+
+def test_count_tiers_are_proposed_where_conversion_rises_with_the_count():
+    examples, features, rules, visits = count_world(rises=True)
+    result = sc.propose(examples, features, rules, count_tiers=True)
+    backtest = result["backtest"]
+    assert backtest["tiers_taken"] and not backtest["caps_taken"]
+    tiers = result["seed"].loc[result["seed"]["rule_set"] == sc.TIER_SET].set_index("rule_id")
+    # the thresholds come from the visits' hit counts: two, the median and the 80th percentile above one
+    assert list(tiers.index) == ["visits_2plus", "visits_3plus", "visits_6plus"]
+    assert list(tiers["min_count"]) == [2, 3, 6] and tiers["is_enabled"].all()
+    assert (tiers["points"] > 0).all()
+    assert (tiers["max_points"] == tiers["points"]).all() and (tiers["max_points_per_day"] == tiers["points"]).all()
+    # each tier reported like a rule: its support, lift and interval; none of a rule without contrast
+    table = result["rules"].set_index("rule_id")
+    assert table.loc["visits_6plus", "tier_of"] == "visits" and table.loc["visits_6plus", "lift_ci_low"] > 1
+    assert "everybody" not in set(table["tier_of"].dropna()) and backtest["zero_contrast_points"] == 0
+    # the score the proposed table gives orders the leads by their count of visits
+    wide = features.pivot_table(index="example_id", columns="feature", values="value", aggfunc="sum")
+    wide = wide.reindex(index=examples["example_id"]).fillna(0.0)
+    score = sc.proposed_score(examples["current_score"].to_numpy(dtype=float), wide, rules, result["seed"])
+    by_count = pd.Series(score).groupby(visits).mean()
+    assert by_count.is_monotonic_increasing and by_count[9] > by_count[1] + 20, by_count
+    assert backtest["proposed"]["roc_auc"] > backtest["current"]["roc_auc"] + 0.03
+    # off by default: without count_tiers the command considers none
+    default = sc.propose(examples, features, rules)
+    assert default["backtest"]["tiers_from_data"] == {} and not (default["seed"]["rule_set"] == sc.TIER_SET).any()
+    assert "tier_of" not in default["rules"] or default["rules"]["tier_of"].isna().all()
+
+
+def test_no_count_tier_gets_points_where_the_count_adds_nothing():
+    examples, features, rules, _ = count_world(rises=False)
+    result = sc.propose(examples, features, rules, count_tiers=True)
+    assert not result["backtest"]["tiers_taken"]
+    assert not (result["seed"]["rule_set"] == sc.TIER_SET).any()
+    tiers = result["rules"].loc[result["rules"]["tier_of"].notna()]
+    assert len(tiers) and tiers["proposed_points"].isna().all() and not tiers["proposed_enabled"].any()
+    assert result["backtest"]["zero_contrast_points"] == 0
+
+
+def test_a_count_tier_moves_the_backtest_score_by_its_points_from_its_count_on():
+    rng = np.random.default_rng(11)
+    hits = rng.choice([0, 1, 2, 3, 5], 400)
+    wide = pd.DataFrame({"rule:visits": np.minimum(hits, 1) * 1.0, "hits:visits": np.where(hits > 1, hits, 0)})
+    current = seed({"visits": 10})
+    score = 10 * wide["rule:visits"].to_numpy()
+    tiered = pd.concat(
+        [current, pd.DataFrame([sc.tier_row(current.iloc[0], 3, 7)], columns=current.columns)], ignore_index=True
+    )
+    assert sc.tiers_in(current, tiered) == {"visits_3plus": ("visits", 3)}
+    assert np.array_equal(sc.proposed_score(score, wide, current, tiered), score + 7.0 * (hits >= 3))
+    assert sc.tiers_in(tiered, tiered) == {}  # once in the seed, a tier is a rule like any other
