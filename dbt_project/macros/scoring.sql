@@ -1,5 +1,16 @@
 {#- Arithmetic of the scoring rules, shared by the scoring models. -#}
 
+{#- The sum of a floating-point `value` that does not depend on the order the engine adds the rows in
+    (hash aggregation adds them in an order that changes from run to run and thread to thread, so a
+    double sum differs in its last bits between two builds of the same input): each value is cast
+    to decimal(18, 9) (rounded to 9 decimal places, far below the whole points a score shows and the
+    precision of a learned weight), the decimals are added exactly, and the exact sum is returned as
+    a double. Portable: DuckDB, Postgres and Spark all sum decimals exactly; `sum(x order by ...)`
+    would not be (Spark has no ordered aggregates). Values up to 10^9 in magnitude. -#}
+{% macro exact_sum(value) -%}
+    cast(sum(cast({{ value }} as decimal(18, 9))) as {{ sql_type('double precision') }})
+{%- endmacro %}
+
 {#- `value` limited by `cap` towards zero: at most cap for positive points, at least cap (a floor)
     for negative ones; a null cap is no cap. -#}
 {% macro capped_points(value, points, cap) -%}

@@ -386,7 +386,7 @@ rule_points as (
         bucket_points.rule_id,
         sum(bucket_points.hits) as hits,
         max(bucket_points.last_hit_at) as last_hit_at,
-        {{ capped_points('sum(bucket_points.decayed_points)', 'max(rules.points)', 'max(rules.max_points)') }}
+        {{ capped_points(exact_sum('bucket_points.decayed_points'), 'max(rules.points)', 'max(rules.max_points)') }}
             as rule_points
     from bucket_points
     inner join rules
@@ -399,7 +399,7 @@ group_totals as (
         rule_points.person_id,
         rule_points.score_point,
         rules.cap_group,
-        sum(rule_points.rule_points) as group_points
+        {{ exact_sum('rule_points.rule_points') }} as group_points
     -- this model's own joins (on rule_id): alike in shape only to other models', other relations
     from rule_points
     inner join rules

@@ -46,9 +46,9 @@ summed as (
         score_points.person_id,
         score_points.score_point,
         score_points.as_of_at,
-        coalesce(sum(reasons.points_awarded), 0) as points,
-        coalesce(sum(case when reasons.rule_group = 'fit' then reasons.points_awarded end), 0) as fit_points,
-        coalesce(sum(case when reasons.rule_group <> 'fit' then reasons.points_awarded end), 0) as engagement_points,
+        coalesce({{ exact_sum('reasons.points_awarded') }}, 0) as points,
+        coalesce({{ exact_sum("case when reasons.rule_group = 'fit' then reasons.points_awarded end") }}, 0) as fit_points,
+        coalesce({{ exact_sum("case when reasons.rule_group <> 'fit' then reasons.points_awarded end") }}, 0) as engagement_points,
         coalesce(
             {{ dbt.listagg(
                 "case when reasons.shown_points <> 0 then reasons.reason end", "', '",

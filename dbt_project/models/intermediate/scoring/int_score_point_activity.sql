@@ -54,16 +54,16 @@ counts as (
         {%- for column, event_type in counted.items() %}
         sum(case when event_type = '{{ event_type }}' then 1 else 0 end) as {{ column }}_all,
         {%- endfor %}
-        sum(case when event_type = 'page_view' then coalesce(engagement_seconds, 0) else 0 end)
+        {{ exact_sum("case when event_type = 'page_view' then coalesce(engagement_seconds, 0) else 0 end") }}
             as engagement_seconds_all,
         max(case when event_type = 'page_view' then event_at end) as last_page_view_at,
         {%- for column, event_type in counted.items() %}
         sum(case when event_at > {{ recent }} and event_type = '{{ event_type }}' then 1 else 0 end) as {{ column }},
         {%- endfor %}
-        sum(
-            case when event_at > {{ recent }} and event_type = 'page_view' and page_path like '/pricing%'
-                then coalesce(engagement_seconds, 0) else 0 end
-        ) as pricing_seconds
+        {{ exact_sum(
+            "case when event_at > " ~ recent ~ " and event_type = 'page_view' and page_path like '/pricing%'
+                then coalesce(engagement_seconds, 0) else 0 end"
+        ) }} as pricing_seconds
     from seen
     group by 1, 2
 ),
