@@ -14,8 +14,9 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: item.path not in slow_files)  # stable: each file keeps its order
 
 
-# INTENT_CPU_PROFILE=path.jsonl: one line per test file with the CPU-seconds it used, this process and
-# the subprocesses it waited for (dbt, airflow); how docs/benchmarks.md finds where the suite's CPU goes.
+# INTENT_CPU_PROFILE=path.jsonl: one line per test file with the CPU-seconds it used, this process,
+# the subprocesses it waited for (dbt, airflow) and its dbt fork server with the calls it forked; how
+# docs/benchmarks.md finds where the suite's CPU goes.
 _cpu_start: dict[str, float] = {}
 _profile: dict[str, str] = {}
 
@@ -29,18 +30,70 @@ def pytest_configure(config):
     path = os.environ.get("INTENT_CPU_PROFILE", "")
     if path and not controller:
         _profile["path"] = os.path.abspath(path)
+    if not controller:
+        _start_dbt_fork()
+
+
+# One dbt fork server per process that runs tests (intent_pipeline.dbt_fork): every dbt call of the
+# session, the Airflow tasks' included (they inherit INTENT_DBT_FORK_SOCKET), is forked from a process
+# that imported dbt once. INTENT_TEST_DBT_FORK=0 runs each call as a subprocess, as production does;
+# an INTENT_DBT_FORK_SOCKET given from outside is used as it is.
+_fork: dict = {}
+
+
+def _start_dbt_fork() -> None:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from intent_pipeline import dbt_fork, pipeline
+    from intent_pipeline.settings import switch
+
+    if os.environ.get("INTENT_DBT_FORK_SOCKET") or not switch(
+        os.environ.get("INTENT_TEST_DBT_FORK"), "INTENT_TEST_DBT_FORK", default=True
+    ):
+        return
+    home = Path(tempfile.mkdtemp(prefix="intent-dbt-fork-"))  # short: a socket's path has at most 107 bytes
+    pythonpath = pipeline.with_plugins_on_path(os.environ.get("PYTHONPATH"))
+    env = pipeline.dbt_process_env({**os.environ, "PYTHONPATH": pythonpath})
+    _fork.update(home=home, server=dbt_fork.start(home / "dbt.sock", env, home / "server.log"))
+    os.environ["INTENT_DBT_FORK_SOCKET"] = str(home / "dbt.sock")
+
+
+def pytest_unconfigure(config):
+    import os
+    import shutil
+
+    from intent_pipeline import dbt_fork
+
+    if "server" in _fork:
+        dbt_fork.stop(_fork.pop("server"))
+        os.environ.pop("INTENT_DBT_FORK_SOCKET", None)
+        shutil.rmtree(_fork.pop("home"), ignore_errors=True)
 
 
 def _cpu_now() -> float:
     import resource
 
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + _fork_cpu()
+
+
+def _fork_cpu() -> float:
+    """The CPU-seconds of this process's dbt fork server and of the calls it forked (0 without one):
+    they are not this process's children's, so RUSAGE_CHILDREN does not see them."""
+    from pathlib import Path
+
+    from intent_pipeline import dbt_fork
+
+    if "server" not in _fork:
+        return 0.0
+    return dbt_fork.stats(Path(_fork["home"]) / "dbt.sock")["cpu_s"]
 
 
 def pytest_runtest_logstart(nodeid, location):
-    if _profile:
-        _cpu_start.setdefault(nodeid.split("::")[0], _cpu_now())
+    if _profile and nodeid.split("::")[0] not in _cpu_start:
+        _cpu_start[nodeid.split("::")[0]] = _cpu_now()
 
 
 def pytest_sessionfinish(session):
