@@ -76,24 +76,29 @@ def _cpu_now() -> float:
     import resource
 
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + _fork_cpu()
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + _fork_stats()["cpu_s"]
 
 
-def _fork_cpu() -> float:
-    """The CPU-seconds of this process's dbt fork server and of the calls it forked (0 without one):
-    they are not this process's children's, so RUSAGE_CHILDREN does not see them."""
+def _fork_stats() -> dict:
+    """This process's dbt fork server: the CPU-seconds of it and of the calls it forked (not this
+    process's children, so RUSAGE_CHILDREN does not see them) and the count of those calls; zeros without one."""
     from pathlib import Path
 
     from intent_pipeline import dbt_fork
 
     if "server" not in _fork:
-        return 0.0
-    return dbt_fork.stats(Path(_fork["home"]) / "dbt.sock")["cpu_s"]
+        return {"cpu_s": 0.0, "calls": 0}
+    return dbt_fork.stats(Path(_fork["home"]) / "dbt.sock")
 
 
 def pytest_runtest_logstart(nodeid, location):
-    if _profile and nodeid.split("::")[0] not in _cpu_start:
-        _cpu_start[nodeid.split("::")[0]] = _cpu_now()
+    name = nodeid.split("::")[0]
+    if _profile and name not in _cpu_start:
+        _cpu_start[name] = _cpu_now()
+        _calls_start[name] = _fork_stats()["calls"]
+
+
+_calls_start: dict[str, int] = {}
 
 
 def pytest_sessionfinish(session):
@@ -105,6 +110,10 @@ def pytest_sessionfinish(session):
     # each file's span runs from its first test to the next file's first test (or the session's end)
     starts = sorted(_cpu_start.items(), key=lambda item: item[1])
     ends = [start for _, start in starts[1:]] + [_cpu_now()]
+    calls_end = [_calls_start[name] for name, _ in starts[1:]] + [_fork_stats()["calls"]]
     with open(path, "a") as out:
-        for (name, start), end in zip(starts, ends, strict=True):
-            out.write(json.dumps({"file": name, "cpu_s": round(end - start, 2)}) + "\n")
+        for (name, start), end, calls in zip(starts, ends, calls_end, strict=True):
+            record = {"file": name, "cpu_s": round(end - start, 2)}
+            if "server" in _fork:  # dbt calls forked by the server in the file's span (Airflow tasks' too)
+                record["dbt_fork_calls"] = calls - _calls_start[name]
+            out.write(json.dumps(record) + "\n")

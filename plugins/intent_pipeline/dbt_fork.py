@@ -55,6 +55,12 @@ class Unavailable(Exception):
 # ---------------------------------------------------------------------------------------- client
 
 
+def passed_on(env: Mapping[str, str]) -> dict[str, str]:
+    """What of ``env`` a process that runs dbt calls for its caller must keep (``INTENT_DBT_FORK_SOCKET``,
+    when set), for the helpers that otherwise give their Airflow processes no ``INTENT_*`` variable."""
+    return {name: env[name] for name in ("INTENT_DBT_FORK_SOCKET",) if env.get(name)}
+
+
 def socket_path() -> Path | None:
     """The server's socket from ``INTENT_DBT_FORK_SOCKET`` (Settings.dbt_fork_socket), or None (off)."""
     from intent_pipeline.settings import Settings
@@ -265,8 +271,9 @@ class Server:
 
             own = resource.getrusage(resource.RUSAGE_SELF)
             cpu = own.ru_utime + own.ru_stime + self.reaped_cpu
-            return self._send(conn, {"cpu_s": cpu, "children_cpu_s": self.reaped_cpu, "calls": self.calls,
-                                     "pid": os.getpid()})
+            return self._send(
+                conn, {"cpu_s": cpu, "children_cpu_s": self.reaped_cpu, "calls": self.calls, "pid": os.getpid()}
+            )
         reason = self._refusal(request)
         if reason:
             return self._send(conn, {"refused": reason})
