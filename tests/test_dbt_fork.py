@@ -170,3 +170,14 @@ def test_a_refused_call_runs_as_a_subprocess(project, server, tmp_path, monkeypa
     assert done.returncode == 0, done.stdout[-2000:]
     assert "refused: startup variables differ from the server's: PYTHONIOENCODING" in caplog.text
     assert dbt_fork.stats(socket_path)["calls"] == calls
+
+
+def test_pipeline_run_dbt_goes_through_the_configured_server(server, tmp_path, monkeypatch):
+    socket_path, _ = server
+    monkeypatch.setenv("INTENT_DBT_FORK_SOCKET", str(socket_path))
+    settings = pipeline.Settings.from_env({"INTENT_HOME": str(tmp_path)})
+    calls = dbt_fork.stats(socket_path)["calls"]
+    done = pipeline.run_dbt(settings, "no-such-command", interval=None)  # click refuses it before any parse
+    assert done.returncode == 2
+    assert "Error: No such command 'no-such-command'." in done.stderr
+    assert dbt_fork.stats(socket_path)["calls"] == calls + 1
