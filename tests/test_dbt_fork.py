@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -58,6 +59,7 @@ def server():
     started = dbt_fork.start(home / "s.sock", {**_env(), "INTENT_FORKCHECK_VAR": "the-server-s"}, home / "server.log")
     yield home / "s.sock", started
     dbt_fork.stop(started)
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def _command(project: Path, home: Path, *args: str) -> list[str]:
@@ -141,11 +143,12 @@ def test_the_server_reports_its_children_cpu(project, server, tmp_path):
     assert after["cpu_s"] >= after["children_cpu_s"]
 
 
-def test_without_a_server_the_call_runs_as_a_subprocess_and_says_so(project, tmp_path, monkeypatch, caplog):
+def test_without_a_server_the_call_runs_as_a_subprocess_and_says_so(project, tmp_path, monkeypatch, caplog, request):
     home = Path(tempfile.mkdtemp(prefix="forkdbt-"))
     started = dbt_fork.start(home / "s.sock", _env(), home / "server.log")
     started.kill()  # dies as a crashed server would: no clean-up of its socket
     started.wait()
+    request.addfinalizer(lambda: shutil.rmtree(home, ignore_errors=True))
     monkeypatch.setenv("INTENT_DBT_FORK_SOCKET", str(home / "s.sock"))
     (tmp_path / "w").mkdir()
     command = _command(project, tmp_path / "w", "run", "--select", "seen")
