@@ -103,8 +103,13 @@ def free_port() -> int:
 
 
 def make_env(base: Path, port: int) -> dict:
+    if str(ROOT / "plugins") not in sys.path:
+        sys.path.insert(0, str(ROOT / "plugins"))
+    from intent_pipeline import dbt_fork
+
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INTENT_", "AIRFLOW_", "AIRFLOW__"))}
     env.update(
+        **dbt_fork.passed_on(os.environ),  # a test session's dbt fork server (tests/conftest.py)
         INTENT_HOME=str(base / "home"),
         AIRFLOW_HOME=str(base / "airflow"),
         AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),

@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from intent_pipeline import dbt_fork
 
 from tests.shared import made_once, shared_folder
 
@@ -38,6 +39,7 @@ def airflow_env(airflow_home: Path) -> dict[str, str]:
     """The environment of an Airflow CLI process on the SQLite metadata DB of ``airflow_home``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_", "AIRFLOW__", "INTENT_"))}
     env.update(
+        **dbt_fork.passed_on(os.environ),  # the test process's dbt fork server (tests/conftest.py)
         AIRFLOW_HOME=str(airflow_home),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),

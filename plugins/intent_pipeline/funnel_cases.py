@@ -90,7 +90,9 @@ def _dbt(base: Path, *args: str, extra_env: dict[str, str] | None = None) -> sub
         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(base / "target"), "--log-path", str(base / "logs"),
     ]  # fmt: skip
-    return subprocess.run(command, env=env, capture_output=True, text=True, cwd=base)
+    from intent_pipeline import dbt_fork
+
+    return dbt_fork.run(command, env, base)  # a fork server's when one is configured (INTENT_DBT_FORK_SOCKET)
 
 
 def run_edge_cases(workdir: Path | str) -> Path:

@@ -321,8 +321,9 @@ def run_dbt(
     kept = parse_cache_file(cache, args, env) if cache is not None else None
     if kept is not None:
         start_from_kept_parse(kept, target)
-    done = subprocess.run(dbt_command(settings, *args, target=target), env=env, capture_output=True, text=True,
-                          cwd=workdir)  # fmt: skip
+    from intent_pipeline import dbt_fork
+
+    done = dbt_fork.run(dbt_command(settings, *args, target=target), env, workdir)  # the server's, or a subprocess
     if kept is not None:
         keep_parse(target, kept)
     return done

@@ -62,8 +62,8 @@ def switch(value: str | bool | None, name: str, default: bool = False) -> bool:
 # empty INTENT_ON_BAD_FILE is an error, an empty INTENT_PG_HOST is libpq's local socket as in dbt).
 _EMPTY_IS_UNSET = (
     "home", "landing_url", "lake_dir", "warehouse", "state_dir", "outbox_dir", "reports_dir",
-    "dbt_unit_tests", "dbt_parse_cache", "dashboard_build", "dashboard_out", "dashboard_timeout", "serving_dir",
-    "serving_mask",
+    "dbt_unit_tests", "dbt_parse_cache", "dbt_fork_socket", "dashboard_build", "dashboard_out", "dashboard_timeout",
+    "serving_dir", "serving_mask",
     "pii_salt", "suppression_list", "retention_raw_days", "retention_quarantine_days", "max_quarantine_share",
     "max_reject_share", "activation_dry_run", "activation_dead_letter_after", "activation_max_change_share",
     "activation_guard_min_rows", "forms_decimal", "forms_date_order", "crm_decimal", "crm_date_order", "pg_port",
@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     # INTENT_DBT_ENV_KEEP: more environment variables that dbt's processes get (comma-separated), besides
     # those pipeline.dbt_process_env keeps: for a profile or a model of your own that reads them.
     dbt_env_keep: str = ""
+    # INTENT_DBT_FORK_SOCKET: the Unix socket of a dbt fork server (intent_pipeline.dbt_fork): dbt calls are
+    # forked from it instead of starting a dbt process each; None (the default): every call is a subprocess.
+    dbt_fork_socket: Path | None = None
     # INTENT_MODEL_RETRAIN_DAYS: train_conversion_model retrains when the newest model is this many days old.
     model_retrain_days: int = 7
     # INTENT_MODEL_RULE_FEATURES: which rules give the conversion model features (MODEL_RULE_FEATURES).

@@ -31,6 +31,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from intent_pipeline import dbt_fork
 from intent_pipeline.pipeline import (
     dbt_process_env,
     keep_parse,
@@ -509,8 +510,7 @@ def _seed_partial_parse(base: Path) -> None:
             shutil.copyfile(kept, saved.with_name(".partial_parse.msgpack"))
             os.replace(saved.with_name(".partial_parse.msgpack"), saved)
             return
-        done = subprocess.run(_dbt_command(folder, "parse"), env=env, capture_output=True, text=True,
-                              cwd=folder)  # fmt: skip
+        done = dbt_fork.run(_dbt_command(folder, "parse"), env, folder)
         assert done.returncode == 0, done.stdout[-4000:]
         shutil.copyfile(saved, parse_cache_file(saved.parent, (), env))
 
@@ -542,14 +542,14 @@ def run_dbt(
     env = {**_dbt_env(lake, interval), **(extra_env or {})}
     command = _dbt_command(base, *args, *(() if artifacts else ("--no-write-json",)))
     if "--vars" not in args:
-        return subprocess.run(command, env=env, capture_output=True, text=True, cwd=base)
+        return dbt_fork.run(command, env, base)  # the test process's fork server, or a subprocess
     target = base / "target-vars"
     command[command.index("--target-path") + 1] = str(target)
     folder = _parse_cache.get("folder")
     kept = parse_cache_file(folder / "target", args, env) if folder is not None else None
     if kept is not None:
         start_from_kept_parse(kept, target)
-    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=base)
+    done = dbt_fork.run(command, env, base)
     if kept is not None and done.returncode == 0:
         keep_parse(target, kept)
     return done
