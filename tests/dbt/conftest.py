@@ -862,11 +862,12 @@ class DayThree:
         (project / "seeds" / "scoring_rules.csv").write_text(edited_rules(), encoding="utf-8")
         return project
 
-    def copy_to(self, root: Path) -> dict[str, Build]:
-        """Private copies of both sides (warehouse, lake and the side's saved parse of the project copy,
-        so that a copy's first run re-parses nothing) under ``root/<side>``, to build further days on."""
+    def copy_to(self, root: Path, sides: tuple[str, ...] = DAY_TWO_SIDES) -> dict[str, Build]:
+        """Private copies of ``sides`` (default both: warehouse, lake and the side's saved parse of the
+        project copy, so that a copy's first run re-parses nothing) under ``root/<side>``, to build
+        further days on."""
         builds = {}
-        for name in DAY_TWO_SIDES:
+        for name in sides:
             side, base = self.side(name), root / name
             shutil.copytree(side.lake, base / "lake")
             shutil.copyfile(side.warehouse, base / WAREHOUSE_FILE)

@@ -9,7 +9,9 @@ the models that read the date must be built again, and everything downstream of 
 side records its inputs' fingerprints as the DAG's build does after day 3 (its lake is day 3's), then
 builds day 4 without the nodes ``day_skip.skip_args`` leaves out (and the unchanged seeds, as
 ``seed_state`` leaves them out); the other side builds day 4 with ``--full-refresh``. Every table must
-be equal row for row.
+be equal row for row. The empty day 4's from-scratch side is built once for the module
+(``empty_day_from_scratch``): the day without data and the day after a hand run start from the same
+day-3 copy and the same partitions, so their full refreshes are the same build.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from intent_pipeline import day_skip, seed_state
 from tests.dbt.conftest import (
     FULL_REFRESH_WITHOUT_TESTS,
     WITHOUT_UNIT_TESTS,
+    Build,
     DayThree,
     _dbt_env,
     form,
@@ -34,23 +37,36 @@ pytestmark = pytest.mark.slow
 DAY4 = (datetime(2026, 12, 20), datetime(2026, 12, 21))
 
 
-def build_day_four(root, day_two, day_three, forms: list[dict], hand_run=None) -> dict:
-    """Day 4 on copies of day 3: ``forms`` the form extract's rows (none: an empty partition), the web
-    extract an empty partition, email and CRM no partition; the incremental side built as the DAG's build
-    leaves nodes out, the other with ``--full-refresh``. ``hand_run(project, side)``: what an engineer
-    runs on the incremental side between the two daily builds."""
-    sides = day_three.copy_to(root)
+def day_four_partitions(lake, forms: list[dict]) -> None:
+    """Day 4's extract: ``forms`` the form extract's rows (none: an empty partition), the web extract an
+    empty partition, email and CRM no partition."""
+    write_partition(lake, "web_events", DAY4[0].date(), [])
+    write_partition(lake, "forms_submissions", DAY4[0].date(), forms)
+
+
+def from_scratch(root, day_three, forms: list[dict]) -> Build:
+    """Day 4 (:func:`day_four_partitions`) built with ``--full-refresh`` on a copy of day 3's from-scratch side."""
+    scratch = day_three.copy_to(root, sides=("from_scratch",))["from_scratch"]
+    day_four_partitions(scratch.lake, forms)
+    done = run_project(DayThree.project_copy(scratch.base), scratch.base, scratch.lake, "build",
+                       *FULL_REFRESH_WITHOUT_TESTS, interval=DAY4)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    return scratch
+
+
+def build_day_four(root, day_two, day_three, forms: list[dict], scratch: Build, hand_run=None) -> dict:
+    """Day 4 (:func:`day_four_partitions`) on a copy of day 3's incremental side, built as the DAG's build
+    leaves nodes out, against ``scratch``, the same day built with ``--full-refresh`` (:func:`from_scratch`).
+    ``hand_run(project, side)``: what an engineer runs on the incremental side between the two daily builds."""
+    incremental = day_three.copy_to(root, sides=("incremental",))["incremental"]
     manifest = day_two.manifest
-    incremental, scratch = sides["incremental"], sides["from_scratch"]
     project = DayThree.project_copy(incremental.base)
     env = _dbt_env(incremental.lake, DAY4)
     # what the DAG's build records after day 3 (the lake is day 3's)
     day_skip.record(day_skip.fingerprints(project, manifest, incremental.lake, env), incremental.warehouse)
     if hand_run is not None:
         hand_run(project, incremental)
-    for side in sides.values():
-        write_partition(side.lake, "web_events", DAY4[0].date(), [])
-        write_partition(side.lake, "forms_submissions", DAY4[0].date(), forms)
+    day_four_partitions(incremental.lake, forms)
     current = day_skip.fingerprints(project, manifest, incremental.lake, env)
     seeds = sorted(seed_state.fingerprints(project))  # every seed as day 3 loaded it
     same = day_skip.skip_args(current, day_skip.take_record(incremental.warehouse), seeds, manifest,
@@ -59,16 +75,19 @@ def build_day_four(root, day_two, day_three, forms: list[dict], hand_run=None) -
     done = run_project(project, incremental.base, incremental.lake, "build", *WITHOUT_UNIT_TESTS, *excluded,
                        interval=DAY4)  # fmt: skip
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
-    scratch_project = DayThree.project_copy(scratch.base)
-    done = run_project(scratch_project, scratch.base, scratch.lake, "build", *FULL_REFRESH_WITHOUT_TESTS,
-                       interval=DAY4)  # fmt: skip
-    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     return {"incremental": incremental, "from_scratch": scratch, "skipped": set(same), "log": done.stdout}
 
 
 @pytest.fixture(scope="module")
-def day_four(tmp_path_factory, day_two, day_three) -> dict:
-    return build_day_four(tmp_path_factory.mktemp("dayskip"), day_two, day_three, [])
+def empty_day_from_scratch(tmp_path_factory, day_three) -> Build:
+    """The day without data built with ``--full-refresh`` once for the module: ``day_four`` and
+    ``day_four_after_a_hand_run`` compare their incremental sides with it (read only)."""
+    return from_scratch(tmp_path_factory.mktemp("dayskip-scratch"), day_three, [])
+
+
+@pytest.fixture(scope="module")
+def day_four(tmp_path_factory, day_two, day_three, empty_day_from_scratch) -> dict:
+    return build_day_four(tmp_path_factory.mktemp("dayskip"), day_two, day_three, [], empty_day_from_scratch)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +95,8 @@ def day_four_with_a_form(tmp_path_factory, day_two, day_three) -> dict:
     """One source brings rows (a new person's form), the others nothing: the day the skip is for."""
     forms = [form("f-nina-trial", "2026-12-20 03:00:00", "Free Trial", "nina@newco.example", "+8613900001111",
                   full_name="Nina")]  # fmt: skip
-    return build_day_four(tmp_path_factory.mktemp("dayskip-form"), day_two, day_three, forms)
+    scratch = from_scratch(tmp_path_factory.mktemp("dayskip-form-scratch"), day_three, forms)
+    return build_day_four(tmp_path_factory.mktemp("dayskip-form"), day_two, day_three, forms, scratch)
 
 
 def people_emptied_by_hand(project, side) -> None:
@@ -95,8 +115,8 @@ def people_emptied_by_hand(project, side) -> None:
 
 
 @pytest.fixture(scope="module")
-def day_four_after_a_hand_run(tmp_path_factory, day_two, day_three) -> dict:
-    return build_day_four(tmp_path_factory.mktemp("dayskip-hand"), day_two, day_three, [],
+def day_four_after_a_hand_run(tmp_path_factory, day_two, day_three, empty_day_from_scratch) -> dict:
+    return build_day_four(tmp_path_factory.mktemp("dayskip-hand"), day_two, day_three, [], empty_day_from_scratch,
                           hand_run=people_emptied_by_hand)  # fmt: skip
 
 

@@ -3,7 +3,8 @@ hostile values as text, secrets kept, an erased person never pushed again (the o
 
 One warehouse built day after day as the DAG builds it (the real extract of Typeform exports for
 every day, then real dbt for the day's interval: ``dbt build`` of seeds and models the first day,
-``dbt run`` after it; ``lookback_days`` 3), and after every build the real ``activate()`` against
+``dbt run`` after it, of what activation and the erasure read and every model upstream of it:
+``ACTIVATED``; ``lookback_days`` 3), and after every build the real ``activate()`` against
 local servers that follow each vendor's documented contract (``tests/fakes``: HubSpot CRM v3 batch
 upsert, search and merge; DingTalk, WeCom, Feishu and Slack robots), all configured with canary
 credentials. The days, in the order a data engineer meets them:
@@ -66,6 +67,11 @@ MARKUP = ("<!channel>", "<!here>", "<@U123ABC>", "<@U999>", "<!everyone>", "<at 
 # a markdown link opens only in the markdown robots (Slack's links are <url|text>, escaped above)
 MARKDOWN_ONLY = ("](http", "![")
 FAULTS = "hubspot 429 Retry-After + 503, slack 429 Retry-After, dingtalk 130101, wecom 45009, feishu 500"
+# the marts activation reads (activation/segments.py: the segment, the CRM updates, the funnel stalls) and
+# the identity tables the erasure resolves a request through (privacy/erase.py), with every node upstream
+# of them: the attribution, funnel and reporting marts send nothing and hold no one the erasure looks up
+ACTIVATED = ("--select", "+segment_high_intent", "+segment_crm_updates", "+segment_funnel_stalls", "+people",
+             "+int_identity_merged_ids")  # fmt: skip
 
 
 def person(key: str, form: str, name: str, email: str, phone: str, company: str, day: date, hour: int,
@@ -201,7 +207,7 @@ def days(tmp_path_factory, dbt_parse_cache):
         with Destinations() as out:
             deliver(house, D1)
             house.extract(D1)
-            house.dbt(D1, *SEEDS_AND_MODELS)
+            house.dbt(D1, *SEEDS_AND_MODELS, *ACTIVATED)
             out.activate(house, D1, "scheduled__2026-11-10", "day1")
 
             deliver(house, D2)
@@ -212,16 +218,16 @@ def days(tmp_path_factory, dbt_parse_cache):
             out.chat["wecom"].enqueue(45009)
             out.chat["feishu"].enqueue(9499, "internal error", status=500)
             house.extract(D2)
-            house.dbt(D2, "run")
+            house.dbt(D2, "run", *ACTIVATED)
             out.activate(house, D2, "scheduled__2026-11-11", "day2")
 
             house.extract(D2, loaded_at=datetime(2026, 11, 12, 9))
-            house.dbt(D2, "run")
+            house.dbt(D2, "run", *ACTIVATED)
             out.activate(house, D2, "scheduled__2026-11-11", "day2_again")
 
             deliver(house, D1, late=True)
             house.extract(D1, loaded_at=datetime(2026, 11, 12, 10))
-            house.dbt(D1, "run")
+            house.dbt(D1, "run", *ACTIVATED)
             out.activate(house, D1, "backfill__2026-11-10", "day1_late")
 
             out.steps["erase"] = erase(settings_of(house), [ErasureRequest("email", ERIN[1], "outside check")],
@@ -230,7 +236,7 @@ def days(tmp_path_factory, dbt_parse_cache):
 
             deliver(house, D3)
             house.extract(D3)
-            house.dbt(D3, "run")
+            house.dbt(D3, "run", *ACTIVATED)
             out.activate(house, D3, "scheduled__2026-11-12", "day3")
             out.steps["erased_at"] = {"hubspot_requests": erased_at}
             yield house, out, log_path
