@@ -25,7 +25,8 @@ upstream nodes is *rebuilt*, where rebuilt are:
 * every node downstream of one of those.
 
 A source's fingerprint lists its files (path, size, modification time), leaving out the files without
-a row: an empty partition (an extract's day without data) adds no row to any query over the source.
+a row: an empty partition (an extract's day without data) adds no row to any query over the source;
+and the columns (name, type) of every file, rows or not (:func:`_files_fingerprint`).
 Nothing is left out on a full refresh, without a record (a new warehouse, one built before this
 existed, one whose last build failed: the record is removed before each build and written after a
 successful one), when the project, dbt or the project's environment changed, or without a readable

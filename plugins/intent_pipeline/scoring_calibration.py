@@ -450,7 +450,9 @@ def tiers_in(current: pd.DataFrame, table: pd.DataFrame) -> dict[str, tuple[str,
     """The count tiers of ``table`` that ``current`` does not have: tier id -> (the current rule it
     counts, from how many hits), read from the tier's rule_set and id (:func:`tier_id`)."""
     known = set(current["rule_id"])
-    found = {}
+    found: dict[str, tuple[str, int]] = {}
+    if "rule_set" not in table:  # a points table without rule sets (the bench's, a test's) holds no tier
+        return found
     for _, rule in table.loc[table["rule_set"] == TIER_SET].iterrows():
         base, _, count = str(rule["rule_id"]).removesuffix("plus").rpartition("_")
         if rule["rule_id"] not in known and base in known and count.isdigit():
