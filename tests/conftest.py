@@ -18,6 +18,7 @@ def pytest_collection_modifyitems(config, items):
 # the subprocesses it waited for (dbt, airflow) and its dbt fork server with the calls it forked; how
 # docs/benchmarks.md finds where the suite's CPU goes.
 _cpu_start: dict[str, float] = {}
+_calls_start: dict[str, int] = {}  # the fork server's count of calls at each file's first test
 _profile: dict[str, str] = {}
 
 
@@ -102,9 +103,6 @@ def pytest_runtest_logstart(nodeid, location):
     if _profile and name not in _cpu_start:
         _cpu_start[name] = _cpu_now()
         _calls_start[name] = _fork_stats()["calls"]
-
-
-_calls_start: dict[str, int] = {}
 
 
 def pytest_sessionfinish(session):

@@ -478,12 +478,29 @@ def _dbt_env(lake: Path, interval: tuple[datetime, datetime] | None) -> dict[str
     return dbt_process_env(env)  # what the DAG's dbt gets of the environment (pipeline.dbt_env)
 
 
-def _dbt_command(base: Path, *args: str) -> list[str]:
+def _dbt_command(base: Path, *args: str, project: Path = DBT_PROJECT) -> list[str]:
     return [
         str(DBT) if DBT.exists() else "dbt", *args,
-        "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
+        "--project-dir", str(project), "--profiles-dir", str(project),
         "--target-path", str(base / "target"), "--log-path", str(base / "logs"),
     ]  # fmt: skip
+
+
+def run_project(
+    project: Path,
+    base: Path,
+    lake: Path,
+    *args: str,
+    interval: tuple[datetime, datetime] | None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
+    """The real dbt CLI on a project copy, the warehouse base/warehouse.duckdb (as :func:`run_dbt`),
+    through the test process's dbt fork server when it has one. The tests read the warehouse and dbt's
+    output, not its JSON artifacts: dbt writes none (about a CPU-second a run for the manifest; its
+    saved parse is written all the same). ``env``: the whole environment instead of the lake's and
+    the interval's (another target's, e.g. Postgres)."""
+    command = _dbt_command(base, *args, "--no-write-json", project=project)
+    return dbt_fork.run(command, env if env is not None else _dbt_env(lake, interval), base)
 
 
 def use_parse_cache(folder: Path) -> None:
@@ -900,7 +917,6 @@ def day_three(tmp_path_factory, day_two) -> DayThree:
     needs it under a file lock; the others wait and read it."""
     from intent_pipeline.privacy.erase import warehouse_rows
 
-    from tests.dbt.test_identity_decisions import run_project
     from tests.dbt.test_incremental_identity import erase_from_lake, erin_values
 
     base = shared_folder(tmp_path_factory) / "dbt-day-three"

@@ -28,9 +28,9 @@ from tests.dbt.conftest import (
     DayThree,
     _dbt_env,
     form,
+    run_project,
     write_partition,
 )
-from tests.dbt.test_identity_decisions import run_project
 
 pytestmark = pytest.mark.slow
 

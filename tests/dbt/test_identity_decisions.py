@@ -28,13 +28,13 @@ from pathlib import Path
 import pytest
 
 from tests.dbt.conftest import (
-    DBT,
     DBT_PROJECT,
     WITHOUT_UNIT_TESTS,
     _dbt_env,
     _seed_partial_parse,
     copy_of,
     form,
+    run_project,
     write_partition,
 )
 
@@ -75,18 +75,6 @@ def project_copy(base: Path, decisions: str) -> Path:
     (project / "seeds" / "identity_decisions.csv").write_text(decisions, encoding="utf-8")
     _seed_partial_parse(base)
     return project
-
-
-def run_project(project: Path, base: Path, lake: Path, *args: str, interval) -> subprocess.CompletedProcess:
-    """The real dbt CLI on a project copy, the warehouse base/warehouse.duckdb (as conftest.run_dbt).
-    The tests read the warehouse and dbt's output, not its JSON artifacts: dbt writes none (about a
-    CPU-second a run for the manifest; its saved parse is written all the same)."""
-    command = [
-        str(DBT) if DBT.exists() else "dbt", *args, "--no-write-json",
-        "--project-dir", str(project), "--profiles-dir", str(project),
-        "--target-path", str(base / "target"), "--log-path", str(base / "logs"),
-    ]  # fmt: skip
-    return subprocess.run(command, env=_dbt_env(lake, interval), capture_output=True, text=True, cwd=base)
 
 
 def ids(build) -> dict[str, str]:

@@ -52,9 +52,10 @@ from tests.dbt.conftest import (
     form,
     page_view,
     rebuilt_within,
+    run_project,
     write_partition,
 )
-from tests.dbt.test_identity_decisions import HEADER, run_project
+from tests.dbt.test_identity_decisions import HEADER
 from tests.dbt.test_incremental_identity import erase_from_lake, person_values
 
 pytestmark = pytest.mark.slow

@@ -41,8 +41,8 @@ from tests.dbt.conftest import (
     form,
     page_view,
     rebuilt_by_full_refresh,
+    run_project,
 )
-from tests.dbt.test_identity_decisions import run_project
 
 pytestmark = pytest.mark.slow
 

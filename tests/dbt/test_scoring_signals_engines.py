@@ -20,14 +20,12 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-import subprocess
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.dbt.conftest import (
-    DBT,
     DBT_PROJECT,
     INTERVAL_END,
     INTERVAL_START,
@@ -36,6 +34,7 @@ from tests.dbt.conftest import (
     _seed_partial_parse,
     build_lake,
     mail,
+    run_project,
     ts,
     write_partition,
 )
@@ -120,13 +119,6 @@ def add_signal_history(lake: Path) -> None:
     write_partition(lake, "email_events", EXPORTS[-1], deliveries)
 
 
-def dbt(project: Path, base: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    command = [str(DBT) if DBT.exists() else "dbt", *args, "--no-write-json",
-               "--project-dir", str(project), "--profiles-dir", str(project),
-               "--target-path", str(base / "target"), "--log-path", str(base / "logs")]  # fmt: skip
-    return subprocess.run(command, env=env, capture_output=True, text=True, cwd=base)
-
-
 @pytest.fixture(scope="module")
 def builds(server, tmp_path_factory):
     """The lake with the signals' history, built on DuckDB and on Postgres from one project copy whose
@@ -144,7 +136,7 @@ def builds(server, tmp_path_factory):
     duck_base = base / "duck"
     duck_base.mkdir()
     _seed_partial_parse(duck_base)  # the test run's parse: dbt re-parses the edited seed only
-    duck = dbt(project, duck_base, _dbt_env(lake, None), "build", *SELECTION)
+    duck = run_project(project, duck_base, lake, "build", *SELECTION, interval=None)
     assert duck.returncode == 0, duck.stdout[-4000:]
 
     loaded = load_lake(lake, server)
@@ -158,7 +150,7 @@ def builds(server, tmp_path_factory):
     })  # fmt: skip
     pg_base = base / "pg"
     pg_base.mkdir()
-    postgres = dbt(project, pg_base, pg_env, "build", *SELECTION)
+    postgres = run_project(project, pg_base, lake, "build", *SELECTION, interval=None, env=pg_env)
     assert postgres.returncode == 0, postgres.stdout[-4000:]
     return {"warehouse": duck_base / WAREHOUSE_FILE, "server": server, "loaded": loaded, "lake": lake,
             "project": project}  # fmt: skip
