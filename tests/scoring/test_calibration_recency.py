@@ -98,3 +98,18 @@ def test_equal_mass_ece_bins_by_count():
     assert sm.expected_calibration_error(q, np.array([0, 1, 0, 1]), bins=2, equal_mass=True) == pytest.approx(
         0.5 * abs(0.15 - 0.5) + 0.5 * abs(0.35 - 0.5)
     )
+
+
+def test_a_half_life_with_a_lower_loss_by_less_than_a_standard_error_leaves_the_plain_map():
+    """The one-standard-error rule, not the lowest loss: in a world whose base rate drifts a little, the
+    half-life 0.5 predicts the forward blocks a little better than the plain map, within the noise of
+    their paired difference, and the plain map stays."""
+    rng = np.random.default_rng(2)
+    days = np.sort(rng.uniform(0, 365, 1500))
+    z = rng.normal(0, 1, 1500)
+    y = rng.binomial(1, 1 / (1 + np.exp(-(-1.5 + z - 0.3 * days / 365))))
+    moments = (pd.Timestamp("2025-01-01") + pd.to_timedelta(days, unit="D")).to_numpy()
+    choice = sm.recency_choice(z, y, moments)
+    held = choice["held_out_log_loss"]
+    assert min(held, key=held.get) != "none", held  # the case this test is about: a half-life is lowest
+    assert choice["half_life"] is None, choice
