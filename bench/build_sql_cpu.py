@@ -1,6 +1,6 @@
 """Benchmark: how much of a kept dbt build's CPU is its nodes' SQL, node by node.
 
-    python bench/build_sql_cpu.py TARGET WAREHOUSE [--runs N] [--threads T]
+    python bench/build_sql_cpu.py TARGET WAREHOUSE [--runs N] [--threads T] [--write DIR]
 
 TARGET is the target folder of a build that `python bench/pipeline.py --incremental-only --people N --keep
 DIR` kept (e.g. DIR/dbt-empty-<day>/target: the empty day's build), WAREHOUSE the warehouse file that build
@@ -13,13 +13,17 @@ there (an incremental model reading a scratch table its build dropped) is listed
 the process's user + system time (DuckDB's threads included). Set the build's own CPU-s
 (`incremental_*_cpu_seconds` of the same bench run) beside the total: what is left is dbt's own work (start,
 the kept parse, per-node bookkeeping and DDL, writing the tables to the file, artifacts) and the bench's.
-The last line is one JSON object.
+With `--write DIR` the warehouse is copied into DIR (and the copy deleted at the end) and attached read-write:
+each model is written as a table of a schema of its own in the file, and the copy checkpointed once at the
+end (`checkpoint_cpu_seconds`, in the total), as a dbt build writes its tables (its profile checkpoints once
+per build); the data tests still read the build's own tables. The last line is one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -47,6 +51,7 @@ def main() -> None:
     parser.add_argument("warehouse", type=Path)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--write", type=Path, help="write the models' tables into a copy of WAREHOUSE in this folder")
     args = parser.parse_args()
     import duckdb
 
@@ -54,7 +59,15 @@ def main() -> None:
     manifest = json.loads((args.target / "manifest.json").read_text(encoding="utf-8"))
     con = duckdb.connect()
     con.execute(f"set threads = {args.threads}")
-    con.execute(f"attach '{args.warehouse}' as {args.warehouse.stem} (read_only)")
+    copy = None
+    if args.write:
+        args.write.mkdir(parents=True, exist_ok=True)
+        copy = args.write / args.warehouse.name
+        shutil.copyfile(args.warehouse, copy)
+        con.execute(f"attach '{copy}' as {args.warehouse.stem}")
+        con.execute(f"create schema if not exists {args.warehouse.stem}.build_sql_cpu")
+    else:
+        con.execute(f"attach '{args.warehouse}' as {args.warehouse.stem} (read_only)")
     figures: dict[str, dict] = {"model": {}, "test": {}}
     missing: list[str] = []
     failed: list[str] = []
@@ -66,8 +79,12 @@ def main() -> None:
         if sql is None:
             missing.append(result["unique_id"])
             continue
+        name = result["unique_id"].split(".", 2)[-1]
+        written = f"{args.warehouse.stem}.build_sql_cpu.{name}" if copy else "node_rows"
         statement = (
-            f"create or replace temp table node_rows as {sql}" if kind == "model" else f"select count(*) from ({sql})"
+            f"create or replace {'' if copy else 'temp '}table {written} as {sql}"
+            if kind == "model"
+            else f"select count(*) from ({sql})"
         )
         best = None
         for _ in range(args.runs):
@@ -81,7 +98,6 @@ def main() -> None:
             best = spent if best is None or spent[0] < best[0] else best
         if best is None:
             continue
-        name = result["unique_id"].split(".", 2)[-1]
         figures[kind][name] = {"cpu_seconds": round(best[0], 3), "seconds": round(best[1], 2),
                                "dbt_seconds": round(result["execution_time"], 2)}  # fmt: skip
     summary = {
@@ -93,8 +109,21 @@ def main() -> None:
         }
         for kind, nodes in figures.items()
     }
-    total = round(sum(s["sql_cpu_seconds"] for s in summary.values()), 2)
-    head = {"target": str(args.target), "runs": args.runs, "threads": args.threads, "sql_cpu_seconds": total}
+    head = {"target": str(args.target), "runs": args.runs, "threads": args.threads, "written": bool(copy)}
+    checkpoint = 0.0
+    if copy:
+        used = cpu()
+        con.execute(f"checkpoint {args.warehouse.stem}")
+        checkpoint = cpu() - used
+        head["checkpoint_cpu_seconds"] = round(checkpoint, 2)
+        head["written_tables"] = con.execute(
+            f"select count(*) from duckdb_tables() where database_name = '{args.warehouse.stem}'"
+            " and schema_name = 'build_sql_cpu'"
+        ).fetchone()[0]
+        con.close()
+        copy.unlink()
+        copy.with_name(copy.name + ".wal").unlink(missing_ok=True)
+    head["sql_cpu_seconds"] = round(sum(s["sql_cpu_seconds"] for s in summary.values()) + checkpoint, 2)
     print(json.dumps({**head, "missing": missing, "failed": failed, **summary, "nodes": figures}))
 
 

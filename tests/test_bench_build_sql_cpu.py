@@ -23,7 +23,7 @@ def _node(unique_id: str, original: str, path: str) -> dict:
     }
 
 
-def test_every_node_is_found_run_and_a_failing_one_listed(tmp_path, monkeypatch, capsys):
+def _target(tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create table t as select * from range(1, 4) as r(x)")
@@ -45,10 +45,18 @@ def test_every_node_is_found_run_and_a_failing_one_listed(tmp_path, monkeypatch,
     results.append({"unique_id": "model.pkg.skipped", "status": "skipped", "execution_time": 0.0})
     (target / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     (target / "run_results.json").write_text(json.dumps({"results": results}), encoding="utf-8")
+    return target, warehouse
 
-    monkeypatch.setattr(sys, "argv", ["build_sql_cpu.py", str(target), str(warehouse)])
+
+def _run(monkeypatch, capsys, *args):
+    monkeypatch.setattr(sys, "argv", ["build_sql_cpu.py", *map(str, args)])
     bench.main()
-    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_every_node_is_found_run_and_a_failing_one_listed(tmp_path, monkeypatch, capsys):
+    target, warehouse = _target(tmp_path)
+    out = _run(monkeypatch, capsys, target, warehouse)
 
     assert out["missing"] == []
     assert [line.split(":")[0] for line in out["failed"]] == ["model.pkg.broken"]
@@ -57,3 +65,14 @@ def test_every_node_is_found_run_and_a_failing_one_listed(tmp_path, monkeypatch,
     assert set(out["nodes"]["test"]) == {"not_null_t_x.abc", "single"}
     assert out["model"]["nodes"] == 1 and out["test"]["nodes"] == 2
     assert out["model"]["dbt_node_seconds"] == 1.5 and out["test"]["dbt_node_seconds"] == 3.0
+
+
+def test_write_puts_the_models_in_a_copy_and_leaves_the_warehouse_alone(tmp_path, monkeypatch, capsys):
+    target, warehouse = _target(tmp_path)
+    before = warehouse.read_bytes()
+    out = _run(monkeypatch, capsys, target, warehouse, "--write", tmp_path / "copy")
+    assert out["written"] is True and out["written_tables"] == 1
+    assert out["checkpoint_cpu_seconds"] >= 0
+    assert set(out["nodes"]["model"]) == {"doubled"} and out["failed"][0].startswith("model.pkg.broken")
+    assert warehouse.read_bytes() == before
+    assert list((tmp_path / "copy").iterdir()) == []
