@@ -42,7 +42,9 @@
      auc_rule_calibrated  the score of the table intent_pipeline.scoring_calibration proposes from
                           the oldest 80 % (its backtest: points x decayed hits under the proposed
                           caps; caps_taken, proposed_caps: the caps from the hit counts; with
-                          --count-tiers, tiers_taken and proposed_tiers: the count tiers)
+                          --count-tiers, tiers_taken and proposed_tiers: the count tiers;
+                          rare_rules_taken and proposed_rare_rules: the rare rules with a lift
+                          clear of 1, --no-rare-rules leaves them out)
      auc_model            the conversion model (scoring_model.train: fallbacks included), with
                           model_status (approved, or the fallback's name) and ece
      auc_reference        a plain logistic regression (standardised ln(1 + count) of each event
@@ -332,10 +334,6 @@ def reference_auc(truth_dir: Path, examples, test_ids: set) -> float | None:
     before each lead's point (scored_at), trained on the examples outside ``test_ids``."""
     import numpy as np
     import pandas as pd
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     events = pd.read_csv(truth_dir / "lead_events.csv", dtype={"lead_id": str})
     events["event_at"] = pd.to_datetime(events["event_at"], utc=True).dt.tz_convert(None)
@@ -346,13 +344,26 @@ def reference_auc(truth_dir: Path, examples, test_ids: set) -> float | None:
     x = np.log1p(counts.reindex(examples["example_id"]).fillna(0.0))
     y = examples.set_index("example_id")["converted"].astype(int)
     test = x.index.isin(list(test_ids))
-    if y[test].nunique() < 2 or y[~test].nunique() < 2 or x.shape[1] == 0:
-        return None
+    return plain_regression_auc(x[~test], y[~test], x[test], y[test])
+
+
+def plain_regression_auc(x_fit, y_fit, x_test, y_test) -> float | None:
+    """Test ROC AUC (4 digits) of the reference's regression: standardised columns, sklearn's plain
+    logistic regression (C = 1), single-threaded as scoring_model.train; None when a slice has one
+    class or there is no column. bench/scoring_gap.py fits the same on the pipeline's own inputs."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
     from threadpoolctl import threadpool_limits
 
+    y_fit, y_test = np.asarray(y_fit, dtype=int), np.asarray(y_test, dtype=int)
+    if len(set(y_test)) < 2 or len(set(y_fit)) < 2 or np.shape(x_fit)[1] == 0:
+        return None
     with threadpool_limits(limits=scoring_model.TRAINING_THREADS):  # as scoring_model.train (single_threaded)
-        fitted = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x[~test], y[~test])
-        return round(float(roc_auc_score(y[test], fitted.predict_proba(x[test])[:, 1])), 4)
+        fitted = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x_fit, y_fit)
+        return round(float(roc_auc_score(y_test, fitted.predict_proba(x_test)[:, 1])), 4)
 
 
 # each rule's hit count (from two hits on) at the leads' points and snapshot ages: what the calibration
@@ -427,10 +438,12 @@ def world_figures(
     rebuild_from: str | None = None,
     rule_features: str | None = None,
     count_tiers: bool = False,
+    rare_rules: bool = True,
 ) -> dict:
     """Build one world preset (:func:`build_world`); the model, the calibration and the reference.
     ``rule_features``: which rules give the model features (scoring_model.model_signals; None: the
-    default of INTENT_MODEL_RULE_FEATURES); ``count_tiers``: the calibration proposes count tiers."""
+    default of INTENT_MODEL_RULE_FEATURES); ``count_tiers``: the calibration proposes count tiers;
+    ``rare_rules``: rare rules with evidence may join its fit (scoring_calibration.rare_with_evidence)."""
     import pandas as pd
     from intent_pipeline import scoring_calibration
     from intent_pipeline.settings import DBT_PROJECT_DIR
@@ -455,7 +468,7 @@ def world_figures(
     examples = query(settings.warehouse, "select * from marts.lead_conversion_examples where label_complete")
     seed_rules = scoring_calibration.read_seed(DBT_PROJECT_DIR / "seeds" / "scoring_rules.csv")
     calibration = scoring_calibration.propose(
-        *scoring_calibration.load(settings.warehouse), seed_rules, count_tiers=count_tiers
+        *scoring_calibration.load(settings.warehouse), seed_rules, count_tiers=count_tiers, rare_rules=rare_rules
     )
     backtest = calibration["backtest"]
     test_ids = set(scoring_model.split_by_time(labels, 0.2, 0.2)["test"]["example_id"])
@@ -528,6 +541,9 @@ def world_figures(
         # the count tiers with support and contrast, and whether they were taken (--count-tiers)
         "proposed_tiers": backtest["tiers_from_data"],
         "tiers_taken": backtest["tiers_taken"],
+        # the rare rules whose lift is clear of 1, and whether their points were taken (--no-rare-rules: off)
+        "proposed_rare_rules": backtest["rare_rules_from_data"],
+        "rare_rules_taken": backtest["rare_rules_taken"],
         "model_status": status,
         "model_reason": model.get("reason"),
         "probability_calibration": calibration_method,
@@ -798,6 +814,13 @@ def main() -> None:
         action="store_true",
         help="the worlds' calibration proposes count tiers (scoring_calibration --count-tiers; off by default)",
     )
+    parser.add_argument(
+        "--rare-rules",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the worlds' calibration lets rare rules with a lift clear of 1 join its fit (scoring_calibration "
+        "--rare-rules; on by default)",
+    )
     args = parser.parse_args()
     if args.rebuild_from and not args.reuse_worlds:
         parser.error("--rebuild-from needs --reuse-worlds")
@@ -830,6 +853,7 @@ def main() -> None:
                     args.rebuild_from,
                     args.model_rule_features,
                     args.count_tiers,
+                    args.rare_rules,
                 )
                 for seed in seeds
             ]

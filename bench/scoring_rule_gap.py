@@ -46,14 +46,8 @@ def trace(world: Path) -> dict:
     import numpy as np
     import pandas as pd
     from intent_pipeline import scoring_calibration as sc
-    from intent_pipeline import scoring_model as sm
     from intent_pipeline.settings import DBT_PROJECT_DIR
-    from scoring import reference_auc
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-    from threadpoolctl import threadpool_limits
+    from scoring import plain_regression_auc, reference_auc
 
     warehouse = world / "data" / "warehouse.duckdb"
     examples, rule_features = sc.load(warehouse)
@@ -82,11 +76,9 @@ def trace(world: Path) -> dict:
     wide = everything.pivot_table(index="example_id", columns="feature", values="value", aggfunc="sum")
     wide = wide.reindex(ordered["example_id"]).fillna(0.0)
 
-    def free(columns: list[str]) -> float:
+    def free(columns: list[str]) -> float | None:
         x = wide[columns].to_numpy()
-        with threadpool_limits(limits=sm.TRAINING_THREADS):
-            fitted = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x[:n_fit], y[:n_fit])
-            return round(float(roc_auc_score(y[n_fit:], fitted.predict_proba(x[n_fit:])[:, 1])), 4)
+        return plain_regression_auc(x[:n_fit], y[:n_fit], x[n_fit:], y[n_fit:])
 
     rules = [c for c in wide.columns if c.startswith("rule:")]
     test_ids = set(ordered["example_id"].iloc[n_fit:])
