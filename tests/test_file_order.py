@@ -60,8 +60,16 @@ def test_a_collection_puts_the_files_longest_first():
 
 def test_the_xdist_controller_hands_the_files_out_in_that_order(pytester):
     """xdist reorders the files by test count unless told not to: the suite's conftest tells it."""
+    from tests import conftest
+
     pytest.importorskip("xdist")
     plain = pytester.parseconfigure("-n", "2", "-p", "no:cacheprovider")
     assert plain.option.loadscopereorder is True  # xdist's default, which would undo the order
-    ours = pytester.parseconfigure("-n", "2", "-p", "no:cacheprovider", "-p", "tests.conftest")
+
+    # the conftest's configure hook alone: its unconfigure would stop this process's dbt fork server
+    class SuiteConfigure:
+        pytest_configure = staticmethod(conftest.pytest_configure)
+
+    pytester.plugins.append(SuiteConfigure())
+    ours = pytester.parseconfigure("-n", "2", "-p", "no:cacheprovider")
     assert ours.option.loadscopereorder is False
