@@ -1,17 +1,23 @@
-"""Suite-wide collection order: the slow modules first.
+"""Suite-wide collection order: the longest files first.
 
 ``make test`` runs the suite on every core with pytest-xdist, one test file per worker at a time
-(``--dist loadfile``: a file's module fixtures are built once). Files that hold a slow test (real
-dbt builds, Airflow end to end) are handed out first, so the fast files fill the other workers
-while they run instead of the slow ones starting last and running alone.
+(``--dist loadfile``: a file's module fixtures are built once). The files that took longest in the
+last recorded whole run (``tests/file_order.py``; unrecorded files holding a slow test count as
+longest) are handed out first, so the short files fill the other workers while they run instead of
+a long one starting last and running alone. xdist's own reordering (files by test count, its
+``--loadscope-reorder`` default) is switched off so that this order is the one handed out.
 """
 
 from __future__ import annotations
 
 
 def pytest_collection_modifyitems(config, items):
-    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)  # stable: each file keeps its order
+    from tests.file_order import longest_first, recorded_durations
+
+    files = list(dict.fromkeys(item.nodeid.split("::")[0] for item in items))
+    slow_files = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}
+    rank = {file: n for n, file in enumerate(longest_first(files, slow_files, recorded_durations()))}
+    items.sort(key=lambda item: rank[item.nodeid.split("::")[0]])  # stable: each file keeps its order
 
 
 # INTENT_CPU_PROFILE=path.jsonl: one line per test file with the CPU-seconds it used, this process,
@@ -29,6 +35,8 @@ def pytest_configure(config):
     controller = bool(config.getoption("numprocesses", None)) and not hasattr(config, "workerinput")
     # the path is read once here: a test that changes os.environ must not switch a worker's profile off
     path = os.environ.get("INTENT_CPU_PROFILE", "")
+    if controller and hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False  # hand the files out in the order above, not by test count
     if path and not controller:
         _profile["path"] = os.path.abspath(path)
     if not controller:

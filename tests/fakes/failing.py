@@ -39,6 +39,7 @@ class FailingServer(FakeServer):
         super().__init__()
         self.mode = mode
         self.delay = delay
+        self.received: list[dict] = []  # every request as it arrives (``requests`` logs it once answered)
 
     @staticmethod
     def echo(request: dict) -> str:
@@ -55,6 +56,7 @@ class FailingServer(FakeServer):
         return self
 
     def handle(self, request: dict) -> tuple[int, dict, object]:
+        self.received.append(request)
         echo = self.echo(request)
         if self.mode == "timeout":
             time.sleep(self.delay)
