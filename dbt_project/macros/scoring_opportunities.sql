@@ -20,11 +20,16 @@
     lead_id) as the CRM knew them at the point, one row per point and opportunity, from the CTE
     opportunity_versions (stg_crm__opportunity_versions): created at or before the point;
     lost_by_then / closed_by_then from the latest version known at the point (the latest export of
-    those known then: a closed version is known from its closed_at, an open one from its
-    stage_changed_at), so a deal closed lost and re-opened is lost between its close and its
-    re-opening and open after it; stage_index (macro opportunity_stage_index) the furthest stage of
-    a version whose stage changed at or before it, and stage_changed_at the latest such change (a
-    later stage, or the final one, is never read back into the past). -#}
+    those known then: a closed version is known from its closed_at, an open one from its stage's
+    known time), so a deal closed lost and re-opened is lost between its close and its re-opening
+    and open after it; stage_index (macro opportunity_stage_index) the furthest stage of a version
+    whose stage is known at or before it, and stage_changed_at the latest stage change known then (a
+    later stage, or the final one, is never read back into the past).
+    A version's stage is known from its stage_changed_at; an export without one (docs/contracts.md:
+    optional) shows its stage from the end of its export day (_interval_start + 1 day), never earlier,
+    and a change of stage from the end of the first export that shows a stage other than the
+    previous export's (a first export's stage is no known change: the stalled rule counts from the
+    creation then). -#}
 {% macro opportunities_known_at(points) -%}
     select
         person_id,
@@ -36,10 +41,10 @@
         max(case when known_rank = 1 and known_at <= as_of_at and is_closed then 1 else 0 end) as closed_by_then,
         max(
             case
-                when stage_changed_at <= as_of_at then {{ opportunity_stage_index('stage') }}
+                when stage_known_at <= as_of_at then {{ opportunity_stage_index('stage') }}
             end
         ) as stage_index,
-        max(case when stage_changed_at <= as_of_at then stage_changed_at end) as stage_changed_at
+        max(case when change_known_at <= as_of_at then change_known_at end) as stage_changed_at
     from (
         select
             known.*,
@@ -60,14 +65,33 @@
                 opportunity_versions.is_closed,
                 opportunity_versions.is_won,
                 opportunity_versions.stage,
-                opportunity_versions.stage_changed_at,
                 opportunity_versions._interval_start,
+                opportunity_versions.stage_known_at,
+                coalesce(
+                    opportunity_versions.stage_changed_at,
+                    case
+                        when lower(trim(opportunity_versions.stage)) <> lower(trim(opportunity_versions.previous_stage))
+                            then opportunity_versions.stage_known_at
+                    end
+                ) as change_known_at,
                 case
                     when opportunity_versions.is_closed then cast(opportunity_versions.closed_at as timestamp)
-                    else opportunity_versions.stage_changed_at
+                    else opportunity_versions.stage_known_at
                 end as known_at
             from {{ points }}
-            inner join opportunity_versions
+            inner join (
+                select
+                    opportunity_versions.*,
+                    coalesce(
+                        opportunity_versions.stage_changed_at,
+                        {{ dbt.dateadd('day', 1, 'cast(opportunity_versions._interval_start as timestamp)') }}
+                    ) as stage_known_at,
+                    lag(opportunity_versions.stage) over (
+                        partition by opportunity_versions.opportunity_id
+                        order by opportunity_versions._interval_start
+                    ) as previous_stage
+                from opportunity_versions
+            ) as opportunity_versions
                 on opportunity_versions.lead_id = {{ points }}.lead_id
                 and opportunity_versions.created_at <= {{ points }}.as_of_at
         ) as known

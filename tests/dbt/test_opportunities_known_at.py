@@ -4,6 +4,9 @@ opportunity as the CRM knew it at a point", on hand-made export versions through
 
 * A deal closed lost and re-opened (docs/sample.md "re-opened"): the latest version known at the point
   decides, so it is lost between its close and its re-opening and open after it.
+* Exports without ``stage_changed_at`` (docs/contracts.md: optional): a version's stage is known from the
+  end of its export day, never earlier; a change of stage is known from the end of the first export that
+  shows the new stage (a first export's stage is no change: its stalled clock runs from the creation).
 """
 
 from __future__ import annotations
@@ -29,12 +32,26 @@ VERSIONS = [
     version("back", "L1", "Qualification", "2026-10-06", changed="2026-10-05 10:00:00"),
     version("back", "L1", "Closed Lost", "2026-10-11", changed="2026-10-10 12:00:00", closed="2026-10-10 12:00:00"),
     version("back", "L1", "Qualification", "2026-10-16", changed="2026-10-15 09:00:00"),
+    # no stage_changed_at: Prospecting in two exports, then Proposal in the export of 9 October
+    version("plain", "L2", "Prospecting", "2026-10-06"),
+    version("plain", "L2", "Prospecting", "2026-10-08"),
+    version("plain", "L2", "Proposal", "2026-10-09"),
+    # re-opened without stage_changed_at
+    version("back_plain", "L3", "Qualification", "2026-10-06"),
+    version("back_plain", "L3", "Closed Lost", "2026-10-08", closed="2026-10-07 15:00:00"),
+    version("back_plain", "L3", "Qualification", "2026-10-11"),
 ]
-POINTS = {"L1": ("2026-10-12", "2026-10-20")}
+POINTS = {"L1": ("2026-10-12", "2026-10-20"), "L2": ("2026-10-07", "2026-10-09", "2026-10-12"),
+          "L3": ("2026-10-09", "2026-10-12")}  # fmt: skip
 # (score point, opportunity) -> lost_by_then, closed_by_then, stage_index, stage_changed_at
 EXPECTED = {
     ("L1@2026-10-12", "back"): (1, 1, 2, "2026-10-10 12:00:00"),
     ("L1@2026-10-20", "back"): (0, 0, 2, "2026-10-15 09:00:00"),  # the old rule: lost for ever
+    ("L2@2026-10-07", "plain"): (0, 0, 1, None),  # the export of the 6th, known from the 7th
+    ("L2@2026-10-09", "plain"): (0, 0, 1, None),  # Proposal's export (the 9th) known only from the 10th
+    ("L2@2026-10-12", "plain"): (0, 0, 3, "2026-10-10 00:00:00"),
+    ("L3@2026-10-09", "back_plain"): (1, 1, 2, "2026-10-09 00:00:00"),
+    ("L3@2026-10-12", "back_plain"): (0, 0, 2, "2026-10-12 00:00:00"),
 }
 
 
