@@ -184,3 +184,24 @@ def test_pipeline_run_dbt_goes_through_the_configured_server(server, tmp_path, m
     assert done.returncode == 2
     assert "Error: No such command 'no-such-command'." in done.stderr
     assert dbt_fork.stats(socket_path)["calls"] == calls + 1
+
+
+def test_a_new_server_removes_the_folders_only_dead_servers_left(tmp_path, request):
+    """A pytest killed mid-run leaves its server's folder behind (socket, log): the next server started
+    beside it removes a folder every server of which is dead (their pid files), and keeps a live
+    server's, a folder shared with a live one, and a folder no server marked."""
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True).stdout)  # fmt: skip
+    marks = {"left": [dead], "live": [os.getpid()], "shared": [dead, os.getpid()], "unmarked": []}
+    for name, pids in marks.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "server.log").write_text("dbt_fork: serving\n")
+        for pid in pids:
+            (tmp_path / name / f"dbt_fork.{pid}.pid").write_text(f"{pid}\n")
+    home = tmp_path / "new"
+    home.mkdir()
+    started = dbt_fork.start(home / "s.sock", _env(), home / "server.log")
+    request.addfinalizer(lambda: dbt_fork.stop(started))
+    assert sorted(folder.name for folder in tmp_path.iterdir()) == ["live", "new", "shared", "unmarked"]
+    assert (home / f"dbt_fork.{started.pid}.pid").read_text() == f"{started.pid}\n"
+    assert (tmp_path / "live" / "server.log").exists() and (tmp_path / "unmarked" / "server.log").exists()

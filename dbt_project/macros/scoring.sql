@@ -6,9 +6,10 @@
     to decimal(18, 9) (rounded to 9 decimal places, far below the whole points a score shows and the
     precision of a learned weight), the decimals are added exactly, and the exact sum is returned as
     a double. Portable: DuckDB, Postgres and Spark all sum decimals exactly; `sum(x order by ...)`
-    would not be (Spark has no ordered aggregates). Values up to 10^9 in magnitude. -#}
-{% macro exact_sum(value) -%}
-    cast(sum(cast({{ value }} as decimal(18, 9))) as {{ sql_type('double precision') }})
+    would not be (Spark has no ordered aggregates). Values up to 10^9 in magnitude (each value; the sum
+    may be larger). `over`: a window (`partition by ...`) to sum over instead of the group. -#}
+{% macro exact_sum(value, over=none) -%}
+    cast(sum(cast({{ value }} as decimal(18, 9))){% if over is not none %} over ({{ over }}){% endif %} as {{ sql_type('double precision') }})
 {%- endmacro %}
 
 {#- `value` limited by `cap` towards zero: at most cap for positive points, at least cap (a floor)

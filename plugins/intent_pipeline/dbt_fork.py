@@ -385,13 +385,56 @@ def _read_all(fd: int) -> str:
     return base64.b64encode(b"".join(chunks)).decode()
 
 
+# A server's mark in its socket's folder: its pid (one file per server, several may share a folder).
+PID_FILE = "dbt_fork.{pid}.pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_folders(path: Path) -> list[Path]:
+    """Mark ``path``'s folder as this server's (its pid file), and remove the folders beside it that
+    only dead servers marked: what a server leaves behind when its starter is killed (a pytest
+    killed mid-run never runs its clean-up). A folder without a mark (not a server's, or one whose
+    server has not written it yet) or with a live server's mark is never touched; a reused pid
+    keeps a folder (the safe side). Returns the folders removed."""
+    import shutil
+
+    own = path.parent
+    (own / PID_FILE.format(pid=os.getpid())).write_text(f"{os.getpid()}\n")
+    removed: list[Path] = []
+    try:
+        siblings = [folder for folder in own.parent.iterdir() if folder != own and folder.is_dir()]
+    except OSError:
+        return removed
+    for folder in siblings:
+        try:
+            marks = [int(mark.read_text()) for mark in folder.glob(PID_FILE.format(pid="*"))]
+        except (OSError, ValueError):
+            continue
+        if marks and not any(_alive(pid) for pid in marks):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 def serve(path: Path) -> None:
     """Listen on ``path``, import dbt and its adapters, then answer requests until SIGTERM or the
-    parent's death (a request that arrives during the imports waits in the socket's backlog)."""
+    parent's death (a request that arrives during the imports waits in the socket's backlog). Before
+    it listens: the stale folders of dead servers beside its own go (:func:`remove_stale_folders`)."""
     import importlib
     import signal
 
     _die_with_parent(signal.SIGTERM)
+    for folder in remove_stale_folders(path):
+        print(f"dbt_fork: removed {folder}, left by a dead server", file=sys.stderr, flush=True)
     server = Server(path)
     for name in PRELOADED:
         try:

@@ -405,12 +405,14 @@ def other_checks(row: dict, lookups: Lookups) -> list[Finding]:
 
 
 def overlaps(rows: Sequence[dict], lookups: Lookups) -> list[Finding]:
-    """Enabled rules one person's same event, title, industry or size fires together (both award)."""
+    """Enabled rules one person's same event, title, industry or size fires together (both award);
+    a count tier and its own rule, or two tiers of one rule, overlap on purpose (docs/scoring.md
+    "Count tiers") and are not reported."""
     enabled = [row for row in rows if _enabled(row)]
     out = []
     for index, a in enumerate(enabled):
         for b in enabled[index + 1 :]:
-            if a.get("signal") != b.get("signal"):
+            if a.get("signal") != b.get("signal") or _tiers_of_one_rule(a, b):
                 continue
             why = _overlap_reason(a, b, lookups)
             if why:
@@ -420,6 +422,18 @@ def overlaps(rows: Sequence[dict], lookups: Lookups) -> list[Finding]:
                     other_rule_id=b["rule_id"],
                 ))  # fmt: skip
     return out
+
+
+def _tiers_of_one_rule(a: dict, b: dict) -> bool:
+    """True when ``a`` and ``b`` count one rule's hits: a count tier (rule_set count_tier, id
+    ``<rule>_<k>plus``) and its rule, or two tiers of the same rule."""
+    from intent_pipeline.scoring_calibration import TIER_SET, tier_base
+
+    def counted(row: dict) -> str:
+        tier = tier_base(str(row.get("rule_id") or "")) if row.get("rule_set") == TIER_SET else None
+        return tier[0] if tier else str(row.get("rule_id") or "")
+
+    return counted(a) == counted(b)
 
 
 def _overlap_reason(a: dict, b: dict, lookups: Lookups) -> str | None:

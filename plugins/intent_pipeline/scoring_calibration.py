@@ -436,6 +436,13 @@ def tier_id(rule_id: str, hits: int) -> str:
     return f"{rule_id}_{hits}plus"
 
 
+def tier_base(rule_id: str) -> tuple[str, int] | None:
+    """:func:`tier_id` read back: (the rule a tier id counts, from how many hits), None for an id of
+    another shape (whether the row is a tier at all is its rule_set's, TIER_SET)."""
+    base, _, count = rule_id.removesuffix("plus").rpartition("_")
+    return (base, int(count)) if rule_id.endswith("plus") and base and count.isdigit() else None
+
+
 def tier_thresholds(hits: np.ndarray) -> list[int]:
     """Where a rule's count tiers start, from its hit counts on the fit examples: two hits, and the
     median and 80th percentile of the counts above one (distinct). Whether a tier has the support
@@ -455,9 +462,9 @@ def tiers_in(current: pd.DataFrame, table: pd.DataFrame) -> dict[str, tuple[str,
     if "rule_set" not in table:  # a points table without rule sets (the bench's, a test's) holds no tier
         return found
     for _, rule in table.loc[table["rule_set"] == TIER_SET].iterrows():
-        base, _, count = str(rule["rule_id"]).removesuffix("plus").rpartition("_")
-        if rule["rule_id"] not in known and base in known and count.isdigit():
-            found[str(rule["rule_id"])] = (base, int(count))
+        tier = tier_base(str(rule["rule_id"]))
+        if rule["rule_id"] not in known and tier is not None and tier[0] in known:
+            found[str(rule["rule_id"])] = tier
     return found
 
 

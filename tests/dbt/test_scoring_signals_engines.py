@@ -75,7 +75,9 @@ def add_signal_history(lake: Path) -> None:
 
     * Olga (a CRM lead of 1 October): 006olga moves Prospecting (since 5 October) -> Qualification -> Negotiation
       over the three exports; 006olgaold, open in Prospecting since 1 September and never changed (no
-      stage_changed_at: stalled since its creation); 006olgalost, Closed Lost on 20 October.
+      stage_changed_at: stalled since its creation); 006olgalost, Closed Lost on 20 October; 006olgaback,
+      Closed Lost on 25 October in the first export and re-opened to Proposal on 18 November in the next two
+      (docs/sample.md "re-opened": open again at the interval's end).
     * Alice (her CRM lead of 10 November): 006alice, whose exports carry Salesforce's Last Stage Change
       Date with microseconds: Qualification on 14 November, Proposal on 18 November.
     * SendGrid: Olga's mailbox gets 14 marketing messages (processed and delivered, some days two or
@@ -92,7 +94,13 @@ def add_signal_history(lake: Path) -> None:
               ("Negotiation", "2026-11-19 08:00:00.000001"))  # fmt: skip
     alice_stages = (("Qualification", "2026-11-14 09:00:00.250000"), ("Qualification", "2026-11-14 09:00:00.250000"),
                     ("Proposal", "2026-11-18 15:30:00.123456"))  # fmt: skip
-    for day, (stage, olga_changed), (alice_stage, changed) in zip(EXPORTS, stages, alice_stages, strict=True):
+    lost_back = {**olga, "opportunity_id": "006olgaback", "opportunity_name": "Fabrik - Rollout", "amount": 12000.0,
+                 "created_at": ts("2026-10-03 10:00:00")}  # fmt: skip
+    back = ({**lost_back, "stage": "Closed Lost", "is_closed": True, "closed_at": ts("2026-10-25 00:00:00"),
+             "stage_changed_at": ts("2026-10-25 00:00:00")},
+            *[{**lost_back, "stage": "Proposal", "stage_changed_at": ts("2026-11-18 09:00:00")}] * 2)  # fmt: skip
+    for day, (stage, olga_changed), (alice_stage, changed), reopened in zip(EXPORTS, stages, alice_stages, back,
+                                                                          strict=True):  # fmt: skip
         write_partition(lake, "crm_leads", day, [olga_lead])
         write_partition(lake, "crm_opportunities", day, [
             {**olga, "opportunity_id": "006olga", "opportunity_name": "Fabrik - CDP", "stage": stage,
@@ -103,6 +111,7 @@ def add_signal_history(lake: Path) -> None:
              "amount": 8000.0, "is_closed": True, "created_at": ts("2026-10-02 10:00:00"),
              "closed_at": ts("2026-10-20 00:00:00")},
             {**alice, "stage": alice_stage, "stage_changed_at": ts(changed)},
+            reopened,
         ])  # fmt: skip
     deliveries = []
     first = ts("2026-10-20 07:00:00")
@@ -188,12 +197,21 @@ def test_the_signals_fire_in_the_world_with_history(builds):
             on people.person_id = features.person_id and people.node_key = 'crm_lead:00Qolga'
         where features.feature = 'opportunity_stage_index'"""))  # fmt: skip
     assert (stages.get("current"), stages.get("snap30:00Qolga")) == (4, 1), stages
+    # the latest version known at the point decides (macro opportunities_known_at): 006olgaback, lost on
+    # 25 October and re-opened at Proposal on 18 November, is open at the interval's end (at Proposal
+    # or later with 006olga: two hits; one when its lost version kept it closed)
+    hits = dict(duck_rows(builds, """
+        select rules.score_point, rules.hits from intermediate.int_lead_score_rules as rules
+        inner join intermediate.int_people_resolved as people
+            on people.person_id = rules.person_id and people.node_key = 'crm_lead:00Qolga'
+        where rules.rule_id = 'opportunity_proposal'"""))  # fmt: skip
+    assert hits.get("current") == 2, hits
 
 
 def test_the_signals_rows_and_features_equal_duckdbs_on_postgres(builds):
     from intent_pipeline.postgres_load import compare_marts
 
-    assert builds["loaded"]["crm_opportunities"] == 2 + 3 * 4
+    assert builds["loaded"]["crm_opportunities"] == 2 + 3 * 5
     assert compare_marts(builds["warehouse"], RELATIONS, builds["server"]) == {}
 
 

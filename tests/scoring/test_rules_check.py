@@ -248,3 +248,19 @@ def test_a_conversion_definition_is_read_back_whatever_its_stage_says():
                 "opportunity_won Proposal within 90 days", "within 30 days", ""):  # fmt: skip
         with pytest.raises(ValueError, match="is not '<event> within <n> days'"):
             read(bad)
+
+
+def test_a_count_tier_overlaps_its_own_rule_without_a_warning(tmp_path):
+    """A tier ``<rule>_<k>plus`` (rule_set count_tier) fires with its rule on purpose (docs/scoring.md
+    "Count tiers"): no overlap for a tier and its rule, nor for two tiers of one rule; a tier and another
+    rule that one event fires together still overlap."""
+    with SEED.open(encoding="utf-8", newline="") as handle:
+        pricing = next(row for row in csv.DictReader(handle) if row["rule_id"] == "pricing_page_60s")
+    tiers = [pricing | {"rule_id": f"pricing_page_60s_{k}plus", "rule_set": "count_tier", "cap_group": "",
+                        "min_count": str(k), "points": "5", "max_points_per_day": "5", "max_points": "5"}
+             for k in (2, 3)]  # fmt: skip
+    path = edited(tmp_path, {"pricing_page_visit": {"is_enabled": "true"}}, tiers)
+    overlaps = {frozenset((f.rule_id, f.other_rule_id)) for f in findings(path) if f.kind == "overlap"}
+    own = {"pricing_page_60s", "pricing_page_60s_2plus", "pricing_page_60s_3plus"}
+    assert not [pair for pair in overlaps if pair <= own], overlaps
+    assert {frozenset(("pricing_page_visit", rule)) for rule in own} <= overlaps, overlaps

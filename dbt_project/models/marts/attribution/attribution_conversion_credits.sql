@@ -17,8 +17,8 @@ final as (
         cast(channel as {{ sql_type('varchar') }}) as channel,
         cast(campaign as {{ sql_type('varchar') }}) as campaign,
         cast(count(touch_id) as integer) as touches,
-        cast(sum(credit) as {{ sql_type('double precision') }}) as credit,
-        cast(sum(credited_value) as {{ sql_type('double precision') }}) as credited_value
+        {{ exact_sum('credit') }} as credit,
+        {{ exact_sum('credited_value') }} as credited_value
     from touch_credits
     group by attribution_model, conversion_id, person_id, converted_at, channel, campaign
 )
