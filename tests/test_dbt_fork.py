@@ -175,6 +175,31 @@ def test_a_refused_call_runs_as_a_subprocess(project, server, tmp_path, monkeypa
     assert dbt_fork.stats(socket_path)["calls"] == calls
 
 
+def test_the_same_dbt_by_another_path_is_forked_and_another_dbt_is_refused(project, server, tmp_path, monkeypatch,
+                                                                            caplog):  # fmt: skip
+    """A task process started by Airflow's ``airflow`` script names dbt by the real folder of the venv (the
+    script's shebang), the test process by the link a worktree's ``.venv`` is: the same file, so forked
+    (before: refused, and every DAG build of the scheduler tests ran as a subprocess). A copy of dbt
+    elsewhere is another program: refused, run as a subprocess."""
+    socket_path, _ = server
+    monkeypatch.setenv("INTENT_DBT_FORK_SOCKET", str(socket_path))
+    (tmp_path / "link").symlink_to(Path(DBT).parent, target_is_directory=True)
+    (tmp_path / "copy").mkdir()
+    shutil.copy2(DBT, tmp_path / "copy" / "dbt")
+    for folder, forked in (("link", True), ("copy", False)):
+        home = tmp_path / f"w-{folder}"
+        home.mkdir()
+        command = [str(tmp_path / folder / "dbt"), *_command(project, home, "run", "--select", "seen")[1:]]
+        calls = dbt_fork.stats(socket_path)["calls"]
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="intent_pipeline.dbt_fork"):
+            done = dbt_fork.run(command, _env(INTENT_FORKCHECK_DB=str(home / "w.duckdb")), home)
+        assert done.returncode == 0, done.stdout[-2000:]
+        assert "1 of 1 OK created sql view model main.seen" in done.stdout
+        assert dbt_fork.stats(socket_path)["calls"] == calls + forked, (folder, caplog.text)
+        assert ("refused: argv[0] is" in caplog.text) is not forked, (folder, caplog.text)
+
+
 def test_pipeline_run_dbt_goes_through_the_configured_server(server, tmp_path, monkeypatch):
     socket_path, _ = server
     monkeypatch.setenv("INTENT_DBT_FORK_SOCKET", str(socket_path))

@@ -179,6 +179,10 @@ class Server:
         self.path = path
         self.startup = _startup_env(os.environ)
         self.dbt = str(Path(sys.executable).with_name("dbt"))
+        # the same file by any path: a venv reached through a symlink (a worktree's .venv) names it by the
+        # link in this process and by the real folder in processes started by a script's shebang
+        # (Airflow's components and their tasks)
+        self.dbt_file = os.path.realpath(self.dbt)
         # sys.path less what this process's own start put first: a child starts from the rest
         own = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         self.base_path = [p for p in sys.path[1:] if p not in own]
@@ -295,7 +299,7 @@ class Server:
         argv, env, cwd = request.get("argv"), request.get("env"), request.get("cwd")
         if not (isinstance(argv, list) and argv and isinstance(env, dict) and isinstance(cwd, str)):
             return "a request needs argv (a list), env (an object) and cwd (a string)"
-        if argv[0] != self.dbt:
+        if not isinstance(argv[0], str) or os.path.realpath(argv[0]) != self.dbt_file:
             return f"argv[0] is {argv[0]!r}, this server runs {self.dbt!r}"
         if (startup := _startup_env(env)) != self.startup:
             names = sorted(k for k in startup.keys() | self.startup.keys() if startup.get(k) != self.startup.get(k))
