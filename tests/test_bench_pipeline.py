@@ -8,10 +8,13 @@ neither the date nor a changed input (``day_skip``)."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import date, timedelta
+from unittest import mock
 
 import duckdb
 import pytest
+from intent_pipeline import dbt_fork
 
 from tests.benches import load_bench
 
@@ -30,7 +33,15 @@ def _kinds(results_file) -> dict[str, set[str]]:
 
 def test_the_day_is_the_dags_daily_build(tmp_path, monkeypatch):
     monkeypatch.setenv("INTENT_DBT_UNIT_TESTS", "1")  # the caller's settings do not reach the builds
-    figures = bench.incremental_figures(tmp_path, bench._env(tmp_path), people=40, seed=3)
+    socket = dbt_fork.socket_path()  # the test run's dbt fork server (tests/conftest.py), if any
+    calls = dbt_fork.stats(socket)["calls"] if socket else 0
+    # the bench clears the process's INTENT_* settings for its builds: the session's come back after it
+    with mock.patch.dict(os.environ):
+        # the builds fork from the test run's server; the bench's own run never does (main)
+        figures = bench.incremental_figures(tmp_path, bench._env(tmp_path), people=40, seed=3, dbt_forked=True)
+    assert figures["dbt_forked"] is bool(socket)
+    if socket:  # the four builds (the history, the day, the full refresh, the empty day) were forked
+        assert dbt_fork.stats(socket)["calls"] - calls >= 4
     day = _kinds(tmp_path / f"dbt-daily-{bench.INTERVAL}" / "target" / "run_results.json")
     full = _kinds(tmp_path / f"dbt-full-{bench.INTERVAL}" / "target" / "run_results.json")
     seeds = {path.stem for path in (bench.ROOT / "dbt_project" / "seeds").glob("*.csv")}

@@ -143,6 +143,25 @@ def test_the_server_reports_its_children_cpu(project, server, tmp_path):
     assert after["cpu_s"] >= after["children_cpu_s"]
 
 
+def test_a_helper_clearing_the_settings_keeps_the_socket_and_a_bench_counts_the_forked_cpu(
+    project, server, tmp_path, monkeypatch
+):
+    """dbt_fork.without_settings: the caller's settings go, the fork server's socket stays (the erasure
+    build files clear os.environ with it); dbt_fork.forked_cpu_s: the configured server's children's CPU
+    (bench/pipeline adds it to a forked build's cpu_seconds), 0.0 without a server."""
+    socket_path, _ = server
+    env = {"INTENT_HOME": "/home/x", "AIRFLOW_CONN_CRM": "http://crm", "PATH": "/bin",
+           "INTENT_DBT_FORK_SOCKET": str(socket_path)}  # fmt: skip
+    kept = dbt_fork.without_settings(env, ("INTENT_", "AIRFLOW_CONN_"))
+    assert kept == {"PATH": "/bin", "INTENT_DBT_FORK_SOCKET": str(socket_path)}
+    monkeypatch.setenv("INTENT_DBT_FORK_SOCKET", str(socket_path))
+    before = dbt_fork.forked_cpu_s()
+    assert _call(project, tmp_path / "one", "parse", via=socket_path).returncode == 0
+    assert dbt_fork.forked_cpu_s() > before
+    monkeypatch.delenv("INTENT_DBT_FORK_SOCKET")
+    assert dbt_fork.forked_cpu_s() == 0.0
+
+
 def test_without_a_server_the_call_runs_as_a_subprocess_and_says_so(project, tmp_path, monkeypatch, caplog, request):
     home = Path(tempfile.mkdtemp(prefix="forkdbt-"))
     started = dbt_fork.start(home / "s.sock", _env(), home / "server.log")

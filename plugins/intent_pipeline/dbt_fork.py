@@ -61,6 +61,13 @@ def passed_on(env: Mapping[str, str]) -> dict[str, str]:
     return {name: env[name] for name in ("INTENT_DBT_FORK_SOCKET",) if env.get(name)}
 
 
+def without_settings(env: Mapping[str, str], prefixes: tuple[str, ...] = ("INTENT_",)) -> dict[str, str]:
+    """``env`` less the caller's settings (every variable starting with one of ``prefixes``) but what
+    :func:`passed_on` keeps: for a helper that gives its processes, or itself, none of its caller's
+    settings, yet whose dbt calls fork from the test session's server as every other call does."""
+    return {k: v for k, v in env.items() if not k.startswith(prefixes)} | passed_on(env)
+
+
 def socket_path() -> Path | None:
     """The server's socket from ``INTENT_DBT_FORK_SOCKET`` (Settings.dbt_fork_socket), or None (off)."""
     from intent_pipeline.settings import Settings
@@ -119,6 +126,19 @@ def _as_text(encoded: str) -> str:
 def stats(path: Path) -> dict:
     """The server's ``{"cpu_s", "children_cpu_s", "calls", "pid"}`` (:class:`Unavailable` when it does not answer)."""
     return _exchange(path, {"stats": True})
+
+
+def forked_cpu_s() -> float:
+    """The CPU-seconds of every child the configured server has reaped so far (its calls' dbt CPU,
+    which this process's ``RUSAGE_CHILDREN`` does not see), 0.0 without a server or when it does not
+    answer: a difference of two readings around a call adds that call's forked CPU to a figure."""
+    path = socket_path()
+    if path is None:
+        return 0.0
+    try:
+        return float(stats(path)["children_cpu_s"])
+    except Unavailable:
+        return 0.0
 
 
 def start(path: Path, env: Mapping[str, str], log_file: Path) -> subprocess.Popen:

@@ -322,18 +322,20 @@ def build_postgres(
     ``--profiles-dir``, ``--target-path target_path``); ``env`` has ``DBT_TARGET=postgres`` and
     the profile's variables (dbt runs with :func:`build_env`'s). Returns the seconds of each phase,
     the first phase's node seconds per kind (``phase1_node_seconds``: seeds, models, tests) and the
-    two ``CompletedProcess``. Raises :class:`LoadError` when a phase fails.
+    two ``CompletedProcess``. Raises :class:`LoadError` when a phase fails. Each phase is a ``dbt``
+    process, or a child of the dbt fork server when one is configured (``dbt_fork.run``), in this
+    process's folder.
     """
-    import subprocess
     import time
+
+    from intent_pipeline import dbt_fork
 
     env = build_env(env)
     timings: dict[str, Any] = {}
 
     def phase(name: str, *selection: str) -> None:
         started = time.perf_counter()
-        done = subprocess.run([*dbt_command[:1], "build", *dbt_command[1:], *selection, *build_args],
-                              env=dict(env), capture_output=True, text=True)  # fmt: skip
+        done = dbt_fork.run([*dbt_command[:1], "build", *dbt_command[1:], *selection, *build_args], env, Path.cwd())
         timings[f"{name}_seconds"] = time.perf_counter() - started
         timings[name] = done
         if done.returncode != 0:

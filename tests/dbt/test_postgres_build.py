@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from intent_pipeline import dbt_fork
 
 from tests.dbt.conftest import (
     DBT,
@@ -261,8 +262,8 @@ def test_a_stale_attribution_table_fails_the_model_instead_of_being_copied(build
     try:
         con.cursor().execute("update raw.attribution_touch_credits__computed_from set fingerprint = 'stale'")
         command = builds["command"]
-        done = subprocess.run([command[0], "run", *command[1:], "--select", "attribution_touch_credits"],
-                              env=builds["env"], capture_output=True, text=True)  # fmt: skip
+        done = dbt_fork.run([command[0], "run", *command[1:], "--select", "attribution_touch_credits"],
+                            builds["env"], Path.cwd())  # fmt: skip
     finally:
         con.close()
     assert done.returncode != 0
@@ -312,9 +313,9 @@ def test_a_bi_reader_sees_the_last_published_marts_while_the_next_build_runs(bui
                 "update intermediate.int_lead_scores_computed set fit_score = coalesce(fit_score, 0) + 1000"
             )
             command = builds["command"]
-            rebuilt = subprocess.run([command[0], "run", *command[1:], "--select", "lead_scores"],
-                                     env={**builds["env"], "PGOPTIONS": "-c jit=off -c lock_timeout=30s"},
-                                     capture_output=True, text=True)  # fmt: skip
+            rebuilt = dbt_fork.run([command[0], "run", *command[1:], "--select", "lead_scores"],
+                                   {**builds["env"], "PGOPTIONS": "-c jit=off -c lock_timeout=30s"},
+                                   Path.cwd())  # fmt: skip
             assert rebuilt.returncode == 0, rebuilt.stdout[-3000:]
             built_grades = grades(check.cursor(), "marts")
         finally:

@@ -16,6 +16,7 @@ import subprocess
 import sys
 
 import pytest
+from intent_pipeline import dbt_fork
 from intent_pipeline.postgres_load import build_env, profile_env
 
 from tests.dbt.conftest import DBT, DBT_PROJECT, ROOT
@@ -51,7 +52,7 @@ def dbt_pg(postgres, *args: str) -> subprocess.CompletedProcess:
     })  # fmt: skip
     command = [str(DBT) if DBT.exists() else "dbt", *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir",
                str(DBT_PROJECT), "--target-path", str(base / "target"), "--log-path", str(base / "logs")]  # fmt: skip
-    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
+    done = dbt_fork.run(command, env, ROOT)  # the test run's dbt fork server's child, or a subprocess
     assert done.returncode == 0, f"{done.stdout[-4000:]}\n{done.stderr[-2000:]}"
     return done
 

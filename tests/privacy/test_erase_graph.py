@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import duckdb
 import pytest
+from intent_pipeline import dbt_fork
 from intent_pipeline.privacy import audit, residual
 from intent_pipeline.privacy import erase as erasure
 from intent_pipeline.settings import Settings
@@ -46,7 +47,8 @@ def _candidate(settings: Settings) -> tuple[str, str, str]:
 def world(tmp_path_factory):
     home = tmp_path_factory.mktemp("erase-graph")
     with pytest.MonkeyPatch.context() as patch, ExitStack() as stack:
-        for key in [k for k in os.environ if k.startswith(("INTENT_", "AIRFLOW_CONN_"))]:
+        # none of the caller's settings, but the test run's dbt fork server (the builds fork from it)
+        for key in os.environ.keys() - dbt_fork.without_settings(os.environ, ("INTENT_", "AIRFLOW_CONN_")).keys():
             patch.delenv(key)
         patch.setenv("INTENT_HOME", str(home))
         patch.setenv("INTENT_ON_BAD_FILE", "quarantine")

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 import duckdb
 import pytest
-from intent_pipeline import seed_state
+from intent_pipeline import dbt_fork, seed_state
 from intent_pipeline.privacy import audit, residual
 from intent_pipeline.privacy import erase as erasure
 from intent_pipeline.settings import DBT_PROJECT_DIR, Settings
@@ -76,7 +76,8 @@ def world(tmp_path_factory):
     project = home / "dbt_project"  # the seeds are edited: never the repository's own
     shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
     with pytest.MonkeyPatch.context() as patch:
-        for key in [k for k in os.environ if k.startswith(("INTENT_", "AIRFLOW_CONN_"))]:
+        # none of the caller's settings, but the test run's dbt fork server (the builds fork from it)
+        for key in os.environ.keys() - dbt_fork.without_settings(os.environ, ("INTENT_", "AIRFLOW_CONN_")).keys():
             patch.delenv(key)
         patch.setenv("INTENT_HOME", str(home))
         patch.setenv("INTENT_ON_BAD_FILE", "quarantine")
