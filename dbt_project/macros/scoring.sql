@@ -7,9 +7,12 @@
     precision of a learned weight), the decimals are added exactly, and the exact sum is returned as
     a double. Portable: DuckDB, Postgres and Spark all sum decimals exactly; `sum(x order by ...)`
     would not be (Spark has no ordered aggregates). Values up to 10^9 in magnitude (each value; the sum
-    may be larger). `over`: a window (`partition by ...`) to sum over instead of the group. -#}
-{% macro exact_sum(value, over=none) -%}
-    cast(sum(cast({{ value }} as decimal(18, 9))){% if over is not none %} over ({{ over }}){% endif %} as {{ sql_type('double precision') }})
+    may be larger). `over`: a window (`partition by ...`) to sum over instead of the group. `scale`:
+    decimal places kept; shares that must add up to one (attribution credits) keep 18, as
+    decimal(38, 18): a rounding of 1e-18 a value, below a double's own step near one, so a conversion's
+    credits still sum to 1 within 1e-12 (values up to 10^20). -#}
+{% macro exact_sum(value, over=none, scale=9) -%}
+    cast(sum(cast({{ value }} as decimal({{ 38 if scale > 9 else 18 }}, {{ scale }}))){% if over is not none %} over ({{ over }}){% endif %} as {{ sql_type('double precision') }})
 {%- endmacro %}
 
 {#- `value` limited by `cap` towards zero: at most cap for positive points, at least cap (a floor)

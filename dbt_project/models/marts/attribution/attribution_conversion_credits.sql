@@ -17,7 +17,7 @@ final as (
         cast(channel as {{ sql_type('varchar') }}) as channel,
         cast(campaign as {{ sql_type('varchar') }}) as campaign,
         cast(count(touch_id) as integer) as touches,
-        {{ exact_sum('credit') }} as credit,
+        {{ exact_sum('credit', scale=18) }} as credit,
         {{ exact_sum('credited_value') }} as credited_value
     from touch_credits
     group by attribution_model, conversion_id, person_id, converted_at, channel, campaign

@@ -12,7 +12,7 @@ per_channel as (
     select
         attribution_model,
         channel,
-        {{ exact_sum('credit') }} as conversions,
+        {{ exact_sum('credit', scale=18) }} as conversions,
         {{ exact_sum('credited_value') }} as revenue
     from touch_credits
     group by attribution_model, channel
@@ -23,7 +23,7 @@ final as (
         cast(attribution_model as {{ sql_type('varchar') }}) as attribution_model,
         cast(channel as {{ sql_type('varchar') }}) as channel,
         cast(conversions as {{ sql_type('double precision') }}) as conversions,
-        cast(conversions / {{ exact_sum('conversions', over='partition by attribution_model') }} as {{ sql_type('double precision') }}) as credit,
+        cast(conversions / {{ exact_sum('conversions', over='partition by attribution_model', scale=18) }} as {{ sql_type('double precision') }}) as credit,
         cast(revenue as {{ sql_type('double precision') }}) as revenue
     from per_channel
 )

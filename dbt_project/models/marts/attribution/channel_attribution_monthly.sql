@@ -35,7 +35,7 @@ credited as (
         attribution_model,
         channel,
         cast({{ dbt.date_trunc('month', 'converted_at') }} as date) as month,
-        {{ exact_sum('credit') }} as conversions,
+        {{ exact_sum('credit', scale=18) }} as conversions,
         {{ exact_sum('credited_value') }} as credited_value
     from touch_credits
     group by 1, 2, 3
