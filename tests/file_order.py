@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
@@ -27,8 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 RECORD = Path(__file__).resolve().parent / "file_durations.json"
 
 
-def recorded_durations(path: Path = RECORD) -> dict[str, float]:
-    """``{file: seconds}`` from the record (empty without one)."""
+def recorded_durations(path: Path | None = None) -> dict[str, float]:
+    """``{file: seconds}`` from the record (empty without one): ``path``, else the file named by
+    ``INTENT_TEST_FILE_DURATIONS`` (a test's own record), else the committed one."""
+    path = path or Path(os.environ.get("INTENT_TEST_FILE_DURATIONS") or RECORD)
     return json.loads(path.read_text())["files"] if path.exists() else {}
 
 

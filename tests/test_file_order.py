@@ -37,19 +37,24 @@ def test_the_record_is_read_from_a_junit_report(tmp_path):
     assert junit_files(report) == {"tests/test_file_order.py": [1.5, 0.25], "tests/dbt/test_warehouse.py": [2.0]}
 
 
-def test_a_collection_puts_the_files_longest_first():
+def test_a_collection_puts_the_files_longest_first(tmp_path):
     """The suite's hook on a real collection: files given shortest first come out longest first,
-    a file the record does not know and that holds no slow test last."""
+    a file the record does not know and that holds no slow test last. The record is the test's own
+    (INTENT_TEST_FILE_DURATIONS), so a refreshed committed record cannot change what it checks."""
+    import json
     import os
     import subprocess
     import sys
 
     given = ["tests/test_file_order.py", "tests/test_figures.py", "tests/test_pipeline.py", "tests/test_dbt_errors.py"]
-    durations = recorded_durations()
-    assert "tests/test_file_order.py" not in durations and all(file in durations for file in given[1:])
+    record = tmp_path / "file_durations.json"
+    record.write_text(json.dumps({"files": {"tests/test_figures.py": 1.0, "tests/test_pipeline.py": 2.0,
+                                            "tests/test_dbt_errors.py": 3.0}}))  # fmt: skip
+    durations = recorded_durations(record)
     expected = sorted(given[1:], key=lambda file: -durations[file]) + ["tests/test_file_order.py"]
     assert expected != given[1:] + given[:1]  # the order given is not already the one expected
-    env = {**os.environ, "INTENT_TEST_DBT_FORK": "0"}  # no dbt fork server for a collection
+    # no dbt fork server for a collection
+    env = {**os.environ, "INTENT_TEST_DBT_FORK": "0", "INTENT_TEST_FILE_DURATIONS": str(record)}
     collected = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *given],
         cwd=RECORD.parent.parent, env=env, capture_output=True, text=True, check=True,
