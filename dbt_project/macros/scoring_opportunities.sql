@@ -30,6 +30,14 @@
     and a change of stage from the end of the first export that shows a stage other than the
     previous export's (a first export's stage is no known change: the stalled rule counts from the
     creation then). -#}
+{#- Whether an export shows another stage than the export before it (`previous` null: none before it,
+    so no known change): the one rule of "the stage changed between two exports", read by
+    opportunities_known_at (scoring) and segment_funnel_stalls (since when an opportunity is in its
+    stage); case and surrounding spaces are no change. -#}
+{% macro stage_changed(previous, stage) -%}
+    lower(trim({{ stage }})) <> lower(trim({{ previous }}))
+{%- endmacro %}
+
 {% macro opportunities_known_at(points) -%}
     select
         person_id,
@@ -70,7 +78,7 @@
                 coalesce(
                     opportunity_versions.stage_changed_at,
                     case
-                        when lower(trim(opportunity_versions.stage)) <> lower(trim(opportunity_versions.previous_stage))
+                        when {{ stage_changed('opportunity_versions.previous_stage', 'opportunity_versions.stage') }}
                             then opportunity_versions.stage_known_at
                     end
                 ) as change_known_at,

@@ -97,7 +97,7 @@ current_stages as (
     from known_versions as latest
     inner join known_versions as stage_changes
         on stage_changes.opportunity_id = latest.opportunity_id
-        and (stage_changes.previous_stage is null or stage_changes.previous_stage <> stage_changes.stage)
+        and (stage_changes.previous_stage is null or {{ stage_changed('stage_changes.previous_stage', 'stage_changes.stage') }})
     where latest.recency_rank = 1
     group by
         latest.opportunity_id, latest.lead_id, latest.stage, latest.is_closed, latest.created_at,
