@@ -21,6 +21,12 @@ itself (``int_identifiers_linked``: a form carrying its cookie, a login) came **
 the warehouse attaches a browser's whole history once it is identified (backstitching), so a
 training example's features read identity learned later.
 
+What the lost page views are worth (``worth``): on ``bench/scoring_gap.py``'s split, its ``a`` (the
+reference on the log's kinds of event) and ``b`` (the same regression on the warehouse's kinds), and
+each with the web kinds (:data:`WEB_KINDS`: page views, sessions, pricing views) taken from the other
+side: ``b_with_log_web`` is what the warehouse's inputs would rank with every page view of the log,
+``a_with_warehouse_web`` the reference with only the page views the warehouse holds.
+
 Last line: one JSON object, ``worlds`` keyed by the world folder's name.
 """
 
@@ -52,6 +58,18 @@ CAUSES = {
     "not_in_graph": "browser not in the identity graph",
     "not_landed": "in the generator's log, not among the warehouse's page views",
 }
+
+
+WEB_KINDS = ("page_view", "session", "pricing_view", "pricing_view_60s")  # the log's kinds a browser carries
+
+
+def swap_kinds(into, source, kinds=WEB_KINDS):
+    """``into`` (examples × kinds, ln(1 + count)) with the columns ``kinds`` taken from ``source`` on the
+    same examples (0 where ``source`` has no such column or no such example)."""
+    swapped = into.copy()
+    for kind in kinds:
+        swapped[kind] = source[kind].reindex(into.index).fillna(0.0) if kind in source else 0.0
+    return swapped
 
 
 def page_view_causes(
@@ -248,12 +266,54 @@ def trace(world: Path) -> dict:
     }
 
 
+def worth(world: Path) -> dict:
+    """a, b and each with the other side's web kinds, on bench/scoring_gap.py's split (module docstring)."""
+    import duckdb
+    import numpy as np
+    import pandas as pd
+
+    sys.path[:0] = [str(Path(__file__).parent.parent / "plugins"), str(Path(__file__).parent)]
+    from intent_pipeline import scoring_calibration as sc
+    from scoring import plain_regression_auc
+    from scoring_gap import KIND_COUNTS_SQL, LEADS_SQL
+
+    warehouse = world / "data" / "warehouse.duckdb"
+    examples, _ = sc.load(warehouse)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        kinds = con.execute(KIND_COUNTS_SQL).df()
+        leads = con.execute(LEADS_SQL).df()
+    ordered = examples.sort_values(["scored_at", "example_id"], kind="mergesort").reset_index(drop=True)
+    n_fit = len(ordered) - round(len(ordered) * sc.TEST_SHARE)
+    y = ordered["label"].to_numpy(dtype=int)
+    held = kinds.pivot_table(index="example_id", columns="feature", values="value", aggfunc="sum")
+    held = held.reindex(index=ordered["example_id"]).fillna(0.0)
+    # the log's kinds before each point, as bench/scoring.py's reference_auc counts them
+    events = pd.read_csv(world / "data" / "ground_truth" / "lead_events.csv", dtype={"lead_id": str})
+    events["event_at"] = pd.to_datetime(events["event_at"], utc=True).dt.tz_convert(None)
+    leads["scored_at"] = pd.to_datetime(leads["scored_at"])
+    joined = events.merge(leads[["example_id", "lead_id", "scored_at"]], on="lead_id")
+    joined = joined[joined["event_at"] <= joined["scored_at"]]
+    logged = joined.pivot_table(index="example_id", columns="kind", values="event_at", aggfunc="count")
+    logged = np.log1p(logged.reindex(index=ordered["example_id"]).fillna(0.0))
+
+    def auc(frame) -> float | None:
+        x = frame.to_numpy(dtype=float)
+        return plain_regression_auc(x[:n_fit], y[:n_fit], x[n_fit:], y[n_fit:])
+
+    return {
+        "a": auc(logged),
+        "b": auc(held),
+        "b_with_log_web": auc(swap_kinds(held, logged)),
+        "a_with_warehouse_web": auc(swap_kinds(logged, held)),
+    }
+
+
 def main(argv: list[str]) -> int:
     if not argv:
         sys.exit(__doc__)
     worlds = {}
     for world in map(Path, argv):
-        worlds[world.name] = trace(world)
+        worlds[world.name] = trace(world) | {"worth": worth(world)}
         print(world.name, json.dumps({k: v for k, v in worlds[world.name].items() if k != "causes"}), file=sys.stderr)
     print(json.dumps({"worlds": worlds}, ensure_ascii=False))
     return 0

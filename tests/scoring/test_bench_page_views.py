@@ -115,3 +115,20 @@ def test_the_tally_counts_leads_once_and_page_views_by_cause():
     # every page view of the log once: the lost leads' and the kept lead's add up to the whole
     assert sum(got["page_views_by_cause"].values()) == sum(sum(c.values()) for c in per_lead.values())
     assert sum(got["lost_leads_by_cause"].values()) == 3
+
+
+def test_the_web_kinds_are_swapped_example_by_example_and_nothing_else():
+    pv = load_bench("scoring_page_views")
+    held = pd.DataFrame(
+        {"page_view": [0.0, 1.0, 2.0], "form_demo": [1.0, 0.0, 0.0]}, index=pd.Index(["e1", "e2", "e3"])
+    )
+    logged = pd.DataFrame(
+        {"page_view": [3.0, 5.0], "session": [1.0, 2.0], "form_demo": [9.0, 9.0]}, index=pd.Index(["e3", "e1"])
+    )
+    swapped = pv.swap_kinds(held, logged)
+    # the log's page views and sessions by example (e2 has none in the log: 0); the forms stay the warehouse's
+    assert swapped["page_view"].tolist() == [5.0, 0.0, 3.0]
+    assert swapped["session"].tolist() == [2.0, 0.0, 1.0]
+    assert swapped["pricing_view"].tolist() == [0.0, 0.0, 0.0]  # a kind neither side has
+    assert swapped["form_demo"].tolist() == [1.0, 0.0, 0.0]
+    assert held["page_view"].tolist() == [0.0, 1.0, 2.0]  # the input is left as it was
