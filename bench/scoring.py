@@ -65,7 +65,9 @@
      grade_ratio_model_at_snapshots  the same grades on the test-time leads at their snapshot ages
                           (snap7, snap30: what crm_lead_scores grades later in a lead's life); no goal
      model_rule_features  which rules gave the model rule:<id> and log_hits:<id> features (--model-rule-features:
-                          enabled or all; model_features_left_out: how many features that left out)
+                          enabled, all or checked; model_features_left_out: how many features that left out;
+                          with checked, model_rule_features_kept: whether the fit time's forward blocks
+                          kept the rules' features, scoring_model.rule_features_check)
      model_c              the L2 strength (C) of the plain step, chosen by grouped cross-validation
                           on the fit slice (scoring_model.choose_c)
      auc_model_c1         the same training with C fixed at 1 (the former default; ece_c1)
@@ -522,6 +524,7 @@ def world_figures(
         # which rules gave the model features (INTENT_MODEL_RULE_FEATURES) and how many features that left out
         "model_rule_features": model.get("rule_features"),
         "model_features_left_out": len(model.get("rule_features_left_out", [])),
+        "model_rule_features_kept": (model.get("rule_features_check") or {}).get("keep_rule_features"),
         # the alternative: the former fixed C = 1
         "auc_model_c1": _round((fixed_c.get("metrics") or {}).get("roc_auc")),
         "ece_c1": _round((fixed_c.get("metrics") or {}).get("ece")),

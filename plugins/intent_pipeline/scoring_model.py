@@ -140,10 +140,13 @@ def model_signals(
     the last fallback's input only). ``rule_features`` (settings.MODEL_RULE_FEATURES,
     ``INTENT_MODEL_RULE_FEATURES``): ``all`` keeps every rule's features, the disabled candidates' too;
     ``enabled`` keeps only those of ``enabled_rules`` (the rules awarding points in the seed the warehouse
-    was built with). ``enabled_rules`` None: no seed given, no rule is known to be disabled."""
+    was built with); ``checked`` the same, then :func:`train` keeps them only where held-out time
+    confirms them (:func:`rule_features_check`). ``enabled_rules`` None: no seed given, no rule is known
+    to be disabled."""
     if rule_features not in MODEL_RULE_FEATURES:
         raise ValueError(f"rule_features must be one of {', '.join(MODEL_RULE_FEATURES)}, not {rule_features!r}")
     signals = [f for f in columns if f not in SCORE_FEATURES]
+    # checked: the enabled rules' features are the candidate; train() decides (rule_features_check)
     if rule_features == "all" or enabled_rules is None:
         return signals
     return [f for f in signals if rule_of(f) is None or rule_of(f) in enabled_rules]
@@ -385,6 +388,49 @@ def recency_choice(z: np.ndarray, y: np.ndarray, moments: np.ndarray, half_lives
         "half_life": None if best == math.inf else float(best),
         "held_out_log_loss": {
             ("none" if h == math.inf else str(h)): round(float(v.mean()), 6) for h, v in pooled.items()
+        },
+        "blocks": blocks,
+    }
+
+
+def rule_features_check(
+    x: pd.DataFrame, y: np.ndarray, moments: np.ndarray, judged: np.ndarray, signals: list[str], c: float
+) -> dict:
+    """Whether the rule table's own features (``rule:<id>``, ``log_hits:<id>``) earn their place in the
+    learned steps beside the pipeline's inputs (``INTENT_MODEL_RULE_FEATURES=checked``): forward-chaining
+    blocks over the newest half of the fit rows in time order (scoring_calibration.forward_folds: each
+    block judged by a fit on every row before it, at the step's C), judged on the rows of ``judged``
+    (the leads' own points, what the model is judged on: a snapshot example only ever helps fit), each
+    candidate's per-lead log loss of its own probability pooled. The pipeline's inputs alone (fewer
+    features, the simpler) stay unless the rules' features beat them by one standard error of the paired
+    difference (:func:`simplest_not_beaten`). Issue 13's twenty-first pass: in ``few_opportunities`` 7
+    the test slice ranks better without them, the fit time's blocks say the opposite. Returns
+    ``keep_rule_features``, each candidate's pooled ``held_out_log_loss`` and the ``blocks`` judged."""
+    from intent_pipeline.scoring_calibration import forward_folds  # it imports this module
+
+    without = [f for f in signals if rule_of(f) is None]
+    if len(without) == len(signals) or not without:
+        return {"keep_rule_features": bool(signals != without), "held_out_log_loss": None, "blocks": 0}
+    order = np.argsort(pd.to_datetime(pd.Series(moments)).to_numpy(), kind="mergesort")
+    x, y, judged = x.iloc[order], np.asarray(y, dtype=int)[order], np.asarray(judged, dtype=bool)[order]
+    candidates = {1.0: without, 0.0: signals}  # the larger key, the simpler
+    losses: dict[float, list[np.ndarray]] = {k: [] for k in candidates}
+    blocks = 0
+    for a, b in forward_folds(len(y)):
+        held = np.arange(a, b)[judged[a:b]]
+        if not (0 < y[:a].sum() < a and 0 < y[held].sum() < len(held)):
+            continue  # a fit without both outcomes, or a block without both, judges nothing
+        blocks += 1
+        for key, columns in candidates.items():
+            fitted = _fit_linear(x.iloc[:a][columns], y[:a], c)
+            losses[key].append(log_losses(_sigmoid(linear_predictor(fitted, x.iloc[held][columns])), y[held]))
+    if not blocks:
+        return {"keep_rule_features": True, "held_out_log_loss": None, "blocks": 0}
+    pooled = {k: np.concatenate(v) for k, v in losses.items()}
+    return {
+        "keep_rule_features": simplest_not_beaten(pooled) == 0.0,
+        "held_out_log_loss": {
+            name: round(float(pooled[k].mean()), 6) for name, k in (("without_rule_features", 1.0), ("with", 0.0))
         },
         "blocks": blocks,
     }
@@ -835,7 +881,7 @@ def train(
     if refusal:
         return record | {"status": "refused", "reason": refusal}
     signals = model_signals(list(wide.columns), rule_features, enabled_rules)
-    record["rule_features"] = rule_features if enabled_rules is not None else "all"
+    record["rule_features"] = rule_features if enabled_rules is not None or rule_features == "checked" else "all"
     record["rule_features_left_out"] = sorted(f for f in wide.columns if f not in signals and f not in SCORE_FEATURES)
     if not signals and not has_score:
         raise ValueError("features has no rows for the training examples")
@@ -861,6 +907,19 @@ def train(
             if len(c_grid) > 1
             else {"c": float(c_grid[0]), "held_out_log_loss": None, "folds": 0}
         )
+        if rule_features == "checked":
+            record["rule_features_check"] = rule_features_check(
+                x_fit["train"][signals], y_fit["train"], fit_rows["as_of_at"].to_numpy(),
+                np.arange(len(fit_rows)) < len(slices["train"]), signals, record["c_choice"]["c"],
+            )  # fmt: skip
+            if not record["rule_features_check"]["keep_rule_features"]:
+                left = [f for f in signals if rule_of(f) is not None]
+                signals = [f for f in signals if rule_of(f) is None]
+                record["rule_features_left_out"] = sorted(record["rule_features_left_out"] + left)
+                if len(c_grid) > 1:  # the penalty chosen again for the features the steps now use
+                    record["c_choice"] = choose_c(
+                        x_fit["train"][signals], y_fit["train"], fit_rows["person_id"].to_numpy(), c_grid
+                    )
         steps = [
             ("logistic", signals, record["c_choice"]["c"]),
             ("regularised", signals, 0.02),

@@ -35,8 +35,10 @@ OFF = ("0", "false", "no", "off", "f", "n")
 ENGINES = ("duckdb", "postgres")  # INTENT_ENGINE
 # INTENT_MODEL_RULE_FEATURES: which rules give the conversion model its rule:<id> and log_hits:<id>
 # features (scoring_model.model_signals): "enabled", the rules that award points in the seed the
-# warehouse was built with; "all", every rule of the seed, the disabled candidates too
-MODEL_RULE_FEATURES = ("enabled", "all")
+# warehouse was built with; "all", every rule of the seed, the disabled candidates too; "checked", the
+# enabled rules' only when held-out forward blocks of the fit time confirm them over the pipeline's
+# inputs alone (scoring_model.rule_features_check; issue 13's twenty-first pass)
+MODEL_RULE_FEATURES = ("enabled", "all", "checked")
 DEFAULT_MODEL_RULE_FEATURES = "enabled"
 # the settings with a fixed set of values (Settings._one_of)
 _CHOICES = {"engine": ENGINES, "model_rule_features": MODEL_RULE_FEATURES}
