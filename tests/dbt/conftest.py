@@ -691,8 +691,14 @@ def rebuilt_within(selection: tuple[str, ...], manifest: dict) -> tuple[str, ...
     from-scratch side of a comparison refreshes on a copy of the daily side (as ``DayOne.day_two``):
     every other model of ``selection`` is a table or view that each daily run rebuilds whole from the
     compared models' rows and the lake, or a history ``--full-refresh`` never rebuilds."""
-    rebuilt = sorted(rebuilt_by_full_refresh(manifest))
-    return ("--select", *(f"{selector},{model}" for selector in selection for model in rebuilt))
+    return within(selection, sorted(rebuilt_by_full_refresh(manifest)))
+
+
+def within(selection: tuple[str, ...], selectors: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """``--select`` arguments for each of ``selectors`` (e.g. ``+model``: a model and its parents)
+    intersected with each selector of ``selection`` (their union): dbt's own selection decides which
+    nodes of ``selection`` they name."""
+    return ("--select", *(f"{one},{other}" for one in selection for other in selectors))
 
 
 @dataclass
