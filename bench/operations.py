@@ -129,13 +129,11 @@ def make_env(base: Path, port: int) -> dict:
         # 2.0 to 0.85 CPU-seconds a 90 s (docs/benchmarks.md, issue 16), for up to 2 s more between a
         # task's end and the next task's start
         AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="3",
-        # its timed checks, which also cut that sleep short (it sleeps until the next one is due): the
-        # scheduler's and the dag-processor's job heartbeats (5 s; the api-server's health check wants
-        # one within `[scheduler] scheduler_health_check_threshold`, 30 s), the search for tasks whose
-        # heartbeats stopped (10 s; a task is declared lost after 300 s anyway) and the triggers'
-        # timeouts (15 s; no triggerer here): idle, 1.20 -> 0.91 CPU-s a 120 s (docs/benchmarks.md, schedair)
-        AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="15",
-        AIRFLOW__SCHEDULER__JOB_HEARTBEAT_SEC="15",
+        # two of its timed checks, which also cut that sleep short (it sleeps until the next one is
+        # due): the search for tasks whose heartbeats stopped (10 s; a task is declared lost after 300 s
+        # anyway) and the triggers' timeouts (15 s; no triggerer here). Not its own heartbeat (5 s): at
+        # 15 s, under load, it fell behind `[scheduler] scheduler_health_check_threshold` (30 s) and the
+        # orphan check marked the scheduler failed and reset 20 running tasks (docs/benchmarks.md, schedair)
         AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL="60",
         AIRFLOW__SCHEDULER__TRIGGER_TIMEOUT_CHECK_INTERVAL="60",
         # a running task's heartbeat to the execution API every 30 s, not 5 (a quarter of that server's
