@@ -131,9 +131,10 @@ def make_env(base: Path, port: int) -> dict:
         AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="3",
         # two of its timed checks, which also cut that sleep short (it sleeps until the next one is
         # due): the search for tasks whose heartbeats stopped (10 s; a task is declared lost after 300 s
-        # anyway) and the triggers' timeouts (15 s; no triggerer here). Not its own heartbeat (5 s): at
-        # 15 s, under load, it fell behind `[scheduler] scheduler_health_check_threshold` (30 s) and the
-        # orphan check marked the scheduler failed and reset 20 running tasks (docs/benchmarks.md, schedair)
+        # anyway) and the triggers' timeouts (15 s; no triggerer here): idle, 1.35 -> 1.17 CPU-s a 120 s.
+        # Not its own heartbeat (5 s): at 15 s, under load, it fell behind `[scheduler]
+        # scheduler_health_check_threshold` (30 s) and the orphan check marked the scheduler failed and
+        # reset 20 running tasks (docs/benchmarks.md, schedair)
         AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL="60",
         AIRFLOW__SCHEDULER__TRIGGER_TIMEOUT_CHECK_INTERVAL="60",
         # a running task's heartbeat to the execution API every 30 s, not 5 (a quarter of that server's
@@ -366,7 +367,7 @@ def start(
 
     ``metadata``: a SQLite metadata DB as ``airflow db migrate`` left it (write-ahead logging, no
     pool of ours; the tests migrate one per test run, tests/airflow_home.py), copied in instead of
-    running scripts/airflow-init.sh. Then no CLI process at all (one costs about 6 CPU-seconds: its
+    running scripts/airflow-init.sh. Then no CLI process at all (one cost 2.4-3.3 CPU-seconds here: its
     import of Airflow and ``dags reserialize``'s parse, which the dag-processor repeats at its start):
     the components start with the DAGs paused at creation, and once the api-server answers, the
     pools are set and each DAG, serialized by the dag-processor, is unpaused through the REST API
