@@ -137,10 +137,9 @@ def make_env(base: Path, port: int) -> dict:
         # reset 20 running tasks (docs/benchmarks.md, schedair)
         AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL="60",
         AIRFLOW__SCHEDULER__TRIGGER_TIMEOUT_CHECK_INTERVAL="60",
-        # a running task's heartbeat to the execution API every 30 s, not 5 (a quarter of that server's
-        # requests in the scheduler test; a task is declared lost after `[scheduler]
-        # task_instance_heartbeat_timeout`, 300 s, without one)
-        AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL="30",
+        # Not `[workers] min_heartbeat_interval` either (a running task's heartbeat, 5 s): it is also how
+        # long the task's supervisor blocks in its select, so at 30 s a try's end reached the executor
+        # up to 30 s late (runs 20-70 s longer; docs/benchmarks.md, schedair)
         # the scheduler's log server: not the default 8793, which another Airflow on this host may hold
         AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
         # SQLite metadata shared by four components: wait up to 60 s for its write lock, not 5 s
