@@ -83,6 +83,10 @@ DEFAULT_POOL, DEFAULT_POOL_DESCRIPTION, DEFAULT_POOL_SLOTS = "default_pool", "De
 # task processes at once: two cores, so a few (fewer writers queue on the SQLite metadata DB); the
 # trigger load's mapped tasks run eight at a time
 OPERATIONS_PARALLELISM, TRIGGER_LOAD_PARALLELISM = 2, 8
+# how often the scenarios ask the REST API for the runs' states (scripts/airflow_run.py's wait_for and
+# wait_idle; make run asks every 3 s): each answer costs the api-server about 20 ms of CPU, 0.4 CPU-s a
+# minute at every 3 s, most of what it did in the tests besides its start (docs/benchmarks.md, schedair)
+POLL_SECONDS = 10
 LOCK_PATTERNS = ("Could not set lock on file", "Conflicting lock")
 
 
@@ -125,6 +129,17 @@ def make_env(base: Path, port: int) -> dict:
         # 2.0 to 0.85 CPU-seconds a 90 s (docs/benchmarks.md, issue 16), for up to 2 s more between a
         # task's end and the next task's start
         AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="3",
+        # two of its timed checks, which also cut that sleep short (it sleeps until the next one is
+        # due): the search for tasks whose heartbeats stopped (10 s; a task is declared lost after 300 s
+        # anyway) and the triggers' timeouts (15 s; no triggerer here): idle, 1.35 -> 1.17 CPU-s a 120 s.
+        # Not its own heartbeat (5 s): at 15 s, under load, it fell behind `[scheduler]
+        # scheduler_health_check_threshold` (30 s) and the orphan check marked the scheduler failed and
+        # reset 20 running tasks (docs/benchmarks.md, schedair)
+        AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL="60",
+        AIRFLOW__SCHEDULER__TRIGGER_TIMEOUT_CHECK_INTERVAL="60",
+        # Not `[workers] min_heartbeat_interval` either (a running task's heartbeat, 5 s): it is also how
+        # long the task's supervisor blocks in its select, so at 30 s a try's end reached the executor
+        # up to 30 s late (runs 20-70 s longer; docs/benchmarks.md, schedair)
         # the scheduler's log server: not the default 8793, which another Airflow on this host may hold
         AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
         # SQLite metadata shared by four components: wait up to 60 s for its write lock, not 5 s
@@ -351,7 +366,11 @@ def start(
 
     ``metadata``: a SQLite metadata DB as ``airflow db migrate`` left it (write-ahead logging, no
     pool of ours; the tests migrate one per test run, tests/airflow_home.py), copied in instead of
-    running scripts/airflow-init.sh; the warehouse pool is then set with the other CLI commands.
+    running scripts/airflow-init.sh. Then no CLI process at all (one cost 2.4-3.3 CPU-seconds here: its
+    import of Airflow and ``dags reserialize``'s parse, which the dag-processor repeats at its start):
+    the components start with the DAGs paused at creation, and once the api-server answers, the
+    pools are set and each DAG, serialized by the dag-processor, is unpaused through the REST API
+    (:func:`_setup_over_rest`), in the CLI's order: nothing is scheduled before the pools are set.
 
     The DAGs: customer_intent from dags/, or with ``load_dags`` the trigger-load DAGs
     (``LOAD_DAGS``) in ``base/dags``, beside a copy of customer_intent unless ``customer_intent``
@@ -374,23 +393,48 @@ def start(
         env["AIRFLOW__CORE__DAGS_FOLDER"] = str(dags)
         dag_ids += ["load_busy", "load_target"]
     started = time.monotonic()
-    commands: list[list[str]] = []
     if metadata is None:
         subprocess.run(["bash", str(ROOT / "scripts" / "airflow-init.sh")], env=env, check=True, cwd=ROOT)
+        # one CLI process for what follows (each pays about 3 CPU-seconds for importing Airflow)
+        commands = [["dags", "reserialize"], *(["dags", "unpause", dag_id] for dag_id in dag_ids)]
+        if default_pool_slots is not None:
+            commands.append(["pools", "set", DEFAULT_POOL, str(default_pool_slots), DEFAULT_POOL_DESCRIPTION])
+        airflow_run.airflow_batch(*commands, env=env)
     else:
         airflow_home = Path(env["AIRFLOW_HOME"])
         airflow_home.mkdir(parents=True, exist_ok=True)
         if (airflow_home / "airflow.db").exists():
             raise FileExistsError(f"{airflow_home / 'airflow.db'} exists: a migrated template goes into a new home")
         shutil.copyfile(metadata, airflow_home / "airflow.db")
-        commands.append(["pools", "set", WAREHOUSE_POOL, "1", WAREHOUSE_POOL_DESCRIPTION])
-    # one CLI process for what follows (each pays about 3 CPU-seconds for importing Airflow)
-    commands += [["dags", "reserialize"], *(["dags", "unpause", dag_id] for dag_id in dag_ids)]
-    if default_pool_slots is not None:
-        commands.append(["pools", "set", DEFAULT_POOL, str(default_pool_slots), DEFAULT_POOL_DESCRIPTION])
-    airflow_run.airflow_batch(*commands, env=env)
+        env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] = "True"  # unpaused by _setup_over_rest
     with airflow_run.Services(env, Path(env["INTENT_HOME"]) / "data" / "logs", port, split=split) as services:
-        yield Deployment(base, services, started, parallelism)
+        deployment = Deployment(base, services, started, parallelism)
+        if metadata is not None:
+            _setup_over_rest(deployment, dag_ids, default_pool_slots)
+        yield deployment
+
+
+def _setup_over_rest(deployment: Deployment, dag_ids: list[str], default_pool_slots: int | None,
+                     timeout: float = 600) -> None:  # fmt: skip
+    """What :func:`start`'s CLI process does, through the running api-server: the warehouse pool (and
+    the default pool's slots), then each DAG unpaused once the dag-processor has serialized it."""
+    import urllib.error
+
+    port, home = deployment.port, deployment.airflow_home
+    _post(port, home, "/api/v2/pools", {"name": WAREHOUSE_POOL, "slots": 1, "description": WAREHOUSE_POOL_DESCRIPTION})
+    if default_pool_slots is not None:
+        set_pool_slots(deployment, DEFAULT_POOL, default_pool_slots)
+    deadline = time.monotonic() + timeout
+    for dag_id in dag_ids:
+        while True:
+            try:
+                airflow_run.rest_get(port, home, f"/api/v2/dags/{dag_id}")
+                break
+            except urllib.error.HTTPError as error:
+                if error.code != 404 or time.monotonic() > deadline:
+                    raise
+            time.sleep(1)
+        _post(port, home, f"/api/v2/dags/{dag_id}", {"is_paused": False}, method="PATCH")
 
 
 def start_for_both(
@@ -457,8 +501,8 @@ def _scenario(
         up = time.monotonic()
         manual = airflow_run.trigger_manual(port, airflow_home, LAST_DAY)
         airflow_run.backfill(env, first, LAST_DAY, timeout)
-        states = airflow_run.wait_for(env, wanted, timeout)
-        airflow_run.wait_idle(env, timeout, backfills=stopping)
+        states = airflow_run.wait_for(env, wanted, timeout, every=POLL_SECONDS)
+        airflow_run.wait_idle(env, timeout, backfills=stopping, every=POLL_SECONDS)
         runs_seconds = time.monotonic() - up
     finally:
         stop.touch()

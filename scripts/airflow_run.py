@@ -442,7 +442,8 @@ def run_states(env: dict, wanted: list[date]) -> dict[str, str | None]:
     return states
 
 
-def wait_for(env: dict, wanted: list[date], timeout: float) -> dict[str, str | None]:
+def wait_for(env: dict, wanted: list[date], timeout: float, every: float = 3) -> dict[str, str | None]:
+    """The states of the runs of ``wanted`` once all are finished, asked every ``every`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         states = run_states(env, wanted)
@@ -450,7 +451,7 @@ def wait_for(env: dict, wanted: list[date], timeout: float) -> dict[str, str | N
             return states
         if time.monotonic() > deadline:
             raise TimeoutError(f"runs not finished after {timeout} s: {states}")
-        time.sleep(3)
+        time.sleep(every)
 
 
 def list_backfills(port: int, airflow_home: Path) -> list[dict]:
@@ -473,17 +474,17 @@ def backfills_open(port: int, airflow_home: Path) -> int:
     return sum(1 for backfill in list_backfills(port, airflow_home) if not backfill.get("completed_at"))
 
 
-def wait_idle(env: dict, timeout: float, backfills: bool = True) -> None:
+def wait_idle(env: dict, timeout: float, backfills: bool = True, every: float = 3) -> None:
     """Wait until no run of the DAG is queued or running (the scheduled run the scheduler creates
     for the latest interval when it sees the DAG unpaused), so stopping Airflow interrupts nothing,
     and (``backfills``) until the scheduler marked the backfill complete (it checks every 30 s): a
     backfill left open would make the next one wait for a scheduler to close it (no need when the
-    components keep running: their scheduler closes it)."""
+    components keep running: their scheduler closes it). The runs are asked for every ``every`` seconds."""
     deadline = time.monotonic() + timeout
     while any(run["state"] in ("queued", "running") for run in list_runs(env)):
         if time.monotonic() > deadline:
             raise TimeoutError(f"runs of {DAG_ID} still active after {timeout} s")
-        time.sleep(3)
+        time.sleep(every)
     if not backfills:
         return
     port, home = _api(env)

@@ -112,14 +112,14 @@ def scenario(server, tmp_path_factory) -> dict:
     with bench.start(base, metadata=airflow_metadata(tmp_path_factory), extra_env=extra) as deployment:
         env = deployment.env
         runner.trigger_manual(deployment.port, deployment.airflow_home, day1)
-        first = runner.wait_for(env, [day1], TIMEOUT)
-        runner.wait_idle(env, TIMEOUT, backfills=False)
+        first = runner.wait_for(env, [day1], TIMEOUT, every=bench.POLL_SECONDS)
+        runner.wait_idle(env, TIMEOUT, backfills=False, every=bench.POLL_SECONDS)
         reader = subprocess.Popen([sys.executable, "-c", READER, json.dumps(server), str(stop), str(out)])
         try:
             runner.backfill(env, day2, day2, TIMEOUT)
-            second = runner.wait_for(env, [day2], TIMEOUT)
+            second = runner.wait_for(env, [day2], TIMEOUT, every=bench.POLL_SECONDS)
             # nothing queued or running when Airflow stops (its backfill need not be marked complete)
-            runner.wait_idle(env, TIMEOUT, backfills=False)
+            runner.wait_idle(env, TIMEOUT, backfills=False, every=bench.POLL_SECONDS)
         finally:
             stop.touch()
             reader.wait(timeout=120)
