@@ -81,3 +81,30 @@
     group by {{ group_by | join(', ') }}
     having abs(sum({{ column_name }}) - {{ expected }}) > 0.000001
 {% endtest %}
+
+{#- A data test's `where` config (dbt's: the tested model replaced by a subquery of its rows), with one
+    value of this project's (docs/incremental.md, "Data tests of the rows a day wrote"):
+      where: "__lake_window__:_interval_start"
+    checks only the rows whose `_interval_start` is in the daily build's lake window (or null) when the
+    DAG's daily build says every other row was checked by an earlier successful build of the same
+    project (setting tests_lake_window: env INTENT_TESTS_LAKE_WINDOW, set by pipeline.duckdb_build from
+    intent_pipeline.day_skip.tests_lake_window); on a full refresh, a hand run, without an interval or
+    without that setting, every row. Only for models that write exactly those rows: the lake staging
+    models (lake_staging_config: the window's partitions deleted, then delete+insert on the unique key,
+    so a row rule or a uniqueness rule on that key broken anywhere is broken inside the window). Any other
+    `where` is dbt's own. -#}
+{% macro default__get_where_subquery(relation) -%}
+    {%- set where = config.get('where', '') -%}
+    {%- set marker = '__lake_window__:' -%}
+    {%- if where and where.startswith(marker) -%}
+        {%- set column = where[marker | length:] | trim -%}
+        {%- if flags.FULL_REFRESH or not setting('tests_lake_window', false) or not lake_window_dates() -%}
+            {%- do return(relation) -%}
+        {%- endif -%}
+        {%- do return('(select * from ' ~ relation ~ ' where ' ~ column ~ ' is null or '
+            ~ in_lake_window(column) ~ ') dbt_subquery') -%}
+    {%- elif where -%}
+        {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -%}
+    {%- endif -%}
+    {%- do return(relation) -%}
+{%- endmacro %}

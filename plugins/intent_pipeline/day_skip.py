@@ -62,7 +62,12 @@ FIXED_POINT_META = "date_stamps_changes_only"
 # what is not code: Jinja and SQL comments (prose may say "today")
 COMMENTS = re.compile(r"\{#.*?#\}|--[^\n]*", re.DOTALL)
 # the environment a dbt node can read that does not change what it builds
-RUN_ONLY_ENV = frozenset({"INTENT_INTERVAL_START", "INTENT_INTERVAL_END", "INTENT_WAREHOUSE", "INTENT_DBT_PARSE_CACHE"})
+RUN_ONLY_ENV = frozenset({"INTENT_INTERVAL_START", "INTENT_INTERVAL_END", "INTENT_WAREHOUSE", "INTENT_DBT_PARSE_CACHE",
+                          "INTENT_TESTS_LAKE_WINDOW"})
+# the setting (macro setting: env INTENT_TESTS_LAKE_WINDOW) under which the data tests whose `where` is
+# WINDOW_WHERE check only the rows of the lake window (macro get_where_subquery, macros/generic_tests.sql)
+TESTS_LAKE_WINDOW_ENV = "INTENT_TESTS_LAKE_WINDOW"
+WINDOW_WHERE = "__lake_window__:"
 
 
 def _code(text: str | None) -> str:
@@ -225,6 +230,31 @@ def _relations(warehouse: Path) -> set[tuple[str, str]]:
         con.close()
 
 
+def _relation(node: Mapping) -> tuple[str, str]:
+    return str(node.get("schema", "")).lower(), str(node.get("alias") or node.get("name")).lower()
+
+
+def tests_lake_window(current: Mapping[str, str], recorded: Mapping[str, str], manifest: Mapping,
+                      warehouse: Path) -> bool:  # fmt: skip
+    """Whether this build's data tests whose ``where`` is :data:`WINDOW_WHERE` may check only the rows
+    of the lake window, the rows their model writes on a daily build. True when the last successful
+    build's record (``recorded``: :func:`take_record`) is of this same project (``current``:
+    :func:`fingerprints`), so every row outside the window was written by a build of this project whose
+    data tests passed over it (every row when it had no such record, its own window's rows otherwise;
+    any other dbt run that writes removes the record), and every model those tests read has its relation
+    in ``warehouse`` (a missing one is built from every partition). The caller leaves it false on a full
+    refresh."""
+    if not recorded or recorded.get(PROJECT_KEY) != current.get(PROJECT_KEY) or not manifest.get("nodes"):
+        return False
+    nodes = manifest["nodes"]
+    tested = {parent for node in nodes.values()
+              if node.get("resource_type") == "test"
+              and str((node.get("config") or {}).get("where") or "").startswith(WINDOW_WHERE)
+              for parent in node.get("depends_on", {}).get("nodes", [])}  # fmt: skip
+    present = _relations(warehouse)
+    return all(uid in nodes and _relation(nodes[uid]) in present for uid in tested)
+
+
 def rebuilt(manifest: Mapping, changed: Iterable[str], present: set[tuple[str, str]]) -> set[str]:
     """The nodes of ``manifest`` a build must run: the nodes that read the date or the lake outside their
     sources (:func:`date_readers`), the models without a relation in ``present`` (schema, name), the
@@ -236,8 +266,7 @@ def rebuilt(manifest: Mapping, changed: Iterable[str], present: set[tuple[str, s
     for uid, node in nodes.items():
         kind = node.get("resource_type")
         materialized = node.get("config", {}).get("materialized")
-        relation = (str(node.get("schema", "")).lower(), str(node.get("alias") or node.get("name")).lower())
-        if kind == "snapshot" or (kind == "model" and materialized != "ephemeral" and relation not in present):
+        if kind == "snapshot" or (kind == "model" and materialized != "ephemeral" and _relation(node) not in present):
             roots.add(uid)
     children: dict[str, list[str]] = {}
     for uid, node in nodes.items():

@@ -456,8 +456,10 @@ def duckdb_build(
                  " ".join(same))  # fmt: skip
     left_out = (*skip[1:], *same)  # skip is ("--exclude", <names>) or ()
     excluded = ("--exclude", *left_out) if left_out else ()
+    # the staging models' data tests check only the rows the day wrote when every other row was checked
+    window = not full_refresh and day_skip.tests_lake_window(inputs, last, manifest, settings.warehouse)
     completed = run_dbt(settings, *dbt_build_args(full_refresh=full_refresh), *excluded, interval=interval,
-                        target=target)  # fmt: skip
+                        target=target, extra_env={day_skip.TESTS_LAKE_WINDOW_ENV: str(window).lower()})  # fmt: skip
     if completed.returncode == 0:
         seed_state.record(current, settings.warehouse)
         day_skip.record(inputs, settings.warehouse)
