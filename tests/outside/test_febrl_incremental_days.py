@@ -31,8 +31,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from tests.benches import load_bench
-from tests.dbt.conftest import INCREMENTAL_MODELS
-from tests.outside.lakehouse import SEEDS_AND_MODELS, TYPEFORM, Lakehouse, differing, export_csv
+from tests.outside.lakehouse import SEEDS_AND_MODELS, TYPEFORM, Lakehouse, differing, export_csv, kept_state_selection
 
 pytestmark = pytest.mark.slow
 
@@ -100,7 +99,7 @@ GROUPED = ("+int_people_resolved", "+int_identity_records")
 # wait for day 3, whose whole ``dbt build`` builds every model on the rows of all three days and runs
 # every data test there: the refreshed copy is day 3's warehouse with those models refreshed, so a
 # table below them is the same copy on both sides whether days 1 and 2 built it or not
-FIRST_SELECTED = ("--select", *(f"+{model}" for model in sorted(INCREMENTAL_MODELS)), *GROUPED)
+FIRST_SELECTED = kept_state_selection(*GROUPED)
 FIRST_DAYS = ((*SEEDS_AND_MODELS, *FIRST_SELECTED), ("run", *FIRST_SELECTED))
 
 
