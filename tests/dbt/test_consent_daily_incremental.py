@@ -11,10 +11,13 @@ warehouse and lake gets ``dbt run --full-refresh`` of the same three, and the ma
 2. **a normal day** (2026-11-11);
 3. **a late event for an old date** (2026-11-20, whose window 11-17..11-20 leaves every older partition
    out): an event dated 2026-11-10 in its partition, beside the day's own;
-4. **a day with only consent-denied events** (2026-11-21): cookieless pings, one on a page and date
+4. **a day with only consent-denied events** (2026-11-23): cookieless pings, one on a page and date
    that had consented events only (its consent rate falls);
-5. **a purged partition** (2026-11-22): day 1's partition removed as retention removes it: the date
-   2026-11-09 (only in that partition) must go, 2026-11-10 keep only the late event of day 3.
+5. **a purged partition** (2026-11-25, whose window 11-22..11-25 leaves the late event's partition out):
+   day 1's partition removed as retention removes it: the date 2026-11-09 (only in that partition) must
+   go, 2026-11-10 keep only the late event of day 3 (found by its stored count, no longer staging's); and
+   11-23's partition delivered again with one ping on another page (the same count of events: found
+   because its partition is in the window).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ pytestmark = pytest.mark.slow
 
 MODELS = ("--select", "stg_web__events", "stg_web__consent_denied_events", "web_consent_daily")
 MART = "marts.web_consent_daily"
-DAY1, DAY2, LATE_DAY, DENIED_DAY, PURGE_DAY = (date(2026, 11, d) for d in (10, 11, 20, 21, 22))
+DAY1, DAY2, LATE_DAY, DENIED_DAY, PURGE_DAY = (date(2026, 11, d) for d in (10, 11, 20, 23, 25))
 
 
 def web(event_id: str, at: str, path: str, **extra) -> dict:
@@ -61,11 +64,14 @@ DAYS: dict[date, list[dict]] = {
         web("c-late", "2026-11-10 18:00:00", "/pricing", source="google", medium="cpc", gclid="g-2"),  # 10 days late
     ],
     DENIED_DAY: [
-        ping("p-3", "2026-11-21 07:00:00", "/pricing"),
+        ping("p-3", "2026-11-23 07:00:00", "/pricing"),
         ping("p-4", "2026-11-20 23:00:00", "/pricing", source="bing", medium="organic"),  # 11-20 was all consented
     ],
-    PURGE_DAY: [web("c-7", "2026-11-22 10:00:00", "/careers")],
+    PURGE_DAY: [web("c-7", "2026-11-25 10:00:00", "/careers")],
 }
+# delivered again with the purge day (inside its window, as GA4 rewrites a day's export): the same number
+# of events, one of them on another page, so only reading the window's dates finds the change
+REDELIVERED = {DENIED_DAY: [ping("p-3", "2026-11-23 07:00:00", "/pricing/plans"), DAYS[DENIED_DAY][1]]}
 
 
 def interval(day: date) -> tuple[datetime, datetime]:
@@ -97,6 +103,8 @@ def days(tmp_path_factory, dbt_parse_cache) -> dict[date, dict]:
     for day, rows in DAYS.items():
         if day == PURGE_DAY:
             shutil.rmtree(lake / "raw" / "web_events" / f"dt={DAY1}")  # retention's purge of day 1
+            for again, again_rows in REDELIVERED.items():
+                write_partition(lake, "web_events", again, again_rows)
         write_partition(lake, "web_events", day, rows)
         before = root / f"before-{day}"
         if build.warehouse.exists():
@@ -128,6 +136,7 @@ def test_the_days_hold_what_the_lake_says(days):
     purged = days[PURGE_DAY]["daily"]
     assert "2026-11-09" not in {str(row[0]) for row in purged}
     assert [(row[1], row[3], row[4]) for row in purged if str(row[0]) == "2026-11-10"] == [("/pricing", 1, 0)]
+    assert [row[1] for row in purged if str(row[0]) == "2026-11-23"] == ["/pricing/plans"]
 
 
 def test_a_daily_build_recomputes_only_the_dates_it_must(days, tmp_path):
