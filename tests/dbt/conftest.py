@@ -455,7 +455,8 @@ INCREMENTAL_MODELS = {"stg_web__events": "staging", "stg_web__consent_denied_eve
                       "stg_crm__lead_versions": "staging", "stg_crm__leads": "staging",
                       "stg_crm__opportunity_versions": "staging", "stg_crm__opportunities": "staging",
                       "stg_crm__order_versions": "staging", "stg_crm__orders": "staging",
-                      "stg_crm__activity_versions": "staging", "stg_crm__activities": "staging"}  # fmt: skip
+                      "stg_crm__activity_versions": "staging", "stg_crm__activities": "staging",
+                      "web_consent_daily": "marts"}  # fmt: skip
 INCREMENTAL_RELATIONS = [f"{schema}.{model}" for model, schema in INCREMENTAL_MODELS.items()]
 FUNNEL_CASES_TAG = "funnel_edge_case"
 _parse_cache: dict[str, Path] = {}
