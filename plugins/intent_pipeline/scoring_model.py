@@ -357,6 +357,31 @@ def recency_weights(moments: np.ndarray, half_life: float) -> np.ndarray:
     return np.power(0.5, (seconds.max() - seconds) / (half_life * span))
 
 
+def forward_block_losses(
+    y: np.ndarray, candidates: tuple, losses: Callable[[Any, int, np.ndarray], np.ndarray],
+    judged: np.ndarray | None = None,
+) -> tuple[dict, int]:
+    """The held-out evidence of a choice among ``candidates`` over time-ordered examples (label ``y``):
+    forward-chaining blocks over the newest half (scoring_calibration.forward_folds), each judged on its
+    rows of ``judged`` (all when None) by ``losses(candidate, a, held)``: the per-example log losses of
+    ``held`` (row positions) from a fit on the rows before ``a``. A block whose fit or judged rows lack
+    either outcome judges nothing. Returns each candidate's pooled losses and the blocks judged, for
+    :func:`simplest_not_beaten` (recency_choice, rule_features_check)."""
+    from intent_pipeline.scoring_calibration import forward_folds  # it imports this module
+
+    judged = np.ones(len(y), dtype=bool) if judged is None else judged
+    found: dict = {key: [] for key in candidates}
+    blocks = 0
+    for a, b in forward_folds(len(y)):
+        held = np.arange(a, b)[judged[a:b]]
+        if not (0 < y[:a].sum() < a and 0 < y[held].sum() < len(held)):
+            continue
+        blocks += 1
+        for key in candidates:
+            found[key].append(losses(key, a, held))
+    return ({key: np.concatenate(v) for key, v in found.items()} if blocks else {}), blocks
+
+
 def recency_choice(z: np.ndarray, y: np.ndarray, moments: np.ndarray, half_lives: tuple = RECENCY_HALF_LIVES) -> dict:
     """Which recency weighting of the Platt map later leads confirm: forward-chaining blocks over the
     newest half of the leads in time order (scoring_calibration.forward_folds: each block judged by
@@ -365,24 +390,17 @@ def recency_choice(z: np.ndarray, y: np.ndarray, moments: np.ndarray, half_lives
     lowest-loss half-life beats it by one standard error of their paired difference
     (:func:`simplest_not_beaten`). Returns ``half_life`` (None: plain), each candidate's pooled
     ``held_out_log_loss`` (key ``none`` for the plain map) and the ``blocks`` judged."""
-    from intent_pipeline.scoring_calibration import forward_folds  # it imports this module
-
     order = np.argsort(pd.to_datetime(pd.Series(moments)).to_numpy(), kind="mergesort")
     z, y, moments = z[order], y[order], np.asarray(moments)[order]
     candidates = (math.inf, *half_lives)  # inf: every lead alike, the largest key is the simplest
-    losses: dict[float, list[np.ndarray]] = {h: [] for h in candidates}
-    blocks = 0
-    for a, b in forward_folds(len(y)):
-        if not (0 < y[:a].sum() < a and 0 < y[a:b].sum()):
-            continue  # a fit without both outcomes or a block without a conversion judges nothing
-        blocks += 1
-        for h in candidates:
-            weight = None if h == math.inf else recency_weights(moments[:a], h)
-            fold_map = {"method": "platt"} | _fit_platt(z[:a], y[:a], weight)
-            losses[h].append(log_losses(calibrate(z[a:b], fold_map), y[a:b]))
+
+    def losses(h: float, a: int, held: np.ndarray) -> np.ndarray:
+        weight = None if h == math.inf else recency_weights(moments[:a], h)
+        return log_losses(calibrate(z[held], {"method": "platt"} | _fit_platt(z[:a], y[:a], weight)), y[held])
+
+    pooled, blocks = forward_block_losses(y, candidates, losses)
     if not blocks:
         return {"half_life": None, "held_out_log_loss": None, "blocks": 0}
-    pooled = {h: np.concatenate(v) for h, v in losses.items()}
     best = simplest_not_beaten(pooled)
     return {
         "half_life": None if best == math.inf else float(best),
@@ -406,27 +424,20 @@ def rule_features_check(
     difference (:func:`simplest_not_beaten`). Issue 13's twenty-first pass: in ``few_opportunities`` 7
     the test slice ranks better without them, the fit time's blocks say the opposite. Returns
     ``keep_rule_features``, each candidate's pooled ``held_out_log_loss`` and the ``blocks`` judged."""
-    from intent_pipeline.scoring_calibration import forward_folds  # it imports this module
-
     without = [f for f in signals if rule_of(f) is None]
     if len(without) == len(signals) or not without:
         return {"keep_rule_features": bool(signals != without), "held_out_log_loss": None, "blocks": 0}
     order = np.argsort(pd.to_datetime(pd.Series(moments)).to_numpy(), kind="mergesort")
     x, y, judged = x.iloc[order], np.asarray(y, dtype=int)[order], np.asarray(judged, dtype=bool)[order]
     candidates = {1.0: without, 0.0: signals}  # the larger key, the simpler
-    losses: dict[float, list[np.ndarray]] = {k: [] for k in candidates}
-    blocks = 0
-    for a, b in forward_folds(len(y)):
-        held = np.arange(a, b)[judged[a:b]]
-        if not (0 < y[:a].sum() < a and 0 < y[held].sum() < len(held)):
-            continue  # a fit without both outcomes, or a block without both, judges nothing
-        blocks += 1
-        for key, columns in candidates.items():
-            fitted = _fit_linear(x.iloc[:a][columns], y[:a], c)
-            losses[key].append(log_losses(_sigmoid(linear_predictor(fitted, x.iloc[held][columns])), y[held]))
+
+    def losses(key: float, a: int, held: np.ndarray) -> np.ndarray:
+        fitted = _fit_linear(x.iloc[:a][candidates[key]], y[:a], c)
+        return log_losses(_sigmoid(linear_predictor(fitted, x.iloc[held][candidates[key]])), y[held])
+
+    pooled, blocks = forward_block_losses(y, tuple(candidates), losses, judged)
     if not blocks:
         return {"keep_rule_features": True, "held_out_log_loss": None, "blocks": 0}
-    pooled = {k: np.concatenate(v) for k, v in losses.items()}
     return {
         "keep_rule_features": simplest_not_beaten(pooled) == 0.0,
         "held_out_log_loss": {
