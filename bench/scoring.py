@@ -334,19 +334,26 @@ def scaled(home: Path, people: int) -> dict:
 def reference_auc(truth_dir: Path, examples, test_ids: set) -> float | None:
     """A plain logistic regression on the generator's own per-lead event counts (lead_events.csv)
     before each lead's point (scored_at), trained on the examples outside ``test_ids``."""
+
+    x = logged_kinds(truth_dir, examples)
+    y = examples.set_index("example_id")["converted"].astype(int)
+    test = x.index.isin(list(test_ids))
+    return plain_regression_auc(x[~test], y[~test], x[test], y[test])
+
+
+def logged_kinds(truth_dir: Path, examples):
+    """The reference's inputs: ln(1 + count) of each kind of the generator's own per-lead events
+    (lead_events.csv) up to each example's point (``examples``: example_id, lead_id, scored_at), one row
+    per example in ``examples``' order (bench/scoring_gap.py and bench/scoring_page_views.py read it too)."""
     import numpy as np
     import pandas as pd
 
     events = pd.read_csv(truth_dir / "lead_events.csv", dtype={"lead_id": str})
     events["event_at"] = pd.to_datetime(events["event_at"], utc=True).dt.tz_convert(None)
-    points = examples[["example_id", "lead_id", "scored_at"]]
-    joined = events.merge(points, on="lead_id")
+    joined = events.merge(examples[["example_id", "lead_id", "scored_at"]], on="lead_id")
     before = joined[joined["event_at"] <= joined["scored_at"]]
     counts = before.pivot_table(index="example_id", columns="kind", values="event_at", aggfunc="count")
-    x = np.log1p(counts.reindex(examples["example_id"]).fillna(0.0))
-    y = examples.set_index("example_id")["converted"].astype(int)
-    test = x.index.isin(list(test_ids))
-    return plain_regression_auc(x[~test], y[~test], x[test], y[test])
+    return np.log1p(counts.reindex(examples["example_id"]).fillna(0.0))
 
 
 def plain_regression_auc(x_fit, y_fit, x_test, y_test) -> float | None:

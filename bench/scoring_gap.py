@@ -121,6 +121,21 @@ def parts(figures: dict) -> dict:
     }
 
 
+def command_split(examples):
+    """The calibration command's split (scoring_calibration.propose): the examples ordered by their point,
+    then their id; the newest TEST_SHARE are the test. Returns (ordered, the fit rows' count, labels)."""
+    from intent_pipeline import scoring_calibration as sc
+
+    ordered = examples.sort_values(["scored_at", "example_id"], kind="mergesort").reset_index(drop=True)
+    return ordered, len(ordered) - round(len(ordered) * sc.TEST_SHARE), ordered["label"].to_numpy(dtype=int)
+
+
+def by_example(long, ordered):
+    """A long (example_id, feature, value) frame as one row per example of ``ordered``, 0 where absent."""
+    wide = long.pivot_table(index="example_id", columns="feature", values="value", aggfunc="sum")
+    return wide.reindex(index=ordered["example_id"]).fillna(0.0)
+
+
 def decompose(world: Path, count_tiers: bool = False, rare_rules: bool = True) -> dict:
     """a, b, c, c_ok, d, current and the parts of one kept world (module docstring)."""
     import duckdb
@@ -140,19 +155,13 @@ def decompose(world: Path, count_tiers: bool = False, rare_rules: bool = True) -
     seed = sc.read_seed(DBT_PROJECT_DIR / "seeds" / "scoring_rules.csv")
     backtest = sc.propose(examples, rule_features, seed, count_tiers=count_tiers, rare_rules=rare_rules)["backtest"]
 
-    # the command's split (propose): by the point, then the example id; the newest TEST_SHARE test
-    ordered = examples.sort_values(["scored_at", "example_id"], kind="mergesort").reset_index(drop=True)
-    n_fit = len(ordered) - round(len(ordered) * sc.TEST_SHARE)
-    y = ordered["label"].to_numpy(dtype=int)
+    ordered, n_fit, y = command_split(examples)
     wide = everything.pivot_table(index="example_id", columns="feature", values="value", aggfunc="sum")
     rule_columns = [f"rule:{r}" for r in seed["rule_id"]]
     wide = wide.reindex(index=ordered["example_id"], columns=sorted(set(wide.columns) | set(rule_columns)))
     wide = wide.fillna(0.0)
 
-    wide_rules = rule_features.pivot_table(index="example_id", columns="feature", values="value", aggfunc="sum")
-    wide_rules = wide_rules.reindex(index=ordered["example_id"]).fillna(0.0)
-    kind_wide = kinds.pivot_table(index="example_id", columns="feature", values="value", aggfunc="sum")
-    kind_wide = kind_wide.reindex(index=ordered["example_id"]).fillna(0.0)
+    wide_rules, kind_wide = by_example(rule_features, ordered), by_example(kinds, ordered)
 
     def auc(columns: list[str], frame=wide) -> float | None:
         x = frame[columns].to_numpy(dtype=float)

@@ -269,32 +269,23 @@ def trace(world: Path) -> dict:
 def worth(world: Path) -> dict:
     """a, b and each with the other side's web kinds, on bench/scoring_gap.py's split (module docstring)."""
     import duckdb
-    import numpy as np
     import pandas as pd
 
     sys.path[:0] = [str(Path(__file__).parent.parent / "plugins"), str(Path(__file__).parent)]
     from intent_pipeline import scoring_calibration as sc
-    from scoring import plain_regression_auc
-    from scoring_gap import KIND_COUNTS_SQL, LEADS_SQL
+    from scoring import logged_kinds, plain_regression_auc
+    from scoring_gap import KIND_COUNTS_SQL, LEADS_SQL, by_example, command_split
 
     warehouse = world / "data" / "warehouse.duckdb"
     examples, _ = sc.load(warehouse)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         kinds = con.execute(KIND_COUNTS_SQL).df()
         leads = con.execute(LEADS_SQL).df()
-    ordered = examples.sort_values(["scored_at", "example_id"], kind="mergesort").reset_index(drop=True)
-    n_fit = len(ordered) - round(len(ordered) * sc.TEST_SHARE)
-    y = ordered["label"].to_numpy(dtype=int)
-    held = kinds.pivot_table(index="example_id", columns="feature", values="value", aggfunc="sum")
-    held = held.reindex(index=ordered["example_id"]).fillna(0.0)
+    ordered, n_fit, y = command_split(examples)
+    held = by_example(kinds, ordered)
     # the log's kinds before each point, as bench/scoring.py's reference_auc counts them
-    events = pd.read_csv(world / "data" / "ground_truth" / "lead_events.csv", dtype={"lead_id": str})
-    events["event_at"] = pd.to_datetime(events["event_at"], utc=True).dt.tz_convert(None)
     leads["scored_at"] = pd.to_datetime(leads["scored_at"])
-    joined = events.merge(leads[["example_id", "lead_id", "scored_at"]], on="lead_id")
-    joined = joined[joined["event_at"] <= joined["scored_at"]]
-    logged = joined.pivot_table(index="example_id", columns="kind", values="event_at", aggfunc="count")
-    logged = np.log1p(logged.reindex(index=ordered["example_id"]).fillna(0.0))
+    logged = logged_kinds(world / "data" / "ground_truth", leads).reindex(index=ordered["example_id"]).fillna(0.0)
 
     def auc(frame) -> float | None:
         x = frame.to_numpy(dtype=float)
