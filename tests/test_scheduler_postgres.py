@@ -1,7 +1,7 @@
 """BI reads Postgres ``serving`` from another process while the next day builds, under the real scheduler.
 
-Real Airflow 3 components (api-server, scheduler, dag-processor; SQLite metadata, LocalExecutor:
-bench/operations.py's ``start``) run ``customer_intent`` with ``INTENT_ENGINE=postgres`` on the test
+Real Airflow 3 components (one api-server for both APIs, scheduler, dag-processor; SQLite metadata,
+LocalExecutor: bench/operations.py's ``start``) run ``customer_intent`` with ``INTENT_ENGINE=postgres`` on the test
 run's real PostgreSQL server (tests/postgres_server.py; this file has its own database there). Every
 libpq client of the components (dbt, the tasks' psycopg2) runs with ``lock_timeout=60s``: a build or
 publish that waited for the reader's locks would fail instead of hanging.
@@ -109,7 +109,11 @@ def scenario(server, tmp_path_factory) -> dict:
     extra.pop("DBT_TARGET")  # the engine decides the dbt target of the DAG's builds
     extra["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] = "False"  # no scheduled run (see the module's doc)
     stop, out = base / "reader.stop", base / "reader.json"
-    with bench.start(base, metadata=airflow_metadata(tmp_path_factory), extra_env=extra) as deployment:
+    # one api-server for the REST and the task execution APIs (split=False): the REST writes that
+    # deadlock with the task API's on SQLite (docs/operations.md) are the pools, the unpausing, the
+    # trigger and the backfill's create, and here each comes while no task runs
+    with bench.start(base, metadata=airflow_metadata(tmp_path_factory), extra_env=extra,
+                     split=False) as deployment:  # fmt: skip
         env = deployment.env
         runner.trigger_manual(deployment.port, deployment.airflow_home, day1)
         first = runner.wait_for(env, [day1], TIMEOUT, every=bench.POLL_SECONDS)
