@@ -15,7 +15,7 @@ from .model import CrmOutcome, Person, PlannedForm, Seen, email_key
 from .pollution import written_hub_phone
 from .truth import Truth
 from .world import World
-from .worlds import opportunity_chance
+from .worlds import FAST_OPPORTUNITY_DAYS, opportunity_chance, opportunity_delay
 from .writers import FormRow, local_time
 
 STAGES_OPEN = ["Prospecting", "Qualification", "Proposal", "Negotiation"]
@@ -69,7 +69,9 @@ def crm_history(
         chance = opportunity_chance(world.preset, chance)
     status = "Working"
     if rng.random() < chance:
-        opp_created = created + rng.randint(2 * DAY, 25 * DAY)
+        # when it comes: 2-25 days in the default world, a long tail in the others (worlds.py)
+        fast = rng.randint(FAST_OPPORTUNITY_DAYS[0] * DAY, FAST_OPPORTUNITY_DAYS[1] * DAY)
+        opp_created = created + opportunity_delay(world.preset, fast, random.Random(f"{world.seed}/delay/{lead_id}"))
         if opp_created < end:
             status = "Converted"
             outcome.has_opportunity = True

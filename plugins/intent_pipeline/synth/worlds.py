@@ -20,6 +20,14 @@ those of the sample):
   ``floor + (1 - floor) * scale * default_chance`` (the default chance grows with the propensity).
 * ``sales_signal``: the owner's follow-up activities grow with the true propensity (more calls,
   meetings instead of emails), instead of only for a lead that already has an opportunity.
+* ``slow_opportunity_share`` / ``slow_opportunity_median_days``: when a lead's opportunity comes. The
+  default world draws it 2 to 25 days after the lead's creation, evenly (a hard cut: no lead of the
+  default sample converts after its 25th day, so its 30-day snapshot examples never convert; kept,
+  since the default sample stays byte for byte that of the README's figures and the tests). In
+  the other worlds this share of the opportunities comes late instead, after a log-normal delay
+  (:func:`opportunity_delay`: that median, sigma 0.7, at least 2 days), as B2B deals do: weeks to
+  months after the lead, with a long tail. Drawn from the lead's own stream, so only the timing of
+  the opportunities (and what follows them) moves; the share does not depend on the propensity.
 * ``conversion``: the dbt vars such a business would set (what converts, the window, when a lead is
   scored), used by ``bench/scoring.py`` and the tests; the generator itself does not read them.
 
@@ -46,6 +54,8 @@ class WorldPreset:
     opportunity_floor: float = 0.0
     opportunity_scale: float = 1.0
     sales_signal: bool = False
+    slow_opportunity_share: float = 0.0
+    slow_opportunity_median_days: float = 0.0
     conversion: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -68,6 +78,8 @@ WORLDS: dict[str, WorldPreset] = {
             "fit_matters",
             "title and industry carry most of the intent (fit weight 0.6); content follows intent",
             fit_weight=0.6,
+            slow_opportunity_share=0.3,
+            slow_opportunity_median_days=45,
             conversion={"conversion_event": "opportunity_created", "conversion_window_days": 30},
         ),
         WorldPreset(
@@ -76,12 +88,17 @@ WORLDS: dict[str, WorldPreset] = {
             "deal, the signal is in the path (pricing, demo, trial)",
             content_floor=0.85,
             opportunity_floor=0.6,
+            slow_opportunity_share=0.2,
+            slow_opportunity_median_days=40,
             conversion={"conversion_event": "opportunity_won", "conversion_window_days": 90},
         ),
         WorldPreset(
             "few_opportunities",
-            "few leads reach an opportunity (a third of the default chance); content follows intent",
+            "few leads reach an opportunity (a third of the default chance), and slowly: 60 % of them months "
+            "after the lead (median 60 days); content follows intent",
             opportunity_scale=0.35,
+            slow_opportunity_share=0.6,
+            slow_opportunity_median_days=60,
             conversion={"conversion_event": "opportunity_created", "conversion_window_days": 30},
         ),
         WorldPreset(
@@ -91,6 +108,8 @@ WORLDS: dict[str, WorldPreset] = {
             behaviour_noise=0.85,
             opportunity_floor=0.3,
             sales_signal=True,
+            slow_opportunity_share=0.4,
+            slow_opportunity_median_days=50,
             conversion={
                 "conversion_event": "opportunity_won",
                 "conversion_window_days": 90,
@@ -138,3 +157,17 @@ def opportunity_chance(preset: WorldPreset, default_chance: float) -> float:
     return preset.opportunity_floor + (1 - preset.opportunity_floor) * min(
         1.0, preset.opportunity_scale * default_chance
     )
+
+
+SLOW_OPPORTUNITY_SIGMA = 0.7  # the log-normal's spread: a median of 60 days puts a tenth beyond 148 days
+FAST_OPPORTUNITY_DAYS = (2, 25)  # the default world's delay, evenly drawn
+
+
+def opportunity_delay(preset: WorldPreset, fast: int, draw: random.Random) -> int:
+    """Seconds from a lead's creation to its opportunity: ``fast`` (the default world's draw, 2 to 25
+    days) or, for the world's ``slow_opportunity_share``, a log-normal delay around
+    ``slow_opportunity_median_days`` drawn from ``draw`` (the lead's own stream)."""
+    if not preset.slow_opportunity_share or draw.random() >= preset.slow_opportunity_share:
+        return fast
+    days = preset.slow_opportunity_median_days * draw.lognormvariate(0, SLOW_OPPORTUNITY_SIGMA)
+    return max(FAST_OPPORTUNITY_DAYS[0] * 86_400, round(days * 86_400))
