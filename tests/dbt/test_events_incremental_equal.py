@@ -6,11 +6,7 @@ changed) equals a full computation of both, and the marts after them, row for ro
 The hand-written lake of conftest.py, day 1 and day 2 built once per test run (conftest's ``day_two``:
 Carol's opportunity is won on day 2, a conversion whose journey starts with her form of day 1; the
 refreshed side recomputed every incremental model, these two among them). Then day 3 (2026-11-26, a
-window that leaves days 1 and 2 out) on a copy of day 2's daily side, built as the daily build runs it
-(``dbt build`` with its data tests) of ``DAILY``: the models the full computation below rebuilds and the
-ones ``--full-refresh`` rebuilds (the kept state), with their parents and the attribution marts' other
-parents; the marts and histories below them are day 2's on both sides (a copy compares them equal
-rebuilt or not):
+window that leaves days 1 and 2 out) on a copy of day 2's daily side, built as the daily build runs it:
 
 * **a late touch for an old person**: a page view of ``carol.device`` a week late (a new session in
   the lookback of her day-2 conversion) and an email click of Dave's two weeks late;
@@ -48,7 +44,6 @@ from tests.dbt.conftest import (
     Build,
     copy_of,
     form,
-    kept_state_selection,
     mail,
     page_view,
     run_dbt,
@@ -70,9 +65,6 @@ KEPT = ("intermediate.int_events_unified__nodes", "intermediate.int_events_unifi
 AFTER = ("intermediate.int_touchpoints", "marts.attribution_touch_credits", "marts.attribution_conversion_credits",
          "marts.channel_attribution", "marts.channel_attribution_monthly")  # fmt: skip
 REFRESHED = ("int_events_unified", "int_touchpoints", "int_attribution_journeys+")
-# day 3's daily build: REFRESHED with every parent of each (@: the journeys' children's other parents too)
-# and the kept state (docs/benchmarks.md, "Fewer dbt builds in the incremental-day tests")
-DAILY = kept_state_selection("+int_touchpoints", "@int_attribution_journeys")
 # every model that keeps state from run to run under a fingerprint of its settings and seeds, and decides
 # once a run whether that state is usable (macro kept_state_decide, docs/incremental.md)
 FOLDED = ("int_identity_record_identifiers", "int_identity_record_standardisation", "int_identity_match_evidence",
@@ -133,7 +125,7 @@ def worlds(tmp_path_factory, day_two) -> dict:
     lake_rows = erase_from_lake(daily.lake, erased)
     deleted = warehouse_rows(daily.warehouse, erased, apply=True)
     # the daily build as the DAG's: the unchanged seeds and their tests left out (conftest's unchanged_seeds)
-    done = run_dbt(daily.base, daily.lake, "build", *WITHOUT_UNIT_TESTS, *DAILY, *unchanged_seeds(day_two.manifest),
+    done = run_dbt(daily.base, daily.lake, "build", *WITHOUT_UNIT_TESTS, *unchanged_seeds(day_two.manifest),
                    interval=(DAY3, DAY3 + timedelta(days=1)))  # fmt: skip
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     scratch = copy_of(daily, root / "from_scratch")
