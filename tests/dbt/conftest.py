@@ -702,6 +702,15 @@ def within(selection: tuple[str, ...], selectors: list[str] | tuple[str, ...]) -
     return ("--select", *(f"{one},{other}" for one in selection for other in selectors))
 
 
+def kept_state_selection(*also: str) -> tuple[str, ...]:
+    """``--select`` of the models ``--full-refresh`` rebuilds (INCREMENTAL_MODELS: the kept state the next
+    day builds on) and ``also``, each with its parents: the daily runs of a file whose comparison side is
+    a copy of the daily side with those models refreshed (``DayOne.day_two``, the CRM, events and sources
+    equality files, tests/outside's ``Lakehouse.refreshed_copy``): a table below them is the same copy on
+    both sides whether a day rebuilt it or not, so a day that rebuilt it would compare nothing more."""
+    return ("--select", *(f"+{model}" for model in sorted(INCREMENTAL_MODELS)), *also)
+
+
 @dataclass
 class DayOne:
     """The hand-written lake's day 1 (``DAYS[0]``) built alone on an empty warehouse (a first build
@@ -811,10 +820,10 @@ class DayTwo:
         base = self.base / name
         return Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=base / "lake", build=None)  # type: ignore[arg-type]
 
-    def copy_to(self, root: Path) -> dict[str, Build]:
-        """Private copies of both sides' warehouses and lakes under ``root/<side>``, to build day 3 on."""
+    def copy_to(self, root: Path, sides: tuple[str, ...] = DAY_TWO_SIDES) -> dict[str, Build]:
+        """Private copies of ``sides``' (default both) warehouses and lakes under ``root/<side>``, to build day 3 on."""
         builds = {}
-        for name in DAY_TWO_SIDES:
+        for name in sides:
             side, base = self.side(name), root / name
             shutil.copytree(side.lake, base / "lake")
             shutil.copyfile(side.warehouse, base / WAREHOUSE_FILE)

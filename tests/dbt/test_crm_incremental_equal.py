@@ -5,7 +5,8 @@ record, equals a full refresh of every model row for row.
 The hand-written lake of conftest.py, day 1 and day 2 built once per test run (conftest's ``day_two``:
 Carol's lead re-exported with a newer title, her opportunity won and her order placed on day 2). Then
 day 3 (2026-11-26, a window of 2026-11-23 to -26 that leaves days 1 and 2 out) on a copy of day 2's
-daily side, its models run as the daily build runs them (``dbt run``: the data tests write no table), with:
+daily side, its models run as the daily build runs them (``dbt run``: the data tests write no table; the
+models ``--full-refresh`` rebuilds with their parents, ``DAILY``), with:
 
 * **a record re-exported with a change**: Carol's order again, with another amount (its event's amount
   changes);
@@ -41,7 +42,9 @@ The from-scratch side is a copy of that warehouse and lake with the models ``--f
 (the incremental ones, conftest's ``rebuilt_by_full_refresh``) rebuilt by ``dbt run --full-refresh``
 (the one extra build; the tables and views built from them are rebuilt whole by every daily run, as
 ``day_two``'s refresh assumes): every table of ``staging``, ``intermediate`` and ``marts`` (the kept
-tables among them) must be equal. Then a change of the currency rule (``--vars``) on copies: the
+tables among them) must be equal (the marts and histories below those models are day 2's on both
+sides: the daily runs leave them out, and a copy would compare them equal rebuilt or not). Then a
+change of the currency rule (``--vars``) on copies: the
 daily run of the CRM staging and ``int_events_unified`` computes every event again and equals a
 ``--full-refresh`` of the same models with the same vars.
 """
@@ -64,6 +67,7 @@ from tests.dbt.conftest import (
     GARBAGE_DAY,
     Build,
     copy_of,
+    kept_state_selection,
     rebuilt_by_full_refresh,
     run_dbt,
     ts,
@@ -86,6 +90,10 @@ EVENTS = ("intermediate.int_events_unified", "intermediate.int_events_unified__c
           "intermediate.int_events_unified__nodes", "intermediate.int_events_unified__fingerprint")  # fmt: skip
 TOUCHED = re.compile(r"(stg_crm__\w+): (\d+) records computed again \(.*?\); (\d+) stored")
 CRM_EVENTS = re.compile(r"int_events_unified: .*; (\d+) CRM records computed again")
+# the daily runs: the models --full-refresh rebuilds (the CRM staging and int_events_unified among them)
+# with their parents, what every test here reads (docs/benchmarks.md, "Fewer dbt builds in the
+# incremental-day tests")
+DAILY = ("run", *kept_state_selection())
 DAVE_LEAD = {"lead_id": "00Qdave", "email": "dave@bank.com", "full_name": "Dave Wu", "company": "Harbor Bank",
              "owner": "Emily Chen", "lead_source": "Web", "created_at": ts("2026-11-06 02:00:00")}  # fmt: skip
 # no currency: the account's own (var default_currency), so the currency rule changes its events
@@ -200,7 +208,7 @@ def worlds(tmp_path_factory, day_two) -> dict:
     deleted = warehouse_rows(daily.warehouse, erased, apply=True)
     # the daily run of the models: the seeds are day 2's, unchanged (the DAG's build leaves them out), and
     # the data tests write no table (day 2's build ran them over the same models: conftest's day_two)
-    done = run_dbt(daily.base, daily.lake, "run", interval=INTERVAL)
+    done = run_dbt(daily.base, daily.lake, *DAILY, interval=INTERVAL)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     day3 = daily.rows()
     day3_state = {  # fmt: skip
@@ -214,11 +222,11 @@ def worlds(tmp_path_factory, day_two) -> dict:
     }
     # day 4: hostile exports through the real extract, a daily run; then delivered again in another order
     manifests = [extract_day4(daily, 1, DAY4 + timedelta(days=1, hours=1))]
-    day4 = run_dbt(daily.base, daily.lake, "run", interval=INTERVAL4)
+    day4 = run_dbt(daily.base, daily.lake, *DAILY, interval=INTERVAL4)
     assert day4.returncode == 0, day4.stdout[-6000:] + day4.stderr[-2000:]
     states = [current_state(daily)]
     manifests.append(extract_day4(daily, -1, DAY4 + timedelta(days=1, hours=9)))
-    again = run_dbt(daily.base, daily.lake, "run", interval=INTERVAL4)
+    again = run_dbt(daily.base, daily.lake, *DAILY, interval=INTERVAL4)
     assert again.returncode == 0, again.stdout[-6000:] + again.stderr[-2000:]
     states.append(current_state(daily))
     # the from-scratch side refreshes what --full-refresh rebuilds (the incremental models, as day_two's

@@ -25,7 +25,7 @@ STAGING_ONLY = ("-s", "stg_web__events", "--indirect-selection", "cautious")  # 
 
 @pytest.fixture
 def side(tmp_path, day_two) -> Build:
-    return day_two.copy_to(tmp_path)["from_scratch"]
+    return day_two.copy_to(tmp_path, ("from_scratch",))["from_scratch"]
 
 
 def fails_column_rules(done) -> bool:

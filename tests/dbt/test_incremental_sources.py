@@ -3,11 +3,14 @@ full refresh of the same lake, every table of ``staging``, ``intermediate`` and 
 
 The hand-written lake of conftest.py, day 1 and day 2 built once per test run for this file and the
 other incremental files (conftest's ``day_one`` and ``day_two``: day 2 built incrementally and
-refreshed), copied, then built as the daily build (``incremental``); after each day ``from_scratch`` is
+refreshed), copied, then built as the daily build (``incremental``: the models ``--full-refresh``
+rebuilds with their parents, ``DAILY``, and their data tests); after each day ``from_scratch`` is
 a copy of that warehouse and lake (without test_incremental's garbage partition, which a full refresh
 would open) with the models ``--full-refresh`` rebuilds refreshed, as conftest's ``day_two`` and
 test_crm_incremental_equal do (every other table or view is rebuilt whole by each daily build from
-those models' rows and the lake; the histories, never rebuilt, were equal on day 2):
+those models' rows and the lake; the histories, never rebuilt, were equal on day 2; the marts and
+histories below them are day 2's on both sides, left out of the daily builds: a copy compares them equal
+rebuilt or not):
 
 * ``LATER`` (2026-11-26, whose window of ``lookback_days`` 3 leaves days 1 and 2 out): SendGrid posts
   a copy of an open stored from day 1 (the stored copy stays), an **unsubscribe under the id of an
@@ -36,6 +39,7 @@ from tests.dbt.conftest import (
     Build,
     copy_of,
     form,
+    kept_state_selection,
     mail,
     rebuilt_by_full_refresh,
     run_dbt,
@@ -48,11 +52,12 @@ pytestmark = pytest.mark.slow
 LATER = datetime(2026, 11, 26)
 PURGED_DAY = datetime(2026, 11, 27)
 STAGING = ("staging.stg_email__events", "staging.stg_forms__submissions")
+# what each day builds (docs/benchmarks.md, "Fewer dbt builds in the incremental-day tests")
+DAILY = kept_state_selection()
 
 
 def build_day(build: Build, day: datetime, *args: str) -> None:
-    done = run_dbt(build.base, build.lake, "build", *(args or WITHOUT_UNIT_TESTS),
-                   interval=(day, day + timedelta(days=1)))  # fmt: skip
+    done = run_dbt(build.base, build.lake, "build", *args, *DAILY, interval=(day, day + timedelta(days=1)))
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
 
 

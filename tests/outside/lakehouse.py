@@ -28,14 +28,6 @@ TYPEFORM = ["Submission ID", "Form", "Full Name", "Email Address", "Phone Number
 SEEDS_AND_MODELS = ("build", "--exclude-resource-type", "unit_test", "test")
 
 
-def kept_state_selection(*also: str) -> tuple[str, ...]:
-    """``--select`` of the models ``--full-refresh`` rebuilds (conftest's INCREMENTAL_MODELS: the kept state
-    the next day builds on) and ``also``, each with its parents: the daily runs of a file whose comparison
-    side is :meth:`Lakehouse.refreshed_copy` (the tables below those models are the same copy on both sides
-    whether the days built them or not)."""
-    return ("--select", *(f"+{model}" for model in sorted(INCREMENTAL_MODELS)), *also)
-
-
 SALESFORCE_LEADS = ["Lead ID", "Email", "Phone", "Name", "Company", "Status", "Created Date", "Last Modified Date"]
 
 

@@ -31,7 +31,8 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from tests.benches import load_bench
-from tests.outside.lakehouse import SEEDS_AND_MODELS, TYPEFORM, Lakehouse, differing, export_csv, kept_state_selection
+from tests.dbt.conftest import kept_state_selection
+from tests.outside.lakehouse import SEEDS_AND_MODELS, TYPEFORM, Lakehouse, differing, export_csv
 
 pytestmark = pytest.mark.slow
 

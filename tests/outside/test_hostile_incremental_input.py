@@ -35,6 +35,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
+from tests.dbt.conftest import kept_state_selection
 from tests.outside.lakehouse import (
     SALESFORCE_LEADS,
     SEEDS_AND_MODELS,
@@ -42,7 +43,6 @@ from tests.outside.lakehouse import (
     Lakehouse,
     differing,
     export_csv,
-    kept_state_selection,
 )
 
 pytestmark = pytest.mark.slow
