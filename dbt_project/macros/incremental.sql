@@ -204,6 +204,91 @@ touched_browsers as (
     {%- endif -%}
 {%- endmacro %}
 
+{#- A SQL condition: `column` (a date) is after the window (a partition newer than the run's: a backfill of
+    an old day); false without an interval. -#}
+{% macro after_lake_window(column) -%}
+    {%- set window = lake_window_dates() -%}
+    {%- if window -%}
+        ({{ column }} >= cast('{{ window[1] }}' as date))
+    {%- else -%}
+        (1 = 0)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The CTEs window_events, replaced and reopened of int_web_session_events' daily run over `events`
+    (stg_web__events), docs/incremental.md ("Web sessions per touched session"):
+    - window_events: staging's rows of the window's partitions, every event the run adds or replaces;
+    - replaced: the stored rows staging replaced or lost: of the window's partitions (read again), of a
+      partition the lake no longer has (purged), or stored from a newer partition while staging now holds
+      the event from the window (a backfill: not_yet_stored);
+    - reopened: per browser with such an event without a ga_session_id (either side), `reopened_at`: the
+      start of its first stored session without an id that ended at or after the earliest such event less
+      the timeout, else that moment. A session ends where more than the timeout passes to the next event,
+      so the stored sessions that ended before it keep their events, their start and their key whatever
+      the window brought; from reopened_at on, the browser's events are sessionised again (its first
+      event there starts a session in a full build too: more than the timeout after the last kept one).
+    Late events are changed events like any other: the earliest one, however old, sets the browser's cut. -#}
+{% macro sessions_reopened(events) -%}
+window_events as (
+    select * from {{ events }} where {{ in_lake_window('_interval_start') }}
+),
+
+replaced as (
+    select stored.user_pseudo_id, stored.event_at, stored.ga_session_id
+    from {{ this }} as stored
+    where {{ in_lake_window('stored._interval_start') }}
+        or stored._interval_start not in (select distinct _interval_start from {{ events }})
+        or ({{ after_lake_window('stored._interval_start') }}
+            and stored.event_id in (select event_id from window_events))
+),
+
+cut as (
+    select
+        user_pseudo_id,
+        {{ dbt.dateadd('minute', -var('session_timeout_minutes'), 'min(event_at)') }} as cut_at
+    from (
+        select user_pseudo_id, event_at from window_events where ga_session_id is null
+        union all
+        select user_pseudo_id, event_at from replaced where ga_session_id is null
+    ) as changed
+    group by user_pseudo_id
+),
+
+stored_sessions as (
+    select stored.user_pseudo_id, min(stored.event_at) as started_at, max(stored.event_at) as ended_at
+    from {{ this }} as stored
+    inner join cut
+        on cut.user_pseudo_id = stored.user_pseudo_id
+    where stored.ga_session_id is null
+    group by stored.user_pseudo_id, stored.session_key
+),
+
+reopened as (
+    select
+        cut.user_pseudo_id,
+        case
+            when min(stored_sessions.started_at) < cut.cut_at then min(stored_sessions.started_at)
+            else cut.cut_at
+        end as reopened_at
+    from cut
+    left join stored_sessions
+        on stored_sessions.user_pseudo_id = cut.user_pseudo_id
+        and stored_sessions.ended_at >= cut.cut_at
+    group by cut.user_pseudo_id, cut.cut_at
+),
+{%- endmacro %}
+
+{#- post_hook of int_web_session_events (unique key event_id): the stored rows staging no longer has:
+    of a partition the lake no longer has (purged), or of a window's partition read again without them. -#}
+{% macro delete_session_events_gone(events) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where _interval_start not in (select distinct _interval_start from {{ events }})
+            or ({{ in_lake_window('_interval_start') }}
+                and event_id not in (select event_id from {{ events }} where {{ in_lake_window('_interval_start') }}))
+    {%- endif -%}
+{%- endmacro %}
+
 {#- post_hook of int_web_session_events: the rows whose partition `events` (staging) no longer has
     (a browser whose every event was purged is in no new batch, so delete+insert leaves its rows). -#}
 {% macro delete_rows_of_vanished_partitions(events) -%}
@@ -220,14 +305,50 @@ touched_browsers as (
     the session events and scans the stored sessions: it grows with the tables. -#}
 {% macro browsers_with_changed_sessions(session_events) -%}
     select stored.user_pseudo_id
+    {{ stored_against_counted_sessions(session_events, 'left') }}
+{%- endmacro %}
+
+{#- The from and where of a comparison of the stored sessions (`stored`: session_key, events) with
+    `session_events` counted per session (`now_stored`), `join` being left or full outer: the sessions
+    whose number of events differs (or, full outer, that are new). -#}
+{% macro stored_against_counted_sessions(session_events, join) -%}
     from {{ this }} as stored
-    left join (
+    {{ join }} join (
         select session_key, count(*) as events
         from {{ session_events }}
         group by session_key
     ) as now_stored
         on now_stored.session_key = stored.session_key
     where now_stored.events is distinct from stored.events
+{%- endmacro %}
+
+{#- The CTE changed_sessions (session_key, user_pseudo_id) of int_web_session_traffic's daily run over
+    `session_events` (int_web_session_events): the sessions whose events differ from those their stored
+    row was computed from. A session's events change only by an event of the window's partitions (new,
+    late or replaced: its row is in the window) or by gaining or losing events (sessionised again
+    upstream, two sessions joined by a late event, one cut by a lost event, a purged partition): then its
+    number of events is not the stored `events`, or it is new, or gone. The count reads one column of
+    every session event, as browsers_with_changed_sessions. -#}
+{% macro sessions_changed(session_events) -%}
+changed_sessions as (
+    select session_key, user_pseudo_id
+    from {{ session_events }}
+    where {{ in_lake_window('_interval_start') }}
+    union
+    select
+        coalesce(stored.session_key, now_stored.session_key) as session_key,
+        coalesce(stored.user_pseudo_id, {{ browser_of_session('now_stored.session_key') }}) as user_pseudo_id
+    {{ stored_against_counted_sessions(session_events, 'full outer') }}
+),
+{%- endmacro %}
+
+{#- A session's own traffic is a click (int_web_session_traffic): any other than (direct) / (none); false
+    without own traffic (both null). -#}
+{% macro is_own_click(source, medium) -%}
+    not (
+        coalesce(lower(trim({{ source }})), '(direct)') = '(direct)'
+        and coalesce(lower(trim({{ medium }})), '(none)') in ('(none)', '(not set)')
+    )
 {%- endmacro %}
 
 {#- post_hook of int_web_session_traffic: the sessions `session_events` no longer has. -#}

@@ -207,3 +207,86 @@ def test_a_session_shortened_by_a_purged_partition_outside_the_window(days, tmp_
     for relation in ("intermediate.int_web_session_traffic", "intermediate.int_web_sessions"):
         laptop = f"select * from {relation} where user_pseudo_id = 'carol.laptop' order by session_key"
         assert daily.query(laptop) == built["refreshed"].query(laptop), relation
+
+
+# the web session models and what they read: a daily run of these against a full refresh of them
+SESSION_MODELS = ("stg_web__events", "int_web_session_events", "int_web_session_traffic", "int_web_page_views",
+                  "int_web_sessions")  # fmt: skip
+
+
+def sessionless(event_id: str, pseudo: str, at: str, path: str = "/pricing") -> dict:
+    """A GA4 event exported without ga_session_id: sessionised by the 30-minute timeout."""
+    return page_view(event_id, pseudo, at, path, None, 5_000)  # type: ignore[arg-type]
+
+
+def test_sessions_a_late_event_can_reach_are_rebuilt_and_no_other(days, tmp_path):
+    # docs/incremental.md, "Web sessions per touched session": a daily run keeps a browser's stored sessions
+    # that ended more than the timeout before its earliest changed event and rebuilds the rest. Day A
+    # (2026-11-23) is built daily; day B's partition (2026-11-27, window 11-24 to 11-27) then brings events that
+    # reach sessions stored from day A's partition, outside that window. The same lake refreshed in full
+    # must give the same rows.
+    day_a, day_b = datetime(2026, 11, 23), datetime(2026, 11, 27)
+    rows_a = [
+        # gap.device: three sessions without an id, the last one starting at 23:50
+        sessionless("w-gap-1", "gap.device", "2026-11-22 10:00:00", "/?utm_source=bing&utm_medium=cpc"),
+        sessionless("w-gap-2", "gap.device", "2026-11-22 10:20:00"),
+        sessionless("w-gap-3", "gap.device", "2026-11-22 11:30:00"),
+        sessionless("w-gap-4", "gap.device", "2026-11-22 23:50:00"),
+        # bridge.device: two sessions an hour apart
+        sessionless("w-bridge-1", "bridge.device", "2026-11-22 08:00:00"),
+        sessionless("w-bridge-2", "bridge.device", "2026-11-22 09:00:00"),
+        # pause.device: a session in August with a click of its own
+        sessionless("w-pause-1", "pause.device", "2026-08-01 09:00:00", "/?utm_source=google&utm_medium=cpc"),
+        sessionless("w-pause-2", "pause.device", "2026-08-01 09:10:00"),
+        # late.device: a click on the 20th, a direct session on the 22nd credited to it
+        sessionless("w-late-1", "late.device", "2026-11-20 10:00:00", "/?utm_source=google&utm_medium=cpc"),
+        sessionless("w-late-2", "late.device", "2026-11-22 10:00:00"),
+        # first.device: its first session is a click of the 20th
+        page_view("w-first-1", "first.device", "2026-11-20 12:00:00", "/?utm_source=google&utm_medium=cpc", 501),
+        page_view("w-first-2", "first.device", "2026-11-21 12:00:00", "/pricing", 502),
+    ]
+    rows_b = [
+        # 25 minutes after w-gap-4, four days late (its event date is before the window): extends that session
+        sessionless("w-gap-5", "gap.device", "2026-11-23 00:15:00"),
+        # 30 minutes after w-bridge-1 and before w-bridge-2: the two sessions become one
+        sessionless("w-bridge-3", "bridge.device", "2026-11-22 08:30:00"),
+        # after a pause of four months: a session of its own, the August one kept
+        sessionless("w-pause-3", "pause.device", "2026-11-26 12:00:00"),
+        # a newsletter click on the 21st: the direct session of the 22nd is now credited to it
+        sessionless("w-late-3", "late.device", "2026-11-21 10:00:00", "/?utm_source=newsletter&utm_medium=email"),
+        # a bing click before every session of first.device: its first-user traffic changes on every session
+        page_view("w-first-0", "first.device", "2026-11-10 12:00:00", "/?utm_source=bing&utm_medium=cpc", 500),
+    ]
+    built = {}
+    for name in ("daily", "refreshed"):
+        base = tmp_path / name
+        shutil.copytree(days["from_scratch"].lake, base / "lake")
+        shutil.copyfile(days["from_scratch"].warehouse, base / WAREHOUSE_FILE)
+        write_partition(base / "lake", "web_events", day_a.date(), rows_a)
+        if name == "daily":
+            done = run_dbt(base, base / "lake", "run", "--select", *SESSION_MODELS, interval=(day_a, next_day(day_a)))
+            assert done.returncode == 0, done.stdout[-4000:]
+        write_partition(base / "lake", "web_events", day_b.date(), rows_b)
+        args = () if name == "daily" else ("--full-refresh",)
+        interval = (day_b, next_day(day_b))
+        done = run_dbt(base, base / "lake", "run", *args, "--select", *SESSION_MODELS, interval=interval)
+        assert done.returncode == 0, done.stdout[-4000:]
+        built[name] = Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=base / "lake", build=done)
+    daily, refreshed = built["daily"], built["refreshed"]
+
+    def session_of(build: Build, event_id: str) -> str:
+        return build.one("select session_key from intermediate.int_web_session_events where event_id = ?", event_id)[0]
+
+    # the cases are what they say (on the refreshed side, which nothing incremental touched)
+    assert session_of(refreshed, "w-gap-5") == session_of(refreshed, "w-gap-4") != session_of(refreshed, "w-gap-3")
+    assert session_of(refreshed, "w-bridge-2") == session_of(refreshed, "w-bridge-1")
+    assert session_of(refreshed, "w-pause-3") != session_of(refreshed, "w-pause-1")
+    late = refreshed.one("select source, source_origin from intermediate.int_web_session_traffic"
+                         " where session_key = ?", session_of(refreshed, "w-late-2"))  # fmt: skip
+    assert late == ("newsletter", "previous_session")
+    assert refreshed.query("select distinct first_user_source from intermediate.int_web_session_traffic"
+                           " where user_pseudo_id = 'first.device'") == [("bing",)]  # fmt: skip
+    for relation in ("intermediate.int_web_session_events", "intermediate.int_web_session_traffic",
+                     "intermediate.int_web_page_views", "intermediate.int_web_sessions"):  # fmt: skip
+        assert daily.rows_of(relation), relation
+        assert daily.rows_of(relation) == refreshed.rows_of(relation), relation

@@ -7,16 +7,20 @@
     `t` keeps it apart from GA4's own ids, which are epoch seconds too). A referrer on one of the
     company's own domains (seed own_domains) is no referrer here: moving www. → shop. → a payment
     page stays in the session without a new source.
-    Incremental per browser (docs/incremental.md): sessions never span two user_pseudo_ids, so a
-    daily run recomputes only the browsers with an event in the partitions it read
-    (macros/incremental.sql) from their whole history, and replaces their rows; every other
-    browser's rows stay as they are. -#}
+    Incremental per event and session (docs/incremental.md, "Web sessions per touched session"): an
+    event with a ga_session_id is a row of its own, so a daily run computes only the events of the
+    partitions it read (and replaces the stored copies staging replaced or lost); the sessions inferred
+    by the timeout look only at one browser's consecutive events without an id, so a stored one that
+    ended more than the timeout before the browser's earliest changed event (a late one included,
+    whatever its age) cannot change: it is kept, and the browser's events from the first session it
+    cannot keep are computed again (sessions_reopened). The post_hook removes the stored rows staging
+    no longer has (a partition purged, or read again without them). -#}
 {{ config(
     materialized=incremental_or_table(),
-    unique_key='user_pseudo_id',
+    unique_key='event_id',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
-    post_hook="{{ delete_rows_of_vanished_partitions(ref('stg_web__events')) }}",
+    post_hook="{{ delete_session_events_gone(ref('stg_web__events')) }}",
 ) }}
 
 {#- A table built before this model was incremental has no _interval_start: that first run
@@ -28,13 +32,28 @@ with
 
 {%- if incremental_run %}
 
-{{ touched_browsers_of_partitions(ref('stg_web__events')) }}
-
-{%- endif %}
+{{ sessions_reopened(ref('stg_web__events')) }}
 
 web_events as (
-    {{ rows_of_touched_browsers(ref('stg_web__events'), incremental_run) }}
+    -- the window's events, and the events of the sessions without an id that a changed event can reach
+    select * from window_events
+    union all
+    select staged.*
+    from {{ ref('stg_web__events') }} as staged
+    inner join reopened
+        on reopened.user_pseudo_id = staged.user_pseudo_id
+    where staged.ga_session_id is null
+        and staged.event_at >= reopened.reopened_at
+        and not {{ in_lake_window('staged._interval_start') }}
 ),
+
+{%- else %}
+
+web_events as (
+    select * from {{ ref('stg_web__events') }}
+),
+
+{%- endif %}
 
 own_domains as (
     select distinct

@@ -20,9 +20,14 @@
     attributed_session_key: the session whose traffic is credited.
     First user: traffic_source (first_user_*) of the browser's first event that has it, else the
     traffic of its first session; first_user_default_channel_group is its channel group.
-    Incremental per browser, as int_web_session_events (every rule above looks only at the same
-    user_pseudo_id's sessions): a daily run recomputes the browsers with an event in the partitions
-    it read. docs/incremental.md. -#}
+    Incremental per session (docs/incremental.md, "Web sessions per touched session"): every rule above
+    looks only at one user_pseudo_id's sessions, and a session's own part (its start, events, own traffic,
+    GA4 last click, first event with first-user traffic) only at its own events. A daily run reads again
+    the events of the sessions whose events changed (an event in the window's partitions, or another
+    number of events than stored: a session sessionised again upstream, new, or shortened or gone with
+    a purged partition), takes the own part of their browsers' other sessions from the stored rows
+    (which keep it whole: own_*, last_click_*, first_user_event_*), and resolves the crediting and the
+    first-user traffic of those browsers' every session again; it replaces their rows. -#}
 {{ config(
     materialized=incremental_or_table(),
     unique_key='user_pseudo_id',
@@ -34,25 +39,35 @@
 {#- A table built before it stored each session's events: that first run recomputes every browser
     (and on_schema_change adds the column), as int_web_session_events does for _interval_start. -#}
 {%- set incremental_run = is_incremental()
-    and 'events' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) %}
+    and 'first_user_event_id' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) %}
 
 with
 
 {%- if incremental_run %}
 
-touched_browsers as (
-    {{ browsers_in_window(ref('int_web_session_events')) }}
-    union
-    -- browsers that lost a session or some of its events (retention purged a partition):
-    -- recomputed; a browser left with no session at all loses its rows in the post_hook
-    {{ browsers_with_changed_sessions(ref('int_web_session_events')) }}
+{{ sessions_changed(ref('int_web_session_events')) }}
+
+session_events as (
+    select *
+    from {{ ref('int_web_session_events') }}
+    where session_key in (select session_key from changed_sessions)
+),
+
+kept_sessions as (
+    -- the touched browsers' other sessions: their own part as stored
+    select stored.*
+    from {{ this }} as stored
+    where stored.user_pseudo_id in (select user_pseudo_id from changed_sessions)
+        and stored.session_key not in (select session_key from changed_sessions)
+),
+
+{%- else %}
+
+session_events as (
+    select * from {{ ref('int_web_session_events') }}
 ),
 
 {%- endif %}
-
-session_events as (
-    {{ rows_of_touched_browsers(ref('int_web_session_events'), incremental_run) }}
-),
 
 flagged as (
     select
@@ -76,7 +91,8 @@ ranked as (
             as traffic_rank,
         row_number() over (partition by session_key, has_referrer order by event_at, event_id) as referrer_rank,
         row_number() over (partition by session_key, has_last_click order by event_at, event_id) as last_click_rank,
-        row_number() over (partition by user_pseudo_id, has_first_user order by event_at, event_id)
+        -- the session's first event with first-user traffic; the browser's is the first of its sessions'
+        row_number() over (partition by session_key, has_first_user order by event_at, event_id)
             as first_user_rank
     from flagged
 ),
@@ -139,17 +155,15 @@ last_click as (
     where has_last_click and last_click_rank = 1
 ),
 
-with_own as (
+computed as (
     select
-        sessions.*,
-        -- a click: own traffic that is not tagged (direct) / (none)
-        (
-            own_traffic.session_key is not null
-            and not (
-                coalesce(lower(trim(own_traffic.source)), '(direct)') = '(direct)'
-                and coalesce(lower(trim(own_traffic.medium)), '(none)') in ('(none)', '(not set)')
-            )
-        ) as has_own_traffic,
+        sessions.session_key,
+        sessions.user_pseudo_id,
+        sessions.session_start_at,
+        sessions.referrer_host,
+        sessions.events,
+        -- a click: own traffic that is not tagged (direct) / (none) (none without own traffic: both null)
+        {{ is_own_click('own_traffic.source', 'own_traffic.medium') }} as has_own_traffic,
         own_traffic.source as own_source,
         own_traffic.medium as own_medium,
         own_traffic.campaign as own_campaign,
@@ -159,13 +173,58 @@ with_own as (
         last_click.session_key is not null as has_last_click,
         last_click.source as last_click_source,
         last_click.medium as last_click_medium,
-        last_click.campaign as last_click_campaign
+        last_click.campaign as last_click_campaign,
+        first_user_event.event_at as first_user_event_at,
+        first_user_event.event_id as first_user_event_id,
+        first_user_event.first_user_source as first_user_event_source,
+        first_user_event.first_user_medium as first_user_event_medium,
+        first_user_event.first_user_campaign as first_user_event_campaign
     from sessions
     left join own_traffic
         on own_traffic.session_key = sessions.session_key
     left join last_click
         on last_click.session_key = sessions.session_key
+    left join ranked as first_user_event
+        on first_user_event.session_key = sessions.session_key
+        and first_user_event.has_first_user
+        and first_user_event.first_user_rank = 1
 ),
+{%- if incremental_run %}
+
+with_own as (
+    select * from computed
+    union all
+    -- the kept sessions' own part, as the columns below stored it
+    select
+        session_key,
+        user_pseudo_id,
+        session_start_at,
+        referrer_host,
+        events,
+        {{ is_own_click('own_source', 'own_medium') }} as has_own_traffic,
+        own_source,
+        own_medium,
+        own_campaign,
+        own_gclid as own_ads_click_id,
+        own_dclid,
+        own_srsltid,
+        source_origin = 'ga4_last_click' as has_last_click,
+        last_click_source,
+        last_click_medium,
+        last_click_campaign,
+        first_user_event_at,
+        first_user_event_id,
+        first_user_event_source,
+        first_user_event_medium,
+        first_user_event_campaign
+    from kept_sessions
+),
+{%- else %}
+
+with_own as (
+    select * from computed
+),
+{%- endif %}
 
 previous_non_direct as (
     -- a direct session's candidates: the same browser's earlier sessions with traffic of their own
@@ -198,6 +257,17 @@ resolved as (
         with_own.own_source,
         with_own.own_medium,
         with_own.own_campaign,
+        with_own.own_ads_click_id as own_gclid,
+        with_own.own_dclid,
+        with_own.own_srsltid,
+        with_own.last_click_source,
+        with_own.last_click_medium,
+        with_own.last_click_campaign,
+        with_own.first_user_event_at,
+        with_own.first_user_event_id,
+        with_own.first_user_event_source,
+        with_own.first_user_event_medium,
+        with_own.first_user_event_campaign,
         case
             when with_own.has_last_click then 'ga4_last_click'
             when with_own.has_own_traffic then 'session'
@@ -264,11 +334,19 @@ first_users as (
         case when exported.user_pseudo_id is null then first_sessions.gclid end as gclid
     from first_sessions
     left join (
-        select user_pseudo_id, first_user_source, first_user_medium, first_user_campaign
-        from ranked
-        where has_first_user and first_user_rank = 1
+        -- the browser's first event with first-user traffic: the first of its sessions' first ones
+        select
+            user_pseudo_id,
+            first_user_event_source as first_user_source,
+            first_user_event_medium as first_user_medium,
+            first_user_event_campaign as first_user_campaign,
+            row_number() over (partition by user_pseudo_id order by first_user_event_at, first_user_event_id)
+                as first_user_rank
+        from with_own
+        where first_user_event_id is not null
     ) as exported
         on exported.user_pseudo_id = first_sessions.user_pseudo_id
+        and exported.first_user_rank = 1
     where first_sessions.session_number = 1
 ),
 
@@ -300,6 +378,18 @@ final as (
         categorised.own_source,
         categorised.own_medium,
         categorised.own_campaign,
+        -- the session's own part, kept whole for a daily run that reads only other sessions' events
+        categorised.own_gclid,
+        categorised.own_dclid,
+        categorised.own_srsltid,
+        categorised.last_click_source,
+        categorised.last_click_medium,
+        categorised.last_click_campaign,
+        categorised.first_user_event_at,
+        categorised.first_user_event_id,
+        categorised.first_user_event_source,
+        categorised.first_user_event_medium,
+        categorised.first_user_event_campaign,
         coalesce(first_users_categorised.source, '(direct)') as first_user_source,
         coalesce(
             first_users_categorised.medium,
