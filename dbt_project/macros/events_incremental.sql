@@ -331,6 +331,26 @@
     {{- hook_statements(sql) -}}
 {%- endmacro %}
 
+{#- One row's value for row_set_digest: `columns` (SQL expressions) together, nulls kept apart from every
+    value. DuckDB hashes the columns together, building no text (on the 469,277 web events of a 20,000-person
+    day 0.021 CPU-s against 0.159 for the text: docs/incremental.md, consentfix); elsewhere one text of the
+    columns, '~' for null. -#}
+{% macro row_digest_value(columns) -%}
+    {{- return(adapter.dispatch('row_digest_value')(columns)) -}}
+{%- endmacro %}
+
+{% macro default__row_digest_value(columns) -%}
+    {%- set fields = [] -%}
+    {%- for column in columns -%}
+        {%- do fields.append("coalesce(cast(" ~ column ~ " as " ~ sql_type('varchar') ~ "), '~')") -%}
+    {%- endfor -%}
+    {{ fields | join(" || '|' || ") }}
+{%- endmacro %}
+
+{% macro duckdb__row_digest_value(columns) -%}
+    hash({{ columns | join(', ') }})
+{%- endmacro %}
+
 {#- The conversions of int_attribution_journeys: events of type var attribution_conversion_event with a
     person; the value is the amount in the reporting currency (0 without an amount, null without a
     rate). A select of conversion_id, person_id, converted_at, conversion_value. -#}

@@ -104,16 +104,13 @@
     `denied`, with the digest (row_set_digest) of every column web_consent_daily reads of that date's
     events: whether consent was denied, the event's name, page path and traffic source. -#}
 {% macro web_consent_daily_inputs(events, denied) -%}
-    {%- set fields = [] -%}
-    {%- for column in ['event_name', 'page_path', 'source', 'medium', 'campaign', 'gclid'] -%}
-        {%- do fields.append("coalesce(" ~ column ~ ", '~')") -%}
-    {%- endfor -%}
+    {%- set read = ['event_name', 'page_path', 'source', 'medium', 'campaign', 'gclid'] -%}
     select event_date, {{ row_set_digest('input_row') }} as digest
     from (
-        select event_date, 'c|' || {{ fields | join(" || '|' || ") }} as input_row
+        select event_date, {{ row_digest_value(["'c'"] + read) }} as input_row
         from {{ events }}
         union all
-        select event_date, 'd|' || {{ fields | join(" || '|' || ") }}
+        select event_date, {{ row_digest_value(["'d'"] + read) }}
         from {{ denied }}
     ) as inputs
     group by event_date
