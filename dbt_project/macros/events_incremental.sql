@@ -254,6 +254,103 @@
     cast(sum(cast(hash({{ value }}) as hugeint)) as varchar) || ':' || cast(count(*) as varchar)
 {%- endmacro %}
 
+{#- Kept digests per key: a model whose rows for one value of `key` are a function of that key's input
+    rows (and of settings and seeds, its fingerprint) keeps one digest per key of those rows
+    (`<this>__inputs`: key, digest) and recomputes, on a daily run, only the keys whose digest differs or
+    exists on one side only: a row added, changed or gone anywhere, whatever its partition. A null key
+    (rows without one) is a key of its own. Used by web_consent_daily (per event_date). The run decides
+    with kept_state_decide(fingerprint, ['inputs']); then, at render time, kept_digests_scope. -#}
+
+{#- `<this>__inputs_now` (`inputs`, a select of key and digest) and `<this>__keys_changed`: the keys whose
+    digest is not the kept one (null keys compared apart: a join never pairs them). Logs the count
+    followed by `described`. -#}
+{% macro kept_digests_scope(key, inputs, described) -%}
+    {%- set now = identity_scratch('inputs_now') -%}
+    {%- set kept = identity_scratch('inputs') -%}
+    {%- set changed = identity_scratch('keys_changed') -%}
+    {%- call statements('kept_digests_scope') -%}
+        drop table if exists {{ now }};
+        create table {{ now }} as {{ inputs }};
+        drop table if exists {{ changed }};
+        create table {{ changed }} as
+        select coalesce(now_inputs.{{ key }}, kept.{{ key }}) as {{ key }}
+        from {{ now }} as now_inputs
+        full outer join {{ kept }} as kept
+            on kept.{{ key }} = now_inputs.{{ key }}
+        where now_inputs.digest is distinct from kept.digest
+            and coalesce(now_inputs.{{ key }}, kept.{{ key }}) is not null
+        union all
+        select null_keys.{{ key }}
+        from (
+            select {{ key }} from {{ now }} where {{ key }} is null
+            union
+            select {{ key }} from {{ kept }} where {{ key }} is null
+        ) as null_keys
+        where (select digest from {{ now }} where {{ key }} is null)
+            is distinct from (select digest from {{ kept }} where {{ key }} is null)
+    {%- endcall -%}
+    {%- set count = run_query('select count(*) from ' ~ changed).columns[0].values()[0] -%}
+    {{ log(this.identifier ~ ': ' ~ count ~ ' ' ~ described, info=true) }}
+{%- endmacro %}
+
+{#- A SQL condition: the row's `key` is one of the keys kept_digests_scope found changed, null among them. -#}
+{% macro kept_digests_changed(key) -%}
+    {%- set changed = identity_scratch('keys_changed') -%}
+    ({{ key }} in (select {{ key }} from {{ changed }} where {{ key }} is not null)
+        or ({{ key }} is null and exists (select 1 from {{ changed }} where {{ key }} is null)))
+{%- endmacro %}
+
+{#- pre_hook of a model with kept digests: the rows of the keys computed again (a key left without input
+    loses them; null keys too, which delete+insert's own delete never matches), or every row when the run
+    computes all (the model's decision). Nothing on a full build. -#}
+{% macro delete_kept_digests_changed(key) -%}
+    {%- set decided = kept_state_decided() -%}
+    {%- if decided and decided.recompute -%}
+        delete from {{ this }} where {{ kept_digests_changed(key) }}
+    {%- elif decided -%}
+        delete from {{ this }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- post_hook of a model with kept digests: keep this run's digests (`inputs`, computed again only when
+    the run did not) and the fingerprint it decided with, drop the scratch. -#}
+{% macro keep_kept_digests(inputs, fingerprint) -%}
+    {%- set kept = identity_scratch('inputs') -%}
+    {%- set decided = kept_state_decided() -%}
+    {%- set sql -%}
+    drop table if exists {{ kept }};
+    {%- if decided and decided.recompute %}
+    create table {{ kept }} as select * from {{ identity_scratch('inputs_now') }};
+    {%- else %}
+    create table {{ kept }} as {{ inputs }};
+    {%- endif %}
+    {{ keep_decided_fingerprint(decided, fingerprint) }};
+    drop table if exists {{ identity_scratch('inputs_now') }};
+    drop table if exists {{ identity_scratch('keys_changed') }}
+    {%- endset -%}
+    {{- hook_statements(sql) -}}
+{%- endmacro %}
+
+{#- One row's value for row_set_digest: `columns` (SQL expressions) together, nulls kept apart from every
+    value. DuckDB hashes the columns together, building no text (on the 469,277 web events of a 20,000-person
+    day 0.021 CPU-s against 0.159 for the text: docs/incremental.md, consentfix); elsewhere one text of the
+    columns, '~' for null. -#}
+{% macro row_digest_value(columns) -%}
+    {{- return(adapter.dispatch('row_digest_value')(columns)) -}}
+{%- endmacro %}
+
+{% macro default__row_digest_value(columns) -%}
+    {%- set fields = [] -%}
+    {%- for column in columns -%}
+        {%- do fields.append("coalesce(cast(" ~ column ~ " as " ~ sql_type('varchar') ~ "), '~')") -%}
+    {%- endfor -%}
+    {{ fields | join(" || '|' || ") }}
+{%- endmacro %}
+
+{% macro duckdb__row_digest_value(columns) -%}
+    hash({{ columns | join(', ') }})
+{%- endmacro %}
+
 {#- The conversions of int_attribution_journeys: events of type var attribution_conversion_event with a
     person; the value is the amount in the reporting currency (0 without an amount, null without a
     rate). A select of conversion_id, person_id, converted_at, conversion_value. -#}

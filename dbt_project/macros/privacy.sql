@@ -93,3 +93,25 @@
                 and consent.is_granted
         )
 {% endtest %}
+
+{#- What web_consent_daily's rows depend on besides their date's events: the seeds that give an event's
+    source its category, and so its channel. A change of either computes every date again. -#}
+{% macro web_consent_daily_fingerprint() -%}
+    {{- return(config_fingerprint({}, ['channel_source_overrides', 'ga4_source_categories'])) -}}
+{%- endmacro %}
+
+{#- One row per event_date (null: the events without one) of the two web staging models, `events` and
+    `denied`, with the digest (row_set_digest) of every column web_consent_daily reads of that date's
+    events: whether consent was denied, the event's name, page path and traffic source. -#}
+{% macro web_consent_daily_inputs(events, denied) -%}
+    {%- set read = ['event_name', 'page_path', 'source', 'medium', 'campaign', 'gclid'] -%}
+    select event_date, {{ row_set_digest('input_row') }} as digest
+    from (
+        select event_date, {{ row_digest_value(["'c'"] + read) }} as input_row
+        from {{ events }}
+        union all
+        select event_date, {{ row_digest_value(["'d'"] + read) }}
+        from {{ denied }}
+    ) as inputs
+    group by event_date
+{%- endmacro %}

@@ -18,6 +18,17 @@ warehouse and lake gets ``dbt run --full-refresh`` of the same three, and the ma
    go, 2026-11-10 keep only the late event of day 3 (found by its stored count, no longer staging's); and
    11-23's partition delivered again with one ping on another page (the same count of events: found
    because its partition is in the window).
+6. **a change outside the window with the same counts** (2026-11-26, window 11-23..11-26): the late day's
+   partition 11-20 delivered again, one event moved from 11-20 to 11-10 and another from 11-10 to 11-20,
+   the latter now without consent (each date keeps its number of events; channels and consent change),
+   and staged by a hand run of the two staging models for 11-20 (a run the mart did not follow: a hand
+   run, or a build that stopped after staging); the day's own run must find the two dates;
+7. **events without an event_date** (2026-11-27): a consented event and a ping with a null event_date
+   (the extract keeps them, the raw gate only warns): a full refresh counts them in a row of their own;
+8. **a changed seed** (2026-11-28): a steward's override makes bing a shopping site (as ``dbt seed`` of
+   the edited CSV loads it): every stored bing row, whatever its date, changes channel;
+9. **a day after** (2026-11-29, whose window still holds 11-27's partition): the null-dated row computed
+   again, not duplicated, and the daily path taken again after the seed change.
 """
 
 from __future__ import annotations
@@ -35,6 +46,8 @@ pytestmark = pytest.mark.slow
 MODELS = ("--select", "stg_web__events", "stg_web__consent_denied_events", "web_consent_daily")
 MART = "marts.web_consent_daily"
 DAY1, DAY2, LATE_DAY, DENIED_DAY, PURGE_DAY = (date(2026, 11, d) for d in (10, 11, 20, 23, 25))
+CHANGED_DAY, UNDATED_DAY, SEED_DAY, AFTER_DAY = (date(2026, 11, d) for d in (26, 27, 28, 29))
+STAGING = ("--select", "stg_web__events", "stg_web__consent_denied_events")
 
 
 def web(event_id: str, at: str, path: str, **extra) -> dict:
@@ -68,10 +81,29 @@ DAYS: dict[date, list[dict]] = {
         ping("p-4", "2026-11-20 23:00:00", "/pricing", source="bing", medium="organic"),  # 11-20 was all consented
     ],
     PURGE_DAY: [web("c-7", "2026-11-25 10:00:00", "/careers")],
+    CHANGED_DAY: [web("c-8", "2026-11-26 10:00:00", "/careers")],
+    UNDATED_DAY: [
+        web("c-9", "2026-11-27 09:00:00", "/"),
+        web("c-undated", "2026-11-27 09:10:00", "/pricing", event_date=None),
+        ping("p-undated", "2026-11-27 09:20:00", "/pricing", event_date=None),
+    ],
+    SEED_DAY: [web("c-10", "2026-11-28 10:00:00", "/docs")],
+    AFTER_DAY: [web("c-11", "2026-11-29 10:00:00", "/docs")],
 }
 # delivered again with the purge day (inside its window, as GA4 rewrites a day's export): the same number
 # of events, one of them on another page, so only reading the window's dates finds the change
 REDELIVERED = {DENIED_DAY: [ping("p-3", "2026-11-23 07:00:00", "/pricing/plans"), DAYS[DENIED_DAY][1]]}
+# the late day's partition delivered again before the changed day and staged by a hand run for 11-20 alone
+# (its window 11-17..11-20): c-6 moved to 11-10, c-late to 11-20 and sent without consent (new event ids:
+# the extract's id is the event's hash); 11-10 keeps one event and 11-20 two (p-4 of 11-23's partition)
+LATE_AGAIN = [
+    web("c-6b", "2026-11-10 12:00:00", "/pricing", source="bing", medium="organic"),
+    ping("p-late", "2026-11-20 18:00:00", "/pricing", source="google", medium="cpc", gclid="g-2"),
+]
+# a steward's override (as `dbt seed` of the edited channel_source_overrides.csv loads it)
+BING_AS_SHOP = (
+    "insert into staging.channel_source_overrides values ('bing', 'exact', 'SOURCE_CATEGORY_SHOPPING', 'test')"
+)
 
 
 def interval(day: date) -> tuple[datetime, datetime]:
@@ -95,7 +127,10 @@ def full_refresh_of(build: Build, day: date, base: Path) -> Build:
 @pytest.fixture(scope="module")
 def days(tmp_path_factory, dbt_parse_cache) -> dict[date, dict]:
     """Each day built incrementally on one warehouse, with the mart's rows after it, those of a full
-    refresh of the same lake, and a copy of the incremental warehouse as it was before the day."""
+    refresh of the same lake, a copy of the incremental warehouse as it was before the day and the
+    day's dbt output."""
+    import duckdb
+
     root = tmp_path_factory.mktemp("consent_daily")
     base, lake = root / "incremental", root / "incremental" / "lake"
     build = Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=lake, build=None)  # type: ignore[arg-type]
@@ -105,6 +140,16 @@ def days(tmp_path_factory, dbt_parse_cache) -> dict[date, dict]:
             shutil.rmtree(lake / "raw" / "web_events" / f"dt={DAY1}")  # retention's purge of day 1
             for again, again_rows in REDELIVERED.items():
                 write_partition(lake, "web_events", again, again_rows)
+        if day == CHANGED_DAY:
+            write_partition(lake, "web_events", LATE_DAY, LATE_AGAIN)
+            staged = run_dbt(base, lake, "run", *STAGING, interval=interval(LATE_DAY))
+            assert staged.returncode == 0, staged.stdout[-6000:] + staged.stderr[-2000:]
+        if day == SEED_DAY:
+            con = duckdb.connect(str(build.warehouse))
+            try:
+                con.execute(BING_AS_SHOP)
+            finally:
+                con.close()
         write_partition(lake, "web_events", day, rows)
         before = root / f"before-{day}"
         if build.warehouse.exists():
@@ -116,11 +161,25 @@ def days(tmp_path_factory, dbt_parse_cache) -> dict[date, dict]:
         done = run_dbt(base, lake, *args, interval=interval(day))
         assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
         refreshed = full_refresh_of(build, day, root / f"refresh-{day}")
-        out[day] = {"daily": mart_rows(build), "full": mart_rows(refreshed), "before": before}
+        out[day] = {"daily": mart_rows(build), "full": mart_rows(refreshed), "before": before, "log": done.stdout}
     return out
 
 
-@pytest.mark.parametrize("day", list(DAYS), ids=["first", "normal", "late_event", "only_denied", "purged"])
+@pytest.mark.parametrize(
+    "day",
+    list(DAYS),
+    ids=[
+        "first",
+        "normal",
+        "late_event",
+        "only_denied",
+        "purged",
+        "changed_outside_the_window",
+        "undated",
+        "seed",
+        "after",
+    ],
+)
 def test_each_day_equals_a_full_refresh(days, day):
     assert days[day]["daily"] == days[day]["full"]
     assert days[day]["daily"], "the mart is empty: nothing compared"
@@ -137,6 +196,35 @@ def test_the_days_hold_what_the_lake_says(days):
     assert "2026-11-09" not in {str(row[0]) for row in purged}
     assert [(row[1], row[3], row[4]) for row in purged if str(row[0]) == "2026-11-10"] == [("/pricing", 1, 0)]
     assert [row[1] for row in purged if str(row[0]) == "2026-11-23"] == ["/pricing/plans"]
+
+
+def per_date(rows: list[tuple], *dates: str) -> dict[str, list[tuple]]:
+    """Page, channel, consented and denied events of each of ``dates``' rows."""
+    return {d: [(row[1], row[2], row[3], row[4]) for row in rows if str(row[0]) == d] for d in dates}
+
+
+def test_the_later_days_hold_what_the_lake_says(days):
+    """The later cases really happened (in the full refresh, which the daily build must equal): the
+    redelivered partition kept each date's number of events (so no count finds them) but changed their
+    channels and consent; the undated events are one row of their own, once, also after the next day
+    computed it again; the seed made the old bing rows shopping; the seed change was found by the
+    fingerprint and the next day took the daily path again."""
+    before = per_date(days[PURGE_DAY]["full"], "2026-11-10", "2026-11-20")
+    after = per_date(days[CHANGED_DAY]["full"], "2026-11-10", "2026-11-20")
+    assert after == {
+        "2026-11-10": [("/pricing", "Organic Search", 1, 0)],
+        "2026-11-20": [("/pricing", "Organic Search", 0, 1), ("/pricing", "Paid Search", 0, 1)],
+    }, after
+    assert after != before
+    assert {d: sum(c + n for _, _, c, n in rows) for d, rows in after.items()} == \
+        {d: sum(c + n for _, _, c, n in rows) for d, rows in before.items()}  # fmt: skip
+    for day in (UNDATED_DAY, SEED_DAY, AFTER_DAY):
+        undated = [row[1:] for row in days[day]["full"] if row[0] is None]
+        assert undated == [("/pricing", "Direct", 1, 1, 1, 1, 0.5)], (day, undated)
+    assert per_date(days[SEED_DAY]["full"], "2026-11-10")["2026-11-10"] == [("/pricing", "Organic Shopping", 1, 0)]
+    fingerprint = "web_consent_daily: settings or seeds changed since the last run (fingerprint)"
+    assert fingerprint in days[SEED_DAY]["log"], days[SEED_DAY]["log"][-3000:]
+    assert fingerprint not in days[AFTER_DAY]["log"], days[AFTER_DAY]["log"][-3000:]
 
 
 def test_a_daily_build_recomputes_only_the_dates_it_must(days, tmp_path):

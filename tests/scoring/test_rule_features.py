@@ -134,3 +134,58 @@ def test_checked_leaves_out_rule_features_held_out_time_does_not_confirm(noise_r
     assert len(weighted(plain)) == 13 and "rule_features_check" not in plain  # enabled: no check
     # the check is judged on the fit time alone: the test slice is the same in both
     assert checked["split"] == plain["split"]
+
+
+def test_checked_judges_the_leads_own_points_only():
+    """The check fits on every row (the leads' own points and the snapshot examples) but judges only the
+    leads' own points (``judged``), what the model is judged on: here a rule's features carry the signal
+    at the snapshot ages and none at the leads' own points, so judged on the leads' points they are left
+    out, while judged on every point (the snapshots' gain) they would be kept."""
+    rng = np.random.default_rng(20)
+    n = 4000
+    pages = rng.poisson(2.0, n).astype(float)
+    rule = rng.binomial(1, 0.4, n).astype(float)
+    snapshot = np.arange(n) % 2 == 1  # leads' points and snapshots interleaved in time
+    logit = -2.0 + 0.5 * pages + np.where(snapshot, 2.5 * rule, 0.0)
+    y = rng.binomial(1, 1 / (1 + np.exp(-logit)))
+    moments = (pd.Timestamp("2025-01-01") + pd.to_timedelta(np.sort(rng.uniform(0, 365, n)), unit="D")).to_numpy()
+    x = pd.DataFrame({"log_page_views_all": np.log1p(pages), "rule:shown": rule, "log_hits:shown": 0.5 * rule})
+    signals = list(x.columns)
+
+    leads = sm.rule_features_check(x, y, moments, ~snapshot, signals, 1.0)
+    every = sm.rule_features_check(x, y, moments, np.ones(n, dtype=bool), signals, 1.0)
+    assert leads["blocks"] > 0 and every["blocks"] > 0, (leads, every)
+    assert not leads["keep_rule_features"], leads
+    assert leads["held_out_log_loss"]["with"] > leads["held_out_log_loss"]["without_rule_features"], leads
+    assert every["keep_rule_features"], every  # the same rows judged on every point: the snapshots' gain
+
+
+def test_train_judges_the_check_on_the_leads_own_points():
+    """train() passes the check its fit rows, the leads' own points first and the snapshot examples after
+    them, and judges the leads' own points only: with a rule that carries the signal at the snapshot ages
+    alone, ``checked`` leaves its features out."""
+    rng = np.random.default_rng(20)
+    n = 2500
+    ids = [f"lead:{i:05d}" for i in range(n)]
+    at = (pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.uniform(0, 365, n), unit="D")).floor("s")
+    pages = rng.poisson(2.0, (2, n)).astype(float)
+    rule = rng.binomial(1, 0.4, (2, n)).astype(float)
+    logit = -2.0 + 0.5 * pages + np.array([[0.0], [2.5]]) * rule  # row 0: the leads' points, 1: snapshots
+    y = rng.binomial(1, 1 / (1 + np.exp(-logit)))
+    snap_ids = [f"{i}:snap7" for i in ids]
+    labels = pd.DataFrame({
+        "example_id": ids + snap_ids, "person_id": ids + ids, "as_of_at": list(at) + list(at + pd.Timedelta(days=7)),
+        "label": np.concatenate(y), "snapshot": [False] * n + [True] * n,
+    })  # fmt: skip
+    wide = pd.DataFrame(
+        {"log_page_views_all": np.log1p(pages.ravel()), "rule:shown": rule.ravel(),
+         "log_hits:shown": 0.5 * rule.ravel(), "lead_score": 5.0 * pages.ravel()},
+        index=ids + snap_ids,
+    )  # fmt: skip
+    long = wide.rename_axis("example_id").reset_index().melt(id_vars="example_id", var_name="feature")
+    model = sm.train(labels, long[long["value"] != 0].reset_index(drop=True), trained_at=TRAINED_AT,
+                     rule_features="checked", enabled_rules={"shown"})  # fmt: skip
+    check = model["rule_features_check"]
+    assert check["blocks"] > 0 and model["snapshot_examples"] > 0, (check, model["snapshot_examples"])
+    assert not check["keep_rule_features"], check
+    assert weighted(model) == {"log_page_views_all"}

@@ -4,73 +4,46 @@
     The only place consent-denied traffic is counted: it never reaches identity or a per-person mart.
     The channel is the event's own traffic source (GA4's default channel group of its UTM tags),
     the same rule for both, so the two counts compare.
-    Incremental by event_date (docs/incremental.md, "web_consent_daily"): a day's row depends only on
-    that day's events, so a daily run recomputes (delete+insert on event_date) only the dates that can
-    differ from a full build's: the dates of the staging rows of the lake window's partitions (late
-    events included, whatever their date), and the dates whose stored event count is no longer
-    staging's (a partition purged by retention, a stored copy replaced by an older partition's); the
-    post_hook deletes the dates left without any event. A full refresh (and Spark: incremental_or_table)
-    rebuilds every date. -#}
+    Incremental by event_date (docs/incremental.md, "web_consent_daily"): a date's rows depend only on
+    that date's events and the source-category seeds, so a daily run recomputes (delete+insert on
+    event_date) only the dates whose events differ from those the run before computed: one digest per
+    date of the columns read here, kept in `<this>__inputs` (macros kept_digests_*): a new or late
+    event, a partition purged or delivered again, an event changed in place or moved to another date,
+    whatever its partition. Events without an event_date are a date of their own (a null event_date,
+    as a full build groups them). A change of the seeds (the fingerprint) or a run without kept digests
+    computes every date. A full refresh (and Spark: incremental_or_table) rebuilds every date. -#}
 {{ config(
     materialized=incremental_or_table(),
     unique_key='event_date',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
-    post_hook="{% if is_incremental() %}delete from {{ this }} where event_date not in (
-        select event_date from {{ ref('stg_web__events') }} where event_date is not null
-        union
-        select event_date from {{ ref('stg_web__consent_denied_events') }} where event_date is not null
-    ){% endif %}",
+    pre_hook="{{ delete_kept_digests_changed('event_date') }}",
+    post_hook="{{ keep_kept_digests(web_consent_daily_inputs(ref('stg_web__events'),
+        ref('stg_web__consent_denied_events')), web_consent_daily_fingerprint) }}",
 ) }}
 
-with
-
-{%- if is_incremental() %}
-
-staged_per_date as (
-    select event_date, count(*) as events
-    from (
-        select event_date from {{ ref('stg_web__events') }}
-        union all
-        select event_date from {{ ref('stg_web__consent_denied_events') }}
-    ) as staged
-    group by event_date
-),
-
-stored_per_date as (
-    select event_date, sum(consented_events + denied_events) as events
-    from {{ this }}
-    group by event_date
-),
-
-dates_to_compute as (
-    select event_date from {{ ref('stg_web__events') }} where {{ in_lake_window('_interval_start') }}
-    union
-    select event_date from {{ ref('stg_web__consent_denied_events') }} where {{ in_lake_window('_interval_start') }}
-    union
-    -- a date that lost events outside the window (a purged partition) or has none stored yet
-    select coalesce(staged_per_date.event_date, stored_per_date.event_date)
-    from staged_per_date
-    full outer join stored_per_date
-        on stored_per_date.event_date = staged_per_date.event_date
-    where staged_per_date.events is distinct from stored_per_date.events
-),
-
+{%- set daily = kept_state_decide(web_consent_daily_fingerprint, ['inputs']) -%}
+{%- if daily -%}
+    {%- do kept_digests_scope('event_date',
+        web_consent_daily_inputs(ref('stg_web__events'), ref('stg_web__consent_denied_events')),
+        'event dates whose events changed, computed again') -%}
 {%- endif %}
+
+with
 
 consented as (
     select event_date, event_name, page_path, source, medium, campaign, gclid, false as is_denied
     from {{ ref('stg_web__events') }}
-    {%- if is_incremental() %}
-    where event_date in (select event_date from dates_to_compute)
+    {%- if daily %}
+    where {{ kept_digests_changed('event_date') }}
     {%- endif %}
 ),
 
 denied as (
     select event_date, event_name, page_path, source, medium, campaign, gclid, true as is_denied
     from {{ ref('stg_web__consent_denied_events') }}
-    {%- if is_incremental() %}
-    where event_date in (select event_date from dates_to_compute)
+    {%- if daily %}
+    where {{ kept_digests_changed('event_date') }}
     {%- endif %}
 ),
 
