@@ -107,9 +107,10 @@ PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def tree_sample(root: int) -> tuple[float, float, float, float]:
+def tree_sample(root: int) -> tuple[float, float, float, float] | None:
     """One look at the process tree under ``root`` (itself included), from /proc (Linux): (UTC epoch
-    seconds, the tree's summed resident MB, its largest process's resident MB, its CPU-seconds so far).
+    seconds, the tree's summed resident MB, its largest process's resident MB, its CPU-seconds so far);
+    None once ``root`` has ended (a zombie's /proc entry reads as no CPU).
     The CPU is every live process's user + system time plus what its children that it waited for used
     (``/proc/PID/stat`` fields 14-17), so a dbt process that ended counts in its parent's figure."""
     procs: dict[int, tuple[int, float, float]] = {}  # pid -> (ppid, resident MB, CPU-seconds)
@@ -120,9 +121,12 @@ def tree_sample(root: int) -> tuple[float, float, float, float]:
             except OSError:
                 continue
             fields = stat[stat.rindex(")") + 2 :].split()
-            cpu = sum(int(fields[i]) for i in (11, 12, 13, 14)) / TICKS
-            procs[int(entry)] = (int(fields[1]), int(fields[21]) * PAGE_MB, cpu)
-    tree, grew = {root} & procs.keys(), True
+            if fields[0] != "Z":  # an ended process not yet waited for reads as no CPU and no memory
+                cpu = sum(int(fields[i]) for i in (11, 12, 13, 14)) / TICKS
+                procs[int(entry)] = (int(fields[1]), int(fields[21]) * PAGE_MB, cpu)
+    if root not in procs:
+        return None
+    tree, grew = {root}, True
     while grew:
         new = {pid for pid, (ppid, _, _) in procs.items() if ppid in tree} - tree
         tree, grew = tree | new, bool(new)
@@ -131,16 +135,19 @@ def tree_sample(root: int) -> tuple[float, float, float, float]:
 
 
 class TreeSampler(threading.Thread):
-    """Samples ``tree_sample(root)`` every ``every`` seconds until ``stop`` is set or the root ends."""
+    """Samples ``tree_sample(root)`` every ``every`` seconds until ``done`` is set or the root ends."""
 
     def __init__(self, root: int, every: float = 1.0) -> None:
         super().__init__(daemon=True)
-        self.root, self.every, self.samples = root, every, [tree_sample(root)]
+        self.root, self.every = root, every
+        self.samples: list[tuple[float, float, float, float]] = []
         self.done = threading.Event()
 
     def run(self) -> None:
-        while not self.done.wait(self.every) and os.path.exists(f"/proc/{self.root}"):
-            self.samples.append(tree_sample(self.root))
+        while (sample := tree_sample(self.root)) is not None:
+            self.samples.append(sample)
+            if self.done.wait(self.every):
+                return
 
 
 def task_resources(samples: list[tuple[float, float, float, float]], spans: dict[str, tuple[str, str]]) -> dict:
@@ -154,7 +161,7 @@ def task_resources(samples: list[tuple[float, float, float, float]], spans: dict
         return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
 
     def cpu_at(moment: float) -> float:
-        return max((s for s in samples if s[0] <= moment), default=samples[0])[3]
+        return max((s for s in samples if s[0] <= moment), default=(0.0, 0.0, 0.0, 0.0))[3]
 
     out = {}
     for task, (start, end) in spans.items():
@@ -174,12 +181,12 @@ def _cpu_since(before: resource.struct_rusage) -> float:
     return (now.ru_utime - before.ru_utime) + (now.ru_stime - before.ru_stime)
 
 
-def _run_sampled(args: list[str], env: dict, log: Path) -> tuple[float, list]:
-    """``_run`` with its process tree sampled every second (TreeSampler): wall seconds and the samples."""
+def _run_sampled(args: list[str], env: dict, log: Path, every: float = 1.0) -> tuple[float, list]:
+    """``_run`` with its process tree sampled every ``every`` seconds (TreeSampler): wall seconds and the samples."""
     started = time.perf_counter()
     with log.open("w") as out:
         process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-        sampler = TreeSampler(process.pid)
+        sampler = TreeSampler(process.pid, every)
         sampler.start()
         code = process.wait()
         sampler.done.set()
@@ -569,8 +576,8 @@ def dag_figures(args: argparse.Namespace, base: Path, env: dict) -> dict:
         # sampled from /proc every second (tree_sample); the DAG's CPU-s and its largest process's peak
         "stage_resources": resources,
         "dag_cpu_seconds": round(dag_cpu, 1),
-        "dag_peak_tree_rss_mb": round(max(s[1] for s in samples)),
-        "dag_peak_process_rss_mb": round(max(s[2] for s in samples)),
+        "dag_peak_tree_rss_mb": round(max((s[1] for s in samples), default=0)),
+        "dag_peak_process_rss_mb": round(max((s[2] for s in samples), default=0)),
         "extract_seconds_sum": round(extract, 2),
         "total_seconds": round(total, 2),
         "scan_floor_seconds": round(floor, 3),
