@@ -68,7 +68,9 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,6 +103,99 @@ def _run(args: list[str], env: dict, log: Path) -> float:
     return time.perf_counter() - started
 
 
+PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_sample(root: int) -> tuple[float, float, float, float] | None:
+    """One look at the process tree under ``root`` (itself included), from /proc (Linux): (UTC epoch
+    seconds, the tree's summed resident MB, its largest process's resident MB, its CPU-seconds so far);
+    None once ``root`` has ended (a zombie's /proc entry reads as no CPU).
+    The CPU is every live process's user + system time plus what its children that it waited for used
+    (``/proc/PID/stat`` fields 14-17), so a dbt process that ended counts in its parent's figure."""
+    procs: dict[int, tuple[int, float, float]] = {}  # pid -> (ppid, resident MB, CPU-seconds)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if fields[0] != "Z":  # an ended process not yet waited for reads as no CPU and no memory
+                cpu = sum(int(fields[i]) for i in (11, 12, 13, 14)) / TICKS
+                procs[int(entry)] = (int(fields[1]), int(fields[21]) * PAGE_MB, cpu)
+    if root not in procs:
+        return None
+    tree, grew = {root}, True
+    while grew:
+        new = {pid for pid, (ppid, _, _) in procs.items() if ppid in tree} - tree
+        tree, grew = tree | new, bool(new)
+    rss = [procs[pid][1] for pid in tree]
+    return time.time(), sum(rss), max(rss, default=0.0), sum(procs[pid][2] for pid in tree)
+
+
+class TreeSampler(threading.Thread):
+    """Samples ``tree_sample(root)`` every ``every`` seconds until ``done`` is set or the root ends."""
+
+    def __init__(self, root: int, every: float = 1.0) -> None:
+        super().__init__(daemon=True)
+        self.root, self.every = root, every
+        self.samples: list[tuple[float, float, float, float]] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while (sample := tree_sample(self.root)) is not None:
+            self.samples.append(sample)
+            if self.done.wait(self.every):
+                return
+
+
+def task_resources(samples: list[tuple[float, float, float, float]], spans: dict[str, tuple[str, str]]) -> dict:
+    """Per task (``spans``: task id -> Airflow's UTC start and end dates): the peak resident MB of the
+    ``airflow dags test`` process tree (all tasks run inside it, dbt and its other programs as its
+    children) and of its largest process among the samples taken while the task ran (None when none
+    was: a task shorter than the sampling interval), and the tree's CPU-seconds from the last sample
+    before its start to the last before its end."""
+
+    def epoch(text: str) -> float:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+
+    def cpu_at(moment: float) -> float:
+        return max((s for s in samples if s[0] <= moment), default=(0.0, 0.0, 0.0, 0.0))[3]
+
+    out = {}
+    for task, (start, end) in spans.items():
+        begun, ended = epoch(start), epoch(end)
+        during = [s for s in samples if begun <= s[0] <= ended]
+        out[task] = {
+            "peak_tree_rss_mb": round(max(s[1] for s in during)) if during else None,
+            "peak_process_rss_mb": round(max(s[2] for s in during)) if during else None,
+            "cpu_seconds": round(cpu_at(ended) - cpu_at(begun), 1),
+        }
+    return out
+
+
+def _cpu_since(before: resource.struct_rusage) -> float:
+    """CPU-seconds (user + system) of the children that ended since ``before``."""
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (now.ru_utime - before.ru_utime) + (now.ru_stime - before.ru_stime)
+
+
+def _run_sampled(args: list[str], env: dict, log: Path, every: float = 1.0) -> tuple[float, list]:
+    """``_run`` with its process tree sampled every ``every`` seconds (TreeSampler): wall seconds and the samples."""
+    started = time.perf_counter()
+    with log.open("w") as out:
+        process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+        sampler = TreeSampler(process.pid, every)
+        sampler.start()
+        code = process.wait()
+        sampler.done.set()
+        sampler.join()
+    if code != 0:
+        sys.exit(f"{' '.join(args[:4])} failed, see {log}:\n{log.read_text()[-3000:]}")
+    return time.perf_counter() - started, sampler.samples
+
+
 def scan_floor(landing: Path) -> float:
     """Seconds for DuckDB to read every landing file of the interval once (skipping the bad lines
     the workload plants, which DuckDB's readers would otherwise stop on)."""
@@ -129,8 +224,9 @@ def scan_floor(landing: Path) -> float:
     return time.perf_counter() - started
 
 
-def _dag_build(base: Path, name: str, home: Path, lake: Path, day: str, *, full_refresh: bool = False,
-               after: Path | None = None) -> tuple[float, dict]:
+def _dag_build(
+    base: Path, name: str, home: Path, lake: Path, day: str, *, full_refresh: bool = False, after: Path | None = None
+) -> tuple[float, dict]:
     """The DAG's ``dbt build`` (``pipeline.duckdb_build``: no unit tests, the unchanged seeds and the data
     tests that read only them left out, dbt's trimmed environment) of ``home/name/warehouse.duckdb`` for
     the interval starting ``day``, in the target folder ``base/dbt-<name>-<day>/target``: its wall time
@@ -431,8 +527,9 @@ def spark_figures(base: Path, env: dict, lake: Path) -> dict:
         "spark_marts_equal": not differing,
         "spark_marts_differing": differing,
         # the intermediate models and seeds are compared too (the same function): what differs there
-        "spark_other_relations_differing": {rel: text[:300] for rel, text in result["differences"].items()
-                                            if rel not in marts},  # fmt: skip
+        "spark_other_relations_differing": {
+            rel: text[:300] for rel, text in result["differences"].items() if rel not in marts
+        },  # fmt: skip
         "spark_load_average": [round(x, 2) for x in os.getloadavg()],
     }
 
@@ -443,20 +540,22 @@ def dag_figures(args: argparse.Namespace, base: Path, env: dict) -> dict:
     data.mkdir(parents=True, exist_ok=True)
     py = sys.executable
 
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     generate = _run([py, "-m", "intent_pipeline", "synth", "--people", str(args.people), "--seed", str(args.seed),
                      "--date", INTERVAL, "--landing", str(data / "landing"), "--truth", str(data / "ground_truth")],
                     env, base / "synth.log")  # fmt: skip
+    generate_cpu, usage = _cpu_since(usage), resource.getrusage(resource.RUSAGE_CHILDREN)
     _run(["airflow", "db", "migrate"], env, base / "migrate.log")
-    total = _run(["airflow", "dags", "test", "customer_intent", LOGICAL_DATE], env, base / "dag.log")
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total, samples = _run_sampled(["airflow", "dags", "test", "customer_intent", LOGICAL_DATE], env, base / "dag.log")
+    dag_cpu = _cpu_since(usage)
 
     db = sqlite3.connect(base / "airflow" / "airflow.db")
-    stages = {
-        task_id: round(duration, 2)
-        for task_id, duration in db.execute(
-            "select task_id, duration from task_instance where dag_id = 'customer_intent' order by start_date"
-        )
-    }
+    query = "select task_id, duration, start_date, end_date from task_instance where dag_id = 'customer_intent'"
+    ran = db.execute(query + " and start_date is not null order by start_date").fetchall()
     db.close()
+    stages = {task_id: round(duration, 2) for task_id, duration, _, _ in ran}
+    resources = task_resources(samples, {task_id: (start, end) for task_id, _, start, end in ran if end})
     rows = {}
     for manifest in sorted((data / "lake" / "manifests").glob(f"*/dt={INTERVAL}.json")):
         for table, counts in json.loads(manifest.read_text())["tables"].items():
@@ -471,7 +570,14 @@ def dag_figures(args: argparse.Namespace, base: Path, env: dict) -> dict:
         "rows_read": sum(c["read"] for c in rows.values()),
         "rows": rows,
         "generate_seconds": round(generate, 2),
+        "generate_cpu_seconds": round(generate_cpu, 1),
         "stage_seconds": stages,
+        # per task: the airflow dags test tree's peak resident MB (and its largest process's) and CPU-s,
+        # sampled from /proc every second (tree_sample); the DAG's CPU-s and its largest process's peak
+        "stage_resources": resources,
+        "dag_cpu_seconds": round(dag_cpu, 1),
+        "dag_peak_tree_rss_mb": round(max((s[1] for s in samples), default=0)),
+        "dag_peak_process_rss_mb": round(max((s[2] for s in samples), default=0)),
         "extract_seconds_sum": round(extract, 2),
         "total_seconds": round(total, 2),
         "scan_floor_seconds": round(floor, 3),
