@@ -124,3 +124,41 @@ def test_event_id_is_deterministic(settings):
     assert ids[0] == ids[1] != ids[2]
     assert ids == ids_again
     assert all(len(i) == 40 for i in ids)
+
+
+def test_text_check_skipped_only_for_lines_that_cannot_hold_bad_text(settings):
+    """The builder checks a web row's text values only when its line has a ``\\u`` escape or U+FFFD
+    (sources/base.py, clean_text): every way bad text can arrive still quarantines its row."""
+    moment = datetime(2026, 11, 21, 1, 2, 3)
+
+    def titled(title: str, **overrides) -> dict:
+        return ga4_event(moment, event_params=[param("page_title", string=title)], **overrides)
+
+    lines = [
+        json.dumps(titled("plain"), ensure_ascii=False),  # 1: no escape at all: loaded
+        json.dumps(titled("lone \ud83d here")),  # 2: a lone surrogate escape
+        json.dumps(titled("ok", geo={"city": "\ufffd"})),  # 3: U+FFFD as an escape
+        json.dumps(titled("ok", geo={"city": "x"}), ensure_ascii=False).replace('"x"', '"上\ufffd海"'),  # 4: raw U+FFFD
+        json.dumps(titled("smile \U0001f600")),  # 5: a surrogate pair escape: one valid character, loaded
+        json.dumps(ga4_event(moment, event_params=[param("ga_session_id", integer=2**63)]), ensure_ascii=False),  # 6
+        json.dumps(titled("C:\\users\\fffd"), ensure_ascii=False),  # 7: an escaped backslash before u: loaded as is
+    ]
+    text = "\n".join(lines) + "\n"
+    assert "\\u" not in lines[0] and "\\u" not in lines[3] and "\\u" not in lines[5] and "\ufffd" in lines[3]
+    (drop_dir(settings, "web") / "ga4_events_000.jsonl").write_text(text, encoding="utf-8", errors="surrogatepass")
+
+    manifest = extract("web", settings)
+
+    assert_accounting(manifest)
+    assert manifest["tables"]["web_events"] == {"read": 7, "loaded": 3, "quarantined": 4}
+    rows = by_row(raw_rows(settings, "web_events"), "ga4_events_000.jsonl")
+    assert sorted(rows) == [1, 5, 7]
+    assert rows[1]["page_title"] == "plain" and rows[5]["page_title"] == "smile \U0001f600"
+    assert rows[7]["page_title"] == "C:\\users\\fffd"
+    quarantined = by_row(quarantine_rows(settings, "web_events"), "ga4_events_000.jsonl")
+    reasons = {number: row["reason"] for number, row in quarantined.items()}
+    assert sorted(reasons) == [2, 3, 4, 6]
+    assert reasons[2].startswith("invalid text in 'page_title': lone surrogate '\\ud83d'"), reasons[2]
+    assert reasons[3].startswith("garbled text in 'city': U+FFFD"), reasons[3]
+    assert reasons[4].startswith("garbled text in 'city': U+FFFD"), reasons[4]
+    assert reasons[6] == f"invalid event_params 'ga_session_id': integer out of range (64-bit): {2**63}", reasons[6]

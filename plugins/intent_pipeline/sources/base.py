@@ -97,12 +97,17 @@ def clip(content: str) -> str:
     return content
 
 
-def unstorable(row: dict) -> str | None:
+def unstorable(row: dict, text_checked: bool = False) -> str | None:
     """Why ``row`` cannot be loaded as it is, or None: a lone surrogate in a text value (JSON's
     ``\\ud83d`` escape without its pair), text holding U+FFFD (garbled before it reached us) or an
-    integer outside int64."""
+    integer outside int64.
+
+    ``text_checked``: the caller knows no text value can hold either (its whole input line has neither a
+    ``\\u`` escape nor U+FFFD, see :func:`clean_text`); only the integers are checked."""
     for name, value in row.items():
         if isinstance(value, str):
+            if text_checked:
+                continue
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError as exc:
@@ -112,6 +117,12 @@ def unstorable(row: dict) -> str | None:
         elif isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
             return f"'{name}' out of range for a 64-bit integer: {value}"
     return None
+
+
+def clean_text(line: str) -> bool:
+    """True when no text parsed from ``line`` (decoded strictly, so without lone surrogates itself) can
+    hold a lone surrogate or U+FFFD: the line has no ``\\u`` escape and no U+FFFD."""
+    return "\\u" not in line and "\ufffd" not in line
 
 
 class TableBuilder:
@@ -144,15 +155,15 @@ class TableBuilder:
             self.suppressed += 1
         return hit
 
-    def add(self, source_file: str, row_number: int, row: dict) -> None:
+    def add(self, source_file: str, row_number: int, row: dict, text_checked: bool = False) -> None:
         """One row that passed every check; missing columns are null.
 
         A row Parquet cannot hold (see :func:`unstorable`) goes to quarantine with the reason instead:
-        one bad value must not fail the write of a whole table.
+        one bad value must not fail the write of a whole table. ``text_checked``: see :func:`unstorable`.
         """
         if self._suppressed(row=row):
             return
-        problem = unstorable(row)
+        problem = unstorable(row, text_checked)
         if problem is not None:
             self.reject(source_file, row_number, problem, raw_json(row))
             return
@@ -189,9 +200,13 @@ class TableBuilder:
         rows, n = self._rows, len(self._rows)
         if not n:
             return
-        data = {name: [row.get(name) for row in rows] for name in self.columns}
+        schema = lake.SCHEMAS[self.table]
+        # The rows as one struct array, converted in Arrow's C++ (a key a row lacks is null, as row.get gave);
+        # its fields are the columns, each converted to its schema type as from_pydict would.
+        rows_type = pa.struct([schema.field(name) for name in self.columns])
+        data = dict(zip(self.columns, pa.array(rows, type=rows_type).flatten(), strict=True))
         data.update(self._meta(n, self._files, self._numbers))
-        self.raw_writer.write(pa.Table.from_pydict(data, schema=lake.SCHEMAS[self.table]))
+        self.raw_writer.write(pa.Table.from_pydict(data, schema=schema))
         self._rows, self._files, self._numbers = [], [], []
 
     def _flush_quarantine(self) -> None:

@@ -59,14 +59,19 @@ def text(value: Any) -> str | None:
     return str(value)
 
 
+# One encoder each, built once: json.dumps with any option builds a new JSONEncoder on every call.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str)
+
+
 def dumps(value: Any) -> str:
     """Compact JSON text, non-ASCII kept readable (Chinese headers and names)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return _COMPACT.encode(value)
 
 
 def canonical_json(value: Any) -> str:
     """Canonical JSON (sorted keys, compact) so the same record always hashes to the same id."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str)
+    return _CANONICAL.encode(value)
 
 
 def decode_bytes(data: bytes) -> str:

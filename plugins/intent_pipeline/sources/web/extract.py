@@ -6,7 +6,7 @@ import hashlib
 import json
 from datetime import date
 
-from intent_pipeline.sources.base import ExtractContext, FileOutcome, LandingFile, TableBuilder
+from intent_pipeline.sources.base import ExtractContext, FileOutcome, LandingFile, TableBuilder, clean_text
 from intent_pipeline.sources.normalize import BadValue, canonical_json, dumps, epoch_micros, field_value, integer, text
 
 TABLE = "web_events"
@@ -166,5 +166,5 @@ def parse_file(file: LandingFile, ctx: ExtractContext, builders: dict[str, Table
             except BadValue as exc:
                 builder.reject(rel, number, str(exc), line)
                 continue
-            builder.add(rel, number, row)
+            builder.add(rel, number, row, text_checked=clean_text(line))
     return FileOutcome(TABLE, read)
