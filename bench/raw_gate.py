@@ -1,7 +1,7 @@
 """Benchmark: the raw quality gate (``validate_raw``) alone, its peak memory and CPU, a baseline revision against
 this tree on the same generated lake, and whether their reports are the same.
 
-    python bench/raw_gate.py [--people N] [--seed S] [--baseline-rev main] [--small-batch ROWS] [--keep DIR]
+    python bench/raw_gate.py [--people N] [--seed S] [--baseline-rev main] [--small-batch ROWS] [--keep DIR] [--plant]
 
 Generates N people (default 20,000) with ``intent_pipeline synth``, extracts the interval 2026-11-21 into a raw
 lake, then runs the gate in a process of its own under ``/usr/bin/time -v`` three times: with the baseline
@@ -9,6 +9,11 @@ revision's code (``git archive`` of ``--baseline-rev``: plugins, expectations, d
 its default ``INTENT_RAW_GATE_BATCH_ROWS`` and with this tree at ``--small-batch`` rows (default 10,000, so the
 large tables take many batches). Each run writes its own reports folder; the verdicts it records in the lake
 are copied aside. The runs' ``raw.json``, ``raw.md`` and verdict rows (less ``validated_at``) must be equal.
+
+With ``--plant`` the extracted lake gets violations spread over the batches before the gate runs: the first 10
+``web_events`` rows again at the partition's end (duplicate ids in the first and the last batch) and every
+50,000th ``email_events`` row an unknown ``event``. A ``--keep`` folder that already holds an extracted lake is
+reused (no new synth or extract).
 
 The last line is one JSON object: rows per table, each run's peak RSS (MB), CPU-s (user + sys) and wall,
 the ratios against the baseline, and ``reports_equal``.
@@ -84,12 +89,43 @@ def main() -> None:
     parser.add_argument("--baseline-rev", default="main")
     parser.add_argument("--small-batch", type=int, default=10_000)
     parser.add_argument("--keep", type=Path, help="work folder to keep (default: a temporary one, removed)")
+    parser.add_argument("--plant", action="store_true", help="plant violations spread over the batches")
     args = parser.parse_args()
 
     base = args.keep or Path(tempfile.mkdtemp(prefix="intent-rawgate-bench-"))
     base.mkdir(parents=True, exist_ok=True)
     data = base / "home" / "data"
     env = _env(base, ROOT / "plugins")
+    lake = data / "lake"
+    if not (lake / "manifests").exists():
+        _extract(base, data, env, args)
+    if args.plant:
+        plant(lake)
+    rows = {}
+    for manifest in sorted((lake / "manifests").glob(f"*/dt={INTERVAL}.json")):
+        rows.update({table: c["loaded"] for table, c in json.loads(manifest.read_text())["tables"].items()})
+    run_gates(args, base, lake, rows)
+
+
+def plant(lake: Path) -> None:
+    """Violations over the batches (module docstring), written back in row groups of 24,000 rows."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    web = lake / "raw" / "web_events" / f"dt={INTERVAL}" / "part-0.parquet"
+    table = pq.read_table(web, partitioning=None)
+    pq.write_table(pa.concat_tables([table, table.slice(0, 10)]), web, row_group_size=24_000, compression="zstd")
+    email = lake / "raw" / "email_events" / f"dt={INTERVAL}" / "part-0.parquet"
+    table = pq.read_table(email, partitioning=None)
+    every = pa.array(np.arange(1, table.num_rows + 1) % 50_000 == 0)
+    event = pc.if_else(every, pa.scalar("link_preview"), table.column("event"))
+    table = table.set_column(table.schema.get_field_index("event"), "event", event)
+    pq.write_table(table, email, row_group_size=24_000, compression="zstd")
+
+
+def _extract(base: Path, data: Path, env: dict, args: argparse.Namespace) -> None:
     _run([sys.executable, "-m", "intent_pipeline", "synth", "--people", str(args.people), "--seed", str(args.seed),
           "--date", INTERVAL, "--landing", str(data / "landing"), "--truth", str(data / "ground_truth")],
          env, base / "synth.log")  # fmt: skip
@@ -100,11 +136,10 @@ def main() -> None:
         "[extract_source(x, s, day, batch_id=f'bench/{x}', loaded_at=datetime.datetime(2026, 11, 22)) for x in SOURCES]"
     )
     _run([sys.executable, "-c", extract], env, base / "extract.log")
-    lake = data / "lake"
-    rows = {}
-    for manifest in sorted((lake / "manifests").glob(f"*/dt={INTERVAL}.json")):
-        rows.update({table: c["loaded"] for table, c in json.loads(manifest.read_text())["tables"].items()})
 
+
+def run_gates(args: argparse.Namespace, base: Path, lake: Path, rows: dict) -> None:
+    """The gate three times (module docstring); prints each run's figures and the JSON line."""
     baseline = base / "baseline-tree"
     if not baseline.exists():
         baseline.mkdir()
@@ -146,6 +181,7 @@ def main() -> None:
         "seed": args.seed,
         "baseline_rev": args.baseline_rev,
         "small_batch_rows": args.small_batch,
+        "planted": args.plant,
         "rows": rows,
         "runs": figures,
         **{
