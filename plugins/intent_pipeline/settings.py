@@ -67,7 +67,8 @@ _EMPTY_IS_UNSET = (
     "dbt_unit_tests", "dbt_parse_cache", "dbt_fork_socket", "dashboard_build", "dashboard_out", "dashboard_timeout",
     "serving_dir", "serving_mask",
     "pii_salt", "suppression_list", "retention_raw_days", "retention_quarantine_days", "max_quarantine_share",
-    "max_reject_share", "activation_dry_run", "activation_dead_letter_after", "activation_max_change_share",
+    "max_reject_share", "raw_gate_batch_rows", "activation_dry_run", "activation_dead_letter_after",
+    "activation_max_change_share",
     "activation_guard_min_rows", "forms_decimal", "forms_date_order", "crm_decimal", "crm_date_order", "pg_port",
     "conversion_event", "model_rule_features",
 )  # fmt: skip
@@ -144,6 +145,9 @@ class Settings(BaseSettings):
     # destination's rows its latest activation refused.
     max_quarantine_share: float = 0.2
     max_reject_share: float = 0.2
+    # The raw gate reads a partition in Arrow record batches of at most this many rows
+    # (quality/batched.py): its memory follows this figure, not the partition's size.
+    raw_gate_batch_rows: int = 100_000
 
     # Activation safety (activation.Safety): dead letter after this many failed attempts; a CRM run
     # updating more than this share of its acknowledged records stops (None, "none"/"off": no guard)
@@ -236,7 +240,12 @@ class Settings(BaseSettings):
         return switch(value, _env_name(info)) if isinstance(value, str) else value
 
     @field_validator(
-        "model_retrain_days", "activation_dead_letter_after", "activation_guard_min_rows", "pg_port", mode="before"
+        "model_retrain_days",
+        "activation_dead_letter_after",
+        "activation_guard_min_rows",
+        "pg_port",
+        "raw_gate_batch_rows",
+        mode="before",
     )
     @classmethod
     def _whole_number(cls, value: Any, info: ValidationInfo) -> Any:

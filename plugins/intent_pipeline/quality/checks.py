@@ -47,15 +47,19 @@ def configure_validation(context, data_source, table: str, suite):
     return context.validation_definitions.add(gx.ValidationDefinition(name=table, data=batch_definition, suite=suite))
 
 
-def run_validation(validation, df, parameters: dict, key_columns: list[str]) -> list[dict]:
-    """Validate ``df``; one report row per expectation, in the suite file's order."""
+def run_results(validation, df, parameters: dict) -> list:
+    """Validate ``df``; GX's result of each expectation, in the suite file's order."""
     result = validation.run(
         batch_parameters={"dataframe": df}, expectation_parameters=parameters, result_format=RESULT_FORMAT
     )
     order = {expectation.id: number for number, expectation in enumerate(validation.suite.expectations)}
-    rows = sorted(result.results, key=lambda r: order.get(r.expectation_config.id, len(order)))
+    return sorted(result.results, key=lambda r: order.get(r.expectation_config.id, len(order)))
+
+
+def run_validation(validation, df, parameters: dict, key_columns: list[str]) -> list[dict]:
+    """Validate ``df``; one report row per expectation, in the suite file's order."""
     keys = [column for column in key_columns if column in df.columns]
-    return [_report_row(r, df, keys) for r in rows]
+    return [report_row(r, df, keys) for r in run_results(validation, df, parameters)]
 
 
 def _column_of(kwargs: dict) -> str | None:
@@ -88,7 +92,7 @@ def condition_text(condition: Any) -> str | None:
     return json.dumps(condition, default=str)
 
 
-def _error_of(exception_info: Any) -> str | None:
+def error_of(exception_info: Any) -> str | None:
     # GX nests exception_info per metric when a metric failed, flat otherwise.
     if not exception_info:
         return None
@@ -99,11 +103,13 @@ def _error_of(exception_info: Any) -> str | None:
     return None
 
 
-def _report_row(result, df, keys: list[str]) -> dict:
+def report_row(result, df, keys: list[str], examples_found: list | None = None) -> dict:
+    """One report row of a GX result; ``examples_found``: the failing values already looked up (the batched
+    raw gate's, gathered over its batches), else they are looked up in ``df``."""
     config = result.expectation_config
     kwargs = config.kwargs
     details = result.result or {}
-    error = _error_of(result.exception_info)
+    error = error_of(result.exception_info)
     unexpected_count = details.get("unexpected_count")
     # Share of the rows checked, nulls included (GX's unexpected_percent leaves nulls out, which reads oddly
     # next to "n of N rows"); rows checked is the table, or the rows matching the row condition.
@@ -118,7 +124,7 @@ def _report_row(result, df, keys: list[str]) -> dict:
         elif unexpected_count is None:  # table-level expectations (row count, ...)
             examples = [{"observed_value": json_safe(details.get("observed_value"))}]
         else:
-            examples = _examples(details, df, keys)
+            examples = examples_of(details, df, keys) if examples_found is None else examples_found[:MAX_EXAMPLES]
     return {
         "expectation": config.type,
         "column": _column_of(kwargs),
@@ -134,7 +140,7 @@ def _report_row(result, df, keys: list[str]) -> dict:
     }
 
 
-def _examples(details: dict, df, keys: list[str]) -> list[dict]:
+def examples_of(details: dict, df, keys: list[str]) -> list[dict]:
     """Up to five failing values, each with the key columns of its row (source file and row number in raw)."""
     values = list(details.get("partial_unexpected_list") or [])[:MAX_EXAMPLES]
     indexes = list(details.get("partial_unexpected_index_list") or [])[:MAX_EXAMPLES]

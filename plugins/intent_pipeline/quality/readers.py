@@ -26,16 +26,13 @@ def raw_partition_dir(lake_dir: Path | str, table: str, interval_start: date) ->
     return Path(lake_dir) / "raw" / table / f"dt={interval_start.isoformat()}"
 
 
-def read_raw_partition(lake_dir: Path | str, table: str, interval_start: date):
-    """One interval's raw partition of ``table`` as a pandas DataFrame (all its Parquet files).
+def raw_partition_files(lake_dir: Path | str, table: str, interval_start: date) -> list[Path]:
+    """The Parquet files of one interval's raw partition of ``table``, sorted.
 
     Raises :class:`MissingTable` when the partition has no Parquet file: the extract writes an
     empty file with the full schema even for an empty interval, so none at all means the
     interval was not extracted (or the lake is elsewhere).
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     folder = raw_partition_dir(lake_dir, table, interval_start)
     files = sorted(folder.glob("*.parquet"))
     if not files:
@@ -43,18 +40,116 @@ def read_raw_partition(lake_dir: Path | str, table: str, interval_start: date):
             f"raw partition of {table} for {interval_start.isoformat()} not found: no {folder}/*.parquet "
             "(was the interval extracted? is INTENT_LAKE_DIR right?)"
         )
+    return files
+
+
+def _unreadable(table: str, interval_start: date, path: Path, exc: Exception) -> MissingTable:
+    # a damaged or half-copied file: name it, and the table
+    return MissingTable(
+        f"raw partition of {table} for {interval_start.isoformat()} cannot be read: {path}: "
+        f"{type(exc).__name__}: {exc} (re-run the extract of this interval to rewrite it)"
+    )
+
+
+def read_raw_partition(lake_dir: Path | str, table: str, interval_start: date):
+    """One interval's raw partition of ``table`` as a pandas DataFrame (all its Parquet files, whole:
+    :class:`RawBatches` reads it in bounded memory). Raises :class:`MissingTable` (see
+    :func:`raw_partition_files`)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = raw_partition_files(lake_dir, table, interval_start)
     # ParquetFile, not pq.read_table: the latter would treat the dt= folder as a hive partition key.
     tables = []
     for path in files:
         try:
             tables.append(pq.ParquetFile(str(path)).read())
-        except (pa.ArrowException, OSError) as exc:  # a damaged or half-copied file: name it, and the table
-            raise MissingTable(
-                f"raw partition of {table} for {interval_start.isoformat()} cannot be read: {path}: "
-                f"{type(exc).__name__}: {exc} (re-run the extract of this interval to rewrite it)"
-            ) from None
+        except (pa.ArrowException, OSError) as exc:
+            raise _unreadable(table, interval_start, path, exc) from None
     data = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")
     return data.to_pandas()
+
+
+class RawBatches:
+    """One interval's raw partition of ``table`` as pandas DataFrames of at most ``batch_rows`` rows each,
+    read as Arrow record batches file by file, in file and row order.
+
+    Every batch has the partition's columns (the files' schemas unified as :func:`read_raw_partition`'s
+    concatenation does, a column a file lacks as nulls) and the pandas dtype the whole partition would
+    give: an integer or boolean column with a null anywhere in the partition (Parquet's row-group
+    statistics) is float64 or object in every batch, as it is in the whole DataFrame.
+    """
+
+    def __init__(self, lake_dir: Path | str, table: str, interval_start: date, batch_rows: int):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if batch_rows < 1:
+            raise ValueError(f"INTENT_RAW_GATE_BATCH_ROWS must be at least 1, got {batch_rows}")
+        self.table, self.interval_start, self.batch_rows = table, interval_start, batch_rows
+        self.files = raw_partition_files(lake_dir, table, interval_start)
+        self.metadata = []
+        for path in self.files:
+            try:
+                self.metadata.append(pq.ParquetFile(str(path)).metadata)
+            except (pa.ArrowException, OSError) as exc:
+                raise _unreadable(table, interval_start, path, exc) from None
+        schemas = [meta.schema.to_arrow_schema() for meta in self.metadata]
+        self.schema = schemas[0] if len(schemas) == 1 else pa.unify_schemas(schemas, promote_options="default")
+        self.rows = sum(meta.num_rows for meta in self.metadata)
+        self._dtypes = self._null_dtypes()
+
+    def _null_dtypes(self) -> dict:
+        """``{column: pandas dtype}`` for the integer and boolean columns that hold a null in the partition."""
+        import pyarrow as pa
+
+        nullable = set()
+        for meta in self.metadata:
+            names = meta.schema.to_arrow_schema().names
+            missing = set(self.schema.names) - set(names)
+            nullable |= missing if meta.num_rows else set()
+            for group in range(meta.num_row_groups):
+                row_group = meta.row_group(group)
+                for number in range(row_group.num_columns):
+                    column = row_group.column(number)
+                    stats = column.statistics
+                    name = column.path_in_schema
+                    # without statistics (not written by pyarrow) a batch keeps the dtype its own nulls give
+                    if stats is not None and stats.has_null_count and stats.null_count:
+                        nullable.add(name)
+        dtypes = {}
+        for field in self.schema:
+            if field.name in nullable and (pa.types.is_integer(field.type) or pa.types.is_boolean(field.type)):
+                dtypes[field.name] = pa.array([None], type=field.type).to_pandas().dtype
+        return dtypes
+
+    def __iter__(self):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        for path in self.files:
+            try:
+                for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=self.batch_rows):
+                    yield self._frame(pa.Table.from_batches([batch]))
+            except (pa.ArrowException, OSError) as exc:
+                raise _unreadable(self.table, self.interval_start, path, exc) from None
+
+    def _frame(self, data):
+        import pyarrow as pa
+
+        if data.schema != self.schema:
+            columns = [
+                data.column(field.name).cast(field.type)
+                if field.name in data.schema.names
+                else pa.nulls(data.num_rows, type=field.type)
+                for field in self.schema
+            ]
+            data = pa.Table.from_arrays(columns, schema=self.schema)
+        frame = data.to_pandas()
+        for name, dtype in self._dtypes.items():
+            if frame[name].dtype != dtype:
+                frame[name] = frame[name].astype(dtype)
+        return frame
 
 
 def read_manifest(lake_dir: Path | str, source: str, interval_start: date) -> dict | None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from intent_pipeline.intervals import interval_day
 from intent_pipeline.quality.gate import write_report
-from intent_pipeline.quality.readers import MissingTable, read_manifest, read_marts, read_raw_partition
+from intent_pipeline.quality.readers import MissingTable, RawBatches, read_manifest, read_marts, read_raw_partition
 from intent_pipeline.quality.suites import MART_TABLES, RAW_TABLES, load_suite_spec
 from intent_pipeline.quality.verdicts import write_verdicts
 from intent_pipeline.sources.normalize import id_text_regex
@@ -180,18 +180,37 @@ class _Runner:
         self.layer = layer
         # Every suite is read and checked before any data is touched: a broken suite file fails fast.
         self.specs = {table: load_suite_spec(layer, table, expectations_dir) for table in tables}
+        if layer == "raw":
+            from intent_pipeline.quality.batched import check_batchable
+
+            for spec in self.specs.values():
+                check_batchable(spec)
         self.context = configure_context()
         self.data_source = configure_data_source(self.context, layer)
 
-    def table_report(self, table: str, df, parameters: dict) -> dict:
-        from intent_pipeline.quality.checks import configure_validation, run_validation
+    def _validation(self, table: str):
+        from intent_pipeline.quality.checks import configure_validation
         from intent_pipeline.quality.suites import configure_suite
 
-        spec = self.specs[table]
-        validation = configure_validation(self.context, self.data_source, table, configure_suite(spec))
-        results = run_validation(validation, df, parameters, spec["meta"]["key_columns"])
-        success = not any(not r["success"] and r["severity"] == "critical" for r in results)
-        return {"rows": len(df), "success": success, "error": None, "results": results}
+        return configure_validation(self.context, self.data_source, table, configure_suite(self.specs[table]))
+
+    def table_report(self, table: str, df, parameters: dict) -> dict:
+        from intent_pipeline.quality.checks import run_validation
+
+        results = run_validation(self._validation(table), df, parameters, self.specs[table]["meta"]["key_columns"])
+        return _table_report(len(df), results)
+
+    def batched_report(self, table: str, batches: RawBatches, parameters: dict) -> dict:
+        """:meth:`table_report` of a partition read in record batches (quality/batched.py)."""
+        from intent_pipeline.quality.batched import batched_results
+
+        key_columns = self.specs[table]["meta"]["key_columns"]
+        return _table_report(batches.rows, batched_results(self._validation(table), batches, parameters, key_columns))
+
+
+def _table_report(rows: int, results: list[dict]) -> dict:
+    success = not any(not r["success"] and r["severity"] == "critical" for r in results)
+    return {"rows": rows, "success": success, "error": None, "results": results}
 
 
 def _finish(settings: Settings, layer: str, interval_start: date, tables: dict, run_id: str | None) -> dict:
@@ -242,7 +261,9 @@ def validate_raw(
     files' column warnings (renamed, unknown, missing optional columns) are reported by name.
 
     Reads ``<lake>/raw/<table>/dt=YYYY-MM-DD/*.parquet``; a table without a partition is a
-    critical failure of that table. The report goes to
+    critical failure of that table. A partition of more than ``settings.raw_gate_batch_rows`` rows
+    (``INTENT_RAW_GATE_BATCH_ROWS``) is read and validated in record batches of that size, the results
+    merged exactly (``quality/batched.py``): the report is the one the whole partition would give. The report goes to
     ``<reports>/quality/dt=YYYY-MM-DD/raw.json`` (and ``raw.md``). With ``run_id`` (the DAG's gate)
     the verdicts are also recorded in the lake for the warehouse (``verdicts.py``).
     """
@@ -254,12 +275,15 @@ def validate_raw(
     tables = {}
     for table in RAW_TABLES:
         try:
-            df = read_raw_partition(settings.lake_dir, table, interval_start)
+            batches = RawBatches(settings.lake_dir, table, interval_start, settings.raw_gate_batch_rows)
+            if batches.rows <= batches.batch_rows:  # one batch: the whole partition, as GX sees it
+                tables[table] = runner.table_report(
+                    table, read_raw_partition(settings.lake_dir, table, interval_start), parameters
+                )
+            else:  # batch by batch, in bounded memory
+                tables[table] = runner.batched_report(table, batches, parameters)
         except MissingTable as error:
             tables[table] = _missing_table_report(error)
-        else:
-            tables[table] = runner.table_report(table, df, parameters)
-            del df  # one partition in memory at a time
         try:
             manifest = manifests.setdefault(
                 SOURCE_OF_TABLE[table], read_manifest(settings.lake_dir, SOURCE_OF_TABLE[table], interval_start)
