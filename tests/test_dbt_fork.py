@@ -49,7 +49,12 @@ def project(tmp_path_factory) -> Path:
 
 
 def _env(**more: str) -> dict[str, str]:
-    return pipeline.dbt_process_env({**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **more})
+    # the plugins on PYTHONPATH as tests/conftest.py gives them to dbt: the server imports intent_pipeline
+    # even when pytest runs without scripts/env.sh (pyproject's pythonpath reaches only this process)
+    pythonpath = pipeline.with_plugins_on_path(os.environ.get("PYTHONPATH"))
+    return pipeline.dbt_process_env(
+        {**os.environ, "PYTHONPATH": pythonpath, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **more}
+    )
 
 
 @pytest.fixture(scope="module")
