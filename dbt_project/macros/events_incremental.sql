@@ -313,8 +313,9 @@
 {%- endmacro %}
 
 {#- post_hook of a model with kept digests: keep this run's digests (`inputs`, computed again only when
-    the run did not) and the fingerprint it decided with, drop the scratch. -#}
-{% macro keep_kept_digests(inputs, fingerprint) -%}
+    the run did not) and the fingerprint it decided with, drop the scratch (the inputs now and the
+    scratch of what changed, `changed`). -#}
+{% macro keep_kept_digests(inputs, fingerprint, changed='keys_changed') -%}
     {%- set kept = identity_scratch('inputs') -%}
     {%- set decided = kept_state_decided() -%}
     {%- set sql -%}
@@ -326,7 +327,7 @@
     {%- endif %}
     {{ keep_decided_fingerprint(decided, fingerprint) }};
     drop table if exists {{ identity_scratch('inputs_now') }};
-    drop table if exists {{ identity_scratch('keys_changed') }}
+    drop table if exists {{ identity_scratch(changed) }}
     {%- endset -%}
     {{- hook_statements(sql) -}}
 {%- endmacro %}
@@ -433,18 +434,5 @@
 {#- post_hook of int_attribution_journeys: keep the persons' digests and the fingerprint for the next
     run (those the model decided with), drop the scratch. -#}
 {% macro journeys_kept_state(events, touches) -%}
-    {%- set kept = identity_scratch('inputs') -%}
-    {%- set decided = kept_state_decided() -%}
-    {%- set sql -%}
-    drop table if exists {{ kept }};
-    {%- if decided and decided.recompute %}
-    create table {{ kept }} as select * from {{ identity_scratch('inputs_now') }};
-    {%- else %}
-    create table {{ kept }} as {{ journey_inputs(events, touches) }};
-    {%- endif %}
-    {{ keep_decided_fingerprint(decided, attribution_journeys_fingerprint) }};
-    drop table if exists {{ identity_scratch('inputs_now') }};
-    drop table if exists {{ identity_scratch('persons_changed') }}
-    {%- endset -%}
-    {{- hook_statements(sql) -}}
+    {{- keep_kept_digests(journey_inputs(events, touches), attribution_journeys_fingerprint, 'persons_changed') -}}
 {%- endmacro %}
