@@ -4,6 +4,7 @@
         [--seed dbt_project/seeds/scoring_rules.csv] [--out data/reports/scoring_calibration]
         [--grades share:0.2,0.5 | rate:0.3,0.1 | points:60,30] [--points-per-doubling 20] [--count-tiers]
         [--no-rare-rules]
+    python -m intent_pipeline.scoring_calibration window [--share 0.8]   (intent_pipeline.conversion_window)
 
 Reads the closed loop the last ``dbt build`` wrote (``marts.lead_conversion_examples`` with a
 closed window, labelled by the vars conversion_event / conversion_window_days, and each rule's
@@ -861,6 +862,12 @@ def write(result: dict[str, Any], seed_path: Path, out: Path) -> dict[str, Path]
 
 def main(argv: list[str] | None = None) -> int:
     from intent_pipeline.settings import DBT_PROJECT_DIR, Settings
+
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["window"]:  # the conversion window from the history (intent_pipeline.conversion_window)
+        from intent_pipeline import conversion_window
+
+        return conversion_window.main(argv[1:])
 
     parser = argparse.ArgumentParser(prog="python -m intent_pipeline.scoring_calibration", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
