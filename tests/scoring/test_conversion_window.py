@@ -131,3 +131,39 @@ def _applied(text: str, line: str) -> str:
         if row.lstrip().startswith("conversion_stage:"):
             out.append(line + "\n")
     return "".join(out)
+
+
+def test_the_bench_proposes_from_the_training_period_only(tmp_path):
+    """bench/scoring.py's training_window: the leads before the first test lead (the newest 20 % of the
+    labelled leads), a conversion after that moment unseen; nothing of the test period is read."""
+    from tests.benches import load_bench
+
+    bench = load_bench("scoring")
+    home = tmp_path / "home"
+    warehouse = bench.settings_for(home).warehouse
+    warehouse.parent.mkdir(parents=True)
+    points = [START + pd.Timedelta(days=d) for d in range(100)]  # one lead a day, every label complete
+    examples = pd.DataFrame(
+        {
+            "example_id": [f"lead:{d}" for d in range(100)],
+            "lead_id": [str(d) for d in range(100)],
+            "scored_at": points,
+            "converted_before_scoring": False,
+            "label_complete": True,
+            "conversion_definition": "opportunity_created within 30 days",
+        }
+    )
+    # lead 10 converts on day 15 (seen), lead 50 on day 120 (after the test's start: censored), lead 90
+    # (a test lead) on day 92 (not read)
+    late = START + pd.Timedelta(days=120)
+    events = pd.DataFrame({"lead_id": ["10", "50", "90"], "converted_at": [points[15], late, points[92]]})
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema marts; create schema intermediate")
+        con.register("examples", examples)
+        con.execute("create table marts.lead_conversion_examples as select * from examples")
+        con.register("events", events)
+        con.execute("create table intermediate.int_lead_conversion_events as select * from events")
+    proposal = bench.training_window(home)
+    assert pd.Timestamp(proposal["as_of"]) == points[80]  # the first of the newest 20 leads
+    assert (proposal["leads"], proposal["conversions_observed"], proposal["current_window_days"]) == (80, 1, 30)
+    assert proposal["window_days"] == 5 and "few_conversions" in proposal["warnings"]
