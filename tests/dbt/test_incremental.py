@@ -219,6 +219,30 @@ def sessionless(event_id: str, pseudo: str, at: str, path: str = "/pricing") -> 
     return page_view(event_id, pseudo, at, path, None, 5_000)  # type: ignore[arg-type]
 
 
+def _daily_and_refreshed(days, tmp_path, day_a: tuple, day_b: tuple, runs_of_b: int = 1) -> tuple[Build, Build]:
+    """Copies of day 3's from-scratch side with web partitions of day A and day B (``(day, rows)`` each): the
+    daily side runs SESSION_MODELS for A, then ``runs_of_b`` times for B (more than once: re-runs of the
+    interval); the refreshed side runs them once for B with ``--full-refresh``."""
+    (first, rows_a), (second, rows_b) = day_a, day_b
+    built = {}
+    for name in ("daily", "refreshed"):
+        base = tmp_path / name
+        shutil.copytree(days["from_scratch"].lake, base / "lake")
+        shutil.copyfile(days["from_scratch"].warehouse, base / WAREHOUSE_FILE)
+        write_partition(base / "lake", "web_events", first.date(), rows_a)
+        if name == "daily":
+            done = run_dbt(base, base / "lake", "run", "--select", *SESSION_MODELS, interval=(first, next_day(first)))
+            assert done.returncode == 0, done.stdout[-4000:]
+        write_partition(base / "lake", "web_events", second.date(), rows_b)
+        args = () if name == "daily" else ("--full-refresh",)
+        for _ in range(runs_of_b if name == "daily" else 1):
+            done = run_dbt(base, base / "lake", "run", *args, "--select", *SESSION_MODELS,
+                           interval=(second, next_day(second)))  # fmt: skip
+            assert done.returncode == 0, done.stdout[-4000:]
+        built[name] = Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=base / "lake", build=done)
+    return built["daily"], built["refreshed"]
+
+
 def test_sessions_a_late_event_can_reach_are_rebuilt_and_no_other(days, tmp_path):
     # docs/incremental.md, "Web sessions per touched session": a daily run keeps a browser's stored sessions
     # that ended more than the timeout before its earliest changed event and rebuilds the rest. Day A
@@ -257,22 +281,7 @@ def test_sessions_a_late_event_can_reach_are_rebuilt_and_no_other(days, tmp_path
         # a bing click before every session of first.device: its first-user traffic changes on every session
         page_view("w-first-0", "first.device", "2026-11-10 12:00:00", "/?utm_source=bing&utm_medium=cpc", 500),
     ]
-    built = {}
-    for name in ("daily", "refreshed"):
-        base = tmp_path / name
-        shutil.copytree(days["from_scratch"].lake, base / "lake")
-        shutil.copyfile(days["from_scratch"].warehouse, base / WAREHOUSE_FILE)
-        write_partition(base / "lake", "web_events", day_a.date(), rows_a)
-        if name == "daily":
-            done = run_dbt(base, base / "lake", "run", "--select", *SESSION_MODELS, interval=(day_a, next_day(day_a)))
-            assert done.returncode == 0, done.stdout[-4000:]
-        write_partition(base / "lake", "web_events", day_b.date(), rows_b)
-        args = () if name == "daily" else ("--full-refresh",)
-        interval = (day_b, next_day(day_b))
-        done = run_dbt(base, base / "lake", "run", *args, "--select", *SESSION_MODELS, interval=interval)
-        assert done.returncode == 0, done.stdout[-4000:]
-        built[name] = Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=base / "lake", build=done)
-    daily, refreshed = built["daily"], built["refreshed"]
+    daily, refreshed = _daily_and_refreshed(days, tmp_path, (day_a, rows_a), (day_b, rows_b))
 
     def session_of(build: Build, event_id: str) -> str:
         return build.one("select session_key from intermediate.int_web_session_events where event_id = ?", event_id)[0]
@@ -319,23 +328,7 @@ def test_events_without_a_session_id_on_consecutive_days_equal_a_full_refresh(da
     ]
     events = {row["event_id"] for row in rows_a + rows_b}
     browsers = "('night.device', 'mix.device', 'tie.device')"
-    built = {}
-    for name in ("daily", "refreshed"):
-        base = tmp_path / name
-        shutil.copytree(days["from_scratch"].lake, base / "lake")
-        shutil.copyfile(days["from_scratch"].warehouse, base / WAREHOUSE_FILE)
-        write_partition(base / "lake", "web_events", day_a.date(), rows_a)
-        if name == "daily":
-            done = run_dbt(base, base / "lake", "run", "--select", *SESSION_MODELS, interval=(day_a, next_day(day_a)))
-            assert done.returncode == 0, done.stdout[-4000:]
-        write_partition(base / "lake", "web_events", day_b.date(), rows_b)
-        args = () if name == "daily" else ("--full-refresh",)
-        interval = (day_b, next_day(day_b))
-        for _ in range(2 if name == "daily" else 1):  # the daily side runs B twice: a re-run changes nothing
-            done = run_dbt(base, base / "lake", "run", *args, "--select", *SESSION_MODELS, interval=interval)
-            assert done.returncode == 0, done.stdout[-4000:]
-        built[name] = Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=base / "lake", build=done)
-    daily, refreshed = built["daily"], built["refreshed"]
+    daily, refreshed = _daily_and_refreshed(days, tmp_path, (day_a, rows_a), (day_b, rows_b), runs_of_b=2)
 
     def session_of(build: Build, event_id: str) -> str:
         return build.one("select session_key from intermediate.int_web_session_events where event_id = ?", event_id)[0]
