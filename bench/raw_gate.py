@@ -2,6 +2,7 @@
 this tree on the same generated lake, and whether their reports are the same.
 
     python bench/raw_gate.py [--people N] [--seed S] [--baseline-rev main] [--small-batch ROWS] [--keep DIR] [--plant]
+                             [--files N]
 
 Generates N people (default 20,000) with ``intent_pipeline synth``, extracts the interval 2026-11-21 into a raw
 lake, then runs the gate in a process of its own under ``/usr/bin/time -v`` three times: with the baseline
@@ -13,7 +14,9 @@ are copied aside. The runs' ``raw.json``, ``raw.md`` and verdict rows (less ``va
 With ``--plant`` the extracted lake gets violations spread over the batches before the gate runs: the first 10
 ``web_events`` rows again at the partition's end (duplicate ids in the first and the last batch) and every
 50,000th ``email_events`` row an unknown ``event``. A ``--keep`` folder that already holds an extracted lake is
-reused (no new synth or extract).
+reused (no new synth or extract). With ``--files N`` the ``web_events`` partition is landed again as N files
+of consecutive rows (``part-0000.parquet`` …, same rows, same order; an extract that flushed often) before the
+gate runs.
 
 The last line is one JSON object: rows per table, each run's peak RSS (MB), CPU-s (user + sys) and wall,
 the ratios against the baseline, and ``reports_equal``.
@@ -90,6 +93,7 @@ def main() -> None:
     parser.add_argument("--small-batch", type=int, default=10_000)
     parser.add_argument("--keep", type=Path, help="work folder to keep (default: a temporary one, removed)")
     parser.add_argument("--plant", action="store_true", help="plant violations spread over the batches")
+    parser.add_argument("--files", type=int, help="land the web_events partition again as this many files")
     args = parser.parse_args()
 
     base = args.keep or Path(tempfile.mkdtemp(prefix="intent-rawgate-bench-"))
@@ -101,6 +105,8 @@ def main() -> None:
         _extract(base, data, env, args)
     if args.plant:
         plant(lake)
+    if args.files:
+        split_files(lake / "raw" / "web_events" / f"dt={INTERVAL}", args.files)
     rows = {}
     for manifest in sorted((lake / "manifests").glob(f"*/dt={INTERVAL}.json")):
         rows.update({table: c["loaded"] for table, c in json.loads(manifest.read_text())["tables"].items()})
@@ -123,6 +129,20 @@ def plant(lake: Path) -> None:
     event = pc.if_else(every, pa.scalar("link_preview"), table.column("event"))
     table = table.set_column(table.schema.get_field_index("event"), "event", event)
     pq.write_table(table, email, row_group_size=24_000, compression="zstd")
+
+
+def split_files(folder: Path, files: int) -> None:
+    """The partition in ``folder`` written again as ``files`` files of consecutive rows, in the same order."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    old = sorted(folder.glob("*.parquet"))
+    table = pa.concat_tables([pq.ParquetFile(path).read() for path in old])
+    for path in old:
+        path.unlink()
+    size = -(-table.num_rows // files)
+    for number in range(files):
+        pq.write_table(table.slice(number * size, size), folder / f"part-{number:04d}.parquet", compression="zstd")
 
 
 def _extract(base: Path, data: Path, env: dict, args: argparse.Namespace) -> None:
@@ -182,6 +202,7 @@ def run_gates(args: argparse.Namespace, base: Path, lake: Path, rows: dict) -> N
         "baseline_rev": args.baseline_rev,
         "small_batch_rows": args.small_batch,
         "planted": args.plant,
+        "web_events_files": len(list((lake / "raw" / "web_events" / f"dt={INTERVAL}").glob("*.parquet"))),
         "rows": rows,
         "runs": figures,
         **{

@@ -219,6 +219,30 @@ def sessionless(event_id: str, pseudo: str, at: str, path: str = "/pricing") -> 
     return page_view(event_id, pseudo, at, path, None, 5_000)  # type: ignore[arg-type]
 
 
+def _daily_and_refreshed(days, tmp_path, day_a: tuple, day_b: tuple, runs_of_b: int = 1) -> tuple[Build, Build]:
+    """Copies of day 3's from-scratch side with web partitions of day A and day B (``(day, rows)`` each): the
+    daily side runs SESSION_MODELS for A, then ``runs_of_b`` times for B (more than once: re-runs of the
+    interval); the refreshed side runs them once for B with ``--full-refresh``."""
+    (first, rows_a), (second, rows_b) = day_a, day_b
+    built = {}
+    for name in ("daily", "refreshed"):
+        base = tmp_path / name
+        shutil.copytree(days["from_scratch"].lake, base / "lake")
+        shutil.copyfile(days["from_scratch"].warehouse, base / WAREHOUSE_FILE)
+        write_partition(base / "lake", "web_events", first.date(), rows_a)
+        if name == "daily":
+            done = run_dbt(base, base / "lake", "run", "--select", *SESSION_MODELS, interval=(first, next_day(first)))
+            assert done.returncode == 0, done.stdout[-4000:]
+        write_partition(base / "lake", "web_events", second.date(), rows_b)
+        args = () if name == "daily" else ("--full-refresh",)
+        for _ in range(runs_of_b if name == "daily" else 1):
+            done = run_dbt(base, base / "lake", "run", *args, "--select", *SESSION_MODELS,
+                           interval=(second, next_day(second)))  # fmt: skip
+            assert done.returncode == 0, done.stdout[-4000:]
+        built[name] = Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=base / "lake", build=done)
+    return built["daily"], built["refreshed"]
+
+
 def test_sessions_a_late_event_can_reach_are_rebuilt_and_no_other(days, tmp_path):
     # docs/incremental.md, "Web sessions per touched session": a daily run keeps a browser's stored sessions
     # that ended more than the timeout before its earliest changed event and rebuilds the rest. Day A
@@ -257,22 +281,7 @@ def test_sessions_a_late_event_can_reach_are_rebuilt_and_no_other(days, tmp_path
         # a bing click before every session of first.device: its first-user traffic changes on every session
         page_view("w-first-0", "first.device", "2026-11-10 12:00:00", "/?utm_source=bing&utm_medium=cpc", 500),
     ]
-    built = {}
-    for name in ("daily", "refreshed"):
-        base = tmp_path / name
-        shutil.copytree(days["from_scratch"].lake, base / "lake")
-        shutil.copyfile(days["from_scratch"].warehouse, base / WAREHOUSE_FILE)
-        write_partition(base / "lake", "web_events", day_a.date(), rows_a)
-        if name == "daily":
-            done = run_dbt(base, base / "lake", "run", "--select", *SESSION_MODELS, interval=(day_a, next_day(day_a)))
-            assert done.returncode == 0, done.stdout[-4000:]
-        write_partition(base / "lake", "web_events", day_b.date(), rows_b)
-        args = () if name == "daily" else ("--full-refresh",)
-        interval = (day_b, next_day(day_b))
-        done = run_dbt(base, base / "lake", "run", *args, "--select", *SESSION_MODELS, interval=interval)
-        assert done.returncode == 0, done.stdout[-4000:]
-        built[name] = Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=base / "lake", build=done)
-    daily, refreshed = built["daily"], built["refreshed"]
+    daily, refreshed = _daily_and_refreshed(days, tmp_path, (day_a, rows_a), (day_b, rows_b))
 
     def session_of(build: Build, event_id: str) -> str:
         return build.one("select session_key from intermediate.int_web_session_events where event_id = ?", event_id)[0]
@@ -289,4 +298,54 @@ def test_sessions_a_late_event_can_reach_are_rebuilt_and_no_other(days, tmp_path
     for relation in ("intermediate.int_web_session_events", "intermediate.int_web_session_traffic",
                      "intermediate.int_web_page_views", "intermediate.int_web_sessions"):  # fmt: skip
         assert daily.rows_of(relation), relation
+        assert daily.rows_of(relation) == refreshed.rows_of(relation), relation
+
+
+def test_events_without_a_session_id_on_consecutive_days_equal_a_full_refresh(days, tmp_path):
+    # GA4 events without ga_session_id on the daily path (not late): day A (2026-11-23) and the next day B
+    # (2026-11-24) each built daily, then B built again (a re-run of the interval), against a full refresh
+    # of the same lake. A session without an id spans midnight (its second event in B's partition), one
+    # browser mixes events with and without an id, two of a browser's events without an id share a moment,
+    # and a browser has no event with an id at all. No event may be dropped or counted twice.
+    day_a, day_b = datetime(2026, 11, 23), datetime(2026, 11, 24)
+    rows_a = [
+        sessionless("w-night-1", "night.device", "2026-11-23 23:40:00", "/?utm_source=bing&utm_medium=cpc"),
+        sessionless("w-night-2", "night.device", "2026-11-23 23:55:00"),
+        page_view("w-mix-1", "mix.device", "2026-11-23 09:00:00", "/?utm_source=google&utm_medium=cpc", 801),
+        sessionless("w-mix-2", "mix.device", "2026-11-23 09:05:00"),
+        sessionless("w-tie-1", "tie.device", "2026-11-23 15:00:00", "/pricing"),
+        sessionless("w-tie-2", "tie.device", "2026-11-23 15:00:00", "/demo"),
+    ]
+    rows_b = [
+        # 20 minutes after w-night-2, on the next day: the same session
+        sessionless("w-night-3", "night.device", "2026-11-24 00:15:00"),
+        # the mixed browser: an event with its id again, and one without 10 minutes after w-mix-2's session
+        page_view("w-mix-3", "mix.device", "2026-11-24 09:00:00", "/pricing", 801),
+        sessionless("w-mix-4", "mix.device", "2026-11-23 09:15:00"),
+        # a third event at the tied moment, and one 10 minutes later
+        sessionless("w-tie-3", "tie.device", "2026-11-23 15:00:00", "/contact"),
+        sessionless("w-tie-4", "tie.device", "2026-11-23 15:10:00"),
+    ]
+    events = {row["event_id"] for row in rows_a + rows_b}
+    browsers = "('night.device', 'mix.device', 'tie.device')"
+    daily, refreshed = _daily_and_refreshed(days, tmp_path, (day_a, rows_a), (day_b, rows_b), runs_of_b=2)
+
+    def session_of(build: Build, event_id: str) -> str:
+        return build.one("select session_key from intermediate.int_web_session_events where event_id = ?", event_id)[0]
+
+    # the cases are what they say (on the refreshed side)
+    assert session_of(refreshed, "w-night-3") == session_of(refreshed, "w-night-1")
+    assert session_of(refreshed, "w-mix-4") == session_of(refreshed, "w-mix-2") != session_of(refreshed, "w-mix-1")
+    assert len({session_of(refreshed, f"w-tie-{n}") for n in (1, 2, 3)}) == 1
+    for build in (daily, refreshed):
+        stored = build.query(
+            f"select event_id from intermediate.int_web_session_events where user_pseudo_id in {browsers}"
+        )
+        assert sorted(row[0] for row in stored) == sorted(events)  # each event once
+        sessions = build.one(
+            f"select count(*), sum(events) from intermediate.int_web_session_traffic where user_pseudo_id in {browsers}"
+        )
+        assert sessions == (4, len(events)), sessions  # night, mix's session 801 and its sessionless one, tie
+    for relation in ("intermediate.int_web_session_events", "intermediate.int_web_session_traffic",
+                     "intermediate.int_web_page_views", "intermediate.int_web_sessions"):  # fmt: skip
         assert daily.rows_of(relation) == refreshed.rows_of(relation), relation

@@ -122,10 +122,9 @@ def _arrow_type(kind: str):
     ]
 
 
-def write_raw_partition(lake_dir: Path, table: str, rows: list[dict], *, drop_columns=()) -> Path:
-    """Write rows (missing columns null, metadata filled in) as the interval's partition of ``table``."""
+def raw_table(table: str, rows: list[dict], *, drop_columns=()):
+    """Rows (missing columns null, metadata filled in) as an Arrow table of ``table``'s raw columns."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     columns = [*RAW_SCHEMAS[table], ("extra", S), *META]
     full = []
@@ -135,11 +134,21 @@ def write_raw_partition(lake_dir: Path, table: str, rows: list[dict], *, drop_co
             "_batch_id": "test/run", "_interval_start": INTERVAL, **row,
         })  # fmt: skip
     schema = pa.schema([pa.field(name, _arrow_type(kind)) for name, kind in columns if name not in drop_columns])
-    data = pa.Table.from_pydict({name: [row.get(name) for row in full] for name in schema.names}, schema=schema)
+    return pa.Table.from_pydict({name: [row.get(name) for row in full] for name in schema.names}, schema=schema)
+
+
+def raw_partition_folder(lake_dir: Path, table: str) -> Path:
     folder = lake_dir / "raw" / table / f"dt={INTERVAL.isoformat()}"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "part-0.parquet"
-    pq.write_table(data, path)
+    return folder
+
+
+def write_raw_partition(lake_dir: Path, table: str, rows: list[dict], *, drop_columns=()) -> Path:
+    """Write rows (missing columns null, metadata filled in) as the interval's partition of ``table``."""
+    import pyarrow.parquet as pq
+
+    path = raw_partition_folder(lake_dir, table) / "part-0.parquet"
+    pq.write_table(raw_table(table, rows, drop_columns=drop_columns), path)
     return path
 
 

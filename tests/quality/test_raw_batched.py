@@ -12,7 +12,27 @@ from intent_pipeline.quality.readers import RawBatches
 from intent_pipeline.quality.suites import SuiteError
 from intent_pipeline.settings import EXPECTATIONS_DIR, Settings
 
-from tests.quality.helpers import INTERVAL, SOURCE_OF, clean_raw_rows, write_clean_lake
+from tests.quality.helpers import (
+    INTERVAL,
+    SOURCE_OF,
+    clean_raw_rows,
+    raw_partition_folder,
+    raw_table,
+    write_clean_lake,
+)
+
+
+def _write_files(lake_dir, table: str, rows: list[dict], sizes: list[int], **write_options) -> list:
+    """``rows`` as the interval's partition of ``table`` in files of ``sizes`` rows (0: an empty file), in order."""
+    import pyarrow.parquet as pq
+
+    data, folder, paths, start = raw_table(table, rows), raw_partition_folder(lake_dir, table), [], 0
+    for number, size in enumerate(sizes):
+        paths.append(folder / f"part-{number:04d}.parquet")
+        pq.write_table(data.slice(start, size), paths[-1], **write_options)
+        start += size
+    assert start == len(rows)
+    return paths
 
 
 def _settings(tmp_path, batch_rows: int) -> Settings:
@@ -131,3 +151,76 @@ def test_a_batch_size_below_one_is_a_clear_error(tmp_path):
     write_clean_lake(_settings(tmp_path, 1).lake_dir)
     with pytest.raises(ValueError, match="INTENT_RAW_GATE_BATCH_ROWS must be at least 1"):
         validate_raw(_settings(tmp_path, 0), INTERVAL)
+
+
+def test_a_partition_of_hundreds_of_small_files_fills_its_batches_across_files(tmp_path):
+    # a partition landed as 300 files of one row (an extract that flushed often): 3 batches of 100 rows, not 300
+    # batches (one GX run each), with an empty file among them, one file whose columns come in another order
+    # and one without the optional column ``extra``; the report is the whole partition's
+    import pyarrow.parquet as pq
+
+    template = clean_raw_rows()["email_events"][0]
+    events = [{**template, "sg_event_id": f"event-{n}"} for n in range(1, 301)]
+    for bad in (150, 299):
+        events[bad - 1]["event"] = "link_preview"
+    write_clean_lake(_settings(tmp_path, 100).lake_dir)
+    folder = raw_partition_folder(_settings(tmp_path, 100).lake_dir, "email_events")
+    (folder / "part-0.parquet").unlink()
+    paths = _write_files(folder.parents[2], "email_events", events, [1] * 120 + [0] + [1] * 180)
+    reordered = pq.read_table(paths[10])
+    pq.write_table(reordered.select(list(reversed(reordered.column_names))), paths[10])
+    pq.write_table(pq.read_table(paths[200]).drop_columns(["extra"]), paths[200])
+
+    sizes = [len(df) for df in RawBatches(folder.parents[2], "email_events", INTERVAL, 100)]
+    assert sizes == [100, 100, 100]
+    whole, batched = _whole_and_batched(tmp_path, 100)
+    unknown = _result(batched, "email_events", "expect_column_values_to_be_in_set", "event")
+    assert unknown["rows_checked"] == 300 and unknown["unexpected_count"] == 2
+    assert [e["_row_number"] for e in unknown["examples"]] == [150, 299]
+    assert batched["tables"]["email_events"]["rows"] == 300
+    assert json.dumps(batched, default=str) == json.dumps(whole, default=str)
+
+
+def test_files_without_statistics_give_every_batch_the_whole_partitions_dtypes(tmp_path):
+    # Parquet written without column statistics (no null counts): a null in the last file only still makes
+    # ga_session_id float64 in every batch, as in the whole partition, so the first batch's failing value is
+    # reported as the whole partition reports it (-5.0, not -5)
+    template = clean_raw_rows()["web_events"][0]
+    events = [{**template, "event_id": f"{n:040x}"} for n in range(1, 7)]
+    events[0]["ga_session_id"] = -5  # ga_session_id at least 0: a warning
+    events[5]["ga_session_id"] = None
+    write_clean_lake(_settings(tmp_path, 2).lake_dir)
+    lake = _settings(tmp_path, 2).lake_dir
+    (raw_partition_folder(lake, "web_events") / "part-0.parquet").unlink()
+    _write_files(lake, "web_events", events, [2, 2, 2], write_statistics=False)
+
+    assert [str(df["ga_session_id"].dtype) for df in RawBatches(lake, "web_events", INTERVAL, 2)] == ["float64"] * 3
+    whole, batched = _whole_and_batched(tmp_path, 2)
+    session = _result(batched, "web_events", "expect_column_values_to_be_between", "ga_session_id")
+    assert session["success"] is False and session["unexpected_count"] == 1
+    assert json.dumps(session["examples"]) == json.dumps([{"value": -5.0, **_web_key(1)}])
+    assert json.dumps(batched, default=str) == json.dumps(whole, default=str)
+
+
+def _web_key(row_number: int) -> dict:
+    return {"_source_file": SOURCE_OF["web_events"], "_row_number": row_number}
+
+
+def test_the_gate_reads_each_files_footer_once(tmp_path, monkeypatch):
+    # validate_raw counts a partition's rows from the footers, then reads a small partition whole: with the
+    # footers it already read, not by opening every file again
+    import pyarrow.parquet as pq
+
+    opened: list[str] = []
+
+    class CountingParquetFile(pq.ParquetFile):
+        def __init__(self, source, *args, metadata=None, **kwargs):
+            if metadata is None:
+                opened.append(str(source))
+            super().__init__(source, *args, metadata=metadata, **kwargs)
+
+    write_clean_lake(_settings(tmp_path, 1_000).lake_dir)
+    monkeypatch.setattr(pq, "ParquetFile", CountingParquetFile)
+    report = validate_raw(_settings(tmp_path, 1_000), INTERVAL)
+    assert report["success"] is True
+    assert len(opened) == 7 and len(set(opened)) == 7  # one file per raw table, each footer read once

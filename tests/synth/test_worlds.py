@@ -148,3 +148,20 @@ def test_the_slow_share_and_its_median_are_what_each_world_says():
     assert after["default"] == (0, 0)
     assert max(after, key=lambda n: after[n][1]) == "few_opportunities", after
     assert after["few_opportunities"][0] >= 0.4, after
+
+
+@pytest.mark.parametrize(("world", "seeded"), [("default", False), ("few_opportunities", True)])
+def test_the_delay_stream_is_seeded_only_in_a_world_with_slow_opportunities(tmp_path, monkeypatch, world, seeded):
+    # seeding a Random from a string hashes it: the default world (no slow_opportunity_share) must not pay that
+    # for each opportunity (its draws, and so its bytes, do not depend on the stream)
+    seeds: list[str] = []
+
+    class Recording(random.Random):
+        def seed(self, a=None, version=2):
+            if isinstance(a, str) and "/delay/" in a:
+                seeds.append(a)
+            super().seed(a, version)
+
+    monkeypatch.setattr(random, "Random", Recording)
+    generate(tmp_path / "landing", tmp_path / "truth", people=300, seed=7, world_name=world)
+    assert bool(seeds) is seeded

@@ -25,7 +25,7 @@ import tempfile
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
-from intent_pipeline.quality.checks import MAX_EXAMPLES, examples_of, json_safe, report_row, run_results
+from intent_pipeline.quality.checks import MAX_EXAMPLES, error_of, examples_of, json_safe, report_row, run_results
 from intent_pipeline.quality.suites import SuiteError
 
 if TYPE_CHECKING:
@@ -37,6 +37,8 @@ SAME_IN_EVERY_BATCH = frozenset(
 WHOLE_PARTITION = frozenset({"expect_column_values_to_be_unique"})
 # DuckDB's memory for the uniqueness query; past it DuckDB spills to a temporary folder.
 DUCKDB_MEMORY_LIMIT = "1GB"
+# Map expectations whose verdict on a row depends on other rows.
+_UNMERGEABLE = frozenset({"expect_compound_columns_to_be_unique", "expect_multicolumn_sum_to_equal"})
 
 
 def _is_map(expectation_type: str) -> bool:
@@ -66,10 +68,6 @@ def check_batchable(spec: dict) -> None:
         )
 
 
-# Map expectations whose verdict on a row depends on other rows.
-_UNMERGEABLE = frozenset({"expect_compound_columns_to_be_unique", "expect_multicolumn_sum_to_equal"})
-
-
 class _Merge:
     """One expectation's results over the batches."""
 
@@ -82,8 +80,6 @@ class _Merge:
         self.examples: list = []
 
     def add(self, result, df, keys: list[str]) -> None:
-        from intent_pipeline.quality.checks import error_of
-
         if self.final is not None:
             return
         config = result.expectation_config

@@ -11,7 +11,7 @@ contract's (``<lake>/raw/<table>/dt=YYYY-MM-DD/*.parquet``), read with pyarrow d
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -55,29 +55,20 @@ def read_raw_partition(lake_dir: Path | str, table: str, interval_start: date):
     """One interval's raw partition of ``table`` as a pandas DataFrame (all its Parquet files, whole:
     :class:`RawBatches` reads it in bounded memory). Raises :class:`MissingTable` (see
     :func:`raw_partition_files`)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    files = raw_partition_files(lake_dir, table, interval_start)
-    # ParquetFile, not pq.read_table: the latter would treat the dt= folder as a hive partition key.
-    tables = []
-    for path in files:
-        try:
-            tables.append(pq.ParquetFile(str(path)).read())
-        except (pa.ArrowException, OSError) as exc:
-            raise _unreadable(table, interval_start, path, exc) from None
-    data = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")
-    return data.to_pandas()
+    return RawBatches(lake_dir, table, interval_start, 1).whole()
 
 
 class RawBatches:
-    """One interval's raw partition of ``table`` as pandas DataFrames of at most ``batch_rows`` rows each,
-    read as Arrow record batches file by file, in file and row order.
+    """One interval's raw partition of ``table`` as pandas DataFrames of at most ``batch_rows`` rows each, in
+    file and row order; a batch fills across file boundaries, so a partition landed as many small files is as
+    many batches as one file of the same rows (each batch costs one GX run).
 
     Every batch has the partition's columns (the files' schemas unified as :func:`read_raw_partition`'s
     concatenation does, a column a file lacks as nulls) and the pandas dtype the whole partition would
-    give: an integer or boolean column with a null anywhere in the partition (Parquet's row-group
-    statistics) is float64 or object in every batch, as it is in the whole DataFrame.
+    give: an integer or boolean column with a null anywhere in the partition is float64 or object in every
+    batch, as it is in the whole DataFrame (from the row groups' null counts; a column chunk written without
+    statistics has its nulls counted by reading that column). Each file's footer is read once, here:
+    :meth:`whole` and the iteration reuse it.
     """
 
     def __init__(self, lake_dir: Path | str, table: str, interval_start: date, batch_rows: int):
@@ -97,56 +88,105 @@ class RawBatches:
         schemas = [meta.schema.to_arrow_schema() for meta in self.metadata]
         self.schema = schemas[0] if len(schemas) == 1 else pa.unify_schemas(schemas, promote_options="default")
         self.rows = sum(meta.num_rows for meta in self.metadata)
-        self._dtypes = self._null_dtypes()
+
+    def _parquet_files(self):
+        """``(path, ParquetFile)`` of each file, opened on the footer read in ``__init__``."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        for path, meta in zip(self.files, self.metadata, strict=True):
+            try:
+                yield path, pq.ParquetFile(str(path), metadata=meta)
+            except (pa.ArrowException, OSError) as exc:
+                raise _unreadable(self.table, self.interval_start, path, exc) from None
 
     def _null_dtypes(self) -> dict:
         """``{column: pandas dtype}`` for the integer and boolean columns that hold a null in the partition."""
         import pyarrow as pa
 
+        candidates = {
+            field.name for field in self.schema if pa.types.is_integer(field.type) or pa.types.is_boolean(field.type)
+        }
         nullable = set()
-        for meta in self.metadata:
+        for (path, parquet), meta in zip(self._parquet_files(), self.metadata, strict=True):
             names = meta.schema.to_arrow_schema().names
-            missing = set(self.schema.names) - set(names)
-            nullable |= missing if meta.num_rows else set()
+            nullable |= (candidates - set(names)) if meta.num_rows else set()
+            unknown = set()  # columns of this file with a chunk written without a null count
             for group in range(meta.num_row_groups):
                 row_group = meta.row_group(group)
                 for number in range(row_group.num_columns):
                     column = row_group.column(number)
-                    stats = column.statistics
                     name = column.path_in_schema
-                    # without statistics (not written by pyarrow) a batch keeps the dtype its own nulls give
-                    if stats is not None and stats.has_null_count and stats.null_count:
+                    if name not in candidates or name in nullable:
+                        continue
+                    stats = column.statistics
+                    if stats is None or not stats.has_null_count:
+                        unknown.add(name)
+                    elif stats.null_count:
                         nullable.add(name)
-        dtypes = {}
-        for field in self.schema:
-            if field.name in nullable and (pa.types.is_integer(field.type) or pa.types.is_boolean(field.type)):
-                dtypes[field.name] = pa.array([None], type=field.type).to_pandas().dtype
-        return dtypes
+            unknown -= nullable
+            if unknown:
+                try:
+                    counted = parquet.read(columns=sorted(unknown))
+                except (pa.ArrowException, OSError) as exc:
+                    raise _unreadable(self.table, self.interval_start, path, exc) from None
+                nullable |= {name for name in unknown if counted.column(name).null_count}
+        return {name: pa.array([None], type=self.schema.field(name).type).to_pandas().dtype for name in nullable}
 
-    def __iter__(self):
+    def whole(self):
+        """The partition as one DataFrame, as :func:`read_raw_partition` gives it (from the footers read once)."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
-        for path in self.files:
+        # ParquetFile, not pq.read_table: the latter would treat the dt= folder as a hive partition key.
+        tables = []
+        for path, parquet in self._parquet_files():
             try:
-                for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=self.batch_rows):
-                    yield self._frame(pa.Table.from_batches([batch]))
+                tables.append(parquet.read())
             except (pa.ArrowException, OSError) as exc:
                 raise _unreadable(self.table, self.interval_start, path, exc) from None
+        data = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")
+        return data.to_pandas()
 
-    def _frame(self, data):
+    def __iter__(self) -> Iterator[Any]:
         import pyarrow as pa
 
-        if data.schema != self.schema:
-            columns = [
-                data.column(field.name).cast(field.type)
-                if field.name in data.schema.names
-                else pa.nulls(data.num_rows, type=field.type)
-                for field in self.schema
-            ]
-            data = pa.Table.from_arrays(columns, schema=self.schema)
+        dtypes = self._null_dtypes()
+        pending: list = []  # Arrow tables in the partition's schema, fewer than batch_rows rows in all
+        held = 0
+        for path, parquet in self._parquet_files():
+            try:
+                for batch in parquet.iter_batches(batch_size=self.batch_rows):
+                    data = self._conform(pa.Table.from_batches([batch]))
+                    while held + data.num_rows >= self.batch_rows:
+                        take = self.batch_rows - held
+                        yield self._frame(pa.concat_tables([*pending, data.slice(0, take)]), dtypes)
+                        pending, held, data = [], 0, data.slice(take)
+                    if data.num_rows:
+                        pending.append(data)
+                        held += data.num_rows
+            except (pa.ArrowException, OSError) as exc:
+                raise _unreadable(self.table, self.interval_start, path, exc) from None
+        if held:
+            yield self._frame(pa.concat_tables(pending), dtypes)
+
+    def _conform(self, data):
+        """``data`` with the partition's columns, in its order and types (a column the file lacks as nulls)."""
+        import pyarrow as pa
+
+        if data.schema == self.schema:
+            return data
+        columns = [
+            data.column(field.name).cast(field.type)
+            if field.name in data.schema.names
+            else pa.nulls(data.num_rows, type=field.type)
+            for field in self.schema
+        ]
+        return pa.Table.from_arrays(columns, schema=self.schema)
+
+    @staticmethod
+    def _frame(data, dtypes: dict):
         frame = data.to_pandas()
-        for name, dtype in self._dtypes.items():
+        for name, dtype in dtypes.items():
             if frame[name].dtype != dtype:
                 frame[name] = frame[name].astype(dtype)
         return frame

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from intent_pipeline.intervals import interval_day
 from intent_pipeline.quality.gate import write_report
-from intent_pipeline.quality.readers import MissingTable, RawBatches, read_manifest, read_marts, read_raw_partition
+from intent_pipeline.quality.readers import MissingTable, RawBatches, read_manifest, read_marts
 from intent_pipeline.quality.suites import MART_TABLES, RAW_TABLES, load_suite_spec
 from intent_pipeline.quality.verdicts import write_verdicts
 from intent_pipeline.sources.normalize import id_text_regex
@@ -277,9 +277,7 @@ def validate_raw(
         try:
             batches = RawBatches(settings.lake_dir, table, interval_start, settings.raw_gate_batch_rows)
             if batches.rows <= batches.batch_rows:  # one batch: the whole partition, as GX sees it
-                tables[table] = runner.table_report(
-                    table, read_raw_partition(settings.lake_dir, table, interval_start), parameters
-                )
+                tables[table] = runner.table_report(table, batches.whole(), parameters)
             else:  # batch by batch, in bounded memory
                 tables[table] = runner.batched_report(table, batches, parameters)
         except MissingTable as error:

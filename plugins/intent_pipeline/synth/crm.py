@@ -71,7 +71,10 @@ def crm_history(
     if rng.random() < chance:
         # when it comes: 2-25 days in the default world, a long tail in the others (worlds.py)
         fast = rng.randint(FAST_OPPORTUNITY_DAYS[0] * DAY, FAST_OPPORTUNITY_DAYS[1] * DAY)
-        opp_created = created + opportunity_delay(world.preset, fast, random.Random(f"{world.seed}/delay/{lead_id}"))
+        delay = fast
+        if world.preset.slow_opportunity_share:  # the lead's own stream, only in a world with slow opportunities
+            delay = opportunity_delay(world.preset, fast, random.Random(f"{world.seed}/delay/{lead_id}"))
+        opp_created = created + delay
         if opp_created < end:
             status = "Converted"
             outcome.has_opportunity = True
