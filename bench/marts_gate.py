@@ -1,14 +1,17 @@
 """Benchmark: the marts quality gate (``validate_marts``) alone, its peak memory and CPU, a baseline revision against
 this tree on the same warehouse, alternated, and whether their reports are the same.
 
-    python bench/marts_gate.py [--people N] [--warehouse PATH] [--baseline-rev main] [--rounds 2] [--plant] [--keep DIR]
+    python bench/marts_gate.py [--people N] [--warehouse PATH] [--baseline-rev main] [--rev HEAD] [--rounds 2]
+                               [--plant] [--keep DIR] [--only baseline|branch]
 
 Without ``--warehouse`` it builds one first with ``bench/pipeline.py --no-incremental --people N`` (default 1,000,
 a few minutes) in the work folder. The gate then runs in a process of its own under ``/usr/bin/time -v``,
 baseline, this tree, baseline, this tree (``--rounds`` pairs), reading the warehouse read-only (it is never
-written). The baseline is ``git archive`` of ``--baseline-rev`` (plugins, expectations, dbt_project). Each run
-writes its own reports and verdict folders; their ``marts.json``, ``marts.md`` and verdict rows (less
-``validated_at``) must be equal.
+written). Both sides are ``git archive`` of a commit (plugins, expectations, dbt_project): the baseline of
+``--baseline-rev``, the branch of ``--rev`` (HEAD: committed code only, so an edit while it runs changes
+nothing). Each run writes its own reports and verdict folders; their ``marts.json``, ``marts.md`` and verdict
+rows (less ``validated_at``) must be equal. ``--only`` runs one side and compares it with the other side's runs
+kept in ``--keep`` (their figures too): one large run at a time.
 
 With ``--plant`` the gates read a copy of the warehouse with violations in it: ``lead_scores``' last row (in
 table order) gets a person id missing from ``people``, ``funnel_stages``' last row a null ``person_id``, and
@@ -25,6 +28,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -55,7 +59,9 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=1_000)
     parser.add_argument("--warehouse", type=Path, help="a kept warehouse to read (read-only; default: build one)")
     parser.add_argument("--baseline-rev", default="main")
+    parser.add_argument("--rev", default="HEAD", help="the branch side's commit")
     parser.add_argument("--rounds", type=int, default=2, help="baseline/branch pairs, alternated")
+    parser.add_argument("--only", choices=("baseline", "branch"), help="run one side; the other's kept runs count")
     parser.add_argument("--plant", action="store_true", help="validate a copy with planted violations")
     parser.add_argument("--keep", type=Path, help="work folder to keep (default: a temporary one, removed)")
     args = parser.parse_args()
@@ -91,30 +97,40 @@ def plant(warehouse: Path, copy: Path) -> Path:
     return copy
 
 
+def _reports(out: Path) -> tuple:
+    """One run's ``marts.json``, ``marts.md`` and verdict rows."""
+    folder = out / "reports" / "quality" / f"dt={INTERVAL}"
+    return (
+        (folder / "marts.json").read_text(encoding="utf-8"),
+        (folder / "marts.md").read_text(encoding="utf-8"),
+        verdict_rows(out / "lake" / "gate_results" / "marts" / f"dt={INTERVAL}.parquet"),
+    )
+
+
 def run_gates(args: argparse.Namespace, base: Path, warehouse: Path) -> dict:
     """The gate ``--rounds`` times each way, alternated (module docstring); prints each run's figures."""
-    baseline = baseline_tree(base, args.baseline_rev)
-    trees = {"baseline": baseline, "branch": ROOT}
+    trees = {"baseline": baseline_tree(base, args.baseline_rev), "branch": baseline_tree(base, args.rev, "branch-tree")}
     runs: dict[str, list[dict]] = {"baseline": [], "branch": []}
     reports: dict[str, tuple] = {}
     loads = [round(os.getloadavg()[0], 2)]
     for number in range(args.rounds):
         for name, tree in trees.items():
             out = base / f"{name}-{number}"
+            if args.only not in (None, name):
+                if (out / "figures.json").exists():  # the other side's kept run
+                    runs[name].append(json.loads((out / "figures.json").read_text()))
+                    reports[f"{name}-{number}"] = _reports(out)
+                continue
             shutil.rmtree(out, ignore_errors=True)
             extra = {"INTENT_WAREHOUSE": str(warehouse), "INTENT_LAKE_DIR": str(out / "lake"),
                      "INTENT_REPORTS_DIR": str(out / "reports")}  # fmt: skip
             output = _run(["/usr/bin/time", "-v", sys.executable, "-c", GATE],
                           _env(base, tree / "plugins", **extra), base / f"gate-{name}-{number}.log")  # fmt: skip
             figures = {**time_v(output), "load_after": round(os.getloadavg()[0], 2)}
+            (out / "figures.json").write_text(json.dumps(figures))
             runs[name].append(figures)
             loads.append(figures["load_after"])
-            folder = out / "reports" / "quality" / f"dt={INTERVAL}"
-            reports[f"{name}-{number}"] = (
-                (folder / "marts.json").read_text(encoding="utf-8"),
-                (folder / "marts.md").read_text(encoding="utf-8"),
-                verdict_rows(out / "lake" / "gate_results" / "marts" / f"dt={INTERVAL}.parquet"),
-            )
+            reports[f"{name}-{number}"] = _reports(out)
             print(f"{name} {number}: {figures}", flush=True)
     first = reports["baseline-0"]
     equal = all(report == first for report in reports.values())
@@ -133,6 +149,9 @@ def run_gates(args: argparse.Namespace, base: Path, warehouse: Path) -> dict:
         "people": None if args.warehouse else args.people,
         "planted": args.plant,
         "baseline_rev": args.baseline_rev,
+        "rev": subprocess.run(
+            ["git", "rev-parse", "--short", args.rev], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip(),
         "rows": {table: t["rows"] for table, t in gate["tables"].items()},
         "gate": {key: gate[key] for key in ("success", "critical_failures", "warning_failures")},
         "runs": runs,

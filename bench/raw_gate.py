@@ -138,9 +138,9 @@ def _extract(base: Path, data: Path, env: dict, args: argparse.Namespace) -> Non
     _run([sys.executable, "-c", extract], env, base / "extract.log")
 
 
-def baseline_tree(base: Path, rev: str) -> Path:
-    """``<base>/baseline-tree``: ``git archive`` of ``rev``'s plugins, expectations and dbt_project (kept once made)."""
-    baseline = base / "baseline-tree"
+def baseline_tree(base: Path, rev: str, name: str = "baseline-tree") -> Path:
+    """``<base>/<name>``: ``git archive`` of ``rev``'s plugins, expectations and dbt_project (kept once made)."""
+    baseline = base / name
     if not baseline.exists():
         baseline.mkdir()
         archive = subprocess.run(
