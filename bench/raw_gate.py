@@ -158,16 +158,21 @@ def _extract(base: Path, data: Path, env: dict, args: argparse.Namespace) -> Non
     _run([sys.executable, "-c", extract], env, base / "extract.log")
 
 
-def run_gates(args: argparse.Namespace, base: Path, lake: Path, rows: dict) -> None:
-    """The gate three times (module docstring); prints each run's figures and the JSON line."""
-    baseline = base / "baseline-tree"
+def baseline_tree(base: Path, rev: str, name: str = "baseline-tree") -> Path:
+    """``<base>/<name>``: ``git archive`` of ``rev``'s plugins, expectations and dbt_project (kept once made)."""
+    baseline = base / name
     if not baseline.exists():
         baseline.mkdir()
         archive = subprocess.run(
-            ["git", "archive", args.baseline_rev, "plugins", "expectations", "dbt_project"],
-            cwd=ROOT, capture_output=True, check=True,
-        )  # fmt: skip
+            ["git", "archive", rev, "plugins", "expectations", "dbt_project"], cwd=ROOT, capture_output=True, check=True
+        )
         subprocess.run(["tar", "-x", "-C", str(baseline)], input=archive.stdout, check=True)
+    return baseline
+
+
+def run_gates(args: argparse.Namespace, base: Path, lake: Path, rows: dict) -> None:
+    """The gate three times (module docstring); prints each run's figures and the JSON line."""
+    baseline = baseline_tree(base, args.baseline_rev)
     runs = {
         "baseline": (baseline / "plugins", None),
         "default_batch": (ROOT / "plugins", None),

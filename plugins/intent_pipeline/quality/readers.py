@@ -205,12 +205,14 @@ def read_manifest(lake_dir: Path | str, source: str, interval_start: date) -> di
         raise MissingTable(f"extract manifest {path} is not valid JSON: {exc}") from None
 
 
-def read_marts(warehouse: Path | str, tables: tuple[str, ...], schema: str = "marts") -> dict:
+def read_marts(
+    warehouse: Path | str, tables: tuple[str, ...], schema: str = "marts", columns: tuple[str, ...] | None = None
+) -> dict:
     """``{table: DataFrame or MissingTable}`` for each mart, read through one read-only connection.
 
     The connection is closed before returning. A warehouse file that does not exist is not
     created: every table is then reported missing. A warehouse locked by a writer raises
-    (a retry of the task can fix that, unlike bad data).
+    (a retry of the task can fix that, unlike bad data). ``columns``: only those of them the table has.
     """
     import duckdb
 
@@ -225,10 +227,25 @@ def read_marts(warehouse: Path | str, tables: tuple[str, ...], schema: str = "ma
     try:
         return read_tables(
             con, tables, schema, f"in {path}",
-            lambda table: con.sql(f'select * from "{schema}"."{table}"').to_arrow_table().to_pandas(),
+            lambda table: con.sql(f'select {_select_list(con, schema, table, columns)} from "{schema}"."{table}"')
+            .to_arrow_table().to_pandas(),
         )  # fmt: skip
     finally:
         con.close()
+
+
+def _select_list(con: Any, schema: str, table: str, columns: tuple[str, ...] | None) -> str:
+    if columns is None:
+        return "*"
+    present = {
+        name
+        for (name,) in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
+    # a table without any of them: its row count alone (a frame without the columns, as a whole read would lack them)
+    return ", ".join(f'"{name}"' for name in columns if name in present) or "1 as _no_column"
 
 
 def read_tables(con: Any, tables: Iterable[str], schema: str, where: str, read: Callable[[str], Any]) -> dict:

@@ -188,16 +188,37 @@ class _Runner:
         self.context = configure_context()
         self.data_source = configure_data_source(self.context, layer)
 
-    def _validation(self, table: str):
+    def _validation(self, table: str, spec: dict | None = None):
         from intent_pipeline.quality.checks import configure_validation
         from intent_pipeline.quality.suites import configure_suite
 
-        return configure_validation(self.context, self.data_source, table, configure_suite(self.specs[table]))
+        return configure_validation(self.context, self.data_source, table, configure_suite(spec or self.specs[table]))
 
     def table_report(self, table: str, df, parameters: dict) -> dict:
         from intent_pipeline.quality.checks import run_validation
 
         results = run_validation(self._validation(table), df, parameters, self.specs[table]["meta"]["key_columns"])
+        return _table_report(len(df), results)
+
+    def mart_report(self, table: str, df, parameters: dict, person_ids: list) -> dict:
+        """:meth:`table_report` of a mart, its checks against every person id evaluated beside GX
+        (quality/referential.py), their rows in the suite file's order."""
+        from intent_pipeline.quality.checks import run_validation
+        from intent_pipeline.quality.referential import is_referential, referential_row
+
+        spec = self.specs[table]
+        keys = [column for column in spec["meta"]["key_columns"] if column in df.columns]
+        referential = {n for n, e in enumerate(spec["expectations"]) if is_referential(e, df.columns)}
+        gx_spec = {**spec, "expectations": [e for n, e in enumerate(spec["expectations"]) if n not in referential]}
+        # GX copies its parameters with every expectation: the ids only when a check against them is GX's
+        gx_parameters = parameters if any(
+            e.get("kwargs", {}).get("value_set") == {"$PARAMETER": "people_person_ids"} for e in gx_spec["expectations"]
+        ) else {**parameters, "people_person_ids": []}  # fmt: skip
+        gx_rows = iter(run_validation(self._validation(table, gx_spec), df, gx_parameters, keys))
+        results = [
+            referential_row(e, df, person_ids, keys) if n in referential else next(gx_rows)
+            for n, e in enumerate(spec["expectations"])
+        ]
         return _table_report(len(df), results)
 
     def batched_report(self, table: str, batches: RawBatches, parameters: dict) -> dict:
@@ -310,9 +331,11 @@ def validate_marts(
     ``reader``: reads the marts elsewhere instead (``postgres_load.read_marts``: the marts in Postgres),
     ``{table: DataFrame or MissingTable}`` as :func:`read_marts` gives them.
 
-    The warehouse is read through a read-only DuckDB connection, closed before validation
-    starts, so it never blocks the next writer. A missing mart is a critical failure of that
-    table. The report goes to ``<reports>/quality/dt=YYYY-MM-DD/marts.json`` (and ``marts.md``).
+    The marts are read one at a time (people's ids first, then each mart, validated and dropped before the
+    next is read), each through a read-only DuckDB connection closed before it is validated, so the gate
+    never blocks the next writer. The checks against every person id run beside GX
+    (``quality/referential.py``), with GX's numbers. A missing mart is a critical failure of that table.
+    The report goes to ``<reports>/quality/dt=YYYY-MM-DD/marts.json`` (and ``marts.md``).
     ``tables``: only these marts (default: every one, as the DAG's gate does); ``people`` is read
     anyway, for the referential-integrity checks of the others. With ``run_id`` (the DAG's gate) the
     verdicts are also recorded in the lake for the warehouse (``verdicts.py``).
@@ -323,19 +346,23 @@ def validate_marts(
     if unknown:
         raise ValueError(f"no suite for mart(s) {', '.join(unknown)}; known: {', '.join(MART_TABLES)}")
     runner = _Runner("marts", interval_start, expectations_dir, selected)
-    wanted = tuple(dict.fromkeys(("people", *selected)))
-    frames = reader(wanted) if reader is not None else read_marts(settings.warehouse, wanted)
-    people = frames["people"]  # read_marts returns every table it was asked for, people among them
-    # Referential integrity (scores, segments, stalls, funnel, credits -> people) is a suite parameter:
-    # the people's ids.
+
+    def read(table: str, columns: tuple[str, ...] | None = None):
+        frames = reader((table,)) if reader is not None else read_marts(settings.warehouse, (table,), columns=columns)
+        return frames[table]
+
+    # Referential integrity (scores, segments, stalls, funnel, credits -> people): the people's ids, read alone.
+    people = read("people", columns=("person_id",))
     person_ids = [] if isinstance(people, MissingTable) or "person_id" not in people else people["person_id"].dropna()
+    del people
     parameters = run_parameters(interval_start, list(dict.fromkeys(person_ids)))
     reports = {}
-    for table in selected:
-        frame = frames.pop(table)
+    for table in selected:  # one mart in memory at a time
+        frame = read(table)
         if isinstance(frame, MissingTable):
             reports[table] = _missing_table_report(frame)
         else:
-            reports[table] = runner.table_report(table, frame, parameters)
+            reports[table] = runner.mart_report(table, frame, parameters, parameters["people_person_ids"])
+        del frame
         _log_table("marts", table, reports[table])
     return _finish(settings, "marts", interval_start, reports, run_id)
