@@ -4,9 +4,10 @@
 non-BMP characters, lone surrogates, NaN/Infinity, huge integers, -0.0, duplicate keys, param dicts in and
 out of key order, nesting near the encoder's limit) plus rows that must be quarantined. The expectation in
 ``data/web_hostile_expected.json`` (lake rows, quarantine rows with their reasons, the manifest) was written
-by the extract of main at commit 4838cf7, before webjson changed the per-row JSON work:
+by the extract of main at commit 4838cf7, before webjson changed the per-row JSON work (its ``plugins/`` from
+``git archive 4838cf7 plugins``):
 
-    PYTHONPATH=plugins python -m tests.sources.test_web_bytes --write
+    PYTHONPATH=<main's plugins>:. python -m tests.sources.test_web_bytes --write
 
 Any change of a row's ``event_id`` (the hash of the canonical JSON text), ``event_params`` or ``extra`` text,
 a quarantine reason or a count fails this test: a re-run over events stored by the old code would duplicate
@@ -121,6 +122,11 @@ def hostile_lines() -> list[bytes]:
         _compact(e(deep=json.loads("[" * 500 + "]" * 500))),
         _compact(e(deep=json.loads("[" * 900 + "]" * 900))),
         "[" * 100_000 + "]" * 100_000,
+        # the web extract's own sentinel (webjson) as a value elsewhere, before and after event_params; a
+        # param value holding an object out of key order
+        _compact(e(event_params=[_param("page_title", string_value="t")], device={"event_params": "\x00webjson\x00"})),
+        _compact(e(event_params=[_param("page_title", string_value="t")], zz={"event_params": "\x00webjson\x00"})),
+        _compact(e(event_params=[{"key": "page_title", "value": {"string_value": {"b": 1, "a": 2}}}])),
         # rows that must be quarantined
         '{"event_date":"20261121",' + TS + ',"event_name":"page_view","user_pseudo_id":"u"',  # cut
         "[1,2,3]",
