@@ -26,7 +26,8 @@ CONSENT_DENIED = "no"
 TEXT_PARAMS = ("page_location", "page_title", "page_referrer")
 INT_PARAMS = ("ga_session_id", "engagement_time_msec")
 _VALUE_KEYS = ("string_value", "int_value", "double_value", "float_value")
-_SCALARS = (str, int, float, bool, type(None))
+# json.loads makes exactly these types (never subclasses): type() is as good as isinstance here
+_SCALAR_TYPES = frozenset((str, int, float, bool, type(None)))
 
 
 def _params(event_params) -> tuple[dict, bool]:
@@ -59,7 +60,7 @@ def _params(event_params) -> tuple[dict, bool]:
                 len(param) == 2
                 and next(iter(param)) == "key"
                 and (len(value) < 2 or list(value) == sorted(value))
-                and all(isinstance(item, _SCALARS) for item in value.values())
+                and _SCALAR_TYPES.issuperset(map(type, value.values()))
             )
     return params, in_order
 
