@@ -26,15 +26,20 @@ CONSENT_DENIED = "no"
 TEXT_PARAMS = ("page_location", "page_title", "page_referrer")
 INT_PARAMS = ("ga_session_id", "engagement_time_msec")
 _VALUE_KEYS = ("string_value", "int_value", "double_value", "float_value")
+# json.loads makes exactly these types (never subclasses): type() is as good as isinstance here
+_SCALAR_TYPES = frozenset((str, int, float, bool, type(None)))
 
 
-def _params(event_params) -> dict:
-    """``event_params`` (repeated {key, value: {string_value, int_value, ...}}) as key -> first non-null value."""
+def _params(event_params) -> tuple[dict, bool]:
+    """``event_params`` (repeated {key, value: {string_value, int_value, ...}}) as key -> first non-null value,
+    and whether every object in it has its keys in sorted order (then its compact JSON text is its canonical
+    text too, see :func:`_splice`)."""
     if event_params is None:
-        return {}
+        return {}, True
     if not isinstance(event_params, list):
         raise BadValue("'event_params' is not an array")
     params = {}
+    in_order = True
     for param in event_params:
         if (
             not isinstance(param, dict)
@@ -47,7 +52,36 @@ def _params(event_params) -> dict:
             if value.get(key) is not None:
                 params[param.get("key")] = value[key]
                 break
-    return params
+        if in_order:
+            # GA4's shape only, {"key": str or null, "value": {scalars}}: "key" first, the value's keys sorted
+            # (a value of one key always is, as the sample writes them; BigQuery's four keys are not). Anything
+            # else counts as out of order: a check that is wrong only the safe way.
+            in_order = (
+                len(param) == 2
+                and next(iter(param)) == "key"
+                and (len(value) < 2 or list(value) == sorted(value))
+                and _SCALAR_TYPES.issuperset(map(type, value.values()))
+            )
+    return params, in_order
+
+
+# A value no parsed event holds (NUL characters), put where ``event_params`` was: its canonical text is found
+# in the shell's canonical text and replaced by the params' own text (see :func:`_splice`).
+_PARAMS_SENTINEL = "\x00webjson\x00"
+_SENTINEL_PIECE = '"event_params":' + canonical_json(_PARAMS_SENTINEL)
+
+
+def _splice(shell_text: str, params_text: str) -> str | None:
+    """The event's canonical text from its shell's (``event_params`` = the sentinel), or None when the
+    sentinel's piece is not there exactly once (then the caller encodes the event whole).
+
+    The encoders write an object as its pieces ``"key":<value text>`` (sorted, for the canonical one), each
+    value's text independent of where it stands; ``params_text`` is the params' compact text, which is their
+    canonical text when every object in them has its keys in sorted order (``_params``' second value)."""
+    at = shell_text.find(_SENTINEL_PIECE)
+    if at < 0 or at != shell_text.rfind(_SENTINEL_PIECE):
+        return None
+    return shell_text[:at] + '"event_params":' + params_text + shell_text[at + len(_SENTINEL_PIECE) :]
 
 
 def _record(value) -> dict:
@@ -90,7 +124,7 @@ def parse_event(event, event_dates: _EventDates) -> dict:
         if text(event.get(key)) is None and not (key == "user_pseudo_id" and cookieless):
             raise BadValue(f"empty required field '{key}'")
     event_at = field_value("event_timestamp", epoch_micros, event["event_timestamp"])
-    params = _params(event.get("event_params"))
+    params, in_order = _params(event.get("event_params"))
     numbers = {}
     for key in INT_PARAMS:
         try:
@@ -101,10 +135,22 @@ def parse_event(event, event_dates: _EventDates) -> dict:
     collected = _record(event.get("collected_traffic_source"))
     geo = _record(event.get("geo"))
     extra = {key: value for key, value in event.items() if key not in KNOWN_KEYS}
+    # One encoding of event_params where it is provably both its compact and its canonical text (the
+    # encoders called from here, as main's code did, so a deep event fails at the same depth).
+    event_params = event.get("event_params")
+    params_text = canonical = None
+    if event_params is not None and in_order:
+        params_text = dumps(event_params)
+        shell = dict(event)
+        shell["event_params"] = _PARAMS_SENTINEL
+        canonical = _splice(canonical_json(shell), params_text)
+    if canonical is None:
+        canonical = canonical_json(event)
+        params_text = dumps(event_params) if event_params is not None else None
     return {
         # The same event exported twice (re-sent shard) gets the same id, whatever its key order or spacing.
         # (surrogatepass: a lone surrogate still hashes; the row is then quarantined for it by the builder)
-        "event_id": hashlib.sha1(canonical_json(event).encode("utf-8", "surrogatepass")).hexdigest(),
+        "event_id": hashlib.sha1(canonical.encode("utf-8", "surrogatepass")).hexdigest(),
         "event_name": text(event["event_name"]),
         "user_pseudo_id": text(event.get("user_pseudo_id")),
         "user_id": text(event.get("user_id")),
@@ -121,7 +167,7 @@ def parse_event(event, event_dates: _EventDates) -> dict:
         "device_category": text(_record(event.get("device")).get("category")),
         "country": text(geo.get("country")),
         "city": text(geo.get("city")),
-        "event_params": dumps(event["event_params"]) if event.get("event_params") is not None else None,
+        "event_params": params_text,
         "ga_session_id": numbers["ga_session_id"],
         "engagement_time_msec": numbers["engagement_time_msec"],
         "event_date": event_dates(event.get("event_date")),
@@ -166,5 +212,6 @@ def parse_file(file: LandingFile, ctx: ExtractContext, builders: dict[str, Table
             except BadValue as exc:
                 builder.reject(rel, number, str(exc), line)
                 continue
-            builder.add(rel, number, row, text_checked=clean_text(line))
+            # every integer of a row is range-checked by parse_event (epoch_micros, integer)
+            builder.add(rel, number, row, text_checked=clean_text(line), ints_checked=True)
     return FileOutcome(TABLE, read)
