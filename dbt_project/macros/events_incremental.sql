@@ -258,16 +258,17 @@
     rows (and of settings and seeds, its fingerprint) keeps one digest per key of those rows
     (`<this>__inputs`: key, digest) and recomputes, on a daily run, only the keys whose digest differs or
     exists on one side only: a row added, changed or gone anywhere, whatever its partition. A null key
-    (rows without one) is a key of its own. Used by web_consent_daily (per event_date). The run decides
+    (rows without one) is a key of its own. Used by web_consent_daily (per event_date) and
+    int_attribution_journeys (per person_id). The run decides
     with kept_state_decide(fingerprint, ['inputs']); then, at render time, kept_digests_scope. -#}
 
-{#- `<this>__inputs_now` (`inputs`, a select of key and digest) and `<this>__keys_changed`: the keys whose
+{#- `<this>__inputs_now` (`inputs`, a select of key and digest) and `<this>__<changed>`: the keys whose
     digest is not the kept one (null keys compared apart: a join never pairs them). Logs the count
     followed by `described`. -#}
-{% macro kept_digests_scope(key, inputs, described) -%}
+{% macro kept_digests_scope(key, inputs, described, changed='keys_changed') -%}
     {%- set now = identity_scratch('inputs_now') -%}
     {%- set kept = identity_scratch('inputs') -%}
-    {%- set changed = identity_scratch('keys_changed') -%}
+    {%- set changed = identity_scratch(changed) -%}
     {%- call statements('kept_digests_scope') -%}
         drop table if exists {{ now }};
         create table {{ now }} as {{ inputs }};
@@ -293,20 +294,23 @@
     {{ log(this.identifier ~ ': ' ~ count ~ ' ' ~ described, info=true) }}
 {%- endmacro %}
 
-{#- A SQL condition: the row's `key` is one of the keys kept_digests_scope found changed, null among them. -#}
-{% macro kept_digests_changed(key) -%}
-    {%- set changed = identity_scratch('keys_changed') -%}
+{#- A SQL condition: the row's `key` is one of the keys kept_digests_scope found changed (its scratch
+    `changed`), null among them. -#}
+{% macro kept_digests_changed(key, changed='keys_changed') -%}
+    {%- set changed = identity_scratch(changed) -%}
     ({{ key }} in (select {{ key }} from {{ changed }} where {{ key }} is not null)
         or ({{ key }} is null and exists (select 1 from {{ changed }} where {{ key }} is null)))
 {%- endmacro %}
 
-{#- pre_hook of a model with kept digests: the rows of the keys computed again (a key left without input
-    loses them; null keys too, which delete+insert's own delete never matches), or every row when the run
-    computes all (the model's decision). Nothing on a full build. -#}
-{% macro delete_kept_digests_changed(key) -%}
+{#- pre_hook of a model with kept digests: the rows of the keys computed again (kept_digests_changed of
+    `key` and the scope's scratch `changed`; a key left without input loses them; null keys too, which
+    delete+insert's own delete never matches), or every row when the run computes all (the model's
+    decision). Nothing on a full build. web_consent_daily (event_date) and int_attribution_journeys
+    (person_id, persons_changed). -#}
+{% macro delete_kept_digests_changed(key, changed='keys_changed') -%}
     {%- set decided = kept_state_decided() -%}
     {%- if decided and decided.recompute -%}
-        delete from {{ this }} where {{ kept_digests_changed(key) }}
+        delete from {{ this }} where {{ kept_digests_changed(key, changed) }}
     {%- elif decided -%}
         delete from {{ this }}
     {%- endif -%}
@@ -401,34 +405,11 @@
 {#- int_attribution_journeys, at render time of a run for which journeys_recompute() held: the scratch
     `<this>__inputs_now` (journey_inputs now) and `<this>__persons_changed`, the persons whose digest
     differs from the kept one (`<this>__inputs`) or who have one on one side only: a new touch, a new
-    conversion, a touch or conversion changed or gone, a merge or a split (the person's rows change). -#}
+    conversion, a touch or conversion changed or gone, a merge or a split (the person's rows change).
+    kept_digests_scope per person (journey_inputs has no null person). -#}
 {% macro journeys_recompute_scope(events, touches) -%}
-    {%- set now = identity_scratch('inputs_now') -%}
-    {%- set changed = identity_scratch('persons_changed') -%}
-    {%- call statements('journeys_recompute_scope') -%}
-        drop table if exists {{ now }};
-        create table {{ now }} as {{ journey_inputs(events, touches) }};
-        drop table if exists {{ changed }};
-        create table {{ changed }} as
-        select coalesce(now_inputs.person_id, kept.person_id) as person_id
-        from {{ now }} as now_inputs
-        full outer join {{ identity_scratch('inputs') }} as kept
-            on kept.person_id = now_inputs.person_id
-        where now_inputs.digest is distinct from kept.digest
-    {%- endcall -%}
-    {%- set count = run_query('select count(*) from ' ~ changed).columns[0].values()[0] -%}
-    {{ log('int_attribution_journeys: ' ~ count ~ ' persons with changed touches or conversions, journeys computed again', info=true) }}
-{%- endmacro %}
-
-{#- pre_hook of int_attribution_journeys: the journeys of the persons computed again (a person left
-    with none loses them), or every journey when the run computes all (the model's decision). -#}
-{% macro delete_journeys_recomputed() -%}
-    {%- set decided = kept_state_decided() -%}
-    {%- if decided and decided.recompute -%}
-        delete from {{ this }} where person_id in (select person_id from {{ identity_scratch('persons_changed') }})
-    {%- elif decided -%}
-        delete from {{ this }}
-    {%- endif -%}
+    {%- do kept_digests_scope('person_id', journey_inputs(events, touches),
+        'persons with changed touches or conversions, journeys computed again', 'persons_changed') -%}
 {%- endmacro %}
 
 {#- post_hook of int_attribution_journeys: keep the persons' digests and the fingerprint for the next

@@ -18,7 +18,7 @@
     materialized=incremental_or_table(),
     unique_key='person_id',
     incremental_strategy='delete+insert',
-    pre_hook="{{ delete_journeys_recomputed() }}",
+    pre_hook="{{ delete_kept_digests_changed('person_id', 'persons_changed') }}",
     post_hook="{{ journeys_kept_state(ref('int_events_unified'), ref('int_touchpoints')) }}",
 ) }}
 
