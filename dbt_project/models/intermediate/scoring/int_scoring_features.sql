@@ -265,16 +265,36 @@ person_deliveries as (
 ),
 
 email_sends as (
-    -- messages delivered to the person before the point: sends against opens and clicks
+    -- messages delivered to the person before the point: sends against opens and clicks. A running
+    -- count over the person's deliveries and points (a delivery at the point's instant sorts first and
+    -- counts), not a join on event_at <= as_of_at: given fresh inputs, DuckDB ran that join on the
+    -- range alone, every point against everybody's deliveries (docs/scoring.md, "int_scoring_features'
+    -- memory"). Points without a delivery before them get no row, as the join gave.
     select
-        score_points.person_id,
-        score_points.score_point,
-        count(*) as sends
-    from score_points
-    inner join person_deliveries
-        on person_deliveries.person_id = score_points.person_id
-        and person_deliveries.event_at <= score_points.as_of_at
-    group by 1, 2
+        person_id,
+        score_point,
+        sends
+    from (
+        select
+            person_id,
+            score_point,
+            is_point,
+            sum(1 - is_point) over (
+                partition by person_id
+                order by timeline_at, is_point
+                rows between unbounded preceding and current row
+            ) as sends
+        from (
+            select person_id, score_point, as_of_at as timeline_at, 1 as is_point
+            from score_points
+            where as_of_at is not null
+            union all
+            select person_id, cast(null as {{ dbt.type_string() }}), event_at, 0
+            from person_deliveries
+            where event_at is not null
+        ) as timeline
+    ) as counted
+    where is_point = 1 and sends > 0
 ),
 
 email_features as (
