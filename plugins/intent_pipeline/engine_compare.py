@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from intent_pipeline.warehouse_catalog import table_columns
+
 
 def comparable(value: Any) -> Any:
     """A cell as both engines' drivers can give it: floats and decimals to 12 significant digits
@@ -53,9 +55,7 @@ def compare_with_duckdb(
     try:
         for relation in relations:
             schema, table = relation.split(".")
-            columns = [row[0] for row in duck.execute(
-                "select column_name from information_schema.columns where table_schema = ? and table_name = ?"
-                " order by ordinal_position", [schema, table]).fetchall()]  # fmt: skip
+            columns = table_columns(duck, schema, table)
             other_columns = columns_of(schema, table)
             left_out = set((ignore or {}).get(relation, ()))
             columns = [c for c in columns if c not in left_out]

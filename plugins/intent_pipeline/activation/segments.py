@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from intent_pipeline.activation.ledger import DEAD_LETTER, LedgerEntry
+from intent_pipeline.warehouse_catalog import table_columns
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +108,7 @@ def _read_table(con, table: str, warehouse: Path, required: bool, order: str = "
     """A segment table's rows (the contract's columns, the optional ones it has); [] when an
     optional table is missing."""
     schema, name = table.split(".")
-    found = {
-        column
-        for (column,) in con.execute(
-            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-            [schema, name],
-        ).fetchall()
-    }
+    found = set(table_columns(con, schema, name))
     if not found:
         if not required:
             return []

@@ -68,7 +68,7 @@ def check_batchable(spec: dict) -> None:
         )
 
 
-class _Merge:
+class Merge:
     """One expectation's results over the batches."""
 
     def __init__(self, first) -> None:
@@ -159,12 +159,12 @@ def unique_figures(files: list, column: str, keys: list[str]) -> tuple[int, int,
 
 def batched_results(validation, batches: RawBatches, parameters: dict, key_columns: list[str]) -> list[dict]:
     """The report rows of ``validation``'s suite over every batch of ``batches``, merged (module docstring)."""
-    merges: list[_Merge] = []
+    merges: list[Merge] = []
     keys = [column for column in key_columns if column in batches.schema.names]
     for df in batches:
         results = run_results(validation, df, parameters)
         if not merges:
-            merges = [_Merge(result) for result in results]
+            merges = [Merge(result) for result in results]
         for merge, result in zip(merges, results, strict=True):
             merge.add(result, df, keys)
         del df

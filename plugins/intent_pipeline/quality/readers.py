@@ -237,13 +237,9 @@ def read_marts(
 def _select_list(con: Any, schema: str, table: str, columns: tuple[str, ...] | None) -> str:
     if columns is None:
         return "*"
-    present = {
-        name
-        for (name,) in con.execute(
-            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchall()
-    }
+    from intent_pipeline.warehouse_catalog import table_columns
+
+    present = set(table_columns(con, schema, table))
     # a table without any of them: its row count alone (a frame without the columns, as a whole read would lack them)
     return ", ".join(f'"{name}"' for name in columns if name in present) or "1 as _no_column"
 

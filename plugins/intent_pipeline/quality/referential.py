@@ -8,7 +8,7 @@ pydantic's ``dict()`` alone, and at 100,000 people the gate took 143.8 CPU-s (do
 gate"). The check itself is GX's own for pandas,
 ``column.isin(value_set)`` over the column's non-null values; :func:`referential_row` evaluates exactly that
 on the same DataFrame and turns the counts into GX's report row with the raw gate's merge
-(``batched._Merge``: ``mostly``, percents of the rows considered and of all rows, the first failing values
+(``batched.Merge``: ``mostly``, percents of the rows considered and of all rows, the first failing values
 with their key columns). The other expectations of the suite still run in GX.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from intent_pipeline.quality.batched import _Merge
+from intent_pipeline.quality.batched import Merge
 from intent_pipeline.quality.checks import MAX_EXAMPLES, examples_of
 
 PEOPLE_IDS = "people_person_ids"
@@ -39,7 +39,7 @@ def referential_row(expectation: dict, df, person_ids: list, keys: list[str]) ->
     series = df[expectation["kwargs"]["column"]]
     present = series.notna()
     unexpected = present & ~series.isin(person_ids)
-    merge = _Merge(SimpleNamespace(expectation_config=SimpleNamespace(
+    merge = Merge(SimpleNamespace(expectation_config=SimpleNamespace(
         type=expectation["type"], kwargs=expectation["kwargs"], meta=expectation.get("meta") or {})))  # fmt: skip
     merge.element, merge.missing, merge.unexpected = len(df), int((~present).sum()), int(unexpected.sum())
     first = df.index[unexpected.to_numpy()][:MAX_EXAMPLES]

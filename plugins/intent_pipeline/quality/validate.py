@@ -204,7 +204,7 @@ class _Runner:
         """:meth:`table_report` of a mart, its checks against every person id evaluated beside GX
         (quality/referential.py), their rows in the suite file's order."""
         from intent_pipeline.quality.checks import run_validation
-        from intent_pipeline.quality.referential import is_referential, referential_row
+        from intent_pipeline.quality.referential import PEOPLE_IDS, is_referential, referential_row
 
         spec = self.specs[table]
         keys = [column for column in spec["meta"]["key_columns"] if column in df.columns]
@@ -212,8 +212,8 @@ class _Runner:
         gx_spec = {**spec, "expectations": [e for n, e in enumerate(spec["expectations"]) if n not in referential]}
         # GX copies its parameters with every expectation: the ids only when a check against them is GX's
         gx_parameters = parameters if any(
-            e.get("kwargs", {}).get("value_set") == {"$PARAMETER": "people_person_ids"} for e in gx_spec["expectations"]
-        ) else {**parameters, "people_person_ids": []}  # fmt: skip
+            e.get("kwargs", {}).get("value_set") == {"$PARAMETER": PEOPLE_IDS} for e in gx_spec["expectations"]
+        ) else {**parameters, PEOPLE_IDS: []}  # fmt: skip
         gx_rows = iter(run_validation(self._validation(table, gx_spec), df, gx_parameters, keys))
         results = [
             referential_row(e, df, person_ids, keys) if n in referential else next(gx_rows)
