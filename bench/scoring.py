@@ -44,7 +44,8 @@
                           caps; caps_taken, proposed_caps: the caps from the hit counts; with
                           --count-tiers, tiers_taken and proposed_tiers: the count tiers;
                           rare_rules_taken and proposed_rare_rules: the rare rules with a lift
-                          clear of 1, --no-rare-rules leaves them out)
+                          clear of 1, rare_rules_admitted: those whose points joined, one at a time;
+                          --no-rare-rules leaves them out)
      auc_model            the conversion model (scoring_model.train: fallbacks included), with
                           model_status (approved, or the fallback's name) and ece
      auc_reference        a plain logistic regression (standardised ln(1 + count) of each event
@@ -566,6 +567,7 @@ def world_figures(
         # the rare rules whose lift is clear of 1, and whether their points were taken (--no-rare-rules: off)
         "proposed_rare_rules": backtest["rare_rules_from_data"],
         "rare_rules_taken": backtest["rare_rules_taken"],
+        "rare_rules_admitted": backtest["rare_rules_admitted"],  # one at a time, in the order they joined
         "model_status": status,
         "model_reason": model.get("reason"),
         "probability_calibration": calibration_method,
