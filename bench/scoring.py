@@ -342,10 +342,23 @@ def reference_auc(truth_dir: Path, examples, test_ids: set) -> float | None:
     """A plain logistic regression on the generator's own per-lead event counts (lead_events.csv)
     before each lead's point (scored_at), trained on the examples outside ``test_ids``."""
 
+    scores = reference_scores(truth_dir, examples, test_ids)
+    if scores is None:
+        return None
+    y = examples.set_index("example_id")["converted"].astype(int)
+    return _auc_of(y.reindex(scores.index), scores)
+
+
+def reference_scores(truth_dir: Path, examples, test_ids: set):
+    """The reference's probabilities for the examples in ``test_ids`` (a Series by example_id, in
+    ``examples``' order), fitted on the others; None where :func:`plain_regression_scores` is."""
+    import pandas as pd
+
     x = logged_kinds(truth_dir, examples)
     y = examples.set_index("example_id")["converted"].astype(int)
     test = x.index.isin(list(test_ids))
-    return plain_regression_auc(x[~test], y[~test], x[test], y[test])
+    scores = plain_regression_scores(x[~test], y[~test], x[test], y[test])
+    return None if scores is None else pd.Series(scores, index=x.index[test])
 
 
 def logged_kinds(truth_dir: Path, examples):
@@ -367,9 +380,21 @@ def plain_regression_auc(x_fit, y_fit, x_test, y_test) -> float | None:
     """Test ROC AUC (4 digits) of the reference's regression: standardised columns, sklearn's plain
     logistic regression (C = 1), single-threaded as scoring_model.train; None when a slice has one
     class or there is no column. bench/scoring_gap.py fits the same on the pipeline's own inputs."""
+    scores = plain_regression_scores(x_fit, y_fit, x_test, y_test)
+    return None if scores is None else _auc_of(y_test, scores)
+
+
+def _auc_of(y, scores) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return round(float(roc_auc_score(y, scores)), 4)
+
+
+def plain_regression_scores(x_fit, y_fit, x_test, y_test):
+    """The test rows' probabilities of :func:`plain_regression_auc`'s regression (a numpy array), None
+    where it has no AUC."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from threadpoolctl import threadpool_limits
@@ -379,7 +404,7 @@ def plain_regression_auc(x_fit, y_fit, x_test, y_test) -> float | None:
         return None
     with threadpool_limits(limits=scoring_model.TRAINING_THREADS):  # as scoring_model.train (single_threaded)
         fitted = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x_fit, y_fit)
-        return round(float(roc_auc_score(y_test, fitted.predict_proba(x_test)[:, 1])), 4)
+        return fitted.predict_proba(x_test)[:, 1]
 
 
 # each rule's hit count (from two hits on) at the leads' points and snapshot ages: what the calibration

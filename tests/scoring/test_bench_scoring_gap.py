@@ -63,7 +63,7 @@ def test_the_gap_is_cut_into_parts_each_measured_on_the_bench_split(world):
     scoring = load_bench("scoring")
     warehouse = world / "data" / "warehouse.duckdb"
 
-    figures = gap.decompose(world)
+    figures = gap.decompose(world, draws=200)
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
         labelled = con.execute(LABELLED).df()
@@ -134,11 +134,35 @@ def test_the_gap_is_cut_into_parts_each_measured_on_the_bench_split(world):
     assert figures["gap"] == pytest.approx(figures["a"] - figures["d"], abs=1e-4)
     assert np.sum(parts) == pytest.approx(figures["gap"], abs=5e-4)
     assert len({figures["a"], figures["b"], figures["c"], figures["d"]}) > 1
+    # the paired bootstrap: its points are a - d and a - current on the same test leads, inside their intervals
+    boot = figures["gap_bootstrap"]
+    assert 150 < boot["draws"] <= 200
+    for name, other in (("proposed", "d"), ("current", "current")):
+        part = boot[f"reference_minus_{name}"]
+        assert part["gap"] == pytest.approx(figures["a"] - figures[other], abs=2e-4)
+        assert part["ci95"][0] <= part["gap"] <= part["ci95"][1] and part["se"] > 0
+        assert 0 <= part["share_goal_met"] <= 1
+    # truth: each test lead's true propensity, read here from people.csv, ranks the test leads so
+    from sklearn.metrics import roc_auc_score
+
+    people = pd.read_csv(world / "data" / "ground_truth" / "people.csv", dtype={"crm_lead_id": str})
+    propensity = (
+        labelled.set_index("example_id")
+        .loc[order, "lead_id"]
+        .map(people.dropna(subset=["crm_lead_id"]).set_index("crm_lead_id")["propensity"])
+    )
+    truth = figures["truth"]
+    assert truth["leads_without_truth"] == int(propensity.isna().sum())
+    assert truth["auc_true_propensity"] == round(roc_auc_score(y[is_test], propensity.fillna(0.0)[is_test]), 4)
+    rates = truth["conversion_rate_by_true_grade"]
+    assert rates["high_intent"] > rates["nurture"]
+    if rates["nurture"]:
+        assert truth["grade_ratio_true_propensity"] == pytest.approx(rates["high_intent"] / rates["nurture"], abs=2e-3)
 
 
 def test_the_command_prints_one_json_line_per_world_set(world, capsys):
     gap = load_bench("scoring_gap")
-    assert gap.main(["--warehouse", str(world)]) == 0
+    assert gap.main(["--warehouse", str(world), "--bootstrap", "20"]) == 0
     import json
 
     last = capsys.readouterr().out.strip().splitlines()[-1]
