@@ -355,40 +355,31 @@ cm_pn_names as (
             when cm_pn_name_words.surname_hz is not null then given_syllables.syllables
             when cm_pn_name_words.latin_full is null then {{ latin_letters('cm_pn_name_words.first_name') }}
             when cm_pn_name_words.first_word is null then {{ latin_letters('cm_pn_name_words.latin_full') }}
-            when first_surname.surname_pinyin is not null and last_surname.surname_pinyin is null
-                then {{ latin_letters("substr(cm_pn_name_words.latin_full, length(cm_pn_name_words.first_word) + 2)") }}
-            else {{ latin_letters("left(cm_pn_name_words.latin_full, length(cm_pn_name_words.latin_full) - length(cm_pn_name_words.last_word) - 1)") }}
+            {{ cm_pn_reading('given') }}
         end as given_key,
         case
             when cm_pn_name_words.surname_hz is not null then surname_syllables.syllables
             when cm_pn_name_words.latin_full is null then {{ latin_letters('cm_pn_name_words.last_name') }}
             when cm_pn_name_words.first_word is null then null
-            when first_surname.surname_pinyin is not null and last_surname.surname_pinyin is null
-                then {{ latin_letters('cm_pn_name_words.first_word') }}
-            else {{ latin_letters('cm_pn_name_words.last_word') }}
+            {{ cm_pn_reading('surname') }}
         end as surname_key,
         -- The other reading of a romanised name (the fields turned round; surname last instead of
         -- first, or first instead of last): when both words of "Wang Wei" are pinyin surnames (魏 wei)
         -- the name is read given name first, and only the other reading agrees with 王伟. The pair's
         -- comparison takes the reading under which more parts agree exactly (cm_level).
-        -- The two alt_ keys mirror given_key and surname_key on purpose: each arm is the other half of the name.
         case
             when cm_pn_name_words.surname_hz is not null then null
             when cm_pn_name_words.latin_full is null
                 then case when cm_pn_name_words.first_name is not null then {{ latin_letters('cm_pn_name_words.last_name') }} end
             when cm_pn_name_words.first_word is null then null
-            when first_surname.surname_pinyin is not null and last_surname.surname_pinyin is null
-                then {{ latin_letters("left(cm_pn_name_words.latin_full, length(cm_pn_name_words.latin_full) - length(cm_pn_name_words.last_word) - 1)") }}
-            else {{ latin_letters("substr(cm_pn_name_words.latin_full, length(cm_pn_name_words.first_word) + 2)") }}
+            {{ cm_pn_reading('given', other=true) }}
         end as alt_given_key,
         case
             when cm_pn_name_words.surname_hz is not null then null
             when cm_pn_name_words.latin_full is null
                 then case when cm_pn_name_words.last_name is not null then {{ latin_letters('cm_pn_name_words.first_name') }} end
             when cm_pn_name_words.first_word is null then null
-            when first_surname.surname_pinyin is not null and last_surname.surname_pinyin is null
-                then {{ latin_letters('cm_pn_name_words.last_word') }}
-            else {{ latin_letters('cm_pn_name_words.first_word') }}
+            {{ cm_pn_reading('surname', other=true) }}
         end as alt_surname_key,
         -- romanised Chinese: one letter apart is another name (Zhang / Zhan, Wei / Wen), not a typo
         cm_pn_name_words.surname_hz is not null
@@ -408,6 +399,20 @@ cm_pn_names as (
         on latin_surname.surname_pinyin = {{ latin_letters('cm_pn_name_words.last_name') }}
 ),
 {%- endmacro %}
+{#- The last arms of a romanised full name's key in cm_pn_names (`part`: given or surname): read
+    surname first when its first word is a pinyin surname and its last word is not, else surname
+    last; `other` takes the other reading (the alt_ keys). One home for the reading rule and for
+    where each part stands in the words (first word, the rest; last word, the rest). -#}
+{% macro cm_pn_reading(part, other=false) -%}
+    {%- set after_first_word = latin_letters("substr(cm_pn_name_words.latin_full, length(cm_pn_name_words.first_word) + 2)") -%}
+    {%- set before_last_word = latin_letters("left(cm_pn_name_words.latin_full, length(cm_pn_name_words.latin_full) - length(cm_pn_name_words.last_word) - 1)") -%}
+    {%- set surname_first = {'given': after_first_word, 'surname': latin_letters('cm_pn_name_words.first_word')} -%}
+    {%- set surname_last = {'given': before_last_word, 'surname': latin_letters('cm_pn_name_words.last_word')} -%}
+    when first_surname.surname_pinyin is not null and last_surname.surname_pinyin is null
+                then {{ (surname_last if other else surname_first)[part] }}
+            else {{ (surname_first if other else surname_last)[part] }}
+{%- endmacro %}
+
 {#- The person_name comparisons' input columns [given name, surname, full name] (one set per
     configuration), or none. -#}
 {% macro cm_person_name_columns(comparisons) -%}
