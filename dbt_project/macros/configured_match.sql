@@ -351,36 +351,14 @@ cm_pn_names as (
         cm_pn_name_words.record_id,
         cm_pn_name_words.surname_hz,
         cm_pn_name_words.given_hz,
-        case
-            when cm_pn_name_words.surname_hz is not null then given_syllables.syllables
-            when cm_pn_name_words.latin_full is null then {{ latin_letters('cm_pn_name_words.first_name') }}
-            when cm_pn_name_words.first_word is null then {{ latin_letters('cm_pn_name_words.latin_full') }}
-            {{ cm_pn_reading('given') }}
-        end as given_key,
-        case
-            when cm_pn_name_words.surname_hz is not null then surname_syllables.syllables
-            when cm_pn_name_words.latin_full is null then {{ latin_letters('cm_pn_name_words.last_name') }}
-            when cm_pn_name_words.first_word is null then null
-            {{ cm_pn_reading('surname') }}
-        end as surname_key,
+        {{ cm_pn_key('given') }} as given_key,
+        {{ cm_pn_key('surname') }} as surname_key,
         -- The other reading of a romanised name (the fields turned round; surname last instead of
         -- first, or first instead of last): when both words of "Wang Wei" are pinyin surnames (魏 wei)
         -- the name is read given name first, and only the other reading agrees with 王伟. The pair's
         -- comparison takes the reading under which more parts agree exactly (cm_level).
-        case
-            when cm_pn_name_words.surname_hz is not null then null
-            when cm_pn_name_words.latin_full is null
-                then case when cm_pn_name_words.first_name is not null then {{ latin_letters('cm_pn_name_words.last_name') }} end
-            when cm_pn_name_words.first_word is null then null
-            {{ cm_pn_reading('given', other=true) }}
-        end as alt_given_key,
-        case
-            when cm_pn_name_words.surname_hz is not null then null
-            when cm_pn_name_words.latin_full is null
-                then case when cm_pn_name_words.last_name is not null then {{ latin_letters('cm_pn_name_words.first_name') }} end
-            when cm_pn_name_words.first_word is null then null
-            {{ cm_pn_reading('surname', other=true) }}
-        end as alt_surname_key,
+        {{ cm_pn_key('given', other=true) }} as alt_given_key,
+        {{ cm_pn_key('surname', other=true) }} as alt_surname_key,
         -- romanised Chinese: one letter apart is another name (Zhang / Zhan, Wei / Wen), not a typo
         cm_pn_name_words.surname_hz is not null
         or first_surname.surname_pinyin is not null
@@ -399,18 +377,30 @@ cm_pn_names as (
         on latin_surname.surname_pinyin = {{ latin_letters('cm_pn_name_words.last_name') }}
 ),
 {%- endmacro %}
-{#- The last arms of a romanised full name's key in cm_pn_names (`part`: given or surname): read
-    surname first when its first word is a pinyin surname and its last word is not, else surname
-    last; `other` takes the other reading (the alt_ keys). One home for the reading rule and for
-    where each part stands in the words (first word, the rest; last word, the rest). -#}
-{% macro cm_pn_reading(part, other=false) -%}
-    {%- set after_first_word = latin_letters("substr(cm_pn_name_words.latin_full, length(cm_pn_name_words.first_word) + 2)") -%}
-    {%- set before_last_word = latin_letters("left(cm_pn_name_words.latin_full, length(cm_pn_name_words.latin_full) - length(cm_pn_name_words.last_word) - 1)") -%}
-    {%- set surname_first = {'given': after_first_word, 'surname': latin_letters('cm_pn_name_words.first_word')} -%}
-    {%- set surname_last = {'given': before_last_word, 'surname': latin_letters('cm_pn_name_words.last_word')} -%}
-    when first_surname.surname_pinyin is not null and last_surname.surname_pinyin is null
-                then {{ (surname_last if other else surname_first)[part] }}
-            else {{ (surname_first if other else surname_last)[part] }}
+{#- A name's key in cm_pn_names (`part`: given or surname; `other`: the other reading, the alt_
+    keys). Characters: their syllables' pinyin (no other reading). Given name and surname fields:
+    the field (the other reading: the fields turned round, when that field is there). A full name of
+    one word: the given name (no surname; no other reading). A romanised full name of several words:
+    read surname first when its first word is a pinyin surname and its last word is not, else
+    surname last; the other reading takes the other order. One home for these rules and for where
+    each part stands in the words (first word, the rest; last word, the rest). -#}
+{% macro cm_pn_key(part, other=false) -%}
+    {%- set words = 'cm_pn_name_words' -%}
+    {%- set after_first_word = latin_letters("substr(" ~ words ~ ".latin_full, length(" ~ words ~ ".first_word) + 2)") -%}
+    {%- set before_last_word = latin_letters("left(" ~ words ~ ".latin_full, length(" ~ words ~ ".latin_full) - length(" ~ words ~ ".last_word) - 1)") -%}
+    {%- set surname_first = {'given': after_first_word, 'surname': latin_letters(words ~ '.first_word')} -%}
+    {%- set surname_last = {'given': before_last_word, 'surname': latin_letters(words ~ '.last_word')} -%}
+    {%- set field = {'given': 'first_name', 'surname': 'last_name'} -%}
+    {%- set other_part = {'given': 'surname', 'surname': 'given'} -%}
+    case
+        when {{ words }}.surname_hz is not null then {{ 'null' if other else part ~ '_syllables.syllables' }}
+        when {{ words }}.latin_full is null
+            then {% if other %}case when {{ words }}.{{ field[part] }} is not null then {{ latin_letters(words ~ '.' ~ field[other_part[part]]) }} end{% else %}{{ latin_letters(words ~ '.' ~ field[part]) }}{% endif %}
+        when {{ words }}.first_word is null then {{ latin_letters(words ~ '.latin_full') if part == 'given' and not other else 'null' }}
+        when first_surname.surname_pinyin is not null and last_surname.surname_pinyin is null
+            then {{ (surname_last if other else surname_first)[part] }}
+        else {{ (surname_first if other else surname_last)[part] }}
+    end
 {%- endmacro %}
 
 {#- The person_name comparisons' input columns [given name, surname, full name] (one set per
