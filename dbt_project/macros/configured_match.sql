@@ -272,24 +272,8 @@ cm_pn_name_hz as (
         first_name,
         last_name,
         full_name,
-        case
-            when fields_surname_hz is not null then fields_surname_hz
-            when length(full_hz) between 2 and 6 then
-                case
-                    when left(full_hz, 2) in ({{ "'" ~ compound_chinese_surnames() | join("', '") ~ "'" }})
-                        and length(full_hz) > 2 then left(full_hz, 2)
-                    else left(full_hz, 1)
-                end
-        end as surname_hz,
-        case
-            when fields_surname_hz is not null then first_name
-            when length(full_hz) between 2 and 6 then
-                case
-                    when left(full_hz, 2) in ({{ "'" ~ compound_chinese_surnames() | join("', '") ~ "'" }})
-                        and length(full_hz) > 2 then substr(full_hz, 3)
-                    else substr(full_hz, 2)
-                end
-        end as given_hz
+        {{ cm_pn_hz_part('surname') }} as surname_hz,
+        {{ cm_pn_hz_part('given') }} as given_hz
     from cm_pn_name_input
 ),
 
@@ -377,6 +361,23 @@ cm_pn_names as (
         on latin_surname.surname_pinyin = {{ latin_letters('cm_pn_name_words.last_name') }}
 ),
 {%- endmacro %}
+{#- A name in Chinese characters split into its surname and given name (`part`) in cm_pn_name_hz:
+    the fields' own when both are given, else a full name of 2 to 6 characters, whose surname is its
+    first two characters when they are a compound surname (and more follow), else its first. One
+    home for the split, so the two parts always cut the name at the same place. -#}
+{% macro cm_pn_hz_part(part) -%}
+    {%- set surname = part == 'surname' -%}
+    case
+        when fields_surname_hz is not null then {{ 'fields_surname_hz' if surname else 'first_name' }}
+        when length(full_hz) between 2 and 6 then
+            case
+                when left(full_hz, 2) in ({{ "'" ~ compound_chinese_surnames() | join("', '") ~ "'" }})
+                    and length(full_hz) > 2 then {{ 'left(full_hz, 2)' if surname else 'substr(full_hz, 3)' }}
+                else {{ 'left(full_hz, 1)' if surname else 'substr(full_hz, 2)' }}
+            end
+    end
+{%- endmacro %}
+
 {#- A name's key in cm_pn_names (`part`: given or surname; `other`: the other reading, the alt_
     keys). Characters: their syllables' pinyin (no other reading). Given name and surname fields:
     the field (the other reading: the fields turned round, when that field is there). A full name of
