@@ -361,6 +361,15 @@ cm_pn_names as (
         on latin_surname.surname_pinyin = {{ latin_letters('cm_pn_name_words.last_name') }}
 ),
 {%- endmacro %}
+{#- A pair of records (`pairs`: a relation with record_id_l and record_id_r) joined to its two rows
+    of cm_input, as l and r: the names every comparison level's expression reads. -#}
+{% macro cm_pair_records(pairs) -%}
+    inner join cm_input as l
+        on l.cm_id = {{ pairs }}.record_id_l
+    inner join cm_input as r
+        on r.cm_id = {{ pairs }}.record_id_r
+{%- endmacro %}
+
 {#- A name in Chinese characters split into its surname and given name (`part`) in cm_pn_name_hz:
     the fields' own when both are given, else a full name of 2 to 6 characters, whose surname is its
     first two characters when they are a compound surname (and more follow), else its first. One
@@ -923,10 +932,7 @@ cm_similarity_arguments as (
         {{ call['b'] }} as {{ call['column'] }}_b
         {%- endfor %}
     from cm_candidates
-    inner join cm_input as l
-        on l.cm_id = cm_candidates.record_id_l
-    inner join cm_input as r
-        on r.cm_id = cm_candidates.record_id_r
+    {{ cm_pair_records('cm_candidates') }}
 ),
 {%- for call in similarities['calls'] %}
 
@@ -978,10 +984,7 @@ cm_independent_gammas as (
         greatest(l.tf_{{ comparison['name'] }}, r.tf_{{ comparison['name'] }}) as tf_{{ comparison['name'] }}
         {%- endfor %}
     from {{ 'cm_compared as cm_candidates' if once else 'cm_candidates' }}
-    inner join cm_input as l
-        on l.cm_id = cm_candidates.record_id_l
-    inner join cm_input as r
-        on r.cm_id = cm_candidates.record_id_r
+    {{ cm_pair_records('cm_candidates') }}
 ),
 
 cm_gammas as (
@@ -993,10 +996,7 @@ cm_gammas as (
         {{ levels[comparison['name']] }} as gamma_{{ comparison['name'] }}
         {%- endfor %}
     from cm_independent_gammas
-    inner join cm_input as l
-        on l.cm_id = cm_independent_gammas.record_id_l
-    inner join cm_input as r
-        on r.cm_id = cm_independent_gammas.record_id_r
+    {{ cm_pair_records('cm_independent_gammas') }}
     {%- else %}
     select * from cm_independent_gammas
     {%- endif %}
