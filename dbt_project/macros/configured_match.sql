@@ -272,24 +272,8 @@ cm_pn_name_hz as (
         first_name,
         last_name,
         full_name,
-        case
-            when fields_surname_hz is not null then fields_surname_hz
-            when length(full_hz) between 2 and 6 then
-                case
-                    when left(full_hz, 2) in ({{ "'" ~ compound_chinese_surnames() | join("', '") ~ "'" }})
-                        and length(full_hz) > 2 then left(full_hz, 2)
-                    else left(full_hz, 1)
-                end
-        end as surname_hz,
-        case
-            when fields_surname_hz is not null then first_name
-            when length(full_hz) between 2 and 6 then
-                case
-                    when left(full_hz, 2) in ({{ "'" ~ compound_chinese_surnames() | join("', '") ~ "'" }})
-                        and length(full_hz) > 2 then substr(full_hz, 3)
-                    else substr(full_hz, 2)
-                end
-        end as given_hz
+        {{ cm_pn_hz_part('surname') }} as surname_hz,
+        {{ cm_pn_hz_part('given') }} as given_hz
     from cm_pn_name_input
 ),
 
@@ -351,45 +335,14 @@ cm_pn_names as (
         cm_pn_name_words.record_id,
         cm_pn_name_words.surname_hz,
         cm_pn_name_words.given_hz,
-        case
-            when cm_pn_name_words.surname_hz is not null then given_syllables.syllables
-            when cm_pn_name_words.latin_full is null then {{ latin_letters('cm_pn_name_words.first_name') }}
-            when cm_pn_name_words.first_word is null then {{ latin_letters('cm_pn_name_words.latin_full') }}
-            when first_surname.surname_pinyin is not null and last_surname.surname_pinyin is null
-                then {{ latin_letters("substr(cm_pn_name_words.latin_full, length(cm_pn_name_words.first_word) + 2)") }}
-            else {{ latin_letters("left(cm_pn_name_words.latin_full, length(cm_pn_name_words.latin_full) - length(cm_pn_name_words.last_word) - 1)") }}
-        end as given_key,
-        case
-            when cm_pn_name_words.surname_hz is not null then surname_syllables.syllables
-            when cm_pn_name_words.latin_full is null then {{ latin_letters('cm_pn_name_words.last_name') }}
-            when cm_pn_name_words.first_word is null then null
-            when first_surname.surname_pinyin is not null and last_surname.surname_pinyin is null
-                then {{ latin_letters('cm_pn_name_words.first_word') }}
-            else {{ latin_letters('cm_pn_name_words.last_word') }}
-        end as surname_key,
+        {{ cm_pn_key('given') }} as given_key,
+        {{ cm_pn_key('surname') }} as surname_key,
         -- The other reading of a romanised name (the fields turned round; surname last instead of
         -- first, or first instead of last): when both words of "Wang Wei" are pinyin surnames (魏 wei)
         -- the name is read given name first, and only the other reading agrees with 王伟. The pair's
         -- comparison takes the reading under which more parts agree exactly (cm_level).
-        -- The two alt_ keys mirror given_key and surname_key on purpose: each arm is the other half of the name.
-        case
-            when cm_pn_name_words.surname_hz is not null then null
-            when cm_pn_name_words.latin_full is null
-                then case when cm_pn_name_words.first_name is not null then {{ latin_letters('cm_pn_name_words.last_name') }} end
-            when cm_pn_name_words.first_word is null then null
-            when first_surname.surname_pinyin is not null and last_surname.surname_pinyin is null
-                then {{ latin_letters("left(cm_pn_name_words.latin_full, length(cm_pn_name_words.latin_full) - length(cm_pn_name_words.last_word) - 1)") }}
-            else {{ latin_letters("substr(cm_pn_name_words.latin_full, length(cm_pn_name_words.first_word) + 2)") }}
-        end as alt_given_key,
-        case
-            when cm_pn_name_words.surname_hz is not null then null
-            when cm_pn_name_words.latin_full is null
-                then case when cm_pn_name_words.last_name is not null then {{ latin_letters('cm_pn_name_words.first_name') }} end
-            when cm_pn_name_words.first_word is null then null
-            when first_surname.surname_pinyin is not null and last_surname.surname_pinyin is null
-                then {{ latin_letters('cm_pn_name_words.last_word') }}
-            else {{ latin_letters('cm_pn_name_words.first_word') }}
-        end as alt_surname_key,
+        {{ cm_pn_key('given', other=true) }} as alt_given_key,
+        {{ cm_pn_key('surname', other=true) }} as alt_surname_key,
         -- romanised Chinese: one letter apart is another name (Zhang / Zhan, Wei / Wen), not a typo
         cm_pn_name_words.surname_hz is not null
         or first_surname.surname_pinyin is not null
@@ -408,6 +361,58 @@ cm_pn_names as (
         on latin_surname.surname_pinyin = {{ latin_letters('cm_pn_name_words.last_name') }}
 ),
 {%- endmacro %}
+{#- A pair of records (`pairs`: a relation with record_id_l and record_id_r) joined to its two rows
+    of cm_input, as l and r: the names every comparison level's expression reads. -#}
+{% macro cm_pair_records(pairs) -%}
+    inner join cm_input as l
+        on l.cm_id = {{ pairs }}.record_id_l
+    inner join cm_input as r
+        on r.cm_id = {{ pairs }}.record_id_r
+{%- endmacro %}
+
+{#- A name in Chinese characters split into its surname and given name (`part`) in cm_pn_name_hz:
+    the fields' own when both are given, else a full name of 2 to 6 characters, whose surname is its
+    first two characters when they are a compound surname (and more follow), else its first. One
+    home for the split, so the two parts always cut the name at the same place. -#}
+{% macro cm_pn_hz_part(part) -%}
+    {%- set surname = part == 'surname' -%}
+    case
+        when fields_surname_hz is not null then {{ 'fields_surname_hz' if surname else 'first_name' }}
+        when length(full_hz) between 2 and 6 then
+            case
+                when left(full_hz, 2) in ({{ "'" ~ compound_chinese_surnames() | join("', '") ~ "'" }})
+                    and length(full_hz) > 2 then {{ 'left(full_hz, 2)' if surname else 'substr(full_hz, 3)' }}
+                else {{ 'left(full_hz, 1)' if surname else 'substr(full_hz, 2)' }}
+            end
+    end
+{%- endmacro %}
+
+{#- A name's key in cm_pn_names (`part`: given or surname; `other`: the other reading, the alt_
+    keys). Characters: their syllables' pinyin (no other reading). Given name and surname fields:
+    the field (the other reading: the fields turned round, when that field is there). A full name of
+    one word: the given name (no surname; no other reading). A romanised full name of several words:
+    read surname first when its first word is a pinyin surname and its last word is not, else
+    surname last; the other reading takes the other order. One home for these rules and for where
+    each part stands in the words (first word, the rest; last word, the rest). -#}
+{% macro cm_pn_key(part, other=false) -%}
+    {%- set words = 'cm_pn_name_words' -%}
+    {%- set after_first_word = latin_letters("substr(" ~ words ~ ".latin_full, length(" ~ words ~ ".first_word) + 2)") -%}
+    {%- set before_last_word = latin_letters("left(" ~ words ~ ".latin_full, length(" ~ words ~ ".latin_full) - length(" ~ words ~ ".last_word) - 1)") -%}
+    {%- set surname_first = {'given': after_first_word, 'surname': latin_letters(words ~ '.first_word')} -%}
+    {%- set surname_last = {'given': before_last_word, 'surname': latin_letters(words ~ '.last_word')} -%}
+    {%- set field = {'given': 'first_name', 'surname': 'last_name'} -%}
+    {%- set other_part = {'given': 'surname', 'surname': 'given'} -%}
+    case
+        when {{ words }}.surname_hz is not null then {{ 'null' if other else part ~ '_syllables.syllables' }}
+        when {{ words }}.latin_full is null
+            then {% if other %}case when {{ words }}.{{ field[part] }} is not null then {{ latin_letters(words ~ '.' ~ field[other_part[part]]) }} end{% else %}{{ latin_letters(words ~ '.' ~ field[part]) }}{% endif %}
+        when {{ words }}.first_word is null then {{ latin_letters(words ~ '.latin_full') if part == 'given' and not other else 'null' }}
+        when first_surname.surname_pinyin is not null and last_surname.surname_pinyin is null
+            then {{ (surname_last if other else surname_first)[part] }}
+        else {{ (surname_first if other else surname_last)[part] }}
+    end
+{%- endmacro %}
+
 {#- The person_name comparisons' input columns [given name, surname, full name] (one set per
     configuration), or none. -#}
 {% macro cm_person_name_columns(comparisons) -%}
@@ -927,10 +932,7 @@ cm_similarity_arguments as (
         {{ call['b'] }} as {{ call['column'] }}_b
         {%- endfor %}
     from cm_candidates
-    inner join cm_input as l
-        on l.cm_id = cm_candidates.record_id_l
-    inner join cm_input as r
-        on r.cm_id = cm_candidates.record_id_r
+    {{ cm_pair_records('cm_candidates') }}
 ),
 {%- for call in similarities['calls'] %}
 
@@ -982,10 +984,7 @@ cm_independent_gammas as (
         greatest(l.tf_{{ comparison['name'] }}, r.tf_{{ comparison['name'] }}) as tf_{{ comparison['name'] }}
         {%- endfor %}
     from {{ 'cm_compared as cm_candidates' if once else 'cm_candidates' }}
-    inner join cm_input as l
-        on l.cm_id = cm_candidates.record_id_l
-    inner join cm_input as r
-        on r.cm_id = cm_candidates.record_id_r
+    {{ cm_pair_records('cm_candidates') }}
 ),
 
 cm_gammas as (
@@ -997,10 +996,7 @@ cm_gammas as (
         {{ levels[comparison['name']] }} as gamma_{{ comparison['name'] }}
         {%- endfor %}
     from cm_independent_gammas
-    inner join cm_input as l
-        on l.cm_id = cm_independent_gammas.record_id_l
-    inner join cm_input as r
-        on r.cm_id = cm_independent_gammas.record_id_r
+    {{ cm_pair_records('cm_independent_gammas') }}
     {%- else %}
     select * from cm_independent_gammas
     {%- endif %}

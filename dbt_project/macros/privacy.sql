@@ -100,11 +100,18 @@
     {{- return(config_fingerprint({}, ['channel_source_overrides', 'ga4_source_categories'])) -}}
 {%- endmacro %}
 
+{#- The columns of a web event (besides event_date) web_consent_daily reads: its consented and denied
+    events select them, and web_consent_daily_inputs' digest covers them, so a change the mart would
+    see is a change its daily run computes again. -#}
+{% macro web_consent_daily_columns() -%}
+    {{ return(['event_name', 'page_path', 'source', 'medium', 'campaign', 'gclid']) }}
+{%- endmacro %}
+
 {#- One row per event_date (null: the events without one) of the two web staging models, `events` and
     `denied`, with the digest (row_set_digest) of every column web_consent_daily reads of that date's
     events: whether consent was denied, the event's name, page path and traffic source. -#}
 {% macro web_consent_daily_inputs(events, denied) -%}
-    {%- set read = ['event_name', 'page_path', 'source', 'medium', 'campaign', 'gclid'] -%}
+    {%- set read = web_consent_daily_columns() -%}
     select event_date, {{ row_set_digest('input_row') }} as digest
     from (
         select event_date, {{ row_digest_value(["'c'"] + read) }} as input_row

@@ -31,21 +31,19 @@
 
 with
 
-consented as (
-    select event_date, event_name, page_path, source, medium, campaign, gclid, false as is_denied
-    from {{ ref('stg_web__events') }}
+{#- the same columns and the same daily scope from each relation, as the inputs' digest reads them -#}
+{%- for name, relation, is_denied in [
+    ('consented', ref('stg_web__events'), 'false'),
+    ('denied', ref('stg_web__consent_denied_events'), 'true'),
+] %}
+{{ name }} as (
+    select event_date, {{ web_consent_daily_columns() | join(', ') }}, {{ is_denied }} as is_denied
+    from {{ relation }}
     {%- if daily %}
     where {{ kept_digests_changed('event_date') }}
     {%- endif %}
 ),
-
-denied as (
-    select event_date, event_name, page_path, source, medium, campaign, gclid, true as is_denied
-    from {{ ref('stg_web__consent_denied_events') }}
-    {%- if daily %}
-    where {{ kept_digests_changed('event_date') }}
-    {%- endif %}
-),
+{% endfor %}
 
 events as (
     select * from consented
