@@ -104,7 +104,8 @@ def day3_partitions(lake) -> None:
 
 
 def snapshot(build: Build) -> dict[str, list[tuple]]:
-    return {table: build.rows_of(table) for table in build.tables()}
+    """Every table's rows (``Build.rows``: one connection, not one per table)."""
+    return build.rows()
 
 
 def persons(build: Build, source: str) -> dict[str, str]:
@@ -139,10 +140,11 @@ def worlds(tmp_path_factory, day_two) -> dict:
 
 def test_day_two_built_daily_equals_its_full_refresh(day_two):
     daily, refreshed = day_two.side("incremental"), day_two.side("from_scratch")
+    mine, theirs = daily.rows(*EVENTS, *KEPT), refreshed.rows(*EVENTS, *KEPT)
     for table in (*EVENTS, *KEPT):
-        rows = daily.rows_of(table)
+        rows = mine[table]
         assert rows, f"{table} is empty: nothing was compared"
-        assert rows == refreshed.rows_of(table), table
+        assert rows == theirs[table], table
     # Carol's opportunity, won on day 2, has a journey that starts with her form of day 1
     touches = daily.query("select touch_id from intermediate.int_attribution_journeys"
                           " where journey_id = 'crm:006carol:won' order by touch_number")  # fmt: skip
@@ -227,8 +229,9 @@ def test_changed_settings_recompute_everything(worlds, tmp_path):
     refreshed = run_dbt(scratch.base, scratch.lake, "run", "--full-refresh", "--select", "int_events_unified",
                         "int_attribution_journeys", *settings, interval=interval)  # fmt: skip
     assert refreshed.returncode == 0, refreshed.stdout[-6000:] + refreshed.stderr[-2000:]
+    mine, theirs = daily.rows(*EVENTS, *KEPT), scratch.rows(*EVENTS, *KEPT)
     for table in (*EVENTS, *KEPT):
-        assert daily.rows_of(table) == scratch.rows_of(table), table
+        assert mine[table] == theirs[table], table
     touches = {row[0] for row in daily.query("select touch_id from intermediate.int_attribution_journeys"
                                              " where journey_id = 'crm:006dave:won'")}  # fmt: skip
     assert touches and not any("f-dave-trial" in touch for touch in touches), touches
@@ -272,10 +275,10 @@ def test_a_changed_seed_recomputes_every_folded_model_deciding_once(worlds, tmp_
     refreshed = run_dbt(scratch.base, scratch.lake, "run", "--full-refresh", "--select", *FOLDED, *settings,
                         interval=interval)  # fmt: skip
     assert refreshed.returncode == 0, refreshed.stdout[-6000:] + refreshed.stderr[-2000:]
-    for model in FOLDED:
-        for table in (model, f"{model}__fingerprint"):
-            rows = daily.rows_of(f"intermediate.{table}")
-            assert rows and rows == scratch.rows_of(f"intermediate.{table}"), table
+    folded = [f"intermediate.{table}" for model in FOLDED for table in (model, f"{model}__fingerprint")]
+    mine, theirs = daily.rows(*folded), scratch.rows(*folded)
+    for table in folded:
+        assert mine[table] and mine[table] == theirs[table], table
     blocked = daily.query("select node_key from intermediate.int_identity_record_identifiers"
                           " where blocked_reason = 'blocked by a steward'")  # fmt: skip
     assert ("email:dave@bank.com",) in blocked, blocked
