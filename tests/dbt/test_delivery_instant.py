@@ -6,6 +6,10 @@ checks that both ran there and passed."""
 
 from __future__ import annotations
 
+import pytest
+
+pytestmark = pytest.mark.slow  # the session's dbt build
+
 NAMES = ("delivery_at_the_point_instant_counts_for_the_features", "delivery_at_the_point_instant_counts_for_the_rules")
 
 
