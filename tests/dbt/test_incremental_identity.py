@@ -120,10 +120,6 @@ def silent_people(build: Build) -> set[str]:
     return {person_id for (person_id,) in rows}
 
 
-def snapshot(build: Build) -> dict[str, list[tuple]]:
-    return {table: build.rows_of(table) for table in build.tables()}
-
-
 @pytest.fixture(scope="module")
 def worlds(tmp_path_factory, day_two, day_three) -> dict[str, dict]:
     # day 2: built once per test run, incrementally (conftest's day_two, test_incremental's day 2 too);
@@ -135,15 +131,15 @@ def worlds(tmp_path_factory, day_two, day_three) -> dict[str, dict]:
     worlds = {}
     for name, args in (("incremental", ()), ("from_scratch", FULL_REFRESH_WITHOUT_TESTS)):
         day2_side, day3_side, build = day_two.side(name), day_three.side(name), builds[name]
-        day2 = {relation: day2_side.rows_of(relation) for relation in INCREMENTAL}
+        day2 = day2_side.rows(*INCREMENTAL)
         before = {who: person_of(day2_side, node) for who, node in (("bob", "web:bob.device"),
                                                                     ("carol", "email:carol@shopmart.com"))}  # fmt: skip
         facts = day_three.facts[name]
-        after_day3, silent_day3 = snapshot(day3_side), silent_people(day3_side)
+        after_day3, silent_day3 = day3_side.rows(), silent_people(day3_side)
         build_day(build, DayThree.project_copy(build.base), SILENT_DAY, *args)
         worlds[name] = {"build": build, "day2": day2, "before": before, "erased": set(facts["erased"]),
                         "lake_rows": facts["lake_rows"], "deleted": facts["deleted"], "day3": after_day3,
-                        "silent": snapshot(build), "silent_people": (silent_day3, silent_people(build))}  # fmt: skip
+                        "silent": build.rows(), "silent_people": (silent_day3, silent_people(build))}  # fmt: skip
     worlds["rebuilt_by_full_refresh"] = rebuilt_by_full_refresh(day_two.manifest)
     return worlds
 

@@ -49,7 +49,7 @@ def quoted(tmp_path_factory, dbt_parse_cache) -> dict:
     first = run_dbt(base, lake, "build", *WITHOUT_UNIT_TESTS)
     assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-2000:]
     build = Build(base=base, warehouse=base / WAREHOUSE_FILE, lake=lake, build=first)
-    after_first = {name: build.rows_of(name) for name in build.tables() + staging_views(build)}
+    after_first = build.rows(*build.tables(), *staging_views(build))
     # the same day again, the incremental models only (what differs from a first build): they list the
     # window's files and pass them one by one
     again = run_dbt(base, lake, "run", "--select", *INCREMENTAL_MODELS)
@@ -103,7 +103,7 @@ def test_every_table_and_view_equals_the_plain_path_build(quoted, warehouse):
     assert warehouse.build.returncode == 0, warehouse.output
     first = quoted["first"]
     # read here, in pytest's working directory, not in the folder dbt ran in
-    plain = {name: warehouse.rows_of(name) for name in warehouse.tables() + staging_views(warehouse)}
+    plain = warehouse.rows(*warehouse.tables(), *staging_views(warehouse))
     assert sorted(first) == sorted(plain)
     assert first["staging.stg_forms__submissions"] and first["staging.stg_web__events"]
     assert [name for name in first if first[name] != plain[name]] == []
@@ -111,8 +111,9 @@ def test_every_table_and_view_equals_the_plain_path_build(quoted, warehouse):
 
 def test_an_incremental_run_reads_the_window_through_the_quote(quoted, warehouse):
     build = quoted["build"]
+    mine, theirs = build.rows(*INCREMENTAL_RELATIONS), warehouse.rows(*INCREMENTAL_RELATIONS)
     for relation in INCREMENTAL_RELATIONS:
-        assert build.rows_of(relation) == warehouse.rows_of(relation), relation
+        assert mine[relation] == theirs[relation], relation
 
 
 def test_a_relative_lake_path_is_refused(quoted):

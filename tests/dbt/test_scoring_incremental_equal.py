@@ -69,7 +69,7 @@ def day3_rows() -> dict[str, list[dict]]:
 
 def scoring_tables(build: Build) -> dict[str, list[tuple]]:
     wanted = {f"intermediate.{name}" for name in SCORING_MODELS}
-    return {table: build.rows_of(table) for table in build.tables() if table in wanted or table.startswith("marts.")}
+    return build.rows(*(table for table in build.tables() if table in wanted or table.startswith("marts.")))
 
 
 def rules_of(build: Build, node_key: str) -> set[str]:
