@@ -565,6 +565,12 @@ def rare_with_evidence(contrast: dict[str, dict[str, Any]], seed: pd.DataFrame) 
 Fitted = tuple[float, np.ndarray, float, bool, np.ndarray]  # adjust_points' result
 
 
+def beats(fitted: Fitted, challenger: Fitted) -> bool:
+    """``challenger``'s fit beats ``fitted`` on the same forward blocks by one standard error of the
+    paired per-example difference of their held-out losses (``sm.beats_by_one_standard_error``)."""
+    return len(fitted[4]) == len(challenger[4]) and sm.beats_by_one_standard_error(fitted[4] - challenger[4])
+
+
 def admit_rare_rules(
     fitted: Fitted, offset: np.ndarray, x: pd.DataFrame, y: np.ndarray, ok: list[str], rare: list[str]
 ) -> tuple[Fitted, list[str]]:
@@ -583,11 +589,8 @@ def admit_rare_rules(
         gains = {}
         for rule in left:
             challenger = adjust_points(offset, x[ok + taken + [rule]].to_numpy(), y)
-            if challenger[3] or len(challenger[4]) != len(fitted[4]):
-                continue
-            difference = fitted[4] - challenger[4]
-            if sm.beats_by_one_standard_error(difference):
-                gains[rule] = (float(difference.mean()), challenger)
+            if not challenger[3] and beats(fitted, challenger):
+                gains[rule] = (float((fitted[4] - challenger[4]).mean()), challenger)
         if not gains:
             break
         best = max(gains, key=lambda rule: gains[rule][0])
@@ -660,7 +663,7 @@ def propose(
         x_recapped = rule_values(wide_fit, seed, recapped)
         recapped_fit = proposed_score(current_fit, wide_fit, seed, recapped)
         challenger = adjust_points(recapped_fit, x_recapped[ok].to_numpy(), y_fit)
-        if len(fitted[4]) == len(challenger[4]) and sm.beats_by_one_standard_error(fitted[4] - challenger[4]):
+        if beats(fitted, challenger):
             fitted, x_fit, caps_taken, offset_fit = challenger, x_recapped, True, recapped_fit
     # count tiers of the rules with contrast and support (tier_thresholds), each judged for support and
     # contrast like a rule; the ones that pass join the points' fit on the current caps (a tier is a
@@ -687,7 +690,7 @@ def propose(
     if ok_tiers and ok:
         x_tiered = pd.concat([wide_fit[rule_columns], tier_wide.iloc[: len(fit)]], axis=1)
         challenger = adjust_points(current_fit, x_tiered[ok + ok_tiers].to_numpy(), y_fit)
-        if len(fitted[4]) == len(challenger[4]) and sm.beats_by_one_standard_error(fitted[4] - challenger[4]):
+        if beats(fitted, challenger):
             fitted, x_fit, ok, tiers_taken, caps_taken = challenger, x_tiered, ok + ok_tiers, True, False
             offset_fit = current_fit
     # rare rules with evidence join the fit of the points chosen so far one at a time, each only when
